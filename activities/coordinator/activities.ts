@@ -1,0 +1,21 @@
+import type { Queue } from 'bullmq';
+import type { NotificationJob } from './notifications';
+
+export const COORDINATOR_TASK_QUEUE = 'coordinator';
+
+export function createCoordinatorActivities(deps: { notifications: Queue<NotificationJob> }) {
+  return {
+    /** Enqueues a notification once per (deal, event, party): a retried activity adds no second job. */
+    async notifyParty(job: NotificationJob): Promise<void> {
+      await deps.notifications.add(job.event, job, {
+        jobId: `${job.dealId}.${job.event}.${job.partyId}`,
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 1000 },
+        removeOnComplete: { age: 24 * 3600 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      });
+    },
+  };
+}
+
+export type CoordinatorActivities = ReturnType<typeof createCoordinatorActivities>;

@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { canonicalHash, canonicalJson } from '../../lib/canonical-json';
+import { open, seal } from '../../lib/sealed-box';
+import type { ReleasedTable } from './suppression';
+
+const cell = z.union([z.string(), z.number(), z.null()]);
+
+/** The plaintext inside a result box: only the buyer ever sees it. */
+export const resultPayload = z.strictObject({
+  dealId: z.string(),
+  templateId: z.string(),
+  templateHash: z.string(),
+  parameters: z.record(z.string(), z.union([z.string(), z.number()])),
+  columns: z.array(z.string()),
+  rows: z.array(z.array(cell)),
+  groupsReleased: z.int(),
+  groupsSuppressed: z.int(),
+  /** Random: keeps the commitment from revealing a guessable table. */
+  salt: z.string(),
+});
+export type ResultPayload = z.infer<typeof resultPayload>;
+
+export const buyerKeyDocument = z.strictObject({ kind: z.literal('x25519'), publicKey: z.string() });
+
+export function buildResultPayload(
+  deal: Pick<ResultPayload, 'dealId' | 'templateId' | 'templateHash' | 'parameters'>,
+  table: ReleasedTable,
+): ResultPayload {
+  return { ...deal, ...table, salt: randomBytes(16).toString('base64url') };
+}
+
+/** The commitment that the workflow history and the receipt carry. */
+export function resultCommitment(payload: ResultPayload): string {
+  return canonicalHash(payload);
+}
+
+export function sealResult(payload: ResultPayload, buyerPublicKey: string): Buffer {
+  return seal(Buffer.from(canonicalJson(payload)), buyerPublicKey, `tusk result ${payload.dealId}`);
+}
+
+/** Opens a result box and checks it against the commitment the deal recorded. */
+export function openResult(
+  box: Uint8Array,
+  buyerPrivateKeyPem: string,
+  dealId: string,
+  expectedCommitment?: string,
+): ResultPayload {
+  const payload = resultPayload.parse(JSON.parse(open(box, buyerPrivateKeyPem, `tusk result ${dealId}`).toString('utf8')));
+  if (payload.dealId !== dealId) throw new Error(`the result is for deal ${payload.dealId}, not ${dealId}`);
+  if (expectedCommitment !== undefined && resultCommitment(payload) !== expectedCommitment) {
+    throw new Error('the result does not match the commitment recorded for the deal');
+  }
+  return payload;
+}

@@ -1,0 +1,33 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/** Where local state lives unless a variable says otherwise: blobs, keys, ledger, datasets. */
+export const tuskHome = () => resolve(process.env.TUSK_HOME ?? '.tusk');
+
+const common = z.object({
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TUSK_BLOB_DIR: z.string().optional(),
+});
+
+function parseOrExplain<S extends z.ZodType>(schema: S): z.infer<S> {
+  const parsed = schema.safeParse(process.env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`invalid environment:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/** Parses this process's environment with a schema; a bad value stops the process with a clear message. */
+export function readEnv<T extends z.ZodRawShape>(shape: T) {
+  const base = parseOrExplain(common);
+  const own = parseOrExplain(z.object(shape));
+  return { ...base, ...own, blobDir: resolve(base.TUSK_BLOB_DIR ?? `${tuskHome()}/blobs`) };
+}
+
+/** `name=path,name=path` → { name: path } */
+export const datasetList = z
+  .string()
+  .transform((value) => Object.fromEntries(value.split(',').map((pair) => pair.split('=').map((s) => s.trim()))))
+  .pipe(z.record(z.string().regex(/^[a-z_][a-z0-9_]*$/), z.string().min(1)));

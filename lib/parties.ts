@@ -1,0 +1,46 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+
+export const partyRole = z.enum(['buyer', 'seller', 'sponsor', 'auditor', 'operator']);
+export type PartyRole = z.infer<typeof partyRole>;
+
+export const party = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
+  role: partyRole,
+  /** base64url raw Ed25519 public key: every API request of this party is signed with its private key. */
+  publicKey: z.string(),
+  /** Where the notifier posts this party's deal events; optional. */
+  webhookUrl: z.url().optional(),
+});
+export type Party = z.infer<typeof party>;
+
+export const partiesFile = z.strictObject({ parties: z.array(party) });
+
+/** The operator's registry of parties and their request-signing keys. */
+export class PartyRegistry {
+  private readonly byId: Map<string, Party>;
+
+  constructor(parties: Party[]) {
+    this.byId = new Map(parties.map((p) => [p.id, p]));
+  }
+
+  static async load(path: string): Promise<PartyRegistry> {
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(path, 'utf8'));
+    } catch (error) {
+      throw new Error(`cannot read the parties file ${path}: ${(error as Error).message}`);
+    }
+    const parsed = partiesFile.safeParse(json);
+    if (!parsed.success) throw new Error(`the parties file ${path} is not valid: ${parsed.error.message}`);
+    return new PartyRegistry(parsed.data.parties);
+  }
+
+  get(id: string): Party | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): Party[] {
+    return [...this.byId.values()];
+  }
+}

@@ -1,0 +1,44 @@
+import { signRequest } from './signed-request';
+
+export class TuskApiError extends Error {
+  override name = 'TuskApiError';
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly reason: string,
+  ) {
+    super(`${status} ${code}: ${reason}`);
+  }
+}
+
+/** A party's signed HTTP client for the Tusk API. */
+export class TuskClient {
+  constructor(
+    readonly baseUrl: string,
+    readonly partyId: string,
+    private readonly privateKeyPem: string,
+  ) {}
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const text = body === undefined ? '' : JSON.stringify(body);
+    const headers: Record<string, string> = signRequest(this.partyId, this.privateKeyPem, {
+      method,
+      url: path,
+      body: text,
+      timestamp: Date.now(),
+    });
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(new URL(path, this.baseUrl), { method, headers, body: text || undefined });
+    const json = (await response.json().catch(() => ({}))) as T & { code?: string; reason?: string };
+    if (!response.ok) throw new TuskApiError(response.status, json.code ?? 'unknown', json.reason ?? response.statusText);
+    return { status: response.status, body: json };
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.request<T>('GET', path).then((r) => r.body);
+  }
+
+  post<T>(path: string, body: unknown = {}): Promise<T> {
+    return this.request<T>('POST', path, body).then((r) => r.body);
+  }
+}

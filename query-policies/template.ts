@@ -1,0 +1,83 @@
+import { z } from 'zod';
+
+/** SQL identifiers a template may name: lower-case, so the perimeter can quote them without escaping. */
+export const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier');
+const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
+
+export const parameterSpec = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('integer'), min: z.int(), max: z.int(), description: z.string().optional() }),
+  z.strictObject({
+    type: z.literal('enum'),
+    values: z.array(z.string().min(1)).min(1),
+    description: z.string().optional(),
+  }),
+]);
+export type ParameterSpec = z.infer<typeof parameterSpec>;
+
+export const metricSpec = z.discriminatedUnion('aggregate', [
+  /** Distinct privacy units in the group. */
+  z.strictObject({ name: identifier, aggregate: z.literal('count_units') }),
+  /** Each row's value is clamped to [min, max] before aggregation: the bounds are the sensitivity. */
+  z.strictObject({
+    name: identifier,
+    aggregate: z.enum(['sum', 'avg']),
+    column: identifier,
+    min: z.number(),
+    max: z.number(),
+  }),
+]);
+export type MetricSpec = z.infer<typeof metricSpec>;
+
+export const queryTemplate = z
+  .strictObject({
+    id: slug,
+    version: z.int().min(1),
+    seller: slug,
+    title: z.string().min(1),
+    description: z.string().min(1),
+    dataset: identifier,
+    /** One row-level SELECT in DuckDB's dialect; `$name` parameters; the perimeter aggregates it. */
+    sql: z.string().min(1),
+    parameters: z.record(identifier, parameterSpec),
+    dimensions: z.array(identifier).min(1),
+    metrics: z.array(metricSpec).min(1),
+    privacyUnit: identifier,
+    minCohortSize: z.int().min(2),
+    /** Price of one answer, in the settlement currency's smallest unit. */
+    price: z.string().regex(/^[1-9][0-9]{0,30}$/, 'a positive whole number of smallest units'),
+  })
+  .superRefine((template, ctx) => {
+    for (const [name, spec] of Object.entries(template.parameters)) {
+      if (spec.type === 'integer' && spec.min > spec.max) {
+        ctx.addIssue({ code: 'custom', path: ['parameters', name], message: 'min is above max' });
+      }
+    }
+    for (const [index, metric] of template.metrics.entries()) {
+      if (metric.aggregate !== 'count_units' && metric.min > metric.max) {
+        ctx.addIssue({ code: 'custom', path: ['metrics', index], message: 'min is above max' });
+      }
+    }
+    const names = [...template.dimensions, ...template.metrics.map((m) => m.name)];
+    if (new Set(names).size !== names.length) {
+      ctx.addIssue({ code: 'custom', path: ['metrics'], message: 'output column names must be unique' });
+    }
+  });
+export type QueryTemplate = z.infer<typeof queryTemplate>;
+
+export type ParameterValues = Record<string, string | number>;
+
+/** A zod schema for one template's parameters: every declared one present, in bounds, nothing else. */
+export function parametersSchema(template: QueryTemplate) {
+  const shape: Record<string, z.ZodType<string | number>> = {};
+  for (const [name, spec] of Object.entries(template.parameters)) {
+    switch (spec.type) {
+      case 'integer':
+        shape[name] = z.int().min(spec.min).max(spec.max);
+        break;
+      case 'enum':
+        shape[name] = z.enum(spec.values as [string, ...string[]]);
+        break;
+    }
+  }
+  return z.strictObject(shape);
+}

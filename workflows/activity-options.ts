@@ -1,0 +1,26 @@
+import type { ActivityOptions } from '@temporalio/workflow';
+
+/** Perimeter queries: heartbeats every second, so a killed perimeter worker is noticed in seconds. */
+export const perimeterQuery = {
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+} as const satisfies ActivityOptions;
+
+/** Locking may be refused (no funds); it is retried only for transient faults. */
+export const settlementLock = {
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
+} as const satisfies ActivityOptions;
+
+/** Moving escrowed money out must eventually happen: retried without limit, each try idempotent. */
+export const settlementPayout = {
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '5 minutes' },
+} as const satisfies ActivityOptions;
+
+/** Notifications are best effort: a deal never waits on a webhook. */
+export const coordinatorNotify = {
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 3 },
+} as const satisfies ActivityOptions;

@@ -1,0 +1,104 @@
+import type { RunApprovedQueryResult } from '../activities/perimeter/types';
+
+export type DealStage =
+  | 'quoted'
+  | 'escrow_locked'
+  | 'query_running'
+  | 'delivered'
+  | 'confirmed'
+  | 'settled'
+  | 'refunded'
+  | 'failed';
+
+export interface CohortQueryDealInput {
+  dealId: string;
+  buyerId: string;
+  sellerId: string;
+  templateId: string;
+  templateHash: string;
+  parameters: Record<string, string | number>;
+  /** Smallest units of the settlement currency. */
+  price: string;
+  feeBps: number;
+  buyerKeyRef: string;
+  /** How long the buyer has to confirm or dispute before the deal confirms itself. */
+  acceptanceTimeoutMs: number;
+}
+
+export interface DealProblem {
+  /** Stable machine-readable code, e.g. TemplateSignatureInvalid or InsufficientFunds. */
+  code: string;
+  reason: string;
+}
+
+export interface DealStatus {
+  dealId: string;
+  stage: DealStage;
+  buyerId: string;
+  sellerId: string;
+  templateId: string;
+  templateHash: string;
+  price: string;
+  result?: RunApprovedQueryResult;
+  confirmedBy?: 'buyer' | 'acceptance_timer';
+  /** Why the deal did not deliver (refused, failed). */
+  problem?: DealProblem;
+  /** Milliseconds since the epoch at which each stage was reached. */
+  timeline: { stage: DealStage; at: number }[];
+}
+
+export const DEFAULT_ACCEPTANCE_TIMEOUT_MS = 72 * 60 * 60 * 1000;
+
+/** The deal's state and its rules, free of Temporal so it can be unit-tested. */
+export class DealState {
+  private readonly status: DealStatus;
+
+  constructor(input: CohortQueryDealInput, now: number) {
+    this.status = {
+      dealId: input.dealId,
+      stage: 'quoted',
+      buyerId: input.buyerId,
+      sellerId: input.sellerId,
+      templateId: input.templateId,
+      templateHash: input.templateHash,
+      price: input.price,
+      timeline: [{ stage: 'quoted', at: now }],
+    };
+  }
+
+  get stage(): DealStage {
+    return this.status.stage;
+  }
+
+  snapshot(): DealStatus {
+    return structuredClone(this.status);
+  }
+
+  advance(stage: DealStage, now: number): void {
+    this.status.stage = stage;
+    this.status.timeline.push({ stage, at: now });
+  }
+
+  deliver(result: RunApprovedQueryResult, now: number): void {
+    this.status.result = result;
+    this.advance('delivered', now);
+  }
+
+  /** Throws with the reason when the deal cannot be confirmed now (used as an update validator). */
+  assertConfirmable(): void {
+    if (this.status.stage !== 'delivered') {
+      throw new Error(`deal ${this.status.dealId} is ${this.status.stage}; only a delivered deal can be confirmed`);
+    }
+  }
+
+  confirm(by: 'buyer' | 'acceptance_timer', now: number): void {
+    this.assertConfirmable();
+    this.status.confirmedBy = by;
+    this.advance('confirmed', now);
+  }
+
+  fail(problem: DealProblem, stage: 'refunded' | 'failed', now: number): void {
+    this.status.problem = problem;
+    this.advance(stage, now);
+  }
+}

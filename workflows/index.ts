@@ -1,0 +1,1 @@
+export { cohortQueryDeal } from './cohort-query-deal';
