@@ -1,0 +1,122 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { canonicalJson } from '../lib/canonical-json';
+import type { BlobStore } from '../lib/blob-store';
+import type { Party } from '../lib/parties';
+import { DEALS_TASK_QUEUE } from '../lib/temporal';
+import { parametersSchema } from '../query-policies/template';
+import { cohortQueryDeal, confirmDealUpdate, dealStatusQuery } from '../workflows/cohort-query-deal';
+import type { DealStatus } from '../workflows/deal-state';
+import { ApiError } from './errors';
+import type { CreateDealBody } from './schemas';
+import type { TemplateCatalog } from './template-catalog';
+
+export interface DealServiceConfig {
+  feeBps: number;
+  acceptanceTimeoutMs: number;
+}
+
+/** What the deal routes do, apart from HTTP: pre-checks, starting the workflow, reading it. */
+export class DealService {
+  constructor(
+    private readonly temporal: Client,
+    private readonly catalog: TemplateCatalog,
+    private readonly blobs: BlobStore,
+    private readonly config: DealServiceConfig,
+  ) {}
+
+  async create(buyer: Party, body: CreateDealBody): Promise<{ created: boolean; status: DealStatus }> {
+    const entry = await this.catalog.find(body.templateId);
+    if (!entry) throw new ApiError('unknown_template', `no signed template ${body.templateId} is for sale`);
+    if (entry.hash !== body.templateHash) {
+      throw new ApiError('template_hash_mismatch', `template ${body.templateId} is now ${entry.hash}; review it again`);
+    }
+    if (entry.template.price !== body.price) {
+      throw new ApiError('price_mismatch', `template ${body.templateId} costs ${entry.template.price}`);
+    }
+    const parameters = parametersSchema(entry.template).safeParse(body.parameters);
+    if (!parameters.success) {
+      const issues = parameters.error.issues.map((issue) => `${issue.path.join('.') || 'parameters'}: ${issue.message}`);
+      throw new ApiError('invalid_parameters', issues.join('; '));
+    }
+    const buyerKeyRef = await this.blobs.put(
+      Buffer.from(canonicalJson({ kind: 'x25519', publicKey: body.buyerPublicKey })),
+    );
+    try {
+      await this.temporal.workflow.start(cohortQueryDeal, {
+        taskQueue: DEALS_TASK_QUEUE,
+        workflowId: body.dealId,
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        args: [
+          {
+            dealId: body.dealId,
+            buyerId: buyer.id,
+            sellerId: entry.template.seller,
+            templateId: entry.template.id,
+            templateHash: entry.hash,
+            parameters: parameters.data,
+            price: entry.template.price,
+            feeBps: this.config.feeBps,
+            buyerKeyRef,
+            acceptanceTimeoutMs: this.config.acceptanceTimeoutMs,
+          },
+        ],
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      const existing = await this.status(body.dealId);
+      if (existing.buyerId !== buyer.id || existing.templateHash !== entry.hash) {
+        throw new ApiError('deal_exists', `deal id ${body.dealId} is taken; choose another`);
+      }
+      return { created: false, status: existing };
+    }
+    return { created: true, status: await this.status(body.dealId) };
+  }
+
+  async status(dealId: string): Promise<DealStatus> {
+    try {
+      return await this.temporal.workflow.getHandle(dealId).query(dealStatusQuery);
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new ApiError('not_found', `no deal ${dealId}`);
+      throw error;
+    }
+  }
+
+  /** The deal, if this party may see it: its buyer, its seller, the operator or an auditor. */
+  async visibleStatus(party: Party, dealId: string): Promise<DealStatus> {
+    const status = await this.status(dealId);
+    const involved = party.id === status.buyerId || party.id === status.sellerId;
+    if (!involved && party.role !== 'operator' && party.role !== 'auditor') {
+      throw new ApiError('forbidden', `${party.id} is not a party to deal ${dealId}`);
+    }
+    return status;
+  }
+
+  async confirm(party: Party, dealId: string): Promise<DealStatus> {
+    const status = await this.status(dealId);
+    if (status.buyerId !== party.id) throw new ApiError('forbidden', `only the buyer of deal ${dealId} may confirm it`);
+    if (status.stage !== 'delivered') {
+      throw new ApiError('not_confirmable', `deal ${dealId} is ${status.stage}; only a delivered deal can be confirmed`);
+    }
+    try {
+      return await this.temporal.workflow.getHandle(dealId).executeUpdate(confirmDealUpdate);
+    } catch (error) {
+      if (error instanceof WorkflowUpdateFailedError) {
+        throw new ApiError('not_confirmable', error.cause?.message ?? `deal ${dealId} cannot be confirmed now`);
+      }
+      throw error;
+    }
+  }
+
+  async result(party: Party, dealId: string) {
+    const status = await this.status(dealId);
+    if (status.buyerId !== party.id) throw new ApiError('forbidden', `only the buyer of deal ${dealId} may fetch its result`);
+    if (!status.result) throw new ApiError('result_not_ready', `deal ${dealId} is ${status.stage}; no result yet`);
+    const ciphertext = await this.blobs.get(status.result.resultRef);
+    return {
+      dealId,
+      resultRef: status.result.resultRef,
+      commitment: status.result.commitment,
+      ciphertext: ciphertext.toString('base64'),
+    };
+  }
+}

@@ -1,0 +1,34 @@
+/** Every error the API answers with: a stable code, its HTTP status, and a reason for people. */
+export const errorCatalogue = {
+  invalid_request: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  deal_exists: 409,
+  not_confirmable: 409,
+  result_not_ready: 409,
+  body_too_large: 413,
+  unsupported_media_type: 415,
+  unknown_template: 422,
+  template_hash_mismatch: 422,
+  price_mismatch: 422,
+  invalid_parameters: 422,
+  internal: 500,
+  temporal_unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export class ApiError extends Error {
+  override name = 'ApiError';
+  constructor(
+    readonly code: ErrorCode,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+
+  get status(): number {
+    return errorCatalogue[this.code];
+  }
+}

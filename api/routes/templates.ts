@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { TemplateCatalog } from '../template-catalog';
+import { errorBody, templateSummary } from '../schemas';
+
+export const templateRoutes: FastifyPluginAsyncZod<{ catalog: TemplateCatalog }> = async (app, { catalog }) => {
+  app.get(
+    '/templates',
+    {
+      schema: {
+        summary: 'Signed templates for sale, with the hash a deal must pin',
+        response: { 200: z.object({ templates: z.array(templateSummary) }), 401: errorBody },
+      },
+    },
+    async () => ({
+      templates: (await catalog.list()).map(({ template, hash }) => ({
+        id: template.id,
+        version: template.version,
+        seller: template.seller,
+        hash,
+        title: template.title,
+        description: template.description,
+        dataset: template.dataset,
+        parameters: template.parameters,
+        dimensions: template.dimensions,
+        metrics: template.metrics.map(({ name, aggregate }) => ({ name, aggregate })),
+        minCohortSize: template.minCohortSize,
+        price: template.price,
+      })),
+    }),
+  );
+};

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+
+export const errorBody = z.object({ code: z.string(), reason: z.string() }).meta({ id: 'Error' });
+
+export const createDealBody = z.strictObject({
+  /** Chosen by the buyer (a UUID is ideal): a retried request with the same id starts nothing twice. */
+  dealId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{2,99}$/, '3 to 100 letters, digits, dots, dashes, underscores'),
+  templateId: z.string().min(1).max(100),
+  /** The template version the buyer saw: `sha256:<hex>` from GET /templates. */
+  templateHash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex digits>'),
+  parameters: z.record(z.string(), z.union([z.string().max(200), z.number()])),
+  /** The price the buyer agrees to, in smallest units; must equal the template's price. */
+  price: z.string().regex(/^[0-9]{1,31}$/, 'a whole number of smallest units, as a string'),
+  /** The buyer's X25519 public key (base64url, 32 bytes): the result is sealed to it. */
+  buyerPublicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url X25519 public key (43 characters)'),
+});
+export type CreateDealBody = z.infer<typeof createDealBody>;
+
+export const dealParams = z.object({ dealId: z.string().min(1).max(100) });
+
+const dealStage = z.enum([
+  'quoted',
+  'escrow_locked',
+  'query_running',
+  'delivered',
+  'confirmed',
+  'settled',
+  'refunded',
+  'failed',
+]);
+
+export const dealStatus = z
+  .object({
+    dealId: z.string(),
+    stage: dealStage,
+    buyerId: z.string(),
+    sellerId: z.string(),
+    templateId: z.string(),
+    templateHash: z.string(),
+    price: z.string(),
+    result: z
+      .object({
+        resultRef: z.string(),
+        commitment: z.string(),
+        groupsReleased: z.number(),
+        groupsSuppressed: z.number(),
+      })
+      .optional(),
+    confirmedBy: z.enum(['buyer', 'acceptance_timer']).optional(),
+    problem: z.object({ code: z.string(), reason: z.string() }).optional(),
+    timeline: z.array(z.object({ stage: dealStage, at: z.number() })),
+  })
+  .meta({ id: 'DealStatus' });
+
+export const dealResult = z.object({
+  dealId: z.string(),
+  resultRef: z.string(),
+  commitment: z.string(),
+  /** The sealed box, base64: opens only with the buyer's X25519 private key. */
+  ciphertext: z.string(),
+});
+
+const parameterSpec = z.union([
+  z.object({ type: z.literal('integer'), min: z.number(), max: z.number(), description: z.string().optional() }),
+  z.object({ type: z.literal('enum'), values: z.array(z.string()), description: z.string().optional() }),
+]);
+
+export const templateSummary = z.object({
+  id: z.string(),
+  version: z.number(),
+  seller: z.string(),
+  hash: z.string(),
+  title: z.string(),
+  description: z.string(),
+  dataset: z.string(),
+  parameters: z.record(z.string(), parameterSpec),
+  dimensions: z.array(z.string()),
+  metrics: z.array(z.object({ name: z.string(), aggregate: z.string() })),
+  minCohortSize: z.number(),
+  price: z.string(),
+});

@@ -1,0 +1,38 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { BlobStore } from '../lib/blob-store';
+import { readEnv, tuskHome } from '../lib/env';
+import { PartyRegistry } from '../lib/parties';
+import { announceReady, runMain } from '../lib/ready';
+import { connectClient } from '../lib/temporal';
+import { DEFAULT_ACCEPTANCE_TIMEOUT_MS } from '../workflows/deal-state';
+import { buildApp } from './app';
+
+runMain('api', async () => {
+  const env = readEnv({
+    TUSK_API_HOST: z.string().default('127.0.0.1'),
+    TUSK_API_PORT: z.coerce.number().int().min(0).max(65535).default(8787),
+    TUSK_PARTIES_FILE: z.string().optional(),
+    TUSK_POLICIES_ROOT: z.string().default('query-policies'),
+    TUSK_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(250),
+    TUSK_ACCEPTANCE_TIMEOUT_MS: z.coerce.number().int().positive().default(DEFAULT_ACCEPTANCE_TIMEOUT_MS),
+  });
+  const temporal = await connectClient(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE);
+  const app = await buildApp({
+    temporal,
+    parties: await PartyRegistry.load(resolve(env.TUSK_PARTIES_FILE ?? `${tuskHome()}/parties.json`)),
+    blobs: new BlobStore(env.blobDir),
+    policiesRoot: resolve(env.TUSK_POLICIES_ROOT),
+    deals: { feeBps: env.TUSK_FEE_BPS, acceptanceTimeoutMs: env.TUSK_ACCEPTANCE_TIMEOUT_MS },
+    logger: true,
+  });
+  const address = await app.listen({ host: env.TUSK_API_HOST, port: env.TUSK_API_PORT });
+  announceReady('api', address);
+  const close = () =>
+    void app
+      .close()
+      .then(() => temporal.connection.close())
+      .finally(() => process.exit(0));
+  process.once('SIGINT', close);
+  process.once('SIGTERM', close);
+});

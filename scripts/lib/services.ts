@@ -1,0 +1,80 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '../..');
+
+export interface Service {
+  name: string;
+  process: ChildProcess;
+  logFile: string;
+  /** SIGTERM, then SIGKILL after a grace period; resolves when the process is gone. */
+  stop(): Promise<void>;
+  /** SIGKILL at once, as a crash would. */
+  kill(): Promise<void>;
+}
+
+export interface ServiceSpec {
+  name: string;
+  /** Script path relative to the repo root, e.g. workers/perimeter.ts */
+  script: string;
+  env: Record<string, string>;
+  logDir: string;
+  readyTimeoutMs?: number;
+}
+
+const exited = (child: ChildProcess) =>
+  new Promise<void>((resolveExit) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolveExit();
+    else child.once('exit', () => resolveExit());
+  });
+
+/** Starts one Tusk process and waits for its `tusk <name> ready` line. */
+export async function startService(spec: ServiceSpec): Promise<Service> {
+  const logFile = join(spec.logDir, `${spec.name.replaceAll(' ', '-')}.log`);
+  const log = createWriteStream(logFile, { flags: 'a' });
+  // node itself, not the tsx launcher: a signal must reach the worker, not a wrapper around it.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, spec.script)], {
+    cwd: ROOT,
+    env: { ...process.env, ...spec.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.pipe(log);
+  child.stderr.pipe(log);
+  const stop = async (signal: NodeJS.Signals, graceMs: number) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited(child);
+    clearTimeout(timer);
+  };
+  const service: Service = {
+    name: spec.name,
+    process: child,
+    logFile,
+    stop: () => stop('SIGTERM', 10_000),
+    kill: () => stop('SIGKILL', 0),
+  };
+  await new Promise<void>((ready, fail) => {
+    let seen = '';
+    const timer = setTimeout(
+      () => fail(new Error(`${spec.name} was not ready within ${spec.readyTimeoutMs ?? 60_000} ms; see ${logFile}`)),
+      spec.readyTimeoutMs ?? 60_000,
+    );
+    child.stdout.on('data', (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (seen.includes(`tusk ${spec.name} ready`)) {
+        clearTimeout(timer);
+        ready();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      fail(new Error(`${spec.name} exited with code ${code} before it was ready; see ${logFile}`));
+    });
+  }).catch(async (error: unknown) => {
+    await service.kill();
+    throw error;
+  });
+  return service;
+}

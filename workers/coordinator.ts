@@ -1,0 +1,26 @@
+import { Worker } from '@temporalio/worker';
+import { Queue } from 'bullmq';
+import { z } from 'zod';
+import { COORDINATOR_TASK_QUEUE, createCoordinatorActivities } from '../activities/coordinator/activities';
+import { NOTIFICATIONS_QUEUE, type NotificationJob } from '../activities/coordinator/notifications';
+import { readEnv } from '../lib/env';
+import { bullConnection } from '../lib/redis';
+import { announceReady, runMain } from '../lib/ready';
+import { connectWorker } from '../lib/temporal';
+
+runMain('coordinator worker', async () => {
+  const env = readEnv({ REDIS_URL: z.string().default('redis://127.0.0.1:6379') });
+  const notifications = new Queue<NotificationJob>(NOTIFICATIONS_QUEUE, { connection: bullConnection(env.REDIS_URL) });
+  const worker = await Worker.create({
+    connection: await connectWorker(env.TEMPORAL_ADDRESS),
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: COORDINATOR_TASK_QUEUE,
+    activities: createCoordinatorActivities({ notifications }),
+  });
+  announceReady('coordinator worker', `task queue ${COORDINATOR_TASK_QUEUE}`);
+  try {
+    await worker.run();
+  } finally {
+    await notifications.close();
+  }
+});

@@ -1,0 +1,40 @@
+import { Worker, type Job } from 'bullmq';
+import { z } from 'zod';
+import { NOTIFICATIONS_QUEUE, type NotificationJob } from '../activities/coordinator/notifications';
+import { PartyRegistry } from '../lib/parties';
+import { readEnv, tuskHome } from '../lib/env';
+import { bullConnection } from '../lib/redis';
+import { announceReady, runMain } from '../lib/ready';
+
+/** Delivers deal events to parties' webhooks. A failed delivery throws, and BullMQ retries it with backoff. */
+async function deliver(registry: PartyRegistry, job: Job<NotificationJob>): Promise<string> {
+  const { partyId, dealId, event } = job.data;
+  const party = registry.get(partyId);
+  if (!party?.webhookUrl) return `no webhook for ${partyId}`;
+  const response = await fetch(party.webhookUrl, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ dealId, event }),
+    signal: AbortSignal.timeout(10_000),
+  });
+  if (!response.ok) throw new Error(`webhook of ${partyId} answered ${response.status}`);
+  return `delivered to ${partyId}`;
+}
+
+runMain('notifier', async () => {
+  const env = readEnv({
+    REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+    TUSK_PARTIES_FILE: z.string().optional(),
+  });
+  const registry = await PartyRegistry.load(env.TUSK_PARTIES_FILE ?? `${tuskHome()}/parties.json`);
+  const worker = new Worker<NotificationJob, string>(NOTIFICATIONS_QUEUE, (job) => deliver(registry, job), {
+    connection: bullConnection(env.REDIS_URL),
+    concurrency: 8,
+  });
+  worker.on('failed', (job, error) => console.warn(`notification ${job?.id ?? '?'} failed: ${error.message}`));
+  await worker.waitUntilReady();
+  announceReady('notifier', `BullMQ queue ${NOTIFICATIONS_QUEUE}`);
+  const stop = () => void worker.close().then(() => process.exit(0));
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+});

@@ -1,0 +1,42 @@
+import { Worker } from '@temporalio/worker';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { createPerimeterActivities } from '../activities/perimeter/activities';
+import { perimeterTaskQueue } from '../activities/perimeter/types';
+import { BlobStore } from '../lib/blob-store';
+import { datasetList, readEnv } from '../lib/env';
+import { announceReady, runMain } from '../lib/ready';
+import { connectWorker } from '../lib/temporal';
+
+/**
+ * Runs inside the seller's perimeter: the only process that opens the seller's DuckDB files, read-only,
+ * and it runs nothing but templates this seller signed.
+ */
+runMain('perimeter worker', async () => {
+  const env = readEnv({
+    TUSK_SELLER_ID: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+    TUSK_SELLER_PUBLIC_KEY: z.string().length(43, 'a base64url Ed25519 public key (43 characters)'),
+    TUSK_DATASETS: datasetList,
+    TUSK_POLICIES_DIR: z.string().optional(),
+    TUSK_QUERY_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
+    TUSK_SANDBOX_MEMORY: z.string().default('2GB'),
+    TUSK_SANDBOX_THREADS: z.coerce.number().int().positive().default(2),
+  });
+  const taskQueue = perimeterTaskQueue(env.TUSK_SELLER_ID);
+  const worker = await Worker.create({
+    connection: await connectWorker(env.TEMPORAL_ADDRESS),
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue,
+    activities: createPerimeterActivities({
+      sellerId: env.TUSK_SELLER_ID,
+      sellerPublicKey: env.TUSK_SELLER_PUBLIC_KEY,
+      policiesDir: resolve(env.TUSK_POLICIES_DIR ?? `query-policies/${env.TUSK_SELLER_ID}`),
+      datasets: Object.fromEntries(Object.entries(env.TUSK_DATASETS).map(([name, path]) => [name, resolve(path)])),
+      blobs: new BlobStore(env.blobDir),
+      limits: { memoryLimit: env.TUSK_SANDBOX_MEMORY, threads: env.TUSK_SANDBOX_THREADS },
+      queryTimeoutMs: env.TUSK_QUERY_TIMEOUT_MS,
+    }),
+  });
+  announceReady('perimeter worker', `task queue ${taskQueue}`);
+  await worker.run();
+});
