@@ -71,7 +71,8 @@ export class DealState {
   }
 
   snapshot(): DealStatus {
-    return structuredClone(this.status);
+    // The workflow sandbox has no structuredClone; the status is plain JSON anyway.
+    return JSON.parse(JSON.stringify(this.status)) as DealStatus;
   }
 
   advance(stage: DealStage, now: number): void {

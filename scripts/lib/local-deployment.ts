@@ -1,0 +1,153 @@
+import { mkdir, readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { createSyntheticPatients } from '../../activities/perimeter/synthetic-patients';
+import { LocalLedger } from '../../activities/settlement/local-ledger';
+import { addParty } from '../../cli/operator';
+import { generateEd25519KeyPair } from '../../lib/ed25519';
+import type { Party } from '../../lib/parties';
+import { generateX25519KeyPair } from '../../lib/sealed-box';
+import { TuskClient } from '../../lib/tusk-client';
+import { startService, type Service } from './services';
+
+const ROOT = resolve(__dirname, '../..');
+
+export interface BuyerIdentity {
+  id: string;
+  client: TuskClient;
+  /** X25519 private key (PEM): opens this buyer's results. */
+  resultKeyPem: string;
+  resultPublicKey: string;
+}
+
+export interface LocalDeploymentOptions {
+  home: string;
+  temporalAddress: string;
+  redisUrl: string;
+  rows: number;
+  sellerId?: string;
+  /** The seller's template signing key; default: the demo seller's published key. */
+  sellerPublicKey?: string;
+  /** Directory holding `<sellerId>/` templates; default: the repo's query-policies. */
+  policiesRoot?: string;
+  buyerFunds?: bigint;
+  acceptanceTimeoutMs?: number;
+  feeBps?: number;
+  /** Webhook the buyer's notifications are posted to. */
+  buyerWebhookUrl?: string;
+  log?: (line: string) => void;
+}
+
+export interface LocalDeployment {
+  apiUrl: string;
+  buyer: BuyerIdentity;
+  sellerId: string;
+  ledger: LocalLedger;
+  datasetPath: string;
+  services: Map<string, Service>;
+  /** Restarts one service (after `kill()` or `stop()`), with the same environment. */
+  restart(name: string): Promise<Service>;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : fail(new Error('no port'))));
+    });
+  });
+}
+
+async function demoSellerKey(): Promise<string> {
+  const file = join(ROOT, 'query-policies/demo-seller/seller.json');
+  return (JSON.parse(await readFile(file, 'utf8')) as { publicKey: string }).publicKey;
+}
+
+/** Everything a deal needs on one machine: keys, parties, a dataset, a funded buyer and the six processes. */
+export async function deployLocal(options: LocalDeploymentOptions): Promise<LocalDeployment> {
+  const log = options.log ?? (() => undefined);
+  const home = resolve(options.home);
+  const sellerId = options.sellerId ?? 'demo-seller';
+  await mkdir(join(home, 'logs'), { recursive: true });
+
+  const datasetPath = join(home, 'data', `${sellerId}-patients.duckdb`);
+  await mkdir(join(home, 'data'), { recursive: true });
+  const started = performance.now();
+  await createSyntheticPatients({ path: datasetPath, rows: options.rows });
+  log(`dataset: ${options.rows.toLocaleString('en')} synthetic patient visits (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+
+  const buyerSigning = generateEd25519KeyPair();
+  const buyerResult = generateX25519KeyPair();
+  const parties: Party[] = [
+    { id: 'demo-buyer', role: 'buyer', publicKey: buyerSigning.publicKey, webhookUrl: options.buyerWebhookUrl },
+    { id: sellerId, role: 'seller', publicKey: options.sellerPublicKey ?? (await demoSellerKey()) },
+  ];
+  const partiesFile = join(home, 'parties.json');
+  for (const party of parties) await addParty(partiesFile, party);
+
+  const ledger = new LocalLedger(join(home, 'ledger.jsonl'));
+  await ledger.mint('demo-buyer', options.buyerFunds ?? 5000n);
+
+  const apiPort = await freePort();
+  const env: Record<string, string> = {
+    TUSK_HOME: home,
+    TEMPORAL_ADDRESS: options.temporalAddress,
+    REDIS_URL: options.redisUrl,
+    TUSK_PARTIES_FILE: partiesFile,
+    TUSK_LEDGER_FILE: ledger.path,
+    TUSK_SELLER_ID: sellerId,
+    TUSK_SELLER_PUBLIC_KEY: parties[1]!.publicKey,
+    TUSK_DATASETS: `patients=${datasetPath}`,
+    TUSK_POLICIES_ROOT: options.policiesRoot ?? join(ROOT, 'query-policies'),
+    TUSK_POLICIES_DIR: join(options.policiesRoot ?? join(ROOT, 'query-policies'), sellerId),
+    TUSK_API_PORT: String(apiPort),
+    TUSK_FEE_BPS: String(options.feeBps ?? 250),
+    ...(options.acceptanceTimeoutMs ? { TUSK_ACCEPTANCE_TIMEOUT_MS: String(options.acceptanceTimeoutMs) } : {}),
+  };
+  const specs: Record<string, string> = {
+    'deals worker': 'workers/deals.ts',
+    'perimeter worker': 'workers/perimeter.ts',
+    'settlement worker': 'workers/settlement.ts',
+    'coordinator worker': 'workers/coordinator.ts',
+    notifier: 'workers/notifier.ts',
+    api: 'api/server.ts',
+  };
+  const start = (name: string) =>
+    startService({ name, script: specs[name]!, env, logDir: join(home, 'logs'), readyTimeoutMs: 120_000 });
+  const services = new Map<string, Service>();
+  const stop = async () => {
+    await Promise.all([...services.values()].map((service) => service.stop()));
+  };
+  try {
+    const startedServices = performance.now();
+    for (const service of await Promise.all(Object.keys(specs).map(start))) services.set(service.name, service);
+    log(`processes: ${[...services.keys()].join(', ')} (${((performance.now() - startedServices) / 1000).toFixed(1)} s)`);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  return {
+    apiUrl,
+    buyer: {
+      id: 'demo-buyer',
+      client: new TuskClient(apiUrl, 'demo-buyer', buyerSigning.privateKeyPem),
+      resultKeyPem: buyerResult.privateKeyPem,
+      resultPublicKey: buyerResult.publicKey,
+    },
+    sellerId,
+    ledger,
+    datasetPath,
+    services,
+    async restart(name) {
+      const service = await start(name);
+      services.set(name, service);
+      return service;
+    },
+    stop,
+  };
+}
