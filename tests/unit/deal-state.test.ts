@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { DealState, type CohortQueryDealInput } from '../../workflows/deal-state';
+
+const input: CohortQueryDealInput = {
+  dealId: 'd',
+  buyerId: 'b',
+  sellerId: 's',
+  templateId: 't',
+  templateHash: `sha256:${'0'.repeat(64)}`,
+  parameters: {},
+  price: '10',
+  feeBps: 250,
+  buyerKeyRef: `sha256:${'1'.repeat(64)}`,
+  acceptanceTimeoutMs: 1000,
+};
+
+describe('deal state', () => {
+  it('can be confirmed only once delivered, and only once', () => {
+    const deal = new DealState(input, 0);
+    expect(() => deal.confirm('buyer', 1)).toThrow(/quoted; only a delivered deal/);
+    deal.advance('escrow_locked', 1);
+    deal.advance('query_running', 2);
+    deal.deliver({ resultRef: 'r', commitment: 'c', groupsReleased: 1, groupsSuppressed: 0 }, 3);
+    deal.confirm('buyer', 4);
+    expect(() => deal.confirm('acceptance_timer', 5)).toThrow(/confirmed/);
+    expect(deal.snapshot()).toMatchObject({ stage: 'confirmed', confirmedBy: 'buyer' });
+    expect(deal.snapshot().timeline.map((t) => t.stage)).toEqual([
+      'quoted',
+      'escrow_locked',
+      'query_running',
+      'delivered',
+      'confirmed',
+    ]);
+  });
+
+  it('hands out copies: a query cannot change the deal', () => {
+    const deal = new DealState(input, 0);
+    deal.snapshot().stage = 'settled';
+    expect(deal.stage).toBe('quoted');
+  });
+});

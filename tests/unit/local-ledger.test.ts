@@ -1,0 +1,67 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { LocalLedger, OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
+import { splitFee } from '../../activities/settlement/port';
+
+describe('local development ledger', () => {
+  let ledger: LocalLedger;
+  beforeEach(async () => {
+    ledger = new LocalLedger(join(await mkdtemp(join(tmpdir(), 'tusk-ledger-')), 'ledger.jsonl'));
+    await ledger.mint('buyer', 5000n);
+  });
+
+  it('locks, then releases price minus fee to the seller and the fee to the operator, once', async () => {
+    await ledger.lockEscrow({ dealId: 'd1', buyerId: 'buyer', amount: '1000' });
+    const release = { dealId: 'd1', sellerId: 'seller', amount: '1000', feeBps: 250 };
+    expect(await ledger.releaseEscrow(release)).toEqual({ dealId: 'd1', sellerAmount: '975', feeAmount: '25' });
+    expect(await ledger.releaseEscrow(release)).toEqual({ dealId: 'd1', sellerAmount: '975', feeAmount: '25' });
+    expect(await ledger.balanceOf('buyer')).toBe(4000n);
+    expect(await ledger.balanceOf('seller')).toBe(975n);
+    expect(await ledger.balanceOf(OPERATOR_ACCOUNT)).toBe(25n);
+  });
+
+  it('a retried lock or refund moves money once; a refunded escrow cannot be released', async () => {
+    await ledger.lockEscrow({ dealId: 'd2', buyerId: 'buyer', amount: '1000' });
+    await ledger.lockEscrow({ dealId: 'd2', buyerId: 'buyer', amount: '1000' });
+    expect(await ledger.balanceOf('buyer')).toBe(4000n);
+    await ledger.refundEscrow({ dealId: 'd2', buyerId: 'buyer', amount: '1000' });
+    await ledger.refundEscrow({ dealId: 'd2', buyerId: 'buyer', amount: '1000' });
+    expect(await ledger.balanceOf('buyer')).toBe(5000n);
+    await expect(ledger.releaseEscrow({ dealId: 'd2', sellerId: 's', amount: '1000', feeBps: 0 })).rejects.toMatchObject({
+      refusal: 'EscrowAlreadySettled',
+    });
+  });
+
+  it('refuses to overdraw, to change a locked amount, or to pay out an unknown escrow', async () => {
+    await expect(ledger.lockEscrow({ dealId: 'd3', buyerId: 'buyer', amount: '5001' })).rejects.toMatchObject({
+      refusal: 'InsufficientFunds',
+    });
+    expect(await ledger.balanceOf('buyer')).toBe(5000n);
+    await ledger.lockEscrow({ dealId: 'd4', buyerId: 'buyer', amount: '10' });
+    await expect(ledger.lockEscrow({ dealId: 'd4', buyerId: 'buyer', amount: '11' })).rejects.toMatchObject({
+      refusal: 'EscrowMismatch',
+    });
+    await expect(ledger.refundEscrow({ dealId: 'nope', buyerId: 'buyer', amount: '1' })).rejects.toMatchObject({
+      refusal: 'EscrowNotLocked',
+    });
+  });
+
+  it('concurrent locks never overspend', async () => {
+    const attempts = Array.from({ length: 8 }, (_, i) =>
+      ledger.lockEscrow({ dealId: `c${i}`, buyerId: 'buyer', amount: '1000' }).then(
+        () => 'locked',
+        () => 'refused',
+      ),
+    );
+    const outcomes = await Promise.all(attempts);
+    expect(outcomes.filter((o) => o === 'locked')).toHaveLength(5);
+    expect(await ledger.balanceOf('buyer')).toBe(0n);
+  });
+
+  it('splits fees in whole units, rounding the fee down', () => {
+    expect(splitFee(999n, 250)).toEqual({ sellerAmount: 975n, feeAmount: 24n });
+    expect(() => splitFee(1n, 10_001)).toThrow(RangeError);
+  });
+});
