@@ -1,5 +1,4 @@
 import { mkdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createSyntheticPatients } from '../../activities/perimeter/synthetic-patients';
 import { LocalLedger } from '../../activities/settlement/local-ledger';
@@ -9,6 +8,7 @@ import type { Party } from '../../lib/parties';
 import { generateX25519KeyPair } from '../../lib/sealed-box';
 import { TuskClient } from '../../lib/tusk-client';
 import { startService, type Service } from './services';
+import { freeLoopbackPorts } from './stack';
 
 const ROOT = resolve(__dirname, '../..');
 
@@ -50,17 +50,6 @@ export interface LocalDeployment {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : fail(new Error('no port'))));
-    });
-  });
-}
-
 async function demoSellerKey(): Promise<string> {
   const file = join(ROOT, 'query-policies/demo-seller/seller.json');
   return (JSON.parse(await readFile(file, 'utf8')) as { publicKey: string }).publicKey;
@@ -91,7 +80,7 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
   const ledger = new LocalLedger(join(home, 'ledger.jsonl'));
   await ledger.mint('demo-buyer', options.buyerFunds ?? 5000n);
 
-  const apiPort = await freePort();
+  const [apiPort] = await freeLoopbackPorts(1);
   const env: Record<string, string> = {
     TUSK_HOME: home,
     TEMPORAL_ADDRESS: options.temporalAddress,
@@ -103,7 +92,7 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     TUSK_DATASETS: `patients=${datasetPath}`,
     TUSK_POLICIES_ROOT: options.policiesRoot ?? join(ROOT, 'query-policies'),
     TUSK_POLICIES_DIR: join(options.policiesRoot ?? join(ROOT, 'query-policies'), sellerId),
-    TUSK_API_PORT: String(apiPort),
+    TUSK_API_PORT: String(apiPort!),
     TUSK_FEE_BPS: String(options.feeBps ?? 250),
     ...(options.acceptanceTimeoutMs ? { TUSK_ACCEPTANCE_TIMEOUT_MS: String(options.acceptanceTimeoutMs) } : {}),
   };

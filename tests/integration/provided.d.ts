@@ -1,0 +1,8 @@
+declare module 'vitest' {
+  export interface ProvidedContext {
+    temporalAddress: string;
+    redisUrl: string;
+  }
+}
+
+export {};
