@@ -1,0 +1,150 @@
+import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { Worker } from '@temporalio/worker';
+import { DeterminismViolationError } from '@temporalio/workflow';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDealResult, waitForStage } from '../../cli/buyer';
+import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
+import { TuskApiError, TuskClient } from '../../lib/tusk-client';
+import type { DealStatus } from '../../workflows/deal-state';
+import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
+
+const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
+const ACCEPTANCE_MS = 8_000;
+
+/** The same cohort computed straight from the DuckDB file, independently of the perimeter's code. */
+async function expectedGroups(datasetPath: string, k: number) {
+  const instance = await DuckDBInstance.create(datasetPath, { access_mode: 'READ_ONLY' });
+  const connection = await instance.connect();
+  try {
+    const reader = await connection.runAndReadAll(`
+      SELECT zip3, diagnosis_code, count(DISTINCT person_id)::INTEGER AS patients
+      FROM patients WHERE age BETWEEN 30 AND 50 AND sex = 'F'
+      GROUP BY ALL ORDER BY zip3, diagnosis_code`);
+    const groups = reader.getRowObjectsJS() as { zip3: string; diagnosis_code: string; patients: number }[];
+    return { released: groups.filter((g) => g.patients >= k), suppressed: groups.filter((g) => g.patients < k).length };
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+describe('a cohort-query deal, end to end', () => {
+  let test: TestDeployment;
+  let webhook: Server;
+  const events: { dealId: string; event: string }[] = [];
+
+  beforeAll(async () => {
+    webhook = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        events.push(JSON.parse(body) as { dealId: string; event: string });
+        response.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+    const address = webhook.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    test = await startTestDeployment('deal', (seller) => seller.publishDemoTemplate().then(() => undefined), {
+      acceptanceTimeoutMs: ACCEPTANCE_MS,
+      buyerWebhookUrl: `http://127.0.0.1:${port}/tusk`,
+    });
+  });
+  afterAll(async () => {
+    await test?.close();
+    webhook?.close();
+  });
+
+  let dealId: string;
+  let released: DealStatus;
+
+  it('delivers a sealed table that only the buyer opens, matching the data with small groups withheld', async () => {
+    const deal = await buyDeal(test.deployment, 'cohort-cost-by-zip3', PARAMETERS);
+    dealId = deal.dealId;
+    expect(deal.created.status).toBe(201);
+    const delivered = await deal.delivered();
+    expect(delivered.stage).toBe('delivered');
+
+    const confirmed = await test.deployment.buyer.client.post<DealStatus>(`/deals/${dealId}/confirm`);
+    expect(confirmed).toMatchObject({ stage: 'confirmed', confirmedBy: 'buyer' });
+
+    const payload = await openDealResult(test.deployment.buyer.client, test.deployment.buyer.resultKeyPem, dealId);
+    const expected = await expectedGroups(test.deployment.datasetPath, 20);
+    expect(payload.columns).toEqual(['zip3', 'diagnosis_code', 'patients', 'avg_cost', 'total_cost']);
+    expect(payload.rows.map((row) => [row[0], row[1], row[2]])).toEqual(
+      expected.released.map((g) => [g.zip3, g.diagnosis_code, g.patients]),
+    );
+    expect(payload.groupsSuppressed).toBe(expected.suppressed);
+    expect(expected.suppressed).toBeGreaterThan(0);
+    expect(delivered.result).toMatchObject({ groupsReleased: expected.released.length, groupsSuppressed: expected.suppressed });
+  });
+
+  it('pays the seller price minus fee, and the fee to the operator, once confirmed', async () => {
+    released = await waitForStage(test.deployment.buyer.client, dealId, (s) => s.stage === 'settled', 60_000);
+    const { ledger } = test.deployment;
+    expect(await ledger.balanceOf('demo-buyer')).toBe(4000n);
+    expect(await ledger.balanceOf(test.seller.id)).toBe(975n);
+    expect(await ledger.balanceOf(OPERATOR_ACCOUNT)).toBe(25n);
+    expect(released.timeline.map((t) => t.stage)).toEqual([
+      'quoted',
+      'escrow_locked',
+      'query_running',
+      'delivered',
+      'confirmed',
+      'settled',
+    ]);
+  });
+
+  it('notifies the buyer through the queue and its webhook', async () => {
+    await expect.poll(() => events.filter((e) => e.dealId === dealId).map((e) => e.event), { timeout: 15_000 }).toContain(
+      'result_ready',
+    );
+  });
+
+  it('a retried request with the same deal id starts nothing twice', async () => {
+    const again = await buyDeal(test.deployment, 'cohort-cost-by-zip3', PARAMETERS, dealId);
+    expect(again.created.status).toBe(200);
+    expect(again.created.body.dealId).toBe(dealId);
+    expect(await test.deployment.ledger.balanceOf('demo-buyer')).toBe(4000n);
+  });
+
+  it('lets the seller see the deal but not its result, and not buy', async () => {
+    const seller = new TuskClient(test.deployment.apiUrl, test.seller.id, test.seller.keys.privateKeyPem);
+    expect((await seller.get<DealStatus>(`/deals/${dealId}`)).stage).toBe('settled');
+    await expect(seller.get(`/deals/${dealId}/result`)).rejects.toMatchObject({ status: 403, code: 'forbidden' });
+    await expect(seller.post('/deals', {})).rejects.toBeInstanceOf(TuskApiError);
+  });
+
+  it('confirms by itself when the acceptance timer runs out', async () => {
+    const deal = await buyDeal(test.deployment, 'cohort-cost-by-zip3', { ...PARAMETERS, sex: 'M' });
+    const settled = await waitForStage(test.deployment.buyer.client, deal.dealId, (s) => s.stage === 'settled', 60_000);
+    expect(settled.confirmedBy).toBe('acceptance_timer');
+    expect(await test.deployment.ledger.balanceOf(test.seller.id)).toBe(1950n);
+  });
+
+  it('keeps rows, plaintext and keys out of the workflow history', async () => {
+    const history = JSON.stringify(await test.temporal.workflow.getHandle(dealId).fetchHistory());
+    const payload = await openDealResult(test.deployment.buyer.client, test.deployment.buyer.resultKeyPem, dealId);
+    const distinctive = payload.rows.flatMap((row) => [String(row[3]), String(row[4])]).filter((v) => v.length >= 6);
+    expect(distinctive.length).toBeGreaterThan(10);
+    // Payloads are base64 inside the history's JSON: decode them all, and search those and the JSON itself.
+    const payloads = [...history.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString());
+    const searchable = `${history}\n${payloads.join('\n')}`;
+    expect(searchable).toContain(dealId);
+    for (const value of distinctive) expect(searchable).not.toContain(value);
+    expect(searchable).not.toContain('PRIVATE KEY');
+    expect(searchable).not.toContain(test.deployment.buyer.resultPublicKey);
+  });
+
+  it('replays its recorded history, and a reordered workflow fails the replay', async () => {
+    const history = await test.temporal.workflow.getHandle(dealId).fetchHistory();
+    await expect(
+      Worker.runReplayHistory({ workflowsPath: join(__dirname, '../../workflows/index.ts') }, history, dealId),
+    ).resolves.toBeUndefined();
+    await expect(
+      Worker.runReplayHistory({ workflowsPath: join(__dirname, '../fixtures/reordered-deal-workflow.ts') }, history, dealId),
+    ).rejects.toBeInstanceOf(DeterminismViolationError);
+  });
+});

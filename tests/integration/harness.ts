@@ -1,0 +1,148 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { inject } from 'vitest';
+import { waitForStage } from '../../cli/buyer';
+import { BlobStore } from '../../lib/blob-store';
+import { canonicalJson } from '../../lib/canonical-json';
+import { generateEd25519KeyPair, type Ed25519KeyPair } from '../../lib/ed25519';
+import { connectClient, DEALS_TASK_QUEUE } from '../../lib/temporal';
+import { signTemplate } from '../../query-policies/signature';
+import type { QueryTemplate } from '../../query-policies/template';
+import { readTemplateFile, signaturePath, templatePath } from '../../query-policies/template-files';
+import { deployLocal, type LocalDeployment, type LocalDeploymentOptions } from '../../scripts/lib/local-deployment';
+import { cohortQueryDeal } from '../../workflows/cohort-query-deal';
+import type { CohortQueryDealInput, DealStatus } from '../../workflows/deal-state';
+
+export const DEMO_TEMPLATE = join(__dirname, '../../query-policies/demo-seller/cohort-cost-by-zip3.json');
+
+/** A seller of the test's own, with its key and its policies directory. */
+export class TestSeller {
+  readonly keys: Ed25519KeyPair = generateEd25519KeyPair();
+  constructor(
+    readonly id: string,
+    readonly policiesRoot: string,
+  ) {}
+
+  get directory(): string {
+    return join(this.policiesRoot, this.id);
+  }
+
+  /** Writes a template and the seller's signature of it; returns the template as signed. */
+  async publish(template: QueryTemplate, signingKeyPem = this.keys.privateKeyPem): Promise<QueryTemplate> {
+    await mkdir(this.directory, { recursive: true });
+    await writeFile(templatePath(this.directory, template.id), JSON.stringify(template, null, 2));
+    await writeFile(signaturePath(this.directory, template.id), JSON.stringify(signTemplate(template, signingKeyPem)));
+    return template;
+  }
+
+  /** The demo template, re-owned and signed by this seller. */
+  async publishDemoTemplate(changes: Partial<QueryTemplate> = {}): Promise<QueryTemplate> {
+    const demo = await readTemplateFile(DEMO_TEMPLATE);
+    return this.publish({ ...demo, seller: this.id, ...changes });
+  }
+}
+
+export interface TestDeployment {
+  home: string;
+  seller: TestSeller;
+  deployment: LocalDeployment;
+  temporal: Client;
+  close(): Promise<void>;
+}
+
+/** A whole local deployment (six real processes) on the suite's Temporal and Redis, in a temp home. */
+export async function startTestDeployment(
+  name: string,
+  prepare: (seller: TestSeller) => Promise<void>,
+  options: Partial<LocalDeploymentOptions> = {},
+): Promise<TestDeployment> {
+  const home = await mkdtemp(join(tmpdir(), `tusk-it-${name}-`));
+  const seller = new TestSeller(`seller-${name}`, join(home, 'query-policies'));
+  await prepare(seller);
+  const temporalAddress = inject('temporalAddress');
+  const deployment = await deployLocal({
+    home,
+    temporalAddress,
+    redisUrl: inject('redisUrl'),
+    rows: 100_000,
+    sellerId: seller.id,
+    sellerPublicKey: seller.keys.publicKey,
+    policiesRoot: seller.policiesRoot,
+    ...options,
+  });
+  const temporal = await connectClient(temporalAddress, 'default');
+  return {
+    home,
+    seller,
+    deployment,
+    temporal,
+    async close() {
+      await deployment.stop();
+      await temporal.connection.close();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}
+
+export const isFinished = (status: DealStatus) =>
+  status.stage === 'delivered' || status.stage === 'settled' || status.problem !== undefined;
+
+export async function buyDeal(
+  deployment: LocalDeployment,
+  templateId: string,
+  parameters: Record<string, string | number>,
+  dealId = `deal-${crypto.randomUUID()}`,
+) {
+  const { client } = deployment.buyer;
+  const { templates } = await client.get<{ templates: { id: string; hash: string; price: string }[] }>('/templates');
+  const template = templates.find((t) => t.id === templateId);
+  if (!template) throw new Error(`template ${templateId} is not in the catalog`);
+  const created = await client.request<DealStatus>('POST', '/deals', {
+    dealId,
+    templateId,
+    templateHash: template.hash,
+    parameters,
+    price: template.price,
+    buyerPublicKey: deployment.buyer.resultPublicKey,
+  });
+  return { dealId, created, delivered: () => waitForStage(client, dealId, isFinished, 120_000) };
+}
+
+/**
+ * Starts a deal workflow directly, as an operator with access to Temporal could, bypassing every
+ * API check: only the perimeter stands between such a deal and the data.
+ */
+export async function startDealBehindTheApi(
+  test: TestDeployment,
+  input: Partial<CohortQueryDealInput> & Pick<CohortQueryDealInput, 'templateId' | 'templateHash'>,
+): Promise<DealStatus> {
+  const blobs = new BlobStore(join(test.home, 'blobs'));
+  const buyerKeyRef = await blobs.put(
+    Buffer.from(canonicalJson({ kind: 'x25519', publicKey: test.deployment.buyer.resultPublicKey })),
+  );
+  const dealId = `direct-${crypto.randomUUID()}`;
+  const handle = await test.temporal.workflow.start(cohortQueryDeal, {
+    taskQueue: DEALS_TASK_QUEUE,
+    workflowId: dealId,
+    args: [
+      {
+        dealId,
+        buyerId: 'demo-buyer',
+        sellerId: test.seller.id,
+        parameters: { min_age: 30, max_age: 50, sex: 'F' },
+        price: '1000',
+        feeBps: 250,
+        buyerKeyRef,
+        acceptanceTimeoutMs: 60_000,
+        ...input,
+      },
+    ],
+  });
+  return handle.result();
+}
+
+export async function readJson<T>(path: string): Promise<T> {
+  return JSON.parse(await readFile(path, 'utf8')) as T;
+}
