@@ -1,0 +1,77 @@
+import { temporal } from '@temporalio/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDealResult, waitForStage } from '../../cli/buyer';
+import type { DealStatus } from '../../workflows/deal-state';
+import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
+
+const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
+
+describe('a perimeter worker killed mid-query', () => {
+  let test: TestDeployment;
+
+  beforeAll(async () => {
+    test = await startTestDeployment('crash', async (seller) => {
+      const demo = await seller.publishDemoTemplate();
+      // Legitimate but slow: every visit counted `repeat` times, so the query runs for seconds.
+      await seller.publish({
+        ...demo,
+        id: 'visits-repeated',
+        title: 'Visits by zip3, repeated',
+        sql: 'SELECT p.person_id * 10000 + r.range AS visit_key, p.zip3 FROM patients p, range($repeat) r WHERE p.age >= $min_age',
+        parameters: { repeat: { type: 'integer', min: 1, max: 5000 }, min_age: { type: 'integer', min: 0, max: 120 } },
+        dimensions: ['zip3'],
+        metrics: [{ name: 'visits', aggregate: 'count_units' }],
+        privacyUnit: 'visit_key',
+        minCohortSize: 2,
+      });
+    });
+  });
+  afterAll(() => test?.close());
+
+  async function waitUntilQueryStarted(dealId: string): Promise<void> {
+    const handle = test.temporal.workflow.getHandle(dealId);
+    await expect
+      .poll(
+        async () => {
+          const { raw } = await handle.describe();
+          return (raw.pendingActivities ?? []).some(
+            (a) => a.activityType?.name === 'runApprovedQuery' && a.state === STARTED,
+          );
+        },
+        { timeout: 30_000, interval: 50 },
+      )
+      .toBe(true);
+  }
+
+  it('is retried on the restarted worker; the deal completes once and pays once', async () => {
+    const deal = await buyDeal(test.deployment, 'visits-repeated', { repeat: 300, min_age: 0 });
+    await waitUntilQueryStarted(deal.dealId);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await test.deployment.services.get('perimeter worker')!.kill();
+
+    const during = await test.deployment.buyer.client.get<DealStatus>(`/deals/${deal.dealId}`);
+    expect(during.stage).toBe('query_running');
+    await test.deployment.restart('perimeter worker');
+
+    const delivered = await deal.delivered();
+    expect(delivered.stage).toBe('delivered');
+    await test.deployment.buyer.client.post(`/deals/${deal.dealId}/confirm`);
+    await waitForStage(test.deployment.buyer.client, deal.dealId, (s) => s.stage === 'settled', 60_000);
+
+    const events = (await test.temporal.workflow.getHandle(deal.dealId).fetchHistory()).events ?? [];
+    const queries = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runApprovedQuery');
+    expect(queries).toHaveLength(1);
+    const queryEventId = queries[0]!.eventId!.toString();
+    const started = events.filter((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === queryEventId);
+    const completed = events.filter((e) => e.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() === queryEventId);
+    // The history keeps the attempt that finished: the one after the kill.
+    expect(started.map((e) => e.activityTaskStartedEventAttributes?.attempt)).toEqual([2]);
+    expect(completed).toHaveLength(1);
+
+    const { ledger } = test.deployment;
+    expect(await ledger.balanceOf('demo-buyer')).toBe(4000n);
+    expect(await ledger.balanceOf(test.seller.id)).toBe(975n);
+    const payload = await openDealResult(test.deployment.buyer.client, test.deployment.buyer.resultKeyPem, deal.dealId);
+    expect(payload.rows.length).toBeGreaterThan(0);
+  });
+});
