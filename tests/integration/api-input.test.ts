@@ -1,0 +1,172 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { BODY_LIMIT_BYTES, buildApp } from '../../api/app';
+import { BlobStore } from '../../lib/blob-store';
+import { generateEd25519KeyPair } from '../../lib/ed25519';
+import { PartyRegistry } from '../../lib/parties';
+import { generateX25519KeyPair } from '../../lib/sealed-box';
+import { signRequest } from '../../lib/signed-request';
+import { connectClient } from '../../lib/temporal';
+import { templateHash } from '../../query-policies/signature';
+import type { QueryTemplate } from '../../query-policies/template';
+import { TestSeller } from './harness';
+
+const buyer = generateEd25519KeyPair();
+const stranger = generateEd25519KeyPair();
+
+describe('the API answers bad input with 4xx and a reason', () => {
+  let app: FastifyInstance;
+  let temporal: Client;
+  let home: string;
+  let seller: TestSeller;
+  let template: QueryTemplate;
+
+  beforeAll(async () => {
+    home = await mkdtemp(join(tmpdir(), 'tusk-api-'));
+    seller = new TestSeller('seller-api', join(home, 'query-policies'));
+    template = await seller.publishDemoTemplate();
+    temporal = await connectClient(inject('temporalAddress'), 'default');
+    app = await buildApp({
+      temporal,
+      parties: new PartyRegistry([
+        { id: 'buyer-api', role: 'buyer', publicKey: buyer.publicKey },
+        { id: seller.id, role: 'seller', publicKey: seller.keys.publicKey },
+      ]),
+      blobs: new BlobStore(join(home, 'blobs')),
+      policiesRoot: seller.policiesRoot,
+      deals: { feeBps: 250, acceptanceTimeoutMs: 60_000 },
+    });
+  });
+  afterAll(async () => {
+    await app?.close();
+    await temporal?.connection.close();
+    await rm(home, { recursive: true, force: true });
+  });
+
+  function send(method: 'GET' | 'POST', url: string, body?: unknown, as = { id: 'buyer-api', key: buyer.privateKeyPem }) {
+    const payload = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+    return app.inject({
+      method,
+      url,
+      payload: payload || undefined,
+      headers: {
+        ...(payload ? { 'content-type': 'application/json' } : {}),
+        ...signRequest(as.id, as.key, { method, url, body: payload, timestamp: Date.now() }),
+      },
+    });
+  }
+
+  const validDeal = () => ({
+    dealId: `api-${crypto.randomUUID()}`,
+    templateId: template.id,
+    templateHash: templateHash(template),
+    parameters: { min_age: 30, max_age: 50, sex: 'F' },
+    price: template.price,
+    buyerPublicKey: generateX25519KeyPair().publicKey,
+  });
+
+  it('401 without a signature, with a wrong key, a stale clock, or a body changed after signing', async () => {
+    const unsigned = await app.inject({ method: 'GET', url: '/templates' });
+    expect(unsigned.statusCode).toBe(401);
+    expect(unsigned.json()).toEqual({
+      code: 'unauthenticated',
+      reason: 'sign the request: headers x-tusk-party, x-tusk-timestamp and x-tusk-signature are required',
+    });
+    const wrongKey = await send('GET', '/templates', undefined, { id: 'buyer-api', key: stranger.privateKeyPem });
+    expect(wrongKey.json()).toEqual({ code: 'unauthenticated', reason: 'the request signature does not verify for this party' });
+    const unknownParty = await send('GET', '/templates', undefined, { id: 'nobody', key: stranger.privateKeyPem });
+    expect(unknownParty.statusCode).toBe(401);
+
+    const old = Date.now() - 10 * 60 * 1000;
+    const stale = await app.inject({
+      method: 'GET',
+      url: '/templates',
+      headers: signRequest('buyer-api', buyer.privateKeyPem, { method: 'GET', url: '/templates', body: '', timestamp: old }),
+    });
+    expect(stale.json()).toEqual({
+      code: 'unauthenticated',
+      reason: 'the request timestamp is more than 5 minutes from the server clock',
+    });
+
+    const body = JSON.stringify(validDeal());
+    const headers = signRequest('buyer-api', buyer.privateKeyPem, { method: 'POST', url: '/deals', body, timestamp: Date.now() });
+    const tampered = await app.inject({
+      method: 'POST',
+      url: '/deals',
+      payload: body.replace('"min_age":30', '"min_age":18'),
+      headers: { ...headers, 'content-type': 'application/json' },
+    });
+    expect(body).toContain('"min_age":30');
+    expect(tampered.statusCode).toBe(401);
+  });
+
+  it('400 for missing and wrong-typed fields, naming them', async () => {
+    const { templateHash: _omitted, ...missing } = validDeal();
+    const response = await send('POST', '/deals', missing);
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toMatchObject({ code: 'invalid_request', reason: expect.stringContaining('templateHash') });
+
+    const wrongType = await send('POST', '/deals', { ...validDeal(), parameters: 'min_age=30', price: 1000 });
+    expect(wrongType.statusCode).toBe(400);
+    expect(wrongType.json().reason).toMatch(/parameters/);
+    expect(wrongType.json().reason).toMatch(/price/);
+
+    const notJson = await send('POST', '/deals', '{"dealId": ');
+    expect(notJson.json()).toEqual({ code: 'invalid_request', reason: 'the body is not valid JSON' });
+
+    const extra = await send('POST', '/deals', { ...validDeal(), discount: '100%' });
+    expect(extra.statusCode).toBe(400);
+    expect(extra.json().reason).toMatch(/discount/);
+  });
+
+  it('422 for an unknown template, a stale hash, a wrong price or bad parameters', async () => {
+    const unknown = await send('POST', '/deals', { ...validDeal(), templateId: 'no-such-template' });
+    expect(unknown.statusCode).toBe(422);
+    expect(unknown.json()).toEqual({ code: 'unknown_template', reason: 'no signed template no-such-template is for sale' });
+
+    const stale = await send('POST', '/deals', { ...validDeal(), templateHash: `sha256:${'ab'.repeat(32)}` });
+    expect(stale.json()).toMatchObject({ code: 'template_hash_mismatch' });
+
+    const cheap = await send('POST', '/deals', { ...validDeal(), price: '1' });
+    expect(cheap.json()).toEqual({ code: 'price_mismatch', reason: `template ${template.id} costs ${template.price}` });
+
+    const badParameters = await send('POST', '/deals', {
+      ...validDeal(),
+      parameters: { min_age: 30, max_age: 500, sex: "F' OR 1=1 --" },
+    });
+    expect(badParameters.statusCode).toBe(422);
+    expect(badParameters.json().code).toBe('invalid_parameters');
+    expect(badParameters.json().reason).toMatch(/max_age/);
+    expect(badParameters.json().reason).toMatch(/sex/);
+  });
+
+  it('413 for an oversized body', async () => {
+    const response = await send('POST', '/deals', { ...validDeal(), parameters: { pad: 'x'.repeat(BODY_LIMIT_BYTES) } });
+    expect(response.statusCode).toBe(413);
+    expect(response.json().code).toBe('body_too_large');
+  });
+
+  it('403 for a party without the right, 404 for an unknown deal or route', async () => {
+    const sellerBuys = await send('POST', '/deals', validDeal(), { id: seller.id, key: seller.keys.privateKeyPem });
+    expect(sellerBuys.json()).toEqual({ code: 'forbidden', reason: `only a buyer may do this; ${seller.id} is a seller` });
+    expect(sellerBuys.statusCode).toBe(403);
+
+    const missing = await send('GET', '/deals/no-such-deal');
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toEqual({ code: 'not_found', reason: 'no deal no-such-deal' });
+    expect((await send('POST', '/deals/no-such-deal/confirm')).statusCode).toBe(404);
+    expect((await send('GET', '/nowhere')).json()).toEqual({ code: 'not_found', reason: 'no route GET /nowhere' });
+  });
+
+  it('health and the OpenAPI document need no signature', async () => {
+    expect((await app.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'ok', temporal: 'up' });
+    const openapi = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
+    expect(Object.keys(openapi.paths)).toEqual(
+      expect.arrayContaining(['/deals', '/deals/{dealId}', '/deals/{dealId}/confirm', '/deals/{dealId}/result', '/templates']),
+    );
+  });
+});
