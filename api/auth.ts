@@ -36,7 +36,10 @@ function authenticate(request: FastifyRequest, parties: PartyRegistry, now: numb
     );
   }
   if (Math.abs(now - timestamp) > MAX_CLOCK_SKEW_MS) {
-    throw new ApiError('unauthenticated', 'the request timestamp is more than 5 minutes from the server clock');
+    throw new ApiError(
+      'unauthenticated',
+      'the request timestamp is more than 5 minutes from the server clock',
+    );
   }
   const party = parties.get(partyId);
   const signed = { method: request.method, url: request.url, body: request.rawBody ?? '', timestamp };
@@ -71,6 +74,7 @@ export function requireParty(request: FastifyRequest): Party {
 
 export function requireRole(request: FastifyRequest, role: PartyRole): Party {
   const party = requireParty(request);
-  if (party.role !== role) throw new ApiError('forbidden', `only a ${role} may do this; ${party.id} is a ${party.role}`);
+  if (party.role !== role)
+    throw new ApiError('forbidden', `only a ${role} may do this; ${party.id} is a ${party.role}`);
   return party;
 }

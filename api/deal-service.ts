@@ -1,4 +1,9 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
 import { canonicalJson } from '../lib/canonical-json';
 import type { BlobStore } from '../lib/blob-store';
 import type { Party } from '../lib/parties';
@@ -28,14 +33,19 @@ export class DealService {
     const entry = await this.catalog.find(body.templateId);
     if (!entry) throw new ApiError('unknown_template', `no signed template ${body.templateId} is for sale`);
     if (entry.hash !== body.templateHash) {
-      throw new ApiError('template_hash_mismatch', `template ${body.templateId} is now ${entry.hash}; review it again`);
+      throw new ApiError(
+        'template_hash_mismatch',
+        `template ${body.templateId} is now ${entry.hash}; review it again`,
+      );
     }
     if (entry.template.price !== body.price) {
       throw new ApiError('price_mismatch', `template ${body.templateId} costs ${entry.template.price}`);
     }
     const parameters = parametersSchema(entry.template).safeParse(body.parameters);
     if (!parameters.success) {
-      const issues = parameters.error.issues.map((issue) => `${issue.path.join('.') || 'parameters'}: ${issue.message}`);
+      const issues = parameters.error.issues.map(
+        (issue) => `${issue.path.join('.') || 'parameters'}: ${issue.message}`,
+      );
       throw new ApiError('invalid_parameters', issues.join('; '));
     }
     const buyerKeyRef = await this.blobs.put(
@@ -93,15 +103,22 @@ export class DealService {
 
   async confirm(party: Party, dealId: string): Promise<DealStatus> {
     const status = await this.status(dealId);
-    if (status.buyerId !== party.id) throw new ApiError('forbidden', `only the buyer of deal ${dealId} may confirm it`);
+    if (status.buyerId !== party.id)
+      throw new ApiError('forbidden', `only the buyer of deal ${dealId} may confirm it`);
     if (status.stage !== 'delivered') {
-      throw new ApiError('not_confirmable', `deal ${dealId} is ${status.stage}; only a delivered deal can be confirmed`);
+      throw new ApiError(
+        'not_confirmable',
+        `deal ${dealId} is ${status.stage}; only a delivered deal can be confirmed`,
+      );
     }
     try {
       return await this.temporal.workflow.getHandle(dealId).executeUpdate(confirmDealUpdate);
     } catch (error) {
       if (error instanceof WorkflowUpdateFailedError) {
-        throw new ApiError('not_confirmable', error.cause?.message ?? `deal ${dealId} cannot be confirmed now`);
+        throw new ApiError(
+          'not_confirmable',
+          error.cause?.message ?? `deal ${dealId} cannot be confirmed now`,
+        );
       }
       throw error;
     }
@@ -109,8 +126,10 @@ export class DealService {
 
   async result(party: Party, dealId: string) {
     const status = await this.status(dealId);
-    if (status.buyerId !== party.id) throw new ApiError('forbidden', `only the buyer of deal ${dealId} may fetch its result`);
-    if (!status.result) throw new ApiError('result_not_ready', `deal ${dealId} is ${status.stage}; no result yet`);
+    if (status.buyerId !== party.id)
+      throw new ApiError('forbidden', `only the buyer of deal ${dealId} may fetch its result`);
+    if (!status.result)
+      throw new ApiError('result_not_ready', `deal ${dealId} is ${status.stage}; no result yet`);
     const ciphertext = await this.blobs.get(status.result.resultRef);
     return {
       dealId,

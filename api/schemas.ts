@@ -4,7 +4,9 @@ export const errorBody = z.object({ code: z.string(), reason: z.string() }).meta
 
 export const createDealBody = z.strictObject({
   /** Chosen by the buyer (a UUID is ideal): a retried request with the same id starts nothing twice. */
-  dealId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{2,99}$/, '3 to 100 letters, digits, dots, dashes, underscores'),
+  dealId: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{2,99}$/, '3 to 100 letters, digits, dots, dashes, underscores'),
   templateId: z.string().min(1).max(100),
   /** The template version the buyer saw: `sha256:<hex>` from GET /templates. */
   templateHash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex digits>'),
@@ -61,7 +63,12 @@ export const dealResult = z.object({
 });
 
 const parameterSpec = z.union([
-  z.object({ type: z.literal('integer'), min: z.number(), max: z.number(), description: z.string().optional() }),
+  z.object({
+    type: z.literal('integer'),
+    min: z.number(),
+    max: z.number(),
+    description: z.string().optional(),
+  }),
   z.object({ type: z.literal('enum'), values: z.array(z.string()), description: z.string().optional() }),
 ]);
 

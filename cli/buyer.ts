@@ -26,7 +26,9 @@ export function parseParam(pair: string): [string, string | number] {
 }
 
 export async function openDealResult(client: TuskClient, resultKeyPem: string, dealId: string) {
-  const sealed = await client.get<{ ciphertext: string; commitment: string }>(`/deals/${encodeURIComponent(dealId)}/result`);
+  const sealed = await client.get<{ ciphertext: string; commitment: string }>(
+    `/deals/${encodeURIComponent(dealId)}/result`,
+  );
   return openResult(Buffer.from(sealed.ciphertext, 'base64'), resultKeyPem, dealId, sealed.commitment);
 }
 
@@ -63,27 +65,43 @@ export async function buyer(args: string[]): Promise<void> {
   if (command === 'keygen') {
     const buyerId = required(positionals[0], 'buyer id: tusk buyer keygen <buyerId>');
     const paths = keyPaths(homeDir, buyerId);
-    if (existsSync(paths.signing) || existsSync(paths.result)) throw new CliError(`keys for ${buyerId} exist; not overwriting`);
+    if (existsSync(paths.signing) || existsSync(paths.result))
+      throw new CliError(`keys for ${buyerId} exist; not overwriting`);
     const signing = generateEd25519KeyPair();
     const result = generateX25519KeyPair();
     await writeFileAtomic(paths.signing, signing.privateKeyPem, 0o600);
     await writeFileAtomic(paths.result, result.privateKeyPem, 0o600);
-    console.log(`request-signing public key (register it): ${signing.publicKey}\nresult public key (sent with deals): ${result.publicKey}`);
+    console.log(
+      `request-signing public key (register it): ${signing.publicKey}\nresult public key (sent with deals): ${result.publicKey}`,
+    );
     return;
   }
   const buyerId = required(values.as ?? process.env.TUSK_PARTY, '--as <buyerId>');
   const paths = keyPaths(homeDir, buyerId);
-  const client = new TuskClient(apiUrl(values.api), buyerId, await readText(paths.signing, `signing key of ${buyerId}`));
+  const client = new TuskClient(
+    apiUrl(values.api),
+    buyerId,
+    await readText(paths.signing, `signing key of ${buyerId}`),
+  );
   const dealId = () => required(positionals[0], 'deal id');
   switch (command) {
     case 'templates': {
-      const { templates } = await client.get<{ templates: { id: string; seller: string; title: string; price: string; hash: string }[] }>('/templates');
-      console.log(formatTable(['id', 'seller', 'price', 'title', 'hash'], templates.map((t) => [t.id, t.seller, t.price, t.title, t.hash])));
+      const { templates } = await client.get<{
+        templates: { id: string; seller: string; title: string; price: string; hash: string }[];
+      }>('/templates');
+      console.log(
+        formatTable(
+          ['id', 'seller', 'price', 'title', 'hash'],
+          templates.map((t) => [t.id, t.seller, t.price, t.title, t.hash]),
+        ),
+      );
       return;
     }
     case 'deal': {
       const templateId = required(positionals[0], 'template id');
-      const { templates } = await client.get<{ templates: { id: string; hash: string; price: string }[] }>('/templates');
+      const { templates } = await client.get<{ templates: { id: string; hash: string; price: string }[] }>(
+        '/templates',
+      );
       const chosen = templates.find((t) => t.id === templateId);
       if (!chosen) throw new CliError(`no template ${templateId} for sale`);
       const status = await client.post<DealStatus>('/deals', {
@@ -94,12 +112,22 @@ export async function buyer(args: string[]): Promise<void> {
         price: chosen.price,
         buyerPublicKey: publicKeyFromPem(await readText(paths.result, `result key of ${buyerId}`)),
       });
-      const final = values.wait ? await waitForStage(client, status.dealId, (s) => s.stage !== 'quoted' && s.stage !== 'escrow_locked' && s.stage !== 'query_running') : status;
-      console.log(`deal ${final.dealId}: ${final.stage}${final.problem ? ` (${final.problem.code}: ${final.problem.reason})` : ''}`);
+      const final = values.wait
+        ? await waitForStage(
+            client,
+            status.dealId,
+            (s) => s.stage !== 'quoted' && s.stage !== 'escrow_locked' && s.stage !== 'query_running',
+          )
+        : status;
+      console.log(
+        `deal ${final.dealId}: ${final.stage}${final.problem ? ` (${final.problem.code}: ${final.problem.reason})` : ''}`,
+      );
       return;
     }
     case 'status':
-      console.log(JSON.stringify(await client.get<DealStatus>(`/deals/${encodeURIComponent(dealId())}`), null, 2));
+      console.log(
+        JSON.stringify(await client.get<DealStatus>(`/deals/${encodeURIComponent(dealId())}`), null, 2),
+      );
       return;
     case 'confirm': {
       const status = await client.post<DealStatus>(`/deals/${encodeURIComponent(dealId())}/confirm`);
@@ -107,9 +135,15 @@ export async function buyer(args: string[]): Promise<void> {
       return;
     }
     case 'result': {
-      const payload = await openDealResult(client, await readText(paths.result, `result key of ${buyerId}`), dealId());
+      const payload = await openDealResult(
+        client,
+        await readText(paths.result, `result key of ${buyerId}`),
+        dealId(),
+      );
       console.log(formatTable(payload.columns, payload.rows));
-      console.log(`\n${payload.groupsReleased} groups released, ${payload.groupsSuppressed} suppressed (fewer persons than the template's minimum); commitment verified`);
+      console.log(
+        `\n${payload.groupsReleased} groups released, ${payload.groupsSuppressed} suppressed (fewer persons than the template's minimum); commitment verified`,
+      );
       return;
     }
     default:

@@ -31,15 +31,22 @@ export async function operator(args: string[]): Promise<void> {
   const ledger = () => new LocalLedger(process.env.TUSK_LEDGER_FILE ?? join(homeDir, 'ledger.jsonl'));
   const [command, sub, id] = positionals;
   if (command === 'party' && sub === 'add') {
-    const parsed = party.safeParse({ id, role: values.role, publicKey: values['public-key'], webhookUrl: values.webhook });
-    if (!parsed.success) throw new CliError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    const parsed = party.safeParse({
+      id,
+      role: values.role,
+      publicKey: values['public-key'],
+      webhookUrl: values.webhook,
+    });
+    if (!parsed.success)
+      throw new CliError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     await addParty(process.env.TUSK_PARTIES_FILE ?? join(homeDir, 'parties.json'), parsed.data);
     console.log(`registered ${parsed.data.role} ${parsed.data.id}`);
     return;
   }
   if (command === 'fund') {
     const [account, value] = [sub, id];
-    if (!account || !value || !/^[1-9][0-9]*$/.test(value)) throw new CliError('usage: tusk operator fund <account> <amount>');
+    if (!account || !value || !/^[1-9][0-9]*$/.test(value))
+      throw new CliError('usage: tusk operator fund <account> <amount>');
     await ledger().mint(account, BigInt(value));
     console.log(`${account}: ${await ledger().balanceOf(account)}`);
     return;

@@ -11,7 +11,9 @@ tusk seller dataset [--rows N] [--out FILE]     create the synthetic patients da
 function progressBar(written: number, total: number): void {
   const width = 30;
   const filled = Math.round((written / total) * width);
-  process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${written.toLocaleString('en')} / ${total.toLocaleString('en')} rows`);
+  process.stderr.write(
+    `\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${written.toLocaleString('en')} / ${total.toLocaleString('en')} rows`,
+  );
   if (written === total) process.stderr.write('\n');
 }
 
@@ -20,7 +22,11 @@ export async function seller(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { home: { type: 'string' }, rows: { type: 'string', default: '1000000' }, out: { type: 'string' } },
+    options: {
+      home: { type: 'string' },
+      rows: { type: 'string', default: '1000000' },
+      out: { type: 'string' },
+    },
   });
   switch (command) {
     case 'keygen': {
@@ -39,7 +45,9 @@ export async function seller(args: string[]): Promise<void> {
       const out = resolve(values.out ?? `${home(values.home)}/data/patients.duckdb`);
       const started = performance.now();
       await createSyntheticPatients({ path: out, rows, onProgress: progressBar });
-      console.log(`patients: ${rows.toLocaleString('en')} rows in ${out} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+      console.log(
+        `patients: ${rows.toLocaleString('en')} rows in ${out} (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+      );
       return;
     }
     default:

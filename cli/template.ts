@@ -1,7 +1,12 @@
 import { parseArgs } from 'node:util';
 import { basename, dirname, join } from 'node:path';
 import { checkTemplateSignature, signTemplate, templateHash } from '../query-policies/signature';
-import { readSignatureFile, readTemplateFile, signaturePath, TemplateFileError } from '../query-policies/template-files';
+import {
+  readSignatureFile,
+  readTemplateFile,
+  signaturePath,
+  TemplateFileError,
+} from '../query-policies/template-files';
 import { CliError, readText, writeFileAtomic } from './common';
 
 export const templateUsage = `tusk template hash <file>                           the hash a deal pins
@@ -21,7 +26,9 @@ async function load(file: string | undefined) {
 
 async function sellerKeyBeside(file: string): Promise<string> {
   const path = join(dirname(file), 'seller.json');
-  const { publicKey } = JSON.parse(await readText(path, 'seller.json (or pass --public-key)')) as { publicKey?: string };
+  const { publicKey } = JSON.parse(await readText(path, 'seller.json (or pass --public-key)')) as {
+    publicKey?: string;
+  };
   if (!publicKey) throw new CliError(`${path} has no publicKey`);
   return publicKey;
 }
@@ -49,10 +56,16 @@ export async function template(args: string[]): Promise<void> {
     }
     case 'verify': {
       const parsed = await load(file);
-      const signature = await readSignatureFile(signaturePath(dirname(file!), parsed.id)).catch((error: Error) => {
-        throw new CliError(error.message, 1);
-      });
-      const check = checkTemplateSignature(parsed, signature, values['public-key'] ?? (await sellerKeyBeside(file!)));
+      const signature = await readSignatureFile(signaturePath(dirname(file!), parsed.id)).catch(
+        (error: Error) => {
+          throw new CliError(error.message, 1);
+        },
+      );
+      const check = checkTemplateSignature(
+        parsed,
+        signature,
+        values['public-key'] ?? (await sellerKeyBeside(file!)),
+      );
       if (!check.ok) throw new CliError(`NOT VERIFIED: ${check.reason}`, 1);
       console.log(`verified: ${parsed.id} v${parsed.version} ${check.hash}, signed by ${parsed.seller}`);
       return;

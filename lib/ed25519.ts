@@ -1,4 +1,11 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 
 // DER prefix of an Ed25519 SubjectPublicKeyInfo; the raw 32-byte key follows it.
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -40,7 +47,12 @@ export function signEd25519(privateKeyPem: string, message: Uint8Array | string)
 /** False for a wrong signature, a malformed signature or a malformed key: never throws. */
 export function verifyEd25519(publicKey: string, message: Uint8Array | string, signature: string): boolean {
   try {
-    return verify(null, Buffer.from(message), ed25519PublicKey(publicKey), Buffer.from(signature, 'base64url'));
+    return verify(
+      null,
+      Buffer.from(message),
+      ed25519PublicKey(publicKey),
+      Buffer.from(signature, 'base64url'),
+    );
   } catch {
     return false;
   }

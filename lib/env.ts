@@ -29,5 +29,13 @@ export function readEnv<T extends z.ZodRawShape>(shape: T) {
 /** `name=path,name=path` → { name: path } */
 export const datasetList = z
   .string()
-  .transform((value) => Object.fromEntries(value.split(',').map((pair) => pair.split('=').map((s) => s.trim()))))
+  .transform(
+    (value) =>
+      Object.fromEntries(
+        value.split(',').map((pair): [string, string] => {
+          const [name = '', path = ''] = pair.split('=').map((part) => part.trim());
+          return [name, path];
+        }),
+      ) as Record<string, string>,
+  )
   .pipe(z.record(z.string().regex(/^[a-z_][a-z0-9_]*$/), z.string().min(1)));

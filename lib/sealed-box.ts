@@ -75,7 +75,8 @@ export function open(box: Uint8Array, recipientPrivateKeyPem: string, context: s
   const bytes = Buffer.from(box);
   if (bytes.length < HEADER + TAG || bytes[0] !== VERSION) throw new SealedBoxError('not a Tusk sealed box');
   const privateKey = createPrivateKey(recipientPrivateKeyPem);
-  if (privateKey.asymmetricKeyType !== 'x25519') throw new SealedBoxError('the key is not an X25519 private key');
+  if (privateKey.asymmetricKeyType !== 'x25519')
+    throw new SealedBoxError('the key is not an X25519 private key');
   const ephemeralRaw = bytes.subarray(1, 33);
   const ephemeral = createPublicKey({
     key: Buffer.concat([X25519_SPKI_PREFIX, ephemeralRaw]),

@@ -19,10 +19,20 @@ export interface RequestToSign {
 
 function message(request: RequestToSign): string {
   const bodyHash = createHash('sha256').update(request.body).digest('hex');
-  return ['tusk request v1', request.method.toUpperCase(), request.url, String(request.timestamp), bodyHash].join('\n');
+  return [
+    'tusk request v1',
+    request.method.toUpperCase(),
+    request.url,
+    String(request.timestamp),
+    bodyHash,
+  ].join('\n');
 }
 
-export function signRequest(partyId: string, privateKeyPem: string, request: RequestToSign): Record<string, string> {
+export function signRequest(
+  partyId: string,
+  privateKeyPem: string,
+  request: RequestToSign,
+): Record<string, string> {
   return {
     [PARTY_HEADER]: partyId,
     [TIMESTAMP_HEADER]: String(request.timestamp),
@@ -30,6 +40,10 @@ export function signRequest(partyId: string, privateKeyPem: string, request: Req
   };
 }
 
-export function verifyRequestSignature(publicKey: string, request: RequestToSign, signature: string): boolean {
+export function verifyRequestSignature(
+  publicKey: string,
+  request: RequestToSign,
+  signature: string,
+): boolean {
   return verifyEd25519(publicKey, message(request), signature);
 }

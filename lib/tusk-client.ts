@@ -30,7 +30,8 @@ export class TuskClient {
     if (body !== undefined) headers['content-type'] = 'application/json';
     const response = await fetch(new URL(path, this.baseUrl), { method, headers, body: text || undefined });
     const json = (await response.json().catch(() => ({}))) as T & { code?: string; reason?: string };
-    if (!response.ok) throw new TuskApiError(response.status, json.code ?? 'unknown', json.reason ?? response.statusText);
+    if (!response.ok)
+      throw new TuskApiError(response.status, json.code ?? 'unknown', json.reason ?? response.statusText);
     return { status: response.status, body: json };
   }
 

@@ -44,9 +44,13 @@ export function checkTemplateSignature(
   trustedSellerKey: string,
 ): SignatureCheck {
   const hash = templateHash(template);
-  if (signature.templateId !== template.id) return { ok: false, reason: 'the signature is for another template' };
+  if (signature.templateId !== template.id)
+    return { ok: false, reason: 'the signature is for another template' };
   if (signature.templateHash !== hash) {
-    return { ok: false, reason: `the template changed after signing (now ${hash}, signed ${signature.templateHash})` };
+    return {
+      ok: false,
+      reason: `the template changed after signing (now ${hash}, signed ${signature.templateHash})`,
+    };
   }
   if (!verifyEd25519(trustedSellerKey, signedMessage(hash), signature.signature)) {
     return { ok: false, reason: `the signature does not verify with seller ${template.seller}'s key` };

@@ -13,7 +13,8 @@ const TEMPLATE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const SIGNATURE_SUFFIX = '.signature.json';
 
 export function templatePath(directory: string, templateId: string): string {
-  if (!TEMPLATE_ID.test(templateId)) throw new TemplateFileError(`not a template id: ${JSON.stringify(templateId)}`);
+  if (!TEMPLATE_ID.test(templateId))
+    throw new TemplateFileError(`not a template id: ${JSON.stringify(templateId)}`);
   return join(directory, `${templateId}.json`);
 }
 
@@ -36,7 +37,9 @@ async function readJsonFile<T>(path: string, schema: z.ZodType<T>, what: string)
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => `  - ${issue.path.join('.') || '(top)'}: ${issue.message}`);
+    const issues = parsed.error.issues.map(
+      (issue) => `  - ${issue.path.join('.') || '(top)'}: ${issue.message}`,
+    );
     throw new TemplateFileError(`${what} ${path} is not valid:\n${issues.join('\n')}`);
   }
   return parsed.data;
@@ -55,7 +58,10 @@ export interface SignedTemplateFiles {
   signature: TemplateSignature;
 }
 
-export async function readSignedTemplate(directory: string, templateId: string): Promise<SignedTemplateFiles> {
+export async function readSignedTemplate(
+  directory: string,
+  templateId: string,
+): Promise<SignedTemplateFiles> {
   const template = await readTemplateFile(templatePath(directory, templateId));
   if (template.id !== templateId) {
     throw new TemplateFileError(`template file ${templateId}.json declares id ${template.id}`);

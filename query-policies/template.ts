@@ -5,7 +5,12 @@ export const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-c
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
 
 export const parameterSpec = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('integer'), min: z.int(), max: z.int(), description: z.string().optional() }),
+  z.strictObject({
+    type: z.literal('integer'),
+    min: z.int(),
+    max: z.int(),
+    description: z.string().optional(),
+  }),
   z.strictObject({
     type: z.literal('enum'),
     values: z.array(z.string().min(1)).min(1),

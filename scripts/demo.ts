@@ -15,13 +15,19 @@ const SHOWN_ROWS = 15;
 
 async function balances(deployment: LocalDeployment): Promise<string> {
   const of = (account: string) => deployment.ledger.balanceOf(account);
-  const [buyer, seller, operator] = await Promise.all([of('demo-buyer'), of(deployment.sellerId), of(OPERATOR_ACCOUNT)]);
+  const [buyer, seller, operator] = await Promise.all([
+    of('demo-buyer'),
+    of(deployment.sellerId),
+    of(OPERATOR_ACCOUNT),
+  ]);
   return `buyer ${buyer}, seller ${seller}, operator fee ${operator}`;
 }
 
 async function runDeal(deployment: LocalDeployment): Promise<void> {
   const { client, resultKeyPem, resultPublicKey } = deployment.buyer;
-  const { templates } = await client.get<{ templates: { id: string; hash: string; price: string; title: string }[] }>('/templates');
+  const { templates } = await client.get<{
+    templates: { id: string; hash: string; price: string; title: string }[];
+  }>('/templates');
   const template = templates.find((t) => t.id === 'cohort-cost-by-zip3');
   if (!template) throw new Error('the demo template is not in the catalog; is its signature intact?');
   say(`buyer picks "${template.title}" (${template.hash.slice(0, 19)}…), price ${template.price}`);
@@ -36,16 +42,27 @@ async function runDeal(deployment: LocalDeployment): Promise<void> {
     price: template.price,
     buyerPublicKey: resultPublicKey,
   });
-  const delivered = await waitForStage(client, deal.dealId, (s) => s.stage === 'delivered' || s.problem !== undefined);
+  const delivered = await waitForStage(
+    client,
+    deal.dealId,
+    (s) => s.stage === 'delivered' || s.problem !== undefined,
+  );
   const latency = performance.now() - submitted;
-  if (delivered.problem) throw new Error(`the deal was ${delivered.stage}: ${delivered.problem.code}: ${delivered.problem.reason}`);
+  if (delivered.problem)
+    throw new Error(
+      `the deal was ${delivered.stage}: ${delivered.problem.code}: ${delivered.problem.reason}`,
+    );
   say(`deal ${deal.dealId} delivered: API submit → result available in ${seconds(latency)}`);
 
   const payload = await openDealResult(client, resultKeyPem, deal.dealId);
   const top = [...payload.rows].sort((a, b) => Number(b[2]) - Number(a[2])).slice(0, SHOWN_ROWS);
-  console.log(`\nDecrypted by the buyer (women aged 30–50; largest ${SHOWN_ROWS} of ${payload.rows.length} groups):\n`);
+  console.log(
+    `\nDecrypted by the buyer (women aged 30–50; largest ${SHOWN_ROWS} of ${payload.rows.length} groups):\n`,
+  );
   console.log(formatTable(payload.columns, top));
-  console.log(`\n${payload.groupsReleased} groups released, ${payload.groupsSuppressed} withheld (fewer than the template's minimum patients); commitment verified.\n`);
+  console.log(
+    `\n${payload.groupsReleased} groups released, ${payload.groupsSuppressed} withheld (fewer than the template's minimum patients); commitment verified.\n`,
+  );
 
   const confirmedAt = performance.now();
   await client.post(`/deals/${deal.dealId}/confirm`);
@@ -72,7 +89,13 @@ async function main(): Promise<void> {
     say('starting Temporal and Redis (whatever is not already running)…');
     stack = await startStack({ dataDir: join(home, 'stack'), log: (line) => say(line) });
     say('creating keys, parties, the seller dataset, and starting api + workers…');
-    deployment = await deployLocal({ home, temporalAddress: stack.temporalAddress, redisUrl: stack.redisUrl, rows, log: say });
+    deployment = await deployLocal({
+      home,
+      temporalAddress: stack.temporalAddress,
+      redisUrl: stack.redisUrl,
+      rows,
+      log: say,
+    });
     await runDeal(deployment);
     say(`demo done in ${seconds(performance.now() - began)}; logs in ${join(home, 'logs')}`);
   } finally {

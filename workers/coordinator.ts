@@ -10,7 +10,9 @@ import { connectWorker } from '../lib/temporal';
 
 runMain('coordinator worker', async () => {
   const env = readEnv({ REDIS_URL: z.string().default('redis://127.0.0.1:6379') });
-  const notifications = new Queue<NotificationJob>(NOTIFICATIONS_QUEUE, { connection: bullConnection(env.REDIS_URL) });
+  const notifications = new Queue<NotificationJob>(NOTIFICATIONS_QUEUE, {
+    connection: bullConnection(env.REDIS_URL),
+  });
   const worker = await Worker.create({
     connection: await connectWorker(env.TEMPORAL_ADDRESS),
     namespace: env.TEMPORAL_NAMESPACE,

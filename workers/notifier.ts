@@ -31,7 +31,9 @@ runMain('notifier', async () => {
     connection: bullConnection(env.REDIS_URL),
     concurrency: 8,
   });
-  worker.on('failed', (job, error) => console.warn(`notification ${job?.id ?? '?'} failed: ${error.message}`));
+  worker.on('failed', (job, error) =>
+    console.warn(`notification ${job?.id ?? '?'} failed: ${error.message}`),
+  );
   await worker.waitUntilReady();
   announceReady('notifier', `BullMQ queue ${NOTIFICATIONS_QUEUE}`);
   const stop = () => void worker.close().then(() => process.exit(0));

@@ -31,7 +31,9 @@ runMain('perimeter worker', async () => {
       sellerId: env.TUSK_SELLER_ID,
       sellerPublicKey: env.TUSK_SELLER_PUBLIC_KEY,
       policiesDir: resolve(env.TUSK_POLICIES_DIR ?? `query-policies/${env.TUSK_SELLER_ID}`),
-      datasets: Object.fromEntries(Object.entries(env.TUSK_DATASETS).map(([name, path]) => [name, resolve(path)])),
+      datasets: Object.fromEntries(
+        Object.entries(env.TUSK_DATASETS).map(([name, path]) => [name, resolve(path)]),
+      ),
       blobs: new BlobStore(env.blobDir),
       limits: { memoryLimit: env.TUSK_SANDBOX_MEMORY, threads: env.TUSK_SANDBOX_THREADS },
       queryTimeoutMs: env.TUSK_QUERY_TIMEOUT_MS,

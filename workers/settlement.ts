@@ -20,6 +20,9 @@ runMain('settlement worker', async () => {
     taskQueue: SETTLEMENT_TASK_QUEUE,
     activities: createSettlementActivities(ledger),
   });
-  announceReady('settlement worker', `task queue ${SETTLEMENT_TASK_QUEUE}, ${env.TUSK_SETTLEMENT} at ${ledger.path}`);
+  announceReady(
+    'settlement worker',
+    `task queue ${SETTLEMENT_TASK_QUEUE}, ${env.TUSK_SETTLEMENT} at ${ledger.path}`,
+  );
   await worker.run();
 });

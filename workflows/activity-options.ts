@@ -4,7 +4,12 @@ import type { ActivityOptions } from '@temporalio/workflow';
 export const perimeterQuery = {
   startToCloseTimeout: '15 minutes',
   heartbeatTimeout: '10 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds', maximumAttempts: 5 },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 5,
+  },
 } as const satisfies ActivityOptions;
 
 /** Locking may be refused (no funds); it is retried only for transient faults. */

@@ -20,7 +20,8 @@ export const confirmDealUpdate = defineUpdate<DealStatus>('confirmDeal');
 /** The code and reason a failed activity carries, safe to show: activities never put data in errors. */
 function problemOf(error: unknown): DealProblem {
   const cause = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure) return { code: cause.type ?? 'ActivityFailed', reason: cause.message };
+  if (cause instanceof ApplicationFailure)
+    return { code: cause.type ?? 'ActivityFailed', reason: cause.message };
   return { code: 'ActivityFailed', reason: cause instanceof Error ? cause.message : 'unknown failure' };
 }
 
@@ -42,9 +43,18 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
   );
 
   const escrowLock = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementLock });
-  const escrowPayout = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementPayout });
-  const perimeter = proxyActivities<PerimeterActivities>({ taskQueue: `perimeter.${input.sellerId}`, ...perimeterQuery });
-  const coordinator = proxyActivities<CoordinatorActivities>({ taskQueue: 'coordinator', ...coordinatorNotify });
+  const escrowPayout = proxyActivities<SettlementActivities>({
+    taskQueue: 'settlement',
+    ...settlementPayout,
+  });
+  const perimeter = proxyActivities<PerimeterActivities>({
+    taskQueue: `perimeter.${input.sellerId}`,
+    ...perimeterQuery,
+  });
+  const coordinator = proxyActivities<CoordinatorActivities>({
+    taskQueue: 'coordinator',
+    ...coordinatorNotify,
+  });
 
   try {
     await escrowLock.lockEscrow({ dealId: input.dealId, buyerId: input.buyerId, amount: input.price });

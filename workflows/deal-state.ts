@@ -88,7 +88,9 @@ export class DealState {
   /** Throws with the reason when the deal cannot be confirmed now (used as an update validator). */
   assertConfirmable(): void {
     if (this.status.stage !== 'delivered') {
-      throw new Error(`deal ${this.status.dealId} is ${this.status.stage}; only a delivered deal can be confirmed`);
+      throw new Error(
+        `deal ${this.status.dealId} is ${this.status.stage}; only a delivered deal can be confirmed`,
+      );
     }
   }
 

@@ -53,14 +53,19 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     try {
       files = await readSignedTemplate(deps.policiesDir, input.templateId);
     } catch (error) {
-      if (error instanceof TemplateFileError) refuse('TemplateNotFound', `template ${input.templateId}: ${error.message}`);
+      if (error instanceof TemplateFileError)
+        refuse('TemplateNotFound', `template ${input.templateId}: ${error.message}`);
       throw error;
     }
     if (files.template.seller !== deps.sellerId) {
-      refuse('TemplateSignatureInvalid', `template ${input.templateId} belongs to seller ${files.template.seller}`);
+      refuse(
+        'TemplateSignatureInvalid',
+        `template ${input.templateId} belongs to seller ${files.template.seller}`,
+      );
     }
     const check = checkTemplateSignature(files.template, files.signature, deps.sellerPublicKey);
-    if (!check.ok) refuse('TemplateSignatureInvalid', `template ${input.templateId} is not approved: ${check.reason}`);
+    if (!check.ok)
+      refuse('TemplateSignatureInvalid', `template ${input.templateId} is not approved: ${check.reason}`);
     if (check.hash !== input.templateHash) {
       refuse(
         'TemplateHashMismatch',
@@ -83,7 +88,8 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     const connection = await instance.connect();
     try {
       const statements = await connection.extractStatements(template.sql).catch(() => null);
-      if (statements?.count !== 1) refuse('TemplateSqlRejected', 'the template must hold exactly one statement');
+      if (statements?.count !== 1)
+        refuse('TemplateSqlRejected', 'the template must hold exactly one statement');
       const context = Context.current();
       return await runWithTimeout(connection, cohortAggregateSql(template), parameters, {
         timeoutMs: deps.queryTimeoutMs,
@@ -109,14 +115,21 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     const template = await approvedTemplate(input);
     const parameters = parametersSchema(template).safeParse(input.parameters);
     if (!parameters.success) {
-      const issues = parameters.error.issues.map((issue) => `${issue.path.join('.') || 'parameters'}: ${issue.message}`);
+      const issues = parameters.error.issues.map(
+        (issue) => `${issue.path.join('.') || 'parameters'}: ${issue.message}`,
+      );
       refuse('InvalidParameters', `parameters rejected: ${issues.join('; ')}`);
     }
     const buyerKey = await buyerPublicKey(input.buyerKeyRef);
     const groups = await aggregate(template, parameters.data);
     const table = suppressSmallGroups(template, groups);
     const payload = buildResultPayload(
-      { dealId: input.dealId, templateId: template.id, templateHash: input.templateHash, parameters: parameters.data },
+      {
+        dealId: input.dealId,
+        templateId: template.id,
+        templateHash: input.templateHash,
+        parameters: parameters.data,
+      },
       table,
     );
     const resultRef = await deps.blobs.put(sealResult(payload, buyerKey));

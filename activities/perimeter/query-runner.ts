@@ -31,7 +31,8 @@ export async function runWithTimeout(
     const reader = await connection.runAndReadAll(sql, values);
     return reader.getRowObjectsJS();
   } catch (error) {
-    if (timedOut) throw new QueryTimeoutError(`the query ran longer than ${options.timeoutMs} ms and was stopped`);
+    if (timedOut)
+      throw new QueryTimeoutError(`the query ran longer than ${options.timeoutMs} ms and was stopped`);
     throw error;
   } finally {
     clearTimeout(timer);

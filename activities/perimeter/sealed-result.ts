@@ -46,7 +46,9 @@ export function openResult(
   dealId: string,
   expectedCommitment?: string,
 ): ResultPayload {
-  const payload = resultPayload.parse(JSON.parse(open(box, buyerPrivateKeyPem, `tusk result ${dealId}`).toString('utf8')));
+  const payload = resultPayload.parse(
+    JSON.parse(open(box, buyerPrivateKeyPem, `tusk result ${dealId}`).toString('utf8')),
+  );
   if (payload.dealId !== dealId) throw new Error(`the result is for deal ${payload.dealId}, not ${dealId}`);
   if (expectedCommitment !== undefined && resultCommitment(payload) !== expectedCommitment) {
     throw new Error('the result does not match the commitment recorded for the deal');

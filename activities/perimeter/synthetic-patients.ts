@@ -34,7 +34,8 @@ function chunkSql(from: number, to: number, persons: number): string {
 }
 
 export async function createSyntheticPatients(options: SyntheticPatientsOptions): Promise<void> {
-  if (!Number.isInteger(options.rows) || options.rows < 1) throw new Error('rows must be a positive whole number');
+  if (!Number.isInteger(options.rows) || options.rows < 1)
+    throw new Error('rows must be a positive whole number');
   const persons = Math.max(1, Math.floor(options.rows / VISITS_PER_PERSON));
   // Build beside the target and rename at the end: an interrupted run never leaves a half-written dataset.
   const building = `${options.path}.building`;

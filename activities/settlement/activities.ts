@@ -5,7 +5,8 @@ async function asActivity<T>(action: () => Promise<T>): Promise<T> {
   try {
     return await action();
   } catch (error) {
-    if (error instanceof SettlementRefusedError) throw ApplicationFailure.nonRetryable(error.message, error.refusal);
+    if (error instanceof SettlementRefusedError)
+      throw ApplicationFailure.nonRetryable(error.message, error.refusal);
     throw error;
   }
 }
@@ -13,10 +14,12 @@ async function asActivity<T>(action: () => Promise<T>): Promise<T> {
 /** Settlement activities (task queue `settlement`) over whichever adapter the worker was given. */
 export function createSettlementActivities(port: SettlementPort) {
   return {
-    lockEscrow: (input: Parameters<SettlementPort['lockEscrow']>[0]) => asActivity(() => port.lockEscrow(input)),
+    lockEscrow: (input: Parameters<SettlementPort['lockEscrow']>[0]) =>
+      asActivity(() => port.lockEscrow(input)),
     releaseEscrow: (input: Parameters<SettlementPort['releaseEscrow']>[0]) =>
       asActivity(() => port.releaseEscrow(input)),
-    refundEscrow: (input: Parameters<SettlementPort['refundEscrow']>[0]) => asActivity(() => port.refundEscrow(input)),
+    refundEscrow: (input: Parameters<SettlementPort['refundEscrow']>[0]) =>
+      asActivity(() => port.refundEscrow(input)),
   };
 }
 

@@ -15,7 +15,13 @@ import {
 
 const entry = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('mint'), account: z.string(), amount: z.string(), at: z.string() }),
-  z.object({ kind: z.literal('lock'), dealId: z.string(), buyerId: z.string(), amount: z.string(), at: z.string() }),
+  z.object({
+    kind: z.literal('lock'),
+    dealId: z.string(),
+    buyerId: z.string(),
+    amount: z.string(),
+    at: z.string(),
+  }),
   z.object({
     kind: z.literal('release'),
     dealId: z.string(),
@@ -24,7 +30,13 @@ const entry = z.discriminatedUnion('kind', [
     feeAmount: z.string(),
     at: z.string(),
   }),
-  z.object({ kind: z.literal('refund'), dealId: z.string(), buyerId: z.string(), amount: z.string(), at: z.string() }),
+  z.object({
+    kind: z.literal('refund'),
+    dealId: z.string(),
+    buyerId: z.string(),
+    amount: z.string(),
+    at: z.string(),
+  }),
 ]);
 type Entry = z.infer<typeof entry>;
 type EntryInput = Entry extends infer E ? (E extends Entry ? Omit<E, 'at'> : never) : never;
@@ -55,7 +67,12 @@ function apply(state: LedgerState, e: Entry): void {
       break;
     case 'release': {
       const escrow = state.escrows.get(e.dealId);
-      if (escrow) escrow.outcome = { kind: 'release', sellerAmount: BigInt(e.sellerAmount), feeAmount: BigInt(e.feeAmount) };
+      if (escrow)
+        escrow.outcome = {
+          kind: 'release',
+          sellerAmount: BigInt(e.sellerAmount),
+          feeAmount: BigInt(e.feeAmount),
+        };
       add(e.sellerId, BigInt(e.sellerAmount));
       add(OPERATOR_ACCOUNT, BigInt(e.feeAmount));
       break;
@@ -94,7 +111,9 @@ export class LocalLedger implements SettlementPort {
 
   private async append(e: EntryInput): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
-    await appendFile(this.path, `${JSON.stringify({ ...e, at: new Date().toISOString() })}\n`, { flush: true });
+    await appendFile(this.path, `${JSON.stringify({ ...e, at: new Date().toISOString() })}\n`, {
+      flush: true,
+    });
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {
@@ -115,7 +134,10 @@ export class LocalLedger implements SettlementPort {
       const existing = state.escrows.get(input.dealId);
       if (existing) {
         if (existing.buyerId !== input.buyerId || existing.amount !== amount) {
-          throw new SettlementRefusedError('EscrowMismatch', `deal ${input.dealId} already holds a different escrow`);
+          throw new SettlementRefusedError(
+            'EscrowMismatch',
+            `deal ${input.dealId} already holds a different escrow`,
+          );
         }
         return { dealId: input.dealId, amount: input.amount };
       }
@@ -135,7 +157,10 @@ export class LocalLedger implements SettlementPort {
     const escrow = state.escrows.get(dealId);
     if (!escrow) throw new SettlementRefusedError('EscrowNotLocked', `deal ${dealId} has no escrow`);
     if (escrow.amount !== BigInt(amount)) {
-      throw new SettlementRefusedError('EscrowMismatch', `deal ${dealId} holds ${escrow.amount}, not ${amount}`);
+      throw new SettlementRefusedError(
+        'EscrowMismatch',
+        `deal ${dealId} holds ${escrow.amount}, not ${amount}`,
+      );
     }
     return escrow;
   }
@@ -150,7 +175,8 @@ export class LocalLedger implements SettlementPort {
           feeAmount: escrow.outcome.feeAmount.toString(),
         };
       }
-      if (escrow.outcome) throw new SettlementRefusedError('EscrowAlreadySettled', `deal ${input.dealId} was refunded`);
+      if (escrow.outcome)
+        throw new SettlementRefusedError('EscrowAlreadySettled', `deal ${input.dealId} was refunded`);
       const split = splitFee(escrow.amount, input.feeBps);
       const released = {
         dealId: input.dealId,
@@ -166,8 +192,14 @@ export class LocalLedger implements SettlementPort {
     return this.exclusive(async () => {
       const escrow = this.lockedEscrow(await this.state(), input.dealId, input.amount);
       if (escrow.outcome?.kind === 'refund') return { dealId: input.dealId, amount: input.amount };
-      if (escrow.outcome) throw new SettlementRefusedError('EscrowAlreadySettled', `deal ${input.dealId} was released`);
-      await this.append({ kind: 'refund', dealId: input.dealId, buyerId: escrow.buyerId, amount: input.amount });
+      if (escrow.outcome)
+        throw new SettlementRefusedError('EscrowAlreadySettled', `deal ${input.dealId} was released`);
+      await this.append({
+        kind: 'refund',
+        dealId: input.dealId,
+        buyerId: escrow.buyerId,
+        amount: input.amount,
+      });
       return { dealId: input.dealId, amount: input.amount };
     });
   }

@@ -46,7 +46,8 @@ export interface SettlementPort {
 }
 
 /** Business refusals of settlement: not retried. */
-export type SettlementRefusal = 'InsufficientFunds' | 'EscrowMismatch' | 'EscrowNotLocked' | 'EscrowAlreadySettled';
+export type SettlementRefusal =
+  'InsufficientFunds' | 'EscrowMismatch' | 'EscrowNotLocked' | 'EscrowAlreadySettled';
 
 export class SettlementRefusedError extends Error {
   override name = 'SettlementRefusedError';
@@ -59,7 +60,8 @@ export class SettlementRefusedError extends Error {
 }
 
 export function splitFee(amount: bigint, feeBps: number): { sellerAmount: bigint; feeAmount: bigint } {
-  if (!Number.isInteger(feeBps) || feeBps < 0 || feeBps > 10_000) throw new RangeError('feeBps must be 0..10000');
+  if (!Number.isInteger(feeBps) || feeBps < 0 || feeBps > 10_000)
+    throw new RangeError('feeBps must be 0..10000');
   const feeAmount = (amount * BigInt(feeBps)) / 10_000n;
   return { sellerAmount: amount - feeAmount, feeAmount };
 }

@@ -3,7 +3,14 @@ import { requireParty, requireRole } from '../auth';
 import type { DealService } from '../deal-service';
 import { createDealBody, dealParams, dealResult, dealStatus, errorBody } from '../schemas';
 
-const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 422: errorBody };
+const errors = {
+  400: errorBody,
+  401: errorBody,
+  403: errorBody,
+  404: errorBody,
+  409: errorBody,
+  422: errorBody,
+};
 
 export const dealRoutes: FastifyPluginAsyncZod<{ deals: DealService }> = async (app, { deals }) => {
   app.post(

@@ -7,13 +7,18 @@ const health = z.object({ status: z.enum(['ok', 'degraded']), temporal: z.enum([
 export const healthRoutes: FastifyPluginAsyncZod<{ temporal: Client }> = async (app, { temporal }) => {
   app.get(
     '/health',
-    { config: { public: true }, schema: { summary: 'Liveness, and whether Temporal answers', response: { 200: health, 503: health } } },
+    {
+      config: { public: true },
+      schema: { summary: 'Liveness, and whether Temporal answers', response: { 200: health, 503: health } },
+    },
     async (_request, reply) => {
       const up = await temporal.connection.workflowService
         .getSystemInfo({})
         .then(() => true)
         .catch(() => false);
-      return reply.status(up ? 200 : 503).send({ status: up ? 'ok' : 'degraded', temporal: up ? 'up' : 'down' });
+      return reply
+        .status(up ? 200 : 503)
+        .send({ status: up ? 'ok' : 'degraded', temporal: up ? 'up' : 'down' });
     },
   );
 };

@@ -3,7 +3,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { TemplateCatalog } from '../template-catalog';
 import { errorBody, templateSummary } from '../schemas';
 
-export const templateRoutes: FastifyPluginAsyncZod<{ catalog: TemplateCatalog }> = async (app, { catalog }) => {
+export const templateRoutes: FastifyPluginAsyncZod<{ catalog: TemplateCatalog }> = async (
+  app,
+  { catalog },
+) => {
   app.get(
     '/templates',
     {

@@ -66,12 +66,19 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
   await mkdir(join(home, 'data'), { recursive: true });
   const started = performance.now();
   await createSyntheticPatients({ path: datasetPath, rows: options.rows });
-  log(`dataset: ${options.rows.toLocaleString('en')} synthetic patient visits (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  log(
+    `dataset: ${options.rows.toLocaleString('en')} synthetic patient visits (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+  );
 
   const buyerSigning = generateEd25519KeyPair();
   const buyerResult = generateX25519KeyPair();
   const parties: Party[] = [
-    { id: 'demo-buyer', role: 'buyer', publicKey: buyerSigning.publicKey, webhookUrl: options.buyerWebhookUrl },
+    {
+      id: 'demo-buyer',
+      role: 'buyer',
+      publicKey: buyerSigning.publicKey,
+      webhookUrl: options.buyerWebhookUrl,
+    },
     { id: sellerId, role: 'seller', publicKey: options.sellerPublicKey ?? (await demoSellerKey()) },
   ];
   const partiesFile = join(home, 'parties.json');
@@ -94,7 +101,9 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     TUSK_POLICIES_DIR: join(options.policiesRoot ?? join(ROOT, 'query-policies'), sellerId),
     TUSK_API_PORT: String(apiPort!),
     TUSK_FEE_BPS: String(options.feeBps ?? 250),
-    ...(options.acceptanceTimeoutMs ? { TUSK_ACCEPTANCE_TIMEOUT_MS: String(options.acceptanceTimeoutMs) } : {}),
+    ...(options.acceptanceTimeoutMs
+      ? { TUSK_ACCEPTANCE_TIMEOUT_MS: String(options.acceptanceTimeoutMs) }
+      : {}),
   };
   const specs: Record<string, string> = {
     'deals worker': 'workers/deals.ts',
@@ -112,8 +121,11 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
   };
   try {
     const startedServices = performance.now();
-    for (const service of await Promise.all(Object.keys(specs).map(start))) services.set(service.name, service);
-    log(`processes: ${[...services.keys()].join(', ')} (${((performance.now() - startedServices) / 1000).toFixed(1)} s)`);
+    for (const service of await Promise.all(Object.keys(specs).map(start)))
+      services.set(service.name, service);
+    log(
+      `processes: ${[...services.keys()].join(', ')} (${((performance.now() - startedServices) / 1000).toFixed(1)} s)`,
+    );
   } catch (error) {
     await stop();
     throw error;

@@ -58,7 +58,10 @@ export async function startService(spec: ServiceSpec): Promise<Service> {
   await new Promise<void>((ready, fail) => {
     let seen = '';
     const timer = setTimeout(
-      () => fail(new Error(`${spec.name} was not ready within ${spec.readyTimeoutMs ?? 60_000} ms; see ${logFile}`)),
+      () =>
+        fail(
+          new Error(`${spec.name} was not ready within ${spec.readyTimeoutMs ?? 60_000} ms; see ${logFile}`),
+        ),
       spec.readyTimeoutMs ?? 60_000,
     );
     child.stdout.on('data', (chunk: Buffer) => {

@@ -47,7 +47,12 @@ describe('the API answers bad input with 4xx and a reason', () => {
     await rm(home, { recursive: true, force: true });
   });
 
-  function send(method: 'GET' | 'POST', url: string, body?: unknown, as = { id: 'buyer-api', key: buyer.privateKeyPem }) {
+  function send(
+    method: 'GET' | 'POST',
+    url: string,
+    body?: unknown,
+    as = { id: 'buyer-api', key: buyer.privateKeyPem },
+  ) {
     const payload = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
     return app.inject({
       method,
@@ -76,16 +81,30 @@ describe('the API answers bad input with 4xx and a reason', () => {
       code: 'unauthenticated',
       reason: 'sign the request: headers x-tusk-party, x-tusk-timestamp and x-tusk-signature are required',
     });
-    const wrongKey = await send('GET', '/templates', undefined, { id: 'buyer-api', key: stranger.privateKeyPem });
-    expect(wrongKey.json()).toEqual({ code: 'unauthenticated', reason: 'the request signature does not verify for this party' });
-    const unknownParty = await send('GET', '/templates', undefined, { id: 'nobody', key: stranger.privateKeyPem });
+    const wrongKey = await send('GET', '/templates', undefined, {
+      id: 'buyer-api',
+      key: stranger.privateKeyPem,
+    });
+    expect(wrongKey.json()).toEqual({
+      code: 'unauthenticated',
+      reason: 'the request signature does not verify for this party',
+    });
+    const unknownParty = await send('GET', '/templates', undefined, {
+      id: 'nobody',
+      key: stranger.privateKeyPem,
+    });
     expect(unknownParty.statusCode).toBe(401);
 
     const old = Date.now() - 10 * 60 * 1000;
     const stale = await app.inject({
       method: 'GET',
       url: '/templates',
-      headers: signRequest('buyer-api', buyer.privateKeyPem, { method: 'GET', url: '/templates', body: '', timestamp: old }),
+      headers: signRequest('buyer-api', buyer.privateKeyPem, {
+        method: 'GET',
+        url: '/templates',
+        body: '',
+        timestamp: old,
+      }),
     });
     expect(stale.json()).toEqual({
       code: 'unauthenticated',
@@ -93,7 +112,12 @@ describe('the API answers bad input with 4xx and a reason', () => {
     });
 
     const body = JSON.stringify(validDeal());
-    const headers = signRequest('buyer-api', buyer.privateKeyPem, { method: 'POST', url: '/deals', body, timestamp: Date.now() });
+    const headers = signRequest('buyer-api', buyer.privateKeyPem, {
+      method: 'POST',
+      url: '/deals',
+      body,
+      timestamp: Date.now(),
+    });
     const tampered = await app.inject({
       method: 'POST',
       url: '/deals',
@@ -108,7 +132,10 @@ describe('the API answers bad input with 4xx and a reason', () => {
     const { templateHash: _omitted, ...missing } = validDeal();
     const response = await send('POST', '/deals', missing);
     expect(response.statusCode).toBe(400);
-    expect(response.json()).toMatchObject({ code: 'invalid_request', reason: expect.stringContaining('templateHash') });
+    expect(response.json()).toMatchObject({
+      code: 'invalid_request',
+      reason: expect.stringContaining('templateHash'),
+    });
 
     const wrongType = await send('POST', '/deals', { ...validDeal(), parameters: 'min_age=30', price: 1000 });
     expect(wrongType.statusCode).toBe(400);
@@ -126,13 +153,19 @@ describe('the API answers bad input with 4xx and a reason', () => {
   it('422 for an unknown template, a stale hash, a wrong price or bad parameters', async () => {
     const unknown = await send('POST', '/deals', { ...validDeal(), templateId: 'no-such-template' });
     expect(unknown.statusCode).toBe(422);
-    expect(unknown.json()).toEqual({ code: 'unknown_template', reason: 'no signed template no-such-template is for sale' });
+    expect(unknown.json()).toEqual({
+      code: 'unknown_template',
+      reason: 'no signed template no-such-template is for sale',
+    });
 
     const stale = await send('POST', '/deals', { ...validDeal(), templateHash: `sha256:${'ab'.repeat(32)}` });
     expect(stale.json()).toMatchObject({ code: 'template_hash_mismatch' });
 
     const cheap = await send('POST', '/deals', { ...validDeal(), price: '1' });
-    expect(cheap.json()).toEqual({ code: 'price_mismatch', reason: `template ${template.id} costs ${template.price}` });
+    expect(cheap.json()).toEqual({
+      code: 'price_mismatch',
+      reason: `template ${template.id} costs ${template.price}`,
+    });
 
     const badParameters = await send('POST', '/deals', {
       ...validDeal(),
@@ -145,28 +178,51 @@ describe('the API answers bad input with 4xx and a reason', () => {
   });
 
   it('413 for an oversized body', async () => {
-    const response = await send('POST', '/deals', { ...validDeal(), parameters: { pad: 'x'.repeat(BODY_LIMIT_BYTES) } });
+    const response = await send('POST', '/deals', {
+      ...validDeal(),
+      parameters: { pad: 'x'.repeat(BODY_LIMIT_BYTES) },
+    });
     expect(response.statusCode).toBe(413);
     expect(response.json().code).toBe('body_too_large');
   });
 
   it('403 for a party without the right, 404 for an unknown deal or route', async () => {
-    const sellerBuys = await send('POST', '/deals', validDeal(), { id: seller.id, key: seller.keys.privateKeyPem });
-    expect(sellerBuys.json()).toEqual({ code: 'forbidden', reason: `only a buyer may do this; ${seller.id} is a seller` });
+    const sellerBuys = await send('POST', '/deals', validDeal(), {
+      id: seller.id,
+      key: seller.keys.privateKeyPem,
+    });
+    expect(sellerBuys.json()).toEqual({
+      code: 'forbidden',
+      reason: `only a buyer may do this; ${seller.id} is a seller`,
+    });
     expect(sellerBuys.statusCode).toBe(403);
 
     const missing = await send('GET', '/deals/no-such-deal');
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toEqual({ code: 'not_found', reason: 'no deal no-such-deal' });
     expect((await send('POST', '/deals/no-such-deal/confirm')).statusCode).toBe(404);
-    expect((await send('GET', '/nowhere')).json()).toEqual({ code: 'not_found', reason: 'no route GET /nowhere' });
+    expect((await send('GET', '/nowhere')).json()).toEqual({
+      code: 'not_found',
+      reason: 'no route GET /nowhere',
+    });
   });
 
   it('health and the OpenAPI document need no signature', async () => {
-    expect((await app.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'ok', temporal: 'up' });
-    const openapi = (await app.inject({ method: 'GET', url: '/docs/json' })).json();
+    expect((await app.inject({ method: 'GET', url: '/health' })).json()).toEqual({
+      status: 'ok',
+      temporal: 'up',
+    });
+    const openapi = (await app.inject({ method: 'GET', url: '/docs/json' })).json<{
+      paths: Record<string, unknown>;
+    }>();
     expect(Object.keys(openapi.paths)).toEqual(
-      expect.arrayContaining(['/deals', '/deals/{dealId}', '/deals/{dealId}/confirm', '/deals/{dealId}/result', '/templates']),
+      expect.arrayContaining([
+        '/deals',
+        '/deals/{dealId}',
+        '/deals/{dealId}/confirm',
+        '/deals/{dealId}/result',
+        '/templates',
+      ]),
     );
   });
 });

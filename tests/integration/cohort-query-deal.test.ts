@@ -23,7 +23,10 @@ async function expectedGroups(datasetPath: string, k: number) {
       FROM patients WHERE age BETWEEN 30 AND 50 AND sex = 'F'
       GROUP BY ALL ORDER BY zip3, diagnosis_code`);
     const groups = reader.getRowObjectsJS() as { zip3: string; diagnosis_code: string; patients: number }[];
-    return { released: groups.filter((g) => g.patients >= k), suppressed: groups.filter((g) => g.patients < k).length };
+    return {
+      released: groups.filter((g) => g.patients >= k),
+      suppressed: groups.filter((g) => g.patients < k).length,
+    };
   } finally {
     connection.closeSync();
     instance.closeSync();
@@ -70,7 +73,11 @@ describe('a cohort-query deal, end to end', () => {
     const confirmed = await test.deployment.buyer.client.post<DealStatus>(`/deals/${dealId}/confirm`);
     expect(confirmed).toMatchObject({ stage: 'confirmed', confirmedBy: 'buyer' });
 
-    const payload = await openDealResult(test.deployment.buyer.client, test.deployment.buyer.resultKeyPem, dealId);
+    const payload = await openDealResult(
+      test.deployment.buyer.client,
+      test.deployment.buyer.resultKeyPem,
+      dealId,
+    );
     const expected = await expectedGroups(test.deployment.datasetPath, 20);
     expect(payload.columns).toEqual(['zip3', 'diagnosis_code', 'patients', 'avg_cost', 'total_cost']);
     expect(payload.rows.map((row) => [row[0], row[1], row[2]])).toEqual(
@@ -78,7 +85,10 @@ describe('a cohort-query deal, end to end', () => {
     );
     expect(payload.groupsSuppressed).toBe(expected.suppressed);
     expect(expected.suppressed).toBeGreaterThan(0);
-    expect(delivered.result).toMatchObject({ groupsReleased: expected.released.length, groupsSuppressed: expected.suppressed });
+    expect(delivered.result).toMatchObject({
+      groupsReleased: expected.released.length,
+      groupsSuppressed: expected.suppressed,
+    });
   });
 
   it('pays the seller price minus fee, and the fee to the operator, once confirmed', async () => {
@@ -98,9 +108,9 @@ describe('a cohort-query deal, end to end', () => {
   });
 
   it('notifies the buyer through the queue and its webhook', async () => {
-    await expect.poll(() => events.filter((e) => e.dealId === dealId).map((e) => e.event), { timeout: 15_000 }).toContain(
-      'result_ready',
-    );
+    await expect
+      .poll(() => events.filter((e) => e.dealId === dealId).map((e) => e.event), { timeout: 15_000 })
+      .toContain('result_ready');
   });
 
   it('a retried request with the same deal id starts nothing twice', async () => {
@@ -113,24 +123,40 @@ describe('a cohort-query deal, end to end', () => {
   it('lets the seller see the deal but not its result, and not buy', async () => {
     const seller = new TuskClient(test.deployment.apiUrl, test.seller.id, test.seller.keys.privateKeyPem);
     expect((await seller.get<DealStatus>(`/deals/${dealId}`)).stage).toBe('settled');
-    await expect(seller.get(`/deals/${dealId}/result`)).rejects.toMatchObject({ status: 403, code: 'forbidden' });
+    await expect(seller.get(`/deals/${dealId}/result`)).rejects.toMatchObject({
+      status: 403,
+      code: 'forbidden',
+    });
     await expect(seller.post('/deals', {})).rejects.toBeInstanceOf(TuskApiError);
   });
 
   it('confirms by itself when the acceptance timer runs out', async () => {
     const deal = await buyDeal(test.deployment, 'cohort-cost-by-zip3', { ...PARAMETERS, sex: 'M' });
-    const settled = await waitForStage(test.deployment.buyer.client, deal.dealId, (s) => s.stage === 'settled', 60_000);
+    const settled = await waitForStage(
+      test.deployment.buyer.client,
+      deal.dealId,
+      (s) => s.stage === 'settled',
+      60_000,
+    );
     expect(settled.confirmedBy).toBe('acceptance_timer');
     expect(await test.deployment.ledger.balanceOf(test.seller.id)).toBe(1950n);
   });
 
   it('keeps rows, plaintext and keys out of the workflow history', async () => {
     const history = JSON.stringify(await test.temporal.workflow.getHandle(dealId).fetchHistory());
-    const payload = await openDealResult(test.deployment.buyer.client, test.deployment.buyer.resultKeyPem, dealId);
-    const distinctive = payload.rows.flatMap((row) => [String(row[3]), String(row[4])]).filter((v) => v.length >= 6);
+    const payload = await openDealResult(
+      test.deployment.buyer.client,
+      test.deployment.buyer.resultKeyPem,
+      dealId,
+    );
+    const distinctive = payload.rows
+      .flatMap((row) => [String(row[3]), String(row[4])])
+      .filter((v) => v.length >= 6);
     expect(distinctive.length).toBeGreaterThan(10);
     // Payloads are base64 inside the history's JSON: decode them all, and search those and the JSON itself.
-    const payloads = [...history.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString());
+    const payloads = [...history.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) =>
+      Buffer.from(m[1]!, 'base64').toString(),
+    );
     const searchable = `${history}\n${payloads.join('\n')}`;
     expect(searchable).toContain(dealId);
     for (const value of distinctive) expect(searchable).not.toContain(value);
@@ -141,10 +167,18 @@ describe('a cohort-query deal, end to end', () => {
   it('replays its recorded history, and a reordered workflow fails the replay', async () => {
     const history = await test.temporal.workflow.getHandle(dealId).fetchHistory();
     await expect(
-      Worker.runReplayHistory({ workflowsPath: join(__dirname, '../../workflows/index.ts') }, history, dealId),
+      Worker.runReplayHistory(
+        { workflowsPath: join(__dirname, '../../workflows/index.ts') },
+        history,
+        dealId,
+      ),
     ).resolves.toBeUndefined();
     await expect(
-      Worker.runReplayHistory({ workflowsPath: join(__dirname, '../fixtures/reordered-deal-workflow.ts') }, history, dealId),
+      Worker.runReplayHistory(
+        { workflowsPath: join(__dirname, '../fixtures/reordered-deal-workflow.ts') },
+        history,
+        dealId,
+      ),
     ).rejects.toBeInstanceOf(DeterminismViolationError);
   });
 });

@@ -18,7 +18,10 @@ describe('the perimeter refuses what its seller did not sign, and the buyer is r
       await seller.publish({ ...good, id: 'foreign-signed' }, generateEd25519KeyPair().privateKeyPem);
       // Signed by the seller, then weakened on disk: k lowered to 2.
       const signed = await seller.publish({ ...good, id: 'weakened-after-signing' });
-      await writeFile(templatePath(seller.directory, signed.id), JSON.stringify({ ...signed, minCohortSize: 2 }));
+      await writeFile(
+        templatePath(seller.directory, signed.id),
+        JSON.stringify({ ...signed, minCohortSize: 2 }),
+      );
     });
   });
   afterAll(() => test?.close());
@@ -33,7 +36,12 @@ describe('the perimeter refuses what its seller did not sign, and the buyer is r
     expect(status.stage).toBe('refunded');
     expect(status.problem?.code).toBe('TemplateHashMismatch');
     expect(status.result).toBeUndefined();
-    expect(status.timeline.map((t) => t.stage)).toEqual(['quoted', 'escrow_locked', 'query_running', 'refunded']);
+    expect(status.timeline.map((t) => t.stage)).toEqual([
+      'quoted',
+      'escrow_locked',
+      'query_running',
+      'refunded',
+    ]);
     expect(await balance()).toBe(5000n);
   });
 
@@ -68,14 +76,20 @@ describe('the perimeter refuses what its seller did not sign, and the buyer is r
   });
 
   it('a buyer who cannot pay: the deal fails before any query runs', async () => {
-    const status = await startDealBehindTheApi(test, { templateId: good.id, templateHash: templateHash(good), price: '5001' });
+    const status = await startDealBehindTheApi(test, {
+      templateId: good.id,
+      templateHash: templateHash(good),
+      price: '5001',
+    });
     expect(status).toMatchObject({ stage: 'failed', problem: { code: 'InsufficientFunds' } });
     expect(status.timeline.map((t) => t.stage)).toEqual(['quoted', 'failed']);
     expect(await balance()).toBe(5000n);
   });
 
   it('the catalog offers neither unsigned template to buyers', async () => {
-    const { templates } = await test.deployment.buyer.client.get<{ templates: { id: string }[] }>('/templates');
+    const { templates } = await test.deployment.buyer.client.get<{ templates: { id: string }[] }>(
+      '/templates',
+    );
     expect(templates.map((t) => t.id)).toEqual([good.id]);
   });
 });

@@ -11,7 +11,11 @@ import { connectClient, DEALS_TASK_QUEUE } from '../../lib/temporal';
 import { signTemplate } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import { readTemplateFile, signaturePath, templatePath } from '../../query-policies/template-files';
-import { deployLocal, type LocalDeployment, type LocalDeploymentOptions } from '../../scripts/lib/local-deployment';
+import {
+  deployLocal,
+  type LocalDeployment,
+  type LocalDeploymentOptions,
+} from '../../scripts/lib/local-deployment';
 import { cohortQueryDeal } from '../../workflows/cohort-query-deal';
 import type { CohortQueryDealInput, DealStatus } from '../../workflows/deal-state';
 
@@ -33,7 +37,10 @@ export class TestSeller {
   async publish(template: QueryTemplate, signingKeyPem = this.keys.privateKeyPem): Promise<QueryTemplate> {
     await mkdir(this.directory, { recursive: true });
     await writeFile(templatePath(this.directory, template.id), JSON.stringify(template, null, 2));
-    await writeFile(signaturePath(this.directory, template.id), JSON.stringify(signTemplate(template, signingKeyPem)));
+    await writeFile(
+      signaturePath(this.directory, template.id),
+      JSON.stringify(signTemplate(template, signingKeyPem)),
+    );
     return template;
   }
 
@@ -96,7 +103,9 @@ export async function buyDeal(
   dealId = `deal-${crypto.randomUUID()}`,
 ) {
   const { client } = deployment.buyer;
-  const { templates } = await client.get<{ templates: { id: string; hash: string; price: string }[] }>('/templates');
+  const { templates } = await client.get<{ templates: { id: string; hash: string; price: string }[] }>(
+    '/templates',
+  );
   const template = templates.find((t) => t.id === templateId);
   if (!template) throw new Error(`template ${templateId} is not in the catalog`);
   const created = await client.request<DealStatus>('POST', '/deals', {

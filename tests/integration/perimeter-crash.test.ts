@@ -18,7 +18,10 @@ describe('a perimeter worker killed mid-query', () => {
         id: 'visits-repeated',
         title: 'Visits by zip3, repeated',
         sql: 'SELECT p.person_id * 10000 + r.range AS visit_key, p.zip3 FROM patients p, range($repeat) r WHERE p.age >= $min_age',
-        parameters: { repeat: { type: 'integer', min: 1, max: 5000 }, min_age: { type: 'integer', min: 0, max: 120 } },
+        parameters: {
+          repeat: { type: 'integer', min: 1, max: 5000 },
+          min_age: { type: 'integer', min: 0, max: 120 },
+        },
         dimensions: ['zip3'],
         metrics: [{ name: 'visits', aggregate: 'count_units' }],
         privacyUnit: 'visit_key',
@@ -59,11 +62,17 @@ describe('a perimeter worker killed mid-query', () => {
     await waitForStage(test.deployment.buyer.client, deal.dealId, (s) => s.stage === 'settled', 60_000);
 
     const events = (await test.temporal.workflow.getHandle(deal.dealId).fetchHistory()).events ?? [];
-    const queries = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runApprovedQuery');
+    const queries = events.filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runApprovedQuery',
+    );
     expect(queries).toHaveLength(1);
     const queryEventId = queries[0]!.eventId!.toString();
-    const started = events.filter((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === queryEventId);
-    const completed = events.filter((e) => e.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() === queryEventId);
+    const started = events.filter(
+      (e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === queryEventId,
+    );
+    const completed = events.filter(
+      (e) => e.activityTaskCompletedEventAttributes?.scheduledEventId?.toString() === queryEventId,
+    );
     // The history keeps the attempt that finished: the one after the kill.
     expect(started.map((e) => e.activityTaskStartedEventAttributes?.attempt)).toEqual([2]);
     expect(completed).toHaveLength(1);
@@ -71,7 +80,11 @@ describe('a perimeter worker killed mid-query', () => {
     const { ledger } = test.deployment;
     expect(await ledger.balanceOf('demo-buyer')).toBe(4000n);
     expect(await ledger.balanceOf(test.seller.id)).toBe(975n);
-    const payload = await openDealResult(test.deployment.buyer.client, test.deployment.buyer.resultKeyPem, deal.dealId);
+    const payload = await openDealResult(
+      test.deployment.buyer.client,
+      test.deployment.buyer.resultKeyPem,
+      deal.dealId,
+    );
     expect(payload.rows.length).toBeGreaterThan(0);
   });
 });

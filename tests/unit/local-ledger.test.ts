@@ -15,8 +15,16 @@ describe('local development ledger', () => {
   it('locks, then releases price minus fee to the seller and the fee to the operator, once', async () => {
     await ledger.lockEscrow({ dealId: 'd1', buyerId: 'buyer', amount: '1000' });
     const release = { dealId: 'd1', sellerId: 'seller', amount: '1000', feeBps: 250 };
-    expect(await ledger.releaseEscrow(release)).toEqual({ dealId: 'd1', sellerAmount: '975', feeAmount: '25' });
-    expect(await ledger.releaseEscrow(release)).toEqual({ dealId: 'd1', sellerAmount: '975', feeAmount: '25' });
+    expect(await ledger.releaseEscrow(release)).toEqual({
+      dealId: 'd1',
+      sellerAmount: '975',
+      feeAmount: '25',
+    });
+    expect(await ledger.releaseEscrow(release)).toEqual({
+      dealId: 'd1',
+      sellerAmount: '975',
+      feeAmount: '25',
+    });
     expect(await ledger.balanceOf('buyer')).toBe(4000n);
     expect(await ledger.balanceOf('seller')).toBe(975n);
     expect(await ledger.balanceOf(OPERATOR_ACCOUNT)).toBe(25n);
@@ -29,21 +37,27 @@ describe('local development ledger', () => {
     await ledger.refundEscrow({ dealId: 'd2', buyerId: 'buyer', amount: '1000' });
     await ledger.refundEscrow({ dealId: 'd2', buyerId: 'buyer', amount: '1000' });
     expect(await ledger.balanceOf('buyer')).toBe(5000n);
-    await expect(ledger.releaseEscrow({ dealId: 'd2', sellerId: 's', amount: '1000', feeBps: 0 })).rejects.toMatchObject({
+    await expect(
+      ledger.releaseEscrow({ dealId: 'd2', sellerId: 's', amount: '1000', feeBps: 0 }),
+    ).rejects.toMatchObject({
       refusal: 'EscrowAlreadySettled',
     });
   });
 
   it('refuses to overdraw, to change a locked amount, or to pay out an unknown escrow', async () => {
-    await expect(ledger.lockEscrow({ dealId: 'd3', buyerId: 'buyer', amount: '5001' })).rejects.toMatchObject({
-      refusal: 'InsufficientFunds',
-    });
+    await expect(ledger.lockEscrow({ dealId: 'd3', buyerId: 'buyer', amount: '5001' })).rejects.toMatchObject(
+      {
+        refusal: 'InsufficientFunds',
+      },
+    );
     expect(await ledger.balanceOf('buyer')).toBe(5000n);
     await ledger.lockEscrow({ dealId: 'd4', buyerId: 'buyer', amount: '10' });
     await expect(ledger.lockEscrow({ dealId: 'd4', buyerId: 'buyer', amount: '11' })).rejects.toMatchObject({
       refusal: 'EscrowMismatch',
     });
-    await expect(ledger.refundEscrow({ dealId: 'nope', buyerId: 'buyer', amount: '1' })).rejects.toMatchObject({
+    await expect(
+      ledger.refundEscrow({ dealId: 'nope', buyerId: 'buyer', amount: '1' }),
+    ).rejects.toMatchObject({
       refusal: 'EscrowNotLocked',
     });
   });

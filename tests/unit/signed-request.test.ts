@@ -14,7 +14,9 @@ describe('signed requests', () => {
   it('fails for any change, or another key', () => {
     expect(verifyRequestSignature(party.publicKey, { ...request, body: '{"a":2}' }, signature)).toBe(false);
     expect(verifyRequestSignature(party.publicKey, { ...request, url: '/deals?x' }, signature)).toBe(false);
-    expect(verifyRequestSignature(party.publicKey, { ...request, timestamp: request.timestamp + 1 }, signature)).toBe(false);
+    expect(
+      verifyRequestSignature(party.publicKey, { ...request, timestamp: request.timestamp + 1 }, signature),
+    ).toBe(false);
     expect(verifyRequestSignature(generateEd25519KeyPair().publicKey, request, signature)).toBe(false);
     expect(verifyRequestSignature(party.publicKey, request, 'not-a-signature')).toBe(false);
   });
