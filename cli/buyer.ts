@@ -37,13 +37,14 @@ export async function waitForStage(
   dealId: string,
   done: (status: DealStatus) => boolean,
   timeoutMs = 600_000,
+  intervalMs = 200,
 ): Promise<DealStatus> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const status = await client.get<DealStatus>(`/deals/${encodeURIComponent(dealId)}`);
     if (done(status)) return status;
     if (Date.now() > deadline) throw new CliError(`deal ${dealId} is still ${status.stage}`, 1);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 
