@@ -8,7 +8,7 @@ export const party = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/),
   role: partyRole,
   /** base64url raw Ed25519 public key: every API request of this party is signed with its private key. */
-  publicKey: z.string(),
+  publicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url Ed25519 public key (43 characters)'),
   /** Where the notifier posts this party's deal events; optional. */
   webhookUrl: z.url().optional(),
 });

@@ -28,7 +28,16 @@ export class TuskClient {
       timestamp: Date.now(),
     });
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(new URL(path, this.baseUrl), { method, headers, body: text || undefined });
+    const response = await fetch(new URL(path, this.baseUrl), {
+      method,
+      headers,
+      body: text || undefined,
+    }).catch((error: unknown) => {
+      const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
+      throw new Error(
+        `cannot reach the Tusk API at ${this.baseUrl}${cause}; is it running? (--api or TUSK_API_URL)`,
+      );
+    });
     const json = (await response.json().catch(() => ({}))) as T & { code?: string; reason?: string };
     if (!response.ok)
       throw new TuskApiError(response.status, json.code ?? 'unknown', json.reason ?? response.statusText);

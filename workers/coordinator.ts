@@ -10,9 +10,8 @@ import { connectWorker } from '../lib/temporal';
 
 runMain('coordinator worker', async () => {
   const env = readEnv({ REDIS_URL: z.string().default('redis://127.0.0.1:6379') });
-  const notifications = new Queue<NotificationJob>(NOTIFICATIONS_QUEUE, {
-    connection: bullConnection(env.REDIS_URL),
-  });
+  const redis = bullConnection(env.REDIS_URL);
+  const notifications = new Queue<NotificationJob>(NOTIFICATIONS_QUEUE, { connection: redis });
   const worker = await Worker.create({
     connection: await connectWorker(env.TEMPORAL_ADDRESS),
     namespace: env.TEMPORAL_NAMESPACE,
@@ -23,6 +22,8 @@ runMain('coordinator worker', async () => {
   try {
     await worker.run();
   } finally {
+    // BullMQ leaves a connection it was handed open; an open socket would keep this process alive.
     await notifications.close();
+    await redis.quit();
   }
 });

@@ -27,8 +27,9 @@ runMain('notifier', async () => {
     TUSK_PARTIES_FILE: z.string().optional(),
   });
   const registry = await PartyRegistry.load(env.TUSK_PARTIES_FILE ?? `${tuskHome()}/parties.json`);
+  const redis = bullConnection(env.REDIS_URL);
   const worker = new Worker<NotificationJob, string>(NOTIFICATIONS_QUEUE, (job) => deliver(registry, job), {
-    connection: bullConnection(env.REDIS_URL),
+    connection: redis,
     concurrency: 8,
   });
   worker.on('failed', (job, error) =>
@@ -36,7 +37,12 @@ runMain('notifier', async () => {
   );
   await worker.waitUntilReady();
   announceReady('notifier', `BullMQ queue ${NOTIFICATIONS_QUEUE}`);
-  const stop = () => void worker.close().then(() => process.exit(0));
+  // BullMQ leaves a connection it was handed open: quit it, or the process would never exit.
+  const stop = () =>
+    void worker
+      .close()
+      .then(() => redis.quit())
+      .finally(() => process.exit(0));
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 });

@@ -1,5 +1,6 @@
 import { DuckDBInstance } from '@duckdb/node-api';
-import { rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 export interface SyntheticPatientsOptions {
   path: string;
@@ -39,6 +40,7 @@ export async function createSyntheticPatients(options: SyntheticPatientsOptions)
   const persons = Math.max(1, Math.floor(options.rows / VISITS_PER_PERSON));
   // Build beside the target and rename at the end: an interrupted run never leaves a half-written dataset.
   const building = `${options.path}.building`;
+  await mkdir(dirname(options.path), { recursive: true });
   await rm(building, { force: true });
   await rm(`${building}.wal`, { force: true });
   const instance = await DuckDBInstance.create(building);

@@ -7,7 +7,7 @@ import { generateEd25519KeyPair } from '../../lib/ed25519';
 import type { Party } from '../../lib/parties';
 import { generateX25519KeyPair } from '../../lib/sealed-box';
 import { TuskClient } from '../../lib/tusk-client';
-import { startService, type Service } from './services';
+import { startService, type Service, type Shutdown } from './services';
 import { freeLoopbackPorts } from './stack';
 
 const ROOT = resolve(__dirname, '../..');
@@ -47,7 +47,8 @@ export interface LocalDeployment {
   services: Map<string, Service>;
   /** Restarts one service (after `kill()` or `stop()`), with the same environment. */
   restart(name: string): Promise<Service>;
-  stop(): Promise<void>;
+  /** Stops every process; says how each one ended. */
+  stop(): Promise<Record<string, Shutdown>>;
 }
 
 async function demoSellerKey(): Promise<string> {
@@ -117,7 +118,9 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     startService({ name, script: specs[name]!, env, logDir: join(home, 'logs'), readyTimeoutMs: 120_000 });
   const services = new Map<string, Service>();
   const stop = async () => {
-    await Promise.all([...services.values()].map((service) => service.stop()));
+    const names = [...services.keys()];
+    const endings = await Promise.all(names.map((name) => services.get(name)!.stop()));
+    return Object.fromEntries(names.map((name, i) => [name, endings[i]!]));
   };
   try {
     const startedServices = performance.now();

@@ -8,11 +8,14 @@ export interface Service {
   name: string;
   process: ChildProcess;
   logFile: string;
-  /** SIGTERM, then SIGKILL after a grace period; resolves when the process is gone. */
-  stop(): Promise<void>;
+  /** SIGTERM, then SIGKILL after a grace period; resolves when the process is gone, saying which it took. */
+  stop(): Promise<Shutdown>;
   /** SIGKILL at once, as a crash would. */
-  kill(): Promise<void>;
+  kill(): Promise<Shutdown>;
 }
+
+/** How a process ended: on its own after SIGTERM, or only by SIGKILL. */
+export type Shutdown = 'graceful' | 'killed' | 'already-exited';
 
 export interface ServiceSpec {
   name: string;
@@ -41,12 +44,13 @@ export async function startService(spec: ServiceSpec): Promise<Service> {
   });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
-  const stop = async (signal: NodeJS.Signals, graceMs: number) => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+  const stop = async (signal: NodeJS.Signals, graceMs: number): Promise<Shutdown> => {
+    if (child.exitCode !== null || child.signalCode !== null) return 'already-exited';
     child.kill(signal);
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     await exited(child);
     clearTimeout(timer);
+    return child.signalCode === 'SIGKILL' ? 'killed' : 'graceful';
   };
   const service: Service = {
     name: spec.name,

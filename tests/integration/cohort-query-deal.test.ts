@@ -181,4 +181,15 @@ describe('a cohort-query deal, end to end', () => {
       ),
     ).rejects.toBeInstanceOf(DeterminismViolationError);
   });
+
+  it('every process shuts down by itself on SIGTERM', async () => {
+    expect(await test.deployment.stop()).toEqual({
+      'deals worker': 'graceful',
+      'perimeter worker': 'graceful',
+      'settlement worker': 'graceful',
+      'coordinator worker': 'graceful',
+      notifier: 'graceful',
+      api: 'graceful',
+    });
+  });
 });
