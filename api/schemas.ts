@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEAL_STAGES } from '../workflows/deal-state';
 
 export const errorBody = z.object({ code: z.string(), reason: z.string() }).meta({ id: 'Error' });
 
@@ -20,16 +21,7 @@ export type CreateDealBody = z.infer<typeof createDealBody>;
 
 export const dealParams = z.object({ dealId: z.string().min(1).max(100) });
 
-const dealStage = z.enum([
-  'quoted',
-  'escrow_locked',
-  'query_running',
-  'delivered',
-  'confirmed',
-  'settled',
-  'refunded',
-  'failed',
-]);
+const dealStage = z.enum(DEAL_STAGES);
 
 export const dealStatus = z
   .object({

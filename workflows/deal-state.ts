@@ -1,14 +1,16 @@
 import type { RunApprovedQueryResult } from '../activities/perimeter/types';
 
-export type DealStage =
-  | 'quoted'
-  | 'escrow_locked'
-  | 'query_running'
-  | 'delivered'
-  | 'confirmed'
-  | 'settled'
-  | 'refunded'
-  | 'failed';
+export const DEAL_STAGES = [
+  'quoted',
+  'escrow_locked',
+  'query_running',
+  'delivered',
+  'confirmed',
+  'settled',
+  'refunded',
+  'failed',
+] as const;
+export type DealStage = (typeof DEAL_STAGES)[number];
 
 export interface CohortQueryDealInput {
   dealId: string;
