@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { openResult } from '../activities/perimeter/sealed-result';
+import { openResult } from '../lib/sealed-result';
 import { generateEd25519KeyPair } from '../lib/ed25519';
 import { generateX25519KeyPair } from '../lib/sealed-box';
 import { TuskClient } from '../lib/tusk-client';

@@ -7,7 +7,7 @@ import { readSignedTemplate, TemplateFileError } from '../../query-policies/temp
 import { cohortAggregateSql } from './cohort-sql';
 import { runWithTimeout, QueryTimeoutError } from './query-runner';
 import { openSandbox, type SandboxLimits } from './sandbox';
-import { buildResultPayload, buyerKeyDocument, resultCommitment, sealResult } from './sealed-result';
+import { buildResultPayload, buyerKeyDocument, resultCommitment, sealResult } from '../../lib/sealed-result';
 import { suppressSmallGroups } from './suppression';
 import type { PerimeterRefusal, RunApprovedQueryInput, RunApprovedQueryResult } from './types';
 

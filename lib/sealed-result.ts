@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { canonicalHash, canonicalJson } from '../../lib/canonical-json';
-import { open, seal } from '../../lib/sealed-box';
-import type { ReleasedTable } from './suppression';
+import { canonicalHash, canonicalJson } from './canonical-json';
+import { open, seal } from './sealed-box';
+import type { ReleasedTable } from '../activities/perimeter/suppression';
 
 const cell = z.union([z.string(), z.number(), z.null()]);
 
