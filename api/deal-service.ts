@@ -8,6 +8,7 @@ import { canonicalJson } from '../lib/canonical-json';
 import type { BlobStore } from '../lib/blob-store';
 import type { Party } from '../lib/parties';
 import { DEALS_TASK_QUEUE } from '../lib/temporal';
+import { complianceProblem } from '../activities/perimeter/compliance';
 import { parametersSchema } from '../query-policies/template';
 import { cohortQueryDeal, confirmDealUpdate, dealStatusQuery } from '../workflows/cohort-query-deal';
 import type { DealStatus } from '../workflows/deal-state';
@@ -48,6 +49,8 @@ export class DealService {
       );
       throw new ApiError('invalid_parameters', issues.join('; '));
     }
+    const problem = complianceProblem(entry.template, body.compliance);
+    if (problem) throw new ApiError('compliance_refused', problem);
     const buyerKeyRef = await this.blobs.put(
       Buffer.from(canonicalJson({ kind: 'x25519', publicKey: body.buyerPublicKey })),
     );
@@ -67,6 +70,7 @@ export class DealService {
             price: entry.template.price,
             feeBps: this.config.feeBps,
             buyerKeyRef,
+            compliance: body.compliance,
             acceptanceTimeoutMs: this.config.acceptanceTimeoutMs,
           },
         ],

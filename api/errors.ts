@@ -13,6 +13,7 @@ export const errorCatalogue = {
   template_hash_mismatch: 422,
   price_mismatch: 422,
   invalid_parameters: 422,
+  compliance_refused: 422,
   internal: 500,
   temporal_unavailable: 503,
 } as const;

@@ -16,6 +16,12 @@ export const createDealBody = z.strictObject({
   price: z.string().regex(/^[0-9]{1,31}$/, 'a whole number of smallest units, as a string'),
   /** The buyer's X25519 public key (base64url, 32 bytes): the result is sealed to it. */
   buyerPublicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url X25519 public key (43 characters)'),
+  /** How the buyer will use the answer; checked against the template here and again in the perimeter. */
+  compliance: z.strictObject({
+    jurisdiction: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 two-letter code'),
+    purpose: z.string().min(1).max(60),
+    acceptedDataClasses: z.array(z.string().min(1).max(60)).max(20),
+  }),
 });
 export type CreateDealBody = z.infer<typeof createDealBody>;
 
@@ -38,6 +44,8 @@ export const dealStatus = z
         commitment: z.string(),
         groupsReleased: z.number(),
         groupsSuppressed: z.number(),
+        epsilonSpent: z.number(),
+        repeat: z.boolean(),
       })
       .optional(),
     confirmedBy: z.enum(['buyer', 'acceptance_timer']).optional(),
@@ -76,5 +84,14 @@ export const templateSummary = z.object({
   dimensions: z.array(z.string()),
   metrics: z.array(z.object({ name: z.string(), aggregate: z.string() })),
   minCohortSize: z.number(),
+  suppression: z.enum(['drop', 'remainder']),
+  privacy: z.object({ mechanism: z.string(), epsilon: z.number() }),
+  budget: z.object({ epsilon: z.number(), windowDays: z.number() }),
+  compliance: z.object({
+    jurisdictions: z.array(z.string()),
+    purposes: z.array(z.string()),
+    dataClasses: z.array(z.string()),
+  }),
+  multiSeller: z.boolean(),
   price: z.string(),
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { openResult } from '../lib/sealed-result';
+import { openResult, type ResultPayload } from '../lib/sealed-result';
 import { generateEd25519KeyPair } from '../lib/ed25519';
 import { generateX25519KeyPair } from '../lib/sealed-box';
 import { TuskClient } from '../lib/tusk-client';
@@ -12,7 +12,7 @@ import { formatTable } from './format-table';
 
 export const buyerUsage = `tusk buyer keygen <buyerId>                          request-signing (Ed25519) and result (X25519) keys
 tusk buyer templates                                  signed templates for sale
-tusk buyer deal <templateId> --param k=v ... [--deal-id ID] [--wait]
+tusk buyer deal <templateId> --param k=v ... --jurisdiction CC --purpose P --accept CLASS ... [--deal-id ID] [--wait]
 tusk buyer status <dealId>
 tusk buyer confirm <dealId>                           accept the result: the seller is paid
 tusk buyer result <dealId>                            fetch, decrypt, verify and print the table
@@ -23,6 +23,16 @@ export function parseParam(pair: string): [string, string | number] {
   if (at < 1) throw new CliError(`--param takes name=value, got ${JSON.stringify(pair)}`);
   const value = pair.slice(at + 1);
   return [pair.slice(0, at), /^-?\d+$/.test(value) ? Number(value) : value];
+}
+
+export function describePrivacy(privacy: ResultPayload['privacy']): string {
+  const scales = Object.entries(privacy.noiseScales)
+    .map(([column, scale]) => `${column} ±${scale}`)
+    .join(', ');
+  return [
+    `${privacy.groupsReleased} groups released; ${privacy.groupsSuppressed} with fewer than ${privacy.minCohortSize} persons ${privacy.remainderReleased ? 'folded into the * row' : 'withheld'}`,
+    `${privacy.mechanism.replace('_', ' ')} noise (scale ${scales}), ε spent ${privacy.epsilonSpent}`,
+  ].join('\n');
 }
 
 export async function openDealResult(client: TuskClient, resultKeyPem: string, dealId: string) {
@@ -59,6 +69,9 @@ export async function buyer(args: string[]): Promise<void> {
       home: { type: 'string' },
       param: { type: 'string', multiple: true },
       'deal-id': { type: 'string' },
+      jurisdiction: { type: 'string' },
+      purpose: { type: 'string' },
+      accept: { type: 'string', multiple: true },
       wait: { type: 'boolean' },
     },
   });
@@ -112,6 +125,11 @@ export async function buyer(args: string[]): Promise<void> {
         parameters: Object.fromEntries((values.param ?? []).map(parseParam)),
         price: chosen.price,
         buyerPublicKey: publicKeyFromPem(await readText(paths.result, `result key of ${buyerId}`)),
+        compliance: {
+          jurisdiction: required(values.jurisdiction, '--jurisdiction (e.g. US)'),
+          purpose: required(values.purpose, '--purpose (e.g. research)'),
+          acceptedDataClasses: values.accept ?? [],
+        },
       });
       const final = values.wait
         ? await waitForStage(
@@ -142,9 +160,7 @@ export async function buyer(args: string[]): Promise<void> {
         dealId(),
       );
       console.log(formatTable(payload.columns, payload.rows));
-      console.log(
-        `\n${payload.groupsReleased} groups released, ${payload.groupsSuppressed} suppressed (fewer persons than the template's minimum); commitment verified`,
-      );
+      console.log(`\n${describePrivacy(payload.privacy)}\ncommitment verified`);
       return;
     }
     default:

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalHash, canonicalJson } from './canonical-json';
 import { open, seal } from './sealed-box';
-import type { ReleasedTable } from '../activities/perimeter/suppression';
+import type { ReleasedTable } from '../activities/perimeter/private-release';
 
 const cell = z.union([z.string(), z.number(), z.null()]);
 
@@ -14,8 +14,16 @@ export const resultPayload = z.strictObject({
   parameters: z.record(z.string(), z.union([z.string(), z.number()])),
   columns: z.array(z.string()),
   rows: z.array(z.array(cell)),
-  groupsReleased: z.int(),
-  groupsSuppressed: z.int(),
+  /** How the answer was protected: mechanism, epsilon spent, noise scales, suppression counts. */
+  privacy: z.strictObject({
+    mechanism: z.enum(['discrete_laplace', 'discrete_gaussian']),
+    epsilonSpent: z.number(),
+    noiseScales: z.record(z.string(), z.number()),
+    minCohortSize: z.int(),
+    groupsReleased: z.int(),
+    groupsSuppressed: z.int(),
+    remainderReleased: z.boolean(),
+  }),
   /** Random: keeps the commitment from revealing a guessable table. */
   salt: z.string(),
 });

@@ -33,6 +33,19 @@ export const metricSpec = z.discriminatedUnion('aggregate', [
 ]);
 export type MetricSpec = z.infer<typeof metricSpec>;
 
+const countryOrRegion = z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 two-letter code, e.g. US or DE');
+const policyTag = z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'lower-case words joined by dashes');
+
+export const privacySpec = z.discriminatedUnion('mechanism', [
+  z.strictObject({ mechanism: z.literal('discrete_laplace'), epsilon: z.number().positive().max(10) }),
+  z.strictObject({
+    mechanism: z.literal('discrete_gaussian'),
+    epsilon: z.number().positive().max(10),
+    delta: z.number().positive().max(1e-3),
+  }),
+]);
+export type PrivacySpec = z.infer<typeof privacySpec>;
+
 export const queryTemplate = z
   .strictObject({
     id: slug,
@@ -47,9 +60,25 @@ export const queryTemplate = z
     dimensions: z.array(identifier).min(1),
     metrics: z.array(metricSpec).min(1),
     privacyUnit: identifier,
+    /** A unit found in more groups than this is left out: it bounds what one person can change. */
+    maxGroupsPerUnit: z.int().min(1).max(100),
     minCohortSize: z.int().min(2),
+    /** Groups under k: dropped, or folded into one remainder row (itself dropped if under k). */
+    suppression: z.enum(['drop', 'remainder']),
+    /** Noise on every released number; epsilon is what one answer costs the buyer's budget. */
+    privacy: privacySpec,
+    /** What one buyer may spend on this seller's dataset per window. */
+    budget: z.strictObject({ epsilon: z.number().positive().max(100), windowDays: z.int().min(1).max(3660) }),
     /** Price of one answer, in the settlement currency's smallest unit. */
     price: z.string().regex(/^[1-9][0-9]{0,30}$/, 'a positive whole number of smallest units'),
+    compliance: z.strictObject({
+      jurisdictions: z.array(countryOrRegion).min(1),
+      purposes: z.array(policyTag).min(1),
+      /** Classes of data the answer derives from; a buyer must accept each of them. */
+      dataClasses: z.array(policyTag).min(1),
+    }),
+    /** Whether this template may run in several sellers' perimeters and be summed under encryption. */
+    multiSeller: z.boolean(),
   })
   .superRefine((template, ctx) => {
     for (const [name, spec] of Object.entries(template.parameters)) {
@@ -65,6 +94,9 @@ export const queryTemplate = z
     const names = [...template.dimensions, ...template.metrics.map((m) => m.name)];
     if (new Set(names).size !== names.length) {
       ctx.addIssue({ code: 'custom', path: ['metrics'], message: 'output column names must be unique' });
+    }
+    if (template.privacy.epsilon > template.budget.epsilon) {
+      ctx.addIssue({ code: 'custom', path: ['privacy', 'epsilon'], message: 'one answer costs more than the whole budget' });
     }
   });
 export type QueryTemplate = z.infer<typeof queryTemplate>;

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { openDealResult, waitForStage } from '../cli/buyer';
+import { describePrivacy, openDealResult, waitForStage } from '../cli/buyer';
 import { formatTable } from '../cli/format-table';
 import { OPERATOR_ACCOUNT } from '../activities/settlement/local-ledger';
 import type { DealStatus } from '../workflows/deal-state';
@@ -12,6 +12,7 @@ import { startStack, type Stack } from './lib/stack';
 const say = (line: string) => console.log(`• ${line}`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const SHOWN_ROWS = 15;
+const DEMO_COMPLIANCE = { jurisdiction: 'US', purpose: 'research', acceptedDataClasses: ['health', 'deidentified'] };
 
 async function balances(deployment: LocalDeployment): Promise<string> {
   const of = (account: string) => deployment.ledger.balanceOf(account);
@@ -41,6 +42,7 @@ async function runDeal(deployment: LocalDeployment): Promise<void> {
     parameters: { min_age: 30, max_age: 50, sex: 'F' },
     price: template.price,
     buyerPublicKey: resultPublicKey,
+    compliance: DEMO_COMPLIANCE,
   });
   const delivered = await waitForStage(
     client,
@@ -60,9 +62,7 @@ async function runDeal(deployment: LocalDeployment): Promise<void> {
     `\nDecrypted by the buyer (women aged 30–50; largest ${SHOWN_ROWS} of ${payload.rows.length} groups):\n`,
   );
   console.log(formatTable(payload.columns, top));
-  console.log(
-    `\n${payload.groupsReleased} groups released, ${payload.groupsSuppressed} withheld (fewer than the template's minimum patients); commitment verified.\n`,
-  );
+  console.log(`\n${describePrivacy(payload.privacy)}\ncommitment verified.\n`);
 
   const confirmedAt = performance.now();
   await client.post(`/deals/${deal.dealId}/confirm`);

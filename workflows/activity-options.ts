@@ -12,6 +12,12 @@ export const perimeterQuery = {
   },
 } as const satisfies ActivityOptions;
 
+/** Perimeter checks and budget bookkeeping: quick, retried on transient faults only. */
+export const perimeterCheck = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+} as const satisfies ActivityOptions;
+
 /** Locking may be refused (no funds); it is retried only for transient faults. */
 export const settlementLock = {
   startToCloseTimeout: '2 minutes',

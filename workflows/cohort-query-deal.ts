@@ -11,7 +11,7 @@ import {
 import type { CoordinatorActivities } from '../activities/coordinator/activities';
 import type { PerimeterActivities } from '../activities/perimeter/activities';
 import type { SettlementActivities } from '../activities/settlement/activities';
-import { coordinatorNotify, perimeterQuery, settlementLock, settlementPayout } from './activity-options';
+import { coordinatorNotify, perimeterCheck, perimeterQuery, settlementLock, settlementPayout } from './activity-options';
 import { DealState, type CohortQueryDealInput, type DealProblem, type DealStatus } from './deal-state';
 
 export const dealStatusQuery = defineQuery<DealStatus>('dealStatus');
@@ -26,9 +26,10 @@ function problemOf(error: unknown): DealProblem {
 }
 
 /**
- * A one-time cohort query: lock the buyer's payment, run the seller's signed template inside the
- * seller's perimeter, deliver the sealed result, wait for the buyer to confirm (or the acceptance
- * timer), then pay the seller. A refused or failed query refunds the buyer.
+ * A one-time cohort query: the seller's perimeter checks compliance and reserves the buyer's privacy
+ * budget, the buyer's payment is locked, the signed template runs inside the perimeter, the sealed
+ * result is delivered, the buyer confirms (or the acceptance timer does), and the seller is paid.
+ * Each step that succeeds pushes its compensation; a failure runs them in reverse (saga).
  */
 export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<DealStatus> {
   const deal = new DealState(input, Date.now());
@@ -42,32 +43,49 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
     { validator: () => deal.assertConfirmable() },
   );
 
+  const perimeterQueue = `perimeter.${input.sellerId}`;
+  const checks = proxyActivities<PerimeterActivities>({ taskQueue: perimeterQueue, ...perimeterCheck });
+  const perimeter = proxyActivities<PerimeterActivities>({ taskQueue: perimeterQueue, ...perimeterQuery });
   const escrowLock = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementLock });
-  const escrowPayout = proxyActivities<SettlementActivities>({
-    taskQueue: 'settlement',
-    ...settlementPayout,
-  });
-  const perimeter = proxyActivities<PerimeterActivities>({
-    taskQueue: `perimeter.${input.sellerId}`,
-    ...perimeterQuery,
-  });
-  const coordinator = proxyActivities<CoordinatorActivities>({
-    taskQueue: 'coordinator',
-    ...coordinatorNotify,
-  });
+  const escrowPayout = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementPayout });
+  const coordinator = proxyActivities<CoordinatorActivities>({ taskQueue: 'coordinator', ...coordinatorNotify });
+  const compensations: (() => Promise<unknown>)[] = [];
+  const fail = async (error: unknown, stage: 'failed' | 'refunded') => {
+    for (const compensate of compensations) await compensate();
+    deal.fail(problemOf(error), stage, Date.now());
+    return deal.snapshot();
+  };
+
+  try {
+    await checks.reservePrivacyBudget({
+      dealId: input.dealId,
+      buyerId: input.buyerId,
+      templateId: input.templateId,
+      templateHash: input.templateHash,
+      parameters: input.parameters,
+      compliance: input.compliance,
+    });
+  } catch (error) {
+    return fail(error, 'failed');
+  }
+  compensations.unshift(() => checks.releasePrivacyBudget({ dealId: input.dealId }));
+  deal.advance('budget_reserved', Date.now());
 
   try {
     await escrowLock.lockEscrow({ dealId: input.dealId, buyerId: input.buyerId, amount: input.price });
   } catch (error) {
-    deal.fail(problemOf(error), 'failed', Date.now());
-    return deal.snapshot();
+    return fail(error, 'failed');
   }
+  compensations.unshift(() =>
+    escrowPayout.refundEscrow({ dealId: input.dealId, buyerId: input.buyerId, amount: input.price }),
+  );
   deal.advance('escrow_locked', Date.now());
 
   deal.advance('query_running', Date.now());
   try {
     const result = await perimeter.runApprovedQuery({
       dealId: input.dealId,
+      buyerId: input.buyerId,
       templateId: input.templateId,
       templateHash: input.templateHash,
       parameters: input.parameters,
@@ -75,11 +93,9 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
     });
     deal.deliver(result, Date.now());
   } catch (error) {
-    // Compensation: the buyer gets the payment back.
-    await escrowPayout.refundEscrow({ dealId: input.dealId, buyerId: input.buyerId, amount: input.price });
-    deal.fail(problemOf(error), 'refunded', Date.now());
+    const status = await fail(error, 'refunded');
     await notifyBestEffort(coordinator, input.buyerId, input.dealId, 'deal_refunded');
-    return deal.snapshot();
+    return status;
   }
   await notifyBestEffort(coordinator, input.buyerId, input.dealId, 'result_ready');
 

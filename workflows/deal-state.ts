@@ -1,7 +1,8 @@
-import type { RunApprovedQueryResult } from '../activities/perimeter/types';
+import type { DealCompliance, RunApprovedQueryResult } from '../activities/perimeter/types';
 
 export const DEAL_STAGES = [
   'quoted',
+  'budget_reserved',
   'escrow_locked',
   'query_running',
   'delivered',
@@ -23,6 +24,8 @@ export interface CohortQueryDealInput {
   price: string;
   feeBps: number;
   buyerKeyRef: string;
+  /** The buyer's declared jurisdiction, purpose and accepted data classes; the perimeter checks them. */
+  compliance: DealCompliance;
   /** How long the buyer has to confirm or dispute before the deal confirms itself. */
   acceptanceTimeoutMs: number;
 }

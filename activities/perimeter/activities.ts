@@ -1,15 +1,25 @@
-import { Context, ApplicationFailure, log } from '@temporalio/activity';
-import type { DuckDBInstance } from '@duckdb/node-api';
+import { Context, log } from '@temporalio/activity';
 import { BlobStore } from '../../lib/blob-store';
-import { checkTemplateSignature } from '../../query-policies/signature';
-import { parametersSchema, type QueryTemplate } from '../../query-policies/template';
-import { readSignedTemplate, TemplateFileError } from '../../query-policies/template-files';
-import { cohortAggregateSql } from './cohort-sql';
-import { runWithTimeout, QueryTimeoutError } from './query-runner';
-import { openSandbox, type SandboxLimits } from './sandbox';
+import { canonicalHash } from '../../lib/canonical-json';
 import { buildResultPayload, buyerKeyDocument, resultCommitment, sealResult } from '../../lib/sealed-result';
-import { suppressSmallGroups } from './suppression';
-import type { PerimeterRefusal, RunApprovedQueryInput, RunApprovedQueryResult } from './types';
+import type { ParameterValues, QueryTemplate } from '../../query-policies/template';
+import { createTemplateGuard } from './approved-template';
+import { cohortAggregateSql } from './cohort-sql';
+import { complianceProblem } from './compliance';
+import { noisePlan } from './dp/noise-plan';
+import type { RandomSource } from './dp/random-source';
+import { BudgetExhaustedError, PrivacyLedger, ReleaseCache } from './privacy-ledger';
+import { releasePrivately, type ReleasedTable } from './private-release';
+import { runWithTimeout, QueryTimeoutError } from './query-runner';
+import { refuse } from './refusal';
+import type { SandboxLimits } from './sandbox';
+import { SandboxPool } from './sandbox-pool';
+import type {
+  PrivacyReservation,
+  ReservePrivacyInput,
+  RunApprovedQueryInput,
+  RunApprovedQueryResult,
+} from './types';
 
 export interface PerimeterDeps {
   sellerId: string;
@@ -18,13 +28,13 @@ export interface PerimeterDeps {
   policiesDir: string;
   /** Dataset name → DuckDB file. */
   datasets: Record<string, string>;
+  /** The perimeter's own state: privacy ledger and released answers. Never leaves the perimeter. */
+  stateDir: string;
   blobs: BlobStore;
   limits: SandboxLimits;
   queryTimeoutMs: number;
-}
-
-function refuse(type: PerimeterRefusal, message: string): never {
-  throw ApplicationFailure.nonRetryable(message, type);
+  /** Noise source: the cryptographic RNG in production. */
+  random: RandomSource;
 }
 
 /** DuckDB's messages can quote values from the data: only their class leaves the perimeter. */
@@ -33,46 +43,45 @@ function errorClass(error: unknown): string {
   return /^([A-Za-z ]+ Error):/.exec(message)?.[1] ?? 'Error';
 }
 
-export function createPerimeterActivities(deps: PerimeterDeps) {
-  const sandboxes = new Map<string, Promise<DuckDBInstance>>();
+const DAY_MS = 86_400_000;
+const windowMs = (template: QueryTemplate) => template.budget.windowDays * DAY_MS;
+const queryKeyOf = (buyerId: string, templateHash: string, parameters: ParameterValues) =>
+  canonicalHash({ buyerId, templateHash, parameters });
 
-  function sandboxFor(dataset: string): Promise<DuckDBInstance> {
-    const path = deps.datasets[dataset];
-    if (path === undefined) refuse('DatasetUnavailable', `this perimeter serves no dataset named ${dataset}`);
-    let sandbox = sandboxes.get(path);
-    if (!sandbox) {
-      sandbox = openSandbox(path, deps.limits);
-      sandboxes.set(path, sandbox);
-      sandbox.catch(() => sandboxes.delete(path));
-    }
-    return sandbox;
+interface CachedRelease {
+  dealId: string;
+  table: ReleasedTable;
+}
+
+export function createPerimeterActivities(deps: PerimeterDeps) {
+  const sandboxes = new SandboxPool(deps.datasets, deps.limits);
+  const approve = createTemplateGuard({ ...deps, sandboxes });
+  const ledger = new PrivacyLedger(deps.stateDir);
+  const releases = new ReleaseCache(deps.stateDir);
+  // Identical queries are computed one at a time, so the second finds the first's answer.
+  const inFlight = new Map<string, Promise<unknown>>();
+
+  function oneAtATime<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const next = (inFlight.get(key) ?? Promise.resolve()).then(work, work);
+    inFlight.set(key, next.catch(() => undefined));
+    return next;
   }
 
-  async function approvedTemplate(input: RunApprovedQueryInput): Promise<QueryTemplate> {
-    let files;
+  async function aggregate(template: QueryTemplate, parameters: ParameterValues) {
+    const context = Context.current();
     try {
-      files = await readSignedTemplate(deps.policiesDir, input.templateId);
+      return await sandboxes.withConnection(template.dataset, (connection) =>
+        runWithTimeout(connection, cohortAggregateSql(template), parameters, {
+          timeoutMs: deps.queryTimeoutMs,
+          onTick: () => context.heartbeat(),
+          signal: context.cancellationSignal,
+        }),
+      );
     } catch (error) {
-      if (error instanceof TemplateFileError)
-        refuse('TemplateNotFound', `template ${input.templateId}: ${error.message}`);
-      throw error;
+      if (error instanceof QueryTimeoutError) refuse('QueryTimeout', error.message);
+      log.warn('approved query failed', { errorClass: errorClass(error) });
+      refuse('QueryFailed', `the query failed inside the perimeter (${errorClass(error)})`);
     }
-    if (files.template.seller !== deps.sellerId) {
-      refuse(
-        'TemplateSignatureInvalid',
-        `template ${input.templateId} belongs to seller ${files.template.seller}`,
-      );
-    }
-    const check = checkTemplateSignature(files.template, files.signature, deps.sellerPublicKey);
-    if (!check.ok)
-      refuse('TemplateSignatureInvalid', `template ${input.templateId} is not approved: ${check.reason}`);
-    if (check.hash !== input.templateHash) {
-      refuse(
-        'TemplateHashMismatch',
-        `the deal pins ${input.templateHash} but the seller's signed template ${input.templateId} is ${check.hash}`,
-      );
-    }
-    return files.template;
   }
 
   async function buyerPublicKey(ref: string): Promise<string> {
@@ -83,70 +92,78 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     }
   }
 
-  async function aggregate(template: QueryTemplate, parameters: Record<string, string | number>) {
-    const instance = await sandboxFor(template.dataset);
-    const connection = await instance.connect();
+  /**
+   * Checks everything the seller requires before money moves: the template, the parameters, the
+   * deal's declared jurisdiction, purpose and data classes, and the buyer's privacy budget — then
+   * reserves the answer's epsilon. A repeat of an answered query reserves nothing.
+   */
+  async function reservePrivacyBudget(input: ReservePrivacyInput): Promise<PrivacyReservation> {
+    const { template, parameters } = await approve(input);
+    const problem = complianceProblem(template, input.compliance);
+    if (problem) refuse('ComplianceRefused', problem);
+    const now = Date.now();
+    const queryKey = queryKeyOf(input.buyerId, input.templateHash, parameters);
+    const repeat = (await releases.find(queryKey, now - windowMs(template))) !== undefined;
     try {
-      const statements = await connection.extractStatements(template.sql).catch(() => null);
-      if (statements?.count !== 1)
-        refuse('TemplateSqlRejected', 'the template must hold exactly one statement');
-      const context = Context.current();
-      return await runWithTimeout(connection, cohortAggregateSql(template), parameters, {
-        timeoutMs: deps.queryTimeoutMs,
-        onTick: () => context.heartbeat(),
-        signal: context.cancellationSignal,
+      const reservation = await ledger.reserve({
+        dealId: input.dealId,
+        buyerId: input.buyerId,
+        dataset: template.dataset,
+        queryKey,
+        epsilon: repeat ? 0 : template.privacy.epsilon,
+        budgetEpsilon: template.budget.epsilon,
+        windowMs: windowMs(template),
+        now,
       });
+      return { epsilon: reservation.microEpsilon / 1_000_000, repeat: reservation.microEpsilon === 0 };
     } catch (error) {
-      if (error instanceof ApplicationFailure) throw error;
-      if (error instanceof QueryTimeoutError) refuse('QueryTimeout', error.message);
-      log.warn('approved query failed', { errorClass: errorClass(error) });
-      refuse('QueryFailed', `the query failed inside the perimeter (${errorClass(error)})`);
-    } finally {
-      connection.closeSync();
+      if (error instanceof BudgetExhaustedError) refuse('BudgetExhausted', error.message);
+      throw error;
     }
+  }
+
+  /** Gives back a failed deal's reservation; a committed one stays spent. */
+  async function releasePrivacyBudget(input: { dealId: string }): Promise<void> {
+    await ledger.release(input.dealId, Date.now());
   }
 
   /**
-   * The only way into the seller's data: a template this seller signed, pinned by hash, with
-   * parameters in bounds; the perimeter aggregates, suppresses small groups and seals the table to
-   * the buyer's key. Only a blob reference, a commitment and counts come out.
+   * The only way into the seller's data: an approved template with a reservation; the perimeter
+   * aggregates with bounded contributions, withholds small groups, adds discrete noise, seals the
+   * table to the buyer's key and commits the epsilon. Only a blob reference, a commitment and
+   * counts come out. An identical query inside the window gets the stored answer again, free.
    */
   async function runApprovedQuery(input: RunApprovedQueryInput): Promise<RunApprovedQueryResult> {
-    const template = await approvedTemplate(input);
-    const parameters = parametersSchema(template).safeParse(input.parameters);
-    if (!parameters.success) {
-      const issues = parameters.error.issues.map(
-        (issue) => `${issue.path.join('.') || 'parameters'}: ${issue.message}`,
-      );
-      refuse('InvalidParameters', `parameters rejected: ${issues.join('; ')}`);
-    }
+    const { template, parameters } = await approve(input);
+    const reservation = (await ledger.reservations()).get(input.dealId);
+    if (!reservation || reservation.state === 'released') refuse('NoReservation', `deal ${input.dealId} holds no privacy reservation`);
     const buyerKey = await buyerPublicKey(input.buyerKeyRef);
-    const groups = await aggregate(template, parameters.data);
-    const table = suppressSmallGroups(template, groups);
+    const queryKey = queryKeyOf(input.buyerId, input.templateHash, parameters);
+    const { table, repeat } = await oneAtATime(queryKey, async () => {
+      const cached = await releases.find<CachedRelease>(queryKey, reservation.at - windowMs(template));
+      if (cached) return { table: cached.table, repeat: cached.dealId !== input.dealId };
+      const released = releasePrivately(template, noisePlan(template), await aggregate(template, parameters), deps.random);
+      await releases.store<CachedRelease>(queryKey, { dealId: input.dealId, table: released }, Date.now());
+      return { table: released, repeat: false };
+    });
+    const committed = await ledger.commit(input.dealId, repeat ? 0 : template.privacy.epsilon, Date.now());
     const payload = buildResultPayload(
-      {
-        dealId: input.dealId,
-        templateId: template.id,
-        templateHash: input.templateHash,
-        parameters: parameters.data,
-      },
-      table,
+      { dealId: input.dealId, templateId: template.id, templateHash: input.templateHash, parameters },
+      { ...table, privacy: { ...table.privacy, epsilonSpent: committed.microEpsilon / 1_000_000 } },
     );
     const resultRef = await deps.blobs.put(sealResult(payload, buyerKey));
-    log.info('approved query released', {
-      dealId: input.dealId,
-      groupsReleased: table.groupsReleased,
-      groupsSuppressed: table.groupsSuppressed,
-    });
+    log.info('approved query released', { dealId: input.dealId, repeat, groupsReleased: table.privacy.groupsReleased });
     return {
       resultRef,
       commitment: resultCommitment(payload),
-      groupsReleased: table.groupsReleased,
-      groupsSuppressed: table.groupsSuppressed,
+      groupsReleased: table.privacy.groupsReleased,
+      groupsSuppressed: table.privacy.groupsSuppressed,
+      epsilonSpent: committed.microEpsilon / 1_000_000,
+      repeat,
     };
   }
 
-  return { runApprovedQuery };
+  return { reservePrivacyBudget, releasePrivacyBudget, runApprovedQuery };
 }
 
 export type PerimeterActivities = ReturnType<typeof createPerimeterActivities>;

@@ -1,36 +1,38 @@
-import type { MetricSpec, QueryTemplate } from '../../query-policies/template';
+import type { QueryTemplate } from '../../query-policies/template';
 
-/** Column the perimeter adds to every group: distinct privacy units, the basis of the k threshold. */
+/** Columns the perimeter adds: distinct privacy units per group, and each metric's bounded sum. */
 export const UNITS_COLUMN = '__privacy_units';
+export const sumColumn = (metric: string) => `__sum_${metric}`;
 
 const quote = (identifier: string) => `"${identifier}"`;
 
-function metricExpression(metric: MetricSpec, privacyUnit: string): string {
-  switch (metric.aggregate) {
-    case 'count_units':
-      return `count(DISTINCT ${quote(privacyUnit)})`;
-    case 'sum':
-    case 'avg': {
-      const clamped = `least(greatest(${quote(metric.column)}::DOUBLE, ${metric.min}), ${metric.max})`;
-      return `${metric.aggregate}(${clamped})`;
-    }
-  }
-}
-
 /**
- * The statement the perimeter actually runs: the seller's row-level SELECT as a subquery, aggregated
- * by the perimeter itself. Grouping, the distinct-unit count and the clamping of each row's value
- * therefore do not depend on how the template's SQL was written. Identifiers come from a validated
- * template (lower-case identifiers only), so quoting them needs no escaping.
+ * The statement the perimeter actually runs around the seller's row-level SELECT:
+ * 1. per (group, unit): each sum/avg metric's column is summed and the unit's total clamped to the
+ *    metric's bounds, then rounded to a whole number — one unit moves one group's sum by at most
+ *    max(|min|, |max|);
+ * 2. units found in more than `maxGroupsPerUnit` groups are left out entirely — one unit touches at
+ *    most that many groups;
+ * 3. per group: distinct units and the bounded sums.
+ * Grouping, counting and bounding therefore do not depend on how the template's SQL was written.
+ * Identifiers come from a validated template (lower-case identifiers), so quoting needs no escaping.
  */
 export function cohortAggregateSql(template: QueryTemplate): string {
   const dimensions = template.dimensions.map(quote).join(', ');
-  const metrics = template.metrics.map(
-    (metric) => `${metricExpression(metric, template.privacyUnit)} AS ${quote(metric.name)}`,
+  const summed = template.metrics.filter((metric) => metric.aggregate !== 'count_units');
+  const perUnitSums = summed.map(
+    (metric) =>
+      `round(least(greatest(sum(${quote(metric.column)}::DOUBLE), ${metric.min}), ${metric.max}))::HUGEINT AS ${quote(sumColumn(metric.name))}`,
   );
+  const groupSums = summed.map((metric) => `sum(${quote(sumColumn(metric.name))}) AS ${quote(sumColumn(metric.name))}`);
   return [
-    `SELECT ${dimensions}, count(DISTINCT ${quote(template.privacyUnit)}) AS ${UNITS_COLUMN}, ${metrics.join(', ')}`,
-    `FROM (${template.sql}) AS cohort`,
+    `WITH cohort AS (${template.sql}),`,
+    `per_unit AS MATERIALIZED (`,
+    `  SELECT ${[dimensions, `${quote(template.privacyUnit)} AS __unit`, ...perUnitSums].join(', ')}`,
+    `  FROM cohort GROUP BY ${dimensions}, ${quote(template.privacyUnit)}),`,
+    `over_bound AS (SELECT __unit FROM per_unit GROUP BY __unit HAVING count(*) > ${template.maxGroupsPerUnit})`,
+    `SELECT ${[dimensions, `count(*) AS ${UNITS_COLUMN}`, ...groupSums].join(', ')}`,
+    `FROM per_unit ANTI JOIN over_bound USING (__unit)`,
     `GROUP BY ${dimensions}`,
     `ORDER BY ${dimensions}`,
   ].join('\n');

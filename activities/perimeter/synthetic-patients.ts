@@ -14,24 +14,25 @@ const CHUNK = 250_000;
 const VISITS_PER_PERSON = 3;
 
 /**
- * A deterministic synthetic `patients` table (one row per visit). Every column is derived from the
- * row number with DuckDB's hash(), so the same row count gives the same data. Zip3 and diagnosis are
- * skewed, so some (zip3, diagnosis) groups are small — which is what suppression is for.
+ * A deterministic synthetic `patients` table, one row per visit. Every column is derived from the
+ * row number with DuckDB's hash(), so the same row count gives the same data. Age, sex and zip3
+ * belong to the person; diagnosis, cost and date to the visit. Zip3 and diagnosis are skewed, so
+ * some (zip3, diagnosis) groups are small — which is what suppression is for.
  */
 function chunkSql(from: number, to: number, persons: number): string {
-  const u = (salt: string) => `(hash(i, '${salt}') % 1000000) / 1000000.0`;
+  const u = (key: string, salt: string) => `(hash(${key}, '${salt}') % 1000000) / 1000000.0`;
   return `
     INSERT INTO patients
     SELECT
-      (hash(i, 'person') % ${persons})::BIGINT + 1 AS person_id,
-      (${u('age')} * 90)::INTEGER + 5 AS age,
-      CASE WHEN ${u('sex')} < 0.52 THEN 'F' ELSE 'M' END AS sex,
-      (100 + floor(300 * pow(${u('zip')}, 6)))::INTEGER::VARCHAR AS zip3,
+      person_id,
+      (${u('person_id', 'age')} * 90)::INTEGER + 5 AS age,
+      CASE WHEN ${u('person_id', 'sex')} < 0.52 THEN 'F' ELSE 'M' END AS sex,
+      (100 + floor(300 * pow(${u('person_id', 'zip')}, 6)))::INTEGER::VARCHAR AS zip3,
       ['I10','E11','J45','M54','F32','K21','N39','G43','C50','Z00','L40','D50'][
-        1 + floor(12 * pow(${u('dx')}, 1.8))::INTEGER] AS diagnosis_code,
-      round(50 + 4000 * pow(${u('cost')}, 3), 2)::DECIMAL(10, 2) AS cost,
-      DATE '2024-01-01' + floor(${u('day')} * 730)::INTEGER AS visit_date
-    FROM range(${from}, ${to}) t(i)`;
+        1 + floor(12 * pow(${u('i', 'dx')}, 1.8))::INTEGER] AS diagnosis_code,
+      round(50 + 4000 * pow(${u('i', 'cost')}, 3), 2)::DECIMAL(10, 2) AS cost,
+      DATE '2024-01-01' + floor(${u('i', 'day')} * 730)::INTEGER AS visit_date
+    FROM (SELECT i, (hash(i, 'person') % ${persons})::BIGINT + 1 AS person_id FROM range(${from}, ${to}) t(i))`;
 }
 
 export async function createSyntheticPatients(options: SyntheticPatientsOptions): Promise<void> {
