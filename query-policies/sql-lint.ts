@@ -21,7 +21,8 @@ export async function parseSql(
   sql: string,
 ): Promise<{ tree?: { statements?: { node: unknown }[] }; error?: string }> {
   const reader = await connection.runAndReadAll('SELECT json_serialize_sql($sql::VARCHAR) AS tree', { sql });
-  const json = JSON.parse(String(reader.getRowObjectsJS()[0]?.tree)) as {
+  const tree = reader.getRowObjectsJS()[0]?.tree;
+  const json = JSON.parse(typeof tree === 'string' ? tree : '{"error":true}') as {
     error: boolean;
     error_message?: string;
     statements?: { node: unknown }[];
@@ -44,26 +45,43 @@ export async function lintTemplateSql(
     (extracted) => extracted.count,
     () => 1,
   );
-  if (statements !== 1) return [{ code: 'several_statements', message: `the SQL holds ${statements} statements; exactly one SELECT is allowed` }];
+  if (statements !== 1)
+    return [
+      {
+        code: 'several_statements',
+        message: `the SQL holds ${statements} statements; exactly one SELECT is allowed`,
+      },
+    ];
   const parsed = await parseSql(connection, template.sql);
   if (parsed.error) {
     const notSelect = /only SELECT/i.test(parsed.error);
-    return [{ code: notSelect ? 'not_a_select' : 'syntax', message: notSelect ? 'only a SELECT is allowed' : parsed.error }];
+    return [
+      {
+        code: notSelect ? 'not_a_select' : 'syntax',
+        message: notSelect ? 'only a SELECT is allowed' : parsed.error,
+      },
+    ];
   }
   return checkFootprint(template, footprintOf(parsed.tree!), datasetColumns);
 }
 
-export function checkFootprint(template: QueryTemplate, footprint: SqlFootprint, datasetColumns?: Set<string>): LintIssue[] {
+export function checkFootprint(
+  template: QueryTemplate,
+  footprint: SqlFootprint,
+  datasetColumns?: Set<string>,
+): LintIssue[] {
   const issues: LintIssue[] = [];
   const issue = (code: string, message: string) => issues.push({ code, message });
-  for (const table of footprint.qualifiedTables) issue('qualified_table', `${table}: only the dataset's own table, unqualified`);
+  for (const table of footprint.qualifiedTables)
+    issue('qualified_table', `${table}: only the dataset's own table, unqualified`);
   for (const table of footprint.tables) {
     if (table !== template.dataset && !footprint.cteNames.has(table)) {
       issue('unknown_table', `table ${table} is not the template's dataset (${template.dataset})`);
     }
   }
   for (const name of footprint.tableFunctions) {
-    if (!ALLOWED_TABLE_FUNCTIONS.has(name.toLowerCase())) issue('forbidden_function', `table function ${name}() is not allowed`);
+    if (!ALLOWED_TABLE_FUNCTIONS.has(name.toLowerCase()))
+      issue('forbidden_function', `table function ${name}() is not allowed`);
   }
   for (const name of footprint.functions) {
     if (FORBIDDEN_FUNCTION.test(name.toLowerCase()) && !ALLOWED_TABLE_FUNCTIONS.has(name.toLowerCase())) {
@@ -74,7 +92,9 @@ export function checkFootprint(template: QueryTemplate, footprint: SqlFootprint,
   for (const name of footprint.parameters) {
     if (!declared.has(name)) issue('undeclared_parameter', `$${name} is used but not declared`);
   }
-  for (const name of declared) if (!footprint.parameters.has(name)) issue('unused_parameter', `parameter ${name} is declared but never used`);
+  for (const name of declared)
+    if (!footprint.parameters.has(name))
+      issue('unused_parameter', `parameter ${name} is declared but never used`);
   if (footprint.outputColumns.includes(null)) issue('unnamed_output', 'name every output column (AS name)');
   const outputs = new Set(footprint.outputColumns.filter((name): name is string => name !== null));
   const needed = [
@@ -82,10 +102,13 @@ export function checkFootprint(template: QueryTemplate, footprint: SqlFootprint,
     ...template.dimensions,
     ...template.metrics.flatMap((metric) => (metric.aggregate === 'count_units' ? [] : [metric.column])),
   ];
-  for (const column of needed) if (!outputs.has(column)) issue('missing_output', `the SELECT must output ${column}`);
+  for (const column of needed)
+    if (!outputs.has(column)) issue('missing_output', `the SELECT must output ${column}`);
   if (datasetColumns) {
     const known = new Set([...datasetColumns, ...outputs, 'range', 'generate_series', 'unnest']);
-    for (const column of footprint.columns) if (!known.has(column)) issue('unknown_column', `column ${column} is not in dataset ${template.dataset}`);
+    for (const column of footprint.columns)
+      if (!known.has(column))
+        issue('unknown_column', `column ${column} is not in dataset ${template.dataset}`);
   }
   return issues;
 }

@@ -27,7 +27,8 @@ function walk(value: unknown, visit: (node: Node) => void): void {
 
 function outputName(item: Node): string | null {
   if (typeof item.alias === 'string' && item.alias !== '') return item.alias;
-  if (item.class === 'COLUMN_REF' && Array.isArray(item.column_names)) return String(item.column_names.at(-1));
+  if (item.class === 'COLUMN_REF' && Array.isArray(item.column_names))
+    return String(item.column_names.at(-1));
   return null;
 }
 
@@ -53,15 +54,20 @@ export function footprintOf(tree: { statements?: { node: unknown }[] }): SqlFoot
     if (node.type === 'BASE_TABLE') {
       footprint.tables.add(String(node.table_name));
       if (node.schema_name || node.catalog_name) {
-        footprint.qualifiedTables.push([node.catalog_name, node.schema_name, node.table_name].filter(Boolean).join('.'));
+        footprint.qualifiedTables.push(
+          [node.catalog_name, node.schema_name, node.table_name].filter(Boolean).join('.'),
+        );
       }
     }
-    if (node.type === 'TABLE_FUNCTION' && isNode(node.function)) footprint.tableFunctions.add(String(node.function.function_name));
+    if (node.type === 'TABLE_FUNCTION' && isNode(node.function))
+      footprint.tableFunctions.add(String(node.function.function_name));
     if (node.class === 'FUNCTION') footprint.functions.add(String(node.function_name));
     if (node.class === 'PARAMETER') footprint.parameters.add(String(node.identifier));
-    if (node.class === 'COLUMN_REF' && Array.isArray(node.column_names)) footprint.columns.add(String(node.column_names.at(-1)));
+    if (node.class === 'COLUMN_REF' && Array.isArray(node.column_names))
+      footprint.columns.add(String(node.column_names.at(-1)));
     if (isNode(node.cte_map) && Array.isArray(node.cte_map.map)) {
-      for (const cte of node.cte_map.map) if (isNode(cte) && typeof cte.key === 'string') footprint.cteNames.add(cte.key);
+      for (const cte of node.cte_map.map)
+        if (isNode(cte) && typeof cte.key === 'string') footprint.cteNames.add(cte.key);
     }
   });
   return footprint;

@@ -96,7 +96,11 @@ export const queryTemplate = z
       ctx.addIssue({ code: 'custom', path: ['metrics'], message: 'output column names must be unique' });
     }
     if (template.privacy.epsilon > template.budget.epsilon) {
-      ctx.addIssue({ code: 'custom', path: ['privacy', 'epsilon'], message: 'one answer costs more than the whole budget' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['privacy', 'epsilon'],
+        message: 'one answer costs more than the whole budget',
+      });
     }
   });
 export type QueryTemplate = z.infer<typeof queryTemplate>;

@@ -12,7 +12,11 @@ import { startStack, type Stack } from './lib/stack';
 const say = (line: string) => console.log(`• ${line}`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const SHOWN_ROWS = 15;
-const DEMO_COMPLIANCE = { jurisdiction: 'US', purpose: 'research', acceptedDataClasses: ['health', 'deidentified'] };
+const DEMO_COMPLIANCE = {
+  jurisdiction: 'US',
+  purpose: 'research',
+  acceptedDataClasses: ['health', 'deidentified'],
+};
 
 async function balances(deployment: LocalDeployment): Promise<string> {
   const of = (account: string) => deployment.ledger.balanceOf(account);

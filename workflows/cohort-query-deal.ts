@@ -11,7 +11,13 @@ import {
 import type { CoordinatorActivities } from '../activities/coordinator/activities';
 import type { PerimeterActivities } from '../activities/perimeter/activities';
 import type { SettlementActivities } from '../activities/settlement/activities';
-import { coordinatorNotify, perimeterCheck, perimeterQuery, settlementLock, settlementPayout } from './activity-options';
+import {
+  coordinatorNotify,
+  perimeterCheck,
+  perimeterQuery,
+  settlementLock,
+  settlementPayout,
+} from './activity-options';
 import { DealState, type CohortQueryDealInput, type DealProblem, type DealStatus } from './deal-state';
 
 export const dealStatusQuery = defineQuery<DealStatus>('dealStatus');
@@ -47,8 +53,14 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
   const checks = proxyActivities<PerimeterActivities>({ taskQueue: perimeterQueue, ...perimeterCheck });
   const perimeter = proxyActivities<PerimeterActivities>({ taskQueue: perimeterQueue, ...perimeterQuery });
   const escrowLock = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementLock });
-  const escrowPayout = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementPayout });
-  const coordinator = proxyActivities<CoordinatorActivities>({ taskQueue: 'coordinator', ...coordinatorNotify });
+  const escrowPayout = proxyActivities<SettlementActivities>({
+    taskQueue: 'settlement',
+    ...settlementPayout,
+  });
+  const coordinator = proxyActivities<CoordinatorActivities>({
+    taskQueue: 'coordinator',
+    ...coordinatorNotify,
+  });
   const compensations: (() => Promise<unknown>)[] = [];
   const fail = async (error: unknown, stage: 'failed' | 'refunded') => {
     for (const compensate of compensations) await compensate();

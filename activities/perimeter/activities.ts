@@ -63,7 +63,10 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
 
   function oneAtATime<T>(key: string, work: () => Promise<T>): Promise<T> {
     const next = (inFlight.get(key) ?? Promise.resolve()).then(work, work);
-    inFlight.set(key, next.catch(() => undefined));
+    inFlight.set(
+      key,
+      next.catch(() => undefined),
+    );
     return next;
   }
 
@@ -136,13 +139,19 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
   async function runApprovedQuery(input: RunApprovedQueryInput): Promise<RunApprovedQueryResult> {
     const { template, parameters } = await approve(input);
     const reservation = (await ledger.reservations()).get(input.dealId);
-    if (!reservation || reservation.state === 'released') refuse('NoReservation', `deal ${input.dealId} holds no privacy reservation`);
+    if (!reservation || reservation.state === 'released')
+      refuse('NoReservation', `deal ${input.dealId} holds no privacy reservation`);
     const buyerKey = await buyerPublicKey(input.buyerKeyRef);
     const queryKey = queryKeyOf(input.buyerId, input.templateHash, parameters);
     const { table, repeat } = await oneAtATime(queryKey, async () => {
       const cached = await releases.find<CachedRelease>(queryKey, reservation.at - windowMs(template));
       if (cached) return { table: cached.table, repeat: cached.dealId !== input.dealId };
-      const released = releasePrivately(template, noisePlan(template), await aggregate(template, parameters), deps.random);
+      const released = releasePrivately(
+        template,
+        noisePlan(template),
+        await aggregate(template, parameters),
+        deps.random,
+      );
       await releases.store<CachedRelease>(queryKey, { dealId: input.dealId, table: released }, Date.now());
       return { table: released, repeat: false };
     });
@@ -152,7 +161,11 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
       { ...table, privacy: { ...table.privacy, epsilonSpent: committed.microEpsilon / 1_000_000 } },
     );
     const resultRef = await deps.blobs.put(sealResult(payload, buyerKey));
-    log.info('approved query released', { dealId: input.dealId, repeat, groupsReleased: table.privacy.groupsReleased });
+    log.info('approved query released', {
+      dealId: input.dealId,
+      repeat,
+      groupsReleased: table.privacy.groupsReleased,
+    });
     return {
       resultRef,
       commitment: resultCommitment(payload),

@@ -31,16 +31,21 @@ export function createTemplateGuard(deps: TemplateGuardDeps) {
     try {
       files = await readSignedTemplate(deps.policiesDir, templateId);
     } catch (error) {
-      if (error instanceof TemplateFileError) refuse('TemplateNotFound', `template ${templateId}: ${error.message}`);
+      if (error instanceof TemplateFileError)
+        refuse('TemplateNotFound', `template ${templateId}: ${error.message}`);
       throw error;
     }
     if (files.template.seller !== deps.sellerId) {
       refuse('TemplateSignatureInvalid', `template ${templateId} belongs to seller ${files.template.seller}`);
     }
     const check = checkTemplateSignature(files.template, files.signature, deps.sellerPublicKey);
-    if (!check.ok) refuse('TemplateSignatureInvalid', `template ${templateId} is not approved: ${check.reason}`);
+    if (!check.ok)
+      refuse('TemplateSignatureInvalid', `template ${templateId} is not approved: ${check.reason}`);
     if (check.hash !== templateHash) {
-      refuse('TemplateHashMismatch', `the deal pins ${templateHash} but the seller's signed template ${templateId} is ${check.hash}`);
+      refuse(
+        'TemplateHashMismatch',
+        `the deal pins ${templateHash} but the seller's signed template ${templateId} is ${check.hash}`,
+      );
     }
     return files.template;
   }
@@ -49,7 +54,9 @@ export function createTemplateGuard(deps: TemplateGuardDeps) {
     let problems = linted.get(hash);
     if (!problems) {
       problems = deps.sandboxes.withConnection(template.dataset, async (connection) => {
-        const columns = (await connection.runAndReadAll(`SELECT * FROM "${template.dataset}" LIMIT 0`)).columnNames();
+        const columns = (
+          await connection.runAndReadAll(`SELECT * FROM "${template.dataset}" LIMIT 0`)
+        ).columnNames();
         const issues = await lintTemplateSql(connection, template, new Set(columns));
         return issues.map((issue) => issue.message);
       });
@@ -71,10 +78,13 @@ export function createTemplateGuard(deps: TemplateGuardDeps) {
     const problems = await lintProblems(template, input.templateHash).catch(() =>
       refuse('DatasetUnavailable', `dataset ${template.dataset} cannot be opened`),
     );
-    if (problems.length > 0) refuse('TemplateSqlRejected', `template ${template.id} fails lint: ${problems.join('; ')}`);
+    if (problems.length > 0)
+      refuse('TemplateSqlRejected', `template ${template.id} fails lint: ${problems.join('; ')}`);
     const parameters = parametersSchema(template).safeParse(input.parameters);
     if (!parameters.success) {
-      const issues = parameters.error.issues.map((issue) => `${issue.path.join('.') || 'parameters'}: ${issue.message}`);
+      const issues = parameters.error.issues.map(
+        (issue) => `${issue.path.join('.') || 'parameters'}: ${issue.message}`,
+      );
       refuse('InvalidParameters', `parameters rejected: ${issues.join('; ')}`);
     }
     return { template, parameters: parameters.data };

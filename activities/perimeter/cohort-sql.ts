@@ -24,7 +24,9 @@ export function cohortAggregateSql(template: QueryTemplate): string {
     (metric) =>
       `round(least(greatest(sum(${quote(metric.column)}::DOUBLE), ${metric.min}), ${metric.max}))::HUGEINT AS ${quote(sumColumn(metric.name))}`,
   );
-  const groupSums = summed.map((metric) => `sum(${quote(sumColumn(metric.name))}) AS ${quote(sumColumn(metric.name))}`);
+  const groupSums = summed.map(
+    (metric) => `sum(${quote(sumColumn(metric.name))}) AS ${quote(sumColumn(metric.name))}`,
+  );
   return [
     `WITH cohort AS (${template.sql}),`,
     `per_unit AS MATERIALIZED (`,

@@ -76,7 +76,8 @@ export class PrivacyLedger {
       const e: Entry = entry.parse(JSON.parse(line));
       const existing = reservations.get(e.dealId);
       if (e.kind === 'reserve') reservations.set(e.dealId, { ...e, state: 'reserved' });
-      else if (existing && e.kind === 'commit') Object.assign(existing, { state: 'committed', microEpsilon: e.microEpsilon });
+      else if (existing && e.kind === 'commit')
+        Object.assign(existing, { state: 'committed', microEpsilon: e.microEpsilon });
       else if (existing && e.kind === 'release') existing.state = 'released';
     }
     return reservations;
@@ -144,10 +145,16 @@ export class PrivacyLedger {
   }
 }
 
-function spentMicro(reservations: Map<string, Reservation>, buyerId: string, dataset: string, windowStart: number): number {
+function spentMicro(
+  reservations: Map<string, Reservation>,
+  buyerId: string,
+  dataset: string,
+  windowStart: number,
+): number {
   let total = 0;
   for (const r of reservations.values()) {
-    if (r.buyerId === buyerId && r.dataset === dataset && r.at > windowStart && r.state !== 'released') total += r.microEpsilon;
+    if (r.buyerId === buyerId && r.dataset === dataset && r.at > windowStart && r.state !== 'released')
+      total += r.microEpsilon;
   }
   return total;
 }

@@ -41,7 +41,9 @@ function readGroups(template: QueryTemplate, rows: Record<string, unknown>[]): G
   return rows.map((row) => ({
     dimensions: template.dimensions.map((dimension) => {
       const value = row[dimension];
-      return value === null || value === undefined ? null : String(value as string);
+      if (value === null || value === undefined) return null;
+      // Strings, numbers, and DuckDB value objects (dates, decimals) whose toString is their SQL text.
+      return typeof value === 'string' ? value : (value as { toString(): string }).toString();
     }),
     units: toBigInt(row[UNITS_COLUMN]),
     sums: Object.fromEntries(summed.map((metric) => [metric.name, toBigInt(row[sumColumn(metric.name)])])),
@@ -50,7 +52,8 @@ function readGroups(template: QueryTemplate, rows: Record<string, unknown>[]): G
 
 function mergeIntoRemainder(template: QueryTemplate, groups: Group[]): Group {
   const sums: Record<string, bigint> = {};
-  for (const group of groups) for (const [name, sum] of Object.entries(group.sums)) sums[name] = (sums[name] ?? 0n) + sum;
+  for (const group of groups)
+    for (const [name, sum] of Object.entries(group.sums)) sums[name] = (sums[name] ?? 0n) + sum;
   return {
     dimensions: template.dimensions.map(() => REMAINDER_LABEL),
     units: groups.reduce((total, group) => total + group.units, 0n),
@@ -83,9 +86,15 @@ export function releasePrivately(
     const units = group.units + drawNoise(random, plan.mechanism, plan.countScale);
     if (units < k) continue;
     const noisySums = Object.fromEntries(
-      Object.entries(group.sums).map(([name, sum]) => [name, sum + drawNoise(random, plan.mechanism, plan.sumScales[name]!)]),
+      Object.entries(group.sums).map(([name, sum]) => [
+        name,
+        sum + drawNoise(random, plan.mechanism, plan.sumScales[name]!),
+      ]),
     );
-    released.push([...group.dimensions, ...template.metrics.map((metric) => metricCell(metric, units, noisySums))]);
+    released.push([
+      ...group.dimensions,
+      ...template.metrics.map((metric) => metricCell(metric, units, noisySums)),
+    ]);
     if (group.dimensions.every((value) => value === REMAINDER_LABEL)) remainderReleased = true;
   }
   const columns = [...template.dimensions, ...template.metrics.map((metric) => metric.name)];
@@ -97,7 +106,9 @@ export function releasePrivately(
       epsilonSpent: plan.epsilon,
       noiseScales: {
         units: round2(plan.countScale),
-        ...Object.fromEntries(Object.entries(plan.sumScales).map(([name, scale]) => [`${name} (sum)`, round2(scale)])),
+        ...Object.fromEntries(
+          Object.entries(plan.sumScales).map(([name, scale]) => [`${name} (sum)`, round2(scale)]),
+        ),
       },
       minCohortSize: template.minCohortSize,
       groupsReleased: released.length,
@@ -109,16 +120,27 @@ export function releasePrivately(
 
 const round2 = (value: number) => Math.round(value * 100) / 100;
 
-function metricCell(metric: QueryTemplate['metrics'][number], units: bigint, sums: Record<string, bigint>): number {
+function metricCell(
+  metric: QueryTemplate['metrics'][number],
+  units: bigint,
+  sums: Record<string, bigint>,
+): number {
   switch (metric.aggregate) {
     case 'count_units':
       return Number(units);
     case 'sum':
-      return Number(clampBig(sums[metric.name]!, BigInt(Math.ceil(metric.min)) * units, BigInt(Math.floor(metric.max)) * units));
+      return Number(
+        clampBig(
+          sums[metric.name]!,
+          BigInt(Math.ceil(metric.min)) * units,
+          BigInt(Math.floor(metric.max)) * units,
+        ),
+      );
     case 'avg':
       // Post-processing of noisy values: the mean per unit, kept within the metric's bounds.
       return round2(Math.min(metric.max, Math.max(metric.min, Number(sums[metric.name]!) / Number(units))));
   }
 }
 
-const clampBig = (value: bigint, low: bigint, high: bigint) => (value < low ? low : value > high ? high : value);
+const clampBig = (value: bigint, low: bigint, high: bigint) =>
+  value < low ? low : value > high ? high : value;

@@ -27,7 +27,10 @@ export class SandboxPool {
   }
 
   /** Runs work on a fresh connection to the dataset's sandbox, closing it afterwards. */
-  async withConnection<T>(dataset: string, work: (connection: Awaited<ReturnType<DuckDBInstance['connect']>>) => Promise<T>) {
+  async withConnection<T>(
+    dataset: string,
+    work: (connection: Awaited<ReturnType<DuckDBInstance['connect']>>) => Promise<T>,
+  ) {
     const connection = await (await this.get(dataset)).connect();
     try {
       return await work(connection);

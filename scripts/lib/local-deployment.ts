@@ -33,6 +33,8 @@ export interface LocalDeploymentOptions {
   buyerFunds?: bigint;
   acceptanceTimeoutMs?: number;
   feeBps?: number;
+  /** The perimeter's query timeout. */
+  queryTimeoutMs?: number;
   /** Webhook the buyer's notifications are posted to. */
   buyerWebhookUrl?: string;
   log?: (line: string) => void;
@@ -44,6 +46,8 @@ export interface LocalDeployment {
   sellerId: string;
   ledger: LocalLedger;
   datasetPath: string;
+  /** The perimeter's private state (privacy ledger, released answers). */
+  perimeterStateDir: string;
   services: Map<string, Service>;
   /** Restarts one service (after `kill()` or `stop()`), with the same environment. */
   restart(name: string): Promise<Service>;
@@ -105,6 +109,7 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     ...(options.acceptanceTimeoutMs
       ? { TUSK_ACCEPTANCE_TIMEOUT_MS: String(options.acceptanceTimeoutMs) }
       : {}),
+    ...(options.queryTimeoutMs ? { TUSK_QUERY_TIMEOUT_MS: String(options.queryTimeoutMs) } : {}),
   };
   const specs: Record<string, string> = {
     'deals worker': 'workers/deals.ts',
@@ -146,6 +151,7 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     sellerId,
     ledger,
     datasetPath,
+    perimeterStateDir: join(home, 'perimeter', sellerId),
     services,
     async restart(name) {
       const service = await start(name);

@@ -13,7 +13,7 @@ import { signRequest } from '../../lib/signed-request';
 import { connectClient } from '../../lib/temporal';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
-import { TestSeller } from './harness';
+import { RESEARCH_IN_US, TestSeller } from './harness';
 
 const buyer = generateEd25519KeyPair();
 const stranger = generateEd25519KeyPair();
@@ -72,6 +72,7 @@ describe('the API answers bad input with 4xx and a reason', () => {
     parameters: { min_age: 30, max_age: 50, sex: 'F' },
     price: template.price,
     buyerPublicKey: generateX25519KeyPair().publicKey,
+    compliance: RESEARCH_IN_US,
   });
 
   it('401 without a signature, with a wrong key, a stale clock, or a body changed after signing', async () => {
@@ -175,6 +176,19 @@ describe('the API answers bad input with 4xx and a reason', () => {
     expect(badParameters.json().code).toBe('invalid_parameters');
     expect(badParameters.json().reason).toMatch(/max_age/);
     expect(badParameters.json().reason).toMatch(/sex/);
+
+    const elsewhere = await send('POST', '/deals', {
+      ...validDeal(),
+      compliance: { ...RESEARCH_IN_US, jurisdiction: 'CN' },
+    });
+    expect(elsewhere.statusCode).toBe(422);
+    expect(elsewhere.json()).toEqual({
+      code: 'compliance_refused',
+      reason: 'jurisdiction CN is not allowed (allowed: US, CA, GB, DE, FR)',
+    });
+    const noCompliance = await send('POST', '/deals', { ...validDeal(), compliance: undefined });
+    expect(noCompliance.statusCode).toBe(400);
+    expect(noCompliance.json().reason).toMatch(/compliance/);
   });
 
   it('413 for an oversized body', async () => {

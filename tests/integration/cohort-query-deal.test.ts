@@ -13,20 +13,22 @@ import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
 const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
 const ACCEPTANCE_MS = 8_000;
 
-/** The same cohort computed straight from the DuckDB file, independently of the perimeter's code. */
-async function expectedGroups(datasetPath: string, k: number) {
+/**
+ * The same cohort computed straight from the DuckDB file, independently of the perimeter's code:
+ * distinct patients per group, leaving out patients found in more groups than the template allows.
+ */
+async function trueGroupSizes(datasetPath: string, maxGroupsPerUnit: number) {
   const instance = await DuckDBInstance.create(datasetPath, { access_mode: 'READ_ONLY' });
   const connection = await instance.connect();
   try {
     const reader = await connection.runAndReadAll(`
-      SELECT zip3, diagnosis_code, count(DISTINCT person_id)::INTEGER AS patients
-      FROM patients WHERE age BETWEEN 30 AND 50 AND sex = 'F'
-      GROUP BY ALL ORDER BY zip3, diagnosis_code`);
-    const groups = reader.getRowObjectsJS() as { zip3: string; diagnosis_code: string; patients: number }[];
-    return {
-      released: groups.filter((g) => g.patients >= k),
-      suppressed: groups.filter((g) => g.patients < k).length,
-    };
+      WITH cohort AS (SELECT DISTINCT person_id, zip3, diagnosis_code FROM patients WHERE age BETWEEN 30 AND 50 AND sex = 'F'),
+      kept AS (SELECT person_id FROM cohort GROUP BY person_id HAVING count(*) <= ${maxGroupsPerUnit})
+      SELECT zip3 || '/' || diagnosis_code AS grp, count(*)::INTEGER AS patients
+      FROM cohort WHERE person_id IN (SELECT person_id FROM kept) GROUP BY ALL`);
+    return new Map(
+      (reader.getRowObjectsJS() as { grp: string; patients: number }[]).map((g) => [g.grp, g.patients]),
+    );
   } finally {
     connection.closeSync();
     instance.closeSync();
@@ -61,9 +63,8 @@ describe('a cohort-query deal, end to end', () => {
   });
 
   let dealId: string;
-  let released: DealStatus;
 
-  it('delivers a sealed table that only the buyer opens, matching the data with small groups withheld', async () => {
+  it('delivers a sealed, noisy table that only the buyer opens: small groups withheld, counts near the truth', async () => {
     const deal = await buyDeal(test.deployment, 'cohort-cost-by-zip3', PARAMETERS);
     dealId = deal.dealId;
     expect(deal.created.status).toBe(201);
@@ -78,27 +79,54 @@ describe('a cohort-query deal, end to end', () => {
       test.deployment.buyer.resultKeyPem,
       dealId,
     );
-    const expected = await expectedGroups(test.deployment.datasetPath, 20);
     expect(payload.columns).toEqual(['zip3', 'diagnosis_code', 'patients', 'avg_cost', 'total_cost']);
-    expect(payload.rows.map((row) => [row[0], row[1], row[2]])).toEqual(
-      expected.released.map((g) => [g.zip3, g.diagnosis_code, g.patients]),
-    );
-    expect(payload.groupsSuppressed).toBe(expected.suppressed);
-    expect(expected.suppressed).toBeGreaterThan(0);
+    expect(payload.privacy).toMatchObject({
+      mechanism: 'discrete_laplace',
+      epsilonSpent: 2,
+      minCohortSize: 20,
+    });
+    const scale = payload.privacy.noiseScales.units!;
+    const truth = await trueGroupSizes(test.deployment.datasetPath, 3);
+    const released = payload.rows.filter((row) => row[0] !== '*');
+    expect(released.length).toBeGreaterThan(10);
+    let noisy = 0;
+    for (const [zip3, dx, patients] of released) {
+      const exact = truth.get(`${zip3}/${dx}`)!;
+      expect(exact).toBeGreaterThanOrEqual(20);
+      expect(Number(patients)).toBeGreaterThanOrEqual(20);
+      // 20 noise scales: a false alarm has odds of about e^-20 per group.
+      expect(Math.abs(Number(patients) - exact)).toBeLessThanOrEqual(20 * scale);
+      if (Number(patients) !== exact) noisy++;
+    }
+    expect(noisy).toBeGreaterThan(released.length / 2);
+    // A group far above k cannot be lost to noise; a group under k never shows.
+    const releasedGroups = new Set(released.map((row) => `${row[0]}/${row[1]}`));
+    for (const [group, size] of truth) {
+      if (size >= 20 + 20 * scale) expect(releasedGroups).toContain(group);
+      if (size < 20) expect(releasedGroups).not.toContain(group);
+    }
+    expect([...truth.values()].filter((size) => size < 20).length).toBeGreaterThan(0);
     expect(delivered.result).toMatchObject({
-      groupsReleased: expected.released.length,
-      groupsSuppressed: expected.suppressed,
+      epsilonSpent: 2,
+      repeat: false,
+      groupsReleased: payload.privacy.groupsReleased,
     });
   });
 
   it('pays the seller price minus fee, and the fee to the operator, once confirmed', async () => {
-    released = await waitForStage(test.deployment.buyer.client, dealId, (s) => s.stage === 'settled', 60_000);
+    const settled = await waitForStage(
+      test.deployment.buyer.client,
+      dealId,
+      (s) => s.stage === 'settled',
+      60_000,
+    );
     const { ledger } = test.deployment;
     expect(await ledger.balanceOf('demo-buyer')).toBe(4000n);
     expect(await ledger.balanceOf(test.seller.id)).toBe(975n);
     expect(await ledger.balanceOf(OPERATOR_ACCOUNT)).toBe(25n);
-    expect(released.timeline.map((t) => t.stage)).toEqual([
+    expect(settled.timeline.map((t) => t.stage)).toEqual([
       'quoted',
+      'budget_reserved',
       'escrow_locked',
       'query_running',
       'delivered',

@@ -1,95 +1,144 @@
+import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateEd25519KeyPair } from '../../lib/ed25519';
+import { PrivacyLedger } from '../../activities/perimeter/privacy-ledger';
 import { canonicalHash } from '../../lib/canonical-json';
+import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import { templatePath } from '../../query-policies/template-files';
-import { writeFile } from 'node:fs/promises';
 import { startDealBehindTheApi, startTestDeployment, type TestDeployment } from './harness';
+import { slowTemplate } from './slow-template';
 
-describe('the perimeter refuses what its seller did not sign, and the buyer is refunded', () => {
+const DAY = 86_400_000;
+
+describe('the perimeter refuses what its seller did not approve, before any money moves', () => {
   let test: TestDeployment;
   let good: QueryTemplate;
+  let slow: QueryTemplate;
 
   beforeAll(async () => {
-    test = await startTestDeployment('refusals', async (seller) => {
-      good = await seller.publishDemoTemplate();
-      // Signed by someone who is not the seller.
-      await seller.publish({ ...good, id: 'foreign-signed' }, generateEd25519KeyPair().privateKeyPem);
-      // Signed by the seller, then weakened on disk: k lowered to 2.
-      const signed = await seller.publish({ ...good, id: 'weakened-after-signing' });
-      await writeFile(
-        templatePath(seller.directory, signed.id),
-        JSON.stringify({ ...signed, minCohortSize: 2 }),
-      );
-    });
+    test = await startTestDeployment(
+      'refusals',
+      async (seller) => {
+        good = await seller.publishDemoTemplate();
+        slow = await seller.publish(slowTemplate(good));
+        // Signed by someone who is not the seller.
+        await seller.publish({ ...good, id: 'foreign-signed' }, generateEd25519KeyPair().privateKeyPem);
+        // Signed by the seller, then weakened on disk: k lowered to 2.
+        const signed = await seller.publish({ ...good, id: 'weakened-after-signing' });
+        await writeFile(
+          templatePath(seller.directory, signed.id),
+          JSON.stringify({ ...signed, minCohortSize: 2 }),
+        );
+      },
+      { queryTimeoutMs: 1500 },
+    );
   });
   afterAll(() => test?.close());
 
   const balance = () => test.deployment.ledger.balanceOf('demo-buyer');
+  const refusedUpFront = (status: { stage: string; timeline: { stage: string }[] }) => {
+    expect(status.stage).toBe('failed');
+    expect(status.timeline.map((t) => t.stage)).toEqual(['quoted', 'failed']);
+  };
 
-  it('a tampered template hash: refused, escrow refunded', async () => {
+  it('a tampered template hash', async () => {
     const status = await startDealBehindTheApi(test, {
       templateId: good.id,
       templateHash: canonicalHash({ ...good, minCohortSize: 2 }),
     });
-    expect(status.stage).toBe('refunded');
+    refusedUpFront(status);
     expect(status.problem?.code).toBe('TemplateHashMismatch');
     expect(status.result).toBeUndefined();
-    expect(status.timeline.map((t) => t.stage)).toEqual([
-      'quoted',
-      'escrow_locked',
-      'query_running',
-      'refunded',
-    ]);
     expect(await balance()).toBe(5000n);
   });
 
-  it('a template signed by another key: refused, escrow refunded', async () => {
+  it('a template signed by another key', async () => {
     const status = await startDealBehindTheApi(test, {
       templateId: 'foreign-signed',
       templateHash: templateHash({ ...good, id: 'foreign-signed' }),
     });
-    expect(status).toMatchObject({ stage: 'refunded', problem: { code: 'TemplateSignatureInvalid' } });
-    expect(status.problem?.reason).toMatch(/does not verify with seller/);
-    expect(await balance()).toBe(5000n);
+    refusedUpFront(status);
+    expect(status.problem).toMatchObject({
+      code: 'TemplateSignatureInvalid',
+      reason: expect.stringMatching(/does not verify with seller/),
+    });
   });
 
-  it('a template changed after signing: refused even with the new hash pinned', async () => {
+  it('a template changed after signing, even with the new hash pinned', async () => {
     const status = await startDealBehindTheApi(test, {
       templateId: 'weakened-after-signing',
       templateHash: templateHash({ ...good, id: 'weakened-after-signing', minCohortSize: 2 }),
     });
-    expect(status).toMatchObject({ stage: 'refunded', problem: { code: 'TemplateSignatureInvalid' } });
-    expect(status.problem?.reason).toMatch(/changed after signing/);
-    expect(await balance()).toBe(5000n);
+    refusedUpFront(status);
+    expect(status.problem).toMatchObject({
+      code: 'TemplateSignatureInvalid',
+      reason: expect.stringMatching(/changed after signing/),
+    });
   });
 
-  it('parameters out of bounds: refused inside the perimeter too', async () => {
-    const status = await startDealBehindTheApi(test, {
+  it('parameters out of bounds, and a use the template does not allow', async () => {
+    const outOfBounds = await startDealBehindTheApi(test, {
       templateId: good.id,
       templateHash: templateHash(good),
       parameters: { min_age: 0, max_age: 500, sex: 'F' },
     });
-    expect(status).toMatchObject({ stage: 'refunded', problem: { code: 'InvalidParameters' } });
+    expect(outOfBounds.problem?.code).toBe('InvalidParameters');
+    const marketing = await startDealBehindTheApi(test, {
+      templateId: good.id,
+      templateHash: templateHash(good),
+      compliance: {
+        jurisdiction: 'US',
+        purpose: 'marketing',
+        acceptedDataClasses: ['health', 'deidentified'],
+      },
+    });
+    refusedUpFront(marketing);
+    expect(marketing.problem).toMatchObject({
+      code: 'ComplianceRefused',
+      reason: 'purpose marketing is not allowed (allowed: research, public-health)',
+    });
     expect(await balance()).toBe(5000n);
   });
 
-  it('a buyer who cannot pay: the deal fails before any query runs', async () => {
+  it('a buyer who cannot pay: the privacy reservation is given back', async () => {
     const status = await startDealBehindTheApi(test, {
       templateId: good.id,
       templateHash: templateHash(good),
       price: '5001',
     });
     expect(status).toMatchObject({ stage: 'failed', problem: { code: 'InsufficientFunds' } });
-    expect(status.timeline.map((t) => t.stage)).toEqual(['quoted', 'failed']);
-    expect(await balance()).toBe(5000n);
+    expect(status.timeline.map((t) => t.stage)).toEqual(['quoted', 'budget_reserved', 'failed']);
+    const reservation = (await new PrivacyLedger(test.deployment.perimeterStateDir).reservations()).get(
+      status.dealId,
+    );
+    expect(reservation?.state).toBe('released');
   });
 
-  it('the catalog offers neither unsigned template to buyers', async () => {
+  it('a query that runs out of time: escrow refunded and budget given back (saga)', async () => {
+    const status = await startDealBehindTheApi(test, {
+      templateId: slow.id,
+      templateHash: templateHash(slow),
+      parameters: { repeat: 1000, min_age: 0 },
+    });
+    expect(status).toMatchObject({ stage: 'refunded', problem: { code: 'QueryTimeout' } });
+    expect(status.timeline.map((t) => t.stage)).toEqual([
+      'quoted',
+      'budget_reserved',
+      'escrow_locked',
+      'query_running',
+      'refunded',
+    ]);
+    expect(await balance()).toBe(5000n);
+    const ledger = new PrivacyLedger(test.deployment.perimeterStateDir);
+    expect((await ledger.reservations()).get(status.dealId)?.state).toBe('released');
+    expect(await ledger.spent('demo-buyer', 'patients', 30 * DAY, Date.now())).toBe(0);
+  });
+
+  it('the catalog offers neither tampered template to buyers', async () => {
     const { templates } = await test.deployment.buyer.client.get<{ templates: { id: string }[] }>(
       '/templates',
     );
-    expect(templates.map((t) => t.id)).toEqual([good.id]);
+    expect(templates.map((t) => t.id).sort()).toEqual([good.id, slow.id].sort());
   });
 });

@@ -21,6 +21,13 @@ import type { CohortQueryDealInput, DealStatus } from '../../workflows/deal-stat
 
 export const DEMO_TEMPLATE = join(__dirname, '../../query-policies/demo-seller/cohort-cost-by-zip3.json');
 
+/** What the demo template allows: a buyer researching in the US who accepts health data. */
+export const RESEARCH_IN_US = {
+  jurisdiction: 'US',
+  purpose: 'research',
+  acceptedDataClasses: ['health', 'deidentified'],
+};
+
 /** A seller of the test's own, with its key and its policies directory. */
 export class TestSeller {
   readonly keys: Ed25519KeyPair = generateEd25519KeyPair();
@@ -115,6 +122,7 @@ export async function buyDeal(
     parameters,
     price: template.price,
     buyerPublicKey: deployment.buyer.resultPublicKey,
+    compliance: RESEARCH_IN_US,
   });
   return { dealId, created, delivered: () => waitForStage(client, dealId, isFinished, 120_000) };
 }
@@ -144,6 +152,7 @@ export async function startDealBehindTheApi(
         price: '1000',
         feeBps: 250,
         buyerKeyRef,
+        compliance: RESEARCH_IN_US,
         acceptanceTimeoutMs: 60_000,
         ...input,
       },

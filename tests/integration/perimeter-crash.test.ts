@@ -1,8 +1,10 @@
 import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PrivacyLedger } from '../../activities/perimeter/privacy-ledger';
 import { openDealResult, waitForStage } from '../../cli/buyer';
 import type { DealStatus } from '../../workflows/deal-state';
 import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
+import { slowTemplate } from './slow-template';
 
 const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
 
@@ -11,22 +13,7 @@ describe('a perimeter worker killed mid-query', () => {
 
   beforeAll(async () => {
     test = await startTestDeployment('crash', async (seller) => {
-      const demo = await seller.publishDemoTemplate();
-      // Legitimate but slow: every visit counted `repeat` times, so the query runs for seconds.
-      await seller.publish({
-        ...demo,
-        id: 'visits-repeated',
-        title: 'Visits by zip3, repeated',
-        sql: 'SELECT p.person_id * 10000 + r.range AS visit_key, p.zip3 FROM patients p, range($repeat) r WHERE p.age >= $min_age',
-        parameters: {
-          repeat: { type: 'integer', min: 1, max: 5000 },
-          min_age: { type: 'integer', min: 0, max: 120 },
-        },
-        dimensions: ['zip3'],
-        metrics: [{ name: 'visits', aggregate: 'count_units' }],
-        privacyUnit: 'visit_key',
-        minCohortSize: 2,
-      });
+      await seller.publish(slowTemplate(await seller.publishDemoTemplate()));
     });
   });
   afterAll(() => test?.close());
@@ -80,6 +67,9 @@ describe('a perimeter worker killed mid-query', () => {
     const { ledger } = test.deployment;
     expect(await ledger.balanceOf('demo-buyer')).toBe(4000n);
     expect(await ledger.balanceOf(test.seller.id)).toBe(975n);
+    // The privacy budget is charged once, for one answer.
+    const privacy = new PrivacyLedger(test.deployment.perimeterStateDir);
+    expect(await privacy.spent('demo-buyer', 'patients', 86_400_000, Date.now())).toBe(2);
     const payload = await openDealResult(
       test.deployment.buyer.client,
       test.deployment.buyer.resultKeyPem,

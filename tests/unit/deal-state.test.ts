@@ -11,6 +11,7 @@ const input: CohortQueryDealInput = {
   price: '10',
   feeBps: 250,
   buyerKeyRef: `sha256:${'1'.repeat(64)}`,
+  compliance: { jurisdiction: 'US', purpose: 'research', acceptedDataClasses: ['health'] },
   acceptanceTimeoutMs: 1000,
 };
 
@@ -20,7 +21,17 @@ describe('deal state', () => {
     expect(() => deal.confirm('buyer', 1)).toThrow(/quoted; only a delivered deal/);
     deal.advance('escrow_locked', 1);
     deal.advance('query_running', 2);
-    deal.deliver({ resultRef: 'r', commitment: 'c', groupsReleased: 1, groupsSuppressed: 0 }, 3);
+    deal.deliver(
+      {
+        resultRef: 'r',
+        commitment: 'c',
+        groupsReleased: 1,
+        groupsSuppressed: 0,
+        epsilonSpent: 1,
+        repeat: false,
+      },
+      3,
+    );
     deal.confirm('buyer', 4);
     expect(() => deal.confirm('acceptance_timer', 5)).toThrow(/confirmed/);
     expect(deal.snapshot()).toMatchObject({ stage: 'confirmed', confirmedBy: 'buyer' });

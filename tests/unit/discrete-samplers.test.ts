@@ -4,22 +4,7 @@ import {
   sampleDiscreteGaussian,
   sampleDiscreteLaplace,
 } from '../../activities/perimeter/dp/discrete-samplers';
-import { uniformBelow, type RandomSource } from '../../activities/perimeter/dp/random-source';
-
-/** A seeded generator (mulberry32) for this test only: reproducible, so the checks below cannot flake. */
-function seeded(seed: number): RandomSource {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return (z ^ (z >>> 14)) >>> 0;
-  };
-  return {
-    below: (n) => uniformBelow(n, (count) => Uint8Array.from({ length: count }, () => next() & 0xff)),
-  };
-}
+import { seededRandom as seeded } from '../support/seeded-random';
 
 /** Pearson's χ² of observed counts against an exact pmf over [-range, range], tails pooled. */
 function chiSquare(

@@ -28,7 +28,10 @@ export function noisePlan(template: QueryTemplate): NoisePlan {
       case 'discrete_laplace':
         return (groups * perGroup) / epsilon;
       case 'discrete_gaussian':
-        return (Math.sqrt(groups) * perGroup * Math.sqrt(2 * Math.log(1.25 / (privacy.delta / quantities)))) / epsilon;
+        return (
+          (Math.sqrt(groups) * perGroup * Math.sqrt(2 * Math.log(1.25 / (privacy.delta / quantities)))) /
+          epsilon
+        );
     }
   };
   return {
@@ -36,7 +39,10 @@ export function noisePlan(template: QueryTemplate): NoisePlan {
     epsilon: template.privacy.epsilon,
     countScale: scale(1),
     sumScales: Object.fromEntries(
-      summed.map((metric) => [metric.name, scale(Math.ceil(Math.max(Math.abs(metric.min), Math.abs(metric.max))))]),
+      summed.map((metric) => [
+        metric.name,
+        scale(Math.ceil(Math.max(Math.abs(metric.min), Math.abs(metric.max)))),
+      ]),
     ),
   };
 }
