@@ -7,9 +7,41 @@ import {
   signaturePath,
   TemplateFileError,
 } from '../query-policies/template-files';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { explainTemplate } from '../query-policies/explain';
+import { lintTemplateSql, type LintIssue } from '../query-policies/sql-lint';
+import type { QueryTemplate } from '../query-policies/template';
 import { CliError, readText, writeFileAtomic } from './common';
 
-export const templateUsage = `tusk template hash <file>                           the hash a deal pins
+/** Parses with an empty in-memory DuckDB; the dataset, when given, is opened read-only for its columns. */
+async function lintWithDuckDb(template: QueryTemplate, datasetPath?: string): Promise<LintIssue[]> {
+  const instance = await DuckDBInstance.create(
+    datasetPath ?? ':memory:',
+    datasetPath ? { access_mode: 'READ_ONLY' } : {},
+  ).catch((error: Error) => {
+    throw new CliError(`cannot open dataset ${datasetPath}: ${error.message}`);
+  });
+  const connection = await instance.connect();
+  try {
+    let columns: Set<string> | undefined;
+    if (datasetPath) {
+      const probe = await connection
+        .runAndReadAll(`SELECT * FROM "${template.dataset}" LIMIT 0`)
+        .catch(() => {
+          throw new CliError(`dataset ${datasetPath} has no table ${template.dataset}`);
+        });
+      columns = new Set(probe.columnNames());
+    }
+    return await lintTemplateSql(connection, template, columns);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+export const templateUsage = `tusk template lint <file> [--dataset FILE]          check the SQL with DuckDB's parser (and the dataset's columns)
+tusk template explain <file>                        the output shape and privacy settings in plain words
+tusk template hash <file>                           the hash a deal pins
 tusk template sign <file> --key PEM                 sign as its seller (writes <id>.signature.json)
 tusk template verify <file> [--public-key KEY]      exit 1 with the reason if it is not as signed
                                                    (default key: seller.json beside the file)`;
@@ -38,10 +70,26 @@ export async function template(args: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: rest,
     allowPositionals: true,
-    options: { key: { type: 'string' }, 'public-key': { type: 'string' } },
+    options: { key: { type: 'string' }, 'public-key': { type: 'string' }, dataset: { type: 'string' } },
   });
   const file = positionals[0];
   switch (command) {
+    case 'lint': {
+      const parsed = await load(file);
+      const issues = await lintWithDuckDb(parsed, values.dataset);
+      if (issues.length > 0)
+        throw new CliError(
+          `${file} fails lint:\n${issues.map((i) => `  - ${i.code}: ${i.message}`).join('\n')}`,
+          1,
+        );
+      console.log(
+        `ok: ${parsed.id} v${parsed.version}${values.dataset ? ` against ${values.dataset}` : ' (columns not checked: pass --dataset FILE)'}`,
+      );
+      return;
+    }
+    case 'explain':
+      console.log(explainTemplate(await load(file)));
+      return;
     case 'hash':
       console.log(templateHash(await load(file)));
       return;
