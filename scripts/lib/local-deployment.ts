@@ -25,6 +25,8 @@ export interface LocalDeploymentOptions {
   temporalAddress: string;
   redisUrl: string;
   rows: number;
+  /** A prepared dataset file to serve instead of generating `rows` synthetic visits. */
+  datasetPath?: string;
   sellerId?: string;
   /** The seller's template signing key; default: the demo seller's published key. */
   sellerPublicKey?: string;
@@ -67,13 +69,15 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
   const sellerId = options.sellerId ?? 'demo-seller';
   await mkdir(join(home, 'logs'), { recursive: true });
 
-  const datasetPath = join(home, 'data', `${sellerId}-patients.duckdb`);
-  await mkdir(join(home, 'data'), { recursive: true });
-  const started = performance.now();
-  await createSyntheticPatients({ path: datasetPath, rows: options.rows });
-  log(
-    `dataset: ${options.rows.toLocaleString('en')} synthetic patient visits (${((performance.now() - started) / 1000).toFixed(1)} s)`,
-  );
+  const datasetPath = options.datasetPath ?? join(home, 'data', `${sellerId}-patients.duckdb`);
+  if (!options.datasetPath) {
+    await mkdir(join(home, 'data'), { recursive: true });
+    const started = performance.now();
+    await createSyntheticPatients({ path: datasetPath, rows: options.rows });
+    log(
+      `dataset: ${options.rows.toLocaleString('en')} synthetic patient visits (${((performance.now() - started) / 1000).toFixed(1)} s)`,
+    );
+  }
 
   const buyerSigning = generateEd25519KeyPair();
   const buyerResult = generateX25519KeyPair();

@@ -1,0 +1,145 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSandbox } from '../../activities/perimeter/sandbox';
+import { templateHash } from '../../query-policies/signature';
+import type { QueryTemplate } from '../../query-policies/template';
+import { templatePath } from '../../query-policies/template-files';
+import { DEMO_TEMPLATE, startDealBehindTheApi, startTestDeployment, type TestDeployment } from './harness';
+
+const run = promisify(execFile);
+const TUSK = join(__dirname, '../../bin/tusk');
+
+/** Templates that try to do more than aggregate the dataset: refused before any query runs. */
+describe('adversarial templates', () => {
+  let test: TestDeployment;
+  let base: QueryTemplate;
+  const attempt = (template: QueryTemplate) =>
+    startDealBehindTheApi(test, { templateId: template.id, templateHash: templateHash(template) });
+  const hostile: Record<string, string> = {
+    'two-statements':
+      'SELECT person_id, zip3, diagnosis_code, cost FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex; DROP TABLE patients',
+    'reads-a-file':
+      "SELECT person_id, zip3, diagnosis_code, cost FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex AND zip3 NOT IN (SELECT column0 FROM read_csv('/etc/passwd'))",
+    'reads-the-network':
+      "SELECT person_id, zip3, diagnosis_code, cost FROM 'https://example.org/patients.parquet' WHERE age BETWEEN $min_age AND $max_age AND sex = $sex",
+    'runs-other-sql':
+      "SELECT person_id, zip3, diagnosis_code, cost FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex AND zip3 IN (SELECT * FROM query('SELECT 1'))",
+    'reads-settings':
+      "SELECT person_id, zip3, diagnosis_code, cost FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex AND zip3 <> getenv('HOME')",
+  };
+
+  beforeAll(async () => {
+    test = await startTestDeployment('adv-templates', async (seller) => {
+      base = await seller.publishDemoTemplate();
+      for (const [id, sql] of Object.entries(hostile)) await seller.publish({ ...base, id, sql });
+      const raised = await seller.publish({ ...base, id: 'budget-raised-after-signing' });
+      await writeFile(
+        templatePath(seller.directory, raised.id),
+        JSON.stringify({ ...raised, budget: { epsilon: 100, windowDays: 1 } }),
+      );
+    });
+  });
+  afterAll(() => test?.close());
+
+  it.each(Object.keys(hostile))(
+    '%s: signed by the seller, still refused by lint in the perimeter',
+    async (id) => {
+      const status = await attempt({ ...base, id, sql: hostile[id]! });
+      expect(status.stage).toBe('failed');
+      expect(status.problem?.code).toBe('TemplateSqlRejected');
+      expect(await test.deployment.ledger.balanceOf('demo-buyer')).toBe(5000n);
+    },
+  );
+
+  it('a budget raised on disk after signing is refused', async () => {
+    const status = await attempt({
+      ...base,
+      id: 'budget-raised-after-signing',
+      budget: { epsilon: 100, windowDays: 1 },
+    });
+    expect(status.problem).toMatchObject({
+      code: 'TemplateSignatureInvalid',
+      reason: expect.stringMatching(/changed after signing/),
+    });
+  });
+
+  it('the sandbox itself refuses files, extensions and settings, whatever lint missed', async () => {
+    const sandbox = await openSandbox(test.deployment.datasetPath, { memoryLimit: '256MB', threads: 1 });
+    const connection = await sandbox.connect();
+    try {
+      const refusal = (sql: string) =>
+        connection.run(sql).then(
+          () => 'ran',
+          (error: Error) => error.message,
+        );
+      expect(await refusal("SELECT * FROM read_csv('/etc/passwd')")).toMatch(/Permission Error|disabled/);
+      expect(await refusal("COPY (SELECT 1) TO '/tmp/tusk-escape.csv'")).toMatch(
+        /Permission Error|disabled|read-only/i,
+      );
+      expect(await refusal('INSTALL httpfs')).not.toBe('ran');
+      expect(await refusal('LOAD httpfs')).not.toBe('ran');
+      expect(await refusal("ATTACH '/tmp/other.duckdb'")).not.toBe('ran');
+      expect(await refusal('SET enable_external_access = true')).toMatch(/configuration/i);
+      expect(await refusal('DELETE FROM patients')).toMatch(/read-only/i);
+    } finally {
+      connection.closeSync();
+      sandbox.closeSync();
+    }
+  });
+});
+
+describe('malformed template files', () => {
+  let directory: string;
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'tusk-lint-'));
+  });
+  afterAll(() => rm(directory, { recursive: true, force: true }));
+
+  async function lint(name: string, content: string) {
+    const file = join(directory, name);
+    await writeFile(file, content);
+    return run(TUSK, ['template', 'lint', file]).then(
+      ({ stdout }) => ({ code: 0, output: stdout }),
+      (error: { code: number; stderr: string }) => ({ code: error.code, output: error.stderr }),
+    );
+  }
+
+  it('says what is wrong and exits non-zero', async () => {
+    const demo = JSON.parse(
+      await import('node:fs/promises').then((fs) => fs.readFile(DEMO_TEMPLATE, 'utf8')),
+    ) as QueryTemplate;
+    const notJson = await lint('not-json.json', '{"id": ');
+    expect(notJson).toMatchObject({ code: 2, output: expect.stringMatching(/is not JSON/) });
+
+    const { privacy: _privacy, ...noPrivacy } = demo;
+    const missing = await lint('missing.json', JSON.stringify(noPrivacy));
+    expect(missing.code).toBe(2);
+    expect(missing.output).toMatch(/privacy/);
+
+    const wrongTypes = await lint('types.json', JSON.stringify({ ...demo, minCohortSize: 'ten', price: 5 }));
+    expect(wrongTypes.output).toMatch(/minCohortSize/);
+    expect(wrongTypes.output).toMatch(/price/);
+
+    const twoStatements = await lint(
+      'two.json',
+      JSON.stringify({ ...demo, sql: `${demo.sql}; DROP TABLE patients` }),
+    );
+    expect(twoStatements).toMatchObject({ code: 1, output: expect.stringMatching(/several_statements/) });
+
+    const undeclared = await lint(
+      'param.json',
+      JSON.stringify({ ...demo, sql: demo.sql.replace('$sex', '$gender') }),
+    );
+    expect(undeclared.output).toMatch(/undeclared_parameter: \$gender/);
+    expect(undeclared.output).toMatch(/unused_parameter: parameter sex/);
+
+    expect(await lint('ok.json', JSON.stringify(demo))).toMatchObject({
+      code: 0,
+      output: expect.stringMatching(/^ok:/),
+    });
+  });
+});
