@@ -1,0 +1,144 @@
+/**
+ * The perimeter's whole path against the raw query, on one 10M-row dataset in one run:
+ * - raw: the template's aggregate written by hand and run on the DuckDB file (read-only, warm);
+ * - perimeter: runApprovedQuery as the perimeter worker runs it — template checks, sandbox,
+ *   contribution bounds, threshold, discrete noise, sealing to the buyer's key, blob write, budget commit.
+ * Runs alternate, each with different parameters (a repeated query would be answered from the
+ * release cache). Prints both medians and the ratio.
+ * Usage: npm run bench:perimeter -- [--rows 10000000] [--runs 9]
+ */
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createPerimeterActivities } from '../activities/perimeter/activities';
+import { cohortAggregateSql } from '../activities/perimeter/cohort-sql';
+import { openSandbox } from '../activities/perimeter/sandbox';
+import { cryptoRandom } from '../activities/perimeter/dp/random-source';
+import { createSyntheticPatients } from '../activities/perimeter/synthetic-patients';
+import { BlobStore } from '../lib/blob-store';
+import { canonicalJson } from '../lib/canonical-json';
+import { generateEd25519KeyPair } from '../lib/ed25519';
+import { generateX25519KeyPair } from '../lib/sealed-box';
+import { signTemplate, templateHash } from '../query-policies/signature';
+import { readTemplateFile } from '../query-policies/template-files';
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const COMPLIANCE = {
+  jurisdiction: 'US',
+  purpose: 'research',
+  acceptedDataClasses: ['health', 'deidentified'],
+};
+
+async function dataset(rows: number): Promise<string> {
+  // Kept between runs: generating 10M rows takes longer than the benchmark itself.
+  const path = resolve(`.tusk/bench/patients-${rows}.duckdb`);
+  if (!(await stat(path).catch(() => undefined))) {
+    await mkdir(resolve('.tusk/bench'), { recursive: true });
+    console.log(`generating ${rows.toLocaleString('en')} rows (once)…`);
+    await createSyntheticPatients({ path, rows });
+  }
+  return path;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { rows: { type: 'string', default: '10000000' }, runs: { type: 'string', default: '9' } },
+  });
+  const [rows, runs] = [Number(values.rows), Number(values.runs)];
+  const datasetPath = await dataset(rows);
+  const work = await mkdtemp(join(tmpdir(), 'tusk-bench-perimeter-'));
+  try {
+    const seller = generateEd25519KeyPair();
+    const demo = await readTemplateFile(resolve('query-policies/demo-seller/cohort-cost-by-zip3.json'));
+    const template = { ...demo, seller: 'bench-seller', budget: { epsilon: 100, windowDays: 30 } };
+    const policiesDir = join(work, 'policies');
+    await mkdir(policiesDir);
+    await writeFile(join(policiesDir, `${template.id}.json`), JSON.stringify(template));
+    await writeFile(
+      join(policiesDir, `${template.id}.signature.json`),
+      JSON.stringify(signTemplate(template, seller.privateKeyPem)),
+    );
+    const blobs = new BlobStore(join(work, 'blobs'));
+    const buyerKeyRef = await blobs.put(
+      Buffer.from(canonicalJson({ kind: 'x25519', publicKey: generateX25519KeyPair().publicKey })),
+    );
+    const perimeter = createPerimeterActivities({
+      sellerId: 'bench-seller',
+      sellerPublicKey: seller.publicKey,
+      policiesDir,
+      datasets: { patients: datasetPath },
+      stateDir: join(work, 'state'),
+      blobs,
+      limits: { memoryLimit: '4GB', threads: 2 },
+      queryTimeoutMs: 600_000,
+      random: cryptoRandom,
+    });
+    const raw = await (await DuckDBInstance.create(datasetPath, { access_mode: 'READ_ONLY' })).connect();
+    const rawSql = `SELECT zip3, diagnosis_code, count(DISTINCT person_id) AS patients, avg(cost) AS avg_cost, sum(cost) AS total_cost
+      FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex GROUP BY ALL`;
+    const sandbox = await (await openSandbox(datasetPath, { memoryLimit: '4GB', threads: 2 })).connect();
+    const boundedSql = cohortAggregateSql(template);
+    // Activity logs would interleave with the figures.
+    const quiet = {
+      log: () => undefined,
+      trace: () => undefined,
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: () => undefined,
+    };
+    const environment = new MockActivityEnvironment(undefined, { logger: quiet });
+    const hash = templateHash(template);
+
+    const timings = { raw: [] as number[], bounded: [] as number[], perimeter: [] as number[] };
+    for (let i = -1; i < runs; i++) {
+      // Different parameters every time; run -1 warms both paths up.
+      const parameters = { min_age: 30 + (i + 1), max_age: 50 + (i + 1), sex: i % 2 === 0 ? 'F' : 'M' };
+      let started = performance.now();
+      await raw.runAndReadAll(rawSql, parameters);
+      const rawMs = performance.now() - started;
+      started = performance.now();
+      await sandbox.runAndReadAll(boundedSql, parameters);
+      const boundedMs = performance.now() - started;
+      const dealId = `bench-${i + 1}`;
+      const input = {
+        dealId,
+        buyerId: 'bench-buyer',
+        templateId: template.id,
+        templateHash: hash,
+        parameters,
+      };
+      started = performance.now();
+      await environment.run(perimeter.reservePrivacyBudget, { ...input, compliance: COMPLIANCE });
+      await environment.run(perimeter.runApprovedQuery, { ...input, buyerKeyRef });
+      const perimeterMs = performance.now() - started;
+      if (i >= 0) {
+        timings.raw.push(rawMs);
+        timings.bounded.push(boundedMs);
+        timings.perimeter.push(perimeterMs);
+      }
+    }
+    raw.closeSync();
+    sandbox.closeSync();
+    const [r, b, p] = [median(timings.raw), median(timings.bounded), median(timings.perimeter)];
+    console.log(`rows: ${rows.toLocaleString('en')}, runs: ${runs} (alternating, parameters varied)`);
+    console.log(`raw DuckDB aggregate (count distinct, avg, sum): median ${r.toFixed(0)} ms`);
+    console.log(
+      `perimeter SQL alone (sandbox, per-unit bounds, group bound): median ${b.toFixed(0)} ms (${(b / r).toFixed(2)}× raw)`,
+    );
+    console.log(
+      `perimeter path (checks, sandbox, bounds, threshold, noise, seal, commit): median ${p.toFixed(0)} ms`,
+    );
+    console.log(`ratio perimeter path / raw: ${(p / r).toFixed(2)}`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});
