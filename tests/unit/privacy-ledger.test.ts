@@ -2,7 +2,8 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { BudgetExhaustedError, PrivacyLedger, ReleaseCache } from '../../activities/perimeter/privacy-ledger';
+import { BudgetExhaustedError, PrivacyLedger } from '../../activities/perimeter/privacy-ledger';
+import { ReleaseCache } from '../../activities/perimeter/release-cache';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 21);
