@@ -1,7 +1,8 @@
 import { Worker } from '@temporalio/worker';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { createPerimeterActivities } from '../activities/perimeter/activities';
+import { createPerimeterActivities, type PerimeterDeps } from '../activities/perimeter/activities';
+import { createMilestoneCheckActivities } from '../activities/perimeter/milestone-check';
 import { perimeterTaskQueue } from '../activities/perimeter/types';
 import { BlobStore } from '../lib/blob-store';
 import { datasetList, readEnv } from '../lib/env';
@@ -23,21 +24,23 @@ runMain('perimeter worker', async () => {
     TUSK_SANDBOX_THREADS: z.coerce.number().int().positive().default(2),
   });
   const taskQueue = perimeterTaskQueue(env.TUSK_SELLER_ID);
+  const deps: PerimeterDeps = {
+    sellerId: env.TUSK_SELLER_ID,
+    sellerPublicKey: env.TUSK_SELLER_PUBLIC_KEY,
+    policiesDir: resolve(env.TUSK_POLICIES_DIR ?? `query-policies/${env.TUSK_SELLER_ID}`),
+    datasets: Object.fromEntries(
+      Object.entries(env.TUSK_DATASETS).map(([name, path]) => [name, resolve(path)]),
+    ),
+    blobs: new BlobStore(env.blobDir),
+    limits: { memoryLimit: env.TUSK_SANDBOX_MEMORY, threads: env.TUSK_SANDBOX_THREADS },
+    queryTimeoutMs: env.TUSK_QUERY_TIMEOUT_MS,
+  };
   const worker = await Worker.create({
     connection: await connectWorker(env.TEMPORAL_ADDRESS),
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue,
-    activities: createPerimeterActivities({
-      sellerId: env.TUSK_SELLER_ID,
-      sellerPublicKey: env.TUSK_SELLER_PUBLIC_KEY,
-      policiesDir: resolve(env.TUSK_POLICIES_DIR ?? `query-policies/${env.TUSK_SELLER_ID}`),
-      datasets: Object.fromEntries(
-        Object.entries(env.TUSK_DATASETS).map(([name, path]) => [name, resolve(path)]),
-      ),
-      blobs: new BlobStore(env.blobDir),
-      limits: { memoryLimit: env.TUSK_SANDBOX_MEMORY, threads: env.TUSK_SANDBOX_THREADS },
-      queryTimeoutMs: env.TUSK_QUERY_TIMEOUT_MS,
-    }),
+    // The same deps object: both factories share one sandbox per dataset file.
+    activities: { ...createPerimeterActivities(deps), ...createMilestoneCheckActivities(deps) },
   });
   announceReady('perimeter worker', `task queue ${taskQueue}`);
   await worker.run();

@@ -35,3 +35,17 @@ export function cohortAggregateSql(template: QueryTemplate): string {
     `ORDER BY ${dimensions}`,
   ].join('\n');
 }
+
+/** Column holding one metric over the whole cohort, in cohortTotalSql. */
+export const TOTAL_COLUMN = '__total';
+
+/**
+ * One metric over the whole cohort the template selects, ignoring its dimensions, beside the
+ * cohort's distinct privacy units: what a milestone threshold is checked against.
+ */
+export function cohortTotalSql(template: QueryTemplate, metric: MetricSpec): string {
+  return [
+    `SELECT count(DISTINCT ${quote(template.privacyUnit)}) AS ${UNITS_COLUMN}, ${metricExpression(metric, template.privacyUnit)} AS ${TOTAL_COLUMN}`,
+    `FROM (${template.sql}) AS cohort`,
+  ].join('\n');
+}
