@@ -13,9 +13,17 @@ import type { PerimeterActivities } from '../activities/perimeter/activities';
 import type { SettlementActivities } from '../activities/settlement/activities';
 import { coordinatorNotify, perimeterQuery, settlementLock, settlementPayout } from './activity-options';
 import { DealState, type CohortQueryDealInput, type DealProblem, type DealStatus } from './deal-state';
+import { settleByDispute } from './dispute-settlement';
+import { disputeWorkflowId } from './workflow-ids';
 
 export const dealStatusQuery = defineQuery<DealStatus>('dealStatus');
 export const confirmDealUpdate = defineUpdate<DealStatus>('confirmDeal');
+/** Either party, within the acceptance window: the escrow stays frozen until the dispute resolves. */
+export interface OpenDisputeRequest {
+  by: string;
+  reason: string;
+}
+export const openDisputeUpdate = defineUpdate<DealStatus, [OpenDisputeRequest]>('openDispute');
 
 /** The code and reason a failed activity carries, safe to show: activities never put data in errors. */
 function problemOf(error: unknown): DealProblem {
@@ -40,6 +48,14 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
       return deal.snapshot();
     },
     { validator: () => deal.assertConfirmable() },
+  );
+  setHandler(
+    openDisputeUpdate,
+    ({ by, reason }) => {
+      deal.openDispute(by, reason, disputeWorkflowId(input.dealId), Date.now());
+      return deal.snapshot();
+    },
+    { validator: ({ by }: OpenDisputeRequest) => deal.assertDisputable(by) },
   );
 
   const escrowLock = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementLock });
@@ -83,8 +99,13 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
   }
   await notifyBestEffort(coordinator, input.buyerId, input.dealId, 'result_ready');
 
-  const confirmedByBuyer = await condition(() => deal.stage === 'confirmed', input.acceptanceTimeoutMs);
-  if (!confirmedByBuyer) deal.confirm('acceptance_timer', Date.now());
+  await condition(() => deal.stage !== 'delivered', input.acceptanceTimeoutMs);
+  if (deal.stage === 'disputed') {
+    await settleByDispute(input, deal, escrowPayout);
+    await notifyBestEffort(coordinator, input.sellerId, input.dealId, 'deal_settled');
+    return deal.snapshot();
+  }
+  if (deal.stage === 'delivered') deal.confirm('acceptance_timer', Date.now());
 
   await escrowPayout.releaseEscrow({
     dealId: input.dealId,

@@ -1,1 +1,2 @@
 export { cohortQueryDeal } from './cohort-query-deal';
+export { dispute } from './dispute';
