@@ -1,2 +1,3 @@
 export { cohortQueryDeal } from './cohort-query-deal';
 export { dispute } from './dispute';
+export { disclosure } from './disclosure';
