@@ -1,18 +1,11 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  condition,
-  defineQuery,
-  defineUpdate,
-  log,
-  proxyActivities,
-  setHandler,
-} from '@temporalio/workflow';
+import { condition, defineQuery, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { CoordinatorActivities } from '../activities/coordinator/activities';
 import type { PerimeterActivities } from '../activities/perimeter/activities';
 import type { SettlementActivities } from '../activities/settlement/activities';
 import { coordinatorNotify, perimeterQuery, settlementLock, settlementPayout } from './activity-options';
-import { DealState, type CohortQueryDealInput, type DealProblem, type DealStatus } from './deal-state';
+import { problemOf } from './activity-problem';
+import { notifyBestEffort } from './notify';
+import { DealState, type CohortQueryDealInput, type DealStatus } from './deal-state';
 import { settleByDispute } from './dispute-settlement';
 import { disputeWorkflowId } from './workflow-ids';
 
@@ -24,14 +17,6 @@ export interface OpenDisputeRequest {
   reason: string;
 }
 export const openDisputeUpdate = defineUpdate<DealStatus, [OpenDisputeRequest]>('openDispute');
-
-/** The code and reason a failed activity carries, safe to show: activities never put data in errors. */
-function problemOf(error: unknown): DealProblem {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure)
-    return { code: cause.type ?? 'ActivityFailed', reason: cause.message };
-  return { code: 'ActivityFailed', reason: cause instanceof Error ? cause.message : 'unknown failure' };
-}
 
 /**
  * A one-time cohort query: lock the buyer's payment, run the seller's signed template inside the
@@ -116,17 +101,4 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
   deal.advance('settled', Date.now());
   await notifyBestEffort(coordinator, input.sellerId, input.dealId, 'deal_settled');
   return deal.snapshot();
-}
-
-async function notifyBestEffort(
-  coordinator: CoordinatorActivities,
-  partyId: string,
-  dealId: string,
-  event: 'result_ready' | 'deal_refunded' | 'deal_settled',
-): Promise<void> {
-  try {
-    await coordinator.notifyParty({ partyId, dealId, event });
-  } catch (error) {
-    log.warn('notification not sent', { dealId, event, error: problemOf(error).code });
-  }
 }

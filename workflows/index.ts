@@ -1,3 +1,4 @@
 export { cohortQueryDeal } from './cohort-query-deal';
 export { dispute } from './dispute';
 export { disclosure } from './disclosure';
+export { milestoneGrant } from './milestone-grant';
