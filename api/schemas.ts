@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { DEAL_STAGES } from '../workflows/deal-state';
+import { DISCLOSABLE_FIELDS } from '../workflows/disclosure-state';
+import { disputeOutcome } from './dispute-schemas';
 
 export const errorBody = z.object({ code: z.string(), reason: z.string() }).meta({ id: 'Error' });
 
@@ -27,11 +29,13 @@ export const dealStatus = z
   .object({
     dealId: z.string(),
     stage: dealStage,
-    buyerId: z.string(),
-    sellerId: z.string(),
+    /** Parties and amount are absent for auditors and compliance (see `hidden`): a disclosure shows them. */
+    buyerId: z.string().optional(),
+    sellerId: z.string().optional(),
     templateId: z.string(),
     templateHash: z.string(),
-    price: z.string(),
+    price: z.string().optional(),
+    hidden: z.array(z.enum(DISCLOSABLE_FIELDS)).optional(),
     result: z
       .object({
         resultRef: z.string(),
@@ -41,6 +45,16 @@ export const dealStatus = z
       })
       .optional(),
     confirmedBy: z.enum(['buyer', 'acceptance_timer']).optional(),
+    dispute: z
+      .object({
+        openedBy: z.string().optional(),
+        reason: z.string(),
+        workflowId: z.string(),
+        outcome: disputeOutcome.optional(),
+        resolvedBy: z.enum(['approvals', 'timeout']).optional(),
+        auditRef: z.string().optional(),
+      })
+      .optional(),
     problem: z.object({ code: z.string(), reason: z.string() }).optional(),
     timeline: z.array(z.object({ stage: dealStage, at: z.number() })),
   })
