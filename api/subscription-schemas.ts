@@ -70,6 +70,7 @@ export const subscriptionStatus = z
     ),
     deliveries: z.array(z.object({ period: z.number(), results: z.array(delivered) })),
     cancelledBy: z.string().optional(),
+    endedAt: z.number().optional(),
     problem: problem.optional(),
     run: z.number(),
   })

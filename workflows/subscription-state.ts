@@ -73,6 +73,8 @@ export interface SubscriptionStatus {
   tokens: AccessTokenStatus[];
   deliveries: PeriodDelivery[];
   cancelledBy?: string;
+  /** When it was cancelled or suspended. */
+  endedAt?: number;
   problem?: { code: string; reason: string };
   /** Which run of the workflow (continueAsNew) this is, from 1. */
   run: number;
@@ -247,10 +249,11 @@ export class SubscriptionState {
     this.changed();
   }
 
+  /** A suspension keeps `graceUntil` and `problem`: they say which window ran out, and why. */
   private end(stage: 'cancelled' | 'suspended', now: number): void {
     this.status.stage = stage;
+    this.status.endedAt = now;
     delete this.status.nextRenewalAt;
-    delete this.status.graceUntil;
     for (const token of this.status.tokens) {
       token.expiresAt = Math.min(token.expiresAt, now);
       token.expired = true;

@@ -1,0 +1,180 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessTokenContext, ACCESS_TOKEN_HEADER } from '../../lib/access-token';
+import { open } from '../../lib/sealed-box';
+import { openResult } from '../../lib/sealed-result';
+import { TuskApiError } from '../../lib/tusk-client';
+import type { PartyIdentity } from '../../scripts/lib/local-deployment';
+import type { SubscriptionStatus } from '../../workflows/subscription-state';
+import { subscriptionWorkflowId } from '../../workflows/workflow-ids';
+import { startTestDeployment, type TestDeployment } from './harness';
+import {
+  historyText,
+  LIFECYCLE_PARTIES,
+  party,
+  replay,
+  terminateRunning,
+  waitFor,
+  waitForRefusal,
+} from './lifecycle-harness';
+
+const PERIOD_S = 5;
+const GRACE_MS = 3000;
+const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
+
+describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
+  let test: TestDeployment;
+  let buyer: PartyIdentity;
+  let thinBuyer: PartyIdentity;
+  const ids = { renewing: 'sub-renewing', unpaid: 'sub-unpaid', cancelled: 'sub-cancelled' };
+  let firstRunId: string;
+
+  const subscribe = async (as: PartyIdentity, subscriptionId: string) => {
+    const { templates } = await as.client.get<{ templates: { id: string; hash: string }[] }>('/templates');
+    return as.client.request<SubscriptionStatus>('POST', '/subscriptions', {
+      subscriptionId,
+      queries: [{ templateId: templates[0]!.id, templateHash: templates[0]!.hash, parameters: PARAMETERS }],
+      pricePerPeriod: '1000',
+      periodSeconds: PERIOD_S,
+      buyerPublicKey: as.resultPublicKey,
+    });
+  };
+  const status = (as: PartyIdentity, id: string) => as.client.get<SubscriptionStatus>(`/subscriptions/${id}`);
+  const currentToken = async (as: PartyIdentity, id: string) => {
+    const sealed = await as.client.get<{ period: number; sealedToken: string }>(`/subscriptions/${id}/token`);
+    const token = open(
+      Buffer.from(sealed.sealedToken, 'base64'),
+      as.resultKeyPem,
+      accessTokenContext(id, sealed.period),
+    );
+    return { period: sealed.period, token: token.toString() };
+  };
+  const delivery = (as: PartyIdentity, id: string, period: number, token: string) =>
+    as.client.request<{ results: { runId: string; commitment: string; ciphertext: string }[] }>(
+      'GET',
+      `/subscriptions/${id}/deliveries/${period}`,
+      undefined,
+      { [ACCESS_TOKEN_HEADER]: token },
+    );
+
+  beforeAll(async () => {
+    test = await startTestDeployment('subs', (seller) => seller.publishDemoTemplate().then(() => undefined), {
+      parties: LIFECYCLE_PARTIES,
+      buyerFunds: 100_000n,
+      env: {
+        TUSK_MIN_PERIOD_MS: '1000',
+        TUSK_SUBSCRIPTION_GRACE_MS: String(GRACE_MS),
+        TUSK_PERIODS_PER_RUN: '2',
+      },
+    });
+    buyer = { ...test.deployment.buyer };
+    thinBuyer = party(test, 'thin-buyer');
+    expect((await subscribe(buyer, ids.renewing)).status).toBe(201);
+    firstRunId = (await test.temporal.workflow.getHandle(subscriptionWorkflowId(ids.renewing)).describe())
+      .runId;
+    await subscribe(thinBuyer, ids.unpaid);
+    await subscribe(buyer, ids.cancelled);
+  });
+  afterAll(async () => {
+    if (test) await terminateRunning(test.temporal, Object.values(ids).map(subscriptionWorkflowId));
+    await test?.close();
+  });
+
+  it('delivers each period sealed to the buyer, readable with the current access token', async () => {
+    await waitFor(
+      () => status(buyer, ids.renewing),
+      (s) => s.deliveries.some((d) => d.period === 1),
+    );
+    const { period, token } = await currentToken(buyer, ids.renewing);
+    expect(period).toBe(1);
+    const { body } = await delivery(buyer, ids.renewing, 1, token);
+    const [result] = body.results;
+    const table = openResult(
+      Buffer.from(result!.ciphertext, 'base64'),
+      buyer.resultKeyPem,
+      result!.runId,
+      result!.commitment,
+    );
+    expect(table.columns).toEqual(['zip3', 'diagnosis_code', 'patients', 'avg_cost', 'total_cost']);
+    await expect(delivery(buyer, ids.renewing, 1, 'not-a-token')).rejects.toMatchObject({
+      status: 403,
+      code: 'access_token_invalid',
+    });
+  });
+
+  it("rotates the token each renewal; the old one is refused once its period's end plus grace has passed", async () => {
+    const { token: first } = await currentToken(buyer, ids.renewing);
+    const renewed = await waitFor(
+      () => status(buyer, ids.renewing),
+      (s) => s.tokens.some((t) => t.period === 2) && s.deliveries.some((d) => d.period === 2),
+    );
+    const second = await currentToken(buyer, ids.renewing);
+    expect(second.period).toBe(2);
+    expect(second.token).not.toBe(first);
+    const oldToken = renewed.tokens.find((t) => t.period === 1)!;
+    const newToken = renewed.tokens.find((t) => t.period === 2)!;
+    // Period 1 ends where period 2 starts: the old token works for the grace after that, then stops.
+    expect(newToken.expiresAt - oldToken.expiresAt).toBe(PERIOD_S * 1000);
+
+    const refusal = await waitForRefusal(() => delivery(buyer, ids.renewing, 2, first));
+    expect(Date.now()).toBeGreaterThanOrEqual(oldToken.expiresAt);
+    expect(refusal).toMatchObject({ status: 403, code: 'access_expired' });
+    expect((await delivery(buyer, ids.renewing, 2, second.token)).status).toBe(200);
+    // Only hashes and sealed references of the tokens are recorded.
+    const history = await historyText(test.temporal, subscriptionWorkflowId(ids.renewing), firstRunId);
+    expect(history).toContain(newToken.tokenHash);
+    for (const token of [first, second.token]) expect(history).not.toContain(token);
+  });
+
+  it('continues as new every two periods, keeping its state, and each run replays', async () => {
+    const third = await waitFor(
+      () => status(buyer, ids.renewing),
+      (s) => s.currentPeriod >= 3,
+    );
+    expect(third).toMatchObject({ run: 2, stage: 'active' });
+    expect(third.periodsCharged).toBe(third.currentPeriod);
+    await replay(test.temporal, subscriptionWorkflowId(ids.renewing), firstRunId);
+  });
+
+  it('a missed payment opens a grace window, then suspends; its token stops working', async () => {
+    const suspended = await waitFor(
+      () => status(thinBuyer, ids.unpaid),
+      (s) => s.stage === 'suspended',
+    );
+    expect(suspended).toMatchObject({
+      currentPeriod: 2,
+      periodsCharged: 1,
+      problem: { code: 'InsufficientFunds' },
+    });
+    expect(suspended.graceUntil).toBe(suspended.periodStartedAt! + GRACE_MS);
+    expect(suspended.endedAt).toBeGreaterThanOrEqual(suspended.graceUntil!);
+    expect(suspended.tokens.every((t) => t.expired)).toBe(true);
+    await expect(currentToken(thinBuyer, ids.unpaid)).rejects.toBeInstanceOf(TuskApiError);
+    expect(await test.deployment.ledger.balanceOf('thin-buyer')).toBe(0n);
+    await replay(test.temporal, subscriptionWorkflowId(ids.unpaid));
+  });
+
+  it('cancel ends it at the period end: no further charge, and the token stops then', async () => {
+    await waitFor(
+      () => status(buyer, ids.cancelled),
+      (s) => s.deliveries.some((d) => d.period === 1),
+    );
+    const { token } = await currentToken(buyer, ids.cancelled);
+    const cancelling = await buyer.client.post<SubscriptionStatus>(`/subscriptions/${ids.cancelled}/cancel`);
+    expect(cancelling).toMatchObject({ stage: 'cancelling', cancelledBy: buyer.id });
+    expect(cancelling.nextRenewalAt).toBeUndefined();
+    await expect(buyer.client.post(`/subscriptions/${ids.cancelled}/cancel`)).rejects.toMatchObject({
+      status: 409,
+      code: 'invalid_state',
+    });
+    const cancelled = await waitFor(
+      () => status(buyer, ids.cancelled),
+      (s) => s.stage === 'cancelled',
+    );
+    expect(cancelled.periodsCharged).toBe(cancelled.currentPeriod);
+    expect(cancelled.endedAt).toBeGreaterThanOrEqual(cancelled.periodEndsAt!);
+    await expect(delivery(buyer, ids.cancelled, cancelled.currentPeriod, token)).rejects.toMatchObject({
+      code: 'access_expired',
+    });
+    await replay(test.temporal, subscriptionWorkflowId(ids.cancelled));
+  });
+});
