@@ -12,6 +12,8 @@ export const LIFECYCLE_PARTIES: ExtraParty[] = [
   { id: 'compliance-2', role: 'compliance' },
   { id: 'reviewer', role: 'compliance' },
   { id: 'thin-buyer', role: 'buyer', funds: 1000n },
+  // A research group receiving a grant: any party that can be paid.
+  { id: 'lab', role: 'buyer' },
 ];
 
 export function party(test: TestDeployment, id: string): PartyIdentity {
