@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
+import { TuskClient } from '../../lib/tusk-client';
 import type { ExtraParty, PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { TestDeployment } from './harness';
 
@@ -22,6 +23,16 @@ export function party(test: TestDeployment, id: string): PartyIdentity {
   return identity;
 }
 
+/** The test's seller as a signed API client (its sealed-result keys are the buyer's: a seller opens nothing). */
+export function sellerIdentity(test: TestDeployment): PartyIdentity {
+  const { apiUrl, buyer } = test.deployment;
+  return {
+    ...buyer,
+    id: test.seller.id,
+    client: new TuskClient(apiUrl, test.seller.id, test.seller.keys.privateKeyPem),
+  };
+}
+
 /** Polls until `done` holds; the timeout is generous, since the machine may be busy. */
 export async function waitFor<T>(
   read: () => Promise<T>,
@@ -36,6 +47,11 @@ export async function waitFor<T>(
       throw new Error(`still waiting after ${timeoutMs} ms: ${JSON.stringify(value).slice(0, 500)}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+export async function sleepUntil(at: number): Promise<void> {
+  const left = at - Date.now();
+  if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
 }
 
 /** Polls until `attempt` rejects, and returns the rejection. */
