@@ -92,14 +92,13 @@ export class SubscriptionService {
     return status;
   }
 
-  cancel(party: Party, subscriptionId: string): Promise<SubscriptionStatus> {
-    return this.ownStatus(party, subscriptionId).then(() =>
-      this.calls.update(
-        subscriptionWorkflowId(subscriptionId),
-        cancelSubscriptionUpdate,
-        { by: party.id },
-        `subscription ${subscriptionId}`,
-      ),
+  async cancel(party: Party, subscriptionId: string): Promise<SubscriptionStatus> {
+    await this.ownStatus(party, subscriptionId);
+    return this.calls.update(
+      subscriptionWorkflowId(subscriptionId),
+      cancelSubscriptionUpdate,
+      { by: party.id },
+      `subscription ${subscriptionId}`,
     );
   }
 

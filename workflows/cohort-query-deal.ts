@@ -86,8 +86,7 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
 
   await condition(() => deal.stage !== 'delivered', input.acceptanceTimeoutMs);
   if (deal.stage === 'disputed') {
-    await settleByDispute(input, deal, escrowPayout);
-    await notifyBestEffort(coordinator, input.sellerId, input.dealId, 'deal_settled');
+    await settleByDispute(input, deal, escrowPayout, coordinator);
     return deal.snapshot();
   }
   if (deal.stage === 'delivered') deal.confirm('acceptance_timer', Date.now());

@@ -1,6 +1,7 @@
 import { condition, defineQuery, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { CoordinatorActivities } from '../activities/coordinator/activities';
 import type { MilestoneCheckActivities } from '../activities/perimeter/milestone-check';
+import { perimeterTaskQueue } from '../activities/perimeter/types';
 import type { SettlementActivities } from '../activities/settlement/activities';
 import { coordinatorNotify, perimeterQuery, settlementLock, settlementPayout } from './activity-options';
 import { problemOf } from './activity-problem';
@@ -119,7 +120,7 @@ async function checkInPerimeter(
   const check = milestone.check;
   if (check.kind !== 'query') return;
   const perimeter = proxyActivities<MilestoneCheckActivities>({
-    taskQueue: `perimeter.${check.sellerId}`,
+    taskQueue: perimeterTaskQueue(check.sellerId),
     ...perimeterQuery,
   });
   try {

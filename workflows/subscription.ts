@@ -10,6 +10,7 @@ import {
 } from '@temporalio/workflow';
 import type { CoordinatorActivities } from '../activities/coordinator/activities';
 import type { PerimeterActivities } from '../activities/perimeter/activities';
+import { perimeterTaskQueue } from '../activities/perimeter/types';
 import type { SettlementActivities } from '../activities/settlement/activities';
 import {
   coordinatorNotify,
@@ -60,10 +61,10 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
   const escrowLock = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementLock });
   const payout = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementPayout });
   const perimeter = proxyActivities<PerimeterActivities>({
-    taskQueue: `perimeter.${input.sellerId}`,
+    taskQueue: perimeterTaskQueue(input.sellerId),
     ...perimeterQuery,
   });
-  const tokens = proxyActivities<CoordinatorActivities>({ taskQueue: 'coordinator', ...coordinatorRecord });
+  const records = proxyActivities<CoordinatorActivities>({ taskQueue: 'coordinator', ...coordinatorRecord });
   const coordinator = proxyActivities<CoordinatorActivities>({
     taskQueue: 'coordinator',
     ...coordinatorNotify,
@@ -100,6 +101,25 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
     }
   }
 
+  /** Each query runs in the seller's perimeter; its result is sealed to the buyer's key there. */
+  async function runScheduledQueries(chargeId: string): Promise<DeliveredQuery[]> {
+    const results: DeliveredQuery[] = [];
+    for (const [queryIndex, query] of input.queries.entries()) {
+      const runId = `${chargeId}/query-${queryIndex}`;
+      try {
+        const result = await perimeter.runApprovedQuery({
+          dealId: runId,
+          buyerKeyRef: input.buyerKeyRef,
+          ...query,
+        });
+        results.push({ queryIndex, runId, ...result });
+      } catch (error) {
+        results.push({ queryIndex, runId, problem: problemOf(error) });
+      }
+    }
+    return results;
+  }
+
   for (let periods = 0; periods < input.periodsPerRun; periods++) {
     await waitUntil(sub.periodBoundary);
     if (sub.cancelRequested) break;
@@ -118,23 +138,10 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
     }
 
     sub.rotate(
-      await tokens.issueAccessToken({ subscriptionId, period: sub.period, buyerKeyRef: input.buyerKeyRef }),
+      await records.issueAccessToken({ subscriptionId, period: sub.period, buyerKeyRef: input.buyerKeyRef }),
       Date.now(),
     );
-    const results: DeliveredQuery[] = [];
-    for (const [queryIndex, query] of input.queries.entries()) {
-      const runId = `${chargeId}/query-${queryIndex}`;
-      try {
-        const result = await perimeter.runApprovedQuery({
-          dealId: runId,
-          buyerKeyRef: input.buyerKeyRef,
-          ...query,
-        });
-        results.push({ queryIndex, runId, ...result });
-      } catch (error) {
-        results.push({ queryIndex, runId, problem: problemOf(error) });
-      }
-    }
+    const results = await runScheduledQueries(chargeId);
     sub.deliver(results);
     await notifyBestEffort(coordinator, buyerId, chargeId, 'subscription_delivered');
     // A period whose every query failed is not the seller's to keep.
