@@ -11,11 +11,12 @@ import { disputeWorkflowId } from './workflow-ids';
 
 export const dealStatusQuery = defineQuery<DealStatus>('dealStatus');
 export const confirmDealUpdate = defineUpdate<DealStatus>('confirmDeal');
-/** Either party, within the acceptance window: the escrow stays frozen until the dispute resolves. */
+
 export interface OpenDisputeRequest {
   by: string;
   reason: string;
 }
+/** Either party, within the acceptance window: the escrow stays frozen until the dispute resolves. */
 export const openDisputeUpdate = defineUpdate<DealStatus, [OpenDisputeRequest]>('openDispute');
 
 /**
