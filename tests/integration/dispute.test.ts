@@ -21,7 +21,7 @@ describe('a dispute inside the acceptance window', () => {
   let test: TestDeployment;
   let template: QueryTemplate;
   let buyer: PartyIdentity;
-  let seller: PartyIdentity;
+  let seller: Pick<PartyIdentity, 'id' | 'client'>;
   let dealId: string;
   const as = (id: string) => party(test, id).client;
 

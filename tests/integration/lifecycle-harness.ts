@@ -23,14 +23,10 @@ export function party(test: TestDeployment, id: string): PartyIdentity {
   return identity;
 }
 
-/** The test's seller as a signed API client (its sealed-result keys are the buyer's: a seller opens nothing). */
-export function sellerIdentity(test: TestDeployment): PartyIdentity {
-  const { apiUrl, buyer } = test.deployment;
-  return {
-    ...buyer,
-    id: test.seller.id,
-    client: new TuskClient(apiUrl, test.seller.id, test.seller.keys.privateKeyPem),
-  };
+/** The test's seller as a signed API client. */
+export function sellerIdentity(test: TestDeployment): Pick<PartyIdentity, 'id' | 'client'> {
+  const client = new TuskClient(test.deployment.apiUrl, test.seller.id, test.seller.keys.privateKeyPem);
+  return { id: test.seller.id, client };
 }
 
 /** Polls until `done` holds; the timeout is generous, since the machine may be busy. */
