@@ -13,10 +13,19 @@ import type { PartyRegistry } from '../lib/parties';
 import { SIGNATURE_HEADER, PARTY_HEADER, TIMESTAMP_HEADER } from '../lib/signed-request';
 import { installRequestSigning } from './auth';
 import { DealService, type DealServiceConfig } from './deal-service';
+import { DisclosureService } from './disclosure-service';
+import { DisputeService } from './dispute-service';
 import { installErrorHandler } from './error-handler';
+import { GrantService } from './grant-service';
+import { DEFAULT_LIFECYCLE_CONFIG, type LifecycleConfig } from './lifecycle-config';
 import { dealRoutes } from './routes/deals';
+import { disclosureRoutes } from './routes/disclosures';
+import { disputeRoutes } from './routes/disputes';
+import { grantRoutes } from './routes/grants';
 import { healthRoutes } from './routes/health';
+import { subscriptionRoutes } from './routes/subscriptions';
 import { templateRoutes } from './routes/templates';
+import { SubscriptionService } from './subscription-service';
 import { TemplateCatalog } from './template-catalog';
 
 export interface AppDeps {
@@ -25,6 +34,8 @@ export interface AppDeps {
   blobs: BlobStore;
   policiesRoot: string;
   deals: DealServiceConfig;
+  /** Subscription and disclosure durations; defaults for any left out. */
+  lifecycles?: Partial<LifecycleConfig>;
   logger?: boolean;
 }
 
@@ -59,6 +70,19 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const catalog = new TemplateCatalog(deps.policiesRoot, deps.parties);
   await app.register(healthRoutes, { temporal: deps.temporal });
   await app.register(templateRoutes, { catalog });
-  await app.register(dealRoutes, { deals: new DealService(deps.temporal, catalog, deps.blobs, deps.deals) });
+  const lifecycles = { ...DEFAULT_LIFECYCLE_CONFIG, ...deps.lifecycles };
+  const { temporal, parties, blobs } = deps;
+  await app.register(dealRoutes, { deals: new DealService(temporal, catalog, blobs, deps.deals) });
+  await app.register(disputeRoutes, { disputes: new DisputeService(temporal, parties, blobs) });
+  await app.register(subscriptionRoutes, {
+    subscriptions: new SubscriptionService(temporal, catalog, blobs, {
+      ...lifecycles,
+      feeBps: deps.deals.feeBps,
+    }),
+  });
+  await app.register(grantRoutes, {
+    grants: new GrantService(temporal, catalog, parties, blobs, { feeBps: deps.deals.feeBps }),
+  });
+  await app.register(disclosureRoutes, { disclosures: new DisclosureService(temporal, lifecycles) });
   return app;
 }

@@ -9,16 +9,20 @@ import type { BlobStore } from '../lib/blob-store';
 import type { Party } from '../lib/parties';
 import { DEALS_TASK_QUEUE } from '../lib/temporal';
 import { complianceProblem } from '../activities/perimeter/compliance';
-import { parametersSchema } from '../query-policies/template';
 import { cohortQueryDeal, confirmDealUpdate, dealStatusQuery } from '../workflows/cohort-query-deal';
 import type { DealStatus } from '../workflows/deal-state';
+import type { DisputeTerms } from '../workflows/dispute-state';
+import { redactHiddenFields, type VisibleDealStatus } from './deal-redaction';
 import { ApiError } from './errors';
 import type { CreateDealBody } from './schemas';
 import type { TemplateCatalog } from './template-catalog';
+import { checkTemplateOrder } from './template-order';
 
 export interface DealServiceConfig {
   feeBps: number;
   acceptanceTimeoutMs: number;
+  /** Reviewer access, resolution timeout and default outcome of a dispute; the workflow's defaults if absent. */
+  dispute?: DisputeTerms;
 }
 
 /** What the deal routes do, apart from HTTP: pre-checks, starting the workflow, reading it. */
@@ -31,23 +35,9 @@ export class DealService {
   ) {}
 
   async create(buyer: Party, body: CreateDealBody): Promise<{ created: boolean; status: DealStatus }> {
-    const entry = await this.catalog.find(body.templateId);
-    if (!entry) throw new ApiError('unknown_template', `no signed template ${body.templateId} is for sale`);
-    if (entry.hash !== body.templateHash) {
-      throw new ApiError(
-        'template_hash_mismatch',
-        `template ${body.templateId} is now ${entry.hash}; review it again`,
-      );
-    }
+    const { entry, parameters } = await checkTemplateOrder(this.catalog, body);
     if (entry.template.price !== body.price) {
       throw new ApiError('price_mismatch', `template ${body.templateId} costs ${entry.template.price}`);
-    }
-    const parameters = parametersSchema(entry.template).safeParse(body.parameters);
-    if (!parameters.success) {
-      const issues = parameters.error.issues.map(
-        (issue) => `${issue.path.join('.') || 'parameters'}: ${issue.message}`,
-      );
-      throw new ApiError('invalid_parameters', issues.join('; '));
     }
     const problem = complianceProblem(entry.template, body.compliance);
     if (problem) throw new ApiError('compliance_refused', problem);
@@ -66,12 +56,13 @@ export class DealService {
             sellerId: entry.template.seller,
             templateId: entry.template.id,
             templateHash: entry.hash,
-            parameters: parameters.data,
+            parameters,
             price: entry.template.price,
             feeBps: this.config.feeBps,
             buyerKeyRef,
             compliance: body.compliance,
             acceptanceTimeoutMs: this.config.acceptanceTimeoutMs,
+            ...(this.config.dispute ? { dispute: this.config.dispute } : {}),
           },
         ],
       });
@@ -95,14 +86,16 @@ export class DealService {
     }
   }
 
-  /** The deal, if this party may see it: its buyer, its seller, the operator or an auditor. */
-  async visibleStatus(party: Party, dealId: string): Promise<DealStatus> {
+  /**
+   * The deal, if this party may see it: its buyer, its seller and the operator in full; auditors and
+   * compliance without its hidden fields (parties, amount), which only a disclosure shows.
+   */
+  async visibleStatus(party: Party, dealId: string): Promise<VisibleDealStatus> {
     const status = await this.status(dealId);
     const involved = party.id === status.buyerId || party.id === status.sellerId;
-    if (!involved && party.role !== 'operator' && party.role !== 'auditor') {
-      throw new ApiError('forbidden', `${party.id} is not a party to deal ${dealId}`);
-    }
-    return status;
+    if (involved || party.role === 'operator') return status;
+    if (party.role === 'auditor' || party.role === 'compliance') return redactHiddenFields(status);
+    throw new ApiError('forbidden', `${party.id} is not a party to deal ${dealId}`);
   }
 
   async confirm(party: Party, dealId: string): Promise<DealStatus> {

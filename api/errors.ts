@@ -3,10 +3,18 @@ export const errorCatalogue = {
   invalid_request: 400,
   unauthenticated: 401,
   forbidden: 403,
+  /** A time-bound access has ended: an access token, a reviewer's access, a disclosure's view. */
+  access_expired: 403,
+  access_token_invalid: 403,
   not_found: 404,
   deal_exists: 409,
+  id_taken: 409,
   not_confirmable: 409,
   result_not_ready: 409,
+  /** The lifecycle is not in a state that allows this; the reason says which state. */
+  invalid_state: 409,
+  already_decided: 409,
+  not_approved: 409,
   body_too_large: 413,
   unsupported_media_type: 415,
   unknown_template: 422,
@@ -14,6 +22,7 @@ export const errorCatalogue = {
   price_mismatch: 422,
   invalid_parameters: 422,
   compliance_refused: 422,
+  invalid_terms: 422,
   internal: 500,
   temporal_unavailable: 503,
 } as const;

@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import { dealCompliance } from './common-schemas';
 import { DEAL_STAGES } from '../workflows/deal-state';
+import { DISCLOSABLE_FIELDS } from '../workflows/disclosure-state';
+import { disputeOutcome } from './dispute-schemas';
 
 export const errorBody = z.object({ code: z.string(), reason: z.string() }).meta({ id: 'Error' });
 
@@ -17,11 +20,7 @@ export const createDealBody = z.strictObject({
   /** The buyer's X25519 public key (base64url, 32 bytes): the result is sealed to it. */
   buyerPublicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url X25519 public key (43 characters)'),
   /** How the buyer will use the answer; checked against the template here and again in the perimeter. */
-  compliance: z.strictObject({
-    jurisdiction: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 two-letter code'),
-    purpose: z.string().min(1).max(60),
-    acceptedDataClasses: z.array(z.string().min(1).max(60)).max(20),
-  }),
+  compliance: dealCompliance,
 });
 export type CreateDealBody = z.infer<typeof createDealBody>;
 
@@ -33,11 +32,13 @@ export const dealStatus = z
   .object({
     dealId: z.string(),
     stage: dealStage,
-    buyerId: z.string(),
-    sellerId: z.string(),
+    /** Parties and amount are absent for auditors and compliance (see `hidden`): a disclosure shows them. */
+    buyerId: z.string().optional(),
+    sellerId: z.string().optional(),
     templateId: z.string(),
     templateHash: z.string(),
-    price: z.string(),
+    price: z.string().optional(),
+    hidden: z.array(z.enum(DISCLOSABLE_FIELDS)).optional(),
     result: z
       .object({
         resultRef: z.string(),
@@ -49,6 +50,16 @@ export const dealStatus = z
       })
       .optional(),
     confirmedBy: z.enum(['buyer', 'acceptance_timer']).optional(),
+    dispute: z
+      .object({
+        openedBy: z.string().optional(),
+        reason: z.string(),
+        workflowId: z.string(),
+        outcome: disputeOutcome.optional(),
+        resolvedBy: z.enum(['approvals', 'timeout']).optional(),
+        auditRef: z.string().optional(),
+      })
+      .optional(),
     problem: z.object({ code: z.string(), reason: z.string() }).optional(),
     timeline: z.array(z.object({ stage: dealStage, at: z.number() })),
   })

@@ -7,6 +7,7 @@ import { announceReady, runMain } from '../lib/ready';
 import { connectClient } from '../lib/temporal';
 import { DEFAULT_ACCEPTANCE_TIMEOUT_MS } from '../workflows/deal-state';
 import { buildApp } from './app';
+import { lifecycleEnv } from './lifecycle-config';
 
 runMain('api', async () => {
   const env = readEnv({
@@ -16,6 +17,7 @@ runMain('api', async () => {
     TUSK_POLICIES_ROOT: z.string().default('query-policies'),
     TUSK_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(250),
     TUSK_ACCEPTANCE_TIMEOUT_MS: z.coerce.number().int().positive().default(DEFAULT_ACCEPTANCE_TIMEOUT_MS),
+    ...lifecycleEnv,
   });
   const temporal = await connectClient(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE);
   const app = await buildApp({
@@ -23,7 +25,22 @@ runMain('api', async () => {
     parties: await PartyRegistry.load(resolve(env.TUSK_PARTIES_FILE ?? `${tuskHome()}/parties.json`)),
     blobs: new BlobStore(env.blobDir),
     policiesRoot: resolve(env.TUSK_POLICIES_ROOT),
-    deals: { feeBps: env.TUSK_FEE_BPS, acceptanceTimeoutMs: env.TUSK_ACCEPTANCE_TIMEOUT_MS },
+    deals: {
+      feeBps: env.TUSK_FEE_BPS,
+      acceptanceTimeoutMs: env.TUSK_ACCEPTANCE_TIMEOUT_MS,
+      dispute: {
+        reviewerAccessMs: env.TUSK_REVIEWER_ACCESS_MS,
+        resolutionTimeoutMs: env.TUSK_DISPUTE_TIMEOUT_MS,
+        defaultOutcome: env.TUSK_DISPUTE_DEFAULT,
+      },
+    },
+    lifecycles: {
+      minPeriodMs: env.TUSK_MIN_PERIOD_MS,
+      subscriptionGraceMs: env.TUSK_SUBSCRIPTION_GRACE_MS,
+      periodsPerRun: env.TUSK_PERIODS_PER_RUN,
+      disclosureViewMs: env.TUSK_DISCLOSURE_VIEW_MS,
+      disclosureApprovalTimeoutMs: env.TUSK_DISCLOSURE_APPROVAL_TIMEOUT_MS,
+    },
     logger: true,
   });
   const address = await app.listen({ host: env.TUSK_API_HOST, port: env.TUSK_API_PORT });

@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 
-export const partyRole = z.enum(['buyer', 'seller', 'sponsor', 'auditor', 'operator']);
+/** compliance: approves dispute outcomes and disclosures (two distinct principals each time). */
+export const partyRole = z.enum(['buyer', 'seller', 'sponsor', 'auditor', 'compliance', 'operator']);
 export type PartyRole = z.infer<typeof partyRole>;
 
 export const party = z.strictObject({

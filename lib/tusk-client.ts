@@ -19,14 +19,22 @@ export class TuskClient {
     private readonly privateKeyPem: string,
   ) {}
 
-  async request<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  async request<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<{ status: number; body: T }> {
     const text = body === undefined ? '' : JSON.stringify(body);
-    const headers: Record<string, string> = signRequest(this.partyId, this.privateKeyPem, {
-      method,
-      url: path,
-      body: text,
-      timestamp: Date.now(),
-    });
+    const headers: Record<string, string> = {
+      ...extraHeaders,
+      ...signRequest(this.partyId, this.privateKeyPem, {
+        method,
+        url: path,
+        body: text,
+        timestamp: Date.now(),
+      }),
+    };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const response = await fetch(new URL(path, this.baseUrl), {
       method,

@@ -35,3 +35,9 @@ export const coordinatorNotify = {
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 3 },
 } as const satisfies ActivityOptions;
+
+/** Audit records and access tokens must land: retried until they do, each try harmless to repeat. */
+export const coordinatorRecord = {
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+} as const satisfies ActivityOptions;

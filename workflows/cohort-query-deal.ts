@@ -1,13 +1,4 @@
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  condition,
-  defineQuery,
-  defineUpdate,
-  log,
-  proxyActivities,
-  setHandler,
-} from '@temporalio/workflow';
+import { condition, defineQuery, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { CoordinatorActivities } from '../activities/coordinator/activities';
 import type { PerimeterActivities } from '../activities/perimeter/activities';
 import type { SettlementActivities } from '../activities/settlement/activities';
@@ -18,18 +9,21 @@ import {
   settlementLock,
   settlementPayout,
 } from './activity-options';
-import { DealState, type CohortQueryDealInput, type DealProblem, type DealStatus } from './deal-state';
+import { problemOf } from './activity-problem';
+import { notifyBestEffort } from './notify';
+import { DealState, type CohortQueryDealInput, type DealStatus } from './deal-state';
+import { settleByDispute } from './dispute-settlement';
+import { disputeWorkflowId } from './workflow-ids';
 
 export const dealStatusQuery = defineQuery<DealStatus>('dealStatus');
 export const confirmDealUpdate = defineUpdate<DealStatus>('confirmDeal');
 
-/** The code and reason a failed activity carries, safe to show: activities never put data in errors. */
-function problemOf(error: unknown): DealProblem {
-  const cause = error instanceof ActivityFailure ? error.cause : error;
-  if (cause instanceof ApplicationFailure)
-    return { code: cause.type ?? 'ActivityFailed', reason: cause.message };
-  return { code: 'ActivityFailed', reason: cause instanceof Error ? cause.message : 'unknown failure' };
+export interface OpenDisputeRequest {
+  by: string;
+  reason: string;
 }
+/** Either party, within the acceptance window: the escrow stays frozen until the dispute resolves. */
+export const openDisputeUpdate = defineUpdate<DealStatus, [OpenDisputeRequest]>('openDispute');
 
 /**
  * A one-time cohort query: the seller's perimeter checks compliance and reserves the buyer's privacy
@@ -47,6 +41,14 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
       return deal.snapshot();
     },
     { validator: () => deal.assertConfirmable() },
+  );
+  setHandler(
+    openDisputeUpdate,
+    ({ by, reason }) => {
+      deal.openDispute(by, reason, disputeWorkflowId(input.dealId), Date.now());
+      return deal.snapshot();
+    },
+    { validator: ({ by }: OpenDisputeRequest) => deal.assertDisputable(by) },
   );
 
   const perimeterQueue = `perimeter.${input.sellerId}`;
@@ -111,8 +113,12 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
   }
   await notifyBestEffort(coordinator, input.buyerId, input.dealId, 'result_ready');
 
-  const confirmedByBuyer = await condition(() => deal.stage === 'confirmed', input.acceptanceTimeoutMs);
-  if (!confirmedByBuyer) deal.confirm('acceptance_timer', Date.now());
+  await condition(() => deal.stage !== 'delivered', input.acceptanceTimeoutMs);
+  if (deal.stage === 'disputed') {
+    await settleByDispute(input, deal, escrowPayout, coordinator);
+    return deal.snapshot();
+  }
+  if (deal.stage === 'delivered') deal.confirm('acceptance_timer', Date.now());
 
   await escrowPayout.releaseEscrow({
     dealId: input.dealId,
@@ -123,17 +129,4 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
   deal.advance('settled', Date.now());
   await notifyBestEffort(coordinator, input.sellerId, input.dealId, 'deal_settled');
   return deal.snapshot();
-}
-
-async function notifyBestEffort(
-  coordinator: CoordinatorActivities,
-  partyId: string,
-  dealId: string,
-  event: 'result_ready' | 'deal_refunded' | 'deal_settled',
-): Promise<void> {
-  try {
-    await coordinator.notifyParty({ partyId, dealId, event });
-  } catch (error) {
-    log.warn('notification not sent', { dealId, event, error: problemOf(error).code });
-  }
 }

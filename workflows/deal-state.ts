@@ -1,4 +1,5 @@
 import type { DealCompliance, RunApprovedQueryResult } from '../activities/perimeter/types';
+import type { DisputeOutcome, DisputeTerms } from './dispute-state';
 
 export const DEAL_STAGES = [
   'quoted',
@@ -7,6 +8,7 @@ export const DEAL_STAGES = [
   'query_running',
   'delivered',
   'confirmed',
+  'disputed',
   'settled',
   'refunded',
   'failed',
@@ -28,6 +30,8 @@ export interface CohortQueryDealInput {
   compliance: DealCompliance;
   /** How long the buyer has to confirm or dispute before the deal confirms itself. */
   acceptanceTimeoutMs: number;
+  /** Reviewer access, resolution timeout and default outcome of a dispute; defaults if absent. */
+  dispute?: DisputeTerms;
 }
 
 export interface DealProblem {
@@ -46,10 +50,21 @@ export interface DealStatus {
   price: string;
   result?: RunApprovedQueryResult;
   confirmedBy?: 'buyer' | 'acceptance_timer';
+  dispute?: DealDispute;
   /** Why the deal did not deliver (refused, failed). */
   problem?: DealProblem;
   /** Milliseconds since the epoch at which each stage was reached. */
   timeline: { stage: DealStage; at: number }[];
+}
+
+export interface DealDispute {
+  openedBy: string;
+  reason: string;
+  /** The child workflow that runs it. */
+  workflowId: string;
+  outcome?: DisputeOutcome;
+  resolvedBy?: 'approvals' | 'timeout';
+  auditRef?: string;
 }
 
 export const DEFAULT_ACCEPTANCE_TIMEOUT_MS = 72 * 60 * 60 * 1000;
@@ -103,6 +118,27 @@ export class DealState {
     this.assertConfirmable();
     this.status.confirmedBy = by;
     this.advance('confirmed', now);
+  }
+
+  /** Throws with the reason when `partyId` may not open a dispute now (used as an update validator). */
+  assertDisputable(partyId: string): void {
+    if (partyId !== this.status.buyerId && partyId !== this.status.sellerId)
+      throw new Error(`only the buyer or the seller of deal ${this.status.dealId} may dispute it`);
+    if (this.status.stage !== 'delivered') {
+      throw new Error(
+        `deal ${this.status.dealId} is ${this.status.stage}; a dispute opens only within the acceptance window`,
+      );
+    }
+  }
+
+  openDispute(partyId: string, reason: string, workflowId: string, now: number): void {
+    this.assertDisputable(partyId);
+    this.status.dispute = { openedBy: partyId, reason, workflowId };
+    this.advance('disputed', now);
+  }
+
+  disputeResolved(resolution: Pick<DealDispute, 'outcome' | 'resolvedBy' | 'auditRef'>): void {
+    if (this.status.dispute) Object.assign(this.status.dispute, resolution);
   }
 
   fail(problem: DealProblem, stage: 'refunded' | 'failed', now: number): void {

@@ -1,10 +1,20 @@
 export const NOTIFICATIONS_QUEUE = 'notifications';
 
-export type DealEvent = 'result_ready' | 'deal_refunded' | 'deal_settled';
+export type DealEvent =
+  | 'result_ready'
+  | 'deal_refunded'
+  | 'deal_settled'
+  | 'dispute_opened'
+  | 'subscription_delivered'
+  | 'subscription_payment_failed'
+  | 'subscription_suspended'
+  | 'milestone_released'
+  | 'grant_ended';
 
 /** A BullMQ job: ids and an event name only; Redis never holds results or keys. */
 export interface NotificationJob {
   partyId: string;
+  /** The deal, or the lifecycle's own id (a subscription period, a grant). */
   dealId: string;
   event: DealEvent;
 }

@@ -1,4 +1,4 @@
-import { Context, log } from '@temporalio/activity';
+import { log } from '@temporalio/activity';
 import { BlobStore } from '../../lib/blob-store';
 import { canonicalHash } from '../../lib/canonical-json';
 import { buildResultPayload, buyerKeyDocument, resultCommitment, sealResult } from '../../lib/sealed-result';
@@ -11,8 +11,9 @@ import type { RandomSource } from './dp/random-source';
 import { BudgetExhaustedError, PrivacyLedger } from './privacy-ledger';
 import { ReleaseCache } from './release-cache';
 import { releasePrivately, type ReleasedTable } from './private-release';
-import { runWithTimeout, QueryTimeoutError } from './query-runner';
+import { createMilestoneCheckActivities } from './milestone-check';
 import { refuse } from './refusal';
+import { runInSandbox } from './sandboxed-run';
 import type { SandboxLimits } from './sandbox';
 import { SandboxPool } from './sandbox-pool';
 import type {
@@ -36,12 +37,6 @@ export interface PerimeterDeps {
   queryTimeoutMs: number;
   /** Noise source: the cryptographic RNG in production. */
   random: RandomSource;
-}
-
-/** DuckDB's messages can quote values from the data: only their class leaves the perimeter. */
-function errorClass(error: unknown): string {
-  const message = error instanceof Error ? error.message : '';
-  return /^([A-Za-z ]+ Error):/.exec(message)?.[1] ?? 'Error';
 }
 
 const DAY_MS = 86_400_000;
@@ -71,22 +66,8 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     return next;
   }
 
-  async function aggregate(template: QueryTemplate, parameters: ParameterValues) {
-    const context = Context.current();
-    try {
-      return await sandboxes.withConnection(template.dataset, (connection) =>
-        runWithTimeout(connection, cohortAggregateSql(template), parameters, {
-          timeoutMs: deps.queryTimeoutMs,
-          onTick: () => context.heartbeat(),
-          signal: context.cancellationSignal,
-        }),
-      );
-    } catch (error) {
-      if (error instanceof QueryTimeoutError) refuse('QueryTimeout', error.message);
-      log.warn('approved query failed', { errorClass: errorClass(error) });
-      refuse('QueryFailed', `the query failed inside the perimeter (${errorClass(error)})`);
-    }
-  }
+  const aggregate = (template: QueryTemplate, parameters: ParameterValues) =>
+    runInSandbox(sandboxes, template.dataset, cohortAggregateSql(template), parameters, deps.queryTimeoutMs);
 
   async function buyerPublicKey(ref: string): Promise<string> {
     try {
@@ -177,7 +158,12 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     };
   }
 
-  return { reservePrivacyBudget, releasePrivacyBudget, runApprovedQuery };
+  return {
+    reservePrivacyBudget,
+    releasePrivacyBudget,
+    runApprovedQuery,
+    ...createMilestoneCheckActivities({ approve, sandboxes, queryTimeoutMs: deps.queryTimeoutMs }),
+  };
 }
 
 export type PerimeterActivities = ReturnType<typeof createPerimeterActivities>;

@@ -1,4 +1,4 @@
-import type { QueryTemplate } from '../../query-policies/template';
+import type { MetricSpec, QueryTemplate } from '../../query-policies/template';
 
 /** Columns the perimeter adds: distinct privacy units per group, and each metric's bounded sum. */
 export const UNITS_COLUMN = '__privacy_units';
@@ -37,5 +37,25 @@ export function cohortAggregateSql(template: QueryTemplate): string {
     `FROM per_unit ANTI JOIN over_bound USING (__unit)`,
     `GROUP BY ${dimensions}`,
     `ORDER BY ${dimensions}`,
+  ].join('\n');
+}
+
+/** Column holding one metric over the whole cohort, in cohortTotalSql. */
+export const TOTAL_COLUMN = '__total';
+
+/**
+ * One metric over the whole cohort the template selects, ignoring its dimensions, beside the
+ * cohort's distinct privacy units: what a milestone threshold is checked against. Each unit's total
+ * is clamped to the metric's bounds first, as in the grouped answer.
+ */
+export function cohortTotalSql(template: QueryTemplate, metric: MetricSpec): string {
+  const unit = quote(template.privacyUnit);
+  if (metric.aggregate === 'count_units') {
+    return `SELECT count(DISTINCT ${unit}) AS ${UNITS_COLUMN}, count(DISTINCT ${unit}) AS ${TOTAL_COLUMN} FROM (${template.sql}) AS cohort`;
+  }
+  const perUnit = `round(least(greatest(sum(${quote(metric.column)}::DOUBLE), ${metric.min}), ${metric.max})) AS __value`;
+  return [
+    `SELECT count(*) AS ${UNITS_COLUMN}, ${metric.aggregate}(__value) AS ${TOTAL_COLUMN}`,
+    `FROM (SELECT ${unit} AS __unit, ${perUnit} FROM (${template.sql}) AS cohort GROUP BY ${unit}) AS per_unit`,
   ].join('\n');
 }

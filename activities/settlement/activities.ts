@@ -20,6 +20,10 @@ export function createSettlementActivities(port: SettlementPort) {
       asActivity(() => port.releaseEscrow(input)),
     refundEscrow: (input: Parameters<SettlementPort['refundEscrow']>[0]) =>
       asActivity(() => port.refundEscrow(input)),
+    releasePart: (input: Parameters<SettlementPort['releasePart']>[0]) =>
+      asActivity(() => port.releasePart(input)),
+    refundRemainder: (input: Parameters<SettlementPort['refundRemainder']>[0]) =>
+      asActivity(() => port.refundRemainder(input)),
   };
 }
 

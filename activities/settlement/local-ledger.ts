@@ -1,6 +1,13 @@
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { z } from 'zod';
+import {
+  applyEntry,
+  ledgerEntry,
+  remainderOf,
+  type Escrow,
+  type LedgerEntryInput,
+  type LedgerState,
+} from './ledger-entries';
 import {
   SettlementRefusedError,
   splitFee,
@@ -8,83 +15,16 @@ import {
   type EscrowRefunded,
   type EscrowReleased,
   type LockEscrowInput,
+  type PartReleased,
   type RefundEscrowInput,
+  type RefundRemainderInput,
   type ReleaseEscrowInput,
+  type ReleasePartInput,
+  type RemainderRefunded,
   type SettlementPort,
 } from './port';
 
-const entry = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('mint'), account: z.string(), amount: z.string(), at: z.string() }),
-  z.object({
-    kind: z.literal('lock'),
-    dealId: z.string(),
-    buyerId: z.string(),
-    amount: z.string(),
-    at: z.string(),
-  }),
-  z.object({
-    kind: z.literal('release'),
-    dealId: z.string(),
-    sellerId: z.string(),
-    sellerAmount: z.string(),
-    feeAmount: z.string(),
-    at: z.string(),
-  }),
-  z.object({
-    kind: z.literal('refund'),
-    dealId: z.string(),
-    buyerId: z.string(),
-    amount: z.string(),
-    at: z.string(),
-  }),
-]);
-type Entry = z.infer<typeof entry>;
-type EntryInput = Entry extends infer E ? (E extends Entry ? Omit<E, 'at'> : never) : never;
-
-export const OPERATOR_ACCOUNT = 'operator';
-
-interface Escrow {
-  buyerId: string;
-  amount: bigint;
-  outcome?: { kind: 'release'; sellerAmount: bigint; feeAmount: bigint } | { kind: 'refund' };
-}
-
-export interface LedgerState {
-  balances: Map<string, bigint>;
-  escrows: Map<string, Escrow>;
-}
-
-function apply(state: LedgerState, e: Entry): void {
-  const add = (account: string, delta: bigint) =>
-    state.balances.set(account, (state.balances.get(account) ?? 0n) + delta);
-  switch (e.kind) {
-    case 'mint':
-      add(e.account, BigInt(e.amount));
-      break;
-    case 'lock':
-      add(e.buyerId, -BigInt(e.amount));
-      state.escrows.set(e.dealId, { buyerId: e.buyerId, amount: BigInt(e.amount) });
-      break;
-    case 'release': {
-      const escrow = state.escrows.get(e.dealId);
-      if (escrow)
-        escrow.outcome = {
-          kind: 'release',
-          sellerAmount: BigInt(e.sellerAmount),
-          feeAmount: BigInt(e.feeAmount),
-        };
-      add(e.sellerId, BigInt(e.sellerAmount));
-      add(OPERATOR_ACCOUNT, BigInt(e.feeAmount));
-      break;
-    }
-    case 'refund': {
-      const escrow = state.escrows.get(e.dealId);
-      if (escrow) escrow.outcome = { kind: 'refund' };
-      add(e.buyerId, BigInt(e.amount));
-      break;
-    }
-  }
-}
+export { OPERATOR_ACCOUNT, type LedgerState } from './ledger-entries';
 
 /**
  * Development settlement: an append-only JSON-lines ledger file with balances and per-deal escrows.
@@ -101,7 +41,8 @@ export class LocalLedger implements SettlementPort {
   async state(): Promise<LedgerState> {
     const state: LedgerState = { balances: new Map(), escrows: new Map() };
     const text = await readFile(this.path, 'utf8').catch(() => '');
-    for (const line of text.split('\n')) if (line.trim()) apply(state, entry.parse(JSON.parse(line)));
+    for (const line of text.split('\n'))
+      if (line.trim()) applyEntry(state, ledgerEntry.parse(JSON.parse(line)));
     return state;
   }
 
@@ -109,7 +50,7 @@ export class LocalLedger implements SettlementPort {
     return (await this.state()).balances.get(account) ?? 0n;
   }
 
-  private async append(e: EntryInput): Promise<void> {
+  private async append(e: LedgerEntryInput): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
     await appendFile(this.path, `${JSON.stringify({ ...e, at: new Date().toISOString() })}\n`, {
       flush: true,
@@ -168,6 +109,7 @@ export class LocalLedger implements SettlementPort {
   releaseEscrow(input: ReleaseEscrowInput): Promise<EscrowReleased> {
     return this.exclusive(async () => {
       const escrow = this.lockedEscrow(await this.state(), input.dealId, input.amount);
+      if (escrow.parts.size > 0) throw partlySettled(input.dealId);
       if (escrow.outcome?.kind === 'release') {
         return {
           dealId: input.dealId,
@@ -175,8 +117,7 @@ export class LocalLedger implements SettlementPort {
           feeAmount: escrow.outcome.feeAmount.toString(),
         };
       }
-      if (escrow.outcome)
-        throw new SettlementRefusedError('EscrowAlreadySettled', `deal ${input.dealId} was refunded`);
+      if (escrow.outcome) throw alreadySettled(input.dealId, escrow);
       const split = splitFee(escrow.amount, input.feeBps);
       const released = {
         dealId: input.dealId,
@@ -191,9 +132,9 @@ export class LocalLedger implements SettlementPort {
   refundEscrow(input: RefundEscrowInput): Promise<EscrowRefunded> {
     return this.exclusive(async () => {
       const escrow = this.lockedEscrow(await this.state(), input.dealId, input.amount);
+      if (escrow.parts.size > 0) throw partlySettled(input.dealId);
       if (escrow.outcome?.kind === 'refund') return { dealId: input.dealId, amount: input.amount };
-      if (escrow.outcome)
-        throw new SettlementRefusedError('EscrowAlreadySettled', `deal ${input.dealId} was released`);
+      if (escrow.outcome) throw alreadySettled(input.dealId, escrow);
       await this.append({
         kind: 'refund',
         dealId: input.dealId,
@@ -203,4 +144,90 @@ export class LocalLedger implements SettlementPort {
       return { dealId: input.dealId, amount: input.amount };
     });
   }
+
+  releasePart(input: ReleasePartInput): Promise<PartReleased> {
+    return this.exclusive(async () => {
+      const escrow = this.escrowOf(await this.state(), input.dealId);
+      const amount = BigInt(input.amount);
+      const done = escrow.parts.get(input.partId);
+      if (done) {
+        if (done.amount !== amount || done.payeeId !== input.payeeId) {
+          throw new SettlementRefusedError(
+            'EscrowMismatch',
+            `part ${input.partId} of deal ${input.dealId} was released differently`,
+          );
+        }
+        return partReleased(input, done.payeeAmount, done.feeAmount);
+      }
+      if (escrow.outcome) throw alreadySettled(input.dealId, escrow);
+      if (amount <= 0n)
+        throw new SettlementRefusedError('EscrowMismatch', `part ${input.partId} must be positive`);
+      const remainder = remainderOf(escrow);
+      if (amount > remainder) {
+        throw new SettlementRefusedError(
+          'EscrowExhausted',
+          `deal ${input.dealId} holds ${remainder}, part ${input.partId} needs ${amount}`,
+        );
+      }
+      const split = splitFee(amount, input.feeBps);
+      await this.append({
+        kind: 'release_part',
+        dealId: input.dealId,
+        partId: input.partId,
+        payeeId: input.payeeId,
+        amount: input.amount,
+        payeeAmount: split.sellerAmount.toString(),
+        feeAmount: split.feeAmount.toString(),
+      });
+      return partReleased(input, split.sellerAmount, split.feeAmount);
+    });
+  }
+
+  refundRemainder(input: RefundRemainderInput): Promise<RemainderRefunded> {
+    return this.exclusive(async () => {
+      const escrow = this.escrowOf(await this.state(), input.dealId);
+      if (escrow.buyerId !== input.funderId) {
+        throw new SettlementRefusedError(
+          'EscrowMismatch',
+          `deal ${input.dealId} was not funded by ${input.funderId}`,
+        );
+      }
+      if (escrow.outcome?.kind === 'refund_remainder')
+        return { dealId: input.dealId, amount: escrow.outcome.amount.toString() };
+      if (escrow.outcome) throw alreadySettled(input.dealId, escrow);
+      const amount = remainderOf(escrow).toString();
+      await this.append({ kind: 'refund_remainder', dealId: input.dealId, buyerId: escrow.buyerId, amount });
+      return { dealId: input.dealId, amount };
+    });
+  }
+
+  private escrowOf(state: LedgerState, dealId: string): Escrow {
+    const escrow = state.escrows.get(dealId);
+    if (!escrow) throw new SettlementRefusedError('EscrowNotLocked', `deal ${dealId} has no escrow`);
+    return escrow;
+  }
+}
+
+function partReleased(input: ReleasePartInput, payeeAmount: bigint, feeAmount: bigint): PartReleased {
+  return {
+    dealId: input.dealId,
+    partId: input.partId,
+    payeeAmount: payeeAmount.toString(),
+    feeAmount: feeAmount.toString(),
+  };
+}
+
+function partlySettled(dealId: string): SettlementRefusedError {
+  return new SettlementRefusedError(
+    'EscrowAlreadySettled',
+    `deal ${dealId} is being settled in parts; close it with refundRemainder`,
+  );
+}
+
+function alreadySettled(dealId: string, escrow: Escrow): SettlementRefusedError {
+  const how = { release: 'released', refund: 'refunded', refund_remainder: 'closed' };
+  return new SettlementRefusedError(
+    'EscrowAlreadySettled',
+    `deal ${dealId} was ${escrow.outcome ? how[escrow.outcome.kind] : 'settled'}`,
+  );
 }

@@ -39,15 +39,59 @@ export interface EscrowRefunded {
   amount: string;
 }
 
+/**
+ * One part of an escrow paid out while the rest stays locked: a grant's tranche, or the seller's
+ * share of a disputed deal. Idempotent per (dealId, partId); the fee is taken from the part.
+ */
+export interface ReleasePartInput {
+  dealId: string;
+  /** Names the part within the escrow, e.g. a milestone id or `dispute`. */
+  partId: string;
+  payeeId: string;
+  amount: string;
+  feeBps: number;
+}
+
+export interface PartReleased {
+  dealId: string;
+  partId: string;
+  payeeAmount: string;
+  feeAmount: string;
+}
+
+/** Closes an escrow: whatever parts did not release goes back to the funder. Idempotent per dealId. */
+export interface RefundRemainderInput {
+  dealId: string;
+  /** The account the escrow was locked from (lockEscrow's buyerId). */
+  funderId: string;
+}
+
+export interface RemainderRefunded {
+  dealId: string;
+  /** What went back; "0" when every part had been released. */
+  amount: string;
+}
+
 export interface SettlementPort {
   lockEscrow(input: LockEscrowInput): Promise<EscrowLocked>;
   releaseEscrow(input: ReleaseEscrowInput): Promise<EscrowReleased>;
   refundEscrow(input: RefundEscrowInput): Promise<EscrowRefunded>;
+  /**
+   * Partial payouts. An escrow is settled either whole (releaseEscrow or refundEscrow) or in parts
+   * (any number of releasePart, then refundRemainder); an adapter refuses to mix the two.
+   */
+  releasePart(input: ReleasePartInput): Promise<PartReleased>;
+  refundRemainder(input: RefundRemainderInput): Promise<RemainderRefunded>;
 }
 
 /** Business refusals of settlement: not retried. */
 export type SettlementRefusal =
-  'InsufficientFunds' | 'EscrowMismatch' | 'EscrowNotLocked' | 'EscrowAlreadySettled';
+  | 'InsufficientFunds'
+  | 'EscrowMismatch'
+  | 'EscrowNotLocked'
+  | 'EscrowAlreadySettled'
+  /** The parts released would exceed what the escrow holds. */
+  | 'EscrowExhausted';
 
 export class SettlementRefusedError extends Error {
   override name = 'SettlementRefusedError';

@@ -4,7 +4,7 @@ import { createSyntheticPatients } from '../../activities/perimeter/synthetic-pa
 import { LocalLedger } from '../../activities/settlement/local-ledger';
 import { addParty } from '../../cli/operator';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
-import type { Party } from '../../lib/parties';
+import type { Party, PartyRole } from '../../lib/parties';
 import { generateX25519KeyPair } from '../../lib/sealed-box';
 import { TuskClient } from '../../lib/tusk-client';
 import { startService, type Service, type Shutdown } from './services';
@@ -18,6 +18,16 @@ export interface BuyerIdentity {
   /** X25519 private key (PEM): opens this buyer's results. */
   resultKeyPem: string;
   resultPublicKey: string;
+}
+
+/** Any registered party the deployment made keys for: a signed client and a key to open what is sealed to it. */
+export type PartyIdentity = BuyerIdentity;
+
+export interface ExtraParty {
+  id: string;
+  role: PartyRole;
+  /** Minted on the local ledger. */
+  funds?: bigint;
 }
 
 export interface LocalDeploymentOptions {
@@ -39,12 +49,18 @@ export interface LocalDeploymentOptions {
   queryTimeoutMs?: number;
   /** Webhook the buyer's notifications are posted to. */
   buyerWebhookUrl?: string;
+  /** Parties beyond the demo buyer and the seller: sponsors, auditors, compliance principals, more buyers. */
+  parties?: ExtraParty[];
+  /** More environment for every process, e.g. the API's lifecycle durations (TUSK_SUBSCRIPTION_GRACE_MS, ...). */
+  env?: Record<string, string>;
   log?: (line: string) => void;
 }
 
 export interface LocalDeployment {
   apiUrl: string;
   buyer: BuyerIdentity;
+  /** The extra parties, by id. */
+  parties: Map<string, PartyIdentity>;
   sellerId: string;
   ledger: LocalLedger;
   datasetPath: string;
@@ -90,11 +106,19 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     },
     { id: sellerId, role: 'seller', publicKey: options.sellerPublicKey ?? (await demoSellerKey()) },
   ];
+  const extraKeys = (options.parties ?? []).map((extra) => ({
+    extra,
+    signing: generateEd25519KeyPair(),
+    result: generateX25519KeyPair(),
+  }));
+  for (const { extra, signing } of extraKeys)
+    parties.push({ id: extra.id, role: extra.role, publicKey: signing.publicKey });
   const partiesFile = join(home, 'parties.json');
   for (const party of parties) await addParty(partiesFile, party);
 
   const ledger = new LocalLedger(join(home, 'ledger.jsonl'));
   await ledger.mint('demo-buyer', options.buyerFunds ?? 5000n);
+  for (const { extra } of extraKeys) if (extra.funds) await ledger.mint(extra.id, extra.funds);
 
   const [apiPort] = await freeLoopbackPorts(1);
   const env: Record<string, string> = {
@@ -114,6 +138,7 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
       ? { TUSK_ACCEPTANCE_TIMEOUT_MS: String(options.acceptanceTimeoutMs) }
       : {}),
     ...(options.queryTimeoutMs ? { TUSK_QUERY_TIMEOUT_MS: String(options.queryTimeoutMs) } : {}),
+    ...options.env,
   };
   const specs: Record<string, string> = {
     'deals worker': 'workers/deals.ts',
@@ -152,6 +177,17 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
       resultKeyPem: buyerResult.privateKeyPem,
       resultPublicKey: buyerResult.publicKey,
     },
+    parties: new Map(
+      extraKeys.map(({ extra, signing, result }) => [
+        extra.id,
+        {
+          id: extra.id,
+          client: new TuskClient(apiUrl, extra.id, signing.privateKeyPem),
+          resultKeyPem: result.privateKeyPem,
+          resultPublicKey: result.publicKey,
+        },
+      ]),
+    ),
     sellerId,
     ledger,
     datasetPath,

@@ -50,3 +50,39 @@ describe('deal state', () => {
     expect(deal.stage).toBe('quoted');
   });
 });
+
+describe('deal state: disputes', () => {
+  const delivered = () => {
+    const deal = new DealState(input, 0);
+    deal.deliver(
+      {
+        resultRef: 'r',
+        commitment: 'c',
+        groupsReleased: 1,
+        groupsSuppressed: 0,
+        epsilonSpent: 1,
+        repeat: false,
+      },
+      1,
+    );
+    return deal;
+  };
+
+  it('either party may dispute a delivered deal; nobody else, and not twice', () => {
+    const deal = delivered();
+    expect(() => deal.openDispute('x', 'why', 'd:dispute', 2)).toThrow(/only the buyer or the seller/);
+    deal.openDispute('s', 'unpaid', 'd:dispute', 2);
+    expect(deal.snapshot()).toMatchObject({
+      stage: 'disputed',
+      dispute: { openedBy: 's', reason: 'unpaid', workflowId: 'd:dispute' },
+    });
+    expect(() => deal.openDispute('b', 'again', 'd:dispute', 3)).toThrow(/within the acceptance window/);
+    expect(() => deal.confirm('buyer', 3)).toThrow(/disputed/);
+  });
+
+  it('no dispute once confirmed', () => {
+    const deal = delivered();
+    deal.confirm('acceptance_timer', 2);
+    expect(() => deal.assertDisputable('b')).toThrow(/confirmed; a dispute opens only/);
+  });
+});

@@ -79,3 +79,61 @@ describe('local development ledger', () => {
     expect(() => splitFee(1n, 10_001)).toThrow(RangeError);
   });
 });
+
+describe('local development ledger: escrows settled in parts', () => {
+  let ledger: LocalLedger;
+  beforeEach(async () => {
+    ledger = new LocalLedger(join(await mkdtemp(join(tmpdir(), 'tusk-ledger-')), 'ledger.jsonl'));
+    await ledger.mint('sponsor', 10_000n);
+    await ledger.lockEscrow({ dealId: 'g1', buyerId: 'sponsor', amount: '3000' });
+  });
+
+  it('releases tranches once each, then returns the rest to the funder', async () => {
+    const tranche = { dealId: 'g1', partId: 'm1', payeeId: 'lab', amount: '1000', feeBps: 250 };
+    const released = { dealId: 'g1', partId: 'm1', payeeAmount: '975', feeAmount: '25' };
+    expect(await ledger.releasePart(tranche)).toEqual(released);
+    expect(await ledger.releasePart(tranche)).toEqual(released);
+    expect(await ledger.refundRemainder({ dealId: 'g1', funderId: 'sponsor' })).toEqual({
+      dealId: 'g1',
+      amount: '2000',
+    });
+    expect(await ledger.refundRemainder({ dealId: 'g1', funderId: 'sponsor' })).toEqual({
+      dealId: 'g1',
+      amount: '2000',
+    });
+    expect(await ledger.balanceOf('sponsor')).toBe(9000n);
+    expect(await ledger.balanceOf('lab')).toBe(975n);
+    expect(await ledger.balanceOf(OPERATOR_ACCOUNT)).toBe(25n);
+  });
+
+  it('refuses parts beyond the escrow, a part changed on retry, and payouts after closing', async () => {
+    await ledger.releasePart({ dealId: 'g1', partId: 'm1', payeeId: 'lab', amount: '2000', feeBps: 0 });
+    await expect(
+      ledger.releasePart({ dealId: 'g1', partId: 'm2', payeeId: 'lab', amount: '1001', feeBps: 0 }),
+    ).rejects.toMatchObject({ refusal: 'EscrowExhausted' });
+    await expect(
+      ledger.releasePart({ dealId: 'g1', partId: 'm1', payeeId: 'lab', amount: '1999', feeBps: 0 }),
+    ).rejects.toMatchObject({ refusal: 'EscrowMismatch' });
+    await expect(
+      ledger.releaseEscrow({ dealId: 'g1', sellerId: 'lab', amount: '3000', feeBps: 0 }),
+    ).rejects.toMatchObject({ refusal: 'EscrowAlreadySettled' });
+    await expect(ledger.refundRemainder({ dealId: 'g1', funderId: 'lab' })).rejects.toMatchObject({
+      refusal: 'EscrowMismatch',
+    });
+    await ledger.refundRemainder({ dealId: 'g1', funderId: 'sponsor' });
+    await expect(
+      ledger.releasePart({ dealId: 'g1', partId: 'm3', payeeId: 'lab', amount: '1', feeBps: 0 }),
+    ).rejects.toMatchObject({ refusal: 'EscrowAlreadySettled' });
+    expect(await ledger.balanceOf('sponsor')).toBe(8000n);
+  });
+
+  it('a whole release and a part do not mix', async () => {
+    await ledger.releaseEscrow({ dealId: 'g1', sellerId: 'lab', amount: '3000', feeBps: 0 });
+    await expect(
+      ledger.releasePart({ dealId: 'g1', partId: 'm1', payeeId: 'lab', amount: '1', feeBps: 0 }),
+    ).rejects.toMatchObject({ refusal: 'EscrowAlreadySettled' });
+    await expect(ledger.refundRemainder({ dealId: 'g1', funderId: 'sponsor' })).rejects.toMatchObject({
+      refusal: 'EscrowAlreadySettled',
+    });
+  });
+});

@@ -1,0 +1,45 @@
+import { z } from 'zod';
+
+/** Chosen by the caller (a UUID is ideal): a retried request with the same id starts nothing twice. */
+export const businessId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{2,99}$/, '3 to 100 letters, digits, dots, dashes, underscores');
+
+export const templateHash = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex digits>');
+export const amount = z
+  .string()
+  .regex(/^[1-9][0-9]{0,30}$/, 'a positive whole number of smallest units, as a string');
+export const x25519PublicKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url X25519 public key (43 characters)');
+export const parameterValues = z.record(z.string(), z.union([z.string().max(200), z.number()]));
+export const partyId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a registered party id');
+
+/** Evidence is a document the party writes (text, up to 32 KB); it is kept in the blob store. */
+export const evidenceBody = z.strictObject({
+  evidence: z
+    .string()
+    .min(1)
+    .max(32 * 1024),
+});
+
+export const problem = z.object({ code: z.string(), reason: z.string() });
+
+export const auditEvent = z.object({
+  at: z.number(),
+  action: z.string(),
+  by: z.string(),
+  detail: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+});
+
+export const vote = <D extends z.ZodType>(decision: D) =>
+  z.object({ principal: z.string(), decision, at: z.number() });
+
+export const accepted = z.object({ accepted: z.literal(true) });
+
+/** The buyer's declared use of the answers; the template says what it allows. */
+export const dealCompliance = z.strictObject({
+  jurisdiction: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 two-letter code'),
+  purpose: z.string().min(1).max(60),
+  acceptedDataClasses: z.array(z.string().min(1).max(60)).max(20),
+});

@@ -1,0 +1,62 @@
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
+import { DEALS_TASK_QUEUE } from '../lib/temporal';
+import { ApiError } from './errors';
+
+/**
+ * The calls every lifecycle service makes to Temporal, with their failures mapped onto the error
+ * catalogue: an unknown workflow is 404, an update its validator refused is 409 with its reason.
+ */
+export class WorkflowCalls {
+  constructor(private readonly temporal: Client) {}
+
+  async query<T>(workflowId: string, query: QueryDefinition<T, []>, what: string): Promise<T> {
+    try {
+      return await this.temporal.workflow.getHandle(workflowId).query(query);
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new ApiError('not_found', `no ${what}`);
+      throw error;
+    }
+  }
+
+  async update<T, A>(workflowId: string, update: UpdateDefinition<T, [A]>, arg: A, what: string): Promise<T> {
+    try {
+      return await this.temporal.workflow.getHandle(workflowId).executeUpdate(update, { args: [arg] });
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new ApiError('not_found', `no ${what}`);
+      if (error instanceof WorkflowUpdateFailedError)
+        throw new ApiError('invalid_state', error.cause?.message ?? `${what} refused this now`);
+      throw error;
+    }
+  }
+
+  /** Starts a workflow once per id; false when it already existed (a retried request). */
+  async startOnce<I>(
+    workflow: (input: I) => Promise<unknown>,
+    workflowId: string,
+    input: I,
+  ): Promise<boolean> {
+    try {
+      await this.temporal.workflow.start(workflow, {
+        taskQueue: DEALS_TASK_QUEUE,
+        workflowId,
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        args: [input],
+      });
+      return true;
+    } catch (error) {
+      if (error instanceof WorkflowExecutionAlreadyStartedError) return false;
+      throw error;
+    }
+  }
+}
+
+/** Refuses a time-bound access that has ended: the workflow's timer ends it too, the API does not wait for it. */
+export function assertNotExpired(until: number | undefined, what: string, now = Date.now()): void {
+  if (until === undefined || now >= until) throw new ApiError('access_expired', `${what} has ended`);
+}

@@ -1,0 +1,182 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
+import { BlobStore } from '../../lib/blob-store';
+import { canonicalJson } from '../../lib/canonical-json';
+import { DEALS_TASK_QUEUE } from '../../lib/temporal';
+import type { PartyIdentity } from '../../scripts/lib/local-deployment';
+import { templateHash } from '../../query-policies/signature';
+import type { QueryTemplate } from '../../query-policies/template';
+import { cohortQueryDeal } from '../../workflows/cohort-query-deal';
+import type { DealStatus } from '../../workflows/deal-state';
+import type { DisputeStatus } from '../../workflows/dispute-state';
+import { disputeWorkflowId } from '../../workflows/workflow-ids';
+import { buyDeal, RESEARCH_IN_US, startTestDeployment, type TestDeployment } from './harness';
+import { LIFECYCLE_PARTIES, party, replay, sellerIdentity, waitFor, sleepUntil } from './lifecycle-harness';
+
+const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
+const REVIEWER_ACCESS_MS = 10_000;
+
+describe('a dispute inside the acceptance window', () => {
+  let test: TestDeployment;
+  let template: QueryTemplate;
+  let buyer: PartyIdentity;
+  let seller: Pick<PartyIdentity, 'id' | 'client'>;
+  let dealId: string;
+  const as = (id: string) => party(test, id).client;
+
+  beforeAll(async () => {
+    test = await startTestDeployment(
+      'dispute',
+      async (s) => {
+        template = await s.publishDemoTemplate();
+      },
+      {
+        parties: LIFECYCLE_PARTIES,
+        acceptanceTimeoutMs: 300_000,
+        env: { TUSK_REVIEWER_ACCESS_MS: String(REVIEWER_ACCESS_MS), TUSK_DISPUTE_TIMEOUT_MS: '300000' },
+      },
+    );
+    buyer = test.deployment.buyer;
+    seller = sellerIdentity(test);
+  });
+  afterAll(() => test?.close());
+
+  const dispute = () => as('compliance-1').get<DisputeStatus>(`/deals/${dealId}/dispute`);
+
+  it('either party opens it; the deal can no longer be confirmed', async () => {
+    const deal = await buyDeal(test.deployment, template.id, PARAMETERS);
+    dealId = deal.dealId;
+    await deal.delivered();
+    await expect(as('auditor').post(`/deals/${dealId}/dispute`, { reason: 'x' })).rejects.toMatchObject({
+      status: 403,
+    });
+    const opened = await buyer.client.post<DealStatus>(`/deals/${dealId}/dispute`, {
+      reason: 'the table is empty',
+    });
+    expect(opened).toMatchObject({ stage: 'disputed', dispute: { openedBy: buyer.id } });
+    await expect(seller.client.post(`/deals/${dealId}/dispute`, { reason: 'me too' })).rejects.toMatchObject({
+      status: 409,
+      code: 'invalid_state',
+    });
+    await expect(buyer.client.post(`/deals/${dealId}/confirm`)).rejects.toMatchObject({
+      code: 'not_confirmable',
+    });
+    await waitFor(
+      () => dispute().catch(() => undefined),
+      (s) => s?.stage === 'open',
+    );
+  });
+
+  it("the named reviewer reads both parties' evidence until the access expires", async () => {
+    await buyer.client.post(`/deals/${dealId}/dispute/evidence`, {
+      evidence: 'buyer: 0 rows for my zip codes',
+    });
+    await seller.client.post(`/deals/${dealId}/dispute/evidence`, {
+      evidence: 'seller: groups under k are withheld',
+    });
+    const named = await as('compliance-1').post<DisputeStatus>(`/deals/${dealId}/dispute/reviewer`, {
+      reviewerId: 'reviewer',
+    });
+    const read = await as('reviewer').get<{ evidence: { by: string; text: string }[] }>(
+      `/deals/${dealId}/dispute/evidence`,
+    );
+    expect(read.evidence.map((e) => e.by)).toEqual([buyer.id, seller.id]);
+    await expect(as('compliance-2').get(`/deals/${dealId}/dispute/evidence`)).rejects.toMatchObject({
+      status: 403,
+    });
+
+    // Every read is recorded, so wait out the access rather than polling the evidence.
+    await sleepUntil(named.reviewer!.accessUntil);
+    await expect(as('reviewer').get(`/deals/${dealId}/dispute/evidence`)).rejects.toMatchObject({
+      status: 403,
+      code: 'access_expired',
+    });
+    const expired = await waitFor(dispute, (s) => s.reviewer?.expired === true);
+    expect(expired.audit.map((e) => e.action)).toEqual([
+      'opened',
+      'evidence_added',
+      'evidence_added',
+      'reviewer_named',
+      'evidence_read',
+      'reviewer_access_ended',
+    ]);
+    expect(expired.audit.at(-1)).toMatchObject({ by: 'timer' });
+  });
+
+  it('one approval is not enough; a second, distinct one pays the split', async () => {
+    const split = { kind: 'split', sellerBps: 4000 };
+    const once = await as('compliance-1').post<DisputeStatus>(`/deals/${dealId}/dispute/approvals`, split);
+    expect(once.stage).toBe('open');
+    await expect(as('compliance-1').post(`/deals/${dealId}/dispute/approvals`, split)).rejects.toMatchObject({
+      status: 409,
+      code: 'already_decided',
+    });
+    await expect(as('auditor').post(`/deals/${dealId}/dispute/approvals`, split)).rejects.toMatchObject({
+      status: 403,
+    });
+    const { ledger } = test.deployment;
+    expect(await ledger.balanceOf(test.seller.id)).toBe(0n);
+    expect(await ledger.balanceOf(buyer.id)).toBe(4000n);
+
+    const twice = await as('compliance-2').post<DisputeStatus>(`/deals/${dealId}/dispute/approvals`, split);
+    expect(twice).toMatchObject({ stage: 'resolved', resolvedBy: 'approvals', outcome: split });
+    const settled = await waitFor(
+      () => buyer.client.get<DealStatus>(`/deals/${dealId}`),
+      (s) => s.stage === 'settled',
+    );
+    expect(settled.dispute).toMatchObject({ outcome: split, resolvedBy: 'approvals' });
+    expect(await ledger.balanceOf(test.seller.id)).toBe(390n);
+    expect(await ledger.balanceOf(OPERATOR_ACCOUNT)).toBe(10n);
+    expect(await ledger.balanceOf(buyer.id)).toBe(4600n);
+
+    const record = (await new BlobStore(join(test.home, 'blobs')).get(settled.dispute!.auditRef!)).toString();
+    expect(record).toContain('"action":"resolved"');
+    expect(record).not.toContain('0 rows for my zip codes');
+  });
+
+  it('with no decision, the default outcome applies at the timeout', async () => {
+    const blobs = new BlobStore(join(test.home, 'blobs'));
+    const buyerKeyRef = await blobs.put(
+      Buffer.from(canonicalJson({ kind: 'x25519', publicKey: buyer.resultPublicKey })),
+    );
+    const quietDeal = `quiet-${crypto.randomUUID()}`;
+    // Started as an operator would, to give this one deal a three-second dispute timeout.
+    const handle = await test.temporal.workflow.start(cohortQueryDeal, {
+      taskQueue: DEALS_TASK_QUEUE,
+      workflowId: quietDeal,
+      args: [
+        {
+          dealId: quietDeal,
+          buyerId: buyer.id,
+          sellerId: test.seller.id,
+          templateId: template.id,
+          templateHash: templateHash(template),
+          parameters: PARAMETERS,
+          price: '1000',
+          feeBps: 250,
+          buyerKeyRef,
+          compliance: RESEARCH_IN_US,
+          acceptanceTimeoutMs: 300_000,
+          dispute: { reviewerAccessMs: 1000, resolutionTimeoutMs: 3000, defaultOutcome: { kind: 'refund' } },
+        },
+      ],
+    });
+    await waitFor(
+      () => buyer.client.get<DealStatus>(`/deals/${quietDeal}`),
+      (s) => s.stage === 'delivered',
+    );
+    await seller.client.post(`/deals/${quietDeal}/dispute`, { reason: 'the buyer will not confirm' });
+    const final = await handle.result();
+    expect(final).toMatchObject({
+      stage: 'refunded',
+      dispute: { outcome: { kind: 'refund' }, resolvedBy: 'timeout' },
+    });
+    expect(await test.deployment.ledger.balanceOf(buyer.id)).toBe(4600n);
+  });
+
+  it("the deal's and the dispute's recorded histories replay", async () => {
+    await replay(test.temporal, dealId);
+    await replay(test.temporal, disputeWorkflowId(dealId));
+  });
+});

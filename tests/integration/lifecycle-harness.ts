@@ -1,0 +1,93 @@
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { TuskClient } from '../../lib/tusk-client';
+import type { ExtraParty, PartyIdentity } from '../../scripts/lib/local-deployment';
+import type { TestDeployment } from './harness';
+
+/** The parties the lifecycle suites register beside the demo buyer and the seller. */
+export const LIFECYCLE_PARTIES: ExtraParty[] = [
+  { id: 'sponsor', role: 'sponsor', funds: 100_000n },
+  { id: 'auditor', role: 'auditor' },
+  { id: 'compliance-1', role: 'compliance' },
+  { id: 'compliance-2', role: 'compliance' },
+  { id: 'reviewer', role: 'compliance' },
+  { id: 'thin-buyer', role: 'buyer', funds: 1000n },
+  // A research group receiving a grant: any party that can be paid.
+  { id: 'lab', role: 'buyer' },
+];
+
+export function party(test: TestDeployment, id: string): PartyIdentity {
+  const identity = test.deployment.parties.get(id);
+  if (!identity) throw new Error(`the deployment has no party ${id}`);
+  return identity;
+}
+
+/** The test's seller as a signed API client. */
+export function sellerIdentity(test: TestDeployment): Pick<PartyIdentity, 'id' | 'client'> {
+  const client = new TuskClient(test.deployment.apiUrl, test.seller.id, test.seller.keys.privateKeyPem);
+  return { id: test.seller.id, client };
+}
+
+/** Polls until `done` holds; the timeout is generous, since the machine may be busy. */
+export async function waitFor<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 90_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline)
+      throw new Error(`still waiting after ${timeoutMs} ms: ${JSON.stringify(value).slice(0, 500)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export async function sleepUntil(at: number): Promise<void> {
+  const left = at - Date.now();
+  if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
+}
+
+/** Polls until `attempt` rejects, and returns the rejection. */
+export async function waitForRefusal(attempt: () => Promise<unknown>, timeoutMs = 90_000): Promise<unknown> {
+  return waitFor(
+    () =>
+      attempt().then(
+        () => undefined,
+        (error: unknown) => error ?? new Error('rejected'),
+      ),
+    (error) => error !== undefined,
+    timeoutMs,
+  );
+}
+
+/** A workflow's recorded history, as text, with every payload decoded: what a privacy check searches. */
+export async function historyText(temporal: Client, workflowId: string, runId?: string): Promise<string> {
+  const history = JSON.stringify(await temporal.workflow.getHandle(workflowId, runId).fetchHistory());
+  const payloads = [...history.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) =>
+    Buffer.from(m[1]!, 'base64').toString(),
+  );
+  return `${history}\n${payloads.join('\n')}`;
+}
+
+/** Replays a recorded run against today's workflow code: resolves only if the code is deterministic for it. */
+export async function replay(temporal: Client, workflowId: string, runId?: string): Promise<void> {
+  const history = await temporal.workflow.getHandle(workflowId, runId).fetchHistory();
+  await Worker.runReplayHistory(
+    { workflowsPath: join(__dirname, '../../workflows/index.ts') },
+    history,
+    workflowId,
+  );
+}
+
+/** Ends workflows a suite left running, so they do not wake up in a later suite's workers. */
+export async function terminateRunning(temporal: Client, workflowIds: string[]): Promise<void> {
+  for (const id of workflowIds) {
+    await temporal.workflow
+      .getHandle(id)
+      .terminate('test suite finished')
+      .catch(() => undefined);
+  }
+}

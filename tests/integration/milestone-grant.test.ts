@@ -1,0 +1,116 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
+import type { PartyIdentity } from '../../scripts/lib/local-deployment';
+import type { GrantStatus } from '../../workflows/grant-state';
+import { grantWorkflowId } from '../../workflows/workflow-ids';
+import { startTestDeployment, type TestDeployment } from './harness';
+import { LIFECYCLE_PARTIES, party, replay, terminateRunning, waitFor } from './lifecycle-harness';
+
+const COHORT = { min_age: 30, max_age: 50, sex: 'F' };
+
+describe('a milestone grant: one query-verified milestone met, one missed', () => {
+  let test: TestDeployment;
+  let sponsor: PartyIdentity;
+  let lab: PartyIdentity;
+  const grantId = `grant-${crypto.randomUUID()}`;
+
+  beforeAll(async () => {
+    test = await startTestDeployment(
+      'grant',
+      (seller) => seller.publishDemoTemplate().then(() => undefined),
+      {
+        parties: LIFECYCLE_PARTIES,
+      },
+    );
+    sponsor = party(test, 'sponsor');
+    lab = party(test, 'lab');
+  });
+  afterAll(async () => {
+    if (test) await terminateRunning(test.temporal, [grantWorkflowId(grantId)]);
+    await test?.close();
+  });
+
+  const status = () => sponsor.client.get<GrantStatus>(`/grants/${grantId}`);
+  const evidence = (milestoneId: string) =>
+    lab.client.post<GrantStatus>(`/grants/${grantId}/milestones/${milestoneId}/evidence`, {
+      evidence: `enrolment log for ${milestoneId}`,
+    });
+
+  it('releases the met tranche, and refunds the rest once the other deadline passes', async () => {
+    const { templates } = await sponsor.client.get<{ templates: { id: string; hash: string }[] }>(
+      '/templates',
+    );
+    const check = (threshold: number) => ({
+      kind: 'query',
+      templateId: templates[0]!.id,
+      templateHash: templates[0]!.hash,
+      parameters: COHORT,
+      metric: 'patients',
+      threshold,
+    });
+    const now = Date.now();
+    const created = await sponsor.client.request<GrantStatus>('POST', '/grants', {
+      grantId,
+      granteeId: lab.id,
+      milestones: [
+        {
+          milestoneId: 'enrolled',
+          name: '≥ 1,000 participants enrolled',
+          amount: '600',
+          deadline: new Date(now + 120_000).toISOString(),
+          check: check(1000),
+        },
+        {
+          milestoneId: 'scaled-up',
+          name: '≥ 1,000,000,000 participants enrolled',
+          amount: '400',
+          deadline: new Date(now + 15_000).toISOString(),
+          check: check(1e9),
+        },
+      ],
+    });
+    expect(created.status).toBe(201);
+    await waitFor(status, (s) => s.stage === 'active');
+    await evidence('enrolled');
+    await evidence('scaled-up');
+
+    const released = await waitFor(status, (s) => s.milestones[0]!.stage === 'released');
+    expect(released.milestones[0]!.lastCheck).toMatchObject({ met: true });
+    const ended = await waitFor(status, (s) => s.stage === 'ended');
+    expect(ended.milestones.map((m) => m.stage)).toEqual(['released', 'missed']);
+    expect(ended.milestones[1]!.lastCheck).toMatchObject({ met: false });
+    expect(ended.refunded).toBe('400');
+
+    const { ledger } = test.deployment;
+    expect(await ledger.balanceOf(lab.id)).toBe(585n);
+    expect(await ledger.balanceOf(OPERATOR_ACCOUNT)).toBe(15n);
+    expect(await ledger.balanceOf(sponsor.id)).toBe(100_000n - 600n);
+  });
+
+  it('shows the public its progress as counts only, without a signature', async () => {
+    const response = await fetch(`${test.deployment.apiUrl}/public/grants/${grantId}/progress`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({
+      grantId,
+      stage: 'ended',
+      milestonesMet: 1,
+      milestonesTotal: 2,
+      percentMet: 50,
+    });
+  });
+
+  it('only met / not met left the perimeter, and the recorded history replays', async () => {
+    const history = await test.temporal.workflow.getHandle(grantWorkflowId(grantId)).fetchHistory();
+    const checks = (history.events ?? [])
+      .filter((e) => e.activityTaskCompletedEventAttributes)
+      .map((e) => e.activityTaskCompletedEventAttributes!.result?.payloads?.[0]?.data)
+      .map((data) => JSON.parse(Buffer.from(data ?? new Uint8Array()).toString() || 'null') as unknown)
+      .filter(
+        (result): result is Record<string, unknown> =>
+          typeof result === 'object' && result !== null && 'met' in result,
+      );
+    expect(checks).toHaveLength(2);
+    for (const result of checks) expect(Object.keys(result).sort()).toEqual(['met', 'statementHash']);
+    await replay(test.temporal, grantWorkflowId(grantId));
+  });
+});

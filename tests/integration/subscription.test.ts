@@ -1,0 +1,188 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessTokenContext, ACCESS_TOKEN_HEADER } from '../../lib/access-token';
+import { open } from '../../lib/sealed-box';
+import { openResult } from '../../lib/sealed-result';
+import { TuskApiError } from '../../lib/tusk-client';
+import type { PartyIdentity } from '../../scripts/lib/local-deployment';
+import type { SubscriptionStatus } from '../../workflows/subscription-state';
+import { subscriptionWorkflowId } from '../../workflows/workflow-ids';
+import { RESEARCH_IN_US, startTestDeployment, type TestDeployment } from './harness';
+import {
+  historyText,
+  LIFECYCLE_PARTIES,
+  party,
+  replay,
+  terminateRunning,
+  waitFor,
+  waitForRefusal,
+} from './lifecycle-harness';
+
+const PERIOD_S = 5;
+const GRACE_MS = 3000;
+const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
+
+describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
+  let test: TestDeployment;
+  let buyer: PartyIdentity;
+  let thinBuyer: PartyIdentity;
+  const ids = { renewing: 'sub-renewing', unpaid: 'sub-unpaid', cancelled: 'sub-cancelled' };
+  let firstRunId: string;
+  let firstTokenHash: string;
+
+  const subscribe = async (as: PartyIdentity, subscriptionId: string) => {
+    const { templates } = await as.client.get<{ templates: { id: string; hash: string }[] }>('/templates');
+    return as.client.request<SubscriptionStatus>('POST', '/subscriptions', {
+      subscriptionId,
+      queries: [{ templateId: templates[0]!.id, templateHash: templates[0]!.hash, parameters: PARAMETERS }],
+      pricePerPeriod: '1000',
+      periodSeconds: PERIOD_S,
+      buyerPublicKey: as.resultPublicKey,
+      compliance: RESEARCH_IN_US,
+    });
+  };
+  const status = (as: PartyIdentity, id: string) => as.client.get<SubscriptionStatus>(`/subscriptions/${id}`);
+  const currentToken = async (as: PartyIdentity, id: string) => {
+    const sealed = await as.client.get<{ period: number; sealedToken: string }>(`/subscriptions/${id}/token`);
+    const token = open(
+      Buffer.from(sealed.sealedToken, 'base64'),
+      as.resultKeyPem,
+      accessTokenContext(id, sealed.period),
+    );
+    return { period: sealed.period, token: token.toString() };
+  };
+  const delivery = (as: PartyIdentity, id: string, period: number, token: string) =>
+    as.client.request<{ results: { runId: string; commitment: string; ciphertext: string }[] }>(
+      'GET',
+      `/subscriptions/${id}/deliveries/${period}`,
+      undefined,
+      { [ACCESS_TOKEN_HEADER]: token },
+    );
+
+  beforeAll(async () => {
+    test = await startTestDeployment('subs', (seller) => seller.publishDemoTemplate().then(() => undefined), {
+      parties: LIFECYCLE_PARTIES,
+      buyerFunds: 100_000n,
+      env: {
+        TUSK_MIN_PERIOD_MS: '1000',
+        TUSK_SUBSCRIPTION_GRACE_MS: String(GRACE_MS),
+        TUSK_PERIODS_PER_RUN: '2',
+      },
+    });
+    buyer = { ...test.deployment.buyer };
+    thinBuyer = party(test, 'thin-buyer');
+    expect((await subscribe(buyer, ids.renewing)).status).toBe(201);
+    firstRunId = (await test.temporal.workflow.getHandle(subscriptionWorkflowId(ids.renewing)).describe())
+      .runId;
+    await subscribe(thinBuyer, ids.unpaid);
+    await subscribe(buyer, ids.cancelled);
+  });
+  afterAll(async () => {
+    if (test) await terminateRunning(test.temporal, Object.values(ids).map(subscriptionWorkflowId));
+    await test?.close();
+  });
+
+  it('delivers each period sealed to the buyer, readable with the current access token', async () => {
+    const delivered = await waitFor(
+      () => status(buyer, ids.renewing),
+      (s) => s.deliveries.some((d) => d.period === 1),
+    );
+    firstTokenHash = delivered.tokens.find((t) => t.period === 1)!.tokenHash;
+    const { token } = await currentToken(buyer, ids.renewing);
+    const { body } = await delivery(buyer, ids.renewing, 1, token);
+    const [result] = body.results;
+    const table = openResult(
+      Buffer.from(result!.ciphertext, 'base64'),
+      buyer.resultKeyPem,
+      result!.runId,
+      result!.commitment,
+    );
+    expect(table.columns).toEqual(['zip3', 'diagnosis_code', 'patients', 'avg_cost', 'total_cost']);
+    await expect(delivery(buyer, ids.renewing, 1, 'not-a-token')).rejects.toMatchObject({
+      status: 403,
+      code: 'access_token_invalid',
+    });
+  });
+
+  it("rotates the token each renewal; the old one is refused once its period's end plus grace has passed", async () => {
+    const before = await currentToken(buyer, ids.renewing);
+    const next = before.period + 1;
+    const renewed = await waitFor(
+      () => status(buyer, ids.renewing),
+      (s) => s.tokens.some((t) => t.period === next) && s.deliveries.some((d) => d.period === next),
+    );
+    const after = await currentToken(buyer, ids.renewing);
+    expect(after.period).toBeGreaterThanOrEqual(next);
+    expect(after.token).not.toBe(before.token);
+    const oldToken = renewed.tokens.find((t) => t.period === before.period)!;
+    const newToken = renewed.tokens.find((t) => t.period === next)!;
+    // The old period ends where the next starts: the old token works for the grace after that, then stops.
+    expect(newToken.expiresAt - oldToken.expiresAt).toBe(PERIOD_S * 1000);
+
+    const refusal = await waitForRefusal(() => delivery(buyer, ids.renewing, next, before.token));
+    expect(Date.now()).toBeGreaterThanOrEqual(oldToken.expiresAt);
+    expect(refusal).toMatchObject({ status: 403, code: 'access_expired' });
+    const latest = await currentToken(buyer, ids.renewing);
+    expect((await delivery(buyer, ids.renewing, next, latest.token)).status).toBe(200);
+    // Only hashes and sealed references of the tokens are recorded.
+    const workflowId = subscriptionWorkflowId(ids.renewing);
+    const histories = `${await historyText(test.temporal, workflowId, firstRunId)}${await historyText(test.temporal, workflowId)}`;
+    expect(histories).toContain(firstTokenHash);
+    for (const { token } of [before, after, latest]) expect(histories).not.toContain(token);
+  });
+
+  it('continues as new every two periods, keeping its state, and each run replays', async () => {
+    const third = await waitFor(
+      () => status(buyer, ids.renewing),
+      (s) => s.deliveries.some((d) => d.period === 3),
+    );
+    expect(third.run).toBeGreaterThanOrEqual(2);
+    expect(third.stage).toBe('active');
+    expect(third.periodsCharged).toBeGreaterThanOrEqual(3);
+    // Carried across the runs: the deliveries of the first run are still there.
+    expect(third.deliveries.map((d) => d.period)).toEqual(expect.arrayContaining([2, 3]));
+    await replay(test.temporal, subscriptionWorkflowId(ids.renewing), firstRunId);
+  });
+
+  it('a missed payment opens a grace window, then suspends; its token stops working', async () => {
+    const suspended = await waitFor(
+      () => status(thinBuyer, ids.unpaid),
+      (s) => s.stage === 'suspended',
+    );
+    expect(suspended).toMatchObject({
+      currentPeriod: 2,
+      periodsCharged: 1,
+      problem: { code: 'InsufficientFunds' },
+    });
+    expect(suspended.graceUntil).toBe(suspended.periodStartedAt! + GRACE_MS);
+    expect(suspended.endedAt).toBeGreaterThanOrEqual(suspended.graceUntil!);
+    expect(suspended.tokens.every((t) => t.expired)).toBe(true);
+    await expect(currentToken(thinBuyer, ids.unpaid)).rejects.toBeInstanceOf(TuskApiError);
+    expect(await test.deployment.ledger.balanceOf('thin-buyer')).toBe(0n);
+    await replay(test.temporal, subscriptionWorkflowId(ids.unpaid));
+  });
+
+  it('cancel ends it at the period end: no further charge, and the token stops then', async () => {
+    await waitFor(
+      () => status(buyer, ids.cancelled),
+      (s) => s.deliveries.some((d) => d.period === 1),
+    );
+    const { token } = await currentToken(buyer, ids.cancelled);
+    const cancelling = await buyer.client.post<SubscriptionStatus>(`/subscriptions/${ids.cancelled}/cancel`);
+    expect(cancelling).toMatchObject({ stage: 'cancelling', cancelledBy: buyer.id });
+    expect(cancelling.nextRenewalAt).toBeUndefined();
+    await expect(buyer.client.post(`/subscriptions/${ids.cancelled}/cancel`)).rejects.toMatchObject({
+      status: 409,
+      code: 'invalid_state',
+    });
+    const cancelled = await waitFor(
+      () => status(buyer, ids.cancelled),
+      (s) => s.stage === 'cancelled',
+    );
+    expect(cancelled.periodsCharged).toBe(cancelled.currentPeriod);
+    expect(cancelled.endedAt).toBeGreaterThanOrEqual(cancelled.periodEndsAt!);
+    await expect(delivery(buyer, ids.cancelled, cancelled.currentPeriod, token)).rejects.toMatchObject({
+      code: 'access_expired',
+    });
+    await replay(test.temporal, subscriptionWorkflowId(ids.cancelled));
+  });
+});

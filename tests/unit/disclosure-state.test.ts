@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { DisclosureState, type DisclosureInput } from '../../workflows/disclosure-state';
+
+const input: DisclosureInput = {
+  disclosureId: 'x',
+  dealId: 'd',
+  auditorId: 'aud',
+  reason: 'sampling audit',
+  fields: ['parties', 'amount'],
+  approvalTimeoutMs: 1000,
+  viewMs: 100,
+};
+
+describe('disclosure state', () => {
+  it('opens the view on the second distinct approval, for the asking auditor only, until it expires', () => {
+    const disclosure = new DisclosureState(input, 0);
+    expect(() => disclosure.decide('aud', 'approve', 100, 1)).toThrow(/who asked cannot approve/);
+    disclosure.decide('c1', 'approve', 100, 1);
+    expect(disclosure.stage).toBe('pending');
+    expect(() => disclosure.assertCanView('aud', 2)).toThrow(/is pending/);
+    expect(() => disclosure.decide('c1', 'approve', 100, 2)).toThrow(/already decided/);
+    disclosure.decide('c2', 'approve', 100, 10);
+    expect(disclosure.snapshot()).toMatchObject({ stage: 'approved', viewUntil: 110 });
+    expect(() => disclosure.recordView('c1', 'sha256:v', 20)).toThrow(/only aud/);
+    disclosure.recordView('aud', 'sha256:v', 20);
+    expect(() => disclosure.assertCanView('aud', 110)).toThrow(/expired/);
+    expect(disclosure.nextDeadline()).toBe(110);
+    disclosure.tick(110);
+    expect(disclosure.finished).toBe(true);
+    expect(disclosure.snapshot().views).toEqual([
+      { viewer: 'aud', at: 20, fields: ['parties', 'amount'], valuesHash: 'sha256:v' },
+    ]);
+    expect(disclosure.snapshot().audit.map((e) => e.action)).toEqual([
+      'requested',
+      'approved',
+      'approved',
+      'view_opened',
+      'viewed',
+      'view_expired',
+    ]);
+  });
+
+  it('one denial ends it; no decision in time lapses it', () => {
+    const denied = new DisclosureState(input, 0);
+    denied.decide('c1', 'approve', 100, 1);
+    denied.decide('c2', 'deny', 100, 2);
+    expect(denied.stage).toBe('denied');
+    expect(denied.nextDeadline()).toBeUndefined();
+
+    const lapsed = new DisclosureState(input, 0);
+    lapsed.tick(999);
+    expect(lapsed.stage).toBe('pending');
+    lapsed.tick(1000);
+    expect(lapsed.stage).toBe('lapsed');
+    expect(() => lapsed.decide('c1', 'approve', 100, 1001)).toThrow(/lapsed/);
+  });
+});

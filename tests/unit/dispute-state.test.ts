@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { agreedDecision } from '../../workflows/approvals';
+import { DisputeState, outcomeKey, sellerShare, type DisputeInput } from '../../workflows/dispute-state';
+
+const input: DisputeInput = {
+  dealId: 'd',
+  buyerId: 'b',
+  sellerId: 's',
+  price: '1000',
+  openedBy: 'b',
+  reason: 'the table is empty',
+  reviewerAccessMs: 100,
+  resolutionTimeoutMs: 1000,
+  defaultOutcome: { kind: 'refund' },
+};
+
+describe('dispute state', () => {
+  it('needs two distinct principals approving the same outcome', () => {
+    const dispute = new DisputeState(input, 0);
+    dispute.approve('c1', { kind: 'split', sellerBps: 4000 }, 1);
+    expect(dispute.resolved).toBe(false);
+    expect(() => dispute.approve('c1', { kind: 'split', sellerBps: 4000 }, 2)).toThrow(/already decided/);
+    dispute.approve('c2', { kind: 'split', sellerBps: 6000 }, 3);
+    expect(dispute.resolved).toBe(false);
+    dispute.approve('c3', { kind: 'split', sellerBps: 4000 }, 4);
+    expect(dispute.snapshot()).toMatchObject({
+      stage: 'resolved',
+      outcome: { kind: 'split', sellerBps: 4000 },
+      resolvedBy: 'approvals',
+    });
+    expect(() => dispute.approve('c4', { kind: 'refund' }, 5)).toThrow(/resolved/);
+  });
+
+  it('refuses a split outside 0..10000 basis points', () => {
+    const dispute = new DisputeState(input, 0);
+    expect(() => dispute.approve('c1', { kind: 'split', sellerBps: 10_001 }, 1)).toThrow(/sellerBps/);
+    expect(() => dispute.approve('c1', { kind: 'split', sellerBps: 1.5 }, 1)).toThrow(/sellerBps/);
+  });
+
+  it("ends the reviewer's access at its deadline, and applies the default outcome at the timeout", () => {
+    const dispute = new DisputeState(input, 0);
+    expect(() => dispute.nameReviewer('s', 'c1', 100, 1)).toThrow(/party to the deal/);
+    dispute.nameReviewer('r', 'c1', 100, 10);
+    expect(dispute.nextDeadline()).toBe(110);
+    dispute.recordEvidenceRead('r', ['sha256:x'], 50);
+    expect(() => dispute.assertReviewerAccess('someone', 50)).toThrow(/not the dispute's reviewer/);
+    expect(() => dispute.assertReviewerAccess('r', 110)).toThrow(/has ended/);
+    dispute.tick(110, input.defaultOutcome);
+    expect(dispute.snapshot().reviewer?.expired).toBe(true);
+    expect(dispute.nextDeadline()).toBe(1000);
+    dispute.tick(999, input.defaultOutcome);
+    expect(dispute.resolved).toBe(false);
+    dispute.tick(1000, input.defaultOutcome);
+    expect(dispute.snapshot()).toMatchObject({ outcome: { kind: 'refund' }, resolvedBy: 'timeout' });
+    expect(dispute.snapshot().audit.map((e) => e.action)).toEqual([
+      'opened',
+      'reviewer_named',
+      'evidence_read',
+      'reviewer_access_ended',
+      'resolved',
+    ]);
+  });
+
+  it('takes evidence from the two parties only', () => {
+    const dispute = new DisputeState(input, 0);
+    dispute.addEvidence('b', 'sha256:1', 1);
+    dispute.addEvidence('s', 'sha256:2', 2);
+    expect(() => dispute.addEvidence('r', 'sha256:3', 3)).toThrow(/buyer or the seller/);
+    expect(dispute.snapshot().evidence.map((e) => e.by)).toEqual(['b', 's']);
+  });
+
+  it('splits in whole units, rounding the seller share down', () => {
+    expect(sellerShare('999', 4000)).toBe('399');
+    expect(sellerShare('1000', 10_000)).toBe('1000');
+    expect(sellerShare('1000', 0)).toBe('0');
+    expect(outcomeKey({ kind: 'split', sellerBps: 1 })).toBe('split:1');
+  });
+
+  it('agreement counts distinct principals only', () => {
+    const vote = (principal: string) => ({ principal, decision: 'approve', at: 0 });
+    expect(agreedDecision([vote('a'), vote('a')], String)).toBeUndefined();
+    expect(agreedDecision([vote('a'), vote('b')], String)).toBe('approve');
+  });
+});

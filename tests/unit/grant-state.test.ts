@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { GrantState, progressOf, type MilestoneGrantInput } from '../../workflows/grant-state';
+
+const query = {
+  kind: 'query' as const,
+  sellerId: 's',
+  templateId: 't',
+  templateHash: 'sha256:0',
+  parameters: {},
+  metric: 'patients',
+  threshold: 1000,
+};
+const input: MilestoneGrantInput = {
+  grantId: 'g',
+  sponsorId: 'sp',
+  granteeId: 'lab',
+  feeBps: 0,
+  milestones: [
+    { milestoneId: 'enrolled', name: '1,000 enrolled', amount: '600', deadline: 100, check: query },
+    {
+      milestoneId: 'report',
+      name: 'report',
+      amount: '400',
+      deadline: 200,
+      check: { kind: 'sponsor_approval' },
+    },
+  ],
+};
+
+const active = () => {
+  const grant = new GrantState(input);
+  grant.funded();
+  return grant;
+};
+
+describe('grant state', () => {
+  it('evidence queues a perimeter check; a met check is released; the total is the tranches', () => {
+    const grant = active();
+    expect(grant.snapshot().total).toBe('1000');
+    expect(() => grant.submitEvidence('sp', 'enrolled', 'sha256:e', 1)).toThrow(/only the grantee/);
+    grant.submitEvidence('lab', 'enrolled', 'sha256:e', 1);
+    expect(grant.toCheck().map((m) => m.milestoneId)).toEqual(['enrolled']);
+    expect(() => grant.submitEvidence('lab', 'enrolled', 'sha256:f', 2)).toThrow(/is checking/);
+    grant.recordCheck('enrolled', { met: true, statementHash: 'sha256:s' }, 3);
+    expect(grant.toRelease().map((m) => m.milestoneId)).toEqual(['enrolled']);
+    grant.released('enrolled', 4);
+    expect(progressOf(grant.snapshot())).toEqual({
+      grantId: 'g',
+      stage: 'active',
+      milestonesMet: 1,
+      milestonesTotal: 2,
+      percentMet: 50,
+    });
+  });
+
+  it('a check that is not met reopens the milestone until its deadline, which then is missed', () => {
+    const grant = active();
+    grant.submitEvidence('lab', 'enrolled', 'sha256:e', 1);
+    expect(grant.nextDeadline()).toBe(200);
+    grant.recordCheck('enrolled', { met: false }, 2);
+    expect(grant.nextDeadline()).toBe(100);
+    expect(grant.expireDeadlines(99)).toBe(false);
+    expect(() => grant.submitEvidence('lab', 'enrolled', 'sha256:e', 100)).toThrow(/past its deadline/);
+    expect(grant.expireDeadlines(100)).toBe(true);
+    grant.close('1000');
+    expect(grant.snapshot().milestones.map((m) => m.stage)).toEqual(['missed', 'void']);
+    expect(grant.snapshot()).toMatchObject({ stage: 'ended', refunded: '1000' });
+  });
+
+  it('the sponsor approves its milestones and extends deadlines before they pass, only later', () => {
+    const grant = active();
+    expect(() => grant.approve('sp', 'enrolled', 1)).toThrow(/verified by a query/);
+    expect(() => grant.approve('lab', 'report', 1)).toThrow(/only the sponsor/);
+    expect(() => grant.extend('sp', 'enrolled', 50, 1)).toThrow(/later/);
+    grant.extend('sp', 'enrolled', 150, 1);
+    expect(grant.expireDeadlines(120)).toBe(false);
+    expect(() => grant.extend('sp', 'enrolled', 300, 150)).toThrow(/past its deadline/);
+    grant.approve('sp', 'report', 2);
+    grant.released('report', 3);
+    grant.recordCheck('enrolled', { met: true }, 4);
+    grant.released('enrolled', 5);
+    expect(grant.allReleased).toBe(true);
+    grant.close('0');
+    expect(grant.stage).toBe('completed');
+    expect(progressOf(grant.snapshot()).percentMet).toBe(100);
+  });
+
+  it('rounds the public percentage and shows nothing but counts', () => {
+    const grant = new GrantState({
+      ...input,
+      milestones: [0, 1, 2].map((i) => ({ ...input.milestones[1]!, milestoneId: `m${i}` })),
+    });
+    grant.funded();
+    grant.approve('sp', 'm0', 1);
+    const progress = progressOf(grant.snapshot());
+    expect(progress.percentMet).toBe(33);
+    expect(Object.keys(progress).sort()).toEqual([
+      'grantId',
+      'milestonesMet',
+      'milestonesTotal',
+      'percentMet',
+      'stage',
+    ]);
+  });
+});

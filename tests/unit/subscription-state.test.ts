@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { SubscriptionState, type SubscriptionInput } from '../../workflows/subscription-state';
+
+const input: SubscriptionInput = {
+  subscriptionId: 'sub',
+  buyerId: 'b',
+  sellerId: 's',
+  pricePerPeriod: '100',
+  feeBps: 0,
+  buyerKeyRef: 'sha256:k',
+  compliance: { jurisdiction: 'US', purpose: 'research', acceptedDataClasses: ['health'] },
+  queries: [],
+  periodMs: 100,
+  graceMs: 30,
+  periodsPerRun: 2,
+};
+const token = (n: number) => ({ tokenHash: `sha256:t${n}`, sealedTokenRef: `sha256:s${n}` });
+
+describe('subscription state', () => {
+  it('periods follow the schedule; a rotated token outlives its period by the grace', () => {
+    const sub = new SubscriptionState(input, 1000);
+    expect(sub.periodBoundary).toBe(1000);
+    sub.startPeriod();
+    sub.charged();
+    sub.rotate(token(1), 1005);
+    expect(sub.snapshot()).toMatchObject({
+      currentPeriod: 1,
+      periodStartedAt: 1000,
+      periodEndsAt: 1100,
+      nextRenewalAt: 1100,
+    });
+    expect(sub.periodBoundary).toBe(1100);
+    sub.startPeriod();
+    sub.charged();
+    sub.rotate(token(2), 1101);
+    expect(sub.nextTokenExpiry()).toBe(1130);
+    sub.expireTokens(1129);
+    expect(sub.snapshot().tokens.map((t) => t.expired)).toEqual([false, false]);
+    sub.expireTokens(1130);
+    expect(sub.snapshot().tokens.map((t) => [t.period, t.expiresAt, t.expired])).toEqual([
+      [1, 1130, true],
+      [2, 1230, false],
+    ]);
+  });
+
+  it('a failed charge opens a grace window from the period start; a later charge closes it', () => {
+    const sub = new SubscriptionState(input, 0);
+    sub.startPeriod();
+    expect(sub.enterGrace({ code: 'InsufficientFunds', reason: 'r' })).toBe(30);
+    expect(sub.enterGrace({ code: 'InsufficientFunds', reason: 'r' })).toBe(30);
+    expect(sub.stage).toBe('grace');
+    sub.charged();
+    expect(sub.snapshot()).toMatchObject({ stage: 'active', periodsCharged: 1 });
+    expect(sub.snapshot().graceUntil).toBeUndefined();
+  });
+
+  it('suspension ends every token at once', () => {
+    const sub = new SubscriptionState(input, 0);
+    sub.startPeriod();
+    sub.charged();
+    sub.rotate(token(1), 1);
+    sub.startPeriod();
+    sub.enterGrace({ code: 'InsufficientFunds', reason: 'r' });
+    sub.suspend(130);
+    expect(sub.snapshot()).toMatchObject({ stage: 'suspended', tokens: [{ expired: true, expiresAt: 130 }] });
+    expect(sub.snapshot().nextRenewalAt).toBeUndefined();
+  });
+
+  it('cancel: only by the subscriber, once; access ends at the period end, not after grace', () => {
+    const sub = new SubscriptionState(input, 0);
+    sub.startPeriod();
+    sub.charged();
+    sub.rotate(token(1), 1);
+    expect(() => sub.requestCancel('s')).toThrow(/only the subscriber/);
+    sub.requestCancel('b');
+    expect(() => sub.requestCancel('b')).toThrow(/cancelling/);
+    expect(sub.snapshot()).toMatchObject({ stage: 'cancelling', tokens: [{ expiresAt: 100 }] });
+    expect(sub.snapshot().nextRenewalAt).toBeUndefined();
+    sub.cancelled(100);
+    expect(sub.ended).toBe(true);
+  });
+
+  it('carries its state into the next run, keeping the lists bounded', () => {
+    const sub = new SubscriptionState(input, 0);
+    for (let n = 1; n <= 6; n++) {
+      sub.startPeriod();
+      sub.charged();
+      sub.rotate(token(n), n * 100);
+      sub.deliver([]);
+    }
+    const next = new SubscriptionState({ ...input, carried: sub.carry() }, 650);
+    expect(next.snapshot()).toMatchObject({ currentPeriod: 6, periodsCharged: 6, run: 2, periodEndsAt: 600 });
+    expect(next.snapshot().tokens.map((t) => t.period)).toEqual([3, 4, 5, 6]);
+    expect(next.snapshot().deliveries.map((d) => d.period)).toEqual([3, 4, 5, 6]);
+  });
+});

@@ -1,0 +1,8 @@
+/**
+ * Workflow ids of the lifecycles, from their business keys. Deal ids never contain `:`, so these
+ * never collide with a deal's own workflow id.
+ */
+export const disputeWorkflowId = (dealId: string) => `${dealId}:dispute`;
+export const subscriptionWorkflowId = (subscriptionId: string) => `subscription:${subscriptionId}`;
+export const grantWorkflowId = (grantId: string) => `grant:${grantId}`;
+export const disclosureWorkflowId = (disclosureId: string) => `disclosure:${disclosureId}`;
