@@ -14,6 +14,7 @@ import { SIGNATURE_HEADER, PARTY_HEADER, TIMESTAMP_HEADER } from '../lib/signed-
 import { installRequestSigning } from './auth';
 import { DealService, type DealServiceConfig } from './deal-service';
 import { installErrorHandler } from './error-handler';
+import { blobRoutes } from './routes/blobs';
 import { dealRoutes } from './routes/deals';
 import { healthRoutes } from './routes/health';
 import { templateRoutes } from './routes/templates';
@@ -59,6 +60,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const catalog = new TemplateCatalog(deps.policiesRoot, deps.parties);
   await app.register(healthRoutes, { temporal: deps.temporal });
   await app.register(templateRoutes, { catalog });
+  await app.register(blobRoutes, { blobs: deps.blobs });
   await app.register(dealRoutes, { deals: new DealService(deps.temporal, catalog, deps.blobs, deps.deals) });
   return app;
 }

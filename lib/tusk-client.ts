@@ -20,18 +20,19 @@ export class TuskClient {
   ) {}
 
   async request<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-    const text = body === undefined ? '' : JSON.stringify(body);
+    const text = body === undefined ? '' : body instanceof Uint8Array ? body : JSON.stringify(body);
     const headers: Record<string, string> = signRequest(this.partyId, this.privateKeyPem, {
       method,
       url: path,
       body: text,
       timestamp: Date.now(),
     });
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (body !== undefined)
+      headers['content-type'] = body instanceof Uint8Array ? 'application/octet-stream' : 'application/json';
     const response = await fetch(new URL(path, this.baseUrl), {
       method,
       headers,
-      body: text || undefined,
+      body: text.length > 0 ? text : undefined,
     }).catch((error: unknown) => {
       const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
       throw new Error(
@@ -50,5 +51,10 @@ export class TuskClient {
 
   post<T>(path: string, body: unknown = {}): Promise<T> {
     return this.request<T>('POST', path, body).then((r) => r.body);
+  }
+
+  /** Uploads bytes to the blob store; returns their content address. */
+  async putBlob(bytes: Uint8Array): Promise<string> {
+    return (await this.post<{ ref: string }>('/blobs', bytes)).ref;
   }
 }
