@@ -3,6 +3,9 @@ import { DEAL_STAGES } from '../workflows/deal-state';
 
 export const errorBody = z.object({ code: z.string(), reason: z.string() }).meta({ id: 'Error' });
 
+const blobRef = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'a blob reference: sha256:<64 hex digits>');
+export const MAX_SELECTIONS = 16;
+
 export const createDealBody = z.strictObject({
   /** Chosen by the buyer (a UUID is ideal): a retried request with the same id starts nothing twice. */
   dealId: z
@@ -16,6 +19,13 @@ export const createDealBody = z.strictObject({
   price: z.string().regex(/^[0-9]{1,31}$/, 'a whole number of smallest units, as a string'),
   /** The buyer's X25519 public key (base64url, 32 bytes): the result is sealed to it. */
   buyerPublicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url X25519 public key (43 characters)'),
+  /** A private selection (templates that offer it): refs from POST /blobs; one selection per paid answer. */
+  privateSelection: z
+    .strictObject({
+      heKeyRef: blobRef,
+      selectionRefs: z.array(blobRef).min(1).max(MAX_SELECTIONS),
+    })
+    .optional(),
   /** How the buyer will use the answer; checked against the template here and again in the perimeter. */
   compliance: z.strictObject({
     jurisdiction: z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 two-letter code'),
@@ -93,5 +103,10 @@ export const templateSummary = z.object({
     dataClasses: z.array(z.string()),
   }),
   multiSeller: z.boolean(),
+  privateSelection: z.boolean(),
+  /** The declared group domain encrypted answers are laid out over. */
+  groupDomain: z
+    .record(z.string(), z.union([z.array(z.string()), z.object({ from: z.number(), to: z.number() })]))
+    .optional(),
   price: z.string(),
 });

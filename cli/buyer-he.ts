@@ -25,6 +25,7 @@ export async function createHeKeys(client: TuskClient, homeDir: string, buyerId:
     kind: 'bfv-secret',
     parameters: HE_PARAMETER_ID,
     keyRef,
+    publicKey: Buffer.from(keys.publicKey).toString('base64'),
     secretKey: Buffer.from(keys.secretKey).toString('base64'),
   };
   await writeFileAtomic(path, JSON.stringify(secret), 0o600);

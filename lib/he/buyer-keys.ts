@@ -47,6 +47,8 @@ export const heSecretKeyFile = z.strictObject({
   parameters: z.literal(HE_PARAMETER_ID),
   /** The key document's blob reference: the identity results are encrypted to. */
   keyRef: z.string(),
+  /** The public key too (base64), so the buyer can encrypt its selections without a download. */
+  publicKey: z.string(),
   secretKey: z.string(),
 });
 export type HeSecretKeyFile = z.infer<typeof heSecretKeyFile>;

@@ -83,6 +83,7 @@ export async function innerProduct(
   selection: readonly Uint8Array[],
   values: readonly Uint32Array[],
   galoisKeys: Uint8Array,
+  publicKey: Uint8Array,
 ): Promise<Uint8Array> {
   if (selection.length !== layout.chunks || values.length !== layout.chunks)
     throw new HeKeyError(`the selection must be ${layout.chunks} ciphertexts`);
@@ -90,11 +91,16 @@ export async function innerProduct(
   return sealScope((keep) => {
     const galois = keep(loadKey(he, he.seal.GaloisKeys(), galoisKeys, 'Galois key set'));
     const total = keep(he.seal.CipherText());
-    selection.forEach((bytes, chunk) =>
+    // SEAL refuses to multiply by an all-zero plaintext (the product would be transparent): such a
+    // chunk adds nothing, and when every chunk is zero the answer is a fresh encryption of zeros.
+    const nonZero = values.flatMap((slots, chunk) => (slots.some((slot) => slot !== 0) ? [chunk] : []));
+    if (nonZero.length === 0)
+      return encryptChunks(publicKey, [new Uint32Array(SLOTS)]).then(([zeros]) => zeros!);
+    nonZero.forEach((chunk, position) =>
       sealScope((local) => {
-        const chosen = local(loadCiphertext(he, bytes));
+        const chosen = local(loadCiphertext(he, selection[chunk]!));
         const plain = local(he.encoder.encode(values[chunk]!) as ReturnType<typeof he.seal.PlainText>);
-        if (chunk === 0) he.evaluator.multiplyPlain(chosen, plain, total);
+        if (position === 0) he.evaluator.multiplyPlain(chosen, plain, total);
         else {
           const product = local(he.evaluator.multiplyPlain(chosen, plain) as CipherText);
           he.evaluator.add(total, product, total);
@@ -114,7 +120,7 @@ export async function innerProduct(
     } catch {
       throw new HeKeyError('the Galois keys lack a rotation the selection needs');
     }
-    return save(he, total);
+    return Promise.resolve(save(he, total));
   });
 }
 

@@ -53,11 +53,34 @@ describe('BFV arithmetic at the configured sizes', () => {
     const plain = encodeValues(layout, values);
     for (const chosen of [[0], [3600], [1234, 2000]]) {
       const selection = await encryptChunks(keys.publicKey, selectionVector(layout, chosen));
-      const answer = await innerProduct(layout, selection, plain, keys.galoisKeys);
+      const answer = await innerProduct(layout, selection, plain, keys.galoisKeys, keys.publicKey);
       const { slots, noiseBudgetBits } = await decryptChunks(keys.secretKey, [answer]);
       expect(noiseBudgetBits).toBeGreaterThan(0);
       const expected = [0, 1, 2].map((q) => chosen.reduce((sum, g) => sum + values[g]![q]!, 0n));
       expect(decodeInnerProduct(layout, slots[0]!)).toEqual(expected);
+    }
+  }, 120_000);
+
+  it('answers zeros where whole chunks of the released vector are zero', async () => {
+    await keysReady;
+    const layout = vectorLayout(600, 1);
+    const values = Array.from({ length: 600 }, (_, g) => [g >= 300 ? 5n : 0n]);
+    for (const [plain, chosen, expected] of [
+      [encodeValues(layout, values), 450, 5n],
+      [encodeValues(layout, values), 10, 0n],
+      [
+        encodeValues(
+          layout,
+          values.map(() => [0n]),
+        ),
+        450,
+        0n,
+      ],
+    ] as const) {
+      const selection = await encryptChunks(keys.publicKey, selectionVector(layout, [chosen]));
+      const answer = await innerProduct(layout, selection, plain, keys.galoisKeys, keys.publicKey);
+      const { slots } = await decryptChunks(keys.secretKey, [answer]);
+      expect(decodeInnerProduct(layout, slots[0]!)).toEqual([expected]);
     }
   }, 120_000);
 
