@@ -16,6 +16,8 @@ import { DealService, type DealServiceConfig } from './deal-service';
 import { installErrorHandler } from './error-handler';
 import { blobRoutes } from './routes/blobs';
 import { dealRoutes } from './routes/deals';
+import { multiSellerDealRoutes } from './routes/multi-seller-deals';
+import { MultiSellerDealService } from './multi-seller-service';
 import { healthRoutes } from './routes/health';
 import { templateRoutes } from './routes/templates';
 import { TemplateCatalog } from './template-catalog';
@@ -62,5 +64,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(templateRoutes, { catalog });
   await app.register(blobRoutes, { blobs: deps.blobs });
   await app.register(dealRoutes, { deals: new DealService(deps.temporal, catalog, deps.blobs, deps.deals) });
+  await app.register(multiSellerDealRoutes, {
+    deals: new MultiSellerDealService(deps.temporal, catalog, deps.blobs, deps.deals),
+  });
   return app;
 }

@@ -110,3 +110,41 @@ export const templateSummary = z.object({
     .optional(),
   price: z.string(),
 });
+
+export const createMultiSellerDealBody = z.strictObject({
+  dealId: createDealBody.shape.dealId,
+  templateId: createDealBody.shape.templateId,
+  /** Each seller with the hash of its own signed copy of the template (from GET /templates). */
+  sellers: z
+    .array(
+      z.strictObject({
+        sellerId: z.string().min(1).max(100),
+        templateHash: createDealBody.shape.templateHash,
+      }),
+    )
+    .min(1)
+    .max(200),
+  parameters: createDealBody.shape.parameters,
+  /** The sum of the sellers' prices: each seller is paid its own. */
+  price: createDealBody.shape.price,
+  /** The buyer's HE key document (tusk buyer keygen --he): the sum is encrypted to it. */
+  heKeyRef: blobRef,
+  compliance: createDealBody.shape.compliance,
+});
+export type CreateMultiSellerDealBody = z.infer<typeof createMultiSellerDealBody>;
+
+export const multiSellerDealStatus = z
+  .object({
+    dealId: z.string(),
+    stage: dealStage,
+    buyerId: z.string(),
+    sellerIds: z.array(z.string()),
+    templateId: z.string(),
+    price: z.string(),
+    contributors: z.array(z.string()),
+    result: z.object({ resultRef: z.string(), commitment: z.string(), contributors: z.number() }).optional(),
+    confirmedBy: z.enum(['buyer', 'acceptance_timer']).optional(),
+    problem: z.object({ code: z.string(), reason: z.string() }).optional(),
+    timeline: z.array(z.object({ stage: dealStage, at: z.number() })),
+  })
+  .meta({ id: 'MultiSellerDealStatus' });

@@ -3,6 +3,7 @@ import { Queue } from 'bullmq';
 import { z } from 'zod';
 import { COORDINATOR_TASK_QUEUE, createCoordinatorActivities } from '../activities/coordinator/activities';
 import { NOTIFICATIONS_QUEUE, type NotificationJob } from '../activities/coordinator/notifications';
+import { BlobStore } from '../lib/blob-store';
 import { readEnv } from '../lib/env';
 import { bullConnection } from '../lib/redis';
 import { announceReady, runMain } from '../lib/ready';
@@ -16,7 +17,7 @@ runMain('coordinator worker', async () => {
     connection: await connectWorker(env.TEMPORAL_ADDRESS),
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: COORDINATOR_TASK_QUEUE,
-    activities: createCoordinatorActivities({ notifications }),
+    activities: createCoordinatorActivities({ notifications, blobs: new BlobStore(env.blobDir) }),
   });
   announceReady('coordinator worker', `task queue ${COORDINATOR_TASK_QUEUE}`);
   try {

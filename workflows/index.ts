@@ -1,1 +1,2 @@
 export { cohortQueryDeal } from './cohort-query-deal';
+export { multiSellerDeal } from './multi-seller-deal';

@@ -1,10 +1,16 @@
 import type { Queue } from 'bullmq';
+import type { BlobStore } from '../../lib/blob-store';
+import { createHeSumActivities } from './he-sum';
 import type { NotificationJob } from './notifications';
 
 export const COORDINATOR_TASK_QUEUE = 'coordinator';
 
-export function createCoordinatorActivities(deps: { notifications: Queue<NotificationJob> }) {
+export function createCoordinatorActivities(deps: {
+  notifications: Queue<NotificationJob>;
+  blobs: BlobStore;
+}) {
   return {
+    ...createHeSumActivities({ blobs: deps.blobs }),
     /** Enqueues a notification once per (deal, event, party): a retried activity adds no second job. */
     async notifyParty(job: NotificationJob): Promise<void> {
       await deps.notifications.add(job.event, job, {

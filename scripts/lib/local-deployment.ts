@@ -37,6 +37,8 @@ export interface LocalDeploymentOptions {
   feeBps?: number;
   /** The perimeter's query timeout. */
   queryTimeoutMs?: number;
+  /** More sellers, each with its own perimeter worker (queue perimeter.<id>), key and dataset. */
+  extraSellers?: { sellerId: string; sellerPublicKey: string; rows: number }[];
   /** Webhook the buyer's notifications are posted to. */
   buyerWebhookUrl?: string;
   log?: (line: string) => void;
@@ -90,6 +92,8 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     },
     { id: sellerId, role: 'seller', publicKey: options.sellerPublicKey ?? (await demoSellerKey()) },
   ];
+  for (const extra of options.extraSellers ?? [])
+    parties.push({ id: extra.sellerId, role: 'seller', publicKey: extra.sellerPublicKey });
   const partiesFile = join(home, 'parties.json');
   for (const party of parties) await addParty(partiesFile, party);
 
@@ -123,8 +127,30 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     notifier: 'workers/notifier.ts',
     api: 'api/server.ts',
   };
+  const envOf: Record<string, Record<string, string>> = {};
+  for (const extra of options.extraSellers ?? []) {
+    const path = join(home, 'data', `${extra.sellerId}-patients.duckdb`);
+    await mkdir(join(home, 'data'), { recursive: true });
+    await createSyntheticPatients({ path, rows: extra.rows });
+    const name = `perimeter worker ${extra.sellerId}`;
+    specs[name] = 'workers/perimeter.ts';
+    envOf[name] = {
+      ...env,
+      TUSK_SELLER_ID: extra.sellerId,
+      TUSK_SELLER_PUBLIC_KEY: extra.sellerPublicKey,
+      TUSK_DATASETS: `patients=${path}`,
+      TUSK_POLICIES_DIR: join(options.policiesRoot ?? join(ROOT, 'query-policies'), extra.sellerId),
+    };
+  }
   const start = (name: string) =>
-    startService({ name, script: specs[name]!, env, logDir: join(home, 'logs'), readyTimeoutMs: 120_000 });
+    startService({
+      name,
+      script: specs[name]!,
+      env: envOf[name] ?? env,
+      readyAs: specs[name] === 'workers/perimeter.ts' ? 'perimeter worker' : name,
+      logDir: join(home, 'logs'),
+      readyTimeoutMs: 120_000,
+    });
   const services = new Map<string, Service>();
   const stop = async () => {
     const names = [...services.keys()];
