@@ -96,7 +96,7 @@ describe('a multi-seller sum under the buyer HE key', () => {
 
   let dealId: string;
 
-  it('delivers exactly the sum of the sellers released tables, and pays each seller its share', async () => {
+  it("delivers exactly the sum of the sellers' released tables, and pays each seller its share", async () => {
     // Each seller's released table first: the same buyer's identical query returns it again, free.
     const tables = await Promise.all(sellers.map(releasedTable));
     const before = await Promise.all(sellers.map((s) => test.deployment.ledger.balanceOf(s.id)));

@@ -92,7 +92,7 @@ describe('a private selection deal', () => {
     ]);
   });
 
-  it('opens only with the buyer own secret key', async () => {
+  it("opens only with the buyer's own secret key", async () => {
     const { dealId } = await buySelection([['100', 'I10']]);
     const status = await waitDelivered(dealId);
     const envelope = decodeEnvelope(
