@@ -18,10 +18,13 @@ import { DisputeService } from './dispute-service';
 import { installErrorHandler } from './error-handler';
 import { GrantService } from './grant-service';
 import { DEFAULT_LIFECYCLE_CONFIG, type LifecycleConfig } from './lifecycle-config';
-import { dealRoutes } from './routes/deals';
 import { disclosureRoutes } from './routes/disclosures';
 import { disputeRoutes } from './routes/disputes';
 import { grantRoutes } from './routes/grants';
+import { blobRoutes } from './routes/blobs';
+import { dealRoutes } from './routes/deals';
+import { multiSellerDealRoutes } from './routes/multi-seller-deals';
+import { MultiSellerDealService } from './multi-seller-service';
 import { healthRoutes } from './routes/health';
 import { subscriptionRoutes } from './routes/subscriptions';
 import { templateRoutes } from './routes/templates';
@@ -72,6 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(templateRoutes, { catalog });
   const lifecycles = { ...DEFAULT_LIFECYCLE_CONFIG, ...deps.lifecycles };
   const { temporal, parties, blobs } = deps;
+  await app.register(blobRoutes, { blobs });
   await app.register(dealRoutes, { deals: new DealService(temporal, catalog, blobs, deps.deals) });
   await app.register(disputeRoutes, { disputes: new DisputeService(temporal, parties, blobs) });
   await app.register(subscriptionRoutes, {
@@ -84,5 +88,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     grants: new GrantService(temporal, catalog, parties, blobs, { feeBps: deps.deals.feeBps }),
   });
   await app.register(disclosureRoutes, { disclosures: new DisclosureService(temporal, lifecycles) });
+  await app.register(multiSellerDealRoutes, {
+    deals: new MultiSellerDealService(temporal, catalog, blobs, deps.deals),
+  });
   return app;
 }

@@ -12,7 +12,7 @@ import { ApiError } from './errors';
 declare module 'fastify' {
   interface FastifyRequest {
     party?: Party;
-    rawBody?: string;
+    rawBody?: string | Buffer;
   }
   interface FastifyContextConfig {
     /** Routes anyone may call unsigned (health, docs). */
@@ -53,13 +53,19 @@ function authenticate(request: FastifyRequest, parties: PartyRegistry, now: numb
 export function installRequestSigning(app: FastifyInstance, parties: PartyRegistry): void {
   // Keep the exact body bytes: the signature covers them, not a re-serialisation.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    request.rawBody = body as string;
-    if (request.rawBody.trim() === '') return done(null, undefined);
+    const text = body as string;
+    request.rawBody = text;
+    if (text.trim() === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(request.rawBody));
+      done(null, JSON.parse(text));
     } catch {
       done(new ApiError('invalid_request', 'the body is not valid JSON'), undefined);
     }
+  });
+  // Blob uploads (HE keys, encrypted selections): the bytes as they came.
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (request, body, done) => {
+    request.rawBody = body;
+    done(null, body);
   });
   app.addHook('preValidation', async (request) => {
     if (request.routeOptions.config.public) return;

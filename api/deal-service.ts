@@ -36,8 +36,19 @@ export class DealService {
 
   async create(buyer: Party, body: CreateDealBody): Promise<{ created: boolean; status: DealStatus }> {
     const { entry, parameters } = await checkTemplateOrder(this.catalog, body);
-    if (entry.template.price !== body.price) {
-      throw new ApiError('price_mismatch', `template ${body.templateId} costs ${entry.template.price}`);
+    const selections = body.privateSelection?.selectionRefs.length;
+    const price = (BigInt(entry.template.price) * BigInt(selections ?? 1)).toString();
+    if (price !== body.price) {
+      const per = selections ? ` (${entry.template.price} per selection × ${selections})` : '';
+      throw new ApiError('price_mismatch', `template ${body.templateId} costs ${price}${per}`);
+    }
+    if (body.privateSelection) {
+      if (!entry.template.privateSelection)
+        throw new ApiError(
+          'private_selection_not_offered',
+          `template ${body.templateId} does not offer private selection`,
+        );
+      await this.requireBlobs([body.privateSelection.heKeyRef, ...body.privateSelection.selectionRefs]);
     }
     const problem = complianceProblem(entry.template, body.compliance);
     if (problem) throw new ApiError('compliance_refused', problem);
@@ -57,7 +68,8 @@ export class DealService {
             templateId: entry.template.id,
             templateHash: entry.hash,
             parameters,
-            price: entry.template.price,
+            price,
+            ...(body.privateSelection ? { privateSelection: body.privateSelection } : {}),
             feeBps: this.config.feeBps,
             buyerKeyRef,
             compliance: body.compliance,
@@ -75,6 +87,13 @@ export class DealService {
       return { created: false, status: existing };
     }
     return { created: true, status: await this.status(body.dealId) };
+  }
+
+  /** Refuses refs the blob store does not hold: upload them first with POST /blobs. */
+  async requireBlobs(refs: string[]): Promise<void> {
+    for (const ref of refs)
+      if (!(await this.blobs.has(ref)))
+        throw new ApiError('unknown_blob', `no blob ${ref}; upload it with POST /blobs`);
   }
 
   async status(dealId: string): Promise<DealStatus> {

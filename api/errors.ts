@@ -23,6 +23,10 @@ export const errorCatalogue = {
   invalid_parameters: 422,
   compliance_refused: 422,
   invalid_terms: 422,
+  private_selection_not_offered: 422,
+  unknown_blob: 422,
+  too_few_sellers: 422,
+  templates_differ: 422,
   internal: 500,
   temporal_unavailable: 503,
 } as const;

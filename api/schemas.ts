@@ -6,6 +6,9 @@ import { disputeOutcome } from './dispute-schemas';
 
 export const errorBody = z.object({ code: z.string(), reason: z.string() }).meta({ id: 'Error' });
 
+const blobRef = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'a blob reference: sha256:<64 hex digits>');
+export const MAX_SELECTIONS = 16;
+
 export const createDealBody = z.strictObject({
   /** Chosen by the buyer (a UUID is ideal): a retried request with the same id starts nothing twice. */
   dealId: z
@@ -19,6 +22,13 @@ export const createDealBody = z.strictObject({
   price: z.string().regex(/^[0-9]{1,31}$/, 'a whole number of smallest units, as a string'),
   /** The buyer's X25519 public key (base64url, 32 bytes): the result is sealed to it. */
   buyerPublicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url X25519 public key (43 characters)'),
+  /** A private selection (templates that offer it): refs from POST /blobs; one selection per paid answer. */
+  privateSelection: z
+    .strictObject({
+      heKeyRef: blobRef,
+      selectionRefs: z.array(blobRef).min(1).max(MAX_SELECTIONS),
+    })
+    .optional(),
   /** How the buyer will use the answer; checked against the template here and again in the perimeter. */
   compliance: dealCompliance,
 });
@@ -104,5 +114,48 @@ export const templateSummary = z.object({
     dataClasses: z.array(z.string()),
   }),
   multiSeller: z.boolean(),
+  privateSelection: z.boolean(),
+  /** The declared group domain encrypted answers are laid out over. */
+  groupDomain: z
+    .record(z.string(), z.union([z.array(z.string()), z.object({ from: z.number(), to: z.number() })]))
+    .optional(),
   price: z.string(),
 });
+
+export const createMultiSellerDealBody = z.strictObject({
+  dealId: createDealBody.shape.dealId,
+  templateId: createDealBody.shape.templateId,
+  /** Each seller with the hash of its own signed copy of the template (from GET /templates). */
+  sellers: z
+    .array(
+      z.strictObject({
+        sellerId: z.string().min(1).max(100),
+        templateHash: createDealBody.shape.templateHash,
+      }),
+    )
+    .min(1)
+    .max(200),
+  parameters: createDealBody.shape.parameters,
+  /** The sum of the sellers' prices: each seller is paid its own. */
+  price: createDealBody.shape.price,
+  /** The buyer's HE key document (tusk buyer keygen --he): the sum is encrypted to it. */
+  heKeyRef: blobRef,
+  compliance: createDealBody.shape.compliance,
+});
+export type CreateMultiSellerDealBody = z.infer<typeof createMultiSellerDealBody>;
+
+export const multiSellerDealStatus = z
+  .object({
+    dealId: z.string(),
+    stage: dealStage,
+    buyerId: z.string(),
+    sellerIds: z.array(z.string()),
+    templateId: z.string(),
+    price: z.string(),
+    contributors: z.array(z.string()),
+    result: z.object({ resultRef: z.string(), commitment: z.string(), contributors: z.number() }).optional(),
+    confirmedBy: z.enum(['buyer', 'acceptance_timer']).optional(),
+    problem: z.object({ code: z.string(), reason: z.string() }).optional(),
+    timeline: z.array(z.object({ stage: dealStage, at: z.number() })),
+  })
+  .meta({ id: 'MultiSellerDealStatus' });

@@ -7,10 +7,13 @@ import { generateX25519KeyPair } from '../lib/sealed-box';
 import { TuskClient } from '../lib/tusk-client';
 import { publicKeyFromPem } from '../lib/x25519-public';
 import type { DealStatus } from '../workflows/deal-state';
+import { createHeKeys } from './buyer-he';
 import { apiUrl, CliError, home, keyPaths, readText, required, writeFileAtomic } from './common';
 import { formatTable } from './format-table';
 
 export const buyerUsage = `tusk buyer keygen <buyerId>                          request-signing (Ed25519) and result (X25519) keys
+tusk buyer keygen <buyerId> --he                     BFV keys (N=4096, t=1032193, 128-bit): public and Galois keys
+                                                      uploaded, the secret key kept in $TUSK_HOME/keys/<buyerId>.bfv.json
 tusk buyer templates                                  signed templates for sale
 tusk buyer deal <templateId> --param k=v ... --jurisdiction CC --purpose P --accept CLASS ... [--deal-id ID] [--wait]
 tusk buyer status <dealId>
@@ -73,9 +76,23 @@ export async function buyer(args: string[]): Promise<void> {
       purpose: { type: 'string' },
       accept: { type: 'string', multiple: true },
       wait: { type: 'boolean' },
+      he: { type: 'boolean' },
     },
   });
   const homeDir = home(values.home);
+  if (command === 'keygen' && values.he) {
+    const buyerId = required(positionals[0], 'buyer id: tusk buyer keygen <buyerId> --he');
+    const client = new TuskClient(
+      apiUrl(values.api),
+      buyerId,
+      await readText(
+        keyPaths(homeDir, buyerId).signing,
+        `signing key of ${buyerId} (run tusk buyer keygen ${buyerId} first)`,
+      ),
+    );
+    console.log(`HE key (use it in deals): ${await createHeKeys(client, homeDir, buyerId)}`);
+    return;
+  }
   if (command === 'keygen') {
     const buyerId = required(positionals[0], 'buyer id: tusk buyer keygen <buyerId>');
     const paths = keyPaths(homeDir, buyerId);

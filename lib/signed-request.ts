@@ -13,7 +13,8 @@ export interface RequestToSign {
   method: string;
   /** Path with query string, as sent. */
   url: string;
-  body: string;
+  /** The exact body bytes (JSON text, or raw bytes for blob uploads). */
+  body: string | Uint8Array;
   timestamp: number;
 }
 

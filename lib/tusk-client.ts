@@ -25,7 +25,7 @@ export class TuskClient {
     body?: unknown,
     extraHeaders: Record<string, string> = {},
   ): Promise<{ status: number; body: T }> {
-    const text = body === undefined ? '' : JSON.stringify(body);
+    const text = body === undefined ? '' : body instanceof Uint8Array ? body : JSON.stringify(body);
     const headers: Record<string, string> = {
       ...extraHeaders,
       ...signRequest(this.partyId, this.privateKeyPem, {
@@ -35,11 +35,12 @@ export class TuskClient {
         timestamp: Date.now(),
       }),
     };
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (body !== undefined)
+      headers['content-type'] = body instanceof Uint8Array ? 'application/octet-stream' : 'application/json';
     const response = await fetch(new URL(path, this.baseUrl), {
       method,
       headers,
-      body: text || undefined,
+      body: text.length > 0 ? text : undefined,
     }).catch((error: unknown) => {
       const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
       throw new Error(
@@ -58,5 +59,10 @@ export class TuskClient {
 
   post<T>(path: string, body: unknown = {}): Promise<T> {
     return this.request<T>('POST', path, body).then((r) => r.body);
+  }
+
+  /** Uploads bytes to the blob store; returns their content address. */
+  async putBlob(bytes: Uint8Array): Promise<string> {
+    return (await this.post<{ ref: string }>('/blobs', bytes)).ref;
   }
 }

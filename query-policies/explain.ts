@@ -54,6 +54,6 @@ export function explainTemplate(template: QueryTemplate): string {
     '',
     `Allowed for: jurisdictions ${template.compliance.jurisdictions.join(', ')}; purposes ${template.compliance.purposes.join(', ')}.`,
     `The buyer must accept data classes: ${template.compliance.dataClasses.join(', ')}.`,
-    `Multi-seller encrypted sums: ${template.multiSeller ? 'allowed' : 'not allowed'}. Price: ${template.price}.`,
+    `Multi-seller encrypted sums: ${template.multiSeller ? 'allowed' : 'not allowed'}. Private selection (the buyer picks groups under encryption): ${template.privateSelection ? 'allowed' : 'not allowed'}. Price: ${template.price}.`,
   ].join('\n');
 }

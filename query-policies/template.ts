@@ -46,6 +46,16 @@ export const privacySpec = z.discriminatedUnion('mechanism', [
 ]);
 export type PrivacySpec = z.infer<typeof privacySpec>;
 
+/** One dimension's possible values: listed, or a range of whole numbers (written as decimal text). */
+export const dimensionDomain = z.union([
+  z.array(z.string().min(1)).min(1),
+  z.strictObject({ from: z.int(), to: z.int() }),
+]);
+export type DimensionDomain = z.infer<typeof dimensionDomain>;
+
+/** Groups an encrypted answer may be laid out over (cross product of the dimensions' domains). */
+export const MAX_DOMAIN_GROUPS = 65_536;
+
 export const queryTemplate = z
   .strictObject({
     id: slug,
@@ -79,6 +89,14 @@ export const queryTemplate = z
     }),
     /** Whether this template may run in several sellers' perimeters and be summed under encryption. */
     multiSeller: z.boolean(),
+    /** Whether a buyer may pick groups under encryption, so nobody but it learns which it chose. */
+    privateSelection: z.boolean(),
+    /**
+     * Every value each dimension can take, in order: encrypted answers are laid out over their cross
+     * product (then the remainder row). Declared by the seller, never read from data, so the layout
+     * reveals nothing about which groups exist in any perimeter. Required for HE answers.
+     */
+    groupDomain: z.record(identifier, dimensionDomain).optional(),
   })
   .superRefine((template, ctx) => {
     for (const [name, spec] of Object.entries(template.parameters)) {
@@ -95,6 +113,7 @@ export const queryTemplate = z
     if (new Set(names).size !== names.length) {
       ctx.addIssue({ code: 'custom', path: ['metrics'], message: 'output column names must be unique' });
     }
+    if (template.multiSeller || template.privateSelection) heRules(template, ctx);
     if (template.privacy.epsilon > template.budget.epsilon) {
       ctx.addIssue({
         code: 'custom',
@@ -104,6 +123,47 @@ export const queryTemplate = z
     }
   });
 export type QueryTemplate = z.infer<typeof queryTemplate>;
+
+/** What encrypted answers need: a declared domain, non-negative sums, something to encode. */
+function heRules(
+  template: Pick<QueryTemplate, 'groupDomain' | 'dimensions' | 'metrics'>,
+  ctx: z.RefinementCtx,
+) {
+  const domain = template.groupDomain;
+  const declared = Object.keys(domain ?? {});
+  if (
+    !domain ||
+    declared.length !== template.dimensions.length ||
+    !template.dimensions.every((d) => d in domain)
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['groupDomain'],
+      message: 'encrypted answers need a groupDomain naming every dimension, and only those',
+    });
+    return;
+  }
+  let groups = 1;
+  for (const [name, values] of Object.entries(domain)) {
+    const size = Array.isArray(values) ? new Set(values).size : values.to - values.from + 1;
+    if (Array.isArray(values) && size !== values.length)
+      ctx.addIssue({ code: 'custom', path: ['groupDomain', name], message: 'values must be unique' });
+    if (size < 1) ctx.addIssue({ code: 'custom', path: ['groupDomain', name], message: 'from is above to' });
+    groups *= Math.max(size, 1);
+  }
+  if (groups > MAX_DOMAIN_GROUPS)
+    ctx.addIssue({ code: 'custom', path: ['groupDomain'], message: `more than ${MAX_DOMAIN_GROUPS} groups` });
+  const encoded = template.metrics.filter((m) => m.aggregate !== 'avg');
+  if (encoded.length === 0)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['metrics'],
+      message: 'encrypted answers need a count or sum metric',
+    });
+  for (const [index, metric] of template.metrics.entries())
+    if (metric.aggregate !== 'count_units' && metric.min < 0)
+      ctx.addIssue({ code: 'custom', path: ['metrics', index], message: 'encrypted sums need min >= 0' });
+}
 
 export type ParameterValues = Record<string, string | number>;
 

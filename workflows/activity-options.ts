@@ -30,6 +30,12 @@ export const settlementPayout = {
   retry: { initialInterval: '1 second', maximumInterval: '5 minutes' },
 } as const satisfies ActivityOptions;
 
+/** The coordinator's HE sum: seconds of CPU at most; a refusal (too few sellers) is not retried. */
+export const coordinatorSum = {
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
+} as const satisfies ActivityOptions;
+
 /** Notifications are best effort: a deal never waits on a webhook. */
 export const coordinatorNotify = {
   startToCloseTimeout: '30 seconds',

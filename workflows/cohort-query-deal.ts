@@ -104,6 +104,7 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
       templateHash: input.templateHash,
       parameters: input.parameters,
       buyerKeyRef: input.buyerKeyRef,
+      privateSelection: input.privateSelection,
     });
     deal.deliver(result, Date.now());
   } catch (error) {

@@ -1,4 +1,4 @@
-import type { DealCompliance, RunApprovedQueryResult } from '../activities/perimeter/types';
+import type { DealCompliance, PrivateSelection, RunApprovedQueryResult } from '../activities/perimeter/types';
 import type { DisputeOutcome, DisputeTerms } from './dispute-state';
 
 export const DEAL_STAGES = [
@@ -26,6 +26,8 @@ export interface CohortQueryDealInput {
   price: string;
   feeBps: number;
   buyerKeyRef: string;
+  /** Set for a private selection: the answer holds only the groups the buyer chose, encrypted. */
+  privateSelection?: PrivateSelection;
   /** The buyer's declared jurisdiction, purpose and accepted data classes; the perimeter checks them. */
   compliance: DealCompliance;
   /** How long the buyer has to confirm or dispute before the deal confirms itself. */

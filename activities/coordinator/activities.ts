@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { BlobStore } from '../../lib/blob-store';
 import { createLifecycleRecordActivities } from './lifecycle-records';
+import { createHeSumActivities } from './he-sum';
 import type { NotificationJob } from './notifications';
 
 export const COORDINATOR_TASK_QUEUE = 'coordinator';
@@ -11,6 +12,7 @@ export function createCoordinatorActivities(deps: {
 }) {
   return {
     ...createLifecycleRecordActivities(deps),
+    ...createHeSumActivities({ blobs: deps.blobs }),
     /** Enqueues a notification once per (deal, event, party): a retried activity adds no second job. */
     async notifyParty(job: NotificationJob): Promise<void> {
       await deps.notifications.add(job.event, job, {

@@ -16,6 +16,7 @@ import { refuse } from './refusal';
 import { runInSandbox } from './sandboxed-run';
 import type { SandboxLimits } from './sandbox';
 import { SandboxPool } from './sandbox-pool';
+import { createHeAnswers, type Release, type ReleaseInput } from './he-answers';
 import type {
   PrivacyReservation,
   ReservePrivacyInput,
@@ -113,17 +114,15 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
   }
 
   /**
-   * The only way into the seller's data: an approved template with a reservation; the perimeter
-   * aggregates with bounded contributions, withholds small groups, adds discrete noise, seals the
-   * table to the buyer's key and commits the epsilon. Only a blob reference, a commitment and
-   * counts come out. An identical query inside the window gets the stored answer again, free.
+   * The released table for a deal holding a reservation: aggregated with bounded contributions,
+   * small groups withheld, discrete noise added, the epsilon committed. Computed once per identical
+   * query and window; a repeat gets the stored table again, free.
    */
-  async function runApprovedQuery(input: RunApprovedQueryInput): Promise<RunApprovedQueryResult> {
+  async function releaseFor(input: ReleaseInput): Promise<Release> {
     const { template, parameters } = await approve(input);
     const reservation = (await ledger.reservations()).get(input.dealId);
     if (!reservation || reservation.state === 'released')
       refuse('NoReservation', `deal ${input.dealId} holds no privacy reservation`);
-    const buyerKey = await buyerPublicKey(input.buyerKeyRef);
     const queryKey = queryKeyOf(input.buyerId, input.templateHash, parameters);
     const { table, repeat } = await oneAtATime(queryKey, async () => {
       const cached = await releases.find<CachedRelease>(queryKey, reservation.at - windowMs(template));
@@ -138,9 +137,23 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
       return { table: released, repeat: false };
     });
     const committed = await ledger.commit(input.dealId, repeat ? 0 : template.privacy.epsilon, Date.now());
+    return { template, parameters, table, repeat, epsilonSpent: committed.microEpsilon / 1_000_000 };
+  }
+
+  const he = createHeAnswers({ blobs: deps.blobs, releaseFor });
+
+  /**
+   * The only way into the seller's data: an approved template with a reservation; the released
+   * table is sealed to the buyer's key (or, for a private selection, only the selected groups come
+   * out, encrypted). Only a blob reference, a commitment and counts leave the perimeter.
+   */
+  async function runApprovedQuery(input: RunApprovedQueryInput): Promise<RunApprovedQueryResult> {
+    if (input.privateSelection) return he.runPrivateSelection(input, input.privateSelection);
+    const buyerKey = await buyerPublicKey(input.buyerKeyRef);
+    const { template, parameters, table, repeat, epsilonSpent } = await releaseFor(input);
     const payload = buildResultPayload(
       { dealId: input.dealId, templateId: template.id, templateHash: input.templateHash, parameters },
-      { ...table, privacy: { ...table.privacy, epsilonSpent: committed.microEpsilon / 1_000_000 } },
+      { ...table, privacy: { ...table.privacy, epsilonSpent } },
     );
     const resultRef = await deps.blobs.put(sealResult(payload, buyerKey));
     log.info('approved query released', {
@@ -153,7 +166,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
       commitment: resultCommitment(payload),
       groupsReleased: table.privacy.groupsReleased,
       groupsSuppressed: table.privacy.groupsSuppressed,
-      epsilonSpent: committed.microEpsilon / 1_000_000,
+      epsilonSpent,
       repeat,
     };
   }
@@ -163,6 +176,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     releasePrivacyBudget,
     runApprovedQuery,
     ...createMilestoneCheckActivities({ approve, sandboxes, queryTimeoutMs: deps.queryTimeoutMs }),
+    encryptContribution: he.encryptContribution,
   };
 }
 

@@ -31,6 +31,31 @@ export interface RunApprovedQueryInput {
   buyerId: string;
   /** Blob reference of the buyer's X25519 public key. */
   buyerKeyRef: string;
+  /** A private selection: only the selected groups' sums come back, encrypted to the buyer's HE key. */
+  privateSelection?: PrivateSelection;
+}
+
+export interface PrivateSelection {
+  /** Blob reference of the buyer's HE key document. */
+  heKeyRef: string;
+  /** One blob per selection: its encrypted selection vector over the template's groups. */
+  selectionRefs: string[];
+}
+
+/** One seller's part of a multi-seller sum. */
+export interface EncryptContributionInput extends Omit<
+  RunApprovedQueryInput,
+  'buyerKeyRef' | 'privateSelection'
+> {
+  heKeyRef: string;
+}
+
+export interface ContributionResult {
+  /** An encrypted vector only the buyer's key opens; the coordinator adds it to the others. */
+  contributionRef: string;
+  groupsReleased: number;
+  epsilonSpent: number;
+  repeat: boolean;
 }
 
 /** What leaves the perimeter: references and counts, never rows or plaintext. */
@@ -51,6 +76,9 @@ export type PerimeterRefusal =
   | 'TemplateHashMismatch'
   | 'InvalidParameters'
   | 'InvalidBuyerKey'
+  | 'InvalidSelection'
+  | 'PrivateSelectionNotAllowed'
+  | 'MultiSellerNotAllowed'
   | 'ComplianceRefused'
   | 'BudgetExhausted'
   | 'NoReservation'

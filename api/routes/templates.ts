@@ -33,6 +33,8 @@ export const templateRoutes: FastifyPluginAsyncZod<{ catalog: TemplateCatalog }>
         budget: template.budget,
         compliance: template.compliance,
         multiSeller: template.multiSeller,
+        privateSelection: template.privateSelection,
+        groupDomain: template.groupDomain,
         price: template.price,
       })),
     }),

@@ -47,6 +47,8 @@ export interface LocalDeploymentOptions {
   feeBps?: number;
   /** The perimeter's query timeout. */
   queryTimeoutMs?: number;
+  /** More sellers, each with its own perimeter worker (queue perimeter.<id>), key and dataset. */
+  extraSellers?: { sellerId: string; sellerPublicKey: string; rows: number }[];
   /** Webhook the buyer's notifications are posted to. */
   buyerWebhookUrl?: string;
   /** Parties beyond the demo buyer and the seller: sponsors, auditors, compliance principals, more buyers. */
@@ -113,6 +115,8 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
   }));
   for (const { extra, signing } of extraKeys)
     parties.push({ id: extra.id, role: extra.role, publicKey: signing.publicKey });
+  for (const extra of options.extraSellers ?? [])
+    parties.push({ id: extra.sellerId, role: 'seller', publicKey: extra.sellerPublicKey });
   const partiesFile = join(home, 'parties.json');
   for (const party of parties) await addParty(partiesFile, party);
 
@@ -148,8 +152,30 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     notifier: 'workers/notifier.ts',
     api: 'api/server.ts',
   };
+  const envOf: Record<string, Record<string, string>> = {};
+  for (const extra of options.extraSellers ?? []) {
+    const path = join(home, 'data', `${extra.sellerId}-patients.duckdb`);
+    await mkdir(join(home, 'data'), { recursive: true });
+    await createSyntheticPatients({ path, rows: extra.rows });
+    const name = `perimeter worker ${extra.sellerId}`;
+    specs[name] = 'workers/perimeter.ts';
+    envOf[name] = {
+      ...env,
+      TUSK_SELLER_ID: extra.sellerId,
+      TUSK_SELLER_PUBLIC_KEY: extra.sellerPublicKey,
+      TUSK_DATASETS: `patients=${path}`,
+      TUSK_POLICIES_DIR: join(options.policiesRoot ?? join(ROOT, 'query-policies'), extra.sellerId),
+    };
+  }
   const start = (name: string) =>
-    startService({ name, script: specs[name]!, env, logDir: join(home, 'logs'), readyTimeoutMs: 120_000 });
+    startService({
+      name,
+      script: specs[name]!,
+      env: envOf[name] ?? env,
+      readyAs: specs[name] === 'workers/perimeter.ts' ? 'perimeter worker' : name,
+      logDir: join(home, 'logs'),
+      readyTimeoutMs: 120_000,
+    });
   const services = new Map<string, Service>();
   const stop = async () => {
     const names = [...services.keys()];

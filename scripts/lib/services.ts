@@ -24,6 +24,8 @@ export interface ServiceSpec {
   env: Record<string, string>;
   logDir: string;
   readyTimeoutMs?: number;
+  /** The name the process announces itself by, when several run under different names. */
+  readyAs?: string;
 }
 
 const exited = (child: ChildProcess) =>
@@ -70,7 +72,7 @@ export async function startService(spec: ServiceSpec): Promise<Service> {
     );
     child.stdout.on('data', (chunk: Buffer) => {
       seen += chunk.toString();
-      if (seen.includes(`tusk ${spec.name} ready`)) {
+      if (seen.includes(`tusk ${spec.readyAs ?? spec.name} ready`)) {
         clearTimeout(timer);
         ready();
       }

@@ -54,7 +54,12 @@ export class TestSeller {
   /** The demo template, re-owned and signed by this seller. */
   async publishDemoTemplate(changes: Partial<QueryTemplate> = {}): Promise<QueryTemplate> {
     const demo = await readTemplateFile(DEMO_TEMPLATE);
-    return this.publish({ ...demo, seller: this.id, ...changes });
+    // Other dimensions than the demo's would not match its declared HE group domain.
+    const plainOnly =
+      changes.dimensions && !changes.groupDomain
+        ? { multiSeller: false, privateSelection: false, groupDomain: undefined }
+        : {};
+    return this.publish({ ...demo, seller: this.id, ...plainOnly, ...changes });
   }
 }
 
@@ -70,7 +75,7 @@ export interface TestDeployment {
 export async function startTestDeployment(
   name: string,
   prepare: (seller: TestSeller) => Promise<void>,
-  options: Partial<LocalDeploymentOptions> = {},
+  options: Partial<LocalDeploymentOptions> | ((seller: TestSeller) => Partial<LocalDeploymentOptions>) = {},
 ): Promise<TestDeployment> {
   const home = await mkdtemp(join(tmpdir(), `tusk-it-${name}-`));
   const seller = new TestSeller(`seller-${name}`, join(home, 'query-policies'));
@@ -84,7 +89,7 @@ export async function startTestDeployment(
     sellerId: seller.id,
     sellerPublicKey: seller.keys.publicKey,
     policiesRoot: seller.policiesRoot,
-    ...options,
+    ...(typeof options === 'function' ? options(seller) : options),
   });
   const temporal = await connectClient(temporalAddress, 'default');
   return {

@@ -16,5 +16,8 @@ export function slowTemplate(demo: QueryTemplate): QueryTemplate {
     privacyUnit: 'visit_key',
     maxGroupsPerUnit: 1,
     minCohortSize: 2,
+    multiSeller: false,
+    privateSelection: false,
+    groupDomain: undefined,
   };
 }

@@ -25,6 +25,7 @@ export function sampleTemplate(changes: Partial<QueryTemplate> = {}): QueryTempl
     price: '5',
     compliance: { jurisdictions: ['US'], purposes: ['research'], dataClasses: ['health'] },
     multiSeller: false,
+    privateSelection: false,
     ...changes,
   };
 }

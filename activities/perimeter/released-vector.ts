@@ -1,0 +1,27 @@
+import { domainGroups, encodedQuantities, groupKey } from '../../query-policies/group-domain';
+import type { QueryTemplate } from '../../query-policies/template';
+import type { ReleasedTable } from './private-release';
+
+/**
+ * The released table as values[group][quantity] over the template's declared domain: a group
+ * withheld here (under k, or its noisy count under k) is zero, exactly as if it did not exist. Only
+ * released, noised numbers go in, so the encrypted vector carries nothing the plain answer would not.
+ * Released rows outside the declared domain cannot be placed and are left out (counted).
+ */
+export function releasedVector(template: QueryTemplate, table: ReleasedTable) {
+  const groups = domainGroups(template);
+  const index = new Map(groups.map((cells, i) => [groupKey(cells), i]));
+  const quantities = encodedQuantities(template);
+  const columns = quantities.map((name) => table.columns.indexOf(name));
+  const values = groups.map(() => quantities.map(() => 0n));
+  let outsideDomain = 0;
+  for (const row of table.rows) {
+    const at = index.get(groupKey(row.slice(0, template.dimensions.length)));
+    if (at === undefined) {
+      outsideDomain++;
+      continue;
+    }
+    values[at] = columns.map((column) => BigInt(Math.max(0, Math.round(Number(row[column] ?? 0)))));
+  }
+  return { quantities, values, outsideDomain };
+}

@@ -1,0 +1,77 @@
+import { domainGroups, encodedQuantities, groupKey } from '../../query-policies/group-domain';
+import type { QueryTemplate } from '../../query-policies/template';
+import type { HeSecretKeyFile } from './buyer-keys';
+import { encryptChunks } from './ciphertexts';
+import { ciphertextTexts, encodeEnvelope, type HeVectorEnvelope } from './he-result';
+import { openHeVector } from './open-result';
+import { HE_PARAMETER_ID } from './seal-context';
+import { decodeInnerProduct, decodeValues, selectionVector, vectorLayout } from './vector-layout';
+
+const layoutOf = (template: QueryTemplate) =>
+  vectorLayout(domainGroups(template).length, encodedQuantities(template).length);
+
+/** A group's position in the template's declared domain, by its dimension values. */
+export function groupIndex(template: QueryTemplate, cells: readonly string[]): number {
+  const at = domainGroups(template).findIndex((group) => groupKey(group) === groupKey(cells));
+  if (at < 0) throw new Error(`${cells.join('/')} is not a group of template ${template.id}`);
+  return at;
+}
+
+/**
+ * The buyer's encrypted selections, one blob each: a 0/1 vector over the template's groups with one
+ * group chosen, encrypted on the buyer's machine to its own key. Nobody else can tell which.
+ */
+export async function encryptSelections(
+  secret: HeSecretKeyFile,
+  template: QueryTemplate,
+  chosen: readonly (readonly string[])[],
+): Promise<Buffer[]> {
+  const layout = layoutOf(template);
+  const publicKey = new Uint8Array(Buffer.from(secret.publicKey, 'base64'));
+  return Promise.all(
+    chosen.map(async (cells) =>
+      encodeEnvelope({
+        kind: 'selection',
+        parameters: HE_PARAMETER_ID,
+        dealId: 'selection',
+        keyRef: secret.keyRef,
+        quantities: encodedQuantities(template),
+        groups: layout.groups,
+        ciphertexts: ciphertextTexts(
+          await encryptChunks(publicKey, selectionVector(layout, [groupIndex(template, cells)])),
+        ),
+      }),
+    ),
+  );
+}
+
+/** Each selection's decrypted quantities (name → value), in the order the selections were sent. */
+export async function openSelections(
+  secret: HeSecretKeyFile,
+  template: QueryTemplate,
+  envelope: HeVectorEnvelope,
+) {
+  const layout = layoutOf(template);
+  const { slots } = await openHeVector(secret, envelope);
+  return slots.map((answer) => {
+    const values = decodeInnerProduct(layout, answer);
+    return Object.fromEntries(envelope.quantities.map((name, i) => [name, values[i]!]));
+  });
+}
+
+/** A multi-seller sum, decrypted: the groups that are not all zero, with their summed quantities. */
+export async function openSum(secret: HeSecretKeyFile, template: QueryTemplate, envelope: HeVectorEnvelope) {
+  const layout = layoutOf(template);
+  const { slots } = await openHeVector(secret, envelope);
+  const groups = domainGroups(template);
+  return decodeValues(layout, slots).flatMap((values, index) =>
+    values.some((value) => value !== 0n)
+      ? [
+          {
+            group: groups[index]!,
+            ...Object.fromEntries(envelope.quantities.map((name, i) => [name, values[i]!])),
+          },
+        ]
+      : [],
+  );
+}

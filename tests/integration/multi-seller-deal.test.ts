@@ -1,0 +1,228 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHeKeys, readHeSecret } from '../../cli/buyer-he';
+import { BlobStore } from '../../lib/blob-store';
+import { canonicalJson } from '../../lib/canonical-json';
+import { openSum } from '../../lib/he/buyer-selection';
+import type { HeSecretKeyFile } from '../../lib/he/buyer-keys';
+import { decodeEnvelope } from '../../lib/he/he-result';
+import { openResult } from '../../lib/sealed-result';
+import { DEALS_TASK_QUEUE } from '../../lib/temporal';
+import { groupKey } from '../../query-policies/group-domain';
+import { templateHash } from '../../query-policies/signature';
+import type { QueryTemplate } from '../../query-policies/template';
+import { cohortQueryDeal } from '../../workflows/cohort-query-deal';
+import { multiSellerDeal } from '../../workflows/multi-seller-deal';
+import type { MultiSellerDealStatus } from '../../workflows/multi-seller-state';
+import { RESEARCH_IN_US, startTestDeployment, TestSeller, type TestDeployment } from './harness';
+
+const PARAMETERS = { min_age: 25, max_age: 65, sex: 'F' };
+const FEE_BPS = 250;
+
+describe('a multi-seller sum under the buyer HE key', () => {
+  let test: TestDeployment;
+  let sellers: TestSeller[] = [];
+  const templates = new Map<string, QueryTemplate>();
+  let keyHome: string;
+  let secret: HeSecretKeyFile;
+  let blobs: BlobStore;
+
+  beforeAll(async () => {
+    test = await startTestDeployment(
+      'multi',
+      async (first) => {
+        sellers = [
+          first,
+          ...['b', 'c'].map((suffix) => new TestSeller(`${first.id}-${suffix}`, first.policiesRoot)),
+        ];
+        for (const seller of sellers) templates.set(seller.id, await seller.publishDemoTemplate());
+      },
+      () => ({
+        buyerFunds: 100_000n,
+        feeBps: FEE_BPS,
+        acceptanceTimeoutMs: 600_000,
+        // Each seller its own data: different sizes give different synthetic visits.
+        extraSellers: sellers.slice(1).map((seller, i) => ({
+          sellerId: seller.id,
+          sellerPublicKey: seller.keys.publicKey,
+          rows: 20_000 * (i + 1),
+        })),
+      }),
+    );
+    keyHome = await mkdtemp(join(tmpdir(), 'tusk-he-multi-'));
+    await createHeKeys(test.deployment.buyer.client, keyHome, test.deployment.buyer.id);
+    secret = await readHeSecret(keyHome, test.deployment.buyer.id);
+    blobs = new BlobStore(join(test.home, 'blobs'));
+  });
+  afterAll(async () => {
+    await test?.close();
+    if (keyHome) await rm(keyHome, { recursive: true, force: true });
+  });
+
+  const hashOf = (seller: TestSeller) => templateHash(templates.get(seller.id)!);
+  const templateId = () => templates.get(sellers[0]!.id)!.id;
+
+  /** One seller's released table, bought plainly (as an operator could start it) by the same buyer. */
+  async function releasedTable(seller: TestSeller) {
+    const buyerKeyRef = await blobs.put(
+      Buffer.from(canonicalJson({ kind: 'x25519', publicKey: test.deployment.buyer.resultPublicKey })),
+    );
+    const dealId = `plain-${seller.id}-${crypto.randomUUID()}`;
+    const handle = await test.temporal.workflow.start(cohortQueryDeal, {
+      taskQueue: DEALS_TASK_QUEUE,
+      workflowId: dealId,
+      args: [
+        {
+          dealId,
+          buyerId: test.deployment.buyer.id,
+          sellerId: seller.id,
+          templateId: templateId(),
+          templateHash: hashOf(seller),
+          parameters: PARAMETERS,
+          price: '1000',
+          feeBps: FEE_BPS,
+          buyerKeyRef,
+          compliance: RESEARCH_IN_US,
+          acceptanceTimeoutMs: 1_000,
+        },
+      ],
+    });
+    const status = await handle.result();
+    expect(status.stage).toBe('settled');
+    return openResult(await blobs.get(status.result!.resultRef), test.deployment.buyer.resultKeyPem, dealId);
+  }
+
+  let dealId: string;
+
+  it("delivers exactly the sum of the sellers' released tables, and pays each seller its share", async () => {
+    // Each seller's released table first: the same buyer's identical query returns it again, free.
+    const tables = await Promise.all(sellers.map(releasedTable));
+    const before = await Promise.all(sellers.map((s) => test.deployment.ledger.balanceOf(s.id)));
+
+    dealId = `multi-${crypto.randomUUID()}`;
+    const { client } = test.deployment.buyer;
+    const created = await client.request<MultiSellerDealStatus>('POST', '/multi-seller-deals', {
+      dealId,
+      templateId: templateId(),
+      sellers: sellers.map((seller) => ({ sellerId: seller.id, templateHash: hashOf(seller) })),
+      parameters: PARAMETERS,
+      price: '3000',
+      heKeyRef: secret.keyRef,
+      compliance: RESEARCH_IN_US,
+    });
+    expect(created.status).toBe(201);
+    const delivered = await waitFor(
+      dealId,
+      (s) =>
+        s.stage !== 'query_running' &&
+        s.timeline.length > 1 &&
+        !['budget_reserved', 'escrow_locked'].includes(s.stage),
+    );
+    expect(delivered.problem).toBeUndefined();
+    expect(delivered).toMatchObject({ stage: 'delivered', price: '3000', result: { contributors: 3 } });
+
+    const fetched = await client.get<{ ciphertext: string }>(`/multi-seller-deals/${dealId}/result`);
+    const envelope = decodeEnvelope(Buffer.from(fetched.ciphertext, 'base64'));
+    expect(envelope).toMatchObject({ kind: 'sum', contributors: 3, keyRef: secret.keyRef });
+    const sum = await openSum(secret, templates.get(sellers[0]!.id)!, envelope);
+
+    const expected = new Map<string, { patients: bigint; total_cost: bigint }>();
+    for (const table of tables) {
+      const at = (name: string) => table.columns.indexOf(name);
+      for (const row of table.rows) {
+        const key = groupKey(row.slice(0, 2));
+        const current = expected.get(key) ?? { patients: 0n, total_cost: 0n };
+        expected.set(key, {
+          patients: current.patients + BigInt(row[at('patients')] as number),
+          total_cost: current.total_cost + BigInt(row[at('total_cost')] as number),
+        });
+      }
+    }
+    expect(new Map(sum.map(({ group, ...values }) => [groupKey(group), values]))).toEqual(expected);
+
+    await client.post(`/multi-seller-deals/${dealId}/confirm`);
+    expect(await waitFor(dealId, (s) => s.stage === 'settled')).toMatchObject({ stage: 'settled' });
+    const after = await Promise.all(sellers.map((s) => test.deployment.ledger.balanceOf(s.id)));
+    // Each seller's share: its own price (1000) less the platform fee.
+    expect(after.map((balance, i) => balance - before[i]!)).toEqual(sellers.map(() => 975n));
+  });
+
+  async function waitFor(id: string, done: (status: MultiSellerDealStatus) => boolean) {
+    const deadline = Date.now() + 180_000;
+    for (;;) {
+      const status = await test.deployment.buyer.client.get<MultiSellerDealStatus>(
+        `/multi-seller-deals/${id}`,
+      );
+      if (done(status) || status.problem) return status;
+      if (Date.now() > deadline) throw new Error(`deal ${id} is still ${status.stage}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+
+  it('leaves nothing the coordinator could decrypt: no secret key in blobs, logs or history', async () => {
+    const secretBytes = Buffer.from(secret.secretKey, 'base64');
+    const needles = [secret.secretKey, secretBytes.toString('hex').slice(0, 64)];
+    const logs = join(test.home, 'logs');
+    for (const file of await readdir(logs)) {
+      const text = await readFile(join(logs, file), 'utf8');
+      for (const needle of needles) expect(text.includes(needle)).toBe(false);
+    }
+    const coordinatorLog = await readFile(join(logs, 'coordinator-worker.log'), 'utf8');
+    expect(coordinatorLog).not.toMatch(/secret|BEGIN PRIVATE KEY/i);
+    const stored = join(test.home, 'blobs', 'sha256');
+    for (const prefix of await readdir(stored))
+      for (const name of await readdir(join(stored, prefix))) {
+        const bytes = await readFile(join(stored, prefix, name));
+        expect(bytes.includes(secretBytes.subarray(0, 64))).toBe(false);
+        expect(bytes.includes(Buffer.from(secret.secretKey.slice(0, 64)))).toBe(false);
+      }
+    const history = JSON.stringify(await test.temporal.workflow.getHandle(dealId).fetchHistory());
+    expect(history.includes(secret.secretKey.slice(0, 64))).toBe(false);
+    expect(history).not.toMatch(/"ciphertexts"/);
+  });
+
+  it('refuses fewer than two sellers: at the API, and in the workflow when a perimeter refuses', async () => {
+    const { client } = test.deployment.buyer;
+    const one = await client
+      .post('/multi-seller-deals', {
+        dealId: `multi-${crypto.randomUUID()}`,
+        templateId: templateId(),
+        sellers: [{ sellerId: sellers[0]!.id, templateHash: hashOf(sellers[0]!) }],
+        parameters: PARAMETERS,
+        price: '1000',
+        heKeyRef: secret.keyRef,
+        compliance: RESEARCH_IN_US,
+      })
+      .catch((error: unknown) => error);
+    expect(one).toMatchObject({ status: 422, code: 'too_few_sellers' });
+
+    // Started behind the API: the second seller's perimeter refuses a hash it did not sign.
+    const id = `multi-direct-${crypto.randomUUID()}`;
+    const balance = await test.deployment.ledger.balanceOf(test.deployment.buyer.id);
+    const status = await test.temporal.workflow.execute(multiSellerDeal, {
+      taskQueue: DEALS_TASK_QUEUE,
+      workflowId: id,
+      args: [
+        {
+          dealId: id,
+          buyerId: test.deployment.buyer.id,
+          templateId: templateId(),
+          sellers: [
+            { sellerId: sellers[0]!.id, templateHash: hashOf(sellers[0]!), price: '1000' },
+            { sellerId: sellers[1]!.id, templateHash: hashOf(sellers[0]!), price: '1000' },
+          ],
+          parameters: PARAMETERS,
+          heKeyRef: secret.keyRef,
+          compliance: RESEARCH_IN_US,
+          feeBps: FEE_BPS,
+          acceptanceTimeoutMs: 1_000,
+        },
+      ],
+    });
+    expect(status).toMatchObject({ stage: 'failed', problem: { code: 'TooFewSellers' } });
+    expect(status.result).toBeUndefined();
+    expect(await test.deployment.ledger.balanceOf(test.deployment.buyer.id)).toBe(balance);
+  });
+});
