@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
@@ -5,13 +6,19 @@ import {
   SettlementRefusedError,
   splitFee,
   type EscrowLocked,
+  type EscrowOpened,
   type EscrowRefunded,
   type EscrowReleased,
   type LockEscrowInput,
+  type OpenEscrowInput,
+  type ReceiptRecorded,
+  type RecordReceiptInput,
   type RefundEscrowInput,
   type ReleaseEscrowInput,
   type SettlementPort,
+  parseAmount,
 } from './port';
+import { blindedReceiptId } from './receipt-id';
 
 const entry = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('mint'), account: z.string(), amount: z.string(), at: z.string() }),
@@ -37,6 +44,14 @@ const entry = z.discriminatedUnion('kind', [
     amount: z.string(),
     at: z.string(),
   }),
+  z.object({
+    kind: z.literal('receipt'),
+    dealId: z.string(),
+    buyerId: z.string(),
+    receiptId: z.string(),
+    salt: z.string(),
+    at: z.string(),
+  }),
 ]);
 type Entry = z.infer<typeof entry>;
 type EntryInput = Entry extends infer E ? (E extends Entry ? Omit<E, 'at'> : never) : never;
@@ -52,6 +67,7 @@ interface Escrow {
 export interface LedgerState {
   balances: Map<string, bigint>;
   escrows: Map<string, Escrow>;
+  receipts: Map<string, { buyerId: string; receiptId: string; salt: string }>;
 }
 
 function apply(state: LedgerState, e: Entry): void {
@@ -83,6 +99,9 @@ function apply(state: LedgerState, e: Entry): void {
       add(e.buyerId, BigInt(e.amount));
       break;
     }
+    case 'receipt':
+      state.receipts.set(e.dealId, { buyerId: e.buyerId, receiptId: e.receiptId, salt: e.salt });
+      break;
   }
 }
 
@@ -99,7 +118,7 @@ export class LocalLedger implements SettlementPort {
   constructor(readonly path: string) {}
 
   async state(): Promise<LedgerState> {
-    const state: LedgerState = { balances: new Map(), escrows: new Map() };
+    const state: LedgerState = { balances: new Map(), escrows: new Map(), receipts: new Map() };
     const text = await readFile(this.path, 'utf8').catch(() => '');
     for (const line of text.split('\n')) if (line.trim()) apply(state, entry.parse(JSON.parse(line)));
     return state;
@@ -127,10 +146,17 @@ export class LocalLedger implements SettlementPort {
     return this.exclusive(() => this.append({ kind: 'mint', account, amount: amount.toString() }));
   }
 
+  /** Nothing to deploy: the ledger's escrow for a deal is a line it writes when locking. */
+  async openEscrow(input: OpenEscrowInput): Promise<EscrowOpened> {
+    parseAmount(input.amount);
+    return { dealId: input.dealId, escrowAddress: `ledger:${input.dealId}`, amount: input.amount };
+  }
+
+  /** The ledger holds the buyer's balance itself, so locking moves the payment at once. */
   lockEscrow(input: LockEscrowInput): Promise<EscrowLocked> {
     return this.exclusive(async () => {
       const state = await this.state();
-      const amount = BigInt(input.amount);
+      const amount = parseAmount(input.amount);
       const existing = state.escrows.get(input.dealId);
       if (existing) {
         if (existing.buyerId !== input.buyerId || existing.amount !== amount) {
@@ -201,6 +227,22 @@ export class LocalLedger implements SettlementPort {
         amount: input.amount,
       });
       return { dealId: input.dealId, amount: input.amount };
+    });
+  }
+
+  /** Records the receipt with a fresh random salt; a repeated call returns the first one. */
+  recordReceipt(input: RecordReceiptInput): Promise<ReceiptRecorded> {
+    return this.exclusive(async () => {
+      const existing = (await this.state()).receipts.get(input.dealId);
+      if (existing) return { dealId: input.dealId, receiptId: existing.receiptId, salt: existing.salt };
+      const salt = randomBytes(32);
+      const receipt = {
+        dealId: input.dealId,
+        receiptId: blindedReceiptId(input.commitment, salt),
+        salt: salt.toString('hex'),
+      };
+      await this.append({ kind: 'receipt', buyerId: input.buyerId, ...receipt });
+      return receipt;
     });
   }
 }
