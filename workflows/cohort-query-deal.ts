@@ -11,8 +11,9 @@ import {
 import type { CoordinatorActivities } from '../activities/coordinator/activities';
 import type { PerimeterActivities } from '../activities/perimeter/activities';
 import type { SettlementActivities } from '../activities/settlement/activities';
-import { coordinatorNotify, perimeterQuery, settlementLock, settlementPayout } from './activity-options';
+import { coordinatorNotify, perimeterQuery, settlementPayout } from './activity-options';
 import { DealState, type CohortQueryDealInput, type DealProblem, type DealStatus } from './deal-state';
+import { lockBuyerPayment, recordDealReceipt } from './settlement-steps';
 
 export const dealStatusQuery = defineQuery<DealStatus>('dealStatus');
 export const confirmDealUpdate = defineUpdate<DealStatus>('confirmDeal');
@@ -42,7 +43,6 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
     { validator: () => deal.assertConfirmable() },
   );
 
-  const escrowLock = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementLock });
   const escrowPayout = proxyActivities<SettlementActivities>({
     taskQueue: 'settlement',
     ...settlementPayout,
@@ -57,7 +57,7 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
   });
 
   try {
-    await escrowLock.lockEscrow({ dealId: input.dealId, buyerId: input.buyerId, amount: input.price });
+    await lockBuyerPayment(deal, input);
   } catch (error) {
     deal.fail(problemOf(error), 'failed', Date.now());
     return deal.snapshot();
@@ -89,10 +89,12 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
   await escrowPayout.releaseEscrow({
     dealId: input.dealId,
     sellerId: input.sellerId,
+    buyerId: input.buyerId,
     amount: input.price,
     feeBps: input.feeBps,
   });
   deal.advance('settled', Date.now());
+  await recordDealReceipt(deal, input);
   await notifyBestEffort(coordinator, input.sellerId, input.dealId, 'deal_settled');
   return deal.snapshot();
 }
