@@ -4,7 +4,7 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = builtinModules.flatMap((name) => [name, `node:${name}`]);
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.tusk/**', 'bin/**', '*.config.m{js,ts}', 'scripts/*.mjs'] },
+  { ignores: ['node_modules/**', '.tusk/**', 'bin/**', '*.config.m{js,ts}', 'scripts/**/*.mjs'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
