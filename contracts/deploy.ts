@@ -1,9 +1,6 @@
-import type { SettlementDeployment } from './deployment';
+import { TEST_ACCOUNT, type SettlementDeployment } from './deployment';
 import type { AztecNode, AztecSdk } from './sdk';
 import { openTestAccountWallet, testAccountAddresses } from './wallets';
-
-/** The operator's local-network account: test account 0. */
-export const OPERATOR_TEST_ACCOUNT = 0;
 
 /**
  * Deploys the settlement currency (a private Token, 6 decimals, the operator as admin and minter) and
@@ -16,7 +13,7 @@ export async function deploySettlementContracts(
   log: (line: string) => void,
 ): Promise<SettlementDeployment> {
   const info = await node.getNodeInfo();
-  const operator = await openTestAccountWallet(sdk, node, OPERATOR_TEST_ACCOUNT);
+  const operator = await openTestAccountWallet(sdk, node, TEST_ACCOUNT.operator);
   try {
     let started = performance.now();
     const { contract: token } = await sdk.TokenContract.deploy(
@@ -41,7 +38,7 @@ export async function deploySettlementContracts(
       rollupVersion: info.rollupVersion,
       token: token.address.toString(),
       receipts: receipts.address.toString(),
-      operator: { testAccount: OPERATOR_TEST_ACCOUNT, address: operator.address.toString() },
+      operator: { testAccount: TEST_ACCOUNT.operator, address: operator.address.toString() },
       testAccounts: await testAccountAddresses(sdk),
       deployedAt: new Date().toISOString(),
     };

@@ -23,6 +23,9 @@ export const settlementDeployment = z.strictObject({
 });
 export type SettlementDeployment = z.infer<typeof settlementDeployment>;
 
+/** Which of the local network's funded test accounts plays which part in the demo and the tests. */
+export const TEST_ACCOUNT = { operator: 0, buyer: 1, seller: 2 } as const;
+
 /** Where a Tusk home keeps its Aztec deployment and the escrow master secret. */
 export const aztecPaths = (tuskHome: string) => ({
   deployment: process.env.TUSK_AZTEC_DEPLOYMENT ?? join(tuskHome, 'aztec', 'deployment.json'),

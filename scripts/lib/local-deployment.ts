@@ -2,6 +2,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createSyntheticPatients } from '../../activities/perimeter/synthetic-patients';
 import { LocalLedger } from '../../activities/settlement/local-ledger';
+import { readDeployment, TEST_ACCOUNT, type SettlementDeployment } from '../../contracts/deployment';
+import { aztecToolchain } from '../../contracts/toolchain';
 import { addParty } from '../../cli/operator';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import type { Party } from '../../lib/parties';
@@ -35,14 +37,28 @@ export interface LocalDeploymentOptions {
   feeBps?: number;
   /** Webhook the buyer's notifications are posted to. */
   buyerWebhookUrl?: string;
+  /** Settle on an Aztec network instead of the local ledger. */
+  aztec?: AztecSettlementSetup;
   log?: (line: string) => void;
+}
+
+/** Where the operator's settlement contracts are (npm run aztec:deploy wrote these two files). */
+export interface AztecSettlementSetup {
+  nodeUrl: string;
+  deploymentFile: string;
+  escrowSecretFile: string;
+  /** How long a buyer has to pay into a deal's escrow; the worker's default is 10 minutes. */
+  paymentWindowMs?: number;
 }
 
 export interface LocalDeployment {
   apiUrl: string;
   buyer: BuyerIdentity;
   sellerId: string;
+  /** The development ledger: it holds the balances unless the deployment settles on Aztec. */
   ledger: LocalLedger;
+  /** When settling on Aztec: the operator's deployment; the buyer and seller are its test accounts. */
+  aztec?: SettlementDeployment;
   datasetPath: string;
   services: Map<string, Service>;
   /** Restarts one service (after `kill()` or `stop()`), with the same environment. */
@@ -71,6 +87,7 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     `dataset: ${options.rows.toLocaleString('en')} synthetic patient visits (${((performance.now() - started) / 1000).toFixed(1)} s)`,
   );
 
+  const aztec = options.aztec && (await readDeployment(options.aztec.deploymentFile));
   const buyerSigning = generateEd25519KeyPair();
   const buyerResult = generateX25519KeyPair();
   const parties: Party[] = [
@@ -79,14 +96,21 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
       role: 'buyer',
       publicKey: buyerSigning.publicKey,
       webhookUrl: options.buyerWebhookUrl,
+      ...(aztec ? { aztecAddress: aztec.testAccounts[TEST_ACCOUNT.buyer] } : {}),
     },
-    { id: sellerId, role: 'seller', publicKey: options.sellerPublicKey ?? (await demoSellerKey()) },
+    {
+      id: sellerId,
+      role: 'seller',
+      publicKey: options.sellerPublicKey ?? (await demoSellerKey()),
+      ...(aztec ? { aztecAddress: aztec.testAccounts[TEST_ACCOUNT.seller] } : {}),
+    },
   ];
   const partiesFile = join(home, 'parties.json');
   for (const party of parties) await addParty(partiesFile, party);
 
   const ledger = new LocalLedger(join(home, 'ledger.jsonl'));
-  await ledger.mint('demo-buyer', options.buyerFunds ?? 5000n);
+  // On Aztec the buyer's funds are notes in its own wallet (npm run aztec -- fund), not ledger lines.
+  if (!aztec) await ledger.mint('demo-buyer', options.buyerFunds ?? 5000n);
 
   const [apiPort] = await freeLoopbackPorts(1);
   const env: Record<string, string> = {
@@ -105,6 +129,17 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     ...(options.acceptanceTimeoutMs
       ? { TUSK_ACCEPTANCE_TIMEOUT_MS: String(options.acceptanceTimeoutMs) }
       : {}),
+    ...(options.aztec
+      ? {
+          TUSK_SETTLEMENT: 'aztec',
+          TUSK_AZTEC_NODE_URL: options.aztec.nodeUrl,
+          TUSK_AZTEC_DEPLOYMENT: options.aztec.deploymentFile,
+          TUSK_ESCROW_SECRET_FILE: options.aztec.escrowSecretFile,
+          ...(options.aztec.paymentWindowMs
+            ? { TUSK_PAYMENT_WINDOW_MS: String(options.aztec.paymentWindowMs) }
+            : {}),
+        }
+      : {}),
   };
   const specs: Record<string, string> = {
     'deals worker': 'workers/deals.ts',
@@ -115,7 +150,15 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     api: 'api/server.ts',
   };
   const start = (name: string) =>
-    startService({ name, script: specs[name]!, env, logDir: join(home, 'logs'), readyTimeoutMs: 120_000 });
+    startService({
+      name,
+      script: specs[name]!,
+      env,
+      logDir: join(home, 'logs'),
+      readyTimeoutMs: 120_000,
+      // Only the settlement worker loads the Aztec SDK, which needs the toolchain's Node 22.
+      ...(aztec && name === 'settlement worker' ? { node: aztecToolchain().node } : {}),
+    });
   const services = new Map<string, Service>();
   const stop = async () => {
     const names = [...services.keys()];
@@ -145,6 +188,7 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     },
     sellerId,
     ledger,
+    ...(aztec ? { aztec } : {}),
     datasetPath,
     services,
     async restart(name) {
