@@ -120,7 +120,7 @@ export class AztecSettlement implements SettlementPort {
       sellerAmount: split.sellerAmount.toString(),
       feeAmount: split.feeAmount.toString(),
     };
-    const done = await this.settledBefore(input.dealId, 'release', 'refund');
+    const done = await this.settledBefore(input.dealId, 'release', 'refund', price);
     if (done) return { ...released, txHash: done };
     const escrow = await this.fundedEscrow(input.dealId, price);
     const entry = await this.deps.transactions.send(
@@ -134,6 +134,7 @@ export class AztecSettlement implements SettlementPort {
         ]),
       ),
       { from: this.deps.operator, additionalScopes: [escrow.address] },
+      { amount: input.amount },
     );
     return { ...released, txHash: entry.txHash };
   }
@@ -141,16 +142,19 @@ export class AztecSettlement implements SettlementPort {
   async refundEscrow(input: RefundEscrowInput): Promise<EscrowRefunded> {
     const price = parseAmount(input.amount);
     const buyer = await this.registerBuyer(input.buyerId);
-    const done = await this.settledBefore(input.dealId, 'refund', 'release');
+    const done = await this.settledBefore(input.dealId, 'refund', 'release', price);
     if (done) return { dealId: input.dealId, amount: input.amount, txHash: done };
     const escrow = await this.fundedEscrow(input.dealId, price);
     const [withdrawal] = withdrawals(escrow, this.deps.contracts.token.address, [
       { to: buyer, amount: price },
     ]);
-    const entry = await this.deps.transactions.send(input.dealId, 'refund', withdrawal!, {
-      from: this.deps.operator,
-      additionalScopes: [escrow.address],
-    });
+    const entry = await this.deps.transactions.send(
+      input.dealId,
+      'refund',
+      withdrawal!,
+      { from: this.deps.operator, additionalScopes: [escrow.address] },
+      { amount: input.amount },
+    );
     return { dealId: input.dealId, amount: input.amount, txHash: entry.txHash };
   }
 
@@ -175,16 +179,21 @@ export class AztecSettlement implements SettlementPort {
   }
 
   /**
-   * The tx hash if `action` already landed for the deal; a refusal if `other` (the opposite payout)
-   * did; undefined if neither, so the action may be sent.
+   * The tx hash if `action` already landed for the deal (for the same amount, else a refusal); a
+   * refusal if `other` (the opposite payout) did; undefined if neither, so the action may be sent.
    */
   private async settledBefore(
     dealId: string,
     action: 'release' | 'refund',
     other: 'release' | 'refund',
+    price: bigint,
   ): Promise<string | undefined> {
     const own: Followed = await this.deps.transactions.follow(dealId, action);
-    if (own.kind === 'landed') return own.entry.txHash;
+    if (own.kind === 'landed') {
+      if (own.entry.amount !== undefined && BigInt(own.entry.amount) !== price)
+        refuse('EscrowMismatch', `deal ${dealId} was settled for ${own.entry.amount}, not ${price}`);
+      return own.entry.txHash;
+    }
     const opposite = await this.deps.transactions.follow(dealId, other);
     if (opposite.kind === 'landed')
       refuse('EscrowAlreadySettled', `deal ${dealId} was ${other === 'release' ? 'released' : 'refunded'}`);
@@ -210,7 +219,7 @@ export class AztecSettlement implements SettlementPort {
       'return',
       withdrawal!,
       { from: this.deps.operator, additionalScopes: [escrow.address] },
-      refusal,
+      { refusal, amount: held.toString() },
     );
     return refuse('EscrowMismatch', refusal.message);
   }

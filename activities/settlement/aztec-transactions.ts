@@ -70,7 +70,7 @@ export class SettlementTransactions {
     action: SettlementAction,
     interaction: Interaction,
     options: SendOptions & { request?: object },
-    refusal?: JournalEntry['refusal'],
+    facts: Pick<JournalEntry, 'amount' | 'refusal'> = {},
   ): Promise<JournalEntry> {
     const tx = await proveWithoutSending(this.wallet, interaction, options);
     const entry: JournalEntry = {
@@ -78,7 +78,7 @@ export class SettlementTransactions {
       action,
       txHash: tx.getTxHash().toString(),
       txRef: await this.blobs.put(tx.toBuffer()),
-      ...(refusal ? { refusal } : {}),
+      ...facts,
       provenAt: new Date().toISOString(),
     };
     await this.journal.record(entry);

@@ -12,6 +12,8 @@ const entry = z.object({
   txHash: z.string(),
   /** Blob reference of the proven transaction's bytes: resent as they are if the first send was lost. */
   txRef: z.string(),
+  /** The deal amount the transaction settled, so a repeat with another amount is refused. */
+  amount: z.string().optional(),
   /** Why a `return` was sent: the refusal the lock reports, again on every retry. */
   refusal: z.object({ code: z.string(), message: z.string() }).optional(),
   provenAt: z.string(),
