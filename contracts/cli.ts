@@ -119,7 +119,8 @@ async function main(argv: string[]): Promise<void> {
           .transfer(escrow, amountOf(rest[2]))
           .send({ from: payer.address });
         console.error(`paid ${rest[2]} into ${rest[1]} (${seconds(started)})`);
-        console.log(JSON.stringify({ txHash: receipt.txHash.toString() }));
+        const txSeconds = Number(((performance.now() - started) / 1000).toFixed(1));
+        console.log(JSON.stringify({ txHash: receipt.txHash.toString(), seconds: txSeconds }));
       } finally {
         await payer.wallet.stop();
       }

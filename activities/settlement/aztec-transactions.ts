@@ -72,7 +72,9 @@ export class SettlementTransactions {
     options: SendOptions & { request?: object },
     facts: Pick<JournalEntry, 'amount' | 'refusal'> = {},
   ): Promise<JournalEntry> {
+    const started = performance.now();
     const tx = await proveWithoutSending(this.wallet, interaction, options);
+    const proved = performance.now();
     const entry: JournalEntry = {
       dealId,
       action,
@@ -92,6 +94,11 @@ export class SettlementTransactions {
       throw new TxRevertedError(
         `${action} transaction of deal ${dealId} reverted: ${receipt.error ?? receipt.executionResult}`,
       );
+    const secondsSince = (since: number) => ((performance.now() - since) / 1000).toFixed(1);
+    console.log(
+      `settlement: ${action} of deal ${dealId} in block ${receipt.blockNumber}: ${secondsSince(started)} s ` +
+        `(proving ${((proved - started) / 1000).toFixed(1)} s, then inclusion ${secondsSince(proved)} s), tx ${entry.txHash}`,
+    );
     return entry;
   }
 

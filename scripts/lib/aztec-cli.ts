@@ -54,9 +54,13 @@ export class AztecCli {
   }
 
   /** The buyer's payment: a private transfer from its own wallet into the deal's escrow. */
-  async pay(account: number, escrowAddress: string, amount: string): Promise<string> {
-    return (JSON.parse(await this.run(['pay', String(account), escrowAddress, amount])) as { txHash: string })
-      .txHash;
+  async pay(
+    account: number,
+    escrowAddress: string,
+    amount: string,
+  ): Promise<{ txHash: string; seconds: number }> {
+    const output = await this.run(['pay', String(account), escrowAddress, amount]);
+    return JSON.parse(output) as { txHash: string; seconds: number };
   }
 
   /**

@@ -56,10 +56,8 @@ export async function payWhenAsked(
     const current = await status();
     if (current.escrow) {
       escrowsSeen.add(current.escrow.address);
-      return {
-        escrow: current.escrow.address,
-        txHash: await chain().pay(TEST_ACCOUNT.buyer, current.escrow.address, amount),
-      };
+      const payment = await chain().pay(TEST_ACCOUNT.buyer, current.escrow.address, amount);
+      return { escrow: current.escrow.address, txHash: payment.txHash };
     }
     if (current.problem) throw new Error(`deal ${current.dealId} failed: ${current.problem.code}`);
     await new Promise((resolve) => setTimeout(resolve, 500));
