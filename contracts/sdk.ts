@@ -20,6 +20,10 @@ export interface Field {
   isZero(): boolean;
 }
 export type AztecAddress = Field;
+/** What contract methods accept for a field: a field, its bytes or its value. */
+export type FieldLike = Field | Buffer | bigint | number | { toField(): Field };
+/** What contract methods accept for an address: the address, or a contract or account that has one. */
+export type AztecAddressLike = AztecAddress | { address: FieldLike };
 
 export interface FieldClass {
   new (value: bigint | number | Buffer): Field;
@@ -77,7 +81,7 @@ export interface Interaction {
 }
 
 export interface CallInteraction extends Interaction {
-  simulate(options: SendOptions): Promise<{ result: unknown }>;
+  simulate(options?: SendOptions): Promise<{ result: unknown }>;
 }
 
 /** Opaque: what a wallet turns into a transaction request. */
@@ -111,11 +115,12 @@ export interface Wallet {
   /** Notes are found by their sender: a wallet sees a note only from senders it registered. */
   registerSender(address: AztecAddress, alias?: string): Promise<AztecAddress>;
   getContractMetadata(address: AztecAddress): Promise<{ isContractInitialized: boolean }>;
-  stop(): Promise<void>;
 }
 
+/** A wallet with its own PXE in this process. */
 export interface EmbeddedWallet extends Wallet {
   createSchnorrAccount(secret: Field, salt: Field, signingKey?: Field): Promise<{ address: AztecAddress }>;
+  stop(): Promise<void>;
 }
 
 export interface TestAccountData {
@@ -128,25 +133,25 @@ export interface TestAccountData {
 export interface TokenContract {
   address: AztecAddress;
   methods: {
-    balance_of_private(owner: AztecAddress): CallInteraction;
-    transfer(to: AztecAddress, amount: bigint): CallInteraction;
-    mint_to_private(to: AztecAddress, amount: bigint): CallInteraction;
+    balance_of_private(owner: AztecAddressLike): CallInteraction;
+    transfer(to: AztecAddressLike, amount: bigint): CallInteraction;
+    mint_to_private(to: AztecAddressLike, amount: bigint): CallInteraction;
   };
 }
 
 export interface EscrowContract {
   address: AztecAddress;
   methods: {
-    withdraw(token: AztecAddress, amount: bigint, recipient: AztecAddress): CallInteraction;
+    withdraw(token: AztecAddressLike, amount: bigint, recipient: AztecAddressLike): CallInteraction;
   };
 }
 
 export interface NftContract {
   address: AztecAddress;
   methods: {
-    mint(to: AztecAddress, tokenId: Field): CallInteraction;
-    transfer_to_private(to: AztecAddress, tokenId: Field): CallInteraction;
-    get_private_nfts(owner: AztecAddress, page: number): CallInteraction;
+    mint(to: AztecAddressLike, tokenId: FieldLike): CallInteraction;
+    transfer_to_private(to: AztecAddressLike, tokenId: FieldLike): CallInteraction;
+    get_private_nfts(owner: AztecAddressLike, page: number): CallInteraction;
   };
 }
 
@@ -161,27 +166,31 @@ export interface AztecSdk {
   Fr: FieldClass;
   AztecAddress: AztecAddressClass;
   deriveKeys(secretKey: Field): Promise<{ publicKeys: PublicKeys }>;
-  BatchCall: new (wallet: Wallet, calls: Interaction[]) => Interaction;
+  BatchCall: { new (wallet: Wallet, calls: (Interaction | ExecutionPayload)[]): Interaction };
   Tx: { fromBuffer(bytes: Buffer): Tx };
   TxHash: { fromString(text: string): TxHash };
   EmbeddedWallet: {
-    create(node: AztecNode, options: { ephemeral: boolean }): Promise<EmbeddedWallet>;
+    create(node: AztecNode | string, options: { ephemeral: boolean }): Promise<EmbeddedWallet>;
   };
   getInitialTestAccountsData(): Promise<TestAccountData[]>;
   TokenContract: ContractClass<TokenContract> & {
     deploy(
       wallet: Wallet,
-      admin: AztecAddress,
+      admin: AztecAddressLike,
       name: string,
       symbol: string,
       decimals: number,
     ): DeployMethod<TokenContract>;
   };
   EscrowContract: ContractClass<EscrowContract> & {
-    deployWithPublicKeys(keys: PublicKeys, wallet: Wallet, owner: AztecAddress): DeployMethod<EscrowContract>;
+    deployWithPublicKeys(
+      keys: PublicKeys,
+      wallet: Wallet,
+      owner: AztecAddressLike,
+    ): DeployMethod<EscrowContract>;
   };
   NFTContract: ContractClass<NftContract> & {
-    deploy(wallet: Wallet, admin: AztecAddress, name: string, symbol: string): DeployMethod<NftContract>;
+    deploy(wallet: Wallet, admin: AztecAddressLike, name: string, symbol: string): DeployMethod<NftContract>;
   };
 }
 
