@@ -1,7 +1,11 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TxJournal } from '../../activities/settlement/tx-journal';
 import { blindedReceiptId } from '../../activities/settlement/receipt-id';
+import { deriveDealSecret } from '../../contracts/deal-secrets';
+import { aztecPaths } from '../../contracts/deployment';
 import { canonicalJson } from '../../lib/canonical-json';
 import { BlobStore } from '../../lib/blob-store';
 import { DEALS_TASK_QUEUE } from '../../lib/temporal';
@@ -57,6 +61,24 @@ describe('deals settled on a real Aztec local network', () => {
       'settled',
     ]);
     paidDeal = { dealId: deal.dealId };
+  });
+
+  it('keeps the escrow master secret and escrow keys out of the history and the logs', async () => {
+    const master = Buffer.from(
+      (await readFile(aztecPaths(inject('aztecOperatorHome')).escrowSecret, 'utf8')).trim(),
+      'hex',
+    );
+    const escrowKey = deriveDealSecret(master, 'escrow-secret-key', paidDeal.dealId).toString('hex');
+    const history = JSON.stringify(await test.temporal.workflow.getHandle(paidDeal.dealId).fetchHistory());
+    const payloads = [...history.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) =>
+      Buffer.from(m[1]!, 'base64').toString(),
+    );
+    const log = await readFile(test.deployment.services.get('settlement worker')!.logFile, 'utf8');
+    for (const place of [history, payloads.join('\n'), log]) {
+      expect(place).not.toContain(master.toString('hex'));
+      expect(place).not.toContain(escrowKey);
+    }
+    expect(log).toContain(`settlement: release of deal ${paidDeal.dealId} in block`);
   });
 
   it('a release repeated after it landed returns the same transaction and pays nobody again', async () => {
@@ -179,5 +201,11 @@ describe('deals settled on a real Aztec local network', () => {
         feeBps: 20_000,
       }),
     ).rejects.toMatchObject({ type: 'InvalidAmount', message: 'feeBps must be 0..10000' });
+  });
+
+  it('every process, the settlement worker on Aztec too, shuts down by itself on SIGTERM', async () => {
+    const endings = await test.deployment.stop();
+    expect(endings['settlement worker']).toBe('graceful');
+    expect(Object.values(endings).every((ending) => ending === 'graceful')).toBe(true);
   });
 });
