@@ -33,9 +33,11 @@ export async function recordDealReceipt(deal: DealState, input: CohortQueryDealI
     });
     deal.recordReceipt({ id: recorded.receiptId, salt: recorded.salt });
   } catch (error) {
+    // Activity failures carry a code and a reason, never data (see problemOf in cohort-query-deal).
+    const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
     log.warn('receipt not recorded', {
       dealId: input.dealId,
-      error: error instanceof Error ? error.name : 'unknown',
+      reason: cause instanceof Error ? cause.message : 'unknown',
     });
   }
 }

@@ -1,9 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deriveDealSecret } from '../../contracts/deal-secrets';
-import type { SettlementDeployment } from '../../contracts/deployment';
 import { dealEscrow, withdrawals, type DealEscrow } from '../../contracts/escrow';
 import { receiptIssue } from '../../contracts/receipts';
-import type { AztecAddress, AztecNode, AztecSdk, EmbeddedWallet } from '../../contracts/sdk';
+import type { AztecAddress, AztecSdk, EmbeddedWallet } from '../../contracts/sdk';
 import type { SettlementContracts } from '../../contracts/settlement-contracts';
 import { privateBalance } from '../../contracts/token';
 import type { PartyRegistry } from '../../lib/parties';
@@ -28,12 +27,10 @@ import { blindedReceiptId } from './receipt-id';
 
 export interface AztecSettlementDeps {
   sdk: AztecSdk;
-  node: AztecNode;
   /** The operator's wallet: its account pays fees, owns every escrow and receives the platform fee. */
   wallet: EmbeddedWallet;
   operator: AztecAddress;
   contracts: SettlementContracts;
-  deployment: SettlementDeployment;
   escrowMaster: Buffer;
   /** Read on each call, so parties registered after the worker started are known. */
   parties: () => Promise<PartyRegistry>;
@@ -73,11 +70,9 @@ export class AztecSettlement implements SettlementPort {
   async lockEscrow(input: LockEscrowInput): Promise<EscrowLocked> {
     const price = parseAmount(input.amount);
     const buyer = await this.registerBuyer(input.buyerId);
+    // A wrong payment already went back: the lock stays refused, for the same reason.
     const returned = await this.deps.transactions.follow(input.dealId, 'return');
-    if (returned.kind === 'landed' && returned.entry.refusal) {
-      const { code, message } = returned.entry.refusal;
-      refuse(code as 'EscrowMismatch', message);
-    }
+    if (returned.kind === 'landed') refuse('EscrowMismatch', returned.entry.refusal ?? 'payment returned');
     const escrow = await this.deployedEscrow(input.dealId);
     for (;;) {
       const held = await this.balanceOf(escrow);
@@ -207,10 +202,7 @@ export class AztecSettlement implements SettlementPort {
     held: bigint,
     why: string,
   ): Promise<never> {
-    const refusal = {
-      code: 'EscrowMismatch',
-      message: `the escrow of deal ${dealId} ${why}; the payment went back to the buyer`,
-    };
+    const refusal = `the escrow of deal ${dealId} ${why}; the payment went back to the buyer`;
     const [withdrawal] = withdrawals(escrow, this.deps.contracts.token.address, [
       { to: buyer, amount: held },
     ]);
@@ -221,7 +213,7 @@ export class AztecSettlement implements SettlementPort {
       { from: this.deps.operator, additionalScopes: [escrow.address] },
       { refusal, amount: held.toString() },
     );
-    return refuse('EscrowMismatch', refusal.message);
+    return refuse('EscrowMismatch', refusal);
   }
 
   private escrow(dealId: string): Promise<DealEscrow> {

@@ -69,11 +69,9 @@ export async function startAztecSettlement(
   );
   const settlement = new AztecSettlement({
     sdk,
-    node,
     wallet: operator.wallet,
     operator: operator.address,
     contracts,
-    deployment,
     escrowMaster,
     parties,
     transactions,

@@ -15,7 +15,7 @@ const entry = z.object({
   /** The deal amount the transaction settled, so a repeat with another amount is refused. */
   amount: z.string().optional(),
   /** Why a `return` was sent: the refusal the lock reports, again on every retry. */
-  refusal: z.object({ code: z.string(), message: z.string() }).optional(),
+  refusal: z.string().optional(),
   provenAt: z.string(),
 });
 export type JournalEntry = z.infer<typeof entry>;
