@@ -6,11 +6,8 @@ import { TxJournal } from '../../activities/settlement/tx-journal';
 import { blindedReceiptId } from '../../activities/settlement/receipt-id';
 import { deriveDealSecret } from '../../contracts/deal-secrets';
 import { aztecPaths } from '../../contracts/deployment';
-import { canonicalJson } from '../../lib/canonical-json';
-import { BlobStore } from '../../lib/blob-store';
-import { DEALS_TASK_QUEUE } from '../../lib/temporal';
-import { cohortQueryDeal, dealStatusQuery } from '../../workflows/cohort-query-deal';
-import { buyDeal, type TestDeployment } from '../integration/harness';
+import { dealStatusQuery } from '../../workflows/cohort-query-deal';
+import { buyDeal, startDealWorkflow, type TestDeployment } from '../integration/harness';
 import {
   balances,
   callSettlement,
@@ -113,30 +110,12 @@ describe('deals settled on a real Aztec local network', () => {
 
   it('a query the perimeter refuses is refunded in full', async () => {
     const before = await balances();
-    const blobs = new BlobStore(join(test.home, 'blobs'));
-    const buyerKeyRef = await blobs.put(
-      Buffer.from(canonicalJson({ kind: 'x25519', publicKey: test.deployment.buyer.resultPublicKey })),
-    );
-    const dealId = `refused-${crypto.randomUUID()}`;
-    const handle = await test.temporal.workflow.start(cohortQueryDeal, {
-      taskQueue: DEALS_TASK_QUEUE,
-      workflowId: dealId,
-      args: [
-        {
-          dealId,
-          buyerId: 'demo-buyer',
-          sellerId: test.seller.id,
-          templateId: 'cohort-cost-by-zip3',
-          // Not the hash of what the seller signed: the perimeter refuses to run it.
-          templateHash: `sha256:${'0'.repeat(64)}`,
-          parameters: PARAMETERS,
-          price: '1000',
-          feeBps: 250,
-          buyerKeyRef,
-          acceptanceTimeoutMs: 60_000,
-        },
-      ],
+    const handle = await startDealWorkflow(test, {
+      templateId: 'cohort-cost-by-zip3',
+      // Not the hash of what the seller signed: the perimeter refuses to run it.
+      templateHash: `sha256:${'0'.repeat(64)}`,
     });
+    const dealId = handle.workflowId;
     await payWhenAsked(() => handle.query(dealStatusQuery), '1000');
     const status = await handle.result();
     expect(status).toMatchObject({ stage: 'refunded', problem: { code: 'TemplateHashMismatch' } });
