@@ -11,6 +11,7 @@ import {
 } from './deployment';
 import { dealEscrow } from './escrow';
 import { privateReceipts } from './receipts';
+import { connectToNode } from './node';
 import { loadAztecSdk, type AztecNode, type AztecSdk } from './sdk';
 import { bindSettlementContracts } from './settlement-contracts';
 import { privateBalance } from './token';
@@ -71,15 +72,17 @@ async function main(argv: string[]): Promise<void> {
     },
   });
   const [command, ...rest] = positionals;
-  if (!command || command === 'help') throw new UsageError(usage);
+  if (!command || !['deploy', 'fund', 'pay', 'balances', 'receipts'].includes(command))
+    throw new UsageError(usage);
   const home = resolve(values.home ?? process.env.TUSK_HOME ?? '.tusk');
   const paths = aztecPaths(home);
-  process.env.LOG_LEVEL ??= 'warn';
+  // The SDK's loggers read LOG_LEVEL when they load; its retry warnings would bury this tool's answer.
+  process.env.LOG_LEVEL ??= 'error';
   const sdk = await loadAztecSdk();
 
   if (command === 'deploy') {
     const url = values.node ?? process.env.TUSK_AZTEC_NODE_URL ?? 'http://127.0.0.1:8080';
-    const node = sdk.createAztecNodeClient(url);
+    const node = await connectToNode(sdk, url);
     const started = performance.now();
     const deployment = await deploySettlementContracts(sdk, node, url, (line) => console.error(line));
     await writeDeployment(paths.deployment, deployment);
@@ -90,9 +93,7 @@ async function main(argv: string[]): Promise<void> {
   }
 
   const deployment = await readDeployment(paths.deployment);
-  const node = sdk.createAztecNodeClient(
-    values.node ?? process.env.TUSK_AZTEC_NODE_URL ?? deployment.nodeUrl,
-  );
+  const node = await connectToNode(sdk, values.node ?? process.env.TUSK_AZTEC_NODE_URL ?? deployment.nodeUrl);
   const senders = values.sender ?? [];
   switch (command) {
     case 'fund': {

@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { aztecPaths, readDeployment, readEscrowSecret } from '../../contracts/deployment';
-import { loadAztecSdk, type AztecNode } from '../../contracts/sdk';
+import { connectToNode } from '../../contracts/node';
+import { loadAztecSdk } from '../../contracts/sdk';
 import { bindSettlementContracts } from '../../contracts/settlement-contracts';
 import { openTestAccountWallet } from '../../contracts/wallets';
 import { BlobStore } from '../../lib/blob-store';
@@ -16,20 +16,6 @@ export interface AztecSettlementOptions {
   journalDir: string;
   /** Overrides the node URL the deployment names. */
   nodeUrl?: string;
-}
-
-async function untilNodeAnswers(node: AztecNode, url: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await node.getBlockNumber();
-      return;
-    } catch {
-      if (Date.now() > deadline)
-        throw new Error(`no Aztec node answers at ${url}: start the local network with npm run aztec:up`);
-      await sleep(1_000);
-    }
-  }
 }
 
 /**
@@ -48,8 +34,7 @@ export async function startAztecSettlement(
     throw new Error(`cannot read the escrow master secret at ${paths.escrowSecret}: ${error.message}`);
   });
   const url = options.nodeUrl ?? deployment.nodeUrl;
-  const node = sdk.createAztecNodeClient(url);
-  await untilNodeAnswers(node, url);
+  const node = await connectToNode(sdk, url);
   const operator = await openTestAccountWallet(sdk, node, deployment.operator.testAccount);
   if (operator.address.toString() !== deployment.operator.address)
     throw new Error('the operator account does not match the deployment file');
