@@ -16,6 +16,18 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // Against a real Aztec local network, started once for the run by the global setup (about
+        // 90 s, after a first-time toolchain install of a few minutes). Each transaction takes 5-10 s.
+        test: {
+          name: 'settlement',
+          include: ['tests/settlement/**/*.test.ts'],
+          globalSetup: ['tests/settlement/global-setup.ts'],
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -70,6 +70,10 @@ export const dealStatus = z
         auditRef: z.string().optional(),
       })
       .optional(),
+    /** Where the buyer pays the price, privately from its own wallet, once the escrow is open. */
+    escrow: z.object({ address: z.string() }).optional(),
+    /** The buyer's private receipt: its public id, and the salt that ties it to the result commitment. */
+    receipt: z.object({ id: z.string(), salt: z.string() }).optional(),
     problem: z.object({ code: z.string(), reason: z.string() }).optional(),
     timeline: z.array(z.object({ stage: dealStage, at: z.number() })),
   })

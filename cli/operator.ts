@@ -5,7 +5,8 @@ import { party, partiesFile, type Party } from '../lib/parties';
 import { CliError, home, writeFileAtomic } from './common';
 import { readFile } from 'node:fs/promises';
 
-export const operatorUsage = `tusk operator party add <id> --role ROLE --public-key KEY [--webhook URL]   register a party
+export const operatorUsage = `tusk operator party add <id> --role ROLE --public-key KEY [--webhook URL] [--aztec-address ADDR]
+                                            register a party (its Aztec account, when settling on Aztec)
 tusk operator fund <account> <amount>       credit an account on the local development ledger
 tusk operator balance <account>             an account's balance on the local development ledger`;
 
@@ -25,6 +26,7 @@ export async function operator(args: string[]): Promise<void> {
       role: { type: 'string' },
       'public-key': { type: 'string' },
       webhook: { type: 'string' },
+      'aztec-address': { type: 'string' },
     },
   });
   const homeDir = home(values.home);
@@ -36,6 +38,7 @@ export async function operator(args: string[]): Promise<void> {
       role: values.role,
       publicKey: values['public-key'],
       webhookUrl: values.webhook,
+      aztecAddress: values['aztec-address'],
     });
     if (!parsed.success)
       throw new CliError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));

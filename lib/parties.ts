@@ -12,6 +12,11 @@ export const party = z.strictObject({
   publicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url Ed25519 public key (43 characters)'),
   /** Where the notifier posts this party's deal events; optional. */
   webhookUrl: z.url().optional(),
+  /** The party's Aztec account, where settlement on Aztec pays it (seller) or refunds it (buyer). */
+  aztecAddress: z
+    .string()
+    .regex(/^0x[0-9a-f]{64}$/, 'an Aztec address: 0x and 64 lowercase hex digits')
+    .optional(),
 });
 export type Party = z.infer<typeof party>;
 

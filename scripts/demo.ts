@@ -5,7 +5,10 @@ import { randomUUID } from 'node:crypto';
 import { describePrivacy, openDealResult, waitForStage } from '../cli/buyer';
 import { formatTable } from '../cli/format-table';
 import { OPERATOR_ACCOUNT } from '../activities/settlement/local-ledger';
+import { blindedReceiptId } from '../activities/settlement/receipt-id';
+import { aztecPaths, TEST_ACCOUNT } from '../contracts/deployment';
 import type { DealStatus } from '../workflows/deal-state';
+import { startDemoChain, type DemoChain } from './lib/demo-chain';
 import { deployLocal, type LocalDeployment } from './lib/local-deployment';
 import { startStack, type Stack } from './lib/stack';
 
@@ -18,7 +21,16 @@ const DEMO_COMPLIANCE = {
   acceptedDataClasses: ['health', 'deidentified'],
 };
 
-async function balances(deployment: LocalDeployment): Promise<string> {
+/** Reads the three parties' balances: from the ledger, or from each party's own Aztec wallet. */
+async function balances(deployment: LocalDeployment, chain?: DemoChain, escrow?: string): Promise<string> {
+  if (chain) {
+    const { accounts } = await chain.cli.balances({
+      accounts: [TEST_ACCOUNT.buyer, TEST_ACCOUNT.seller, TEST_ACCOUNT.operator],
+      senders: escrow ? [escrow] : [],
+    });
+    const of = (index: number) => accounts[index]?.toString() ?? '?';
+    return `buyer ${of(TEST_ACCOUNT.buyer)}, seller ${of(TEST_ACCOUNT.seller)}, operator fee ${of(TEST_ACCOUNT.operator)} (private notes, each read by its owner's wallet)`;
+  }
   const of = (account: string) => deployment.ledger.balanceOf(account);
   const [buyer, seller, operator] = await Promise.all([
     of('demo-buyer'),
@@ -28,7 +40,7 @@ async function balances(deployment: LocalDeployment): Promise<string> {
   return `buyer ${buyer}, seller ${seller}, operator fee ${operator}`;
 }
 
-async function runDeal(deployment: LocalDeployment): Promise<void> {
+async function runDeal(deployment: LocalDeployment, chain?: DemoChain): Promise<void> {
   const { client, resultKeyPem, resultPublicKey } = deployment.buyer;
   const { templates } = await client.get<{
     templates: { id: string; hash: string; price: string; title: string }[];
@@ -36,7 +48,7 @@ async function runDeal(deployment: LocalDeployment): Promise<void> {
   const template = templates.find((t) => t.id === 'cohort-cost-by-zip3');
   if (!template) throw new Error('the demo template is not in the catalog; is its signature intact?');
   say(`buyer picks "${template.title}" (${template.hash.slice(0, 19)}…), price ${template.price}`);
-  say(`balances before: ${await balances(deployment)}`);
+  say(`balances before: ${await balances(deployment, chain)}`);
 
   const submitted = performance.now();
   const deal = await client.post<DealStatus>('/deals', {
@@ -48,6 +60,19 @@ async function runDeal(deployment: LocalDeployment): Promise<void> {
     buyerPublicKey: resultPublicKey,
     compliance: DEMO_COMPLIANCE,
   });
+  let escrow: string | undefined;
+  if (chain) {
+    const opened = await waitForStage(client, deal.dealId, (s) => s.escrow !== undefined || !!s.problem);
+    escrow = opened.escrow?.address;
+    if (!escrow) throw new Error(`the deal failed: ${opened.problem?.code}: ${opened.problem?.reason}`);
+    say(`escrow opened for the deal at ${escrow.slice(0, 18)}… (${seconds(performance.now() - submitted)})`);
+    const paying = performance.now();
+    const payment = await chain.cli.pay(TEST_ACCOUNT.buyer, escrow, template.price);
+    say(
+      `buyer paid ${template.price} privately into it from its own wallet: transaction ${payment.seconds.toFixed(1)} s ` +
+        `(${seconds(performance.now() - paying)} with opening the wallet)`,
+    );
+  }
   const delivered = await waitForStage(
     client,
     deal.dealId,
@@ -71,36 +96,66 @@ async function runDeal(deployment: LocalDeployment): Promise<void> {
   const confirmedAt = performance.now();
   await client.post(`/deals/${deal.dealId}/confirm`);
   await waitForStage(client, deal.dealId, (s) => s.stage === 'settled');
-  say(`buyer confirmed; settled in ${seconds(performance.now() - confirmedAt)}`);
-  say(`balances after: ${await balances(deployment)}`);
+  say(`buyer confirmed; seller paid and fee kept in ${seconds(performance.now() - confirmedAt)}`);
+  const settled = await waitForStage(client, deal.dealId, (s) => s.receipt !== undefined, 120_000);
+  const receipt = settled.receipt!;
+  const matches =
+    blindedReceiptId(delivered.result!.commitment, Buffer.from(receipt.salt, 'hex')) === receipt.id;
+  say(
+    `receipt ${receipt.id.slice(0, 18)}… recorded (${seconds(performance.now() - confirmedAt)} after confirming); it blinds the result commitment: ${matches ? 'checked' : 'MISMATCH'}`,
+  );
+  if (chain) {
+    const held = await chain.cli.receipts(TEST_ACCOUNT.buyer);
+    say(`the buyer's wallet holds it privately: ${held.includes(receipt.id) ? 'yes' : 'no'}`);
+  }
+  say(`balances after: ${await balances(deployment, chain, escrow)}`);
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' } } });
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string', default: '1000000' },
+      'no-chain': { type: 'boolean', default: false },
+    },
+  });
   const rows = Number(values.rows);
   if (!Number.isInteger(rows) || rows < 1000) throw new Error('--rows takes a whole number of at least 1000');
   const home = resolve('.tusk/demo');
   await rm(home, { recursive: true, force: true });
   const began = performance.now();
   let stack: Stack | undefined;
+  let chain: DemoChain | undefined;
   let deployment: LocalDeployment | undefined;
   const stopAll = async () => {
     await deployment?.stop();
+    await chain?.stop();
     await stack?.stop();
   };
   process.once('SIGINT', () => void stopAll().finally(() => process.exit(130)));
   try {
     say('starting Temporal and Redis (whatever is not already running)…');
     stack = await startStack({ dataDir: join(home, 'stack'), log: (line) => say(line) });
+    if (!values['no-chain']) chain = await startDemoChain(home, say);
+    else say('settling on the local development ledger (--no-chain)');
     say('creating keys, parties, the seller dataset, and starting api + workers…');
+    const paths = aztecPaths(home);
     deployment = await deployLocal({
       home,
       temporalAddress: stack.temporalAddress,
       redisUrl: stack.redisUrl,
       rows,
       log: say,
+      ...(chain
+        ? {
+            aztec: {
+              nodeUrl: chain.cli.nodeUrl,
+              deploymentFile: paths.deployment,
+              escrowSecretFile: paths.escrowSecret,
+            },
+          }
+        : {}),
     });
-    await runDeal(deployment);
+    await runDeal(deployment, chain);
     say(`demo done in ${seconds(performance.now() - began)}; logs in ${join(home, 'logs')}`);
   } finally {
     await stopAll();

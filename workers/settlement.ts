@@ -2,27 +2,60 @@ import { Worker } from '@temporalio/worker';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { createSettlementActivities, SETTLEMENT_TASK_QUEUE } from '../activities/settlement/activities';
+import { startAztecSettlement } from '../activities/settlement/aztec-start';
 import { LocalLedger } from '../activities/settlement/local-ledger';
+import type { SettlementPort } from '../activities/settlement/port';
 import { readEnv, tuskHome } from '../lib/env';
 import { announceReady, runMain } from '../lib/ready';
 import { connectWorker } from '../lib/temporal';
 
-/** The only process that moves money. The adapter today is the local development ledger. */
+/**
+ * The only process that moves money, and the only one that holds Aztec keys. `TUSK_SETTLEMENT=aztec`
+ * settles on an Aztec network (this process must then run on the toolchain's Node 22, see README);
+ * the default is the local development ledger.
+ */
 runMain('settlement worker', async () => {
   const env = readEnv({
-    TUSK_SETTLEMENT: z.enum(['local-ledger']).default('local-ledger'),
+    TUSK_SETTLEMENT: z.enum(['local-ledger', 'aztec']).default('local-ledger'),
     TUSK_LEDGER_FILE: z.string().optional(),
+    TUSK_PARTIES_FILE: z.string().optional(),
+    TUSK_SETTLEMENT_JOURNAL: z.string().optional(),
+    TUSK_AZTEC_NODE_URL: z.url().optional(),
+    // Must stay under the lock activity's start-to-close timeout (workflows/activity-options.ts).
+    TUSK_PAYMENT_WINDOW_MS: z.coerce
+      .number()
+      .int()
+      .min(1_000)
+      .max(15 * 60_000)
+      .default(10 * 60_000),
   });
-  const ledger = new LocalLedger(resolve(env.TUSK_LEDGER_FILE ?? `${tuskHome()}/ledger.jsonl`));
+  let port: SettlementPort;
+  let summary: string;
+  let stop = async () => {};
+  if (env.TUSK_SETTLEMENT === 'aztec') {
+    // The Aztec SDK is imported only here: the local-ledger path never loads an @aztec module.
+    const aztec = await startAztecSettlement({
+      tuskHome: tuskHome(),
+      blobDir: env.blobDir,
+      partiesFile: resolve(env.TUSK_PARTIES_FILE ?? `${tuskHome()}/parties.json`),
+      journalDir: resolve(env.TUSK_SETTLEMENT_JOURNAL ?? `${tuskHome()}/settlement-journal`),
+      nodeUrl: env.TUSK_AZTEC_NODE_URL,
+    });
+    port = aztec.settlement;
+    summary = aztec.summary;
+    stop = () => aztec.stop();
+  } else {
+    const ledger = new LocalLedger(resolve(env.TUSK_LEDGER_FILE ?? `${tuskHome()}/ledger.jsonl`));
+    port = ledger;
+    summary = `local-ledger at ${ledger.path}`;
+  }
   const worker = await Worker.create({
     connection: await connectWorker(env.TEMPORAL_ADDRESS),
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: SETTLEMENT_TASK_QUEUE,
-    activities: createSettlementActivities(ledger),
+    activities: createSettlementActivities(port, { paymentWindowMs: env.TUSK_PAYMENT_WINDOW_MS }),
   });
-  announceReady(
-    'settlement worker',
-    `task queue ${SETTLEMENT_TASK_QUEUE}, ${env.TUSK_SETTLEMENT} at ${ledger.path}`,
-  );
+  announceReady('settlement worker', `task queue ${SETTLEMENT_TASK_QUEUE}, ${summary}`);
   await worker.run();
+  await stop();
 });

@@ -18,16 +18,46 @@ export const perimeterCheck = {
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 } as const satisfies ActivityOptions;
 
-/** Locking may be refused (no funds); it is retried only for transient faults. */
+/*
+ * Settlement activities send Aztec transactions of 5–10 s each (proving, then inclusion), slower on a
+ * busy machine. They heartbeat every 2 s while they work, so a killed settlement worker is noticed
+ * within the heartbeat timeout and the retry, on another worker, follows the journaled transaction.
+ */
+const settlementHeartbeat = '30 seconds';
+
+/** One settlement transaction (opening an escrow): a few tries for transient faults. */
+export const settlementTx = {
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: settlementHeartbeat,
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 10,
+  },
+} as const satisfies ActivityOptions;
+
+/**
+ * Waiting for the buyer's payment into the escrow: as long as the payment window (at most 15 minutes,
+ * the settlement worker's TUSK_PAYMENT_WINDOW_MS) plus one returning transaction. May be refused.
+ */
 export const settlementLock = {
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', maximumAttempts: 10 },
+  startToCloseTimeout: '20 minutes',
+  heartbeatTimeout: settlementHeartbeat,
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10 },
 } as const satisfies ActivityOptions;
 
 /** Moving escrowed money out must eventually happen: retried without limit, each try idempotent. */
 export const settlementPayout = {
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '5 minutes' },
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: settlementHeartbeat,
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+} as const satisfies ActivityOptions;
+
+/** The receipt is evidence, not money: a bounded number of tries, and a deal never waits on it for long. */
+export const settlementReceipt = {
+  ...settlementTx,
+  retry: { ...settlementTx.retry, maximumAttempts: 5 },
 } as const satisfies ActivityOptions;
 
 /** The coordinator's HE sum: seconds of CPU at most; a refusal (too few sellers) is not retried. */

@@ -2,18 +2,13 @@ import { condition, defineQuery, defineUpdate, proxyActivities, setHandler } fro
 import type { CoordinatorActivities } from '../activities/coordinator/activities';
 import type { PerimeterActivities } from '../activities/perimeter/activities';
 import type { SettlementActivities } from '../activities/settlement/activities';
-import {
-  coordinatorNotify,
-  perimeterCheck,
-  perimeterQuery,
-  settlementLock,
-  settlementPayout,
-} from './activity-options';
+import { coordinatorNotify, perimeterCheck, perimeterQuery, settlementPayout } from './activity-options';
 import { problemOf } from './activity-problem';
 import { notifyBestEffort } from './notify';
 import { DealState, type CohortQueryDealInput, type DealStatus } from './deal-state';
 import { settleByDispute } from './dispute-settlement';
 import { disputeWorkflowId } from './workflow-ids';
+import { lockBuyerPayment, recordDealReceipt } from './settlement-steps';
 
 export const dealStatusQuery = defineQuery<DealStatus>('dealStatus');
 export const confirmDealUpdate = defineUpdate<DealStatus>('confirmDeal');
@@ -54,7 +49,6 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
   const perimeterQueue = `perimeter.${input.sellerId}`;
   const checks = proxyActivities<PerimeterActivities>({ taskQueue: perimeterQueue, ...perimeterCheck });
   const perimeter = proxyActivities<PerimeterActivities>({ taskQueue: perimeterQueue, ...perimeterQuery });
-  const escrowLock = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementLock });
   const escrowPayout = proxyActivities<SettlementActivities>({
     taskQueue: 'settlement',
     ...settlementPayout,
@@ -86,7 +80,7 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
   deal.advance('budget_reserved', Date.now());
 
   try {
-    await escrowLock.lockEscrow({ dealId: input.dealId, buyerId: input.buyerId, amount: input.price });
+    await lockBuyerPayment(deal, input);
   } catch (error) {
     return fail(error, 'failed');
   }
@@ -124,10 +118,12 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
   await escrowPayout.releaseEscrow({
     dealId: input.dealId,
     sellerId: input.sellerId,
+    buyerId: input.buyerId,
     amount: input.price,
     feeBps: input.feeBps,
   });
   deal.advance('settled', Date.now());
+  await recordDealReceipt(deal, input);
   await notifyBestEffort(coordinator, input.sellerId, input.dealId, 'deal_settled');
   return deal.snapshot();
 }

@@ -53,6 +53,10 @@ export interface DealStatus {
   result?: RunApprovedQueryResult;
   confirmedBy?: 'buyer' | 'acceptance_timer';
   dispute?: DealDispute;
+  /** Where the buyer pays the price: the deal's escrow, once it is open. */
+  escrow?: { address: string };
+  /** The buyer's receipt for the result: its public id and the salt that ties it to the commitment. */
+  receipt?: { id: string; salt: string };
   /** Why the deal did not deliver (refused, failed). */
   problem?: DealProblem;
   /** Milliseconds since the epoch at which each stage was reached. */
@@ -141,6 +145,18 @@ export class DealState {
 
   disputeResolved(resolution: Pick<DealDispute, 'outcome' | 'resolvedBy' | 'auditRef'>): void {
     if (this.status.dispute) Object.assign(this.status.dispute, resolution);
+  }
+
+  awaitPayment(escrowAddress: string): void {
+    this.status.escrow = { address: escrowAddress };
+  }
+
+  recordReceipt(receipt: { id: string; salt: string }): void {
+    this.status.receipt = receipt;
+  }
+
+  get commitment(): string | undefined {
+    return this.status.result?.commitment;
   }
 
   fail(problem: DealProblem, stage: 'refunded' | 'failed', now: number): void {

@@ -1,21 +1,45 @@
-import { ApplicationFailure } from '@temporalio/activity';
-import { SettlementRefusedError, type SettlementPort } from './port';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { SettlementRefusedError, type LockEscrowInput, type SettlementPort } from './port';
 
+/** How often a running settlement activity tells Temporal it is alive (well under its heartbeat timeout). */
+const HEARTBEAT_MS = 2_000;
+
+/**
+ * Runs one port call as an activity: heartbeats while it proves, sends and waits for inclusion (or for
+ * the buyer's payment), and turns business refusals into non-retryable failures with their code.
+ */
 async function asActivity<T>(action: () => Promise<T>): Promise<T> {
+  const context = Context.current();
+  const heartbeat = setInterval(() => context.heartbeat(), HEARTBEAT_MS);
   try {
     return await action();
   } catch (error) {
     if (error instanceof SettlementRefusedError)
       throw ApplicationFailure.nonRetryable(error.message, error.refusal);
     throw error;
+  } finally {
+    clearInterval(heartbeat);
   }
 }
 
+export interface SettlementActivityOptions {
+  /** How long the buyer has to pay into the escrow, counted from when the lock was first scheduled. */
+  paymentWindowMs: number;
+}
+
 /** Settlement activities (task queue `settlement`) over whichever adapter the worker was given. */
-export function createSettlementActivities(port: SettlementPort) {
+export function createSettlementActivities(port: SettlementPort, options: SettlementActivityOptions) {
   return {
-    lockEscrow: (input: Parameters<SettlementPort['lockEscrow']>[0]) =>
-      asActivity(() => port.lockEscrow(input)),
+    openEscrow: (input: Parameters<SettlementPort['openEscrow']>[0]) =>
+      asActivity(() => port.openEscrow(input)),
+    lockEscrow: (input: LockEscrowInput) =>
+      asActivity(() =>
+        port.lockEscrow({
+          ...input,
+          // From the first attempt's scheduling: a retry after a crash does not restart the window.
+          payBy: input.payBy ?? Context.current().info.scheduledTimestampMs + options.paymentWindowMs,
+        }),
+      ),
     releaseEscrow: (input: Parameters<SettlementPort['releaseEscrow']>[0]) =>
       asActivity(() => port.releaseEscrow(input)),
     refundEscrow: (input: Parameters<SettlementPort['refundEscrow']>[0]) =>
@@ -24,6 +48,8 @@ export function createSettlementActivities(port: SettlementPort) {
       asActivity(() => port.releasePart(input)),
     refundRemainder: (input: Parameters<SettlementPort['refundRemainder']>[0]) =>
       asActivity(() => port.refundRemainder(input)),
+    recordReceipt: (input: Parameters<SettlementPort['recordReceipt']>[0]) =>
+      asActivity(() => port.recordReceipt(input)),
   };
 }
 

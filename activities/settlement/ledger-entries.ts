@@ -27,6 +27,14 @@ export const ledgerEntry = z.discriminatedUnion('kind', [
     at,
   }),
   z.object({ kind: z.literal('refund_remainder'), dealId: z.string(), buyerId: z.string(), amount, at }),
+  z.object({
+    kind: z.literal('receipt'),
+    dealId: z.string(),
+    buyerId: z.string(),
+    receiptId: z.string(),
+    salt: z.string(),
+    at,
+  }),
 ]);
 export type LedgerEntry = z.infer<typeof ledgerEntry>;
 export type LedgerEntryInput = LedgerEntry extends infer E
@@ -58,6 +66,7 @@ export interface Escrow {
 export interface LedgerState {
   balances: Map<string, bigint>;
   escrows: Map<string, Escrow>;
+  receipts: Map<string, { buyerId: string; receiptId: string; salt: string }>;
 }
 
 /** What an escrow still holds after its released parts. */
@@ -106,6 +115,9 @@ export function applyEntry(state: LedgerState, e: LedgerEntry): void {
     case 'refund_remainder':
       if (escrow) escrow.outcome = { kind: 'refund_remainder', amount: BigInt(e.amount) };
       add(e.buyerId, BigInt(e.amount));
+      break;
+    case 'receipt':
+      state.receipts.set(e.dealId, { buyerId: e.buyerId, receiptId: e.receiptId, salt: e.salt });
       break;
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
@@ -12,17 +13,23 @@ import {
   SettlementRefusedError,
   splitFee,
   type EscrowLocked,
+  type EscrowOpened,
   type EscrowRefunded,
   type EscrowReleased,
   type LockEscrowInput,
   type PartReleased,
+  type OpenEscrowInput,
+  type ReceiptRecorded,
+  type RecordReceiptInput,
   type RefundEscrowInput,
   type RefundRemainderInput,
   type ReleaseEscrowInput,
   type ReleasePartInput,
   type RemainderRefunded,
   type SettlementPort,
+  parseAmount,
 } from './port';
+import { blindedReceiptId } from './receipt-id';
 
 export { OPERATOR_ACCOUNT, type LedgerState } from './ledger-entries';
 
@@ -39,7 +46,7 @@ export class LocalLedger implements SettlementPort {
   constructor(readonly path: string) {}
 
   async state(): Promise<LedgerState> {
-    const state: LedgerState = { balances: new Map(), escrows: new Map() };
+    const state: LedgerState = { balances: new Map(), escrows: new Map(), receipts: new Map() };
     const text = await readFile(this.path, 'utf8').catch(() => '');
     for (const line of text.split('\n'))
       if (line.trim()) applyEntry(state, ledgerEntry.parse(JSON.parse(line)));
@@ -68,10 +75,17 @@ export class LocalLedger implements SettlementPort {
     return this.exclusive(() => this.append({ kind: 'mint', account, amount: amount.toString() }));
   }
 
+  /** Nothing to deploy: the ledger's escrow for a deal is a line it writes when locking. */
+  async openEscrow(input: OpenEscrowInput): Promise<EscrowOpened> {
+    parseAmount(input.amount);
+    return { dealId: input.dealId, escrowAddress: `ledger:${input.dealId}`, amount: input.amount };
+  }
+
+  /** The ledger holds the buyer's balance itself, so locking moves the payment at once. */
   lockEscrow(input: LockEscrowInput): Promise<EscrowLocked> {
     return this.exclusive(async () => {
       const state = await this.state();
-      const amount = BigInt(input.amount);
+      const amount = parseAmount(input.amount);
       const existing = state.escrows.get(input.dealId);
       if (existing) {
         if (existing.buyerId !== input.buyerId || existing.amount !== amount) {
@@ -142,6 +156,22 @@ export class LocalLedger implements SettlementPort {
         amount: input.amount,
       });
       return { dealId: input.dealId, amount: input.amount };
+    });
+  }
+
+  /** Records the receipt with a fresh random salt; a repeated call returns the first one. */
+  recordReceipt(input: RecordReceiptInput): Promise<ReceiptRecorded> {
+    return this.exclusive(async () => {
+      const existing = (await this.state()).receipts.get(input.dealId);
+      if (existing) return { dealId: input.dealId, receiptId: existing.receiptId, salt: existing.salt };
+      const salt = randomBytes(32);
+      const receipt = {
+        dealId: input.dealId,
+        receiptId: blindedReceiptId(input.commitment, salt),
+        salt: salt.toString('hex'),
+      };
+      await this.append({ kind: 'receipt', buyerId: input.buyerId, ...receipt });
+      return receipt;
     });
   }
 

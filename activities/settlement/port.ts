@@ -2,16 +2,38 @@
  * The one settlement port. Every action is keyed by (deal id, action) and idempotent: calling it
  * again after it landed returns what it did the first time and moves no money.
  * Amounts are whole numbers of the currency's smallest unit, as decimal strings.
+ *
+ * Locking is two steps, because on a private chain the buyer pays from its own wallet: `openEscrow`
+ * makes the deal's escrow and says where to pay; `lockEscrow` waits until exactly the price is there
+ * (a wrong amount goes back to the buyer, refused). The local ledger, holding every balance itself,
+ * moves the buyer's money in `lockEscrow` directly.
  */
-export interface LockEscrowInput {
+export interface OpenEscrowInput {
   dealId: string;
   buyerId: string;
   amount: string;
 }
 
+export interface EscrowOpened {
+  dealId: string;
+  /** Where the buyer pays the amount (an Aztec address, or `ledger:<deal id>` on the local ledger). */
+  escrowAddress: string;
+  amount: string;
+}
+
+export interface LockEscrowInput {
+  dealId: string;
+  buyerId: string;
+  amount: string;
+  /** Until when (ms since the epoch) to wait for the buyer's payment; then the lock is refused. */
+  payBy?: number;
+}
+
 export interface ReleaseEscrowInput {
   dealId: string;
   sellerId: string;
+  /** Whose payment the escrow holds: a wallet finds the escrow's notes by their sender. */
+  buyerId?: string;
   amount: string;
   /** Platform fee in basis points of the amount. */
   feeBps: number;
@@ -23,18 +45,30 @@ export interface RefundEscrowInput {
   amount: string;
 }
 
+export interface RecordReceiptInput {
+  dealId: string;
+  buyerId: string;
+  /** The result commitment the perimeter returned (`sha256:<hex>`). */
+  commitment: string;
+}
+
+/** Settlement results name the transaction that did it, where there is one, for auditors. */
+interface OnChain {
+  txHash?: string;
+}
+
 export interface EscrowLocked {
   dealId: string;
   amount: string;
 }
 
-export interface EscrowReleased {
+export interface EscrowReleased extends OnChain {
   dealId: string;
   sellerAmount: string;
   feeAmount: string;
 }
 
-export interface EscrowRefunded {
+export interface EscrowRefunded extends OnChain {
   dealId: string;
   amount: string;
 }
@@ -72,7 +106,16 @@ export interface RemainderRefunded {
   amount: string;
 }
 
+export interface ReceiptRecorded extends OnChain {
+  dealId: string;
+  /** The receipt's public id: blindedReceiptId(commitment, salt). */
+  receiptId: string;
+  /** The blinding salt (hex): with it the buyer or an auditor ties the receipt to the commitment. */
+  salt: string;
+}
+
 export interface SettlementPort {
+  openEscrow(input: OpenEscrowInput): Promise<EscrowOpened>;
   lockEscrow(input: LockEscrowInput): Promise<EscrowLocked>;
   releaseEscrow(input: ReleaseEscrowInput): Promise<EscrowReleased>;
   refundEscrow(input: RefundEscrowInput): Promise<EscrowRefunded>;
@@ -82,16 +125,22 @@ export interface SettlementPort {
    */
   releasePart(input: ReleasePartInput): Promise<PartReleased>;
   refundRemainder(input: RefundRemainderInput): Promise<RemainderRefunded>;
+  recordReceipt(input: RecordReceiptInput): Promise<ReceiptRecorded>;
 }
 
 /** Business refusals of settlement: not retried. */
 export type SettlementRefusal =
+  | 'InvalidAmount'
+  | 'UnknownParty'
   | 'InsufficientFunds'
+  | 'PaymentNotReceived'
   | 'EscrowMismatch'
   | 'EscrowNotLocked'
   | 'EscrowAlreadySettled'
   /** The parts released would exceed what the escrow holds. */
-  | 'EscrowExhausted';
+  | 'EscrowExhausted'
+  /** The adapter does not offer this action (e.g. partial payouts on Aztec). */
+  | 'UnsupportedAction';
 
 export class SettlementRefusedError extends Error {
   override name = 'SettlementRefusedError';
@@ -101,6 +150,16 @@ export class SettlementRefusedError extends Error {
   ) {
     super(message);
   }
+}
+
+/** A positive whole amount of smallest units, or a refusal saying what is wrong with it. */
+export function parseAmount(amount: string): bigint {
+  if (typeof amount !== 'string' || !/^[0-9]{1,31}$/.test(amount) || BigInt(amount) === 0n)
+    throw new SettlementRefusedError(
+      'InvalidAmount',
+      `amount must be a positive whole number of smallest units, got ${JSON.stringify(amount).slice(0, 40)}`,
+    );
+  return BigInt(amount);
 }
 
 export function splitFee(amount: bigint, feeBps: number): { sellerAmount: bigint; feeAmount: bigint } {

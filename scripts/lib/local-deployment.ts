@@ -2,6 +2,8 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createSyntheticPatients } from '../../activities/perimeter/synthetic-patients';
 import { LocalLedger } from '../../activities/settlement/local-ledger';
+import { readDeployment, TEST_ACCOUNT, type SettlementDeployment } from '../../contracts/deployment';
+import { aztecToolchain } from '../../contracts/toolchain';
 import { addParty } from '../../cli/operator';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import type { Party, PartyRole } from '../../lib/parties';
@@ -55,7 +57,18 @@ export interface LocalDeploymentOptions {
   parties?: ExtraParty[];
   /** More environment for every process, e.g. the API's lifecycle durations (TUSK_SUBSCRIPTION_GRACE_MS, ...). */
   env?: Record<string, string>;
+  /** Settle on an Aztec network instead of the local ledger. */
+  aztec?: AztecSettlementSetup;
   log?: (line: string) => void;
+}
+
+/** Where the operator's settlement contracts are (npm run aztec:deploy wrote these two files). */
+export interface AztecSettlementSetup {
+  nodeUrl: string;
+  deploymentFile: string;
+  escrowSecretFile: string;
+  /** How long a buyer has to pay into a deal's escrow; the worker's default is 10 minutes. */
+  paymentWindowMs?: number;
 }
 
 export interface LocalDeployment {
@@ -64,7 +77,10 @@ export interface LocalDeployment {
   /** The extra parties, by id. */
   parties: Map<string, PartyIdentity>;
   sellerId: string;
+  /** The development ledger: it holds the balances unless the deployment settles on Aztec. */
   ledger: LocalLedger;
+  /** When settling on Aztec: the operator's deployment; the buyer and seller are its test accounts. */
+  aztec?: SettlementDeployment;
   datasetPath: string;
   /** The perimeter's private state (privacy ledger, released answers). */
   perimeterStateDir: string;
@@ -97,6 +113,7 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     );
   }
 
+  const aztec = options.aztec && (await readDeployment(options.aztec.deploymentFile));
   const buyerSigning = generateEd25519KeyPair();
   const buyerResult = generateX25519KeyPair();
   const parties: Party[] = [
@@ -105,8 +122,14 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
       role: 'buyer',
       publicKey: buyerSigning.publicKey,
       webhookUrl: options.buyerWebhookUrl,
+      ...(aztec ? { aztecAddress: aztec.testAccounts[TEST_ACCOUNT.buyer] } : {}),
     },
-    { id: sellerId, role: 'seller', publicKey: options.sellerPublicKey ?? (await demoSellerKey()) },
+    {
+      id: sellerId,
+      role: 'seller',
+      publicKey: options.sellerPublicKey ?? (await demoSellerKey()),
+      ...(aztec ? { aztecAddress: aztec.testAccounts[TEST_ACCOUNT.seller] } : {}),
+    },
   ];
   const extraKeys = (options.parties ?? []).map((extra) => ({
     extra,
@@ -121,8 +144,11 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
   for (const party of parties) await addParty(partiesFile, party);
 
   const ledger = new LocalLedger(join(home, 'ledger.jsonl'));
-  await ledger.mint('demo-buyer', options.buyerFunds ?? 5000n);
-  for (const { extra } of extraKeys) if (extra.funds) await ledger.mint(extra.id, extra.funds);
+  // On Aztec the buyer's funds are notes in its own wallet (npm run aztec -- fund), not ledger lines.
+  if (!aztec) {
+    await ledger.mint('demo-buyer', options.buyerFunds ?? 5000n);
+    for (const { extra } of extraKeys) if (extra.funds) await ledger.mint(extra.id, extra.funds);
+  }
 
   const [apiPort] = await freeLoopbackPorts(1);
   const env: Record<string, string> = {
@@ -143,6 +169,17 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
       : {}),
     ...(options.queryTimeoutMs ? { TUSK_QUERY_TIMEOUT_MS: String(options.queryTimeoutMs) } : {}),
     ...options.env,
+    ...(options.aztec
+      ? {
+          TUSK_SETTLEMENT: 'aztec',
+          TUSK_AZTEC_NODE_URL: options.aztec.nodeUrl,
+          TUSK_AZTEC_DEPLOYMENT: options.aztec.deploymentFile,
+          TUSK_ESCROW_SECRET_FILE: options.aztec.escrowSecretFile,
+          ...(options.aztec.paymentWindowMs
+            ? { TUSK_PAYMENT_WINDOW_MS: String(options.aztec.paymentWindowMs) }
+            : {}),
+        }
+      : {}),
   };
   const specs: Record<string, string> = {
     'deals worker': 'workers/deals.ts',
@@ -175,6 +212,8 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
       readyAs: specs[name] === 'workers/perimeter.ts' ? 'perimeter worker' : name,
       logDir: join(home, 'logs'),
       readyTimeoutMs: 120_000,
+      // Only the settlement worker loads the Aztec SDK, which needs the toolchain's Node 22.
+      ...(aztec && name === 'settlement worker' ? { node: aztecToolchain().node } : {}),
     });
   const services = new Map<string, Service>();
   const stop = async () => {
@@ -216,6 +255,7 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     ),
     sellerId,
     ledger,
+    ...(aztec ? { aztec } : {}),
     datasetPath,
     perimeterStateDir: join(home, 'perimeter', sellerId),
     services,

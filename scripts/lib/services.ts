@@ -26,6 +26,8 @@ export interface ServiceSpec {
   readyTimeoutMs?: number;
   /** The name the process announces itself by, when several run under different names. */
   readyAs?: string;
+  /** The Node binary to run it on; default: this process's. */
+  node?: string;
 }
 
 const exited = (child: ChildProcess) =>
@@ -39,7 +41,7 @@ export async function startService(spec: ServiceSpec): Promise<Service> {
   const logFile = join(spec.logDir, `${spec.name.replaceAll(' ', '-')}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
   // node itself, not the tsx launcher: a signal must reach the worker, not a wrapper around it.
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, spec.script)], {
+  const child = spawn(spec.node ?? process.execPath, ['--import', 'tsx', join(ROOT, spec.script)], {
     cwd: ROOT,
     env: { ...process.env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -19,7 +19,7 @@ export interface Stack {
 
 type Log = (line: string) => void;
 
-interface StartedService {
+export interface StartedService {
   name: string;
   address: string;
   child: ChildProcess;
@@ -119,19 +119,28 @@ async function spawnRedisServer(server: string, dataDir: string): Promise<Starte
   ]);
 }
 
-function spawnService(
+/**
+ * Starts a server in its own process group, output to `<dataDir>/<name>.log`. Unless `outliveCaller`,
+ * it is stopped when the caller exits.
+ */
+export function spawnService(
   name: string,
   address: string,
   command: string,
   dataDir: string,
   args: string[],
+  options: { outliveCaller?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): StartedService {
   const logFile = path.join(dataDir, `${name}.log`);
   const logFd = openSync(logFile, 'w');
   try {
-    const child = spawn(command, args, { detached: true, stdio: ['ignore', logFd, logFd] });
+    const child = spawn(command, args, {
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      env: options.env ?? process.env,
+    });
     child.unref();
-    trackUntilExit(child);
+    if (!options.outliveCaller) trackUntilExit(child);
     const service: StartedService = { name, address, child, logFile };
     child.once('error', (error) => {
       service.spawnError = error;
@@ -142,7 +151,7 @@ function spawnService(
   }
 }
 
-async function waitUntilReady(
+export async function waitUntilReady(
   service: StartedService,
   what: string,
   timeoutMs: number,
@@ -212,7 +221,7 @@ async function notReadyError(service: StartedService, what: string, reason: stri
   );
 }
 
-async function logTail(file: string, lines: number): Promise<string> {
+export async function logTail(file: string, lines: number): Promise<string> {
   try {
     return (await readFile(file, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
@@ -220,7 +229,7 @@ async function logTail(file: string, lines: number): Promise<string> {
   }
 }
 
-async function stopService(service: StartedService): Promise<void> {
+export async function stopService(service: StartedService): Promise<void> {
   const { child } = service;
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
   child.ref(); // keep the event loop alive until the exit is seen

@@ -140,12 +140,20 @@ export async function startDealBehindTheApi(
   test: TestDeployment,
   input: Partial<CohortQueryDealInput> & Pick<CohortQueryDealInput, 'templateId' | 'templateHash'>,
 ): Promise<DealStatus> {
+  return (await startDealWorkflow(test, input)).result();
+}
+
+/** The same, returning the workflow's handle as soon as it started. */
+export async function startDealWorkflow(
+  test: TestDeployment,
+  input: Partial<CohortQueryDealInput> & Pick<CohortQueryDealInput, 'templateId' | 'templateHash'>,
+) {
   const blobs = new BlobStore(join(test.home, 'blobs'));
   const buyerKeyRef = await blobs.put(
     Buffer.from(canonicalJson({ kind: 'x25519', publicKey: test.deployment.buyer.resultPublicKey })),
   );
   const dealId = `direct-${crypto.randomUUID()}`;
-  const handle = await test.temporal.workflow.start(cohortQueryDeal, {
+  return test.temporal.workflow.start(cohortQueryDeal, {
     taskQueue: DEALS_TASK_QUEUE,
     workflowId: dealId,
     args: [
@@ -163,7 +171,6 @@ export async function startDealBehindTheApi(
       },
     ],
   });
-  return handle.result();
 }
 
 export async function readJson<T>(path: string): Promise<T> {

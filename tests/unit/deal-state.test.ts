@@ -49,6 +49,28 @@ describe('deal state', () => {
     deal.snapshot().stage = 'settled';
     expect(deal.stage).toBe('quoted');
   });
+
+  it('shows where to pay once the escrow is open, and the receipt once recorded, without a new stage', () => {
+    const deal = new DealState(input, 0);
+    expect(deal.snapshot().escrow).toBeUndefined();
+    deal.awaitPayment('0xescrow');
+    expect(deal.snapshot()).toMatchObject({ stage: 'quoted', escrow: { address: '0xescrow' } });
+    expect(deal.commitment).toBeUndefined();
+    deal.deliver(
+      {
+        resultRef: 'r',
+        commitment: 'c',
+        groupsReleased: 1,
+        groupsSuppressed: 0,
+        epsilonSpent: 1,
+        repeat: false,
+      },
+      1,
+    );
+    expect(deal.commitment).toBe('c');
+    deal.recordReceipt({ id: '0x00ab', salt: 'ff' });
+    expect(deal.snapshot().receipt).toEqual({ id: '0x00ab', salt: 'ff' });
+  });
 });
 
 describe('deal state: disputes', () => {

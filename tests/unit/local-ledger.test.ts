@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LocalLedger, OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
 import { splitFee } from '../../activities/settlement/port';
+import { blindedReceiptId } from '../../activities/settlement/receipt-id';
 
 describe('local development ledger', () => {
   let ledger: LocalLedger;
@@ -135,5 +136,23 @@ describe('local development ledger: escrows settled in parts', () => {
     await expect(ledger.refundRemainder({ dealId: 'g1', funderId: 'sponsor' })).rejects.toMatchObject({
       refusal: 'EscrowAlreadySettled',
     });
+  });
+});
+
+describe('local development ledger: escrow address and receipts', () => {
+  it('names the escrow, refuses a bad amount, and records one receipt per deal', async () => {
+    const ledger = new LocalLedger(join(await mkdtemp(join(tmpdir(), 'tusk-ledger-')), 'ledger.jsonl'));
+    expect(await ledger.openEscrow({ dealId: 'd9', buyerId: 'buyer', amount: '1000' })).toEqual({
+      dealId: 'd9',
+      escrowAddress: 'ledger:d9',
+      amount: '1000',
+    });
+    await expect(ledger.openEscrow({ dealId: 'd9', buyerId: 'buyer', amount: '1e3' })).rejects.toMatchObject({
+      refusal: 'InvalidAmount',
+    });
+    const input = { dealId: 'd9', buyerId: 'buyer', commitment: `sha256:${'ab'.repeat(32)}` };
+    const first = await ledger.recordReceipt(input);
+    expect(first.receiptId).toBe(blindedReceiptId(input.commitment, Buffer.from(first.salt, 'hex')));
+    expect(await ledger.recordReceipt(input)).toEqual(first);
   });
 });

@@ -1,0 +1,53 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+/** The settlement actions that send a transaction, one per deal at most (once it lands). */
+export type SettlementAction = 'open' | 'return' | 'release' | 'refund' | 'receipt';
+
+const entry = z.object({
+  dealId: z.string(),
+  action: z.enum(['open', 'return', 'release', 'refund', 'receipt']),
+  txHash: z.string(),
+  /** Blob reference of the proven transaction's bytes: resent as they are if the first send was lost. */
+  txRef: z.string(),
+  /** The deal amount the transaction settled, so a repeat with another amount is refused. */
+  amount: z.string().optional(),
+  /** Why a `return` was sent: the refusal the lock reports, again on every retry. */
+  refusal: z.string().optional(),
+  provenAt: z.string(),
+});
+export type JournalEntry = z.infer<typeof entry>;
+
+/**
+ * Which transaction each (deal, action) sent, written before the transaction is broadcast. A retried
+ * activity, or a worker restarted after a crash, finds it here and follows that transaction instead of
+ * proving a second one. One small file per (deal, action), replaced atomically.
+ */
+export class TxJournal {
+  constructor(readonly directory: string) {}
+
+  private pathOf(dealId: string, action: SettlementAction): string {
+    const key = createHash('sha256').update(dealId).digest('hex');
+    return join(this.directory, key.slice(0, 2), `${key}.${action}.json`);
+  }
+
+  async get(dealId: string, action: SettlementAction): Promise<JournalEntry | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.pathOf(dealId, action), 'utf8');
+    } catch {
+      return undefined;
+    }
+    return entry.parse(JSON.parse(text));
+  }
+
+  async record(value: JournalEntry): Promise<void> {
+    const path = this.pathOf(value.dealId, value.action);
+    await mkdir(join(path, '..'), { recursive: true });
+    const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    await writeFile(temporary, JSON.stringify(entry.parse(value)), { flush: true });
+    await rename(temporary, path);
+  }
+}

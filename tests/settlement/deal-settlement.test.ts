@@ -1,0 +1,190 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TxJournal } from '../../activities/settlement/tx-journal';
+import { blindedReceiptId } from '../../activities/settlement/receipt-id';
+import { deriveDealSecret } from '../../contracts/deal-secrets';
+import { aztecPaths } from '../../contracts/deployment';
+import { dealStatusQuery } from '../../workflows/cohort-query-deal';
+import { buyDeal, startDealWorkflow, type TestDeployment } from '../integration/harness';
+import {
+  balances,
+  callSettlement,
+  chain,
+  moved,
+  payWhenAsked,
+  startAztecTestDeployment,
+  statusViaApi,
+  TEST_ACCOUNT,
+  untilSettledWithReceipt,
+} from './harness';
+
+const { buyer, seller, operator } = TEST_ACCOUNT;
+const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
+
+describe('deals settled on a real Aztec local network', () => {
+  let test: TestDeployment;
+  beforeAll(async () => {
+    test = await startAztecTestDeployment('aztec-deal');
+  });
+  afterAll(() => test?.close());
+
+  let paidDeal: { dealId: string };
+
+  it('a paid deal is released: price minus fee to the seller, the fee to the operator, a private receipt to the buyer', async () => {
+    const before = await balances();
+    const deal = await buyDeal(test.deployment, 'cohort-cost-by-zip3', PARAMETERS);
+    await payWhenAsked(statusViaApi(test.deployment, deal.dealId), '1000');
+    const delivered = await deal.delivered();
+    expect(delivered.stage).toBe('delivered');
+    await test.deployment.buyer.client.post(`/deals/${deal.dealId}/confirm`);
+    const settled = await untilSettledWithReceipt(test.deployment, deal.dealId);
+    expect(settled.stage).toBe('settled');
+
+    const after = await balances([deal.dealId]);
+    expect(moved(before, after)).toEqual({ [buyer]: -1000n, [seller]: 975n, [operator]: 25n });
+    expect(after.escrows[deal.dealId]).toBe(0n);
+
+    const receipt = settled.receipt!;
+    expect(blindedReceiptId(settled.result!.commitment, Buffer.from(receipt.salt, 'hex'))).toBe(receipt.id);
+    expect(await chain().receipts(buyer)).toContain(receipt.id);
+    expect(settled.timeline.map((t) => t.stage)).toEqual([
+      'quoted',
+      'escrow_locked',
+      'query_running',
+      'delivered',
+      'confirmed',
+      'settled',
+    ]);
+    paidDeal = { dealId: deal.dealId };
+  });
+
+  it('keeps the escrow master secret and escrow keys out of the history and the logs', async () => {
+    const master = Buffer.from(
+      (await readFile(aztecPaths(inject('aztecOperatorHome')).escrowSecret, 'utf8')).trim(),
+      'hex',
+    );
+    const escrowKey = deriveDealSecret(master, 'escrow-secret-key', paidDeal.dealId).toString('hex');
+    const history = JSON.stringify(await test.temporal.workflow.getHandle(paidDeal.dealId).fetchHistory());
+    const payloads = [...history.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) =>
+      Buffer.from(m[1]!, 'base64').toString(),
+    );
+    const log = await readFile(test.deployment.services.get('settlement worker')!.logFile, 'utf8');
+    for (const place of [history, payloads.join('\n'), log]) {
+      expect(place).not.toContain(master.toString('hex'));
+      expect(place).not.toContain(escrowKey);
+    }
+    expect(log).toContain(`settlement: release of deal ${paidDeal.dealId} in block`);
+  });
+
+  it('a release repeated after it landed returns the same transaction and pays nobody again', async () => {
+    const { dealId } = paidDeal;
+    const journaled = await new TxJournal(join(test.home, 'settlement-journal')).get(dealId, 'release');
+    const before = await balances([dealId]);
+    const again = await callSettlement(test, 'releaseEscrow', {
+      dealId,
+      sellerId: test.seller.id,
+      buyerId: 'demo-buyer',
+      amount: '1000',
+      feeBps: 250,
+    });
+    expect(again).toEqual({ dealId, sellerAmount: '975', feeAmount: '25', txHash: journaled!.txHash });
+    await expect(
+      callSettlement(test, 'refundEscrow', { dealId, buyerId: 'demo-buyer', amount: '1000' }),
+    ).rejects.toMatchObject({ type: 'EscrowAlreadySettled', message: `deal ${dealId} was released` });
+    await expect(
+      callSettlement(test, 'releaseEscrow', {
+        dealId,
+        sellerId: test.seller.id,
+        amount: '2000',
+        feeBps: 250,
+      }),
+    ).rejects.toMatchObject({
+      type: 'EscrowMismatch',
+      message: `deal ${dealId} was settled for 1000, not 2000`,
+    });
+    const after = await balances([dealId]);
+    expect(moved(before, after)).toEqual({ [buyer]: 0n, [seller]: 0n, [operator]: 0n });
+  });
+
+  it('a query the perimeter refuses is refunded in full', async () => {
+    const before = await balances();
+    const handle = await startDealWorkflow(test, {
+      templateId: 'cohort-cost-by-zip3',
+      // Not the hash of what the seller signed: the perimeter refuses to run it.
+      templateHash: `sha256:${'0'.repeat(64)}`,
+    });
+    const dealId = handle.workflowId;
+    await payWhenAsked(() => handle.query(dealStatusQuery), '1000');
+    const status = await handle.result();
+    expect(status).toMatchObject({ stage: 'refunded', problem: { code: 'TemplateHashMismatch' } });
+    const after = await balances([dealId]);
+    expect(moved(before, after)).toEqual({ [buyer]: 0n, [seller]: 0n, [operator]: 0n });
+    expect(after.escrows[dealId]).toBe(0n);
+  });
+
+  it('a wrong payment is returned to the buyer and the deal refused with the reason', async () => {
+    const before = await balances();
+    const deal = await buyDeal(test.deployment, 'cohort-cost-by-zip3', { ...PARAMETERS, sex: 'M' });
+    await payWhenAsked(statusViaApi(test.deployment, deal.dealId), '1500');
+    const status = await deal.delivered();
+    expect(status).toMatchObject({
+      stage: 'failed',
+      problem: {
+        code: 'EscrowMismatch',
+        reason: `the escrow of deal ${deal.dealId} received 1500, the deal costs 1000; the payment went back to the buyer`,
+      },
+    });
+    expect(status.result).toBeUndefined();
+    const after = await balances([deal.dealId]);
+    expect(moved(before, after)).toEqual({ [buyer]: 0n, [seller]: 0n, [operator]: 0n });
+    expect(after.escrows[deal.dealId]).toBe(0n);
+  });
+
+  it('unknown deals, bad amounts and parties without an Aztec account are refused with clear errors', async () => {
+    const unknown = `unknown-${crypto.randomUUID()}`;
+    await expect(
+      callSettlement(test, 'releaseEscrow', {
+        dealId: unknown,
+        sellerId: test.seller.id,
+        amount: '1000',
+        feeBps: 250,
+      }),
+    ).rejects.toMatchObject({ type: 'EscrowNotLocked', message: `deal ${unknown} has no escrow` });
+    await expect(
+      callSettlement(test, 'refundEscrow', { dealId: unknown, buyerId: 'demo-buyer', amount: '1000' }),
+    ).rejects.toMatchObject({ type: 'EscrowNotLocked', message: `deal ${unknown} has no escrow` });
+    await expect(
+      callSettlement(test, 'lockEscrow', { dealId: unknown, buyerId: 'demo-buyer', amount: '1000' }),
+    ).rejects.toMatchObject({ type: 'EscrowNotLocked', message: `deal ${unknown} has no escrow` });
+    await expect(
+      callSettlement(test, 'openEscrow', { dealId: unknown, buyerId: 'demo-buyer', amount: '-5' }),
+    ).rejects.toMatchObject({
+      type: 'InvalidAmount',
+      message: 'amount must be a positive whole number of smallest units, got "-5"',
+    });
+    await expect(
+      callSettlement(test, 'releaseEscrow', {
+        dealId: unknown,
+        sellerId: 'nobody',
+        amount: '1000',
+        feeBps: 250,
+      }),
+    ).rejects.toMatchObject({ type: 'UnknownParty', message: 'no party nobody is registered' });
+    await expect(
+      callSettlement(test, 'releaseEscrow', {
+        dealId: unknown,
+        sellerId: test.seller.id,
+        amount: '1000',
+        feeBps: 20_000,
+      }),
+    ).rejects.toMatchObject({ type: 'InvalidAmount', message: 'feeBps must be 0..10000' });
+  });
+
+  it('every process, the settlement worker on Aztec too, shuts down by itself on SIGTERM', async () => {
+    const endings = await test.deployment.stop();
+    expect(endings['settlement worker']).toBe('graceful');
+    expect(Object.values(endings).every((ending) => ending === 'graceful')).toBe(true);
+  });
+});

@@ -1,0 +1,130 @@
+import { join } from 'node:path';
+import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { inject } from 'vitest';
+import type { SettlementActivities } from '../../activities/settlement/activities';
+import { aztecPaths, TEST_ACCOUNT } from '../../contracts/deployment';
+import { waitForStage } from '../../cli/buyer';
+import { AztecCli, type Balances } from '../../scripts/lib/aztec-cli';
+import type { LocalDeployment } from '../../scripts/lib/local-deployment';
+import type { DealStatus } from '../../workflows/deal-state';
+import { startTestDeployment, type TestDeployment } from '../integration/harness';
+import { settlementCall, type SettlementCall } from './fixtures/settlement-call';
+
+export { TEST_ACCOUNT };
+
+/** The parties' wallets and the operator's tools on the suite's network. */
+export const chain = () => new AztecCli(inject('aztecOperatorHome'), inject('aztecNodeUrl'));
+
+/** A whole local deployment, settling on the suite's Aztec network. */
+export function startAztecTestDeployment(name: string, paymentWindowMs?: number): Promise<TestDeployment> {
+  const paths = aztecPaths(inject('aztecOperatorHome'));
+  return startTestDeployment(name, (seller) => seller.publishDemoTemplate().then(() => undefined), {
+    acceptanceTimeoutMs: 600_000,
+    aztec: {
+      nodeUrl: inject('aztecNodeUrl'),
+      deploymentFile: paths.deployment,
+      escrowSecretFile: paths.escrowSecret,
+      ...(paymentWindowMs ? { paymentWindowMs } : {}),
+    },
+  });
+}
+
+/**
+ * Escrows seen by this test file: wallets find notes by sender, so each balance read registers them
+ * all, before and after alike, and a difference of two reads is what happened in between.
+ */
+const escrowsSeen = new Set<string>();
+
+export const ACCOUNTS = [TEST_ACCOUNT.buyer, TEST_ACCOUNT.seller, TEST_ACCOUNT.operator];
+
+export function balances(escrowDeals: string[] = []): Promise<Balances> {
+  return chain().balances({ accounts: ACCOUNTS, escrows: escrowDeals, senders: [...escrowsSeen] });
+}
+
+/** Per account, after minus before. */
+export function moved(before: Balances, after: Balances): Record<number, bigint> {
+  return Object.fromEntries(ACCOUNTS.map((a) => [a, after.accounts[a]! - before.accounts[a]!]));
+}
+
+/** As the buyer: waits for the deal's escrow to open, then pays `amount` into it from its own wallet. */
+export async function payWhenAsked(
+  status: () => Promise<DealStatus>,
+  amount: string,
+): Promise<{ escrow: string; txHash: string }> {
+  for (let waited = 0; waited < 180_000; waited += 500) {
+    const current = await status();
+    if (current.escrow) {
+      escrowsSeen.add(current.escrow.address);
+      const payment = await chain().pay(TEST_ACCOUNT.buyer, current.escrow.address, amount);
+      return { escrow: current.escrow.address, txHash: payment.txHash };
+    }
+    if (current.problem) throw new Error(`deal ${current.dealId} failed: ${current.problem.code}`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error('the escrow did not open within 180 s');
+}
+
+export const statusViaApi = (deployment: LocalDeployment, dealId: string) => () =>
+  deployment.buyer.client.get<DealStatus>(`/deals/${encodeURIComponent(dealId)}`);
+
+export const untilSettledWithReceipt = (deployment: LocalDeployment, dealId: string) =>
+  waitForStage(
+    deployment.buyer.client,
+    dealId,
+    (s) =>
+      (s.stage === 'settled' && s.receipt !== undefined) ||
+      (s.problem !== undefined && s.stage !== 'delivered'),
+    240_000,
+  );
+
+/** A settlement call refused or failed: the activity's failure type (the refusal code) and message. */
+export class SettlementCallFailed extends Error {
+  constructor(
+    readonly type: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Calls one settlement activity on the real settlement worker through a one-call workflow, as the deal
+ * workflow would. Resolves with the result, or rejects with the activity's ApplicationFailure.
+ */
+let quietRuntime = false;
+
+export async function callSettlement<A extends keyof SettlementActivities>(
+  test: TestDeployment,
+  activity: A,
+  input: SettlementCall<A>['input'],
+): Promise<Awaited<ReturnType<SettlementActivities[A]>>> {
+  if (!quietRuntime) {
+    // The refusals these calls exist to provoke would each print a "Workflow failed" warning.
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    quietRuntime = true;
+  }
+  const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+  const taskQueue = `settlement-call-${crypto.randomUUID()}`;
+  try {
+    const worker = await Worker.create({
+      connection,
+      taskQueue,
+      workflowsPath: join(__dirname, 'fixtures/settlement-call.ts'),
+    });
+    const run = test.temporal.workflow.execute(settlementCall, {
+      taskQueue,
+      workflowId: taskQueue,
+      args: [{ activity, input }],
+    });
+    return (await worker.runUntil(run)) as Awaited<ReturnType<SettlementActivities[A]>>;
+  } catch (error) {
+    const cause = error instanceof WorkflowFailedError ? error.cause : undefined;
+    const failure = cause instanceof ActivityFailure ? cause.cause : cause;
+    if (failure instanceof ApplicationFailure)
+      throw new SettlementCallFailed(failure.type ?? undefined, failure.message);
+    throw error;
+  } finally {
+    await connection.close();
+  }
+}
