@@ -25,8 +25,13 @@ const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
 
 describe('deals settled on a real Aztec local network', () => {
   let test: TestDeployment;
+  let signedHash: string;
   beforeAll(async () => {
     test = await startAztecTestDeployment('aztec-deal');
+    const { templates } = await test.deployment.buyer.client.get<{
+      templates: { id: string; hash: string }[];
+    }>('/templates');
+    signedHash = templates.find((t) => t.id === 'cohort-cost-by-zip3')!.hash;
   });
   afterAll(() => test?.close());
 
@@ -51,6 +56,7 @@ describe('deals settled on a real Aztec local network', () => {
     expect(await chain().receipts(buyer)).toContain(receipt.id);
     expect(settled.timeline.map((t) => t.stage)).toEqual([
       'quoted',
+      'budget_reserved',
       'escrow_locked',
       'query_running',
       'delivered',
@@ -108,17 +114,18 @@ describe('deals settled on a real Aztec local network', () => {
     expect(moved(before, after)).toEqual({ [buyer]: 0n, [seller]: 0n, [operator]: 0n });
   });
 
-  it('a query the perimeter refuses is refunded in full', async () => {
+  it('a query the perimeter refuses after payment is refunded in full', async () => {
     const before = await balances();
     const handle = await startDealWorkflow(test, {
       templateId: 'cohort-cost-by-zip3',
-      // Not the hash of what the seller signed: the perimeter refuses to run it.
-      templateHash: `sha256:${'0'.repeat(64)}`,
+      templateHash: signedHash,
+      // No such key in the blob store: the perimeter refuses to seal a result, after the buyer paid.
+      buyerKeyRef: `sha256:${'0'.repeat(64)}`,
     });
     const dealId = handle.workflowId;
     await payWhenAsked(() => handle.query(dealStatusQuery), '1000');
     const status = await handle.result();
-    expect(status).toMatchObject({ stage: 'refunded', problem: { code: 'TemplateHashMismatch' } });
+    expect(status).toMatchObject({ stage: 'refunded', problem: { code: 'InvalidBuyerKey' } });
     const after = await balances([dealId]);
     expect(moved(before, after)).toEqual({ [buyer]: 0n, [seller]: 0n, [operator]: 0n });
     expect(after.escrows[dealId]).toBe(0n);
