@@ -45,6 +45,10 @@ export async function openDealResult(client: TuskClient, resultKeyPem: string, d
   return openResult(Buffer.from(sealed.ciphertext, 'base64'), resultKeyPem, dealId, sealed.commitment);
 }
 
+/** On a chain, the buyer pays the escrow itself: the deal waits for that (the local ledger does not). */
+const awaitsPayment = (status: DealStatus) =>
+  status.stage === 'quoted' && status.escrow !== undefined && !status.escrow.address.startsWith('ledger:');
+
 export async function waitForStage(
   client: TuskClient,
   dealId: string,
@@ -152,9 +156,19 @@ export async function buyer(args: string[]): Promise<void> {
         ? await waitForStage(
             client,
             status.dealId,
-            (s) => s.stage !== 'quoted' && s.stage !== 'escrow_locked' && s.stage !== 'query_running',
+            (s) =>
+              awaitsPayment(s) ||
+              (s.stage !== 'quoted' && s.stage !== 'escrow_locked' && s.stage !== 'query_running'),
           )
         : status;
+      if (awaitsPayment(final)) {
+        const escrow = final.escrow!.address;
+        console.log(
+          `deal ${final.dealId}: pay ${final.price} into its escrow ${escrow} from your own wallet\n` +
+            `  (on the local network: npm run aztec -- pay 1 ${escrow} ${final.price}), then: tusk buyer status ${final.dealId}`,
+        );
+        return;
+      }
       console.log(
         `deal ${final.dealId}: ${final.stage}${final.problem ? ` (${final.problem.code}: ${final.problem.reason})` : ''}`,
       );

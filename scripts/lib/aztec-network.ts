@@ -42,13 +42,15 @@ export async function ensureAztecToolchain(log: Log): Promise<void> {
   };
   const tail: string[] = [];
   child.stdout.on('data', relay);
-  child.stderr.on('data', (chunk: Buffer) => tail.push(...chunk.toString().split('\n').slice(-20)));
+  child.stderr.on('data', (chunk: Buffer) => {
+    tail.push(...chunk.toString().split('\n'));
+    tail.splice(0, Math.max(0, tail.length - 20));
+  });
   const code = await new Promise<number | null>((done, fail) => {
     child.once('error', fail);
     child.once('close', done);
   });
-  if (code !== 0)
-    throw new Error(`npm run aztec:setup failed (exit ${code}):\n${tail.slice(-20).join('\n')}`);
+  if (code !== 0) throw new Error(`npm run aztec:setup failed (exit ${code}):\n${tail.join('\n')}`);
 }
 
 export interface AztecNetwork {
