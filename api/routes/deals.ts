@@ -1,16 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requireParty, requireRole } from '../auth';
+import { errorResponses } from './error-responses';
 import type { DealService } from '../deal-service';
-import { createDealBody, dealParams, dealResult, dealStatus, errorBody } from '../schemas';
-
-const errors = {
-  400: errorBody,
-  401: errorBody,
-  403: errorBody,
-  404: errorBody,
-  409: errorBody,
-  422: errorBody,
-};
+import { createDealBody, dealParams, dealResult, dealStatus } from '../schemas';
 
 export const dealRoutes: FastifyPluginAsyncZod<{ deals: DealService }> = async (app, { deals }) => {
   app.post(
@@ -19,7 +11,7 @@ export const dealRoutes: FastifyPluginAsyncZod<{ deals: DealService }> = async (
       schema: {
         summary: 'Buy one answer of a signed template: starts a cohort-query deal',
         body: createDealBody,
-        response: { 200: dealStatus, 201: dealStatus, ...errors },
+        response: { 200: dealStatus, 201: dealStatus, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -30,7 +22,13 @@ export const dealRoutes: FastifyPluginAsyncZod<{ deals: DealService }> = async (
 
   app.get(
     '/deals/:dealId',
-    { schema: { summary: "A deal's status", params: dealParams, response: { 200: dealStatus, ...errors } } },
+    {
+      schema: {
+        summary: "A deal's status",
+        params: dealParams,
+        response: { 200: dealStatus, ...errorResponses },
+      },
+    },
     (request) => deals.visibleStatus(requireParty(request), request.params.dealId),
   );
 
@@ -40,7 +38,7 @@ export const dealRoutes: FastifyPluginAsyncZod<{ deals: DealService }> = async (
       schema: {
         summary: 'The buyer accepts the delivered result: the seller is paid',
         params: dealParams,
-        response: { 200: dealStatus, ...errors },
+        response: { 200: dealStatus, ...errorResponses },
       },
     },
     (request) => deals.confirm(requireParty(request), request.params.dealId),
@@ -52,7 +50,7 @@ export const dealRoutes: FastifyPluginAsyncZod<{ deals: DealService }> = async (
       schema: {
         summary: 'The sealed result (its buyer only)',
         params: dealParams,
-        response: { 200: dealResult, ...errors },
+        response: { 200: dealResult, ...errorResponses },
       },
     },
     (request) => deals.result(requireParty(request), request.params.dealId),

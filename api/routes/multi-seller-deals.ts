@@ -1,22 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requireParty, requireRole } from '../auth';
+import { errorResponses } from './error-responses';
 import type { MultiSellerDealService } from '../multi-seller-service';
-import {
-  createMultiSellerDealBody,
-  dealParams,
-  dealResult,
-  errorBody,
-  multiSellerDealStatus,
-} from '../schemas';
-
-const errors = {
-  400: errorBody,
-  401: errorBody,
-  403: errorBody,
-  404: errorBody,
-  409: errorBody,
-  422: errorBody,
-};
+import { createMultiSellerDealBody, dealParams, dealResult, multiSellerDealStatus } from '../schemas';
 
 export const multiSellerDealRoutes: FastifyPluginAsyncZod<{ deals: MultiSellerDealService }> = async (
   app,
@@ -28,7 +14,7 @@ export const multiSellerDealRoutes: FastifyPluginAsyncZod<{ deals: MultiSellerDe
       schema: {
         summary: "One template over several sellers' perimeters, summed under the buyer's HE key",
         body: createMultiSellerDealBody,
-        response: { 200: multiSellerDealStatus, 201: multiSellerDealStatus, ...errors },
+        response: { 200: multiSellerDealStatus, 201: multiSellerDealStatus, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -43,7 +29,7 @@ export const multiSellerDealRoutes: FastifyPluginAsyncZod<{ deals: MultiSellerDe
       schema: {
         summary: "A multi-seller deal's status",
         params: dealParams,
-        response: { 200: multiSellerDealStatus, ...errors },
+        response: { 200: multiSellerDealStatus, ...errorResponses },
       },
     },
     (request) => deals.visibleStatus(requireParty(request), request.params.dealId),
@@ -55,7 +41,7 @@ export const multiSellerDealRoutes: FastifyPluginAsyncZod<{ deals: MultiSellerDe
       schema: {
         summary: 'The buyer accepts the sum: each seller is paid its share',
         params: dealParams,
-        response: { 200: multiSellerDealStatus, ...errors },
+        response: { 200: multiSellerDealStatus, ...errorResponses },
       },
     },
     (request) => deals.confirm(requireParty(request), request.params.dealId),
@@ -67,7 +53,7 @@ export const multiSellerDealRoutes: FastifyPluginAsyncZod<{ deals: MultiSellerDe
       schema: {
         summary: 'The encrypted sum (its buyer only)',
         params: dealParams,
-        response: { 200: dealResult, ...errors },
+        response: { 200: dealResult, ...errorResponses },
       },
     },
     (request) => deals.result(requireParty(request), request.params.dealId),
