@@ -1,9 +1,4 @@
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  type Client,
-} from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { canonicalJson } from '../lib/canonical-json';
 import type { BlobStore } from '../lib/blob-store';
 import type { Party } from '../lib/parties';
@@ -13,6 +8,7 @@ import { cohortQueryDeal, confirmDealUpdate, dealStatusQuery } from '../workflow
 import type { DealStatus } from '../workflows/deal-state';
 import type { DisputeTerms } from '../workflows/dispute-state';
 import { redactHiddenFields, type VisibleDealStatus } from './deal-redaction';
+import { confirmAsBuyer, sealedResultFor } from './buyer-deal-access';
 import { ApiError } from './errors';
 import type { CreateDealBody } from './schemas';
 import type { TemplateCatalog } from './template-catalog';
@@ -118,40 +114,10 @@ export class DealService {
   }
 
   async confirm(party: Party, dealId: string): Promise<DealStatus> {
-    const status = await this.status(dealId);
-    if (status.buyerId !== party.id)
-      throw new ApiError('forbidden', `only the buyer of deal ${dealId} may confirm it`);
-    if (status.stage !== 'delivered') {
-      throw new ApiError(
-        'not_confirmable',
-        `deal ${dealId} is ${status.stage}; only a delivered deal can be confirmed`,
-      );
-    }
-    try {
-      return await this.temporal.workflow.getHandle(dealId).executeUpdate(confirmDealUpdate);
-    } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError) {
-        throw new ApiError(
-          'not_confirmable',
-          error.cause?.message ?? `deal ${dealId} cannot be confirmed now`,
-        );
-      }
-      throw error;
-    }
+    return confirmAsBuyer(this.temporal, party, dealId, await this.status(dealId), confirmDealUpdate);
   }
 
   async result(party: Party, dealId: string) {
-    const status = await this.status(dealId);
-    if (status.buyerId !== party.id)
-      throw new ApiError('forbidden', `only the buyer of deal ${dealId} may fetch its result`);
-    if (!status.result)
-      throw new ApiError('result_not_ready', `deal ${dealId} is ${status.stage}; no result yet`);
-    const ciphertext = await this.blobs.get(status.result.resultRef);
-    return {
-      dealId,
-      resultRef: status.result.resultRef,
-      commitment: status.result.commitment,
-      ciphertext: ciphertext.toString('base64'),
-    };
+    return sealedResultFor(this.blobs, party, dealId, await this.status(dealId));
   }
 }

@@ -1,9 +1,4 @@
-import {
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  type Client,
-} from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { BlobStore } from '../lib/blob-store';
 import { heKeyDocument } from '../lib/he/buyer-keys';
 import { MAX_SELLERS } from '../lib/he/vector-layout';
@@ -19,6 +14,7 @@ import {
 } from '../workflows/multi-seller-deal';
 import { MIN_CONTRIBUTORS, type MultiSellerDealStatus } from '../workflows/multi-seller-state';
 import type { DealServiceConfig } from './deal-service';
+import { confirmAsBuyer, sealedResultFor } from './buyer-deal-access';
 import { ApiError } from './errors';
 import type { CreateMultiSellerDealBody } from './schemas';
 import type { TemplateCatalog } from './template-catalog';
@@ -146,38 +142,17 @@ export class MultiSellerDealService {
   }
 
   async confirm(party: Party, dealId: string): Promise<MultiSellerDealStatus> {
-    const status = await this.status(dealId);
-    if (status.buyerId !== party.id)
-      throw new ApiError('forbidden', `only the buyer of deal ${dealId} may confirm it`);
-    if (status.stage !== 'delivered')
-      throw new ApiError(
-        'not_confirmable',
-        `deal ${dealId} is ${status.stage}; only a delivered deal can be confirmed`,
-      );
-    try {
-      return await this.temporal.workflow.getHandle(dealId).executeUpdate(confirmMultiSellerDealUpdate);
-    } catch (error) {
-      if (error instanceof WorkflowUpdateFailedError)
-        throw new ApiError(
-          'not_confirmable',
-          error.cause?.message ?? `deal ${dealId} cannot be confirmed now`,
-        );
-      throw error;
-    }
+    return confirmAsBuyer(
+      this.temporal,
+      party,
+      dealId,
+      await this.status(dealId),
+      confirmMultiSellerDealUpdate,
+    );
   }
 
   /** The encrypted sum (never a single seller's part): opens only with the buyer's HE secret key. */
   async result(party: Party, dealId: string) {
-    const status = await this.status(dealId);
-    if (status.buyerId !== party.id)
-      throw new ApiError('forbidden', `only the buyer of deal ${dealId} may fetch its result`);
-    if (!status.result)
-      throw new ApiError('result_not_ready', `deal ${dealId} is ${status.stage}; no result yet`);
-    return {
-      dealId,
-      resultRef: status.result.resultRef,
-      commitment: status.result.commitment,
-      ciphertext: (await this.blobs.get(status.result.resultRef)).toString('base64'),
-    };
+    return sealedResultFor(this.blobs, party, dealId, await this.status(dealId));
   }
 }
