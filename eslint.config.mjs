@@ -29,7 +29,9 @@ export default tseslint.config(
     // Workflow code is replayed: no Node built-ins, no I/O, nothing non-deterministic.
     files: ['workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': [
+      // The typescript-eslint variant, so that activity *types* may be imported (as the Temporal
+      // samples do) while activity code may not.
+      '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           paths: nodeBuiltins.map((name) => ({
@@ -38,13 +40,37 @@ export default tseslint.config(
           })),
           patterns: [
             {
-              group: ['../activities/*/!(types)*', 'ioredis', 'bullmq', '@duckdb/*', 'fastify'],
+              regex: '(^|/)activities/[^/]+/(?!types$)',
+              allowTypeImports: true,
+              message: 'Workflow code must not do I/O: import activity types only.',
+            },
+            {
+              group: ['ioredis', 'bullmq', '@duckdb/*', 'fastify'],
               message: 'Workflow code must not do I/O.',
             },
           ],
         },
       ],
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'fetch', 'process'],
+    },
+  },
+  {
+    // Dependencies point one way: the operator's side, the shared library and the template rules
+    // never reach into the seller's perimeter code.
+    files: ['api/**/*.ts', 'lib/**/*.ts', 'query-policies/**/*.ts', 'cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/activities/perimeter/**'],
+              message:
+                'Only the perimeter worker uses perimeter code; shared rules live in query-policies/ or lib/.',
+            },
+          ],
+        },
+      ],
     },
   },
   {

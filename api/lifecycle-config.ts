@@ -2,9 +2,9 @@ import { z } from 'zod';
 import {
   DEFAULT_DISCLOSURE_APPROVAL_TIMEOUT_MS,
   DEFAULT_DISCLOSURE_VIEW_MS,
-} from '../workflows/disclosure-state';
-import { DEFAULT_DISPUTE_TERMS, type DisputeOutcome } from '../workflows/dispute-state';
-import { DEFAULT_PERIODS_PER_RUN, DEFAULT_SUBSCRIPTION_GRACE_MS } from '../workflows/subscription-state';
+} from '../workflows/disclosure/state';
+import { DEFAULT_DISPUTE_TERMS, type DisputeOutcome } from '../workflows/dispute/state';
+import { DEFAULT_PERIODS_PER_RUN, DEFAULT_SUBSCRIPTION_GRACE_MS } from '../workflows/subscription/state';
 
 const HOUR_MS = 60 * 60 * 1000;
 const ms = z.coerce.number().int().positive();

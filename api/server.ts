@@ -5,7 +5,7 @@ import { readEnv, tuskHome } from '../lib/env';
 import { PartyRegistry } from '../lib/parties';
 import { announceReady, runMain } from '../lib/ready';
 import { connectClient } from '../lib/temporal';
-import { DEFAULT_ACCEPTANCE_TIMEOUT_MS } from '../workflows/deal-state';
+import { DEFAULT_ACCEPTANCE_TIMEOUT_MS } from '../workflows/deal/state';
 import { buildApp } from './app';
 import { lifecycleEnv } from './lifecycle-config';
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { waitForStage } from '../cli/buyer';
-import type { DealStatus } from '../workflows/deal-state';
+import type { DealStatus } from '../workflows/deal/state';
 import { deployLocal } from '../scripts/lib/local-deployment';
 import { startStack } from '../scripts/lib/stack';
 

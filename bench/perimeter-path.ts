@@ -17,7 +17,7 @@ import { createPerimeterActivities } from '../activities/perimeter/activities';
 import { cohortAggregateSql } from '../activities/perimeter/cohort-sql';
 import { openSandbox } from '../activities/perimeter/sandbox';
 import { cryptoRandom } from '../activities/perimeter/dp/random-source';
-import { createSyntheticPatients } from '../activities/perimeter/synthetic-patients';
+import { createSyntheticPatients } from '../lib/synthetic-patients';
 import { BlobStore } from '../lib/blob-store';
 import { canonicalJson } from '../lib/canonical-json';
 import { generateEd25519KeyPair } from '../lib/ed25519';

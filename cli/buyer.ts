@@ -6,7 +6,7 @@ import { generateEd25519KeyPair } from '../lib/ed25519';
 import { generateX25519KeyPair } from '../lib/sealed-box';
 import { TuskClient } from '../lib/tusk-client';
 import { publicKeyFromPem } from '../lib/x25519-public';
-import type { DealStatus } from '../workflows/deal-state';
+import type { DealStatus } from '../workflows/deal/state';
 import { createHeKeys } from './buyer-he';
 import { apiUrl, CliError, home, keyPaths, readText, required, writeFileAtomic } from './common';
 import { formatTable } from './format-table';

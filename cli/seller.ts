@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { createSyntheticPatients } from '../activities/perimeter/synthetic-patients';
+import { createSyntheticPatients } from '../lib/synthetic-patients';
 import { generateEd25519KeyPair } from '../lib/ed25519';
 import { CliError, home, keyPaths, writeFileAtomic } from './common';
 import { existsSync } from 'node:fs';

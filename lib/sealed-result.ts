@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalHash, canonicalJson } from './canonical-json';
 import { open, seal } from './sealed-box';
-import type { ReleasedTable } from '../activities/perimeter/private-release';
+import type { ReleasedTable } from './released-table';
 
 const cell = z.union([z.string(), z.number(), z.null()]);
 

@@ -1,4 +1,4 @@
-import { noisePlan } from '../activities/perimeter/dp/noise-plan';
+import { noisePlan } from './noise-plan';
 import type { MetricSpec, QueryTemplate } from './template';
 
 const round = (value: number) => Math.round(value * 100) / 100;

@@ -7,7 +7,7 @@ import { formatTable } from '../cli/format-table';
 import { OPERATOR_ACCOUNT } from '../activities/settlement/local-ledger';
 import { blindedReceiptId } from '../activities/settlement/receipt-id';
 import { aztecPaths, TEST_ACCOUNT } from '../contracts/deployment';
-import type { DealStatus } from '../workflows/deal-state';
+import type { DealStatus } from '../workflows/deal/state';
 import { startDemoChain, type DemoChain } from './lib/demo-chain';
 import { deployLocal, type LocalDeployment } from './lib/local-deployment';
 import { startStack, type Stack } from './lib/stack';

@@ -1,6 +1,6 @@
-export { cohortQueryDeal } from './cohort-query-deal';
-export { dispute } from './dispute';
-export { disclosure } from './disclosure';
-export { milestoneGrant } from './milestone-grant';
-export { subscription } from './subscription';
-export { multiSellerDeal } from './multi-seller-deal';
+export { cohortQueryDeal } from './deal/workflow';
+export { dispute } from './dispute/workflow';
+export { disclosure } from './disclosure/workflow';
+export { milestoneGrant } from './grant/workflow';
+export { subscription } from './subscription/workflow';
+export { multiSellerDeal } from './multi-seller/workflow';

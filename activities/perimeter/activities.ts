@@ -5,12 +5,13 @@ import { buildResultPayload, buyerKeyDocument, resultCommitment, sealResult } fr
 import type { ParameterValues, QueryTemplate } from '../../query-policies/template';
 import { createTemplateGuard } from './approved-template';
 import { cohortAggregateSql } from './cohort-sql';
-import { complianceProblem } from './compliance';
-import { noisePlan } from './dp/noise-plan';
+import { complianceProblem } from '../../query-policies/compliance';
+import { noisePlan } from '../../query-policies/noise-plan';
 import type { RandomSource } from './dp/random-source';
 import { BudgetExhaustedError, PrivacyLedger } from './privacy-ledger';
 import { ReleaseCache } from './release-cache';
-import { releasePrivately, type ReleasedTable } from './private-release';
+import type { ReleasedTable } from '../../lib/released-table';
+import { releasePrivately } from './private-release';
 import { createMilestoneCheckActivities } from './milestone-check';
 import { refuse } from './refusal';
 import { runInSandbox } from './sandboxed-run';

@@ -7,7 +7,7 @@ import { ciphertextBytes, ciphertextTexts, decodeEnvelope, encodeEnvelope } from
 import { HE_PARAMETER_ID } from '../../lib/he/seal-context';
 import { encodeValues, MAX_VALUE, vectorLayout } from '../../lib/he/vector-layout';
 import type { ParameterValues, QueryTemplate } from '../../query-policies/template';
-import type { ReleasedTable } from './private-release';
+import type { ReleasedTable } from '../../lib/released-table';
 import { refuse } from './refusal';
 import { releasedVector } from './released-vector';
 import type {

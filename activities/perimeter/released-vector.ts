@@ -1,6 +1,6 @@
 import { domainGroups, encodedQuantities, groupKey } from '../../query-policies/group-domain';
 import type { QueryTemplate } from '../../query-policies/template';
-import type { ReleasedTable } from './private-release';
+import type { ReleasedTable } from '../../lib/released-table';
 
 /**
  * The released table as values[group][quantity] over the template's declared domain: a group

@@ -1,11 +1,5 @@
+import type { DealCompliance } from '../../query-policies/compliance';
 import type { ParameterValues } from '../../query-policies/template';
-
-/** What the buyer declares about its use of the answer; the template says what it allows. */
-export interface DealCompliance {
-  jurisdiction: string;
-  purpose: string;
-  acceptedDataClasses: string[];
-}
 
 export interface ReservePrivacyInput {
   dealId: string;

@@ -1,6 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createSyntheticPatients } from '../../activities/perimeter/synthetic-patients';
+import { createSyntheticPatients } from '../../lib/synthetic-patients';
 import { LocalLedger } from '../../activities/settlement/local-ledger';
 import { readDeployment, TEST_ACCOUNT, type SettlementDeployment } from '../../contracts/deployment';
 import { aztecToolchain } from '../../contracts/toolchain';

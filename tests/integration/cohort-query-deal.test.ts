@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDealResult, waitForStage } from '../../cli/buyer';
 import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
 import { TuskApiError, TuskClient } from '../../lib/tusk-client';
-import type { DealStatus } from '../../workflows/deal-state';
+import type { DealStatus } from '../../workflows/deal/state';
 import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
 
 const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobStore } from '../../lib/blob-store';
 import { canonicalHash } from '../../lib/canonical-json';
-import type { DisclosureStatus } from '../../workflows/disclosure-state';
+import type { DisclosureStatus } from '../../workflows/disclosure/state';
 import { disclosureWorkflowId } from '../../workflows/workflow-ids';
 import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
 import { historyText, LIFECYCLE_PARTIES, party, replay, sleepUntil, waitFor } from './lifecycle-harness';

@@ -16,8 +16,8 @@ import {
   type LocalDeployment,
   type LocalDeploymentOptions,
 } from '../../scripts/lib/local-deployment';
-import { cohortQueryDeal } from '../../workflows/cohort-query-deal';
-import type { CohortQueryDealInput, DealStatus } from '../../workflows/deal-state';
+import { cohortQueryDeal } from '../../workflows/deal/workflow';
+import type { CohortQueryDealInput, DealStatus } from '../../workflows/deal/state';
 
 export const DEMO_TEMPLATE = join(__dirname, '../../query-policies/demo-seller/cohort-cost-by-zip3.json');
 

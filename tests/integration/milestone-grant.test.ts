@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
-import type { GrantStatus } from '../../workflows/grant-state';
+import type { GrantStatus } from '../../workflows/grant/state';
 import { grantWorkflowId } from '../../workflows/workflow-ids';
 import { startTestDeployment, type TestDeployment } from './harness';
 import { LIFECYCLE_PARTIES, party, replay, terminateRunning, waitFor } from './lifecycle-harness';

@@ -13,9 +13,9 @@ import { DEALS_TASK_QUEUE } from '../../lib/temporal';
 import { groupKey } from '../../query-policies/group-domain';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
-import { cohortQueryDeal } from '../../workflows/cohort-query-deal';
-import { multiSellerDeal } from '../../workflows/multi-seller-deal';
-import type { MultiSellerDealStatus } from '../../workflows/multi-seller-state';
+import { cohortQueryDeal } from '../../workflows/deal/workflow';
+import { multiSellerDeal } from '../../workflows/multi-seller/workflow';
+import type { MultiSellerDealStatus } from '../../workflows/multi-seller/state';
 import { RESEARCH_IN_US, startTestDeployment, TestSeller, type TestDeployment } from './harness';
 
 const PARAMETERS = { min_age: 25, max_age: 65, sex: 'F' };

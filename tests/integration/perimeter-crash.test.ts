@@ -2,7 +2,7 @@ import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrivacyLedger } from '../../activities/perimeter/privacy-ledger';
 import { openDealResult, waitForStage } from '../../cli/buyer';
-import type { DealStatus } from '../../workflows/deal-state';
+import type { DealStatus } from '../../workflows/deal/state';
 import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
 import { slowTemplate } from './slow-template';
 

@@ -10,7 +10,7 @@ import { decodeEnvelope } from '../../lib/he/he-result';
 import { encryptSelections, openSelections } from '../../lib/he/buyer-selection';
 import type { HeSecretKeyFile } from '../../lib/he/buyer-keys';
 import type { QueryTemplate } from '../../query-policies/template';
-import type { DealStatus } from '../../workflows/deal-state';
+import type { DealStatus } from '../../workflows/deal/state';
 import { buyDeal, isFinished, RESEARCH_IN_US, startTestDeployment, type TestDeployment } from './harness';
 
 const PARAMETERS = { min_age: 20, max_age: 70, sex: 'M' };

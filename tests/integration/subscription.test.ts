@@ -4,7 +4,7 @@ import { open } from '../../lib/sealed-box';
 import { openResult } from '../../lib/sealed-result';
 import { TuskApiError } from '../../lib/tusk-client';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
-import type { SubscriptionStatus } from '../../workflows/subscription-state';
+import type { SubscriptionStatus } from '../../workflows/subscription/state';
 import { subscriptionWorkflowId } from '../../workflows/workflow-ids';
 import { RESEARCH_IN_US, startTestDeployment, type TestDeployment } from './harness';
 import {

@@ -6,7 +6,7 @@ import { TxJournal } from '../../activities/settlement/tx-journal';
 import { blindedReceiptId } from '../../activities/settlement/receipt-id';
 import { deriveDealSecret } from '../../contracts/deal-secrets';
 import { aztecPaths } from '../../contracts/deployment';
-import { dealStatusQuery } from '../../workflows/cohort-query-deal';
+import { dealStatusQuery } from '../../workflows/deal/workflow';
 import { buyDeal, startDealWorkflow, type TestDeployment } from '../integration/harness';
 import {
   balances,

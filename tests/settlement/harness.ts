@@ -7,7 +7,7 @@ import { aztecPaths, TEST_ACCOUNT } from '../../contracts/deployment';
 import { waitForStage } from '../../cli/buyer';
 import { AztecCli, type Balances } from '../../scripts/lib/aztec-cli';
 import type { LocalDeployment } from '../../scripts/lib/local-deployment';
-import type { DealStatus } from '../../workflows/deal-state';
+import type { DealStatus } from '../../workflows/deal/state';
 import { startTestDeployment, type TestDeployment } from '../integration/harness';
 import { settlementCall, type SettlementCall } from './fixtures/settlement-call';
 

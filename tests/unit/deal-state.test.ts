@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DealState, type CohortQueryDealInput } from '../../workflows/deal-state';
+import { DealState, type CohortQueryDealInput } from '../../workflows/deal/state';
 
 const input: CohortQueryDealInput = {
   dealId: 'd',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DisclosureState, type DisclosureInput } from '../../workflows/disclosure-state';
+import { DisclosureState, type DisclosureInput } from '../../workflows/disclosure/state';
 
 const input: DisclosureInput = {
   disclosureId: 'x',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { agreedDecision } from '../../workflows/approvals';
-import { DisputeState, outcomeKey, sellerShare, type DisputeInput } from '../../workflows/dispute-state';
+import { DisputeState, outcomeKey, sellerShare, type DisputeInput } from '../../workflows/dispute/state';
 
 const input: DisputeInput = {
   dealId: 'd',

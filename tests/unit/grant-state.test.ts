@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GrantState, progressOf, type MilestoneGrantInput } from '../../workflows/grant-state';
+import { GrantState, progressOf, type MilestoneGrantInput } from '../../workflows/grant/state';
 
 const query = {
   kind: 'query' as const,

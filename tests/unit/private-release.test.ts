@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { cohortAggregateSql, sumColumn, UNITS_COLUMN } from '../../activities/perimeter/cohort-sql';
-import { noisePlan } from '../../activities/perimeter/dp/noise-plan';
+import { noisePlan } from '../../query-policies/noise-plan';
 import { releasePrivately, REMAINDER_LABEL } from '../../activities/perimeter/private-release';
 import { seededRandom } from '../support/seeded-random';
 import { sampleTemplate } from '../support/templates';

@@ -1,7 +1,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lintTemplateSql } from '../../query-policies/sql-lint';
-import { complianceProblem } from '../../activities/perimeter/compliance';
+import { complianceProblem } from '../../query-policies/compliance';
 import { sampleTemplate } from '../support/templates';
 
 const COLUMNS = new Set(['person_id', 'age', 'sex', 'zip3', 'diagnosis_code', 'cost', 'visit_date']);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SubscriptionState, type SubscriptionInput } from '../../workflows/subscription-state';
+import { SubscriptionState, type SubscriptionInput } from '../../workflows/subscription/state';
 
 const input: SubscriptionInput = {
   subscriptionId: 'sub',

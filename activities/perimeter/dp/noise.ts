@@ -1,5 +1,5 @@
 import { sampleDiscreteGaussian, sampleDiscreteLaplace, toRational } from './discrete-samplers';
-import type { NoisePlan } from './noise-plan';
+import type { NoisePlan } from '../../../query-policies/noise-plan';
 import type { RandomSource } from './random-source';
 
 /** One integer draw of the plan's mechanism at the given scale. */

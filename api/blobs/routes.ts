@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { BlobStore } from '../../lib/blob-store';
+import { requireRole } from '../auth';
+import { ApiError } from '../errors';
+import { errorBody } from '../deals/schemas';
+
+/** HE public and Galois keys (about 1.7 MB) and encrypted selections fit; nothing much bigger. */
+export const BLOB_LIMIT_BYTES = 8 * 1024 * 1024;
+
+export const blobRoutes: FastifyPluginAsyncZod<{ blobs: BlobStore }> = async (app, { blobs }) => {
+  app.post(
+    '/blobs',
+    {
+      bodyLimit: BLOB_LIMIT_BYTES,
+      schema: {
+        summary: "Store a buyer's HE key material or encrypted selection (application/octet-stream)",
+        response: {
+          201: z.object({ ref: z.string() }),
+          400: errorBody,
+          401: errorBody,
+          403: errorBody,
+          413: errorBody,
+          415: errorBody,
+        },
+      },
+    },
+    async (request, reply) => {
+      requireRole(request, 'buyer');
+      if (!Buffer.isBuffer(request.body) || request.body.length === 0)
+        throw new ApiError('invalid_request', 'send the bytes as a non-empty application/octet-stream body');
+      return reply.status(201).send({ ref: await blobs.put(request.body) });
+    },
+  );
+};

@@ -1,0 +1,58 @@
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import type { UpdateDefinition } from '@temporalio/common';
+import type { BlobStore } from '../../lib/blob-store';
+import type { Party } from '../../lib/parties';
+import { ApiError } from '../errors';
+
+/** What both kinds of deal show about themselves that the buyer-only steps need. */
+interface BuyerFacingStatus {
+  buyerId: string;
+  stage: string;
+  result?: { resultRef: string; commitment: string };
+}
+
+/** The buyer accepts a delivered deal: only its buyer, only when delivered; a refused update is a 409. */
+export async function confirmAsBuyer<S extends BuyerFacingStatus>(
+  temporal: Client,
+  party: Party,
+  dealId: string,
+  status: S,
+  update: UpdateDefinition<S, []>,
+): Promise<S> {
+  if (status.buyerId !== party.id)
+    throw new ApiError('forbidden', `only the buyer of deal ${dealId} may confirm it`);
+  if (status.stage !== 'delivered') {
+    throw new ApiError(
+      'not_confirmable',
+      `deal ${dealId} is ${status.stage}; only a delivered deal can be confirmed`,
+    );
+  }
+  try {
+    return await temporal.workflow.getHandle(dealId).executeUpdate(update);
+  } catch (error) {
+    if (error instanceof WorkflowUpdateFailedError) {
+      throw new ApiError('not_confirmable', error.cause?.message ?? `deal ${dealId} cannot be confirmed now`);
+    }
+    throw error;
+  }
+}
+
+/** The deal's sealed result, for its buyer only, once there is one. */
+export async function sealedResultFor(
+  blobs: BlobStore,
+  party: Party,
+  dealId: string,
+  status: BuyerFacingStatus,
+) {
+  if (status.buyerId !== party.id) {
+    throw new ApiError('forbidden', `only the buyer of deal ${dealId} may fetch its result`);
+  }
+  if (!status.result)
+    throw new ApiError('result_not_ready', `deal ${dealId} is ${status.stage}; no result yet`);
+  return {
+    dealId,
+    resultRef: status.result.resultRef,
+    commitment: status.result.commitment,
+    ciphertext: (await blobs.get(status.result.resultRef)).toString('base64'),
+  };
+}

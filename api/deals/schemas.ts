@@ -1,0 +1,165 @@
+import { z } from 'zod';
+import { dealCompliance } from '../common-schemas';
+import { DEAL_STAGES } from '../../workflows/deal/state';
+import { DISCLOSABLE_FIELDS } from '../../workflows/disclosure/state';
+import { disputeOutcome } from '../disputes/schemas';
+
+export const errorBody = z.object({ code: z.string(), reason: z.string() }).meta({ id: 'Error' });
+
+const blobRef = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'a blob reference: sha256:<64 hex digits>');
+export const MAX_SELECTIONS = 16;
+
+export const createDealBody = z.strictObject({
+  /** Chosen by the buyer (a UUID is ideal): a retried request with the same id starts nothing twice. */
+  dealId: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{2,99}$/, '3 to 100 letters, digits, dots, dashes, underscores'),
+  templateId: z.string().min(1).max(100),
+  /** The template version the buyer saw: `sha256:<hex>` from GET /templates. */
+  templateHash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex digits>'),
+  parameters: z.record(z.string(), z.union([z.string().max(200), z.number()])),
+  /** The price the buyer agrees to, in smallest units; must equal the template's price. */
+  price: z.string().regex(/^[0-9]{1,31}$/, 'a whole number of smallest units, as a string'),
+  /** The buyer's X25519 public key (base64url, 32 bytes): the result is sealed to it. */
+  buyerPublicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url X25519 public key (43 characters)'),
+  /** A private selection (templates that offer it): refs from POST /blobs; one selection per paid answer. */
+  privateSelection: z
+    .strictObject({
+      heKeyRef: blobRef,
+      selectionRefs: z.array(blobRef).min(1).max(MAX_SELECTIONS),
+    })
+    .optional(),
+  /** How the buyer will use the answer; checked against the template here and again in the perimeter. */
+  compliance: dealCompliance,
+});
+export type CreateDealBody = z.infer<typeof createDealBody>;
+
+export const dealParams = z.object({ dealId: z.string().min(1).max(100) });
+
+const dealStage = z.enum(DEAL_STAGES);
+
+export const dealStatus = z
+  .object({
+    dealId: z.string(),
+    stage: dealStage,
+    /** Parties and amount are absent for auditors and compliance (see `hidden`): a disclosure shows them. */
+    buyerId: z.string().optional(),
+    sellerId: z.string().optional(),
+    templateId: z.string(),
+    templateHash: z.string(),
+    price: z.string().optional(),
+    hidden: z.array(z.enum(DISCLOSABLE_FIELDS)).optional(),
+    result: z
+      .object({
+        resultRef: z.string(),
+        commitment: z.string(),
+        groupsReleased: z.number(),
+        groupsSuppressed: z.number(),
+        epsilonSpent: z.number(),
+        repeat: z.boolean(),
+      })
+      .optional(),
+    confirmedBy: z.enum(['buyer', 'acceptance_timer']).optional(),
+    dispute: z
+      .object({
+        openedBy: z.string().optional(),
+        reason: z.string(),
+        workflowId: z.string(),
+        outcome: disputeOutcome.optional(),
+        resolvedBy: z.enum(['approvals', 'timeout']).optional(),
+        auditRef: z.string().optional(),
+      })
+      .optional(),
+    /** Where the buyer pays the price, privately from its own wallet, once the escrow is open. */
+    escrow: z.object({ address: z.string() }).optional(),
+    /** The buyer's private receipt: its public id, and the salt that ties it to the result commitment. */
+    receipt: z.object({ id: z.string(), salt: z.string() }).optional(),
+    problem: z.object({ code: z.string(), reason: z.string() }).optional(),
+    timeline: z.array(z.object({ stage: dealStage, at: z.number() })),
+  })
+  .meta({ id: 'DealStatus' });
+
+export const dealResult = z.object({
+  dealId: z.string(),
+  resultRef: z.string(),
+  commitment: z.string(),
+  /** The sealed box, base64: opens only with the buyer's X25519 private key. */
+  ciphertext: z.string(),
+});
+
+const parameterSpec = z.union([
+  z.object({
+    type: z.literal('integer'),
+    min: z.number(),
+    max: z.number(),
+    description: z.string().optional(),
+  }),
+  z.object({ type: z.literal('enum'), values: z.array(z.string()), description: z.string().optional() }),
+]);
+
+export const templateSummary = z.object({
+  id: z.string(),
+  version: z.number(),
+  seller: z.string(),
+  hash: z.string(),
+  title: z.string(),
+  description: z.string(),
+  dataset: z.string(),
+  parameters: z.record(z.string(), parameterSpec),
+  dimensions: z.array(z.string()),
+  metrics: z.array(z.object({ name: z.string(), aggregate: z.string() })),
+  minCohortSize: z.number(),
+  suppression: z.enum(['drop', 'remainder']),
+  privacy: z.object({ mechanism: z.string(), epsilon: z.number() }),
+  budget: z.object({ epsilon: z.number(), windowDays: z.number() }),
+  compliance: z.object({
+    jurisdictions: z.array(z.string()),
+    purposes: z.array(z.string()),
+    dataClasses: z.array(z.string()),
+  }),
+  multiSeller: z.boolean(),
+  privateSelection: z.boolean(),
+  /** The declared group domain encrypted answers are laid out over. */
+  groupDomain: z
+    .record(z.string(), z.union([z.array(z.string()), z.object({ from: z.number(), to: z.number() })]))
+    .optional(),
+  price: z.string(),
+});
+
+export const createMultiSellerDealBody = z.strictObject({
+  dealId: createDealBody.shape.dealId,
+  templateId: createDealBody.shape.templateId,
+  /** Each seller with the hash of its own signed copy of the template (from GET /templates). */
+  sellers: z
+    .array(
+      z.strictObject({
+        sellerId: z.string().min(1).max(100),
+        templateHash: createDealBody.shape.templateHash,
+      }),
+    )
+    .min(1)
+    .max(200),
+  parameters: createDealBody.shape.parameters,
+  /** The sum of the sellers' prices: each seller is paid its own. */
+  price: createDealBody.shape.price,
+  /** The buyer's HE key document (tusk buyer keygen --he): the sum is encrypted to it. */
+  heKeyRef: blobRef,
+  compliance: createDealBody.shape.compliance,
+});
+export type CreateMultiSellerDealBody = z.infer<typeof createMultiSellerDealBody>;
+
+export const multiSellerDealStatus = z
+  .object({
+    dealId: z.string(),
+    stage: dealStage,
+    buyerId: z.string(),
+    sellerIds: z.array(z.string()),
+    templateId: z.string(),
+    price: z.string(),
+    contributors: z.array(z.string()),
+    result: z.object({ resultRef: z.string(), commitment: z.string(), contributors: z.number() }).optional(),
+    confirmedBy: z.enum(['buyer', 'acceptance_timer']).optional(),
+    problem: z.object({ code: z.string(), reason: z.string() }).optional(),
+    timeline: z.array(z.object({ stage: dealStage, at: z.number() })),
+  })
+  .meta({ id: 'MultiSellerDealStatus' });

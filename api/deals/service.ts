@@ -1,0 +1,123 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { canonicalJson } from '../../lib/canonical-json';
+import type { BlobStore } from '../../lib/blob-store';
+import type { Party } from '../../lib/parties';
+import { DEALS_TASK_QUEUE } from '../../lib/temporal';
+import { complianceProblem } from '../../query-policies/compliance';
+import { cohortQueryDeal, confirmDealUpdate, dealStatusQuery } from '../../workflows/deal/workflow';
+import type { DealStatus } from '../../workflows/deal/state';
+import type { DisputeTerms } from '../../workflows/dispute/state';
+import { redactHiddenFields, type VisibleDealStatus } from '../redaction';
+import { confirmAsBuyer, sealedResultFor } from './buyer-access';
+import { ApiError } from '../errors';
+import type { CreateDealBody } from './schemas';
+import type { TemplateCatalog } from '../templates/catalog';
+import { checkTemplateOrder } from '../templates/order';
+
+export interface DealServiceConfig {
+  feeBps: number;
+  acceptanceTimeoutMs: number;
+  /** Reviewer access, resolution timeout and default outcome of a dispute; the workflow's defaults if absent. */
+  dispute?: DisputeTerms;
+}
+
+/** What the deal routes do, apart from HTTP: pre-checks, starting the workflow, reading it. */
+export class DealService {
+  constructor(
+    private readonly temporal: Client,
+    private readonly catalog: TemplateCatalog,
+    private readonly blobs: BlobStore,
+    private readonly config: DealServiceConfig,
+  ) {}
+
+  async create(buyer: Party, body: CreateDealBody): Promise<{ created: boolean; status: DealStatus }> {
+    const { entry, parameters } = await checkTemplateOrder(this.catalog, body);
+    const selections = body.privateSelection?.selectionRefs.length;
+    const price = (BigInt(entry.template.price) * BigInt(selections ?? 1)).toString();
+    if (price !== body.price) {
+      const per = selections ? ` (${entry.template.price} per selection × ${selections})` : '';
+      throw new ApiError('price_mismatch', `template ${body.templateId} costs ${price}${per}`);
+    }
+    if (body.privateSelection) {
+      if (!entry.template.privateSelection)
+        throw new ApiError(
+          'private_selection_not_offered',
+          `template ${body.templateId} does not offer private selection`,
+        );
+      await this.requireBlobs([body.privateSelection.heKeyRef, ...body.privateSelection.selectionRefs]);
+    }
+    const problem = complianceProblem(entry.template, body.compliance);
+    if (problem) throw new ApiError('compliance_refused', problem);
+    const buyerKeyRef = await this.blobs.put(
+      Buffer.from(canonicalJson({ kind: 'x25519', publicKey: body.buyerPublicKey })),
+    );
+    try {
+      await this.temporal.workflow.start(cohortQueryDeal, {
+        taskQueue: DEALS_TASK_QUEUE,
+        workflowId: body.dealId,
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        args: [
+          {
+            dealId: body.dealId,
+            buyerId: buyer.id,
+            sellerId: entry.template.seller,
+            templateId: entry.template.id,
+            templateHash: entry.hash,
+            parameters,
+            price,
+            ...(body.privateSelection ? { privateSelection: body.privateSelection } : {}),
+            feeBps: this.config.feeBps,
+            buyerKeyRef,
+            compliance: body.compliance,
+            acceptanceTimeoutMs: this.config.acceptanceTimeoutMs,
+            ...(this.config.dispute ? { dispute: this.config.dispute } : {}),
+          },
+        ],
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      const existing = await this.status(body.dealId);
+      if (existing.buyerId !== buyer.id || existing.templateHash !== entry.hash) {
+        throw new ApiError('deal_exists', `deal id ${body.dealId} is taken; choose another`);
+      }
+      return { created: false, status: existing };
+    }
+    return { created: true, status: await this.status(body.dealId) };
+  }
+
+  /** Refuses refs the blob store does not hold: upload them first with POST /blobs. */
+  async requireBlobs(refs: string[]): Promise<void> {
+    for (const ref of refs)
+      if (!(await this.blobs.has(ref)))
+        throw new ApiError('unknown_blob', `no blob ${ref}; upload it with POST /blobs`);
+  }
+
+  async status(dealId: string): Promise<DealStatus> {
+    try {
+      return await this.temporal.workflow.getHandle(dealId).query(dealStatusQuery);
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw new ApiError('not_found', `no deal ${dealId}`);
+      throw error;
+    }
+  }
+
+  /**
+   * The deal, if this party may see it: its buyer, its seller and the operator in full; auditors and
+   * compliance without its hidden fields (parties, amount), which only a disclosure shows.
+   */
+  async visibleStatus(party: Party, dealId: string): Promise<VisibleDealStatus> {
+    const status = await this.status(dealId);
+    const involved = party.id === status.buyerId || party.id === status.sellerId;
+    if (involved || party.role === 'operator') return status;
+    if (party.role === 'auditor' || party.role === 'compliance') return redactHiddenFields(status);
+    throw new ApiError('forbidden', `${party.id} is not a party to deal ${dealId}`);
+  }
+
+  async confirm(party: Party, dealId: string): Promise<DealStatus> {
+    return confirmAsBuyer(this.temporal, party, dealId, await this.status(dealId), confirmDealUpdate);
+  }
+
+  async result(party: Party, dealId: string) {
+    return sealedResultFor(this.blobs, party, dealId, await this.status(dealId));
+  }
+}

@@ -1,0 +1,103 @@
+import type { Client } from '@temporalio/client';
+import { canonicalHash } from '../../lib/canonical-json';
+import type { Party } from '../../lib/parties';
+import { dealStatusQuery } from '../../workflows/deal/workflow';
+import {
+  decideDisclosureUpdate,
+  disclosure,
+  disclosureStatusQuery,
+  recordViewUpdate,
+} from '../../workflows/disclosure/workflow';
+import type { DisclosureDecision, DisclosureStatus } from '../../workflows/disclosure/state';
+import { disclosureWorkflowId } from '../../workflows/workflow-ids';
+import { hiddenFieldsOf } from '../redaction';
+import type { RequestDisclosureBody } from './schemas';
+import { ApiError } from '../errors';
+import type { LifecycleConfig } from '../lifecycle-config';
+import { assertNotExpired, WorkflowCalls } from '../workflow-calls';
+
+/** Selective disclosure apart from HTTP: requests, dual approval, and views recorded before they happen. */
+export class DisclosureService {
+  private readonly calls: WorkflowCalls;
+
+  constructor(
+    temporal: Client,
+    private readonly config: Pick<LifecycleConfig, 'disclosureViewMs' | 'disclosureApprovalTimeoutMs'>,
+  ) {
+    this.calls = new WorkflowCalls(temporal);
+  }
+
+  async request(auditor: Party, body: RequestDisclosureBody) {
+    await this.calls.query(body.dealId, dealStatusQuery, `deal ${body.dealId}`);
+    const created = await this.calls.startOnce(disclosure, disclosureWorkflowId(body.disclosureId), {
+      disclosureId: body.disclosureId,
+      dealId: body.dealId,
+      auditorId: auditor.id,
+      reason: body.reason,
+      fields: [...new Set(body.fields)],
+      approvalTimeoutMs: this.config.disclosureApprovalTimeoutMs,
+      viewMs: this.config.disclosureViewMs,
+    });
+    const status = await this.status(body.disclosureId);
+    if (!created && (status.auditorId !== auditor.id || status.dealId !== body.dealId))
+      throw new ApiError('id_taken', `disclosure id ${body.disclosureId} is taken; choose another`);
+    return { created, status };
+  }
+
+  private status(disclosureId: string): Promise<DisclosureStatus> {
+    return this.calls.query(
+      disclosureWorkflowId(disclosureId),
+      disclosureStatusQuery,
+      `disclosure ${disclosureId}`,
+    );
+  }
+
+  /** The auditor who asked, compliance and the operator see a disclosure. */
+  async visibleStatus(party: Party, disclosureId: string): Promise<DisclosureStatus> {
+    const status = await this.status(disclosureId);
+    if (party.id !== status.auditorId && party.role !== 'compliance' && party.role !== 'operator')
+      throw new ApiError('forbidden', `${party.id} may not see disclosure ${disclosureId}`);
+    return status;
+  }
+
+  async decide(party: Party, disclosureId: string, decision: DisclosureDecision): Promise<DisclosureStatus> {
+    if (party.role !== 'compliance')
+      throw new ApiError('forbidden', 'only compliance principals decide a disclosure');
+    const status = await this.status(disclosureId);
+    if (status.decisions.some((d) => d.principal === party.id))
+      throw new ApiError('already_decided', `${party.id} has already decided; another principal must`);
+    return this.calls.update(
+      disclosureWorkflowId(disclosureId),
+      decideDisclosureUpdate,
+      { principal: party.id, decision },
+      `disclosure ${disclosureId}`,
+    );
+  }
+
+  /** The hidden fields, for the auditor who asked, while the view is open; the view is recorded first. */
+  async view(party: Party, disclosureId: string) {
+    const status = await this.status(disclosureId);
+    if (party.id !== status.auditorId)
+      throw new ApiError(
+        'forbidden',
+        `only ${status.auditorId}, who asked, may view disclosure ${disclosureId}`,
+      );
+    if (status.stage === 'expired')
+      throw new ApiError('access_expired', `the view of ${disclosureId} has ended`);
+    if (status.stage !== 'approved')
+      throw new ApiError(
+        'not_approved',
+        `disclosure ${disclosureId} is ${status.stage}; it needs two approvals`,
+      );
+    assertNotExpired(status.viewUntil, `the view of ${disclosureId}`);
+    const deal = await this.calls.query(status.dealId, dealStatusQuery, `deal ${status.dealId}`);
+    const fields = hiddenFieldsOf(deal, status.fields);
+    await this.calls.update(
+      disclosureWorkflowId(disclosureId),
+      recordViewUpdate,
+      { viewer: party.id, valuesHash: canonicalHash({ dealId: status.dealId, ...fields }) },
+      `disclosure ${disclosureId}`,
+    );
+    return { disclosureId, dealId: status.dealId, viewUntil: status.viewUntil!, fields };
+  }
+}

@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { auditEvent, partyId, vote } from '../common-schemas';
+
+export const openDisputeBody = z.strictObject({ reason: z.string().min(1).max(1000) });
+export const nameReviewerBody = z.strictObject({ reviewerId: partyId });
+
+export const disputeOutcome = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('release') }),
+  z.strictObject({ kind: z.literal('refund') }),
+  /** The seller gets sellerBps basis points of the price (less the fee), the buyer the rest. */
+  z.strictObject({ kind: z.literal('split'), sellerBps: z.int().min(0).max(10_000) }),
+]);
+export type DisputeOutcomeBody = z.infer<typeof disputeOutcome>;
+
+export const disputeStatus = z
+  .object({
+    dealId: z.string(),
+    stage: z.enum(['open', 'resolved']),
+    buyerId: z.string(),
+    sellerId: z.string(),
+    openedBy: z.string(),
+    reason: z.string(),
+    openedAt: z.number(),
+    resolveBy: z.number(),
+    reviewer: z
+      .object({ partyId: z.string(), namedBy: z.string(), accessUntil: z.number(), expired: z.boolean() })
+      .optional(),
+    evidence: z.array(z.object({ by: z.string(), ref: z.string(), at: z.number() })),
+    approvals: z.array(vote(disputeOutcome)),
+    outcome: disputeOutcome.optional(),
+    resolvedBy: z.enum(['approvals', 'timeout']).optional(),
+    audit: z.array(auditEvent),
+  })
+  .meta({ id: 'DisputeStatus' });
+
+export const disputeEvidence = z.object({
+  dealId: z.string(),
+  accessUntil: z.number(),
+  evidence: z.array(z.object({ by: z.string(), ref: z.string(), at: z.number(), text: z.string() })),
+});

@@ -1,0 +1,118 @@
+import type { Client } from '@temporalio/client';
+import type { BlobStore } from '../../lib/blob-store';
+import type { Party, PartyRegistry } from '../../lib/parties';
+import { dealStatusQuery, openDisputeUpdate } from '../../workflows/deal/workflow';
+import type { DealStatus } from '../../workflows/deal/state';
+import {
+  addEvidenceUpdate,
+  approveOutcomeUpdate,
+  disputeStatusQuery,
+  nameReviewerUpdate,
+  recordEvidenceReadUpdate,
+} from '../../workflows/dispute/workflow';
+import type { DisputeStatus } from '../../workflows/dispute/state';
+import { disputeWorkflowId } from '../../workflows/workflow-ids';
+import type { DisputeOutcomeBody } from './schemas';
+import { ApiError } from '../errors';
+import { assertNotExpired, WorkflowCalls } from '../workflow-calls';
+
+const REVIEWER_ROLES = new Set(['compliance', 'auditor']);
+
+/** Disputes apart from HTTP: who may open, name, add, read and approve; evidence kept in blobs. */
+export class DisputeService {
+  private readonly calls: WorkflowCalls;
+
+  constructor(
+    temporal: Client,
+    private readonly parties: PartyRegistry,
+    private readonly blobs: BlobStore,
+  ) {
+    this.calls = new WorkflowCalls(temporal);
+  }
+
+  async open(party: Party, dealId: string, reason: string): Promise<DealStatus> {
+    const deal = await this.calls.query(dealId, dealStatusQuery, `deal ${dealId}`);
+    if (party.id !== deal.buyerId && party.id !== deal.sellerId)
+      throw new ApiError('forbidden', `only the buyer or the seller of deal ${dealId} may dispute it`);
+    return this.calls.update(dealId, openDisputeUpdate, { by: party.id, reason }, `deal ${dealId}`);
+  }
+
+  private status(dealId: string): Promise<DisputeStatus> {
+    return this.calls.query(disputeWorkflowId(dealId), disputeStatusQuery, `dispute of deal ${dealId}`);
+  }
+
+  /** The parties, the named reviewer, compliance and the operator see a dispute. */
+  async visibleStatus(party: Party, dealId: string): Promise<DisputeStatus> {
+    const status = await this.status(dealId);
+    const involved = [status.buyerId, status.sellerId, status.reviewer?.partyId].includes(party.id);
+    if (!involved && party.role !== 'compliance' && party.role !== 'operator')
+      throw new ApiError('forbidden', `${party.id} has no part in the dispute of deal ${dealId}`);
+    return status;
+  }
+
+  async nameReviewer(party: Party, dealId: string, reviewerId: string): Promise<DisputeStatus> {
+    if (party.role !== 'compliance' && party.role !== 'operator')
+      throw new ApiError('forbidden', 'only compliance or the operator names a reviewer');
+    const reviewer = this.parties.get(reviewerId);
+    if (!reviewer || !REVIEWER_ROLES.has(reviewer.role))
+      throw new ApiError('invalid_terms', `${reviewerId} is not a registered compliance or auditor party`);
+    return this.calls.update(
+      disputeWorkflowId(dealId),
+      nameReviewerUpdate,
+      { reviewerId, namedBy: party.id },
+      `dispute of deal ${dealId}`,
+    );
+  }
+
+  async addEvidence(party: Party, dealId: string, evidence: string): Promise<DisputeStatus> {
+    const status = await this.status(dealId);
+    if (party.id !== status.buyerId && party.id !== status.sellerId)
+      throw new ApiError('forbidden', `only the buyer or the seller of deal ${dealId} adds evidence`);
+    const ref = await this.blobs.put(Buffer.from(evidence, 'utf8'));
+    return this.calls.update(
+      disputeWorkflowId(dealId),
+      addEvidenceUpdate,
+      { by: party.id, ref },
+      `dispute of deal ${dealId}`,
+    );
+  }
+
+  /** The named reviewer, while the access lasts; each read is recorded before the evidence is shown. */
+  async readEvidence(party: Party, dealId: string) {
+    const status = await this.status(dealId);
+    const reviewer = status.reviewer;
+    if (reviewer?.partyId !== party.id)
+      throw new ApiError('forbidden', `only the named reviewer reads the evidence of deal ${dealId}`);
+    if (reviewer.expired)
+      throw new ApiError('access_expired', `${party.id}'s access to the evidence has ended`);
+    assertNotExpired(reviewer.accessUntil, `${party.id}'s access to the evidence`);
+    const refs = status.evidence.map((e) => e.ref);
+    await this.calls.update(
+      disputeWorkflowId(dealId),
+      recordEvidenceReadUpdate,
+      { by: party.id, refs },
+      `dispute of deal ${dealId}`,
+    );
+    const evidence = await Promise.all(
+      status.evidence.map(async (e) => ({ ...e, text: (await this.blobs.get(e.ref)).toString('utf8') })),
+    );
+    return { dealId, accessUntil: reviewer.accessUntil, evidence };
+  }
+
+  async approve(party: Party, dealId: string, outcome: DisputeOutcomeBody): Promise<DisputeStatus> {
+    if (party.role !== 'compliance')
+      throw new ApiError('forbidden', 'only compliance principals approve an outcome');
+    const status = await this.status(dealId);
+    if (status.approvals.some((a) => a.principal === party.id))
+      throw new ApiError(
+        'already_decided',
+        `${party.id} has already approved an outcome; another principal must`,
+      );
+    return this.calls.update(
+      disputeWorkflowId(dealId),
+      approveOutcomeUpdate,
+      { principal: party.id, outcome },
+      `dispute of deal ${dealId}`,
+    );
+  }
+}

@@ -1,0 +1,95 @@
+import { z } from 'zod';
+import { amount, businessId, parameterValues, partyId, problem, templateHash } from '../common-schemas';
+
+const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
+
+const milestoneCheck = z.discriminatedUnion('kind', [
+  /** Met when the template's metric over the whole cohort reaches the threshold, in the seller's perimeter. */
+  z.strictObject({
+    kind: z.literal('query'),
+    templateId: z.string().min(1).max(100),
+    templateHash,
+    parameters: parameterValues,
+    metric: z.string().min(1).max(63),
+    threshold: z.number().min(0).max(1e15),
+  }),
+  z.strictObject({ kind: z.literal('sponsor_approval') }),
+]);
+
+export const createGrantBody = z.strictObject({
+  grantId: businessId,
+  granteeId: partyId,
+  milestones: z
+    .array(
+      z.strictObject({
+        milestoneId: slug,
+        name: z.string().min(1).max(200),
+        amount,
+        deadline: z.iso.datetime({ offset: true }),
+        check: milestoneCheck,
+      }),
+    )
+    .min(1)
+    .max(20),
+});
+export type CreateGrantBody = z.infer<typeof createGrantBody>;
+
+export const grantParams = z.object({ grantId: businessId });
+export const milestoneParams = grantParams.extend({ milestoneId: slug });
+export const extendDeadlineBody = z.strictObject({ deadline: z.iso.datetime({ offset: true }) });
+
+const grantStage = z.enum(['funding', 'active', 'completed', 'ended', 'failed']);
+
+export const grantStatus = z
+  .object({
+    grantId: z.string(),
+    sponsorId: z.string(),
+    granteeId: z.string(),
+    stage: grantStage,
+    total: z.string(),
+    milestones: z.array(
+      z.object({
+        milestoneId: z.string(),
+        name: z.string(),
+        amount: z.string(),
+        deadline: z.number(),
+        check: z.union([
+          z.object({
+            kind: z.literal('query'),
+            sellerId: z.string(),
+            templateId: z.string(),
+            templateHash: z.string(),
+            parameters: z.record(z.string(), z.union([z.string(), z.number()])),
+            metric: z.string(),
+            threshold: z.number(),
+          }),
+          z.object({ kind: z.literal('sponsor_approval') }),
+        ]),
+        stage: z.enum(['open', 'checking', 'met', 'released', 'missed', 'void']),
+        evidence: z.array(z.object({ ref: z.string(), at: z.number() })),
+        lastCheck: z
+          .object({
+            met: z.boolean(),
+            statementHash: z.string().optional(),
+            problem: z.string().optional(),
+            at: z.number(),
+          })
+          .optional(),
+        releasedAt: z.number().optional(),
+      }),
+    ),
+    refunded: z.string().optional(),
+    problem: problem.optional(),
+  })
+  .meta({ id: 'GrantStatus' });
+
+/** Public: counts only, no amounts, no identities. */
+export const grantProgress = z
+  .object({
+    grantId: z.string(),
+    stage: grantStage,
+    milestonesMet: z.number(),
+    milestonesTotal: z.number(),
+    percentMet: z.number(),
+  })
+  .meta({ id: 'GrantProgress' });

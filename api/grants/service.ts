@@ -1,0 +1,132 @@
+import type { Client } from '@temporalio/client';
+import type { BlobStore } from '../../lib/blob-store';
+import type { Party, PartyRegistry } from '../../lib/parties';
+import { progressOf, type GrantStatus, type MilestoneSpec } from '../../workflows/grant/state';
+import {
+  approveMilestoneUpdate,
+  extendDeadlineUpdate,
+  grantStatusQuery,
+  milestoneGrant,
+  submitEvidenceUpdate,
+} from '../../workflows/grant/workflow';
+import { grantWorkflowId } from '../../workflows/workflow-ids';
+import { ApiError } from '../errors';
+import type { CreateGrantBody } from './schemas';
+import type { TemplateCatalog } from '../templates/catalog';
+import { checkTemplateOrder } from '../templates/order';
+import { WorkflowCalls } from '../workflow-calls';
+
+const GRANTEE_ROLES = new Set(['buyer', 'seller', 'sponsor']);
+
+/** Milestone grants apart from HTTP: terms checked, the workflow started, evidence stored. */
+export class GrantService {
+  private readonly calls: WorkflowCalls;
+
+  constructor(
+    temporal: Client,
+    private readonly catalog: TemplateCatalog,
+    private readonly parties: PartyRegistry,
+    private readonly blobs: BlobStore,
+    private readonly config: { feeBps: number },
+  ) {
+    this.calls = new WorkflowCalls(temporal);
+  }
+
+  private async milestoneSpec(
+    milestone: CreateGrantBody['milestones'][number],
+    now: number,
+  ): Promise<MilestoneSpec> {
+    const deadline = Date.parse(milestone.deadline);
+    if (deadline <= now)
+      throw new ApiError('invalid_terms', `milestone ${milestone.milestoneId}: the deadline has passed`);
+    const { check, ...rest } = milestone;
+    if (check.kind === 'sponsor_approval') return { ...rest, deadline, check };
+    const { entry, parameters } = await checkTemplateOrder(this.catalog, check);
+    if (!entry.template.metrics.some((metric) => metric.name === check.metric)) {
+      throw new ApiError(
+        'invalid_terms',
+        `milestone ${milestone.milestoneId}: template ${entry.template.id} has no metric ${check.metric}`,
+      );
+    }
+    return { ...rest, deadline, check: { ...check, parameters, sellerId: entry.template.seller } };
+  }
+
+  async create(sponsor: Party, body: CreateGrantBody) {
+    const grantee = this.parties.get(body.granteeId);
+    if (!grantee || !GRANTEE_ROLES.has(grantee.role) || grantee.id === sponsor.id)
+      throw new ApiError(
+        'invalid_terms',
+        `${body.granteeId} is not a registered party that can receive a grant`,
+      );
+    const ids = body.milestones.map((m) => m.milestoneId);
+    if (new Set(ids).size !== ids.length) throw new ApiError('invalid_terms', 'milestone ids must be unique');
+    const now = Date.now();
+    const milestones = [];
+    for (const milestone of body.milestones) milestones.push(await this.milestoneSpec(milestone, now));
+    const created = await this.calls.startOnce(milestoneGrant, grantWorkflowId(body.grantId), {
+      grantId: body.grantId,
+      sponsorId: sponsor.id,
+      granteeId: grantee.id,
+      feeBps: this.config.feeBps,
+      milestones,
+    });
+    const status = await this.status(body.grantId);
+    if (!created && status.sponsorId !== sponsor.id)
+      throw new ApiError('id_taken', `grant id ${body.grantId} is taken; choose another`);
+    return { created, status };
+  }
+
+  status(grantId: string): Promise<GrantStatus> {
+    return this.calls.query(grantWorkflowId(grantId), grantStatusQuery, `grant ${grantId}`);
+  }
+
+  async visibleStatus(party: Party, grantId: string): Promise<GrantStatus> {
+    const status = await this.status(grantId);
+    if (party.id !== status.sponsorId && party.id !== status.granteeId && party.role !== 'operator')
+      throw new ApiError('forbidden', `${party.id} is not a party to grant ${grantId}`);
+    return status;
+  }
+
+  async progress(grantId: string) {
+    return progressOf(await this.status(grantId));
+  }
+
+  async submitEvidence(party: Party, grantId: string, milestoneId: string, evidence: string) {
+    const status = await this.status(grantId);
+    if (party.id !== status.granteeId)
+      throw new ApiError('forbidden', `only the grantee of ${grantId} submits evidence`);
+    const ref = await this.blobs.put(Buffer.from(evidence, 'utf8'));
+    return this.calls.update(
+      grantWorkflowId(grantId),
+      submitEvidenceUpdate,
+      { by: party.id, milestoneId, ref },
+      `grant ${grantId}`,
+    );
+  }
+
+  async approve(party: Party, grantId: string, milestoneId: string) {
+    await this.assertSponsor(party, grantId);
+    return this.calls.update(
+      grantWorkflowId(grantId),
+      approveMilestoneUpdate,
+      { by: party.id, milestoneId },
+      `grant ${grantId}`,
+    );
+  }
+
+  async extend(party: Party, grantId: string, milestoneId: string, deadline: string) {
+    await this.assertSponsor(party, grantId);
+    return this.calls.update(
+      grantWorkflowId(grantId),
+      extendDeadlineUpdate,
+      { by: party.id, milestoneId, deadline: Date.parse(deadline) },
+      `grant ${grantId}`,
+    );
+  }
+
+  private async assertSponsor(party: Party, grantId: string): Promise<void> {
+    const status = await this.status(grantId);
+    if (party.id !== status.sponsorId)
+      throw new ApiError('forbidden', `only the sponsor of ${grantId} may do this`);
+  }
+}

@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import {
+  amount,
+  businessId,
+  dealCompliance,
+  parameterValues,
+  problem,
+  templateHash,
+  x25519PublicKey,
+} from '../common-schemas';
+
+export const createSubscriptionBody = z.strictObject({
+  subscriptionId: businessId,
+  /** The templates run every period, all of one seller. */
+  queries: z
+    .array(
+      z.strictObject({ templateId: z.string().min(1).max(100), templateHash, parameters: parameterValues }),
+    )
+    .min(1)
+    .max(10),
+  /** The sum of the templates' prices: what the buyer agrees to pay each period. */
+  pricePerPeriod: amount,
+  periodSeconds: z
+    .int()
+    .min(1)
+    .max(366 * 24 * 60 * 60),
+  /** Results and access tokens are sealed to this key. */
+  buyerPublicKey: x25519PublicKey,
+  /** How the buyer will use the answers; checked against every template here and in the perimeter. */
+  compliance: dealCompliance,
+});
+export type CreateSubscriptionBody = z.infer<typeof createSubscriptionBody>;
+
+export const subscriptionParams = z.object({ subscriptionId: businessId });
+export const deliveryParams = subscriptionParams.extend({ period: z.coerce.number().int().min(1) });
+
+const delivered = z.union([
+  z.object({
+    queryIndex: z.number(),
+    runId: z.string(),
+    resultRef: z.string(),
+    commitment: z.string(),
+    groupsReleased: z.number(),
+    groupsSuppressed: z.number(),
+  }),
+  z.object({ queryIndex: z.number(), runId: z.string(), problem }),
+]);
+
+export const subscriptionStatus = z
+  .object({
+    subscriptionId: z.string(),
+    buyerId: z.string(),
+    sellerId: z.string(),
+    pricePerPeriod: z.string(),
+    periodMs: z.number(),
+    graceMs: z.number(),
+    stage: z.enum(['active', 'grace', 'cancelling', 'cancelled', 'suspended']),
+    currentPeriod: z.number(),
+    periodStartedAt: z.number().optional(),
+    periodEndsAt: z.number().optional(),
+    nextRenewalAt: z.number().optional(),
+    graceUntil: z.number().optional(),
+    periodsCharged: z.number(),
+    tokens: z.array(
+      z.object({
+        period: z.number(),
+        tokenHash: z.string(),
+        sealedTokenRef: z.string(),
+        issuedAt: z.number(),
+        expiresAt: z.number(),
+        expired: z.boolean(),
+      }),
+    ),
+    deliveries: z.array(z.object({ period: z.number(), results: z.array(delivered) })),
+    cancelledBy: z.string().optional(),
+    endedAt: z.number().optional(),
+    problem: problem.optional(),
+    run: z.number(),
+  })
+  .meta({ id: 'SubscriptionStatus' });
+
+export const sealedAccessToken = z.object({
+  subscriptionId: z.string(),
+  period: z.number(),
+  expiresAt: z.number(),
+  /** The token sealed to the buyer's X25519 key (base64); opens with context "tusk access token <id> <period>". */
+  sealedToken: z.string(),
+});
+
+export const periodDelivery = z.object({
+  subscriptionId: z.string(),
+  period: z.number(),
+  results: z.array(
+    z.union([
+      z.object({
+        queryIndex: z.number(),
+        /** The id the result is sealed under (open it with this as the deal id). */
+        runId: z.string(),
+        commitment: z.string(),
+        ciphertext: z.string(),
+      }),
+      z.object({ queryIndex: z.number(), runId: z.string(), problem }),
+    ]),
+  ),
+});

@@ -1,0 +1,159 @@
+import type { Client } from '@temporalio/client';
+import { accessTokenHash } from '../../lib/access-token';
+import type { BlobStore } from '../../lib/blob-store';
+import { canonicalJson } from '../../lib/canonical-json';
+import type { Party } from '../../lib/parties';
+import {
+  cancelSubscriptionUpdate,
+  paymentReadySignal,
+  subscription,
+  subscriptionStatusQuery,
+} from '../../workflows/subscription/workflow';
+import type { SubscriptionStatus } from '../../workflows/subscription/state';
+import { subscriptionWorkflowId } from '../../workflows/workflow-ids';
+import { complianceProblem } from '../../query-policies/compliance';
+import { ApiError } from '../errors';
+import type { LifecycleConfig } from '../lifecycle-config';
+import type { CreateSubscriptionBody } from './schemas';
+import type { TemplateCatalog } from '../templates/catalog';
+import { checkTemplateOrder } from '../templates/order';
+import { assertNotExpired, WorkflowCalls } from '../workflow-calls';
+
+/** Subscriptions apart from HTTP: terms checked, the workflow started, tokens and deliveries served. */
+export class SubscriptionService {
+  private readonly calls: WorkflowCalls;
+
+  constructor(
+    private readonly temporal: Client,
+    private readonly catalog: TemplateCatalog,
+    private readonly blobs: BlobStore,
+    private readonly config: LifecycleConfig & { feeBps: number },
+  ) {
+    this.calls = new WorkflowCalls(temporal);
+  }
+
+  async create(buyer: Party, body: CreateSubscriptionBody) {
+    const periodMs = body.periodSeconds * 1000;
+    if (periodMs < this.config.minPeriodMs)
+      throw new ApiError('invalid_terms', `a period is at least ${this.config.minPeriodMs / 1000} seconds`);
+    const orders = [];
+    for (const query of body.queries) orders.push(await checkTemplateOrder(this.catalog, query));
+    const sellers = new Set(orders.map(({ entry }) => entry.template.seller));
+    if (sellers.size !== 1)
+      throw new ApiError('invalid_terms', 'all queries of a subscription are of one seller');
+    for (const { entry } of orders) {
+      const problem = complianceProblem(entry.template, body.compliance);
+      if (problem) throw new ApiError('compliance_refused', `${entry.template.id}: ${problem}`);
+    }
+    const price = orders.reduce((sum, { entry }) => sum + BigInt(entry.template.price), 0n).toString();
+    if (price !== body.pricePerPeriod)
+      throw new ApiError('price_mismatch', `these queries cost ${price} per period`);
+    const buyerKeyRef = await this.blobs.put(
+      Buffer.from(canonicalJson({ kind: 'x25519', publicKey: body.buyerPublicKey })),
+    );
+    const workflowId = subscriptionWorkflowId(body.subscriptionId);
+    const created = await this.calls.startOnce(subscription, workflowId, {
+      subscriptionId: body.subscriptionId,
+      buyerId: buyer.id,
+      sellerId: [...sellers][0]!,
+      pricePerPeriod: price,
+      feeBps: this.config.feeBps,
+      buyerKeyRef,
+      compliance: body.compliance,
+      queries: orders.map(({ entry, parameters }) => ({
+        templateId: entry.template.id,
+        templateHash: entry.hash,
+        parameters,
+      })),
+      periodMs,
+      graceMs: this.config.subscriptionGraceMs,
+      periodsPerRun: this.config.periodsPerRun,
+    });
+    const status = await this.status(body.subscriptionId);
+    if (!created && status.buyerId !== buyer.id)
+      throw new ApiError('id_taken', `subscription id ${body.subscriptionId} is taken; choose another`);
+    return { created, status };
+  }
+
+  status(subscriptionId: string): Promise<SubscriptionStatus> {
+    return this.calls.query(
+      subscriptionWorkflowId(subscriptionId),
+      subscriptionStatusQuery,
+      `subscription ${subscriptionId}`,
+    );
+  }
+
+  /** Its buyer, its seller and the operator see a subscription. */
+  async visibleStatus(party: Party, subscriptionId: string): Promise<SubscriptionStatus> {
+    const status = await this.status(subscriptionId);
+    if (party.id !== status.buyerId && party.id !== status.sellerId && party.role !== 'operator')
+      throw new ApiError('forbidden', `${party.id} is not a party to subscription ${subscriptionId}`);
+    return status;
+  }
+
+  private async ownStatus(party: Party, subscriptionId: string): Promise<SubscriptionStatus> {
+    const status = await this.status(subscriptionId);
+    if (party.id !== status.buyerId)
+      throw new ApiError('forbidden', `only the subscriber of ${subscriptionId} may do this`);
+    return status;
+  }
+
+  async cancel(party: Party, subscriptionId: string): Promise<SubscriptionStatus> {
+    await this.ownStatus(party, subscriptionId);
+    return this.calls.update(
+      subscriptionWorkflowId(subscriptionId),
+      cancelSubscriptionUpdate,
+      { by: party.id },
+      `subscription ${subscriptionId}`,
+    );
+  }
+
+  async paymentReady(party: Party, subscriptionId: string): Promise<{ accepted: true }> {
+    const status = await this.ownStatus(party, subscriptionId);
+    if (status.stage !== 'grace')
+      throw new ApiError('invalid_state', `subscription ${subscriptionId} is ${status.stage}, not in grace`);
+    await this.temporal.workflow.getHandle(subscriptionWorkflowId(subscriptionId)).signal(paymentReadySignal);
+    return { accepted: true };
+  }
+
+  /** The current period's token, sealed to the buyer: only the buyer's X25519 key opens it. */
+  async sealedToken(party: Party, subscriptionId: string) {
+    const status = await this.ownStatus(party, subscriptionId);
+    const token = status.tokens.filter((t) => !t.expired && Date.now() < t.expiresAt).at(-1);
+    if (!token) throw new ApiError('invalid_state', `subscription ${subscriptionId} has no working token`);
+    const sealed = await this.blobs.get(token.sealedTokenRef);
+    return {
+      subscriptionId,
+      period: token.period,
+      expiresAt: token.expiresAt,
+      sealedToken: sealed.toString('base64'),
+    };
+  }
+
+  /** A period's sealed results, for the buyer presenting a token that still works. */
+  async delivery(party: Party, subscriptionId: string, period: number, accessToken: string | undefined) {
+    const status = await this.ownStatus(party, subscriptionId);
+    const hash = accessToken ? accessTokenHash(accessToken) : undefined;
+    const token = status.tokens.find((t) => t.tokenHash === hash);
+    if (!token)
+      throw new ApiError('access_token_invalid', `present a current access token of ${subscriptionId}`);
+    if (token.expired)
+      throw new ApiError('access_expired', `the access token of period ${token.period} has ended`);
+    assertNotExpired(token.expiresAt, `the access token of period ${token.period}`);
+    const delivery = status.deliveries.find((d) => d.period === period);
+    if (!delivery) throw new ApiError('not_found', `no delivery for period ${period} of ${subscriptionId}`);
+    const results = await Promise.all(
+      delivery.results.map(async (result) =>
+        'problem' in result
+          ? result
+          : {
+              queryIndex: result.queryIndex,
+              runId: result.runId,
+              commitment: result.commitment,
+              ciphertext: (await this.blobs.get(result.resultRef)).toString('base64'),
+            },
+      ),
+    );
+    return { subscriptionId, period, results };
+  }
+}

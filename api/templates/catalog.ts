@@ -1,0 +1,46 @@
+import { join } from 'node:path';
+import type { PartyRegistry } from '../../lib/parties';
+import { checkTemplateSignature } from '../../query-policies/signature';
+import type { QueryTemplate } from '../../query-policies/template';
+import { listSignedTemplateIds, readSignedTemplate } from '../../query-policies/template-files';
+
+export interface CatalogEntry {
+  template: QueryTemplate;
+  hash: string;
+}
+
+/**
+ * The templates buyers may buy: those whose signature verifies with their seller's registered key.
+ * The perimeter checks again on its own; this is the buyer-facing view and the API's pre-check.
+ */
+export class TemplateCatalog {
+  constructor(
+    private readonly policiesRoot: string,
+    private readonly parties: PartyRegistry,
+  ) {}
+
+  async list(): Promise<CatalogEntry[]> {
+    const sellers = this.parties.all().filter((party) => party.role === 'seller');
+    const entries = await Promise.all(sellers.map((seller) => this.listSeller(seller.id, seller.publicKey)));
+    return entries.flat();
+  }
+
+  async find(templateId: string): Promise<CatalogEntry | undefined> {
+    return (await this.list()).find((entry) => entry.template.id === templateId);
+  }
+
+  private async listSeller(sellerId: string, sellerKey: string): Promise<CatalogEntry[]> {
+    const directory = join(this.policiesRoot, sellerId);
+    const entries: CatalogEntry[] = [];
+    for (const id of await listSignedTemplateIds(directory)) {
+      try {
+        const { template, signature } = await readSignedTemplate(directory, id);
+        const check = checkTemplateSignature(template, signature, sellerKey);
+        if (check.ok && template.seller === sellerId) entries.push({ template, hash: check.hash });
+      } catch {
+        // A malformed template file is the seller's to fix (`tusk template lint`); it is not for sale.
+      }
+    }
+    return entries;
+  }
+}

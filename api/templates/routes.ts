@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { TemplateCatalog } from './catalog';
+import { errorBody, templateSummary } from '../deals/schemas';
+
+export const templateRoutes: FastifyPluginAsyncZod<{ catalog: TemplateCatalog }> = async (
+  app,
+  { catalog },
+) => {
+  app.get(
+    '/templates',
+    {
+      schema: {
+        summary: 'Signed templates for sale, with the hash a deal must pin',
+        response: { 200: z.object({ templates: z.array(templateSummary) }), 401: errorBody },
+      },
+    },
+    async () => ({
+      templates: (await catalog.list()).map(({ template, hash }) => ({
+        id: template.id,
+        version: template.version,
+        seller: template.seller,
+        hash,
+        title: template.title,
+        description: template.description,
+        dataset: template.dataset,
+        parameters: template.parameters,
+        dimensions: template.dimensions,
+        metrics: template.metrics.map(({ name, aggregate }) => ({ name, aggregate })),
+        minCohortSize: template.minCohortSize,
+        suppression: template.suppression,
+        privacy: { mechanism: template.privacy.mechanism, epsilon: template.privacy.epsilon },
+        budget: template.budget,
+        compliance: template.compliance,
+        multiSeller: template.multiSeller,
+        privateSelection: template.privateSelection,
+        groupDomain: template.groupDomain,
+        price: template.price,
+      })),
+    }),
+  );
+};

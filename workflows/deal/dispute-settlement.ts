@@ -1,0 +1,57 @@
+import { executeChild } from '@temporalio/workflow';
+import type { CoordinatorActivities } from '../../activities/coordinator/activities';
+import type { SettlementActivities } from '../../activities/settlement/activities';
+import type { CohortQueryDealInput, DealState } from './state';
+import { dispute } from '../dispute/workflow';
+import { DEFAULT_DISPUTE_TERMS, sellerShare } from '../dispute/state';
+import { notifyBestEffort } from '../notify';
+import { disputeWorkflowId } from '../workflow-ids';
+
+/** The `dispute` child decides; the escrow, frozen meanwhile, is then released, refunded or split. */
+export async function settleByDispute(
+  input: CohortQueryDealInput,
+  deal: DealState,
+  payout: SettlementActivities,
+  coordinator: CoordinatorActivities,
+): Promise<void> {
+  const opened = deal.snapshot().dispute!;
+  const otherParty = opened.openedBy === input.buyerId ? input.sellerId : input.buyerId;
+  await notifyBestEffort(coordinator, otherParty, input.dealId, 'dispute_opened');
+  const resolution = await executeChild(dispute, {
+    workflowId: disputeWorkflowId(input.dealId),
+    args: [
+      {
+        ...(input.dispute ?? DEFAULT_DISPUTE_TERMS),
+        dealId: input.dealId,
+        buyerId: input.buyerId,
+        sellerId: input.sellerId,
+        price: input.price,
+        openedBy: opened.openedBy,
+        reason: opened.reason,
+      },
+    ],
+  });
+  deal.disputeResolved(resolution);
+  const { dealId, buyerId, sellerId, price, feeBps } = input;
+  const outcome = resolution.outcome;
+  switch (outcome.kind) {
+    case 'release':
+      await payout.releaseEscrow({ dealId, sellerId, amount: price, feeBps });
+      deal.advance('settled', Date.now());
+      break;
+    case 'refund':
+      await payout.refundEscrow({ dealId, buyerId, amount: price });
+      deal.advance('refunded', Date.now());
+      break;
+    case 'split': {
+      const share = sellerShare(price, outcome.sellerBps);
+      if (share !== '0')
+        await payout.releasePart({ dealId, partId: 'dispute', payeeId: sellerId, amount: share, feeBps });
+      await payout.refundRemainder({ dealId, funderId: buyerId });
+      deal.advance('settled', Date.now());
+      break;
+    }
+  }
+  const event = deal.stage === 'refunded' ? 'deal_refunded' : 'deal_settled';
+  for (const partyId of [buyerId, sellerId]) await notifyBestEffort(coordinator, partyId, dealId, event);
+}

@@ -1,0 +1,167 @@
+import type { PrivateSelection, RunApprovedQueryResult } from '../../activities/perimeter/types';
+import type { DealCompliance } from '../../query-policies/compliance';
+import type { DisputeOutcome, DisputeTerms } from '../dispute/state';
+
+export const DEAL_STAGES = [
+  'quoted',
+  'budget_reserved',
+  'escrow_locked',
+  'query_running',
+  'delivered',
+  'confirmed',
+  'disputed',
+  'settled',
+  'refunded',
+  'failed',
+] as const;
+export type DealStage = (typeof DEAL_STAGES)[number];
+
+export interface CohortQueryDealInput {
+  dealId: string;
+  buyerId: string;
+  sellerId: string;
+  templateId: string;
+  templateHash: string;
+  parameters: Record<string, string | number>;
+  /** Smallest units of the settlement currency. */
+  price: string;
+  feeBps: number;
+  buyerKeyRef: string;
+  /** Set for a private selection: the answer holds only the groups the buyer chose, encrypted. */
+  privateSelection?: PrivateSelection;
+  /** The buyer's declared jurisdiction, purpose and accepted data classes; the perimeter checks them. */
+  compliance: DealCompliance;
+  /** How long the buyer has to confirm or dispute before the deal confirms itself. */
+  acceptanceTimeoutMs: number;
+  /** Reviewer access, resolution timeout and default outcome of a dispute; defaults if absent. */
+  dispute?: DisputeTerms;
+}
+
+export interface DealProblem {
+  /** Stable machine-readable code, e.g. TemplateSignatureInvalid or InsufficientFunds. */
+  code: string;
+  reason: string;
+}
+
+export interface DealStatus {
+  dealId: string;
+  stage: DealStage;
+  buyerId: string;
+  sellerId: string;
+  templateId: string;
+  templateHash: string;
+  price: string;
+  result?: RunApprovedQueryResult;
+  confirmedBy?: 'buyer' | 'acceptance_timer';
+  dispute?: DealDispute;
+  /** Where the buyer pays the price: the deal's escrow, once it is open. */
+  escrow?: { address: string };
+  /** The buyer's receipt for the result: its public id and the salt that ties it to the commitment. */
+  receipt?: { id: string; salt: string };
+  /** Why the deal did not deliver (refused, failed). */
+  problem?: DealProblem;
+  /** Milliseconds since the epoch at which each stage was reached. */
+  timeline: { stage: DealStage; at: number }[];
+}
+
+export interface DealDispute {
+  openedBy: string;
+  reason: string;
+  /** The child workflow that runs it. */
+  workflowId: string;
+  outcome?: DisputeOutcome;
+  resolvedBy?: 'approvals' | 'timeout';
+  auditRef?: string;
+}
+
+export const DEFAULT_ACCEPTANCE_TIMEOUT_MS = 72 * 60 * 60 * 1000;
+
+/** The deal's state and its rules, free of Temporal so it can be unit-tested. */
+export class DealState {
+  private readonly status: DealStatus;
+
+  constructor(input: CohortQueryDealInput, now: number) {
+    this.status = {
+      dealId: input.dealId,
+      stage: 'quoted',
+      buyerId: input.buyerId,
+      sellerId: input.sellerId,
+      templateId: input.templateId,
+      templateHash: input.templateHash,
+      price: input.price,
+      timeline: [{ stage: 'quoted', at: now }],
+    };
+  }
+
+  get stage(): DealStage {
+    return this.status.stage;
+  }
+
+  snapshot(): DealStatus {
+    // The workflow sandbox has no structuredClone; the status is plain JSON anyway.
+    return JSON.parse(JSON.stringify(this.status)) as DealStatus;
+  }
+
+  advance(stage: DealStage, now: number): void {
+    this.status.stage = stage;
+    this.status.timeline.push({ stage, at: now });
+  }
+
+  deliver(result: RunApprovedQueryResult, now: number): void {
+    this.status.result = result;
+    this.advance('delivered', now);
+  }
+
+  /** Throws with the reason when the deal cannot be confirmed now (used as an update validator). */
+  assertConfirmable(): void {
+    if (this.status.stage !== 'delivered') {
+      throw new Error(
+        `deal ${this.status.dealId} is ${this.status.stage}; only a delivered deal can be confirmed`,
+      );
+    }
+  }
+
+  confirm(by: 'buyer' | 'acceptance_timer', now: number): void {
+    this.assertConfirmable();
+    this.status.confirmedBy = by;
+    this.advance('confirmed', now);
+  }
+
+  /** Throws with the reason when `partyId` may not open a dispute now (used as an update validator). */
+  assertDisputable(partyId: string): void {
+    if (partyId !== this.status.buyerId && partyId !== this.status.sellerId)
+      throw new Error(`only the buyer or the seller of deal ${this.status.dealId} may dispute it`);
+    if (this.status.stage !== 'delivered') {
+      throw new Error(
+        `deal ${this.status.dealId} is ${this.status.stage}; a dispute opens only within the acceptance window`,
+      );
+    }
+  }
+
+  openDispute(partyId: string, reason: string, workflowId: string, now: number): void {
+    this.assertDisputable(partyId);
+    this.status.dispute = { openedBy: partyId, reason, workflowId };
+    this.advance('disputed', now);
+  }
+
+  disputeResolved(resolution: Pick<DealDispute, 'outcome' | 'resolvedBy' | 'auditRef'>): void {
+    if (this.status.dispute) Object.assign(this.status.dispute, resolution);
+  }
+
+  awaitPayment(escrowAddress: string): void {
+    this.status.escrow = { address: escrowAddress };
+  }
+
+  recordReceipt(receipt: { id: string; salt: string }): void {
+    this.status.receipt = receipt;
+  }
+
+  get commitment(): string | undefined {
+    return this.status.result?.commitment;
+  }
+
+  fail(problem: DealProblem, stage: 'refunded' | 'failed', now: number): void {
+    this.status.problem = problem;
+    this.advance(stage, now);
+  }
+}

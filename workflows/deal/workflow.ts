@@ -1,0 +1,129 @@
+import { condition, defineQuery, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { CoordinatorActivities } from '../../activities/coordinator/activities';
+import type { PerimeterActivities } from '../../activities/perimeter/activities';
+import type { SettlementActivities } from '../../activities/settlement/activities';
+import { coordinatorNotify, perimeterCheck, perimeterQuery, settlementPayout } from '../activity-options';
+import { problemOf } from '../activity-problem';
+import { notifyBestEffort } from '../notify';
+import { DealState, type CohortQueryDealInput, type DealStatus } from './state';
+import { settleByDispute } from './dispute-settlement';
+import { disputeWorkflowId } from '../workflow-ids';
+import { lockBuyerPayment, recordDealReceipt } from './settlement-steps';
+
+export const dealStatusQuery = defineQuery<DealStatus>('dealStatus');
+export const confirmDealUpdate = defineUpdate<DealStatus>('confirmDeal');
+
+export interface OpenDisputeRequest {
+  by: string;
+  reason: string;
+}
+/** Either party, within the acceptance window: the escrow stays frozen until the dispute resolves. */
+export const openDisputeUpdate = defineUpdate<DealStatus, [OpenDisputeRequest]>('openDispute');
+
+/**
+ * A one-time cohort query: the seller's perimeter checks compliance and reserves the buyer's privacy
+ * budget, the buyer's payment is locked, the signed template runs inside the perimeter, the sealed
+ * result is delivered, the buyer confirms (or the acceptance timer does), and the seller is paid.
+ * Each step that succeeds pushes its compensation; a failure runs them in reverse (saga).
+ */
+export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<DealStatus> {
+  const deal = new DealState(input, Date.now());
+  setHandler(dealStatusQuery, () => deal.snapshot());
+  setHandler(
+    confirmDealUpdate,
+    () => {
+      deal.confirm('buyer', Date.now());
+      return deal.snapshot();
+    },
+    { validator: () => deal.assertConfirmable() },
+  );
+  setHandler(
+    openDisputeUpdate,
+    ({ by, reason }) => {
+      deal.openDispute(by, reason, disputeWorkflowId(input.dealId), Date.now());
+      return deal.snapshot();
+    },
+    { validator: ({ by }: OpenDisputeRequest) => deal.assertDisputable(by) },
+  );
+
+  const perimeterQueue = `perimeter.${input.sellerId}`;
+  const checks = proxyActivities<PerimeterActivities>({ taskQueue: perimeterQueue, ...perimeterCheck });
+  const perimeter = proxyActivities<PerimeterActivities>({ taskQueue: perimeterQueue, ...perimeterQuery });
+  const escrowPayout = proxyActivities<SettlementActivities>({
+    taskQueue: 'settlement',
+    ...settlementPayout,
+  });
+  const coordinator = proxyActivities<CoordinatorActivities>({
+    taskQueue: 'coordinator',
+    ...coordinatorNotify,
+  });
+  const compensations: (() => Promise<unknown>)[] = [];
+  const fail = async (error: unknown, stage: 'failed' | 'refunded') => {
+    for (const compensate of compensations) await compensate();
+    deal.fail(problemOf(error), stage, Date.now());
+    return deal.snapshot();
+  };
+
+  try {
+    await checks.reservePrivacyBudget({
+      dealId: input.dealId,
+      buyerId: input.buyerId,
+      templateId: input.templateId,
+      templateHash: input.templateHash,
+      parameters: input.parameters,
+      compliance: input.compliance,
+    });
+  } catch (error) {
+    return fail(error, 'failed');
+  }
+  compensations.unshift(() => checks.releasePrivacyBudget({ dealId: input.dealId }));
+  deal.advance('budget_reserved', Date.now());
+
+  try {
+    await lockBuyerPayment(deal, input);
+  } catch (error) {
+    return fail(error, 'failed');
+  }
+  compensations.unshift(() =>
+    escrowPayout.refundEscrow({ dealId: input.dealId, buyerId: input.buyerId, amount: input.price }),
+  );
+  deal.advance('escrow_locked', Date.now());
+
+  deal.advance('query_running', Date.now());
+  try {
+    const result = await perimeter.runApprovedQuery({
+      dealId: input.dealId,
+      buyerId: input.buyerId,
+      templateId: input.templateId,
+      templateHash: input.templateHash,
+      parameters: input.parameters,
+      buyerKeyRef: input.buyerKeyRef,
+      privateSelection: input.privateSelection,
+    });
+    deal.deliver(result, Date.now());
+  } catch (error) {
+    const status = await fail(error, 'refunded');
+    await notifyBestEffort(coordinator, input.buyerId, input.dealId, 'deal_refunded');
+    return status;
+  }
+  await notifyBestEffort(coordinator, input.buyerId, input.dealId, 'result_ready');
+
+  await condition(() => deal.stage !== 'delivered', input.acceptanceTimeoutMs);
+  if (deal.stage === 'disputed') {
+    await settleByDispute(input, deal, escrowPayout, coordinator);
+    return deal.snapshot();
+  }
+  if (deal.stage === 'delivered') deal.confirm('acceptance_timer', Date.now());
+
+  await escrowPayout.releaseEscrow({
+    dealId: input.dealId,
+    sellerId: input.sellerId,
+    buyerId: input.buyerId,
+    amount: input.price,
+    feeBps: input.feeBps,
+  });
+  deal.advance('settled', Date.now());
+  await recordDealReceipt(deal, input);
+  await notifyBestEffort(coordinator, input.sellerId, input.dealId, 'deal_settled');
+  return deal.snapshot();
+}

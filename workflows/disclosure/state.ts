@@ -1,0 +1,151 @@
+import { agreedDecision, assertNewVoter, type Vote } from '../approvals';
+import type { AuditEvent } from '../audit-event';
+
+/** A deal's fields hidden from auditors until a disclosure shows them. */
+export const DISCLOSABLE_FIELDS = ['parties', 'amount'] as const;
+export type DisclosableField = (typeof DISCLOSABLE_FIELDS)[number];
+
+export type DisclosureDecision = 'approve' | 'deny';
+
+export interface DisclosureInput {
+  disclosureId: string;
+  dealId: string;
+  auditorId: string;
+  reason: string;
+  fields: DisclosableField[];
+  /** How long the request waits for its approvals before it lapses. */
+  approvalTimeoutMs: number;
+  /** How long the auditor may view the fields once approved. */
+  viewMs: number;
+}
+
+export type DisclosureStage = 'pending' | 'approved' | 'denied' | 'lapsed' | 'expired';
+
+export interface DisclosureView {
+  viewer: string;
+  at: number;
+  fields: DisclosableField[];
+  /** sha256 of the canonical JSON of the values shown: what was shown, without showing it again. */
+  valuesHash: string;
+}
+
+export interface DisclosureStatus {
+  disclosureId: string;
+  dealId: string;
+  auditorId: string;
+  reason: string;
+  fields: DisclosableField[];
+  stage: DisclosureStage;
+  requestedAt: number;
+  decideBy: number;
+  decisions: Vote<DisclosureDecision>[];
+  viewUntil?: number;
+  views: DisclosureView[];
+  audit: AuditEvent[];
+  auditRef?: string;
+}
+
+export const DEFAULT_DISCLOSURE_APPROVAL_TIMEOUT_MS = 7 * 24 * 60 * 60 * 1000;
+export const DEFAULT_DISCLOSURE_VIEW_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * A disclosure's rules: two distinct principals approve (any one may deny), the auditor who asked
+ * may then view the fields until the view expires, and every step is recorded.
+ */
+export class DisclosureState {
+  private readonly status: DisclosureStatus;
+  changes = 0;
+
+  constructor(input: DisclosureInput, now: number) {
+    this.status = {
+      disclosureId: input.disclosureId,
+      dealId: input.dealId,
+      auditorId: input.auditorId,
+      reason: input.reason,
+      fields: input.fields,
+      stage: 'pending',
+      requestedAt: now,
+      decideBy: now + input.approvalTimeoutMs,
+      decisions: [],
+      views: [],
+      audit: [],
+    };
+    this.record(now, 'requested', input.auditorId, {
+      dealId: input.dealId,
+      fields: input.fields.join(','),
+      reason: input.reason,
+    });
+  }
+
+  get stage(): DisclosureStage {
+    return this.status.stage;
+  }
+
+  get finished(): boolean {
+    return this.stage === 'denied' || this.stage === 'lapsed' || this.stage === 'expired';
+  }
+
+  snapshot(): DisclosureStatus {
+    return JSON.parse(JSON.stringify(this.status)) as DisclosureStatus;
+  }
+
+  private record(at: number, action: string, by: string, detail?: AuditEvent['detail']): void {
+    this.status.audit.push(detail ? { at, action, by, detail } : { at, action, by });
+    this.changes += 1;
+  }
+
+  assertCanDecide(principal: string): void {
+    if (this.stage !== 'pending') throw new Error(`disclosure ${this.status.disclosureId} is ${this.stage}`);
+    if (principal === this.status.auditorId) throw new Error('the auditor who asked cannot approve');
+    assertNewVoter(this.status.decisions, principal);
+  }
+
+  decide(principal: string, decision: DisclosureDecision, viewMs: number, now: number): void {
+    this.assertCanDecide(principal);
+    this.status.decisions.push({ principal, decision, at: now });
+    this.record(now, decision === 'approve' ? 'approved' : 'denied', principal);
+    if (decision === 'deny') {
+      this.status.stage = 'denied';
+    } else if (agreedDecision(this.status.decisions, String) === 'approve') {
+      this.status.stage = 'approved';
+      this.status.viewUntil = now + viewMs;
+      this.record(now, 'view_opened', 'approvals', { viewUntil: now + viewMs });
+    }
+  }
+
+  /** Throws unless `viewer` is the auditor who asked and the view is open at `now`. */
+  assertCanView(viewer: string, now: number): void {
+    if (viewer !== this.status.auditorId)
+      throw new Error(`only ${this.status.auditorId}, who asked, may view this disclosure`);
+    if (this.stage === 'expired' || (this.status.viewUntil !== undefined && now >= this.status.viewUntil))
+      throw new Error(`the view of disclosure ${this.status.disclosureId} has expired`);
+    if (this.stage !== 'approved') throw new Error(`disclosure ${this.status.disclosureId} is ${this.stage}`);
+  }
+
+  recordView(viewer: string, valuesHash: string, now: number): void {
+    this.assertCanView(viewer, now);
+    this.status.views.push({ viewer, at: now, fields: this.status.fields, valuesHash });
+    this.record(now, 'viewed', viewer, { fields: this.status.fields.join(','), valuesHash });
+  }
+
+  /** When time next changes something: the decision deadline, or the end of the view. */
+  nextDeadline(): number | undefined {
+    if (this.stage === 'pending') return this.status.decideBy;
+    if (this.stage === 'approved') return this.status.viewUntil;
+    return undefined;
+  }
+
+  tick(now: number): void {
+    if (this.stage === 'pending' && now >= this.status.decideBy) {
+      this.status.stage = 'lapsed';
+      this.record(now, 'lapsed', 'timer');
+    } else if (this.stage === 'approved' && now >= (this.status.viewUntil ?? 0)) {
+      this.status.stage = 'expired';
+      this.record(now, 'view_expired', 'timer');
+    }
+  }
+
+  recordAuditRef(ref: string): void {
+    this.status.auditRef = ref;
+  }
+}

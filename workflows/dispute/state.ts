@@ -1,0 +1,191 @@
+import { agreedDecision, assertNewVoter, type Vote } from '../approvals';
+import type { AuditEvent } from '../audit-event';
+
+export type DisputeOutcome =
+  | { kind: 'release' }
+  | { kind: 'refund' }
+  /** The seller gets `sellerBps` basis points of the price (less the fee); the buyer the rest. */
+  | { kind: 'split'; sellerBps: number };
+
+export interface DisputeTerms {
+  /** How long a named reviewer may read the evidence, from being named. */
+  reviewerAccessMs: number;
+  /** How long the dispute may stay open before `defaultOutcome` applies. */
+  resolutionTimeoutMs: number;
+  defaultOutcome: DisputeOutcome;
+}
+
+export const DEFAULT_DISPUTE_TERMS: DisputeTerms = {
+  reviewerAccessMs: 7 * 24 * 60 * 60 * 1000,
+  resolutionTimeoutMs: 30 * 24 * 60 * 60 * 1000,
+  defaultOutcome: { kind: 'refund' },
+};
+
+export interface DisputeInput extends DisputeTerms {
+  dealId: string;
+  buyerId: string;
+  sellerId: string;
+  price: string;
+  openedBy: string;
+  reason: string;
+}
+
+export interface DisputeStatus {
+  dealId: string;
+  stage: 'open' | 'resolved';
+  buyerId: string;
+  sellerId: string;
+  openedBy: string;
+  reason: string;
+  openedAt: number;
+  /** When the default outcome applies if nobody has resolved the dispute. */
+  resolveBy: number;
+  reviewer?: { partyId: string; namedBy: string; accessUntil: number; expired: boolean };
+  evidence: { by: string; ref: string; at: number }[];
+  approvals: Vote<DisputeOutcome>[];
+  outcome?: DisputeOutcome;
+  resolvedBy?: 'approvals' | 'timeout';
+  audit: AuditEvent[];
+}
+
+export const outcomeKey = (outcome: DisputeOutcome): string =>
+  outcome.kind === 'split' ? `split:${outcome.sellerBps}` : outcome.kind;
+
+export function assertValidOutcome(outcome: DisputeOutcome): void {
+  if (
+    outcome.kind === 'split' &&
+    !(Number.isInteger(outcome.sellerBps) && outcome.sellerBps >= 0 && outcome.sellerBps <= 10_000)
+  )
+    throw new Error('sellerBps must be a whole number from 0 to 10000');
+}
+
+/** The seller's share of a split, rounded down to whole units; the buyer gets the rest. */
+export function sellerShare(price: string, sellerBps: number): string {
+  return ((BigInt(price) * BigInt(sellerBps)) / 10_000n).toString();
+}
+
+/** A dispute's state and rules: who may do what, when access ends, what resolves it. */
+export class DisputeState {
+  private readonly status: DisputeStatus;
+  /** Bumped on every change, so the workflow's wait wakes up and re-reads the deadlines. */
+  changes = 0;
+
+  constructor(input: DisputeInput, now: number) {
+    this.status = {
+      dealId: input.dealId,
+      stage: 'open',
+      buyerId: input.buyerId,
+      sellerId: input.sellerId,
+      openedBy: input.openedBy,
+      reason: input.reason,
+      openedAt: now,
+      resolveBy: now + input.resolutionTimeoutMs,
+      evidence: [],
+      approvals: [],
+      audit: [],
+    };
+    this.record(now, 'opened', input.openedBy);
+  }
+
+  get resolved(): boolean {
+    return this.status.stage === 'resolved';
+  }
+
+  get outcome(): DisputeOutcome | undefined {
+    return this.status.outcome;
+  }
+
+  snapshot(): DisputeStatus {
+    return JSON.parse(JSON.stringify(this.status)) as DisputeStatus;
+  }
+
+  private record(at: number, action: string, by: string, detail?: AuditEvent['detail']): void {
+    this.status.audit.push(detail ? { at, action, by, detail } : { at, action, by });
+    this.changes += 1;
+  }
+
+  private assertOpen(): void {
+    if (this.resolved) throw new Error(`the dispute of deal ${this.status.dealId} is resolved`);
+  }
+
+  assertCanNameReviewer(reviewerId: string): void {
+    this.assertOpen();
+    if (reviewerId === this.status.buyerId || reviewerId === this.status.sellerId)
+      throw new Error('a party to the deal cannot review its dispute');
+  }
+
+  nameReviewer(reviewerId: string, namedBy: string, accessMs: number, now: number): void {
+    this.assertCanNameReviewer(reviewerId);
+    this.status.reviewer = { partyId: reviewerId, namedBy, accessUntil: now + accessMs, expired: false };
+    this.record(now, 'reviewer_named', namedBy, { reviewer: reviewerId, accessUntil: now + accessMs });
+  }
+
+  assertCanAddEvidence(by: string): void {
+    this.assertOpen();
+    if (by !== this.status.buyerId && by !== this.status.sellerId)
+      throw new Error('only the buyer or the seller adds evidence');
+  }
+
+  addEvidence(by: string, ref: string, now: number): void {
+    this.assertCanAddEvidence(by);
+    this.status.evidence.push({ by, ref, at: now });
+    this.record(now, 'evidence_added', by, { ref });
+  }
+
+  /** Throws unless `by` is the named reviewer and the access has not ended at `now`. */
+  assertReviewerAccess(by: string, now: number): void {
+    const reviewer = this.status.reviewer;
+    if (!reviewer || reviewer.partyId !== by) throw new Error(`${by} is not the dispute's reviewer`);
+    if (reviewer.expired || now >= reviewer.accessUntil)
+      throw new Error(`${by}'s access to the evidence has ended`);
+  }
+
+  recordEvidenceRead(by: string, refs: string[], now: number): void {
+    this.assertReviewerAccess(by, now);
+    this.record(now, 'evidence_read', by, { refs: refs.join(',') });
+  }
+
+  assertCanApprove(principal: string, outcome: DisputeOutcome): void {
+    this.assertOpen();
+    assertValidOutcome(outcome);
+    assertNewVoter(this.status.approvals, principal);
+  }
+
+  /** Records an approval; two distinct principals approving the same outcome resolve the dispute. */
+  approve(principal: string, outcome: DisputeOutcome, now: number): void {
+    this.assertCanApprove(principal, outcome);
+    this.status.approvals.push({ principal, decision: outcome, at: now });
+    this.record(now, 'approved', principal, { outcome: outcomeKey(outcome) });
+    const agreed = agreedDecision(this.status.approvals, outcomeKey);
+    if (agreed) this.resolve(agreed, 'approvals', now);
+  }
+
+  /** The next moment something happens by itself: the reviewer's access ends, or the timeout. */
+  nextDeadline(): number {
+    const reviewer = this.status.reviewer;
+    return reviewer && !reviewer.expired
+      ? Math.min(reviewer.accessUntil, this.status.resolveBy)
+      : this.status.resolveBy;
+  }
+
+  /** Applies whatever time has made due: the reviewer's access ending, the default outcome. */
+  tick(now: number, defaultOutcome: DisputeOutcome): void {
+    const reviewer = this.status.reviewer;
+    if (reviewer && !reviewer.expired && now >= reviewer.accessUntil) {
+      reviewer.expired = true;
+      this.record(now, 'reviewer_access_ended', 'timer', { reviewer: reviewer.partyId });
+    }
+    if (!this.resolved && now >= this.status.resolveBy) this.resolve(defaultOutcome, 'timeout', now);
+  }
+
+  private resolve(outcome: DisputeOutcome, by: 'approvals' | 'timeout', now: number): void {
+    this.status.stage = 'resolved';
+    this.status.outcome = outcome;
+    this.status.resolvedBy = by;
+    if (this.status.reviewer && !this.status.reviewer.expired) {
+      this.status.reviewer.expired = true;
+      this.status.reviewer.accessUntil = Math.min(this.status.reviewer.accessUntil, now);
+    }
+    this.record(now, 'resolved', by === 'timeout' ? 'timer' : 'approvals', { outcome: outcomeKey(outcome) });
+  }
+}

@@ -1,0 +1,234 @@
+import type { ParameterValues } from '../../query-policies/template';
+
+export type MilestoneCheck =
+  /** An approved template's aggregate reaching a threshold, checked in the seller's perimeter. */
+  | {
+      kind: 'query';
+      sellerId: string;
+      templateId: string;
+      templateHash: string;
+      parameters: ParameterValues;
+      metric: string;
+      threshold: number;
+    }
+  | { kind: 'sponsor_approval' };
+
+export interface MilestoneSpec {
+  milestoneId: string;
+  name: string;
+  /** The tranche, in smallest units. */
+  amount: string;
+  /** Milliseconds since the epoch. */
+  deadline: number;
+  check: MilestoneCheck;
+}
+
+export interface MilestoneGrantInput {
+  grantId: string;
+  sponsorId: string;
+  granteeId: string;
+  feeBps: number;
+  milestones: MilestoneSpec[];
+}
+
+/**
+ * open: waiting for evidence (or the sponsor's approval); checking: evidence in, the perimeter check
+ * queued; met: to be paid; released: paid; missed: its deadline passed; void: the grant ended first.
+ */
+export type MilestoneStage = 'open' | 'checking' | 'met' | 'released' | 'missed' | 'void';
+export type GrantStage = 'funding' | 'active' | 'completed' | 'ended' | 'failed';
+
+export interface MilestoneStatus extends MilestoneSpec {
+  stage: MilestoneStage;
+  evidence: { ref: string; at: number }[];
+  lastCheck?: { met: boolean; statementHash?: string; problem?: string; at: number };
+  releasedAt?: number;
+}
+
+export interface GrantStatus {
+  grantId: string;
+  sponsorId: string;
+  granteeId: string;
+  stage: GrantStage;
+  total: string;
+  milestones: MilestoneStatus[];
+  /** What went back to the sponsor when the grant closed. */
+  refunded?: string;
+  problem?: { code: string; reason: string };
+}
+
+/** The public view: aggregates only; no amounts, no identities. */
+export interface GrantProgress {
+  grantId: string;
+  stage: GrantStage;
+  milestonesMet: number;
+  milestonesTotal: number;
+  percentMet: number;
+}
+
+export function grantTotal(milestones: Pick<MilestoneSpec, 'amount'>[]): string {
+  return milestones.reduce((sum, m) => sum + BigInt(m.amount), 0n).toString();
+}
+
+export function progressOf(status: GrantStatus): GrantProgress {
+  const met = status.milestones.filter((m) => m.stage === 'met' || m.stage === 'released').length;
+  const total = status.milestones.length;
+  return {
+    grantId: status.grantId,
+    stage: status.stage,
+    milestonesMet: met,
+    milestonesTotal: total,
+    percentMet: total === 0 ? 0 : Math.round((100 * met) / total),
+  };
+}
+
+/** A milestone grant's state and rules: evidence, checks, approvals, deadlines, extensions. */
+export class GrantState {
+  private readonly status: GrantStatus;
+  changes = 0;
+
+  constructor(input: MilestoneGrantInput) {
+    this.status = {
+      grantId: input.grantId,
+      sponsorId: input.sponsorId,
+      granteeId: input.granteeId,
+      stage: 'funding',
+      total: grantTotal(input.milestones),
+      milestones: input.milestones.map((m) => ({ ...m, stage: 'open', evidence: [] })),
+    };
+  }
+
+  get stage(): GrantStage {
+    return this.status.stage;
+  }
+
+  snapshot(): GrantStatus {
+    return JSON.parse(JSON.stringify(this.status)) as GrantStatus;
+  }
+
+  private changed(): void {
+    this.changes += 1;
+  }
+
+  funded(): void {
+    this.status.stage = 'active';
+    this.changed();
+  }
+
+  fundingFailed(problem: { code: string; reason: string }): void {
+    this.status.stage = 'failed';
+    this.status.problem = problem;
+    this.changed();
+  }
+
+  private milestone(milestoneId: string): MilestoneStatus {
+    const milestone = this.status.milestones.find((m) => m.milestoneId === milestoneId);
+    if (!milestone) throw new Error(`grant ${this.status.grantId} has no milestone ${milestoneId}`);
+    return milestone;
+  }
+
+  private openMilestone(milestoneId: string, now: number): MilestoneStatus {
+    if (this.stage !== 'active') throw new Error(`grant ${this.status.grantId} is ${this.stage}`);
+    const milestone = this.milestone(milestoneId);
+    if (milestone.stage !== 'open') throw new Error(`milestone ${milestoneId} is ${milestone.stage}`);
+    if (now >= milestone.deadline) throw new Error(`milestone ${milestoneId} is past its deadline`);
+    return milestone;
+  }
+
+  assertCanSubmitEvidence(by: string, milestoneId: string, now: number): void {
+    if (by !== this.status.granteeId) throw new Error('only the grantee submits evidence');
+    this.openMilestone(milestoneId, now);
+  }
+
+  /** Evidence for a query-verified milestone queues its check in the perimeter. */
+  submitEvidence(by: string, milestoneId: string, ref: string, now: number): void {
+    this.assertCanSubmitEvidence(by, milestoneId, now);
+    const milestone = this.milestone(milestoneId);
+    milestone.evidence.push({ ref, at: now });
+    if (milestone.check.kind === 'query') milestone.stage = 'checking';
+    this.changed();
+  }
+
+  assertCanApprove(by: string, milestoneId: string, now: number): void {
+    if (by !== this.status.sponsorId) throw new Error('only the sponsor approves a milestone');
+    const milestone = this.openMilestone(milestoneId, now);
+    if (milestone.check.kind !== 'sponsor_approval')
+      throw new Error(`milestone ${milestoneId} is verified by a query, not by approval`);
+  }
+
+  approve(by: string, milestoneId: string, now: number): void {
+    this.assertCanApprove(by, milestoneId, now);
+    this.milestone(milestoneId).stage = 'met';
+    this.changed();
+  }
+
+  assertCanExtend(by: string, milestoneId: string, deadline: number, now: number): void {
+    if (by !== this.status.sponsorId) throw new Error('only the sponsor extends a deadline');
+    if (this.stage !== 'active') throw new Error(`grant ${this.status.grantId} is ${this.stage}`);
+    const milestone = this.milestone(milestoneId);
+    if (milestone.stage !== 'open' && milestone.stage !== 'checking')
+      throw new Error(`milestone ${milestoneId} is ${milestone.stage}`);
+    if (now >= milestone.deadline) throw new Error(`milestone ${milestoneId} is past its deadline`);
+    if (deadline <= milestone.deadline) throw new Error('an extension must move the deadline later');
+  }
+
+  extend(by: string, milestoneId: string, deadline: number, now: number): void {
+    this.assertCanExtend(by, milestoneId, deadline, now);
+    this.milestone(milestoneId).deadline = deadline;
+    this.changed();
+  }
+
+  /** Query-verified milestones whose evidence is in and whose check has not run yet. */
+  toCheck(): MilestoneStatus[] {
+    return this.snapshot().milestones.filter((m) => m.stage === 'checking');
+  }
+
+  /** A check counts even if it finishes after the deadline: the evidence came in time. */
+  recordCheck(
+    milestoneId: string,
+    check: { met: boolean; statementHash?: string; problem?: string },
+    now: number,
+  ): void {
+    const milestone = this.milestone(milestoneId);
+    milestone.lastCheck = { ...check, at: now };
+    milestone.stage = check.met ? 'met' : 'open';
+    this.changed();
+  }
+
+  toRelease(): MilestoneStatus[] {
+    return this.snapshot().milestones.filter((m) => m.stage === 'met');
+  }
+
+  released(milestoneId: string, now: number): void {
+    const milestone = this.milestone(milestoneId);
+    milestone.stage = 'released';
+    milestone.releasedAt = now;
+    this.changed();
+  }
+
+  /** Open milestones past their deadline are missed; returns whether any is. */
+  expireDeadlines(now: number): boolean {
+    for (const m of this.status.milestones) if (m.stage === 'open' && now >= m.deadline) m.stage = 'missed';
+    return this.status.milestones.some((m) => m.stage === 'missed');
+  }
+
+  /** The earliest deadline still able to pass, if any. */
+  nextDeadline(): number | undefined {
+    const open = this.status.milestones.filter((m) => m.stage === 'open').map((m) => m.deadline);
+    return open.length ? Math.min(...open) : undefined;
+  }
+
+  get allReleased(): boolean {
+    return this.status.milestones.every((m) => m.stage === 'released');
+  }
+
+  /** Closes the grant: after a missed deadline the rest is void, and the remainder went back. */
+  close(refunded: string): void {
+    const missed = this.status.milestones.some((m) => m.stage === 'missed');
+    for (const m of this.status.milestones)
+      if (m.stage === 'open' || m.stage === 'checking') m.stage = 'void';
+    this.status.refunded = refunded;
+    this.status.stage = missed ? 'ended' : 'completed';
+    this.changed();
+  }
+}

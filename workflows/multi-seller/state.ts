@@ -1,0 +1,103 @@
+import type { DealCompliance } from '../../query-policies/compliance';
+import type { DealProblem, DealStage } from '../deal/state';
+
+export interface SellerShare {
+  sellerId: string;
+  /** The hash of this seller's own signed copy of the template. */
+  templateHash: string;
+  /** This seller's price: its share of the deal price, paid to it alone. */
+  price: string;
+}
+
+export interface MultiSellerDealInput {
+  dealId: string;
+  buyerId: string;
+  templateId: string;
+  sellers: SellerShare[];
+  parameters: Record<string, string | number>;
+  /** Blob reference of the buyer's HE key document. */
+  heKeyRef: string;
+  compliance: DealCompliance;
+  feeBps: number;
+  acceptanceTimeoutMs: number;
+}
+
+export interface MultiSellerDealStatus {
+  dealId: string;
+  stage: DealStage;
+  buyerId: string;
+  sellerIds: string[];
+  templateId: string;
+  /** What the buyer pays: the sum of the contributing sellers' prices. */
+  price: string;
+  /** Sellers whose perimeter accepted the deal; only they are paid. */
+  contributors: string[];
+  result?: { resultRef: string; commitment: string; contributors: number };
+  confirmedBy?: 'buyer' | 'acceptance_timer';
+  problem?: DealProblem;
+  timeline: { stage: DealStage; at: number }[];
+}
+
+/** Settlement keys each seller's share by its own escrow, so paying one never touches another's. */
+export const shareEscrowId = (dealId: string, sellerId: string) => `${dealId}.${sellerId}`;
+
+export const MIN_CONTRIBUTORS = 2;
+
+/** The multi-seller deal's state and rules, free of Temporal. */
+export class MultiSellerDealState {
+  private readonly status: MultiSellerDealStatus;
+
+  constructor(input: MultiSellerDealInput, now: number) {
+    this.status = {
+      dealId: input.dealId,
+      stage: 'quoted',
+      buyerId: input.buyerId,
+      sellerIds: input.sellers.map((seller) => seller.sellerId),
+      templateId: input.templateId,
+      price: '0',
+      contributors: [],
+      timeline: [{ stage: 'quoted', at: now }],
+    };
+  }
+
+  get stage(): DealStage {
+    return this.status.stage;
+  }
+
+  snapshot(): MultiSellerDealStatus {
+    return JSON.parse(JSON.stringify(this.status)) as MultiSellerDealStatus;
+  }
+
+  advance(stage: DealStage, now: number): void {
+    this.status.stage = stage;
+    this.status.timeline.push({ stage, at: now });
+  }
+
+  setContributors(shares: SellerShare[]): void {
+    this.status.contributors = shares.map((share) => share.sellerId);
+    this.status.price = shares.reduce((total, share) => total + BigInt(share.price), 0n).toString();
+  }
+
+  deliver(result: NonNullable<MultiSellerDealStatus['result']>, now: number): void {
+    this.status.result = result;
+    this.advance('delivered', now);
+  }
+
+  assertConfirmable(): void {
+    if (this.status.stage !== 'delivered')
+      throw new Error(
+        `deal ${this.status.dealId} is ${this.status.stage}; only a delivered deal can be confirmed`,
+      );
+  }
+
+  confirm(by: 'buyer' | 'acceptance_timer', now: number): void {
+    this.assertConfirmable();
+    this.status.confirmedBy = by;
+    this.advance('confirmed', now);
+  }
+
+  fail(problem: DealProblem, stage: 'refunded' | 'failed', now: number): void {
+    this.status.problem = problem;
+    this.advance(stage, now);
+  }
+}

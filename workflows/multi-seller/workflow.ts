@@ -1,0 +1,161 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  defineQuery,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
+import type { CoordinatorActivities } from '../../activities/coordinator/activities';
+import type { PerimeterActivities } from '../../activities/perimeter/activities';
+import type { SettlementActivities } from '../../activities/settlement/activities';
+import {
+  coordinatorSum,
+  perimeterCheck,
+  perimeterQuery,
+  settlementLock,
+  settlementPayout,
+} from '../activity-options';
+import type { DealProblem } from '../deal/state';
+import {
+  MIN_CONTRIBUTORS,
+  MultiSellerDealState,
+  shareEscrowId,
+  type MultiSellerDealInput,
+  type MultiSellerDealStatus,
+  type SellerShare,
+} from './state';
+
+export const multiSellerStatusQuery = defineQuery<MultiSellerDealStatus>('multiSellerDealStatus');
+export const confirmMultiSellerDealUpdate = defineUpdate<MultiSellerDealStatus>('confirmMultiSellerDeal');
+
+function problemOf(error: unknown): DealProblem {
+  const cause = error instanceof ActivityFailure ? error.cause : error;
+  if (cause instanceof ApplicationFailure)
+    return { code: cause.type ?? 'ActivityFailed', reason: cause.message };
+  return { code: 'ActivityFailed', reason: cause instanceof Error ? cause.message : 'unknown failure' };
+}
+
+/**
+ * A sum over several sellers' perimeters that no one sees a part of: each perimeter reserves the
+ * buyer's budget, releases its own thresholded, noised table and encrypts it to the buyer's HE key;
+ * the coordinator adds the ciphertexts; the buyer receives only the sum. Fewer than two contributing
+ * sellers refuse the deal. Each seller's share of the price is escrowed and paid on its own. Only
+ * blob references cross this workflow; a failure runs the compensations in reverse (saga).
+ */
+export async function multiSellerDeal(input: MultiSellerDealInput): Promise<MultiSellerDealStatus> {
+  const deal = new MultiSellerDealState(input, Date.now());
+  setHandler(multiSellerStatusQuery, () => deal.snapshot());
+  setHandler(
+    confirmMultiSellerDealUpdate,
+    () => {
+      deal.confirm('buyer', Date.now());
+      return deal.snapshot();
+    },
+    { validator: () => deal.assertConfirmable() },
+  );
+
+  const perimeterOf = (sellerId: string) => ({
+    checks: proxyActivities<PerimeterActivities>({ taskQueue: `perimeter.${sellerId}`, ...perimeterCheck }),
+    query: proxyActivities<PerimeterActivities>({ taskQueue: `perimeter.${sellerId}`, ...perimeterQuery }),
+  });
+  const escrowLock = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementLock });
+  const escrowPayout = proxyActivities<SettlementActivities>({
+    taskQueue: 'settlement',
+    ...settlementPayout,
+  });
+  const coordinator = proxyActivities<CoordinatorActivities>({ taskQueue: 'coordinator', ...coordinatorSum });
+  const compensations: (() => Promise<unknown>)[] = [];
+  const fail = async (problem: DealProblem, stage: 'failed' | 'refunded') => {
+    for (const compensate of compensations) await compensate();
+    deal.fail(problem, stage, Date.now());
+    return deal.snapshot();
+  };
+  const request = (share: SellerShare) => ({
+    dealId: input.dealId,
+    buyerId: input.buyerId,
+    templateId: input.templateId,
+    templateHash: share.templateHash,
+    parameters: input.parameters,
+  });
+
+  // Each perimeter decides for itself; a seller that refuses simply does not contribute.
+  const reserved = await Promise.all(
+    input.sellers.map(async (share) => {
+      try {
+        await perimeterOf(share.sellerId).checks.reservePrivacyBudget({
+          ...request(share),
+          compliance: input.compliance,
+        });
+        return share;
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  const contributors = reserved.filter((share): share is SellerShare => share !== undefined);
+  for (const share of contributors)
+    compensations.unshift(() =>
+      perimeterOf(share.sellerId).checks.releasePrivacyBudget({ dealId: input.dealId }),
+    );
+  if (contributors.length < MIN_CONTRIBUTORS) {
+    return fail(
+      {
+        code: 'TooFewSellers',
+        reason: `${contributors.length} of ${input.sellers.length} sellers accepted; a sum needs at least ${MIN_CONTRIBUTORS}`,
+      },
+      'failed',
+    );
+  }
+  deal.setContributors(contributors);
+  deal.advance('budget_reserved', Date.now());
+
+  for (const share of contributors) {
+    const escrow = {
+      dealId: shareEscrowId(input.dealId, share.sellerId),
+      buyerId: input.buyerId,
+      amount: share.price,
+    };
+    try {
+      await escrowLock.lockEscrow(escrow);
+    } catch (error) {
+      return fail(problemOf(error), compensations.length > contributors.length ? 'refunded' : 'failed');
+    }
+    compensations.unshift(() => escrowPayout.refundEscrow(escrow));
+  }
+  deal.advance('escrow_locked', Date.now());
+
+  deal.advance('query_running', Date.now());
+  try {
+    const parts = await Promise.all(
+      contributors.map((share) =>
+        perimeterOf(share.sellerId).query.encryptContribution({
+          ...request(share),
+          heKeyRef: input.heKeyRef,
+        }),
+      ),
+    );
+    const sum = await coordinator.sumCiphertexts({
+      dealId: input.dealId,
+      heKeyRef: input.heKeyRef,
+      contributionRefs: parts.map((part) => part.contributionRef),
+    });
+    deal.deliver(sum, Date.now());
+  } catch (error) {
+    return fail(problemOf(error), 'refunded');
+  }
+
+  const confirmedByBuyer = await condition(() => deal.stage === 'confirmed', input.acceptanceTimeoutMs);
+  if (!confirmedByBuyer) deal.confirm('acceptance_timer', Date.now());
+  for (const share of contributors) {
+    await escrowPayout.releaseEscrow({
+      dealId: shareEscrowId(input.dealId, share.sellerId),
+      sellerId: share.sellerId,
+      amount: share.price,
+      feeBps: input.feeBps,
+    });
+  }
+  deal.advance('settled', Date.now());
+  return deal.snapshot();
+}

@@ -1,0 +1,274 @@
+import type { DealCompliance } from '../../query-policies/compliance';
+import type { ParameterValues } from '../../query-policies/template';
+
+export interface ScheduledQuery {
+  templateId: string;
+  templateHash: string;
+  parameters: ParameterValues;
+}
+
+export interface SubscriptionTerms {
+  periodMs: number;
+  /** After a failed charge, and after a rotation for the old token. */
+  graceMs: number;
+  /** A new run (continueAsNew) every this many periods keeps each history bounded. */
+  periodsPerRun: number;
+}
+
+export interface SubscriptionInput extends SubscriptionTerms {
+  subscriptionId: string;
+  buyerId: string;
+  sellerId: string;
+  pricePerPeriod: string;
+  feeBps: number;
+  buyerKeyRef: string;
+  /** The buyer's declared use, checked by the perimeter before every scheduled answer. */
+  compliance: DealCompliance;
+  queries: ScheduledQuery[];
+  /** Where the previous run stopped; absent on the first run. */
+  carried?: SubscriptionCarry;
+}
+
+export type SubscriptionStage = 'active' | 'grace' | 'cancelling' | 'cancelled' | 'suspended';
+
+export interface AccessTokenStatus {
+  period: number;
+  tokenHash: string;
+  /** The token sealed to the buyer's key; only the buyer opens it. */
+  sealedTokenRef: string;
+  issuedAt: number;
+  expiresAt: number;
+  expired: boolean;
+}
+
+export type DeliveredQuery =
+  | {
+      queryIndex: number;
+      runId: string;
+      resultRef: string;
+      commitment: string;
+      groupsReleased: number;
+      groupsSuppressed: number;
+    }
+  | { queryIndex: number; runId: string; problem: { code: string; reason: string } };
+
+export interface PeriodDelivery {
+  period: number;
+  results: DeliveredQuery[];
+}
+
+export interface SubscriptionStatus {
+  subscriptionId: string;
+  buyerId: string;
+  sellerId: string;
+  pricePerPeriod: string;
+  periodMs: number;
+  graceMs: number;
+  stage: SubscriptionStage;
+  /** 0 until the first period starts. */
+  currentPeriod: number;
+  periodStartedAt?: number;
+  periodEndsAt?: number;
+  /** When the next charge is due; absent once the subscription is ending or over. */
+  nextRenewalAt?: number;
+  graceUntil?: number;
+  periodsCharged: number;
+  tokens: AccessTokenStatus[];
+  deliveries: PeriodDelivery[];
+  cancelledBy?: string;
+  /** When it was cancelled or suspended. */
+  endedAt?: number;
+  problem?: { code: string; reason: string };
+  /** Which run of the workflow (continueAsNew) this is, from 1. */
+  run: number;
+}
+
+export type SubscriptionCarry = Omit<
+  SubscriptionStatus,
+  'subscriptionId' | 'buyerId' | 'sellerId' | 'pricePerPeriod' | 'periodMs' | 'graceMs'
+>;
+
+// Bounded lists: histories and continueAsNew inputs stay small however long a subscription runs.
+const KEEP_TOKENS = 4;
+const KEEP_DELIVERIES = 4;
+
+export const DEFAULT_SUBSCRIPTION_GRACE_MS = 3 * 24 * 60 * 60 * 1000;
+export const DEFAULT_PERIODS_PER_RUN = 12;
+
+/** A subscription's state and rules: periods, charges and grace, token rotation, cancellation. */
+export class SubscriptionState {
+  private readonly status: SubscriptionStatus;
+  changes = 0;
+  /** The buyer's "I have paid, try again", counted so a wait can tell a new one. */
+  paymentRetries = 0;
+
+  constructor(input: SubscriptionInput, now: number) {
+    const carried: SubscriptionCarry = input.carried
+      ? { ...input.carried, run: input.carried.run + 1 }
+      : {
+          stage: 'active',
+          currentPeriod: 0,
+          nextRenewalAt: now,
+          periodsCharged: 0,
+          tokens: [],
+          deliveries: [],
+          run: 1,
+        };
+    this.status = {
+      subscriptionId: input.subscriptionId,
+      buyerId: input.buyerId,
+      sellerId: input.sellerId,
+      pricePerPeriod: input.pricePerPeriod,
+      periodMs: input.periodMs,
+      graceMs: input.graceMs,
+      ...carried,
+    };
+  }
+
+  get stage(): SubscriptionStage {
+    return this.status.stage;
+  }
+
+  get period(): number {
+    return this.status.currentPeriod;
+  }
+
+  get ended(): boolean {
+    return this.stage === 'cancelled' || this.stage === 'suspended';
+  }
+
+  get cancelRequested(): boolean {
+    return this.status.cancelledBy !== undefined;
+  }
+
+  snapshot(): SubscriptionStatus {
+    return JSON.parse(JSON.stringify(this.status)) as SubscriptionStatus;
+  }
+
+  carry(): SubscriptionCarry {
+    const {
+      subscriptionId: _s,
+      buyerId: _b,
+      sellerId: _l,
+      pricePerPeriod: _p,
+      periodMs: _m,
+      graceMs: _g,
+      ...rest
+    } = this.snapshot();
+    return rest;
+  }
+
+  private changed(): void {
+    this.changes += 1;
+  }
+
+  /** When the current period ends (and the next would start); the first period starts at once. */
+  get periodBoundary(): number {
+    return this.status.periodEndsAt ?? this.status.nextRenewalAt!;
+  }
+
+  startPeriod(): void {
+    const startsAt = this.periodBoundary;
+    this.status.currentPeriod += 1;
+    this.status.periodStartedAt = startsAt;
+    this.status.periodEndsAt = startsAt + this.status.periodMs;
+    this.status.nextRenewalAt = this.status.periodEndsAt;
+    this.changed();
+  }
+
+  /** The charge of the current period failed: the grace window runs from the period's start. */
+  enterGrace(problem: { code: string; reason: string }): number {
+    if (this.stage !== 'grace') {
+      this.status.stage = 'grace';
+      this.status.graceUntil = this.status.periodStartedAt! + this.status.graceMs;
+      this.status.problem = problem;
+      this.changed();
+    }
+    return this.status.graceUntil!;
+  }
+
+  charged(): void {
+    this.status.periodsCharged += 1;
+    if (this.stage === 'grace') this.status.stage = 'active';
+    delete this.status.graceUntil;
+    delete this.status.problem;
+    this.changed();
+  }
+
+  requestPaymentRetry(): void {
+    this.paymentRetries += 1;
+    this.changed();
+  }
+
+  /** A new token for the current period; it works until the period's end plus grace. */
+  rotate(token: { tokenHash: string; sealedTokenRef: string }, now: number): void {
+    this.status.tokens.push({
+      period: this.period,
+      ...token,
+      issuedAt: now,
+      expiresAt: this.status.periodEndsAt! + this.status.graceMs,
+      expired: false,
+    });
+    this.status.tokens = this.status.tokens.slice(-KEEP_TOKENS);
+    this.changed();
+  }
+
+  deliver(results: DeliveredQuery[]): void {
+    this.status.deliveries.push({ period: this.period, results });
+    this.status.deliveries = this.status.deliveries.slice(-KEEP_DELIVERIES);
+    this.changed();
+  }
+
+  /** The earliest expiry of a token still working, if any: a timer marks it expired then. */
+  nextTokenExpiry(): number | undefined {
+    const live = this.status.tokens.filter((t) => !t.expired).map((t) => t.expiresAt);
+    return live.length ? Math.min(...live) : undefined;
+  }
+
+  expireTokens(now: number): void {
+    for (const token of this.status.tokens) {
+      if (!token.expired && now >= token.expiresAt) {
+        token.expired = true;
+        this.changed();
+      }
+    }
+  }
+
+  assertCancellable(by: string): void {
+    if (by !== this.status.buyerId) throw new Error('only the subscriber cancels');
+    if (this.stage !== 'active' && this.stage !== 'grace')
+      throw new Error(`subscription ${this.status.subscriptionId} is ${this.stage}`);
+  }
+
+  /** Ends at the current period's end: no more renewals, and no token outlives the period. */
+  requestCancel(by: string): void {
+    this.assertCancellable(by);
+    this.status.cancelledBy = by;
+    this.status.stage = 'cancelling';
+    delete this.status.nextRenewalAt;
+    const end = this.status.periodEndsAt;
+    if (end !== undefined)
+      for (const token of this.status.tokens) token.expiresAt = Math.min(token.expiresAt, end);
+    this.changed();
+  }
+
+  /** A suspension keeps `graceUntil` and `problem`: they say which window ran out, and why. */
+  private end(stage: 'cancelled' | 'suspended', now: number): void {
+    this.status.stage = stage;
+    this.status.endedAt = now;
+    delete this.status.nextRenewalAt;
+    for (const token of this.status.tokens) {
+      token.expiresAt = Math.min(token.expiresAt, now);
+      token.expired = true;
+    }
+    this.changed();
+  }
+
+  cancelled(now: number): void {
+    this.end('cancelled', now);
+  }
+
+  suspend(now: number): void {
+    this.end('suspended', now);
+  }
+}

@@ -1,0 +1,169 @@
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
+import type { CoordinatorActivities } from '../../activities/coordinator/activities';
+import type { PerimeterActivities } from '../../activities/perimeter/activities';
+import { perimeterTaskQueue } from '../../activities/perimeter/types';
+import type { SettlementActivities } from '../../activities/settlement/activities';
+import {
+  coordinatorNotify,
+  coordinatorRecord,
+  perimeterCheck,
+  perimeterQuery,
+  settlementLock,
+  settlementPayout,
+} from '../activity-options';
+import { problemOf } from '../activity-problem';
+import { notifyBestEffort } from '../notify';
+import {
+  SubscriptionState,
+  type DeliveredQuery,
+  type SubscriptionInput,
+  type SubscriptionStatus,
+} from './state';
+
+export interface CancelSubscriptionRequest {
+  by: string;
+}
+
+export const subscriptionStatusQuery = defineQuery<SubscriptionStatus>('subscriptionStatus');
+/** Ends the subscription at the current period's end; the caller gets the new status back. */
+export const cancelSubscriptionUpdate = defineUpdate<SubscriptionStatus, [CancelSubscriptionRequest]>(
+  'cancelSubscription',
+);
+/** The buyer has topped up: during a grace window, the charge is tried again now. */
+export const paymentReadySignal = defineSignal('paymentReady');
+
+/**
+ * A subscription to a seller's signed templates. Each period: charge the buyer (a failed charge
+ * opens a grace window, then suspends), rotate the buyer's access token, run the scheduled queries
+ * in the seller's perimeter and deliver them, pay the seller. `cancel` ends it at the period's end.
+ */
+export async function subscription(input: SubscriptionInput): Promise<SubscriptionStatus> {
+  const sub = new SubscriptionState(input, Date.now());
+  setHandler(subscriptionStatusQuery, () => sub.snapshot());
+  setHandler(
+    cancelSubscriptionUpdate,
+    ({ by }) => {
+      sub.requestCancel(by);
+      return sub.snapshot();
+    },
+    { validator: ({ by }: CancelSubscriptionRequest) => sub.assertCancellable(by) },
+  );
+  setHandler(paymentReadySignal, () => sub.requestPaymentRetry());
+
+  const escrowLock = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementLock });
+  const payout = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementPayout });
+  const perimeter = proxyActivities<PerimeterActivities>({
+    taskQueue: perimeterTaskQueue(input.sellerId),
+    ...perimeterQuery,
+  });
+  const checks = proxyActivities<PerimeterActivities>({
+    taskQueue: perimeterTaskQueue(input.sellerId),
+    ...perimeterCheck,
+  });
+  const records = proxyActivities<CoordinatorActivities>({ taskQueue: 'coordinator', ...coordinatorRecord });
+  const coordinator = proxyActivities<CoordinatorActivities>({
+    taskQueue: 'coordinator',
+    ...coordinatorNotify,
+  });
+  const { subscriptionId, buyerId, sellerId, pricePerPeriod: amount, feeBps } = input;
+
+  /** Sleeps until `at` or until `wake()` holds, marking tokens expired as their times pass. */
+  async function waitUntil(at: number, wake: () => boolean = () => false): Promise<void> {
+    for (;;) {
+      sub.expireTokens(Date.now());
+      if (Date.now() >= at || wake()) return;
+      const seen = sub.changes;
+      const next = Math.min(at, sub.nextTokenExpiry() ?? at);
+      await condition(() => sub.changes !== seen || wake(), Math.max(1, next - Date.now()));
+    }
+  }
+
+  /** The period's charge is locked now and released to the seller once the period is delivered. */
+  async function chargePeriod(chargeId: string): Promise<'paid' | 'unpaid' | 'cancelled'> {
+    for (;;) {
+      try {
+        await escrowLock.lockEscrow({ dealId: chargeId, buyerId, amount });
+        sub.charged();
+        return 'paid';
+      } catch (error) {
+        const graceUntil = sub.enterGrace(problemOf(error));
+        if (Date.now() >= graceUntil) return 'unpaid';
+        await notifyBestEffort(coordinator, buyerId, chargeId, 'subscription_payment_failed');
+        const retries = sub.paymentRetries;
+        // Woken by the buyer's paymentReady or a cancel; otherwise one last try at the grace's end.
+        await waitUntil(graceUntil, () => sub.paymentRetries !== retries || sub.cancelRequested);
+        if (sub.cancelRequested) return 'cancelled';
+      }
+    }
+  }
+
+  /** Each query runs in the seller's perimeter; its result is sealed to the buyer's key there. */
+  async function runScheduledQueries(chargeId: string): Promise<DeliveredQuery[]> {
+    const results: DeliveredQuery[] = [];
+    for (const [queryIndex, query] of input.queries.entries()) {
+      const runId = `${chargeId}/query-${queryIndex}`;
+      try {
+        // Every answer is charged to the buyer's privacy budget first, like a one-time deal's.
+        await checks.reservePrivacyBudget({ dealId: runId, buyerId, compliance: input.compliance, ...query });
+        const result = await perimeter.runApprovedQuery({
+          dealId: runId,
+          buyerId,
+          buyerKeyRef: input.buyerKeyRef,
+          ...query,
+        });
+        results.push({ queryIndex, runId, ...result });
+      } catch (error) {
+        await checks.releasePrivacyBudget({ dealId: runId });
+        results.push({ queryIndex, runId, problem: problemOf(error) });
+      }
+    }
+    return results;
+  }
+
+  for (let periods = 0; periods < input.periodsPerRun; periods++) {
+    await waitUntil(sub.periodBoundary);
+    if (sub.cancelRequested) break;
+    sub.startPeriod();
+    const chargeId = `${subscriptionId}/period-${sub.period}`;
+    const charge = await chargePeriod(chargeId);
+    if (charge === 'cancelled') {
+      // Nothing was paid for this period, so it ends now rather than at the period's end.
+      sub.cancelled(Date.now());
+      return sub.snapshot();
+    }
+    if (charge === 'unpaid') {
+      sub.suspend(Date.now());
+      await notifyBestEffort(coordinator, buyerId, chargeId, 'subscription_suspended');
+      return sub.snapshot();
+    }
+
+    sub.rotate(
+      await records.issueAccessToken({ subscriptionId, period: sub.period, buyerKeyRef: input.buyerKeyRef }),
+      Date.now(),
+    );
+    const results = await runScheduledQueries(chargeId);
+    sub.deliver(results);
+    await notifyBestEffort(coordinator, buyerId, chargeId, 'subscription_delivered');
+    // A period whose every query failed is not the seller's to keep.
+    if (results.some((r) => 'resultRef' in r))
+      await payout.releaseEscrow({ dealId: chargeId, sellerId, amount, feeBps });
+    else await payout.refundEscrow({ dealId: chargeId, buyerId, amount });
+  }
+
+  if (sub.cancelRequested) {
+    await waitUntil(sub.periodBoundary);
+    sub.cancelled(Date.now());
+    return sub.snapshot();
+  }
+  await condition(allHandlersFinished);
+  return continueAsNew<typeof subscription>({ ...input, carried: sub.carry() });
+}
