@@ -146,7 +146,12 @@ export function checkSelectTree(statement: unknown, options: TreeCheckOptions): 
     for (const item of selectList) {
       if (item.class === 'STAR') {
         visited.add(item);
-        const expanded = top ? [null] : star(item, scope);
+        const expanded = star(item, scope);
+        // The template's own output must name its columns: a star there is reported unnamed.
+        if (top) {
+          outputs.push(null);
+          continue;
+        }
         if (!expanded) return undefined;
         outputs.push(...expanded);
         continue;
@@ -201,6 +206,7 @@ export function checkSelectTree(statement: unknown, options: TreeCheckOptions): 
           const qualified = [value.catalog_name, value.schema_name, value.table_name].filter(Boolean);
           issue('qualified_table', `${qualified.join('.')}: only the dataset's own table, unqualified`);
         }
+        skip(value.at_clause);
         if (value.at_clause != null)
           issue('unsupported_syntax', `${name} AT (...): time travel is not allowed`);
         let columns: Columns;
