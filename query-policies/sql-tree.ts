@@ -142,18 +142,16 @@ export function checkSelectTree(statement: unknown, options: TreeCheckOptions): 
       expr(expression, scope);
     for (const expression of [value.having, value.qualify]) expr(expression, scope);
     modifiers(value.modifiers, scope);
-    const outputs: Columns = [];
+    const outputs: (string | null)[] = [];
+    let outputsKnown = true;
     for (const item of selectList) {
       if (item.class === 'STAR') {
         visited.add(item);
         const expanded = star(item, scope);
         // The template's own output must name its columns: a star there is reported unnamed.
-        if (top) {
-          outputs.push(null);
-          continue;
-        }
-        if (!expanded) return undefined;
-        outputs.push(...expanded);
+        if (top) outputs.push(null);
+        else if (expanded) outputs.push(...expanded);
+        else outputsKnown = false;
         continue;
       }
       expr(item, scope);
@@ -163,7 +161,7 @@ export function checkSelectTree(statement: unknown, options: TreeCheckOptions): 
         outputs.push(lower(item.column_names.at(-1)));
       else outputs.push(null);
     }
-    return outputs;
+    return outputsKnown ? outputs : undefined;
   }
 
   function star(item: Node, scope: Scope): Columns {

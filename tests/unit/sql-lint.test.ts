@@ -124,6 +124,8 @@ describe('template SQL lint by allow-list', () => {
     ])
       expect(await codes(`${base} AND ${call}`), call).toEqual(['forbidden_function']);
     expect(await codes(`${base} AND main.error('x')`)).toEqual(['forbidden_function']);
+    const afterStar = `WITH c AS (SELECT *, error('x') AS e FROM patients) SELECT person_id, zip3, cost FROM c WHERE age > $min_age`;
+    expect((await lint(afterStar, undefined)).map((i) => i.code)).toEqual(['forbidden_function']);
     // a bare current_date is a function too, with or without the dataset's columns known
     expect(await codes(`${base} AND visit_date < current_date`)).toEqual(['forbidden_function']);
     expect((await lint(`${base} AND visit_date < current_date`, undefined)).map((i) => i.code)).toEqual([
