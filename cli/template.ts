@@ -51,7 +51,8 @@ function refuseLintIssues(file: string, issues: LintIssue[]): void {
 export const templateUsage = `tusk template lint <file> [--dataset FILE]          check the SQL with DuckDB's parser (and the dataset's columns)
 tusk template explain <file>                        the output shape and privacy settings in plain words
 tusk template hash <file>                           the hash a deal pins
-tusk template sign <file> --key PEM [--dataset FILE] lint, then sign as its seller (writes <id>.signature.json)
+tusk template sign <file> --key PEM                 lint, then sign as its seller (writes <id>.signature.json);
+                                                   --dataset FILE lints against the dataset's columns too
 tusk template verify <file> [--public-key KEY]      exit 1 with the reason if it is not as signed
                                                    (default key: seller.json beside the file)`;
 
