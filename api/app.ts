@@ -16,6 +16,7 @@ import { DealService, type DealServiceConfig } from './deals/service';
 import { DisclosureService } from './disclosures/service';
 import { DisputeService } from './disputes/service';
 import { installErrorHandler } from './error-handler';
+import type { SeenRequests } from './seen-requests';
 import { GrantService } from './grants/service';
 import { DEFAULT_LIFECYCLE_CONFIG, type LifecycleConfig } from './lifecycle-config';
 import { disclosureRoutes } from './disclosures/routes';
@@ -35,6 +36,8 @@ export interface AppDeps {
   temporal: Client;
   parties: PartyRegistry;
   blobs: BlobStore;
+  /** Accepted request signatures (Redis, see seen-requests.ts): a replayed request is refused. */
+  seenRequests: SeenRequests;
   policiesRoot: string;
   deals: DealServiceConfig;
   /** Subscription and disclosure durations; defaults for any left out. */
@@ -52,7 +55,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
-  installRequestSigning(app, deps.parties);
+  installRequestSigning(app, deps.parties, deps.seenRequests);
 
   // The OpenAPI document and its UI are public.
   app.addHook('onRoute', (route) => {

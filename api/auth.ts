@@ -4,10 +4,12 @@ import {
   MAX_CLOCK_SKEW_MS,
   PARTY_HEADER,
   SIGNATURE_HEADER,
+  signedRequestDigest,
   TIMESTAMP_HEADER,
   verifyRequestSignature,
 } from '../lib/signed-request';
 import { ApiError } from './errors';
+import type { SeenRequests } from './seen-requests';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,7 +27,12 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function authenticate(request: FastifyRequest, parties: PartyRegistry, now: number): Party {
+async function authenticate(
+  request: FastifyRequest,
+  parties: PartyRegistry,
+  seen: SeenRequests,
+  now: number,
+): Promise<Party> {
   const partyId = header(request, PARTY_HEADER);
   const timestamp = Number(header(request, TIMESTAMP_HEADER));
   const signature = header(request, SIGNATURE_HEADER);
@@ -46,20 +53,55 @@ function authenticate(request: FastifyRequest, parties: PartyRegistry, now: numb
   if (!party || !verifyRequestSignature(party.publicKey, signed, signature)) {
     throw new ApiError('unauthenticated', 'the request signature does not verify for this party');
   }
+  // Remembered until the timestamp itself would be refused, so the window has no gap.
+  const ttlMs = timestamp + MAX_CLOCK_SKEW_MS - now + 1000;
+  const firstTime = await seen.firstTime(signedRequestDigest(partyId, signed), ttlMs).catch(() => {
+    throw new ApiError(
+      'replay_check_unavailable',
+      'the request cannot be checked against replays right now; try again shortly',
+    );
+  });
+  if (!firstTime) {
+    throw new ApiError(
+      'request_replayed',
+      'this signed request was already accepted once; sign each request afresh with a new timestamp',
+    );
+  }
   return party;
 }
 
-/** Every route but the public ones needs an Ed25519-signed request from a registered party. */
-export function installRequestSigning(app: FastifyInstance, parties: PartyRegistry): void {
+/** JSON.parse, refusing `__proto__` keys: a schema would drop them silently from a record. */
+function parseJson(text: string): unknown {
+  return JSON.parse(text, (key, value: unknown) => {
+    if (key === '__proto__')
+      throw new ApiError('invalid_request', 'the body may not hold a key named __proto__');
+    return value;
+  });
+}
+
+/**
+ * Every route but the public ones needs an Ed25519-signed request from a registered party. The
+ * signature covers the exact bytes of any body; only JSON and octet-stream bodies are accepted.
+ */
+export function installRequestSigning(
+  app: FastifyInstance,
+  parties: PartyRegistry,
+  seen: SeenRequests,
+): void {
+  // Fastify's own parsers (JSON, text/plain) would hand a body on without keeping its bytes.
+  app.removeAllContentTypeParsers();
   // Keep the exact body bytes: the signature covers them, not a re-serialisation.
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
     request.rawBody = text;
     if (text.trim() === '') return done(null, undefined);
     try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(new ApiError('invalid_request', 'the body is not valid JSON'), undefined);
+      done(null, parseJson(text));
+    } catch (error) {
+      done(
+        error instanceof ApiError ? error : new ApiError('invalid_request', 'the body is not valid JSON'),
+        undefined,
+      );
     }
   });
   // Blob uploads (HE keys, encrypted selections): the bytes as they came.
@@ -67,9 +109,19 @@ export function installRequestSigning(app: FastifyInstance, parties: PartyRegist
     request.rawBody = body;
     done(null, body);
   });
+  app.addContentTypeParser('*', (request, _payload, done) => {
+    const type = request.headers['content-type'] ?? 'none';
+    done(
+      new ApiError(
+        'unsupported_media_type',
+        `content type ${type} is not accepted: send application/json (or application/octet-stream to POST /blobs)`,
+      ),
+      undefined,
+    );
+  });
   app.addHook('preValidation', async (request) => {
     if (request.routeOptions.config.public) return;
-    request.party = authenticate(request, parties, Date.now());
+    request.party = await authenticate(request, parties, seen, Date.now());
   });
 }
 

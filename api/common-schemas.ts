@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { x25519PublicKeyProblem } from '../lib/x25519-public';
 
 /** Chosen by the caller (a UUID is ideal): a retried request with the same id starts nothing twice. */
 export const businessId = z
@@ -11,8 +12,16 @@ export const amount = z
   .regex(/^[1-9][0-9]{0,30}$/, 'a positive whole number of smallest units, as a string');
 export const x25519PublicKey = z
   .string()
-  .regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url X25519 public key (43 characters)');
-export const parameterValues = z.record(z.string(), z.union([z.string().max(200), z.number()]));
+  .regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url X25519 public key (43 characters)')
+  .superRefine((key, context) => {
+    const problem = x25519PublicKeyProblem(key);
+    if (problem) context.addIssue({ code: 'custom', message: problem });
+  });
+/** Template parameters by name; a `__proto__` name is refused (a record would drop it silently). */
+export const parameterValues = z.record(
+  z.string().refine((name) => name !== '__proto__', 'a parameter may not be named __proto__'),
+  z.union([z.string().max(200), z.number()]),
+);
 export const partyId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a registered party id');
 
 /** Evidence is a document the party writes (text, up to 32 KB); it is kept in the blob store. */

@@ -2,6 +2,8 @@
 export const errorCatalogue = {
   invalid_request: 400,
   unauthenticated: 401,
+  /** A signed request the API has already accepted once: sign each request afresh. */
+  request_replayed: 401,
   forbidden: 403,
   /** A time-bound access has ended: an access token, a reviewer's access, a disclosure's view. */
   access_expired: 403,
@@ -29,6 +31,8 @@ export const errorCatalogue = {
   templates_differ: 422,
   internal: 500,
   temporal_unavailable: 503,
+  /** Redis, where accepted signatures are remembered, does not answer: no request is accepted unchecked. */
+  replay_check_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

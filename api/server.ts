@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { BlobStore } from '../lib/blob-store';
 import { readEnv, tuskHome } from '../lib/env';
@@ -8,22 +9,27 @@ import { connectClient } from '../lib/temporal';
 import { DEFAULT_ACCEPTANCE_TIMEOUT_MS } from '../workflows/deal/state';
 import { buildApp } from './app';
 import { lifecycleEnv } from './lifecycle-config';
+import { redisSeenRequests } from './seen-requests';
 
 runMain('api', async () => {
   const env = readEnv({
     TUSK_API_HOST: z.string().default('127.0.0.1'),
     TUSK_API_PORT: z.coerce.number().int().min(0).max(65535).default(8787),
     TUSK_PARTIES_FILE: z.string().optional(),
+    REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
     TUSK_POLICIES_ROOT: z.string().default('query-policies'),
     TUSK_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(250),
     TUSK_ACCEPTANCE_TIMEOUT_MS: z.coerce.number().int().positive().default(DEFAULT_ACCEPTANCE_TIMEOUT_MS),
     ...lifecycleEnv,
   });
   const temporal = await connectClient(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE);
+  // A request waits at most one retry for Redis; then it is refused (503), never let through unchecked.
+  const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 });
   const app = await buildApp({
     temporal,
     parties: await PartyRegistry.load(resolve(env.TUSK_PARTIES_FILE ?? `${tuskHome()}/parties.json`)),
     blobs: new BlobStore(env.blobDir),
+    seenRequests: redisSeenRequests(redis),
     policiesRoot: resolve(env.TUSK_POLICIES_ROOT),
     deals: {
       feeBps: env.TUSK_FEE_BPS,
@@ -49,6 +55,7 @@ runMain('api', async () => {
     void app
       .close()
       .then(() => temporal.connection.close())
+      .then(() => redis.quit())
       .finally(() => process.exit(0));
   process.once('SIGINT', close);
   process.once('SIGTERM', close);

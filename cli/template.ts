@@ -39,10 +39,20 @@ async function lintWithDuckDb(template: QueryTemplate, datasetPath?: string): Pr
   }
 }
 
+/** Exit 1 with each coded issue on its own line. */
+function refuseLintIssues(file: string, issues: LintIssue[]): void {
+  if (issues.length > 0)
+    throw new CliError(
+      `${file} fails lint:\n${issues.map((i) => `  - ${i.code}: ${i.message}`).join('\n')}`,
+      1,
+    );
+}
+
 export const templateUsage = `tusk template lint <file> [--dataset FILE]          check the SQL with DuckDB's parser (and the dataset's columns)
 tusk template explain <file>                        the output shape and privacy settings in plain words
 tusk template hash <file>                           the hash a deal pins
-tusk template sign <file> --key PEM                 sign as its seller (writes <id>.signature.json)
+tusk template sign <file> --key PEM                 lint, then sign as its seller (writes <id>.signature.json);
+                                                   --dataset FILE lints against the dataset's columns too
 tusk template verify <file> [--public-key KEY]      exit 1 with the reason if it is not as signed
                                                    (default key: seller.json beside the file)`;
 
@@ -76,12 +86,7 @@ export async function template(args: string[]): Promise<void> {
   switch (command) {
     case 'lint': {
       const parsed = await load(file);
-      const issues = await lintWithDuckDb(parsed, values.dataset);
-      if (issues.length > 0)
-        throw new CliError(
-          `${file} fails lint:\n${issues.map((i) => `  - ${i.code}: ${i.message}`).join('\n')}`,
-          1,
-        );
+      refuseLintIssues(file!, await lintWithDuckDb(parsed, values.dataset));
       console.log(
         `ok: ${parsed.id} v${parsed.version}${values.dataset ? ` against ${values.dataset}` : ' (columns not checked: pass --dataset FILE)'}`,
       );
@@ -96,6 +101,8 @@ export async function template(args: string[]): Promise<void> {
     case 'sign': {
       const parsed = await load(file);
       if (!values.key) throw new CliError('--key <seller private key PEM> is required');
+      // A seller's signature approves the template: never sign one the perimeter would refuse.
+      refuseLintIssues(file!, await lintWithDuckDb(parsed, values.dataset));
       const signature = signTemplate(parsed, await readText(values.key, 'signing key'));
       const out = signaturePath(dirname(file!), parsed.id);
       await writeFileAtomic(out, `${JSON.stringify(signature, null, 2)}\n`);

@@ -13,7 +13,7 @@ export interface RequestToSign {
   method: string;
   /** Path with query string, as sent. */
   url: string;
-  /** The exact body bytes (JSON text, or raw bytes for blob uploads). */
+  /** The exact body bytes, whatever the content type; empty for a request without a body. */
   body: string | Uint8Array;
   timestamp: number;
 }
@@ -47,4 +47,15 @@ export function verifyRequestSignature(
   signature: string,
 ): boolean {
   return verifyEd25519(publicKey, message(request), signature);
+}
+
+/**
+ * What a signature vouches for (party, method, path, timestamp, body), as one digest: the API
+ * remembers it for the clock-skew window so that the same signed request is accepted once.
+ * Keyed on the signed content rather than the signature's text, which has more than one encoding.
+ */
+export function signedRequestDigest(partyId: string, request: RequestToSign): string {
+  return createHash('sha256')
+    .update(`${partyId}\n${message(request)}`)
+    .digest('hex');
 }

@@ -13,6 +13,9 @@ export class TuskApiError extends Error {
 
 /** A party's signed HTTP client for the Tusk API. */
 export class TuskClient {
+  /** The API accepts each signed request once: two identical requests need distinct timestamps. */
+  private lastTimestamp = 0;
+
   constructor(
     readonly baseUrl: string,
     readonly partyId: string,
@@ -26,13 +29,14 @@ export class TuskClient {
     extraHeaders: Record<string, string> = {},
   ): Promise<{ status: number; body: T }> {
     const text = body === undefined ? '' : body instanceof Uint8Array ? body : JSON.stringify(body);
+    this.lastTimestamp = Math.max(Date.now(), this.lastTimestamp + 1);
     const headers: Record<string, string> = {
       ...extraHeaders,
       ...signRequest(this.partyId, this.privateKeyPem, {
         method,
         url: path,
         body: text,
-        timestamp: Date.now(),
+        timestamp: this.lastTimestamp,
       }),
     };
     if (body !== undefined)

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dealCompliance } from '../common-schemas';
+import { dealCompliance, parameterValues, x25519PublicKey } from '../common-schemas';
 import { DEAL_STAGES } from '../../workflows/deal/state';
 import { DISCLOSABLE_FIELDS } from '../../workflows/disclosure/state';
 import { disputeOutcome } from '../disputes/schemas';
@@ -17,11 +17,11 @@ export const createDealBody = z.strictObject({
   templateId: z.string().min(1).max(100),
   /** The template version the buyer saw: `sha256:<hex>` from GET /templates. */
   templateHash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex digits>'),
-  parameters: z.record(z.string(), z.union([z.string().max(200), z.number()])),
+  parameters: parameterValues,
   /** The price the buyer agrees to, in smallest units; must equal the template's price. */
   price: z.string().regex(/^[0-9]{1,31}$/, 'a whole number of smallest units, as a string'),
   /** The buyer's X25519 public key (base64url, 32 bytes): the result is sealed to it. */
-  buyerPublicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url X25519 public key (43 characters)'),
+  buyerPublicKey: x25519PublicKey,
   /** A private selection (templates that offer it): refs from POST /blobs; one selection per paid answer. */
   privateSelection: z
     .strictObject({

@@ -1,13 +1,14 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSandbox } from '../../activities/perimeter/sandbox';
+import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
-import { templatePath } from '../../query-policies/template-files';
+import { signaturePath, templatePath } from '../../query-policies/template-files';
 import { DEMO_TEMPLATE, startDealBehindTheApi, startTestDeployment, type TestDeployment } from './harness';
 
 const run = promisify(execFile);
@@ -28,6 +29,10 @@ describe('adversarial templates', () => {
       "SELECT person_id, zip3, diagnosis_code, cost FROM 'https://example.org/patients.parquet' WHERE age BETWEEN $min_age AND $max_age AND sex = $sex",
     'runs-other-sql':
       "SELECT person_id, zip3, diagnosis_code, cost FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex AND zip3 IN (SELECT * FROM query('SELECT 1'))",
+    'raises-an-error-as-a-bit':
+      "SELECT person_id, zip3, diagnosis_code, cost FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex AND CASE WHEN person_id = 42 THEN error('bit') ELSE true END",
+    'comments-out-the-wrapper':
+      'SELECT person_id, zip3, diagnosis_code, cost FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex --',
     'reads-settings':
       "SELECT person_id, zip3, diagnosis_code, cost FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex AND zip3 <> getenv('HOME')",
   };
@@ -141,5 +146,42 @@ describe('malformed template files', () => {
       code: 0,
       output: expect.stringMatching(/^ok:/),
     });
+  });
+});
+
+describe('tusk template sign', () => {
+  let directory: string;
+  beforeAll(async () => {
+    directory = await mkdtemp(join(tmpdir(), 'tusk-sign-'));
+  });
+  afterAll(() => rm(directory, { recursive: true, force: true }));
+
+  it('refuses to sign a template that fails lint, and signs one that passes', async () => {
+    const demo = JSON.parse(await readFile(DEMO_TEMPLATE, 'utf8')) as QueryTemplate;
+    const key = join(directory, 'seller.pem');
+    await writeFile(key, generateEd25519KeyPair().privateKeyPem);
+    const sign = async (template: QueryTemplate) => {
+      const file = join(directory, `${template.id}.json`);
+      await writeFile(file, JSON.stringify(template));
+      return run(TUSK, ['template', 'sign', file, '--key', key]).then(
+        ({ stdout }) => ({ code: 0, output: stdout }),
+        (error: { code: number; stderr: string }) => ({ code: error.code, output: error.stderr }),
+      );
+    };
+    const failing = {
+      ...demo,
+      id: 'error-bit',
+      sql: `${demo.sql} AND CASE WHEN person_id = 42 THEN error('x') ELSE true END`,
+    };
+    const refused = await sign(failing);
+    expect(refused.code).toBe(1);
+    expect(refused.output).toMatch(
+      /fails lint:\n {2}- forbidden_function: error\(\) is not on the allow-list/,
+    );
+    await expect(access(signaturePath(directory, failing.id))).rejects.toThrow();
+
+    const signed = await sign({ ...demo, id: 'clean' });
+    expect(signed).toMatchObject({ code: 0, output: expect.stringMatching(/^signed clean.json as sha256:/) });
+    await access(signaturePath(directory, 'clean'));
   });
 });

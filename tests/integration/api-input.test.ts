@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { BODY_LIMIT_BYTES, buildApp } from '../../api/app';
+import { redisSeenRequests } from '../../api/seen-requests';
 import { BlobStore } from '../../lib/blob-store';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { PartyRegistry } from '../../lib/parties';
@@ -24,9 +26,14 @@ describe('the API answers bad input with 4xx and a reason', () => {
   let home: string;
   let seller: TestSeller;
   let template: QueryTemplate;
+  let redis: Redis;
+  // The API accepts each signed request once: identical requests need distinct timestamps.
+  let lastTimestamp = 0;
+  const timestamp = () => (lastTimestamp = Math.max(Date.now(), lastTimestamp + 1));
 
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), 'tusk-api-'));
+    redis = new Redis(inject('redisUrl'));
     seller = new TestSeller('seller-api', join(home, 'query-policies'));
     template = await seller.publishDemoTemplate();
     temporal = await connectClient(inject('temporalAddress'), 'default');
@@ -37,12 +44,14 @@ describe('the API answers bad input with 4xx and a reason', () => {
         { id: seller.id, role: 'seller', publicKey: seller.keys.publicKey },
       ]),
       blobs: new BlobStore(join(home, 'blobs')),
+      seenRequests: redisSeenRequests(redis),
       policiesRoot: seller.policiesRoot,
       deals: { feeBps: 250, acceptanceTimeoutMs: 60_000 },
     });
   });
   afterAll(async () => {
     await app?.close();
+    await redis?.quit();
     await temporal?.connection.close();
     await rm(home, { recursive: true, force: true });
   });
@@ -60,7 +69,7 @@ describe('the API answers bad input with 4xx and a reason', () => {
       payload: payload || undefined,
       headers: {
         ...(payload ? { 'content-type': 'application/json' } : {}),
-        ...signRequest(as.id, as.key, { method, url, body: payload, timestamp: Date.now() }),
+        ...signRequest(as.id, as.key, { method, url, body: payload, timestamp: timestamp() }),
       },
     });
   }
@@ -127,6 +136,102 @@ describe('the API answers bad input with 4xx and a reason', () => {
     });
     expect(body).toContain('"min_age":30');
     expect(tampered.statusCode).toBe(401);
+  });
+
+  it('401 for a signed request sent a second time', async () => {
+    const headers = signRequest('buyer-api', buyer.privateKeyPem, {
+      method: 'GET',
+      url: '/templates',
+      body: '',
+      timestamp: timestamp(),
+    });
+    const first = await app.inject({ method: 'GET', url: '/templates', headers });
+    expect(first.statusCode).toBe(200);
+    const replayed = await app.inject({ method: 'GET', url: '/templates', headers });
+    expect(replayed.statusCode).toBe(401);
+    expect(replayed.json()).toEqual({
+      code: 'request_replayed',
+      reason: 'this signed request was already accepted once; sign each request afresh with a new timestamp',
+    });
+    // the same request signed afresh is accepted
+    expect((await send('GET', '/templates')).statusCode).toBe(200);
+  });
+
+  it('415 for a body that is neither JSON nor octet-stream, signed or not', async () => {
+    const body = JSON.stringify(validDeal());
+    for (const contentType of [
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'application/json-patch+json',
+    ]) {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/deals',
+        payload: body,
+        headers: {
+          'content-type': contentType,
+          ...signRequest('buyer-api', buyer.privateKeyPem, {
+            method: 'POST',
+            url: '/deals',
+            body,
+            timestamp: timestamp(),
+          }),
+        },
+      });
+      expect(response.statusCode, contentType).toBe(415);
+      expect(response.json()).toEqual({
+        code: 'unsupported_media_type',
+        reason: `content type ${contentType} is not accepted: send application/json (or application/octet-stream to POST /blobs)`,
+      });
+    }
+  });
+
+  it('400 for a __proto__ key, in parameters or anywhere else', async () => {
+    const body = JSON.stringify(validDeal());
+    const inParameters = await send(
+      'POST',
+      '/deals',
+      body.replace('"parameters":{', '"parameters":{"__proto__":"x",'),
+    );
+    expect(inParameters.statusCode).toBe(400);
+    expect(inParameters.json()).toEqual({
+      code: 'invalid_request',
+      reason: 'the body may not hold a key named __proto__',
+    });
+    const asObject = await send(
+      'POST',
+      '/deals',
+      body.replace('"parameters":{', '"parameters":{"__proto__":{"min_age":1},'),
+    );
+    expect(asObject.statusCode).toBe(400);
+    const atTop = await send('POST', '/deals', body.replace('{', '{"__proto__":{"price":"1"},'));
+    expect(atTop.statusCode).toBe(400);
+    const inCompliance = await send(
+      'POST',
+      '/deals',
+      body.replace('"compliance":{', '"compliance":{"__proto__":{},'),
+    );
+    expect(inCompliance.json().code).toBe('invalid_request');
+  });
+
+  it('400 for an X25519 key of low order, such as all zeros', async () => {
+    const lowOrder = [
+      '0000000000000000000000000000000000000000000000000000000000000000',
+      '0100000000000000000000000000000000000000000000000000000000000000',
+      'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
+      // p - 1 with the top bit set: X25519 ignores that bit
+      'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff',
+    ];
+    for (const hex of lowOrder) {
+      const buyerPublicKey = Buffer.from(hex, 'hex').toString('base64url');
+      const response = await send('POST', '/deals', { ...validDeal(), buyerPublicKey });
+      expect(response.statusCode, hex).toBe(400);
+      expect(response.json(), hex).toEqual({
+        code: 'invalid_request',
+        reason:
+          'body.buyerPublicKey: a low-order X25519 point (such as all zeros): no secret can be shared with it',
+      });
+    }
   });
 
   it('400 for missing and wrong-typed fields, naming them', async () => {

@@ -2,9 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import { Redis } from 'ioredis';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { buildApp } from '../../api/app';
+import { redisSeenRequests } from '../../api/seen-requests';
 import { BlobStore } from '../../lib/blob-store';
 import { generateEd25519KeyPair, type Ed25519KeyPair } from '../../lib/ed25519';
 import { PartyRegistry, type PartyRole } from '../../lib/parties';
@@ -39,9 +41,14 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
   let temporal: Client;
   let home: string;
   let template: QueryTemplate;
+  let redis: Redis;
+  // The API accepts each signed request once: identical requests need distinct timestamps.
+  let lastTimestamp = 0;
+  const timestamp = () => (lastTimestamp = Math.max(Date.now(), lastTimestamp + 1));
 
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), 'tusk-lifecycle-api-'));
+    redis = new Redis(inject('redisUrl'));
     const seller = new TestSeller('seller-lifecycle-api', join(home, 'query-policies'));
     template = await seller.publishDemoTemplate();
     temporal = await connectClient(inject('temporalAddress'), 'default');
@@ -52,12 +59,14 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
         { id: seller.id, role: 'seller', publicKey: seller.keys.publicKey },
       ]),
       blobs: new BlobStore(join(home, 'blobs')),
+      seenRequests: redisSeenRequests(redis),
       policiesRoot: seller.policiesRoot,
       deals: { feeBps: 250, acceptanceTimeoutMs: 60_000 },
     });
   });
   afterAll(async () => {
     await app?.close();
+    await redis?.quit();
     await temporal?.connection.close();
     await rm(home, { recursive: true, force: true });
   });
@@ -65,7 +74,7 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
   function send(as: string | null, method: 'GET' | 'POST', url: string, body: unknown) {
     const payload = body === undefined ? '' : JSON.stringify(body);
     const signed = as
-      ? signRequest(as, keys[as]!.privateKeyPem, { method, url, body: payload, timestamp: Date.now() })
+      ? signRequest(as, keys[as]!.privateKeyPem, { method, url, body: payload, timestamp: timestamp() })
       : {};
     return app.inject({
       method,
