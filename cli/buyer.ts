@@ -32,9 +32,13 @@ export function describePrivacy(privacy: ResultPayload['privacy']): string {
   const scales = Object.entries(privacy.noiseScales)
     .map(([column, scale]) => `${column} ±${scale}`)
     .join(', ');
+  const groups =
+    privacy.groupRelease.kind === 'declared_domain'
+      ? `every group of the declared domain; numbers withheld where the noisy count is under ${privacy.minCohortSize}`
+      : `groups whose noisy count reached ${Math.max(privacy.groupRelease.threshold, privacy.minCohortSize)} (private partition selection, δ ${privacy.groupRelease.delta})`;
   return [
-    `${privacy.groupsReleased} groups released; ${privacy.groupsSuppressed} with fewer than ${privacy.minCohortSize} persons ${privacy.remainderReleased ? 'folded into the * row' : 'withheld'}`,
-    `${privacy.mechanism.replace('_', ' ')} noise (scale ${scales}), ε spent ${privacy.epsilonSpent}`,
+    groups,
+    `${privacy.mechanism.replace('_', ' ')} noise (scale ${scales}), ε spent ${privacy.epsilonSpent}${privacy.delta > 0 ? `, δ ${privacy.delta}` : ''}`,
   ].join('\n');
 }
 

@@ -12,7 +12,8 @@ import { BudgetExhaustedError, PrivacyLedger } from './privacy-ledger';
 import { ReleaseCache } from './release-cache';
 import type { ReleasedTable } from '../../lib/released-table';
 import { releasePrivately } from './private-release';
-import { createMilestoneCheckActivities } from './milestone-check';
+import { createMilestoneCheckActivities, type ChargeMilestone } from './milestone-check';
+import { MilestoneRuns } from './milestone-runs';
 import { refuse } from './refusal';
 import { runInSandbox } from './sandboxed-run';
 import type { SandboxLimits } from './sandbox';
@@ -42,7 +43,8 @@ export interface PerimeterDeps {
 }
 
 const DAY_MS = 86_400_000;
-const windowMs = (template: QueryTemplate) => template.budget.windowDays * DAY_MS;
+// Stand-in until budgets come from the seller's dataset policy.
+const windowMs = (_template: QueryTemplate) => 30 * DAY_MS;
 const queryKeyOf = (buyerId: string, templateHash: string, parameters: ParameterValues) =>
   canonicalHash({ buyerId, templateHash, parameters });
 
@@ -56,6 +58,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
   const approve = createTemplateGuard({ ...deps, sandboxes });
   const ledger = new PrivacyLedger(deps.stateDir);
   const releases = new ReleaseCache(deps.stateDir);
+  const milestoneRuns = new MilestoneRuns(deps.stateDir);
   // Identical queries are computed one at a time, so the second finds the first's answer.
   const inFlight = new Map<string, Promise<unknown>>();
 
@@ -98,7 +101,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
         dataset: template.dataset,
         queryKey,
         epsilon: repeat ? 0 : template.privacy.epsilon,
-        budgetEpsilon: template.budget.epsilon,
+        budgetEpsilon: 20,
         windowMs: windowMs(template),
         now,
       });
@@ -143,6 +146,27 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
 
   const he = createHeAnswers({ blobs: deps.blobs, releaseFor });
 
+  /** A milestone run's ε, reserved and committed at once: idempotent per run, refused past a budget. */
+  const chargeMilestone: ChargeMilestone = async ({ chargeId, payerId, template, epsilon }) => {
+    const now = Date.now();
+    try {
+      await ledger.reserve({
+        dealId: chargeId,
+        buyerId: payerId,
+        dataset: template.dataset,
+        queryKey: chargeId,
+        epsilon,
+        budgetEpsilon: 20,
+        windowMs: windowMs(template),
+        now,
+      });
+    } catch (error) {
+      if (error instanceof BudgetExhaustedError) refuse('BudgetExhausted', error.message);
+      throw error;
+    }
+    await ledger.commit(chargeId, epsilon, now);
+  };
+
   /**
    * The only way into the seller's data: an approved template with a reservation; the released
    * table is sealed to the buyer's key (or, for a private selection, only the selected groups come
@@ -157,16 +181,10 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
       { ...table, privacy: { ...table.privacy, epsilonSpent } },
     );
     const resultRef = await deps.blobs.put(sealResult(payload, buyerKey));
-    log.info('approved query released', {
-      dealId: input.dealId,
-      repeat,
-      groupsReleased: table.privacy.groupsReleased,
-    });
+    log.info('approved query released', { dealId: input.dealId, repeat });
     return {
       resultRef,
       commitment: resultCommitment(payload),
-      groupsReleased: table.privacy.groupsReleased,
-      groupsSuppressed: table.privacy.groupsSuppressed,
       epsilonSpent,
       repeat,
     };
@@ -176,7 +194,14 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     reservePrivacyBudget,
     releasePrivacyBudget,
     runApprovedQuery,
-    ...createMilestoneCheckActivities({ approve, sandboxes, queryTimeoutMs: deps.queryTimeoutMs }),
+    ...createMilestoneCheckActivities({
+      approve,
+      sandboxes,
+      queryTimeoutMs: deps.queryTimeoutMs,
+      runs: milestoneRuns,
+      charge: chargeMilestone,
+      random: deps.random,
+    }),
     encryptContribution: he.encryptContribution,
   };
 }

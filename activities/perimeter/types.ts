@@ -47,17 +47,17 @@ export interface EncryptContributionInput extends Omit<
 export interface ContributionResult {
   /** An encrypted vector only the buyer's key opens; the coordinator adds it to the others. */
   contributionRef: string;
-  groupsReleased: number;
   epsilonSpent: number;
   repeat: boolean;
 }
 
-/** What leaves the perimeter: references and counts, never rows or plaintext. */
+/**
+ * What leaves the perimeter: references, a commitment and the answer's stated cost — never rows,
+ * plaintext or any count (not even how many groups were released: that depends on the data).
+ */
 export interface RunApprovedQueryResult {
   resultRef: string;
   commitment: string;
-  groupsReleased: number;
-  groupsSuppressed: number;
   epsilonSpent: number;
   /** An identical earlier query's answer, returned again at no cost. */
   repeat: boolean;
@@ -73,6 +73,8 @@ export type PerimeterRefusal =
   | 'InvalidSelection'
   | 'PrivateSelectionNotAllowed'
   | 'MultiSellerNotAllowed'
+  | 'MilestoneNotAllowed'
+  | 'MilestoneChecksExhausted'
   | 'ComplianceRefused'
   | 'BudgetExhausted'
   | 'NoReservation'
