@@ -2,7 +2,7 @@
  * The perimeter's whole path against the raw query, on one 10M-row dataset in one run:
  * - raw: the template's aggregate written by hand and run on the DuckDB file (read-only, warm);
  * - perimeter: runApprovedQuery as the perimeter worker runs it — template checks, sandbox,
- *   contribution bounds, threshold, discrete noise, sealing to the buyer's key, blob write, budget commit.
+ *   contribution bounds, every declared group with discrete noise, sealing to the buyer's key, blob write, budget commit.
  * Runs alternate, each with different parameters (a repeated query would be answered from the
  * release cache). Prints both medians and the ratio.
  * Usage: npm run bench:perimeter -- [--rows 10000000] [--runs 9]
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   try {
     const seller = generateEd25519KeyPair();
     const demo = await readTemplateFile(resolve('query-policies/demo-seller/cohort-cost-by-zip3.json'));
-    const template = { ...demo, seller: 'bench-seller', budget: { epsilon: 100, windowDays: 30 } };
+    const template = { ...demo, seller: 'bench-seller' };
     const policiesDir = join(work, 'policies');
     await mkdir(policiesDir);
     await writeFile(join(policiesDir, `${template.id}.json`), JSON.stringify(template));
