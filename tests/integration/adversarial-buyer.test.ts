@@ -77,11 +77,9 @@ describe('adversarial buyer', () => {
       buyDeal(test.deployment, template.id, { min_age: 78, max_age: 78, sex: 'F' }),
     ]);
     const statuses = await Promise.all([alone.delivered(), nobody.delivered()]);
-    const [one, none] = await Promise.all(
-      [alone, nobody].map((deal) =>
-        openDealResult(test.deployment.buyer.client, test.deployment.buyer.resultKeyPem, deal.dealId),
-      ),
-    );
+    const open = (dealId: string) =>
+      openDealResult(test.deployment.buyer.client, test.deployment.buyer.resultKeyPem, dealId);
+    const [one, none] = [await open(alone.dealId), await open(nobody.dealId)];
     // The same groups, in the same order, with the same metadata: only noisy numbers can differ.
     expect(one.columns).toEqual(none.columns);
     expect(one.rows.map((row) => row[0])).toEqual(none.rows.map((row) => row[0]));
