@@ -64,7 +64,9 @@ export async function readTrustedDatasetPolicy(
   const { policy, signature } = await readDatasetPolicyFile(policiesDir);
   const path = datasetPolicyPath(policiesDir);
   if (policy.seller !== sellerId)
-    throw new DatasetPolicyError(`dataset policy ${path} belongs to seller ${policy.seller}, not ${sellerId}`);
+    throw new DatasetPolicyError(
+      `dataset policy ${path} belongs to seller ${policy.seller}, not ${sellerId}`,
+    );
   const check = checkDatasetPolicySignature(policy, signature, sellerPublicKey);
   if (!check.ok) throw new DatasetPolicyError(`dataset policy ${path} is not approved: ${check.reason}`);
   return policy;
