@@ -18,6 +18,7 @@ import type { QueryTemplate } from '../../query-policies/template';
 import { readTemplateFile, signaturePath, templatePath } from '../../query-policies/template-files';
 import {
   deployLocal,
+  type BuyerIdentity,
   type LocalDeployment,
   type LocalDeploymentOptions,
 } from '../../scripts/lib/local-deployment';
@@ -148,8 +149,9 @@ export async function buyDeal(
   templateId: string,
   parameters: Record<string, string | number>,
   dealId = `deal-${crypto.randomUUID()}`,
+  buyer: BuyerIdentity = deployment.buyer,
 ) {
-  const { client } = deployment.buyer;
+  const { client } = buyer;
   const { templates } = await client.get<{ templates: { id: string; hash: string; price: string }[] }>(
     '/templates',
   );
@@ -161,7 +163,7 @@ export async function buyDeal(
     templateHash: template.hash,
     parameters,
     price: template.price,
-    buyerPublicKey: deployment.buyer.resultPublicKey,
+    buyerPublicKey: buyer.resultPublicKey,
     compliance: RESEARCH_IN_US,
   });
   return { dealId, created, delivered: () => waitForStage(client, dealId, isFinished, 120_000) };
