@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BudgetView } from '../../api/budgets/schemas';
 import { keyPaths } from '../../cli/common';
+import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { TuskClient } from '../../lib/tusk-client';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { BuyerIdentity } from '../../scripts/lib/local-deployment';
@@ -124,6 +125,37 @@ describe('the dataset budget is a privacy filter across all buyers', () => {
     expect(table).toMatch(/all buyers\s+10\s+0\s+10\s+0\s+0\.00001\s+0/);
     expect(table).toMatch(
       new RegExp(`you\\s+${json.buyer!.spent.epsilon}\\s+${json.buyer!.left.epsilon}\\s+6`),
+    );
+  });
+
+  it('a perimeter worker does not start without a valid signed policy, nor beside another on the same ledger', async () => {
+    const worker = (env: Record<string, string>) =>
+      run(process.execPath, ['--import', 'tsx', join(__dirname, '../../workers/perimeter.ts')], {
+        env: {
+          ...process.env,
+          TUSK_HOME: test.home,
+          TEMPORAL_ADDRESS: '127.0.0.1:1',
+          TUSK_SELLER_ID: test.seller.id,
+          TUSK_SELLER_PUBLIC_KEY: test.seller.keys.publicKey,
+          TUSK_DATASETS: `patients=${test.deployment.datasetPath}`,
+          TUSK_POLICIES_DIR: test.seller.directory,
+          ...env,
+        },
+        cwd: join(__dirname, '../..'),
+      }).then(
+        () => 'started',
+        (error: { code: number; stderr: string }) => `${error.code}: ${error.stderr.trim()}`,
+      );
+    const empty = join(test.home, 'no-policy');
+    await mkdir(empty, { recursive: true });
+    expect(await worker({ TUSK_POLICIES_DIR: empty })).toBe(
+      `1: tusk perimeter worker: dataset policy ${join(empty, 'dataset-policy.json')} does not exist or cannot be read`,
+    );
+    expect(await worker({ TUSK_SELLER_PUBLIC_KEY: generateEd25519KeyPair().publicKey })).toMatch(
+      /^1: tusk perimeter worker: dataset policy .* is not approved: the signature does not verify/,
+    );
+    expect(await worker({})).toBe(
+      `1: tusk perimeter worker: another perimeter worker holds the privacy ledger ${join(test.deployment.perimeterStateDir, 'privacy-ledger.sqlite')}`,
     );
   });
 
