@@ -29,6 +29,8 @@ export const errorCatalogue = {
   templates_differ: 422,
   internal: 500,
   temporal_unavailable: 503,
+  /** The seller's perimeter did not answer, or cannot use its ledger. */
+  perimeter_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -71,7 +71,10 @@ export function releasePrivately(
 ): ReleasedTable {
   const k = BigInt(template.minCohortSize);
   const selection = plan.groupRelease;
-  const floor = selection.kind === 'partition_selection' && BigInt(selection.threshold) > k ? BigInt(selection.threshold) : k;
+  const floor =
+    selection.kind === 'partition_selection' && BigInt(selection.threshold) > k
+      ? BigInt(selection.threshold)
+      : k;
   const released: Cell[][] = [];
   for (const group of candidateGroups(template, readGroups(template, rows))) {
     const units = group.units + drawNoise(random, plan.mechanism, plan.countScale);

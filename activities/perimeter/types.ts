@@ -16,6 +16,29 @@ export interface PrivacyReservation {
   repeat: boolean;
 }
 
+export interface PrivacyBudgetInput {
+  dataset: string;
+  /** The buyer whose own figures are wanted too; without it only the dataset's total. */
+  buyerId?: string;
+}
+
+/** One budget inside the window: ε stated at the budget's δ (ρ-zCDP answers converted there). */
+export interface BudgetFiguresResult {
+  budget: { epsilon: number; delta: number };
+  spent: { epsilon: number; delta: number; rho: number };
+  left: { epsilon: number; delta: number };
+}
+
+/** Budget figures only, never data. */
+export interface PrivacyBudgetResult {
+  dataset: string;
+  windowDays: number;
+  windowStart: number;
+  /** All buyers together. */
+  total: BudgetFiguresResult;
+  buyer?: BudgetFiguresResult;
+}
+
 export interface RunApprovedQueryInput {
   dealId: string;
   templateId: string;
@@ -77,6 +100,8 @@ export type PerimeterRefusal =
   | 'MilestoneChecksExhausted'
   | 'ComplianceRefused'
   | 'BudgetExhausted'
+  | 'DatasetPolicyMissing'
+  | 'LedgerUnavailable'
   | 'NoReservation'
   | 'TemplateSqlRejected'
   | 'DatasetUnavailable'

@@ -1,16 +1,19 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrivacyLedger } from '../../activities/perimeter/privacy-ledger';
 import { openDealResult } from '../../cli/buyer';
 import type { ResultPayload } from '../../lib/sealed-result';
 import { TuskApiError } from '../../lib/tusk-client';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
-import { buyDeal, startDealBehindTheApi, startTestDeployment, type TestDeployment } from './harness';
+import {
+  budgetOf,
+  buyDeal,
+  startDealBehindTheApi,
+  startTestDeployment,
+  type TestDeployment,
+} from './harness';
 import { createTargetDataset, TARGET } from './adversarial/target-dataset';
-
-const DAY = 86_400_000;
 
 /** A buyer trying to learn one patient: every attack gets noise or a refusal, never a certainty. */
 describe('adversarial buyer', () => {
@@ -26,13 +29,8 @@ describe('adversarial buyer', () => {
   }
   const cell = (payload: ResultPayload, zip3: string, column: string) =>
     payload.rows.find((row) => row[0] === zip3)?.[payload.columns.indexOf(column)];
-  const spent = () =>
-    new PrivacyLedger(test.deployment.perimeterStateDir).spent(
-      'demo-buyer',
-      'patients',
-      30 * DAY,
-      Date.now(),
-    );
+  const spent = async () =>
+    (await budgetOf(test.deployment.buyer.client, test.seller.id)).buyer!.spent.epsilon;
 
   let datasetPath: string;
   beforeAll(async () => {
@@ -48,7 +46,14 @@ describe('adversarial buyer', () => {
           maxGroupsPerUnit: 1,
           groupDomain: { zip3: { from: 100, to: 399 } },
         });
-        await seller.publishDatasetPolicy({ perBuyer: { epsilon: 10, delta: 1e-6 } });
+        // The buyer's budget is the seller's dataset policy's, not the template's (20).
+        await seller.publishDatasetPolicy({
+          patients: {
+            windowDays: 30,
+            total: { epsilon: 100, delta: 1e-5 },
+            perBuyer: { epsilon: 10, delta: 1e-6 },
+          },
+        });
       },
       { datasetPath, buyerFunds: 100_000n },
     );

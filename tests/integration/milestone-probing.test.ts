@@ -23,7 +23,13 @@ describe('milestone probing', () => {
       'probing',
       async (seller) => {
         await seller.publishDemoTemplate({ milestones: { epsilon: 4, maxChecks: 2 } });
-        await seller.publishDatasetPolicy({ perBuyer: { epsilon: 10, delta: 1e-6 } });
+        await seller.publishDatasetPolicy({
+          patients: {
+            windowDays: 30,
+            total: { epsilon: 100, delta: 1e-5 },
+            perBuyer: { epsilon: 10, delta: 1e-6 },
+          },
+        });
       },
       { parties: LIFECYCLE_PARTIES },
     );

@@ -37,7 +37,10 @@ describe('a multi-seller sum under the buyer HE key', () => {
           first,
           ...['b', 'c'].map((suffix) => new TestSeller(`${first.id}-${suffix}`, first.policiesRoot)),
         ];
-        for (const seller of sellers) templates.set(seller.id, await seller.publishDemoTemplate());
+        for (const seller of sellers) {
+          templates.set(seller.id, await seller.publishDemoTemplate());
+          await seller.publishDatasetPolicy();
+        }
       },
       () => ({
         buyerFunds: 100_000n,
