@@ -41,7 +41,9 @@ runMain('perimeter worker', async () => {
       `tusk perimeter worker: the dataset policy sets no budget for ${name}: every deal on it is refused`,
     );
   // Held until the process ends: one perimeter worker per state directory.
-  const ledger = PrivacyLedger.open(join(stateDir, LEDGER_FILE));
+  // A ledger that cannot be used (corrupt, unknown schema) refuses every deal with the reason.
+  const ledger = PrivacyLedger.openOrRefuse(join(stateDir, LEDGER_FILE));
+  if (ledger.unusable) console.error(`tusk perimeter worker: ${ledger.unusable}`);
   const milestoneRuns = new MilestoneRuns(stateDir);
   const worker = await Worker.create({
     connection: await connectWorker(env.TEMPORAL_ADDRESS),

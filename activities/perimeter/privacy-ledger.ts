@@ -182,12 +182,36 @@ const describeCharge = (cost: PrivacyCost) => {
  * figures go out only through the perimeter (`remaining`).
  */
 export class PrivacyLedger {
-  private broken?: LedgerUnavailableError;
-
   private constructor(
     readonly path: string,
-    private readonly db: Database.Database,
+    private readonly connection: Database.Database | undefined,
+    private broken?: LedgerUnavailableError,
   ) {}
+
+  /**
+   * As `open`, except that a ledger that cannot be used (corrupt, unknown schema) gives a ledger that
+   * refuses every call with that reason, so deals are refused clearly instead of waiting for a worker.
+   * Another worker holding the file still throws.
+   */
+  static openOrRefuse(path: string, options: { lockTimeoutMs?: number } = {}): PrivacyLedger {
+    try {
+      return PrivacyLedger.open(path, options);
+    } catch (error) {
+      if (error instanceof LedgerUnavailableError) return new PrivacyLedger(path, undefined, error);
+      throw error;
+    }
+  }
+
+  /** Why every call is refused, when the ledger cannot be used. */
+  get unusable(): string | undefined {
+    return this.broken?.message;
+  }
+
+  private get db(): Database.Database {
+    if (this.broken || !this.connection)
+      throw this.broken ?? new LedgerUnavailableError(`the privacy ledger ${this.path} is closed`);
+    return this.connection;
+  }
 
   /** Opens (or creates) the ledger and takes the single-writer lock; refuses a corrupt or foreign file. */
   static open(path: string, options: { lockTimeoutMs?: number } = {}): PrivacyLedger {
@@ -237,14 +261,14 @@ export class PrivacyLedger {
   }
 
   close(): void {
-    this.db.close();
+    this.connection?.close();
   }
 
   /** Runs one operation in one immediate transaction; a storage fault refuses this and every later call. */
   private run<T>(work: () => T): T {
-    if (this.broken) throw this.broken;
+    const db = this.db;
     try {
-      return this.db.transaction(work).immediate();
+      return db.transaction(work).immediate();
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
       if (/^SQLITE_(CORRUPT|NOTADB|IOERR|CANTOPEN|FULL|READONLY)/.test(code)) {

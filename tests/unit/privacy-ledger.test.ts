@@ -267,6 +267,23 @@ describe('privacy ledger (SQLite)', () => {
     expect((refusal as Error).message).toMatch(
       /^the privacy ledger .*privacy-ledger\.sqlite cannot be used \(file is not a database\); every reservation is refused/,
     );
+    // What the perimeter worker opens: a ledger that refuses every call with that same reason.
+    const refusing = PrivacyLedger.openOrRefuse(path);
+    expect(refusing.unusable).toBe((refusal as Error).message);
+    expect(() =>
+      refusing.reserve({
+        dealId: 'd2',
+        buyerId: 'b1',
+        dataset: 'patients',
+        queryKey: 'q',
+        cost: eps(1),
+        budget: BUDGET,
+        now: NOW,
+      }),
+    ).toThrow(LedgerUnavailableError);
+    expect(() => refusing.remaining('patients', 'b1', BUDGET, NOW)).toThrow((refusal as Error).message);
+    expect(() => refusing.release('d1', NOW)).toThrow(LedgerUnavailableError);
+    refusing.close();
     // A file someone else's program made is not taken for a ledger either.
     const foreign = join(tmpdir(), `tusk-foreign-${process.pid}.sqlite`);
     execFileSync(process.execPath, [
