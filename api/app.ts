@@ -23,6 +23,8 @@ import { disclosureRoutes } from './disclosures/routes';
 import { disputeRoutes } from './disputes/routes';
 import { grantRoutes } from './grants/routes';
 import { blobRoutes } from './blobs/routes';
+import { budgetRoutes } from './budgets/routes';
+import { BudgetService } from './budgets/service';
 import { dealRoutes } from './deals/routes';
 import { multiSellerDealRoutes } from './multi-seller/routes';
 import { MultiSellerDealService } from './multi-seller/service';
@@ -91,6 +93,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     grants: new GrantService(temporal, catalog, parties, blobs, { feeBps: deps.deals.feeBps }),
   });
   await app.register(disclosureRoutes, { disclosures: new DisclosureService(temporal, lifecycles) });
+  await app.register(budgetRoutes, { budgets: new BudgetService(temporal, parties) });
   await app.register(multiSellerDealRoutes, {
     deals: new MultiSellerDealService(temporal, catalog, blobs, deps.deals),
   });

@@ -33,6 +33,8 @@ export const errorCatalogue = {
   temporal_unavailable: 503,
   /** Redis, where accepted signatures are remembered, does not answer: no request is accepted unchecked. */
   replay_check_unavailable: 503,
+  /** The seller's perimeter did not answer, or cannot use its ledger. */
+  perimeter_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

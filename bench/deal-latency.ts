@@ -1,7 +1,7 @@
 /**
  * Deal latency against its baseline, in one run on one dataset:
  * - baseline: the same cohort aggregate run straight on the DuckDB file (warm, no sandbox, no workflow);
- * - deal: API submit → sealed result available, through Temporal, the perimeter sandbox, suppression,
+ * - deal: API submit → sealed result available, through Temporal, the perimeter sandbox, noisy release,
  *   sealing and the blob store.
  * Prints medians and the ratio. Usage: npm run bench:deal -- [--rows 1000000] [--runs 7]
  */

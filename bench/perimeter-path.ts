@@ -2,7 +2,7 @@
  * The perimeter's whole path against the raw query, on one 10M-row dataset in one run:
  * - raw: the template's aggregate written by hand and run on the DuckDB file (read-only, warm);
  * - perimeter: runApprovedQuery as the perimeter worker runs it — template checks, sandbox,
- *   contribution bounds, threshold, discrete noise, sealing to the buyer's key, blob write, budget commit.
+ *   contribution bounds, every declared group with discrete noise, sealing to the buyer's key, blob write, budget commit.
  * Runs alternate, each with different parameters (a repeated query would be answered from the
  * release cache). Prints both medians and the ratio.
  * Usage: npm run bench:perimeter -- [--rows 10000000] [--runs 9]
@@ -14,8 +14,10 @@ import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createPerimeterActivities } from '../activities/perimeter/activities';
+import { MilestoneRuns } from '../activities/perimeter/milestone-runs';
 import { cohortAggregateSql } from '../activities/perimeter/cohort-sql';
 import { openSandbox } from '../activities/perimeter/sandbox';
+import { LEDGER_FILE, PrivacyLedger } from '../activities/perimeter/privacy-ledger';
 import { cryptoRandom } from '../activities/perimeter/dp/random-source';
 import { createSyntheticPatients } from '../lib/synthetic-patients';
 import { BlobStore } from '../lib/blob-store';
@@ -24,6 +26,8 @@ import { generateEd25519KeyPair } from '../lib/ed25519';
 import { generateX25519KeyPair } from '../lib/sealed-box';
 import { signTemplate, templateHash } from '../query-policies/signature';
 import { readTemplateFile } from '../query-policies/template-files';
+import { signDatasetPolicy } from '../query-policies/dataset-policy';
+import { DATASET_POLICY_FILE } from '../query-policies/dataset-policy-file';
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const COMPLIANCE = {
@@ -53,10 +57,20 @@ async function main(): Promise<void> {
   try {
     const seller = generateEd25519KeyPair();
     const demo = await readTemplateFile(resolve('query-policies/demo-seller/cohort-cost-by-zip3.json'));
-    const template = { ...demo, seller: 'bench-seller', budget: { epsilon: 100, windowDays: 30 } };
+    const template = { ...demo, seller: 'bench-seller' };
     const policiesDir = join(work, 'policies');
     await mkdir(policiesDir);
     await writeFile(join(policiesDir, `${template.id}.json`), JSON.stringify(template));
+    const budget = { epsilon: 100, delta: 1e-5 };
+    const policy = {
+      seller: 'bench-seller',
+      version: 1,
+      datasets: { patients: { windowDays: 30, total: budget, perBuyer: budget } },
+    };
+    await writeFile(
+      join(policiesDir, DATASET_POLICY_FILE),
+      JSON.stringify({ policy, signature: signDatasetPolicy(policy, seller.privateKeyPem) }),
+    );
     await writeFile(
       join(policiesDir, `${template.id}.signature.json`),
       JSON.stringify(signTemplate(template, seller.privateKeyPem)),
@@ -70,10 +84,11 @@ async function main(): Promise<void> {
       sellerPublicKey: seller.publicKey,
       policiesDir,
       datasets: { patients: datasetPath },
-      stateDir: join(work, 'state'),
+      ledger: PrivacyLedger.open(join(work, 'state', LEDGER_FILE)),
       blobs,
       limits: { memoryLimit: '4GB', threads: 2 },
       queryTimeoutMs: 600_000,
+      milestoneRuns: new MilestoneRuns(join(work, 'state')),
       random: cryptoRandom,
     });
     const raw = await (await DuckDBInstance.create(datasetPath, { access_mode: 'READ_ONLY' })).connect();

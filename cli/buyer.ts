@@ -7,6 +7,7 @@ import { generateX25519KeyPair } from '../lib/sealed-box';
 import { TuskClient } from '../lib/tusk-client';
 import { publicKeyFromPem } from '../lib/x25519-public';
 import type { DealStatus } from '../workflows/deal/state';
+import type { BudgetView } from '../api/budgets/schemas';
 import { createHeKeys } from './buyer-he';
 import { apiUrl, CliError, home, keyPaths, readText, required, writeFileAtomic } from './common';
 import { formatTable } from './format-table';
@@ -19,6 +20,7 @@ tusk buyer deal <templateId> --param k=v ... --jurisdiction CC --purpose P --acc
 tusk buyer status <dealId>
 tusk buyer confirm <dealId>                           accept the result: the seller is paid
 tusk buyer result <dealId>                            fetch, decrypt, verify and print the table
+tusk buyer budget --seller S --dataset D [--json]     privacy budget spent and left on a dataset: yours, and all buyers'
   common: --as <buyerId> (or TUSK_PARTY), --api URL (or TUSK_API_URL), --home DIR (or TUSK_HOME)`;
 
 export function parseParam(pair: string): [string, string | number] {
@@ -32,9 +34,32 @@ export function describePrivacy(privacy: ResultPayload['privacy']): string {
   const scales = Object.entries(privacy.noiseScales)
     .map(([column, scale]) => `${column} ±${scale}`)
     .join(', ');
+  const groups =
+    privacy.groupRelease.kind === 'declared_domain'
+      ? `every group of the declared domain; numbers withheld where the noisy count is under ${privacy.minCohortSize}`
+      : `groups whose noisy count reached ${Math.max(privacy.groupRelease.threshold, privacy.minCohortSize)} (private partition selection, δ ${privacy.groupRelease.delta})`;
   return [
-    `${privacy.groupsReleased} groups released; ${privacy.groupsSuppressed} with fewer than ${privacy.minCohortSize} persons ${privacy.remainderReleased ? 'folded into the * row' : 'withheld'}`,
-    `${privacy.mechanism.replace('_', ' ')} noise (scale ${scales}), ε spent ${privacy.epsilonSpent}`,
+    groups,
+    `${privacy.mechanism.replace('_', ' ')} noise (scale ${scales}), ε spent ${privacy.epsilonSpent}${privacy.delta > 0 ? `, δ ${privacy.delta}` : ''}`,
+  ].join('\n');
+}
+
+export function describeBudget(view: BudgetView): string {
+  const row = (who: string, f: NonNullable<BudgetView['buyer']>) => [
+    who,
+    String(f.spent.epsilon),
+    String(f.left.epsilon),
+    String(f.budget.epsilon),
+    String(f.spent.delta),
+    String(f.budget.delta),
+    String(f.spent.rho),
+  ];
+  return [
+    `${view.sellerId}/${view.dataset}: privacy budget per ${view.windowDays} days (since ${new Date(view.windowStart).toISOString()})`,
+    formatTable(
+      ['', 'ε spent', 'ε left', 'ε budget', 'δ spent', 'δ budget', 'ρ spent'],
+      [...(view.buyer ? [row('you', view.buyer)] : []), row('all buyers', view.total)],
+    ),
   ].join('\n');
 }
 
@@ -81,6 +106,9 @@ export async function buyer(args: string[]): Promise<void> {
       accept: { type: 'string', multiple: true },
       wait: { type: 'boolean' },
       he: { type: 'boolean' },
+      seller: { type: 'string' },
+      dataset: { type: 'string' },
+      json: { type: 'boolean' },
     },
   });
   const homeDir = home(values.home);
@@ -192,6 +220,15 @@ export async function buyer(args: string[]): Promise<void> {
       );
       console.log(formatTable(payload.columns, payload.rows));
       console.log(`\n${describePrivacy(payload.privacy)}\ncommitment verified`);
+      return;
+    }
+    case 'budget': {
+      const seller = required(values.seller, '--seller <sellerId>');
+      const dataset = required(values.dataset, '--dataset <name>');
+      const view = await client.get<BudgetView>(
+        `/budgets/${encodeURIComponent(seller)}/${encodeURIComponent(dataset)}`,
+      );
+      console.log(values.json ? JSON.stringify(view, null, 2) : describeBudget(view));
       return;
     }
     default:

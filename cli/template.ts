@@ -48,6 +48,21 @@ function refuseLintIssues(file: string, issues: LintIssue[]): void {
     );
 }
 
+/** Rows whose privacy unit is NULL belong to no known person: the perimeter leaves them out. */
+async function nullUnitRows(template: QueryTemplate, datasetPath: string): Promise<bigint> {
+  const instance = await DuckDBInstance.create(datasetPath, { access_mode: 'READ_ONLY' });
+  const connection = await instance.connect();
+  try {
+    const reader = await connection.runAndReadAll(
+      `SELECT count(*) AS n FROM "${template.dataset}" WHERE "${template.privacyUnit}" IS NULL`,
+    );
+    return BigInt(reader.getRows()[0]?.[0] as bigint);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
 export const templateUsage = `tusk template lint <file> [--dataset FILE]          check the SQL with DuckDB's parser (and the dataset's columns)
 tusk template explain <file>                        the output shape and privacy settings in plain words
 tusk template hash <file>                           the hash a deal pins
@@ -90,6 +105,13 @@ export async function template(args: string[]): Promise<void> {
       console.log(
         `ok: ${parsed.id} v${parsed.version}${values.dataset ? ` against ${values.dataset}` : ' (columns not checked: pass --dataset FILE)'}`,
       );
+      if (values.dataset) {
+        const dropped = await nullUnitRows(parsed, values.dataset);
+        if (dropped > 0n)
+          console.log(
+            `note: ${dropped} rows of ${parsed.dataset} have no ${parsed.privacyUnit} (NULL): they are left out of every answer`,
+          );
+      }
       return;
     }
     case 'explain':

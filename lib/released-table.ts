@@ -1,18 +1,21 @@
-import type { NoisePlan } from '../query-policies/noise-plan';
+import type { GroupRelease, NoisePlan } from '../query-policies/noise-plan';
 
 export type Cell = string | number | null;
 
-/** What a buyer learns about how the answer was protected. */
+/**
+ * What a buyer learns about how the answer was protected: the mechanism's parameters only. Nothing
+ * here depends on the data (no count of groups withheld or present), so it can be shown to anyone.
+ */
 export interface ReleaseMetadata {
   mechanism: NoisePlan['mechanism'];
+  /** The answer's (ε, δ) as the template states it; 0 when a repeat was served at no cost. */
   epsilonSpent: number;
+  delta: number;
   /** Noise scale per noised quantity (b for Laplace, σ for Gaussian); an avg is a noisy sum over a noisy count. */
   noiseScales: Record<string, number>;
+  /** A group whose noisy count is under k has its numbers withheld (null). */
   minCohortSize: number;
-  groupsReleased: number;
-  groupsSuppressed: number;
-  /** Whether suppressed groups were folded into a remainder row that was itself released. */
-  remainderReleased: boolean;
+  groupRelease: GroupRelease;
 }
 
 export interface ReleasedTable {

@@ -14,15 +14,17 @@ export const resultPayload = z.strictObject({
   parameters: z.record(z.string(), z.union([z.string(), z.number()])),
   columns: z.array(z.string()),
   rows: z.array(z.array(cell)),
-  /** How the answer was protected: mechanism, epsilon spent, noise scales, suppression counts. */
+  /** How the answer was protected: the mechanism's parameters, nothing that depends on the data. */
   privacy: z.strictObject({
     mechanism: z.enum(['discrete_laplace', 'discrete_gaussian']),
     epsilonSpent: z.number(),
+    delta: z.number(),
     noiseScales: z.record(z.string(), z.number()),
     minCohortSize: z.int(),
-    groupsReleased: z.int(),
-    groupsSuppressed: z.int(),
-    remainderReleased: z.boolean(),
+    groupRelease: z.discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('declared_domain') }),
+      z.strictObject({ kind: z.literal('partition_selection'), threshold: z.int(), delta: z.number() }),
+    ]),
   }),
   /** Random: keeps the commitment from revealing a guessable table. */
   salt: z.string(),

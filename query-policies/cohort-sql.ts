@@ -14,6 +14,8 @@ const quote = (identifier: string) => `"${identifier}"`;
  * 2. units found in more than `maxGroupsPerUnit` groups are left out entirely — one unit touches at
  *    most that many groups;
  * 3. per group: distinct units and the bounded sums.
+ * Rows whose privacy unit is NULL belong to no known person: they are left out of every answer
+ * (otherwise they would escape the contribution bound and collapse into one "unit").
  * Grouping, counting and bounding therefore do not depend on how the template's SQL was written.
  * Identifiers come from a validated template (lower-case identifiers), so quoting needs no escaping.
  */
@@ -31,7 +33,8 @@ export function cohortAggregateSql(template: QueryTemplate): string {
     `WITH cohort AS (${template.sql}),`,
     `per_unit AS MATERIALIZED (`,
     `  SELECT ${[dimensions, `${quote(template.privacyUnit)} AS __unit`, ...perUnitSums].join(', ')}`,
-    `  FROM cohort GROUP BY ${dimensions}, ${quote(template.privacyUnit)}),`,
+    `  FROM cohort WHERE ${quote(template.privacyUnit)} IS NOT NULL`,
+    `  GROUP BY ${dimensions}, ${quote(template.privacyUnit)}),`,
     `over_bound AS (SELECT __unit FROM per_unit GROUP BY __unit HAVING count(*) > ${template.maxGroupsPerUnit})`,
     `SELECT ${[dimensions, `count(*) AS ${UNITS_COLUMN}`, ...groupSums].join(', ')}`,
     `FROM per_unit ANTI JOIN over_bound USING (__unit)`,
@@ -51,11 +54,11 @@ export const TOTAL_COLUMN = '__total';
 export function cohortTotalSql(template: QueryTemplate, metric: MetricSpec): string {
   const unit = quote(template.privacyUnit);
   if (metric.aggregate === 'count_units') {
-    return `SELECT count(DISTINCT ${unit}) AS ${UNITS_COLUMN}, count(DISTINCT ${unit}) AS ${TOTAL_COLUMN} FROM (${template.sql}) AS cohort`;
+    return `SELECT count(DISTINCT ${unit}) AS ${UNITS_COLUMN}, count(DISTINCT ${unit}) AS ${TOTAL_COLUMN} FROM (${template.sql}) AS cohort WHERE ${unit} IS NOT NULL`;
   }
   const perUnit = `round(least(greatest(sum(${quote(metric.column)}::DOUBLE), ${metric.min}), ${metric.max})) AS __value`;
   return [
     `SELECT count(*) AS ${UNITS_COLUMN}, ${metric.aggregate}(__value) AS ${TOTAL_COLUMN}`,
-    `FROM (SELECT ${unit} AS __unit, ${perUnit} FROM (${template.sql}) AS cohort GROUP BY ${unit}) AS per_unit`,
+    `FROM (SELECT ${unit} AS __unit, ${perUnit} FROM (${template.sql}) AS cohort WHERE ${unit} IS NOT NULL GROUP BY ${unit}) AS per_unit`,
   ].join('\n');
 }

@@ -28,10 +28,11 @@ export function explainTemplate(template: QueryTemplate): string {
   const unit = template.privacyUnit;
   const mechanism =
     template.privacy.mechanism === 'discrete_laplace' ? 'discrete Laplace' : 'discrete Gaussian';
-  const small =
-    template.suppression === 'drop'
-      ? `Groups with fewer than ${template.minCohortSize} distinct ${unit} values are withheld.`
-      : `Groups with fewer than ${template.minCohortSize} distinct ${unit} values are folded into one "*" row, itself withheld if it has fewer than ${template.minCohortSize}.`;
+  const release = plan.groupRelease;
+  const groups =
+    release.kind === 'declared_domain'
+      ? `Every group of the declared domain is answered, empty ones too; a group whose noisy count is under ${template.minCohortSize} shows no numbers.`
+      : `Groups are not declared, so a group is answered only when its noisy count reaches ${Math.max(release.threshold, template.minCohortSize)} (private partition selection; a group that exists because of one ${unit} shows with probability at most δ = ${release.delta}).`;
   const sums = Object.entries(plan.sumScales).map(
     ([name, scale]) => `±${round(scale)} on the sum behind ${name}`,
   );
@@ -46,11 +47,15 @@ export function explainTemplate(template: QueryTemplate): string {
     ...template.metrics.map((metric) => `  - ${describeMetric(metric, unit)}`),
     '',
     'Privacy:',
-    `  - ${small}`,
+    `  - ${groups}`,
+    `  - Rows whose ${unit} is NULL belong to nobody known and are left out.`,
     `  - A ${unit} found in more than ${template.maxGroupsPerUnit} groups is left out entirely.`,
-    `  - Every number gets ${mechanism} noise; one answer costs ε = ${template.privacy.epsilon}${template.privacy.mechanism === 'discrete_gaussian' ? ` (δ = ${template.privacy.delta})` : ''}.`,
+    `  - Every number gets ${mechanism} noise; one answer is (ε = ${plan.epsilon}, δ = ${plan.delta})-differentially private.`,
     `    Noise scale: ±${round(plan.countScale)} on counts${sums.length > 0 ? `, ${sums.join(', ')}` : ''}.`,
-    `  - Each buyer may spend ε = ${template.budget.epsilon} on ${template.dataset} per ${template.budget.windowDays} days; asking the same question again inside that window returns the same answer and costs nothing.`,
+    `  - Budgets (per buyer, and for all buyers together) are set in the seller's signed dataset policy, not here; the same question asked again inside the window returns the same answer and costs nothing.`,
+    template.milestones
+      ? `  - Grant milestones may be checked on it: ε = ${template.milestones.epsilon} per milestone, at most ${template.milestones.maxChecks} checks.`
+      : '  - Grant milestones may not be checked on it.',
     '',
     `Allowed for: jurisdictions ${template.compliance.jurisdictions.join(', ')}; purposes ${template.compliance.purposes.join(', ')}.`,
     `The buyer must accept data classes: ${template.compliance.dataClasses.join(', ')}.`,

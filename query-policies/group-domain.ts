@@ -1,12 +1,8 @@
 import type { QueryTemplate } from './template';
 
-/** The remainder row's label in every dimension (as the released table writes it). */
-const REMAINDER = '*';
-
 /**
  * The groups an encrypted answer is laid out over, in order: the cross product of the template's
- * declared dimension domains (first dimension slowest), then the remainder row when the template
- * folds small groups into one. Derived from the signed template alone, so every seller encodes the
+ * declared dimension domains (first dimension slowest). Derived from the signed template alone, so every seller encodes the
  * same order and the order says nothing about any seller's data.
  */
 export function domainGroups(template: QueryTemplate): string[][] {
@@ -20,7 +16,6 @@ export function domainGroups(template: QueryTemplate): string[][] {
       : Array.from({ length: spec.to - spec.from + 1 }, (_, i) => String(spec.from + i));
     groups = groups.flatMap((prefix) => values.map((value) => [...prefix, value]));
   }
-  if (template.suppression === 'remainder') groups.push(template.dimensions.map(() => REMAINDER));
   return groups;
 }
 

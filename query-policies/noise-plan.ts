@@ -1,48 +1,113 @@
+import { privacyCost, zcdpRhoFor, type PrivacyCost } from './privacy-cost';
 import type { QueryTemplate } from './template';
 
-/** How much noise each released number gets, derived from the signed template alone. */
+/** Which groups an answer holds: every group of a declared domain, or those that pass a noisy threshold. */
+export type GroupRelease =
+  | { kind: 'declared_domain' }
+  | {
+      kind: 'partition_selection';
+      /** A group is released only if its noisy count reaches this (and k). */
+      threshold: number;
+      delta: number;
+    };
+
+/** How much noise each released number gets, and what the answer costs, from the signed template alone. */
 export interface NoisePlan {
   mechanism: QueryTemplate['privacy']['mechanism'];
-  /** The whole answer's cost: what the buyer's budget is charged. */
+  /** The answer's (ε, δ)-DP guarantee as the template states it (δ = 0 for pure ε). */
   epsilon: number;
+  delta: number;
+  /** What the ledger charges for one answer: pure ε, or zCDP ρ, plus partition selection's δ. */
+  cost: PrivacyCost;
   /** Scale of the unit count's noise: b for Laplace, σ for Gaussian. */
   countScale: number;
   /** Scale of each summed metric's noise, by metric name. */
   sumScales: Record<string, number>;
+  groupRelease: GroupRelease;
 }
 
 /**
- * The answer's epsilon (and delta) is split evenly over the noised quantities: the unit count per
- * group, and each sum/avg metric's bounded sum. A unit touches at most `maxGroupsPerUnit` groups
- * and moves a sum by at most max(|min|, |max|) in each, which gives the L1 sensitivity (Laplace)
- * and the L2 sensitivity (Gaussian, calibrated by the classic σ = Δ₂·√(2 ln(1.25/δ))/ε).
+ * One person (privacy unit) appears in at most m = maxGroupsPerUnit groups and moves each group's
+ * unit count by at most 1 and each bounded sum by at most B = max(|min|, |max|). The answer's budget
+ * is split evenly over its Q noised quantities (the count, and each sum/avg metric's sum):
+ * - discrete Laplace: ε/Q per quantity; L1 sensitivities m and m·B; scale b = Δ₁·Q/ε. Each quantity
+ *   is (ε/Q)-DP (Ghosh, Roughgarden, Sundararajan 2009; Canonne, Kamath, Steinke 2020), the answer
+ *   ε-DP by basic composition.
+ * - discrete Gaussian: the answer's (ε, δ) is met by ρ-zCDP with ρ = (√(ln(1/δ) + ε) − √ln(1/δ))²
+ *   (the inverse of Bun & Steinke 2016, Prop. 1.3), ρ/Q per quantity; L2 sensitivities √m and √m·B;
+ *   σ = Δ₂/√(2ρ/Q), since the discrete Gaussian is Δ₂²/(2σ²)-zCDP (Canonne, Kamath, Steinke 2020,
+ *   Thm. 4). Valid for every ε, unlike the classic σ = Δ₂√(2 ln(1.25/δ))/ε, which needs ε < 1.
  */
 export function noisePlan(template: QueryTemplate): NoisePlan {
   const summed = template.metrics.filter((metric) => metric.aggregate !== 'count_units');
   const quantities = 1 + summed.length;
-  const epsilon = template.privacy.epsilon / quantities;
-  const groups = template.maxGroupsPerUnit;
+  const m = template.maxGroupsPerUnit;
   const privacy = template.privacy;
-  const scale = (perGroup: number) => {
-    switch (privacy.mechanism) {
-      case 'discrete_laplace':
-        return (groups * perGroup) / epsilon;
-      case 'discrete_gaussian':
-        return (
-          (Math.sqrt(groups) * perGroup * Math.sqrt(2 * Math.log(1.25 / (privacy.delta / quantities)))) /
-          epsilon
-        );
+  const bound = (metric: (typeof summed)[number]) =>
+    Math.ceil(Math.max(Math.abs(metric.min), Math.abs(metric.max)));
+  let scale: (perGroup: number) => number;
+  let cost: { epsilon?: number; rho?: number };
+  let delta = 0;
+  switch (privacy.mechanism) {
+    case 'discrete_laplace':
+      scale = (perGroup) => (m * perGroup * quantities) / privacy.epsilon;
+      cost = { epsilon: privacy.epsilon };
+      break;
+    case 'discrete_gaussian': {
+      const rho = zcdpRhoFor(privacy.epsilon, privacy.delta);
+      scale = (perGroup) => (Math.sqrt(m) * perGroup) / Math.sqrt((2 * rho) / quantities);
+      cost = { rho };
+      delta = privacy.delta;
+      break;
     }
-  };
+  }
+  const countScale = scale(1);
+  const groupRelease = template.groupDomain
+    ? ({ kind: 'declared_domain' } as const)
+    : partitionSelection(privacy.mechanism, countScale, m, privacy.selectionDelta!);
+  const selectionDelta = groupRelease.kind === 'partition_selection' ? groupRelease.delta : 0;
   return {
-    mechanism: template.privacy.mechanism,
-    epsilon: template.privacy.epsilon,
-    countScale: scale(1),
-    sumScales: Object.fromEntries(
-      summed.map((metric) => [
-        metric.name,
-        scale(Math.ceil(Math.max(Math.abs(metric.min), Math.abs(metric.max)))),
-      ]),
-    ),
+    mechanism: privacy.mechanism,
+    epsilon: privacy.epsilon,
+    delta: delta + selectionDelta,
+    cost: privacyCost({ ...cost, delta: selectionDelta }),
+    countScale,
+    sumScales: Object.fromEntries(summed.map((metric) => [metric.name, scale(bound(metric))])),
+    groupRelease,
   };
+}
+
+/** What one answer on this template costs the buyer's and the dataset's budgets. */
+export const answerCost = (template: QueryTemplate): PrivacyCost => noisePlan(template).cost;
+
+/**
+ * The threshold τ for private partition selection. A group that exists only because of one person
+ * has a true count of 1 and is released iff 1 + noise ≥ τ; that person is in at most m such groups,
+ * so δ ≤ m·P(noise ≥ τ − 1) (Korolova et al. 2009; Wilson et al. 2020; OpenDP make_laplace_threshold
+ * and PipelineDP's Laplace/Gaussian thresholding take the same bound). Groups in both neighbours are
+ * covered by the noise's ε (or ρ); the threshold is post-processing for them.
+ * - discrete Laplace of scale b: P(X ≥ t) = q^t/(1 + q) with q = e^(−1/b), exactly;
+ * - discrete Gaussian of scale σ: P(X ≥ t) ≤ e^(−t²/(2σ²)), as it is σ²-subgaussian (Canonne,
+ *   Kamath, Steinke 2020, Prop. 19 and Cor. 23).
+ * τ is the least whole number meeting the bound.
+ */
+export function partitionSelection(
+  mechanism: QueryTemplate['privacy']['mechanism'],
+  scale: number,
+  maxGroupsPerUnit: number,
+  delta: number,
+): GroupRelease {
+  const perGroup = delta / maxGroupsPerUnit;
+  let tail: number;
+  switch (mechanism) {
+    case 'discrete_laplace': {
+      const q = Math.exp(-1 / scale);
+      tail = scale * Math.log(1 / (perGroup * (1 + q)));
+      break;
+    }
+    case 'discrete_gaussian':
+      tail = scale * Math.sqrt(2 * Math.log(1 / perGroup));
+      break;
+  }
+  return { kind: 'partition_selection', threshold: 1 + Math.max(0, Math.ceil(tail)), delta };
 }

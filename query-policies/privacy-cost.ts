@@ -26,10 +26,13 @@ const FEMTO = 1e15;
 export const ZERO_COST: PrivacyCost = { microEpsilon: 0, nanoRho: 0, femtoDelta: 0 };
 
 export function privacyCost(parts: { epsilon?: number; rho?: number; delta?: number }): PrivacyCost {
+  // Math.max turns the -0 that Math.ceil gives for a zero part into 0.
+  const units = (value: number | undefined, scale: number) =>
+    Math.max(0, Math.ceil((value ?? 0) * scale - 1e-9));
   return {
-    microEpsilon: Math.ceil((parts.epsilon ?? 0) * MICRO - 1e-9),
-    nanoRho: Math.ceil((parts.rho ?? 0) * NANO - 1e-9),
-    femtoDelta: Math.ceil((parts.delta ?? 0) * FEMTO - 1e-9),
+    microEpsilon: units(parts.epsilon, MICRO),
+    nanoRho: units(parts.rho, NANO),
+    femtoDelta: units(parts.delta, FEMTO),
   };
 }
 

@@ -36,12 +36,25 @@ export type MetricSpec = z.infer<typeof metricSpec>;
 const countryOrRegion = z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166 two-letter code, e.g. US or DE');
 const policyTag = z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'lower-case words joined by dashes');
 
+/**
+ * δ of private partition selection: the chance that a group existing only because of one person is
+ * released. Required when the template declares no groupDomain, and only then.
+ */
+const selectionDelta = z.number().positive().max(1e-5).optional();
+
 export const privacySpec = z.discriminatedUnion('mechanism', [
-  z.strictObject({ mechanism: z.literal('discrete_laplace'), epsilon: z.number().positive().max(10) }),
+  /** Pure ε-DP per answer (basic composition). */
+  z.strictObject({
+    mechanism: z.literal('discrete_laplace'),
+    epsilon: z.number().positive().max(10),
+    selectionDelta,
+  }),
+  /** (ε, δ)-DP per answer through zCDP, valid for any ε up to 10 (no ε < 1 restriction). */
   z.strictObject({
     mechanism: z.literal('discrete_gaussian'),
     epsilon: z.number().positive().max(10),
-    delta: z.number().positive().max(1e-3),
+    delta: z.number().positive().max(1e-5),
+    selectionDelta,
   }),
 ]);
 export type PrivacySpec = z.infer<typeof privacySpec>;
@@ -72,13 +85,20 @@ export const queryTemplate = z
     privacyUnit: identifier,
     /** A unit found in more groups than this is left out: it bounds what one person can change. */
     maxGroupsPerUnit: z.int().min(1).max(100),
+    /** A group whose noisy count is under k is withheld; k is never applied to an exact count. */
     minCohortSize: z.int().min(2),
-    /** Groups under k: dropped, or folded into one remainder row (itself dropped if under k). */
-    suppression: z.enum(['drop', 'remainder']),
-    /** Noise on every released number; epsilon is what one answer costs the buyer's budget. */
+    /**
+     * Noise on every released number; what one answer costs. Budgets are the seller's, set in the
+     * perimeter's signed dataset policy, never in a template.
+     */
     privacy: privacySpec,
-    /** What one buyer may spend on this seller's dataset per window. */
-    budget: z.strictObject({ epsilon: z.number().positive().max(100), windowDays: z.int().min(1).max(3660) }),
+    /**
+     * Whether sponsors may check grant milestones on this template, at what cost per milestone (one
+     * sparse-vector run, charged at its first check) and with how many checks at most.
+     */
+    milestones: z
+      .strictObject({ epsilon: z.number().positive().max(10), maxChecks: z.int().min(1).max(100) })
+      .optional(),
     /** Price of one answer, in the settlement currency's smallest unit. */
     price: z.string().regex(/^[1-9][0-9]{0,30}$/, 'a positive whole number of smallest units'),
     compliance: z.strictObject({
@@ -92,9 +112,10 @@ export const queryTemplate = z
     /** Whether a buyer may pick groups under encryption, so nobody but it learns which it chose. */
     privateSelection: z.boolean(),
     /**
-     * Every value each dimension can take, in order: encrypted answers are laid out over their cross
-     * product (then the remainder row). Declared by the seller, never read from data, so the layout
-     * reveals nothing about which groups exist in any perimeter. Required for HE answers.
+     * Every value each dimension can take, in order. When declared, every group of the domain is
+     * released (empty ones too, each with noise) and encrypted answers are laid out over it; when
+     * absent, groups are chosen by private partition selection. Declared by the seller, never read
+     * from data, so which groups appear says nothing about any one person. Required for HE answers.
      */
     groupDomain: z.record(identifier, dimensionDomain).optional(),
   })
@@ -113,33 +134,34 @@ export const queryTemplate = z
     if (new Set(names).size !== names.length) {
       ctx.addIssue({ code: 'custom', path: ['metrics'], message: 'output column names must be unique' });
     }
+    if (template.groupDomain) domainRules(template, ctx);
     if (template.multiSeller || template.privateSelection) heRules(template, ctx);
-    if (template.privacy.epsilon > template.budget.epsilon) {
+    if (!template.groupDomain && template.privacy.selectionDelta === undefined) {
       ctx.addIssue({
         code: 'custom',
-        path: ['privacy', 'epsilon'],
-        message: 'one answer costs more than the whole budget',
+        path: ['privacy', 'selectionDelta'],
+        message: 'without a groupDomain, groups are chosen by private partition selection: declare its δ',
+      });
+    }
+    if (template.groupDomain && template.privacy.selectionDelta !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['privacy', 'selectionDelta'],
+        message: 'a declared groupDomain releases every group: there is no partition selection to charge',
       });
     }
   });
 export type QueryTemplate = z.infer<typeof queryTemplate>;
 
-/** What encrypted answers need: a declared domain, non-negative sums, something to encode. */
-function heRules(
-  template: Pick<QueryTemplate, 'groupDomain' | 'dimensions' | 'metrics'>,
-  ctx: z.RefinementCtx,
-) {
-  const domain = template.groupDomain;
-  const declared = Object.keys(domain ?? {});
-  if (
-    !domain ||
-    declared.length !== template.dimensions.length ||
-    !template.dimensions.every((d) => d in domain)
-  ) {
+/** A declared domain names every dimension and only those, with unique values, and is not too large. */
+function domainRules(template: Pick<QueryTemplate, 'groupDomain' | 'dimensions'>, ctx: z.RefinementCtx) {
+  const domain = template.groupDomain!;
+  const declared = Object.keys(domain);
+  if (declared.length !== template.dimensions.length || !template.dimensions.every((d) => d in domain)) {
     ctx.addIssue({
       code: 'custom',
       path: ['groupDomain'],
-      message: 'encrypted answers need a groupDomain naming every dimension, and only those',
+      message: 'a groupDomain names every dimension, and only those',
     });
     return;
   }
@@ -153,6 +175,18 @@ function heRules(
   }
   if (groups > MAX_DOMAIN_GROUPS)
     ctx.addIssue({ code: 'custom', path: ['groupDomain'], message: `more than ${MAX_DOMAIN_GROUPS} groups` });
+}
+
+/** What encrypted answers need: a declared domain, non-negative sums, something to encode. */
+function heRules(template: Pick<QueryTemplate, 'groupDomain' | 'metrics'>, ctx: z.RefinementCtx) {
+  if (!template.groupDomain) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['groupDomain'],
+      message: 'encrypted answers need a groupDomain naming every dimension',
+    });
+    return;
+  }
   const encoded = template.metrics.filter((m) => m.aggregate !== 'avg');
   if (encoded.length === 0)
     ctx.addIssue({

@@ -1,10 +1,12 @@
 import { Worker } from '@temporalio/worker';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { createPerimeterActivities } from '../activities/perimeter/activities';
+import { MilestoneRuns } from '../activities/perimeter/milestone-runs';
 import { perimeterTaskQueue } from '../activities/perimeter/types';
 import { cryptoRandom } from '../activities/perimeter/dp/random-source';
-import { holdPerimeterLock } from '../activities/perimeter/state-lock';
+import { LEDGER_FILE, PrivacyLedger } from '../activities/perimeter/privacy-ledger';
+import { readTrustedDatasetPolicy } from '../query-policies/dataset-policy-file';
 import { BlobStore } from '../lib/blob-store';
 import { datasetList, readEnv, tuskHome } from '../lib/env';
 import { announceReady, runMain } from '../lib/ready';
@@ -28,7 +30,21 @@ runMain('perimeter worker', async () => {
   });
   const taskQueue = perimeterTaskQueue(env.TUSK_SELLER_ID);
   const stateDir = resolve(env.TUSK_PERIMETER_STATE_DIR ?? `${tuskHome()}/perimeter/${env.TUSK_SELLER_ID}`);
-  const unlock = await holdPerimeterLock(stateDir);
+  const policiesDir = resolve(env.TUSK_POLICIES_DIR ?? `query-policies/${env.TUSK_SELLER_ID}`);
+  const datasets = Object.fromEntries(
+    Object.entries(env.TUSK_DATASETS).map(([name, path]) => [name, resolve(path)]),
+  );
+  // Budgets come only from the seller's signed dataset policy: without a valid one, do not start.
+  const policy = await readTrustedDatasetPolicy(policiesDir, env.TUSK_SELLER_ID, env.TUSK_SELLER_PUBLIC_KEY);
+  for (const name of Object.keys(datasets).filter((name) => !policy.datasets[name]))
+    console.warn(
+      `tusk perimeter worker: the dataset policy sets no budget for ${name}: every deal on it is refused`,
+    );
+  // Held until the process ends: one perimeter worker per state directory.
+  // A ledger that cannot be used (corrupt, unknown schema) refuses every deal with the reason.
+  const ledger = PrivacyLedger.openOrRefuse(join(stateDir, LEDGER_FILE));
+  if (ledger.unusable) console.error(`tusk perimeter worker: ${ledger.unusable}`);
+  const milestoneRuns = new MilestoneRuns(stateDir);
   const worker = await Worker.create({
     connection: await connectWorker(env.TEMPORAL_ADDRESS),
     namespace: env.TEMPORAL_NAMESPACE,
@@ -36,14 +52,13 @@ runMain('perimeter worker', async () => {
     activities: createPerimeterActivities({
       sellerId: env.TUSK_SELLER_ID,
       sellerPublicKey: env.TUSK_SELLER_PUBLIC_KEY,
-      policiesDir: resolve(env.TUSK_POLICIES_DIR ?? `query-policies/${env.TUSK_SELLER_ID}`),
-      datasets: Object.fromEntries(
-        Object.entries(env.TUSK_DATASETS).map(([name, path]) => [name, resolve(path)]),
-      ),
+      policiesDir,
+      datasets,
       blobs: new BlobStore(env.blobDir),
       limits: { memoryLimit: env.TUSK_SANDBOX_MEMORY, threads: env.TUSK_SANDBOX_THREADS },
       queryTimeoutMs: env.TUSK_QUERY_TIMEOUT_MS,
-      stateDir,
+      ledger,
+      milestoneRuns,
       random: cryptoRandom,
     }),
   });
@@ -51,6 +66,7 @@ runMain('perimeter worker', async () => {
   try {
     await worker.run();
   } finally {
-    await unlock();
+    ledger.close();
+    milestoneRuns.close();
   }
 });

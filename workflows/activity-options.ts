@@ -18,6 +18,13 @@ export const perimeterCheck = {
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 } as const satisfies ActivityOptions;
 
+/** A read the API waits on (budget figures): a perimeter that does not answer soon is reported, not awaited. */
+export const perimeterLookup = {
+  scheduleToCloseTimeout: '20 seconds',
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1 second', maximumAttempts: 3 },
+} as const satisfies ActivityOptions;
+
 /*
  * Settlement activities send Aztec transactions of 5–10 s each (proving, then inclusion), slower on a
  * busy machine. They heartbeat every 2 s while they work, so a killed settlement worker is noticed

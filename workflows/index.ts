@@ -4,3 +4,4 @@ export { disclosure } from './disclosure/workflow';
 export { milestoneGrant } from './grant/workflow';
 export { subscription } from './subscription/workflow';
 export { multiSellerDeal } from './multi-seller/workflow';
+export { privacyBudgetLookup } from './budget/workflow';

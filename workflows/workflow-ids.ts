@@ -6,3 +6,6 @@ export const disputeWorkflowId = (dealId: string) => `${dealId}:dispute`;
 export const subscriptionWorkflowId = (subscriptionId: string) => `subscription:${subscriptionId}`;
 export const grantWorkflowId = (grantId: string) => `grant:${grantId}`;
 export const disclosureWorkflowId = (disclosureId: string) => `disclosure:${disclosureId}`;
+/** A budget read has no business key of its own: each lookup is its own short workflow. */
+export const budgetLookupWorkflowId = (sellerId: string, dataset: string, nonce: string) =>
+  `budget:${sellerId}:${dataset}:${nonce}`;

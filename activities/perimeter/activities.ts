@@ -6,19 +6,29 @@ import type { ParameterValues, QueryTemplate } from '../../query-policies/templa
 import { createTemplateGuard } from './approved-template';
 import { cohortAggregateSql } from './cohort-sql';
 import { complianceProblem } from '../../query-policies/compliance';
-import { noisePlan } from '../../query-policies/noise-plan';
+import { answerCost, noisePlan } from '../../query-policies/noise-plan';
 import type { RandomSource } from './dp/random-source';
-import { BudgetExhaustedError, PrivacyLedger } from './privacy-ledger';
-import { ReleaseCache } from './release-cache';
+import {
+  BudgetExhaustedError,
+  LedgerUnavailableError,
+  ReservationStateError,
+  type PrivacyLedger,
+} from './privacy-ledger';
+import type { DatasetBudget } from '../../query-policies/dataset-policy';
+import { DatasetPolicyError, readTrustedDatasetPolicy } from '../../query-policies/dataset-policy-file';
+import { isFree, privacyCost, ZERO_COST } from '../../query-policies/privacy-cost';
 import type { ReleasedTable } from '../../lib/released-table';
 import { releasePrivately } from './private-release';
-import { createMilestoneCheckActivities } from './milestone-check';
+import { createMilestoneCheckActivities, type ChargeMilestone } from './milestone-check';
+import { MilestoneRuns } from './milestone-runs';
 import { refuse } from './refusal';
 import { runInSandbox } from './sandboxed-run';
 import type { SandboxLimits } from './sandbox';
 import { SandboxPool } from './sandbox-pool';
 import { createHeAnswers, type Release, type ReleaseInput } from './he-answers';
 import type {
+  PrivacyBudgetInput,
+  PrivacyBudgetResult,
   PrivacyReservation,
   ReservePrivacyInput,
   RunApprovedQueryInput,
@@ -32,30 +42,38 @@ export interface PerimeterDeps {
   policiesDir: string;
   /** Dataset name → DuckDB file. */
   datasets: Record<string, string>;
-  /** The perimeter's own state: privacy ledger and released answers. Never leaves the perimeter. */
-  stateDir: string;
+  /** Privacy accounting and released answers, opened (and locked) by the worker. Never leaves the perimeter. */
+  ledger: PrivacyLedger;
   blobs: BlobStore;
   limits: SandboxLimits;
   queryTimeoutMs: number;
+  /** Each milestone's sparse-vector run, in its own file beside the ledger. */
+  milestoneRuns: MilestoneRuns;
   /** Noise source: the cryptographic RNG in production. */
   random: RandomSource;
 }
 
 const DAY_MS = 86_400_000;
-const windowMs = (template: QueryTemplate) => template.budget.windowDays * DAY_MS;
+const windowMs = (budget: DatasetBudget) => budget.windowDays * DAY_MS;
 const queryKeyOf = (buyerId: string, templateHash: string, parameters: ParameterValues) =>
   canonicalHash({ buyerId, templateHash, parameters });
 
-interface CachedRelease {
-  dealId: string;
-  table: ReleasedTable;
+/** Ledger faults become refusals: nothing is charged or answered on a ledger the perimeter cannot trust. */
+function onLedger<T>(work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    if (error instanceof BudgetExhaustedError) refuse('BudgetExhausted', error.message);
+    if (error instanceof LedgerUnavailableError) refuse('LedgerUnavailable', error.message);
+    if (error instanceof ReservationStateError) refuse('NoReservation', error.message);
+    throw error;
+  }
 }
 
 export function createPerimeterActivities(deps: PerimeterDeps) {
   const sandboxes = new SandboxPool(deps.datasets, deps.limits);
   const approve = createTemplateGuard({ ...deps, sandboxes });
-  const ledger = new PrivacyLedger(deps.stateDir);
-  const releases = new ReleaseCache(deps.stateDir);
+  const { ledger } = deps;
   // Identical queries are computed one at a time, so the second finds the first's answer.
   const inFlight = new Map<string, Promise<unknown>>();
 
@@ -71,6 +89,32 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
   const aggregate = (template: QueryTemplate, parameters: ParameterValues) =>
     runInSandbox(sandboxes, template.dataset, cohortAggregateSql(template), parameters, deps.queryTimeoutMs);
 
+  /**
+   * The dataset's budgets, only ever from the seller's signed dataset policy (verified with the
+   * perimeter's own seller key on every call, so a re-signed policy applies at once), never from a
+   * template. No policy, or no entry for the dataset: nothing is reserved.
+   */
+  async function budgetOf(dataset: string): Promise<DatasetBudget> {
+    let policy;
+    try {
+      policy = await readTrustedDatasetPolicy(deps.policiesDir, deps.sellerId, deps.sellerPublicKey);
+    } catch (error) {
+      if (error instanceof DatasetPolicyError)
+        refuse(
+          'DatasetPolicyMissing',
+          `seller ${deps.sellerId} has no usable dataset policy: ${error.message}`,
+        );
+      throw error;
+    }
+    const budget = policy.datasets[dataset];
+    if (!budget)
+      refuse(
+        'DatasetPolicyMissing',
+        `seller ${deps.sellerId}'s signed dataset policy sets no budget for ${dataset}`,
+      );
+    return budget;
+  }
+
   async function buyerPublicKey(ref: string): Promise<string> {
     try {
       return buyerKeyDocument.parse(JSON.parse((await deps.blobs.get(ref)).toString('utf8'))).publicKey;
@@ -81,72 +125,113 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
 
   /**
    * Checks everything the seller requires before money moves: the template, the parameters, the
-   * deal's declared jurisdiction, purpose and data classes, and the buyer's privacy budget — then
-   * reserves the answer's epsilon. A repeat of an answered query reserves nothing.
+   * deal's declared jurisdiction, purpose and data classes, and the budgets the seller's dataset
+   * policy sets (the buyer's, and all buyers' together) — then reserves the answer's cost. A query
+   * whose answer is stored reserves nothing: it is charged in full later if that answer is gone.
    */
   async function reservePrivacyBudget(input: ReservePrivacyInput): Promise<PrivacyReservation> {
     const { template, parameters } = await approve(input);
     const problem = complianceProblem(template, input.compliance);
     if (problem) refuse('ComplianceRefused', problem);
+    const budget = await budgetOf(template.dataset);
     const now = Date.now();
     const queryKey = queryKeyOf(input.buyerId, input.templateHash, parameters);
-    const repeat = (await releases.find(queryKey, now - windowMs(template))) !== undefined;
-    try {
-      const reservation = await ledger.reserve({
+    const reservation = onLedger(() => {
+      const stored = ledger.findAnswer(input.dealId, queryKey, now - windowMs(budget)) !== undefined;
+      return ledger.reserve({
         dealId: input.dealId,
         buyerId: input.buyerId,
         dataset: template.dataset,
         queryKey,
-        epsilon: repeat ? 0 : template.privacy.epsilon,
-        budgetEpsilon: template.budget.epsilon,
-        windowMs: windowMs(template),
+        cost: stored ? ZERO_COST : answerCost(template),
+        budget,
         now,
       });
-      return { epsilon: reservation.microEpsilon / 1_000_000, repeat: reservation.microEpsilon === 0 };
-    } catch (error) {
-      if (error instanceof BudgetExhaustedError) refuse('BudgetExhausted', error.message);
-      throw error;
-    }
+    });
+    const free = isFree(reservation.cost);
+    return { epsilon: free ? 0 : noisePlan(template).epsilon, repeat: free };
   }
 
   /** Gives back a failed deal's reservation; a committed one stays spent. */
   async function releasePrivacyBudget(input: { dealId: string }): Promise<void> {
-    await ledger.release(input.dealId, Date.now());
+    onLedger(() => ledger.release(input.dealId, Date.now()));
+  }
+
+  /** What is spent and left on a dataset: the buyer's own (when given) and all buyers' together. Figures only. */
+  async function privacyBudget(input: PrivacyBudgetInput): Promise<PrivacyBudgetResult> {
+    const budget = await budgetOf(input.dataset);
+    const figures = onLedger(() => ledger.remaining(input.dataset, input.buyerId ?? '', budget, Date.now()));
+    const { buyer, ...total } = figures;
+    return input.buyerId === undefined ? total : { ...total, buyer };
   }
 
   /**
    * The released table for a deal holding a reservation: aggregated with bounded contributions,
-   * small groups withheld, discrete noise added, the epsilon committed. Computed once per identical
-   * query and window; a repeat gets the stored table again, free.
+   * small groups withheld, discrete noise added. Fails closed: a fresh answer's cost is committed in
+   * the same SQLite transaction that stores it, before it is sealed or encrypted; a deal is free only
+   * when the stored answer of an identical query is what it gets. A zero-cost reservation whose
+   * stored answer is gone is charged in full now, or refused when the budgets no longer allow it.
    */
   async function releaseFor(input: ReleaseInput): Promise<Release> {
     const { template, parameters } = await approve(input);
-    const reservation = (await ledger.reservations()).get(input.dealId);
+    const budget = await budgetOf(template.dataset);
+    const reservation = onLedger(() => ledger.reservation(input.dealId));
     if (!reservation || reservation.state === 'released')
       refuse('NoReservation', `deal ${input.dealId} holds no privacy reservation`);
     const queryKey = queryKeyOf(input.buyerId, input.templateHash, parameters);
-    const { table, repeat } = await oneAtATime(queryKey, async () => {
-      const cached = await releases.find<CachedRelease>(queryKey, reservation.at - windowMs(template));
-      if (cached) return { table: cached.table, repeat: cached.dealId !== input.dealId };
+    const { table, repeat, charged } = await oneAtATime(queryKey, async () => {
+      const stored = onLedger(() =>
+        ledger.findAnswer<ReleasedTable>(input.dealId, queryKey, reservation.at - windowMs(budget)),
+      );
+      if (stored) {
+        const repeat = stored.dealId !== input.dealId;
+        const committed = onLedger(() => ledger.commit(input.dealId, ZERO_COST, Date.now()));
+        return { table: stored.answer, repeat, charged: committed.cost };
+      }
       const released = releasePrivately(
         template,
         noisePlan(template),
         await aggregate(template, parameters),
         deps.random,
       );
-      await releases.store<CachedRelease>(queryKey, { dealId: input.dealId, table: released }, Date.now());
-      return { table: released, repeat: false };
+      const committed = onLedger(() =>
+        ledger.commitAnswer(input.dealId, answerCost(template), Date.now(), budget, {
+          queryKey,
+          answer: released,
+        }),
+      );
+      return { table: released, repeat: false, charged: committed.cost };
     });
-    const committed = await ledger.commit(input.dealId, repeat ? 0 : template.privacy.epsilon, Date.now());
-    return { template, parameters, table, repeat, epsilonSpent: committed.microEpsilon / 1_000_000 };
+    // The answer's stated ε (what a Gaussian's ρ amounts to at its δ), or 0 when nothing was charged.
+    const epsilonSpent = isFree(charged) ? 0 : noisePlan(template).epsilon;
+    return { template, parameters, table, repeat, epsilonSpent };
   }
 
   const he = createHeAnswers({ blobs: deps.blobs, releaseFor });
 
+  /** A milestone run's ε, reserved and committed at once: idempotent per run, refused past a budget. */
+  const chargeMilestone: ChargeMilestone = async ({ chargeId, payerId, template, epsilon }) => {
+    const budget = await budgetOf(template.dataset);
+    const cost = privacyCost({ epsilon });
+    const now = Date.now();
+    onLedger(() => {
+      ledger.reserve({
+        dealId: chargeId,
+        buyerId: payerId,
+        dataset: template.dataset,
+        queryKey: chargeId,
+        cost,
+        budget,
+        now,
+      });
+      ledger.commit(chargeId, cost, now, budget);
+    });
+  };
+
   /**
    * The only way into the seller's data: an approved template with a reservation; the released
    * table is sealed to the buyer's key (or, for a private selection, only the selected groups come
-   * out, encrypted). Only a blob reference, a commitment and counts leave the perimeter.
+   * out, encrypted). Only a blob reference, a commitment and the answer's stated ε leave the perimeter.
    */
   async function runApprovedQuery(input: RunApprovedQueryInput): Promise<RunApprovedQueryResult> {
     if (input.privateSelection) return he.runPrivateSelection(input, input.privateSelection);
@@ -157,16 +242,10 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
       { ...table, privacy: { ...table.privacy, epsilonSpent } },
     );
     const resultRef = await deps.blobs.put(sealResult(payload, buyerKey));
-    log.info('approved query released', {
-      dealId: input.dealId,
-      repeat,
-      groupsReleased: table.privacy.groupsReleased,
-    });
+    log.info('approved query released', { dealId: input.dealId, repeat });
     return {
       resultRef,
       commitment: resultCommitment(payload),
-      groupsReleased: table.privacy.groupsReleased,
-      groupsSuppressed: table.privacy.groupsSuppressed,
       epsilonSpent,
       repeat,
     };
@@ -175,8 +254,16 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
   return {
     reservePrivacyBudget,
     releasePrivacyBudget,
+    privacyBudget,
     runApprovedQuery,
-    ...createMilestoneCheckActivities({ approve, sandboxes, queryTimeoutMs: deps.queryTimeoutMs }),
+    ...createMilestoneCheckActivities({
+      approve,
+      sandboxes,
+      queryTimeoutMs: deps.queryTimeoutMs,
+      runs: deps.milestoneRuns,
+      charge: chargeMilestone,
+      random: deps.random,
+    }),
     encryptContribution: he.encryptContribution,
   };
 }

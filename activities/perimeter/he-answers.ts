@@ -129,8 +129,6 @@ export function createHeAnswers(deps: {
     return {
       resultRef,
       commitment: canonicalHash({ resultRef }),
-      groupsReleased: release.table.privacy.groupsReleased,
-      groupsSuppressed: release.table.privacy.groupsSuppressed,
       epsilonSpent: release.epsilonSpent,
       repeat: release.repeat,
     };
@@ -164,7 +162,6 @@ export function createHeAnswers(deps: {
     log.info('multi-seller contribution encrypted', { dealId: input.dealId, chunks: ciphertexts.length });
     return {
       contributionRef,
-      groupsReleased: release.table.privacy.groupsReleased,
       epsilonSpent: release.epsilonSpent,
       repeat: release.repeat,
     };

@@ -1,35 +1,67 @@
 import { log } from '@temporalio/activity';
 import { canonicalHash } from '../../lib/canonical-json';
-import type { ParameterValues } from '../../query-policies/template';
+import type { MetricSpec, ParameterValues, QueryTemplate } from '../../query-policies/template';
 import type { ApprovedQuery } from './approved-template';
+import { cohortTotalSql, TOTAL_COLUMN } from './cohort-sql';
+import { drawThresholdNoise, isAboveThreshold } from './dp/above-threshold';
+import type { RandomSource } from './dp/random-source';
+import type { MilestoneRuns } from './milestone-runs';
 import { refuse } from './refusal';
 import type { SandboxPool } from './sandbox-pool';
 import { runInSandbox } from './sandboxed-run';
-import { cohortTotalSql, TOTAL_COLUMN, UNITS_COLUMN } from './cohort-sql';
 
 export interface CheckMilestoneInput {
   grantId: string;
   milestoneId: string;
+  /** Who pays the check's privacy cost: the grant's sponsor. */
+  sponsorId: string;
+  /** Which check of the milestone this is (e.g. its evidence count): a retry carries the same id. */
+  checkId: string;
   templateId: string;
   /** The hash the grant pinned when the sponsor set the milestone. */
   templateHash: string;
   parameters: ParameterValues;
-  /** One of the template's metrics, taken over the whole cohort. */
+  /** One of the template's count or sum metrics, taken over the whole cohort. */
   metric: string;
-  /** Met when the metric reaches it (≥). */
+  /** Met when the metric, with noise, reaches it (≥). */
   threshold: number;
 }
 
-/** Only the verdict leaves the perimeter, never the value. */
+/** Only the noisy verdict leaves the perimeter, never the value. */
 export interface CheckMilestoneResult {
   met: boolean;
   /** sha256 of what was checked and the verdict (no value): lets an audit tie the verdict to the check. */
   statementHash: string;
 }
 
+/** Charges a milestone run's ε to the sponsor's and the dataset's budgets, once per run. */
+export type ChargeMilestone = (charge: {
+  chargeId: string;
+  payerId: string;
+  template: QueryTemplate;
+  epsilon: number;
+}) => Promise<void>;
+
+/** How far one person moves the cohort total: 1 for a count, the bound for a clamped sum. */
+function sensitivityOf(template: QueryTemplate, metric: MetricSpec): number {
+  switch (metric.aggregate) {
+    case 'count_units':
+      return 1;
+    case 'sum':
+      return Math.ceil(Math.max(Math.abs(metric.min), Math.abs(metric.max)));
+    case 'avg':
+      refuse(
+        'InvalidParameters',
+        `milestones check counts or sums; ${metric.name} of ${template.id} is an average`,
+      );
+  }
+}
+
 /**
- * A sponsor's threshold on an approved aggregate, checked inside the seller's perimeter. A cohort
- * smaller than the template's k never meets a threshold, so a check cannot probe small groups.
+ * A sponsor's threshold on an approved aggregate, decided inside the seller's perimeter by a noisy
+ * comparison (AboveThreshold): each milestone is one sparse-vector run, its ε charged to the
+ * sponsor's and the dataset's budgets at the first check, met or not; the run answers at most the
+ * template's maxChecks checks and stops at the first "met". Only that one bit per check leaves.
  */
 export function createMilestoneCheckActivities(deps: {
   approve: (input: {
@@ -39,15 +71,62 @@ export function createMilestoneCheckActivities(deps: {
   }) => Promise<ApprovedQuery>;
   sandboxes: SandboxPool;
   queryTimeoutMs: number;
+  runs: MilestoneRuns;
+  charge: ChargeMilestone;
+  random: RandomSource;
 }) {
   async function checkMilestone(input: CheckMilestoneInput): Promise<CheckMilestoneResult> {
     const { template, parameters } = await deps.approve(input);
+    const statement = (met: boolean) =>
+      canonicalHash({
+        grantId: input.grantId,
+        milestoneId: input.milestoneId,
+        checkId: input.checkId,
+        templateId: input.templateId,
+        templateHash: input.templateHash,
+        parameters,
+        metric: input.metric,
+        threshold: input.threshold,
+        met,
+      });
+    const answered = deps.runs.verdict(input.grantId, input.milestoneId, input.checkId);
+    if (answered !== undefined) return { met: answered, statementHash: statement(answered) };
+
+    const allowed = template.milestones;
+    if (!allowed) refuse('MilestoneNotAllowed', `template ${template.id} does not allow milestone checks`);
     const metric = template.metrics.find((m) => m.name === input.metric);
     if (!metric) {
       refuse(
         'InvalidParameters',
         `template ${template.id} has no metric ${input.metric}; it has ${template.metrics.map((m) => m.name).join(', ')}`,
       );
+    }
+    const sensitivity = sensitivityOf(template, metric);
+    let run = deps.runs.run(input.grantId, input.milestoneId);
+    if (run?.met) {
+      // The run halted at its first "met"; later checks only repeat that bit.
+      deps.runs.record(input.grantId, input.milestoneId, input.checkId, true);
+      return { met: true, statementHash: statement(true) };
+    }
+    if (run && run.checks >= allowed.maxChecks)
+      refuse(
+        'MilestoneChecksExhausted',
+        `milestone ${input.milestoneId} has used its ${allowed.maxChecks} checks`,
+      );
+    // Charged before any data is read, met or not; a second check of the run is already paid for.
+    await deps.charge({
+      chargeId: `milestone:${input.grantId}/${input.milestoneId}`,
+      payerId: input.sponsorId,
+      template,
+      epsilon: allowed.epsilon,
+    });
+    if (!run) {
+      deps.runs.start(
+        input.grantId,
+        input.milestoneId,
+        drawThresholdNoise(deps.random, sensitivity, allowed.epsilon),
+      );
+      run = deps.runs.run(input.grantId, input.milestoneId)!;
     }
     const [row] = await runInSandbox(
       deps.sandboxes,
@@ -56,24 +135,18 @@ export function createMilestoneCheckActivities(deps: {
       parameters,
       deps.queryTimeoutMs,
     );
-    const units = Number(row?.[UNITS_COLUMN] ?? 0);
-    const total = Number(row?.[TOTAL_COLUMN] ?? 0);
-    const met = units >= template.minCohortSize && total >= input.threshold;
+    const total = BigInt(Math.round(Number(row?.[TOTAL_COLUMN] ?? 0)));
+    const met = isAboveThreshold(
+      deps.random,
+      total,
+      input.threshold,
+      run.thresholdNoise,
+      sensitivity,
+      allowed.epsilon,
+    );
+    deps.runs.record(input.grantId, input.milestoneId, input.checkId, met);
     log.info('milestone checked', { grantId: input.grantId, milestoneId: input.milestoneId, met });
-    const { grantId, milestoneId, templateId, templateHash, metric: metricName, threshold } = input;
-    return {
-      met,
-      statementHash: canonicalHash({
-        grantId,
-        milestoneId,
-        templateId,
-        templateHash,
-        parameters,
-        metric: metricName,
-        threshold,
-        met,
-      }),
-    };
+    return { met, statementHash: statement(met) };
   }
 
   return { checkMilestone };

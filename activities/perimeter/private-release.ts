@@ -1,50 +1,67 @@
+import { domainGroups, groupKey } from '../../query-policies/group-domain';
+import type { NoisePlan } from '../../query-policies/noise-plan';
 import type { QueryTemplate } from '../../query-policies/template';
+import type { Cell, ReleasedTable } from '../../lib/released-table';
 import { sumColumn, UNITS_COLUMN } from './cohort-sql';
 import { drawNoise } from './dp/noise';
-import type { NoisePlan } from '../../query-policies/noise-plan';
-import type { Cell, ReleasedTable } from '../../lib/released-table';
 import type { RandomSource } from './dp/random-source';
 
+/** One group's exact aggregates, as the perimeter's SQL computed them: never leaves this module. */
 interface Group {
   dimensions: Cell[];
   units: bigint;
   sums: Record<string, bigint>;
 }
 
-export const REMAINDER_LABEL = '*';
-
 const toBigInt = (value: unknown): bigint =>
   typeof value === 'bigint' ? value : BigInt(Math.round(Number(value ?? 0)));
+
+const dimensionCell = (value: unknown): Cell => {
+  if (value === null || value === undefined) return null;
+  // Strings, numbers, and DuckDB value objects (dates, decimals) whose toString is their SQL text.
+  return typeof value === 'string' ? value : (value as { toString(): string }).toString();
+};
 
 function readGroups(template: QueryTemplate, rows: Record<string, unknown>[]): Group[] {
   const summed = template.metrics.filter((metric) => metric.aggregate !== 'count_units');
   return rows.map((row) => ({
-    dimensions: template.dimensions.map((dimension) => {
-      const value = row[dimension];
-      if (value === null || value === undefined) return null;
-      // Strings, numbers, and DuckDB value objects (dates, decimals) whose toString is their SQL text.
-      return typeof value === 'string' ? value : (value as { toString(): string }).toString();
-    }),
+    dimensions: template.dimensions.map((dimension) => dimensionCell(row[dimension])),
     units: toBigInt(row[UNITS_COLUMN]),
     sums: Object.fromEntries(summed.map((metric) => [metric.name, toBigInt(row[sumColumn(metric.name)])])),
   }));
 }
 
-function mergeIntoRemainder(template: QueryTemplate, groups: Group[]): Group {
-  const sums: Record<string, bigint> = {};
-  for (const group of groups)
-    for (const [name, sum] of Object.entries(group.sums)) sums[name] = (sums[name] ?? 0n) + sum;
-  return {
-    dimensions: template.dimensions.map(() => REMAINDER_LABEL),
-    units: groups.reduce((total, group) => total + group.units, 0n),
-    sums,
-  };
+/**
+ * The groups an answer is about, fixed before any data is looked at when the template declares its
+ * domain: every group of the domain, an absent one as zeros; a row outside the domain is dropped
+ * whatever its size. Without a domain, the groups present in the data are candidates only, and the
+ * noisy threshold decides (see releasePrivately).
+ */
+function candidateGroups(template: QueryTemplate, groups: Group[]): Group[] {
+  if (!template.groupDomain) return groups;
+  const byKey = new Map(
+    groups
+      .filter((group) => group.dimensions.every((cell) => cell !== null))
+      .map((group) => [groupKey(group.dimensions), group]),
+  );
+  const summed = template.metrics.filter((metric) => metric.aggregate !== 'count_units');
+  return domainGroups(template).map(
+    (dimensions) =>
+      byKey.get(groupKey(dimensions)) ?? {
+        dimensions,
+        units: 0n,
+        sums: Object.fromEntries(summed.map((metric) => [metric.name, 0n])),
+      },
+  );
 }
 
 /**
- * From the perimeter's exact per-group aggregates to what may leave: groups under k distinct units
- * are withheld (or folded into one remainder row), every number gets discrete noise of the plan's
- * scale, and a group whose noisy count falls under k is withheld too, so no released count is small.
+ * From the perimeter's exact per-group aggregates to what may leave. Every candidate group's count
+ * and sums get discrete noise of the plan's scale, and only noisy numbers are compared with anything:
+ * - declared domain: every group of the domain is a row; one whose noisy count is under k shows its
+ *   dimensions with null numbers;
+ * - partition selection: a group is a row only if its noisy count reaches max(τ, k).
+ * No decision here depends on an exact count, so which rows appear is covered by (ε, δ).
  */
 export function releasePrivately(
   template: QueryTemplate,
@@ -53,37 +70,35 @@ export function releasePrivately(
   random: RandomSource,
 ): ReleasedTable {
   const k = BigInt(template.minCohortSize);
-  const groups = readGroups(template, rows);
-  const small = groups.filter((group) => group.units < k);
-  const candidates = groups.filter((group) => group.units >= k);
-  if (template.suppression === 'remainder' && small.length > 0) {
-    const remainder = mergeIntoRemainder(template, small);
-    if (remainder.units >= k) candidates.push(remainder);
-  }
+  const selection = plan.groupRelease;
+  const floor =
+    selection.kind === 'partition_selection' && BigInt(selection.threshold) > k
+      ? BigInt(selection.threshold)
+      : k;
   const released: Cell[][] = [];
-  let remainderReleased = false;
-  for (const group of candidates) {
+  for (const group of candidateGroups(template, readGroups(template, rows))) {
     const units = group.units + drawNoise(random, plan.mechanism, plan.countScale);
-    if (units < k) continue;
     const noisySums = Object.fromEntries(
       Object.entries(group.sums).map(([name, sum]) => [
         name,
         sum + drawNoise(random, plan.mechanism, plan.sumScales[name]!),
       ]),
     );
-    released.push([
-      ...group.dimensions,
-      ...template.metrics.map((metric) => metricCell(metric, units, noisySums)),
-    ]);
-    if (group.dimensions.every((value) => value === REMAINDER_LABEL)) remainderReleased = true;
+    if (units >= floor)
+      released.push([
+        ...group.dimensions,
+        ...template.metrics.map((metric) => metricCell(metric, units, noisySums)),
+      ]);
+    else if (selection.kind === 'declared_domain')
+      released.push([...group.dimensions, ...template.metrics.map(() => null)]);
   }
-  const columns = [...template.dimensions, ...template.metrics.map((metric) => metric.name)];
   return {
-    columns,
+    columns: [...template.dimensions, ...template.metrics.map((metric) => metric.name)],
     rows: released,
     privacy: {
       mechanism: plan.mechanism,
       epsilonSpent: plan.epsilon,
+      delta: plan.delta,
       noiseScales: {
         units: round2(plan.countScale),
         ...Object.fromEntries(
@@ -91,9 +106,7 @@ export function releasePrivately(
         ),
       },
       minCohortSize: template.minCohortSize,
-      groupsReleased: released.length,
-      groupsSuppressed: groups.length - released.length + (remainderReleased ? 1 : 0),
-      remainderReleased,
+      groupRelease: selection,
     },
   };
 }

@@ -3,10 +3,10 @@ import type { QueryTemplate } from '../../query-policies/template';
 import type { ReleasedTable } from '../../lib/released-table';
 
 /**
- * The released table as values[group][quantity] over the template's declared domain: a group
- * withheld here (under k, or its noisy count under k) is zero, exactly as if it did not exist. Only
- * released, noised numbers go in, so the encrypted vector carries nothing the plain answer would not.
- * Released rows outside the declared domain cannot be placed and are left out (counted).
+ * The released table as values[group][quantity] over the template's declared domain. The table
+ * already holds every group of the domain (see releasePrivately); a group whose numbers are withheld
+ * (noisy count under k) is zero. Only released, noised numbers go in, so the encrypted vector carries
+ * nothing the plain answer would not.
  */
 export function releasedVector(template: QueryTemplate, table: ReleasedTable) {
   const groups = domainGroups(template);
@@ -14,14 +14,10 @@ export function releasedVector(template: QueryTemplate, table: ReleasedTable) {
   const quantities = encodedQuantities(template);
   const columns = quantities.map((name) => table.columns.indexOf(name));
   const values = groups.map(() => quantities.map(() => 0n));
-  let outsideDomain = 0;
   for (const row of table.rows) {
     const at = index.get(groupKey(row.slice(0, template.dimensions.length)));
-    if (at === undefined) {
-      outsideDomain++;
-      continue;
-    }
+    if (at === undefined) continue;
     values[at] = columns.map((column) => BigInt(Math.max(0, Math.round(Number(row[column] ?? 0)))));
   }
-  return { quantities, values, outsideDomain };
+  return { quantities, values };
 }

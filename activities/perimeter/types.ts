@@ -16,6 +16,29 @@ export interface PrivacyReservation {
   repeat: boolean;
 }
 
+export interface PrivacyBudgetInput {
+  dataset: string;
+  /** The buyer whose own figures are wanted too; without it only the dataset's total. */
+  buyerId?: string;
+}
+
+/** One budget inside the window: ε stated at the budget's δ (ρ-zCDP answers converted there). */
+export interface BudgetFiguresResult {
+  budget: { epsilon: number; delta: number };
+  spent: { epsilon: number; delta: number; rho: number };
+  left: { epsilon: number; delta: number };
+}
+
+/** Budget figures only, never data. */
+export interface PrivacyBudgetResult {
+  dataset: string;
+  windowDays: number;
+  windowStart: number;
+  /** All buyers together. */
+  total: BudgetFiguresResult;
+  buyer?: BudgetFiguresResult;
+}
+
 export interface RunApprovedQueryInput {
   dealId: string;
   templateId: string;
@@ -47,17 +70,17 @@ export interface EncryptContributionInput extends Omit<
 export interface ContributionResult {
   /** An encrypted vector only the buyer's key opens; the coordinator adds it to the others. */
   contributionRef: string;
-  groupsReleased: number;
   epsilonSpent: number;
   repeat: boolean;
 }
 
-/** What leaves the perimeter: references and counts, never rows or plaintext. */
+/**
+ * What leaves the perimeter: references, a commitment and the answer's stated cost — never rows,
+ * plaintext or any count (not even how many groups were released: that depends on the data).
+ */
 export interface RunApprovedQueryResult {
   resultRef: string;
   commitment: string;
-  groupsReleased: number;
-  groupsSuppressed: number;
   epsilonSpent: number;
   /** An identical earlier query's answer, returned again at no cost. */
   repeat: boolean;
@@ -73,8 +96,12 @@ export type PerimeterRefusal =
   | 'InvalidSelection'
   | 'PrivateSelectionNotAllowed'
   | 'MultiSellerNotAllowed'
+  | 'MilestoneNotAllowed'
+  | 'MilestoneChecksExhausted'
   | 'ComplianceRefused'
   | 'BudgetExhausted'
+  | 'DatasetPolicyMissing'
+  | 'LedgerUnavailable'
   | 'NoReservation'
   | 'TemplateSqlRejected'
   | 'DatasetUnavailable'

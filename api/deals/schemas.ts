@@ -53,8 +53,6 @@ export const dealStatus = z
       .object({
         resultRef: z.string(),
         commitment: z.string(),
-        groupsReleased: z.number(),
-        groupsSuppressed: z.number(),
         epsilonSpent: z.number(),
         repeat: z.boolean(),
       })
@@ -109,9 +107,10 @@ export const templateSummary = z.object({
   dimensions: z.array(z.string()),
   metrics: z.array(z.object({ name: z.string(), aggregate: z.string() })),
   minCohortSize: z.number(),
-  suppression: z.enum(['drop', 'remainder']),
-  privacy: z.object({ mechanism: z.string(), epsilon: z.number() }),
-  budget: z.object({ epsilon: z.number(), windowDays: z.number() }),
+  /** Every group of the declared domain, or private partition selection with its δ. */
+  groupRelease: z.enum(['declared_domain', 'partition_selection']),
+  privacy: z.object({ mechanism: z.string(), epsilon: z.number(), delta: z.number() }),
+  milestones: z.object({ epsilon: z.number(), maxChecks: z.number() }).optional(),
   compliance: z.object({
     jurisdictions: z.array(z.string()),
     purposes: z.array(z.string()),

@@ -40,8 +40,6 @@ const delivered = z.union([
     runId: z.string(),
     resultRef: z.string(),
     commitment: z.string(),
-    groupsReleased: z.number(),
-    groupsSuppressed: z.number(),
   }),
   z.object({ queryIndex: z.number(), runId: z.string(), problem }),
 ]);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { noisePlan as plan } from '../../query-policies/noise-plan';
 import type { TemplateCatalog } from './catalog';
 import { errorBody, templateSummary } from '../deals/schemas';
 
@@ -28,9 +29,13 @@ export const templateRoutes: FastifyPluginAsyncZod<{ catalog: TemplateCatalog }>
         dimensions: template.dimensions,
         metrics: template.metrics.map(({ name, aggregate }) => ({ name, aggregate })),
         minCohortSize: template.minCohortSize,
-        suppression: template.suppression,
-        privacy: { mechanism: template.privacy.mechanism, epsilon: template.privacy.epsilon },
-        budget: template.budget,
+        groupRelease: plan(template).groupRelease.kind,
+        privacy: {
+          mechanism: template.privacy.mechanism,
+          epsilon: plan(template).epsilon,
+          delta: plan(template).delta,
+        },
+        milestones: template.milestones,
         compliance: template.compliance,
         multiSeller: template.multiSeller,
         privateSelection: template.privateSelection,

@@ -17,6 +17,8 @@ const ROOT = resolve(__dirname, '../..');
 export interface BuyerIdentity {
   id: string;
   client: TuskClient;
+  /** Ed25519 private key (PEM): signs this party's requests (e.g. for the CLI's key file). */
+  signingKeyPem: string;
   /** X25519 private key (PEM): opens this buyer's results. */
   resultKeyPem: string;
   resultPublicKey: string;
@@ -239,6 +241,7 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     buyer: {
       id: 'demo-buyer',
       client: new TuskClient(apiUrl, 'demo-buyer', buyerSigning.privateKeyPem),
+      signingKeyPem: buyerSigning.privateKeyPem,
       resultKeyPem: buyerResult.privateKeyPem,
       resultPublicKey: buyerResult.publicKey,
     },
@@ -248,6 +251,7 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
         {
           id: extra.id,
           client: new TuskClient(apiUrl, extra.id, signing.privateKeyPem),
+          signingKeyPem: signing.privateKeyPem,
           resultKeyPem: result.privateKeyPem,
           resultPublicKey: result.publicKey,
         },

@@ -1,18 +1,21 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrivacyLedger } from '../../activities/perimeter/privacy-ledger';
 import { openDealResult } from '../../cli/buyer';
 import type { ResultPayload } from '../../lib/sealed-result';
 import { TuskApiError } from '../../lib/tusk-client';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
-import { buyDeal, startDealBehindTheApi, startTestDeployment, type TestDeployment } from './harness';
+import {
+  budgetOf,
+  buyDeal,
+  startDealBehindTheApi,
+  startTestDeployment,
+  type TestDeployment,
+} from './harness';
 import { createTargetDataset, TARGET } from './adversarial/target-dataset';
 
-const DAY = 86_400_000;
-
-/** A buyer trying to learn one patient: every attack gets noise, suppression or a refusal. */
+/** A buyer trying to learn one patient: every attack gets noise or a refusal, never a certainty. */
 describe('adversarial buyer', () => {
   let test: TestDeployment;
   let template: QueryTemplate;
@@ -26,13 +29,8 @@ describe('adversarial buyer', () => {
   }
   const cell = (payload: ResultPayload, zip3: string, column: string) =>
     payload.rows.find((row) => row[0] === zip3)?.[payload.columns.indexOf(column)];
-  const spent = () =>
-    new PrivacyLedger(test.deployment.perimeterStateDir).spent(
-      'demo-buyer',
-      'patients',
-      30 * DAY,
-      Date.now(),
-    );
+  const spent = async () =>
+    (await budgetOf(test.deployment.buyer.client, test.seller.id)).buyer!.spent.epsilon;
 
   let datasetPath: string;
   beforeAll(async () => {
@@ -46,8 +44,15 @@ describe('adversarial buyer', () => {
           dimensions: ['zip3'],
           sql: 'SELECT person_id, zip3, cost FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex',
           maxGroupsPerUnit: 1,
-          suppression: 'drop',
-          budget: { epsilon: 10, windowDays: 30 },
+          groupDomain: { zip3: { from: 100, to: 399 } },
+        });
+        // The buyer's budget is the seller's dataset policy's, not the template's (20).
+        await seller.publishDatasetPolicy({
+          patients: {
+            windowDays: 30,
+            total: { epsilon: 100, delta: 1e-5 },
+            perBuyer: { epsilon: 10, delta: 1e-6 },
+          },
         });
       },
       { datasetPath, buyerFunds: 100_000n },
@@ -71,17 +76,36 @@ describe('adversarial buyer', () => {
     expect(await spent()).toBe(4);
   });
 
-  it('parameters narrowed to the target alone release nothing', async () => {
-    const alone = await answer({ min_age: 77, max_age: 77, sex: 'F' });
-    expect(alone.rows).toEqual([]);
-    expect(alone.privacy).toMatchObject({ groupsReleased: 0, groupsSuppressed: 1 });
+  it('a one-person cohort and an empty one differ only by noise, in the answer and the status', async () => {
+    const [alone, nobody] = await Promise.all([
+      buyDeal(test.deployment, template.id, { min_age: 77, max_age: 77, sex: 'F' }),
+      buyDeal(test.deployment, template.id, { min_age: 78, max_age: 78, sex: 'F' }),
+    ]);
+    const statuses = await Promise.all([alone.delivered(), nobody.delivered()]);
+    const open = (dealId: string) =>
+      openDealResult(test.deployment.buyer.client, test.deployment.buyer.resultKeyPem, dealId);
+    const [one, none] = [await open(alone.dealId), await open(nobody.dealId)];
+    // The same groups, in the same order, with the same metadata: only noisy numbers can differ.
+    expect(one.columns).toEqual(none.columns);
+    expect(one.rows.map((row) => row[0])).toEqual(none.rows.map((row) => row[0]));
+    expect(one.rows).toHaveLength(300);
+    expect(one.privacy).toEqual(none.privacy);
+    // What the operator, the seller and an auditor see of the two deals is the same but for ids.
+    const visible = (status: (typeof statuses)[number]) => ({
+      stage: status.stage,
+      stages: status.timeline.map((t) => t.stage),
+      result: { ...status.result, resultRef: undefined, commitment: undefined },
+      problem: status.problem,
+    });
+    expect(visible(statuses[0])).toEqual(visible(statuses[1]));
+    expect(await spent()).toBe(8);
   });
 
   it('repeating a query returns the same answer for free, so the noise cannot be averaged away', async () => {
     const again = await answer({ min_age: 20, max_age: 76, sex: 'F' });
     expect(again.rows).toEqual(answers.get('without')!.rows);
     expect(again.privacy.epsilonSpent).toBe(0);
-    expect(await spent()).toBe(6);
+    expect(await spent()).toBe(8);
   });
 
   it('draining the budget: concurrent deals stop exactly at the budget, with a clear refusal', async () => {
@@ -92,9 +116,9 @@ describe('adversarial buyer', () => {
         ),
       ),
     );
-    expect(attempts.filter((status) => status.stage === 'delivered')).toHaveLength(2);
+    expect(attempts.filter((status) => status.stage === 'delivered')).toHaveLength(1);
     const refused = attempts.filter((status) => status.problem);
-    expect(refused).toHaveLength(2);
+    expect(refused).toHaveLength(3);
     for (const status of refused) {
       expect(status.problem).toMatchObject({
         code: 'BudgetExhausted',

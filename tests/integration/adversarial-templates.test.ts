@@ -41,10 +41,10 @@ describe('adversarial templates', () => {
     test = await startTestDeployment('adv-templates', async (seller) => {
       base = await seller.publishDemoTemplate();
       for (const [id, sql] of Object.entries(hostile)) await seller.publish({ ...base, id, sql });
-      const raised = await seller.publish({ ...base, id: 'budget-raised-after-signing' });
+      const raised = await seller.publish({ ...base, id: 'epsilon-raised-after-signing' });
       await writeFile(
         templatePath(seller.directory, raised.id),
-        JSON.stringify({ ...raised, budget: { epsilon: 100, windowDays: 1 } }),
+        JSON.stringify({ ...raised, privacy: { mechanism: 'discrete_laplace', epsilon: 10 } }),
       );
     });
   });
@@ -60,12 +60,8 @@ describe('adversarial templates', () => {
     },
   );
 
-  it('a budget raised on disk after signing is refused', async () => {
-    const status = await attempt({
-      ...base,
-      id: 'budget-raised-after-signing',
-      budget: { epsilon: 100, windowDays: 1 },
-    });
+  it('a privacy setting raised on disk after signing is refused', async () => {
+    const status = await attempt({ ...base, id: 'epsilon-raised-after-signing' });
     expect(status.problem).toMatchObject({
       code: 'TemplateSignatureInvalid',
       reason: expect.stringMatching(/changed after signing/),

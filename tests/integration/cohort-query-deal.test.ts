@@ -8,7 +8,9 @@ import { openDealResult, waitForStage } from '../../cli/buyer';
 import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
 import { TuskApiError, TuskClient } from '../../lib/tusk-client';
 import type { DealStatus } from '../../workflows/deal/state';
-import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
+import { readTemplateFile } from '../../query-policies/template-files';
+import { domainGroups } from '../../query-policies/group-domain';
+import { buyDeal, DEMO_TEMPLATE, startTestDeployment, type TestDeployment } from './harness';
 
 const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
 const ACCEPTANCE_MS = 8_000;
@@ -64,7 +66,7 @@ describe('a cohort-query deal, end to end', () => {
 
   let dealId: string;
 
-  it('delivers a sealed, noisy table that only the buyer opens: small groups withheld, counts near the truth', async () => {
+  it('delivers a sealed, noisy table that only the buyer opens: every declared group, counts near the truth', async () => {
     const deal = await buyDeal(test.deployment, 'cohort-cost-by-zip3', PARAMETERS);
     dealId = deal.dealId;
     expect(deal.created.status).toBe(201);
@@ -80,37 +82,45 @@ describe('a cohort-query deal, end to end', () => {
       dealId,
     );
     expect(payload.columns).toEqual(['zip3', 'diagnosis_code', 'patients', 'avg_cost', 'total_cost']);
-    expect(payload.privacy).toMatchObject({
+    expect(payload.privacy).toEqual({
       mechanism: 'discrete_laplace',
       epsilonSpent: 2,
+      delta: 0,
+      noiseScales: payload.privacy.noiseScales,
       minCohortSize: 20,
+      groupRelease: { kind: 'declared_domain' },
     });
     const scale = payload.privacy.noiseScales.units!;
     const truth = await trueGroupSizes(test.deployment.datasetPath, 3);
-    const released = payload.rows.filter((row) => row[0] !== '*');
-    expect(released.length).toBeGreaterThan(10);
+    // Every group of the declared domain (300 zip3 × 12 diagnoses) is a row, whatever the data holds.
+    expect(payload.rows.map((row) => `${row[0]}/${row[1]}`)).toEqual(
+      domainGroups(await readTemplateFile(DEMO_TEMPLATE)).map((group) => group.join('/')),
+    );
+    const shown = payload.rows.filter((row) => row[2] !== null);
+    expect(shown.length).toBeGreaterThan(10);
     let noisy = 0;
-    for (const [zip3, dx, patients] of released) {
-      const exact = truth.get(`${zip3}/${dx}`)!;
-      expect(exact).toBeGreaterThanOrEqual(20);
+    for (const [zip3, dx, patients] of shown) {
+      const exact = truth.get(`${zip3}/${dx}`) ?? 0;
+      // Numbers show only where the noisy count reached k.
       expect(Number(patients)).toBeGreaterThanOrEqual(20);
       // 20 noise scales: a false alarm has odds of about e^-20 per group.
       expect(Math.abs(Number(patients) - exact)).toBeLessThanOrEqual(20 * scale);
       if (Number(patients) !== exact) noisy++;
     }
-    expect(noisy).toBeGreaterThan(released.length / 2);
-    // A group far above k cannot be lost to noise; a group under k never shows.
-    const releasedGroups = new Set(released.map((row) => `${row[0]}/${row[1]}`));
-    for (const [group, size] of truth) {
-      if (size >= 20 + 20 * scale) expect(releasedGroups).toContain(group);
-      if (size < 20) expect(releasedGroups).not.toContain(group);
-    }
-    expect([...truth.values()].filter((size) => size < 20).length).toBeGreaterThan(0);
-    expect(delivered.result).toMatchObject({
-      epsilonSpent: 2,
-      repeat: false,
-      groupsReleased: payload.privacy.groupsReleased,
-    });
+    expect(noisy).toBeGreaterThan(shown.length / 2);
+    // A group far above k cannot lose its numbers to noise; an empty group almost never shows any.
+    const shownGroups = new Set(shown.map((row) => `${row[0]}/${row[1]}`));
+    for (const [group, size] of truth) if (size >= 20 + 20 * scale) expect(shownGroups).toContain(group);
+    const emptyShown = payload.rows.filter((row) => row[2] !== null && !truth.has(`${row[0]}/${row[1]}`));
+    expect(emptyShown.length).toBeLessThan(payload.rows.length / 20);
+    // Nothing in the status depends on the data: refs, a commitment, the answer's ε.
+    expect(Object.keys(delivered.result!).sort()).toEqual([
+      'commitment',
+      'epsilonSpent',
+      'repeat',
+      'resultRef',
+    ]);
+    expect(delivered.result).toMatchObject({ epsilonSpent: 2, repeat: false });
   });
 
   it('pays the seller price minus fee, and the fee to the operator, once confirmed', async () => {

@@ -1,15 +1,18 @@
 import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrivacyLedger } from '../../activities/perimeter/privacy-ledger';
 import { canonicalHash } from '../../lib/canonical-json';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import { templatePath } from '../../query-policies/template-files';
-import { startDealBehindTheApi, startTestDeployment, type TestDeployment } from './harness';
+import {
+  budgetOf,
+  DEFAULT_DATASET_BUDGETS,
+  startDealBehindTheApi,
+  startTestDeployment,
+  type TestDeployment,
+} from './harness';
 import { slowTemplate } from './slow-template';
-
-const DAY = 86_400_000;
 
 describe('the perimeter refuses what its seller did not approve, before any money moves', () => {
   let test: TestDeployment;
@@ -37,6 +40,7 @@ describe('the perimeter refuses what its seller did not approve, before any mone
   afterAll(() => test?.close());
 
   const balance = () => test.deployment.ledger.balanceOf('demo-buyer');
+  const spent = () => budgetOf(test.deployment.buyer.client, test.seller.id);
   const refusedUpFront = (status: { stage: string; timeline: { stage: string }[] }) => {
     expect(status.stage).toBe('failed');
     expect(status.timeline.map((t) => t.stage)).toEqual(['quoted', 'failed']);
@@ -109,10 +113,7 @@ describe('the perimeter refuses what its seller did not approve, before any mone
     });
     expect(status).toMatchObject({ stage: 'failed', problem: { code: 'InsufficientFunds' } });
     expect(status.timeline.map((t) => t.stage)).toEqual(['quoted', 'budget_reserved', 'failed']);
-    const reservation = (await new PrivacyLedger(test.deployment.perimeterStateDir).reservations()).get(
-      status.dealId,
-    );
-    expect(reservation?.state).toBe('released');
+    expect((await spent()).buyer!.spent.epsilon).toBe(0);
   });
 
   it('a query that runs out of time: escrow refunded and budget given back (saga)', async () => {
@@ -130,9 +131,8 @@ describe('the perimeter refuses what its seller did not approve, before any mone
       'refunded',
     ]);
     expect(await balance()).toBe(5000n);
-    const ledger = new PrivacyLedger(test.deployment.perimeterStateDir);
-    expect((await ledger.reservations()).get(status.dealId)?.state).toBe('released');
-    expect(await ledger.spent('demo-buyer', 'patients', 30 * DAY, Date.now())).toBe(0);
+    expect((await spent()).buyer!.spent.epsilon).toBe(0);
+    expect((await spent()).total.spent.epsilon).toBe(0);
   });
 
   it('the catalog offers neither tampered template to buyers', async () => {
@@ -140,5 +140,28 @@ describe('the perimeter refuses what its seller did not approve, before any mone
       '/templates',
     );
     expect(templates.map((t) => t.id).sort()).toEqual([good.id, slow.id].sort());
+  });
+
+  it('budgets come only from the signed dataset policy: without an entry, or with a forged policy, nothing is reserved', async () => {
+    const deal = () => startDealBehindTheApi(test, { templateId: good.id, templateHash: templateHash(good) });
+    await test.seller.publishDatasetPolicy({ other_dataset: DEFAULT_DATASET_BUDGETS.patients! });
+    const unlisted = await deal();
+    refusedUpFront(unlisted);
+    expect(unlisted.problem).toEqual({
+      code: 'DatasetPolicyMissing',
+      reason: `seller ${test.seller.id}'s signed dataset policy sets no budget for patients`,
+    });
+    await expect(spent()).rejects.toMatchObject({ status: 404, code: 'not_found' });
+
+    // A generous policy signed by anyone but the seller is not the seller's.
+    await test.seller.publishDatasetPolicy(DEFAULT_DATASET_BUDGETS, generateEd25519KeyPair().privateKeyPem);
+    const forged = await deal();
+    refusedUpFront(forged);
+    expect(forged.problem).toMatchObject({
+      code: 'DatasetPolicyMissing',
+      reason: expect.stringMatching(/is not approved: the signature does not verify with seller/),
+    });
+    expect(await balance()).toBe(5000n);
+    await test.seller.publishDatasetPolicy();
   });
 });

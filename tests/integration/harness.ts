@@ -1,18 +1,24 @@
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { inject } from 'vitest';
+import type { BudgetView } from '../../api/budgets/schemas';
 import { waitForStage } from '../../cli/buyer';
+import type { TuskClient } from '../../lib/tusk-client';
 import { BlobStore } from '../../lib/blob-store';
 import { canonicalJson } from '../../lib/canonical-json';
 import { generateEd25519KeyPair, type Ed25519KeyPair } from '../../lib/ed25519';
 import { connectClient, DEALS_TASK_QUEUE } from '../../lib/temporal';
+import { signDatasetPolicy, type DatasetPolicy } from '../../query-policies/dataset-policy';
+import { datasetPolicyPath } from '../../query-policies/dataset-policy-file';
 import { signTemplate } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import { readTemplateFile, signaturePath, templatePath } from '../../query-policies/template-files';
 import {
   deployLocal,
+  type BuyerIdentity,
   type LocalDeployment,
   type LocalDeploymentOptions,
 } from '../../scripts/lib/local-deployment';
@@ -26,6 +32,14 @@ export const RESEARCH_IN_US = {
   jurisdiction: 'US',
   purpose: 'research',
   acceptedDataClasses: ['health', 'deidentified'],
+};
+
+export const DEFAULT_DATASET_BUDGETS: DatasetPolicy['datasets'] = {
+  patients: {
+    windowDays: 30,
+    total: { epsilon: 200, delta: 1e-5 },
+    perBuyer: { epsilon: 20, delta: 1e-6 },
+  },
 };
 
 /** A seller of the test's own, with its key and its policies directory. */
@@ -49,6 +63,27 @@ export class TestSeller {
       JSON.stringify(signTemplate(template, signingKeyPem)),
     );
     return template;
+  }
+
+  /**
+   * The seller's signed dataset policy (its budgets). By default the demo seller's budgets for
+   * `patients`: per 30 days, ε = 200 for all buyers together and ε = 20 per buyer.
+   */
+  async publishDatasetPolicy(
+    datasets: DatasetPolicy['datasets'] = DEFAULT_DATASET_BUDGETS,
+    signingKeyPem = this.keys.privateKeyPem,
+  ): Promise<DatasetPolicy> {
+    const policy: DatasetPolicy = { seller: this.id, version: 1, datasets };
+    await mkdir(this.directory, { recursive: true });
+    await writeFile(
+      datasetPolicyPath(this.directory),
+      JSON.stringify({ policy, signature: signDatasetPolicy(policy, signingKeyPem) }, null, 2),
+    );
+    return policy;
+  }
+
+  get hasDatasetPolicy(): boolean {
+    return existsSync(datasetPolicyPath(this.directory));
   }
 
   /** The demo template, re-owned and signed by this seller. */
@@ -80,6 +115,7 @@ export async function startTestDeployment(
   const home = await mkdtemp(join(tmpdir(), `tusk-it-${name}-`));
   const seller = new TestSeller(`seller-${name}`, join(home, 'query-policies'));
   await prepare(seller);
+  if (!seller.hasDatasetPolicy) await seller.publishDatasetPolicy();
   const temporalAddress = inject('temporalAddress');
   const deployment = await deployLocal({
     home,
@@ -113,8 +149,9 @@ export async function buyDeal(
   templateId: string,
   parameters: Record<string, string | number>,
   dealId = `deal-${crypto.randomUUID()}`,
+  buyer: BuyerIdentity = deployment.buyer,
 ) {
-  const { client } = deployment.buyer;
+  const { client } = buyer;
   const { templates } = await client.get<{ templates: { id: string; hash: string; price: string }[] }>(
     '/templates',
   );
@@ -126,7 +163,7 @@ export async function buyDeal(
     templateHash: template.hash,
     parameters,
     price: template.price,
-    buyerPublicKey: deployment.buyer.resultPublicKey,
+    buyerPublicKey: buyer.resultPublicKey,
     compliance: RESEARCH_IN_US,
   });
   return { dealId, created, delivered: () => waitForStage(client, dealId, isFinished, 120_000) };
@@ -171,6 +208,11 @@ export async function startDealWorkflow(
       },
     ],
   });
+}
+
+/** A dataset's budget figures as the party sees them through the API (GET /budgets/:sellerId/:dataset). */
+export function budgetOf(client: TuskClient, sellerId: string, dataset = 'patients'): Promise<BudgetView> {
+  return client.get<BudgetView>(`/budgets/${sellerId}/${dataset}`);
 }
 
 export async function readJson<T>(path: string): Promise<T> {

@@ -1,9 +1,8 @@
 import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PrivacyLedger } from '../../activities/perimeter/privacy-ledger';
 import { openDealResult, waitForStage } from '../../cli/buyer';
 import type { DealStatus } from '../../workflows/deal/state';
-import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
+import { budgetOf, buyDeal, startTestDeployment, type TestDeployment } from './harness';
 import { slowTemplate } from './slow-template';
 
 const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
@@ -68,8 +67,9 @@ describe('a perimeter worker killed mid-query', () => {
     expect(await ledger.balanceOf('demo-buyer')).toBe(4000n);
     expect(await ledger.balanceOf(test.seller.id)).toBe(975n);
     // The privacy budget is charged once, for one answer.
-    const privacy = new PrivacyLedger(test.deployment.perimeterStateDir);
-    expect(await privacy.spent('demo-buyer', 'patients', 86_400_000, Date.now())).toBe(2);
+    const budget = await budgetOf(test.deployment.buyer.client, test.seller.id);
+    expect(budget.buyer!.spent.epsilon).toBe(2);
+    expect(budget.total.spent.epsilon).toBe(2);
     const payload = await openDealResult(
       test.deployment.buyer.client,
       test.deployment.buyer.resultKeyPem,

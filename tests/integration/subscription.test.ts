@@ -164,7 +164,8 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
   it('cancel ends it at the period end: no further charge, and the token stops then', async () => {
     await waitFor(
       () => status(buyer, ids.cancelled),
-      (s) => s.deliveries.some((d) => d.period === 1),
+      // Any delivered period: this subscription started with the suite and keeps only its last few.
+      (s) => s.deliveries.length > 0,
     );
     const { token } = await currentToken(buyer, ids.cancelled);
     const cancelling = await buyer.client.post<SubscriptionStatus>(`/subscriptions/${ids.cancelled}/cancel`);

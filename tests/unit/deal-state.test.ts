@@ -25,8 +25,6 @@ describe('deal state', () => {
       {
         resultRef: 'r',
         commitment: 'c',
-        groupsReleased: 1,
-        groupsSuppressed: 0,
         epsilonSpent: 1,
         repeat: false,
       },
@@ -60,8 +58,6 @@ describe('deal state', () => {
       {
         resultRef: 'r',
         commitment: 'c',
-        groupsReleased: 1,
-        groupsSuppressed: 0,
         epsilonSpent: 1,
         repeat: false,
       },
@@ -80,8 +76,6 @@ describe('deal state: disputes', () => {
       {
         resultRef: 'r',
         commitment: 'c',
-        groupsReleased: 1,
-        groupsSuppressed: 0,
         epsilonSpent: 1,
         repeat: false,
       },

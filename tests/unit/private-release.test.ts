@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cohortAggregateSql, sumColumn, UNITS_COLUMN } from '../../activities/perimeter/cohort-sql';
+import { releasePrivately } from '../../activities/perimeter/private-release';
 import { noisePlan } from '../../query-policies/noise-plan';
-import { releasePrivately, REMAINDER_LABEL } from '../../activities/perimeter/private-release';
 import { seededRandom } from '../support/seeded-random';
 import { sampleTemplate } from '../support/templates';
 
@@ -11,46 +11,60 @@ const group = (zip3: string, units: number, sum: number) => ({
   [sumColumn('avg_cost')]: BigInt(sum),
 });
 
-describe('private release', () => {
-  it('splits epsilon over the noised quantities and scales noise by the contribution bound', () => {
-    const plan = noisePlan(sampleTemplate());
-    // ε = 1 over 2 quantities (units, the avg's sum); a unit touches ≤ 2 groups; a sum moves ≤ 100.
-    expect(plan).toEqual({
-      mechanism: 'discrete_laplace',
-      epsilon: 1,
-      countScale: 4,
-      sumScales: { avg_cost: 400 },
-    });
-    const gaussian = noisePlan(
-      sampleTemplate({ privacy: { mechanism: 'discrete_gaussian', epsilon: 1, delta: 1e-6 } }),
-    );
-    expect(gaussian.countScale).toBeCloseTo(Math.sqrt(2) * Math.sqrt(2 * Math.log(1.25 / 5e-7)) * 2, 6);
-  });
+const declared = sampleTemplate({
+  groupDomain: { zip3: ['100', '101', '102', '103'] },
+  privacy: { mechanism: 'discrete_laplace', epsilon: 1 },
+});
 
-  it('withholds groups under k and never releases a count under k', () => {
-    const template = sampleTemplate({ minCohortSize: 10 });
-    const rows = [group('100', 9, 500), group('101', 1000, 50_000), group('102', 12, 600)];
-    for (let seed = 0; seed < 50; seed++) {
-      const released = releasePrivately(template, noisePlan(template), rows, seededRandom(seed));
-      const zips = released.rows.map((row) => row[0]);
-      expect(zips).not.toContain('100');
-      expect(zips).toContain('101');
-      for (const row of released.rows) expect(row[1]).toBeGreaterThanOrEqual(10);
-      expect(released.privacy.groupsReleased + released.privacy.groupsSuppressed).toBe(3);
+describe('private release: declared domain', () => {
+  it('answers every group of the domain, in order, whatever the data holds', () => {
+    const plan = noisePlan(declared);
+    for (const rows of [[], [group('101', 1000, 50_000)], [group('100', 1, 5), group('999', 500, 9)]]) {
+      const released = releasePrivately(declared, plan, rows, seededRandom(7));
+      expect(released.rows.map((row) => row[0])).toEqual(['100', '101', '102', '103']);
     }
   });
 
-  it('adds noise of the planned scale, and keeps averages inside the metric bounds', () => {
-    const template = sampleTemplate();
-    const differences: number[] = [];
-    for (let seed = 0; seed < 400; seed++) {
+  it('withholds numbers only where the noisy count is under k, never a count under k', () => {
+    const template = { ...declared, minCohortSize: 10 };
+    for (let seed = 0; seed < 50; seed++) {
       const released = releasePrivately(
         template,
         noisePlan(template),
         [group('101', 1000, 50_000)],
         seededRandom(seed),
       );
-      const [, units, avg] = released.rows[0]!;
+      const byZip = new Map(released.rows.map((row) => [row[0], row]));
+      expect(byZip.get('101')![1]).toBeGreaterThanOrEqual(10);
+      for (const row of released.rows) if (row[1] !== null) expect(row[1]).toBeGreaterThanOrEqual(10);
+    }
+  });
+
+  it('shows metadata that is the same for any data: the mechanism, never a count', () => {
+    const plan = noisePlan(declared);
+    const one = releasePrivately(declared, plan, [group('101', 1, 50)], seededRandom(1));
+    const none = releasePrivately(declared, plan, [], seededRandom(2));
+    expect(one.privacy).toEqual(none.privacy);
+    expect(one.privacy).toEqual({
+      mechanism: 'discrete_laplace',
+      epsilonSpent: 1,
+      delta: 0,
+      noiseScales: { units: 4, 'avg_cost (sum)': 400 },
+      minCohortSize: 10,
+      groupRelease: { kind: 'declared_domain' },
+    });
+  });
+
+  it('adds noise of the planned scale, and keeps averages inside the metric bounds', () => {
+    const differences: number[] = [];
+    for (let seed = 0; seed < 400; seed++) {
+      const released = releasePrivately(
+        declared,
+        noisePlan(declared),
+        [group('101', 1000, 50_000)],
+        seededRandom(seed),
+      );
+      const [, units, avg] = released.rows[1]!;
       differences.push(Number(units) - 1000);
       expect(Number(avg)).toBeGreaterThanOrEqual(0);
       expect(Number(avg)).toBeLessThanOrEqual(100);
@@ -61,35 +75,41 @@ describe('private release', () => {
     expect(meanAbs).toBeGreaterThan(2);
     expect(meanAbs).toBeLessThan(6);
   });
+});
 
-  it('folds small groups into one remainder row, itself released only when it reaches k', () => {
-    const template = sampleTemplate({ suppression: 'remainder', minCohortSize: 10 });
-    const released = releasePrivately(
-      template,
-      noisePlan(template),
-      [group('100', 6, 300), group('101', 7, 300), group('102', 500, 1000)],
-      seededRandom(1),
-    );
-    expect(released.rows.map((row) => row[0])).toEqual(['102', REMAINDER_LABEL]);
-    expect(released.privacy).toMatchObject({
-      remainderReleased: true,
-      groupsSuppressed: 2,
-      groupsReleased: 2,
-    });
-    const lonely = releasePrivately(
-      template,
-      noisePlan(template),
-      [group('100', 3, 300), group('102', 500, 1)],
-      seededRandom(1),
-    );
-    expect(lonely.rows.map((row) => row[0])).toEqual(['102']);
+describe('private release: partition selection', () => {
+  const template = sampleTemplate({ minCohortSize: 10 });
+  const plan = noisePlan(template);
+  const threshold = plan.groupRelease.kind === 'partition_selection' ? plan.groupRelease.threshold : NaN;
+
+  it('releases a group only when its noisy count reaches max(τ, k)', () => {
+    expect(threshold).toBeGreaterThan(10);
+    for (let seed = 0; seed < 50; seed++) {
+      const released = releasePrivately(
+        template,
+        plan,
+        [group('100', 1, 5), group('101', 1000, 50_000)],
+        seededRandom(seed),
+      );
+      expect(released.rows.map((row) => row[0])).toEqual(['101']);
+      for (const row of released.rows) expect(row[1]).toBeGreaterThanOrEqual(threshold);
+    }
   });
 
-  it('bounds contributions in SQL: per-unit sums clamped, units over the group bound dropped', () => {
+  it('releases nothing from nothing, and says only how groups were chosen', () => {
+    const released = releasePrivately(template, plan, [], seededRandom(3));
+    expect(released.rows).toEqual([]);
+    expect(released.privacy.groupRelease).toEqual({ kind: 'partition_selection', threshold, delta: 1e-6 });
+  });
+});
+
+describe('contribution bounding in SQL', () => {
+  it('clamps per-unit sums, drops units over the group bound, and leaves out NULL units', () => {
     const sql = cohortAggregateSql(sampleTemplate());
     expect(sql).toContain('round(least(greatest(sum("cost"::DOUBLE), 0), 100))');
     expect(sql).toContain('GROUP BY "zip3", "person_id"');
     expect(sql).toContain('HAVING count(*) > 2');
     expect(sql).toContain('ANTI JOIN over_bound');
+    expect(sql).toContain('WHERE "person_id" IS NOT NULL');
   });
 });

@@ -127,6 +127,9 @@ async function checkInPerimeter(
     const result = await perimeter.checkMilestone({
       grantId,
       milestoneId: milestone.milestoneId,
+      sponsorId: grant.snapshot().sponsorId,
+      // One check per evidence submitted: a retried activity carries the same id.
+      checkId: String(milestone.evidence.length),
       templateId: check.templateId,
       templateHash: check.templateHash,
       parameters: check.parameters,

@@ -47,8 +47,6 @@ export type DeliveredQuery =
       runId: string;
       resultRef: string;
       commitment: string;
-      groupsReleased: number;
-      groupsSuppressed: number;
     }
   | { queryIndex: number; runId: string; problem: { code: string; reason: string } };
 
