@@ -7,6 +7,7 @@ import { cryptoRandom } from '../activities/perimeter/dp/random-source';
 import { holdPerimeterLock } from '../activities/perimeter/state-lock';
 import { BlobStore } from '../lib/blob-store';
 import { datasetList, readEnv, tuskHome } from '../lib/env';
+import { historyDataConverter, loadHistoryCodec } from '../lib/codec/history-codec';
 import { announceReady, runMain } from '../lib/ready';
 import { connectWorker } from '../lib/temporal';
 
@@ -32,6 +33,7 @@ runMain('perimeter worker', async () => {
   const worker = await Worker.create({
     connection: await connectWorker(env.TEMPORAL_ADDRESS),
     namespace: env.TEMPORAL_NAMESPACE,
+    dataConverter: historyDataConverter(await loadHistoryCodec()),
     taskQueue,
     activities: createPerimeterActivities({
       sellerId: env.TUSK_SELLER_ID,
