@@ -176,7 +176,7 @@ describe('a dispute inside the acceptance window', () => {
   });
 
   it("the deal's and the dispute's recorded histories replay", async () => {
-    await replay(test.temporal, dealId);
-    await replay(test.temporal, disputeWorkflowId(dealId));
+    await replay(test, dealId);
+    await replay(test, disputeWorkflowId(dealId));
   });
 });

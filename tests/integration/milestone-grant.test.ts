@@ -111,6 +111,6 @@ describe('a milestone grant: one query-verified milestone met, one missed', () =
       );
     expect(checks).toHaveLength(2);
     for (const result of checks) expect(Object.keys(result).sort()).toEqual(['met', 'statementHash']);
-    await replay(test.temporal, grantWorkflowId(grantId));
+    await replay(test, grantWorkflowId(grantId));
   });
 });
