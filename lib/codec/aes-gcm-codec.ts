@@ -53,7 +53,7 @@ function deserialise(bytes: Buffer): Payload {
  * tag as associated data, so relabelling a payload with another key id fails like any other tamper.
  */
 export class AesGcmPayloadCodec implements PayloadCodec {
-  constructor(private readonly keyring: CodecKeyring) {}
+  constructor(readonly keyring: CodecKeyring) {}
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
     const keyId = this.keyring.encryptingKeyId;

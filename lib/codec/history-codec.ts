@@ -23,5 +23,5 @@ export async function loadHistoryCodec(source: KeySource = historyKeySource()): 
 
 /** What every Temporal client, worker and replay uses: payloads and failure details encrypted. */
 export function historyDataConverter(codec: AesGcmPayloadCodec): DataConverter {
-  return { payloadCodecs: [codec], failureConverterPath: require.resolve('./failure-converter') };
+  return { payloadCodecs: [codec], failureConverterPath: join(__dirname, 'failure-converter.cjs') };
 }
