@@ -155,7 +155,7 @@ describe('workflow histories hold ciphertext; the codec, and only it, restores t
     ]);
     const unknown = {
       metadata: Object.fromEntries(
-        Object.entries(foreign!.metadata!).map(([k, v]) => [k, Buffer.from(v!).toString('base64')]),
+        Object.entries(foreign!.metadata!).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
       ),
       data: Buffer.from(foreign!.data!).toString('base64'),
     };
