@@ -10,7 +10,7 @@ import {
 } from '../../workflows/disclosure/workflow';
 import type { DisclosureDecision, DisclosureStatus } from '../../workflows/disclosure/state';
 import { disclosureWorkflowId } from '../../workflows/workflow-ids';
-import { hiddenFieldsOf } from '../redaction';
+import { disclosureAsSeenBy, hiddenFieldsOf } from '../redaction';
 import type { RequestDisclosureBody } from './schemas';
 import { ApiError } from '../errors';
 import type { LifecycleConfig } from '../lifecycle-config';
@@ -54,10 +54,7 @@ export class DisclosureService {
 
   /** The auditor who asked, compliance and the operator see a disclosure. */
   async visibleStatus(party: Party, disclosureId: string): Promise<DisclosureStatus> {
-    const status = await this.status(disclosureId);
-    if (party.id !== status.auditorId && party.role !== 'compliance' && party.role !== 'operator')
-      throw new ApiError('forbidden', `${party.id} may not see disclosure ${disclosureId}`);
-    return status;
+    return disclosureAsSeenBy(party, await this.status(disclosureId));
   }
 
   async decide(party: Party, disclosureId: string, decision: DisclosureDecision): Promise<DisclosureStatus> {
