@@ -84,7 +84,10 @@ export async function replay(
 ): Promise<void> {
   const history = await test.temporal.workflow.getHandle(workflowId, runId).fetchHistory();
   await Worker.runReplayHistory(
-    { workflowsPath: join(__dirname, '../../workflows/index.ts'), dataConverter: historyDataConverter(codec) },
+    {
+      workflowsPath: join(__dirname, '../../workflows/index.ts'),
+      dataConverter: historyDataConverter(codec),
+    },
     history,
     workflowId,
   );
