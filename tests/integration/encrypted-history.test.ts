@@ -162,6 +162,17 @@ describe('workflow histories hold ciphertext; the codec, and only it, restores t
     await expect(
       party(test, 'operator').client.post('/codec/decode', { payloads: [unknown] }),
     ).rejects.toMatchObject({ status: 422, code: 'unknown_history_key' });
+    const [first] = payloads as { metadata: Record<string, string>; data: string }[];
+    const flipped = Buffer.from(first!.data, 'base64');
+    flipped[20] = flipped[20]! ^ 1;
+    await expect(
+      party(test, 'operator').client.post('/codec/decode', {
+        payloads: [{ ...first, data: flipped.toString('base64') }],
+      }),
+    ).rejects.toMatchObject({ status: 422, code: 'payload_tampered' });
+    await expect(
+      party(test, 'operator').client.post('/codec/decode', { payloads: [{ data: 'not base64!' }] }),
+    ).rejects.toMatchObject({ status: 400, code: 'invalid_request' });
   });
 
   it('replays through the codec; after a new key is added, the history written under the old one still replays', async () => {
