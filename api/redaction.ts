@@ -33,6 +33,11 @@ function codeOnly<P extends { code: string; reason: string } | undefined>(proble
   return problem && { code: problem.code };
 }
 
+function withoutKey<T extends object, K extends keyof T>(value: T, key: K): Omit<T, K> {
+  const { [key]: _dropped, ...rest } = value;
+  return rest;
+}
+
 /** A party id in a trail, as its side of the deal, so the trail still reads. */
 const sideOf = (sides: Record<string, string>) => (id: string) => sides[id] ?? id;
 
@@ -106,14 +111,12 @@ export function grantAsSeenBy(party: Party, status: GrantStatus) {
   const { sponsorId: _s, granteeId: _g, total: _t, refunded: _r, problem, milestones, ...rest } = status;
   return {
     ...rest,
-    milestones: milestones.map(({ amount: _a, check, lastCheck, ...milestone }) => {
-      const { problem: _lp, ...checked } = lastCheck ?? { met: false, at: 0 };
-      return {
-        ...milestone,
-        check: check.kind === 'query' ? (({ sellerId: _seller, ...c }) => c)(check) : check,
-        ...(lastCheck ? { lastCheck: checked } : {}),
-      };
-    }),
+    milestones: milestones.map(({ amount: _a, check, lastCheck, ...milestone }) => ({
+      ...milestone,
+      check: check.kind === 'query' ? withoutKey(check, 'sellerId') : check,
+      // A failed check's problem is a perimeter refusal: it can quote the seller and the parameters.
+      ...(lastCheck ? { lastCheck: withoutKey(lastCheck, 'problem') } : {}),
+    })),
     ...(problem ? { problem: codeOnly(problem) } : {}),
     hidden: HIDDEN,
   };
