@@ -16,6 +16,8 @@ import { ApiError } from './errors';
  *   party named inside a trail appears as its side, `(buyer)` or `(seller)`; only an approved
  *   disclosure (`hiddenFieldsOf`) shows the hidden fields;
  * - nobody else sees it at all (403).
+ * What belongs to one party alone (results, tokens, deliveries, evidence, a disclosure's view) goes
+ * through `requireOwner`.
  */
 export type View = 'whole' | 'redacted';
 
@@ -158,6 +160,14 @@ export function disclosureAsSeenBy(party: Party, status: DisclosureStatus): Disc
   if (party.role === 'operator' || party.role === 'compliance' || party.id === status.auditorId)
     return status;
   throw new ApiError('forbidden', `${party.id} may not see disclosure ${status.disclosureId}`);
+}
+
+/**
+ * What belongs to one party alone (a sealed result, an access token, a delivery, dispute evidence for
+ * its reviewer, a disclosure's view) is shown to that party and nobody else: not the operator either.
+ */
+export function requireOwner(party: Party, ownerId: string | undefined, refusal: string): void {
+  if (party.id !== ownerId) throw new ApiError('forbidden', refusal);
 }
 
 /** The hidden fields themselves: what an approved disclosure shows its auditor. */

@@ -10,7 +10,7 @@ import {
 } from '../../workflows/disclosure/workflow';
 import type { DisclosureDecision, DisclosureStatus } from '../../workflows/disclosure/state';
 import { disclosureWorkflowId } from '../../workflows/workflow-ids';
-import { disclosureAsSeenBy, hiddenFieldsOf } from '../redaction';
+import { disclosureAsSeenBy, hiddenFieldsOf, requireOwner } from '../redaction';
 import type { RequestDisclosureBody } from './schemas';
 import { ApiError } from '../errors';
 import type { LifecycleConfig } from '../lifecycle-config';
@@ -74,11 +74,11 @@ export class DisclosureService {
   /** The hidden fields, for the auditor who asked, while the view is open; the view is recorded first. */
   async view(party: Party, disclosureId: string) {
     const status = await this.status(disclosureId);
-    if (party.id !== status.auditorId)
-      throw new ApiError(
-        'forbidden',
-        `only ${status.auditorId}, who asked, may view disclosure ${disclosureId}`,
-      );
+    requireOwner(
+      party,
+      status.auditorId,
+      `only ${status.auditorId}, who asked, may view disclosure ${disclosureId}`,
+    );
     if (status.stage === 'expired')
       throw new ApiError('access_expired', `the view of ${disclosureId} has ended`);
     if (status.stage !== 'approved')

@@ -14,7 +14,7 @@ import type { DisputeStatus } from '../../workflows/dispute/state';
 import { disputeWorkflowId } from '../../workflows/workflow-ids';
 import type { DisputeOutcomeBody } from './schemas';
 import { ApiError } from '../errors';
-import { disputeAsSeenBy, evidenceAsSeenBy } from '../redaction';
+import { disputeAsSeenBy, evidenceAsSeenBy, requireOwner } from '../redaction';
 import { assertNotExpired, WorkflowCalls } from '../workflow-calls';
 
 const REVIEWER_ROLES = new Set(['compliance', 'auditor']);
@@ -79,8 +79,9 @@ export class DisputeService {
   async readEvidence(party: Party, dealId: string) {
     const status = await this.status(dealId);
     const reviewer = status.reviewer;
-    if (reviewer?.partyId !== party.id)
-      throw new ApiError('forbidden', `only the named reviewer reads the evidence of deal ${dealId}`);
+    const refusal = `only the named reviewer reads the evidence of deal ${dealId}`;
+    if (!reviewer) throw new ApiError('forbidden', refusal);
+    requireOwner(party, reviewer.partyId, refusal);
     if (reviewer.expired)
       throw new ApiError('access_expired', `${party.id}'s access to the evidence has ended`);
     assertNotExpired(reviewer.accessUntil, `${party.id}'s access to the evidence`);

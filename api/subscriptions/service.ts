@@ -13,7 +13,7 @@ import type { SubscriptionStatus } from '../../workflows/subscription/state';
 import { subscriptionWorkflowId } from '../../workflows/workflow-ids';
 import { complianceProblem } from '../../query-policies/compliance';
 import { ApiError } from '../errors';
-import { subscriptionAsSeenBy } from '../redaction';
+import { requireOwner, subscriptionAsSeenBy } from '../redaction';
 import type { LifecycleConfig } from '../lifecycle-config';
 import type { CreateSubscriptionBody } from './schemas';
 import type { TemplateCatalog } from '../templates/catalog';
@@ -92,8 +92,7 @@ export class SubscriptionService {
 
   private async ownStatus(party: Party, subscriptionId: string): Promise<SubscriptionStatus> {
     const status = await this.status(subscriptionId);
-    if (party.id !== status.buyerId)
-      throw new ApiError('forbidden', `only the subscriber of ${subscriptionId} may do this`);
+    requireOwner(party, status.buyerId, `only the subscriber of ${subscriptionId} may do this`);
     return status;
   }
 
