@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Client } from '@temporalio/client';
@@ -49,9 +49,17 @@ export interface AppDeps {
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
+/** Fastify's request log line, without the Web UI's codec token, which is a path segment. */
+const loggedRequest = (request: FastifyRequest) => ({
+  method: request.method,
+  url: request.url.replace(/^\/codec\/[^/]+\/(encode|decode)/, '/codec/<token>/$1'),
+  host: request.host,
+  remoteAddress: request.ip,
+});
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger ?? false,
+    logger: deps.logger ? { serializers: { req: loggedRequest } } : false,
     bodyLimit: BODY_LIMIT_BYTES,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);

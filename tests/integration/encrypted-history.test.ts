@@ -10,6 +10,7 @@ import { findOrInstallTemporalCli } from '../../scripts/lib/temporal-cli';
 import type { DealStatus } from '../../workflows/deal/state';
 import { freshHistoryCodec, decodeHistoryJson, searchableText } from '../support/history-codec';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
 import { party, replay, waitFor } from './lifecycle-harness';
 
@@ -149,6 +150,13 @@ describe('workflow histories hold ciphertext; the codec, and only it, restores t
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
     expect(preflight.headers.get('access-control-allow-headers')).toContain('x-namespace');
+
+    // The token is a path segment: the API's request log must not keep it.
+    const apiLog = await waitFor(
+      () => readFile(join(test.home, 'logs', 'api.log'), 'utf8'),
+      (text) => text.includes('/codec/<token>/decode'),
+    );
+    expect(apiLog).not.toContain(CODEC_TOKEN);
 
     const [foreign] = await freshHistoryCodec('retired-key').encode([
       { metadata: {}, data: Buffer.from('{}') },
