@@ -1,7 +1,8 @@
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Client } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -12,6 +13,8 @@ import type { BlobStore } from '../lib/blob-store';
 import type { PartyRegistry } from '../lib/parties';
 import { SIGNATURE_HEADER, PARTY_HEADER, TIMESTAMP_HEADER } from '../lib/signed-request';
 import { installRequestSigning } from './auth';
+import { codecRoutes } from './codec/routes';
+import { CodecService } from './codec/service';
 import { DealService, type DealServiceConfig } from './deals/service';
 import { DisclosureService } from './disclosures/service';
 import { DisputeService } from './disputes/service';
@@ -45,13 +48,23 @@ export interface AppDeps {
   /** Subscription and disclosure durations; defaults for any left out. */
   lifecycles?: Partial<LifecycleConfig>;
   logger?: boolean;
+  /** The history codec endpoint; left out, the API serves none. */
+  historyCodec?: { codec: PayloadCodec; token?: string; uiOrigin: string };
 }
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
+/** Fastify's request log line, without the Web UI's codec token, which is a path segment. */
+const loggedRequest = (request: FastifyRequest) => ({
+  method: request.method,
+  url: request.url.replace(/^\/codec\/[^/]+\/(encode|decode)/, '/codec/<token>/$1'),
+  host: request.host,
+  remoteAddress: request.ip,
+});
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger ?? false,
+    logger: deps.logger ? { serializers: { req: loggedRequest } } : false,
     bodyLimit: BODY_LIMIT_BYTES,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
@@ -97,5 +110,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(multiSellerDealRoutes, {
     deals: new MultiSellerDealService(temporal, catalog, blobs, deps.deals),
   });
+  if (deps.historyCodec) {
+    const { codec, token, uiOrigin } = deps.historyCodec;
+    await app.register(codecRoutes, { codec: new CodecService(codec, token), uiOrigin });
+  }
   return app;
 }

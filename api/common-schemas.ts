@@ -32,7 +32,10 @@ export const evidenceBody = z.strictObject({
     .max(32 * 1024),
 });
 
-export const problem = z.object({ code: z.string(), reason: z.string() });
+/** The reason is left out for auditors and compliance: it can quote parties and amounts. */
+export const problem = z.object({ code: z.string(), reason: z.string().optional() });
+/** What the redaction rule (api/redaction.ts) took out of a resource for this caller. */
+export const hiddenFields = z.array(z.enum(['parties', 'amount'])).optional();
 
 export const auditEvent = z.object({
   at: z.number(),

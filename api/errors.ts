@@ -29,6 +29,10 @@ export const errorCatalogue = {
   unknown_blob: 422,
   too_few_sellers: 422,
   templates_differ: 422,
+  /** A history payload is encrypted under a key the codec does not hold. */
+  unknown_history_key: 422,
+  /** A history payload does not authenticate under its key. */
+  payload_tampered: 422,
   internal: 500,
   temporal_unavailable: 503,
   /** Redis, where accepted signatures are remembered, does not answer: no request is accepted unchecked. */

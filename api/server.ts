@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { BlobStore } from '../lib/blob-store';
 import { readEnv, tuskHome } from '../lib/env';
 import { PartyRegistry } from '../lib/parties';
+import { loadHistoryCodec } from '../lib/codec/history-codec';
 import { announceReady, runMain } from '../lib/ready';
 import { connectClient } from '../lib/temporal';
 import { DEFAULT_ACCEPTANCE_TIMEOUT_MS } from '../workflows/deal/state';
@@ -21,8 +22,12 @@ runMain('api', async () => {
     TUSK_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(250),
     TUSK_ACCEPTANCE_TIMEOUT_MS: z.coerce.number().int().positive().default(DEFAULT_ACCEPTANCE_TIMEOUT_MS),
     ...lifecycleEnv,
+    /** Secret path segment of the Web UI's codec endpoint; unset, only signed operator requests decode. */
+    TUSK_CODEC_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
+    TUSK_CODEC_UI_ORIGIN: z.url().default('http://localhost:8233'),
   });
-  const temporal = await connectClient(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE);
+  const codec = await loadHistoryCodec();
+  const temporal = await connectClient(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE, codec);
   // A request waits at most one retry for Redis; then it is refused (503), never let through unchecked.
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 });
   const app = await buildApp({
@@ -48,6 +53,7 @@ runMain('api', async () => {
       disclosureApprovalTimeoutMs: env.TUSK_DISCLOSURE_APPROVAL_TIMEOUT_MS,
     },
     logger: true,
+    historyCodec: { codec, token: env.TUSK_CODEC_TOKEN, uiOrigin: env.TUSK_CODEC_UI_ORIGIN },
   });
   const address = await app.listen({ host: env.TUSK_API_HOST, port: env.TUSK_API_PORT });
   announceReady('api', address);

@@ -6,6 +6,7 @@ import { NOTIFICATIONS_QUEUE, type NotificationJob } from '../activities/coordin
 import { BlobStore } from '../lib/blob-store';
 import { readEnv } from '../lib/env';
 import { bullConnection } from '../lib/redis';
+import { historyDataConverter, loadHistoryCodec } from '../lib/codec/history-codec';
 import { announceReady, runMain } from '../lib/ready';
 import { connectWorker } from '../lib/temporal';
 
@@ -16,6 +17,7 @@ runMain('coordinator worker', async () => {
   const worker = await Worker.create({
     connection: await connectWorker(env.TEMPORAL_ADDRESS),
     namespace: env.TEMPORAL_NAMESPACE,
+    dataConverter: historyDataConverter(await loadHistoryCodec()),
     taskQueue: COORDINATOR_TASK_QUEUE,
     activities: createCoordinatorActivities({ notifications, blobs: new BlobStore(env.blobDir) }),
   });

@@ -1,5 +1,6 @@
 import { Worker } from '@temporalio/worker';
 import { readEnv } from '../lib/env';
+import { historyDataConverter, loadHistoryCodec } from '../lib/codec/history-codec';
 import { announceReady, runMain } from '../lib/ready';
 import { connectWorker, DEALS_TASK_QUEUE } from '../lib/temporal';
 
@@ -9,6 +10,7 @@ runMain('deals worker', async () => {
   const worker = await Worker.create({
     connection: await connectWorker(env.TEMPORAL_ADDRESS),
     namespace: env.TEMPORAL_NAMESPACE,
+    dataConverter: historyDataConverter(await loadHistoryCodec()),
     taskQueue: DEALS_TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
   });

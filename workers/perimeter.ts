@@ -9,6 +9,7 @@ import { LEDGER_FILE, PrivacyLedger } from '../activities/perimeter/privacy-ledg
 import { readTrustedDatasetPolicy } from '../query-policies/dataset-policy-file';
 import { BlobStore } from '../lib/blob-store';
 import { datasetList, readEnv, tuskHome } from '../lib/env';
+import { historyDataConverter, loadHistoryCodec } from '../lib/codec/history-codec';
 import { announceReady, runMain } from '../lib/ready';
 import { connectWorker } from '../lib/temporal';
 
@@ -48,6 +49,7 @@ runMain('perimeter worker', async () => {
   const worker = await Worker.create({
     connection: await connectWorker(env.TEMPORAL_ADDRESS),
     namespace: env.TEMPORAL_NAMESPACE,
+    dataConverter: historyDataConverter(await loadHistoryCodec()),
     taskQueue,
     activities: createPerimeterActivities({
       sellerId: env.TUSK_SELLER_ID,

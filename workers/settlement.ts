@@ -6,6 +6,7 @@ import { startAztecSettlement } from '../activities/settlement/aztec-start';
 import { LocalLedger } from '../activities/settlement/local-ledger';
 import type { SettlementPort } from '../activities/settlement/port';
 import { readEnv, tuskHome } from '../lib/env';
+import { historyDataConverter, loadHistoryCodec } from '../lib/codec/history-codec';
 import { announceReady, runMain } from '../lib/ready';
 import { connectWorker } from '../lib/temporal';
 
@@ -52,6 +53,7 @@ runMain('settlement worker', async () => {
   const worker = await Worker.create({
     connection: await connectWorker(env.TEMPORAL_ADDRESS),
     namespace: env.TEMPORAL_NAMESPACE,
+    dataConverter: historyDataConverter(await loadHistoryCodec()),
     taskQueue: SETTLEMENT_TASK_QUEUE,
     activities: createSettlementActivities(port, { paymentWindowMs: env.TUSK_PAYMENT_WINDOW_MS }),
   });

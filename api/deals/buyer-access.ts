@@ -3,6 +3,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { BlobStore } from '../../lib/blob-store';
 import type { Party } from '../../lib/parties';
 import { ApiError } from '../errors';
+import { requireOwner } from '../redaction';
 
 /** What both kinds of deal show about themselves that the buyer-only steps need. */
 interface BuyerFacingStatus {
@@ -44,9 +45,7 @@ export async function sealedResultFor(
   dealId: string,
   status: BuyerFacingStatus,
 ) {
-  if (status.buyerId !== party.id) {
-    throw new ApiError('forbidden', `only the buyer of deal ${dealId} may fetch its result`);
-  }
+  requireOwner(party, status.buyerId, `only the buyer of deal ${dealId} may fetch its result`);
   if (!status.result)
     throw new ApiError('result_not_ready', `deal ${dealId} is ${status.stage}; no result yet`);
   return {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { dealCompliance, parameterValues, x25519PublicKey } from '../common-schemas';
+import { dealCompliance, hiddenFields, parameterValues, problem, x25519PublicKey } from '../common-schemas';
 import { DEAL_STAGES } from '../../workflows/deal/state';
 import { DISCLOSABLE_FIELDS } from '../../workflows/disclosure/state';
 import { disputeOutcome } from '../disputes/schemas';
@@ -72,7 +72,7 @@ export const dealStatus = z
     escrow: z.object({ address: z.string() }).optional(),
     /** The buyer's private receipt: its public id, and the salt that ties it to the result commitment. */
     receipt: z.object({ id: z.string(), salt: z.string() }).optional(),
-    problem: z.object({ code: z.string(), reason: z.string() }).optional(),
+    problem: problem.optional(),
     timeline: z.array(z.object({ stage: dealStage, at: z.number() })),
   })
   .meta({ id: 'DealStatus' });
@@ -151,14 +151,17 @@ export const multiSellerDealStatus = z
   .object({
     dealId: z.string(),
     stage: dealStage,
-    buyerId: z.string(),
-    sellerIds: z.array(z.string()),
+    /** Parties and amount are absent for auditors and compliance (see `hidden`). */
+    buyerId: z.string().optional(),
+    sellerIds: z.array(z.string()).optional(),
     templateId: z.string(),
-    price: z.string(),
-    contributors: z.array(z.string()),
+    price: z.string().optional(),
+    /** The sellers whose perimeters accepted: seller ids, so hidden with the parties. */
+    contributors: z.array(z.string()).optional(),
+    hidden: hiddenFields,
     result: z.object({ resultRef: z.string(), commitment: z.string(), contributors: z.number() }).optional(),
     confirmedBy: z.enum(['buyer', 'acceptance_timer']).optional(),
-    problem: z.object({ code: z.string(), reason: z.string() }).optional(),
+    problem: problem.optional(),
     timeline: z.array(z.object({ stage: dealStage, at: z.number() })),
   })
   .meta({ id: 'MultiSellerDealStatus' });

@@ -7,7 +7,7 @@ import { complianceProblem } from '../../query-policies/compliance';
 import { cohortQueryDeal, confirmDealUpdate, dealStatusQuery } from '../../workflows/deal/workflow';
 import type { DealStatus } from '../../workflows/deal/state';
 import type { DisputeTerms } from '../../workflows/dispute/state';
-import { redactHiddenFields, type VisibleDealStatus } from '../redaction';
+import { dealAsSeenBy, type VisibleDealStatus } from '../redaction';
 import { confirmAsBuyer, sealedResultFor } from './buyer-access';
 import { ApiError } from '../errors';
 import type { CreateDealBody } from './schemas';
@@ -101,16 +101,9 @@ export class DealService {
     }
   }
 
-  /**
-   * The deal, if this party may see it: its buyer, its seller and the operator in full; auditors and
-   * compliance without its hidden fields (parties, amount), which only a disclosure shows.
-   */
+  /** The deal as this party may see it (api/redaction.ts). */
   async visibleStatus(party: Party, dealId: string): Promise<VisibleDealStatus> {
-    const status = await this.status(dealId);
-    const involved = party.id === status.buyerId || party.id === status.sellerId;
-    if (involved || party.role === 'operator') return status;
-    if (party.role === 'auditor' || party.role === 'compliance') return redactHiddenFields(status);
-    throw new ApiError('forbidden', `${party.id} is not a party to deal ${dealId}`);
+    return dealAsSeenBy(party, await this.status(dealId));
   }
 
   async confirm(party: Party, dealId: string): Promise<DealStatus> {

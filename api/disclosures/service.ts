@@ -10,7 +10,7 @@ import {
 } from '../../workflows/disclosure/workflow';
 import type { DisclosureDecision, DisclosureStatus } from '../../workflows/disclosure/state';
 import { disclosureWorkflowId } from '../../workflows/workflow-ids';
-import { hiddenFieldsOf } from '../redaction';
+import { disclosureAsSeenBy, hiddenFieldsOf, requireOwner } from '../redaction';
 import type { RequestDisclosureBody } from './schemas';
 import { ApiError } from '../errors';
 import type { LifecycleConfig } from '../lifecycle-config';
@@ -54,10 +54,7 @@ export class DisclosureService {
 
   /** The auditor who asked, compliance and the operator see a disclosure. */
   async visibleStatus(party: Party, disclosureId: string): Promise<DisclosureStatus> {
-    const status = await this.status(disclosureId);
-    if (party.id !== status.auditorId && party.role !== 'compliance' && party.role !== 'operator')
-      throw new ApiError('forbidden', `${party.id} may not see disclosure ${disclosureId}`);
-    return status;
+    return disclosureAsSeenBy(party, await this.status(disclosureId));
   }
 
   async decide(party: Party, disclosureId: string, decision: DisclosureDecision): Promise<DisclosureStatus> {
@@ -77,11 +74,11 @@ export class DisclosureService {
   /** The hidden fields, for the auditor who asked, while the view is open; the view is recorded first. */
   async view(party: Party, disclosureId: string) {
     const status = await this.status(disclosureId);
-    if (party.id !== status.auditorId)
-      throw new ApiError(
-        'forbidden',
-        `only ${status.auditorId}, who asked, may view disclosure ${disclosureId}`,
-      );
+    requireOwner(
+      party,
+      status.auditorId,
+      `only ${status.auditorId}, who asked, may view disclosure ${disclosureId}`,
+    );
     if (status.stage === 'expired')
       throw new ApiError('access_expired', `the view of ${disclosureId} has ended`);
     if (status.stage !== 'approved')

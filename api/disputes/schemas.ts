@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { auditEvent, partyId, vote } from '../common-schemas';
+import { auditEvent, hiddenFields, partyId, vote } from '../common-schemas';
 
 export const openDisputeBody = z.strictObject({ reason: z.string().min(1).max(1000) });
 export const nameReviewerBody = z.strictObject({ reviewerId: partyId });
@@ -16,9 +16,11 @@ export const disputeStatus = z
   .object({
     dealId: z.string(),
     stage: z.enum(['open', 'resolved']),
-    buyerId: z.string(),
-    sellerId: z.string(),
-    openedBy: z.string(),
+    /** Absent for auditors and compliance (see `hidden`); evidence and audit name `(buyer)` / `(seller)`. */
+    buyerId: z.string().optional(),
+    sellerId: z.string().optional(),
+    openedBy: z.string().optional(),
+    hidden: hiddenFields,
     reason: z.string(),
     openedAt: z.number(),
     resolveBy: z.number(),

@@ -14,6 +14,7 @@ import type { DisputeStatus } from '../../workflows/dispute/state';
 import { disputeWorkflowId } from '../../workflows/workflow-ids';
 import type { DisputeOutcomeBody } from './schemas';
 import { ApiError } from '../errors';
+import { disputeAsSeenBy, evidenceAsSeenBy, requireOwner } from '../redaction';
 import { assertNotExpired, WorkflowCalls } from '../workflow-calls';
 
 const REVIEWER_ROLES = new Set(['compliance', 'auditor']);
@@ -41,27 +42,24 @@ export class DisputeService {
     return this.calls.query(disputeWorkflowId(dealId), disputeStatusQuery, `dispute of deal ${dealId}`);
   }
 
-  /** The parties, the named reviewer, compliance and the operator see a dispute. */
-  async visibleStatus(party: Party, dealId: string): Promise<DisputeStatus> {
-    const status = await this.status(dealId);
-    const involved = [status.buyerId, status.sellerId, status.reviewer?.partyId].includes(party.id);
-    if (!involved && party.role !== 'compliance' && party.role !== 'operator')
-      throw new ApiError('forbidden', `${party.id} has no part in the dispute of deal ${dealId}`);
-    return status;
+  /** The dispute as this party may see it (api/redaction.ts): a reviewer is compliance or an auditor. */
+  async visibleStatus(party: Party, dealId: string) {
+    return disputeAsSeenBy(party, await this.status(dealId));
   }
 
-  async nameReviewer(party: Party, dealId: string, reviewerId: string): Promise<DisputeStatus> {
+  async nameReviewer(party: Party, dealId: string, reviewerId: string) {
     if (party.role !== 'compliance' && party.role !== 'operator')
       throw new ApiError('forbidden', 'only compliance or the operator names a reviewer');
     const reviewer = this.parties.get(reviewerId);
     if (!reviewer || !REVIEWER_ROLES.has(reviewer.role))
       throw new ApiError('invalid_terms', `${reviewerId} is not a registered compliance or auditor party`);
-    return this.calls.update(
+    const named = await this.calls.update(
       disputeWorkflowId(dealId),
       nameReviewerUpdate,
       { reviewerId, namedBy: party.id },
       `dispute of deal ${dealId}`,
     );
+    return disputeAsSeenBy(party, named);
   }
 
   async addEvidence(party: Party, dealId: string, evidence: string): Promise<DisputeStatus> {
@@ -81,8 +79,9 @@ export class DisputeService {
   async readEvidence(party: Party, dealId: string) {
     const status = await this.status(dealId);
     const reviewer = status.reviewer;
-    if (reviewer?.partyId !== party.id)
-      throw new ApiError('forbidden', `only the named reviewer reads the evidence of deal ${dealId}`);
+    const refusal = `only the named reviewer reads the evidence of deal ${dealId}`;
+    if (!reviewer) throw new ApiError('forbidden', refusal);
+    requireOwner(party, reviewer.partyId, refusal);
     if (reviewer.expired)
       throw new ApiError('access_expired', `${party.id}'s access to the evidence has ended`);
     assertNotExpired(reviewer.accessUntil, `${party.id}'s access to the evidence`);
@@ -96,10 +95,10 @@ export class DisputeService {
     const evidence = await Promise.all(
       status.evidence.map(async (e) => ({ ...e, text: (await this.blobs.get(e.ref)).toString('utf8') })),
     );
-    return { dealId, accessUntil: reviewer.accessUntil, evidence };
+    return { dealId, accessUntil: reviewer.accessUntil, evidence: evidenceAsSeenBy(party, status, evidence) };
   }
 
-  async approve(party: Party, dealId: string, outcome: DisputeOutcomeBody): Promise<DisputeStatus> {
+  async approve(party: Party, dealId: string, outcome: DisputeOutcomeBody) {
     if (party.role !== 'compliance')
       throw new ApiError('forbidden', 'only compliance principals approve an outcome');
     const status = await this.status(dealId);
@@ -108,11 +107,12 @@ export class DisputeService {
         'already_decided',
         `${party.id} has already approved an outcome; another principal must`,
       );
-    return this.calls.update(
+    const approved = await this.calls.update(
       disputeWorkflowId(dealId),
       approveOutcomeUpdate,
       { principal: party.id, outcome },
       `dispute of deal ${dealId}`,
     );
+    return disputeAsSeenBy(party, approved);
   }
 }

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { amount, businessId, parameterValues, partyId, problem, templateHash } from '../common-schemas';
+import {
+  amount,
+  businessId,
+  hiddenFields,
+  parameterValues,
+  partyId,
+  problem,
+  templateHash,
+} from '../common-schemas';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
 
@@ -43,20 +51,22 @@ const grantStage = z.enum(['funding', 'active', 'completed', 'ended', 'failed'])
 export const grantStatus = z
   .object({
     grantId: z.string(),
-    sponsorId: z.string(),
-    granteeId: z.string(),
+    /** Parties and amounts are absent for auditors and compliance (see `hidden`). */
+    sponsorId: z.string().optional(),
+    granteeId: z.string().optional(),
     stage: grantStage,
-    total: z.string(),
+    total: z.string().optional(),
+    hidden: hiddenFields,
     milestones: z.array(
       z.object({
         milestoneId: z.string(),
         name: z.string(),
-        amount: z.string(),
+        amount: z.string().optional(),
         deadline: z.number(),
         check: z.union([
           z.object({
             kind: z.literal('query'),
-            sellerId: z.string(),
+            sellerId: z.string().optional(),
             templateId: z.string(),
             templateHash: z.string(),
             parameters: z.record(z.string(), z.union([z.string(), z.number()])),

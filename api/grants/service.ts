@@ -11,6 +11,7 @@ import {
 } from '../../workflows/grant/workflow';
 import { grantWorkflowId } from '../../workflows/workflow-ids';
 import { ApiError } from '../errors';
+import { grantAsSeenBy } from '../redaction';
 import type { CreateGrantBody } from './schemas';
 import type { TemplateCatalog } from '../templates/catalog';
 import { checkTemplateOrder } from '../templates/order';
@@ -80,11 +81,9 @@ export class GrantService {
     return this.calls.query(grantWorkflowId(grantId), grantStatusQuery, `grant ${grantId}`);
   }
 
-  async visibleStatus(party: Party, grantId: string): Promise<GrantStatus> {
-    const status = await this.status(grantId);
-    if (party.id !== status.sponsorId && party.id !== status.granteeId && party.role !== 'operator')
-      throw new ApiError('forbidden', `${party.id} is not a party to grant ${grantId}`);
-    return status;
+  /** The grant as this party may see it (api/redaction.ts). */
+  async visibleStatus(party: Party, grantId: string) {
+    return grantAsSeenBy(party, await this.status(grantId));
   }
 
   async progress(grantId: string) {

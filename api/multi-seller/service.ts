@@ -16,6 +16,7 @@ import { MIN_CONTRIBUTORS, type MultiSellerDealStatus } from '../../workflows/mu
 import type { DealServiceConfig } from '../deals/service';
 import { confirmAsBuyer, sealedResultFor } from '../deals/buyer-access';
 import { ApiError } from '../errors';
+import { multiSellerDealAsSeenBy } from '../redaction';
 import type { CreateMultiSellerDealBody } from '../deals/schemas';
 import type { TemplateCatalog } from '../templates/catalog';
 
@@ -133,12 +134,9 @@ export class MultiSellerDealService {
     }
   }
 
-  async visibleStatus(party: Party, dealId: string): Promise<MultiSellerDealStatus> {
-    const status = await this.status(dealId);
-    const involved = party.id === status.buyerId || status.sellerIds.includes(party.id);
-    if (!involved && party.role !== 'operator' && party.role !== 'auditor')
-      throw new ApiError('forbidden', `${party.id} is not a party to deal ${dealId}`);
-    return status;
+  /** The deal as this party may see it (api/redaction.ts). */
+  async visibleStatus(party: Party, dealId: string) {
+    return multiSellerDealAsSeenBy(party, await this.status(dealId));
   }
 
   async confirm(party: Party, dealId: string): Promise<MultiSellerDealStatus> {

@@ -3,6 +3,7 @@ import {
   amount,
   businessId,
   dealCompliance,
+  hiddenFields,
   parameterValues,
   problem,
   templateHash,
@@ -47,9 +48,11 @@ const delivered = z.union([
 export const subscriptionStatus = z
   .object({
     subscriptionId: z.string(),
-    buyerId: z.string(),
-    sellerId: z.string(),
-    pricePerPeriod: z.string(),
+    /** Parties and amount are absent for auditors and compliance (see `hidden`). */
+    buyerId: z.string().optional(),
+    sellerId: z.string().optional(),
+    pricePerPeriod: z.string().optional(),
+    hidden: hiddenFields,
     periodMs: z.number(),
     graceMs: z.number(),
     stage: z.enum(['active', 'grace', 'cancelling', 'cancelled', 'suspended']),

@@ -13,6 +13,7 @@ import type { SubscriptionStatus } from '../../workflows/subscription/state';
 import { subscriptionWorkflowId } from '../../workflows/workflow-ids';
 import { complianceProblem } from '../../query-policies/compliance';
 import { ApiError } from '../errors';
+import { requireOwner, subscriptionAsSeenBy } from '../redaction';
 import type { LifecycleConfig } from '../lifecycle-config';
 import type { CreateSubscriptionBody } from './schemas';
 import type { TemplateCatalog } from '../templates/catalog';
@@ -84,17 +85,14 @@ export class SubscriptionService {
   }
 
   /** Its buyer, its seller and the operator see a subscription. */
-  async visibleStatus(party: Party, subscriptionId: string): Promise<SubscriptionStatus> {
-    const status = await this.status(subscriptionId);
-    if (party.id !== status.buyerId && party.id !== status.sellerId && party.role !== 'operator')
-      throw new ApiError('forbidden', `${party.id} is not a party to subscription ${subscriptionId}`);
-    return status;
+  /** The subscription as this party may see it (api/redaction.ts). */
+  async visibleStatus(party: Party, subscriptionId: string) {
+    return subscriptionAsSeenBy(party, await this.status(subscriptionId));
   }
 
   private async ownStatus(party: Party, subscriptionId: string): Promise<SubscriptionStatus> {
     const status = await this.status(subscriptionId);
-    if (party.id !== status.buyerId)
-      throw new ApiError('forbidden', `only the subscriber of ${subscriptionId} may do this`);
+    requireOwner(party, status.buyerId, `only the subscriber of ${subscriptionId} may do this`);
     return status;
   }
 

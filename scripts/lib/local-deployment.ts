@@ -5,6 +5,7 @@ import { LocalLedger } from '../../activities/settlement/local-ledger';
 import { readDeployment, TEST_ACCOUNT, type SettlementDeployment } from '../../contracts/deployment';
 import { aztecToolchain } from '../../contracts/toolchain';
 import { addParty } from '../../cli/operator';
+import { createOnce, newKeyFileJson } from '../../lib/codec/keyring';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import type { Party, PartyRole } from '../../lib/parties';
 import { generateX25519KeyPair } from '../../lib/sealed-box';
@@ -84,6 +85,8 @@ export interface LocalDeployment {
   /** When settling on Aztec: the operator's deployment; the buyer and seller are its test accounts. */
   aztec?: SettlementDeployment;
   datasetPath: string;
+  /** The history codec's keys, shared by every process here (Temporal never sees them). */
+  codecKeyFile: string;
   /** The perimeter's private state (privacy ledger, released answers). */
   perimeterStateDir: string;
   services: Map<string, Service>;
@@ -152,12 +155,19 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     for (const { extra } of extraKeys) if (extra.funds) await ledger.mint(extra.id, extra.funds);
   }
 
+  // Made before the processes start, so all of them encrypt under one key; an existing file is kept.
+  const codecKeyFile = join(home, 'codec-keys.json');
+  await createOnce(codecKeyFile, newKeyFileJson('local-1'));
+
   const [apiPort] = await freeLoopbackPorts(1);
   const env: Record<string, string> = {
     TUSK_HOME: home,
     TEMPORAL_ADDRESS: options.temporalAddress,
     REDIS_URL: options.redisUrl,
     TUSK_PARTIES_FILE: partiesFile,
+    TUSK_CODEC_KEY_FILE: codecKeyFile,
+    // The key file, not whatever keys the caller's shell may hold.
+    TUSK_CODEC_KEYS: '',
     TUSK_LEDGER_FILE: ledger.path,
     TUSK_SELLER_ID: sellerId,
     TUSK_SELLER_PUBLIC_KEY: parties[1]!.publicKey,
@@ -261,6 +271,7 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     ledger,
     ...(aztec ? { aztec } : {}),
     datasetPath,
+    codecKeyFile,
     perimeterStateDir: join(home, 'perimeter', sellerId),
     services,
     async restart(name) {

@@ -13,6 +13,7 @@ import { PartyRegistry } from '../../lib/parties';
 import { generateX25519KeyPair } from '../../lib/sealed-box';
 import { signRequest } from '../../lib/signed-request';
 import { connectClient } from '../../lib/temporal';
+import { freshHistoryCodec } from '../support/history-codec';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import { RESEARCH_IN_US, TestSeller } from './harness';
@@ -36,7 +37,7 @@ describe('the API answers bad input with 4xx and a reason', () => {
     redis = new Redis(inject('redisUrl'));
     seller = new TestSeller('seller-api', join(home, 'query-policies'));
     template = await seller.publishDemoTemplate();
-    temporal = await connectClient(inject('temporalAddress'), 'default');
+    temporal = await connectClient(inject('temporalAddress'), 'default', freshHistoryCodec());
     app = await buildApp({
       temporal,
       parties: new PartyRegistry([

@@ -104,11 +104,11 @@ describe("selective disclosure of a deal's hidden fields", () => {
     const record = (await new BlobStore(join(test.home, 'blobs')).get(expired.auditRef!)).toString();
     expect(record).toContain('"action":"viewed"');
     expect(record).toContain(canonicalHash({ dealId, ...fields }));
-    const history = await historyText(test.temporal, disclosureWorkflowId(disclosureId));
+    const history = await historyText(test, disclosureWorkflowId(disclosureId));
     for (const text of [record, history]) expect(text).not.toContain(fields.buyerId);
   });
 
   it('replays its recorded history', async () => {
-    await replay(test.temporal, disclosureWorkflowId(disclosureId));
+    await replay(test, disclosureWorkflowId(disclosureId));
   });
 });

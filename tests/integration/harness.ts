@@ -10,6 +10,8 @@ import type { TuskClient } from '../../lib/tusk-client';
 import { BlobStore } from '../../lib/blob-store';
 import { canonicalJson } from '../../lib/canonical-json';
 import { generateEd25519KeyPair, type Ed25519KeyPair } from '../../lib/ed25519';
+import type { AesGcmPayloadCodec } from '../../lib/codec/aes-gcm-codec';
+import { loadHistoryCodec } from '../../lib/codec/history-codec';
 import { connectClient, DEALS_TASK_QUEUE } from '../../lib/temporal';
 import { signDatasetPolicy, type DatasetPolicy } from '../../query-policies/dataset-policy';
 import { datasetPolicyPath } from '../../query-policies/dataset-policy-file';
@@ -102,7 +104,10 @@ export interface TestDeployment {
   home: string;
   seller: TestSeller;
   deployment: LocalDeployment;
+  /** Decodes through the codec with the deployment's keys. */
   temporal: Client;
+  /** The deployment's history codec: what replay and any reading of a history go through. */
+  codec: AesGcmPayloadCodec;
   close(): Promise<void>;
 }
 
@@ -127,12 +132,14 @@ export async function startTestDeployment(
     policiesRoot: seller.policiesRoot,
     ...(typeof options === 'function' ? options(seller) : options),
   });
-  const temporal = await connectClient(temporalAddress, 'default');
+  const codec = await loadHistoryCodec({ keyFile: deployment.codecKeyFile, generateIfMissing: false });
+  const temporal = await connectClient(temporalAddress, 'default', codec);
   return {
     home,
     seller,
     deployment,
     temporal,
+    codec,
     async close() {
       await deployment.stop();
       await temporal.connection.close();

@@ -13,6 +13,7 @@ import { PartyRegistry, type PartyRole } from '../../lib/parties';
 import { generateX25519KeyPair } from '../../lib/sealed-box';
 import { signRequest } from '../../lib/signed-request';
 import { connectClient } from '../../lib/temporal';
+import { freshHistoryCodec } from '../support/history-codec';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import { RESEARCH_IN_US, TestSeller } from './harness';
@@ -51,7 +52,7 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
     redis = new Redis(inject('redisUrl'));
     const seller = new TestSeller('seller-lifecycle-api', join(home, 'query-policies'));
     template = await seller.publishDemoTemplate();
-    temporal = await connectClient(inject('temporalAddress'), 'default');
+    temporal = await connectClient(inject('temporalAddress'), 'default', freshHistoryCodec());
     app = await buildApp({
       temporal,
       parties: new PartyRegistry([

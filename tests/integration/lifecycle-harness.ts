@@ -1,7 +1,10 @@
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import type { AesGcmPayloadCodec } from '../../lib/codec/aes-gcm-codec';
 import { Worker } from '@temporalio/worker';
+import { historyDataConverter } from '../../lib/codec/history-codec';
 import { TuskClient } from '../../lib/tusk-client';
+import { decodeHistoryJson, searchableText } from '../support/history-codec';
 import type { ExtraParty, PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { TestDeployment } from './harness';
 
@@ -63,20 +66,28 @@ export async function waitForRefusal(attempt: () => Promise<unknown>, timeoutMs 
   );
 }
 
-/** A workflow's recorded history, as text, with every payload decoded: what a privacy check searches. */
-export async function historyText(temporal: Client, workflowId: string, runId?: string): Promise<string> {
-  const history = JSON.stringify(await temporal.workflow.getHandle(workflowId, runId).fetchHistory());
-  const payloads = [...history.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) =>
-    Buffer.from(m[1]!, 'base64').toString(),
-  );
-  return `${history}\n${payloads.join('\n')}`;
+/**
+ * A workflow's recorded history, as text, with every payload decrypted by the history codec and
+ * decoded: what a privacy check searches (what holds the keys may see no more than this either).
+ */
+export async function historyText(test: TestDeployment, workflowId: string, runId?: string): Promise<string> {
+  const history = await test.temporal.workflow.getHandle(workflowId, runId).fetchHistory();
+  return searchableText(await decodeHistoryJson(history, test.codec));
 }
 
 /** Replays a recorded run against today's workflow code: resolves only if the code is deterministic for it. */
-export async function replay(temporal: Client, workflowId: string, runId?: string): Promise<void> {
-  const history = await temporal.workflow.getHandle(workflowId, runId).fetchHistory();
+export async function replay(
+  test: TestDeployment,
+  workflowId: string,
+  runId?: string,
+  codec: AesGcmPayloadCodec = test.codec,
+): Promise<void> {
+  const history = await test.temporal.workflow.getHandle(workflowId, runId).fetchHistory();
   await Worker.runReplayHistory(
-    { workflowsPath: join(__dirname, '../../workflows/index.ts') },
+    {
+      workflowsPath: join(__dirname, '../../workflows/index.ts'),
+      dataConverter: historyDataConverter(codec),
+    },
     history,
     workflowId,
   );

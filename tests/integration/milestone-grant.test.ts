@@ -101,16 +101,18 @@ describe('a milestone grant: one query-verified milestone met, one missed', () =
 
   it('only met / not met left the perimeter, and the recorded history replays', async () => {
     const history = await test.temporal.workflow.getHandle(grantWorkflowId(grantId)).fetchHistory();
-    const checks = (history.events ?? [])
-      .filter((e) => e.activityTaskCompletedEventAttributes)
-      .map((e) => e.activityTaskCompletedEventAttributes!.result?.payloads?.[0]?.data)
-      .map((data) => JSON.parse(Buffer.from(data ?? new Uint8Array()).toString() || 'null') as unknown)
+    // Payloads are encrypted in the history: read them as the workers do, through the codec.
+    const results = await test.codec.decode(
+      (history.events ?? []).flatMap((e) => e.activityTaskCompletedEventAttributes?.result?.payloads ?? []),
+    );
+    const checks = results
+      .map(({ data }) => JSON.parse(Buffer.from(data ?? new Uint8Array()).toString() || 'null') as unknown)
       .filter(
         (result): result is Record<string, unknown> =>
           typeof result === 'object' && result !== null && 'met' in result,
       );
     expect(checks).toHaveLength(2);
     for (const result of checks) expect(Object.keys(result).sort()).toEqual(['met', 'statementHash']);
-    await replay(test.temporal, grantWorkflowId(grantId));
+    await replay(test, grantWorkflowId(grantId));
   });
 });

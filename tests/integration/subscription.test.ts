@@ -125,7 +125,7 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
     expect((await delivery(buyer, ids.renewing, next, latest.token)).status).toBe(200);
     // Only hashes and sealed references of the tokens are recorded.
     const workflowId = subscriptionWorkflowId(ids.renewing);
-    const histories = `${await historyText(test.temporal, workflowId, firstRunId)}${await historyText(test.temporal, workflowId)}`;
+    const histories = `${await historyText(test, workflowId, firstRunId)}${await historyText(test, workflowId)}`;
     expect(histories).toContain(firstTokenHash);
     for (const { token } of [before, after, latest]) expect(histories).not.toContain(token);
   });
@@ -140,7 +140,7 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
     expect(third.periodsCharged).toBeGreaterThanOrEqual(3);
     // Carried across the runs: the deliveries of the first run are still there.
     expect(third.deliveries.map((d) => d.period)).toEqual(expect.arrayContaining([2, 3]));
-    await replay(test.temporal, subscriptionWorkflowId(ids.renewing), firstRunId);
+    await replay(test, subscriptionWorkflowId(ids.renewing), firstRunId);
   });
 
   it('a missed payment opens a grace window, then suspends; its token stops working', async () => {
@@ -158,7 +158,7 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
     expect(suspended.tokens.every((t) => t.expired)).toBe(true);
     await expect(currentToken(thinBuyer, ids.unpaid)).rejects.toBeInstanceOf(TuskApiError);
     expect(await test.deployment.ledger.balanceOf('thin-buyer')).toBe(0n);
-    await replay(test.temporal, subscriptionWorkflowId(ids.unpaid));
+    await replay(test, subscriptionWorkflowId(ids.unpaid));
   });
 
   it('cancel ends it at the period end: no further charge, and the token stops then', async () => {
@@ -184,6 +184,6 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
     await expect(delivery(buyer, ids.cancelled, cancelled.currentPeriod, token)).rejects.toMatchObject({
       code: 'access_expired',
     });
-    await replay(test.temporal, subscriptionWorkflowId(ids.cancelled));
+    await replay(test, subscriptionWorkflowId(ids.cancelled));
   });
 });

@@ -4,6 +4,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { inject } from 'vitest';
 import type { SettlementActivities } from '../../activities/settlement/activities';
 import { aztecPaths, TEST_ACCOUNT } from '../../contracts/deployment';
+import { historyDataConverter } from '../../lib/codec/history-codec';
 import { waitForStage } from '../../cli/buyer';
 import { AztecCli, type Balances } from '../../scripts/lib/aztec-cli';
 import type { LocalDeployment } from '../../scripts/lib/local-deployment';
@@ -111,6 +112,7 @@ export async function callSettlement<A extends keyof SettlementActivities>(
       connection,
       taskQueue,
       workflowsPath: join(__dirname, 'fixtures/settlement-call.ts'),
+      dataConverter: historyDataConverter(test.codec),
     });
     const run = test.temporal.workflow.execute(settlementCall, {
       taskQueue,
