@@ -13,6 +13,10 @@ export const x25519PublicKey = z
   .string()
   .regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url X25519 public key (43 characters)');
 export const parameterValues = z.record(z.string(), z.union([z.string().max(200), z.number()]));
+/** The caller's Ed25519 signature (base64url) over its request body as terms: see lib/signed-terms. */
+export const termsSignature = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{86}$/, 'a base64url Ed25519 signature (86 characters)');
 export const partyId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a registered party id');
 
 /** Evidence is a document the party writes (text, up to 32 KB); it is kept in the blob store. */

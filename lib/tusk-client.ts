@@ -1,4 +1,12 @@
+import { publicKeyOf, signEd25519 } from './ed25519';
 import { signRequest } from './signed-request';
+import {
+  signTerms,
+  TERMS_SIGNATURE_FIELD,
+  type SignedTerms,
+  type TermsBody,
+  type TermsKind,
+} from './signed-terms';
 
 export class TuskApiError extends Error {
   override name = 'TuskApiError';
@@ -59,6 +67,27 @@ export class TuskClient {
 
   post<T>(path: string, body: unknown = {}): Promise<T> {
     return this.request<T>('POST', path, body).then((r) => r.body);
+  }
+
+  /** This party's Ed25519 public key (base64url): what perimeters know it by. */
+  get publicKey(): string {
+    return publicKeyOf(this.privateKeyPem);
+  }
+
+  /** The body of a create request with this party's signature over it as deal terms. */
+  signed<B extends TermsBody>(kind: TermsKind, body: B): B & { termsSignature: string } {
+    const { signature } = this.signTerms(kind, body);
+    return { ...body, [TERMS_SIGNATURE_FIELD]: signature };
+  }
+
+  /** The signed terms themselves, as the API would hand them to a workflow. */
+  signTerms(kind: TermsKind, body: TermsBody): SignedTerms {
+    return signTerms(kind, this.partyId, body, this.privateKeyPem);
+  }
+
+  /** Signs a decision (an approval) over the workflow it is for: see lib/signed-decision. */
+  signMessage(message: string): string {
+    return signEd25519(this.privateKeyPem, message);
   }
 
   /** Uploads bytes to the blob store; returns their content address. */

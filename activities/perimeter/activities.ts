@@ -14,11 +14,13 @@ import type { ReleasedTable } from '../../lib/released-table';
 import { releasePrivately } from './private-release';
 import { createMilestoneCheckActivities } from './milestone-check';
 import { refuse } from './refusal';
+import { authorizeQuery, type QueryCall } from './deal-terms';
 import { runInSandbox } from './sandboxed-run';
 import type { SandboxLimits } from './sandbox';
 import { SandboxPool } from './sandbox-pool';
 import { createHeAnswers, type Release, type ReleaseInput } from './he-answers';
 import type {
+  EncryptContributionInput,
   PrivacyReservation,
   ReservePrivacyInput,
   RunApprovedQueryInput,
@@ -84,7 +86,8 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
    * deal's declared jurisdiction, purpose and data classes, and the buyer's privacy budget — then
    * reserves the answer's epsilon. A repeat of an answered query reserves nothing.
    */
-  async function reservePrivacyBudget(input: ReservePrivacyInput): Promise<PrivacyReservation> {
+  async function reservePrivacyBudget(call: ReservePrivacyInput): Promise<PrivacyReservation> {
+    const input = authorized(call);
     const { template, parameters } = await approve(input);
     const problem = complianceProblem(template, input.compliance);
     if (problem) refuse('ComplianceRefused', problem);
@@ -144,11 +147,20 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
   const he = createHeAnswers({ blobs: deps.blobs, releaseFor });
 
   /**
+   * Signed terms first, before anything is read or reserved. Budgets and repeat answers are keyed
+   * by the verified signing key, never by the buyer id that arrived through Temporal.
+   */
+  function authorized<T extends QueryCall & { buyerId: string }>(call: T): T {
+    return { ...call, buyerId: authorizeQuery(call, deps.sellerId) };
+  }
+
+  /**
    * The only way into the seller's data: an approved template with a reservation; the released
    * table is sealed to the buyer's key (or, for a private selection, only the selected groups come
    * out, encrypted). Only a blob reference, a commitment and counts leave the perimeter.
    */
-  async function runApprovedQuery(input: RunApprovedQueryInput): Promise<RunApprovedQueryResult> {
+  async function runApprovedQuery(call: RunApprovedQueryInput): Promise<RunApprovedQueryResult> {
+    const input = authorized(call);
     if (input.privateSelection) return he.runPrivateSelection(input, input.privateSelection);
     const buyerKey = await buyerPublicKey(input.buyerKeyRef);
     const { template, parameters, table, repeat, epsilonSpent } = await releaseFor(input);
@@ -177,7 +189,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     releasePrivacyBudget,
     runApprovedQuery,
     ...createMilestoneCheckActivities({ approve, sandboxes, queryTimeoutMs: deps.queryTimeoutMs }),
-    encryptContribution: he.encryptContribution,
+    encryptContribution: (call: EncryptContributionInput) => he.encryptContribution(authorized(call)),
   };
 }
 

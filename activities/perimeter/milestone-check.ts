@@ -2,6 +2,8 @@ import { log } from '@temporalio/activity';
 import { canonicalHash } from '../../lib/canonical-json';
 import type { ParameterValues } from '../../query-policies/template';
 import type { ApprovedQuery } from './approved-template';
+import type { SignedTerms } from '../../lib/signed-terms';
+import { authorizeMilestoneCheck } from './deal-terms';
 import { refuse } from './refusal';
 import type { SandboxPool } from './sandbox-pool';
 import { runInSandbox } from './sandboxed-run';
@@ -18,6 +20,8 @@ export interface CheckMilestoneInput {
   metric: string;
   /** Met when the metric reaches it (≥). */
   threshold: number;
+  /** The grant terms its sponsor signed: the check runs only as signed there. */
+  terms: SignedTerms;
 }
 
 /** Only the verdict leaves the perimeter, never the value. */
@@ -41,6 +45,7 @@ export function createMilestoneCheckActivities(deps: {
   queryTimeoutMs: number;
 }) {
   async function checkMilestone(input: CheckMilestoneInput): Promise<CheckMilestoneResult> {
+    authorizeMilestoneCheck(input);
     const { template, parameters } = await deps.approve(input);
     const metric = template.metrics.find((m) => m.name === input.metric);
     if (!metric) {

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { amount, businessId, parameterValues, partyId, problem, templateHash } from '../common-schemas';
+import {
+  amount,
+  businessId,
+  parameterValues,
+  partyId,
+  problem,
+  templateHash,
+  termsSignature,
+} from '../common-schemas';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
 
@@ -31,6 +39,8 @@ export const createGrantBody = z.strictObject({
     )
     .min(1)
     .max(20),
+  /** The sponsor's signature over the rest of this body as `grant` terms; query checks verify it. */
+  termsSignature,
 });
 export type CreateGrantBody = z.infer<typeof createGrantBody>;
 

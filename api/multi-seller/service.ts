@@ -16,6 +16,7 @@ import { MIN_CONTRIBUTORS, type MultiSellerDealStatus } from '../../workflows/mu
 import type { DealServiceConfig } from '../deals/service';
 import { confirmAsBuyer, sealedResultFor } from '../deals/buyer-access';
 import { ApiError } from '../errors';
+import { signedTermsOf } from '../signed-terms';
 import type { CreateMultiSellerDealBody } from '../deals/schemas';
 import type { TemplateCatalog } from '../templates/catalog';
 
@@ -84,6 +85,7 @@ export class MultiSellerDealService {
       if (problem) throw new ApiError('compliance_refused', `${entry.template.seller}: ${problem}`);
     }
     await this.requireHeKey(body.heKeyRef);
+    const terms = signedTermsOf(buyer, 'multi_seller', body);
     try {
       await this.temporal.workflow.start(multiSellerDeal, {
         taskQueue: DEALS_TASK_QUEUE,
@@ -100,6 +102,7 @@ export class MultiSellerDealService {
             compliance: body.compliance,
             feeBps: this.config.feeBps,
             acceptanceTimeoutMs: this.config.acceptanceTimeoutMs,
+            terms,
           },
         ],
       });

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { accessTokenHash } from '../../lib/access-token';
 import type { BlobStore } from '../../lib/blob-store';
-import { canonicalJson } from '../../lib/canonical-json';
+import { x25519KeyDocument } from '../../lib/signed-terms';
 import type { Party } from '../../lib/parties';
 import {
   cancelSubscriptionUpdate,
@@ -13,6 +13,7 @@ import type { SubscriptionStatus } from '../../workflows/subscription/state';
 import { subscriptionWorkflowId } from '../../workflows/workflow-ids';
 import { complianceProblem } from '../../query-policies/compliance';
 import { ApiError } from '../errors';
+import { signedTermsOf } from '../signed-terms';
 import type { LifecycleConfig } from '../lifecycle-config';
 import type { CreateSubscriptionBody } from './schemas';
 import type { TemplateCatalog } from '../templates/catalog';
@@ -48,9 +49,8 @@ export class SubscriptionService {
     const price = orders.reduce((sum, { entry }) => sum + BigInt(entry.template.price), 0n).toString();
     if (price !== body.pricePerPeriod)
       throw new ApiError('price_mismatch', `these queries cost ${price} per period`);
-    const buyerKeyRef = await this.blobs.put(
-      Buffer.from(canonicalJson({ kind: 'x25519', publicKey: body.buyerPublicKey })),
-    );
+    const terms = signedTermsOf(buyer, 'subscription', body);
+    const buyerKeyRef = await this.blobs.put(x25519KeyDocument(body.buyerPublicKey));
     const workflowId = subscriptionWorkflowId(body.subscriptionId);
     const created = await this.calls.startOnce(subscription, workflowId, {
       subscriptionId: body.subscriptionId,
@@ -68,6 +68,7 @@ export class SubscriptionService {
       periodMs,
       graceMs: this.config.subscriptionGraceMs,
       periodsPerRun: this.config.periodsPerRun,
+      terms,
     });
     const status = await this.status(body.subscriptionId);
     if (!created && status.buyerId !== buyer.id)

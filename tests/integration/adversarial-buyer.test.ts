@@ -7,7 +7,13 @@ import type { ResultPayload } from '../../lib/sealed-result';
 import { TuskApiError } from '../../lib/tusk-client';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
-import { buyDeal, startDealBehindTheApi, startTestDeployment, type TestDeployment } from './harness';
+import {
+  buyDeal,
+  buyerBudgetKey,
+  startDealBehindTheApi,
+  startTestDeployment,
+  type TestDeployment,
+} from './harness';
 import { createTargetDataset, TARGET } from './adversarial/target-dataset';
 
 const DAY = 86_400_000;
@@ -28,7 +34,7 @@ describe('adversarial buyer', () => {
     payload.rows.find((row) => row[0] === zip3)?.[payload.columns.indexOf(column)];
   const spent = () =>
     new PrivacyLedger(test.deployment.perimeterStateDir).spent(
-      'demo-buyer',
+      buyerBudgetKey(test),
       'patients',
       30 * DAY,
       Date.now(),

@@ -2,16 +2,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
 import { BlobStore } from '../../lib/blob-store';
-import { canonicalJson } from '../../lib/canonical-json';
-import { DEALS_TASK_QUEUE } from '../../lib/temporal';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
-import { cohortQueryDeal } from '../../workflows/deal/workflow';
 import type { DealStatus } from '../../workflows/deal/state';
 import type { DisputeStatus } from '../../workflows/dispute/state';
 import { disputeWorkflowId } from '../../workflows/workflow-ids';
-import { buyDeal, RESEARCH_IN_US, startTestDeployment, type TestDeployment } from './harness';
+import { buyDeal, startDealWorkflow, startTestDeployment, type TestDeployment } from './harness';
 import { LIFECYCLE_PARTIES, party, replay, sellerIdentity, waitFor, sleepUntil } from './lifecycle-harness';
 
 const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
@@ -136,31 +133,16 @@ describe('a dispute inside the acceptance window', () => {
   });
 
   it('with no decision, the default outcome applies at the timeout', async () => {
-    const blobs = new BlobStore(join(test.home, 'blobs'));
-    const buyerKeyRef = await blobs.put(
-      Buffer.from(canonicalJson({ kind: 'x25519', publicKey: buyer.resultPublicKey })),
-    );
     const quietDeal = `quiet-${crypto.randomUUID()}`;
-    // Started as an operator would, to give this one deal a three-second dispute timeout.
-    const handle = await test.temporal.workflow.start(cohortQueryDeal, {
-      taskQueue: DEALS_TASK_QUEUE,
-      workflowId: quietDeal,
-      args: [
-        {
-          dealId: quietDeal,
-          buyerId: buyer.id,
-          sellerId: test.seller.id,
-          templateId: template.id,
-          templateHash: templateHash(template),
-          parameters: PARAMETERS,
-          price: '1000',
-          feeBps: 250,
-          buyerKeyRef,
-          compliance: RESEARCH_IN_US,
-          acceptanceTimeoutMs: 300_000,
-          dispute: { reviewerAccessMs: 1000, resolutionTimeoutMs: 3000, defaultOutcome: { kind: 'refund' } },
-        },
-      ],
+    // Started as an operator would (with the buyer's signed terms), to give this one deal a
+    // three-second dispute timeout.
+    const handle = await startDealWorkflow(test, {
+      dealId: quietDeal,
+      templateId: template.id,
+      templateHash: templateHash(template),
+      parameters: PARAMETERS,
+      acceptanceTimeoutMs: 300_000,
+      dispute: { reviewerAccessMs: 1000, resolutionTimeoutMs: 3000, defaultOutcome: { kind: 'refund' } },
     });
     await waitFor(
       () => buyer.client.get<DealStatus>(`/deals/${quietDeal}`),

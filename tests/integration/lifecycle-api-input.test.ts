@@ -10,6 +10,7 @@ import { generateEd25519KeyPair, type Ed25519KeyPair } from '../../lib/ed25519';
 import { PartyRegistry, type PartyRole } from '../../lib/parties';
 import { generateX25519KeyPair } from '../../lib/sealed-box';
 import { signRequest } from '../../lib/signed-request';
+import { signTerms, type TermsBody, type TermsKind } from '../../lib/signed-terms';
 import { connectClient } from '../../lib/temporal';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
@@ -62,8 +63,18 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
     await rm(home, { recursive: true, force: true });
   });
 
+  const TERMS: Record<string, TermsKind> = { '/subscriptions': 'subscription', '/grants': 'grant' };
   function send(as: string | null, method: 'GET' | 'POST', url: string, body: unknown) {
-    const payload = body === undefined ? '' : JSON.stringify(body);
+    // A create request is signed as terms by whoever sends it, unless the case brings a signature.
+    const kind = TERMS[url];
+    const withTerms =
+      as && kind && typeof body === 'object' && body !== null && !('termsSignature' in body)
+        ? {
+            ...body,
+            termsSignature: signTerms(kind, as, body as TermsBody, keys[as]!.privateKeyPem).signature,
+          }
+        : body;
+    const payload = withTerms === undefined ? '' : JSON.stringify(withTerms);
     const signed = as
       ? signRequest(as, keys[as]!.privateKeyPem, { method, url, body: payload, timestamp: Date.now() })
       : {};
@@ -118,6 +129,14 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
         'buyer',
         'POST',
         '/subscriptions',
+        subscription({ termsSignature: 'A'.repeat(86) }),
+        422,
+        'terms_signature_invalid',
+      ],
+      [
+        'buyer',
+        'POST',
+        '/subscriptions',
         subscription({ queries: [{ ...order(), templateId: 'nope' }] }),
         422,
         'unknown_template',
@@ -158,6 +177,14 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
         'invalid_request',
       ],
       ['sponsor', 'POST', '/grants', grant({ granteeId: 'nobody' }), 422, 'invalid_terms'],
+      [
+        'sponsor',
+        'POST',
+        '/grants',
+        grant({ termsSignature: 'A'.repeat(86) }),
+        422,
+        'terms_signature_invalid',
+      ],
       ['sponsor', 'POST', '/grants', grant({ granteeId: 'auditor' }), 422, 'invalid_terms'],
       ['sponsor', 'POST', '/grants', grant({ milestones: [milestone(), milestone()] }), 422, 'invalid_terms'],
       [

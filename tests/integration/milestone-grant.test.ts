@@ -49,26 +49,30 @@ describe('a milestone grant: one query-verified milestone met, one missed', () =
       threshold,
     });
     const now = Date.now();
-    const created = await sponsor.client.request<GrantStatus>('POST', '/grants', {
-      grantId,
-      granteeId: lab.id,
-      milestones: [
-        {
-          milestoneId: 'enrolled',
-          name: '≥ 1,000 participants enrolled',
-          amount: '600',
-          deadline: new Date(now + 120_000).toISOString(),
-          check: check(1000),
-        },
-        {
-          milestoneId: 'scaled-up',
-          name: '≥ 1,000,000,000 participants enrolled',
-          amount: '400',
-          deadline: new Date(now + 15_000).toISOString(),
-          check: check(1e9),
-        },
-      ],
-    });
+    const created = await sponsor.client.request<GrantStatus>(
+      'POST',
+      '/grants',
+      sponsor.client.signed('grant', {
+        grantId,
+        granteeId: lab.id,
+        milestones: [
+          {
+            milestoneId: 'enrolled',
+            name: '≥ 1,000 participants enrolled',
+            amount: '600',
+            deadline: new Date(now + 120_000).toISOString(),
+            check: check(1000),
+          },
+          {
+            milestoneId: 'scaled-up',
+            name: '≥ 1,000,000,000 participants enrolled',
+            amount: '400',
+            deadline: new Date(now + 15_000).toISOString(),
+            check: check(1e9),
+          },
+        ],
+      }),
+    );
     expect(created.status).toBe(201);
     await waitFor(status, (s) => s.stage === 'active');
     await evidence('enrolled');

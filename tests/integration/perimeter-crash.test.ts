@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrivacyLedger } from '../../activities/perimeter/privacy-ledger';
 import { openDealResult, waitForStage } from '../../cli/buyer';
 import type { DealStatus } from '../../workflows/deal/state';
-import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
+import { buyDeal, buyerBudgetKey, startTestDeployment, type TestDeployment } from './harness';
 import { slowTemplate } from './slow-template';
 
 const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
@@ -69,7 +69,7 @@ describe('a perimeter worker killed mid-query', () => {
     expect(await ledger.balanceOf(test.seller.id)).toBe(975n);
     // The privacy budget is charged once, for one answer.
     const privacy = new PrivacyLedger(test.deployment.perimeterStateDir);
-    expect(await privacy.spent('demo-buyer', 'patients', 86_400_000, Date.now())).toBe(2);
+    expect(await privacy.spent(buyerBudgetKey(test), 'patients', 86_400_000, Date.now())).toBe(2);
     const payload = await openDealResult(
       test.deployment.buyer.client,
       test.deployment.buyer.resultKeyPem,
