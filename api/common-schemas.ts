@@ -36,8 +36,17 @@ export const auditEvent = z.object({
   detail: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
 });
 
+/**
+ * A compliance principal's Ed25519 signature (base64url) over (workflow id, decision), made with
+ * lib/signed-decision.ts: the workflow counts the decision only once the coordinator verified it.
+ */
+export const decisionSignature = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{86}$/, 'a base64url Ed25519 signature (86 characters)');
+
+/** A counted decision: who, under which verified key, what and when. */
 export const vote = <D extends z.ZodType>(decision: D) =>
-  z.object({ principal: z.string(), decision, at: z.number() });
+  z.object({ principal: z.string(), key: z.string(), decision, at: z.number() });
 
 export const accepted = z.object({ accepted: z.literal(true) });
 

@@ -1,4 +1,5 @@
-import { publicKeyOf, signEd25519 } from './ed25519';
+import { publicKeyOf } from './ed25519';
+import { signDecision } from './signed-decision';
 import { signRequest } from './signed-request';
 import {
   signTerms,
@@ -85,9 +86,9 @@ export class TuskClient {
     return signTerms(kind, this.partyId, body, this.privateKeyPem);
   }
 
-  /** Signs a decision (an approval) over the workflow it is for: see lib/signed-decision. */
-  signMessage(message: string): string {
-    return signEd25519(this.privateKeyPem, message);
+  /** Signs a decision (a dispute approval, a disclosure decision) over the workflow it is for. */
+  signDecision(workflowId: string, decision: unknown): string {
+    return signDecision(this.privateKeyPem, workflowId, decision);
   }
 
   /** Uploads bytes to the blob store; returns their content address. */

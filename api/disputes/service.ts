@@ -12,8 +12,9 @@ import {
 } from '../../workflows/dispute/workflow';
 import type { DisputeStatus } from '../../workflows/dispute/state';
 import { disputeWorkflowId } from '../../workflows/workflow-ids';
-import type { DisputeOutcomeBody } from './schemas';
+import type { ApproveOutcomeBody } from './schemas';
 import { ApiError } from '../errors';
+import { assertSignedDecision } from '../signed-decision';
 import { assertNotExpired, WorkflowCalls } from '../workflow-calls';
 
 const REVIEWER_ROLES = new Set(['compliance', 'auditor']);
@@ -99,7 +100,11 @@ export class DisputeService {
     return { dealId, accessUntil: reviewer.accessUntil, evidence };
   }
 
-  async approve(party: Party, dealId: string, outcome: DisputeOutcomeBody): Promise<DisputeStatus> {
+  async approve(
+    party: Party,
+    dealId: string,
+    { outcome, signature }: ApproveOutcomeBody,
+  ): Promise<DisputeStatus> {
     if (party.role !== 'compliance')
       throw new ApiError('forbidden', 'only compliance principals approve an outcome');
     const status = await this.status(dealId);
@@ -108,10 +113,11 @@ export class DisputeService {
         'already_decided',
         `${party.id} has already approved an outcome; another principal must`,
       );
+    assertSignedDecision(party, disputeWorkflowId(dealId), outcome, signature);
     return this.calls.update(
       disputeWorkflowId(dealId),
       approveOutcomeUpdate,
-      { principal: party.id, outcome },
+      { principal: party.id, outcome, signature },
       `dispute of deal ${dealId}`,
     );
   }

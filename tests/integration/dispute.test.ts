@@ -6,10 +6,20 @@ import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { DealStatus } from '../../workflows/deal/state';
-import type { DisputeStatus } from '../../workflows/dispute/state';
+import type { DisputeOutcome, DisputeStatus } from '../../workflows/dispute/state';
+import { approveOutcomeUpdate } from '../../workflows/dispute/workflow';
 import { disputeWorkflowId } from '../../workflows/workflow-ids';
 import { buyDeal, startDealWorkflow, startTestDeployment, type TestDeployment } from './harness';
-import { LIFECYCLE_PARTIES, party, replay, sellerIdentity, waitFor, sleepUntil } from './lifecycle-harness';
+import {
+  LIFECYCLE_PARTIES,
+  party,
+  registerAlias,
+  replay,
+  sellerIdentity,
+  sleepUntil,
+  updateRefusal,
+  waitFor,
+} from './lifecycle-harness';
 
 const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
 const REVIEWER_ACCESS_MS = 10_000;
@@ -101,22 +111,63 @@ describe('a dispute inside the acceptance window', () => {
     expect(expired.audit.at(-1)).toMatchObject({ by: 'timer' });
   });
 
+  /** An approval as its principal signs it: over (the dispute's workflow id, outcome). */
+  const approve = (id: string, outcome: DisputeOutcome) =>
+    as(id).post<DisputeStatus>(`/deals/${dealId}/dispute/approvals`, {
+      outcome,
+      signature: as(id).signDecision(disputeWorkflowId(dealId), outcome),
+    });
+
   it('one approval is not enough; a second, distinct one pays the split', async () => {
-    const split = { kind: 'split', sellerBps: 4000 };
-    const once = await as('compliance-1').post<DisputeStatus>(`/deals/${dealId}/dispute/approvals`, split);
+    const split: DisputeOutcome = { kind: 'split', sellerBps: 4000 };
+    const once = await approve('compliance-1', split);
     expect(once.stage).toBe('open');
-    await expect(as('compliance-1').post(`/deals/${dealId}/dispute/approvals`, split)).rejects.toMatchObject({
+    expect(once.approvals).toEqual([
+      {
+        principal: 'compliance-1',
+        key: as('compliance-1').publicKey,
+        decision: split,
+        at: expect.any(Number),
+      },
+    ]);
+    await expect(approve('compliance-1', split)).rejects.toMatchObject({
       status: 409,
       code: 'already_decided',
     });
-    await expect(as('auditor').post(`/deals/${dealId}/dispute/approvals`, split)).rejects.toMatchObject({
-      status: 403,
-    });
+    await expect(approve('auditor', split)).rejects.toMatchObject({ status: 403 });
+    const signedForAnother = as('compliance-2').signDecision(disputeWorkflowId(dealId), { kind: 'refund' });
+    await expect(
+      as('compliance-2').post(`/deals/${dealId}/dispute/approvals`, {
+        outcome: split,
+        signature: signedForAnother,
+      }),
+    ).rejects.toMatchObject({ status: 422, code: 'decision_signature_invalid' });
+
+    // Straight to Temporal, bypassing the API: compliance-1's key approving a second time.
+    const handle = test.temporal.workflow.getHandle(disputeWorkflowId(dealId));
+    const send = (principal: string, signature: string) =>
+      updateRefusal(
+        handle.executeUpdate(approveOutcomeUpdate, { args: [{ principal, outcome: split, signature }] }),
+      );
+    const signedByOne = as('compliance-1').signDecision(disputeWorkflowId(dealId), split);
+    expect(await send('compliance-1', signedByOne)).toMatch(/compliance-1 has already decided/);
+    expect(await send('compliance-2', signedByOne)).toBe(
+      `the signature is not compliance-2's over this decision on ${disputeWorkflowId(dealId)}`,
+    );
+    expect(await send('compliance-2', 'A'.repeat(86))).toMatch(/the signature is not compliance-2's/);
+    expect(await send('auditor', signedByOne)).toBe('auditor is not a registered compliance principal');
+    await registerAlias(test, 'compliance-alias', 'compliance-1');
+    expect(await send('compliance-alias', signedByOne)).toMatch(
+      /key that signed compliance-alias's decision/,
+    );
+    const still = await dispute();
+    expect(still).toMatchObject({ stage: 'open' });
+    expect(still.approvals.map((a) => a.principal)).toEqual(['compliance-1']);
     const { ledger } = test.deployment;
     expect(await ledger.balanceOf(test.seller.id)).toBe(0n);
     expect(await ledger.balanceOf(buyer.id)).toBe(4000n);
 
-    const twice = await as('compliance-2').post<DisputeStatus>(`/deals/${dealId}/dispute/approvals`, split);
+    const twice = await approve('compliance-2', split);
     expect(twice).toMatchObject({ stage: 'resolved', resolvedBy: 'approvals', outcome: split });
     const settled = await waitFor(
       () => buyer.client.get<DealStatus>(`/deals/${dealId}`),

@@ -63,6 +63,8 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
     await rm(home, { recursive: true, force: true });
   });
 
+  /** Well formed, so that the checks before the signature's own are what these cases meet. */
+  const SIG = 'A'.repeat(86);
   const TERMS: Record<string, TermsKind> = { '/subscriptions': 'subscription', '/grants': 'grant' };
   function send(as: string | null, method: 'GET' | 'POST', url: string, body: unknown) {
     // A create request is signed as terms by whoever sends it, unless the case brings a signature.
@@ -307,7 +309,7 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
         'compliance',
         'POST',
         '/deals/no-such-deal/dispute/approvals',
-        { kind: 'split' },
+        { outcome: { kind: 'split' }, signature: SIG },
         400,
         'invalid_request',
       ],
@@ -315,7 +317,7 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
         'compliance',
         'POST',
         '/deals/no-such-deal/dispute/approvals',
-        { kind: 'split', sellerBps: 10_001 },
+        { outcome: { kind: 'split', sellerBps: 10_001 }, signature: SIG },
         400,
         'invalid_request',
       ],
@@ -323,12 +325,34 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
         'compliance',
         'POST',
         '/deals/no-such-deal/dispute/approvals',
-        { kind: 'keep' },
+        { outcome: { kind: 'keep' }, signature: SIG },
         400,
         'invalid_request',
       ],
-      ['buyer', 'POST', '/deals/no-such-deal/dispute/approvals', { kind: 'refund' }, 403, 'forbidden'],
-      ['compliance', 'POST', '/deals/no-such-deal/dispute/approvals', { kind: 'refund' }, 404, 'not_found'],
+      [
+        'buyer',
+        'POST',
+        '/deals/no-such-deal/dispute/approvals',
+        { outcome: { kind: 'refund' }, signature: SIG },
+        403,
+        'forbidden',
+      ],
+      [
+        'compliance',
+        'POST',
+        '/deals/no-such-deal/dispute/approvals',
+        { outcome: { kind: 'refund' }, signature: SIG },
+        404,
+        'not_found',
+      ],
+      [
+        'compliance',
+        'POST',
+        '/deals/no-such-deal/dispute/approvals',
+        { outcome: { kind: 'refund' } },
+        400,
+        'invalid_request',
+      ],
     ],
     disclosures: [
       [
@@ -368,7 +392,7 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
         'compliance',
         'POST',
         '/disclosures/no-such-disclosure/decisions',
-        { decision: 'maybe' },
+        { decision: 'maybe', signature: SIG },
         400,
         'invalid_request',
       ],
@@ -376,7 +400,7 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
         'buyer',
         'POST',
         '/disclosures/no-such-disclosure/decisions',
-        { decision: 'approve' },
+        { decision: 'approve', signature: SIG },
         403,
         'forbidden',
       ],
@@ -384,9 +408,17 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
         'compliance',
         'POST',
         '/disclosures/no-such-disclosure/decisions',
-        { decision: 'approve' },
+        { decision: 'approve', signature: SIG },
         404,
         'not_found',
+      ],
+      [
+        'compliance',
+        'POST',
+        '/disclosures/no-such-disclosure/decisions',
+        { decision: 'approve' },
+        400,
+        'invalid_request',
       ],
       ['auditor', 'GET', '/disclosures/no-such-disclosure/view', undefined, 404, 'not_found'],
     ],
