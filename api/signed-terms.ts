@@ -1,5 +1,11 @@
 import type { Party } from '../lib/parties';
-import { termsSignatureValid, type SignedTerms, type TermsBody, type TermsKind } from '../lib/signed-terms';
+import {
+  termsBodyOf,
+  termsSignatureValid,
+  type SignedTerms,
+  type TermsBody,
+  type TermsKind,
+} from '../lib/signed-terms';
 import { ApiError } from './errors';
 
 /**
@@ -15,7 +21,7 @@ export function signedTermsOf(
     kind,
     signer: party.id,
     publicKey: party.publicKey,
-    body,
+    body: termsBodyOf(body),
     signature: termsSignature,
   };
   if (!termsSignatureValid(terms))

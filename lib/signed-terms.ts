@@ -19,7 +19,7 @@ export interface SignedTerms {
   signer: string;
   /** base64url raw Ed25519 public key: the signer's identity as far as a perimeter is concerned. */
   publicKey: string;
-  /** The create request's body without its signature. */
+  /** The create request's body without its signature (see `termsBodyOf`). */
   body: TermsBody;
   /** base64url Ed25519 signature over `termsMessage`. */
   signature: string;
@@ -33,13 +33,25 @@ export function termsMessage(terms: Omit<SignedTerms, 'signature'>): string {
   return `tusk terms v1\n${canonicalJson({ kind, signer, publicKey, body })}`;
 }
 
+/**
+ * What is signed of a create request: its body, with the buyer's X25519 result key replaced by its
+ * blob reference (which names exactly that key), so workflow histories carry no key.
+ */
+export function termsBodyOf(requestBody: TermsBody): TermsBody {
+  const { buyerPublicKey, ...rest } = requestBody;
+  return typeof buyerPublicKey === 'string'
+    ? { ...rest, resultKeyRef: x25519KeyRef(buyerPublicKey) }
+    : requestBody;
+}
+
+/** Signs a create request's body (without `termsSignature`) as terms of this kind. */
 export function signTerms(
   kind: TermsKind,
   signer: string,
-  body: TermsBody,
+  requestBody: TermsBody,
   privateKeyPem: string,
 ): SignedTerms {
-  const unsigned = { kind, signer, publicKey: publicKeyOf(privateKeyPem), body };
+  const unsigned = { kind, signer, publicKey: publicKeyOf(privateKeyPem), body: termsBodyOf(requestBody) };
   return { ...unsigned, signature: signEd25519(privateKeyPem, termsMessage(unsigned)) };
 }
 
@@ -88,7 +100,7 @@ export const termsBodies = {
     dealId: z.string(),
     ...templateRef,
     price: z.string(),
-    buyerPublicKey: z.string(),
+    resultKeyRef: z.string(),
     compliance,
     privateSelection: z.object({ heKeyRef: z.string(), selectionRefs: z.array(z.string()) }).optional(),
   }),
@@ -105,7 +117,7 @@ export const termsBodies = {
     subscriptionId: z.string(),
     queries: z.array(z.object(templateRef)),
     pricePerPeriod: z.string(),
-    buyerPublicKey: z.string(),
+    resultKeyRef: z.string(),
     compliance,
   }),
   grant: z.object({

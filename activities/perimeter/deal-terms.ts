@@ -6,7 +6,6 @@ import {
   signedTermsSchema,
   termsBodies,
   termsSignatureValid,
-  x25519KeyRef,
   type SignedTerms,
   type TermsBodyOf,
   type TermsKind,
@@ -77,7 +76,7 @@ export function authorizeQuery(call: QueryCall, sellerId: string): string {
         templateHash: call.templateHash !== body.templateHash,
         parameters: !sameJson(call.parameters, body.parameters),
         compliance: given('compliance') && !sameJson(call.compliance, body.compliance),
-        'result key': given('buyerKeyRef') && call.buyerKeyRef !== x25519KeyRef(body.buyerPublicKey),
+        'result key': given('buyerKeyRef') && call.buyerKeyRef !== body.resultKeyRef,
         // The selection is compared whenever a result is asked for, so none can be added or dropped.
         privateSelection: given('buyerKeyRef') && !sameJson(call.privateSelection, body.privateSelection),
         heKeyRef: given('heKeyRef'),
@@ -110,7 +109,7 @@ export function authorizeQuery(call: QueryCall, sellerId: string): string {
         templateHash: call.templateHash !== query?.templateHash,
         parameters: !sameJson(call.parameters, query?.parameters),
         compliance: given('compliance') && !sameJson(call.compliance, body.compliance),
-        'result key': given('buyerKeyRef') && call.buyerKeyRef !== x25519KeyRef(body.buyerPublicKey),
+        'result key': given('buyerKeyRef') && call.buyerKeyRef !== body.resultKeyRef,
         privateSelection: given('privateSelection'),
         heKeyRef: given('heKeyRef'),
       });

@@ -58,6 +58,11 @@ describe('signed terms: canonical bytes', () => {
     );
   });
 
+  it('name the result key by its blob reference, so a history carries no key', () => {
+    const { buyerPublicKey: _, ...rest } = deal;
+    expect(signedDeal().body).toEqual({ ...rest, resultKeyRef: x25519KeyRef(RESULT_KEY) });
+  });
+
   it('verify only unchanged: any field, the kind, the signer or the key changed fails', () => {
     const terms = signedDeal();
     expect(terms.publicKey).toBe(buyer.publicKey);
