@@ -22,6 +22,10 @@ export const parameterValues = z.record(
   z.string().refine((name) => name !== '__proto__', 'a parameter may not be named __proto__'),
   z.union([z.string().max(200), z.number()]),
 );
+/** The caller's Ed25519 signature (base64url) over its request body as terms: see lib/signed-terms. */
+export const termsSignature = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{86}$/, 'a base64url Ed25519 signature (86 characters)');
 export const partyId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a registered party id');
 
 /** Evidence is a document the party writes (text, up to 32 KB); it is kept in the blob store. */
@@ -44,8 +48,17 @@ export const auditEvent = z.object({
   detail: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
 });
 
+/**
+ * A compliance principal's Ed25519 signature (base64url) over (workflow id, decision), made with
+ * lib/signed-decision.ts: the workflow counts the decision only once the coordinator verified it.
+ */
+export const decisionSignature = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{86}$/, 'a base64url Ed25519 signature (86 characters)');
+
+/** A counted decision: who, under which verified key, what and when. */
 export const vote = <D extends z.ZodType>(decision: D) =>
-  z.object({ principal: z.string(), decision, at: z.number() });
+  z.object({ principal: z.string(), key: z.string(), decision, at: z.number() });
 
 export const accepted = z.object({ accepted: z.literal(true) });
 

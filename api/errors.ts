@@ -25,6 +25,10 @@ export const errorCatalogue = {
   invalid_parameters: 422,
   compliance_refused: 422,
   invalid_terms: 422,
+  /** The signature over the request's terms does not verify with the caller's registered key. */
+  terms_signature_invalid: 422,
+  /** A decision's signature is not the caller's over (this workflow's id, this decision). */
+  decision_signature_invalid: 422,
   private_selection_not_offered: 422,
   unknown_blob: 422,
   too_few_sellers: 422,

@@ -61,14 +61,22 @@ async function main(): Promise<void> {
     const template = templates.find((t) => t.id === 'cohort-cost-by-zip3')!;
     const deal = async () => {
       const started = performance.now();
-      const created = await client.post<DealStatus>('/deals', {
-        dealId: `bench-${crypto.randomUUID()}`,
-        templateId: template.id,
-        templateHash: template.hash,
-        parameters: PARAMETERS,
-        price: template.price,
-        buyerPublicKey: resultPublicKey,
-      });
+      const created = await client.post<DealStatus>(
+        '/deals',
+        client.signed('cohort_query', {
+          dealId: `bench-${crypto.randomUUID()}`,
+          templateId: template.id,
+          templateHash: template.hash,
+          parameters: PARAMETERS,
+          price: template.price,
+          buyerPublicKey: resultPublicKey,
+          compliance: {
+            jurisdiction: 'US',
+            purpose: 'research',
+            acceptedDataClasses: ['health', 'deidentified'],
+          },
+        }),
+      );
       await waitForStage(client, created.dealId, (s) => s.stage === 'delivered', 120_000, 10);
       return performance.now() - started;
     };

@@ -21,7 +21,7 @@ import { LEDGER_FILE, PrivacyLedger } from '../activities/perimeter/privacy-ledg
 import { cryptoRandom } from '../activities/perimeter/dp/random-source';
 import { createSyntheticPatients } from '../lib/synthetic-patients';
 import { BlobStore } from '../lib/blob-store';
-import { canonicalJson } from '../lib/canonical-json';
+import { signTerms, x25519KeyDocument } from '../lib/signed-terms';
 import { generateEd25519KeyPair } from '../lib/ed25519';
 import { generateX25519KeyPair } from '../lib/sealed-box';
 import { signTemplate, templateHash } from '../query-policies/signature';
@@ -76,9 +76,9 @@ async function main(): Promise<void> {
       JSON.stringify(signTemplate(template, seller.privateKeyPem)),
     );
     const blobs = new BlobStore(join(work, 'blobs'));
-    const buyerKeyRef = await blobs.put(
-      Buffer.from(canonicalJson({ kind: 'x25519', publicKey: generateX25519KeyPair().publicKey })),
-    );
+    const resultKey = generateX25519KeyPair().publicKey;
+    const buyerKeyRef = await blobs.put(x25519KeyDocument(resultKey));
+    const buyerSigning = generateEd25519KeyPair();
     const perimeter = createPerimeterActivities({
       sellerId: 'bench-seller',
       sellerPublicKey: seller.publicKey,
@@ -126,9 +126,17 @@ async function main(): Promise<void> {
         templateHash: hash,
         parameters,
       };
+      // The buyer's signature over the deal's terms is part of the perimeter's path, so it is timed.
+      const { buyerId: _, ...body } = input;
+      const terms = signTerms(
+        'cohort_query',
+        'bench-buyer',
+        { ...body, price: template.price, buyerPublicKey: resultKey, compliance: COMPLIANCE },
+        buyerSigning.privateKeyPem,
+      );
       started = performance.now();
-      await environment.run(perimeter.reservePrivacyBudget, { ...input, compliance: COMPLIANCE });
-      await environment.run(perimeter.runApprovedQuery, { ...input, buyerKeyRef });
+      await environment.run(perimeter.reservePrivacyBudget, { ...input, compliance: COMPLIANCE, terms });
+      await environment.run(perimeter.runApprovedQuery, { ...input, buyerKeyRef, terms });
       const perimeterMs = performance.now() - started;
       if (i >= 0) {
         timings.raw.push(rawMs);

@@ -167,19 +167,23 @@ export async function buyer(args: string[]): Promise<void> {
       );
       const chosen = templates.find((t) => t.id === templateId);
       if (!chosen) throw new CliError(`no template ${templateId} for sale`);
-      const status = await client.post<DealStatus>('/deals', {
-        dealId: values['deal-id'] ?? randomUUID(),
-        templateId,
-        templateHash: chosen.hash,
-        parameters: Object.fromEntries((values.param ?? []).map(parseParam)),
-        price: chosen.price,
-        buyerPublicKey: publicKeyFromPem(await readText(paths.result, `result key of ${buyerId}`)),
-        compliance: {
-          jurisdiction: required(values.jurisdiction, '--jurisdiction (e.g. US)'),
-          purpose: required(values.purpose, '--purpose (e.g. research)'),
-          acceptedDataClasses: values.accept ?? [],
-        },
-      });
+      // The buyer signs the terms; every perimeter checks that signature before it reserves anything.
+      const status = await client.post<DealStatus>(
+        '/deals',
+        client.signed('cohort_query', {
+          dealId: values['deal-id'] ?? randomUUID(),
+          templateId,
+          templateHash: chosen.hash,
+          parameters: Object.fromEntries((values.param ?? []).map(parseParam)),
+          price: chosen.price,
+          buyerPublicKey: publicKeyFromPem(await readText(paths.result, `result key of ${buyerId}`)),
+          compliance: {
+            jurisdiction: required(values.jurisdiction, '--jurisdiction (e.g. US)'),
+            purpose: required(values.purpose, '--purpose (e.g. research)'),
+            acceptedDataClasses: values.accept ?? [],
+          },
+        }),
+      );
       const final = values.wait
         ? await waitForStage(
             client,

@@ -1,4 +1,13 @@
+import { publicKeyOf } from './ed25519';
+import { signDecision } from './signed-decision';
 import { signRequest } from './signed-request';
+import {
+  signTerms,
+  TERMS_SIGNATURE_FIELD,
+  type SignedTerms,
+  type TermsBody,
+  type TermsKind,
+} from './signed-terms';
 
 export class TuskApiError extends Error {
   override name = 'TuskApiError';
@@ -63,6 +72,27 @@ export class TuskClient {
 
   post<T>(path: string, body: unknown = {}): Promise<T> {
     return this.request<T>('POST', path, body).then((r) => r.body);
+  }
+
+  /** This party's Ed25519 public key (base64url): what perimeters know it by. */
+  get publicKey(): string {
+    return publicKeyOf(this.privateKeyPem);
+  }
+
+  /** The body of a create request with this party's signature over it as deal terms. */
+  signed<B extends TermsBody>(kind: TermsKind, body: B): B & { termsSignature: string } {
+    const { signature } = this.signTerms(kind, body);
+    return { ...body, [TERMS_SIGNATURE_FIELD]: signature };
+  }
+
+  /** The signed terms themselves, as the API would hand them to a workflow. */
+  signTerms(kind: TermsKind, body: TermsBody): SignedTerms {
+    return signTerms(kind, this.partyId, body, this.privateKeyPem);
+  }
+
+  /** Signs a decision (a dispute approval, a disclosure decision) over the workflow it is for. */
+  signDecision(workflowId: string, decision: unknown): string {
+    return signDecision(this.privateKeyPem, workflowId, decision);
   }
 
   /** Uploads bytes to the blob store; returns their content address. */

@@ -51,15 +51,18 @@ async function runDeal(deployment: LocalDeployment, chain?: DemoChain): Promise<
   say(`balances before: ${await balances(deployment, chain)}`);
 
   const submitted = performance.now();
-  const deal = await client.post<DealStatus>('/deals', {
-    dealId: `demo-${randomUUID()}`,
-    templateId: template.id,
-    templateHash: template.hash,
-    parameters: { min_age: 30, max_age: 50, sex: 'F' },
-    price: template.price,
-    buyerPublicKey: resultPublicKey,
-    compliance: DEMO_COMPLIANCE,
-  });
+  const deal = await client.post<DealStatus>(
+    '/deals',
+    client.signed('cohort_query', {
+      dealId: `demo-${randomUUID()}`,
+      templateId: template.id,
+      templateHash: template.hash,
+      parameters: { min_age: 30, max_age: 50, sex: 'F' },
+      price: template.price,
+      buyerPublicKey: resultPublicKey,
+      compliance: DEMO_COMPLIANCE,
+    }),
+  );
   let escrow: string | undefined;
   if (chain) {
     const opened = await waitForStage(client, deal.dealId, (s) => s.escrow !== undefined || !!s.problem);

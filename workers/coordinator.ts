@@ -4,14 +4,18 @@ import { z } from 'zod';
 import { COORDINATOR_TASK_QUEUE, createCoordinatorActivities } from '../activities/coordinator/activities';
 import { NOTIFICATIONS_QUEUE, type NotificationJob } from '../activities/coordinator/notifications';
 import { BlobStore } from '../lib/blob-store';
-import { readEnv } from '../lib/env';
+import { resolve } from 'node:path';
+import { readEnv, tuskHome } from '../lib/env';
 import { bullConnection } from '../lib/redis';
 import { historyDataConverter, loadHistoryCodec } from '../lib/codec/history-codec';
 import { announceReady, runMain } from '../lib/ready';
 import { connectWorker } from '../lib/temporal';
 
 runMain('coordinator worker', async () => {
-  const env = readEnv({ REDIS_URL: z.string().default('redis://127.0.0.1:6379') });
+  const env = readEnv({
+    REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+    TUSK_PARTIES_FILE: z.string().optional(),
+  });
   const redis = bullConnection(env.REDIS_URL);
   const notifications = new Queue<NotificationJob>(NOTIFICATIONS_QUEUE, { connection: redis });
   const worker = await Worker.create({
@@ -19,7 +23,11 @@ runMain('coordinator worker', async () => {
     namespace: env.TEMPORAL_NAMESPACE,
     dataConverter: historyDataConverter(await loadHistoryCodec()),
     taskQueue: COORDINATOR_TASK_QUEUE,
-    activities: createCoordinatorActivities({ notifications, blobs: new BlobStore(env.blobDir) }),
+    activities: createCoordinatorActivities({
+      notifications,
+      blobs: new BlobStore(env.blobDir),
+      partiesFile: resolve(env.TUSK_PARTIES_FILE ?? `${tuskHome()}/parties.json`),
+    }),
   });
   announceReady('coordinator worker', `task queue ${COORDINATOR_TASK_QUEUE}`);
   try {

@@ -79,6 +79,12 @@ export const coordinatorNotify = {
   retry: { maximumAttempts: 3 },
 } as const satisfies ActivityOptions;
 
+/** Verifying a signed decision: quick; a refusal is not retried, and the caller is waiting. */
+export const coordinatorCheck = {
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '5 seconds', maximumAttempts: 5 },
+} as const satisfies ActivityOptions;
+
 /** Audit records and access tokens must land: retried until they do, each try harmless to repeat. */
 export const coordinatorRecord = {
   startToCloseTimeout: '1 minute',

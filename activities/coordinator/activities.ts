@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type { BlobStore } from '../../lib/blob-store';
 import { createLifecycleRecordActivities } from './lifecycle-records';
 import { createHeSumActivities } from './he-sum';
+import { createDecisionCheckActivities } from './decision-check';
 import type { NotificationJob } from './notifications';
 
 export const COORDINATOR_TASK_QUEUE = 'coordinator';
@@ -9,9 +10,12 @@ export const COORDINATOR_TASK_QUEUE = 'coordinator';
 export function createCoordinatorActivities(deps: {
   notifications: Queue<NotificationJob>;
   blobs: BlobStore;
+  /** The operator's party registry: who may approve what, and under which key. */
+  partiesFile: string;
 }) {
   return {
     ...createLifecycleRecordActivities(deps),
+    ...createDecisionCheckActivities(deps),
     ...createHeSumActivities({ blobs: deps.blobs }),
     /** Enqueues a notification once per (deal, event, party): a retried activity adds no second job. */
     async notifyParty(job: NotificationJob): Promise<void> {

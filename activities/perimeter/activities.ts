@@ -22,11 +22,13 @@ import { releasePrivately } from './private-release';
 import { createMilestoneCheckActivities, type ChargeMilestone } from './milestone-check';
 import { MilestoneRuns } from './milestone-runs';
 import { refuse } from './refusal';
+import { authorizeQuery, type QueryCall } from './deal-terms';
 import { runInSandbox } from './sandboxed-run';
 import type { SandboxLimits } from './sandbox';
 import { SandboxPool } from './sandbox-pool';
 import { createHeAnswers, type Release, type ReleaseInput } from './he-answers';
 import type {
+  EncryptContributionInput,
   PrivacyBudgetInput,
   PrivacyBudgetResult,
   PrivacyReservation,
@@ -129,7 +131,8 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
    * policy sets (the buyer's, and all buyers' together) — then reserves the answer's cost. A query
    * whose answer is stored reserves nothing: it is charged in full later if that answer is gone.
    */
-  async function reservePrivacyBudget(input: ReservePrivacyInput): Promise<PrivacyReservation> {
+  async function reservePrivacyBudget(call: ReservePrivacyInput): Promise<PrivacyReservation> {
+    const input = authorized(call);
     const { template, parameters } = await approve(input);
     const problem = complianceProblem(template, input.compliance);
     if (problem) refuse('ComplianceRefused', problem);
@@ -229,11 +232,20 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
   };
 
   /**
+   * Signed terms first, before anything is read or reserved. Budgets and repeat answers are keyed
+   * by the verified signing key, never by the buyer id that arrived through Temporal.
+   */
+  function authorized<T extends QueryCall & { buyerId: string }>(call: T): T {
+    return { ...call, buyerId: authorizeQuery(call, deps.sellerId) };
+  }
+
+  /**
    * The only way into the seller's data: an approved template with a reservation; the released
    * table is sealed to the buyer's key (or, for a private selection, only the selected groups come
    * out, encrypted). Only a blob reference, a commitment and the answer's stated ε leave the perimeter.
    */
-  async function runApprovedQuery(input: RunApprovedQueryInput): Promise<RunApprovedQueryResult> {
+  async function runApprovedQuery(call: RunApprovedQueryInput): Promise<RunApprovedQueryResult> {
+    const input = authorized(call);
     if (input.privateSelection) return he.runPrivateSelection(input, input.privateSelection);
     const buyerKey = await buyerPublicKey(input.buyerKeyRef);
     const { template, parameters, table, repeat, epsilonSpent } = await releaseFor(input);
@@ -264,7 +276,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
       charge: chargeMilestone,
       random: deps.random,
     }),
-    encryptContribution: he.encryptContribution,
+    encryptContribution: (call: EncryptContributionInput) => he.encryptContribution(authorized(call)),
   };
 }
 

@@ -6,6 +6,8 @@ import { cohortTotalSql, TOTAL_COLUMN } from './cohort-sql';
 import { drawThresholdNoise, isAboveThreshold } from './dp/above-threshold';
 import type { RandomSource } from './dp/random-source';
 import type { MilestoneRuns } from './milestone-runs';
+import type { SignedTerms } from '../../lib/signed-terms';
+import { authorizeMilestoneCheck } from './deal-terms';
 import { refuse } from './refusal';
 import type { SandboxPool } from './sandbox-pool';
 import { runInSandbox } from './sandboxed-run';
@@ -13,8 +15,6 @@ import { runInSandbox } from './sandboxed-run';
 export interface CheckMilestoneInput {
   grantId: string;
   milestoneId: string;
-  /** Who pays the check's privacy cost: the grant's sponsor. */
-  sponsorId: string;
   /** Which check of the milestone this is (e.g. its evidence count): a retry carries the same id. */
   checkId: string;
   templateId: string;
@@ -25,6 +25,8 @@ export interface CheckMilestoneInput {
   metric: string;
   /** Met when the metric, with noise, reaches it (≥). */
   threshold: number;
+  /** The grant terms its sponsor signed: the check runs only as signed there. */
+  terms: SignedTerms;
 }
 
 /** Only the noisy verdict leaves the perimeter, never the value. */
@@ -76,6 +78,8 @@ export function createMilestoneCheckActivities(deps: {
   random: RandomSource;
 }) {
   async function checkMilestone(input: CheckMilestoneInput): Promise<CheckMilestoneResult> {
+    // The sponsor's verified key pays: never an id that merely arrived through Temporal.
+    const payer = authorizeMilestoneCheck(input);
     const { template, parameters } = await deps.approve(input);
     const statement = (met: boolean) =>
       canonicalHash({
@@ -116,7 +120,7 @@ export function createMilestoneCheckActivities(deps: {
     // Charged before any data is read, met or not; a second check of the run is already paid for.
     await deps.charge({
       chargeId: `milestone:${input.grantId}/${input.milestoneId}`,
-      payerId: input.sponsorId,
+      payerId: payer,
       template,
       epsilon: allowed.epsilon,
     });

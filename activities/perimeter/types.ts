@@ -1,5 +1,6 @@
 import type { DealCompliance } from '../../query-policies/compliance';
 import type { ParameterValues } from '../../query-policies/template';
+import type { SignedTerms } from '../../lib/signed-terms';
 
 export interface ReservePrivacyInput {
   dealId: string;
@@ -8,6 +9,8 @@ export interface ReservePrivacyInput {
   templateHash: string;
   parameters: ParameterValues;
   compliance: DealCompliance;
+  /** What the buyer signed; the perimeter verifies it and trusts nothing else above. */
+  terms: SignedTerms;
 }
 
 /** A privacy reservation: the answer's cost, or 0 when an identical query was already answered. */
@@ -50,6 +53,8 @@ export interface RunApprovedQueryInput {
   buyerKeyRef: string;
   /** A private selection: only the selected groups' sums come back, encrypted to the buyer's HE key. */
   privateSelection?: PrivateSelection;
+  /** What the buyer signed; the perimeter verifies it and trusts nothing else above. */
+  terms: SignedTerms;
 }
 
 export interface PrivateSelection {
@@ -98,6 +103,8 @@ export type PerimeterRefusal =
   | 'MultiSellerNotAllowed'
   | 'MilestoneNotAllowed'
   | 'MilestoneChecksExhausted'
+  | 'TermsSignatureInvalid'
+  | 'TermsMismatch'
   | 'ComplianceRefused'
   | 'BudgetExhausted'
   | 'DatasetPolicyMissing'

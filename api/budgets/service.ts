@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Party, PartyRegistry } from '../../lib/parties';
+import { budgetKeyOf } from '../../lib/signed-terms';
 import { DEALS_TASK_QUEUE } from '../../lib/temporal';
 import { privacyBudgetLookup } from '../../workflows/budget/workflow';
 import { budgetLookupWorkflowId } from '../../workflows/workflow-ids';
@@ -37,7 +38,8 @@ export class BudgetService {
         'forbidden',
         `only buyers and the dataset's seller see budgets; ${party.id} is a ${party.role}`,
       );
-    const buyerId = party.role === 'buyer' ? party.id : undefined;
+    // The perimeter charges a buyer's budget to the key that signed its terms (lib/signed-terms).
+    const buyerId = party.role === 'buyer' ? budgetKeyOf(party.publicKey) : undefined;
     try {
       const figures = await this.temporal.workflow.execute(privacyBudgetLookup, {
         taskQueue: DEALS_TASK_QUEUE,

@@ -1,5 +1,12 @@
 import { z } from 'zod';
-import { dealCompliance, hiddenFields, parameterValues, problem, x25519PublicKey } from '../common-schemas';
+import {
+  dealCompliance,
+  hiddenFields,
+  parameterValues,
+  problem,
+  termsSignature,
+  x25519PublicKey,
+} from '../common-schemas';
 import { DEAL_STAGES } from '../../workflows/deal/state';
 import { DISCLOSABLE_FIELDS } from '../../workflows/disclosure/state';
 import { disputeOutcome } from '../disputes/schemas';
@@ -31,6 +38,8 @@ export const createDealBody = z.strictObject({
     .optional(),
   /** How the buyer will use the answer; checked against the template here and again in the perimeter. */
   compliance: dealCompliance,
+  /** The buyer's signature over the rest of this body as `cohort_query` terms; every perimeter checks it. */
+  termsSignature,
 });
 export type CreateDealBody = z.infer<typeof createDealBody>;
 
@@ -144,6 +153,8 @@ export const createMultiSellerDealBody = z.strictObject({
   /** The buyer's HE key document (tusk buyer keygen --he): the sum is encrypted to it. */
   heKeyRef: blobRef,
   compliance: createDealBody.shape.compliance,
+  /** The buyer's signature over the rest of this body as `multi_seller` terms; each perimeter checks it. */
+  termsSignature,
 });
 export type CreateMultiSellerDealBody = z.infer<typeof createMultiSellerDealBody>;
 

@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { canonicalJson } from '../../lib/canonical-json';
+import { x25519KeyDocument } from '../../lib/signed-terms';
 import type { BlobStore } from '../../lib/blob-store';
 import type { Party } from '../../lib/parties';
 import { DEALS_TASK_QUEUE } from '../../lib/temporal';
@@ -10,6 +10,7 @@ import type { DisputeTerms } from '../../workflows/dispute/state';
 import { dealAsSeenBy, type VisibleDealStatus } from '../redaction';
 import { confirmAsBuyer, sealedResultFor } from './buyer-access';
 import { ApiError } from '../errors';
+import { signedTermsOf } from '../signed-terms';
 import type { CreateDealBody } from './schemas';
 import type { TemplateCatalog } from '../templates/catalog';
 import { checkTemplateOrder } from '../templates/order';
@@ -48,9 +49,8 @@ export class DealService {
     }
     const problem = complianceProblem(entry.template, body.compliance);
     if (problem) throw new ApiError('compliance_refused', problem);
-    const buyerKeyRef = await this.blobs.put(
-      Buffer.from(canonicalJson({ kind: 'x25519', publicKey: body.buyerPublicKey })),
-    );
+    const terms = signedTermsOf(buyer, 'cohort_query', body);
+    const buyerKeyRef = await this.blobs.put(x25519KeyDocument(body.buyerPublicKey));
     try {
       await this.temporal.workflow.start(cohortQueryDeal, {
         taskQueue: DEALS_TASK_QUEUE,
@@ -71,6 +71,7 @@ export class DealService {
             compliance: body.compliance,
             acceptanceTimeoutMs: this.config.acceptanceTimeoutMs,
             ...(this.config.dispute ? { dispute: this.config.dispute } : {}),
+            terms,
           },
         ],
       });

@@ -51,8 +51,7 @@ export const disclosureRoutes: FastifyPluginAsyncZod<{ disclosures: DisclosureSe
         response: { 200: disclosureStatus, ...errorResponses },
       },
     },
-    (request) =>
-      disclosures.decide(requireParty(request), request.params.disclosureId, request.body.decision),
+    (request) => disclosures.decide(requireParty(request), request.params.disclosureId, request.body),
   );
 
   app.get(

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DISCLOSABLE_FIELDS } from '../../workflows/disclosure/state';
-import { auditEvent, businessId, vote } from '../common-schemas';
+import { auditEvent, businessId, decisionSignature, vote } from '../common-schemas';
 
 const disclosableField = z.enum(DISCLOSABLE_FIELDS);
 const decision = z.enum(['approve', 'deny']);
@@ -19,7 +19,8 @@ export const requestDisclosureBody = z.strictObject({
 export type RequestDisclosureBody = z.infer<typeof requestDisclosureBody>;
 
 export const disclosureParams = z.object({ disclosureId: businessId });
-export const decideDisclosureBody = z.strictObject({ decision });
+/** A decision, and the principal's signature over (the disclosure's workflow id, decision). */
+export const decideDisclosureBody = z.strictObject({ decision, signature: decisionSignature });
 
 export const disclosureStatus = z
   .object({

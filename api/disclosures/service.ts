@@ -13,6 +13,7 @@ import { disclosureWorkflowId } from '../../workflows/workflow-ids';
 import { disclosureAsSeenBy, hiddenFieldsOf, requireOwner } from '../redaction';
 import type { RequestDisclosureBody } from './schemas';
 import { ApiError } from '../errors';
+import { assertSignedDecision } from '../signed-decision';
 import type { LifecycleConfig } from '../lifecycle-config';
 import { assertNotExpired, WorkflowCalls } from '../workflow-calls';
 
@@ -57,16 +58,21 @@ export class DisclosureService {
     return disclosureAsSeenBy(party, await this.status(disclosureId));
   }
 
-  async decide(party: Party, disclosureId: string, decision: DisclosureDecision): Promise<DisclosureStatus> {
+  async decide(
+    party: Party,
+    disclosureId: string,
+    { decision, signature }: { decision: DisclosureDecision; signature: string },
+  ): Promise<DisclosureStatus> {
     if (party.role !== 'compliance')
       throw new ApiError('forbidden', 'only compliance principals decide a disclosure');
     const status = await this.status(disclosureId);
     if (status.decisions.some((d) => d.principal === party.id))
       throw new ApiError('already_decided', `${party.id} has already decided; another principal must`);
+    assertSignedDecision(party, disclosureWorkflowId(disclosureId), decision, signature);
     return this.calls.update(
       disclosureWorkflowId(disclosureId),
       decideDisclosureUpdate,
-      { principal: party.id, decision },
+      { principal: party.id, decision, signature },
       `disclosure ${disclosureId}`,
     );
   }

@@ -1,7 +1,13 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requireParty } from '../auth';
 import { evidenceBody } from '../common-schemas';
-import { disputeEvidence, disputeOutcome, disputeStatus, nameReviewerBody, openDisputeBody } from './schemas';
+import {
+  approveOutcomeBody,
+  disputeEvidence,
+  disputeStatus,
+  nameReviewerBody,
+  openDisputeBody,
+} from './schemas';
 import type { DisputeService } from './service';
 import { dealParams, dealStatus } from '../deals/schemas';
 import { errorResponses } from '../error-responses';
@@ -79,7 +85,7 @@ export const disputeRoutes: FastifyPluginAsyncZod<{ disputes: DisputeService }> 
       schema: {
         summary: 'Approve an outcome (compliance): two distinct principals on the same outcome resolve it',
         params: dealParams,
-        body: disputeOutcome,
+        body: approveOutcomeBody,
         response: { 200: disputeStatus, ...errorResponses },
       },
     },

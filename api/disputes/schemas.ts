@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { auditEvent, hiddenFields, partyId, vote } from '../common-schemas';
+import { auditEvent, decisionSignature, hiddenFields, partyId, vote } from '../common-schemas';
 
 export const openDisputeBody = z.strictObject({ reason: z.string().min(1).max(1000) });
 export const nameReviewerBody = z.strictObject({ reviewerId: partyId });
@@ -11,6 +11,10 @@ export const disputeOutcome = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('split'), sellerBps: z.int().min(0).max(10_000) }),
 ]);
 export type DisputeOutcomeBody = z.infer<typeof disputeOutcome>;
+
+/** An approval: the outcome, and the approver's signature over (the dispute's workflow id, outcome). */
+export const approveOutcomeBody = z.strictObject({ outcome: disputeOutcome, signature: decisionSignature });
+export type ApproveOutcomeBody = z.infer<typeof approveOutcomeBody>;
 
 export const disputeStatus = z
   .object({

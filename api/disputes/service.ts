@@ -12,9 +12,10 @@ import {
 } from '../../workflows/dispute/workflow';
 import type { DisputeStatus } from '../../workflows/dispute/state';
 import { disputeWorkflowId } from '../../workflows/workflow-ids';
-import type { DisputeOutcomeBody } from './schemas';
+import type { ApproveOutcomeBody } from './schemas';
 import { ApiError } from '../errors';
 import { disputeAsSeenBy, evidenceAsSeenBy, requireOwner } from '../redaction';
+import { assertSignedDecision } from '../signed-decision';
 import { assertNotExpired, WorkflowCalls } from '../workflow-calls';
 
 const REVIEWER_ROLES = new Set(['compliance', 'auditor']);
@@ -98,7 +99,7 @@ export class DisputeService {
     return { dealId, accessUntil: reviewer.accessUntil, evidence: evidenceAsSeenBy(party, status, evidence) };
   }
 
-  async approve(party: Party, dealId: string, outcome: DisputeOutcomeBody) {
+  async approve(party: Party, dealId: string, { outcome, signature }: ApproveOutcomeBody) {
     if (party.role !== 'compliance')
       throw new ApiError('forbidden', 'only compliance principals approve an outcome');
     const status = await this.status(dealId);
@@ -107,10 +108,11 @@ export class DisputeService {
         'already_decided',
         `${party.id} has already approved an outcome; another principal must`,
       );
+    assertSignedDecision(party, disputeWorkflowId(dealId), outcome, signature);
     const approved = await this.calls.update(
       disputeWorkflowId(dealId),
       approveOutcomeUpdate,
-      { principal: party.id, outcome },
+      { principal: party.id, outcome, signature },
       `dispute of deal ${dealId}`,
     );
     return disputeAsSeenBy(party, approved);

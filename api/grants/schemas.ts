@@ -7,6 +7,7 @@ import {
   partyId,
   problem,
   templateHash,
+  termsSignature,
 } from '../common-schemas';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
@@ -39,6 +40,8 @@ export const createGrantBody = z.strictObject({
     )
     .min(1)
     .max(20),
+  /** The sponsor's signature over the rest of this body as `grant` terms; query checks verify it. */
+  termsSignature,
 });
 export type CreateGrantBody = z.infer<typeof createGrantBody>;
 

@@ -12,6 +12,7 @@ import {
 import { grantWorkflowId } from '../../workflows/workflow-ids';
 import { ApiError } from '../errors';
 import { grantAsSeenBy } from '../redaction';
+import { signedTermsOf } from '../signed-terms';
 import type { CreateGrantBody } from './schemas';
 import type { TemplateCatalog } from '../templates/catalog';
 import { checkTemplateOrder } from '../templates/order';
@@ -64,12 +65,14 @@ export class GrantService {
     const now = Date.now();
     const milestones = [];
     for (const milestone of body.milestones) milestones.push(await this.milestoneSpec(milestone, now));
+    const terms = signedTermsOf(sponsor, 'grant', body);
     const created = await this.calls.startOnce(milestoneGrant, grantWorkflowId(body.grantId), {
       grantId: body.grantId,
       sponsorId: sponsor.id,
       granteeId: grantee.id,
       feeBps: this.config.feeBps,
       milestones,
+      terms,
     });
     const status = await this.status(body.grantId);
     if (!created && status.sponsorId !== sponsor.id)

@@ -17,6 +17,7 @@ import type { DealServiceConfig } from '../deals/service';
 import { confirmAsBuyer, sealedResultFor } from '../deals/buyer-access';
 import { ApiError } from '../errors';
 import { multiSellerDealAsSeenBy } from '../redaction';
+import { signedTermsOf } from '../signed-terms';
 import type { CreateMultiSellerDealBody } from '../deals/schemas';
 import type { TemplateCatalog } from '../templates/catalog';
 
@@ -85,6 +86,7 @@ export class MultiSellerDealService {
       if (problem) throw new ApiError('compliance_refused', `${entry.template.seller}: ${problem}`);
     }
     await this.requireHeKey(body.heKeyRef);
+    const terms = signedTermsOf(buyer, 'multi_seller', body);
     try {
       await this.temporal.workflow.start(multiSellerDeal, {
         taskQueue: DEALS_TASK_QUEUE,
@@ -101,6 +103,7 @@ export class MultiSellerDealService {
             compliance: body.compliance,
             feeBps: this.config.feeBps,
             acceptanceTimeoutMs: this.config.acceptanceTimeoutMs,
+            terms,
           },
         ],
       });

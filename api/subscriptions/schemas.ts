@@ -7,6 +7,7 @@ import {
   parameterValues,
   problem,
   templateHash,
+  termsSignature,
   x25519PublicKey,
 } from '../common-schemas';
 
@@ -29,6 +30,8 @@ export const createSubscriptionBody = z.strictObject({
   buyerPublicKey: x25519PublicKey,
   /** How the buyer will use the answers; checked against every template here and in the perimeter. */
   compliance: dealCompliance,
+  /** The buyer's signature over the rest of this body as `subscription` terms; the perimeter checks it. */
+  termsSignature,
 });
 export type CreateSubscriptionBody = z.infer<typeof createSubscriptionBody>;
 

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import { accessTokenHash } from '../../lib/access-token';
 import type { BlobStore } from '../../lib/blob-store';
-import { canonicalJson } from '../../lib/canonical-json';
+import { x25519KeyDocument } from '../../lib/signed-terms';
 import type { Party } from '../../lib/parties';
 import {
   cancelSubscriptionUpdate,
@@ -14,6 +14,7 @@ import { subscriptionWorkflowId } from '../../workflows/workflow-ids';
 import { complianceProblem } from '../../query-policies/compliance';
 import { ApiError } from '../errors';
 import { requireOwner, subscriptionAsSeenBy } from '../redaction';
+import { signedTermsOf } from '../signed-terms';
 import type { LifecycleConfig } from '../lifecycle-config';
 import type { CreateSubscriptionBody } from './schemas';
 import type { TemplateCatalog } from '../templates/catalog';
@@ -49,9 +50,8 @@ export class SubscriptionService {
     const price = orders.reduce((sum, { entry }) => sum + BigInt(entry.template.price), 0n).toString();
     if (price !== body.pricePerPeriod)
       throw new ApiError('price_mismatch', `these queries cost ${price} per period`);
-    const buyerKeyRef = await this.blobs.put(
-      Buffer.from(canonicalJson({ kind: 'x25519', publicKey: body.buyerPublicKey })),
-    );
+    const terms = signedTermsOf(buyer, 'subscription', body);
+    const buyerKeyRef = await this.blobs.put(x25519KeyDocument(body.buyerPublicKey));
     const workflowId = subscriptionWorkflowId(body.subscriptionId);
     const created = await this.calls.startOnce(subscription, workflowId, {
       subscriptionId: body.subscriptionId,
@@ -69,6 +69,7 @@ export class SubscriptionService {
       periodMs,
       graceMs: this.config.subscriptionGraceMs,
       periodsPerRun: this.config.periodsPerRun,
+      terms,
     });
     const status = await this.status(body.subscriptionId);
     if (!created && status.buyerId !== buyer.id)

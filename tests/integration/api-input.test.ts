@@ -12,6 +12,7 @@ import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { PartyRegistry } from '../../lib/parties';
 import { generateX25519KeyPair } from '../../lib/sealed-box';
 import { signRequest } from '../../lib/signed-request';
+import { signTerms, type TermsBody } from '../../lib/signed-terms';
 import { connectClient } from '../../lib/temporal';
 import { freshHistoryCodec } from '../support/history-codec';
 import { templateHash } from '../../query-policies/signature';
@@ -63,7 +64,12 @@ describe('the API answers bad input with 4xx and a reason', () => {
     body?: unknown,
     as = { id: 'buyer-api', key: buyer.privateKeyPem },
   ) {
-    const payload = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+    // A deal's body is signed as its terms by whoever sends it, unless the test brings a signature.
+    const signed =
+      url === '/deals' && typeof body === 'object' && body !== null && !('termsSignature' in body)
+        ? { ...body, termsSignature: signTerms('cohort_query', as.id, body as TermsBody, as.key).signature }
+        : body;
+    const payload = signed === undefined ? '' : typeof signed === 'string' ? signed : JSON.stringify(signed);
     return app.inject({
       method,
       url,
@@ -122,7 +128,9 @@ describe('the API answers bad input with 4xx and a reason', () => {
       reason: 'the request timestamp is more than 5 minutes from the server clock',
     });
 
-    const body = JSON.stringify(validDeal());
+    const deal = validDeal();
+    const termsSignature = signTerms('cohort_query', 'buyer-api', deal, buyer.privateKeyPem).signature;
+    const body = JSON.stringify({ ...deal, termsSignature });
     const headers = signRequest('buyer-api', buyer.privateKeyPem, {
       method: 'POST',
       url: '/deals',
@@ -295,6 +303,33 @@ describe('the API answers bad input with 4xx and a reason', () => {
     const noCompliance = await send('POST', '/deals', { ...validDeal(), compliance: undefined });
     expect(noCompliance.statusCode).toBe(400);
     expect(noCompliance.json().reason).toMatch(/compliance/);
+  });
+
+  it("422 when the terms signature is not the buyer's over exactly these terms", async () => {
+    const deal = validDeal();
+    const signedOther = signTerms(
+      'cohort_query',
+      'buyer-api',
+      { ...deal, parameters: { ...deal.parameters, min_age: 31 } },
+      buyer.privateKeyPem,
+    );
+    const altered = await send('POST', '/deals', { ...deal, termsSignature: signedOther.signature });
+    expect(altered.statusCode).toBe(422);
+    expect(altered.json()).toEqual({
+      code: 'terms_signature_invalid',
+      reason: `termsSignature is not buyer-api's signature of these cohort_query terms (see lib/signed-terms.ts)`,
+    });
+    const byStranger = signTerms('cohort_query', 'buyer-api', deal, stranger.privateKeyPem);
+    const foreign = await send('POST', '/deals', { ...deal, termsSignature: byStranger.signature });
+    expect(foreign.json()).toMatchObject({ code: 'terms_signature_invalid' });
+    const malformed = await send('POST', '/deals', { ...deal, termsSignature: 'not a signature' });
+    expect(malformed.statusCode).toBe(400);
+    expect(malformed.json().reason).toMatch(/termsSignature/);
+    const started = await temporal.workflow
+      .getHandle(deal.dealId)
+      .describe()
+      .catch(() => undefined);
+    expect(started).toBeUndefined();
   });
 
   it('413 for an oversized body', async () => {

@@ -2,12 +2,15 @@ import { writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalHash } from '../../lib/canonical-json';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
+import { signTerms } from '../../lib/signed-terms';
+import type { CohortQueryDealInput } from '../../workflows/deal/state';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import { templatePath } from '../../query-policies/template-files';
 import {
   budgetOf,
   DEFAULT_DATASET_BUDGETS,
+  RESEARCH_IN_US,
   startDealBehindTheApi,
   startTestDeployment,
   type TestDeployment,
@@ -133,6 +136,99 @@ describe('the perimeter refuses what its seller did not approve, before any mone
     expect(await balance()).toBe(5000n);
     expect((await spent()).buyer!.spent.epsilon).toBe(0);
     expect((await spent()).total.spent.epsilon).toBe(0);
+  });
+
+  describe('terms the buyer did not sign, started straight on Temporal', () => {
+    const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
+    /** The demo buyer's budget (charged to its verified key) and all buyers' together, as the API shows them. */
+    const figures = async () => {
+      const view = await spent();
+      return { buyer: view.buyer!.spent.epsilon, total: view.total.spent.epsilon };
+    };
+    /** The terms the demo buyer signs for this deal, as POST /deals would carry them. */
+    const buyerSigned = (dealId: string, parameters = PARAMETERS) =>
+      test.deployment.buyer.client.signTerms('cohort_query', {
+        dealId,
+        templateId: good.id,
+        templateHash: templateHash(good),
+        parameters,
+        price: '1000',
+        buyerPublicKey: test.deployment.buyer.resultPublicKey,
+        compliance: RESEARCH_IN_US,
+      });
+
+    async function refusedWithoutBudget(
+      dealId: string,
+      input: Partial<CohortQueryDealInput>,
+      code: string,
+    ): Promise<void> {
+      const before = await figures();
+      const status = await startDealBehindTheApi(test, {
+        dealId,
+        templateId: good.id,
+        templateHash: templateHash(good),
+        ...input,
+      });
+      refusedUpFront(status);
+      expect(status.problem?.code).toBe(code);
+      expect(status.result).toBeUndefined();
+      // Nothing reserved or charged, to the buyer's key or to anyone else.
+      expect(await figures()).toEqual(before);
+      expect(await balance()).toBe(5000n);
+    }
+
+    it("made-up terms: a signature nobody made, or an operator key signing in the buyer's name", async () => {
+      const made = `forged-${crypto.randomUUID()}`;
+      await refusedWithoutBudget(
+        made,
+        { terms: { ...buyerSigned(made), signature: 'A'.repeat(86) } },
+        'TermsSignatureInvalid',
+      );
+      const operatorKey = generateEd25519KeyPair();
+      const renamed = `renamed-${crypto.randomUUID()}`;
+      const byOperator = signTerms(
+        'cohort_query',
+        'demo-buyer',
+        buyerSigned(renamed).body,
+        operatorKey.privateKeyPem,
+      );
+      await refusedWithoutBudget(
+        renamed,
+        { terms: { ...byOperator, publicKey: test.deployment.buyer.client.publicKey } },
+        'TermsSignatureInvalid',
+      );
+    });
+
+    it("altered parameters under the buyer's valid signature", async () => {
+      const wider = { min_age: 18, max_age: 90, sex: 'F' };
+      const inTerms = `altered-${crypto.randomUUID()}`;
+      const signed = buyerSigned(inTerms);
+      await refusedWithoutBudget(
+        inTerms,
+        { parameters: wider, terms: { ...signed, body: { ...signed.body, parameters: wider } } },
+        'TermsSignatureInvalid',
+      );
+      const beside = `beside-${crypto.randomUUID()}`;
+      await refusedWithoutBudget(beside, { parameters: wider, terms: buyerSigned(beside) }, 'TermsMismatch');
+    });
+
+    it("the same signed terms, unaltered, are answered and charged to the buyer's key", async () => {
+      const dealId = `signed-${crypto.randomUUID()}`;
+      const before = await figures();
+      const status = await startDealBehindTheApi(test, {
+        dealId,
+        templateId: good.id,
+        templateHash: templateHash(good),
+        acceptanceTimeoutMs: 1_000,
+        terms: buyerSigned(dealId),
+      });
+      expect(status.problem).toBeUndefined();
+      expect(status.result?.epsilonSpent).toBeGreaterThan(0);
+      // The perimeter charged the key that signed: the buyer's own budget moved with the total.
+      const after = await figures();
+      expect(after.buyer - before.buyer).toBe(status.result!.epsilonSpent);
+      expect(after.total - before.total).toBe(status.result!.epsilonSpent);
+    });
   });
 
   it('the catalog offers neither tampered template to buyers', async () => {

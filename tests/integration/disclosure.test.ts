@@ -2,10 +2,20 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobStore } from '../../lib/blob-store';
 import { canonicalHash } from '../../lib/canonical-json';
-import type { DisclosureStatus } from '../../workflows/disclosure/state';
+import type { DisclosureDecision, DisclosureStatus } from '../../workflows/disclosure/state';
+import { decideDisclosureUpdate } from '../../workflows/disclosure/workflow';
 import { disclosureWorkflowId } from '../../workflows/workflow-ids';
 import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
-import { historyText, LIFECYCLE_PARTIES, party, replay, sleepUntil, waitFor } from './lifecycle-harness';
+import {
+  historyText,
+  LIFECYCLE_PARTIES,
+  party,
+  registerAlias,
+  replay,
+  sleepUntil,
+  updateRefusal,
+  waitFor,
+} from './lifecycle-harness';
 
 const VIEW_MS = 8000;
 
@@ -17,6 +27,14 @@ describe("selective disclosure of a deal's hidden fields", () => {
   const status = () => as('auditor').get<DisclosureStatus>(`/disclosures/${disclosureId}`);
   const view = () =>
     as('auditor').get<{ fields: Record<string, string> }>(`/disclosures/${disclosureId}/view`);
+
+  const workflowId = () => disclosureWorkflowId(disclosureId);
+  /** A decision as its principal signs it: over (the disclosure's workflow id, decision). */
+  const decide = (id: string, decision: DisclosureDecision) =>
+    as(id).post<DisclosureStatus>(`/disclosures/${disclosureId}/decisions`, {
+      decision,
+      signature: as(id).signDecision(workflowId(), decision),
+    });
 
   beforeAll(async () => {
     test = await startTestDeployment(
@@ -55,22 +73,41 @@ describe("selective disclosure of a deal's hidden fields", () => {
     expect(requested.body).toMatchObject({ stage: 'pending', fields: ['parties', 'amount'] });
     await expect(view()).rejects.toMatchObject({ status: 409, code: 'not_approved' });
 
-    await as('compliance-1').post(`/disclosures/${disclosureId}/decisions`, { decision: 'approve' });
+    await decide('compliance-1', 'approve');
     await expect(view()).rejects.toMatchObject({ code: 'not_approved' });
+    await expect(decide('compliance-1', 'approve')).rejects.toMatchObject({
+      status: 409,
+      code: 'already_decided',
+    });
+    await expect(decide('auditor', 'approve')).rejects.toMatchObject({ status: 403 });
+    const deny = as('compliance-2').signDecision(workflowId(), 'deny');
     await expect(
-      as('compliance-1').post(`/disclosures/${disclosureId}/decisions`, { decision: 'approve' }),
-    ).rejects.toMatchObject({ status: 409, code: 'already_decided' });
-    await expect(
-      as('auditor').post(`/disclosures/${disclosureId}/decisions`, { decision: 'approve' }),
-    ).rejects.toMatchObject({ status: 403 });
-
-    const approved = await as('compliance-2').post<DisclosureStatus>(
-      `/disclosures/${disclosureId}/decisions`,
-      {
+      as('compliance-2').post(`/disclosures/${disclosureId}/decisions`, {
         decision: 'approve',
-      },
+        signature: deny,
+      }),
+    ).rejects.toMatchObject({ status: 422, code: 'decision_signature_invalid' });
+
+    // Straight to Temporal, bypassing the API: one key approving twice, under two names.
+    const handle = test.temporal.workflow.getHandle(workflowId());
+    const send = (principal: string, signature: string) =>
+      updateRefusal(
+        handle.executeUpdate(decideDisclosureUpdate, {
+          args: [{ principal, decision: 'approve', signature }],
+        }),
+      );
+    const signedByOne = as('compliance-1').signDecision(workflowId(), 'approve');
+    expect(await send('compliance-2', signedByOne)).toMatch(/the signature is not compliance-2's/);
+    await registerAlias(test, 'compliance-alias', 'compliance-1');
+    expect(await send('compliance-alias', signedByOne)).toMatch(
+      /key that signed compliance-alias's decision/,
     );
+    await expect(view()).rejects.toMatchObject({ code: 'not_approved' });
+    expect((await status()).stage).toBe('pending');
+
+    const approved = await decide('compliance-2', 'approve');
     expect(approved).toMatchObject({ stage: 'approved' });
+    expect(new Set(approved.decisions.map((d) => d.key)).size).toBe(2);
   });
 
   it('shows the fields to the auditor who asked, records the view, and expires', async () => {

@@ -2,17 +2,24 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
 import { BlobStore } from '../../lib/blob-store';
-import { canonicalJson } from '../../lib/canonical-json';
-import { DEALS_TASK_QUEUE } from '../../lib/temporal';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
-import { cohortQueryDeal } from '../../workflows/deal/workflow';
 import type { DealStatus } from '../../workflows/deal/state';
-import type { DisputeStatus } from '../../workflows/dispute/state';
+import type { DisputeOutcome, DisputeStatus } from '../../workflows/dispute/state';
+import { approveOutcomeUpdate } from '../../workflows/dispute/workflow';
 import { disputeWorkflowId } from '../../workflows/workflow-ids';
-import { buyDeal, RESEARCH_IN_US, startTestDeployment, type TestDeployment } from './harness';
-import { LIFECYCLE_PARTIES, party, replay, sellerIdentity, waitFor, sleepUntil } from './lifecycle-harness';
+import { buyDeal, startDealWorkflow, startTestDeployment, type TestDeployment } from './harness';
+import {
+  LIFECYCLE_PARTIES,
+  party,
+  registerAlias,
+  replay,
+  sellerIdentity,
+  sleepUntil,
+  updateRefusal,
+  waitFor,
+} from './lifecycle-harness';
 
 const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
 const REVIEWER_ACCESS_MS = 10_000;
@@ -105,22 +112,63 @@ describe('a dispute inside the acceptance window', () => {
     expect(expired.audit.at(-1)).toMatchObject({ by: 'timer' });
   });
 
+  /** An approval as its principal signs it: over (the dispute's workflow id, outcome). */
+  const approve = (id: string, outcome: DisputeOutcome) =>
+    as(id).post<DisputeStatus>(`/deals/${dealId}/dispute/approvals`, {
+      outcome,
+      signature: as(id).signDecision(disputeWorkflowId(dealId), outcome),
+    });
+
   it('one approval is not enough; a second, distinct one pays the split', async () => {
-    const split = { kind: 'split', sellerBps: 4000 };
-    const once = await as('compliance-1').post<DisputeStatus>(`/deals/${dealId}/dispute/approvals`, split);
+    const split: DisputeOutcome = { kind: 'split', sellerBps: 4000 };
+    const once = await approve('compliance-1', split);
     expect(once.stage).toBe('open');
-    await expect(as('compliance-1').post(`/deals/${dealId}/dispute/approvals`, split)).rejects.toMatchObject({
+    expect(once.approvals).toEqual([
+      {
+        principal: 'compliance-1',
+        key: as('compliance-1').publicKey,
+        decision: split,
+        at: expect.any(Number),
+      },
+    ]);
+    await expect(approve('compliance-1', split)).rejects.toMatchObject({
       status: 409,
       code: 'already_decided',
     });
-    await expect(as('auditor').post(`/deals/${dealId}/dispute/approvals`, split)).rejects.toMatchObject({
-      status: 403,
-    });
+    await expect(approve('auditor', split)).rejects.toMatchObject({ status: 403 });
+    const signedForAnother = as('compliance-2').signDecision(disputeWorkflowId(dealId), { kind: 'refund' });
+    await expect(
+      as('compliance-2').post(`/deals/${dealId}/dispute/approvals`, {
+        outcome: split,
+        signature: signedForAnother,
+      }),
+    ).rejects.toMatchObject({ status: 422, code: 'decision_signature_invalid' });
+
+    // Straight to Temporal, bypassing the API: compliance-1's key approving a second time.
+    const handle = test.temporal.workflow.getHandle(disputeWorkflowId(dealId));
+    const send = (principal: string, signature: string) =>
+      updateRefusal(
+        handle.executeUpdate(approveOutcomeUpdate, { args: [{ principal, outcome: split, signature }] }),
+      );
+    const signedByOne = as('compliance-1').signDecision(disputeWorkflowId(dealId), split);
+    expect(await send('compliance-1', signedByOne)).toMatch(/compliance-1 has already decided/);
+    expect(await send('compliance-2', signedByOne)).toBe(
+      `the signature is not compliance-2's over this decision on ${disputeWorkflowId(dealId)}`,
+    );
+    expect(await send('compliance-2', 'A'.repeat(86))).toMatch(/the signature is not compliance-2's/);
+    expect(await send('auditor', signedByOne)).toBe('auditor is not a registered compliance principal');
+    await registerAlias(test, 'compliance-alias', 'compliance-1');
+    expect(await send('compliance-alias', signedByOne)).toMatch(
+      /key that signed compliance-alias's decision/,
+    );
+    const still = await dispute();
+    expect(still).toMatchObject({ stage: 'open' });
+    expect(still.approvals.map((a) => a.principal)).toEqual(['compliance-1']);
     const { ledger } = test.deployment;
     expect(await ledger.balanceOf(test.seller.id)).toBe(0n);
     expect(await ledger.balanceOf(buyer.id)).toBe(4000n);
 
-    const twice = await as('compliance-2').post<DisputeStatus>(`/deals/${dealId}/dispute/approvals`, split);
+    const twice = await approve('compliance-2', split);
     expect(twice).toMatchObject({ stage: 'resolved', resolvedBy: 'approvals', outcome: split });
     const settled = await waitFor(
       () => buyer.client.get<DealStatus>(`/deals/${dealId}`),
@@ -137,31 +185,16 @@ describe('a dispute inside the acceptance window', () => {
   });
 
   it('with no decision, the default outcome applies at the timeout', async () => {
-    const blobs = new BlobStore(join(test.home, 'blobs'));
-    const buyerKeyRef = await blobs.put(
-      Buffer.from(canonicalJson({ kind: 'x25519', publicKey: buyer.resultPublicKey })),
-    );
     const quietDeal = `quiet-${crypto.randomUUID()}`;
-    // Started as an operator would, to give this one deal a three-second dispute timeout.
-    const handle = await test.temporal.workflow.start(cohortQueryDeal, {
-      taskQueue: DEALS_TASK_QUEUE,
-      workflowId: quietDeal,
-      args: [
-        {
-          dealId: quietDeal,
-          buyerId: buyer.id,
-          sellerId: test.seller.id,
-          templateId: template.id,
-          templateHash: templateHash(template),
-          parameters: PARAMETERS,
-          price: '1000',
-          feeBps: 250,
-          buyerKeyRef,
-          compliance: RESEARCH_IN_US,
-          acceptanceTimeoutMs: 300_000,
-          dispute: { reviewerAccessMs: 1000, resolutionTimeoutMs: 3000, defaultOutcome: { kind: 'refund' } },
-        },
-      ],
+    // Started as an operator would (with the buyer's signed terms), to give this one deal a
+    // three-second dispute timeout.
+    const handle = await startDealWorkflow(test, {
+      dealId: quietDeal,
+      templateId: template.id,
+      templateHash: templateHash(template),
+      parameters: PARAMETERS,
+      acceptanceTimeoutMs: 300_000,
+      dispute: { reviewerAccessMs: 1000, resolutionTimeoutMs: 3000, defaultOutcome: { kind: 'refund' } },
     });
     await waitFor(
       () => buyer.client.get<DealStatus>(`/deals/${quietDeal}`),

@@ -8,7 +8,7 @@ import type { BudgetView } from '../../api/budgets/schemas';
 import { waitForStage } from '../../cli/buyer';
 import type { TuskClient } from '../../lib/tusk-client';
 import { BlobStore } from '../../lib/blob-store';
-import { canonicalJson } from '../../lib/canonical-json';
+import { budgetKeyOf, x25519KeyDocument } from '../../lib/signed-terms';
 import { generateEd25519KeyPair, type Ed25519KeyPair } from '../../lib/ed25519';
 import type { AesGcmPayloadCodec } from '../../lib/codec/aes-gcm-codec';
 import { loadHistoryCodec } from '../../lib/codec/history-codec';
@@ -164,15 +164,19 @@ export async function buyDeal(
   );
   const template = templates.find((t) => t.id === templateId);
   if (!template) throw new Error(`template ${templateId} is not in the catalog`);
-  const created = await client.request<DealStatus>('POST', '/deals', {
-    dealId,
-    templateId,
-    templateHash: template.hash,
-    parameters,
-    price: template.price,
-    buyerPublicKey: buyer.resultPublicKey,
-    compliance: RESEARCH_IN_US,
-  });
+  const created = await client.request<DealStatus>(
+    'POST',
+    '/deals',
+    client.signed('cohort_query', {
+      dealId,
+      templateId,
+      templateHash: template.hash,
+      parameters,
+      price: template.price,
+      buyerPublicKey: buyer.resultPublicKey,
+      compliance: RESEARCH_IN_US,
+    }),
+  );
   return { dealId, created, delivered: () => waitForStage(client, dealId, isFinished, 120_000) };
 }
 
@@ -192,27 +196,28 @@ export async function startDealWorkflow(
   test: TestDeployment,
   input: Partial<CohortQueryDealInput> & Pick<CohortQueryDealInput, 'templateId' | 'templateHash'>,
 ) {
+  const { buyer } = test.deployment;
   const blobs = new BlobStore(join(test.home, 'blobs'));
-  const buyerKeyRef = await blobs.put(
-    Buffer.from(canonicalJson({ kind: 'x25519', publicKey: test.deployment.buyer.resultPublicKey })),
-  );
-  const dealId = `direct-${crypto.randomUUID()}`;
+  const buyerKeyRef = await blobs.put(x25519KeyDocument(buyer.resultPublicKey));
+  const dealId = input.dealId ?? `direct-${crypto.randomUUID()}`;
+  const deal: Omit<CohortQueryDealInput, 'terms'> = {
+    dealId,
+    buyerId: 'demo-buyer',
+    sellerId: test.seller.id,
+    parameters: { min_age: 30, max_age: 50, sex: 'F' },
+    price: '1000',
+    feeBps: 250,
+    buyerKeyRef,
+    compliance: RESEARCH_IN_US,
+    acceptanceTimeoutMs: 60_000,
+    ...input,
+  };
   return test.temporal.workflow.start(cohortQueryDeal, {
     taskQueue: DEALS_TASK_QUEUE,
     workflowId: dealId,
+    // Unless the test forges them, the terms are what the buyer would sign for exactly this deal.
     args: [
-      {
-        dealId,
-        buyerId: 'demo-buyer',
-        sellerId: test.seller.id,
-        parameters: { min_age: 30, max_age: 50, sex: 'F' },
-        price: '1000',
-        feeBps: 250,
-        buyerKeyRef,
-        compliance: RESEARCH_IN_US,
-        acceptanceTimeoutMs: 60_000,
-        ...input,
-      },
+      { ...deal, terms: input.terms ?? buyer.client.signTerms('cohort_query', dealTermsBody(deal, buyer)) },
     ],
   });
 }
@@ -221,6 +226,26 @@ export async function startDealWorkflow(
 export function budgetOf(client: TuskClient, sellerId: string, dataset = 'patients'): Promise<BudgetView> {
   return client.get<BudgetView>(`/budgets/${sellerId}/${dataset}`);
 }
+
+/** The body a buyer signs for a deal (POST /deals without its signature). */
+export function dealTermsBody(
+  deal: Omit<CohortQueryDealInput, 'terms'>,
+  buyer: Pick<LocalDeployment['buyer'], 'resultPublicKey'>,
+) {
+  return {
+    dealId: deal.dealId,
+    templateId: deal.templateId,
+    templateHash: deal.templateHash,
+    parameters: deal.parameters,
+    price: deal.price,
+    buyerPublicKey: buyer.resultPublicKey,
+    compliance: deal.compliance,
+    ...(deal.privateSelection ? { privateSelection: deal.privateSelection } : {}),
+  };
+}
+
+/** What the seller's perimeter charges the demo buyer's privacy budget to: its verified signing key. */
+export const buyerBudgetKey = (test: TestDeployment) => budgetKeyOf(test.deployment.buyer.client.publicKey);
 
 export async function readJson<T>(path: string): Promise<T> {
   return JSON.parse(await readFile(path, 'utf8')) as T;

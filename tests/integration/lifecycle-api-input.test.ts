@@ -12,6 +12,7 @@ import { generateEd25519KeyPair, type Ed25519KeyPair } from '../../lib/ed25519';
 import { PartyRegistry, type PartyRole } from '../../lib/parties';
 import { generateX25519KeyPair } from '../../lib/sealed-box';
 import { signRequest } from '../../lib/signed-request';
+import { signTerms, type TermsBody, type TermsKind } from '../../lib/signed-terms';
 import { connectClient } from '../../lib/temporal';
 import { freshHistoryCodec } from '../support/history-codec';
 import { templateHash } from '../../query-policies/signature';
@@ -72,8 +73,20 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
     await rm(home, { recursive: true, force: true });
   });
 
+  /** Well formed, so that the checks before the signature's own are what these cases meet. */
+  const SIG = 'A'.repeat(86);
+  const TERMS: Record<string, TermsKind> = { '/subscriptions': 'subscription', '/grants': 'grant' };
   function send(as: string | null, method: 'GET' | 'POST', url: string, body: unknown) {
-    const payload = body === undefined ? '' : JSON.stringify(body);
+    // A create request is signed as terms by whoever sends it, unless the case brings a signature.
+    const kind = TERMS[url];
+    const withTerms =
+      as && kind && typeof body === 'object' && body !== null && !('termsSignature' in body)
+        ? {
+            ...body,
+            termsSignature: signTerms(kind, as, body as TermsBody, keys[as]!.privateKeyPem).signature,
+          }
+        : body;
+    const payload = withTerms === undefined ? '' : JSON.stringify(withTerms);
     const signed = as
       ? signRequest(as, keys[as]!.privateKeyPem, { method, url, body: payload, timestamp: timestamp() })
       : {};
@@ -128,6 +141,14 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
         'buyer',
         'POST',
         '/subscriptions',
+        subscription({ termsSignature: 'A'.repeat(86) }),
+        422,
+        'terms_signature_invalid',
+      ],
+      [
+        'buyer',
+        'POST',
+        '/subscriptions',
         subscription({ queries: [{ ...order(), templateId: 'nope' }] }),
         422,
         'unknown_template',
@@ -168,6 +189,14 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
         'invalid_request',
       ],
       ['sponsor', 'POST', '/grants', grant({ granteeId: 'nobody' }), 422, 'invalid_terms'],
+      [
+        'sponsor',
+        'POST',
+        '/grants',
+        grant({ termsSignature: 'A'.repeat(86) }),
+        422,
+        'terms_signature_invalid',
+      ],
       ['sponsor', 'POST', '/grants', grant({ granteeId: 'auditor' }), 422, 'invalid_terms'],
       ['sponsor', 'POST', '/grants', grant({ milestones: [milestone(), milestone()] }), 422, 'invalid_terms'],
       [
@@ -290,7 +319,7 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
         'compliance',
         'POST',
         '/deals/no-such-deal/dispute/approvals',
-        { kind: 'split' },
+        { outcome: { kind: 'split' }, signature: SIG },
         400,
         'invalid_request',
       ],
@@ -298,7 +327,7 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
         'compliance',
         'POST',
         '/deals/no-such-deal/dispute/approvals',
-        { kind: 'split', sellerBps: 10_001 },
+        { outcome: { kind: 'split', sellerBps: 10_001 }, signature: SIG },
         400,
         'invalid_request',
       ],
@@ -306,12 +335,34 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
         'compliance',
         'POST',
         '/deals/no-such-deal/dispute/approvals',
-        { kind: 'keep' },
+        { outcome: { kind: 'keep' }, signature: SIG },
         400,
         'invalid_request',
       ],
-      ['buyer', 'POST', '/deals/no-such-deal/dispute/approvals', { kind: 'refund' }, 403, 'forbidden'],
-      ['compliance', 'POST', '/deals/no-such-deal/dispute/approvals', { kind: 'refund' }, 404, 'not_found'],
+      [
+        'buyer',
+        'POST',
+        '/deals/no-such-deal/dispute/approvals',
+        { outcome: { kind: 'refund' }, signature: SIG },
+        403,
+        'forbidden',
+      ],
+      [
+        'compliance',
+        'POST',
+        '/deals/no-such-deal/dispute/approvals',
+        { outcome: { kind: 'refund' }, signature: SIG },
+        404,
+        'not_found',
+      ],
+      [
+        'compliance',
+        'POST',
+        '/deals/no-such-deal/dispute/approvals',
+        { outcome: { kind: 'refund' } },
+        400,
+        'invalid_request',
+      ],
     ],
     disclosures: [
       [
@@ -351,7 +402,7 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
         'compliance',
         'POST',
         '/disclosures/no-such-disclosure/decisions',
-        { decision: 'maybe' },
+        { decision: 'maybe', signature: SIG },
         400,
         'invalid_request',
       ],
@@ -359,7 +410,7 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
         'buyer',
         'POST',
         '/disclosures/no-such-disclosure/decisions',
-        { decision: 'approve' },
+        { decision: 'approve', signature: SIG },
         403,
         'forbidden',
       ],
@@ -367,9 +418,17 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
         'compliance',
         'POST',
         '/disclosures/no-such-disclosure/decisions',
-        { decision: 'approve' },
+        { decision: 'approve', signature: SIG },
         404,
         'not_found',
+      ],
+      [
+        'compliance',
+        'POST',
+        '/disclosures/no-such-disclosure/decisions',
+        { decision: 'approve' },
+        400,
+        'invalid_request',
       ],
       ['auditor', 'GET', '/disclosures/no-such-disclosure/view', undefined, 404, 'not_found'],
     ],

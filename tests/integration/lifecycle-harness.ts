@@ -1,6 +1,7 @@
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { AesGcmPayloadCodec } from '../../lib/codec/aes-gcm-codec';
+import { addParty } from '../../cli/operator';
 import { Worker } from '@temporalio/worker';
 import { historyDataConverter } from '../../lib/codec/history-codec';
 import { TuskClient } from '../../lib/tusk-client';
@@ -30,6 +31,28 @@ export function party(test: TestDeployment, id: string): PartyIdentity {
 export function sellerIdentity(test: TestDeployment): Pick<PartyIdentity, 'id' | 'client'> {
   const client = new TuskClient(test.deployment.apiUrl, test.seller.id, test.seller.keys.privateKeyPem);
   return { id: test.seller.id, client };
+}
+
+/**
+ * Registers one more compliance principal under an existing party's key, as an operator who edits
+ * the registry could: one key under two names must still count once.
+ */
+export async function registerAlias(test: TestDeployment, aliasId: string, keyOf: string): Promise<void> {
+  await addParty(join(test.home, 'parties.json'), {
+    id: aliasId,
+    role: 'compliance',
+    publicKey: party(test, keyOf).client.publicKey,
+  });
+}
+
+/** The reason an update was rejected with, as whoever sent it straight to Temporal sees it. */
+export async function updateRefusal(attempt: Promise<unknown>): Promise<string> {
+  const error = await attempt.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof WorkflowUpdateFailedError)) throw new Error(`not refused: ${String(error)}`);
+  return error.cause?.message ?? '';
 }
 
 /** Polls until `done` holds; the timeout is generous, since the machine may be busy. */

@@ -3,6 +3,8 @@ import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { GrantStatus } from '../../workflows/grant/state';
 import { grantWorkflowId } from '../../workflows/workflow-ids';
+import { milestoneGrant } from '../../workflows/grant/workflow';
+import { DEALS_TASK_QUEUE } from '../../lib/temporal';
 import { startTestDeployment, type TestDeployment } from './harness';
 import { LIFECYCLE_PARTIES, party, replay, terminateRunning, waitFor } from './lifecycle-harness';
 
@@ -13,6 +15,7 @@ describe('a milestone grant: one query-verified milestone met, one missed', () =
   let sponsor: PartyIdentity;
   let lab: PartyIdentity;
   const grantId = `grant-${crypto.randomUUID()}`;
+  const forgedGrantId = `forged-${crypto.randomUUID()}`;
 
   beforeAll(async () => {
     test = await startTestDeployment(
@@ -26,7 +29,8 @@ describe('a milestone grant: one query-verified milestone met, one missed', () =
     lab = party(test, 'lab');
   });
   afterAll(async () => {
-    if (test) await terminateRunning(test.temporal, [grantWorkflowId(grantId)]);
+    if (test)
+      await terminateRunning(test.temporal, [grantWorkflowId(grantId), grantWorkflowId(forgedGrantId)]);
     await test?.close();
   });
 
@@ -49,26 +53,30 @@ describe('a milestone grant: one query-verified milestone met, one missed', () =
       threshold,
     });
     const now = Date.now();
-    const created = await sponsor.client.request<GrantStatus>('POST', '/grants', {
-      grantId,
-      granteeId: lab.id,
-      milestones: [
-        {
-          milestoneId: 'enrolled',
-          name: '≥ 1,000 participants enrolled',
-          amount: '600',
-          deadline: new Date(now + 120_000).toISOString(),
-          check: check(1000),
-        },
-        {
-          milestoneId: 'scaled-up',
-          name: '≥ 1,000,000,000 participants enrolled',
-          amount: '400',
-          deadline: new Date(now + 15_000).toISOString(),
-          check: check(1e9),
-        },
-      ],
-    });
+    const created = await sponsor.client.request<GrantStatus>(
+      'POST',
+      '/grants',
+      sponsor.client.signed('grant', {
+        grantId,
+        granteeId: lab.id,
+        milestones: [
+          {
+            milestoneId: 'enrolled',
+            name: '≥ 1,000 participants enrolled',
+            amount: '600',
+            deadline: new Date(now + 120_000).toISOString(),
+            check: check(1000),
+          },
+          {
+            milestoneId: 'scaled-up',
+            name: '≥ 1,000,000,000 participants enrolled',
+            amount: '400',
+            deadline: new Date(now + 15_000).toISOString(),
+            check: check(1e9),
+          },
+        ],
+      }),
+    );
     expect(created.status).toBe(201);
     await waitFor(status, (s) => s.stage === 'active');
     await evidence('enrolled');
@@ -85,6 +93,52 @@ describe('a milestone grant: one query-verified milestone met, one missed', () =
     expect(await ledger.balanceOf(lab.id)).toBe(585n);
     expect(await ledger.balanceOf(OPERATOR_ACCOUNT)).toBe(15n);
     expect(await ledger.balanceOf(sponsor.id)).toBe(100_000n - 600n);
+  });
+
+  it('a threshold the sponsor did not sign, started straight on Temporal, is refused by the perimeter', async () => {
+    const { templates } = await sponsor.client.get<{ templates: { id: string; hash: string }[] }>(
+      '/templates',
+    );
+    const check = (threshold: number) => ({
+      kind: 'query' as const,
+      templateId: templates[0]!.id,
+      templateHash: templates[0]!.hash,
+      parameters: COHORT,
+      metric: 'patients',
+      threshold,
+    });
+    const deadline = Date.now() + 120_000;
+    const milestone = { milestoneId: 'enrolled', name: 'enrolled', amount: '100' };
+    // The sponsor signed a threshold nobody can meet; the operator lowers it to one participant.
+    const terms = sponsor.client.signTerms('grant', {
+      grantId: forgedGrantId,
+      granteeId: lab.id,
+      milestones: [{ ...milestone, deadline: new Date(deadline).toISOString(), check: check(1e9) }],
+    });
+    const labBefore = await test.deployment.ledger.balanceOf(lab.id);
+    await test.temporal.workflow.start(milestoneGrant, {
+      taskQueue: DEALS_TASK_QUEUE,
+      workflowId: grantWorkflowId(forgedGrantId),
+      args: [
+        {
+          grantId: forgedGrantId,
+          sponsorId: sponsor.id,
+          granteeId: lab.id,
+          feeBps: 250,
+          milestones: [{ ...milestone, deadline, check: { ...check(1), sellerId: test.seller.id } }],
+          terms,
+        },
+      ],
+    });
+    const forged = () => sponsor.client.get<GrantStatus>(`/grants/${forgedGrantId}`);
+    await waitFor(forged, (s) => s.stage === 'active');
+    await lab.client.post(`/grants/${forgedGrantId}/milestones/enrolled/evidence`, { evidence: 'log' });
+    const checked = await waitFor(forged, (s) => s.milestones[0]!.lastCheck !== undefined);
+    expect(checked.milestones[0]).toMatchObject({
+      stage: 'open',
+      lastCheck: { met: false, problem: 'TermsMismatch' },
+    });
+    expect(await test.deployment.ledger.balanceOf(lab.id)).toBe(labBefore);
   });
 
   it('shows the public its progress as counts only, without a signature', async () => {

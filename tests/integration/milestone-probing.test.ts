@@ -73,11 +73,11 @@ describe('milestone probing', () => {
         threshold: 1e9,
       },
     });
-    const created = await sponsor.client.request<GrantStatus>('POST', '/grants', {
-      grantId,
-      granteeId: lab.id,
-      milestones: ['a', 'b', 'c'].map(probe),
-    });
+    const created = await sponsor.client.request<GrantStatus>(
+      'POST',
+      '/grants',
+      sponsor.client.signed('grant', { grantId, granteeId: lab.id, milestones: ['a', 'b', 'c'].map(probe) }),
+    );
     expect(created.status).toBe(201);
     await waitFor(status, (s) => s.stage === 'active');
 

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHeKeys, readHeSecret } from '../../cli/buyer-he';
 import { BlobStore } from '../../lib/blob-store';
-import { canonicalJson } from '../../lib/canonical-json';
 import { openSum } from '../../lib/he/buyer-selection';
 import type { HeSecretKeyFile } from '../../lib/he/buyer-keys';
 import { decodeEnvelope } from '../../lib/he/he-result';
@@ -13,10 +12,15 @@ import { DEALS_TASK_QUEUE } from '../../lib/temporal';
 import { groupKey } from '../../query-policies/group-domain';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
-import { cohortQueryDeal } from '../../workflows/deal/workflow';
 import { multiSellerDeal } from '../../workflows/multi-seller/workflow';
 import type { MultiSellerDealStatus } from '../../workflows/multi-seller/state';
-import { RESEARCH_IN_US, startTestDeployment, TestSeller, type TestDeployment } from './harness';
+import {
+  RESEARCH_IN_US,
+  startDealWorkflow,
+  startTestDeployment,
+  TestSeller,
+  type TestDeployment,
+} from './harness';
 
 const PARAMETERS = { min_age: 25, max_age: 65, sex: 'F' };
 const FEE_BPS = 250;
@@ -69,28 +73,15 @@ describe('a multi-seller sum under the buyer HE key', () => {
 
   /** One seller's released table, bought plainly (as an operator could start it) by the same buyer. */
   async function releasedTable(seller: TestSeller) {
-    const buyerKeyRef = await blobs.put(
-      Buffer.from(canonicalJson({ kind: 'x25519', publicKey: test.deployment.buyer.resultPublicKey })),
-    );
     const dealId = `plain-${seller.id}-${crypto.randomUUID()}`;
-    const handle = await test.temporal.workflow.start(cohortQueryDeal, {
-      taskQueue: DEALS_TASK_QUEUE,
-      workflowId: dealId,
-      args: [
-        {
-          dealId,
-          buyerId: test.deployment.buyer.id,
-          sellerId: seller.id,
-          templateId: templateId(),
-          templateHash: hashOf(seller),
-          parameters: PARAMETERS,
-          price: '1000',
-          feeBps: FEE_BPS,
-          buyerKeyRef,
-          compliance: RESEARCH_IN_US,
-          acceptanceTimeoutMs: 1_000,
-        },
-      ],
+    const handle = await startDealWorkflow(test, {
+      dealId,
+      sellerId: seller.id,
+      templateId: templateId(),
+      templateHash: hashOf(seller),
+      parameters: PARAMETERS,
+      feeBps: FEE_BPS,
+      acceptanceTimeoutMs: 1_000,
     });
     const status = await handle.result();
     expect(status.stage).toBe('settled');
@@ -106,15 +97,19 @@ describe('a multi-seller sum under the buyer HE key', () => {
 
     dealId = `multi-${crypto.randomUUID()}`;
     const { client } = test.deployment.buyer;
-    const created = await client.request<MultiSellerDealStatus>('POST', '/multi-seller-deals', {
-      dealId,
-      templateId: templateId(),
-      sellers: sellers.map((seller) => ({ sellerId: seller.id, templateHash: hashOf(seller) })),
-      parameters: PARAMETERS,
-      price: '3000',
-      heKeyRef: secret.keyRef,
-      compliance: RESEARCH_IN_US,
-    });
+    const created = await client.request<MultiSellerDealStatus>(
+      'POST',
+      '/multi-seller-deals',
+      client.signed('multi_seller', {
+        dealId,
+        templateId: templateId(),
+        sellers: sellers.map((seller) => ({ sellerId: seller.id, templateHash: hashOf(seller) })),
+        parameters: PARAMETERS,
+        price: '3000',
+        heKeyRef: secret.keyRef,
+        compliance: RESEARCH_IN_US,
+      }),
+    );
     expect(created.status).toBe(201);
     const delivered = await waitFor(
       dealId,
@@ -190,38 +185,48 @@ describe('a multi-seller sum under the buyer HE key', () => {
   it('refuses fewer than two sellers: at the API, and in the workflow when a perimeter refuses', async () => {
     const { client } = test.deployment.buyer;
     const one = await client
-      .post('/multi-seller-deals', {
-        dealId: `multi-${crypto.randomUUID()}`,
-        templateId: templateId(),
-        sellers: [{ sellerId: sellers[0]!.id, templateHash: hashOf(sellers[0]!) }],
-        parameters: PARAMETERS,
-        price: '1000',
-        heKeyRef: secret.keyRef,
-        compliance: RESEARCH_IN_US,
-      })
+      .post(
+        '/multi-seller-deals',
+        client.signed('multi_seller', {
+          dealId: `multi-${crypto.randomUUID()}`,
+          templateId: templateId(),
+          sellers: [{ sellerId: sellers[0]!.id, templateHash: hashOf(sellers[0]!) }],
+          parameters: PARAMETERS,
+          price: '1000',
+          heKeyRef: secret.keyRef,
+          compliance: RESEARCH_IN_US,
+        }),
+      )
       .catch((error: unknown) => error);
     expect(one).toMatchObject({ status: 422, code: 'too_few_sellers' });
 
     // Started behind the API: the second seller's perimeter refuses a hash it did not sign.
     const id = `multi-direct-${crypto.randomUUID()}`;
     const balance = await test.deployment.ledger.balanceOf(test.deployment.buyer.id);
+    const shares = [
+      { sellerId: sellers[0]!.id, templateHash: hashOf(sellers[0]!) },
+      { sellerId: sellers[1]!.id, templateHash: hashOf(sellers[0]!) },
+    ];
+    const signed = {
+      dealId: id,
+      templateId: templateId(),
+      sellers: shares,
+      parameters: PARAMETERS,
+      price: '2000',
+      heKeyRef: secret.keyRef,
+      compliance: RESEARCH_IN_US,
+    };
     const status = await test.temporal.workflow.execute(multiSellerDeal, {
       taskQueue: DEALS_TASK_QUEUE,
       workflowId: id,
       args: [
         {
-          dealId: id,
+          ...signed,
           buyerId: test.deployment.buyer.id,
-          templateId: templateId(),
-          sellers: [
-            { sellerId: sellers[0]!.id, templateHash: hashOf(sellers[0]!), price: '1000' },
-            { sellerId: sellers[1]!.id, templateHash: hashOf(sellers[0]!), price: '1000' },
-          ],
-          parameters: PARAMETERS,
-          heKeyRef: secret.keyRef,
-          compliance: RESEARCH_IN_US,
+          sellers: shares.map((share) => ({ ...share, price: '1000' })),
           feeBps: FEE_BPS,
           acceptanceTimeoutMs: 1_000,
+          terms: client.signTerms('multi_seller', signed),
         },
       ],
     });

@@ -51,7 +51,8 @@ describe('a private selection deal', () => {
       compliance: RESEARCH_IN_US,
       privateSelection: { heKeyRef: secret.keyRef, selectionRefs },
     };
-    return { dealId, body, response: await client.request<DealStatus>('POST', '/deals', body) };
+    const response = await client.request<DealStatus>('POST', '/deals', client.signed('cohort_query', body));
+    return { dealId, body, response };
   }
 
   it('returns exactly the chosen groups of the released table, and charges the budget once', async () => {
@@ -125,10 +126,13 @@ describe('a private selection deal', () => {
     const { client } = test.deployment.buyer;
     const missing = `sha256:${'0'.repeat(64)}`;
     const refused = await client
-      .post('/deals', {
-        ...(await buySelectionBody()),
-        privateSelection: { heKeyRef: secret.keyRef, selectionRefs: [missing] },
-      })
+      .post(
+        '/deals',
+        client.signed('cohort_query', {
+          ...(await buySelectionBody()),
+          privateSelection: { heKeyRef: secret.keyRef, selectionRefs: [missing] },
+        }),
+      )
       .catch((error: unknown) => error);
     expect(refused).toMatchObject({ status: 422, code: 'unknown_blob' });
   });

@@ -31,14 +31,18 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
 
   const subscribe = async (as: PartyIdentity, subscriptionId: string) => {
     const { templates } = await as.client.get<{ templates: { id: string; hash: string }[] }>('/templates');
-    return as.client.request<SubscriptionStatus>('POST', '/subscriptions', {
-      subscriptionId,
-      queries: [{ templateId: templates[0]!.id, templateHash: templates[0]!.hash, parameters: PARAMETERS }],
-      pricePerPeriod: '1000',
-      periodSeconds: PERIOD_S,
-      buyerPublicKey: as.resultPublicKey,
-      compliance: RESEARCH_IN_US,
-    });
+    return as.client.request<SubscriptionStatus>(
+      'POST',
+      '/subscriptions',
+      as.client.signed('subscription', {
+        subscriptionId,
+        queries: [{ templateId: templates[0]!.id, templateHash: templates[0]!.hash, parameters: PARAMETERS }],
+        pricePerPeriod: '1000',
+        periodSeconds: PERIOD_S,
+        buyerPublicKey: as.resultPublicKey,
+        compliance: RESEARCH_IN_US,
+      }),
+    );
   };
   const status = (as: PartyIdentity, id: string) => as.client.get<SubscriptionStatus>(`/subscriptions/${id}`);
   const currentToken = async (as: PartyIdentity, id: string) => {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { generateEd25519KeyPair } from '../../lib/ed25519';
+import { signTerms } from '../../lib/signed-terms';
 import { DealState, type CohortQueryDealInput } from '../../workflows/deal/state';
 
 const input: CohortQueryDealInput = {
@@ -13,6 +15,7 @@ const input: CohortQueryDealInput = {
   buyerKeyRef: `sha256:${'1'.repeat(64)}`,
   compliance: { jurisdiction: 'US', purpose: 'research', acceptedDataClasses: ['health'] },
   acceptanceTimeoutMs: 1000,
+  terms: signTerms('cohort_query', 'b', { dealId: 'd' }, generateEd25519KeyPair().privateKeyPem),
 };
 
 describe('deal state', () => {

@@ -11,15 +11,17 @@ const input: DisclosureInput = {
   viewMs: 100,
 };
 
+const voter = (principal: string, key = `key-of-${principal}`) => ({ principal, key });
+
 describe('disclosure state', () => {
   it('opens the view on the second distinct approval, for the asking auditor only, until it expires', () => {
     const disclosure = new DisclosureState(input, 0);
-    expect(() => disclosure.decide('aud', 'approve', 100, 1)).toThrow(/who asked cannot approve/);
-    disclosure.decide('c1', 'approve', 100, 1);
+    expect(() => disclosure.decide(voter('aud'), 'approve', 100, 1)).toThrow(/who asked cannot approve/);
+    disclosure.decide(voter('c1'), 'approve', 100, 1);
     expect(disclosure.stage).toBe('pending');
     expect(() => disclosure.assertCanView('aud', 2)).toThrow(/is pending/);
-    expect(() => disclosure.decide('c1', 'approve', 100, 2)).toThrow(/already decided/);
-    disclosure.decide('c2', 'approve', 100, 10);
+    expect(() => disclosure.decide(voter('c1'), 'approve', 100, 2)).toThrow(/already decided/);
+    disclosure.decide(voter('c2'), 'approve', 100, 10);
     expect(disclosure.snapshot()).toMatchObject({ stage: 'approved', viewUntil: 110 });
     expect(() => disclosure.recordView('c1', 'sha256:v', 20)).toThrow(/only aud/);
     disclosure.recordView('aud', 'sha256:v', 20);
@@ -40,10 +42,19 @@ describe('disclosure state', () => {
     ]);
   });
 
+  it('needs two distinct keys, whatever principal names they come under', () => {
+    const disclosure = new DisclosureState(input, 0);
+    disclosure.decide(voter('c1', 'shared'), 'approve', 100, 1);
+    expect(() => disclosure.decide(voter('c2', 'shared'), 'approve', 100, 2)).toThrow(
+      /key .* already decided/,
+    );
+    expect(disclosure.stage).toBe('pending');
+  });
+
   it('one denial ends it; no decision in time lapses it', () => {
     const denied = new DisclosureState(input, 0);
-    denied.decide('c1', 'approve', 100, 1);
-    denied.decide('c2', 'deny', 100, 2);
+    denied.decide(voter('c1'), 'approve', 100, 1);
+    denied.decide(voter('c2'), 'deny', 100, 2);
     expect(denied.stage).toBe('denied');
     expect(denied.nextDeadline()).toBeUndefined();
 
@@ -52,6 +63,6 @@ describe('disclosure state', () => {
     expect(lapsed.stage).toBe('pending');
     lapsed.tick(1000);
     expect(lapsed.stage).toBe('lapsed');
-    expect(() => lapsed.decide('c1', 'approve', 100, 1001)).toThrow(/lapsed/);
+    expect(() => lapsed.decide(voter('c1'), 'approve', 100, 1001)).toThrow(/lapsed/);
   });
 });

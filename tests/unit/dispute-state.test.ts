@@ -14,27 +14,32 @@ const input: DisputeInput = {
   defaultOutcome: { kind: 'refund' },
 };
 
+/** A principal whose decision verified under its own key. */
+const voter = (principal: string, key = `key-of-${principal}`) => ({ principal, key });
+
 describe('dispute state', () => {
   it('needs two distinct principals approving the same outcome', () => {
     const dispute = new DisputeState(input, 0);
-    dispute.approve('c1', { kind: 'split', sellerBps: 4000 }, 1);
+    dispute.approve(voter('c1'), { kind: 'split', sellerBps: 4000 }, 1);
     expect(dispute.resolved).toBe(false);
-    expect(() => dispute.approve('c1', { kind: 'split', sellerBps: 4000 }, 2)).toThrow(/already decided/);
-    dispute.approve('c2', { kind: 'split', sellerBps: 6000 }, 3);
+    expect(() => dispute.approve(voter('c1'), { kind: 'split', sellerBps: 4000 }, 2)).toThrow(
+      /already decided/,
+    );
+    dispute.approve(voter('c2'), { kind: 'split', sellerBps: 6000 }, 3);
     expect(dispute.resolved).toBe(false);
-    dispute.approve('c3', { kind: 'split', sellerBps: 4000 }, 4);
+    dispute.approve(voter('c3'), { kind: 'split', sellerBps: 4000 }, 4);
     expect(dispute.snapshot()).toMatchObject({
       stage: 'resolved',
       outcome: { kind: 'split', sellerBps: 4000 },
       resolvedBy: 'approvals',
     });
-    expect(() => dispute.approve('c4', { kind: 'refund' }, 5)).toThrow(/resolved/);
+    expect(() => dispute.approve(voter('c4'), { kind: 'refund' }, 5)).toThrow(/resolved/);
   });
 
   it('refuses a split outside 0..10000 basis points', () => {
     const dispute = new DisputeState(input, 0);
-    expect(() => dispute.approve('c1', { kind: 'split', sellerBps: 10_001 }, 1)).toThrow(/sellerBps/);
-    expect(() => dispute.approve('c1', { kind: 'split', sellerBps: 1.5 }, 1)).toThrow(/sellerBps/);
+    expect(() => dispute.approve(voter('c1'), { kind: 'split', sellerBps: 10_001 }, 1)).toThrow(/sellerBps/);
+    expect(() => dispute.approve(voter('c1'), { kind: 'split', sellerBps: 1.5 }, 1)).toThrow(/sellerBps/);
   });
 
   it("ends the reviewer's access at its deadline, and applies the default outcome at the timeout", () => {
@@ -76,9 +81,22 @@ describe('dispute state', () => {
     expect(outcomeKey({ kind: 'split', sellerBps: 1 })).toBe('split:1');
   });
 
-  it('agreement counts distinct principals only', () => {
-    const vote = (principal: string) => ({ principal, decision: 'approve', at: 0 });
+  it('agreement counts distinct keys only', () => {
+    const vote = (principal: string, key = principal) => ({ principal, key, decision: 'approve', at: 0 });
     expect(agreedDecision([vote('a'), vote('a')], String)).toBeUndefined();
     expect(agreedDecision([vote('a'), vote('b')], String)).toBe('approve');
+    expect(agreedDecision([vote('a', 'k'), vote('b', 'k')], String)).toBeUndefined();
+  });
+
+  it('one key approving under two principal names does not resolve', () => {
+    const dispute = new DisputeState(input, 0);
+    dispute.approve(voter('c1', 'shared'), { kind: 'refund' }, 1);
+    expect(() => dispute.approve(voter('c2', 'shared'), { kind: 'refund' }, 2)).toThrow(
+      /key .* already decided/,
+    );
+    expect(dispute.resolved).toBe(false);
+    expect(dispute.snapshot().approvals).toEqual([
+      { principal: 'c1', key: 'shared', decision: { kind: 'refund' }, at: 1 },
+    ]);
   });
 });

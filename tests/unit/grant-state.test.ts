@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { generateEd25519KeyPair } from '../../lib/ed25519';
+import { signTerms } from '../../lib/signed-terms';
 import { GrantState, progressOf, type MilestoneGrantInput } from '../../workflows/grant/state';
 
 const query = {
@@ -25,6 +27,7 @@ const input: MilestoneGrantInput = {
       check: { kind: 'sponsor_approval' },
     },
   ],
+  terms: signTerms('grant', 'sp', { grantId: 'g' }, generateEd25519KeyPair().privateKeyPem),
 };
 
 const active = () => {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { generateEd25519KeyPair } from '../../lib/ed25519';
+import { signTerms } from '../../lib/signed-terms';
 import { SubscriptionState, type SubscriptionInput } from '../../workflows/subscription/state';
 
 const input: SubscriptionInput = {
@@ -10,6 +12,7 @@ const input: SubscriptionInput = {
   buyerKeyRef: 'sha256:k',
   compliance: { jurisdiction: 'US', purpose: 'research', acceptedDataClasses: ['health'] },
   queries: [],
+  terms: signTerms('subscription', 'b', { subscriptionId: 'sub' }, generateEd25519KeyPair().privateKeyPem),
   periodMs: 100,
   graceMs: 30,
   periodsPerRun: 2,

@@ -1,5 +1,6 @@
 import type { PrivateSelection, RunApprovedQueryResult } from '../../activities/perimeter/types';
 import type { DealCompliance } from '../../query-policies/compliance';
+import type { SignedTerms } from '../../lib/signed-terms';
 import type { DisputeOutcome, DisputeTerms } from '../dispute/state';
 
 export const DEAL_STAGES = [
@@ -35,6 +36,8 @@ export interface CohortQueryDealInput {
   acceptanceTimeoutMs: number;
   /** Reviewer access, resolution timeout and default outcome of a dispute; defaults if absent. */
   dispute?: DisputeTerms;
+  /** The buyer's signed terms: the perimeter answers nothing else. */
+  terms: SignedTerms;
 }
 
 export interface DealProblem {

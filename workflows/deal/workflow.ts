@@ -72,6 +72,7 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
       templateHash: input.templateHash,
       parameters: input.parameters,
       compliance: input.compliance,
+      terms: input.terms,
     });
   } catch (error) {
     return fail(error, 'failed');
@@ -99,6 +100,7 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
       parameters: input.parameters,
       buyerKeyRef: input.buyerKeyRef,
       privateSelection: input.privateSelection,
+      terms: input.terms,
     });
     deal.deliver(result, Date.now());
   } catch (error) {

@@ -1,4 +1,4 @@
-import { agreedDecision, assertNewVoter, type Vote } from '../approvals';
+import { agreedDecision, assertNewVoter, type Vote, type Voter } from '../approvals';
 import type { AuditEvent } from '../audit-event';
 
 /** A deal's fields hidden from auditors until a disclosure shows them. */
@@ -94,16 +94,18 @@ export class DisclosureState {
     this.changes += 1;
   }
 
-  assertCanDecide(principal: string): void {
+  /** Without a key: the check before the signature is verified; with one: before it counts. */
+  assertCanDecide(voter: Pick<Voter, 'principal'> & Partial<Voter>): void {
     if (this.stage !== 'pending') throw new Error(`disclosure ${this.status.disclosureId} is ${this.stage}`);
-    if (principal === this.status.auditorId) throw new Error('the auditor who asked cannot approve');
-    assertNewVoter(this.status.decisions, principal);
+    if (voter.principal === this.status.auditorId) throw new Error('the auditor who asked cannot approve');
+    assertNewVoter(this.status.decisions, voter);
   }
 
-  decide(principal: string, decision: DisclosureDecision, viewMs: number, now: number): void {
-    this.assertCanDecide(principal);
-    this.status.decisions.push({ principal, decision, at: now });
-    this.record(now, decision === 'approve' ? 'approved' : 'denied', principal);
+  /** Records a verified decision: two approvals under distinct keys open the view; one denial ends it. */
+  decide(voter: Voter, decision: DisclosureDecision, viewMs: number, now: number): void {
+    this.assertCanDecide(voter);
+    this.status.decisions.push({ ...voter, decision, at: now });
+    this.record(now, decision === 'approve' ? 'approved' : 'denied', voter.principal);
     if (decision === 'deny') {
       this.status.stage = 'denied';
     } else if (agreedDecision(this.status.decisions, String) === 'approve') {

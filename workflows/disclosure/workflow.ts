@@ -1,6 +1,14 @@
-import { condition, defineQuery, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  defineQuery,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
 import type { CoordinatorActivities } from '../../activities/coordinator/activities';
 import { coordinatorRecord } from '../activity-options';
+import { asRefusal, verifiedVoter } from '../verified-decision';
 import {
   DisclosureState,
   type DisclosureDecision,
@@ -11,6 +19,8 @@ import {
 export interface DecideDisclosureRequest {
   principal: string;
   decision: DisclosureDecision;
+  /** The principal's Ed25519 signature over (this workflow's id, decision): lib/signed-decision. */
+  signature: string;
 }
 export interface RecordViewRequest {
   viewer: string;
@@ -33,11 +43,12 @@ export async function disclosure(input: DisclosureInput): Promise<DisclosureStat
   setHandler(disclosureStatusQuery, () => state.snapshot());
   setHandler(
     decideDisclosureUpdate,
-    ({ principal, decision }) => {
-      state.decide(principal, decision, input.viewMs, Date.now());
+    async ({ principal, decision, signature }) => {
+      const voter = await verifiedVoter(principal, decision, signature);
+      asRefusal(() => state.decide(voter, decision, input.viewMs, Date.now()));
       return state.snapshot();
     },
-    { validator: ({ principal }: DecideDisclosureRequest) => state.assertCanDecide(principal) },
+    { validator: ({ principal }: DecideDisclosureRequest) => state.assertCanDecide({ principal }) },
   );
   setHandler(
     recordViewUpdate,
@@ -53,6 +64,7 @@ export async function disclosure(input: DisclosureInput): Promise<DisclosureStat
     await condition(() => state.changes !== seen, Math.max(1, deadline - Date.now()));
     state.tick(Date.now());
   }
+  await condition(allHandlersFinished);
 
   const coordinator = proxyActivities<CoordinatorActivities>({
     taskQueue: 'coordinator',

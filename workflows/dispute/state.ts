@@ -1,4 +1,4 @@
-import { agreedDecision, assertNewVoter, type Vote } from '../approvals';
+import { agreedDecision, assertNewVoter, type Vote, type Voter } from '../approvals';
 import type { AuditEvent } from '../audit-event';
 
 export type DisputeOutcome =
@@ -145,17 +145,21 @@ export class DisputeState {
     this.record(now, 'evidence_read', by, { refs: refs.join(',') });
   }
 
-  assertCanApprove(principal: string, outcome: DisputeOutcome): void {
+  /** Without a key: the check before the signature is verified; with one: before it counts. */
+  assertCanApprove(voter: Pick<Voter, 'principal'> & Partial<Voter>, outcome: DisputeOutcome): void {
     this.assertOpen();
     assertValidOutcome(outcome);
-    assertNewVoter(this.status.approvals, principal);
+    assertNewVoter(this.status.approvals, voter);
   }
 
-  /** Records an approval; two distinct principals approving the same outcome resolve the dispute. */
-  approve(principal: string, outcome: DisputeOutcome, now: number): void {
-    this.assertCanApprove(principal, outcome);
-    this.status.approvals.push({ principal, decision: outcome, at: now });
-    this.record(now, 'approved', principal, { outcome: outcomeKey(outcome) });
+  /**
+   * Records a verified approval; two distinct principals, under two distinct keys, approving the
+   * same outcome resolve the dispute.
+   */
+  approve(voter: Voter, outcome: DisputeOutcome, now: number): void {
+    this.assertCanApprove(voter, outcome);
+    this.status.approvals.push({ ...voter, decision: outcome, at: now });
+    this.record(now, 'approved', voter.principal, { outcome: outcomeKey(outcome) });
     const agreed = agreedDecision(this.status.approvals, outcomeKey);
     if (agreed) this.resolve(agreed, 'approvals', now);
   }

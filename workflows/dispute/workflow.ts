@@ -1,6 +1,14 @@
-import { condition, defineQuery, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  defineQuery,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
 import type { CoordinatorActivities } from '../../activities/coordinator/activities';
 import { coordinatorRecord } from '../activity-options';
+import { asRefusal, verifiedVoter } from '../verified-decision';
 import { DisputeState, type DisputeInput, type DisputeOutcome, type DisputeStatus } from './state';
 
 export const disputeStatusQuery = defineQuery<DisputeStatus>('disputeStatus');
@@ -20,6 +28,8 @@ export interface EvidenceReadRequest {
 export interface ApproveOutcomeRequest {
   principal: string;
   outcome: DisputeOutcome;
+  /** The principal's Ed25519 signature over (this workflow's id, outcome): lib/signed-decision. */
+  signature: string;
 }
 
 export const nameReviewerUpdate = defineUpdate<DisputeStatus, [NameReviewerRequest]>('nameReviewer');
@@ -74,13 +84,14 @@ export async function dispute(input: DisputeInput): Promise<DisputeResolution> {
   );
   setHandler(
     approveOutcomeUpdate,
-    ({ principal, outcome }) => {
-      state.approve(principal, outcome, Date.now());
+    async ({ principal, outcome, signature }) => {
+      const voter = await verifiedVoter(principal, outcome, signature);
+      asRefusal(() => state.approve(voter, outcome, Date.now()));
       return state.snapshot();
     },
     {
       validator: ({ principal, outcome }: ApproveOutcomeRequest) =>
-        state.assertCanApprove(principal, outcome),
+        state.assertCanApprove({ principal }, outcome),
     },
   );
 
@@ -89,6 +100,8 @@ export async function dispute(input: DisputeInput): Promise<DisputeResolution> {
     await condition(() => state.changes !== seen, Math.max(1, state.nextDeadline() - Date.now()));
     state.tick(Date.now(), input.defaultOutcome);
   }
+  // Approvals still being verified are refused by the resolved state, not left hanging.
+  await condition(allHandlersFinished);
 
   const coordinator = proxyActivities<CoordinatorActivities>({
     taskQueue: 'coordinator',

@@ -1,4 +1,5 @@
 import type { ParameterValues } from '../../query-policies/template';
+import type { SignedTerms } from '../../lib/signed-terms';
 
 export type MilestoneCheck =
   /** An approved template's aggregate reaching a threshold, checked in the seller's perimeter. */
@@ -29,6 +30,8 @@ export interface MilestoneGrantInput {
   granteeId: string;
   feeBps: number;
   milestones: MilestoneSpec[];
+  /** The sponsor's signed grant terms: a query check runs only as signed there. */
+  terms: SignedTerms;
 }
 
 /**

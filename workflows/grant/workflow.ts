@@ -1,3 +1,4 @@
+import type { SignedTerms } from '../../lib/signed-terms';
 import { condition, defineQuery, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { CoordinatorActivities } from '../../activities/coordinator/activities';
 import type { MilestoneCheckActivities } from '../../activities/perimeter/milestone-check';
@@ -92,7 +93,7 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
   for (;;) {
     // Taken before the work: evidence or approvals arriving meanwhile wake the wait below at once.
     const seen = grant.changes;
-    for (const milestone of grant.toCheck()) await checkInPerimeter(grant, milestone, grantId);
+    for (const milestone of grant.toCheck()) await checkInPerimeter(grant, milestone, grantId, input.terms);
     for (const milestone of grant.toRelease()) {
       const { milestoneId, amount } = milestone;
       await payout.releasePart({ dealId: grantId, partId: milestoneId, payeeId: granteeId, amount, feeBps });
@@ -116,6 +117,7 @@ async function checkInPerimeter(
   grant: GrantState,
   milestone: MilestoneStatus,
   grantId: string,
+  terms: SignedTerms,
 ): Promise<void> {
   const check = milestone.check;
   if (check.kind !== 'query') return;
@@ -127,7 +129,6 @@ async function checkInPerimeter(
     const result = await perimeter.checkMilestone({
       grantId,
       milestoneId: milestone.milestoneId,
-      sponsorId: grant.snapshot().sponsorId,
       // One check per evidence submitted: a retried activity carries the same id.
       checkId: String(milestone.evidence.length),
       templateId: check.templateId,
@@ -135,6 +136,7 @@ async function checkInPerimeter(
       parameters: check.parameters,
       metric: check.metric,
       threshold: check.threshold,
+      terms,
     });
     grant.recordCheck(milestone.milestoneId, result, Date.now());
   } catch (error) {

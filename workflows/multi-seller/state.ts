@@ -1,4 +1,5 @@
 import type { DealCompliance } from '../../query-policies/compliance';
+import type { SignedTerms } from '../../lib/signed-terms';
 import type { DealProblem, DealStage } from '../deal/state';
 
 export interface SellerShare {
@@ -20,6 +21,8 @@ export interface MultiSellerDealInput {
   compliance: DealCompliance;
   feeBps: number;
   acceptanceTimeoutMs: number;
+  /** The buyer's signed terms: each seller's perimeter verifies them. */
+  terms: SignedTerms;
 }
 
 export interface MultiSellerDealStatus {

@@ -78,6 +78,7 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
     templateId: input.templateId,
     templateHash: share.templateHash,
     parameters: input.parameters,
+    terms: input.terms,
   });
 
   // Each perimeter decides for itself; a seller that refuses simply does not contribute.

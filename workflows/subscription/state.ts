@@ -1,4 +1,5 @@
 import type { DealCompliance } from '../../query-policies/compliance';
+import type { SignedTerms } from '../../lib/signed-terms';
 import type { ParameterValues } from '../../query-policies/template';
 
 export interface ScheduledQuery {
@@ -25,6 +26,8 @@ export interface SubscriptionInput extends SubscriptionTerms {
   /** The buyer's declared use, checked by the perimeter before every scheduled answer. */
   compliance: DealCompliance;
   queries: ScheduledQuery[];
+  /** The subscriber's signed terms: every scheduled query carries them to the perimeter. */
+  terms: SignedTerms;
   /** Where the previous run stopped; absent on the first run. */
   carried?: SubscriptionCarry;
 }

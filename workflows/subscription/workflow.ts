@@ -113,11 +113,19 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
       const runId = `${chargeId}/query-${queryIndex}`;
       try {
         // Every answer is charged to the buyer's privacy budget first, like a one-time deal's.
-        await checks.reservePrivacyBudget({ dealId: runId, buyerId, compliance: input.compliance, ...query });
+        const { terms } = input;
+        await checks.reservePrivacyBudget({
+          dealId: runId,
+          buyerId,
+          compliance: input.compliance,
+          terms,
+          ...query,
+        });
         const result = await perimeter.runApprovedQuery({
           dealId: runId,
           buyerId,
           buyerKeyRef: input.buyerKeyRef,
+          terms,
           ...query,
         });
         results.push({ queryIndex, runId, ...result });

@@ -1,0 +1,139 @@
+import type { DealCompliance } from '../../query-policies/compliance';
+import type { ParameterValues } from '../../query-policies/template';
+import {
+  budgetKeyOf,
+  sameJson,
+  signedTermsSchema,
+  termsBodies,
+  termsSignatureValid,
+  type SignedTerms,
+  type TermsBodyOf,
+  type TermsKind,
+} from '../../lib/signed-terms';
+import { refuse } from './refusal';
+import type { PrivateSelection } from './types';
+
+/** What an activity was asked to run; only the fields it was given are compared. */
+export interface QueryCall {
+  dealId: string;
+  templateId: string;
+  templateHash: string;
+  parameters: ParameterValues;
+  compliance?: DealCompliance;
+  buyerKeyRef?: string;
+  heKeyRef?: string;
+  privateSelection?: PrivateSelection;
+  terms?: SignedTerms;
+}
+
+export interface MilestoneCall {
+  grantId: string;
+  milestoneId: string;
+  templateId: string;
+  templateHash: string;
+  parameters: ParameterValues;
+  metric: string;
+  threshold: number;
+  terms?: SignedTerms;
+}
+
+/** The terms, if they carry a valid signature of the kind expected; refuses otherwise. */
+function verified<K extends TermsKind>(terms: unknown, kinds: readonly K[]) {
+  const envelope = signedTermsSchema.safeParse(terms);
+  if (!envelope.success)
+    refuse('TermsSignatureInvalid', 'the deal carries no signed terms: nobody asked for it');
+  const signed = envelope.data;
+  if (!termsSignatureValid(signed))
+    refuse('TermsSignatureInvalid', `the terms' signature does not verify with the key they name`);
+  const kind = signed.kind as K;
+  if (!kinds.includes(kind))
+    refuse('TermsSignatureInvalid', `signed ${signed.kind} terms cannot authorise this activity`);
+  const body = termsBodies[kind].safeParse(signed.body);
+  if (!body.success) refuse('TermsSignatureInvalid', `the signed ${kind} terms are not well formed`);
+  return { kind, body: body.data, publicKey: signed.publicKey };
+}
+
+function refuseMismatch(differs: Record<string, boolean>): void {
+  const fields = Object.keys(differs).filter((field) => differs[field]);
+  if (fields.length > 0)
+    refuse('TermsMismatch', `the deal's ${fields.join(', ')} differ from the terms its buyer signed`);
+}
+
+/**
+ * Checks a query activity against the signed terms behind it and returns the identity to charge:
+ * the signer's verified key. Nothing the activity carries besides the terms is trusted: every field
+ * it was given must be the signed one.
+ */
+export function authorizeQuery(call: QueryCall, sellerId: string): string {
+  const terms = verified(call.terms, ['cohort_query', 'multi_seller', 'subscription'] as const);
+  const given = <F extends keyof QueryCall>(field: F) => field in call && call[field] !== undefined;
+  switch (terms.kind) {
+    case 'cohort_query': {
+      const body = terms.body as TermsBodyOf<'cohort_query'>;
+      refuseMismatch({
+        dealId: call.dealId !== body.dealId,
+        templateId: call.templateId !== body.templateId,
+        templateHash: call.templateHash !== body.templateHash,
+        parameters: !sameJson(call.parameters, body.parameters),
+        compliance: given('compliance') && !sameJson(call.compliance, body.compliance),
+        'result key': given('buyerKeyRef') && call.buyerKeyRef !== body.resultKeyRef,
+        // The selection is compared whenever a result is asked for, so none can be added or dropped.
+        privateSelection: given('buyerKeyRef') && !sameJson(call.privateSelection, body.privateSelection),
+        heKeyRef: given('heKeyRef'),
+      });
+      break;
+    }
+    case 'multi_seller': {
+      const body = terms.body as TermsBodyOf<'multi_seller'>;
+      const mine = body.sellers.find((seller) => seller.sellerId === sellerId);
+      refuseMismatch({
+        dealId: call.dealId !== body.dealId,
+        sellers: !mine,
+        templateId: call.templateId !== body.templateId,
+        templateHash: call.templateHash !== mine?.templateHash,
+        parameters: !sameJson(call.parameters, body.parameters),
+        compliance: given('compliance') && !sameJson(call.compliance, body.compliance),
+        heKeyRef: given('heKeyRef') && call.heKeyRef !== body.heKeyRef,
+        'result key': given('buyerKeyRef'),
+      });
+      break;
+    }
+    case 'subscription': {
+      const body = terms.body as TermsBodyOf<'subscription'>;
+      // Scheduled runs are `<subscription id>/period-<n>/query-<i>`: query i of the signed list.
+      const run = /^(.+)\/period-[1-9][0-9]*\/query-([0-9]+)$/.exec(call.dealId);
+      const query = run ? body.queries[Number(run[2])] : undefined;
+      refuseMismatch({
+        dealId: run?.[1] !== body.subscriptionId || !query,
+        templateId: call.templateId !== query?.templateId,
+        templateHash: call.templateHash !== query?.templateHash,
+        parameters: !sameJson(call.parameters, query?.parameters),
+        compliance: given('compliance') && !sameJson(call.compliance, body.compliance),
+        'result key': given('buyerKeyRef') && call.buyerKeyRef !== body.resultKeyRef,
+        privateSelection: given('privateSelection'),
+        heKeyRef: given('heKeyRef'),
+      });
+      break;
+    }
+  }
+  return budgetKeyOf(terms.publicKey);
+}
+
+/** A milestone check runs only as the sponsor signed it: that grant, that milestone, that threshold. */
+/** Checks a milestone call against the grant terms its sponsor signed; returns the budget key to charge. */
+export function authorizeMilestoneCheck(call: MilestoneCall): string {
+  const { body, publicKey } = verified(call.terms, ['grant'] as const);
+  const { grantId, milestones } = body as TermsBodyOf<'grant'>;
+  const milestone = milestones.find((m) => m.milestoneId === call.milestoneId);
+  const check = milestone?.check.kind === 'query' ? milestone.check : undefined;
+  refuseMismatch({
+    grantId: call.grantId !== grantId,
+    milestone: !check,
+    templateId: call.templateId !== check?.templateId,
+    templateHash: call.templateHash !== check?.templateHash,
+    parameters: !sameJson(call.parameters, check?.parameters),
+    metric: call.metric !== check?.metric,
+    threshold: call.threshold !== check?.threshold,
+  });
+  return budgetKeyOf(publicKey);
+}

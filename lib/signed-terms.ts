@@ -1,0 +1,140 @@
+import { z } from 'zod';
+import { canonicalJson, sha256Ref } from './canonical-json';
+import { publicKeyOf, signEd25519, verifyEd25519 } from './ed25519';
+
+/**
+ * Terms a buyer (or sponsor) signs: the body of its create request, as sent, under its own Ed25519
+ * key. The API checks the signature against the party registry; the workflow carries the signed
+ * terms to every perimeter, which verifies them again against the key they name, so an operator who
+ * starts a workflow itself cannot make a perimeter answer terms nobody signed.
+ */
+export const TERMS_KINDS = ['cohort_query', 'multi_seller', 'subscription', 'grant'] as const;
+export type TermsKind = (typeof TERMS_KINDS)[number];
+
+export type TermsBody = Record<string, unknown>;
+
+export interface SignedTerms {
+  kind: TermsKind;
+  /** The party id the signer gave; the API checks it against the registry. */
+  signer: string;
+  /** base64url raw Ed25519 public key: the signer's identity as far as a perimeter is concerned. */
+  publicKey: string;
+  /** The create request's body without its signature (see `termsBodyOf`). */
+  body: TermsBody;
+  /** base64url Ed25519 signature over `termsMessage`. */
+  signature: string;
+}
+
+export const TERMS_SIGNATURE_FIELD = 'termsSignature';
+
+/** The exact bytes signed: a domain tag, then the canonical JSON of everything but the signature. */
+export function termsMessage(terms: Omit<SignedTerms, 'signature'>): string {
+  const { kind, signer, publicKey, body } = terms;
+  return `tusk terms v1\n${canonicalJson({ kind, signer, publicKey, body })}`;
+}
+
+/**
+ * What is signed of a create request: its body, with the buyer's X25519 result key replaced by its
+ * blob reference (which names exactly that key), so workflow histories carry no key.
+ */
+export function termsBodyOf(requestBody: TermsBody): TermsBody {
+  const { buyerPublicKey, ...rest } = requestBody;
+  return typeof buyerPublicKey === 'string'
+    ? { ...rest, resultKeyRef: x25519KeyRef(buyerPublicKey) }
+    : requestBody;
+}
+
+/** Signs a create request's body (without `termsSignature`) as terms of this kind. */
+export function signTerms(
+  kind: TermsKind,
+  signer: string,
+  requestBody: TermsBody,
+  privateKeyPem: string,
+): SignedTerms {
+  const unsigned = { kind, signer, publicKey: publicKeyOf(privateKeyPem), body: termsBodyOf(requestBody) };
+  return { ...unsigned, signature: signEd25519(privateKeyPem, termsMessage(unsigned)) };
+}
+
+/** True only when the signature verifies under the key the terms name; never throws. */
+export function termsSignatureValid(terms: SignedTerms): boolean {
+  try {
+    return verifyEd25519(terms.publicKey, termsMessage(terms), terms.signature);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The identity a perimeter charges privacy budgets to: the verified key itself. The seller has no
+ * registry of its own, and a party id reaches it only through Temporal, so the key is the one
+ * identity the operator can neither make up nor move onto someone else's budget.
+ */
+export const budgetKeyOf = (publicKey: string) => `ed25519:${publicKey}`;
+
+/** The blob reference of a buyer's X25519 result key, as the API stores it (content-addressed). */
+export function x25519KeyDocument(publicKey: string): Buffer {
+  return Buffer.from(canonicalJson({ kind: 'x25519', publicKey }));
+}
+export const x25519KeyRef = (publicKey: string) => sha256Ref(x25519KeyDocument(publicKey));
+
+/** The shape every signed terms envelope has, for anything that receives one over Temporal. */
+export const signedTermsSchema = z.object({
+  kind: z.enum(TERMS_KINDS),
+  signer: z.string(),
+  publicKey: z.string(),
+  body: z.record(z.string(), z.unknown()),
+  signature: z.string(),
+});
+
+const parameters = z.record(z.string(), z.union([z.string(), z.number()]));
+const compliance = z.object({
+  jurisdiction: z.string(),
+  purpose: z.string(),
+  acceptedDataClasses: z.array(z.string()),
+});
+const templateRef = { templateId: z.string(), templateHash: z.string(), parameters };
+
+/** What a perimeter reads from each kind of signed body; the API's schemas are stricter. */
+export const termsBodies = {
+  cohort_query: z.object({
+    dealId: z.string(),
+    ...templateRef,
+    price: z.string(),
+    resultKeyRef: z.string(),
+    compliance,
+    privateSelection: z.object({ heKeyRef: z.string(), selectionRefs: z.array(z.string()) }).optional(),
+  }),
+  multi_seller: z.object({
+    dealId: z.string(),
+    templateId: z.string(),
+    sellers: z.array(z.object({ sellerId: z.string(), templateHash: z.string() })),
+    parameters,
+    price: z.string(),
+    heKeyRef: z.string(),
+    compliance,
+  }),
+  subscription: z.object({
+    subscriptionId: z.string(),
+    queries: z.array(z.object(templateRef)),
+    pricePerPeriod: z.string(),
+    resultKeyRef: z.string(),
+    compliance,
+  }),
+  grant: z.object({
+    grantId: z.string(),
+    milestones: z.array(
+      z.object({
+        milestoneId: z.string(),
+        check: z.union([
+          z.object({ kind: z.literal('query'), ...templateRef, metric: z.string(), threshold: z.number() }),
+          z.object({ kind: z.literal('sponsor_approval') }),
+        ]),
+      }),
+    ),
+  }),
+} as const satisfies Record<TermsKind, z.ZodType>;
+
+export type TermsBodyOf<K extends TermsKind> = z.infer<(typeof termsBodies)[K]>;
+
+/** Same value, whatever the key order: how terms are compared with what reached an activity. */
+export const sameJson = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
