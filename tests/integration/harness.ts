@@ -92,9 +92,15 @@ export class TestSeller {
   async publishDemoTemplate(changes: Partial<QueryTemplate> = {}): Promise<QueryTemplate> {
     const demo = await readTemplateFile(DEMO_TEMPLATE);
     // Other dimensions than the demo's would not match its declared HE group domain.
+    // Without a declared domain, groups are chosen by private partition selection, which needs its δ.
     const plainOnly =
       changes.dimensions && !changes.groupDomain
-        ? { multiSeller: false, privateSelection: false, groupDomain: undefined }
+        ? {
+            multiSeller: false,
+            privateSelection: false,
+            groupDomain: undefined,
+            privacy: { ...demo.privacy, selectionDelta: 1e-6 },
+          }
         : {};
     return this.publish({ ...demo, seller: this.id, ...plainOnly, ...changes });
   }

@@ -18,6 +18,8 @@ export function slowTemplate(demo: QueryTemplate): QueryTemplate {
     minCohortSize: 2,
     multiSeller: false,
     privateSelection: false,
+    // No declared domain: groups are chosen by private partition selection.
     groupDomain: undefined,
+    privacy: { mechanism: 'discrete_laplace', epsilon: 2, selectionDelta: 1e-6 },
   };
 }
