@@ -240,6 +240,7 @@ describe('the perimeter refuses what its seller did not approve, before any mone
 
   it('budgets come only from the signed dataset policy: without an entry, or with a forged policy, nothing is reserved', async () => {
     const deal = () => startDealBehindTheApi(test, { templateId: good.id, templateHash: templateHash(good) });
+    const funds = await balance();
     await test.seller.publishDatasetPolicy({ other_dataset: DEFAULT_DATASET_BUDGETS.patients! });
     const unlisted = await deal();
     refusedUpFront(unlisted);
@@ -257,7 +258,7 @@ describe('the perimeter refuses what its seller did not approve, before any mone
       code: 'DatasetPolicyMissing',
       reason: expect.stringMatching(/is not approved: the signature does not verify with seller/),
     });
-    expect(await balance()).toBe(5000n);
+    expect(await balance()).toBe(funds);
     await test.seller.publishDatasetPolicy();
   });
 });

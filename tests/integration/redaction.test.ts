@@ -72,6 +72,7 @@ describe('one redaction rule: every GET route × every role', () => {
         sellerB = new TestSeller(`${first.id}-b`, first.policiesRoot);
         templates.set(first.id, await first.publishDemoTemplate({ price: PRICE_A }));
         templates.set(sellerB.id, await sellerB.publishDemoTemplate({ price: PRICE_B }));
+        await sellerB.publishDatasetPolicy();
       },
       () => ({
         buyerFunds: 100_000n,
@@ -123,37 +124,49 @@ describe('one redaction rule: every GET route × every role', () => {
     // A multi-seller sum over both sellers.
     keyHome = await mkdtemp(join(tmpdir(), 'tusk-he-redaction-'));
     const heKeyRef = await createHeKeys(clients.buyer, keyHome, test.deployment.buyer.id);
-    await clients.buyer.post('/multi-seller-deals', {
-      dealId: ids.multi,
-      templateId,
-      sellers: [test.seller.id, sellerB.id].map((sellerId) => ({ sellerId, templateHash: hashOf(sellerId) })),
-      parameters: PARAMETERS,
-      price: String(Number(PRICE_A) + Number(PRICE_B)),
-      heKeyRef,
-      compliance: RESEARCH_IN_US,
-    });
+    await clients.buyer.post(
+      '/multi-seller-deals',
+      clients.buyer.signed('multi_seller', {
+        dealId: ids.multi,
+        templateId,
+        sellers: [test.seller.id, sellerB.id].map((sellerId) => ({
+          sellerId,
+          templateHash: hashOf(sellerId),
+        })),
+        parameters: PARAMETERS,
+        price: String(Number(PRICE_A) + Number(PRICE_B)),
+        heKeyRef,
+        compliance: RESEARCH_IN_US,
+      }),
+    );
 
     // A subscription to the first seller's template, and a grant from the sponsor to the lab.
-    await clients.buyer.post('/subscriptions', {
-      subscriptionId: ids.subscription,
-      queries: [{ templateId, templateHash: hashOf(test.seller.id), parameters: PARAMETERS }],
-      pricePerPeriod: PRICE_A,
-      periodSeconds: 3600,
-      buyerPublicKey: test.deployment.buyer.resultPublicKey,
-      compliance: RESEARCH_IN_US,
-    });
+    await clients.buyer.post(
+      '/subscriptions',
+      clients.buyer.signed('subscription', {
+        subscriptionId: ids.subscription,
+        queries: [{ templateId, templateHash: hashOf(test.seller.id), parameters: PARAMETERS }],
+        pricePerPeriod: PRICE_A,
+        periodSeconds: 3600,
+        buyerPublicKey: test.deployment.buyer.resultPublicKey,
+        compliance: RESEARCH_IN_US,
+      }),
+    );
     const deadline = new Date(Date.now() + 3_600_000).toISOString();
-    await clients.sponsor.post('/grants', {
-      grantId: ids.grant,
-      granteeId: GRANTEE,
-      milestones: MILESTONES.map((amount, i) => ({
-        milestoneId: `m${i}`,
-        name: `milestone ${i}`,
-        amount,
-        deadline,
-        check: { kind: 'sponsor_approval' },
-      })),
-    });
+    await clients.sponsor.post(
+      '/grants',
+      clients.sponsor.signed('grant', {
+        grantId: ids.grant,
+        granteeId: GRANTEE,
+        milestones: MILESTONES.map((amount, i) => ({
+          milestoneId: `m${i}`,
+          name: `milestone ${i}`,
+          amount,
+          deadline,
+          check: { kind: 'sponsor_approval' },
+        })),
+      }),
+    );
 
     await waitFor(
       () => clients.buyer.get<{ stage: string; problem?: unknown }>(`/multi-seller-deals/${ids.multi}`),
