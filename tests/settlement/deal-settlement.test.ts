@@ -119,13 +119,14 @@ describe('deals settled on a real Aztec local network', () => {
     const handle = await startDealWorkflow(test, {
       templateId: 'cohort-cost-by-zip3',
       templateHash: signedHash,
-      // No such key in the blob store: the perimeter refuses to seal a result, after the buyer paid.
+      // A result key the buyer did not sign: the perimeter checks it only when it seals the result,
+      // after the buyer paid, and refuses.
       buyerKeyRef: `sha256:${'0'.repeat(64)}`,
     });
     const dealId = handle.workflowId;
     await payWhenAsked(() => handle.query(dealStatusQuery), '1000');
     const status = await handle.result();
-    expect(status).toMatchObject({ stage: 'refunded', problem: { code: 'InvalidBuyerKey' } });
+    expect(status).toMatchObject({ stage: 'refunded', problem: { code: 'TermsMismatch' } });
     const after = await balances([dealId]);
     expect(moved(before, after)).toEqual({ [buyer]: 0n, [seller]: 0n, [operator]: 0n });
     expect(after.escrows[dealId]).toBe(0n);
