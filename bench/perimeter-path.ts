@@ -15,7 +15,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createPerimeterActivities } from '../activities/perimeter/activities';
 import { MilestoneRuns } from '../activities/perimeter/milestone-runs';
-import { cohortAggregateSql } from '../activities/perimeter/cohort-sql';
+import { cohortAggregateSql } from '../query-policies/cohort-sql';
 import { openSandbox } from '../activities/perimeter/sandbox';
 import { LEDGER_FILE, PrivacyLedger } from '../activities/perimeter/privacy-ledger';
 import { cryptoRandom } from '../activities/perimeter/dp/random-source';

@@ -4,7 +4,7 @@ import { canonicalHash } from '../../lib/canonical-json';
 import { buildResultPayload, buyerKeyDocument, resultCommitment, sealResult } from '../../lib/sealed-result';
 import type { ParameterValues, QueryTemplate } from '../../query-policies/template';
 import { createTemplateGuard } from './approved-template';
-import { cohortAggregateSql } from './cohort-sql';
+import { cohortAggregateSql } from '../../query-policies/cohort-sql';
 import { complianceProblem } from '../../query-policies/compliance';
 import { answerCost, noisePlan } from '../../query-policies/noise-plan';
 import type { RandomSource } from './dp/random-source';

@@ -2,7 +2,7 @@ import { log } from '@temporalio/activity';
 import { canonicalHash } from '../../lib/canonical-json';
 import type { MetricSpec, ParameterValues, QueryTemplate } from '../../query-policies/template';
 import type { ApprovedQuery } from './approved-template';
-import { cohortTotalSql, TOTAL_COLUMN } from './cohort-sql';
+import { cohortTotalSql, TOTAL_COLUMN } from '../../query-policies/cohort-sql';
 import { drawThresholdNoise, isAboveThreshold } from './dp/above-threshold';
 import type { RandomSource } from './dp/random-source';
 import type { MilestoneRuns } from './milestone-runs';

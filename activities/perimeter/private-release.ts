@@ -2,7 +2,7 @@ import { domainGroups, groupKey } from '../../query-policies/group-domain';
 import type { NoisePlan } from '../../query-policies/noise-plan';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { Cell, ReleasedTable } from '../../lib/released-table';
-import { sumColumn, UNITS_COLUMN } from './cohort-sql';
+import { sumColumn, UNITS_COLUMN } from '../../query-policies/cohort-sql';
 import { drawNoise } from './dp/noise';
 import type { RandomSource } from './dp/random-source';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cohortAggregateSql, sumColumn, UNITS_COLUMN } from '../../activities/perimeter/cohort-sql';
+import { cohortAggregateSql, sumColumn, UNITS_COLUMN } from '../../query-policies/cohort-sql';
 import { releasePrivately } from '../../activities/perimeter/private-release';
 import { noisePlan } from '../../query-policies/noise-plan';
 import { seededRandom } from '../support/seeded-random';

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cohortAggregateSql } from '../../../activities/perimeter/cohort-sql';
+import { cohortAggregateSql } from '../../../query-policies/cohort-sql';
 import { cryptoRandom } from '../../../activities/perimeter/dp/random-source';
 import { releasePrivately } from '../../../activities/perimeter/private-release';
 import { runWithTimeout } from '../../../activities/perimeter/query-runner';

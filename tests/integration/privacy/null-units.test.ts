@@ -11,7 +11,7 @@ import {
   sumColumn,
   TOTAL_COLUMN,
   UNITS_COLUMN,
-} from '../../../activities/perimeter/cohort-sql';
+} from '../../../query-policies/cohort-sql';
 import { runWithTimeout } from '../../../activities/perimeter/query-runner';
 import { SandboxPool } from '../../../activities/perimeter/sandbox-pool';
 import { sampleTemplate } from '../../support/templates';
