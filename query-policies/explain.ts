@@ -14,11 +14,21 @@ function describeMetric(metric: MetricSpec, unit: string): string {
   }
 }
 
+function rangeOf(spec: QueryTemplate['parameters'][string]): string {
+  switch (spec.type) {
+    case 'integer':
+      return `a whole number from ${spec.min} to ${spec.max}`;
+    case 'date':
+      return `a date (YYYY-MM-DD) from ${spec.min} to ${spec.max}`;
+    case 'decimal':
+      return `a decimal written with ${spec.scale} places, from ${spec.min} to ${spec.max}`;
+    case 'enum':
+      return `one of ${spec.values.join(', ')}`;
+  }
+}
+
 function describeParameter([name, spec]: [string, QueryTemplate['parameters'][string]]): string {
-  const range =
-    spec.type === 'integer'
-      ? `a whole number from ${spec.min} to ${spec.max}`
-      : `one of ${spec.values.join(', ')}`;
+  const range = rangeOf(spec);
   return `  - ${name}: ${range}${spec.description ? ` (${spec.description})` : ''}`;
 }
 
@@ -42,6 +52,11 @@ export function explainTemplate(template: QueryTemplate): string {
     '',
     `Reads dataset ${template.dataset}. The buyer chooses:`,
     ...Object.entries(template.parameters).map(describeParameter),
+    ...(template.constraints ?? []).map((constraint) =>
+      'lessOrEqual' in constraint
+        ? `  - ${constraint.lessOrEqual[0]} must be at most ${constraint.lessOrEqual[1]}`
+        : `  - ${constraint.lessThan[0]} must be below ${constraint.lessThan[1]}`,
+    ),
     '',
     `Answers one row per ${template.dimensions.join(' × ')} with:`,
     ...template.metrics.map((metric) => `  - ${describeMetric(metric, unit)}`),

@@ -1,8 +1,21 @@
 import { z } from 'zod';
+import {
+  compareValues,
+  constraintParts,
+  constraintRules,
+  parameterSpecRules,
+  valueSchema,
+} from './parameter-values';
 
 /** SQL identifiers a template may name: lower-case, so the perimeter can quote them without escaping. */
 export const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier');
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
+
+/** A calendar date as `YYYY-MM-DD`; zod checks the month and day exist (leap years included). */
+const isoDate = z.iso.date();
+/** DECIMAL(18, s): DuckDB's widest decimal held in 64 bits. */
+export const DECIMAL_WIDTH = 18;
+const MAX_DECIMAL_SCALE = 12;
 
 export const parameterSpec = z.discriminatedUnion('type', [
   z.strictObject({
@@ -16,8 +29,34 @@ export const parameterSpec = z.discriminatedUnion('type', [
     values: z.array(z.string().min(1)).min(1),
     description: z.string().optional(),
   }),
+  /** A calendar date, written `YYYY-MM-DD` (ISO 8601); bound into DuckDB as a DATE. */
+  z.strictObject({
+    type: z.literal('date'),
+    min: isoDate,
+    max: isoDate,
+    description: z.string().optional(),
+  }),
+  /**
+   * An exact decimal, written as a string with exactly `scale` digits after the point ("12.50" at
+   * scale 2; no point at scale 0), so no value passes through a binary float; bound into DuckDB as
+   * DECIMAL(18, scale).
+   */
+  z.strictObject({
+    type: z.literal('decimal'),
+    scale: z.int().min(0).max(MAX_DECIMAL_SCALE),
+    min: z.string(),
+    max: z.string(),
+    description: z.string().optional(),
+  }),
 ]);
 export type ParameterSpec = z.infer<typeof parameterSpec>;
+
+/** A rule between two parameters, both of one ordered type: the first is at most (or below) the second. */
+export const parameterConstraint = z.union([
+  z.strictObject({ lessOrEqual: z.tuple([identifier, identifier]) }),
+  z.strictObject({ lessThan: z.tuple([identifier, identifier]) }),
+]);
+export type ParameterConstraint = z.infer<typeof parameterConstraint>;
 
 export const metricSpec = z.discriminatedUnion('aggregate', [
   /** Distinct privacy units in the group. */
@@ -80,6 +119,8 @@ export const queryTemplate = z
     /** One row-level SELECT in DuckDB's dialect; `$name` parameters; the perimeter aggregates it. */
     sql: z.string().min(1),
     parameters: z.record(identifier, parameterSpec),
+    /** Rules between parameters, checked by the API and again by the perimeter: e.g. from ≤ to. */
+    constraints: z.array(parameterConstraint).optional(),
     dimensions: z.array(identifier).min(1),
     metrics: z.array(metricSpec).min(1),
     privacyUnit: identifier,
@@ -120,11 +161,10 @@ export const queryTemplate = z
     groupDomain: z.record(identifier, dimensionDomain).optional(),
   })
   .superRefine((template, ctx) => {
-    for (const [name, spec] of Object.entries(template.parameters)) {
-      if (spec.type === 'integer' && spec.min > spec.max) {
-        ctx.addIssue({ code: 'custom', path: ['parameters', name], message: 'min is above max' });
-      }
-    }
+    for (const [name, spec] of Object.entries(template.parameters))
+      parameterSpecRules(name, spec, DECIMAL_WIDTH, ctx);
+    for (const [index, constraint] of (template.constraints ?? []).entries())
+      constraintRules(template.parameters, constraint, index, ctx);
     for (const [index, metric] of template.metrics.entries()) {
       if (metric.aggregate !== 'count_units' && metric.min > metric.max) {
         ctx.addIssue({ code: 'custom', path: ['metrics', index], message: 'min is above max' });
@@ -201,18 +241,26 @@ function heRules(template: Pick<QueryTemplate, 'groupDomain' | 'metrics'>, ctx: 
 
 export type ParameterValues = Record<string, string | number>;
 
-/** A zod schema for one template's parameters: every declared one present, in bounds, nothing else. */
-export function parametersSchema(template: QueryTemplate) {
+/**
+ * A zod schema for one template's parameters: every declared one present, of its type and in
+ * bounds, nothing else, and every declared constraint between them holding.
+ */
+export function parametersSchema(template: Pick<QueryTemplate, 'parameters' | 'constraints'>) {
   const shape: Record<string, z.ZodType<string | number>> = {};
-  for (const [name, spec] of Object.entries(template.parameters)) {
-    switch (spec.type) {
-      case 'integer':
-        shape[name] = z.int().min(spec.min).max(spec.max);
-        break;
-      case 'enum':
-        shape[name] = z.enum(spec.values as [string, ...string[]]);
-        break;
+  for (const [name, spec] of Object.entries(template.parameters))
+    shape[name] = valueSchema(spec, DECIMAL_WIDTH);
+  return z.strictObject(shape).superRefine((values, ctx) => {
+    for (const constraint of template.constraints ?? []) {
+      const { first, second, strict } = constraintParts(constraint);
+      const spec = template.parameters[first];
+      if (!spec || values[first] === undefined || values[second] === undefined) continue;
+      const order = compareValues(spec, values[first], values[second]);
+      if (order > 0 || (strict && order === 0))
+        ctx.addIssue({
+          code: 'custom',
+          path: [first],
+          message: `${first} (${values[first]}) must be ${strict ? 'below' : 'at most'} ${second} (${values[second]})`,
+        });
     }
-  }
-  return z.strictObject(shape);
+  });
 }

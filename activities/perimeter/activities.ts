@@ -89,7 +89,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
   }
 
   const aggregate = (template: QueryTemplate, parameters: ParameterValues) =>
-    runInSandbox(sandboxes, template.dataset, cohortAggregateSql(template), parameters, deps.queryTimeoutMs);
+    runInSandbox(sandboxes, template, cohortAggregateSql(template), parameters, deps.queryTimeoutMs);
 
   /**
    * The dataset's budgets, only ever from the seller's signed dataset policy (verified with the

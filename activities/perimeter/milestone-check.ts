@@ -134,7 +134,7 @@ export function createMilestoneCheckActivities(deps: {
     }
     const [row] = await runInSandbox(
       deps.sandboxes,
-      template.dataset,
+      template,
       cohortTotalSql(template, metric),
       parameters,
       deps.queryTimeoutMs,

@@ -1,5 +1,6 @@
 import { Context, log } from '@temporalio/activity';
-import type { ParameterValues } from '../../query-policies/template';
+import type { ParameterValues, QueryTemplate } from '../../query-policies/template';
+import { boundParameters } from './bound-parameters';
 import { QueryTimeoutError, runWithTimeout } from './query-runner';
 import { refuse } from './refusal';
 import type { SandboxPool } from './sandbox-pool';
@@ -13,19 +14,19 @@ function errorClass(error: unknown): string {
 /**
  * Runs a perimeter-built statement in the dataset's sandbox, from inside an activity: heartbeats
  * while it runs, stops at the timeout or on cancellation, and turns DuckDB errors into refusals
- * that name only the error's class.
+ * that name only the error's class. Parameters are bound as typed values, never spliced.
  */
 export async function runInSandbox(
   sandboxes: SandboxPool,
-  dataset: string,
+  template: Pick<QueryTemplate, 'dataset' | 'parameters'>,
   sql: string,
   parameters: ParameterValues,
   timeoutMs: number,
 ): Promise<Record<string, unknown>[]> {
   const context = Context.current();
   try {
-    return await sandboxes.withConnection(dataset, (connection) =>
-      runWithTimeout(connection, sql, parameters, {
+    return await sandboxes.withConnection(template.dataset, (connection) =>
+      runWithTimeout(connection, sql, boundParameters(template, parameters), {
         timeoutMs,
         onTick: () => context.heartbeat(),
         signal: context.cancellationSignal,

@@ -102,6 +102,16 @@ const parameterSpec = z.union([
     description: z.string().optional(),
   }),
   z.object({ type: z.literal('enum'), values: z.array(z.string()), description: z.string().optional() }),
+  /** Written YYYY-MM-DD. */
+  z.object({ type: z.literal('date'), min: z.string(), max: z.string(), description: z.string().optional() }),
+  /** Written as a string with exactly `scale` decimal places, e.g. "12.50" at scale 2. */
+  z.object({
+    type: z.literal('decimal'),
+    scale: z.number(),
+    min: z.string(),
+    max: z.string(),
+    description: z.string().optional(),
+  }),
 ]);
 
 export const templateSummary = z.object({
@@ -113,6 +123,15 @@ export const templateSummary = z.object({
   description: z.string(),
   dataset: z.string(),
   parameters: z.record(z.string(), parameterSpec),
+  /** Rules between parameters, e.g. `{ lessOrEqual: ['from', 'to'] }`. */
+  constraints: z
+    .array(
+      z.union([
+        z.object({ lessOrEqual: z.tuple([z.string(), z.string()]) }),
+        z.object({ lessThan: z.tuple([z.string(), z.string()]) }),
+      ]),
+    )
+    .optional(),
   dimensions: z.array(z.string()),
   metrics: z.array(z.object({ name: z.string(), aggregate: z.string() })),
   minCohortSize: z.number(),

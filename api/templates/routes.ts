@@ -26,6 +26,7 @@ export const templateRoutes: FastifyPluginAsyncZod<{ catalog: TemplateCatalog }>
         description: template.description,
         dataset: template.dataset,
         parameters: template.parameters,
+        constraints: template.constraints,
         dimensions: template.dimensions,
         metrics: template.metrics.map(({ name, aggregate }) => ({ name, aggregate })),
         minCohortSize: template.minCohortSize,
