@@ -27,6 +27,11 @@ export const termsSignature = z
   .string()
   .regex(/^[A-Za-z0-9_-]{86}$/, 'a base64url Ed25519 signature (86 characters)');
 export const partyId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a registered party id');
+/**
+ * The seller whose copy of a template is bought. Needed when several sellers offer the template id;
+ * when given, the perimeter checks it is itself (it is part of the signed terms).
+ */
+export const sellerChoice = partyId.optional();
 
 /** Evidence is a document the party writes (text, up to 32 KB); it is kept in the blob store. */
 export const evidenceBody = z.strictObject({

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ApiError, errorCatalogue, type ErrorCode } from './errors';
+import { notFoundOr } from './error-responses';
 
 const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
@@ -11,6 +12,9 @@ const fastifyCodes: Record<string, ErrorCode> = {
 
 function describe(error: FastifyError): { code: ErrorCode; reason: string } {
   if (error instanceof ApiError) return { code: error.code, reason: error.reason };
+  // An id of another kind of workflow, or none: whatever route asked, the answer is 404.
+  const notFound = notFoundOr(error, 'such resource');
+  if (notFound instanceof ApiError) return { code: notFound.code, reason: notFound.reason };
   if (hasZodFastifySchemaValidationErrors(error)) {
     const issues = error.validation.map((issue) => {
       const where = issue.instancePath.replace(/^\//, '').replaceAll('/', '.');

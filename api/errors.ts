@@ -1,6 +1,8 @@
 /** Every error the API answers with: a stable code, its HTTP status, and a reason for people. */
 export const errorCatalogue = {
   invalid_request: 400,
+  /** Several sellers offer the template id: name one (sellerId). */
+  seller_required: 400,
   unauthenticated: 401,
   /** A signed request the API has already accepted once: sign each request afresh. */
   request_replayed: 401,
@@ -21,6 +23,8 @@ export const errorCatalogue = {
   unsupported_media_type: 415,
   unknown_template: 422,
   template_hash_mismatch: 422,
+  /** The hash is another seller's copy of the template than the one named (or chosen). */
+  template_of_other_seller: 422,
   price_mismatch: 422,
   invalid_parameters: 422,
   compliance_refused: 422,

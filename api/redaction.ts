@@ -171,9 +171,13 @@ export function requireOwner(party: Party, ownerId: string | undefined, refusal:
 }
 
 /** The hidden fields themselves: what an approved disclosure shows its auditor. */
-export function hiddenFieldsOf(status: DealStatus, fields: DisclosableField[]) {
+export function hiddenFieldsOf(
+  status: Pick<DealStatus, 'buyerId' | 'sellerId' | 'price'> | MultiSellerDealStatus,
+  fields: DisclosableField[],
+) {
+  const sellers = 'sellerIds' in status ? { sellerIds: status.sellerIds } : { sellerId: status.sellerId };
   return {
-    ...(fields.includes('parties') ? { buyerId: status.buyerId, sellerId: status.sellerId } : {}),
+    ...(fields.includes('parties') ? { buyerId: status.buyerId, ...sellers } : {}),
     ...(fields.includes('amount') ? { price: status.price } : {}),
   };
 }

@@ -7,10 +7,15 @@ import {
 import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
 import { DEALS_TASK_QUEUE } from '../lib/temporal';
 import { ApiError } from './errors';
+import { notFoundOr } from './error-responses';
+
+/** An update sent to a workflow of another kind: the workflow has no handler for it. */
+const NO_UPDATE_HANDLER = /^No registered handler for update/;
 
 /**
  * The calls every lifecycle service makes to Temporal, with their failures mapped onto the error
- * catalogue: an unknown workflow is 404, an update its validator refused is 409 with its reason.
+ * catalogue: an unknown workflow, or an id of another kind of workflow, is 404; an update its
+ * validator refused is 409 with its reason, and so is an action on a workflow that has finished.
  */
 export class WorkflowCalls {
   constructor(private readonly temporal: Client) {}
@@ -19,8 +24,7 @@ export class WorkflowCalls {
     try {
       return await this.temporal.workflow.getHandle(workflowId).query(query);
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw new ApiError('not_found', `no ${what}`);
-      throw error;
+      throw notFoundOr(error, what);
     }
   }
 
@@ -28,11 +32,24 @@ export class WorkflowCalls {
     try {
       return await this.temporal.workflow.getHandle(workflowId).executeUpdate(update, { args: [arg] });
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw new ApiError('not_found', `no ${what}`);
-      if (error instanceof WorkflowUpdateFailedError)
-        throw new ApiError('invalid_state', error.cause?.message ?? `${what} refused this now`);
+      if (error instanceof WorkflowNotFoundError) throw await this.finishedOrNotFound(workflowId, what);
+      if (error instanceof WorkflowUpdateFailedError) {
+        const reason = error.cause?.message ?? `${what} refused this now`;
+        if (NO_UPDATE_HANDLER.test(reason)) throw new ApiError('not_found', `no ${what}`);
+        throw new ApiError('invalid_state', reason);
+      }
       throw error;
     }
+  }
+
+  /** An update to a closed workflow reads as "not found": say it has finished instead, when it has. */
+  private async finishedOrNotFound(workflowId: string, what: string): Promise<ApiError> {
+    const description = await this.temporal.workflow
+      .getHandle(workflowId)
+      .describe()
+      .catch(() => undefined);
+    if (!description) return new ApiError('not_found', `no ${what}`);
+    return new ApiError('invalid_state', `${what} has finished (${description.status.name.toLowerCase()})`);
   }
 
   /** Starts a workflow once per id; false when it already existed (a retried request). */

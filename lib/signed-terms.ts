@@ -92,7 +92,12 @@ const compliance = z.object({
   purpose: z.string(),
   acceptedDataClasses: z.array(z.string()),
 });
-const templateRef = { templateId: z.string(), templateHash: z.string(), parameters };
+const templateRef = {
+  templateId: z.string(),
+  sellerId: z.string().optional(),
+  templateHash: z.string(),
+  parameters,
+};
 
 /** What a perimeter reads from each kind of signed body; the API's schemas are stricter. */
 export const termsBodies = {

@@ -11,17 +11,42 @@ export interface Vote<D> extends Voter {
   at: number;
 }
 
-/** Throws with the reason when this principal, or this key under another name, may not vote (again). */
-export function assertNewVoter<D>(
+/**
+ * Throws with the reason when this principal may not cast this vote: a principal may change its
+ * vote until an outcome is reached (its new vote replaces its old one), but not cast the same one
+ * twice, and a key that decided under one name never votes under another.
+ */
+export function assertMayVote<D>(
   votes: readonly Vote<D>[],
   voter: Pick<Voter, 'principal'> & Partial<Voter>,
+  decision: D,
+  keyOf: (decision: D) => string,
 ): void {
-  if (votes.some((vote) => vote.principal === voter.principal))
-    throw new Error(`${voter.principal} has already decided; a second decision needs another principal`);
-  if (voter.key !== undefined && votes.some((vote) => vote.key === voter.key))
+  const own = votes.find((vote) => vote.principal === voter.principal);
+  if (own && keyOf(own.decision) === keyOf(decision))
+    throw new Error(
+      `${voter.principal} has already decided ${keyOf(decision)}; another principal must agree`,
+    );
+  if (own && voter.key !== undefined && own.key !== voter.key)
+    throw new Error(
+      `${voter.principal} voted under another key; a changed vote must be signed with the same key`,
+    );
+  if (
+    voter.key !== undefined &&
+    votes.some((vote) => vote.key === voter.key && vote.principal !== voter.principal)
+  )
     throw new Error(
       `the key that signed ${voter.principal}'s decision has already decided; a second needs another key`,
     );
+}
+
+/** The votes with this principal's vote cast, replacing any earlier vote of its own. */
+export function castVote<D>(
+  votes: readonly Vote<D>[],
+  vote: Vote<D>,
+): { votes: Vote<D>[]; changed: boolean } {
+  const others = votes.filter((earlier) => earlier.principal !== vote.principal);
+  return { votes: [...others, vote], changed: others.length !== votes.length };
 }
 
 /**

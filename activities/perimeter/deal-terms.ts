@@ -72,6 +72,8 @@ export function authorizeQuery(call: QueryCall, sellerId: string): string {
       const body = terms.body as TermsBodyOf<'cohort_query'>;
       refuseMismatch({
         dealId: call.dealId !== body.dealId,
+        // A buyer who named a seller bought that seller's copy only.
+        seller: body.sellerId !== undefined && body.sellerId !== sellerId,
         templateId: call.templateId !== body.templateId,
         templateHash: call.templateHash !== body.templateHash,
         parameters: !sameJson(call.parameters, body.parameters),
@@ -105,6 +107,7 @@ export function authorizeQuery(call: QueryCall, sellerId: string): string {
       const query = run ? body.queries[Number(run[2])] : undefined;
       refuseMismatch({
         dealId: run?.[1] !== body.subscriptionId || !query,
+        seller: query?.sellerId !== undefined && query.sellerId !== sellerId,
         templateId: call.templateId !== query?.templateId,
         templateHash: call.templateHash !== query?.templateHash,
         parameters: !sameJson(call.parameters, query?.parameters),

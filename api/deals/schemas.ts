@@ -4,6 +4,7 @@ import {
   hiddenFields,
   parameterValues,
   problem,
+  sellerChoice,
   termsSignature,
   x25519PublicKey,
 } from '../common-schemas';
@@ -22,6 +23,7 @@ export const createDealBody = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{2,99}$/, '3 to 100 letters, digits, dots, dashes, underscores'),
   templateId: z.string().min(1).max(100),
+  sellerId: sellerChoice,
   /** The template version the buyer saw: `sha256:<hex>` from GET /templates. */
   templateHash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex digits>'),
   parameters: parameterValues,

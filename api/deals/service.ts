@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { x25519KeyDocument } from '../../lib/signed-terms';
 import type { BlobStore } from '../../lib/blob-store';
 import type { Party } from '../../lib/parties';
@@ -14,6 +14,7 @@ import { signedTermsOf } from '../signed-terms';
 import type { CreateDealBody } from './schemas';
 import type { TemplateCatalog } from '../templates/catalog';
 import { checkTemplateOrder } from '../templates/order';
+import { notFoundOr } from '../error-responses';
 
 export interface DealServiceConfig {
   feeBps: number;
@@ -97,8 +98,7 @@ export class DealService {
     try {
       return await this.temporal.workflow.getHandle(dealId).query(dealStatusQuery);
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw new ApiError('not_found', `no deal ${dealId}`);
-      throw error;
+      throw notFoundOr(error, `deal ${dealId}`);
     }
   }
 

@@ -54,6 +54,8 @@ export const disclosedFields = z.object({
   fields: z.object({
     buyerId: z.string().optional(),
     sellerId: z.string().optional(),
+    /** A multi-seller deal's sellers. */
+    sellerIds: z.array(z.string()).optional(),
     price: z.string().optional(),
   }),
 });

@@ -2,6 +2,9 @@ import type { Client } from '@temporalio/client';
 import { canonicalHash } from '../../lib/canonical-json';
 import type { Party } from '../../lib/parties';
 import { dealStatusQuery } from '../../workflows/deal/workflow';
+import type { DealStatus } from '../../workflows/deal/state';
+import { multiSellerStatusQuery } from '../../workflows/multi-seller/workflow';
+import type { MultiSellerDealStatus } from '../../workflows/multi-seller/state';
 import {
   decideDisclosureUpdate,
   disclosure,
@@ -29,7 +32,7 @@ export class DisclosureService {
   }
 
   async request(auditor: Party, body: RequestDisclosureBody) {
-    await this.calls.query(body.dealId, dealStatusQuery, `deal ${body.dealId}`);
+    await this.deal(body.dealId);
     const created = await this.calls.startOnce(disclosure, disclosureWorkflowId(body.disclosureId), {
       disclosureId: body.disclosureId,
       dealId: body.dealId,
@@ -43,6 +46,16 @@ export class DisclosureService {
     if (!created && (status.auditorId !== auditor.id || status.dealId !== body.dealId))
       throw new ApiError('id_taken', `disclosure id ${body.disclosureId} is taken; choose another`);
     return { created, status };
+  }
+
+  /** A one-time or a multi-seller deal: both are disclosed alike. */
+  private async deal(dealId: string): Promise<DealStatus | MultiSellerDealStatus> {
+    try {
+      return await this.calls.query(dealId, dealStatusQuery, `deal ${dealId}`);
+    } catch (error) {
+      if (!(error instanceof ApiError && error.code === 'not_found')) throw error;
+      return this.calls.query(dealId, multiSellerStatusQuery, `deal ${dealId}`);
+    }
   }
 
   private status(disclosureId: string): Promise<DisclosureStatus> {
@@ -66,8 +79,12 @@ export class DisclosureService {
     if (party.role !== 'compliance')
       throw new ApiError('forbidden', 'only compliance principals decide a disclosure');
     const status = await this.status(disclosureId);
-    if (status.decisions.some((d) => d.principal === party.id))
-      throw new ApiError('already_decided', `${party.id} has already decided; another principal must`);
+    // A principal may change its decision while the disclosure is pending, not repeat it.
+    if (status.decisions.some((d) => d.principal === party.id && d.decision === decision))
+      throw new ApiError(
+        'already_decided',
+        `${party.id} has already decided ${decision}; another principal must`,
+      );
     assertSignedDecision(party, disclosureWorkflowId(disclosureId), decision, signature);
     return this.calls.update(
       disclosureWorkflowId(disclosureId),
@@ -93,7 +110,7 @@ export class DisclosureService {
         `disclosure ${disclosureId} is ${status.stage}; it needs two approvals`,
       );
     assertNotExpired(status.viewUntil, `the view of ${disclosureId}`);
-    const deal = await this.calls.query(status.dealId, dealStatusQuery, `deal ${status.dealId}`);
+    const deal = await this.deal(status.dealId);
     const fields = hiddenFieldsOf(deal, status.fields);
     await this.calls.update(
       disclosureWorkflowId(disclosureId),

@@ -10,7 +10,7 @@ import {
   nameReviewerUpdate,
   recordEvidenceReadUpdate,
 } from '../../workflows/dispute/workflow';
-import type { DisputeStatus } from '../../workflows/dispute/state';
+import { outcomeKey, type DisputeStatus } from '../../workflows/dispute/state';
 import { disputeWorkflowId } from '../../workflows/workflow-ids';
 import type { ApproveOutcomeBody } from './schemas';
 import { ApiError } from '../errors';
@@ -103,10 +103,13 @@ export class DisputeService {
     if (party.role !== 'compliance')
       throw new ApiError('forbidden', 'only compliance principals approve an outcome');
     const status = await this.status(dealId);
-    if (status.approvals.some((a) => a.principal === party.id))
+    // A principal may change its approval until the dispute is resolved, not repeat it.
+    if (
+      status.approvals.some((a) => a.principal === party.id && outcomeKey(a.decision) === outcomeKey(outcome))
+    )
       throw new ApiError(
         'already_decided',
-        `${party.id} has already approved an outcome; another principal must`,
+        `${party.id} has already approved ${outcomeKey(outcome)}; another principal must`,
       );
     assertSignedDecision(party, disputeWorkflowId(dealId), outcome, signature);
     const approved = await this.calls.update(

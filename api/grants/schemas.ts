@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  sellerChoice,
   amount,
   businessId,
   hiddenFields,
@@ -17,6 +18,7 @@ const milestoneCheck = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('query'),
     templateId: z.string().min(1).max(100),
+    sellerId: sellerChoice,
     templateHash,
     parameters: parameterValues,
     metric: z.string().min(1).max(63),

@@ -19,6 +19,7 @@ import { checkTemplateOrder } from '../templates/order';
 import { WorkflowCalls } from '../workflow-calls';
 
 const GRANTEE_ROLES = new Set(['buyer', 'seller', 'sponsor']);
+const FINAL_STAGES = new Set<GrantStatus['stage']>(['completed', 'ended', 'failed']);
 
 /** Milestone grants apart from HTTP: terms checked, the workflow started, evidence stored. */
 export class GrantService {
@@ -93,10 +94,23 @@ export class GrantService {
     return progressOf(await this.status(grantId));
   }
 
+  /**
+   * The grant, for an action on it: a grant that has finished keeps answering with its final state
+   * (GET), and every action on it is refused with that stage (409), never "not found".
+   */
+  private assertOpen(status: GrantStatus): void {
+    if (FINAL_STAGES.has(status.stage))
+      throw new ApiError(
+        'invalid_state',
+        `grant ${status.grantId} is ${status.stage}: it takes no more actions`,
+      );
+  }
+
   async submitEvidence(party: Party, grantId: string, milestoneId: string, evidence: string) {
     const status = await this.status(grantId);
     if (party.id !== status.granteeId)
       throw new ApiError('forbidden', `only the grantee of ${grantId} submits evidence`);
+    this.assertOpen(status);
     const ref = await this.blobs.put(Buffer.from(evidence, 'utf8'));
     return this.calls.update(
       grantWorkflowId(grantId),
@@ -130,5 +144,6 @@ export class GrantService {
     const status = await this.status(grantId);
     if (party.id !== status.sponsorId)
       throw new ApiError('forbidden', `only the sponsor of ${grantId} may do this`);
+    this.assertOpen(status);
   }
 }

@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { BlobStore } from '../../lib/blob-store';
 import { heKeyDocument } from '../../lib/he/buyer-keys';
 import { MAX_SELLERS } from '../../lib/he/vector-layout';
@@ -16,6 +16,7 @@ import { MIN_CONTRIBUTORS, type MultiSellerDealStatus } from '../../workflows/mu
 import type { DealServiceConfig } from '../deals/service';
 import { confirmAsBuyer, sealedResultFor } from '../deals/buyer-access';
 import { ApiError } from '../errors';
+import { notFoundOr } from '../error-responses';
 import { multiSellerDealAsSeenBy } from '../redaction';
 import { signedTermsOf } from '../signed-terms';
 import type { CreateMultiSellerDealBody } from '../deals/schemas';
@@ -131,9 +132,7 @@ export class MultiSellerDealService {
     try {
       return await this.temporal.workflow.getHandle(dealId).query(multiSellerStatusQuery);
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError)
-        throw new ApiError('not_found', `no multi-seller deal ${dealId}`);
-      throw error;
+      throw notFoundOr(error, `multi-seller deal ${dealId}`);
     }
   }
 

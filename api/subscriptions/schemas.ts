@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  sellerChoice,
   amount,
   businessId,
   dealCompliance,
@@ -16,7 +17,12 @@ export const createSubscriptionBody = z.strictObject({
   /** The templates run every period, all of one seller. */
   queries: z
     .array(
-      z.strictObject({ templateId: z.string().min(1).max(100), templateHash, parameters: parameterValues }),
+      z.strictObject({
+        templateId: z.string().min(1).max(100),
+        sellerId: sellerChoice,
+        templateHash,
+        parameters: parameterValues,
+      }),
     )
     .min(1)
     .max(10),

@@ -25,8 +25,9 @@ export class TemplateCatalog {
     return entries.flat();
   }
 
-  async find(templateId: string): Promise<CatalogEntry | undefined> {
-    return (await this.list()).find((entry) => entry.template.id === templateId);
+  /** Every seller's signed copy of one template id: several sellers may offer the same id. */
+  async offers(templateId: string): Promise<CatalogEntry[]> {
+    return (await this.list()).filter((entry) => entry.template.id === templateId);
   }
 
   private async listSeller(sellerId: string, sellerKey: string): Promise<CatalogEntry[]> {

@@ -51,6 +51,25 @@ describe('disclosure state', () => {
     expect(disclosure.stage).toBe('pending');
   });
 
+  it('a principal may change its approval to a denial while pending, which ends it', () => {
+    const disclosure = new DisclosureState(input, 0);
+    disclosure.decide(voter('c1'), 'approve', 100, 1);
+    disclosure.decide(voter('c1'), 'deny', 100, 2);
+    expect(disclosure.snapshot()).toMatchObject({
+      stage: 'denied',
+      decisions: [{ principal: 'c1', decision: 'deny' }],
+    });
+    expect(() => disclosure.decide(voter('c1'), 'approve', 100, 3)).toThrow(/is denied/);
+  });
+
+  it('a changed vote does not count twice toward the two approvals', () => {
+    const disclosure = new DisclosureState(input, 0);
+    disclosure.decide(voter('c1'), 'approve', 100, 1);
+    expect(() => disclosure.decide(voter('c1'), 'approve', 100, 2)).toThrow(/already decided/);
+    expect(disclosure.stage).toBe('pending');
+    expect(disclosure.snapshot().decisions).toHaveLength(1);
+  });
+
   it('one denial ends it; no decision in time lapses it', () => {
     const denied = new DisclosureState(input, 0);
     denied.decide(voter('c1'), 'approve', 100, 1);

@@ -36,6 +36,40 @@ describe('dispute state', () => {
     expect(() => dispute.approve(voter('c4'), { kind: 'refund' }, 5)).toThrow(/resolved/);
   });
 
+  it('a principal may change its approval until the dispute is resolved', () => {
+    const dispute = new DisputeState(input, 0);
+    dispute.approve(voter('c1'), { kind: 'release' }, 1);
+    dispute.approve(voter('c2'), { kind: 'refund' }, 2);
+    expect(dispute.resolved).toBe(false);
+    expect(() => dispute.approve(voter('c1', 'another-key'), { kind: 'refund' }, 3)).toThrow(/same key/);
+    dispute.approve(voter('c1'), { kind: 'refund' }, 3);
+    expect(dispute.snapshot()).toMatchObject({
+      stage: 'resolved',
+      outcome: { kind: 'refund' },
+      resolvedBy: 'approvals',
+      approvals: [
+        { principal: 'c2', decision: { kind: 'refund' } },
+        { principal: 'c1', decision: { kind: 'refund' }, at: 3 },
+      ],
+    });
+    expect(dispute.snapshot().audit.map((event) => event.action)).toEqual([
+      'opened',
+      'approved',
+      'approved',
+      'approval_changed',
+      'resolved',
+    ]);
+    expect(() => dispute.approve(voter('c2'), { kind: 'release' }, 4)).toThrow(/resolved/);
+  });
+
+  it('a changed approval counts once: one principal alone never resolves', () => {
+    const dispute = new DisputeState(input, 0);
+    dispute.approve(voter('c1'), { kind: 'release' }, 1);
+    dispute.approve(voter('c1'), { kind: 'refund' }, 2);
+    expect(dispute.resolved).toBe(false);
+    expect(dispute.snapshot().approvals).toHaveLength(1);
+  });
+
   it('refuses a split outside 0..10000 basis points', () => {
     const dispute = new DisputeState(input, 0);
     expect(() => dispute.approve(voter('c1'), { kind: 'split', sellerBps: 10_001 }, 1)).toThrow(/sellerBps/);

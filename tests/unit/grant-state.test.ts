@@ -78,6 +78,8 @@ describe('grant state', () => {
     grant.extend('sp', 'enrolled', 150, 1);
     expect(grant.expireDeadlines(120)).toBe(false);
     expect(() => grant.extend('sp', 'enrolled', 300, 150)).toThrow(/past its deadline/);
+    expect(() => grant.approve('sp', 'report', 2)).toThrow(/no evidence yet/);
+    grant.submitEvidence('lab', 'report', 'sha256:report', 2);
     grant.approve('sp', 'report', 2);
     grant.released('report', 3);
     grant.recordCheck('enrolled', { met: true }, 4);
@@ -94,6 +96,7 @@ describe('grant state', () => {
       milestones: [0, 1, 2].map((i) => ({ ...input.milestones[1]!, milestoneId: `m${i}` })),
     });
     grant.funded();
+    grant.submitEvidence('lab', 'm0', 'sha256:m0', 1);
     grant.approve('sp', 'm0', 1);
     const progress = progressOf(grant.snapshot());
     expect(progress.percentMet).toBe(33);

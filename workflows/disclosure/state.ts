@@ -1,4 +1,4 @@
-import { agreedDecision, assertNewVoter, type Vote, type Voter } from '../approvals';
+import { agreedDecision, assertMayVote, castVote, type Vote, type Voter } from '../approvals';
 import type { AuditEvent } from '../audit-event';
 
 /** A deal's fields hidden from auditors until a disclosure shows them. */
@@ -95,16 +95,20 @@ export class DisclosureState {
   }
 
   /** Without a key: the check before the signature is verified; with one: before it counts. */
-  assertCanDecide(voter: Pick<Voter, 'principal'> & Partial<Voter>): void {
+  assertCanDecide(voter: Pick<Voter, 'principal'> & Partial<Voter>, decision: DisclosureDecision): void {
     if (this.stage !== 'pending') throw new Error(`disclosure ${this.status.disclosureId} is ${this.stage}`);
     if (voter.principal === this.status.auditorId) throw new Error('the auditor who asked cannot approve');
-    assertNewVoter(this.status.decisions, voter);
+    assertMayVote(this.status.decisions, voter, decision, String);
   }
 
-  /** Records a verified decision: two approvals under distinct keys open the view; one denial ends it. */
+  /**
+   * Records a verified decision: two approvals under distinct keys open the view; one denial ends it.
+   * While it is pending, a principal may change its decision (an approval to a denial).
+   */
   decide(voter: Voter, decision: DisclosureDecision, viewMs: number, now: number): void {
-    this.assertCanDecide(voter);
-    this.status.decisions.push({ ...voter, decision, at: now });
+    this.assertCanDecide(voter, decision);
+    const cast = castVote(this.status.decisions, { ...voter, decision, at: now });
+    this.status.decisions = cast.votes;
     this.record(now, decision === 'approve' ? 'approved' : 'denied', voter.principal);
     if (decision === 'deny') {
       this.status.stage = 'denied';

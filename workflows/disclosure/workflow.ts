@@ -48,7 +48,10 @@ export async function disclosure(input: DisclosureInput): Promise<DisclosureStat
       asRefusal(() => state.decide(voter, decision, input.viewMs, Date.now()));
       return state.snapshot();
     },
-    { validator: ({ principal }: DecideDisclosureRequest) => state.assertCanDecide({ principal }) },
+    {
+      validator: ({ principal, decision }: DecideDisclosureRequest) =>
+        state.assertCanDecide({ principal }, decision),
+    },
   );
   setHandler(
     recordViewUpdate,

@@ -1,4 +1,4 @@
-import { agreedDecision, assertNewVoter, type Vote, type Voter } from '../approvals';
+import { agreedDecision, assertMayVote, castVote, type Vote, type Voter } from '../approvals';
 import type { AuditEvent } from '../audit-event';
 
 export type DisputeOutcome =
@@ -149,17 +149,20 @@ export class DisputeState {
   assertCanApprove(voter: Pick<Voter, 'principal'> & Partial<Voter>, outcome: DisputeOutcome): void {
     this.assertOpen();
     assertValidOutcome(outcome);
-    assertNewVoter(this.status.approvals, voter);
+    assertMayVote(this.status.approvals, voter, outcome, outcomeKey);
   }
 
   /**
    * Records a verified approval; two distinct principals, under two distinct keys, approving the
-   * same outcome resolve the dispute.
+   * same outcome resolve the dispute. A principal's new approval replaces its earlier one.
    */
   approve(voter: Voter, outcome: DisputeOutcome, now: number): void {
     this.assertCanApprove(voter, outcome);
-    this.status.approvals.push({ ...voter, decision: outcome, at: now });
-    this.record(now, 'approved', voter.principal, { outcome: outcomeKey(outcome) });
+    const cast = castVote(this.status.approvals, { ...voter, decision: outcome, at: now });
+    this.status.approvals = cast.votes;
+    this.record(now, cast.changed ? 'approval_changed' : 'approved', voter.principal, {
+      outcome: outcomeKey(outcome),
+    });
     const agreed = agreedDecision(this.status.approvals, outcomeKey);
     if (agreed) this.resolve(agreed, 'approvals', now);
   }

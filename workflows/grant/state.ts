@@ -157,6 +157,15 @@ export class GrantState {
     const milestone = this.openMilestone(milestoneId, now);
     if (milestone.check.kind !== 'sponsor_approval')
       throw new Error(`milestone ${milestoneId} is verified by a query, not by approval`);
+    if (milestone.evidence.length === 0)
+      throw new Error(
+        `milestone ${milestoneId} has no evidence yet: the grantee submits it before it is approved`,
+      );
+  }
+
+  /** Whether the grant has closed: its stage is final, and every action is refused with it. */
+  get finished(): boolean {
+    return this.stage === 'completed' || this.stage === 'ended' || this.stage === 'failed';
   }
 
   approve(by: string, milestoneId: string, now: number): void {
