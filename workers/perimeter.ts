@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { createPerimeterActivities } from '../activities/perimeter/activities';
 import { MilestoneRuns } from '../activities/perimeter/milestone-runs';
 import { perimeterTaskQueue } from '../activities/perimeter/types';
+import { perimeterSetupProblems } from '../activities/perimeter/startup-checks';
 import { cryptoRandom } from '../activities/perimeter/dp/random-source';
 import { LEDGER_FILE, PrivacyLedger } from '../activities/perimeter/privacy-ledger';
 import { readTrustedDatasetPolicy } from '../query-policies/dataset-policy-file';
@@ -35,6 +36,14 @@ runMain('perimeter worker', async () => {
   const datasets = Object.fromEntries(
     Object.entries(env.TUSK_DATASETS).map(([name, path]) => [name, resolve(path)]),
   );
+  const limits = { memoryLimit: env.TUSK_SANDBOX_MEMORY, threads: env.TUSK_SANDBOX_THREADS };
+  // Fail fast: a perimeter that cannot serve its datasets must not say it is ready.
+  const problems = await perimeterSetupProblems({
+    sellerPublicKey: env.TUSK_SELLER_PUBLIC_KEY,
+    datasets,
+    limits,
+  });
+  if (problems.length > 0) throw new Error(`cannot start:\n  - ${problems.join('\n  - ')}`);
   // Budgets come only from the seller's signed dataset policy: without a valid one, do not start.
   const policy = await readTrustedDatasetPolicy(policiesDir, env.TUSK_SELLER_ID, env.TUSK_SELLER_PUBLIC_KEY);
   for (const name of Object.keys(datasets).filter((name) => !policy.datasets[name]))
@@ -57,7 +66,7 @@ runMain('perimeter worker', async () => {
       policiesDir,
       datasets,
       blobs: new BlobStore(env.blobDir),
-      limits: { memoryLimit: env.TUSK_SANDBOX_MEMORY, threads: env.TUSK_SANDBOX_THREADS },
+      limits,
       queryTimeoutMs: env.TUSK_QUERY_TIMEOUT_MS,
       ledger,
       milestoneRuns,
