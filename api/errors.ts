@@ -26,6 +26,8 @@ export const errorCatalogue = {
   /** The hash is another seller's copy of the template than the one named (or chosen). */
   template_of_other_seller: 422,
   price_mismatch: 422,
+  /** Settlement knows the payer cannot pay what the request commits it to. */
+  insufficient_funds: 422,
   invalid_parameters: 422,
   compliance_refused: 422,
   invalid_terms: 422,

@@ -52,6 +52,20 @@ export class WorkflowCalls {
     return new ApiError('invalid_state', `${what} has finished (${description.status.name.toLowerCase()})`);
   }
 
+  /** Whether a workflow with this id was ever started (a retried create request finds it). */
+  async exists(workflowId: string): Promise<boolean> {
+    return this.temporal.workflow
+      .getHandle(workflowId)
+      .describe()
+      .then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof WorkflowNotFoundError) return false;
+          throw error;
+        },
+      );
+  }
+
   /** Starts a workflow once per id; false when it already existed (a retried request). */
   async startOnce<I>(
     workflow: (input: I) => Promise<unknown>,

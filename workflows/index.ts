@@ -5,3 +5,4 @@ export { milestoneGrant } from './grant/workflow';
 export { subscription } from './subscription/workflow';
 export { multiSellerDeal } from './multi-seller/workflow';
 export { privacyBudgetLookup } from './budget/workflow';
+export { spendableBalanceLookup } from './balance/workflow';

@@ -6,6 +6,8 @@ export const disputeWorkflowId = (dealId: string) => `${dealId}:dispute`;
 export const subscriptionWorkflowId = (subscriptionId: string) => `subscription:${subscriptionId}`;
 export const grantWorkflowId = (grantId: string) => `grant:${grantId}`;
 export const disclosureWorkflowId = (disclosureId: string) => `disclosure:${disclosureId}`;
+/** A balance read, like a budget read, is its own short workflow. */
+export const balanceLookupWorkflowId = (account: string, nonce: string) => `balance:${account}:${nonce}`;
 /** A budget read has no business key of its own: each lookup is its own short workflow. */
 export const budgetLookupWorkflowId = (sellerId: string, dataset: string, nonce: string) =>
   `budget:${sellerId}:${dataset}:${nonce}`;

@@ -50,6 +50,9 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
       asActivity(() => port.refundRemainder(input)),
     recordReceipt: (input: Parameters<SettlementPort['recordReceipt']>[0]) =>
       asActivity(() => port.recordReceipt(input)),
+    /** Read-only: what a payer could pay now, or null where settlement cannot tell. */
+    spendableBalance: async ({ account }: { account: string }) =>
+      (await port.spendableBalance(account)) ?? null,
   };
 }
 

@@ -173,6 +173,11 @@ export class AztecSettlement implements SettlementPort {
     return refuse('UnsupportedAction', `partial payouts are not offered on Aztec yet (deal ${input.dealId})`);
   }
 
+  /** A payer's balance is its private notes: only its own wallet can read them, not the operator's. */
+  spendableBalance(): Promise<undefined> {
+    return Promise.resolve(undefined);
+  }
+
   async recordReceipt(input: RecordReceiptInput): Promise<ReceiptRecorded> {
     const buyer = await this.partyAddress(input.buyerId);
     const salt = deriveDealSecret(this.deps.escrowMaster, 'receipt-salt', input.dealId);

@@ -57,6 +57,11 @@ export class LocalLedger implements SettlementPort {
     return (await this.state()).balances.get(account) ?? 0n;
   }
 
+  /** The local ledger holds every balance itself, so it always knows. */
+  async spendableBalance(account: string): Promise<string> {
+    return (await this.balanceOf(account)).toString();
+  }
+
   private async append(e: LedgerEntryInput): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
     await appendFile(this.path, `${JSON.stringify({ ...e, at: new Date().toISOString() })}\n`, {

@@ -126,6 +126,11 @@ export interface SettlementPort {
   releasePart(input: ReleasePartInput): Promise<PartReleased>;
   refundRemainder(input: RefundRemainderInput): Promise<RemainderRefunded>;
   recordReceipt(input: RecordReceiptInput): Promise<ReceiptRecorded>;
+  /**
+   * What the account could pay now, in smallest units, where this settlement can tell; undefined
+   * where it cannot (on Aztec a balance is private notes that only the payer's own wallet reads).
+   */
+  spendableBalance(account: string): Promise<string | undefined>;
 }
 
 /** Business refusals of settlement: not retried. */

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { BlobStore } from '../../lib/blob-store';
 import type { Party, PartyRegistry } from '../../lib/parties';
-import { progressOf, type GrantStatus, type MilestoneSpec } from '../../workflows/grant/state';
+import { grantTotal, progressOf, type GrantStatus, type MilestoneSpec } from '../../workflows/grant/state';
 import {
   approveMilestoneUpdate,
   extendDeadlineUpdate,
@@ -16,6 +16,7 @@ import { signedTermsOf } from '../signed-terms';
 import type { CreateGrantBody } from './schemas';
 import type { TemplateCatalog } from '../templates/catalog';
 import { checkTemplateOrder } from '../templates/order';
+import { assertAffordable } from '../settlement/affordability';
 import { WorkflowCalls } from '../workflow-calls';
 
 const GRANTEE_ROLES = new Set(['buyer', 'seller', 'sponsor']);
@@ -26,7 +27,7 @@ export class GrantService {
   private readonly calls: WorkflowCalls;
 
   constructor(
-    temporal: Client,
+    private readonly temporal: Client,
     private readonly catalog: TemplateCatalog,
     private readonly parties: PartyRegistry,
     private readonly blobs: BlobStore,
@@ -67,6 +68,9 @@ export class GrantService {
     const milestones = [];
     for (const milestone of body.milestones) milestones.push(await this.milestoneSpec(milestone, now));
     const terms = signedTermsOf(sponsor, 'grant', body);
+    // A retried request finds its grant, whose total is already locked away from the balance.
+    if (!(await this.calls.exists(grantWorkflowId(body.grantId))))
+      await assertAffordable(this.temporal, sponsor.id, grantTotal(milestones), `grant ${body.grantId}`);
     const created = await this.calls.startOnce(milestoneGrant, grantWorkflowId(body.grantId), {
       grantId: body.grantId,
       sponsorId: sponsor.id,

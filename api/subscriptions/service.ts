@@ -19,6 +19,7 @@ import type { LifecycleConfig } from '../lifecycle-config';
 import type { CreateSubscriptionBody } from './schemas';
 import type { TemplateCatalog } from '../templates/catalog';
 import { checkTemplateOrder } from '../templates/order';
+import { assertAffordable } from '../settlement/affordability';
 import { assertNotExpired, WorkflowCalls } from '../workflow-calls';
 
 /** Subscriptions apart from HTTP: terms checked, the workflow started, tokens and deliveries served. */
@@ -53,6 +54,14 @@ export class SubscriptionService {
     const terms = signedTermsOf(buyer, 'subscription', body);
     const buyerKeyRef = await this.blobs.put(x25519KeyDocument(body.buyerPublicKey));
     const workflowId = subscriptionWorkflowId(body.subscriptionId);
+    // A retried request finds its subscription, whose first payment already left the balance.
+    if (!(await this.calls.exists(workflowId)))
+      await assertAffordable(
+        this.temporal,
+        buyer.id,
+        price,
+        `subscription ${body.subscriptionId}'s first period`,
+      );
     const created = await this.calls.startOnce(subscription, workflowId, {
       subscriptionId: body.subscriptionId,
       buyerId: buyer.id,

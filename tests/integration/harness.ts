@@ -163,12 +163,14 @@ export async function buyDeal(
   parameters: Record<string, string | number>,
   dealId = `deal-${crypto.randomUUID()}`,
   buyer: BuyerIdentity = deployment.buyer,
+  /** Whose copy, where several sellers offer the template id. */
+  sellerId?: string,
 ) {
   const { client } = buyer;
-  const { templates } = await client.get<{ templates: { id: string; hash: string; price: string }[] }>(
-    '/templates',
-  );
-  const template = templates.find((t) => t.id === templateId);
+  const { templates } = await client.get<{
+    templates: { id: string; seller: string; hash: string; price: string }[];
+  }>('/templates');
+  const template = templates.find((t) => t.id === templateId && (sellerId ?? t.seller) === t.seller);
   if (!template) throw new Error(`template ${templateId} is not in the catalog`);
   const created = await client.request<DealStatus>(
     'POST',
@@ -176,6 +178,7 @@ export async function buyDeal(
     client.signed('cohort_query', {
       dealId,
       templateId,
+      ...(sellerId ? { sellerId } : {}),
       templateHash: template.hash,
       parameters,
       price: template.price,

@@ -103,7 +103,8 @@ describe('one redaction rule: every GET route × every role', () => {
     const templateId = templates.get(test.seller.id)!.id;
 
     // A one-time deal, delivered, disputed by its buyer, with the auditor named reviewer.
-    const deal = await buyDeal(test.deployment, templateId, PARAMETERS);
+    // Both sellers offer the template id: the buyer names whose copy it buys.
+    const deal = await buyDeal(test.deployment, templateId, PARAMETERS, undefined, undefined, test.seller.id);
     ids.deal = deal.dealId;
     expect((await deal.delivered()).stage).toBe('delivered');
     await clients.buyer.post(`/deals/${ids.deal}/dispute`, { reason: 'the table looks thin' });
@@ -145,7 +146,14 @@ describe('one redaction rule: every GET route × every role', () => {
       '/subscriptions',
       clients.buyer.signed('subscription', {
         subscriptionId: ids.subscription,
-        queries: [{ templateId, templateHash: hashOf(test.seller.id), parameters: PARAMETERS }],
+        queries: [
+          {
+            templateId,
+            sellerId: test.seller.id,
+            templateHash: hashOf(test.seller.id),
+            parameters: PARAMETERS,
+          },
+        ],
         pricePerPeriod: PRICE_A,
         periodSeconds: 3600,
         buyerPublicKey: test.deployment.buyer.resultPublicKey,
