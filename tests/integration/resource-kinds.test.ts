@@ -185,15 +185,25 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
   });
 
   describe('every :id route answers an id of another kind with 404 (or 403), never 5xx', () => {
-    /** Each kind's API id, and the workflow ids behind them, which must not reach another kind either. */
+    /** Each kind's API id. */
     const idsOf = () => ({
-      deal: [ids.deal, disputeWorkflowId(ids.deal)],
+      deal: [ids.deal],
       multi: [ids.multi],
-      subscription: [ids.subscription, subscriptionWorkflowId(ids.subscription)],
-      grant: [ids.grant, grantWorkflowId(ids.grant)],
-      disclosure: [ids.disclosure, disclosureWorkflowId(ids.disclosure)],
+      subscription: [ids.subscription],
+      grant: [ids.grant],
+      disclosure: [ids.disclosure],
       random: [`random-${crypto.randomUUID()}`],
     });
+    /**
+     * The workflow ids behind them, as an operator sees them in Temporal: not ids of any API kind, so
+     * a route whose id format excludes them may answer 400, but never 5xx.
+     */
+    const workflowIds = () => [
+      disputeWorkflowId(ids.deal),
+      subscriptionWorkflowId(ids.subscription),
+      grantWorkflowId(ids.grant),
+      disclosureWorkflowId(ids.disclosure),
+    ];
     type Kind = keyof ReturnType<typeof idsOf>;
     const decision = (client: TuskClient, id: string, value: unknown) => client.signDecision(id, value);
     // Every `:id` route in api/*/routes.ts: its own kind, who would call it, and a valid body.
@@ -348,7 +358,18 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
           }
       }
       expect(wrong).toEqual([]);
-      expect(answers.length).toBeGreaterThan(ROUTES.length * 5);
+      expect(answers.length).toBeGreaterThanOrEqual(ROUTES.length * 5);
+    }, 300_000);
+
+    it('walks every route with the workflow ids behind each kind: 400, 403 or 404, never 5xx', async () => {
+      const wrong: string[] = [];
+      for (const { route, call, get } of ROUTES)
+        for (const id of workflowIds()) {
+          const { status, code } = await statusOf(call(id));
+          const allowed = get ? status === 404 || status === 400 : [400, 403, 404].includes(status);
+          if (!allowed) wrong.push(`${route} with workflow id ${id}: ${status} ${code}`);
+        }
+      expect(wrong).toEqual([]);
     }, 300_000);
   });
 
