@@ -10,6 +10,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { BlobStore } from '../lib/blob-store';
+import { AesGcmPayloadCodec } from '../lib/codec/aes-gcm-codec';
 import type { PartyRegistry } from '../lib/parties';
 import { SIGNATURE_HEADER, PARTY_HEADER, TIMESTAMP_HEADER } from '../lib/signed-request';
 import { installRequestSigning } from './auth';
@@ -32,6 +33,9 @@ import { dealRoutes } from './deals/routes';
 import { multiSellerDealRoutes } from './multi-seller/routes';
 import { MultiSellerDealService } from './multi-seller/service';
 import { healthRoutes } from './health';
+import { listingRoutes } from './listing/routes';
+import { PartySearch } from './listing/party-search';
+import { ListingService } from './listing/service';
 import { subscriptionRoutes } from './subscriptions/routes';
 import { templateRoutes } from './templates/routes';
 import { SubscriptionService } from './subscriptions/service';
@@ -50,6 +54,11 @@ export interface AppDeps {
   logger?: boolean;
   /** The history codec endpoint; left out, the API serves none. */
   historyCodec?: { codec: PayloadCodec; token?: string; uiOrigin: string };
+  /**
+   * Whether Temporal has Tusk's search attributes (api/listing/search-attributes-setup.ts): then
+   * lifecycles are started with them and GET /deals lists them; without, neither.
+   */
+  listDeals?: boolean;
 }
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -89,26 +98,35 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
 
   const catalog = new TemplateCatalog(deps.policiesRoot, deps.parties);
+  // Parties appear in Temporal's visibility only as tokens keyed by the history keys.
+  const codec = deps.historyCodec?.codec;
+  const search =
+    deps.listDeals && codec instanceof AesGcmPayloadCodec
+      ? new PartySearch(codec.keyring.derivedKey('party search v1'))
+      : undefined;
+  const dealConfig = { ...deps.deals, ...(search ? { search } : {}) };
   await app.register(healthRoutes, { temporal: deps.temporal });
   await app.register(templateRoutes, { catalog });
   const lifecycles = { ...DEFAULT_LIFECYCLE_CONFIG, ...deps.lifecycles };
   const { temporal, parties, blobs } = deps;
   await app.register(blobRoutes, { blobs });
-  await app.register(dealRoutes, { deals: new DealService(temporal, catalog, blobs, deps.deals) });
+  await app.register(listingRoutes, { listing: new ListingService(temporal, search) });
+  await app.register(dealRoutes, { deals: new DealService(temporal, catalog, blobs, dealConfig) });
   await app.register(disputeRoutes, { disputes: new DisputeService(temporal, parties, blobs) });
   await app.register(subscriptionRoutes, {
     subscriptions: new SubscriptionService(temporal, catalog, blobs, {
       ...lifecycles,
       feeBps: deps.deals.feeBps,
+      search,
     }),
   });
   await app.register(grantRoutes, {
-    grants: new GrantService(temporal, catalog, parties, blobs, { feeBps: deps.deals.feeBps }),
+    grants: new GrantService(temporal, catalog, parties, blobs, { feeBps: deps.deals.feeBps, search }),
   });
-  await app.register(disclosureRoutes, { disclosures: new DisclosureService(temporal, lifecycles) });
+  await app.register(disclosureRoutes, { disclosures: new DisclosureService(temporal, lifecycles, search) });
   await app.register(budgetRoutes, { budgets: new BudgetService(temporal, parties) });
   await app.register(multiSellerDealRoutes, {
-    deals: new MultiSellerDealService(temporal, catalog, blobs, deps.deals),
+    deals: new MultiSellerDealService(temporal, catalog, blobs, dealConfig),
   });
   if (deps.historyCodec) {
     const { codec, token, uiOrigin } = deps.historyCodec;

@@ -5,6 +5,7 @@ import { BlobStore } from '../lib/blob-store';
 import { readEnv, tuskHome } from '../lib/env';
 import { PartyRegistry } from '../lib/parties';
 import { loadHistoryCodec } from '../lib/codec/history-codec';
+import { ensureSearchAttributes } from './listing/search-attributes-setup';
 import { announceReady, runMain } from '../lib/ready';
 import { connectClient } from '../lib/temporal';
 import { DEFAULT_ACCEPTANCE_TIMEOUT_MS } from '../workflows/deal/state';
@@ -30,7 +31,13 @@ runMain('api', async () => {
   const temporal = await connectClient(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE, codec);
   // A request waits at most one retry for Redis; then it is refused (503), never let through unchecked.
   const redis = new Redis(env.REDIS_URL, { maxRetriesPerRequest: 1 });
+  const searchProblem = await ensureSearchAttributes(temporal, env.TEMPORAL_NAMESPACE);
+  if (searchProblem)
+    console.warn(
+      `tusk api: Temporal search attributes unavailable, GET /deals lists nothing: ${searchProblem}`,
+    );
   const app = await buildApp({
+    listDeals: searchProblem === undefined,
     temporal,
     parties: await PartyRegistry.load(resolve(env.TUSK_PARTIES_FILE ?? `${tuskHome()}/parties.json`)),
     blobs: new BlobStore(env.blobDir),

@@ -4,7 +4,7 @@ import {
   WorkflowUpdateFailedError,
   type Client,
 } from '@temporalio/client';
-import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
+import type { QueryDefinition, SearchAttributePair, UpdateDefinition } from '@temporalio/common';
 import { DEALS_TASK_QUEUE } from '../lib/temporal';
 import { ApiError } from './errors';
 import { notFoundOr } from './error-responses';
@@ -71,11 +71,13 @@ export class WorkflowCalls {
     workflow: (input: I) => Promise<unknown>,
     workflowId: string,
     input: I,
+    typedSearchAttributes?: SearchAttributePair[],
   ): Promise<boolean> {
     try {
       await this.temporal.workflow.start(workflow, {
         taskQueue: DEALS_TASK_QUEUE,
         workflowId,
+        ...(typedSearchAttributes ? { typedSearchAttributes } : {}),
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         args: [input],
       });

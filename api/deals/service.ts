@@ -7,6 +7,7 @@ import { complianceProblem } from '../../query-policies/compliance';
 import { cohortQueryDeal, confirmDealUpdate, dealStatusQuery } from '../../workflows/deal/workflow';
 import type { DealStatus } from '../../workflows/deal/state';
 import type { DisputeTerms } from '../../workflows/dispute/state';
+import type { PartySearch } from '../listing/party-search';
 import { dealAsSeenBy, type VisibleDealStatus } from '../redaction';
 import { confirmAsBuyer, sealedResultFor } from './buyer-access';
 import { ApiError } from '../errors';
@@ -21,6 +22,8 @@ export interface DealServiceConfig {
   acceptanceTimeoutMs: number;
   /** Reviewer access, resolution timeout and default outcome of a dispute; the workflow's defaults if absent. */
   dispute?: DisputeTerms;
+  /** Party tokens for Temporal's visibility (GET /deals); without it, deals are not listed. */
+  search?: PartySearch;
 }
 
 /** What the deal routes do, apart from HTTP: pre-checks, starting the workflow, reading it. */
@@ -57,6 +60,11 @@ export class DealService {
         taskQueue: DEALS_TASK_QUEUE,
         workflowId: body.dealId,
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        ...(this.config.search
+          ? {
+              typedSearchAttributes: this.config.search.attributes('deal', [buyer.id, entry.template.seller]),
+            }
+          : {}),
         args: [
           {
             dealId: body.dealId,
@@ -72,6 +80,9 @@ export class DealService {
             compliance: body.compliance,
             acceptanceTimeoutMs: this.config.acceptanceTimeoutMs,
             ...(this.config.dispute ? { dispute: this.config.dispute } : {}),
+            ...(this.config.search
+              ? { partyTokens: this.config.search.tokens([buyer.id, entry.template.seller]) }
+              : {}),
             terms,
           },
         ],

@@ -19,6 +19,7 @@ import { ApiError } from '../errors';
 import { assertSignedDecision } from '../signed-decision';
 import type { LifecycleConfig } from '../lifecycle-config';
 import { assertNotExpired, WorkflowCalls } from '../workflow-calls';
+import type { PartySearch } from '../listing/party-search';
 
 /** Selective disclosure apart from HTTP: requests, dual approval, and views recorded before they happen. */
 export class DisclosureService {
@@ -27,21 +28,27 @@ export class DisclosureService {
   constructor(
     temporal: Client,
     private readonly config: Pick<LifecycleConfig, 'disclosureViewMs' | 'disclosureApprovalTimeoutMs'>,
+    private readonly search?: PartySearch,
   ) {
     this.calls = new WorkflowCalls(temporal);
   }
 
   async request(auditor: Party, body: RequestDisclosureBody) {
     await this.deal(body.dealId);
-    const created = await this.calls.startOnce(disclosure, disclosureWorkflowId(body.disclosureId), {
-      disclosureId: body.disclosureId,
-      dealId: body.dealId,
-      auditorId: auditor.id,
-      reason: body.reason,
-      fields: [...new Set(body.fields)],
-      approvalTimeoutMs: this.config.disclosureApprovalTimeoutMs,
-      viewMs: this.config.disclosureViewMs,
-    });
+    const created = await this.calls.startOnce(
+      disclosure,
+      disclosureWorkflowId(body.disclosureId),
+      {
+        disclosureId: body.disclosureId,
+        dealId: body.dealId,
+        auditorId: auditor.id,
+        reason: body.reason,
+        fields: [...new Set(body.fields)],
+        approvalTimeoutMs: this.config.disclosureApprovalTimeoutMs,
+        viewMs: this.config.disclosureViewMs,
+      },
+      this.search?.attributes('disclosure', [auditor.id]),
+    );
     const status = await this.status(body.disclosureId);
     if (!created && (status.auditorId !== auditor.id || status.dealId !== body.dealId))
       throw new ApiError('id_taken', `disclosure id ${body.disclosureId} is taken; choose another`);

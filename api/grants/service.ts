@@ -17,6 +17,7 @@ import type { CreateGrantBody } from './schemas';
 import type { TemplateCatalog } from '../templates/catalog';
 import { checkTemplateOrder } from '../templates/order';
 import { assertAffordable } from '../settlement/affordability';
+import type { PartySearch } from '../listing/party-search';
 import { WorkflowCalls } from '../workflow-calls';
 
 const GRANTEE_ROLES = new Set(['buyer', 'seller', 'sponsor']);
@@ -31,7 +32,7 @@ export class GrantService {
     private readonly catalog: TemplateCatalog,
     private readonly parties: PartyRegistry,
     private readonly blobs: BlobStore,
-    private readonly config: { feeBps: number },
+    private readonly config: { feeBps: number; search?: PartySearch | undefined },
   ) {
     this.calls = new WorkflowCalls(temporal);
   }
@@ -71,14 +72,19 @@ export class GrantService {
     // A retried request finds its grant, whose total is already locked away from the balance.
     if (!(await this.calls.exists(grantWorkflowId(body.grantId))))
       await assertAffordable(this.temporal, sponsor.id, grantTotal(milestones), `grant ${body.grantId}`);
-    const created = await this.calls.startOnce(milestoneGrant, grantWorkflowId(body.grantId), {
-      grantId: body.grantId,
-      sponsorId: sponsor.id,
-      granteeId: grantee.id,
-      feeBps: this.config.feeBps,
-      milestones,
-      terms,
-    });
+    const created = await this.calls.startOnce(
+      milestoneGrant,
+      grantWorkflowId(body.grantId),
+      {
+        grantId: body.grantId,
+        sponsorId: sponsor.id,
+        granteeId: grantee.id,
+        feeBps: this.config.feeBps,
+        milestones,
+        terms,
+      },
+      this.config.search?.attributes('grant', [sponsor.id, grantee.id]),
+    );
     const status = await this.status(body.grantId);
     if (!created && status.sponsorId !== sponsor.id)
       throw new ApiError('id_taken', `grant id ${body.grantId} is taken; choose another`);

@@ -93,6 +93,9 @@ export class MultiSellerDealService {
         taskQueue: DEALS_TASK_QUEUE,
         workflowId: body.dealId,
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        ...(this.config.search
+          ? { typedSearchAttributes: this.config.search.attributes('multi_seller', [buyer.id, ...sellerIds]) }
+          : {}),
         args: [
           {
             dealId: body.dealId,

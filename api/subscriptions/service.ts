@@ -20,6 +20,7 @@ import type { CreateSubscriptionBody } from './schemas';
 import type { TemplateCatalog } from '../templates/catalog';
 import { checkTemplateOrder } from '../templates/order';
 import { assertAffordable } from '../settlement/affordability';
+import type { PartySearch } from '../listing/party-search';
 import { assertNotExpired, WorkflowCalls } from '../workflow-calls';
 
 /** Subscriptions apart from HTTP: terms checked, the workflow started, tokens and deliveries served. */
@@ -30,7 +31,7 @@ export class SubscriptionService {
     private readonly temporal: Client,
     private readonly catalog: TemplateCatalog,
     private readonly blobs: BlobStore,
-    private readonly config: LifecycleConfig & { feeBps: number },
+    private readonly config: LifecycleConfig & { feeBps: number; search?: PartySearch | undefined },
   ) {
     this.calls = new WorkflowCalls(temporal);
   }
@@ -62,24 +63,29 @@ export class SubscriptionService {
         price,
         `subscription ${body.subscriptionId}'s first period`,
       );
-    const created = await this.calls.startOnce(subscription, workflowId, {
-      subscriptionId: body.subscriptionId,
-      buyerId: buyer.id,
-      sellerId: [...sellers][0]!,
-      pricePerPeriod: price,
-      feeBps: this.config.feeBps,
-      buyerKeyRef,
-      compliance: body.compliance,
-      queries: orders.map(({ entry, parameters }) => ({
-        templateId: entry.template.id,
-        templateHash: entry.hash,
-        parameters,
-      })),
-      periodMs,
-      graceMs: this.config.subscriptionGraceMs,
-      periodsPerRun: this.config.periodsPerRun,
-      terms,
-    });
+    const created = await this.calls.startOnce(
+      subscription,
+      workflowId,
+      {
+        subscriptionId: body.subscriptionId,
+        buyerId: buyer.id,
+        sellerId: [...sellers][0]!,
+        pricePerPeriod: price,
+        feeBps: this.config.feeBps,
+        buyerKeyRef,
+        compliance: body.compliance,
+        queries: orders.map(({ entry, parameters }) => ({
+          templateId: entry.template.id,
+          templateHash: entry.hash,
+          parameters,
+        })),
+        periodMs,
+        graceMs: this.config.subscriptionGraceMs,
+        periodsPerRun: this.config.periodsPerRun,
+        terms,
+      },
+      this.config.search?.attributes('subscription', [buyer.id, ...sellers]),
+    );
     const status = await this.status(body.subscriptionId);
     if (!created && status.buyerId !== buyer.id)
       throw new ApiError('id_taken', `subscription id ${body.subscriptionId} is taken; choose another`);

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { hkdfSync, randomBytes } from 'node:crypto';
 import { link, readFile, rm, writeFile } from 'node:fs/promises';
 
 /** Key ids go into every payload's metadata: short, and never integer-like (JS would reorder those). */
@@ -42,6 +42,15 @@ export class CodecKeyring {
 
   key(id: string): Buffer | undefined {
     return this.keys.get(id);
+  }
+
+  /**
+   * A key for one purpose besides payloads, derived (HKDF-SHA256) from the oldest listed key, so
+   * appending a key for rotation does not change it.
+   */
+  derivedKey(purpose: string): Buffer {
+    const oldest = this.keys.get(this.ids[0]!)!;
+    return Buffer.from(hkdfSync('sha256', oldest, Buffer.alloc(0), `tusk ${purpose}`, 32));
   }
 }
 

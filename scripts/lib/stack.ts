@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
 
+import { SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
 import { findOrInstallRedisServer } from './redis-server';
 import { findOrInstallTemporalCli } from './temporal-cli';
 
@@ -107,6 +108,8 @@ async function spawnTemporalDevServer(cli: string, dataDir: string): Promise<Sta
   return spawnService('temporal', `${LOOPBACK}:${port}`, cli, dataDir, [
     ...['server', 'start-dev', '--headless', '--ip', LOOPBACK, '--port', `${port}`, '--ui-port', `${uiPort}`],
     ...['--db-filename', dbFile, '--log-level', 'error'],
+    // GET /deals lists lifecycles through these (lib/search-attributes.ts).
+    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
   ]);
 }
 

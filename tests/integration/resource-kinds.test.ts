@@ -184,6 +184,72 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
     if (keyHome) await rm(keyHome, { recursive: true, force: true });
   });
 
+  describe('GET /deals lists what each party may see', () => {
+    interface Listed {
+      id: string;
+      kind: string;
+      stage: string;
+      startedAt: string;
+      closedAt?: string;
+    }
+    const list = (client: TuskClient, query = '') =>
+      client.get<{ deals: Listed[] }>(`/deals${query}`).then(({ deals }) => deals);
+    const listedIds = (deals: Listed[]) => deals.map((deal) => `${deal.kind}:${deal.id}`).sort();
+
+    it('a buyer lists its own deals of every kind, with stages; others list none of them', async () => {
+      const mine = [
+        `deal:${ids.deal}`,
+        `dispute:${ids.deal}`,
+        `multi_seller:${ids.multi}`,
+        `subscription:${ids.subscription}`,
+      ];
+      const deals = await waitFor(
+        () => list(buyer, '?limit=100'),
+        (found) => mine.every((id) => listedIds(found).includes(id)),
+      );
+      expect(
+        listedIds(deals).filter((id) => id.startsWith('grant:') || id.startsWith('disclosure:')),
+      ).toEqual([]);
+      const deal = deals.find((listed) => listed.kind === 'deal' && listed.id === ids.deal)!;
+      expect(Object.keys(deal).sort()).toEqual(
+        ['id', 'kind', 'stage', 'startedAt'].concat(deal.closedAt ? ['closedAt'] : []).sort(),
+      );
+      expect(['delivered', 'disputed', 'refunded']).toContain(deal.stage);
+      expect(listedIds(await list(as('thin-buyer'), '?limit=100'))).toEqual([]);
+      const grants = await waitFor(
+        () => list(as('sponsor'), '?kind=grant'),
+        (found) => found.length > 0,
+      );
+      expect(listedIds(grants)).toEqual([`grant:${ids.grant}`]);
+      expect(listedIds(await list(as('lab'), '?kind=deal'))).toEqual([]);
+    });
+
+    it('auditors list every kind without parties; since and until bound the start time', async () => {
+      const seen = await waitFor(
+        () => list(as('auditor'), '?limit=100'),
+        (found) =>
+          [`grant:${ids.grant}`, `disclosure:${ids.disclosure}`, `deal:${ids.deal}`].every((id) =>
+            listedIds(found).includes(id),
+          ),
+      );
+      const text = JSON.stringify(seen);
+      for (const partyId of [test.deployment.buyer.id, test.seller.id, 'sponsor', 'lab'])
+        expect(text).not.toContain(partyId);
+      expect(
+        await list(
+          as('auditor'),
+          `?until=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}`,
+        ),
+      ).toEqual([]);
+      const recent = await list(
+        as('auditor'),
+        `?kind=deal&since=${encodeURIComponent(new Date(Date.now() - 3_600_000).toISOString())}&limit=1`,
+      );
+      expect(recent).toHaveLength(1);
+      await expect(list(as('auditor'), '?kind=payment')).rejects.toMatchObject({ status: 400 });
+    });
+  });
+
   describe('every :id route answers an id of another kind with 404 (or 403), never 5xx', () => {
     /** Each kind's API id. */
     const idsOf = () => ({

@@ -1,4 +1,5 @@
 import { executeChild } from '@temporalio/workflow';
+import { lifecycleSearchAttributes } from '../../lib/search-attributes';
 import type { CoordinatorActivities } from '../../activities/coordinator/activities';
 import type { SettlementActivities } from '../../activities/settlement/activities';
 import type { CohortQueryDealInput, DealState } from './state';
@@ -19,6 +20,9 @@ export async function settleByDispute(
   await notifyBestEffort(coordinator, otherParty, input.dealId, 'dispute_opened');
   const resolution = await executeChild(dispute, {
     workflowId: disputeWorkflowId(input.dealId),
+    ...(input.partyTokens
+      ? { typedSearchAttributes: lifecycleSearchAttributes('dispute', input.partyTokens) }
+      : {}),
     args: [
       {
         ...(input.dispute ?? DEFAULT_DISPUTE_TERMS),

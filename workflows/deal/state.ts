@@ -19,6 +19,8 @@ export type DealStage = (typeof DEAL_STAGES)[number];
 
 export interface CohortQueryDealInput {
   dealId: string;
+  /** The buyer's and seller's visibility tokens, which a dispute of this deal is listed under. */
+  partyTokens?: string[];
   buyerId: string;
   sellerId: string;
   templateId: string;
