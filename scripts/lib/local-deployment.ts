@@ -4,7 +4,7 @@ import { createSyntheticPatients } from '../../lib/synthetic-patients';
 import { LocalLedger } from '../../activities/settlement/local-ledger';
 import { readDeployment, TEST_ACCOUNT, type SettlementDeployment } from '../../contracts/deployment';
 import { aztecToolchain } from '../../contracts/toolchain';
-import { addParty } from '../../cli/operator';
+import { addParty } from '../../cli/operator/commands';
 import { createOnce, newKeyFileJson } from '../../lib/codec/keyring';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import type { Party, PartyRole } from '../../lib/parties';

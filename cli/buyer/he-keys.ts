@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { canonicalJson } from '../lib/canonical-json';
-import { generateHeKeys, heSecretKeyFile, type HeSecretKeyFile } from '../lib/he/buyer-keys';
-import { HE_PARAMETER_ID } from '../lib/he/seal-context';
-import type { TuskClient } from '../lib/tusk-client';
-import { CliError, readText, writeFileAtomic } from './common';
+import { canonicalJson } from '../../lib/canonical-json';
+import { generateHeKeys, heSecretKeyFile, type HeSecretKeyFile } from '../../lib/he/buyer-keys';
+import { HE_PARAMETER_ID } from '../../lib/he/seal-context';
+import type { TuskClient } from '../../lib/tusk-client';
+import { CliError, readText, writeFileAtomic } from '../common';
 
 export const heSecretPath = (homeDir: string, buyerId: string) =>
   join(homeDir, 'keys', `${buyerId}.bfv.json`);
