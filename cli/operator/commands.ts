@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { LocalLedger } from '../../activities/settlement/local-ledger';
 import { party, partiesFile, type Party } from '../../lib/parties';
+import { readSellerFile } from '../../lib/seller-workspace';
 import { CliError, home, withHomeOption, writeFileAtomic } from '../common';
 
 export async function addParty(partiesPath: string, entry: Party): Promise<void> {
@@ -24,13 +25,18 @@ interface PartyAddOptions {
   publicKey?: string;
   webhook?: string;
   aztecAddress?: string;
+  from?: string;
 }
 
 async function partyAdd(id: string, options: PartyAddOptions): Promise<void> {
+  // A seller's key is read from its seller.json, the one place it is written down.
+  const seller = options.from ? await readSeller(options.from) : undefined;
+  if (seller && seller.seller !== id)
+    throw new CliError(`${options.from} is seller ${seller.seller}, not ${id}`);
   const parsed = party.safeParse({
     id,
-    role: options.role,
-    publicKey: options.publicKey,
+    role: options.role ?? (seller ? 'seller' : undefined),
+    publicKey: options.publicKey ?? seller?.publicKey,
     webhookUrl: options.webhook,
     aztecAddress: options.aztecAddress,
   });
@@ -40,6 +46,14 @@ async function partyAdd(id: string, options: PartyAddOptions): Promise<void> {
   console.log(`registered ${parsed.data.role} ${parsed.data.id}`);
 }
 
+async function readSeller(path: string) {
+  try {
+    return readSellerFile(path);
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+}
+
 export function registerOperatorCommands(program: Command): void {
   const operator = program.command('operator').description('run the service: parties and the local ledger');
   const parties = operator.command('party').description('the registry of parties and their keys');
@@ -47,8 +61,9 @@ export function registerOperatorCommands(program: Command): void {
     parties
       .command('add <id>')
       .description('register a party (its Aztec account, when settling on Aztec)')
-      .requiredOption('--role <role>', 'buyer, seller, sponsor, auditor, compliance or operator')
-      .requiredOption('--public-key <key>', 'its request-signing Ed25519 public key (base64url)')
+      .option('--role <role>', 'buyer, seller, sponsor, auditor, compliance or operator')
+      .option('--public-key <key>', 'its request-signing Ed25519 public key (base64url)')
+      .option('--from <seller.json>', "a seller's seller.json: its role and key from there")
       .option('--webhook <url>', 'where its deal events are posted')
       .option('--aztec-address <address>', 'its Aztec account'),
   ).action(partyAdd);

@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { createSyntheticPatients } from '../../lib/synthetic-patients';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { CliError, home, keyPaths, withHomeOption, writeFileAtomic } from '../common';
+import { importTable } from './import';
+import { initSeller, signPolicy } from './onboarding';
 
 function progressBar(written: number, total: number): void {
   const width = 30;
@@ -37,6 +39,33 @@ export function registerSellerCommands(program: Command): void {
   const seller = program
     .command('seller')
     .description('sell answers from your own data, inside your perimeter');
+  withHomeOption(
+    seller
+      .command('init <sellerId>')
+      .description(
+        "make the seller's key, seller.json and the perimeter's configuration in $TUSK_HOME/sellers/<id>",
+      ),
+  ).action(initSeller);
+  withHomeOption(
+    seller
+      .command('import <file>')
+      .description("load a CSV or Parquet file into the perimeter's DuckDB file as a table")
+      .requiredOption('--table <name>', 'the table (and dataset) name')
+      .option('--seller <sellerId>', 'the seller (default: $TUSK_SELLER_ID)')
+      .option('--replace', 'replace a table of that name'),
+  ).action(importTable);
+  withHomeOption(
+    seller
+      .command('policy')
+      .description("set a dataset's privacy budgets in the seller's signed dataset policy")
+      .requiredOption('--dataset <name>', 'the dataset (table)')
+      .option('--seller <sellerId>', 'the seller (default: $TUSK_SELLER_ID)')
+      .option('--window-days <n>', 'the budget window', '30')
+      .option('--epsilon <ε>', 'what all buyers together may spend per window', '100')
+      .option('--delta <δ>', 'δ all buyers together may spend per window', '1e-5')
+      .option('--buyer-epsilon <ε>', 'what one buyer may spend per window', '10')
+      .option('--buyer-delta <δ>', 'δ one buyer may spend per window', '1e-6'),
+  ).action(signPolicy);
   withHomeOption(
     seller.command('keygen <sellerId>').description("make the seller's Ed25519 signing key"),
   ).action(keygen);

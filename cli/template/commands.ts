@@ -11,7 +11,17 @@ import type { Command } from 'commander';
 import { explainTemplate } from '../../query-policies/explain';
 import { lintTemplateSql, type LintIssue } from '../../query-policies/sql-lint';
 import type { QueryTemplate } from '../../query-policies/template';
-import { CliError, readText, writeFileAtomic } from '../common';
+import {
+  CliError,
+  home,
+  keyPaths,
+  partyClient,
+  readText,
+  withPartyOptions,
+  writeFileAtomic,
+  type PartyOptions,
+} from '../common';
+import { REVIEW_MARK, scaffoldTemplate } from './scaffold';
 
 /** Parses with an empty in-memory DuckDB; the dataset, when given, is opened read-only for its columns. */
 async function lintWithDuckDb(template: QueryTemplate, datasetPath?: string): Promise<LintIssue[]> {
@@ -96,11 +106,22 @@ async function lint(file: string, options: { dataset?: string }): Promise<void> 
   }
 }
 
-async function sign(file: string, options: { key: string; dataset?: string }): Promise<void> {
+async function sign(
+  file: string,
+  options: { key?: string; seller?: string; home?: string; dataset?: string },
+): Promise<void> {
   const parsed = await load(file);
+  if (`${parsed.title} ${parsed.description}`.includes(REVIEW_MARK))
+    throw new CliError(
+      `${file} is a draft: review it and remove every ${REVIEW_MARK} mark before signing`,
+      1,
+    );
+  const key =
+    options.key ?? (options.seller ? keyPaths(home(options.home), options.seller).signing : undefined);
+  if (!key) throw new CliError('--key <pem> or --seller <sellerId> (its key in $TUSK_HOME/keys)');
   // A seller's signature approves the template: never sign one the perimeter would refuse.
   refuseLintIssues(file, await lintWithDuckDb(parsed, options.dataset));
-  const signature = signTemplate(parsed, await readText(options.key, 'signing key'));
+  const signature = signTemplate(parsed, await readText(key, 'signing key'));
   const out = signaturePath(dirname(file), parsed.id);
   await writeFileAtomic(out, `${JSON.stringify(signature, null, 2)}\n`);
   console.log(`signed ${basename(file)} as ${signature.templateHash}\nsignature: ${out}`);
@@ -114,6 +135,23 @@ async function verify(file: string, options: { publicKey?: string }): Promise<vo
   const check = checkTemplateSignature(parsed, signature, options.publicKey ?? (await sellerKeyBeside(file)));
   if (!check.ok) throw new CliError(`NOT VERIFIED: ${check.reason}`, 1);
   console.log(`verified: ${parsed.id} v${parsed.version} ${check.hash}, signed by ${parsed.seller}`);
+}
+
+async function publish(file: string, options: PartyOptions & { json?: boolean }): Promise<void> {
+  const parsed = await load(file);
+  const signature = await readSignatureFile(signaturePath(dirname(file), parsed.id)).catch((error: Error) => {
+    throw new CliError(
+      `${error.message} (sign it first: tusk template sign ${file} --seller ${parsed.seller})`,
+    );
+  });
+  const client = await partyClient({ ...options, as: options.as ?? parsed.seller });
+  const published = await client.post<{ id: string; version: number; seller: string; hash: string }>(
+    '/templates',
+    { template: parsed, signature },
+  );
+  if (options.json) console.log(JSON.stringify(published, null, 2));
+  else
+    console.log(`published ${published.id} v${published.version} of ${published.seller}: ${published.hash}`);
 }
 
 export function registerTemplateCommands(program: Command): void {
@@ -136,7 +174,9 @@ export function registerTemplateCommands(program: Command): void {
   template
     .command('sign <file>')
     .description('lint, then sign as its seller (writes <id>.signature.json beside it)')
-    .requiredOption('--key <pem>', "the seller's private key PEM")
+    .option('--key <pem>', "the seller's private key PEM")
+    .option('--seller <sellerId>', "sign with this seller's key in $TUSK_HOME/keys")
+    .option('--home <dir>', 'where keys live (default: $TUSK_HOME or .tusk)')
     .option('--dataset <file>', "lint against the dataset's columns too")
     .action(sign);
   template
@@ -144,4 +184,28 @@ export function registerTemplateCommands(program: Command): void {
     .description('exit 1 with the reason if it is not as signed')
     .option('--public-key <key>', "the seller's public key (default: seller.json beside the file)")
     .action(verify);
+  template
+    .command('new')
+    .description("draft a template from a table's schema, bounds suggested from the data, marked for review")
+    .requiredOption('--table <name>', 'the table imported with tusk seller import')
+    .option('--seller <sellerId>', 'the seller (default: $TUSK_SELLER_ID)')
+    .option('--id <templateId>', 'the template id (default: the table name)')
+    .option(
+      '--unit <column>',
+      'the privacy unit: the column naming one person (default: the first *_id column)',
+    )
+    .option(
+      '--dimensions <columns>',
+      'columns to group by, comma-separated (default: text columns with few values)',
+    )
+    .option('--force', 'draft again over an existing file')
+    .option('--home <dir>', 'where the seller lives (default: $TUSK_HOME or .tusk)')
+    .action(scaffoldTemplate);
+  withPartyOptions(
+    template
+      .command('publish <file>')
+      .description('send the signed template (and its signature beside it) to the catalog; --as the seller'),
+  )
+    .option('--json', 'print JSON')
+    .action(publish);
 }
