@@ -89,7 +89,7 @@ export async function importTable(file: string, options: ImportOptions): Promise
       `${options.table}: ${Number(count.getRows()[0]?.[0]).toLocaleString('en')} rows in ${workspace.database}\n` +
         columns
           .getRowObjectsJson()
-          .map((c) => `  ${String(c.column_name)} ${String(c.column_type)}`)
+          .map((c) => `  ${c.column_name as string} ${c.column_type as string}`)
           .join('\n'),
     );
   } finally {

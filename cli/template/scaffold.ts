@@ -32,7 +32,7 @@ async function describe(connection: DuckDBConnection, table: string): Promise<Co
   });
   return reader
     .getRowObjectsJson()
-    .map((row) => ({ name: String(row.column_name), type: String(row.column_type) }));
+    .map((row) => ({ name: row.column_name as string, type: row.column_type as string }));
 }
 
 const scalar = async (connection: DuckDBConnection, sql: string) =>
