@@ -1,5 +1,8 @@
 import { Command } from 'commander';
+import { registerAuditorCommands } from './auditor/commands';
 import { registerBuyerCommands } from './buyer/commands';
+import { registerComplianceCommands } from './compliance/commands';
+import { registerSponsorCommands } from './sponsor/commands';
 import { registerOperatorCommands } from './operator/commands';
 import { registerSellerCommands } from './seller/commands';
 import { registerTemplateCommands } from './template/commands';
@@ -16,6 +19,9 @@ export function buildProgram(): Command {
   registerSellerCommands(program);
   registerTemplateCommands(program);
   registerBuyerCommands(program);
+  registerSponsorCommands(program);
+  registerComplianceCommands(program);
+  registerAuditorCommands(program);
   registerOperatorCommands(program);
   return program;
 }

@@ -1,47 +1,33 @@
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { openResult, type ResultPayload } from '../../lib/sealed-result';
-import { generateEd25519KeyPair } from '../../lib/ed25519';
-import { generateX25519KeyPair } from '../../lib/sealed-box';
-import type { TuskClient } from '../../lib/tusk-client';
-import { publicKeyFromPem } from '../../lib/x25519-public';
-import type { DealStatus } from '../../workflows/deal/state';
-import type { BudgetView } from '../../api/budgets/schemas';
-import { createHeKeys } from './he-keys';
+import {
+  generateEd25519KeyPair,
+  generateX25519KeyPair,
+  REFUSED_DEAL_STAGES,
+  waitFor,
+  type BudgetView,
+  type DealStatus,
+  type TuskClient,
+} from '../../lib/sdk';
 import {
   CliError,
   home,
   keyPaths,
   partyClient,
   print,
-  readText,
   withPartyOptions,
   writeFileAtomic,
   type PartyOptions,
 } from '../common';
 import { formatTable } from '../format-table';
+import { addDisputePartyCommands } from '../dispute-commands';
+import { addDealsCommand, encode, printStatus } from '../party-commands';
+import { buy, buySum, catalog, parseParam, type BuyOptions } from './buy';
+import { createHeKeys } from './he-keys';
+import { describePrivacy, openDealResult, showResult } from './result';
+import { registerSubscriptionCommands } from './subscriptions';
 
-export function parseParam(pair: string): [string, string | number] {
-  const at = pair.indexOf('=');
-  if (at < 1) throw new CliError(`--param takes name=value, got ${JSON.stringify(pair)}`);
-  const value = pair.slice(at + 1);
-  return [pair.slice(0, at), /^-?\d+$/.test(value) ? Number(value) : value];
-}
-
-export function describePrivacy(privacy: ResultPayload['privacy']): string {
-  const scales = Object.entries(privacy.noiseScales)
-    .map(([column, scale]) => `${column} ±${scale}`)
-    .join(', ');
-  const groups =
-    privacy.groupRelease.kind === 'declared_domain'
-      ? `every group of the declared domain; numbers withheld where the noisy count is under ${privacy.minCohortSize}`
-      : `groups whose noisy count reached ${Math.max(privacy.groupRelease.threshold, privacy.minCohortSize)} (private partition selection, δ ${privacy.groupRelease.delta})`;
-  return [
-    groups,
-    `${privacy.mechanism.replace('_', ' ')} noise (scale ${scales}), ε spent ${privacy.epsilonSpent}${privacy.delta > 0 ? `, δ ${privacy.delta}` : ''}`,
-  ].join('\n');
-}
+export { describePrivacy, openDealResult, parseParam };
 
 export function describeBudget(view: BudgetView): string {
   const row = (who: string, f: NonNullable<BudgetView['buyer']>) => [
@@ -62,90 +48,18 @@ export function describeBudget(view: BudgetView): string {
   ].join('\n');
 }
 
-export async function openDealResult(client: TuskClient, resultKeyPem: string, dealId: string) {
-  const sealed = await client.get<{ ciphertext: string; commitment: string }>(
-    `/deals/${encodeURIComponent(dealId)}/result`,
-  );
-  return openResult(Buffer.from(sealed.ciphertext, 'base64'), resultKeyPem, dealId, sealed.commitment);
-}
-
-/** On a chain, the buyer pays the escrow itself: the deal waits for that (the local ledger does not). */
-const awaitsPayment = (status: DealStatus) =>
-  status.stage === 'quoted' && status.escrow !== undefined && !status.escrow.address.startsWith('ledger:');
-
-export async function waitForStage(
+/** Polls a deal until `done`; kept for scripts and tests that wait on their own condition. */
+export function waitForStage(
   client: TuskClient,
   dealId: string,
   done: (status: DealStatus) => boolean,
   timeoutMs = 600_000,
   intervalMs = 200,
 ): Promise<DealStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const status = await client.get<DealStatus>(`/deals/${encodeURIComponent(dealId)}`);
-    if (done(status)) return status;
-    if (Date.now() > deadline) throw new CliError(`deal ${dealId} is still ${status.stage}`, 1);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
+  return waitFor<DealStatus>(client, `/deals/${encode(dealId)}`, done, { timeoutMs, intervalMs });
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-interface DealOptions extends PartyOptions {
-  param?: string[];
-  dealId?: string;
-  jurisdiction: string;
-  purpose: string;
-  accept?: string[];
-  wait?: boolean;
-}
-
-async function buy(templateId: string, options: DealOptions): Promise<void> {
-  const client = await partyClient(options);
-  const paths = keyPaths(home(options.home), client.partyId);
-  const { templates } = await client.get<{ templates: { id: string; hash: string; price: string }[] }>(
-    '/templates',
-  );
-  const chosen = templates.find((t) => t.id === templateId);
-  if (!chosen) throw new CliError(`no template ${templateId} for sale`, 1);
-  // The buyer signs the terms; every perimeter checks that signature before it reserves anything.
-  const status = await client.post<DealStatus>(
-    '/deals',
-    client.signed('cohort_query', {
-      dealId: options.dealId ?? randomUUID(),
-      templateId,
-      templateHash: chosen.hash,
-      parameters: Object.fromEntries((options.param ?? []).map(parseParam)),
-      price: chosen.price,
-      buyerPublicKey: publicKeyFromPem(await readText(paths.result, `result key of ${client.partyId}`)),
-      compliance: {
-        jurisdiction: options.jurisdiction,
-        purpose: options.purpose,
-        acceptedDataClasses: options.accept ?? [],
-      },
-    }),
-  );
-  const final = options.wait
-    ? await waitForStage(
-        client,
-        status.dealId,
-        (s) =>
-          awaitsPayment(s) ||
-          (s.stage !== 'quoted' && s.stage !== 'escrow_locked' && s.stage !== 'query_running'),
-      )
-    : status;
-  if (awaitsPayment(final)) {
-    const escrow = final.escrow!.address;
-    console.log(
-      `deal ${final.dealId}: pay ${final.price} into its escrow ${escrow} from your own wallet\n` +
-        `  (on the local network: npm run aztec -- pay 1 ${escrow} ${final.price}), then: tusk buyer status ${final.dealId}`,
-    );
-    return;
-  }
-  console.log(
-    `deal ${final.dealId}: ${final.stage}${final.problem ? ` (${final.problem.code}: ${final.problem.reason})` : ''}`,
-  );
-}
 
 async function keygen(buyerId: string, options: PartyOptions & { he?: boolean }): Promise<void> {
   const homeDir = home(options.home);
@@ -162,12 +76,30 @@ async function keygen(buyerId: string, options: PartyOptions & { he?: boolean })
   await writeFileAtomic(paths.signing, signing.privateKeyPem, 0o600);
   await writeFileAtomic(paths.result, result.privateKeyPem, 0o600);
   console.log(
-    `request-signing public key (register it): ${signing.publicKey}\nresult public key (sent with deals): ${result.publicKey}`,
+    `request-signing public key (register it): ${signing.publicKey}\nresult public key (sent with deals): ${result.publicKey}\n` +
+      `  tusk operator party add ${buyerId} --role buyer --public-key ${signing.publicKey}`,
   );
 }
 
+/** The options of every purchase: parameters, compliance, waiting. */
+function purchaseOptions(command: Command): Command {
+  return withPartyOptions(command)
+    .option('--param <name=value>', 'a template parameter (repeat)', collect)
+    .requiredOption('--jurisdiction <CC>', 'where you are (e.g. US)')
+    .requiredOption('--purpose <purpose>', 'why you ask (e.g. research)')
+    .option('--accept <class>', 'a data class you accept (repeat)', collect)
+    .option('--deal-id <id>', 'the deal id (default: a new UUID)')
+    .option(
+      '--wait',
+      'wait until the deal is delivered, refused or failed (progress on stderr; exit 1 unless delivered)',
+    )
+    .option('--json', 'print the deal status as JSON');
+}
+
 export function registerBuyerCommands(program: Command): void {
-  const buyer = program.command('buyer').description('buy answers: deals, results, budgets');
+  const buyer = program
+    .command('buyer')
+    .description('buy answers: deals, private selections, sums, subscriptions');
 
   withPartyOptions(
     buyer
@@ -182,10 +114,7 @@ export function registerBuyerCommands(program: Command): void {
   withPartyOptions(buyer.command('templates').description('signed templates for sale'))
     .option('--json', 'print JSON')
     .action(async (options: PartyOptions & { json?: boolean }) => {
-      const client = await partyClient(options);
-      const { templates } = await client.get<{
-        templates: { id: string; seller: string; title: string; price: string; hash: string }[];
-      }>('/templates');
+      const templates = await catalog(await partyClient(options));
       print(options.json, templates, () =>
         formatTable(
           ['id', 'seller', 'price', 'title', 'hash'],
@@ -194,49 +123,77 @@ export function registerBuyerCommands(program: Command): void {
       );
     });
 
-  withPartyOptions(
+  purchaseOptions(
     buyer
       .command('deal <templateId>')
+      .alias('buy')
       .description(
         "buy one answer of a template: sign the terms, pay into escrow, the seller's perimeter runs it",
-      )
-      .option('--param <name=value>', 'a template parameter (repeat)', collect)
-      .requiredOption('--jurisdiction <CC>', 'where you are (e.g. US)')
-      .requiredOption('--purpose <purpose>', 'why you ask (e.g. research)')
-      .option('--accept <class>', 'a data class you accept (repeat)', collect)
-      .option('--deal-id <id>', 'the deal id (default: a new UUID)')
-      .option('--wait', 'wait until the deal is delivered, refused or failed'),
-  ).action(buy);
+      ),
+  )
+    .option('--seller <sellerId>', 'the seller whose copy you buy (needed when several offer the template)')
+    .option(
+      '--select <cells>',
+      'a private selection: a group by its dimension values, comma-separated (e.g. 100,I10); repeat for more. Needs keygen --he',
+      collect,
+    )
+    .action(buy);
 
-  withPartyOptions(buyer.command('status <dealId>').description("a deal's stage and timeline")).action(
-    async (dealId: string, options: PartyOptions) => {
-      const client = await partyClient(options);
-      console.log(
-        JSON.stringify(await client.get<DealStatus>(`/deals/${encodeURIComponent(dealId)}`), null, 2),
-      );
-    },
-  );
-
-  withPartyOptions(
-    buyer.command('confirm <dealId>').description('accept the result: the seller is paid'),
-  ).action(async (dealId: string, options: PartyOptions) => {
-    const client = await partyClient(options);
-    const status = await client.post<DealStatus>(`/deals/${encodeURIComponent(dealId)}/confirm`);
-    console.log(`deal ${status.dealId}: ${status.stage}`);
-  });
-
-  withPartyOptions(
-    buyer.command('result <dealId>').description('fetch, decrypt, verify and print the answer'),
-  ).action(async (dealId: string, options: PartyOptions) => {
-    const client = await partyClient(options);
-    const paths = keyPaths(home(options.home), client.partyId);
-    const payload = await openDealResult(
-      client,
-      await readText(paths.result, `result key of ${client.partyId}`),
-      dealId,
+  purchaseOptions(
+    buyer
+      .command('sum <templateId>')
+      .description("one template over several sellers' perimeters, summed under your HE key (keygen --he)"),
+  )
+    .requiredOption('--seller <sellerId>', 'a seller (repeat: at least two)', collect)
+    .action((templateId: string, { seller, ...options }: Omit<BuyOptions, 'seller'> & { seller: string[] }) =>
+      buySum(templateId, { ...options, sellers: seller }),
     );
-    console.log(formatTable(payload.columns, payload.rows));
-    console.log(`\n${describePrivacy(payload.privacy)}\ncommitment verified`);
+
+  withPartyOptions(buyer.command('status <dealId>').description("a deal's stage and timeline (JSON)"))
+    .option('--multi', 'a multi-seller deal')
+    .action(async (dealId: string, options: PartyOptions & { multi?: boolean }) => {
+      const client = await partyClient(options);
+      const status = await client.get<DealStatus>(
+        `/${options.multi ? 'multi-seller-deals' : 'deals'}/${encode(dealId)}`,
+      );
+      printStatus(status, REFUSED_DEAL_STAGES);
+    });
+
+  withPartyOptions(buyer.command('confirm <dealId>').description('accept the result: the seller is paid'))
+    .option('--multi', 'a multi-seller deal')
+    .action(async (dealId: string, options: PartyOptions & { multi?: boolean }) => {
+      const client = await partyClient(options);
+      const status = await client.post<DealStatus>(
+        `/${options.multi ? 'multi-seller-deals' : 'deals'}/${encode(dealId)}/confirm`,
+      );
+      console.log(`deal ${status.dealId}: ${status.stage}`);
+    });
+
+  withPartyOptions(
+    buyer
+      .command('result <dealId>')
+      .description(
+        'fetch, open on this machine and print the answer: a sealed table, a private selection or an HE sum',
+      ),
+  )
+    .option('--multi', 'a multi-seller deal (tried anyway when the id is no plain deal)')
+    .option('--json', 'print JSON')
+    .action(showResult);
+
+  withPartyOptions(
+    buyer
+      .command('dispute <dealId>')
+      .description('dispute a delivered answer before accepting it: the escrow stays locked')
+      .requiredOption('--reason <text>', 'what is wrong'),
+  ).action(async (dealId: string, options: PartyOptions & { reason: string }) => {
+    const client = await partyClient(options);
+    console.log(
+      JSON.stringify(
+        await client.post(`/deals/${encode(dealId)}/dispute`, { reason: options.reason }),
+        null,
+        2,
+      ),
+    );
   });
 
   withPartyOptions(
@@ -249,8 +206,12 @@ export function registerBuyerCommands(program: Command): void {
   ).action(async (options: PartyOptions & { seller: string; dataset: string; json?: boolean }) => {
     const client = await partyClient(options);
     const view = await client.get<BudgetView>(
-      `/budgets/${encodeURIComponent(options.seller)}/${encodeURIComponent(options.dataset)}`,
+      `/budgets/${encode(options.seller)}/${encode(options.dataset)}`,
     );
     print(options.json, view, () => describeBudget(view));
   });
+
+  addDealsCommand(buyer);
+  addDisputePartyCommands(buyer);
+  registerSubscriptionCommands(buyer);
 }

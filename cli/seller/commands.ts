@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { createSyntheticPatients } from '../../lib/synthetic-patients';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { CliError, home, keyPaths, withHomeOption, writeFileAtomic } from '../common';
+import { addDisputePartyCommands } from '../dispute-commands';
+import { addDealsCommand } from '../party-commands';
 import { importTable } from './import';
 import { initSeller, signPolicy } from './onboarding';
 
@@ -76,4 +78,6 @@ export function registerSellerCommands(program: Command): void {
       .option('--rows <n>', 'how many rows', '1000000')
       .option('--out <file>', 'the DuckDB file (default: $TUSK_HOME/data/patients.duckdb)'),
   ).action(dataset);
+  addDealsCommand(seller);
+  addDisputePartyCommands(seller);
 }
