@@ -36,6 +36,8 @@ export const errorCatalogue = {
   /** A decision's signature is not the caller's over (this workflow's id, this decision). */
   decision_signature_invalid: 422,
   private_selection_not_offered: 422,
+  /** A published template's signature does not verify with its seller's registered key. */
+  template_signature_invalid: 422,
   unknown_blob: 422,
   too_few_sellers: 422,
   templates_differ: 422,

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { waitForStage } from '../cli/buyer';
+import { waitForStage } from '../cli/buyer/commands';
 import type { DealStatus } from '../workflows/deal/state';
 import { deployLocal } from '../scripts/lib/local-deployment';
 import { startStack } from '../scripts/lib/stack';

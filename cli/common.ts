@@ -1,5 +1,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { TuskClient } from '../lib/tusk-client';
 
 /** A mistake the user can fix: printed as one line, with an exit code, never a stack trace. */
 export class CliError extends Error {
@@ -11,6 +13,9 @@ export class CliError extends Error {
     super(message);
   }
 }
+
+/** Exit codes every command keeps (the CLI contract). */
+export const EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
 
 export const home = (flag?: string) => resolve(flag ?? process.env.TUSK_HOME ?? '.tusk');
 export const apiUrl = (flag?: string) => flag ?? process.env.TUSK_API_URL ?? 'http://127.0.0.1:8787';
@@ -39,4 +44,40 @@ export async function writeFileAtomic(path: string, content: string, mode = 0o64
 export function required(value: string | undefined, what: string): string {
   if (!value) throw new CliError(`missing ${what}`);
   return value;
+}
+
+/** The options every command that talks to the API as a party takes. */
+export interface PartyOptions {
+  as?: string;
+  api?: string;
+  home?: string;
+}
+
+/** Adds --as, --api and --home to a command that talks to the API as a party. */
+export function withPartyOptions(command: Command): Command {
+  return command
+    .option('--as <partyId>', 'your party id (default: $TUSK_PARTY)')
+    .option('--api <url>', 'the Tusk API (default: $TUSK_API_URL or http://127.0.0.1:8787)')
+    .option('--home <dir>', 'where keys live (default: $TUSK_HOME or .tusk)');
+}
+
+/** Adds --home alone, for commands that only touch local files. */
+export function withHomeOption(command: Command): Command {
+  return command.option('--home <dir>', 'where keys live (default: $TUSK_HOME or .tusk)');
+}
+
+/** The party's signed client, from its key in $TUSK_HOME/keys. */
+export async function partyClient(options: PartyOptions): Promise<TuskClient> {
+  const partyId = required(options.as ?? process.env.TUSK_PARTY, '--as <partyId> (or TUSK_PARTY)');
+  const path = keyPaths(home(options.home), partyId).signing;
+  return new TuskClient(
+    apiUrl(options.api),
+    partyId,
+    await readText(path, `signing key of ${partyId} (make it: tusk <role> keygen ${partyId})`),
+  );
+}
+
+/** Prints data as JSON for scripts, or as text for people. */
+export function print(json: boolean | undefined, data: unknown, text: () => string): void {
+  console.log(json ? JSON.stringify(data, null, 2) : text());
 }

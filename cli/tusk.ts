@@ -1,33 +1,45 @@
-import { TuskApiError } from '../lib/tusk-client';
-import { buyer, buyerUsage } from './buyer';
-import { CliError } from './common';
-import { operator, operatorUsage } from './operator';
-import { seller, sellerUsage } from './seller';
-import { template, templateUsage } from './template';
+import { CommanderError } from 'commander';
+import { TuskApiError, TuskUnreachableError } from '../lib/tusk-client';
+import { CliError, EXIT } from './common';
+import { buildProgram } from './program';
 
-const groups: Record<string, (args: string[]) => Promise<void>> = { seller, template, buyer, operator };
-const usage = ['usage:', sellerUsage, templateUsage, buyerUsage, operatorUsage].join('\n\n');
+export { buildProgram };
 
-async function main(argv: string[]): Promise<void> {
-  const [group, ...rest] = argv;
-  const run = group ? groups[group] : undefined;
-  if (!run) {
-    console.log(usage);
-    if (group !== 'help' && group !== '--help') process.exitCode = 2;
-    return;
+/** Commander's own way out of help and version is not an error. */
+const helpCodes = new Set(['commander.helpDisplayed', 'commander.version', 'commander.help']);
+
+/** Runs one command line; returns the exit code of the contract (0 ok, 1 refused, 2 usage, 3 unreachable). */
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    return EXIT.usage;
   }
-  await run(rest);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError)
+      return helpCodes.has(error.code) && error.exitCode === 0 ? 0 : EXIT.usage;
+    if (error instanceof CliError) {
+      console.error(error.message);
+      return error.exitCode;
+    }
+    if (error instanceof TuskUnreachableError) {
+      console.error(error.message);
+      return EXIT.unreachable;
+    }
+    if (error instanceof TuskApiError) {
+      console.error(`the API refused: ${error.code}: ${error.reason}`);
+      return EXIT.refused;
+    }
+    console.error(`tusk: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT.refused;
+  }
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof CliError) {
-    console.error(error.message);
-    process.exitCode = error.exitCode;
-  } else if (error instanceof TuskApiError) {
-    console.error(`the API refused: ${error.code}: ${error.reason}`);
-    process.exitCode = 1;
-  } else {
-    console.error(`tusk: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  }
-});
+if (require.main === module) {
+  void runCli(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -20,6 +20,11 @@ export class TuskApiError extends Error {
   }
 }
 
+/** The API did not answer at all (not running, wrong address): nothing was sent or stored. */
+export class TuskUnreachableError extends Error {
+  override name = 'TuskUnreachableError';
+}
+
 /** A party's signed HTTP client for the Tusk API. */
 export class TuskClient {
   /** The API accepts each signed request once: two identical requests need distinct timestamps. */
@@ -56,7 +61,7 @@ export class TuskClient {
       body: text.length > 0 ? text : undefined,
     }).catch((error: unknown) => {
       const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
-      throw new Error(
+      throw new TuskUnreachableError(
         `cannot reach the Tusk API at ${this.baseUrl}${cause}; is it running? (--api or TUSK_API_URL)`,
       );
     });

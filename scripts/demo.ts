@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { describePrivacy, openDealResult, waitForStage } from '../cli/buyer';
+import { describePrivacy, openDealResult, waitForStage } from '../cli/buyer/commands';
 import { formatTable } from '../cli/format-table';
 import { OPERATOR_ACCOUNT } from '../activities/settlement/local-ledger';
 import { blindedReceiptId } from '../activities/settlement/receipt-id';

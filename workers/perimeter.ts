@@ -12,6 +12,7 @@ import { BlobStore } from '../lib/blob-store';
 import { datasetList, readEnv, tuskHome } from '../lib/env';
 import { historyDataConverter, loadHistoryCodec } from '../lib/codec/history-codec';
 import { announceReady, runMain } from '../lib/ready';
+import { applyPerimeterConfig } from '../lib/seller-workspace';
 import { connectWorker } from '../lib/temporal';
 
 /**
@@ -19,6 +20,8 @@ import { connectWorker } from '../lib/temporal';
  * and it runs nothing but templates this seller signed.
  */
 runMain('perimeter worker', async () => {
+  // `tusk seller init` writes perimeter.json; with TUSK_PERIMETER_CONFIG its settings fill the variables.
+  applyPerimeterConfig();
   const env = readEnv({
     TUSK_SELLER_ID: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
     TUSK_SELLER_PUBLIC_KEY: z.string().length(43, 'a base64url Ed25519 public key (43 characters)'),

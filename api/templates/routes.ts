@@ -3,6 +3,10 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { noisePlan as plan } from '../../query-policies/noise-plan';
 import type { TemplateCatalog } from './catalog';
 import { errorBody, templateSummary } from '../deals/schemas';
+import { requireParty } from '../auth';
+import { errorResponses } from '../error-responses';
+import { publishedTemplate, publishTemplateBody } from './schemas';
+import { publishTemplate } from './service';
 
 export const templateRoutes: FastifyPluginAsyncZod<{ catalog: TemplateCatalog }> = async (
   app,
@@ -44,5 +48,20 @@ export const templateRoutes: FastifyPluginAsyncZod<{ catalog: TemplateCatalog }>
         price: template.price,
       })),
     }),
+  );
+  app.post(
+    '/templates',
+    {
+      schema: {
+        summary: "Publish a template its seller signed (signed by that seller's registered key)",
+        body: publishTemplateBody,
+        response: { 201: publishedTemplate, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { template, signature } = request.body;
+      reply.code(201);
+      return publishTemplate(catalog, requireParty(request), template, signature);
+    },
   );
 };

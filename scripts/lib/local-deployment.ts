@@ -4,7 +4,7 @@ import { createSyntheticPatients } from '../../lib/synthetic-patients';
 import { LocalLedger } from '../../activities/settlement/local-ledger';
 import { readDeployment, TEST_ACCOUNT, type SettlementDeployment } from '../../contracts/deployment';
 import { aztecToolchain } from '../../contracts/toolchain';
-import { addParty } from '../../cli/operator';
+import { addParty } from '../../cli/operator/commands';
 import { createOnce, newKeyFileJson } from '../../lib/codec/keyring';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import type { Party, PartyRole } from '../../lib/parties';
@@ -62,6 +62,11 @@ export interface LocalDeploymentOptions {
   env?: Record<string, string>;
   /** Settle on an Aztec network instead of the local ledger. */
   aztec?: AztecSettlementSetup;
+  /**
+   * The seller's perimeter.json (`tusk seller init`): the perimeter worker reads its seller, key,
+   * datasets and policies from there instead of from variables.
+   */
+  perimeterConfig?: string;
   log?: (line: string) => void;
 }
 
@@ -202,6 +207,11 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     api: 'api/server.ts',
   };
   const envOf: Record<string, Record<string, string>> = {};
+  if (options.perimeterConfig) {
+    const { TUSK_SELLER_ID, TUSK_SELLER_PUBLIC_KEY, TUSK_DATASETS, TUSK_POLICIES_DIR, ...rest } = env;
+    void [TUSK_SELLER_ID, TUSK_SELLER_PUBLIC_KEY, TUSK_DATASETS, TUSK_POLICIES_DIR];
+    envOf['perimeter worker'] = { ...rest, TUSK_PERIMETER_CONFIG: options.perimeterConfig };
+  }
   for (const extra of options.extraSellers ?? []) {
     const path = join(home, 'data', `${extra.sellerId}-patients.duckdb`);
     await mkdir(join(home, 'data'), { recursive: true });

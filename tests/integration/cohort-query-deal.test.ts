@@ -4,7 +4,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDealResult, waitForStage } from '../../cli/buyer';
+import { openDealResult, waitForStage } from '../../cli/buyer/commands';
 import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
 import { historyDataConverter } from '../../lib/codec/history-codec';
 import { TuskApiError, TuskClient } from '../../lib/tusk-client';

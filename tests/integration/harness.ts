@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { inject } from 'vitest';
 import type { BudgetView } from '../../api/budgets/schemas';
-import { waitForStage } from '../../cli/buyer';
+import { waitForStage } from '../../cli/buyer/commands';
 import type { TuskClient } from '../../lib/tusk-client';
 import { BlobStore } from '../../lib/blob-store';
 import { budgetKeyOf, x25519KeyDocument } from '../../lib/signed-terms';

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHeKeys, readHeSecret } from '../../cli/buyer-he';
+import { createHeKeys, readHeSecret } from '../../cli/buyer/he-keys';
 import { BlobStore } from '../../lib/blob-store';
 import { openSum } from '../../lib/he/buyer-selection';
 import type { HeSecretKeyFile } from '../../lib/he/buyer-keys';

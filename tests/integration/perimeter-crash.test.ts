@@ -1,6 +1,6 @@
 import { temporal } from '@temporalio/proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDealResult, waitForStage } from '../../cli/buyer';
+import { openDealResult, waitForStage } from '../../cli/buyer/commands';
 import type { DealStatus } from '../../workflows/deal/state';
 import { budgetOf, buyDeal, startTestDeployment, type TestDeployment } from './harness';
 import { slowTemplate } from './slow-template';

@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import type { SettlementActivities } from '../../activities/settlement/activities';
 import { aztecPaths, TEST_ACCOUNT } from '../../contracts/deployment';
 import { historyDataConverter } from '../../lib/codec/history-codec';
-import { waitForStage } from '../../cli/buyer';
+import { waitForStage } from '../../cli/buyer/commands';
 import { AztecCli, type Balances } from '../../scripts/lib/aztec-cli';
 import type { LocalDeployment } from '../../scripts/lib/local-deployment';
 import type { DealStatus } from '../../workflows/deal/state';

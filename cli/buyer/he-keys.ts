@@ -1,10 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { canonicalJson } from '../lib/canonical-json';
-import { generateHeKeys, heSecretKeyFile, type HeSecretKeyFile } from '../lib/he/buyer-keys';
-import { HE_PARAMETER_ID } from '../lib/he/seal-context';
-import type { TuskClient } from '../lib/tusk-client';
-import { CliError, readText, writeFileAtomic } from './common';
+import { heSecretKeyFile, type HeSecretKeyFile } from '../../lib/he/buyer-keys';
+import { HE_PARAMETER_ID } from '../../lib/he/seal-context';
+import { uploadHeKeys, type TuskClient } from '../../lib/sdk';
+import { CliError, readText, writeFileAtomic } from '../common';
 
 export const heSecretPath = (homeDir: string, buyerId: string) =>
   join(homeDir, 'keys', `${buyerId}.bfv.json`);
@@ -16,20 +15,9 @@ export const heSecretPath = (homeDir: string, buyerId: string) =>
 export async function createHeKeys(client: TuskClient, homeDir: string, buyerId: string): Promise<string> {
   const path = heSecretPath(homeDir, buyerId);
   if (existsSync(path)) throw new CliError(`HE keys for ${buyerId} exist at ${path}; not overwriting`);
-  const keys = await generateHeKeys();
-  const publicKeyRef = await client.putBlob(keys.publicKey);
-  const galoisKeysRef = await client.putBlob(keys.galoisKeys);
-  const document = { kind: 'bfv', parameters: HE_PARAMETER_ID, publicKeyRef, galoisKeysRef };
-  const keyRef = await client.putBlob(Buffer.from(canonicalJson(document)));
-  const secret: HeSecretKeyFile = {
-    kind: 'bfv-secret',
-    parameters: HE_PARAMETER_ID,
-    keyRef,
-    publicKey: Buffer.from(keys.publicKey).toString('base64'),
-    secretKey: Buffer.from(keys.secretKey).toString('base64'),
-  };
+  const secret = await uploadHeKeys(client);
   await writeFileAtomic(path, JSON.stringify(secret), 0o600);
-  return keyRef;
+  return secret.keyRef;
 }
 
 export async function readHeSecret(homeDir: string, buyerId: string): Promise<HeSecretKeyFile> {

@@ -1,0 +1,217 @@
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import {
+  generateEd25519KeyPair,
+  generateX25519KeyPair,
+  REFUSED_DEAL_STAGES,
+  waitFor,
+  type BudgetView,
+  type DealStatus,
+  type TuskClient,
+} from '../../lib/sdk';
+import {
+  CliError,
+  home,
+  keyPaths,
+  partyClient,
+  print,
+  withPartyOptions,
+  writeFileAtomic,
+  type PartyOptions,
+} from '../common';
+import { formatTable } from '../format-table';
+import { addDisputePartyCommands } from '../dispute-commands';
+import { addDealsCommand, encode, printStatus } from '../party-commands';
+import { buy, buySum, catalog, parseParam, type BuyOptions } from './buy';
+import { createHeKeys } from './he-keys';
+import { describePrivacy, openDealResult, showResult } from './result';
+import { registerSubscriptionCommands } from './subscriptions';
+
+export { describePrivacy, openDealResult, parseParam };
+
+export function describeBudget(view: BudgetView): string {
+  const row = (who: string, f: NonNullable<BudgetView['buyer']>) => [
+    who,
+    String(f.spent.epsilon),
+    String(f.left.epsilon),
+    String(f.budget.epsilon),
+    String(f.spent.delta),
+    String(f.budget.delta),
+    String(f.spent.rho),
+  ];
+  return [
+    `${view.sellerId}/${view.dataset}: privacy budget per ${view.windowDays} days (since ${new Date(view.windowStart).toISOString()})`,
+    formatTable(
+      ['', 'ε spent', 'ε left', 'ε budget', 'δ spent', 'δ budget', 'ρ spent'],
+      [...(view.buyer ? [row('you', view.buyer)] : []), row('all buyers', view.total)],
+    ),
+  ].join('\n');
+}
+
+/** Polls a deal until `done`; kept for scripts and tests that wait on their own condition. */
+export function waitForStage(
+  client: TuskClient,
+  dealId: string,
+  done: (status: DealStatus) => boolean,
+  timeoutMs = 600_000,
+  intervalMs = 200,
+): Promise<DealStatus> {
+  return waitFor<DealStatus>(client, `/deals/${encode(dealId)}`, done, { timeoutMs, intervalMs });
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+async function keygen(buyerId: string, options: PartyOptions & { he?: boolean }): Promise<void> {
+  const homeDir = home(options.home);
+  if (options.he) {
+    const client = await partyClient({ ...options, as: buyerId });
+    console.log(`HE key (use it in deals): ${await createHeKeys(client, homeDir, buyerId)}`);
+    return;
+  }
+  const paths = keyPaths(homeDir, buyerId);
+  if (existsSync(paths.signing) || existsSync(paths.result))
+    throw new CliError(`keys for ${buyerId} exist; not overwriting`);
+  const signing = generateEd25519KeyPair();
+  const result = generateX25519KeyPair();
+  await writeFileAtomic(paths.signing, signing.privateKeyPem, 0o600);
+  await writeFileAtomic(paths.result, result.privateKeyPem, 0o600);
+  console.log(
+    `request-signing public key (register it): ${signing.publicKey}\nresult public key (sent with deals): ${result.publicKey}\n` +
+      `  tusk operator party add ${buyerId} --role buyer --public-key ${signing.publicKey}`,
+  );
+}
+
+/** The options of every purchase: parameters, compliance, waiting. */
+function purchaseOptions(command: Command): Command {
+  return withPartyOptions(command)
+    .option('--param <name=value>', 'a template parameter (repeat)', collect)
+    .requiredOption('--jurisdiction <CC>', 'where you are (e.g. US)')
+    .requiredOption('--purpose <purpose>', 'why you ask (e.g. research)')
+    .option('--accept <class>', 'a data class you accept (repeat)', collect)
+    .option('--deal-id <id>', 'the deal id (default: a new UUID)')
+    .option(
+      '--wait',
+      'wait until the deal is delivered, refused or failed (progress on stderr; exit 1 unless delivered)',
+    )
+    .option('--json', 'print the deal status as JSON');
+}
+
+export function registerBuyerCommands(program: Command): void {
+  const buyer = program
+    .command('buyer')
+    .description('buy answers: deals, private selections, sums, subscriptions');
+
+  withPartyOptions(
+    buyer
+      .command('keygen <buyerId>')
+      .description('make request-signing (Ed25519) and result (X25519) keys in $TUSK_HOME/keys')
+      .option(
+        '--he',
+        'BFV keys (N=4096, t=1032193, 128-bit): public and Galois keys uploaded, the secret key kept in $TUSK_HOME/keys/<buyerId>.bfv.json',
+      ),
+  ).action(keygen);
+
+  withPartyOptions(buyer.command('templates').description('signed templates for sale'))
+    .option('--json', 'print JSON')
+    .action(async (options: PartyOptions & { json?: boolean }) => {
+      const templates = await catalog(await partyClient(options));
+      print(options.json, templates, () =>
+        formatTable(
+          ['id', 'seller', 'price', 'title', 'hash'],
+          templates.map((t) => [t.id, t.seller, t.price, t.title, t.hash]),
+        ),
+      );
+    });
+
+  purchaseOptions(
+    buyer
+      .command('deal <templateId>')
+      .alias('buy')
+      .description(
+        "buy one answer of a template: sign the terms, pay into escrow, the seller's perimeter runs it",
+      ),
+  )
+    .option('--seller <sellerId>', 'the seller whose copy you buy (needed when several offer the template)')
+    .option(
+      '--select <cells>',
+      'a private selection: a group by its dimension values, comma-separated (e.g. 100,I10); repeat for more. Needs keygen --he',
+      collect,
+    )
+    .action(buy);
+
+  purchaseOptions(
+    buyer
+      .command('sum <templateId>')
+      .description("one template over several sellers' perimeters, summed under your HE key (keygen --he)"),
+  )
+    .requiredOption('--seller <sellerId>', 'a seller (repeat: at least two)', collect)
+    .action((templateId: string, { seller, ...options }: Omit<BuyOptions, 'seller'> & { seller: string[] }) =>
+      buySum(templateId, { ...options, sellers: seller }),
+    );
+
+  withPartyOptions(buyer.command('status <dealId>').description("a deal's stage and timeline (JSON)"))
+    .option('--multi', 'a multi-seller deal')
+    .action(async (dealId: string, options: PartyOptions & { multi?: boolean }) => {
+      const client = await partyClient(options);
+      const status = await client.get<DealStatus>(
+        `/${options.multi ? 'multi-seller-deals' : 'deals'}/${encode(dealId)}`,
+      );
+      printStatus(status, REFUSED_DEAL_STAGES);
+    });
+
+  withPartyOptions(buyer.command('confirm <dealId>').description('accept the result: the seller is paid'))
+    .option('--multi', 'a multi-seller deal')
+    .action(async (dealId: string, options: PartyOptions & { multi?: boolean }) => {
+      const client = await partyClient(options);
+      const status = await client.post<DealStatus>(
+        `/${options.multi ? 'multi-seller-deals' : 'deals'}/${encode(dealId)}/confirm`,
+      );
+      console.log(`deal ${status.dealId}: ${status.stage}`);
+    });
+
+  withPartyOptions(
+    buyer
+      .command('result <dealId>')
+      .description(
+        'fetch, open on this machine and print the answer: a sealed table, a private selection or an HE sum',
+      ),
+  )
+    .option('--multi', 'a multi-seller deal (tried anyway when the id is no plain deal)')
+    .option('--json', 'print JSON')
+    .action(showResult);
+
+  withPartyOptions(
+    buyer
+      .command('dispute <dealId>')
+      .description('dispute a delivered answer before accepting it: the escrow stays locked')
+      .requiredOption('--reason <text>', 'what is wrong'),
+  ).action(async (dealId: string, options: PartyOptions & { reason: string }) => {
+    const client = await partyClient(options);
+    console.log(
+      JSON.stringify(
+        await client.post(`/deals/${encode(dealId)}/dispute`, { reason: options.reason }),
+        null,
+        2,
+      ),
+    );
+  });
+
+  withPartyOptions(
+    buyer
+      .command('budget')
+      .description("privacy budget spent and left on a dataset: yours, and all buyers'")
+      .requiredOption('--seller <sellerId>', 'the seller')
+      .requiredOption('--dataset <name>', 'the dataset')
+      .option('--json', 'print JSON'),
+  ).action(async (options: PartyOptions & { seller: string; dataset: string; json?: boolean }) => {
+    const client = await partyClient(options);
+    const view = await client.get<BudgetView>(
+      `/budgets/${encode(options.seller)}/${encode(options.dataset)}`,
+    );
+    print(options.json, view, () => describeBudget(view));
+  });
+
+  addDealsCommand(buyer);
+  addDisputePartyCommands(buyer);
+  registerSubscriptionCommands(buyer);
+}

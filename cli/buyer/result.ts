@@ -1,0 +1,112 @@
+import {
+  fetchDealResult,
+  heEnvelopeOf,
+  openAnyResult,
+  TuskApiError,
+  type OpenedResult,
+  type ResultPayload,
+  type TuskClient,
+} from '../../lib/sdk';
+import { CliError, home, keyPaths, partyClient, readText, type PartyOptions } from '../common';
+import { formatTable } from '../format-table';
+import { catalog } from './buy';
+import { readHeSecret } from './he-keys';
+
+export function describePrivacy(privacy: ResultPayload['privacy']): string {
+  const scales = Object.entries(privacy.noiseScales)
+    .map(([column, scale]) => `${column} ±${scale}`)
+    .join(', ');
+  const groups =
+    privacy.groupRelease.kind === 'declared_domain'
+      ? `every group of the declared domain; numbers withheld where the noisy count is under ${privacy.minCohortSize}`
+      : `groups whose noisy count reached ${Math.max(privacy.groupRelease.threshold, privacy.minCohortSize)} (private partition selection, δ ${privacy.groupRelease.delta})`;
+  return [
+    groups,
+    `${privacy.mechanism.replace('_', ' ')} noise (scale ${scales}), ε spent ${privacy.epsilonSpent}${privacy.delta > 0 ? `, δ ${privacy.delta}` : ''}`,
+  ].join('\n');
+}
+
+/** A plain deal's sealed answer, opened and its commitment checked. */
+export async function openDealResult(client: TuskClient, resultKeyPem: string, dealId: string) {
+  const opened = await openAnyResult(await fetchDealResult(client, dealId), { resultKeyPem });
+  if (opened.kind !== 'table')
+    throw new Error(`deal ${dealId} has an encrypted answer: open it with tusk buyer result`);
+  return opened.payload;
+}
+
+/** A deal's result, whichever kind of deal it is (a multi-seller deal is tried when the id is no plain deal). */
+async function fetchAny(client: TuskClient, dealId: string, multi?: boolean) {
+  if (multi) return { sealed: await fetchDealResult(client, dealId, true), path: 'multi-seller-deals' };
+  try {
+    return { sealed: await fetchDealResult(client, dealId), path: 'deals' };
+  } catch (error) {
+    if (!(error instanceof TuskApiError) || error.status !== 404) throw error;
+    return { sealed: await fetchDealResult(client, dealId, true), path: 'multi-seller-deals' };
+  }
+}
+
+const text = (value: bigint | string[] | undefined) =>
+  value === undefined ? '' : Array.isArray(value) ? value.join('/') : value.toString();
+
+function describe(opened: OpenedResult, selections: string[] | undefined): string {
+  switch (opened.kind) {
+    case 'table':
+      return `${formatTable(opened.payload.columns, opened.payload.rows)}\n\n${describePrivacy(opened.payload.privacy)}\ncommitment verified`;
+    case 'selection': {
+      const names = Object.keys(opened.answers[0] ?? {});
+      return formatTable(
+        ['selection', ...names],
+        opened.answers.map((answer, i) => [
+          selections?.[i] ?? String(i + 1),
+          ...names.map((n) => text(answer[n])),
+        ]),
+      );
+    }
+    case 'sum': {
+      const names = Object.keys(opened.groups[0] ?? {}).filter((n) => n !== 'group');
+      return `${formatTable(
+        ['group', ...names],
+        opened.groups.map((g) => [g.group.join('/'), ...names.map((n) => text(g[n]))]),
+      )}\n\nsum of ${opened.contributors} sellers' encrypted answers, decrypted here`;
+    }
+  }
+}
+
+const jsonSafe = (value: unknown) =>
+  JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+
+/** Fetches, opens on this machine and prints a deal's answer: a sealed table, a private selection or a sum. */
+export async function showResult(
+  dealId: string,
+  options: PartyOptions & { multi?: boolean; json?: boolean },
+) {
+  const client = await partyClient(options);
+  const homeDir = home(options.home);
+  const { sealed, path } = await fetchAny(client, dealId, options.multi);
+  const encrypted = heEnvelopeOf(Buffer.from(sealed.ciphertext, 'base64')) !== undefined;
+  let template;
+  if (encrypted) {
+    const status = await client.get<{ templateId: string; sellerId?: string }>(
+      `/${path}/${encodeURIComponent(dealId)}`,
+    );
+    template = (await catalog(client)).find(
+      (t) => t.id === status.templateId && (!status.sellerId || t.seller === status.sellerId),
+    );
+    if (!template) throw new CliError(`template ${status.templateId} is no longer in the catalog`, 1);
+  }
+  const opened = await openAnyResult(
+    sealed,
+    encrypted
+      ? { heSecret: await readHeSecret(homeDir, client.partyId) }
+      : {
+          resultKeyPem: await readText(
+            keyPaths(homeDir, client.partyId).result,
+            `result key of ${client.partyId}`,
+          ),
+        },
+    template as never,
+  ).catch((error: Error) => {
+    throw new CliError(`cannot open the answer of ${dealId}: ${error.message}`, 1);
+  });
+  console.log(options.json ? jsonSafe(opened) : describe(opened, undefined));
+}

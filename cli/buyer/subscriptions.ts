@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import type { Command } from 'commander';
+import { ACCESS_TOKEN_HEADER, accessTokenContext } from '../../lib/access-token';
+import { open } from '../../lib/sealed-box';
+import { openResult, publicKeyFromPem, type TuskClient } from '../../lib/sdk';
+import {
+  CliError,
+  EXIT,
+  home,
+  keyPaths,
+  partyClient,
+  readText,
+  withPartyOptions,
+  type PartyOptions,
+} from '../common';
+import { formatTable } from '../format-table';
+import { encode, printStatus } from '../party-commands';
+import { chooseTemplate, parseParam } from './buy';
+import { describePrivacy } from './result';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+interface SubscribeOptions extends PartyOptions {
+  param?: string[];
+  periodSeconds: string;
+  jurisdiction: string;
+  purpose: string;
+  accept?: string[];
+  seller?: string;
+  id?: string;
+}
+
+async function subscribe(templateIds: string[], options: SubscribeOptions): Promise<void> {
+  const client = await partyClient(options);
+  const templates = await Promise.all(templateIds.map((id) => chooseTemplate(client, id, options.seller)));
+  const parameters = Object.fromEntries((options.param ?? []).map(parseParam));
+  const resultKey = await readText(keyPaths(home(options.home), client.partyId).result, 'result key');
+  const periodSeconds = Number(options.periodSeconds);
+  if (!Number.isInteger(periodSeconds) || periodSeconds < 1)
+    throw new CliError('--period-seconds takes a whole number');
+  const status = await client.post<{ subscriptionId: string; stage: string }>(
+    '/subscriptions',
+    client.signed('subscription', {
+      subscriptionId: options.id ?? randomUUID(),
+      queries: templates.map((t) => ({ templateId: t.id, templateHash: t.hash, parameters })),
+      pricePerPeriod: String(templates.reduce((sum, t) => sum + BigInt(t.price), 0n)),
+      periodSeconds,
+      buyerPublicKey: publicKeyFromPem(resultKey),
+      compliance: {
+        jurisdiction: options.jurisdiction,
+        purpose: options.purpose,
+        acceptedDataClasses: options.accept ?? [],
+      },
+    }),
+  );
+  console.log(`subscription ${status.subscriptionId}: ${status.stage}`);
+}
+
+/** The current access token, opened with the buyer's result key. */
+async function currentToken(client: TuskClient, resultKeyPem: string, id: string) {
+  const sealed = await client.get<{ period: number; sealedToken: string }>(
+    `/subscriptions/${encode(id)}/token`,
+  );
+  return {
+    period: sealed.period,
+    token: open(
+      Buffer.from(sealed.sealedToken, 'base64'),
+      resultKeyPem,
+      accessTokenContext(id, sealed.period),
+    ).toString(),
+  };
+}
+
+async function delivery(id: string, period: string, options: PartyOptions) {
+  const client = await partyClient(options);
+  const resultKey = await readText(keyPaths(home(options.home), client.partyId).result, 'result key');
+  const { token } = await currentToken(client, resultKey, id);
+  const { body } = await client.request<{
+    results: (
+      | { queryIndex: number; runId: string; commitment: string; ciphertext: string }
+      | { queryIndex: number; runId: string; problem: { code: string } }
+    )[];
+  }>('GET', `/subscriptions/${encode(id)}/deliveries/${encode(period)}`, undefined, {
+    [ACCESS_TOKEN_HEADER]: token,
+  });
+  for (const result of body.results) {
+    if ('problem' in result) {
+      console.log(`query ${result.queryIndex}: ${result.problem.code}`);
+      process.exitCode = EXIT.refused;
+      continue;
+    }
+    const payload = openResult(
+      Buffer.from(result.ciphertext, 'base64'),
+      resultKey,
+      result.runId,
+      result.commitment,
+    );
+    console.log(
+      `query ${result.queryIndex} (${result.runId})\n${formatTable(payload.columns, payload.rows)}\n${describePrivacy(payload.privacy)}\n`,
+    );
+  }
+}
+
+export function registerSubscriptionCommands(buyer: Command): void {
+  withPartyOptions(
+    buyer
+      .command('subscribe <templateIds...>')
+      .description("subscribe to a seller's templates: charged, run and delivered every period"),
+  )
+    .requiredOption('--period-seconds <n>', 'how long a period is')
+    .option('--param <name=value>', 'a template parameter (repeat)', collect)
+    .requiredOption('--jurisdiction <CC>', 'where you are (e.g. US)')
+    .requiredOption('--purpose <purpose>', 'why you ask (e.g. research)')
+    .option('--accept <class>', 'a data class you accept (repeat)', collect)
+    .option('--seller <sellerId>', 'the seller (when several offer a template)')
+    .option('--id <subscriptionId>', 'the subscription id (default: a new UUID)')
+    .action(subscribe);
+
+  const subscription = buyer
+    .command('subscription')
+    .description('a subscription: status, cancel, deliveries');
+  withPartyOptions(
+    subscription
+      .command('status <subscriptionId>')
+      .description('period, renewals, tokens, deliveries (JSON)'),
+  ).action(async (id: string, options: PartyOptions) => {
+    const client = await partyClient(options);
+    printStatus(await client.get<{ stage: string }>(`/subscriptions/${encode(id)}`), new Set(['suspended']));
+  });
+  withPartyOptions(
+    subscription.command('cancel <subscriptionId>').description('end it at the current period end'),
+  ).action(async (id: string, options: PartyOptions) => {
+    const client = await partyClient(options);
+    const status = await client.post<{ stage: string }>(`/subscriptions/${encode(id)}/cancel`);
+    console.log(`subscription ${id}: ${status.stage}`);
+  });
+  withPartyOptions(
+    subscription
+      .command('payment-ready <subscriptionId>')
+      .description('in a grace window: you topped up, charge again now'),
+  ).action(async (id: string, options: PartyOptions) => {
+    const client = await partyClient(options);
+    const status = await client.post<{ stage: string }>(`/subscriptions/${encode(id)}/payment-ready`);
+    console.log(`subscription ${id}: ${status.stage}`);
+  });
+  withPartyOptions(
+    subscription
+      .command('delivery <subscriptionId> <period>')
+      .description("a period's answers, opened with the current access token"),
+  ).action(delivery);
+}

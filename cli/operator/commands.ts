@@ -1,0 +1,86 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { LocalLedger } from '../../activities/settlement/local-ledger';
+import { party, partiesFile, type Party } from '../../lib/parties';
+import { readSellerFile } from '../../lib/seller-workspace';
+import { CliError, home, withHomeOption, writeFileAtomic } from '../common';
+import { addKeygenCommand } from '../party-commands';
+
+export async function addParty(partiesPath: string, entry: Party): Promise<void> {
+  const text = await readFile(partiesPath, 'utf8').catch(() => '{"parties":[]}');
+  const current = partiesFile.parse(JSON.parse(text));
+  const parties = [...current.parties.filter((p) => p.id !== entry.id), entry];
+  await writeFileAtomic(partiesPath, `${JSON.stringify({ parties }, null, 2)}\n`);
+}
+
+const ledger = (options: { home?: string }) =>
+  new LocalLedger(process.env.TUSK_LEDGER_FILE ?? join(home(options.home), 'ledger.jsonl'));
+
+export const partiesPath = (options: { home?: string }) =>
+  process.env.TUSK_PARTIES_FILE ?? join(home(options.home), 'parties.json');
+
+interface PartyAddOptions {
+  home?: string;
+  role?: string;
+  publicKey?: string;
+  webhook?: string;
+  aztecAddress?: string;
+  from?: string;
+}
+
+async function partyAdd(id: string, options: PartyAddOptions): Promise<void> {
+  // A seller's key is read from its seller.json, the one place it is written down.
+  const seller = options.from ? await readSeller(options.from) : undefined;
+  if (seller && seller.seller !== id)
+    throw new CliError(`${options.from} is seller ${seller.seller}, not ${id}`);
+  const parsed = party.safeParse({
+    id,
+    role: options.role ?? (seller ? 'seller' : undefined),
+    publicKey: options.publicKey ?? seller?.publicKey,
+    webhookUrl: options.webhook,
+    aztecAddress: options.aztecAddress,
+  });
+  if (!parsed.success)
+    throw new CliError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  await addParty(partiesPath(options), parsed.data);
+  console.log(`registered ${parsed.data.role} ${parsed.data.id}`);
+}
+
+async function readSeller(path: string) {
+  try {
+    return readSellerFile(path);
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+}
+
+export function registerOperatorCommands(program: Command): void {
+  const operator = program.command('operator').description('run the service: parties and the local ledger');
+  addKeygenCommand(operator, 'operator');
+  const parties = operator.command('party').description('the registry of parties and their keys');
+  withHomeOption(
+    parties
+      .command('add <id>')
+      .description('register a party (its Aztec account, when settling on Aztec)')
+      .option('--role <role>', 'buyer, seller, sponsor, auditor, compliance or operator')
+      .option('--public-key <key>', 'its request-signing Ed25519 public key (base64url)')
+      .option('--from <seller.json>', "a seller's seller.json: its role and key from there")
+      .option('--webhook <url>', 'where its deal events are posted')
+      .option('--aztec-address <address>', 'its Aztec account'),
+  ).action(partyAdd);
+  withHomeOption(
+    operator
+      .command('fund <account> <amount>')
+      .description('credit an account on the local development ledger'),
+  ).action(async (account: string, amount: string, options: { home?: string }) => {
+    if (!/^[1-9][0-9]*$/.test(amount)) throw new CliError('the amount is a positive whole number');
+    await ledger(options).mint(account, BigInt(amount));
+    console.log(`${account}: ${await ledger(options).balanceOf(account)}`);
+  });
+  withHomeOption(
+    operator.command('balance <account>').description("an account's balance on the local development ledger"),
+  ).action(async (account: string, options: { home?: string }) => {
+    console.log(`${account}: ${await ledger(options).balanceOf(account)}`);
+  });
+}

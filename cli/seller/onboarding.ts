@@ -1,0 +1,117 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { generateEd25519KeyPair, publicKeyOf } from '../../lib/ed25519';
+import { SELLER_FILE, sellerWorkspace } from '../../lib/seller-workspace';
+import { datasetPolicyPath, readDatasetPolicyFile } from '../../query-policies/dataset-policy-file';
+import { datasetPolicy, signDatasetPolicy, type DatasetPolicy } from '../../query-policies/dataset-policy';
+import { CliError, home, keyPaths, writeFileAtomic } from '../common';
+import { readWorkspace, writePerimeterFile } from './workspace';
+
+/**
+ * Makes a seller's key (or keeps the one it has), `seller.json` (the one place its public key is
+ * written) and the perimeter's configuration, which reads the key from `seller.json`.
+ */
+export async function initSeller(sellerId: string, options: { home?: string }): Promise<void> {
+  if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(sellerId))
+    throw new CliError('a seller id is lower-case letters, digits and dashes');
+  const homeDir = home(options.home);
+  const workspace = sellerWorkspace(homeDir, sellerId);
+  if (existsSync(workspace.sellerFile)) throw new CliError(`${workspace.sellerFile} exists; not overwriting`);
+  const keyPath = keyPaths(homeDir, sellerId).signing;
+  let publicKey: string;
+  if (existsSync(keyPath)) {
+    publicKey = publicKeyOf(await readFile(keyPath, 'utf8'));
+  } else {
+    const keys = generateEd25519KeyPair();
+    await writeFileAtomic(keyPath, keys.privateKeyPem, 0o600);
+    publicKey = keys.publicKey;
+  }
+  await writeFileAtomic(
+    workspace.sellerFile,
+    `${JSON.stringify({ seller: sellerId, publicKey }, null, 2)}\n`,
+  );
+  await writePerimeterFile(workspace, {
+    sellerFile: SELLER_FILE,
+    policiesDir: '.',
+    datasets: {},
+    stateDir: 'state',
+  });
+  console.log(
+    [
+      `seller ${sellerId}`,
+      `  signing key (keep it private): ${keyPath}`,
+      `  public key:                    ${publicKey} (in ${workspace.sellerFile})`,
+      `  perimeter configuration:       ${workspace.perimeterFile}`,
+      'next:',
+      `  tusk seller import <file.csv|file.parquet> --table NAME --seller ${sellerId}`,
+      `  tusk seller policy --seller ${sellerId} --dataset NAME     (privacy budgets, signed)`,
+      `  tusk operator party add ${sellerId} --role seller --from ${workspace.sellerFile}`,
+      `  TUSK_PERIMETER_CONFIG=${workspace.perimeterFile} npx tsx workers/perimeter.ts`,
+    ].join('\n'),
+  );
+}
+
+export interface PolicyOptions {
+  seller?: string;
+  home?: string;
+  dataset: string;
+  windowDays: string;
+  epsilon: string;
+  delta: string;
+  buyerEpsilon: string;
+  buyerDelta: string;
+}
+
+const number = (value: string, flag: string) => {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed)) throw new CliError(`${flag} takes a number, got ${value}`);
+  return parsed;
+};
+
+/**
+ * Sets one dataset's budgets in the seller's dataset policy and signs the whole policy again with a
+ * new version. The perimeter trusts budgets only from this signed file.
+ */
+export async function signPolicy(options: PolicyOptions): Promise<void> {
+  const workspace = await readWorkspace(options);
+  const current: DatasetPolicy | undefined = existsSync(datasetPolicyPath(workspace.dir))
+    ? (
+        await readDatasetPolicyFile(workspace.dir).catch((error: Error) => {
+          throw new CliError(error.message);
+        })
+      ).policy
+    : undefined;
+  const parsed = datasetPolicy.safeParse({
+    seller: workspace.seller.seller,
+    version: (current?.version ?? 0) + 1,
+    datasets: {
+      ...current?.datasets,
+      [options.dataset]: {
+        windowDays: number(options.windowDays, '--window-days'),
+        total: { epsilon: number(options.epsilon, '--epsilon'), delta: number(options.delta, '--delta') },
+        perBuyer: {
+          epsilon: number(options.buyerEpsilon, '--buyer-epsilon'),
+          delta: number(options.buyerDelta, '--buyer-delta'),
+        },
+      },
+    },
+  });
+  if (!parsed.success)
+    throw new CliError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  const key = await readFile(workspace.signingKeyPath, 'utf8').catch(() => {
+    throw new CliError(`signing key not found at ${workspace.signingKeyPath}`);
+  });
+  if (publicKeyOf(key) !== workspace.seller.publicKey)
+    throw new CliError(`${workspace.signingKeyPath} is not the key of ${workspace.sellerFile}`, 1);
+  const policy = parsed.data;
+  await writeFileAtomic(
+    datasetPolicyPath(workspace.dir),
+    `${JSON.stringify({ policy, signature: signDatasetPolicy(policy, key) }, null, 2)}\n`,
+  );
+  const budget = policy.datasets[options.dataset]!;
+  console.log(
+    `dataset policy v${policy.version} signed: ${options.dataset} per ${budget.windowDays} days, ` +
+      `all buyers ε ${budget.total.epsilon} δ ${budget.total.delta}, one buyer ε ${budget.perBuyer.epsilon} δ ${budget.perBuyer.delta}\n` +
+      `  ${datasetPolicyPath(workspace.dir)} (restart the perimeter to use it)`,
+  );
+}

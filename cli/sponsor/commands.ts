@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import type { Command } from 'commander';
+import { FINAL_GRANT_STAGES, REFUSED_GRANT_STAGES, waitFor } from '../../lib/sdk';
+import { CliError, EXIT, partyClient, readText, withPartyOptions, type PartyOptions } from '../common';
+import { chooseTemplate } from '../buyer/buy';
+import { addDealsCommand, addKeygenCommand, encode, printStatus, progressOnStderr } from '../party-commands';
+
+interface MilestoneInput {
+  milestoneId: string;
+  name: string;
+  amount: string;
+  deadline: string;
+  check:
+    | { kind: 'sponsor_approval' }
+    | {
+        kind: 'query';
+        templateId: string;
+        templateHash?: string;
+        sellerId?: string;
+        parameters: Record<string, string | number>;
+        metric: string;
+        threshold: number;
+      };
+}
+
+interface GrantStatus {
+  grantId: string;
+  stage: string;
+}
+
+async function createGrant(
+  options: PartyOptions & { grantee: string; milestones: string; id?: string; wait?: boolean },
+): Promise<void> {
+  const client = await partyClient(options);
+  let milestones: MilestoneInput[];
+  try {
+    milestones = JSON.parse(await readText(options.milestones, 'milestones file')) as MilestoneInput[];
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`${options.milestones} is not JSON: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(milestones))
+    throw new CliError(`${options.milestones} holds a JSON array of milestones`);
+  // A query check pins the template version the sponsor saw, as a deal does.
+  const pinned = await Promise.all(
+    milestones.map(async ({ check, ...milestone }) => {
+      if (check?.kind !== 'query') return { ...milestone, check };
+      const { sellerId, ...rest } = check;
+      const template = await chooseTemplate(client, check.templateId, sellerId);
+      return { ...milestone, check: { ...rest, templateHash: check.templateHash ?? template.hash } };
+    }),
+  );
+  const grantId = options.id ?? randomUUID();
+  let status = await client.post<GrantStatus>(
+    '/grants',
+    client.signed('grant', { grantId, granteeId: options.grantee, milestones: pinned } as never),
+  );
+  if (options.wait) status = await waitGrant(grantId, options);
+  printStatus(status, REFUSED_GRANT_STAGES, false);
+  console.log(`grant ${status.grantId}: ${status.stage}`);
+}
+
+async function waitGrant(grantId: string, options: PartyOptions): Promise<GrantStatus> {
+  const client = await partyClient(options);
+  return waitFor<GrantStatus>(
+    client,
+    `/grants/${encode(grantId)}`,
+    (s) => FINAL_GRANT_STAGES.has(s.stage as never),
+    {
+      onStage: progressOnStderr(grantId),
+    },
+  );
+}
+
+export function registerSponsorCommands(program: Command): void {
+  const sponsor = program
+    .command('sponsor')
+    .description('fund research grants whose milestones release money as they are met');
+  addKeygenCommand(sponsor, 'sponsor');
+  const grant = sponsor.command('grant').description('a milestone grant');
+  withPartyOptions(
+    grant
+      .command('create')
+      .description('fund a grant: the total is locked in escrow, signed as your terms')
+      .requiredOption('--grantee <partyId>', 'who receives the tranches')
+      .requiredOption(
+        '--milestones <file.json>',
+        'a JSON array of {milestoneId, name, amount, deadline (ISO), check: {kind: "sponsor_approval"} or {kind: "query", templateId, parameters, metric, threshold}}',
+      )
+      .option('--id <grantId>', 'the grant id (default: a new UUID)')
+      .option('--wait', 'wait until the grant ends (exit 1 if it failed)'),
+  ).action(createGrant);
+  withPartyOptions(
+    grant.command('status <grantId>').description("the grant's milestones and tranches (JSON)"),
+  )
+    .option('--wait', 'wait until the grant ends (exit 1 if it failed)')
+    .action(async (grantId: string, options: PartyOptions & { wait?: boolean }) => {
+      const client = await partyClient(options);
+      const status = options.wait
+        ? await waitGrant(grantId, options)
+        : await client.get<GrantStatus>(`/grants/${encode(grantId)}`);
+      printStatus(status, REFUSED_GRANT_STAGES);
+    });
+  withPartyOptions(
+    grant
+      .command('evidence <grantId> <milestoneId>')
+      .description(
+        "submit evidence (the grantee, --as it); a query milestone is then checked in the seller's perimeter",
+      )
+      .requiredOption('--text <text>', 'the evidence'),
+  ).action(async (grantId: string, milestoneId: string, options: PartyOptions & { text: string }) => {
+    const client = await partyClient(options);
+    const status = await client.post<GrantStatus>(
+      `/grants/${encode(grantId)}/milestones/${encode(milestoneId)}/evidence`,
+      {
+        evidence: options.text,
+      },
+    );
+    console.log(`grant ${grantId}: ${status.stage}`);
+  });
+  withPartyOptions(
+    grant
+      .command('approve <grantId> <milestoneId>')
+      .description("approve a milestone checked by the sponsor's approval: its tranche is released"),
+  ).action(async (grantId: string, milestoneId: string, options: PartyOptions) => {
+    const client = await partyClient(options);
+    const status = await client.post<GrantStatus>(
+      `/grants/${encode(grantId)}/milestones/${encode(milestoneId)}/approve`,
+    );
+    console.log(`grant ${grantId}: ${status.stage}`);
+    if (REFUSED_GRANT_STAGES.has(status.stage as never)) process.exitCode = EXIT.refused;
+  });
+  withPartyOptions(
+    grant
+      .command('extend <grantId> <milestoneId>')
+      .description("move a milestone's deadline later, before it passes")
+      .requiredOption('--deadline <iso>', 'the new deadline (ISO date-time with offset)'),
+  ).action(async (grantId: string, milestoneId: string, options: PartyOptions & { deadline: string }) => {
+    const client = await partyClient(options);
+    const status = await client.post<GrantStatus>(
+      `/grants/${encode(grantId)}/milestones/${encode(milestoneId)}/extend`,
+      {
+        deadline: options.deadline,
+      },
+    );
+    console.log(`grant ${grantId}: ${status.stage}`);
+  });
+  withPartyOptions(
+    grant.command('progress <grantId>').description('public progress: aggregates only (JSON)'),
+  ).action(async (grantId: string, options: PartyOptions) => {
+    const client = await partyClient(options);
+    console.log(JSON.stringify(await client.get(`/public/grants/${encode(grantId)}/progress`), null, 2));
+  });
+  addDealsCommand(sponsor);
+}

@@ -1,0 +1,40 @@
+/**
+ * The Tusk client SDK: the one entry point for scripts. Everything the `tusk` CLI does goes through
+ * what is exported here.
+ *
+ *   import { TuskClient, openAnyResult, waitFor, RESTING_DEAL_STAGES } from './lib/sdk';
+ */
+export { TuskClient, TuskApiError, TuskUnreachableError } from '../tusk-client';
+export { signRequest } from '../signed-request';
+export { signTerms, type TermsKind, type TermsBody, type SignedTerms } from '../signed-terms';
+export { signDecision } from '../signed-decision';
+export { generateEd25519KeyPair, publicKeyOf } from '../ed25519';
+export { generateX25519KeyPair } from '../sealed-box';
+export { publicKeyFromPem } from '../x25519-public';
+export { openResult, type ResultPayload } from '../sealed-result';
+export { signTemplate, templateHash, checkTemplateSignature } from '../../query-policies/signature';
+export { signDatasetPolicy, type DatasetPolicy } from '../../query-policies/dataset-policy';
+export type { QueryTemplate } from '../../query-policies/template';
+export { generateHeKeys, type HeSecretKeyFile } from '../he/buyer-keys';
+export { encryptSelections, openSelections, openSum, groupIndex } from '../he/buyer-selection';
+export { decodeEnvelope, type HeVectorEnvelope } from '../he/he-result';
+export { uploadHeKeys } from './he-keys';
+export {
+  fetchDealResult,
+  openAnyResult,
+  heEnvelopeOf,
+  type OpenedResult,
+  type SealedResult,
+  type TemplateLayout,
+} from './results';
+export { waitFor, WaitTimeoutError, type WaitOptions } from './wait';
+export {
+  RESTING_DEAL_STAGES,
+  REFUSED_DEAL_STAGES,
+  FINAL_GRANT_STAGES,
+  REFUSED_GRANT_STAGES,
+  FINAL_SUBSCRIPTION_STAGES,
+  FINAL_DISCLOSURE_STAGES,
+} from './stages';
+export type { DealStatus, DealStage } from '../../workflows/deal/state';
+export type { BudgetView } from '../../api/budgets/schemas';

@@ -1,0 +1,31 @@
+import type { DealStage } from '../../workflows/deal/state';
+import type { GrantStage } from '../../workflows/grant/state';
+import type { SubscriptionStage } from '../../workflows/subscription/state';
+import type { DisclosureStage } from '../../workflows/disclosure/state';
+
+/**
+ * Where a lifecycle rests: nothing more happens until a party acts (delivered: the buyer confirms or
+ * disputes) or ever (settled, refunded, failed). Waiting stops only at one of these.
+ */
+export const RESTING_DEAL_STAGES: ReadonlySet<DealStage> = new Set([
+  'delivered',
+  'confirmed',
+  'disputed',
+  'settled',
+  'refunded',
+  'failed',
+]);
+/** A deal that ended without an answer the buyer keeps. */
+export const REFUSED_DEAL_STAGES: ReadonlySet<DealStage> = new Set(['refunded', 'failed']);
+
+export const FINAL_GRANT_STAGES: ReadonlySet<GrantStage> = new Set(['completed', 'ended', 'failed']);
+export const REFUSED_GRANT_STAGES: ReadonlySet<GrantStage> = new Set(['failed']);
+
+export const FINAL_SUBSCRIPTION_STAGES: ReadonlySet<SubscriptionStage> = new Set(['cancelled', 'suspended']);
+
+export const FINAL_DISCLOSURE_STAGES: ReadonlySet<DisclosureStage> = new Set([
+  'approved',
+  'denied',
+  'lapsed',
+  'expired',
+]);
