@@ -1,15 +1,25 @@
+import { Command, CommanderError } from 'commander';
 import { TuskApiError } from '../lib/tusk-client';
 import { buyer, buyerUsage } from './buyer';
 import { CliError } from './common';
 import { operator, operatorUsage } from './operator';
 import { seller, sellerUsage } from './seller';
+import { registerServiceCommands } from './service/commands';
 import { template, templateUsage } from './template';
 
 const groups: Record<string, (args: string[]) => Promise<void>> = { seller, template, buyer, operator };
-const usage = ['usage:', sellerUsage, templateUsage, buyerUsage, operatorUsage].join('\n\n');
+const usage = ['usage:', sellerUsage, templateUsage, buyerUsage, operatorUsage, '  tusk up [--help]'].join(
+  '\n\n',
+);
 
 async function main(argv: string[]): Promise<void> {
   const [group, ...rest] = argv;
+  if (group === 'up') {
+    const program = new Command('tusk').exitOverride();
+    registerServiceCommands(program);
+    await program.parseAsync(argv, { from: 'user' });
+    return;
+  }
   const run = group ? groups[group] : undefined;
   if (!run) {
     console.log(usage);
@@ -20,7 +30,9 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  if (error instanceof CliError) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (error instanceof CliError) {
     console.error(error.message);
     process.exitCode = error.exitCode;
   } else if (error instanceof TuskApiError) {

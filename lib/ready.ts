@@ -1,6 +1,15 @@
-/** The line a process prints once it serves; supervisors (demo, tests) wait for it. */
-export function announceReady(name: string, detail: string): void {
-  console.log(`tusk ${name} ready: ${detail}`);
+/**
+ * The line a process prints once it serves; supervisors (`tusk up`, the demo, tests) wait for it.
+ * With a logger it is a JSON line whose message carries the same words.
+ */
+export function announceReady(
+  name: string,
+  detail: string,
+  logger?: { info(fields: object, message: string): void },
+): void {
+  const line = `tusk ${name} ready: ${detail}`;
+  if (logger) logger.info({ ready: true }, line);
+  else console.log(line);
 }
 
 /** Runs a process's main, turning a startup error into one clear line and exit code 1. */
