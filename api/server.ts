@@ -27,7 +27,7 @@ runMain('api', async () => {
     TUSK_CODEC_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
     TUSK_CODEC_UI_ORIGIN: z.url().default('http://localhost:8233'),
     /** Requests one party may send per window, across every API process sharing this Redis. */
-    TUSK_RATE_LIMIT_MAX: z.coerce.number().int().positive().default(600),
+    TUSK_RATE_LIMIT_MAX: z.coerce.number().int().positive().default(1200),
     TUSK_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
     /** Shed load (503) once the event loop lags this many ms, or is this busy (0..1). */
     TUSK_SHED_EVENT_LOOP_DELAY_MS: z.coerce.number().int().positive().default(1_000),

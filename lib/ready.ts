@@ -5,10 +5,11 @@
 export function announceReady(
   name: string,
   detail: string,
-  logger?: { info(fields: object, message: string): void },
+  logger?: { info(fields: object, message: string): void; level: string },
 ): void {
   const line = `tusk ${name} ready: ${detail}`;
-  if (logger) logger.info({ ready: true }, line);
+  // Printed whatever the log level: supervisors wait for it.
+  if (logger && ['trace', 'debug', 'info'].includes(logger.level)) logger.info({ ready: true }, line);
   else console.log(line);
 }
 
