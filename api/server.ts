@@ -29,9 +29,13 @@ runMain('api', async () => {
     /** Requests one party may send per window, across every API process sharing this Redis. */
     TUSK_RATE_LIMIT_MAX: z.coerce.number().int().positive().default(1200),
     TUSK_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
-    /** Shed load (503) once the event loop lags this many ms, or is this busy (0..1). */
-    TUSK_SHED_EVENT_LOOP_DELAY_MS: z.coerce.number().int().positive().default(1_000),
-    TUSK_SHED_EVENT_LOOP_UTILIZATION: z.coerce.number().positive().max(1).default(0.98),
+    /** Shed load (503) once the event loop lags this many ms (0: never). */
+    TUSK_SHED_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(1_000),
+    /**
+     * …or once it is this busy (0..1; 0, the default: never). A busy loop still answers; on a
+     * shared machine a startup burst passes 0.98 without any request waiting, so lag decides.
+     */
+    TUSK_SHED_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0),
   });
   const codec = await loadHistoryCodec();
   const temporal = await connectClient(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE, codec);

@@ -23,7 +23,7 @@ export async function registerLoadShedding(
   await app.register(underPressure, {
     maxEventLoopDelay: options.maxEventLoopDelayMs,
     maxEventLoopUtilization: options.maxEventLoopUtilization,
-    retryAfter: 5,
+    retryAfter: 1,
     customError: Overloaded,
   });
 }
