@@ -11,6 +11,8 @@ import {
 } from 'fastify-type-provider-zod';
 import type { BlobStore } from '../lib/blob-store';
 import { AesGcmPayloadCodec } from '../lib/codec/aes-gcm-codec';
+import { loggerOptions } from '../lib/observability/logger';
+import type { TuskMetrics } from '../lib/observability/metrics';
 import type { PartyRegistry } from '../lib/parties';
 import { SIGNATURE_HEADER, PARTY_HEADER, TIMESTAMP_HEADER } from '../lib/signed-request';
 import { installRequestSigning } from './auth';
@@ -36,6 +38,10 @@ import { healthRoutes } from './health';
 import { listingRoutes } from './listing/routes';
 import { PartySearch } from './listing/party-search';
 import { ListingService } from './listing/service';
+import { registerHelmet } from './plugins/helmet';
+import { registerMetrics } from './plugins/metrics';
+import { registerRateLimit, type RateLimitOptions } from './plugins/rate-limit';
+import { registerLoadShedding, type LoadSheddingOptions } from './plugins/under-pressure';
 import { subscriptionRoutes } from './subscriptions/routes';
 import { templateRoutes } from './templates/routes';
 import { SubscriptionService } from './subscriptions/service';
@@ -51,7 +57,14 @@ export interface AppDeps {
   deals: DealServiceConfig;
   /** Subscription and disclosure durations; defaults for any left out. */
   lifecycles?: Partial<LifecycleConfig>;
+  /** JSON logs (pino) on stdout. */
   logger?: boolean;
+  /** Serves GET /metrics from this registry. */
+  metrics?: TuskMetrics;
+  /** Per-party request limits (Redis-backed when given a client); left out, none. */
+  rateLimit?: RateLimitOptions;
+  /** Load shedding (503) before the event loop stalls; left out, none. */
+  loadShedding?: LoadSheddingOptions;
   /** The history codec endpoint; left out, the API serves none. */
   historyCodec?: { codec: PayloadCodec; token?: string; uiOrigin: string };
   /**
@@ -73,13 +86,24 @@ const loggedRequest = (request: FastifyRequest) => ({
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger ? { serializers: { req: loggedRequest } } : false,
+    logger: deps.logger ? { ...loggerOptions('api'), serializers: { req: loggedRequest } } : false,
     bodyLimit: BODY_LIMIT_BYTES,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
   installRequestSigning(app, deps.parties, deps.seenRequests);
+  // Every log line of a request about one lifecycle carries its id.
+  app.addHook('preHandler', async (request) => {
+    const params = request.params as Record<string, string> | undefined;
+    const id = params?.dealId ?? params?.subscriptionId ?? params?.grantId ?? params?.disclosureId;
+    if (id) request.log = request.log.child({ dealId: id });
+  });
+  // fastify/demo's production plugins, registered before any route so they cover all of them.
+  await registerHelmet(app);
+  if (deps.loadShedding) await registerLoadShedding(app, deps.loadShedding);
+  if (deps.rateLimit) await registerRateLimit(app, deps.rateLimit);
+  if (deps.metrics) await registerMetrics(app, deps.metrics);
 
   // The OpenAPI document and its UI are public.
   app.addHook('onRoute', (route) => {
@@ -95,7 +119,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { docExpansion: 'list' },
+    staticCSP: true,
+  });
 
   const catalog = new TemplateCatalog(deps.policiesRoot, deps.parties);
   // Parties appear in Temporal's visibility only as tokens keyed by the history keys.

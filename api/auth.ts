@@ -49,8 +49,11 @@ async function authenticate(
     );
   }
   const party = parties.get(partyId);
+  if (!party) {
+    throw new ApiError('unauthenticated', 'no party by this id is registered with the service');
+  }
   const signed = { method: request.method, url: request.url, body: request.rawBody ?? '', timestamp };
-  if (!party || !verifyRequestSignature(party.publicKey, signed, signature)) {
+  if (!verifyRequestSignature(party.publicKey, signed, signature)) {
     throw new ApiError('unauthenticated', 'the request signature does not verify for this party');
   }
   // Remembered until the timestamp itself would be refused, so the window has no gap.

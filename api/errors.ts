@@ -20,6 +20,8 @@ export const errorCatalogue = {
   already_decided: 409,
   not_approved: 409,
   body_too_large: 413,
+  /** The party sent more requests than its limit allows in the window; the reason says when to retry. */
+  rate_limited: 429,
   unsupported_media_type: 415,
   unknown_template: 422,
   template_hash_mismatch: 422,
@@ -51,6 +53,8 @@ export const errorCatalogue = {
   replay_check_unavailable: 503,
   /** The seller's perimeter did not answer, or cannot use its ledger. */
   perimeter_unavailable: 503,
+  /** The API sheds load before its event loop stalls; retry after the Retry-After header. */
+  overloaded: 503,
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

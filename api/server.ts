@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { BlobStore } from '../lib/blob-store';
 import { readEnv, tuskHome } from '../lib/env';
-import { PartyRegistry } from '../lib/parties';
+import { ReloadingPartyRegistry } from '../lib/parties';
+import { TuskMetrics } from '../lib/observability/metrics';
 import { loadHistoryCodec } from '../lib/codec/history-codec';
 import { ensureSearchAttributes } from './listing/search-attributes-setup';
 import { announceReady, runMain } from '../lib/ready';
@@ -26,6 +27,16 @@ runMain('api', async () => {
     /** Secret path segment of the Web UI's codec endpoint; unset, only signed operator requests decode. */
     TUSK_CODEC_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
     TUSK_CODEC_UI_ORIGIN: z.url().default('http://localhost:8233'),
+    /** Requests one party may send per window, across every API process sharing this Redis. */
+    TUSK_RATE_LIMIT_MAX: z.coerce.number().int().positive().default(1200),
+    TUSK_RATE_LIMIT_WINDOW_MS: z.coerce.number().int().positive().default(60_000),
+    /** Shed load (503) once the event loop lags this many ms (0: never). */
+    TUSK_SHED_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(1_000),
+    /**
+     * …or once it is this busy (0..1; 0, the default: never). A busy loop still answers; on a
+     * shared machine a startup burst passes 0.98 without any request waiting, so lag decides.
+     */
+    TUSK_SHED_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0),
   });
   const codec = await loadHistoryCodec();
   const temporal = await connectClient(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE, codec);
@@ -36,10 +47,16 @@ runMain('api', async () => {
     console.warn(
       `tusk api: Temporal search attributes unavailable, GET /deals lists nothing: ${searchProblem}`,
     );
+  // Parties added while the API runs are known to the next request (the file is re-read when it changes).
+  let warn = (message: string) => console.error(message);
+  const parties = await ReloadingPartyRegistry.open(
+    resolve(env.TUSK_PARTIES_FILE ?? `${tuskHome()}/parties.json`),
+    (message) => warn(message),
+  );
   const app = await buildApp({
     listDeals: searchProblem === undefined,
     temporal,
-    parties: await PartyRegistry.load(resolve(env.TUSK_PARTIES_FILE ?? `${tuskHome()}/parties.json`)),
+    parties,
     blobs: new BlobStore(env.blobDir),
     seenRequests: redisSeenRequests(redis),
     policiesRoot: resolve(env.TUSK_POLICIES_ROOT),
@@ -60,10 +77,17 @@ runMain('api', async () => {
       disclosureApprovalTimeoutMs: env.TUSK_DISCLOSURE_APPROVAL_TIMEOUT_MS,
     },
     logger: true,
+    metrics: new TuskMetrics('api'),
+    rateLimit: { max: env.TUSK_RATE_LIMIT_MAX, windowMs: env.TUSK_RATE_LIMIT_WINDOW_MS, redis },
+    loadShedding: {
+      maxEventLoopDelayMs: env.TUSK_SHED_EVENT_LOOP_DELAY_MS,
+      maxEventLoopUtilization: env.TUSK_SHED_EVENT_LOOP_UTILIZATION,
+    },
     historyCodec: { codec, token: env.TUSK_CODEC_TOKEN, uiOrigin: env.TUSK_CODEC_UI_ORIGIN },
   });
+  warn = (message) => app.log.warn(message);
   const address = await app.listen({ host: env.TUSK_API_HOST, port: env.TUSK_API_PORT });
-  announceReady('api', address);
+  announceReady('api', `${address}, metrics ${address}/metrics`, app.log);
   const close = () =>
     void app
       .close()

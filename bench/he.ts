@@ -6,7 +6,7 @@
  *   (baseline: adding S plain vectors);
  * - the buyer's decryption of one ciphertext (baseline: decoding the plain vector);
  * - a private selection over 4096 and 8192 groups, one quantity (baseline: reading the group).
- * Usage: npm run bench:he -- [--runs 9]
+ * Usage: npm run bench:he -- [--runs 9] [--smoke]  (--smoke: one run, two sellers; checks it runs, not how fast)
  */
 import { parseArgs } from 'node:util';
 import { generateHeKeys } from '../lib/he/buyer-keys';
@@ -20,8 +20,11 @@ import {
   vectorLayout,
 } from '../lib/he/vector-layout';
 
-const { values: flags } = parseArgs({ options: { runs: { type: 'string', default: '9' } } });
-const runs = Number(flags.runs);
+const { values: flags } = parseArgs({
+  options: { runs: { type: 'string' }, smoke: { type: 'boolean', default: false } },
+});
+const runs = Number(flags.runs ?? (flags.smoke ? 1 : 9));
+const SELLER_COUNTS = flags.smoke ? [2] : [2, 10, 50, 100];
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function time(work: () => unknown): Promise<number> {
@@ -57,7 +60,7 @@ async function main() {
   );
 
   const contribution = await encryptChunks(keys.publicKey, plain);
-  for (const sellers of [2, 10, 50, 100]) {
+  for (const sellers of SELLER_COUNTS) {
     const parts = Array.from({ length: sellers }, () => contribution);
     const plainParts = Array.from({ length: sellers }, () => plain[0]!);
     const plainSum = () => {

@@ -5,7 +5,8 @@
  *   contribution bounds, every declared group with discrete noise, sealing to the buyer's key, blob write, budget commit.
  * Runs alternate, each with different parameters (a repeated query would be answered from the
  * release cache). Prints both medians and the ratio.
- * Usage: npm run bench:perimeter -- [--rows 10000000] [--runs 9]
+ * Usage: npm run bench:perimeter -- [--rows 10000000] [--runs 9] [--smoke]
+ * (--smoke: 10,000 rows, one run; checks it runs, not how fast)
  */
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -49,9 +50,14 @@ async function dataset(rows: number): Promise<string> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { rows: { type: 'string', default: '10000000' }, runs: { type: 'string', default: '9' } },
+    options: {
+      rows: { type: 'string' },
+      runs: { type: 'string' },
+      smoke: { type: 'boolean', default: false },
+    },
   });
-  const [rows, runs] = [Number(values.rows), Number(values.runs)];
+  const rows = Number(values.rows ?? (values.smoke ? 10_000 : 10_000_000));
+  const runs = Number(values.runs ?? (values.smoke ? 1 : 9));
   const datasetPath = await dataset(rows);
   const work = await mkdtemp(join(tmpdir(), 'tusk-bench-perimeter-'));
   try {

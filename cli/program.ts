@@ -5,6 +5,7 @@ import { registerComplianceCommands } from './compliance/commands';
 import { registerSponsorCommands } from './sponsor/commands';
 import { registerOperatorCommands } from './operator/commands';
 import { registerSellerCommands } from './seller/commands';
+import { registerServiceCommands } from './service/commands';
 import { registerTemplateCommands } from './template/commands';
 
 /**
@@ -23,5 +24,6 @@ export function buildProgram(): Command {
   registerComplianceCommands(program);
   registerAuditorCommands(program);
   registerOperatorCommands(program);
+  registerServiceCommands(program);
   return program;
 }

@@ -1,3 +1,4 @@
+import { readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 
@@ -24,22 +25,15 @@ export const partiesFile = z.strictObject({ parties: z.array(party) });
 
 /** The operator's registry of parties and their request-signing keys. */
 export class PartyRegistry {
-  private readonly byId: Map<string, Party>;
+  protected byId: Map<string, Party>;
 
   constructor(parties: Party[]) {
     this.byId = new Map(parties.map((p) => [p.id, p]));
   }
 
+  /** Reads the file once: for processes that look a party up per task (coordinator, settlement). */
   static async load(path: string): Promise<PartyRegistry> {
-    let json: unknown;
-    try {
-      json = JSON.parse(await readFile(path, 'utf8'));
-    } catch (error) {
-      throw new Error(`cannot read the parties file ${path}: ${(error as Error).message}`);
-    }
-    const parsed = partiesFile.safeParse(json);
-    if (!parsed.success) throw new Error(`the parties file ${path} is not valid: ${parsed.error.message}`);
-    return new PartyRegistry(parsed.data.parties);
+    return parsePartiesFile(path, await readFile(path, 'utf8').catch(unreadable(path)));
   }
 
   get(id: string): Party | undefined {
@@ -49,4 +43,80 @@ export class PartyRegistry {
   all(): Party[] {
     return [...this.byId.values()];
   }
+}
+
+/**
+ * A registry that follows its file: a party the operator adds (`tusk operator party add`, which
+ * replaces the file atomically) is known to the next request, without restarting the API. The file's
+ * modification time and size are checked on each lookup (a stat, microseconds); a file that does not
+ * parse is reported once and the parties read before stay in force, so a bad edit locks nobody out.
+ */
+export class ReloadingPartyRegistry extends PartyRegistry {
+  private seen: string;
+
+  private constructor(
+    readonly path: string,
+    parties: Party[],
+    private readonly warn: (message: string) => void,
+  ) {
+    super(parties);
+    this.seen = ReloadingPartyRegistry.version(path);
+  }
+
+  static async open(path: string, warn: (message: string) => void): Promise<ReloadingPartyRegistry> {
+    const parties = parsePartiesFile(path, await readFile(path, 'utf8').catch(unreadable(path)));
+    return new ReloadingPartyRegistry(path, parties.all(), warn);
+  }
+
+  override get(id: string): Party | undefined {
+    this.refresh();
+    return super.get(id);
+  }
+
+  override all(): Party[] {
+    this.refresh();
+    return super.all();
+  }
+
+  private static version(path: string): string {
+    try {
+      const stat = statSync(path);
+      return `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
+    } catch {
+      return 'missing';
+    }
+  }
+
+  private refresh(): void {
+    const version = ReloadingPartyRegistry.version(this.path);
+    if (version === this.seen) return;
+    this.seen = version;
+    try {
+      this.byId = new Map(
+        parsePartiesFile(this.path, readFileSync(this.path, 'utf8'))
+          .all()
+          .map((p) => [p.id, p]),
+      );
+    } catch (error) {
+      this.warn(`${(error as Error).message}; keeping the ${this.byId.size} parties read before`);
+    }
+  }
+}
+
+function unreadable(path: string) {
+  return (error: Error): never => {
+    throw new Error(`cannot read the parties file ${path}: ${error.message}`);
+  };
+}
+
+function parsePartiesFile(path: string, text: string): PartyRegistry {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`the parties file ${path} is not JSON: ${(error as Error).message}`);
+  }
+  const parsed = partiesFile.safeParse(json);
+  if (!parsed.success) throw new Error(`the parties file ${path} is not valid: ${parsed.error.message}`);
+  return new PartyRegistry(parsed.data.parties);
 }

@@ -9,8 +9,12 @@ import {
   type TermsKind,
 } from './signed-terms';
 
+const OVERLOADED_TRIES = 5;
+
 export class TuskApiError extends Error {
   override name = 'TuskApiError';
+  /** From the response's Retry-After, when it has one. */
+  retryAfterMs?: number;
   constructor(
     readonly status: number,
     readonly code: string,
@@ -36,11 +40,32 @@ export class TuskClient {
     private readonly privateKeyPem: string,
   ) {}
 
+  /**
+   * Sends a signed request. A 503 `overloaded` (the API shed the request before running anything)
+   * is sent again, freshly signed, after its Retry-After, a few times.
+   */
   async request<T>(
     method: string,
     path: string,
     body?: unknown,
     extraHeaders: Record<string, string> = {},
+  ): Promise<{ status: number; body: T }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.requestOnce<T>(method, path, body, extraHeaders);
+      } catch (error) {
+        if (!(error instanceof TuskApiError) || error.code !== 'overloaded' || attempt >= OVERLOADED_TRIES)
+          throw error;
+        await new Promise((resolve) => setTimeout(resolve, error.retryAfterMs ?? 1_000));
+      }
+    }
+  }
+
+  private async requestOnce<T>(
+    method: string,
+    path: string,
+    body: unknown,
+    extraHeaders: Record<string, string>,
   ): Promise<{ status: number; body: T }> {
     const text = body === undefined ? '' : body instanceof Uint8Array ? body : JSON.stringify(body);
     this.lastTimestamp = Math.max(Date.now(), this.lastTimestamp + 1);
@@ -66,8 +91,16 @@ export class TuskClient {
       );
     });
     const json = (await response.json().catch(() => ({}))) as T & { code?: string; reason?: string };
-    if (!response.ok)
-      throw new TuskApiError(response.status, json.code ?? 'unknown', json.reason ?? response.statusText);
+    if (!response.ok) {
+      const error = new TuskApiError(
+        response.status,
+        json.code ?? 'unknown',
+        json.reason ?? response.statusText,
+      );
+      const retryAfter = Number(response.headers.get('retry-after'));
+      if (Number.isFinite(retryAfter) && retryAfter > 0) error.retryAfterMs = Math.min(retryAfter, 10) * 1000;
+      throw error;
+    }
     return { status: response.status, body: json };
   }
 

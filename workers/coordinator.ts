@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { readEnv, tuskHome } from '../lib/env';
 import { bullConnection } from '../lib/redis';
 import { historyDataConverter, loadHistoryCodec } from '../lib/codec/history-codec';
+import { startWorkerTelemetry } from '../lib/observability/worker-telemetry';
 import { announceReady, runMain } from '../lib/ready';
 import { connectWorker } from '../lib/temporal';
 
@@ -16,6 +17,7 @@ runMain('coordinator worker', async () => {
     REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
     TUSK_PARTIES_FILE: z.string().optional(),
   });
+  const telemetry = await startWorkerTelemetry('coordinator-worker');
   const redis = bullConnection(env.REDIS_URL);
   const notifications = new Queue<NotificationJob>(NOTIFICATIONS_QUEUE, { connection: redis });
   const worker = await Worker.create({
@@ -28,8 +30,17 @@ runMain('coordinator worker', async () => {
       blobs: new BlobStore(env.blobDir),
       partiesFile: resolve(env.TUSK_PARTIES_FILE ?? `${tuskHome()}/parties.json`),
     }),
+    interceptors: telemetry.interceptors,
   });
-  announceReady('coordinator worker', `task queue ${COORDINATOR_TASK_QUEUE}`);
+  const endpoint = await telemetry.serve(() => ({
+    healthy: worker.getState() === 'RUNNING',
+    detail: { worker: worker.getState(), taskQueue: COORDINATOR_TASK_QUEUE },
+  }));
+  announceReady(
+    'coordinator worker',
+    `task queue ${COORDINATOR_TASK_QUEUE}, metrics ${endpoint}/metrics`,
+    telemetry.logger,
+  );
   try {
     await worker.run();
   } finally {

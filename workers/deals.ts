@@ -1,19 +1,34 @@
 import { Worker } from '@temporalio/worker';
 import { readEnv } from '../lib/env';
 import { historyDataConverter, loadHistoryCodec } from '../lib/codec/history-codec';
+import { startWorkerTelemetry } from '../lib/observability/worker-telemetry';
 import { announceReady, runMain } from '../lib/ready';
 import { connectWorker, DEALS_TASK_QUEUE } from '../lib/temporal';
 
 /** Runs the deal workflows. Holds no keys and touches no data: workflows only orchestrate. */
 runMain('deals worker', async () => {
   const env = readEnv({});
+  const telemetry = await startWorkerTelemetry('deals-worker');
   const worker = await Worker.create({
     connection: await connectWorker(env.TEMPORAL_ADDRESS),
     namespace: env.TEMPORAL_NAMESPACE,
     dataConverter: historyDataConverter(await loadHistoryCodec()),
     taskQueue: DEALS_TASK_QUEUE,
     workflowsPath: require.resolve('../workflows'),
+    interceptors: telemetry.interceptors,
   });
-  announceReady('deals worker', `task queue ${DEALS_TASK_QUEUE}`);
-  await worker.run();
+  const endpoint = await telemetry.serve(() => ({
+    healthy: worker.getState() === 'RUNNING',
+    detail: { worker: worker.getState(), taskQueue: DEALS_TASK_QUEUE },
+  }));
+  announceReady(
+    'deals worker',
+    `task queue ${DEALS_TASK_QUEUE}, metrics ${endpoint}/metrics`,
+    telemetry.logger,
+  );
+  try {
+    await worker.run();
+  } finally {
+    await telemetry.close();
+  }
 });

@@ -4,6 +4,7 @@ import { NOTIFICATIONS_QUEUE, type NotificationJob } from '../activities/coordin
 import { PartyRegistry } from '../lib/parties';
 import { readEnv, tuskHome } from '../lib/env';
 import { bullConnection } from '../lib/redis';
+import { startPlainTelemetry } from '../lib/observability/worker-telemetry';
 import { announceReady, runMain } from '../lib/ready';
 
 /** Delivers deal events to parties' webhooks. A failed delivery throws, and BullMQ retries it with backoff. */
@@ -26,6 +27,7 @@ runMain('notifier', async () => {
     REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
     TUSK_PARTIES_FILE: z.string().optional(),
   });
+  const telemetry = await startPlainTelemetry('notifier');
   const registry = await PartyRegistry.load(env.TUSK_PARTIES_FILE ?? `${tuskHome()}/parties.json`);
   const redis = bullConnection(env.REDIS_URL);
   const worker = new Worker<NotificationJob, string>(NOTIFICATIONS_QUEUE, (job) => deliver(registry, job), {
@@ -33,10 +35,21 @@ runMain('notifier', async () => {
     concurrency: 8,
   });
   worker.on('failed', (job, error) =>
-    console.warn(`notification ${job?.id ?? '?'} failed: ${error.message}`),
+    telemetry.logger.warn(
+      { dealId: job?.data.dealId, event: job?.data.event, err: error.message },
+      'notification failed',
+    ),
   );
   await worker.waitUntilReady();
-  announceReady('notifier', `BullMQ queue ${NOTIFICATIONS_QUEUE}`);
+  const endpoint = await telemetry.serve(() => ({
+    healthy: worker.isRunning(),
+    detail: { queue: NOTIFICATIONS_QUEUE },
+  }));
+  announceReady(
+    'notifier',
+    `BullMQ queue ${NOTIFICATIONS_QUEUE}, metrics ${endpoint.url}/metrics`,
+    telemetry.logger,
+  );
   // BullMQ leaves a connection it was handed open: quit it, or the process would never exit.
   const stop = () =>
     void worker

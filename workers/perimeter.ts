@@ -11,6 +11,7 @@ import { readTrustedDatasetPolicy } from '../query-policies/dataset-policy-file'
 import { BlobStore } from '../lib/blob-store';
 import { datasetList, readEnv, tuskHome } from '../lib/env';
 import { historyDataConverter, loadHistoryCodec } from '../lib/codec/history-codec';
+import { startWorkerTelemetry } from '../lib/observability/worker-telemetry';
 import { announceReady, runMain } from '../lib/ready';
 import { applyPerimeterConfig } from '../lib/seller-workspace';
 import { connectWorker } from '../lib/temporal';
@@ -33,6 +34,8 @@ runMain('perimeter worker', async () => {
     TUSK_SANDBOX_MEMORY: z.string().default('2GB'),
     TUSK_SANDBOX_THREADS: z.coerce.number().int().positive().default(2),
   });
+  const telemetry = await startWorkerTelemetry('perimeter-worker');
+  const { logger } = telemetry;
   const taskQueue = perimeterTaskQueue(env.TUSK_SELLER_ID);
   const stateDir = resolve(env.TUSK_PERIMETER_STATE_DIR ?? `${tuskHome()}/perimeter/${env.TUSK_SELLER_ID}`);
   const policiesDir = resolve(env.TUSK_POLICIES_DIR ?? `query-policies/${env.TUSK_SELLER_ID}`);
@@ -50,37 +53,50 @@ runMain('perimeter worker', async () => {
   // Budgets come only from the seller's signed dataset policy: without a valid one, do not start.
   const policy = await readTrustedDatasetPolicy(policiesDir, env.TUSK_SELLER_ID, env.TUSK_SELLER_PUBLIC_KEY);
   for (const name of Object.keys(datasets).filter((name) => !policy.datasets[name]))
-    console.warn(
-      `tusk perimeter worker: the dataset policy sets no budget for ${name}: every deal on it is refused`,
+    logger.warn(
+      { dataset: name },
+      'the dataset policy sets no budget for this dataset: every deal on it is refused',
     );
   // Held until the process ends: one perimeter worker per state directory.
   // A ledger that cannot be used (corrupt, unknown schema) refuses every deal with the reason.
   const ledger = PrivacyLedger.openOrRefuse(join(stateDir, LEDGER_FILE));
-  if (ledger.unusable) console.error(`tusk perimeter worker: ${ledger.unusable}`);
+  if (ledger.unusable) logger.error(ledger.unusable);
   const milestoneRuns = new MilestoneRuns(stateDir);
+  const activities = createPerimeterActivities({
+    sellerId: env.TUSK_SELLER_ID,
+    sellerPublicKey: env.TUSK_SELLER_PUBLIC_KEY,
+    policiesDir,
+    datasets,
+    blobs: new BlobStore(env.blobDir),
+    limits,
+    queryTimeoutMs: env.TUSK_QUERY_TIMEOUT_MS,
+    ledger,
+    milestoneRuns,
+    random: cryptoRandom,
+  });
+  // The dataset totals the perimeter already releases (all buyers together), never a buyer's own.
+  telemetry.metrics.trackEpsilonSpent(
+    Object.keys(policy.datasets),
+    async (dataset) => (await activities.privacyBudget({ dataset })).total.spent.epsilon,
+  );
   const worker = await Worker.create({
     connection: await connectWorker(env.TEMPORAL_ADDRESS),
     namespace: env.TEMPORAL_NAMESPACE,
     dataConverter: historyDataConverter(await loadHistoryCodec()),
     taskQueue,
-    activities: createPerimeterActivities({
-      sellerId: env.TUSK_SELLER_ID,
-      sellerPublicKey: env.TUSK_SELLER_PUBLIC_KEY,
-      policiesDir,
-      datasets,
-      blobs: new BlobStore(env.blobDir),
-      limits,
-      queryTimeoutMs: env.TUSK_QUERY_TIMEOUT_MS,
-      ledger,
-      milestoneRuns,
-      random: cryptoRandom,
-    }),
+    activities,
+    interceptors: telemetry.interceptors,
   });
-  announceReady('perimeter worker', `task queue ${taskQueue}`);
+  const endpoint = await telemetry.serve(() => ({
+    healthy: worker.getState() === 'RUNNING',
+    detail: { worker: worker.getState(), taskQueue: taskQueue },
+  }));
+  announceReady('perimeter worker', `task queue ${taskQueue}, metrics ${endpoint}/metrics`, logger);
   try {
     await worker.run();
   } finally {
     ledger.close();
     milestoneRuns.close();
+    await telemetry.close();
   }
 });

@@ -7,6 +7,7 @@ import { LocalLedger } from '../activities/settlement/local-ledger';
 import type { SettlementPort } from '../activities/settlement/port';
 import { readEnv, tuskHome } from '../lib/env';
 import { historyDataConverter, loadHistoryCodec } from '../lib/codec/history-codec';
+import { startWorkerTelemetry } from '../lib/observability/worker-telemetry';
 import { announceReady, runMain } from '../lib/ready';
 import { connectWorker } from '../lib/temporal';
 
@@ -30,6 +31,7 @@ runMain('settlement worker', async () => {
       .max(15 * 60_000)
       .default(10 * 60_000),
   });
+  const telemetry = await startWorkerTelemetry('settlement-worker');
   let port: SettlementPort;
   let summary: string;
   let stop = async () => {};
@@ -56,8 +58,21 @@ runMain('settlement worker', async () => {
     dataConverter: historyDataConverter(await loadHistoryCodec()),
     taskQueue: SETTLEMENT_TASK_QUEUE,
     activities: createSettlementActivities(port, { paymentWindowMs: env.TUSK_PAYMENT_WINDOW_MS }),
+    interceptors: telemetry.interceptors,
   });
-  announceReady('settlement worker', `task queue ${SETTLEMENT_TASK_QUEUE}, ${summary}`);
-  await worker.run();
-  await stop();
+  const endpoint = await telemetry.serve(() => ({
+    healthy: worker.getState() === 'RUNNING',
+    detail: { worker: worker.getState(), taskQueue: SETTLEMENT_TASK_QUEUE },
+  }));
+  announceReady(
+    'settlement worker',
+    `task queue ${SETTLEMENT_TASK_QUEUE}, ${summary}, metrics ${endpoint}/metrics`,
+    telemetry.logger,
+  );
+  try {
+    await worker.run();
+  } finally {
+    await stop();
+    await telemetry.close();
+  }
 });

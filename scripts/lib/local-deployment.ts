@@ -181,6 +181,8 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     TUSK_POLICIES_DIR: join(options.policiesRoot ?? join(ROOT, 'query-policies'), sellerId),
     TUSK_API_PORT: String(apiPort!),
     TUSK_FEE_BPS: String(options.feeBps ?? 250),
+    // Tests and benchmarks poll one deal many times a second; the limit itself is tested on its own.
+    TUSK_RATE_LIMIT_MAX: '1000000',
     ...(options.acceptanceTimeoutMs
       ? { TUSK_ACCEPTANCE_TIMEOUT_MS: String(options.acceptanceTimeoutMs) }
       : {}),

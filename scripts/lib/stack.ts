@@ -182,7 +182,7 @@ export async function waitUntilReady(
   throw await notReadyError(service, what, `did not answer within ${timeoutMs / 1000} s${lastError}`);
 }
 
-async function temporalAnswers(address: string): Promise<void> {
+export async function temporalAnswers(address: string): Promise<void> {
   const connection = await Connection.connect({ address, connectTimeout: '2s' });
   try {
     await connection.withDeadline(Date.now() + 2_000, () => connection.workflowService.getSystemInfo({}));
@@ -191,7 +191,7 @@ async function temporalAnswers(address: string): Promise<void> {
   }
 }
 
-async function redisAnswers(url: string): Promise<void> {
+export async function redisAnswers(url: string): Promise<void> {
   const redis = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 1_000,

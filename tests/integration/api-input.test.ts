@@ -111,6 +111,10 @@ describe('the API answers bad input with 4xx and a reason', () => {
       key: stranger.privateKeyPem,
     });
     expect(unknownParty.statusCode).toBe(401);
+    expect(unknownParty.json()).toEqual({
+      code: 'unauthenticated',
+      reason: 'no party by this id is registered with the service',
+    });
 
     const old = Date.now() - 10 * 60 * 1000;
     const stale = await app.inject({

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHeKeys } from '../../cli/buyer-he';
+import { createHeKeys } from '../../cli/buyer/he-keys';
 import { TuskApiError, type TuskClient } from '../../lib/tusk-client';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';

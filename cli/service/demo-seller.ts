@@ -1,0 +1,42 @@
+import { access, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createSyntheticPatients } from '../../lib/synthetic-patients';
+import { addParty } from '../operator/commands';
+import { ROOT } from './processes';
+
+export const DEMO_SELLER = 'demo-seller';
+
+/**
+ * The demo seller's perimeter on this machine: synthetic patient visits (made once), the seller
+ * registered with its published template key, and the environment its perimeter worker needs.
+ */
+export async function prepareDemoSeller(
+  home: string,
+  partiesFile: string,
+  rows: number,
+  log: (line: string) => void,
+): Promise<Record<string, string>> {
+  const dataset = join(home, 'data', `${DEMO_SELLER}-patients.duckdb`);
+  const exists = await access(dataset).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) {
+    await mkdir(join(home, 'data'), { recursive: true });
+    await createSyntheticPatients({ path: dataset, rows });
+    log(`demo seller: ${rows.toLocaleString('en')} synthetic patient visits in ${dataset}`);
+  }
+  const policiesRoot = join(ROOT, 'query-policies');
+  const { publicKey } = JSON.parse(
+    await readFile(join(policiesRoot, DEMO_SELLER, 'seller.json'), 'utf8'),
+  ) as {
+    publicKey: string;
+  };
+  await addParty(partiesFile, { id: DEMO_SELLER, role: 'seller', publicKey });
+  return {
+    TUSK_SELLER_ID: DEMO_SELLER,
+    TUSK_SELLER_PUBLIC_KEY: publicKey,
+    TUSK_DATASETS: `patients=${dataset}`,
+    TUSK_POLICIES_DIR: join(policiesRoot, DEMO_SELLER),
+  };
+}

@@ -1,0 +1,72 @@
+import { join } from 'node:path';
+import { findOrInstallRedisServer } from '../../scripts/lib/redis-server';
+import { freeLoopbackPorts, redisAnswers, temporalAnswers } from '../../scripts/lib/stack';
+import { findOrInstallTemporalCli } from '../../scripts/lib/temporal-cli';
+import type { ProcessSpec } from './supervisor';
+
+const LOOPBACK = '127.0.0.1';
+
+export interface InfrastructurePorts {
+  temporal: number;
+  ui: number;
+  redis: number;
+}
+
+export interface Infrastructure {
+  specs: ProcessSpec[];
+  temporalAddress: string;
+  redisUrl: string;
+  /** The Temporal Web UI, when this machine runs Temporal. */
+  uiUrl?: string;
+}
+
+/**
+ * Temporal (the CLI's dev server, with its Web UI, on loopback, history in a SQLite file under
+ * `home`) and Redis, unless TEMPORAL_ADDRESS or REDIS_URL name ones that already run.
+ */
+export async function infrastructure(
+  home: string,
+  ports: InfrastructurePorts,
+  log: (line: string) => void,
+): Promise<Infrastructure> {
+  const specs: ProcessSpec[] = [];
+  const free = async (port: number) => (port === 0 ? (await freeLoopbackPorts(1))[0]! : port);
+  let temporalAddress = process.env.TEMPORAL_ADDRESS || '';
+  let uiUrl: string | undefined;
+  if (!temporalAddress) {
+    const cli = await findOrInstallTemporalCli(log);
+    const [port, ui] = [await free(ports.temporal), await free(ports.ui)];
+    temporalAddress = `${LOOPBACK}:${port}`;
+    uiUrl = `http://${LOOPBACK}:${ui}`;
+    const address = temporalAddress;
+    specs.push({
+      name: 'temporal',
+      argv: [
+        ...[cli, 'server', 'start-dev', '--ip', LOOPBACK, '--port', `${port}`, '--ui-port', `${ui}`],
+        ...['--db-filename', join(home, 'temporal.sqlite'), '--log-level', 'error'],
+      ],
+      env: {},
+      ready: { probe: () => temporalAnswers(address) },
+      shows: `${temporalAddress}, Web UI ${uiUrl}`,
+    });
+  } else log(`temporal: using TEMPORAL_ADDRESS=${temporalAddress}`);
+  let redisUrl = process.env.REDIS_URL || '';
+  if (!redisUrl) {
+    const server = await findOrInstallRedisServer(log);
+    const port = await free(ports.redis);
+    redisUrl = `redis://${LOOPBACK}:${port}`;
+    const url = redisUrl;
+    // Redis holds only BullMQ jobs and rate-limit counters here: no snapshots, no append-only file.
+    specs.push({
+      name: 'redis',
+      argv: [
+        ...[server, '--bind', LOOPBACK, '--port', `${port}`, '--daemonize', 'no'],
+        ...['--save', '', '--appendonly', 'no', '--dir', home],
+      ],
+      env: {},
+      ready: { probe: () => redisAnswers(url) },
+      shows: redisUrl,
+    });
+  } else log(`redis: using REDIS_URL=${redisUrl}`);
+  return { specs, temporalAddress, redisUrl, ...(uiUrl ? { uiUrl } : {}) };
+}
