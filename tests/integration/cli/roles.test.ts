@@ -94,7 +94,7 @@ describe('the CLI of every role', () => {
     expect(Object.keys(opened.answers[0]!)).toEqual(['patients', 'total_cost']);
   });
 
-  it.skip('buyer: lists its deals (GET /deals is added by branch api-fixes; this passes after that merge)', async () => {
+  it('buyer: lists its deals', async () => {
     const listing = JSON.parse(await tuskOk(['buyer', 'deals', '--as', 'demo-buyer', '--json'], env)) as {
       deals: { id: string }[];
     };
