@@ -11,7 +11,7 @@ import { join } from 'node:path';
 const NOT_BENCHMARKS = new Set(['smoke.ts', 'bare-workflow.ts']);
 
 const benchmarks = readdirSync(__dirname)
-  .filter((file) => file.endsWith('.ts') && !NOT_BENCHMARKS.has(file))
+  .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts') && !NOT_BENCHMARKS.has(file))
   .sort();
 const failed: string[] = [];
 for (const file of benchmarks) {
