@@ -13,6 +13,8 @@ import type { BlobStore } from '../lib/blob-store';
 import type { PartyRegistry } from '../lib/parties';
 import { SIGNATURE_HEADER, PARTY_HEADER, TIMESTAMP_HEADER } from '../lib/signed-request';
 import { installRequestSigning } from './auth';
+import { auditRoutes } from './audit/routes';
+import { ReceiptService, type AuditConfig } from './audit/receipt-service';
 import { codecRoutes } from './codec/routes';
 import { CodecService } from './codec/service';
 import { DealService, type DealServiceConfig } from './deals/service';
@@ -50,6 +52,8 @@ export interface AppDeps {
   logger?: boolean;
   /** The history codec endpoint; left out, the API serves none. */
   historyCodec?: { codec: PayloadCodec; token?: string; uiOrigin: string };
+  /** Receipts, the transparency log and audit bundles; left out, the API serves none. */
+  audit?: AuditConfig;
 }
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -110,6 +114,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(multiSellerDealRoutes, {
     deals: new MultiSellerDealService(temporal, catalog, blobs, deps.deals),
   });
+  if (deps.audit) {
+    const receipts = new ReceiptService(temporal, deps.audit);
+    await app.register(auditRoutes, {
+      receipts,
+      log: deps.audit.log,
+      operatorPublicKey: deps.audit.signer.publicKey,
+    });
+  }
   if (deps.historyCodec) {
     const { codec, token, uiOrigin } = deps.historyCodec;
     await app.register(codecRoutes, { codec: new CodecService(codec, token), uiOrigin });

@@ -8,7 +8,9 @@ import { loadHistoryCodec } from '../lib/codec/history-codec';
 import { announceReady, runMain } from '../lib/ready';
 import { connectClient } from '../lib/temporal';
 import { DEFAULT_ACCEPTANCE_TIMEOUT_MS } from '../workflows/deal/state';
+import { loadOperatorSigner } from '../lib/audit/operator-key';
 import { buildApp } from './app';
+import { TransparencyLog } from './audit/log-store';
 import { lifecycleEnv } from './lifecycle-config';
 import { redisSeenRequests } from './seen-requests';
 
@@ -25,7 +27,15 @@ runMain('api', async () => {
     /** Secret path segment of the Web UI's codec endpoint; unset, only signed operator requests decode. */
     TUSK_CODEC_TOKEN: z.string().min(32, 'at least 32 characters').optional(),
     TUSK_CODEC_UI_ORIGIN: z.url().default('http://localhost:8233'),
+    TUSK_SETTLEMENT: z.enum(['local-ledger', 'aztec']).default('local-ledger'),
+    TUSK_LEDGER_FILE: z.string().optional(),
+    TUSK_TRANSPARENCY_LOG_FILE: z.string().optional(),
   });
+  const signer = await loadOperatorSigner();
+  const transparencyLog = TransparencyLog.open(
+    resolve(env.TUSK_TRANSPARENCY_LOG_FILE ?? `${tuskHome()}/transparency-log.sqlite`),
+    signer,
+  );
   const codec = await loadHistoryCodec();
   const temporal = await connectClient(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE, codec);
   // A request waits at most one retry for Redis; then it is refused (503), never let through unchecked.
@@ -54,6 +64,18 @@ runMain('api', async () => {
     },
     logger: true,
     historyCodec: { codec, token: env.TUSK_CODEC_TOKEN, uiOrigin: env.TUSK_CODEC_UI_ORIGIN },
+    audit: {
+      signer,
+      log: transparencyLog,
+      codec,
+      settlement:
+        env.TUSK_SETTLEMENT === 'aztec'
+          ? { adapter: 'aztec' }
+          : {
+              adapter: 'local-ledger',
+              ledgerFile: resolve(env.TUSK_LEDGER_FILE ?? `${tuskHome()}/ledger.jsonl`),
+            },
+    },
   });
   const address = await app.listen({ host: env.TUSK_API_HOST, port: env.TUSK_API_PORT });
   announceReady('api', address);
@@ -62,6 +84,7 @@ runMain('api', async () => {
       .close()
       .then(() => temporal.connection.close())
       .then(() => redis.quit())
+      .then(() => transparencyLog.close())
       .finally(() => process.exit(0));
   process.once('SIGINT', close);
   process.once('SIGTERM', close);
