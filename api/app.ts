@@ -15,6 +15,7 @@ import { SIGNATURE_HEADER, PARTY_HEADER, TIMESTAMP_HEADER } from '../lib/signed-
 import { installRequestSigning } from './auth';
 import { auditRoutes } from './audit/routes';
 import { ReceiptService, type AuditConfig } from './audit/receipt-service';
+import { BundleService } from './audit/bundle-service';
 import { codecRoutes } from './codec/routes';
 import { CodecService } from './codec/service';
 import { DealService, type DealServiceConfig } from './deals/service';
@@ -118,6 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const receipts = new ReceiptService(temporal, deps.audit);
     await app.register(auditRoutes, {
       receipts,
+      bundles: new BundleService(temporal, blobs, parties, deps.policiesRoot, receipts, deps.audit),
       log: deps.audit.log,
       operatorPublicKey: deps.audit.signer.publicKey,
     });

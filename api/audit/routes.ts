@@ -4,6 +4,7 @@ import { errorResponses } from '../error-responses';
 import { ApiError } from '../errors';
 import { LogRangeError, type TransparencyLog } from './log-store';
 import type { ReceiptService } from './receipt-service';
+import type { BundleService } from './bundle-service';
 import {
   consistencyProofResponse,
   consistencyQuery,
@@ -11,6 +12,7 @@ import {
   inclusionProofResponse,
   inclusionQuery,
   operatorKey,
+  signedBundle,
   signedReceipt,
   signedTreeHead,
 } from './schemas';
@@ -26,9 +28,22 @@ const inRange = <T>(work: () => T): T => {
 
 export const auditRoutes: FastifyPluginAsyncZod<{
   receipts: ReceiptService;
+  bundles: BundleService;
   log: TransparencyLog;
   operatorPublicKey: string;
-}> = async (app, { receipts, log, operatorPublicKey }) => {
+}> = async (app, { receipts, bundles, log, operatorPublicKey }) => {
+  app.get(
+    '/deals/:dealId/audit-bundle',
+    {
+      schema: {
+        summary: "A finished deal's audit bundle, signed by the operator (its parties and the operator)",
+        params: dealParams,
+        response: { 200: signedBundle, ...errorResponses },
+      },
+    },
+    (request) => bundles.bundleFor(requireParty(request), request.params.dealId),
+  );
+
   app.get(
     '/deals/:dealId/receipt',
     {

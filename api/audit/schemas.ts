@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { signedBundle } from '../../lib/audit/bundle';
 import { signedReceipt } from '../../lib/audit/receipt';
 import {
   consistencyProofResponse,
@@ -7,7 +8,7 @@ import {
   signedTreeHead,
 } from '../../lib/audit/tree-head';
 
-export { signedReceipt, signedTreeHead, inclusionProofResponse, consistencyProofResponse };
+export { signedBundle, signedReceipt, signedTreeHead, inclusionProofResponse, consistencyProofResponse };
 
 export const dealParams = z.object({ dealId: z.string().min(1).max(100) });
 

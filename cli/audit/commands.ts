@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerBundleCommands } from './audit-commands';
 import { registerLogCommands } from './log-commands';
 import { registerReceiptCommands } from './receipt-commands';
 
@@ -6,4 +7,5 @@ import { registerReceiptCommands } from './receipt-commands';
 export function registerAuditCommands(program: Command): void {
   registerReceiptCommands(program);
   registerLogCommands(program);
+  registerBundleCommands(program);
 }

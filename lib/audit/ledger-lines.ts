@@ -6,6 +6,8 @@ export interface LedgerLine {
   line: number;
   kind: string;
   digest: string;
+  /** The line verbatim: its digest is over these bytes. */
+  text: string;
   entry: Record<string, unknown>;
 }
 
@@ -25,7 +27,7 @@ export async function ledgerLinesFor(path: string, dealId: string): Promise<Ledg
       return;
     }
     if (entry.dealId === dealId)
-      lines.push({ line: index + 1, kind: String(entry.kind), digest: sha256Ref(raw), entry });
+      lines.push({ line: index + 1, kind: String(entry.kind), digest: sha256Ref(raw), text: raw, entry });
   });
   return lines;
 }

@@ -3,7 +3,13 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForStage } from '../../cli/buyer';
+import { bundleDigest, type SignedBundle } from '../../lib/audit/bundle';
+import type { HistoryJson } from '../../lib/audit/history-json';
+import { loadOperatorSigner, type OperatorSigner } from '../../lib/audit/operator-key';
 import { checkReceipt, receiptDigest, type SignedReceipt } from '../../lib/audit/receipt';
+import { signDocument } from '../../lib/audit/signed-document';
+import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
+import type { AuditReport } from '../../lib/audit/verify/report';
 import {
   checkConsistency,
   checkInclusion,
@@ -40,6 +46,41 @@ async function tusk(
     );
   });
 }
+
+/** The findings of a report, as `check: detail` lines. */
+const findingsOf = (report: AuditReport) =>
+  report.checks.filter((c) => c.status === 'finding').map((c) => `${c.check}: ${c.detail}`);
+
+const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+/** The decoded JSON value of the result an activity of this type completed with, to read or change. */
+function activityResult(bundle: SignedBundle, activityType: string) {
+  const events = (bundle.body.runs[0]!.history as HistoryJson).events;
+  const scheduled = events.find(
+    (e) =>
+      (e.activityTaskScheduledEventAttributes as { activityType?: { name: string } } | undefined)
+        ?.activityType?.name === activityType,
+  )!;
+  const done = events.find(
+    (e) =>
+      String(
+        (e.activityTaskCompletedEventAttributes as { scheduledEventId?: string } | undefined)
+          ?.scheduledEventId,
+      ) === scheduled.eventId,
+  )!;
+  const payload = (done.activityTaskCompletedEventAttributes as { result: { payloads: { data: string }[] } })
+    .result.payloads[0]!;
+  return {
+    value: JSON.parse(Buffer.from(payload.data, 'base64').toString()) as Record<string, unknown>,
+    set(value: unknown) {
+      payload.data = Buffer.from(JSON.stringify(value)).toString('base64');
+    },
+  };
+}
+
+/** A dishonest operator: signs whatever bundle it likes with its real key. */
+const resign = (signer: OperatorSigner, bundle: SignedBundle): SignedBundle =>
+  signDocument(signer, bundle.body);
 
 /** A deal is 'settled' a moment before its workflow closes (the chain receipt comes last). */
 async function settledAndClosed(test: TestDeployment, dealId: string): Promise<void> {
@@ -219,6 +260,132 @@ describe('auditing a deal: receipts, the transparency log, bundles', () => {
     expect(wrongKey.code).toBe(1);
     const noApi = await tusk(test, ['log', 'head', '--as', 'auditor', '--api', 'http://127.0.0.1:9']);
     expect(noApi.code).toBe(3);
+  });
+
+  describe('audit bundles', () => {
+    let bundle: SignedBundle;
+    let signer: OperatorSigner;
+
+    beforeAll(async () => {
+      bundle = await test.deployment.buyer.client.get<SignedBundle>(`/deals/${dealId}/audit-bundle`);
+      signer = await loadOperatorSigner(join(test.home, 'keys', 'operator-signing.ed25519.pem'), false);
+    });
+
+    it('a clean deal verifies: replayed, signed, logged, conserved, and its result opens to the commitment', async () => {
+      expect(bundle.body.runs.map((r) => r.workflowType)).toEqual(['cohortQueryDeal']);
+      const resultKey = join(test.home, 'buyer-result.pem');
+      await writeFile(resultKey, test.deployment.buyer.resultKeyPem);
+      const report = await verifyBundle(bundle, {
+        operatorKey,
+        resultKey,
+        ledgerFile: test.deployment.ledger.path,
+      });
+      expect(findingsOf(report)).toEqual([]);
+      expect(report.ok).toBe(true);
+      const passed = report.checks.filter((c) => c.status === 'ok').map((c) => c.check);
+      expect(passed).toEqual(
+        expect.arrayContaining([
+          'bundle signed by the operator',
+          'workflow code',
+          `replay ${dealId} (${bundle.body.runs[0]!.runId})`,
+          `template and seller signature (${test.seller.id})`,
+          'receipt matches the histories',
+          'receipt in the transparency log',
+          'result commitment',
+          'money conservation',
+          'receipt against the ledger',
+          'privacy charges',
+        ]),
+      );
+      expect(report.checks.find((c) => c.check === 'result commitment')?.detail).toMatch(
+        /opened with the buyer's key, it matches/,
+      );
+    });
+
+    it('the bundle digest is in the transparency log; an auditor gets no bundle, only the sealed receipt', async () => {
+      const auditor = party(test, 'auditor').client;
+      const proof = await auditor.get<InclusionProofResponse>(
+        `/log/proof/inclusion?dealId=${dealId}&kind=audit-bundle`,
+      );
+      const entry = {
+        type: 'tusk.log-entry/v1' as const,
+        kind: 'audit-bundle' as const,
+        dealId,
+        digest: bundleDigest(bundle),
+      };
+      expect(checkInclusion(entry, proof, operatorKey)).toEqual({ ok: true });
+      await expect(auditor.get(`/deals/${dealId}/audit-bundle`)).rejects.toMatchObject({
+        status: 403,
+        code: 'forbidden',
+      });
+    });
+
+    it('a history with an event removed fails replay', async () => {
+      const doctored = clone(bundle);
+      const events = (doctored.body.runs[0]!.history as HistoryJson).events;
+      const index = events.findIndex((e) => e.activityTaskCompletedEventAttributes !== undefined);
+      events.splice(index, 1);
+      const report = await verifyBundle(resign(signer, doctored), { operatorKey });
+      expect(findingsOf(report).some((f) => f.startsWith(`replay ${dealId}`))).toBe(true);
+    });
+
+    it('a changed payload breaks the operator signature, and re-signed, the receipt and the money no longer agree', async () => {
+      const doctored = clone(bundle);
+      const release = activityResult(doctored, 'releaseEscrow');
+      release.set({ ...release.value, sellerAmount: '900' });
+      expect(findingsOf(await verifyBundle(doctored, { operatorKey }))).toContainEqual(
+        expect.stringMatching(/^bundle signed by the operator: the signature does not match/),
+      );
+      const findings = findingsOf(await verifyBundle(resign(signer, doctored), { operatorKey }));
+      expect(findings).toContainEqual(
+        'money conservation: money is not conserved: deposits 1000 ≠ payouts 900 + fees 25 + refunds 0 = 925',
+      );
+      expect(findings).toContainEqual(
+        expect.stringMatching(/^receipt matches the histories: the receipt's amounts/),
+      );
+      expect(findings).toContainEqual(
+        'receipt against the ledger: the ledger shows 975 paid out, the histories 900',
+      );
+    });
+
+    it('changed workflow code fails replay with a determinism violation', async () => {
+      const report = await verifyBundle(bundle, {
+        operatorKey,
+        workflowsPath: join(__dirname, '../fixtures/reordered-deal-workflow.ts'),
+      });
+      expect(findingsOf(report)).toContainEqual(
+        expect.stringMatching(new RegExp(`^replay ${dealId} .*DeterminismViolationError`)),
+      );
+    });
+
+    it('a receipt whose commitment does not match the sealed result is caught, even re-signed', async () => {
+      const doctored = clone(bundle);
+      const receipt = doctored.body.receipt;
+      const forged = { ...receipt.body, resultCommitment: `sha256:${'ab'.repeat(32)}` };
+      doctored.body.receipt = { ...signDocument(signer, forged), openings: receipt.openings! };
+      const findings = findingsOf(await verifyBundle(resign(signer, doctored), { operatorKey }));
+      expect(findings).toContainEqual(
+        `result commitment: the receipt's commitment sha256:${'ab'.repeat(32)} is not the sealed result's ${receipt.body.resultCommitment}`,
+      );
+      expect(findings).toContainEqual(
+        expect.stringMatching(/^receipt in the transparency log: the proof is for another entry/),
+      );
+    });
+
+    it('a receipt missing from the log is caught', async () => {
+      const doctored = clone(bundle);
+      // The proof of another entry (the second deal's receipt, or this bundle's own entry).
+      const other = await test.deployment.buyer.client.get<InclusionProofResponse>(
+        `/log/proof/inclusion?leafIndex=0`,
+      );
+      doctored.body.receiptInclusion =
+        other.leafHash === bundle.body.receiptInclusion.leafHash
+          ? await test.deployment.buyer.client.get<InclusionProofResponse>(`/log/proof/inclusion?leafIndex=1`)
+          : other;
+      expect(findingsOf(await verifyBundle(resign(signer, doctored), { operatorKey }))).toContainEqual(
+        'receipt in the transparency log: the proof is for another entry than the one checked',
+      );
+    });
   });
 
   it('bad proof requests are refused with a reason', async () => {
