@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { signedBundle, type SignedBundle } from '../../lib/audit/bundle';
 import { formatReport } from '../../lib/audit/verify/report';
@@ -45,7 +46,17 @@ type VerifyFlags = AuditOptions & {
   workflows?: string;
 };
 
+/** The replay worker's state changes are not the auditor's business: warnings and errors only. */
+function quietRuntime(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Already installed in this process: keep it.
+  }
+}
+
 async function verify(target: string, options: VerifyFlags): Promise<void> {
+  quietRuntime();
   const bundle = await loadBundle(target, options);
   const client =
     isFile(target) && !options.as && !process.env.TUSK_PARTY
