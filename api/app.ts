@@ -16,6 +16,7 @@ import { installRequestSigning } from './auth';
 import { auditRoutes } from './audit/routes';
 import { ReceiptService, type AuditConfig } from './audit/receipt-service';
 import { BundleService } from './audit/bundle-service';
+import { startReceiptIssuer } from './audit/receipt-issuer';
 import { codecRoutes } from './codec/routes';
 import { CodecService } from './codec/service';
 import { DealService, type DealServiceConfig } from './deals/service';
@@ -117,6 +118,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   if (deps.audit) {
     const receipts = new ReceiptService(temporal, deps.audit);
+    if (deps.audit.sweepIntervalMs) {
+      const stop = startReceiptIssuer(temporal, receipts, {
+        intervalMs: deps.audit.sweepIntervalMs,
+        warn: (message) => app.log.warn(message),
+      });
+      app.addHook('onClose', stop);
+    }
     await app.register(auditRoutes, {
       receipts,
       bundles: new BundleService(temporal, blobs, parties, deps.policiesRoot, receipts, deps.audit),

@@ -30,6 +30,7 @@ runMain('api', async () => {
     TUSK_SETTLEMENT: z.enum(['local-ledger', 'aztec']).default('local-ledger'),
     TUSK_LEDGER_FILE: z.string().optional(),
     TUSK_TRANSPARENCY_LOG_FILE: z.string().optional(),
+    TUSK_RECEIPT_SWEEP_MS: z.coerce.number().int().min(1_000).default(15_000),
   });
   const signer = await loadOperatorSigner();
   const transparencyLog = TransparencyLog.open(
@@ -68,6 +69,7 @@ runMain('api', async () => {
       signer,
       log: transparencyLog,
       codec,
+      sweepIntervalMs: env.TUSK_RECEIPT_SWEEP_MS,
       settlement:
         env.TUSK_SETTLEMENT === 'aztec'
           ? { adapter: 'aztec' }

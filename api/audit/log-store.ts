@@ -86,12 +86,24 @@ export class TransparencyLog {
    * Appends an entry with the document it names, once: appending the same entry again returns where
    * it already is. `document` is what the entry's digest covers (kept so the operator can serve it).
    */
-  append(entry: LogEntry, document: unknown): { leafIndex: number; appended: boolean } {
+  append(
+    entry: LogEntry,
+    document: unknown,
+    options: { onePerDeal?: boolean } = {},
+  ): { leafIndex: number; appended: boolean } {
     const text = canonicalJson(entry);
     return this.db
       .transaction(() => {
-        const existing = this.db.prepare('SELECT leaf_index FROM leaves WHERE entry = ?').get(text) as
-          { leaf_index: number } | undefined;
+        // One receipt per deal: two issuers racing (the sweep, a request) keep the first, atomically.
+        const existing = (
+          options.onePerDeal
+            ? this.db
+                .prepare(
+                  'SELECT leaf_index FROM leaves WHERE deal_id = ? AND kind = ? ORDER BY leaf_index LIMIT 1',
+                )
+                .get(entry.dealId, entry.kind)
+            : this.db.prepare('SELECT leaf_index FROM leaves WHERE entry = ?').get(text)
+        ) as { leaf_index: number } | undefined;
         if (existing) return { leafIndex: existing.leaf_index, appended: false };
         const leafIndex = this.size();
         this.db

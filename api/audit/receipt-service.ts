@@ -22,6 +22,8 @@ export interface AuditConfig {
   codec: PayloadCodec;
   /** Where settlement moves money; the local ledger's file when it is the local ledger. */
   settlement: { adapter: 'local-ledger'; ledgerFile: string } | { adapter: 'aztec' };
+  /** How often to issue the receipts of deals that finished; unset, receipts are issued when asked for. */
+  sweepIntervalMs?: number;
 }
 
 /**
@@ -54,6 +56,7 @@ export class ReceiptService {
     this.config.log.append(
       { type: 'tusk.log-entry/v1', kind: 'receipt', dealId, digest: receiptDigest(receipt) },
       receipt,
+      { onePerDeal: true },
     );
     // Two requests at once: the log kept the first, and that is the receipt.
     return signedReceipt.parse(this.config.log.documentFor(dealId, 'receipt')!.document);

@@ -176,7 +176,17 @@ describe('auditing a deal: receipts, the transparency log, bundles', () => {
     await second.delivered();
     await test.deployment.buyer.client.post(`/deals/${second.dealId}/confirm`);
     await settledAndClosed(test, second.dealId);
-    await client.get(`/deals/${second.dealId}/receipt`);
+    // Nobody asks for the second deal's receipt: the operator issues and logs it on its own.
+    const until = Date.now() + 30_000;
+    for (;;) {
+      const logged = await client
+        .get<InclusionProofResponse>(`/log/proof/inclusion?dealId=${second.dealId}&kind=receipt`)
+        .then(() => true)
+        .catch(() => false);
+      if (logged) break;
+      if (Date.now() > until) throw new Error('the receipt of a finished deal was not issued by itself');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
     const newer = await client.get<SignedTreeHead>('/log/head');
     expect(newer.body.treeSize).toBeGreaterThan(older.body.treeSize);
     const consistency = await client.get<ConsistencyProofResponse>(
@@ -220,7 +230,7 @@ describe('auditing a deal: receipts, the transparency log, bundles', () => {
     const printed = await tusk(test, ['receipt', 'pdf', file, '--out', pdf]);
     expect(printed.code, printed.stderr).toBe(0);
     expect((await readFile(pdf)).subarray(0, 5).toString()).toBe('%PDF-');
-  });
+  }, 300_000);
 
   it('tusk log head --save, then check-consistency after the log grew', async () => {
     const saved = join(test.home, 'head.json');
@@ -260,7 +270,7 @@ describe('auditing a deal: receipts, the transparency log, bundles', () => {
     expect(wrongKey.code).toBe(1);
     const noApi = await tusk(test, ['log', 'head', '--as', 'auditor', '--api', 'http://127.0.0.1:9']);
     expect(noApi.code).toBe(3);
-  });
+  }, 300_000);
 
   describe('audit bundles', () => {
     let bundle: SignedBundle;
@@ -319,6 +329,33 @@ describe('auditing a deal: receipts, the transparency log, bundles', () => {
         code: 'forbidden',
       });
     });
+
+    it('tusk audit bundle | verify: the buyer exports, anyone verifies offline; exit 1 on a finding', async () => {
+      const file = join(test.home, 'bundle.json');
+      const exported = await tusk(test, ['audit', 'bundle', dealId, '--as', 'demo-buyer', '--out', file]);
+      expect(exported.code, exported.stderr).toBe(0);
+      const verified = await tusk(test, ['audit', 'verify', file, '--operator-key', operatorKey, '--json']);
+      expect(verified.code, verified.stderr).toBe(0);
+      expect(JSON.parse(verified.stdout)).toMatchObject({ dealId, ok: true });
+      const wrongOperator = await tusk(test, [
+        'audit',
+        'verify',
+        file,
+        '--operator-key',
+        party(test, 'auditor').client.publicKey,
+      ]);
+      expect(wrongOperator.code).toBe(1);
+      expect(wrongOperator.stdout).toMatch(/FINDING bundle signed by the operator: signed by key/);
+      const notABundle = await tusk(test, [
+        'audit',
+        'verify',
+        join(test.home, 'receipt.json'),
+        '--operator-key',
+        operatorKey,
+      ]);
+      expect(notABundle.code).toBe(1);
+      expect(notABundle.stderr).toMatch(/is not a Tusk audit bundle/);
+    }, 300_000);
 
     it('a history with an event removed fails replay', async () => {
       const doctored = clone(bundle);

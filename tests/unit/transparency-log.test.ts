@@ -50,6 +50,22 @@ describe("the operator's transparency log", () => {
     reopened.close();
   });
 
+  it('keeps one receipt per deal: a second, different receipt for the same deal is not appended', () => {
+    const log = TransparencyLog.open(join(dir, 'log.sqlite'), signer);
+    expect(log.append(entry(1), { first: true }, { onePerDeal: true })).toEqual({
+      leafIndex: 0,
+      appended: true,
+    });
+    const other = { ...entry(1), digest: `sha256:${'f'.repeat(64)}` };
+    expect(log.append(other, { first: false }, { onePerDeal: true })).toEqual({
+      leafIndex: 0,
+      appended: false,
+    });
+    expect(log.size()).toBe(1);
+    expect(log.documentFor('deal-1', 'receipt')?.document).toEqual({ first: true });
+    log.close();
+  });
+
   it('refuses to update or delete a leaf, even through SQL', () => {
     const path = join(dir, 'log.sqlite');
     const log = TransparencyLog.open(path, signer);
