@@ -16,6 +16,10 @@ import type { TuskMetrics } from '../lib/observability/metrics';
 import type { PartyRegistry } from '../lib/parties';
 import { SIGNATURE_HEADER, PARTY_HEADER, TIMESTAMP_HEADER } from '../lib/signed-request';
 import { installRequestSigning } from './auth';
+import { auditRoutes } from './audit/routes';
+import { ReceiptService, type AuditConfig } from './audit/receipt-service';
+import { BundleService } from './audit/bundle-service';
+import { startReceiptIssuer } from './audit/receipt-issuer';
 import { codecRoutes } from './codec/routes';
 import { CodecService } from './codec/service';
 import { DealService, type DealServiceConfig } from './deals/service';
@@ -72,6 +76,8 @@ export interface AppDeps {
    * lifecycles are started with them and GET /deals lists them; without, neither.
    */
   listDeals?: boolean;
+  /** Receipts, the transparency log and audit bundles; left out, the API serves none. */
+  audit?: AuditConfig;
 }
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -156,6 +162,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(multiSellerDealRoutes, {
     deals: new MultiSellerDealService(temporal, catalog, blobs, dealConfig),
   });
+  if (deps.audit) {
+    const receipts = new ReceiptService(temporal, deps.audit);
+    if (deps.audit.sweepIntervalMs) {
+      const stop = startReceiptIssuer(temporal, receipts, {
+        intervalMs: deps.audit.sweepIntervalMs,
+        warn: (message) => app.log.warn(message),
+      });
+      app.addHook('onClose', stop);
+    }
+    await app.register(auditRoutes, {
+      receipts,
+      bundles: new BundleService(temporal, blobs, parties, deps.policiesRoot, receipts, deps.audit),
+      log: deps.audit.log,
+      operatorPublicKey: deps.audit.signer.publicKey,
+    });
+  }
   if (deps.historyCodec) {
     const { codec, token, uiOrigin } = deps.historyCodec;
     await app.register(codecRoutes, { codec: new CodecService(codec, token), uiOrigin });

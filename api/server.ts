@@ -10,7 +10,9 @@ import { ensureSearchAttributes } from './listing/search-attributes-setup';
 import { announceReady, runMain } from '../lib/ready';
 import { connectClient } from '../lib/temporal';
 import { DEFAULT_ACCEPTANCE_TIMEOUT_MS } from '../workflows/deal/state';
+import { loadOperatorSigner } from '../lib/audit/operator-key';
 import { buildApp } from './app';
+import { TransparencyLog } from './audit/log-store';
 import { lifecycleEnv } from './lifecycle-config';
 import { redisSeenRequests } from './seen-requests';
 
@@ -37,7 +39,16 @@ runMain('api', async () => {
      * shared machine a startup burst passes 0.98 without any request waiting, so lag decides.
      */
     TUSK_SHED_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0),
+    TUSK_SETTLEMENT: z.enum(['local-ledger', 'aztec']).default('local-ledger'),
+    TUSK_LEDGER_FILE: z.string().optional(),
+    TUSK_TRANSPARENCY_LOG_FILE: z.string().optional(),
+    TUSK_RECEIPT_SWEEP_MS: z.coerce.number().int().min(1_000).default(15_000),
   });
+  const signer = await loadOperatorSigner();
+  const transparencyLog = TransparencyLog.open(
+    resolve(env.TUSK_TRANSPARENCY_LOG_FILE ?? `${tuskHome()}/transparency-log.sqlite`),
+    signer,
+  );
   const codec = await loadHistoryCodec();
   const temporal = await connectClient(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE, codec);
   // A request waits at most one retry for Redis; then it is refused (503), never let through unchecked.
@@ -84,6 +95,19 @@ runMain('api', async () => {
       maxEventLoopUtilization: env.TUSK_SHED_EVENT_LOOP_UTILIZATION,
     },
     historyCodec: { codec, token: env.TUSK_CODEC_TOKEN, uiOrigin: env.TUSK_CODEC_UI_ORIGIN },
+    audit: {
+      signer,
+      log: transparencyLog,
+      codec,
+      sweepIntervalMs: env.TUSK_RECEIPT_SWEEP_MS,
+      settlement:
+        env.TUSK_SETTLEMENT === 'aztec'
+          ? { adapter: 'aztec' }
+          : {
+              adapter: 'local-ledger',
+              ledgerFile: resolve(env.TUSK_LEDGER_FILE ?? `${tuskHome()}/ledger.jsonl`),
+            },
+    },
   });
   warn = (message) => app.log.warn(message);
   const address = await app.listen({ host: env.TUSK_API_HOST, port: env.TUSK_API_PORT });
@@ -93,6 +117,7 @@ runMain('api', async () => {
       .close()
       .then(() => temporal.connection.close())
       .then(() => redis.quit())
+      .then(() => transparencyLog.close())
       .finally(() => process.exit(0));
   process.once('SIGINT', close);
   process.once('SIGTERM', close);

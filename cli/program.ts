@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerAuditCommands } from './audit/commands';
 import { registerAuditorCommands } from './auditor/commands';
 import { registerBuyerCommands } from './buyer/commands';
 import { registerComplianceCommands } from './compliance/commands';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerSponsorCommands(program);
   registerComplianceCommands(program);
   registerAuditorCommands(program);
+  registerAuditCommands(program);
   registerOperatorCommands(program);
   registerServiceCommands(program);
   return program;

@@ -1,26 +1,28 @@
 import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 /**
- * Canonical JSON: object keys sorted by code unit, no whitespace, integers and finite numbers only.
- * Signatures and commitments are computed over this form, so two parties that hold the same value
- * always hash the same bytes.
+ * Canonical JSON as RFC 8785 (JCS) defines it, through the maintained `canonicalize` package: object
+ * keys sorted by UTF-16 code unit, no whitespace, numbers in ECMAScript form. Signatures and
+ * commitments are computed over this form, so two parties (in any language with a JCS library) that
+ * hold the same value always hash the same bytes. For plain JSON data this is byte for byte what the
+ * earlier in-house encoder produced, so every signature made before still verifies
+ * (tests/unit/canonical-json.test.ts). What JSON cannot carry faithfully is refused rather than
+ * silently dropped: NaN, Infinity, bigint, a lone surrogate, or a value that is not JSON at all.
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new TypeError('canonical JSON cannot hold NaN or Infinity');
-    return JSON.stringify(value);
+  if (typeof value === 'bigint') throw new TypeError('canonical JSON cannot hold a bigint');
+  let text: string | undefined;
+  try {
+    text = canonicalize(value);
+  } catch (error) {
+    const reason = (error as Error).message.replace(/BigInt/, 'bigint');
+    throw new TypeError(`canonical JSON cannot hold this value: ${reason}`);
   }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  throw new TypeError(`canonical JSON cannot hold a ${typeof value}`);
+  if (text === undefined) throw new TypeError(`canonical JSON cannot hold a ${typeof value}`);
+  return text;
 }
 
 /** `sha256:<hex>` of the bytes given. */

@@ -9,6 +9,7 @@ import { blindedReceiptId } from '../activities/settlement/receipt-id';
 import { aztecPaths, TEST_ACCOUNT } from '../contracts/deployment';
 import type { DealStatus } from '../workflows/deal/state';
 import { startDemoChain, type DemoChain } from './lib/demo-chain';
+import { auditDemoDeal } from './lib/demo-audit';
 import { deployLocal, type LocalDeployment } from './lib/local-deployment';
 import { startStack, type Stack } from './lib/stack';
 
@@ -40,7 +41,7 @@ async function balances(deployment: LocalDeployment, chain?: DemoChain, escrow?:
   return `buyer ${buyer}, seller ${seller}, operator fee ${operator}`;
 }
 
-async function runDeal(deployment: LocalDeployment, chain?: DemoChain): Promise<void> {
+async function runDeal(deployment: LocalDeployment, chain?: DemoChain): Promise<string> {
   const { client, resultKeyPem, resultPublicKey } = deployment.buyer;
   const { templates } = await client.get<{
     templates: { id: string; hash: string; price: string; title: string }[];
@@ -112,6 +113,7 @@ async function runDeal(deployment: LocalDeployment, chain?: DemoChain): Promise<
     say(`the buyer's wallet holds it privately: ${held.includes(receipt.id) ? 'yes' : 'no'}`);
   }
   say(`balances after: ${await balances(deployment, chain, escrow)}`);
+  return deal.dealId;
 }
 
 async function main(): Promise<void> {
@@ -158,7 +160,8 @@ async function main(): Promise<void> {
           }
         : {}),
     });
-    await runDeal(deployment, chain);
+    const dealId = await runDeal(deployment, chain);
+    await auditDemoDeal(deployment, home, dealId, say, !chain);
     say(`demo done in ${seconds(performance.now() - began)}; logs in ${join(home, 'logs')}`);
   } finally {
     await stopAll();

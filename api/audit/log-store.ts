@@ -1,0 +1,186 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { canonicalJson } from '../../lib/canonical-json';
+import { consistencyProof, inclusionProof, rootOf, type Hash } from '../../lib/audit/merkle';
+import type { OperatorSigner } from '../../lib/audit/operator-key';
+import { signDocument } from '../../lib/audit/signed-document';
+import { entryLeafHash, type LogEntry, type SignedTreeHead } from '../../lib/audit/tree-head';
+
+export class LogRangeError extends Error {
+  override name = 'LogRangeError';
+}
+
+/**
+ * The operator's transparency log: an append-only Merkle log (RFC 9162) in its own SQLite file, with
+ * the signed documents it vouches for (receipts, bundle digests) kept beside their leaves. Every append
+ * stores the leaf, the document and a newly signed tree head in one transaction, so a crash leaves
+ * either all of them or none. Nothing is ever updated or deleted; SQL triggers refuse it.
+ */
+export class TransparencyLog {
+  private leafCache: Hash[] | undefined;
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly signer: OperatorSigner,
+  ) {}
+
+  static open(path: string, signer: OperatorSigner): TransparencyLog {
+    mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path, { timeout: 5000 });
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS leaves (
+        leaf_index INTEGER PRIMARY KEY,
+        leaf_hash BLOB NOT NULL,
+        entry TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        deal_id TEXT NOT NULL,
+        document TEXT NOT NULL,
+        appended_at INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS leaves_by_deal ON leaves (deal_id, kind);
+      CREATE TABLE IF NOT EXISTS tree_heads (tree_size INTEGER PRIMARY KEY, head TEXT NOT NULL);
+      CREATE TRIGGER IF NOT EXISTS leaves_append_only_u BEFORE UPDATE ON leaves
+        BEGIN SELECT RAISE(ABORT, 'the transparency log is append-only'); END;
+      CREATE TRIGGER IF NOT EXISTS leaves_append_only_d BEFORE DELETE ON leaves
+        BEGIN SELECT RAISE(ABORT, 'the transparency log is append-only'); END;
+    `);
+    const log = new TransparencyLog(db, signer);
+    if (log.size() === 0 && !log.headAt(0)) log.storeHead(0);
+    return log;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  size(): number {
+    return (this.db.prepare('SELECT COUNT(*) AS n FROM leaves').get() as { n: number }).n;
+  }
+
+  private leaves(): Hash[] {
+    // Another process may have appended: the cache is only trusted if its size still matches.
+    const size = this.size();
+    if (!this.leafCache || this.leafCache.length !== size)
+      this.leafCache = (
+        this.db.prepare('SELECT leaf_hash FROM leaves ORDER BY leaf_index').all() as { leaf_hash: Buffer }[]
+      ).map((row) => row.leaf_hash);
+    return this.leafCache;
+  }
+
+  private storeHead(size: number): SignedTreeHead {
+    const root = rootOf(this.leaves().slice(0, size));
+    const head = signDocument(this.signer, {
+      type: 'tusk.tree-head/v1' as const,
+      treeSize: size,
+      rootHash: root.toString('hex'),
+      timestamp: Date.now(),
+    });
+    this.db.prepare('INSERT OR IGNORE INTO tree_heads VALUES (?, ?)').run(size, JSON.stringify(head));
+    return head;
+  }
+
+  /**
+   * Appends an entry with the document it names, once: appending the same entry again returns where
+   * it already is. `document` is what the entry's digest covers (kept so the operator can serve it).
+   */
+  append(
+    entry: LogEntry,
+    document: unknown,
+    options: { onePerDeal?: boolean } = {},
+  ): { leafIndex: number; appended: boolean } {
+    const text = canonicalJson(entry);
+    return this.db
+      .transaction(() => {
+        // One receipt per deal: two issuers racing (the sweep, a request) keep the first, atomically.
+        const existing = (
+          options.onePerDeal
+            ? this.db
+                .prepare(
+                  'SELECT leaf_index FROM leaves WHERE deal_id = ? AND kind = ? ORDER BY leaf_index LIMIT 1',
+                )
+                .get(entry.dealId, entry.kind)
+            : this.db.prepare('SELECT leaf_index FROM leaves WHERE entry = ?').get(text)
+        ) as { leaf_index: number } | undefined;
+        if (existing) return { leafIndex: existing.leaf_index, appended: false };
+        const leafIndex = this.size();
+        this.db
+          .prepare('INSERT INTO leaves VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(
+            leafIndex,
+            entryLeafHash(entry),
+            text,
+            entry.kind,
+            entry.dealId,
+            JSON.stringify(document),
+            Date.now(),
+          );
+        this.leafCache = undefined;
+        this.storeHead(leafIndex + 1);
+        return { leafIndex, appended: true };
+      })
+      .immediate();
+  }
+
+  /** The document logged for a deal under a kind (the first, if several). */
+  documentFor(dealId: string, kind: LogEntry['kind']): { leafIndex: number; document: unknown } | undefined {
+    const row = this.db
+      .prepare(
+        'SELECT leaf_index, document FROM leaves WHERE deal_id = ? AND kind = ? ORDER BY leaf_index LIMIT 1',
+      )
+      .get(dealId, kind) as { leaf_index: number; document: string } | undefined;
+    return row && { leafIndex: row.leaf_index, document: JSON.parse(row.document) };
+  }
+
+  indexOf(entry: LogEntry): number | undefined {
+    const row = this.db.prepare('SELECT leaf_index FROM leaves WHERE entry = ?').get(canonicalJson(entry)) as
+      { leaf_index: number } | undefined;
+    return row?.leaf_index;
+  }
+
+  headAt(size: number): SignedTreeHead | undefined {
+    const row = this.db.prepare('SELECT head FROM tree_heads WHERE tree_size = ?').get(size) as
+      { head: string } | undefined;
+    return row && (JSON.parse(row.head) as SignedTreeHead);
+  }
+
+  head(): SignedTreeHead {
+    const size = this.size();
+    return this.headAt(size) ?? this.storeHead(size);
+  }
+
+  private requireSize(size: number, what: string): void {
+    const current = this.size();
+    if (!Number.isInteger(size) || size < 0 || size > current)
+      throw new LogRangeError(`${what} ${size} is not a size of this log (it holds ${current} entries)`);
+  }
+
+  inclusion(leafIndex: number, treeSize: number) {
+    this.requireSize(treeSize, 'tree size');
+    if (!Number.isInteger(leafIndex) || leafIndex < 0 || leafIndex >= treeSize)
+      throw new LogRangeError(`leaf ${leafIndex} is not in a tree of size ${treeSize}`);
+    const leaves = this.leaves().slice(0, treeSize);
+    const treeHead = this.headAt(treeSize);
+    if (!treeHead) throw new LogRangeError(`no head was signed at size ${treeSize}`);
+    return {
+      leafIndex,
+      treeSize,
+      leafHash: leaves[leafIndex]!.toString('hex'),
+      path: inclusionProof(leaves, leafIndex).map((h) => h.toString('hex')),
+      treeHead,
+    };
+  }
+
+  consistency(first: number, second: number) {
+    this.requireSize(second, 'second');
+    this.requireSize(first, 'first');
+    if (first > second) throw new LogRangeError(`first (${first}) must not exceed second (${second})`);
+    return {
+      first,
+      second,
+      path: consistencyProof(this.leaves().slice(0, second), first).map((h) => h.toString('hex')),
+    };
+  }
+}

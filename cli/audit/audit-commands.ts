@@ -1,0 +1,108 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { Command } from 'commander';
+import { signedBundle, type SignedBundle } from '../../lib/audit/bundle';
+import { formatReport } from '../../lib/audit/verify/report';
+import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
+import { CliError } from '../common';
+import {
+  call,
+  clientOf,
+  isFile,
+  operatorKeyOf,
+  print,
+  withCommonOptions,
+  type AuditOptions,
+} from './context';
+
+async function fetchBundle(dealId: string, options: AuditOptions): Promise<SignedBundle> {
+  const client = await clientOf(options);
+  return signedBundle.parse(
+    await call(() => client.get<unknown>(`/deals/${encodeURIComponent(dealId)}/audit-bundle`)),
+  );
+}
+
+async function loadBundle(target: string, options: AuditOptions): Promise<SignedBundle> {
+  if (!isFile(target)) return fetchBundle(target, options);
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(target, 'utf8'));
+  } catch (error) {
+    throw new CliError(`${target} is not JSON: ${(error as Error).message}`, 1);
+  }
+  const parsed = signedBundle.safeParse(json);
+  if (!parsed.success)
+    throw new CliError(
+      `${target} is not a Tusk audit bundle: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`,
+      1,
+    );
+  return parsed.data;
+}
+
+type VerifyFlags = AuditOptions & {
+  resultKey?: string;
+  ledger?: string;
+  aztecNode?: string;
+  workflows?: string;
+};
+
+/** The replay worker's state changes are not the auditor's business: warnings and errors only. */
+function quietRuntime(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Already installed in this process: keep it.
+  }
+}
+
+async function verify(target: string, options: VerifyFlags): Promise<void> {
+  quietRuntime();
+  const bundle = await loadBundle(target, options);
+  const client =
+    isFile(target) && !options.as && !process.env.TUSK_PARTY
+      ? undefined
+      : await clientOf(options).catch(() => undefined);
+  const { key, pinned } = await operatorKeyOf(options, client);
+  const report = await verifyBundle(bundle, {
+    operatorKey: key,
+    ...(options.resultKey ? { resultKey: options.resultKey } : {}),
+    ...(options.ledger ? { ledgerFile: options.ledger } : {}),
+    ...(options.aztecNode ? { aztecNodeUrl: options.aztecNode } : {}),
+    ...(options.workflows ? { workflowsPath: options.workflows } : {}),
+  });
+  const note = pinned
+    ? ''
+    : `\nnote: the operator key was taken from the API (${key}); pin it with --operator-key`;
+  print(options, report, formatReport(report) + note);
+  if (!report.ok) process.exitCode = 1;
+}
+
+export function registerBundleCommands(program: Command): void {
+  const audit = program.command('audit').description("export and verify a finished deal's audit bundle");
+  withCommonOptions(
+    audit.command('bundle <dealId>').description("fetch a deal's audit bundle, signed by the operator"),
+  )
+    .requiredOption('--out <file>', 'where to save it')
+    .action(async (dealId: string, options: AuditOptions & { out: string }) => {
+      const bundle = await fetchBundle(dealId, options);
+      await writeFile(options.out, `${JSON.stringify(bundle)}\n`);
+      print(
+        options,
+        { out: options.out, runs: bundle.body.runs.length },
+        `wrote ${options.out} (${bundle.body.runs.length} recorded runs)`,
+      );
+    });
+  withCommonOptions(
+    audit
+      .command('verify <bundleFileOrDealId>')
+      .description('replay every history with the pinned workflow code and check the deal end to end'),
+  )
+    .option(
+      '--result-key <pem>',
+      "the buyer's X25519 result key: open the sealed result and check its commitment",
+    )
+    .option('--ledger <file>', 'a copy of the local ledger to check the receipt against')
+    .option('--aztec-node <url>', 'an Aztec node to check the chain receipt against')
+    .option('--workflows <path>', 'replay with this workflow code instead of this checkout’s')
+    .action(verify);
+}

@@ -1,0 +1,33 @@
+import { readFile } from 'node:fs/promises';
+import { sha256Ref } from '../canonical-json';
+
+export interface LedgerLine {
+  /** 1-based line number in the ledger file. */
+  line: number;
+  kind: string;
+  digest: string;
+  /** The line verbatim: its digest is over these bytes. */
+  text: string;
+  entry: Record<string, unknown>;
+}
+
+/** The lines of the local development ledger (JSON lines, append-only) that concern one deal. */
+export async function ledgerLinesFor(path: string, dealId: string): Promise<LedgerLine[]> {
+  const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return '';
+    throw error;
+  });
+  const lines: LedgerLine[] = [];
+  text.split('\n').forEach((raw, index) => {
+    if (!raw.trim()) return;
+    let entry: Record<string, unknown>;
+    try {
+      entry = JSON.parse(raw) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    if (entry.dealId === dealId)
+      lines.push({ line: index + 1, kind: String(entry.kind), digest: sha256Ref(raw), text: raw, entry });
+  });
+  return lines;
+}

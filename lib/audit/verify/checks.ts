@@ -1,0 +1,317 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { canonicalJson } from '../../canonical-json';
+import { openResult } from '../../sealed-result';
+import { decisionSignatureValid } from '../../signed-decision';
+import { noisePlan } from '../../../query-policies/noise-plan';
+import { checkTemplateSignature, templateSignature } from '../../../query-policies/signature';
+import { queryTemplate } from '../../../query-policies/template';
+import type { SignedBundle } from '../bundle';
+import { receiptFactsOf } from '../deal-facts';
+import { payloadValue, readHistory, type ActivityCall, type HistoryJson } from '../history-json';
+import { amountsOf, checkReceipt, receiptDigest } from '../receipt';
+import { conservationProblems, moneyFactsOf } from '../settlement-facts';
+import { checkDocumentSignature } from '../signed-document';
+import { checkInclusion } from '../tree-head';
+import { finding, fromProblems, ok, skipped, type CheckResult } from './report';
+
+const callsOf = (bundle: SignedBundle): ActivityCall[] =>
+  bundle.body.runs.flatMap((run) => readHistory(run.history as HistoryJson).activities);
+const completed = (bundle: SignedBundle, type: string) =>
+  callsOf(bundle).filter((c) => c.completed && c.activityType === type);
+const dealInput = (bundle: SignedBundle) =>
+  (readHistory(bundle.body.runs[0]!.history).input[0] ?? {}) as {
+    templateHash?: string;
+    sellers?: { sellerId: string; templateHash: string }[];
+    feeBps?: number;
+  };
+
+export function checkBundleSignature(bundle: SignedBundle, operatorKey: string): CheckResult {
+  const check = checkDocumentSignature(bundle, operatorKey);
+  return check.ok
+    ? ok('bundle signed by the operator')
+    : finding('bundle signed by the operator', check.reason);
+}
+
+/** Each seller signed the template the deal pinned, with the key the operator registered for it. */
+export function checkTemplates(bundle: SignedBundle): CheckResult[] {
+  const input = dealInput(bundle);
+  const pinned = new Map(
+    input.sellers?.map((s) => [s.sellerId, s.templateHash]) ??
+      bundle.body.templates.map((t) => [t.sellerId, input.templateHash ?? '']),
+  );
+  if (pinned.size === 0 || bundle.body.templates.length === 0)
+    return [skipped('template and seller signature', 'this deal names no template')];
+  return bundle.body.templates.map(({ sellerId, template, signature }) => {
+    const check = `template and seller signature (${sellerId})`;
+    const parsed = queryTemplate.safeParse(template);
+    const signed = templateSignature.safeParse(signature);
+    if (!parsed.success || !signed.success)
+      return finding(check, 'the bundle does not hold a well-formed template and signature');
+    const key = bundle.body.parties.find((p) => p.id === sellerId)?.publicKey;
+    if (!key) return finding(check, `the bundle names no key for seller ${sellerId}`);
+    const verdict = checkTemplateSignature(parsed.data, signed.data, key);
+    if (!verdict.ok) return finding(check, verdict.reason);
+    if (verdict.hash !== pinned.get(sellerId))
+      return finding(
+        check,
+        `the deal pinned ${pinned.get(sellerId)}, the signed template is ${verdict.hash}`,
+      );
+    if (
+      bundle.body.receipt.body.templateHash &&
+      !input.sellers &&
+      verdict.hash !== bundle.body.receipt.body.templateHash
+    )
+      return finding(
+        check,
+        `the receipt names template ${bundle.body.receipt.body.templateHash}, the deal ran ${verdict.hash}`,
+      );
+    return ok(check, verdict.hash);
+  });
+}
+
+/** The receipt is the operator's, says what the histories say, and its openings match its seals. */
+export function checkReceiptAgainstHistories(bundle: SignedBundle, operatorKey: string): CheckResult[] {
+  const { receipt } = bundle.body;
+  const check = 'receipt matches the histories';
+  const signature = checkReceipt(receipt, operatorKey);
+  if (!signature.ok) return [finding('receipt signed by the operator', signature.reason)];
+  const facts = receiptFactsOf(bundle.body.dealId, bundle.body.runs, {
+    adapter: receipt.body.settlement.adapter,
+    ledgerEntries: receipt.body.settlement.ledgerEntries,
+  });
+  if (!facts)
+    return [
+      ok('receipt signed by the operator'),
+      finding(check, 'the histories do not show a finished deal'),
+    ];
+  const problems: string[] = [];
+  const compare = (what: string, stated: unknown, recorded: unknown) => {
+    if (canonicalJson(stated ?? null) !== canonicalJson(recorded ?? null))
+      problems.push(
+        `the receipt's ${what} ${canonicalJson(stated ?? null)} is not the recorded ${canonicalJson(recorded ?? null)}`,
+      );
+  };
+  compare('kind', receipt.body.kind, facts.kind);
+  compare('outcome', receipt.body.outcome, facts.outcome);
+  compare('chain receipt', receipt.body.chainReceiptId, facts.money.chainReceipt?.id);
+  compare('settlement transactions', receipt.body.settlement.transactions, facts.money.transactions);
+  if (receipt.openings?.parties) compare('parties', receipt.openings.parties.value, facts.parties);
+  if (receipt.openings?.amounts) compare('amounts', receipt.openings.amounts.value, amountsOf(facts));
+  return [ok('receipt signed by the operator'), ...fromProblems(check, problems)];
+}
+
+/** The receipt's result commitment is the one the perimeter returned, and the sealed result's. */
+export async function checkResultCommitment(
+  bundle: SignedBundle,
+  resultKeyPem?: string,
+): Promise<CheckResult[]> {
+  const check = 'result commitment';
+  const results = [...completed(bundle, 'runApprovedQuery'), ...completed(bundle, 'sumCiphertexts')].map(
+    (c) => c.result as { resultRef: string; commitment: string },
+  );
+  const recorded = results.at(-1);
+  const stated = bundle.body.receipt.body.resultCommitment;
+  if (!recorded)
+    return [
+      stated
+        ? finding(check, `the receipt states ${stated}, but no result was recorded`)
+        : skipped(check, 'no result was delivered'),
+    ];
+  if (stated !== recorded.commitment)
+    return [
+      finding(
+        check,
+        `the receipt's commitment ${stated ?? '(none)'} is not the sealed result's ${recorded.commitment}`,
+      ),
+    ];
+  const blob = bundle.body.blobs.find((b) => b.ref === recorded.resultRef);
+  if (!blob) return [ok(check, `${stated} (the sealed result is not in this copy)`)];
+  const bytes = Buffer.from(blob.base64, 'base64');
+  if (`sha256:${createHash('sha256').update(bytes).digest('hex')}` !== recorded.resultRef)
+    return [finding(check, `the sealed result in the bundle is not the blob ${recorded.resultRef}`)];
+  if (!resultKeyPem)
+    return [ok(check, `${stated}; the sealed result is the recorded blob (give --result-key to open it)`)];
+  try {
+    openResult(bytes, await readFile(resultKeyPem, 'utf8'), bundle.body.dealId, stated);
+    return [ok(check, `${stated}; opened with the buyer's key, it matches`)];
+  } catch (error) {
+    return [finding(check, (error as Error).message)];
+  }
+}
+
+/** The receipt is in the operator's transparency log, under a head the operator signed. */
+export function checkReceiptLogged(bundle: SignedBundle, operatorKey: string): CheckResult {
+  const { receipt, receiptInclusion, dealId } = bundle.body;
+  const entry = {
+    type: 'tusk.log-entry/v1' as const,
+    kind: 'receipt' as const,
+    dealId,
+    digest: receiptDigest(receipt),
+  };
+  const verdict = checkInclusion(entry, receiptInclusion, operatorKey);
+  return verdict.ok
+    ? ok(
+        'receipt in the transparency log',
+        `leaf ${receiptInclusion.leafIndex} of ${receiptInclusion.treeSize}`,
+      )
+    : finding('receipt in the transparency log', verdict.reason);
+}
+
+/** payouts + fees + refunds = deposits, and each fee is the agreed basis points. */
+export function checkMoney(bundle: SignedBundle): CheckResult[] {
+  const facts = moneyFactsOf(callsOf(bundle));
+  const agreed = dealInput(bundle).feeBps;
+  const problems = conservationProblems(facts);
+  for (const fee of facts.fees)
+    if (agreed !== undefined && fee.feeBps !== agreed)
+      problems.push(`a fee was taken at ${fee.feeBps} bps; the deal agreed ${agreed}`);
+  return fromProblems('money conservation', problems);
+}
+
+/** The local ledger's lines are the receipt's, verbatim, and move the amounts the histories record. */
+export async function checkLedger(bundle: SignedBundle, ledgerFile?: string): Promise<CheckResult[]> {
+  const check = 'receipt against the ledger';
+  const { settlement, receipt } = bundle.body;
+  if (settlement.adapter !== 'local-ledger')
+    return [skipped(check, 'settled on Aztec: give --aztec-node to check on chain')];
+  const problems: string[] = [];
+  const digest = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+  const stated = receipt.body.settlement.ledgerEntries;
+  if (stated.length !== settlement.ledgerLines.length)
+    problems.push(
+      `the receipt names ${stated.length} ledger lines, the bundle holds ${settlement.ledgerLines.length}`,
+    );
+  for (const line of settlement.ledgerLines) {
+    const entry = stated.find((e) => e.line === line.line);
+    if (!entry || entry.digest !== digest(line.text))
+      problems.push(`ledger line ${line.line} is not the line the receipt names`);
+  }
+  if (ledgerFile) {
+    const lines = (await readFile(ledgerFile, 'utf8')).split('\n');
+    for (const entry of stated)
+      if (digest(lines[entry.line - 1] ?? '') !== entry.digest)
+        problems.push(`line ${entry.line} of ${ledgerFile} is not the line the receipt names`);
+  }
+  const facts = moneyFactsOf(callsOf(bundle));
+  const moved = settlement.ledgerLines.map((l) => JSON.parse(l.text) as Record<string, string>);
+  const sum = (values: (string | undefined)[]) => values.reduce((t, v) => t + BigInt(v ?? 0), 0n);
+  const pairs: [string, bigint, bigint][] = [
+    [
+      'locked',
+      sum(moved.filter((e) => e.kind === 'lock').map((e) => e.amount)),
+      sum(facts.deposits.map((d) => d.amount)),
+    ],
+    [
+      'paid out',
+      sum(
+        moved.map((e) =>
+          e.kind === 'release' ? e.sellerAmount : e.kind === 'release_part' ? e.payeeAmount : '0',
+        ),
+      ),
+      sum(facts.payouts.map((p) => p.amount)),
+    ],
+    ['fees', sum(moved.map((e) => e.feeAmount ?? '0')), sum(facts.fees.map((f) => f.amount))],
+    [
+      'refunded',
+      sum(moved.filter((e) => e.kind === 'refund' || e.kind === 'refund_remainder').map((e) => e.amount)),
+      sum(facts.refunds.map((r) => r.amount)),
+    ],
+  ];
+  for (const [what, onLedger, inHistory] of pairs)
+    if (onLedger !== inHistory)
+      problems.push(`the ledger shows ${onLedger} ${what}, the histories ${inHistory}`);
+  return fromProblems(check, problems, ledgerFile ? `checked against ${ledgerFile}` : 'lines in the bundle');
+}
+
+/** Each release charged its template's ε once; an identical repeat free. */
+export function checkPrivacyCharges(bundle: SignedBundle): CheckResult[] {
+  const releases = completed(bundle, 'runApprovedQuery');
+  if (releases.length === 0) return [skipped('privacy charges', 'no perimeter release in this deal')];
+  const problems: string[] = [];
+  const templates = bundle.body.templates
+    .map((t) => queryTemplate.safeParse(t.template))
+    .filter((t) => t.success);
+  for (const release of releases) {
+    const { epsilonSpent, repeat } = release.result as { epsilonSpent: number; repeat: boolean };
+    const template = templates[0]?.data;
+    if (repeat && epsilonSpent !== 0)
+      problems.push(`a repeated answer was charged ε ${epsilonSpent}; repeats are free`);
+    if (!repeat && template && epsilonSpent !== noisePlan(template).epsilon)
+      problems.push(
+        `a fresh answer was charged ε ${epsilonSpent}; the signed template costs ${noisePlan(template).epsilon}`,
+      );
+  }
+  return [
+    ...fromProblems('privacy charges', problems),
+    skipped(
+      'privacy budget',
+      "budgets are the seller's: check them with the perimeter's privacy ledger entries",
+    ),
+  ];
+}
+
+const APPROVAL_UPDATES: Record<string, string> = {
+  approveDisputeOutcome: 'outcome',
+  decideDisclosure: 'decision',
+};
+
+/** Approvals that counted were signed by their principals, each by a distinct principal and key. */
+export function checkApprovals(bundle: SignedBundle): CheckResult[] {
+  const results: CheckResult[] = [];
+  for (const run of bundle.body.runs) {
+    const events = (run.history as HistoryJson).events;
+    const accepted = new Map<string, { name: string; request: Record<string, unknown> }>();
+    const counted: { principal: string; decision: unknown; signature: string }[] = [];
+    for (const event of events) {
+      const acc = event.workflowExecutionUpdateAcceptedEventAttributes as
+        | {
+            acceptedRequest?: {
+              meta?: { updateId?: string };
+              input?: { name?: string; args?: { payloads?: unknown[] } };
+            };
+          }
+        | undefined;
+      const name = acc?.acceptedRequest?.input?.name ?? '';
+      if (acc && APPROVAL_UPDATES[name])
+        accepted.set(String(acc.acceptedRequest?.meta?.updateId), {
+          name,
+          request: payloadValue(acc.acceptedRequest?.input?.args?.payloads?.[0]) as Record<string, unknown>,
+        });
+      const done = event.workflowExecutionUpdateCompletedEventAttributes as
+        { meta?: { updateId?: string }; outcome?: { success?: unknown } } | undefined;
+      const update = done && accepted.get(String(done.meta?.updateId));
+      if (update && done.outcome?.success !== undefined)
+        counted.push({
+          principal: String(update.request.principal),
+          decision: update.request[APPROVAL_UPDATES[update.name]!],
+          signature: String(update.request.signature),
+        });
+    }
+    if (counted.length === 0) continue;
+    const check = `approvals of ${run.workflowId}`;
+    const problems: string[] = [];
+    const keys = new Map<string, string>();
+    for (const approval of counted) {
+      const key = bundle.body.parties.find((p) => p.id === approval.principal)?.publicKey;
+      if (!key) {
+        problems.push(`${approval.principal} is not a registered principal in this bundle`);
+        continue;
+      }
+      if (!decisionSignatureValid(key, run.workflowId, approval.decision, approval.signature))
+        problems.push(`${approval.principal}'s approval is not signed by ${approval.principal}'s key`);
+      const earlier = keys.get(key);
+      if (earlier !== undefined)
+        problems.push(
+          earlier === approval.principal
+            ? `${approval.principal} approved twice`
+            : `one key signed the approvals of ${earlier} and ${approval.principal}: not two distinct principals`,
+        );
+      keys.set(key, approval.principal);
+    }
+    results.push(
+      ...fromProblems(check, problems, `${counted.length} signed approvals, distinct principals and keys`),
+    );
+  }
+  return results.length > 0 ? results : [skipped('approvals', 'no approvals in this deal')];
+}

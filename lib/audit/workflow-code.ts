@@ -1,0 +1,32 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+
+/** The workflow code every Tusk worker runs: replay pins it. */
+export const WORKFLOWS_PATH = join(__dirname, '../../workflows/index.ts');
+export const FAILURE_CONVERTER_PATH = join(__dirname, '../codec/failure-converter.cjs');
+
+export interface WorkflowCodeIdentity {
+  /** sha256 of the webpack bundle the SDK builds from workflows/index.ts (no absolute paths in it). */
+  bundleHash: string;
+  sdkVersion: string;
+  workflowsPath: 'workflows/index.ts';
+}
+
+const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
+let cached: Promise<WorkflowCodeIdentity> | undefined;
+
+/** Bundles the workflow code once per process (a few seconds) and names it by hash. */
+export function workflowCodeIdentity(): Promise<WorkflowCodeIdentity> {
+  cached ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet }).then(({ code }) => ({
+    bundleHash: `sha256:${createHash('sha256').update(code).digest('hex')}`,
+    sdkVersion: (
+      JSON.parse(readFileSync(require.resolve('@temporalio/worker/package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version,
+    workflowsPath: 'workflows/index.ts',
+  }));
+  return cached;
+}
