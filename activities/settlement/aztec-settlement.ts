@@ -26,6 +26,7 @@ import {
   type ReleasePartInput,
   type RemainderRefunded,
   type SettlementPort,
+  requireEscrowId,
 } from './port';
 import { blindedReceiptId } from './receipt-id';
 
@@ -58,6 +59,7 @@ export class AztecSettlement implements SettlementPort {
   constructor(private readonly deps: AztecSettlementDeps) {}
 
   async openEscrow(input: OpenEscrowInput): Promise<EscrowOpened> {
+    requireEscrowId(input.dealId);
     parseAmount(input.amount);
     await this.registerBuyer(input.buyerId);
     const escrow = await this.escrow(input.dealId);
@@ -72,6 +74,7 @@ export class AztecSettlement implements SettlementPort {
   }
 
   async lockEscrow(input: LockEscrowInput): Promise<EscrowLocked> {
+    requireEscrowId(input.dealId);
     const price = parseAmount(input.amount);
     const buyer = await this.registerBuyer(input.buyerId);
     // A wrong payment already went back: the lock stays refused, for the same reason.
@@ -105,6 +108,7 @@ export class AztecSettlement implements SettlementPort {
   }
 
   async releaseEscrow(input: ReleaseEscrowInput): Promise<EscrowReleased> {
+    requireEscrowId(input.dealId);
     const price = parseAmount(input.amount);
     let split: ReturnType<typeof splitFee>;
     try {
@@ -139,6 +143,7 @@ export class AztecSettlement implements SettlementPort {
   }
 
   async refundEscrow(input: RefundEscrowInput): Promise<EscrowRefunded> {
+    requireEscrowId(input.dealId);
     const price = parseAmount(input.amount);
     const buyer = await this.registerBuyer(input.buyerId);
     const done = await this.settledBefore(input.dealId, 'refund', 'release', price);
@@ -174,6 +179,7 @@ export class AztecSettlement implements SettlementPort {
   }
 
   async recordReceipt(input: RecordReceiptInput): Promise<ReceiptRecorded> {
+    requireEscrowId(input.dealId);
     const buyer = await this.partyAddress(input.buyerId);
     const salt = deriveDealSecret(this.deps.escrowMaster, 'receipt-salt', input.dealId);
     const receiptId = blindedReceiptId(input.commitment, salt);

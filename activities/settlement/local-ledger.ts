@@ -28,6 +28,7 @@ import {
   type RemainderRefunded,
   type SettlementPort,
   parseAmount,
+  requireEscrowId,
 } from './port';
 import { blindedReceiptId } from './receipt-id';
 
@@ -77,6 +78,7 @@ export class LocalLedger implements SettlementPort {
 
   /** Nothing to deploy: the ledger's escrow for a deal is a line it writes when locking. */
   async openEscrow(input: OpenEscrowInput): Promise<EscrowOpened> {
+    requireEscrowId(input.dealId);
     parseAmount(input.amount);
     return { dealId: input.dealId, escrowAddress: `ledger:${input.dealId}`, amount: input.amount };
   }
@@ -84,6 +86,7 @@ export class LocalLedger implements SettlementPort {
   /** The ledger holds the buyer's balance itself, so locking moves the payment at once. */
   lockEscrow(input: LockEscrowInput): Promise<EscrowLocked> {
     return this.exclusive(async () => {
+      requireEscrowId(input.dealId);
       const state = await this.state();
       const amount = parseAmount(input.amount);
       const existing = state.escrows.get(input.dealId);
@@ -122,6 +125,7 @@ export class LocalLedger implements SettlementPort {
 
   releaseEscrow(input: ReleaseEscrowInput): Promise<EscrowReleased> {
     return this.exclusive(async () => {
+      requireEscrowId(input.dealId);
       const escrow = this.lockedEscrow(await this.state(), input.dealId, input.amount);
       if (escrow.parts.size > 0) throw partlySettled(input.dealId);
       if (escrow.outcome?.kind === 'release') {
@@ -145,6 +149,7 @@ export class LocalLedger implements SettlementPort {
 
   refundEscrow(input: RefundEscrowInput): Promise<EscrowRefunded> {
     return this.exclusive(async () => {
+      requireEscrowId(input.dealId);
       const escrow = this.lockedEscrow(await this.state(), input.dealId, input.amount);
       if (escrow.parts.size > 0) throw partlySettled(input.dealId);
       if (escrow.outcome?.kind === 'refund') return { dealId: input.dealId, amount: input.amount };
@@ -162,6 +167,7 @@ export class LocalLedger implements SettlementPort {
   /** Records the receipt with a fresh random salt; a repeated call returns the first one. */
   recordReceipt(input: RecordReceiptInput): Promise<ReceiptRecorded> {
     return this.exclusive(async () => {
+      requireEscrowId(input.dealId);
       const existing = (await this.state()).receipts.get(input.dealId);
       if (existing) return { dealId: input.dealId, receiptId: existing.receiptId, salt: existing.salt };
       const salt = randomBytes(32);
@@ -177,6 +183,7 @@ export class LocalLedger implements SettlementPort {
 
   releasePart(input: ReleasePartInput): Promise<PartReleased> {
     return this.exclusive(async () => {
+      requireEscrowId(input.dealId);
       const escrow = this.escrowOf(await this.state(), input.dealId);
       const amount = BigInt(input.amount);
       const done = escrow.parts.get(input.partId);
@@ -215,6 +222,7 @@ export class LocalLedger implements SettlementPort {
 
   refundRemainder(input: RefundRemainderInput): Promise<RemainderRefunded> {
     return this.exclusive(async () => {
+      requireEscrowId(input.dealId);
       const escrow = this.escrowOf(await this.state(), input.dealId);
       if (escrow.buyerId !== input.funderId) {
         throw new SettlementRefusedError(

@@ -1,3 +1,5 @@
+import { parseEscrowId, type EscrowRef } from './types';
+
 /**
  * The one settlement port. Every action is keyed by (deal id, action) and idempotent: calling it
  * again after it landed returns what it did the first time and moves no money.
@@ -7,6 +9,10 @@
  * makes the deal's escrow and says where to pay; `lockEscrow` waits until exactly the price is there
  * (a wrong amount goes back to the buyer, refused). The local ledger, holding every balance itself,
  * moves the buyer's money in `lockEscrow` directly.
+ */
+/**
+ * Every `dealId` below is an escrow id (`./types.ts`: `deal:<id>`, `share:<deal>:<seller>`,
+ * `period:<subscription>:<n>`, `grant:<id>`): the key the action is idempotent on.
  */
 export interface OpenEscrowInput {
   dealId: string;
@@ -139,8 +145,10 @@ export type SettlementRefusal =
   | 'EscrowAlreadySettled'
   /** The parts released would exceed what the escrow holds. */
   | 'EscrowExhausted'
-  /** The adapter does not offer this action (e.g. partial payouts on Aztec). */
-  | 'UnsupportedAction';
+  /** The adapter does not offer this action. */
+  | 'UnsupportedAction'
+  /** Not a namespaced escrow id (see ./types.ts): refused so that escrows of two kinds never meet. */
+  | 'InvalidEscrowId';
 
 export class SettlementRefusedError extends Error {
   override name = 'SettlementRefusedError';
@@ -150,6 +158,17 @@ export class SettlementRefusedError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The escrow an id names; refuses an id that is not a namespaced escrow id. */
+export function requireEscrowId(id: string): EscrowRef {
+  const ref = typeof id === 'string' ? parseEscrowId(id) : undefined;
+  if (!ref)
+    throw new SettlementRefusedError(
+      'InvalidEscrowId',
+      `${JSON.stringify(id).slice(0, 80)} is not an escrow id (kind:id, e.g. deal:<deal id>)`,
+    );
+  return ref;
 }
 
 /** A positive whole amount of smallest units, or a refusal saying what is wrong with it. */

@@ -1,3 +1,4 @@
+import { dealEscrowId } from '../../activities/settlement/types';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inject } from 'vitest';
@@ -47,9 +48,9 @@ describe('deals settled on a real Aztec local network', () => {
     const settled = await untilSettledWithReceipt(test.deployment, deal.dealId);
     expect(settled.stage).toBe('settled');
 
-    const after = await balances([deal.dealId]);
+    const after = await balances([dealEscrowId(deal.dealId)]);
     expect(moved(before, after)).toEqual({ [buyer]: -1000n, [seller]: 975n, [operator]: 25n });
-    expect(after.escrows[deal.dealId]).toBe(0n);
+    expect(after.escrows[dealEscrowId(deal.dealId)]).toBe(0n);
 
     const receipt = settled.receipt!;
     expect(blindedReceiptId(settled.result!.commitment, Buffer.from(receipt.salt, 'hex'))).toBe(receipt.id);
@@ -87,7 +88,7 @@ describe('deals settled on a real Aztec local network', () => {
   it('a release repeated after it landed returns the same transaction and pays nobody again', async () => {
     const { dealId } = paidDeal;
     const journaled = await new TxJournal(join(test.home, 'settlement-journal')).get(dealId, 'release');
-    const before = await balances([dealId]);
+    const before = await balances([dealEscrowId(dealId)]);
     const again = await callSettlement(test, 'releaseEscrow', {
       dealId,
       sellerId: test.seller.id,
@@ -110,7 +111,7 @@ describe('deals settled on a real Aztec local network', () => {
       type: 'EscrowMismatch',
       message: `deal ${dealId} was settled for 1000, not 2000`,
     });
-    const after = await balances([dealId]);
+    const after = await balances([dealEscrowId(dealId)]);
     expect(moved(before, after)).toEqual({ [buyer]: 0n, [seller]: 0n, [operator]: 0n });
   });
 
@@ -127,9 +128,9 @@ describe('deals settled on a real Aztec local network', () => {
     await payWhenAsked(() => handle.query(dealStatusQuery), '1000');
     const status = await handle.result();
     expect(status).toMatchObject({ stage: 'refunded', problem: { code: 'TermsMismatch' } });
-    const after = await balances([dealId]);
+    const after = await balances([dealEscrowId(dealId)]);
     expect(moved(before, after)).toEqual({ [buyer]: 0n, [seller]: 0n, [operator]: 0n });
-    expect(after.escrows[dealId]).toBe(0n);
+    expect(after.escrows[dealEscrowId(dealId)]).toBe(0n);
   });
 
   it('a wrong payment is returned to the buyer and the deal refused with the reason', async () => {
@@ -145,9 +146,9 @@ describe('deals settled on a real Aztec local network', () => {
       },
     });
     expect(status.result).toBeUndefined();
-    const after = await balances([deal.dealId]);
+    const after = await balances([dealEscrowId(deal.dealId)]);
     expect(moved(before, after)).toEqual({ [buyer]: 0n, [seller]: 0n, [operator]: 0n });
-    expect(after.escrows[deal.dealId]).toBe(0n);
+    expect(after.escrows[dealEscrowId(deal.dealId)]).toBe(0n);
   });
 
   it('unknown deals, bad amounts and parties without an Aztec account are refused with clear errors', async () => {

@@ -1,3 +1,4 @@
+import { dealEscrowId } from '../../activities/settlement/types';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
@@ -68,9 +69,9 @@ describe('a settlement worker killed between sending the release and recording i
     const settled = await untilSettledWithReceipt(test.deployment, deal.dealId);
     expect(settled.stage).toBe('settled');
 
-    const after = await balances([deal.dealId]);
+    const after = await balances([dealEscrowId(deal.dealId)]);
     expect(moved(before, after)).toEqual({ [buyer]: 0n, [seller]: 975n, [operator]: 25n });
-    expect(after.escrows[deal.dealId]).toBe(0n);
+    expect(after.escrows[dealEscrowId(deal.dealId)]).toBe(0n);
     // The transaction sent before the kill is the one that landed: followed, not proven again.
     expect((await journal.get(deal.dealId, 'release'))?.txHash).toBe(sent.txHash);
     expect(['checkpointed', 'proven', 'finalized']).toContain(await txStatus(sent.txHash));

@@ -1,6 +1,7 @@
 import { executeChild } from '@temporalio/workflow';
 import type { CoordinatorActivities } from '../../activities/coordinator/activities';
 import type { SettlementActivities } from '../../activities/settlement/activities';
+import { dealEscrowId, escrowId } from '../../activities/settlement/types';
 import type { CohortQueryDealInput, DealState } from './state';
 import { dispute } from '../dispute/workflow';
 import { DEFAULT_DISPUTE_TERMS, sellerShare } from '../dispute/state';
@@ -32,7 +33,8 @@ export async function settleByDispute(
     ],
   });
   deal.disputeResolved(resolution);
-  const { dealId, buyerId, sellerId, price, feeBps } = input;
+  const { buyerId, sellerId, price, feeBps } = input;
+  const dealId = dealEscrowId(input.dealId);
   const outcome = resolution.outcome;
   switch (outcome.kind) {
     case 'release':
@@ -46,12 +48,19 @@ export async function settleByDispute(
     case 'split': {
       const share = sellerShare(price, outcome.sellerBps);
       if (share !== '0')
-        await payout.releasePart({ dealId, partId: 'dispute', payeeId: sellerId, amount: share, feeBps });
+        await payout.releasePart({
+          dealId,
+          partId: escrowId({ kind: 'dispute', dealId: input.dealId }),
+          payeeId: sellerId,
+          amount: share,
+          feeBps,
+        });
       await payout.refundRemainder({ dealId, funderId: buyerId });
       deal.advance('settled', Date.now());
       break;
     }
   }
   const event = deal.stage === 'refunded' ? 'deal_refunded' : 'deal_settled';
-  for (const partyId of [buyerId, sellerId]) await notifyBestEffort(coordinator, partyId, dealId, event);
+  for (const partyId of [buyerId, sellerId])
+    await notifyBestEffort(coordinator, partyId, input.dealId, event);
 }

@@ -1,5 +1,6 @@
 import { log, proxyActivities } from '@temporalio/workflow';
 import type { SettlementActivities } from '../../activities/settlement/activities';
+import { dealEscrowId } from '../../activities/settlement/types';
 import { settlementLock, settlementReceipt, settlementTx } from '../activity-options';
 import type { CohortQueryDealInput, DealState } from './state';
 
@@ -12,7 +13,7 @@ const receipts = proxyActivities<SettlementActivities>({ taskQueue: 'settlement'
  * status (the buyer pays there from its own wallet), then the lock waits until the price is in it.
  */
 export async function lockBuyerPayment(deal: DealState, input: CohortQueryDealInput): Promise<void> {
-  const payment = { dealId: input.dealId, buyerId: input.buyerId, amount: input.price };
+  const payment = { dealId: dealEscrowId(input.dealId), buyerId: input.buyerId, amount: input.price };
   const opened = await escrowOpen.openEscrow(payment);
   deal.awaitPayment(opened.escrowAddress);
   await escrowLock.lockEscrow(payment);
@@ -27,7 +28,7 @@ export async function recordDealReceipt(deal: DealState, input: CohortQueryDealI
   if (!commitment) return;
   try {
     const recorded = await receipts.recordReceipt({
-      dealId: input.dealId,
+      dealId: dealEscrowId(input.dealId),
       buyerId: input.buyerId,
       commitment,
     });

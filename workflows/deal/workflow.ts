@@ -2,6 +2,7 @@ import { condition, defineQuery, defineUpdate, proxyActivities, setHandler } fro
 import type { CoordinatorActivities } from '../../activities/coordinator/activities';
 import type { PerimeterActivities } from '../../activities/perimeter/activities';
 import type { SettlementActivities } from '../../activities/settlement/activities';
+import { dealEscrowId } from '../../activities/settlement/types';
 import { coordinatorNotify, perimeterCheck, perimeterQuery, settlementPayout } from '../activity-options';
 import { problemOf } from '../activity-problem';
 import { notifyBestEffort } from '../notify';
@@ -86,7 +87,11 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
     return fail(error, 'failed');
   }
   compensations.unshift(() =>
-    escrowPayout.refundEscrow({ dealId: input.dealId, buyerId: input.buyerId, amount: input.price }),
+    escrowPayout.refundEscrow({
+      dealId: dealEscrowId(input.dealId),
+      buyerId: input.buyerId,
+      amount: input.price,
+    }),
   );
   deal.advance('escrow_locked', Date.now());
 
@@ -118,7 +123,7 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
   if (deal.stage === 'delivered') deal.confirm('acceptance_timer', Date.now());
 
   await escrowPayout.releaseEscrow({
-    dealId: input.dealId,
+    dealId: dealEscrowId(input.dealId),
     sellerId: input.sellerId,
     buyerId: input.buyerId,
     amount: input.price,

@@ -4,6 +4,7 @@ import type { CoordinatorActivities } from '../../activities/coordinator/activit
 import type { MilestoneCheckActivities } from '../../activities/perimeter/milestone-check';
 import { perimeterTaskQueue } from '../../activities/perimeter/types';
 import type { SettlementActivities } from '../../activities/settlement/activities';
+import { grantEscrowId } from '../../activities/settlement/types';
 import { coordinatorNotify, perimeterQuery, settlementLock, settlementPayout } from '../activity-options';
 import { problemOf } from '../activity-problem';
 import { GrantState, type GrantStatus, type MilestoneGrantInput, type MilestoneStatus } from './state';
@@ -81,9 +82,14 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
     ...coordinatorNotify,
   });
   const { grantId, sponsorId, granteeId, feeBps } = input;
+  const escrowOfGrant = grantEscrowId(grantId);
 
   try {
-    await escrowLock.lockEscrow({ dealId: grantId, buyerId: sponsorId, amount: grant.snapshot().total });
+    await escrowLock.lockEscrow({
+      dealId: escrowOfGrant,
+      buyerId: sponsorId,
+      amount: grant.snapshot().total,
+    });
   } catch (error) {
     grant.fundingFailed(problemOf(error));
     return grant.snapshot();
@@ -96,7 +102,13 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
     for (const milestone of grant.toCheck()) await checkInPerimeter(grant, milestone, grantId, input.terms);
     for (const milestone of grant.toRelease()) {
       const { milestoneId, amount } = milestone;
-      await payout.releasePart({ dealId: grantId, partId: milestoneId, payeeId: granteeId, amount, feeBps });
+      await payout.releasePart({
+        dealId: escrowOfGrant,
+        partId: milestoneId,
+        payeeId: granteeId,
+        amount,
+        feeBps,
+      });
       grant.released(milestoneId, Date.now());
       await notifyBestEffort(coordinator, granteeId, grantId, 'milestone_released');
     }
@@ -106,7 +118,7 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
     else await condition(() => grant.changes !== seen, Math.max(1, deadline - Date.now()));
   }
 
-  const refund = await payout.refundRemainder({ dealId: grantId, funderId: sponsorId });
+  const refund = await payout.refundRemainder({ dealId: escrowOfGrant, funderId: sponsorId });
   grant.close(refund.amount);
   await notifyBestEffort(coordinator, sponsorId, grantId, 'grant_ended');
   return grant.snapshot();

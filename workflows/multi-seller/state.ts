@@ -42,7 +42,6 @@ export interface MultiSellerDealStatus {
 }
 
 /** Settlement keys each seller's share by its own escrow, so paying one never touches another's. */
-export const shareEscrowId = (dealId: string, sellerId: string) => `${dealId}.${sellerId}`;
 
 export const MIN_CONTRIBUTORS = 2;
 

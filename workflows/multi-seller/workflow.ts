@@ -17,11 +17,11 @@ import {
   settlementLock,
   settlementPayout,
 } from '../activity-options';
+import { shareEscrowId } from '../../activities/settlement/types';
 import type { DealProblem } from '../deal/state';
 import {
   MIN_CONTRIBUTORS,
   MultiSellerDealState,
-  shareEscrowId,
   type MultiSellerDealInput,
   type MultiSellerDealStatus,
   type SellerShare,

@@ -92,6 +92,8 @@ export type SubscriptionCarry = Omit<
 // Bounded lists: histories and continueAsNew inputs stay small however long a subscription runs.
 const KEEP_TOKENS = 4;
 const KEEP_DELIVERIES = 4;
+/** Charge attempts the buyer can ask for within one grace window (the grace's end tries once more). */
+export const MAX_PAYMENT_RETRIES = 5;
 
 export const DEFAULT_SUBSCRIPTION_GRACE_MS = 3 * 24 * 60 * 60 * 1000;
 export const DEFAULT_PERIODS_PER_RUN = 12;
@@ -100,8 +102,14 @@ export const DEFAULT_PERIODS_PER_RUN = 12;
 export class SubscriptionState {
   private readonly status: SubscriptionStatus;
   changes = 0;
-  /** The buyer's "I have paid, try again", counted so a wait can tell a new one. */
+  /**
+   * The buyer's "I have paid, try again", counted so a wait can tell a new one. Bounded: signals are
+   * coalesced (one pending retry at a time) and a grace window takes at most MAX_PAYMENT_RETRIES, so a
+   * flood of signals sets off at most that many charge attempts.
+   */
   paymentRetries = 0;
+  private retryPending = false;
+  private retriesThisGrace = 0;
 
   constructor(input: SubscriptionInput, now: number) {
     const carried: SubscriptionCarry = input.carried
@@ -189,6 +197,8 @@ export class SubscriptionState {
   }
 
   charged(): void {
+    this.retriesThisGrace = 0;
+    this.retryPending = false;
     this.status.periodsCharged += 1;
     if (this.stage === 'grace') this.status.stage = 'active';
     delete this.status.graceUntil;
@@ -196,9 +206,23 @@ export class SubscriptionState {
     this.changed();
   }
 
-  requestPaymentRetry(): void {
+  /**
+   * Counts a retry only in grace, when none is pending and the window's allowance is not spent;
+   * returns whether it counted. Anything else is dropped: a signal cannot queue work.
+   */
+  requestPaymentRetry(): boolean {
+    if (this.stage !== 'grace' || this.retryPending || this.retriesThisGrace >= MAX_PAYMENT_RETRIES)
+      return false;
+    this.retryPending = true;
+    this.retriesThisGrace += 1;
     this.paymentRetries += 1;
     this.changed();
+    return true;
+  }
+
+  /** The charge is being tried again: a new request may be counted from now on. */
+  paymentRetryStarted(): void {
+    this.retryPending = false;
   }
 
   /** A new token for the current period; it works until the period's end plus grace. */

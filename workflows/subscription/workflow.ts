@@ -12,6 +12,7 @@ import type { CoordinatorActivities } from '../../activities/coordinator/activit
 import type { PerimeterActivities } from '../../activities/perimeter/activities';
 import { perimeterTaskQueue } from '../../activities/perimeter/types';
 import type { SettlementActivities } from '../../activities/settlement/activities';
+import { periodEscrowId } from '../../activities/settlement/types';
 import {
   coordinatorNotify,
   coordinatorRecord,
@@ -57,7 +58,7 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
     },
     { validator: ({ by }: CancelSubscriptionRequest) => sub.assertCancellable(by) },
   );
-  setHandler(paymentReadySignal, () => sub.requestPaymentRetry());
+  setHandler(paymentReadySignal, () => void sub.requestPaymentRetry());
 
   const escrowLock = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementLock });
   const payout = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementPayout });
@@ -91,7 +92,7 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
   async function chargePeriod(chargeId: string): Promise<'paid' | 'unpaid' | 'cancelled'> {
     for (;;) {
       try {
-        await escrowLock.lockEscrow({ dealId: chargeId, buyerId, amount });
+        await escrowLock.lockEscrow({ dealId: periodEscrowId(subscriptionId, sub.period), buyerId, amount });
         sub.charged();
         return 'paid';
       } catch (error) {
@@ -102,6 +103,7 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
         // Woken by the buyer's paymentReady or a cancel; otherwise one last try at the grace's end.
         await waitUntil(graceUntil, () => sub.paymentRetries !== retries || sub.cancelRequested);
         if (sub.cancelRequested) return 'cancelled';
+        sub.paymentRetryStarted();
       }
     }
   }
@@ -158,13 +160,14 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
       await records.issueAccessToken({ subscriptionId, period: sub.period, buyerKeyRef: input.buyerKeyRef }),
       Date.now(),
     );
+    const escrowOfPeriod = periodEscrowId(subscriptionId, sub.period);
     const results = await runScheduledQueries(chargeId);
     sub.deliver(results);
     await notifyBestEffort(coordinator, buyerId, chargeId, 'subscription_delivered');
     // A period whose every query failed is not the seller's to keep.
     if (results.some((r) => 'resultRef' in r))
-      await payout.releaseEscrow({ dealId: chargeId, sellerId, amount, feeBps });
-    else await payout.refundEscrow({ dealId: chargeId, buyerId, amount });
+      await payout.releaseEscrow({ dealId: escrowOfPeriod, sellerId, buyerId, amount, feeBps });
+    else await payout.refundEscrow({ dealId: escrowOfPeriod, buyerId, amount });
   }
 
   if (sub.cancelRequested) {
