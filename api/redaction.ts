@@ -43,17 +43,23 @@ function withoutKey<T extends object, K extends keyof T>(value: T, key: K): Omit
 /** A party id in a trail, as its side of the deal, so the trail still reads. */
 const sideOf = (sides: Record<string, string>) => (id: string) => sides[id] ?? id;
 
-export type VisibleDealStatus = Omit<DealStatus, 'buyerId' | 'sellerId' | 'price' | 'dispute' | 'problem'> &
+export type VisibleDealStatus = Omit<
+  DealStatus,
+  'buyerId' | 'sellerId' | 'price' | 'dispute' | 'problem' | 'attention'
+> &
   Partial<Pick<DealStatus, 'buyerId' | 'sellerId' | 'price'>> & {
     dispute?: Omit<NonNullable<DealStatus['dispute']>, 'openedBy'> & { openedBy?: string };
     problem?: { code: string; reason?: string };
+    attention?: { step: string; code: string; at: number; failures: number }[];
     hidden?: DisclosableField[];
   };
 
 export function dealAsSeenBy(party: Party, status: DealStatus): VisibleDealStatus {
   if (viewOf(party, [status.buyerId, status.sellerId], `deal ${status.dealId}`) === 'whole') return status;
-  const { buyerId: _b, sellerId: _s, price: _p, dispute, problem, ...rest } = status;
+  const { buyerId: _b, sellerId: _s, price: _p, dispute, problem, attention, ...rest } = status;
   const redacted: VisibleDealStatus = { ...rest, hidden: HIDDEN };
+  // A money step's reason can quote parties and amounts, like a problem's.
+  if (attention) redacted.attention = attention.map(({ reason: _r, ...item }) => item);
   if (dispute) {
     const { openedBy: _o, ...visible } = dispute;
     redacted.dispute = visible;

@@ -8,7 +8,9 @@ import { readFile } from 'node:fs/promises';
 export const operatorUsage = `tusk operator party add <id> --role ROLE --public-key KEY [--webhook URL] [--aztec-address ADDR]
                                             register a party (its Aztec account, when settling on Aztec)
 tusk operator fund <account> <amount>       credit an account on the local development ledger
-tusk operator balance <account>             an account's balance on the local development ledger`;
+tusk operator balance <account>             an account's balance on the local development ledger
+tusk operator retry <id> --as <operator> [--kind deal|multi-seller-deal|subscription|grant] [--json]
+                                            retry a lifecycle's failed money steps (needs_attention)`;
 
 export async function addParty(partiesPath: string, entry: Party): Promise<void> {
   const text = await readFile(partiesPath, 'utf8').catch(() => '{"parties":[]}');

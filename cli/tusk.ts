@@ -1,3 +1,5 @@
+import { Command, CommanderError } from 'commander';
+import { registerSettlementCommands } from './settlement/commands';
 import { TuskApiError } from '../lib/tusk-client';
 import { buyer, buyerUsage } from './buyer';
 import { CliError } from './common';
@@ -10,6 +12,21 @@ const usage = ['usage:', sellerUsage, templateUsage, buyerUsage, operatorUsage].
 
 async function main(argv: string[]): Promise<void> {
   const [group, ...rest] = argv;
+  // Commands on commander (see the CLI contract): until the whole CLI moves, routed here by name.
+  if (group === 'operator' && rest[0] === 'retry') {
+    const program = new Command('tusk').exitOverride();
+    registerSettlementCommands(program);
+    try {
+      await program.parseAsync(argv, { from: 'user' });
+    } catch (error) {
+      if (error instanceof CommanderError) {
+        process.exitCode = error.exitCode === 0 ? 0 : 2;
+        return;
+      }
+      throw error;
+    }
+    return;
+  }
   const run = group ? groups[group] : undefined;
   if (!run) {
     console.log(usage);

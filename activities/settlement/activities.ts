@@ -48,6 +48,16 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
       asActivity(() => port.releasePart(input)),
     refundRemainder: (input: Parameters<SettlementPort['refundRemainder']>[0]) =>
       asActivity(() => port.refundRemainder(input)),
+    splitEscrow: (input: Parameters<SettlementPort['splitEscrow']>[0]) =>
+      asActivity(() => port.splitEscrow(input)),
+    returnLatePayments: (input: Parameters<SettlementPort['returnLatePayments']>[0]) =>
+      asActivity(() =>
+        port.returnLatePayments({
+          ...input,
+          watchUntil:
+            input.watchUntil ?? Context.current().info.scheduledTimestampMs + options.paymentWindowMs,
+        }),
+      ),
     recordReceipt: (input: Parameters<SettlementPort['recordReceipt']>[0]) =>
       asActivity(() => port.recordReceipt(input)),
   };

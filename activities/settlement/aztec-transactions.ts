@@ -70,7 +70,7 @@ export class SettlementTransactions {
     action: SettlementAction,
     interaction: Interaction,
     options: SendOptions & { request?: object },
-    facts: Pick<JournalEntry, 'amount' | 'refusal'> = {},
+    facts: Pick<JournalEntry, 'amount' | 'refusal' | 'receiptId'> = {},
   ): Promise<JournalEntry> {
     const started = performance.now();
     const tx = await proveWithoutSending(this.wallet, interaction, options);

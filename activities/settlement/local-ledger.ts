@@ -27,6 +27,11 @@ import {
   type ReleasePartInput,
   type RemainderRefunded,
   type SettlementPort,
+  type SplitEscrowInput,
+  type ReturnLatePaymentsInput,
+  type LatePaymentsReturned,
+  type EscrowSplit,
+  splitPayouts,
   parseAmount,
   requireEscrowId,
 } from './port';
@@ -123,7 +128,21 @@ export class LocalLedger implements SettlementPort {
     return escrow;
   }
 
-  releaseEscrow(input: ReleaseEscrowInput): Promise<EscrowReleased> {
+  /** The release, then the receipt when one is asked for (two lines; a chain does both in one tx). */
+  async releaseEscrow(input: ReleaseEscrowInput): Promise<EscrowReleased> {
+    const released = await this.releaseOnly(input);
+    if (input.receiptFor === undefined) return released;
+    if (!input.buyerId)
+      throw new SettlementRefusedError('UnknownParty', 'a receipt needs the buyer it is issued to');
+    const { receiptId, salt } = await this.recordReceipt({
+      dealId: input.dealId,
+      buyerId: input.buyerId,
+      commitment: input.receiptFor,
+    });
+    return { ...released, receipt: { receiptId, salt } };
+  }
+
+  private releaseOnly(input: ReleaseEscrowInput): Promise<EscrowReleased> {
     return this.exclusive(async () => {
       requireEscrowId(input.dealId);
       const escrow = this.lockedEscrow(await this.state(), input.dealId, input.amount);
@@ -237,6 +256,48 @@ export class LocalLedger implements SettlementPort {
       await this.append({ kind: 'refund_remainder', dealId: input.dealId, buyerId: escrow.buyerId, amount });
       return { dealId: input.dealId, amount };
     });
+  }
+
+  /** A split is a part (the seller's share) and the remainder back to the buyer, written together. */
+  splitEscrow(input: SplitEscrowInput): Promise<EscrowSplit> {
+    return this.exclusive(async () => {
+      requireEscrowId(input.dealId);
+      requireEscrowId(input.splitId);
+      const payouts = splitPayouts(input);
+      const escrow = this.lockedEscrow(await this.state(), input.dealId, input.amount);
+      const split = {
+        dealId: input.dealId,
+        sellerAmount: payouts.seller.toString(),
+        feeAmount: payouts.fee.toString(),
+        buyerAmount: payouts.buyer.toString(),
+      };
+      if (escrow.outcome?.kind === 'refund_remainder' && escrow.outcome.amount === payouts.buyer)
+        return split;
+      if (escrow.outcome || escrow.parts.size > 0) throw alreadySettled(input.dealId, escrow);
+      if (payouts.seller + payouts.fee > 0n)
+        await this.append({
+          kind: 'release_part',
+          dealId: input.dealId,
+          partId: input.splitId,
+          payeeId: input.sellerId,
+          amount: input.sellerAmount,
+          payeeAmount: split.sellerAmount,
+          feeAmount: split.feeAmount,
+        });
+      await this.append({
+        kind: 'refund_remainder',
+        dealId: input.dealId,
+        buyerId: escrow.buyerId,
+        amount: split.buyerAmount,
+      });
+      return split;
+    });
+  }
+
+  /** Nothing reaches a ledger escrow but what lockEscrow moved itself: there is never a late payment. */
+  async returnLatePayments(input: ReturnLatePaymentsInput): Promise<LatePaymentsReturned> {
+    requireEscrowId(input.dealId);
+    return { dealId: input.dealId, returned: '0' };
   }
 
   private escrowOf(state: LedgerState, dealId: string): Escrow {

@@ -43,6 +43,11 @@ export interface ReleaseEscrowInput {
   amount: string;
   /** Platform fee in basis points of the amount. */
   feeBps: number;
+  /**
+   * The result commitment to issue the buyer's receipt for, in the same transaction as the payout
+   * (needs `buyerId`). Absent: no receipt.
+   */
+  receiptFor?: string;
 }
 
 export interface RefundEscrowInput {
@@ -72,6 +77,23 @@ export interface EscrowReleased extends OnChain {
   dealId: string;
   sellerAmount: string;
   feeAmount: string;
+  /** The receipt issued with the release, when one was asked for. */
+  receipt?: { receiptId: string; salt: string };
+}
+
+/** After a lock gave up or was refused: anything paid into the escrow later goes back to its payer. */
+export interface ReturnLatePaymentsInput {
+  dealId: string;
+  /** Who was asked to pay (the buyer, subscriber or sponsor). */
+  payerId: string;
+  /** Until when (ms since the epoch) to watch the escrow. */
+  watchUntil?: number;
+}
+
+export interface LatePaymentsReturned extends OnChain {
+  dealId: string;
+  /** What went back to the payer in total; "0" when nothing arrived. */
+  returned: string;
 }
 
 export interface EscrowRefunded extends OnChain {
@@ -112,6 +134,30 @@ export interface RemainderRefunded {
   amount: string;
 }
 
+/**
+ * A disputed deal's split: from the frozen escrow, the seller's share less the fee to the seller, the
+ * fee to the operator, and the rest back to the buyer, together. Idempotent per dealId.
+ */
+export interface SplitEscrowInput {
+  dealId: string;
+  /** The dispute's escrow id (`dispute:<deal id>`): names the split, apart from the deal's release. */
+  splitId: string;
+  sellerId: string;
+  buyerId: string;
+  /** What the escrow holds (the deal's price). */
+  amount: string;
+  /** The seller's gross share, before the fee; "0" gives everything back to the buyer. */
+  sellerAmount: string;
+  feeBps: number;
+}
+
+export interface EscrowSplit extends OnChain {
+  dealId: string;
+  sellerAmount: string;
+  feeAmount: string;
+  buyerAmount: string;
+}
+
 export interface ReceiptRecorded extends OnChain {
   dealId: string;
   /** The receipt's public id: blindedReceiptId(commitment, salt). */
@@ -131,6 +177,8 @@ export interface SettlementPort {
    */
   releasePart(input: ReleasePartInput): Promise<PartReleased>;
   refundRemainder(input: RefundRemainderInput): Promise<RemainderRefunded>;
+  splitEscrow(input: SplitEscrowInput): Promise<EscrowSplit>;
+  returnLatePayments(input: ReturnLatePaymentsInput): Promise<LatePaymentsReturned>;
   recordReceipt(input: RecordReceiptInput): Promise<ReceiptRecorded>;
 }
 
@@ -179,6 +227,18 @@ export function parseAmount(amount: string): bigint {
       `amount must be a positive whole number of smallest units, got ${JSON.stringify(amount).slice(0, 40)}`,
     );
   return BigInt(amount);
+}
+
+/** The three payouts of a split, or a refusal when the seller's share exceeds the escrow. */
+export function splitPayouts(input: SplitEscrowInput): { seller: bigint; fee: bigint; buyer: bigint } {
+  const amount = parseAmount(input.amount);
+  if (!/^[0-9]{1,31}$/.test(input.sellerAmount))
+    throw new SettlementRefusedError('InvalidAmount', 'the seller share must be a whole number');
+  const share = BigInt(input.sellerAmount);
+  if (share > amount)
+    throw new SettlementRefusedError('EscrowExhausted', `a share of ${share} exceeds the escrow's ${amount}`);
+  const { sellerAmount, feeAmount } = splitFee(share, input.feeBps);
+  return { seller: sellerAmount, fee: feeAmount, buyer: amount - share };
 }
 
 export function splitFee(amount: bigint, feeBps: number): { sellerAmount: bigint; feeAmount: bigint } {

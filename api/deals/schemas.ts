@@ -47,6 +47,14 @@ export const dealParams = z.object({ dealId: z.string().min(1).max(100) });
 
 const dealStage = z.enum(DEAL_STAGES);
 
+const attentionItem = z.object({
+  step: z.string(),
+  code: z.string(),
+  reason: z.string().optional(),
+  at: z.number(),
+  failures: z.number(),
+});
+
 export const dealStatus = z
   .object({
     dealId: z.string(),
@@ -82,6 +90,8 @@ export const dealStatus = z
     /** The buyer's private receipt: its public id, and the salt that ties it to the result commitment. */
     receipt: z.object({ id: z.string(), salt: z.string() }).optional(),
     problem: problem.optional(),
+    /** Money steps that failed and wait for an operator's retry (reasons left out for auditors). */
+    attention: z.array(attentionItem).optional(),
     timeline: z.array(z.object({ stage: dealStage, at: z.number() })),
   })
   .meta({ id: 'DealStatus' });

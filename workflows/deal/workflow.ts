@@ -9,7 +9,8 @@ import { notifyBestEffort } from '../notify';
 import { DealState, type CohortQueryDealInput, type DealStatus } from './state';
 import { settleByDispute } from './dispute-settlement';
 import { disputeWorkflowId } from '../workflow-ids';
-import { lockBuyerPayment, recordDealReceipt } from './settlement-steps';
+import { lockBuyerPayment, releaseWithReceipt, returnLatePayments } from './settlement-steps';
+import { handleOperatorRetry, settleGuarded, type GuardedStep } from '../guarded-settlement';
 
 export const dealStatusQuery = defineQuery<DealStatus>('dealStatus');
 export const confirmDealUpdate = defineUpdate<DealStatus>('confirmDeal');
@@ -46,6 +47,10 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
     },
     { validator: ({ by }: OpenDisputeRequest) => deal.assertDisputable(by) },
   );
+  handleOperatorRetry(deal.attention);
+  /** Runs money steps each in its own guard; failed ones hold the deal in needs_attention until they succeed. */
+  const settle = (steps: GuardedStep[]) =>
+    settleGuarded(steps, deal.attention, () => deal.needsAttention(Date.now()));
 
   const perimeterQueue = `perimeter.${input.sellerId}`;
   const checks = proxyActivities<PerimeterActivities>({ taskQueue: perimeterQueue, ...perimeterCheck });
@@ -58,10 +63,13 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
     taskQueue: 'coordinator',
     ...coordinatorNotify,
   });
-  const compensations: (() => Promise<unknown>)[] = [];
+  // Most recent first; each runs in its own guard, so a refund that fails does not keep the budget.
+  const compensations: GuardedStep[] = [];
   const fail = async (error: unknown, stage: 'failed' | 'refunded') => {
-    for (const compensate of compensations) await compensate();
-    deal.fail(problemOf(error), stage, Date.now());
+    const problem = problemOf(error);
+    deal.recordProblem(problem);
+    await settle(compensations);
+    deal.fail(problem, stage, Date.now());
     return deal.snapshot();
   };
 
@@ -78,21 +86,30 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
   } catch (error) {
     return fail(error, 'failed');
   }
-  compensations.unshift(() => checks.releasePrivacyBudget({ dealId: input.dealId }));
+  compensations.unshift({
+    step: 'release-budget',
+    run: () => checks.releasePrivacyBudget({ dealId: input.dealId }),
+  });
   deal.advance('budget_reserved', Date.now());
 
   try {
     await lockBuyerPayment(deal, input);
   } catch (error) {
-    return fail(error, 'failed');
+    await fail(error, 'failed');
+    // The deal is over, but the buyer may still pay the address it was given: that goes back.
+    await settle([returnLatePayments(input)]);
+    if (deal.stage === 'needs_attention') deal.advance('failed', Date.now());
+    return deal.snapshot();
   }
-  compensations.unshift(() =>
-    escrowPayout.refundEscrow({
-      dealId: dealEscrowId(input.dealId),
-      buyerId: input.buyerId,
-      amount: input.price,
-    }),
-  );
+  compensations.unshift({
+    step: 'refund',
+    run: () =>
+      escrowPayout.refundEscrow({
+        dealId: dealEscrowId(input.dealId),
+        buyerId: input.buyerId,
+        amount: input.price,
+      }),
+  });
   deal.advance('escrow_locked', Date.now());
 
   deal.advance('query_running', Date.now());
@@ -117,20 +134,13 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
 
   await condition(() => deal.stage !== 'delivered', input.acceptanceTimeoutMs);
   if (deal.stage === 'disputed') {
-    await settleByDispute(input, deal, escrowPayout, coordinator);
+    await settleByDispute(input, deal, escrowPayout, coordinator, settle);
     return deal.snapshot();
   }
   if (deal.stage === 'delivered') deal.confirm('acceptance_timer', Date.now());
 
-  await escrowPayout.releaseEscrow({
-    dealId: dealEscrowId(input.dealId),
-    sellerId: input.sellerId,
-    buyerId: input.buyerId,
-    amount: input.price,
-    feeBps: input.feeBps,
-  });
+  await settle([releaseWithReceipt(deal, input)]);
   deal.advance('settled', Date.now());
-  await recordDealReceipt(deal, input);
   await notifyBestEffort(coordinator, input.sellerId, input.dealId, 'deal_settled');
   return deal.snapshot();
 }
