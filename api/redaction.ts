@@ -70,10 +70,11 @@ export function dealAsSeenBy(party: Party, status: DealStatus): VisibleDealStatu
 
 export type VisibleMultiSellerDealStatus = Omit<
   MultiSellerDealStatus,
-  'buyerId' | 'sellerIds' | 'price' | 'contributors' | 'problem'
+  'buyerId' | 'sellerIds' | 'price' | 'contributors' | 'problem' | 'escrows' | 'attention'
 > &
   Partial<Pick<MultiSellerDealStatus, 'buyerId' | 'sellerIds' | 'price' | 'contributors'>> & {
     problem?: { code: string; reason?: string };
+    attention?: { step: string; code: string; at: number; failures: number }[];
     hidden?: DisclosableField[];
   };
 
@@ -84,8 +85,32 @@ export function multiSellerDealAsSeenBy(
   const parties = [status.buyerId, ...status.sellerIds];
   if (viewOf(party, parties, `deal ${status.dealId}`) === 'whole') return status;
   // Contributors are seller ids too.
-  const { buyerId: _b, sellerIds: _s, price: _p, contributors: _c, problem, ...rest } = status;
-  return { ...rest, ...(problem ? { problem: codeOnly(problem) } : {}), hidden: HIDDEN };
+  // Escrows name sellers and amounts; attention steps name sellers too and reasons may quote amounts.
+  const {
+    buyerId: _b,
+    sellerIds: _s,
+    price: _p,
+    contributors: _c,
+    problem,
+    escrows: _e,
+    attention,
+    ...rest
+  } = status;
+  return {
+    ...rest,
+    ...(problem ? { problem: codeOnly(problem) } : {}),
+    ...(attention
+      ? {
+          attention: attention.map(({ step, code, at, failures }) => ({
+            step: step.split(':')[0]!,
+            code,
+            at,
+            failures,
+          })),
+        }
+      : {}),
+    hidden: HIDDEN,
+  };
 }
 
 export function subscriptionAsSeenBy(party: Party, status: SubscriptionStatus) {
@@ -98,10 +123,14 @@ export function subscriptionAsSeenBy(party: Party, status: SubscriptionStatus) {
     cancelledBy: _c,
     problem,
     deliveries,
+    payment,
+    attention,
     ...rest
   } = status;
   return {
     ...rest,
+    ...(payment ? { payment: withoutKey(payment, 'amount') } : {}),
+    ...(attention ? { attention: attention.map((item) => withoutKey(item, 'reason')) } : {}),
     deliveries: deliveries.map((delivery) => ({
       ...delivery,
       results: delivery.results.map((result) =>
@@ -116,9 +145,19 @@ export function subscriptionAsSeenBy(party: Party, status: SubscriptionStatus) {
 export function grantAsSeenBy(party: Party, status: GrantStatus) {
   if (viewOf(party, [status.sponsorId, status.granteeId], `grant ${status.grantId}`) === 'whole')
     return status;
-  const { sponsorId: _s, granteeId: _g, total: _t, refunded: _r, problem, milestones, ...rest } = status;
+  const {
+    sponsorId: _s,
+    granteeId: _g,
+    total: _t,
+    refunded: _r,
+    problem,
+    milestones,
+    attention,
+    ...rest
+  } = status;
   return {
     ...rest,
+    ...(attention ? { attention: attention.map((item) => withoutKey(item, 'reason')) } : {}),
     milestones: milestones.map(({ amount: _a, check, lastCheck, ...milestone }) => ({
       ...milestone,
       check: check.kind === 'query' ? withoutKey(check, 'sellerId') : check,

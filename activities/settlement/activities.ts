@@ -38,6 +38,7 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
           ...input,
           // From the first attempt's scheduling: a retry after a crash does not restart the window.
           payBy: input.payBy ?? Context.current().info.scheduledTimestampMs + options.paymentWindowMs,
+          signal: Context.current().cancellationSignal,
         }),
       ),
     releaseEscrow: (input: Parameters<SettlementPort['releaseEscrow']>[0]) =>
@@ -56,6 +57,7 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
           ...input,
           watchUntil:
             input.watchUntil ?? Context.current().info.scheduledTimestampMs + options.paymentWindowMs,
+          signal: Context.current().cancellationSignal,
         }),
       ),
     recordReceipt: (input: Parameters<SettlementPort['recordReceipt']>[0]) =>

@@ -118,9 +118,8 @@ export class AztecSettlement implements SettlementPort {
           held,
           `received ${held} of ${price} before the payment window closed`,
         );
-      if (late)
-        refuse('PaymentNotReceived', `no payment for deal ${input.dealId} reached its escrow in time`);
-      await sleep(this.deps.pollMs ?? 1_000);
+      if (late) refuse('PaymentNotReceived', `no payment reached escrow ${input.dealId} in time`);
+      await sleep(this.deps.pollMs ?? 1_000, undefined, { signal: input.signal });
     }
   }
 
@@ -281,7 +280,8 @@ export class AztecSettlement implements SettlementPort {
       }
       if (input.watchUntil === undefined || Date.now() > input.watchUntil)
         return { dealId: input.dealId, returned: returned.toString(), ...(txHash ? { txHash } : {}) };
-      await sleep(this.deps.pollMs ?? 1_000);
+      // Stopped (the worker shutting down): the retry resumes the same watch, until the same time.
+      await sleep(this.deps.pollMs ?? 1_000, undefined, { signal: input.signal });
     }
   }
 
@@ -362,12 +362,12 @@ export class AztecSettlement implements SettlementPort {
     const own: Followed = await this.deps.transactions.follow(dealId, action);
     if (own.kind === 'landed') {
       if (own.entry.amount !== undefined && BigInt(own.entry.amount) !== price)
-        refuse('EscrowMismatch', `deal ${dealId} was settled for ${own.entry.amount}, not ${price}`);
+        refuse('EscrowMismatch', `escrow ${dealId} was settled for ${own.entry.amount}, not ${price}`);
       return own.entry.txHash;
     }
     const opposite = await this.deps.transactions.follow(dealId, other);
     if (opposite.kind === 'landed')
-      refuse('EscrowAlreadySettled', `deal ${dealId} was ${other === 'release' ? 'released' : 'refunded'}`);
+      refuse('EscrowAlreadySettled', `escrow ${dealId} was ${other === 'release' ? 'released' : 'refunded'}`);
     return undefined;
   }
 
@@ -378,7 +378,7 @@ export class AztecSettlement implements SettlementPort {
     held: bigint,
     why: string,
   ): Promise<never> {
-    const refusal = `the escrow of deal ${dealId} ${why}; the payment went back to the buyer`;
+    const refusal = `escrow ${dealId} ${why}; the payment went back to the buyer`;
     const calls = withdrawals(escrow, this.deps.contracts.token.address, [{ to: buyer, amount: held }]);
     await this.payOut(dealId, 'return', escrow, calls, { refusal, amount: held.toString() });
     return refuse('EscrowMismatch', refusal);
@@ -396,8 +396,8 @@ export class AztecSettlement implements SettlementPort {
   private async fundedEscrow(dealId: string, price: bigint): Promise<DealEscrow> {
     const escrow = await this.escrow(dealId);
     const held = await this.balanceOf(escrow);
-    if (held === 0n) refuse('EscrowNotLocked', `the escrow of deal ${dealId} holds nothing`);
-    if (held < price) refuse('EscrowMismatch', `the escrow of deal ${dealId} holds ${held}, not ${price}`);
+    if (held === 0n) refuse('EscrowNotLocked', `escrow ${dealId} holds nothing`);
+    if (held < price) refuse('EscrowMismatch', `escrow ${dealId} holds ${held}, not ${price}`);
     return escrow;
   }
 

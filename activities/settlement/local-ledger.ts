@@ -99,7 +99,7 @@ export class LocalLedger implements SettlementPort {
         if (existing.buyerId !== input.buyerId || existing.amount !== amount) {
           throw new SettlementRefusedError(
             'EscrowMismatch',
-            `deal ${input.dealId} already holds a different escrow`,
+            `escrow ${input.dealId} already holds a different escrow`,
           );
         }
         return { dealId: input.dealId, amount: input.amount };
@@ -118,11 +118,11 @@ export class LocalLedger implements SettlementPort {
 
   private lockedEscrow(state: LedgerState, dealId: string, amount: string): Escrow {
     const escrow = state.escrows.get(dealId);
-    if (!escrow) throw new SettlementRefusedError('EscrowNotLocked', `deal ${dealId} has no escrow`);
+    if (!escrow) throw new SettlementRefusedError('EscrowNotLocked', `escrow ${dealId} has no escrow`);
     if (escrow.amount !== BigInt(amount)) {
       throw new SettlementRefusedError(
         'EscrowMismatch',
-        `deal ${dealId} holds ${escrow.amount}, not ${amount}`,
+        `escrow ${dealId} holds ${escrow.amount}, not ${amount}`,
       );
     }
     return escrow;
@@ -222,7 +222,7 @@ export class LocalLedger implements SettlementPort {
       if (amount > remainder) {
         throw new SettlementRefusedError(
           'EscrowExhausted',
-          `deal ${input.dealId} holds ${remainder}, part ${input.partId} needs ${amount}`,
+          `escrow ${input.dealId} holds ${remainder}, part ${input.partId} needs ${amount}`,
         );
       }
       const split = splitFee(amount, input.feeBps);
@@ -246,7 +246,7 @@ export class LocalLedger implements SettlementPort {
       if (escrow.buyerId !== input.funderId) {
         throw new SettlementRefusedError(
           'EscrowMismatch',
-          `deal ${input.dealId} was not funded by ${input.funderId}`,
+          `escrow ${input.dealId} was not funded by ${input.funderId}`,
         );
       }
       if (escrow.outcome?.kind === 'refund_remainder')
@@ -302,7 +302,7 @@ export class LocalLedger implements SettlementPort {
 
   private escrowOf(state: LedgerState, dealId: string): Escrow {
     const escrow = state.escrows.get(dealId);
-    if (!escrow) throw new SettlementRefusedError('EscrowNotLocked', `deal ${dealId} has no escrow`);
+    if (!escrow) throw new SettlementRefusedError('EscrowNotLocked', `escrow ${dealId} has no escrow`);
     return escrow;
   }
 }
@@ -319,7 +319,7 @@ function partReleased(input: ReleasePartInput, payeeAmount: bigint, feeAmount: b
 function partlySettled(dealId: string): SettlementRefusedError {
   return new SettlementRefusedError(
     'EscrowAlreadySettled',
-    `deal ${dealId} is being settled in parts; close it with refundRemainder`,
+    `escrow ${dealId} is being settled in parts; close it with refundRemainder`,
   );
 }
 
@@ -327,6 +327,6 @@ function alreadySettled(dealId: string, escrow: Escrow): SettlementRefusedError 
   const how = { release: 'released', refund: 'refunded', refund_remainder: 'closed' };
   return new SettlementRefusedError(
     'EscrowAlreadySettled',
-    `deal ${dealId} was ${escrow.outcome ? how[escrow.outcome.kind] : 'settled'}`,
+    `escrow ${dealId} was ${escrow.outcome ? how[escrow.outcome.kind] : 'settled'}`,
   );
 }

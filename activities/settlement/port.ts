@@ -33,6 +33,8 @@ export interface LockEscrowInput {
   amount: string;
   /** Until when (ms since the epoch) to wait for the buyer's payment; then the lock is refused. */
   payBy?: number;
+  /** Stops the wait (the worker shutting down); the activity is retried elsewhere. */
+  signal?: AbortSignal;
 }
 
 export interface ReleaseEscrowInput {
@@ -88,6 +90,8 @@ export interface ReturnLatePaymentsInput {
   payerId: string;
   /** Until when (ms since the epoch) to watch the escrow. */
   watchUntil?: number;
+  /** Stops the watch (the worker shutting down); a retry resumes it. */
+  signal?: AbortSignal;
 }
 
 export interface LatePaymentsReturned extends OnChain {

@@ -182,6 +182,9 @@ export const multiSellerDealStatus = z
     hidden: hiddenFields,
     result: z.object({ resultRef: z.string(), commitment: z.string(), contributors: z.number() }).optional(),
     confirmedBy: z.enum(['buyer', 'acceptance_timer']).optional(),
+    /** Where the buyer pays each seller's share (parties and amounts: hidden with them). */
+    escrows: z.array(z.object({ sellerId: z.string(), address: z.string(), amount: z.string() })).optional(),
+    attention: z.array(attentionItem).optional(),
     problem: problem.optional(),
     timeline: z.array(z.object({ stage: dealStage, at: z.number() })),
   })

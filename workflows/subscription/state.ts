@@ -1,4 +1,5 @@
 import type { DealCompliance } from '../../query-policies/compliance';
+import { SettlementAttention, type AttentionItem } from '../settlement-attention';
 import type { SignedTerms } from '../../lib/signed-terms';
 import type { ParameterValues } from '../../query-policies/template';
 
@@ -80,6 +81,10 @@ export interface SubscriptionStatus {
   /** When it was cancelled or suspended. */
   endedAt?: number;
   problem?: { code: string; reason: string };
+  /** Where the subscriber pays the current period's charge, from its own wallet. */
+  payment?: { period: number; address: string; amount: string };
+  /** Payouts that failed and wait for an operator's retry. */
+  attention?: AttentionItem[];
   /** Which run of the workflow (continueAsNew) this is, from 1. */
   run: number;
 }
@@ -101,6 +106,7 @@ export const DEFAULT_PERIODS_PER_RUN = 12;
 /** A subscription's state and rules: periods, charges and grace, token rotation, cancellation. */
 export class SubscriptionState {
   private readonly status: SubscriptionStatus;
+  readonly attention = new SettlementAttention();
   changes = 0;
   /**
    * The buyer's "I have paid, try again", counted so a wait can tell a new one. Bounded: signals are
@@ -151,7 +157,14 @@ export class SubscriptionState {
   }
 
   snapshot(): SubscriptionStatus {
-    return JSON.parse(JSON.stringify(this.status)) as SubscriptionStatus;
+    const status = JSON.parse(JSON.stringify(this.status)) as SubscriptionStatus;
+    if (this.attention.needed) status.attention = this.attention.open;
+    return status;
+  }
+
+  awaitPayment(address: string): void {
+    this.status.payment = { period: this.period, address, amount: this.status.pricePerPeriod };
+    this.changed();
   }
 
   carry(): SubscriptionCarry {
@@ -162,6 +175,7 @@ export class SubscriptionState {
       pricePerPeriod: _p,
       periodMs: _m,
       graceMs: _g,
+      attention: _a,
       ...rest
     } = this.snapshot();
     return rest;

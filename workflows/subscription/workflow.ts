@@ -20,7 +20,9 @@ import {
   perimeterQuery,
   settlementLock,
   settlementPayout,
+  settlementTx,
 } from '../activity-options';
+import { handleOperatorRetry, settleGuarded, type GuardedStep } from '../guarded-settlement';
 import { problemOf } from '../activity-problem';
 import { notifyBestEffort } from '../notify';
 import {
@@ -60,7 +62,11 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
   );
   setHandler(paymentReadySignal, () => void sub.requestPaymentRetry());
 
+  handleOperatorRetry(sub.attention);
+  const escrowOpen = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementTx });
   const escrowLock = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementLock });
+  // A payout that keeps failing waits for the operator's retry, listed in the status.
+  const settle = (step: GuardedStep) => settleGuarded([step], sub.attention, () => undefined);
   const payout = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementPayout });
   const perimeter = proxyActivities<PerimeterActivities>({
     taskQueue: perimeterTaskQueue(input.sellerId),
@@ -90,9 +96,12 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
 
   /** The period's charge is locked now and released to the seller once the period is delivered. */
   async function chargePeriod(chargeId: string): Promise<'paid' | 'unpaid' | 'cancelled'> {
+    // The period's own escrow: the subscriber pays it from its own wallet (see README, Settlement).
+    const charge = { dealId: periodEscrowId(subscriptionId, sub.period), buyerId, amount };
+    sub.awaitPayment((await escrowOpen.openEscrow(charge)).escrowAddress);
     for (;;) {
       try {
-        await escrowLock.lockEscrow({ dealId: periodEscrowId(subscriptionId, sub.period), buyerId, amount });
+        await escrowLock.lockEscrow(charge);
         sub.charged();
         return 'paid';
       } catch (error) {
@@ -152,6 +161,15 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
     }
     if (charge === 'unpaid') {
       sub.suspend(Date.now());
+      // A charge paid after the grace ran out goes back to the subscriber.
+      await settle({
+        step: 'return-late-payment',
+        run: () =>
+          escrowLock.returnLatePayments({
+            dealId: periodEscrowId(subscriptionId, sub.period),
+            payerId: buyerId,
+          }),
+      });
       await notifyBestEffort(coordinator, buyerId, chargeId, 'subscription_suspended');
       return sub.snapshot();
     }
@@ -166,8 +184,15 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
     await notifyBestEffort(coordinator, buyerId, chargeId, 'subscription_delivered');
     // A period whose every query failed is not the seller's to keep.
     if (results.some((r) => 'resultRef' in r))
-      await payout.releaseEscrow({ dealId: escrowOfPeriod, sellerId, buyerId, amount, feeBps });
-    else await payout.refundEscrow({ dealId: escrowOfPeriod, buyerId, amount });
+      await settle({
+        step: `release:${sub.period}`,
+        run: () => payout.releaseEscrow({ dealId: escrowOfPeriod, sellerId, buyerId, amount, feeBps }),
+      });
+    else
+      await settle({
+        step: `refund:${sub.period}`,
+        run: () => payout.refundEscrow({ dealId: escrowOfPeriod, buyerId, amount }),
+      });
   }
 
   if (sub.cancelRequested) {
