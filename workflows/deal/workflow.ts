@@ -6,7 +6,7 @@ import { dealEscrowId } from '../../activities/settlement/types';
 import { coordinatorNotify, perimeterCheck, perimeterQuery, settlementPayout } from '../activity-options';
 import { problemOf } from '../activity-problem';
 import { notifyBestEffort } from '../notify';
-import { DealState, type CohortQueryDealInput, type DealStatus } from './state';
+import { DealState, type CohortQueryDealInput, type DealProblem, type DealStatus } from './state';
 import { settleByDispute } from './dispute-settlement';
 import { disputeWorkflowId } from '../workflow-ids';
 import { lockBuyerPayment, releaseWithReceipt, returnLatePayments } from './settlement-steps';
@@ -49,8 +49,12 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
   );
   handleOperatorRetry(deal.attention);
   /** Runs money steps each in its own guard; failed ones hold the deal in needs_attention until they succeed. */
-  const settle = (steps: GuardedStep[]) =>
-    settleGuarded(steps, deal.attention, () => deal.needsAttention(Date.now()));
+  // `why`: the problem being unwound, shown (with the failed steps) only once the deal waits.
+  const settle = (steps: GuardedStep[], why?: DealProblem) =>
+    settleGuarded(steps, deal.attention, () => {
+      if (why) deal.recordProblem(why);
+      deal.needsAttention(Date.now());
+    });
 
   const perimeterQueue = `perimeter.${input.sellerId}`;
   const checks = proxyActivities<PerimeterActivities>({ taskQueue: perimeterQueue, ...perimeterCheck });
@@ -67,8 +71,7 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
   const compensations: GuardedStep[] = [];
   const fail = async (error: unknown, stage: 'failed' | 'refunded') => {
     const problem = problemOf(error);
-    deal.recordProblem(problem);
-    await settle(compensations);
+    await settle(compensations, problem);
     deal.fail(problem, stage, Date.now());
     return deal.snapshot();
   };

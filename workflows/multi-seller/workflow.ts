@@ -58,8 +58,12 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
     { validator: () => deal.assertConfirmable() },
   );
   handleOperatorRetry(deal.attention);
-  const settle = (steps: GuardedStep[]) =>
-    settleGuarded(steps, deal.attention, () => deal.needsAttention(Date.now()));
+  // `why`: the problem being unwound, shown (with the failed steps) only once the deal waits.
+  const settle = (steps: GuardedStep[], why?: DealProblem) =>
+    settleGuarded(steps, deal.attention, () => {
+      if (why) deal.recordProblem(why);
+      deal.needsAttention(Date.now());
+    });
 
   const perimeterOf = (sellerId: string) => ({
     checks: proxyActivities<PerimeterActivities>({ taskQueue: `perimeter.${sellerId}`, ...perimeterCheck }),
@@ -75,8 +79,7 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
   // Most recent first; each in its own guard (a failed refund waits for the operator, the rest run).
   const compensations: GuardedStep[] = [];
   const fail = async (problem: DealProblem, stage: 'failed' | 'refunded') => {
-    deal.recordProblem(problem);
-    await settle(compensations);
+    await settle(compensations, problem);
     deal.fail(problem, stage, Date.now());
     return deal.snapshot();
   };
