@@ -55,8 +55,9 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
       asActivity(() =>
         port.returnLatePayments({
           ...input,
+          // Twice the payment window: a payer who started paying just before the lock gave up lands too.
           watchUntil:
-            input.watchUntil ?? Context.current().info.scheduledTimestampMs + options.paymentWindowMs,
+            input.watchUntil ?? Context.current().info.scheduledTimestampMs + 2 * options.paymentWindowMs,
           signal: Context.current().cancellationSignal,
         }),
       ),

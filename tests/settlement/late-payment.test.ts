@@ -5,7 +5,7 @@ import { buyDeal, type TestDeployment } from '../integration/harness';
 import { ACCOUNTS, chain, moved, startAztecTestDeployment, statusViaApi, TEST_ACCOUNT } from './harness';
 
 const { buyer, seller, operator } = TEST_ACCOUNT;
-/** Short, so the lock gives up soon; the late payment is watched for as long again. */
+/** Short, so the lock gives up soon; the late payment is watched for twice as long. */
 const PAYMENT_WINDOW_MS = 60_000;
 
 async function until(status: () => Promise<DealStatus>, done: (s: DealStatus) => boolean, timeoutMs: number) {
