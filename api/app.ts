@@ -1,4 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { settlementRoutes } from './settlement/routes';
+import { SettlementService } from './settlement/service';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Client } from '@temporalio/client';
@@ -178,6 +180,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       operatorPublicKey: deps.audit.signer.publicKey,
     });
   }
+  await app.register(settlementRoutes, { settlement: new SettlementService(temporal) });
   if (deps.historyCodec) {
     const { codec, token, uiOrigin } = deps.historyCodec;
     await app.register(codecRoutes, { codec: new CodecService(codec, token), uiOrigin });

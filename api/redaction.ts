@@ -43,17 +43,23 @@ function withoutKey<T extends object, K extends keyof T>(value: T, key: K): Omit
 /** A party id in a trail, as its side of the deal, so the trail still reads. */
 const sideOf = (sides: Record<string, string>) => (id: string) => sides[id] ?? id;
 
-export type VisibleDealStatus = Omit<DealStatus, 'buyerId' | 'sellerId' | 'price' | 'dispute' | 'problem'> &
+export type VisibleDealStatus = Omit<
+  DealStatus,
+  'buyerId' | 'sellerId' | 'price' | 'dispute' | 'problem' | 'attention'
+> &
   Partial<Pick<DealStatus, 'buyerId' | 'sellerId' | 'price'>> & {
     dispute?: Omit<NonNullable<DealStatus['dispute']>, 'openedBy'> & { openedBy?: string };
     problem?: { code: string; reason?: string };
+    attention?: { step: string; code: string; at: number; failures: number }[];
     hidden?: DisclosableField[];
   };
 
 export function dealAsSeenBy(party: Party, status: DealStatus): VisibleDealStatus {
   if (viewOf(party, [status.buyerId, status.sellerId], `deal ${status.dealId}`) === 'whole') return status;
-  const { buyerId: _b, sellerId: _s, price: _p, dispute, problem, ...rest } = status;
+  const { buyerId: _b, sellerId: _s, price: _p, dispute, problem, attention, ...rest } = status;
   const redacted: VisibleDealStatus = { ...rest, hidden: HIDDEN };
+  // A money step's reason can quote parties and amounts, like a problem's.
+  if (attention) redacted.attention = attention.map(({ reason: _r, ...item }) => item);
   if (dispute) {
     const { openedBy: _o, ...visible } = dispute;
     redacted.dispute = visible;
@@ -64,10 +70,11 @@ export function dealAsSeenBy(party: Party, status: DealStatus): VisibleDealStatu
 
 export type VisibleMultiSellerDealStatus = Omit<
   MultiSellerDealStatus,
-  'buyerId' | 'sellerIds' | 'price' | 'contributors' | 'problem'
+  'buyerId' | 'sellerIds' | 'price' | 'contributors' | 'problem' | 'escrows' | 'attention'
 > &
   Partial<Pick<MultiSellerDealStatus, 'buyerId' | 'sellerIds' | 'price' | 'contributors'>> & {
     problem?: { code: string; reason?: string };
+    attention?: { step: string; code: string; at: number; failures: number }[];
     hidden?: DisclosableField[];
   };
 
@@ -78,8 +85,32 @@ export function multiSellerDealAsSeenBy(
   const parties = [status.buyerId, ...status.sellerIds];
   if (viewOf(party, parties, `deal ${status.dealId}`) === 'whole') return status;
   // Contributors are seller ids too.
-  const { buyerId: _b, sellerIds: _s, price: _p, contributors: _c, problem, ...rest } = status;
-  return { ...rest, ...(problem ? { problem: codeOnly(problem) } : {}), hidden: HIDDEN };
+  // Escrows name sellers and amounts; attention steps name sellers too and reasons may quote amounts.
+  const {
+    buyerId: _b,
+    sellerIds: _s,
+    price: _p,
+    contributors: _c,
+    problem,
+    escrows: _e,
+    attention,
+    ...rest
+  } = status;
+  return {
+    ...rest,
+    ...(problem ? { problem: codeOnly(problem) } : {}),
+    ...(attention
+      ? {
+          attention: attention.map(({ step, code, at, failures }) => ({
+            step: step.split(':')[0]!,
+            code,
+            at,
+            failures,
+          })),
+        }
+      : {}),
+    hidden: HIDDEN,
+  };
 }
 
 export function subscriptionAsSeenBy(party: Party, status: SubscriptionStatus) {
@@ -92,10 +123,14 @@ export function subscriptionAsSeenBy(party: Party, status: SubscriptionStatus) {
     cancelledBy: _c,
     problem,
     deliveries,
+    payment,
+    attention,
     ...rest
   } = status;
   return {
     ...rest,
+    ...(payment ? { payment: withoutKey(payment, 'amount') } : {}),
+    ...(attention ? { attention: attention.map((item) => withoutKey(item, 'reason')) } : {}),
     deliveries: deliveries.map((delivery) => ({
       ...delivery,
       results: delivery.results.map((result) =>
@@ -110,9 +145,19 @@ export function subscriptionAsSeenBy(party: Party, status: SubscriptionStatus) {
 export function grantAsSeenBy(party: Party, status: GrantStatus) {
   if (viewOf(party, [status.sponsorId, status.granteeId], `grant ${status.grantId}`) === 'whole')
     return status;
-  const { sponsorId: _s, granteeId: _g, total: _t, refunded: _r, problem, milestones, ...rest } = status;
+  const {
+    sponsorId: _s,
+    granteeId: _g,
+    total: _t,
+    refunded: _r,
+    problem,
+    milestones,
+    attention,
+    ...rest
+  } = status;
   return {
     ...rest,
+    ...(attention ? { attention: attention.map((item) => withoutKey(item, 'reason')) } : {}),
     milestones: milestones.map(({ amount: _a, check, lastCheck, ...milestone }) => ({
       ...milestone,
       check: check.kind === 'query' ? withoutKey(check, 'sellerId') : check,

@@ -10,6 +10,15 @@ import { join } from 'node:path';
 /** Modules the benchmarks import, not benchmarks themselves. */
 const NOT_BENCHMARKS = new Set(['smoke.ts', 'bare-workflow.ts']);
 
+/** Benchmarks that need another runtime: settlement runs on the Aztec toolchain's Node 22. */
+const RUNNER: Record<string, (file: string) => [string, string[]]> = {
+  'settlement.ts': (file) => [join(__dirname, '../scripts/aztec/node22'), [file, '--smoke']],
+};
+const onNode20 = (file: string): [string, string[]] => [
+  process.execPath,
+  ['--import', 'tsx', file, '--smoke'],
+];
+
 const benchmarks = readdirSync(__dirname)
   .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts') && !NOT_BENCHMARKS.has(file))
   .sort();
@@ -17,7 +26,8 @@ const failed: string[] = [];
 for (const file of benchmarks) {
   const started = performance.now();
   console.log(`\n── bench/${file} --smoke`);
-  const run = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, file), '--smoke'], {
+  const [command, args] = (RUNNER[file] ?? onNode20)(join(__dirname, file));
+  const run = spawnSync(command, args, {
     stdio: 'inherit',
     timeout: 600_000,
   });

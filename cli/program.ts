@@ -7,6 +7,7 @@ import { registerSponsorCommands } from './sponsor/commands';
 import { registerOperatorCommands } from './operator/commands';
 import { registerSellerCommands } from './seller/commands';
 import { registerServiceCommands } from './service/commands';
+import { registerSettlementCommands } from './settlement/commands';
 import { registerTemplateCommands } from './template/commands';
 
 /**
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerAuditorCommands(program);
   registerAuditCommands(program);
   registerOperatorCommands(program);
+  registerSettlementCommands(program);
   registerServiceCommands(program);
   return program;
 }

@@ -1,21 +1,16 @@
-import type { AztecAddress, AztecSdk, Field, NftContract, Wallet } from './sdk';
+import type { AztecAddress, Field, NftContract } from './sdk';
 
 /**
  * Minting a receipt: the operator mints the NFT whose token id is the deal's blinded receipt id, and
  * moves it into the buyer's private set, in one transaction. The id is public; who holds it is not.
  */
-export function receiptIssue(
-  sdk: AztecSdk,
-  wallet: Wallet,
+export function receiptCalls(
   nft: NftContract,
   operator: AztecAddress,
   buyer: AztecAddress,
   receiptId: Field,
 ) {
-  return new sdk.BatchCall(wallet, [
-    nft.methods.mint(operator, receiptId),
-    nft.methods.transfer_to_private(buyer, receiptId),
-  ]);
+  return [nft.methods.mint(operator, receiptId), nft.methods.transfer_to_private(buyer, receiptId)];
 }
 
 /** The receipt ids (hex) a wallet holds privately, as its own wallet sees them. */

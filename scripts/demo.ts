@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -116,13 +117,38 @@ async function runDeal(deployment: LocalDeployment, chain?: DemoChain): Promise<
   return deal.dealId;
 }
 
+/**
+ * Every other lifecycle's money on the same network, through the settlement port on the toolchain's
+ * Node 22 (bench/settlement.ts): refund, multi-seller shares, two subscription periods, a grant's
+ * tranche and remainder, a dispute split, each payer paying from its own wallet, balances checked.
+ */
+function settleEveryLifecycle(nodeUrl: string): Promise<void> {
+  say('settling every lifecycle on the same network (refund, multi-seller, subscription, grant, dispute)…');
+  return new Promise((done, failed) => {
+    const child = spawn(
+      join(__dirname, 'aztec/node22'),
+      [join(__dirname, '../bench/settlement.ts'), '--node', nodeUrl],
+      {
+        stdio: 'inherit',
+      },
+    );
+    child.once('error', failed);
+    child.once('exit', (code) =>
+      code === 0 ? done() : failed(new Error(`the lifecycles' settlement exited with ${code}`)),
+    );
+  });
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       rows: { type: 'string', default: '1000000' },
       'no-chain': { type: 'boolean', default: false },
+      'all-lifecycles': { type: 'boolean', default: false },
     },
   });
+  if (values['all-lifecycles'] && values['no-chain'])
+    throw new Error('--all-lifecycles settles on Aztec: leave out --no-chain');
   const rows = Number(values.rows);
   if (!Number.isInteger(rows) || rows < 1000) throw new Error('--rows takes a whole number of at least 1000');
   const home = resolve('.tusk/demo');
@@ -162,6 +188,7 @@ async function main(): Promise<void> {
     });
     const dealId = await runDeal(deployment, chain);
     await auditDemoDeal(deployment, home, dealId, say, !chain);
+    if (chain && values['all-lifecycles']) await settleEveryLifecycle(chain.cli.nodeUrl);
     say(`demo done in ${seconds(performance.now() - began)}; logs in ${join(home, 'logs')}`);
   } finally {
     await stopAll();

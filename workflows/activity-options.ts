@@ -54,11 +54,20 @@ export const settlementLock = {
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10 },
 } as const satisfies ActivityOptions;
 
-/** Moving escrowed money out must eventually happen: retried without limit, each try idempotent. */
+/**
+ * Moving escrowed money out: each try idempotent, a few tries for transient faults (about 1 minute of
+ * backoff), then the step is escalated: the lifecycle shows `needs_attention` with the reason and the
+ * operator's retry (`tusk operator retry`) runs it again. Never retried forever in silence.
+ */
 export const settlementPayout = {
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: settlementHeartbeat,
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '30 seconds',
+    maximumAttempts: 6,
+  },
 } as const satisfies ActivityOptions;
 
 /** The receipt is evidence, not money: a bounded number of tries, and a deal never waits on it for long. */

@@ -38,6 +38,7 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
           ...input,
           // From the first attempt's scheduling: a retry after a crash does not restart the window.
           payBy: input.payBy ?? Context.current().info.scheduledTimestampMs + options.paymentWindowMs,
+          signal: Context.current().cancellationSignal,
         }),
       ),
     releaseEscrow: (input: Parameters<SettlementPort['releaseEscrow']>[0]) =>
@@ -48,6 +49,18 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
       asActivity(() => port.releasePart(input)),
     refundRemainder: (input: Parameters<SettlementPort['refundRemainder']>[0]) =>
       asActivity(() => port.refundRemainder(input)),
+    splitEscrow: (input: Parameters<SettlementPort['splitEscrow']>[0]) =>
+      asActivity(() => port.splitEscrow(input)),
+    returnLatePayments: (input: Parameters<SettlementPort['returnLatePayments']>[0]) =>
+      asActivity(() =>
+        port.returnLatePayments({
+          ...input,
+          // Twice the payment window: a payer who started paying just before the lock gave up lands too.
+          watchUntil:
+            input.watchUntil ?? Context.current().info.scheduledTimestampMs + 2 * options.paymentWindowMs,
+          signal: Context.current().cancellationSignal,
+        }),
+      ),
     recordReceipt: (input: Parameters<SettlementPort['recordReceipt']>[0]) =>
       asActivity(() => port.recordReceipt(input)),
     /** Read-only: what a payer could pay now, or null where settlement cannot tell. */

@@ -1,12 +1,19 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deriveDealSecret } from '../../contracts/deal-secrets';
 import { dealEscrow, withdrawals, type DealEscrow } from '../../contracts/escrow';
-import { receiptIssue } from '../../contracts/receipts';
-import type { AztecAddress, AztecSdk, EmbeddedWallet } from '../../contracts/sdk';
+import { receiptCalls as receiptCallsFor } from '../../contracts/receipts';
+import type {
+  AztecAddress,
+  AztecSdk,
+  EmbeddedWallet,
+  ExecutionPayload,
+  Interaction,
+} from '../../contracts/sdk';
 import type { SettlementContracts } from '../../contracts/settlement-contracts';
 import { privateBalance } from '../../contracts/token';
 import type { PartyRegistry } from '../../lib/parties';
 import { SettlementTransactions, type Followed } from './aztec-transactions';
+import type { JournalEntry, SettlementAction } from './tx-journal';
 import {
   parseAmount,
   SettlementRefusedError,
@@ -26,6 +33,12 @@ import {
   type ReleasePartInput,
   type RemainderRefunded,
   type SettlementPort,
+  type SplitEscrowInput,
+  type EscrowSplit,
+  type ReturnLatePaymentsInput,
+  type LatePaymentsReturned,
+  requireEscrowId,
+  splitPayouts,
 } from './port';
 import { blindedReceiptId } from './receipt-id';
 
@@ -43,6 +56,14 @@ export interface AztecSettlementDeps {
   pollMs?: number;
 }
 
+function feeSplit(amount: bigint, feeBps: number) {
+  try {
+    return splitFee(amount, feeBps);
+  } catch (error) {
+    return refuse('InvalidAmount', (error as Error).message);
+  }
+}
+
 const refuse = (...args: ConstructorParameters<typeof SettlementRefusedError>) => {
   throw new SettlementRefusedError(...args);
 };
@@ -57,27 +78,26 @@ const refuse = (...args: ConstructorParameters<typeof SettlementRefusedError>) =
 export class AztecSettlement implements SettlementPort {
   constructor(private readonly deps: AztecSettlementDeps) {}
 
+  /**
+   * No transaction: the escrow's address derives from its keys, so the buyer can pay into it before it
+   * exists on chain. Its constructor runs in the first transaction that pays out of it.
+   */
   async openEscrow(input: OpenEscrowInput): Promise<EscrowOpened> {
+    requireEscrowId(input.dealId);
     parseAmount(input.amount);
     await this.registerBuyer(input.buyerId);
     const escrow = await this.escrow(input.dealId);
-    const opened = await this.deps.transactions.follow(input.dealId, 'open');
-    if (opened.kind !== 'landed' && !(await this.isDeployed(escrow))) {
-      await this.deps.transactions.send(input.dealId, 'open', escrow.deploy, {
-        ...escrow.deployOptions,
-        request: escrow.deploy.convertDeployOptionsToRequestOptions(escrow.deployOptions),
-      });
-    }
     return { dealId: input.dealId, escrowAddress: escrow.address.toString(), amount: input.amount };
   }
 
   async lockEscrow(input: LockEscrowInput): Promise<EscrowLocked> {
+    requireEscrowId(input.dealId);
     const price = parseAmount(input.amount);
     const buyer = await this.registerBuyer(input.buyerId);
     // A wrong payment already went back: the lock stays refused, for the same reason.
     const returned = await this.deps.transactions.follow(input.dealId, 'return');
     if (returned.kind === 'landed') refuse('EscrowMismatch', returned.entry.refusal ?? 'payment returned');
-    const escrow = await this.deployedEscrow(input.dealId);
+    const escrow = await this.escrow(input.dealId);
     for (;;) {
       const held = await this.balanceOf(escrow);
       if (held === price) return { dealId: input.dealId, amount: input.amount };
@@ -98,13 +118,13 @@ export class AztecSettlement implements SettlementPort {
           held,
           `received ${held} of ${price} before the payment window closed`,
         );
-      if (late)
-        refuse('PaymentNotReceived', `no payment for deal ${input.dealId} reached its escrow in time`);
-      await sleep(this.deps.pollMs ?? 1_000);
+      if (late) refuse('PaymentNotReceived', `no payment reached escrow ${input.dealId} in time`);
+      await sleep(this.deps.pollMs ?? 1_000, undefined, { signal: input.signal });
     }
   }
 
   async releaseEscrow(input: ReleaseEscrowInput): Promise<EscrowReleased> {
+    requireEscrowId(input.dealId);
     const price = parseAmount(input.amount);
     let split: ReturnType<typeof splitFee>;
     try {
@@ -113,64 +133,93 @@ export class AztecSettlement implements SettlementPort {
       return refuse('InvalidAmount', (error as Error).message);
     }
     const seller = await this.partyAddress(input.sellerId);
-    if (input.buyerId) await this.registerBuyer(input.buyerId);
+    const buyer = input.buyerId ? await this.registerBuyer(input.buyerId) : undefined;
+    if (input.receiptFor !== undefined && !buyer)
+      refuse('UnknownParty', 'a receipt needs the buyer it is issued to');
+    const receipt =
+      input.receiptFor === undefined ? undefined : this.receiptOf(input.dealId, input.receiptFor);
     const released = {
       dealId: input.dealId,
       sellerAmount: split.sellerAmount.toString(),
       feeAmount: split.feeAmount.toString(),
+      ...(receipt ? { receipt: { receiptId: receipt.receiptId, salt: receipt.salt } } : {}),
     };
     const done = await this.settledBefore(input.dealId, 'release', 'refund', price);
     if (done) return { ...released, txHash: done };
     const escrow = await this.fundedEscrow(input.dealId, price);
-    const entry = await this.deps.transactions.send(
-      input.dealId,
-      'release',
-      new this.deps.sdk.BatchCall(
-        this.deps.wallet,
-        withdrawals(escrow, this.deps.contracts.token.address, [
-          { to: seller, amount: split.sellerAmount },
-          { to: this.deps.operator, amount: split.feeAmount },
-        ]),
-      ),
-      { from: this.deps.operator, additionalScopes: [escrow.address] },
-      { amount: input.amount },
-    );
+    // Constructor (if the escrow is new), seller, fee, and the receipt's mint and move: at most 5 calls.
+    const calls = withdrawals(escrow, this.deps.contracts.token.address, [
+      { to: seller, amount: split.sellerAmount },
+      { to: this.deps.operator, amount: split.feeAmount },
+    ]);
+    if (receipt && buyer) calls.push(...this.receiptCalls(buyer, receipt.receiptId));
+    const entry = await this.payOut(input.dealId, 'release', escrow, calls, {
+      amount: input.amount,
+      ...(receipt ? { receiptId: receipt.receiptId } : {}),
+    });
     return { ...released, txHash: entry.txHash };
   }
 
   async refundEscrow(input: RefundEscrowInput): Promise<EscrowRefunded> {
+    requireEscrowId(input.dealId);
     const price = parseAmount(input.amount);
     const buyer = await this.registerBuyer(input.buyerId);
     const done = await this.settledBefore(input.dealId, 'refund', 'release', price);
     if (done) return { dealId: input.dealId, amount: input.amount, txHash: done };
     const escrow = await this.fundedEscrow(input.dealId, price);
-    const [withdrawal] = withdrawals(escrow, this.deps.contracts.token.address, [
-      { to: buyer, amount: price },
-    ]);
-    const entry = await this.deps.transactions.send(
-      input.dealId,
-      'refund',
-      withdrawal!,
-      { from: this.deps.operator, additionalScopes: [escrow.address] },
-      { amount: input.amount },
-    );
+    const calls = withdrawals(escrow, this.deps.contracts.token.address, [{ to: buyer, amount: price }]);
+    const entry = await this.payOut(input.dealId, 'refund', escrow, calls, { amount: input.amount });
     return { dealId: input.dealId, amount: input.amount, txHash: entry.txHash };
   }
 
   /**
-   * Partial payouts (grant tranches, dispute splits) are not on Aztec yet: the escrow contract can
-   * withdraw any amount, but sponsors paying from their own wallets is not wired. Refused, clearly,
-   * rather than half-done; grants and disputes settle on the local ledger.
+   * A grant's tranche: a withdrawal of part of the escrow to the payee, the fee to the operator, in one
+   * transaction. Idempotent per part; refused once the escrow was released, refunded or closed whole.
    */
-  releasePart(input: ReleasePartInput): Promise<PartReleased> {
-    return refuse(
-      'UnsupportedAction',
-      `partial payouts are not offered on Aztec yet (deal ${input.dealId}, part ${input.partId})`,
-    );
+  async releasePart(input: ReleasePartInput): Promise<PartReleased> {
+    requireEscrowId(input.dealId);
+    const amount = parseAmount(input.amount);
+    const split = feeSplit(amount, input.feeBps);
+    const payee = await this.partyAddress(input.payeeId);
+    const released = {
+      dealId: input.dealId,
+      partId: input.partId,
+      payeeAmount: split.sellerAmount.toString(),
+      feeAmount: split.feeAmount.toString(),
+    };
+    const action = `part:${encodeURIComponent(input.partId)}` as const;
+    const done = await this.deps.transactions.follow(input.dealId, action);
+    if (done.kind === 'landed') {
+      if (done.entry.amount !== input.amount)
+        refuse('EscrowMismatch', `part ${input.partId} of ${input.dealId} was released differently`);
+      return released;
+    }
+    await this.refuseIfClosed(input.dealId);
+    const escrow = await this.escrow(input.dealId);
+    const held = await this.balanceOf(escrow);
+    if (held < amount)
+      refuse('EscrowExhausted', `${input.dealId} holds ${held}, part ${input.partId} needs ${amount}`);
+    const calls = withdrawals(escrow, this.deps.contracts.token.address, [
+      { to: payee, amount: split.sellerAmount },
+      { to: this.deps.operator, amount: split.feeAmount },
+    ]);
+    await this.payOut(input.dealId, action, escrow, calls, { amount: input.amount });
+    return released;
   }
 
-  refundRemainder(input: RefundRemainderInput): Promise<RemainderRefunded> {
-    return refuse('UnsupportedAction', `partial payouts are not offered on Aztec yet (deal ${input.dealId})`);
+  /** Closes an escrow paid out in parts: whatever it still holds goes back to its funder. */
+  async refundRemainder(input: RefundRemainderInput): Promise<RemainderRefunded> {
+    requireEscrowId(input.dealId);
+    const funder = await this.registerBuyer(input.funderId);
+    const done = await this.deps.transactions.follow(input.dealId, 'remainder');
+    if (done.kind === 'landed') return { dealId: input.dealId, amount: done.entry.amount ?? '0' };
+    await this.refuseIfClosed(input.dealId);
+    const escrow = await this.escrow(input.dealId);
+    const held = await this.balanceOf(escrow);
+    if (held === 0n) return { dealId: input.dealId, amount: '0' };
+    const calls = withdrawals(escrow, this.deps.contracts.token.address, [{ to: funder, amount: held }]);
+    await this.payOut(input.dealId, 'remainder', escrow, calls, { amount: held.toString() });
+    return { dealId: input.dealId, amount: held.toString() };
   }
 
   /** A payer's balance is its private notes: only its own wallet can read them, not the operator's. */
@@ -178,24 +227,131 @@ export class AztecSettlement implements SettlementPort {
     return Promise.resolve(undefined);
   }
 
+  /** A dispute's split: seller, fee and buyer paid from the frozen escrow in one transaction. */
+  async splitEscrow(input: SplitEscrowInput): Promise<EscrowSplit> {
+    requireEscrowId(input.dealId);
+    requireEscrowId(input.splitId);
+    const payouts = splitPayouts(input);
+    const seller = await this.partyAddress(input.sellerId);
+    const buyer = await this.registerBuyer(input.buyerId);
+    const split = {
+      dealId: input.dealId,
+      sellerAmount: payouts.seller.toString(),
+      feeAmount: payouts.fee.toString(),
+      buyerAmount: payouts.buyer.toString(),
+    };
+    const done = await this.deps.transactions.follow(input.dealId, 'split');
+    if (done.kind === 'landed') return { ...split, txHash: done.entry.txHash };
+    await this.refuseIfClosed(input.dealId);
+    const escrow = await this.fundedEscrow(input.dealId, parseAmount(input.amount));
+    const calls = withdrawals(escrow, this.deps.contracts.token.address, [
+      { to: seller, amount: payouts.seller },
+      { to: this.deps.operator, amount: payouts.fee },
+      { to: buyer, amount: payouts.buyer },
+    ]);
+    const entry = await this.payOut(input.dealId, 'split', escrow, calls, { amount: input.amount });
+    return { ...split, txHash: entry.txHash };
+  }
+
+  /**
+   * Watches an escrow whose lock gave up or was refused, until `watchUntil`: whatever the payer sends
+   * into it meanwhile goes straight back (each return journaled as `late:<n>`).
+   */
+  async returnLatePayments(input: ReturnLatePaymentsInput): Promise<LatePaymentsReturned> {
+    requireEscrowId(input.dealId);
+    const payer = await this.registerBuyer(input.payerId);
+    const escrow = await this.escrow(input.dealId);
+    let returned = 0n;
+    let txHash: string | undefined;
+    for (let n = 1; ;) {
+      const before = await this.deps.transactions.follow(input.dealId, `late:${n}`);
+      if (before.kind === 'landed') {
+        returned += BigInt(before.entry.amount ?? '0');
+        txHash = before.entry.txHash;
+        n += 1;
+        continue;
+      }
+      const held = await this.balanceOf(escrow);
+      if (held > 0n) {
+        const calls = withdrawals(escrow, this.deps.contracts.token.address, [{ to: payer, amount: held }]);
+        const entry = await this.payOut(input.dealId, `late:${n}`, escrow, calls, {
+          amount: held.toString(),
+          refusal: 'a late payment went back to its payer',
+        });
+        returned += held;
+        txHash = entry.txHash;
+        n += 1;
+        continue;
+      }
+      if (input.watchUntil === undefined || Date.now() > input.watchUntil)
+        return { dealId: input.dealId, returned: returned.toString(), ...(txHash ? { txHash } : {}) };
+      // Stopped (the worker shutting down): the retry resumes the same watch, until the same time.
+      await sleep(this.deps.pollMs ?? 1_000, undefined, { signal: input.signal });
+    }
+  }
+
+  /** A receipt on its own (the release normally issues it in its own transaction). */
   async recordReceipt(input: RecordReceiptInput): Promise<ReceiptRecorded> {
+    requireEscrowId(input.dealId);
     const buyer = await this.partyAddress(input.buyerId);
-    const salt = deriveDealSecret(this.deps.escrowMaster, 'receipt-salt', input.dealId);
-    const receiptId = blindedReceiptId(input.commitment, salt);
-    const recorded = { dealId: input.dealId, receiptId, salt: salt.toString('hex') };
+    const recorded = this.receiptOf(input.dealId, input.commitment);
     const before = await this.deps.transactions.follow(input.dealId, 'receipt');
     if (before.kind === 'landed') return { ...recorded, txHash: before.entry.txHash };
-    const { sdk, wallet, operator, contracts } = this.deps;
-    const issue = receiptIssue(
-      sdk,
-      wallet,
-      contracts.receipts,
-      operator,
-      buyer,
-      sdk.Fr.fromString(receiptId),
-    );
-    const entry = await this.deps.transactions.send(input.dealId, 'receipt', issue, { from: operator });
+    const released = await this.deps.transactions.follow(input.dealId, 'release');
+    if (released.kind === 'landed' && released.entry.receiptId === recorded.receiptId)
+      return { ...recorded, txHash: released.entry.txHash };
+    const { sdk, wallet } = this.deps;
+    const issue = new sdk.BatchCall(wallet, this.receiptCalls(buyer, recorded.receiptId));
+    const entry = await this.deps.transactions.send(input.dealId, 'receipt', issue, {
+      from: this.deps.operator,
+    });
     return { ...recorded, txHash: entry.txHash };
+  }
+
+  /** The receipt's public id: the commitment blinded by a salt derived for this escrow. */
+  private receiptOf(dealId: string, commitment: string): ReceiptRecorded {
+    const salt = deriveDealSecret(this.deps.escrowMaster, 'receipt-salt', dealId);
+    return { dealId, receiptId: blindedReceiptId(commitment, salt), salt: salt.toString('hex') };
+  }
+
+  private receiptCalls(buyer: AztecAddress, receiptId: string) {
+    const { sdk, contracts, operator } = this.deps;
+    return receiptCallsFor(contracts.receipts, operator, buyer, sdk.Fr.fromString(receiptId));
+  }
+
+  /**
+   * Sends payouts from an escrow, with its constructor first when it is not on chain yet (the first
+   * payout deploys it: no transaction of its own). A second constructor would fail on its nullifier,
+   * so two racing first payouts cannot both land.
+   */
+  private async payOut(
+    dealId: string,
+    action: SettlementAction,
+    escrow: DealEscrow,
+    calls: Interaction[],
+    facts: Pick<JournalEntry, 'amount' | 'refusal' | 'receiptId'>,
+  ) {
+    const payload: (Interaction | ExecutionPayload)[] = [...calls];
+    if (!(await this.isDeployed(escrow)))
+      payload.unshift(
+        await escrow.deploy.request(escrow.deploy.convertDeployOptionsToRequestOptions(escrow.deployOptions)),
+      );
+    const batch = new this.deps.sdk.BatchCall(this.deps.wallet, payload);
+    return this.deps.transactions.send(
+      dealId,
+      action,
+      batch,
+      { from: this.deps.operator, additionalScopes: [escrow.address] },
+      facts,
+    );
+  }
+
+  /** A whole release, refund or closing already landed: no part may follow. */
+  private async refuseIfClosed(dealId: string): Promise<void> {
+    for (const action of ['release', 'refund', 'remainder', 'split'] as const) {
+      const done = await this.deps.transactions.follow(dealId, action);
+      if (done.kind === 'landed') refuse('EscrowAlreadySettled', `${dealId} was closed (${action})`);
+    }
   }
 
   /**
@@ -211,12 +367,12 @@ export class AztecSettlement implements SettlementPort {
     const own: Followed = await this.deps.transactions.follow(dealId, action);
     if (own.kind === 'landed') {
       if (own.entry.amount !== undefined && BigInt(own.entry.amount) !== price)
-        refuse('EscrowMismatch', `deal ${dealId} was settled for ${own.entry.amount}, not ${price}`);
+        refuse('EscrowMismatch', `escrow ${dealId} was settled for ${own.entry.amount}, not ${price}`);
       return own.entry.txHash;
     }
     const opposite = await this.deps.transactions.follow(dealId, other);
     if (opposite.kind === 'landed')
-      refuse('EscrowAlreadySettled', `deal ${dealId} was ${other === 'release' ? 'released' : 'refunded'}`);
+      refuse('EscrowAlreadySettled', `escrow ${dealId} was ${other === 'release' ? 'released' : 'refunded'}`);
     return undefined;
   }
 
@@ -227,17 +383,9 @@ export class AztecSettlement implements SettlementPort {
     held: bigint,
     why: string,
   ): Promise<never> {
-    const refusal = `the escrow of deal ${dealId} ${why}; the payment went back to the buyer`;
-    const [withdrawal] = withdrawals(escrow, this.deps.contracts.token.address, [
-      { to: buyer, amount: held },
-    ]);
-    await this.deps.transactions.send(
-      dealId,
-      'return',
-      withdrawal!,
-      { from: this.deps.operator, additionalScopes: [escrow.address] },
-      { refusal, amount: held.toString() },
-    );
+    const refusal = `escrow ${dealId} ${why}; the payment went back to the buyer`;
+    const calls = withdrawals(escrow, this.deps.contracts.token.address, [{ to: buyer, amount: held }]);
+    await this.payOut(dealId, 'return', escrow, calls, { refusal, amount: held.toString() });
     return refuse('EscrowMismatch', refusal);
   }
 
@@ -250,17 +398,11 @@ export class AztecSettlement implements SettlementPort {
     return (await this.deps.wallet.getContractMetadata(escrow.address)).isContractInitialized;
   }
 
-  private async deployedEscrow(dealId: string): Promise<DealEscrow> {
-    const escrow = await this.escrow(dealId);
-    if (!(await this.isDeployed(escrow))) refuse('EscrowNotLocked', `deal ${dealId} has no escrow`);
-    return escrow;
-  }
-
   private async fundedEscrow(dealId: string, price: bigint): Promise<DealEscrow> {
-    const escrow = await this.deployedEscrow(dealId);
+    const escrow = await this.escrow(dealId);
     const held = await this.balanceOf(escrow);
-    if (held === 0n) refuse('EscrowNotLocked', `the escrow of deal ${dealId} holds nothing`);
-    if (held < price) refuse('EscrowMismatch', `the escrow of deal ${dealId} holds ${held}, not ${price}`);
+    if (held === 0n) refuse('EscrowNotLocked', `escrow ${dealId} holds nothing`);
+    if (held < price) refuse('EscrowMismatch', `escrow ${dealId} holds ${held}, not ${price}`);
     return escrow;
   }
 

@@ -70,7 +70,7 @@ export class SettlementTransactions {
     action: SettlementAction,
     interaction: Interaction,
     options: SendOptions & { request?: object },
-    facts: Pick<JournalEntry, 'amount' | 'refusal'> = {},
+    facts: Pick<JournalEntry, 'amount' | 'refusal' | 'receiptId'> = {},
   ): Promise<JournalEntry> {
     const started = performance.now();
     const tx = await proveWithoutSending(this.wallet, interaction, options);
@@ -88,15 +88,15 @@ export class SettlementTransactions {
     const receipt = await this.untilIncluded(entry);
     if (receipt.status === 'dropped')
       throw new Error(
-        `${action} transaction of deal ${dealId} was dropped: ${receipt.error ?? 'no reason given'}`,
+        `${action} transaction of ${dealId} was dropped: ${receipt.error ?? 'no reason given'}`,
       );
     if (receipt.executionResult !== 'success')
       throw new TxRevertedError(
-        `${action} transaction of deal ${dealId} reverted: ${receipt.error ?? receipt.executionResult}`,
+        `${action} transaction of ${dealId} reverted: ${receipt.error ?? receipt.executionResult}`,
       );
     const secondsSince = (since: number) => ((performance.now() - since) / 1000).toFixed(1);
     console.log(
-      `settlement: ${action} of deal ${dealId} in block ${receipt.blockNumber}: ${secondsSince(started)} s ` +
+      `settlement: ${action} of ${dealId} in block ${receipt.blockNumber}: ${secondsSince(started)} s ` +
         `(proving ${((proved - started) / 1000).toFixed(1)} s, then inclusion ${secondsSince(proved)} s), tx ${entry.txHash}`,
     );
     return entry;
@@ -114,9 +114,7 @@ export class SettlementTransactions {
       const waited = Date.now() - started;
       if (receipt.status === 'dropped' && waited > DROPPED_GRACE_MS) return receipt;
       if (waited > INCLUSION_TIMEOUT_MS)
-        throw new Error(
-          `${entry.action} transaction of deal ${entry.dealId} still ${receipt.status} after 180 s`,
-        );
+        throw new Error(`${entry.action} transaction of ${entry.dealId} still ${receipt.status} after 180 s`);
       await sleep(this.pollMs);
     }
   }

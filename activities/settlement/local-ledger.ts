@@ -27,7 +27,13 @@ import {
   type ReleasePartInput,
   type RemainderRefunded,
   type SettlementPort,
+  type SplitEscrowInput,
+  type ReturnLatePaymentsInput,
+  type LatePaymentsReturned,
+  type EscrowSplit,
+  splitPayouts,
   parseAmount,
+  requireEscrowId,
 } from './port';
 import { blindedReceiptId } from './receipt-id';
 
@@ -82,6 +88,7 @@ export class LocalLedger implements SettlementPort {
 
   /** Nothing to deploy: the ledger's escrow for a deal is a line it writes when locking. */
   async openEscrow(input: OpenEscrowInput): Promise<EscrowOpened> {
+    requireEscrowId(input.dealId);
     parseAmount(input.amount);
     return { dealId: input.dealId, escrowAddress: `ledger:${input.dealId}`, amount: input.amount };
   }
@@ -89,6 +96,7 @@ export class LocalLedger implements SettlementPort {
   /** The ledger holds the buyer's balance itself, so locking moves the payment at once. */
   lockEscrow(input: LockEscrowInput): Promise<EscrowLocked> {
     return this.exclusive(async () => {
+      requireEscrowId(input.dealId);
       const state = await this.state();
       const amount = parseAmount(input.amount);
       const existing = state.escrows.get(input.dealId);
@@ -96,7 +104,7 @@ export class LocalLedger implements SettlementPort {
         if (existing.buyerId !== input.buyerId || existing.amount !== amount) {
           throw new SettlementRefusedError(
             'EscrowMismatch',
-            `deal ${input.dealId} already holds a different escrow`,
+            `escrow ${input.dealId} already holds a different escrow`,
           );
         }
         return { dealId: input.dealId, amount: input.amount };
@@ -115,18 +123,33 @@ export class LocalLedger implements SettlementPort {
 
   private lockedEscrow(state: LedgerState, dealId: string, amount: string): Escrow {
     const escrow = state.escrows.get(dealId);
-    if (!escrow) throw new SettlementRefusedError('EscrowNotLocked', `deal ${dealId} has no escrow`);
+    if (!escrow) throw new SettlementRefusedError('EscrowNotLocked', `escrow ${dealId} has no escrow`);
     if (escrow.amount !== BigInt(amount)) {
       throw new SettlementRefusedError(
         'EscrowMismatch',
-        `deal ${dealId} holds ${escrow.amount}, not ${amount}`,
+        `escrow ${dealId} holds ${escrow.amount}, not ${amount}`,
       );
     }
     return escrow;
   }
 
-  releaseEscrow(input: ReleaseEscrowInput): Promise<EscrowReleased> {
+  /** The release, then the receipt when one is asked for (two lines; a chain does both in one tx). */
+  async releaseEscrow(input: ReleaseEscrowInput): Promise<EscrowReleased> {
+    const released = await this.releaseOnly(input);
+    if (input.receiptFor === undefined) return released;
+    if (!input.buyerId)
+      throw new SettlementRefusedError('UnknownParty', 'a receipt needs the buyer it is issued to');
+    const { receiptId, salt } = await this.recordReceipt({
+      dealId: input.dealId,
+      buyerId: input.buyerId,
+      commitment: input.receiptFor,
+    });
+    return { ...released, receipt: { receiptId, salt } };
+  }
+
+  private releaseOnly(input: ReleaseEscrowInput): Promise<EscrowReleased> {
     return this.exclusive(async () => {
+      requireEscrowId(input.dealId);
       const escrow = this.lockedEscrow(await this.state(), input.dealId, input.amount);
       if (escrow.parts.size > 0) throw partlySettled(input.dealId);
       if (escrow.outcome?.kind === 'release') {
@@ -150,6 +173,7 @@ export class LocalLedger implements SettlementPort {
 
   refundEscrow(input: RefundEscrowInput): Promise<EscrowRefunded> {
     return this.exclusive(async () => {
+      requireEscrowId(input.dealId);
       const escrow = this.lockedEscrow(await this.state(), input.dealId, input.amount);
       if (escrow.parts.size > 0) throw partlySettled(input.dealId);
       if (escrow.outcome?.kind === 'refund') return { dealId: input.dealId, amount: input.amount };
@@ -167,6 +191,7 @@ export class LocalLedger implements SettlementPort {
   /** Records the receipt with a fresh random salt; a repeated call returns the first one. */
   recordReceipt(input: RecordReceiptInput): Promise<ReceiptRecorded> {
     return this.exclusive(async () => {
+      requireEscrowId(input.dealId);
       const existing = (await this.state()).receipts.get(input.dealId);
       if (existing) return { dealId: input.dealId, receiptId: existing.receiptId, salt: existing.salt };
       const salt = randomBytes(32);
@@ -182,6 +207,7 @@ export class LocalLedger implements SettlementPort {
 
   releasePart(input: ReleasePartInput): Promise<PartReleased> {
     return this.exclusive(async () => {
+      requireEscrowId(input.dealId);
       const escrow = this.escrowOf(await this.state(), input.dealId);
       const amount = BigInt(input.amount);
       const done = escrow.parts.get(input.partId);
@@ -201,7 +227,7 @@ export class LocalLedger implements SettlementPort {
       if (amount > remainder) {
         throw new SettlementRefusedError(
           'EscrowExhausted',
-          `deal ${input.dealId} holds ${remainder}, part ${input.partId} needs ${amount}`,
+          `escrow ${input.dealId} holds ${remainder}, part ${input.partId} needs ${amount}`,
         );
       }
       const split = splitFee(amount, input.feeBps);
@@ -220,11 +246,12 @@ export class LocalLedger implements SettlementPort {
 
   refundRemainder(input: RefundRemainderInput): Promise<RemainderRefunded> {
     return this.exclusive(async () => {
+      requireEscrowId(input.dealId);
       const escrow = this.escrowOf(await this.state(), input.dealId);
       if (escrow.buyerId !== input.funderId) {
         throw new SettlementRefusedError(
           'EscrowMismatch',
-          `deal ${input.dealId} was not funded by ${input.funderId}`,
+          `escrow ${input.dealId} was not funded by ${input.funderId}`,
         );
       }
       if (escrow.outcome?.kind === 'refund_remainder')
@@ -236,9 +263,51 @@ export class LocalLedger implements SettlementPort {
     });
   }
 
+  /** A split is a part (the seller's share) and the remainder back to the buyer, written together. */
+  splitEscrow(input: SplitEscrowInput): Promise<EscrowSplit> {
+    return this.exclusive(async () => {
+      requireEscrowId(input.dealId);
+      requireEscrowId(input.splitId);
+      const payouts = splitPayouts(input);
+      const escrow = this.lockedEscrow(await this.state(), input.dealId, input.amount);
+      const split = {
+        dealId: input.dealId,
+        sellerAmount: payouts.seller.toString(),
+        feeAmount: payouts.fee.toString(),
+        buyerAmount: payouts.buyer.toString(),
+      };
+      if (escrow.outcome?.kind === 'refund_remainder' && escrow.outcome.amount === payouts.buyer)
+        return split;
+      if (escrow.outcome || escrow.parts.size > 0) throw alreadySettled(input.dealId, escrow);
+      if (payouts.seller + payouts.fee > 0n)
+        await this.append({
+          kind: 'release_part',
+          dealId: input.dealId,
+          partId: input.splitId,
+          payeeId: input.sellerId,
+          amount: input.sellerAmount,
+          payeeAmount: split.sellerAmount,
+          feeAmount: split.feeAmount,
+        });
+      await this.append({
+        kind: 'refund_remainder',
+        dealId: input.dealId,
+        buyerId: escrow.buyerId,
+        amount: split.buyerAmount,
+      });
+      return split;
+    });
+  }
+
+  /** Nothing reaches a ledger escrow but what lockEscrow moved itself: there is never a late payment. */
+  async returnLatePayments(input: ReturnLatePaymentsInput): Promise<LatePaymentsReturned> {
+    requireEscrowId(input.dealId);
+    return { dealId: input.dealId, returned: '0' };
+  }
+
   private escrowOf(state: LedgerState, dealId: string): Escrow {
     const escrow = state.escrows.get(dealId);
-    if (!escrow) throw new SettlementRefusedError('EscrowNotLocked', `deal ${dealId} has no escrow`);
+    if (!escrow) throw new SettlementRefusedError('EscrowNotLocked', `escrow ${dealId} has no escrow`);
     return escrow;
   }
 }
@@ -255,7 +324,7 @@ function partReleased(input: ReleasePartInput, payeeAmount: bigint, feeAmount: b
 function partlySettled(dealId: string): SettlementRefusedError {
   return new SettlementRefusedError(
     'EscrowAlreadySettled',
-    `deal ${dealId} is being settled in parts; close it with refundRemainder`,
+    `escrow ${dealId} is being settled in parts; close it with refundRemainder`,
   );
 }
 
@@ -263,6 +332,6 @@ function alreadySettled(dealId: string, escrow: Escrow): SettlementRefusedError 
   const how = { release: 'released', refund: 'refunded', refund_remainder: 'closed' };
   return new SettlementRefusedError(
     'EscrowAlreadySettled',
-    `deal ${dealId} was ${escrow.outcome ? how[escrow.outcome.kind] : 'settled'}`,
+    `escrow ${dealId} was ${escrow.outcome ? how[escrow.outcome.kind] : 'settled'}`,
   );
 }

@@ -1,3 +1,5 @@
+import { parseEscrowId, type EscrowRef } from './types';
+
 /**
  * The one settlement port. Every action is keyed by (deal id, action) and idempotent: calling it
  * again after it landed returns what it did the first time and moves no money.
@@ -7,6 +9,10 @@
  * makes the deal's escrow and says where to pay; `lockEscrow` waits until exactly the price is there
  * (a wrong amount goes back to the buyer, refused). The local ledger, holding every balance itself,
  * moves the buyer's money in `lockEscrow` directly.
+ */
+/**
+ * Every `dealId` below is an escrow id (`./types.ts`: `deal:<id>`, `share:<deal>:<seller>`,
+ * `period:<subscription>:<n>`, `grant:<id>`): the key the action is idempotent on.
  */
 export interface OpenEscrowInput {
   dealId: string;
@@ -27,6 +33,8 @@ export interface LockEscrowInput {
   amount: string;
   /** Until when (ms since the epoch) to wait for the buyer's payment; then the lock is refused. */
   payBy?: number;
+  /** Stops the wait (the worker shutting down); the activity is retried elsewhere. */
+  signal?: AbortSignal;
 }
 
 export interface ReleaseEscrowInput {
@@ -37,6 +45,11 @@ export interface ReleaseEscrowInput {
   amount: string;
   /** Platform fee in basis points of the amount. */
   feeBps: number;
+  /**
+   * The result commitment to issue the buyer's receipt for, in the same transaction as the payout
+   * (needs `buyerId`). Absent: no receipt.
+   */
+  receiptFor?: string;
 }
 
 export interface RefundEscrowInput {
@@ -66,6 +79,25 @@ export interface EscrowReleased extends OnChain {
   dealId: string;
   sellerAmount: string;
   feeAmount: string;
+  /** The receipt issued with the release, when one was asked for. */
+  receipt?: { receiptId: string; salt: string };
+}
+
+/** After a lock gave up or was refused: anything paid into the escrow later goes back to its payer. */
+export interface ReturnLatePaymentsInput {
+  dealId: string;
+  /** Who was asked to pay (the buyer, subscriber or sponsor). */
+  payerId: string;
+  /** Until when (ms since the epoch) to watch the escrow. */
+  watchUntil?: number;
+  /** Stops the watch (the worker shutting down); a retry resumes it. */
+  signal?: AbortSignal;
+}
+
+export interface LatePaymentsReturned extends OnChain {
+  dealId: string;
+  /** What went back to the payer in total; "0" when nothing arrived. */
+  returned: string;
 }
 
 export interface EscrowRefunded extends OnChain {
@@ -106,6 +138,30 @@ export interface RemainderRefunded {
   amount: string;
 }
 
+/**
+ * A disputed deal's split: from the frozen escrow, the seller's share less the fee to the seller, the
+ * fee to the operator, and the rest back to the buyer, together. Idempotent per dealId.
+ */
+export interface SplitEscrowInput {
+  dealId: string;
+  /** The dispute's escrow id (`dispute:<deal id>`): names the split, apart from the deal's release. */
+  splitId: string;
+  sellerId: string;
+  buyerId: string;
+  /** What the escrow holds (the deal's price). */
+  amount: string;
+  /** The seller's gross share, before the fee; "0" gives everything back to the buyer. */
+  sellerAmount: string;
+  feeBps: number;
+}
+
+export interface EscrowSplit extends OnChain {
+  dealId: string;
+  sellerAmount: string;
+  feeAmount: string;
+  buyerAmount: string;
+}
+
 export interface ReceiptRecorded extends OnChain {
   dealId: string;
   /** The receipt's public id: blindedReceiptId(commitment, salt). */
@@ -125,6 +181,8 @@ export interface SettlementPort {
    */
   releasePart(input: ReleasePartInput): Promise<PartReleased>;
   refundRemainder(input: RefundRemainderInput): Promise<RemainderRefunded>;
+  splitEscrow(input: SplitEscrowInput): Promise<EscrowSplit>;
+  returnLatePayments(input: ReturnLatePaymentsInput): Promise<LatePaymentsReturned>;
   recordReceipt(input: RecordReceiptInput): Promise<ReceiptRecorded>;
   /**
    * What the account could pay now, in smallest units, where this settlement can tell; undefined
@@ -144,8 +202,10 @@ export type SettlementRefusal =
   | 'EscrowAlreadySettled'
   /** The parts released would exceed what the escrow holds. */
   | 'EscrowExhausted'
-  /** The adapter does not offer this action (e.g. partial payouts on Aztec). */
-  | 'UnsupportedAction';
+  /** The adapter does not offer this action. */
+  | 'UnsupportedAction'
+  /** Not a namespaced escrow id (see ./types.ts): refused so that escrows of two kinds never meet. */
+  | 'InvalidEscrowId';
 
 export class SettlementRefusedError extends Error {
   override name = 'SettlementRefusedError';
@@ -157,6 +217,17 @@ export class SettlementRefusedError extends Error {
   }
 }
 
+/** The escrow an id names; refuses an id that is not a namespaced escrow id. */
+export function requireEscrowId(id: string): EscrowRef {
+  const ref = typeof id === 'string' ? parseEscrowId(id) : undefined;
+  if (!ref)
+    throw new SettlementRefusedError(
+      'InvalidEscrowId',
+      `${JSON.stringify(id).slice(0, 80)} is not an escrow id (kind:id, e.g. deal:<deal id>)`,
+    );
+  return ref;
+}
+
 /** A positive whole amount of smallest units, or a refusal saying what is wrong with it. */
 export function parseAmount(amount: string): bigint {
   if (typeof amount !== 'string' || !/^[0-9]{1,31}$/.test(amount) || BigInt(amount) === 0n)
@@ -165,6 +236,18 @@ export function parseAmount(amount: string): bigint {
       `amount must be a positive whole number of smallest units, got ${JSON.stringify(amount).slice(0, 40)}`,
     );
   return BigInt(amount);
+}
+
+/** The three payouts of a split, or a refusal when the seller's share exceeds the escrow. */
+export function splitPayouts(input: SplitEscrowInput): { seller: bigint; fee: bigint; buyer: bigint } {
+  const amount = parseAmount(input.amount);
+  if (!/^[0-9]{1,31}$/.test(input.sellerAmount))
+    throw new SettlementRefusedError('InvalidAmount', 'the seller share must be a whole number');
+  const share = BigInt(input.sellerAmount);
+  if (share > amount)
+    throw new SettlementRefusedError('EscrowExhausted', `a share of ${share} exceeds the escrow's ${amount}`);
+  const { sellerAmount, feeAmount } = splitFee(share, input.feeBps);
+  return { seller: sellerAmount, fee: feeAmount, buyer: amount - share };
 }
 
 export function splitFee(amount: bigint, feeBps: number): { sellerAmount: bigint; feeAmount: bigint } {

@@ -49,6 +49,14 @@ export const dealParams = z.object({ dealId: z.string().min(1).max(100) });
 
 const dealStage = z.enum(DEAL_STAGES);
 
+const attentionItem = z.object({
+  step: z.string(),
+  code: z.string(),
+  reason: z.string().optional(),
+  at: z.number(),
+  failures: z.number(),
+});
+
 export const dealStatus = z
   .object({
     dealId: z.string(),
@@ -84,6 +92,8 @@ export const dealStatus = z
     /** The buyer's private receipt: its public id, and the salt that ties it to the result commitment. */
     receipt: z.object({ id: z.string(), salt: z.string() }).optional(),
     problem: problem.optional(),
+    /** Money steps that failed and wait for an operator's retry (reasons left out for auditors). */
+    attention: z.array(attentionItem).optional(),
     timeline: z.array(z.object({ stage: dealStage, at: z.number() })),
   })
   .meta({ id: 'DealStatus' });
@@ -193,6 +203,9 @@ export const multiSellerDealStatus = z
     hidden: hiddenFields,
     result: z.object({ resultRef: z.string(), commitment: z.string(), contributors: z.number() }).optional(),
     confirmedBy: z.enum(['buyer', 'acceptance_timer']).optional(),
+    /** Where the buyer pays each seller's share (parties and amounts: hidden with them). */
+    escrows: z.array(z.object({ sellerId: z.string(), address: z.string(), amount: z.string() })).optional(),
+    attention: z.array(attentionItem).optional(),
     problem: problem.optional(),
     timeline: z.array(z.object({ stage: dealStage, at: z.number() })),
   })

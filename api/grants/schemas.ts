@@ -94,6 +94,19 @@ export const grantStatus = z
       }),
     ),
     refunded: z.string().optional(),
+    /** Where the sponsor pays the total, privately from its own wallet. */
+    escrow: z.object({ address: z.string() }).optional(),
+    attention: z
+      .array(
+        z.object({
+          step: z.string(),
+          code: z.string(),
+          reason: z.string().optional(),
+          at: z.number(),
+          failures: z.number(),
+        }),
+      )
+      .optional(),
     problem: problem.optional(),
   })
   .meta({ id: 'GrantStatus' });

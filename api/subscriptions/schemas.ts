@@ -85,6 +85,19 @@ export const subscriptionStatus = z
     cancelledBy: z.string().optional(),
     endedAt: z.number().optional(),
     problem: problem.optional(),
+    /** Where the subscriber pays the current period (the amount hidden with the price). */
+    payment: z.object({ period: z.number(), address: z.string(), amount: z.string().optional() }).optional(),
+    attention: z
+      .array(
+        z.object({
+          step: z.string(),
+          code: z.string(),
+          reason: z.string().optional(),
+          at: z.number(),
+          failures: z.number(),
+        }),
+      )
+      .optional(),
     run: z.number(),
   })
   .meta({ id: 'SubscriptionStatus' });

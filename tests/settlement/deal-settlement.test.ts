@@ -1,3 +1,4 @@
+import { dealEscrowId } from '../../activities/settlement/types';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inject } from 'vitest';
@@ -47,9 +48,9 @@ describe('deals settled on a real Aztec local network', () => {
     const settled = await untilSettledWithReceipt(test.deployment, deal.dealId);
     expect(settled.stage).toBe('settled');
 
-    const after = await balances([deal.dealId]);
+    const after = await balances([dealEscrowId(deal.dealId)]);
     expect(moved(before, after)).toEqual({ [buyer]: -1000n, [seller]: 975n, [operator]: 25n });
-    expect(after.escrows[deal.dealId]).toBe(0n);
+    expect(after.escrows[dealEscrowId(deal.dealId)]).toBe(0n);
 
     const receipt = settled.receipt!;
     expect(blindedReceiptId(settled.result!.commitment, Buffer.from(receipt.salt, 'hex'))).toBe(receipt.id);
@@ -64,6 +65,14 @@ describe('deals settled on a real Aztec local network', () => {
       'settled',
     ]);
     paidDeal = { dealId: deal.dealId };
+
+    // Transactions: the buyer's payment, then one for seller, fee and receipt (the escrow's constructor
+    // in it too). Nothing else was sent for this deal.
+    const log = await readFile(test.deployment.services.get('settlement worker')!.logFile, 'utf8');
+    const sent = [...log.matchAll(/^settlement: (\S+) of (\S+) in block/gm)].filter(
+      (line) => line[2] === dealEscrowId(deal.dealId),
+    );
+    expect(sent.map((line) => line[1])).toEqual(['release']);
   });
 
   it('keeps the escrow master secret and escrow keys out of the history and the logs', async () => {
@@ -81,11 +90,11 @@ describe('deals settled on a real Aztec local network', () => {
       expect(place).not.toContain(master.toString('hex'));
       expect(place).not.toContain(escrowKey);
     }
-    expect(log).toContain(`settlement: release of deal ${paidDeal.dealId} in block`);
+    expect(log).toContain(`settlement: release of ${dealEscrowId(paidDeal.dealId)} in block`);
   });
 
   it('a release repeated after it landed returns the same transaction and pays nobody again', async () => {
-    const { dealId } = paidDeal;
+    const dealId = dealEscrowId(paidDeal.dealId);
     const journaled = await new TxJournal(join(test.home, 'settlement-journal')).get(dealId, 'release');
     const before = await balances([dealId]);
     const again = await callSettlement(test, 'releaseEscrow', {
@@ -98,7 +107,7 @@ describe('deals settled on a real Aztec local network', () => {
     expect(again).toEqual({ dealId, sellerAmount: '975', feeAmount: '25', txHash: journaled!.txHash });
     await expect(
       callSettlement(test, 'refundEscrow', { dealId, buyerId: 'demo-buyer', amount: '1000' }),
-    ).rejects.toMatchObject({ type: 'EscrowAlreadySettled', message: `deal ${dealId} was released` });
+    ).rejects.toMatchObject({ type: 'EscrowAlreadySettled', message: `escrow ${dealId} was released` });
     await expect(
       callSettlement(test, 'releaseEscrow', {
         dealId,
@@ -108,7 +117,7 @@ describe('deals settled on a real Aztec local network', () => {
       }),
     ).rejects.toMatchObject({
       type: 'EscrowMismatch',
-      message: `deal ${dealId} was settled for 1000, not 2000`,
+      message: `escrow ${dealId} was settled for 1000, not 2000`,
     });
     const after = await balances([dealId]);
     expect(moved(before, after)).toEqual({ [buyer]: 0n, [seller]: 0n, [operator]: 0n });
@@ -127,9 +136,9 @@ describe('deals settled on a real Aztec local network', () => {
     await payWhenAsked(() => handle.query(dealStatusQuery), '1000');
     const status = await handle.result();
     expect(status).toMatchObject({ stage: 'refunded', problem: { code: 'TermsMismatch' } });
-    const after = await balances([dealId]);
+    const after = await balances([dealEscrowId(dealId)]);
     expect(moved(before, after)).toEqual({ [buyer]: 0n, [seller]: 0n, [operator]: 0n });
-    expect(after.escrows[dealId]).toBe(0n);
+    expect(after.escrows[dealEscrowId(dealId)]).toBe(0n);
   });
 
   it('a wrong payment is returned to the buyer and the deal refused with the reason', async () => {
@@ -141,17 +150,17 @@ describe('deals settled on a real Aztec local network', () => {
       stage: 'failed',
       problem: {
         code: 'EscrowMismatch',
-        reason: `the escrow of deal ${deal.dealId} received 1500, the deal costs 1000; the payment went back to the buyer`,
+        reason: `escrow ${dealEscrowId(deal.dealId)} received 1500, the deal costs 1000; the payment went back to the buyer`,
       },
     });
     expect(status.result).toBeUndefined();
-    const after = await balances([deal.dealId]);
+    const after = await balances([dealEscrowId(deal.dealId)]);
     expect(moved(before, after)).toEqual({ [buyer]: 0n, [seller]: 0n, [operator]: 0n });
-    expect(after.escrows[deal.dealId]).toBe(0n);
+    expect(after.escrows[dealEscrowId(deal.dealId)]).toBe(0n);
   });
 
   it('unknown deals, bad amounts and parties without an Aztec account are refused with clear errors', async () => {
-    const unknown = `unknown-${crypto.randomUUID()}`;
+    const unknown = dealEscrowId(`unknown-${crypto.randomUUID()}`);
     await expect(
       callSettlement(test, 'releaseEscrow', {
         dealId: unknown,
@@ -159,13 +168,10 @@ describe('deals settled on a real Aztec local network', () => {
         amount: '1000',
         feeBps: 250,
       }),
-    ).rejects.toMatchObject({ type: 'EscrowNotLocked', message: `deal ${unknown} has no escrow` });
+    ).rejects.toMatchObject({ type: 'EscrowNotLocked', message: `escrow ${unknown} holds nothing` });
     await expect(
       callSettlement(test, 'refundEscrow', { dealId: unknown, buyerId: 'demo-buyer', amount: '1000' }),
-    ).rejects.toMatchObject({ type: 'EscrowNotLocked', message: `deal ${unknown} has no escrow` });
-    await expect(
-      callSettlement(test, 'lockEscrow', { dealId: unknown, buyerId: 'demo-buyer', amount: '1000' }),
-    ).rejects.toMatchObject({ type: 'EscrowNotLocked', message: `deal ${unknown} has no escrow` });
+    ).rejects.toMatchObject({ type: 'EscrowNotLocked', message: `escrow ${unknown} holds nothing` });
     await expect(
       callSettlement(test, 'openEscrow', { dealId: unknown, buyerId: 'demo-buyer', amount: '-5' }),
     ).rejects.toMatchObject({
@@ -180,6 +186,14 @@ describe('deals settled on a real Aztec local network', () => {
         feeBps: 250,
       }),
     ).rejects.toMatchObject({ type: 'UnknownParty', message: 'no party nobody is registered' });
+    await expect(
+      callSettlement(test, 'releaseEscrow', {
+        dealId: 'm1.seller-a',
+        sellerId: test.seller.id,
+        amount: '1000',
+        feeBps: 250,
+      }),
+    ).rejects.toMatchObject({ type: 'InvalidEscrowId' });
     await expect(
       callSettlement(test, 'releaseEscrow', {
         dealId: unknown,

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { signTerms } from '../../lib/signed-terms';
-import { SubscriptionState, type SubscriptionInput } from '../../workflows/subscription/state';
+import {
+  MAX_PAYMENT_RETRIES,
+  SubscriptionState,
+  type SubscriptionInput,
+} from '../../workflows/subscription/state';
 
 const input: SubscriptionInput = {
   subscriptionId: 'sub',
@@ -95,5 +99,39 @@ describe('subscription state', () => {
     expect(next.snapshot()).toMatchObject({ currentPeriod: 6, periodsCharged: 6, run: 2, periodEndsAt: 600 });
     expect(next.snapshot().tokens.map((t) => t.period)).toEqual([3, 4, 5, 6]);
     expect(next.snapshot().deliveries.map((d) => d.period)).toEqual([3, 4, 5, 6]);
+  });
+});
+
+describe('subscription payment retries (payment-ready)', () => {
+  it('count only in grace, one pending at a time, at most MAX_PAYMENT_RETRIES per window', () => {
+    const sub = new SubscriptionState(input, 0);
+    sub.startPeriod();
+    expect(sub.requestPaymentRetry()).toBe(false); // not in grace: nothing to retry
+    sub.enterGrace({ code: 'PaymentNotReceived', reason: 'none' });
+    expect(sub.requestPaymentRetry()).toBe(true);
+    // A flood of signals while one retry is pending adds nothing.
+    for (let i = 0; i < 100; i++) expect(sub.requestPaymentRetry()).toBe(false);
+    expect(sub.paymentRetries).toBe(1);
+    for (let i = 1; i < MAX_PAYMENT_RETRIES; i++) {
+      sub.paymentRetryStarted();
+      expect(sub.requestPaymentRetry()).toBe(true);
+    }
+    sub.paymentRetryStarted();
+    expect(sub.requestPaymentRetry()).toBe(false);
+    expect(sub.paymentRetries).toBe(MAX_PAYMENT_RETRIES);
+  });
+
+  it('a paid charge gives the next grace window its full allowance again', () => {
+    const sub = new SubscriptionState(input, 0);
+    sub.startPeriod();
+    sub.enterGrace({ code: 'PaymentNotReceived', reason: 'none' });
+    for (let i = 0; i < MAX_PAYMENT_RETRIES; i++) {
+      sub.requestPaymentRetry();
+      sub.paymentRetryStarted();
+    }
+    sub.charged();
+    sub.startPeriod();
+    sub.enterGrace({ code: 'PaymentNotReceived', reason: 'none' });
+    expect(sub.requestPaymentRetry()).toBe(true);
   });
 });

@@ -2,11 +2,13 @@ import { executeChild } from '@temporalio/workflow';
 import { lifecycleSearchAttributes } from '../../lib/search-attributes';
 import type { CoordinatorActivities } from '../../activities/coordinator/activities';
 import type { SettlementActivities } from '../../activities/settlement/activities';
+import { dealEscrowId, escrowId } from '../../activities/settlement/types';
 import type { CohortQueryDealInput, DealState } from './state';
 import { dispute } from '../dispute/workflow';
 import { DEFAULT_DISPUTE_TERMS, sellerShare } from '../dispute/state';
 import { notifyBestEffort } from '../notify';
 import { disputeWorkflowId } from '../workflow-ids';
+import type { GuardedStep } from '../guarded-settlement';
 
 /** The `dispute` child decides; the escrow, frozen meanwhile, is then released, refunded or split. */
 export async function settleByDispute(
@@ -14,6 +16,7 @@ export async function settleByDispute(
   deal: DealState,
   payout: SettlementActivities,
   coordinator: CoordinatorActivities,
+  settle: (steps: GuardedStep[]) => Promise<void>,
 ): Promise<void> {
   const opened = deal.snapshot().dispute!;
   const otherParty = opened.openedBy === input.buyerId ? input.sellerId : input.buyerId;
@@ -36,26 +39,46 @@ export async function settleByDispute(
     ],
   });
   deal.disputeResolved(resolution);
-  const { dealId, buyerId, sellerId, price, feeBps } = input;
+  const { buyerId, sellerId, price, feeBps } = input;
+  const dealId = dealEscrowId(input.dealId);
   const outcome = resolution.outcome;
   switch (outcome.kind) {
     case 'release':
-      await payout.releaseEscrow({ dealId, sellerId, amount: price, feeBps });
+      await settle([
+        {
+          step: 'release',
+          run: () => payout.releaseEscrow({ dealId, sellerId, buyerId, amount: price, feeBps }),
+        },
+      ]);
       deal.advance('settled', Date.now());
       break;
     case 'refund':
-      await payout.refundEscrow({ dealId, buyerId, amount: price });
+      await settle([{ step: 'refund', run: () => payout.refundEscrow({ dealId, buyerId, amount: price }) }]);
       deal.advance('refunded', Date.now());
       break;
     case 'split': {
-      const share = sellerShare(price, outcome.sellerBps);
-      if (share !== '0')
-        await payout.releasePart({ dealId, partId: 'dispute', payeeId: sellerId, amount: share, feeBps });
-      await payout.refundRemainder({ dealId, funderId: buyerId });
+      // Seller (less the fee), fee and buyer paid from the frozen escrow at once.
+      const sellerAmount = sellerShare(price, outcome.sellerBps);
+      await settle([
+        {
+          step: 'split',
+          run: () =>
+            payout.splitEscrow({
+              dealId,
+              splitId: escrowId({ kind: 'dispute', dealId: input.dealId }),
+              sellerId,
+              buyerId,
+              amount: price,
+              sellerAmount,
+              feeBps,
+            }),
+        },
+      ]);
       deal.advance('settled', Date.now());
       break;
     }
   }
   const event = deal.stage === 'refunded' ? 'deal_refunded' : 'deal_settled';
-  for (const partyId of [buyerId, sellerId]) await notifyBestEffort(coordinator, partyId, dealId, event);
+  for (const partyId of [buyerId, sellerId])
+    await notifyBestEffort(coordinator, partyId, input.dealId, event);
 }

@@ -1,43 +1,54 @@
-import { log, proxyActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { SettlementActivities } from '../../activities/settlement/activities';
-import { settlementLock, settlementReceipt, settlementTx } from '../activity-options';
+import { dealEscrowId } from '../../activities/settlement/types';
+import { settlementLock, settlementPayout, settlementTx } from '../activity-options';
+import type { GuardedStep } from '../guarded-settlement';
 import type { CohortQueryDealInput, DealState } from './state';
 
 const escrowOpen = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementTx });
 const escrowLock = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementLock });
-const receipts = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementReceipt });
+const escrowPayout = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementPayout });
 
 /**
  * The buyer's payment, locked for this deal: the escrow is opened, its address shown in the deal's
  * status (the buyer pays there from its own wallet), then the lock waits until the price is in it.
  */
 export async function lockBuyerPayment(deal: DealState, input: CohortQueryDealInput): Promise<void> {
-  const payment = { dealId: input.dealId, buyerId: input.buyerId, amount: input.price };
+  const payment = { dealId: dealEscrowId(input.dealId), buyerId: input.buyerId, amount: input.price };
   const opened = await escrowOpen.openEscrow(payment);
   deal.awaitPayment(opened.escrowAddress);
   await escrowLock.lockEscrow(payment);
 }
 
 /**
- * The buyer's receipt for the delivered result, after the seller was paid. The deal is settled either
- * way: a receipt that cannot be recorded is logged, and the status shows none.
+ * After the lock gave up or was refused, the escrow is still the address the buyer was told: a payment
+ * that arrives there late goes back to the buyer (watched for one more payment window).
  */
-export async function recordDealReceipt(deal: DealState, input: CohortQueryDealInput): Promise<void> {
-  const commitment = deal.commitment;
-  if (!commitment) return;
-  try {
-    const recorded = await receipts.recordReceipt({
-      dealId: input.dealId,
-      buyerId: input.buyerId,
-      commitment,
-    });
-    deal.recordReceipt({ id: recorded.receiptId, salt: recorded.salt });
-  } catch (error) {
-    // Activity failures carry a code and a reason, never data (see workflows/activity-problem.ts).
-    const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-    log.warn('receipt not recorded', {
-      dealId: input.dealId,
-      reason: cause instanceof Error ? cause.message : 'unknown',
-    });
-  }
+export function returnLatePayments(input: CohortQueryDealInput): GuardedStep {
+  return {
+    step: 'return-late-payment',
+    run: () => escrowLock.returnLatePayments({ dealId: dealEscrowId(input.dealId), payerId: input.buyerId }),
+  };
+}
+
+/**
+ * Pays the seller and the fee and issues the buyer's receipt for the delivered result, in one
+ * transaction on Aztec. The receipt shows in the deal's status.
+ */
+export function releaseWithReceipt(deal: DealState, input: CohortQueryDealInput): GuardedStep {
+  return {
+    step: 'release',
+    run: async () => {
+      const released = await escrowPayout.releaseEscrow({
+        dealId: dealEscrowId(input.dealId),
+        sellerId: input.sellerId,
+        buyerId: input.buyerId,
+        amount: input.price,
+        feeBps: input.feeBps,
+        ...(deal.commitment ? { receiptFor: deal.commitment } : {}),
+      });
+      if (released.receipt)
+        deal.recordReceipt({ id: released.receipt.receiptId, salt: released.receipt.salt });
+    },
+  };
 }

@@ -2,6 +2,7 @@ import type { PrivateSelection, RunApprovedQueryResult } from '../../activities/
 import type { DealCompliance } from '../../query-policies/compliance';
 import type { SignedTerms } from '../../lib/signed-terms';
 import type { DisputeOutcome, DisputeTerms } from '../dispute/state';
+import { SettlementAttention, type AttentionItem } from '../settlement-attention';
 
 export const DEAL_STAGES = [
   'quoted',
@@ -14,6 +15,8 @@ export const DEAL_STAGES = [
   'settled',
   'refunded',
   'failed',
+  /** A money step failed (a refund, a release): the reasons are in `attention`; an operator retries. */
+  'needs_attention',
 ] as const;
 export type DealStage = (typeof DEAL_STAGES)[number];
 
@@ -65,6 +68,8 @@ export interface DealStatus {
   receipt?: { id: string; salt: string };
   /** Why the deal did not deliver (refused, failed). */
   problem?: DealProblem;
+  /** Money steps that failed and wait for an operator's retry, each with its reason. */
+  attention?: AttentionItem[];
   /** Milliseconds since the epoch at which each stage was reached. */
   timeline: { stage: DealStage; at: number }[];
 }
@@ -84,6 +89,7 @@ export const DEFAULT_ACCEPTANCE_TIMEOUT_MS = 72 * 60 * 60 * 1000;
 /** The deal's state and its rules, free of Temporal so it can be unit-tested. */
 export class DealState {
   private readonly status: DealStatus;
+  readonly attention = new SettlementAttention();
 
   constructor(input: CohortQueryDealInput, now: number) {
     this.status = {
@@ -104,7 +110,19 @@ export class DealState {
 
   snapshot(): DealStatus {
     // The workflow sandbox has no structuredClone; the status is plain JSON anyway.
-    return JSON.parse(JSON.stringify(this.status)) as DealStatus;
+    const status = JSON.parse(JSON.stringify(this.status)) as DealStatus;
+    if (this.attention.needed) status.attention = this.attention.open;
+    return status;
+  }
+
+  /** A money step failed: the deal waits for the operator, with the reasons in its status. */
+  needsAttention(now: number): void {
+    if (this.status.stage !== 'needs_attention') this.advance('needs_attention', now);
+  }
+
+  /** Why the deal is being unwound, shown while its compensations run (and wait, if one fails). */
+  recordProblem(problem: DealProblem): void {
+    this.status.problem = problem;
   }
 
   advance(stage: DealStage, now: number): void {

@@ -2,13 +2,15 @@ import { condition, defineQuery, defineUpdate, proxyActivities, setHandler } fro
 import type { CoordinatorActivities } from '../../activities/coordinator/activities';
 import type { PerimeterActivities } from '../../activities/perimeter/activities';
 import type { SettlementActivities } from '../../activities/settlement/activities';
+import { dealEscrowId } from '../../activities/settlement/types';
 import { coordinatorNotify, perimeterCheck, perimeterQuery, settlementPayout } from '../activity-options';
 import { problemOf } from '../activity-problem';
 import { notifyBestEffort } from '../notify';
-import { DealState, type CohortQueryDealInput, type DealStatus } from './state';
+import { DealState, type CohortQueryDealInput, type DealProblem, type DealStatus } from './state';
 import { settleByDispute } from './dispute-settlement';
 import { disputeWorkflowId } from '../workflow-ids';
-import { lockBuyerPayment, recordDealReceipt } from './settlement-steps';
+import { lockBuyerPayment, releaseWithReceipt, returnLatePayments } from './settlement-steps';
+import { handleOperatorRetry, settleGuarded, type GuardedStep } from '../guarded-settlement';
 
 export const dealStatusQuery = defineQuery<DealStatus>('dealStatus');
 export const confirmDealUpdate = defineUpdate<DealStatus>('confirmDeal');
@@ -45,6 +47,14 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
     },
     { validator: ({ by }: OpenDisputeRequest) => deal.assertDisputable(by) },
   );
+  handleOperatorRetry(deal.attention);
+  /** Runs money steps each in its own guard; failed ones hold the deal in needs_attention until they succeed. */
+  // `why`: the problem being unwound, shown (with the failed steps) only once the deal waits.
+  const settle = (steps: GuardedStep[], why?: DealProblem) =>
+    settleGuarded(steps, deal.attention, () => {
+      if (why) deal.recordProblem(why);
+      deal.needsAttention(Date.now());
+    });
 
   const perimeterQueue = `perimeter.${input.sellerId}`;
   const checks = proxyActivities<PerimeterActivities>({ taskQueue: perimeterQueue, ...perimeterCheck });
@@ -57,10 +67,12 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
     taskQueue: 'coordinator',
     ...coordinatorNotify,
   });
-  const compensations: (() => Promise<unknown>)[] = [];
+  // Most recent first; each runs in its own guard, so a refund that fails does not keep the budget.
+  const compensations: GuardedStep[] = [];
   const fail = async (error: unknown, stage: 'failed' | 'refunded') => {
-    for (const compensate of compensations) await compensate();
-    deal.fail(problemOf(error), stage, Date.now());
+    const problem = problemOf(error);
+    await settle(compensations, problem);
+    deal.fail(problem, stage, Date.now());
     return deal.snapshot();
   };
 
@@ -77,17 +89,30 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
   } catch (error) {
     return fail(error, 'failed');
   }
-  compensations.unshift(() => checks.releasePrivacyBudget({ dealId: input.dealId }));
+  compensations.unshift({
+    step: 'release-budget',
+    run: () => checks.releasePrivacyBudget({ dealId: input.dealId }),
+  });
   deal.advance('budget_reserved', Date.now());
 
   try {
     await lockBuyerPayment(deal, input);
   } catch (error) {
-    return fail(error, 'failed');
+    await fail(error, 'failed');
+    // The deal is over, but the buyer may still pay the address it was given: that goes back.
+    await settle([returnLatePayments(input)]);
+    if (deal.stage === 'needs_attention') deal.advance('failed', Date.now());
+    return deal.snapshot();
   }
-  compensations.unshift(() =>
-    escrowPayout.refundEscrow({ dealId: input.dealId, buyerId: input.buyerId, amount: input.price }),
-  );
+  compensations.unshift({
+    step: 'refund',
+    run: () =>
+      escrowPayout.refundEscrow({
+        dealId: dealEscrowId(input.dealId),
+        buyerId: input.buyerId,
+        amount: input.price,
+      }),
+  });
   deal.advance('escrow_locked', Date.now());
 
   deal.advance('query_running', Date.now());
@@ -112,20 +137,13 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
 
   await condition(() => deal.stage !== 'delivered', input.acceptanceTimeoutMs);
   if (deal.stage === 'disputed') {
-    await settleByDispute(input, deal, escrowPayout, coordinator);
+    await settleByDispute(input, deal, escrowPayout, coordinator, settle);
     return deal.snapshot();
   }
   if (deal.stage === 'delivered') deal.confirm('acceptance_timer', Date.now());
 
-  await escrowPayout.releaseEscrow({
-    dealId: input.dealId,
-    sellerId: input.sellerId,
-    buyerId: input.buyerId,
-    amount: input.price,
-    feeBps: input.feeBps,
-  });
+  await settle([releaseWithReceipt(deal, input)]);
   deal.advance('settled', Date.now());
-  await recordDealReceipt(deal, input);
   await notifyBestEffort(coordinator, input.sellerId, input.dealId, 'deal_settled');
   return deal.snapshot();
 }

@@ -1,4 +1,5 @@
 import type { ParameterValues } from '../../query-policies/template';
+import { SettlementAttention, type AttentionItem } from '../settlement-attention';
 import type { SignedTerms } from '../../lib/signed-terms';
 
 export type MilestoneCheck =
@@ -57,6 +58,10 @@ export interface GrantStatus {
   milestones: MilestoneStatus[];
   /** What went back to the sponsor when the grant closed. */
   refunded?: string;
+  /** Where the sponsor pays the total, from its own wallet, once the grant's escrow is open. */
+  escrow?: { address: string };
+  /** Payouts that failed and wait for an operator's retry. */
+  attention?: AttentionItem[];
   problem?: { code: string; reason: string };
 }
 
@@ -88,6 +93,7 @@ export function progressOf(status: GrantStatus): GrantProgress {
 /** A milestone grant's state and rules: evidence, checks, approvals, deadlines, extensions. */
 export class GrantState {
   private readonly status: GrantStatus;
+  readonly attention = new SettlementAttention();
   changes = 0;
 
   constructor(input: MilestoneGrantInput) {
@@ -106,7 +112,14 @@ export class GrantState {
   }
 
   snapshot(): GrantStatus {
-    return JSON.parse(JSON.stringify(this.status)) as GrantStatus;
+    const status = JSON.parse(JSON.stringify(this.status)) as GrantStatus;
+    if (this.attention.needed) status.attention = this.attention.open;
+    return status;
+  }
+
+  awaitFunding(address: string): void {
+    this.status.escrow = { address };
+    this.changed();
   }
 
   private changed(): void {

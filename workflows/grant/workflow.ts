@@ -4,7 +4,15 @@ import type { CoordinatorActivities } from '../../activities/coordinator/activit
 import type { MilestoneCheckActivities } from '../../activities/perimeter/milestone-check';
 import { perimeterTaskQueue } from '../../activities/perimeter/types';
 import type { SettlementActivities } from '../../activities/settlement/activities';
-import { coordinatorNotify, perimeterQuery, settlementLock, settlementPayout } from '../activity-options';
+import { grantEscrowId } from '../../activities/settlement/types';
+import {
+  coordinatorNotify,
+  perimeterQuery,
+  settlementLock,
+  settlementPayout,
+  settlementTx,
+} from '../activity-options';
+import { settleGuarded, handleOperatorRetry } from '../guarded-settlement';
 import { problemOf } from '../activity-problem';
 import { GrantState, type GrantStatus, type MilestoneGrantInput, type MilestoneStatus } from './state';
 import { notifyBestEffort } from '../notify';
@@ -74,18 +82,30 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
     },
   );
 
+  handleOperatorRetry(grant.attention);
+  const escrowOpen = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementTx });
   const escrowLock = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementLock });
+  // A payout that keeps failing waits for the operator's retry, listed in the grant's status.
+  const settle = (step: string, run: () => Promise<unknown>) =>
+    settleGuarded([{ step, run }], grant.attention, () => undefined);
   const payout = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementPayout });
   const coordinator = proxyActivities<CoordinatorActivities>({
     taskQueue: 'coordinator',
     ...coordinatorNotify,
   });
   const { grantId, sponsorId, granteeId, feeBps } = input;
+  const escrowOfGrant = grantEscrowId(grantId);
 
+  const funding = { dealId: escrowOfGrant, buyerId: sponsorId, amount: grant.snapshot().total };
   try {
-    await escrowLock.lockEscrow({ dealId: grantId, buyerId: sponsorId, amount: grant.snapshot().total });
+    // The sponsor pays the total into the grant's escrow from its own wallet.
+    grant.awaitFunding((await escrowOpen.openEscrow(funding)).escrowAddress);
+    await escrowLock.lockEscrow(funding);
   } catch (error) {
     grant.fundingFailed(problemOf(error));
+    await settle('return-late-payment', () =>
+      escrowLock.returnLatePayments({ dealId: escrowOfGrant, payerId: sponsorId }),
+    );
     return grant.snapshot();
   }
   grant.funded();
@@ -96,7 +116,15 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
     for (const milestone of grant.toCheck()) await checkInPerimeter(grant, milestone, grantId, input.terms);
     for (const milestone of grant.toRelease()) {
       const { milestoneId, amount } = milestone;
-      await payout.releasePart({ dealId: grantId, partId: milestoneId, payeeId: granteeId, amount, feeBps });
+      await settle(`release:${milestoneId}`, () =>
+        payout.releasePart({
+          dealId: escrowOfGrant,
+          partId: milestoneId,
+          payeeId: granteeId,
+          amount,
+          feeBps,
+        }),
+      );
       grant.released(milestoneId, Date.now());
       await notifyBestEffort(coordinator, granteeId, grantId, 'milestone_released');
     }
@@ -106,8 +134,11 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
     else await condition(() => grant.changes !== seen, Math.max(1, deadline - Date.now()));
   }
 
-  const refund = await payout.refundRemainder({ dealId: grantId, funderId: sponsorId });
-  grant.close(refund.amount);
+  let refunded = '0';
+  await settle('refund-remainder', async () => {
+    refunded = (await payout.refundRemainder({ dealId: escrowOfGrant, funderId: sponsorId })).amount;
+  });
+  grant.close(refunded);
   await notifyBestEffort(coordinator, sponsorId, grantId, 'grant_ended');
   return grant.snapshot();
 }

@@ -1,4 +1,5 @@
 import type { DealCompliance } from '../../query-policies/compliance';
+import { SettlementAttention, type AttentionItem } from '../settlement-attention';
 import type { SignedTerms } from '../../lib/signed-terms';
 import type { DealProblem, DealStage } from '../deal/state';
 
@@ -37,18 +38,22 @@ export interface MultiSellerDealStatus {
   contributors: string[];
   result?: { resultRef: string; commitment: string; contributors: number };
   confirmedBy?: 'buyer' | 'acceptance_timer';
+  /** Where the buyer pays each contributing seller's share, once that share's escrow is open. */
+  escrows?: { sellerId: string; address: string; amount: string }[];
+  /** Money steps that failed and wait for an operator's retry. */
+  attention?: AttentionItem[];
   problem?: DealProblem;
   timeline: { stage: DealStage; at: number }[];
 }
 
 /** Settlement keys each seller's share by its own escrow, so paying one never touches another's. */
-export const shareEscrowId = (dealId: string, sellerId: string) => `${dealId}.${sellerId}`;
 
 export const MIN_CONTRIBUTORS = 2;
 
 /** The multi-seller deal's state and rules, free of Temporal. */
 export class MultiSellerDealState {
   private readonly status: MultiSellerDealStatus;
+  readonly attention = new SettlementAttention();
 
   constructor(input: MultiSellerDealInput, now: number) {
     this.status = {
@@ -68,7 +73,21 @@ export class MultiSellerDealState {
   }
 
   snapshot(): MultiSellerDealStatus {
-    return JSON.parse(JSON.stringify(this.status)) as MultiSellerDealStatus;
+    const status = JSON.parse(JSON.stringify(this.status)) as MultiSellerDealStatus;
+    if (this.attention.needed) status.attention = this.attention.open;
+    return status;
+  }
+
+  awaitShare(sellerId: string, address: string, amount: string): void {
+    this.status.escrows = [...(this.status.escrows ?? []), { sellerId, address, amount }];
+  }
+
+  needsAttention(now: number): void {
+    if (this.status.stage !== 'needs_attention') this.advance('needs_attention', now);
+  }
+
+  recordProblem(problem: DealProblem): void {
+    this.status.problem = problem;
   }
 
   advance(stage: DealStage, now: number): void {

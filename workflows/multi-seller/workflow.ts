@@ -16,12 +16,14 @@ import {
   perimeterQuery,
   settlementLock,
   settlementPayout,
+  settlementTx,
 } from '../activity-options';
+import { handleOperatorRetry, settleGuarded, type GuardedStep } from '../guarded-settlement';
+import { shareEscrowId } from '../../activities/settlement/types';
 import type { DealProblem } from '../deal/state';
 import {
   MIN_CONTRIBUTORS,
   MultiSellerDealState,
-  shareEscrowId,
   type MultiSellerDealInput,
   type MultiSellerDealStatus,
   type SellerShare,
@@ -55,20 +57,29 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
     },
     { validator: () => deal.assertConfirmable() },
   );
+  handleOperatorRetry(deal.attention);
+  // `why`: the problem being unwound, shown (with the failed steps) only once the deal waits.
+  const settle = (steps: GuardedStep[], why?: DealProblem) =>
+    settleGuarded(steps, deal.attention, () => {
+      if (why) deal.recordProblem(why);
+      deal.needsAttention(Date.now());
+    });
 
   const perimeterOf = (sellerId: string) => ({
     checks: proxyActivities<PerimeterActivities>({ taskQueue: `perimeter.${sellerId}`, ...perimeterCheck }),
     query: proxyActivities<PerimeterActivities>({ taskQueue: `perimeter.${sellerId}`, ...perimeterQuery }),
   });
+  const escrowOpen = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementTx });
   const escrowLock = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementLock });
   const escrowPayout = proxyActivities<SettlementActivities>({
     taskQueue: 'settlement',
     ...settlementPayout,
   });
   const coordinator = proxyActivities<CoordinatorActivities>({ taskQueue: 'coordinator', ...coordinatorSum });
-  const compensations: (() => Promise<unknown>)[] = [];
+  // Most recent first; each in its own guard (a failed refund waits for the operator, the rest run).
+  const compensations: GuardedStep[] = [];
   const fail = async (problem: DealProblem, stage: 'failed' | 'refunded') => {
-    for (const compensate of compensations) await compensate();
+    await settle(compensations, problem);
     deal.fail(problem, stage, Date.now());
     return deal.snapshot();
   };
@@ -97,9 +108,10 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
   );
   const contributors = reserved.filter((share): share is SellerShare => share !== undefined);
   for (const share of contributors)
-    compensations.unshift(() =>
-      perimeterOf(share.sellerId).checks.releasePrivacyBudget({ dealId: input.dealId }),
-    );
+    compensations.unshift({
+      step: `release-budget:${share.sellerId}`,
+      run: () => perimeterOf(share.sellerId).checks.releasePrivacyBudget({ dealId: input.dealId }),
+    });
   if (contributors.length < MIN_CONTRIBUTORS) {
     return fail(
       {
@@ -112,18 +124,35 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
   deal.setContributors(contributors);
   deal.advance('budget_reserved', Date.now());
 
-  for (const share of contributors) {
-    const escrow = {
+  // Each share has its own escrow: all are opened first, so the buyer sees every address to pay.
+  const escrows = contributors.map((share) => ({
+    sellerId: share.sellerId,
+    payment: {
       dealId: shareEscrowId(input.dealId, share.sellerId),
       buyerId: input.buyerId,
       amount: share.price,
-    };
-    try {
-      await escrowLock.lockEscrow(escrow);
-    } catch (error) {
-      return fail(problemOf(error), compensations.length > contributors.length ? 'refunded' : 'failed');
+    },
+  }));
+  try {
+    for (const { sellerId, payment } of escrows) {
+      const opened = await escrowOpen.openEscrow(payment);
+      deal.awaitShare(sellerId, opened.escrowAddress, payment.amount);
     }
-    compensations.unshift(() => escrowPayout.refundEscrow(escrow));
+  } catch (error) {
+    return fail(problemOf(error), 'failed');
+  }
+  for (const { sellerId, payment } of escrows) {
+    try {
+      await escrowLock.lockEscrow(payment);
+    } catch (error) {
+      // Shares locked before are refunded; a share paid after its lock gave up goes back too.
+      compensations.unshift({
+        step: `return-late-payment:${sellerId}`,
+        run: () => escrowLock.returnLatePayments({ dealId: payment.dealId, payerId: payment.buyerId }),
+      });
+      return fail(problemOf(error), compensations.length > contributors.length + 1 ? 'refunded' : 'failed');
+    }
+    compensations.unshift({ step: `refund:${sellerId}`, run: () => escrowPayout.refundEscrow(payment) });
   }
   deal.advance('escrow_locked', Date.now());
 
@@ -149,14 +178,20 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
 
   const confirmedByBuyer = await condition(() => deal.stage === 'confirmed', input.acceptanceTimeoutMs);
   if (!confirmedByBuyer) deal.confirm('acceptance_timer', Date.now());
-  for (const share of contributors) {
-    await escrowPayout.releaseEscrow({
-      dealId: shareEscrowId(input.dealId, share.sellerId),
-      sellerId: share.sellerId,
-      amount: share.price,
-      feeBps: input.feeBps,
-    });
-  }
+  // Each seller's share released in its own guard: one that fails does not hold back the others.
+  await settle(
+    escrows.map(({ sellerId, payment }) => ({
+      step: `release:${sellerId}`,
+      run: () =>
+        escrowPayout.releaseEscrow({
+          dealId: payment.dealId,
+          sellerId,
+          buyerId: payment.buyerId,
+          amount: payment.amount,
+          feeBps: input.feeBps,
+        }),
+    })),
+  );
   deal.advance('settled', Date.now());
   return deal.snapshot();
 }

@@ -1,4 +1,5 @@
 import type { DealCompliance } from '../../query-policies/compliance';
+import { SettlementAttention, type AttentionItem } from '../settlement-attention';
 import type { SignedTerms } from '../../lib/signed-terms';
 import type { ParameterValues } from '../../query-policies/template';
 
@@ -80,6 +81,10 @@ export interface SubscriptionStatus {
   /** When it was cancelled or suspended. */
   endedAt?: number;
   problem?: { code: string; reason: string };
+  /** Where the subscriber pays the current period's charge, from its own wallet. */
+  payment?: { period: number; address: string; amount: string };
+  /** Payouts that failed and wait for an operator's retry. */
+  attention?: AttentionItem[];
   /** Which run of the workflow (continueAsNew) this is, from 1. */
   run: number;
 }
@@ -92,6 +97,8 @@ export type SubscriptionCarry = Omit<
 // Bounded lists: histories and continueAsNew inputs stay small however long a subscription runs.
 const KEEP_TOKENS = 4;
 const KEEP_DELIVERIES = 4;
+/** Charge attempts the buyer can ask for within one grace window (the grace's end tries once more). */
+export const MAX_PAYMENT_RETRIES = 5;
 
 export const DEFAULT_SUBSCRIPTION_GRACE_MS = 3 * 24 * 60 * 60 * 1000;
 export const DEFAULT_PERIODS_PER_RUN = 12;
@@ -99,9 +106,16 @@ export const DEFAULT_PERIODS_PER_RUN = 12;
 /** A subscription's state and rules: periods, charges and grace, token rotation, cancellation. */
 export class SubscriptionState {
   private readonly status: SubscriptionStatus;
+  readonly attention = new SettlementAttention();
   changes = 0;
-  /** The buyer's "I have paid, try again", counted so a wait can tell a new one. */
+  /**
+   * The buyer's "I have paid, try again", counted so a wait can tell a new one. Bounded: signals are
+   * coalesced (one pending retry at a time) and a grace window takes at most MAX_PAYMENT_RETRIES, so a
+   * flood of signals sets off at most that many charge attempts.
+   */
   paymentRetries = 0;
+  private retryPending = false;
+  private retriesThisGrace = 0;
 
   constructor(input: SubscriptionInput, now: number) {
     const carried: SubscriptionCarry = input.carried
@@ -143,7 +157,14 @@ export class SubscriptionState {
   }
 
   snapshot(): SubscriptionStatus {
-    return JSON.parse(JSON.stringify(this.status)) as SubscriptionStatus;
+    const status = JSON.parse(JSON.stringify(this.status)) as SubscriptionStatus;
+    if (this.attention.needed) status.attention = this.attention.open;
+    return status;
+  }
+
+  awaitPayment(address: string): void {
+    this.status.payment = { period: this.period, address, amount: this.status.pricePerPeriod };
+    this.changed();
   }
 
   carry(): SubscriptionCarry {
@@ -154,6 +175,7 @@ export class SubscriptionState {
       pricePerPeriod: _p,
       periodMs: _m,
       graceMs: _g,
+      attention: _a,
       ...rest
     } = this.snapshot();
     return rest;
@@ -189,6 +211,8 @@ export class SubscriptionState {
   }
 
   charged(): void {
+    this.retriesThisGrace = 0;
+    this.retryPending = false;
     this.status.periodsCharged += 1;
     if (this.stage === 'grace') this.status.stage = 'active';
     delete this.status.graceUntil;
@@ -196,9 +220,23 @@ export class SubscriptionState {
     this.changed();
   }
 
-  requestPaymentRetry(): void {
+  /**
+   * Counts a retry only in grace, when none is pending and the window's allowance is not spent;
+   * returns whether it counted. Anything else is dropped: a signal cannot queue work.
+   */
+  requestPaymentRetry(): boolean {
+    if (this.stage !== 'grace' || this.retryPending || this.retriesThisGrace >= MAX_PAYMENT_RETRIES)
+      return false;
+    this.retryPending = true;
+    this.retriesThisGrace += 1;
     this.paymentRetries += 1;
     this.changed();
+    return true;
+  }
+
+  /** The charge is being tried again: a new request may be counted from now on. */
+  paymentRetryStarted(): void {
+    this.retryPending = false;
   }
 
   /** A new token for the current period; it works until the period's end plus grace. */

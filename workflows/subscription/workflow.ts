@@ -12,6 +12,7 @@ import type { CoordinatorActivities } from '../../activities/coordinator/activit
 import type { PerimeterActivities } from '../../activities/perimeter/activities';
 import { perimeterTaskQueue } from '../../activities/perimeter/types';
 import type { SettlementActivities } from '../../activities/settlement/activities';
+import { periodEscrowId } from '../../activities/settlement/types';
 import {
   coordinatorNotify,
   coordinatorRecord,
@@ -19,7 +20,9 @@ import {
   perimeterQuery,
   settlementLock,
   settlementPayout,
+  settlementTx,
 } from '../activity-options';
+import { handleOperatorRetry, settleGuarded, type GuardedStep } from '../guarded-settlement';
 import { problemOf } from '../activity-problem';
 import { notifyBestEffort } from '../notify';
 import {
@@ -57,9 +60,13 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
     },
     { validator: ({ by }: CancelSubscriptionRequest) => sub.assertCancellable(by) },
   );
-  setHandler(paymentReadySignal, () => sub.requestPaymentRetry());
+  setHandler(paymentReadySignal, () => void sub.requestPaymentRetry());
 
+  handleOperatorRetry(sub.attention);
+  const escrowOpen = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementTx });
   const escrowLock = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementLock });
+  // A payout that keeps failing waits for the operator's retry, listed in the status.
+  const settle = (step: GuardedStep) => settleGuarded([step], sub.attention, () => undefined);
   const payout = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementPayout });
   const perimeter = proxyActivities<PerimeterActivities>({
     taskQueue: perimeterTaskQueue(input.sellerId),
@@ -89,9 +96,12 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
 
   /** The period's charge is locked now and released to the seller once the period is delivered. */
   async function chargePeriod(chargeId: string): Promise<'paid' | 'unpaid' | 'cancelled'> {
+    // The period's own escrow: the subscriber pays it from its own wallet (see README, Settlement).
+    const charge = { dealId: periodEscrowId(subscriptionId, sub.period), buyerId, amount };
+    sub.awaitPayment((await escrowOpen.openEscrow(charge)).escrowAddress);
     for (;;) {
       try {
-        await escrowLock.lockEscrow({ dealId: chargeId, buyerId, amount });
+        await escrowLock.lockEscrow(charge);
         sub.charged();
         return 'paid';
       } catch (error) {
@@ -102,6 +112,7 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
         // Woken by the buyer's paymentReady or a cancel; otherwise one last try at the grace's end.
         await waitUntil(graceUntil, () => sub.paymentRetries !== retries || sub.cancelRequested);
         if (sub.cancelRequested) return 'cancelled';
+        sub.paymentRetryStarted();
       }
     }
   }
@@ -150,6 +161,15 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
     }
     if (charge === 'unpaid') {
       sub.suspend(Date.now());
+      // A charge paid after the grace ran out goes back to the subscriber.
+      await settle({
+        step: 'return-late-payment',
+        run: () =>
+          escrowLock.returnLatePayments({
+            dealId: periodEscrowId(subscriptionId, sub.period),
+            payerId: buyerId,
+          }),
+      });
       await notifyBestEffort(coordinator, buyerId, chargeId, 'subscription_suspended');
       return sub.snapshot();
     }
@@ -158,13 +178,21 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
       await records.issueAccessToken({ subscriptionId, period: sub.period, buyerKeyRef: input.buyerKeyRef }),
       Date.now(),
     );
+    const escrowOfPeriod = periodEscrowId(subscriptionId, sub.period);
     const results = await runScheduledQueries(chargeId);
     sub.deliver(results);
     await notifyBestEffort(coordinator, buyerId, chargeId, 'subscription_delivered');
     // A period whose every query failed is not the seller's to keep.
     if (results.some((r) => 'resultRef' in r))
-      await payout.releaseEscrow({ dealId: chargeId, sellerId, amount, feeBps });
-    else await payout.refundEscrow({ dealId: chargeId, buyerId, amount });
+      await settle({
+        step: `release:${sub.period}`,
+        run: () => payout.releaseEscrow({ dealId: escrowOfPeriod, sellerId, buyerId, amount, feeBps }),
+      });
+    else
+      await settle({
+        step: `refund:${sub.period}`,
+        run: () => payout.refundEscrow({ dealId: escrowOfPeriod, buyerId, amount }),
+      });
   }
 
   if (sub.cancelRequested) {

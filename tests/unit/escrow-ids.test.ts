@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import {
+  dealEscrowId,
+  escrowId,
+  grantEscrowId,
+  parseEscrowId,
+  periodEscrowId,
+  shareEscrowId,
+  type EscrowRef,
+} from '../../activities/settlement/types';
+
+describe('escrow ids', () => {
+  it('name their kind, so a deal named like a share is not that share', () => {
+    expect(shareEscrowId('m1', 'seller-a')).toBe('share:m1:seller-a');
+    expect(dealEscrowId('m1.seller-a')).toBe('deal:m1.seller-a');
+    expect(dealEscrowId('m1.seller-a')).not.toBe(shareEscrowId('m1', 'seller-a'));
+    expect(grantEscrowId('g1')).not.toBe(dealEscrowId('g1'));
+    expect(periodEscrowId('s1', 3)).toBe('period:s1:3');
+    expect(escrowId({ kind: 'dispute', dealId: 'd1' })).not.toBe(dealEscrowId('d1'));
+  });
+
+  it('cannot collide across kinds or parts, whatever the ids contain', () => {
+    const tricky = ['a', 'a:b', 'b', 'a%3Ab', 'share:a', 'a.b', ':', '%', 'deal:x'];
+    const refs: EscrowRef[] = [];
+    for (const x of tricky) {
+      refs.push({ kind: 'deal', dealId: x }, { kind: 'grant', grantId: x }, { kind: 'dispute', dealId: x });
+      for (const y of tricky) refs.push({ kind: 'share', dealId: x, sellerId: y });
+      for (const period of [1, 2, 12]) refs.push({ kind: 'period', subscriptionId: x, period });
+    }
+    const ids = refs.map(escrowId);
+    expect(new Set(ids).size).toBe(refs.length);
+    // And each reads back as the escrow it names.
+    for (const [i, id] of ids.entries()) expect(parseEscrowId(id)).toEqual(refs[i]);
+  });
+
+  it('refuses ids that are not namespaced, or not spelled canonically', () => {
+    for (const id of [
+      'd1',
+      'm1.seller-a',
+      'deal:',
+      'deal:a:b',
+      'share:a',
+      'period:s:0',
+      'period:s:01',
+      'loan:x',
+      'deal:a%3ab',
+      'deal:%zz',
+    ])
+      expect(parseEscrowId(id), id).toBeUndefined();
+  });
+
+  it('refuses periods that are not whole numbers from 1, and empty parts', () => {
+    expect(() => periodEscrowId('s', 0)).toThrow(RangeError);
+    expect(() => periodEscrowId('s', 1.5)).toThrow(RangeError);
+    expect(() => dealEscrowId('')).toThrow(RangeError);
+  });
+});
