@@ -20,8 +20,10 @@ runMain('coordinator worker', async () => {
   const telemetry = await startWorkerTelemetry('coordinator-worker');
   const redis = bullConnection(env.REDIS_URL);
   const notifications = new Queue<NotificationJob>(NOTIFICATIONS_QUEUE, { connection: redis });
+  // Closed after the run: the SDK's runtime (and its log forwarding) stops once nothing holds it.
+  const connection = await connectWorker(env.TEMPORAL_ADDRESS);
   const worker = await Worker.create({
-    connection: await connectWorker(env.TEMPORAL_ADDRESS),
+    connection,
     namespace: env.TEMPORAL_NAMESPACE,
     dataConverter: historyDataConverter(await loadHistoryCodec()),
     taskQueue: COORDINATOR_TASK_QUEUE,
@@ -44,6 +46,7 @@ runMain('coordinator worker', async () => {
   try {
     await worker.run();
   } finally {
+    await connection.close();
     // BullMQ leaves a connection it was handed open; an open socket would keep this process alive.
     await notifications.close();
     await redis.quit();

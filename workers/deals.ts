@@ -9,8 +9,10 @@ import { connectWorker, DEALS_TASK_QUEUE } from '../lib/temporal';
 runMain('deals worker', async () => {
   const env = readEnv({});
   const telemetry = await startWorkerTelemetry('deals-worker');
+  // Closed after the run: the SDK's runtime (and its log forwarding) stops once nothing holds it.
+  const connection = await connectWorker(env.TEMPORAL_ADDRESS);
   const worker = await Worker.create({
-    connection: await connectWorker(env.TEMPORAL_ADDRESS),
+    connection,
     namespace: env.TEMPORAL_NAMESPACE,
     dataConverter: historyDataConverter(await loadHistoryCodec()),
     taskQueue: DEALS_TASK_QUEUE,
@@ -29,6 +31,7 @@ runMain('deals worker', async () => {
   try {
     await worker.run();
   } finally {
+    await connection.close();
     await telemetry.close();
   }
 });

@@ -79,8 +79,10 @@ runMain('perimeter worker', async () => {
     Object.keys(policy.datasets),
     async (dataset) => (await activities.privacyBudget({ dataset })).total.spent.epsilon,
   );
+  // Closed after the run: the SDK's runtime (and its log forwarding) stops once nothing holds it.
+  const connection = await connectWorker(env.TEMPORAL_ADDRESS);
   const worker = await Worker.create({
-    connection: await connectWorker(env.TEMPORAL_ADDRESS),
+    connection,
     namespace: env.TEMPORAL_NAMESPACE,
     dataConverter: historyDataConverter(await loadHistoryCodec()),
     taskQueue,
@@ -95,6 +97,7 @@ runMain('perimeter worker', async () => {
   try {
     await worker.run();
   } finally {
+    await connection.close();
     ledger.close();
     milestoneRuns.close();
     await telemetry.close();

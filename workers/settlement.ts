@@ -52,8 +52,10 @@ runMain('settlement worker', async () => {
     port = ledger;
     summary = `local-ledger at ${ledger.path}`;
   }
+  // Closed after the run: the SDK's runtime (and its log forwarding) stops once nothing holds it.
+  const connection = await connectWorker(env.TEMPORAL_ADDRESS);
   const worker = await Worker.create({
-    connection: await connectWorker(env.TEMPORAL_ADDRESS),
+    connection,
     namespace: env.TEMPORAL_NAMESPACE,
     dataConverter: historyDataConverter(await loadHistoryCodec()),
     taskQueue: SETTLEMENT_TASK_QUEUE,
@@ -72,6 +74,7 @@ runMain('settlement worker', async () => {
   try {
     await worker.run();
   } finally {
+    await connection.close();
     await stop();
     await telemetry.close();
   }
