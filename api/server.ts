@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { BlobStore } from '../lib/blob-store';
+import { blobStoreFromEnv } from '../lib/blob-store-env';
 import { readEnv, tuskHome } from '../lib/env';
 import { PartyRegistry } from '../lib/parties';
 import { loadHistoryCodec } from '../lib/codec/history-codec';
@@ -33,7 +33,7 @@ runMain('api', async () => {
   const app = await buildApp({
     temporal,
     parties: await PartyRegistry.load(resolve(env.TUSK_PARTIES_FILE ?? `${tuskHome()}/parties.json`)),
-    blobs: new BlobStore(env.blobDir),
+    blobs: blobStoreFromEnv(env.blobDir),
     seenRequests: redisSeenRequests(redis),
     policiesRoot: resolve(env.TUSK_POLICIES_ROOT),
     deals: {
