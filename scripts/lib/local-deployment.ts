@@ -62,6 +62,12 @@ export interface LocalDeploymentOptions {
   env?: Record<string, string>;
   /** Settle on an Aztec network instead of the local ledger. */
   aztec?: AztecSettlementSetup;
+  /**
+   * The seller's perimeter as on the seller's own machine: run from `cwd` with exactly `env`
+   * (nothing inherited from this process or the other services), e.g. Temporal through TLS and
+   * the blob store through S3.
+   */
+  remotePerimeter?: { cwd: string; env: Record<string, string> };
   log?: (line: string) => void;
 }
 
@@ -216,11 +222,15 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
       TUSK_POLICIES_DIR: join(options.policiesRoot ?? join(ROOT, 'query-policies'), extra.sellerId),
     };
   }
+  if (options.remotePerimeter) envOf['perimeter worker'] = options.remotePerimeter.env;
   const start = (name: string) =>
     startService({
       name,
       script: specs[name]!,
       env: envOf[name] ?? env,
+      ...(options.remotePerimeter && name === 'perimeter worker'
+        ? { cwd: options.remotePerimeter.cwd, isolatedEnv: true }
+        : {}),
       readyAs: specs[name] === 'workers/perimeter.ts' ? 'perimeter worker' : name,
       logDir: join(home, 'logs'),
       readyTimeoutMs: 120_000,

@@ -78,9 +78,13 @@ export interface SeaweedS3 {
  * A SeaweedFS server on loopback (master, volume, filer and S3 gateway in one process) with one
  * identity allowed to use S3: anonymous requests are refused.
  */
-export async function startSeaweedS3(opts: { dataDir: string; log?: Log }): Promise<SeaweedS3> {
+export async function startSeaweedS3(opts: {
+  dataDir: string;
+  weed?: string;
+  log?: Log;
+}): Promise<SeaweedS3> {
   const log = opts.log ?? ((line: string) => console.error(line));
-  const weed = await findOrBuildWeed(log);
+  const weed = opts.weed || (await findOrBuildWeed(log));
   await mkdir(opts.dataDir, { recursive: true });
   const credentials: S3Credentials = {
     accessKeyId: `tusk${randomBytes(8).toString('hex')}`,

@@ -28,6 +28,10 @@ export interface ServiceSpec {
   readyAs?: string;
   /** The Node binary to run it on; default: this process's. */
   node?: string;
+  /** Working directory; default: the repo root. */
+  cwd?: string;
+  /** Run with `env` alone (plus PATH), not on top of this process's environment. */
+  isolatedEnv?: boolean;
 }
 
 const exited = (child: ChildProcess) =>
@@ -42,8 +46,10 @@ export async function startService(spec: ServiceSpec): Promise<Service> {
   const log = createWriteStream(logFile, { flags: 'a' });
   // node itself, not the tsx launcher: a signal must reach the worker, not a wrapper around it.
   const child = spawn(spec.node ?? process.execPath, ['--import', 'tsx', join(ROOT, spec.script)], {
-    cwd: ROOT,
-    env: { ...process.env, ...spec.env },
+    cwd: spec.cwd ?? ROOT,
+    env: spec.isolatedEnv
+      ? { PATH: process.env.PATH ?? '/usr/bin:/bin', ...spec.env }
+      : { ...process.env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.pipe(log);
