@@ -152,6 +152,13 @@ describe('a seller perimeter on its own machine: Temporal through mTLS, blobs th
       TEMPORAL_TLS_CLIENT_KEY_PATH: certs.strangerKey,
       TEMPORAL_TLS_SERVER_NAME: certs.serverName,
     });
+    // The same terminator, with the seller's pair: answers.
+    const seller = await NativeConnection.connect({
+      address: tls.address,
+      ...temporalSecurityFromEnv(perimeterEnv),
+    });
+    expect((await seller.workflowService.getSystemInfo({})).serverVersion).toBeTruthy();
+    await seller.close();
     for (const security of [tlsOnly, stranger]) {
       const attempt = NativeConnection.connect({ address: tls.address, ...security }).then(
         async (connection) => {
@@ -162,7 +169,7 @@ describe('a seller perimeter on its own machine: Temporal through mTLS, blobs th
           }
         },
       );
-      await expect(attempt).rejects.toThrow(/transport error|alert|certificate|handshake/i);
+      await expect(attempt).rejects.toThrow(/tonic::transport::Error/);
     }
   });
 
