@@ -275,7 +275,14 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       }
     })();
     // Awaited once the deals are done; until then a failure must not count as unhandled.
-    chaos.catch(() => undefined);
+    let chaosFailed = false;
+    chaos.catch(() => (chaosFailed = true));
+    const killsSoFar = () => Object.values(kills).reduce((sum, n) => sum + n, 0);
+    /** The first deals start as the kills go on, so every worker dies with deals in flight. */
+    const pace = async (index: number) => {
+      const needed = index === 0 ? 0 : Math.min(index + 1, KILLED_WORKERS.length);
+      while (killsSoFar() < needed && !chaosFailed) await sleep(200);
+    };
 
     const dealIds = Array.from({ length: options.deals }, (_, i) => `soak-${options.seed}-${i}`);
     const lost: string[] = [];
@@ -287,6 +294,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         if (index === Math.floor(dealIds.length / 3)) pending.push('temporal');
         if (index === Math.floor((2 * dealIds.length) / 3)) pending.push('redis');
         const dealId = dealIds[index]!;
+        await pace(index);
         try {
           await runDeal(running, seller.templateId, dealId, parametersOf(index), options.dealTimeoutMs);
           settled++;

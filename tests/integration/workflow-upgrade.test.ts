@@ -108,7 +108,7 @@ describe('upgrading long-lived workflows with runs in flight', () => {
       buyer.client.signed('subscription', {
         subscriptionId,
         queries: [{ templateId: template.id, templateHash: template.hash, parameters: COHORT }],
-        pricePerPeriod: '100',
+        pricePerPeriod: '1000',
         periodSeconds: 4,
         buyerPublicKey: buyer.resultPublicKey,
         compliance: RESEARCH_IN_US,
