@@ -245,8 +245,12 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
   };
   try {
     const startedServices = performance.now();
-    for (const service of await Promise.all(Object.keys(specs).map(start)))
-      services.set(service.name, service);
+    // Settled, not all: when one fails to start, the others that did must be stopped too.
+    const started = await Promise.allSettled(Object.keys(specs).map(start));
+    for (const outcome of started)
+      if (outcome.status === 'fulfilled') services.set(outcome.value.name, outcome.value);
+    const failed = started.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
     log(
       `processes: ${[...services.keys()].join(', ')} (${((performance.now() - startedServices) / 1000).toFixed(1)} s)`,
     );

@@ -125,62 +125,71 @@ describe('upgrading long-lived workflows with runs in flight', () => {
     await test.deployment.services.get('deals worker')!.stop();
   });
 
-  it('version 2 without patched() cannot replay the runs in flight: a worker would fail their next task', async () => {
-    for (const workflowId of [subscriptionWorkflowId(subscriptionId), grantWorkflowId(grantId)])
-      await expect(replayAgainst(V2_UNPATCHED, workflowId), workflowId).rejects.toThrow(
-        DeterminismViolationError,
-      );
-  });
-
-  it('version 2 with patched() replays them, takes over, and both runs finish; a new run takes the new step', async () => {
-    for (const workflowId of [subscriptionWorkflowId(subscriptionId), grantWorkflowId(grantId)])
-      await replayAgainst(V2_PATCHED, workflowId);
-
-    const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
-    const worker = await Worker.create({
-      connection,
-      namespace: 'default',
-      taskQueue: DEALS_TASK_QUEUE,
-      workflowsPath: V2_PATCHED,
-      dataConverter: historyDataConverter(test.codec),
-    });
-    try {
-      await worker.runUntil(async () => {
-        const before = (await sub()).currentPeriod;
-        await waitFor(sub, (s) => s.currentPeriod > before && s.deliveries.some((d) => d.period > before));
-        await buyer.client.post(`/subscriptions/${subscriptionId}/cancel`);
-        expect(await waitFor(sub, (s) => s.stage === 'cancelled')).toMatchObject({ stage: 'cancelled' });
-
-        await lab.client.post(`/grants/${grantId}/milestones/enrolled/evidence`, {
-          evidence: 'enrolment log',
-        });
-        const ended = await waitFor(
-          () => grant(grantId),
-          (s) => s.stage === 'ended',
+  // Each replay bundles the workflow code (seconds, more on a loaded machine).
+  it(
+    'version 2 without patched() cannot replay the runs in flight: a worker would fail their next task',
+    { timeout: 300_000 },
+    async () => {
+      for (const workflowId of [subscriptionWorkflowId(subscriptionId), grantWorkflowId(grantId)])
+        await expect(replayAgainst(V2_UNPATCHED, workflowId), workflowId).rejects.toThrow(
+          DeterminismViolationError,
         );
-        expect(ended.milestones.map((m) => m.stage)).toEqual(['released']);
+    },
+  );
 
-        expect((await openGrant(newGrantId)).status).toBe(201);
-        await waitFor(
-          () => grant(newGrantId),
-          (s) => s.stage === 'active',
-        );
+  it(
+    'version 2 with patched() replays them, takes over, and both runs finish; a new run takes the new step',
+    { timeout: 600_000 },
+    async () => {
+      for (const workflowId of [subscriptionWorkflowId(subscriptionId), grantWorkflowId(grantId)])
+        await replayAgainst(V2_PATCHED, workflowId);
+
+      const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
+      const worker = await Worker.create({
+        connection,
+        namespace: 'default',
+        taskQueue: DEALS_TASK_QUEUE,
+        workflowsPath: V2_PATCHED,
+        dataConverter: historyDataConverter(test.codec),
       });
-    } finally {
-      await connection.close();
-    }
-    // The run begun on version 1 never took the new step; the one begun on version 2 took it first.
-    expect((await scheduledActivities(grantWorkflowId(grantId)))[0]).toBe('lockEscrow');
-    expect((await scheduledActivities(grantWorkflowId(newGrantId))).slice(0, 2)).toEqual([
-      'notifyParty',
-      'lockEscrow',
-    ]);
-    const described: WorkflowExecutionDescription = await test.temporal.workflow
-      .getHandle(subscriptionWorkflowId(subscriptionId))
-      .describe();
-    expect(described.status.name).toBe('COMPLETED');
-    // The finished histories, version 1 then version 2 in one run, replay on version 2.
-    await replayAgainst(V2_PATCHED, subscriptionWorkflowId(subscriptionId));
-    await replayAgainst(V2_PATCHED, grantWorkflowId(grantId));
-  });
+      try {
+        await worker.runUntil(async () => {
+          const before = (await sub()).currentPeriod;
+          await waitFor(sub, (s) => s.currentPeriod > before && s.deliveries.some((d) => d.period > before));
+          await buyer.client.post(`/subscriptions/${subscriptionId}/cancel`);
+          expect(await waitFor(sub, (s) => s.stage === 'cancelled')).toMatchObject({ stage: 'cancelled' });
+
+          await lab.client.post(`/grants/${grantId}/milestones/enrolled/evidence`, {
+            evidence: 'enrolment log',
+          });
+          const completed = await waitFor(
+            () => grant(grantId),
+            (s) => s.stage === 'completed',
+          );
+          expect(completed.milestones.map((m) => m.stage)).toEqual(['released']);
+
+          expect((await openGrant(newGrantId)).status).toBe(201);
+          await waitFor(
+            () => grant(newGrantId),
+            (s) => s.stage === 'active',
+          );
+        });
+      } finally {
+        await connection.close();
+      }
+      // The run begun on version 1 never took the new step; the one begun on version 2 took it first.
+      expect((await scheduledActivities(grantWorkflowId(grantId)))[0]).toBe('lockEscrow');
+      expect((await scheduledActivities(grantWorkflowId(newGrantId))).slice(0, 2)).toEqual([
+        'notifyParty',
+        'lockEscrow',
+      ]);
+      const described: WorkflowExecutionDescription = await test.temporal.workflow
+        .getHandle(subscriptionWorkflowId(subscriptionId))
+        .describe();
+      expect(described.status.name).toBe('COMPLETED');
+      // The finished histories, version 1 then version 2 in one run, replay on version 2.
+      await replayAgainst(V2_PATCHED, subscriptionWorkflowId(subscriptionId));
+      await replayAgainst(V2_PATCHED, grantWorkflowId(grantId));
+    },
+  );
 });
