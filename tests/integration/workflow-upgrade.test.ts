@@ -4,6 +4,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { historyDataConverter } from '../../lib/codec/history-codec';
+import { TuskApiError } from '../../lib/tusk-client';
 import { DEALS_TASK_QUEUE } from '../../lib/temporal';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { GrantStatus } from '../../workflows/grant/state';
@@ -59,8 +60,23 @@ describe('upgrading long-lived workflows with runs in flight', () => {
       }),
     );
   };
-  const grant = (id: string) => sponsor.client.get<GrantStatus>(`/grants/${id}`);
-  const sub = () => buyer.client.get<SubscriptionStatus>(`/subscriptions/${subscriptionId}`);
+  /**
+   * Status reads are queries: right after the workers change, one may reach the stopped worker's
+   * sticky queue and fail; the next one is answered.
+   */
+  const settledRead = async <T>(read: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await read();
+      } catch (error) {
+        if (!(error instanceof TuskApiError && error.status >= 500) || attempt >= 30) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+    }
+  };
+  const grant = (id: string) => settledRead(() => sponsor.client.get<GrantStatus>(`/grants/${id}`));
+  const sub = () =>
+    settledRead(() => buyer.client.get<SubscriptionStatus>(`/subscriptions/${subscriptionId}`));
   const scheduledActivities = async (workflowId: string) => {
     const history = await test.temporal.workflow.getHandle(workflowId).fetchHistory();
     return (history.events ?? []).flatMap((event) =>
@@ -156,7 +172,7 @@ describe('upgrading long-lived workflows with runs in flight', () => {
         await worker.runUntil(async () => {
           const before = (await sub()).currentPeriod;
           await waitFor(sub, (s) => s.currentPeriod > before && s.deliveries.some((d) => d.period > before));
-          await buyer.client.post(`/subscriptions/${subscriptionId}/cancel`);
+          await settledRead(() => buyer.client.post(`/subscriptions/${subscriptionId}/cancel`));
           expect(await waitFor(sub, (s) => s.stage === 'cancelled')).toMatchObject({ stage: 'cancelled' });
 
           await lab.client.post(`/grants/${grantId}/milestones/enrolled/evidence`, {
