@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { BlobStore } from '../lib/blob-store';
+import { blobStoreFromEnv } from '../lib/blob-store-env';
 import { readEnv, tuskHome } from '../lib/env';
 import { ReloadingPartyRegistry } from '../lib/parties';
 import { TuskMetrics } from '../lib/observability/metrics';
@@ -68,7 +68,7 @@ runMain('api', async () => {
     listDeals: searchProblem === undefined,
     temporal,
     parties,
-    blobs: new BlobStore(env.blobDir),
+    blobs: blobStoreFromEnv(env.blobDir),
     seenRequests: redisSeenRequests(redis),
     policiesRoot: resolve(env.TUSK_POLICIES_ROOT),
     deals: {

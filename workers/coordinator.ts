@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { z } from 'zod';
 import { COORDINATOR_TASK_QUEUE, createCoordinatorActivities } from '../activities/coordinator/activities';
 import { NOTIFICATIONS_QUEUE, type NotificationJob } from '../activities/coordinator/notifications';
-import { BlobStore } from '../lib/blob-store';
+import { blobStoreFromEnv } from '../lib/blob-store-env';
 import { resolve } from 'node:path';
 import { readEnv, tuskHome } from '../lib/env';
 import { bullConnection } from '../lib/redis';
@@ -29,7 +29,7 @@ runMain('coordinator worker', async () => {
     taskQueue: COORDINATOR_TASK_QUEUE,
     activities: createCoordinatorActivities({
       notifications,
-      blobs: new BlobStore(env.blobDir),
+      blobs: blobStoreFromEnv(env.blobDir),
       partiesFile: resolve(env.TUSK_PARTIES_FILE ?? `${tuskHome()}/parties.json`),
     }),
     interceptors: telemetry.interceptors,

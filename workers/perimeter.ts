@@ -8,7 +8,7 @@ import { perimeterSetupProblems } from '../activities/perimeter/startup-checks';
 import { cryptoRandom } from '../activities/perimeter/dp/random-source';
 import { LEDGER_FILE, PrivacyLedger } from '../activities/perimeter/privacy-ledger';
 import { readTrustedDatasetPolicy } from '../query-policies/dataset-policy-file';
-import { BlobStore } from '../lib/blob-store';
+import { blobStoreFromEnv } from '../lib/blob-store-env';
 import { datasetList, readEnv, tuskHome } from '../lib/env';
 import { historyDataConverter, loadHistoryCodec } from '../lib/codec/history-codec';
 import { startWorkerTelemetry } from '../lib/observability/worker-telemetry';
@@ -67,7 +67,7 @@ runMain('perimeter worker', async () => {
     sellerPublicKey: env.TUSK_SELLER_PUBLIC_KEY,
     policiesDir,
     datasets,
-    blobs: new BlobStore(env.blobDir),
+    blobs: blobStoreFromEnv(env.blobDir),
     limits,
     queryTimeoutMs: env.TUSK_QUERY_TIMEOUT_MS,
     ledger,

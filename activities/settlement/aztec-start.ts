@@ -3,7 +3,7 @@ import { connectToNode } from '../../contracts/node';
 import { loadAztecSdk } from '../../contracts/sdk';
 import { bindSettlementContracts } from '../../contracts/settlement-contracts';
 import { openTestAccountWallet } from '../../contracts/wallets';
-import { BlobStore } from '../../lib/blob-store';
+import { blobStoreFromEnv } from '../../lib/blob-store-env';
 import { PartyRegistry } from '../../lib/parties';
 import { AztecSettlement } from './aztec-settlement';
 import { SettlementTransactions } from './aztec-transactions';
@@ -50,7 +50,7 @@ export async function startAztecSettlement(
     node,
     operator.wallet,
     new TxJournal(options.journalDir),
-    new BlobStore(options.blobDir),
+    blobStoreFromEnv(options.blobDir),
   );
   const settlement = new AztecSettlement({
     sdk,

@@ -67,6 +67,12 @@ export interface LocalDeploymentOptions {
    * datasets and policies from there instead of from variables.
    */
   perimeterConfig?: string;
+  /**
+   * The seller's perimeter as on the seller's own machine: run from `cwd` with exactly `env`
+   * (nothing inherited from this process or the other services), e.g. Temporal through TLS and
+   * the blob store through S3.
+   */
+  remotePerimeter?: { cwd: string; env: Record<string, string> };
   log?: (line: string) => void;
 }
 
@@ -228,11 +234,15 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
       TUSK_POLICIES_DIR: join(options.policiesRoot ?? join(ROOT, 'query-policies'), extra.sellerId),
     };
   }
+  if (options.remotePerimeter) envOf['perimeter worker'] = options.remotePerimeter.env;
   const start = (name: string) =>
     startService({
       name,
       script: specs[name]!,
       env: envOf[name] ?? env,
+      ...(options.remotePerimeter && name === 'perimeter worker'
+        ? { cwd: options.remotePerimeter.cwd, isolatedEnv: true }
+        : {}),
       readyAs: specs[name] === 'workers/perimeter.ts' ? 'perimeter worker' : name,
       logDir: join(home, 'logs'),
       readyTimeoutMs: 120_000,
@@ -247,8 +257,12 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
   };
   try {
     const startedServices = performance.now();
-    for (const service of await Promise.all(Object.keys(specs).map(start)))
-      services.set(service.name, service);
+    // Settled, not all: when one fails to start, the others that did must be stopped too.
+    const started = await Promise.allSettled(Object.keys(specs).map(start));
+    for (const outcome of started)
+      if (outcome.status === 'fulfilled') services.set(outcome.value.name, outcome.value);
+    const failed = started.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw failed.reason;
     log(
       `processes: ${[...services.keys()].join(', ')} (${((performance.now() - startedServices) / 1000).toFixed(1)} s)`,
     );

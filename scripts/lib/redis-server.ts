@@ -20,16 +20,10 @@ export async function findOrInstallRedisServer(log: Log): Promise<string> {
   }
 
   log('redis: installing redis-server with apt-get (first time only)…');
-  const installed = await runAptGet(['install', '-y', 'redis-server']);
-  if (!installed.ok) {
-    // A fresh container has empty package lists; refresh them only when the install needs it.
-    const updated = await runAptGet(['update']);
-    const retried = updated.ok ? await runAptGet(['install', '-y', 'redis-server']) : updated;
-    if (!retried.ok) {
-      throw new Error(
-        `apt-get could not install redis-server:\n${retried.outputTail}\ninstall redis-server or set REDIS_URL`,
-      );
-    }
+  try {
+    await installWithAptGet('redis-server');
+  } catch (error) {
+    throw new Error(`${(error as Error).message}\ninstall redis-server or set REDIS_URL`);
   }
 
   const afterInstall = await findRedisServer();
@@ -41,6 +35,16 @@ async function findRedisServer(): Promise<string | undefined> {
   const onPath = await findOnPath('redis-server');
   if (onPath) return onPath;
   return (await isExecutable(DEBIAN_REDIS_SERVER)) ? DEBIAN_REDIS_SERVER : undefined;
+}
+
+/** `apt-get install -y <name>`, refreshing the package lists first only when the install needs it. */
+export async function installWithAptGet(name: string): Promise<void> {
+  const installed = await runAptGet(['install', '-y', name]);
+  if (installed.ok) return;
+  // A fresh container has empty package lists.
+  const updated = await runAptGet(['update']);
+  const retried = updated.ok ? await runAptGet(['install', '-y', name]) : updated;
+  if (!retried.ok) throw new Error(`apt-get could not install ${name}:\n${retried.outputTail}`);
 }
 
 async function runAptGet(args: string[]): Promise<{ ok: boolean; outputTail: string }> {

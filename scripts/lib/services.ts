@@ -1,8 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const ROOT = resolve(__dirname, '../..');
+// By path: `--import tsx` would be looked up from the child's working directory.
+const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 
 export interface Service {
   name: string;
@@ -28,6 +31,10 @@ export interface ServiceSpec {
   readyAs?: string;
   /** The Node binary to run it on; default: this process's. */
   node?: string;
+  /** Working directory; default: the repo root. */
+  cwd?: string;
+  /** Run with `env` alone (plus PATH), not on top of this process's environment. */
+  isolatedEnv?: boolean;
 }
 
 const exited = (child: ChildProcess) =>
@@ -41,9 +48,11 @@ export async function startService(spec: ServiceSpec): Promise<Service> {
   const logFile = join(spec.logDir, `${spec.name.replaceAll(' ', '-')}.log`);
   const log = createWriteStream(logFile, { flags: 'a' });
   // node itself, not the tsx launcher: a signal must reach the worker, not a wrapper around it.
-  const child = spawn(spec.node ?? process.execPath, ['--import', 'tsx', join(ROOT, spec.script)], {
-    cwd: ROOT,
-    env: { ...process.env, ...spec.env },
+  const child = spawn(spec.node ?? process.execPath, ['--import', TSX_LOADER, join(ROOT, spec.script)], {
+    cwd: spec.cwd ?? ROOT,
+    env: spec.isolatedEnv
+      ? { PATH: process.env.PATH ?? '/usr/bin:/bin', ...spec.env }
+      : { ...process.env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.pipe(log);

@@ -4,6 +4,7 @@ import path from 'node:path';
 
 import type { TestProject } from 'vitest/node';
 
+import { findOrBuildWeed } from '../../scripts/lib/seaweedfs';
 import { startStack } from '../../scripts/lib/stack';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -14,6 +15,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     process.env.REDIS_URL = stack.redisUrl;
     project.provide('temporalAddress', stack.temporalAddress);
     project.provide('redisUrl', stack.redisUrl);
+    // Built here, once per machine (minutes the first time): a test hook's timeout would cut it short.
+    // Only the S3 tests need it, so a failed build fails those alone, with the reason.
+    const weed = await findOrBuildWeed((line) => console.error(line)).then(
+      (path) => ({ path, problem: '' }),
+      (error: unknown) => ({ path: '', problem: (error as Error).message }),
+    );
+    project.provide('seaweedfsWeed', weed.path);
+    project.provide('seaweedfsProblem', weed.problem);
     return async () => {
       await stack.stop();
       await rm(dataDir, { recursive: true, force: true });

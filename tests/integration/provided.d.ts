@@ -2,6 +2,9 @@ declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
     redisUrl: string;
+    /** The SeaweedFS binary (built once per machine), or '' with `seaweedfsProblem` saying why not. */
+    seaweedfsWeed: string;
+    seaweedfsProblem: string;
   }
 }
 

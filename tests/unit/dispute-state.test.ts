@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { agreedDecision } from '../../workflows/approvals';
-import { DisputeState, outcomeKey, sellerShare, type DisputeInput } from '../../workflows/dispute/state';
+import {
+  DISPUTE_LIMITS,
+  DisputeState,
+  outcomeKey,
+  sellerShare,
+  type DisputeInput,
+} from '../../workflows/dispute/state';
 
 const input: DisputeInput = {
   dealId: 'd',
@@ -18,6 +24,25 @@ const input: DisputeInput = {
 const voter = (principal: string, key = `key-of-${principal}`) => ({ principal, key });
 
 describe('dispute state', () => {
+  it('bounds the evidence kept and the reads recorded, with reasons', () => {
+    const dispute = new DisputeState(input, 0);
+    for (let i = 0; i < DISPUTE_LIMITS.evidence; i++) {
+      dispute.assertRoomForEvidence();
+      dispute.addEvidence(i % 2 ? 'b' : 's', `sha256:${i}`, 1);
+    }
+    expect(() => dispute.assertRoomForEvidence()).toThrow(
+      'the dispute of deal d holds 50 pieces of evidence, the most allowed',
+    );
+    dispute.nameReviewer('c1', 'b', 1_000_000, 2);
+    for (let i = 0; i < DISPUTE_LIMITS.evidenceReads; i++) {
+      dispute.assertRoomForRead();
+      dispute.recordEvidenceRead('c1', ['sha256:0'], 3);
+    }
+    expect(() => dispute.assertRoomForRead()).toThrow(
+      'the evidence of deal d has been read 200 times, the most allowed',
+    );
+  });
+
   it('needs two distinct principals approving the same outcome', () => {
     const dispute = new DisputeState(input, 0);
     dispute.approve(voter('c1'), { kind: 'split', sellerBps: 4000 }, 1);

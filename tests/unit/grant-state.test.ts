@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { signTerms } from '../../lib/signed-terms';
-import { GrantState, progressOf, type MilestoneGrantInput } from '../../workflows/grant/state';
+import { GRANT_LIMITS, GrantState, progressOf, type MilestoneGrantInput } from '../../workflows/grant/state';
 
 const query = {
   kind: 'query' as const,
@@ -37,6 +37,18 @@ const active = () => {
 };
 
 describe('grant state', () => {
+  it('bounds the evidence a milestone keeps: the validator refuses the 21st submission, saying why', () => {
+    const grant = active();
+    for (let i = 0; i < GRANT_LIMITS.evidencePerMilestone; i++) {
+      grant.assertRoomForEvidence('report');
+      grant.submitEvidence('lab', 'report', `sha256:${i}`, 1);
+    }
+    expect(() => grant.assertRoomForEvidence('report')).toThrow(
+      'milestone report has had evidence submitted 20 times, the most allowed',
+    );
+    expect(grant.snapshot().milestones[1]!.evidence).toHaveLength(20);
+  });
+
   it('evidence queues a perimeter check; a met check is released; the total is the tranches', () => {
     const grant = active();
     expect(grant.snapshot().total).toBe('1000');

@@ -1,6 +1,12 @@
 import { agreedDecision, assertMayVote, castVote, type Vote, type Voter } from '../approvals';
 import type { AuditEvent } from '../audit-event';
 
+/**
+ * Bounds on what a dispute holds: every piece of evidence and every read is in its state and its
+ * history, which Temporal caps (51,200 events, 50 MB), and a dispute may stay open for 30 days.
+ */
+export const DISPUTE_LIMITS = { evidence: 50, evidenceReads: 200 } as const;
+
 export type DisputeOutcome =
   | { kind: 'release' }
   | { kind: 'refund' }
@@ -126,6 +132,17 @@ export class DisputeState {
       throw new Error('only the buyer or the seller adds evidence');
   }
 
+  /**
+   * Checked by the update's validator only, never in its handler: a handler replays the updates
+   * already accepted, and must accept them again whatever the bound was then.
+   */
+  assertRoomForEvidence(): void {
+    if (this.status.evidence.length >= DISPUTE_LIMITS.evidence)
+      throw new Error(
+        `the dispute of deal ${this.status.dealId} holds ${DISPUTE_LIMITS.evidence} pieces of evidence, the most allowed`,
+      );
+  }
+
   addEvidence(by: string, ref: string, now: number): void {
     this.assertCanAddEvidence(by);
     this.status.evidence.push({ by, ref, at: now });
@@ -138,6 +155,15 @@ export class DisputeState {
     if (!reviewer || reviewer.partyId !== by) throw new Error(`${by} is not the dispute's reviewer`);
     if (reviewer.expired || now >= reviewer.accessUntil)
       throw new Error(`${by}'s access to the evidence has ended`);
+  }
+
+  /** A read is recorded in the audit trail, so reads are bounded too (validator only, as above). */
+  assertRoomForRead(): void {
+    const reads = this.status.audit.filter((event) => event.action === 'evidence_read').length;
+    if (reads >= DISPUTE_LIMITS.evidenceReads)
+      throw new Error(
+        `the evidence of deal ${this.status.dealId} has been read ${DISPUTE_LIMITS.evidenceReads} times, the most allowed`,
+      );
   }
 
   recordEvidenceRead(by: string, refs: string[], now: number): void {

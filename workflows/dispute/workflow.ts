@@ -72,7 +72,12 @@ export async function dispute(input: DisputeInput): Promise<DisputeResolution> {
       state.addEvidence(by, ref, Date.now());
       return state.snapshot();
     },
-    { validator: ({ by }: AddEvidenceRequest) => state.assertCanAddEvidence(by) },
+    {
+      validator: ({ by }: AddEvidenceRequest) => {
+        state.assertCanAddEvidence(by);
+        state.assertRoomForEvidence();
+      },
+    },
   );
   setHandler(
     recordEvidenceReadUpdate,
@@ -80,7 +85,12 @@ export async function dispute(input: DisputeInput): Promise<DisputeResolution> {
       state.recordEvidenceRead(by, refs, Date.now());
       return state.snapshot();
     },
-    { validator: ({ by }: EvidenceReadRequest) => state.assertReviewerAccess(by, Date.now()) },
+    {
+      validator: ({ by }: EvidenceReadRequest) => {
+        state.assertReviewerAccess(by, Date.now());
+        state.assertRoomForRead();
+      },
+    },
   );
   setHandler(
     approveOutcomeUpdate,

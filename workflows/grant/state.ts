@@ -2,6 +2,12 @@ import type { ParameterValues } from '../../query-policies/template';
 import { SettlementAttention, type AttentionItem } from '../settlement-attention';
 import type { SignedTerms } from '../../lib/signed-terms';
 
+/**
+ * Each submission is kept in the grant's state and history for the grant's whole life (months),
+ * and a failed check lets the grantee try again: the tries are bounded.
+ */
+export const GRANT_LIMITS = { evidencePerMilestone: 20 } as const;
+
 export type MilestoneCheck =
   /** An approved template's aggregate reaching a threshold, checked in the seller's perimeter. */
   | {
@@ -154,6 +160,14 @@ export class GrantState {
   assertCanSubmitEvidence(by: string, milestoneId: string, now: number): void {
     if (by !== this.status.granteeId) throw new Error('only the grantee submits evidence');
     this.openMilestone(milestoneId, now);
+  }
+
+  /** Checked by the update's validator only: a handler must accept again what it accepted before. */
+  assertRoomForEvidence(milestoneId: string): void {
+    if (this.milestone(milestoneId).evidence.length >= GRANT_LIMITS.evidencePerMilestone)
+      throw new Error(
+        `milestone ${milestoneId} has had evidence submitted ${GRANT_LIMITS.evidencePerMilestone} times, the most allowed`,
+      );
   }
 
   /** Evidence for a query-verified milestone queues its check in the perimeter. */

@@ -55,8 +55,10 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
       return grant.snapshot();
     },
     {
-      validator: ({ by, milestoneId }: SubmitEvidenceRequest) =>
-        grant.assertCanSubmitEvidence(by, milestoneId, Date.now()),
+      validator: ({ by, milestoneId }: SubmitEvidenceRequest) => {
+        grant.assertCanSubmitEvidence(by, milestoneId, Date.now());
+        grant.assertRoomForEvidence(milestoneId);
+      },
     },
   );
   setHandler(
