@@ -194,10 +194,10 @@ describe('upgrading long-lived workflows with runs in flight', () => {
         await connection.close();
       }
       // The run begun on version 1 never took the new step; the one begun on version 2 took it first.
-      expect((await scheduledActivities(grantWorkflowId(grantId)))[0]).toBe('lockEscrow');
+      expect((await scheduledActivities(grantWorkflowId(grantId)))[0]).toBe('openEscrow');
       expect((await scheduledActivities(grantWorkflowId(newGrantId))).slice(0, 2)).toEqual([
         'notifyParty',
-        'lockEscrow',
+        'openEscrow',
       ]);
       const described: WorkflowExecutionDescription = await test.temporal.workflow
         .getHandle(subscriptionWorkflowId(subscriptionId))
