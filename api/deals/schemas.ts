@@ -49,7 +49,8 @@ export const dealParams = z.object({ dealId: z.string().min(1).max(100) });
 
 const dealStage = z.enum(DEAL_STAGES);
 
-const attentionItem = z.object({
+/** A money step that failed and waits for the operator's retry (deals, subscriptions, grants). */
+export const attentionItem = z.object({
   step: z.string(),
   code: z.string(),
   reason: z.string().optional(),

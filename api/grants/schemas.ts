@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { attentionItem } from '../deals/schemas';
 import {
   sellerChoice,
   amount,
@@ -96,17 +97,7 @@ export const grantStatus = z
     refunded: z.string().optional(),
     /** Where the sponsor pays the total, privately from its own wallet. */
     escrow: z.object({ address: z.string() }).optional(),
-    attention: z
-      .array(
-        z.object({
-          step: z.string(),
-          code: z.string(),
-          reason: z.string().optional(),
-          at: z.number(),
-          failures: z.number(),
-        }),
-      )
-      .optional(),
+    attention: z.array(attentionItem).optional(),
     problem: problem.optional(),
   })
   .meta({ id: 'GrantStatus' });

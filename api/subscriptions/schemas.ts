@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { attentionItem } from '../deals/schemas';
 import {
   sellerChoice,
   amount,
@@ -87,17 +88,7 @@ export const subscriptionStatus = z
     problem: problem.optional(),
     /** Where the subscriber pays the current period (the amount hidden with the price). */
     payment: z.object({ period: z.number(), address: z.string(), amount: z.string().optional() }).optional(),
-    attention: z
-      .array(
-        z.object({
-          step: z.string(),
-          code: z.string(),
-          reason: z.string().optional(),
-          at: z.number(),
-          failures: z.number(),
-        }),
-      )
-      .optional(),
+    attention: z.array(attentionItem).optional(),
     run: z.number(),
   })
   .meta({ id: 'SubscriptionStatus' });
