@@ -50,5 +50,6 @@ runMain('coordinator worker', async () => {
     // BullMQ leaves a connection it was handed open; an open socket would keep this process alive.
     await notifications.close();
     await redis.quit();
+    await telemetry.close();
   }
 });

@@ -12,6 +12,7 @@ import { ApiError } from '../errors';
 import { viewOf } from '../redaction';
 import { dealRuns } from './deal-histories';
 import type { AuditConfig, ReceiptService } from './receipt-service';
+import { dealEscrowId } from '../../activities/settlement/types';
 
 const BLOB_REF = /sha256:[0-9a-f]{64}/g;
 
@@ -91,7 +92,7 @@ export class BundleService {
   private async ledgerOf(dealId: string): Promise<BundleBody['settlement']> {
     const { settlement } = this.config;
     if (settlement.adapter !== 'local-ledger') return { adapter: settlement.adapter, ledgerLines: [] };
-    const lines = await ledgerLinesFor(settlement.ledgerFile, dealId);
+    const lines = await ledgerLinesFor(settlement.ledgerFile, dealEscrowId(dealId));
     return {
       adapter: 'local-ledger',
       ledgerLines: lines.map(({ line, text }) => ({ line, text })),

@@ -15,6 +15,7 @@ import { ApiError } from '../errors';
 import { viewOf } from '../redaction';
 import { dealRuns, type RecordedRun } from './deal-histories';
 import type { TransparencyLog } from './log-store';
+import { dealEscrowId } from '../../activities/settlement/types';
 
 export interface AuditConfig {
   signer: OperatorSigner;
@@ -44,11 +45,13 @@ export class ReceiptService {
     const { settlement } = this.config;
     const ledgerEntries =
       settlement.adapter === 'local-ledger'
-        ? (await ledgerLinesFor(settlement.ledgerFile, dealId)).map(({ line, kind, digest }) => ({
-            line,
-            kind,
-            digest,
-          }))
+        ? (await ledgerLinesFor(settlement.ledgerFile, dealEscrowId(dealId))).map(
+            ({ line, kind, digest }) => ({
+              line,
+              kind,
+              digest,
+            }),
+          )
         : [];
     const facts = receiptFactsOf(dealId, recorded, { adapter: settlement.adapter, ledgerEntries });
     if (!facts) throw new ApiError('invalid_state', `deal ${dealId} has not finished: no receipt yet`);

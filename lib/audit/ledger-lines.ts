@@ -11,8 +11,8 @@ export interface LedgerLine {
   entry: Record<string, unknown>;
 }
 
-/** The lines of the local development ledger (JSON lines, append-only) that concern one deal. */
-export async function ledgerLinesFor(path: string, dealId: string): Promise<LedgerLine[]> {
+/** The lines of the local development ledger (JSON lines, append-only) of one escrow (`deal:<id>`). */
+export async function ledgerLinesFor(path: string, escrowId: string): Promise<LedgerLine[]> {
   const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return '';
     throw error;
@@ -26,7 +26,7 @@ export async function ledgerLinesFor(path: string, dealId: string): Promise<Ledg
     } catch {
       return;
     }
-    if (entry.dealId === dealId)
+    if (entry.dealId === escrowId)
       lines.push({ line: index + 1, kind: String(entry.kind), digest: sha256Ref(raw), text: raw, entry });
   });
   return lines;
