@@ -14,9 +14,11 @@ export const RESTING_DEAL_STAGES: ReadonlySet<DealStage> = new Set([
   'settled',
   'refunded',
   'failed',
+  // A money step failed and waits for the operator's retry: nothing moves until someone acts.
+  'needs_attention',
 ]);
-/** A deal that ended without an answer the buyer keeps. */
-export const REFUSED_DEAL_STAGES: ReadonlySet<DealStage> = new Set(['refunded', 'failed']);
+/** A deal that ended without an answer the buyer keeps, or whose money is stuck until an operator acts. */
+export const REFUSED_DEAL_STAGES: ReadonlySet<DealStage> = new Set(['refunded', 'failed', 'needs_attention']);
 
 export const FINAL_GRANT_STAGES: ReadonlySet<GrantStage> = new Set(['completed', 'ended', 'failed']);
 export const REFUSED_GRANT_STAGES: ReadonlySet<GrantStage> = new Set(['failed']);
