@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { up } from './up';
+import { up, type UpOptions } from './up';
 
 const port = (value: string): number => {
   const parsed = Number(value);
@@ -35,19 +35,7 @@ export function registerServiceCommands(program: Command): void {
     .option('--redis-port <port>', 'Redis (0: any)', port, 6379)
     .option('--demo-rows <n>', "also run the demo seller's perimeter over n synthetic rows", count)
     .option('--restart-tries <n>', 'restarts per process before giving up (delays 1, 2, 4… s)', count, 10)
-    .action(
-      async (options: {
-        home: string;
-        perimeter: boolean;
-        apiPort: number;
-        metricsPort: number;
-        temporalPort: number;
-        uiPort: number;
-        redisPort: number;
-        demoRows?: number;
-        restartTries: number;
-      }) => {
-        await up(options);
-      },
-    );
+    .action(async (options: UpOptions) => {
+      await up(options);
+    });
 }
