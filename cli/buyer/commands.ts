@@ -26,6 +26,14 @@ import { buy, buySum, catalog, parseParam, type BuyOptions } from './buy';
 import { createHeKeys } from './he-keys';
 import { describePrivacy, openDealResult, showResult } from './result';
 import { registerSubscriptionCommands } from './subscriptions';
+import {
+  owedForDeal,
+  owedForMultiSellerDeal,
+  payOwed,
+  whatIsOwed,
+  withPayOptions,
+  type PayOptions,
+} from '../settlement/pay';
 
 export { describePrivacy, openDealResult, parseParam };
 
@@ -157,6 +165,29 @@ export function registerBuyerCommands(program: Command): void {
         `/${options.multi ? 'multi-seller-deals' : 'deals'}/${encode(dealId)}`,
       );
       printStatus(status, REFUSED_DEAL_STAGES);
+    });
+
+  withPayOptions(
+    withPartyOptions(
+      buyer
+        .command('pay <dealId>')
+        .description(
+          "pay the deal's price into its escrow (each seller's share for --multi), once it is open",
+        ),
+    ),
+  )
+    .option('--multi', 'a multi-seller deal')
+    .action(async (dealId: string, options: PartyOptions & PayOptions & { multi?: boolean }) => {
+      const client = await partyClient(options);
+      const owed = options.multi
+        ? await whatIsOwed(
+            client,
+            `/multi-seller-deals/${encode(dealId)}`,
+            owedForMultiSellerDeal,
+            options.wait,
+          )
+        : await whatIsOwed(client, `/deals/${encode(dealId)}`, owedForDeal, options.wait);
+      await payOwed(owed, options);
     });
 
   withPartyOptions(buyer.command('confirm <dealId>').description('accept the result: the seller is paid'))

@@ -17,6 +17,7 @@ import { formatTable } from '../format-table';
 import { encode, printStatus } from '../party-commands';
 import { chooseTemplate, parseParam } from './buy';
 import { describePrivacy } from './result';
+import { owedForSubscription, payOwed, whatIsOwed, withPayOptions, type PayOptions } from '../settlement/pay';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -133,6 +134,19 @@ export function registerSubscriptionCommands(buyer: Command): void {
     const client = await partyClient(options);
     const status = await client.post<{ stage: string }>(`/subscriptions/${encode(id)}/cancel`);
     console.log(`subscription ${id}: ${status.stage}`);
+  });
+  withPayOptions(
+    withPartyOptions(
+      subscription
+        .command('pay <subscriptionId>')
+        .description("pay the current period's charge into its escrow, once it is open"),
+    ),
+  ).action(async (id: string, options: PartyOptions & PayOptions) => {
+    const client = await partyClient(options);
+    await payOwed(
+      await whatIsOwed(client, `/subscriptions/${encode(id)}`, owedForSubscription, options.wait),
+      options,
+    );
   });
   withPartyOptions(
     subscription

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { FINAL_GRANT_STAGES, REFUSED_GRANT_STAGES, waitFor } from '../../lib/sdk';
 import { CliError, EXIT, partyClient, readText, withPartyOptions, type PartyOptions } from '../common';
 import { chooseTemplate } from '../buyer/buy';
+import { owedForGrant, payOwed, whatIsOwed, withPayOptions, type PayOptions } from '../settlement/pay';
 import { addDealsCommand, addKeygenCommand, encode, printStatus, progressOnStderr } from '../party-commands';
 
 interface MilestoneInput {
@@ -90,6 +91,19 @@ export function registerSponsorCommands(program: Command): void {
       .option('--id <grantId>', 'the grant id (default: a new UUID)')
       .option('--wait', 'wait until the grant ends (exit 1 if it failed)'),
   ).action(createGrant);
+  withPayOptions(
+    withPartyOptions(
+      grant
+        .command('fund <grantId>')
+        .description("pay the grant's total into its escrow from your wallet, once it is open"),
+    ),
+  ).action(async (grantId: string, options: PartyOptions & PayOptions) => {
+    const client = await partyClient(options);
+    await payOwed(
+      await whatIsOwed(client, `/grants/${encode(grantId)}`, owedForGrant, options.wait),
+      options,
+    );
+  });
   withPartyOptions(
     grant.command('status <grantId>').description("the grant's milestones and tranches (JSON)"),
   )

@@ -20,6 +20,7 @@ import {
   TEST_ACCOUNT,
   untilSettledWithReceipt,
 } from './harness';
+import { cliPayer } from './cli-pay';
 
 const { buyer, seller, operator } = TEST_ACCOUNT;
 const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
@@ -41,7 +42,22 @@ describe('deals settled on a real Aztec local network', () => {
   it('a paid deal is released: price minus fee to the seller, the fee to the operator, a private receipt to the buyer', async () => {
     const before = await balances();
     const deal = await buyDeal(test.deployment, 'cohort-cost-by-zip3', PARAMETERS);
-    await payWhenAsked(statusViaApi(test.deployment, deal.dealId), '1000');
+    // The buyer pays with the CLI, as a user would: it waits for the escrow, then pays from its wallet.
+    const payer = await cliPayer(test, test.deployment.buyer, buyer);
+    try {
+      const paid = await payer.pay(['buyer', 'pay', deal.dealId]);
+      expect(paid.code, paid.stderr).toBe(0);
+      expect(paid.payments).toEqual([expect.objectContaining({ amount: '1000' })]);
+      // Run again, it sends nothing: the payment is on record, or the deal no longer expects one.
+      const again = await payer.pay(['buyer', 'pay', deal.dealId]);
+      expect(again.code === 0 ? again.payments : again.stderr).toEqual(
+        again.code === 0
+          ? [expect.objectContaining({ before: true })]
+          : expect.stringContaining('nothing to pay'),
+      );
+    } finally {
+      await payer.close();
+    }
     const delivered = await deal.delivered();
     expect(delivered.stage).toBe('delivered');
     await test.deployment.buyer.client.post(`/deals/${deal.dealId}/confirm`);
