@@ -33,6 +33,8 @@ export interface ExtraParty {
   role: PartyRole;
   /** Minted on the local ledger. */
   funds?: bigint;
+  /** When settling on Aztec: the local network's test account (by index) that is this party's wallet. */
+  aztecAccount?: number;
 }
 
 export interface LocalDeploymentOptions {
@@ -53,7 +55,7 @@ export interface LocalDeploymentOptions {
   /** The perimeter's query timeout. */
   queryTimeoutMs?: number;
   /** More sellers, each with its own perimeter worker (queue perimeter.<id>), key and dataset. */
-  extraSellers?: { sellerId: string; sellerPublicKey: string; rows: number }[];
+  extraSellers?: { sellerId: string; sellerPublicKey: string; rows: number; aztecAccount?: number }[];
   /** Webhook the buyer's notifications are posted to. */
   buyerWebhookUrl?: string;
   /** Parties beyond the demo buyer and the seller: sponsors, auditors, compliance principals, more buyers. */
@@ -152,10 +154,26 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     signing: generateEd25519KeyPair(),
     result: generateX25519KeyPair(),
   }));
+  const aztecAddressOf = (account: number | undefined) => {
+    if (!aztec || account === undefined) return {};
+    const aztecAddress = aztec.testAccounts[account];
+    if (!aztecAddress) throw new Error(`the Aztec network has no test account ${account}`);
+    return { aztecAddress };
+  };
   for (const { extra, signing } of extraKeys)
-    parties.push({ id: extra.id, role: extra.role, publicKey: signing.publicKey });
+    parties.push({
+      id: extra.id,
+      role: extra.role,
+      publicKey: signing.publicKey,
+      ...aztecAddressOf(extra.aztecAccount),
+    });
   for (const extra of options.extraSellers ?? [])
-    parties.push({ id: extra.sellerId, role: 'seller', publicKey: extra.sellerPublicKey });
+    parties.push({
+      id: extra.sellerId,
+      role: 'seller',
+      publicKey: extra.sellerPublicKey,
+      ...aztecAddressOf(extra.aztecAccount),
+    });
   const partiesFile = join(home, 'parties.json');
   for (const party of parties) await addParty(partiesFile, party);
 

@@ -7,7 +7,7 @@ import { aztecPaths, TEST_ACCOUNT } from '../../contracts/deployment';
 import { historyDataConverter } from '../../lib/codec/history-codec';
 import { waitForStage } from '../../cli/buyer/commands';
 import { AztecCli, type Balances } from '../../scripts/lib/aztec-cli';
-import type { LocalDeployment } from '../../scripts/lib/local-deployment';
+import type { AztecSettlementSetup, LocalDeployment } from '../../scripts/lib/local-deployment';
 import type { DealStatus } from '../../workflows/deal/state';
 import { startTestDeployment, type TestDeployment } from '../integration/harness';
 import { settlementCall, type SettlementCall } from './fixtures/settlement-call';
@@ -19,16 +19,21 @@ export const chain = () => new AztecCli(inject('aztecOperatorHome'), inject('azt
 
 /** A whole local deployment, settling on the suite's Aztec network. */
 export function startAztecTestDeployment(name: string, paymentWindowMs?: number): Promise<TestDeployment> {
-  const paths = aztecPaths(inject('aztecOperatorHome'));
   return startTestDeployment(name, (seller) => seller.publishDemoTemplate().then(() => undefined), {
     acceptanceTimeoutMs: 600_000,
-    aztec: {
-      nodeUrl: inject('aztecNodeUrl'),
-      deploymentFile: paths.deployment,
-      escrowSecretFile: paths.escrowSecret,
-      ...(paymentWindowMs ? { paymentWindowMs } : {}),
-    },
+    aztec: aztecSetup(paymentWindowMs),
   });
+}
+
+/** The deployment's settlement on the suite's network, with the operator's contracts and secret. */
+export function aztecSetup(paymentWindowMs?: number): AztecSettlementSetup {
+  const paths = aztecPaths(inject('aztecOperatorHome'));
+  return {
+    nodeUrl: inject('aztecNodeUrl'),
+    deploymentFile: paths.deployment,
+    escrowSecretFile: paths.escrowSecret,
+    ...(paymentWindowMs ? { paymentWindowMs } : {}),
+  };
 }
 
 /**
@@ -38,6 +43,11 @@ export function startAztecTestDeployment(name: string, paymentWindowMs?: number)
 const escrowsSeen = new Set<string>();
 
 export const ACCOUNTS = [TEST_ACCOUNT.buyer, TEST_ACCOUNT.seller, TEST_ACCOUNT.operator];
+
+/** Notes an escrow's address, so later balance reads find what it paid out. */
+export function seeEscrow(address: string): void {
+  escrowsSeen.add(address);
+}
 
 export function balances(escrowDeals: string[] = []): Promise<Balances> {
   return chain().balances({ accounts: ACCOUNTS, escrows: escrowDeals, senders: [...escrowsSeen] });

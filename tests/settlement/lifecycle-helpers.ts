@@ -1,0 +1,105 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { TxJournal, type JournalEntry, type SettlementAction } from '../../activities/settlement/tx-journal';
+import type { ExtraParty, LocalDeploymentOptions } from '../../scripts/lib/local-deployment';
+import { startTestDeployment, type TestDeployment, type TestSeller } from '../integration/harness';
+import { LIFECYCLE_PARTIES } from '../integration/lifecycle-harness';
+import { aztecSetup, chain, seeEscrow, TEST_ACCOUNT } from './harness';
+
+export { party, waitFor } from '../integration/lifecycle-harness';
+
+/**
+ * The lifecycle parties, with wallets. The Aztec 4.1.2 local network funds exactly three test accounts
+ * (0 operator, 1 demo buyer, 2 demo seller), and a new account would need its own fee-paying deployment,
+ * so the sponsor pays from the buyer's wallet and the grantee (lab) is paid into the seller's: one
+ * account, two party ids. Balances are then checked per account, the parties' movements summed.
+ */
+export const AZTEC_LIFECYCLE_PARTIES: ExtraParty[] = [
+  ...LIFECYCLE_PARTIES.map((p) =>
+    p.id === 'sponsor'
+      ? { ...p, aztecAccount: TEST_ACCOUNT.buyer }
+      : p.id === 'lab'
+        ? { ...p, aztecAccount: TEST_ACCOUNT.seller }
+        : p,
+  ),
+  { id: 'ops', role: 'operator' },
+];
+
+/** A lifecycle deployment (lifecycle parties, the demo template) settling on the suite's network. */
+export function startAztecLifecycleDeployment(
+  name: string,
+  options: Partial<LocalDeploymentOptions> | ((seller: TestSeller) => Partial<LocalDeploymentOptions>) = {},
+  prepare: (seller: TestSeller) => Promise<void> = (seller) =>
+    seller.publishDemoTemplate().then(() => undefined),
+): Promise<TestDeployment> {
+  return startTestDeployment(name, prepare, (seller) => ({
+    parties: AZTEC_LIFECYCLE_PARTIES,
+    acceptanceTimeoutMs: 600_000,
+    ...(typeof options === 'function' ? options(seller) : options),
+    aztec: aztecSetup(),
+  }));
+}
+
+/** As the payer: pays `amount` into an escrow from its own wallet (one transaction). */
+export async function payInto(account: number, address: string, amount: string): Promise<string> {
+  seeEscrow(address);
+  return (await chain().pay(account, address, amount)).txHash;
+}
+
+/** The transactions the settlement worker logged for one escrow, by action, in order. */
+export async function sentFor(test: TestDeployment, escrowId: string): Promise<string[]> {
+  const log = await readFile(test.deployment.services.get('settlement worker')!.logFile, 'utf8');
+  return [...log.matchAll(/^settlement: (\S+) of (\S+) in block/gm)]
+    .filter((line) => line[2] === escrowId)
+    .map((line) => line[1]!);
+}
+
+export const journalOf = (test: TestDeployment) => new TxJournal(join(test.home, 'settlement-journal'));
+
+/** A transaction's status as the node reports it (JSON-RPC, no SDK needed): `dropped` when unknown. */
+export async function txStatus(txHash: string): Promise<string> {
+  const response = await fetch(inject('aztecNodeUrl'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'node_getTxReceipt', params: [txHash] }),
+  });
+  return ((await response.json()) as { result: { status: string } }).result.status;
+}
+
+export const LANDED = ['checkpointed', 'proven', 'finalized'];
+
+async function poll<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 240_000): Promise<T> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/**
+ * Kills the settlement worker while `action` on `escrowId` is in flight: journaled (it is journaled just
+ * before it is broadcast) and known to the node as pending, so nothing is recorded in Temporal yet.
+ * Returns the journaled transaction and its status at the kill.
+ */
+export async function killWhileInFlight(
+  test: TestDeployment,
+  escrowId: string,
+  action: SettlementAction,
+): Promise<{ sent: JournalEntry; statusAtKill: string }> {
+  const journal = journalOf(test);
+  const sent = await poll(`the journaled ${action} of ${escrowId}`, () => journal.get(escrowId, action));
+  const statusAtKill = await poll(`the ${action} in the node`, async () => {
+    const status = await txStatus(sent.txHash);
+    return status === 'dropped' ? undefined : status;
+  });
+  await test.deployment.services.get('settlement worker')!.kill();
+  return { sent, statusAtKill };
+}
+
+/** How many times an activity was scheduled in a workflow's (current run's) history. */
+export async function scheduledCount(test: TestDeployment, workflowId: string, activity: string) {
+  const events = (await test.temporal.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  return events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity).length;
+}
