@@ -6,7 +6,7 @@ import { keyPaths, writeFileAtomic } from '../../cli/common';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import { tusk, type TuskRun } from '../integration/cli/run-tusk';
 import type { TestDeployment } from '../integration/harness';
-import { escrowPaid } from './harness';
+import { seeEscrow } from './harness';
 
 export interface CliPayment {
   address: string;
@@ -42,7 +42,7 @@ export async function cliPayer(test: TestDeployment, payer: PartyIdentity, accou
         { TUSK_HOME: home, TUSK_API_URL: test.deployment.apiUrl },
       );
       const payments = run.code === 0 ? (JSON.parse(run.stdout) as { payments: CliPayment[] }).payments : [];
-      for (const payment of payments) escrowPaid(payment.address);
+      for (const payment of payments) seeEscrow(payment.address);
       return { ...run, payments };
     },
     close: () => rm(home, { recursive: true, force: true }),

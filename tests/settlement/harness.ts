@@ -140,8 +140,3 @@ export async function callSettlement<A extends keyof SettlementActivities>(
     await connection.close();
   }
 }
-
-/** An escrow paid outside payWhenAsked (e.g. by the CLI): balance reads register it as a sender. */
-export function escrowPaid(address: string): void {
-  escrowsSeen.add(address);
-}
