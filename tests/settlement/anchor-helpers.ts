@@ -17,6 +17,8 @@ export function startAnchoringDeployment(name: string): Promise<TestDeployment> 
   const paths = aztecPaths(inject('aztecOperatorHome'));
   return startTestDeployment(name, (seller) => seller.publishDemoTemplate().then(() => undefined), {
     acceptanceTimeoutMs: 600_000,
+    // The API anchors the head on its own whenever the log grew, checked every 10 s.
+    env: { TUSK_LOG_ANCHOR_MS: '10000' },
     parties: [
       { id: 'operator', role: 'operator' },
       { id: 'auditor', role: 'auditor' },
