@@ -21,7 +21,7 @@ export async function publicNftStates(
   const address = sdk.AztecAddress.fromString(contract);
   const { nft_exists, public_owners } = sdk.NFTContract.storage;
   const read = async (map: { slot: Field }, id: Field) =>
-    node.getPublicStorageAt('latest', address, await sdk.deriveStorageSlotInMap(map.slot, id));
+    node.getPublicStorageAt('latest', address, await sdk.deriveStorageSlotInMap(map.slot.toBigInt(), id));
   const states: Record<string, { exists: boolean; publicOwner: string }> = {};
   for (const text of ids) {
     const id = sdk.Fr.fromString(text);

@@ -198,7 +198,7 @@ export interface AztecSdk {
     readonly storage: Record<'nft_exists' | 'public_owners', { slot: Field }>;
   };
   /** The storage slot of a map's entry (poseidon2 of the map's slot and the key). */
-  deriveStorageSlotInMap(mapSlot: Field, key: { toField(): Field }): Promise<Field>;
+  deriveStorageSlotInMap(mapSlot: bigint, key: { toField(): Field }): Promise<Field>;
 }
 
 /** The modules that make up AztecSdk, by package subpath. */
