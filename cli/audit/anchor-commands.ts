@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { logAnchor, logAnchorList, type LogAnchor } from '../../lib/audit/anchor';
+import { AztecNodeUnreachable } from '../../lib/audit/verify/aztec-node';
 import { checkLogAnchors, type OperatorLogView } from '../../lib/audit/verify/chain-checks';
 import { formatReport } from '../../lib/audit/verify/report';
 import {
@@ -12,7 +13,15 @@ import {
 } from '../../lib/audit/tree-head';
 import type { TuskClient } from '../../lib/tusk-client';
 import { CliError } from '../common';
-import { call, clientOf, operatorKeyOf, print, withCommonOptions, type AuditOptions } from './context';
+import {
+  call,
+  clientOf,
+  operatorKeyOf,
+  print,
+  Unreachable,
+  withCommonOptions,
+  type AuditOptions,
+} from './context';
 
 const anchorAnswer = z.object({ anchor: logAnchor, anchored: z.boolean() });
 
@@ -36,6 +45,18 @@ export async function operatorLogView(client: TuskClient, operatorKey: string): 
         client.get<ConsistencyProofResponse>(`/log/proof/consistency?first=${first}&second=${second}`),
       ),
   };
+}
+
+/** Work against an Aztec node: a bad URL is a usage error (2), a node that does not answer exits 3. */
+export async function onNode<T>(url: string, work: () => Promise<T>): Promise<T> {
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+    throw new CliError(`--aztec-node must be an http(s) URL, got ${url}`);
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof AztecNodeUnreachable) throw new Unreachable(error.message);
+    throw error;
+  }
 }
 
 async function anchor(options: AuditOptions): Promise<void> {
@@ -73,7 +94,7 @@ async function verifyAnchor(options: AuditOptions & { aztecNode: string; head?: 
     if (!signature.ok) throw new CliError(`${options.head}: ${signature.reason}`, 1);
   }
   const view = await operatorLogView(client, key);
-  const checks = await checkLogAnchors(options.aztecNode, view, held?.body);
+  const checks = await onNode(options.aztecNode, () => checkLogAnchors(options.aztecNode, view, held?.body));
   const report = {
     dealId: '(the transparency log)',
     ok: checks.every((c) => c.status !== 'finding'),

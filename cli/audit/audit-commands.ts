@@ -6,7 +6,7 @@ import { formatReport } from '../../lib/audit/verify/report';
 import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
 import type { TuskClient } from '../../lib/tusk-client';
 import { CliError } from '../common';
-import { operatorLogView } from './anchor-commands';
+import { onNode, operatorLogView } from './anchor-commands';
 import {
   call,
   clientOf,
@@ -74,14 +74,16 @@ async function verify(target: string, options: VerifyFlags): Promise<void> {
       : await clientOf(options).catch(() => undefined);
   const { key, pinned } = await operatorKeyOf(options, client);
   const chain = options.aztecNode ? await chainContext(options, client, key) : {};
-  const report = await verifyBundle(bundle, {
-    ...chain,
-    operatorKey: key,
-    ...(options.resultKey ? { resultKey: options.resultKey } : {}),
-    ...(options.ledger ? { ledgerFile: options.ledger } : {}),
-    ...(options.aztecNode ? { aztecNodeUrl: options.aztecNode } : {}),
-    ...(options.workflows ? { workflowsPath: options.workflows } : {}),
-  });
+  const run = () =>
+    verifyBundle(bundle, {
+      ...chain,
+      operatorKey: key,
+      ...(options.resultKey ? { resultKey: options.resultKey } : {}),
+      ...(options.ledger ? { ledgerFile: options.ledger } : {}),
+      ...(options.aztecNode ? { aztecNodeUrl: options.aztecNode } : {}),
+      ...(options.workflows ? { workflowsPath: options.workflows } : {}),
+    });
+  const report = options.aztecNode ? await onNode(options.aztecNode, run) : await run();
   const note = pinned
     ? ''
     : `\nnote: the operator key was taken from the API (${key}); pin it with --operator-key`;

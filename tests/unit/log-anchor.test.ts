@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { anchorId } from '../../lib/audit/anchor';
-import { txProblem } from '../../lib/audit/verify/aztec-node';
+import { AztecNodeUnreachable, txProblem, txReceipt } from '../../lib/audit/verify/aztec-node';
 
 /** The BN254 scalar field's modulus: an NFT token id must be below it. */
 const BN254 = 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001n;
@@ -49,5 +49,8 @@ describe("a node's transaction receipt, as an auditor reads it", () => {
         error: 'Balance too low',
       }),
     ).toMatch(/reverted: Balance too low/);
+  });
+  it('a node that does not answer is not a finding about the deal: the check could not be made', async () => {
+    await expect(txReceipt('http://127.0.0.1:9', hash)).rejects.toBeInstanceOf(AztecNodeUnreachable);
   });
 });

@@ -11,6 +11,14 @@ import { publicNftState, type PublicNftState } from '../anchor';
  * shells out to the operator's tooling on the toolchain's Node 22 (`npm run aztec -- public-nft`).
  */
 
+/** The node did not answer: the check could not be made (not a finding about the deal). */
+export class AztecNodeUnreachable extends Error {
+  override name = 'AztecNodeUnreachable';
+  constructor(url: string, why: string) {
+    super(`cannot reach the Aztec node at ${url}: ${why}`);
+  }
+}
+
 export interface NodeTxReceipt {
   status: string;
   executionResult?: string;
@@ -22,12 +30,17 @@ const LANDED = new Set(['proposed', 'checkpointed', 'proven', 'finalized']);
 
 /** The node's receipt of a transaction; `dropped` when the node does not know it. */
 export async function txReceipt(nodeUrl: string, txHash: string): Promise<NodeTxReceipt> {
-  const response = await fetch(nodeUrl, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'node_getTxReceipt', params: [txHash] }),
-    signal: AbortSignal.timeout(15_000),
-  });
+  let response: Response;
+  try {
+    response = await fetch(nodeUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'node_getTxReceipt', params: [txHash] }),
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (error) {
+    throw new AztecNodeUnreachable(nodeUrl, (error as Error).message);
+  }
   const body = (await response.json()) as { result?: NodeTxReceipt; error?: { message: string } };
   if (!body.result) throw new Error(`the node refused ${txHash}: ${body.error?.message ?? response.status}`);
   return body.result;

@@ -137,14 +137,7 @@ export async function checkSettlementOnChain(
   const named = facts.transactions.filter((t) => t.txHash !== undefined);
   const problems: string[] = [];
   for (const tx of named) {
-    const problem = txProblem(
-      tx.action,
-      tx.txHash!,
-      await txReceipt(nodeUrl, tx.txHash!).catch((error: Error) => ({
-        status: 'dropped',
-        error: error.message,
-      })),
-    );
+    const problem = txProblem(tx.action, tx.txHash!, await txReceipt(nodeUrl, tx.txHash!));
     if (problem) problems.push(problem);
   }
   const results = fromProblems(
