@@ -182,7 +182,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       operatorPublicKey: deps.audit.signer.publicKey,
     });
     if (deps.audit.anchors) {
-      const anchors = new AnchorService(temporal, deps.audit.log, deps.audit.anchors, deps.audit.settlement.adapter);
+      const anchors = new AnchorService(
+        temporal,
+        deps.audit.log,
+        deps.audit.anchors,
+        deps.audit.settlement.adapter,
+      );
       await app.register(anchorRoutes, { anchors });
       if (deps.audit.anchorIntervalMs) {
         const stop = startAnchorTimer(anchors, {

@@ -12,4 +12,5 @@ export const balanceLookupWorkflowId = (account: string, nonce: string) => `bala
 export const budgetLookupWorkflowId = (sellerId: string, dataset: string, nonce: string) =>
   `budget:${sellerId}:${dataset}:${nonce}`;
 /** One anchoring per log head: a second request for the same head joins the first. */
-export const logAnchorWorkflowId = (treeSize: number, rootHash: string) => `log-anchor:${treeSize}:${rootHash}`;
+export const logAnchorWorkflowId = (treeSize: number, rootHash: string) =>
+  `log-anchor:${treeSize}:${rootHash}`;
