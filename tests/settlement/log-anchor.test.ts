@@ -156,13 +156,16 @@ describe('the transparency log anchored on Aztec, checked by an auditor with a n
     const report = JSON.parse(checked.stdout) as AuditReport;
     // The anchor itself is still on chain: it is the log that no longer matches it.
     expect(statusOf(report, 'log anchored on Aztec')?.status).toBe('ok');
-    expect(findingsOf(report)).toEqual([
-      expect.stringMatching(
-        new RegExp(
-          `^log consistent with its anchored heads: the log of \\d+ entries does not extend the head of size ${anchor.treeSize} \\(block ${anchor.blockNumber}, tx ${anchor.txHash}\\) anchored on chain: history was rewritten`,
-        ),
-      ),
-    ]);
+    // Every head anchored before the rewrite (the timer may have anchored an earlier one too) is caught.
+    const findings = findingsOf(report);
+    expect(findings.length).toBeGreaterThan(0);
+    for (const line of findings)
+      expect(line).toMatch(
+        /^log consistent with its anchored heads: the log of \d+ entries does not extend the head of size \d+ \(block \d+, tx 0x[0-9a-f]{64}\) anchored on chain: history was rewritten$/,
+      );
+    expect(findings).toContain(
+      `log consistent with its anchored heads: the log of ${anchor.treeSize} entries does not extend the head of size ${anchor.treeSize} (block ${anchor.blockNumber}, tx ${anchor.txHash}) anchored on chain: history was rewritten`,
+    );
 
     const verified = await tusk(test, [
       'audit',
