@@ -18,6 +18,8 @@ import type { TuskMetrics } from '../lib/observability/metrics';
 import type { PartyRegistry } from '../lib/parties';
 import { SIGNATURE_HEADER, PARTY_HEADER, TIMESTAMP_HEADER } from '../lib/signed-request';
 import { installRequestSigning } from './auth';
+import { anchorRoutes } from './audit/anchor-routes';
+import { AnchorService, startAnchorTimer } from './audit/anchor-service';
 import { auditRoutes } from './audit/routes';
 import { ReceiptService, type AuditConfig } from './audit/receipt-service';
 import { BundleService } from './audit/bundle-service';
@@ -179,6 +181,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       log: deps.audit.log,
       operatorPublicKey: deps.audit.signer.publicKey,
     });
+    if (deps.audit.anchors) {
+      const anchors = new AnchorService(
+        temporal,
+        deps.audit.log,
+        deps.audit.anchors,
+        deps.audit.settlement.adapter,
+      );
+      await app.register(anchorRoutes, { anchors });
+      if (deps.audit.anchorIntervalMs) {
+        const stop = startAnchorTimer(anchors, {
+          intervalMs: deps.audit.anchorIntervalMs,
+          warn: (message) => app.log.warn(message),
+        });
+        app.addHook('onClose', stop);
+      }
+    }
   }
   await app.register(settlementRoutes, { settlement: new SettlementService(temporal) });
   if (deps.historyCodec) {

@@ -53,6 +53,8 @@ export const errorCatalogue = {
   replay_check_unavailable: 503,
   /** The seller's perimeter did not answer, or cannot use its ledger. */
   perimeter_unavailable: 503,
+  /** Settlement could not anchor the log head on chain now (the worker or the node did not answer). */
+  anchor_unavailable: 503,
   /** The API sheds load before its event loop stalls; retry after the Retry-After header. */
   overloaded: 503,
 } as const;

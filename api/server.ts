@@ -12,6 +12,7 @@ import { connectClient } from '../lib/temporal';
 import { DEFAULT_ACCEPTANCE_TIMEOUT_MS } from '../workflows/deal/state';
 import { loadOperatorSigner } from '../lib/audit/operator-key';
 import { buildApp } from './app';
+import { AnchorStore } from './audit/anchor-store';
 import { TransparencyLog } from './audit/log-store';
 import { lifecycleEnv } from './lifecycle-config';
 import { redisSeenRequests } from './seen-requests';
@@ -42,13 +43,13 @@ runMain('api', async () => {
     TUSK_SETTLEMENT: z.enum(['local-ledger', 'aztec']).default('local-ledger'),
     TUSK_LEDGER_FILE: z.string().optional(),
     TUSK_TRANSPARENCY_LOG_FILE: z.string().optional(),
+    TUSK_LOG_ANCHOR_MS: z.coerce.number().int().min(10_000).optional(),
     TUSK_RECEIPT_SWEEP_MS: z.coerce.number().int().min(1_000).default(15_000),
   });
   const signer = await loadOperatorSigner();
-  const transparencyLog = TransparencyLog.open(
-    resolve(env.TUSK_TRANSPARENCY_LOG_FILE ?? `${tuskHome()}/transparency-log.sqlite`),
-    signer,
-  );
+  const logFile = resolve(env.TUSK_TRANSPARENCY_LOG_FILE ?? `${tuskHome()}/transparency-log.sqlite`);
+  const transparencyLog = TransparencyLog.open(logFile, signer);
+  const anchorStore = AnchorStore.open(logFile);
   const codec = await loadHistoryCodec();
   const temporal = await connectClient(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE, codec);
   // A request waits at most one retry for Redis; then it is refused (503), never let through unchecked.
@@ -100,6 +101,8 @@ runMain('api', async () => {
       log: transparencyLog,
       codec,
       sweepIntervalMs: env.TUSK_RECEIPT_SWEEP_MS,
+      anchors: anchorStore,
+      ...(env.TUSK_LOG_ANCHOR_MS ? { anchorIntervalMs: env.TUSK_LOG_ANCHOR_MS } : {}),
       settlement:
         env.TUSK_SETTLEMENT === 'aztec'
           ? { adapter: 'aztec' }
@@ -118,6 +121,7 @@ runMain('api', async () => {
       .then(() => temporal.connection.close())
       .then(() => redis.quit())
       .then(() => transparencyLog.close())
+      .then(() => anchorStore.close())
       .finally(() => process.exit(0));
   process.once('SIGINT', close);
   process.once('SIGTERM', close);

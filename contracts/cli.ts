@@ -9,6 +9,7 @@ import {
   writeDeployment,
   type SettlementDeployment,
 } from './deployment';
+import { publicNftStates } from './anchors';
 import { dealEscrow } from './escrow';
 import { privateReceipts } from './receipts';
 import { connectToNode } from './node';
@@ -26,6 +27,8 @@ const usage = `usage (runs on the Aztec toolchain's Node: npm run aztec -- <comm
                                            private balances as each account's own wallet sees them (JSON)
   receipts <account> [--sender <address>]...
                                            receipt ids the account holds privately (JSON)
+  public-nft <nft address> <token id>...   whether each id was minted and its public owner, from the
+                                           node's public storage (JSON); needs only --node, no deployment
   <account> is a local-network test account: 0 operator, 1 buyer, 2 seller.
   --home DIR (or TUSK_HOME), --node URL (or TUSK_AZTEC_NODE_URL, default http://127.0.0.1:8080)`;
 
@@ -72,7 +75,7 @@ async function main(argv: string[]): Promise<void> {
     },
   });
   const [command, ...rest] = positionals;
-  if (!command || !['deploy', 'fund', 'pay', 'balances', 'receipts'].includes(command))
+  if (!command || !['deploy', 'fund', 'pay', 'balances', 'receipts', 'public-nft'].includes(command))
     throw new UsageError(usage);
   const home = resolve(values.home ?? process.env.TUSK_HOME ?? '.tusk');
   const paths = aztecPaths(home);
@@ -89,6 +92,19 @@ async function main(argv: string[]): Promise<void> {
     await readOrCreateEscrowSecret(paths.escrowSecret);
     console.error(`deployed in ${seconds(started)}; wrote ${paths.deployment}`);
     console.log(JSON.stringify(deployment));
+    return;
+  }
+
+  if (command === 'public-nft') {
+    // An auditor's read: public state only, so no deployment file, wallet or key is needed.
+    const [contract, ...ids] = rest;
+    if (!contract || !/^0x[0-9a-f]{64}$/.test(contract) || ids.length === 0)
+      throw new UsageError('public-nft <nft address> <token id>...');
+    if (ids.some((id) => !/^0x[0-9a-f]{1,64}$/.test(id)))
+      throw new UsageError('a token id is 0x and up to 64 hex digits');
+    const url = values.node ?? process.env.TUSK_AZTEC_NODE_URL ?? 'http://127.0.0.1:8080';
+    const node = await connectToNode(sdk, url);
+    console.log(JSON.stringify(await publicNftStates(sdk, node, contract, ids)));
     return;
   }
 

@@ -14,6 +14,7 @@ import type * as Escrow from '@aztec/noir-contracts.js/Escrow';
 import type * as Nft from '@aztec/noir-contracts.js/NFT';
 import type * as Token from '@aztec/noir-contracts.js/Token';
 import type * as Embedded from '@aztec/wallets/embedded';
+import type * as Hash from '@aztec/stdlib/hash';
 import type { AztecSdk } from './sdk';
 
 type RealSdk = typeof Node &
@@ -26,7 +27,8 @@ type RealSdk = typeof Node &
   typeof Testing &
   typeof Token &
   typeof Escrow &
-  typeof Nft;
+  typeof Nft &
+  typeof Hash;
 
 declare const real: RealSdk;
 export const asTuskUsesIt: Omit<AztecSdk, 'BatchCall'> = real;

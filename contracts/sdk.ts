@@ -18,6 +18,7 @@ export interface Field {
   toBuffer(): Buffer;
   equals(other: Field): boolean;
   isZero(): boolean;
+  toField(): Field;
 }
 export type AztecAddress = Field;
 /** What contract methods accept for a field: a field, its bytes or its value. */
@@ -66,6 +67,8 @@ export interface AztecNode {
   getTxReceipt(txHash: TxHash): Promise<TxReceipt>;
   sendTx(tx: Tx): Promise<void>;
   getContract(address: AztecAddress): Promise<ContractInstance | undefined>;
+  /** A public storage slot's value: readable by anyone with the node's URL, no wallet needed. */
+  getPublicStorageAt(block: 'latest', contract: AztecAddress, slot: Field): Promise<Field>;
 }
 
 export interface SendOptions {
@@ -191,7 +194,11 @@ export interface AztecSdk {
   };
   NFTContract: ContractClass<NftContract> & {
     deploy(wallet: Wallet, admin: AztecAddressLike, name: string, symbol: string): DeployMethod<NftContract>;
+    /** Where its public state lives: `nft_exists` and `public_owners` are maps keyed by token id. */
+    readonly storage: Record<'nft_exists' | 'public_owners', { slot: Field }>;
   };
+  /** The storage slot of a map's entry (poseidon2 of the map's slot and the key). */
+  deriveStorageSlotInMap(mapSlot: bigint, key: { toField(): Field }): Promise<Field>;
 }
 
 /** The modules that make up AztecSdk, by package subpath. */
@@ -207,6 +214,7 @@ export const SDK_MODULES = [
   '@aztec/noir-contracts.js/Token',
   '@aztec/noir-contracts.js/Escrow',
   '@aztec/noir-contracts.js/NFT',
+  '@aztec/stdlib/hash',
 ] as const;
 
 let loaded: Promise<AztecSdk> | undefined;

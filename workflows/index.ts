@@ -6,3 +6,4 @@ export { subscription } from './subscription/workflow';
 export { multiSellerDeal } from './multi-seller/workflow';
 export { privacyBudgetLookup } from './budget/workflow';
 export { spendableBalanceLookup } from './balance/workflow';
+export { logHeadAnchor } from './audit/anchor';

@@ -11,3 +11,6 @@ export const balanceLookupWorkflowId = (account: string, nonce: string) => `bala
 /** A budget read has no business key of its own: each lookup is its own short workflow. */
 export const budgetLookupWorkflowId = (sellerId: string, dataset: string, nonce: string) =>
   `budget:${sellerId}:${dataset}:${nonce}`;
+/** One anchoring per log head: a second request for the same head joins the first. */
+export const logAnchorWorkflowId = (treeSize: number, rootHash: string) =>
+  `log-anchor:${treeSize}:${rootHash}`;

@@ -63,6 +63,8 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
       ),
     recordReceipt: (input: Parameters<SettlementPort['recordReceipt']>[0]) =>
       asActivity(() => port.recordReceipt(input)),
+    anchorTreeHead: (input: Parameters<SettlementPort['anchorTreeHead']>[0]) =>
+      asActivity(() => port.anchorTreeHead(input)),
     /** Read-only: what a payer could pay now, or null where settlement cannot tell. */
     spendableBalance: async ({ account }: { account: string }) =>
       (await port.spendableBalance(account)) ?? null,

@@ -1,7 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deriveDealSecret } from '../../contracts/deal-secrets';
 import { dealEscrow, withdrawals, type DealEscrow } from '../../contracts/escrow';
+import { anchorCall } from '../../contracts/anchors';
 import { receiptCalls as receiptCallsFor } from '../../contracts/receipts';
+import { anchorId } from '../../lib/audit/anchor';
 import type {
   AztecAddress,
   AztecSdk,
@@ -17,6 +19,8 @@ import type { JournalEntry, SettlementAction } from './tx-journal';
 import {
   parseAmount,
   SettlementRefusedError,
+  type AnchorTreeHeadInput,
+  type TreeHeadAnchored,
   splitFee,
   type EscrowLocked,
   type EscrowOpened,
@@ -306,6 +310,40 @@ export class AztecSettlement implements SettlementPort {
       from: this.deps.operator,
     });
     return { ...recorded, txHash: entry.txHash };
+  }
+
+  /**
+   * Anchors a log head: a public mint of the receipt NFT with id anchorId(size, root), kept public so
+   * anyone with the node's URL can see it. Journaled per head, so a retry follows the first mint.
+   */
+  async anchorTreeHead(input: AnchorTreeHeadInput): Promise<TreeHeadAnchored> {
+    let id: string;
+    try {
+      id = anchorId(input.treeSize, input.rootHash);
+    } catch (error) {
+      return refuse('InvalidAmount', `not a tree head: ${(error as Error).message}`);
+    }
+    const { sdk, contracts, operator, transactions } = this.deps;
+    const key = `log-anchor:${input.treeSize}:${input.rootHash}`;
+    const before = await transactions.follow(key, 'anchor');
+    const entry =
+      before.kind === 'landed'
+        ? before.entry
+        : await transactions.send(
+            key,
+            'anchor',
+            anchorCall(contracts.receipts, operator, sdk.Fr.fromString(id)),
+            {
+              from: operator,
+            },
+          );
+    return {
+      ...input,
+      anchorId: id,
+      contract: contracts.receipts.address.toString(),
+      txHash: entry.txHash,
+      blockNumber: await transactions.blockOf(entry),
+    };
   }
 
   /** The receipt's public id: the commitment blinded by a salt derived for this escrow. */

@@ -102,6 +102,11 @@ export class SettlementTransactions {
     return entry;
   }
 
+  /** The block a landed transaction is in. */
+  async blockOf(entry: JournalEntry): Promise<number> {
+    return (await this.receipt(entry)).blockNumber ?? 0;
+  }
+
   private receipt(entry: JournalEntry): Promise<TxReceipt> {
     return this.node.getTxReceipt(this.sdk.TxHash.fromString(entry.txHash));
   }

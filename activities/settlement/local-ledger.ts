@@ -31,6 +31,7 @@ import {
   type ReturnLatePaymentsInput,
   type LatePaymentsReturned,
   type EscrowSplit,
+  type TreeHeadAnchored,
   splitPayouts,
   parseAmount,
   requireEscrowId,
@@ -186,6 +187,16 @@ export class LocalLedger implements SettlementPort {
       });
       return { dealId: input.dealId, amount: input.amount };
     });
+  }
+
+  /** No chain to anchor on: the operator's own ledger file would prove nothing to an auditor. */
+  anchorTreeHead(): Promise<TreeHeadAnchored> {
+    return Promise.reject(
+      new SettlementRefusedError(
+        'UnsupportedAction',
+        'log heads are anchored on Aztec only (TUSK_SETTLEMENT=aztec)',
+      ),
+    );
   }
 
   /** Records the receipt with a fresh random salt; a repeated call returns the first one. */

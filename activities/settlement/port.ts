@@ -170,6 +170,22 @@ export interface ReceiptRecorded extends OnChain {
   salt: string;
 }
 
+/** A transparency-log head to anchor on chain (see lib/audit/anchor.ts). */
+export interface AnchorTreeHeadInput {
+  treeSize: number;
+  rootHash: string;
+}
+
+export interface TreeHeadAnchored {
+  treeSize: number;
+  rootHash: string;
+  anchorId: string;
+  /** The contract the anchor was minted in (the receipt NFT). */
+  contract: string;
+  txHash: string;
+  blockNumber: number;
+}
+
 export interface SettlementPort {
   openEscrow(input: OpenEscrowInput): Promise<EscrowOpened>;
   lockEscrow(input: LockEscrowInput): Promise<EscrowLocked>;
@@ -184,6 +200,8 @@ export interface SettlementPort {
   splitEscrow(input: SplitEscrowInput): Promise<EscrowSplit>;
   returnLatePayments(input: ReturnLatePaymentsInput): Promise<LatePaymentsReturned>;
   recordReceipt(input: RecordReceiptInput): Promise<ReceiptRecorded>;
+  /** Anchors a log head publicly, once per head; refused where there is no chain (UnsupportedAction). */
+  anchorTreeHead(input: AnchorTreeHeadInput): Promise<TreeHeadAnchored>;
   /**
    * What the account could pay now, in smallest units, where this settlement can tell; undefined
    * where it cannot (on Aztec a balance is private notes that only the payer's own wallet reads).

@@ -15,11 +15,12 @@ export type SettlementAction =
   | 'receipt'
   | 'split'
   | 'remainder'
+  | 'anchor'
   | `part:${string}`
   | `late:${number}`;
 
 const ACTION =
-  /^(open|return|release|refund|receipt|split|remainder|part:[A-Za-z0-9._~%:-]{1,200}|late:[0-9]{1,6})$/;
+  /^(open|return|release|refund|receipt|split|remainder|anchor|part:[A-Za-z0-9._~%:-]{1,200}|late:[0-9]{1,6})$/;
 
 // Fixed actions keep their readable file names; parts and late returns are named by a hash.
 const ACTION_FILES: Record<string, string> = {
@@ -30,6 +31,7 @@ const ACTION_FILES: Record<string, string> = {
   receipt: 'receipt',
   split: 'split',
   remainder: 'remainder',
+  anchor: 'anchor',
 };
 
 const entry = z.object({

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import { receiptFactsOf } from '../../lib/audit/deal-facts';
 import { ledgerLinesFor } from '../../lib/audit/ledger-lines';
+import type { AnchorStore } from './anchor-store';
 import type { OperatorSigner } from '../../lib/audit/operator-key';
 import {
   issueReceipt,
@@ -25,6 +26,10 @@ export interface AuditConfig {
   settlement: { adapter: 'local-ledger'; ledgerFile: string } | { adapter: 'aztec' };
   /** How often to issue the receipts of deals that finished; unset, receipts are issued when asked for. */
   sweepIntervalMs?: number;
+  /** Where the log's anchors are recorded; unset, the API anchors nothing. */
+  anchors?: AnchorStore;
+  /** How often to anchor the log's head on Aztec when it grew; unset, only when the operator asks. */
+  anchorIntervalMs?: number;
 }
 
 /**

@@ -4,7 +4,9 @@ import type { Command } from 'commander';
 import { signedBundle, type SignedBundle } from '../../lib/audit/bundle';
 import { formatReport } from '../../lib/audit/verify/report';
 import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
+import type { TuskClient } from '../../lib/tusk-client';
 import { CliError } from '../common';
+import { onNode, operatorLogView } from './anchor-commands';
 import {
   call,
   clientOf,
@@ -43,6 +45,7 @@ type VerifyFlags = AuditOptions & {
   resultKey?: string;
   ledger?: string;
   aztecNode?: string;
+  receiptContract?: string;
   workflows?: string;
 };
 
@@ -55,6 +58,13 @@ function quietRuntime(): void {
   }
 }
 
+/** With a node to check against: the operator's anchors and log (when its API answers), and the receipt contract. */
+async function chainContext(options: VerifyFlags, client: TuskClient | undefined, key: string) {
+  const log = client ? await operatorLogView(client, key).catch(() => undefined) : undefined;
+  const receiptContract = options.receiptContract ?? log?.anchors.at(-1)?.contract;
+  return { ...(log ? { log } : {}), ...(receiptContract ? { receiptContract } : {}) };
+}
+
 async function verify(target: string, options: VerifyFlags): Promise<void> {
   quietRuntime();
   const bundle = await loadBundle(target, options);
@@ -63,13 +73,17 @@ async function verify(target: string, options: VerifyFlags): Promise<void> {
       ? undefined
       : await clientOf(options).catch(() => undefined);
   const { key, pinned } = await operatorKeyOf(options, client);
-  const report = await verifyBundle(bundle, {
-    operatorKey: key,
-    ...(options.resultKey ? { resultKey: options.resultKey } : {}),
-    ...(options.ledger ? { ledgerFile: options.ledger } : {}),
-    ...(options.aztecNode ? { aztecNodeUrl: options.aztecNode } : {}),
-    ...(options.workflows ? { workflowsPath: options.workflows } : {}),
-  });
+  const chain = options.aztecNode ? await chainContext(options, client, key) : {};
+  const run = () =>
+    verifyBundle(bundle, {
+      ...chain,
+      operatorKey: key,
+      ...(options.resultKey ? { resultKey: options.resultKey } : {}),
+      ...(options.ledger ? { ledgerFile: options.ledger } : {}),
+      ...(options.aztecNode ? { aztecNodeUrl: options.aztecNode } : {}),
+      ...(options.workflows ? { workflowsPath: options.workflows } : {}),
+    });
+  const report = options.aztecNode ? await onNode(options.aztecNode, run) : await run();
   const note = pinned
     ? ''
     : `\nnote: the operator key was taken from the API (${key}); pin it with --operator-key`;
@@ -102,7 +116,11 @@ export function registerBundleCommands(program: Command): void {
       "the buyer's X25519 result key: open the sealed result and check its commitment",
     )
     .option('--ledger <file>', 'a copy of the local ledger to check the receipt against')
-    .option('--aztec-node <url>', 'an Aztec node to check the chain receipt against')
+    .option(
+      '--aztec-node <url>',
+      'an Aztec node: check the settlement transactions, the receipt mint and the log anchors on it',
+    )
+    .option('--receipt-contract <address>', 'the receipt NFT contract (default: the one the anchors name)')
     .option('--workflows <path>', 'replay with this workflow code instead of this checkout’s')
     .action(verify);
 }

@@ -15,6 +15,7 @@ import { signedReceipt } from '../../lib/audit/receipt';
 import type { SignatureCheck } from '../../lib/audit/signed-document';
 import { canonicalHash } from '../../lib/canonical-json';
 import { CliError } from '../common';
+import { registerAnchorCommands } from './anchor-commands';
 import { call, clientOf, operatorKeyOf, print, withCommonOptions, type AuditOptions } from './context';
 
 const describeHead = (head: SignedTreeHead) =>
@@ -105,4 +106,5 @@ export function registerLogCommands(program: Command): void {
       .command('check-consistency <savedHeadFile>')
       .description('prove the log extends a head saved earlier'),
   ).action(checkAgainst);
+  registerAnchorCommands(log);
 }

@@ -35,6 +35,11 @@ export function moneyFactsOf(calls: ActivityCall[]): MoneyFacts {
           feeBps: Number(input.feeBps),
           of: str(input.amount),
         });
+        // On Aztec the release mints the receipt in its own transaction (ReleaseEscrowInput.receiptFor).
+        if (result.receipt && typeof result.receipt === 'object') {
+          const issued = result.receipt as Fields;
+          facts.chainReceipt = { id: str(issued.receiptId), salt: str(issued.salt), ...tx };
+        }
         break;
       case 'refundEscrow':
         facts.refunds.push({ to: str(input.buyerId), amount: str(result.amount) });

@@ -11,7 +11,21 @@ import {
   checkTemplates,
 } from './checks';
 import { checkWorkflowCode, replayRuns } from './replay';
+import { checkLogAnchors, checkSettlementOnChain, type OperatorLogView } from './chain-checks';
 import { skipped, type AuditReport } from './report';
+
+/** The settlement on the node, and the bundle's log head against the heads anchored on chain. */
+async function chainChecks(bundle: SignedBundle, nodeUrl: string, options: VerifyOptions) {
+  const held = bundle.body.receiptInclusion.treeHead.body;
+  return [
+    ...(bundle.body.settlement.adapter === 'aztec'
+      ? await checkSettlementOnChain(bundle, nodeUrl, options.receiptContract)
+      : []),
+    ...(options.log
+      ? await checkLogAnchors(nodeUrl, options.log, held)
+      : [skipped('log anchored on Aztec', "the operator's API was not reached to list its anchors")]),
+  ];
+}
 
 export interface VerifyOptions {
   /** The operator's public key, pinned by the auditor. */
@@ -22,6 +36,10 @@ export interface VerifyOptions {
   ledgerFile?: string;
   /** An Aztec node to check the chain receipt and payments against. */
   aztecNodeUrl?: string;
+  /** The receipt NFT contract, to check the receipt's public id was minted (the anchors name it). */
+  receiptContract?: string;
+  /** The operator's log, to check its anchored heads on the node against the bundle's head. */
+  log?: OperatorLogView;
   /** The workflow code to replay with (default: this checkout's workflows/index.ts). */
   workflowsPath?: string;
 }
@@ -41,14 +59,8 @@ export async function verifyBundle(bundle: SignedBundle, options: VerifyOptions)
     ...checkPrivacyCharges(bundle),
     ...checkApprovals(bundle),
   ];
-  if (bundle.body.settlement.adapter === 'aztec')
-    checks.push(
-      skipped(
-        'receipt against Aztec',
-        options.aztecNodeUrl
-          ? 'checking the chain receipt note and payments on a node is not implemented yet'
-          : 'give --aztec-node URL',
-      ),
-    );
+  if (bundle.body.settlement.adapter === 'aztec' && !options.aztecNodeUrl)
+    checks.push(skipped('receipt against Aztec', 'give --aztec-node URL'));
+  if (options.aztecNodeUrl) checks.push(...(await chainChecks(bundle, options.aztecNodeUrl, options)));
   return { dealId: bundle.body.dealId, ok: checks.every((c) => c.status !== 'finding'), checks };
 }
