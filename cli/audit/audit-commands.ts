@@ -12,14 +12,15 @@ import {
   operatorKeyOf,
   print,
   withCommonOptions,
+  subjectArg,
   type AuditOptions,
 } from './context';
+import { subjectPath } from '../../lib/audit/subject';
 
-async function fetchBundle(dealId: string, options: AuditOptions): Promise<SignedBundle> {
+async function fetchBundle(target: string, options: AuditOptions): Promise<SignedBundle> {
+  const subject = subjectArg(target);
   const client = await clientOf(options);
-  return signedBundle.parse(
-    await call(() => client.get<unknown>(`/deals/${encodeURIComponent(dealId)}/audit-bundle`)),
-  );
+  return signedBundle.parse(await call(() => client.get<unknown>(subjectPath(subject, 'audit-bundle'))));
 }
 
 async function loadBundle(target: string, options: AuditOptions): Promise<SignedBundle> {
@@ -78,13 +79,21 @@ async function verify(target: string, options: VerifyFlags): Promise<void> {
 }
 
 export function registerBundleCommands(program: Command): void {
-  const audit = program.command('audit').description("export and verify a finished deal's audit bundle");
+  const audit = program
+    .command('audit')
+    .description(
+      'export and verify the audit bundle of a deal, grant:<id>, subscription:<id>/period-<n> or disclosure:<id>',
+    );
   withCommonOptions(
-    audit.command('bundle <dealId>').description("fetch a deal's audit bundle, signed by the operator"),
+    audit
+      .command('bundle <subject>')
+      .description(
+        'fetch an audit bundle, signed by the operator: a deal id, grant:<id>, subscription:<id>/period-<n>, disclosure:<id>',
+      ),
   )
     .requiredOption('--out <file>', 'where to save it')
-    .action(async (dealId: string, options: AuditOptions & { out: string }) => {
-      const bundle = await fetchBundle(dealId, options);
+    .action(async (subject: string, options: AuditOptions & { out: string }) => {
+      const bundle = await fetchBundle(subject, options);
       await writeFile(options.out, `${JSON.stringify(bundle)}\n`);
       print(
         options,
@@ -94,7 +103,7 @@ export function registerBundleCommands(program: Command): void {
     });
   withCommonOptions(
     audit
-      .command('verify <bundleFileOrDealId>')
+      .command('verify <bundleFileOrSubject>')
       .description('replay every history with the pinned workflow code and check the deal end to end'),
   )
     .option(
