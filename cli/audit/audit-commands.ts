@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { signedBundle, type SignedBundle } from '../../lib/audit/bundle';
 import { formatReport } from '../../lib/audit/verify/report';
 import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
+import { readPrivacyEntries, type PrivacyEntries } from '../../lib/audit/privacy-entries';
+import { releasesOf } from '../../lib/audit/verify/privacy-check';
 import { CliError } from '../common';
 import {
   call,
@@ -40,12 +42,37 @@ async function loadBundle(target: string, options: AuditOptions): Promise<Signed
   return parsed.data;
 }
 
-type VerifyFlags = AuditOptions & {
-  resultKey?: string;
-  ledger?: string;
-  aztecNode?: string;
-  workflows?: string;
-};
+type PrivacyFlags = { privacyLedger?: string; policies?: string };
+
+/**
+ * The seller's privacy-ledger entries for the bundle's releases, read here, on the seller's machine,
+ * from its own perimeter's ledger: never fetched from the operator (see lib/audit/privacy-entries.ts).
+ */
+async function sellerEntries(bundle: SignedBundle, flags: PrivacyFlags): Promise<PrivacyEntries | undefined> {
+  if (!flags.privacyLedger) return undefined;
+  if (!flags.policies)
+    throw new CliError(
+      '--privacy-ledger needs --policies <dir>: the dataset policy the budgets come from',
+      2,
+    );
+  try {
+    return await readPrivacyEntries(
+      flags.privacyLedger,
+      flags.policies,
+      releasesOf(bundle).map((r) => r.id),
+    );
+  } catch (error) {
+    throw new CliError(`cannot read the privacy ledger: ${(error as Error).message}`, 1);
+  }
+}
+
+type VerifyFlags = AuditOptions &
+  PrivacyFlags & {
+    resultKey?: string;
+    ledger?: string;
+    aztecNode?: string;
+    workflows?: string;
+  };
 
 /** The replay worker's state changes are not the auditor's business: warnings and errors only. */
 function quietRuntime(): void {
@@ -64,8 +91,10 @@ async function verify(target: string, options: VerifyFlags): Promise<void> {
       ? undefined
       : await clientOf(options).catch(() => undefined);
   const { key, pinned } = await operatorKeyOf(options, client);
+  const entries = await sellerEntries(bundle, options);
   const report = await verifyBundle(bundle, {
     operatorKey: key,
+    ...(entries ? { privacyEntries: entries } : {}),
     ...(options.resultKey ? { resultKey: options.resultKey } : {}),
     ...(options.ledger ? { ledgerFile: options.ledger } : {}),
     ...(options.aztecNode ? { aztecNodeUrl: options.aztecNode } : {}),
@@ -92,8 +121,12 @@ export function registerBundleCommands(program: Command): void {
       ),
   )
     .requiredOption('--out <file>', 'where to save it')
-    .action(async (subject: string, options: AuditOptions & { out: string }) => {
-      const bundle = await fetchBundle(subject, options);
+    .option('--privacy-ledger <file>', "a seller's own copy: attach its perimeter's privacy-ledger entries")
+    .option('--policies <dir>', "the seller's policies directory (its signed dataset policy)")
+    .action(async (subject: string, options: AuditOptions & PrivacyFlags & { out: string }) => {
+      const fetched = await fetchBundle(subject, options);
+      const entries = await sellerEntries(fetched, options);
+      const bundle = entries ? { ...fetched, privacyEntries: entries } : fetched;
       await writeFile(options.out, `${JSON.stringify(bundle)}\n`);
       print(
         options,
@@ -112,6 +145,11 @@ export function registerBundleCommands(program: Command): void {
     )
     .option('--ledger <file>', 'a copy of the local ledger to check the receipt against')
     .option('--aztec-node <url>', 'an Aztec node to check the chain receipt against')
+    .option(
+      '--privacy-ledger <file>',
+      "the seller's perimeter ledger: recompute the privacy charges and budget",
+    )
+    .option('--policies <dir>', "the seller's policies directory (its signed dataset policy)")
     .option('--workflows <path>', 'replay with this workflow code instead of this checkout’s')
     .action(verify);
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { canonicalHash } from '../canonical-json';
 import { signedReceipt } from './receipt';
+import { privacyEntries } from './privacy-entries';
 import { operatorSignature } from './signed-document';
 import { auditSubject } from './subject';
 import { inclusionProofResponse } from './tree-head';
@@ -53,7 +54,12 @@ export const bundleBody = z.strictObject({
 });
 export type BundleBody = z.infer<typeof bundleBody>;
 
-export const signedBundle = z.strictObject({ body: bundleBody, signature: operatorSignature });
+export const signedBundle = z.strictObject({
+  body: bundleBody,
+  signature: operatorSignature,
+  /** The seller's own copy: its perimeter's ledger entries, attached by its CLI, not signed by the operator. */
+  privacyEntries: privacyEntries.optional(),
+});
 export type SignedBundle = z.infer<typeof signedBundle>;
 
 /** What the transparency log holds for a bundle. */

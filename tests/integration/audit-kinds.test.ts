@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -335,6 +335,60 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     split.set({ ...split.value, buyerAmount: '700' });
     expect(findingsOf(await verifyBundle(resign(signer, doctored), { operatorKey }))).toContainEqual(
       'money conservation: money is not conserved: deposits 1000 ≠ payouts 390 + fees 10 + refunds 700 = 1100',
+    );
+  });
+
+  it("the seller's own copy: its perimeter's ledger entries attached by its CLI, charges and budget recomputed", async () => {
+    const ledgerFile = join(test.deployment.perimeterStateDir, 'privacy-ledger.sqlite');
+    const policies = test.seller.directory;
+    const file = join(test.home, 'seller-copy.json');
+    await mkdir(join(test.home, 'cli', 'keys'), { recursive: true });
+    await writeFile(
+      join(test.home, 'cli', 'keys', `${test.seller.id}.ed25519.pem`),
+      test.seller.keys.privateKeyPem,
+      {
+        mode: 0o600,
+      },
+    );
+    const exported = await tusk([
+      'audit',
+      'bundle',
+      ids.disputed,
+      '--as',
+      test.seller.id,
+      '--privacy-ledger',
+      ledgerFile,
+      '--policies',
+      policies,
+      '--out',
+      file,
+    ]);
+    expect(exported.code, exported.stderr).toBe(0);
+    const copy = JSON.parse(await readFile(file, 'utf8')) as SignedBundle;
+    expect(copy.privacyEntries?.entries.map((e) => e.dealId)).toContain(ids.disputed);
+    const verified = await tusk(['audit', 'verify', file, '--operator-key', operatorKey]);
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/ok {6}privacy charges in the seller's ledger: \d+ entries read by/);
+    expect(verified.stdout).toMatch(/ok {6}privacy budget: dataset policy sha256:/);
+
+    // The seller's entry shows the release charged twice its template's cost: caught.
+    const doctored = clone(copy);
+    const entry = doctored.privacyEntries!.entries.find((e) => e.dealId === ids.disputed)!;
+    const release = (await verifyBundle(copy, { operatorKey })).checks.find(
+      (c) => c.check === 'privacy charges',
+    );
+    expect(release?.status).toBe('ok');
+    entry.microEpsilon = entry.microEpsilon * 2 + 1;
+    const findings = findingsOf(await verifyBundle(doctored, { operatorKey }));
+    expect(findings.join('\n')).toMatch(
+      new RegExp(
+        `privacy charges in the seller's ledger: ${ids.disputed} (was charged|repeats a stored answer)`,
+      ),
+    );
+    // Without the entries, the budget is not checked, and the report says so.
+    const { privacyEntries: _dropped, ...plain } = copy;
+    expect((await verifyBundle(plain, { operatorKey })).checks).toContainEqual(
+      expect.objectContaining({ check: 'privacy budget', status: 'skipped' }),
     );
   });
 

@@ -275,7 +275,7 @@ export function checkPrivacyCharges(bundle: SignedBundle): CheckResult[] {
     ...fromProblems('privacy charges', problems),
     skipped(
       'privacy budget',
-      "budgets are the seller's: check them with the perimeter's privacy ledger entries",
+      "budgets are the seller's: the seller checks them with its perimeter's ledger (--privacy-ledger)",
     ),
   ];
 }

@@ -10,6 +10,8 @@ import {
   checkResultCommitment,
   checkTemplates,
 } from './checks';
+import type { PrivacyEntries } from '../privacy-entries';
+import { checkPrivacyLedger } from './privacy-check';
 import { checkWorkflowCode, replayRuns } from './replay';
 import { skipped, type AuditReport } from './report';
 
@@ -22,8 +24,20 @@ export interface VerifyOptions {
   ledgerFile?: string;
   /** An Aztec node to check the chain receipt and payments against. */
   aztecNodeUrl?: string;
+  /** The seller's privacy-ledger entries, read by the seller's own CLI (lib/audit/privacy-entries.ts). */
+  privacyEntries?: PrivacyEntries;
   /** The workflow code to replay with (default: this checkout's workflows/index.ts). */
   workflowsPath?: string;
+}
+
+/** The histories' charges; the budget from the seller's entries when the seller brought them. */
+function privacyChecks(bundle: SignedBundle, entries?: PrivacyEntries) {
+  const fromHistories = checkPrivacyCharges(bundle);
+  if (!entries || fromHistories[0]?.status === 'skipped') return fromHistories;
+  return [
+    ...fromHistories.filter((c) => c.check !== 'privacy budget'),
+    ...checkPrivacyLedger(bundle, entries),
+  ];
 }
 
 /** Every check of a deal's audit bundle; the report says what passed, what is wrong and what was not checked. */
@@ -38,7 +52,7 @@ export async function verifyBundle(bundle: SignedBundle, options: VerifyOptions)
     ...(await checkResultCommitment(bundle, options.resultKey)),
     ...checkMoney(bundle),
     ...(await checkLedger(bundle, options.ledgerFile)),
-    ...checkPrivacyCharges(bundle),
+    ...privacyChecks(bundle, options.privacyEntries ?? bundle.privacyEntries),
     ...checkApprovals(bundle),
   ];
   if (bundle.body.settlement.adapter === 'aztec')
