@@ -95,15 +95,6 @@ export function subjectCalls(subject: AuditSubject, input: unknown, calls: Activ
   });
 }
 
-/** Does this run of a subscription hold any of the period's calls? */
-export function runTouchesPeriod(
-  subject: Extract<AuditSubject, { kind: 'subscription_period' }>,
-  input: unknown,
-  calls: ActivityCall[],
-): boolean {
-  return subjectCalls(subject, input, calls).length > 0;
-}
-
 /** A template a subject's input pins, by the seller that signed it. */
 export interface PinnedTemplate {
   sellerId: string;

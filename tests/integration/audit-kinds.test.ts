@@ -385,6 +385,20 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
         `privacy charges in the seller's ledger: ${ids.disputed} (was charged|repeats a stored answer)`,
       ),
     );
+    // A charge the seller's ledger holds in the same window, past the dataset's budget: caught.
+    const overspent = clone(copy);
+    const own = overspent.privacyEntries!.entries.find((e) => e.dealId === ids.disputed)!;
+    overspent.privacyEntries!.entries.unshift({
+      ...own,
+      dealId: 'earlier-deal',
+      microEpsilon: 999_000_000,
+      at: own.at - 1,
+    });
+    expect(findingsOf(await verifyBundle(overspent, { operatorKey })).join('\n')).toMatch(
+      new RegExp(
+        `privacy budget: after ${ids.disputed}, patients had spent ε [0-9.]+ in \\d+ days, over its budget`,
+      ),
+    );
     // Without the entries, the budget is not checked, and the report says so.
     const { privacyEntries: _dropped, ...plain } = copy;
     expect((await verifyBundle(plain, { operatorKey })).checks).toContainEqual(
