@@ -1,7 +1,19 @@
 import type { Client } from '@temporalio/client';
-import { SETTLING_WORKFLOWS } from '../../lib/audit/deal-facts';
+import type { AuditSubject } from '../../lib/audit/subject';
 import { ApiError } from '../errors';
 import type { ReceiptService } from './receipt-service';
+
+const GRANT_PREFIX = 'grant:';
+
+/**
+ * The workflows whose close settles their money, and the subject each is. A subscription's periods
+ * settle while it runs on: their receipts are issued when first asked for (receipt or bundle).
+ */
+const SWEPT: Record<string, (workflowId: string) => AuditSubject> = {
+  cohortQueryDeal: (dealId) => ({ kind: 'deal', dealId }),
+  multiSellerDeal: (dealId) => ({ kind: 'deal', dealId }),
+  milestoneGrant: (id) => ({ kind: 'grant', grantId: id.slice(GRANT_PREFIX.length) }),
+};
 
 /**
  * Issues the receipt of every deal that finished, without waiting for anyone to ask: a sweep over
@@ -13,7 +25,7 @@ export function startReceiptIssuer(
   receipts: ReceiptService,
   options: { intervalMs: number; warn: (message: string) => void },
 ): () => Promise<void> {
-  const types = Object.keys(SETTLING_WORKFLOWS)
+  const types = Object.keys(SWEPT)
     .map((type) => `'${type}'`)
     .join(', ');
   let running: Promise<void> = Promise.resolve();
@@ -24,7 +36,7 @@ export function startReceiptIssuer(
     const query = `WorkflowType IN (${types}) AND ExecutionStatus = 'Completed' AND CloseTime > '${after}'`;
     for await (const execution of temporal.workflow.list({ query })) {
       try {
-        await receipts.receiptOf(execution.workflowId);
+        await receipts.receiptOf(SWEPT[execution.type]!(execution.workflowId));
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
       }

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
-import { receiptFactsOf } from '../../lib/audit/deal-facts';
-import { ledgerLinesFor } from '../../lib/audit/ledger-lines';
+import { receiptFactsOf, subjectInput } from '../../lib/audit/deal-facts';
+import { ledgerLinesOf } from '../../lib/audit/ledger-lines';
 import type { AnchorStore } from './anchor-store';
 import type { OperatorSigner } from '../../lib/audit/operator-key';
 import {
@@ -14,9 +14,9 @@ import {
 import type { Party } from '../../lib/parties';
 import { ApiError } from '../errors';
 import { viewOf } from '../redaction';
-import { dealRuns, type RecordedRun } from './deal-histories';
+import { subjectRuns, type RecordedRun } from './deal-histories';
 import type { TransparencyLog } from './log-store';
-import { dealEscrowId } from '../../activities/settlement/types';
+import { escrowsOf, subjectKey, type AuditSubject } from '../../lib/audit/subject';
 
 export interface AuditConfig {
   signer: OperatorSigner;
@@ -33,8 +33,10 @@ export interface AuditConfig {
 }
 
 /**
- * Receipts: issued by the operator once per finished deal, from the deal's recorded histories, signed,
- * and appended to the transparency log in the same transaction that stores them.
+ * Receipts: issued by the operator once per settled money event — a deal (with its dispute's split),
+ * a subscription period, a grant with its tranches — from the recorded histories, signed, and
+ * appended to the transparency log in the same transaction that stores them. A disclosure has none:
+ * it moves no money, and its bundle (logged too) is what attests it.
  */
 export class ReceiptService {
   constructor(
@@ -42,37 +44,37 @@ export class ReceiptService {
     private readonly config: AuditConfig,
   ) {}
 
-  /** The deal's receipt, issued now if the deal has finished and has none yet. */
-  async receiptOf(dealId: string, runs?: RecordedRun[]): Promise<SignedReceipt> {
-    const logged = this.config.log.documentFor(dealId, 'receipt');
+  /** The subject's receipt, issued now if its money has settled and it has none yet. */
+  async receiptOf(subject: AuditSubject, runs?: RecordedRun[]): Promise<SignedReceipt> {
+    const key = subjectKey(subject);
+    const logged = this.config.log.documentFor(key, 'receipt');
     if (logged) return signedReceipt.parse(logged.document);
-    const recorded = runs ?? (await dealRuns(this.temporal, this.config.codec, dealId));
+    if (subject.kind === 'disclosure')
+      throw new ApiError('invalid_state', `a disclosure moves no money: it has no receipt`);
+    const recorded = runs ?? (await subjectRuns(this.temporal, this.config.codec, subject));
     const { settlement } = this.config;
     const ledgerEntries =
       settlement.adapter === 'local-ledger'
-        ? (await ledgerLinesFor(settlement.ledgerFile, dealEscrowId(dealId))).map(
-            ({ line, kind, digest }) => ({
-              line,
-              kind,
-              digest,
-            }),
+        ? (await ledgerLinesOf(settlement.ledgerFile, escrowsOf(subject, subjectInput(recorded)))).map(
+            ({ line, kind, digest }) => ({ line, kind, digest }),
           )
         : [];
-    const facts = receiptFactsOf(dealId, recorded, { adapter: settlement.adapter, ledgerEntries });
-    if (!facts) throw new ApiError('invalid_state', `deal ${dealId} has not finished: no receipt yet`);
+    const facts = receiptFactsOf(subject, recorded, { adapter: settlement.adapter, ledgerEntries });
+    if (!facts) throw new ApiError('invalid_state', `${key} has not settled: no receipt yet`);
     const receipt = issueReceipt(this.config.signer, facts);
     this.config.log.append(
-      { type: 'tusk.log-entry/v1', kind: 'receipt', dealId, digest: receiptDigest(receipt) },
+      { type: 'tusk.log-entry/v1', kind: 'receipt', dealId: key, digest: receiptDigest(receipt) },
       receipt,
       { onePerDeal: true },
     );
     // Two requests at once: the log kept the first, and that is the receipt.
-    return signedReceipt.parse(this.config.log.documentFor(dealId, 'receipt')!.document);
+    return signedReceipt.parse(this.config.log.documentFor(key, 'receipt')!.document);
   }
 
   /** The receipt as this party may see it: openings for the deal's parties, seals only for auditors. */
-  async visibleReceipt(party: Party, dealId: string): Promise<SignedReceipt> {
-    const receipt = await this.receiptOf(dealId);
+  async visibleReceipt(party: Party, subject: AuditSubject): Promise<SignedReceipt> {
+    const receipt = await this.receiptOf(subject);
+    const dealId = subjectKey(subject);
     const parties = receipt.openings?.parties?.value;
     const ids = parties ? [parties.buyer, ...parties.sellers] : [];
     return viewOf(party, ids, `deal ${dealId}`) === 'whole' ? receipt : sealedOnly(receipt);

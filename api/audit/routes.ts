@@ -1,4 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { z } from 'zod';
+import type { AuditSubject } from '../../lib/audit/subject';
 import { requireParty } from '../auth';
 import { errorResponses } from '../error-responses';
 import { ApiError } from '../errors';
@@ -9,6 +11,9 @@ import {
   consistencyProofResponse,
   consistencyQuery,
   dealParams,
+  disclosureParams,
+  grantParams,
+  periodParams,
   inclusionProofResponse,
   inclusionQuery,
   operatorKey,
@@ -32,28 +37,78 @@ export const auditRoutes: FastifyPluginAsyncZod<{
   log: TransparencyLog;
   operatorPublicKey: string;
 }> = async (app, { receipts, bundles, log, operatorPublicKey }) => {
-  app.get(
-    '/deals/:dealId/audit-bundle',
-    {
-      schema: {
-        summary: "A finished deal's audit bundle, signed by the operator (its parties and the operator)",
-        params: dealParams,
-        response: { 200: signedBundle, ...errorResponses },
-      },
-    },
-    (request) => bundles.bundleFor(requireParty(request), request.params.dealId),
-  );
+  const bundleRoute = (
+    url: string,
+    params: z.ZodType,
+    summary: string,
+    subjectOf: (p: never) => AuditSubject,
+  ) =>
+    app.get(
+      url,
+      { schema: { summary, params, response: { 200: signedBundle, ...errorResponses } } },
+      (request) => bundles.bundleFor(requireParty(request), subjectOf(request.params as never)),
+    );
+  const receiptRoute = (
+    url: string,
+    params: z.ZodType,
+    summary: string,
+    subjectOf: (p: never) => AuditSubject,
+  ) =>
+    app.get(
+      url,
+      { schema: { summary, params, response: { 200: signedReceipt, ...errorResponses } } },
+      (request) => receipts.visibleReceipt(requireParty(request), subjectOf(request.params as never)),
+    );
 
-  app.get(
+  bundleRoute(
+    '/deals/:dealId/audit-bundle',
+    dealParams,
+    "A finished deal's audit bundle (one-time or multi-seller, with its dispute), signed by the operator",
+    ({ dealId }: { dealId: string }) => ({ kind: 'deal', dealId }),
+  );
+  bundleRoute(
+    '/subscriptions/:subscriptionId/periods/:period/audit-bundle',
+    periodParams,
+    "A settled subscription period's audit bundle: every run of the chain the period spans",
+    ({ subscriptionId, period }: { subscriptionId: string; period: number }) => ({
+      kind: 'subscription_period',
+      subscriptionId,
+      period,
+    }),
+  );
+  bundleRoute(
+    '/grants/:grantId/audit-bundle',
+    grantParams,
+    "A finished grant's audit bundle, its tranches and refund",
+    ({ grantId }: { grantId: string }) => ({ kind: 'grant', grantId }),
+  );
+  bundleRoute(
+    '/disclosures/:disclosureId/audit-bundle',
+    disclosureParams,
+    "A closed disclosure's audit bundle: its signed decisions and recorded views",
+    ({ disclosureId }: { disclosureId: string }) => ({ kind: 'disclosure', disclosureId }),
+  );
+  receiptRoute(
     '/deals/:dealId/receipt',
-    {
-      schema: {
-        summary: "A finished deal's receipt, signed by the operator (issued on first request)",
-        params: dealParams,
-        response: { 200: signedReceipt, ...errorResponses },
-      },
-    },
-    (request) => receipts.visibleReceipt(requireParty(request), request.params.dealId),
+    dealParams,
+    "A finished deal's receipt, signed by the operator (issued on first request)",
+    ({ dealId }: { dealId: string }) => ({ kind: 'deal', dealId }),
+  );
+  receiptRoute(
+    '/subscriptions/:subscriptionId/periods/:period/receipt',
+    periodParams,
+    "A settled subscription period's receipt (issued on first request)",
+    ({ subscriptionId, period }: { subscriptionId: string; period: number }) => ({
+      kind: 'subscription_period',
+      subscriptionId,
+      period,
+    }),
+  );
+  receiptRoute(
+    '/grants/:grantId/receipt',
+    grantParams,
+    "A finished grant's receipt: its tranches, fee and refund",
+    ({ grantId }: { grantId: string }) => ({ kind: 'grant', grantId }),
   );
 
   app.get(

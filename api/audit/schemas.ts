@@ -11,6 +11,12 @@ import {
 export { signedBundle, signedReceipt, signedTreeHead, inclusionProofResponse, consistencyProofResponse };
 
 export const dealParams = z.object({ dealId: z.string().min(1).max(100) });
+export const periodParams = z.object({
+  subscriptionId: z.string().min(1).max(100),
+  period: z.coerce.number().int().min(1).max(1_000_000),
+});
+export const grantParams = z.object({ grantId: z.string().min(1).max(100) });
+export const disclosureParams = z.object({ disclosureId: z.string().min(1).max(100) });
 
 const size = z.coerce.number().int().min(0);
 

@@ -5,6 +5,8 @@ import { signedBundle, type SignedBundle } from '../../lib/audit/bundle';
 import { formatReport } from '../../lib/audit/verify/report';
 import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
 import type { TuskClient } from '../../lib/tusk-client';
+import { readPrivacyEntries, type PrivacyEntries } from '../../lib/audit/privacy-entries';
+import { releasesOf } from '../../lib/audit/verify/privacy-check';
 import { CliError } from '../common';
 import { onNode, operatorLogView } from './anchor-commands';
 import {
@@ -14,14 +16,15 @@ import {
   operatorKeyOf,
   print,
   withCommonOptions,
+  subjectArg,
   type AuditOptions,
 } from './context';
+import { subjectPath } from '../../lib/audit/subject';
 
-async function fetchBundle(dealId: string, options: AuditOptions): Promise<SignedBundle> {
+async function fetchBundle(target: string, options: AuditOptions): Promise<SignedBundle> {
+  const subject = subjectArg(target);
   const client = await clientOf(options);
-  return signedBundle.parse(
-    await call(() => client.get<unknown>(`/deals/${encodeURIComponent(dealId)}/audit-bundle`)),
-  );
+  return signedBundle.parse(await call(() => client.get<unknown>(subjectPath(subject, 'audit-bundle'))));
 }
 
 async function loadBundle(target: string, options: AuditOptions): Promise<SignedBundle> {
@@ -41,13 +44,38 @@ async function loadBundle(target: string, options: AuditOptions): Promise<Signed
   return parsed.data;
 }
 
-type VerifyFlags = AuditOptions & {
-  resultKey?: string;
-  ledger?: string;
-  aztecNode?: string;
-  receiptContract?: string;
-  workflows?: string;
-};
+type PrivacyFlags = { privacyLedger?: string; policies?: string };
+
+/**
+ * The seller's privacy-ledger entries for the bundle's releases, read here, on the seller's machine,
+ * from its own perimeter's ledger: never fetched from the operator (see lib/audit/privacy-entries.ts).
+ */
+async function sellerEntries(bundle: SignedBundle, flags: PrivacyFlags): Promise<PrivacyEntries | undefined> {
+  if (!flags.privacyLedger) return undefined;
+  if (!flags.policies)
+    throw new CliError(
+      '--privacy-ledger needs --policies <dir>: the dataset policy the budgets come from',
+      2,
+    );
+  try {
+    return await readPrivacyEntries(
+      flags.privacyLedger,
+      flags.policies,
+      releasesOf(bundle).map((r) => r.id),
+    );
+  } catch (error) {
+    throw new CliError(`cannot read the privacy ledger: ${(error as Error).message}`, 1);
+  }
+}
+
+type VerifyFlags = AuditOptions &
+  PrivacyFlags & {
+    resultKey?: string;
+    ledger?: string;
+    aztecNode?: string;
+    receiptContract?: string;
+    workflows?: string;
+  };
 
 /** The replay worker's state changes are not the auditor's business: warnings and errors only. */
 function quietRuntime(): void {
@@ -73,11 +101,13 @@ async function verify(target: string, options: VerifyFlags): Promise<void> {
       ? undefined
       : await clientOf(options).catch(() => undefined);
   const { key, pinned } = await operatorKeyOf(options, client);
+  const entries = await sellerEntries(bundle, options);
   const chain = options.aztecNode ? await chainContext(options, client, key) : {};
   const run = () =>
     verifyBundle(bundle, {
       ...chain,
       operatorKey: key,
+      ...(entries ? { privacyEntries: entries } : {}),
       ...(options.resultKey ? { resultKey: options.resultKey } : {}),
       ...(options.ledger ? { ledgerFile: options.ledger } : {}),
       ...(options.aztecNode ? { aztecNodeUrl: options.aztecNode } : {}),
@@ -92,13 +122,25 @@ async function verify(target: string, options: VerifyFlags): Promise<void> {
 }
 
 export function registerBundleCommands(program: Command): void {
-  const audit = program.command('audit').description("export and verify a finished deal's audit bundle");
+  const audit = program
+    .command('audit')
+    .description(
+      'export and verify the audit bundle of a deal, grant:<id>, subscription:<id>/period-<n> or disclosure:<id>',
+    );
   withCommonOptions(
-    audit.command('bundle <dealId>').description("fetch a deal's audit bundle, signed by the operator"),
+    audit
+      .command('bundle <subject>')
+      .description(
+        'fetch an audit bundle, signed by the operator: a deal id, grant:<id>, subscription:<id>/period-<n>, disclosure:<id>',
+      ),
   )
     .requiredOption('--out <file>', 'where to save it')
-    .action(async (dealId: string, options: AuditOptions & { out: string }) => {
-      const bundle = await fetchBundle(dealId, options);
+    .option('--privacy-ledger <file>', "a seller's own copy: attach its perimeter's privacy-ledger entries")
+    .option('--policies <dir>', "the seller's policies directory (its signed dataset policy)")
+    .action(async (subject: string, options: AuditOptions & PrivacyFlags & { out: string }) => {
+      const fetched = await fetchBundle(subject, options);
+      const entries = await sellerEntries(fetched, options);
+      const bundle = entries ? { ...fetched, privacyEntries: entries } : fetched;
       await writeFile(options.out, `${JSON.stringify(bundle)}\n`);
       print(
         options,
@@ -108,7 +150,7 @@ export function registerBundleCommands(program: Command): void {
     });
   withCommonOptions(
     audit
-      .command('verify <bundleFileOrDealId>')
+      .command('verify <bundleFileOrSubject>')
       .description('replay every history with the pinned workflow code and check the deal end to end'),
   )
     .option(
@@ -121,6 +163,11 @@ export function registerBundleCommands(program: Command): void {
       'an Aztec node: check the settlement transactions, the receipt mint and the log anchors on it',
     )
     .option('--receipt-contract <address>', 'the receipt NFT contract (default: the one the anchors name)')
+    .option(
+      '--privacy-ledger <file>',
+      "the seller's perimeter ledger: recompute the privacy charges and budget",
+    )
+    .option('--policies <dir>', "the seller's policies directory (its signed dataset policy)")
     .option('--workflows <path>', 'replay with this workflow code instead of this checkout’s')
     .action(verify);
 }

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { subjectOfKey, type AuditSubject } from '../../lib/audit/subject';
 import { TuskApiError, TuskClient } from '../../lib/tusk-client';
 import { apiUrl, CliError, home, keyPaths, readText } from '../common';
 
@@ -69,4 +70,15 @@ export const isFile = (target: string) => existsSync(target);
 
 export function print(options: AuditOptions, json: unknown, text: string): void {
   console.log(options.json ? JSON.stringify(json, null, 2) : text);
+}
+
+/** What an audit command names: `<deal id>`, `grant:<id>`, `disclosure:<id>`, `subscription:<id>/period-<n>`. */
+export function subjectArg(target: string): AuditSubject {
+  const subject = subjectOfKey(target);
+  if (!subject)
+    throw new CliError(
+      `${target} names nothing to audit: give a deal id, grant:<id>, disclosure:<id> or subscription:<id>/period-<n>`,
+      2,
+    );
+  return subject;
 }

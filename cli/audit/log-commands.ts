@@ -16,7 +16,16 @@ import type { SignatureCheck } from '../../lib/audit/signed-document';
 import { canonicalHash } from '../../lib/canonical-json';
 import { CliError } from '../common';
 import { registerAnchorCommands } from './anchor-commands';
-import { call, clientOf, operatorKeyOf, print, withCommonOptions, type AuditOptions } from './context';
+import {
+  call,
+  clientOf,
+  operatorKeyOf,
+  print,
+  withCommonOptions,
+  type AuditOptions,
+  subjectArg,
+} from './context';
+import { subjectPath } from '../../lib/audit/subject';
 
 const describeHead = (head: SignedTreeHead) =>
   `tree size ${head.body.treeSize}, root ${head.body.rootHash}, signed ${new Date(head.body.timestamp).toISOString()}`;
@@ -40,10 +49,8 @@ async function prove(dealId: string, options: AuditOptions & { kind: LogEntry['k
   // The entry is recomputed from the document itself, never taken from the proof.
   const document =
     kind === 'receipt'
-      ? signedReceipt.parse(
-          await call(() => client.get<unknown>(`/deals/${encodeURIComponent(dealId)}/receipt`)),
-        )
-      : await call(() => client.get<{ body: object }>(`/deals/${encodeURIComponent(dealId)}/audit-bundle`));
+      ? signedReceipt.parse(await call(() => client.get<unknown>(subjectPath(subjectArg(dealId), 'receipt'))))
+      : await call(() => client.get<{ body: object }>(subjectPath(subjectArg(dealId), 'audit-bundle')));
   const entry: LogEntry = { type: 'tusk.log-entry/v1', kind, dealId, digest: canonicalHash(document.body) };
   const check = checkInclusion(entry, proof, key);
   print(

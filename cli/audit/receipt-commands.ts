@@ -12,7 +12,9 @@ import {
   print,
   withCommonOptions,
   type AuditOptions,
+  subjectArg,
 } from './context';
+import { subjectPath } from '../../lib/audit/subject';
 
 /** A receipt from a file (as saved by `receipt show --out`) or from the API by deal id. */
 async function loadReceipt(target: string, options: AuditOptions): Promise<SignedReceipt> {
@@ -23,7 +25,7 @@ async function loadReceipt(target: string, options: AuditOptions): Promise<Signe
     return parsed.data;
   }
   const client = await clientOf(options);
-  const raw = await call(() => client.get<unknown>(`/deals/${encodeURIComponent(target)}/receipt`));
+  const raw = await call(() => client.get<unknown>(subjectPath(subjectArg(target), 'receipt')));
   return signedReceipt.parse(raw);
 }
 
@@ -97,7 +99,11 @@ async function verifyReceipt(target: string, options: AuditOptions & { offline?:
 
 export function registerReceiptCommands(program: Command): void {
   const receipt = program.command('receipt').description("a finished deal's receipt, signed by the operator");
-  withCommonOptions(receipt.command('show <dealId>').description('fetch and print a receipt'))
+  withCommonOptions(
+    receipt
+      .command('show <dealId>')
+      .description('fetch and print a receipt (a deal id, grant:<id> or subscription:<id>/period-<n>)'),
+  )
     .option('--out <file>', 'also save the signed receipt (JSON)')
     .action(async (dealId: string, options: AuditOptions & { out?: string }) => {
       const value = await loadReceipt(dealId, options);

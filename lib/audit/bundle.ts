@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { canonicalHash } from '../canonical-json';
 import { signedReceipt } from './receipt';
+import { privacyEntries } from './privacy-entries';
 import { operatorSignature } from './signed-document';
+import { auditSubject } from './subject';
 import { inclusionProofResponse } from './tree-head';
 
 const sha256Ref = z.string().regex(/^sha256:[0-9a-f]{64}$/);
@@ -14,6 +16,9 @@ const sha256Ref = z.string().regex(/^sha256:[0-9a-f]{64}$/);
  */
 export const bundleBody = z.strictObject({
   type: z.literal('tusk.audit-bundle/v1'),
+  /** What the bundle covers: a deal (with its dispute), a subscription period, a grant, a disclosure. */
+  subject: auditSubject,
+  /** The subject's key in the transparency log and its receipt (lib/audit/subject.ts, subjectKey). */
   dealId: z.string(),
   exportedAt: z.iso.datetime(),
   /** Who asked for this copy. */
@@ -36,8 +41,9 @@ export const bundleBody = z.strictObject({
   /** The registered keys of every party the deal names (sellers, buyer, approving principals). */
   parties: z.array(z.strictObject({ id: z.string(), role: z.string(), publicKey: z.string() })),
   templates: z.array(z.strictObject({ sellerId: z.string(), template: z.unknown(), signature: z.unknown() })),
-  receipt: signedReceipt,
-  receiptInclusion: inclusionProofResponse,
+  /** Absent for a disclosure: it moves no money, so there is no settlement to attest. */
+  receipt: signedReceipt.optional(),
+  receiptInclusion: inclusionProofResponse.optional(),
   settlement: z.strictObject({
     adapter: z.enum(['local-ledger', 'aztec']),
     /** The local ledger's lines for this deal, verbatim. */
@@ -48,7 +54,12 @@ export const bundleBody = z.strictObject({
 });
 export type BundleBody = z.infer<typeof bundleBody>;
 
-export const signedBundle = z.strictObject({ body: bundleBody, signature: operatorSignature });
+export const signedBundle = z.strictObject({
+  body: bundleBody,
+  signature: operatorSignature,
+  /** The seller's own copy: its perimeter's ledger entries, attached by its CLI, not signed by the operator. */
+  privacyEntries: privacyEntries.optional(),
+});
 export type SignedBundle = z.infer<typeof signedBundle>;
 
 /** What the transparency log holds for a bundle. */

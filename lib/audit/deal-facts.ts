@@ -1,8 +1,9 @@
-import { readHistory, type HistoryJson } from './history-json';
+import { readHistory, type ActivityCall, type HistoryJson } from './history-json';
 import type { ReceiptFacts } from './receipt';
 import { moneyFactsOf } from './settlement-facts';
+import { escrowsOf, subjectCalls, subjectKey, type AuditSubject } from './subject';
 
-/** The workflow types that settle a deal, and the receipt kind of each. */
+/** The workflow types that settle money, and the receipt kind of each. */
 export const SETTLING_WORKFLOWS: Record<string, ReceiptFacts['kind']> = {
   cohortQueryDeal: 'cohort_query',
   multiSellerDeal: 'multi_seller',
@@ -38,36 +39,73 @@ const isClosed = (history: HistoryJson) =>
   history.events.at(-1)?.workflowExecutionCompletedEventAttributes !== undefined ||
   history.events.at(-1)?.workflowExecutionFailedEventAttributes !== undefined;
 
-/**
- * What a receipt states, read from the deal's recorded histories alone (its runs and children): the
- * operator issues receipts from them, and an auditor recomputes the same facts from a bundle to check
- * the receipt. Undefined while the deal has not finished.
- */
-export function receiptFactsOf(
-  dealId: string,
-  runs: DealRun[],
-  settlement: Pick<ReceiptFacts, 'adapter' | 'ledgerEntries'>,
-): ReceiptFacts | undefined {
-  const own = runs.filter((run) => run.workflowId === dealId);
-  const first = own[0];
-  const last = own.at(-1);
-  if (!first || !last || !isClosed(last.history)) return undefined;
-  const opening = readHistory(first.history);
-  const kind = SETTLING_WORKFLOWS[opening.workflowType];
-  if (!kind) return undefined;
-  const input = (opening.input[0] ?? {}) as DealInput;
+/** The subject's own recorded input: the first run of its root workflow. */
+export function subjectInput(runs: DealRun[]): unknown {
+  return runs[0] ? readHistory(runs[0].history).input[0] : undefined;
+}
+
+/** Every activity call of the runs that belongs to the subject (a period's, not its neighbours'). */
+export function callsOfSubject(subject: AuditSubject, runs: DealRun[]): ActivityCall[] {
   const calls = runs.flatMap((run) => readHistory(run.history).activities);
-  const money = moneyFactsOf(calls);
-  const commitment = calls
+  return subjectCalls(subject, subjectInput(runs), calls);
+}
+
+/**
+ * A subject has finished when its money has: a deal's or grant's workflow closed; a subscription
+ * period's charge released to the seller or refunded (the subscription itself runs on).
+ */
+function finished(subject: AuditSubject, runs: DealRun[], calls: ActivityCall[]): boolean {
+  if (subject.kind !== 'subscription_period') {
+    const last = runs.filter((run) => run.workflowId === runs[0]?.workflowId).at(-1);
+    return last !== undefined && isClosed(last.history);
+  }
+  const [escrow] = escrowsOf(subject, subjectInput(runs));
+  return calls.some(
+    (c) =>
+      c.completed &&
+      (c.activityType === 'releaseEscrow' || c.activityType === 'refundEscrow') &&
+      (c.input[0] as { dealId?: string } | undefined)?.dealId === escrow,
+  );
+}
+
+/** The result commitment of the subject's last delivered result, if it delivered one. */
+export function commitmentOf(calls: ActivityCall[]): string | undefined {
+  return calls
     .filter(
       (c) => c.completed && (c.activityType === 'runApprovedQuery' || c.activityType === 'sumCiphertexts'),
     )
     .map((c) => (c.result as { commitment?: string } | undefined)?.commitment)
     .findLast((c) => c !== undefined);
+}
+
+/**
+ * What a receipt states, read from the subject's recorded histories alone (its runs and children):
+ * the operator issues receipts from them, and an auditor recomputes the same facts from a bundle to
+ * check the receipt. Undefined while the subject has not finished, and for a subject that moves no
+ * money (a disclosure): a receipt attests a settlement, and there is none.
+ */
+export function receiptFactsOf(
+  subject: AuditSubject,
+  runs: DealRun[],
+  settlement: Pick<ReceiptFacts, 'adapter' | 'ledgerEntries'>,
+): ReceiptFacts | undefined {
+  const root = runs[0]?.workflowId;
+  const own = runs.filter((run) => run.workflowId === root);
+  const first = own[0];
+  const last = own.at(-1);
+  if (!first || !last) return undefined;
+  const opening = readHistory(first.history);
+  const kind = SETTLING_WORKFLOWS[opening.workflowType];
+  if (!kind) return undefined;
+  const calls = callsOfSubject(subject, runs);
+  if (!finished(subject, runs, calls)) return undefined;
+  const input = (opening.input[0] ?? {}) as DealInput;
+  const money = moneyFactsOf(calls);
+  const commitment = commitmentOf(calls);
   const templateHash = input.templateHash ?? input.sellers?.[0]?.templateHash;
   const sellers = input.sellers?.map((s) => s.sellerId) ?? [input.sellerId ?? input.granteeId ?? ''];
   return {
-    dealId,
+    dealId: subjectKey(subject),
     kind,
     outcome: money.payouts.length === 0 && money.refunds.length > 0 ? 'refunded' : 'settled',
     ...(input.templateId ? { templateId: input.templateId } : {}),

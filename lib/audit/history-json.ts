@@ -118,3 +118,23 @@ export function readHistory(history: HistoryJson): {
     result,
   };
 }
+
+/** Every JSON payload value anywhere in the history: inputs, results, updates, signals. */
+export function allPayloadValues(history: HistoryJson): unknown[] {
+  const values: unknown[] = [];
+  const walk = (value: unknown): void => {
+    if (Array.isArray(value)) return value.forEach(walk);
+    if (typeof value !== 'object' || value === null) return;
+    if (isPayload(value)) {
+      try {
+        values.push(payloadValue(value));
+      } catch {
+        // Not JSON: nothing a party id could be read from.
+      }
+      return;
+    }
+    Object.values(value).forEach(walk);
+  };
+  walk(history.events);
+  return values;
+}

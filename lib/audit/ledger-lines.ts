@@ -12,7 +12,12 @@ export interface LedgerLine {
 }
 
 /** The lines of the local development ledger (JSON lines, append-only) of one escrow (`deal:<id>`). */
-export async function ledgerLinesFor(path: string, escrowId: string): Promise<LedgerLine[]> {
+export function ledgerLinesFor(path: string, escrowId: string): Promise<LedgerLine[]> {
+  return ledgerLinesOf(path, [escrowId]);
+}
+
+/** The lines of any of these escrows (a multi-seller deal's shares), in ledger order. */
+export async function ledgerLinesOf(path: string, escrowIds: string[]): Promise<LedgerLine[]> {
   const text = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return '';
     throw error;
@@ -26,7 +31,7 @@ export async function ledgerLinesFor(path: string, escrowId: string): Promise<Le
     } catch {
       return;
     }
-    if (entry.dealId === escrowId)
+    if (typeof entry.dealId === 'string' && escrowIds.includes(entry.dealId))
       lines.push({ line: index + 1, kind: String(entry.kind), digest: sha256Ref(raw), text: raw, entry });
   });
   return lines;

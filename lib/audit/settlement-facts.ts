@@ -56,6 +56,23 @@ export function moneyFactsOf(calls: ActivityCall[]): MoneyFacts {
           of: str(input.amount),
         });
         break;
+      case 'splitEscrow':
+        // A dispute's split: the seller's gross share pays the fee, the rest goes back to the buyer.
+        if (str(result.sellerAmount) !== '0' || str(result.feeAmount) !== '0') {
+          facts.payouts.push({
+            to: str(input.sellerId),
+            amount: str(result.sellerAmount),
+            part: str(input.splitId),
+          });
+          facts.fees.push({
+            amount: str(result.feeAmount),
+            feeBps: Number(input.feeBps),
+            of: str(input.sellerAmount),
+          });
+        }
+        if (str(result.buyerAmount) !== '0')
+          facts.refunds.push({ to: str(input.buyerId), amount: str(result.buyerAmount) });
+        break;
       case 'refundRemainder':
         if (str(result.amount) !== '0')
           facts.refunds.push({ to: str(input.funderId), amount: str(result.amount) });

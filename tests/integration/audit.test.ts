@@ -298,7 +298,7 @@ describe('auditing a deal: receipts, the transparency log, bundles', () => {
           'bundle signed by the operator',
           'workflow code',
           `replay ${dealId} (${bundle.body.runs[0]!.runId})`,
-          `template and seller signature (${test.seller.id})`,
+          `template and seller signature (${test.seller.id}, cohort-cost-by-zip3)`,
           'receipt matches the histories',
           'receipt in the transparency log',
           'result commitment',
@@ -397,7 +397,7 @@ describe('auditing a deal: receipts, the transparency log, bundles', () => {
 
     it('a receipt whose commitment does not match the sealed result is caught, even re-signed', async () => {
       const doctored = clone(bundle);
-      const receipt = doctored.body.receipt;
+      const receipt = doctored.body.receipt!;
       const forged = { ...receipt.body, resultCommitment: `sha256:${'ab'.repeat(32)}` };
       doctored.body.receipt = { ...signDocument(signer, forged), openings: receipt.openings! };
       const findings = findingsOf(await verifyBundle(resign(signer, doctored), { operatorKey }));
@@ -416,7 +416,7 @@ describe('auditing a deal: receipts, the transparency log, bundles', () => {
         `/log/proof/inclusion?leafIndex=0`,
       );
       doctored.body.receiptInclusion =
-        other.leafHash === bundle.body.receiptInclusion.leafHash
+        other.leafHash === bundle.body.receiptInclusion!.leafHash
           ? await test.deployment.buyer.client.get<InclusionProofResponse>(`/log/proof/inclusion?leafIndex=1`)
           : other;
       expect(findingsOf(await verifyBundle(resign(signer, doctored), { operatorKey }))).toContainEqual(

@@ -115,7 +115,7 @@ describe('the transparency log anchored on Aztec, checked by an auditor with a n
 
   it('a settlement transaction the node does not know is a finding', async () => {
     const bundle = JSON.parse(await readFile(bundleFile, 'utf8')) as SignedBundle;
-    const releaseTx = bundle.body.receipt.body.settlement.transactions.find(
+    const releaseTx = bundle.body.receipt!.body.settlement.transactions.find(
       (t) => t.action === 'releaseEscrow',
     )!.txHash!;
     const unknown = `0x${'0'.repeat(63)}1`;

@@ -145,8 +145,14 @@ export async function checkSettlementOnChain(
     problems,
     `${named.length} transaction${named.length === 1 ? '' : 's'} landed and succeeded`,
   );
-  const id = bundle.body.receipt.body.chainReceiptId;
-  if (!id) results.push(skipped('receipt minted on Aztec', 'the receipt names no chain receipt'));
+  const id = bundle.body.receipt?.body.chainReceiptId;
+  if (!id)
+    results.push(
+      skipped(
+        'receipt minted on Aztec',
+        bundle.body.receipt ? 'the receipt names no chain receipt' : 'this bundle has no receipt',
+      ),
+    );
   else if (!receiptContract)
     results.push(
       skipped('receipt minted on Aztec', 'the receipt contract is not known: give --receipt-contract'),

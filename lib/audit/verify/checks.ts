@@ -4,19 +4,21 @@ import { canonicalJson } from '../../canonical-json';
 import { openResult } from '../../sealed-result';
 import { decisionSignatureValid } from '../../signed-decision';
 import { noisePlan } from '../../../query-policies/noise-plan';
-import { checkTemplateSignature, templateSignature } from '../../../query-policies/signature';
+import { checkTemplateSignature, templateHash, templateSignature } from '../../../query-policies/signature';
 import { queryTemplate } from '../../../query-policies/template';
 import type { SignedBundle } from '../bundle';
-import { receiptFactsOf } from '../deal-facts';
+import { callsOfSubject, receiptFactsOf } from '../deal-facts';
 import { payloadValue, readHistory, type ActivityCall, type HistoryJson } from '../history-json';
+import { pinnedTemplates, subjectKey } from '../subject';
 import { amountsOf, checkReceipt, receiptDigest } from '../receipt';
 import { conservationProblems, moneyFactsOf } from '../settlement-facts';
 import { checkDocumentSignature } from '../signed-document';
 import { checkInclusion } from '../tree-head';
 import { finding, fromProblems, ok, skipped, type CheckResult } from './report';
 
+/** The calls that belong to the bundle's subject (a period's only, of a subscription run). */
 const callsOf = (bundle: SignedBundle): ActivityCall[] =>
-  bundle.body.runs.flatMap((run) => readHistory(run.history as HistoryJson).activities);
+  callsOfSubject(bundle.body.subject, bundle.body.runs);
 const completed = (bundle: SignedBundle, type: string) =>
   callsOf(bundle).filter((c) => c.completed && c.activityType === type);
 const dealInput = (bundle: SignedBundle) =>
@@ -25,6 +27,13 @@ const dealInput = (bundle: SignedBundle) =>
     sellers?: { sellerId: string; templateHash: string }[];
     feeBps?: number;
   };
+const NO_RECEIPT = 'a disclosure moves no money: it has no receipt; the bundle itself is in the log';
+
+/** A receipt is missing only where there is nothing to attest; otherwise its absence is a finding. */
+const withoutReceipt = (bundle: SignedBundle, check: string): CheckResult =>
+  bundle.body.subject.kind === 'disclosure'
+    ? skipped(check, NO_RECEIPT)
+    : finding(check, `the bundle holds no receipt, but ${bundle.body.dealId} settled money`);
 
 export function checkBundleSignature(bundle: SignedBundle, operatorKey: string): CheckResult {
   const check = checkDocumentSignature(bundle, operatorKey);
@@ -33,57 +42,67 @@ export function checkBundleSignature(bundle: SignedBundle, operatorKey: string):
     : finding('bundle signed by the operator', check.reason);
 }
 
-/** Each seller signed the template the deal pinned, with the key the operator registered for it. */
+/** Each seller signed each template the subject pinned, with the key the operator registered for it. */
 export function checkTemplates(bundle: SignedBundle): CheckResult[] {
-  const input = dealInput(bundle);
-  const pinned = new Map(
-    input.sellers?.map((s) => [s.sellerId, s.templateHash]) ??
-      bundle.body.templates.map((t) => [t.sellerId, input.templateHash ?? '']),
+  const pinned = pinnedTemplates(
+    bundle.body.runs[0]!.workflowType,
+    readHistory(bundle.body.runs[0]!.history).input[0],
   );
-  if (pinned.size === 0 || bundle.body.templates.length === 0)
-    return [skipped('template and seller signature', 'this deal names no template')];
-  return bundle.body.templates.map(({ sellerId, template, signature }) => {
-    const check = `template and seller signature (${sellerId})`;
-    const parsed = queryTemplate.safeParse(template);
-    const signed = templateSignature.safeParse(signature);
-    if (!parsed.success || !signed.success)
-      return finding(check, 'the bundle does not hold a well-formed template and signature');
+  if (pinned.length === 0)
+    return [skipped('template and seller signature', 'this subject names no template')];
+  const stated = bundle.body.receipt?.body.templateHash;
+  return pinned.map(({ sellerId, templateId, templateHash }) => {
+    const check = `template and seller signature (${sellerId}, ${templateId})`;
+    const held = bundle.body.templates.filter((t) => t.sellerId === sellerId);
+    if (held.length === 0) return finding(check, `the bundle does not hold ${sellerId}'s signed template`);
     const key = bundle.body.parties.find((p) => p.id === sellerId)?.publicKey;
     if (!key) return finding(check, `the bundle names no key for seller ${sellerId}`);
-    const verdict = checkTemplateSignature(parsed.data, signed.data, key);
-    if (!verdict.ok) return finding(check, verdict.reason);
-    if (verdict.hash !== pinned.get(sellerId))
+    const verdicts = held.map(({ template, signature }) => {
+      const parsed = queryTemplate.safeParse(template);
+      const signed = templateSignature.safeParse(signature);
+      if (!parsed.success || !signed.success)
+        return {
+          ok: false as const,
+          reason: 'the bundle does not hold a well-formed template and signature',
+        };
+      return checkTemplateSignature(parsed.data, signed.data, key);
+    });
+    const match = verdicts.find((v) => v.ok && v.hash === templateHash);
+    if (!match) {
+      const bad = verdicts.find((v) => !v.ok);
+      const other = verdicts.find((v) => v.ok);
       return finding(
         check,
-        `the deal pinned ${pinned.get(sellerId)}, the signed template is ${verdict.hash}`,
+        bad && !bad.ok
+          ? bad.reason
+          : `the deal pinned ${templateHash}, the signed template is ${other && other.ok ? other.hash : '(none)'}`,
       );
-    if (
-      bundle.body.receipt.body.templateHash &&
-      !input.sellers &&
-      verdict.hash !== bundle.body.receipt.body.templateHash
-    )
-      return finding(
-        check,
-        `the receipt names template ${bundle.body.receipt.body.templateHash}, the deal ran ${verdict.hash}`,
-      );
-    return ok(check, verdict.hash);
+    }
+    if (stated && !dealInput(bundle).sellers && pinned.length === 1 && stated !== templateHash)
+      return finding(check, `the receipt names template ${stated}, the deal ran ${templateHash}`);
+    return ok(check, templateHash);
   });
 }
 
 /** The receipt is the operator's, says what the histories say, and its openings match its seals. */
 export function checkReceiptAgainstHistories(bundle: SignedBundle, operatorKey: string): CheckResult[] {
-  const { receipt } = bundle.body;
+  const { receipt, subject, dealId } = bundle.body;
   const check = 'receipt matches the histories';
+  if (subjectKey(subject) !== dealId)
+    return [
+      finding('bundle subject', `the bundle is keyed ${dealId}, its subject is ${subjectKey(subject)}`),
+    ];
+  if (!receipt) return [withoutReceipt(bundle, 'receipt')];
   const signature = checkReceipt(receipt, operatorKey);
   if (!signature.ok) return [finding('receipt signed by the operator', signature.reason)];
-  const facts = receiptFactsOf(bundle.body.dealId, bundle.body.runs, {
+  const facts = receiptFactsOf(subject, bundle.body.runs, {
     adapter: receipt.body.settlement.adapter,
     ledgerEntries: receipt.body.settlement.ledgerEntries,
   });
   if (!facts)
     return [
       ok('receipt signed by the operator'),
-      finding(check, 'the histories do not show a finished deal'),
+      finding(check, `the histories do not show ${dealId} settled`),
     ];
   const problems: string[] = [];
   const compare = (what: string, stated: unknown, recorded: unknown) => {
@@ -92,6 +111,7 @@ export function checkReceiptAgainstHistories(bundle: SignedBundle, operatorKey: 
         `the receipt's ${what} ${canonicalJson(stated ?? null)} is not the recorded ${canonicalJson(recorded ?? null)}`,
       );
   };
+  compare('subject', receipt.body.dealId, facts.dealId);
   compare('kind', receipt.body.kind, facts.kind);
   compare('outcome', receipt.body.outcome, facts.outcome);
   compare('chain receipt', receipt.body.chainReceiptId, facts.money.chainReceipt?.id);
@@ -111,6 +131,7 @@ export async function checkResultCommitment(
     (c) => c.result as { resultRef: string; commitment: string },
   );
   const recorded = results.at(-1);
+  if (!bundle.body.receipt) return [skipped(check, NO_RECEIPT)];
   const stated = bundle.body.receipt.body.resultCommitment;
   if (!recorded)
     return [
@@ -143,6 +164,7 @@ export async function checkResultCommitment(
 /** The receipt is in the operator's transparency log, under a head the operator signed. */
 export function checkReceiptLogged(bundle: SignedBundle, operatorKey: string): CheckResult {
   const { receipt, receiptInclusion, dealId } = bundle.body;
+  if (!receipt || !receiptInclusion) return withoutReceipt(bundle, 'receipt in the transparency log');
   const entry = {
     type: 'tusk.log-entry/v1' as const,
     kind: 'receipt' as const,
@@ -173,6 +195,10 @@ export function checkMoney(bundle: SignedBundle): CheckResult[] {
 export async function checkLedger(bundle: SignedBundle, ledgerFile?: string): Promise<CheckResult[]> {
   const check = 'receipt against the ledger';
   const { settlement, receipt } = bundle.body;
+  if (!receipt)
+    return settlement.ledgerLines.length === 0
+      ? [withoutReceipt(bundle, check)]
+      : [finding(check, `the bundle holds ${settlement.ledgerLines.length} ledger lines and no receipt`)];
   if (settlement.adapter !== 'local-ledger')
     return [skipped(check, 'settled on Aztec: give --aztec-node to check on chain')];
   const problems: string[] = [];
@@ -229,12 +255,15 @@ export function checkPrivacyCharges(bundle: SignedBundle): CheckResult[] {
   const releases = completed(bundle, 'runApprovedQuery');
   if (releases.length === 0) return [skipped('privacy charges', 'no perimeter release in this deal')];
   const problems: string[] = [];
-  const templates = bundle.body.templates
-    .map((t) => queryTemplate.safeParse(t.template))
-    .filter((t) => t.success);
+  const templates = new Map(
+    bundle.body.templates.flatMap((t) => {
+      const parsed = queryTemplate.safeParse(t.template);
+      return parsed.success ? [[templateHash(parsed.data), parsed.data] as const] : [];
+    }),
+  );
   for (const release of releases) {
     const { epsilonSpent, repeat } = release.result as { epsilonSpent: number; repeat: boolean };
-    const template = templates[0]?.data;
+    const template = templates.get(String((release.input[0] as { templateHash?: string }).templateHash));
     if (repeat && epsilonSpent !== 0)
       problems.push(`a repeated answer was charged ε ${epsilonSpent}; repeats are free`);
     if (!repeat && template && epsilonSpent !== noisePlan(template).epsilon)
@@ -246,7 +275,7 @@ export function checkPrivacyCharges(bundle: SignedBundle): CheckResult[] {
     ...fromProblems('privacy charges', problems),
     skipped(
       'privacy budget',
-      "budgets are the seller's: check them with the perimeter's privacy ledger entries",
+      "budgets are the seller's: the seller checks them with its perimeter's ledger (--privacy-ledger)",
     ),
   ];
 }

@@ -27,7 +27,9 @@ export function formatReport(report: AuditReport): string {
   const mark = { ok: 'ok     ', finding: 'FINDING', skipped: 'skipped' } as const;
   const lines = report.checks.map((c) => `${mark[c.status]} ${c.check}${c.detail ? `: ${c.detail}` : ''}`);
   const findings = report.checks.filter((c) => c.status === 'finding').length;
-  lines.unshift(`audit of deal ${report.dealId}`);
+  // A deal is named by its id; a grant, period or disclosure by its key (`grant:<id>`, ...).
+  const subject = report.dealId.includes(':') ? report.dealId : `deal ${report.dealId}`;
+  lines.unshift(`audit of ${subject}`);
   lines.push(findings === 0 ? 'no findings' : `${findings} finding${findings === 1 ? '' : 's'}`);
   return lines.join('\n');
 }

@@ -10,13 +10,15 @@ import {
   checkResultCommitment,
   checkTemplates,
 } from './checks';
+import type { PrivacyEntries } from '../privacy-entries';
+import { checkPrivacyLedger } from './privacy-check';
 import { checkWorkflowCode, replayRuns } from './replay';
 import { checkLogAnchors, checkSettlementOnChain, type OperatorLogView } from './chain-checks';
 import { skipped, type AuditReport } from './report';
 
 /** The settlement on the node, and the bundle's log head against the heads anchored on chain. */
 async function chainChecks(bundle: SignedBundle, nodeUrl: string, options: VerifyOptions) {
-  const held = bundle.body.receiptInclusion.treeHead.body;
+  const held = bundle.body.receiptInclusion?.treeHead.body;
   return [
     ...(bundle.body.settlement.adapter === 'aztec'
       ? await checkSettlementOnChain(bundle, nodeUrl, options.receiptContract)
@@ -40,8 +42,20 @@ export interface VerifyOptions {
   receiptContract?: string;
   /** The operator's log, to check its anchored heads on the node against the bundle's head. */
   log?: OperatorLogView;
+  /** The seller's privacy-ledger entries, read by the seller's own CLI (lib/audit/privacy-entries.ts). */
+  privacyEntries?: PrivacyEntries;
   /** The workflow code to replay with (default: this checkout's workflows/index.ts). */
   workflowsPath?: string;
+}
+
+/** The histories' charges; the budget from the seller's entries when the seller brought them. */
+function privacyChecks(bundle: SignedBundle, entries?: PrivacyEntries) {
+  const fromHistories = checkPrivacyCharges(bundle);
+  if (!entries || fromHistories[0]?.status === 'skipped') return fromHistories;
+  return [
+    ...fromHistories.filter((c) => c.check !== 'privacy budget'),
+    ...checkPrivacyLedger(bundle, entries),
+  ];
 }
 
 /** Every check of a deal's audit bundle; the report says what passed, what is wrong and what was not checked. */
@@ -56,7 +70,7 @@ export async function verifyBundle(bundle: SignedBundle, options: VerifyOptions)
     ...(await checkResultCommitment(bundle, options.resultKey)),
     ...checkMoney(bundle),
     ...(await checkLedger(bundle, options.ledgerFile)),
-    ...checkPrivacyCharges(bundle),
+    ...privacyChecks(bundle, options.privacyEntries ?? bundle.privacyEntries),
     ...checkApprovals(bundle),
   ];
   if (bundle.body.settlement.adapter === 'aztec' && !options.aztecNodeUrl)

@@ -1,0 +1,119 @@
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { z } from 'zod';
+import { datasetPolicy, datasetPolicySignature } from '../../query-policies/dataset-policy';
+import { readDatasetPolicyFile } from '../../query-policies/dataset-policy-file';
+
+const DAY_MS = 86_400_000;
+
+/** One row of the perimeter's privacy ledger (activities/perimeter/privacy-ledger.ts, `reservations`). */
+export const privacyEntry = z.strictObject({
+  dealId: z.string(),
+  buyerId: z.string(),
+  dataset: z.string(),
+  queryKey: z.string(),
+  microEpsilon: z.number().int().min(0),
+  nanoRho: z.number().int().min(0),
+  femtoDelta: z.number().int().min(0),
+  at: z.number().int(),
+  state: z.enum(['reserved', 'committed', 'released']),
+});
+export type PrivacyEntry = z.infer<typeof privacyEntry>;
+
+/**
+ * The seller's privacy-ledger entries for one audit subject, beside the operator-signed bundle and
+ * outside its signature. Trust boundary: the ledger lives only in the seller's perimeter and never
+ * passes through the operator, so these entries are read by the seller's own CLI from the seller's
+ * own ledger file (`tusk audit bundle|verify --privacy-ledger`), never served by the operator's API:
+ * an operator could fabricate entries that agree with its histories. With them come the seller's
+ * signed dataset policy (the budgets), checked against the seller key the bundle names, and every
+ * unreleased entry of the same datasets in the windows of the subject's charges, to recompute spend.
+ */
+export const privacyEntries = z.strictObject({
+  type: z.literal('tusk.privacy-entries/v1'),
+  source: z.literal('read by the seller from its own perimeter ledger'),
+  ledgerFile: z.string(),
+  readAt: z.iso.datetime(),
+  sellerId: z.string(),
+  datasetPolicy: z.strictObject({ policy: datasetPolicy, signature: datasetPolicySignature }),
+  entries: z.array(privacyEntry),
+});
+export type PrivacyEntries = z.infer<typeof privacyEntries>;
+
+interface Row {
+  deal_id: string;
+  buyer_id: string;
+  dataset: string;
+  query_key: string;
+  micro_epsilon: number;
+  nano_rho: number;
+  femto_delta: number;
+  at: number;
+  state: PrivacyEntry['state'];
+}
+
+const entryOf = (row: Row): PrivacyEntry => ({
+  dealId: row.deal_id,
+  buyerId: row.buyer_id,
+  dataset: row.dataset,
+  queryKey: row.query_key,
+  microEpsilon: row.micro_epsilon,
+  nanoRho: row.nano_rho,
+  femtoDelta: row.femto_delta,
+  at: row.at,
+  state: row.state,
+});
+
+/**
+ * Reads the entries of `releaseIds` from a privacy ledger file, and every other charge of their
+ * datasets inside their windows. A running perimeter holds its ledger exclusively, so this reads a
+ * copy of the file and its write-ahead log (SQLite recovers the committed transactions from it).
+ */
+export async function readPrivacyEntries(
+  ledgerFile: string,
+  policiesDir: string,
+  releaseIds: string[],
+  now = Date.now(),
+): Promise<PrivacyEntries> {
+  const signedPolicy = await readDatasetPolicyFile(policiesDir);
+  const dir = await mkdtemp(join(tmpdir(), 'tusk-privacy-ledger-'));
+  try {
+    const copy = join(dir, basename(ledgerFile));
+    await copyFile(ledgerFile, copy);
+    await copyFile(`${ledgerFile}-wal`, `${copy}-wal`).catch(() => undefined);
+    const db = new Database(copy, { fileMustExist: true });
+    try {
+      const select = db.prepare('SELECT * FROM reservations WHERE deal_id = ?');
+      const own = releaseIds.flatMap((id) => {
+        const row = select.get(id) as Row | undefined;
+        return row ? [entryOf(row)] : [];
+      });
+      const others = new Map<string, PrivacyEntry>();
+      for (const entry of own) {
+        const windowMs = (signedPolicy.policy.datasets[entry.dataset]?.windowDays ?? 0) * DAY_MS;
+        const rows = db
+          .prepare(
+            "SELECT * FROM reservations WHERE dataset = ? AND at > ? AND at <= ? AND state != 'released'",
+          )
+          .all(entry.dataset, entry.at - windowMs, entry.at) as Row[];
+        for (const row of rows) others.set(row.deal_id, entryOf(row));
+      }
+      for (const entry of own) others.set(entry.dealId, entry);
+      return {
+        type: 'tusk.privacy-entries/v1',
+        source: 'read by the seller from its own perimeter ledger',
+        ledgerFile,
+        readAt: new Date(now).toISOString(),
+        sellerId: signedPolicy.policy.seller,
+        datasetPolicy: signedPolicy,
+        entries: [...others.values()].sort((a, b) => a.at - b.at),
+      };
+    } finally {
+      db.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
