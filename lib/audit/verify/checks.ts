@@ -253,7 +253,14 @@ export async function checkLedger(bundle: SignedBundle, ledgerFile?: string): Pr
 /** Each release charged its template's ε once; an identical repeat free. */
 export function checkPrivacyCharges(bundle: SignedBundle): CheckResult[] {
   const releases = completed(bundle, 'runApprovedQuery');
-  if (releases.length === 0) return [skipped('privacy charges', 'no perimeter release in this deal')];
+  if (releases.length === 0)
+    return [
+      skipped(
+        'privacy charges',
+        // Said plainly: these kinds are charged in the perimeter too, but not recomputed here.
+        'no single-seller release in this subject; multi-seller contributions and grant milestone checks are not recomputed',
+      ),
+    ];
   const problems: string[] = [];
   const templates = new Map(
     bundle.body.templates.flatMap((t) => {
