@@ -98,12 +98,4 @@ export function replaceInPayloads(bundle: SignedBundle, from: string, to: string
   return replaced;
 }
 
-/** The node's status of a transaction, asked as any outsider would: plain JSON-RPC. */
-export async function nodeTxStatus(txHash: string): Promise<string> {
-  const response = await fetch(inject('aztecNodeUrl'), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'node_getTxReceipt', params: [txHash] }),
-  });
-  return ((await response.json()) as { result: { status: string } }).result.status;
-}
+export { txStatus as nodeTxStatus } from './harness';

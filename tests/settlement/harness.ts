@@ -140,3 +140,27 @@ export async function callSettlement<A extends keyof SettlementActivities>(
     await connection.close();
   }
 }
+
+/** A transaction's status as the node reports it, asked as any outsider would (plain JSON-RPC, no SDK): `dropped` when unknown. */
+export async function txStatus(txHash: string): Promise<string> {
+  const response = await fetch(inject('aztecNodeUrl'), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'node_getTxReceipt', params: [txHash] }),
+  });
+  return ((await response.json()) as { result: { status: string } }).result.status;
+}
+
+/** Asks `probe` every 50 ms until it answers something. */
+export async function poll<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 240_000,
+): Promise<T> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inject } from 'vitest';
 import { TxJournal, type JournalEntry, type SettlementAction } from '../../activities/settlement/tx-journal';
 import type { ExtraParty, LocalDeploymentOptions } from '../../scripts/lib/local-deployment';
 import { startTestDeployment, type TestDeployment, type TestSeller } from '../integration/harness';
 import { LIFECYCLE_PARTIES } from '../integration/lifecycle-harness';
-import { aztecSetup, chain, seeEscrow, TEST_ACCOUNT } from './harness';
+import { aztecSetup, chain, poll, seeEscrow, TEST_ACCOUNT, txStatus } from './harness';
+
+export { txStatus };
 
 export { party, waitFor } from '../integration/lifecycle-harness';
 
@@ -57,26 +58,7 @@ export async function sentFor(test: TestDeployment, escrowId: string): Promise<s
 
 export const journalOf = (test: TestDeployment) => new TxJournal(join(test.home, 'settlement-journal'));
 
-/** A transaction's status as the node reports it (JSON-RPC, no SDK needed): `dropped` when unknown. */
-export async function txStatus(txHash: string): Promise<string> {
-  const response = await fetch(inject('aztecNodeUrl'), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'node_getTxReceipt', params: [txHash] }),
-  });
-  return ((await response.json()) as { result: { status: string } }).result.status;
-}
-
 export const LANDED = ['checkpointed', 'proven', 'finalized'];
-
-async function poll<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 240_000): Promise<T> {
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /**
  * Kills the settlement worker while `action` on `escrowId` is in flight: journaled (it is journaled just

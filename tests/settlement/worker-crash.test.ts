@@ -1,7 +1,6 @@
 import { dealEscrowId } from '../../activities/settlement/types';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { TxJournal, type JournalEntry } from '../../activities/settlement/tx-journal';
 import { buyDeal, type TestDeployment } from '../integration/harness';
 import {
@@ -12,28 +11,11 @@ import {
   statusViaApi,
   TEST_ACCOUNT,
   untilSettledWithReceipt,
+  poll,
+  txStatus,
 } from './harness';
 
 const { buyer, seller, operator } = TEST_ACCOUNT;
-
-/** A transaction's status as the node reports it (JSON-RPC, no SDK needed): `dropped` when unknown. */
-async function txStatus(txHash: string): Promise<string> {
-  const response = await fetch(inject('aztecNodeUrl'), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'node_getTxReceipt', params: [txHash] }),
-  });
-  return ((await response.json()) as { result: { status: string } }).result.status;
-}
-
-async function poll<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('a settlement worker killed between sending the release and recording it', () => {
   let test: TestDeployment;
