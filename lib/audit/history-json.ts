@@ -59,6 +59,8 @@ const payloadsOf = (holder: unknown): unknown[] =>
 
 export interface ActivityCall {
   activityType: string;
+  /** The queue it was dispatched to: a perimeter's is `perimeter.<sellerId>`. */
+  taskQueue?: string;
   input: unknown[];
   /** Present when the activity completed. */
   result?: unknown;
@@ -91,6 +93,7 @@ export function readHistory(history: HistoryJson): {
     if (activity)
       scheduled.set(event.eventId, {
         activityType: (activity.activityType as { name: string }).name,
+        taskQueue: (activity.taskQueue as { name?: string } | undefined)?.name,
         input: payloadsOf(activity.input),
         completed: false,
       });

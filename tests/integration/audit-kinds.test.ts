@@ -303,6 +303,14 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     const report = await verifyBundle(bundle, { operatorKey });
     expect(findingsOf(report)).toEqual([]);
     expect(report.checks.filter((c) => c.check.startsWith('template and seller signature'))).toHaveLength(2);
+    // Each seller's part of the sum is a release of its dataset, charged once at its template's cost.
+    expect(report.checks.find((c) => c.check === 'privacy charges')?.status).toBe('ok');
+    const overcharged = clone(bundle);
+    const contribution = activityResult(overcharged, 'encryptContribution');
+    contribution.set({ ...contribution.value, epsilonSpent: 5 });
+    expect(findingsOf(await verifyBundle(resign(signer, overcharged), { operatorKey }))).toContainEqual(
+      expect.stringMatching(/^privacy charges: a (fresh|repeated) answer was charged ε 5;/),
+    );
 
     // A share paid out at less than it was: re-signed, the money no longer adds up.
     const doctored = clone(bundle);

@@ -21,6 +21,11 @@ const callsOf = (bundle: SignedBundle): ActivityCall[] =>
   callsOfSubject(bundle.body.subject, bundle.body.runs);
 const completed = (bundle: SignedBundle, type: string) =>
   callsOf(bundle).filter((c) => c.completed && c.activityType === type);
+/**
+ * The perimeter calls that release an answer and charge the dataset for it: a single seller's answer,
+ * or one seller's part of a multi-seller sum. Both say what they charged and whether it was a repeat.
+ */
+export const RELEASE_ACTIVITIES = ['runApprovedQuery', 'encryptContribution'];
 const dealInput = (bundle: SignedBundle) =>
   (readHistory(bundle.body.runs[0]!.history).input[0] ?? {}) as {
     templateHash?: string;
@@ -252,13 +257,13 @@ export async function checkLedger(bundle: SignedBundle, ledgerFile?: string): Pr
 
 /** Each release charged its template's ε once; an identical repeat free. */
 export function checkPrivacyCharges(bundle: SignedBundle): CheckResult[] {
-  const releases = completed(bundle, 'runApprovedQuery');
+  const releases = RELEASE_ACTIVITIES.flatMap((type) => completed(bundle, type));
   if (releases.length === 0)
     return [
       skipped(
         'privacy charges',
         // Said plainly: these kinds are charged in the perimeter too, but not recomputed here.
-        'no single-seller release in this subject; multi-seller contributions and grant milestone checks are not recomputed',
+        'no released answer in this subject; grant milestone checks are charged in the perimeter but not recomputed here',
       ),
     ];
   const problems: string[] = [];

@@ -13,6 +13,7 @@ import type { SignedBundle } from '../bundle';
 import { callsOfSubject } from '../deal-facts';
 import type { HistoryJson } from '../history-json';
 import type { PrivacyEntries, PrivacyEntry } from '../privacy-entries';
+import { RELEASE_ACTIVITIES } from './checks';
 import { finding, fromProblems, type CheckResult } from './report';
 
 const DAY_MS = 86_400_000;
@@ -25,17 +26,27 @@ const sameCost = (a: PrivacyCost, b: PrivacyCost) =>
   a.microEpsilon === b.microEpsilon && a.nanoRho === b.nanoRho && a.femtoDelta === b.femtoDelta;
 const epsilonOf = (cost: PrivacyCost) => cost.microEpsilon / 1e6;
 
-/** The perimeter releases the subject's histories record: run id, template, what it said it charged. */
+/**
+ * The perimeter releases the subject's histories record: run id, the seller whose perimeter ran it
+ * (its queue is `perimeter.<sellerId>`), template, whether it was a repeat.
+ */
 export function releasesOf(bundle: SignedBundle) {
   const runs = bundle.body.runs as { workflowId: string; runId: string; history: HistoryJson }[];
   return callsOfSubject(bundle.body.subject, runs)
-    .filter((c) => c.completed && c.activityType === 'runApprovedQuery')
+    .filter((c) => c.completed && RELEASE_ACTIVITIES.includes(c.activityType))
     .map((c) => {
       const input = c.input[0] as { dealId: string; templateHash: string };
       const { repeat } = c.result as { repeat: boolean };
-      return { id: input.dealId, templateHash: input.templateHash, repeat };
+      const sellerId = c.taskQueue?.startsWith('perimeter.')
+        ? c.taskQueue.slice('perimeter.'.length)
+        : undefined;
+      return { id: input.dealId, sellerId, templateHash: input.templateHash, repeat };
     });
 }
+
+/** The releases a seller's own ledger answers for: those its perimeter ran. */
+const releasesBy = (bundle: SignedBundle, sellerId: string) =>
+  releasesOf(bundle).filter((r) => r.sellerId === undefined || r.sellerId === sellerId);
 
 /**
  * The seller's own ledger against the histories: each release charged once, at its signed template's
@@ -61,7 +72,7 @@ export function checkPrivacyLedger(bundle: SignedBundle, ledger: PrivacyEntries)
   );
   const charges: string[] = [];
   const budget: string[] = [];
-  for (const release of releasesOf(bundle)) {
+  for (const release of releasesBy(bundle, ledger.sellerId)) {
     const entry = ledger.entries.find((e) => e.dealId === release.id);
     if (!entry) {
       charges.push(`${release.id} has no entry in the seller's privacy ledger`);
