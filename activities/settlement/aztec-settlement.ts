@@ -321,7 +321,7 @@ export class AztecSettlement implements SettlementPort {
     try {
       id = anchorId(input.treeSize, input.rootHash);
     } catch (error) {
-      return refuse('InvalidAmount', `not a tree head: ${(error as Error).message}`);
+      return refuse('InvalidTreeHead', `not a tree head: ${(error as Error).message}`);
     }
     const { sdk, contracts, operator, transactions } = this.deps;
     const key = `log-anchor:${input.treeSize}:${input.rootHash}`;

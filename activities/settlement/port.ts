@@ -223,7 +223,9 @@ export type SettlementRefusal =
   /** The adapter does not offer this action. */
   | 'UnsupportedAction'
   /** Not a namespaced escrow id (see ./types.ts): refused so that escrows of two kinds never meet. */
-  | 'InvalidEscrowId';
+  | 'InvalidEscrowId'
+  /** A log anchor asked for something that is not a tree head (size and root hash). */
+  | 'InvalidTreeHead';
 
 export class SettlementRefusedError extends Error {
   override name = 'SettlementRefusedError';
