@@ -6,6 +6,8 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 /** The workflow code every Tusk worker runs: replay pins it. */
 export const WORKFLOWS_PATH = join(__dirname, '../../workflows/index.ts');
 export const FAILURE_CONVERTER_PATH = join(__dirname, '../codec/failure-converter.cjs');
+/** The checkout the workflow code lives in: webpack names modules relative to it. */
+const CODE_ROOT = join(__dirname, '../..');
 
 export interface WorkflowCodeIdentity {
   /** sha256 of the webpack bundle the SDK builds from workflows/index.ts (no absolute paths in it). */
@@ -19,7 +21,13 @@ let cached: Promise<WorkflowCodeIdentity> | undefined;
 
 /** Bundles the workflow code once per process (a few seconds) and names it by hash. */
 export function workflowCodeIdentity(): Promise<WorkflowCodeIdentity> {
-  cached ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quiet }).then(({ code }) => ({
+  cached ??= bundleWorkflowCode({
+    workflowsPath: WORKFLOWS_PATH,
+    logger: quiet,
+    // webpack's default context is the working directory, and module names in the bundle are
+    // relative to it: without a fixed context the hash depended on where the auditor stood.
+    webpackConfigHook: (config) => ({ ...config, context: CODE_ROOT }),
+  }).then(({ code }) => ({
     bundleHash: `sha256:${createHash('sha256').update(code).digest('hex')}`,
     sdkVersion: (
       JSON.parse(readFileSync(require.resolve('@temporalio/worker/package.json'), 'utf8')) as {
