@@ -29,9 +29,33 @@ export async function openTestAccountWallet(
   const account = accounts[index];
   if (!account)
     throw new Error(`the local network has ${accounts.length} test accounts; no account ${index}`);
-  const wallet = await sdk.EmbeddedWallet.create(node, { ephemeral: true });
-  const { address } = await wallet.createSchnorrAccount(account.secret, account.salt, account.signingKey);
-  return { wallet, address };
+  return retryProverStart(async () => {
+    const wallet = await sdk.EmbeddedWallet.create(node, { ephemeral: true });
+    try {
+      const { address } = await wallet.createSchnorrAccount(account.secret, account.salt, account.signingKey);
+      return { wallet, address };
+    } catch (error) {
+      await wallet.stop().catch(() => undefined);
+      throw error;
+    }
+  });
+}
+
+/**
+ * The prover (`bb`) creates its socket file before it listens, and bb.js connects as soon as the file
+ * appears: on a busy machine that connect is refused and the wallet fails to open. Only that race is
+ * retried, a few times; anything else fails at once.
+ */
+async function retryProverStart<T>(open: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await open();
+    } catch (error) {
+      const proverRace = /bb socket|bb to create socket/.test((error as Error).message ?? '');
+      if (!proverRace || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+    }
+  }
 }
 
 export async function testAccountAddresses(sdk: AztecSdk): Promise<string[]> {
