@@ -7,6 +7,13 @@ export const sumColumn = (metric: string) => `__sum_${metric}`;
 const quote = (identifier: string) => `"${identifier}"`;
 
 /**
+ * One unit's sum of a metric's column, as DOUBLE. The wrapper's own casts are TRY_CASTs so that
+ * they cannot raise on a value either (text that is not a number, a value beyond HUGEINT): a value
+ * that does not convert is NULL and adds nothing, like every other bad value (sql-total.ts).
+ */
+const rowSum = (metric: { column: string }) => `sum(TRY_CAST(${quote(metric.column)} AS DOUBLE))`;
+
+/**
  * The statement the perimeter actually runs around the seller's row-level SELECT:
  * 1. per (group, unit): each sum/avg metric's column is summed and the unit's total clamped to the
  *    metric's bounds, then rounded to a whole number — one unit moves one group's sum by at most
@@ -18,13 +25,14 @@ const quote = (identifier: string) => `"${identifier}"`;
  * (otherwise they would escape the contribution bound and collapse into one "unit").
  * Grouping, counting and bounding therefore do not depend on how the template's SQL was written.
  * Identifiers come from a validated template (lower-case identifiers), so quoting needs no escaping.
+ * Every cast here is a TRY_CAST: the statement raises on no value in the data.
  */
 export function cohortAggregateSql(template: QueryTemplate): string {
   const dimensions = template.dimensions.map(quote).join(', ');
   const summed = template.metrics.filter((metric) => metric.aggregate !== 'count_units');
   const perUnitSums = summed.map(
     (metric) =>
-      `round(least(greatest(sum(${quote(metric.column)}::DOUBLE), ${metric.min}), ${metric.max}))::HUGEINT AS ${quote(sumColumn(metric.name))}`,
+      `TRY_CAST(round(least(greatest(${rowSum(metric)}, ${metric.min}), ${metric.max})) AS HUGEINT) AS ${quote(sumColumn(metric.name))}`,
   );
   const groupSums = summed.map(
     (metric) => `sum(${quote(sumColumn(metric.name))}) AS ${quote(sumColumn(metric.name))}`,
@@ -56,7 +64,7 @@ export function cohortTotalSql(template: QueryTemplate, metric: MetricSpec): str
   if (metric.aggregate === 'count_units') {
     return `SELECT count(DISTINCT ${unit}) AS ${UNITS_COLUMN}, count(DISTINCT ${unit}) AS ${TOTAL_COLUMN} FROM (${template.sql}) AS cohort WHERE ${unit} IS NOT NULL`;
   }
-  const perUnit = `round(least(greatest(sum(${quote(metric.column)}::DOUBLE), ${metric.min}), ${metric.max})) AS __value`;
+  const perUnit = `round(least(greatest(${rowSum(metric)}, ${metric.min}), ${metric.max})) AS __value`;
   return [
     `SELECT count(*) AS ${UNITS_COLUMN}, ${metric.aggregate}(__value) AS ${TOTAL_COLUMN}`,
     `FROM (SELECT ${unit} AS __unit, ${perUnit} FROM (${template.sql}) AS cohort WHERE ${unit} IS NOT NULL GROUP BY ${unit}) AS per_unit`,

@@ -5,6 +5,7 @@ import {
   KEYWORD_FUNCTIONS,
   KNOWN_AGGREGATES,
 } from './sql-functions';
+import { rowRuleIssue } from './sql-rows';
 
 export interface LintIssue {
   /** Stable code, e.g. several_statements, forbidden_function, unknown_column. */
@@ -303,6 +304,7 @@ export function checkSelectTree(statement: unknown, options: TreeCheckOptions): 
     'COMPARE_IN',
     'COMPARE_NOT_IN',
     'OPERATOR_COALESCE',
+    'OPERATOR_TRY', // TRY(expr): NULL where expr would raise on a row's value
   ]);
 
   function expr(value: unknown, scope: Scope): void {
@@ -320,10 +322,12 @@ export function checkSelectTree(statement: unknown, options: TreeCheckOptions): 
       case 'FUNCTION':
         func(value, scope);
         return;
-      case 'WINDOW':
+      case 'WINDOW': {
         skip(value);
-        issue('window', `${lower(value.function_name)}() OVER (...) is a window function: not allowed`);
+        const refused = rowRuleIssue('window', `${lower(value.function_name)}() OVER (...)`);
+        issue(refused.code, refused.message);
         return;
+      }
       case 'OPERATOR':
         if (!allowedOperators.has(String(value.type)))
           unsupported(value, `the ${String(value.type)} operator`);

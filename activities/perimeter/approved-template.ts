@@ -1,4 +1,4 @@
-import { lintTemplateSql } from '../../query-policies/sql-lint';
+import { lintTemplate, type LintedTemplate } from '../../query-policies/sql-lint';
 import { checkTemplateSignature } from '../../query-policies/signature';
 import { parametersSchema, type ParameterValues, type QueryTemplate } from '../../query-policies/template';
 import { readSignedTemplate, TemplateFileError } from '../../query-policies/template-files';
@@ -24,7 +24,7 @@ export interface ApprovedQuery {
  * lint against the dataset, and the deal's parameters are declared and in bounds.
  */
 export function createTemplateGuard(deps: TemplateGuardDeps) {
-  const linted = new Map<string, Promise<string[]>>();
+  const linted = new Map<string, Promise<LintedTemplate>>();
 
   async function load(templateId: string, templateHash: string): Promise<QueryTemplate> {
     let files;
@@ -50,15 +50,14 @@ export function createTemplateGuard(deps: TemplateGuardDeps) {
     return files.template;
   }
 
-  function lintProblems(template: QueryTemplate, hash: string): Promise<string[]> {
+  function lintProblems(template: QueryTemplate, hash: string): Promise<LintedTemplate> {
     let problems = linted.get(hash);
     if (!problems) {
       problems = deps.sandboxes.withConnection(template.dataset, async (connection) => {
         const columns = (
           await connection.runAndReadAll(`SELECT * FROM "${template.dataset}" LIMIT 0`)
         ).columnNames();
-        const issues = await lintTemplateSql(connection, template, new Set(columns));
-        return issues.map((issue) => issue.message);
+        return lintTemplate(connection, template, new Set(columns));
       });
       linted.set(hash, problems);
       problems.catch(() => linted.delete(hash));
@@ -75,11 +74,14 @@ export function createTemplateGuard(deps: TemplateGuardDeps) {
     if (!deps.sandboxes.has(template.dataset)) {
       refuse('DatasetUnavailable', `this perimeter serves no dataset named ${template.dataset}`);
     }
-    const problems = await lintProblems(template, input.templateHash).catch(() =>
+    const { issues, totalSql } = await lintProblems(template, input.templateHash).catch(() =>
       refuse('DatasetUnavailable', `dataset ${template.dataset} cannot be opened`),
     );
-    if (problems.length > 0)
-      refuse('TemplateSqlRejected', `template ${template.id} fails lint: ${problems.join('; ')}`);
+    if (issues.length > 0 || totalSql === undefined)
+      refuse(
+        'TemplateSqlRejected',
+        `template ${template.id} fails lint: ${issues.map((issue) => issue.message).join('; ')}`,
+      );
     const parameters = parametersSchema(template).safeParse(input.parameters);
     if (!parameters.success) {
       const issues = parameters.error.issues.map(
@@ -87,6 +89,8 @@ export function createTemplateGuard(deps: TemplateGuardDeps) {
       );
       refuse('InvalidParameters', `parameters rejected: ${issues.join('; ')}`);
     }
-    return { template, parameters: parameters.data };
+    // What runs is the total form of the signed SQL (every row expression under TRY): the same
+    // rows, except that a value that would raise is NULL instead (query-policies/sql-total.ts).
+    return { template: { ...template, sql: totalSql }, parameters: parameters.data };
   };
 }
