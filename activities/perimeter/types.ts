@@ -113,6 +113,7 @@ export type PerimeterRefusal =
   | 'TemplateSqlRejected'
   | 'DatasetUnavailable'
   | 'QueryFailed'
-  | 'QueryTimeout';
+  /** Any failure of a query after the reservation (error, memory, timeout): one fixed message, charged in full. */
+  | 'QueryFailedAfterReservation';
 
 export const perimeterTaskQueue = (sellerId: string) => `perimeter.${sellerId}`;
