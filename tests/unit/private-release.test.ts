@@ -106,7 +106,7 @@ describe('private release: partition selection', () => {
 describe('contribution bounding in SQL', () => {
   it('clamps per-unit sums, drops units over the group bound, and leaves out NULL units', () => {
     const sql = cohortAggregateSql(sampleTemplate());
-    expect(sql).toContain('round(least(greatest(sum("cost"::DOUBLE), 0), 100))');
+    expect(sql).toContain('round(least(greatest(sum(TRY_CAST("cost" AS DOUBLE)), 0), 100))');
     expect(sql).toContain('GROUP BY "zip3", "person_id"');
     expect(sql).toContain('HAVING count(*) > 2');
     expect(sql).toContain('ANTI JOIN over_bound');
