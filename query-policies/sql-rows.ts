@@ -69,7 +69,8 @@ function isGenerator(ref: Node): boolean {
   const reads = (value: unknown): boolean =>
     Array.isArray(value)
       ? value.some(reads)
-      : isNode(value) && (value.class === 'COLUMN_REF' || value.class === 'SUBQUERY' || Object.values(value).some(reads));
+      : isNode(value) &&
+        (value.class === 'COLUMN_REF' || value.class === 'SUBQUERY' || Object.values(value).some(reads));
   return !reads(ref.function.children);
 }
 
@@ -106,8 +107,10 @@ export function rowIndependenceIssues(statement: unknown, dataset: string): Lint
     if (ref.type !== 'JOIN') return source(ref);
     const sides = [ref.left, ref.right].filter(isNode);
     const generators = sides.filter(isGenerator);
-    const plainJoin = (ref.join_type === 'INNER' && ['REGULAR', 'CROSS'].includes(String(ref.ref_type))) || false;
-    if (!plainJoin || generators.length !== 1) return add('join', `${String(ref.join_type)} ${String(ref.ref_type)} JOIN`);
+    const plainJoin =
+      (ref.join_type === 'INNER' && ['REGULAR', 'CROSS'].includes(String(ref.ref_type))) || false;
+    if (!plainJoin || generators.length !== 1)
+      return add('join', `${String(ref.join_type)} ${String(ref.ref_type)} JOIN`);
     const other = sides.find((side) => !isGenerator(side));
     if (other) from(other);
     if (isNode(ref.condition)) expressions(ref.condition);
@@ -126,7 +129,8 @@ export function rowIndependenceIssues(statement: unknown, dataset: string): Lint
 
   function query(value: unknown): void {
     if (!isNode(value)) return;
-    if (value.type === 'SET_OPERATION_NODE') return add('set_operation', String(value.setop_type ?? ''));
+    if (value.type === 'SET_OPERATION_NODE')
+      return add('set_operation', typeof value.setop_type === 'string' ? value.setop_type : undefined);
     if (value.type !== 'SELECT_NODE') return; // refused as unsupported syntax by the tree check
     for (const entry of isNode(value.cte_map) ? nodes(value.cte_map.map) : []) {
       if (lower(entry.key) === dataset) add('dataset_once', `a CTE named ${dataset}`);
@@ -138,7 +142,13 @@ export function rowIndependenceIssues(statement: unknown, dataset: string): Lint
       else add('order_limit', String(modifier.type).replace('_MODIFIER', '').replace('_PERCENT', ' %'));
     }
     from(value.from_table);
-    expressions([value.select_list, value.where_clause, value.having, value.qualify, value.group_expressions]);
+    expressions([
+      value.select_list,
+      value.where_clause,
+      value.having,
+      value.qualify,
+      value.group_expressions,
+    ]);
   }
 
   query(statement);

@@ -11,13 +11,20 @@ const nodes = (value: unknown): Node[] => (Array.isArray(value) ? value.filter(i
  */
 function tryOf(expression: Node, alias: string): Node {
   if (expression.type === 'OPERATOR_TRY') return { ...expression, alias };
-  return { class: 'OPERATOR', type: 'OPERATOR_TRY', alias, query_location: 0, children: [{ ...expression, alias: '' }] };
+  return {
+    class: 'OPERATOR',
+    type: 'OPERATOR_TRY',
+    alias,
+    query_location: 0,
+    children: [{ ...expression, alias: '' }],
+  };
 }
 
 /** The name DuckDB gives an output column: its alias, or a column reference's own name. */
 function outputName(item: Node): string {
   if (typeof item.alias === 'string' && item.alias !== '') return item.alias;
-  if (item.class === 'COLUMN_REF' && Array.isArray(item.column_names)) return String(item.column_names.at(-1));
+  if (item.class === 'COLUMN_REF' && Array.isArray(item.column_names))
+    return String(item.column_names.at(-1));
   return '';
 }
 
@@ -52,7 +59,8 @@ export const treeShape = (value: unknown) =>
 
 async function serialized(connection: DuckDBConnection, sql: string): Promise<Node> {
   const reader = await connection.runAndReadAll('SELECT json_serialize_sql($sql::VARCHAR) AS tree', { sql });
-  return JSON.parse(String(reader.getRowObjectsJS()[0]?.tree)) as Node;
+  const tree = reader.getRowObjectsJS()[0]?.tree;
+  return JSON.parse(typeof tree === 'string' ? tree : '{"error":true}') as Node;
 }
 
 export type TotalSql = { sql: string; node: unknown } | { error: string };

@@ -9,7 +9,13 @@ import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import { signaturePath, templatePath } from '../../query-policies/template-files';
-import { DEMO_TEMPLATE, startDealBehindTheApi, startTestDeployment, type TestDeployment } from './harness';
+import {
+  buyDeal,
+  DEMO_TEMPLATE,
+  startDealBehindTheApi,
+  startTestDeployment,
+  type TestDeployment,
+} from './harness';
 
 const run = promisify(execFile);
 const TUSK = join(__dirname, '../../bin/tusk');
@@ -35,12 +41,27 @@ describe('adversarial templates', () => {
       'SELECT person_id, zip3, diagnosis_code, cost FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex --',
     'reads-settings':
       "SELECT person_id, zip3, diagnosis_code, cost FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex AND zip3 <> getenv('HOME')",
+    // Row independence: other people's rows decide whether a row is kept.
+    'exists-over-the-dataset':
+      'SELECT a.person_id, a.zip3, a.diagnosis_code, a.cost FROM patients a WHERE a.sex = $sex AND a.age <= $max_age AND EXISTS (SELECT 1 FROM patients b WHERE b.zip3 = a.zip3 AND b.age = $min_age)',
+    'self-join':
+      'SELECT a.person_id, a.zip3, a.diagnosis_code, a.cost FROM patients a JOIN patients b ON a.zip3 = b.zip3 WHERE b.age BETWEEN $min_age AND $max_age AND b.sex = $sex',
+    'order-by-limit':
+      'SELECT person_id, zip3, diagnosis_code, cost FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex ORDER BY cost DESC LIMIT 1',
   };
+
+  /** Raises (ln(0)) exactly when someone aged $min_age is in the cohort: a free bit, unless total. */
+  const raisesOnOneRow = (demo: QueryTemplate): QueryTemplate => ({
+    ...demo,
+    id: 'raises-on-one-row',
+    sql: `${demo.sql} AND ln(CASE WHEN age = $min_age THEN 0.0 ELSE 1.0 END) = 0`,
+  });
 
   beforeAll(async () => {
     test = await startTestDeployment('adv-templates', async (seller) => {
       base = await seller.publishDemoTemplate();
       for (const [id, sql] of Object.entries(hostile)) await seller.publish({ ...base, id, sql });
+      await seller.publish(raisesOnOneRow(base));
       const raised = await seller.publish({ ...base, id: 'epsilon-raised-after-signing' });
       await writeFile(
         templatePath(seller.directory, raised.id),
@@ -59,6 +80,41 @@ describe('adversarial templates', () => {
       expect(await test.deployment.ledger.balanceOf('demo-buyer')).toBe(5000n);
     },
   );
+
+  it('a template that reads other rows is refused with the rule it breaks', async () => {
+    const status = await attempt({
+      ...base,
+      id: 'exists-over-the-dataset',
+      sql: hostile['exists-over-the-dataset']!,
+    });
+    expect(status.problem).toMatchObject({
+      code: 'TemplateSqlRejected',
+      reason: expect.stringMatching(/EXISTS \(SELECT \.\.\.\).*Rewrite: /),
+    });
+  });
+
+  it('a row whose value would raise is left out: the deal is answered, not failed', async () => {
+    const template = raisesOnOneRow(base);
+    const parameters = { min_age: 30, max_age: 50, sex: 'F' };
+    // As written, the SQL raises on this dataset (someone aged 30 is in the cohort)...
+    const sandbox = await openSandbox(test.deployment.datasetPath, { memoryLimit: '256MB', threads: 1 });
+    const connection = await sandbox.connect();
+    try {
+      const raised = await connection.runAndReadAll(template.sql, parameters).then(
+        () => 'ran',
+        (error: Error) => error.message,
+      );
+      expect(raised).toMatch(/logarithm of zero/);
+    } finally {
+      connection.closeSync();
+      sandbox.closeSync();
+    }
+    // ...but the perimeter runs its total form: the deal is delivered, as it is without that row.
+    const deal = await buyDeal(test.deployment, template.id, parameters);
+    const status = await deal.delivered();
+    expect(status.problem).toBeUndefined();
+    expect(status.stage).toBe('delivered');
+  });
 
   it('a privacy setting raised on disk after signing is refused', async () => {
     const status = await attempt({ ...base, id: 'epsilon-raised-after-signing' });

@@ -64,7 +64,7 @@ describe('no stuck money: a compensation that fails waits for the operator, the 
       await new Promise((r) => setTimeout(r, 100));
       stuck = await status();
     }
-    expect(stuck.problem).toMatchObject({ code: 'QueryTimeout' });
+    expect(stuck.problem).toMatchObject({ code: 'QueryFailedAfterReservation' });
     expect(stuck.attention).toEqual([
       expect.objectContaining({ step: 'refund', code: 'EscrowNotLocked', failures: 1 }),
     ]);
@@ -91,7 +91,7 @@ describe('no stuck money: a compensation that fails waits for the operator, the 
     expect(second.code).toBe(0);
     expect(JSON.parse(second.stdout)).toEqual({ workflowId: handle.workflowId, retrying: ['refund'] });
     const done = await handle.result();
-    expect(done).toMatchObject({ stage: 'refunded', problem: { code: 'QueryTimeout' } });
+    expect(done).toMatchObject({ stage: 'refunded', problem: { code: 'QueryFailedAfterReservation' } });
     expect(done.attention).toBeUndefined();
     expect(done.timeline.map((t) => t.stage)).toEqual([
       'quoted',

@@ -62,7 +62,10 @@ describe('a refund on Aztec that fails, then succeeds through the operator’s r
       (s) => s.stage === 'needs_attention' || s.stage === 'refunded',
       120_000,
     );
-    expect(stuck).toMatchObject({ stage: 'needs_attention', problem: { code: 'QueryTimeout' } });
+    expect(stuck).toMatchObject({
+      stage: 'needs_attention',
+      problem: { code: 'QueryFailedAfterReservation' },
+    });
     expect(stuck.attention).toEqual([
       expect.objectContaining({ step: 'refund', code: 'UnknownParty', failures: 1 }),
     ]);
@@ -87,7 +90,7 @@ describe('a refund on Aztec that fails, then succeeds through the operator’s r
     expect(JSON.parse(stdout)).toEqual({ workflowId: dealId, retrying: ['refund'] });
 
     const done = await handle.result();
-    expect(done).toMatchObject({ stage: 'refunded', problem: { code: 'QueryTimeout' } });
+    expect(done).toMatchObject({ stage: 'refunded', problem: { code: 'QueryFailedAfterReservation' } });
     expect(done.attention).toBeUndefined();
     expect(done.timeline.map((t) => t.stage).slice(-3)).toEqual([
       'query_running',

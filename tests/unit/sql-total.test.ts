@@ -100,7 +100,7 @@ describe('total expressions: a value that would raise yields NULL', () => {
     expect(groups).toContainEqual({ zip3: '100', [UNITS_COLUMN]: 10n, [sumColumn('avg_cost')]: ordinary });
   });
 
-  it("a cast in the privacy unit that fails leaves the row out of every answer", async () => {
+  it('a cast in the privacy unit that fails leaves the row out of every answer', async () => {
     const sql = 'SELECT zip3::INTEGER AS person_id, zip3, cost FROM patients WHERE age > $min_age';
     expect(await raises(sql)).toMatch(/Could not convert/);
     // Every ordinary row is unit 100; person 42's row has no unit and is in no group.
