@@ -77,9 +77,10 @@ function isGenerator(ref: Node): boolean {
 /**
  * Checks that a template's SELECT is in the row-independent language: per SELECT node one source
  * (the dataset, a CTE or a FROM-subquery, optionally cross/inner joined to generated ranges); no
- * expression subqueries, set operations, DISTINCT, or ORDER BY / LIMIT / OFFSET (window functions: sql-tree.ts);
- * the dataset read exactly once in the whole statement. Aggregates and grouping are refused by the
- * tree check (sql-tree.ts); this pass is only about which rows an output row may depend on.
+ * expression subqueries, set operations, DISTINCT, or ORDER BY / LIMIT / OFFSET (window functions
+ * are refused by sql-tree.ts); the dataset read exactly once in the whole statement. Aggregates
+ * and grouping are refused by the tree check too; this pass is only about which rows an output
+ * row may depend on.
  */
 export function rowIndependenceIssues(statement: unknown, dataset: string): LintIssue[] {
   const found = new Map<string, LintIssue>();

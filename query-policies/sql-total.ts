@@ -40,7 +40,7 @@ function totalSelectList(list: unknown): Node[] {
   });
 }
 
-/** Rewrites, in place, every SELECT node reachable from value: outputs, WHERE and join conditions under TRY. */
+/** Rewrites in place every SELECT reachable from value: outputs, WHERE and join conditions under TRY. */
 function makeTotal(value: unknown): void {
   if (Array.isArray(value)) return value.forEach(makeTotal);
   if (!isNode(value)) return;

@@ -58,16 +58,21 @@ describe('adversarial templates', () => {
   });
 
   beforeAll(async () => {
-    test = await startTestDeployment('adv-templates', async (seller) => {
-      base = await seller.publishDemoTemplate();
-      for (const [id, sql] of Object.entries(hostile)) await seller.publish({ ...base, id, sql });
-      await seller.publish(raisesOnOneRow(base));
-      const raised = await seller.publish({ ...base, id: 'epsilon-raised-after-signing' });
-      await writeFile(
-        templatePath(seller.directory, raised.id),
-        JSON.stringify({ ...raised, privacy: { mechanism: 'discrete_laplace', epsilon: 10 } }),
-      );
-    });
+    test = await startTestDeployment(
+      'adv-templates',
+      async (seller) => {
+        base = await seller.publishDemoTemplate();
+        for (const [id, sql] of Object.entries(hostile)) await seller.publish({ ...base, id, sql });
+        await seller.publish(raisesOnOneRow(base));
+        const raised = await seller.publish({ ...base, id: 'epsilon-raised-after-signing' });
+        await writeFile(
+          templatePath(seller.directory, raised.id),
+          JSON.stringify({ ...raised, privacy: { mechanism: 'discrete_laplace', epsilon: 10 } }),
+        );
+        // A query that fails is refused at the timeout: short enough that a failing deal is seen failing.
+      },
+      { queryTimeoutMs: 30_000 },
+    );
   });
   afterAll(() => test?.close());
 
@@ -193,6 +198,18 @@ describe('malformed template files', () => {
     );
     expect(undeclared.output).toMatch(/undeclared_parameter: \$gender/);
     expect(undeclared.output).toMatch(/unused_parameter: parameter sex/);
+
+    const exists = await lint(
+      'exists.json',
+      JSON.stringify({
+        ...demo,
+        sql: `${demo.sql} AND EXISTS (SELECT 1 FROM patients b WHERE b.zip3 = patients.zip3 AND b.age = 40)`,
+      }),
+    );
+    expect(exists.code).toBe(1);
+    expect(exists.output).toMatch(
+      /- subquery: EXISTS \(SELECT \.\.\.\): .* Rewrite: test this row's own columns/,
+    );
 
     expect(await lint('ok.json', JSON.stringify(demo))).toMatchObject({
       code: 0,
