@@ -1,7 +1,6 @@
 import { noisePlan } from './noise-plan';
+import { maxReleasedGroups } from './result-size';
 import type { MetricSpec, QueryTemplate } from './template';
-
-const round = (value: number) => Math.round(value * 100) / 100;
 
 function describeMetric(metric: MetricSpec, unit: string): string {
   switch (metric.aggregate) {
@@ -42,9 +41,9 @@ export function explainTemplate(template: QueryTemplate): string {
   const groups =
     release.kind === 'declared_domain'
       ? `Every group of the declared domain is answered, empty ones too; a group whose noisy count is under ${template.minCohortSize} shows no numbers.`
-      : `Groups are not declared, so a group is answered only when its noisy count reaches ${Math.max(release.threshold, template.minCohortSize)} (private partition selection; a group that exists because of one ${unit} shows with probability at most δ = ${release.delta}).`;
+      : `Groups are not declared, so a group is answered only when its noisy count reaches ${Math.max(release.threshold, template.minCohortSize)} (private partition selection; a group that exists because of one ${unit} shows with probability at most δ = ${release.delta}); at most ${maxReleasedGroups(template)} groups, the highest noisy counts first.`;
   const sums = Object.entries(plan.sumScales).map(
-    ([name, scale]) => `±${round(scale)} on the sum behind ${name}`,
+    ([name, scale]) => `±${scale} on the sum behind ${name}`,
   );
   return [
     `${template.id} v${template.version} by ${template.seller}: ${template.title}`,
@@ -66,7 +65,7 @@ export function explainTemplate(template: QueryTemplate): string {
     `  - Rows whose ${unit} is NULL belong to nobody known and are left out.`,
     `  - A ${unit} found in more than ${template.maxGroupsPerUnit} groups is left out entirely.`,
     `  - Every number gets ${mechanism} noise; one answer is (ε = ${plan.epsilon}, δ = ${plan.delta})-differentially private.`,
-    `    Noise scale: ±${round(plan.countScale)} on counts${sums.length > 0 ? `, ${sums.join(', ')}` : ''}.`,
+    `    Noise scale (rounded up): ±${plan.countScale} on counts${sums.length > 0 ? `, ${sums.join(', ')}` : ''}.`,
     `  - Budgets (per buyer, and for all buyers together) are set in the seller's signed dataset policy, not here; the same question asked again inside the window returns the same answer and costs nothing.`,
     template.milestones
       ? `  - Grant milestones may be checked on it: ε = ${template.milestones.epsilon} per milestone, at most ${template.milestones.maxChecks} checks.`

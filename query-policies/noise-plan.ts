@@ -1,3 +1,4 @@
+import { dividedByDecimal, FLOAT_MARGIN, roundedUp, shownScale, toNumber, type ExactRational } from './noise-scale';
 import { privacyCost, zcdpRhoFor, type PrivacyCost } from './privacy-cost';
 import type { QueryTemplate } from './template';
 
@@ -19,9 +20,12 @@ export interface NoisePlan {
   delta: number;
   /** What the ledger charges for one answer: pure ε, or zCDP ρ, plus partition selection's δ. */
   cost: PrivacyCost;
-  /** Scale of the unit count's noise: b for Laplace, σ for Gaussian. */
+  /** What the sampler draws the unit count's noise with: b for Laplace, σ² for Gaussian, exactly. */
+  countNoise: ExactRational;
+  /** The same for each summed metric, by metric name. */
+  sumNoise: Record<string, ExactRational>;
+  /** The scales drawn with (b, or σ), rounded up to hundredths: for showing only. */
   countScale: number;
-  /** Scale of each summed metric's noise, by metric name. */
   sumScales: Record<string, number>;
   groupRelease: GroupRelease;
 }
@@ -40,42 +44,61 @@ export interface NoisePlan {
  */
 export function noisePlan(template: QueryTemplate): NoisePlan {
   const summed = template.metrics.filter((metric) => metric.aggregate !== 'count_units');
-  const quantities = 1 + summed.length;
-  const m = template.maxGroupsPerUnit;
+  const quantities = BigInt(1 + summed.length);
+  const m = BigInt(template.maxGroupsPerUnit);
   const privacy = template.privacy;
   const bound = (metric: (typeof summed)[number]) =>
-    Math.ceil(Math.max(Math.abs(metric.min), Math.abs(metric.max)));
-  let scale: (perGroup: number) => number;
+    BigInt(Math.ceil(Math.max(Math.abs(metric.min), Math.abs(metric.max))));
+  let noise: (perGroup: bigint) => ExactRational;
   let cost: { epsilon?: number; rho?: number };
   let delta = 0;
   switch (privacy.mechanism) {
     case 'discrete_laplace':
-      scale = (perGroup) => (m * perGroup * quantities) / privacy.epsilon;
+      // b = m·Δ·Q/ε, exactly.
+      noise = (perGroup) => dividedByDecimal(m * perGroup * quantities, privacy.epsilon);
       cost = { epsilon: privacy.epsilon };
       break;
     case 'discrete_gaussian': {
       const rho = zcdpRhoFor(privacy.epsilon, privacy.delta);
-      scale = (perGroup) => (Math.sqrt(m) * perGroup) / Math.sqrt((2 * rho) / quantities);
+      // σ² = m·Δ²·Q/(2ρ), rounded up.
+      noise = (perGroup) => roundedUp(Number(m * perGroup * perGroup * quantities) / (2 * rho));
       cost = { rho };
       delta = privacy.delta;
       break;
     }
   }
-  const countScale = scale(1);
+  const countNoise = noise(1n);
+  const sumNoise = Object.fromEntries(summed.map((metric) => [metric.name, noise(bound(metric))]));
   const groupRelease = template.groupDomain
     ? ({ kind: 'declared_domain' } as const)
-    : partitionSelection(privacy.mechanism, countScale, m, privacy.selectionDelta!);
+    : partitionSelection(
+        privacy.mechanism,
+        drawnScale(privacy.mechanism, countNoise),
+        template.maxGroupsPerUnit,
+        privacy.selectionDelta!,
+      );
   const selectionDelta = groupRelease.kind === 'partition_selection' ? groupRelease.delta : 0;
+  const shown = (parameter: ExactRational) => shownScale(privacy.mechanism, parameter);
   return {
     mechanism: privacy.mechanism,
     epsilon: privacy.epsilon,
     delta: delta + selectionDelta,
     cost: privacyCost({ ...cost, delta: selectionDelta }),
-    countScale,
-    sumScales: Object.fromEntries(summed.map((metric) => [metric.name, scale(bound(metric))])),
+    countNoise,
+    sumNoise,
+    countScale: shown(countNoise),
+    sumScales: Object.fromEntries(Object.entries(sumNoise).map(([name, p]) => [name, shown(p)])),
     groupRelease,
   };
 }
+
+/**
+ * The scale a sampler parameter draws with (b, or σ = √σ²), raised by FLOAT_MARGIN: the threshold
+ * below must be computed for at least the noise actually drawn, since more noise means a fatter tail.
+ */
+const drawnScale = (mechanism: QueryTemplate['privacy']['mechanism'], parameter: ExactRational) =>
+  (mechanism === 'discrete_laplace' ? toNumber(parameter) : Math.sqrt(toNumber(parameter))) *
+  (1 + FLOAT_MARGIN);
 
 /** What one answer on this template costs the buyer's and the dataset's budgets. */
 export const answerCost = (template: QueryTemplate): PrivacyCost => noisePlan(template).cost;
@@ -109,5 +132,10 @@ export function partitionSelection(
       tail = scale * Math.sqrt(2 * Math.log(1 / perGroup));
       break;
   }
-  return { kind: 'partition_selection', threshold: 1 + Math.max(0, Math.ceil(tail)), delta };
+  // Raised by FLOAT_MARGIN so that floating point cannot round τ below the bound.
+  return {
+    kind: 'partition_selection',
+    threshold: 1 + Math.max(0, Math.ceil(tail * (1 + FLOAT_MARGIN))),
+    delta,
+  };
 }

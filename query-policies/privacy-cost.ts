@@ -57,7 +57,8 @@ export function zcdpEpsilon(rho: number, delta: number): number {
 /** The largest ρ whose conversion at δ is at most ε: the inverse of zcdpEpsilon. */
 export function zcdpRhoFor(epsilon: number, delta: number): number {
   const log = Math.log(1 / delta);
-  return (Math.sqrt(log + epsilon) - Math.sqrt(log)) ** 2;
+  // (√(L + ε) − √L)² written without the subtraction, which loses digits when ε ≪ L.
+  return (epsilon / (Math.sqrt(log + epsilon) + Math.sqrt(log))) ** 2;
 }
 
 /**

@@ -159,6 +159,12 @@ export const queryTemplate = z
      * from data, so which groups appear says nothing about any one person. Required for HE answers.
      */
     groupDomain: z.record(identifier, dimensionDomain).optional(),
+    /**
+     * Without a groupDomain: the most groups one answer holds (default 1000). Sealed answers are
+     * padded to this many rows' worth of bytes, so their size says nothing about how many were
+     * released; when more pass the noisy threshold, those with the highest noisy counts are kept.
+     */
+    maxGroups: z.int().min(1).max(MAX_DOMAIN_GROUPS).optional(),
   })
   .superRefine((template, ctx) => {
     for (const [name, spec] of Object.entries(template.parameters))
@@ -181,6 +187,13 @@ export const queryTemplate = z
         code: 'custom',
         path: ['privacy', 'selectionDelta'],
         message: 'without a groupDomain, groups are chosen by private partition selection: declare its δ',
+      });
+    }
+    if (template.groupDomain && template.maxGroups !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxGroups'],
+        message: 'a declared groupDomain fixes the groups: maxGroups is for partition selection only',
       });
     }
     if (template.groupDomain && template.privacy.selectionDelta !== undefined) {

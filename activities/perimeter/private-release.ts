@@ -3,6 +3,7 @@ import type { NoisePlan } from '../../query-policies/noise-plan';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { Cell, ReleasedTable } from '../../lib/released-table';
 import { sumColumn, UNITS_COLUMN } from '../../query-policies/cohort-sql';
+import { fitDimension, maxReleasedGroups } from '../../query-policies/result-size';
 import { drawNoise } from './dp/noise';
 import type { RandomSource } from './dp/random-source';
 
@@ -60,8 +61,11 @@ function candidateGroups(template: QueryTemplate, groups: Group[]): Group[] {
  * and sums get discrete noise of the plan's scale, and only noisy numbers are compared with anything:
  * - declared domain: every group of the domain is a row; one whose noisy count is under k shows its
  *   dimensions with null numbers;
- * - partition selection: a group is a row only if its noisy count reaches max(τ, k).
- * No decision here depends on an exact count, so which rows appear is covered by (ε, δ).
+ * - partition selection: a group is a row only if its noisy count reaches max(τ, k); of those, at
+ *   most the template's maxGroups, the highest noisy counts first (ties in the SQL's order, which is
+ *   by dimension values), and dimension values cut to the padded width.
+ * No decision here depends on an exact count, so which rows appear is covered by (ε, δ): the cut to
+ * maxGroups and the cut of long values are functions of the released (group, noisy count) pairs.
  */
 export function releasePrivately(
   template: QueryTemplate,
@@ -75,40 +79,61 @@ export function releasePrivately(
     selection.kind === 'partition_selection' && BigInt(selection.threshold) > k
       ? BigInt(selection.threshold)
       : k;
-  const released: Cell[][] = [];
+  const released: { units: bigint; row: Cell[] }[] = [];
   for (const group of candidateGroups(template, readGroups(template, rows))) {
-    const units = group.units + drawNoise(random, plan.mechanism, plan.countScale);
+    const units = group.units + drawNoise(random, plan.mechanism, plan.countNoise);
     const noisySums = Object.fromEntries(
       Object.entries(group.sums).map(([name, sum]) => [
         name,
-        sum + drawNoise(random, plan.mechanism, plan.sumScales[name]!),
+        sum + drawNoise(random, plan.mechanism, plan.sumNoise[name]!),
       ]),
     );
     if (units >= floor)
-      released.push([
-        ...group.dimensions,
-        ...template.metrics.map((metric) => metricCell(metric, units, noisySums)),
-      ]);
+      released.push({
+        units,
+        row: [...group.dimensions, ...template.metrics.map((metric) => metricCell(metric, units, noisySums))],
+      });
     else if (selection.kind === 'declared_domain')
-      released.push([...group.dimensions, ...template.metrics.map(() => null)]);
+      released.push({ units, row: [...group.dimensions, ...template.metrics.map(() => null)] });
   }
   return {
     columns: [...template.dimensions, ...template.metrics.map((metric) => metric.name)],
-    rows: released,
+    rows:
+      selection.kind === 'declared_domain'
+        ? released.map(({ row }) => row)
+        : selected(released, maxReleasedGroups(template), template.dimensions.length),
     privacy: {
       mechanism: plan.mechanism,
       epsilonSpent: plan.epsilon,
       delta: plan.delta,
       noiseScales: {
-        units: round2(plan.countScale),
+        units: plan.countScale,
         ...Object.fromEntries(
-          Object.entries(plan.sumScales).map(([name, scale]) => [`${name} (sum)`, round2(scale)]),
+          Object.entries(plan.sumScales).map(([name, scale]) => [`${name} (sum)`, scale]),
         ),
       },
       minCohortSize: template.minCohortSize,
       groupRelease: selection,
     },
   };
+}
+
+/**
+ * Partition selection's rows: at most `limit`, the highest noisy counts kept, in their first order;
+ * dimension values cut to the width a sealed answer is padded for.
+ */
+function selected(released: { units: bigint; row: Cell[] }[], limit: number, dimensions: number): Cell[][] {
+  let kept = released;
+  if (released.length > limit) {
+    const byCount = released
+      .map((entry, at) => ({ ...entry, at }))
+      .sort((a, b) => (a.units === b.units ? a.at - b.at : a.units > b.units ? -1 : 1));
+    const keep = new Set(byCount.slice(0, limit).map(({ at }) => at));
+    kept = released.filter((_, at) => keep.has(at));
+  }
+  return kept.map(({ row }) =>
+    row.map((cell, at) => (at < dimensions && typeof cell === 'string' ? fitDimension(cell) : cell)),
+  );
 }
 
 const round2 = (value: number) => Math.round(value * 100) / 100;

@@ -8,6 +8,8 @@ import {
   zcdpEpsilon,
   zcdpRhoFor,
 } from '../../query-policies/privacy-cost';
+import { queryNoiseScale, thresholdNoiseScale } from '../../activities/perimeter/dp/above-threshold';
+import { toNumber, type ExactRational } from '../../query-policies/noise-scale';
 import { sampleTemplate } from '../support/templates';
 
 describe('noise plan', () => {
@@ -26,11 +28,76 @@ describe('noise plan', () => {
     const plan = noisePlan(template);
     const rho = (Math.sqrt(Math.log(1e6) + 4) - Math.sqrt(Math.log(1e6))) ** 2;
     // Δ₂ = √2 for counts (2 groups per unit), ρ/2 per quantity: σ = Δ₂ / √(2·ρ/2) = √2/√ρ.
-    expect(plan.countScale).toBeCloseTo(Math.sqrt(2) / Math.sqrt(rho), 9);
-    expect(plan.sumScales.avg_cost).toBeCloseTo((100 * Math.sqrt(2)) / Math.sqrt(rho), 6);
+    // The sampler draws with σ² at or just above 2/ρ (and 100²·2/ρ for the sum), never below.
+    for (const [parameter, sigma2] of [
+      [plan.countNoise, 2 / rho],
+      [plan.sumNoise.avg_cost!, 20_000 / rho],
+    ] as const) {
+      expect(toNumber(parameter)).toBeGreaterThanOrEqual(sigma2);
+      expect(toNumber(parameter)).toBeLessThan(sigma2 * (1 + 1e-8));
+    }
+    // What the buyer is shown is σ rounded up to hundredths.
+    expect(plan.countScale).toBe(Math.ceil((Math.sqrt(2) / Math.sqrt(rho)) * 100) / 100);
     // The stated (ε, δ) is met exactly by the zCDP conversion.
     expect(zcdpEpsilon(rho, 1e-6)).toBeCloseTo(4, 9);
     expect(plan.cost).toEqual(privacyCost({ rho, delta: 1e-7 }));
+  });
+
+  describe('noise scales are never rounded down', () => {
+    // ε values as a person writes them: 1 to 4 decimals between 0.0001 and 10, about 2000 of them.
+    const epsilons = Array.from({ length: 2000 }, (_, i) => {
+      const places = 1 + (i % 4);
+      return Math.max(10 ** -places, Number(((i * 0.0137 + 0.0001) % 10).toFixed(places)));
+    });
+    /** ε as the exact fraction its decimal text says, parsed independently of the code under test. */
+    const exactly = (epsilon: number) => {
+      const [whole, fraction = ''] = String(epsilon).split('.');
+      return { num: BigInt(whole! + fraction), den: 10n ** BigInt(fraction.length) };
+    };
+    /** b·ε ≥ need, exactly: the Laplace scale is at least need/ε. */
+    const atLeast = (b: ExactRational, epsilon: number, need: bigint) => {
+      const e = exactly(epsilon);
+      return b.num * e.num >= need * b.den * e.den;
+    };
+
+    it('discrete Laplace: b ≥ m·Δ·Q/ε exactly, for every ε (answers and milestone checks)', () => {
+      let nearestWouldBeBelow = 0;
+      for (const epsilon of epsilons) {
+        const template = sampleTemplate({
+          maxGroupsPerUnit: 3,
+          privacy: { mechanism: 'discrete_laplace', epsilon, selectionDelta: 1e-6 },
+        });
+        const plan = noisePlan(template);
+        // m = 3, Q = 2; Δ = 1 for the count, 100 for the avg's sum.
+        expect(atLeast(plan.countNoise, epsilon, 6n)).toBe(true);
+        expect(atLeast(plan.sumNoise.avg_cost!, epsilon, 600n)).toBe(true);
+        expect(atLeast(thresholdNoiseScale(7, epsilon), epsilon, 14n)).toBe(true);
+        expect(atLeast(queryNoiseScale(7, epsilon), epsilon, 28n)).toBe(true);
+        // The former rounding, to the nearest millionth, is below the calibrated scale for some ε:
+        // this check would have caught it.
+        const nearest = { num: BigInt(Math.round((6 / epsilon) * 1e6)), den: 1_000_000n };
+        if (!atLeast(nearest, epsilon, 6n)) nearestWouldBeBelow++;
+      }
+      expect(nearestWouldBeBelow).toBeGreaterThan(100);
+    });
+
+    it('discrete Gaussian: the ρ drawn with is at most the ρ charged, and meets (ε, δ), for every ε', () => {
+      for (const [i, epsilon] of epsilons.entries()) {
+        const delta = [1e-5, 1e-7, 1e-10][i % 3]!;
+        const template = sampleTemplate({
+          privacy: { mechanism: 'discrete_gaussian', epsilon, delta, selectionDelta: 1e-7 },
+        });
+        const plan = noisePlan(template);
+        const rho = zcdpRhoFor(epsilon, delta);
+        // ρ of what is drawn: Q·m·Δ²/(2σ²) over Q = 2 quantities, m = 2.
+        const drawn = 2 * (2 / (2 * toNumber(plan.countNoise)));
+        const drawnSum = 2 * ((2 * 100 ** 2) / (2 * toNumber(plan.sumNoise.avg_cost!)));
+        expect(drawn).toBeLessThanOrEqual(rho);
+        expect(drawnSum).toBeLessThanOrEqual(rho);
+        expect(zcdpEpsilon(Math.max(drawn, drawnSum), delta)).toBeLessThanOrEqual(epsilon);
+        expect(plan.cost.nanoRho / 1e9).toBeGreaterThanOrEqual(rho);
+      }
+    });
   });
 
   it('picks the least threshold whose δ bound holds (discrete Laplace, exact tail)', () => {

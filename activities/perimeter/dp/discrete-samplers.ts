@@ -73,9 +73,3 @@ function integerSqrt(n: bigint): bigint {
   while ((x + 1n) * (x + 1n) <= n) x += 1n;
   return x;
 }
-
-/** A positive number as a rational with the given precision (the scale's last digits are rounded). */
-export function toRational(value: number, precision = 1_000_000n): Rational {
-  if (!(value > 0) || !Number.isFinite(value)) throw new RangeError('a positive finite number');
-  return { num: BigInt(Math.max(1, Math.round(value * Number(precision)))), den: precision };
-}
