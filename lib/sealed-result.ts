@@ -45,8 +45,20 @@ export function resultCommitment(payload: ResultPayload): string {
   return canonicalHash(payload);
 }
 
-export function sealResult(payload: ResultPayload, buyerPublicKey: string): Buffer {
-  return seal(Buffer.from(canonicalJson(payload)), buyerPublicKey, `tusk result ${payload.dealId}`);
+/**
+ * Seals a result padded to a length the data cannot change: the payload's JSON without its rows
+ * (deal, template, parameters, mechanism: none of it from the data), plus `rowsBytes`, the template's
+ * bound on its rows as JSON. The padding is trailing spaces, which JSON.parse skips and the
+ * commitment (over the payload, not the bytes) does not see: the buyer's reader is unchanged.
+ */
+export function sealResult(payload: ResultPayload, buyerPublicKey: string, rowsBytes: number): Buffer {
+  const text = Buffer.from(canonicalJson(payload));
+  const length = Buffer.byteLength(canonicalJson({ ...payload, rows: [] })) - 2 + rowsBytes;
+  // Only a wrong bound could trip this; sealing a shorter box would tell the operator something.
+  if (text.length > length) throw new Error(`the answer is ${text.length} bytes, above its bound of ${length}`);
+  const padded = Buffer.alloc(length, 0x20);
+  text.copy(padded);
+  return seal(padded, buyerPublicKey, `tusk result ${payload.dealId}`);
 }
 
 /** Opens a result box and checks it against the commitment the deal recorded. */

@@ -19,6 +19,7 @@ import { DatasetPolicyError, readTrustedDatasetPolicy } from '../../query-polici
 import { isFree, privacyCost, ZERO_COST } from '../../query-policies/privacy-cost';
 import type { ReleasedTable } from '../../lib/released-table';
 import { releasePrivately } from './private-release';
+import { rowsBytesBound } from '../../query-policies/result-size';
 import { createMilestoneCheckActivities, type ChargeMilestone } from './milestone-check';
 import { MilestoneRuns } from './milestone-runs';
 import { refuse } from './refusal';
@@ -256,7 +257,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
       { dealId: input.dealId, templateId: template.id, templateHash: input.templateHash, parameters },
       { ...table, privacy: { ...table.privacy, epsilonSpent } },
     );
-    const resultRef = await deps.blobs.put(sealResult(payload, buyerKey));
+    const resultRef = await deps.blobs.put(sealResult(payload, buyerKey, rowsBytesBound(template)));
     log.info('approved query released', { dealId: input.dealId, repeat });
     return {
       resultRef,
