@@ -2,6 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDealResult } from '../../cli/buyer/commands';
+import { fetchDealResult } from '../../lib/sdk';
 import type { ResultPayload } from '../../lib/sealed-result';
 import { TuskApiError } from '../../lib/tusk-client';
 import { templateHash } from '../../query-policies/signature';
@@ -98,6 +99,10 @@ describe('adversarial buyer', () => {
       problem: status.problem,
     });
     expect(visible(statuses[0])).toEqual(visible(statuses[1]));
+    // The sealed boxes the operator stores and forwards are padded to one length fixed by the template.
+    const sealedLength = async (dealId: string) =>
+      Buffer.from((await fetchDealResult(test.deployment.buyer.client, dealId)).ciphertext, 'base64').length;
+    expect(await sealedLength(alone.dealId)).toBe(await sealedLength(nobody.dealId));
     expect(await spent()).toBe(8);
   });
 
