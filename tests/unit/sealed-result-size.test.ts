@@ -7,7 +7,7 @@ import { publicKeyFromPem } from '../../lib/sdk';
 import { sumColumn, UNITS_COLUMN } from '../../query-policies/cohort-sql';
 import { noisePlan } from '../../query-policies/noise-plan';
 import { MAX_DIMENSION_BYTES, fitDimension, rowsBytesBound } from '../../query-policies/result-size';
-import type { QueryTemplate } from '../../query-policies/template';
+import { queryTemplate, type QueryTemplate } from '../../query-policies/template';
 import { seededRandom } from '../support/seeded-random';
 import { sampleTemplate } from '../support/templates';
 
@@ -121,5 +121,19 @@ describe('sealed answers have a size fixed by the template', () => {
     const long = [group('a'.repeat(300), 5000), group('b'.repeat(20), 5000)];
     const short = [group('c', 5000)];
     expect(sealed(template, long, 1).box.length).toBe(sealed(template, short, 1).box.length);
+  });
+
+  it('maxGroups is signed with partition selection only, and bounded', () => {
+    const issues = (changes: Partial<QueryTemplate>) =>
+      queryTemplate.safeParse(sampleTemplate(changes)).error?.issues.map((issue) => issue.message) ?? [];
+    expect(issues({ maxGroups: 50 })).toEqual([]);
+    expect(issues({ maxGroups: 0 }).length).toBeGreaterThan(0);
+    expect(
+      issues({
+        maxGroups: 50,
+        groupDomain: { zip3: ['150'] },
+        privacy: { mechanism: 'discrete_laplace', epsilon: 1 },
+      }),
+    ).toEqual(['a declared groupDomain fixes the groups: maxGroups is for partition selection only']);
   });
 });
