@@ -32,7 +32,7 @@ function loadKey<
   }
 }
 
-const save = (he: HeContext, ciphertext: CipherText) => ciphertext.saveArray(he.compression);
+const save = (he: HeContext, ciphertext: CipherText) => ciphertext.saveArray(he.ciphertextCompression);
 
 /** Encrypts plain slot vectors to a public key: one ciphertext per chunk. */
 export async function encryptChunks(

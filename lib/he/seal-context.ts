@@ -32,8 +32,14 @@ export interface HeContext {
   context: Context;
   encoder: BatchEncoder;
   evaluator: Evaluator;
-  /** How keys and ciphertexts are serialised (node-seal types its enum members as any). */
+  /** How keys are serialised (node-seal types its enum members as any). */
   compression: ComprModeType;
+  /**
+   * How ciphertexts are serialised: uncompressed, so a ciphertext's length is fixed by the BFV
+   * parameters. Compressed, it varied by about a hundred bytes with the ciphertext's contents, and an
+   * answer's ciphertext is a function of the released values; the operator stores every blob.
+   */
+  ciphertextCompression: ComprModeType;
 }
 
 let shared: Promise<HeContext> | undefined;
@@ -69,6 +75,7 @@ export function heContext(): Promise<HeContext> {
         encoder: seal.BatchEncoder(context),
         evaluator: seal.Evaluator(context),
         compression: seal.ComprModeType.zstd as ComprModeType,
+        ciphertextCompression: seal.ComprModeType.none as ComprModeType,
       };
     } finally {
       parameters.delete();

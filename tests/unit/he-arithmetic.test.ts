@@ -84,6 +84,23 @@ describe('BFV arithmetic at the configured sizes', () => {
     }
   }, 120_000);
 
+  it('gives ciphertexts one length whatever they hold: contributions, sums and selections', async () => {
+    await keysReady;
+    const layout = vectorLayout(300, 2);
+    const lengths = new Set<number>();
+    const selection = await encryptChunks(keys.publicKey, selectionVector(layout, [1]));
+    // Neighbouring released vectors (one group moved by one), an all-zero one, and wide values.
+    for (const fill of [0n, 1n, 2n, 123_456_789n]) {
+      const values = Array.from({ length: 300 }, (_, g) => [g === 1 ? fill : 0n, fill]);
+      const plain = encodeValues(layout, values);
+      const contribution = await encryptChunks(keys.publicKey, plain);
+      const [sum] = await sumChunks([contribution, contribution]);
+      const answer = await innerProduct(layout, selection, plain, keys.galoisKeys, keys.publicKey);
+      for (const bytes of [...contribution, sum!, answer]) lengths.add(bytes.length);
+    }
+    expect([...lengths]).toHaveLength(1);
+  }, 120_000);
+
   it('keeps memory flat over 1,000 encrypt-and-add cycles (every SEAL object freed)', async () => {
     await keysReady;
     const layout = vectorLayout(1, 1);
