@@ -42,9 +42,7 @@ export function explainTemplate(template: QueryTemplate): string {
     release.kind === 'declared_domain'
       ? `Every group of the declared domain is answered, empty ones too; a group whose noisy count is under ${template.minCohortSize} shows no numbers.`
       : `Groups are not declared, so a group is answered only when its noisy count reaches ${Math.max(release.threshold, template.minCohortSize)} (private partition selection; a group that exists because of one ${unit} shows with probability at most δ = ${release.delta}); at most ${maxReleasedGroups(template)} groups, the highest noisy counts first.`;
-  const sums = Object.entries(plan.sumScales).map(
-    ([name, scale]) => `±${scale} on the sum behind ${name}`,
-  );
+  const sums = Object.entries(plan.sumScales).map(([name, scale]) => `±${scale} on the sum behind ${name}`);
   return [
     `${template.id} v${template.version} by ${template.seller}: ${template.title}`,
     template.description,

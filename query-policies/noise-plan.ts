@@ -1,4 +1,11 @@
-import { dividedByDecimal, FLOAT_MARGIN, roundedUp, shownScale, toNumber, type ExactRational } from './noise-scale';
+import {
+  dividedByDecimal,
+  FLOAT_MARGIN,
+  roundedUp,
+  shownScale,
+  toNumber,
+  type ExactRational,
+} from './noise-scale';
 import { privacyCost, zcdpRhoFor, type PrivacyCost } from './privacy-cost';
 import type { QueryTemplate } from './template';
 

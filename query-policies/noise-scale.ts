@@ -49,7 +49,8 @@ export const dividedByDecimal = (numerator: bigint, epsilon: number): ExactRatio
  * multiplication here; the ceiling then only ever rounds up.
  */
 export function roundedUp(value: number): ExactRational {
-  if (!(value > 0) || !Number.isFinite(value)) throw new RangeError(`${value} is not a positive finite number`);
+  if (!(value > 0) || !Number.isFinite(value))
+    throw new RangeError(`${value} is not a positive finite number`);
   return { num: BigInt(Math.ceil(value * (1 + FLOAT_MARGIN) * Number(DENOMINATOR))), den: DENOMINATOR };
 }
 
@@ -71,6 +72,8 @@ function ceilSqrt(n: bigint): bigint {
 export function shownScale(mechanism: 'discrete_laplace' | 'discrete_gaussian', parameter: ExactRational) {
   const { num, den } = parameter;
   const hundredths =
-    mechanism === 'discrete_laplace' ? (100n * num + den - 1n) / den : ceilSqrt((10_000n * num + den - 1n) / den);
+    mechanism === 'discrete_laplace'
+      ? (100n * num + den - 1n) / den
+      : ceilSqrt((10_000n * num + den - 1n) / den);
   return Number(hundredths) / 100;
 }

@@ -24,24 +24,37 @@ export const MAX_DIMENSION_BYTES = 64;
  */
 export const MAX_NUMBER_BYTES = 25;
 
+/** The most bytes a template's padded rows may take: every answer is this large, so keep it storable. */
+export const MAX_ROWS_BYTES = 6 * 1024 * 1024;
+
+const jsonBytes = (value: unknown) => Buffer.byteLength(canonicalJson(value));
+
 /** At most this many groups are ever in an answer: the declared domain's size, or the signed maximum. */
 export function maxReleasedGroups(template: QueryTemplate): number {
   const domain = template.groupDomain;
   if (!domain) return template.maxGroups ?? DEFAULT_MAX_GROUPS;
-  return template.dimensions.reduce((groups, dimension) => groups * valuesOf(domain[dimension]!).length, 1);
+  return template.dimensions.reduce((groups, dimension) => groups * sizeOf(domain[dimension]!), 1);
 }
 
-/** A declared dimension's values as the answer writes them; a range's are decimal text. */
-const valuesOf = (spec: DimensionDomain): string[] =>
-  Array.isArray(spec) ? spec : Array.from({ length: spec.to - spec.from + 1 }, (_, i) => String(spec.from + i));
+const sizeOf = (spec: DimensionDomain) =>
+  Array.isArray(spec) ? spec.length : Math.max(0, spec.to - spec.from + 1);
 
-const jsonBytes = (value: unknown) => Buffer.byteLength(canonicalJson(value));
+/**
+ * The widest value of a declared dimension as JSON text. A range's values are decimal text, and the
+ * longest of them is at one of its ends (the most digits, or a minus sign).
+ */
+const widestOf = (spec: DimensionDomain): number =>
+  (Array.isArray(spec) ? spec : [String(spec.from), String(spec.to)]).reduce(
+    (widest, value) => Math.max(widest, jsonBytes(value)),
+    4,
+  );
 
 /** A dimension value from the data, cut (by whole code points) to fit MAX_DIMENSION_BYTES as JSON. */
 export function fitDimension(value: string): string {
   if (jsonBytes(value) <= MAX_DIMENSION_BYTES) return value;
   const points = Array.from(value);
-  let kept = points.length;
+  // Every code point takes at least one byte, so no more than MAX_DIMENSION_BYTES of them fit.
+  let kept = Math.min(points.length, MAX_DIMENSION_BYTES);
   while (kept > 0 && jsonBytes(points.slice(0, kept).join('') + '…') > MAX_DIMENSION_BYTES) kept--;
   return points.slice(0, kept).join('') + '…';
 }
@@ -50,9 +63,7 @@ export function fitDimension(value: string): string {
 function dimensionBytes(template: QueryTemplate): number[] {
   const domain = template.groupDomain;
   if (!domain) return template.dimensions.map(() => MAX_DIMENSION_BYTES);
-  return template.dimensions.map((dimension) =>
-    valuesOf(domain[dimension]!).reduce((widest, value) => Math.max(widest, jsonBytes(value)), 4),
-  );
+  return template.dimensions.map((dimension) => widestOf(domain[dimension]!));
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   parameterSpecRules,
   valueSchema,
 } from './parameter-values';
+import { MAX_ROWS_BYTES, rowsBytesBound } from './result-size';
 
 /** SQL identifiers a template may name: lower-case, so the perimeter can quote them without escaping. */
 export const identifier = z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case SQL identifier');
@@ -187,6 +188,16 @@ export const queryTemplate = z
         code: 'custom',
         path: ['privacy', 'selectionDelta'],
         message: 'without a groupDomain, groups are chosen by private partition selection: declare its δ',
+      });
+    }
+    const domainNamesEvery = template.dimensions.every(
+      (d) => !template.groupDomain || d in template.groupDomain,
+    );
+    if (domainNamesEvery && rowsBytesBound(template) > MAX_ROWS_BYTES) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [template.groupDomain ? 'groupDomain' : 'maxGroups'],
+        message: `every sealed answer is padded to its largest possible size, here ${rowsBytesBound(template)} bytes of rows, above ${MAX_ROWS_BYTES}: declare fewer groups (or a smaller maxGroups)`,
       });
     }
     if (template.groupDomain && template.maxGroups !== undefined) {

@@ -128,6 +128,10 @@ describe('sealed answers have a size fixed by the template', () => {
       queryTemplate.safeParse(sampleTemplate(changes)).error?.issues.map((issue) => issue.message) ?? [];
     expect(issues({ maxGroups: 50 })).toEqual([]);
     expect(issues({ maxGroups: 0 }).length).toBeGreaterThan(0);
+    // Every answer is padded to the largest possible one, so a bound too large to store is refused.
+    expect(issues({ maxGroups: 65_536 })).toEqual([
+      expect.stringMatching(/padded to its largest possible size/),
+    ]);
     expect(
       issues({
         maxGroups: 50,
