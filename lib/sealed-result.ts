@@ -55,7 +55,8 @@ export function sealResult(payload: ResultPayload, buyerPublicKey: string, rowsB
   const text = Buffer.from(canonicalJson(payload));
   const length = Buffer.byteLength(canonicalJson({ ...payload, rows: [] })) - 2 + rowsBytes;
   // Only a wrong bound could trip this; sealing a shorter box would tell the operator something.
-  if (text.length > length) throw new Error(`the answer is ${text.length} bytes, above its bound of ${length}`);
+  if (text.length > length)
+    throw new Error(`the answer is ${text.length} bytes, above its bound of ${length}`);
   const padded = Buffer.alloc(length, 0x20);
   text.copy(padded);
   return seal(padded, buyerPublicKey, `tusk result ${payload.dealId}`);
