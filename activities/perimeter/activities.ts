@@ -12,18 +12,21 @@ import {
   BudgetExhaustedError,
   LedgerUnavailableError,
   ReservationStateError,
+  TermsConflictError,
+  windowStartOf,
   type PrivacyLedger,
+  type ReservationKey,
 } from './privacy-ledger';
-import type { DatasetBudget } from '../../query-policies/dataset-policy';
+import { budgetScopeOf, type BudgetScope } from '../../query-policies/dataset-policy';
 import { DatasetPolicyError, readTrustedDatasetPolicy } from '../../query-policies/dataset-policy-file';
-import { isFree, privacyCost, ZERO_COST } from '../../query-policies/privacy-cost';
+import { isFree, privacyCost } from '../../query-policies/privacy-cost';
 import type { ReleasedTable } from '../../lib/released-table';
 import { releasePrivately } from './private-release';
 import { rowsBytesBound } from '../../query-policies/result-size';
 import { createMilestoneCheckActivities, type ChargeMilestone } from './milestone-check';
 import { MilestoneRuns } from './milestone-runs';
 import { refuse } from './refusal';
-import { authorizeQuery, type QueryCall } from './deal-terms';
+import { authorizeQueryTerms, termsHashOf, type QueryCall } from './deal-terms';
 import { runInSandbox } from './sandboxed-run';
 import type { SandboxLimits } from './sandbox';
 import { SandboxPool } from './sandbox-pool';
@@ -56,8 +59,6 @@ export interface PerimeterDeps {
   random: RandomSource;
 }
 
-const DAY_MS = 86_400_000;
-const windowMs = (budget: DatasetBudget) => budget.windowDays * DAY_MS;
 const queryKeyOf = (buyerId: string, templateHash: string, parameters: ParameterValues) =>
   canonicalHash({ buyerId, templateHash, parameters });
 
@@ -69,6 +70,7 @@ function onLedger<T>(work: () => T): T {
     if (error instanceof BudgetExhaustedError) refuse('BudgetExhausted', error.message);
     if (error instanceof LedgerUnavailableError) refuse('LedgerUnavailable', error.message);
     if (error instanceof ReservationStateError) refuse('NoReservation', error.message);
+    if (error instanceof TermsConflictError) refuse('TermsConflict', error.message);
     throw error;
   }
 }
@@ -98,9 +100,10 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
   /**
    * The dataset's budgets, only ever from the seller's signed dataset policy (verified with the
    * perimeter's own seller key on every call, so a re-signed policy applies at once), never from a
-   * template. No policy, or no entry for the dataset: nothing is reserved.
+   * template, shared with the datasets the seller marked as holding the same people. No policy, or
+   * no entry for the dataset: nothing is reserved.
    */
-  async function budgetOf(dataset: string): Promise<DatasetBudget> {
+  async function budgetOf(dataset: string): Promise<BudgetScope> {
     let policy;
     try {
       policy = await readTrustedDatasetPolicy(deps.policiesDir, deps.sellerId, deps.sellerPublicKey);
@@ -112,7 +115,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
         );
       throw error;
     }
-    const budget = policy.datasets[dataset];
+    const budget = budgetScopeOf(policy, dataset);
     if (!budget)
       refuse(
         'DatasetPolicyMissing',
@@ -140,73 +143,84 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     const { template, parameters } = await approve(input);
     const problem = complianceProblem(template, input.compliance);
     if (problem) refuse('ComplianceRefused', problem);
-    const budget = await budgetOf(template.dataset);
-    const now = Date.now();
+    const scope = await budgetOf(template.dataset);
     const queryKey = queryKeyOf(input.buyerId, input.templateHash, parameters);
-    const reservation = onLedger(() => {
-      const stored = ledger.findAnswer(input.dealId, queryKey, now - windowMs(budget)) !== undefined;
-      return ledger.reserve({
+    // Free when an identical query is answered or in flight: this deal then waits for that answer.
+    const reservation = onLedger(() =>
+      ledger.reserve({
         dealId: input.dealId,
+        termsHash: input.termsHash,
         buyerId: input.buyerId,
         dataset: template.dataset,
         queryKey,
-        cost: stored ? ZERO_COST : answerCost(template),
-        budget,
-        now,
-      });
-    });
+        cost: answerCost(template),
+        scope,
+        now: Date.now(),
+      }),
+    );
     const free = isFree(reservation.cost);
     return { epsilon: free ? 0 : noisePlan(template).epsilon, repeat: free };
   }
 
-  /** Gives back a failed deal's reservation; a committed one stays spent. */
+  /**
+   * Gives back a failed deal's reservation when no data was read for it (a refusal before the query
+   * ran); one whose query started is charged instead, and a committed one stays spent.
+   */
   async function releasePrivacyBudget(input: { dealId: string }): Promise<void> {
     onLedger(() => ledger.release(input.dealId, Date.now()));
   }
 
   /** What is spent and left on a dataset: the buyer's own (when given) and all buyers' together. Figures only. */
   async function privacyBudget(input: PrivacyBudgetInput): Promise<PrivacyBudgetResult> {
-    const budget = await budgetOf(input.dataset);
-    const figures = onLedger(() => ledger.remaining(input.dataset, input.buyerId ?? '', budget, Date.now()));
+    const scope = await budgetOf(input.dataset);
+    const figures = onLedger(() => ledger.remaining(input.dataset, scope, input.buyerId ?? '', Date.now()));
     const { buyer, ...total } = figures;
     return input.buyerId === undefined ? total : { ...total, buyer };
   }
 
   /**
-   * The released table for a deal holding a reservation: aggregated with bounded contributions,
-   * small groups withheld, discrete noise added. Fails closed: a fresh answer's cost is committed in
-   * the same SQLite transaction that stores it, before it is sealed or encrypted; a deal is free only
-   * when the stored answer of an identical query is what it gets. A zero-cost reservation whose
-   * stored answer is gone is charged in full now, or refused when the budgets no longer allow it.
+   * The released table for a deal holding a reservation bound to its signed terms: aggregated with
+   * bounded contributions, small groups withheld, discrete noise added. Fails closed: the reservation
+   * is raised to the full cost and marked before any data is read; a fresh answer's cost is committed
+   * in the same SQLite transaction that stores it, before it is sealed or encrypted; a query that
+   * fails or times out after that is charged in full (an error depends on the data too). A deal is
+   * free only when the stored answer of an identical query is what it gets.
    */
   async function releaseFor(input: ReleaseInput): Promise<Release> {
     const { template, parameters } = await approve(input);
-    const budget = await budgetOf(template.dataset);
-    const reservation = onLedger(() => ledger.reservation(input.dealId));
+    const scope = await budgetOf(template.dataset);
+    const key: ReservationKey = {
+      dealId: input.dealId,
+      termsHash: termsHashOf(input.terms),
+      buyerId: input.buyerId,
+    };
+    const reservation = onLedger(() => ledger.reservation(key));
     if (!reservation || reservation.state === 'released')
       refuse('NoReservation', `deal ${input.dealId} holds no privacy reservation`);
     const queryKey = queryKeyOf(input.buyerId, input.templateHash, parameters);
+    // Identical queries run one at a time, so one in flight is waited for and its answer served.
     const { table, repeat, charged } = await oneAtATime(queryKey, async () => {
       const stored = onLedger(() =>
-        ledger.findAnswer<ReleasedTable>(input.dealId, queryKey, reservation.at - windowMs(budget)),
+        ledger.findAnswer<ReleasedTable>(key, queryKey, windowStartOf(scope.budget, Date.now())),
       );
       if (stored) {
-        const repeat = stored.dealId !== input.dealId;
-        const committed = onLedger(() => ledger.commit(input.dealId, ZERO_COST, Date.now()));
-        return { table: stored.answer, repeat, charged: committed.cost };
+        const committed = onLedger(() => ledger.commitRepeat(key, Date.now()));
+        return { table: stored.answer, repeat: stored.dealId !== input.dealId, charged: committed.cost };
       }
-      const released = releasePrivately(
-        template,
-        noisePlan(template),
-        await aggregate(template, parameters),
-        deps.random,
-      );
-      const committed = onLedger(() =>
-        ledger.commitAnswer(input.dealId, answerCost(template), Date.now(), budget, {
-          queryKey,
-          answer: released,
-        }),
-      );
+      onLedger(() => ledger.startRun(key, answerCost(template), scope, Date.now()));
+      let released: ReleasedTable;
+      try {
+        released = releasePrivately(
+          template,
+          noisePlan(template),
+          await aggregate(template, parameters),
+          deps.random,
+        );
+      } catch (error) {
+        onLedger(() => ledger.chargeFailure(key, Date.now()));
+        throw error;
+      }
+      const committed = onLedger(() => ledger.commitAnswer(key, Date.now(), { queryKey, answer: released }));
       return { table: released, repeat: false, charged: committed.cost };
     });
     // The answer's stated ε (what a Gaussian's ρ amounts to at its δ), or 0 when nothing was charged.
@@ -216,31 +230,34 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
 
   const he = createHeAnswers({ blobs: deps.blobs, releaseFor });
 
-  /** A milestone run's ε, reserved and committed at once: idempotent per run, refused past a budget. */
-  const chargeMilestone: ChargeMilestone = async ({ chargeId, payerId, template, epsilon }) => {
-    const budget = await budgetOf(template.dataset);
+  /**
+   * A milestone run's ε, reserved and committed at once under the run's terms: idempotent per run,
+   * refused past a budget. The policy is read first; the charge itself runs inside the check's claim.
+   */
+  const chargeMilestone: ChargeMilestone = async ({ chargeId, termsHash, payerId, template, epsilon }) => {
+    const scope = await budgetOf(template.dataset);
     const cost = privacyCost({ epsilon });
-    const now = Date.now();
-    onLedger(() => {
-      ledger.reserve({
-        dealId: chargeId,
-        buyerId: payerId,
-        dataset: template.dataset,
-        queryKey: chargeId,
-        cost,
-        budget,
-        now,
-      });
-      ledger.commit(chargeId, cost, now, budget);
-    });
+    return () => {
+      onLedger(() =>
+        ledger.charge({
+          dealId: chargeId,
+          termsHash,
+          buyerId: payerId,
+          dataset: template.dataset,
+          cost,
+          scope,
+          now: Date.now(),
+        }),
+      );
+    };
   };
 
   /**
    * Signed terms first, before anything is read or reserved. Budgets and repeat answers are keyed
    * by the verified signing key, never by the buyer id that arrived through Temporal.
    */
-  function authorized<T extends QueryCall & { buyerId: string }>(call: T): T {
-    return { ...call, buyerId: authorizeQuery(call, deps.sellerId) };
+  function authorized<T extends QueryCall & { buyerId: string }>(call: T): T & { termsHash: string } {
+    return { ...call, ...authorizeQueryTerms(call, deps.sellerId) };
   }
 
   /**

@@ -1,3 +1,4 @@
+import { canonicalHash } from '../../lib/canonical-json';
 import type { DealCompliance } from '../../query-policies/compliance';
 import type { ParameterValues } from '../../query-policies/template';
 import {
@@ -37,6 +38,36 @@ export interface MilestoneCall {
   terms?: SignedTerms;
 }
 
+/**
+ * What the perimeter binds its state to: the hash of everything signed (kind, signer, key, body).
+ * Reservations, stored answers and milestone runs are kept under (id, this hash, the signer's key).
+ */
+export function termsHashOf(terms: SignedTerms): string {
+  const { kind, signer, publicKey, body } = terms;
+  return canonicalHash({ kind, signer, publicKey, body });
+}
+
+/** Who signed and what: the budget key charged and the terms hash the perimeter's state is bound to. */
+export interface TermsBinding {
+  buyerId: string;
+  termsHash: string;
+}
+
+/**
+ * A subscription's run id, `<subscription id>/period-<n>/query-<i>`, exactly as the workflow builds
+ * it; n within the signed number of periods when the terms state one (`periods`).
+ */
+function subscriptionRun(dealId: string, subscriptionId: string, rawBody: Record<string, unknown>) {
+  const prefix = `${subscriptionId}/period-`;
+  if (!dealId.startsWith(prefix)) return undefined;
+  const run = /^([1-9][0-9]{0,8})\/query-(0|[1-9][0-9]{0,3})$/.exec(dealId.slice(prefix.length));
+  if (!run) return undefined;
+  const period = Number(run[1]);
+  const periods = rawBody.periods;
+  if (typeof periods === 'number' && period > periods) return undefined;
+  return { period, query: Number(run[2]) };
+}
+
 /** The terms, if they carry a valid signature of the kind expected; refuses otherwise. */
 function verified<K extends TermsKind>(terms: unknown, kinds: readonly K[]) {
   const envelope = signedTermsSchema.safeParse(terms);
@@ -50,7 +81,13 @@ function verified<K extends TermsKind>(terms: unknown, kinds: readonly K[]) {
     refuse('TermsSignatureInvalid', `signed ${signed.kind} terms cannot authorise this activity`);
   const body = termsBodies[kind].safeParse(signed.body);
   if (!body.success) refuse('TermsSignatureInvalid', `the signed ${kind} terms are not well formed`);
-  return { kind, body: body.data, publicKey: signed.publicKey };
+  return {
+    kind,
+    body: body.data,
+    publicKey: signed.publicKey,
+    termsHash: termsHashOf(signed),
+    raw: signed.body,
+  };
 }
 
 function refuseMismatch(differs: Record<string, boolean>): void {
@@ -65,6 +102,11 @@ function refuseMismatch(differs: Record<string, boolean>): void {
  * it was given must be the signed one.
  */
 export function authorizeQuery(call: QueryCall, sellerId: string): string {
+  return authorizeQueryTerms(call, sellerId).buyerId;
+}
+
+/** As `authorizeQuery`, with the hash of the terms the perimeter's state is bound to. */
+export function authorizeQueryTerms(call: QueryCall, sellerId: string): TermsBinding {
   const terms = verified(call.terms, ['cohort_query', 'multi_seller', 'subscription'] as const);
   const given = <F extends keyof QueryCall>(field: F) => field in call && call[field] !== undefined;
   switch (terms.kind) {
@@ -102,11 +144,12 @@ export function authorizeQuery(call: QueryCall, sellerId: string): string {
     }
     case 'subscription': {
       const body = terms.body as TermsBodyOf<'subscription'>;
-      // Scheduled runs are `<subscription id>/period-<n>/query-<i>`: query i of the signed list.
-      const run = /^(.+)\/period-[1-9][0-9]*\/query-([0-9]+)$/.exec(call.dealId);
-      const query = run ? body.queries[Number(run[2])] : undefined;
+      // Scheduled runs are `<subscription id>/period-<n>/query-<i>`: query i of the signed list, a
+      // period within the signed number. Any other id is refused, so state is kept per period.
+      const run = subscriptionRun(call.dealId, body.subscriptionId, terms.raw);
+      const query = run ? body.queries[run.query] : undefined;
       refuseMismatch({
-        dealId: run?.[1] !== body.subscriptionId || !query,
+        dealId: !query,
         seller: query?.sellerId !== undefined && query.sellerId !== sellerId,
         templateId: call.templateId !== query?.templateId,
         templateHash: call.templateHash !== query?.templateHash,
@@ -119,13 +162,20 @@ export function authorizeQuery(call: QueryCall, sellerId: string): string {
       break;
     }
   }
-  return budgetKeyOf(terms.publicKey);
+  return { buyerId: budgetKeyOf(terms.publicKey), termsHash: terms.termsHash };
 }
 
-/** A milestone check runs only as the sponsor signed it: that grant, that milestone, that threshold. */
-/** Checks a milestone call against the grant terms its sponsor signed; returns the budget key to charge. */
+/**
+ * A milestone check runs only as the sponsor signed it: that grant, that milestone, that threshold.
+ * Returns the budget key to charge.
+ */
 export function authorizeMilestoneCheck(call: MilestoneCall): string {
-  const { body, publicKey } = verified(call.terms, ['grant'] as const);
+  return authorizeMilestoneTerms(call).buyerId;
+}
+
+/** As `authorizeMilestoneCheck`, with the hash of the grant terms the milestone's run is bound to. */
+export function authorizeMilestoneTerms(call: MilestoneCall): TermsBinding {
+  const { body, publicKey, termsHash } = verified(call.terms, ['grant'] as const);
   const { grantId, milestones } = body as TermsBodyOf<'grant'>;
   const milestone = milestones.find((m) => m.milestoneId === call.milestoneId);
   const check = milestone?.check.kind === 'query' ? milestone.check : undefined;
@@ -138,5 +188,5 @@ export function authorizeMilestoneCheck(call: MilestoneCall): string {
     metric: call.metric !== check?.metric,
     threshold: call.threshold !== check?.threshold,
   });
-  return budgetKeyOf(publicKey);
+  return { buyerId: budgetKeyOf(publicKey), termsHash };
 }

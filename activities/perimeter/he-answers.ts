@@ -8,6 +8,7 @@ import { HE_PARAMETER_ID } from '../../lib/he/seal-context';
 import { encodeValues, MAX_VALUE, vectorLayout } from '../../lib/he/vector-layout';
 import type { ParameterValues, QueryTemplate } from '../../query-policies/template';
 import type { ReleasedTable } from '../../lib/released-table';
+import type { SignedTerms } from '../../lib/signed-terms';
 import { refuse } from './refusal';
 import { releasedVector } from './released-vector';
 import type {
@@ -21,6 +22,8 @@ import type {
 export interface ReleaseInput {
   dealId: string;
   buyerId: string;
+  /** The signed terms: the reservation and stored answer are bound to their hash. */
+  terms: SignedTerms;
   templateId: string;
   templateHash: string;
   parameters: ParameterValues;

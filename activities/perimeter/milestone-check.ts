@@ -5,9 +5,14 @@ import type { ApprovedQuery } from './approved-template';
 import { cohortTotalSql, TOTAL_COLUMN } from '../../query-policies/cohort-sql';
 import { drawThresholdNoise, isAboveThreshold } from './dp/above-threshold';
 import type { RandomSource } from './dp/random-source';
-import type { MilestoneRuns } from './milestone-runs';
+import {
+  MilestoneChecksExhaustedError,
+  MilestoneTermsConflictError,
+  type MilestoneRunKey,
+  type MilestoneRuns,
+} from './milestone-runs';
 import type { SignedTerms } from '../../lib/signed-terms';
-import { authorizeMilestoneCheck } from './deal-terms';
+import { authorizeMilestoneTerms } from './deal-terms';
 import { refuse } from './refusal';
 import type { SandboxPool } from './sandbox-pool';
 import { runInSandbox } from './sandboxed-run';
@@ -36,13 +41,18 @@ export interface CheckMilestoneResult {
   statementHash: string;
 }
 
-/** Charges a milestone run's ε to the sponsor's and the dataset's budgets, once per run. */
+/**
+ * Prepares the charge of a milestone run's ε to the sponsor's and the dataset's budgets (reading the
+ * signed dataset policy may wait); the returned function charges synchronously, once per run, inside
+ * the check's claim.
+ */
 export type ChargeMilestone = (charge: {
   chargeId: string;
+  termsHash: string;
   payerId: string;
   template: QueryTemplate;
   epsilon: number;
-}) => Promise<void>;
+}) => Promise<() => void>;
 
 /** How far one person moves the cohort total: 1 for a count, the bound for a clamped sum. */
 function sensitivityOf(template: QueryTemplate, metric: MetricSpec): number {
@@ -77,9 +87,20 @@ export function createMilestoneCheckActivities(deps: {
   charge: ChargeMilestone;
   random: RandomSource;
 }) {
+  /** Claims one check of the run in one transaction; refusals carry the reason. */
+  function claimCheck(key: MilestoneRunKey, checkId: string, limits: Parameters<MilestoneRuns['claim']>[2]) {
+    try {
+      return deps.runs.claim(key, checkId, limits);
+    } catch (error) {
+      if (error instanceof MilestoneTermsConflictError) refuse('TermsConflict', error.message);
+      if (error instanceof MilestoneChecksExhaustedError) refuse('MilestoneChecksExhausted', error.message);
+      throw error;
+    }
+  }
+
   async function checkMilestone(input: CheckMilestoneInput): Promise<CheckMilestoneResult> {
     // The sponsor's verified key pays: never an id that merely arrived through Temporal.
-    const payer = authorizeMilestoneCheck(input);
+    const { buyerId: payer, termsHash } = authorizeMilestoneTerms(input);
     const { template, parameters } = await deps.approve(input);
     const statement = (met: boolean) =>
       canonicalHash({
@@ -93,9 +114,6 @@ export function createMilestoneCheckActivities(deps: {
         threshold: input.threshold,
         met,
       });
-    const answered = deps.runs.verdict(input.grantId, input.milestoneId, input.checkId);
-    if (answered !== undefined) return { met: answered, statementHash: statement(answered) };
-
     const allowed = template.milestones;
     if (!allowed) refuse('MilestoneNotAllowed', `template ${template.id} does not allow milestone checks`);
     const metric = template.metrics.find((m) => m.name === input.metric);
@@ -106,32 +124,22 @@ export function createMilestoneCheckActivities(deps: {
       );
     }
     const sensitivity = sensitivityOf(template, metric);
-    let run = deps.runs.run(input.grantId, input.milestoneId);
-    if (run?.met) {
-      // The run halted at its first "met"; later checks only repeat that bit.
-      deps.runs.record(input.grantId, input.milestoneId, input.checkId, true);
-      return { met: true, statementHash: statement(true) };
-    }
-    if (run && run.checks >= allowed.maxChecks)
-      refuse(
-        'MilestoneChecksExhausted',
-        `milestone ${input.milestoneId} has used its ${allowed.maxChecks} checks`,
-      );
-    // Charged before any data is read, met or not; a second check of the run is already paid for.
-    await deps.charge({
+    const key: MilestoneRunKey = { grantId: input.grantId, milestoneId: input.milestoneId, termsHash, payer };
+    const charge = await deps.charge({
       chargeId: `milestone:${input.grantId}/${input.milestoneId}`,
+      termsHash,
       payerId: payer,
       template,
       epsilon: allowed.epsilon,
     });
-    if (!run) {
-      deps.runs.start(
-        input.grantId,
-        input.milestoneId,
-        drawThresholdNoise(deps.random, sensitivity, allowed.epsilon),
-      );
-      run = deps.runs.run(input.grantId, input.milestoneId)!;
-    }
+    // From here to the claim nothing waits: verdict, halt, limit and charge are one transaction.
+    // The run's ε is charged before any data is read, met or not; its later checks are paid by it.
+    const claim = claimCheck(key, input.checkId, {
+      maxChecks: allowed.maxChecks,
+      drawThresholdNoise: () => drawThresholdNoise(deps.random, sensitivity, allowed.epsilon),
+      charge,
+    });
+    if (claim.kind === 'answered') return { met: claim.met, statementHash: statement(claim.met) };
     const [row] = await runInSandbox(
       deps.sandboxes,
       template,
@@ -140,15 +148,15 @@ export function createMilestoneCheckActivities(deps: {
       deps.queryTimeoutMs,
     );
     const total = BigInt(Math.round(Number(row?.[TOTAL_COLUMN] ?? 0)));
-    const met = isAboveThreshold(
+    const computed = isAboveThreshold(
       deps.random,
       total,
       input.threshold,
-      run.thresholdNoise,
+      claim.run.thresholdNoise,
       sensitivity,
       allowed.epsilon,
     );
-    deps.runs.record(input.grantId, input.milestoneId, input.checkId, met);
+    const met = deps.runs.record(key, input.checkId, computed);
     log.info('milestone checked', { grantId: input.grantId, milestoneId: input.milestoneId, met });
     return { met, statementHash: statement(met) };
   }

@@ -1,41 +1,54 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { DatasetBudget } from '../../query-policies/dataset-policy';
+import type { BudgetScope, DatasetBudget } from '../../query-policies/dataset-policy';
 import {
   addCosts,
   describeCost,
+  isFree,
   spentEpsilon,
   withinBudget,
+  ZERO_COST,
   type PrivacyBudget,
   type PrivacyCost,
 } from '../../query-policies/privacy-cost';
+import { LedgerSchemaError, prepareSchema } from './privacy-ledger-schema';
 
 export const LEDGER_FILE = 'privacy-ledger.sqlite';
-const SCHEMA_VERSION = 1;
 const DAY_MS = 86_400_000;
 const FEMTO = 1e15;
 
 export type ReservationState = 'reserved' | 'committed' | 'released';
 
-export interface Reservation {
+/**
+ * What a reservation is bound to: the deal (or run) id, the hash of the signed terms it was made
+ * for, and the verified signer's budget key. The same id under other terms or another key is refused.
+ */
+export interface ReservationKey {
   dealId: string;
+  termsHash: string;
+  /** An opaque key: whatever identity the perimeter verified for the buyer (its signing key). */
   buyerId: string;
+}
+
+export interface Reservation extends ReservationKey {
   dataset: string;
   queryKey: string;
   cost: PrivacyCost;
+  /** When the charge counts: reservation time while reserved, commit time once committed. */
   at: number;
+  reservedAt: number;
+  /** The perimeter started reading data for it: it can no longer be given back. */
+  touched: boolean;
   state: ReservationState;
 }
 
-export interface ReserveRequest {
-  dealId: string;
-  /** An opaque key: whatever identity the perimeter verified for the buyer. */
-  buyerId: string;
+export interface ReserveRequest extends ReservationKey {
   dataset: string;
   queryKey: string;
+  /** What a fresh answer costs; nothing is reserved when an identical query is answered or in flight. */
   cost: PrivacyCost;
-  budget: DatasetBudget;
+  scope: BudgetScope;
   now: number;
 }
 
@@ -55,8 +68,11 @@ export interface BudgetFigures {
 
 export interface RemainingBudget {
   dataset: string;
-  windowDays: number;
-  windowStart: number;
+  /** Absent for a lifetime budget: every charge ever committed counts. */
+  windowDays?: number;
+  windowStart?: number;
+  /** The datasets sharing this budget (the seller marked them as holding the same people). */
+  sharedWith?: string[];
   buyer: BudgetFigures;
   /** All buyers together. */
   total: BudgetFigures;
@@ -82,6 +98,11 @@ export class ReservationStateError extends Error {
   override name = 'ReservationStateError';
 }
 
+/** The id is held by a reservation made for other signed terms or by another signer: refused. */
+export class TermsConflictError extends Error {
+  override name = 'TermsConflictError';
+}
+
 /** Another process holds the ledger: one perimeter worker per state directory. */
 export class LedgerLockedError extends Error {
   override name = 'LedgerLockedError';
@@ -89,6 +110,7 @@ export class LedgerLockedError extends Error {
 
 interface Row {
   deal_id: string;
+  terms_hash: string;
   buyer_id: string;
   dataset: string;
   query_key: string;
@@ -96,34 +118,12 @@ interface Row {
   nano_rho: number;
   femto_delta: number;
   at: number;
+  reserved_at: number;
+  touched_at: number | null;
   state: ReservationState;
 }
 
-const SCHEMA = `
-CREATE TABLE reservations (
-  deal_id TEXT PRIMARY KEY,
-  buyer_id TEXT NOT NULL,
-  dataset TEXT NOT NULL,
-  query_key TEXT NOT NULL,
-  micro_epsilon INTEGER NOT NULL CHECK (micro_epsilon >= 0),
-  nano_rho INTEGER NOT NULL CHECK (nano_rho >= 0),
-  femto_delta INTEGER NOT NULL CHECK (femto_delta >= 0),
-  at INTEGER NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('reserved', 'committed', 'released')),
-  settled_at INTEGER
-) STRICT;
-CREATE INDEX reservations_by_dataset ON reservations (dataset, at);
-CREATE TABLE answers (
-  deal_id TEXT PRIMARY KEY REFERENCES reservations (deal_id),
-  query_key TEXT NOT NULL,
-  at INTEGER NOT NULL,
-  answer TEXT NOT NULL
-) STRICT;
-CREATE INDEX answers_by_query ON answers (query_key, at);
-CREATE TABLE holder (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, since INTEGER NOT NULL) STRICT;
-`;
-
-const costOf = (row: Row): PrivacyCost => ({
+const costOf = (row: Pick<Row, 'micro_epsilon' | 'nano_rho' | 'femto_delta'>): PrivacyCost => ({
   microEpsilon: row.micro_epsilon,
   nanoRho: row.nano_rho,
   femtoDelta: row.femto_delta,
@@ -131,13 +131,20 @@ const costOf = (row: Row): PrivacyCost => ({
 
 const reservationOf = (row: Row): Reservation => ({
   dealId: row.deal_id,
+  termsHash: row.terms_hash,
   buyerId: row.buyer_id,
   dataset: row.dataset,
   queryKey: row.query_key,
   cost: costOf(row),
   at: row.at,
+  reservedAt: row.reserved_at,
+  touched: row.touched_at !== null,
   state: row.state,
 });
+
+/** The earliest commit time that still counts; undefined for a lifetime budget (everything counts). */
+export const windowStartOf = (budget: DatasetBudget, now: number) =>
+  budget.windowDays === undefined ? undefined : now - budget.windowDays * DAY_MS;
 
 const round = (x: number) => Number(x.toFixed(6));
 
@@ -166,14 +173,27 @@ const describeCharge = (cost: PrivacyCost) => {
     .join(', ');
 };
 
+const describePeriod = (budget: DatasetBudget) =>
+  budget.windowDays === undefined ? 'over its lifetime' : `in the last ${budget.windowDays} days`;
+
+const describeScope = (scope: BudgetScope) =>
+  scope.datasets.length > 1
+    ? `budget group ${scope.name} (datasets ${scope.datasets.join(', ')})`
+    : `dataset ${scope.datasets[0]}`;
+
+const grows = (cost: PrivacyCost, than: PrivacyCost) =>
+  cost.microEpsilon > than.microEpsilon || cost.nanoRho > than.nanoRho || cost.femtoDelta > than.femtoDelta;
+
 /**
  * The perimeter's privacy accounting and released answers, in one SQLite file inside the perimeter.
  *
  * Every operation is one transaction, so no crash leaves half an entry. A reservation is made before
- * the escrow is locked, committed when the answer is stored (in the same transaction), or released
- * when the deal fails. Spent = everything reserved or committed inside the window, per buyer and for
- * the dataset across all buyers (a privacy filter): a charge is refused when it would take either
- * over its (ε, δ) budget.
+ * the escrow is locked and bound to the signed terms and the signer's key. It is committed when the
+ * answer is stored (in the same transaction), when the query fails after the perimeter started
+ * reading data (an error is an answer too), or released when the deal fails before any data was read.
+ * Spent = everything reserved, plus everything committed inside the window (all of it for a lifetime
+ * budget), per buyer and across all buyers of every dataset sharing the budget: a privacy filter
+ * (Rogers et al. 2016). A charge is refused when it would take either over its (ε, δ) budget.
  *
  * Single writer: the connection runs in `locking_mode = EXCLUSIVE` and writes once on opening, so it
  * holds SQLite's exclusive lock on the file until it closes. The operating system drops that lock when
@@ -213,7 +233,10 @@ export class PrivacyLedger {
     return this.connection;
   }
 
-  /** Opens (or creates) the ledger and takes the single-writer lock; refuses a corrupt or foreign file. */
+  /**
+   * Opens (or creates) the ledger and takes the single-writer lock; migrates an older file in place
+   * (keeping every charge); refuses a corrupt, foreign or newer file.
+   */
   static open(path: string, options: { lockTimeoutMs?: number } = {}): PrivacyLedger {
     mkdirSync(dirname(path), { recursive: true });
     let db: Database.Database | undefined;
@@ -226,21 +249,7 @@ export class PrivacyLedger {
       const opened = db;
       opened
         .transaction(() => {
-          const version = opened.pragma('user_version', { simple: true }) as number;
-          if (version === 0) {
-            const tables = opened
-              .prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'")
-              .get() as {
-              n: number;
-            };
-            if (tables.n > 0) throw new LedgerUnavailableError('it holds tables Tusk did not create');
-            opened.exec(SCHEMA);
-            opened.pragma(`user_version = ${SCHEMA_VERSION}`);
-          } else if (version !== SCHEMA_VERSION) {
-            throw new LedgerUnavailableError(
-              `its schema version is ${version}, this perimeter knows ${SCHEMA_VERSION}`,
-            );
-          }
+          prepareSchema(opened);
           const check = opened.pragma('quick_check', { simple: true });
           if (check !== 'ok') throw new LedgerUnavailableError(`its integrity check says: ${String(check)}`);
           opened
@@ -279,191 +288,301 @@ export class PrivacyLedger {
     }
   }
 
-  private row(dealId: string): Row | undefined {
-    return this.db.prepare('SELECT * FROM reservations WHERE deal_id = ?').get(dealId) as Row | undefined;
+  /** The row held under the key's id, refused when it was made for other terms or another signer. */
+  private row(key: ReservationKey): Row | undefined {
+    const row = this.db.prepare('SELECT * FROM reservations WHERE deal_id = ?').get(key.dealId) as
+      Row | undefined;
+    if (row && (row.terms_hash !== key.termsHash || row.buyer_id !== key.buyerId))
+      throw new TermsConflictError(
+        `${key.dealId} is held by a reservation for other signed terms or another signer: nothing is served or charged under it`,
+      );
+    return row;
   }
 
-  reservation(dealId: string): Reservation | undefined {
+  private live(key: ReservationKey): Row {
+    const row = this.row(key);
+    if (!row) throw new ReservationStateError(`no privacy reservation for deal ${key.dealId}`);
+    if (row.state === 'released')
+      throw new ReservationStateError(`the reservation of deal ${key.dealId} was released`);
+    return row;
+  }
+
+  private reread(dealId: string): Reservation {
+    return reservationOf(this.db.prepare('SELECT * FROM reservations WHERE deal_id = ?').get(dealId) as Row);
+  }
+
+  reservation(key: ReservationKey): Reservation | undefined {
     return this.run(() => {
-      const row = this.row(dealId);
+      const row = this.row(key);
       return row && reservationOf(row);
     });
   }
 
-  private spent(
-    dataset: string,
-    buyerId: string | undefined,
-    windowStart: number,
-    except?: string,
-  ): PrivacyCost {
+  /**
+   * Reserved charges count whatever their age (they are not dated until committed); committed ones
+   * count from their commit, inside the window.
+   */
+  private spent(scope: BudgetScope, buyerId: string | undefined, now: number, except?: string): PrivacyCost {
+    const windowStart = windowStartOf(scope.budget, now) ?? null;
+    const datasets = JSON.stringify(scope.datasets);
     const sums = this.db
       .prepare(
         `SELECT coalesce(sum(micro_epsilon), 0) AS micro_epsilon, coalesce(sum(nano_rho), 0) AS nano_rho,
                 coalesce(sum(femto_delta), 0) AS femto_delta
            FROM reservations
-          WHERE dataset = ? AND at > ? AND state != 'released'
+          WHERE dataset IN (SELECT value FROM json_each(?)) AND state != 'released'
+            AND (state = 'reserved' OR ? IS NULL OR at > ?)
             AND (? IS NULL OR buyer_id = ?) AND (? IS NULL OR deal_id != ?)`,
       )
-      .get(dataset, windowStart, buyerId ?? null, buyerId ?? null, except ?? null, except ?? null) as Row;
+      .get(
+        datasets,
+        windowStart,
+        windowStart,
+        buyerId ?? null,
+        buyerId ?? null,
+        except ?? null,
+        except ?? null,
+      ) as Row;
     return costOf(sums);
   }
 
-  private figuresNow(dataset: string, buyerId: string, budget: DatasetBudget, now: number, except?: string) {
-    const windowStart = now - budget.windowDays * DAY_MS;
-    return {
-      windowStart,
-      buyer: this.spent(dataset, buyerId, windowStart, except),
-      total: this.spent(dataset, undefined, windowStart, except),
-    };
-  }
-
-  /** Refuses a charge that would take the buyer's or the dataset's spend over its budget. */
-  private checkFits(
-    dataset: string,
-    buyerId: string,
-    cost: PrivacyCost,
-    budget: DatasetBudget,
-    now: number,
-    except?: string,
-  ) {
-    const spent = this.figuresNow(dataset, buyerId, budget, now, except);
-    const days = `in the last ${budget.windowDays} days`;
-    if (!withinBudget(addCosts(spent.buyer, cost), budget.perBuyer))
+  /** Refuses a charge that would take the buyer's or the shared budget's spend over its budget. */
+  private checkFits(scope: BudgetScope, buyerId: string, cost: PrivacyCost, now: number, except?: string) {
+    const { budget } = scope;
+    const buyer = this.spent(scope, buyerId, now, except);
+    const total = this.spent(scope, undefined, now, except);
+    const period = describePeriod(budget);
+    if (!withinBudget(addCosts(buyer, cost), budget.perBuyer))
       throw new BudgetExhaustedError(
         'buyer',
-        `privacy budget exhausted for buyer ${buyerId} on ${dataset}: ${describeSpend(figures(spent.buyer, budget.perBuyer))} ${days}; this answer costs ${describeCharge(cost)}`,
+        `privacy budget exhausted for buyer ${buyerId} on ${scope.datasets.length > 1 ? describeScope(scope) : scope.datasets[0]}: ${describeSpend(figures(buyer, budget.perBuyer))} ${period}; this answer costs ${describeCharge(cost)}`,
       );
-    if (!withinBudget(addCosts(spent.total, cost), budget.total))
+    if (!withinBudget(addCosts(total, cost), budget.total))
       throw new BudgetExhaustedError(
         'dataset',
-        `privacy budget exhausted for dataset ${dataset} (all buyers together): ${describeSpend(figures(spent.total, budget.total))} ${days}; this answer costs ${describeCharge(cost)}`,
+        `privacy budget exhausted for ${describeScope(scope)} (all buyers together): ${describeSpend(figures(total, budget.total))} ${period}; this answer costs ${describeCharge(cost)}`,
       );
   }
 
-  /** Idempotent per deal: a retried reservation returns the first one and charges nothing more. */
+  /** An answer to the same query is stored (committed after `notBefore`), or one is being computed. */
+  private answeredOrInFlight(queryKey: string, dealId: string, notBefore: number | undefined): boolean {
+    const stored = this.db
+      .prepare('SELECT 1 FROM answers WHERE query_key = ? AND (? IS NULL OR at > ?) LIMIT 1')
+      .get(queryKey, notBefore ?? null, notBefore ?? null);
+    const inFlight = this.db
+      .prepare(
+        "SELECT 1 FROM reservations WHERE query_key = ? AND state = 'reserved' AND deal_id != ? AND NOT (micro_epsilon = 0 AND nano_rho = 0 AND femto_delta = 0) LIMIT 1",
+      )
+      .get(queryKey, dealId);
+    return stored !== undefined || inFlight !== undefined;
+  }
+
+  /**
+   * Reserves a fresh answer's cost, or nothing when an identical query is answered inside the window
+   * or already reserved in full by another deal (this one then waits for that answer; if it never
+   * comes, `startRun` charges this deal in full before it reads anything). Idempotent per key: a
+   * retried reservation returns the first one and charges nothing more.
+   */
   reserve(request: ReserveRequest): Reservation {
     return this.run(() => {
-      const existing = this.row(request.dealId);
+      const existing = this.row(request);
       if (existing) return reservationOf(existing);
-      this.checkFits(request.dataset, request.buyerId, request.cost, request.budget, request.now);
+      const notBefore = windowStartOf(request.scope.budget, request.now);
+      const cost = this.answeredOrInFlight(request.queryKey, request.dealId, notBefore)
+        ? ZERO_COST
+        : request.cost;
+      if (!isFree(cost)) this.checkFits(request.scope, request.buyerId, cost, request.now);
       this.db
         .prepare(
-          `INSERT INTO reservations (deal_id, buyer_id, dataset, query_key, micro_epsilon, nano_rho, femto_delta, at, state)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'reserved')`,
+          `INSERT INTO reservations (deal_id, terms_hash, buyer_id, dataset, query_key, micro_epsilon, nano_rho,
+                                     femto_delta, at, reserved_at, state)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'reserved')`,
         )
         .run(
           request.dealId,
+          request.termsHash,
           request.buyerId,
           request.dataset,
           request.queryKey,
+          cost.microEpsilon,
+          cost.nanoRho,
+          cost.femtoDelta,
+          request.now,
+          request.now,
+        );
+      return this.reread(request.dealId);
+    });
+  }
+
+  /**
+   * Reserves and commits at once (a milestone run's ε, paid before its first check reads data).
+   * Idempotent per key: the same run is charged once, and a run already charged is not checked again.
+   */
+  charge(request: Omit<ReserveRequest, 'queryKey'>): Reservation {
+    return this.run(() => {
+      const existing = this.row(request);
+      if (existing?.state === 'committed') return reservationOf(existing);
+      if (existing?.state === 'released')
+        throw new ReservationStateError(`the charge ${request.dealId} was released`);
+      if (!existing) this.checkFits(request.scope, request.buyerId, request.cost, request.now);
+      this.db
+        .prepare(
+          `INSERT INTO reservations (deal_id, terms_hash, buyer_id, dataset, query_key, micro_epsilon, nano_rho,
+                                     femto_delta, at, reserved_at, touched_at, state, settled_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'committed', ?)
+           ON CONFLICT (deal_id) DO UPDATE SET state = 'committed', at = excluded.at, settled_at = excluded.at`,
+        )
+        .run(
+          request.dealId,
+          request.termsHash,
+          request.buyerId,
+          request.dataset,
+          request.dealId,
           request.cost.microEpsilon,
           request.cost.nanoRho,
           request.cost.femtoDelta,
           request.now,
+          request.now,
+          request.now,
+          request.now,
         );
-      return reservationOf(this.row(request.dealId)!);
+      return this.reread(request.dealId);
     });
   }
 
-  /** Inside a transaction: marks a reservation spent at `cost`, re-checking the budgets when it grows. */
-  private commitRow(dealId: string, cost: PrivacyCost, now: number, budget?: DatasetBudget): Reservation {
-    const row = this.row(dealId);
-    if (!row) throw new ReservationStateError(`no privacy reservation for deal ${dealId}`);
-    if (row.state === 'released')
-      throw new ReservationStateError(`the reservation of deal ${dealId} was released`);
-    const reserved = costOf(row);
-    const grows =
-      cost.microEpsilon > reserved.microEpsilon ||
-      cost.nanoRho > reserved.nanoRho ||
-      cost.femtoDelta > reserved.femtoDelta;
-    if (grows) {
-      if (!budget)
-        throw new Error(`deal ${dealId} reserved less than it would commit, and no budget was given`);
-      this.checkFits(row.dataset, row.buyer_id, cost, budget, now, dealId);
-    }
+  /** Inside a transaction: marks a reservation spent at `cost`, dated now (when its answer goes out). */
+  private commitRow(row: Row, cost: PrivacyCost, now: number): Reservation {
     this.db
       .prepare(
-        `UPDATE reservations SET state = 'committed', micro_epsilon = ?, nano_rho = ?, femto_delta = ?, settled_at = ?
+        `UPDATE reservations SET state = 'committed', micro_epsilon = ?, nano_rho = ?, femto_delta = ?, at = ?,
+                settled_at = ?
           WHERE deal_id = ?`,
       )
-      .run(cost.microEpsilon, cost.nanoRho, cost.femtoDelta, now, dealId);
-    return reservationOf(this.row(dealId)!);
+      .run(cost.microEpsilon, cost.nanoRho, cost.femtoDelta, now, now, row.deal_id);
+    return this.reread(row.deal_id);
   }
 
   /**
-   * Marks the reservation spent at `cost` (ZERO_COST when the deal is served an answer already paid
-   * for). A cost above what was reserved is checked against `budget` again and may be refused.
-   * Idempotent: a committed reservation is returned as it is.
+   * Before the perimeter reads any data for a reservation: raises it to the fresh answer's full cost
+   * when it reserved less (a repeat whose stored answer is gone, or a deal that waited for an
+   * identical one that failed), refused when the budgets no longer allow it, and marks it touched.
+   * From here on the reservation is charged whatever happens: an error or a timeout is an answer too.
    */
-  commit(dealId: string, cost: PrivacyCost, now: number, budget?: DatasetBudget): Reservation {
+  startRun(key: ReservationKey, cost: PrivacyCost, scope: BudgetScope, now: number): Reservation {
     return this.run(() => {
-      const row = this.row(dealId);
-      if (row?.state === 'committed') return reservationOf(row);
-      return this.commitRow(dealId, cost, now, budget);
+      const row = this.live(key);
+      if (row.state === 'committed')
+        throw new ReservationStateError(`deal ${key.dealId} was already charged for an answer`);
+      const reserved = costOf(row);
+      const full = grows(cost, reserved) ? cost : reserved;
+      if (grows(cost, reserved)) this.checkFits(scope, row.buyer_id, cost, now, row.deal_id);
+      this.db
+        .prepare(
+          `UPDATE reservations SET micro_epsilon = ?, nano_rho = ?, femto_delta = ?, touched_at = coalesce(touched_at, ?)
+            WHERE deal_id = ?`,
+        )
+        .run(full.microEpsilon, full.nanoRho, full.femtoDelta, now, row.deal_id);
+      return this.reread(row.deal_id);
     });
   }
 
   /**
-   * Commits a fresh answer's cost and stores the answer in one transaction: an answer is never
-   * stored (nor, after this, sealed) without its cost charged, and a charge never lacks its answer.
+   * Commits a fresh answer at what `startRun` reserved and stores the answer in one transaction: an
+   * answer is never stored (nor, after this, sealed) without its cost charged.
    */
-  commitAnswer<T>(
-    dealId: string,
-    cost: PrivacyCost,
-    now: number,
-    budget: DatasetBudget,
-    answer: { queryKey: string; answer: T },
-  ): Reservation {
+  commitAnswer<T>(key: ReservationKey, now: number, answer: { queryKey: string; answer: T }): Reservation {
     return this.run(() => {
-      const row = this.row(dealId);
-      if (row?.state === 'committed')
+      const row = this.live(key);
+      if (row.state === 'committed')
         throw new ReservationStateError(
-          `deal ${dealId} was already charged for an answer that is no longer stored`,
+          `deal ${key.dealId} was already charged for an answer that is no longer stored`,
         );
-      const committed = this.commitRow(dealId, cost, now, budget);
+      if (row.touched_at === null)
+        throw new ReservationStateError(`deal ${key.dealId} stores an answer it never started`);
+      const committed = this.commitRow(row, costOf(row), now);
       this.db
         .prepare('INSERT INTO answers (deal_id, query_key, at, answer) VALUES (?, ?, ?, ?)')
-        .run(dealId, answer.queryKey, now, JSON.stringify(answer.answer));
+        .run(key.dealId, answer.queryKey, now, JSON.stringify(answer.answer));
       return committed;
     });
   }
 
-  /** Gives a failed deal's reservation back. A committed one stays spent: its answer went out. */
-  release(dealId: string, now: number): Reservation | undefined {
+  /**
+   * A deal served the stored answer of an identical query: nothing more to charge, unless this deal
+   * had already started reading data (a retry after a crash), which is charged as reserved.
+   * Idempotent: a committed reservation is returned as it is.
+   */
+  commitRepeat(key: ReservationKey, now: number): Reservation {
     return this.run(() => {
-      const row = this.row(dealId);
-      if (!row || row.state !== 'reserved') return row && reservationOf(row);
-      this.db
-        .prepare("UPDATE reservations SET state = 'released', settled_at = ? WHERE deal_id = ?")
-        .run(now, dealId);
-      return reservationOf(this.row(dealId)!);
+      const row = this.live(key);
+      if (row.state === 'committed') return reservationOf(row);
+      return this.commitRow(row, row.touched_at === null ? ZERO_COST : costOf(row), now);
     });
   }
 
-  /** The deal's own stored answer, or else the latest answer to the same query stored after `notBefore`. */
-  findAnswer<T>(dealId: string, queryKey: string, notBefore: number): StoredAnswer<T> | undefined {
+  /** The query failed or timed out after it started reading data: charged in full, no answer stored. */
+  chargeFailure(key: ReservationKey, now: number): Reservation {
     return this.run(() => {
-      const own = this.db.prepare('SELECT deal_id, at, answer FROM answers WHERE deal_id = ?').get(dealId);
+      const row = this.live(key);
+      if (row.state === 'committed') return reservationOf(row);
+      return this.commitRow(row, costOf(row), now);
+    });
+  }
+
+  /**
+   * Gives a failed deal's reservation back, only if no data was read for it. A touched reservation
+   * is committed instead (the failure may depend on the data), and a committed one stays spent. By
+   * id alone: whoever calls it can at most give back what was never used.
+   */
+  release(dealId: string, now: number): Reservation | undefined {
+    return this.run(() => {
+      const row = this.db.prepare('SELECT * FROM reservations WHERE deal_id = ?').get(dealId) as
+        Row | undefined;
+      if (!row || row.state !== 'reserved') return row && reservationOf(row);
+      if (row.touched_at !== null) return this.commitRow(row, costOf(row), now);
+      this.db
+        .prepare("UPDATE reservations SET state = 'released', settled_at = ? WHERE deal_id = ?")
+        .run(now, dealId);
+      return this.reread(dealId);
+    });
+  }
+
+  /**
+   * The deal's own stored answer (under its bound key), or else the latest answer to the same query
+   * stored after `notBefore` (any time, when undefined).
+   */
+  findAnswer<T>(
+    key: ReservationKey,
+    queryKey: string,
+    notBefore: number | undefined,
+  ): StoredAnswer<T> | undefined {
+    return this.run(() => {
+      this.row(key);
+      const own = this.db
+        .prepare('SELECT deal_id, at, answer FROM answers WHERE deal_id = ?')
+        .get(key.dealId);
       const row = (own ??
         this.db
           .prepare(
-            'SELECT deal_id, at, answer FROM answers WHERE query_key = ? AND at > ? ORDER BY at DESC LIMIT 1',
+            'SELECT deal_id, at, answer FROM answers WHERE query_key = ? AND (? IS NULL OR at > ?) ORDER BY at DESC LIMIT 1',
           )
-          .get(queryKey, notBefore)) as { deal_id: string; at: number; answer: string } | undefined;
+          .get(queryKey, notBefore ?? null, notBefore ?? null)) as
+        { deal_id: string; at: number; answer: string } | undefined;
       return row && { dealId: row.deal_id, at: row.at, answer: JSON.parse(row.answer) as T };
     });
   }
 
-  /** What the buyer and all buyers together have spent on a dataset inside the window, and what is left. */
-  remaining(dataset: string, buyerId: string, budget: DatasetBudget, now: number): RemainingBudget {
+  /** What the buyer and all buyers together have spent on a budget (inside its window), and what is left. */
+  remaining(dataset: string, scope: BudgetScope, buyerId: string, now: number): RemainingBudget {
     return this.run(() => {
-      const spent = this.figuresNow(dataset, buyerId, budget, now);
+      const { budget } = scope;
+      const windowStart = windowStartOf(budget, now);
       return {
         dataset,
-        windowDays: budget.windowDays,
-        windowStart: spent.windowStart,
-        buyer: figures(spent.buyer, budget.perBuyer),
-        total: figures(spent.total, budget.total),
+        ...(budget.windowDays === undefined ? {} : { windowDays: budget.windowDays, windowStart }),
+        ...(scope.datasets.length > 1 ? { sharedWith: scope.datasets } : {}),
+        buyer: figures(this.spent(scope, buyerId, now), budget.perBuyer),
+        total: figures(this.spent(scope, undefined, now), budget.total),
       };
     });
   }
@@ -475,3 +594,5 @@ function unavailable(path: string, error: unknown): LedgerUnavailableError {
     `the privacy ledger ${path} cannot be used (${reason}); every reservation is refused until the seller restores it from a backup (deleting it would reset every budget)`,
   );
 }
+
+export { LedgerSchemaError };

@@ -35,8 +35,11 @@ export interface BudgetFiguresResult {
 /** Budget figures only, never data. */
 export interface PrivacyBudgetResult {
   dataset: string;
-  windowDays: number;
-  windowStart: number;
+  /** Absent for a lifetime budget (the default): every charge ever committed counts. */
+  windowDays?: number;
+  windowStart?: number;
+  /** The datasets sharing this budget, when the seller marked them as holding the same people. */
+  sharedWith?: string[];
   /** All buyers together. */
   total: BudgetFiguresResult;
   buyer?: BudgetFiguresResult;
@@ -110,6 +113,7 @@ export type PerimeterRefusal =
   | 'DatasetPolicyMissing'
   | 'LedgerUnavailable'
   | 'NoReservation'
+  | 'TermsConflict'
   | 'TemplateSqlRejected'
   | 'DatasetUnavailable'
   | 'QueryFailed'

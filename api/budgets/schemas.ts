@@ -16,9 +16,12 @@ export const budgetFigures = z.object({
 export const budgetView = z.object({
   sellerId: z.string(),
   dataset: z.string(),
-  windowDays: z.number(),
-  /** Charges made after this instant (ms since the epoch) count. */
-  windowStart: z.number(),
+  /** Absent for a lifetime budget (the default): every charge ever committed counts. */
+  windowDays: z.number().optional(),
+  /** Charges committed after this instant (ms since the epoch) count; absent for a lifetime budget. */
+  windowStart: z.number().optional(),
+  /** The datasets sharing this budget (the seller marked them as holding the same people). */
+  sharedWith: z.array(z.string()).optional(),
   /** All buyers together: the dataset's privacy filter. */
   total: budgetFigures,
   /** The asking buyer's own budget; absent when the seller asks. */

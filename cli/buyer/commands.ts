@@ -48,7 +48,11 @@ export function describeBudget(view: BudgetView): string {
     String(f.spent.rho),
   ];
   return [
-    `${view.sellerId}/${view.dataset}: privacy budget per ${view.windowDays} days (since ${new Date(view.windowStart).toISOString()})`,
+    `${view.sellerId}/${view.dataset}: ` +
+      (view.windowDays === undefined || view.windowStart === undefined
+        ? 'lifetime privacy budget'
+        : `privacy budget per ${view.windowDays} days (since ${new Date(view.windowStart).toISOString()})`) +
+      (view.sharedWith ? `, shared by ${view.sharedWith.join(', ')}` : ''),
     formatTable(
       ['', 'ε spent', 'ε left', 'ε budget', 'δ spent', 'δ budget', 'ρ spent'],
       [...(view.buyer ? [row('you', view.buyer)] : []), row('all buyers', view.total)],

@@ -62,11 +62,15 @@ export function registerSellerCommands(program: Command): void {
       .description("set a dataset's privacy budgets in the seller's signed dataset policy")
       .requiredOption('--dataset <name>', 'the dataset (table)')
       .option('--seller <sellerId>', 'the seller (default: $TUSK_SELLER_ID)')
-      .option('--window-days <n>', 'the budget window', '30')
-      .option('--epsilon <ε>', 'what all buyers together may spend per window', '100')
-      .option('--delta <δ>', 'δ all buyers together may spend per window', '1e-5')
-      .option('--buyer-epsilon <ε>', 'what one buyer may spend per window', '10')
-      .option('--buyer-delta <δ>', 'δ one buyer may spend per window', '1e-6'),
+      .option(
+        '--window-days <n>',
+        'refresh the budgets every n days (a rate bound); without it they are lifetime budgets',
+      )
+      .option('--budget-group <name>', 'datasets holding the same people share one budget: name the group')
+      .option('--epsilon <ε>', 'what all buyers together may spend', '100')
+      .option('--delta <δ>', 'δ all buyers together may spend', '1e-5')
+      .option('--buyer-epsilon <ε>', 'what one buyer may spend', '10')
+      .option('--buyer-delta <δ>', 'δ one buyer may spend', '1e-6'),
   ).action(signPolicy);
   withHomeOption(
     seller.command('keygen <sellerId>').description("make the seller's Ed25519 signing key"),

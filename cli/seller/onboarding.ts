@@ -55,7 +55,8 @@ export interface PolicyOptions {
   seller?: string;
   home?: string;
   dataset: string;
-  windowDays: string;
+  windowDays?: string;
+  budgetGroup?: string;
   epsilon: string;
   delta: string;
   buyerEpsilon: string;
@@ -87,7 +88,10 @@ export async function signPolicy(options: PolicyOptions): Promise<void> {
     datasets: {
       ...current?.datasets,
       [options.dataset]: {
-        windowDays: number(options.windowDays, '--window-days'),
+        ...(options.windowDays === undefined
+          ? {}
+          : { windowDays: number(options.windowDays, '--window-days') }),
+        ...(options.budgetGroup === undefined ? {} : { budgetGroup: options.budgetGroup }),
         total: { epsilon: number(options.epsilon, '--epsilon'), delta: number(options.delta, '--delta') },
         perBuyer: {
           epsilon: number(options.buyerEpsilon, '--buyer-epsilon'),
@@ -110,7 +114,9 @@ export async function signPolicy(options: PolicyOptions): Promise<void> {
   );
   const budget = policy.datasets[options.dataset]!;
   console.log(
-    `dataset policy v${policy.version} signed: ${options.dataset} per ${budget.windowDays} days, ` +
+    `dataset policy v${policy.version} signed: ${options.dataset} ` +
+      (budget.windowDays === undefined ? 'for its lifetime, ' : `per ${budget.windowDays} days, `) +
+      (budget.budgetGroup ? `sharing group ${budget.budgetGroup}'s budget, ` : '') +
       `all buyers ε ${budget.total.epsilon} δ ${budget.total.delta}, one buyer ε ${budget.perBuyer.epsilon} δ ${budget.perBuyer.delta}\n` +
       `  ${datasetPolicyPath(workspace.dir)} (restart the perimeter to use it)`,
   );

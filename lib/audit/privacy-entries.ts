@@ -3,12 +3,16 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { datasetPolicy, datasetPolicySignature } from '../../query-policies/dataset-policy';
+import { budgetScopeOf, datasetPolicy, datasetPolicySignature } from '../../query-policies/dataset-policy';
 import { readDatasetPolicyFile } from '../../query-policies/dataset-policy-file';
 
 const DAY_MS = 86_400_000;
 
-/** One row of the perimeter's privacy ledger (activities/perimeter/privacy-ledger.ts, `reservations`). */
+/**
+ * One row of the perimeter's privacy ledger (activities/perimeter/privacy-ledger.ts, `reservations`):
+ * `at` is when the charge counts (its commit, for a committed one). The terms hash and touch time the
+ * ledger also keeps are the perimeter's own and are not carried.
+ */
 export const privacyEntry = z.strictObject({
   dealId: z.string(),
   buyerId: z.string(),
@@ -92,12 +96,15 @@ export async function readPrivacyEntries(
       });
       const others = new Map<string, PrivacyEntry>();
       for (const entry of own) {
-        const windowMs = (signedPolicy.policy.datasets[entry.dataset]?.windowDays ?? 0) * DAY_MS;
+        // Every dataset sharing the entry's budget; all earlier charges for a lifetime budget.
+        const scope = budgetScopeOf(signedPolicy.policy, entry.dataset);
+        const days = scope?.budget.windowDays;
+        const from = days === undefined ? Number.MIN_SAFE_INTEGER : entry.at - days * DAY_MS;
         const rows = db
           .prepare(
-            "SELECT * FROM reservations WHERE dataset = ? AND at > ? AND at <= ? AND state != 'released'",
+            "SELECT * FROM reservations WHERE dataset IN (SELECT value FROM json_each(?)) AND at > ? AND at <= ? AND state != 'released'",
           )
-          .all(entry.dataset, entry.at - windowMs, entry.at) as Row[];
+          .all(JSON.stringify(scope?.datasets ?? [entry.dataset]), from, entry.at) as Row[];
         for (const row of rows) others.set(row.deal_id, entryOf(row));
       }
       for (const entry of own) others.set(entry.dealId, entry);

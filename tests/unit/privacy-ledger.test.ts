@@ -8,8 +8,9 @@ import {
   LedgerLockedError,
   LedgerUnavailableError,
   PrivacyLedger,
+  type ReservationKey,
 } from '../../activities/perimeter/privacy-ledger';
-import type { DatasetBudget } from '../../query-policies/dataset-policy';
+import type { BudgetScope, DatasetBudget } from '../../query-policies/dataset-policy';
 import { privacyCost, ZERO_COST } from '../../query-policies/privacy-cost';
 
 const DAY = 86_400_000;
@@ -20,21 +21,50 @@ const BUDGET: DatasetBudget = {
   perBuyer: { epsilon: 3, delta: 1e-6 },
 };
 const eps = (epsilon: number) => privacyCost({ epsilon });
+const scopeOf = (budget: DatasetBudget = BUDGET, datasets = ['patients']): BudgetScope => ({
+  datasets,
+  name: datasets[0]!,
+  budget,
+});
+/** Each deal's reservation is bound to its own terms hash and its buyer's key. */
+const key = (dealId: string, buyerId = 'b1'): ReservationKey => ({
+  dealId,
+  buyerId,
+  termsHash: `h-${dealId}`,
+});
 
 describe('privacy ledger (SQLite)', () => {
   let path: string;
   let ledger: PrivacyLedger;
   const reserve = (dealId: string, epsilon = 1, now = NOW, buyerId = 'b1', budget = BUDGET) =>
     ledger.reserve({
-      dealId,
-      buyerId,
+      ...key(dealId, buyerId),
       dataset: 'patients',
       queryKey: `q-${dealId}`,
       cost: eps(epsilon),
-      budget,
+      scope: scopeOf(budget),
       now,
     });
-  const spent = (buyerId = 'b1', now = NOW) => ledger.remaining('patients', buyerId, BUDGET, now);
+  /** Reserves, starts and stores an answer: a fresh answer as the perimeter makes one. */
+  const answer = (
+    dealId: string,
+    epsilon: number,
+    now: number,
+    committedAt = now,
+    queryKey = `q-${dealId}`,
+  ) => {
+    ledger.reserve({
+      ...key(dealId),
+      dataset: 'patients',
+      queryKey,
+      cost: eps(epsilon),
+      scope: scopeOf(),
+      now,
+    });
+    ledger.startRun(key(dealId), eps(epsilon), scopeOf(), now);
+    return ledger.commitAnswer(key(dealId), committedAt, { queryKey, answer: { dealId } });
+  };
+  const spent = (buyerId = 'b1', now = NOW) => ledger.remaining('patients', scopeOf(), buyerId, now);
 
   beforeEach(async () => {
     path = join(await mkdtemp(join(tmpdir(), 'tusk-privacy-')), 'privacy-ledger.sqlite');
@@ -84,13 +114,12 @@ describe('privacy ledger (SQLite)', () => {
   });
 
   it('gives back released reservations, keeps committed ones, and forgets what left the window', () => {
-    reserve('d1');
+    answer('d1', 1, NOW);
     reserve('d2');
-    ledger.commit('d1', eps(1), NOW);
     ledger.release('d2', NOW);
     ledger.release('d1', NOW); // committed: its answer went out, so it stays spent
-    expect(ledger.reservation('d1')?.state).toBe('committed');
-    expect(ledger.reservation('d2')?.state).toBe('released');
+    expect(ledger.reservation(key('d1'))?.state).toBe('committed');
+    expect(ledger.reservation(key('d2'))?.state).toBe('released');
     expect(spent().buyer.spent.epsilon).toBe(1);
     expect(spent('b1', NOW + 31 * DAY).buyer.spent.epsilon).toBe(0);
     expect(spent('b1', NOW + 31 * DAY).windowStart).toBe(NOW + DAY);
@@ -100,8 +129,10 @@ describe('privacy ledger (SQLite)', () => {
   it('is idempotent per deal: a retried reservation or commit charges once', () => {
     reserve('d1');
     reserve('d1');
-    ledger.commit('d1', eps(1), NOW);
-    ledger.commit('d1', eps(1), NOW);
+    ledger.startRun(key('d1'), eps(1), scopeOf(), NOW);
+    ledger.chargeFailure(key('d1'), NOW);
+    ledger.chargeFailure(key('d1'), NOW);
+    ledger.release('d1', NOW);
     expect(spent().buyer.spent.epsilon).toBe(1);
     expect(spent().total.spent.epsilon).toBe(1);
   });
@@ -158,37 +189,40 @@ describe('privacy ledger (SQLite)', () => {
       ledger.reserve({
         dealId: `m${i}`,
         buyerId: 'b1',
+        termsHash: 'h',
         dataset: 'patients',
         queryKey: `m${i}`,
         cost,
-        budget,
+        scope: scopeOf(budget),
         now: NOW,
       }),
     );
     // ε_total = Σε + ρ + 2√(ρ ln(1/δ')), δ' = δ − Σδ = 1e-5 − 1e-6
     const byHand = 0.75 + 0.03 + 2 * Math.sqrt(0.03 * Math.log(1 / 9e-6));
     expect(byHand).toBeCloseTo(1.96076006, 8);
-    const figures = ledger.remaining('patients', 'b1', budget, NOW);
+    const figures = ledger.remaining('patients', scopeOf(budget), 'b1', NOW);
     expect(figures.buyer.spent).toEqual({ epsilon: Number(byHand.toFixed(6)), delta: 1e-6, rho: 0.03 });
     expect(figures.buyer.left).toEqual({ epsilon: Number((2 - byHand).toFixed(6)), delta: 9e-6 });
     // One more Laplace answer of ε=0.039 fits (1.96076 + 0.039 ≤ 2); a further ρ=0.001 does not.
     ledger.reserve({
       dealId: 'l',
       buyerId: 'b1',
+      termsHash: 'h',
       dataset: 'patients',
       queryKey: 'l',
       cost: privacyCost({ epsilon: 0.039 }),
-      budget,
+      scope: scopeOf(budget),
       now: NOW,
     });
     expect(() =>
       ledger.reserve({
         dealId: 'g',
         buyerId: 'b1',
+        termsHash: 'h',
         dataset: 'patients',
         queryKey: 'g',
         cost: privacyCost({ rho: 0.001 }),
-        budget,
+        scope: scopeOf(budget),
         now: NOW,
       }),
     ).toThrow(
@@ -199,57 +233,66 @@ describe('privacy ledger (SQLite)', () => {
       ledger.reserve({
         dealId: 'd',
         buyerId: 'b1',
+        termsHash: 'h',
         dataset: 'patients',
         queryKey: 'd',
         cost: privacyCost({ delta: 1e-5 }),
-        budget,
+        scope: scopeOf(budget),
         now: NOW,
       }),
     ).toThrow(BudgetExhaustedError);
   });
 
-  it('commits before it stores: an answer is stored only with its cost charged, in one transaction', () => {
+  it('raises a reservation to full cost before reading data, and stores an answer only with its charge', () => {
     reserve('d1', 2);
     reserve('d2', 1);
-    // d2 would commit more than it reserved, and more than is left: refused, and nothing is stored.
-    expect(() =>
-      ledger.commitAnswer('d2', eps(1.5), NOW, BUDGET, { queryKey: 'q', answer: { rows: [[2]] } }),
-    ).toThrow(BudgetExhaustedError);
-    expect(ledger.findAnswer('d2', 'q', 0)).toBeUndefined();
-    expect(ledger.reservation('d2')).toMatchObject({ state: 'reserved', cost: eps(1) });
+    // d2 would run at more than it reserved, and more than is left: refused before any data is read.
+    expect(() => ledger.startRun(key('d2'), eps(1.5), scopeOf(), NOW)).toThrow(BudgetExhaustedError);
+    expect(ledger.reservation(key('d2'))).toMatchObject({ state: 'reserved', cost: eps(1), touched: false });
+    expect(() => ledger.commitAnswer(key('d2'), NOW, { queryKey: 'q', answer: {} })).toThrow(/never started/);
+    expect(ledger.findAnswer(key('d2'), 'q', 0)).toBeUndefined();
 
-    ledger.commitAnswer('d1', eps(2), NOW, BUDGET, { queryKey: 'q', answer: { rows: [[1]] } });
-    expect(ledger.reservation('d1')).toMatchObject({ state: 'committed', cost: eps(2) });
+    ledger.startRun(key('d1'), eps(2), scopeOf(), NOW);
+    ledger.commitAnswer(key('d1'), NOW, { queryKey: 'q', answer: { rows: [[1]] } });
+    expect(ledger.reservation(key('d1'))).toMatchObject({ state: 'committed', cost: eps(2) });
     // The deal's own answer, and the same query's answer for another deal inside the window only.
-    expect(ledger.findAnswer('d1', 'q', NOW + DAY)).toEqual({
+    expect(ledger.findAnswer(key('d1'), 'q', NOW + DAY)).toEqual({
       dealId: 'd1',
       at: NOW,
       answer: { rows: [[1]] },
     });
-    expect(ledger.findAnswer('d3', 'q', NOW - DAY)).toMatchObject({ dealId: 'd1' });
-    expect(ledger.findAnswer('d3', 'q', NOW)).toBeUndefined();
+    expect(ledger.findAnswer(key('d3'), 'q', NOW - DAY)).toMatchObject({ dealId: 'd1' });
+    expect(ledger.findAnswer(key('d3'), 'q', NOW)).toBeUndefined();
     // A repeat served that answer commits nothing; a charged deal is never answered twice.
-    ledger.commit('d2', ZERO_COST, NOW);
+    ledger.commitRepeat(key('d2'), NOW);
     expect(spent().buyer.spent.epsilon).toBe(2);
-    expect(() => ledger.commitAnswer('d1', eps(2), NOW, BUDGET, { queryKey: 'q', answer: {} })).toThrow(
+    expect(() => ledger.commitAnswer(key('d1'), NOW, { queryKey: 'q', answer: {} })).toThrow(
       /already charged/,
     );
   });
 
-  it('a zero-cost repeat whose answer is gone is charged in full, or refused when that does not fit', () => {
+  it('a zero-cost repeat whose answer is gone is charged in full before it runs, or refused', () => {
     ledger.reserve({
-      dealId: 'r1',
-      buyerId: 'b1',
+      ...key('r1'),
       dataset: 'patients',
       queryKey: 'q',
       cost: ZERO_COST,
-      budget: BUDGET,
+      scope: scopeOf(),
       now: NOW,
     });
-    reserve('d1', 2.5);
-    expect(() => ledger.commit('r1', eps(1), NOW)).toThrow(/no budget was given/);
-    expect(() => ledger.commit('r1', eps(1), NOW, BUDGET)).toThrow(BudgetExhaustedError);
-    ledger.commit('r1', eps(0.5), NOW, BUDGET);
+    ledger.reserve({
+      ...key('r2'),
+      dataset: 'patients',
+      queryKey: 'q',
+      cost: eps(1),
+      scope: scopeOf(),
+      now: NOW,
+    });
+    // r1 reserved nothing (as for a repeat), so it is not an answer in flight: r2 reserves in full.
+    expect(ledger.reservation(key('r2'))?.cost).toEqual(eps(1));
+    reserve('d1', 1.5);
+    expect(() => ledger.startRun(key('r1'), eps(1), scopeOf(), NOW)).toThrow(BudgetExhaustedError);
+    ledger.startRun(key('r1'), eps(0.5), scopeOf(), NOW);
     expect(spent().buyer.spent.epsilon).toBe(3);
   });
 
@@ -274,14 +317,15 @@ describe('privacy ledger (SQLite)', () => {
       refusing.reserve({
         dealId: 'd2',
         buyerId: 'b1',
+        termsHash: 'h',
         dataset: 'patients',
         queryKey: 'q',
         cost: eps(1),
-        budget: BUDGET,
+        scope: scopeOf(),
         now: NOW,
       }),
     ).toThrow(LedgerUnavailableError);
-    expect(() => refusing.remaining('patients', 'b1', BUDGET, NOW)).toThrow((refusal as Error).message);
+    expect(() => refusing.remaining('patients', scopeOf(), 'b1', NOW)).toThrow((refusal as Error).message);
     expect(() => refusing.release('d1', NOW)).toThrow(LedgerUnavailableError);
     refusing.close();
     // A file someone else's program made is not taken for a ledger either.

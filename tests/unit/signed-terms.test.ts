@@ -164,6 +164,14 @@ describe('the perimeter authorises a query only as signed', () => {
     expect(refusal(() => authorizeQuery({ ...call, dealId: 'sub-2/period-1/query-0' }, 's')).type).toBe(
       'TermsMismatch',
     );
+    // Only the id the workflow builds: no other spelling of a period or query maps onto the same run.
+    for (const dealId of ['sub-1/period-03/query-0', 'sub-1/period-0/query-0', 'sub-1/x/period-3/query-0'])
+      expect(refusal(() => authorizeQuery({ ...call, dealId }, 's')).type).toBe('TermsMismatch');
+    // Terms that state a number of periods bound the periods answered.
+    const bounded = signTerms('subscription', 'acme', { ...body, periods: 2 }, buyer.privateKeyPem);
+    const run = (dealId: string) => ({ ...call, terms: bounded, dealId });
+    expect(authorizeQuery(run('sub-1/period-2/query-0'), 's')).toBe(budgetKeyOf(buyer.publicKey));
+    expect(refusal(() => authorizeQuery(run('sub-1/period-3/query-0'), 's')).type).toBe('TermsMismatch');
   });
 
   it('milestone checks: the sponsor-signed threshold, not a lower one', () => {

@@ -1,4 +1,4 @@
-import { checkDatasetPolicySignature } from '../../../query-policies/dataset-policy';
+import { budgetScopeOf, checkDatasetPolicySignature } from '../../../query-policies/dataset-policy';
 import { answerCost } from '../../../query-policies/noise-plan';
 import {
   addCosts,
@@ -88,16 +88,17 @@ export function checkPrivacyLedger(bundle: SignedBundle, ledger: PrivacyEntries)
       charges.push(
         `${release.id} was charged ε ${epsilonOf(costOf(entry))}; its signed template costs ε ${epsilonOf(due)}`,
       );
-    const limits = policy.datasets[entry.dataset];
-    if (!limits) {
+    const scope = budgetScopeOf(policy, entry.dataset);
+    const limits = scope?.budget;
+    if (!scope || !limits) {
       budget.push(`the dataset policy sets no budget for ${entry.dataset}`);
       continue;
     }
     const inWindow = ledger.entries.filter(
       (e) =>
-        e.dataset === entry.dataset &&
+        scope.datasets.includes(e.dataset) &&
         e.state !== 'released' &&
-        e.at > entry.at - limits.windowDays * DAY_MS &&
+        (limits.windowDays === undefined || e.at > entry.at - limits.windowDays * DAY_MS) &&
         e.at <= entry.at,
     );
     const total = inWindow.reduce((sum, e) => addCosts(sum, costOf(e)), ZERO_COST);
@@ -106,7 +107,7 @@ export function checkPrivacyLedger(bundle: SignedBundle, ledger: PrivacyEntries)
       .reduce((sum, e) => addCosts(sum, costOf(e)), ZERO_COST);
     if (!withinBudget(total, limits.total))
       budget.push(
-        `after ${release.id}, ${entry.dataset} had spent ε ${epsilonOf(total)} in ${limits.windowDays} days, over its budget ε ${limits.total.epsilon}`,
+        `after ${release.id}, ${scope.datasets.join(' + ')} had spent ε ${epsilonOf(total)} ${limits.windowDays === undefined ? 'in all' : `in ${limits.windowDays} days`}, over its budget ε ${limits.total.epsilon}`,
       );
     if (!withinBudget(buyer, limits.perBuyer))
       budget.push(

@@ -1,0 +1,239 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  BudgetExhaustedError,
+  PrivacyLedger,
+  TermsConflictError,
+  type ReservationKey,
+} from '../../activities/perimeter/privacy-ledger';
+import { budgetScopeOf, datasetPolicy, type DatasetBudget } from '../../query-policies/dataset-policy';
+import { privacyCost } from '../../query-policies/privacy-cost';
+
+const DAY = 86_400_000;
+const NOW = Date.UTC(2026, 10, 21);
+const WINDOWED: DatasetBudget = {
+  windowDays: 30,
+  total: { epsilon: 10, delta: 1e-5 },
+  perBuyer: { epsilon: 3, delta: 1e-6 },
+};
+const LIFETIME: DatasetBudget = { total: WINDOWED.total, perBuyer: WINDOWED.perBuyer };
+const eps = (epsilon: number) => privacyCost({ epsilon });
+const scopeOf = (budget: DatasetBudget, datasets = ['patients']) => ({
+  datasets,
+  name: datasets[0]!,
+  budget,
+});
+
+describe('privacy ledger: state bound to the terms, accounting as a filter', () => {
+  let path: string;
+  let ledger: PrivacyLedger;
+  beforeEach(async () => {
+    path = join(await mkdtemp(join(tmpdir(), 'tusk-privacy-filter-')), 'privacy-ledger.sqlite');
+    ledger = PrivacyLedger.open(path);
+  });
+  afterEach(() => ledger.close());
+
+  const key = (dealId: string, buyerId = 'victim', termsHash = `h-${dealId}`): ReservationKey => ({
+    dealId,
+    buyerId,
+    termsHash,
+  });
+  const reserve = (k: ReservationKey, epsilon: number, now: number, budget = WINDOWED, queryKey = 'q') =>
+    ledger.reserve({
+      ...k,
+      dataset: 'patients',
+      queryKey: `${k.buyerId}:${queryKey}`,
+      cost: eps(epsilon),
+      scope: scopeOf(budget),
+      now,
+    });
+  const answer = (k: ReservationKey, epsilon: number, now: number, committedAt = now, budget = WINDOWED) => {
+    const reservation = reserve(k, epsilon, now, budget);
+    ledger.startRun(k, eps(epsilon), scopeOf(budget), now);
+    ledger.commitAnswer(k, committedAt, { queryKey: reservation.queryKey, answer: { from: k.dealId } });
+  };
+  const spentBy = (buyerId: string, now: number, budget = WINDOWED) =>
+    ledger.remaining('patients', scopeOf(budget), buyerId, now).buyer.spent.epsilon;
+
+  it("refuses another signer's or other terms under a victim's deal id: nothing served or charged", () => {
+    const victim = key('deal-1');
+    answer(victim, 2, NOW);
+    const otherKey = key('deal-1', 'attacker', victim.termsHash);
+    const otherTerms = key('deal-1', 'victim', 'h-forged');
+    for (const forged of [otherKey, otherTerms]) {
+      expect(() => reserve(forged, 2, NOW)).toThrow(TermsConflictError);
+      expect(() => ledger.reservation(forged)).toThrow(TermsConflictError);
+      expect(() => ledger.findAnswer(forged, 'victim:q', undefined)).toThrow(TermsConflictError);
+      expect(() => ledger.startRun(forged, eps(2), scopeOf(WINDOWED), NOW)).toThrow(TermsConflictError);
+      expect(() => ledger.commitRepeat(forged, NOW)).toThrow(TermsConflictError);
+      expect(() => ledger.chargeFailure(forged, NOW)).toThrow(TermsConflictError);
+    }
+    expect(spentBy('victim', NOW)).toBe(2);
+    expect(spentBy('attacker', NOW)).toBe(0);
+    expect(ledger.reservation(victim)).toMatchObject({ state: 'committed', cost: eps(2) });
+  });
+
+  it('dates a charge at its commit: two full budgets cannot be spent across a window edge', () => {
+    // Reserved a day before the window would forget it, answered just before that edge.
+    const first = key('first');
+    answer(first, 3, NOW, NOW + 29 * DAY);
+    // Dated at reservation, the first charge would have left the window at NOW + 30 days.
+    expect(() => reserve(key('second'), 3, NOW + 30 * DAY + 2, WINDOWED, 'other')).toThrow(
+      BudgetExhaustedError,
+    );
+    expect(spentBy('victim', NOW + 30 * DAY + 2)).toBe(3);
+    // A reservation not yet committed counts whatever its age.
+    const pending = key('pending', 'b2');
+    reserve(pending, 3, NOW);
+    expect(spentBy('b2', NOW + 400 * DAY)).toBe(3);
+    // Once a whole window has passed since the commit, the windowed budget is free again (a rate).
+    expect(reserve(key('later'), 3, NOW + 59 * DAY + 1, WINDOWED, 'later').state).toBe('reserved');
+  });
+
+  it('a lifetime budget never forgets a charge', () => {
+    answer(key('d1'), 3, NOW, NOW, LIFETIME);
+    expect(() => reserve(key('d2'), 0.1, NOW + 3650 * DAY, LIFETIME, 'other')).toThrow(
+      /spent ε=3 of ε=3 \(δ=0\.000001\), ε=0 left over its lifetime/,
+    );
+    const figures = ledger.remaining('patients', scopeOf(LIFETIME), 'victim', NOW + 3650 * DAY);
+    expect(figures.windowDays).toBeUndefined();
+    expect(figures.windowStart).toBeUndefined();
+    expect(figures.buyer.spent.epsilon).toBe(3);
+  });
+
+  it('datasets marked as holding the same people share one budget, per buyer and in total', () => {
+    const policy = datasetPolicy.parse({
+      seller: 'clinic',
+      version: 1,
+      datasets: {
+        visits: { ...LIFETIME, budgetGroup: 'clinic_people' },
+        prescriptions: { ...LIFETIME, budgetGroup: 'clinic_people' },
+        weather: LIFETIME,
+      },
+    });
+    const visits = budgetScopeOf(policy, 'visits')!;
+    const prescriptions = budgetScopeOf(policy, 'prescriptions')!;
+    expect(visits.datasets).toEqual(['prescriptions', 'visits']);
+    const on = (dataset: string, dealId: string, buyerId: string, epsilon: number) =>
+      ledger.reserve({
+        ...key(dealId, buyerId),
+        dataset,
+        queryKey: dealId,
+        cost: eps(epsilon),
+        scope: budgetScopeOf(policy, dataset)!,
+        now: NOW,
+      });
+    on('visits', 'v1', 'b1', 3);
+    expect(() => on('prescriptions', 'p1', 'b1', 1)).toThrow(
+      /privacy budget exhausted for buyer b1 on budget group clinic_people \(datasets prescriptions, visits\)/,
+    );
+    // Another dataset keeps its own budget.
+    expect(on('weather', 'w1', 'b1', 3).state).toBe('reserved');
+    on('prescriptions', 'p2', 'b2', 3);
+    on('visits', 'v3', 'b3', 3);
+    expect(() => on('prescriptions', 'p4', 'b4', 2)).toThrow(
+      /for budget group clinic_people \(datasets prescriptions, visits\) \(all buyers together\): spent ε=9 of ε=10/,
+    );
+    const figures = ledger.remaining('prescriptions', prescriptions, 'b1', NOW);
+    expect(figures.sharedWith).toEqual(['prescriptions', 'visits']);
+    expect(figures.buyer.spent.epsilon).toBe(3);
+    expect(figures.total.spent.epsilon).toBe(9);
+    // A group whose datasets state different limits is not a valid policy.
+    expect(
+      datasetPolicy.safeParse({
+        seller: 'clinic',
+        version: 1,
+        datasets: {
+          visits: { ...LIFETIME, budgetGroup: 'g' },
+          prescriptions: { ...WINDOWED, budgetGroup: 'g' },
+        },
+      }).success,
+    ).toBe(false);
+  });
+
+  it('an identical query in flight reserves nothing more; the waiter is charged only if that answer never comes', () => {
+    reserve(key('first'), 3, NOW);
+    const waiter = reserve(key('second'), 3, NOW);
+    expect(waiter.cost).toEqual(eps(0));
+    expect(spentBy('victim', NOW)).toBe(3);
+    // The first fails before reading anything: it is given back, and the waiter runs at full cost.
+    ledger.release('first', NOW);
+    expect(ledger.startRun(key('second'), eps(3), scopeOf(WINDOWED), NOW).cost).toEqual(eps(3));
+    expect(spentBy('victim', NOW)).toBe(3);
+  });
+
+  it('a query that fails after it started reading data is charged in full, never given back', () => {
+    const failed = key('failed');
+    reserve(failed, 2, NOW);
+    ledger.startRun(failed, eps(2), scopeOf(WINDOWED), NOW);
+    ledger.chargeFailure(failed, NOW + 5);
+    expect(ledger.reservation(failed)).toMatchObject({ state: 'committed', cost: eps(2), at: NOW + 5 });
+    expect(() => ledger.commitAnswer(failed, NOW, { queryKey: 'q', answer: {} })).toThrow(/already charged/);
+    // The operator's compensation releases a started reservation: it is charged instead.
+    const crashed = key('crashed', 'b2');
+    reserve(crashed, 2, NOW);
+    ledger.startRun(crashed, eps(2), scopeOf(WINDOWED), NOW);
+    expect(ledger.release('crashed', NOW)).toMatchObject({ state: 'committed', cost: eps(2) });
+    // A refusal before any data was read gives the reservation back.
+    const refused = key('refused', 'b3');
+    reserve(refused, 2, NOW);
+    expect(ledger.release('refused', NOW)?.state).toBe('released');
+    expect(spentBy('b2', NOW)).toBe(2);
+    expect(spentBy('b3', NOW)).toBe(0);
+  });
+});
+
+describe('privacy ledger: a version 1 file', () => {
+  it('is migrated in place, keeping every charge, re-dated at commit, and bound to no terms', async () => {
+    const path = join(await mkdtemp(join(tmpdir(), 'tusk-privacy-v1-')), 'privacy-ledger.sqlite');
+    const old = new Database(path);
+    old.exec(`
+      CREATE TABLE reservations (deal_id TEXT PRIMARY KEY, buyer_id TEXT NOT NULL, dataset TEXT NOT NULL,
+        query_key TEXT NOT NULL, micro_epsilon INTEGER NOT NULL CHECK (micro_epsilon >= 0),
+        nano_rho INTEGER NOT NULL CHECK (nano_rho >= 0), femto_delta INTEGER NOT NULL CHECK (femto_delta >= 0),
+        at INTEGER NOT NULL, state TEXT NOT NULL CHECK (state IN ('reserved', 'committed', 'released')),
+        settled_at INTEGER) STRICT;
+      CREATE INDEX reservations_by_dataset ON reservations (dataset, at);
+      CREATE TABLE answers (deal_id TEXT PRIMARY KEY REFERENCES reservations (deal_id), query_key TEXT NOT NULL,
+        at INTEGER NOT NULL, answer TEXT NOT NULL) STRICT;
+      CREATE INDEX answers_by_query ON answers (query_key, at);
+      CREATE TABLE holder (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, since INTEGER NOT NULL) STRICT;
+      PRAGMA user_version = 1;`);
+    const insert = old.prepare('INSERT INTO reservations VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?, ?)');
+    insert.run(
+      'old-committed',
+      'b1',
+      'patients',
+      'q1',
+      2_000_000,
+      NOW - 40 * DAY,
+      'committed',
+      NOW - 29 * DAY,
+    );
+    insert.run('old-reserved', 'b1', 'patients', 'q2', 500_000, NOW - 60 * DAY, 'reserved', null);
+    insert.run('old-released', 'b1', 'patients', 'q3', 9_000_000, NOW, 'released', NOW);
+    old.prepare('INSERT INTO answers VALUES (?, ?, ?, ?)').run('old-committed', 'q1', NOW - 29 * DAY, '{}');
+    old.close();
+
+    const ledger = PrivacyLedger.open(path);
+    try {
+      // Dated at reservation, the committed charge would be out of the 30-day window; at commit it is in.
+      const figures = ledger.remaining('patients', scopeOf(WINDOWED), 'b1', NOW);
+      expect(figures.buyer.spent.epsilon).toBe(2.5);
+      const legacy = { dealId: 'old-committed', buyerId: 'b1', termsHash: '' };
+      expect(ledger.reservation(legacy)).toMatchObject({ state: 'committed', at: NOW - 29 * DAY });
+      // Any signed terms under an old id are refused: its answer is not served to them.
+      expect(() => ledger.findAnswer({ ...legacy, termsHash: 'sha256:any' }, 'q1', undefined)).toThrow(
+        TermsConflictError,
+      );
+    } finally {
+      ledger.close();
+    }
+    const reopened = new Database(path, { readonly: true });
+    expect(reopened.pragma('user_version', { simple: true })).toBe(2);
+    reopened.close();
+  });
+});
