@@ -156,13 +156,13 @@ describe('a seller onboarded from its own CSV with the CLI, selling an answer th
       /^signed card-spend.json as sha256:/,
     );
     expect(await tuskOk(['template', 'verify', templateFile()], env)).toContain('verified');
-    // One buyer may buy one answer (ε 1) and no second one.
+    // One buyer may buy one answer (ε 1) and no second one, ever: a new policy's budgets are lifetime.
     expect(
       await tuskOk(
         ['seller', 'policy', '--seller', SELLER, '--dataset', 'card_transactions', '--buyer-epsilon', '1.5'],
         env,
       ),
-    ).toContain('dataset policy v1 signed');
+    ).toContain('dataset policy v1 signed: card_transactions for its lifetime, ');
   });
 
   it('the operator registers the seller from its seller.json and a funded buyer, and the stack starts on perimeter.json', async () => {
