@@ -475,7 +475,8 @@ export class PrivacyLedger {
         throw new ReservationStateError(`deal ${key.dealId} was already charged for an answer`);
       const reserved = costOf(row);
       const full = grows(cost, reserved) ? cost : reserved;
-      if (grows(cost, reserved)) this.checkFits(scope, row.buyer_id, cost, now, row.deal_id);
+      if (grows(cost, reserved) && !this.takeOver(row, cost))
+        this.checkFits(scope, row.buyer_id, cost, now, row.deal_id);
       this.db
         .prepare(
           `UPDATE reservations SET micro_epsilon = ?, nano_rho = ?, femto_delta = ?, touched_at = coalesce(touched_at, ?)
@@ -484,6 +485,27 @@ export class PrivacyLedger {
         .run(full.microEpsilon, full.nanoRho, full.femtoDelta, now, row.deal_id);
       return this.reread(row.deal_id);
     });
+  }
+
+  /**
+   * A deal that reserved nothing because an identical query was in flight, but runs first: it takes
+   * that query's untouched full reservation over (which then waits for this answer at no cost), so
+   * the waiter is neither refused nor charged twice. False when there is none to take over.
+   */
+  private takeOver(row: Row, cost: PrivacyCost): boolean {
+    const donor = this.db
+      .prepare(
+        `SELECT deal_id FROM reservations
+          WHERE query_key = ? AND deal_id != ? AND state = 'reserved' AND touched_at IS NULL
+            AND micro_epsilon = ? AND nano_rho = ? AND femto_delta = ? LIMIT 1`,
+      )
+      .get(row.query_key, row.deal_id, cost.microEpsilon, cost.nanoRho, cost.femtoDelta) as
+      { deal_id: string } | undefined;
+    if (!donor) return false;
+    this.db
+      .prepare('UPDATE reservations SET micro_epsilon = 0, nano_rho = 0, femto_delta = 0 WHERE deal_id = ?')
+      .run(donor.deal_id);
+    return true;
   }
 
   /**

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDealResult } from '../../cli/buyer/commands';
 import { readPrivacyEntries, type PrivacyEntry } from '../../lib/audit/privacy-entries';
 import { BlobStore } from '../../lib/blob-store';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
@@ -31,7 +32,7 @@ import { slowTemplate } from './slow-template';
 const COHORT = { min_age: 30, max_age: 50, sex: 'F' };
 /** Both datasets hold the same people; each answer costs ε = 2, one buyer may spend 3 in all. */
 const SHARED = { total: { epsilon: 100, delta: 1e-5 }, perBuyer: { epsilon: 3, delta: 1e-6 } };
-const BUYERS = ['buyer-b', 'buyer-c', 'buyer-d'];
+const BUYERS = ['buyer-b', 'buyer-c', 'buyer-d', 'buyer-e'];
 
 /** The same 100,000 synthetic visits under a table of the given name (the dataset's name). */
 async function createDataset(path: string, table: string): Promise<void> {
@@ -222,6 +223,25 @@ describe("the perimeter's privacy ledger, bound to the signed terms", () => {
       buyer: { spent: { epsilon: 2 } },
     });
     expect(view.windowDays).toBeUndefined();
+  });
+
+  it('identical queries in flight reserve once: the second waits for the first answer, free', async () => {
+    const buyer = party(test, 'buyer-e');
+    // One buyer may spend 3 and an answer costs 2: reserving twice would refuse one of them.
+    const deals = await Promise.all(
+      [0, 1].map(() => buyDeal(test.deployment, cohort.id, COHORT, undefined, buyer)),
+    );
+    running.push(...deals.map((d) => d.dealId));
+    const statuses = await Promise.all(deals.map((d) => d.delivered()));
+    for (const status of statuses) expect(status.stage).toBe('delivered');
+    const results = statuses.map((s) => s.result!);
+    expect(results.map((r) => r.epsilonSpent).sort()).toEqual([0, 2]);
+    // The same noisy answer, not two draws.
+    const [first, second] = await Promise.all(
+      deals.map((d) => openDealResult(buyer.client, buyer.resultKeyPem, d.dealId)),
+    );
+    expect(second!.rows).toEqual(first!.rows);
+    expect((await budgetOf(buyer.client, test.seller.id)).buyer!.spent.epsilon).toBe(2);
   });
 
   it('charges a query that fails after its reservation in full, dated when it was charged', async () => {

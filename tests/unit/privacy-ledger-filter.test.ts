@@ -165,6 +165,19 @@ describe('privacy ledger: state bound to the terms, accounting as a filter', () 
     expect(spentBy('victim', NOW)).toBe(3);
   });
 
+  it('a waiter that runs before the query it waited for takes that reservation over: one charge, no refusal', () => {
+    reserve(key('first'), 3, NOW);
+    reserve(key('second'), 3, NOW);
+    // The second deal reaches the data first: the buyer's whole budget is the first's reservation.
+    expect(ledger.startRun(key('second'), eps(3), scopeOf(WINDOWED), NOW).cost).toEqual(eps(3));
+    expect(ledger.reservation(key('first'))?.cost).toEqual(eps(0));
+    expect(spentBy('victim', NOW)).toBe(3);
+    ledger.commitAnswer(key('second'), NOW, { queryKey: 'victim:q', answer: {} });
+    expect(ledger.findAnswer(key('first'), 'victim:q', undefined)?.dealId).toBe('second');
+    expect(ledger.commitRepeat(key('first'), NOW).cost).toEqual(eps(0));
+    expect(spentBy('victim', NOW)).toBe(3);
+  });
+
   it('a query that fails after it started reading data is charged in full, never given back', () => {
     const failed = key('failed');
     reserve(failed, 2, NOW);

@@ -280,17 +280,7 @@ describe('privacy ledger (SQLite)', () => {
       scope: scopeOf(),
       now: NOW,
     });
-    ledger.reserve({
-      ...key('r2'),
-      dataset: 'patients',
-      queryKey: 'q',
-      cost: eps(1),
-      scope: scopeOf(),
-      now: NOW,
-    });
-    // r1 reserved nothing (as for a repeat), so it is not an answer in flight: r2 reserves in full.
-    expect(ledger.reservation(key('r2'))?.cost).toEqual(eps(1));
-    reserve('d1', 1.5);
+    reserve('d1', 2.5);
     expect(() => ledger.startRun(key('r1'), eps(1), scopeOf(), NOW)).toThrow(BudgetExhaustedError);
     ledger.startRun(key('r1'), eps(0.5), scopeOf(), NOW);
     expect(spent().buyer.spent.epsilon).toBe(3);
