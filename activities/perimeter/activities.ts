@@ -92,8 +92,8 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
   }
 
   // A failure of this statement (after the reservation) throws the one uniform refusal,
-  // QueryFailedAfterReservation (isQueryFailedAfterReservation in ./sandboxed-run): the ledger must
-  // charge the deal's reservation in full for it, never release it (PRIVACY.md, "Errors").
+  // QueryFailedAfterReservation (isQueryFailedAfterReservation in ./sandboxed-run): releaseFor
+  // charges the deal's reservation in full for it, never releases it (PRIVACY.md, "Errors").
   const aggregate = (template: QueryTemplate, parameters: ParameterValues) =>
     runInSandbox(sandboxes, template, cohortAggregateSql(template), parameters, deps.queryTimeoutMs);
 

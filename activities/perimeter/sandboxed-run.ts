@@ -37,8 +37,9 @@ async function holdUntil(until: number, context: Context): Promise<void> {
  * says which cause it was. The expressions are total (query-policies/sql-total.ts): this is the
  * second line, for what TRY cannot catch (resources).
  *
- * LEDGER HOOK: a deal refused with QueryFailedAfterReservation must be charged its full cost, not
- * released: the refusal is itself an answer that depends on the data (PRIVACY.md, "Errors").
+ * The ledger charges a deal refused with QueryFailedAfterReservation its full cost, never releases
+ * it: the refusal is itself an answer that depends on the data (PRIVACY.md, "Errors"; the ledger's
+ * `startRun` / `chargeFailure`, called by `releaseFor` in activities.ts).
  */
 export async function runInSandbox(
   sandboxes: SandboxPool,
