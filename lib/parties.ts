@@ -58,14 +58,32 @@ export class ReloadingPartyRegistry extends PartyRegistry {
     readonly path: string,
     parties: Party[],
     private readonly warn: (message: string) => void,
+    private readonly onLoad: (parties: Party[]) => void,
   ) {
     super(parties);
     this.seen = ReloadingPartyRegistry.version(path);
+    this.loaded();
   }
 
-  static async open(path: string, warn: (message: string) => void): Promise<ReloadingPartyRegistry> {
+  /**
+   * `onLoad` sees every version of the registry read, the first included: the API logs each
+   * registration and rotation there (the transparency log), so a swapped key shows to its owner.
+   */
+  static async open(
+    path: string,
+    warn: (message: string) => void,
+    onLoad: (parties: Party[]) => void = () => {},
+  ): Promise<ReloadingPartyRegistry> {
     const parties = parsePartiesFile(path, await readFile(path, 'utf8').catch(unreadable(path)));
-    return new ReloadingPartyRegistry(path, parties.all(), warn);
+    return new ReloadingPartyRegistry(path, parties.all(), warn, onLoad);
+  }
+
+  private loaded(): void {
+    try {
+      this.onLoad(super.all());
+    } catch (error) {
+      this.warn(`the registry's keys were not all logged: ${(error as Error).message}`);
+    }
   }
 
   override get(id: string): Party | undefined {
@@ -97,6 +115,7 @@ export class ReloadingPartyRegistry extends PartyRegistry {
           .all()
           .map((p) => [p.id, p]),
       );
+      this.loaded();
     } catch (error) {
       this.warn(`${(error as Error).message}; keeping the ${this.byId.size} parties read before`);
     }

@@ -23,7 +23,8 @@ import { rowsBytesBound } from '../../query-policies/result-size';
 import { createMilestoneCheckActivities, type ChargeMilestone } from './milestone-check';
 import { MilestoneRuns } from './milestone-runs';
 import { refuse } from './refusal';
-import { authorizeQuery, type QueryCall } from './deal-terms';
+import { authorizeQuery, requireRegisteredSigner, type QueryCall } from './deal-terms';
+import type { RegisteredKeys } from './key-log';
 import { runInSandbox } from './sandboxed-run';
 import type { SandboxLimits } from './sandbox';
 import { SandboxPool } from './sandbox-pool';
@@ -54,6 +55,8 @@ export interface PerimeterDeps {
   milestoneRuns: MilestoneRuns;
   /** Noise source: the cryptographic RNG in production. */
   random: RandomSource;
+  /** The parties' registered keys (the transparency log): terms count only under the signer's own. */
+  keys: RegisteredKeys;
 }
 
 const DAY_MS = 86_400_000;
@@ -136,7 +139,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
    * whose answer is stored reserves nothing: it is charged in full later if that answer is gone.
    */
   async function reservePrivacyBudget(call: ReservePrivacyInput): Promise<PrivacyReservation> {
-    const input = authorized(call);
+    const input = await authorized(call);
     const { template, parameters } = await approve(input);
     const problem = complianceProblem(template, input.compliance);
     if (problem) refuse('ComplianceRefused', problem);
@@ -239,8 +242,10 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
    * Signed terms first, before anything is read or reserved. Budgets and repeat answers are keyed
    * by the verified signing key, never by the buyer id that arrived through Temporal.
    */
-  function authorized<T extends QueryCall & { buyerId: string }>(call: T): T {
-    return { ...call, buyerId: authorizeQuery(call, deps.sellerId) };
+  async function authorized<T extends QueryCall & { buyerId: string }>(call: T): Promise<T> {
+    const buyerId = authorizeQuery(call, deps.sellerId);
+    await requireRegisteredSigner(call.terms, deps.keys);
+    return { ...call, buyerId };
   }
 
   /**
@@ -249,7 +254,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
    * out, encrypted). Only a blob reference, a commitment and the answer's stated ε leave the perimeter.
    */
   async function runApprovedQuery(call: RunApprovedQueryInput): Promise<RunApprovedQueryResult> {
-    const input = authorized(call);
+    const input = await authorized(call);
     if (input.privateSelection) return he.runPrivateSelection(input, input.privateSelection);
     const buyerKey = await buyerPublicKey(input.buyerKeyRef);
     const { template, parameters, table, repeat, epsilonSpent } = await releaseFor(input);
@@ -279,8 +284,10 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
       runs: deps.milestoneRuns,
       charge: chargeMilestone,
       random: deps.random,
+      keys: deps.keys,
     }),
-    encryptContribution: (call: EncryptContributionInput) => he.encryptContribution(authorized(call)),
+    encryptContribution: async (call: EncryptContributionInput) =>
+      he.encryptContribution(await authorized(call)),
   };
 }
 

@@ -7,7 +7,8 @@ import { drawThresholdNoise, isAboveThreshold } from './dp/above-threshold';
 import type { RandomSource } from './dp/random-source';
 import type { MilestoneRuns } from './milestone-runs';
 import type { SignedTerms } from '../../lib/signed-terms';
-import { authorizeMilestoneCheck } from './deal-terms';
+import { authorizeMilestoneCheck, requireRegisteredSigner } from './deal-terms';
+import type { RegisteredKeys } from './key-log';
 import { refuse } from './refusal';
 import type { SandboxPool } from './sandbox-pool';
 import { runInSandbox } from './sandboxed-run';
@@ -76,10 +77,12 @@ export function createMilestoneCheckActivities(deps: {
   runs: MilestoneRuns;
   charge: ChargeMilestone;
   random: RandomSource;
+  keys: RegisteredKeys;
 }) {
   async function checkMilestone(input: CheckMilestoneInput): Promise<CheckMilestoneResult> {
     // The sponsor's verified key pays: never an id that merely arrived through Temporal.
     const payer = authorizeMilestoneCheck(input);
+    await requireRegisteredSigner(input.terms, deps.keys);
     const { template, parameters } = await deps.approve(input);
     const statement = (met: boolean) =>
       canonicalHash({

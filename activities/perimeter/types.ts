@@ -105,6 +105,8 @@ export type PerimeterRefusal =
   | 'MilestoneChecksExhausted'
   | 'TermsSignatureInvalid'
   | 'TermsMismatch'
+  | 'SignerNotRegistered'
+  | 'KeyLogUnverified'
   | 'ComplianceRefused'
   | 'BudgetExhausted'
   | 'DatasetPolicyMissing'
