@@ -6,6 +6,7 @@ import { party, partiesFile, type Party } from '../../lib/parties';
 import { readSellerFile } from '../../lib/seller-workspace';
 import { CliError, home, withHomeOption, writeFileAtomic } from '../common';
 import { addKeygenCommand } from '../party-commands';
+import { addKeyCheckCommand } from '../key-check';
 
 export async function addParty(partiesPath: string, entry: Party): Promise<void> {
   const text = await readFile(partiesPath, 'utf8').catch(() => '{"parties":[]}');
@@ -58,6 +59,7 @@ async function readSeller(path: string) {
 export function registerOperatorCommands(program: Command): void {
   const operator = program.command('operator').description('run the service: parties and the local ledger');
   addKeygenCommand(operator, 'operator');
+  addKeyCheckCommand(operator);
   const parties = operator.command('party').description('the registry of parties and their keys');
   withHomeOption(
     parties
