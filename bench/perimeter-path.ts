@@ -96,6 +96,7 @@ async function main(): Promise<void> {
       queryTimeoutMs: 600_000,
       milestoneRuns: new MilestoneRuns(join(work, 'state')),
       random: cryptoRandom,
+      releaseKey: generateEd25519KeyPair(),
       // The bench times the perimeter alone: its buyer's key stands in for the log's registration.
       keys: {
         currentKey: async (partyId) => ({

@@ -11,6 +11,11 @@ export const party = z.strictObject({
   role: partyRole,
   /** base64url raw Ed25519 public key: every API request of this party is signed with its private key. */
   publicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url Ed25519 public key (43 characters)'),
+  /** A seller's perimeter key: what signs its release statements (lib/release-statement.ts). */
+  perimeterKey: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url Ed25519 public key (43 characters)')
+    .optional(),
   /** Where the notifier posts this party's deal events; optional. */
   webhookUrl: z.url().optional(),
   /** The party's Aztec account, where settlement on Aztec pays it (seller) or refunds it (buyer). */

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { createPerimeterActivities } from '../activities/perimeter/activities';
 import { MilestoneRuns } from '../activities/perimeter/milestone-runs';
 import { TransparencyKeyLog } from '../activities/perimeter/key-log';
+import { loadPerimeterKey } from '../activities/perimeter/release-signing';
 import { perimeterTaskQueue } from '../activities/perimeter/types';
 import { perimeterSetupProblems } from '../activities/perimeter/startup-checks';
 import { cryptoRandom } from '../activities/perimeter/dp/random-source';
@@ -83,6 +84,7 @@ runMain('perimeter worker', async () => {
       operatorPublicKey: env.TUSK_OPERATOR_PUBLIC_KEY,
       stateDir,
     }),
+    releaseKey: await loadPerimeterKey(stateDir),
   });
   // The dataset totals the perimeter already releases (all buyers together), never a buyer's own.
   telemetry.metrics.trackEpsilonSpent(

@@ -25,6 +25,7 @@ import { MilestoneRuns } from './milestone-runs';
 import { refuse } from './refusal';
 import { authorizeQuery, requireRegisteredSigner, type QueryCall } from './deal-terms';
 import type { RegisteredKeys } from './key-log';
+import { signRelease, type PerimeterKey } from './release-signing';
 import { runInSandbox } from './sandboxed-run';
 import type { SandboxLimits } from './sandbox';
 import { SandboxPool } from './sandbox-pool';
@@ -57,6 +58,8 @@ export interface PerimeterDeps {
   random: RandomSource;
   /** The parties' registered keys (the transparency log): terms count only under the signer's own. */
   keys: RegisteredKeys;
+  /** The perimeter's own key: it signs what it releases (lib/release-statement.ts). */
+  releaseKey: PerimeterKey;
 }
 
 const DAY_MS = 86_400_000;
@@ -263,13 +266,13 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
       { ...table, privacy: { ...table.privacy, epsilonSpent } },
     );
     const resultRef = await deps.blobs.put(sealResult(payload, buyerKey, rowsBytesBound(template)));
+    const commitment = resultCommitment(payload);
+    const release = await signRelease(
+      { ...deps, key: deps.releaseKey },
+      { dealId: input.dealId, terms: input.terms, commitment, epsilonSpent, template },
+    );
     log.info('approved query released', { dealId: input.dealId, repeat });
-    return {
-      resultRef,
-      commitment: resultCommitment(payload),
-      epsilonSpent,
-      repeat,
-    };
+    return { resultRef, commitment, epsilonSpent, repeat, release };
   }
 
   return {

@@ -8,6 +8,10 @@ import type { TransparencyLog } from './log-store';
  */
 export function logPartyKeys(log: TransparencyLog, parties: readonly Party[]): number {
   let logged = 0;
-  for (const party of parties) if (log.registerKey(party, 'party')) logged += 1;
+  for (const party of parties) {
+    if (log.registerKey(party, 'party')) logged += 1;
+    if (party.perimeterKey && log.registerKey({ ...party, publicKey: party.perimeterKey }, 'perimeter'))
+      logged += 1;
+  }
   return logged;
 }

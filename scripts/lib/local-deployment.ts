@@ -8,6 +8,7 @@ import { addParty } from '../../cli/operator/commands';
 import { createOnce, newKeyFileJson } from '../../lib/codec/keyring';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { loadOperatorSigner } from '../../lib/audit/operator-key';
+import { loadPerimeterKey } from '../../activities/perimeter/release-signing';
 import type { Party, PartyRole } from '../../lib/parties';
 import { generateX25519KeyPair } from '../../lib/sealed-box';
 import { TuskClient } from '../../lib/tusk-client';
@@ -147,6 +148,10 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
       id: sellerId,
       role: 'seller',
       publicKey: options.sellerPublicKey ?? (await demoSellerKey()),
+      // The perimeter's own key, made where it will find it, so the log registers it from the start.
+      ...(options.perimeterConfig || options.remotePerimeter
+        ? {}
+        : { perimeterKey: (await loadPerimeterKey(join(home, 'perimeter', sellerId))).publicKey }),
       ...(aztec ? { aztecAddress: aztec.testAccounts[TEST_ACCOUNT.seller] } : {}),
     },
   ];

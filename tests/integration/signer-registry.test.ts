@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { keyPaths, writeFileAtomic } from '../../cli/common';
 import { addParty } from '../../cli/operator/commands';
 import { loadOperatorSigner } from '../../lib/audit/operator-key';
@@ -16,6 +16,7 @@ import { grantWorkflowId } from '../../workflows/workflow-ids';
 import { tusk } from './cli/run-tusk';
 import {
   budgetOf,
+  buyDeal,
   dealTermsBody,
   RESEARCH_IN_US,
   startDealBehindTheApi,
@@ -23,6 +24,20 @@ import {
   type TestDeployment,
 } from './harness';
 import { LIFECYCLE_PARTIES } from './lifecycle-harness';
+import { Worker } from '@temporalio/worker';
+import { openDealResult } from '../../cli/buyer/result';
+import { BlobStore } from '../../lib/blob-store';
+import { canonicalJson } from '../../lib/canonical-json';
+import { historyDataConverter } from '../../lib/codec/history-codec';
+import { signReleaseStatement, termsHashOf } from '../../lib/release-statement';
+import { buildResultPayload, resultCommitment, sealResult, type ResultPayload } from '../../lib/sealed-result';
+import { checkRelease, fetchDealResult } from '../../lib/sdk';
+import { connectWorker } from '../../lib/temporal';
+import { perimeterTaskQueue } from '../../activities/perimeter/types';
+import type { RunApprovedQueryInput } from '../../activities/perimeter/types';
+import { loadPerimeterKey } from '../../activities/perimeter/release-signing';
+import type { SignedBundle } from '../../lib/audit/bundle';
+import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
 
 const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
 
@@ -162,5 +177,128 @@ describe('who signed is who is named', () => {
       terms: test.deployment.buyer.client.signTerms('cohort_query', dealTermsBody({ ...deal, buyerKeyRef: '' }, test.deployment.buyer)),
     });
     expect(status.problem?.code).toBe('SignerNotRegistered');
+
+    // Rotated back, the buyer's key is its newest registration again: the check passes once more.
+    await addParty(join(test.home, 'parties.json'), {
+      id: 'demo-buyer',
+      role: 'buyer',
+      publicKey: test.deployment.buyer.client.publicKey,
+    });
+    expect((await check()).code).toBe(0);
+  });
+
+  describe("the perimeter signs what it releases", () => {
+    let genuine: ResultPayload;
+    let genuineDealId: string;
+    let operatorKey: string;
+    /** What `tusk audit verify --perimeter-keys` would say of a deal's release statements. */
+    const releaseChecks = async (dealId: string) => {
+      const bundle = await test.deployment.buyer.client.get<SignedBundle>(`/deals/${dealId}/audit-bundle`);
+      const { publicKey } = await loadPerimeterKey(test.deployment.perimeterStateDir);
+      const report = await verifyBundle(bundle, { operatorKey, perimeterKeys: { [test.seller.id]: publicKey } });
+      return report.checks.filter((c) => c.check === 'release statements');
+    };
+
+    it("a genuine answer comes with the perimeter's statement, and the buyer's client accepts it", async () => {
+      operatorKey = env.TUSK_OPERATOR_KEY!;
+      const deal = await buyDeal(test.deployment, template.id, PARAMETERS);
+      expect((await deal.delivered()).problem).toBeUndefined();
+      const { client } = test.deployment.buyer;
+      const sealed = await fetchDealResult(client, deal.dealId);
+      const check = await checkRelease(client, sealed, test.seller.id, operatorKey);
+      expect(check).toMatchObject({ ok: true, verified: true });
+      expect(sealed.release?.body).toMatchObject({
+        dealId: deal.dealId,
+        sellerId: test.seller.id,
+        commitment: sealed.commitment,
+        datasetPolicy: { version: 1 },
+      });
+      genuine = await openDealResult(client, test.deployment.buyer.resultKeyPem, deal.dealId, operatorKey);
+      genuineDealId = deal.dealId;
+    });
+
+    it("a sealed table and commitment the operator made up: the buyer's client refuses it", async () => {
+      // The operator stops the seller's perimeter and answers its task queue itself.
+      await test.deployment.services.get('perimeter worker')!.stop();
+      const blobs = new BlobStore(join(test.home, 'blobs'));
+      const buyer = test.deployment.buyer;
+      const impostorKey = generateEd25519KeyPair();
+      let signWith: 'nobody' | 'impostor' = 'nobody';
+      const connection = await connectWorker(inject('temporalAddress'));
+      const fake = await Worker.create({
+        connection,
+        dataConverter: historyDataConverter(test.codec),
+        taskQueue: perimeterTaskQueue(test.seller.id),
+        activities: {
+          reservePrivacyBudget: async () => ({ epsilon: 0, repeat: false }),
+          releasePrivacyBudget: async () => undefined,
+          runApprovedQuery: async (input: RunApprovedQueryInput) => {
+            const payload = buildResultPayload(input, {
+              columns: genuine.columns,
+              privacy: genuine.privacy,
+              rows: genuine.rows.map((row) => row.map((cell) => (typeof cell === 'number' ? cell * 2 : cell))),
+            });
+            const commitment = resultCommitment(payload);
+            // The operator pads nothing: the rows' own length is its bound.
+            const rowsBytes = Buffer.byteLength(canonicalJson(payload.rows));
+            const resultRef = await blobs.put(sealResult(payload, buyer.resultPublicKey, rowsBytes));
+            const release =
+              signWith === 'impostor'
+                ? signReleaseStatement(
+                    {
+                      type: 'tusk.release/v1',
+                      sellerId: test.seller.id,
+                      dealId: input.dealId,
+                      termsHash: termsHashOf(input.terms!),
+                      commitment,
+                      epsilonCharged: 1,
+                      deltaCharged: 0,
+                      datasetPolicy: { version: 1, hash: 'made-up' },
+                    },
+                    impostorKey,
+                  )
+                : undefined;
+            return { resultRef, commitment, epsilonSpent: 1, repeat: false, ...(release ? { release } : {}) };
+          },
+        },
+      });
+      const running = fake.run();
+      const made: string[] = [];
+      try {
+        for (const variant of ['nobody', 'impostor'] as const) {
+          signWith = variant;
+          const deal = dealFor(`made-up-${variant}-${crypto.randomUUID()}`);
+          const status = await startDealBehindTheApi(test, {
+            ...deal,
+            terms: buyer.client.signTerms('cohort_query', dealTermsBody({ ...deal, buyerKeyRef: '' }, buyer)),
+          });
+          expect(status.result?.commitment).toMatch(/^sha256:/);
+          const opening = openDealResult(buyer.client, buyer.resultKeyPem, deal.dealId, operatorKey);
+          await expect(opening).rejects.toThrow(
+            variant === 'nobody'
+              ? /not what seller .* released: no well-formed release statement/
+              : /not what seller .* released: signed by .*, not the seller's registered perimeter key/,
+          );
+          made.push(deal.dealId);
+        }
+      } finally {
+        fake.shutdown();
+        await running;
+        await connection.close();
+        await test.deployment.restart('perimeter worker');
+      }
+      // An auditor pinning the seller's perimeter key names both answers; the genuine one passes.
+      expect(await releaseChecks(genuineDealId)).toMatchObject([{ status: 'ok' }]);
+      expect(await releaseChecks(made[0]!)).toEqual([
+        {
+          check: 'release statements',
+          status: 'finding',
+          detail: `the answer of ${made[0]} carries no statement of its seller's perimeter: the seller did not release it`,
+        },
+      ]);
+      expect(await releaseChecks(made[1]!)).toMatchObject([
+        { status: 'finding', detail: expect.stringMatching(/not the seller's registered perimeter key/) },
+      ]);
+    });
   });
 });

@@ -99,13 +99,15 @@ describe('key registrations in the transparency log', () => {
       saved,
     );
     expect(reasonOf(sameSize)).toMatch(/history was rewritten/);
+    const short = TransparencyLog.open(join(dir, 'short.sqlite'), operator);
     const rolledBack = checkKeyRegistrations(
-      TransparencyLog.open(join(dir, 'short.sqlite'), operator).keyRegistrations('buyer-1', 'party'),
+      short.keyRegistrations('buyer-1', 'party'),
       SUBJECT,
       operator.publicKey,
       saved,
     );
     expect(reasonOf(rolledBack)).toMatch(/older than one already seen/);
+    short.close();
     forked.close();
   });
 });
