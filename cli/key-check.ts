@@ -19,6 +19,8 @@ interface KeyCheckOptions {
   home?: string;
   operatorKey?: string;
   savedHead?: string;
+  /** A seller's perimeter key file: check it against the log's perimeter registration instead. */
+  perimeter?: string;
   json?: boolean;
 }
 
@@ -53,16 +55,23 @@ async function keyCheck(options: KeyCheckOptions): Promise<void> {
   const client = await partyClient(options);
   const partyId = client.partyId;
   const homeDir = home(options.home);
-  const localKey = publicKeyOf(await readText(keyPaths(homeDir, partyId).signing, `signing key of ${partyId}`));
+  const purpose = options.perimeter ? 'perimeter' : 'party';
+  const localKey = publicKeyOf(
+    options.perimeter
+      ? await readText(options.perimeter, `perimeter key of ${partyId}`)
+      : await readText(keyPaths(homeDir, partyId).signing, `signing key of ${partyId}`),
+  );
   const { key: operatorKey } = await operatorKeyOf({ ...options }, client);
   const headFile = options.savedHead ?? savedHeadPath(homeDir, partyId);
   const saved = await readSavedHead(headFile);
   const answer = keyRegistrations.parse(
     await call(() =>
-      client.get<unknown>(`/log/keys/${encodeURIComponent(partyId)}?since=${saved?.body.treeSize ?? 0}`),
+      client.get<unknown>(
+        `/log/keys/${encodeURIComponent(partyId)}?purpose=${purpose}&since=${saved?.body.treeSize ?? 0}`,
+      ),
     ),
   );
-  const checked = checkKeyRegistrations(answer, keySubject(partyId, 'party'), operatorKey, saved);
+  const checked = checkKeyRegistrations(answer, keySubject(partyId, purpose), operatorKey, saved);
   const finding: KeyFinding = checked.ok
     ? compare(partyId, localKey, checked.registrations, checked.head)
     : { ok: false, partyId, localKey, registrations: [], problem: checked.reason };
@@ -109,6 +118,7 @@ export function addKeyCheckCommand(group: Command): void {
       .description("compare your key with the log's registration of you (exit 1 when it differs)"),
   )
     .option('--operator-key <key>', "the operator's pinned Ed25519 public key (or TUSK_OPERATOR_KEY)")
+    .option('--perimeter <pem>', "a seller's perimeter key file: check the log's perimeter key instead")
     .option('--saved-head <file>', 'the head saved at your last check (default $TUSK_HOME/log-heads/<id>.json)')
     .option('--json', 'print JSON')
     .action(keyCheck);

@@ -68,6 +68,12 @@ runMain('perimeter worker', async () => {
   const ledger = PrivacyLedger.openOrRefuse(join(stateDir, LEDGER_FILE));
   if (ledger.unusable) logger.error(ledger.unusable);
   const milestoneRuns = new MilestoneRuns(stateDir);
+  // Its own key signs what it releases; the operator registers it so buyers can check the statements.
+  const releaseKey = await loadPerimeterKey(stateDir);
+  logger.info(
+    { perimeterKey: releaseKey.publicKey },
+    `perimeter key: tusk operator party add ${env.TUSK_SELLER_ID} --role seller --public-key ${env.TUSK_SELLER_PUBLIC_KEY} --perimeter-key ${releaseKey.publicKey}`,
+  );
   const activities = createPerimeterActivities({
     sellerId: env.TUSK_SELLER_ID,
     sellerPublicKey: env.TUSK_SELLER_PUBLIC_KEY,
@@ -84,7 +90,7 @@ runMain('perimeter worker', async () => {
       operatorPublicKey: env.TUSK_OPERATOR_PUBLIC_KEY,
       stateDir,
     }),
-    releaseKey: await loadPerimeterKey(stateDir),
+    releaseKey,
   });
   // The dataset totals the perimeter already releases (all buyers together), never a buyer's own.
   telemetry.metrics.trackEpsilonSpent(

@@ -16,7 +16,6 @@ import { grantWorkflowId } from '../../workflows/workflow-ids';
 import { tusk } from './cli/run-tusk';
 import {
   budgetOf,
-  buyDeal,
   dealTermsBody,
   RESEARCH_IN_US,
   startDealBehindTheApi,
@@ -201,9 +200,14 @@ describe('who signed is who is named', () => {
 
     it("a genuine answer comes with the perimeter's statement, and the buyer's client accepts it", async () => {
       operatorKey = env.TUSK_OPERATOR_KEY!;
-      const deal = await buyDeal(test.deployment, template.id, PARAMETERS);
-      expect((await deal.delivered()).problem).toBeUndefined();
       const { client } = test.deployment.buyer;
+      // Genuine terms, the buyer's own; a short acceptance window, so the deal settles and has a receipt.
+      const deal = dealFor(`genuine-${crypto.randomUUID()}`);
+      const settled = await startDealBehindTheApi(test, {
+        ...deal,
+        terms: client.signTerms('cohort_query', dealTermsBody({ ...deal, buyerKeyRef: '' }, test.deployment.buyer)),
+      });
+      expect(settled.problem).toBeUndefined();
       const sealed = await fetchDealResult(client, deal.dealId);
       const check = await checkRelease(client, sealed, test.seller.id, operatorKey);
       expect(check).toMatchObject({ ok: true, verified: true });
@@ -233,7 +237,8 @@ describe('who signed is who is named', () => {
           reservePrivacyBudget: async () => ({ epsilon: 0, repeat: false }),
           releasePrivacyBudget: async () => undefined,
           runApprovedQuery: async (input: RunApprovedQueryInput) => {
-            const payload = buildResultPayload(input, {
+            const { dealId, templateId, templateHash: hash, parameters } = input;
+            const payload = buildResultPayload({ dealId, templateId, templateHash: hash, parameters }, {
               columns: genuine.columns,
               privacy: genuine.privacy,
               rows: genuine.rows.map((row) => row.map((cell) => (typeof cell === 'number' ? cell * 2 : cell))),
