@@ -11,7 +11,16 @@ import {
 import { signedTreeHead, type SignedTreeHead } from '../lib/audit/tree-head';
 import { publicKeyOf } from '../lib/ed25519';
 import { call, operatorKeyOf } from './audit/context';
-import { CliError, EXIT, home, keyPaths, partyClient, readText, withPartyOptions, writeFileAtomic } from './common';
+import {
+  CliError,
+  EXIT,
+  home,
+  keyPaths,
+  partyClient,
+  readText,
+  withPartyOptions,
+  writeFileAtomic,
+} from './common';
 
 interface KeyCheckOptions {
   as?: string;
@@ -101,7 +110,9 @@ function compare(
 
 function describe(finding: KeyFinding): string {
   const history = finding.registrations
-    .map((r) => `  ${r.sequence}: ${r.role} ${r.publicKey}${r.publicKey === finding.localKey ? ' (yours)' : ''}`)
+    .map(
+      (r) => `  ${r.sequence}: ${r.role} ${r.publicKey}${r.publicKey === finding.localKey ? ' (yours)' : ''}`,
+    )
     .join('\n');
   const verdict = finding.ok
     ? `ok: the log registers your key ${finding.localKey} for ${finding.partyId} (log size ${finding.treeSize})`
@@ -119,7 +130,10 @@ export function addKeyCheckCommand(group: Command): void {
   )
     .option('--operator-key <key>', "the operator's pinned Ed25519 public key (or TUSK_OPERATOR_KEY)")
     .option('--perimeter <pem>', "a seller's perimeter key file: check the log's perimeter key instead")
-    .option('--saved-head <file>', 'the head saved at your last check (default $TUSK_HOME/log-heads/<id>.json)')
+    .option(
+      '--saved-head <file>',
+      'the head saved at your last check (default $TUSK_HOME/log-heads/<id>.json)',
+    )
     .option('--json', 'print JSON')
     .action(keyCheck);
 }

@@ -65,12 +65,17 @@ export function releaseStatementProblems(statement: unknown, expected: ReleaseEx
   const { body, publicKey, signature } = parsed.data;
   const problems: string[] = [];
   if (publicKey !== expected.perimeterKey)
-    problems.push(`signed by ${publicKey}, not the seller's registered perimeter key ${expected.perimeterKey}`);
+    problems.push(
+      `signed by ${publicKey}, not the seller's registered perimeter key ${expected.perimeterKey}`,
+    );
   else if (!verifyEd25519(publicKey, message(body), signature))
     problems.push("the perimeter's signature does not verify");
-  if (body.dealId !== expected.dealId) problems.push(`it releases deal ${body.dealId}, not ${expected.dealId}`);
+  if (body.dealId !== expected.dealId)
+    problems.push(`it releases deal ${body.dealId}, not ${expected.dealId}`);
   if (body.commitment !== expected.commitment)
-    problems.push(`the seller released commitment ${body.commitment}, not the ${expected.commitment} delivered`);
+    problems.push(
+      `the seller released commitment ${body.commitment}, not the ${expected.commitment} delivered`,
+    );
   if (expected.termsHash !== undefined && body.termsHash !== expected.termsHash)
     problems.push('it answers other terms than the ones the buyer signed');
   return problems;

@@ -26,7 +26,10 @@ export const perimeterConfig = z.strictObject({
   /** The operator's transparency log (its API's URL), where buyers' keys are registered. */
   logUrl: z.url().optional(),
   /** The operator's log-signing key, pinned out of band. */
-  operatorPublicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/).optional(),
+  operatorPublicKey: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/)
+    .optional(),
 });
 export type PerimeterConfig = z.infer<typeof perimeterConfig>;
 

@@ -28,9 +28,7 @@ export class TransparencyKeyLog implements RegisteredKeys {
   private newest: SignedTreeHead | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(
-    private readonly config: { logUrl: string; operatorPublicKey: string; stateDir: string },
-  ) {
+  constructor(private readonly config: { logUrl: string; operatorPublicKey: string; stateDir: string }) {
     this.newest = readSavedHead(join(config.stateDir, LOG_HEAD_FILE));
   }
 
@@ -49,7 +47,8 @@ export class TransparencyKeyLog implements RegisteredKeys {
     const response = await fetch(url, { signal: AbortSignal.timeout(10_000) });
     if (!response.ok) throw new Error(`the transparency log answered ${response.status} for ${subject}`);
     const answer = keyRegistrations.safeParse(await response.json());
-    if (!answer.success) refuse('KeyLogUnverified', `the transparency log's answer about ${subject} is malformed`);
+    if (!answer.success)
+      refuse('KeyLogUnverified', `the transparency log's answer about ${subject} is malformed`);
     const checked = checkKeyRegistrations(answer.data, subject, this.config.operatorPublicKey, this.newest);
     if (!checked.ok) refuse('KeyLogUnverified', `the transparency log cannot be trusted: ${checked.reason}`);
     if (checked.head.body.treeSize > since || !this.newest) await this.save(checked.head);

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { canonicalHash } from '../../lib/canonical-json';
 import { generateEd25519KeyPair, publicKeyOf } from '../../lib/ed25519';
 import { signReleaseStatement, termsHashOf, type ReleaseStatement } from '../../lib/release-statement';
-import { signedTermsSchema, type SignedTerms } from '../../lib/signed-terms';
+import { signedTermsSchema } from '../../lib/signed-terms';
 import { readTrustedDatasetPolicy } from '../../query-policies/dataset-policy-file';
 import { noisePlan } from '../../query-policies/noise-plan';
 import type { QueryTemplate } from '../../query-policies/template';
@@ -34,7 +34,13 @@ export async function loadPerimeterKey(stateDir: string): Promise<PerimeterKey> 
 /** The statement of one sealed release: the deal, its terms, the commitment, the charge, the policy. */
 export async function signRelease(
   seller: { sellerId: string; sellerPublicKey: string; policiesDir: string; key: PerimeterKey },
-  release: { dealId: string; terms: unknown; commitment: string; epsilonSpent: number; template: QueryTemplate },
+  release: {
+    dealId: string;
+    terms: unknown;
+    commitment: string;
+    epsilonSpent: number;
+    template: QueryTemplate;
+  },
 ): Promise<ReleaseStatement> {
   const policy = await readTrustedDatasetPolicy(seller.policiesDir, seller.sellerId, seller.sellerPublicKey);
   const charged = release.epsilonSpent > 0;
@@ -44,7 +50,7 @@ export async function signRelease(
       sellerId: seller.sellerId,
       dealId: release.dealId,
       // The terms were verified before anything ran: here they are only named.
-      termsHash: termsHashOf(signedTermsSchema.parse(release.terms) as SignedTerms),
+      termsHash: termsHashOf(signedTermsSchema.parse(release.terms)),
       commitment: release.commitment,
       epsilonCharged: release.epsilonSpent,
       deltaCharged: charged ? noisePlan(release.template).delta : 0,

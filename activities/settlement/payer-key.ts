@@ -8,7 +8,10 @@ import { SettlementRefusedError } from './port';
  * started on Temporal with terms signed by a fresh key that merely names a registered buyer is refused
  * here, before the buyer's money moves.
  */
-export function requirePayerSigned(input: { buyerId: string; terms?: unknown }, parties: PartyRegistry): void {
+export function requirePayerSigned(
+  input: { buyerId: string; terms?: unknown },
+  parties: PartyRegistry,
+): void {
   const refuse = (message: string): never => {
     throw new SettlementRefusedError('PayerNotSigned', message);
   };

@@ -82,9 +82,13 @@ type VerifyFlags = AuditOptions &
 /** `{ "<seller id>": "<perimeter key>" }`: what the auditor pins, never what a bundle says. */
 async function readPerimeterKeys(path: string): Promise<Record<string, string>> {
   try {
-    return z.record(z.string(), z.string().regex(/^[A-Za-z0-9_-]{43}$/)).parse(JSON.parse(await readFile(path, 'utf8')));
+    return z
+      .record(z.string(), z.string().regex(/^[A-Za-z0-9_-]{43}$/))
+      .parse(JSON.parse(await readFile(path, 'utf8')));
   } catch (error) {
-    throw new CliError(`${path} is not a JSON object of seller ids to perimeter keys: ${(error as Error).message}`);
+    throw new CliError(
+      `${path} is not a JSON object of seller ids to perimeter keys: ${(error as Error).message}`,
+    );
   }
 }
 

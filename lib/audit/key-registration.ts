@@ -52,15 +52,18 @@ export const keyRegistrations = z.strictObject({
   subject: z.string(),
   treeHead: signedTreeHead,
   registrations: z.array(
-    z.strictObject({ registration: keyRegistration, leafIndex: z.number().int().min(0), path: z.array(hex32) }),
+    z.strictObject({
+      registration: keyRegistration,
+      leafIndex: z.number().int().min(0),
+      path: z.array(hex32),
+    }),
   ),
   consistency: consistencyProofResponse,
 });
 export type KeyRegistrations = z.infer<typeof keyRegistrations>;
 
 export type RegistrationsCheck =
-  | { ok: true; head: SignedTreeHead; registrations: KeyRegistration[] }
-  | { ok: false; reason: string };
+  { ok: true; head: SignedTreeHead; registrations: KeyRegistration[] } | { ok: false; reason: string };
 
 /**
  * Checks an answer about a subject's keys: the head is the operator's (pinned key), it extends the head

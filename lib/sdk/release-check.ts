@@ -23,7 +23,8 @@ export async function registeredPerimeterKey(
     await client.get<unknown>(`/log/keys/${encodeURIComponent(sellerId)}?purpose=perimeter`),
   );
   const checked = checkKeyRegistrations(answer, keySubject(sellerId, 'perimeter'), operatorKey);
-  if (!checked.ok) throw new Error(`the transparency log's answer about ${sellerId} fails: ${checked.reason}`);
+  if (!checked.ok)
+    throw new Error(`the transparency log's answer about ${sellerId} fails: ${checked.reason}`);
   return currentRegistration(checked.registrations)?.publicKey;
 }
 

@@ -29,7 +29,12 @@ import { BlobStore } from '../../lib/blob-store';
 import { canonicalJson } from '../../lib/canonical-json';
 import { historyDataConverter } from '../../lib/codec/history-codec';
 import { signReleaseStatement, termsHashOf } from '../../lib/release-statement';
-import { buildResultPayload, resultCommitment, sealResult, type ResultPayload } from '../../lib/sealed-result';
+import {
+  buildResultPayload,
+  resultCommitment,
+  sealResult,
+  type ResultPayload,
+} from '../../lib/sealed-result';
 import { checkRelease, fetchDealResult } from '../../lib/sdk';
 import { connectWorker } from '../../lib/temporal';
 import { perimeterTaskQueue } from '../../activities/perimeter/types';
@@ -123,7 +128,11 @@ describe('who signed is who is named', () => {
     const terms = signTerms(
       'grant',
       'sponsor',
-      { grantId, granteeId: 'lab', milestones: [{ ...milestone, deadline: new Date(deadline).toISOString() }] },
+      {
+        grantId,
+        granteeId: 'lab',
+        milestones: [{ ...milestone, deadline: new Date(deadline).toISOString() }],
+      },
       generateEd25519KeyPair().privateKeyPem,
     );
     const handle = await test.temporal.workflow.start(milestoneGrant, {
@@ -154,7 +163,10 @@ describe('who signed is who is named', () => {
     const check = () => tusk(['buyer', 'key', 'check', '--as', 'demo-buyer', '--json'], env);
     const honest = await check();
     expect(honest.code, honest.stderr).toBe(0);
-    expect(JSON.parse(honest.stdout)).toMatchObject({ ok: true, loggedKey: test.deployment.buyer.client.publicKey });
+    expect(JSON.parse(honest.stdout)).toMatchObject({
+      ok: true,
+      loggedKey: test.deployment.buyer.client.publicKey,
+    });
 
     // The operator rewrites the registry: the API logs the rotation, as it logs every registration.
     const swapped = generateEd25519KeyPair();
@@ -173,7 +185,10 @@ describe('who signed is who is named', () => {
     const deal = dealFor(`after-swap-${crypto.randomUUID()}`);
     const status = await startDealBehindTheApi(test, {
       ...deal,
-      terms: test.deployment.buyer.client.signTerms('cohort_query', dealTermsBody({ ...deal, buyerKeyRef: '' }, test.deployment.buyer)),
+      terms: test.deployment.buyer.client.signTerms(
+        'cohort_query',
+        dealTermsBody({ ...deal, buyerKeyRef: '' }, test.deployment.buyer),
+      ),
     });
     expect(status.problem?.code).toBe('SignerNotRegistered');
 
@@ -186,7 +201,7 @@ describe('who signed is who is named', () => {
     expect((await check()).code).toBe(0);
   });
 
-  describe("the perimeter signs what it releases", () => {
+  describe('the perimeter signs what it releases', () => {
     let genuine: ResultPayload;
     let genuineDealId: string;
     let operatorKey: string;
@@ -194,7 +209,10 @@ describe('who signed is who is named', () => {
     const releaseChecks = async (dealId: string) => {
       const bundle = await test.deployment.buyer.client.get<SignedBundle>(`/deals/${dealId}/audit-bundle`);
       const { publicKey } = await loadPerimeterKey(test.deployment.perimeterStateDir);
-      const report = await verifyBundle(bundle, { operatorKey, perimeterKeys: { [test.seller.id]: publicKey } });
+      const report = await verifyBundle(bundle, {
+        operatorKey,
+        perimeterKeys: { [test.seller.id]: publicKey },
+      });
       return report.checks.filter((c) => c.check === 'release statements');
     };
 
@@ -205,7 +223,10 @@ describe('who signed is who is named', () => {
       const deal = dealFor(`genuine-${crypto.randomUUID()}`);
       const settled = await startDealBehindTheApi(test, {
         ...deal,
-        terms: client.signTerms('cohort_query', dealTermsBody({ ...deal, buyerKeyRef: '' }, test.deployment.buyer)),
+        terms: client.signTerms(
+          'cohort_query',
+          dealTermsBody({ ...deal, buyerKeyRef: '' }, test.deployment.buyer),
+        ),
       });
       expect(settled.problem).toBeUndefined();
       const sealed = await fetchDealResult(client, deal.dealId);
@@ -238,11 +259,16 @@ describe('who signed is who is named', () => {
           releasePrivacyBudget: async () => undefined,
           runApprovedQuery: async (input: RunApprovedQueryInput) => {
             const { dealId, templateId, templateHash: hash, parameters } = input;
-            const payload = buildResultPayload({ dealId, templateId, templateHash: hash, parameters }, {
-              columns: genuine.columns,
-              privacy: genuine.privacy,
-              rows: genuine.rows.map((row) => row.map((cell) => (typeof cell === 'number' ? cell * 2 : cell))),
-            });
+            const payload = buildResultPayload(
+              { dealId, templateId, templateHash: hash, parameters },
+              {
+                columns: genuine.columns,
+                privacy: genuine.privacy,
+                rows: genuine.rows.map((row) =>
+                  row.map((cell) => (typeof cell === 'number' ? cell * 2 : cell)),
+                ),
+              },
+            );
             const commitment = resultCommitment(payload);
             // The operator pads nothing: the rows' own length is its bound.
             const rowsBytes = Buffer.byteLength(canonicalJson(payload.rows));
@@ -254,7 +280,7 @@ describe('who signed is who is named', () => {
                       type: 'tusk.release/v1',
                       sellerId: test.seller.id,
                       dealId: input.dealId,
-                      termsHash: termsHashOf(input.terms!),
+                      termsHash: termsHashOf(input.terms),
                       commitment,
                       epsilonCharged: 1,
                       deltaCharged: 0,

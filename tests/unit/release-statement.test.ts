@@ -38,10 +38,14 @@ describe("a perimeter's release statement", () => {
       'no well-formed release statement signed by the seller comes with the answer',
     ]);
     const byOperator = signReleaseStatement(body, generateEd25519KeyPair());
-    expect(releaseStatementProblems(byOperator, expected)[0]).toMatch(/not the seller's registered perimeter key/);
+    expect(releaseStatementProblems(byOperator, expected)[0]).toMatch(
+      /not the seller's registered perimeter key/,
+    );
     const statement = signReleaseStatement(body, perimeter);
     const altered = { ...statement, body: { ...statement.body, epsilonCharged: 0 } };
-    expect(releaseStatementProblems(altered, expected)).toEqual(["the perimeter's signature does not verify"]);
+    expect(releaseStatementProblems(altered, expected)).toEqual([
+      "the perimeter's signature does not verify",
+    ]);
     expect(releaseStatementProblems(statement, { ...expected, dealId: 'd2' })).toEqual([
       'it releases deal d1, not d2',
     ]);
@@ -49,7 +53,12 @@ describe("a perimeter's release statement", () => {
     expect(releaseStatementProblems(statement, { ...expected, commitment: other })).toEqual([
       `the seller released commitment ${body.commitment}, not the ${other} delivered`,
     ]);
-    const otherTerms = signTerms('cohort_query', 'buyer-1', { dealId: 'd1', price: '1' }, buyer.privateKeyPem);
+    const otherTerms = signTerms(
+      'cohort_query',
+      'buyer-1',
+      { dealId: 'd1', price: '1' },
+      buyer.privateKeyPem,
+    );
     expect(releaseStatementProblems(statement, { ...expected, termsHash: termsHashOf(otherTerms) })).toEqual([
       'it answers other terms than the ones the buyer signed',
     ]);
