@@ -21,6 +21,7 @@ import { installRequestSigning } from './auth';
 import { anchorRoutes } from './audit/anchor-routes';
 import { AnchorService, startAnchorTimer } from './audit/anchor-service';
 import { auditRoutes } from './audit/routes';
+import { keyRoutes } from './audit/key-routes';
 import { ReceiptService, type AuditConfig } from './audit/receipt-service';
 import { BundleService } from './audit/bundle-service';
 import { startReceiptIssuer } from './audit/receipt-issuer';
@@ -181,6 +182,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       log: deps.audit.log,
       operatorPublicKey: deps.audit.signer.publicKey,
     });
+    await app.register(keyRoutes, { log: deps.audit.log, refreshRegistry: () => void parties.all() });
     if (deps.audit.anchors) {
       const anchors = new AnchorService(
         temporal,

@@ -14,6 +14,7 @@ import { loadOperatorSigner } from '../lib/audit/operator-key';
 import { buildApp } from './app';
 import { AnchorStore } from './audit/anchor-store';
 import { TransparencyLog } from './audit/log-store';
+import { logPartyKeys } from './audit/key-registry';
 import { lifecycleEnv } from './lifecycle-config';
 import { redisSeenRequests } from './seen-requests';
 
@@ -64,6 +65,7 @@ runMain('api', async () => {
   const parties = await ReloadingPartyRegistry.open(
     resolve(env.TUSK_PARTIES_FILE ?? `${tuskHome()}/parties.json`),
     (message) => warn(message),
+    (registered) => logPartyKeys(transparencyLog, registered),
   );
   const app = await buildApp({
     listDeals: searchProblem === undefined,

@@ -96,6 +96,18 @@ async function main(): Promise<void> {
       queryTimeoutMs: 600_000,
       milestoneRuns: new MilestoneRuns(join(work, 'state')),
       random: cryptoRandom,
+      releaseKey: generateEd25519KeyPair(),
+      // The bench times the perimeter alone: its buyer's key stands in for the log's registration.
+      keys: {
+        currentKey: async (partyId) => ({
+          type: 'tusk.key-registration/v1',
+          partyId,
+          role: 'buyer',
+          purpose: 'party',
+          publicKey: buyerSigning.publicKey,
+          sequence: 0,
+        }),
+      },
     });
     const raw = await (await DuckDBInstance.create(datasetPath, { access_mode: 'READ_ONLY' })).connect();
     const rawSql = `SELECT zip3, diagnosis_code, count(DISTINCT person_id) AS patients, avg(cost) AS avg_cost, sum(cost) AS total_cost

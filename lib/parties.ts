@@ -11,6 +11,11 @@ export const party = z.strictObject({
   role: partyRole,
   /** base64url raw Ed25519 public key: every API request of this party is signed with its private key. */
   publicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url Ed25519 public key (43 characters)'),
+  /** A seller's perimeter key: what signs its release statements (lib/release-statement.ts). */
+  perimeterKey: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url Ed25519 public key (43 characters)')
+    .optional(),
   /** Where the notifier posts this party's deal events; optional. */
   webhookUrl: z.url().optional(),
   /** The party's Aztec account, where settlement on Aztec pays it (seller) or refunds it (buyer). */
@@ -58,14 +63,32 @@ export class ReloadingPartyRegistry extends PartyRegistry {
     readonly path: string,
     parties: Party[],
     private readonly warn: (message: string) => void,
+    private readonly onLoad: (parties: Party[]) => void,
   ) {
     super(parties);
     this.seen = ReloadingPartyRegistry.version(path);
+    this.loaded();
   }
 
-  static async open(path: string, warn: (message: string) => void): Promise<ReloadingPartyRegistry> {
+  /**
+   * `onLoad` sees every version of the registry read, the first included: the API logs each
+   * registration and rotation there (the transparency log), so a swapped key shows to its owner.
+   */
+  static async open(
+    path: string,
+    warn: (message: string) => void,
+    onLoad: (parties: Party[]) => void = () => {},
+  ): Promise<ReloadingPartyRegistry> {
     const parties = parsePartiesFile(path, await readFile(path, 'utf8').catch(unreadable(path)));
-    return new ReloadingPartyRegistry(path, parties.all(), warn);
+    return new ReloadingPartyRegistry(path, parties.all(), warn, onLoad);
+  }
+
+  private loaded(): void {
+    try {
+      this.onLoad(super.all());
+    } catch (error) {
+      this.warn(`the registry's keys were not all logged: ${(error as Error).message}`);
+    }
   }
 
   override get(id: string): Party | undefined {
@@ -97,6 +120,7 @@ export class ReloadingPartyRegistry extends PartyRegistry {
           .all()
           .map((p) => [p.id, p]),
       );
+      this.loaded();
     } catch (error) {
       this.warn(`${(error as Error).message}; keeping the ${this.byId.size} parties read before`);
     }

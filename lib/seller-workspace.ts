@@ -23,6 +23,13 @@ export const perimeterConfig = z.strictObject({
   datasets: z.record(z.string().regex(/^[a-z_][a-z0-9_]*$/), z.string().min(1)),
   /** Privacy ledger and released answers. */
   stateDir: z.string().min(1).optional(),
+  /** The operator's transparency log (its API's URL), where buyers' keys are registered. */
+  logUrl: z.url().optional(),
+  /** The operator's log-signing key, pinned out of band. */
+  operatorPublicKey: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/)
+    .optional(),
 });
 export type PerimeterConfig = z.infer<typeof perimeterConfig>;
 
@@ -65,6 +72,8 @@ export interface ResolvedPerimeterConfig {
   policiesDir: string;
   datasets: Record<string, string>;
   stateDir?: string;
+  logUrl?: string;
+  operatorPublicKey?: string;
 }
 
 export function readPerimeterConfig(path: string): ResolvedPerimeterConfig {
@@ -79,6 +88,8 @@ export function readPerimeterConfig(path: string): ResolvedPerimeterConfig {
       Object.entries(config.datasets).map(([name, file]) => [name, resolve(base, file)]),
     ),
     ...(config.stateDir ? { stateDir: resolve(base, config.stateDir) } : {}),
+    ...(config.logUrl ? { logUrl: config.logUrl } : {}),
+    ...(config.operatorPublicKey ? { operatorPublicKey: config.operatorPublicKey } : {}),
   };
 }
 
@@ -96,4 +107,6 @@ export function applyPerimeterConfig(env: NodeJS.ProcessEnv = process.env): void
     .map(([name, file]) => `${name}=${file}`)
     .join(',');
   if (config.stateDir) env.TUSK_PERIMETER_STATE_DIR ??= config.stateDir;
+  if (config.logUrl) env.TUSK_LOG_URL ??= config.logUrl;
+  if (config.operatorPublicKey) env.TUSK_OPERATOR_PUBLIC_KEY ??= config.operatorPublicKey;
 }

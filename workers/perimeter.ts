@@ -3,6 +3,8 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { createPerimeterActivities } from '../activities/perimeter/activities';
 import { MilestoneRuns } from '../activities/perimeter/milestone-runs';
+import { TransparencyKeyLog } from '../activities/perimeter/key-log';
+import { loadPerimeterKey } from '../activities/perimeter/release-signing';
 import { perimeterTaskQueue } from '../activities/perimeter/types';
 import { perimeterSetupProblems } from '../activities/perimeter/startup-checks';
 import { cryptoRandom } from '../activities/perimeter/dp/random-source';
@@ -33,6 +35,10 @@ runMain('perimeter worker', async () => {
     TUSK_QUERY_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
     TUSK_SANDBOX_MEMORY: z.string().default('2GB'),
     TUSK_SANDBOX_THREADS: z.coerce.number().int().positive().default(2),
+    /** The operator's transparency log (the API's base URL): where parties' keys are registered. */
+    TUSK_LOG_URL: z.url(),
+    /** The operator's log-signing key, pinned: tree heads signed by any other key are refused. */
+    TUSK_OPERATOR_PUBLIC_KEY: z.string().length(43, 'a base64url Ed25519 public key (43 characters)'),
   });
   const telemetry = await startWorkerTelemetry('perimeter-worker');
   const { logger } = telemetry;
@@ -62,6 +68,12 @@ runMain('perimeter worker', async () => {
   const ledger = PrivacyLedger.openOrRefuse(join(stateDir, LEDGER_FILE));
   if (ledger.unusable) logger.error(ledger.unusable);
   const milestoneRuns = new MilestoneRuns(stateDir);
+  // Its own key signs what it releases; the operator registers it so buyers can check the statements.
+  const releaseKey = await loadPerimeterKey(stateDir);
+  logger.info(
+    { perimeterKey: releaseKey.publicKey },
+    `perimeter key: tusk operator party add ${env.TUSK_SELLER_ID} --role seller --public-key ${env.TUSK_SELLER_PUBLIC_KEY} --perimeter-key ${releaseKey.publicKey}`,
+  );
   const activities = createPerimeterActivities({
     sellerId: env.TUSK_SELLER_ID,
     sellerPublicKey: env.TUSK_SELLER_PUBLIC_KEY,
@@ -73,6 +85,12 @@ runMain('perimeter worker', async () => {
     ledger,
     milestoneRuns,
     random: cryptoRandom,
+    keys: new TransparencyKeyLog({
+      logUrl: env.TUSK_LOG_URL.replace(/\/$/, ''),
+      operatorPublicKey: env.TUSK_OPERATOR_PUBLIC_KEY,
+      stateDir,
+    }),
+    releaseKey,
   });
   // The dataset totals the perimeter already releases (all buyers together), never a buyer's own.
   telemetry.metrics.trackEpsilonSpent(

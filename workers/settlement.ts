@@ -1,4 +1,5 @@
 import { Worker } from '@temporalio/worker';
+import { ReloadingPartyRegistry } from '../lib/parties';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { createSettlementActivities, SETTLEMENT_TASK_QUEUE } from '../activities/settlement/activities';
@@ -59,7 +60,14 @@ runMain('settlement worker', async () => {
     namespace: env.TEMPORAL_NAMESPACE,
     dataConverter: historyDataConverter(await loadHistoryCodec()),
     taskQueue: SETTLEMENT_TASK_QUEUE,
-    activities: createSettlementActivities(port, { paymentWindowMs: env.TUSK_PAYMENT_WINDOW_MS }),
+    activities: createSettlementActivities(port, {
+      paymentWindowMs: env.TUSK_PAYMENT_WINDOW_MS,
+      // Followed as it changes: a party registered while settlement runs can pay at once.
+      parties: await ReloadingPartyRegistry.open(
+        resolve(env.TUSK_PARTIES_FILE ?? `${tuskHome()}/parties.json`),
+        (message) => telemetry.logger.warn(message),
+      ),
+    }),
     interceptors: telemetry.interceptors,
   });
   const endpoint = await telemetry.serve(() => ({

@@ -26,7 +26,9 @@ import { rowsBytesBound } from '../../query-policies/result-size';
 import { createMilestoneCheckActivities, type ChargeMilestone } from './milestone-check';
 import { MilestoneRuns } from './milestone-runs';
 import { refuse } from './refusal';
-import { authorizeQueryTerms, termsHashOf, type QueryCall } from './deal-terms';
+import { authorizeQueryTerms, requireRegisteredSigner, termsHashOf, type QueryCall } from './deal-terms';
+import type { RegisteredKeys } from './key-log';
+import { signRelease, type PerimeterKey } from './release-signing';
 import { runInSandbox } from './sandboxed-run';
 import type { SandboxLimits } from './sandbox';
 import { SandboxPool } from './sandbox-pool';
@@ -57,6 +59,10 @@ export interface PerimeterDeps {
   milestoneRuns: MilestoneRuns;
   /** Noise source: the cryptographic RNG in production. */
   random: RandomSource;
+  /** The parties' registered keys (the transparency log): terms count only under the signer's own. */
+  keys: RegisteredKeys;
+  /** The perimeter's own key: it signs what it releases (lib/release-statement.ts). */
+  releaseKey: PerimeterKey;
 }
 
 const queryKeyOf = (buyerId: string, templateHash: string, parameters: ParameterValues) =>
@@ -139,7 +145,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
    * whose answer is stored reserves nothing: it is charged in full later if that answer is gone.
    */
   async function reservePrivacyBudget(call: ReservePrivacyInput): Promise<PrivacyReservation> {
-    const input = authorized(call);
+    const input = await authorized(call);
     const { template, parameters } = await approve(input);
     const problem = complianceProblem(template, input.compliance);
     if (problem) refuse('ComplianceRefused', problem);
@@ -256,8 +262,12 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
    * Signed terms first, before anything is read or reserved. Budgets and repeat answers are keyed
    * by the verified signing key, never by the buyer id that arrived through Temporal.
    */
-  function authorized<T extends QueryCall & { buyerId: string }>(call: T): T & { termsHash: string } {
-    return { ...call, ...authorizeQueryTerms(call, deps.sellerId) };
+  async function authorized<T extends QueryCall & { buyerId: string }>(
+    call: T,
+  ): Promise<T & { termsHash: string }> {
+    const checked = { ...call, ...authorizeQueryTerms(call, deps.sellerId) };
+    await requireRegisteredSigner(call.terms, deps.keys);
+    return checked;
   }
 
   /**
@@ -266,7 +276,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
    * out, encrypted). Only a blob reference, a commitment and the answer's stated ε leave the perimeter.
    */
   async function runApprovedQuery(call: RunApprovedQueryInput): Promise<RunApprovedQueryResult> {
-    const input = authorized(call);
+    const input = await authorized(call);
     if (input.privateSelection) return he.runPrivateSelection(input, input.privateSelection);
     const buyerKey = await buyerPublicKey(input.buyerKeyRef);
     const { template, parameters, table, repeat, epsilonSpent } = await releaseFor(input);
@@ -275,13 +285,13 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
       { ...table, privacy: { ...table.privacy, epsilonSpent } },
     );
     const resultRef = await deps.blobs.put(sealResult(payload, buyerKey, rowsBytesBound(template)));
+    const commitment = resultCommitment(payload);
+    const release = await signRelease(
+      { ...deps, key: deps.releaseKey },
+      { dealId: input.dealId, terms: input.terms, commitment, epsilonSpent, template },
+    );
     log.info('approved query released', { dealId: input.dealId, repeat });
-    return {
-      resultRef,
-      commitment: resultCommitment(payload),
-      epsilonSpent,
-      repeat,
-    };
+    return { resultRef, commitment, epsilonSpent, repeat, release };
   }
 
   return {
@@ -296,8 +306,10 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
       runs: deps.milestoneRuns,
       charge: chargeMilestone,
       random: deps.random,
+      keys: deps.keys,
     }),
-    encryptContribution: (call: EncryptContributionInput) => he.encryptContribution(authorized(call)),
+    encryptContribution: async (call: EncryptContributionInput) =>
+      he.encryptContribution(await authorized(call)),
   };
 }
 

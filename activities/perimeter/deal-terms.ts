@@ -11,6 +11,7 @@ import {
   type TermsBodyOf,
   type TermsKind,
 } from '../../lib/signed-terms';
+import type { RegisteredKeys } from './key-log';
 import { refuse } from './refusal';
 import type { PrivateSelection } from './types';
 
@@ -189,4 +190,23 @@ export function authorizeMilestoneTerms(call: MilestoneCall): TermsBinding {
     threshold: call.threshold !== check?.threshold,
   });
   return { buyerId: budgetKeyOf(publicKey), termsHash };
+}
+
+/**
+ * Who signed is who is named: the terms' key must be the newest key the transparency log registers
+ * for the party they name, in the role that bears the charge (a grant's sponsor, otherwise the buyer).
+ * A fresh key that merely names a registered buyer is refused here, before anything is reserved.
+ */
+export async function requireRegisteredSigner(terms: unknown, keys: RegisteredKeys): Promise<void> {
+  const envelope = signedTermsSchema.safeParse(terms);
+  if (!envelope.success)
+    refuse('TermsSignatureInvalid', 'the deal carries no signed terms: nobody asked for it');
+  const { kind, signer, publicKey } = envelope.data;
+  const role = kind === 'grant' ? 'sponsor' : 'buyer';
+  const registered = await keys.currentKey(signer);
+  if (!registered) refuse('SignerNotRegistered', `the transparency log registers no key for ${signer}`);
+  if (registered.role !== role)
+    refuse('SignerNotRegistered', `${signer} is registered as a ${registered.role}, not a ${role}`);
+  if (registered.publicKey !== publicKey)
+    refuse('SignerNotRegistered', `the terms are signed by a key that is not ${signer}'s registered key`);
 }

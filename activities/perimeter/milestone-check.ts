@@ -12,7 +12,8 @@ import {
   type MilestoneRuns,
 } from './milestone-runs';
 import type { SignedTerms } from '../../lib/signed-terms';
-import { authorizeMilestoneTerms } from './deal-terms';
+import { authorizeMilestoneTerms, requireRegisteredSigner } from './deal-terms';
+import type { RegisteredKeys } from './key-log';
 import { refuse } from './refusal';
 import type { SandboxPool } from './sandbox-pool';
 import { runInSandbox } from './sandboxed-run';
@@ -86,6 +87,7 @@ export function createMilestoneCheckActivities(deps: {
   runs: MilestoneRuns;
   charge: ChargeMilestone;
   random: RandomSource;
+  keys: RegisteredKeys;
 }) {
   /** Claims one check of the run in one transaction; refusals carry the reason. */
   function claimCheck(key: MilestoneRunKey, checkId: string, limits: Parameters<MilestoneRuns['claim']>[2]) {
@@ -101,6 +103,7 @@ export function createMilestoneCheckActivities(deps: {
   async function checkMilestone(input: CheckMilestoneInput): Promise<CheckMilestoneResult> {
     // The sponsor's verified key pays: never an id that merely arrived through Temporal.
     const { buyerId: payer, termsHash } = authorizeMilestoneTerms(input);
+    await requireRegisteredSigner(input.terms, deps.keys);
     const { template, parameters } = await deps.approve(input);
     const statement = (met: boolean) =>
       canonicalHash({

@@ -1,3 +1,4 @@
+import type { ReleaseStatement } from '../../lib/release-statement';
 import type { DealCompliance } from '../../query-policies/compliance';
 import type { ParameterValues } from '../../query-policies/template';
 import type { SignedTerms } from '../../lib/signed-terms';
@@ -92,6 +93,8 @@ export interface RunApprovedQueryResult {
   epsilonSpent: number;
   /** An identical earlier query's answer, returned again at no cost. */
   repeat: boolean;
+  /** The perimeter's signed statement of this release (a sealed table's; HE answers carry none yet). */
+  release?: ReleaseStatement;
 }
 
 /** Non-retryable refusals: the deal is refunded and the reason is shown to the buyer as is. */
@@ -108,6 +111,8 @@ export type PerimeterRefusal =
   | 'MilestoneChecksExhausted'
   | 'TermsSignatureInvalid'
   | 'TermsMismatch'
+  | 'SignerNotRegistered'
+  | 'KeyLogUnverified'
   | 'ComplianceRefused'
   | 'BudgetExhausted'
   | 'DatasetPolicyMissing'

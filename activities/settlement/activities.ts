@@ -1,4 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { PartyRegistry } from '../../lib/parties';
+import { requirePayerSigned } from './payer-key';
 import { SettlementRefusedError, type LockEscrowInput, type SettlementPort } from './port';
 
 /** How often a running settlement activity tells Temporal it is alive (well under its heartbeat timeout). */
@@ -25,6 +27,8 @@ async function asActivity<T>(action: () => Promise<T>): Promise<T> {
 export interface SettlementActivityOptions {
   /** How long the buyer has to pay into the escrow, counted from when the lock was first scheduled. */
   paymentWindowMs: number;
+  /** The registered parties: a lock needs the payer's terms under the key registered for it. */
+  parties: PartyRegistry;
 }
 
 /** Settlement activities (task queue `settlement`) over whichever adapter the worker was given. */
@@ -33,14 +37,15 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
     openEscrow: (input: Parameters<SettlementPort['openEscrow']>[0]) =>
       asActivity(() => port.openEscrow(input)),
     lockEscrow: (input: LockEscrowInput) =>
-      asActivity(() =>
-        port.lockEscrow({
+      asActivity(() => {
+        requirePayerSigned(input, options.parties);
+        return port.lockEscrow({
           ...input,
           // From the first attempt's scheduling: a retry after a crash does not restart the window.
           payBy: input.payBy ?? Context.current().info.scheduledTimestampMs + options.paymentWindowMs,
           signal: Context.current().cancellationSignal,
-        }),
-      ),
+        });
+      }),
     releaseEscrow: (input: Parameters<SettlementPort['releaseEscrow']>[0]) =>
       asActivity(() => port.releaseEscrow(input)),
     refundEscrow: (input: Parameters<SettlementPort['refundEscrow']>[0]) =>

@@ -31,6 +31,8 @@ export interface LockEscrowInput {
   dealId: string;
   buyerId: string;
   amount: string;
+  /** The payer's signed terms (lib/signed-terms.ts): settlement locks nothing without them. */
+  terms?: unknown;
   /** Until when (ms since the epoch) to wait for the buyer's payment; then the lock is refused. */
   payBy?: number;
   /** Stops the wait (the worker shutting down); the activity is retried elsewhere. */
@@ -212,6 +214,8 @@ export interface SettlementPort {
 /** Business refusals of settlement: not retried. */
 export type SettlementRefusal =
   | 'InvalidAmount'
+  /** The lock's terms are not the payer's, signed with its registered key. */
+  | 'PayerNotSigned'
   | 'UnknownParty'
   | 'InsufficientFunds'
   | 'PaymentNotReceived'

@@ -6,6 +6,15 @@ import { consistencyProof, inclusionProof, rootOf, type Hash } from '../../lib/a
 import type { OperatorSigner } from '../../lib/audit/operator-key';
 import { signDocument } from '../../lib/audit/signed-document';
 import { entryLeafHash, type LogEntry, type SignedTreeHead } from '../../lib/audit/tree-head';
+import {
+  keyRegistration,
+  keySubject,
+  registrationEntry,
+  type KeyPurpose,
+  type KeyRegistration,
+  type KeyRegistrations,
+} from '../../lib/audit/key-registration';
+import type { PartyRole } from '../../lib/parties';
 
 export class LogRangeError extends Error {
   override name = 'LogRangeError';
@@ -132,6 +141,64 @@ export class TransparencyLog {
       )
       .get(dealId, kind) as { leaf_index: number; document: string } | undefined;
     return row && { leafIndex: row.leaf_index, document: JSON.parse(row.document) };
+  }
+
+  /** Every registration of a subject's key, oldest first, with its leaf. */
+  private registrationsOf(subject: string): { leafIndex: number; registration: KeyRegistration }[] {
+    const rows = this.db
+      .prepare(
+        "SELECT leaf_index, document FROM leaves WHERE deal_id = ? AND kind = 'key-registration' ORDER BY leaf_index",
+      )
+      .all(subject) as { leaf_index: number; document: string }[];
+    return rows.map((row) => ({
+      leafIndex: row.leaf_index,
+      registration: keyRegistration.parse(JSON.parse(row.document)),
+    }));
+  }
+
+  /**
+   * Logs that `publicKey` speaks for the party, unless it already is the party's newest registration:
+   * one transaction, so two API processes syncing the same registry append it once.
+   */
+  registerKey(party: { id: string; role: PartyRole; publicKey: string }, purpose: KeyPurpose): boolean {
+    return this.db
+      .transaction(() => {
+        const earlier = this.registrationsOf(keySubject(party.id, purpose));
+        const newest = earlier.at(-1)?.registration;
+        if (newest && newest.publicKey === party.publicKey && newest.role === party.role) return false;
+        const registration: KeyRegistration = {
+          type: 'tusk.key-registration/v1',
+          partyId: party.id,
+          role: party.role,
+          purpose,
+          publicKey: party.publicKey,
+          sequence: earlier.length,
+        };
+        return this.append(registrationEntry(registration), registration).appended;
+      })
+      .immediate();
+  }
+
+  /** A subject's registrations with their proofs at the current head, and consistency from `since`. */
+  keyRegistrations(partyId: string, purpose: KeyPurpose, since = 0): KeyRegistrations {
+    const subject = keySubject(partyId, purpose);
+    return this.db
+      .transaction(() => {
+        const treeHead = this.head();
+        const size = treeHead.body.treeSize;
+        const leaves = this.leaves().slice(0, size);
+        return {
+          subject,
+          treeHead,
+          registrations: this.registrationsOf(subject).map(({ leafIndex, registration }) => ({
+            registration,
+            leafIndex,
+            path: inclusionProof(leaves, leafIndex).map((h) => h.toString('hex')),
+          })),
+          consistency: this.consistency(Math.min(since, size), size),
+        };
+      })
+      .deferred();
   }
 
   indexOf(entry: LogEntry): number | undefined {

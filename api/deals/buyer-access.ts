@@ -1,3 +1,4 @@
+import type { ReleaseStatement } from '../../lib/release-statement';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { BlobStore } from '../../lib/blob-store';
@@ -9,7 +10,7 @@ import { requireOwner } from '../redaction';
 interface BuyerFacingStatus {
   buyerId: string;
   stage: string;
-  result?: { resultRef: string; commitment: string };
+  result?: { resultRef: string; commitment: string; release?: ReleaseStatement };
 }
 
 /** The buyer accepts a delivered deal: only its buyer, only when delivered; a refused update is a 409. */
@@ -53,5 +54,6 @@ export async function sealedResultFor(
     resultRef: status.result.resultRef,
     commitment: status.result.commitment,
     ciphertext: (await blobs.get(status.result.resultRef)).toString('base64'),
+    ...(status.result.release ? { release: status.result.release } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { releaseStatement } from '../../lib/release-statement';
 import { z } from 'zod';
 import {
   dealCompliance,
@@ -105,6 +106,8 @@ export const dealResult = z.object({
   commitment: z.string(),
   /** The sealed box, base64: opens only with the buyer's X25519 private key. */
   ciphertext: z.string(),
+  /** The seller's perimeter's signed statement of the release: the buyer's client checks it. */
+  release: releaseStatement.optional(),
 });
 
 const parameterSpec = z.union([

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
+import { z } from 'zod';
 import { signedBundle, type SignedBundle } from '../../lib/audit/bundle';
 import { formatReport } from '../../lib/audit/verify/report';
 import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
@@ -75,7 +76,21 @@ type VerifyFlags = AuditOptions &
     aztecNode?: string;
     receiptContract?: string;
     workflows?: string;
+    perimeterKeys?: string;
   };
+
+/** `{ "<seller id>": "<perimeter key>" }`: what the auditor pins, never what a bundle says. */
+async function readPerimeterKeys(path: string): Promise<Record<string, string>> {
+  try {
+    return z
+      .record(z.string(), z.string().regex(/^[A-Za-z0-9_-]{43}$/))
+      .parse(JSON.parse(await readFile(path, 'utf8')));
+  } catch (error) {
+    throw new CliError(
+      `${path} is not a JSON object of seller ids to perimeter keys: ${(error as Error).message}`,
+    );
+  }
+}
 
 /** The replay worker's state changes are not the auditor's business: warnings and errors only. */
 function quietRuntime(): void {
@@ -103,6 +118,7 @@ async function verify(target: string, options: VerifyFlags): Promise<void> {
   const { key, pinned } = await operatorKeyOf(options, client);
   const entries = await sellerEntries(bundle, options);
   const chain = options.aztecNode ? await chainContext(options, client, key) : {};
+  const perimeterKeys = options.perimeterKeys ? await readPerimeterKeys(options.perimeterKeys) : undefined;
   const run = () =>
     verifyBundle(bundle, {
       ...chain,
@@ -112,6 +128,7 @@ async function verify(target: string, options: VerifyFlags): Promise<void> {
       ...(options.ledger ? { ledgerFile: options.ledger } : {}),
       ...(options.aztecNode ? { aztecNodeUrl: options.aztecNode } : {}),
       ...(options.workflows ? { workflowsPath: options.workflows } : {}),
+      ...(perimeterKeys ? { perimeterKeys } : {}),
     });
   const report = options.aztecNode ? await onNode(options.aztecNode, run) : await run();
   const note = pinned
@@ -169,5 +186,9 @@ export function registerBundleCommands(program: Command): void {
     )
     .option('--policies <dir>', "the seller's policies directory (its signed dataset policy)")
     .option('--workflows <path>', 'replay with this workflow code instead of this checkout’s')
+    .option(
+      '--perimeter-keys <file>',
+      "sellers' perimeter keys you pin (JSON: seller id → key): check each release statement",
+    )
     .action(verify);
 }

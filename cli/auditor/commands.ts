@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { FINAL_DISCLOSURE_STAGES, waitFor } from '../../lib/sdk';
 import { EXIT, partyClient, withPartyOptions, type PartyOptions } from '../common';
 import { addDealsCommand, addKeygenCommand, encode, progressOnStderr } from '../party-commands';
+import { addKeyCheckCommand } from '../key-check';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -63,4 +64,5 @@ export function registerAuditorCommands(program: Command): void {
     console.log(JSON.stringify(await client.get(`/disclosures/${encode(id)}/view`), null, 2));
   });
   addDealsCommand(auditor);
+  addKeyCheckCommand(auditor);
 }

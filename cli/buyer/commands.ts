@@ -22,6 +22,7 @@ import {
 import { formatTable } from '../format-table';
 import { addDisputePartyCommands } from '../dispute-commands';
 import { addDealsCommand, encode, printStatus } from '../party-commands';
+import { addKeyCheckCommand } from '../key-check';
 import { buy, buySum, catalog, parseParam, type BuyOptions } from './buy';
 import { createHeKeys } from './he-keys';
 import { describePrivacy, openDealResult, showResult } from './result';
@@ -247,6 +248,7 @@ export function registerBuyerCommands(program: Command): void {
   });
 
   addDealsCommand(buyer);
+  addKeyCheckCommand(buyer);
   addDisputePartyCommands(buyer);
   registerSubscriptionCommands(buyer);
 }

@@ -1,10 +1,12 @@
 import {
+  checkRelease,
   fetchDealResult,
   heEnvelopeOf,
   openAnyResult,
   TuskApiError,
   type OpenedResult,
   type ResultPayload,
+  type SealedResult,
   type TuskClient,
 } from '../../lib/sdk';
 import { CliError, home, keyPaths, partyClient, readText, type PartyOptions } from '../common';
@@ -26,12 +28,39 @@ export function describePrivacy(privacy: ResultPayload['privacy']): string {
   ].join('\n');
 }
 
-/** A plain deal's sealed answer, opened and its commitment checked. */
-export async function openDealResult(client: TuskClient, resultKeyPem: string, dealId: string) {
-  const opened = await openAnyResult(await fetchDealResult(client, dealId), { resultKeyPem });
+/** A plain deal's sealed answer, opened, its commitment checked, and the seller's release statement. */
+export async function openDealResult(
+  client: TuskClient,
+  resultKeyPem: string,
+  dealId: string,
+  operatorKey?: string,
+) {
+  const sealed = await fetchDealResult(client, dealId);
+  const opened = await openAnyResult(sealed, { resultKeyPem });
   if (opened.kind !== 'table')
     throw new Error(`deal ${dealId} has an encrypted answer: open it with tusk buyer result`);
+  await requireSellersRelease(client, sealed, operatorKey);
   return opened.payload;
+}
+
+/**
+ * Refuses a sealed table the seller's perimeter did not sign for (exit 1): the operator can write a
+ * blob sealed to the buyer's key and a matching commitment, but not the perimeter's statement.
+ */
+async function requireSellersRelease(client: TuskClient, sealed: SealedResult, operatorKey?: string) {
+  const { sellerId } = await client.get<{ sellerId?: string }>(`/deals/${encodeURIComponent(sealed.dealId)}`);
+  if (!sellerId) throw new CliError(`deal ${sealed.dealId} names no seller`, 1);
+  const key =
+    operatorKey ??
+    process.env.TUSK_OPERATOR_KEY ??
+    (await client.get<{ publicKey: string }>('/operator/key')).publicKey;
+  const check = await checkRelease(client, sealed, sellerId, key);
+  if (!check.ok)
+    throw new CliError(
+      `refusing the answer of ${sealed.dealId}: it is not what seller ${sellerId}'s perimeter released: ${check.problems.join('; ')}`,
+      1,
+    );
+  if (!check.verified) process.stderr.write(`warning: ${check.reason}; the answer is not signed by it\n`);
 }
 
 /** A deal's result, whichever kind of deal it is (a multi-seller deal is tried when the id is no plain deal). */
@@ -108,5 +137,6 @@ export async function showResult(
   ).catch((error: Error) => {
     throw new CliError(`cannot open the answer of ${dealId}: ${error.message}`, 1);
   });
+  if (opened.kind === 'table' && path === 'deals') await requireSellersRelease(client, sealed);
   console.log(options.json ? jsonSafe(opened) : describe(opened, undefined));
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { disclosureWorkflowId, disputeWorkflowId } from '../../workflows/workflow-ids';
 import { CliError, partyClient, withPartyOptions, type PartyOptions } from '../common';
 import { addDealsCommand, addKeygenCommand, encode } from '../party-commands';
+import { addKeyCheckCommand } from '../key-check';
 
 /** `release`, `refund` or `split:<seller bps>`. */
 export function parseOutcome(value: string) {
@@ -80,4 +81,5 @@ export function registerComplianceCommands(program: Command): void {
     console.log(`disclosure ${id}: ${status.stage}`);
   });
   addDealsCommand(compliance);
+  addKeyCheckCommand(compliance);
 }

@@ -6,6 +6,7 @@ import { party, partiesFile, type Party } from '../../lib/parties';
 import { readSellerFile } from '../../lib/seller-workspace';
 import { CliError, home, withHomeOption, writeFileAtomic } from '../common';
 import { addKeygenCommand } from '../party-commands';
+import { addKeyCheckCommand } from '../key-check';
 
 export async function addParty(partiesPath: string, entry: Party): Promise<void> {
   const text = await readFile(partiesPath, 'utf8').catch(() => '{"parties":[]}');
@@ -24,6 +25,7 @@ interface PartyAddOptions {
   home?: string;
   role?: string;
   publicKey?: string;
+  perimeterKey?: string;
   webhook?: string;
   aztecAddress?: string;
   from?: string;
@@ -38,6 +40,7 @@ async function partyAdd(id: string, options: PartyAddOptions): Promise<void> {
     id,
     role: options.role ?? (seller ? 'seller' : undefined),
     publicKey: options.publicKey ?? seller?.publicKey,
+    perimeterKey: options.perimeterKey,
     webhookUrl: options.webhook,
     aztecAddress: options.aztecAddress,
   });
@@ -58,6 +61,7 @@ async function readSeller(path: string) {
 export function registerOperatorCommands(program: Command): void {
   const operator = program.command('operator').description('run the service: parties and the local ledger');
   addKeygenCommand(operator, 'operator');
+  addKeyCheckCommand(operator);
   const parties = operator.command('party').description('the registry of parties and their keys');
   withHomeOption(
     parties
@@ -65,6 +69,7 @@ export function registerOperatorCommands(program: Command): void {
       .description('register a party (its Aztec account, when settling on Aztec)')
       .option('--role <role>', 'buyer, seller, sponsor, auditor, compliance or operator')
       .option('--public-key <key>', 'its request-signing Ed25519 public key (base64url)')
+      .option('--perimeter-key <key>', "a seller's perimeter key (it signs what the perimeter releases)")
       .option('--from <seller.json>', "a seller's seller.json: its role and key from there")
       .option('--webhook <url>', 'where its deal events are posted')
       .option('--aztec-address <address>', 'its Aztec account'),

@@ -6,6 +6,7 @@ import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { CliError, home, keyPaths, withHomeOption, writeFileAtomic } from '../common';
 import { addDisputePartyCommands } from '../dispute-commands';
 import { addDealsCommand } from '../party-commands';
+import { addKeyCheckCommand } from '../key-check';
 import { importTable } from './import';
 import { initSeller, signPolicy } from './onboarding';
 
@@ -83,5 +84,6 @@ export function registerSellerCommands(program: Command): void {
       .option('--out <file>', 'the DuckDB file (default: $TUSK_HOME/data/patients.duckdb)'),
   ).action(dataset);
   addDealsCommand(seller);
+  addKeyCheckCommand(seller);
   addDisputePartyCommands(seller);
 }

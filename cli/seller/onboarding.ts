@@ -46,7 +46,8 @@ export async function initSeller(sellerId: string, options: { home?: string }): 
       `  tusk seller import <file.csv|file.parquet> --table NAME --seller ${sellerId}`,
       `  tusk seller policy --seller ${sellerId} --dataset NAME     (privacy budgets, signed)`,
       `  tusk operator party add ${sellerId} --role seller --from ${workspace.sellerFile}`,
-      `  TUSK_PERIMETER_CONFIG=${workspace.perimeterFile} npx tsx workers/perimeter.ts`,
+      `  set logUrl and operatorPublicKey in ${workspace.perimeterFile} (the operator's API and log key)`,
+      `  TUSK_PERIMETER_CONFIG=${workspace.perimeterFile} npx tsx workers/perimeter.ts   (logs its perimeter key: have it registered)`,
     ].join('\n'),
   );
 }

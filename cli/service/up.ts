@@ -1,6 +1,7 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createOnce, newKeyFileJson } from '../../lib/codec/keyring';
+import { loadOperatorSigner } from '../../lib/audit/operator-key';
 import { formatTable } from '../format-table';
 import { CliError } from '../common';
 import { prepareDemoSeller } from './demo-seller';
@@ -91,6 +92,10 @@ async function wholeService(
   if (!(await exists(partiesFile))) await writeFile(partiesFile, '{ "parties": [] }\n');
   const codecKeyFile = process.env.TUSK_CODEC_KEY_FILE || join(home, 'codec-keys.json');
   await createOnce(codecKeyFile, newKeyFileJson('local-1'));
+  // The perimeter pins the operator's log key: made now, before the API would make it on first start.
+  const operator = await loadOperatorSigner(
+    process.env.TUSK_OPERATOR_SIGNING_KEY_FILE || join(home, 'keys', 'operator-signing.ed25519.pem'),
+  );
   const env: Record<string, string> = {
     TUSK_HOME: home,
     TEMPORAL_ADDRESS: infra.temporalAddress,
@@ -98,6 +103,8 @@ async function wholeService(
     TUSK_PARTIES_FILE: partiesFile,
     TUSK_CODEC_KEY_FILE: codecKeyFile,
     TUSK_API_PORT: String(options.apiPort),
+    TUSK_LOG_URL: `http://127.0.0.1:${options.apiPort}`,
+    TUSK_OPERATOR_PUBLIC_KEY: operator.publicKey,
     TUSK_POLICIES_ROOT: process.env.TUSK_POLICIES_ROOT || join(ROOT, 'query-policies'),
     ...(infra.uiUrl ? { TUSK_CODEC_UI_ORIGIN: infra.uiUrl } : {}),
   };

@@ -5,6 +5,7 @@ import { CliError, EXIT, partyClient, readText, withPartyOptions, type PartyOpti
 import { chooseTemplate } from '../buyer/buy';
 import { owedForGrant, payOwed, whatIsOwed, withPayOptions, type PayOptions } from '../settlement/pay';
 import { addDealsCommand, addKeygenCommand, encode, printStatus, progressOnStderr } from '../party-commands';
+import { addKeyCheckCommand } from '../key-check';
 
 interface MilestoneInput {
   milestoneId: string;
@@ -166,4 +167,5 @@ export function registerSponsorCommands(program: Command): void {
     console.log(JSON.stringify(await client.get(`/public/grants/${encode(grantId)}/progress`), null, 2));
   });
   addDealsCommand(sponsor);
+  addKeyCheckCommand(sponsor);
 }

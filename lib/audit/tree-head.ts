@@ -6,10 +6,13 @@ import { checkDocumentSignature, signedOf, type SignatureCheck } from './signed-
 const hex32 = z.string().regex(/^[0-9a-f]{64}$/, '32 bytes of lowercase hex');
 const sha256Ref = z.string().regex(/^sha256:[0-9a-f]{64}$/);
 
-/** One entry of the operator's transparency log: what was issued for which deal, by its digest. */
+/**
+ * One entry of the operator's transparency log: what was issued for which deal, by its digest. A
+ * `key-registration` names a party's key instead (`dealId` is then its subject, see key-registration.ts).
+ */
 export const logEntry = z.strictObject({
   type: z.literal('tusk.log-entry/v1'),
-  kind: z.enum(['receipt', 'audit-bundle']),
+  kind: z.enum(['receipt', 'audit-bundle', 'key-registration']),
   dealId: z.string().min(1),
   /** sha256 of the canonical JSON of the signed document's body. */
   digest: sha256Ref,

@@ -27,6 +27,7 @@ export {
   type SealedResult,
   type TemplateLayout,
 } from './results';
+export { checkRelease, registeredPerimeterKey, type ReleaseCheck } from './release-check';
 export { waitFor, WaitTimeoutError, type WaitOptions } from './wait';
 export {
   RESTING_DEAL_STAGES,

@@ -2,6 +2,7 @@ import type { HeSecretKeyFile } from '../he/buyer-keys';
 import { openSelections, openSum } from '../he/buyer-selection';
 import { decodeEnvelope, type HeVectorEnvelope } from '../he/he-result';
 import { openResult, type ResultPayload } from '../sealed-result';
+import type { ReleaseStatement } from '../release-statement';
 import type { TuskClient } from '../tusk-client';
 import type { QueryTemplate } from '../../query-policies/template';
 
@@ -11,6 +12,8 @@ export interface SealedResult {
   commitment: string;
   /** base64: a sealed box (plain answers) or an HE envelope (private selections, multi-seller sums). */
   ciphertext: string;
+  /** The seller's perimeter's signed statement of the release (see ./release-check.ts). */
+  release?: ReleaseStatement;
 }
 
 /** The columns a buyer's tools need to lay out an HE answer: what GET /templates says of a template. */

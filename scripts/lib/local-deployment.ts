@@ -7,6 +7,8 @@ import { aztecToolchain } from '../../contracts/toolchain';
 import { addParty } from '../../cli/operator/commands';
 import { createOnce, newKeyFileJson } from '../../lib/codec/keyring';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
+import { loadOperatorSigner } from '../../lib/audit/operator-key';
+import { loadPerimeterKey } from '../../activities/perimeter/release-signing';
 import type { Party, PartyRole } from '../../lib/parties';
 import { generateX25519KeyPair } from '../../lib/sealed-box';
 import { TuskClient } from '../../lib/tusk-client';
@@ -146,6 +148,10 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
       id: sellerId,
       role: 'seller',
       publicKey: options.sellerPublicKey ?? (await demoSellerKey()),
+      // The perimeter's own key, made where it will find it, so the log registers it from the start.
+      ...(options.perimeterConfig || options.remotePerimeter
+        ? {}
+        : { perimeterKey: (await loadPerimeterKey(join(home, 'perimeter', sellerId))).publicKey }),
       ...(aztec ? { aztecAddress: aztec.testAccounts[TEST_ACCOUNT.seller] } : {}),
     },
   ];
@@ -189,6 +195,10 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
   await createOnce(codecKeyFile, newKeyFileJson('local-1'));
 
   const [apiPort] = await freeLoopbackPorts(1);
+  // Made before the processes start too: each perimeter pins its public key (the log's tree heads).
+  const operator = await loadOperatorSigner(
+    options.env?.TUSK_OPERATOR_SIGNING_KEY_FILE ?? join(home, 'keys', 'operator-signing.ed25519.pem'),
+  );
   const env: Record<string, string> = {
     TUSK_HOME: home,
     TEMPORAL_ADDRESS: options.temporalAddress,
@@ -204,6 +214,8 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     TUSK_POLICIES_ROOT: options.policiesRoot ?? join(ROOT, 'query-policies'),
     TUSK_POLICIES_DIR: join(options.policiesRoot ?? join(ROOT, 'query-policies'), sellerId),
     TUSK_API_PORT: String(apiPort!),
+    TUSK_LOG_URL: `http://127.0.0.1:${apiPort}`,
+    TUSK_OPERATOR_PUBLIC_KEY: operator.publicKey,
     TUSK_FEE_BPS: String(options.feeBps ?? 250),
     // Tests and benchmarks poll one deal many times a second; the limit itself is tested on its own.
     TUSK_RATE_LIMIT_MAX: '1000000',
@@ -252,7 +264,13 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
       TUSK_POLICIES_DIR: join(options.policiesRoot ?? join(ROOT, 'query-policies'), extra.sellerId),
     };
   }
-  if (options.remotePerimeter) envOf['perimeter worker'] = options.remotePerimeter.env;
+  // A seller's machine is told where the operator's log is and pins its key, like any other setting.
+  if (options.remotePerimeter)
+    envOf['perimeter worker'] = {
+      TUSK_LOG_URL: env.TUSK_LOG_URL!,
+      TUSK_OPERATOR_PUBLIC_KEY: env.TUSK_OPERATOR_PUBLIC_KEY!,
+      ...options.remotePerimeter.env,
+    };
   const start = (name: string) =>
     startService({
       name,

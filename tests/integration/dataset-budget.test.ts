@@ -139,6 +139,8 @@ describe('the dataset budget is a privacy filter across all buyers', () => {
           TUSK_SELLER_PUBLIC_KEY: test.seller.keys.publicKey,
           TUSK_DATASETS: `patients=${test.deployment.datasetPath}`,
           TUSK_POLICIES_DIR: test.seller.directory,
+          TUSK_LOG_URL: test.deployment.apiUrl,
+          TUSK_OPERATOR_PUBLIC_KEY: generateEd25519KeyPair().publicKey,
           ...env,
         },
         cwd: join(__dirname, '../..'),

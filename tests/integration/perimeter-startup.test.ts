@@ -12,7 +12,14 @@ const ROOT = resolve(__dirname, '../..');
 function startPerimeter(env: Record<string, string>) {
   const run = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'workers/perimeter.ts')], {
     cwd: ROOT,
-    env: { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1', TUSK_SELLER_ID: 'startup-seller', ...env },
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: '127.0.0.1:1',
+      TUSK_SELLER_ID: 'startup-seller',
+      TUSK_LOG_URL: 'http://127.0.0.1:1',
+      TUSK_OPERATOR_PUBLIC_KEY: generateEd25519KeyPair().publicKey,
+      ...env,
+    },
     encoding: 'utf8',
     timeout: 60_000,
   });

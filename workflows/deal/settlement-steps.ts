@@ -17,7 +17,7 @@ export async function lockBuyerPayment(deal: DealState, input: CohortQueryDealIn
   const payment = { dealId: dealEscrowId(input.dealId), buyerId: input.buyerId, amount: input.price };
   const opened = await escrowOpen.openEscrow(payment);
   deal.awaitPayment(opened.escrowAddress);
-  await escrowLock.lockEscrow(payment);
+  await escrowLock.lockEscrow({ ...payment, terms: input.terms });
 }
 
 /**

@@ -102,7 +102,7 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
   try {
     // The sponsor pays the total into the grant's escrow from its own wallet.
     grant.awaitFunding((await escrowOpen.openEscrow(funding)).escrowAddress);
-    await escrowLock.lockEscrow(funding);
+    await escrowLock.lockEscrow({ ...funding, terms: input.terms });
   } catch (error) {
     grant.fundingFailed(problemOf(error));
     await settle('return-late-payment', () =>

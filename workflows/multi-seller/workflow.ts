@@ -143,7 +143,7 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
   }
   for (const { sellerId, payment } of escrows) {
     try {
-      await escrowLock.lockEscrow(payment);
+      await escrowLock.lockEscrow({ ...payment, terms: input.terms });
     } catch (error) {
       // Shares locked before are refunded; a share paid after its lock gave up goes back too.
       compensations.unshift({

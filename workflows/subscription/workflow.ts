@@ -101,7 +101,7 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
     sub.awaitPayment((await escrowOpen.openEscrow(charge)).escrowAddress);
     for (;;) {
       try {
-        await escrowLock.lockEscrow(charge);
+        await escrowLock.lockEscrow({ ...charge, terms: input.terms });
         sub.charged();
         return 'paid';
       } catch (error) {

@@ -12,6 +12,7 @@ import {
 } from './checks';
 import type { PrivacyEntries } from '../privacy-entries';
 import { checkPrivacyLedger } from './privacy-check';
+import { checkReleaseStatements, type PerimeterKeys } from './release-checks';
 import { checkWorkflowCode, replayRuns } from './replay';
 import { checkLogAnchors, checkSettlementOnChain, type OperatorLogView } from './chain-checks';
 import { skipped, type AuditReport } from './report';
@@ -44,6 +45,8 @@ export interface VerifyOptions {
   log?: OperatorLogView;
   /** The seller's privacy-ledger entries, read by the seller's own CLI (lib/audit/privacy-entries.ts). */
   privacyEntries?: PrivacyEntries;
+  /** Sellers' perimeter keys as the auditor pins them: release statements are checked against these. */
+  perimeterKeys?: PerimeterKeys;
   /** The workflow code to replay with (default: this checkout's workflows/index.ts). */
   workflowsPath?: string;
 }
@@ -68,6 +71,7 @@ export async function verifyBundle(bundle: SignedBundle, options: VerifyOptions)
     ...checkReceiptAgainstHistories(bundle, options.operatorKey),
     checkReceiptLogged(bundle, options.operatorKey),
     ...(await checkResultCommitment(bundle, options.resultKey)),
+    ...checkReleaseStatements(bundle, options.perimeterKeys),
     ...checkMoney(bundle),
     ...(await checkLedger(bundle, options.ledgerFile)),
     ...privacyChecks(bundle, options.privacyEntries ?? bundle.privacyEntries),

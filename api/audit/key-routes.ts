@@ -1,0 +1,39 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { keyPurpose, keyRegistrations } from '../../lib/audit/key-registration';
+import { errorResponses } from '../error-responses';
+import type { TransparencyLog } from './log-store';
+
+const keyParams = z.object({ partyId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a party id') });
+const keyQuery = z.object({
+  purpose: keyPurpose.default('party'),
+  /** The size of the head the asker saved: the answer proves the log still extends it. */
+  since: z.coerce.number().int().min(0).default(0),
+});
+
+/**
+ * A party's logged keys, with proofs: unsigned, because a perimeter asks it without an identity of
+ * its own, and a key directory is public by nature (it tells who holds a key, never what they did).
+ */
+export const keyRoutes: FastifyPluginAsyncZod<{
+  log: TransparencyLog;
+  /** Reads the registry, so a party the operator just added is logged before it is asked about. */
+  refreshRegistry: () => void;
+}> = async (app, { log, refreshRegistry }) => {
+  app.get(
+    '/log/keys/:partyId',
+    {
+      config: { public: true },
+      schema: {
+        summary: "A party's key registrations in the transparency log, with inclusion and consistency proofs",
+        params: keyParams,
+        querystring: keyQuery,
+        response: { 200: keyRegistrations, ...errorResponses },
+      },
+    },
+    (request) => {
+      refreshRegistry();
+      return log.keyRegistrations(request.params.partyId, request.query.purpose, request.query.since);
+    },
+  );
+};
