@@ -25,6 +25,7 @@ import { releasePrivately } from './private-release';
 import { rowsBytesBound } from '../../query-policies/result-size';
 import { createMilestoneCheckActivities, type ChargeMilestone } from './milestone-check';
 import { MilestoneRuns } from './milestone-runs';
+import { heartbeating } from './heartbeating';
 import { refuse } from './refusal';
 import { authorizeQueryTerms, termsHashOf, type QueryCall } from './deal-terms';
 import { runInSandbox } from './sandboxed-run';
@@ -284,7 +285,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     };
   }
 
-  return {
+  return heartbeating({
     reservePrivacyBudget,
     releasePrivacyBudget,
     privacyBudget,
@@ -298,7 +299,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
       random: deps.random,
     }),
     encryptContribution: (call: EncryptContributionInput) => he.encryptContribution(authorized(call)),
-  };
+  });
 }
 
 export type PerimeterActivities = ReturnType<typeof createPerimeterActivities>;
