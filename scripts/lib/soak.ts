@@ -226,12 +226,17 @@ async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
 
 /**
  * Restarts the settlement worker armed to SIGKILL itself right after its next durable ledger write
- * of `kind` (lib/crash-point.ts), waits for that crash, and starts it again unarmed. True when the
- * crash happened.
+ * of `kind` (lib/crash-point.ts), says when it is armed, waits for that crash, and starts it again
+ * unarmed. True when the crash happened.
  */
-async function crashSettlementAfter(deployment: LocalDeployment, kind: 'lock' | 'release'): Promise<boolean> {
+async function crashSettlementAfter(
+  deployment: LocalDeployment,
+  kind: 'lock' | 'release',
+  onArmed: () => void,
+): Promise<boolean> {
   await deployment.services.get('settlement worker')!.kill();
   const armed = await deployment.restart('settlement worker', { TUSK_CRASH_AT: `ledger-write:${kind}` });
+  onArmed();
   const crashed = await within(exitOf(armed.process), ARMED_CRASH_WAIT_MS);
   if (!crashed) await armed.kill();
   await restartUntilUp(deployment, 'settlement worker');
@@ -316,26 +321,27 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     });
     const running = deployment;
 
-    const scheduled: Record<ScheduledFault, () => Promise<boolean>> = {
-      'Temporal crash': () => stack.crashTemporal().then(() => true),
-      'Redis crash': () => stack.crashRedis().then(() => true),
-      'settlement crash after a lock': () => crashSettlementAfter(running, 'lock'),
-      'settlement crash after a payout': () => crashSettlementAfter(running, 'release'),
+    const scheduled: Record<ScheduledFault, (onArmed: () => void) => Promise<boolean>> = {
+      'Temporal crash': (onArmed) => stack.crashTemporal().then(() => (onArmed(), true)),
+      'Redis crash': (onArmed) => stack.crashRedis().then(() => (onArmed(), true)),
+      'settlement crash after a lock': (onArmed) => crashSettlementAfter(running, 'lock', onArmed),
+      'settlement crash after a payout': (onArmed) => crashSettlementAfter(running, 'release', onArmed),
     };
     // Faults, one at a time: a process is SIGKILLed, restarted, and once it is ready the next one
     // goes after a random pause; first every process once (shuffled), then any at random. The
     // scheduled faults go when the deal lanes ask for them (with deals in flight).
-    const pending: ScheduledFault[] = [];
+    const pending: { fault: ScheduledFault; onArmed: () => void }[] = [];
     let done = false;
     const order = [...KILLED_PROCESSES].sort(() => random() - 0.5);
     const chaos = (async () => {
       while (!done || pending.length > 0) {
         const [min, max] = options.killEveryMs;
         await sleep(min + random() * (max - min));
-        const fault = pending.shift();
-        if (fault) {
+        const due = pending.shift();
+        if (due) {
+          const { fault, onArmed } = due;
           log(`soak: ${fault}`);
-          if (await scheduled[fault]()) faults[fault]!++;
+          if (await scheduled[fault](onArmed)) faults[fault]!++;
           else log(`soak: ${fault} did not happen`);
           continue;
         }
@@ -352,11 +358,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     chaos.catch(() => (chaosFailed = true));
     const killsSoFar = () => Object.values(kills).reduce((sum, n) => sum + n, 0);
     /** The first deals start as the kills go on, so every process dies with deals in flight. */
+    const n = options.deals;
     const pace = async (index: number) => {
-      const needed = index === 0 ? 0 : Math.min(index + 1, KILLED_PROCESSES.length);
+      const needed =
+        index === 0
+          ? 0
+          : index === n - 1
+            ? KILLED_PROCESSES.length
+            : Math.min(index + 1, KILLED_PROCESSES.length);
       while (killsSoFar() < needed && !chaosFailed) await sleep(200);
     };
-    const n = options.deals;
     /** Each scheduled fault goes as a deal starts, so that deal's own lock and payout are ahead of it. */
     const faultAt = (index: number) =>
       (
@@ -379,7 +390,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         const index = next++;
         const dealId = deals[index]!;
         await pace(index);
-        pending.push(...faultAt(index));
+        // A settlement crash is armed before the deal starts, so that deal's own lock or payout hits it.
+        const armed = faultAt(index).map(
+          (fault) => new Promise<void>((onArmed) => pending.push({ fault, onArmed })),
+        );
+        while (armed.length && !chaosFailed && !(await within(Promise.all(armed), 1_000)));
         try {
           await runDeal(running, seller.templateId, dealId, parametersOf(index), options.dealTimeoutMs);
           settled.push(dealId);
