@@ -146,7 +146,10 @@ export class AesGcmPayloadCodec implements PayloadCodec {
     decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
     let plain: Buffer;
     try {
-      plain = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
+      plain = Buffer.concat([
+        decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
     } catch {
       throw new PayloadTamperedError(
         `encrypted payload under key "${keyId}" does not authenticate: altered, or a different key with the same id`,

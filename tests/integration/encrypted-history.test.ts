@@ -231,8 +231,8 @@ describe('workflow histories hold ciphertext; the codec, and only it, restores t
     );
     await raw.workflow.getHandle(workflowId).terminate('test: refused input');
     // The failure's message is itself encrypted (encodeCommonAttributes): read it with the keys.
-    const failure = failedTask.find((e) => e.workflowTaskFailedEventAttributes)!.workflowTaskFailedEventAttributes!
-      .failure!;
+    const failure = failedTask.find((e) => e.workflowTaskFailedEventAttributes)!
+      .workflowTaskFailedEventAttributes!.failure!;
     const [attributes] = await test.codec.decode([failure.encodedAttributes!]);
     return {
       failure: (JSON.parse(Buffer.from(attributes!.data!).toString()) as { message: string }).message,
@@ -251,7 +251,10 @@ describe('workflow histories hold ciphertext; the codec, and only it, restores t
 
   it('the deals worker refuses an input in clear: whoever wrote it held no history key', async () => {
     const plain = await startRawDeal([
-      { metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from(JSON.stringify({ dealId: 'x' })) },
+      {
+        metadata: { encoding: Buffer.from('json/plain') },
+        data: Buffer.from(JSON.stringify({ dealId: 'x' })),
+      },
     ]);
     expect(plain.failure).toContain('is not encrypted: nobody holding the history keys wrote it');
     expect(plain.scheduled).toBe(0);

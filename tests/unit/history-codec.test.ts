@@ -138,9 +138,9 @@ describe('the history codec binds each payload to where it belongs', () => {
     const [sealed] = await codecOf({ a: keyA }).encode([payload()], inWorkflow('deal-1'));
     const metadata = { ...sealed!.metadata };
     delete metadata[VERSION_METADATA];
-    await expect(codecOf({ a: keyA }).decode([{ ...sealed!, metadata }], inWorkflow('deal-2'))).rejects.toThrow(
-      PayloadTamperedError,
-    );
+    await expect(
+      codecOf({ a: keyA }).decode([{ ...sealed!, metadata }], inWorkflow('deal-2')),
+    ).rejects.toThrow(PayloadTamperedError);
   });
 
   it('still decodes a payload written by version 1 (no place sealed), so old histories replay', async () => {
