@@ -45,9 +45,9 @@ const sideOf = (sides: Record<string, string>) => (id: string) => sides[id] ?? i
 
 export type VisibleDealStatus = Omit<
   DealStatus,
-  'buyerId' | 'sellerId' | 'price' | 'dispute' | 'problem' | 'attention'
+  'buyerId' | 'sellerId' | 'price' | 'templateId' | 'templateHash' | 'dispute' | 'problem' | 'attention'
 > &
-  Partial<Pick<DealStatus, 'buyerId' | 'sellerId' | 'price'>> & {
+  Partial<Pick<DealStatus, 'buyerId' | 'sellerId' | 'price' | 'templateId' | 'templateHash'>> & {
     dispute?: Omit<NonNullable<DealStatus['dispute']>, 'openedBy'> & { openedBy?: string };
     problem?: { code: string; reason?: string };
     attention?: { step: string; code: string; at: number; failures: number }[];
@@ -56,7 +56,18 @@ export type VisibleDealStatus = Omit<
 
 export function dealAsSeenBy(party: Party, status: DealStatus): VisibleDealStatus {
   if (viewOf(party, [status.buyerId, status.sellerId], `deal ${status.dealId}`) === 'whole') return status;
-  const { buyerId: _b, sellerId: _s, price: _p, dispute, problem, attention, ...rest } = status;
+  // The catalog every party can read maps a template (its hash, and its id) to its seller and price.
+  const {
+    buyerId: _b,
+    sellerId: _s,
+    price: _p,
+    templateId: _t,
+    templateHash: _h,
+    dispute,
+    problem,
+    attention,
+    ...rest
+  } = status;
   const redacted: VisibleDealStatus = { ...rest, hidden: HIDDEN };
   // A money step's reason can quote parties and amounts, like a problem's.
   if (attention) redacted.attention = attention.map(({ reason: _r, ...item }) => item);
@@ -70,9 +81,9 @@ export function dealAsSeenBy(party: Party, status: DealStatus): VisibleDealStatu
 
 export type VisibleMultiSellerDealStatus = Omit<
   MultiSellerDealStatus,
-  'buyerId' | 'sellerIds' | 'price' | 'contributors' | 'problem' | 'escrows' | 'attention'
+  'buyerId' | 'sellerIds' | 'price' | 'templateId' | 'contributors' | 'problem' | 'escrows' | 'attention'
 > &
-  Partial<Pick<MultiSellerDealStatus, 'buyerId' | 'sellerIds' | 'price' | 'contributors'>> & {
+  Partial<Pick<MultiSellerDealStatus, 'buyerId' | 'sellerIds' | 'price' | 'templateId' | 'contributors'>> & {
     problem?: { code: string; reason?: string };
     attention?: { step: string; code: string; at: number; failures: number }[];
     hidden?: DisclosableField[];
@@ -90,6 +101,7 @@ export function multiSellerDealAsSeenBy(
     buyerId: _b,
     sellerIds: _s,
     price: _p,
+    templateId: _t,
     contributors: _c,
     problem,
     escrows: _e,
@@ -160,7 +172,11 @@ export function grantAsSeenBy(party: Party, status: GrantStatus) {
     ...(attention ? { attention: attention.map((item) => withoutKey(item, 'reason')) } : {}),
     milestones: milestones.map(({ amount: _a, check, lastCheck, ...milestone }) => ({
       ...milestone,
-      check: check.kind === 'query' ? withoutKey(check, 'sellerId') : check,
+      // The template's id and hash map to the seller and price through the catalog.
+      check:
+        check.kind === 'query'
+          ? (({ sellerId: _s, templateId: _t, templateHash: _h, ...rest }) => rest)(check)
+          : check,
       // A failed check's problem is a perimeter refusal: it can quote the seller and the parameters.
       ...(lastCheck ? { lastCheck: withoutKey(lastCheck, 'problem') } : {}),
     })),

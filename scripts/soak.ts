@@ -10,8 +10,10 @@ const positive = (value: string) => {
 
 const program = new Command('soak')
   .description(
-    'N one-time deals while each worker is SIGKILLed at random points and restarted, and Temporal and Redis are ' +
-      'restarted once each; fails unless no deal is lost, none is paid twice and the budget is charged once per deal',
+    'N one-time deals while the API and each worker are SIGKILLed at random points and restarted, Temporal and ' +
+      'Redis are crashed once each, and the settlement worker is crashed right after a ledger lock and a payout; ' +
+      'fails unless every deal is locked once and paid out once in the ledger, the budget is charged once per deal, ' +
+      'balances add up and every buyer is notified',
   )
   .option('--deals <n>', 'deals to run', positive, 5)
   .option('--concurrency <n>', 'deals in flight at once', positive, 3)
@@ -34,18 +36,26 @@ const program = new Command('soak')
       log: (line) => console.error(line),
     });
     const failures = soakFailures(report);
-    if (opts.json) console.log(JSON.stringify({ ...report, failures }, null, 2));
-    else {
+    if (opts.json) {
+      const { ledger, ...summary } = report;
+      console.log(JSON.stringify({ ...summary, ledgerLines: ledger.length, failures }, null, 2));
+    } else {
       const kills = Object.values(report.kills).reduce((a, b) => a + b, 0);
       console.log(
         [
-          `deals: ${report.settled}/${report.deals} settled in ${report.durationS} s (seed ${opts.seed as number})`,
+          `deals: ${report.settled.length}/${report.deals.length} settled in ${report.durationS} s (seed ${opts.seed as number})`,
           `kills: ${kills} (${Object.entries(report.kills)
             .map(([name, n]) => `${name} ${n}`)
-            .join(', ')}); Temporal restarted ${report.temporalRestarts}×, Redis ${report.redisRestarts}×`,
-          `lost: ${report.lost.length}, paid twice: ${report.doublePayments.length}`,
-          `budget: ε ${report.budget.spentEpsilon} spent by the buyer, ${report.budget.expectedEpsilon} for one charge per deal`,
-          `balances: buyer ${report.balances.buyer}, seller ${report.balances.seller}, operator ${report.balances.operator}`,
+            .join(', ')})`,
+          `faults: ${Object.entries(report.faults)
+            .filter(([name]) => !(name in report.kills))
+            .map(([name, n]) => `${name} ${n}`)
+            .join(', ')}`,
+          `lost: ${report.lost.length}; ledger lines: ${report.ledger.length}; unnotified: ${report.unnotified.length}`,
+          `budget: ε ${report.spentEpsilon} spent by the buyer, ${report.epsilonPerDeal * report.settled.length} for one charge per deal`,
+          `balances: ${Object.entries(report.balances)
+            .map(([account, { actual }]) => `${account} ${actual}`)
+            .join(', ')}`,
           ...(report.workDir && opts.keep ? [`kept: ${report.workDir}`] : []),
           failures.length ? `FAILED:\n  ${failures.join('\n  ')}` : 'passed',
         ].join('\n'),

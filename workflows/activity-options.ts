@@ -12,9 +12,14 @@ export const perimeterQuery = {
   },
 } as const satisfies ActivityOptions;
 
-/** Perimeter checks and budget bookkeeping: quick, retried on transient faults only. */
+/**
+ * Perimeter checks and budget bookkeeping: quick, retried on transient faults only. They heartbeat
+ * (activities/perimeter/heartbeating.ts), so a reservation on a killed perimeter is retried in
+ * seconds, not after the minute.
+ */
 export const perimeterCheck = {
   startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 } as const satisfies ActivityOptions;
 

@@ -25,6 +25,7 @@ import { releasePrivately } from './private-release';
 import { rowsBytesBound } from '../../query-policies/result-size';
 import { createMilestoneCheckActivities, type ChargeMilestone } from './milestone-check';
 import { MilestoneRuns } from './milestone-runs';
+import { heartbeating } from './heartbeating';
 import { refuse } from './refusal';
 import { authorizeQueryTerms, requireRegisteredSigner, termsHashOf, type QueryCall } from './deal-terms';
 import type { RegisteredKeys } from './key-log';
@@ -294,7 +295,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     return { resultRef, commitment, epsilonSpent, repeat, release };
   }
 
-  return {
+  return heartbeating({
     reservePrivacyBudget,
     releasePrivacyBudget,
     privacyBudget,
@@ -310,7 +311,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     }),
     encryptContribution: async (call: EncryptContributionInput) =>
       he.encryptContribution(await authorized(call)),
-  };
+  });
 }
 
 export type PerimeterActivities = ReturnType<typeof createPerimeterActivities>;

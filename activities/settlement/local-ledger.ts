@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { crashPoint } from '../../lib/crash-point';
 import {
   applyEntry,
   ledgerEntry,
@@ -74,6 +75,7 @@ export class LocalLedger implements SettlementPort {
     await appendFile(this.path, `${JSON.stringify({ ...e, at: new Date().toISOString() })}\n`, {
       flush: true,
     });
+    crashPoint(`ledger-write:${e.kind}`);
   }
 
   private exclusive<T>(work: () => Promise<T>): Promise<T> {

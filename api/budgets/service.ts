@@ -43,7 +43,7 @@ export class BudgetService {
     try {
       const figures = await this.temporal.workflow.execute(privacyBudgetLookup, {
         taskQueue: DEALS_TASK_QUEUE,
-        workflowId: budgetLookupWorkflowId(sellerId, dataset, randomUUID()),
+        workflowId: budgetLookupWorkflowId(randomUUID()),
         workflowExecutionTimeout: '30 seconds',
         args: [{ sellerId, dataset, ...(buyerId === undefined ? {} : { buyerId }) }],
       });

@@ -66,8 +66,9 @@ export const dealStatus = z
     /** Parties and amount are absent for auditors and compliance (see `hidden`): a disclosure shows them. */
     buyerId: z.string().optional(),
     sellerId: z.string().optional(),
-    templateId: z.string(),
-    templateHash: z.string(),
+    /** Absent with the parties: the catalog maps a template to its seller and price. */
+    templateId: z.string().optional(),
+    templateHash: z.string().optional(),
     price: z.string().optional(),
     hidden: z.array(z.enum(DISCLOSABLE_FIELDS)).optional(),
     result: z
@@ -200,7 +201,8 @@ export const multiSellerDealStatus = z
     /** Parties and amount are absent for auditors and compliance (see `hidden`). */
     buyerId: z.string().optional(),
     sellerIds: z.array(z.string()).optional(),
-    templateId: z.string(),
+    /** Absent with the parties: the catalog maps a template id to the sellers offering it. */
+    templateId: z.string().optional(),
     price: z.string().optional(),
     /** The sellers whose perimeters accepted: seller ids, so hidden with the parties. */
     contributors: z.array(z.string()).optional(),

@@ -73,8 +73,9 @@ export const grantStatus = z
           z.object({
             kind: z.literal('query'),
             sellerId: z.string().optional(),
-            templateId: z.string(),
-            templateHash: z.string(),
+            /** Absent with the parties: the catalog maps a template to its seller and price. */
+            templateId: z.string().optional(),
+            templateHash: z.string().optional(),
             parameters: z.record(z.string(), z.union([z.string(), z.number()])),
             metric: z.string(),
             threshold: z.number(),

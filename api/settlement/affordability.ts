@@ -15,7 +15,7 @@ export async function assertAffordable(temporal: Client, payerId: string, amount
   const balance = await temporal.workflow
     .execute(spendableBalanceLookup, {
       taskQueue: DEALS_TASK_QUEUE,
-      workflowId: balanceLookupWorkflowId(payerId, randomUUID()),
+      workflowId: balanceLookupWorkflowId(randomUUID()),
       workflowExecutionTimeout: '15 seconds',
       args: [{ account: payerId }],
     })

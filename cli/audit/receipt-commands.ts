@@ -1,7 +1,13 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { receiptPdf } from '../../lib/audit/receipt-pdf';
-import { checkReceipt, receiptDigest, signedReceipt, type SignedReceipt } from '../../lib/audit/receipt';
+import {
+  checkReceipt,
+  receiptDigest,
+  signedReceipt,
+  templateOf,
+  type SignedReceipt,
+} from '../../lib/audit/receipt';
 import { checkInclusion, type InclusionProofResponse } from '../../lib/audit/tree-head';
 import { CliError } from '../common';
 import {
@@ -31,9 +37,14 @@ async function loadReceipt(target: string, options: AuditOptions): Promise<Signe
 
 export function describeReceipt(receipt: SignedReceipt): string {
   const { body, openings } = receipt;
+  const template = templateOf(receipt);
   const lines = [
     `receipt of deal ${body.dealId} (${body.kind}, ${body.outcome}), issued ${body.issuedAt}`,
-    body.templateId ? `  template     ${body.templateId} ${body.templateHash ?? ''}` : undefined,
+    template
+      ? `  template     ${template.templateId} ${template.templateHash}`
+      : body.sealed.template
+        ? `  template     sealed ${body.sealed.template}`
+        : undefined,
     body.resultCommitment ? `  result       ${body.resultCommitment}` : undefined,
     openings?.parties
       ? `  parties      buyer ${openings.parties.value.buyer}; seller(s) ${openings.parties.value.sellers.join(', ')}`

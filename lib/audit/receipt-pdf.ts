@@ -1,5 +1,5 @@
 import PDFDocument from 'pdfkit';
-import type { SignedReceipt } from './receipt';
+import { templateOf, type SignedReceipt } from './receipt';
 
 const KIND_NAMES: Record<SignedReceipt['body']['kind'], string> = {
   cohort_query: 'Cohort query',
@@ -80,8 +80,11 @@ export function receiptPdf(receipt: SignedReceipt): Promise<Buffer> {
 
   heading('Deal');
   row('Deal id', body.dealId, true);
-  if (body.templateId) row('Template', body.templateId);
-  if (body.templateHash) row('Template hash', body.templateHash, true);
+  const template = templateOf(receipt);
+  if (template) {
+    row('Template', template.templateId);
+    row('Template hash', template.templateHash, true);
+  } else if (body.sealed.template) row('Template (sealed)', body.sealed.template, true);
   row('Started', body.times.startedAt);
   row('Settled', body.times.settledAt);
 

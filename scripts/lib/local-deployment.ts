@@ -105,8 +105,8 @@ export interface LocalDeployment {
   /** The perimeter's private state (privacy ledger, released answers). */
   perimeterStateDir: string;
   services: Map<string, Service>;
-  /** Restarts one service (after `kill()` or `stop()`), with the same environment. */
-  restart(name: string): Promise<Service>;
+  /** Restarts one service (after `kill()` or `stop()`), with the same environment plus `extraEnv`. */
+  restart(name: string, extraEnv?: Record<string, string>): Promise<Service>;
   /** Stops every process; says how each one ended. */
   stop(): Promise<Record<string, Shutdown>>;
 }
@@ -271,11 +271,11 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
       TUSK_OPERATOR_PUBLIC_KEY: env.TUSK_OPERATOR_PUBLIC_KEY!,
       ...options.remotePerimeter.env,
     };
-  const start = (name: string) =>
+  const start = (name: string, extraEnv: Record<string, string> = {}) =>
     startService({
       name,
       script: specs[name]!,
-      env: envOf[name] ?? env,
+      env: { ...(envOf[name] ?? env), ...extraEnv },
       ...(options.remotePerimeter && name === 'perimeter worker'
         ? { cwd: options.remotePerimeter.cwd, isolatedEnv: true }
         : {}),
@@ -294,7 +294,7 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
   try {
     const startedServices = performance.now();
     // Settled, not all: when one fails to start, the others that did must be stopped too.
-    const started = await Promise.allSettled(Object.keys(specs).map(start));
+    const started = await Promise.allSettled(Object.keys(specs).map((name) => start(name)));
     for (const outcome of started)
       if (outcome.status === 'fulfilled') services.set(outcome.value.name, outcome.value);
     const failed = started.find((outcome) => outcome.status === 'rejected');
@@ -336,8 +336,8 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     codecKeyFile,
     perimeterStateDir: join(home, 'perimeter', sellerId),
     services,
-    async restart(name) {
-      const service = await start(name);
+    async restart(name, extraEnv) {
+      const service = await start(name, extraEnv);
       services.set(name, service);
       return service;
     },

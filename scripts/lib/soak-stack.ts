@@ -4,17 +4,28 @@ import { Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
 
 import { findOrInstallRedisServer } from './redis-server';
-import { freeLoopbackPorts, spawnService, stopService, waitUntilReady, type StartedService } from './stack';
+import {
+  crashService,
+  freeLoopbackPorts,
+  spawnService,
+  stopService,
+  waitUntilReady,
+  type StartedService,
+} from './stack';
 import { DEV_SERVER_TUNING, findOrInstallTemporalCli } from './temporal-cli';
 
 type Log = (line: string) => void;
 
-/** Temporal (on a file, so its state outlives a restart) and Redis on fixed loopback ports, each restartable. */
+/**
+ * Temporal (on a file, so its state outlives a crash) and Redis (an append-only file synced on each
+ * write, so queued notifications outlive one) on fixed loopback ports, each crashed by SIGKILL and
+ * started again.
+ */
 export interface RestartableStack {
   temporalAddress: string;
   redisUrl: string;
-  restartTemporal(): Promise<void>;
-  restartRedis(): Promise<void>;
+  crashTemporal(): Promise<void>;
+  crashRedis(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -43,7 +54,7 @@ export async function startRestartableStack(dataDir: string, log: Log): Promise<
   const startRedis = async () => {
     const service = spawnService('redis', redisUrl, redisServer, dataDir, [
       ...['--bind', '127.0.0.1', '--port', `${redisPort}`, '--daemonize', 'no'],
-      ...['--save', '', '--appendonly', 'no', '--dir', dataDir],
+      ...['--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dataDir],
     ]);
     await waitUntilReady(service, 'server', 20_000, log, redisAnswers);
     return service;
@@ -59,12 +70,12 @@ export async function startRestartableStack(dataDir: string, log: Log): Promise<
   return {
     temporalAddress,
     redisUrl,
-    restartTemporal: async () => {
-      await stopService(temporal);
+    crashTemporal: async () => {
+      await crashService(temporal);
       temporal = await startTemporal();
     },
-    restartRedis: async () => {
-      await stopService(redis);
+    crashRedis: async () => {
+      await crashService(redis);
       redis = await startRedis();
     },
     stop: async () => {

@@ -248,6 +248,20 @@ export async function stopService(service: StartedService): Promise<void> {
   }
 }
 
+/** Kills a server and its process group at once (SIGKILL), as a crash or power loss would. */
+export async function crashService(service: StartedService): Promise<void> {
+  const { child } = service;
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  child.ref();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  signalGroup(child, 'SIGKILL');
+  try {
+    await exited;
+  } finally {
+    child.unref();
+  }
+}
+
 // Children run in their own process groups: a caller that crashes, or a Ctrl-C on the caller's
 // terminal, would otherwise leave them running.
 const runningChildren = new Set<ChildProcess>();

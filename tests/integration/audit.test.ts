@@ -121,11 +121,11 @@ describe('auditing a deal: receipts, the transparency log, bundles', () => {
       dealId,
       kind: 'cohort_query',
       outcome: 'settled',
-      templateId: 'cohort-cost-by-zip3',
       resultCommitment: expect.stringMatching(/^sha256:/),
       settlement: { adapter: 'local-ledger' },
     });
     expect(receipt.body.settlement.ledgerEntries.map((e) => e.kind)).toEqual(['lock', 'release', 'receipt']);
+    expect(receipt.openings?.template?.value.templateId).toBe('cohort-cost-by-zip3');
     expect(receipt.openings?.parties?.value).toEqual({ buyer: 'demo-buyer', sellers: [test.seller.id] });
     expect(receipt.openings?.amounts?.value).toMatchObject({
       deposits: '1000',
@@ -146,6 +146,8 @@ describe('auditing a deal: receipts, the transparency log, bundles', () => {
     expect(checkReceipt(receipt, operatorKey)).toEqual({ ok: true });
     expect(JSON.stringify(receipt)).not.toContain('demo-buyer');
     expect(JSON.stringify(receipt)).not.toContain('"975"');
+    // Nor what the catalog maps to the seller and price.
+    expect(JSON.stringify(receipt)).not.toContain('cohort-cost-by-zip3');
   });
 
   it('a party with no part in the deal gets nothing', async () => {

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import type { temporal } from '@temporalio/proto';
 import { promisify } from 'node:util';
 import { Client } from '@temporalio/client';
 import { inject } from 'vitest';
@@ -6,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AesGcmPayloadCodec } from '../../lib/codec/aes-gcm-codec';
 import { historyDataConverter } from '../../lib/codec/history-codec';
 import { CodecKeyring, newKeyFileJson } from '../../lib/codec/keyring';
+import { DEALS_TASK_QUEUE } from '../../lib/temporal';
 import { findOrInstallTemporalCli } from '../../scripts/lib/temporal-cli';
 import type { DealStatus } from '../../workflows/deal/state';
 import { freshHistoryCodec, decodeHistoryJson, searchableText } from '../support/history-codec';
@@ -205,5 +208,65 @@ describe('workflow histories hold ciphertext; the codec, and only it, restores t
       'payload is encrypted under history key "local-1", which this process does not hold (it holds: other)',
     );
     await expect(replay(test, dealId, undefined, freshHistoryCodec('other'))).rejects.toThrow();
+  });
+
+  /**
+   * The operator, without the history keys, starts a workflow straight on Temporal with `payloads`
+   * as its input, and reads what the deals worker made of it.
+   */
+  const startRawDeal = async (payloads: temporal.api.common.v1.IPayload[]) => {
+    const workflowId = `deal-${randomUUID()}`;
+    await test.temporal.connection.workflowService.startWorkflowExecution({
+      namespace: 'default',
+      workflowId,
+      workflowType: { name: 'cohortQueryDeal' },
+      taskQueue: { name: DEALS_TASK_QUEUE },
+      input: { payloads },
+      requestId: randomUUID(),
+    });
+    const raw = new Client({ connection: test.temporal.connection, namespace: 'default' });
+    const failedTask = await waitFor(
+      async () => (await raw.workflow.getHandle(workflowId).fetchHistory()).events ?? [],
+      (events) => events.some((e) => e.workflowTaskFailedEventAttributes),
+    );
+    await raw.workflow.getHandle(workflowId).terminate('test: refused input');
+    // The failure's message is itself encrypted (encodeCommonAttributes): read it with the keys.
+    const failure = failedTask.find((e) => e.workflowTaskFailedEventAttributes)!
+      .workflowTaskFailedEventAttributes!.failure!;
+    const [attributes] = await test.codec.decode([failure.encodedAttributes!]);
+    return {
+      failure: (JSON.parse(Buffer.from(attributes!.data!).toString()) as { message: string }).message,
+      scheduled: failedTask.filter((e) => e.activityTaskScheduledEventAttributes).length,
+    };
+  };
+
+  it("the deals worker refuses a genuine deal's encrypted input copied into another workflow", async () => {
+    const raw = new Client({ connection: test.temporal.connection, namespace: 'default' });
+    const history = await raw.workflow.getHandle(dealId).fetchHistory();
+    const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads!;
+    const copied = await startRawDeal(input);
+    expect(copied.failure).toContain(`a payload sealed for workflow "${dealId}", workflow was presented to`);
+    expect(copied.scheduled).toBe(0);
+  });
+
+  it('the deals worker refuses an input in clear: whoever wrote it held no history key', async () => {
+    const plain = await startRawDeal([
+      {
+        metadata: { encoding: Buffer.from('json/plain') },
+        data: Buffer.from(JSON.stringify({ dealId: 'x' })),
+      },
+    ]);
+    expect(plain.failure).toContain('is not encrypted: nobody holding the history keys wrote it');
+    expect(plain.scheduled).toBe(0);
+  });
+
+  it("Temporal's visibility names no party: workflow ids and search attributes, budget reads included", async () => {
+    await test.deployment.buyer.client.get(`/budgets/${test.seller.id}/patients`);
+    const raw = new Client({ connection: test.temporal.connection, namespace: 'default' });
+    const listed: unknown[] = [];
+    for await (const execution of raw.workflow.list()) listed.push(execution);
+    const visible = JSON.stringify(listed);
+    expect(visible).toContain('"budget:');
+    for (const id of [test.deployment.buyer.id, test.seller.id]) expect(visible).not.toContain(id);
   });
 });

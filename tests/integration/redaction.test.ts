@@ -227,7 +227,7 @@ describe('one redaction rule: every GET route × every role', () => {
       route: () => `/deals/${ids.deal}`,
       parties: dealParties,
       amounts: [PRICE_A],
-      hiddenKeys: ['buyerId', 'sellerId', 'price'],
+      hiddenKeys: ['buyerId', 'sellerId', 'price', 'templateId', 'templateHash'],
       expect: statusRule('buyer', 'seller'),
     },
     'GET /deals/:id/result': {
@@ -239,7 +239,7 @@ describe('one redaction rule: every GET route × every role', () => {
       route: () => `/multi-seller-deals/${ids.multi}`,
       parties: () => [test.deployment.buyer.id, test.seller.id, sellerB.id],
       amounts: [String(Number(PRICE_A) + Number(PRICE_B))],
-      hiddenKeys: ['buyerId', 'sellerIds', 'price', 'contributors'],
+      hiddenKeys: ['buyerId', 'sellerIds', 'price', 'contributors', 'templateId'],
       expect: statusRule('buyer', 'seller'),
     },
     'GET /multi-seller-deals/:id/result': {
@@ -338,6 +338,14 @@ describe('one redaction rule: every GET route × every role', () => {
     }
     if (want === 'redacted') {
       for (const key of row.hiddenKeys) expect(body).not.toHaveProperty(key);
+      // Nor anything the catalog, which every party reads, maps back to a seller and a price.
+      const { templates: catalog } = await clients[role].get<{ templates: { id: string; hash: string }[] }>(
+        '/templates',
+      );
+      for (const template of catalog) {
+        expect(values).not.toContain(template.id);
+        expect(values).not.toContain(template.hash);
+      }
       for (const id of row.parties()) for (const value of values) expect(value).not.toContain(id);
       for (const amount of row.amounts) expect(values).not.toContain(amount);
     }

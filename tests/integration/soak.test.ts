@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { KILLED_WORKERS, runSoak, soakFailures } from '../../scripts/lib/soak';
+import { KILLED_PROCESSES, SCHEDULED_FAULTS, runSoak, soakFailures } from '../../scripts/lib/soak';
 
 /**
- * The short fault soak (`npm run soak -- --deals 5`): five deals while every worker is SIGKILLed
- * at least once and Temporal and Redis restart once each, on a stack of its own (it restarts it).
+ * The short fault soak (`npm run soak -- --deals 5`): five deals while the API and every worker are
+ * SIGKILLed at least once, Temporal and Redis are crashed once each, and the settlement worker is
+ * crashed right after a ledger lock and a payout, on a stack of its own (it crashes it).
  */
 describe('fault soak, short', () => {
   it(
-    'loses no deal, pays none twice, and charges the budget once per deal',
+    'loses no deal, locks and pays each once in the ledger, charges the budget once per deal, notifies the buyer',
     { timeout: 600_000 },
     async () => {
       const report = await runSoak({
@@ -20,9 +21,11 @@ describe('fault soak, short', () => {
         log: () => undefined,
       });
       expect(soakFailures(report)).toEqual([]);
-      expect(report.settled).toBe(5);
-      for (const name of KILLED_WORKERS) expect(report.kills[name], name).toBeGreaterThan(0);
-      expect(report.budget.spentEpsilon).toBe(10);
+      expect(report.settled).toHaveLength(5);
+      for (const name of [...KILLED_PROCESSES, ...SCHEDULED_FAULTS])
+        expect(report.faults[name], name).toBeGreaterThan(0);
+      expect(report.spentEpsilon).toBe(10);
+      expect(report.ledger.filter((line) => line.kind === 'lock')).toHaveLength(5);
     },
   );
 });

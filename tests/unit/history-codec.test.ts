@@ -1,3 +1,4 @@
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,8 +7,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   AesGcmPayloadCodec,
   KEY_ID_METADATA,
+  PayloadMisplacedError,
   PayloadTamperedError,
+  UnencryptedPayloadError,
   UnknownCodecKeyError,
+  VERSION_METADATA,
 } from '../../lib/codec/aes-gcm-codec';
 import { CodecKeyring, loadCodecKeyring } from '../../lib/codec/keyring';
 
@@ -73,9 +77,88 @@ describe('the history codec', () => {
     expect(Buffer.from(underB!.metadata![KEY_ID_METADATA]!).toString()).toBe('b');
   });
 
-  it('passes through payloads that were never encrypted', async () => {
+  it('shows read-only tools (no context) a payload that was never encrypted as it is', async () => {
     const plain = payload();
     expect(await codecOf({ a: keyA }).decode([plain])).toEqual([plain]);
+  });
+});
+
+describe('the history codec binds each payload to where it belongs', () => {
+  const namespace = 'default';
+  const inWorkflow = (workflowId: string) => ({ type: 'workflow' as const, namespace, workflowId });
+  const inActivity = (workflowId: string, activityId: string) => ({
+    type: 'activity' as const,
+    namespace,
+    workflowId,
+    activityId,
+    isLocal: false,
+  });
+
+  it('decodes a payload in the workflow and place it was sealed for', async () => {
+    const codec = codecOf({ a: keyA });
+    const [sealed] = await codec.encode([payload()], inActivity('deal-1', '3'));
+    const [decoded] = await codec.decode([sealed!], inActivity('deal-1', '3'));
+    expect(defaultPayloadConverter.fromPayload(decoded!)).toEqual(terms);
+  });
+
+  it('refuses a genuine payload of one workflow presented to another', async () => {
+    const codec = codecOf({ a: keyA });
+    const [sealed] = await codec.encode([payload()], inWorkflow('deal-1'));
+    await expect(codec.decode([sealed!], inWorkflow('deal-2'))).rejects.toThrow(PayloadMisplacedError);
+    await expect(codec.decode([sealed!], inWorkflow('deal-2'))).rejects.toThrow(
+      'a payload sealed for workflow "deal-1", workflow was presented to workflow "deal-2", workflow',
+    );
+  });
+
+  it("refuses an activity's payload moved to another activity, or to the workflow's own input", async () => {
+    const codec = codecOf({ a: keyA });
+    const [sealed] = await codec.encode([payload()], inActivity('deal-1', '3'));
+    await expect(codec.decode([sealed!], inActivity('deal-1', '4'))).rejects.toThrow(PayloadMisplacedError);
+    await expect(codec.decode([sealed!], inWorkflow('deal-1'))).rejects.toThrow(PayloadMisplacedError);
+  });
+
+  it('refuses a payload sealed with no place when a workflow receives it', async () => {
+    const codec = codecOf({ a: keyA });
+    const [unbound] = await codec.encode([payload()]);
+    await expect(codec.decode([unbound!], inWorkflow('deal-1'))).rejects.toThrow(PayloadMisplacedError);
+  });
+
+  it('refuses a payload in clear handed to a workflow or an activity', async () => {
+    await expect(codecOf({ a: keyA }).decode([payload()], inWorkflow('deal-1'))).rejects.toThrow(
+      UnencryptedPayloadError,
+    );
+    const forOldFixtures = new AesGcmPayloadCodec(
+      CodecKeyring.fromJson(JSON.stringify({ a: keyA }), 'test keys'),
+      { allowPlaintext: true },
+    );
+    expect(await forOldFixtures.decode([payload()], inWorkflow('deal-1'))).toEqual([payload()]);
+  });
+
+  it('cannot be downgraded: a version-2 payload relabelled as version 1 does not authenticate', async () => {
+    const [sealed] = await codecOf({ a: keyA }).encode([payload()], inWorkflow('deal-1'));
+    const metadata = { ...sealed!.metadata };
+    delete metadata[VERSION_METADATA];
+    await expect(
+      codecOf({ a: keyA }).decode([{ ...sealed!, metadata }], inWorkflow('deal-2')),
+    ).rejects.toThrow(PayloadTamperedError);
+  });
+
+  it('still decodes a payload written by version 1 (no place sealed), so old histories replay', async () => {
+    // Version 1 as it was written: the key id alone as associated data, no version label.
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', Buffer.from(keyA, 'base64'), iv);
+    cipher.setAAD(Buffer.from('a'));
+    const plain = payload();
+    const envelope = JSON.stringify({
+      metadata: { encoding: Buffer.from(plain.metadata!.encoding!).toString('base64') },
+      data: Buffer.from(plain.data!).toString('base64'),
+    });
+    const v1 = {
+      metadata: { encoding: Buffer.from('binary/encrypted'), [KEY_ID_METADATA]: Buffer.from('a') },
+      data: Buffer.concat([iv, cipher.update(envelope), cipher.final(), cipher.getAuthTag()]),
+    };
+    const [decoded] = await codecOf({ a: keyA }).decode([v1], inWorkflow('deal-1'));
+    expect(defaultPayloadConverter.fromPayload(decoded!)).toEqual(terms);
   });
 });
 

@@ -10,7 +10,7 @@ import type { SignedBundle } from '../bundle';
 import { callsOfSubject, receiptFactsOf } from '../deal-facts';
 import { payloadValue, readHistory, type ActivityCall, type HistoryJson } from '../history-json';
 import { pinnedTemplates, subjectKey } from '../subject';
-import { amountsOf, checkReceipt, receiptDigest } from '../receipt';
+import { amountsOf, checkReceipt, receiptDigest, statedLineDigest, templateOf } from '../receipt';
 import { conservationProblems, moneyFactsOf } from '../settlement-facts';
 import { checkDocumentSignature } from '../signed-document';
 import { checkInclusion } from '../tree-head';
@@ -55,7 +55,7 @@ export function checkTemplates(bundle: SignedBundle): CheckResult[] {
   );
   if (pinned.length === 0)
     return [skipped('template and seller signature', 'this subject names no template')];
-  const stated = bundle.body.receipt?.body.templateHash;
+  const stated = bundle.body.receipt && templateOf(bundle.body.receipt)?.templateHash;
   return pinned.map(({ sellerId, templateId, templateHash }) => {
     const check = `template and seller signature (${sellerId}, ${templateId})`;
     const held = bundle.body.templates.filter((t) => t.sellerId === sellerId);
@@ -207,7 +207,8 @@ export async function checkLedger(bundle: SignedBundle, ledgerFile?: string): Pr
   if (settlement.adapter !== 'local-ledger')
     return [skipped(check, 'settled on Aztec: give --aztec-node to check on chain')];
   const problems: string[] = [];
-  const digest = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+  const digest = (text: string) =>
+    statedLineDigest(receipt, `sha256:${createHash('sha256').update(text).digest('hex')}`);
   const stated = receipt.body.settlement.ledgerEntries;
   if (stated.length !== settlement.ledgerLines.length)
     problems.push(
