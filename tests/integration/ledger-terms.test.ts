@@ -192,9 +192,12 @@ describe("the perimeter's privacy ledger, bound to the signed terms", () => {
         signingKeyPem: generateEd25519KeyPair().privateKeyPem,
       },
     ];
-    for (const attempt of attempts) {
+    // The registered attacker's terms conflict with the victim's row; the fresh key is not the
+    // victim's registered key at all, and is refused before the ledger is read.
+    const refusals = ['TermsConflict', 'TermsConflict', 'SignerNotRegistered'];
+    for (const [i, attempt] of attempts.entries()) {
       const status = await startAsOperator(attempt);
-      expect(status).toMatchObject({ stage: 'failed', problem: { code: 'TermsConflict' } });
+      expect(status).toMatchObject({ stage: 'failed', problem: { code: refusals[i] } });
       expect(status.result).toBeUndefined();
       expect(status.timeline.map((t) => t.stage)).toEqual(['quoted', 'failed']);
     }
@@ -304,7 +307,7 @@ describe("the perimeter's privacy ledger, bound to the signed terms", () => {
 
     // The operator ends the run and starts the grant id again: the sponsor's re-signed terms (a new
     // deadline), then terms under a key of its own naming the sponsor.
-    const rerun = async (terms: ReturnType<typeof sponsor.client.signTerms>, later: number) => {
+    const restart = async (terms: ReturnType<typeof sponsor.client.signTerms>, later: number) => {
       await test.temporal.workflow.getHandle(grantWorkflowId(grantId)).terminate('re-run');
       await test.temporal.workflow.start(milestoneGrant, {
         taskQueue: DEALS_TASK_QUEUE,
@@ -320,6 +323,9 @@ describe("the perimeter's privacy ledger, bound to the signed terms", () => {
           },
         ],
       });
+    };
+    const rerun = async (terms: ReturnType<typeof sponsor.client.signTerms>, later: number) => {
+      await restart(terms, later);
       await waitFor(status, (s) => s.stage === 'active' && s.milestones[0]!.lastCheck === undefined);
       await lab.client.post(`/grants/${grantId}/milestones/enrolled/evidence`, { evidence: 're-run' });
       return waitFor(status, (s) => s.milestones[0]!.lastCheck !== undefined);
@@ -330,13 +336,13 @@ describe("the perimeter's privacy ledger, bound to the signed terms", () => {
       granteeId: lab.id,
       milestones: [{ ...milestone, deadline: new Date(later).toISOString(), check }],
     };
-    for (const terms of [
-      sponsor.client.signTerms('grant', body),
-      signTerms('grant', sponsor.id, body, generateEd25519KeyPair().privateKeyPem),
-    ]) {
-      const again = await rerun(terms, later);
-      expect(again.milestones[0]!.lastCheck).toMatchObject({ met: false, problem: 'TermsConflict' });
-    }
+    const again = await rerun(sponsor.client.signTerms('grant', body), later);
+    expect(again.milestones[0]!.lastCheck).toMatchObject({ met: false, problem: 'TermsConflict' });
+    // Terms under a key nobody registered for the sponsor: settlement will not lock its money, so the
+    // grant never becomes active and no check runs.
+    await restart(signTerms('grant', sponsor.id, body, generateEd25519KeyPair().privateKeyPem), later);
+    const forged = await waitFor(status, (s) => s.stage === 'failed');
+    expect(forged.milestones[0]!.lastCheck).toBeUndefined();
     expect((await allEntries()).filter((e) => e.deal_id === charge)).toEqual(charged);
   });
 });
