@@ -54,12 +54,21 @@ export const auditEvent = z.object({
 });
 
 /**
- * A compliance principal's Ed25519 signature (base64url) over (workflow id, decision), made with
- * lib/signed-decision.ts: the workflow counts the decision only once the coordinator verified it.
+ * A principal's Ed25519 signature (base64url) over a decision statement bound to one workflow run,
+ * made with lib/signed-decision.ts: the workflow counts it only once the coordinator verified it.
  */
 export const decisionSignature = z
   .string()
   .regex(/^[A-Za-z0-9_-]{86}$/, 'a base64url Ed25519 signature (86 characters)');
+
+/**
+ * Evidence with its submitter's signature over its blob reference (sha256 of its UTF-8 bytes) on the
+ * workflow's run (lib/signed-decision.ts): the expiry and the signature.
+ */
+export const signedEvidenceBody = evidenceBody.extend({
+  notAfter: z.int().positive(),
+  signature: decisionSignature,
+});
 
 /** A counted decision: who, under which verified key, what and when. */
 export const vote = <D extends z.ZodType>(decision: D) =>

@@ -35,8 +35,10 @@ export const errorCatalogue = {
   invalid_terms: 422,
   /** The signature over the request's terms does not verify with the caller's registered key. */
   terms_signature_invalid: 422,
-  /** A decision's signature is not the caller's over (this workflow's id, this decision). */
+  /** A decision's signature is not the caller's over this run, subject, action and content. */
   decision_signature_invalid: 422,
+  /** A signed decision presented after its own expiry (`notAfter`): sign it afresh. */
+  decision_expired: 422,
   private_selection_not_offered: 422,
   /** A published template's signature does not verify with its seller's registered key. */
   template_signature_invalid: 422,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { partyClient, readText, withPartyOptions, type PartyOptions } from './common';
 import { encode } from './party-commands';
+import { addDisputeEvidence } from '../lib/signed-actions';
 
 /** A dispute's parties (buyer, seller) add evidence and read its status. */
 export function addDisputePartyCommands(group: Command): void {
@@ -13,7 +14,7 @@ export function addDisputePartyCommands(group: Command): void {
     .action(async (dealId: string, options: PartyOptions & { text?: string; file?: string }) => {
       const client = await partyClient(options);
       const evidence = options.file ? await readText(options.file, 'evidence file') : (options.text ?? '');
-      await client.post(`/deals/${encode(dealId)}/dispute/evidence`, { evidence });
+      await addDisputeEvidence(client, dealId, evidence);
       console.log(`evidence added to the dispute of ${dealId}`);
     });
   withPartyOptions(

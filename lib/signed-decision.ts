@@ -1,28 +1,24 @@
 import { canonicalJson } from './canonical-json';
 import { signEd25519, verifyEd25519 } from './ed25519';
+import { DECISION_DOMAIN, type DecisionStatement, type SignedDecision } from './decision-statement';
 
-/**
- * A principal's decision (a dispute approval, a disclosure decision), signed over the workflow it is
- * for: it cannot be counted in another dispute or disclosure, nor as another decision.
- */
-export function decisionMessage(workflowId: string, decision: unknown): string {
-  return `tusk decision v1\n${canonicalJson({ workflowId, decision })}`;
+export * from './decision-statement';
+
+/** The exact bytes signed: the domain tag and version, then the statement's canonical JSON. */
+export function decisionMessage(statement: DecisionStatement): string {
+  return `${DECISION_DOMAIN}\n${canonicalJson(statement)}`;
 }
 
-export function signDecision(privateKeyPem: string, workflowId: string, decision: unknown): string {
-  return signEd25519(privateKeyPem, decisionMessage(workflowId, decision));
+export function signDecision<C>(privateKeyPem: string, statement: DecisionStatement<C>): SignedDecision<C> {
+  return { statement, signature: signEd25519(privateKeyPem, decisionMessage(statement)) };
 }
 
-/** False for a wrong, malformed or foreign signature, or a decision canonical JSON cannot hold. */
-export function decisionSignatureValid(
-  publicKey: string,
-  workflowId: string,
-  decision: unknown,
-  signature: string,
-): boolean {
+/** False for a wrong, malformed or foreign signature, or a statement canonical JSON cannot hold. */
+export function decisionSignatureValid(publicKey: string, signed: SignedDecision): boolean {
   try {
-    return verifyEd25519(publicKey, decisionMessage(workflowId, decision), signature);
+    return verifyEd25519(publicKey, decisionMessage(signed.statement), signed.signature);
   } catch {
     return false;
   }
 }
+

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { canonicalJson, sha256Ref } from './canonical-json';
+import { canonicalHash, canonicalJson, sha256Ref } from './canonical-json';
 import { publicKeyOf, signEd25519, verifyEd25519 } from './ed25519';
 
 /**
@@ -143,3 +143,11 @@ export type TermsBodyOf<K extends TermsKind> = z.infer<(typeof termsBodies)[K]>;
 
 /** Same value, whatever the key order: how terms are compared with what reached an activity. */
 export const sameJson = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
+
+/**
+ * The hash that names one set of signed terms, for decisions bound to them. The signature is hashed
+ * too: without the signer's key it cannot be computed, so a hash shown to an auditor cannot be
+ * matched against guessed parties and amounts.
+ */
+export const termsHashOf = (terms: SignedTerms): string =>
+  canonicalHash({ kind: terms.kind, signer: terms.signer, publicKey: terms.publicKey, body: terms.body, signature: terms.signature });

@@ -1,5 +1,11 @@
 import { publicKeyOf } from './ed25519';
-import { signDecision } from './signed-decision';
+import { randomBytes } from 'node:crypto';
+import {
+  DEFAULT_DECISION_TTL_MS,
+  signDecision,
+  type DecisionAction,
+  type DecisionScope,
+} from './signed-decision';
 import { signRequest } from './signed-request';
 import {
   signTerms,
@@ -128,9 +134,44 @@ export class TuskClient {
     return signTerms(kind, this.partyId, body, this.privateKeyPem);
   }
 
-  /** Signs a decision (a dispute approval, a disclosure decision) over the workflow it is for. */
-  signDecision(workflowId: string, decision: unknown): string {
-    return signDecision(this.privateKeyPem, workflowId, decision);
+  /**
+   * Signs a decision over one workflow run and subject (the `scope` its status shows): what the API
+   * takes with the decision's own fields, `notAfter` and `signature`.
+   */
+  signDecision(
+    scope: DecisionScope,
+    action: DecisionAction,
+    content: unknown,
+    ttlMs = DEFAULT_DECISION_TTL_MS,
+  ): { notAfter: number; signature: string } {
+    const notAfter = Date.now() + ttlMs;
+    const statement = { ...scope, action, principal: this.partyId, content, notAfter };
+    return { notAfter, signature: signDecision(this.privateKeyPem, statement).signature };
+  }
+
+  /**
+   * Reads the scope from the resource's status (`statusPath`), then signs the decision over it. The
+   * status is the operator's word for the run id; the subject it names is checked here against
+   * what the caller expects, so a signature is never made for another deal or grant.
+   */
+  async decide(
+    statusPath: string,
+    action: DecisionAction,
+    content: unknown,
+    subjectId?: string,
+  ): Promise<{ notAfter: number; signature: string }> {
+    const { scope } = await this.get<{ scope?: DecisionScope }>(statusPath);
+    if (!scope) throw new Error(`${statusPath} has no decision scope yet: try again in a moment`);
+    if (subjectId !== undefined && scope.subject.id !== subjectId)
+      throw new Error(`${statusPath} is about ${scope.subject.id}, not ${subjectId}: refusing to sign`);
+    return this.signDecision(scope, action, content);
+  }
+
+  /** A signed read or view, used once: the query string for the GET that shows the evidence or fields. */
+  async signedView(statusPath: string, action: 'evidence_read' | 'disclosure_view'): Promise<string> {
+    const nonce = randomBytes(18).toString('base64url');
+    const { notAfter, signature } = await this.decide(statusPath, action, { nonce });
+    return new URLSearchParams({ notAfter: String(notAfter), nonce, signature }).toString();
   }
 
   /** Uploads bytes to the blob store; returns their content address. */

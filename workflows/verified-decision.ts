@@ -1,26 +1,55 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { CoordinatorActivities } from '../activities/coordinator/activities';
+import {
+  decisionMismatch,
+  type DecisionScope,
+  type ExpectedDecision,
+  type SignedDecision,
+} from '../lib/decision-statement';
+import type { PartyRole } from '../lib/parties';
+import type { SignedTerms } from '../lib/signed-terms';
 import { coordinatorCheck } from './activity-options';
 import type { Voter } from './approvals';
 
+const coordinator = () =>
+  proxyActivities<CoordinatorActivities>({ taskQueue: 'coordinator', ...coordinatorCheck });
+
+/** This run's scope: its own workflow id and run id, and the subject it decides about. */
+export function scopeOf(subject: DecisionScope['subject']): DecisionScope {
+  const { workflowId, runId } = workflowInfo();
+  return { workflowId, runId, subject };
+}
+
+/** The hash of the subject's signed terms, computed by the coordinator (workflows hash nothing). */
+export function termsHashOf(terms: SignedTerms): Promise<string> {
+  return coordinator().termsHash(terms);
+}
+
 /**
- * The coordinator's verdict on a signed decision: the principal is a registered compliance party
- * and signed exactly this decision on this workflow. Whatever reaches Temporal, only a verified
- * voter is counted; a refusal rejects the update with the coordinator's reason.
+ * Throws with the reason unless the signed statement decides exactly what this run expects, now:
+ * its run, its subject, the action, the principal and the content. Used by update validators, so a
+ * decision copied from another run, subject or content is refused before it reaches the history.
  */
-export async function verifiedVoter(principal: string, decision: unknown, signature: string): Promise<Voter> {
-  const coordinator = proxyActivities<CoordinatorActivities>({
-    taskQueue: 'coordinator',
-    ...coordinatorCheck,
-  });
+export function assertDecides(signed: SignedDecision | undefined, expected: ExpectedDecision): void {
+  if (!signed?.statement || typeof signed.signature !== 'string')
+    throw new Error('the decision is not signed: a signed statement and its signature are required');
+  const mismatch = decisionMismatch(signed.statement, expected, Date.now());
+  if (mismatch) throw new Error(mismatch);
+}
+
+/**
+ * The coordinator's verdict on a signed decision: the statement decides what this run expects, and
+ * the principal it names signed it under its registered key. Whatever reaches Temporal, only a
+ * verified signer is counted; a refusal rejects the update with the coordinator's reason.
+ */
+export async function verifiedSigner(
+  signed: SignedDecision,
+  expected: ExpectedDecision,
+  roles?: PartyRole[],
+): Promise<Voter> {
+  asRefusal(() => assertDecides(signed, expected));
   try {
-    return await coordinator.verifyDecision({
-      workflowId: workflowInfo().workflowId,
-      principal,
-      role: 'compliance',
-      decision,
-      signature,
-    });
+    return await coordinator().verifyDecision({ signed, ...(roles ? { roles } : {}) });
   } catch (error) {
     const cause = error instanceof ActivityFailure ? error.cause : undefined;
     if (cause instanceof ApplicationFailure) throw ApplicationFailure.nonRetryable(cause.message, cause.type);

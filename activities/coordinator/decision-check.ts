@@ -1,14 +1,13 @@
-import { ApplicationFailure } from '@temporalio/activity';
-import { decisionSignatureValid } from '../../lib/signed-decision';
-import { PartyRegistry, type PartyRole } from '../../lib/parties';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { decisionSignatureValid, type SignedDecision } from '../../lib/signed-decision';
+import type { PartyRole } from '../../lib/parties';
+import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
+import { registeredPrincipal } from './principal-keys';
 
 export interface VerifyDecisionInput {
-  workflowId: string;
-  principal: string;
-  /** The role the registry must give the principal. */
-  role: PartyRole;
-  decision: unknown;
-  signature: string;
+  signed: SignedDecision;
+  /** The roles the registry may give the principal; absent where the workflow names the party itself. */
+  roles?: PartyRole[];
 }
 
 /** The principal as verified: its id and the key its signature verified under. */
@@ -17,25 +16,40 @@ export interface VerifiedDecision {
   key: string;
 }
 
+const refuse = (message: string, type: string) => ApplicationFailure.nonRetryable(message, type);
+
 /**
- * Verifies a signed decision against the party registry before a workflow counts it, so approvals
- * sent straight to Temporal count only when the principal really signed them.
+ * Verifies a signed decision before a workflow counts it: signed by the registered key of the
+ * principal it names, for the very run that asks (Temporal tells the activity which run scheduled
+ * it), and not expired. The workflow compares subject, action and content with its own state first.
  */
 export function createDecisionCheckActivities(deps: { partiesFile: string }) {
-  async function verifyDecision(input: VerifyDecisionInput): Promise<VerifiedDecision> {
-    // Read on every call: a principal registered (or removed) since the worker started counts as such.
-    const party = (await PartyRegistry.load(deps.partiesFile)).get(input.principal);
-    if (!party || party.role !== input.role)
-      throw ApplicationFailure.nonRetryable(
-        `${input.principal} is not a registered ${input.role} principal`,
+  async function verifyDecision({ signed, roles }: VerifyDecisionInput): Promise<VerifiedDecision> {
+    const { statement } = signed;
+    const asking = Context.current().info.workflowExecution;
+    if (statement.workflowId !== asking?.workflowId || statement.runId !== asking.runId)
+      throw refuse(
+        `the decision was signed for run ${statement.runId} of ${statement.workflowId}, not for the run that asks`,
+        'DecisionForAnotherRun',
+      );
+    if (!(Date.now() < statement.notAfter))
+      throw refuse(`the decision expired at ${new Date(statement.notAfter).toISOString()}`, 'DecisionExpired');
+    const party = await registeredPrincipal(deps.partiesFile, statement.principal);
+    if (!party || (roles && !roles.includes(party.role)))
+      throw refuse(
+        `${statement.principal} is not a registered ${roles?.join(' or ') ?? ''} principal`.replace('  ', ' '),
         'NotAPrincipal',
       );
-    if (!decisionSignatureValid(party.publicKey, input.workflowId, input.decision, input.signature))
-      throw ApplicationFailure.nonRetryable(
-        `the signature is not ${input.principal}'s over this decision on ${input.workflowId}`,
+    if (!decisionSignatureValid(party.publicKey, signed))
+      throw refuse(
+        `the signature is not ${statement.principal}'s over this decision on ${statement.workflowId}`,
         'DecisionSignatureInvalid',
       );
     return { principal: party.id, key: party.publicKey };
   }
-  return { verifyDecision };
+  /** The hash decisions name their subject's terms by: workflows cannot hash, so they ask. */
+  async function termsHash(terms: SignedTerms): Promise<string> {
+    return termsHashOf(terms);
+  }
+  return { verifyDecision, termsHash };
 }

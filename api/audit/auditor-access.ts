@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Party } from '../../lib/parties';
-import { disclosureStatusQuery, recordViewUpdate } from '../../workflows/disclosure/workflow';
+import { disclosureStatusQuery, recordBundleExportUpdate } from '../../workflows/disclosure/workflow';
 import type { DisclosableField, DisclosureStatus } from '../../workflows/disclosure/state';
 import { disclosureWorkflowId } from '../../workflows/workflow-ids';
 import { ApiError } from '../errors';
@@ -55,7 +55,7 @@ export async function recordBundleView(
   try {
     await temporal.workflow
       .getHandle(disclosureWorkflowId(disclosure.disclosureId))
-      .executeUpdate(recordViewUpdate, { args: [{ viewer, valuesHash: bundleDigest }] });
+      .executeUpdate(recordBundleExportUpdate, { args: [{ viewer, valuesHash: bundleDigest }] });
   } catch {
     // The view closed between the check and the record: nothing leaves unrecorded.
     throw new ApiError('forbidden', `the view of disclosure ${disclosure.disclosureId} has ended`);

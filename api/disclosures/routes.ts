@@ -5,6 +5,7 @@ import {
   disclosedFields,
   disclosureParams,
   disclosureStatus,
+  viewDisclosureQuery,
   requestDisclosureBody,
 } from './schemas';
 import type { DisclosureService } from './service';
@@ -61,9 +62,10 @@ export const disclosureRoutes: FastifyPluginAsyncZod<{ disclosures: DisclosureSe
         summary:
           'The disclosed fields, for the auditor who asked, until the view expires (each view recorded)',
         params: disclosureParams,
+        querystring: viewDisclosureQuery,
         response: { 200: disclosedFields, ...errorResponses },
       },
     },
-    (request) => disclosures.view(requireParty(request), request.params.disclosureId),
+    (request) => disclosures.view(requireParty(request), request.params.disclosureId, request.query),
   );
 };

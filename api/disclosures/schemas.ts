@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DISCLOSABLE_FIELDS } from '../../workflows/disclosure/state';
-import { auditEvent, businessId, decisionSignature, vote } from '../common-schemas';
+import { auditEvent, businessId, vote } from '../common-schemas';
+import { decisionProof, decisionScope, viewProof } from '../signed-decision';
 
 const disclosableField = z.enum(DISCLOSABLE_FIELDS);
 const decision = z.enum(['approve', 'deny']);
@@ -19,8 +20,13 @@ export const requestDisclosureBody = z.strictObject({
 export type RequestDisclosureBody = z.infer<typeof requestDisclosureBody>;
 
 export const disclosureParams = z.object({ disclosureId: businessId });
-/** A decision, and the principal's signature over (the disclosure's workflow id, decision). */
-export const decideDisclosureBody = z.strictObject({ decision, signature: decisionSignature });
+/**
+ * A decision, and the principal's signature over it bound to this disclosure's run, the deal and its
+ * terms hash, the fields and the auditor (the status's `scope`; lib/signed-decision.ts).
+ */
+export const decideDisclosureBody = decisionProof.extend({ decision });
+/** The auditor's signed view: used once (its nonce), on this run, until `notAfter`. */
+export const viewDisclosureQuery = viewProof;
 
 export const disclosureStatus = z
   .object({
@@ -29,6 +35,7 @@ export const disclosureStatus = z
     auditorId: z.string(),
     reason: z.string(),
     fields: z.array(disclosableField),
+    scope: decisionScope,
     stage: z.enum(['pending', 'approved', 'denied', 'lapsed', 'expired']),
     requestedAt: z.number(),
     decideBy: z.number(),
@@ -40,6 +47,7 @@ export const disclosureStatus = z
         at: z.number(),
         fields: z.array(disclosableField),
         valuesHash: z.string(),
+        nonce: z.string(),
       }),
     ),
     audit: z.array(auditEvent),

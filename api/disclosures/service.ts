@@ -12,11 +12,13 @@ import {
   recordViewUpdate,
 } from '../../workflows/disclosure/workflow';
 import type { DisclosureDecision, DisclosureStatus } from '../../workflows/disclosure/state';
+import { dealTermsQuery } from '../../workflows/deal-terms';
+import { termsHashOf } from '../../lib/signed-terms';
 import { disclosureWorkflowId } from '../../workflows/workflow-ids';
 import { disclosureAsSeenBy, hiddenFieldsOf, requireOwner } from '../redaction';
 import type { RequestDisclosureBody } from './schemas';
 import { ApiError } from '../errors';
-import { assertSignedDecision } from '../signed-decision';
+import { signedByParty, type DecisionProof, type ViewProof } from '../signed-decision';
 import type { LifecycleConfig } from '../lifecycle-config';
 import { assertNotExpired, WorkflowCalls } from '../workflow-calls';
 import type { PartySearch } from '../listing/party-search';
@@ -35,12 +37,14 @@ export class DisclosureService {
 
   async request(auditor: Party, body: RequestDisclosureBody) {
     await this.deal(body.dealId);
+    const terms = await this.calls.query(body.dealId, dealTermsQuery, `deal ${body.dealId}`);
     const created = await this.calls.startOnce(
       disclosure,
       disclosureWorkflowId(body.disclosureId),
       {
         disclosureId: body.disclosureId,
         dealId: body.dealId,
+        termsHash: termsHashOf(terms),
         auditorId: auditor.id,
         reason: body.reason,
         fields: [...new Set(body.fields)],
@@ -81,7 +85,7 @@ export class DisclosureService {
   async decide(
     party: Party,
     disclosureId: string,
-    { decision, signature }: { decision: DisclosureDecision; signature: string },
+    { decision, ...proof }: { decision: DisclosureDecision } & DecisionProof,
   ): Promise<DisclosureStatus> {
     if (party.role !== 'compliance')
       throw new ApiError('forbidden', 'only compliance principals decide a disclosure');
@@ -92,17 +96,19 @@ export class DisclosureService {
         'already_decided',
         `${party.id} has already decided ${decision}; another principal must`,
       );
-    assertSignedDecision(party, disclosureWorkflowId(disclosureId), decision, signature);
+    // Signed over this run, this deal and its terms, these fields and this auditor (lib/signed-decision.ts).
+    const content = { decision, fields: status.fields, auditorId: status.auditorId };
+    const signed = signedByParty(party, status.scope, 'disclosure_decision', content, proof);
     return this.calls.update(
       disclosureWorkflowId(disclosureId),
       decideDisclosureUpdate,
-      { principal: party.id, decision, signature },
+      { signed },
       `disclosure ${disclosureId}`,
     );
   }
 
   /** The hidden fields, for the auditor who asked, while the view is open; the view is recorded first. */
-  async view(party: Party, disclosureId: string) {
+  async view(party: Party, disclosureId: string, { nonce, ...proof }: ViewProof) {
     const status = await this.status(disclosureId);
     requireOwner(
       party,
@@ -117,12 +123,13 @@ export class DisclosureService {
         `disclosure ${disclosureId} is ${status.stage}; it needs two approvals`,
       );
     assertNotExpired(status.viewUntil, `the view of ${disclosureId}`);
+    const signed = signedByParty(party, status.scope, 'disclosure_view', { nonce }, proof);
     const deal = await this.deal(status.dealId);
     const fields = hiddenFieldsOf(deal, status.fields);
     await this.calls.update(
       disclosureWorkflowId(disclosureId),
       recordViewUpdate,
-      { viewer: party.id, valuesHash: canonicalHash({ dealId: status.dealId, ...fields }) },
+      { signed, valuesHash: canonicalHash({ dealId: status.dealId, ...fields }) },
       `disclosure ${disclosureId}`,
     );
     return { disclosureId, dealId: status.dealId, viewUntil: status.viewUntil!, fields };

@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requireParty } from '../auth';
-import { evidenceBody } from '../common-schemas';
 import {
   approveOutcomeBody,
   disputeEvidence,
@@ -8,6 +7,8 @@ import {
   nameReviewerBody,
   openDisputeBody,
 } from './schemas';
+import { signedEvidenceBody } from '../common-schemas';
+import { viewProof } from '../signed-decision';
 import type { DisputeService } from './service';
 import { dealParams, dealStatus } from '../deals/schemas';
 import { errorResponses } from '../error-responses';
@@ -51,7 +52,7 @@ export const disputeRoutes: FastifyPluginAsyncZod<{ disputes: DisputeService }> 
         response: { 200: disputeStatus, ...errorResponses },
       },
     },
-    (request) => disputes.nameReviewer(requireParty(request), request.params.dealId, request.body.reviewerId),
+    (request) => disputes.nameReviewer(requireParty(request), request.params.dealId, request.body),
   );
 
   app.post(
@@ -60,11 +61,11 @@ export const disputeRoutes: FastifyPluginAsyncZod<{ disputes: DisputeService }> 
       schema: {
         summary: 'Add evidence (its buyer or seller)',
         params: dealParams,
-        body: evidenceBody,
+        body: signedEvidenceBody,
         response: { 200: disputeStatus, ...errorResponses },
       },
     },
-    (request) => disputes.addEvidence(requireParty(request), request.params.dealId, request.body.evidence),
+    (request) => disputes.addEvidence(requireParty(request), request.params.dealId, request.body),
   );
 
   app.get(
@@ -73,10 +74,11 @@ export const disputeRoutes: FastifyPluginAsyncZod<{ disputes: DisputeService }> 
       schema: {
         summary: 'Read the evidence (the named reviewer, until the access ends; each read is recorded)',
         params: dealParams,
+        querystring: viewProof,
         response: { 200: disputeEvidence, ...errorResponses },
       },
     },
-    (request) => disputes.readEvidence(requireParty(request), request.params.dealId),
+    (request) => disputes.readEvidence(requireParty(request), request.params.dealId, request.query),
   );
 
   app.post(

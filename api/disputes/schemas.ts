@@ -1,8 +1,11 @@
 import { z } from 'zod';
-import { auditEvent, decisionSignature, hiddenFields, partyId, vote } from '../common-schemas';
+import { auditEvent, hiddenFields, partyId, vote } from '../common-schemas';
+import { decisionProof, decisionScope } from '../signed-decision';
 
 export const openDisputeBody = z.strictObject({ reason: z.string().min(1).max(1000) });
-export const nameReviewerBody = z.strictObject({ reviewerId: partyId });
+/** The reviewer, named by a signed nomination on this dispute's run (its status's `scope`). */
+export const nameReviewerBody = decisionProof.extend({ reviewerId: partyId });
+export type NameReviewerBody = z.infer<typeof nameReviewerBody>;
 
 export const disputeOutcome = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('release') }),
@@ -12,8 +15,8 @@ export const disputeOutcome = z.discriminatedUnion('kind', [
 ]);
 export type DisputeOutcomeBody = z.infer<typeof disputeOutcome>;
 
-/** An approval: the outcome, and the approver's signature over (the dispute's workflow id, outcome). */
-export const approveOutcomeBody = z.strictObject({ outcome: disputeOutcome, signature: decisionSignature });
+/** An approval: the outcome, signed over this dispute's run, the deal and its terms hash (`scope`). */
+export const approveOutcomeBody = decisionProof.extend({ outcome: disputeOutcome });
 export type ApproveOutcomeBody = z.infer<typeof approveOutcomeBody>;
 
 export const disputeStatus = z
@@ -27,6 +30,7 @@ export const disputeStatus = z
     hidden: hiddenFields,
     reason: z.string(),
     openedAt: z.number(),
+    scope: decisionScope.optional(),
     resolveBy: z.number(),
     reviewer: z
       .object({ partyId: z.string(), namedBy: z.string(), accessUntil: z.number(), expired: z.boolean() })

@@ -12,10 +12,11 @@ import {
 } from '../../workflows/dispute/workflow';
 import { outcomeKey, type DisputeStatus } from '../../workflows/dispute/state';
 import { disputeWorkflowId } from '../../workflows/workflow-ids';
-import type { ApproveOutcomeBody } from './schemas';
+import type { ApproveOutcomeBody, NameReviewerBody } from './schemas';
+import { sha256Ref } from '../../lib/canonical-json';
 import { ApiError } from '../errors';
 import { disputeAsSeenBy, evidenceAsSeenBy, requireOwner } from '../redaction';
-import { assertSignedDecision } from '../signed-decision';
+import { signedByParty, type DecisionProof, type ViewProof } from '../signed-decision';
 import { assertNotExpired, WorkflowCalls } from '../workflow-calls';
 
 const REVIEWER_ROLES = new Set(['compliance', 'auditor']);
@@ -48,36 +49,45 @@ export class DisputeService {
     return disputeAsSeenBy(party, await this.status(dealId));
   }
 
-  async nameReviewer(party: Party, dealId: string, reviewerId: string) {
+  async nameReviewer(party: Party, dealId: string, { reviewerId, ...proof }: NameReviewerBody) {
     if (party.role !== 'compliance' && party.role !== 'operator')
       throw new ApiError('forbidden', 'only compliance or the operator names a reviewer');
     const reviewer = this.parties.get(reviewerId);
     if (!reviewer || !REVIEWER_ROLES.has(reviewer.role))
       throw new ApiError('invalid_terms', `${reviewerId} is not a registered compliance or auditor party`);
+    const { scope } = await this.status(dealId);
+    const signed = signedByParty(party, scope, 'reviewer_nomination', { reviewerId }, proof);
     const named = await this.calls.update(
       disputeWorkflowId(dealId),
       nameReviewerUpdate,
-      { reviewerId, namedBy: party.id },
+      { signed },
       `dispute of deal ${dealId}`,
     );
     return disputeAsSeenBy(party, named);
   }
 
-  async addEvidence(party: Party, dealId: string, evidence: string): Promise<DisputeStatus> {
+  async addEvidence(
+    party: Party,
+    dealId: string,
+    { evidence, ...proof }: { evidence: string } & DecisionProof,
+  ): Promise<DisputeStatus> {
     const status = await this.status(dealId);
     if (party.id !== status.buyerId && party.id !== status.sellerId)
       throw new ApiError('forbidden', `only the buyer or the seller of deal ${dealId} adds evidence`);
-    const ref = await this.blobs.put(Buffer.from(evidence, 'utf8'));
+    const bytes = Buffer.from(evidence, 'utf8');
+    // Checked before the blob is stored: evidence nobody signed leaves nothing behind.
+    const signed = signedByParty(party, status.scope, 'dispute_evidence', { ref: sha256Ref(bytes) }, proof);
+    await this.blobs.put(bytes);
     return this.calls.update(
       disputeWorkflowId(dealId),
       addEvidenceUpdate,
-      { by: party.id, ref },
+      { signed },
       `dispute of deal ${dealId}`,
     );
   }
 
   /** The named reviewer, while the access lasts; each read is recorded before the evidence is shown. */
-  async readEvidence(party: Party, dealId: string) {
+  async readEvidence(party: Party, dealId: string, { nonce, ...proof }: ViewProof) {
     const status = await this.status(dealId);
     const reviewer = status.reviewer;
     const refusal = `only the named reviewer reads the evidence of deal ${dealId}`;
@@ -87,10 +97,11 @@ export class DisputeService {
       throw new ApiError('access_expired', `${party.id}'s access to the evidence has ended`);
     assertNotExpired(reviewer.accessUntil, `${party.id}'s access to the evidence`);
     const refs = status.evidence.map((e) => e.ref);
+    const signed = signedByParty(party, status.scope, 'evidence_read', { nonce }, proof);
     await this.calls.update(
       disputeWorkflowId(dealId),
       recordEvidenceReadUpdate,
-      { by: party.id, refs },
+      { signed, refs },
       `dispute of deal ${dealId}`,
     );
     const evidence = await Promise.all(
@@ -99,7 +110,7 @@ export class DisputeService {
     return { dealId, accessUntil: reviewer.accessUntil, evidence: evidenceAsSeenBy(party, status, evidence) };
   }
 
-  async approve(party: Party, dealId: string, { outcome, signature }: ApproveOutcomeBody) {
+  async approve(party: Party, dealId: string, { outcome, ...proof }: ApproveOutcomeBody) {
     if (party.role !== 'compliance')
       throw new ApiError('forbidden', 'only compliance principals approve an outcome');
     const status = await this.status(dealId);
@@ -111,11 +122,11 @@ export class DisputeService {
         'already_decided',
         `${party.id} has already approved ${outcomeKey(outcome)}; another principal must`,
       );
-    assertSignedDecision(party, disputeWorkflowId(dealId), outcome, signature);
+    const signed = signedByParty(party, status.scope, 'dispute_outcome', { outcome }, proof);
     const approved = await this.calls.update(
       disputeWorkflowId(dealId),
       approveOutcomeUpdate,
-      { principal: party.id, outcome, signature },
+      { signed },
       `dispute of deal ${dealId}`,
     );
     return disputeAsSeenBy(party, approved);

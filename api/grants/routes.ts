@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requireParty, requireRole } from '../auth';
-import { evidenceBody } from '../common-schemas';
+import { signedEvidenceBody } from '../common-schemas';
+import { decisionProof } from '../signed-decision';
 import {
   createGrantBody,
   extendDeadlineBody,
@@ -61,7 +62,7 @@ export const grantRoutes: FastifyPluginAsyncZod<{ grants: GrantService }> = asyn
       schema: {
         summary: 'The grantee submits evidence; a query-verified milestone is then checked in the perimeter',
         params: milestoneParams,
-        body: evidenceBody,
+        body: signedEvidenceBody,
         response: { 200: grantStatus, ...errorResponses },
       },
     },
@@ -70,7 +71,7 @@ export const grantRoutes: FastifyPluginAsyncZod<{ grants: GrantService }> = asyn
         requireParty(request),
         request.params.grantId,
         request.params.milestoneId,
-        request.body.evidence,
+        request.body,
       ),
   );
 
@@ -78,12 +79,14 @@ export const grantRoutes: FastifyPluginAsyncZod<{ grants: GrantService }> = asyn
     '/grants/:grantId/milestones/:milestoneId/approve',
     {
       schema: {
-        summary: 'The sponsor approves a milestone checked by approval: its tranche is released',
+        summary: 'The sponsor approves a milestone checked by approval, signed: its tranche is released',
         params: milestoneParams,
+        body: decisionProof,
         response: { 200: grantStatus, ...errorResponses },
       },
     },
-    (request) => grants.approve(requireParty(request), request.params.grantId, request.params.milestoneId),
+    (request) =>
+      grants.approve(requireParty(request), request.params.grantId, request.params.milestoneId, request.body),
   );
 
   app.post(
@@ -101,7 +104,7 @@ export const grantRoutes: FastifyPluginAsyncZod<{ grants: GrantService }> = asyn
         requireParty(request),
         request.params.grantId,
         request.params.milestoneId,
-        request.body.deadline,
+        request.body,
       ),
   );
 };

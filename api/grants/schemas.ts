@@ -11,6 +11,7 @@ import {
   templateHash,
   termsSignature,
 } from '../common-schemas';
+import { decisionProof, decisionScope } from '../signed-decision';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
 
@@ -50,7 +51,8 @@ export type CreateGrantBody = z.infer<typeof createGrantBody>;
 
 export const grantParams = z.object({ grantId: businessId });
 export const milestoneParams = grantParams.extend({ milestoneId: slug });
-export const extendDeadlineBody = z.strictObject({ deadline: z.iso.datetime({ offset: true }) });
+/** The new deadline, signed by the sponsor over this grant's run as milliseconds since the epoch. */
+export const extendDeadlineBody = decisionProof.extend({ deadline: z.iso.datetime({ offset: true }) });
 
 const grantStage = z.enum(['funding', 'active', 'completed', 'ended', 'failed']);
 
@@ -62,6 +64,7 @@ export const grantStatus = z
     granteeId: z.string().optional(),
     stage: grantStage,
     total: z.string().optional(),
+    scope: decisionScope.optional(),
     hidden: hiddenFields,
     milestones: z.array(
       z.object({

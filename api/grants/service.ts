@@ -19,6 +19,8 @@ import { checkTemplateOrder } from '../templates/order';
 import { assertAffordable } from '../settlement/affordability';
 import type { PartySearch } from '../listing/party-search';
 import { WorkflowCalls } from '../workflow-calls';
+import { signedByParty, type DecisionProof } from '../signed-decision';
+import { sha256Ref } from '../../lib/canonical-json';
 
 const GRANTEE_ROLES = new Set(['buyer', 'seller', 'sponsor']);
 const FINAL_STAGES = new Set<GrantStatus['stage']>(['completed', 'ended', 'failed']);
@@ -116,44 +118,47 @@ export class GrantService {
       );
   }
 
-  async submitEvidence(party: Party, grantId: string, milestoneId: string, evidence: string) {
+  /** Evidence signed by the grantee over its blob reference; stored only once the signature checks out. */
+  async submitEvidence(
+    party: Party,
+    grantId: string,
+    milestoneId: string,
+    { evidence, ...proof }: { evidence: string } & DecisionProof,
+  ) {
     const status = await this.status(grantId);
     if (party.id !== status.granteeId)
       throw new ApiError('forbidden', `only the grantee of ${grantId} submits evidence`);
     this.assertOpen(status);
-    const ref = await this.blobs.put(Buffer.from(evidence, 'utf8'));
-    return this.calls.update(
-      grantWorkflowId(grantId),
-      submitEvidenceUpdate,
-      { by: party.id, milestoneId, ref },
-      `grant ${grantId}`,
-    );
+    const bytes = Buffer.from(evidence, 'utf8');
+    const content = { milestoneId, ref: sha256Ref(bytes) };
+    const signed = signedByParty(party, status.scope, 'grant_evidence', content, proof);
+    await this.blobs.put(bytes);
+    return this.calls.update(grantWorkflowId(grantId), submitEvidenceUpdate, { signed }, `grant ${grantId}`);
   }
 
-  async approve(party: Party, grantId: string, milestoneId: string) {
-    await this.assertSponsor(party, grantId);
-    return this.calls.update(
-      grantWorkflowId(grantId),
-      approveMilestoneUpdate,
-      { by: party.id, milestoneId },
-      `grant ${grantId}`,
-    );
+  async approve(party: Party, grantId: string, milestoneId: string, proof: DecisionProof) {
+    const { scope } = await this.assertSponsor(party, grantId);
+    const signed = signedByParty(party, scope, 'milestone_approval', { milestoneId }, proof);
+    return this.calls.update(grantWorkflowId(grantId), approveMilestoneUpdate, { signed }, `grant ${grantId}`);
   }
 
-  async extend(party: Party, grantId: string, milestoneId: string, deadline: string) {
-    await this.assertSponsor(party, grantId);
-    return this.calls.update(
-      grantWorkflowId(grantId),
-      extendDeadlineUpdate,
-      { by: party.id, milestoneId, deadline: Date.parse(deadline) },
-      `grant ${grantId}`,
-    );
+  async extend(
+    party: Party,
+    grantId: string,
+    milestoneId: string,
+    { deadline, ...proof }: { deadline: string } & DecisionProof,
+  ) {
+    const { scope } = await this.assertSponsor(party, grantId);
+    const content = { milestoneId, deadline: Date.parse(deadline) };
+    const signed = signedByParty(party, scope, 'deadline_extension', content, proof);
+    return this.calls.update(grantWorkflowId(grantId), extendDeadlineUpdate, { signed }, `grant ${grantId}`);
   }
 
-  private async assertSponsor(party: Party, grantId: string): Promise<void> {
+  private async assertSponsor(party: Party, grantId: string): Promise<GrantStatus> {
     const status = await this.status(grantId);
     if (party.id !== status.sponsorId)
       throw new ApiError('forbidden', `only the sponsor of ${grantId} may do this`);
     this.assertOpen(status);
+    return status;
   }
 }

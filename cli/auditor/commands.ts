@@ -4,6 +4,7 @@ import { FINAL_DISCLOSURE_STAGES, waitFor } from '../../lib/sdk';
 import { EXIT, partyClient, withPartyOptions, type PartyOptions } from '../common';
 import { addDealsCommand, addKeygenCommand, encode, progressOnStderr } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
+import { viewDisclosure } from '../../lib/signed-actions';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -61,7 +62,7 @@ export function registerAuditorCommands(program: Command): void {
     disclosure.command('view <disclosureId>').description('see the approved fields (each view is recorded)'),
   ).action(async (id: string, options: PartyOptions) => {
     const client = await partyClient(options);
-    console.log(JSON.stringify(await client.get(`/disclosures/${encode(id)}/view`), null, 2));
+    console.log(JSON.stringify(await viewDisclosure(client, id), null, 2));
   });
   addDealsCommand(auditor);
   addKeyCheckCommand(auditor);

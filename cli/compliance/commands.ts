@@ -1,8 +1,13 @@
 import type { Command } from 'commander';
-import { disclosureWorkflowId, disputeWorkflowId } from '../../workflows/workflow-ids';
 import { CliError, partyClient, withPartyOptions, type PartyOptions } from '../common';
 import { addDealsCommand, addKeygenCommand, encode } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
+import {
+  approveOutcome,
+  decideDisclosure,
+  nameReviewer,
+  readDisputeEvidence,
+} from '../../lib/signed-actions';
 
 /** `release`, `refund` or `split:<seller bps>`. */
 export function parseOutcome(value: string) {
@@ -31,7 +36,7 @@ export function registerComplianceCommands(program: Command): void {
       .description('name the reviewer: time-bound access to the evidence'),
   ).action(async (dealId: string, reviewerId: string, options: PartyOptions) => {
     const client = await partyClient(options);
-    await client.post(`/deals/${encode(dealId)}/dispute/reviewer`, { reviewerId });
+    await nameReviewer(client, dealId, reviewerId);
     console.log(`${reviewerId} reviews the dispute of ${dealId}`);
   });
   withPartyOptions(
@@ -40,7 +45,7 @@ export function registerComplianceCommands(program: Command): void {
       .description('read the evidence (the named reviewer; each read is recorded)'),
   ).action(async (dealId: string, options: PartyOptions) => {
     const client = await partyClient(options);
-    console.log(JSON.stringify(await client.get(`/deals/${encode(dealId)}/dispute/evidence`), null, 2));
+    console.log(JSON.stringify(await readDisputeEvidence(client, dealId), null, 2));
   });
   withPartyOptions(
     disputes
@@ -51,10 +56,7 @@ export function registerComplianceCommands(program: Command): void {
   ).action(async (dealId: string, outcomeText: string, options: PartyOptions) => {
     const client = await partyClient(options);
     const outcome = parseOutcome(outcomeText);
-    const status = await client.post<{ stage: string }>(`/deals/${encode(dealId)}/dispute/approvals`, {
-      outcome,
-      signature: client.signDecision(disputeWorkflowId(dealId), outcome),
-    });
+    const status = await approveOutcome<{ stage: string }>(client, dealId, outcome);
     console.log(`dispute of ${dealId}: ${status.stage}`);
   });
 
@@ -74,10 +76,7 @@ export function registerComplianceCommands(program: Command): void {
   ).action(async (id: string, decision: string, options: PartyOptions) => {
     if (decision !== 'approve' && decision !== 'deny') throw new CliError('the decision is approve or deny');
     const client = await partyClient(options);
-    const status = await client.post<{ stage: string }>(`/disclosures/${encode(id)}/decisions`, {
-      decision,
-      signature: client.signDecision(disclosureWorkflowId(id), decision),
-    });
+    const status = await decideDisclosure<{ stage: string }>(client, id, decision);
     console.log(`disclosure ${id}: ${status.stage}`);
   });
   addDealsCommand(compliance);

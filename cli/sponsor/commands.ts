@@ -6,6 +6,7 @@ import { chooseTemplate } from '../buyer/buy';
 import { owedForGrant, payOwed, whatIsOwed, withPayOptions, type PayOptions } from '../settlement/pay';
 import { addDealsCommand, addKeygenCommand, encode, printStatus, progressOnStderr } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
+import { approveMilestone, extendMilestone, submitGrantEvidence } from '../../lib/signed-actions';
 
 interface MilestoneInput {
   milestoneId: string;
@@ -125,12 +126,7 @@ export function registerSponsorCommands(program: Command): void {
       .requiredOption('--text <text>', 'the evidence'),
   ).action(async (grantId: string, milestoneId: string, options: PartyOptions & { text: string }) => {
     const client = await partyClient(options);
-    const status = await client.post<GrantStatus>(
-      `/grants/${encode(grantId)}/milestones/${encode(milestoneId)}/evidence`,
-      {
-        evidence: options.text,
-      },
-    );
+    const status = await submitGrantEvidence<GrantStatus>(client, grantId, milestoneId, options.text);
     console.log(`grant ${grantId}: ${status.stage}`);
   });
   withPartyOptions(
@@ -139,9 +135,7 @@ export function registerSponsorCommands(program: Command): void {
       .description("approve a milestone checked by the sponsor's approval: its tranche is released"),
   ).action(async (grantId: string, milestoneId: string, options: PartyOptions) => {
     const client = await partyClient(options);
-    const status = await client.post<GrantStatus>(
-      `/grants/${encode(grantId)}/milestones/${encode(milestoneId)}/approve`,
-    );
+    const status = await approveMilestone<GrantStatus>(client, grantId, milestoneId);
     console.log(`grant ${grantId}: ${status.stage}`);
     if (REFUSED_GRANT_STAGES.has(status.stage as never)) process.exitCode = EXIT.refused;
   });
@@ -152,12 +146,7 @@ export function registerSponsorCommands(program: Command): void {
       .requiredOption('--deadline <iso>', 'the new deadline (ISO date-time with offset)'),
   ).action(async (grantId: string, milestoneId: string, options: PartyOptions & { deadline: string }) => {
     const client = await partyClient(options);
-    const status = await client.post<GrantStatus>(
-      `/grants/${encode(grantId)}/milestones/${encode(milestoneId)}/extend`,
-      {
-        deadline: options.deadline,
-      },
-    );
+    const status = await extendMilestone<GrantStatus>(client, grantId, milestoneId, options.deadline);
     console.log(`grant ${grantId}: ${status.stage}`);
   });
   withPartyOptions(

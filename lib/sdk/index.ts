@@ -7,7 +7,14 @@
 export { TuskClient, TuskApiError, TuskUnreachableError } from '../tusk-client';
 export { signRequest } from '../signed-request';
 export { signTerms, type TermsKind, type TermsBody, type SignedTerms } from '../signed-terms';
-export { signDecision } from '../signed-decision';
+export {
+  signDecision,
+  type DecisionAction,
+  type DecisionScope,
+  type DecisionStatement,
+  type SignedDecision,
+} from '../signed-decision';
+export * from '../signed-actions';
 export { generateEd25519KeyPair, publicKeyOf } from '../ed25519';
 export { generateX25519KeyPair } from '../sealed-box';
 export { publicKeyFromPem } from '../x25519-public';

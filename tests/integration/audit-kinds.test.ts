@@ -27,6 +27,7 @@ import {
 } from '../../workflows/workflow-ids';
 import { buyDeal, RESEARCH_IN_US, startTestDeployment, TestSeller, type TestDeployment } from './harness';
 import { LIFECYCLE_PARTIES, party, terminateRunning, waitFor } from './lifecycle-harness';
+import { approveOutcome, decideDisclosure } from '../../lib/signed-actions';
 
 const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
 const VIEW_MS = 20_000;
@@ -154,11 +155,7 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     for (const principal of ['compliance-1', 'compliance-2'])
       await waitFor(
         () =>
-          as(principal)
-            .post(`/deals/${ids.disputed}/dispute/approvals`, {
-              outcome: split,
-              signature: as(principal).signDecision(disputeWorkflowId(ids.disputed), split),
-            })
+          approveOutcome(as(principal), ids.disputed, split)
             .then(() => true)
             .catch(() => false),
         (done) => done,
@@ -484,10 +481,7 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
 
   describe('auditor access and the disclosure itself', () => {
     const decide = (id: string, decision: DisclosureDecision) =>
-      as(id).post<DisclosureStatus>(`/disclosures/${ids.disclosure}/decisions`, {
-        decision,
-        signature: as(id).signDecision(disclosureWorkflowId(ids.disclosure), decision),
-      });
+      decideDisclosure<DisclosureStatus>(as(id), ids.disclosure, decision);
 
     it("an auditor is refused a deal's bundle with how to get one, and receives it whole once a disclosure is approved", async () => {
       const refused = await as('auditor')

@@ -2,8 +2,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BlobStore } from '../../lib/blob-store';
 import { canonicalHash } from '../../lib/canonical-json';
+import { DEALS_TASK_QUEUE } from '../../lib/temporal';
+import type { SignedDecision } from '../../lib/signed-decision';
+import { decideDisclosure, viewDisclosure } from '../../lib/signed-actions';
 import type { DisclosureDecision, DisclosureStatus } from '../../workflows/disclosure/state';
-import { decideDisclosureUpdate } from '../../workflows/disclosure/workflow';
+import { decideDisclosureUpdate, disclosure } from '../../workflows/disclosure/workflow';
+import { dealTermsQuery } from '../../workflows/deal-terms';
+import { termsHashOf } from '../../lib/signed-terms';
 import { disclosureWorkflowId } from '../../workflows/workflow-ids';
 import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
 import {
@@ -12,6 +17,7 @@ import {
   party,
   registerAlias,
   replay,
+  signedBy,
   sleepUntil,
   updateRefusal,
   waitFor,
@@ -22,19 +28,31 @@ const VIEW_MS = 8000;
 describe("selective disclosure of a deal's hidden fields", () => {
   let test: TestDeployment;
   let dealId: string;
+  /** Another delivered deal: the operator's target when it re-runs the disclosure id. */
+  let otherDealId: string;
   const disclosureId = `disclosure-${crypto.randomUUID()}`;
   const as = (id: string) => party(test, id).client;
   const status = () => as('auditor').get<DisclosureStatus>(`/disclosures/${disclosureId}`);
-  const view = () =>
-    as('auditor').get<{ fields: Record<string, string> }>(`/disclosures/${disclosureId}/view`);
+  const view = () => viewDisclosure<{ fields: Record<string, string> }>(as('auditor'), disclosureId);
 
   const workflowId = () => disclosureWorkflowId(disclosureId);
-  /** A decision as its principal signs it: over (the disclosure's workflow id, decision). */
+  /** A decision as its principal signs it, through the SDK: bound to the run, deal, fields and auditor. */
   const decide = (id: string, decision: DisclosureDecision) =>
-    as(id).post<DisclosureStatus>(`/disclosures/${disclosureId}/decisions`, {
-      decision,
-      signature: as(id).signDecision(workflowId(), decision),
+    decideDisclosure<DisclosureStatus>(as(id), disclosureId, decision);
+  /** Approvals that counted, exactly as they reached the workflow: what an operator could copy. */
+  const counted: SignedDecision[] = [];
+  const approveSigned = async (id: string) => {
+    const { scope, fields, auditorId } = await status();
+    const signed = signedBy(test, id, scope, 'disclosure_decision', { decision: 'approve', fields, auditorId });
+    const { notAfter } = signed.statement;
+    const result = await as(id).post<DisclosureStatus>(`/disclosures/${disclosureId}/decisions`, {
+      decision: 'approve',
+      notAfter,
+      signature: signed.signature,
     });
+    counted.push(signed);
+    return result;
+  };
 
   beforeAll(async () => {
     test = await startTestDeployment(
@@ -51,7 +69,9 @@ describe("selective disclosure of a deal's hidden fields", () => {
       sex: 'F',
     });
     dealId = deal.dealId;
-    await deal.delivered();
+    const other = await buyDeal(test.deployment, 'cohort-cost-by-zip3', { min_age: 40, max_age: 60, sex: 'M' });
+    otherDealId = other.dealId;
+    await Promise.all([deal.delivered(), other.delivered()]);
   });
   afterAll(() => test?.close());
 
@@ -73,39 +93,41 @@ describe("selective disclosure of a deal's hidden fields", () => {
     expect(requested.body).toMatchObject({ stage: 'pending', fields: ['parties', 'amount'] });
     await expect(view()).rejects.toMatchObject({ status: 409, code: 'not_approved' });
 
-    await decide('compliance-1', 'approve');
+    await approveSigned('compliance-1');
     await expect(view()).rejects.toMatchObject({ code: 'not_approved' });
     await expect(decide('compliance-1', 'approve')).rejects.toMatchObject({
       status: 409,
       code: 'already_decided',
     });
     await expect(decide('auditor', 'approve')).rejects.toMatchObject({ status: 403 });
-    const deny = as('compliance-2').signDecision(workflowId(), 'deny');
+    const { scope, fields, auditorId } = await status();
+    const deny = signedBy(test, 'compliance-2', scope, 'disclosure_decision', {
+      decision: 'deny',
+      fields,
+      auditorId,
+    });
     await expect(
       as('compliance-2').post(`/disclosures/${disclosureId}/decisions`, {
         decision: 'approve',
-        signature: deny,
+        notAfter: deny.statement.notAfter,
+        signature: deny.signature,
       }),
     ).rejects.toMatchObject({ status: 422, code: 'decision_signature_invalid' });
 
     // Straight to Temporal, bypassing the API: one key approving twice, under two names.
     const handle = test.temporal.workflow.getHandle(workflowId());
-    const send = (principal: string, signature: string) =>
-      updateRefusal(
-        handle.executeUpdate(decideDisclosureUpdate, {
-          args: [{ principal, decision: 'approve', signature }],
-        }),
-      );
-    const signedByOne = as('compliance-1').signDecision(workflowId(), 'approve');
-    expect(await send('compliance-2', signedByOne)).toMatch(/the signature is not compliance-2's/);
+    const send = (signed: SignedDecision) =>
+      updateRefusal(handle.executeUpdate(decideDisclosureUpdate, { args: [{ signed: signed as never }] }));
+    const approval = { decision: 'approve', fields, auditorId };
+    const asOther = (principal: string) =>
+      signedBy(test, 'compliance-1', scope, 'disclosure_decision', approval, { principal });
+    expect(await send(asOther('compliance-2'))).toMatch(/the signature is not compliance-2's/);
     await registerAlias(test, 'compliance-alias', 'compliance-1');
-    expect(await send('compliance-alias', signedByOne)).toMatch(
-      /key that signed compliance-alias's decision/,
-    );
+    expect(await send(asOther('compliance-alias'))).toMatch(/key that signed compliance-alias's decision/);
     await expect(view()).rejects.toMatchObject({ code: 'not_approved' });
     expect((await status()).stage).toBe('pending');
 
-    const approved = await decide('compliance-2', 'approve');
+    const approved = await approveSigned('compliance-2');
     expect(approved).toMatchObject({ stage: 'approved' });
     expect(new Set(approved.decisions.map((d) => d.key)).size).toBe(2);
   });
@@ -113,18 +135,22 @@ describe("selective disclosure of a deal's hidden fields", () => {
   it('shows the fields to the auditor who asked, records the view, and expires', async () => {
     const fields = { buyerId: test.deployment.buyer.id, sellerId: test.seller.id, price: '1000' };
     expect((await view()).fields).toEqual(fields);
-    await expect(as('compliance-1').get(`/disclosures/${disclosureId}/view`)).rejects.toMatchObject({
-      status: 403,
+    await expect(viewDisclosure(as('compliance-1'), disclosureId)).rejects.toMatchObject({ status: 403 });
+    // A signed view is used once: the same query string sent again is refused, and not recorded.
+    const once = await as('auditor').signedView(`/disclosures/${disclosureId}`, 'disclosure_view');
+    await as('auditor').get(`/disclosures/${disclosureId}/view?${once}`);
+    await expect(as('auditor').get(`/disclosures/${disclosureId}/view?${once}`)).rejects.toMatchObject({
+      status: 409,
     });
     const viewed = await status();
-    expect(viewed.views).toEqual([
-      {
-        viewer: 'auditor',
-        at: expect.any(Number),
-        fields: ['parties', 'amount'],
-        valuesHash: canonicalHash({ dealId, ...fields }),
-      },
-    ]);
+    const seen = {
+      viewer: 'auditor',
+      at: expect.any(Number),
+      fields: ['parties', 'amount'],
+      valuesHash: canonicalHash({ dealId, ...fields }),
+      nonce: expect.any(String),
+    };
+    expect(viewed.views).toEqual([seen, seen]);
 
     await sleepUntil(viewed.viewUntil!);
     await expect(view()).rejects.toMatchObject({ status: 403, code: 'access_expired' });
@@ -134,6 +160,7 @@ describe("selective disclosure of a deal's hidden fields", () => {
       'approved',
       'approved',
       'view_opened',
+      'viewed',
       'viewed',
       'view_expired',
     ]);
@@ -147,5 +174,55 @@ describe("selective disclosure of a deal's hidden fields", () => {
 
   it('replays its recorded history', async () => {
     await replay(test, disclosureWorkflowId(disclosureId));
+  });
+
+  it("refuses the approvals of a finished run copied onto a new run of the same id for another deal", async () => {
+    // The operator re-runs the disclosure id for another deal, as it may, and sends the two approvals
+    // that opened the first run's view: each is refused, and the auditor sees nothing.
+    expect(counted).toHaveLength(2);
+    const otherTerms = await test.temporal.workflow.getHandle(otherDealId).query(dealTermsQuery);
+    const first = await test.temporal.workflow.getHandle(workflowId()).describe();
+    await waitFor(
+      () => test.temporal.workflow.getHandle(workflowId()).describe(),
+      (d) => d.status.name === 'COMPLETED',
+    );
+    const rerun = await test.temporal.workflow.start(disclosure, {
+      taskQueue: DEALS_TASK_QUEUE,
+      workflowId: workflowId(),
+      args: [
+        {
+          disclosureId,
+          dealId: otherDealId,
+          termsHash: termsHashOf(otherTerms),
+          auditorId: 'auditor',
+          reason: 'quarterly sample of settled deals',
+          fields: ['parties', 'amount'],
+          approvalTimeoutMs: 60_000,
+          viewMs: VIEW_MS,
+        },
+      ],
+    });
+    expect(rerun.firstExecutionRunId).not.toBe(first.runId);
+    const send = (signed: SignedDecision) =>
+      updateRefusal(rerun.executeUpdate(decideDisclosureUpdate, { args: [{ signed: signed as never }] }));
+    for (const copied of counted)
+      expect(await send(copied)).toMatch(new RegExp(`signed for run ${first.runId}`));
+
+    // Fresh signatures that bind anything but exactly this run, deal, fields and auditor: refused too.
+    const { scope } = await status();
+    expect(scope.runId).toBe(rerun.firstExecutionRunId);
+    const content = { decision: 'approve', fields: ['parties', 'amount'], auditorId: 'auditor' };
+    const sign = (over: typeof scope, what: typeof content, notAfter?: number) =>
+      signedBy(test, 'compliance-1', over, 'disclosure_decision', what, notAfter ? { notAfter } : {});
+    const firstDeal = { ...scope, subject: { ...scope.subject, id: dealId } };
+    expect(await send(sign(firstDeal, content))).toMatch(/signed about/);
+    expect(await send(sign(scope, { ...content, fields: ['amount'] }))).toMatch(/signed over/);
+    expect(await send(sign(scope, { ...content, auditorId: 'compliance-2' }))).toMatch(/signed over/);
+    expect(await send(sign(scope, content, Date.now() - 1))).toMatch(/expired/);
+
+    const now = await status();
+    expect(now).toMatchObject({ dealId: otherDealId, stage: 'pending', decisions: [], views: [] });
+    await expect(view()).rejects.toMatchObject({ status: 409, code: 'not_approved' });
+    await rerun.terminate('the attack is over');
   });
 });

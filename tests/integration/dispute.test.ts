@@ -7,7 +7,18 @@ import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { DealStatus } from '../../workflows/deal/state';
 import type { DisputeOutcome, DisputeStatus } from '../../workflows/dispute/state';
-import { approveOutcomeUpdate } from '../../workflows/dispute/workflow';
+import {
+  addEvidenceUpdate,
+  approveOutcomeUpdate,
+  nameReviewerUpdate,
+} from '../../workflows/dispute/workflow';
+import type { SignedDecision } from '../../lib/signed-decision';
+import {
+  addDisputeEvidence,
+  approveOutcome,
+  nameReviewer,
+  readDisputeEvidence,
+} from '../../lib/signed-actions';
 import { disputeWorkflowId } from '../../workflows/workflow-ids';
 import { buyDeal, startDealWorkflow, startTestDeployment, type TestDeployment } from './harness';
 import {
@@ -16,6 +27,7 @@ import {
   registerAlias,
   replay,
   sellerIdentity,
+  signedBy,
   sleepUntil,
   updateRefusal,
   waitFor,
@@ -76,27 +88,41 @@ describe('a dispute inside the acceptance window', () => {
   });
 
   it("the named reviewer reads both parties' evidence until the access expires", async () => {
-    await buyer.client.post(`/deals/${dealId}/dispute/evidence`, {
-      evidence: 'buyer: 0 rows for my zip codes',
+    await addDisputeEvidence(buyer.client, dealId, 'buyer: 0 rows for my zip codes');
+    await addDisputeEvidence(seller.client, dealId, 'seller: groups under k are withheld');
+
+    // Straight to Temporal: a nomination and evidence sent as plain strings, as before they were signed.
+    const handle = test.temporal.workflow.getHandle(disputeWorkflowId(dealId));
+    const plainNomination = { reviewerId: 'auditor', namedBy: 'compliance-1' } as never;
+    expect(await updateRefusal(handle.executeUpdate(nameReviewerUpdate, { args: [plainNomination] }))).toMatch(
+      /not signed/,
+    );
+    const plainEvidence = { by: buyer.id, ref: `sha256:${'0'.repeat(64)}` } as never;
+    expect(await updateRefusal(handle.executeUpdate(addEvidenceUpdate, { args: [plainEvidence] }))).toMatch(
+      /not signed/,
+    );
+    // The buyer's key signing evidence in the seller's name: refused by the coordinator.
+    const { scope } = await dispute();
+    const forged = signedBy(test, buyer.id, scope!, 'dispute_evidence', { ref: `sha256:${'1'.repeat(64)}` }, {
+      principal: seller.id,
     });
-    await seller.client.post(`/deals/${dealId}/dispute/evidence`, {
-      evidence: 'seller: groups under k are withheld',
-    });
-    const named = await as('compliance-1').post<DisputeStatus>(`/deals/${dealId}/dispute/reviewer`, {
-      reviewerId: 'reviewer',
-    });
-    const read = await as('reviewer').get<{ evidence: { by: string; text: string }[] }>(
-      `/deals/${dealId}/dispute/evidence`,
+    expect(await updateRefusal(handle.executeUpdate(addEvidenceUpdate, { args: [{ signed: forged }] }))).toMatch(
+      new RegExp(`the signature is not ${seller.id}'s`),
+    );
+    expect((await dispute()).reviewer).toBeUndefined();
+
+    const named = await nameReviewer<DisputeStatus>(as('compliance-1'), dealId, 'reviewer');
+    const read = await readDisputeEvidence<{ evidence: { by: string; text: string }[] }>(
+      as('reviewer'),
+      dealId,
     );
     // The reviewer is compliance: it learns each author's side, not who they are.
     expect(read.evidence.map((e) => e.by)).toEqual(['(buyer)', '(seller)']);
-    await expect(as('compliance-2').get(`/deals/${dealId}/dispute/evidence`)).rejects.toMatchObject({
-      status: 403,
-    });
+    await expect(readDisputeEvidence(as('compliance-2'), dealId)).rejects.toMatchObject({ status: 403 });
 
     // Every read is recorded, so wait out the access rather than polling the evidence.
     await sleepUntil(named.reviewer!.accessUntil);
-    await expect(as('reviewer').get(`/deals/${dealId}/dispute/evidence`)).rejects.toMatchObject({
+    await expect(readDisputeEvidence(as('reviewer'), dealId)).rejects.toMatchObject({
       status: 403,
       code: 'access_expired',
     });
@@ -112,12 +138,9 @@ describe('a dispute inside the acceptance window', () => {
     expect(expired.audit.at(-1)).toMatchObject({ by: 'timer' });
   });
 
-  /** An approval as its principal signs it: over (the dispute's workflow id, outcome). */
+  /** An approval as its principal signs it, through the SDK: bound to the dispute's run and deal. */
   const approve = (id: string, outcome: DisputeOutcome) =>
-    as(id).post<DisputeStatus>(`/deals/${dealId}/dispute/approvals`, {
-      outcome,
-      signature: as(id).signDecision(disputeWorkflowId(dealId), outcome),
-    });
+    approveOutcome<DisputeStatus>(as(id), dealId, outcome);
 
   it('one approval is not enough; a second, distinct one pays the split', async () => {
     const split: DisputeOutcome = { kind: 'split', sellerBps: 4000 };
@@ -136,31 +159,41 @@ describe('a dispute inside the acceptance window', () => {
       code: 'already_decided',
     });
     await expect(approve('auditor', split)).rejects.toMatchObject({ status: 403 });
-    const signedForAnother = as('compliance-2').signDecision(disputeWorkflowId(dealId), { kind: 'refund' });
+    const { scope } = await dispute();
+    const signedForAnother = signedBy(test, 'compliance-2', scope!, 'dispute_outcome', {
+      outcome: { kind: 'refund' },
+    });
     await expect(
       as('compliance-2').post(`/deals/${dealId}/dispute/approvals`, {
         outcome: split,
-        signature: signedForAnother,
+        notAfter: signedForAnother.statement.notAfter,
+        signature: signedForAnother.signature,
       }),
     ).rejects.toMatchObject({ status: 422, code: 'decision_signature_invalid' });
 
     // Straight to Temporal, bypassing the API: compliance-1's key approving a second time.
     const handle = test.temporal.workflow.getHandle(disputeWorkflowId(dealId));
-    const send = (principal: string, signature: string) =>
-      updateRefusal(
-        handle.executeUpdate(approveOutcomeUpdate, { args: [{ principal, outcome: split, signature }] }),
-      );
-    const signedByOne = as('compliance-1').signDecision(disputeWorkflowId(dealId), split);
-    expect(await send('compliance-1', signedByOne)).toMatch(/compliance-1 has already decided/);
-    expect(await send('compliance-2', signedByOne)).toBe(
+    const send = (signed: unknown) =>
+      updateRefusal(handle.executeUpdate(approveOutcomeUpdate, { args: [{ signed } as never] }));
+    const byOne = (principal: string, options: { notAfter?: number } = {}) =>
+      signedBy(test, 'compliance-1', scope!, 'dispute_outcome', { outcome: split }, { principal, ...options });
+    expect(await send(byOne('compliance-1'))).toMatch(/compliance-1 has already decided/);
+    expect(await send(byOne('compliance-2'))).toBe(
       `the signature is not compliance-2's over this decision on ${disputeWorkflowId(dealId)}`,
     );
-    expect(await send('compliance-2', 'A'.repeat(86))).toMatch(/the signature is not compliance-2's/);
-    expect(await send('auditor', signedByOne)).toBe('auditor is not a registered compliance principal');
+    const blank: SignedDecision = { ...byOne('compliance-2'), signature: 'A'.repeat(86) };
+    expect(await send(blank)).toMatch(/the signature is not compliance-2's/);
+    expect(await send(byOne('auditor'))).toBe('auditor is not a registered compliance principal');
+    expect(await send(byOne('compliance-2', { notAfter: Date.now() - 1 }))).toMatch(/expired/);
+    expect(
+      await updateRefusal(
+        handle.executeUpdate(approveOutcomeUpdate, {
+          args: [{ principal: 'compliance-2', outcome: split, signature: 'A'.repeat(86) } as never],
+        }),
+      ),
+    ).toMatch(/not signed/);
     await registerAlias(test, 'compliance-alias', 'compliance-1');
-    expect(await send('compliance-alias', signedByOne)).toMatch(
-      /key that signed compliance-alias's decision/,
-    );
+    expect(await send(byOne('compliance-alias'))).toMatch(/key that signed compliance-alias's decision/);
     const still = await dispute();
     expect(still).toMatchObject({ stage: 'open' });
     expect(still.approvals.map((a) => a.principal)).toEqual(['compliance-1']);

@@ -8,6 +8,12 @@ import { TuskClient } from '../../lib/tusk-client';
 import { decodeHistoryJson, searchableText } from '../support/history-codec';
 import type { ExtraParty, PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { TestDeployment } from './harness';
+import {
+  signDecision,
+  type DecisionAction,
+  type DecisionScope,
+  type SignedDecision,
+} from '../../lib/signed-decision';
 
 /** The parties the lifecycle suites register beside the demo buyer and the seller. */
 export const LIFECYCLE_PARTIES: ExtraParty[] = [
@@ -42,6 +48,27 @@ export async function registerAlias(test: TestDeployment, aliasId: string, keyOf
     id: aliasId,
     role: 'compliance',
     publicKey: party(test, keyOf).client.publicKey,
+  });
+}
+
+/**
+ * A decision statement signed with `signer`'s key: as its principal (by default), or as another
+ * principal (a forgery), over whatever scope and content the test names.
+ */
+export function signedBy<C>(
+  test: TestDeployment,
+  signer: string,
+  scope: DecisionScope,
+  action: DecisionAction,
+  content: C,
+  options: { principal?: string; notAfter?: number } = {},
+): SignedDecision<C> {
+  return signDecision(party(test, signer).signingKeyPem, {
+    ...scope,
+    action,
+    principal: options.principal ?? signer,
+    content,
+    notAfter: options.notAfter ?? Date.now() + 10 * 60_000,
   });
 }
 

@@ -26,6 +26,14 @@ import {
   type TestDeployment,
 } from './harness';
 import { party, terminateRunning, waitFor } from './lifecycle-harness';
+import {
+  approveMilestone,
+  approveOutcome,
+  decideDisclosure,
+  extendMilestone,
+  submitGrantEvidence,
+  viewDisclosure,
+} from '../../lib/signed-actions';
 
 const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
 const PRICE_A = '1234';
@@ -271,7 +279,9 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
       disclosureWorkflowId(ids.disclosure),
     ];
     type Kind = keyof ReturnType<typeof idsOf>;
-    const decision = (client: TuskClient, id: string, value: unknown) => client.signDecision(id, value);
+    // A well-formed signed decision that verifies nowhere: each route must answer 404 before checking it.
+    const PROOF = { notAfter: Date.now() + 3_600_000, signature: 'A'.repeat(86) };
+    const VIEW = new URLSearchParams({ ...PROOF, notAfter: String(PROOF.notAfter), nonce: 'n'.repeat(16) }).toString();
     // Every `:id` route in api/*/routes.ts: its own kind, who would call it, and a valid body.
     const ROUTES: { route: string; kind: Kind; call: (id: string) => Promise<unknown>; get?: true }[] = [
       {
@@ -296,26 +306,24 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
       {
         route: 'POST /deals/:id/dispute/reviewer',
         kind: 'deal',
-        call: (id) => as('compliance-1').post(`/deals/${id}/dispute/reviewer`, { reviewerId: 'auditor' }),
+        call: (id) =>
+          as('compliance-1').post(`/deals/${id}/dispute/reviewer`, { reviewerId: 'auditor', ...PROOF }),
       },
       {
         route: 'POST /deals/:id/dispute/evidence',
         kind: 'deal',
-        call: (id) => buyer.post(`/deals/${id}/dispute/evidence`, { evidence: 'a log' }),
+        call: (id) => buyer.post(`/deals/${id}/dispute/evidence`, { evidence: 'a log', ...PROOF }),
       },
       {
         route: 'GET /deals/:id/dispute/evidence',
         kind: 'deal',
-        call: (id) => as('auditor').get(`/deals/${id}/dispute/evidence`),
+        call: (id) => as('auditor').get(`/deals/${id}/dispute/evidence?${VIEW}`),
       },
       {
         route: 'POST /deals/:id/dispute/approvals',
         kind: 'deal',
         call: (id) =>
-          as('compliance-1').post(`/deals/${id}/dispute/approvals`, {
-            outcome: { kind: 'refund' },
-            signature: decision(as('compliance-1'), disputeWorkflowId(id), { kind: 'refund' }),
-          }),
+          as('compliance-1').post(`/deals/${id}/dispute/approvals`, { outcome: { kind: 'refund' }, ...PROOF }),
       },
       {
         route: 'GET /multi-seller-deals/:id',
@@ -374,12 +382,13 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
       {
         route: 'POST /grants/:id/milestones/:m/evidence',
         kind: 'grant',
-        call: (id) => as('lab').post(`/grants/${id}/milestones/report/evidence`, { evidence: 'a report' }),
+        call: (id) =>
+          as('lab').post(`/grants/${id}/milestones/report/evidence`, { evidence: 'a report', ...PROOF }),
       },
       {
         route: 'POST /grants/:id/milestones/:m/approve',
         kind: 'grant',
-        call: (id) => as('sponsor').post(`/grants/${id}/milestones/report/approve`),
+        call: (id) => as('sponsor').post(`/grants/${id}/milestones/report/approve`, PROOF),
       },
       {
         route: 'POST /grants/:id/milestones/:m/extend',
@@ -387,6 +396,7 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
         call: (id) =>
           as('sponsor').post(`/grants/${id}/milestones/report/extend`, {
             deadline: new Date(Date.now() + 7_200_000).toISOString(),
+            ...PROOF,
           }),
       },
       {
@@ -399,15 +409,12 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
         route: 'POST /disclosures/:id/decisions',
         kind: 'disclosure',
         call: (id) =>
-          as('compliance-1').post(`/disclosures/${id}/decisions`, {
-            decision: 'approve',
-            signature: decision(as('compliance-1'), disclosureWorkflowId(id), 'approve'),
-          }),
+          as('compliance-1').post(`/disclosures/${id}/decisions`, { decision: 'approve', ...PROOF }),
       },
       {
         route: 'GET /disclosures/:id/view',
         kind: 'disclosure',
-        call: (id) => as('auditor').get(`/disclosures/${id}/view`),
+        call: (id) => as('auditor').get(`/disclosures/${id}/view?${VIEW}`),
       },
     ];
 
@@ -555,13 +562,8 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
       });
       expect(requested.status).toBe(201);
       for (const principal of ['compliance-1', 'compliance-2'])
-        await as(principal).post(`/disclosures/${ids.multiDisclosure}/decisions`, {
-          decision: 'approve',
-          signature: as(principal).signDecision(disclosureWorkflowId(ids.multiDisclosure), 'approve'),
-        });
-      const view = await as('auditor').get<{ fields: Record<string, unknown> }>(
-        `/disclosures/${ids.multiDisclosure}/view`,
-      );
+        await decideDisclosure(as(principal), ids.multiDisclosure, 'approve');
+      const view = await viewDisclosure<{ fields: Record<string, unknown> }>(as('auditor'), ids.multiDisclosure);
       expect(view.fields).toEqual({
         buyerId: test.deployment.buyer.id,
         sellerIds: [test.seller.id, sellerB.id],
@@ -571,10 +573,7 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
 
     it('two principals who disagree settle it when one changes its vote', async () => {
       const approve = (principal: string, outcome: { kind: string }) =>
-        as(principal).post<DisputeStatus>(`/deals/${ids.deal}/dispute/approvals`, {
-          outcome,
-          signature: as(principal).signDecision(disputeWorkflowId(ids.deal), outcome),
-        });
+        approveOutcome<DisputeStatus>(as(principal), ids.deal, outcome);
       expect((await approve('compliance-1', { kind: 'release' })).stage).toBe('open');
       expect((await approve('compliance-2', { kind: 'refund' })).stage).toBe('open');
       await expect(approve('compliance-2', { kind: 'refund' })).rejects.toMatchObject({
@@ -601,13 +600,14 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
   describe('grants', () => {
     it('the sponsor cannot approve before evidence; once finished, the grant answers with its final stage', async () => {
       const sponsor = as('sponsor');
-      await expect(sponsor.post(`/grants/${ids.grant}/milestones/report/approve`)).rejects.toMatchObject({
+      const approve = () => approveMilestone(sponsor, ids.grant, 'report');
+      await expect(approve()).rejects.toMatchObject({
         status: 409,
         code: 'invalid_state',
         reason: expect.stringContaining('has no evidence yet'),
       });
-      await as('lab').post(`/grants/${ids.grant}/milestones/report/evidence`, { evidence: 'the report' });
-      await sponsor.post(`/grants/${ids.grant}/milestones/report/approve`);
+      await submitGrantEvidence(as('lab'), ids.grant, 'report', 'the report');
+      await approve();
       const done = await waitFor(
         () => sponsor.get<GrantStatus>(`/grants/${ids.grant}`),
         (grant) => grant.stage === 'completed',
@@ -618,17 +618,11 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
         code: 'invalid_state',
         reason: `grant ${ids.grant} is completed: it takes no more actions`,
       };
-      await expect(sponsor.post(`/grants/${ids.grant}/milestones/report/approve`)).rejects.toMatchObject(
-        finished,
-      );
+      await expect(approve()).rejects.toMatchObject(finished);
       await expect(
-        sponsor.post(`/grants/${ids.grant}/milestones/report/extend`, {
-          deadline: new Date(Date.now() + 7_200_000).toISOString(),
-        }),
+        extendMilestone(sponsor, ids.grant, 'report', new Date(Date.now() + 7_200_000).toISOString()),
       ).rejects.toMatchObject(finished);
-      await expect(
-        as('lab').post(`/grants/${ids.grant}/milestones/report/evidence`, { evidence: 'more' }),
-      ).rejects.toMatchObject(finished);
+      await expect(submitGrantEvidence(as('lab'), ids.grant, 'report', 'more')).rejects.toMatchObject(finished);
       await expect(as('lab').get(`/grants/${ids.grant}`)).resolves.toMatchObject({
         stage: 'completed',
       });

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dealEscrowId } from '../../activities/settlement/types';
 import type { DealStatus } from '../../workflows/deal/state';
 import type { DisputeOutcome, DisputeStatus } from '../../workflows/dispute/state';
-import { disputeWorkflowId } from '../../workflows/workflow-ids';
 import { buyDeal, type TestDeployment } from '../integration/harness';
 import { balances, moved, payWhenAsked, statusViaApi, TEST_ACCOUNT } from './harness';
 import {
@@ -15,6 +14,7 @@ import {
   txStatus,
   waitFor,
 } from './lifecycle-helpers';
+import { approveOutcome } from '../../lib/signed-actions';
 
 const { buyer, seller, operator } = TEST_ACCOUNT;
 
@@ -52,10 +52,7 @@ describe('a dispute split settled on a real Aztec local network', () => {
     );
     const split: DisputeOutcome = { kind: 'split', sellerBps: 4000 };
     for (const principal of ['compliance-1', 'compliance-2'])
-      await as(principal).post<DisputeStatus>(`/deals/${dealId}/dispute/approvals`, {
-        outcome: split,
-        signature: as(principal).signDecision(disputeWorkflowId(dealId), split),
-      });
+      await approveOutcome<DisputeStatus>(as(principal), dealId, split);
 
     // The split's one transaction is in flight: the settlement worker dies before recording it.
     const escrow = dealEscrowId(dealId);

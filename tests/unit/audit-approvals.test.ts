@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { SignedBundle } from '../../lib/audit/bundle';
-import { checkApprovals } from '../../lib/audit/verify/checks';
+import { checkApprovals, checkDecisionBindings } from '../../lib/audit/verify/decision-checks';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
-import { signDecision } from '../../lib/signed-decision';
+import { signDecision, type SignedDecision } from '../../lib/signed-decision';
 
 const WORKFLOW = 'deal-1-dispute';
+const RUN = 'r1';
 const OUTCOME = { kind: 'refund' };
 const jsonPayload = (value: unknown) => ({
   metadata: { encoding: Buffer.from('json/plain').toString('base64') },
@@ -12,7 +13,7 @@ const jsonPayload = (value: unknown) => ({
 });
 
 /** A dispute history holding the given approvals as accepted and completed updates. */
-function disputeWith(approvals: { principal: string; signature: string; succeeded?: boolean }[]) {
+function disputeWith(approvals: { signed: SignedDecision; succeeded?: boolean }[]) {
   const events = approvals.flatMap((approval, i) => [
     {
       eventId: String(2 * i + 1),
@@ -24,11 +25,7 @@ function disputeWith(approvals: { principal: string; signature: string; succeede
             name: 'approveDisputeOutcome',
             args: {
               payloads: [
-                jsonPayload({
-                  principal: approval.principal,
-                  outcome: OUTCOME,
-                  signature: approval.signature,
-                }),
+                jsonPayload({ signed: approval.signed }),
               ],
             },
           },
@@ -51,7 +48,7 @@ function disputeWith(approvals: { principal: string; signature: string; succeede
 function bundleOf(events: unknown[], parties: { id: string; publicKey: string }[]): SignedBundle {
   return {
     body: {
-      runs: [{ workflowId: WORKFLOW, runId: 'r1', workflowType: 'dispute', history: { events } }],
+      runs: [{ workflowId: WORKFLOW, runId: RUN, workflowType: 'dispute', history: { events } }],
       parties: parties.map((p) => ({ ...p, role: 'compliance' })),
     },
   } as unknown as SignedBundle;
@@ -60,13 +57,24 @@ function bundleOf(events: unknown[], parties: { id: string; publicKey: string }[
 describe('audit: approvals are signed by distinct principals', () => {
   const one = generateEd25519KeyPair();
   const two = generateEd25519KeyPair();
-  const sign = (pem: string) => signDecision(pem, WORKFLOW, OUTCOME);
+  /** `principal`'s approval of OUTCOME, signed with `pem`, for run `runId` of the dispute. */
+  const sign = (pem: string, principal: string, runId = RUN) => ({
+    signed: signDecision(pem, {
+      workflowId: WORKFLOW,
+      runId,
+      subject: { id: 'deal-1', termsHash: 'sha256:terms' },
+      action: 'dispute_outcome',
+      principal,
+      content: { outcome: OUTCOME },
+      notAfter: 2_000_000_000_000,
+    }),
+  });
 
   it('two principals under two keys, each signing its own approval: no finding', () => {
     const bundle = bundleOf(
       disputeWith([
-        { principal: 'compliance-1', signature: sign(one.privateKeyPem) },
-        { principal: 'compliance-2', signature: sign(two.privateKeyPem) },
+        { ...sign(one.privateKeyPem, 'compliance-1') },
+        { ...sign(two.privateKeyPem, 'compliance-2') },
       ]),
       [
         { id: 'compliance-1', publicKey: one.publicKey },
@@ -85,8 +93,8 @@ describe('audit: approvals are signed by distinct principals', () => {
   it('an approval signed twice by one key under two names is a finding', () => {
     const bundle = bundleOf(
       disputeWith([
-        { principal: 'compliance-1', signature: sign(one.privateKeyPem) },
-        { principal: 'alias', signature: sign(one.privateKeyPem) },
+        { ...sign(one.privateKeyPem, 'compliance-1') },
+        { ...sign(one.privateKeyPem, 'alias') },
       ]),
       [
         { id: 'compliance-1', publicKey: one.publicKey },
@@ -105,9 +113,9 @@ describe('audit: approvals are signed by distinct principals', () => {
   it("an approval not signed by its principal's key is a finding; a refused update does not count", () => {
     const bundle = bundleOf(
       disputeWith([
-        { principal: 'compliance-1', signature: sign(one.privateKeyPem) },
-        { principal: 'compliance-2', signature: sign(one.privateKeyPem) },
-        { principal: 'compliance-1', signature: sign(one.privateKeyPem), succeeded: false },
+        { ...sign(one.privateKeyPem, 'compliance-1') },
+        { ...sign(one.privateKeyPem, 'compliance-2') },
+        { ...sign(one.privateKeyPem, 'compliance-1'), succeeded: false },
       ]),
       [
         { id: 'compliance-1', publicKey: one.publicKey },
@@ -116,6 +124,32 @@ describe('audit: approvals are signed by distinct principals', () => {
     );
     expect(checkApprovals(bundle).map((c) => c.detail)).toEqual([
       "compliance-2's approval is not signed by compliance-2's key",
+    ]);
+  });
+
+  it('an approval signed on another run of the same workflow id is named by the binding check', () => {
+    const parties = [
+      { id: 'compliance-1', publicKey: one.publicKey },
+      { id: 'compliance-2', publicKey: two.publicKey },
+    ];
+    const genuine = bundleOf(
+      disputeWith([sign(one.privateKeyPem, 'compliance-1'), sign(two.privateKeyPem, 'compliance-2')]),
+      parties,
+    );
+    expect(checkDecisionBindings(genuine).map((c) => c.status)).toEqual(['ok']);
+    const copied = bundleOf(
+      disputeWith([
+        sign(one.privateKeyPem, 'compliance-1', 'an-earlier-run'),
+        sign(two.privateKeyPem, 'compliance-2'),
+      ]),
+      parties,
+    );
+    expect(checkDecisionBindings(copied)).toEqual([
+      {
+        check: `signed decisions of ${WORKFLOW}`,
+        status: 'finding',
+        detail: `compliance-1's dispute_outcome (approveDisputeOutcome) was signed for run an-earlier-run of ${WORKFLOW}, not this run ${RUN} of ${WORKFLOW}`,
+      },
     ]);
   });
 });

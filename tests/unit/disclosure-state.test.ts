@@ -4,6 +4,7 @@ import { DisclosureState, type DisclosureInput } from '../../workflows/disclosur
 const input: DisclosureInput = {
   disclosureId: 'x',
   dealId: 'd',
+  termsHash: 'sha256:terms',
   auditorId: 'aud',
   reason: 'sampling audit',
   fields: ['parties', 'amount'],
@@ -11,11 +12,12 @@ const input: DisclosureInput = {
   viewMs: 100,
 };
 
+const scope = { workflowId: 'disclosure-x', runId: 'r1', subject: { id: 'd', termsHash: 'sha256:terms' } };
 const voter = (principal: string, key = `key-of-${principal}`) => ({ principal, key });
 
 describe('disclosure state', () => {
   it('opens the view on the second distinct approval, for the asking auditor only, until it expires', () => {
-    const disclosure = new DisclosureState(input, 0);
+    const disclosure = new DisclosureState(input, scope, 0);
     expect(() => disclosure.decide(voter('aud'), 'approve', 100, 1)).toThrow(/who asked cannot approve/);
     disclosure.decide(voter('c1'), 'approve', 100, 1);
     expect(disclosure.stage).toBe('pending');
@@ -23,14 +25,15 @@ describe('disclosure state', () => {
     expect(() => disclosure.decide(voter('c1'), 'approve', 100, 2)).toThrow(/already decided/);
     disclosure.decide(voter('c2'), 'approve', 100, 10);
     expect(disclosure.snapshot()).toMatchObject({ stage: 'approved', viewUntil: 110 });
-    expect(() => disclosure.recordView('c1', 'sha256:v', 20)).toThrow(/only aud/);
-    disclosure.recordView('aud', 'sha256:v', 20);
+    expect(() => disclosure.recordView('c1', 'sha256:v', 'nonce-1', 20)).toThrow(/only aud/);
+    disclosure.recordView('aud', 'sha256:v', 'nonce-1', 20);
+    expect(() => disclosure.recordView('aud', 'sha256:v', 'nonce-1', 21)).toThrow(/used already/);
     expect(() => disclosure.assertCanView('aud', 110)).toThrow(/expired/);
     expect(disclosure.nextDeadline()).toBe(110);
     disclosure.tick(110);
     expect(disclosure.finished).toBe(true);
     expect(disclosure.snapshot().views).toEqual([
-      { viewer: 'aud', at: 20, fields: ['parties', 'amount'], valuesHash: 'sha256:v' },
+      { viewer: 'aud', at: 20, fields: ['parties', 'amount'], valuesHash: 'sha256:v', nonce: 'nonce-1' },
     ]);
     expect(disclosure.snapshot().audit.map((e) => e.action)).toEqual([
       'requested',
@@ -43,7 +46,7 @@ describe('disclosure state', () => {
   });
 
   it('needs two distinct keys, whatever principal names they come under', () => {
-    const disclosure = new DisclosureState(input, 0);
+    const disclosure = new DisclosureState(input, scope, 0);
     disclosure.decide(voter('c1', 'shared'), 'approve', 100, 1);
     expect(() => disclosure.decide(voter('c2', 'shared'), 'approve', 100, 2)).toThrow(
       /key .* already decided/,
@@ -52,7 +55,7 @@ describe('disclosure state', () => {
   });
 
   it('a principal may change its approval to a denial while pending, which ends it', () => {
-    const disclosure = new DisclosureState(input, 0);
+    const disclosure = new DisclosureState(input, scope, 0);
     disclosure.decide(voter('c1'), 'approve', 100, 1);
     disclosure.decide(voter('c1'), 'deny', 100, 2);
     expect(disclosure.snapshot()).toMatchObject({
@@ -63,7 +66,7 @@ describe('disclosure state', () => {
   });
 
   it('a changed vote does not count twice toward the two approvals', () => {
-    const disclosure = new DisclosureState(input, 0);
+    const disclosure = new DisclosureState(input, scope, 0);
     disclosure.decide(voter('c1'), 'approve', 100, 1);
     expect(() => disclosure.decide(voter('c1'), 'approve', 100, 2)).toThrow(/already decided/);
     expect(disclosure.stage).toBe('pending');
@@ -71,13 +74,13 @@ describe('disclosure state', () => {
   });
 
   it('one denial ends it; no decision in time lapses it', () => {
-    const denied = new DisclosureState(input, 0);
+    const denied = new DisclosureState(input, scope, 0);
     denied.decide(voter('c1'), 'approve', 100, 1);
     denied.decide(voter('c2'), 'deny', 100, 2);
     expect(denied.stage).toBe('denied');
     expect(denied.nextDeadline()).toBeUndefined();
 
-    const lapsed = new DisclosureState(input, 0);
+    const lapsed = new DisclosureState(input, scope, 0);
     lapsed.tick(999);
     expect(lapsed.stage).toBe('pending');
     lapsed.tick(1000);

@@ -10,6 +10,7 @@ import {
 
 const input: DisputeInput = {
   dealId: 'd',
+  terms: { kind: 'cohort_query', signer: 'b', publicKey: 'k', body: {}, signature: 's' },
   buyerId: 'b',
   sellerId: 's',
   price: '1000',
@@ -36,7 +37,7 @@ describe('dispute state', () => {
     dispute.nameReviewer('c1', 'b', 1_000_000, 2);
     for (let i = 0; i < DISPUTE_LIMITS.evidenceReads; i++) {
       dispute.assertRoomForRead();
-      dispute.recordEvidenceRead('c1', ['sha256:0'], 3);
+      dispute.recordEvidenceRead('c1', ['sha256:0'], `nonce-${i}`, 3);
     }
     expect(() => dispute.assertRoomForRead()).toThrow(
       'the evidence of deal d has been read 200 times, the most allowed',
@@ -106,7 +107,8 @@ describe('dispute state', () => {
     expect(() => dispute.nameReviewer('s', 'c1', 100, 1)).toThrow(/party to the deal/);
     dispute.nameReviewer('r', 'c1', 100, 10);
     expect(dispute.nextDeadline()).toBe(110);
-    dispute.recordEvidenceRead('r', ['sha256:x'], 50);
+    dispute.recordEvidenceRead('r', ['sha256:x'], 'read-1', 50);
+    expect(() => dispute.recordEvidenceRead('r', ['sha256:x'], 'read-1', 51)).toThrow(/used already/);
     expect(() => dispute.assertReviewerAccess('someone', 50)).toThrow(/not the dispute's reviewer/);
     expect(() => dispute.assertReviewerAccess('r', 110)).toThrow(/has ended/);
     dispute.tick(110, input.defaultOutcome);

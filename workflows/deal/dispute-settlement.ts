@@ -30,6 +30,7 @@ export async function settleByDispute(
       {
         ...(input.dispute ?? DEFAULT_DISPUTE_TERMS),
         dealId: input.dealId,
+        terms: input.terms,
         buyerId: input.buyerId,
         sellerId: input.sellerId,
         price: input.price,

@@ -11,6 +11,7 @@ import { settleByDispute } from './dispute-settlement';
 import { disputeWorkflowId } from '../workflow-ids';
 import { lockBuyerPayment, releaseWithReceipt, returnLatePayments } from './settlement-steps';
 import { handleOperatorRetry, settleGuarded, type GuardedStep } from '../guarded-settlement';
+import { dealTermsQuery } from '../deal-terms';
 
 export const dealStatusQuery = defineQuery<DealStatus>('dealStatus');
 export const confirmDealUpdate = defineUpdate<DealStatus>('confirmDeal');
@@ -31,6 +32,7 @@ export const openDisputeUpdate = defineUpdate<DealStatus, [OpenDisputeRequest]>(
 export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<DealStatus> {
   const deal = new DealState(input, Date.now());
   setHandler(dealStatusQuery, () => deal.snapshot());
+  setHandler(dealTermsQuery, () => input.terms);
   setHandler(
     confirmDealUpdate,
     () => {

@@ -1,5 +1,6 @@
 import { agreedDecision, assertMayVote, castVote, type Vote, type Voter } from '../approvals';
 import type { AuditEvent } from '../audit-event';
+import type { DecisionScope } from '../../lib/decision-statement';
 
 /** A deal's fields hidden from auditors until a disclosure shows them. */
 export const DISCLOSABLE_FIELDS = ['parties', 'amount'] as const;
@@ -7,9 +8,18 @@ export type DisclosableField = (typeof DISCLOSABLE_FIELDS)[number];
 
 export type DisclosureDecision = 'approve' | 'deny';
 
+/** What a compliance principal signs: the decision, bound to the fields shown and the auditor shown them. */
+export interface DisclosureDecisionContent {
+  decision: DisclosureDecision;
+  fields: DisclosableField[];
+  auditorId: string;
+}
+
 export interface DisclosureInput {
   disclosureId: string;
   dealId: string;
+  /** The hash of the deal's signed terms (lib/signed-terms termsHashOf): decisions are bound to it. */
+  termsHash: string;
   auditorId: string;
   reason: string;
   fields: DisclosableField[];
@@ -27,6 +37,8 @@ export interface DisclosureView {
   fields: DisclosableField[];
   /** sha256 of the canonical JSON of the values shown: what was shown, without showing it again. */
   valuesHash: string;
+  /** The nonce of the auditor's signed view: each signed view is used once. */
+  nonce: string;
 }
 
 export interface DisclosureStatus {
@@ -35,6 +47,8 @@ export interface DisclosureStatus {
   auditorId: string;
   reason: string;
   fields: DisclosableField[];
+  /** What every decision on this disclosure is signed over: this run, the deal and its terms. */
+  scope: DecisionScope;
   stage: DisclosureStage;
   requestedAt: number;
   decideBy: number;
@@ -56,13 +70,14 @@ export class DisclosureState {
   private readonly status: DisclosureStatus;
   changes = 0;
 
-  constructor(input: DisclosureInput, now: number) {
+  constructor(input: DisclosureInput, scope: DecisionScope, now: number) {
     this.status = {
       disclosureId: input.disclosureId,
       dealId: input.dealId,
       auditorId: input.auditorId,
       reason: input.reason,
       fields: input.fields,
+      scope,
       stage: 'pending',
       requestedAt: now,
       decideBy: now + input.approvalTimeoutMs,
@@ -96,6 +111,7 @@ export class DisclosureState {
 
   /** Without a key: the check before the signature is verified; with one: before it counts. */
   assertCanDecide(voter: Pick<Voter, 'principal'> & Partial<Voter>, decision: DisclosureDecision): void {
+    if (decision !== 'approve' && decision !== 'deny') throw new Error('a disclosure decision is approve or deny');
     if (this.stage !== 'pending') throw new Error(`disclosure ${this.status.disclosureId} is ${this.stage}`);
     if (voter.principal === this.status.auditorId) throw new Error('the auditor who asked cannot approve');
     assertMayVote(this.status.decisions, voter, decision, String);
@@ -119,8 +135,10 @@ export class DisclosureState {
     }
   }
 
-  /** Throws unless `viewer` is the auditor who asked and the view is open at `now`. */
-  assertCanView(viewer: string, now: number): void {
+  /** Throws unless `viewer` is the auditor who asked, the view is open at `now` and the nonce is fresh. */
+  assertCanView(viewer: string, now: number, nonce?: string): void {
+    if (nonce !== undefined && this.status.views.some((view) => view.nonce === nonce))
+      throw new Error('this signed view was used already: each view is signed afresh');
     if (viewer !== this.status.auditorId)
       throw new Error(`only ${this.status.auditorId}, who asked, may view this disclosure`);
     if (this.stage === 'expired' || (this.status.viewUntil !== undefined && now >= this.status.viewUntil))
@@ -128,10 +146,16 @@ export class DisclosureState {
     if (this.stage !== 'approved') throw new Error(`disclosure ${this.status.disclosureId} is ${this.stage}`);
   }
 
-  recordView(viewer: string, valuesHash: string, now: number): void {
-    this.assertCanView(viewer, now);
-    this.status.views.push({ viewer, at: now, fields: this.status.fields, valuesHash });
+  recordView(viewer: string, valuesHash: string, nonce: string, now: number): void {
+    this.assertCanView(viewer, now, nonce);
+    this.status.views.push({ viewer, at: now, fields: this.status.fields, valuesHash, nonce });
     this.record(now, 'viewed', viewer, { fields: this.status.fields.join(','), valuesHash });
+  }
+
+  /** An audit bundle exported under this disclosure: recorded in the audit trail, apart from signed views. */
+  recordBundleExport(viewer: string, valuesHash: string, now: number): void {
+    this.assertCanView(viewer, now);
+    this.record(now, 'bundle_exported', viewer, { fields: this.status.fields.join(','), valuesHash });
   }
 
   /** When time next changes something: the decision deadline, or the end of the view. */

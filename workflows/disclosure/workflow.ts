@@ -8,22 +8,22 @@ import {
 } from '@temporalio/workflow';
 import type { CoordinatorActivities } from '../../activities/coordinator/activities';
 import { coordinatorRecord } from '../activity-options';
-import { asRefusal, verifiedVoter } from '../verified-decision';
+import type { ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
+import { asRefusal, assertDecides, scopeOf, verifiedSigner } from '../verified-decision';
 import {
   DisclosureState,
-  type DisclosureDecision,
+  type DisclosureDecisionContent,
   type DisclosureInput,
   type DisclosureStatus,
 } from './state';
 
 export interface DecideDisclosureRequest {
-  principal: string;
-  decision: DisclosureDecision;
-  /** The principal's Ed25519 signature over (this workflow's id, decision): lib/signed-decision. */
-  signature: string;
+  /** A compliance principal's signed decision on this run (lib/signed-decision.ts). */
+  signed: SignedDecision<DisclosureDecisionContent>;
 }
 export interface RecordViewRequest {
-  viewer: string;
+  /** The auditor's signed request to view, once (its nonce), on this run. */
+  signed: SignedDecision<{ nonce: string }>;
   valuesHash: string;
 }
 
@@ -33,33 +33,73 @@ export const decideDisclosureUpdate = defineUpdate<DisclosureStatus, [DecideDisc
 );
 /** The API records each view before it shows the fields: the audit record exists before the disclosure. */
 export const recordViewUpdate = defineUpdate<DisclosureStatus, [RecordViewRequest]>('recordDisclosureView');
+/**
+ * An audit bundle handed to the auditor under this disclosure, recorded before it leaves. Not signed
+ * by the auditor yet (the bundle route takes no signed view); it is recorded apart from signed views.
+ */
+export interface RecordBundleExportRequest {
+  viewer: string;
+  valuesHash: string;
+}
+export const recordBundleExportUpdate = defineUpdate<DisclosureStatus, [RecordBundleExportRequest]>(
+  'recordDisclosureBundleExport',
+);
 
 /**
  * An auditor's request to see one deal's hidden fields, with a reason: two distinct principals
  * approve, the view stays open for a limited time, and the audit record says who saw what, when.
  */
 export async function disclosure(input: DisclosureInput): Promise<DisclosureStatus> {
-  const state = new DisclosureState(input, Date.now());
+  const scope = scopeOf({ id: input.dealId, termsHash: input.termsHash });
+  const state = new DisclosureState(input, scope, Date.now());
+  // What a decision must say: approve or deny these very fields, for this auditor, on this run.
+  const expectedDecision = ({ statement }: SignedDecision<DisclosureDecisionContent>): ExpectedDecision => ({
+    scope,
+    action: 'disclosure_decision',
+    content: { decision: statement.content?.decision, fields: input.fields, auditorId: input.auditorId },
+  });
+  const expectedView = ({ statement }: SignedDecision<{ nonce: string }>): ExpectedDecision => ({
+    scope,
+    action: 'disclosure_view',
+    principal: input.auditorId,
+    content: { nonce: String(statement.content?.nonce) },
+  });
   setHandler(disclosureStatusQuery, () => state.snapshot());
   setHandler(
     decideDisclosureUpdate,
-    async ({ principal, decision, signature }) => {
-      const voter = await verifiedVoter(principal, decision, signature);
-      asRefusal(() => state.decide(voter, decision, input.viewMs, Date.now()));
+    async ({ signed }) => {
+      const voter = await verifiedSigner(signed, expectedDecision(signed), ['compliance']);
+      asRefusal(() => state.decide(voter, signed.statement.content.decision, input.viewMs, Date.now()));
       return state.snapshot();
     },
     {
-      validator: ({ principal, decision }: DecideDisclosureRequest) =>
-        state.assertCanDecide({ principal }, decision),
+      validator: ({ signed }: DecideDisclosureRequest) => {
+        assertDecides(signed, expectedDecision(signed));
+        state.assertCanDecide({ principal: signed.statement.principal }, signed.statement.content.decision);
+      },
     },
   );
   setHandler(
     recordViewUpdate,
-    ({ viewer, valuesHash }) => {
-      state.recordView(viewer, valuesHash, Date.now());
+    async ({ signed, valuesHash }) => {
+      const viewer = await verifiedSigner(signed, expectedView(signed));
+      asRefusal(() => state.recordView(viewer.principal, valuesHash, signed.statement.content.nonce, Date.now()));
       return state.snapshot();
     },
-    { validator: ({ viewer }: RecordViewRequest) => state.assertCanView(viewer, Date.now()) },
+    {
+      validator: ({ signed }: RecordViewRequest) => {
+        assertDecides(signed, expectedView(signed));
+        state.assertCanView(signed.statement.principal, Date.now(), signed.statement.content.nonce);
+      },
+    },
+  );
+  setHandler(
+    recordBundleExportUpdate,
+    ({ viewer, valuesHash }) => {
+      state.recordBundleExport(viewer, valuesHash, Date.now());
+      return state.snapshot();
+    },
+    { validator: ({ viewer }: RecordBundleExportRequest) => state.assertCanView(viewer, Date.now()) },
   );
 
   for (let deadline = state.nextDeadline(); deadline !== undefined; deadline = state.nextDeadline()) {

@@ -1,5 +1,7 @@
 import { agreedDecision, assertMayVote, castVote, type Vote, type Voter } from '../approvals';
 import type { AuditEvent } from '../audit-event';
+import type { DecisionScope } from '../../lib/decision-statement';
+import type { SignedTerms } from '../../lib/signed-terms';
 
 /**
  * Bounds on what a dispute holds: every piece of evidence and every read is in its state and its
@@ -29,6 +31,8 @@ export const DEFAULT_DISPUTE_TERMS: DisputeTerms = {
 
 export interface DisputeInput extends DisputeTerms {
   dealId: string;
+  /** The buyer's signed terms of the deal: every decision on the dispute is bound to their hash. */
+  terms: SignedTerms;
   buyerId: string;
   sellerId: string;
   price: string;
@@ -44,6 +48,8 @@ export interface DisputeStatus {
   openedBy: string;
   reason: string;
   openedAt: number;
+  /** What every decision on this dispute is signed over; absent only while the dispute starts. */
+  scope?: DecisionScope;
   /** When the default outcome applies if nobody has resolved the dispute. */
   resolveBy: number;
   reviewer?: { partyId: string; namedBy: string; accessUntil: number; expired: boolean };
@@ -91,6 +97,17 @@ export class DisputeState {
       audit: [],
     };
     this.record(now, 'opened', input.openedBy);
+  }
+
+  /** Set once the coordinator has hashed the deal's terms; no decision counts before. */
+  setScope(scope: DecisionScope): void {
+    this.status.scope = scope;
+    this.changes += 1;
+  }
+
+  get scope(): DecisionScope {
+    if (!this.status.scope) throw new Error(`the dispute of deal ${this.status.dealId} is starting; try again`);
+    return this.status.scope;
   }
 
   get resolved(): boolean {
@@ -166,9 +183,16 @@ export class DisputeState {
       );
   }
 
-  recordEvidenceRead(by: string, refs: string[], now: number): void {
+  /** Each signed read is used once: its nonce is recorded with the read. */
+  assertFreshRead(nonce: string): void {
+    if (this.status.audit.some((event) => event.action === 'evidence_read' && event.detail?.nonce === nonce))
+      throw new Error('this signed read was used already: each read is signed afresh');
+  }
+
+  recordEvidenceRead(by: string, refs: string[], nonce: string, now: number): void {
     this.assertReviewerAccess(by, now);
-    this.record(now, 'evidence_read', by, { refs: refs.join(',') });
+    this.assertFreshRead(nonce);
+    this.record(now, 'evidence_read', by, { refs: refs.join(','), nonce });
   }
 
   /** Without a key: the check before the signature is verified; with one: before it counts. */

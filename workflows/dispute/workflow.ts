@@ -8,28 +8,27 @@ import {
 } from '@temporalio/workflow';
 import type { CoordinatorActivities } from '../../activities/coordinator/activities';
 import { coordinatorRecord } from '../activity-options';
-import { asRefusal, verifiedVoter } from '../verified-decision';
+import type { DecisionAction, ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
+import { asRefusal, assertDecides, scopeOf, termsHashOf, verifiedSigner } from '../verified-decision';
 import { DisputeState, type DisputeInput, type DisputeOutcome, type DisputeStatus } from './state';
 
 export const disputeStatusQuery = defineQuery<DisputeStatus>('disputeStatus');
+/** Compliance (or the operator) names a reviewer, signed by whoever names it. */
 export interface NameReviewerRequest {
-  reviewerId: string;
-  namedBy: string;
+  signed: SignedDecision<{ reviewerId: string }>;
 }
+/** The buyer or the seller adds evidence (its blob reference), signed by that party. */
 export interface AddEvidenceRequest {
-  by: string;
-  /** Blob reference of the evidence document. */
-  ref: string;
+  signed: SignedDecision<{ ref: string }>;
 }
+/** The named reviewer's signed read, used once (its nonce); `refs` is what the API hands over. */
 export interface EvidenceReadRequest {
-  by: string;
+  signed: SignedDecision<{ nonce: string }>;
   refs: string[];
 }
+/** A compliance principal's signed approval of an outcome on this run. */
 export interface ApproveOutcomeRequest {
-  principal: string;
-  outcome: DisputeOutcome;
-  /** The principal's Ed25519 signature over (this workflow's id, outcome): lib/signed-decision. */
-  signature: string;
+  signed: SignedDecision<{ outcome: DisputeOutcome }>;
 }
 
 export const nameReviewerUpdate = defineUpdate<DisputeStatus, [NameReviewerRequest]>('nameReviewer');
@@ -58,52 +57,86 @@ export interface DisputeResolution {
 export async function dispute(input: DisputeInput): Promise<DisputeResolution> {
   const state = new DisputeState(input, Date.now());
   setHandler(disputeStatusQuery, () => state.snapshot());
+  // What each signed decision must say on this run: its content, and who signs it where one party must.
+  const expected =
+    (action: DecisionAction, principal?: string) =>
+    (content: unknown): ExpectedDecision => ({
+      scope: state.scope,
+      action,
+      ...(principal ? { principal } : {}),
+      content,
+    });
+  const signerOf = (signed: SignedDecision | undefined) => String(signed?.statement?.principal);
+  const decided = <C,>(signed: SignedDecision<C> | undefined): C | undefined => signed?.statement?.content;
   setHandler(
     nameReviewerUpdate,
-    ({ reviewerId, namedBy }) => {
-      state.nameReviewer(reviewerId, namedBy, input.reviewerAccessMs, Date.now());
-      return state.snapshot();
-    },
-    { validator: ({ reviewerId }: NameReviewerRequest) => state.assertCanNameReviewer(reviewerId) },
-  );
-  setHandler(
-    addEvidenceUpdate,
-    ({ by, ref }) => {
-      state.addEvidence(by, ref, Date.now());
+    async ({ signed }) => {
+      const nominator = await verifiedSigner(
+        signed,
+        expected('reviewer_nomination')({ reviewerId: decided(signed)?.reviewerId }),
+        ['compliance', 'operator'],
+      );
+      const { reviewerId } = signed.statement.content;
+      asRefusal(() => state.nameReviewer(reviewerId, nominator.principal, input.reviewerAccessMs, Date.now()));
       return state.snapshot();
     },
     {
-      validator: ({ by }: AddEvidenceRequest) => {
-        state.assertCanAddEvidence(by);
+      validator: ({ signed }: NameReviewerRequest) => {
+        assertDecides(signed, expected('reviewer_nomination')({ reviewerId: decided(signed)?.reviewerId }));
+        state.assertCanNameReviewer(signed.statement.content.reviewerId);
+      },
+    },
+  );
+  setHandler(
+    addEvidenceUpdate,
+    async ({ signed }) => {
+      const by = await verifiedSigner(signed, expected('dispute_evidence')({ ref: decided(signed)?.ref }));
+      asRefusal(() => state.addEvidence(by.principal, signed.statement.content.ref, Date.now()));
+      return state.snapshot();
+    },
+    {
+      validator: ({ signed }: AddEvidenceRequest) => {
+        assertDecides(signed, expected('dispute_evidence')({ ref: decided(signed)?.ref }));
+        state.assertCanAddEvidence(signerOf(signed));
         state.assertRoomForEvidence();
       },
     },
   );
   setHandler(
     recordEvidenceReadUpdate,
-    ({ by, refs }) => {
-      state.recordEvidenceRead(by, refs, Date.now());
+    async ({ signed, refs }) => {
+      const expectRead = expected('evidence_read', state.snapshot().reviewer?.partyId);
+      const reader = await verifiedSigner(signed, expectRead({ nonce: decided(signed)?.nonce }));
+      asRefusal(() => state.recordEvidenceRead(reader.principal, refs, signed.statement.content.nonce, Date.now()));
       return state.snapshot();
     },
     {
-      validator: ({ by }: EvidenceReadRequest) => {
-        state.assertReviewerAccess(by, Date.now());
+      validator: ({ signed }: EvidenceReadRequest) => {
+        const expectRead = expected('evidence_read', state.snapshot().reviewer?.partyId);
+        assertDecides(signed, expectRead({ nonce: decided(signed)?.nonce }));
+        state.assertReviewerAccess(signerOf(signed), Date.now());
+        state.assertFreshRead(signed.statement.content.nonce);
         state.assertRoomForRead();
       },
     },
   );
   setHandler(
     approveOutcomeUpdate,
-    async ({ principal, outcome, signature }) => {
-      const voter = await verifiedVoter(principal, outcome, signature);
-      asRefusal(() => state.approve(voter, outcome, Date.now()));
+    async ({ signed }) => {
+      const approval = expected('dispute_outcome')({ outcome: decided(signed)?.outcome });
+      const voter = await verifiedSigner(signed, approval, ['compliance']);
+      asRefusal(() => state.approve(voter, signed.statement.content.outcome, Date.now()));
       return state.snapshot();
     },
     {
-      validator: ({ principal, outcome }: ApproveOutcomeRequest) =>
-        state.assertCanApprove({ principal }, outcome),
+      validator: ({ signed }: ApproveOutcomeRequest) => {
+        assertDecides(signed, expected('dispute_outcome')({ outcome: decided(signed)?.outcome }));
+        state.assertCanApprove({ principal: signerOf(signed) }, signed.statement.content.outcome);
+      },
     },
   );
+  // Decisions are bound to the deal's terms: their hash is taken before any decision counts.
+  state.setScope(scopeOf({ id: input.dealId, termsHash: await termsHashOf(input.terms) }));
 
   while (!state.resolved) {
     const seen = state.changes;

@@ -1,6 +1,7 @@
 import type { ParameterValues } from '../../query-policies/template';
 import { SettlementAttention, type AttentionItem } from '../settlement-attention';
 import type { SignedTerms } from '../../lib/signed-terms';
+import type { DecisionScope } from '../../lib/decision-statement';
 
 /**
  * Each submission is kept in the grant's state and history for the grant's whole life (months),
@@ -61,6 +62,8 @@ export interface GrantStatus {
   granteeId: string;
   stage: GrantStage;
   total: string;
+  /** What evidence, approvals and extensions are signed over; absent only while the grant starts. */
+  scope?: DecisionScope;
   milestones: MilestoneStatus[];
   /** What went back to the sponsor when the grant closed. */
   refunded?: string;
@@ -121,6 +124,17 @@ export class GrantState {
     const status = JSON.parse(JSON.stringify(this.status)) as GrantStatus;
     if (this.attention.needed) status.attention = this.attention.open;
     return status;
+  }
+
+  /** Set once the coordinator has hashed the sponsor's terms; no decision counts before. */
+  setScope(scope: DecisionScope): void {
+    this.status.scope = scope;
+    this.changed();
+  }
+
+  get scope(): DecisionScope {
+    if (!this.status.scope) throw new Error(`grant ${this.status.grantId} is starting; try again`);
+    return this.status.scope;
   }
 
   awaitFunding(address: string): void {

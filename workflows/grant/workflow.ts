@@ -16,21 +16,20 @@ import { settleGuarded, handleOperatorRetry } from '../guarded-settlement';
 import { problemOf } from '../activity-problem';
 import { GrantState, type GrantStatus, type MilestoneGrantInput, type MilestoneStatus } from './state';
 import { notifyBestEffort } from '../notify';
+import type { DecisionAction, ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
+import { assertDecides, asRefusal, scopeOf, termsHashOf, verifiedSigner } from '../verified-decision';
 
+/** The grantee's signed evidence (its blob reference) for one milestone of this run. */
 export interface SubmitEvidenceRequest {
-  by: string;
-  milestoneId: string;
-  /** Blob reference of the evidence document. */
-  ref: string;
+  signed: SignedDecision<{ milestoneId: string; ref: string }>;
 }
+/** The sponsor's signed approval of one milestone of this run. */
 export interface ApproveMilestoneRequest {
-  by: string;
-  milestoneId: string;
+  signed: SignedDecision<{ milestoneId: string }>;
 }
+/** The sponsor's signed extension of one milestone's deadline on this run. */
 export interface ExtendDeadlineRequest {
-  by: string;
-  milestoneId: string;
-  deadline: number;
+  signed: SignedDecision<{ milestoneId: string; deadline: number }>;
 }
 
 export const grantStatusQuery = defineQuery<GrantStatus>('grantStatus');
@@ -48,39 +47,67 @@ export const extendDeadlineUpdate = defineUpdate<GrantStatus, [ExtendDeadlineReq
 export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantStatus> {
   const grant = new GrantState(input);
   setHandler(grantStatusQuery, () => grant.snapshot());
+  // Each decision must be signed by the party the grant names, over this run and the sponsor's terms.
+  const expected =
+    (action: DecisionAction, principal: string) =>
+    (content: unknown): ExpectedDecision => ({ scope: grant.scope, action, principal, content });
+  const evidenceOf = (signed?: SignedDecision<{ milestoneId: string; ref: string }>) =>
+    expected('grant_evidence', input.granteeId)({
+      milestoneId: signed?.statement?.content?.milestoneId,
+      ref: signed?.statement?.content?.ref,
+    });
+  const approvalOf = (signed?: SignedDecision<{ milestoneId: string }>) =>
+    expected('milestone_approval', input.sponsorId)({ milestoneId: signed?.statement?.content?.milestoneId });
+  const extensionOf = (signed?: SignedDecision<{ milestoneId: string; deadline: number }>) =>
+    expected('deadline_extension', input.sponsorId)({
+      milestoneId: signed?.statement?.content?.milestoneId,
+      deadline: signed?.statement?.content?.deadline,
+    });
   setHandler(
     submitEvidenceUpdate,
-    ({ by, milestoneId, ref }) => {
-      grant.submitEvidence(by, milestoneId, ref, Date.now());
+    async ({ signed }) => {
+      const by = await verifiedSigner(signed, evidenceOf(signed));
+      const { milestoneId, ref } = signed.statement.content;
+      asRefusal(() => grant.submitEvidence(by.principal, milestoneId, ref, Date.now()));
       return grant.snapshot();
     },
     {
-      validator: ({ by, milestoneId }: SubmitEvidenceRequest) => {
-        grant.assertCanSubmitEvidence(by, milestoneId, Date.now());
+      validator: ({ signed }: SubmitEvidenceRequest) => {
+        assertDecides(signed, evidenceOf(signed));
+        const { milestoneId } = signed.statement.content;
+        grant.assertCanSubmitEvidence(signed.statement.principal, milestoneId, Date.now());
         grant.assertRoomForEvidence(milestoneId);
       },
     },
   );
   setHandler(
     approveMilestoneUpdate,
-    ({ by, milestoneId }) => {
-      grant.approve(by, milestoneId, Date.now());
+    async ({ signed }) => {
+      const by = await verifiedSigner(signed, approvalOf(signed));
+      asRefusal(() => grant.approve(by.principal, signed.statement.content.milestoneId, Date.now()));
       return grant.snapshot();
     },
     {
-      validator: ({ by, milestoneId }: ApproveMilestoneRequest) =>
-        grant.assertCanApprove(by, milestoneId, Date.now()),
+      validator: ({ signed }: ApproveMilestoneRequest) => {
+        assertDecides(signed, approvalOf(signed));
+        grant.assertCanApprove(signed.statement.principal, signed.statement.content.milestoneId, Date.now());
+      },
     },
   );
   setHandler(
     extendDeadlineUpdate,
-    ({ by, milestoneId, deadline }) => {
-      grant.extend(by, milestoneId, deadline, Date.now());
+    async ({ signed }) => {
+      const by = await verifiedSigner(signed, extensionOf(signed));
+      const { milestoneId, deadline } = signed.statement.content;
+      asRefusal(() => grant.extend(by.principal, milestoneId, deadline, Date.now()));
       return grant.snapshot();
     },
     {
-      validator: ({ by, milestoneId, deadline }: ExtendDeadlineRequest) =>
-        grant.assertCanExtend(by, milestoneId, deadline, Date.now()),
+      validator: ({ signed }: ExtendDeadlineRequest) => {
+        assertDecides(signed, extensionOf(signed));
+        const { milestoneId, deadline } = signed.statement.content;
+        grant.assertCanExtend(signed.statement.principal, milestoneId, deadline, Date.now());
+      },
     },
   );
 
@@ -98,6 +125,8 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
   const { grantId, sponsorId, granteeId, feeBps } = input;
   const escrowOfGrant = grantEscrowId(grantId);
 
+  // Decisions are bound to the sponsor's terms: their hash is taken before any decision counts.
+  grant.setScope(scopeOf({ id: grantId, termsHash: await termsHashOf(input.terms) }));
   const funding = { dealId: escrowOfGrant, buyerId: sponsorId, amount: grant.snapshot().total };
   try {
     // The sponsor pays the total into the grant's escrow from its own wallet.

@@ -28,6 +28,7 @@ import {
   type MultiSellerDealStatus,
   type SellerShare,
 } from './state';
+import { dealTermsQuery } from '../deal-terms';
 
 export const multiSellerStatusQuery = defineQuery<MultiSellerDealStatus>('multiSellerDealStatus');
 export const confirmMultiSellerDealUpdate = defineUpdate<MultiSellerDealStatus>('confirmMultiSellerDeal');
@@ -49,6 +50,7 @@ function problemOf(error: unknown): DealProblem {
 export async function multiSellerDeal(input: MultiSellerDealInput): Promise<MultiSellerDealStatus> {
   const deal = new MultiSellerDealState(input, Date.now());
   setHandler(multiSellerStatusQuery, () => deal.snapshot());
+  setHandler(dealTermsQuery, () => input.terms);
   setHandler(
     confirmMultiSellerDealUpdate,
     () => {

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { canonicalJson } from '../../canonical-json';
 import { openResult } from '../../sealed-result';
-import { decisionSignatureValid } from '../../signed-decision';
 import { noisePlan } from '../../../query-policies/noise-plan';
 import { checkTemplateSignature, templateHash, templateSignature } from '../../../query-policies/signature';
 import { queryTemplate } from '../../../query-policies/template';
@@ -291,69 +290,4 @@ export function checkPrivacyCharges(bundle: SignedBundle): CheckResult[] {
       "budgets are the seller's: the seller checks them with its perimeter's ledger (--privacy-ledger)",
     ),
   ];
-}
-
-const APPROVAL_UPDATES: Record<string, string> = {
-  approveDisputeOutcome: 'outcome',
-  decideDisclosure: 'decision',
-};
-
-/** Approvals that counted were signed by their principals, each by a distinct principal and key. */
-export function checkApprovals(bundle: SignedBundle): CheckResult[] {
-  const results: CheckResult[] = [];
-  for (const run of bundle.body.runs) {
-    const events = (run.history as HistoryJson).events;
-    const accepted = new Map<string, { name: string; request: Record<string, unknown> }>();
-    const counted: { principal: string; decision: unknown; signature: string }[] = [];
-    for (const event of events) {
-      const acc = event.workflowExecutionUpdateAcceptedEventAttributes as
-        | {
-            acceptedRequest?: {
-              meta?: { updateId?: string };
-              input?: { name?: string; args?: { payloads?: unknown[] } };
-            };
-          }
-        | undefined;
-      const name = acc?.acceptedRequest?.input?.name ?? '';
-      if (acc && APPROVAL_UPDATES[name])
-        accepted.set(String(acc.acceptedRequest?.meta?.updateId), {
-          name,
-          request: payloadValue(acc.acceptedRequest?.input?.args?.payloads?.[0]) as Record<string, unknown>,
-        });
-      const done = event.workflowExecutionUpdateCompletedEventAttributes as
-        { meta?: { updateId?: string }; outcome?: { success?: unknown } } | undefined;
-      const update = done && accepted.get(String(done.meta?.updateId));
-      if (update && done.outcome?.success !== undefined)
-        counted.push({
-          principal: String(update.request.principal),
-          decision: update.request[APPROVAL_UPDATES[update.name]!],
-          signature: String(update.request.signature),
-        });
-    }
-    if (counted.length === 0) continue;
-    const check = `approvals of ${run.workflowId}`;
-    const problems: string[] = [];
-    const keys = new Map<string, string>();
-    for (const approval of counted) {
-      const key = bundle.body.parties.find((p) => p.id === approval.principal)?.publicKey;
-      if (!key) {
-        problems.push(`${approval.principal} is not a registered principal in this bundle`);
-        continue;
-      }
-      if (!decisionSignatureValid(key, run.workflowId, approval.decision, approval.signature))
-        problems.push(`${approval.principal}'s approval is not signed by ${approval.principal}'s key`);
-      const earlier = keys.get(key);
-      if (earlier !== undefined)
-        problems.push(
-          earlier === approval.principal
-            ? `${approval.principal} approved twice`
-            : `one key signed the approvals of ${earlier} and ${approval.principal}: not two distinct principals`,
-        );
-      keys.set(key, approval.principal);
-    }
-    results.push(
-      ...fromProblems(check, problems, `${counted.length} signed approvals, distinct principals and keys`),
-    );
-  }
-  return results.length > 0 ? results : [skipped('approvals', 'no approvals in this deal')];
 }

@@ -1,6 +1,5 @@
 import type { SignedBundle } from '../bundle';
 import {
-  checkApprovals,
   checkBundleSignature,
   checkLedger,
   checkMoney,
@@ -16,6 +15,7 @@ import { checkReleaseStatements, type PerimeterKeys } from './release-checks';
 import { checkWorkflowCode, replayRuns } from './replay';
 import { checkLogAnchors, checkSettlementOnChain, type OperatorLogView } from './chain-checks';
 import { skipped, type AuditReport } from './report';
+import { checkApprovals, checkDecisionBindings } from './decision-checks';
 
 /** The settlement on the node, and the bundle's log head against the heads anchored on chain. */
 async function chainChecks(bundle: SignedBundle, nodeUrl: string, options: VerifyOptions) {
@@ -76,6 +76,7 @@ export async function verifyBundle(bundle: SignedBundle, options: VerifyOptions)
     ...(await checkLedger(bundle, options.ledgerFile)),
     ...privacyChecks(bundle, options.privacyEntries ?? bundle.privacyEntries),
     ...checkApprovals(bundle),
+    ...checkDecisionBindings(bundle),
   ];
   if (bundle.body.settlement.adapter === 'aztec' && !options.aztecNodeUrl)
     checks.push(skipped('receipt against Aztec', 'give --aztec-node URL'));

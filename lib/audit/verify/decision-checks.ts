@@ -1,0 +1,122 @@
+import { decisionSignatureValid, type SignedDecision } from '../../signed-decision';
+import type { SignedBundle } from '../bundle';
+import { payloadValue, type HistoryJson } from '../history-json';
+import { fromProblems, skipped, type CheckResult } from './report';
+
+/** The updates whose signed decisions count as approvals (two distinct principals each time). */
+const APPROVAL_UPDATES = new Set(['approveDisputeOutcome', 'decideDisclosure']);
+
+type Run = SignedBundle['body']['runs'][number];
+
+/** A signed decision a run counted: the update that carried it and the signed statement. */
+interface CountedDecision {
+  update: string;
+  signed: SignedDecision;
+}
+
+interface UpdateAccepted {
+  acceptedRequest?: {
+    meta?: { updateId?: string };
+    input?: { name?: string; args?: { payloads?: unknown[] } };
+  };
+}
+interface UpdateCompleted {
+  meta?: { updateId?: string };
+  outcome?: { success?: unknown };
+}
+
+/** Every update of the run that carried a signed decision (`{ signed }`) and completed successfully. */
+export function countedDecisions(run: Run): CountedDecision[] {
+  const accepted = new Map<string, { update: string; request: { signed?: unknown } }>();
+  const counted: CountedDecision[] = [];
+  for (const event of (run.history as HistoryJson).events) {
+    const acc = event.workflowExecutionUpdateAcceptedEventAttributes as UpdateAccepted | undefined;
+    if (acc)
+      accepted.set(String(acc.acceptedRequest?.meta?.updateId), {
+        update: acc.acceptedRequest?.input?.name ?? '',
+        request: (payloadValue(acc.acceptedRequest?.input?.args?.payloads?.[0]) ?? {}) as { signed?: unknown },
+      });
+    const done = event.workflowExecutionUpdateCompletedEventAttributes as UpdateCompleted | undefined;
+    const update = done && accepted.get(String(done.meta?.updateId));
+    if (update && done.outcome?.success !== undefined && isSigned(update.request.signed))
+      counted.push({ update: update.update, signed: update.request.signed });
+  }
+  return counted;
+}
+
+function isSigned(value: unknown): value is SignedDecision {
+  const signed = value as Partial<SignedDecision> | undefined;
+  return typeof signed?.signature === 'string' && typeof signed.statement === 'object' && !!signed.statement;
+}
+
+const keyOf = (bundle: SignedBundle, principal: string) =>
+  bundle.body.parties.find((p) => p.id === principal)?.publicKey;
+
+/**
+ * Every decision a run counted was signed by the principal it names, for that very run: a signature
+ * made on another run (or another workflow) of the same id is named as a finding.
+ */
+export function checkDecisionBindings(bundle: SignedBundle): CheckResult[] {
+  const results: CheckResult[] = [];
+  for (const run of bundle.body.runs) {
+    const decisions = countedDecisions(run);
+    if (decisions.length === 0) continue;
+    const problems: string[] = [];
+    for (const { update, signed } of decisions) {
+      const { principal, workflowId, runId, action } = signed.statement;
+      const what = `${principal}'s ${action ?? update} (${update})`;
+      if (workflowId !== run.workflowId || runId !== run.runId)
+        problems.push(
+          `${what} was signed for run ${runId} of ${workflowId}, not this run ${run.runId} of ${run.workflowId}`,
+        );
+      const key = keyOf(bundle, principal);
+      if (!key) problems.push(`${what}: ${principal} is not a registered party in this bundle`);
+      else if (!decisionSignatureValid(key, signed)) problems.push(`${what} is not signed by ${principal}'s key`);
+    }
+    results.push(
+      ...fromProblems(
+        `signed decisions of ${run.workflowId}`,
+        problems,
+        `${decisions.length} decisions signed by their principals for run ${run.runId}`,
+      ),
+    );
+  }
+  return results.length > 0 ? results : [skipped('signed decisions', 'no signed decisions in this bundle')];
+}
+
+/** Approvals that counted were signed by their principals, each by a distinct principal and key. */
+export function checkApprovals(bundle: SignedBundle): CheckResult[] {
+  const results: CheckResult[] = [];
+  for (const run of bundle.body.runs) {
+    const counted = countedDecisions(run).filter((d) => APPROVAL_UPDATES.has(d.update));
+    if (counted.length === 0) continue;
+    const problems: string[] = [];
+    const keys = new Map<string, string>();
+    for (const { signed } of counted) {
+      const principal = signed.statement.principal;
+      const key = keyOf(bundle, principal);
+      if (!key) {
+        problems.push(`${principal} is not a registered principal in this bundle`);
+        continue;
+      }
+      if (!decisionSignatureValid(key, signed))
+        problems.push(`${principal}'s approval is not signed by ${principal}'s key`);
+      const earlier = keys.get(key);
+      if (earlier !== undefined)
+        problems.push(
+          earlier === principal
+            ? `${principal} approved twice`
+            : `one key signed the approvals of ${earlier} and ${principal}: not two distinct principals`,
+        );
+      keys.set(key, principal);
+    }
+    results.push(
+      ...fromProblems(
+        `approvals of ${run.workflowId}`,
+        problems,
+        `${counted.length} signed approvals, distinct principals and keys`,
+      ),
+    );
+  }
+  return results.length > 0 ? results : [skipped('approvals', 'no approvals in this deal')];
+}

@@ -1,0 +1,88 @@
+import { sha256Ref } from './canonical-json';
+import type { DecisionScope } from './signed-decision';
+import type { TuskClient } from './tusk-client';
+
+/**
+ * The decisions a party signs, each sent with its signature over the workflow run, subject and
+ * content it decides (lib/signed-decision.ts). Shared by the CLI and SDK users: the run id and the
+ * subject come from the resource's status, and the subject is checked against the id asked for.
+ */
+const enc = encodeURIComponent;
+const grantPath = (grantId: string) => `/grants/${enc(grantId)}`;
+const milestonePath = (grantId: string, milestoneId: string) =>
+  `${grantPath(grantId)}/milestones/${enc(milestoneId)}`;
+const disputePath = (dealId: string) => `/deals/${enc(dealId)}/dispute`;
+const disclosurePath = (disclosureId: string) => `/disclosures/${enc(disclosureId)}`;
+
+/** The content address of evidence text, as the API's blob store names it. */
+export const evidenceRef = (text: string) => sha256Ref(Buffer.from(text, 'utf8'));
+
+export async function submitGrantEvidence<T>(
+  client: TuskClient,
+  grantId: string,
+  milestoneId: string,
+  evidence: string,
+): Promise<T> {
+  const content = { milestoneId, ref: evidenceRef(evidence) };
+  const proof = await client.decide(grantPath(grantId), 'grant_evidence', content, grantId);
+  return client.post<T>(`${milestonePath(grantId, milestoneId)}/evidence`, { evidence, ...proof });
+}
+
+export async function approveMilestone<T>(client: TuskClient, grantId: string, milestoneId: string): Promise<T> {
+  const proof = await client.decide(grantPath(grantId), 'milestone_approval', { milestoneId }, grantId);
+  return client.post<T>(`${milestonePath(grantId, milestoneId)}/approve`, proof);
+}
+
+/** `deadline` is an ISO date-time with offset; the sponsor signs it as milliseconds since the epoch. */
+export async function extendMilestone<T>(
+  client: TuskClient,
+  grantId: string,
+  milestoneId: string,
+  deadline: string,
+): Promise<T> {
+  const content = { milestoneId, deadline: Date.parse(deadline) };
+  const proof = await client.decide(grantPath(grantId), 'deadline_extension', content, grantId);
+  return client.post<T>(`${milestonePath(grantId, milestoneId)}/extend`, { deadline, ...proof });
+}
+
+export async function addDisputeEvidence<T>(client: TuskClient, dealId: string, evidence: string): Promise<T> {
+  const content = { ref: evidenceRef(evidence) };
+  const proof = await client.decide(disputePath(dealId), 'dispute_evidence', content, dealId);
+  return client.post<T>(`${disputePath(dealId)}/evidence`, { evidence, ...proof });
+}
+
+export async function nameReviewer<T>(client: TuskClient, dealId: string, reviewerId: string): Promise<T> {
+  const proof = await client.decide(disputePath(dealId), 'reviewer_nomination', { reviewerId }, dealId);
+  return client.post<T>(`${disputePath(dealId)}/reviewer`, { reviewerId, ...proof });
+}
+
+/** The named reviewer's read of the evidence: signed afresh (a new nonce) for each read. */
+export async function readDisputeEvidence<T>(client: TuskClient, dealId: string): Promise<T> {
+  const read = await client.signedView(disputePath(dealId), 'evidence_read');
+  return client.get<T>(`${disputePath(dealId)}/evidence?${read}`);
+}
+
+export async function approveOutcome<T>(client: TuskClient, dealId: string, outcome: unknown): Promise<T> {
+  const proof = await client.decide(disputePath(dealId), 'dispute_outcome', { outcome }, dealId);
+  return client.post<T>(`${disputePath(dealId)}/approvals`, { outcome, ...proof });
+}
+
+/** Signed over exactly what the request shows: its run, its deal and terms, its fields, its auditor. */
+export async function decideDisclosure<T>(
+  client: TuskClient,
+  disclosureId: string,
+  decision: 'approve' | 'deny',
+): Promise<T> {
+  const request = await client.get<{ scope: DecisionScope; fields: string[]; auditorId: string }>(
+    disclosurePath(disclosureId),
+  );
+  const content = { decision, fields: request.fields, auditorId: request.auditorId };
+  const proof = client.signDecision(request.scope, 'disclosure_decision', content);
+  return client.post<T>(`${disclosurePath(disclosureId)}/decisions`, { decision, ...proof });
+}
+
+/** The auditor's view of the disclosed fields: signed afresh (a new nonce) for each view. */
+export async function viewDisclosure<T>(client: TuskClient, disclosureId: string): Promise<T> {
+  const view = await client.signedView(disclosurePath(disclosureId), 'disclosure_view');
+  return client.get<T>(`${disclosurePath(disclosureId)}/view?${view}`);
+}
