@@ -63,7 +63,9 @@ export function signedBy<C>(
   content: C,
   options: { principal?: string; notAfter?: number } = {},
 ): SignedDecision<C> {
-  return signDecision(party(test, signer).signingKeyPem, {
+  const { buyer } = test.deployment;
+  const identity = signer === buyer.id ? buyer : party(test, signer);
+  return signDecision(identity.signingKeyPem, {
     ...scope,
     action,
     principal: options.principal ?? signer,

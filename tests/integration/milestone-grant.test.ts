@@ -3,10 +3,23 @@ import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { GrantStatus } from '../../workflows/grant/state';
 import { grantWorkflowId } from '../../workflows/workflow-ids';
-import { milestoneGrant } from '../../workflows/grant/workflow';
+import {
+  approveMilestoneUpdate,
+  milestoneGrant,
+  submitEvidenceUpdate,
+} from '../../workflows/grant/workflow';
+import { evidenceRef, submitGrantEvidence } from '../../lib/signed-actions';
 import { DEALS_TASK_QUEUE } from '../../lib/temporal';
 import { startTestDeployment, type TestDeployment } from './harness';
-import { LIFECYCLE_PARTIES, party, replay, terminateRunning, waitFor } from './lifecycle-harness';
+import {
+  LIFECYCLE_PARTIES,
+  party,
+  replay,
+  signedBy,
+  terminateRunning,
+  updateRefusal,
+  waitFor,
+} from './lifecycle-harness';
 
 const COHORT = { min_age: 30, max_age: 50, sex: 'F' };
 
@@ -16,6 +29,7 @@ describe('a milestone grant: one query-verified milestone met, one missed', () =
   let lab: PartyIdentity;
   const grantId = `grant-${crypto.randomUUID()}`;
   const forgedGrantId = `forged-${crypto.randomUUID()}`;
+  const approvalGrantId = `approval-${crypto.randomUUID()}`;
 
   beforeAll(async () => {
     test = await startTestDeployment(
@@ -30,15 +44,16 @@ describe('a milestone grant: one query-verified milestone met, one missed', () =
   });
   afterAll(async () => {
     if (test)
-      await terminateRunning(test.temporal, [grantWorkflowId(grantId), grantWorkflowId(forgedGrantId)]);
+      await terminateRunning(
+        test.temporal,
+        [grantId, forgedGrantId, approvalGrantId].map((id) => grantWorkflowId(id)),
+      );
     await test?.close();
   });
 
   const status = () => sponsor.client.get<GrantStatus>(`/grants/${grantId}`);
   const evidence = (milestoneId: string) =>
-    lab.client.post<GrantStatus>(`/grants/${grantId}/milestones/${milestoneId}/evidence`, {
-      evidence: `enrolment log for ${milestoneId}`,
-    });
+    submitGrantEvidence<GrantStatus>(lab.client, grantId, milestoneId, `enrolment log for ${milestoneId}`);
 
   it('releases the met tranche, and refunds the rest once the other deadline passes', async () => {
     const { templates } = await sponsor.client.get<{ templates: { id: string; hash: string }[] }>(
@@ -132,12 +147,69 @@ describe('a milestone grant: one query-verified milestone met, one missed', () =
     });
     const forged = () => sponsor.client.get<GrantStatus>(`/grants/${forgedGrantId}`);
     await waitFor(forged, (s) => s.stage === 'active');
-    await lab.client.post(`/grants/${forgedGrantId}/milestones/enrolled/evidence`, { evidence: 'log' });
+    await submitGrantEvidence(lab.client, forgedGrantId, 'enrolled', 'log');
     const checked = await waitFor(forged, (s) => s.milestones[0]!.lastCheck !== undefined);
     expect(checked.milestones[0]).toMatchObject({
       stage: 'open',
       lastCheck: { met: false, problem: 'TermsMismatch' },
     });
+    expect(await test.deployment.ledger.balanceOf(lab.id)).toBe(labBefore);
+  });
+
+  it('evidence and approvals sent straight to Temporal count only when signed by the party named for this run: nothing is paid', async () => {
+    const report = { milestoneId: 'report', name: 'final report', amount: '250' };
+    const created = await sponsor.client.request<GrantStatus>(
+      'POST',
+      '/grants',
+      sponsor.client.signed('grant', {
+        grantId: approvalGrantId,
+        granteeId: lab.id,
+        milestones: [
+          {
+            ...report,
+            deadline: new Date(Date.now() + 30_000).toISOString(),
+            check: { kind: 'sponsor_approval' },
+          },
+        ],
+      }),
+    );
+    expect(created.status).toBe(201);
+    const grant = () => sponsor.client.get<GrantStatus>(`/grants/${approvalGrantId}`);
+    const scope = (await waitFor(grant, (s) => s.stage === 'active')).scope!;
+    const labBefore = await test.deployment.ledger.balanceOf(lab.id);
+    const handle = test.temporal.workflow.getHandle(grantWorkflowId(approvalGrantId));
+    const evidenceOf = (request: unknown) =>
+      updateRefusal(handle.executeUpdate(submitEvidenceUpdate, { args: [request as never] }));
+    const approvalOf = (request: unknown) =>
+      updateRefusal(handle.executeUpdate(approveMilestoneUpdate, { args: [request as never] }));
+
+    // Plain strings, as the operator could send them before decisions were signed.
+    const ref = evidenceRef('the final report');
+    expect(await evidenceOf({ by: lab.id, milestoneId: 'report', ref })).toMatch(/not signed/);
+    expect(await approvalOf({ by: sponsor.id, milestoneId: 'report' })).toMatch(/not signed/);
+    // Evidence in the grantee's name under another registered key: refused by the coordinator.
+    const forgedEvidence = signedBy(test, 'auditor', scope, 'grant_evidence', { milestoneId: 'report', ref }, {
+      principal: lab.id,
+    });
+    expect(await evidenceOf({ signed: forgedEvidence })).toMatch(/the signature is not lab's/);
+
+    // With the grantee's genuine evidence in, every approval but the sponsor's own for this run fails.
+    await submitGrantEvidence(lab.client, approvalGrantId, 'report', 'the final report');
+    const approval = { milestoneId: 'report' };
+    const sponsorSigns = (over: typeof scope, notAfter?: number) =>
+      signedBy(test, 'sponsor', over, 'milestone_approval', approval, notAfter ? { notAfter } : {});
+    const byLab = signedBy(test, 'lab', scope, 'milestone_approval', approval, { principal: sponsor.id });
+    expect(await approvalOf({ signed: byLab })).toMatch(/the signature is not sponsor's/);
+    expect(await approvalOf({ signed: sponsorSigns({ ...scope, runId: 'an-earlier-run' }) })).toMatch(
+      /signed for run an-earlier-run/,
+    );
+    const otherGrant = { ...scope, subject: { id: grantId, termsHash: scope.subject.termsHash } };
+    expect(await approvalOf({ signed: sponsorSigns(otherGrant) })).toMatch(/signed about/);
+    expect(await approvalOf({ signed: sponsorSigns(scope, Date.now() - 1) })).toMatch(/expired/);
+
+    const ended = await waitFor(grant, (s) => s.stage === 'ended');
+    expect(ended.milestones[0]).toMatchObject({ stage: 'missed' });
+    expect(ended.refunded).toBe('250');
     expect(await test.deployment.ledger.balanceOf(lab.id)).toBe(labBefore);
   });
 
