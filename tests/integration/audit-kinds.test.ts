@@ -27,7 +27,7 @@ import {
 } from '../../workflows/workflow-ids';
 import { buyDeal, RESEARCH_IN_US, startTestDeployment, TestSeller, type TestDeployment } from './harness';
 import { LIFECYCLE_PARTIES, party, terminateRunning, waitFor } from './lifecycle-harness';
-import { approveOutcome, decideDisclosure } from '../../lib/signed-actions';
+import { approveOutcome, decideDisclosure, submitGrantEvidence } from '../../lib/signed-actions';
 
 const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
 const VIEW_MS = 20_000;
@@ -203,7 +203,7 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     expect(created.status).toBe(201);
     const status = () => sponsor.get<GrantStatus>(`/grants/${ids.grant}`);
     await waitFor(status, (s) => s.stage === 'active');
-    await as('lab').post(`/grants/${ids.grant}/milestones/enrolled/evidence`, { evidence: 'enrolment log' });
+    await submitGrantEvidence(as('lab'), ids.grant, 'enrolled', 'enrolment log');
     await test.temporal.workflow.getHandle(grantWorkflowId(ids.grant)).result();
   }
 

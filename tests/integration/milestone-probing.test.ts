@@ -4,6 +4,7 @@ import type { GrantStatus } from '../../workflows/grant/state';
 import { grantWorkflowId } from '../../workflows/workflow-ids';
 import { startTestDeployment, type TestDeployment } from './harness';
 import { LIFECYCLE_PARTIES, party, terminateRunning, waitFor } from './lifecycle-harness';
+import { submitGrantEvidence } from '../../lib/signed-actions';
 
 const COHORT = { min_age: 30, max_age: 50, sex: 'F' };
 
@@ -48,9 +49,7 @@ describe('milestone probing', () => {
       return milestone.stage !== 'checking' && milestone.evidence.length === checks && !!milestone.lastCheck;
     });
   const evidence = async (milestoneId: string, checks: number) => {
-    await lab.client.post(`/grants/${grantId}/milestones/${milestoneId}/evidence`, {
-      evidence: `probe ${checks} of ${milestoneId}`,
-    });
+    await submitGrantEvidence(lab.client, grantId, milestoneId, `probe ${checks} of ${milestoneId}`);
     return (await checked(milestoneId, checks)).milestones.find((m) => m.milestoneId === milestoneId)!;
   };
 

@@ -11,6 +11,8 @@ import type { QueryTemplate } from '../../query-policies/template';
 import { grantWorkflowId, subscriptionWorkflowId } from '../../workflows/workflow-ids';
 import { buyDeal, RESEARCH_IN_US, startTestDeployment, TestSeller, type TestDeployment } from './harness';
 import { party, sellerIdentity, terminateRunning, waitFor } from './lifecycle-harness';
+import { addDisputeEvidence, nameReviewer } from '../../lib/signed-actions';
+import type { DecisionScope } from '../../lib/signed-decision';
 
 /**
  * Every GET route × every role, against the one redaction rule (api/redaction.ts): a resource's own
@@ -112,10 +114,8 @@ describe('one redaction rule: every GET route × every role', () => {
       () => clients.operator.get(`/deals/${ids.deal}/dispute`).catch(() => undefined),
       (s) => s !== undefined,
     );
-    await clients.seller.post(`/deals/${ids.deal}/dispute/evidence`, {
-      evidence: 'groups under k are withheld',
-    });
-    await clients.compliance.post(`/deals/${ids.deal}/dispute/reviewer`, { reviewerId: REVIEWER });
+    await addDisputeEvidence(clients.seller, ids.deal, 'groups under k are withheld');
+    await nameReviewer(clients.compliance, ids.deal, REVIEWER);
     await clients.auditor.post('/disclosures', {
       disclosureId: ids.disclosure,
       dealId: ids.deal,
@@ -215,7 +215,16 @@ describe('one redaction rule: every GET route × every role', () => {
     hiddenKeys: string[];
     expect: Record<Role, Expect>;
     headers?: (role: Role) => Record<string, string>;
+    /** A read or view each role signs (as it would) over the run its status names, in the query string. */
+    signedView?: { status: () => string; action: 'evidence_read' | 'disclosure_view' };
   }
+  /** `role`'s signed read or view; the scope is read as the operator, who sees every status. */
+  const signedViewQuery = async (role: Role, view: NonNullable<Row['signedView']>) => {
+    const { scope } = await clients.operator.get<{ scope: DecisionScope }>(view.status());
+    const nonce = crypto.randomUUID().replaceAll('-', '');
+    const { notAfter, signature } = clients[role].signDecision(scope, view.action, { nonce });
+    return new URLSearchParams({ notAfter: String(notAfter), nonce, signature }).toString();
+  };
   const none = { parties: () => [], amounts: [], hiddenKeys: [] };
   const ROUTES: Record<string, Row> = {
     'GET /templates': {
@@ -281,6 +290,7 @@ describe('one redaction rule: every GET route × every role', () => {
     },
     'GET /deals/:id/dispute/evidence': {
       route: () => `/deals/${ids.deal}/dispute/evidence`,
+      signedView: { status: () => `/deals/${ids.deal}/dispute`, action: 'evidence_read' },
       parties: dealParties,
       amounts: [],
       hiddenKeys: [],
@@ -294,6 +304,7 @@ describe('one redaction rule: every GET route × every role', () => {
     'GET /disclosures/:id/view': {
       ...none,
       route: () => `/disclosures/${ids.disclosure}/view`,
+      signedView: { status: () => `/disclosures/${ids.disclosure}`, action: 'disclosure_view' },
       expect: only({ auditor: { status: 409, code: 'not_approved' } }),
     },
   };
@@ -313,9 +324,10 @@ describe('one redaction rule: every GET route × every role', () => {
   );
 
   it.each(cases)('%s as %s', async (_name, role, row, want) => {
+    const query = row.signedView ? `?${await signedViewQuery(role, row.signedView)}` : '';
     const request = clients[role].request<Record<string, unknown>>(
       'GET',
-      row.route(),
+      `${row.route()}${query}`,
       undefined,
       row.headers?.(role) ?? {},
     );

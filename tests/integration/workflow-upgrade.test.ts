@@ -12,6 +12,7 @@ import type { SubscriptionStatus } from '../../workflows/subscription/state';
 import { grantWorkflowId, subscriptionWorkflowId } from '../../workflows/workflow-ids';
 import { RESEARCH_IN_US, startTestDeployment, type TestDeployment } from './harness';
 import { LIFECYCLE_PARTIES, party, terminateRunning, waitFor } from './lifecycle-harness';
+import { submitGrantEvidence } from '../../lib/signed-actions';
 
 const V2_PATCHED = join(__dirname, '../fixtures/upgrade/v2-patched.ts');
 const V2_UNPATCHED = join(__dirname, '../fixtures/upgrade/v2-unpatched.ts');
@@ -175,9 +176,7 @@ describe('upgrading long-lived workflows with runs in flight', () => {
           await settledRead(() => buyer.client.post(`/subscriptions/${subscriptionId}/cancel`));
           expect(await waitFor(sub, (s) => s.stage === 'cancelled')).toMatchObject({ stage: 'cancelled' });
 
-          await lab.client.post(`/grants/${grantId}/milestones/enrolled/evidence`, {
-            evidence: 'enrolment log',
-          });
+          await submitGrantEvidence(lab.client, grantId, 'enrolled', 'enrolment log');
           const completed = await waitFor(
             () => grant(grantId),
             (s) => s.stage === 'completed',

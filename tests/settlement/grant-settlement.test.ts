@@ -17,6 +17,7 @@ import {
   txStatus,
   waitFor,
 } from './lifecycle-helpers';
+import { submitGrantEvidence } from '../../lib/signed-actions';
 
 // The sponsor pays from the buyer's test account, the lab is paid into the seller's (see
 // AZTEC_LIFECYCLE_PARTIES): the local network has three funded accounts only.
@@ -86,7 +87,7 @@ describe('a milestone grant settled on a real Aztec local network', () => {
     await payInto(sponsorAccount, funding.escrow!.address, '1000');
     await waitFor(status, (s) => s.stage !== 'funding', 120_000);
     expect((await status()).stage).toBe('active');
-    await lab.client.post(`/grants/${grantId}/milestones/enrolled/evidence`, { evidence: 'enrolment log' });
+    await submitGrantEvidence(lab.client, grantId, 'enrolled', 'enrolment log');
 
     // The tranche's withdrawal is in flight: the settlement worker dies before recording it.
     const escrow = grantEscrowId(grantId);
