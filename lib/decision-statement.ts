@@ -78,7 +78,11 @@ export function decisionMismatch(
   }
 }
 
-function mismatchOf(statement: DecisionStatement, expected: ExpectedDecision, now: number): string | undefined {
+function mismatchOf(
+  statement: DecisionStatement,
+  expected: ExpectedDecision,
+  now: number,
+): string | undefined {
   const { scope, action, principal, content } = expected;
   if (statement.workflowId !== scope.workflowId || statement.runId !== scope.runId)
     return `the decision was signed for run ${statement.runId} of ${statement.workflowId}, not run ${scope.runId} of ${scope.workflowId}`;
@@ -89,7 +93,9 @@ function mismatchOf(statement: DecisionStatement, expected: ExpectedDecision, no
     return `the decision was signed as ${statement.principal}'s; ${principal} must sign it`;
   if (canonicalJson(statement.content) !== canonicalJson(content))
     return `the decision was signed over ${canonicalJson(statement.content)}, not ${canonicalJson(content)}`;
-  if (!Number.isFinite(statement.notAfter) || now >= statement.notAfter)
+  if (typeof statement.notAfter !== 'number' || !Number.isFinite(statement.notAfter))
+    return 'the decision has no expiry: it must be signed with notAfter';
+  if (now >= statement.notAfter)
     return `the decision expired at ${new Date(statement.notAfter).toISOString()}`;
   return undefined;
 }

@@ -32,12 +32,15 @@ export function createDecisionCheckActivities(deps: { partiesFile: string }) {
         `the decision was signed for run ${statement.runId} of ${statement.workflowId}, not for the run that asks`,
         'DecisionForAnotherRun',
       );
-    if (!(Date.now() < statement.notAfter))
-      throw refuse(`the decision expired at ${new Date(statement.notAfter).toISOString()}`, 'DecisionExpired');
+    if (!(typeof statement.notAfter === 'number' && Date.now() < statement.notAfter))
+      throw refuse(`the decision expired (notAfter ${String(statement.notAfter)})`, 'DecisionExpired');
     const party = await registeredPrincipal(deps.partiesFile, statement.principal);
     if (!party || (roles && !roles.includes(party.role)))
       throw refuse(
-        `${statement.principal} is not a registered ${roles?.join(' or ') ?? ''} principal`.replace('  ', ' '),
+        `${statement.principal} is not a registered ${roles?.join(' or ') ?? ''} principal`.replace(
+          '  ',
+          ' ',
+        ),
         'NotAPrincipal',
       );
     if (!decisionSignatureValid(party.publicKey, signed))
