@@ -52,7 +52,10 @@ export function signedByParty<C>(
 ): SignedDecision<C> {
   if (!scope) throw new ApiError('invalid_state', 'it is still starting; try again in a moment');
   if (notAfter <= Date.now())
-    throw new ApiError('decision_expired', `the signed decision expired at ${new Date(notAfter).toISOString()}`);
+    throw new ApiError(
+      'decision_expired',
+      `the signed decision expired at ${new Date(notAfter).toISOString()}`,
+    );
   const signed = { statement: { ...scope, action, principal: party.id, content, notAfter }, signature };
   if (!decisionSignatureValid(party.publicKey, signed))
     throw new ApiError(

@@ -28,7 +28,11 @@ export async function submitGrantEvidence<T>(
   return client.post<T>(`${milestonePath(grantId, milestoneId)}/evidence`, { evidence, ...proof });
 }
 
-export async function approveMilestone<T>(client: TuskClient, grantId: string, milestoneId: string): Promise<T> {
+export async function approveMilestone<T>(
+  client: TuskClient,
+  grantId: string,
+  milestoneId: string,
+): Promise<T> {
   const proof = await client.decide(grantPath(grantId), 'milestone_approval', { milestoneId }, grantId);
   return client.post<T>(`${milestonePath(grantId, milestoneId)}/approve`, proof);
 }
@@ -45,7 +49,11 @@ export async function extendMilestone<T>(
   return client.post<T>(`${milestonePath(grantId, milestoneId)}/extend`, { deadline, ...proof });
 }
 
-export async function addDisputeEvidence<T>(client: TuskClient, dealId: string, evidence: string): Promise<T> {
+export async function addDisputeEvidence<T>(
+  client: TuskClient,
+  dealId: string,
+  evidence: string,
+): Promise<T> {
   const content = { ref: evidenceRef(evidence) };
   const proof = await client.decide(disputePath(dealId), 'dispute_evidence', content, dealId);
   return client.post<T>(`${disputePath(dealId)}/evidence`, { evidence, ...proof });

@@ -21,4 +21,3 @@ export function decisionSignatureValid(publicKey: string, signed: SignedDecision
     return false;
   }
 }
-

@@ -150,4 +150,10 @@ export const sameJson = (a: unknown, b: unknown) => canonicalJson(a ?? null) ===
  * matched against guessed parties and amounts.
  */
 export const termsHashOf = (terms: SignedTerms): string =>
-  canonicalHash({ kind: terms.kind, signer: terms.signer, publicKey: terms.publicKey, body: terms.body, signature: terms.signature });
+  canonicalHash({
+    kind: terms.kind,
+    signer: terms.signer,
+    publicKey: terms.publicKey,
+    body: terms.body,
+    signature: terms.signature,
+  });

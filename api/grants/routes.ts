@@ -100,11 +100,6 @@ export const grantRoutes: FastifyPluginAsyncZod<{ grants: GrantService }> = asyn
       },
     },
     (request) =>
-      grants.extend(
-        requireParty(request),
-        request.params.grantId,
-        request.params.milestoneId,
-        request.body,
-      ),
+      grants.extend(requireParty(request), request.params.grantId, request.params.milestoneId, request.body),
   );
 };

@@ -139,7 +139,12 @@ export class GrantService {
   async approve(party: Party, grantId: string, milestoneId: string, proof: DecisionProof) {
     const { scope } = await this.assertSponsor(party, grantId);
     const signed = signedByParty(party, scope, 'milestone_approval', { milestoneId }, proof);
-    return this.calls.update(grantWorkflowId(grantId), approveMilestoneUpdate, { signed }, `grant ${grantId}`);
+    return this.calls.update(
+      grantWorkflowId(grantId),
+      approveMilestoneUpdate,
+      { signed },
+      `grant ${grantId}`,
+    );
   }
 
   async extend(

@@ -43,7 +43,11 @@ describe("selective disclosure of a deal's hidden fields", () => {
   const counted: SignedDecision[] = [];
   const approveSigned = async (id: string) => {
     const { scope, fields, auditorId } = await status();
-    const signed = signedBy(test, id, scope, 'disclosure_decision', { decision: 'approve', fields, auditorId });
+    const signed = signedBy(test, id, scope, 'disclosure_decision', {
+      decision: 'approve',
+      fields,
+      auditorId,
+    });
     const { notAfter } = signed.statement;
     const result = await as(id).post<DisclosureStatus>(`/disclosures/${disclosureId}/decisions`, {
       decision: 'approve',
@@ -69,7 +73,11 @@ describe("selective disclosure of a deal's hidden fields", () => {
       sex: 'F',
     });
     dealId = deal.dealId;
-    const other = await buyDeal(test.deployment, 'cohort-cost-by-zip3', { min_age: 40, max_age: 60, sex: 'M' });
+    const other = await buyDeal(test.deployment, 'cohort-cost-by-zip3', {
+      min_age: 40,
+      max_age: 60,
+      sex: 'M',
+    });
     otherDealId = other.dealId;
     await Promise.all([deal.delivered(), other.delivered()]);
   });
@@ -176,7 +184,7 @@ describe("selective disclosure of a deal's hidden fields", () => {
     await replay(test, disclosureWorkflowId(disclosureId));
   });
 
-  it("refuses the approvals of a finished run copied onto a new run of the same id for another deal", async () => {
+  it('refuses the approvals of a finished run copied onto a new run of the same id for another deal', async () => {
     // The operator re-runs the disclosure id for another deal, as it may, and sends the two approvals
     // that opened the first run's view: each is refused, and the auditor sees nothing.
     expect(counted).toHaveLength(2);

@@ -94,21 +94,28 @@ describe('a dispute inside the acceptance window', () => {
     // Straight to Temporal: a nomination and evidence sent as plain strings, as before they were signed.
     const handle = test.temporal.workflow.getHandle(disputeWorkflowId(dealId));
     const plainNomination = { reviewerId: 'auditor', namedBy: 'compliance-1' } as never;
-    expect(await updateRefusal(handle.executeUpdate(nameReviewerUpdate, { args: [plainNomination] }))).toMatch(
-      /not signed/,
-    );
+    expect(
+      await updateRefusal(handle.executeUpdate(nameReviewerUpdate, { args: [plainNomination] })),
+    ).toMatch(/not signed/);
     const plainEvidence = { by: buyer.id, ref: `sha256:${'0'.repeat(64)}` } as never;
     expect(await updateRefusal(handle.executeUpdate(addEvidenceUpdate, { args: [plainEvidence] }))).toMatch(
       /not signed/,
     );
     // The buyer's key signing evidence in the seller's name: refused by the coordinator.
     const { scope } = await dispute();
-    const forged = signedBy(test, buyer.id, scope!, 'dispute_evidence', { ref: `sha256:${'1'.repeat(64)}` }, {
-      principal: seller.id,
-    });
-    expect(await updateRefusal(handle.executeUpdate(addEvidenceUpdate, { args: [{ signed: forged }] }))).toMatch(
-      new RegExp(`the signature is not ${seller.id}'s`),
+    const forged = signedBy(
+      test,
+      buyer.id,
+      scope!,
+      'dispute_evidence',
+      { ref: `sha256:${'1'.repeat(64)}` },
+      {
+        principal: seller.id,
+      },
     );
+    expect(
+      await updateRefusal(handle.executeUpdate(addEvidenceUpdate, { args: [{ signed: forged }] })),
+    ).toMatch(new RegExp(`the signature is not ${seller.id}'s`));
     expect((await dispute()).reviewer).toBeUndefined();
 
     const named = await nameReviewer<DisputeStatus>(as('compliance-1'), dealId, 'reviewer');
@@ -176,7 +183,14 @@ describe('a dispute inside the acceptance window', () => {
     const send = (signed: unknown) =>
       updateRefusal(handle.executeUpdate(approveOutcomeUpdate, { args: [{ signed } as never] }));
     const byOne = (principal: string, options: { notAfter?: number } = {}) =>
-      signedBy(test, 'compliance-1', scope!, 'dispute_outcome', { outcome: split }, { principal, ...options });
+      signedBy(
+        test,
+        'compliance-1',
+        scope!,
+        'dispute_outcome',
+        { outcome: split },
+        { principal, ...options },
+      );
     expect(await send(byOne('compliance-1'))).toMatch(/compliance-1 has already decided/);
     expect(await send(byOne('compliance-2'))).toBe(
       `the signature is not compliance-2's over this decision on ${disputeWorkflowId(dealId)}`,

@@ -3,11 +3,7 @@ import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { GrantStatus } from '../../workflows/grant/state';
 import { grantWorkflowId } from '../../workflows/workflow-ids';
-import {
-  approveMilestoneUpdate,
-  milestoneGrant,
-  submitEvidenceUpdate,
-} from '../../workflows/grant/workflow';
+import { approveMilestoneUpdate, milestoneGrant, submitEvidenceUpdate } from '../../workflows/grant/workflow';
 import { evidenceRef, submitGrantEvidence } from '../../lib/signed-actions';
 import { DEALS_TASK_QUEUE } from '../../lib/temporal';
 import { startTestDeployment, type TestDeployment } from './harness';
@@ -188,9 +184,16 @@ describe('a milestone grant: one query-verified milestone met, one missed', () =
     expect(await evidenceOf({ by: lab.id, milestoneId: 'report', ref })).toMatch(/not signed/);
     expect(await approvalOf({ by: sponsor.id, milestoneId: 'report' })).toMatch(/not signed/);
     // Evidence in the grantee's name under another registered key: refused by the coordinator.
-    const forgedEvidence = signedBy(test, 'auditor', scope, 'grant_evidence', { milestoneId: 'report', ref }, {
-      principal: lab.id,
-    });
+    const forgedEvidence = signedBy(
+      test,
+      'auditor',
+      scope,
+      'grant_evidence',
+      { milestoneId: 'report', ref },
+      {
+        principal: lab.id,
+      },
+    );
     expect(await evidenceOf({ signed: forgedEvidence })).toMatch(/the signature is not lab's/);
 
     // With the grantee's genuine evidence in, every approval but the sponsor's own for this run fails.

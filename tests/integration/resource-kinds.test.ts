@@ -281,7 +281,11 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
     type Kind = keyof ReturnType<typeof idsOf>;
     // A well-formed signed decision that verifies nowhere: each route must answer 404 before checking it.
     const PROOF = { notAfter: Date.now() + 3_600_000, signature: 'A'.repeat(86) };
-    const VIEW = new URLSearchParams({ ...PROOF, notAfter: String(PROOF.notAfter), nonce: 'n'.repeat(16) }).toString();
+    const VIEW = new URLSearchParams({
+      ...PROOF,
+      notAfter: String(PROOF.notAfter),
+      nonce: 'n'.repeat(16),
+    }).toString();
     // Every `:id` route in api/*/routes.ts: its own kind, who would call it, and a valid body.
     const ROUTES: { route: string; kind: Kind; call: (id: string) => Promise<unknown>; get?: true }[] = [
       {
@@ -323,7 +327,10 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
         route: 'POST /deals/:id/dispute/approvals',
         kind: 'deal',
         call: (id) =>
-          as('compliance-1').post(`/deals/${id}/dispute/approvals`, { outcome: { kind: 'refund' }, ...PROOF }),
+          as('compliance-1').post(`/deals/${id}/dispute/approvals`, {
+            outcome: { kind: 'refund' },
+            ...PROOF,
+          }),
       },
       {
         route: 'GET /multi-seller-deals/:id',
@@ -563,7 +570,10 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
       expect(requested.status).toBe(201);
       for (const principal of ['compliance-1', 'compliance-2'])
         await decideDisclosure(as(principal), ids.multiDisclosure, 'approve');
-      const view = await viewDisclosure<{ fields: Record<string, unknown> }>(as('auditor'), ids.multiDisclosure);
+      const view = await viewDisclosure<{ fields: Record<string, unknown> }>(
+        as('auditor'),
+        ids.multiDisclosure,
+      );
       expect(view.fields).toEqual({
         buyerId: test.deployment.buyer.id,
         sellerIds: [test.seller.id, sellerB.id],
@@ -622,7 +632,9 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
       await expect(
         extendMilestone(sponsor, ids.grant, 'report', new Date(Date.now() + 7_200_000).toISOString()),
       ).rejects.toMatchObject(finished);
-      await expect(submitGrantEvidence(as('lab'), ids.grant, 'report', 'more')).rejects.toMatchObject(finished);
+      await expect(submitGrantEvidence(as('lab'), ids.grant, 'report', 'more')).rejects.toMatchObject(
+        finished,
+      );
       await expect(as('lab').get(`/grants/${ids.grant}`)).resolves.toMatchObject({
         stage: 'completed',
       });

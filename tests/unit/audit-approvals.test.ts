@@ -24,9 +24,7 @@ function disputeWith(approvals: { signed: SignedDecision; succeeded?: boolean }[
           input: {
             name: 'approveDisputeOutcome',
             args: {
-              payloads: [
-                jsonPayload({ signed: approval.signed }),
-              ],
+              payloads: [jsonPayload({ signed: approval.signed })],
             },
           },
         },
@@ -92,10 +90,7 @@ describe('audit: approvals are signed by distinct principals', () => {
 
   it('an approval signed twice by one key under two names is a finding', () => {
     const bundle = bundleOf(
-      disputeWith([
-        { ...sign(one.privateKeyPem, 'compliance-1') },
-        { ...sign(one.privateKeyPem, 'alias') },
-      ]),
+      disputeWith([{ ...sign(one.privateKeyPem, 'compliance-1') }, { ...sign(one.privateKeyPem, 'alias') }]),
       [
         { id: 'compliance-1', publicKey: one.publicKey },
         { id: 'alias', publicKey: one.publicKey },

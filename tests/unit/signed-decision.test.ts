@@ -53,7 +53,7 @@ describe('signed decisions', () => {
     ['another auditor', { content: { ...content, auditorId: 'auditor-2' } }, /signed over/],
     ['no expiry', { notAfter: Number.NaN }, /no expiry/],
   ] as const)('is refused when signed for %s', (_what, change, reason) => {
-    expect(decisionMismatch({ ...statement, ...change } as DecisionStatement, expected, 0)).toMatch(reason);
+    expect(decisionMismatch({ ...statement, ...change }, expected, 0)).toMatch(reason);
   });
 
   it('names the principal that must sign where one must, and refuses a malformed statement', () => {

@@ -111,7 +111,8 @@ export class DisclosureState {
 
   /** Without a key: the check before the signature is verified; with one: before it counts. */
   assertCanDecide(voter: Pick<Voter, 'principal'> & Partial<Voter>, decision: DisclosureDecision): void {
-    if (decision !== 'approve' && decision !== 'deny') throw new Error('a disclosure decision is approve or deny');
+    if (decision !== 'approve' && decision !== 'deny')
+      throw new Error('a disclosure decision is approve or deny');
     if (this.stage !== 'pending') throw new Error(`disclosure ${this.status.disclosureId} is ${this.stage}`);
     if (voter.principal === this.status.auditorId) throw new Error('the auditor who asked cannot approve');
     assertMayVote(this.status.decisions, voter, decision, String);

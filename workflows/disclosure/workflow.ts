@@ -83,7 +83,9 @@ export async function disclosure(input: DisclosureInput): Promise<DisclosureStat
     recordViewUpdate,
     async ({ signed, valuesHash }) => {
       const viewer = await verifiedSigner(signed, expectedView(signed));
-      asRefusal(() => state.recordView(viewer.principal, valuesHash, signed.statement.content.nonce, Date.now()));
+      asRefusal(() =>
+        state.recordView(viewer.principal, valuesHash, signed.statement.content.nonce, Date.now()),
+      );
       return state.snapshot();
     },
     {

@@ -106,7 +106,8 @@ export class DisputeState {
   }
 
   get scope(): DecisionScope {
-    if (!this.status.scope) throw new Error(`the dispute of deal ${this.status.dealId} is starting; try again`);
+    if (!this.status.scope)
+      throw new Error(`the dispute of deal ${this.status.dealId} is starting; try again`);
     return this.status.scope;
   }
 

@@ -67,7 +67,7 @@ export async function dispute(input: DisputeInput): Promise<DisputeResolution> {
       content,
     });
   const signerOf = (signed: SignedDecision | undefined) => String(signed?.statement?.principal);
-  const decided = <C,>(signed: SignedDecision<C> | undefined): C | undefined => signed?.statement?.content;
+  const decided = <C>(signed: SignedDecision<C> | undefined): C | undefined => signed?.statement?.content;
   setHandler(
     nameReviewerUpdate,
     async ({ signed }) => {
@@ -77,7 +77,9 @@ export async function dispute(input: DisputeInput): Promise<DisputeResolution> {
         ['compliance', 'operator'],
       );
       const { reviewerId } = signed.statement.content;
-      asRefusal(() => state.nameReviewer(reviewerId, nominator.principal, input.reviewerAccessMs, Date.now()));
+      asRefusal(() =>
+        state.nameReviewer(reviewerId, nominator.principal, input.reviewerAccessMs, Date.now()),
+      );
       return state.snapshot();
     },
     {
@@ -107,7 +109,9 @@ export async function dispute(input: DisputeInput): Promise<DisputeResolution> {
     async ({ signed, refs }) => {
       const expectRead = expected('evidence_read', state.snapshot().reviewer?.partyId);
       const reader = await verifiedSigner(signed, expectRead({ nonce: decided(signed)?.nonce }));
-      asRefusal(() => state.recordEvidenceRead(reader.principal, refs, signed.statement.content.nonce, Date.now()));
+      asRefusal(() =>
+        state.recordEvidenceRead(reader.principal, refs, signed.statement.content.nonce, Date.now()),
+      );
       return state.snapshot();
     },
     {

@@ -52,14 +52,20 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
     (action: DecisionAction, principal: string) =>
     (content: unknown): ExpectedDecision => ({ scope: grant.scope, action, principal, content });
   const evidenceOf = (signed?: SignedDecision<{ milestoneId: string; ref: string }>) =>
-    expected('grant_evidence', input.granteeId)({
+    expected(
+      'grant_evidence',
+      input.granteeId,
+    )({
       milestoneId: signed?.statement?.content?.milestoneId,
       ref: signed?.statement?.content?.ref,
     });
   const approvalOf = (signed?: SignedDecision<{ milestoneId: string }>) =>
     expected('milestone_approval', input.sponsorId)({ milestoneId: signed?.statement?.content?.milestoneId });
   const extensionOf = (signed?: SignedDecision<{ milestoneId: string; deadline: number }>) =>
-    expected('deadline_extension', input.sponsorId)({
+    expected(
+      'deadline_extension',
+      input.sponsorId,
+    )({
       milestoneId: signed?.statement?.content?.milestoneId,
       deadline: signed?.statement?.content?.deadline,
     });

@@ -7,7 +7,7 @@ import { checkTemplateSignature, templateHash, templateSignature } from '../../.
 import { queryTemplate } from '../../../query-policies/template';
 import type { SignedBundle } from '../bundle';
 import { callsOfSubject, receiptFactsOf } from '../deal-facts';
-import { payloadValue, readHistory, type ActivityCall, type HistoryJson } from '../history-json';
+import { readHistory, type ActivityCall } from '../history-json';
 import { pinnedTemplates, subjectKey } from '../subject';
 import { amountsOf, checkReceipt, receiptDigest, statedLineDigest, templateOf } from '../receipt';
 import { conservationProblems, moneyFactsOf } from '../settlement-facts';

@@ -34,7 +34,7 @@ export function countedDecisions(run: Run): CountedDecision[] {
     if (acc)
       accepted.set(String(acc.acceptedRequest?.meta?.updateId), {
         update: acc.acceptedRequest?.input?.name ?? '',
-        request: (payloadValue(acc.acceptedRequest?.input?.args?.payloads?.[0]) ?? {}) as { signed?: unknown },
+        request: payloadValue(acc.acceptedRequest?.input?.args?.payloads?.[0]) ?? {},
       });
     const done = event.workflowExecutionUpdateCompletedEventAttributes as UpdateCompleted | undefined;
     const update = done && accepted.get(String(done.meta?.updateId));
@@ -71,7 +71,8 @@ export function checkDecisionBindings(bundle: SignedBundle): CheckResult[] {
         );
       const key = keyOf(bundle, principal);
       if (!key) problems.push(`${what}: ${principal} is not a registered party in this bundle`);
-      else if (!decisionSignatureValid(key, signed)) problems.push(`${what} is not signed by ${principal}'s key`);
+      else if (!decisionSignatureValid(key, signed))
+        problems.push(`${what} is not signed by ${principal}'s key`);
     }
     results.push(
       ...fromProblems(
