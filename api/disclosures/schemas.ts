@@ -35,7 +35,7 @@ export const disclosureStatus = z
     auditorId: z.string(),
     reason: z.string(),
     fields: z.array(disclosableField),
-    scope: decisionScope,
+    scope: decisionScope.optional(),
     stage: z.enum(['pending', 'approved', 'denied', 'lapsed', 'expired']),
     requestedAt: z.number(),
     decideBy: z.number(),
