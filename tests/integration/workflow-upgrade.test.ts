@@ -193,9 +193,14 @@ describe('upgrading long-lived workflows with runs in flight', () => {
         await connection.close();
       }
       // The run begun on version 1 never took the new step; the one begun on version 2 took it first.
-      expect((await scheduledActivities(grantWorkflowId(grantId)))[0]).toBe('openEscrow');
-      expect((await scheduledActivities(grantWorkflowId(newGrantId))).slice(0, 2)).toEqual([
+      // (A grant's first step hashes the sponsor's terms, which its decisions are bound to.)
+      expect((await scheduledActivities(grantWorkflowId(grantId))).slice(0, 2)).toEqual([
+        'termsHash',
+        'openEscrow',
+      ]);
+      expect((await scheduledActivities(grantWorkflowId(newGrantId))).slice(0, 3)).toEqual([
         'notifyParty',
+        'termsHash',
         'openEscrow',
       ]);
       const described: WorkflowExecutionDescription = await test.temporal.workflow
