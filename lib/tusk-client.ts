@@ -16,6 +16,8 @@ import {
 } from './signed-terms';
 
 const OVERLOADED_TRIES = 5;
+/** How many times (every half second) a signer reads a status that shows no decision scope yet. */
+const SCOPE_TRIES = 20;
 
 export class TuskApiError extends Error {
   override name = 'TuskApiError';
@@ -160,7 +162,12 @@ export class TuskClient {
     content: unknown,
     subjectId?: string,
   ): Promise<{ notAfter: number; signature: string }> {
-    const { scope } = await this.get<{ scope?: DecisionScope }>(statusPath);
+    // A lifecycle shows its scope once its first step (hashing its terms) is done: wait that long.
+    let { scope } = await this.get<{ scope?: DecisionScope }>(statusPath);
+    for (let tries = 0; !scope && tries < SCOPE_TRIES; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      ({ scope } = await this.get<{ scope?: DecisionScope }>(statusPath));
+    }
     if (!scope) throw new Error(`${statusPath} has no decision scope yet: try again in a moment`);
     if (subjectId !== undefined && scope.subject.id !== subjectId)
       throw new Error(`${statusPath} is about ${scope.subject.id}, not ${subjectId}: refusing to sign`);
