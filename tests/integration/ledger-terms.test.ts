@@ -28,6 +28,7 @@ import {
 } from './harness';
 import { LIFECYCLE_PARTIES, party, terminateRunning, waitFor } from './lifecycle-harness';
 import { slowTemplate } from './slow-template';
+import { submitGrantEvidence } from '../../lib/signed-actions';
 
 const COHORT = { min_age: 30, max_age: 50, sex: 'F' };
 /** Both datasets hold the same people; each answer costs ε = 2, one buyer may spend 3 in all. */
@@ -298,7 +299,7 @@ describe("the perimeter's privacy ledger, bound to the signed terms", () => {
     expect(created.status).toBe(201);
     const status = () => sponsor.client.get<GrantStatus>(`/grants/${grantId}`);
     await waitFor(status, (s) => s.stage === 'active');
-    await lab.client.post(`/grants/${grantId}/milestones/enrolled/evidence`, { evidence: 'first' });
+    await submitGrantEvidence(lab.client, grantId, 'enrolled', 'first');
     const checked = await waitFor(status, (s) => s.milestones[0]!.lastCheck !== undefined);
     expect(checked.milestones[0]!.lastCheck).toMatchObject({ met: false });
     const charge = `milestone:${grantId}/enrolled`;
@@ -327,7 +328,7 @@ describe("the perimeter's privacy ledger, bound to the signed terms", () => {
     const rerun = async (terms: ReturnType<typeof sponsor.client.signTerms>, later: number) => {
       await restart(terms, later);
       await waitFor(status, (s) => s.stage === 'active' && s.milestones[0]!.lastCheck === undefined);
-      await lab.client.post(`/grants/${grantId}/milestones/enrolled/evidence`, { evidence: 're-run' });
+      await submitGrantEvidence(lab.client, grantId, 'enrolled', 're-run');
       return waitFor(status, (s) => s.milestones[0]!.lastCheck !== undefined);
     };
     const later = deadline + 60_000;
