@@ -5,6 +5,7 @@ import { loadOperatorSigner } from '../../lib/audit/operator-key';
 import { formatTable } from '../format-table';
 import { CliError } from '../common';
 import { prepareDemoSeller } from './demo-seller';
+import { freeLoopbackPorts } from '../../scripts/lib/stack';
 import { infrastructure } from './infrastructure';
 import { metricsPort, ROOT, tuskProcess, type TuskProcess } from './processes';
 import { Supervisor, type ProcessSpec, type ProcessStatus } from './supervisor';
@@ -96,14 +97,16 @@ async function wholeService(
   const operator = await loadOperatorSigner(
     process.env.TUSK_OPERATOR_SIGNING_KEY_FILE || join(home, 'keys', 'operator-signing.ed25519.pem'),
   );
+  // Port 0 is resolved here, not by the API: the perimeter must know where the log is before it starts.
+  const apiPort = options.apiPort === 0 ? (await freeLoopbackPorts(1))[0]! : options.apiPort;
   const env: Record<string, string> = {
     TUSK_HOME: home,
     TEMPORAL_ADDRESS: infra.temporalAddress,
     REDIS_URL: infra.redisUrl,
     TUSK_PARTIES_FILE: partiesFile,
     TUSK_CODEC_KEY_FILE: codecKeyFile,
-    TUSK_API_PORT: String(options.apiPort),
-    TUSK_LOG_URL: `http://127.0.0.1:${options.apiPort}`,
+    TUSK_API_PORT: String(apiPort),
+    TUSK_LOG_URL: `http://127.0.0.1:${apiPort}`,
     TUSK_OPERATOR_PUBLIC_KEY: operator.publicKey,
     TUSK_POLICIES_ROOT: process.env.TUSK_POLICIES_ROOT || join(ROOT, 'query-policies'),
     ...(infra.uiUrl ? { TUSK_CODEC_UI_ORIGIN: infra.uiUrl } : {}),

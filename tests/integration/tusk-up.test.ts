@@ -145,12 +145,16 @@ describe('tusk up', () => {
     const stage = { kind: 'cohortQueryDeal', stage: 'runApprovedQuery', outcome: 'ok' };
     expect(sample(perimeter, 'tusk_deal_stage_total', stage)).toBe(1);
 
-    // Every process logs JSON lines; the perimeter's line about this deal carries its id.
-    const lines = (await readFile(join(home, 'logs', 'perimeter-worker.log'), 'utf8'))
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(lines.find((line) => line.msg === 'approved query released')).toMatchObject({
+    // Every process logs JSON lines; the perimeter's line about this deal carries its id. The line
+    // reaches the file through the supervisor's pipe, which may trail the deal's delivery a little.
+    const released = async () =>
+      (await readFile(join(home, 'logs', 'perimeter-worker.log'), 'utf8'))
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((line) => line.msg === 'approved query released');
+    await expect.poll(released, { timeout: 10_000 }).toBeDefined();
+    expect(await released()).toMatchObject({
       dealId,
       workflowId: dealId,
       service: 'perimeter-worker',
