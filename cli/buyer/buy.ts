@@ -27,8 +27,11 @@ export interface CatalogTemplate {
   multiSeller?: boolean;
 }
 
+/** The templates for sale; the platform fee it states is what this client signs beside a price. */
 export async function catalog(client: TuskClient): Promise<CatalogTemplate[]> {
-  return (await client.get<{ templates: CatalogTemplate[] }>('/templates')).templates;
+  const listed = await client.get<{ templates: CatalogTemplate[]; feeBps?: number }>('/templates');
+  if (listed.feeBps !== undefined) client.feeBps = listed.feeBps;
+  return listed.templates;
 }
 
 /** The template a buyer means: by id, and by seller when several sell a copy of it. */
@@ -147,7 +150,8 @@ export async function buy(templateId: string, options: BuyOptions): Promise<void
       dealId: options.dealId ?? randomUUID(),
       templateId,
       templateHash: chosen.hash,
-      ...(options.seller ? { sellerId: options.seller } : {}),
+      // The signed terms name the seller paid.
+      sellerId: chosen.seller,
       parameters: Object.fromEntries((options.param ?? []).map(parseParam)),
       price,
       buyerPublicKey: publicKeyFromPem(resultKey),
@@ -180,7 +184,7 @@ export async function buySum(
     client.signed('multi_seller', {
       dealId,
       templateId,
-      sellers: sellers.map((s) => ({ sellerId: s.seller, templateHash: s.hash })),
+      sellers: sellers.map((s) => ({ sellerId: s.seller, templateHash: s.hash, price: s.price })),
       parameters: Object.fromEntries((options.param ?? []).map(parseParam)),
       price: String(sellers.reduce((sum, s) => sum + BigInt(s.price), 0n)),
       heKeyRef: secret.keyRef,

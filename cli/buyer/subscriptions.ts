@@ -29,6 +29,13 @@ interface SubscribeOptions extends PartyOptions {
   accept?: string[];
   seller?: string;
   id?: string;
+  periods?: string;
+}
+
+function periodsOf(value: string): number {
+  const periods = Number(value);
+  if (!Number.isInteger(periods) || periods < 1) throw new CliError('--periods takes a whole number from 1');
+  return periods;
 }
 
 async function subscribe(templateIds: string[], options: SubscribeOptions): Promise<void> {
@@ -43,9 +50,15 @@ async function subscribe(templateIds: string[], options: SubscribeOptions): Prom
     '/subscriptions',
     client.signed('subscription', {
       subscriptionId: options.id ?? randomUUID(),
-      queries: templates.map((t) => ({ templateId: t.id, templateHash: t.hash, parameters })),
+      queries: templates.map((t) => ({
+        templateId: t.id,
+        sellerId: t.seller,
+        templateHash: t.hash,
+        parameters,
+      })),
       pricePerPeriod: String(templates.reduce((sum, t) => sum + BigInt(t.price), 0n)),
       periodSeconds,
+      ...(options.periods === undefined ? {} : { periods: periodsOf(options.periods) }),
       buyerPublicKey: publicKeyFromPem(resultKey),
       compliance: {
         jurisdiction: options.jurisdiction,
@@ -109,6 +122,7 @@ export function registerSubscriptionCommands(buyer: Command): void {
       .description("subscribe to a seller's templates: charged, run and delivered every period"),
   )
     .requiredOption('--period-seconds <n>', 'how long a period is')
+    .option('--periods <n>', 'the most periods you agree to pay (signed; default 12)')
     .option('--param <name=value>', 'a template parameter (repeat)', collect)
     .requiredOption('--jurisdiction <CC>', 'where you are (e.g. US)')
     .requiredOption('--purpose <purpose>', 'why you ask (e.g. research)')

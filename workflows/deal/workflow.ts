@@ -2,14 +2,13 @@ import { condition, defineQuery, defineUpdate, proxyActivities, setHandler } fro
 import type { CoordinatorActivities } from '../../activities/coordinator/activities';
 import type { PerimeterActivities } from '../../activities/perimeter/activities';
 import type { SettlementActivities } from '../../activities/settlement/activities';
-import { dealEscrowId } from '../../activities/settlement/types';
 import { coordinatorNotify, perimeterCheck, perimeterQuery, settlementPayout } from '../activity-options';
 import { problemOf } from '../activity-problem';
 import { notifyBestEffort } from '../notify';
 import { DealState, type CohortQueryDealInput, type DealProblem, type DealStatus } from './state';
 import { settleByDispute } from './dispute-settlement';
 import { disputeWorkflowId } from '../workflow-ids';
-import { lockBuyerPayment, releaseWithReceipt, returnLatePayments } from './settlement-steps';
+import { escrowOfDeal, lockBuyerPayment, releaseWithReceipt, returnLatePayments } from './settlement-steps';
 import { handleOperatorRetry, settleGuarded, type GuardedStep } from '../guarded-settlement';
 import { dealTermsQuery } from '../deal-terms';
 
@@ -110,9 +109,10 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
     step: 'refund',
     run: () =>
       escrowPayout.refundEscrow({
-        dealId: dealEscrowId(input.dealId),
+        dealId: escrowOfDeal(input),
         buyerId: input.buyerId,
         amount: input.price,
+        terms: input.terms,
       }),
   });
   deal.advance('escrow_locked', Date.now());

@@ -4,7 +4,7 @@ import type { CoordinatorActivities } from '../../activities/coordinator/activit
 import type { MilestoneCheckActivities } from '../../activities/perimeter/milestone-check';
 import { perimeterTaskQueue } from '../../activities/perimeter/types';
 import type { SettlementActivities } from '../../activities/settlement/activities';
-import { grantEscrowId } from '../../activities/settlement/types';
+import { grantEscrowId, termsNonceOf } from '../../activities/settlement/types';
 import {
   coordinatorNotify,
   perimeterQuery,
@@ -128,12 +128,13 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
     taskQueue: 'coordinator',
     ...coordinatorNotify,
   });
-  const { grantId, sponsorId, granteeId, feeBps } = input;
-  const escrowOfGrant = grantEscrowId(grantId);
+  const { grantId, sponsorId, granteeId, feeBps, terms } = input;
+  // Settlement checks every move below against the sponsor's signed terms: unsigned, nothing is locked.
+  const escrowOfGrant = grantEscrowId(grantId, termsNonceOf(terms));
 
   // Decisions are bound to the sponsor's terms: their hash is taken before any decision counts.
   grant.setScope(scopeOf({ id: grantId, termsHash: await termsHashOf(input.terms) }));
-  const funding = { dealId: escrowOfGrant, buyerId: sponsorId, amount: grant.snapshot().total };
+  const funding = { dealId: escrowOfGrant, buyerId: sponsorId, amount: grant.snapshot().total, terms };
   try {
     // The sponsor pays the total into the grant's escrow from its own wallet.
     grant.awaitFunding((await escrowOpen.openEscrow(funding)).escrowAddress);
@@ -141,7 +142,7 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
   } catch (error) {
     grant.fundingFailed(problemOf(error));
     await settle('return-late-payment', () =>
-      escrowLock.returnLatePayments({ dealId: escrowOfGrant, payerId: sponsorId }),
+      escrowLock.returnLatePayments({ dealId: escrowOfGrant, payerId: sponsorId, terms }),
     );
     return grant.snapshot();
   }
@@ -160,6 +161,7 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
           payeeId: granteeId,
           amount,
           feeBps,
+          terms,
         }),
       );
       grant.released(milestoneId, Date.now());
@@ -173,7 +175,7 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
 
   let refunded = '0';
   await settle('refund-remainder', async () => {
-    refunded = (await payout.refundRemainder({ dealId: escrowOfGrant, funderId: sponsorId })).amount;
+    refunded = (await payout.refundRemainder({ dealId: escrowOfGrant, funderId: sponsorId, terms })).amount;
   });
   grant.close(refunded);
   await notifyBestEffort(coordinator, sponsorId, grantId, 'grant_ended');
