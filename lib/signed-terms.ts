@@ -245,11 +245,11 @@ export const DEFAULT_SUBSCRIPTION_PERIODS = 12;
  * fresh nonce, the fee it was told, an expiry, a grant's total and a subscription's number of periods.
  * What the caller gave is kept: these are defaults, signed like everything else.
  */
-export function withSignedMoney(
+export function withSignedMoney<B extends TermsBody>(
   kind: TermsKind,
-  body: TermsBody,
+  body: B,
   options: { feeBps?: number; now?: number } = {},
-): TermsBody {
+): B & TermsBody {
   const filled: TermsBody = {
     nonce: randomBytes(16).toString('base64url'),
     feeBps: options.feeBps ?? DEFAULT_FEE_BPS,

@@ -103,7 +103,7 @@ describe('a multi-seller sum under the buyer HE key', () => {
       client.signed('multi_seller', {
         dealId,
         templateId: templateId(),
-        sellers: sellers.map((seller) => ({ sellerId: seller.id, templateHash: hashOf(seller) })),
+        sellers: sellers.map((seller) => ({ sellerId: seller.id, templateHash: hashOf(seller), price: '1000' })),
         parameters: PARAMETERS,
         price: '3000',
         heKeyRef: secret.keyRef,
@@ -192,7 +192,7 @@ describe('a multi-seller sum under the buyer HE key', () => {
         client.signed('multi_seller', {
           dealId: `multi-${crypto.randomUUID()}`,
           templateId: templateId(),
-          sellers: [{ sellerId: sellers[0]!.id, templateHash: hashOf(sellers[0]!) }],
+          sellers: [{ sellerId: sellers[0]!.id, templateHash: hashOf(sellers[0]!), price: '1000' }],
           parameters: PARAMETERS,
           price: '1000',
           heKeyRef: secret.keyRef,
