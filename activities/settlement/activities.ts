@@ -49,6 +49,8 @@ export interface SettlementActivityOptions {
  * (signature, payer, amount, fee, payee, escrow nonce, expiry) before the adapter moves anything.
  */
 type Signed<T> = T & { terms: SignedTerms };
+/** A lock also says whom the lifecycle will pay and at what fee: a mismatch locks nothing. */
+type SignedLock<T> = Signed<T> & { payeeId?: string; feeBps?: number };
 
 /** The terms are dropped before the port: the adapter moves money, the activity decides if it may. */
 function checked<T extends { terms: SignedTerms }>(
@@ -60,18 +62,29 @@ function checked<T extends { terms: SignedTerms }>(
   return rest;
 }
 
+/** A lock's payee and fee are only for the check: the adapter locks the payment, nothing else. */
+function checkedLock<T extends OpenEscrowInput>(input: SignedLock<T>): Omit<T, 'payeeId' | 'feeBps'> {
+  const { payeeId: _payee, feeBps: _fee, ...rest } = checked<SignedLock<T>>(input, {
+    action: 'lock',
+    escrowId: input.dealId,
+    payerId: input.buyerId,
+    amount: input.amount,
+    ...(input.payeeId === undefined ? {} : { payeeId: input.payeeId }),
+    ...(input.feeBps === undefined ? {} : { feeBps: input.feeBps }),
+  });
+  return rest as Omit<T, 'payeeId' | 'feeBps'>;
+}
+
 /** Settlement activities (task queue `settlement`) over whichever adapter the worker was given. */
 export function createSettlementActivities(port: SettlementPort, options: SettlementActivityOptions) {
-  const lockMove = (input: { dealId: string; buyerId: string; amount: string }) =>
-    ({ action: 'lock', escrowId: input.dealId, payerId: input.buyerId, amount: input.amount }) as const;
   return {
-    openEscrow: (input: Signed<OpenEscrowInput>) =>
-      asActivity(() => port.openEscrow(checked(input, lockMove(input)))),
-    lockEscrow: (input: Signed<LockEscrowInput>) =>
+    openEscrow: (input: SignedLock<OpenEscrowInput>) =>
+      asActivity(() => port.openEscrow(checkedLock(input))),
+    lockEscrow: (input: SignedLock<LockEscrowInput>) =>
       asActivity(() => {
         requirePayerSigned(input, options.parties);
         return port.lockEscrow({
-          ...checked(input, lockMove(input)),
+          ...checkedLock(input),
           // From the first attempt's scheduling: a retry after a crash does not restart the window.
           payBy: input.payBy ?? Context.current().info.scheduledTimestampMs + options.paymentWindowMs,
           signal: Context.current().cancellationSignal,

@@ -27,7 +27,15 @@ export const WHOLE = 'whole';
 
 /** A move of money the workflow asks for, as the settlement activity received it. */
 export type MoneyMove =
-  | { action: 'lock'; escrowId: string; payerId: string; amount: string }
+  | {
+      action: 'lock';
+      escrowId: string;
+      payerId: string;
+      amount: string;
+      /** What the lifecycle means to pay out of it, when it says: refused before anything is locked. */
+      payeeId?: string;
+      feeBps?: number;
+    }
   | { action: 'release'; escrowId: string; payeeId: string; payerId?: string; amount: string; feeBps: number }
   | { action: 'refund'; escrowId: string; payerId: string; amount: string }
   | {
@@ -202,6 +210,11 @@ export function assertSignedMove(move: MoneyMove, terms: SignedTerms | undefined
       sameAmount('a lock', move.amount, signed.amount);
       if (signed.notAfter !== undefined && !(now <= signed.notAfter))
         throw refused(`the terms expired at ${new Date(signed.notAfter).toISOString()}: nothing is locked`);
+      if (move.feeBps !== undefined) sameFee(move.feeBps, signed.feeBps);
+      if (move.payeeId !== undefined)
+        for (const payout of signed.payouts.values())
+          if (payout.payeeId !== move.payeeId)
+            throw refused(`a payout to ${move.payeeId} is planned; the payer signed ${payout.payeeId}`);
       return;
     case 'release':
       if (move.payerId !== undefined) samePayer(signed, move.payerId);

@@ -22,6 +22,10 @@ export async function lockBuyerPayment(deal: DealState, input: CohortQueryDealIn
     dealId: escrowOfDeal(input),
     buyerId: input.buyerId,
     amount: input.price,
+    // Checked against the terms before anything is locked: a deal that would pay another seller or
+    // fee locks nothing.
+    payeeId: input.sellerId,
+    feeBps: input.feeBps,
     terms: input.terms,
   };
   const opened = await escrowOpen.openEscrow(payment);

@@ -134,7 +134,15 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
 
   // Decisions are bound to the sponsor's terms: their hash is taken before any decision counts.
   grant.setScope(scopeOf({ id: grantId, termsHash: await termsHashOf(input.terms) }));
-  const funding = { dealId: escrowOfGrant, buyerId: sponsorId, amount: grant.snapshot().total, terms };
+  const funding = {
+    dealId: escrowOfGrant,
+    buyerId: sponsorId,
+    amount: grant.snapshot().total,
+    // A grant that would pay another grantee or fee than the sponsor signed locks nothing.
+    payeeId: granteeId,
+    feeBps,
+    terms,
+  };
   try {
     // The sponsor pays the total into the grant's escrow from its own wallet.
     grant.awaitFunding((await escrowOpen.openEscrow(funding)).escrowAddress);

@@ -146,7 +146,7 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
   }
   for (const [index, { sellerId, payment }] of escrows.entries()) {
     try {
-      await escrowLock.lockEscrow({ ...payment, terms: input.terms });
+      await escrowLock.lockEscrow({ ...payment, payeeId: sellerId, feeBps: input.feeBps });
     } catch (error) {
       // Shares locked before are refunded. This share, and every later one the buyer may have paid
       // into its open escrow already, is watched and sent back: no share is left stranded.

@@ -99,7 +99,7 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
   /** The period's charge is locked now and released to the seller once the period is delivered. */
   async function chargePeriod(chargeId: string): Promise<'paid' | 'unpaid' | 'cancelled'> {
     // The period's own escrow: the subscriber pays it from its own wallet (see README, Settlement).
-    const charge = { dealId: escrowOf(sub.period), buyerId, amount, terms };
+    const charge = { dealId: escrowOf(sub.period), buyerId, amount, payeeId: sellerId, feeBps, terms };
     sub.awaitPayment((await escrowOpen.openEscrow(charge)).escrowAddress);
     for (;;) {
       try {
