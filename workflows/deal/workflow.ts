@@ -100,8 +100,9 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
     await lockBuyerPayment(deal, input);
   } catch (error) {
     await fail(error, 'failed');
-    // The deal is over, but the buyer may still pay the address it was given: that goes back.
-    await settle([returnLatePayments(input)]);
+    // The deal is over, but the buyer may still pay the address it was given: that goes back. An
+    // escrow settlement refused to open was given to nobody.
+    if (deal.snapshot().escrow) await settle([returnLatePayments(input)]);
     if (deal.stage === 'needs_attention') deal.advance('failed', Date.now());
     return deal.snapshot();
   }

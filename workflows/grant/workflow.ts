@@ -143,15 +143,19 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
     feeBps,
     terms,
   };
+  let opened = false;
   try {
     // The sponsor pays the total into the grant's escrow from its own wallet.
     grant.awaitFunding((await escrowOpen.openEscrow(funding)).escrowAddress);
-    await escrowLock.lockEscrow({ ...funding, terms: input.terms });
+    opened = true;
+    await escrowLock.lockEscrow(funding);
   } catch (error) {
     grant.fundingFailed(problemOf(error));
-    await settle('return-late-payment', () =>
-      escrowLock.returnLatePayments({ dealId: escrowOfGrant, payerId: sponsorId, terms }),
-    );
+    // An escrow settlement refused to open was never shown to the sponsor: nothing can arrive late.
+    if (opened)
+      await settle('return-late-payment', () =>
+        escrowLock.returnLatePayments({ dealId: escrowOfGrant, payerId: sponsorId, terms }),
+      );
     return grant.snapshot();
   }
   grant.funded();
