@@ -8,7 +8,9 @@ import { openSum } from '../../lib/he/buyer-selection';
 import type { HeSecretKeyFile } from '../../lib/he/buyer-keys';
 import { decodeEnvelope } from '../../lib/he/he-result';
 import { openResult } from '../../lib/sealed-result';
+import { withSignedMoney } from '../../lib/signed-terms';
 import { DEALS_TASK_QUEUE } from '../../lib/temporal';
+import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
 import { groupKey } from '../../query-policies/group-domain';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
@@ -103,7 +105,11 @@ describe('a multi-seller sum under the buyer HE key', () => {
       client.signed('multi_seller', {
         dealId,
         templateId: templateId(),
-        sellers: sellers.map((seller) => ({ sellerId: seller.id, templateHash: hashOf(seller), price: '1000' })),
+        sellers: sellers.map((seller) => ({
+          sellerId: seller.id,
+          templateHash: hashOf(seller),
+          price: '1000',
+        })),
         parameters: PARAMETERS,
         price: '3000',
         heKeyRef: secret.keyRef,
@@ -161,6 +167,55 @@ describe('a multi-seller sum under the buyer HE key', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
+
+  it('a share whose lock is refused returns every share already paid: nothing is stranded', async () => {
+    const id = `multi-stranded-${crypto.randomUUID()}`;
+    const buyerId = test.deployment.buyer.id;
+    const accounts = [buyerId, ...sellers.map((s) => s.id), OPERATOR_ACCOUNT];
+    const balances = async () => {
+      const state = await test.deployment.ledger.state();
+      return accounts.map((account) => state.balances.get(account) ?? 0n);
+    };
+    const before = await balances();
+    const signed = withSignedMoney('multi_seller', {
+      dealId: id,
+      templateId: templateId(),
+      sellers: sellers.map((seller) => ({
+        sellerId: seller.id,
+        templateHash: hashOf(seller),
+        price: '1000',
+      })),
+      parameters: PARAMETERS,
+      price: '3000',
+      heKeyRef: secret.keyRef,
+      compliance: RESEARCH_IN_US,
+    });
+    // The operator starts the buyer's genuine terms with the last share's price raised: the first
+    // two shares lock, the third is refused.
+    const status = await test.temporal.workflow.execute(multiSellerDeal, {
+      taskQueue: DEALS_TASK_QUEUE,
+      workflowId: id,
+      args: [
+        {
+          ...signed,
+          buyerId,
+          sellers: signed.sellers.map((share, i) => ({ ...share, price: i === 2 ? '5000' : share.price })),
+          feeBps: FEE_BPS,
+          acceptanceTimeoutMs: 1_000,
+          terms: test.deployment.buyer.client.signTerms('multi_seller', signed),
+        },
+      ],
+    });
+    expect(status).toMatchObject({ stage: 'refunded', problem: { code: 'TermsMismatch' } });
+    expect(status.result).toBeUndefined();
+    const escrows = [...(await test.deployment.ledger.state()).escrows.entries()].filter(([escrowId]) =>
+      escrowId.startsWith(`share:${id}:`),
+    );
+    // Two shares were locked, and both went back to the buyer in full.
+    expect(escrows).toHaveLength(2);
+    for (const [, escrow] of escrows) expect(escrow.outcome).toEqual({ kind: 'refund' });
+    expect(await balances()).toEqual(before);
+  });
 
   it('leaves nothing the coordinator could decrypt: no secret key in blobs, logs or history', async () => {
     const secretBytes = Buffer.from(secret.secretKey, 'base64');
