@@ -1,5 +1,12 @@
 import type { SignedTerms } from '../../lib/signed-terms';
-import { condition, defineQuery, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  condition,
+  defineQuery,
+  defineUpdate,
+  patched,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
 import type { CoordinatorActivities } from '../../activities/coordinator/activities';
 import type { MilestoneCheckActivities } from '../../activities/perimeter/milestone-check';
 import { perimeterTaskQueue } from '../../activities/perimeter/types';
@@ -152,7 +159,8 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
   } catch (error) {
     grant.fundingFailed(problemOf(error));
     // An escrow settlement refused to open was never shown to the sponsor: nothing can arrive late.
-    if (opened)
+    // Patch `no-late-watch-unopened` (signed money, issue 20): runs from before still watch.
+    if (opened || !patched('no-late-watch-unopened'))
       await settle('return-late-payment', () =>
         escrowLock.returnLatePayments({ dealId: escrowOfGrant, payerId: sponsorId, terms }),
       );
