@@ -259,7 +259,11 @@ export function withSignedMoney<B extends TermsBody>(
   if (kind === 'subscription') filled.periods = DEFAULT_SUBSCRIPTION_PERIODS;
   if (kind === 'grant' && Array.isArray(body.milestones))
     filled.total = (body.milestones as { amount?: unknown }[])
-      .reduce((sum, m) => sum + (typeof m.amount === 'string' && /^[0-9]{1,31}$/.test(m.amount) ? BigInt(m.amount) : 0n), 0n)
+      .reduce(
+        (sum, m) =>
+          sum + (typeof m.amount === 'string' && /^[0-9]{1,31}$/.test(m.amount) ? BigInt(m.amount) : 0n),
+        0n,
+      )
       .toString();
   return { ...filled, ...body };
 }

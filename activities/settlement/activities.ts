@@ -64,7 +64,11 @@ function checked<T extends { terms: SignedTerms }>(
 
 /** A lock's payee and fee are only for the check: the adapter locks the payment, nothing else. */
 function checkedLock<T extends OpenEscrowInput>(input: SignedLock<T>): Omit<T, 'payeeId' | 'feeBps'> {
-  const { payeeId: _payee, feeBps: _fee, ...rest } = checked<SignedLock<T>>(input, {
+  const {
+    payeeId: _payee,
+    feeBps: _fee,
+    ...rest
+  } = checked<SignedLock<T>>(input, {
     action: 'lock',
     escrowId: input.dealId,
     payerId: input.buyerId,
@@ -78,8 +82,7 @@ function checkedLock<T extends OpenEscrowInput>(input: SignedLock<T>): Omit<T, '
 /** Settlement activities (task queue `settlement`) over whichever adapter the worker was given. */
 export function createSettlementActivities(port: SettlementPort, options: SettlementActivityOptions) {
   return {
-    openEscrow: (input: SignedLock<OpenEscrowInput>) =>
-      asActivity(() => port.openEscrow(checkedLock(input))),
+    openEscrow: (input: SignedLock<OpenEscrowInput>) => asActivity(() => port.openEscrow(checkedLock(input))),
     lockEscrow: (input: SignedLock<LockEscrowInput>) =>
       asActivity(() => {
         requirePayerSigned(input, options.parties);

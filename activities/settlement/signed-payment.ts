@@ -73,7 +73,8 @@ export function verifiedPaymentTerms<K extends TermsKind>(
       'TermsSignatureInvalid',
       `the terms are not signed by the key they name (signer ${String(terms.signer).slice(0, 64)})`,
     );
-  if (terms.kind !== kind) throw refused(`the escrow is a ${kind}'s, the signed terms are ${terms.kind} terms`);
+  if (terms.kind !== kind)
+    throw refused(`the escrow is a ${kind}'s, the signed terms are ${terms.kind} terms`);
   const body = paymentTermsBodies[kind].safeParse(terms.body);
   if (!body.success) {
     const issue = body.error.issues[0];
@@ -85,12 +86,15 @@ export function verifiedPaymentTerms<K extends TermsKind>(
 }
 
 function sameId(what: string, escrowSays: string, signed: string): void {
-  if (escrowSays !== signed) throw refused(`the escrow is for ${what} ${escrowSays}, the terms sign ${signed}`);
+  if (escrowSays !== signed)
+    throw refused(`the escrow is for ${what} ${escrowSays}, the terms sign ${signed}`);
 }
 
 function sameNonce(ref: EscrowRef, nonce: string): void {
   if (ref.nonce !== nonce)
-    throw refused(`the escrow ${ref.nonce ? 'names another nonce' : 'names no nonce'}: the terms sign ${nonce}`);
+    throw refused(
+      `the escrow ${ref.nonce ? 'names another nonce' : 'names no nonce'}: the terms sign ${nonce}`,
+    );
 }
 
 const whole = (payeeId: string, amount: bigint) => new Map([[WHOLE, { payeeId, amount }]]);
@@ -98,7 +102,8 @@ const whole = (payeeId: string, amount: bigint) => new Map([[WHOLE, { payeeId, a
 /** What the verified terms allow for the escrow `escrowId` names. */
 export function signedEscrowOf(terms: SignedTerms | undefined, escrowId: string): SignedEscrow {
   const ref = parseEscrowId(escrowId);
-  if (!ref) throw new SettlementRefusedError('InvalidEscrowId', `${escrowId.slice(0, 80)} is not an escrow id`);
+  if (!ref)
+    throw new SettlementRefusedError('InvalidEscrowId', `${escrowId.slice(0, 80)} is not an escrow id`);
   switch (ref.kind) {
     case 'deal':
     case 'dispute': {
@@ -253,6 +258,8 @@ function assertSignedSplit(
   if (move.payeeId !== payee.payeeId)
     throw refused(`a split paying ${move.payeeId} asked; the payer signed ${payee.payeeId}`);
   if (!/^[0-9]{1,31}$/.test(move.sellerAmount) || BigInt(move.sellerAmount) > split.amount)
-    throw refused(`a seller share of ${move.sellerAmount.slice(0, 32)} exceeds the signed price ${split.amount}`);
+    throw refused(
+      `a seller share of ${move.sellerAmount.slice(0, 32)} exceeds the signed price ${split.amount}`,
+    );
   sameFee(move.feeBps, signed.feeBps);
 }

@@ -73,7 +73,10 @@ export class GrantService {
     for (const milestone of body.milestones) milestones.push(await this.milestoneSpec(milestone, now));
     checkSignedMoney(body, this.config.feeBps);
     if (grantTotal(milestones) !== body.total)
-      throw new ApiError('invalid_terms', `the milestones add up to ${grantTotal(milestones)}, not ${body.total}`);
+      throw new ApiError(
+        'invalid_terms',
+        `the milestones add up to ${grantTotal(milestones)}, not ${body.total}`,
+      );
     const terms = signedTermsOf(sponsor, 'grant', body);
     // A retried request finds its grant, whose total is already locked away from the balance.
     if (!(await this.calls.exists(grantWorkflowId(body.grantId))))

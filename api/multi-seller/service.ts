@@ -64,7 +64,10 @@ export class MultiSellerDealService {
           `${sellerId}'s ${body.templateId} is not offered for multi-seller sums`,
         );
       if (signedShare !== entry.template.price)
-        throw new ApiError('price_mismatch', `${sellerId}'s ${body.templateId} costs ${entry.template.price}`);
+        throw new ApiError(
+          'price_mismatch',
+          `${sellerId}'s ${body.templateId} costs ${entry.template.price}`,
+        );
       return { entry, share: { sellerId, templateHash, price: entry.template.price } };
     });
     const first = shares[0]!.entry.template;

@@ -39,7 +39,9 @@ describe('a private selection deal', () => {
     const selectionRefs = await Promise.all(
       (await encryptSelections(secret, template, groups)).map((bytes) => client.putBlob(bytes)),
     );
-    const { templates } = await client.get<{ templates: { id: string; seller: string; hash: string }[] }>('/templates');
+    const { templates } = await client.get<{ templates: { id: string; seller: string; hash: string }[] }>(
+      '/templates',
+    );
     const dealId = `selection-${crypto.randomUUID()}`;
     const body = {
       dealId,

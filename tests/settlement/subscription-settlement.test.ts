@@ -29,7 +29,9 @@ describe('a subscription settled on a real Aztec local network', () => {
     const { client } = test.deployment.buyer;
     const status = () => client.get<SubscriptionStatus>(`/subscriptions/${subscriptionId}`);
     const before = await balances();
-    const { templates } = await client.get<{ templates: { id: string; seller: string; hash: string }[] }>('/templates');
+    const { templates } = await client.get<{ templates: { id: string; seller: string; hash: string }[] }>(
+      '/templates',
+    );
     const created = await client.request<SubscriptionStatus>(
       'POST',
       '/subscriptions',

@@ -55,7 +55,9 @@ export async function settleByDispute(
       deal.advance('settled', Date.now());
       break;
     case 'refund':
-      await settle([{ step: 'refund', run: () => payout.refundEscrow({ dealId, buyerId, amount: price, terms }) }]);
+      await settle([
+        { step: 'refund', run: () => payout.refundEscrow({ dealId, buyerId, amount: price, terms }) },
+      ]);
       deal.advance('refunded', Date.now());
       break;
     case 'split': {
