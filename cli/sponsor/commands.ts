@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { FINAL_GRANT_STAGES, REFUSED_GRANT_STAGES, waitFor } from '../../lib/sdk';
 import { CliError, EXIT, partyClient, readText, withPartyOptions, type PartyOptions } from '../common';
-import { chooseTemplate } from '../buyer/buy';
+import { catalog, chooseTemplate } from '../buyer/buy';
 import { owedForGrant, payOwed, whatIsOwed, withPayOptions, type PayOptions } from '../settlement/pay';
 import {
   checkOwedAgainstTerms,
@@ -59,6 +59,8 @@ async function createGrant(
       return { ...milestone, check: { ...rest, templateHash: check.templateHash ?? template.hash } };
     }),
   );
+  // The catalog states the platform fee the sponsor signs.
+  await catalog(client);
   const grantId = options.id ?? randomUUID();
   const signed = client.signed('grant', { grantId, granteeId: options.grantee, milestones: pinned });
   // Kept before it is sent: `tusk sponsor grant fund` pays only what this says.
