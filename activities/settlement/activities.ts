@@ -82,7 +82,12 @@ function checkedLock<T extends OpenEscrowInput>(input: SignedLock<T>): Omit<T, '
 /** Settlement activities (task queue `settlement`) over whichever adapter the worker was given. */
 export function createSettlementActivities(port: SettlementPort, options: SettlementActivityOptions) {
   return {
-    openEscrow: (input: SignedLock<OpenEscrowInput>) => asActivity(() => port.openEscrow(checkedLock(input))),
+    openEscrow: (input: SignedLock<OpenEscrowInput>) =>
+      asActivity(() => {
+        // Who signed first (the payer's registered key), then what: the money the terms state.
+        requirePayerSigned(input, options.parties);
+        return port.openEscrow(checkedLock(input));
+      }),
     lockEscrow: (input: SignedLock<LockEscrowInput>) =>
       asActivity(() => {
         requirePayerSigned(input, options.parties);

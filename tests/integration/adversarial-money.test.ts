@@ -196,7 +196,8 @@ describe('money the payer did not sign, started straight on Temporal', () => {
     };
     const status = await runGrant({ ...input, terms: forged });
     expect(status.stage).toBe('failed');
-    expect(status.problem).toMatchObject({ code: 'TermsSignatureInvalid' });
+    // Refused before the escrow opens: the signature is not the sponsor's registered key's.
+    expect(status.problem).toMatchObject({ code: 'PayerNotSigned' });
     expect(await escrowsOf(input.grantId)).toEqual([]);
     expect(await balances(sponsor.id, lab.id, OPERATOR_ACCOUNT)).toEqual(before);
   });
