@@ -145,7 +145,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       : undefined;
   const dealConfig = { ...deps.deals, ...(search ? { search } : {}) };
   await app.register(healthRoutes, { temporal: deps.temporal });
-  await app.register(templateRoutes, { catalog });
+  await app.register(templateRoutes, { catalog, feeBps: deps.deals.feeBps });
   const lifecycles = { ...DEFAULT_LIFECYCLE_CONFIG, ...deps.lifecycles };
   const { temporal, parties, blobs } = deps;
   await app.register(blobRoutes, { blobs });

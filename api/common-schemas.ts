@@ -26,6 +26,12 @@ export const parameterValues = z.record(
 export const termsSignature = z
   .string()
   .regex(/^[A-Za-z0-9_-]{86}$/, 'a base64url Ed25519 signature (86 characters)');
+/** The money every payer signs beside its price (see lib/signed-terms.ts, `paymentTermsBodies`). */
+export const signedFee = z.int().min(0).max(10_000);
+/** Until when the payer's money may be locked under these terms. */
+export const notAfter = z.iso.datetime({ offset: true });
+/** Fresh per signing (16 to 64 base64url characters): names the escrow. */
+export const termsNonce = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, '16 to 64 base64url characters');
 export const partyId = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'a registered party id');
 /**
  * The seller whose copy of a template is bought. Needed when several sellers offer the template id;

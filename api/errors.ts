@@ -28,6 +28,10 @@ export const errorCatalogue = {
   /** The hash is another seller's copy of the template than the one named (or chosen). */
   template_of_other_seller: 422,
   price_mismatch: 422,
+  /** The signed fee is not the platform's fee (GET /templates says it). */
+  fee_mismatch: 422,
+  /** The signed terms' notAfter has passed: sign them again. */
+  terms_expired: 422,
   /** Settlement knows the payer cannot pay what the request commits it to. */
   insufficient_funds: 422,
   invalid_parameters: 422,

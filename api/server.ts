@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { DEFAULT_FEE_BPS } from '../lib/signed-terms';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { blobStoreFromEnv } from '../lib/blob-store-env';
@@ -25,7 +26,7 @@ runMain('api', async () => {
     TUSK_PARTIES_FILE: z.string().optional(),
     REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
     TUSK_POLICIES_ROOT: z.string().default('query-policies'),
-    TUSK_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(250),
+    TUSK_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(DEFAULT_FEE_BPS),
     TUSK_ACCEPTANCE_TIMEOUT_MS: z.coerce.number().int().positive().default(DEFAULT_ACCEPTANCE_TIMEOUT_MS),
     ...lifecycleEnv,
     /** Secret path segment of the Web UI's codec endpoint; unset, only signed operator requests decode. */

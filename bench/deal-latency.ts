@@ -105,7 +105,7 @@ async function activitiesBeforeDelivery(temporalAddress: string, dealId: string)
 
 async function deal(
   buyer: BuyerIdentity,
-  template: { id: string; hash: string; price: string },
+  template: { id: string; seller: string; hash: string; price: string },
   index: number,
   pollMs: number,
 ): Promise<{ dealId: string; ms: number }> {
@@ -116,6 +116,7 @@ async function deal(
     client.signed('cohort_query', {
       dealId: `bench-${crypto.randomUUID()}`,
       templateId: template.id,
+      sellerId: template.seller,
       templateHash: template.hash,
       parameters: parametersOf(index),
       price: template.price,
@@ -168,7 +169,7 @@ async function main(): Promise<void> {
     });
     const identities = buyers.map((b) => deployment!.parties.get(b.id)!);
     const { templates } = await identities[0]!.client.get<{
-      templates: { id: string; hash: string; price: string }[];
+      templates: { id: string; seller: string; hash: string; price: string }[];
     }>('/templates');
     const template = templates.find((t) => t.id === 'cohort-cost-by-zip3')!;
 

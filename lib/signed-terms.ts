@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalHash, canonicalJson, sha256Ref } from './canonical-json';
 import { publicKeyOf, signEd25519, verifyEd25519 } from './ed25519';
@@ -99,11 +100,27 @@ const templateRef = {
   parameters,
 };
 
+/**
+ * What the payer signs about money, beside what the perimeter reads. Optional here so that a perimeter
+ * reading older terms keeps working; settlement (activities/settlement/signed-payment.ts) requires
+ * them through `paymentTermsBodies` and moves nothing the payer did not sign.
+ */
+const NONCE = /^[A-Za-z0-9_-]{16,64}$/;
+export const termsNonce = z.string().regex(NONCE, '16 to 64 base64url characters');
+const money = {
+  feeBps: z.number().int().min(0).max(10_000).optional(),
+  /** Until when (ISO time) the payer's money may be locked under these terms. */
+  notAfter: z.iso.datetime({ offset: true }).optional(),
+  /** Fresh per signing: names the escrow, so the same id signed again is another escrow. */
+  nonce: termsNonce.optional(),
+};
+
 /** What a perimeter reads from each kind of signed body; the API's schemas are stricter. */
 export const termsBodies = {
   cohort_query: z.object({
     dealId: z.string(),
     ...templateRef,
+    ...money,
     price: z.string(),
     resultKeyRef: z.string(),
     compliance,
@@ -112,8 +129,11 @@ export const termsBodies = {
   multi_seller: z.object({
     dealId: z.string(),
     templateId: z.string(),
-    sellers: z.array(z.object({ sellerId: z.string(), templateHash: z.string() })),
+    sellers: z.array(
+      z.object({ sellerId: z.string(), templateHash: z.string(), price: z.string().optional() }),
+    ),
     parameters,
+    ...money,
     price: z.string(),
     heKeyRef: z.string(),
     compliance,
@@ -122,14 +142,24 @@ export const termsBodies = {
     subscriptionId: z.string(),
     queries: z.array(z.object(templateRef)),
     pricePerPeriod: z.string(),
+    periodSeconds: z.number().optional(),
+    /** How many periods the subscriber agrees to pay at most. */
+    periods: z.number().int().min(1).optional(),
+    ...money,
     resultKeyRef: z.string(),
     compliance,
   }),
   grant: z.object({
     grantId: z.string(),
+    granteeId: z.string().optional(),
+    /** The sum of the milestones' amounts: what the sponsor locks. */
+    total: z.string().optional(),
+    ...money,
     milestones: z.array(
       z.object({
         milestoneId: z.string(),
+        amount: z.string().optional(),
+        deadline: z.string().optional(),
         check: z.union([
           z.object({ kind: z.literal('query'), ...templateRef, metric: z.string(), threshold: z.number() }),
           z.object({ kind: z.literal('sponsor_approval') }),
@@ -140,6 +170,53 @@ export const termsBodies = {
 } as const satisfies Record<TermsKind, z.ZodType>;
 
 export type TermsBodyOf<K extends TermsKind> = z.infer<(typeof termsBodies)[K]>;
+
+const units = z.string().regex(/^[0-9]{1,31}$/);
+const signedMoney = {
+  feeBps: z.number().int().min(0).max(10_000),
+  nonce: termsNonce,
+};
+/** The money a payer's terms must state before settlement moves any of it: required, not optional. */
+export const paymentTermsBodies = {
+  cohort_query: termsBodies.cohort_query.extend({
+    ...signedMoney,
+    sellerId: z.string(),
+    price: units,
+    notAfter: z.iso.datetime({ offset: true }),
+  }),
+  multi_seller: termsBodies.multi_seller.extend({
+    ...signedMoney,
+    sellers: z.array(z.object({ sellerId: z.string(), templateHash: z.string(), price: units })).min(1),
+    price: units,
+    notAfter: z.iso.datetime({ offset: true }),
+  }),
+  subscription: termsBodies.subscription.extend({
+    ...signedMoney,
+    pricePerPeriod: units,
+    periodSeconds: z.number().int().min(1),
+    periods: z.number().int().min(1),
+    notAfter: z.iso.datetime({ offset: true }),
+  }),
+  grant: termsBodies.grant.extend({
+    ...signedMoney,
+    granteeId: z.string(),
+    total: units,
+    milestones: z
+      .array(
+        z.object({
+          milestoneId: z.string(),
+          amount: units,
+          deadline: z.string(),
+          check: termsBodies.grant.shape.milestones.element.shape.check,
+        }),
+      )
+      .min(1),
+  }),
+} as const satisfies Record<TermsKind, z.ZodType>;
+export type PaymentTermsOf<K extends TermsKind> = z.infer<(typeof paymentTermsBodies)[K]>;
+
+/** The platform fee when the operator sets none (TUSK_FEE_BPS): what a client signs unless told. */
+export const DEFAULT_FEE_BPS = 250;
 
 /** Same value, whatever the key order: how terms are compared with what reached an activity. */
 export const sameJson = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
@@ -157,3 +234,36 @@ export const termsHashOf = (terms: SignedTerms): string =>
     body: terms.body,
     signature: terms.signature,
   });
+
+/** How long terms a client signs stay lockable unless it says otherwise. */
+export const DEFAULT_TERMS_LIFETIME_MS = 24 * 60 * 60 * 1000;
+/** How many periods a subscription's terms allow unless the subscriber says otherwise. */
+export const DEFAULT_SUBSCRIPTION_PERIODS = 12;
+
+/**
+ * A create request's body with the money fields a client fills in when its caller left them out: a
+ * fresh nonce, the fee it was told, an expiry, a grant's total and a subscription's number of periods.
+ * What the caller gave is kept: these are defaults, signed like everything else.
+ */
+export function withSignedMoney<B extends TermsBody>(
+  kind: TermsKind,
+  body: B,
+  options: { feeBps?: number; now?: number } = {},
+): B & TermsBody {
+  const filled: TermsBody = {
+    nonce: randomBytes(16).toString('base64url'),
+    feeBps: options.feeBps ?? DEFAULT_FEE_BPS,
+  };
+  if (kind !== 'grant')
+    filled.notAfter = new Date((options.now ?? Date.now()) + DEFAULT_TERMS_LIFETIME_MS).toISOString();
+  if (kind === 'subscription') filled.periods = DEFAULT_SUBSCRIPTION_PERIODS;
+  if (kind === 'grant' && Array.isArray(body.milestones))
+    filled.total = (body.milestones as { amount?: unknown }[])
+      .reduce(
+        (sum, m) =>
+          sum + (typeof m.amount === 'string' && /^[0-9]{1,31}$/.test(m.amount) ? BigInt(m.amount) : 0n),
+        0n,
+      )
+      .toString();
+  return { ...filled, ...body };
+}

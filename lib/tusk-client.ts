@@ -10,6 +10,7 @@ import { signRequest } from './signed-request';
 import {
   signTerms,
   TERMS_SIGNATURE_FIELD,
+  withSignedMoney,
   type SignedTerms,
   type TermsBody,
   type TermsKind,
@@ -41,6 +42,8 @@ export class TuskUnreachableError extends Error {
 export class TuskClient {
   /** The API accepts each signed request once: two identical requests need distinct timestamps. */
   private lastTimestamp = 0;
+  /** The platform fee to sign when a body names none (GET /templates says it); the default fee if unset. */
+  feeBps?: number;
 
   constructor(
     readonly baseUrl: string,
@@ -125,15 +128,23 @@ export class TuskClient {
     return publicKeyOf(this.privateKeyPem);
   }
 
-  /** The body of a create request with this party's signature over it as deal terms. */
+  /**
+   * The body of a create request with this party's signature over it as deal terms. Money fields it
+   * leaves out (nonce, fee, expiry, a grant's total, a subscription's periods) are filled in and signed.
+   */
   signed<B extends TermsBody>(kind: TermsKind, body: B): B & { termsSignature: string } {
-    const { signature } = this.signTerms(kind, body);
-    return { ...body, [TERMS_SIGNATURE_FIELD]: signature };
+    const full = this.withMoney(kind, body);
+    const { signature } = signTerms(kind, this.partyId, full, this.privateKeyPem);
+    return { ...(full as B), [TERMS_SIGNATURE_FIELD]: signature };
   }
 
-  /** The signed terms themselves, as the API would hand them to a workflow. */
+  /** The signed terms themselves, as the API would hand them to a workflow (money fields filled in). */
   signTerms(kind: TermsKind, body: TermsBody): SignedTerms {
-    return signTerms(kind, this.partyId, body, this.privateKeyPem);
+    return signTerms(kind, this.partyId, this.withMoney(kind, body), this.privateKeyPem);
+  }
+
+  private withMoney(kind: TermsKind, body: TermsBody): TermsBody {
+    return withSignedMoney(kind, body, this.feeBps === undefined ? {} : { feeBps: this.feeBps });
   }
 
   /**

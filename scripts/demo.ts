@@ -45,7 +45,7 @@ async function balances(deployment: LocalDeployment, chain?: DemoChain, escrow?:
 async function runDeal(deployment: LocalDeployment, chain?: DemoChain): Promise<string> {
   const { client, resultKeyPem, resultPublicKey } = deployment.buyer;
   const { templates } = await client.get<{
-    templates: { id: string; hash: string; price: string; title: string }[];
+    templates: { id: string; seller: string; hash: string; price: string; title: string }[];
   }>('/templates');
   const template = templates.find((t) => t.id === 'cohort-cost-by-zip3');
   if (!template) throw new Error('the demo template is not in the catalog; is its signature intact?');
@@ -58,6 +58,7 @@ async function runDeal(deployment: LocalDeployment, chain?: DemoChain): Promise<
     client.signed('cohort_query', {
       dealId: `demo-${randomUUID()}`,
       templateId: template.id,
+      sellerId: template.seller,
       templateHash: template.hash,
       parameters: { min_age: 30, max_age: 50, sex: 'F' },
       price: template.price,

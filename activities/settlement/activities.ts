@@ -1,7 +1,20 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { PartyRegistry } from '../../lib/parties';
+import type { SignedTerms } from '../../lib/signed-terms';
 import { requirePayerSigned } from './payer-key';
-import { SettlementRefusedError, type LockEscrowInput, type SettlementPort } from './port';
+import {
+  SettlementRefusedError,
+  type LockEscrowInput,
+  type OpenEscrowInput,
+  type RefundEscrowInput,
+  type RefundRemainderInput,
+  type ReleaseEscrowInput,
+  type ReleasePartInput,
+  type ReturnLatePaymentsInput,
+  type SettlementPort,
+  type SplitEscrowInput,
+} from './port';
+import { assertSignedMove } from './signed-payment';
 
 /** How often a running settlement activity tells Temporal it is alive (well under its heartbeat timeout). */
 const HEARTBEAT_MS = 2_000;
@@ -31,35 +44,122 @@ export interface SettlementActivityOptions {
   parties: PartyRegistry;
 }
 
+/**
+ * Every move of money carries the payer's signed terms: the activity checks the move against them
+ * (signature, payer, amount, fee, payee, escrow nonce, expiry) before the adapter moves anything.
+ */
+type Signed<T> = T & { terms: SignedTerms };
+/** A lock also says whom the lifecycle will pay and at what fee: a mismatch locks nothing. */
+type SignedLock<T> = Signed<T> & { payeeId?: string; feeBps?: number };
+
+/** The terms are dropped before the port: the adapter moves money, the activity decides if it may. */
+function checked<T extends { terms: SignedTerms }>(
+  input: T,
+  move: Parameters<typeof assertSignedMove>[0],
+): Omit<T, 'terms'> {
+  assertSignedMove(move, input.terms, Date.now());
+  const { terms: _terms, ...rest } = input;
+  return rest;
+}
+
+/** A lock's payee and fee are only for the check: the adapter locks the payment, nothing else. */
+function checkedLock<T extends OpenEscrowInput>(input: SignedLock<T>): Omit<T, 'payeeId' | 'feeBps'> {
+  const {
+    payeeId: _payee,
+    feeBps: _fee,
+    ...rest
+  } = checked<SignedLock<T>>(input, {
+    action: 'lock',
+    escrowId: input.dealId,
+    payerId: input.buyerId,
+    amount: input.amount,
+    ...(input.payeeId === undefined ? {} : { payeeId: input.payeeId }),
+    ...(input.feeBps === undefined ? {} : { feeBps: input.feeBps }),
+  });
+  return rest as Omit<T, 'payeeId' | 'feeBps'>;
+}
+
 /** Settlement activities (task queue `settlement`) over whichever adapter the worker was given. */
 export function createSettlementActivities(port: SettlementPort, options: SettlementActivityOptions) {
   return {
-    openEscrow: (input: Parameters<SettlementPort['openEscrow']>[0]) =>
-      asActivity(() => port.openEscrow(input)),
-    lockEscrow: (input: LockEscrowInput) =>
+    openEscrow: (input: SignedLock<OpenEscrowInput>) =>
+      asActivity(() => {
+        // Who signed first (the payer's registered key), then what: the money the terms state.
+        requirePayerSigned(input, options.parties);
+        return port.openEscrow(checkedLock(input));
+      }),
+    lockEscrow: (input: SignedLock<LockEscrowInput>) =>
       asActivity(() => {
         requirePayerSigned(input, options.parties);
         return port.lockEscrow({
-          ...input,
+          ...checkedLock(input),
           // From the first attempt's scheduling: a retry after a crash does not restart the window.
           payBy: input.payBy ?? Context.current().info.scheduledTimestampMs + options.paymentWindowMs,
           signal: Context.current().cancellationSignal,
         });
       }),
-    releaseEscrow: (input: Parameters<SettlementPort['releaseEscrow']>[0]) =>
-      asActivity(() => port.releaseEscrow(input)),
-    refundEscrow: (input: Parameters<SettlementPort['refundEscrow']>[0]) =>
-      asActivity(() => port.refundEscrow(input)),
-    releasePart: (input: Parameters<SettlementPort['releasePart']>[0]) =>
-      asActivity(() => port.releasePart(input)),
-    refundRemainder: (input: Parameters<SettlementPort['refundRemainder']>[0]) =>
-      asActivity(() => port.refundRemainder(input)),
-    splitEscrow: (input: Parameters<SettlementPort['splitEscrow']>[0]) =>
-      asActivity(() => port.splitEscrow(input)),
-    returnLatePayments: (input: Parameters<SettlementPort['returnLatePayments']>[0]) =>
+    releaseEscrow: (input: Signed<ReleaseEscrowInput>) =>
+      asActivity(() =>
+        port.releaseEscrow(
+          checked(input, {
+            action: 'release',
+            escrowId: input.dealId,
+            payeeId: input.sellerId,
+            ...(input.buyerId === undefined ? {} : { payerId: input.buyerId }),
+            amount: input.amount,
+            feeBps: input.feeBps,
+          }),
+        ),
+      ),
+    refundEscrow: (input: Signed<RefundEscrowInput>) =>
+      asActivity(() =>
+        port.refundEscrow(
+          checked(input, {
+            action: 'refund',
+            escrowId: input.dealId,
+            payerId: input.buyerId,
+            amount: input.amount,
+          }),
+        ),
+      ),
+    releasePart: (input: Signed<ReleasePartInput>) =>
+      asActivity(() =>
+        port.releasePart(
+          checked(input, {
+            action: 'release_part',
+            escrowId: input.dealId,
+            partId: input.partId,
+            payeeId: input.payeeId,
+            amount: input.amount,
+            feeBps: input.feeBps,
+          }),
+        ),
+      ),
+    refundRemainder: (input: Signed<RefundRemainderInput>) =>
+      asActivity(() =>
+        port.refundRemainder(
+          checked(input, { action: 'refund_remainder', escrowId: input.dealId, payerId: input.funderId }),
+        ),
+      ),
+    splitEscrow: (input: Signed<SplitEscrowInput>) =>
+      asActivity(() =>
+        port.splitEscrow(
+          checked(input, {
+            action: 'split',
+            escrowId: input.dealId,
+            splitId: input.splitId,
+            payerId: input.buyerId,
+            payeeId: input.sellerId,
+            amount: input.amount,
+            sellerAmount: input.sellerAmount,
+            feeBps: input.feeBps,
+          }),
+        ),
+      ),
+    returnLatePayments: (input: Signed<ReturnLatePaymentsInput>) =>
       asActivity(() =>
         port.returnLatePayments({
-          ...input,
+          ...checked(input, { action: 'return_late', escrowId: input.dealId, payerId: input.payerId }),
           // Twice the payment window: a payer who started paying just before the lock gave up lands too.
           watchUntil:
             input.watchUntil ?? Context.current().info.scheduledTimestampMs + 2 * options.paymentWindowMs,

@@ -229,7 +229,11 @@ export type SettlementRefusal =
   /** Not a namespaced escrow id (see ./types.ts): refused so that escrows of two kinds never meet. */
   | 'InvalidEscrowId'
   /** A log anchor asked for something that is not a tree head (size and root hash). */
-  | 'InvalidTreeHead';
+  | 'InvalidTreeHead'
+  /** No terms, or terms the key they name did not sign, came with a move of money. */
+  | 'TermsSignatureInvalid'
+  /** The move is not what the payer's signed terms say (amount, fee, payee, id, nonce, expiry). */
+  | 'TermsMismatch';
 
 export class SettlementRefusedError extends Error {
   override name = 'SettlementRefusedError';

@@ -5,7 +5,10 @@ import {
   hiddenFields,
   parameterValues,
   problem,
+  notAfter,
   sellerChoice,
+  signedFee,
+  termsNonce,
   termsSignature,
   x25519PublicKey,
 } from '../common-schemas';
@@ -41,6 +44,12 @@ export const createDealBody = z.strictObject({
     .optional(),
   /** How the buyer will use the answer; checked against the template here and again in the perimeter. */
   compliance: dealCompliance,
+  /** The platform fee the buyer agrees to (basis points of the price); settlement takes no other. */
+  feeBps: signedFee,
+  /** Until when the buyer's payment may be locked; settlement refuses a lock after it. */
+  notAfter,
+  /** Fresh per signing: the deal's escrow is named by it, so a reused deal id is a new escrow. */
+  nonce: termsNonce,
   /** The buyer's signature over the rest of this body as `cohort_query` terms; every perimeter checks it. */
   termsSignature,
 });
@@ -179,6 +188,8 @@ export const createMultiSellerDealBody = z.strictObject({
       z.strictObject({
         sellerId: z.string().min(1).max(100),
         templateHash: createDealBody.shape.templateHash,
+        /** This seller's share: its template's price. Settlement pays it and nothing else. */
+        price: createDealBody.shape.price,
       }),
     )
     .min(1)
@@ -189,6 +200,9 @@ export const createMultiSellerDealBody = z.strictObject({
   /** The buyer's HE key document (tusk buyer keygen --he): the sum is encrypted to it. */
   heKeyRef: blobRef,
   compliance: createDealBody.shape.compliance,
+  feeBps: createDealBody.shape.feeBps,
+  notAfter: createDealBody.shape.notAfter,
+  nonce: createDealBody.shape.nonce,
   /** The buyer's signature over the rest of this body as `multi_seller` terms; each perimeter checks it. */
   termsSignature,
 });

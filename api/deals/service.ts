@@ -12,6 +12,7 @@ import { dealAsSeenBy, type VisibleDealStatus } from '../redaction';
 import { confirmAsBuyer, sealedResultFor } from './buyer-access';
 import { ApiError } from '../errors';
 import { signedTermsOf } from '../signed-terms';
+import { checkSignedMoney } from '../signed-money';
 import type { CreateDealBody } from './schemas';
 import type { TemplateCatalog } from '../templates/catalog';
 import { checkTemplateOrder } from '../templates/order';
@@ -53,6 +54,12 @@ export class DealService {
     }
     const problem = complianceProblem(entry.template, body.compliance);
     if (problem) throw new ApiError('compliance_refused', problem);
+    if (body.sellerId === undefined)
+      throw new ApiError(
+        'seller_required',
+        `name the seller you pay (sellerId: ${entry.template.seller}): your signed terms name the payee`,
+      );
+    checkSignedMoney(body, this.config.feeBps);
     const terms = signedTermsOf(buyer, 'cohort_query', body);
     const buyerKeyRef = await this.blobs.put(x25519KeyDocument(body.buyerPublicKey));
     try {

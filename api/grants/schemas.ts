@@ -3,6 +3,8 @@ import { attentionItem } from '../deals/schemas';
 import {
   sellerChoice,
   amount,
+  signedFee,
+  termsNonce,
   businessId,
   hiddenFields,
   parameterValues,
@@ -44,7 +46,11 @@ export const createGrantBody = z.strictObject({
     )
     .min(1)
     .max(20),
-  /** The sponsor's signature over the rest of this body as `grant` terms; query checks verify it. */
+  /** The sum of the milestones' amounts: what the sponsor locks. */
+  total: amount,
+  feeBps: signedFee,
+  nonce: termsNonce,
+  /** The sponsor's signature over the rest of this body as `grant` terms; query checks and settlement verify it. */
   termsSignature,
 });
 export type CreateGrantBody = z.infer<typeof createGrantBody>;

@@ -13,6 +13,7 @@ import { grantWorkflowId } from '../../workflows/workflow-ids';
 import { ApiError } from '../errors';
 import { grantAsSeenBy } from '../redaction';
 import { signedTermsOf } from '../signed-terms';
+import { checkSignedMoney } from '../signed-money';
 import type { CreateGrantBody } from './schemas';
 import type { TemplateCatalog } from '../templates/catalog';
 import { checkTemplateOrder } from '../templates/order';
@@ -70,6 +71,12 @@ export class GrantService {
     const now = Date.now();
     const milestones = [];
     for (const milestone of body.milestones) milestones.push(await this.milestoneSpec(milestone, now));
+    checkSignedMoney(body, this.config.feeBps);
+    if (grantTotal(milestones) !== body.total)
+      throw new ApiError(
+        'invalid_terms',
+        `the milestones add up to ${grantTotal(milestones)}, not ${body.total}`,
+      );
     const terms = signedTermsOf(sponsor, 'grant', body);
     // A retried request finds its grant, whose total is already locked away from the balance.
     if (!(await this.calls.exists(grantWorkflowId(body.grantId))))

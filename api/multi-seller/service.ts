@@ -19,6 +19,7 @@ import { ApiError } from '../errors';
 import { notFoundOr } from '../error-responses';
 import { multiSellerDealAsSeenBy } from '../redaction';
 import { signedTermsOf } from '../signed-terms';
+import { checkSignedMoney } from '../signed-money';
 import type { CreateMultiSellerDealBody } from '../deals/schemas';
 import type { TemplateCatalog } from '../templates/catalog';
 
@@ -51,7 +52,7 @@ export class MultiSellerDealService {
     if (sellerIds.length > MAX_SELLERS || new Set(sellerIds).size !== sellerIds.length)
       throw new ApiError('invalid_request', `name each seller once, at most ${MAX_SELLERS}`);
     const entries = await this.catalog.list();
-    const shares = body.sellers.map(({ sellerId, templateHash }) => {
+    const shares = body.sellers.map(({ sellerId, templateHash, price: signedShare }) => {
       const entry = entries.find((e) => e.template.id === body.templateId && e.template.seller === sellerId);
       if (!entry)
         throw new ApiError('unknown_template', `seller ${sellerId} offers no signed ${body.templateId}`);
@@ -61,6 +62,11 @@ export class MultiSellerDealService {
         throw new ApiError(
           'templates_differ',
           `${sellerId}'s ${body.templateId} is not offered for multi-seller sums`,
+        );
+      if (signedShare !== entry.template.price)
+        throw new ApiError(
+          'price_mismatch',
+          `${sellerId}'s ${body.templateId} costs ${entry.template.price}`,
         );
       return { entry, share: { sellerId, templateHash, price: entry.template.price } };
     });
@@ -86,6 +92,7 @@ export class MultiSellerDealService {
       const problem = complianceProblem(entry.template, body.compliance);
       if (problem) throw new ApiError('compliance_refused', `${entry.template.seller}: ${problem}`);
     }
+    checkSignedMoney(body, this.config.feeBps);
     await this.requireHeKey(body.heKeyRef);
     const terms = signedTermsOf(buyer, 'multi_seller', body);
     try {

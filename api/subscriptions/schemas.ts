@@ -3,6 +3,9 @@ import { attentionItem } from '../deals/schemas';
 import {
   sellerChoice,
   amount,
+  notAfter,
+  signedFee,
+  termsNonce,
   businessId,
   dealCompliance,
   hiddenFields,
@@ -33,6 +36,12 @@ export const createSubscriptionBody = z.strictObject({
     .int()
     .min(1)
     .max(366 * 24 * 60 * 60),
+  /** The most periods the buyer agrees to pay; settlement charges no period past it. */
+  periods: z.int().min(1).max(10_000),
+  feeBps: signedFee,
+  /** Until when the first period may be charged. */
+  notAfter,
+  nonce: termsNonce,
   /** Results and access tokens are sealed to this key. */
   buyerPublicKey: x25519PublicKey,
   /** How the buyer will use the answers; checked against every template here and in the perimeter. */

@@ -15,6 +15,7 @@ import { complianceProblem } from '../../query-policies/compliance';
 import { ApiError } from '../errors';
 import { requireOwner, subscriptionAsSeenBy } from '../redaction';
 import { signedTermsOf } from '../signed-terms';
+import { checkSignedMoney } from '../signed-money';
 import type { LifecycleConfig } from '../lifecycle-config';
 import type { CreateSubscriptionBody } from './schemas';
 import type { TemplateCatalog } from '../templates/catalog';
@@ -52,6 +53,12 @@ export class SubscriptionService {
     const price = orders.reduce((sum, { entry }) => sum + BigInt(entry.template.price), 0n).toString();
     if (price !== body.pricePerPeriod)
       throw new ApiError('price_mismatch', `these queries cost ${price} per period`);
+    if (body.queries.some((q) => q.sellerId === undefined))
+      throw new ApiError(
+        'seller_required',
+        `name the seller you pay in every query (sellerId: ${[...sellers][0]}): your signed terms name the payee`,
+      );
+    checkSignedMoney(body, this.config.feeBps);
     const terms = signedTermsOf(buyer, 'subscription', body);
     const buyerKeyRef = await this.blobs.put(x25519KeyDocument(body.buyerPublicKey));
     const workflowId = subscriptionWorkflowId(body.subscriptionId);

@@ -8,19 +8,24 @@ import { errorResponses } from '../error-responses';
 import { publishedTemplate, publishTemplateBody } from './schemas';
 import { publishTemplate } from './service';
 
-export const templateRoutes: FastifyPluginAsyncZod<{ catalog: TemplateCatalog }> = async (
+export const templateRoutes: FastifyPluginAsyncZod<{ catalog: TemplateCatalog; feeBps: number }> = async (
   app,
-  { catalog },
+  { catalog, feeBps },
 ) => {
   app.get(
     '/templates',
     {
       schema: {
         summary: 'Signed templates for sale, with the hash a deal must pin',
-        response: { 200: z.object({ templates: z.array(templateSummary) }), 401: errorBody },
+        response: {
+          // The platform fee a buyer signs beside the price (basis points); settlement takes no other.
+          200: z.object({ templates: z.array(templateSummary), feeBps: z.number() }),
+          401: errorBody,
+        },
       },
     },
     async () => ({
+      feeBps,
       templates: (await catalog.list()).map(({ template, hash }) => ({
         id: template.id,
         version: template.version,

@@ -13,6 +13,7 @@ import {
 import { CliError, EXIT, home, keyPaths, partyClient, readText, type PartyOptions } from '../common';
 import { encode, progressOnStderr } from '../party-commands';
 import { readHeSecret } from './he-keys';
+import { keepSignedTerms, withoutSignature } from '../settlement/kept-terms';
 
 export interface CatalogTemplate {
   id: string;
@@ -27,8 +28,11 @@ export interface CatalogTemplate {
   multiSeller?: boolean;
 }
 
+/** The templates for sale; the platform fee it states is what this client signs beside a price. */
 export async function catalog(client: TuskClient): Promise<CatalogTemplate[]> {
-  return (await client.get<{ templates: CatalogTemplate[] }>('/templates')).templates;
+  const listed = await client.get<{ templates: CatalogTemplate[]; feeBps?: number }>('/templates');
+  if (listed.feeBps !== undefined) client.feeBps = listed.feeBps;
+  return listed.templates;
 }
 
 /** The template a buyer means: by id, and by seller when several sell a copy of it. */
@@ -141,20 +145,22 @@ export async function buy(templateId: string, options: BuyOptions): Promise<void
     `result key of ${client.partyId}`,
   );
   // The buyer signs the terms; every perimeter checks that signature before it reserves anything.
-  const status = await client.post<DealStatus>(
-    '/deals',
-    client.signed('cohort_query', {
-      dealId: options.dealId ?? randomUUID(),
-      templateId,
-      templateHash: chosen.hash,
-      ...(options.seller ? { sellerId: options.seller } : {}),
-      parameters: Object.fromEntries((options.param ?? []).map(parseParam)),
-      price,
-      buyerPublicKey: publicKeyFromPem(resultKey),
-      ...(privateSelection ? { privateSelection } : {}),
-      compliance: complianceOf(options),
-    }),
-  );
+  const dealId = options.dealId ?? randomUUID();
+  const signed = client.signed('cohort_query', {
+    dealId,
+    templateId,
+    templateHash: chosen.hash,
+    // The signed terms name the seller paid.
+    sellerId: chosen.seller,
+    parameters: Object.fromEntries((options.param ?? []).map(parseParam)),
+    price,
+    buyerPublicKey: publicKeyFromPem(resultKey),
+    ...(privateSelection ? { privateSelection } : {}),
+    compliance: complianceOf(options),
+  });
+  // Kept before it is sent: `tusk buyer pay` pays only what this says.
+  await keepSignedTerms(options.home, client.partyId, 'cohort_query', dealId, withoutSignature(signed));
+  const status = await client.post<DealStatus>('/deals', signed);
   report(
     options.wait ? await waitForDeal(client, `/deals/${encode(status.dealId)}`, status.dealId) : status,
     options.json,
@@ -175,18 +181,17 @@ export async function buySum(
   });
   const secret = await readHeSecret(home(options.home), client.partyId);
   const dealId = options.dealId ?? randomUUID();
-  const status = await client.post<DealStatus>(
-    '/multi-seller-deals',
-    client.signed('multi_seller', {
-      dealId,
-      templateId,
-      sellers: sellers.map((s) => ({ sellerId: s.seller, templateHash: s.hash })),
-      parameters: Object.fromEntries((options.param ?? []).map(parseParam)),
-      price: String(sellers.reduce((sum, s) => sum + BigInt(s.price), 0n)),
-      heKeyRef: secret.keyRef,
-      compliance: complianceOf(options),
-    }),
-  );
+  const signed = client.signed('multi_seller', {
+    dealId,
+    templateId,
+    sellers: sellers.map((s) => ({ sellerId: s.seller, templateHash: s.hash, price: s.price })),
+    parameters: Object.fromEntries((options.param ?? []).map(parseParam)),
+    price: String(sellers.reduce((sum, s) => sum + BigInt(s.price), 0n)),
+    heKeyRef: secret.keyRef,
+    compliance: complianceOf(options),
+  });
+  await keepSignedTerms(options.home, client.partyId, 'multi_seller', dealId, withoutSignature(signed));
+  const status = await client.post<DealStatus>('/multi-seller-deals', signed);
   report(
     options.wait ? await waitForDeal(client, `/multi-seller-deals/${encode(dealId)}`, dealId) : status,
     options.json,

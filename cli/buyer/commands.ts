@@ -35,6 +35,7 @@ import {
   withPayOptions,
   type PayOptions,
 } from '../settlement/pay';
+import { checkOwedAgainstTerms, readSignedTerms } from '../settlement/kept-terms';
 
 export { describePrivacy, openDealResult, parseParam };
 
@@ -192,6 +193,10 @@ export function registerBuyerCommands(program: Command): void {
             options.wait,
           )
         : await whatIsOwed(client, `/deals/${encode(dealId)}`, owedForDeal, options.wait);
+      const kind = options.multi ? 'multi_seller' : 'cohort_query';
+      // Only what the buyer itself signed is paid, whatever the status asks for.
+      if (owed.state === 'owed')
+        checkOwedAgainstTerms(owed, kind, await readSignedTerms(options.home, client.partyId, kind, dealId));
       await payOwed(owed, options);
     });
 

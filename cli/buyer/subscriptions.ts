@@ -18,6 +18,12 @@ import { encode, printStatus } from '../party-commands';
 import { chooseTemplate, parseParam } from './buy';
 import { describePrivacy } from './result';
 import { owedForSubscription, payOwed, whatIsOwed, withPayOptions, type PayOptions } from '../settlement/pay';
+import {
+  checkOwedAgainstTerms,
+  keepSignedTerms,
+  readSignedTerms,
+  withoutSignature,
+} from '../settlement/kept-terms';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -29,6 +35,13 @@ interface SubscribeOptions extends PartyOptions {
   accept?: string[];
   seller?: string;
   id?: string;
+  periods?: string;
+}
+
+function periodsOf(value: string): number {
+  const periods = Number(value);
+  if (!Number.isInteger(periods) || periods < 1) throw new CliError('--periods takes a whole number from 1');
+  return periods;
 }
 
 async function subscribe(templateIds: string[], options: SubscribeOptions): Promise<void> {
@@ -39,21 +52,34 @@ async function subscribe(templateIds: string[], options: SubscribeOptions): Prom
   const periodSeconds = Number(options.periodSeconds);
   if (!Number.isInteger(periodSeconds) || periodSeconds < 1)
     throw new CliError('--period-seconds takes a whole number');
-  const status = await client.post<{ subscriptionId: string; stage: string }>(
-    '/subscriptions',
-    client.signed('subscription', {
-      subscriptionId: options.id ?? randomUUID(),
-      queries: templates.map((t) => ({ templateId: t.id, templateHash: t.hash, parameters })),
-      pricePerPeriod: String(templates.reduce((sum, t) => sum + BigInt(t.price), 0n)),
-      periodSeconds,
-      buyerPublicKey: publicKeyFromPem(resultKey),
-      compliance: {
-        jurisdiction: options.jurisdiction,
-        purpose: options.purpose,
-        acceptedDataClasses: options.accept ?? [],
-      },
-    }),
+  const subscriptionId = options.id ?? randomUUID();
+  const signed = client.signed('subscription', {
+    subscriptionId,
+    queries: templates.map((t) => ({
+      templateId: t.id,
+      sellerId: t.seller,
+      templateHash: t.hash,
+      parameters,
+    })),
+    pricePerPeriod: String(templates.reduce((sum, t) => sum + BigInt(t.price), 0n)),
+    periodSeconds,
+    ...(options.periods === undefined ? {} : { periods: periodsOf(options.periods) }),
+    buyerPublicKey: publicKeyFromPem(resultKey),
+    compliance: {
+      jurisdiction: options.jurisdiction,
+      purpose: options.purpose,
+      acceptedDataClasses: options.accept ?? [],
+    },
+  });
+  // Kept before it is sent: `tusk buyer subscription pay` pays only what this says.
+  await keepSignedTerms(
+    options.home,
+    client.partyId,
+    'subscription',
+    subscriptionId,
+    withoutSignature(signed),
   );
+  const status = await client.post<{ subscriptionId: string; stage: string }>('/subscriptions', signed);
   console.log(`subscription ${status.subscriptionId}: ${status.stage}`);
 }
 
@@ -109,6 +135,7 @@ export function registerSubscriptionCommands(buyer: Command): void {
       .description("subscribe to a seller's templates: charged, run and delivered every period"),
   )
     .requiredOption('--period-seconds <n>', 'how long a period is')
+    .option('--periods <n>', 'the most periods you agree to pay (signed; default 12)')
     .option('--param <name=value>', 'a template parameter (repeat)', collect)
     .requiredOption('--jurisdiction <CC>', 'where you are (e.g. US)')
     .requiredOption('--purpose <purpose>', 'why you ask (e.g. research)')
@@ -143,10 +170,14 @@ export function registerSubscriptionCommands(buyer: Command): void {
     ),
   ).action(async (id: string, options: PartyOptions & PayOptions) => {
     const client = await partyClient(options);
-    await payOwed(
-      await whatIsOwed(client, `/subscriptions/${encode(id)}`, owedForSubscription, options.wait),
-      options,
-    );
+    const owed = await whatIsOwed(client, `/subscriptions/${encode(id)}`, owedForSubscription, options.wait);
+    if (owed.state === 'owed')
+      checkOwedAgainstTerms(
+        owed,
+        'subscription',
+        await readSignedTerms(options.home, client.partyId, 'subscription', id),
+      );
+    await payOwed(owed, options);
   });
   withPartyOptions(
     subscription

@@ -11,6 +11,9 @@ export interface Payment {
   what: string;
   address: string;
   amount: string;
+  /** A multi-seller share's seller; a subscription charge's period: checked against the signed terms. */
+  sellerId?: string;
+  period?: number;
 }
 
 /**
@@ -51,7 +54,12 @@ export function owedForMultiSellerDeal(
     return { state: 'waiting', why: 'the shares’ escrows are not all open yet' };
   return {
     state: 'owed',
-    payments: escrows.map((e) => ({ what: `share of ${e.sellerId}`, address: e.address, amount: e.amount })),
+    payments: escrows.map((e) => ({
+      what: `share of ${e.sellerId}`,
+      address: e.address,
+      amount: e.amount,
+      sellerId: e.sellerId,
+    })),
   };
 }
 
@@ -69,7 +77,14 @@ export function owedForSubscription(
     return { state: 'waiting', why: 'no period’s charge is open (the next one opens at renewal)' };
   return {
     state: 'owed',
-    payments: [{ what: `period ${payment.period}`, address: payment.address, amount: payment.amount }],
+    payments: [
+      {
+        what: `period ${payment.period}`,
+        address: payment.address,
+        amount: payment.amount,
+        period: payment.period,
+      },
+    ],
   };
 }
 

@@ -2,8 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { FINAL_GRANT_STAGES, REFUSED_GRANT_STAGES, waitFor } from '../../lib/sdk';
 import { CliError, EXIT, partyClient, readText, withPartyOptions, type PartyOptions } from '../common';
-import { chooseTemplate } from '../buyer/buy';
+import { catalog, chooseTemplate } from '../buyer/buy';
 import { owedForGrant, payOwed, whatIsOwed, withPayOptions, type PayOptions } from '../settlement/pay';
+import {
+  checkOwedAgainstTerms,
+  keepSignedTerms,
+  readSignedTerms,
+  withoutSignature,
+} from '../settlement/kept-terms';
 import { addDealsCommand, addKeygenCommand, encode, printStatus, progressOnStderr } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
 import { approveMilestone, extendMilestone, submitGrantEvidence } from '../../lib/signed-actions';
@@ -53,11 +59,13 @@ async function createGrant(
       return { ...milestone, check: { ...rest, templateHash: check.templateHash ?? template.hash } };
     }),
   );
+  // The catalog states the platform fee the sponsor signs.
+  await catalog(client);
   const grantId = options.id ?? randomUUID();
-  let status = await client.post<GrantStatus>(
-    '/grants',
-    client.signed('grant', { grantId, granteeId: options.grantee, milestones: pinned } as never),
-  );
+  const signed = client.signed('grant', { grantId, granteeId: options.grantee, milestones: pinned });
+  // Kept before it is sent: `tusk sponsor grant fund` pays only what this says.
+  await keepSignedTerms(options.home, client.partyId, 'grant', grantId, withoutSignature(signed));
+  let status = await client.post<GrantStatus>('/grants', signed);
   if (options.wait) status = await waitGrant(grantId, options);
   printStatus(status, REFUSED_GRANT_STAGES, false);
   console.log(`grant ${status.grantId}: ${status.stage}`);
@@ -101,10 +109,14 @@ export function registerSponsorCommands(program: Command): void {
     ),
   ).action(async (grantId: string, options: PartyOptions & PayOptions) => {
     const client = await partyClient(options);
-    await payOwed(
-      await whatIsOwed(client, `/grants/${encode(grantId)}`, owedForGrant, options.wait),
-      options,
-    );
+    const owed = await whatIsOwed(client, `/grants/${encode(grantId)}`, owedForGrant, options.wait);
+    if (owed.state === 'owed')
+      checkOwedAgainstTerms(
+        owed,
+        'grant',
+        await readSignedTerms(options.home, client.partyId, 'grant', grantId),
+      );
+    await payOwed(owed, options);
   });
   withPartyOptions(
     grant.command('status <grantId>').description("the grant's milestones and tranches (JSON)"),

@@ -4,6 +4,7 @@ import {
   grantEscrowId,
   periodEscrowId,
   shareEscrowId,
+  termsNonceOf,
 } from '../../activities/settlement/types';
 import { disclosureWorkflowId, grantWorkflowId, subscriptionWorkflowId } from '../../workflows/workflow-ids';
 import type { ActivityCall } from './history-json';
@@ -55,6 +56,8 @@ const periodRunPrefix = (subscriptionId: string, period: number) => `${subscript
 
 type SubjectInput = {
   sellers?: { sellerId: string }[];
+  /** The payer's signed terms: their nonce names the escrows (absent in histories from before). */
+  terms?: { body: Record<string, unknown> };
 };
 
 /**
@@ -62,17 +65,18 @@ type SubjectInput = {
  * from anything the operator states beside the histories.
  */
 export function escrowsOf(subject: AuditSubject, input: unknown): string[] {
+  const nonce = termsNonceOf((input as SubjectInput | undefined)?.terms);
   switch (subject.kind) {
     case 'deal': {
       const sellers = (input as SubjectInput | undefined)?.sellers;
       return sellers
-        ? sellers.map((s) => shareEscrowId(subject.dealId, s.sellerId))
-        : [dealEscrowId(subject.dealId)];
+        ? sellers.map((s) => shareEscrowId(subject.dealId, s.sellerId, nonce))
+        : [dealEscrowId(subject.dealId, nonce)];
     }
     case 'subscription_period':
-      return [periodEscrowId(subject.subscriptionId, subject.period)];
+      return [periodEscrowId(subject.subscriptionId, subject.period, nonce)];
     case 'grant':
-      return [grantEscrowId(subject.grantId)];
+      return [grantEscrowId(subject.grantId, nonce)];
     case 'disclosure':
       return [];
   }

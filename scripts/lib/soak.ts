@@ -149,7 +149,7 @@ async function runDeal(
   const { client } = deployment.buyer;
   const deadline = Date.now() + timeoutMs;
   const { templates } = await untilAnswered(deadline, () =>
-    client.get<{ templates: { id: string; hash: string; price: string }[] }>('/templates'),
+    client.get<{ templates: { id: string; seller: string; hash: string; price: string }[] }>('/templates'),
   );
   const template = templates.find((t) => t.id === templateId)!;
   await untilAnswered(deadline, async () => {
@@ -160,6 +160,7 @@ async function runDeal(
         client.signed('cohort_query', {
           dealId,
           templateId,
+          sellerId: template.seller,
           templateHash: template.hash,
           parameters,
           price: template.price,

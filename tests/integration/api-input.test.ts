@@ -12,7 +12,7 @@ import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { PartyRegistry } from '../../lib/parties';
 import { generateX25519KeyPair } from '../../lib/sealed-box';
 import { signRequest } from '../../lib/signed-request';
-import { signTerms, type TermsBody } from '../../lib/signed-terms';
+import { signTerms, withSignedMoney, type TermsBody } from '../../lib/signed-terms';
 import { connectClient } from '../../lib/temporal';
 import { freshHistoryCodec } from '../support/history-codec';
 import { templateHash } from '../../query-policies/signature';
@@ -81,15 +81,17 @@ describe('the API answers bad input with 4xx and a reason', () => {
     });
   }
 
-  const validDeal = () => ({
-    dealId: `api-${crypto.randomUUID()}`,
-    templateId: template.id,
-    templateHash: templateHash(template),
-    parameters: { min_age: 30, max_age: 50, sex: 'F' },
-    price: template.price,
-    buyerPublicKey: generateX25519KeyPair().publicKey,
-    compliance: RESEARCH_IN_US,
-  });
+  const validDeal = () =>
+    withSignedMoney('cohort_query', {
+      dealId: `api-${crypto.randomUUID()}`,
+      templateId: template.id,
+      sellerId: template.seller,
+      templateHash: templateHash(template),
+      parameters: { min_age: 30, max_age: 50, sex: 'F' },
+      price: template.price,
+      buyerPublicKey: generateX25519KeyPair().publicKey,
+      compliance: RESEARCH_IN_US,
+    });
 
   it('401 without a signature, with a wrong key, a stale clock, or a body changed after signing', async () => {
     const unsigned = await app.inject({ method: 'GET', url: '/templates' });

@@ -124,7 +124,11 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
       buyer().signed('multi_seller', {
         dealId: ids.multi,
         templateId: templates.get(sellers[0]!.id)!.id,
-        sellers: sellers.map((seller) => ({ sellerId: seller.id, templateHash: hashOf(seller) })),
+        sellers: sellers.map((seller) => ({
+          sellerId: seller.id,
+          templateHash: hashOf(seller),
+          price: '1000',
+        })),
         parameters: PARAMETERS,
         price: '2000',
         heKeyRef: secret.keyRef,

@@ -156,6 +156,7 @@ describe('the perimeter refuses what its seller did not approve, before any mone
       test.deployment.buyer.client.signTerms('cohort_query', {
         dealId,
         templateId: good.id,
+        sellerId: test.seller.id,
         templateHash: templateHash(good),
         parameters,
         price: '1000',

@@ -178,7 +178,8 @@ export async function buyDeal(
     client.signed('cohort_query', {
       dealId,
       templateId,
-      ...(sellerId ? { sellerId } : {}),
+      // The signed terms name the payee.
+      sellerId: template.seller,
       templateHash: template.hash,
       parameters,
       price: template.price,
@@ -244,9 +245,11 @@ export function dealTermsBody(
   return {
     dealId: deal.dealId,
     templateId: deal.templateId,
+    sellerId: deal.sellerId,
     templateHash: deal.templateHash,
     parameters: deal.parameters,
     price: deal.price,
+    feeBps: deal.feeBps,
     buyerPublicKey: buyer.resultPublicKey,
     compliance: deal.compliance,
     ...(deal.privateSelection ? { privateSelection: deal.privateSelection } : {}),

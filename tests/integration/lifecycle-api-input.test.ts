@@ -103,6 +103,7 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
 
   const order = () => ({
     templateId: template.id,
+    sellerId: template.seller,
     templateHash: templateHash(template),
     parameters: { min_age: 30, max_age: 50, sex: 'F' },
   });

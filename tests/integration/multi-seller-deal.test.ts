@@ -8,7 +8,9 @@ import { openSum } from '../../lib/he/buyer-selection';
 import type { HeSecretKeyFile } from '../../lib/he/buyer-keys';
 import { decodeEnvelope } from '../../lib/he/he-result';
 import { openResult } from '../../lib/sealed-result';
+import { withSignedMoney } from '../../lib/signed-terms';
 import { DEALS_TASK_QUEUE } from '../../lib/temporal';
+import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
 import { groupKey } from '../../query-policies/group-domain';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
@@ -103,7 +105,11 @@ describe('a multi-seller sum under the buyer HE key', () => {
       client.signed('multi_seller', {
         dealId,
         templateId: templateId(),
-        sellers: sellers.map((seller) => ({ sellerId: seller.id, templateHash: hashOf(seller) })),
+        sellers: sellers.map((seller) => ({
+          sellerId: seller.id,
+          templateHash: hashOf(seller),
+          price: '1000',
+        })),
         parameters: PARAMETERS,
         price: '3000',
         heKeyRef: secret.keyRef,
@@ -162,6 +168,67 @@ describe('a multi-seller sum under the buyer HE key', () => {
     }
   }
 
+  it('a share whose lock fails returns every share already paid: nothing is stranded', async () => {
+    const buyerId = test.deployment.buyer.id;
+    const accounts = [buyerId, ...sellers.map((s) => s.id), OPERATOR_ACCOUNT];
+    const balances = async () => {
+      const state = await test.deployment.ledger.state();
+      return accounts.map((account) => state.balances.get(account) ?? 0n);
+    };
+    const escrowsOf = async (id: string) =>
+      [...(await test.deployment.ledger.state()).escrows.entries()].filter(([escrowId]) =>
+        escrowId.startsWith(`share:${id}:`),
+      );
+    const before = await balances();
+    const start = (id: string, prices: string[], startedPrices = prices) => {
+      const signed = withSignedMoney('multi_seller', {
+        dealId: id,
+        templateId: templateId(),
+        sellers: sellers.map((seller, i) => ({
+          sellerId: seller.id,
+          templateHash: hashOf(seller),
+          price: prices[i]!,
+        })),
+        parameters: PARAMETERS,
+        price: String(prices.reduce((sum, p) => sum + BigInt(p), 0n)),
+        heKeyRef: secret.keyRef,
+        compliance: RESEARCH_IN_US,
+      });
+      return test.temporal.workflow.execute(multiSellerDeal, {
+        taskQueue: DEALS_TASK_QUEUE,
+        workflowId: id,
+        args: [
+          {
+            ...signed,
+            buyerId,
+            sellers: signed.sellers.map((share, i) => ({ ...share, price: startedPrices[i]! })),
+            feeBps: FEE_BPS,
+            acceptanceTimeoutMs: 1_000,
+            terms: test.deployment.buyer.client.signTerms('multi_seller', signed),
+          },
+        ],
+      });
+    };
+
+    // The buyer signed a third share it cannot afford once the first two are locked.
+    const short = `multi-short-${crypto.randomUUID()}`;
+    const unaffordable = String(before[0]! - 2000n + 1n);
+    const refunded = await start(short, ['1000', '1000', unaffordable]);
+    expect(refunded).toMatchObject({ stage: 'refunded', problem: { code: 'InsufficientFunds' } });
+    expect(refunded.result).toBeUndefined();
+    const locked = await escrowsOf(short);
+    expect(locked).toHaveLength(2);
+    for (const [, escrow] of locked) expect(escrow.outcome).toEqual({ kind: 'refund' });
+    expect(await balances()).toEqual(before);
+
+    // Started by the operator with the third share dearer than signed: no share is even opened.
+    const dearer = `multi-dearer-${crypto.randomUUID()}`;
+    const refused = await start(dearer, ['1000', '1000', '1000'], ['1000', '1000', '5000']);
+    expect(refused).toMatchObject({ stage: 'failed', problem: { code: 'TermsMismatch' } });
+    expect(await escrowsOf(dearer)).toEqual([]);
+    expect(await balances()).toEqual(before);
+  });
+
   it('leaves nothing the coordinator could decrypt: no secret key in blobs, logs or history', async () => {
     const secretBytes = Buffer.from(secret.secretKey, 'base64');
     const needles = [secret.secretKey, secretBytes.toString('hex').slice(0, 64)];
@@ -192,7 +259,7 @@ describe('a multi-seller sum under the buyer HE key', () => {
         client.signed('multi_seller', {
           dealId: `multi-${crypto.randomUUID()}`,
           templateId: templateId(),
-          sellers: [{ sellerId: sellers[0]!.id, templateHash: hashOf(sellers[0]!) }],
+          sellers: [{ sellerId: sellers[0]!.id, templateHash: hashOf(sellers[0]!), price: '1000' }],
           parameters: PARAMETERS,
           price: '1000',
           heKeyRef: secret.keyRef,

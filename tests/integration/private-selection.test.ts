@@ -39,11 +39,14 @@ describe('a private selection deal', () => {
     const selectionRefs = await Promise.all(
       (await encryptSelections(secret, template, groups)).map((bytes) => client.putBlob(bytes)),
     );
-    const { templates } = await client.get<{ templates: { id: string; hash: string }[] }>('/templates');
+    const { templates } = await client.get<{ templates: { id: string; seller: string; hash: string }[] }>(
+      '/templates',
+    );
     const dealId = `selection-${crypto.randomUUID()}`;
     const body = {
       dealId,
       templateId: template.id,
+      sellerId: template.seller,
       templateHash: templates.find((t) => t.id === template.id)!.hash,
       parameters: PARAMETERS,
       price,
@@ -144,6 +147,7 @@ describe('a private selection deal', () => {
     return {
       dealId: `selection-${crypto.randomUUID()}`,
       templateId: template.id,
+      sellerId: template.seller,
       templateHash: templates.find((t) => t.id === template.id)!.hash,
       parameters: PARAMETERS,
       price: '1000',

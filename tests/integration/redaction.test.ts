@@ -133,6 +133,7 @@ describe('one redaction rule: every GET route × every role', () => {
         sellers: [test.seller.id, sellerB.id].map((sellerId) => ({
           sellerId,
           templateHash: hashOf(sellerId),
+          price: sellerId === test.seller.id ? PRICE_A : PRICE_B,
         })),
         parameters: PARAMETERS,
         price: String(Number(PRICE_A) + Number(PRICE_B)),

@@ -140,6 +140,7 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
         sellers: [test.seller.id, sellerB.id].map((sellerId) => ({
           sellerId,
           templateHash: hashOf(sellerId),
+          price: sellerId === test.seller.id ? PRICE_A : PRICE_B,
         })),
         parameters: PARAMETERS,
         price: String(Number(PRICE_A) + Number(PRICE_B)),

@@ -30,13 +30,22 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
   let firstTokenHash: string;
 
   const subscribe = async (as: PartyIdentity, subscriptionId: string) => {
-    const { templates } = await as.client.get<{ templates: { id: string; hash: string }[] }>('/templates');
+    const { templates } = await as.client.get<{ templates: { id: string; seller: string; hash: string }[] }>(
+      '/templates',
+    );
     return as.client.request<SubscriptionStatus>(
       'POST',
       '/subscriptions',
       as.client.signed('subscription', {
         subscriptionId,
-        queries: [{ templateId: templates[0]!.id, templateHash: templates[0]!.hash, parameters: PARAMETERS }],
+        queries: [
+          {
+            templateId: templates[0]!.id,
+            sellerId: templates[0]!.seller,
+            templateHash: templates[0]!.hash,
+            parameters: PARAMETERS,
+          },
+        ],
         pricePerPeriod: '1000',
         periodSeconds: PERIOD_S,
         buyerPublicKey: as.resultPublicKey,

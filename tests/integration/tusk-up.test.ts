@@ -107,9 +107,9 @@ describe('tusk up', () => {
       publicKey: keys.publicKey,
     });
     await new LocalLedger(join(home, 'ledger.jsonl')).mint('late-buyer', 5000n);
-    const { templates } = await client.get<{ templates: { id: string; hash: string; price: string }[] }>(
-      '/templates',
-    );
+    const { templates } = await client.get<{
+      templates: { id: string; seller: string; hash: string; price: string }[];
+    }>('/templates');
     const template = templates.find((t) => t.id === 'cohort-cost-by-zip3')!;
     const dealId = `up-${crypto.randomUUID()}`;
     await client.post<DealStatus>(
@@ -117,6 +117,7 @@ describe('tusk up', () => {
       client.signed('cohort_query', {
         dealId,
         templateId: template.id,
+        sellerId: template.seller,
         templateHash: template.hash,
         parameters: { min_age: 30, max_age: 50, sex: 'F' },
         price: template.price,

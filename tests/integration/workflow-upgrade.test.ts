@@ -33,7 +33,8 @@ describe('upgrading long-lived workflows with runs in flight', () => {
   const newGrantId = `grant-v2-${crypto.randomUUID().slice(0, 8)}`;
 
   const templateOf = async (as: PartyIdentity) =>
-    (await as.client.get<{ templates: { id: string; hash: string }[] }>('/templates')).templates[0]!;
+    (await as.client.get<{ templates: { id: string; seller: string; hash: string }[] }>('/templates'))
+      .templates[0]!;
   const openGrant = async (id: string) => {
     const template = await templateOf(sponsor);
     return sponsor.client.request<GrantStatus>(
@@ -124,7 +125,14 @@ describe('upgrading long-lived workflows with runs in flight', () => {
       '/subscriptions',
       buyer.client.signed('subscription', {
         subscriptionId,
-        queries: [{ templateId: template.id, templateHash: template.hash, parameters: COHORT }],
+        queries: [
+          {
+            templateId: template.id,
+            sellerId: template.seller,
+            templateHash: template.hash,
+            parameters: COHORT,
+          },
+        ],
         pricePerPeriod: '1000',
         periodSeconds: 4,
         buyerPublicKey: buyer.resultPublicKey,

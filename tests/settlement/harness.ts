@@ -108,7 +108,8 @@ let quietRuntime = false;
 export async function callSettlement<A extends keyof SettlementActivities>(
   test: TestDeployment,
   activity: A,
-  input: SettlementCall<A>['input'],
+  // Calls without the payer's terms are what an operator could send: settlement refuses them.
+  input: Omit<SettlementCall<A>['input'], 'terms'> & { terms?: unknown },
 ): Promise<Awaited<ReturnType<SettlementActivities[A]>>> {
   if (!quietRuntime) {
     // The refusals these calls exist to provoke would each print a "Workflow failed" warning.
@@ -127,7 +128,7 @@ export async function callSettlement<A extends keyof SettlementActivities>(
     const run = test.temporal.workflow.execute(settlementCall, {
       taskQueue,
       workflowId: taskQueue,
-      args: [{ activity, input }],
+      args: [{ activity, input } as SettlementCall],
     });
     return (await worker.runUntil(run)) as Awaited<ReturnType<SettlementActivities[A]>>;
   } catch (error) {

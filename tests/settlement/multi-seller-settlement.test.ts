@@ -63,7 +63,11 @@ describe('a multi-seller deal settled on a real Aztec local network', () => {
       client.signed('multi_seller', {
         dealId,
         templateId: templates.get(sellers[0]!.id)!.id,
-        sellers: sellers.map((s) => ({ sellerId: s.id, templateHash: templateHash(templates.get(s.id)!) })),
+        sellers: sellers.map((s) => ({
+          sellerId: s.id,
+          templateHash: templateHash(templates.get(s.id)!),
+          price: templates.get(s.id)!.price,
+        })),
         parameters: PARAMETERS,
         price: '2000',
         heKeyRef: secret.keyRef,

@@ -29,7 +29,9 @@ describe('a subscription settled on a real Aztec local network', () => {
     const { client } = test.deployment.buyer;
     const status = () => client.get<SubscriptionStatus>(`/subscriptions/${subscriptionId}`);
     const before = await balances();
-    const { templates } = await client.get<{ templates: { id: string; hash: string }[] }>('/templates');
+    const { templates } = await client.get<{ templates: { id: string; seller: string; hash: string }[] }>(
+      '/templates',
+    );
     const created = await client.request<SubscriptionStatus>(
       'POST',
       '/subscriptions',
@@ -38,6 +40,7 @@ describe('a subscription settled on a real Aztec local network', () => {
         queries: [
           {
             templateId: templates[0]!.id,
+            sellerId: templates[0]!.seller,
             templateHash: templates[0]!.hash,
             parameters: { min_age: 30, max_age: 50, sex: 'F' },
           },

@@ -6,6 +6,7 @@ import {
   parseEscrowId,
   periodEscrowId,
   shareEscrowId,
+  termsNonceOf,
   type EscrowRef,
 } from '../../activities/settlement/types';
 
@@ -53,5 +54,34 @@ describe('escrow ids', () => {
     expect(() => periodEscrowId('s', 0)).toThrow(RangeError);
     expect(() => periodEscrowId('s', 1.5)).toThrow(RangeError);
     expect(() => dealEscrowId('')).toThrow(RangeError);
+  });
+});
+
+describe('escrow ids under signed terms', () => {
+  const nonce = 'n0nce-of-the-terms-1';
+  it('name the signed nonce, so the same business id signed again is another escrow', () => {
+    expect(dealEscrowId('d1', nonce)).toBe(`deal:d1:${nonce}`);
+    expect(dealEscrowId('d1', nonce)).not.toBe(dealEscrowId('d1', 'another-nonce-0001'));
+    expect(dealEscrowId('d1', nonce)).not.toBe(dealEscrowId('d1'));
+    expect(parseEscrowId(shareEscrowId('m1', 'seller-a', nonce))).toEqual({
+      kind: 'share',
+      dealId: 'm1',
+      sellerId: 'seller-a',
+      nonce,
+    });
+    expect(parseEscrowId(grantEscrowId('g1', nonce))).toEqual({ kind: 'grant', grantId: 'g1', nonce });
+    expect(parseEscrowId(periodEscrowId('s1', 2, nonce))).toEqual({
+      kind: 'period',
+      subscriptionId: 's1',
+      period: 2,
+      nonce,
+    });
+  });
+
+  it('read the nonce of terms, and nothing that is not one', () => {
+    expect(termsNonceOf({ body: { nonce } })).toBe(nonce);
+    expect(termsNonceOf({ body: { nonce: 'short' } })).toBeUndefined();
+    expect(termsNonceOf({ body: {} })).toBeUndefined();
+    expect(parseEscrowId('deal:d1:short')).toBeUndefined();
   });
 });

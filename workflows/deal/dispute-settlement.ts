@@ -2,7 +2,8 @@ import { executeChild } from '@temporalio/workflow';
 import { lifecycleSearchAttributes } from '../../lib/search-attributes';
 import type { CoordinatorActivities } from '../../activities/coordinator/activities';
 import type { SettlementActivities } from '../../activities/settlement/activities';
-import { dealEscrowId, escrowId } from '../../activities/settlement/types';
+import { disputeEscrowId, termsNonceOf } from '../../activities/settlement/types';
+import { escrowOfDeal } from './settlement-steps';
 import type { CohortQueryDealInput, DealState } from './state';
 import { dispute } from '../dispute/workflow';
 import { DEFAULT_DISPUTE_TERMS, sellerShare } from '../dispute/state';
@@ -40,21 +41,23 @@ export async function settleByDispute(
     ],
   });
   deal.disputeResolved(resolution);
-  const { buyerId, sellerId, price, feeBps } = input;
-  const dealId = dealEscrowId(input.dealId);
+  const { buyerId, sellerId, price, feeBps, terms } = input;
+  const dealId = escrowOfDeal(input);
   const outcome = resolution.outcome;
   switch (outcome.kind) {
     case 'release':
       await settle([
         {
           step: 'release',
-          run: () => payout.releaseEscrow({ dealId, sellerId, buyerId, amount: price, feeBps }),
+          run: () => payout.releaseEscrow({ dealId, sellerId, buyerId, amount: price, feeBps, terms }),
         },
       ]);
       deal.advance('settled', Date.now());
       break;
     case 'refund':
-      await settle([{ step: 'refund', run: () => payout.refundEscrow({ dealId, buyerId, amount: price }) }]);
+      await settle([
+        { step: 'refund', run: () => payout.refundEscrow({ dealId, buyerId, amount: price, terms }) },
+      ]);
       deal.advance('refunded', Date.now());
       break;
     case 'split': {
@@ -66,12 +69,13 @@ export async function settleByDispute(
           run: () =>
             payout.splitEscrow({
               dealId,
-              splitId: escrowId({ kind: 'dispute', dealId: input.dealId }),
+              splitId: disputeEscrowId(input.dealId, termsNonceOf(terms)),
               sellerId,
               buyerId,
               amount: price,
               sellerAmount,
               feeBps,
+              terms,
             }),
         },
       ]);

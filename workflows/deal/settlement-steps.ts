@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { SettlementActivities } from '../../activities/settlement/activities';
-import { dealEscrowId } from '../../activities/settlement/types';
+import { dealEscrowId, termsNonceOf } from '../../activities/settlement/types';
 import { settlementLock, settlementPayout, settlementTx } from '../activity-options';
 import type { GuardedStep } from '../guarded-settlement';
 import type { CohortQueryDealInput, DealState } from './state';
@@ -9,12 +9,25 @@ const escrowOpen = proxyActivities<SettlementActivities>({ taskQueue: 'settlemen
 const escrowLock = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementLock });
 const escrowPayout = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementPayout });
 
+/** The deal's escrow: named by the buyer's signed terms' nonce, so a reused deal id is a new escrow. */
+export const escrowOfDeal = (input: CohortQueryDealInput) =>
+  dealEscrowId(input.dealId, termsNonceOf(input.terms));
+
 /**
  * The buyer's payment, locked for this deal: the escrow is opened, its address shown in the deal's
  * status (the buyer pays there from its own wallet), then the lock waits until the price is in it.
  */
 export async function lockBuyerPayment(deal: DealState, input: CohortQueryDealInput): Promise<void> {
-  const payment = { dealId: dealEscrowId(input.dealId), buyerId: input.buyerId, amount: input.price };
+  const payment = {
+    dealId: escrowOfDeal(input),
+    buyerId: input.buyerId,
+    amount: input.price,
+    // Checked against the terms before anything is locked: a deal that would pay another seller or
+    // fee locks nothing.
+    payeeId: input.sellerId,
+    feeBps: input.feeBps,
+    terms: input.terms,
+  };
   const opened = await escrowOpen.openEscrow(payment);
   deal.awaitPayment(opened.escrowAddress);
   await escrowLock.lockEscrow({ ...payment, terms: input.terms });
@@ -27,7 +40,12 @@ export async function lockBuyerPayment(deal: DealState, input: CohortQueryDealIn
 export function returnLatePayments(input: CohortQueryDealInput): GuardedStep {
   return {
     step: 'return-late-payment',
-    run: () => escrowLock.returnLatePayments({ dealId: dealEscrowId(input.dealId), payerId: input.buyerId }),
+    run: () =>
+      escrowLock.returnLatePayments({
+        dealId: escrowOfDeal(input),
+        payerId: input.buyerId,
+        terms: input.terms,
+      }),
   };
 }
 
@@ -40,11 +58,12 @@ export function releaseWithReceipt(deal: DealState, input: CohortQueryDealInput)
     step: 'release',
     run: async () => {
       const released = await escrowPayout.releaseEscrow({
-        dealId: dealEscrowId(input.dealId),
+        dealId: escrowOfDeal(input),
         sellerId: input.sellerId,
         buyerId: input.buyerId,
         amount: input.price,
         feeBps: input.feeBps,
+        terms: input.terms,
         ...(deal.commitment ? { receiptFor: deal.commitment } : {}),
       });
       if (released.receipt)

@@ -1,15 +1,21 @@
-import { condition, defineQuery, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  condition,
+  defineQuery,
+  defineUpdate,
+  patched,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
 import type { CoordinatorActivities } from '../../activities/coordinator/activities';
 import type { PerimeterActivities } from '../../activities/perimeter/activities';
 import type { SettlementActivities } from '../../activities/settlement/activities';
-import { dealEscrowId } from '../../activities/settlement/types';
 import { coordinatorNotify, perimeterCheck, perimeterQuery, settlementPayout } from '../activity-options';
 import { problemOf } from '../activity-problem';
 import { notifyBestEffort } from '../notify';
 import { DealState, type CohortQueryDealInput, type DealProblem, type DealStatus } from './state';
 import { settleByDispute } from './dispute-settlement';
 import { disputeWorkflowId } from '../workflow-ids';
-import { lockBuyerPayment, releaseWithReceipt, returnLatePayments } from './settlement-steps';
+import { escrowOfDeal, lockBuyerPayment, releaseWithReceipt, returnLatePayments } from './settlement-steps';
 import { handleOperatorRetry, settleGuarded, type GuardedStep } from '../guarded-settlement';
 import { dealTermsQuery } from '../deal-terms';
 
@@ -101,8 +107,11 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
     await lockBuyerPayment(deal, input);
   } catch (error) {
     await fail(error, 'failed');
-    // The deal is over, but the buyer may still pay the address it was given: that goes back.
-    await settle([returnLatePayments(input)]);
+    // The deal is over, but the buyer may still pay the address it was given: that goes back. An
+    // escrow settlement refused to open was given to nobody.
+    // Patch `no-late-watch-unopened` (signed money, issue 20): runs from before still watch.
+    if (deal.snapshot().escrow || !patched('no-late-watch-unopened'))
+      await settle([returnLatePayments(input)]);
     if (deal.stage === 'needs_attention') deal.advance('failed', Date.now());
     return deal.snapshot();
   }
@@ -110,9 +119,10 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
     step: 'refund',
     run: () =>
       escrowPayout.refundEscrow({
-        dealId: dealEscrowId(input.dealId),
+        dealId: escrowOfDeal(input),
         buyerId: input.buyerId,
         amount: input.price,
+        terms: input.terms,
       }),
   });
   deal.advance('escrow_locked', Date.now());

@@ -1,10 +1,17 @@
 import type { SignedTerms } from '../../lib/signed-terms';
-import { condition, defineQuery, defineUpdate, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  condition,
+  defineQuery,
+  defineUpdate,
+  patched,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
 import type { CoordinatorActivities } from '../../activities/coordinator/activities';
 import type { MilestoneCheckActivities } from '../../activities/perimeter/milestone-check';
 import { perimeterTaskQueue } from '../../activities/perimeter/types';
 import type { SettlementActivities } from '../../activities/settlement/activities';
-import { grantEscrowId } from '../../activities/settlement/types';
+import { grantEscrowId, termsNonceOf } from '../../activities/settlement/types';
 import {
   coordinatorNotify,
   perimeterQuery,
@@ -128,21 +135,35 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
     taskQueue: 'coordinator',
     ...coordinatorNotify,
   });
-  const { grantId, sponsorId, granteeId, feeBps } = input;
-  const escrowOfGrant = grantEscrowId(grantId);
+  const { grantId, sponsorId, granteeId, feeBps, terms } = input;
+  // Settlement checks every move below against the sponsor's signed terms: unsigned, nothing is locked.
+  const escrowOfGrant = grantEscrowId(grantId, termsNonceOf(terms));
 
   // Decisions are bound to the sponsor's terms: their hash is taken before any decision counts.
   grant.setScope(scopeOf({ id: grantId, termsHash: await termsHashOf(input.terms) }));
-  const funding = { dealId: escrowOfGrant, buyerId: sponsorId, amount: grant.snapshot().total };
+  const funding = {
+    dealId: escrowOfGrant,
+    buyerId: sponsorId,
+    amount: grant.snapshot().total,
+    // A grant that would pay another grantee or fee than the sponsor signed locks nothing.
+    payeeId: granteeId,
+    feeBps,
+    terms,
+  };
+  let opened = false;
   try {
     // The sponsor pays the total into the grant's escrow from its own wallet.
     grant.awaitFunding((await escrowOpen.openEscrow(funding)).escrowAddress);
-    await escrowLock.lockEscrow({ ...funding, terms: input.terms });
+    opened = true;
+    await escrowLock.lockEscrow(funding);
   } catch (error) {
     grant.fundingFailed(problemOf(error));
-    await settle('return-late-payment', () =>
-      escrowLock.returnLatePayments({ dealId: escrowOfGrant, payerId: sponsorId }),
-    );
+    // An escrow settlement refused to open was never shown to the sponsor: nothing can arrive late.
+    // Patch `no-late-watch-unopened` (signed money, issue 20): runs from before still watch.
+    if (opened || !patched('no-late-watch-unopened'))
+      await settle('return-late-payment', () =>
+        escrowLock.returnLatePayments({ dealId: escrowOfGrant, payerId: sponsorId, terms }),
+      );
     return grant.snapshot();
   }
   grant.funded();
@@ -160,6 +181,7 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
           payeeId: granteeId,
           amount,
           feeBps,
+          terms,
         }),
       );
       grant.released(milestoneId, Date.now());
@@ -173,7 +195,7 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
 
   let refunded = '0';
   await settle('refund-remainder', async () => {
-    refunded = (await payout.refundRemainder({ dealId: escrowOfGrant, funderId: sponsorId })).amount;
+    refunded = (await payout.refundRemainder({ dealId: escrowOfGrant, funderId: sponsorId, terms })).amount;
   });
   grant.close(refunded);
   await notifyBestEffort(coordinator, sponsorId, grantId, 'grant_ended');

@@ -19,7 +19,7 @@ import {
   settlementTx,
 } from '../activity-options';
 import { handleOperatorRetry, settleGuarded, type GuardedStep } from '../guarded-settlement';
-import { shareEscrowId } from '../../activities/settlement/types';
+import { shareEscrowId, termsNonceOf } from '../../activities/settlement/types';
 import type { DealProblem } from '../deal/state';
 import {
   MIN_CONTRIBUTORS,
@@ -130,9 +130,10 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
   const escrows = contributors.map((share) => ({
     sellerId: share.sellerId,
     payment: {
-      dealId: shareEscrowId(input.dealId, share.sellerId),
+      dealId: shareEscrowId(input.dealId, share.sellerId, termsNonceOf(input.terms)),
       buyerId: input.buyerId,
       amount: share.price,
+      terms: input.terms,
     },
   }));
   try {
@@ -143,16 +144,23 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
   } catch (error) {
     return fail(problemOf(error), 'failed');
   }
-  for (const { sellerId, payment } of escrows) {
+  for (const [index, { sellerId, payment }] of escrows.entries()) {
     try {
-      await escrowLock.lockEscrow({ ...payment, terms: input.terms });
+      await escrowLock.lockEscrow({ ...payment, payeeId: sellerId, feeBps: input.feeBps });
     } catch (error) {
-      // Shares locked before are refunded; a share paid after its lock gave up goes back too.
-      compensations.unshift({
-        step: `return-late-payment:${sellerId}`,
-        run: () => escrowLock.returnLatePayments({ dealId: payment.dealId, payerId: payment.buyerId }),
-      });
-      return fail(problemOf(error), compensations.length > contributors.length + 1 ? 'refunded' : 'failed');
+      // Shares locked before are refunded. This share, and every later one the buyer may have paid
+      // into its open escrow already, is watched and sent back: no share is left stranded.
+      for (const unlocked of escrows.slice(index))
+        compensations.unshift({
+          step: `return-late-payment:${unlocked.sellerId}`,
+          run: () =>
+            escrowLock.returnLatePayments({
+              dealId: unlocked.payment.dealId,
+              payerId: unlocked.payment.buyerId,
+              terms: input.terms,
+            }),
+        });
+      return fail(problemOf(error), index > 0 ? 'refunded' : 'failed');
     }
     compensations.unshift({ step: `refund:${sellerId}`, run: () => escrowPayout.refundEscrow(payment) });
   }
@@ -191,6 +199,7 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
           buyerId: payment.buyerId,
           amount: payment.amount,
           feeBps: input.feeBps,
+          terms: input.terms,
         }),
     })),
   );

@@ -12,7 +12,7 @@ import type { CoordinatorActivities } from '../../activities/coordinator/activit
 import type { PerimeterActivities } from '../../activities/perimeter/activities';
 import { perimeterTaskQueue } from '../../activities/perimeter/types';
 import type { SettlementActivities } from '../../activities/settlement/activities';
-import { periodEscrowId } from '../../activities/settlement/types';
+import { periodEscrowId, termsNonceOf } from '../../activities/settlement/types';
 import {
   coordinatorNotify,
   coordinatorRecord,
@@ -81,7 +81,9 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
     taskQueue: 'coordinator',
     ...coordinatorNotify,
   });
-  const { subscriptionId, buyerId, sellerId, pricePerPeriod: amount, feeBps } = input;
+  const { subscriptionId, buyerId, sellerId, pricePerPeriod: amount, feeBps, terms } = input;
+  // Settlement checks each period's charge against the subscriber's signed terms (price, count, nonce).
+  const escrowOf = (period: number) => periodEscrowId(subscriptionId, period, termsNonceOf(terms));
 
   /** Sleeps until `at` or until `wake()` holds, marking tokens expired as their times pass. */
   async function waitUntil(at: number, wake: () => boolean = () => false): Promise<void> {
@@ -97,7 +99,7 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
   /** The period's charge is locked now and released to the seller once the period is delivered. */
   async function chargePeriod(chargeId: string): Promise<'paid' | 'unpaid' | 'cancelled'> {
     // The period's own escrow: the subscriber pays it from its own wallet (see README, Settlement).
-    const charge = { dealId: periodEscrowId(subscriptionId, sub.period), buyerId, amount };
+    const charge = { dealId: escrowOf(sub.period), buyerId, amount, payeeId: sellerId, feeBps, terms };
     sub.awaitPayment((await escrowOpen.openEscrow(charge)).escrowAddress);
     for (;;) {
       try {
@@ -166,8 +168,9 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
         step: 'return-late-payment',
         run: () =>
           escrowLock.returnLatePayments({
-            dealId: periodEscrowId(subscriptionId, sub.period),
+            dealId: escrowOf(sub.period),
             payerId: buyerId,
+            terms,
           }),
       });
       await notifyBestEffort(coordinator, buyerId, chargeId, 'subscription_suspended');
@@ -178,7 +181,7 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
       await records.issueAccessToken({ subscriptionId, period: sub.period, buyerKeyRef: input.buyerKeyRef }),
       Date.now(),
     );
-    const escrowOfPeriod = periodEscrowId(subscriptionId, sub.period);
+    const escrowOfPeriod = escrowOf(sub.period);
     const results = await runScheduledQueries(chargeId);
     sub.deliver(results);
     await notifyBestEffort(coordinator, buyerId, chargeId, 'subscription_delivered');
@@ -186,12 +189,12 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
     if (results.some((r) => 'resultRef' in r))
       await settle({
         step: `release:${sub.period}`,
-        run: () => payout.releaseEscrow({ dealId: escrowOfPeriod, sellerId, buyerId, amount, feeBps }),
+        run: () => payout.releaseEscrow({ dealId: escrowOfPeriod, sellerId, buyerId, amount, feeBps, terms }),
       });
     else
       await settle({
         step: `refund:${sub.period}`,
-        run: () => payout.refundEscrow({ dealId: escrowOfPeriod, buyerId, amount }),
+        run: () => payout.refundEscrow({ dealId: escrowOfPeriod, buyerId, amount, terms }),
       });
   }
 

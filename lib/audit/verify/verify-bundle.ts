@@ -12,6 +12,7 @@ import {
 import type { PrivacyEntries } from '../privacy-entries';
 import { checkPrivacyLedger } from './privacy-check';
 import { checkReleaseStatements, type PerimeterKeys } from './release-checks';
+import { checkPayerTerms } from './signed-money';
 import { checkWorkflowCode, replayRuns } from './replay';
 import { checkLogAnchors, checkSettlementOnChain, type OperatorLogView } from './chain-checks';
 import { skipped, type AuditReport } from './report';
@@ -73,6 +74,7 @@ export async function verifyBundle(bundle: SignedBundle, options: VerifyOptions)
     ...(await checkResultCommitment(bundle, options.resultKey)),
     ...checkReleaseStatements(bundle, options.perimeterKeys),
     ...checkMoney(bundle),
+    ...checkPayerTerms(bundle),
     ...(await checkLedger(bundle, options.ledgerFile)),
     ...privacyChecks(bundle, options.privacyEntries ?? bundle.privacyEntries),
     ...checkApprovals(bundle),

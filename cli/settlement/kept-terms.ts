@@ -1,0 +1,82 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TermsBody, TermsKind } from '../../lib/sdk';
+import { CliError, EXIT, home, writeFileAtomic } from '../common';
+import type { Owed, Payment } from './pay';
+
+/**
+ * The terms this party signed, kept where it signed them ($TUSK_HOME/terms/<party>/<kind>-<id>.json):
+ * its `pay` commands pay only what these say, whatever the operator's status asks for.
+ */
+const keptPath = (homeDir: string, partyId: string, kind: TermsKind, id: string) =>
+  join(homeDir, 'terms', partyId.replace(/[^\w-]/g, '_'), `${kind}-${id.replace(/[^\w.-]/g, '_')}.json`);
+
+export function keepSignedTerms(
+  homeFlag: string | undefined,
+  partyId: string,
+  kind: TermsKind,
+  id: string,
+  body: TermsBody,
+): Promise<void> {
+  return writeFileAtomic(keptPath(home(homeFlag), partyId, kind, id), `${JSON.stringify(body, null, 2)}\n`);
+}
+
+export async function readSignedTerms(
+  homeFlag: string | undefined,
+  partyId: string,
+  kind: TermsKind,
+  id: string,
+): Promise<TermsBody> {
+  const path = keptPath(home(homeFlag), partyId, kind, id);
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  if (text === undefined)
+    throw new CliError(
+      `no ${kind} terms signed here for ${id} (${path}): tusk pays only what you signed`,
+      EXIT.refused,
+    );
+  return JSON.parse(text) as TermsBody;
+}
+
+/** What the signed terms say each payment may be, or why a payment is not one of them. */
+function signedAmount(kind: TermsKind, terms: TermsBody, payment: Payment): string | { refused: string } {
+  switch (kind) {
+    case 'cohort_query':
+      return String(terms.price);
+    case 'grant':
+      return String(terms.total);
+    case 'multi_seller': {
+      const sellers = (terms.sellers ?? []) as { sellerId: string; price?: string }[];
+      const share = sellers.find((s) => s.sellerId === payment.sellerId);
+      return share?.price ?? { refused: `you signed no share for ${payment.sellerId ?? payment.what}` };
+    }
+    case 'subscription': {
+      const periods = Number(terms.periods);
+      if (payment.period === undefined || !(payment.period <= periods))
+        return { refused: `${payment.what} is past the ${periods} periods you signed` };
+      return String(terms.pricePerPeriod);
+    }
+  }
+}
+
+/**
+ * Refuses (exit 1) when the status asks for anything the payer's own signed terms do not say: another
+ * amount, a share it did not sign, a period past the signed count.
+ */
+export function checkOwedAgainstTerms(owed: Owed, kind: TermsKind, terms: TermsBody): void {
+  if (owed.state !== 'owed') return;
+  for (const payment of owed.payments) {
+    const signed = signedAmount(kind, terms, payment);
+    if (typeof signed !== 'string') throw new CliError(`refused to pay: ${signed.refused}`, EXIT.refused);
+    if (payment.amount !== signed)
+      throw new CliError(
+        `refused to pay: ${payment.what} asks ${payment.amount}; you signed ${signed}`,
+        EXIT.refused,
+      );
+  }
+}
+
+/** The signed body as kept: the request without its signature. */
+export function withoutSignature<B extends { termsSignature: string }>(signed: B): Omit<B, 'termsSignature'> {
+  const { termsSignature: _signature, ...body } = signed;
+  return body;
+}

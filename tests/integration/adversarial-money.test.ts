@@ -1,0 +1,218 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
+import { dealEscrowId, parseEscrowId } from '../../activities/settlement/types';
+import { generateEd25519KeyPair } from '../../lib/ed25519';
+import { signTerms, type SignedTerms } from '../../lib/signed-terms';
+import { DEALS_TASK_QUEUE } from '../../lib/temporal';
+import { templateHash } from '../../query-policies/signature';
+import type { QueryTemplate } from '../../query-policies/template';
+import type { PartyIdentity } from '../../scripts/lib/local-deployment';
+import type { CohortQueryDealInput } from '../../workflows/deal/state';
+import type { MilestoneGrantInput } from '../../workflows/grant/state';
+import { milestoneGrant } from '../../workflows/grant/workflow';
+import { grantWorkflowId } from '../../workflows/workflow-ids';
+import {
+  dealTermsBody,
+  RESEARCH_IN_US,
+  startDealWorkflow,
+  startTestDeployment,
+  type TestDeployment,
+} from './harness';
+import { LIFECYCLE_PARTIES, party } from './lifecycle-harness';
+
+/**
+ * The operator, holding Temporal and the history codec keys, starts lifecycles straight on Temporal
+ * with the payer's genuine signature over other money: settlement moves nothing the payer did not sign.
+ */
+describe('money the payer did not sign, started straight on Temporal', () => {
+  let test: TestDeployment;
+  let template: QueryTemplate;
+  let sponsor: PartyIdentity;
+  let lab: PartyIdentity;
+  const BUYER = 'demo-buyer';
+
+  beforeAll(async () => {
+    test = await startTestDeployment(
+      'money',
+      async (seller) => {
+        template = await seller.publishDemoTemplate();
+      },
+      { parties: LIFECYCLE_PARTIES, buyerFunds: 10_000n },
+    );
+    sponsor = party(test, 'sponsor');
+    lab = party(test, 'lab');
+  });
+  afterAll(() => test?.close());
+
+  const balances = async (...accounts: string[]) => {
+    const state = await test.deployment.ledger.state();
+    return Object.fromEntries(accounts.map((a) => [a, state.balances.get(a) ?? 0n]));
+  };
+  /** Every escrow the ledger ever opened for this business id, whatever its nonce. */
+  const escrowsOf = async (id: string) =>
+    [...(await test.deployment.ledger.state()).escrows.entries()].filter(([escrowId]) => {
+      const ref = parseEscrowId(escrowId);
+      return ref && ('dealId' in ref ? ref.dealId : 'grantId' in ref ? ref.grantId : undefined) === id;
+    });
+
+  /** The terms the demo buyer signs for a deal at the template's price and the platform's fee. */
+  function genuineDealTerms(dealId: string): SignedTerms {
+    const signed: Omit<CohortQueryDealInput, 'terms'> = {
+      dealId,
+      buyerId: BUYER,
+      sellerId: test.seller.id,
+      templateId: template.id,
+      templateHash: templateHash(template),
+      parameters: { min_age: 30, max_age: 50, sex: 'F' },
+      price: '1000',
+      feeBps: 250,
+      buyerKeyRef: '',
+      compliance: RESEARCH_IN_US,
+      acceptanceTimeoutMs: 1_000,
+    };
+    return test.deployment.buyer.client.signTerms(
+      'cohort_query',
+      dealTermsBody(signed, test.deployment.buyer),
+    );
+  }
+
+  it("genuine terms with another price or a 100% fee: nothing is locked or paid, the buyer's balance is unchanged", async () => {
+    const before = await balances(BUYER, test.seller.id, OPERATOR_ACCOUNT);
+    for (const forged of [
+      { price: '5000', feeBps: 10_000 },
+      { price: '1000', feeBps: 10_000 },
+      { price: '999', feeBps: 250 },
+    ]) {
+      const dealId = `forged-money-${crypto.randomUUID()}`;
+      const handle = await startDealWorkflow(test, {
+        dealId,
+        templateId: template.id,
+        templateHash: templateHash(template),
+        acceptanceTimeoutMs: 1_000,
+        ...forged,
+        terms: genuineDealTerms(dealId),
+      });
+      const status = await handle.result();
+      expect(status.stage, JSON.stringify(forged)).toBe('failed');
+      // Refused by settlement for the money, after the perimeter accepted the genuine query terms.
+      expect(status.problem).toMatchObject({
+        code: 'TermsMismatch',
+        reason: expect.stringMatching(/asked; the payer signed/),
+      });
+      expect(status.result).toBeUndefined();
+      expect(await escrowsOf(dealId)).toEqual([]);
+    }
+    expect(await balances(BUYER, test.seller.id, OPERATOR_ACCOUNT)).toEqual(before);
+  });
+
+  it('a deal id run again after its workflow is gone: the same terms are not charged twice, new terms never reach the old escrow', async () => {
+    const dealId = `reused-${crypto.randomUUID()}`;
+    const terms = genuineDealTerms(dealId);
+    const run = async (signed: SignedTerms) =>
+      (
+        await startDealWorkflow(test, {
+          dealId,
+          templateId: template.id,
+          templateHash: templateHash(template),
+          acceptanceTimeoutMs: 1_000,
+          terms: signed,
+        })
+      ).result();
+    const start = await balances(BUYER, test.seller.id);
+    expect((await run(terms)).stage).toBe('settled');
+    const once = await balances(BUYER, test.seller.id);
+    expect(once[BUYER]).toBe(start[BUYER]! - 1000n);
+
+    // The first run is over and closed: the operator starts the id again with the same signed terms.
+    expect((await run(terms)).stage).toBe('settled');
+    expect(await balances(BUYER, test.seller.id)).toEqual(once);
+    expect((await escrowsOf(dealId)).map(([id]) => id)).toEqual([
+      dealEscrowId(dealId, terms.body.nonce as string),
+    ]);
+
+    // The buyer signs the same deal id afresh: its escrow would be another (another nonce), and the
+    // perimeter, holding the id for the first terms, refuses it before anything is locked. Either
+    // way the first escrow is never touched again.
+    const again = genuineDealTerms(dealId);
+    expect(again.body.nonce).not.toBe(terms.body.nonce);
+    expect(dealEscrowId(dealId, again.body.nonce as string)).not.toBe(
+      dealEscrowId(dealId, terms.body.nonce as string),
+    );
+    const refused = await run(again);
+    expect(refused).toMatchObject({ stage: 'failed', problem: { code: 'TermsConflict' } });
+    expect((await escrowsOf(dealId)).map(([id]) => id)).toEqual([
+      dealEscrowId(dealId, terms.body.nonce as string),
+    ]);
+    expect(await balances(BUYER, test.seller.id)).toEqual(once);
+  });
+
+  /** The sponsor's grant of one tranche to the lab, approved by the sponsor. */
+  function grantInput(grantId: string): Omit<MilestoneGrantInput, 'terms'> & { deadline: string } {
+    const deadline = Date.now() + 600_000;
+    return {
+      grantId,
+      sponsorId: sponsor.id,
+      granteeId: lab.id,
+      feeBps: 250,
+      milestones: [
+        {
+          milestoneId: 'report',
+          name: 'report',
+          amount: '700',
+          deadline,
+          check: { kind: 'sponsor_approval' },
+        },
+      ],
+      deadline: new Date(deadline).toISOString(),
+    };
+  }
+  const grantBody = (input: ReturnType<typeof grantInput>) => ({
+    grantId: input.grantId,
+    granteeId: input.granteeId,
+    milestones: input.milestones.map((m) => ({ ...m, deadline: input.deadline })),
+  });
+  async function runGrant(input: MilestoneGrantInput) {
+    const { deadline: _deadline, ...args } = input as MilestoneGrantInput & { deadline?: string };
+    return test.temporal.workflow.execute(milestoneGrant, {
+      taskQueue: DEALS_TASK_QUEUE,
+      workflowId: grantWorkflowId(input.grantId),
+      args: [args],
+    });
+  }
+
+  it("a grant without the sponsor's signature is refused and pays nothing", async () => {
+    const before = await balances(sponsor.id, lab.id, OPERATOR_ACCOUNT);
+    const input = grantInput(`unsigned-${crypto.randomUUID()}`);
+    // The sponsor's name and key, but the operator's signature over the operator's choice of grant.
+    const operator = generateEd25519KeyPair();
+    const forged = {
+      ...signTerms(
+        'grant',
+        sponsor.id,
+        sponsor.client.signTerms('grant', grantBody(input)).body,
+        operator.privateKeyPem,
+      ),
+      publicKey: sponsor.client.publicKey,
+    };
+    const status = await runGrant({ ...input, terms: forged });
+    expect(status.stage).toBe('failed');
+    // Refused before the escrow opens: the signature is not the sponsor's registered key's.
+    expect(status.problem).toMatchObject({ code: 'PayerNotSigned' });
+    expect(await escrowsOf(input.grantId)).toEqual([]);
+    expect(await balances(sponsor.id, lab.id, OPERATOR_ACCOUNT)).toEqual(before);
+  });
+
+  it('a grant whose tranche would go to another grantee is refused and pays nothing', async () => {
+    const before = await balances(sponsor.id, lab.id, 'thin-buyer', OPERATOR_ACCOUNT);
+    const input = grantInput(`regranted-${crypto.randomUUID()}`);
+    const terms = sponsor.client.signTerms('grant', grantBody(input));
+    const status = await runGrant({ ...input, granteeId: 'thin-buyer', terms });
+    expect(status.stage).toBe('failed');
+    expect(status.problem).toMatchObject({
+      code: 'TermsMismatch',
+      reason: expect.stringMatching(/a payout to thin-buyer is planned; the payer signed lab/),
+    });
+    expect(await escrowsOf(input.grantId)).toEqual([]);
+    expect(await balances(sponsor.id, lab.id, 'thin-buyer', OPERATOR_ACCOUNT)).toEqual(before);
+  });
+});
