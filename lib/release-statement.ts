@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { canonicalHash, canonicalJson } from './canonical-json';
+import { canonicalJson } from './canonical-json';
 import { signEd25519, verifyEd25519 } from './ed25519';
-import type { SignedTerms } from './signed-terms';
+import { termsHashOf } from './signed-terms';
 
 /**
  * What a seller's perimeter says it released, under the perimeter's own Ed25519 key: for which deal
@@ -33,15 +33,8 @@ export type ReleaseStatement = z.infer<typeof releaseStatement>;
 
 const message = (body: ReleaseStatementBody) => `tusk release v1\n${canonicalJson(body)}`;
 
-/** The hash a statement names the terms by: the whole signed envelope, signature included. */
-export const termsHashOf = (terms: SignedTerms) =>
-  canonicalHash({
-    kind: terms.kind,
-    signer: terms.signer,
-    publicKey: terms.publicKey,
-    body: terms.body,
-    signature: terms.signature,
-  });
+/** A statement names the terms as decisions do: the whole signed envelope, signature included. */
+export { termsHashOf };
 
 export function signReleaseStatement(
   body: ReleaseStatementBody,
