@@ -12,7 +12,7 @@ import { generateEd25519KeyPair, type Ed25519KeyPair } from '../../lib/ed25519';
 import { PartyRegistry, type PartyRole } from '../../lib/parties';
 import { generateX25519KeyPair } from '../../lib/sealed-box';
 import { signRequest } from '../../lib/signed-request';
-import { signTerms, type TermsBody, type TermsKind } from '../../lib/signed-terms';
+import { signTerms, withSignedMoney, type TermsBody, type TermsKind } from '../../lib/signed-terms';
 import { connectClient } from '../../lib/temporal';
 import { freshHistoryCodec } from '../support/history-codec';
 import { templateHash } from '../../query-policies/signature';
@@ -81,14 +81,17 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
   const TERMS: Record<string, TermsKind> = { '/subscriptions': 'subscription', '/grants': 'grant' };
   function send(as: string | null, method: 'GET' | 'POST', url: string, body: unknown) {
     // A create request is signed as terms by whoever sends it, unless the case brings a signature.
+    // Its money terms (nonce, fee, expiry, ...) are filled as the SDK fills them, unless the case sets them.
     const kind = TERMS[url];
+    const filled =
+      kind && typeof body === 'object' && body !== null ? withSignedMoney(kind, body as TermsBody) : body;
     const withTerms =
-      as && kind && typeof body === 'object' && body !== null && !('termsSignature' in body)
+      as && kind && typeof filled === 'object' && filled !== null && !('termsSignature' in filled)
         ? {
-            ...body,
-            termsSignature: signTerms(kind, as, body as TermsBody, keys[as]!.privateKeyPem).signature,
+            ...filled,
+            termsSignature: signTerms(kind, as, filled as TermsBody, keys[as]!.privateKeyPem).signature,
           }
-        : body;
+        : filled;
     const payload = withTerms === undefined ? '' : JSON.stringify(withTerms);
     const signed = as
       ? signRequest(as, keys[as]!.privateKeyPem, { method, url, body: payload, timestamp: timestamp() })
