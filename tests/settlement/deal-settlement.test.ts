@@ -1,23 +1,32 @@
-import { dealEscrowId } from '../../activities/settlement/types';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TxJournal } from '../../activities/settlement/tx-journal';
 import { blindedReceiptId } from '../../activities/settlement/receipt-id';
+import { dealEscrowId } from '../../activities/settlement/types';
 import { deriveDealSecret } from '../../contracts/deal-secrets';
 import { aztecPaths } from '../../contracts/deployment';
+import type { SignedTerms } from '../../lib/signed-terms';
 import { dealStatusQuery } from '../../workflows/deal/workflow';
-import { buyDeal, startDealWorkflow, type TestDeployment } from '../integration/harness';
+import {
+  buyDeal,
+  dealTermsBody,
+  RESEARCH_IN_US,
+  startDealWorkflow,
+  type TestDeployment,
+} from '../integration/harness';
 import {
   balances,
   callSettlement,
   chain,
+  escrowOfDeal,
   moved,
   payWhenAsked,
   startAztecTestDeployment,
   statusViaApi,
   TEST_ACCOUNT,
+  termsOfWorkflow,
   untilSettledWithReceipt,
 } from './harness';
 import { cliPayer } from './cli-pay';
@@ -37,7 +46,39 @@ describe('deals settled on a real Aztec local network', () => {
   });
   afterAll(() => test?.close());
 
-  let paidDeal: { dealId: string };
+  /**
+   * Terms the demo buyer signs, with its own key through the SDK's helper, for a deal at `money` (the
+   * template's price and seller unless told): what settlement needs before it moves anything.
+   */
+  function buyerTerms(dealId: string, money: { price?: string; sellerId?: string; nonce?: string } = {}) {
+    const { nonce, ...asked } = money;
+    const body = dealTermsBody(
+      {
+        dealId,
+        buyerId: 'demo-buyer',
+        sellerId: test.seller.id,
+        templateId: 'cohort-cost-by-zip3',
+        templateHash: signedHash,
+        parameters: PARAMETERS,
+        price: '1000',
+        feeBps: 250,
+        buyerKeyRef: '',
+        compliance: RESEARCH_IN_US,
+        acceptanceTimeoutMs: 60_000,
+        ...asked,
+      },
+      test.deployment.buyer,
+    );
+    return test.deployment.buyer.client.signTerms('cohort_query', { ...body, ...(nonce ? { nonce } : {}) });
+  }
+  /** A deal id with the buyer's terms for it, and the escrow those terms name. */
+  function signedUnknownDeal(money: { price?: string; sellerId?: string } = {}) {
+    const dealId = `unknown-${crypto.randomUUID()}`;
+    const terms = buyerTerms(dealId, money);
+    return { terms, escrow: dealEscrowId(dealId, terms.body.nonce as string) };
+  }
+
+  let paidDeal: { dealId: string; escrow: string; terms: SignedTerms };
 
   it('a paid deal is released: price minus fee to the seller, the fee to the operator, a private receipt to the buyer', async () => {
     const before = await balances();
@@ -64,9 +105,11 @@ describe('deals settled on a real Aztec local network', () => {
     const settled = await untilSettledWithReceipt(test.deployment, deal.dealId);
     expect(settled.stage).toBe('settled');
 
-    const after = await balances([dealEscrowId(deal.dealId)]);
+    // The escrow is named by the deal id under the nonce of the terms the buyer signed.
+    const escrow = await escrowOfDeal(test, deal.dealId);
+    const after = await balances([escrow]);
     expect(moved(before, after)).toEqual({ [buyer]: -1000n, [seller]: 975n, [operator]: 25n });
-    expect(after.escrows[dealEscrowId(deal.dealId)]).toBe(0n);
+    expect(after.escrows[escrow]).toBe(0n);
 
     const receipt = settled.receipt!;
     expect(blindedReceiptId(settled.result!.commitment, Buffer.from(receipt.salt, 'hex'))).toBe(receipt.id);
@@ -80,13 +123,13 @@ describe('deals settled on a real Aztec local network', () => {
       'confirmed',
       'settled',
     ]);
-    paidDeal = { dealId: deal.dealId };
+    paidDeal = { dealId: deal.dealId, escrow, terms: await termsOfWorkflow(test, deal.dealId) };
 
     // Transactions: the buyer's payment, then one for seller, fee and receipt (the escrow's constructor
     // in it too). Nothing else was sent for this deal.
     const log = await readFile(test.deployment.services.get('settlement worker')!.logFile, 'utf8');
     const sent = [...log.matchAll(/^settlement: (\S+) of (\S+) in block/gm)].filter(
-      (line) => line[2] === dealEscrowId(deal.dealId),
+      (line) => line[2] === escrow,
     );
     expect(sent.map((line) => line[1])).toEqual(['release']);
   });
@@ -96,7 +139,8 @@ describe('deals settled on a real Aztec local network', () => {
       (await readFile(aztecPaths(inject('aztecOperatorHome')).escrowSecret, 'utf8')).trim(),
       'hex',
     );
-    const escrowKey = deriveDealSecret(master, 'escrow-secret-key', paidDeal.dealId).toString('hex');
+    // Each escrow's keys derive from its escrow id.
+    const escrowKey = deriveDealSecret(master, 'escrow-secret-key', paidDeal.escrow).toString('hex');
     const history = JSON.stringify(await test.temporal.workflow.getHandle(paidDeal.dealId).fetchHistory());
     const payloads = [...history.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) =>
       Buffer.from(m[1]!, 'base64').toString(),
@@ -106,11 +150,11 @@ describe('deals settled on a real Aztec local network', () => {
       expect(place).not.toContain(master.toString('hex'));
       expect(place).not.toContain(escrowKey);
     }
-    expect(log).toContain(`settlement: release of ${dealEscrowId(paidDeal.dealId)} in block`);
+    expect(log).toContain(`settlement: release of ${paidDeal.escrow} in block`);
   });
 
   it('a release repeated after it landed returns the same transaction and pays nobody again', async () => {
-    const dealId = dealEscrowId(paidDeal.dealId);
+    const { escrow: dealId, terms } = paidDeal;
     const journaled = await new TxJournal(join(test.home, 'settlement-journal')).get(dealId, 'release');
     const before = await balances([dealId]);
     const again = await callSettlement(test, 'releaseEscrow', {
@@ -119,17 +163,34 @@ describe('deals settled on a real Aztec local network', () => {
       buyerId: 'demo-buyer',
       amount: '1000',
       feeBps: 250,
+      terms,
     });
     expect(again).toEqual({ dealId, sellerAmount: '975', feeAmount: '25', txHash: journaled!.txHash });
     await expect(
-      callSettlement(test, 'refundEscrow', { dealId, buyerId: 'demo-buyer', amount: '1000' }),
+      callSettlement(test, 'refundEscrow', { dealId, buyerId: 'demo-buyer', amount: '1000', terms }),
     ).rejects.toMatchObject({ type: 'EscrowAlreadySettled', message: `escrow ${dealId} was released` });
+    // Another amount under the deal's terms is refused by the terms, before the escrow is looked at.
     await expect(
       callSettlement(test, 'releaseEscrow', {
         dealId,
         sellerId: test.seller.id,
         amount: '2000',
         feeBps: 250,
+        terms,
+      }),
+    ).rejects.toMatchObject({
+      type: 'TermsMismatch',
+      message: 'a payout of 2000 asked; the payer signed 1000',
+    });
+    // Even terms the buyer signed again under the same nonce at another price do not pay twice: the
+    // escrow was settled for what it held.
+    await expect(
+      callSettlement(test, 'releaseEscrow', {
+        dealId,
+        sellerId: test.seller.id,
+        amount: '2000',
+        feeBps: 250,
+        terms: buyerTerms(paidDeal.dealId, { price: '2000', nonce: terms.body.nonce as string }),
       }),
     ).rejects.toMatchObject({
       type: 'EscrowMismatch',
@@ -152,9 +213,10 @@ describe('deals settled on a real Aztec local network', () => {
     await payWhenAsked(() => handle.query(dealStatusQuery), '1000');
     const status = await handle.result();
     expect(status).toMatchObject({ stage: 'refunded', problem: { code: 'TermsMismatch' } });
-    const after = await balances([dealEscrowId(dealId)]);
+    const escrow = await escrowOfDeal(test, dealId);
+    const after = await balances([escrow]);
     expect(moved(before, after)).toEqual({ [buyer]: 0n, [seller]: 0n, [operator]: 0n });
-    expect(after.escrows[dealEscrowId(dealId)]).toBe(0n);
+    expect(after.escrows[escrow]).toBe(0n);
   });
 
   it('a wrong payment is returned to the buyer and the deal refused with the reason', async () => {
@@ -162,44 +224,90 @@ describe('deals settled on a real Aztec local network', () => {
     const deal = await buyDeal(test.deployment, 'cohort-cost-by-zip3', { ...PARAMETERS, sex: 'M' });
     await payWhenAsked(statusViaApi(test.deployment, deal.dealId), '1500');
     const status = await deal.delivered();
+    const escrow = await escrowOfDeal(test, deal.dealId);
     expect(status).toMatchObject({
       stage: 'failed',
       problem: {
         code: 'EscrowMismatch',
-        reason: `escrow ${dealEscrowId(deal.dealId)} received 1500, the deal costs 1000; the payment went back to the buyer`,
+        reason: `escrow ${escrow} received 1500, the deal costs 1000; the payment went back to the buyer`,
       },
     });
     expect(status.result).toBeUndefined();
-    const after = await balances([dealEscrowId(deal.dealId)]);
+    const after = await balances([escrow]);
     expect(moved(before, after)).toEqual({ [buyer]: 0n, [seller]: 0n, [operator]: 0n });
-    expect(after.escrows[dealEscrowId(deal.dealId)]).toBe(0n);
+    expect(after.escrows[escrow]).toBe(0n);
   });
 
   it('unknown deals, bad amounts and parties without an Aztec account are refused with clear errors', async () => {
-    const unknown = dealEscrowId(`unknown-${crypto.randomUUID()}`);
+    // Without the payer's signed terms nothing is even looked at.
+    const unsigned = signedUnknownDeal().escrow;
+    await expect(
+      callSettlement(test, 'releaseEscrow', {
+        dealId: unsigned,
+        sellerId: test.seller.id,
+        amount: '1000',
+        feeBps: 250,
+      }),
+    ).rejects.toMatchObject({
+      type: 'TermsSignatureInvalid',
+      message: 'no signed terms of the payer came with it',
+    });
+
+    // Genuine terms for a deal that never locked anything: the escrow holds nothing.
+    const { escrow: unknown, terms } = signedUnknownDeal();
     await expect(
       callSettlement(test, 'releaseEscrow', {
         dealId: unknown,
         sellerId: test.seller.id,
         amount: '1000',
         feeBps: 250,
+        terms,
       }),
     ).rejects.toMatchObject({ type: 'EscrowNotLocked', message: `escrow ${unknown} holds nothing` });
     await expect(
-      callSettlement(test, 'refundEscrow', { dealId: unknown, buyerId: 'demo-buyer', amount: '1000' }),
+      callSettlement(test, 'refundEscrow', { dealId: unknown, buyerId: 'demo-buyer', amount: '1000', terms }),
     ).rejects.toMatchObject({ type: 'EscrowNotLocked', message: `escrow ${unknown} holds nothing` });
+
+    // A negative amount cannot be signed: the lock is refused by the buyer's terms, and terms that
+    // state one do not state money at all.
     await expect(
-      callSettlement(test, 'openEscrow', { dealId: unknown, buyerId: 'demo-buyer', amount: '-5' }),
+      callSettlement(test, 'openEscrow', { dealId: unknown, buyerId: 'demo-buyer', amount: '-5', terms }),
+    ).rejects.toMatchObject({ type: 'TermsMismatch', message: 'a lock of -5 asked; the payer signed 1000' });
+    const negative = signedUnknownDeal({ price: '-5' });
+    await expect(
+      callSettlement(test, 'openEscrow', {
+        dealId: negative.escrow,
+        buyerId: 'demo-buyer',
+        amount: '-5',
+        terms: negative.terms,
+      }),
+    ).rejects.toMatchObject({
+      type: 'TermsMismatch',
+      message: expect.stringMatching(/^the signed cohort_query terms do not state the money: price: /),
+    });
+    // A zero price the buyer did sign is the adapter's to refuse.
+    const free = signedUnknownDeal({ price: '0' });
+    await expect(
+      callSettlement(test, 'openEscrow', {
+        dealId: free.escrow,
+        buyerId: 'demo-buyer',
+        amount: '0',
+        terms: free.terms,
+      }),
     ).rejects.toMatchObject({
       type: 'InvalidAmount',
-      message: 'amount must be a positive whole number of smallest units, got "-5"',
+      message: 'amount must be a positive whole number of smallest units, got "0"',
     });
+
+    // A payee the buyer signed that has no party behind it.
+    const toNobody = signedUnknownDeal({ sellerId: 'nobody' });
     await expect(
       callSettlement(test, 'releaseEscrow', {
-        dealId: unknown,
+        dealId: toNobody.escrow,
         sellerId: 'nobody',
         amount: '1000',
         feeBps: 250,
+        terms: toNobody.terms,
       }),
     ).rejects.toMatchObject({ type: 'UnknownParty', message: 'no party nobody is registered' });
     await expect(
@@ -208,16 +316,22 @@ describe('deals settled on a real Aztec local network', () => {
         sellerId: test.seller.id,
         amount: '1000',
         feeBps: 250,
+        terms,
       }),
-    ).rejects.toMatchObject({ type: 'InvalidEscrowId' });
+    ).rejects.toMatchObject({ type: 'InvalidEscrowId', message: 'm1.seller-a is not an escrow id' });
+    // A fee above 100 % cannot be signed (the terms say 0..10000): the buyer's terms refuse it.
     await expect(
       callSettlement(test, 'releaseEscrow', {
         dealId: unknown,
         sellerId: test.seller.id,
         amount: '1000',
         feeBps: 20_000,
+        terms,
       }),
-    ).rejects.toMatchObject({ type: 'InvalidAmount', message: 'feeBps must be 0..10000' });
+    ).rejects.toMatchObject({
+      type: 'TermsMismatch',
+      message: 'a fee of 20000 bps asked; the payer signed 250 bps',
+    });
   });
 
   it('every process, the settlement worker on Aztec too, shuts down by itself on SIGTERM', async () => {

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dealEscrowId } from '../../activities/settlement/types';
 import type { DealStatus } from '../../workflows/deal/state';
 import type { DisputeOutcome, DisputeStatus } from '../../workflows/dispute/state';
 import { buyDeal, type TestDeployment } from '../integration/harness';
-import { balances, moved, payWhenAsked, statusViaApi, TEST_ACCOUNT } from './harness';
+import { balances, escrowOfDeal, moved, payWhenAsked, statusViaApi, TEST_ACCOUNT } from './harness';
 import {
   journalOf,
   killWhileInFlight,
@@ -55,7 +54,7 @@ describe('a dispute split settled on a real Aztec local network', () => {
       await approveOutcome<DisputeStatus>(as(principal), dealId, split);
 
     // The split's one transaction is in flight: the settlement worker dies before recording it.
-    const escrow = dealEscrowId(dealId);
+    const escrow = await escrowOfDeal(test, dealId);
     const { sent, statusAtKill } = await killWhileInFlight(test, escrow, 'split');
     expect(statusAtKill).toBe('pending');
     expect((await statusViaApi(test.deployment, dealId)()).stage).toBe('disputed');

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { grantEscrowId } from '../../activities/settlement/types';
+import { grantEscrowId, termsNonceOf } from '../../activities/settlement/types';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { GrantStatus } from '../../workflows/grant/state';
 import { grantWorkflowId } from '../../workflows/workflow-ids';
@@ -54,31 +54,29 @@ describe('a milestone grant settled on a real Aztec local network', () => {
     });
     const before = await balances();
     const now = Date.now();
-    const created = await sponsor.client.request<GrantStatus>(
-      'POST',
-      '/grants',
-      sponsor.client.signed('grant', {
-        grantId,
-        granteeId: lab.id,
-        milestones: [
-          {
-            milestoneId: 'enrolled',
-            name: '≥ 1,000 participants enrolled',
-            amount: '600',
-            deadline: new Date(now + 900_000).toISOString(),
-            check: check(1000),
-          },
-          {
-            // Missed: nobody can meet it. Its deadline leaves time to fund and check the other first.
-            milestoneId: 'scaled-up',
-            name: '≥ 1,000,000,000 participants enrolled',
-            amount: '400',
-            deadline: new Date(now + 120_000).toISOString(),
-            check: check(1e9),
-          },
-        ],
-      }),
-    );
+    // The payer signs the request: its escrows are named under the nonce it signed.
+    const signed = sponsor.client.signed('grant', {
+      grantId,
+      granteeId: lab.id,
+      milestones: [
+        {
+          milestoneId: 'enrolled',
+          name: '≥ 1,000 participants enrolled',
+          amount: '600',
+          deadline: new Date(now + 900_000).toISOString(),
+          check: check(1000),
+        },
+        {
+          // Missed: nobody can meet it. Its deadline leaves time to fund and check the other first.
+          milestoneId: 'scaled-up',
+          name: '≥ 1,000,000,000 participants enrolled',
+          amount: '400',
+          deadline: new Date(now + 120_000).toISOString(),
+          check: check(1e9),
+        },
+      ],
+    });
+    const created = await sponsor.client.request<GrantStatus>('POST', '/grants', signed);
     expect(created.status).toBe(201);
 
     // The sponsor funds the whole grant from its own wallet into the grant's escrow.
@@ -90,7 +88,7 @@ describe('a milestone grant settled on a real Aztec local network', () => {
     await submitGrantEvidence(lab.client, grantId, 'enrolled', 'enrolment log');
 
     // The tranche's withdrawal is in flight: the settlement worker dies before recording it.
-    const escrow = grantEscrowId(grantId);
+    const escrow = grantEscrowId(grantId, termsNonceOf({ body: signed }));
     const { sent, statusAtKill } = await killWhileInFlight(test, escrow, 'part:enrolled');
     expect(statusAtKill).toBe('pending');
     expect((await status()).milestones[0]!.stage).not.toBe('released');

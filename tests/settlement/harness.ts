@@ -3,8 +3,11 @@ import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@tempo
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { SettlementActivities } from '../../activities/settlement/activities';
+import { dealEscrowId, termsNonceOf } from '../../activities/settlement/types';
 import { aztecPaths, TEST_ACCOUNT } from '../../contracts/deployment';
+import { decodedHistoryJson, readHistory } from '../../lib/audit/history-json';
 import { historyDataConverter } from '../../lib/codec/history-codec';
+import type { SignedTerms } from '../../lib/signed-terms';
 import { waitForStage } from '../../cli/buyer/commands';
 import { AztecCli, type Balances } from '../../scripts/lib/aztec-cli';
 import type { AztecSettlementSetup, LocalDeployment } from '../../scripts/lib/local-deployment';
@@ -88,6 +91,28 @@ export const untilSettledWithReceipt = (deployment: LocalDeployment, dealId: str
       (s.problem !== undefined && s.stage !== 'delivered'),
     240_000,
   );
+
+/**
+ * The payer's signed terms a workflow was started with, read from its (decoded) history as the operator
+ * could: every escrow of the workflow is named under their nonce.
+ */
+export async function termsOfWorkflow(test: TestDeployment, workflowId: string): Promise<SignedTerms> {
+  const history = await test.temporal.workflow.getHandle(workflowId).fetchHistory();
+  const [input] = readHistory(await decodedHistoryJson(history, test.codec)).input as {
+    terms?: SignedTerms;
+  }[];
+  if (!input?.terms || !termsNonceOf(input.terms))
+    throw new Error(`workflow ${workflowId} was started without signed terms naming a nonce`);
+  return input.terms;
+}
+
+/** The nonce of the payer's signed terms a workflow was started with. */
+export const termsNonceOfWorkflow = async (test: TestDeployment, workflowId: string) =>
+  termsNonceOf(await termsOfWorkflow(test, workflowId))!;
+
+/** The escrow id of a one-time deal: the deal id under its buyer's signed terms' nonce. */
+export const escrowOfDeal = async (test: TestDeployment, dealId: string) =>
+  dealEscrowId(dealId, await termsNonceOfWorkflow(test, dealId));
 
 /** A settlement call refused or failed: the activity's failure type (the refusal code) and message. */
 export class SettlementCallFailed extends Error {

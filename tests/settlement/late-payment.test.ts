@@ -1,8 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dealEscrowId } from '../../activities/settlement/types';
 import type { DealStatus } from '../../workflows/deal/state';
 import { buyDeal, type TestDeployment } from '../integration/harness';
-import { ACCOUNTS, chain, moved, startAztecTestDeployment, statusViaApi, TEST_ACCOUNT } from './harness';
+import {
+  ACCOUNTS,
+  chain,
+  escrowOfDeal,
+  moved,
+  startAztecTestDeployment,
+  statusViaApi,
+  TEST_ACCOUNT,
+} from './harness';
 
 const { buyer, seller, operator } = TEST_ACCOUNT;
 /** Short, so the lock gives up soon; the late payment is watched for twice as long. */
@@ -41,7 +48,7 @@ describe('a payment that arrives after the lock gave up', () => {
 
     // The buyer pays the address it was given, too late.
     await chain().pay(buyer, opened.escrow!.address, '1000');
-    const escrow = dealEscrowId(deal.dealId);
+    const escrow = await escrowOfDeal(test, deal.dealId);
     for (const deadline = Date.now() + PAYMENT_WINDOW_MS + 120_000; ;) {
       const now = await balances([escrow]);
       if (now.escrows[escrow] === 0n && moved(before, now)[buyer] === 0n) break;

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shareEscrowId } from '../../activities/settlement/types';
+import { shareEscrowId, termsNonceOf } from '../../activities/settlement/types';
 import { createHeKeys, readHeSecret } from '../../cli/buyer/he-keys';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
@@ -57,23 +57,21 @@ describe('a multi-seller deal settled on a real Aztec local network', () => {
     const before = await balances();
     const dealId = `multi-aztec-${crypto.randomUUID().slice(0, 8)}`;
     const status = () => client.get<MultiSellerDealStatus>(`/multi-seller-deals/${dealId}`);
-    const created = await client.request<MultiSellerDealStatus>(
-      'POST',
-      '/multi-seller-deals',
-      client.signed('multi_seller', {
-        dealId,
-        templateId: templates.get(sellers[0]!.id)!.id,
-        sellers: sellers.map((s) => ({
-          sellerId: s.id,
-          templateHash: templateHash(templates.get(s.id)!),
-          price: templates.get(s.id)!.price,
-        })),
-        parameters: PARAMETERS,
-        price: '2000',
-        heKeyRef: secret.keyRef,
-        compliance: RESEARCH_IN_US,
-      }),
-    );
+    // The payer signs the request: its escrows are named under the nonce it signed.
+    const signed = client.signed('multi_seller', {
+      dealId,
+      templateId: templates.get(sellers[0]!.id)!.id,
+      sellers: sellers.map((s) => ({
+        sellerId: s.id,
+        templateHash: templateHash(templates.get(s.id)!),
+        price: templates.get(s.id)!.price,
+      })),
+      parameters: PARAMETERS,
+      price: '2000',
+      heKeyRef: secret.keyRef,
+      compliance: RESEARCH_IN_US,
+    });
+    const created = await client.request<MultiSellerDealStatus>('POST', '/multi-seller-deals', signed);
     expect(created.status).toBe(201);
 
     const asked = await waitFor(status, (s) => s.escrows?.length === 2 || s.problem !== undefined, 120_000);
@@ -93,7 +91,7 @@ describe('a multi-seller deal settled on a real Aztec local network', () => {
     expect(settled.stage).toBe('settled');
     expect(settled.attention).toBeUndefined();
 
-    const escrows = sellers.map((s) => shareEscrowId(dealId, s.id));
+    const escrows = sellers.map((s) => shareEscrowId(dealId, s.id, termsNonceOf({ body: signed })));
     const after = await balances(escrows);
     expect(moved(before, after)).toEqual({
       [buyer]: -2000n,

@@ -3,7 +3,6 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dealEscrowId } from '../../activities/settlement/types';
 import { addParty } from '../../cli/operator/commands';
 import { keyPaths } from '../../cli/common';
 import { PartyRegistry } from '../../lib/parties';
@@ -12,7 +11,7 @@ import type { QueryTemplate } from '../../query-policies/template';
 import { dealStatusQuery } from '../../workflows/deal/workflow';
 import { startDealWorkflow, type TestDeployment } from '../integration/harness';
 import { slowTemplate } from '../integration/slow-template';
-import { balances, moved, payWhenAsked, TEST_ACCOUNT } from './harness';
+import { balances, escrowOfDeal, moved, payWhenAsked, TEST_ACCOUNT } from './harness';
 import {
   journalOf,
   LANDED,
@@ -69,7 +68,7 @@ describe('a refund on Aztec that fails, then succeeds through the operator’s r
     expect(stuck.attention).toEqual([
       expect.objectContaining({ step: 'refund', code: 'UnknownParty', failures: 1 }),
     ]);
-    const escrow = dealEscrowId(dealId);
+    const escrow = await escrowOfDeal(test, dealId);
     expect(await journalOf(test).get(escrow, 'refund')).toBeUndefined();
 
     // The operator restores the address and retries, as it would from its shell.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { periodEscrowId } from '../../activities/settlement/types';
+import { periodEscrowId, termsNonceOf } from '../../activities/settlement/types';
 import type { SubscriptionStatus } from '../../workflows/subscription/state';
 import { subscriptionWorkflowId } from '../../workflows/workflow-ids';
 import { RESEARCH_IN_US, type TestDeployment } from '../integration/harness';
@@ -32,25 +32,23 @@ describe('a subscription settled on a real Aztec local network', () => {
     const { templates } = await client.get<{ templates: { id: string; seller: string; hash: string }[] }>(
       '/templates',
     );
-    const created = await client.request<SubscriptionStatus>(
-      'POST',
-      '/subscriptions',
-      client.signed('subscription', {
-        subscriptionId,
-        queries: [
-          {
-            templateId: templates[0]!.id,
-            sellerId: templates[0]!.seller,
-            templateHash: templates[0]!.hash,
-            parameters: { min_age: 30, max_age: 50, sex: 'F' },
-          },
-        ],
-        pricePerPeriod: PRICE.toString(),
-        periodSeconds: PERIOD_S,
-        buyerPublicKey: test.deployment.buyer.resultPublicKey,
-        compliance: RESEARCH_IN_US,
-      }),
-    );
+    // The payer signs the request: its escrows are named under the nonce it signed.
+    const signed = client.signed('subscription', {
+      subscriptionId,
+      queries: [
+        {
+          templateId: templates[0]!.id,
+          sellerId: templates[0]!.seller,
+          templateHash: templates[0]!.hash,
+          parameters: { min_age: 30, max_age: 50, sex: 'F' },
+        },
+      ],
+      pricePerPeriod: PRICE.toString(),
+      periodSeconds: PERIOD_S,
+      buyerPublicKey: test.deployment.buyer.resultPublicKey,
+      compliance: RESEARCH_IN_US,
+    });
+    const created = await client.request<SubscriptionStatus>('POST', '/subscriptions', signed);
     expect(created.status).toBe(201);
 
     const addresses = new Set<string>();
@@ -81,7 +79,8 @@ describe('a subscription settled on a real Aztec local network', () => {
     expect(cancelled.deliveries.map((d) => d.period)).toEqual([1, 2, 3]);
     expect(cancelled.run).toBe(2);
 
-    const escrows = [1, 2, 3].map((period) => periodEscrowId(subscriptionId, period));
+    const nonce = termsNonceOf({ body: signed });
+    const escrows = [1, 2, 3].map((period) => periodEscrowId(subscriptionId, period, nonce));
     const after = await balances(escrows);
     expect(moved(before, after)).toEqual({
       [buyer]: -3n * PRICE,
@@ -91,6 +90,6 @@ describe('a subscription settled on a real Aztec local network', () => {
     for (const escrow of escrows) expect(after.escrows[escrow]).toBe(0n);
     // Per period: the subscriber's payment, then one release (seller and fee) from its escrow.
     for (const escrow of escrows) expect(await sentFor(test, escrow)).toEqual(['release']);
-    expect(await sentFor(test, periodEscrowId(subscriptionId, 4))).toEqual([]);
+    expect(await sentFor(test, periodEscrowId(subscriptionId, 4, nonce))).toEqual([]);
   });
 });

@@ -1,10 +1,10 @@
-import { dealEscrowId } from '../../activities/settlement/types';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TxJournal, type JournalEntry } from '../../activities/settlement/tx-journal';
 import { buyDeal, type TestDeployment } from '../integration/harness';
 import {
   balances,
+  escrowOfDeal,
   moved,
   payWhenAsked,
   startAztecTestDeployment,
@@ -35,12 +35,11 @@ describe('a settlement worker killed between sending the release and recording i
     const before = await balances();
 
     const journal = new TxJournal(join(test.home, 'settlement-journal'));
+    const escrow = await escrowOfDeal(test, deal.dealId);
     await test.deployment.buyer.client.post(`/deals/${deal.dealId}/confirm`);
     // The release is journaled just before it is broadcast; once the node knows it, the worker is
     // waiting for its inclusion and has recorded nothing in Temporal yet: kill it there.
-    const sent: JournalEntry = await poll('the journaled release', () =>
-      journal.get(dealEscrowId(deal.dealId), 'release'),
-    );
+    const sent: JournalEntry = await poll('the journaled release', () => journal.get(escrow, 'release'));
     const statusAtKill = await poll('the release in the node', async () => {
       const status = await txStatus(sent.txHash);
       return status === 'dropped' ? undefined : status;
@@ -53,11 +52,11 @@ describe('a settlement worker killed between sending the release and recording i
     const settled = await untilSettledWithReceipt(test.deployment, deal.dealId);
     expect(settled.stage).toBe('settled');
 
-    const after = await balances([dealEscrowId(deal.dealId)]);
+    const after = await balances([escrow]);
     expect(moved(before, after)).toEqual({ [buyer]: 0n, [seller]: 975n, [operator]: 25n });
-    expect(after.escrows[dealEscrowId(deal.dealId)]).toBe(0n);
+    expect(after.escrows[escrow]).toBe(0n);
     // The transaction sent before the kill is the one that landed: followed, not proven again.
-    expect((await journal.get(dealEscrowId(deal.dealId), 'release'))?.txHash).toBe(sent.txHash);
+    expect((await journal.get(escrow, 'release'))?.txHash).toBe(sent.txHash);
     expect(['checkpointed', 'proven', 'finalized']).toContain(await txStatus(sent.txHash));
 
     const events = (await test.temporal.workflow.getHandle(deal.dealId).fetchHistory()).events ?? [];
