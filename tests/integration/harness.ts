@@ -172,22 +172,25 @@ export async function buyDeal(
   }>('/templates');
   const template = templates.find((t) => t.id === templateId && (sellerId ?? t.seller) === t.seller);
   if (!template) throw new Error(`template ${templateId} is not in the catalog`);
-  const created = await client.request<DealStatus>(
-    'POST',
-    '/deals',
-    client.signed('cohort_query', {
-      dealId,
-      templateId,
-      // The signed terms name the payee.
-      sellerId: template.seller,
-      templateHash: template.hash,
-      parameters,
-      price: template.price,
-      buyerPublicKey: buyer.resultPublicKey,
-      compliance: RESEARCH_IN_US,
-    }),
-  );
-  return { dealId, created, delivered: () => waitForStage(client, dealId, isFinished, 120_000) };
+  const signed = client.signed('cohort_query', {
+    dealId,
+    templateId,
+    // The signed terms name the payee.
+    sellerId: template.seller,
+    templateHash: template.hash,
+    parameters,
+    price: template.price,
+    buyerPublicKey: buyer.resultPublicKey,
+    compliance: RESEARCH_IN_US,
+  });
+  const created = await client.request<DealStatus>('POST', '/deals', signed);
+  return {
+    dealId,
+    created,
+    /** The request as the buyer signed it: what its `pay` command keeps and pays by. */
+    signed,
+    delivered: () => waitForStage(client, dealId, isFinished, 120_000),
+  };
 }
 
 /**

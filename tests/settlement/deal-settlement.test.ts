@@ -86,6 +86,7 @@ describe('deals settled on a real Aztec local network', () => {
     // The buyer pays with the CLI, as a user would: it waits for the escrow, then pays from its wallet.
     const payer = await cliPayer(test, test.deployment.buyer, buyer);
     try {
+      await payer.keep('cohort_query', deal.dealId, deal.signed);
       const paid = await payer.pay(['buyer', 'pay', deal.dealId]);
       expect(paid.code, paid.stderr).toBe(0);
       expect(paid.payments).toEqual([expect.objectContaining({ amount: '1000' })]);
