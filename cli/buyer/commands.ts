@@ -30,12 +30,11 @@ import { registerSubscriptionCommands } from './subscriptions';
 import {
   owedForDeal,
   owedForMultiSellerDeal,
-  payOwed,
   whatIsOwed,
   withPayOptions,
   type PayOptions,
 } from '../settlement/pay';
-import { checkOwedAgainstTerms, readSignedTerms } from '../settlement/kept-terms';
+import { payAsSigned } from '../settlement/kept-terms';
 
 export { describePrivacy, openDealResult, parseParam };
 
@@ -195,9 +194,7 @@ export function registerBuyerCommands(program: Command): void {
         : await whatIsOwed(client, `/deals/${encode(dealId)}`, owedForDeal, options.wait);
       const kind = options.multi ? 'multi_seller' : 'cohort_query';
       // Only what the buyer itself signed is paid, whatever the status asks for.
-      if (owed.state === 'owed')
-        checkOwedAgainstTerms(owed, kind, await readSignedTerms(options.home, client.partyId, kind, dealId));
-      await payOwed(owed, options);
+      await payAsSigned(owed, options, client.partyId, kind, dealId);
     });
 
   withPartyOptions(buyer.command('confirm <dealId>').description('accept the result: the seller is paid'))

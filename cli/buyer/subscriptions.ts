@@ -17,13 +17,8 @@ import { formatTable } from '../format-table';
 import { encode, printStatus } from '../party-commands';
 import { chooseTemplate, parseParam } from './buy';
 import { describePrivacy } from './result';
-import { owedForSubscription, payOwed, whatIsOwed, withPayOptions, type PayOptions } from '../settlement/pay';
-import {
-  checkOwedAgainstTerms,
-  keepSignedTerms,
-  readSignedTerms,
-  withoutSignature,
-} from '../settlement/kept-terms';
+import { owedForSubscription, whatIsOwed, withPayOptions, type PayOptions } from '../settlement/pay';
+import { keepSignedTerms, payAsSigned, withoutSignature } from '../settlement/kept-terms';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -171,13 +166,7 @@ export function registerSubscriptionCommands(buyer: Command): void {
   ).action(async (id: string, options: PartyOptions & PayOptions) => {
     const client = await partyClient(options);
     const owed = await whatIsOwed(client, `/subscriptions/${encode(id)}`, owedForSubscription, options.wait);
-    if (owed.state === 'owed')
-      checkOwedAgainstTerms(
-        owed,
-        'subscription',
-        await readSignedTerms(options.home, client.partyId, 'subscription', id),
-      );
-    await payOwed(owed, options);
+    await payAsSigned(owed, options, client.partyId, 'subscription', id);
   });
   withPartyOptions(
     subscription

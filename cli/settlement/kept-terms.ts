@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TermsBody, TermsKind } from '../../lib/sdk';
 import { CliError, EXIT, home, writeFileAtomic } from '../common';
-import type { Owed, Payment } from './pay';
+import { payOwed, type Owed, type Payment, type PayOptions } from './pay';
 
 /**
  * The terms this party signed, kept where it signed them ($TUSK_HOME/terms/<party>/<kind>-<id>.json):
@@ -73,6 +73,19 @@ export function checkOwedAgainstTerms(owed: Owed, kind: TermsKind, terms: TermsB
         EXIT.refused,
       );
   }
+}
+
+/** Pays what is owed, once it is checked against the terms this party kept when it signed them. */
+export async function payAsSigned(
+  owed: Owed,
+  options: PayOptions & { home?: string },
+  partyId: string,
+  kind: TermsKind,
+  id: string,
+): Promise<void> {
+  if (owed.state === 'owed')
+    checkOwedAgainstTerms(owed, kind, await readSignedTerms(options.home, partyId, kind, id));
+  await payOwed(owed, options);
 }
 
 /** The signed body as kept: the request without its signature. */

@@ -3,13 +3,8 @@ import type { Command } from 'commander';
 import { FINAL_GRANT_STAGES, REFUSED_GRANT_STAGES, waitFor } from '../../lib/sdk';
 import { CliError, EXIT, partyClient, readText, withPartyOptions, type PartyOptions } from '../common';
 import { catalog, chooseTemplate } from '../buyer/buy';
-import { owedForGrant, payOwed, whatIsOwed, withPayOptions, type PayOptions } from '../settlement/pay';
-import {
-  checkOwedAgainstTerms,
-  keepSignedTerms,
-  readSignedTerms,
-  withoutSignature,
-} from '../settlement/kept-terms';
+import { owedForGrant, whatIsOwed, withPayOptions, type PayOptions } from '../settlement/pay';
+import { keepSignedTerms, payAsSigned, withoutSignature } from '../settlement/kept-terms';
 import { addDealsCommand, addKeygenCommand, encode, printStatus, progressOnStderr } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
 import { approveMilestone, extendMilestone, submitGrantEvidence } from '../../lib/signed-actions';
@@ -110,13 +105,7 @@ export function registerSponsorCommands(program: Command): void {
   ).action(async (grantId: string, options: PartyOptions & PayOptions) => {
     const client = await partyClient(options);
     const owed = await whatIsOwed(client, `/grants/${encode(grantId)}`, owedForGrant, options.wait);
-    if (owed.state === 'owed')
-      checkOwedAgainstTerms(
-        owed,
-        'grant',
-        await readSignedTerms(options.home, client.partyId, 'grant', grantId),
-      );
-    await payOwed(owed, options);
+    await payAsSigned(owed, options, client.partyId, 'grant', grantId);
   });
   withPartyOptions(
     grant.command('status <grantId>').description("the grant's milestones and tranches (JSON)"),
