@@ -1,4 +1,4 @@
-import { uniformBelow, type RandomSource } from '../../activities/perimeter/dp/random-source';
+import { randomSourceOf, type RandomSource } from '../../activities/perimeter/dp/random-source';
 
 /** A seeded generator (mulberry32), for tests only: reproducible draws, so checks cannot flake. */
 export function seededRandom(seed: number): RandomSource {
@@ -10,7 +10,5 @@ export function seededRandom(seed: number): RandomSource {
     z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
     return (z ^ (z >>> 14)) >>> 0;
   };
-  return {
-    below: (n) => uniformBelow(n, (count) => Uint8Array.from({ length: count }, () => next() & 0xff)),
-  };
+  return randomSourceOf((count) => Uint8Array.from({ length: count }, () => next() & 0xff), next);
 }
