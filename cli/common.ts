@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -18,7 +19,20 @@ export class CliError extends Error {
 export const EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
 
 export const home = (flag?: string) => resolve(flag ?? process.env.TUSK_HOME ?? '.tusk');
-export const apiUrl = (flag?: string) => flag ?? process.env.TUSK_API_URL ?? 'http://127.0.0.1:8787';
+/** The API: --api, else TUSK_API_URL, else the one `tusk up` runs for this home (its up.json). */
+export const apiUrl = (flag?: string, homeDir?: string) =>
+  flag || process.env.TUSK_API_URL || runningApi(home(homeDir)) || 'http://127.0.0.1:8787';
+
+function runningApi(homeDir: string): string | undefined {
+  try {
+    const file = JSON.parse(readFileSync(join(homeDir, 'up.json'), 'utf8')) as {
+      addresses?: { api?: string };
+    };
+    return file.addresses?.api;
+  } catch {
+    return undefined;
+  }
+}
 
 export const keyPaths = (homeDir: string, partyId: string) => ({
   signing: join(homeDir, 'keys', `${partyId}.ed25519.pem`),
@@ -57,7 +71,10 @@ export interface PartyOptions {
 export function withPartyOptions(command: Command): Command {
   return command
     .option('--as <partyId>', 'your party id (default: $TUSK_PARTY)')
-    .option('--api <url>', 'the Tusk API (default: $TUSK_API_URL or http://127.0.0.1:8787)')
+    .option(
+      '--api <url>',
+      'the Tusk API (default: $TUSK_API_URL, else the one tusk up runs for --home, else http://127.0.0.1:8787)',
+    )
     .option('--home <dir>', 'where keys live (default: $TUSK_HOME or .tusk)');
 }
 
@@ -71,7 +88,7 @@ export async function partyClient(options: PartyOptions): Promise<TuskClient> {
   const partyId = required(options.as ?? process.env.TUSK_PARTY, '--as <partyId> (or TUSK_PARTY)');
   const path = keyPaths(home(options.home), partyId).signing;
   return new TuskClient(
-    apiUrl(options.api),
+    apiUrl(options.api, options.home),
     partyId,
     await readText(path, `signing key of ${partyId} (make it: tusk <role> keygen ${partyId})`),
   );

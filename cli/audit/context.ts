@@ -34,7 +34,7 @@ export async function clientOf(options: AuditOptions): Promise<TuskClient> {
   if (!partyId) throw new CliError('missing --as <partyId> (or TUSK_PARTY)');
   const keyFile = keyPaths(home(options.home), partyId).signing;
   return new TuskClient(
-    apiUrl(options.api),
+    apiUrl(options.api, options.home),
     partyId,
     await readText(keyFile, `the signing key of ${partyId}`),
   );

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { findOrInstallRedisServer } from '../../scripts/lib/redis-server';
 import { freeLoopbackPorts, redisAnswers, temporalAnswers } from '../../scripts/lib/stack';
 import { DEV_SERVER_TUNING, findOrInstallTemporalCli } from '../../scripts/lib/temporal-cli';
+import { portIsFree } from './instance';
 import type { ProcessSpec } from './supervisor';
 
 const LOOPBACK = '127.0.0.1';
@@ -10,6 +11,8 @@ export interface InfrastructurePorts {
   temporal: number;
   ui: number;
   redis: number;
+  /** The ports the last run of this home used: port 0 takes them again while they are free. */
+  previous?: Partial<Record<'temporal' | 'ui' | 'redis', number>>;
 }
 
 export interface Infrastructure {
@@ -30,12 +33,12 @@ export async function infrastructure(
   log: (line: string) => void,
 ): Promise<Infrastructure> {
   const specs: ProcessSpec[] = [];
-  const free = async (port: number) => (port === 0 ? (await freeLoopbackPorts(1))[0]! : port);
+  const free = (port: number, name: 'temporal' | 'ui' | 'redis') => portToUse(port, ports.previous?.[name]);
   let temporalAddress = process.env.TEMPORAL_ADDRESS || '';
   let uiUrl: string | undefined;
   if (!temporalAddress) {
     const cli = await findOrInstallTemporalCli(log);
-    const [port, ui] = [await free(ports.temporal), await free(ports.ui)];
+    const [port, ui] = [await free(ports.temporal, 'temporal'), await free(ports.ui, 'ui')];
     temporalAddress = `${LOOPBACK}:${port}`;
     uiUrl = `http://${LOOPBACK}:${ui}`;
     const address = temporalAddress;
@@ -54,7 +57,7 @@ export async function infrastructure(
   let redisUrl = process.env.REDIS_URL || '';
   if (!redisUrl) {
     const server = await findOrInstallRedisServer(log);
-    const port = await free(ports.redis);
+    const port = await free(ports.redis, 'redis');
     redisUrl = `redis://${LOOPBACK}:${port}`;
     const url = redisUrl;
     // Redis holds only BullMQ jobs and rate-limit counters here: no snapshots, no append-only file.
@@ -70,4 +73,14 @@ export async function infrastructure(
     });
   } else log(`redis: using REDIS_URL=${redisUrl}`);
   return { specs, temporalAddress, redisUrl, ...(uiUrl ? { uiUrl } : {}) };
+}
+
+/**
+ * The port to listen on: the one asked for; for 0, the one this home used last time if it is still
+ * free (so a perimeter started elsewhere keeps finding Temporal across restarts), else any free one.
+ */
+export async function portToUse(asked: number, previous: number | undefined): Promise<number> {
+  if (asked !== 0) return asked;
+  if (previous !== undefined && (await portIsFree(previous))) return previous;
+  return (await freeLoopbackPorts(1))[0]!;
 }

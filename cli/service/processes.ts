@@ -15,13 +15,20 @@ export const TUSK_PROCESSES = {
 
 export type TuskProcess = keyof typeof TUSK_PROCESSES;
 
-/** One Tusk process on this Node, through tsx (node itself, so signals reach the process, not a wrapper). */
-export function tuskProcess(name: TuskProcess, env: Record<string, string>): ProcessSpec {
+/**
+ * One Tusk process on this Node, through tsx (node itself, so signals reach the process, not a
+ * wrapper). `label` names it when several of one kind run (a perimeter per seller).
+ */
+export function tuskProcess(
+  kind: TuskProcess,
+  env: Record<string, string>,
+  label: string = kind,
+): ProcessSpec {
   return {
-    name,
-    argv: [process.execPath, '--import', 'tsx', join(ROOT, TUSK_PROCESSES[name])],
+    name: label,
+    argv: [process.execPath, '--import', 'tsx', join(ROOT, TUSK_PROCESSES[kind])],
     env,
-    ready: { line: `tusk ${name} ready` },
+    ready: { line: `tusk ${kind} ready` },
   };
 }
 
@@ -29,7 +36,8 @@ export function tuskProcess(name: TuskProcess, env: Record<string, string>): Pro
  * Where each worker serves /metrics and /health: consecutive ports from `base` in a fixed order, so
  * a Prometheus configuration stays valid across restarts; base 0 lets each take any free port.
  */
-export function metricsPort(base: number, name: TuskProcess): string {
+export function metricsPort(base: number, name: TuskProcess, index = 0): string {
   if (base === 0) return '0';
-  return String(base + Object.keys(TUSK_PROCESSES).indexOf(name));
+  // The perimeter comes last, so a second seller's perimeter takes the next port, and so on.
+  return String(base + Object.keys(TUSK_PROCESSES).indexOf(name) + index);
 }

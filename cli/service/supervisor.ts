@@ -48,6 +48,8 @@ export interface SupervisorOptions {
   out: Writable;
   /** Called on every change of any process's state. */
   onChange?: (statuses: ProcessStatus[]) => void;
+  /** More for the status file beside the processes (the supervisor's pid, the service's addresses). */
+  about?: () => Record<string, unknown>;
 }
 
 /**
@@ -226,7 +228,8 @@ export class Supervisor {
 
   private changed(): void {
     const statuses = this.list();
-    const json = `${JSON.stringify({ updatedAt: new Date().toISOString(), processes: statuses }, null, 2)}\n`;
+    const about = this.options.about?.() ?? {};
+    const json = `${JSON.stringify({ updatedAt: new Date().toISOString(), ...about, processes: statuses }, null, 2)}\n`;
     const temp = `${this.options.statusFile}.${process.pid}.${this.writes++}.tmp`;
     void writeFile(temp, json)
       .then(() => rename(temp, this.options.statusFile))

@@ -23,7 +23,7 @@ function kindOf(value: string): Kind {
 async function retry(id: string, options: RetryOptions): Promise<void> {
   const homeDir = home(options.home);
   const key = await readText(keyPaths(homeDir, options.as).signing, `signing key of ${options.as}`);
-  const client = new TuskClient(apiUrl(options.api), options.as, key);
+  const client = new TuskClient(apiUrl(options.api, options.home), options.as, key);
   let accepted: { workflowId: string; retrying: string[] };
   try {
     accepted = await client.post('/settlement/retry', { kind: options.kind, id });

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,10 +13,18 @@ import { generateX25519KeyPair } from '../../lib/sealed-box';
 import { TuskApiError, TuskClient } from '../../lib/tusk-client';
 import type { DealStatus } from '../../workflows/deal/state';
 import { isFinished, RESEARCH_IN_US } from './harness';
+import { tusk, tuskOk } from './cli/run-tusk';
 
 const ROOT = resolve(__dirname, '../..');
 
-/** `tusk up` as a user runs it: its own Temporal (with the Web UI) and Redis, every process, supervised. */
+const SECOND_SELLER = 'shop-east';
+const PROCESS_COUNT = 9; // Temporal, Redis, the API, four workers, two perimeters
+const DEMO_PERIMETER = 'perimeter worker demo-seller';
+
+/**
+ * `tusk up` as a user runs it: its own Temporal (with the Web UI) and Redis, every process,
+ * supervised; the demo seller's perimeter and one a seller set up with `tusk seller init`.
+ */
 describe('tusk up', () => {
   let home: string;
   let up: ChildProcess;
@@ -44,13 +52,16 @@ describe('tusk up', () => {
 
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), 'tusk-up-'));
+    await sellerOfItsOwn(home);
     const env = { ...process.env };
     delete env.TEMPORAL_ADDRESS; // tusk up starts its own
     delete env.REDIS_URL;
+    delete env.TUSK_API_URL; // the CLI finds the API in up.json
+    // As the README starts it: through npm, so a signal to npm must reach tusk up and its children.
     up = spawn(
-      process.execPath,
+      'npm',
       [
-        ...['--import', 'tsx', join(ROOT, 'cli/tusk.ts'), 'up', '--home', home, '--demo-rows', '3000'],
+        ...['start', '--silent', '--', '--home', home, '--demo-rows', '3000'],
         ...[
           '--api-port',
           '0',
@@ -72,7 +83,7 @@ describe('tusk up', () => {
     await until(
       'every process ready',
       async () =>
-        (await statuses()).length === 8 && (await statuses()).every((s) => s.state === 'ready')
+        (await statuses()).length === PROCESS_COUNT && (await statuses()).every((s) => s.state === 'ready')
           ? true
           : undefined,
       280_000,
@@ -132,7 +143,7 @@ describe('tusk up', () => {
     expect(
       sample(apiMetrics, 'tusk_lifecycles_started_total', { kind: 'cohort_query', service: 'api' }),
     ).toBe(1);
-    const perimeter = (await text(`${await url('perimeter worker')}/metrics`)).body;
+    const perimeter = (await text(`${await url(DEMO_PERIMETER)}/metrics`)).body;
     expect(sample(perimeter, 'tusk_dataset_epsilon_spent', { dataset: 'patients' })).toBeGreaterThan(0);
     const ran = { task_queue: 'perimeter.demo-seller', activity: 'runApprovedQuery', outcome: 'ok' };
     expect(sample(perimeter, 'tusk_activity_duration_seconds_count', ran)).toBe(1);
@@ -149,7 +160,7 @@ describe('tusk up', () => {
     // Every process logs JSON lines; the perimeter's line about this deal carries its id. The line
     // reaches the file through the supervisor's pipe, which may trail the deal's delivery a little.
     const released = async () =>
-      (await readFile(join(home, 'logs', 'perimeter-worker.log'), 'utf8'))
+      (await readFile(join(home, 'logs', 'perimeter-worker-demo-seller.log'), 'utf8'))
         .split('\n')
         .filter(Boolean)
         .map((line) => JSON.parse(line) as Record<string, unknown>)
@@ -168,7 +179,8 @@ describe('tusk up', () => {
       'settlement worker',
       'coordinator worker',
       'notifier',
-      'perimeter worker',
+      DEMO_PERIMETER,
+      `perimeter worker ${SECOND_SELLER}`,
     ]) {
       const health = await text(`${await url(name)}/health`);
       expect(health.status, name).toBe(200);
@@ -189,15 +201,67 @@ describe('tusk up', () => {
     expect(health.pid).toBe(after.pid);
   });
 
-  it('stops every process on Ctrl-C (SIGINT) and exits 0', async () => {
+  it('runs the perimeter of a seller set up with tusk seller init, from its perimeter.json', async () => {
+    const second = await status(`perimeter worker ${SECOND_SELLER}`);
+    expect(second.state).toBe('ready');
+    const log = await readFile(join(home, 'logs', `perimeter-worker-${SECOND_SELLER}.log`), 'utf8');
+    expect(log).toContain(`perimeter.${SECOND_SELLER}`);
+  });
+
+  it('one tusk up per home: a second is refused and leaves the first running', async () => {
+    const before = await statuses();
+    const second = await tusk(['up', '--home', home, '--api-port', '0'], {});
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(/tusk up is already running for .* \(pid \d+\).*tusk down/);
+    const after = await statuses();
+    expect(after.map((s) => [s.name, s.pid, s.state])).toEqual(before.map((s) => [s.name, s.pid, s.state]));
+  });
+
+  it('tusk status shows the addresses, and other commands find the API there', async () => {
+    const shown = await tusk(['status', '--home', home], {});
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain(`tusk up is running for ${home}`);
+    const json = JSON.parse(await tuskOk(['status', '--home', home, '--json'], {})) as {
+      running: boolean;
+      addresses: { api: string; temporal: string };
+      processes: ProcessStatus[];
+    };
+    expect(json.running).toBe(true);
+    expect(json.addresses.api).toBe(await url('api'));
+    expect(json.processes).toHaveLength(PROCESS_COUNT);
+    // No --api and no TUSK_API_URL: the log's head comes from the API that up.json names.
+    const keys = await tuskOk(['buyer', 'keygen', 'status-reader', '--home', home], {});
+    const publicKey = /register it\): (\S+)/.exec(keys)![1]!;
+    await addParty(join(home, 'parties.json'), { id: 'status-reader', role: 'buyer', publicKey });
+    const head = await tusk(['log', 'head', '--as', 'status-reader', '--home', home], { TUSK_API_URL: '' });
+    expect(head.code, head.stderr).toBe(0);
+    expect(head.stdout).toMatch(/^tree size \d+, root /);
+  });
+
+  it('SIGTERM to `npm start` stops every process, and npm exits 0; status then says it is not running', async () => {
     const pids = (await statuses()).map((s) => s.pid!);
     expect(pids.every((pid) => pid > 0)).toBe(true);
-    up.kill('SIGINT');
+    up.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(pids.filter(alive)).toEqual([]);
-    expect((await statuses()).map((s) => s.state)).toEqual(Array(8).fill('stopped'));
+    expect((await statuses()).map((s) => s.state)).toEqual(Array(PROCESS_COUNT).fill('stopped'));
+    expect((await tusk(['status', '--home', home], {})).code).toBe(3);
+    expect(await tuskOk(['down', '--home', home], {})).toContain('nothing to stop');
   }, 60_000);
 });
+
+/** A seller of its own, as `tusk seller init`, `import` and `policy` leave it under the home. */
+async function sellerOfItsOwn(home: string): Promise<void> {
+  const env = { TUSK_HOME: home };
+  const rows = Array.from({ length: 200 }, (_, i) => `c-${i},${['north', 'south'][i % 2]},${i % 50}`);
+  await writeFile(join(home, 'orders.csv'), `customer_id,region,amount\n${rows.join('\n')}\n`);
+  await tuskOk(['seller', 'init', SECOND_SELLER], env);
+  await tuskOk(
+    ['seller', 'import', join(home, 'orders.csv'), '--table', 'orders', '--seller', SECOND_SELLER],
+    env,
+  );
+  await tuskOk(['seller', 'policy', '--seller', SECOND_SELLER, '--dataset', 'orders'], env);
+}
 
 /** The value of the one sample of `name` whose labels include `labels`, from Prometheus text. */
 function sample(body: string, name: string, labels: Record<string, string>): number | undefined {
