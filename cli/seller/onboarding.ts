@@ -46,8 +46,9 @@ export async function initSeller(sellerId: string, options: { home?: string }): 
       `  tusk seller import <file.csv|file.parquet> --table NAME --seller ${sellerId}`,
       `  tusk seller policy --seller ${sellerId} --dataset NAME     (privacy budgets, signed)`,
       `  tusk operator party add ${sellerId} --role seller --from ${workspace.sellerFile}`,
-      `  set logUrl and operatorPublicKey in ${workspace.perimeterFile} (the operator's API and log key)`,
-      `  TUSK_PERIMETER_CONFIG=${workspace.perimeterFile} npx tsx workers/perimeter.ts   (logs its perimeter key: have it registered)`,
+      '  tusk up     (the service on this machine runs this perimeter from its perimeter.json)',
+      `  or, beside another operator's service: set logUrl and operatorPublicKey in ${workspace.perimeterFile}`,
+      '     (its API and log key) and run `tusk up --perimeter` with TEMPORAL_ADDRESS set',
     ].join('\n'),
   );
 }

@@ -1,7 +1,10 @@
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ProcessSpec } from './supervisor';
 
 export const ROOT = resolve(__dirname, '../..');
+/** tsx's loader by path: `--import tsx` would be resolved from the working directory, not the checkout. */
+const TSX_LOADER = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 /** The Tusk processes, by name: each announces `tusk <name> ready` once it serves. */
 export const TUSK_PROCESSES = {
@@ -26,7 +29,7 @@ export function tuskProcess(
 ): ProcessSpec {
   return {
     name: label,
-    argv: [process.execPath, '--import', 'tsx', join(ROOT, TUSK_PROCESSES[kind])],
+    argv: [process.execPath, '--import', TSX_LOADER, join(ROOT, TUSK_PROCESSES[kind])],
     env,
     ready: { line: `tusk ${kind} ready` },
   };

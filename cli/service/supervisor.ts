@@ -17,6 +17,8 @@ import { CleanExitWhenStopping } from './stop-on-signal';
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const STOP_GRACE_MS = 15_000;
+const LAST_OUTPUT_CHARS = 1_500;
+const DEATHS_BEFORE_READY = 2;
 
 /** One supervised process. */
 export interface ProcessSpec {
@@ -158,11 +160,23 @@ export class Supervisor {
       shows: spec.shows ?? '',
     };
     this.statuses.set(spec.name, status);
-    let becameReady: () => void = () => {};
+    let everReady = false;
+    let resolveReady: () => void = () => {};
+    let failedToStart: (error: Error) => void = () => {};
     const firstReady = new Promise<void>((resolve, reject) => {
-      becameReady = resolve;
+      resolveReady = resolve;
+      failedToStart = reject;
       void this.whenStopping().then(() => reject(new Error('stopped before every process was ready')));
     });
+    const becameReady = () => {
+      everReady = true;
+      resolveReady();
+    };
+    // What it said last: a process that dies before it was ever ready is a setup problem, shown at once.
+    let lastOutput = '';
+    const remember = (chunk: Buffer) => {
+      lastOutput = (lastOutput + chunk.toString()).slice(-LAST_OUTPUT_CHARS);
+    };
     const update = (change: Partial<ProcessStatus>) => {
       Object.assign(status, change);
       this.changed();
@@ -188,6 +202,7 @@ export class Supervisor {
     const readyLine = 'line' in spec.ready ? spec.ready.line : undefined;
     const watch = (chunk: Buffer) => {
       tee(log, chunk);
+      remember(chunk);
       if (readyLine === undefined || status.state === 'ready') return;
       const text = chunk.toString();
       if (!text.includes(readyLine)) return;
@@ -197,8 +212,20 @@ export class Supervisor {
       becameReady();
     };
     command.stdout.subscribe(watch);
-    command.stderr.subscribe((chunk) => tee(log, chunk));
-    command.close.subscribe(() => undefined);
+    command.stderr.subscribe((chunk) => {
+      tee(log, chunk);
+      remember(chunk);
+    });
+    let diedUnready = 0;
+    command.close.subscribe(({ exitCode }) => {
+      // Once may be a race with a neighbour still starting; twice is a setup problem.
+      if (everReady || this.stopping || ++diedUnready < DEATHS_BEFORE_READY) return;
+      failedToStart(
+        new Error(
+          `${spec.name} exited (${exitCode}) ${diedUnready} times before it was ever ready; its last output:\n${lastOutput.trimEnd() || '(nothing)'}`,
+        ),
+      );
+    });
     return firstReady;
   }
 

@@ -75,14 +75,15 @@ async function supervise(options: UpOptions, home: string, logDir: string): Prom
       `running; logs (JSON lines) in ${logDir}; Ctrl-C or \`tusk down --home ${options.home}\` stops everything\n\n${lastView}\n`,
     );
   } catch (error) {
-    if (!supervisor.stopping) {
+    const stoppedByUser = supervisor.stopping;
+    if (!stoppedByUser) {
       say(`could not start: ${error instanceof Error ? error.message : String(error)}; stopping`);
       supervisor.stopAll();
     }
     await supervisor.finished();
-    if (!supervisor.stopping) throw error;
     if (error instanceof CliError) throw error;
     say('stopped');
+    if (!stoppedByUser) process.exitCode = 1;
     return;
   }
   await supervisor.finished();
