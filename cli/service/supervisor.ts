@@ -196,8 +196,18 @@ export class Supervisor {
     });
     // concurrently spawns the first run before this subscribes.
     if (command.pid !== undefined) started();
+    let diedUnready = 0;
     command.stateChange.subscribe((state) => {
-      if (state !== 'started') update({ pid: null, state: this.stopping ? 'stopped' : 'exited' });
+      if (state === 'started') return;
+      update({ pid: null, state: this.stopping ? 'stopped' : 'exited' });
+      // Once may be a race with a neighbour still starting; twice is a setup problem. (The restart
+      // controller hides the closes it restarts, so exits are counted here.)
+      if (everReady || this.stopping || ++diedUnready < DEATHS_BEFORE_READY) return;
+      failedToStart(
+        new Error(
+          `${spec.name} exited ${diedUnready} times before it was ever ready; its last output:\n${lastOutput.trimEnd() || '(nothing)'}`,
+        ),
+      );
     });
     const readyLine = 'line' in spec.ready ? spec.ready.line : undefined;
     const watch = (chunk: Buffer) => {
@@ -216,16 +226,7 @@ export class Supervisor {
       tee(log, chunk);
       remember(chunk);
     });
-    let diedUnready = 0;
-    command.close.subscribe(({ exitCode }) => {
-      // Once may be a race with a neighbour still starting; twice is a setup problem.
-      if (everReady || this.stopping || ++diedUnready < DEATHS_BEFORE_READY) return;
-      failedToStart(
-        new Error(
-          `${spec.name} exited (${exitCode}) ${diedUnready} times before it was ever ready; its last output:\n${lastOutput.trimEnd() || '(nothing)'}`,
-        ),
-      );
-    });
+    command.close.subscribe(() => undefined);
     return firstReady;
   }
 
