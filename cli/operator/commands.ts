@@ -1,12 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { z } from 'zod';
 import { LocalLedger } from '../../activities/settlement/local-ledger';
 import { party, partiesFile, type Party } from '../../lib/parties';
 import { readSellerFile } from '../../lib/seller-workspace';
 import { CliError, home, withHomeOption, writeFileAtomic } from '../common';
 import { addKeygenCommand } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
+import { formatTable } from '../format-table';
 
 export async function addParty(partiesPath: string, entry: Party): Promise<void> {
   const text = await readFile(partiesPath, 'utf8').catch(() => '{"parties":[]}');
@@ -50,6 +52,26 @@ async function partyAdd(id: string, options: PartyAddOptions): Promise<void> {
   console.log(`registered ${parsed.data.role} ${parsed.data.id}`);
 }
 
+async function partyList(options: { home?: string; json: boolean }): Promise<void> {
+  const path = partiesPath(options);
+  const text = await readFile(path, 'utf8').catch(() => {
+    throw new CliError(`no parties registered yet: ${path} does not exist (tusk operator party add)`);
+  });
+  const parsed = partiesFile.safeParse(JSON.parse(text));
+  if (!parsed.success) throw new CliError(`${path} is not a parties file: ${z.prettifyError(parsed.error)}`, 1);
+  const parties = [...parsed.data.parties].sort((a, b) => a.id.localeCompare(b.id));
+  if (options.json) {
+    console.log(JSON.stringify(parties, null, 2));
+    return;
+  }
+  console.log(
+    formatTable(
+      ['id', 'role', 'public key', 'perimeter key', 'webhook'],
+      parties.map((p) => [p.id, p.role, p.publicKey, p.perimeterKey ?? '', p.webhookUrl ?? '']),
+    ),
+  );
+}
+
 async function readSeller(path: string) {
   try {
     return readSellerFile(path);
@@ -74,6 +96,12 @@ export function registerOperatorCommands(program: Command): void {
       .option('--webhook <url>', 'where its deal events are posted')
       .option('--aztec-address <address>', 'its Aztec account'),
   ).action(partyAdd);
+  withHomeOption(
+    parties
+      .command('list')
+      .description('the registered parties: id, role and keys')
+      .option('--json', 'as JSON', false),
+  ).action(partyList);
   withHomeOption(
     operator
       .command('fund <account> <amount>')
