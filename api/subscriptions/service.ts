@@ -119,13 +119,14 @@ export class SubscriptionService {
     return status;
   }
 
+  /** The workflow decides who may cancel and when (only its subscriber, while it runs): no status asked first. */
   async cancel(party: Party, subscriptionId: string): Promise<SubscriptionStatus> {
-    await this.ownStatus(party, subscriptionId);
     return this.calls.update(
       subscriptionWorkflowId(subscriptionId),
       cancelSubscriptionUpdate,
       { by: party.id },
       `subscription ${subscriptionId}`,
+      subscription.name,
     );
   }
 

@@ -2,6 +2,7 @@ import type { DealCompliance } from '../../query-policies/compliance';
 import { SettlementAttention, type AttentionItem } from '../settlement-attention';
 import type { SignedTerms } from '../../lib/signed-terms';
 import type { ParameterValues } from '../../query-policies/template';
+import { refusal } from '../refusals';
 
 export interface ScheduledQuery {
   templateId: string;
@@ -274,9 +275,9 @@ export class SubscriptionState {
   }
 
   assertCancellable(by: string): void {
-    if (by !== this.status.buyerId) throw new Error('only the subscriber cancels');
+    if (by !== this.status.buyerId) throw refusal('Forbidden', 'only the subscriber cancels');
     if (this.stage !== 'active' && this.stage !== 'grace')
-      throw new Error(`subscription ${this.status.subscriptionId} is ${this.stage}`);
+      throw refusal('InvalidState', `subscription ${this.status.subscriptionId} is ${this.stage}`);
   }
 
   /** Ends at the current period's end: no more renewals, and no token outlives the period. */
