@@ -5,7 +5,7 @@ import {
   type Client,
 } from '@temporalio/client';
 import type { QueryDefinition, SearchAttributePair, UpdateDefinition } from '@temporalio/common';
-import { DEALS_TASK_QUEUE } from '../lib/temporal';
+import { DEALS_TASK_QUEUE } from '../lib/task-queues';
 import { ApiError } from './errors';
 import { notFoundOr } from './error-responses';
 import { refusalAsApiError } from './refusal-codes';

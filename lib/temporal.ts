@@ -99,4 +99,5 @@ export function connectWorker(
   return NativeConnection.connect({ address, ...security });
 }
 
-export const DEALS_TASK_QUEUE = 'deals';
+/** Named in ./task-queues.ts with every other queue; here too, for the many callers that start a workflow. */
+export { DEALS_TASK_QUEUE } from './task-queues';

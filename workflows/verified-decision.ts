@@ -1,5 +1,4 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { CoordinatorActivities } from '../activities/coordinator/activities';
+import { ActivityFailure, ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import {
   decisionMismatch,
   type DecisionScope,
@@ -11,9 +10,9 @@ import type { SignedTerms } from '../lib/signed-terms';
 import { coordinatorCheck } from './activity-options';
 import type { Voter } from './approvals';
 import { isRefusalType, refusal, type RefusalType } from './refusals';
+import { coordinatorActivities } from './activity-proxies';
 
-const coordinator = () =>
-  proxyActivities<CoordinatorActivities>({ taskQueue: 'coordinator', ...coordinatorCheck });
+const coordinator = () => coordinatorActivities(coordinatorCheck);
 
 /** This run's scope: its own workflow id and run id, and the subject it decides about. */
 export function scopeOf(subject: DecisionScope['subject']): DecisionScope {

@@ -3,7 +3,7 @@ import type { BlobStore } from '../../lib/blob-store';
 import { heKeyDocument } from '../../lib/he/buyer-keys';
 import { MAX_SELLERS } from '../../lib/he/vector-layout';
 import type { Party } from '../../lib/parties';
-import { DEALS_TASK_QUEUE } from '../../lib/temporal';
+import { DEALS_TASK_QUEUE } from '../../lib/task-queues';
 import { complianceProblem } from '../../query-policies/compliance';
 import { domainGroups, encodedQuantities } from '../../query-policies/group-domain';
 import { parametersSchema, type QueryTemplate } from '../../query-policies/template';

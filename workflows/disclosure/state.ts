@@ -142,7 +142,7 @@ export class DisclosureState {
   /** Throws unless `viewer` is the auditor who asked, the view is open at `now` and the nonce is fresh. */
   assertCanView(viewer: string, now: number, nonce?: string): void {
     if (nonce !== undefined && this.status.views.some((view) => view.nonce === nonce))
-      throw refusal('InvalidInput', 'this signed view was used already: each view is signed afresh');
+      throw refusal('InvalidState', 'this signed view was used already: each view is signed afresh');
     if (viewer !== this.status.auditorId)
       throw refusal('Forbidden', `only ${this.status.auditorId}, who asked, may view this disclosure`);
     if (this.stage === 'expired' || (this.status.viewUntil !== undefined && now >= this.status.viewUntil))

@@ -191,7 +191,7 @@ export class DisputeState {
   /** Each signed read is used once: its nonce is recorded with the read. */
   assertFreshRead(nonce: string): void {
     if (this.status.audit.some((event) => event.action === 'evidence_read' && event.detail?.nonce === nonce))
-      throw refusal('InvalidInput', 'this signed read was used already: each read is signed afresh');
+      throw refusal('InvalidState', 'this signed read was used already: each read is signed afresh');
   }
 
   recordEvidenceRead(by: string, refs: string[], nonce: string, now: number): void {
