@@ -45,10 +45,7 @@ export function temporalSecurityFromEnv(env: NodeJS.ProcessEnv = process.env): T
   const nonEmpty = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
   const parsed = securityEnv.safeParse(nonEmpty);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map(
-      (issue) => `  ${issue.path.join('.') || 'TEMPORAL_TLS_*'}: ${issue.message}`,
-    );
-    throw new Error(`invalid Temporal TLS settings:\n${lines.join('\n')}`);
+    throw new Error(`invalid Temporal TLS settings:\n${z.prettifyError(parsed.error)}`);
   }
   const settings = parsed.data;
   const tls: TLSConfig = {
