@@ -181,6 +181,13 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
       (s) => s.deliveries.length > 0,
     );
     const { token } = await currentToken(buyer, ids.cancelled);
+    // Another buyer's cancel: the workflow's own typed refusal is the answer, with no status asked first.
+    await expect(thinBuyer.client.post(`/subscriptions/${ids.cancelled}/cancel`)).rejects.toMatchObject({
+      status: 403,
+      code: 'forbidden',
+      reason: 'only the subscriber cancels',
+    });
+    expect((await status(buyer, ids.cancelled)).stage).toBe('active');
     const cancelling = await buyer.client.post<SubscriptionStatus>(`/subscriptions/${ids.cancelled}/cancel`);
     expect(cancelling).toMatchObject({ stage: 'cancelling', cancelledBy: buyer.id });
     expect(cancelling.nextRenewalAt).toBeUndefined();
