@@ -114,6 +114,18 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
       status: 403,
       code: 'access_token_invalid',
     });
+    // Payment-ready outside a grace window, or from another buyer: the workflow's typed refusals.
+    await expect(buyer.client.post(`/subscriptions/${ids.renewing}/payment-ready`)).rejects.toMatchObject({
+      status: 409,
+      code: 'invalid_state',
+      reason: `subscription ${ids.renewing} is active, not in grace`,
+    });
+    await expect(thinBuyer.client.post(`/subscriptions/${ids.renewing}/payment-ready`)).rejects.toMatchObject(
+      {
+        status: 403,
+        code: 'forbidden',
+      },
+    );
   });
 
   it("rotates the token each renewal; the old one is refused once its period's end plus grace has passed", async () => {

@@ -274,6 +274,16 @@ export class SubscriptionState {
     }
   }
 
+  /** Only the subscriber says it has topped up, and only a grace window waits for it. */
+  assertMayReportPayment(by: string): void {
+    if (by !== this.status.buyerId) throw refusal('Forbidden', 'only the subscriber reports a payment');
+    if (this.stage !== 'grace')
+      throw refusal(
+        'InvalidState',
+        `subscription ${this.status.subscriptionId} is ${this.stage}, not in grace`,
+      );
+  }
+
   assertCancellable(by: string): void {
     if (by !== this.status.buyerId) throw refusal('Forbidden', 'only the subscriber cancels');
     if (this.stage !== 'active' && this.stage !== 'grace')

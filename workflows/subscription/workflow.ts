@@ -33,6 +33,9 @@ import { coordinatorActivities, perimeterActivities, settlementActivities } from
 export interface CancelSubscriptionRequest {
   by: string;
 }
+export interface PaymentReadyRequest {
+  by: string;
+}
 
 export const subscriptionStatusQuery = defineQuery<SubscriptionStatus>('subscriptionStatus');
 /** Ends the subscription at the current period's end; the caller gets the new status back. */
@@ -41,6 +44,10 @@ export const cancelSubscriptionUpdate = defineUpdate<SubscriptionStatus, [Cancel
 );
 /** The buyer has topped up: during a grace window, the charge is tried again now. */
 export const paymentReadySignal = defineSignal('paymentReady');
+/** The same, as the API sends it for the buyer: the workflow refuses another party or another stage. */
+export const paymentReadyUpdate = defineUpdate<{ accepted: true }, [PaymentReadyRequest]>(
+  'reportPaymentReady',
+);
 
 /**
  * A subscription to a seller's signed templates. Each period: charge the buyer (a failed charge
@@ -59,6 +66,16 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
     { validator: ({ by }: CancelSubscriptionRequest) => sub.assertCancellable(by) },
   );
   setHandler(paymentReadySignal, () => void sub.requestPaymentRetry());
+  setHandler(
+    paymentReadyUpdate,
+    ({ by }) => {
+      sub.assertMayReportPayment(by);
+      // Bounded like the signal: a retry already pending, or the last allowed, is not queued again.
+      sub.requestPaymentRetry();
+      return { accepted: true as const };
+    },
+    { validator: ({ by }: PaymentReadyRequest) => sub.assertMayReportPayment(by) },
+  );
 
   handleOperatorRetry(sub.attention);
   const escrowOpen = settlementActivities(settlementTx);
