@@ -54,6 +54,20 @@ export default tseslint.config(
         },
       ],
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'fetch', 'process'],
+      'no-restricted-syntax': [
+        'error',
+        {
+          // The API answers a refusal by its type (api/refusal-codes.ts); a plain Error has none.
+          selector: "ThrowStatement > NewExpression[callee.name='Error']",
+          message:
+            'Refuse with refusal(type, reason) from workflows/refusals.ts, so the API knows the answer.',
+        },
+        {
+          selector: "Property[key.name='taskQueue'] > :matches(Literal, TemplateLiteral)",
+          message:
+            'Name task queues in lib/task-queues.ts; proxy activities with workflows/activity-proxies.ts.',
+        },
+      ],
     },
   },
   {

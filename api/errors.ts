@@ -57,6 +57,8 @@ export const errorCatalogue = {
   temporal_unavailable: 503,
   /** Redis, where accepted signatures are remembered, does not answer: no request is accepted unchecked. */
   replay_check_unavailable: 503,
+  /** The coordinator, which verifies a signed decision before it counts, did not answer: try again. */
+  coordinator_unavailable: 503,
   /** The seller's perimeter did not answer, or cannot use its ledger. */
   perimeter_unavailable: 503,
   /** Settlement could not anchor the log head on chain now (the worker or the node did not answer). */

@@ -5,9 +5,10 @@ import {
   type Client,
 } from '@temporalio/client';
 import type { QueryDefinition, SearchAttributePair, UpdateDefinition } from '@temporalio/common';
-import { DEALS_TASK_QUEUE } from '../lib/temporal';
+import { DEALS_TASK_QUEUE } from '../lib/task-queues';
 import { ApiError } from './errors';
 import { notFoundOr } from './error-responses';
+import { refusalAsApiError } from './refusal-codes';
 
 /** An update sent to a workflow of another kind: the workflow has no handler for it. */
 const NO_UPDATE_HANDLER = /^No registered handler for update/;
@@ -28,27 +29,44 @@ export class WorkflowCalls {
     }
   }
 
-  async update<T, A>(workflowId: string, update: UpdateDefinition<T, [A]>, arg: A, what: string): Promise<T> {
+  /**
+   * Sends an update; the workflow's own validator decides who may do what, and its typed refusal is
+   * the answer (api/refusal-codes.ts). `workflowType` names the kind of workflow the id must be: a
+   * finished workflow of another kind is not found, as a running one is (it has no such handler).
+   */
+  async update<T, A>(
+    workflowId: string,
+    update: UpdateDefinition<T, [A]>,
+    arg: A,
+    what: string,
+    workflowType?: string,
+  ): Promise<T> {
     try {
       return await this.temporal.workflow.getHandle(workflowId).executeUpdate(update, { args: [arg] });
     } catch (error) {
-      if (error instanceof WorkflowNotFoundError) throw await this.finishedOrNotFound(workflowId, what);
+      if (error instanceof WorkflowNotFoundError)
+        throw await this.finishedOrNotFound(workflowId, what, workflowType);
       if (error instanceof WorkflowUpdateFailedError) {
         const reason = error.cause?.message ?? `${what} refused this now`;
         if (NO_UPDATE_HANDLER.test(reason)) throw new ApiError('not_found', `no ${what}`);
-        throw new ApiError('invalid_state', reason);
+        throw refusalAsApiError(error.cause, reason);
       }
       throw error;
     }
   }
 
   /** An update to a closed workflow reads as "not found": say it has finished instead, when it has. */
-  private async finishedOrNotFound(workflowId: string, what: string): Promise<ApiError> {
+  private async finishedOrNotFound(
+    workflowId: string,
+    what: string,
+    workflowType?: string,
+  ): Promise<ApiError> {
     const description = await this.temporal.workflow
       .getHandle(workflowId)
       .describe()
       .catch(() => undefined);
-    if (!description) return new ApiError('not_found', `no ${what}`);
+    if (!description || (workflowType !== undefined && description.type !== workflowType))
+      return new ApiError('not_found', `no ${what}`);
     return new ApiError('invalid_state', `${what} has finished (${description.status.name.toLowerCase()})`);
   }
 

@@ -30,8 +30,7 @@ export function blobStoreFromEnv(blobDir: string, env: NodeJS.ProcessEnv = proce
   const nonEmpty = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
   const parsed = blobEnv.safeParse(nonEmpty);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new Error(`invalid blob store settings:\n${lines.join('\n')}`);
+    throw new Error(`invalid blob store settings:\n${z.prettifyError(parsed.error)}`);
   }
   const settings = parsed.data;
   if (settings.TUSK_BLOB_STORE === 'directory') return new BlobStore(blobDir);

@@ -13,8 +13,7 @@ const common = z.object({
 function parseOrExplain<S extends z.ZodType>(schema: S): z.infer<S> {
   const parsed = schema.safeParse(process.env);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new Error(`invalid environment:\n${lines.join('\n')}`);
+    throw new Error(`invalid environment:\n${z.prettifyError(parsed.error)}`);
   }
   return parsed.data;
 }

@@ -56,10 +56,7 @@ function readJson<T>(path: string, schema: z.ZodType<T>, what: string): T {
     throw new Error(`cannot read ${what} ${path}: ${(error as Error).message}`);
   }
   const parsed = schema.safeParse(json);
-  if (!parsed.success)
-    throw new Error(
-      `${what} ${path} is not valid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(top)'}: ${i.message}`).join('; ')}`,
-    );
+  if (!parsed.success) throw new Error(`${what} ${path} is not valid:\n${z.prettifyError(parsed.error)}`);
   return parsed.data;
 }
 

@@ -45,10 +45,7 @@ export function temporalSecurityFromEnv(env: NodeJS.ProcessEnv = process.env): T
   const nonEmpty = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
   const parsed = securityEnv.safeParse(nonEmpty);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map(
-      (issue) => `  ${issue.path.join('.') || 'TEMPORAL_TLS_*'}: ${issue.message}`,
-    );
-    throw new Error(`invalid Temporal TLS settings:\n${lines.join('\n')}`);
+    throw new Error(`invalid Temporal TLS settings:\n${z.prettifyError(parsed.error)}`);
   }
   const settings = parsed.data;
   const tls: TLSConfig = {
@@ -99,4 +96,5 @@ export function connectWorker(
   return NativeConnection.connect({ address, ...security });
 }
 
-export const DEALS_TASK_QUEUE = 'deals';
+/** Named in ./task-queues.ts with every other queue; here too, for the many callers that start a workflow. */
+export { DEALS_TASK_QUEUE } from './task-queues';

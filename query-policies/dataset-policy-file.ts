@@ -44,10 +44,7 @@ export async function readDatasetPolicyFile(policiesDir: string): Promise<Signed
   }
   const parsed = signedDatasetPolicy.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map(
-      (issue) => `  - ${issue.path.join('.') || '(top)'}: ${issue.message}`,
-    );
-    throw new DatasetPolicyError(`dataset policy ${path} is not valid:\n${issues.join('\n')}`);
+    throw new DatasetPolicyError(`dataset policy ${path} is not valid:\n${z.prettifyError(parsed.error)}`);
   }
   return parsed.data;
 }

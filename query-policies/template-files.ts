@@ -37,10 +37,7 @@ async function readJsonFile<T>(path: string, schema: z.ZodType<T>, what: string)
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map(
-      (issue) => `  - ${issue.path.join('.') || '(top)'}: ${issue.message}`,
-    );
-    throw new TemplateFileError(`${what} ${path} is not valid:\n${issues.join('\n')}`);
+    throw new TemplateFileError(`${what} ${path} is not valid:\n${z.prettifyError(parsed.error)}`);
   }
   return parsed.data;
 }

@@ -1,7 +1,8 @@
 import { Worker } from '@temporalio/worker';
 import { Queue } from 'bullmq';
 import { z } from 'zod';
-import { COORDINATOR_TASK_QUEUE, createCoordinatorActivities } from '../activities/coordinator/activities';
+import { createCoordinatorActivities } from '../activities/coordinator/activities';
+import { COORDINATOR_TASK_QUEUE } from '../lib/task-queues';
 import { NOTIFICATIONS_QUEUE, type NotificationJob } from '../activities/coordinator/notifications';
 import { blobStoreFromEnv } from '../lib/blob-store-env';
 import { resolve } from 'node:path';

@@ -3,7 +3,8 @@ import { readEnv } from '../lib/env';
 import { historyDataConverter, loadHistoryCodec } from '../lib/codec/history-codec';
 import { startWorkerTelemetry } from '../lib/observability/worker-telemetry';
 import { announceReady, runMain } from '../lib/ready';
-import { connectWorker, DEALS_TASK_QUEUE } from '../lib/temporal';
+import { connectWorker } from '../lib/temporal';
+import { DEALS_TASK_QUEUE } from '../lib/task-queues';
 
 /** Runs the deal workflows. Holds no keys and touches no data: workflows only orchestrate. */
 runMain('deals worker', async () => {

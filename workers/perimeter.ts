@@ -5,7 +5,7 @@ import { createPerimeterActivities } from '../activities/perimeter/activities';
 import { MilestoneRuns } from '../activities/perimeter/milestone-runs';
 import { TransparencyKeyLog } from '../activities/perimeter/key-log';
 import { loadPerimeterKey } from '../activities/perimeter/release-signing';
-import { perimeterTaskQueue } from '../activities/perimeter/types';
+import { perimeterTaskQueue } from '../lib/task-queues';
 import { perimeterSetupProblems } from '../activities/perimeter/startup-checks';
 import { cryptoRandom } from '../activities/perimeter/dp/random-source';
 import { LEDGER_FILE, PrivacyLedger } from '../activities/perimeter/privacy-ledger';

@@ -1,3 +1,4 @@
+import { refusal } from './refusals';
 /** Who decided: the principal's party id and the Ed25519 key its signed decision verified under. */
 export interface Voter {
   principal: string;
@@ -24,18 +25,21 @@ export function assertMayVote<D>(
 ): void {
   const own = votes.find((vote) => vote.principal === voter.principal);
   if (own && keyOf(own.decision) === keyOf(decision))
-    throw new Error(
+    throw refusal(
+      'AlreadyDecided',
       `${voter.principal} has already decided ${keyOf(decision)}; another principal must agree`,
     );
   if (own && voter.key !== undefined && own.key !== voter.key)
-    throw new Error(
+    throw refusal(
+      'Forbidden',
       `${voter.principal} voted under another key; a changed vote must be signed with the same key`,
     );
   if (
     voter.key !== undefined &&
     votes.some((vote) => vote.key === voter.key && vote.principal !== voter.principal)
   )
-    throw new Error(
+    throw refusal(
+      'Forbidden',
       `the key that signed ${voter.principal}'s decision has already decided; a second needs another key`,
     );
 }

@@ -1,3 +1,4 @@
+import { refusal } from './refusals';
 /**
  * Money steps that failed and wait for an operator. Pure state, unit-tested; the workflows wire it
  * (see ./guarded-settlement.ts). A failed refund, release or budget release is never swallowed: it
@@ -54,8 +55,8 @@ export class SettlementAttention {
 
   /** Throws with the reason unless a retry can start now (used as the update's validator). */
   assertRetryable(): void {
-    if (!this.needed) throw new Error('nothing waits for an operator here');
-    if (this.retryPending) throw new Error('a retry is already under way');
+    if (!this.needed) throw refusal('InvalidState', 'nothing waits for an operator here');
+    if (this.retryPending) throw refusal('InvalidState', 'a retry is already under way');
   }
 
   /** One retry at a time: repeated requests while one is pending are refused, so they queue no work. */

@@ -1,5 +1,4 @@
-import { ActivityFailure, ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { CoordinatorActivities } from '../activities/coordinator/activities';
+import { ActivityFailure, ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import {
   decisionMismatch,
   type DecisionScope,
@@ -10,9 +9,10 @@ import type { PartyRole } from '../lib/parties';
 import type { SignedTerms } from '../lib/signed-terms';
 import { coordinatorCheck } from './activity-options';
 import type { Voter } from './approvals';
+import { isRefusalType, refusal, type RefusalType } from './refusals';
+import { coordinatorActivities } from './activity-proxies';
 
-const coordinator = () =>
-  proxyActivities<CoordinatorActivities>({ taskQueue: 'coordinator', ...coordinatorCheck });
+const coordinator = () => coordinatorActivities(coordinatorCheck);
 
 /** This run's scope: its own workflow id and run id, and the subject it decides about. */
 export function scopeOf(subject: DecisionScope['subject']): DecisionScope {
@@ -32,10 +32,28 @@ export function termsHashOf(terms: SignedTerms): Promise<string> {
  */
 export function assertDecides(signed: SignedDecision | undefined, expected: ExpectedDecision): void {
   if (!signed?.statement || typeof signed.signature !== 'string')
-    throw new Error('the decision is not signed: a signed statement and its signature are required');
+    throw refusal(
+      'DecisionInvalid',
+      'the decision is not signed: a signed statement and its signature are required',
+    );
   const mismatch = decisionMismatch(signed.statement, expected, Date.now());
-  if (mismatch) throw new Error(mismatch);
+  if (mismatch) throw refusal(mismatchType(signed.statement, expected), mismatch);
 }
+
+/** Signed by a party other than the one this action needs: forbidden; expired or off-scope: invalid. */
+function mismatchType(statement: SignedDecision['statement'], expected: ExpectedDecision): RefusalType {
+  if (expected.principal !== undefined && statement.principal !== expected.principal) return 'Forbidden';
+  const expired = typeof statement.notAfter === 'number' && Date.now() >= statement.notAfter;
+  return expired ? 'DecisionExpired' : 'DecisionInvalid';
+}
+
+/** The coordinator's refusal types (activities/coordinator/decision-check.ts), as refusals. */
+const COORDINATOR_REFUSALS: Record<string, RefusalType> = {
+  DecisionForAnotherRun: 'DecisionInvalid',
+  DecisionSignatureInvalid: 'DecisionInvalid',
+  DecisionExpired: 'DecisionExpired',
+  NotAPrincipal: 'Forbidden',
+};
 
 /**
  * The coordinator's verdict on a signed decision: the statement decides what this run expects, and
@@ -52,8 +70,9 @@ export async function verifiedSigner(
     return await coordinator().verifyDecision({ signed, ...(roles ? { roles } : {}) });
   } catch (error) {
     const cause = error instanceof ActivityFailure ? error.cause : undefined;
-    if (cause instanceof ApplicationFailure) throw ApplicationFailure.nonRetryable(cause.message, cause.type);
-    throw ApplicationFailure.nonRetryable('the decision could not be verified now', 'DecisionUnverified');
+    if (cause instanceof ApplicationFailure)
+      throw refusal(COORDINATOR_REFUSALS[cause.type ?? ''] ?? 'DecisionInvalid', cause.message);
+    throw refusal('Unavailable', 'the decision could not be verified now; try again');
   }
 }
 
@@ -65,9 +84,7 @@ export function asRefusal<T>(change: () => T): T {
   try {
     return change();
   } catch (error) {
-    throw ApplicationFailure.nonRetryable(
-      error instanceof Error ? error.message : String(error),
-      'DecisionRefused',
-    );
+    if (error instanceof ApplicationFailure && isRefusalType(error.type)) throw error;
+    throw refusal('InvalidInput', error instanceof Error ? error.message : String(error));
   }
 }

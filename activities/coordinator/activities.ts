@@ -5,8 +5,6 @@ import { createHeSumActivities } from './he-sum';
 import { createDecisionCheckActivities } from './decision-check';
 import type { NotificationJob } from './notifications';
 
-export const COORDINATOR_TASK_QUEUE = 'coordinator';
-
 export function createCoordinatorActivities(deps: {
   notifications: Queue<NotificationJob>;
   blobs: BlobStore;

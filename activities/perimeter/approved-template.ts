@@ -4,6 +4,7 @@ import { parametersSchema, type ParameterValues, type QueryTemplate } from '../.
 import { readSignedTemplate, TemplateFileError } from '../../query-policies/template-files';
 import { refuse } from './refusal';
 import type { SandboxPool } from './sandbox-pool';
+import { issuesOnOneLine } from '../../lib/zod-issues';
 
 export interface TemplateGuardDeps {
   sellerId: string;
@@ -84,10 +85,7 @@ export function createTemplateGuard(deps: TemplateGuardDeps) {
       );
     const parameters = parametersSchema(template).safeParse(input.parameters);
     if (!parameters.success) {
-      const issues = parameters.error.issues.map(
-        (issue) => `${issue.path.join('.') || 'parameters'}: ${issue.message}`,
-      );
-      refuse('InvalidParameters', `parameters rejected: ${issues.join('; ')}`);
+      refuse('InvalidParameters', `parameters rejected: ${issuesOnOneLine(parameters.error, 'parameters')}`);
     }
     // What runs is the total form of the signed SQL (every row expression under TRY): the same
     // rows, except that a value that would raise is NULL instead (query-policies/sql-total.ts).

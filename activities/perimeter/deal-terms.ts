@@ -1,4 +1,5 @@
 import { canonicalHash } from '../../lib/canonical-json';
+import { parseSubscriptionRunId } from '../../lib/run-ids';
 import type { DealCompliance } from '../../query-policies/compliance';
 import type { ParameterValues } from '../../query-policies/template';
 import {
@@ -55,18 +56,14 @@ export interface TermsBinding {
 }
 
 /**
- * A subscription's run id, `<subscription id>/period-<n>/query-<i>`, exactly as the workflow builds
- * it; n within the signed number of periods when the terms state one (`periods`).
+ * A subscription's run id as the workflow builds it (lib/run-ids.ts); its period within the signed
+ * number of periods when the terms state one (`periods`).
  */
 function subscriptionRun(dealId: string, subscriptionId: string, rawBody: Record<string, unknown>) {
-  const prefix = `${subscriptionId}/period-`;
-  if (!dealId.startsWith(prefix)) return undefined;
-  const run = /^([1-9][0-9]{0,8})\/query-(0|[1-9][0-9]{0,3})$/.exec(dealId.slice(prefix.length));
-  if (!run) return undefined;
-  const period = Number(run[1]);
+  const run = parseSubscriptionRunId(dealId, subscriptionId);
   const periods = rawBody.periods;
-  if (typeof periods === 'number' && period > periods) return undefined;
-  return { period, query: Number(run[2]) };
+  if (!run || (typeof periods === 'number' && run.period > periods)) return undefined;
+  return run;
 }
 
 /** The terms, if they carry a valid signature of the kind expected; refuses otherwise. */
@@ -148,7 +145,7 @@ export function authorizeQueryTerms(call: QueryCall, sellerId: string): TermsBin
       // Scheduled runs are `<subscription id>/period-<n>/query-<i>`: query i of the signed list, a
       // period within the signed number. Any other id is refused, so state is kept per period.
       const run = subscriptionRun(call.dealId, body.subscriptionId, terms.raw);
-      const query = run ? body.queries[run.query] : undefined;
+      const query = run ? body.queries[run.queryIndex] : undefined;
       refuseMismatch({
         dealId: !query,
         seller: query?.sellerId !== undefined && query.sellerId !== sellerId,

@@ -124,5 +124,3 @@ export type PerimeterRefusal =
   | 'QueryFailed'
   /** Any failure of a query after the reservation (error, memory, timeout): one fixed message, charged in full. */
   | 'QueryFailedAfterReservation';
-
-export const perimeterTaskQueue = (sellerId: string) => `perimeter.${sellerId}`;

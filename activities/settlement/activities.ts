@@ -177,4 +177,3 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
 }
 
 export type SettlementActivities = ReturnType<typeof createSettlementActivities>;
-export const SETTLEMENT_TASK_QUEUE = 'settlement';

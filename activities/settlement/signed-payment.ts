@@ -7,6 +7,7 @@ import {
 } from '../../lib/signed-terms';
 import { SettlementRefusedError } from './port';
 import { parseEscrowId, type EscrowRef } from './types';
+import { issuesOnOneLine } from '../../lib/zod-issues';
 
 /**
  * What the payer's signed terms allow of one escrow: who pays, how much, the fee, and to whom each
@@ -76,12 +77,8 @@ export function verifiedPaymentTerms<K extends TermsKind>(
   if (terms.kind !== kind)
     throw refused(`the escrow is a ${kind}'s, the signed terms are ${terms.kind} terms`);
   const body = paymentTermsBodies[kind].safeParse(terms.body);
-  if (!body.success) {
-    const issue = body.error.issues[0];
-    throw refused(
-      `the signed ${kind} terms do not state the money: ${issue?.path.join('.') || 'body'}: ${issue?.message}`,
-    );
-  }
+  if (!body.success)
+    throw refused(`the signed ${kind} terms do not state the money: ${issuesOnOneLine(body.error, 'body')}`);
   return body.data as PaymentTermsOf<K>;
 }
 

@@ -1,6 +1,6 @@
 import { ApplicationFailure, WorkflowFailedError, type Client } from '@temporalio/client';
 import type { LogAnchor } from '../../lib/audit/anchor';
-import { DEALS_TASK_QUEUE } from '../../lib/temporal';
+import { DEALS_TASK_QUEUE } from '../../lib/task-queues';
 import { logHeadAnchor } from '../../workflows/audit/anchor';
 import { logAnchorWorkflowId } from '../../workflows/workflow-ids';
 import { ApiError } from '../errors';

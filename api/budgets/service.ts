@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, WorkflowFailedError, type Client } from '@temporalio/client';
 import type { Party, PartyRegistry } from '../../lib/parties';
 import { budgetKeyOf } from '../../lib/signed-terms';
-import { DEALS_TASK_QUEUE } from '../../lib/temporal';
+import { DEALS_TASK_QUEUE } from '../../lib/task-queues';
 import { privacyBudgetLookup } from '../../workflows/budget/workflow';
 import { budgetLookupWorkflowId } from '../../workflows/workflow-ids';
 import { ApiError } from '../errors';

@@ -2,7 +2,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import { x25519KeyDocument } from '../../lib/signed-terms';
 import type { BlobStore } from '../../lib/blob-store';
 import type { Party } from '../../lib/parties';
-import { DEALS_TASK_QUEUE } from '../../lib/temporal';
+import { DEALS_TASK_QUEUE } from '../../lib/task-queues';
 import { complianceProblem } from '../../query-policies/compliance';
 import { cohortQueryDeal, confirmDealUpdate, dealStatusQuery } from '../../workflows/deal/workflow';
 import type { DealStatus } from '../../workflows/deal/state';

@@ -89,13 +89,8 @@ export class DisclosureService {
   ): Promise<DisclosureStatus> {
     if (party.role !== 'compliance')
       throw new ApiError('forbidden', 'only compliance principals decide a disclosure');
+    // A principal may change its decision while it is pending, not repeat it: the workflow refuses a repeat.
     const status = await this.status(disclosureId);
-    // A principal may change its decision while the disclosure is pending, not repeat it.
-    if (status.decisions.some((d) => d.principal === party.id && d.decision === decision))
-      throw new ApiError(
-        'already_decided',
-        `${party.id} has already decided ${decision}; another principal must`,
-      );
     // Signed over this run, this deal and its terms, these fields and this auditor (lib/signed-decision.ts).
     const content = { decision, fields: status.fields, auditorId: status.auditorId };
     const signed = signedByParty(party, status.scope, 'disclosure_decision', content, proof);

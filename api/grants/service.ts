@@ -114,15 +114,15 @@ export class GrantService {
   }
 
   /**
-   * The grant, for an action on it: a grant that has finished keeps answering with its final state
-   * (GET), and every action on it is refused with that stage (409), never "not found".
+   * The grant's run, for an action on it. A finished grant's workflow has closed and cannot refuse
+   * for itself: its final stage is the answer (409), never "not found". Who may act, and on which
+   * milestone, is the running workflow's to say (its typed refusals).
    */
-  private assertOpen(status: GrantStatus): void {
+  private async openGrant(grantId: string): Promise<GrantStatus> {
+    const status = await this.status(grantId);
     if (FINAL_STAGES.has(status.stage))
-      throw new ApiError(
-        'invalid_state',
-        `grant ${status.grantId} is ${status.stage}: it takes no more actions`,
-      );
+      throw new ApiError('invalid_state', `grant ${grantId} is ${status.stage}: it takes no more actions`);
+    return status;
   }
 
   /** Evidence signed by the grantee over its blob reference; stored only once the signature checks out. */
@@ -132,19 +132,16 @@ export class GrantService {
     milestoneId: string,
     { evidence, ...proof }: { evidence: string } & DecisionProof,
   ) {
-    const status = await this.status(grantId);
-    if (party.id !== status.granteeId)
-      throw new ApiError('forbidden', `only the grantee of ${grantId} submits evidence`);
-    this.assertOpen(status);
+    const { scope } = await this.openGrant(grantId);
     const bytes = Buffer.from(evidence, 'utf8');
     const content = { milestoneId, ref: sha256Ref(bytes) };
-    const signed = signedByParty(party, status.scope, 'grant_evidence', content, proof);
+    const signed = signedByParty(party, scope, 'grant_evidence', content, proof);
     await this.blobs.put(bytes);
     return this.calls.update(grantWorkflowId(grantId), submitEvidenceUpdate, { signed }, `grant ${grantId}`);
   }
 
   async approve(party: Party, grantId: string, milestoneId: string, proof: DecisionProof) {
-    const { scope } = await this.assertSponsor(party, grantId);
+    const { scope } = await this.openGrant(grantId);
     const signed = signedByParty(party, scope, 'milestone_approval', { milestoneId }, proof);
     return this.calls.update(
       grantWorkflowId(grantId),
@@ -160,17 +157,9 @@ export class GrantService {
     milestoneId: string,
     { deadline, ...proof }: { deadline: string } & DecisionProof,
   ) {
-    const { scope } = await this.assertSponsor(party, grantId);
+    const { scope } = await this.openGrant(grantId);
     const content = { milestoneId, deadline: Date.parse(deadline) };
     const signed = signedByParty(party, scope, 'deadline_extension', content, proof);
     return this.calls.update(grantWorkflowId(grantId), extendDeadlineUpdate, { signed }, `grant ${grantId}`);
-  }
-
-  private async assertSponsor(party: Party, grantId: string): Promise<GrantStatus> {
-    const status = await this.status(grantId);
-    if (party.id !== status.sponsorId)
-      throw new ApiError('forbidden', `only the sponsor of ${grantId} may do this`);
-    this.assertOpen(status);
-    return status;
   }
 }

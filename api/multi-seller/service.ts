@@ -3,7 +3,7 @@ import type { BlobStore } from '../../lib/blob-store';
 import { heKeyDocument } from '../../lib/he/buyer-keys';
 import { MAX_SELLERS } from '../../lib/he/vector-layout';
 import type { Party } from '../../lib/parties';
-import { DEALS_TASK_QUEUE } from '../../lib/temporal';
+import { DEALS_TASK_QUEUE } from '../../lib/task-queues';
 import { complianceProblem } from '../../query-policies/compliance';
 import { domainGroups, encodedQuantities } from '../../query-policies/group-domain';
 import { parametersSchema, type QueryTemplate } from '../../query-policies/template';
@@ -22,6 +22,7 @@ import { signedTermsOf } from '../signed-terms';
 import { checkSignedMoney } from '../signed-money';
 import type { CreateMultiSellerDealBody } from '../deals/schemas';
 import type { TemplateCatalog } from '../templates/catalog';
+import { issuesOnOneLine } from '../../lib/zod-issues';
 
 /** What must match across sellers for their vectors to add up: the query and the slot layout. */
 const sharedShape = (template: QueryTemplate) =>
@@ -84,10 +85,7 @@ export class MultiSellerDealService {
       );
     const parameters = parametersSchema(first).safeParse(body.parameters);
     if (!parameters.success)
-      throw new ApiError(
-        'invalid_parameters',
-        parameters.error.issues.map((i) => `${i.path.join('.') || 'parameters'}: ${i.message}`).join('; '),
-      );
+      throw new ApiError('invalid_parameters', issuesOnOneLine(parameters.error, 'parameters'));
     for (const { entry } of shares) {
       const problem = complianceProblem(entry.template, body.compliance);
       if (problem) throw new ApiError('compliance_refused', `${entry.template.seller}: ${problem}`);

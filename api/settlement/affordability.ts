@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { DEALS_TASK_QUEUE } from '../../lib/temporal';
+import { DEALS_TASK_QUEUE } from '../../lib/task-queues';
 import { spendableBalanceLookup } from '../../workflows/balance/workflow';
 import { balanceLookupWorkflowId } from '../../workflows/workflow-ids';
 import { ApiError } from '../errors';

@@ -5,7 +5,7 @@ import { x25519KeyDocument } from '../../lib/signed-terms';
 import type { Party } from '../../lib/parties';
 import {
   cancelSubscriptionUpdate,
-  paymentReadySignal,
+  paymentReadyUpdate,
   subscription,
   subscriptionStatusQuery,
 } from '../../workflows/subscription/workflow';
@@ -119,22 +119,26 @@ export class SubscriptionService {
     return status;
   }
 
+  /** The workflow decides who may cancel and when (only its subscriber, while it runs): no status asked first. */
   async cancel(party: Party, subscriptionId: string): Promise<SubscriptionStatus> {
-    await this.ownStatus(party, subscriptionId);
     return this.calls.update(
       subscriptionWorkflowId(subscriptionId),
       cancelSubscriptionUpdate,
       { by: party.id },
       `subscription ${subscriptionId}`,
+      subscription.name,
     );
   }
 
+  /** The workflow decides who may report a payment and when (its subscriber, in grace): no status asked first. */
   async paymentReady(party: Party, subscriptionId: string): Promise<{ accepted: true }> {
-    const status = await this.ownStatus(party, subscriptionId);
-    if (status.stage !== 'grace')
-      throw new ApiError('invalid_state', `subscription ${subscriptionId} is ${status.stage}, not in grace`);
-    await this.temporal.workflow.getHandle(subscriptionWorkflowId(subscriptionId)).signal(paymentReadySignal);
-    return { accepted: true };
+    return this.calls.update(
+      subscriptionWorkflowId(subscriptionId),
+      paymentReadyUpdate,
+      { by: party.id },
+      `subscription ${subscriptionId}`,
+      subscription.name,
+    );
   }
 
   /** The current period's token, sealed to the buyer: only the buyer's X25519 key opens it. */

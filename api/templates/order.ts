@@ -1,6 +1,7 @@
 import { parametersSchema, type ParameterValues } from '../../query-policies/template';
 import { ApiError } from '../errors';
 import type { CatalogEntry, TemplateCatalog } from './catalog';
+import { issuesOnOneLine } from '../../lib/zod-issues';
 
 export interface TemplateOrder {
   templateId: string;
@@ -57,10 +58,7 @@ export async function checkTemplateOrder(
   }
   const parameters = parametersSchema(entry.template).safeParse(order.parameters);
   if (!parameters.success) {
-    const issues = parameters.error.issues.map(
-      (issue) => `${issue.path.join('.') || 'parameters'}: ${issue.message}`,
-    );
-    throw new ApiError('invalid_parameters', issues.join('; '));
+    throw new ApiError('invalid_parameters', issuesOnOneLine(parameters.error, 'parameters'));
   }
   return { entry, parameters: parameters.data };
 }

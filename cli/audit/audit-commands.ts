@@ -38,10 +38,7 @@ async function loadBundle(target: string, options: AuditOptions): Promise<Signed
   }
   const parsed = signedBundle.safeParse(json);
   if (!parsed.success)
-    throw new CliError(
-      `${target} is not a Tusk audit bundle: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`,
-      1,
-    );
+    throw new CliError(`${target} is not a Tusk audit bundle:\n${z.prettifyError(parsed.error)}`, 1);
   return parsed.data;
 }
 

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { receiptPdf } from '../../lib/audit/receipt-pdf';
@@ -27,7 +28,7 @@ async function loadReceipt(target: string, options: AuditOptions): Promise<Signe
   if (isFile(target)) {
     const parsed = signedReceipt.safeParse(JSON.parse(await readFile(target, 'utf8')));
     if (!parsed.success)
-      throw new CliError(`${target} is not a Tusk receipt: ${parsed.error.issues[0]?.message}`, 1);
+      throw new CliError(`${target} is not a Tusk receipt:\n${z.prettifyError(parsed.error)}`, 1);
     return parsed.data;
   }
   const client = await clientOf(options);

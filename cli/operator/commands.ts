@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -46,8 +47,7 @@ async function partyAdd(id: string, options: PartyAddOptions): Promise<void> {
     webhookUrl: options.webhook,
     aztecAddress: options.aztecAddress,
   });
-  if (!parsed.success)
-    throw new CliError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  if (!parsed.success) throw new CliError(z.prettifyError(parsed.error));
   await addParty(partiesPath(options), parsed.data);
   console.log(`registered ${parsed.data.role} ${parsed.data.id}`);
 }

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { generateEd25519KeyPair, publicKeyOf } from '../../lib/ed25519';
@@ -102,8 +103,7 @@ export async function signPolicy(options: PolicyOptions): Promise<void> {
       },
     },
   });
-  if (!parsed.success)
-    throw new CliError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  if (!parsed.success) throw new CliError(z.prettifyError(parsed.error));
   const key = await readFile(workspace.signingKeyPath, 'utf8').catch(() => {
     throw new CliError(`signing key not found at ${workspace.signingKeyPath}`);
   });

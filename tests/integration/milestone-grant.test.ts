@@ -4,7 +4,7 @@ import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { GrantStatus } from '../../workflows/grant/state';
 import { grantWorkflowId } from '../../workflows/workflow-ids';
 import { approveMilestoneUpdate, milestoneGrant, submitEvidenceUpdate } from '../../workflows/grant/workflow';
-import { evidenceRef, submitGrantEvidence } from '../../lib/signed-actions';
+import { approveMilestone, evidenceRef, submitGrantEvidence } from '../../lib/signed-actions';
 import { DEALS_TASK_QUEUE } from '../../lib/temporal';
 import { startTestDeployment, type TestDeployment } from './harness';
 import {
@@ -198,11 +198,26 @@ describe('a milestone grant: one query-verified milestone met, one missed', () =
 
     // With the grantee's genuine evidence in, every approval but the sponsor's own for this run fails.
     await submitGrantEvidence(lab.client, approvalGrantId, 'report', 'the final report');
+    // The grantee approving its own milestone through the API: the workflow refuses it, typed Forbidden.
+    await expect(approveMilestone(lab.client, approvalGrantId, 'report')).rejects.toMatchObject({
+      status: 403,
+      code: 'forbidden',
+      reason: `the decision was signed as ${lab.id}'s; ${sponsor.id} must sign it`,
+    });
+    expect((await grant()).milestones[0]).toMatchObject({ stage: 'open' });
     const approval = { milestoneId: 'report' };
     const sponsorSigns = (over: typeof scope, notAfter?: number) =>
       signedBy(test, 'sponsor', over, 'milestone_approval', approval, notAfter ? { notAfter } : {});
     const byLab = signedBy(test, 'lab', scope, 'milestone_approval', approval, { principal: sponsor.id });
     expect(await approvalOf({ signed: byLab })).toMatch(/the signature is not sponsor's/);
+    const refusalType = (attempt: Promise<unknown>) =>
+      attempt.then(
+        () => 'accepted',
+        (error: { cause?: { type?: string } }) => error.cause?.type,
+      );
+    expect(
+      await refusalType(handle.executeUpdate(approveMilestoneUpdate, { args: [{ signed: byLab }] })),
+    ).toBe('DecisionInvalid');
     expect(await approvalOf({ signed: sponsorSigns({ ...scope, runId: 'an-earlier-run' }) })).toMatch(
       /signed for run an-earlier-run/,
     );

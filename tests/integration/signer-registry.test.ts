@@ -37,7 +37,7 @@ import {
 } from '../../lib/sealed-result';
 import { checkRelease, fetchDealResult } from '../../lib/sdk';
 import { connectWorker } from '../../lib/temporal';
-import { perimeterTaskQueue } from '../../activities/perimeter/types';
+import { perimeterTaskQueue } from '../../lib/task-queues';
 import type { RunApprovedQueryInput } from '../../activities/perimeter/types';
 import { loadPerimeterKey } from '../../activities/perimeter/release-signing';
 import type { SignedBundle } from '../../lib/audit/bundle';

@@ -114,6 +114,18 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
       status: 403,
       code: 'access_token_invalid',
     });
+    // Payment-ready outside a grace window, or from another buyer: the workflow's typed refusals.
+    await expect(buyer.client.post(`/subscriptions/${ids.renewing}/payment-ready`)).rejects.toMatchObject({
+      status: 409,
+      code: 'invalid_state',
+      reason: `subscription ${ids.renewing} is active, not in grace`,
+    });
+    await expect(thinBuyer.client.post(`/subscriptions/${ids.renewing}/payment-ready`)).rejects.toMatchObject(
+      {
+        status: 403,
+        code: 'forbidden',
+      },
+    );
   });
 
   it("rotates the token each renewal; the old one is refused once its period's end plus grace has passed", async () => {
@@ -181,6 +193,13 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
       (s) => s.deliveries.length > 0,
     );
     const { token } = await currentToken(buyer, ids.cancelled);
+    // Another buyer's cancel: the workflow's own typed refusal is the answer, with no status asked first.
+    await expect(thinBuyer.client.post(`/subscriptions/${ids.cancelled}/cancel`)).rejects.toMatchObject({
+      status: 403,
+      code: 'forbidden',
+      reason: 'only the subscriber cancels',
+    });
+    expect((await status(buyer, ids.cancelled)).stage).toBe('active');
     const cancelling = await buyer.client.post<SubscriptionStatus>(`/subscriptions/${ids.cancelled}/cancel`);
     expect(cancelling).toMatchObject({ stage: 'cancelling', cancelledBy: buyer.id });
     expect(cancelling.nextRenewalAt).toBeUndefined();

@@ -121,6 +121,23 @@ describe('subscription payment retries (payment-ready)', () => {
     expect(sub.paymentRetries).toBe(MAX_PAYMENT_RETRIES);
   });
 
+  it('only the subscriber reports a payment, and only in grace: typed refusals otherwise', () => {
+    const sub = new SubscriptionState(input, 0);
+    sub.startPeriod();
+    const refusalOf = (by: string) => {
+      try {
+        sub.assertMayReportPayment(by);
+        return 'accepted';
+      } catch (error) {
+        return `${(error as { type?: string }).type}: ${(error as Error).message}`;
+      }
+    };
+    expect(refusalOf('b')).toBe('InvalidState: subscription sub is active, not in grace');
+    sub.enterGrace({ code: 'PaymentNotReceived', reason: 'none' });
+    expect(refusalOf('s')).toBe('Forbidden: only the subscriber reports a payment');
+    expect(refusalOf('b')).toBe('accepted');
+  });
+
   it('a paid charge gives the next grace window its full allowance again', () => {
     const sub = new SubscriptionState(input, 0);
     sub.startPeriod();

@@ -1,7 +1,7 @@
-import { proxyActivities } from '@temporalio/workflow';
 import type { PerimeterActivities } from '../../activities/perimeter/activities';
 import type { PrivacyBudgetInput, PrivacyBudgetResult } from '../../activities/perimeter/types';
 import { perimeterLookup } from '../activity-options';
+import { perimeterActivities } from '../activity-proxies';
 
 export interface PrivacyBudgetLookupInput extends PrivacyBudgetInput {
   sellerId: string;
@@ -12,10 +12,7 @@ export interface PrivacyBudgetLookupInput extends PrivacyBudgetInput {
  * nothing is charged, no data is read.
  */
 export async function privacyBudgetLookup(input: PrivacyBudgetLookupInput): Promise<PrivacyBudgetResult> {
-  const perimeter = proxyActivities<PerimeterActivities>({
-    taskQueue: `perimeter.${input.sellerId}`,
-    ...perimeterLookup,
-  });
+  const perimeter = perimeterActivities<PerimeterActivities>(input.sellerId, perimeterLookup);
   return perimeter.privacyBudget({
     dataset: input.dataset,
     ...(input.buyerId === undefined ? {} : { buyerId: input.buyerId }),

@@ -1,13 +1,12 @@
-import { proxyActivities } from '@temporalio/workflow';
-import type { SettlementActivities } from '../../activities/settlement/activities';
 import { dealEscrowId, termsNonceOf } from '../../activities/settlement/types';
 import { settlementLock, settlementPayout, settlementTx } from '../activity-options';
 import type { GuardedStep } from '../guarded-settlement';
 import type { CohortQueryDealInput, DealState } from './state';
+import { settlementActivities } from '../activity-proxies';
 
-const escrowOpen = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementTx });
-const escrowLock = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementLock });
-const escrowPayout = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementPayout });
+const escrowOpen = settlementActivities(settlementTx);
+const escrowLock = settlementActivities(settlementLock);
+const escrowPayout = settlementActivities(settlementPayout);
 
 /** The deal's escrow: named by the buyer's signed terms' nonce, so a reused deal id is a new escrow. */
 export const escrowOfDeal = (input: CohortQueryDealInput) =>

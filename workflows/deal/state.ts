@@ -3,6 +3,7 @@ import type { DealCompliance } from '../../query-policies/compliance';
 import type { SignedTerms } from '../../lib/signed-terms';
 import type { DisputeOutcome, DisputeTerms } from '../dispute/state';
 import { SettlementAttention, type AttentionItem } from '../settlement-attention';
+import { refusal } from '../refusals';
 
 export const DEAL_STAGES = [
   'quoted',
@@ -138,7 +139,8 @@ export class DealState {
   /** Throws with the reason when the deal cannot be confirmed now (used as an update validator). */
   assertConfirmable(): void {
     if (this.status.stage !== 'delivered') {
-      throw new Error(
+      throw refusal(
+        'InvalidState',
         `deal ${this.status.dealId} is ${this.status.stage}; only a delivered deal can be confirmed`,
       );
     }
@@ -153,9 +155,10 @@ export class DealState {
   /** Throws with the reason when `partyId` may not open a dispute now (used as an update validator). */
   assertDisputable(partyId: string): void {
     if (partyId !== this.status.buyerId && partyId !== this.status.sellerId)
-      throw new Error(`only the buyer or the seller of deal ${this.status.dealId} may dispute it`);
+      throw refusal('Forbidden', `only the buyer or the seller of deal ${this.status.dealId} may dispute it`);
     if (this.status.stage !== 'delivered') {
-      throw new Error(
+      throw refusal(
+        'InvalidState',
         `deal ${this.status.dealId} is ${this.status.stage}; a dispute opens only within the acceptance window`,
       );
     }

@@ -1,14 +1,5 @@
-import {
-  condition,
-  defineQuery,
-  defineUpdate,
-  patched,
-  proxyActivities,
-  setHandler,
-} from '@temporalio/workflow';
-import type { CoordinatorActivities } from '../../activities/coordinator/activities';
+import { condition, defineQuery, defineUpdate, patched, setHandler } from '@temporalio/workflow';
 import type { PerimeterActivities } from '../../activities/perimeter/activities';
-import type { SettlementActivities } from '../../activities/settlement/activities';
 import { coordinatorNotify, perimeterCheck, perimeterQuery, settlementPayout } from '../activity-options';
 import { problemOf } from '../activity-problem';
 import { notifyBestEffort } from '../notify';
@@ -18,6 +9,7 @@ import { disputeWorkflowId } from '../workflow-ids';
 import { escrowOfDeal, lockBuyerPayment, releaseWithReceipt, returnLatePayments } from './settlement-steps';
 import { handleOperatorRetry, settleGuarded, type GuardedStep } from '../guarded-settlement';
 import { dealTermsQuery } from '../deal-terms';
+import { coordinatorActivities, perimeterActivities, settlementActivities } from '../activity-proxies';
 
 export const dealStatusQuery = defineQuery<DealStatus>('dealStatus');
 export const confirmDealUpdate = defineUpdate<DealStatus>('confirmDeal');
@@ -64,17 +56,10 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
       deal.needsAttention(Date.now());
     });
 
-  const perimeterQueue = `perimeter.${input.sellerId}`;
-  const checks = proxyActivities<PerimeterActivities>({ taskQueue: perimeterQueue, ...perimeterCheck });
-  const perimeter = proxyActivities<PerimeterActivities>({ taskQueue: perimeterQueue, ...perimeterQuery });
-  const escrowPayout = proxyActivities<SettlementActivities>({
-    taskQueue: 'settlement',
-    ...settlementPayout,
-  });
-  const coordinator = proxyActivities<CoordinatorActivities>({
-    taskQueue: 'coordinator',
-    ...coordinatorNotify,
-  });
+  const checks = perimeterActivities<PerimeterActivities>(input.sellerId, perimeterCheck);
+  const perimeter = perimeterActivities<PerimeterActivities>(input.sellerId, perimeterQuery);
+  const escrowPayout = settlementActivities(settlementPayout);
+  const coordinator = coordinatorActivities(coordinatorNotify);
   // Most recent first; each runs in its own guard, so a refund that fails does not keep the budget.
   const compensations: GuardedStep[] = [];
   const fail = async (error: unknown, stage: 'failed' | 'refunded') => {

@@ -1,6 +1,7 @@
 import { agreedDecision, assertMayVote, castVote, type Vote, type Voter } from '../approvals';
 import type { AuditEvent } from '../audit-event';
 import type { DecisionScope } from '../../lib/decision-statement';
+import { refusal } from '../refusals';
 
 /** A deal's fields hidden from auditors until a disclosure shows them. */
 export const DISCLOSABLE_FIELDS = ['parties', 'amount'] as const;
@@ -112,9 +113,11 @@ export class DisclosureState {
   /** Without a key: the check before the signature is verified; with one: before it counts. */
   assertCanDecide(voter: Pick<Voter, 'principal'> & Partial<Voter>, decision: DisclosureDecision): void {
     if (decision !== 'approve' && decision !== 'deny')
-      throw new Error('a disclosure decision is approve or deny');
-    if (this.stage !== 'pending') throw new Error(`disclosure ${this.status.disclosureId} is ${this.stage}`);
-    if (voter.principal === this.status.auditorId) throw new Error('the auditor who asked cannot approve');
+      throw refusal('InvalidInput', 'a disclosure decision is approve or deny');
+    if (this.stage !== 'pending')
+      throw refusal('InvalidState', `disclosure ${this.status.disclosureId} is ${this.stage}`);
+    if (voter.principal === this.status.auditorId)
+      throw refusal('Forbidden', 'the auditor who asked cannot approve');
     assertMayVote(this.status.decisions, voter, decision, String);
   }
 
@@ -139,12 +142,13 @@ export class DisclosureState {
   /** Throws unless `viewer` is the auditor who asked, the view is open at `now` and the nonce is fresh. */
   assertCanView(viewer: string, now: number, nonce?: string): void {
     if (nonce !== undefined && this.status.views.some((view) => view.nonce === nonce))
-      throw new Error('this signed view was used already: each view is signed afresh');
+      throw refusal('InvalidState', 'this signed view was used already: each view is signed afresh');
     if (viewer !== this.status.auditorId)
-      throw new Error(`only ${this.status.auditorId}, who asked, may view this disclosure`);
+      throw refusal('Forbidden', `only ${this.status.auditorId}, who asked, may view this disclosure`);
     if (this.stage === 'expired' || (this.status.viewUntil !== undefined && now >= this.status.viewUntil))
-      throw new Error(`the view of disclosure ${this.status.disclosureId} has expired`);
-    if (this.stage !== 'approved') throw new Error(`disclosure ${this.status.disclosureId} is ${this.stage}`);
+      throw refusal('AccessExpired', `the view of disclosure ${this.status.disclosureId} has expired`);
+    if (this.stage !== 'approved')
+      throw refusal('InvalidState', `disclosure ${this.status.disclosureId} is ${this.stage}`);
   }
 
   recordView(viewer: string, valuesHash: string, nonce: string, now: number): void {

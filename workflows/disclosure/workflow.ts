@@ -1,12 +1,4 @@
-import {
-  allHandlersFinished,
-  condition,
-  defineQuery,
-  defineUpdate,
-  proxyActivities,
-  setHandler,
-} from '@temporalio/workflow';
-import type { CoordinatorActivities } from '../../activities/coordinator/activities';
+import { allHandlersFinished, condition, defineQuery, defineUpdate, setHandler } from '@temporalio/workflow';
 import { coordinatorRecord } from '../activity-options';
 import type { ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
 import { asRefusal, assertDecides, scopeOf, verifiedSigner } from '../verified-decision';
@@ -16,6 +8,7 @@ import {
   type DisclosureInput,
   type DisclosureStatus,
 } from './state';
+import { coordinatorActivities } from '../activity-proxies';
 
 export interface DecideDisclosureRequest {
   /** A compliance principal's signed decision on this run (lib/signed-decision.ts). */
@@ -111,10 +104,7 @@ export async function disclosure(input: DisclosureInput): Promise<DisclosureStat
   }
   await condition(allHandlersFinished);
 
-  const coordinator = proxyActivities<CoordinatorActivities>({
-    taskQueue: 'coordinator',
-    ...coordinatorRecord,
-  });
+  const coordinator = coordinatorActivities(coordinatorRecord);
   state.recordAuditRef(
     await coordinator.storeAuditRecord({
       kind: 'disclosure',

@@ -2,6 +2,7 @@ import { agreedDecision, assertMayVote, castVote, type Vote, type Voter } from '
 import type { AuditEvent } from '../audit-event';
 import type { DecisionScope } from '../../lib/decision-statement';
 import type { SignedTerms } from '../../lib/signed-terms';
+import { refusal } from '../refusals';
 
 /**
  * Bounds on what a dispute holds: every piece of evidence and every read is in its state and its
@@ -68,7 +69,7 @@ export function assertValidOutcome(outcome: DisputeOutcome): void {
     outcome.kind === 'split' &&
     !(Number.isInteger(outcome.sellerBps) && outcome.sellerBps >= 0 && outcome.sellerBps <= 10_000)
   )
-    throw new Error('sellerBps must be a whole number from 0 to 10000');
+    throw refusal('InvalidInput', 'sellerBps must be a whole number from 0 to 10000');
 }
 
 /** The seller's share of a split, rounded down to whole units; the buyer gets the rest. */
@@ -107,7 +108,7 @@ export class DisputeState {
 
   get scope(): DecisionScope {
     if (!this.status.scope)
-      throw new Error(`the dispute of deal ${this.status.dealId} is starting; try again`);
+      throw refusal('InvalidState', `the dispute of deal ${this.status.dealId} is starting; try again`);
     return this.status.scope;
   }
 
@@ -129,13 +130,13 @@ export class DisputeState {
   }
 
   private assertOpen(): void {
-    if (this.resolved) throw new Error(`the dispute of deal ${this.status.dealId} is resolved`);
+    if (this.resolved) throw refusal('InvalidState', `the dispute of deal ${this.status.dealId} is resolved`);
   }
 
   assertCanNameReviewer(reviewerId: string): void {
     this.assertOpen();
     if (reviewerId === this.status.buyerId || reviewerId === this.status.sellerId)
-      throw new Error('a party to the deal cannot review its dispute');
+      throw refusal('InvalidInput', 'a party to the deal cannot review its dispute');
   }
 
   nameReviewer(reviewerId: string, namedBy: string, accessMs: number, now: number): void {
@@ -147,7 +148,7 @@ export class DisputeState {
   assertCanAddEvidence(by: string): void {
     this.assertOpen();
     if (by !== this.status.buyerId && by !== this.status.sellerId)
-      throw new Error('only the buyer or the seller adds evidence');
+      throw refusal('Forbidden', 'only the buyer or the seller adds evidence');
   }
 
   /**
@@ -156,7 +157,8 @@ export class DisputeState {
    */
   assertRoomForEvidence(): void {
     if (this.status.evidence.length >= DISPUTE_LIMITS.evidence)
-      throw new Error(
+      throw refusal(
+        'InvalidState',
         `the dispute of deal ${this.status.dealId} holds ${DISPUTE_LIMITS.evidence} pieces of evidence, the most allowed`,
       );
   }
@@ -170,16 +172,18 @@ export class DisputeState {
   /** Throws unless `by` is the named reviewer and the access has not ended at `now`. */
   assertReviewerAccess(by: string, now: number): void {
     const reviewer = this.status.reviewer;
-    if (!reviewer || reviewer.partyId !== by) throw new Error(`${by} is not the dispute's reviewer`);
+    if (!reviewer || reviewer.partyId !== by)
+      throw refusal('Forbidden', `${by} is not the dispute's reviewer`);
     if (reviewer.expired || now >= reviewer.accessUntil)
-      throw new Error(`${by}'s access to the evidence has ended`);
+      throw refusal('AccessExpired', `${by}'s access to the evidence has ended`);
   }
 
   /** A read is recorded in the audit trail, so reads are bounded too (validator only, as above). */
   assertRoomForRead(): void {
     const reads = this.status.audit.filter((event) => event.action === 'evidence_read').length;
     if (reads >= DISPUTE_LIMITS.evidenceReads)
-      throw new Error(
+      throw refusal(
+        'InvalidState',
         `the evidence of deal ${this.status.dealId} has been read ${DISPUTE_LIMITS.evidenceReads} times, the most allowed`,
       );
   }
@@ -187,7 +191,7 @@ export class DisputeState {
   /** Each signed read is used once: its nonce is recorded with the read. */
   assertFreshRead(nonce: string): void {
     if (this.status.audit.some((event) => event.action === 'evidence_read' && event.detail?.nonce === nonce))
-      throw new Error('this signed read was used already: each read is signed afresh');
+      throw refusal('InvalidState', 'this signed read was used already: each read is signed afresh');
   }
 
   recordEvidenceRead(by: string, refs: string[], nonce: string, now: number): void {

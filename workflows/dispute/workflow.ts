@@ -1,16 +1,9 @@
-import {
-  allHandlersFinished,
-  condition,
-  defineQuery,
-  defineUpdate,
-  proxyActivities,
-  setHandler,
-} from '@temporalio/workflow';
-import type { CoordinatorActivities } from '../../activities/coordinator/activities';
+import { allHandlersFinished, condition, defineQuery, defineUpdate, setHandler } from '@temporalio/workflow';
 import { coordinatorRecord } from '../activity-options';
 import type { DecisionAction, ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
 import { asRefusal, assertDecides, scopeOf, termsHashOf, verifiedSigner } from '../verified-decision';
 import { DisputeState, type DisputeInput, type DisputeOutcome, type DisputeStatus } from './state';
+import { coordinatorActivities } from '../activity-proxies';
 
 export const disputeStatusQuery = defineQuery<DisputeStatus>('disputeStatus');
 /** Compliance (or the operator) names a reviewer, signed by whoever names it. */
@@ -150,10 +143,7 @@ export async function dispute(input: DisputeInput): Promise<DisputeResolution> {
   // Approvals still being verified are refused by the resolved state, not left hanging.
   await condition(allHandlersFinished);
 
-  const coordinator = proxyActivities<CoordinatorActivities>({
-    taskQueue: 'coordinator',
-    ...coordinatorRecord,
-  });
+  const coordinator = coordinatorActivities(coordinatorRecord);
   const final = state.snapshot();
   const auditRef = await coordinator.storeAuditRecord({
     kind: 'dispute',

@@ -2,6 +2,7 @@ import type { ParameterValues } from '../../query-policies/template';
 import { SettlementAttention, type AttentionItem } from '../settlement-attention';
 import type { SignedTerms } from '../../lib/signed-terms';
 import type { DecisionScope } from '../../lib/decision-statement';
+import { refusal } from '../refusals';
 
 /**
  * Each submission is kept in the grant's state and history for the grant's whole life (months),
@@ -133,7 +134,8 @@ export class GrantState {
   }
 
   get scope(): DecisionScope {
-    if (!this.status.scope) throw new Error(`grant ${this.status.grantId} is starting; try again`);
+    if (!this.status.scope)
+      throw refusal('InvalidState', `grant ${this.status.grantId} is starting; try again`);
     return this.status.scope;
   }
 
@@ -159,27 +161,31 @@ export class GrantState {
 
   private milestone(milestoneId: string): MilestoneStatus {
     const milestone = this.status.milestones.find((m) => m.milestoneId === milestoneId);
-    if (!milestone) throw new Error(`grant ${this.status.grantId} has no milestone ${milestoneId}`);
+    if (!milestone) throw refusal('NotFound', `grant ${this.status.grantId} has no milestone ${milestoneId}`);
     return milestone;
   }
 
   private openMilestone(milestoneId: string, now: number): MilestoneStatus {
-    if (this.stage !== 'active') throw new Error(`grant ${this.status.grantId} is ${this.stage}`);
+    if (this.stage !== 'active')
+      throw refusal('InvalidState', `grant ${this.status.grantId} is ${this.stage}`);
     const milestone = this.milestone(milestoneId);
-    if (milestone.stage !== 'open') throw new Error(`milestone ${milestoneId} is ${milestone.stage}`);
-    if (now >= milestone.deadline) throw new Error(`milestone ${milestoneId} is past its deadline`);
+    if (milestone.stage !== 'open')
+      throw refusal('InvalidState', `milestone ${milestoneId} is ${milestone.stage}`);
+    if (now >= milestone.deadline)
+      throw refusal('InvalidState', `milestone ${milestoneId} is past its deadline`);
     return milestone;
   }
 
   assertCanSubmitEvidence(by: string, milestoneId: string, now: number): void {
-    if (by !== this.status.granteeId) throw new Error('only the grantee submits evidence');
+    if (by !== this.status.granteeId) throw refusal('Forbidden', 'only the grantee submits evidence');
     this.openMilestone(milestoneId, now);
   }
 
   /** Checked by the update's validator only: a handler must accept again what it accepted before. */
   assertRoomForEvidence(milestoneId: string): void {
     if (this.milestone(milestoneId).evidence.length >= GRANT_LIMITS.evidencePerMilestone)
-      throw new Error(
+      throw refusal(
+        'InvalidState',
         `milestone ${milestoneId} has had evidence submitted ${GRANT_LIMITS.evidencePerMilestone} times, the most allowed`,
       );
   }
@@ -194,12 +200,13 @@ export class GrantState {
   }
 
   assertCanApprove(by: string, milestoneId: string, now: number): void {
-    if (by !== this.status.sponsorId) throw new Error('only the sponsor approves a milestone');
+    if (by !== this.status.sponsorId) throw refusal('Forbidden', 'only the sponsor approves a milestone');
     const milestone = this.openMilestone(milestoneId, now);
     if (milestone.check.kind !== 'sponsor_approval')
-      throw new Error(`milestone ${milestoneId} is verified by a query, not by approval`);
+      throw refusal('InvalidInput', `milestone ${milestoneId} is verified by a query, not by approval`);
     if (milestone.evidence.length === 0)
-      throw new Error(
+      throw refusal(
+        'InvalidState',
         `milestone ${milestoneId} has no evidence yet: the grantee submits it before it is approved`,
       );
   }
@@ -216,13 +223,16 @@ export class GrantState {
   }
 
   assertCanExtend(by: string, milestoneId: string, deadline: number, now: number): void {
-    if (by !== this.status.sponsorId) throw new Error('only the sponsor extends a deadline');
-    if (this.stage !== 'active') throw new Error(`grant ${this.status.grantId} is ${this.stage}`);
+    if (by !== this.status.sponsorId) throw refusal('Forbidden', 'only the sponsor extends a deadline');
+    if (this.stage !== 'active')
+      throw refusal('InvalidState', `grant ${this.status.grantId} is ${this.stage}`);
     const milestone = this.milestone(milestoneId);
     if (milestone.stage !== 'open' && milestone.stage !== 'checking')
-      throw new Error(`milestone ${milestoneId} is ${milestone.stage}`);
-    if (now >= milestone.deadline) throw new Error(`milestone ${milestoneId} is past its deadline`);
-    if (deadline <= milestone.deadline) throw new Error('an extension must move the deadline later');
+      throw refusal('InvalidState', `milestone ${milestoneId} is ${milestone.stage}`);
+    if (now >= milestone.deadline)
+      throw refusal('InvalidState', `milestone ${milestoneId} is past its deadline`);
+    if (deadline <= milestone.deadline)
+      throw refusal('InvalidInput', 'an extension must move the deadline later');
   }
 
   extend(by: string, milestoneId: string, deadline: number, now: number): void {

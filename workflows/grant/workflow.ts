@@ -1,16 +1,6 @@
 import type { SignedTerms } from '../../lib/signed-terms';
-import {
-  condition,
-  defineQuery,
-  defineUpdate,
-  patched,
-  proxyActivities,
-  setHandler,
-} from '@temporalio/workflow';
-import type { CoordinatorActivities } from '../../activities/coordinator/activities';
+import { condition, defineQuery, defineUpdate, patched, setHandler } from '@temporalio/workflow';
 import type { MilestoneCheckActivities } from '../../activities/perimeter/milestone-check';
-import { perimeterTaskQueue } from '../../activities/perimeter/types';
-import type { SettlementActivities } from '../../activities/settlement/activities';
 import { grantEscrowId, termsNonceOf } from '../../activities/settlement/types';
 import {
   coordinatorNotify,
@@ -25,6 +15,7 @@ import { GrantState, type GrantStatus, type MilestoneGrantInput, type MilestoneS
 import { notifyBestEffort } from '../notify';
 import type { DecisionAction, ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
 import { assertDecides, asRefusal, scopeOf, termsHashOf, verifiedSigner } from '../verified-decision';
+import { coordinatorActivities, perimeterActivities, settlementActivities } from '../activity-proxies';
 
 /** The grantee's signed evidence (its blob reference) for one milestone of this run. */
 export interface SubmitEvidenceRequest {
@@ -125,16 +116,13 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
   );
 
   handleOperatorRetry(grant.attention);
-  const escrowOpen = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementTx });
-  const escrowLock = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementLock });
+  const escrowOpen = settlementActivities(settlementTx);
+  const escrowLock = settlementActivities(settlementLock);
   // A payout that keeps failing waits for the operator's retry, listed in the grant's status.
   const settle = (step: string, run: () => Promise<unknown>) =>
     settleGuarded([{ step, run }], grant.attention, () => undefined);
-  const payout = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementPayout });
-  const coordinator = proxyActivities<CoordinatorActivities>({
-    taskQueue: 'coordinator',
-    ...coordinatorNotify,
-  });
+  const payout = settlementActivities(settlementPayout);
+  const coordinator = coordinatorActivities(coordinatorNotify);
   const { grantId, sponsorId, granteeId, feeBps, terms } = input;
   // Settlement checks every move below against the sponsor's signed terms: unsigned, nothing is locked.
   const escrowOfGrant = grantEscrowId(grantId, termsNonceOf(terms));
@@ -211,10 +199,7 @@ async function checkInPerimeter(
 ): Promise<void> {
   const check = milestone.check;
   if (check.kind !== 'query') return;
-  const perimeter = proxyActivities<MilestoneCheckActivities>({
-    taskQueue: perimeterTaskQueue(check.sellerId),
-    ...perimeterQuery,
-  });
+  const perimeter = perimeterActivities<MilestoneCheckActivities>(check.sellerId, perimeterQuery);
   try {
     const result = await perimeter.checkMilestone({
       grantId,

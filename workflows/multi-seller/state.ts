@@ -2,6 +2,7 @@ import type { DealCompliance } from '../../query-policies/compliance';
 import { SettlementAttention, type AttentionItem } from '../settlement-attention';
 import type { SignedTerms } from '../../lib/signed-terms';
 import type { DealProblem, DealStage } from '../deal/state';
+import { refusal } from '../refusals';
 
 export interface SellerShare {
   sellerId: string;
@@ -107,7 +108,8 @@ export class MultiSellerDealState {
 
   assertConfirmable(): void {
     if (this.status.stage !== 'delivered')
-      throw new Error(
+      throw refusal(
+        'InvalidState',
         `deal ${this.status.dealId} is ${this.status.stage}; only a delivered deal can be confirmed`,
       );
   }

@@ -4,12 +4,9 @@ import {
   condition,
   defineQuery,
   defineUpdate,
-  proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
-import type { CoordinatorActivities } from '../../activities/coordinator/activities';
 import type { PerimeterActivities } from '../../activities/perimeter/activities';
-import type { SettlementActivities } from '../../activities/settlement/activities';
 import {
   coordinatorSum,
   perimeterCheck,
@@ -29,6 +26,7 @@ import {
   type SellerShare,
 } from './state';
 import { dealTermsQuery } from '../deal-terms';
+import { coordinatorActivities, perimeterActivities, settlementActivities } from '../activity-proxies';
 
 export const multiSellerStatusQuery = defineQuery<MultiSellerDealStatus>('multiSellerDealStatus');
 export const confirmMultiSellerDealUpdate = defineUpdate<MultiSellerDealStatus>('confirmMultiSellerDeal');
@@ -68,16 +66,13 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
     });
 
   const perimeterOf = (sellerId: string) => ({
-    checks: proxyActivities<PerimeterActivities>({ taskQueue: `perimeter.${sellerId}`, ...perimeterCheck }),
-    query: proxyActivities<PerimeterActivities>({ taskQueue: `perimeter.${sellerId}`, ...perimeterQuery }),
+    checks: perimeterActivities<PerimeterActivities>(sellerId, perimeterCheck),
+    query: perimeterActivities<PerimeterActivities>(sellerId, perimeterQuery),
   });
-  const escrowOpen = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementTx });
-  const escrowLock = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementLock });
-  const escrowPayout = proxyActivities<SettlementActivities>({
-    taskQueue: 'settlement',
-    ...settlementPayout,
-  });
-  const coordinator = proxyActivities<CoordinatorActivities>({ taskQueue: 'coordinator', ...coordinatorSum });
+  const escrowOpen = settlementActivities(settlementTx);
+  const escrowLock = settlementActivities(settlementLock);
+  const escrowPayout = settlementActivities(settlementPayout);
+  const coordinator = coordinatorActivities(coordinatorSum);
   // Most recent first; each in its own guard (a failed refund waits for the operator, the rest run).
   const compensations: GuardedStep[] = [];
   const fail = async (problem: DealProblem, stage: 'failed' | 'refunded') => {

@@ -2,6 +2,7 @@ import type { DealCompliance } from '../../query-policies/compliance';
 import { SettlementAttention, type AttentionItem } from '../settlement-attention';
 import type { SignedTerms } from '../../lib/signed-terms';
 import type { ParameterValues } from '../../query-policies/template';
+import { refusal } from '../refusals';
 
 export interface ScheduledQuery {
   templateId: string;
@@ -273,10 +274,20 @@ export class SubscriptionState {
     }
   }
 
+  /** Only the subscriber says it has topped up, and only a grace window waits for it. */
+  assertMayReportPayment(by: string): void {
+    if (by !== this.status.buyerId) throw refusal('Forbidden', 'only the subscriber reports a payment');
+    if (this.stage !== 'grace')
+      throw refusal(
+        'InvalidState',
+        `subscription ${this.status.subscriptionId} is ${this.stage}, not in grace`,
+      );
+  }
+
   assertCancellable(by: string): void {
-    if (by !== this.status.buyerId) throw new Error('only the subscriber cancels');
+    if (by !== this.status.buyerId) throw refusal('Forbidden', 'only the subscriber cancels');
     if (this.stage !== 'active' && this.stage !== 'grace')
-      throw new Error(`subscription ${this.status.subscriptionId} is ${this.stage}`);
+      throw refusal('InvalidState', `subscription ${this.status.subscriptionId} is ${this.stage}`);
   }
 
   /** Ends at the current period's end: no more renewals, and no token outlives the period. */

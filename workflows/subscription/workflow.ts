@@ -5,14 +5,11 @@ import {
   defineQuery,
   defineSignal,
   defineUpdate,
-  proxyActivities,
   setHandler,
 } from '@temporalio/workflow';
-import type { CoordinatorActivities } from '../../activities/coordinator/activities';
 import type { PerimeterActivities } from '../../activities/perimeter/activities';
-import { perimeterTaskQueue } from '../../activities/perimeter/types';
-import type { SettlementActivities } from '../../activities/settlement/activities';
 import { periodEscrowId, termsNonceOf } from '../../activities/settlement/types';
+import { subscriptionPeriodId, subscriptionRunId } from '../../lib/run-ids';
 import {
   coordinatorNotify,
   coordinatorRecord,
@@ -31,8 +28,12 @@ import {
   type SubscriptionInput,
   type SubscriptionStatus,
 } from './state';
+import { coordinatorActivities, perimeterActivities, settlementActivities } from '../activity-proxies';
 
 export interface CancelSubscriptionRequest {
+  by: string;
+}
+export interface PaymentReadyRequest {
   by: string;
 }
 
@@ -43,6 +44,10 @@ export const cancelSubscriptionUpdate = defineUpdate<SubscriptionStatus, [Cancel
 );
 /** The buyer has topped up: during a grace window, the charge is tried again now. */
 export const paymentReadySignal = defineSignal('paymentReady');
+/** The same, as the API sends it for the buyer: the workflow refuses another party or another stage. */
+export const paymentReadyUpdate = defineUpdate<{ accepted: true }, [PaymentReadyRequest]>(
+  'reportPaymentReady',
+);
 
 /**
  * A subscription to a seller's signed templates. Each period: charge the buyer (a failed charge
@@ -61,26 +66,27 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
     { validator: ({ by }: CancelSubscriptionRequest) => sub.assertCancellable(by) },
   );
   setHandler(paymentReadySignal, () => void sub.requestPaymentRetry());
+  setHandler(
+    paymentReadyUpdate,
+    ({ by }) => {
+      sub.assertMayReportPayment(by);
+      // Bounded like the signal: a retry already pending, or the last allowed, is not queued again.
+      sub.requestPaymentRetry();
+      return { accepted: true as const };
+    },
+    { validator: ({ by }: PaymentReadyRequest) => sub.assertMayReportPayment(by) },
+  );
 
   handleOperatorRetry(sub.attention);
-  const escrowOpen = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementTx });
-  const escrowLock = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementLock });
+  const escrowOpen = settlementActivities(settlementTx);
+  const escrowLock = settlementActivities(settlementLock);
   // A payout that keeps failing waits for the operator's retry, listed in the status.
   const settle = (step: GuardedStep) => settleGuarded([step], sub.attention, () => undefined);
-  const payout = proxyActivities<SettlementActivities>({ taskQueue: 'settlement', ...settlementPayout });
-  const perimeter = proxyActivities<PerimeterActivities>({
-    taskQueue: perimeterTaskQueue(input.sellerId),
-    ...perimeterQuery,
-  });
-  const checks = proxyActivities<PerimeterActivities>({
-    taskQueue: perimeterTaskQueue(input.sellerId),
-    ...perimeterCheck,
-  });
-  const records = proxyActivities<CoordinatorActivities>({ taskQueue: 'coordinator', ...coordinatorRecord });
-  const coordinator = proxyActivities<CoordinatorActivities>({
-    taskQueue: 'coordinator',
-    ...coordinatorNotify,
-  });
+  const payout = settlementActivities(settlementPayout);
+  const perimeter = perimeterActivities<PerimeterActivities>(input.sellerId, perimeterQuery);
+  const checks = perimeterActivities<PerimeterActivities>(input.sellerId, perimeterCheck);
+  const records = coordinatorActivities(coordinatorRecord);
+  const coordinator = coordinatorActivities(coordinatorNotify);
   const { subscriptionId, buyerId, sellerId, pricePerPeriod: amount, feeBps, terms } = input;
   // Settlement checks each period's charge against the subscriber's signed terms (price, count, nonce).
   const escrowOf = (period: number) => periodEscrowId(subscriptionId, period, termsNonceOf(terms));
@@ -120,10 +126,10 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
   }
 
   /** Each query runs in the seller's perimeter; its result is sealed to the buyer's key there. */
-  async function runScheduledQueries(chargeId: string): Promise<DeliveredQuery[]> {
+  async function runScheduledQueries(period: number): Promise<DeliveredQuery[]> {
     const results: DeliveredQuery[] = [];
     for (const [queryIndex, query] of input.queries.entries()) {
-      const runId = `${chargeId}/query-${queryIndex}`;
+      const runId = subscriptionRunId(subscriptionId, period, queryIndex);
       try {
         // Every answer is charged to the buyer's privacy budget first, like a one-time deal's.
         const { terms } = input;
@@ -154,7 +160,7 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
     await waitUntil(sub.periodBoundary);
     if (sub.cancelRequested) break;
     sub.startPeriod();
-    const chargeId = `${subscriptionId}/period-${sub.period}`;
+    const chargeId = subscriptionPeriodId(subscriptionId, sub.period);
     const charge = await chargePeriod(chargeId);
     if (charge === 'cancelled') {
       // Nothing was paid for this period, so it ends now rather than at the period's end.
@@ -182,7 +188,7 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
       Date.now(),
     );
     const escrowOfPeriod = escrowOf(sub.period);
-    const results = await runScheduledQueries(chargeId);
+    const results = await runScheduledQueries(sub.period);
     sub.deliver(results);
     await notifyBestEffort(coordinator, buyerId, chargeId, 'subscription_delivered');
     // A period whose every query failed is not the seller's to keep.
