@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { z } from 'zod';
 import { LocalLedger } from '../../activities/settlement/local-ledger';
 import { party, partiesFile, type Party } from '../../lib/parties';
 import { readSellerFile } from '../../lib/seller-workspace';
@@ -58,7 +57,8 @@ async function partyList(options: { home?: string; json: boolean }): Promise<voi
     throw new CliError(`no parties registered yet: ${path} does not exist (tusk operator party add)`);
   });
   const parsed = partiesFile.safeParse(JSON.parse(text));
-  if (!parsed.success) throw new CliError(`${path} is not a parties file: ${z.prettifyError(parsed.error)}`, 1);
+  if (!parsed.success)
+    throw new CliError(`${path} is not a parties file: ${z.prettifyError(parsed.error)}`, 1);
   const parties = [...parsed.data.parties].sort((a, b) => a.id.localeCompare(b.id));
   if (options.json) {
     console.log(JSON.stringify(parties, null, 2));
