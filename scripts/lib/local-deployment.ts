@@ -5,6 +5,7 @@ import { LocalLedger } from '../../activities/settlement/local-ledger';
 import { readDeployment, TEST_ACCOUNT, type SettlementDeployment } from '../../contracts/deployment';
 import { aztecToolchain } from '../../contracts/toolchain';
 import { addParty } from '../../cli/operator/commands';
+import { registerOperatorServices } from '../../cli/operator/service-parties';
 import { createOnce, newKeyFileJson } from '../../lib/codec/keyring';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { loadOperatorSigner } from '../../lib/audit/operator-key';
@@ -182,6 +183,7 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
     });
   const partiesFile = join(home, 'parties.json');
   for (const party of parties) await addParty(partiesFile, party);
+  await registerOperatorServices(partiesFile, home);
 
   const ledger = new LocalLedger(join(home, 'ledger.jsonl'));
   // On Aztec the buyer's funds are notes in its own wallet (npm run aztec -- fund), not ledger lines.
