@@ -188,11 +188,11 @@ export const serviceIdentity = (service: OperatorService, home: string) => ({
 });
 
 /**
- * An operator process's own request-signing key (settlement, coordinator): made on first start
- * ('wx', so two starts keep one key). The operator registers its public key as a party of role
- * operator, so the process can read the key log.
+ * A process's own signing key in a PEM file, made on first use ('wx', so two starts keep one key):
+ * an operator process's (settlement, coordinator: the operator registers its public key as a party
+ * of role operator) or a seller's perimeter's (registered as the seller's perimeter key).
  */
-export async function loadServiceKey(path: string): Promise<{ publicKey: string; privateKeyPem: string }> {
+export async function loadOrMakeSigningKey(path: string): Promise<{ publicKey: string; privateKeyPem: string }> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, generateEd25519KeyPair().privateKeyPem, { mode: 0o600, flag: 'wx' }).catch(
     (error: NodeJS.ErrnoException) => {
@@ -202,3 +202,6 @@ export async function loadServiceKey(path: string): Promise<{ publicKey: string;
   const privateKeyPem = await readFile(path, 'utf8');
   return { publicKey: publicKeyOf(privateKeyPem), privateKeyPem };
 }
+
+/** Where a seller's perimeter keeps its signing key, in its state directory. */
+export const perimeterKeyFile = (stateDir: string) => join(stateDir, 'perimeter-signing.ed25519.pem');

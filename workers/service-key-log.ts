@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { loadServiceKey, serviceIdentity, TransparencyKeyLog, type OperatorService } from '../lib/key-log';
+import { loadOrMakeSigningKey, serviceIdentity, TransparencyKeyLog, type OperatorService } from '../lib/key-log';
 import { tuskHome } from '../lib/env';
 
 /** What an operator process needs to read the key log: where it is and the operator's pinned log key. */
@@ -22,7 +22,7 @@ export async function serviceKeyLog(
   note: (message: string) => void,
 ): Promise<TransparencyKeyLog> {
   const identity = serviceIdentity(service, tuskHome());
-  const key = await loadServiceKey(identity.keyFile);
+  const key = await loadOrMakeSigningKey(identity.keyFile);
   note(
     `the ${service} worker reads the key log as ${identity.partyId}: register it with tusk operator party add ${identity.partyId} --role operator --public-key ${key.publicKey}`,
   );

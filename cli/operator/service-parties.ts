@@ -1,4 +1,4 @@
-import { loadServiceKey, serviceIdentity } from '../../lib/key-log';
+import { loadOrMakeSigningKey, serviceIdentity } from '../../lib/key-log';
 import { addParty } from './commands';
 
 /**
@@ -8,7 +8,7 @@ import { addParty } from './commands';
 export async function registerOperatorServices(partiesFile: string, home: string): Promise<void> {
   for (const service of ['settlement', 'coordinator'] as const) {
     const { partyId, keyFile } = serviceIdentity(service, home);
-    const { publicKey } = await loadServiceKey(keyFile);
+    const { publicKey } = await loadOrMakeSigningKey(keyFile);
     await addParty(partiesFile, { id: partyId, role: 'operator', publicKey });
   }
 }

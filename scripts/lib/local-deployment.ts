@@ -10,6 +10,7 @@ import { createOnce, newKeyFileJson } from '../../lib/codec/keyring';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { loadOperatorSigner } from '../../lib/audit/operator-key';
 import { loadPerimeterKey } from '../../activities/perimeter/release-signing';
+import { readPerimeterConfig } from '../../lib/seller-workspace';
 import type { Party, PartyRole } from '../../lib/parties';
 import { generateX25519KeyPair } from '../../lib/sealed-box';
 import { TuskClient } from '../../lib/tusk-client';
@@ -117,6 +118,16 @@ async function demoSellerKey(): Promise<string> {
   return (JSON.parse(await readFile(file, 'utf8')) as { publicKey: string }).publicKey;
 }
 
+/** Where the seller's perimeter keeps its state (and its key), in each way this deployment runs it. */
+function perimeterStateDir(options: LocalDeploymentOptions, home: string, sellerId: string): string {
+  if (options.remotePerimeter) {
+    const { cwd, env } = options.remotePerimeter;
+    return resolve(cwd, env.TUSK_PERIMETER_STATE_DIR ?? join(env.TUSK_HOME ?? '.tusk', 'perimeter', sellerId));
+  }
+  const configured = options.perimeterConfig && readPerimeterConfig(options.perimeterConfig).stateDir;
+  return configured || join(home, 'perimeter', sellerId);
+}
+
 /** Everything a deal needs on one machine: keys, parties, a dataset, a funded buyer and the six processes. */
 export async function deployLocal(options: LocalDeploymentOptions): Promise<LocalDeployment> {
   const log = options.log ?? (() => undefined);
@@ -149,10 +160,9 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
       id: sellerId,
       role: 'seller',
       publicKey: options.sellerPublicKey ?? (await demoSellerKey()),
-      // The perimeter's own key, made where it will find it, so the log registers it from the start.
-      ...(options.perimeterConfig || options.remotePerimeter
-        ? {}
-        : { perimeterKey: (await loadPerimeterKey(join(home, 'perimeter', sellerId))).publicKey }),
+      // The perimeter's own key, made where it will find it, so the log registers it from the start
+      // (the perimeter signs its questions to the key log with it).
+      perimeterKey: (await loadPerimeterKey(perimeterStateDir(options, home, sellerId))).publicKey,
       ...(aztec ? { aztecAddress: aztec.testAccounts[TEST_ACCOUNT.seller] } : {}),
     },
   ];
