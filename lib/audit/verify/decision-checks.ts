@@ -53,11 +53,11 @@ function isSigned(value: unknown): value is SignedDecision {
 
 /**
  * The key, of those the auditor holds for the principal (pinned, or from the log), that signed the
- * decision: undefined if none did, `unknown` if the auditor holds no key for the principal at all.
+ * decision: undefined if none did, null if the auditor holds no key for the principal at all.
  */
-function signingKey(keys: AuditorKeys, signed: SignedDecision): string | undefined | 'unknown' {
+function signingKey(keys: AuditorKeys, signed: SignedDecision): string | undefined | null {
   const known = keys.parties[signed.statement.principal];
-  if (!known || known.keys.length === 0) return 'unknown';
+  if (!known || known.keys.length === 0) return null;
   return known.keys.find((key) => decisionSignatureValid(key, signed));
 }
 
@@ -80,7 +80,7 @@ export function checkDecisionBindings(bundle: SignedBundle, keys?: AuditorKeys):
         );
       if (!keys) continue;
       const key = signingKey(keys, signed);
-      if (key === 'unknown') problems.push(`${what}: no key of ${principal} is held (pinned or logged)`);
+      if (key === null) problems.push(`${what}: no key of ${principal} is held (pinned or logged)`);
       else if (!key) problems.push(`${what} is not signed by ${principal}'s key`);
     }
     if (!keys && problems.length === 0) {
@@ -113,7 +113,7 @@ export function checkApprovals(bundle: SignedBundle, keys?: AuditorKeys): CheckR
     for (const { signed } of counted) {
       const principal = signed.statement.principal;
       const key = signingKey(keys, signed);
-      if (key === 'unknown') {
+      if (key === null) {
         problems.push(`no key of ${principal} is held (pinned or logged)`);
         continue;
       }
