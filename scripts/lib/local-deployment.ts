@@ -189,6 +189,7 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
       id: extra.sellerId,
       role: 'seller',
       publicKey: extra.sellerPublicKey,
+      perimeterKey: (await loadPerimeterKey(join(home, 'perimeter', extra.sellerId))).publicKey,
       ...aztecAddressOf(extra.aztecAccount),
     });
   const partiesFile = join(home, 'parties.json');
