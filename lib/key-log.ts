@@ -107,7 +107,8 @@ export class TransparencyKeyLog implements RegisteredKeys {
         ...(this.newest ? { saved: this.newest } : {}),
       });
     } catch (error) {
-      if (error instanceof KeyLogUntrustedError && this.config.untrusted) this.config.untrusted(error.message);
+      if (error instanceof KeyLogUntrustedError && this.config.untrusted)
+        this.config.untrusted(error.message);
       throw error;
     }
     if (read.head.body.treeSize > since || !this.newest) await this.save(read.head);
@@ -192,7 +193,9 @@ export const serviceIdentity = (service: OperatorService, home: string) => ({
  * an operator process's (settlement, coordinator: the operator registers its public key as a party
  * of role operator) or a seller's perimeter's (registered as the seller's perimeter key).
  */
-export async function loadOrMakeSigningKey(path: string): Promise<{ publicKey: string; privateKeyPem: string }> {
+export async function loadOrMakeSigningKey(
+  path: string,
+): Promise<{ publicKey: string; privateKeyPem: string }> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, generateEd25519KeyPair().privateKeyPem, { mode: 0o600, flag: 'wx' }).catch(
     (error: NodeJS.ErrnoException) => {

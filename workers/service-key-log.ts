@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { loadOrMakeSigningKey, serviceIdentity, TransparencyKeyLog, type OperatorService } from '../lib/key-log';
+import {
+  loadOrMakeSigningKey,
+  serviceIdentity,
+  TransparencyKeyLog,
+  type OperatorService,
+} from '../lib/key-log';
 import { tuskHome } from '../lib/env';
 
 /** What an operator process needs to read the key log: where it is and the operator's pinned log key. */

@@ -36,7 +36,9 @@ async function readPerimeterKeys(path: string): Promise<Record<string, string>> 
     .record(z.string(), z.string().regex(/^[A-Za-z0-9_-]{43}$/))
     .safeParse(await readJson(path, 'a JSON object of seller ids to perimeter keys'));
   if (!parsed.success)
-    throw new CliError(`${path} is not a JSON object of seller ids to perimeter keys: ${parsed.error.message}`);
+    throw new CliError(
+      `${path} is not a JSON object of seller ids to perimeter keys: ${parsed.error.message}`,
+    );
   return parsed.data;
 }
 
@@ -56,7 +58,10 @@ export async function keysForAudit(
     keys = { parties: keys?.parties ?? {}, perimeters: { ...keys?.perimeters, ...perimeters } };
   }
   if (!log.client)
-    return { ...(keys ? { keys } : {}), note: 'keys not pinned were not read from the log: give --as <party>' };
+    return {
+      ...(keys ? { keys } : {}),
+      note: 'keys not pinned were not read from the log: give --as <party>',
+    };
   if (!log.pinned)
     return {
       ...(keys ? { keys } : {}),
@@ -69,6 +74,9 @@ export async function keysForAudit(
   } catch (error) {
     if (error instanceof KeyLogUntrustedError) throw new CliError(`FINDING: ${error.message}`, 1);
     if (!(error instanceof Unreachable)) throw error;
-    return { ...(keys ? { keys } : {}), note: `keys not pinned were not read from the log: ${error.message}` };
+    return {
+      ...(keys ? { keys } : {}),
+      note: `keys not pinned were not read from the log: ${error.message}`,
+    };
   }
 }

@@ -122,7 +122,10 @@ async function demoSellerKey(): Promise<string> {
 function perimeterStateDir(options: LocalDeploymentOptions, home: string, sellerId: string): string {
   if (options.remotePerimeter) {
     const { cwd, env } = options.remotePerimeter;
-    return resolve(cwd, env.TUSK_PERIMETER_STATE_DIR ?? join(env.TUSK_HOME ?? '.tusk', 'perimeter', sellerId));
+    return resolve(
+      cwd,
+      env.TUSK_PERIMETER_STATE_DIR ?? join(env.TUSK_HOME ?? '.tusk', 'perimeter', sellerId),
+    );
   }
   const configured = options.perimeterConfig && readPerimeterConfig(options.perimeterConfig).stateDir;
   return configured || join(home, 'perimeter', sellerId);

@@ -183,9 +183,7 @@ describe('keys from the transparency log, where money moves and decisions count'
       });
       const handle = test.temporal.workflow.getHandle(grantWorkflowId(grantId));
       expect(
-        await updateRefusal(
-          handle.executeUpdate(approveMilestoneUpdate, { args: [{ signed: forged }] }),
-        ),
+        await updateRefusal(handle.executeUpdate(approveMilestoneUpdate, { args: [{ signed: forged }] })),
       ).toMatch(/the signature is not sponsor's/);
       const status = await grant();
       expect(status.milestones[0]!.stage).toBe('open');

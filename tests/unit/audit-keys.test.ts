@@ -25,7 +25,9 @@ function bundleOf(pem: string, parties: { id: string; role: string; publicKey: s
   return {
     body: {
       subject: { kind: 'deal', dealId: 'd1' },
-      runs: [{ workflowId: 'd1', runId: 'r1', workflowType: 'cohortQueryDeal', history: { events: [started] } }],
+      runs: [
+        { workflowId: 'd1', runId: 'r1', workflowType: 'cohortQueryDeal', history: { events: [started] } },
+      ],
       parties,
       templates: [],
     },
@@ -47,7 +49,9 @@ describe("audit: keys come from the auditor's pins or the log, never the bundle"
 
   it("terms signed by a forger's key that the bundle names as the buyer's: both are findings", () => {
     // Self-consistent to a reader of the bundle alone: the terms verify under the key the bundle gives.
-    const bundle = bundleOf(forger.privateKeyPem, [{ id: 'acme', role: 'buyer', publicKey: forger.publicKey }]);
+    const bundle = bundleOf(forger.privateKeyPem, [
+      { id: 'acme', role: 'buyer', publicKey: forger.publicKey },
+    ]);
     expect(checkPayerKey(bundle, pinned)).toEqual([
       {
         check: "payer's key",
@@ -80,7 +84,9 @@ describe("audit: keys come from the auditor's pins or the log, never the bundle"
   });
 
   it('without keys of its own the auditor is told what was not checked', () => {
-    const bundle = bundleOf(forger.privateKeyPem, [{ id: 'acme', role: 'buyer', publicKey: forger.publicKey }]);
+    const bundle = bundleOf(forger.privateKeyPem, [
+      { id: 'acme', role: 'buyer', publicKey: forger.publicKey },
+    ]);
     expect(checkPayerKey(bundle).map((c) => c.status)).toEqual(['skipped']);
     expect(checkBundleKeys(bundle).map((c) => c.status)).toEqual(['skipped']);
   });

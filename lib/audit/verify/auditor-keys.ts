@@ -100,7 +100,11 @@ export async function auditorKeysFromLog(
     };
   }
   for (const sellerId of sellers.filter((id) => !keys.perimeters[id])) {
-    const { registrations } = await readKeyLog(get, { partyId: sellerId, purpose: 'perimeter', operatorPublicKey });
+    const { registrations } = await readKeyLog(get, {
+      partyId: sellerId,
+      purpose: 'perimeter',
+      operatorPublicKey,
+    });
     const newest = registrations.at(-1);
     if (newest) keys.perimeters[sellerId] = newest.publicKey;
   }

@@ -84,7 +84,9 @@ export function checkDecisionBindings(bundle: SignedBundle, keys?: AuditorKeys):
       else if (!key) problems.push(`${what} is not signed by ${principal}'s key`);
     }
     if (!keys && problems.length === 0) {
-      results.push(skipped(`signed decisions of ${run.workflowId}`, `bound to this run; signatures: ${NO_KEYS}`));
+      results.push(
+        skipped(`signed decisions of ${run.workflowId}`, `bound to this run; signatures: ${NO_KEYS}`),
+      );
       continue;
     }
     results.push(

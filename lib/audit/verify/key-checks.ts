@@ -8,7 +8,7 @@ import { finding, fromProblems, skipped, type CheckResult } from './report';
 const PAYER = "payer's key";
 const BUNDLE = "the bundle's keys";
 export const NO_KEYS =
-  "give --keys FILE (keys you pin), or --as a registered party with --operator-key to read the transparency log";
+  'give --keys FILE (keys you pin), or --as a registered party with --operator-key to read the transparency log';
 
 /**
  * Who signed is who is named, afterwards: the payer's terms are signed by a key the auditor's source
