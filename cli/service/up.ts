@@ -8,7 +8,12 @@ import { DEMO_SELLER, prepareDemoSeller } from './demo-seller';
 import { infrastructure, portToUse } from './infrastructure';
 import { registerOperatorServices } from '../operator/service-parties';
 import { claimHome, portOf, readUpFile, statusFile, type ServiceAddresses } from './instance';
-import { configuredSellers, perimeterEnvironment, type ConfiguredSeller } from './sellers';
+import {
+  configuredSellers,
+  perimeterEnvironment,
+  registerPerimeterKey,
+  type ConfiguredSeller,
+} from './sellers';
 import { metricsPort, ROOT, tuskProcess } from './processes';
 import { Supervisor, type ProcessSpec, type ProcessStatus } from './supervisor';
 
@@ -175,6 +180,7 @@ async function perimeterWorkers(
   sellers: ConfiguredSeller[],
   say: (line: string) => void,
 ): Promise<{ label: string; env: Record<string, string> }[]> {
+  for (const seller of sellers) await registerPerimeterKey(seller, home, partiesFile, say);
   const workers: { sellerId: string; env: Record<string, string> }[] = sellers.map((seller) => ({
     sellerId: seller.sellerId,
     env: perimeterEnvironment(seller, false),
