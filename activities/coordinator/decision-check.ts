@@ -21,8 +21,9 @@ const refuse = (message: string, type: string) => ApplicationFailure.nonRetryabl
 /**
  * Verifies a signed decision before a workflow counts it: signed by the key the transparency log
  * registers for the principal it names, in a role that may decide (proven to the operator's signed
- * head, never read from the operator's registry file), for the very run that asks (Temporal tells the activity which run scheduled
- * it), and not expired. The workflow compares subject, action and content with its own state first.
+ * head, never read from the operator's registry file), for the very run that asks (Temporal tells
+ * the activity which run scheduled it), and not expired. The workflow compares subject, action and
+ * content with its own state first.
  */
 export function createDecisionCheckActivities(deps: { keys: RegisteredKeys }) {
   async function verifyDecision({ signed, roles }: VerifyDecisionInput): Promise<VerifiedDecision> {
