@@ -103,7 +103,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
-  installRequestSigning(app, deps.parties, deps.seenRequests);
+  const log = deps.audit?.log;
+  installRequestSigning(
+    app,
+    deps.parties,
+    deps.seenRequests,
+    log && ((partyId) => log.keysEverRegistered(partyId)),
+  );
   // Every log line of a request about one lifecycle carries its id.
   app.addHook('preHandler', async (request) => {
     const params = request.params as Record<string, string> | undefined;

@@ -19,6 +19,12 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Routes anyone may call unsigned (health, docs). */
     public?: boolean;
+    /**
+     * Routes a party may also sign with any key the transparency log ever registered for it (its
+     * perimeter's key, a key the registry no longer holds): reading the key log needs no more, and an
+     * owner whose key was swapped in the registry must still be able to see the swap.
+     */
+    loggedKeysSign?: boolean;
   }
 }
 
@@ -27,11 +33,36 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+export const NOT_SIGNED_BY_PARTY =
+  'the request is not signed by a key registered for this party id (unknown id or wrong key)';
+
+/** The keys a party's requests may be signed with, beyond its registered one: those the log registered. */
+export type LoggedKeys = (partyId: string) => { role: PartyRole; publicKey: string }[];
+
+/** Who signed: the registered party whose key verifies, or a party known by a key the log registered. */
+function signingParty(
+  request: FastifyRequest,
+  partyId: string,
+  parties: PartyRegistry,
+  loggedKeys: LoggedKeys | undefined,
+  verifies: (publicKey: string) => boolean,
+): Party {
+  const party = parties.get(partyId);
+  const logged = request.routeOptions.config.loggedKeysSign && loggedKeys ? loggedKeys(partyId) : [];
+  if (party && verifies(party.publicKey)) return party;
+  const byLog = logged.find((key) => verifies(key.publicKey));
+  // One refusal for an unknown id and a wrong key alike: an unsigned caller learns nothing about
+  // which party ids exist.
+  if (!byLog) throw new ApiError('unauthenticated', NOT_SIGNED_BY_PARTY);
+  return party ?? { id: partyId, role: byLog.role, publicKey: byLog.publicKey };
+}
+
 async function authenticate(
   request: FastifyRequest,
   parties: PartyRegistry,
   seen: SeenRequests,
   now: number,
+  loggedKeys?: LoggedKeys,
 ): Promise<Party> {
   const partyId = header(request, PARTY_HEADER);
   const timestamp = Number(header(request, TIMESTAMP_HEADER));
@@ -48,14 +79,10 @@ async function authenticate(
       'the request timestamp is more than 5 minutes from the server clock',
     );
   }
-  const party = parties.get(partyId);
-  if (!party) {
-    throw new ApiError('unauthenticated', 'no party by this id is registered with the service');
-  }
   const signed = { method: request.method, url: request.url, body: request.rawBody ?? '', timestamp };
-  if (!verifyRequestSignature(party.publicKey, signed, signature)) {
-    throw new ApiError('unauthenticated', 'the request signature does not verify for this party');
-  }
+  const party = signingParty(request, partyId, parties, loggedKeys, (publicKey) =>
+    verifyRequestSignature(publicKey, signed, signature),
+  );
   // Remembered until the timestamp itself would be refused, so the window has no gap.
   const ttlMs = timestamp + MAX_CLOCK_SKEW_MS - now + 1000;
   const firstTime = await seen.firstTime(signedRequestDigest(partyId, signed), ttlMs).catch(() => {
@@ -90,6 +117,7 @@ export function installRequestSigning(
   app: FastifyInstance,
   parties: PartyRegistry,
   seen: SeenRequests,
+  loggedKeys?: LoggedKeys,
 ): void {
   // Fastify's own parsers (JSON, text/plain) would hand a body on without keeping its bytes.
   app.removeAllContentTypeParsers();
@@ -124,7 +152,7 @@ export function installRequestSigning(
   });
   app.addHook('preValidation', async (request) => {
     if (request.routeOptions.config.public) return;
-    request.party = await authenticate(request, parties, seen, Date.now());
+    request.party = await authenticate(request, parties, seen, Date.now(), loggedKeys);
   });
 }
 

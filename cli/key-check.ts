@@ -1,13 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import {
-  checkKeyRegistrations,
-  currentRegistration,
-  keyRegistrations,
-  keySubject,
-  type KeyRegistration,
-} from '../lib/audit/key-registration';
+import { currentRegistration, type KeyRegistration } from '../lib/audit/key-registration';
+import { KeyLogUntrustedError, readKeyLog } from '../lib/key-log';
 import { signedTreeHead, type SignedTreeHead } from '../lib/audit/tree-head';
 import { publicKeyOf } from '../lib/ed25519';
 import { call, operatorKeyOf } from './audit/context';
@@ -73,14 +68,19 @@ async function keyCheck(options: KeyCheckOptions): Promise<void> {
   const { key: operatorKey } = await operatorKeyOf({ ...options }, client);
   const headFile = options.savedHead ?? savedHeadPath(homeDir, partyId);
   const saved = await readSavedHead(headFile);
-  const answer = keyRegistrations.parse(
-    await call(() =>
-      client.get<unknown>(
-        `/log/keys/${encodeURIComponent(partyId)}?purpose=${purpose}&since=${saved?.body.treeSize ?? 0}`,
-      ),
-    ),
+  // Signed as the party: the log answers registered parties only (with a key it logged for them).
+  const checked = await readKeyLog((path) => call(() => client.get<unknown>(path)), {
+    partyId,
+    purpose,
+    operatorPublicKey: operatorKey,
+    ...(saved ? { saved } : {}),
+  }).then(
+    (read) => ({ ok: true as const, ...read }),
+    (error: unknown) => {
+      if (error instanceof KeyLogUntrustedError) return { ok: false as const, reason: error.message };
+      throw error;
+    },
   );
-  const checked = checkKeyRegistrations(answer, keySubject(partyId, purpose), operatorKey, saved);
   const finding: KeyFinding = checked.ok
     ? compare(partyId, localKey, checked.registrations, checked.head)
     : { ok: false, partyId, localKey, registrations: [], problem: checked.reason };

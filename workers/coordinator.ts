@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { Worker } from '@temporalio/worker';
 import { Queue } from 'bullmq';
 import { z } from 'zod';
@@ -5,8 +6,8 @@ import { createCoordinatorActivities } from '../activities/coordinator/activitie
 import { COORDINATOR_TASK_QUEUE } from '../lib/task-queues';
 import { NOTIFICATIONS_QUEUE, type NotificationJob } from '../activities/coordinator/notifications';
 import { blobStoreFromEnv } from '../lib/blob-store-env';
-import { resolve } from 'node:path';
-import { readEnv, tuskHome } from '../lib/env';
+import { readEnv } from '../lib/env';
+import { keyLogEnv, serviceKeyLog } from './service-key-log';
 import { bullConnection } from '../lib/redis';
 import { historyDataConverter, loadHistoryCodec } from '../lib/codec/history-codec';
 import { startWorkerTelemetry } from '../lib/observability/worker-telemetry';
@@ -16,7 +17,7 @@ import { connectWorker } from '../lib/temporal';
 runMain('coordinator worker', async () => {
   const env = readEnv({
     REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
-    TUSK_PARTIES_FILE: z.string().optional(),
+    ...keyLogEnv,
   });
   const telemetry = await startWorkerTelemetry('coordinator-worker');
   const redis = bullConnection(env.REDIS_URL);
@@ -31,7 +32,15 @@ runMain('coordinator worker', async () => {
     activities: createCoordinatorActivities({
       notifications,
       blobs: blobStoreFromEnv(env.blobDir),
-      partiesFile: resolve(env.TUSK_PARTIES_FILE ?? `${tuskHome()}/parties.json`),
+      // Principals' keys as the transparency log proves them, not as the registry file says.
+      keys: await serviceKeyLog(
+        'coordinator',
+        env,
+        (reason) => {
+          throw ApplicationFailure.nonRetryable(reason, 'KeyLogUnverified');
+        },
+        (message) => telemetry.logger.info(message),
+      ),
     }),
     interceptors: telemetry.interceptors,
   });

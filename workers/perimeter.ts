@@ -3,9 +3,10 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { createPerimeterActivities } from '../activities/perimeter/activities';
 import { MilestoneRuns } from '../activities/perimeter/milestone-runs';
-import { TransparencyKeyLog } from '../activities/perimeter/key-log';
 import { loadPerimeterKey } from '../activities/perimeter/release-signing';
 import { perimeterTaskQueue } from '../lib/task-queues';
+import { refuse } from '../activities/perimeter/refusal';
+import { LOG_HEAD_FILE, TransparencyKeyLog } from '../lib/key-log';
 import { perimeterSetupProblems } from '../activities/perimeter/startup-checks';
 import { cryptoRandom } from '../activities/perimeter/dp/random-source';
 import { LEDGER_FILE, PrivacyLedger } from '../activities/perimeter/privacy-ledger';
@@ -88,7 +89,11 @@ runMain('perimeter worker', async () => {
     keys: new TransparencyKeyLog({
       logUrl: env.TUSK_LOG_URL.replace(/\/$/, ''),
       operatorPublicKey: env.TUSK_OPERATOR_PUBLIC_KEY,
-      stateDir,
+      headFile: join(stateDir, LOG_HEAD_FILE),
+      // The log answers signed requests only: the perimeter signs its questions as its seller, with
+      // its own key, which the log registers as the seller's perimeter key.
+      reader: { partyId: env.TUSK_SELLER_ID, privateKeyPem: releaseKey.privateKeyPem },
+      untrusted: (reason) => refuse('KeyLogUnverified', reason),
     }),
     releaseKey,
   });

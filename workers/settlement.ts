@@ -1,12 +1,12 @@
 import { Worker } from '@temporalio/worker';
-import { ReloadingPartyRegistry } from '../lib/parties';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { createSettlementActivities } from '../activities/settlement/activities';
 import { SETTLEMENT_TASK_QUEUE } from '../lib/task-queues';
 import { startAztecSettlement } from '../activities/settlement/aztec-start';
 import { LocalLedger } from '../activities/settlement/local-ledger';
-import type { SettlementPort } from '../activities/settlement/port';
+import { SettlementRefusedError, type SettlementPort } from '../activities/settlement/port';
+import { keyLogEnv, serviceKeyLog } from './service-key-log';
 import { readEnv, tuskHome } from '../lib/env';
 import { historyDataConverter, loadHistoryCodec } from '../lib/codec/history-codec';
 import { startWorkerTelemetry } from '../lib/observability/worker-telemetry';
@@ -32,6 +32,7 @@ runMain('settlement worker', async () => {
       .min(1_000)
       .max(15 * 60_000)
       .default(10 * 60_000),
+    ...keyLogEnv,
   });
   const telemetry = await startWorkerTelemetry('settlement-worker');
   let port: SettlementPort;
@@ -63,10 +64,14 @@ runMain('settlement worker', async () => {
     taskQueue: SETTLEMENT_TASK_QUEUE,
     activities: createSettlementActivities(port, {
       paymentWindowMs: env.TUSK_PAYMENT_WINDOW_MS,
-      // Followed as it changes: a party registered while settlement runs can pay at once.
-      parties: await ReloadingPartyRegistry.open(
-        resolve(env.TUSK_PARTIES_FILE ?? `${tuskHome()}/parties.json`),
-        (message) => telemetry.logger.warn(message),
+      // The payer's key as the transparency log proves it, not as the operator's registry file says.
+      keys: await serviceKeyLog(
+        'settlement',
+        env,
+        (reason) => {
+          throw new SettlementRefusedError('KeyLogUnverified', reason);
+        },
+        (message) => telemetry.logger.info(message),
       ),
     }),
     interceptors: telemetry.interceptors,

@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { BlobStore } from '../../lib/blob-store';
+import type { RegisteredKeys } from '../../lib/key-log';
 import { createLifecycleRecordActivities } from './lifecycle-records';
 import { createHeSumActivities } from './he-sum';
 import { createDecisionCheckActivities } from './decision-check';
@@ -8,8 +9,8 @@ import type { NotificationJob } from './notifications';
 export function createCoordinatorActivities(deps: {
   notifications: Queue<NotificationJob>;
   blobs: BlobStore;
-  /** The operator's party registry: who may approve what, and under which key. */
-  partiesFile: string;
+  /** The transparency log's keys: who may approve what, and under which key. */
+  keys: RegisteredKeys;
 }) {
   return {
     ...createLifecycleRecordActivities(deps),

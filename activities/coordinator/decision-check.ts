@@ -1,8 +1,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { decisionSignatureValid, type SignedDecision } from '../../lib/signed-decision';
+import type { RegisteredKeys } from '../../lib/key-log';
 import type { PartyRole } from '../../lib/parties';
 import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
-import { registeredPrincipal } from './principal-keys';
 
 export interface VerifyDecisionInput {
   signed: SignedDecision;
@@ -19,11 +19,13 @@ export interface VerifiedDecision {
 const refuse = (message: string, type: string) => ApplicationFailure.nonRetryable(message, type);
 
 /**
- * Verifies a signed decision before a workflow counts it: signed by the registered key of the
- * principal it names, for the very run that asks (Temporal tells the activity which run scheduled
- * it), and not expired. The workflow compares subject, action and content with its own state first.
+ * Verifies a signed decision before a workflow counts it: signed by the key the transparency log
+ * registers for the principal it names, in a role that may decide (proven to the operator's signed
+ * head, never read from the operator's registry file), for the very run that asks (Temporal tells
+ * the activity which run scheduled it), and not expired. The workflow compares subject, action and
+ * content with its own state first.
  */
-export function createDecisionCheckActivities(deps: { partiesFile: string }) {
+export function createDecisionCheckActivities(deps: { keys: RegisteredKeys }) {
   async function verifyDecision({ signed, roles }: VerifyDecisionInput): Promise<VerifiedDecision> {
     const { statement } = signed;
     const asking = Context.current().info.workflowExecution;
@@ -34,7 +36,7 @@ export function createDecisionCheckActivities(deps: { partiesFile: string }) {
       );
     if (!(typeof statement.notAfter === 'number' && Date.now() < statement.notAfter))
       throw refuse(`the decision expired (notAfter ${String(statement.notAfter)})`, 'DecisionExpired');
-    const party = await registeredPrincipal(deps.partiesFile, statement.principal);
+    const party = await deps.keys.currentKey(statement.principal);
     if (!party || (roles && !roles.includes(party.role)))
       throw refuse(
         `${statement.principal} is not a registered ${roles?.join(' or ') ?? ''} principal`.replace(
@@ -48,7 +50,7 @@ export function createDecisionCheckActivities(deps: { partiesFile: string }) {
         `the signature is not ${statement.principal}'s over this decision on ${statement.workflowId}`,
         'DecisionSignatureInvalid',
       );
-    return { principal: party.id, key: party.publicKey };
+    return { principal: party.partyId, key: party.publicKey };
   }
   /** The hash decisions name their subject's terms by: workflows cannot hash, so they ask. */
   async function termsHash(terms: SignedTerms): Promise<string> {

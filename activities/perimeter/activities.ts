@@ -28,7 +28,7 @@ import { MilestoneRuns } from './milestone-runs';
 import { heartbeating } from './heartbeating';
 import { refuse } from './refusal';
 import { authorizeQueryTerms, requireRegisteredSigner, termsHashOf, type QueryCall } from './deal-terms';
-import type { RegisteredKeys } from './key-log';
+import type { RegisteredKeys } from '../../lib/key-log';
 import { signRelease, type PerimeterKey } from './release-signing';
 import { runInSandbox } from './sandboxed-run';
 import type { SandboxLimits } from './sandbox';

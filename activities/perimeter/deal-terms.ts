@@ -12,7 +12,7 @@ import {
   type TermsBodyOf,
   type TermsKind,
 } from '../../lib/signed-terms';
-import type { RegisteredKeys } from './key-log';
+import { payerRole, registeredKeyProblem, type RegisteredKeys } from '../../lib/key-log';
 import { refuse } from './refusal';
 import type { PrivateSelection } from './types';
 
@@ -199,11 +199,6 @@ export async function requireRegisteredSigner(terms: unknown, keys: RegisteredKe
   if (!envelope.success)
     refuse('TermsSignatureInvalid', 'the deal carries no signed terms: nobody asked for it');
   const { kind, signer, publicKey } = envelope.data;
-  const role = kind === 'grant' ? 'sponsor' : 'buyer';
-  const registered = await keys.currentKey(signer);
-  if (!registered) refuse('SignerNotRegistered', `the transparency log registers no key for ${signer}`);
-  if (registered.role !== role)
-    refuse('SignerNotRegistered', `${signer} is registered as a ${registered.role}, not a ${role}`);
-  if (registered.publicKey !== publicKey)
-    refuse('SignerNotRegistered', `the terms are signed by a key that is not ${signer}'s registered key`);
+  const problem = await registeredKeyProblem(keys, { partyId: signer, publicKey }, [payerRole(kind)]);
+  if (problem) refuse('SignerNotRegistered', problem);
 }

@@ -13,7 +13,7 @@ import {
 } from './milestone-runs';
 import type { SignedTerms } from '../../lib/signed-terms';
 import { authorizeMilestoneTerms, requireRegisteredSigner } from './deal-terms';
-import type { RegisteredKeys } from './key-log';
+import type { RegisteredKeys } from '../../lib/key-log';
 import { refuse } from './refusal';
 import type { SandboxPool } from './sandbox-pool';
 import { runInSandbox } from './sandboxed-run';

@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { PartyRegistry } from '../../lib/parties';
+import type { RegisteredKeys } from '../../lib/key-log';
 import type { SignedTerms } from '../../lib/signed-terms';
 import { requirePayerSigned } from './payer-key';
 import {
@@ -40,8 +40,8 @@ async function asActivity<T>(action: () => Promise<T>): Promise<T> {
 export interface SettlementActivityOptions {
   /** How long the buyer has to pay into the escrow, counted from when the lock was first scheduled. */
   paymentWindowMs: number;
-  /** The registered parties: a lock needs the payer's terms under the key registered for it. */
-  parties: PartyRegistry;
+  /** The transparency log's keys: a lock needs the payer's terms under the key it registers for the payer. */
+  keys: RegisteredKeys;
 }
 
 /**
@@ -83,14 +83,14 @@ function checkedLock<T extends OpenEscrowInput>(input: SignedLock<T>): Omit<T, '
 export function createSettlementActivities(port: SettlementPort, options: SettlementActivityOptions) {
   return {
     openEscrow: (input: SignedLock<OpenEscrowInput>) =>
-      asActivity(() => {
-        // Who signed first (the payer's registered key), then what: the money the terms state.
-        requirePayerSigned(input, options.parties);
+      asActivity(async () => {
+        // Who signed first (the payer's logged key), then what: the money the terms state.
+        await requirePayerSigned(input, options.keys);
         return port.openEscrow(checkedLock(input));
       }),
     lockEscrow: (input: SignedLock<LockEscrowInput>) =>
-      asActivity(() => {
-        requirePayerSigned(input, options.parties);
+      asActivity(async () => {
+        await requirePayerSigned(input, options.keys);
         return port.lockEscrow({
           ...checkedLock(input),
           // From the first attempt's scheduling: a retry after a crash does not restart the window.

@@ -216,6 +216,8 @@ export type SettlementRefusal =
   | 'InvalidAmount'
   /** The lock's terms are not the payer's, signed with its registered key. */
   | 'PayerNotSigned'
+  /** The transparency log's answer about the payer's key cannot be believed (proof, fork, wrong signer). */
+  | 'KeyLogUnverified'
   | 'UnknownParty'
   | 'InsufficientFunds'
   | 'PaymentNotReceived'

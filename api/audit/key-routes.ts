@@ -12,8 +12,10 @@ const keyQuery = z.object({
 });
 
 /**
- * A party's logged keys, with proofs: unsigned, because a perimeter asks it without an identity of
- * its own, and a key directory is public by nature (it tells who holds a key, never what they did).
+ * A party's logged keys, with proofs, to registered parties and auditors only: a key registration
+ * names a party's role, so an unsigned caller gets 401 before the id is even looked at (it learns
+ * nothing of which ids exist). A seller's perimeter signs with its own logged key; a party whose key
+ * was swapped in the registry signs with the key the log registered for it before.
  */
 export const keyRoutes: FastifyPluginAsyncZod<{
   log: TransparencyLog;
@@ -23,7 +25,7 @@ export const keyRoutes: FastifyPluginAsyncZod<{
   app.get(
     '/log/keys/:partyId',
     {
-      config: { public: true },
+      config: { loggedKeysSign: true },
       schema: {
         summary: "A party's key registrations in the transparency log, with inclusion and consistency proofs",
         params: keyParams,

@@ -179,6 +179,13 @@ export class TransparencyLog {
       .immediate();
   }
 
+  /** Every key the log ever registered for a party, of either purpose: what may sign its reads of the log. */
+  keysEverRegistered(partyId: string): KeyRegistration[] {
+    return (['party', 'perimeter'] as const).flatMap((purpose) =>
+      this.registrationsOf(keySubject(partyId, purpose)).map((r) => r.registration),
+    );
+  }
+
   /** A subject's registrations with their proofs at the current head, and consistency from `since`. */
   keyRegistrations(partyId: string, purpose: KeyPurpose, since = 0): KeyRegistrations {
     const subject = keySubject(partyId, purpose);

@@ -9,6 +9,7 @@ import type { TuskClient } from '../../lib/tusk-client';
 import { readPrivacyEntries, type PrivacyEntries } from '../../lib/audit/privacy-entries';
 import { releasesOf } from '../../lib/audit/verify/privacy-check';
 import { CliError } from '../common';
+import { keysForAudit } from './auditor-keys';
 import { onNode, operatorLogView } from './anchor-commands';
 import {
   call,
@@ -74,20 +75,8 @@ type VerifyFlags = AuditOptions &
     receiptContract?: string;
     workflows?: string;
     perimeterKeys?: string;
+    keys?: string;
   };
-
-/** `{ "<seller id>": "<perimeter key>" }`: what the auditor pins, never what a bundle says. */
-async function readPerimeterKeys(path: string): Promise<Record<string, string>> {
-  try {
-    return z
-      .record(z.string(), z.string().regex(/^[A-Za-z0-9_-]{43}$/))
-      .parse(JSON.parse(await readFile(path, 'utf8')));
-  } catch (error) {
-    throw new CliError(
-      `${path} is not a JSON object of seller ids to perimeter keys: ${(error as Error).message}`,
-    );
-  }
-}
 
 /** The replay worker's state changes are not the auditor's business: warnings and errors only. */
 function quietRuntime(): void {
@@ -115,7 +104,7 @@ async function verify(target: string, options: VerifyFlags): Promise<void> {
   const { key, pinned } = await operatorKeyOf(options, client);
   const entries = await sellerEntries(bundle, options);
   const chain = options.aztecNode ? await chainContext(options, client, key) : {};
-  const perimeterKeys = options.perimeterKeys ? await readPerimeterKeys(options.perimeterKeys) : undefined;
+  const held = await keysForAudit(bundle, options, { client, operatorKey: key, pinned });
   const run = () =>
     verifyBundle(bundle, {
       ...chain,
@@ -125,12 +114,12 @@ async function verify(target: string, options: VerifyFlags): Promise<void> {
       ...(options.ledger ? { ledgerFile: options.ledger } : {}),
       ...(options.aztecNode ? { aztecNodeUrl: options.aztecNode } : {}),
       ...(options.workflows ? { workflowsPath: options.workflows } : {}),
-      ...(perimeterKeys ? { perimeterKeys } : {}),
+      ...(held.keys ? { keys: held.keys } : {}),
     });
   const report = options.aztecNode ? await onNode(options.aztecNode, run) : await run();
-  const note = pinned
-    ? ''
-    : `\nnote: the operator key was taken from the API (${key}); pin it with --operator-key`;
+  const note =
+    (pinned ? '' : `\nnote: the operator key was taken from the API (${key}); pin it with --operator-key`) +
+    (held.note ? `\nnote: ${held.note}` : '');
   print(options, report, formatReport(report) + note);
   if (!report.ok) process.exitCode = 1;
 }
@@ -183,6 +172,10 @@ export function registerBundleCommands(program: Command): void {
     )
     .option('--policies <dir>', "the seller's policies directory (its signed dataset policy)")
     .option('--workflows <path>', 'replay with this workflow code instead of this checkout’s')
+    .option(
+      '--keys <file>',
+      'keys you pin (JSON: { "parties": { id: key }, "perimeters": { seller id: key } }); with --as, others come from the log',
+    )
     .option(
       '--perimeter-keys <file>',
       "sellers' perimeter keys you pin (JSON: seller id → key): check each release statement",

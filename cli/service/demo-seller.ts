@@ -1,6 +1,7 @@
 import { access, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSyntheticPatients } from '../../lib/synthetic-patients';
+import { loadOrMakeSigningKey, perimeterKeyFile } from '../../lib/key-log';
 import { addParty } from '../operator/commands';
 import { ROOT } from './processes';
 
@@ -32,7 +33,14 @@ export async function prepareDemoSeller(
   ) as {
     publicKey: string;
   };
-  await addParty(partiesFile, { id: DEMO_SELLER, role: 'seller', publicKey });
+  // The perimeter's own key, made where it will find it: it signs releases and its key-log reads.
+  const perimeter = await loadOrMakeSigningKey(perimeterKeyFile(join(home, 'perimeter', DEMO_SELLER)));
+  await addParty(partiesFile, {
+    id: DEMO_SELLER,
+    role: 'seller',
+    publicKey,
+    perimeterKey: perimeter.publicKey,
+  });
   return {
     TUSK_SELLER_ID: DEMO_SELLER,
     TUSK_SELLER_PUBLIC_KEY: publicKey,

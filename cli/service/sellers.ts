@@ -1,7 +1,10 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { applyPerimeterConfig, PERIMETER_FILE, readPerimeterConfig } from '../../lib/seller-workspace';
+import { loadOrMakeSigningKey, perimeterKeyFile } from '../../lib/key-log';
+import { PartyRegistry } from '../../lib/parties';
 import { CliError } from '../common';
+import { addParty } from '../operator/commands';
 
 /** A seller whose perimeter `tusk up` runs, from its perimeter.json. */
 export interface ConfiguredSeller {
@@ -81,4 +84,28 @@ export function perimeterEnvironment(
         entry[1] !== undefined && (withLogSettings || !LOG_SETTINGS.includes(entry[0])),
     ),
   );
+}
+
+/**
+ * A registered seller whose perimeter runs here gets that perimeter's key registered too (made now
+ * where the perimeter will find it): the perimeter signs its questions to the key log with it. A
+ * seller not registered yet is left to the operator; a different key already registered is kept.
+ */
+export async function registerPerimeterKey(
+  seller: ConfiguredSeller,
+  home: string,
+  partiesFile: string,
+  say: (line: string) => void,
+): Promise<void> {
+  const registered = (await PartyRegistry.load(partiesFile).catch(() => undefined))?.get(seller.sellerId);
+  if (!registered) return;
+  const stateDir =
+    readPerimeterConfig(seller.perimeterConfig).stateDir ?? join(home, 'perimeter', seller.sellerId);
+  const { publicKey } = await loadOrMakeSigningKey(perimeterKeyFile(stateDir));
+  if (registered.perimeterKey === publicKey) return;
+  if (registered.perimeterKey) {
+    say(`seller ${seller.sellerId}: the registry holds another perimeter key than ${stateDir}'s; kept`);
+    return;
+  }
+  await addParty(partiesFile, { ...registered, perimeterKey: publicKey });
 }

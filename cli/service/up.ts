@@ -6,8 +6,14 @@ import { formatTable } from '../format-table';
 import { CliError } from '../common';
 import { DEMO_SELLER, prepareDemoSeller } from './demo-seller';
 import { infrastructure, portToUse } from './infrastructure';
+import { registerOperatorServices } from '../operator/service-parties';
 import { claimHome, portOf, readUpFile, statusFile, type ServiceAddresses } from './instance';
-import { configuredSellers, perimeterEnvironment, type ConfiguredSeller } from './sellers';
+import {
+  configuredSellers,
+  perimeterEnvironment,
+  registerPerimeterKey,
+  type ConfiguredSeller,
+} from './sellers';
 import { metricsPort, ROOT, tuskProcess } from './processes';
 import { Supervisor, type ProcessSpec, type ProcessStatus } from './supervisor';
 
@@ -127,6 +133,8 @@ async function wholeService(
 
   const partiesFile = process.env.TUSK_PARTIES_FILE || join(home, 'parties.json');
   if (!(await exists(partiesFile))) await writeFile(partiesFile, '{ "parties": [] }\n');
+  // Settlement and the coordinator sign their questions to the key log as parties of their own.
+  await registerOperatorServices(partiesFile, home);
   const codecKeyFile = process.env.TUSK_CODEC_KEY_FILE || join(home, 'codec-keys.json');
   await createOnce(codecKeyFile, newKeyFileJson('local-1'));
   // The perimeter pins the operator's log key: made now, before the API would make it on first start.
@@ -172,6 +180,7 @@ async function perimeterWorkers(
   sellers: ConfiguredSeller[],
   say: (line: string) => void,
 ): Promise<{ label: string; env: Record<string, string> }[]> {
+  for (const seller of sellers) await registerPerimeterKey(seller, home, partiesFile, say);
   const workers: { sellerId: string; env: Record<string, string> }[] = sellers.map((seller) => ({
     sellerId: seller.sellerId,
     env: perimeterEnvironment(seller, false),

@@ -1,9 +1,5 @@
-import {
-  checkKeyRegistrations,
-  currentRegistration,
-  keyRegistrations,
-  keySubject,
-} from '../audit/key-registration';
+import { currentRegistration } from '../audit/key-registration';
+import { KeyLogUntrustedError, readKeyLog } from '../key-log';
 import { releaseStatementProblems, type ReleaseStatement } from '../release-statement';
 import type { TuskClient } from '../tusk-client';
 
@@ -19,12 +15,14 @@ export async function registeredPerimeterKey(
   sellerId: string,
   operatorKey: string,
 ): Promise<string | undefined> {
-  const answer = keyRegistrations.parse(
-    await client.get<unknown>(`/log/keys/${encodeURIComponent(sellerId)}?purpose=perimeter`),
-  );
-  const checked = checkKeyRegistrations(answer, keySubject(sellerId, 'perimeter'), operatorKey);
-  if (!checked.ok)
-    throw new Error(`the transparency log's answer about ${sellerId} fails: ${checked.reason}`);
+  const checked = await readKeyLog((path) => client.get<unknown>(path), {
+    partyId: sellerId,
+    purpose: 'perimeter',
+    operatorPublicKey: operatorKey,
+  }).catch((error: Error) => {
+    if (!(error instanceof KeyLogUntrustedError)) throw error;
+    throw new Error(`the transparency log's answer about ${sellerId} fails: ${error.message}`);
+  });
   return currentRegistration(checked.registrations)?.publicKey;
 }
 

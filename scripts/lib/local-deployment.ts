@@ -5,10 +5,12 @@ import { LocalLedger } from '../../activities/settlement/local-ledger';
 import { readDeployment, TEST_ACCOUNT, type SettlementDeployment } from '../../contracts/deployment';
 import { aztecToolchain } from '../../contracts/toolchain';
 import { addParty } from '../../cli/operator/commands';
+import { registerOperatorServices } from '../../cli/operator/service-parties';
 import { createOnce, newKeyFileJson } from '../../lib/codec/keyring';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { loadOperatorSigner } from '../../lib/audit/operator-key';
 import { loadPerimeterKey } from '../../activities/perimeter/release-signing';
+import { readPerimeterConfig } from '../../lib/seller-workspace';
 import type { Party, PartyRole } from '../../lib/parties';
 import { generateX25519KeyPair } from '../../lib/sealed-box';
 import { TuskClient } from '../../lib/tusk-client';
@@ -116,6 +118,19 @@ async function demoSellerKey(): Promise<string> {
   return (JSON.parse(await readFile(file, 'utf8')) as { publicKey: string }).publicKey;
 }
 
+/** Where the seller's perimeter keeps its state (and its key), in each way this deployment runs it. */
+function perimeterStateDir(options: LocalDeploymentOptions, home: string, sellerId: string): string {
+  if (options.remotePerimeter) {
+    const { cwd, env } = options.remotePerimeter;
+    return resolve(
+      cwd,
+      env.TUSK_PERIMETER_STATE_DIR ?? join(env.TUSK_HOME ?? '.tusk', 'perimeter', sellerId),
+    );
+  }
+  const configured = options.perimeterConfig && readPerimeterConfig(options.perimeterConfig).stateDir;
+  return configured || join(home, 'perimeter', sellerId);
+}
+
 /** Everything a deal needs on one machine: keys, parties, a dataset, a funded buyer and the six processes. */
 export async function deployLocal(options: LocalDeploymentOptions): Promise<LocalDeployment> {
   const log = options.log ?? (() => undefined);
@@ -148,10 +163,9 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
       id: sellerId,
       role: 'seller',
       publicKey: options.sellerPublicKey ?? (await demoSellerKey()),
-      // The perimeter's own key, made where it will find it, so the log registers it from the start.
-      ...(options.perimeterConfig || options.remotePerimeter
-        ? {}
-        : { perimeterKey: (await loadPerimeterKey(join(home, 'perimeter', sellerId))).publicKey }),
+      // The perimeter's own key, made where it will find it, so the log registers it from the start
+      // (the perimeter signs its questions to the key log with it).
+      perimeterKey: (await loadPerimeterKey(perimeterStateDir(options, home, sellerId))).publicKey,
       ...(aztec ? { aztecAddress: aztec.testAccounts[TEST_ACCOUNT.seller] } : {}),
     },
   ];
@@ -178,10 +192,12 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
       id: extra.sellerId,
       role: 'seller',
       publicKey: extra.sellerPublicKey,
+      perimeterKey: (await loadPerimeterKey(join(home, 'perimeter', extra.sellerId))).publicKey,
       ...aztecAddressOf(extra.aztecAccount),
     });
   const partiesFile = join(home, 'parties.json');
   for (const party of parties) await addParty(partiesFile, party);
+  await registerOperatorServices(partiesFile, home);
 
   const ledger = new LocalLedger(join(home, 'ledger.jsonl'));
   // On Aztec the buyer's funds are notes in its own wallet (npm run aztec -- fund), not ledger lines.

@@ -106,7 +106,7 @@ describe('the API answers bad input with 4xx and a reason', () => {
     });
     expect(wrongKey.json()).toEqual({
       code: 'unauthenticated',
-      reason: 'the request signature does not verify for this party',
+      reason: 'the request is not signed by a key registered for this party id (unknown id or wrong key)',
     });
     const unknownParty = await send('GET', '/templates', undefined, {
       id: 'nobody',
@@ -115,7 +115,7 @@ describe('the API answers bad input with 4xx and a reason', () => {
     expect(unknownParty.statusCode).toBe(401);
     expect(unknownParty.json()).toEqual({
       code: 'unauthenticated',
-      reason: 'no party by this id is registered with the service',
+      reason: 'the request is not signed by a key registered for this party id (unknown id or wrong key)',
     });
 
     const old = Date.now() - 10 * 60 * 1000;

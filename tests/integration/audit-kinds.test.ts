@@ -11,6 +11,7 @@ import type { SignedReceipt } from '../../lib/audit/receipt';
 import { signDocument } from '../../lib/audit/signed-document';
 import type { AuditReport } from '../../lib/audit/verify/report';
 import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
+import { auditorKeysFromLog } from '../../lib/audit/verify/auditor-keys';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { DealStatus } from '../../workflows/deal/state';
@@ -96,6 +97,9 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
   };
   const as = (id: string) => party(test, id).client;
   const buyer = () => test.deployment.buyer.client;
+  /** The principals' keys as an auditor reads them from the log, under the operator key it pins. */
+  const logKeys = (bundle: SignedBundle) =>
+    auditorKeysFromLog((path) => as('auditor').get(path), operatorKey, bundle);
 
   /** Runs the CLI as a party would, with its key in a CLI home. */
   async function tusk(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -331,7 +335,11 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
       fee: '10',
       refunds: [{ to: test.deployment.buyer.id, amount: '600' }],
     });
-    const report = await verifyBundle(bundle, { operatorKey, ledgerFile: test.deployment.ledger.path });
+    const report = await verifyBundle(bundle, {
+      operatorKey,
+      ledgerFile: test.deployment.ledger.path,
+      keys: await logKeys(bundle),
+    });
     expect(findingsOf(report)).toEqual([]);
     expect(report.checks).toContainEqual({
       check: `approvals of ${disputeWorkflowId(ids.disputed)}`,
@@ -538,7 +546,8 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
         (b) => b !== undefined,
       );
       expect(bundle!.body.receipt).toBeUndefined();
-      const report = await verifyBundle(bundle!, { operatorKey });
+      const keys = await logKeys(bundle!);
+      const report = await verifyBundle(bundle!, { operatorKey, keys });
       expect(findingsOf(report)).toEqual([]);
       expect(report.checks).toContainEqual(expect.objectContaining({ check: 'receipt', status: 'skipped' }));
       expect(report.checks).toContainEqual({
@@ -574,7 +583,7 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
         );
       expect(decisions).toHaveLength(2);
       encode(decisions[1]!, decode(decisions[0]!));
-      expect(findingsOf(await verifyBundle(resign(signer, doctored), { operatorKey }))).toContainEqual(
+      expect(findingsOf(await verifyBundle(resign(signer, doctored), { operatorKey, keys }))).toContainEqual(
         `approvals of ${disclosureWorkflowId(ids.disclosure)}: compliance-1 approved twice`,
       );
     });

@@ -110,7 +110,7 @@ describe('tusk up', () => {
     const client = new TuskClient(api, 'late-buyer', keys.privateKeyPem);
     await expect(client.get('/templates')).rejects.toMatchObject({
       status: 401,
-      reason: 'no party by this id is registered with the service',
+      reason: 'the request is not signed by a key registered for this party id (unknown id or wrong key)',
     } satisfies Partial<TuskApiError>);
     await addParty(join(home, 'parties.json'), {
       id: 'late-buyer',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SignedBundle } from '../../lib/audit/bundle';
 import { checkApprovals, checkDecisionBindings } from '../../lib/audit/verify/decision-checks';
+import { pinnedKeys, type AuditorKeys } from '../../lib/audit/verify/auditor-keys';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { signDecision, type SignedDecision } from '../../lib/signed-decision';
 
@@ -52,6 +53,13 @@ function bundleOf(events: unknown[], parties: { id: string; publicKey: string }[
   } as unknown as SignedBundle;
 }
 
+/** What an auditor pinned: here the very keys the registry held, so only the signatures are at stake. */
+const pinnedAs = (bundle: SignedBundle): AuditorKeys =>
+  pinnedKeys(
+    { parties: Object.fromEntries(bundle.body.parties.map((p) => [p.id, p.publicKey])), perimeters: {} },
+    'the keys pinned',
+  );
+
 describe('audit: approvals are signed by distinct principals', () => {
   const one = generateEd25519KeyPair();
   const two = generateEd25519KeyPair();
@@ -79,7 +87,7 @@ describe('audit: approvals are signed by distinct principals', () => {
         { id: 'compliance-2', publicKey: two.publicKey },
       ],
     );
-    expect(checkApprovals(bundle)).toEqual([
+    expect(checkApprovals(bundle, pinnedAs(bundle))).toEqual([
       {
         check: `approvals of ${WORKFLOW}`,
         status: 'ok',
@@ -96,7 +104,7 @@ describe('audit: approvals are signed by distinct principals', () => {
         { id: 'alias', publicKey: one.publicKey },
       ],
     );
-    expect(checkApprovals(bundle)).toEqual([
+    expect(checkApprovals(bundle, pinnedAs(bundle))).toEqual([
       {
         check: `approvals of ${WORKFLOW}`,
         status: 'finding',
@@ -117,7 +125,7 @@ describe('audit: approvals are signed by distinct principals', () => {
         { id: 'compliance-2', publicKey: two.publicKey },
       ],
     );
-    expect(checkApprovals(bundle).map((c) => c.detail)).toEqual([
+    expect(checkApprovals(bundle, pinnedAs(bundle)).map((c) => c.detail)).toEqual([
       "compliance-2's approval is not signed by compliance-2's key",
     ]);
   });
@@ -131,7 +139,7 @@ describe('audit: approvals are signed by distinct principals', () => {
       disputeWith([sign(one.privateKeyPem, 'compliance-1'), sign(two.privateKeyPem, 'compliance-2')]),
       parties,
     );
-    expect(checkDecisionBindings(genuine).map((c) => c.status)).toEqual(['ok']);
+    expect(checkDecisionBindings(genuine, pinnedAs(genuine)).map((c) => c.status)).toEqual(['ok']);
     const copied = bundleOf(
       disputeWith([
         sign(one.privateKeyPem, 'compliance-1', 'an-earlier-run'),
@@ -139,12 +147,35 @@ describe('audit: approvals are signed by distinct principals', () => {
       ]),
       parties,
     );
-    expect(checkDecisionBindings(copied)).toEqual([
+    expect(checkDecisionBindings(copied, pinnedAs(copied))).toEqual([
       {
         check: `signed decisions of ${WORKFLOW}`,
         status: 'finding',
         detail: `compliance-1's dispute_outcome (approveDisputeOutcome) was signed for run an-earlier-run of ${WORKFLOW}, not this run ${RUN} of ${WORKFLOW}`,
       },
     ]);
+  });
+
+  it("keys come from what the auditor pins, never the bundle: a bundle carrying a forger's key is caught", () => {
+    const forger = generateEd25519KeyPair();
+    // The operator signs compliance-2's approval itself and puts its own key in the bundle as compliance-2's.
+    const bundle = bundleOf(
+      disputeWith([sign(one.privateKeyPem, 'compliance-1'), sign(forger.privateKeyPem, 'compliance-2')]),
+      [
+        { id: 'compliance-1', publicKey: one.publicKey },
+        { id: 'compliance-2', publicKey: forger.publicKey },
+      ],
+    );
+    const pinned = pinnedKeys(
+      { parties: { 'compliance-1': one.publicKey, 'compliance-2': two.publicKey }, perimeters: {} },
+      'the keys pinned',
+    );
+    expect(checkApprovals(bundle, pinned).map((c) => c.detail)).toEqual([
+      "compliance-2's approval is not signed by compliance-2's key",
+    ]);
+    expect(checkDecisionBindings(bundle, pinned).map((c) => c.status)).toEqual(['finding']);
+    // Without keys of its own the auditor is told what was not checked; nothing passes on the bundle's word.
+    expect(checkApprovals(bundle).map((c) => c.status)).toEqual(['skipped']);
+    expect(checkDecisionBindings(bundle).map((c) => c.status)).toEqual(['skipped']);
   });
 });

@@ -1,6 +1,8 @@
 import { decisionSignatureValid, type SignedDecision } from '../../signed-decision';
 import type { SignedBundle } from '../bundle';
 import { payloadValue, type HistoryJson } from '../history-json';
+import type { AuditorKeys } from './auditor-keys';
+import { NO_KEYS } from './key-checks';
 import { fromProblems, skipped, type CheckResult } from './report';
 
 /** The updates whose signed decisions count as approvals (two distinct principals each time). */
@@ -49,14 +51,21 @@ function isSigned(value: unknown): value is SignedDecision {
   return typeof signed?.signature === 'string' && typeof signed.statement === 'object' && !!signed.statement;
 }
 
-const keyOf = (bundle: SignedBundle, principal: string) =>
-  bundle.body.parties.find((p) => p.id === principal)?.publicKey;
+/**
+ * The key, of those the auditor holds for the principal (pinned, or from the log), that signed the
+ * decision: undefined if none did, null if the auditor holds no key for the principal at all.
+ */
+function signingKey(keys: AuditorKeys, signed: SignedDecision): string | undefined | null {
+  const known = keys.parties[signed.statement.principal];
+  if (!known || known.keys.length === 0) return null;
+  return known.keys.find((key) => decisionSignatureValid(key, signed));
+}
 
 /**
  * Every decision a run counted was signed by the principal it names, for that very run: a signature
  * made on another run (or another workflow) of the same id is named as a finding.
  */
-export function checkDecisionBindings(bundle: SignedBundle): CheckResult[] {
+export function checkDecisionBindings(bundle: SignedBundle, keys?: AuditorKeys): CheckResult[] {
   const results: CheckResult[] = [];
   for (const run of bundle.body.runs) {
     const decisions = countedDecisions(run);
@@ -69,10 +78,16 @@ export function checkDecisionBindings(bundle: SignedBundle): CheckResult[] {
         problems.push(
           `${what} was signed for run ${runId} of ${workflowId}, not this run ${run.runId} of ${run.workflowId}`,
         );
-      const key = keyOf(bundle, principal);
-      if (!key) problems.push(`${what}: ${principal} is not a registered party in this bundle`);
-      else if (!decisionSignatureValid(key, signed))
-        problems.push(`${what} is not signed by ${principal}'s key`);
+      if (!keys) continue;
+      const key = signingKey(keys, signed);
+      if (key === null) problems.push(`${what}: no key of ${principal} is held (pinned or logged)`);
+      else if (!key) problems.push(`${what} is not signed by ${principal}'s key`);
+    }
+    if (!keys && problems.length === 0) {
+      results.push(
+        skipped(`signed decisions of ${run.workflowId}`, `bound to this run; signatures: ${NO_KEYS}`),
+      );
+      continue;
     }
     results.push(
       ...fromProblems(
@@ -86,30 +101,36 @@ export function checkDecisionBindings(bundle: SignedBundle): CheckResult[] {
 }
 
 /** Approvals that counted were signed by their principals, each by a distinct principal and key. */
-export function checkApprovals(bundle: SignedBundle): CheckResult[] {
+export function checkApprovals(bundle: SignedBundle, keys?: AuditorKeys): CheckResult[] {
   const results: CheckResult[] = [];
   for (const run of bundle.body.runs) {
     const counted = countedDecisions(run).filter((d) => APPROVAL_UPDATES.has(d.update));
     if (counted.length === 0) continue;
+    if (!keys) {
+      results.push(skipped(`approvals of ${run.workflowId}`, NO_KEYS));
+      continue;
+    }
     const problems: string[] = [];
-    const keys = new Map<string, string>();
+    const signers = new Map<string, string>();
     for (const { signed } of counted) {
       const principal = signed.statement.principal;
-      const key = keyOf(bundle, principal);
-      if (!key) {
-        problems.push(`${principal} is not a registered principal in this bundle`);
+      const key = signingKey(keys, signed);
+      if (key === null) {
+        problems.push(`no key of ${principal} is held (pinned or logged)`);
         continue;
       }
-      if (!decisionSignatureValid(key, signed))
+      if (!key) {
         problems.push(`${principal}'s approval is not signed by ${principal}'s key`);
-      const earlier = keys.get(key);
+        continue;
+      }
+      const earlier = signers.get(key);
       if (earlier !== undefined)
         problems.push(
           earlier === principal
             ? `${principal} approved twice`
             : `one key signed the approvals of ${earlier} and ${principal}: not two distinct principals`,
         );
-      keys.set(key, principal);
+      signers.set(key, principal);
     }
     results.push(
       ...fromProblems(

@@ -17,6 +17,8 @@ import { checkWorkflowCode, replayRuns } from './replay';
 import { checkLogAnchors, checkSettlementOnChain, type OperatorLogView } from './chain-checks';
 import { skipped, type AuditReport } from './report';
 import { checkApprovals, checkDecisionBindings } from './decision-checks';
+import type { AuditorKeys } from './auditor-keys';
+import { checkBundleKeys, checkPayerKey } from './key-checks';
 
 /** The settlement on the node, and the bundle's log head against the heads anchored on chain. */
 async function chainChecks(bundle: SignedBundle, nodeUrl: string, options: VerifyOptions) {
@@ -48,6 +50,11 @@ export interface VerifyOptions {
   privacyEntries?: PrivacyEntries;
   /** Sellers' perimeter keys as the auditor pins them: release statements are checked against these. */
   perimeterKeys?: PerimeterKeys;
+  /**
+   * Parties' (and perimeters') keys as the auditor pinned them or read them from the log under the
+   * pinned operator key: payers' terms, decisions and the bundle's own keys are checked against these.
+   */
+  keys?: AuditorKeys;
   /** The workflow code to replay with (default: this checkout's workflows/index.ts). */
   workflowsPath?: string;
 }
@@ -62,6 +69,12 @@ function privacyChecks(bundle: SignedBundle, entries?: PrivacyEntries) {
   ];
 }
 
+/** Perimeter keys pinned on their own (--perimeter-keys) first, then those of the keys held. */
+function perimeterKeysOf(options: VerifyOptions): PerimeterKeys | undefined {
+  if (!options.perimeterKeys && !options.keys) return undefined;
+  return { ...options.keys?.perimeters, ...options.perimeterKeys };
+}
+
 /** Every check of a deal's audit bundle; the report says what passed, what is wrong and what was not checked. */
 export async function verifyBundle(bundle: SignedBundle, options: VerifyOptions): Promise<AuditReport> {
   const checks = [
@@ -72,13 +85,15 @@ export async function verifyBundle(bundle: SignedBundle, options: VerifyOptions)
     ...checkReceiptAgainstHistories(bundle, options.operatorKey),
     checkReceiptLogged(bundle, options.operatorKey),
     ...(await checkResultCommitment(bundle, options.resultKey)),
-    ...checkReleaseStatements(bundle, options.perimeterKeys),
+    ...checkReleaseStatements(bundle, perimeterKeysOf(options)),
     ...checkMoney(bundle),
     ...checkPayerTerms(bundle),
+    ...checkPayerKey(bundle, options.keys),
+    ...checkBundleKeys(bundle, options.keys),
     ...(await checkLedger(bundle, options.ledgerFile)),
     ...privacyChecks(bundle, options.privacyEntries ?? bundle.privacyEntries),
-    ...checkApprovals(bundle),
-    ...checkDecisionBindings(bundle),
+    ...checkApprovals(bundle, options.keys),
+    ...checkDecisionBindings(bundle, options.keys),
   ];
   if (bundle.body.settlement.adapter === 'aztec' && !options.aztecNodeUrl)
     checks.push(skipped('receipt against Aztec', 'give --aztec-node URL'));

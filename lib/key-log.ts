@@ -1,0 +1,210 @@
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import {
+  checkKeyRegistrations,
+  currentRegistration,
+  keyRegistrations,
+  keySubject,
+  type KeyPurpose,
+  type KeyRegistration,
+} from './audit/key-registration';
+import { signedTreeHead, type SignedTreeHead } from './audit/tree-head';
+import { generateEd25519KeyPair, publicKeyOf } from './ed25519';
+import type { PartyRole } from './parties';
+import { signRequest } from './signed-request';
+import type { TermsKind } from './signed-terms';
+
+/**
+ * The one reader of the operator's transparency log of keys (`GET /log/keys/:party`), shared by the
+ * perimeter, settlement, the coordinator, the CLI and audit: an answer is believed only with inclusion
+ * proofs to a tree head signed by the operator's pinned key, consistent with the head saved before.
+ */
+
+/** Who the log says a party's current key is, as far as the asker can verify it. */
+export interface RegisteredKeys {
+  currentKey(partyId: string, purpose?: KeyPurpose): Promise<KeyRegistration | undefined>;
+}
+
+/** The log's answer cannot be believed (malformed, a proof fails, a fork): a refusal, not a fault. */
+export class KeyLogUntrustedError extends Error {
+  override name = 'KeyLogUntrustedError';
+}
+
+/** What a process names the file of the newest log head it saw, in its state directory. */
+export const LOG_HEAD_FILE = 'log-head.json';
+
+/** The log's path for a party's registrations of one purpose, proving consistency from `since`. */
+export const keyLogPath = (partyId: string, purpose: KeyPurpose, since = 0) =>
+  `/log/keys/${encodeURIComponent(partyId)}?purpose=${purpose}&since=${since}`;
+
+/**
+ * Asks the log (through `get`, which signs the request) for a party's registrations and checks them
+ * against the pinned operator key and the saved head. Every registration is returned, oldest first.
+ */
+export async function readKeyLog(
+  get: (path: string) => Promise<unknown>,
+  query: { partyId: string; purpose: KeyPurpose; operatorPublicKey: string; saved?: SignedTreeHead },
+): Promise<{ head: SignedTreeHead; registrations: KeyRegistration[] }> {
+  const subject = keySubject(query.partyId, query.purpose);
+  const answer = keyRegistrations.safeParse(
+    await get(keyLogPath(query.partyId, query.purpose, query.saved?.body.treeSize ?? 0)),
+  );
+  if (!answer.success)
+    throw new KeyLogUntrustedError(`the transparency log's answer about ${subject} is malformed`);
+  const checked = checkKeyRegistrations(answer.data, subject, query.operatorPublicKey, query.saved);
+  if (!checked.ok)
+    throw new KeyLogUntrustedError(`the transparency log cannot be trusted: ${checked.reason}`);
+  return { head: checked.head, registrations: checked.registrations };
+}
+
+/** A registered party that signs its questions to the log: the log answers only signed requests. */
+export interface KeyLogReader {
+  partyId: string;
+  privateKeyPem: string;
+}
+
+export interface TransparencyKeyLogConfig {
+  /** The API's base URL, where the log is served. */
+  logUrl: string;
+  /** The operator's log-signing key, pinned: heads signed by any other key are refused. */
+  operatorPublicKey: string;
+  /** Where the newest head seen is kept, so a log rewritten or forked afterwards is refused. */
+  headFile: string;
+  reader: KeyLogReader;
+  /** How a log that cannot be believed is refused where the check takes effect. */
+  untrusted?: (reason: string) => never;
+}
+
+/**
+ * A process's view of the log: signed questions over HTTP (never through Temporal), checked answers,
+ * and the newest head saved in its own state, one question at a time so each answer is checked
+ * against the head saved just before it.
+ */
+export class TransparencyKeyLog implements RegisteredKeys {
+  private newest: SignedTreeHead | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private lastTimestamp = 0;
+
+  constructor(private readonly config: TransparencyKeyLogConfig) {
+    this.newest = readSavedHead(config.headFile);
+  }
+
+  currentKey(partyId: string, purpose: KeyPurpose = 'party'): Promise<KeyRegistration | undefined> {
+    const next = this.queue.then(() => this.ask(partyId, purpose));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async ask(partyId: string, purpose: KeyPurpose): Promise<KeyRegistration | undefined> {
+    const since = this.newest?.body.treeSize ?? 0;
+    let read;
+    try {
+      read = await readKeyLog((path) => this.signedGet(path), {
+        partyId,
+        purpose,
+        operatorPublicKey: this.config.operatorPublicKey,
+        ...(this.newest ? { saved: this.newest } : {}),
+      });
+    } catch (error) {
+      if (error instanceof KeyLogUntrustedError && this.config.untrusted)
+        this.config.untrusted(error.message);
+      throw error;
+    }
+    if (read.head.body.treeSize > since || !this.newest) await this.save(read.head);
+    return currentRegistration(read.registrations);
+  }
+
+  private async signedGet(path: string): Promise<unknown> {
+    // Each signed request is accepted once: two questions in one millisecond get distinct timestamps.
+    this.lastTimestamp = Math.max(Date.now(), this.lastTimestamp + 1);
+    const { partyId, privateKeyPem } = this.config.reader;
+    const headers = signRequest(partyId, privateKeyPem, {
+      method: 'GET',
+      url: path,
+      body: '',
+      timestamp: this.lastTimestamp,
+    });
+    // A log that cannot be reached (or refuses the reader) is a transient fault: the activity is retried.
+    const response = await fetch(`${this.config.logUrl}${path}`, {
+      headers,
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (!response.ok) {
+      const reason = ((await response.json().catch(() => ({}))) as { reason?: string }).reason ?? '';
+      throw new Error(`the transparency log answered ${response.status} to ${partyId}: ${reason}`);
+    }
+    return response.json();
+  }
+
+  private async save(head: SignedTreeHead): Promise<void> {
+    const path = this.config.headFile;
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(`${path}.tmp`, JSON.stringify(head));
+    await rename(`${path}.tmp`, path);
+    this.newest = head;
+  }
+}
+
+function readSavedHead(path: string): SignedTreeHead | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // A saved head that does not parse is not silently forgotten: that would accept a forked log.
+  return signedTreeHead.parse(JSON.parse(text));
+}
+
+/** The role that bears a payment under terms of this kind: a grant's sponsor, otherwise the buyer. */
+export const payerRole = (kind: TermsKind): PartyRole => (kind === 'grant' ? 'sponsor' : 'buyer');
+
+/**
+ * Who signed is who is named: why `publicKey` is not the newest key the log registers for `partyId`
+ * in one of `roles`, or undefined when it is.
+ */
+export async function registeredKeyProblem(
+  keys: RegisteredKeys,
+  signed: { partyId: string; publicKey: string },
+  roles: readonly PartyRole[],
+): Promise<string | undefined> {
+  const registered = await keys.currentKey(signed.partyId);
+  if (!registered) return `the transparency log registers no key for ${signed.partyId}`;
+  if (!roles.includes(registered.role))
+    return `${signed.partyId} is registered as a ${registered.role}, not a ${roles.join(' or ')}`;
+  if (registered.publicKey !== signed.publicKey)
+    return `the terms are signed by a key that is not ${signed.partyId}'s registered key`;
+  return undefined;
+}
+
+/** The operator's processes that read the key log under their own party (role operator). */
+export type OperatorService = 'settlement' | 'coordinator';
+
+/** Where an operator process keeps its key and log head, and the party id it is registered under. */
+export const serviceIdentity = (service: OperatorService, home: string) => ({
+  partyId: `operator-${service}`,
+  keyFile: join(home, 'keys', `operator-${service}.ed25519.pem`),
+  headFile: join(home, service, LOG_HEAD_FILE),
+});
+
+/**
+ * A process's own signing key in a PEM file, made on first use ('wx', so two starts keep one key):
+ * an operator process's (settlement, coordinator: the operator registers its public key as a party
+ * of role operator) or a seller's perimeter's (registered as the seller's perimeter key).
+ */
+export async function loadOrMakeSigningKey(
+  path: string,
+): Promise<{ publicKey: string; privateKeyPem: string }> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, generateEd25519KeyPair().privateKeyPem, { mode: 0o600, flag: 'wx' }).catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    },
+  );
+  const privateKeyPem = await readFile(path, 'utf8');
+  return { publicKey: publicKeyOf(privateKeyPem), privateKeyPem };
+}
+
+/** Where a seller's perimeter keeps its signing key, in its state directory. */
+export const perimeterKeyFile = (stateDir: string) => join(stateDir, 'perimeter-signing.ed25519.pem');
