@@ -36,6 +36,8 @@ export type PerimeterConfig = z.infer<typeof perimeterConfig>;
 export const SELLER_FILE = 'seller.json';
 export const PERIMETER_FILE = 'perimeter.json';
 export const DATABASE_FILE = 'data.duckdb';
+/** The perimeter's privacy ledger, in its state directory. */
+export const PRIVACY_LEDGER_FILE = 'privacy-ledger.sqlite';
 
 /** A seller's own directory: key reference, templates, dataset policy, data, perimeter configuration. */
 export const sellerWorkspace = (homeDir: string, sellerId: string) => {

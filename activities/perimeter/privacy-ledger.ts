@@ -14,7 +14,7 @@ import {
 } from '../../query-policies/privacy-cost';
 import { LedgerSchemaError, prepareSchema } from './privacy-ledger-schema';
 
-export const LEDGER_FILE = 'privacy-ledger.sqlite';
+export { PRIVACY_LEDGER_FILE as LEDGER_FILE } from '../../lib/seller-workspace';
 const DAY_MS = 86_400_000;
 const FEMTO = 1e15;
 

@@ -8,6 +8,7 @@ import { addDisputePartyCommands } from '../dispute-commands';
 import { addDealsCommand } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
 import { importTable } from './import';
+import { exportLedger } from './ledger-export';
 import { initSeller, signPolicy } from './onboarding';
 
 function progressBar(written: number, total: number): void {
@@ -83,6 +84,15 @@ export function registerSellerCommands(program: Command): void {
       .option('--rows <n>', 'how many rows', '1000000')
       .option('--out <file>', 'the DuckDB file (default: $TUSK_HOME/data/patients.duckdb)'),
   ).action(dataset);
+  const ledger = seller.command('ledger').description("the perimeter's privacy ledger");
+  withHomeOption(
+    ledger
+      .command('export')
+      .description('a consistent copy of the privacy ledger (SQLite backup), also while the perimeter runs')
+      .requiredOption('--out <file>', 'where the copy goes (a new SQLite file)')
+      .option('--seller <sellerId>', 'the seller (default: $TUSK_SELLER_ID)')
+      .option('--ledger <file>', "the ledger file itself (default: from the seller's perimeter.json)"),
+  ).action(exportLedger);
   addDealsCommand(seller);
   addKeyCheckCommand(seller);
   addDisputePartyCommands(seller);

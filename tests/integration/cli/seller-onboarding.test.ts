@@ -1,6 +1,7 @@
 import { readFile, writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { sellerWorkspace } from '../../../lib/seller-workspace';
 import { deployLocal, type LocalDeployment } from '../../../scripts/lib/local-deployment';
@@ -276,6 +277,16 @@ describe('a seller onboarded from its own CSV with the CLI, selling an answer th
     );
     expect(refused.code).toBe(1);
     expect(refused.stdout).toMatch(/: (refunded|failed) \(/);
+  });
+
+  it('ledger export will not copy the privacy ledger from under a running perimeter', async () => {
+    const out = join(home, 'ledger-copy.sqlite');
+    const refused = await tusk(['seller', 'ledger', 'export', '--seller', SELLER, '--out', out], env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /a perimeter worker is running and holds .*privacy-ledger\.sqlite; stop it/,
+    );
+    expect(existsSync(out)).toBe(false);
   });
 
   it('exit codes: 2 for usage, 3 when the API cannot be reached', async () => {
