@@ -48,6 +48,8 @@ export type PrivacyEntries = z.infer<typeof privacyEntries>;
 
 interface Row {
   deal_id: string;
+  /** Version 3 ledgers key an entry by id and the signed terms' nonce: an id reused is several entries. */
+  nonce?: string;
   buyer_id: string;
   dataset: string;
   query_key: string;
@@ -90,10 +92,9 @@ export async function readPrivacyEntries(
     const db = new Database(copy, { fileMustExist: true });
     try {
       const select = db.prepare('SELECT * FROM reservations WHERE deal_id = ?');
-      const own = releaseIds.flatMap((id) => {
-        const row = select.get(id) as Row | undefined;
-        return row ? [entryOf(row)] : [];
-      });
+      const rowKey = (row: Row) => `${row.deal_id}\u0000${row.nonce ?? ''}`;
+      const ownRows = releaseIds.flatMap((id) => select.all(id) as Row[]);
+      const own = ownRows.map(entryOf);
       const others = new Map<string, PrivacyEntry>();
       for (const entry of own) {
         // Every dataset sharing the entry's budget; all earlier charges for a lifetime budget.
@@ -105,9 +106,9 @@ export async function readPrivacyEntries(
             "SELECT * FROM reservations WHERE dataset IN (SELECT value FROM json_each(?)) AND at > ? AND at <= ? AND state != 'released'",
           )
           .all(JSON.stringify(scope?.datasets ?? [entry.dataset]), from, entry.at) as Row[];
-        for (const row of rows) others.set(row.deal_id, entryOf(row));
+        for (const row of rows) others.set(rowKey(row), entryOf(row));
       }
-      for (const entry of own) others.set(entry.dealId, entry);
+      for (const row of ownRows) others.set(rowKey(row), entryOf(row));
       return {
         type: 'tusk.privacy-entries/v1',
         source: 'read by the seller from its own perimeter ledger',
