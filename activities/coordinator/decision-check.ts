@@ -8,6 +8,11 @@ export interface VerifyDecisionInput {
   signed: SignedDecision;
   /** The roles the registry may give the principal; absent where the workflow names the party itself. */
   roles?: PartyRole[];
+  /**
+   * A party the decision gives a role to (a nominated reviewer): it must be registered in one of these
+   * roles, checked here where the nomination takes effect, whoever sent it to the workflow.
+   */
+  named?: { party: string; roles: PartyRole[] };
 }
 
 /** The principal as verified: its id and the key its signature verified under. */
@@ -26,7 +31,7 @@ const refuse = (message: string, type: string) => ApplicationFailure.nonRetryabl
  * content with its own state first.
  */
 export function createDecisionCheckActivities(deps: { keys: RegisteredKeys }) {
-  async function verifyDecision({ signed, roles }: VerifyDecisionInput): Promise<VerifiedDecision> {
+  async function verifyDecision({ signed, roles, named }: VerifyDecisionInput): Promise<VerifiedDecision> {
     const { statement } = signed;
     const asking = Context.current().info.workflowExecution;
     if (statement.workflowId !== asking?.workflowId || statement.runId !== asking.runId)
@@ -50,7 +55,17 @@ export function createDecisionCheckActivities(deps: { keys: RegisteredKeys }) {
         `the signature is not ${statement.principal}'s over this decision on ${statement.workflowId}`,
         'DecisionSignatureInvalid',
       );
+    if (named) await requireRole(named.party, named.roles);
     return { principal: party.partyId, key: party.publicKey };
+  }
+  /** The party a decision names is registered in one of `roles`; refused otherwise. */
+  async function requireRole(partyId: string, roles: PartyRole[]): Promise<void> {
+    const named = await deps.keys.currentKey(partyId);
+    if (!named || !roles.includes(named.role))
+      throw refuse(
+        `${partyId} is not a registered ${roles.join(' or ')} party: the decision cannot name it`,
+        'NotAPrincipal',
+      );
   }
   /** The hash decisions name their subject's terms by: workflows cannot hash, so they ask. */
   async function termsHash(terms: SignedTerms): Promise<string> {
