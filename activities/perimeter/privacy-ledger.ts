@@ -411,9 +411,7 @@ export class PrivacyLedger {
       if (existing) return reservationOf(existing);
       const notBefore = windowStartOf(request.scope.budget, request.now);
       // Called before this entry exists, so an entry in flight is always another deal's.
-      const cost = this.answeredOrInFlight(request.queryKey, notBefore)
-        ? ZERO_COST
-        : request.cost;
+      const cost = this.answeredOrInFlight(request.queryKey, notBefore) ? ZERO_COST : request.cost;
       if (!isFree(cost)) this.checkFits(request.scope, request.buyerId, cost, request.now);
       this.db
         .prepare(
@@ -592,7 +590,9 @@ export class PrivacyLedger {
         if (row.state !== 'reserved') return reservationOf(row);
         if (row.touched_at !== null) return this.commitRow(row, costOf(row), now);
         this.db
-          .prepare("UPDATE reservations SET state = 'released', settled_at = ? WHERE deal_id = ? AND nonce = ?")
+          .prepare(
+            "UPDATE reservations SET state = 'released', settled_at = ? WHERE deal_id = ? AND nonce = ?",
+          )
           .run(now, row.deal_id, row.nonce);
         return this.reread(row.deal_id, row.nonce);
       });

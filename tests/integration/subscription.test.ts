@@ -263,9 +263,9 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
     expect(await status(endingBuyer, ids.ending)).toEqual(completed);
     const workflow = await test.temporal.workflow.getHandle(subscriptionWorkflowId(ids.ending)).describe();
     expect(workflow.status.name).toBe('COMPLETED');
-    await expect(
-      endingBuyer.client.post(`/subscriptions/${ids.ending}/cancel`),
-    ).rejects.toMatchObject({ status: 409 });
+    await expect(endingBuyer.client.post(`/subscriptions/${ids.ending}/cancel`)).rejects.toMatchObject({
+      status: 409,
+    });
     await replay(test, subscriptionWorkflowId(ids.ending));
   });
 });

@@ -84,7 +84,12 @@ describe('privacy ledger: state bound to the terms, accounting as a filter', () 
     // The buyer signs the id afresh (another query): a new entry, charged on its own.
     const again = key('deal-2', 'victim', 'h-again', 'n-again');
     const reservation = reserve(again, 1, NOW + 1, WINDOWED, 'other');
-    expect(reservation).toMatchObject({ dealId: 'deal-2', nonce: 'n-again', state: 'reserved', cost: eps(1) });
+    expect(reservation).toMatchObject({
+      dealId: 'deal-2',
+      nonce: 'n-again',
+      state: 'reserved',
+      cost: eps(1),
+    });
     // Its own answer is not the first entry's: nothing is stored for it yet.
     expect(ledger.findAnswer(again, 'victim:other', undefined)).toBeUndefined();
     ledger.startRun(again, eps(1), scopeOf(WINDOWED), NOW + 1);
