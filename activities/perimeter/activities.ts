@@ -220,7 +220,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
       );
       if (stored) {
         const committed = onLedger(() => ledger.commitRepeat(key, Date.now()));
-        return { table: stored.answer, repeat: stored.dealId !== input.dealId, charged: committed.cost };
+        return { table: stored.answer, repeat: !stored.own, charged: committed.cost };
       }
       onLedger(() => ledger.startRun(key, answerCost(template), scope, Date.now()));
       let released: ReleasedTable;

@@ -59,6 +59,8 @@ export interface ReserveRequest extends ReservationKey {
 /** A stored answer: what an identical query inside the window gets back instead of fresh noise. */
 export interface StoredAnswer<T> {
   dealId: string;
+  /** The entry's own answer; false for another entry's (a repeat), even one under the same deal id. */
+  own: boolean;
   at: number;
   answer: T;
 }
@@ -622,7 +624,14 @@ export class PrivacyLedger {
           )
           .get(queryKey, notBefore ?? null, notBefore ?? null)) as
         { deal_id: string; at: number; answer: string } | undefined;
-      return row && { dealId: row.deal_id, at: row.at, answer: JSON.parse(row.answer) as T };
+      return (
+        row && {
+          dealId: row.deal_id,
+          own: own !== undefined,
+          at: row.at,
+          answer: JSON.parse(row.answer) as T,
+        }
+      );
     });
   }
 

@@ -15,6 +15,8 @@ const DAY_MS = 86_400_000;
  */
 export const privacyEntry = z.strictObject({
   dealId: z.string(),
+  /** The signed terms' nonce the entry is kept under beside its id (ledger version 3; '' if unknown). */
+  nonce: z.string().optional(),
   buyerId: z.string(),
   dataset: z.string(),
   queryKey: z.string(),
@@ -62,6 +64,7 @@ interface Row {
 
 const entryOf = (row: Row): PrivacyEntry => ({
   dealId: row.deal_id,
+  ...(row.nonce === undefined ? {} : { nonce: row.nonce }),
   buyerId: row.buyer_id,
   dataset: row.dataset,
   queryKey: row.query_key,

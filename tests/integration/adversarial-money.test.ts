@@ -1,4 +1,6 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readPrivacyEntries } from '../../lib/audit/privacy-entries';
 import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
 import { dealEscrowId, parseEscrowId } from '../../activities/settlement/types';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
@@ -147,6 +149,21 @@ describe('money the payer did not sign, started straight on Temporal', () => {
         dealEscrowId(dealId, again.body.nonce as string),
       ].sort(),
     );
+    // The same query: the stored noisy answer, served to the new terms as a repeat at no further ε;
+    // the seller's ledger keeps an entry per nonce, each read back by an audit under its own nonce.
+    expect(second.result).toMatchObject({ repeat: true, epsilonSpent: 0 });
+    const { entries } = await readPrivacyEntries(
+      join(test.deployment.perimeterStateDir, 'privacy-ledger.sqlite'),
+      test.seller.directory,
+      [dealId],
+    );
+    const byNonce = Object.fromEntries(
+      entries.filter((e) => e.dealId === dealId).map((e) => [e.nonce, [e.state, e.microEpsilon]]),
+    );
+    expect(byNonce).toEqual({
+      [terms.body.nonce as string]: ['committed', first.result!.epsilonSpent * 1e6],
+      [again.body.nonce as string]: ['committed', 0],
+    });
     const twice = await balances(BUYER, test.seller.id);
     expect(twice[BUYER]).toBe(once[BUYER]! - 1000n);
     expect(twice[test.seller.id]! - once[test.seller.id]!).toBe(

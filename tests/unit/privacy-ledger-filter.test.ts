@@ -94,8 +94,18 @@ describe('privacy ledger: state bound to the terms, accounting as a filter', () 
     expect(ledger.findAnswer(again, 'victim:other', undefined)).toBeUndefined();
     ledger.startRun(again, eps(1), scopeOf(WINDOWED), NOW + 1);
     ledger.commitAnswer(again, NOW + 2, { queryKey: 'victim:other', answer: { from: 'again' } });
-    expect(ledger.findAnswer(again, 'victim:other', undefined)?.answer).toEqual({ from: 'again' });
-    expect(ledger.findAnswer(first, 'victim:q', undefined)?.answer).toEqual({ from: 'deal-2' });
+    expect(ledger.findAnswer(again, 'victim:other', undefined)).toMatchObject({
+      own: true,
+      answer: { from: 'again' },
+    });
+    expect(ledger.findAnswer(first, 'victim:q', undefined)).toMatchObject({
+      own: true,
+      answer: { from: 'deal-2' },
+    });
+    // The same query signed again under a third nonce is served the stored answer as a repeat.
+    const third = key('deal-2', 'victim', 'h-third', 'n-third');
+    expect(reserve(third, 1, NOW + 3).cost).toEqual(eps(0));
+    expect(ledger.findAnswer(third, 'victim:q', undefined)).toMatchObject({ own: false, dealId: 'deal-2' });
     expect(spentBy('victim', NOW + 2)).toBe(2);
     // Both entries stand; either's retry finds its own.
     expect(ledger.reservation(first)).toMatchObject({ nonce: 'n-first', state: 'committed' });
@@ -103,7 +113,11 @@ describe('privacy ledger: state bound to the terms, accounting as a filter', () 
     // Terms without a nonce cannot open an entry beside these: the id alone would not tell them apart.
     expect(() => reserve(key('deal-2', 'victim', 'h-bare', ''), 1, NOW)).toThrow(TermsConflictError);
     // Releasing the id gives back only what was never used.
-    expect(ledger.release('deal-2', NOW + 3).map((r) => r.state)).toEqual(['committed', 'committed']);
+    expect(ledger.release('deal-2', NOW + 3).map((r) => r.state)).toEqual([
+      'committed',
+      'committed',
+      'released',
+    ]);
   });
 
   it('dates a charge at its commit: two full budgets cannot be spent across a window edge', () => {

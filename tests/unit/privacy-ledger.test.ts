@@ -263,10 +263,11 @@ describe('privacy ledger (SQLite)', () => {
     // The deal's own answer, and the same query's answer for another deal inside the window only.
     expect(ledger.findAnswer(key('d1'), 'q', NOW + DAY)).toEqual({
       dealId: 'd1',
+      own: true,
       at: NOW,
       answer: { rows: [[1]] },
     });
-    expect(ledger.findAnswer(key('d3'), 'q', NOW - DAY)).toMatchObject({ dealId: 'd1' });
+    expect(ledger.findAnswer(key('d3'), 'q', NOW - DAY)).toMatchObject({ dealId: 'd1', own: false });
     expect(ledger.findAnswer(key('d3'), 'q', NOW)).toBeUndefined();
     // A repeat served that answer commits nothing; a charged deal is never answered twice.
     ledger.commitRepeat(key('d2'), NOW);
