@@ -118,9 +118,10 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
   async function tusk(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     const home = join(test.home, 'cli');
     await mkdir(join(home, 'keys'), { recursive: true });
-    await writeFile(join(home, 'keys', 'sponsor.ed25519.pem'), party(test, 'sponsor').signingKeyPem, {
-      mode: 0o600,
-    });
+    for (const id of ['sponsor', 'auditor'])
+      await writeFile(join(home, 'keys', `${id}.ed25519.pem`), party(test, id).signingKeyPem, {
+        mode: 0o600,
+      });
     return new Promise((resolve) => {
       execFile(
         TUSK,
@@ -584,6 +585,24 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
       );
       const after = await as('auditor').get<DisclosureStatus>(`/disclosures/${ids.disclosure}`);
       expect(after.audit).toEqual(status.audit);
+      // The auditor's CLI signs its export the same way: a second export, recorded under its own nonce.
+      const out = join(test.home, 'cli', 'disputed-bundle.json');
+      const cli = await tusk([
+        'audit',
+        'bundle',
+        ids.disputed,
+        '--as',
+        'auditor',
+        '--disclosure',
+        ids.disclosure,
+        '--out',
+        out,
+      ]);
+      expect(cli, cli.stderr).toMatchObject({ code: 0 });
+      expect(JSON.parse(await readFile(out, 'utf8'))).toMatchObject({ body: { exportedFor: 'auditor' } });
+      const exported = await as('auditor').get<DisclosureStatus>(`/disclosures/${ids.disclosure}`);
+      expect(exported.exports).toHaveLength(2);
+      expect(new Set(exported.exports!.map((e) => e.nonce)).size).toBe(2);
       // The disclosure is of this deal only.
       await expect(as('auditor').get(`/deals/${ids.multi}/audit-bundle`)).rejects.toMatchObject({
         status: 403,
