@@ -32,6 +32,16 @@ export const viewProof = z.strictObject({
 });
 export type ViewProof = z.infer<typeof viewProof>;
 
+/**
+ * An auditor's signed export of a deal's audit bundle, in the query string: the disclosure it is
+ * exported under, and the `bundle_export` decision signed over that disclosure's scope (its nonce
+ * makes each export a new statement, used once). All or nothing.
+ */
+export const exportProof = viewProof
+  .partial()
+  .extend({ disclosureId: z.string().min(1).max(100).optional() });
+export type ExportProof = z.infer<typeof exportProof>;
+
 /** The scope every status shows, so a signer knows the run and subject it signs for. */
 export const decisionScope = z.object({
   workflowId: z.string(),

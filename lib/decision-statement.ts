@@ -22,6 +22,8 @@ export const DECISION_ACTIONS = [
   'evidence_read',
   'disclosure_decision',
   'disclosure_view',
+  /** An auditor's export of a deal's audit bundle under an approved disclosure, used once (its nonce). */
+  'bundle_export',
   'grant_evidence',
   'milestone_approval',
   'deadline_extension',

@@ -81,12 +81,26 @@ export async function decideDisclosure<T>(
   disclosureId: string,
   decision: 'approve' | 'deny',
 ): Promise<T> {
-  const request = await client.get<{ scope: DecisionScope; fields: string[]; auditorId: string }>(
+  const request = await client.get<{ scope?: DecisionScope; fields: string[]; auditorId: string }>(
     disclosurePath(disclosureId),
   );
   const content = { decision, fields: request.fields, auditorId: request.auditorId };
-  const proof = client.signDecision(request.scope, 'disclosure_decision', content);
+  // Waits for the scope: a new disclosure shows it once the coordinator has checked the deal's terms.
+  const proof = await client.decide(disclosurePath(disclosureId), 'disclosure_decision', content);
   return client.post<T>(`${disclosurePath(disclosureId)}/decisions`, { decision, ...proof });
+}
+
+/**
+ * The auditor's export of a deal's audit bundle under an approved disclosure: signed afresh (a new
+ * nonce) for each export, over the disclosure's run and subject, and recorded in its trail.
+ */
+export async function exportDealBundle<T>(
+  client: TuskClient,
+  dealId: string,
+  disclosureId: string,
+): Promise<T> {
+  const signed = await client.signedView(disclosurePath(disclosureId), 'bundle_export');
+  return client.get<T>(`/deals/${enc(dealId)}/audit-bundle?disclosureId=${enc(disclosureId)}&${signed}`);
 }
 
 /** The auditor's view of the disclosed fields: signed afresh (a new nonce) for each view. */

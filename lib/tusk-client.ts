@@ -186,7 +186,10 @@ export class TuskClient {
   }
 
   /** A signed read or view, used once: the query string for the GET that shows the evidence or fields. */
-  async signedView(statusPath: string, action: 'evidence_read' | 'disclosure_view'): Promise<string> {
+  async signedView(
+    statusPath: string,
+    action: 'evidence_read' | 'disclosure_view' | 'bundle_export',
+  ): Promise<string> {
     const nonce = randomBytes(18).toString('base64url');
     const { notAfter, signature } = await this.decide(statusPath, action, { nonce });
     return new URLSearchParams({ notAfter: String(notAfter), nonce, signature }).toString();

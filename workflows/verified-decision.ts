@@ -64,10 +64,15 @@ export async function verifiedSigner(
   signed: SignedDecision,
   expected: ExpectedDecision,
   roles?: PartyRole[],
+  named?: { party: string; roles: PartyRole[] },
 ): Promise<Voter> {
   asRefusal(() => assertDecides(signed, expected));
   try {
-    return await coordinator().verifyDecision({ signed, ...(roles ? { roles } : {}) });
+    return await coordinator().verifyDecision({
+      signed,
+      ...(roles ? { roles } : {}),
+      ...(named ? { named } : {}),
+    });
   } catch (error) {
     const cause = error instanceof ActivityFailure ? error.cause : undefined;
     if (cause instanceof ApplicationFailure)

@@ -2,12 +2,23 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { decisionSignatureValid, type SignedDecision } from '../../lib/signed-decision';
 import type { RegisteredKeys } from '../../lib/key-log';
 import type { PartyRole } from '../../lib/parties';
-import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
+import {
+  signedTermsSchema,
+  termsHashOf,
+  termsSignatureValid,
+  type SignedTerms,
+} from '../../lib/signed-terms';
+import { dealTermsQuery } from '../../workflows/deal-terms';
 
 export interface VerifyDecisionInput {
   signed: SignedDecision;
   /** The roles the registry may give the principal; absent where the workflow names the party itself. */
   roles?: PartyRole[];
+  /**
+   * A party the decision gives a role to (a nominated reviewer): it must be registered in one of these
+   * roles, checked here where the nomination takes effect, whoever sent it to the workflow.
+   */
+  named?: { party: string; roles: PartyRole[] };
 }
 
 /** The principal as verified: its id and the key its signature verified under. */
@@ -26,7 +37,7 @@ const refuse = (message: string, type: string) => ApplicationFailure.nonRetryabl
  * content with its own state first.
  */
 export function createDecisionCheckActivities(deps: { keys: RegisteredKeys }) {
-  async function verifyDecision({ signed, roles }: VerifyDecisionInput): Promise<VerifiedDecision> {
+  async function verifyDecision({ signed, roles, named }: VerifyDecisionInput): Promise<VerifiedDecision> {
     const { statement } = signed;
     const asking = Context.current().info.workflowExecution;
     if (statement.workflowId !== asking?.workflowId || statement.runId !== asking.runId)
@@ -50,11 +61,45 @@ export function createDecisionCheckActivities(deps: { keys: RegisteredKeys }) {
         `the signature is not ${statement.principal}'s over this decision on ${statement.workflowId}`,
         'DecisionSignatureInvalid',
       );
+    if (named) await requireRole(named.party, named.roles);
     return { principal: party.partyId, key: party.publicKey };
+  }
+  /** The party a decision names is registered in one of `roles`; refused otherwise. */
+  async function requireRole(partyId: string, roles: PartyRole[]): Promise<void> {
+    const named = await deps.keys.currentKey(partyId);
+    if (!named || !roles.includes(named.role))
+      throw refuse(
+        `${partyId} is not a registered ${roles.join(' or ')} party: the decision cannot name it`,
+        'NotAPrincipal',
+      );
   }
   /** The hash decisions name their subject's terms by: workflows cannot hash, so they ask. */
   async function termsHash(terms: SignedTerms): Promise<string> {
     return termsHashOf(terms);
   }
-  return { verifyDecision, termsHash };
+  /**
+   * The hash of a deal's terms, only when they are what its buyer signed for that deal: a valid
+   * signature, under the key the registry holds for the buyer they name, over terms of this deal id.
+   * Read here from the deal's own workflow (one-time or multi-seller), so the disclosure's history
+   * holds neither the terms (which name the parties and price) nor a hash anyone handed it.
+   */
+  async function signedSubjectHash({ dealId }: { dealId: string }): Promise<string> {
+    const terms = await Context.current()
+      .client.workflow.getHandle(dealId)
+      .query(dealTermsQuery)
+      .catch(() => undefined);
+    const parsed = signedTermsSchema.safeParse(terms);
+    const refused = (why: string) => refuse(`the terms of deal ${dealId} ${why}`, 'SubjectTermsRefused');
+    if (!parsed.success) throw refused('cannot be read from a deal of that id');
+    const signed = parsed.data;
+    if (signed.kind !== 'cohort_query' && signed.kind !== 'multi_seller')
+      throw refused(`are ${signed.kind} terms, not a deal's`);
+    if (signed.body.dealId !== dealId) throw refused(`name deal ${String(signed.body.dealId)}`);
+    if (!termsSignatureValid(signed)) throw refused('carry no valid signature');
+    const buyer = await deps.keys.currentKey(signed.signer);
+    if (!buyer || buyer.role !== 'buyer' || buyer.publicKey !== signed.publicKey)
+      throw refused(`are not signed by the registered key of buyer ${signed.signer}`);
+    return termsHashOf(signed);
+  }
+  return { verifyDecision, termsHash, signedSubjectHash };
 }

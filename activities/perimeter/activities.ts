@@ -27,7 +27,13 @@ import { createMilestoneCheckActivities, type ChargeMilestone } from './mileston
 import { MilestoneRuns } from './milestone-runs';
 import { heartbeating } from './heartbeating';
 import { refuse } from './refusal';
-import { authorizeQueryTerms, requireRegisteredSigner, termsHashOf, type QueryCall } from './deal-terms';
+import {
+  authorizeQueryTerms,
+  requireRegisteredSigner,
+  termsHashOf,
+  termsNonceOf,
+  type QueryCall,
+} from './deal-terms';
 import type { RegisteredKeys } from '../../lib/key-log';
 import { signRelease, type PerimeterKey } from './release-signing';
 import { runInSandbox } from './sandboxed-run';
@@ -156,6 +162,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     const reservation = onLedger(() =>
       ledger.reserve({
         dealId: input.dealId,
+        nonce: input.nonce,
         termsHash: input.termsHash,
         buyerId: input.buyerId,
         dataset: template.dataset,
@@ -198,6 +205,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     const scope = await budgetOf(template.dataset);
     const key: ReservationKey = {
       dealId: input.dealId,
+      nonce: termsNonceOf(input.terms),
       termsHash: termsHashOf(input.terms),
       buyerId: input.buyerId,
     };
@@ -212,7 +220,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
       );
       if (stored) {
         const committed = onLedger(() => ledger.commitRepeat(key, Date.now()));
-        return { table: stored.answer, repeat: stored.dealId !== input.dealId, charged: committed.cost };
+        return { table: stored.answer, repeat: !stored.own, charged: committed.cost };
       }
       onLedger(() => ledger.startRun(key, answerCost(template), scope, Date.now()));
       let released: ReleasedTable;
@@ -241,13 +249,21 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
    * A milestone run's ε, reserved and committed at once under the run's terms: idempotent per run,
    * refused past a budget. The policy is read first; the charge itself runs inside the check's claim.
    */
-  const chargeMilestone: ChargeMilestone = async ({ chargeId, termsHash, payerId, template, epsilon }) => {
+  const chargeMilestone: ChargeMilestone = async ({
+    chargeId,
+    nonce,
+    termsHash,
+    payerId,
+    template,
+    epsilon,
+  }) => {
     const scope = await budgetOf(template.dataset);
     const cost = privacyCost({ epsilon });
     return () => {
       onLedger(() =>
         ledger.charge({
           dealId: chargeId,
+          nonce,
           termsHash,
           buyerId: payerId,
           dataset: template.dataset,
@@ -265,7 +281,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
    */
   async function authorized<T extends QueryCall & { buyerId: string }>(
     call: T,
-  ): Promise<T & { termsHash: string }> {
+  ): Promise<T & { termsHash: string; nonce: string }> {
     const checked = { ...call, ...authorizeQueryTerms(call, deps.sellerId) };
     await requireRegisteredSigner(call.terms, deps.keys);
     return checked;

@@ -49,10 +49,20 @@ export function termsHashOf(terms: SignedTerms): string {
   return canonicalHash({ kind, signer, publicKey, body });
 }
 
-/** Who signed and what: the budget key charged and the terms hash the perimeter's state is bound to. */
+/**
+ * Who signed and what: the budget key charged, the terms hash the perimeter's state is bound to, and
+ * the terms' nonce (empty when they carry none), which keys that state beside the id.
+ */
 export interface TermsBinding {
   buyerId: string;
   termsHash: string;
+  nonce: string;
+}
+
+/** The signed nonce of any terms, or '' when they carry none (terms from before signed money). */
+export function termsNonceOf(terms: SignedTerms): string {
+  const nonce = terms.body.nonce;
+  return typeof nonce === 'string' ? nonce : '';
 }
 
 /**
@@ -84,6 +94,7 @@ function verified<K extends TermsKind>(terms: unknown, kinds: readonly K[]) {
     body: body.data,
     publicKey: signed.publicKey,
     termsHash: termsHashOf(signed),
+    nonce: termsNonceOf(signed),
     raw: signed.body,
   };
 }
@@ -160,7 +171,7 @@ export function authorizeQueryTerms(call: QueryCall, sellerId: string): TermsBin
       break;
     }
   }
-  return { buyerId: budgetKeyOf(terms.publicKey), termsHash: terms.termsHash };
+  return { buyerId: budgetKeyOf(terms.publicKey), termsHash: terms.termsHash, nonce: terms.nonce };
 }
 
 /**
@@ -173,7 +184,7 @@ export function authorizeMilestoneCheck(call: MilestoneCall): string {
 
 /** As `authorizeMilestoneCheck`, with the hash of the grant terms the milestone's run is bound to. */
 export function authorizeMilestoneTerms(call: MilestoneCall): TermsBinding {
-  const { body, publicKey, termsHash } = verified(call.terms, ['grant'] as const);
+  const { body, publicKey, termsHash, nonce } = verified(call.terms, ['grant'] as const);
   const { grantId, milestones } = body as TermsBodyOf<'grant'>;
   const milestone = milestones.find((m) => m.milestoneId === call.milestoneId);
   const check = milestone?.check.kind === 'query' ? milestone.check : undefined;
@@ -186,7 +197,7 @@ export function authorizeMilestoneTerms(call: MilestoneCall): TermsBinding {
     metric: call.metric !== check?.metric,
     threshold: call.threshold !== check?.threshold,
   });
-  return { buyerId: budgetKeyOf(publicKey), termsHash };
+  return { buyerId: budgetKeyOf(publicKey), termsHash, nonce };
 }
 
 /**

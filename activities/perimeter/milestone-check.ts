@@ -49,6 +49,8 @@ export interface CheckMilestoneResult {
  */
 export type ChargeMilestone = (charge: {
   chargeId: string;
+  /** The grant terms' nonce: the charge's entry in the privacy ledger is keyed by it beside the id. */
+  nonce: string;
   termsHash: string;
   payerId: string;
   template: QueryTemplate;
@@ -102,7 +104,7 @@ export function createMilestoneCheckActivities(deps: {
 
   async function checkMilestone(input: CheckMilestoneInput): Promise<CheckMilestoneResult> {
     // The sponsor's verified key pays: never an id that merely arrived through Temporal.
-    const { buyerId: payer, termsHash } = authorizeMilestoneTerms(input);
+    const { buyerId: payer, termsHash, nonce } = authorizeMilestoneTerms(input);
     await requireRegisteredSigner(input.terms, deps.keys);
     const { template, parameters } = await deps.approve(input);
     const statement = (met: boolean) =>
@@ -130,6 +132,7 @@ export function createMilestoneCheckActivities(deps: {
     const key: MilestoneRunKey = { grantId: input.grantId, milestoneId: input.milestoneId, termsHash, payer };
     const charge = await deps.charge({
       chargeId: `milestone:${input.grantId}/${input.milestoneId}`,
+      nonce,
       termsHash,
       payerId: payer,
       template,

@@ -1,18 +1,21 @@
 import type Database from 'better-sqlite3';
 
 /** The schema version this perimeter writes; older files are migrated in place when opened. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
- * Version 2. A reservation is bound to the signed terms it was made for (`terms_hash`) and to the
- * verified signer's key (`buyer_id`): nothing is served or charged under the same deal id for other
- * terms or another key. `at` is when the charge counts: the reservation's time while it is reserved
+ * Version 3. An entry is keyed by the deal id and the nonce of the signed terms it was made for
+ * (`nonce`, empty for terms without one and for entries older than version 3), and bound to those
+ * terms (`terms_hash`) and to the verified signer's key (`buyer_id`): the id signed again by the same
+ * key under a new nonce is another entry; other terms under the same nonce, or another key under the
+ * id, are refused. `at` is when the charge counts: the reservation's time while it is reserved
  * (a reserved charge counts whatever the window), the commit's time once committed. `touched_at` is
  * set when the perimeter starts reading data for it: from then on it can only be charged.
  */
-const SCHEMA = `
+const TABLES = `
 CREATE TABLE reservations (
-  deal_id TEXT PRIMARY KEY,
+  deal_id TEXT NOT NULL,
+  nonce TEXT NOT NULL,
   terms_hash TEXT NOT NULL,
   buyer_id TEXT NOT NULL,
   dataset TEXT NOT NULL,
@@ -24,19 +27,27 @@ CREATE TABLE reservations (
   state TEXT NOT NULL CHECK (state IN ('reserved', 'committed', 'released')),
   settled_at INTEGER,
   reserved_at INTEGER NOT NULL,
-  touched_at INTEGER
+  touched_at INTEGER,
+  PRIMARY KEY (deal_id, nonce)
 ) STRICT;
 CREATE INDEX reservations_by_dataset ON reservations (dataset, at);
 CREATE INDEX reservations_by_query ON reservations (query_key, state);
 CREATE TABLE answers (
-  deal_id TEXT PRIMARY KEY REFERENCES reservations (deal_id),
+  deal_id TEXT NOT NULL,
+  nonce TEXT NOT NULL,
   query_key TEXT NOT NULL,
   at INTEGER NOT NULL,
-  answer TEXT NOT NULL
+  answer TEXT NOT NULL,
+  PRIMARY KEY (deal_id, nonce),
+  FOREIGN KEY (deal_id, nonce) REFERENCES reservations (deal_id, nonce)
 ) STRICT;
 CREATE INDEX answers_by_query ON answers (query_key, at);
+`;
+
+const HOLDER = `
 CREATE TABLE holder (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, since INTEGER NOT NULL) STRICT;
 `;
+const SCHEMA = `${TABLES}${HOLDER}`;
 
 /**
  * Version 1 → 2, in place and inside the opening transaction: every charge is kept. Rows made before
@@ -53,6 +64,29 @@ UPDATE reservations SET at = settled_at WHERE state = 'committed' AND settled_at
 CREATE INDEX reservations_by_query ON reservations (query_key, state);
 `;
 
+/**
+ * Version 2 → 3, in place and inside the opening transaction: the tables are rebuilt under the new
+ * key and every row is copied. Rows from before nonces were recorded get an empty nonce; such a row
+ * still holds its id against any other terms (the nonce it was made under is unknown), and is found
+ * again by its terms hash when the same terms come back.
+ */
+const MIGRATE_2_TO_3 = `
+DROP INDEX reservations_by_dataset;
+DROP INDEX reservations_by_query;
+DROP INDEX answers_by_query;
+ALTER TABLE answers RENAME TO answers_v2;
+ALTER TABLE reservations RENAME TO reservations_v2;
+${TABLES}
+INSERT INTO reservations (deal_id, nonce, terms_hash, buyer_id, dataset, query_key, micro_epsilon, nano_rho,
+                          femto_delta, at, state, settled_at, reserved_at, touched_at)
+  SELECT deal_id, '', terms_hash, buyer_id, dataset, query_key, micro_epsilon, nano_rho, femto_delta, at,
+         state, settled_at, reserved_at, touched_at FROM reservations_v2;
+INSERT INTO answers (deal_id, nonce, query_key, at, answer)
+  SELECT deal_id, '', query_key, at, answer FROM answers_v2;
+DROP TABLE answers_v2;
+DROP TABLE reservations_v2;
+`;
+
 export class LedgerSchemaError extends Error {
   override name = 'LedgerSchemaError';
 }
@@ -66,8 +100,9 @@ export function prepareSchema(db: Database.Database): void {
     };
     if (tables.n > 0) throw new LedgerSchemaError('it holds tables Tusk did not create');
     db.exec(SCHEMA);
-  } else if (version === 1) {
-    db.exec(MIGRATE_1_TO_2);
+  } else if (version === 1 || version === 2) {
+    if (version === 1) db.exec(MIGRATE_1_TO_2);
+    db.exec(MIGRATE_2_TO_3);
   } else if (version !== SCHEMA_VERSION) {
     throw new LedgerSchemaError(
       `its schema version is ${version}, this perimeter knows ${SCHEMA_VERSION}: run a newer perimeter`,

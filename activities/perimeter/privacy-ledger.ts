@@ -21,11 +21,15 @@ const FEMTO = 1e15;
 export type ReservationState = 'reserved' | 'committed' | 'released';
 
 /**
- * What a reservation is bound to: the deal (or run) id, the hash of the signed terms it was made
- * for, and the verified signer's budget key. The same id under other terms or another key is refused.
+ * What a reservation is bound to: the deal (or run) id and the nonce of the signed terms it was made
+ * for (its key), the hash of those terms, and the verified signer's budget key. The same id signed
+ * again by the same key under a new nonce is another entry (a deal id reused after Temporal forgot
+ * it); other terms under the same nonce, or another key under the id, are refused.
  */
 export interface ReservationKey {
   dealId: string;
+  /** The signed terms' nonce; empty for terms that carry none (the id alone then holds the entry). */
+  nonce: string;
   termsHash: string;
   /** An opaque key: whatever identity the perimeter verified for the buyer (its signing key). */
   buyerId: string;
@@ -55,6 +59,8 @@ export interface ReserveRequest extends ReservationKey {
 /** A stored answer: what an identical query inside the window gets back instead of fresh noise. */
 export interface StoredAnswer<T> {
   dealId: string;
+  /** The entry's own answer; false for another entry's (a repeat), even one under the same deal id. */
+  own: boolean;
   at: number;
   answer: T;
 }
@@ -98,7 +104,10 @@ export class ReservationStateError extends Error {
   override name = 'ReservationStateError';
 }
 
-/** The id is held by a reservation made for other signed terms or by another signer: refused. */
+/**
+ * The id is held by another signer's entry, or its nonce by an entry for other signed terms (or by
+ * an entry whose nonce is unknown): refused.
+ */
 export class TermsConflictError extends Error {
   override name = 'TermsConflictError';
 }
@@ -110,6 +119,7 @@ export class LedgerLockedError extends Error {
 
 interface Row {
   deal_id: string;
+  nonce: string;
   terms_hash: string;
   buyer_id: string;
   dataset: string;
@@ -131,6 +141,7 @@ const costOf = (row: Pick<Row, 'micro_epsilon' | 'nano_rho' | 'femto_delta'>): P
 
 const reservationOf = (row: Row): Reservation => ({
   dealId: row.deal_id,
+  nonce: row.nonce,
   termsHash: row.terms_hash,
   buyerId: row.buyer_id,
   dataset: row.dataset,
@@ -288,15 +299,25 @@ export class PrivacyLedger {
     }
   }
 
-  /** The row held under the key's id, refused when it was made for other terms or another signer. */
+  /**
+   * The entry of the key's id and nonce, or undefined when the key may open a new one. Refused when
+   * another signer holds the id, when the nonce is held for other terms, or when an entry whose nonce
+   * is unknown (made before nonces were recorded, or for terms without one) holds the id for others.
+   */
   private row(key: ReservationKey): Row | undefined {
-    const row = this.db.prepare('SELECT * FROM reservations WHERE deal_id = ?').get(key.dealId) as
-      Row | undefined;
-    if (row && (row.terms_hash !== key.termsHash || row.buyer_id !== key.buyerId))
-      throw new TermsConflictError(
-        `${key.dealId} is held by a reservation for other signed terms or another signer: nothing is served or charged under it`,
-      );
-    return row;
+    const rows = this.db.prepare('SELECT * FROM reservations WHERE deal_id = ?').all(key.dealId) as Row[];
+    const conflict = (why: string) =>
+      new TermsConflictError(`${key.dealId} is held ${why}: nothing is served or charged under it`);
+    if (rows.some((row) => row.buyer_id !== key.buyerId))
+      throw conflict('by a reservation of another signer');
+    const own =
+      rows.find((row) => row.nonce === key.nonce) ??
+      rows.find((row) => row.nonce === '' && row.terms_hash === key.termsHash);
+    if (own && own.terms_hash !== key.termsHash)
+      throw conflict('under this nonce by a reservation for other signed terms');
+    if (!own && rows.some((row) => row.nonce === '' || key.nonce === ''))
+      throw conflict('by a reservation for other signed terms, and one of them names no nonce');
+    return own;
   }
 
   private live(key: ReservationKey): Row {
@@ -307,8 +328,10 @@ export class PrivacyLedger {
     return row;
   }
 
-  private reread(dealId: string): Reservation {
-    return reservationOf(this.db.prepare('SELECT * FROM reservations WHERE deal_id = ?').get(dealId) as Row);
+  private reread(dealId: string, nonce: string): Reservation {
+    return reservationOf(
+      this.db.prepare('SELECT * FROM reservations WHERE deal_id = ? AND nonce = ?').get(dealId, nonce) as Row,
+    );
   }
 
   reservation(key: ReservationKey): Reservation | undefined {
@@ -322,7 +345,7 @@ export class PrivacyLedger {
    * Reserved charges count whatever their age (they are not dated until committed); committed ones
    * count from their commit, inside the window.
    */
-  private spent(scope: BudgetScope, buyerId: string | undefined, now: number, except?: string): PrivacyCost {
+  private spent(scope: BudgetScope, buyerId: string | undefined, now: number, except?: Row): PrivacyCost {
     const windowStart = windowStartOf(scope.budget, now) ?? null;
     const datasets = JSON.stringify(scope.datasets);
     const sums = this.db
@@ -332,7 +355,7 @@ export class PrivacyLedger {
            FROM reservations
           WHERE dataset IN (SELECT value FROM json_each(?)) AND state != 'released'
             AND (state = 'reserved' OR ? IS NULL OR at > ?)
-            AND (? IS NULL OR buyer_id = ?) AND (? IS NULL OR deal_id != ?)`,
+            AND (? IS NULL OR buyer_id = ?) AND (? IS NULL OR NOT (deal_id = ? AND nonce = ?))`,
       )
       .get(
         datasets,
@@ -340,14 +363,15 @@ export class PrivacyLedger {
         windowStart,
         buyerId ?? null,
         buyerId ?? null,
-        except ?? null,
-        except ?? null,
+        except?.deal_id ?? null,
+        except?.deal_id ?? null,
+        except?.nonce ?? null,
       ) as Row;
     return costOf(sums);
   }
 
   /** Refuses a charge that would take the buyer's or the shared budget's spend over its budget. */
-  private checkFits(scope: BudgetScope, buyerId: string, cost: PrivacyCost, now: number, except?: string) {
+  private checkFits(scope: BudgetScope, buyerId: string, cost: PrivacyCost, now: number, except?: Row) {
     const { budget } = scope;
     const buyer = this.spent(scope, buyerId, now, except);
     const total = this.spent(scope, undefined, now, except);
@@ -365,15 +389,15 @@ export class PrivacyLedger {
   }
 
   /** An answer to the same query is stored (committed after `notBefore`), or one is being computed. */
-  private answeredOrInFlight(queryKey: string, dealId: string, notBefore: number | undefined): boolean {
+  private answeredOrInFlight(queryKey: string, notBefore: number | undefined): boolean {
     const stored = this.db
       .prepare('SELECT 1 FROM answers WHERE query_key = ? AND (? IS NULL OR at > ?) LIMIT 1')
       .get(queryKey, notBefore ?? null, notBefore ?? null);
     const inFlight = this.db
       .prepare(
-        "SELECT 1 FROM reservations WHERE query_key = ? AND state = 'reserved' AND deal_id != ? AND NOT (micro_epsilon = 0 AND nano_rho = 0 AND femto_delta = 0) LIMIT 1",
+        "SELECT 1 FROM reservations WHERE query_key = ? AND state = 'reserved' AND NOT (micro_epsilon = 0 AND nano_rho = 0 AND femto_delta = 0) LIMIT 1",
       )
-      .get(queryKey, dealId);
+      .get(queryKey);
     return stored !== undefined || inFlight !== undefined;
   }
 
@@ -388,18 +412,18 @@ export class PrivacyLedger {
       const existing = this.row(request);
       if (existing) return reservationOf(existing);
       const notBefore = windowStartOf(request.scope.budget, request.now);
-      const cost = this.answeredOrInFlight(request.queryKey, request.dealId, notBefore)
-        ? ZERO_COST
-        : request.cost;
+      // Called before this entry exists, so an entry in flight is always another deal's.
+      const cost = this.answeredOrInFlight(request.queryKey, notBefore) ? ZERO_COST : request.cost;
       if (!isFree(cost)) this.checkFits(request.scope, request.buyerId, cost, request.now);
       this.db
         .prepare(
-          `INSERT INTO reservations (deal_id, terms_hash, buyer_id, dataset, query_key, micro_epsilon, nano_rho,
-                                     femto_delta, at, reserved_at, state)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'reserved')`,
+          `INSERT INTO reservations (deal_id, nonce, terms_hash, buyer_id, dataset, query_key, micro_epsilon,
+                                     nano_rho, femto_delta, at, reserved_at, state)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'reserved')`,
         )
         .run(
           request.dealId,
+          request.nonce,
           request.termsHash,
           request.buyerId,
           request.dataset,
@@ -410,7 +434,7 @@ export class PrivacyLedger {
           request.now,
           request.now,
         );
-      return this.reread(request.dealId);
+      return this.reread(request.dealId, request.nonce);
     });
   }
 
@@ -425,15 +449,17 @@ export class PrivacyLedger {
       if (existing?.state === 'released')
         throw new ReservationStateError(`the charge ${request.dealId} was released`);
       if (!existing) this.checkFits(request.scope, request.buyerId, request.cost, request.now);
+      const nonce = existing?.nonce ?? request.nonce;
       this.db
         .prepare(
-          `INSERT INTO reservations (deal_id, terms_hash, buyer_id, dataset, query_key, micro_epsilon, nano_rho,
-                                     femto_delta, at, reserved_at, touched_at, state, settled_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'committed', ?)
-           ON CONFLICT (deal_id) DO UPDATE SET state = 'committed', at = excluded.at, settled_at = excluded.at`,
+          `INSERT INTO reservations (deal_id, nonce, terms_hash, buyer_id, dataset, query_key, micro_epsilon,
+                                     nano_rho, femto_delta, at, reserved_at, touched_at, state, settled_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'committed', ?)
+           ON CONFLICT (deal_id, nonce) DO UPDATE SET state = 'committed', at = excluded.at, settled_at = excluded.at`,
         )
         .run(
           request.dealId,
+          nonce,
           request.termsHash,
           request.buyerId,
           request.dataset,
@@ -446,7 +472,7 @@ export class PrivacyLedger {
           request.now,
           request.now,
         );
-      return this.reread(request.dealId);
+      return this.reread(request.dealId, nonce);
     });
   }
 
@@ -456,10 +482,10 @@ export class PrivacyLedger {
       .prepare(
         `UPDATE reservations SET state = 'committed', micro_epsilon = ?, nano_rho = ?, femto_delta = ?, at = ?,
                 settled_at = ?
-          WHERE deal_id = ?`,
+          WHERE deal_id = ? AND nonce = ?`,
       )
-      .run(cost.microEpsilon, cost.nanoRho, cost.femtoDelta, now, now, row.deal_id);
-    return this.reread(row.deal_id);
+      .run(cost.microEpsilon, cost.nanoRho, cost.femtoDelta, now, now, row.deal_id, row.nonce);
+    return this.reread(row.deal_id, row.nonce);
   }
 
   /**
@@ -476,14 +502,14 @@ export class PrivacyLedger {
       const reserved = costOf(row);
       const full = grows(cost, reserved) ? cost : reserved;
       if (grows(cost, reserved) && !this.takeOver(row, cost))
-        this.checkFits(scope, row.buyer_id, cost, now, row.deal_id);
+        this.checkFits(scope, row.buyer_id, cost, now, row);
       this.db
         .prepare(
           `UPDATE reservations SET micro_epsilon = ?, nano_rho = ?, femto_delta = ?, touched_at = coalesce(touched_at, ?)
-            WHERE deal_id = ?`,
+            WHERE deal_id = ? AND nonce = ?`,
         )
-        .run(full.microEpsilon, full.nanoRho, full.femtoDelta, now, row.deal_id);
-      return this.reread(row.deal_id);
+        .run(full.microEpsilon, full.nanoRho, full.femtoDelta, now, row.deal_id, row.nonce);
+      return this.reread(row.deal_id, row.nonce);
     });
   }
 
@@ -495,16 +521,18 @@ export class PrivacyLedger {
   private takeOver(row: Row, cost: PrivacyCost): boolean {
     const donor = this.db
       .prepare(
-        `SELECT deal_id FROM reservations
-          WHERE query_key = ? AND deal_id != ? AND state = 'reserved' AND touched_at IS NULL
+        `SELECT deal_id, nonce FROM reservations
+          WHERE query_key = ? AND NOT (deal_id = ? AND nonce = ?) AND state = 'reserved' AND touched_at IS NULL
             AND micro_epsilon = ? AND nano_rho = ? AND femto_delta = ? LIMIT 1`,
       )
-      .get(row.query_key, row.deal_id, cost.microEpsilon, cost.nanoRho, cost.femtoDelta) as
-      { deal_id: string } | undefined;
+      .get(row.query_key, row.deal_id, row.nonce, cost.microEpsilon, cost.nanoRho, cost.femtoDelta) as
+      { deal_id: string; nonce: string } | undefined;
     if (!donor) return false;
     this.db
-      .prepare('UPDATE reservations SET micro_epsilon = 0, nano_rho = 0, femto_delta = 0 WHERE deal_id = ?')
-      .run(donor.deal_id);
+      .prepare(
+        'UPDATE reservations SET micro_epsilon = 0, nano_rho = 0, femto_delta = 0 WHERE deal_id = ? AND nonce = ?',
+      )
+      .run(donor.deal_id, donor.nonce);
     return true;
   }
 
@@ -523,8 +551,8 @@ export class PrivacyLedger {
         throw new ReservationStateError(`deal ${key.dealId} stores an answer it never started`);
       const committed = this.commitRow(row, costOf(row), now);
       this.db
-        .prepare('INSERT INTO answers (deal_id, query_key, at, answer) VALUES (?, ?, ?, ?)')
-        .run(key.dealId, answer.queryKey, now, JSON.stringify(answer.answer));
+        .prepare('INSERT INTO answers (deal_id, nonce, query_key, at, answer) VALUES (?, ?, ?, ?, ?)')
+        .run(row.deal_id, row.nonce, answer.queryKey, now, JSON.stringify(answer.answer));
       return committed;
     });
   }
@@ -552,20 +580,24 @@ export class PrivacyLedger {
   }
 
   /**
-   * Gives a failed deal's reservation back, only if no data was read for it. A touched reservation
-   * is committed instead (the failure may depend on the data), and a committed one stays spent. By
-   * id alone: whoever calls it can at most give back what was never used.
+   * Gives a failed deal's reservations back, only where no data was read for them. A touched one is
+   * committed instead (the failure may depend on the data), and a committed one stays spent. By id
+   * alone, every entry of the id still reserved: whoever calls it can at most give back what was
+   * never used.
    */
-  release(dealId: string, now: number): Reservation | undefined {
+  release(dealId: string, now: number): Reservation[] {
     return this.run(() => {
-      const row = this.db.prepare('SELECT * FROM reservations WHERE deal_id = ?').get(dealId) as
-        Row | undefined;
-      if (!row || row.state !== 'reserved') return row && reservationOf(row);
-      if (row.touched_at !== null) return this.commitRow(row, costOf(row), now);
-      this.db
-        .prepare("UPDATE reservations SET state = 'released', settled_at = ? WHERE deal_id = ?")
-        .run(now, dealId);
-      return this.reread(dealId);
+      const rows = this.db.prepare('SELECT * FROM reservations WHERE deal_id = ?').all(dealId) as Row[];
+      return rows.map((row) => {
+        if (row.state !== 'reserved') return reservationOf(row);
+        if (row.touched_at !== null) return this.commitRow(row, costOf(row), now);
+        this.db
+          .prepare(
+            "UPDATE reservations SET state = 'released', settled_at = ? WHERE deal_id = ? AND nonce = ?",
+          )
+          .run(now, row.deal_id, row.nonce);
+        return this.reread(row.deal_id, row.nonce);
+      });
     });
   }
 
@@ -579,10 +611,12 @@ export class PrivacyLedger {
     notBefore: number | undefined,
   ): StoredAnswer<T> | undefined {
     return this.run(() => {
-      this.row(key);
-      const own = this.db
-        .prepare('SELECT deal_id, at, answer FROM answers WHERE deal_id = ?')
-        .get(key.dealId);
+      const entry = this.row(key);
+      const own =
+        entry &&
+        this.db
+          .prepare('SELECT deal_id, at, answer FROM answers WHERE deal_id = ? AND nonce = ?')
+          .get(entry.deal_id, entry.nonce);
       const row = (own ??
         this.db
           .prepare(
@@ -590,7 +624,14 @@ export class PrivacyLedger {
           )
           .get(queryKey, notBefore ?? null, notBefore ?? null)) as
         { deal_id: string; at: number; answer: string } | undefined;
-      return row && { dealId: row.deal_id, at: row.at, answer: JSON.parse(row.answer) as T };
+      return (
+        row && {
+          dealId: row.deal_id,
+          own: own !== undefined,
+          at: row.at,
+          answer: JSON.parse(row.answer) as T,
+        }
+      );
     });
   }
 

@@ -11,10 +11,10 @@ import { escrowsOf, pinnedTemplates, subjectKey, type AuditSubject } from '../..
 import { workflowCodeIdentity } from '../../lib/audit/workflow-code';
 import type { Party, PartyRegistry } from '../../lib/parties';
 import { readSignedTemplate } from '../../query-policies/template-files';
-import type { DisclosureStatus } from '../../workflows/disclosure/state';
 import { ApiError } from '../errors';
 import { viewOf } from '../redaction';
-import { approvedDisclosure, recordBundleView } from './auditor-access';
+import { approvedDisclosure, recordBundleView, type BundleExport } from './auditor-access';
+import type { ExportProof } from '../signed-decision';
 import { subjectRuns, type RecordedRun } from './deal-histories';
 import type { AuditConfig, ReceiptService } from './receipt-service';
 
@@ -37,11 +37,11 @@ export class BundleService {
     private readonly config: AuditConfig,
   ) {}
 
-  async bundleFor(party: Party, subject: AuditSubject): Promise<SignedBundle> {
+  async bundleFor(party: Party, subject: AuditSubject, proof: ExportProof = {}): Promise<SignedBundle> {
     const runs = await subjectRuns(this.temporal, this.config.codec, subject);
     const key = subjectKey(subject);
     const receipt = subject.kind === 'disclosure' ? undefined : await this.receipts.receiptOf(subject, runs);
-    const { dealParties, disclosure } = await this.access(party, subject, runs, receipt);
+    const { dealParties, disclosure } = await this.access(party, subject, runs, receipt, proof);
     const receiptIndex = receipt && this.config.log.documentFor(key, 'receipt')!.leafIndex;
     const body: BundleBody = {
       type: 'tusk.audit-bundle/v1',
@@ -60,7 +60,7 @@ export class BundleService {
       blobs: await this.blobsNamedIn(subject, runs),
     };
     const bundle = signDocument(this.config.signer, body);
-    if (disclosure) await recordBundleView(this.temporal, disclosure, party.id, bundleDigest(bundle));
+    if (disclosure) await recordBundleView(this.temporal, disclosure, bundleDigest(bundle));
     this.config.log.append(
       { type: 'tusk.log-entry/v1', kind: 'audit-bundle', dealId: key, digest: bundleDigest(bundle) },
       { digest: bundleDigest(bundle), exportedFor: party.id },
@@ -74,7 +74,8 @@ export class BundleService {
     subject: AuditSubject,
     runs: RecordedRun[],
     receipt: SignedReceipt | undefined,
-  ): Promise<{ dealParties: string[]; disclosure?: DisclosureStatus }> {
+    proof: ExportProof,
+  ): Promise<{ dealParties: string[]; disclosure?: BundleExport }> {
     const key = subjectKey(subject);
     if (subject.kind === 'disclosure') {
       const { auditorId } = subjectInput(runs) as { auditorId: string };
@@ -92,7 +93,10 @@ export class BundleService {
     const dealParties = named ? [named.buyer, ...named.sellers] : [];
     if (viewOf(party, dealParties, key) === 'whole') return { dealParties };
     if (party.role === 'auditor' && subject.kind === 'deal')
-      return { dealParties, disclosure: await approvedDisclosure(this.temporal, party, subject.dealId) };
+      return {
+        dealParties,
+        disclosure: await approvedDisclosure(this.temporal, party, subject.dealId, proof),
+      };
     throw new ApiError(
       'forbidden',
       `an audit bundle names the parties and amounts of ${key}: its parties and the operator receive it; an auditor sees the sealed receipt and the log, and a deal's bundle through an approved disclosure`,

@@ -7,6 +7,7 @@ import { ApiError } from '../errors';
 import { LogRangeError, type TransparencyLog } from './log-store';
 import type { ReceiptService } from './receipt-service';
 import type { BundleService } from './bundle-service';
+import { exportProof, type ExportProof } from '../signed-decision';
 import {
   consistencyProofResponse,
   consistencyQuery,
@@ -42,11 +43,24 @@ export const auditRoutes: FastifyPluginAsyncZod<{
     params: z.ZodType,
     summary: string,
     subjectOf: (p: never) => AuditSubject,
+    querystring?: typeof exportProof,
   ) =>
     app.get(
       url,
-      { schema: { summary, params, response: { 200: signedBundle, ...errorResponses } } },
-      (request) => bundles.bundleFor(requireParty(request), subjectOf(request.params as never)),
+      {
+        schema: {
+          summary,
+          params,
+          ...(querystring ? { querystring } : {}),
+          response: { 200: signedBundle, ...errorResponses },
+        },
+      },
+      (request) =>
+        bundles.bundleFor(
+          requireParty(request),
+          subjectOf(request.params as never),
+          querystring ? (request.query as ExportProof) : {},
+        ),
     );
   const receiptRoute = (
     url: string,
@@ -63,8 +77,9 @@ export const auditRoutes: FastifyPluginAsyncZod<{
   bundleRoute(
     '/deals/:dealId/audit-bundle',
     dealParams,
-    "A finished deal's audit bundle (one-time or multi-seller, with its dispute), signed by the operator",
+    "A finished deal's audit bundle (one-time or multi-seller, with its dispute), signed by the operator; an auditor exports it under an approved disclosure with a signed export",
     ({ dealId }: { dealId: string }) => ({ kind: 'deal', dealId }),
+    exportProof,
   );
   bundleRoute(
     '/subscriptions/:subscriptionId/periods/:period/audit-bundle',

@@ -50,6 +50,10 @@ export const disclosureStatus = z
         nonce: z.string(),
       }),
     ),
+    /** Audit bundles exported under the auditor's signed exports (each nonce used once). */
+    exports: z
+      .array(z.object({ viewer: z.string(), at: z.number(), valuesHash: z.string(), nonce: z.string() }))
+      .optional(),
     audit: z.array(auditEvent),
     auditRef: z.string().optional(),
   })

@@ -12,8 +12,6 @@ import {
   recordViewUpdate,
 } from '../../workflows/disclosure/workflow';
 import type { DisclosureDecision, DisclosureStatus } from '../../workflows/disclosure/state';
-import { dealTermsQuery } from '../../workflows/deal-terms';
-import { termsHashOf } from '../../lib/signed-terms';
 import { disclosureWorkflowId } from '../../workflows/workflow-ids';
 import { disclosureAsSeenBy, hiddenFieldsOf, requireOwner } from '../redaction';
 import type { RequestDisclosureBody } from './schemas';
@@ -37,14 +35,13 @@ export class DisclosureService {
 
   async request(auditor: Party, body: RequestDisclosureBody) {
     await this.deal(body.dealId);
-    const terms = await this.calls.query(body.dealId, dealTermsQuery, `deal ${body.dealId}`);
     const created = await this.calls.startOnce(
       disclosure,
       disclosureWorkflowId(body.disclosureId),
       {
         disclosureId: body.disclosureId,
+        // No terms hash: the workflow's coordinator reads the deal's signed terms, checks and hashes them.
         dealId: body.dealId,
-        termsHash: termsHashOf(terms),
         auditorId: auditor.id,
         reason: body.reason,
         fields: [...new Set(body.fields)],

@@ -10,7 +10,7 @@ import {
   nameReviewerUpdate,
   recordEvidenceReadUpdate,
 } from '../../workflows/dispute/workflow';
-import type { DisputeStatus } from '../../workflows/dispute/state';
+import { REVIEWER_ROLES, type DisputeStatus } from '../../workflows/dispute/state';
 import { disputeWorkflowId } from '../../workflows/workflow-ids';
 import type { ApproveOutcomeBody, NameReviewerBody } from './schemas';
 import { sha256Ref } from '../../lib/canonical-json';
@@ -18,8 +18,6 @@ import { ApiError } from '../errors';
 import { disputeAsSeenBy, evidenceAsSeenBy, requireOwner } from '../redaction';
 import { signedByParty, type DecisionProof, type ViewProof } from '../signed-decision';
 import { assertNotExpired, WorkflowCalls } from '../workflow-calls';
-
-const REVIEWER_ROLES = new Set(['compliance', 'auditor']);
 
 /** Disputes apart from HTTP: who may open, name, add, read and approve; evidence kept in blobs. */
 export class DisputeService {
@@ -57,7 +55,7 @@ export class DisputeService {
     if (party.role !== 'compliance' && party.role !== 'operator')
       throw new ApiError('forbidden', 'only compliance or the operator names a reviewer');
     const reviewer = this.parties.get(reviewerId);
-    if (!reviewer || !REVIEWER_ROLES.has(reviewer.role))
+    if (!reviewer || !(REVIEWER_ROLES as readonly string[]).includes(reviewer.role))
       throw new ApiError('invalid_terms', `${reviewerId} is not a registered compliance or auditor party`);
     const { scope } = await this.status(dealId);
     const signed = signedByParty(party, scope, 'reviewer_nomination', { reviewerId }, proof);

@@ -74,7 +74,7 @@ export const subscriptionStatus = z
     hidden: hiddenFields,
     periodMs: z.number(),
     graceMs: z.number(),
-    stage: z.enum(['active', 'grace', 'cancelling', 'cancelled', 'suspended']),
+    stage: z.enum(['active', 'grace', 'cancelling', 'cancelled', 'suspended', 'completed']),
     currentPeriod: z.number(),
     periodStartedAt: z.number().optional(),
     periodEndsAt: z.number().optional(),

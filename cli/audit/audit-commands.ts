@@ -22,14 +22,27 @@ import {
   type AuditOptions,
 } from './context';
 import { subjectPath } from '../../lib/audit/subject';
+import { exportDealBundle } from '../../lib/signed-actions';
 
-async function fetchBundle(target: string, options: AuditOptions): Promise<SignedBundle> {
-  const subject = subjectArg(target);
-  const client = await clientOf(options);
-  return signedBundle.parse(await call(() => client.get<unknown>(subjectPath(subject, 'audit-bundle'))));
+/** `--disclosure <id>`: an auditor's export of a deal's bundle under that approved disclosure, signed. */
+interface ExportFlags {
+  disclosure?: string;
 }
 
-async function loadBundle(target: string, options: AuditOptions): Promise<SignedBundle> {
+async function fetchBundle(target: string, options: AuditOptions & ExportFlags): Promise<SignedBundle> {
+  const subject = subjectArg(target);
+  const client = await clientOf(options);
+  const { disclosure } = options;
+  if (disclosure !== undefined && subject.kind !== 'deal')
+    throw new CliError("--disclosure exports a deal's bundle: give a deal id", 2);
+  const fetched =
+    disclosure !== undefined && subject.kind === 'deal'
+      ? () => exportDealBundle<unknown>(client, subject.dealId, disclosure)
+      : () => client.get<unknown>(subjectPath(subject, 'audit-bundle'));
+  return signedBundle.parse(await call(fetched));
+}
+
+async function loadBundle(target: string, options: AuditOptions & ExportFlags): Promise<SignedBundle> {
   if (!isFile(target)) return fetchBundle(target, options);
   let json: unknown;
   try {
@@ -140,7 +153,11 @@ export function registerBundleCommands(program: Command): void {
     .requiredOption('--out <file>', 'where to save it')
     .option('--privacy-ledger <file>', "a seller's own copy: attach its perimeter's privacy-ledger entries")
     .option('--policies <dir>', "the seller's policies directory (its signed dataset policy)")
-    .action(async (subject: string, options: AuditOptions & PrivacyFlags & { out: string }) => {
+    .option(
+      '--disclosure <disclosureId>',
+      "an auditor: export the deal's bundle under this approved disclosure (signed, recorded in its trail)",
+    )
+    .action(async (subject: string, options: AuditOptions & PrivacyFlags & ExportFlags & { out: string }) => {
       const fetched = await fetchBundle(subject, options);
       const entries = await sellerEntries(fetched, options);
       const bundle = entries ? { ...fetched, privacyEntries: entries } : fetched;

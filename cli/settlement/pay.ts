@@ -70,7 +70,7 @@ export function owedForSubscription(
     payment?: { period: number; address: string; amount: string };
   },
 ): Owed {
-  if (['cancelled', 'suspended'].includes(status.stage))
+  if (['cancelled', 'suspended', 'completed'].includes(status.stage))
     return { state: 'none', why: `the subscription is ${status.stage}` };
   const payment = status.payment;
   if (!payment || payment.period <= status.periodsCharged)

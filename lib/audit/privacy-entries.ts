@@ -15,6 +15,8 @@ const DAY_MS = 86_400_000;
  */
 export const privacyEntry = z.strictObject({
   dealId: z.string(),
+  /** The signed terms' nonce the entry is kept under beside its id (ledger version 3; '' if unknown). */
+  nonce: z.string().optional(),
   buyerId: z.string(),
   dataset: z.string(),
   queryKey: z.string(),
@@ -48,6 +50,8 @@ export type PrivacyEntries = z.infer<typeof privacyEntries>;
 
 interface Row {
   deal_id: string;
+  /** Version 3 ledgers key an entry by id and the signed terms' nonce: an id reused is several entries. */
+  nonce?: string;
   buyer_id: string;
   dataset: string;
   query_key: string;
@@ -60,6 +64,7 @@ interface Row {
 
 const entryOf = (row: Row): PrivacyEntry => ({
   dealId: row.deal_id,
+  ...(row.nonce === undefined ? {} : { nonce: row.nonce }),
   buyerId: row.buyer_id,
   dataset: row.dataset,
   queryKey: row.query_key,
@@ -90,10 +95,9 @@ export async function readPrivacyEntries(
     const db = new Database(copy, { fileMustExist: true });
     try {
       const select = db.prepare('SELECT * FROM reservations WHERE deal_id = ?');
-      const own = releaseIds.flatMap((id) => {
-        const row = select.get(id) as Row | undefined;
-        return row ? [entryOf(row)] : [];
-      });
+      const rowKey = (row: Row) => `${row.deal_id}\u0000${row.nonce ?? ''}`;
+      const ownRows = releaseIds.flatMap((id) => select.all(id) as Row[]);
+      const own = ownRows.map(entryOf);
       const others = new Map<string, PrivacyEntry>();
       for (const entry of own) {
         // Every dataset sharing the entry's budget; all earlier charges for a lifetime budget.
@@ -105,9 +109,9 @@ export async function readPrivacyEntries(
             "SELECT * FROM reservations WHERE dataset IN (SELECT value FROM json_each(?)) AND at > ? AND at <= ? AND state != 'released'",
           )
           .all(JSON.stringify(scope?.datasets ?? [entry.dataset]), from, entry.at) as Row[];
-        for (const row of rows) others.set(row.deal_id, entryOf(row));
+        for (const row of rows) others.set(rowKey(row), entryOf(row));
       }
-      for (const entry of own) others.set(entry.dealId, entry);
+      for (const row of ownRows) others.set(rowKey(row), entryOf(row));
       return {
         type: 'tusk.privacy-entries/v1',
         source: 'read by the seller from its own perimeter ledger',

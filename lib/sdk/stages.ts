@@ -23,7 +23,11 @@ export const REFUSED_DEAL_STAGES: ReadonlySet<DealStage> = new Set(['refunded', 
 export const FINAL_GRANT_STAGES: ReadonlySet<GrantStage> = new Set(['completed', 'ended', 'failed']);
 export const REFUSED_GRANT_STAGES: ReadonlySet<GrantStage> = new Set(['failed']);
 
-export const FINAL_SUBSCRIPTION_STAGES: ReadonlySet<SubscriptionStage> = new Set(['cancelled', 'suspended']);
+export const FINAL_SUBSCRIPTION_STAGES: ReadonlySet<SubscriptionStage> = new Set([
+  'cancelled',
+  'suspended',
+  'completed',
+]);
 
 export const FINAL_DISCLOSURE_STAGES: ReadonlySet<DisclosureStage> = new Set([
   'approved',

@@ -1,8 +1,10 @@
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readPrivacyEntries } from '../../lib/audit/privacy-entries';
 import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
 import { dealEscrowId, parseEscrowId } from '../../activities/settlement/types';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
-import { signTerms, type SignedTerms } from '../../lib/signed-terms';
+import { signTerms, termsHashOf, type SignedTerms } from '../../lib/signed-terms';
 import { DEALS_TASK_QUEUE } from '../../lib/temporal';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
@@ -105,7 +107,7 @@ describe('money the payer did not sign, started straight on Temporal', () => {
     expect(await balances(BUYER, test.seller.id, OPERATOR_ACCOUNT)).toEqual(before);
   });
 
-  it('a deal id run again after its workflow is gone: the same terms are not charged twice, new terms never reach the old escrow', async () => {
+  it('a deal id run again after its workflow is gone: the same terms are not charged twice; re-signed under a new nonce, a new escrow, answer and charge', async () => {
     const dealId = `reused-${crypto.randomUUID()}`;
     const terms = genuineDealTerms(dealId);
     const run = async (signed: SignedTerms) =>
@@ -115,11 +117,13 @@ describe('money the payer did not sign, started straight on Temporal', () => {
           templateId: template.id,
           templateHash: templateHash(template),
           acceptanceTimeoutMs: 1_000,
+          parameters: signed.body.parameters as CohortQueryDealInput['parameters'],
           terms: signed,
         })
       ).result();
     const start = await balances(BUYER, test.seller.id);
-    expect((await run(terms)).stage).toBe('settled');
+    const first = await run(terms);
+    expect(first.stage).toBe('settled');
     const once = await balances(BUYER, test.seller.id);
     expect(once[BUYER]).toBe(start[BUYER]! - 1000n);
 
@@ -130,20 +134,73 @@ describe('money the payer did not sign, started straight on Temporal', () => {
       dealEscrowId(dealId, terms.body.nonce as string),
     ]);
 
-    // The buyer signs the same deal id afresh: its escrow would be another (another nonce), and the
-    // perimeter, holding the id for the first terms, refuses it before anything is locked. Either
-    // way the first escrow is never touched again.
+    // The buyer signs the same deal id afresh: another nonce, so another escrow, a new answer for
+    // these terms (released under their hash), and a second charge. The first escrow is untouched.
     const again = genuineDealTerms(dealId);
     expect(again.body.nonce).not.toBe(terms.body.nonce);
-    expect(dealEscrowId(dealId, again.body.nonce as string)).not.toBe(
-      dealEscrowId(dealId, terms.body.nonce as string),
+    const second = await run(again);
+    expect(second.stage).toBe('settled');
+    expect(second.result?.resultRef).toBeDefined();
+    expect(second.result?.release?.body.termsHash).toBe(termsHashOf(again));
+    expect(first.result?.release?.body.termsHash).toBe(termsHashOf(terms));
+    expect((await escrowsOf(dealId)).map(([id]) => id).sort()).toEqual(
+      [
+        dealEscrowId(dealId, terms.body.nonce as string),
+        dealEscrowId(dealId, again.body.nonce as string),
+      ].sort(),
     );
-    const refused = await run(again);
+    // The same query: the stored noisy answer, served to the new terms as a repeat at no further ε;
+    // the seller's ledger keeps an entry per nonce, each read back by an audit under its own nonce.
+    expect(second.result).toMatchObject({ repeat: true, epsilonSpent: 0 });
+    const { entries } = await readPrivacyEntries(
+      join(test.deployment.perimeterStateDir, 'privacy-ledger.sqlite'),
+      test.seller.directory,
+      [dealId],
+    );
+    const byNonce = Object.fromEntries(
+      entries.filter((e) => e.dealId === dealId).map((e) => [e.nonce, [e.state, e.microEpsilon]]),
+    );
+    expect(byNonce).toEqual({
+      [terms.body.nonce as string]: ['committed', first.result!.epsilonSpent * 1e6],
+      [again.body.nonce as string]: ['committed', 0],
+    });
+    const twice = await balances(BUYER, test.seller.id);
+    expect(twice[BUYER]).toBe(once[BUYER]! - 1000n);
+    expect(twice[test.seller.id]! - once[test.seller.id]!).toBe(
+      once[test.seller.id]! - start[test.seller.id]!,
+    );
+
+    // Other terms under a nonce already used for this id (the buyer's own signature, another query):
+    // refused by the perimeter before anything is locked, nothing answered or charged.
+    const clash = test.deployment.buyer.client.signTerms('cohort_query', {
+      ...again.body,
+      parameters: { min_age: 31, max_age: 50, sex: 'F' },
+    });
+    expect(clash.body.nonce).toBe(again.body.nonce);
+    const refused = await run(clash);
     expect(refused).toMatchObject({ stage: 'failed', problem: { code: 'TermsConflict' } });
-    expect((await escrowsOf(dealId)).map(([id]) => id)).toEqual([
-      dealEscrowId(dealId, terms.body.nonce as string),
-    ]);
-    expect(await balances(BUYER, test.seller.id)).toEqual(once);
+    expect(refused.result).toBeUndefined();
+    expect((await escrowsOf(dealId)).length).toBe(2);
+    expect(await balances(BUYER, test.seller.id)).toEqual(twice);
+
+    // Another registered buyer's key under the id, with a nonce of its own: refused the same way.
+    const other = party(test, 'thin-buyer');
+    const { nonce: _reused, ...body } = again.body;
+    const foreign = other.client.signTerms('cohort_query', body);
+    expect(foreign.body.nonce).not.toBe(again.body.nonce);
+    const byOther = await (
+      await startDealWorkflow(test, {
+        dealId,
+        buyerId: other.id,
+        templateId: template.id,
+        templateHash: templateHash(template),
+        acceptanceTimeoutMs: 1_000,
+        terms: foreign,
+      })
+    ).result();
+    expect(byOther).toMatchObject({ stage: 'failed', problem: { code: 'TermsConflict' } });
+    expect((await escrowsOf(dealId)).length).toBe(2);
+    expect(await balances(BUYER, test.seller.id)).toEqual(twice);
   });
 
   /** The sponsor's grant of one tranche to the lab, approved by the sponsor. */

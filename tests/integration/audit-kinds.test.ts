@@ -27,8 +27,21 @@ import {
   subscriptionWorkflowId,
 } from '../../workflows/workflow-ids';
 import { buyDeal, RESEARCH_IN_US, startTestDeployment, TestSeller, type TestDeployment } from './harness';
-import { LIFECYCLE_PARTIES, party, terminateRunning, waitFor } from './lifecycle-harness';
-import { approveOutcome, decideDisclosure, submitGrantEvidence } from '../../lib/signed-actions';
+import {
+  LIFECYCLE_PARTIES,
+  party,
+  signedBy,
+  terminateRunning,
+  updateRefusal,
+  waitFor,
+} from './lifecycle-harness';
+import {
+  approveOutcome,
+  decideDisclosure,
+  exportDealBundle,
+  submitGrantEvidence,
+} from '../../lib/signed-actions';
+import { recordBundleExportUpdate } from '../../workflows/disclosure/workflow';
 
 const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
 const VIEW_MS = 20_000;
@@ -105,9 +118,10 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
   async function tusk(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     const home = join(test.home, 'cli');
     await mkdir(join(home, 'keys'), { recursive: true });
-    await writeFile(join(home, 'keys', 'sponsor.ed25519.pem'), party(test, 'sponsor').signingKeyPem, {
-      mode: 0o600,
-    });
+    for (const id of ['sponsor', 'auditor'])
+      await writeFile(join(home, 'keys', `${id}.ed25519.pem`), party(test, id).signingKeyPem, {
+        mode: 0o600,
+      });
     return new Promise((resolve) => {
       execFile(
         TUSK,
@@ -520,15 +534,75 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
       await decide('compliance-1', 'approve');
       await decide('compliance-2', 'approve');
 
-      const bundle = await as('auditor').get<SignedBundle>(`/deals/${ids.disputed}/audit-bundle`);
+      // Unsigned, the export is refused, with the disclosure to export under.
+      await expect(as('auditor').get(`/deals/${ids.disputed}/audit-bundle`)).rejects.toMatchObject({
+        status: 403,
+        reason: expect.stringContaining(`--disclosure ${ids.disclosure}`),
+      });
+      const bundle = await exportDealBundle<SignedBundle>(as('auditor'), ids.disputed, ids.disclosure);
       expect(bundle.body.exportedFor).toBe('auditor');
       expect(bundle.body.receipt?.openings?.parties?.value.buyer).toBe(test.deployment.buyer.id);
       expect(findingsOf(await verifyBundle(bundle, { operatorKey }))).toEqual([]);
-      // The export is in the disclosure's trail (apart from the auditor's signed views: it is not signed).
+      // The export is in the disclosure's trail, by the auditor's signed export (apart from its views).
       const status = await as('auditor').get<DisclosureStatus>(`/disclosures/${ids.disclosure}`);
       const exports = status.audit.filter((event) => event.action === 'bundle_exported');
       expect(exports.map((event) => event.by)).toEqual(['auditor']);
+      expect(status.exports).toEqual([
+        {
+          viewer: 'auditor',
+          at: exports[0]!.at,
+          valuesHash: exports[0]!.detail!.valuesHash,
+          nonce: expect.any(String),
+        },
+      ]);
       expect(status.views).toEqual([]);
+
+      // Straight to Temporal, as the operator: an export recorded without the auditor's signature, in
+      // the auditor's name under another key, or with a used nonce, is refused; nothing more recorded.
+      const handle = test.temporal.workflow.getHandle(disclosureWorkflowId(ids.disclosure));
+      const send = (request: unknown) =>
+        updateRefusal(handle.executeUpdate(recordBundleExportUpdate, { args: [request as never] }));
+      const valuesHash = `sha256:${'2'.repeat(64)}`;
+      expect(await send({ viewer: 'auditor', valuesHash })).toMatch(/not signed/);
+      const forged = signedBy(
+        test,
+        'compliance-1',
+        status.scope!,
+        'bundle_export',
+        { nonce: 'n'.repeat(24) },
+        {
+          principal: 'auditor',
+        },
+      );
+      expect(await send({ signed: forged, valuesHash })).toMatch(/the signature is not auditor's/);
+      const reused = signedBy(test, 'auditor', status.scope!, 'bundle_export', {
+        nonce: status.exports![0]!.nonce,
+      });
+      expect(await send({ signed: reused, valuesHash })).toMatch(/used already/);
+      const asView = signedBy(test, 'auditor', status.scope!, 'disclosure_view', { nonce: 'v'.repeat(24) });
+      expect(await send({ signed: asView, valuesHash })).toMatch(
+        /signed as disclosure_view, not bundle_export/,
+      );
+      const after = await as('auditor').get<DisclosureStatus>(`/disclosures/${ids.disclosure}`);
+      expect(after.audit).toEqual(status.audit);
+      // The auditor's CLI signs its export the same way: a second export, recorded under its own nonce.
+      const out = join(test.home, 'cli', 'disputed-bundle.json');
+      const cli = await tusk([
+        'audit',
+        'bundle',
+        ids.disputed,
+        '--as',
+        'auditor',
+        '--disclosure',
+        ids.disclosure,
+        '--out',
+        out,
+      ]);
+      expect(cli, cli.stderr).toMatchObject({ code: 0 });
+      expect(JSON.parse(await readFile(out, 'utf8'))).toMatchObject({ body: { exportedFor: 'auditor' } });
+      const exported = await as('auditor').get<DisclosureStatus>(`/disclosures/${ids.disclosure}`);
+      expect(exported.exports).toHaveLength(2);
+      expect(new Set(exported.exports!.map((e) => e.nonce)).size).toBe(2);
       // The disclosure is of this deal only.
       await expect(as('auditor').get(`/deals/${ids.multi}/audit-bundle`)).rejects.toMatchObject({
         status: 403,

@@ -6,11 +6,16 @@ import { DEALS_TASK_QUEUE } from '../../lib/temporal';
 import type { SignedDecision } from '../../lib/signed-decision';
 import { decideDisclosure, viewDisclosure } from '../../lib/signed-actions';
 import type { DisclosureDecision, DisclosureStatus } from '../../workflows/disclosure/state';
-import { decideDisclosureUpdate, disclosure } from '../../workflows/disclosure/workflow';
+import {
+  decideDisclosureUpdate,
+  disclosure,
+  disclosureStatusQuery,
+} from '../../workflows/disclosure/workflow';
 import { dealTermsQuery } from '../../workflows/deal-terms';
-import { termsHashOf } from '../../lib/signed-terms';
+import { signTerms, termsHashOf, type SignedTerms } from '../../lib/signed-terms';
+import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { disclosureWorkflowId } from '../../workflows/workflow-ids';
-import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
+import { buyDeal, startDealWorkflow, startTestDeployment, type TestDeployment } from './harness';
 import {
   historyText,
   LIFECYCLE_PARTIES,
@@ -43,7 +48,7 @@ describe("selective disclosure of a deal's hidden fields", () => {
   const counted: SignedDecision[] = [];
   const approveSigned = async (id: string) => {
     const { scope, fields, auditorId } = await status();
-    const signed = signedBy(test, id, scope, 'disclosure_decision', {
+    const signed = signedBy(test, id, scope!, 'disclosure_decision', {
       decision: 'approve',
       fields,
       auditorId,
@@ -99,6 +104,10 @@ describe("selective disclosure of a deal's hidden fields", () => {
     });
     expect(requested.status).toBe(201);
     expect(requested.body).toMatchObject({ stage: 'pending', fields: ['parties', 'amount'] });
+    // The subject's hash is the coordinator's, from the terms the buyer signed for this deal.
+    const dealTerms = await test.temporal.workflow.getHandle(dealId).query(dealTermsQuery);
+    const scoped = await waitFor(status, (s) => s.scope !== undefined);
+    expect(scoped.scope!.subject).toEqual({ id: dealId, termsHash: termsHashOf(dealTerms) });
     await expect(view()).rejects.toMatchObject({ status: 409, code: 'not_approved' });
 
     await approveSigned('compliance-1');
@@ -109,7 +118,7 @@ describe("selective disclosure of a deal's hidden fields", () => {
     });
     await expect(decide('auditor', 'approve')).rejects.toMatchObject({ status: 403 });
     const { scope, fields, auditorId } = await status();
-    const deny = signedBy(test, 'compliance-2', scope, 'disclosure_decision', {
+    const deny = signedBy(test, 'compliance-2', scope!, 'disclosure_decision', {
       decision: 'deny',
       fields,
       auditorId,
@@ -128,7 +137,7 @@ describe("selective disclosure of a deal's hidden fields", () => {
       updateRefusal(handle.executeUpdate(decideDisclosureUpdate, { args: [{ signed: signed as never }] }));
     const approval = { decision: 'approve', fields, auditorId };
     const asOther = (principal: string) =>
-      signedBy(test, 'compliance-1', scope, 'disclosure_decision', approval, { principal });
+      signedBy(test, 'compliance-1', scope!, 'disclosure_decision', approval, { principal });
     expect(await send(asOther('compliance-2'))).toMatch(/the signature is not compliance-2's/);
     await registerAlias(test, 'compliance-alias', 'compliance-1');
     expect(await send(asOther('compliance-alias'))).toMatch(/key that signed compliance-alias's decision/);
@@ -201,7 +210,8 @@ describe("selective disclosure of a deal's hidden fields", () => {
         {
           disclosureId,
           dealId: otherDealId,
-          termsHash: termsHashOf(otherTerms),
+          // A hash of the operator's choosing: ignored, the coordinator hashes the deal's signed terms.
+          termsHash: `sha256:${'0'.repeat(64)}`,
           auditorId: 'auditor',
           reason: 'quarterly sample of settled deals',
           fields: ['parties', 'amount'],
@@ -211,14 +221,15 @@ describe("selective disclosure of a deal's hidden fields", () => {
       ],
     });
     expect(rerun.firstExecutionRunId).not.toBe(first.runId);
+    const scope = (await waitFor(status, (s) => s.scope !== undefined)).scope!;
+    expect(scope.runId).toBe(rerun.firstExecutionRunId);
+    expect(scope.subject).toEqual({ id: otherDealId, termsHash: termsHashOf(otherTerms) });
     const send = (signed: SignedDecision) =>
       updateRefusal(rerun.executeUpdate(decideDisclosureUpdate, { args: [{ signed: signed as never }] }));
     for (const copied of counted)
       expect(await send(copied)).toMatch(new RegExp(`signed for run ${first.runId}`));
 
     // Fresh signatures that bind anything but exactly this run, deal, fields and auditor: refused too.
-    const { scope } = await status();
-    expect(scope.runId).toBe(rerun.firstExecutionRunId);
     const content = { decision: 'approve', fields: ['parties', 'amount'], auditorId: 'auditor' };
     const sign = (over: typeof scope, what: typeof content, notAfter?: number) =>
       signedBy(test, 'compliance-1', over, 'disclosure_decision', what, notAfter ? { notAfter } : {});
@@ -232,5 +243,69 @@ describe("selective disclosure of a deal's hidden fields", () => {
     expect(now).toMatchObject({ dealId: otherDealId, stage: 'pending', decisions: [], views: [] });
     await expect(view()).rejects.toMatchObject({ status: 409, code: 'not_approved' });
     await rerun.terminate('the attack is over');
+  });
+
+  it("takes the subject from the terms the deal's buyer signed: a missing deal, a fresh key or another deal's terms are refused", async () => {
+    const terms = await test.temporal.workflow.getHandle(dealId).query(dealTermsQuery);
+    const { templateId, templateHash } = terms.body as { templateId: string; templateHash: string };
+    /** A deal workflow the operator starts itself, carrying the terms it chooses (refused downstream). */
+    const operatorDeal = async (termsFor: (id: string) => SignedTerms) => {
+      const id = `operator-deal-${crypto.randomUUID()}`;
+      const signed = termsFor(id);
+      await (await startDealWorkflow(test, { dealId: id, templateId, templateHash, terms: signed })).result();
+      return id;
+    };
+    const freshKey = await operatorDeal((id) =>
+      signTerms(
+        'cohort_query',
+        terms.signer,
+        { ...terms.body, dealId: id },
+        generateEd25519KeyPair().privateKeyPem,
+      ),
+    );
+    const attempts: { what: string; dealId: string; reason: RegExp }[] = [
+      { what: 'no such deal', dealId: `missing-${crypto.randomUUID()}`, reason: /cannot be read/ },
+      {
+        what: "another deal's terms",
+        dealId: await operatorDeal(() => terms),
+        reason: new RegExp(`name deal ${dealId}`),
+      },
+      {
+        what: 'terms under a fresh key',
+        dealId: freshKey,
+        reason: /not signed by the registered key of buyer/,
+      },
+    ];
+    for (const { what, dealId: subject, reason } of attempts) {
+      const id = `disclosure-forged-${crypto.randomUUID()}`;
+      const run = await test.temporal.workflow.start(disclosure, {
+        taskQueue: DEALS_TASK_QUEUE,
+        workflowId: disclosureWorkflowId(id),
+        args: [
+          {
+            disclosureId: id,
+            dealId: subject,
+            termsHash: termsHashOf(terms),
+            auditorId: 'auditor',
+            reason: 'forged subject',
+            fields: ['parties', 'amount'],
+            approvalTimeoutMs: 60_000,
+            viewMs: VIEW_MS,
+          },
+        ],
+      });
+      const failure = await run.result().then(
+        () => undefined,
+        (error: { cause?: { type?: string; message?: string } }) => error.cause,
+      );
+      expect(failure, what).toMatchObject({
+        type: 'SubjectTermsRefused',
+        message: expect.stringMatching(reason),
+      });
+      // It never showed a scope, so nothing could be decided on it.
+      const left = await run.query(disclosureStatusQuery);
+      expect(left, what).toMatchObject({ stage: 'pending', decisions: [], views: [] });
+      expect(left.scope, what).toBeUndefined();
+    }
   });
 });

@@ -51,7 +51,7 @@ describe('a dispute inside the acceptance window', () => {
         template = await s.publishDemoTemplate();
       },
       {
-        parties: LIFECYCLE_PARTIES,
+        parties: [...LIFECYCLE_PARTIES, { id: 'ops', role: 'operator' }],
         acceptanceTimeoutMs: 300_000,
         env: { TUSK_REVIEWER_ACCESS_MS: String(REVIEWER_ACCESS_MS), TUSK_DISPUTE_TIMEOUT_MS: '300000' },
       },
@@ -116,7 +116,17 @@ describe('a dispute inside the acceptance window', () => {
     expect(
       await updateRefusal(handle.executeUpdate(addEvidenceUpdate, { args: [{ signed: forged }] })),
     ).toMatch(new RegExp(`the signature is not ${seller.id}'s`));
+    // The operator, a registered nominator, signs a nomination of a party that is no reviewer (a
+    // buyer or sponsor outside the deal, itself, or nobody registered) and sends it straight to
+    // Temporal: the coordinator checks the nominee's registered role, which the API alone did before.
+    for (const nominee of ['lab', 'sponsor', 'ops', 'nobody-registered']) {
+      const nomination = signedBy(test, 'ops', scope!, 'reviewer_nomination', { reviewerId: nominee });
+      expect(
+        await updateRefusal(handle.executeUpdate(nameReviewerUpdate, { args: [{ signed: nomination }] })),
+      ).toMatch(new RegExp(`${nominee} is not a registered compliance or auditor party`));
+    }
     expect((await dispute()).reviewer).toBeUndefined();
+    expect((await dispute()).audit.map((e) => e.action)).not.toContain('reviewer_named');
 
     const named = await nameReviewer<DisputeStatus>(as('compliance-1'), dealId, 'reviewer');
     const read = await readDisputeEvidence<{ evidence: { by: string; text: string }[] }>(

@@ -3,6 +3,7 @@ import { accessTokenContext, ACCESS_TOKEN_HEADER } from '../../lib/access-token'
 import { open } from '../../lib/sealed-box';
 import { openResult } from '../../lib/sealed-result';
 import { TuskApiError } from '../../lib/tusk-client';
+import { parseEscrowId } from '../../activities/settlement/types';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { SubscriptionStatus } from '../../workflows/subscription/state';
 import { subscriptionWorkflowId } from '../../workflows/workflow-ids';
@@ -25,11 +26,20 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
   let test: TestDeployment;
   let buyer: PartyIdentity;
   let thinBuyer: PartyIdentity;
-  const ids = { renewing: 'sub-renewing', unpaid: 'sub-unpaid', cancelled: 'sub-cancelled' };
+  let endingBuyer: PartyIdentity;
+  const ids = {
+    renewing: 'sub-renewing',
+    unpaid: 'sub-unpaid',
+    cancelled: 'sub-cancelled',
+    ending: 'sub-ending',
+  };
+  const ENDING_FUNDS = 10_000n;
+  /** The subscriber signs for this many periods only. */
+  const SIGNED_PERIODS = 2;
   let firstRunId: string;
   let firstTokenHash: string;
 
-  const subscribe = async (as: PartyIdentity, subscriptionId: string) => {
+  const subscribe = async (as: PartyIdentity, subscriptionId: string, signed: { periods?: number } = {}) => {
     const { templates } = await as.client.get<{ templates: { id: string; seller: string; hash: string }[] }>(
       '/templates',
     );
@@ -50,6 +60,7 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
         periodSeconds: PERIOD_S,
         buyerPublicKey: as.resultPublicKey,
         compliance: RESEARCH_IN_US,
+        ...signed,
       }),
     );
   };
@@ -73,7 +84,7 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
 
   beforeAll(async () => {
     test = await startTestDeployment('subs', (seller) => seller.publishDemoTemplate().then(() => undefined), {
-      parties: LIFECYCLE_PARTIES,
+      parties: [...LIFECYCLE_PARTIES, { id: 'ending-buyer', role: 'buyer', funds: ENDING_FUNDS }],
       buyerFunds: 100_000n,
       env: {
         TUSK_MIN_PERIOD_MS: '1000',
@@ -88,6 +99,8 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
       .runId;
     await subscribe(thinBuyer, ids.unpaid);
     await subscribe(buyer, ids.cancelled);
+    endingBuyer = party(test, 'ending-buyer');
+    expect((await subscribe(endingBuyer, ids.ending, { periods: SIGNED_PERIODS })).status).toBe(201);
   });
   afterAll(async () => {
     if (test) await terminateRunning(test.temporal, Object.values(ids).map(subscriptionWorkflowId));
@@ -217,5 +230,42 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
       code: 'access_expired',
     });
     await replay(test, subscriptionWorkflowId(ids.cancelled));
+  });
+
+  it('completes at the end of its last signed period: no further charge, no grace, no suspension', async () => {
+    const completed = await waitFor(
+      () => status(endingBuyer, ids.ending),
+      (s) => !['active', 'grace'].includes(s.stage),
+    );
+    expect(completed).toMatchObject({
+      stage: 'completed',
+      currentPeriod: SIGNED_PERIODS,
+      periodsCharged: SIGNED_PERIODS,
+    });
+    expect(completed.graceUntil).toBeUndefined();
+    expect(completed.problem).toBeUndefined();
+    expect(completed.nextRenewalAt).toBeUndefined();
+    expect(completed.endedAt).toBeGreaterThanOrEqual(completed.periodEndsAt!);
+    expect(completed.tokens.every((t) => t.expired)).toBe(true);
+    expect(completed.deliveries.map((d) => d.period)).toEqual([1, 2]);
+
+    // A period later still: exactly the signed periods were charged, and no later one was opened.
+    await new Promise((resolve) => setTimeout(resolve, PERIOD_S * 1000));
+    const periodsEscrowed = [...(await test.deployment.ledger.state()).escrows.keys()]
+      .map(parseEscrowId)
+      .filter((ref) => ref?.kind === 'period' && ref.subscriptionId === ids.ending)
+      .map((ref) => (ref?.kind === 'period' ? ref.period : 0))
+      .sort();
+    expect(periodsEscrowed).toEqual([1, 2]);
+    expect(await test.deployment.ledger.balanceOf(endingBuyer.id)).toBe(
+      ENDING_FUNDS - BigInt(SIGNED_PERIODS) * 1000n,
+    );
+    expect(await status(endingBuyer, ids.ending)).toEqual(completed);
+    const workflow = await test.temporal.workflow.getHandle(subscriptionWorkflowId(ids.ending)).describe();
+    expect(workflow.status.name).toBe('COMPLETED');
+    await expect(endingBuyer.client.post(`/subscriptions/${ids.ending}/cancel`)).rejects.toMatchObject({
+      status: 409,
+    });
+    await replay(test, subscriptionWorkflowId(ids.ending));
   });
 });

@@ -87,4 +87,22 @@ describe('disclosure state', () => {
     expect(lapsed.stage).toBe('lapsed');
     expect(() => lapsed.decide(voter('c1'), 'approve', 100, 1001)).toThrow(/lapsed/);
   });
+
+  it('records each signed bundle export once, for the asking auditor while the view is open', () => {
+    const disclosure = new DisclosureState(input, undefined, 0);
+    expect(() => disclosure.scope).toThrow(/is starting/);
+    disclosure.setScope(scope);
+    expect(disclosure.snapshot().scope).toEqual(scope);
+    expect(() => disclosure.assertCanExport('aud', 1, 'e1')).toThrow(/is pending/);
+    disclosure.decide(voter('c1'), 'approve', 100, 1);
+    disclosure.decide(voter('c2'), 'approve', 100, 2);
+    expect(() => disclosure.recordBundleExport('c1', 'sha256:b', 3, 'e1')).toThrow(/only aud/);
+    disclosure.recordBundleExport('aud', 'sha256:b', 3, 'e1');
+    expect(() => disclosure.recordBundleExport('aud', 'sha256:b', 4, 'e1')).toThrow(/used already/);
+    expect(() => disclosure.assertCanExport('aud', 102, 'e2')).toThrow(/expired/);
+    expect(disclosure.snapshot().exports).toEqual([
+      { viewer: 'aud', at: 3, valuesHash: 'sha256:b', nonce: 'e1' },
+    ]);
+    expect(disclosure.snapshot().audit.at(-1)).toMatchObject({ action: 'bundle_exported', by: 'aud' });
+  });
 });

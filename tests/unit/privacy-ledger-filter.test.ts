@@ -36,11 +36,12 @@ describe('privacy ledger: state bound to the terms, accounting as a filter', () 
   });
   afterEach(() => ledger.close());
 
-  const key = (dealId: string, buyerId = 'victim', termsHash = `h-${dealId}`): ReservationKey => ({
-    dealId,
-    buyerId,
-    termsHash,
-  });
+  const key = (
+    dealId: string,
+    buyerId = 'victim',
+    termsHash = `h-${dealId}`,
+    nonce = `n-${dealId}`,
+  ): ReservationKey => ({ dealId, nonce, buyerId, termsHash });
   const reserve = (k: ReservationKey, epsilon: number, now: number, budget = WINDOWED, queryKey = 'q') =>
     ledger.reserve({
       ...k,
@@ -58,12 +59,13 @@ describe('privacy ledger: state bound to the terms, accounting as a filter', () 
   const spentBy = (buyerId: string, now: number, budget = WINDOWED) =>
     ledger.remaining('patients', scopeOf(budget), buyerId, now).buyer.spent.epsilon;
 
-  it("refuses another signer's or other terms under a victim's deal id: nothing served or charged", () => {
+  it("refuses another signer (any nonce) or other terms under the same nonce of a victim's deal id: nothing served or charged", () => {
     const victim = key('deal-1');
     answer(victim, 2, NOW);
     const otherKey = key('deal-1', 'attacker', victim.termsHash);
+    const otherKeyNewNonce = key('deal-1', 'attacker', 'h-attacker', 'n-attacker');
     const otherTerms = key('deal-1', 'victim', 'h-forged');
-    for (const forged of [otherKey, otherTerms]) {
+    for (const forged of [otherKey, otherKeyNewNonce, otherTerms]) {
       expect(() => reserve(forged, 2, NOW)).toThrow(TermsConflictError);
       expect(() => ledger.reservation(forged)).toThrow(TermsConflictError);
       expect(() => ledger.findAnswer(forged, 'victim:q', undefined)).toThrow(TermsConflictError);
@@ -74,6 +76,48 @@ describe('privacy ledger: state bound to the terms, accounting as a filter', () 
     expect(spentBy('victim', NOW)).toBe(2);
     expect(spentBy('attacker', NOW)).toBe(0);
     expect(ledger.reservation(victim)).toMatchObject({ state: 'committed', cost: eps(2) });
+  });
+
+  it('the same id signed again by the same key under a new nonce is a separate entry: reserved and charged again', () => {
+    const first = key('deal-2', 'victim', 'h-first', 'n-first');
+    answer(first, 1, NOW);
+    // The buyer signs the id afresh (another query): a new entry, charged on its own.
+    const again = key('deal-2', 'victim', 'h-again', 'n-again');
+    const reservation = reserve(again, 1, NOW + 1, WINDOWED, 'other');
+    expect(reservation).toMatchObject({
+      dealId: 'deal-2',
+      nonce: 'n-again',
+      state: 'reserved',
+      cost: eps(1),
+    });
+    // Its own answer is not the first entry's: nothing is stored for it yet.
+    expect(ledger.findAnswer(again, 'victim:other', undefined)).toBeUndefined();
+    ledger.startRun(again, eps(1), scopeOf(WINDOWED), NOW + 1);
+    ledger.commitAnswer(again, NOW + 2, { queryKey: 'victim:other', answer: { from: 'again' } });
+    expect(ledger.findAnswer(again, 'victim:other', undefined)).toMatchObject({
+      own: true,
+      answer: { from: 'again' },
+    });
+    expect(ledger.findAnswer(first, 'victim:q', undefined)).toMatchObject({
+      own: true,
+      answer: { from: 'deal-2' },
+    });
+    // The same query signed again under a third nonce is served the stored answer as a repeat.
+    const third = key('deal-2', 'victim', 'h-third', 'n-third');
+    expect(reserve(third, 1, NOW + 3).cost).toEqual(eps(0));
+    expect(ledger.findAnswer(third, 'victim:q', undefined)).toMatchObject({ own: false, dealId: 'deal-2' });
+    expect(spentBy('victim', NOW + 2)).toBe(2);
+    // Both entries stand; either's retry finds its own.
+    expect(ledger.reservation(first)).toMatchObject({ nonce: 'n-first', state: 'committed' });
+    expect(ledger.reservation(again)).toMatchObject({ nonce: 'n-again', state: 'committed' });
+    // Terms without a nonce cannot open an entry beside these: the id alone would not tell them apart.
+    expect(() => reserve(key('deal-2', 'victim', 'h-bare', ''), 1, NOW)).toThrow(TermsConflictError);
+    // Releasing the id gives back only what was never used.
+    expect(ledger.release('deal-2', NOW + 3).map((r) => r.state)).toEqual([
+      'committed',
+      'committed',
+      'released',
+    ]);
   });
 
   it('dates a charge at its commit: two full budgets cannot be spent across a window edge', () => {
@@ -189,11 +233,11 @@ describe('privacy ledger: state bound to the terms, accounting as a filter', () 
     const crashed = key('crashed', 'b2');
     reserve(crashed, 2, NOW);
     ledger.startRun(crashed, eps(2), scopeOf(WINDOWED), NOW);
-    expect(ledger.release('crashed', NOW)).toMatchObject({ state: 'committed', cost: eps(2) });
+    expect(ledger.release('crashed', NOW)).toMatchObject([{ state: 'committed', cost: eps(2) }]);
     // A refusal before any data was read gives the reservation back.
     const refused = key('refused', 'b3');
     reserve(refused, 2, NOW);
-    expect(ledger.release('refused', NOW)?.state).toBe('released');
+    expect(ledger.release('refused', NOW).map((r) => r.state)).toEqual(['released']);
     expect(spentBy('b2', NOW)).toBe(2);
     expect(spentBy('b3', NOW)).toBe(0);
   });
@@ -236,17 +280,65 @@ describe('privacy ledger: a version 1 file', () => {
       // Dated at reservation, the committed charge would be out of the 30-day window; at commit it is in.
       const figures = ledger.remaining('patients', scopeOf(WINDOWED), 'b1', NOW);
       expect(figures.buyer.spent.epsilon).toBe(2.5);
-      const legacy = { dealId: 'old-committed', buyerId: 'b1', termsHash: '' };
+      const legacy = { dealId: 'old-committed', nonce: '', buyerId: 'b1', termsHash: '' };
       expect(ledger.reservation(legacy)).toMatchObject({ state: 'committed', at: NOW - 29 * DAY });
-      // Any signed terms under an old id are refused: its answer is not served to them.
-      expect(() => ledger.findAnswer({ ...legacy, termsHash: 'sha256:any' }, 'q1', undefined)).toThrow(
+      // Any signed terms under an old id are refused, whatever their nonce: its answer is not served to them.
+      for (const nonce of ['', 'n-any'])
+        expect(() =>
+          ledger.findAnswer({ ...legacy, nonce, termsHash: 'sha256:any' }, 'q1', undefined),
+        ).toThrow(TermsConflictError);
+    } finally {
+      ledger.close();
+    }
+    const reopened = new Database(path, { readonly: true });
+    expect(reopened.pragma('user_version', { simple: true })).toBe(3);
+    reopened.close();
+  });
+});
+
+describe('privacy ledger: a version 2 file', () => {
+  it('is migrated in place to entries keyed by id and nonce, keeping every charge and answer', async () => {
+    const path = join(await mkdtemp(join(tmpdir(), 'tusk-privacy-v2-')), 'privacy-ledger.sqlite');
+    const old = new Database(path);
+    old.exec(`
+      CREATE TABLE reservations (deal_id TEXT PRIMARY KEY, terms_hash TEXT NOT NULL, buyer_id TEXT NOT NULL,
+        dataset TEXT NOT NULL, query_key TEXT NOT NULL, micro_epsilon INTEGER NOT NULL CHECK (micro_epsilon >= 0),
+        nano_rho INTEGER NOT NULL CHECK (nano_rho >= 0), femto_delta INTEGER NOT NULL CHECK (femto_delta >= 0),
+        at INTEGER NOT NULL, state TEXT NOT NULL CHECK (state IN ('reserved', 'committed', 'released')),
+        settled_at INTEGER, reserved_at INTEGER NOT NULL, touched_at INTEGER) STRICT;
+      CREATE INDEX reservations_by_dataset ON reservations (dataset, at);
+      CREATE INDEX reservations_by_query ON reservations (query_key, state);
+      CREATE TABLE answers (deal_id TEXT PRIMARY KEY REFERENCES reservations (deal_id), query_key TEXT NOT NULL,
+        at INTEGER NOT NULL, answer TEXT NOT NULL) STRICT;
+      CREATE INDEX answers_by_query ON answers (query_key, at);
+      CREATE TABLE holder (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, since INTEGER NOT NULL) STRICT;
+      PRAGMA user_version = 2;`);
+    const insert = old.prepare('INSERT INTO reservations VALUES (?, ?, ?, ?, ?, ?, 0, 0, ?, ?, ?, ?, ?)');
+    insert.run('done', 'h-done', 'b1', 'patients', 'q1', 2_000_000, NOW, 'committed', NOW, NOW - 5, NOW - 4);
+    insert.run('in-flight', 'h-flight', 'b1', 'patients', 'q2', 500_000, NOW, 'reserved', null, NOW, null);
+    old.prepare('INSERT INTO answers VALUES (?, ?, ?, ?)').run('done', 'q1', NOW, '{"rows":1}');
+    old.close();
+
+    const ledger = PrivacyLedger.open(path);
+    try {
+      expect(ledger.remaining('patients', scopeOf(WINDOWED), 'b1', NOW).buyer.spent.epsilon).toBe(2.5);
+      // The same terms, in flight across the upgrade, find their entry by hash whatever nonce they carry.
+      const inFlight = { dealId: 'in-flight', nonce: 'n-signed', buyerId: 'b1', termsHash: 'h-flight' };
+      expect(ledger.reservation(inFlight)).toMatchObject({ state: 'reserved', nonce: '' });
+      const done = { dealId: 'done', nonce: 'n-signed', buyerId: 'b1', termsHash: 'h-done' };
+      expect(ledger.findAnswer(done, 'q1', undefined)?.answer).toEqual({ rows: 1 });
+      // Other terms under a migrated id: its nonce is unknown, so they are refused as before.
+      expect(() => ledger.reservation({ ...done, nonce: 'n-new', termsHash: 'h-new' })).toThrow(
         TermsConflictError,
       );
     } finally {
       ledger.close();
     }
     const reopened = new Database(path, { readonly: true });
-    expect(reopened.pragma('user_version', { simple: true })).toBe(2);
+    expect(reopened.pragma('user_version', { simple: true })).toBe(3);
+    expect(reopened.prepare('SELECT deal_id, nonce FROM answers').all()).toEqual([
+      { deal_id: 'done', nonce: '' },
+    ]);
     reopened.close();
   });
 });

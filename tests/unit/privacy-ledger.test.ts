@@ -29,6 +29,7 @@ const scopeOf = (budget: DatasetBudget = BUDGET, datasets = ['patients']): Budge
 /** Each deal's reservation is bound to its own terms hash and its buyer's key. */
 const key = (dealId: string, buyerId = 'b1'): ReservationKey => ({
   dealId,
+  nonce: `n-${dealId}`,
   buyerId,
   termsHash: `h-${dealId}`,
 });
@@ -188,6 +189,7 @@ describe('privacy ledger (SQLite)', () => {
     charges.forEach((cost, i) =>
       ledger.reserve({
         dealId: `m${i}`,
+        nonce: '',
         buyerId: 'b1',
         termsHash: 'h',
         dataset: 'patients',
@@ -206,6 +208,7 @@ describe('privacy ledger (SQLite)', () => {
     // One more Laplace answer of ε=0.039 fits (1.96076 + 0.039 ≤ 2); a further ρ=0.001 does not.
     ledger.reserve({
       dealId: 'l',
+      nonce: '',
       buyerId: 'b1',
       termsHash: 'h',
       dataset: 'patients',
@@ -217,6 +220,7 @@ describe('privacy ledger (SQLite)', () => {
     expect(() =>
       ledger.reserve({
         dealId: 'g',
+        nonce: '',
         buyerId: 'b1',
         termsHash: 'h',
         dataset: 'patients',
@@ -232,6 +236,7 @@ describe('privacy ledger (SQLite)', () => {
     expect(() =>
       ledger.reserve({
         dealId: 'd',
+        nonce: '',
         buyerId: 'b1',
         termsHash: 'h',
         dataset: 'patients',
@@ -258,10 +263,11 @@ describe('privacy ledger (SQLite)', () => {
     // The deal's own answer, and the same query's answer for another deal inside the window only.
     expect(ledger.findAnswer(key('d1'), 'q', NOW + DAY)).toEqual({
       dealId: 'd1',
+      own: true,
       at: NOW,
       answer: { rows: [[1]] },
     });
-    expect(ledger.findAnswer(key('d3'), 'q', NOW - DAY)).toMatchObject({ dealId: 'd1' });
+    expect(ledger.findAnswer(key('d3'), 'q', NOW - DAY)).toMatchObject({ dealId: 'd1', own: false });
     expect(ledger.findAnswer(key('d3'), 'q', NOW)).toBeUndefined();
     // A repeat served that answer commits nothing; a charged deal is never answered twice.
     ledger.commitRepeat(key('d2'), NOW);
@@ -306,6 +312,7 @@ describe('privacy ledger (SQLite)', () => {
     expect(() =>
       refusing.reserve({
         dealId: 'd2',
+        nonce: '',
         buyerId: 'b1',
         termsHash: 'h',
         dataset: 'patients',

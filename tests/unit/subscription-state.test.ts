@@ -151,4 +151,28 @@ describe('subscription payment retries (payment-ready)', () => {
     sub.enterGrace({ code: 'PaymentNotReceived', reason: 'none' });
     expect(sub.requestPaymentRetry()).toBe(true);
   });
+
+  it('the signed number of periods bounds it: done once the last has started, then completed', () => {
+    const key = generateEd25519KeyPair().privateKeyPem;
+    const signedFor = (periods?: number) => ({
+      ...input,
+      terms: signTerms('subscription', 'b', { subscriptionId: 'sub', ...(periods ? { periods } : {}) }, key),
+    });
+    const sub = new SubscriptionState(signedFor(2), 1000);
+    sub.startPeriod();
+    expect(sub.signedPeriodsDone).toBe(false);
+    sub.startPeriod();
+    expect(sub.signedPeriodsDone).toBe(true);
+    sub.rotate(token(2), 1105);
+    sub.complete(1200);
+    expect(sub.ended).toBe(true);
+    expect(sub.snapshot()).toMatchObject({ stage: 'completed', endedAt: 1200, currentPeriod: 2 });
+    expect(sub.snapshot().nextRenewalAt).toBeUndefined();
+    expect(sub.snapshot().tokens.every((t) => t.expired)).toBe(true);
+    expect(() => sub.assertCancellable('b')).toThrow(/is completed/);
+    // Terms from before the count was signed set no bound.
+    const unbounded = new SubscriptionState(signedFor(), 1000);
+    for (let n = 0; n < 20; n++) unbounded.startPeriod();
+    expect(unbounded.signedPeriodsDone).toBe(false);
+  });
 });

@@ -19,8 +19,12 @@ export interface DisclosureDecisionContent {
 export interface DisclosureInput {
   disclosureId: string;
   dealId: string;
-  /** The hash of the deal's signed terms (lib/signed-terms termsHashOf): decisions are bound to it. */
-  termsHash: string;
+  /**
+   * Runs started before the deal's signed terms were checked carried their hash here (their replay
+   * reads it). New runs ignore it: the coordinator reads the terms from the deal, checks the buyer's
+   * signature under its registered key and the deal id, and hashes them; decisions bind that hash.
+   */
+  termsHash?: string;
   auditorId: string;
   reason: string;
   fields: DisclosableField[];
@@ -31,6 +35,15 @@ export interface DisclosureInput {
 }
 
 export type DisclosureStage = 'pending' | 'approved' | 'denied' | 'lapsed' | 'expired';
+
+/** An audit bundle the auditor exported under the disclosure, by its signed export (used once). */
+export interface DisclosureExport {
+  viewer: string;
+  at: number;
+  /** The bundle's digest: which bundle left, without holding it. */
+  valuesHash: string;
+  nonce: string;
+}
 
 export interface DisclosureView {
   viewer: string;
@@ -48,14 +61,19 @@ export interface DisclosureStatus {
   auditorId: string;
   reason: string;
   fields: DisclosableField[];
-  /** What every decision on this disclosure is signed over: this run, the deal and its terms. */
-  scope: DecisionScope;
+  /**
+   * What every decision on this disclosure is signed over: this run, the deal and its terms. Set once
+   * the coordinator has checked the deal's signed terms; no decision counts before.
+   */
+  scope?: DecisionScope;
   stage: DisclosureStage;
   requestedAt: number;
   decideBy: number;
   decisions: Vote<DisclosureDecision>[];
   viewUntil?: number;
   views: DisclosureView[];
+  /** Bundles exported under signed exports; absent on runs from before exports were signed. */
+  exports?: DisclosureExport[];
   audit: AuditEvent[];
   auditRef?: string;
 }
@@ -71,14 +89,14 @@ export class DisclosureState {
   private readonly status: DisclosureStatus;
   changes = 0;
 
-  constructor(input: DisclosureInput, scope: DecisionScope, now: number) {
+  constructor(input: DisclosureInput, scope: DecisionScope | undefined, now: number) {
     this.status = {
       disclosureId: input.disclosureId,
       dealId: input.dealId,
       auditorId: input.auditorId,
       reason: input.reason,
       fields: input.fields,
-      scope,
+      ...(scope ? { scope } : {}),
       stage: 'pending',
       requestedAt: now,
       decideBy: now + input.approvalTimeoutMs,
@@ -91,6 +109,20 @@ export class DisclosureState {
       fields: input.fields.join(','),
       reason: input.reason,
     });
+  }
+
+  setScope(scope: DecisionScope): void {
+    this.status.scope = scope;
+    this.changes += 1;
+  }
+
+  get scope(): DecisionScope {
+    if (!this.status.scope)
+      throw refusal(
+        'InvalidState',
+        `disclosure ${this.status.disclosureId} is starting (checking the deal's terms); try again`,
+      );
+    return this.status.scope;
   }
 
   get stage(): DisclosureStage {
@@ -157,9 +189,23 @@ export class DisclosureState {
     this.record(now, 'viewed', viewer, { fields: this.status.fields.join(','), valuesHash });
   }
 
-  /** An audit bundle exported under this disclosure: recorded in the audit trail, apart from signed views. */
-  recordBundleExport(viewer: string, valuesHash: string, now: number): void {
+  /** Throws unless `viewer` may export now under a signed export whose nonce was not used yet. */
+  assertCanExport(viewer: string, now: number, nonce: string): void {
+    if ((this.status.exports ?? []).some((e) => e.nonce === nonce))
+      throw refusal('InvalidState', 'this signed export was used already: each export is signed afresh');
     this.assertCanView(viewer, now);
+  }
+
+  /**
+   * An audit bundle exported under this disclosure: recorded in the audit trail and in `exports`.
+   * `nonce` is the auditor's signed export's; runs from before exports were signed recorded none.
+   */
+  recordBundleExport(viewer: string, valuesHash: string, now: number, nonce?: string): void {
+    if (nonce === undefined) this.assertCanView(viewer, now);
+    else {
+      this.assertCanExport(viewer, now, nonce);
+      this.status.exports = [...(this.status.exports ?? []), { viewer, at: now, valuesHash, nonce }];
+    }
     this.record(now, 'bundle_exported', viewer, { fields: this.status.fields.join(','), valuesHash });
   }
 

@@ -1,5 +1,14 @@
-import { allHandlersFinished, condition, defineQuery, defineUpdate, setHandler } from '@temporalio/workflow';
-import { coordinatorRecord } from '../activity-options';
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  defineQuery,
+  defineUpdate,
+  patched,
+  setHandler,
+} from '@temporalio/workflow';
+import { coordinatorCheck, coordinatorRecord } from '../activity-options';
 import type { ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
 import { asRefusal, assertDecides, scopeOf, verifiedSigner } from '../verified-decision';
 import {
@@ -9,6 +18,7 @@ import {
   type DisclosureStatus,
 } from './state';
 import { coordinatorActivities } from '../activity-proxies';
+import { refusal } from '../refusals';
 
 export interface DecideDisclosureRequest {
   /** A compliance principal's signed decision on this run (lib/signed-decision.ts). */
@@ -20,6 +30,11 @@ export interface RecordViewRequest {
   valuesHash: string;
 }
 
+/** The hash of the deal's terms as its buyer signed them, read and checked by the coordinator. */
+function signedSubjectHash(input: DisclosureInput): Promise<string> {
+  return coordinatorActivities(coordinatorCheck).signedSubjectHash({ dealId: input.dealId });
+}
+
 export const disclosureStatusQuery = defineQuery<DisclosureStatus>('disclosureStatus');
 export const decideDisclosureUpdate = defineUpdate<DisclosureStatus, [DecideDisclosureRequest]>(
   'decideDisclosure',
@@ -27,10 +42,16 @@ export const decideDisclosureUpdate = defineUpdate<DisclosureStatus, [DecideDisc
 /** The API records each view before it shows the fields: the audit record exists before the disclosure. */
 export const recordViewUpdate = defineUpdate<DisclosureStatus, [RecordViewRequest]>('recordDisclosureView');
 /**
- * An audit bundle handed to the auditor under this disclosure, recorded before it leaves. Not signed
- * by the auditor yet (the bundle route takes no signed view); it is recorded apart from signed views.
+ * An audit bundle handed to the auditor under this disclosure, recorded before it leaves: the
+ * auditor's signed export (action `bundle_export`, on this run, used once by its nonce) and the
+ * bundle's digest. Runs from before exports were signed recorded `{ viewer, valuesHash }` instead;
+ * that shape replays, and is refused when sent live.
  */
 export interface RecordBundleExportRequest {
+  signed: SignedDecision<{ nonce: string }>;
+  valuesHash: string;
+}
+interface LegacyBundleExport {
   viewer: string;
   valuesHash: string;
 }
@@ -41,22 +62,34 @@ export const recordBundleExportUpdate = defineUpdate<DisclosureStatus, [RecordBu
 /**
  * An auditor's request to see one deal's hidden fields, with a reason: two distinct principals
  * approve, the view stays open for a limited time, and the audit record says who saw what, when.
+ * Every decision is bound to this run and to the hash of the deal's terms as its buyer signed them,
+ * which the coordinator checks and computes before any decision counts.
  */
 export async function disclosure(input: DisclosureInput): Promise<DisclosureStatus> {
-  const scope = scopeOf({ id: input.dealId, termsHash: input.termsHash });
-  const state = new DisclosureState(input, scope, Date.now());
+  // Live patch `disclosure-subject-from-signed-terms` (deployed 2026-12-07): runs started before it
+  // carried the terms hash alone and replay it; new runs take it from the buyer's signed terms.
+  const fromSignedTerms = patched('disclosure-subject-from-signed-terms');
+  const state = new DisclosureState(
+    input,
+    fromSignedTerms ? undefined : scopeOf({ id: input.dealId, termsHash: String(input.termsHash) }),
+    Date.now(),
+  );
   // What a decision must say: approve or deny these very fields, for this auditor, on this run.
   const expectedDecision = ({ statement }: SignedDecision<DisclosureDecisionContent>): ExpectedDecision => ({
-    scope,
+    scope: state.scope,
     action: 'disclosure_decision',
     content: { decision: statement.content?.decision, fields: input.fields, auditorId: input.auditorId },
   });
-  const expectedView = ({ statement }: SignedDecision<{ nonce: string }>): ExpectedDecision => ({
-    scope,
-    action: 'disclosure_view',
-    principal: input.auditorId,
-    content: { nonce: String(statement.content?.nonce) },
-  });
+  const expectedByAuditor =
+    (action: 'disclosure_view' | 'bundle_export') =>
+    ({ statement }: SignedDecision<{ nonce: string }>): ExpectedDecision => ({
+      scope: state.scope,
+      action,
+      principal: input.auditorId,
+      content: { nonce: String(statement.content?.nonce) },
+    });
+  const expectedView = expectedByAuditor('disclosure_view');
+  const expectedExport = expectedByAuditor('bundle_export');
   setHandler(disclosureStatusQuery, () => state.snapshot());
   setHandler(
     decideDisclosureUpdate,
@@ -90,12 +123,38 @@ export async function disclosure(input: DisclosureInput): Promise<DisclosureStat
   );
   setHandler(
     recordBundleExportUpdate,
-    ({ viewer, valuesHash }) => {
-      state.recordBundleExport(viewer, valuesHash, Date.now());
+    async (request: RecordBundleExportRequest | LegacyBundleExport) => {
+      if (!('signed' in request)) {
+        // Replay only: the validator refuses this shape on any live update.
+        state.recordBundleExport(request.viewer, request.valuesHash, Date.now());
+        return state.snapshot();
+      }
+      const { signed, valuesHash } = request;
+      const viewer = await verifiedSigner(signed, expectedExport(signed));
+      asRefusal(() =>
+        state.recordBundleExport(viewer.principal, valuesHash, Date.now(), signed.statement.content.nonce),
+      );
       return state.snapshot();
     },
-    { validator: ({ viewer }: RecordBundleExportRequest) => state.assertCanView(viewer, Date.now()) },
+    {
+      validator: (request: RecordBundleExportRequest | LegacyBundleExport) => {
+        if (!('signed' in request))
+          throw refusal('DecisionInvalid', 'the export is not signed: the auditor signs each bundle export');
+        const { signed } = request;
+        assertDecides(signed, expectedExport(signed));
+        state.assertCanExport(signed.statement.principal, Date.now(), signed.statement.content.nonce);
+      },
+    },
   );
+  if (fromSignedTerms) {
+    const termsHash = await signedSubjectHash(input).catch((error: unknown) => {
+      const cause = error instanceof ActivityFailure ? error.cause : undefined;
+      throw cause instanceof ApplicationFailure
+        ? ApplicationFailure.nonRetryable(cause.message, cause.type)
+        : error;
+    });
+    state.setScope(scopeOf({ id: input.dealId, termsHash }));
+  }
 
   for (let deadline = state.nextDeadline(); deadline !== undefined; deadline = state.nextDeadline()) {
     const seen = state.changes;

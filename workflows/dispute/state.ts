@@ -3,11 +3,15 @@ import type { AuditEvent } from '../audit-event';
 import type { DecisionScope } from '../../lib/decision-statement';
 import type { SignedTerms } from '../../lib/signed-terms';
 import { refusal } from '../refusals';
+import type { PartyRole } from '../../lib/parties';
 
 /**
  * Bounds on what a dispute holds: every piece of evidence and every read is in its state and its
  * history, which Temporal caps (51,200 events, 50 MB), and a dispute may stay open for 30 days.
  */
+/** Who may be named a dispute's reviewer: the coordinator checks the nominee's registered role. */
+export const REVIEWER_ROLES = ['compliance', 'auditor'] as const satisfies readonly PartyRole[];
+
 export const DISPUTE_LIMITS = { evidence: 50, evidenceReads: 200 } as const;
 
 export type DisputeOutcome =

@@ -2,7 +2,13 @@ import { allHandlersFinished, condition, defineQuery, defineUpdate, setHandler }
 import { coordinatorRecord } from '../activity-options';
 import type { DecisionAction, ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
 import { asRefusal, assertDecides, scopeOf, termsHashOf, verifiedSigner } from '../verified-decision';
-import { DisputeState, type DisputeInput, type DisputeOutcome, type DisputeStatus } from './state';
+import {
+  DisputeState,
+  REVIEWER_ROLES,
+  type DisputeInput,
+  type DisputeOutcome,
+  type DisputeStatus,
+} from './state';
 import { coordinatorActivities } from '../activity-proxies';
 
 export const disputeStatusQuery = defineQuery<DisputeStatus>('disputeStatus');
@@ -64,10 +70,13 @@ export async function dispute(input: DisputeInput): Promise<DisputeResolution> {
   setHandler(
     nameReviewerUpdate,
     async ({ signed }) => {
+      // The coordinator checks the nominee's registered role too: a nomination sent straight to
+      // Temporal cannot make a party that is no reviewer one.
       const nominator = await verifiedSigner(
         signed,
         expected('reviewer_nomination')({ reviewerId: decided(signed)?.reviewerId }),
         ['compliance', 'operator'],
+        { party: String(decided(signed)?.reviewerId), roles: [...REVIEWER_ROLES] },
       );
       const { reviewerId } = signed.statement.content;
       asRefusal(() =>
@@ -101,7 +110,9 @@ export async function dispute(input: DisputeInput): Promise<DisputeResolution> {
     recordEvidenceReadUpdate,
     async ({ signed, refs }) => {
       const expectRead = expected('evidence_read', state.snapshot().reviewer?.partyId);
-      const reader = await verifiedSigner(signed, expectRead({ nonce: decided(signed)?.nonce }));
+      const reader = await verifiedSigner(signed, expectRead({ nonce: decided(signed)?.nonce }), [
+        ...REVIEWER_ROLES,
+      ]);
       asRefusal(() =>
         state.recordEvidenceRead(reader.principal, refs, signed.statement.content.nonce, Date.now()),
       );

@@ -34,7 +34,8 @@ export interface SubscriptionInput extends SubscriptionTerms {
   carried?: SubscriptionCarry;
 }
 
-export type SubscriptionStage = 'active' | 'grace' | 'cancelling' | 'cancelled' | 'suspended';
+/** `completed`: every period the subscriber signed for was run; nothing more is charged. */
+export type SubscriptionStage = 'active' | 'grace' | 'cancelling' | 'cancelled' | 'suspended' | 'completed';
 
 export interface AccessTokenStatus {
   period: number;
@@ -107,6 +108,7 @@ export const DEFAULT_PERIODS_PER_RUN = 12;
 /** A subscription's state and rules: periods, charges and grace, token rotation, cancellation. */
 export class SubscriptionState {
   private readonly status: SubscriptionStatus;
+  private readonly signedPeriods: number | undefined;
   readonly attention = new SettlementAttention();
   changes = 0;
   /**
@@ -119,6 +121,8 @@ export class SubscriptionState {
   private retriesThisGrace = 0;
 
   constructor(input: SubscriptionInput, now: number) {
+    const periods = input.terms?.body?.periods;
+    this.signedPeriods = typeof periods === 'number' && Number.isInteger(periods) ? periods : undefined;
     const carried: SubscriptionCarry = input.carried
       ? { ...input.carried, run: input.carried.run + 1 }
       : {
@@ -150,7 +154,16 @@ export class SubscriptionState {
   }
 
   get ended(): boolean {
-    return this.stage === 'cancelled' || this.stage === 'suspended';
+    return this.stage === 'cancelled' || this.stage === 'suspended' || this.stage === 'completed';
+  }
+
+  /**
+   * Whether every period the subscriber's signed terms allow (`periods`) has started: no period past
+   * them is charged or run. Terms from before the count was signed set no bound.
+   */
+  get signedPeriodsDone(): boolean {
+    const periods = this.signedPeriods;
+    return periods !== undefined && this.period >= periods;
   }
 
   get cancelRequested(): boolean {
@@ -303,7 +316,7 @@ export class SubscriptionState {
   }
 
   /** A suspension keeps `graceUntil` and `problem`: they say which window ran out, and why. */
-  private end(stage: 'cancelled' | 'suspended', now: number): void {
+  private end(stage: 'cancelled' | 'suspended' | 'completed', now: number): void {
     this.status.stage = stage;
     this.status.endedAt = now;
     delete this.status.nextRenewalAt;
@@ -320,5 +333,10 @@ export class SubscriptionState {
 
   suspend(now: number): void {
     this.end('suspended', now);
+  }
+
+  /** The last signed period has ended: the subscription is over, with nothing owed either way. */
+  complete(now: number): void {
+    this.end('completed', now);
   }
 }

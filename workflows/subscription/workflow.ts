@@ -5,6 +5,7 @@ import {
   defineQuery,
   defineSignal,
   defineUpdate,
+  patched,
   setHandler,
 } from '@temporalio/workflow';
 import type { PerimeterActivities } from '../../activities/perimeter/activities';
@@ -52,7 +53,8 @@ export const paymentReadyUpdate = defineUpdate<{ accepted: true }, [PaymentReady
 /**
  * A subscription to a seller's signed templates. Each period: charge the buyer (a failed charge
  * opens a grace window, then suspends), rotate the buyer's access token, run the scheduled queries
- * in the seller's perimeter and deliver them, pay the seller. `cancel` ends it at the period's end.
+ * in the seller's perimeter and deliver them, pay the seller. `cancel` ends it at the period's end;
+ * the end of the last period the subscriber signed for (`periods`) completes it.
  */
 export async function subscription(input: SubscriptionInput): Promise<SubscriptionStatus> {
   const sub = new SubscriptionState(input, Date.now());
@@ -159,6 +161,13 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
   for (let periods = 0; periods < input.periodsPerRun; periods++) {
     await waitUntil(sub.periodBoundary);
     if (sub.cancelRequested) break;
+    // Live patch `subscription-ends-at-signed-periods` (deployed 2026-12-07): the last signed
+    // period's end completes it, with no further charge; a run that already tried the period after
+    // it (which settlement refused) replays the old path.
+    if (sub.signedPeriodsDone && patched('subscription-ends-at-signed-periods')) {
+      sub.complete(Date.now());
+      return sub.snapshot();
+    }
     sub.startPeriod();
     const chargeId = subscriptionPeriodId(subscriptionId, sub.period);
     const charge = await chargePeriod(chargeId);

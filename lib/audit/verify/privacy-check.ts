@@ -35,12 +35,23 @@ export function releasesOf(bundle: SignedBundle) {
   return callsOfSubject(bundle.body.subject, runs)
     .filter((c) => c.completed && RELEASE_ACTIVITIES.includes(c.activityType))
     .map((c) => {
-      const input = c.input[0] as { dealId: string; templateHash: string };
+      const input = c.input[0] as {
+        dealId: string;
+        templateHash: string;
+        terms?: { body?: { nonce?: unknown } };
+      };
       const { repeat } = c.result as { repeat: boolean };
       const sellerId = c.taskQueue?.startsWith('perimeter.')
         ? c.taskQueue.slice('perimeter.'.length)
         : undefined;
-      return { id: input.dealId, sellerId, templateHash: input.templateHash, repeat };
+      const nonce = input.terms?.body?.nonce;
+      return {
+        id: input.dealId,
+        sellerId,
+        templateHash: input.templateHash,
+        repeat,
+        ...(typeof nonce === 'string' ? { nonce } : {}),
+      };
     });
 }
 
@@ -73,7 +84,12 @@ export function checkPrivacyLedger(bundle: SignedBundle, ledger: PrivacyEntries)
   const charges: string[] = [];
   const budget: string[] = [];
   for (const release of releasesBy(bundle, ledger.sellerId)) {
-    const entry = ledger.entries.find((e) => e.dealId === release.id);
+    // A deal id signed again under a new nonce has an entry of its own: the release's, else one
+    // whose nonce the ledger does not know (kept before nonces were recorded).
+    const entries = ledger.entries.filter((e) => e.dealId === release.id);
+    const entry =
+      entries.find((e) => release.nonce !== undefined && e.nonce === release.nonce) ??
+      entries.find((e) => !e.nonce);
     if (!entry) {
       charges.push(`${release.id} has no entry in the seller's privacy ledger`);
       continue;
