@@ -37,9 +37,25 @@ async function readJsonFile<T>(path: string, schema: z.ZodType<T>, what: string)
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
-    throw new TemplateFileError(`${what} ${path} is not valid:\n${z.prettifyError(parsed.error)}`);
+    const hints = retiredKeyHints(parsed.error)
+      .map((hint) => `\n  → ${hint}`)
+      .join('');
+    throw new TemplateFileError(`${what} ${path} is not valid:\n${z.prettifyError(parsed.error)}${hints}`);
   }
   return parsed.data;
+}
+
+/** Keys earlier template versions had, and where what they said lives now. */
+const RETIRED_KEYS: Record<string, string> = {
+  budget:
+    'budgets are no longer in templates: they belong to the dataset, signed by the seller with `tusk seller policy --dataset <name>`; delete `budget` here',
+  suppression:
+    '`suppression` is gone: small groups are never released exactly; declare `groupDomain` for a fixed set of groups, or leave it out for private partition selection, and set `minCohortSize`; delete `suppression` here',
+};
+
+function retiredKeyHints(error: z.ZodError): string[] {
+  const keys = error.issues.flatMap((issue) => (issue.code === 'unrecognized_keys' ? issue.keys : []));
+  return [...new Set(keys)].flatMap((key) => (RETIRED_KEYS[key] ? [RETIRED_KEYS[key]] : []));
 }
 
 export function readTemplateFile(path: string): Promise<QueryTemplate> {

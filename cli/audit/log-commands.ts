@@ -33,11 +33,19 @@ const describeHead = (head: SignedTreeHead) =>
 async function head(options: AuditOptions & { save?: string }): Promise<void> {
   const client = await clientOf(options);
   const value = signedTreeHead.parse(await call(() => client.get<unknown>('/log/head')));
-  const { key } = await operatorKeyOf(options, client);
+  const { key, pinned } = await operatorKeyOf(options, client);
   const check = checkTreeHead(value, key);
   if (!check.ok) throw new CliError(check.reason, 1);
   if (options.save) await writeFile(options.save, `${JSON.stringify(value, null, 2)}\n`);
-  print(options, value, `${describeHead(value)}${options.save ? `\nsaved to ${options.save}` : ''}`);
+  // Checked only against the key the API itself names, a head proves nothing about who signed it.
+  const trust = pinned
+    ? "signed by the operator's pinned key"
+    : 'NOT checked against a pinned operator key (the API named the key itself): pin it with --operator-key or TUSK_OPERATOR_KEY';
+  print(
+    options,
+    { ...value, signerPinned: pinned },
+    `${describeHead(value)}\n${trust}${options.save ? `\nsaved to ${options.save}` : ''}`,
+  );
 }
 
 async function prove(dealId: string, options: AuditOptions & { kind: LogEntry['kind'] }): Promise<void> {

@@ -247,6 +247,7 @@ describe('auditing a deal: receipts, the transparency log, bundles', () => {
       operatorKey,
     ]);
     expect(head.code, head.stderr).toBe(0);
+    expect(head.stdout).toContain("signed by the operator's pinned key");
     const proven = await tusk(test, [
       'log',
       'prove',

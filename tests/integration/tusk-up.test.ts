@@ -236,6 +236,7 @@ describe('tusk up', () => {
     const head = await tusk(['log', 'head', '--as', 'status-reader', '--home', home], { TUSK_API_URL: '' });
     expect(head.code, head.stderr).toBe(0);
     expect(head.stdout).toMatch(/^tree size \d+, root /);
+    expect(head.stdout).toContain('NOT checked against a pinned operator key');
   });
 
   it('SIGTERM to `npm start` stops every process, and npm exits 0; status then says it is not running', async () => {
