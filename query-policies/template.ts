@@ -265,14 +265,21 @@ function heRules(template: Pick<QueryTemplate, 'groupDomain' | 'metrics'>, ctx: 
 
 export type ParameterValues = Record<string, string | number>;
 
+/** A missing parameter says "required", not the type's own complaint about undefined. */
+const requiredValue = (schema: z.ZodType<string | number>) =>
+  z
+    .any()
+    .refine((value) => value !== undefined, { message: 'required', abort: true })
+    .pipe(schema);
+
 /**
  * A zod schema for one template's parameters: every declared one present, of its type and in
  * bounds, nothing else, and every declared constraint between them holding.
  */
 export function parametersSchema(template: Pick<QueryTemplate, 'parameters' | 'constraints'>) {
-  const shape: Record<string, z.ZodType<string | number>> = {};
+  const shape: Record<string, z.ZodType<string | number, unknown>> = {};
   for (const [name, spec] of Object.entries(template.parameters))
-    shape[name] = valueSchema(spec, DECIMAL_WIDTH);
+    shape[name] = requiredValue(valueSchema(spec, DECIMAL_WIDTH));
   return z.strictObject(shape).superRefine((values, ctx) => {
     for (const constraint of template.constraints ?? []) {
       const { first, second, strict } = constraintParts(constraint);
