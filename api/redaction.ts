@@ -177,8 +177,9 @@ export function grantAsSeenBy(party: Party, status: GrantStatus) {
         check.kind === 'query'
           ? (({ sellerId: _s, templateId: _t, templateHash: _h, ...rest }) => rest)(check)
           : check,
-      // A failed check's problem is a perimeter refusal: it can quote the seller and the parameters.
-      ...(lastCheck ? { lastCheck: withoutKey(lastCheck, 'problem') } : {}),
+      // A failed check's problem is a perimeter refusal: it can quote the seller and the parameters;
+      // the verdict's release statement names the seller.
+      ...(lastCheck ? { lastCheck: withoutKey(withoutKey(lastCheck, 'problem'), 'release') } : {}),
     })),
     ...(problem ? { problem: codeOnly(problem) } : {}),
     hidden: HIDDEN,

@@ -278,6 +278,7 @@ describe('who signed is who is named', () => {
                 ? signReleaseStatement(
                     {
                       type: 'tusk.release/v1',
+                      kind: 'sealed_table',
                       sellerId: test.seller.id,
                       dealId: input.dealId,
                       termsHash: termsHashOf(input.terms),

@@ -13,6 +13,7 @@ const buyer = generateEd25519KeyPair();
 const terms = signTerms('cohort_query', 'buyer-1', { dealId: 'd1', price: '1000' }, buyer.privateKeyPem);
 const body: ReleaseStatementBody = {
   type: 'tusk.release/v1',
+  kind: 'sealed_table',
   sellerId: 'seller-1',
   dealId: 'd1',
   termsHash: termsHashOf(terms),
