@@ -325,7 +325,7 @@ describe('who signed is who is named', () => {
         {
           check: 'release statements',
           status: 'finding',
-          detail: `the answer of ${made[0]} carries no statement of its seller's perimeter: the seller did not release it`,
+          detail: `the release of ${made[0]} carries no statement of its seller's perimeter: the seller did not release it`,
         },
       ]);
       expect(await releaseChecks(made[1]!)).toMatchObject([
