@@ -43,6 +43,8 @@ export {
 } from './results';
 export {
   checkContributions,
+  checkVerdict,
+  type CheckedMilestone,
   checkRelease,
   noPerimeterKeyProblem,
   registeredPerimeterKey,

@@ -46,10 +46,15 @@ export const noPerimeterKeyProblem = (sellerId: string) =>
  * An HE answer is named by its content address: the commitment the statement signs must be the one
  * the delivered bytes give (a sealed table's is checked when it is opened, against its payload).
  */
-function deliveredBytesProblems(sealed: { commitment: string; ciphertext?: string }): string[] {
+function deliveredBytesProblems(
+  sealed: { commitment: string; ciphertext?: string; release?: ReleaseStatement },
+  wanted: ReleaseWanted,
+): string[] {
   if (sealed.ciphertext === undefined) return [];
   const bytes = Buffer.from(sealed.ciphertext, 'base64');
-  if (!heEnvelopeOf(bytes)) return [];
+  const kind = wanted.kind ?? sealed.release?.body?.kind;
+  const encrypted = kind === 'he_selection' || kind === 'he_contribution' || heEnvelopeOf(bytes);
+  if (!encrypted) return [];
   const actual = encryptedAnswerCommitment(sha256Ref(bytes));
   return actual === sealed.commitment
     ? []
@@ -73,7 +78,7 @@ export async function checkRelease(
   const perimeterKey = await registeredPerimeterKey(client, sellerId, operatorKey);
   if (!perimeterKey) return { ok: false, problems: [noPerimeterKeyProblem(sellerId)] };
   const problems = [
-    ...deliveredBytesProblems(sealed),
+    ...deliveredBytesProblems(sealed, wanted),
     ...releaseStatementProblems(sealed.release, {
       perimeterKey,
       dealId: sealed.dealId,
@@ -118,4 +123,39 @@ export async function checkContributions(
     else commitments.add(check.statement.body.commitment);
   }
   return problems.length === 0 ? { ok: true } : { ok: false, problems };
+}
+
+/** A grant milestone's last check as the grant's status shows it to its sponsor. */
+export interface CheckedMilestone {
+  milestoneId: string;
+  lastCheck?: { met: boolean; statementHash?: string; release?: ReleaseStatement };
+}
+
+/**
+ * For a sponsor (or anyone the grant is shown to in full): the milestone's last verdict must be the
+ * seller's perimeter's, signed under its logged key, for this grant, milestone and verdict. The grant
+ * workflow carries the statement but cannot check it; this is where it is checked.
+ */
+export async function checkVerdict(
+  client: TuskClient,
+  grantId: string,
+  milestone: CheckedMilestone,
+  sellerId: string,
+  operatorKey: string,
+  termsHash?: string,
+): Promise<ReleaseCheck> {
+  const check = milestone.lastCheck;
+  if (!check) return { ok: false, problems: [`milestone ${milestone.milestoneId} has not been checked`] };
+  const checkId = check.release?.body?.subject?.checkId ?? '';
+  const perimeterKey = await registeredPerimeterKey(client, sellerId, operatorKey);
+  if (!perimeterKey) return { ok: false, problems: [noPerimeterKeyProblem(sellerId)] };
+  const problems = releaseStatementProblems(check.release, {
+    perimeterKey,
+    dealId: grantId,
+    kind: 'milestone_verdict',
+    commitment: check.statementHash ?? '',
+    subject: { milestoneId: milestone.milestoneId, checkId, met: check.met },
+    ...(termsHash ? { termsHash } : {}),
+  });
+  return problems.length === 0 ? { ok: true, statement: check.release! } : { ok: false, problems };
 }

@@ -36,7 +36,9 @@ const sellerOfQueue = (queue: string | undefined) =>
 function releaseOf(call: ActivityCall): Release | undefined {
   if (!call.completed || !(RELEASING as readonly string[]).includes(call.activityType)) return undefined;
   const input = call.input[0] as Record<string, unknown> & { terms?: unknown };
-  const result = (call.result ?? {}) as Record<string, unknown> & { release?: { body?: { sellerId?: string } } };
+  const result = (call.result ?? {}) as Record<string, unknown> & {
+    release?: { body?: { sellerId?: string } };
+  };
   const terms = signedTermsSchema.safeParse(input.terms);
   const termsHash = terms.success ? { termsHash: termsHashOf(terms.data) } : {};
   const sellerId = sellerOfQueue(call.taskQueue) ?? result.release?.body?.sellerId;
@@ -99,7 +101,9 @@ function problemsOf(release: Release, perimeterKey: string): string[] {
   const body = (release.statement as { body?: { sellerId?: string; epsilonCharged?: number } }).body;
   if (problems.length > 0 || !body) return problems;
   if (release.sellerId !== undefined && body.sellerId !== release.sellerId)
-    problems.push(`it is stated for seller ${body.sellerId}, not ${release.sellerId} whose perimeter was asked`);
+    problems.push(
+      `it is stated for seller ${body.sellerId}, not ${release.sellerId} whose perimeter was asked`,
+    );
   if (release.epsilonSpent !== undefined && body.epsilonCharged !== release.epsilonSpent)
     problems.push(`the perimeter charged ε ${body.epsilonCharged}, the history says ${release.epsilonSpent}`);
   return problems;
@@ -109,8 +113,11 @@ function problemsOf(release: Release, perimeterKey: string): string[] {
 function verdictChargeProblems(releases: Release[]): string[] {
   const byMilestone = new Map<string, Set<number>>();
   for (const release of releases) {
-    const body = (release.statement as { body?: { kind?: string; subject?: { milestoneId: string }; epsilonCharged?: number } })
-      ?.body;
+    const body = (
+      release.statement as {
+        body?: { kind?: string; subject?: { milestoneId: string }; epsilonCharged?: number };
+      }
+    )?.body;
     if (body?.kind !== 'milestone_verdict' || !body.subject) continue;
     const charges = byMilestone.get(body.subject.milestoneId) ?? new Set<number>();
     charges.add(body.epsilonCharged ?? Number.NaN);
@@ -118,7 +125,10 @@ function verdictChargeProblems(releases: Release[]): string[] {
   }
   return [...byMilestone]
     .filter(([, charges]) => charges.size > 1)
-    .map(([milestone, charges]) => `milestone ${milestone}'s verdicts state different runs' ε: ${[...charges].join(', ')}`);
+    .map(
+      ([milestone, charges]) =>
+        `milestone ${milestone}'s verdicts state different runs' ε: ${[...charges].join(', ')}`,
+    );
 }
 
 /** A multi-seller sum adds exactly the contributions the sellers signed for, no other ciphertext. */
@@ -128,7 +138,7 @@ function sumProblems(bundle: SignedBundle, releases: Release[]): string[] {
   );
   return callsOfSubject(bundle.body.subject, bundle.body.runs)
     .filter((c) => c.completed && c.activityType === 'sumCiphertexts')
-    .flatMap((c) => ((c.input[0] as { contributionRefs?: string[] }).contributionRefs ?? []))
+    .flatMap((c) => (c.input[0] as { contributionRefs?: string[] }).contributionRefs ?? [])
     .filter((ref) => !signed.has(encryptedAnswerCommitment(ref)))
     .map((ref) => `the sum adds ${ref}, which no seller's perimeter released`);
 }
