@@ -12,6 +12,7 @@ import { signDocument } from '../../lib/audit/signed-document';
 import type { AuditReport } from '../../lib/audit/verify/report';
 import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
 import { auditorKeysFromLog } from '../../lib/audit/verify/auditor-keys';
+import { registeredPerimeterKey } from '../../lib/sdk';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { DealStatus } from '../../workflows/deal/state';
@@ -131,6 +132,14 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
           resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
+  }
+
+  /** Each seller's perimeter key as the transparency log registers it, proven under the operator's key. */
+  async function loggedPerimeterKeys(): Promise<Record<string, string>> {
+    const keys: Record<string, string> = {};
+    for (const seller of sellers)
+      keys[seller.id] = (await registeredPerimeterKey(buyer(), seller.id, operatorKey))!;
+    return keys;
   }
 
   async function multiSellerDeal(): Promise<void> {
@@ -324,6 +333,23 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     expect(report.checks.filter((c) => c.check.startsWith('template and seller signature'))).toHaveLength(2);
     // Each seller's part of the sum is a release of its dataset, charged once at its template's cost.
     expect(report.checks.find((c) => c.check === 'privacy charges')?.status).toBe('ok');
+    // Each seller's perimeter signed its own contribution, under the key the log registers for it.
+    const keys = await loggedPerimeterKeys();
+    const signed = await verifyBundle(bundle, { operatorKey, perimeterKeys: keys });
+    expect(findingsOf(signed)).toEqual([]);
+    expect(signed.checks.filter((c) => c.check === 'release statements')).toEqual(
+      sellers.map((s) => ({
+        check: 'release statements',
+        status: 'ok',
+        detail: `${ids.multi} (${s.id}'s contribution): signed by ${s.id}'s perimeter`,
+      })),
+    );
+    const unsigned = clone(bundle);
+    const part = activityResult(unsigned, 'encryptContribution');
+    part.set({ ...part.value, release: undefined });
+    expect(
+      findingsOf(await verifyBundle(resign(signer, unsigned), { operatorKey, perimeterKeys: keys })),
+    ).toContainEqual(expect.stringMatching(/^release statements: the release of .* carries no statement/));
     const overcharged = clone(bundle);
     const contribution = activityResult(overcharged, 'encryptContribution');
     contribution.set({ ...contribution.value, epsilonSpent: 5 });
@@ -399,6 +425,12 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     expect(copy.privacyEntries?.entries.map((e) => e.dealId)).toContain(ids.disputed);
     const verified = await tusk(['audit', 'verify', file, '--operator-key', operatorKey]);
     expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+    // With the API to ask, the seller's perimeter key comes from the log: the verdict is the seller's.
+    const withLog = await tusk(['audit', 'verify', file, '--operator-key', operatorKey, '--as', 'sponsor']);
+    expect(withLog.code, withLog.stdout + withLog.stderr).toBe(0);
+    expect(withLog.stdout).toContain(
+      `ok      release statements: ${ids.grant} milestone enrolled check 1: signed by ${test.seller.id}'s perimeter`,
+    );
     expect(verified.stdout).toMatch(/ok {6}privacy charges in the seller's ledger: \d+ entries read by/);
     expect(verified.stdout).toMatch(/ok {6}privacy budget: dataset policy sha256:/);
 
@@ -491,8 +523,19 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
       resultCommitment: expect.any(String),
     });
     expect(bundle.body.receipt?.openings?.amounts?.value).toMatchObject({ deposits: '1000', fee: '25' });
-    const report = await verifyBundle(bundle, { operatorKey, ledgerFile: test.deployment.ledger.path });
+    const report = await verifyBundle(bundle, {
+      operatorKey,
+      ledgerFile: test.deployment.ledger.path,
+      perimeterKeys: await loggedPerimeterKeys(),
+    });
     expect(findingsOf(report)).toEqual([]);
+    // The period's delivery is its seller's, signed for its run id.
+    expect(report.checks.filter((c) => c.check === 'release statements')).toMatchObject([
+      {
+        status: 'ok',
+        detail: `${ids.subscription}/period-2/query-0: signed by ${sellers[0]!.id}'s perimeter`,
+      },
+    ]);
 
     // Period 1's run handed in as period 2's: the receipt's money is not what those histories show.
     const swapped = clone(bundle);
