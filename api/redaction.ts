@@ -145,8 +145,11 @@ export function subscriptionAsSeenBy(party: Party, status: SubscriptionStatus) {
     ...(attention ? { attention: attention.map((item) => withoutKey(item, 'reason')) } : {}),
     deliveries: deliveries.map((delivery) => ({
       ...delivery,
+      // A delivery's release statement names its seller.
       results: delivery.results.map((result) =>
-        'problem' in result ? { ...result, problem: codeOnly(result.problem) } : result,
+        'problem' in result
+          ? { ...result, problem: codeOnly(result.problem) }
+          : withoutKey(result, 'release'),
       ),
     })),
     ...(problem ? { problem: codeOnly(problem) } : {}),

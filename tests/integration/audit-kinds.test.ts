@@ -425,12 +425,6 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     expect(copy.privacyEntries?.entries.map((e) => e.dealId)).toContain(ids.disputed);
     const verified = await tusk(['audit', 'verify', file, '--operator-key', operatorKey]);
     expect(verified.code, verified.stdout + verified.stderr).toBe(0);
-    // With the API to ask, the seller's perimeter key comes from the log: the verdict is the seller's.
-    const withLog = await tusk(['audit', 'verify', file, '--operator-key', operatorKey, '--as', 'sponsor']);
-    expect(withLog.code, withLog.stdout + withLog.stderr).toBe(0);
-    expect(withLog.stdout).toContain(
-      `ok      release statements: ${ids.grant} milestone enrolled check 1: signed by ${test.seller.id}'s perimeter`,
-    );
     expect(verified.stdout).toMatch(/ok {6}privacy charges in the seller's ledger: \d+ entries read by/);
     expect(verified.stdout).toMatch(/ok {6}privacy budget: dataset policy sha256:/);
 
@@ -478,6 +472,12 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     expect(verified.stdout).toContain(
       `ok      template and seller signature (${test.seller.id}, cohort-cost-by-zip3)`,
     );
+    // With the API to ask, the seller's perimeter key comes from the log: the verdict is the seller's.
+    const withLog = await tusk(['audit', 'verify', file, '--operator-key', operatorKey, '--as', 'sponsor']);
+    expect(withLog.code, withLog.stdout + withLog.stderr).toBe(0);
+    expect(withLog.stdout).toContain(
+      `ok      release statements: ${ids.grant} milestone enrolled check 1: signed by ${test.seller.id}'s perimeter`,
+    );
     const unknown = await tusk(['audit', 'bundle', 'grant:', '--as', 'sponsor', '--out', file]);
     expect(unknown.code).toBe(2);
 
@@ -498,6 +498,13 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     expect(findings).toContainEqual(
       'receipt against the ledger: the ledger shows 685 paid out, the histories 585',
     );
+    // The sponsor sees the verdict's statement; an auditor's redacted view names no seller.
+    const full = await as('sponsor').get<GrantStatus>(`/grants/${ids.grant}`);
+    expect(full.milestones[0]!.lastCheck?.release?.body).toMatchObject({
+      kind: 'milestone_verdict',
+      sellerId: test.seller.id,
+    });
+    expect(JSON.stringify(await as('auditor').get(`/grants/${ids.grant}`))).not.toContain(test.seller.id);
     // The grant's lab and sponsor have it; the deal's buyer has no part in it.
     await expect(buyer().get(`/grants/${ids.grant}/audit-bundle`)).rejects.toMatchObject({ status: 403 });
   });

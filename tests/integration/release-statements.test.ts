@@ -433,6 +433,9 @@ describe("the perimeter's statements of HE answers, deliveries and verdicts", ()
     it("a made-up subscription delivery signed by another key: the subscriber's client refuses it, verify names it", async () => {
       const { delivered } = await deliveredPeriod(ids.subscription);
       expect('resultRef' in delivered).toBe(true);
+      // The statement names the seller: an auditor's redacted view carries none.
+      const seenByAuditor = await party(test, 'auditor').client.get(`/subscriptions/${ids.subscription}`);
+      expect(JSON.stringify(seenByAuditor)).not.toContain(test.seller.id);
       if (!('resultRef' in delivered)) return;
       const check = await checkRelease(
         buyer(),
