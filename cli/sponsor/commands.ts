@@ -7,6 +7,7 @@ import { owedForGrant, whatIsOwed, withPayOptions, type PayOptions } from '../se
 import { keepSignedTerms, payAsSigned } from '../settlement/kept-terms';
 import { addDealsCommand, addKeygenCommand, encode, printStatus, progressOnStderr } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
+import { checkGrantVerdicts } from './verdicts';
 import { approveMilestone, extendMilestone, submitGrantEvidence } from '../../lib/signed-actions';
 
 interface MilestoneInput {
@@ -118,6 +119,11 @@ export function registerSponsorCommands(program: Command): void {
         : await client.get<GrantStatus>(`/grants/${encode(grantId)}`);
       printStatus(status, REFUSED_GRANT_STAGES);
     });
+  withPartyOptions(
+    grant
+      .command('verdicts <grantId>')
+      .description("check each milestone's verdict is its seller's perimeter's (exit 1 if not)"),
+  ).action(checkGrantVerdicts);
   withPartyOptions(
     grant
       .command('evidence <grantId> <milestoneId>')

@@ -13,6 +13,7 @@ import type { AuditReport } from '../../lib/audit/verify/report';
 import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
 import { auditorKeysFromLog } from '../../lib/audit/verify/auditor-keys';
 import { registeredPerimeterKey } from '../../lib/sdk';
+import { keepSignedTerms } from '../../cli/settlement/kept-terms';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { DealStatus } from '../../workflows/deal/state';
@@ -199,38 +200,37 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     const sponsor = as('sponsor');
     const template = templates.get(sellers[0]!.id)!;
     const now = Date.now();
-    const created = await sponsor.request<GrantStatus>(
-      'POST',
-      '/grants',
-      sponsor.signed('grant', {
-        grantId: ids.grant,
-        granteeId: 'lab',
-        milestones: [
-          {
-            milestoneId: 'enrolled',
-            name: '≥ 1,000 participants enrolled',
-            amount: '600',
-            deadline: new Date(now + 120_000).toISOString(),
-            check: {
-              kind: 'query',
-              sellerId: sellers[0]!.id,
-              templateId: template.id,
-              templateHash: templateHash(template),
-              parameters: PARAMETERS,
-              metric: 'patients',
-              threshold: 1000,
-            },
+    const signed = sponsor.signed('grant', {
+      grantId: ids.grant,
+      granteeId: 'lab',
+      milestones: [
+        {
+          milestoneId: 'enrolled',
+          name: '≥ 1,000 participants enrolled',
+          amount: '600',
+          deadline: new Date(now + 120_000).toISOString(),
+          check: {
+            kind: 'query',
+            sellerId: sellers[0]!.id,
+            templateId: template.id,
+            templateHash: templateHash(template),
+            parameters: PARAMETERS,
+            metric: 'patients',
+            threshold: 1000,
           },
-          {
-            milestoneId: 'published',
-            name: 'paper published',
-            amount: '400',
-            deadline: new Date(now + 20_000).toISOString(),
-            check: { kind: 'sponsor_approval' },
-          },
-        ],
-      }),
-    );
+        },
+        {
+          milestoneId: 'published',
+          name: 'paper published',
+          amount: '400',
+          deadline: new Date(now + 20_000).toISOString(),
+          check: { kind: 'sponsor_approval' },
+        },
+      ],
+    });
+    // Kept where the sponsor's CLI (tusk() below) checks the verdicts against them.
+    await keepSignedTerms(join(test.home, 'cli'), sponsor, 'grant', ids.grant, signed);
+    const created = await sponsor.request<GrantStatus>('POST', '/grants', signed);
     expect(created.status).toBe(201);
     const status = () => sponsor.get<GrantStatus>(`/grants/${ids.grant}`);
     await waitFor(status, (s) => s.stage === 'active');
@@ -478,6 +478,9 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     expect(withLog.stdout).toContain(
       `ok      release statements: ${ids.grant} milestone enrolled check 1: signed by ${test.seller.id}'s perimeter`,
     );
+    const verdicts = await tusk(['sponsor', 'grant', 'verdicts', ids.grant, '--as', 'sponsor']);
+    expect(verdicts.code, verdicts.stdout + verdicts.stderr).toBe(0);
+    expect(verdicts.stdout).toBe(`enrolled: met, signed by ${test.seller.id}'s perimeter\n`);
     const unknown = await tusk(['audit', 'bundle', 'grant:', '--as', 'sponsor', '--out', file]);
     expect(unknown.code).toBe(2);
 

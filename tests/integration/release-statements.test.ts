@@ -163,6 +163,8 @@ describe("the perimeter's statements of HE answers, deliveries and verdicts", ()
   async function checkedGrant(grantId: string) {
     const sponsor = party(test, 'sponsor').client;
     const signed = sponsor.signed('grant', grantBody(grantId));
+    // Kept where the sponsor's CLI checks verdicts against them.
+    await keepSignedTerms(cliHome, sponsor, 'grant', grantId, signed);
     expect((await sponsor.request<GrantStatus>('POST', '/grants', signed)).status).toBe(201);
     const status = () => sponsor.get<GrantStatus>(`/grants/${grantId}`);
     await waitFor(status, (s) => s.stage === 'active');
@@ -192,6 +194,7 @@ describe("the perimeter's statements of HE answers, deliveries and verdicts", ()
       0o600,
     );
     await writeFileAtomic(keyPaths(cliHome, 'demo-buyer').result, test.deployment.buyer.resultKeyPem, 0o600);
+    await writeFileAtomic(keyPaths(cliHome, 'sponsor').signing, party(test, 'sponsor').signingKeyPem, 0o600);
     operatorKey = (await buyer().get<{ publicKey: string }>('/operator/key')).publicKey;
   }, 300_000);
   afterAll(async () => {
@@ -476,6 +479,15 @@ describe("the perimeter's statements of HE answers, deliveries and verdicts", ()
         ok: false,
         problems: ['no well-formed release statement signed by the seller comes with the answer'],
       });
+      const verdicts = await tusk(['sponsor', 'grant', 'verdicts', ids.grant, '--as', 'sponsor'], {
+        TUSK_HOME: cliHome,
+        TUSK_API_URL: test.deployment.apiUrl,
+        TUSK_OPERATOR_KEY: operatorKey,
+      });
+      expect(verdicts.code).toBe(1);
+      expect(verdicts.stdout).toContain(
+        "enrolled: met, NOT the seller's verdict: no well-formed release statement signed by the seller comes with the answer",
+      );
       // The grant pays on the verdict (its workflow cannot check the perimeter's key) and completes.
       const bundle = await waitFor(
         () => sponsor.get<SignedBundle>(`/grants/${ids.grant}/audit-bundle`).catch(() => undefined),
