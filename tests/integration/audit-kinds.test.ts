@@ -12,7 +12,7 @@ import { signDocument } from '../../lib/audit/signed-document';
 import type { AuditReport } from '../../lib/audit/verify/report';
 import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
 import { auditorKeysFromLog } from '../../lib/audit/verify/auditor-keys';
-import { registeredPerimeterKey } from '../../lib/sdk';
+import { checkContributions, fetchDealResult, registeredPerimeterKey } from '../../lib/sdk';
 import { keepSignedTerms } from '../../cli/settlement/kept-terms';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
@@ -333,6 +333,17 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     expect(report.checks.filter((c) => c.check.startsWith('template and seller signature'))).toHaveLength(2);
     // Each seller's part of the sum is a release of its dataset, charged once at its template's cost.
     expect(report.checks.find((c) => c.check === 'privacy charges')?.status).toBe('ok');
+    // The buyer's client: each contributor's perimeter signed its own part of this sum.
+    const sealed = await fetchDealResult(buyer(), ids.multi, true);
+    const contributors = sellers.map((s) => s.id);
+    expect(await checkContributions(buyer(), sealed, contributors, operatorKey)).toEqual({ ok: true });
+    const oneMissing = { ...sealed, releases: sealed.releases!.slice(1) };
+    expect(await checkContributions(buyer(), oneMissing, contributors, operatorKey)).toEqual({
+      ok: false,
+      problems: [
+        `seller ${sellers[0]!.id}: no well-formed release statement signed by the seller comes with the answer`,
+      ],
+    });
     // Each seller's perimeter signed its own contribution, under the key the log registers for it.
     const keys = await loggedPerimeterKeys();
     const signed = await verifyBundle(bundle, { operatorKey, perimeterKeys: keys });
