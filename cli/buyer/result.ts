@@ -9,7 +9,7 @@ import {
   type TuskClient,
 } from '../../lib/sdk';
 import { CliError, EXIT, home, keyPaths, partyClient, readText, type PartyOptions } from '../common';
-import { readKeptTermsHash } from '../settlement/kept-terms';
+import { readKeptTermsHash, readSignedTerms } from '../settlement/kept-terms';
 import { requireContributions, requireSellersRelease } from './release-acceptance';
 import { formatTable } from '../format-table';
 import { catalog } from './buy';
@@ -79,7 +79,32 @@ async function requireReleased(
   const { contributors } = await client.get<{ contributors: string[] }>(
     `/multi-seller-deals/${encodeURIComponent(sealed.dealId)}`,
   );
+  await requireSignedContributors(sealed, contributors, options, client.partyId);
   await requireContributions(client, sealed, contributors, termsHash);
+}
+
+/**
+ * The contributors the status names are sellers this buyer signed for, at least two, and as many as
+ * the sum says it adds: the operator cannot pass one seller's answer off as a sum.
+ */
+async function requireSignedContributors(
+  sealed: SealedResult,
+  contributors: string[],
+  options: { home?: string },
+  partyId: string,
+) {
+  const terms = await readSignedTerms(options.home, partyId, 'multi_seller', sealed.dealId);
+  const signed = ((terms.sellers ?? []) as { sellerId: string }[]).map((s) => s.sellerId);
+  const summed = heEnvelopeOf(Buffer.from(sealed.ciphertext, 'base64'))?.contributors;
+  const problems = [
+    ...contributors.filter((id) => !signed.includes(id)).map((id) => `you signed no share for ${id}`),
+    ...(contributors.length < 2 ? ['a sum needs at least two sellers'] : []),
+    ...(summed !== contributors.length
+      ? [`the sum adds ${summed ?? 'no'} contributions, not the ${contributors.length} named`]
+      : []),
+  ];
+  if (problems.length > 0)
+    throw new CliError(`refusing the answer of ${sealed.dealId}: ${problems.join('; ')}`, EXIT.refused);
 }
 
 /** A deal's result, whichever kind of deal it is (a multi-seller deal is tried when the id is no plain deal). */
