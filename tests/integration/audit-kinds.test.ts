@@ -14,6 +14,8 @@ import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
 import { auditorKeysFromLog } from '../../lib/audit/verify/auditor-keys';
 import { checkContributions, fetchDealResult, registeredPerimeterKey } from '../../lib/sdk';
 import { keepSignedTerms } from '../../cli/settlement/kept-terms';
+import { keyPaths, writeFileAtomic } from '../../cli/common';
+import { tusk as runTusk } from './cli/run-tusk';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { DealStatus } from '../../workflows/deal/state';
@@ -146,23 +148,22 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
   async function multiSellerDeal(): Promise<void> {
     const secret = await readHeSecret(keyHome, test.deployment.buyer.id);
     const hashOf = (seller: TestSeller) => templateHash(templates.get(seller.id)!);
-    const created = await buyer().request<MultiSellerDealStatus>(
-      'POST',
-      '/multi-seller-deals',
-      buyer().signed('multi_seller', {
-        dealId: ids.multi,
-        templateId: templates.get(sellers[0]!.id)!.id,
-        sellers: sellers.map((seller) => ({
-          sellerId: seller.id,
-          templateHash: hashOf(seller),
-          price: '1000',
-        })),
-        parameters: PARAMETERS,
-        price: '2000',
-        heKeyRef: secret.keyRef,
-        compliance: RESEARCH_IN_US,
-      }),
-    );
+    const signed = buyer().signed('multi_seller', {
+      dealId: ids.multi,
+      templateId: templates.get(sellers[0]!.id)!.id,
+      sellers: sellers.map((seller) => ({
+        sellerId: seller.id,
+        templateHash: hashOf(seller),
+        price: '1000',
+      })),
+      parameters: PARAMETERS,
+      price: '2000',
+      heKeyRef: secret.keyRef,
+      compliance: RESEARCH_IN_US,
+    });
+    // Kept where the buyer's CLI (beside its HE key) checks the sum's statements against them.
+    await keepSignedTerms(keyHome, buyer(), 'multi_seller', ids.multi, signed);
+    const created = await buyer().request<MultiSellerDealStatus>('POST', '/multi-seller-deals', signed);
     expect(created.status).toBe(201);
     const status = () => buyer().get<MultiSellerDealStatus>(`/multi-seller-deals/${ids.multi}`);
     await waitFor(status, (s) => s.stage === 'delivered' || s.problem !== undefined, 180_000);
@@ -333,6 +334,19 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     expect(report.checks.filter((c) => c.check.startsWith('template and seller signature'))).toHaveLength(2);
     // Each seller's part of the sum is a release of its dataset, charged once at its template's cost.
     expect(report.checks.find((c) => c.check === 'privacy charges')?.status).toBe('ok');
+    // The buyer's CLI opens the sum only once each contributor's statement checks out.
+    await writeFileAtomic(
+      keyPaths(keyHome, 'demo-buyer').signing,
+      test.deployment.buyer.signingKeyPem,
+      0o600,
+    );
+    const env = { TUSK_HOME: keyHome, TUSK_API_URL: test.deployment.apiUrl, TUSK_OPERATOR_KEY: operatorKey };
+    const opened = await runTusk(
+      ['buyer', 'result', ids.multi, '--multi', '--as', 'demo-buyer', '--json'],
+      env,
+    );
+    expect(opened.code, opened.stderr).toBe(0);
+    expect(JSON.parse(opened.stdout)).toMatchObject({ kind: 'sum', contributors: 2 });
     // The buyer's client: each contributor's perimeter signed its own part of this sum.
     const sealed = await fetchDealResult(buyer(), ids.multi, true);
     const contributors = sellers.map((s) => s.id);
