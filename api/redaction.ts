@@ -145,8 +145,11 @@ export function subscriptionAsSeenBy(party: Party, status: SubscriptionStatus) {
     ...(attention ? { attention: attention.map((item) => withoutKey(item, 'reason')) } : {}),
     deliveries: deliveries.map((delivery) => ({
       ...delivery,
+      // A delivery's release statement names its seller.
       results: delivery.results.map((result) =>
-        'problem' in result ? { ...result, problem: codeOnly(result.problem) } : result,
+        'problem' in result
+          ? { ...result, problem: codeOnly(result.problem) }
+          : withoutKey(result, 'release'),
       ),
     })),
     ...(problem ? { problem: codeOnly(problem) } : {}),
@@ -177,8 +180,9 @@ export function grantAsSeenBy(party: Party, status: GrantStatus) {
         check.kind === 'query'
           ? (({ sellerId: _s, templateId: _t, templateHash: _h, ...rest }) => rest)(check)
           : check,
-      // A failed check's problem is a perimeter refusal: it can quote the seller and the parameters.
-      ...(lastCheck ? { lastCheck: withoutKey(lastCheck, 'problem') } : {}),
+      // A failed check's problem is a perimeter refusal: it can quote the seller and the parameters;
+      // the verdict's release statement names the seller.
+      ...(lastCheck ? { lastCheck: withoutKey(withoutKey(lastCheck, 'problem'), 'release') } : {}),
     })),
     ...(problem ? { problem: codeOnly(problem) } : {}),
     hidden: HIDDEN,

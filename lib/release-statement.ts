@@ -1,22 +1,55 @@
 import { z } from 'zod';
-import { canonicalJson } from './canonical-json';
+import { canonicalHash, canonicalJson } from './canonical-json';
 import { signEd25519, verifyEd25519 } from './ed25519';
 import { termsHashOf } from './signed-terms';
 
 /**
+ * What a seller's perimeter releases, each kind under the one statement format:
+ * - `sealed_table`: a deal's answer sealed to the buyer's X25519 key;
+ * - `he_selection`: a private selection's encrypted answers (the commitment names the envelope);
+ * - `he_contribution`: one seller's encrypted part of a multi-seller sum (the coordinator adds them);
+ * - `subscription_delivery`: one scheduled query of one period (`dealId` is the run id);
+ * - `milestone_verdict`: a grant milestone's noisy verdict (`dealId` is the grant id, `subject` says
+ *   which milestone and check, and the verdict).
+ */
+export const RELEASE_KINDS = [
+  'sealed_table',
+  'he_selection',
+  'he_contribution',
+  'subscription_delivery',
+  'milestone_verdict',
+] as const;
+export const releaseKind = z.enum(RELEASE_KINDS);
+export type ReleaseKind = z.infer<typeof releaseKind>;
+
+const sha256 = z.string().regex(/^sha256:[0-9a-f]{64}$/);
+
+/** What a milestone verdict decides: which milestone, which check of it, and the bit itself. */
+export const verdictSubject = z.strictObject({
+  milestoneId: z.string().min(1),
+  checkId: z.string().min(1),
+  met: z.boolean(),
+});
+export type VerdictSubject = z.infer<typeof verdictSubject>;
+
+/**
  * What a seller's perimeter says it released, under the perimeter's own Ed25519 key: for which deal
- * and which signed terms, the commitment of the sealed answer, and the privacy it charged under which
+ * and which signed terms, the commitment of what it released, and the privacy it charged under which
  * signed dataset policy. It holds ids, hashes and ε only, so it may travel in workflow histories; the
- * buyer's client checks it before accepting an answer, and an auditor checks it against the charges.
+ * consumer of the release checks it before accepting it, and an auditor checks it against the charges.
  */
 export const releaseStatementBody = z.strictObject({
   type: z.literal('tusk.release/v1'),
+  kind: releaseKind,
   sellerId: z.string().min(1),
+  /** The id the signed terms name the release under: a deal id, a subscription run id, a grant id. */
   dealId: z.string().min(1),
-  /** `termsHashOf` the buyer's signed terms the release answered. */
-  termsHash: z.string().regex(/^sha256:[0-9a-f]{64}$/),
-  /** The sealed answer's commitment (`resultCommitment` of its payload). */
-  commitment: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  /** Only for a milestone verdict. */
+  subject: verdictSubject.optional(),
+  /** `termsHashOf` the signed terms the release answered (the buyer's, subscriber's or sponsor's). */
+  termsHash: sha256,
+  /** A sealed answer's `resultCommitment`; an HE answer's blob reference; a verdict's statement hash. */
+  commitment: sha256,
   epsilonCharged: z.number().min(0),
   deltaCharged: z.number().min(0),
   datasetPolicy: z.strictObject({ version: z.number().int(), hash: z.string() }),
@@ -33,6 +66,9 @@ export type ReleaseStatement = z.infer<typeof releaseStatement>;
 
 const message = (body: ReleaseStatementBody) => `tusk release v1\n${canonicalJson(body)}`;
 
+/** An encrypted answer's commitment: its envelope named by content address (the blob reference). */
+export const encryptedAnswerCommitment = (ref: string) => canonicalHash({ resultRef: ref });
+
 /** A statement names the terms as decisions do: the whole signed envelope, signature included. */
 export { termsHashOf };
 
@@ -48,10 +84,30 @@ export interface ReleaseExpectation {
   perimeterKey: string;
   dealId: string;
   commitment: string;
+  /** The kind of release the consumer received; a statement of another kind does not vouch for it. */
+  kind?: ReleaseKind;
   termsHash?: string;
+  /** A verdict's consumer: the milestone, check and verdict it was told. */
+  subject?: VerdictSubject;
 }
 
-/** Every reason the statement is not the seller's word for this answer; empty when it is. */
+function subjectProblems(body: ReleaseStatementBody, expected: ReleaseExpectation): string[] {
+  if (expected.kind !== undefined && body.kind !== expected.kind)
+    return [`it states a ${body.kind} release, not the ${expected.kind} delivered`];
+  if (expected.subject === undefined) return [];
+  const given = body.subject;
+  if (!given) return ['it names no milestone verdict'];
+  const problems: string[] = [];
+  if (given.milestoneId !== expected.subject.milestoneId || given.checkId !== expected.subject.checkId)
+    problems.push(
+      `it decides milestone ${given.milestoneId} check ${given.checkId}, not ${expected.subject.milestoneId} check ${expected.subject.checkId}`,
+    );
+  if (given.met !== expected.subject.met)
+    problems.push(`the seller's verdict is ${given.met ? 'met' : 'not met'}, not what was recorded`);
+  return problems;
+}
+
+/** Every reason the statement is not the seller's word for this release; empty when it is. */
 export function releaseStatementProblems(statement: unknown, expected: ReleaseExpectation): string[] {
   const parsed = releaseStatement.safeParse(statement);
   if (!parsed.success) return ['no well-formed release statement signed by the seller comes with the answer'];
@@ -71,5 +127,6 @@ export function releaseStatementProblems(statement: unknown, expected: ReleaseEx
     );
   if (expected.termsHash !== undefined && body.termsHash !== expected.termsHash)
     problems.push('it answers other terms than the ones the buyer signed');
+  problems.push(...subjectProblems(body, expected));
   return problems;
 }

@@ -8,6 +8,11 @@ const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, 
 export const sellerFile = z.strictObject({
   seller: slug,
   publicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url Ed25519 public key (43 characters)'),
+  /** The perimeter's release-signing key (`tusk seller init` makes it in the perimeter's state). */
+  perimeterKey: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url Ed25519 public key (43 characters)')
+    .optional(),
 });
 export type SellerFile = z.infer<typeof sellerFile>;
 

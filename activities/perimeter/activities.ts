@@ -35,7 +35,7 @@ import {
   type QueryCall,
 } from './deal-terms';
 import type { RegisteredKeys } from '../../lib/key-log';
-import { signRelease, type PerimeterKey } from './release-signing';
+import { signRelease, tableReleaseKind, type PerimeterKey, type ReleaseToSign } from './release-signing';
 import { runInSandbox } from './sandboxed-run';
 import type { SandboxLimits } from './sandbox';
 import { SandboxPool } from './sandbox-pool';
@@ -243,7 +243,10 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     return { template, parameters, table, repeat, epsilonSpent };
   }
 
-  const he = createHeAnswers({ blobs: deps.blobs, releaseFor });
+  /** Everything the perimeter releases is signed by its own key (lib/release-statement.ts). */
+  const sign = (release: ReleaseToSign) => signRelease({ ...deps, key: deps.releaseKey }, release);
+
+  const he = createHeAnswers({ blobs: deps.blobs, releaseFor, sign });
 
   /**
    * A milestone run's ε, reserved and committed at once under the run's terms: idempotent per run,
@@ -303,10 +306,14 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     );
     const resultRef = await deps.blobs.put(sealResult(payload, buyerKey, rowsBytesBound(template)));
     const commitment = resultCommitment(payload);
-    const release = await signRelease(
-      { ...deps, key: deps.releaseKey },
-      { dealId: input.dealId, terms: input.terms, commitment, epsilonSpent, template },
-    );
+    const release = await sign({
+      kind: tableReleaseKind(input.terms),
+      dealId: input.dealId,
+      terms: input.terms,
+      commitment,
+      epsilonSpent,
+      template,
+    });
     log.info('approved query released', { dealId: input.dealId, repeat });
     return { resultRef, commitment, epsilonSpent, repeat, release };
   }
@@ -324,6 +331,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
       charge: chargeMilestone,
       random: deps.random,
       keys: deps.keys,
+      sign,
     }),
     encryptContribution: async (call: EncryptContributionInput) =>
       he.encryptContribution(await authorized(call)),

@@ -1,6 +1,6 @@
 import { log } from '@temporalio/activity';
 import type { BlobStore } from '../../lib/blob-store';
-import { canonicalHash } from '../../lib/canonical-json';
+import { encryptedAnswerCommitment, type ReleaseStatement } from '../../lib/release-statement';
 import { heKeyDocument } from '../../lib/he/buyer-keys';
 import { encryptChunks, HeKeyError, innerProduct } from '../../lib/he/ciphertexts';
 import { ciphertextBytes, ciphertextTexts, decodeEnvelope, encodeEnvelope } from '../../lib/he/he-result';
@@ -11,6 +11,7 @@ import type { ReleasedTable } from '../../lib/released-table';
 import type { SignedTerms } from '../../lib/signed-terms';
 import { refuse } from './refusal';
 import { releasedVector } from './released-vector';
+import type { ReleaseToSign } from './release-signing';
 import type {
   ContributionResult,
   EncryptContributionInput,
@@ -56,6 +57,7 @@ export interface Release {
 export function createHeAnswers(deps: {
   blobs: BlobStore;
   releaseFor: (input: ReleaseInput) => Promise<Release>;
+  sign: (release: ReleaseToSign) => Promise<ReleaseStatement>;
 }) {
   async function loadBlob(ref: string, what: string) {
     try {
@@ -128,12 +130,22 @@ export function createHeAnswers(deps: {
       ciphertexts: ciphertextTexts(answers),
     });
     const resultRef = await deps.blobs.put(envelope);
+    const commitment = encryptedAnswerCommitment(resultRef);
+    const statement = await deps.sign({
+      kind: 'he_selection',
+      dealId: input.dealId,
+      terms: input.terms,
+      commitment,
+      epsilonSpent: release.epsilonSpent,
+      template: release.template,
+    });
     log.info('private selection answered', { dealId: input.dealId, selections: answers.length });
     return {
       resultRef,
-      commitment: canonicalHash({ resultRef }),
+      commitment,
       epsilonSpent: release.epsilonSpent,
       repeat: release.repeat,
+      release: statement,
     };
   }
 
@@ -162,11 +174,21 @@ export function createHeAnswers(deps: {
         ciphertexts: ciphertextTexts(ciphertexts),
       }),
     );
+    // Each seller signs its own contribution: the buyer and auditors see which ciphertexts were summed.
+    const statement = await deps.sign({
+      kind: 'he_contribution',
+      dealId: input.dealId,
+      terms: input.terms,
+      commitment: encryptedAnswerCommitment(contributionRef),
+      epsilonSpent: release.epsilonSpent,
+      template: release.template,
+    });
     log.info('multi-seller contribution encrypted', { dealId: input.dealId, chunks: ciphertexts.length });
     return {
       contributionRef,
       epsilonSpent: release.epsilonSpent,
       repeat: release.repeat,
+      release: statement,
     };
   }
 

@@ -16,6 +16,8 @@ import { authorizeMilestoneTerms, requireRegisteredSigner } from './deal-terms';
 import type { RegisteredKeys } from '../../lib/key-log';
 import { refuse } from './refusal';
 import type { SandboxPool } from './sandbox-pool';
+import type { ReleaseToSign } from './release-signing';
+import type { ReleaseStatement } from '../../lib/release-statement';
 import { runInSandbox } from './sandboxed-run';
 
 export interface CheckMilestoneInput {
@@ -40,6 +42,11 @@ export interface CheckMilestoneResult {
   met: boolean;
   /** sha256 of what was checked and the verdict (no value): lets an audit tie the verdict to the check. */
   statementHash: string;
+  /**
+   * The perimeter's signed statement of the verdict (kind `milestone_verdict`, committing to
+   * `statementHash`): the grant carries it so the sponsor and auditors can check it.
+   */
+  release?: ReleaseStatement;
 }
 
 /**
@@ -90,6 +97,7 @@ export function createMilestoneCheckActivities(deps: {
   charge: ChargeMilestone;
   random: RandomSource;
   keys: RegisteredKeys;
+  sign: (release: ReleaseToSign) => Promise<ReleaseStatement>;
 }) {
   /** Claims one check of the run in one transaction; refusals carry the reason. */
   function claimCheck(key: MilestoneRunKey, checkId: string, limits: Parameters<MilestoneRuns['claim']>[2]) {
@@ -145,7 +153,22 @@ export function createMilestoneCheckActivities(deps: {
       drawThresholdNoise: () => drawThresholdNoise(deps.random, sensitivity, allowed.epsilon),
       charge,
     });
-    if (claim.kind === 'answered') return { met: claim.met, statementHash: statement(claim.met) };
+    /** Every verdict, fresh or repeated, under the perimeter's key; ε is the run's, charged once. */
+    const released = async (met: boolean): Promise<CheckMilestoneResult> => {
+      const statementHash = statement(met);
+      const release = await deps.sign({
+        kind: 'milestone_verdict',
+        dealId: input.grantId,
+        subject: { milestoneId: input.milestoneId, checkId: input.checkId, met },
+        terms: input.terms,
+        commitment: statementHash,
+        epsilonSpent: allowed.epsilon,
+        deltaCharged: 0,
+        template,
+      });
+      return { met, statementHash, release };
+    };
+    if (claim.kind === 'answered') return released(claim.met);
     const [row] = await runInSandbox(
       deps.sandboxes,
       template,
@@ -164,7 +187,7 @@ export function createMilestoneCheckActivities(deps: {
     );
     const met = deps.runs.record(key, input.checkId, computed);
     log.info('milestone checked', { grantId: input.grantId, milestoneId: input.milestoneId, met });
-    return { met, statementHash: statement(met) };
+    return released(met);
   }
 
   return { checkMilestone };

@@ -81,6 +81,8 @@ export interface ContributionResult {
   contributionRef: string;
   epsilonSpent: number;
   repeat: boolean;
+  /** The perimeter's signed statement of this contribution (kind `he_contribution`). */
+  release?: ReleaseStatement;
 }
 
 /**
@@ -93,7 +95,7 @@ export interface RunApprovedQueryResult {
   epsilonSpent: number;
   /** An identical earlier query's answer, returned again at no cost. */
   repeat: boolean;
-  /** The perimeter's signed statement of this release (a sealed table's; HE answers carry none yet). */
+  /** The perimeter's signed statement of this release: a sealed table, an HE selection, a delivery. */
   release?: ReleaseStatement;
 }
 

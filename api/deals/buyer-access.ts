@@ -10,7 +10,12 @@ import { requireOwner } from '../redaction';
 interface BuyerFacingStatus {
   buyerId: string;
   stage: string;
-  result?: { resultRef: string; commitment: string; release?: ReleaseStatement };
+  result?: {
+    resultRef: string;
+    commitment: string;
+    release?: ReleaseStatement;
+    releases?: ReleaseStatement[];
+  };
 }
 
 /** The buyer accepts a delivered deal: only its buyer, only when delivered; a refused update is a 409. */
@@ -55,5 +60,6 @@ export async function sealedResultFor(
     commitment: status.result.commitment,
     ciphertext: (await blobs.get(status.result.resultRef)).toString('base64'),
     ...(status.result.release ? { release: status.result.release } : {}),
+    ...(status.result.releases ? { releases: status.result.releases } : {}),
   };
 }

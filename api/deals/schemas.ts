@@ -118,6 +118,8 @@ export const dealResult = z.object({
   ciphertext: z.string(),
   /** The seller's perimeter's signed statement of the release: the buyer's client checks it. */
   release: releaseStatement.optional(),
+  /** A multi-seller sum: each contributing seller's perimeter's statement of its contribution. */
+  releases: z.array(releaseStatement).optional(),
 });
 
 const parameterSpec = z.union([

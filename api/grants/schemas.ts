@@ -1,3 +1,4 @@
+import { releaseStatement } from '../../lib/release-statement';
 import { z } from 'zod';
 import { attentionItem } from '../deals/schemas';
 import {
@@ -97,6 +98,8 @@ export const grantStatus = z
           .object({
             met: z.boolean(),
             statementHash: z.string().optional(),
+            /** The seller's perimeter's signed statement of the verdict (absent in redacted views). */
+            release: releaseStatement.optional(),
             problem: z.string().optional(),
             at: z.number(),
           })

@@ -1,3 +1,4 @@
+import { releaseStatement } from '../../lib/release-statement';
 import { z } from 'zod';
 import { attentionItem } from '../deals/schemas';
 import {
@@ -60,6 +61,7 @@ const delivered = z.union([
     runId: z.string(),
     resultRef: z.string(),
     commitment: z.string(),
+    release: releaseStatement.optional(),
   }),
   z.object({ queryIndex: z.number(), runId: z.string(), problem }),
 ]);
@@ -121,6 +123,8 @@ export const periodDelivery = z.object({
         runId: z.string(),
         commitment: z.string(),
         ciphertext: z.string(),
+        /** The seller's perimeter's signed statement of this delivery: check it before accepting. */
+        release: releaseStatement.optional(),
       }),
       z.object({ queryIndex: z.number(), runId: z.string(), problem }),
     ]),

@@ -176,6 +176,7 @@ export class SubscriptionService {
               runId: result.runId,
               commitment: result.commitment,
               ciphertext: (await this.blobs.get(result.resultRef)).toString('base64'),
+              ...(result.release ? { release: result.release } : {}),
             },
       ),
     );

@@ -13,7 +13,7 @@ import {
 import { CliError, EXIT, home, keyPaths, partyClient, readText, type PartyOptions } from '../common';
 import { encode, progressOnStderr } from '../party-commands';
 import { readHeSecret } from './he-keys';
-import { keepSignedTerms, withoutSignature } from '../settlement/kept-terms';
+import { keepSignedTerms } from '../settlement/kept-terms';
 
 export interface CatalogTemplate {
   id: string;
@@ -159,7 +159,7 @@ export async function buy(templateId: string, options: BuyOptions): Promise<void
     compliance: complianceOf(options),
   });
   // Kept before it is sent: `tusk buyer pay` pays only what this says.
-  await keepSignedTerms(options.home, client.partyId, 'cohort_query', dealId, withoutSignature(signed));
+  await keepSignedTerms(options.home, client, 'cohort_query', dealId, signed);
   const status = await client.post<DealStatus>('/deals', signed);
   report(
     options.wait ? await waitForDeal(client, `/deals/${encode(status.dealId)}`, status.dealId) : status,
@@ -190,7 +190,7 @@ export async function buySum(
     heKeyRef: secret.keyRef,
     compliance: complianceOf(options),
   });
-  await keepSignedTerms(options.home, client.partyId, 'multi_seller', dealId, withoutSignature(signed));
+  await keepSignedTerms(options.home, client, 'multi_seller', dealId, signed);
   const status = await client.post<DealStatus>('/multi-seller-deals', signed);
   report(
     options.wait ? await waitForDeal(client, `/multi-seller-deals/${encode(dealId)}`, dealId) : status,

@@ -1,5 +1,4 @@
 import {
-  checkRelease,
   fetchDealResult,
   heEnvelopeOf,
   openAnyResult,
@@ -9,7 +8,9 @@ import {
   type SealedResult,
   type TuskClient,
 } from '../../lib/sdk';
-import { CliError, home, keyPaths, partyClient, readText, type PartyOptions } from '../common';
+import { CliError, EXIT, home, keyPaths, partyClient, readText, type PartyOptions } from '../common';
+import { readKeptTermsHash, readSignedTerms } from '../settlement/kept-terms';
+import { requireContributions, requireSellersRelease } from './release-acceptance';
 import { formatTable } from '../format-table';
 import { catalog } from './buy';
 import { readHeSecret } from './he-keys';
@@ -28,39 +29,82 @@ export function describePrivacy(privacy: ResultPayload['privacy']): string {
   ].join('\n');
 }
 
-/** A plain deal's sealed answer, opened, its commitment checked, and the seller's release statement. */
+/**
+ * A plain deal's sealed answer, its seller's release statement checked (against the terms the buyer
+ * kept, when given), opened and its commitment checked.
+ */
 export async function openDealResult(
   client: TuskClient,
   resultKeyPem: string,
   dealId: string,
   operatorKey?: string,
+  termsHash?: string,
 ) {
   const sealed = await fetchDealResult(client, dealId);
   const opened = await openAnyResult(sealed, { resultKeyPem });
   if (opened.kind !== 'table')
     throw new Error(`deal ${dealId} has an encrypted answer: open it with tusk buyer result`);
-  await requireSellersRelease(client, sealed, operatorKey);
+  const sellerId = await sellerOf(client, dealId);
+  await requireSellersRelease(
+    client,
+    sealed,
+    sellerId,
+    { kind: 'sealed_table', ...(termsHash ? { termsHash } : {}) },
+    operatorKey,
+  );
   return opened.payload;
 }
 
+async function sellerOf(client: TuskClient, dealId: string): Promise<string> {
+  const { sellerId } = await client.get<{ sellerId?: string }>(`/deals/${encodeURIComponent(dealId)}`);
+  if (!sellerId) throw new CliError(`deal ${dealId} names no seller`, EXIT.refused);
+  return sellerId;
+}
+
+/** Before anything is opened: the seller(s) released exactly this, for the terms kept here. */
+async function requireReleased(
+  client: TuskClient,
+  sealed: SealedResult,
+  path: string,
+  options: { home?: string },
+  encrypted: boolean,
+) {
+  if (path === 'deals') {
+    const termsHash = await readKeptTermsHash(options.home, client.partyId, 'cohort_query', sealed.dealId);
+    const kind = encrypted ? 'he_selection' : 'sealed_table';
+    await requireSellersRelease(client, sealed, await sellerOf(client, sealed.dealId), { kind, termsHash });
+    return;
+  }
+  const termsHash = await readKeptTermsHash(options.home, client.partyId, 'multi_seller', sealed.dealId);
+  const { contributors } = await client.get<{ contributors: string[] }>(
+    `/multi-seller-deals/${encodeURIComponent(sealed.dealId)}`,
+  );
+  await requireSignedContributors(sealed, contributors, options, client.partyId);
+  await requireContributions(client, sealed, contributors, termsHash);
+}
+
 /**
- * Refuses a sealed table the seller's perimeter did not sign for (exit 1): the operator can write a
- * blob sealed to the buyer's key and a matching commitment, but not the perimeter's statement.
+ * The contributors the status names are sellers this buyer signed for, at least two, and as many as
+ * the sum says it adds: the operator cannot pass one seller's answer off as a sum.
  */
-async function requireSellersRelease(client: TuskClient, sealed: SealedResult, operatorKey?: string) {
-  const { sellerId } = await client.get<{ sellerId?: string }>(`/deals/${encodeURIComponent(sealed.dealId)}`);
-  if (!sellerId) throw new CliError(`deal ${sealed.dealId} names no seller`, 1);
-  const key =
-    operatorKey ??
-    process.env.TUSK_OPERATOR_KEY ??
-    (await client.get<{ publicKey: string }>('/operator/key')).publicKey;
-  const check = await checkRelease(client, sealed, sellerId, key);
-  if (!check.ok)
-    throw new CliError(
-      `refusing the answer of ${sealed.dealId}: it is not what seller ${sellerId}'s perimeter released: ${check.problems.join('; ')}`,
-      1,
-    );
-  if (!check.verified) process.stderr.write(`warning: ${check.reason}; the answer is not signed by it\n`);
+async function requireSignedContributors(
+  sealed: SealedResult,
+  contributors: string[],
+  options: { home?: string },
+  partyId: string,
+) {
+  const terms = await readSignedTerms(options.home, partyId, 'multi_seller', sealed.dealId);
+  const signed = ((terms.sellers ?? []) as { sellerId: string }[]).map((s) => s.sellerId);
+  const summed = heEnvelopeOf(Buffer.from(sealed.ciphertext, 'base64'))?.contributors;
+  const problems = [
+    ...contributors.filter((id) => !signed.includes(id)).map((id) => `you signed no share for ${id}`),
+    ...(contributors.length < 2 ? ['a sum needs at least two sellers'] : []),
+    ...(summed !== contributors.length
+      ? [`the sum adds ${summed ?? 'no'} contributions, not the ${contributors.length} named`]
+      : []),
+  ];
+  if (problems.length > 0)
+    throw new CliError(`refusing the answer of ${sealed.dealId}: ${problems.join('; ')}`, EXIT.refused);
 }
 
 /** A deal's result, whichever kind of deal it is (a multi-seller deal is tried when the id is no plain deal). */
@@ -123,6 +167,7 @@ export async function showResult(
     );
     if (!template) throw new CliError(`template ${status.templateId} is no longer in the catalog`, 1);
   }
+  await requireReleased(client, sealed, path, options, encrypted);
   const opened = await openAnyResult(
     sealed,
     encrypted
@@ -137,6 +182,5 @@ export async function showResult(
   ).catch((error: Error) => {
     throw new CliError(`cannot open the answer of ${dealId}: ${error.message}`, 1);
   });
-  if (opened.kind === 'table' && path === 'deals') await requireSellersRelease(client, sealed);
   console.log(options.json ? jsonSafe(opened) : describe(opened, undefined));
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { ACCESS_TOKEN_HEADER, accessTokenContext } from '../../lib/access-token';
 import { open } from '../../lib/sealed-box';
-import { openResult, publicKeyFromPem, type TuskClient } from '../../lib/sdk';
+import { openResult, publicKeyFromPem, type ReleaseStatement, type TuskClient } from '../../lib/sdk';
 import {
   CliError,
   EXIT,
@@ -18,7 +18,8 @@ import { encode, printStatus } from '../party-commands';
 import { chooseTemplate, parseParam } from './buy';
 import { describePrivacy } from './result';
 import { owedForSubscription, whatIsOwed, withPayOptions, type PayOptions } from '../settlement/pay';
-import { keepSignedTerms, payAsSigned, withoutSignature } from '../settlement/kept-terms';
+import { keepSignedTerms, payAsSigned, readKeptTermsHash } from '../settlement/kept-terms';
+import { requireSellersRelease } from './release-acceptance';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -67,13 +68,7 @@ async function subscribe(templateIds: string[], options: SubscribeOptions): Prom
     },
   });
   // Kept before it is sent: `tusk buyer subscription pay` pays only what this says.
-  await keepSignedTerms(
-    options.home,
-    client.partyId,
-    'subscription',
-    subscriptionId,
-    withoutSignature(signed),
-  );
+  await keepSignedTerms(options.home, client, 'subscription', subscriptionId, signed);
   const status = await client.post<{ subscriptionId: string; stage: string }>('/subscriptions', signed);
   console.log(`subscription ${status.subscriptionId}: ${status.stage}`);
 }
@@ -93,21 +88,40 @@ async function currentToken(client: TuskClient, resultKeyPem: string, id: string
   };
 }
 
+type DeliveredResult =
+  | { queryIndex: number; runId: string; commitment: string; ciphertext: string; release?: ReleaseStatement }
+  | { queryIndex: number; runId: string; problem: { code: string } };
+
+/**
+ * A period's answers: each one only if the seller's perimeter signed its delivery for the
+ * subscription terms kept here; one that fails is refused (exit 1) and the others still shown.
+ */
 async function delivery(id: string, period: string, options: PartyOptions) {
   const client = await partyClient(options);
   const resultKey = await readText(keyPaths(home(options.home), client.partyId).result, 'result key');
+  const termsHash = await readKeptTermsHash(options.home, client.partyId, 'subscription', id);
+  const { sellerId } = await client.get<{ sellerId: string }>(`/subscriptions/${encode(id)}`);
   const { token } = await currentToken(client, resultKey, id);
-  const { body } = await client.request<{
-    results: (
-      | { queryIndex: number; runId: string; commitment: string; ciphertext: string }
-      | { queryIndex: number; runId: string; problem: { code: string } }
-    )[];
-  }>('GET', `/subscriptions/${encode(id)}/deliveries/${encode(period)}`, undefined, {
-    [ACCESS_TOKEN_HEADER]: token,
-  });
+  const { body } = await client.request<{ results: DeliveredResult[] }>(
+    'GET',
+    `/subscriptions/${encode(id)}/deliveries/${encode(period)}`,
+    undefined,
+    { [ACCESS_TOKEN_HEADER]: token },
+  );
   for (const result of body.results) {
     if ('problem' in result) {
       console.log(`query ${result.queryIndex}: ${result.problem.code}`);
+      process.exitCode = EXIT.refused;
+      continue;
+    }
+    try {
+      await requireSellersRelease(client, { ...result, dealId: result.runId }, sellerId, {
+        kind: 'subscription_delivery',
+        termsHash,
+      });
+    } catch (error) {
+      if (!(error instanceof CliError)) throw error;
+      console.error(error.message);
       process.exitCode = EXIT.refused;
       continue;
     }

@@ -42,7 +42,7 @@ async function partyAdd(id: string, options: PartyAddOptions): Promise<void> {
     id,
     role: options.role ?? (seller ? 'seller' : undefined),
     publicKey: options.publicKey ?? seller?.publicKey,
-    perimeterKey: options.perimeterKey,
+    perimeterKey: options.perimeterKey ?? seller?.perimeterKey,
     webhookUrl: options.webhook,
     aztecAddress: options.aztecAddress,
   });
@@ -92,7 +92,7 @@ export function registerOperatorCommands(program: Command): void {
       .option('--role <role>', 'buyer, seller, sponsor, auditor, compliance or operator')
       .option('--public-key <key>', 'its request-signing Ed25519 public key (base64url)')
       .option('--perimeter-key <key>', "a seller's perimeter key (it signs what the perimeter releases)")
-      .option('--from <seller.json>', "a seller's seller.json: its role and key from there")
+      .option('--from <seller.json>', "a seller's seller.json: its role, key and perimeter key from there")
       .option('--webhook <url>', 'where its deal events are posted')
       .option('--aztec-address <address>', 'its Aztec account'),
   ).action(partyAdd);

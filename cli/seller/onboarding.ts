@@ -1,12 +1,17 @@
 import { z } from 'zod';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { generateEd25519KeyPair, publicKeyOf } from '../../lib/ed25519';
+import { loadPerimeterKey } from '../../lib/perimeter-key';
 import { SELLER_FILE, sellerWorkspace } from '../../lib/seller-workspace';
 import { datasetPolicyPath, readDatasetPolicyFile } from '../../query-policies/dataset-policy-file';
 import { datasetPolicy, signDatasetPolicy, type DatasetPolicy } from '../../query-policies/dataset-policy';
 import { CliError, home, keyPaths, writeFileAtomic } from '../common';
 import { readWorkspace, writePerimeterFile } from './workspace';
+
+/** The perimeter's state directory inside the workspace: its ledger and its signing key. */
+const PERIMETER_STATE_DIR = 'state';
 
 /**
  * Makes a seller's key (or keeps the one it has), `seller.json` (the one place its public key is
@@ -27,26 +32,29 @@ export async function initSeller(sellerId: string, options: { home?: string }): 
     await writeFileAtomic(keyPath, keys.privateKeyPem, 0o600);
     publicKey = keys.publicKey;
   }
+  // The perimeter's own key, made now so the operator registers it with the seller (party add --from).
+  const perimeterKey = (await loadPerimeterKey(join(workspace.dir, PERIMETER_STATE_DIR))).publicKey;
   await writeFileAtomic(
     workspace.sellerFile,
-    `${JSON.stringify({ seller: sellerId, publicKey }, null, 2)}\n`,
+    `${JSON.stringify({ seller: sellerId, publicKey, perimeterKey }, null, 2)}\n`,
   );
   await writePerimeterFile(workspace, {
     sellerFile: SELLER_FILE,
     policiesDir: '.',
     datasets: {},
-    stateDir: 'state',
+    stateDir: PERIMETER_STATE_DIR,
   });
   console.log(
     [
       `seller ${sellerId}`,
       `  signing key (keep it private): ${keyPath}`,
       `  public key:                    ${publicKey} (in ${workspace.sellerFile})`,
+      `  perimeter key:                 ${perimeterKey} (signs what the perimeter releases)`,
       `  perimeter configuration:       ${workspace.perimeterFile}`,
       'next:',
       `  tusk seller import <file.csv|file.parquet> --table NAME --seller ${sellerId}`,
       `  tusk seller policy --seller ${sellerId} --dataset NAME     (privacy budgets, signed)`,
-      `  tusk operator party add ${sellerId} --role seller --from ${workspace.sellerFile}`,
+      `  tusk operator party add ${sellerId} --role seller --from ${workspace.sellerFile}   (registers both keys)`,
       '  tusk up     (the service on this machine runs this perimeter from its perimeter.json)',
       `  or, beside another operator's service: set logUrl and operatorPublicKey in ${workspace.perimeterFile}`,
       '     (its API and log key) and run `tusk up --perimeter` with TEMPORAL_ADDRESS set',

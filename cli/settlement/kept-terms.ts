@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TermsBody, TermsKind } from '../../lib/sdk';
+import { termsBodyOf, termsHashOf, type TermsBody, type TermsKind } from '../../lib/sdk';
 import { CliError, EXIT, home, writeFileAtomic } from '../common';
 import { payOwed, type Owed, type Payment, type PayOptions } from './pay';
 
@@ -11,14 +11,49 @@ import { payOwed, type Owed, type Payment, type PayOptions } from './pay';
 const keptPath = (homeDir: string, partyId: string, kind: TermsKind, id: string) =>
   join(homeDir, 'terms', partyId.replace(/[^\w-]/g, '_'), `${kind}-${id.replace(/[^\w.-]/g, '_')}.json`);
 
-export function keepSignedTerms(
+/** Beside the body: the hash that names the whole signed envelope, as release statements name it. */
+const hashPath = (homeDir: string, partyId: string, kind: TermsKind, id: string) =>
+  keptPath(homeDir, partyId, kind, id).replace(/\.json$/, '.terms-hash');
+
+/** Keeps what this party signs, and the hash its sellers' release statements must name. */
+export async function keepSignedTerms(
+  homeFlag: string | undefined,
+  signer: { partyId: string; publicKey: string },
+  kind: TermsKind,
+  id: string,
+  signed: TermsBody & { termsSignature: string },
+): Promise<void> {
+  const body = withoutSignature(signed);
+  const termsHash = termsHashOf({
+    kind,
+    signer: signer.partyId,
+    publicKey: signer.publicKey,
+    body: termsBodyOf(body),
+    signature: signed.termsSignature,
+  });
+  const homeDir = home(homeFlag);
+  await writeFileAtomic(hashPath(homeDir, signer.partyId, kind, id), `${termsHash}\n`);
+  await writeFileAtomic(keptPath(homeDir, signer.partyId, kind, id), `${JSON.stringify(body, null, 2)}\n`);
+}
+
+/**
+ * The hash of the terms this party signed for `id`, kept when it signed them; refuses (exit 1) when
+ * none were signed here: an answer is accepted only for terms its buyer can name.
+ */
+export async function readKeptTermsHash(
   homeFlag: string | undefined,
   partyId: string,
   kind: TermsKind,
   id: string,
-  body: TermsBody,
-): Promise<void> {
-  return writeFileAtomic(keptPath(home(homeFlag), partyId, kind, id), `${JSON.stringify(body, null, 2)}\n`);
+): Promise<string> {
+  const path = hashPath(home(homeFlag), partyId, kind, id);
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  if (text === undefined)
+    throw new CliError(
+      `no ${kind} terms signed here for ${id} (${path}): tusk accepts only answers to terms you signed from this home`,
+      EXIT.refused,
+    );
+  return text.trim();
 }
 
 export async function readSignedTerms(

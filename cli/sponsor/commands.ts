@@ -4,9 +4,10 @@ import { FINAL_GRANT_STAGES, REFUSED_GRANT_STAGES, waitFor } from '../../lib/sdk
 import { CliError, EXIT, partyClient, readText, withPartyOptions, type PartyOptions } from '../common';
 import { catalog, chooseTemplate } from '../buyer/buy';
 import { owedForGrant, whatIsOwed, withPayOptions, type PayOptions } from '../settlement/pay';
-import { keepSignedTerms, payAsSigned, withoutSignature } from '../settlement/kept-terms';
+import { keepSignedTerms, payAsSigned } from '../settlement/kept-terms';
 import { addDealsCommand, addKeygenCommand, encode, printStatus, progressOnStderr } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
+import { checkGrantVerdicts } from './verdicts';
 import { approveMilestone, extendMilestone, submitGrantEvidence } from '../../lib/signed-actions';
 
 interface MilestoneInput {
@@ -59,7 +60,7 @@ async function createGrant(
   const grantId = options.id ?? randomUUID();
   const signed = client.signed('grant', { grantId, granteeId: options.grantee, milestones: pinned });
   // Kept before it is sent: `tusk sponsor grant fund` pays only what this says.
-  await keepSignedTerms(options.home, client.partyId, 'grant', grantId, withoutSignature(signed));
+  await keepSignedTerms(options.home, client, 'grant', grantId, signed);
   let status = await client.post<GrantStatus>('/grants', signed);
   if (options.wait) status = await waitGrant(grantId, options);
   printStatus(status, REFUSED_GRANT_STAGES, false);
@@ -118,6 +119,11 @@ export function registerSponsorCommands(program: Command): void {
         : await client.get<GrantStatus>(`/grants/${encode(grantId)}`);
       printStatus(status, REFUSED_GRANT_STAGES);
     });
+  withPartyOptions(
+    grant
+      .command('verdicts <grantId>')
+      .description("check each milestone's verdict is its seller's perimeter's (exit 1 if not)"),
+  ).action(checkGrantVerdicts);
   withPartyOptions(
     grant
       .command('evidence <grantId> <milestoneId>')

@@ -6,7 +6,14 @@
  */
 export { TuskClient, TuskApiError, TuskUnreachableError } from '../tusk-client';
 export { signRequest } from '../signed-request';
-export { signTerms, type TermsKind, type TermsBody, type SignedTerms } from '../signed-terms';
+export {
+  signTerms,
+  termsBodyOf,
+  termsHashOf,
+  type TermsKind,
+  type TermsBody,
+  type SignedTerms,
+} from '../signed-terms';
 export {
   signDecision,
   type DecisionAction,
@@ -34,7 +41,17 @@ export {
   type SealedResult,
   type TemplateLayout,
 } from './results';
-export { checkRelease, registeredPerimeterKey, type ReleaseCheck } from './release-check';
+export {
+  checkContributions,
+  checkVerdict,
+  type CheckedMilestone,
+  checkRelease,
+  noPerimeterKeyProblem,
+  registeredPerimeterKey,
+  type ReleaseCheck,
+  type ReleaseWanted,
+} from './release-check';
+export type { ReleaseStatement } from '../release-statement';
 export { waitFor, WaitTimeoutError, type WaitOptions } from './wait';
 export {
   RESTING_DEAL_STAGES,

@@ -14,6 +14,8 @@ export interface SealedResult {
   ciphertext: string;
   /** The seller's perimeter's signed statement of the release (see ./release-check.ts). */
   release?: ReleaseStatement;
+  /** A multi-seller sum: each contributing seller's perimeter's statement of its part. */
+  releases?: ReleaseStatement[];
 }
 
 /** The columns a buyer's tools need to lay out an HE answer: what GET /templates says of a template. */

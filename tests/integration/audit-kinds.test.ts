@@ -12,6 +12,10 @@ import { signDocument } from '../../lib/audit/signed-document';
 import type { AuditReport } from '../../lib/audit/verify/report';
 import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
 import { auditorKeysFromLog } from '../../lib/audit/verify/auditor-keys';
+import { checkContributions, fetchDealResult, registeredPerimeterKey } from '../../lib/sdk';
+import { keepSignedTerms } from '../../cli/settlement/kept-terms';
+import { keyPaths, writeFileAtomic } from '../../cli/common';
+import { tusk as runTusk } from './cli/run-tusk';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { DealStatus } from '../../workflows/deal/state';
@@ -133,26 +137,33 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     });
   }
 
+  /** Each seller's perimeter key as the transparency log registers it, proven under the operator's key. */
+  async function loggedPerimeterKeys(): Promise<Record<string, string>> {
+    const keys: Record<string, string> = {};
+    for (const seller of sellers)
+      keys[seller.id] = (await registeredPerimeterKey(buyer(), seller.id, operatorKey))!;
+    return keys;
+  }
+
   async function multiSellerDeal(): Promise<void> {
     const secret = await readHeSecret(keyHome, test.deployment.buyer.id);
     const hashOf = (seller: TestSeller) => templateHash(templates.get(seller.id)!);
-    const created = await buyer().request<MultiSellerDealStatus>(
-      'POST',
-      '/multi-seller-deals',
-      buyer().signed('multi_seller', {
-        dealId: ids.multi,
-        templateId: templates.get(sellers[0]!.id)!.id,
-        sellers: sellers.map((seller) => ({
-          sellerId: seller.id,
-          templateHash: hashOf(seller),
-          price: '1000',
-        })),
-        parameters: PARAMETERS,
-        price: '2000',
-        heKeyRef: secret.keyRef,
-        compliance: RESEARCH_IN_US,
-      }),
-    );
+    const signed = buyer().signed('multi_seller', {
+      dealId: ids.multi,
+      templateId: templates.get(sellers[0]!.id)!.id,
+      sellers: sellers.map((seller) => ({
+        sellerId: seller.id,
+        templateHash: hashOf(seller),
+        price: '1000',
+      })),
+      parameters: PARAMETERS,
+      price: '2000',
+      heKeyRef: secret.keyRef,
+      compliance: RESEARCH_IN_US,
+    });
+    // Kept where the buyer's CLI (beside its HE key) checks the sum's statements against them.
+    await keepSignedTerms(keyHome, buyer(), 'multi_seller', ids.multi, signed);
+    const created = await buyer().request<MultiSellerDealStatus>('POST', '/multi-seller-deals', signed);
     expect(created.status).toBe(201);
     const status = () => buyer().get<MultiSellerDealStatus>(`/multi-seller-deals/${ids.multi}`);
     await waitFor(status, (s) => s.stage === 'delivered' || s.problem !== undefined, 180_000);
@@ -190,38 +201,37 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     const sponsor = as('sponsor');
     const template = templates.get(sellers[0]!.id)!;
     const now = Date.now();
-    const created = await sponsor.request<GrantStatus>(
-      'POST',
-      '/grants',
-      sponsor.signed('grant', {
-        grantId: ids.grant,
-        granteeId: 'lab',
-        milestones: [
-          {
-            milestoneId: 'enrolled',
-            name: '≥ 1,000 participants enrolled',
-            amount: '600',
-            deadline: new Date(now + 120_000).toISOString(),
-            check: {
-              kind: 'query',
-              sellerId: sellers[0]!.id,
-              templateId: template.id,
-              templateHash: templateHash(template),
-              parameters: PARAMETERS,
-              metric: 'patients',
-              threshold: 1000,
-            },
+    const signed = sponsor.signed('grant', {
+      grantId: ids.grant,
+      granteeId: 'lab',
+      milestones: [
+        {
+          milestoneId: 'enrolled',
+          name: '≥ 1,000 participants enrolled',
+          amount: '600',
+          deadline: new Date(now + 120_000).toISOString(),
+          check: {
+            kind: 'query',
+            sellerId: sellers[0]!.id,
+            templateId: template.id,
+            templateHash: templateHash(template),
+            parameters: PARAMETERS,
+            metric: 'patients',
+            threshold: 1000,
           },
-          {
-            milestoneId: 'published',
-            name: 'paper published',
-            amount: '400',
-            deadline: new Date(now + 20_000).toISOString(),
-            check: { kind: 'sponsor_approval' },
-          },
-        ],
-      }),
-    );
+        },
+        {
+          milestoneId: 'published',
+          name: 'paper published',
+          amount: '400',
+          deadline: new Date(now + 20_000).toISOString(),
+          check: { kind: 'sponsor_approval' },
+        },
+      ],
+    });
+    // Kept where the sponsor's CLI (tusk() below) checks the verdicts against them.
+    await keepSignedTerms(join(test.home, 'cli'), sponsor, 'grant', ids.grant, signed);
+    const created = await sponsor.request<GrantStatus>('POST', '/grants', signed);
     expect(created.status).toBe(201);
     const status = () => sponsor.get<GrantStatus>(`/grants/${ids.grant}`);
     await waitFor(status, (s) => s.stage === 'active');
@@ -324,6 +334,47 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     expect(report.checks.filter((c) => c.check.startsWith('template and seller signature'))).toHaveLength(2);
     // Each seller's part of the sum is a release of its dataset, charged once at its template's cost.
     expect(report.checks.find((c) => c.check === 'privacy charges')?.status).toBe('ok');
+    // The buyer's CLI opens the sum only once each contributor's statement checks out.
+    await writeFileAtomic(
+      keyPaths(keyHome, 'demo-buyer').signing,
+      test.deployment.buyer.signingKeyPem,
+      0o600,
+    );
+    const env = { TUSK_HOME: keyHome, TUSK_API_URL: test.deployment.apiUrl, TUSK_OPERATOR_KEY: operatorKey };
+    const opened = await runTusk(
+      ['buyer', 'result', ids.multi, '--multi', '--as', 'demo-buyer', '--json'],
+      env,
+    );
+    expect(opened.code, opened.stderr).toBe(0);
+    expect(JSON.parse(opened.stdout)).toMatchObject({ kind: 'sum', contributors: 2 });
+    // The buyer's client: each contributor's perimeter signed its own part of this sum.
+    const sealed = await fetchDealResult(buyer(), ids.multi, true);
+    const contributors = sellers.map((s) => s.id);
+    expect(await checkContributions(buyer(), sealed, contributors, operatorKey)).toEqual({ ok: true });
+    const oneMissing = { ...sealed, releases: sealed.releases!.slice(1) };
+    expect(await checkContributions(buyer(), oneMissing, contributors, operatorKey)).toEqual({
+      ok: false,
+      problems: [
+        `seller ${sellers[0]!.id}: no well-formed release statement signed by the seller comes with the answer`,
+      ],
+    });
+    // Each seller's perimeter signed its own contribution, under the key the log registers for it.
+    const keys = await loggedPerimeterKeys();
+    const signed = await verifyBundle(bundle, { operatorKey, perimeterKeys: keys });
+    expect(findingsOf(signed)).toEqual([]);
+    expect(signed.checks.filter((c) => c.check === 'release statements')).toEqual(
+      sellers.map((s) => ({
+        check: 'release statements',
+        status: 'ok',
+        detail: `${ids.multi} (${s.id}'s contribution): signed by ${s.id}'s perimeter`,
+      })),
+    );
+    const unsigned = clone(bundle);
+    const part = activityResult(unsigned, 'encryptContribution');
+    part.set({ ...part.value, release: undefined });
+    expect(
+      findingsOf(await verifyBundle(resign(signer, unsigned), { operatorKey, perimeterKeys: keys })),
+    ).toContainEqual(expect.stringMatching(/^release statements: the release of .* carries no statement/));
     const overcharged = clone(bundle);
     const contribution = activityResult(overcharged, 'encryptContribution');
     contribution.set({ ...contribution.value, epsilonSpent: 5 });
@@ -446,6 +497,15 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     expect(verified.stdout).toContain(
       `ok      template and seller signature (${test.seller.id}, cohort-cost-by-zip3)`,
     );
+    // With the API to ask, the seller's perimeter key comes from the log: the verdict is the seller's.
+    const withLog = await tusk(['audit', 'verify', file, '--operator-key', operatorKey, '--as', 'sponsor']);
+    expect(withLog.code, withLog.stdout + withLog.stderr).toBe(0);
+    expect(withLog.stdout).toContain(
+      `ok      release statements: ${ids.grant} milestone enrolled check 1: signed by ${test.seller.id}'s perimeter`,
+    );
+    const verdicts = await tusk(['sponsor', 'grant', 'verdicts', ids.grant, '--as', 'sponsor']);
+    expect(verdicts.code, verdicts.stdout + verdicts.stderr).toBe(0);
+    expect(verdicts.stdout).toBe(`enrolled: met, signed by ${test.seller.id}'s perimeter\n`);
     const unknown = await tusk(['audit', 'bundle', 'grant:', '--as', 'sponsor', '--out', file]);
     expect(unknown.code).toBe(2);
 
@@ -466,6 +526,13 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     expect(findings).toContainEqual(
       'receipt against the ledger: the ledger shows 685 paid out, the histories 585',
     );
+    // The sponsor sees the verdict's statement; an auditor's redacted view names no seller.
+    const full = await as('sponsor').get<GrantStatus>(`/grants/${ids.grant}`);
+    expect(full.milestones[0]!.lastCheck?.release?.body).toMatchObject({
+      kind: 'milestone_verdict',
+      sellerId: test.seller.id,
+    });
+    expect(JSON.stringify(await as('auditor').get(`/grants/${ids.grant}`))).not.toContain(test.seller.id);
     // The grant's lab and sponsor have it; the deal's buyer has no part in it.
     await expect(buyer().get(`/grants/${ids.grant}/audit-bundle`)).rejects.toMatchObject({ status: 403 });
   });
@@ -491,8 +558,19 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
       resultCommitment: expect.any(String),
     });
     expect(bundle.body.receipt?.openings?.amounts?.value).toMatchObject({ deposits: '1000', fee: '25' });
-    const report = await verifyBundle(bundle, { operatorKey, ledgerFile: test.deployment.ledger.path });
+    const report = await verifyBundle(bundle, {
+      operatorKey,
+      ledgerFile: test.deployment.ledger.path,
+      perimeterKeys: await loggedPerimeterKeys(),
+    });
     expect(findingsOf(report)).toEqual([]);
+    // The period's delivery is its seller's, signed for its run id.
+    expect(report.checks.filter((c) => c.check === 'release statements')).toMatchObject([
+      {
+        status: 'ok',
+        detail: `${ids.subscription}/period-2/query-0: signed by ${sellers[0]!.id}'s perimeter`,
+      },
+    ]);
 
     // Period 1's run handed in as period 2's: the receipt's money is not what those histories show.
     const swapped = clone(bundle);

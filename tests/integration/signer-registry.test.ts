@@ -231,7 +231,7 @@ describe('who signed is who is named', () => {
       expect(settled.problem).toBeUndefined();
       const sealed = await fetchDealResult(client, deal.dealId);
       const check = await checkRelease(client, sealed, test.seller.id, operatorKey);
-      expect(check).toMatchObject({ ok: true, verified: true });
+      expect(check).toMatchObject({ ok: true });
       expect(sealed.release?.body).toMatchObject({
         dealId: deal.dealId,
         sellerId: test.seller.id,
@@ -278,6 +278,7 @@ describe('who signed is who is named', () => {
                 ? signReleaseStatement(
                     {
                       type: 'tusk.release/v1',
+                      kind: 'sealed_table',
                       sellerId: test.seller.id,
                       dealId: input.dealId,
                       termsHash: termsHashOf(input.terms),
@@ -324,7 +325,7 @@ describe('who signed is who is named', () => {
         {
           check: 'release statements',
           status: 'finding',
-          detail: `the answer of ${made[0]} carries no statement of its seller's perimeter: the seller did not release it`,
+          detail: `the release of ${made[0]} carries no statement of its seller's perimeter: the seller did not release it`,
         },
       ]);
       expect(await releaseChecks(made[1]!)).toMatchObject([

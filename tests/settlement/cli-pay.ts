@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import { keyPaths, writeFileAtomic } from '../../cli/common';
-import { keepSignedTerms, withoutSignature } from '../../cli/settlement/kept-terms';
+import { keepSignedTerms } from '../../cli/settlement/kept-terms';
 import type { TermsBody, TermsKind } from '../../lib/signed-terms';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import { tusk, type TuskRun } from '../integration/cli/run-tusk';
@@ -28,7 +28,7 @@ export async function cliPayer(test: TestDeployment, payer: PartyIdentity, accou
   return {
     /** Keeps terms the payer signed through the SDK where its CLI looks: it pays only what they say. */
     keep: (kind: TermsKind, id: string, signed: TermsBody & { termsSignature: string }) =>
-      keepSignedTerms(home, payer.id, kind, id, withoutSignature(signed)),
+      keepSignedTerms(home, { partyId: payer.id, publicKey: payer.client.publicKey }, kind, id, signed),
     async pay(args: string[]): Promise<TuskRun & { payments: CliPayment[] }> {
       const run = await tusk(
         [

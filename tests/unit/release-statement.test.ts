@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
+import { sha256Ref } from '../../lib/canonical-json';
 import {
+  encryptedAnswerCommitment,
   releaseStatementProblems,
   signReleaseStatement,
   termsHashOf,
@@ -13,6 +15,7 @@ const buyer = generateEd25519KeyPair();
 const terms = signTerms('cohort_query', 'buyer-1', { dealId: 'd1', price: '1000' }, buyer.privateKeyPem);
 const body: ReleaseStatementBody = {
   type: 'tusk.release/v1',
+  kind: 'sealed_table',
   sellerId: 'seller-1',
   dealId: 'd1',
   termsHash: termsHashOf(terms),
@@ -62,5 +65,38 @@ describe("a perimeter's release statement", () => {
     expect(releaseStatementProblems(statement, { ...expected, termsHash: termsHashOf(otherTerms) })).toEqual([
       'it answers other terms than the ones the buyer signed',
     ]);
+  });
+
+  it('vouches only for the kind of release it states', () => {
+    const selection = signReleaseStatement({ ...body, kind: 'he_selection' }, perimeter);
+    expect(releaseStatementProblems(selection, { ...expected, kind: 'he_selection' })).toEqual([]);
+    expect(releaseStatementProblems(selection, { ...expected, kind: 'sealed_table' })).toEqual([
+      'it states a he_selection release, not the sealed_table delivered',
+    ]);
+  });
+
+  it('a milestone verdict holds only for its milestone, check and verdict', () => {
+    const subject = { milestoneId: 'm1', checkId: '1', met: false };
+    const verdict = signReleaseStatement(
+      { ...body, kind: 'milestone_verdict', dealId: 'g1', subject },
+      perimeter,
+    );
+    const wanted = { ...expected, dealId: 'g1', kind: 'milestone_verdict' as const, subject };
+    expect(releaseStatementProblems(verdict, wanted)).toEqual([]);
+    expect(releaseStatementProblems(verdict, { ...wanted, subject: { ...subject, met: true } })).toEqual([
+      "the seller's verdict is not met, not what was recorded",
+    ]);
+    expect(releaseStatementProblems(verdict, { ...wanted, subject: { ...subject, checkId: '2' } })).toEqual([
+      'it decides milestone m1 check 1, not m1 check 2',
+    ]);
+    const bare = signReleaseStatement({ ...body, kind: 'milestone_verdict', dealId: 'g1' }, perimeter);
+    expect(releaseStatementProblems(bare, wanted)).toEqual(['it names no milestone verdict']);
+  });
+
+  it('an encrypted answer is committed to by its content address', () => {
+    const bytes = Buffer.from('{"kind":"selection"}');
+    const commitment = encryptedAnswerCommitment(sha256Ref(bytes));
+    expect(commitment).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(encryptedAnswerCommitment(sha256Ref(Buffer.from('{"kind":"sum"}')))).not.toBe(commitment);
   });
 });

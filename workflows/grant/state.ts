@@ -1,3 +1,4 @@
+import type { ReleaseStatement } from '../../lib/release-statement';
 import type { ParameterValues } from '../../query-policies/template';
 import { SettlementAttention, type AttentionItem } from '../settlement-attention';
 import type { SignedTerms } from '../../lib/signed-terms';
@@ -53,7 +54,14 @@ export type GrantStage = 'funding' | 'active' | 'completed' | 'ended' | 'failed'
 export interface MilestoneStatus extends MilestoneSpec {
   stage: MilestoneStage;
   evidence: { ref: string; at: number }[];
-  lastCheck?: { met: boolean; statementHash?: string; problem?: string; at: number };
+  lastCheck?: {
+    met: boolean;
+    statementHash?: string;
+    /** The seller's perimeter's signed statement of the verdict: the sponsor and auditors check it. */
+    release?: ReleaseStatement;
+    problem?: string;
+    at: number;
+  };
   releasedAt?: number;
 }
 
@@ -249,7 +257,7 @@ export class GrantState {
   /** A check counts even if it finishes after the deadline: the evidence came in time. */
   recordCheck(
     milestoneId: string,
-    check: { met: boolean; statementHash?: string; problem?: string },
+    check: { met: boolean; statementHash?: string; release?: ReleaseStatement; problem?: string },
     now: number,
   ): void {
     const milestone = this.milestone(milestoneId);

@@ -1,3 +1,4 @@
+import type { ReleaseStatement } from '../../lib/release-statement';
 import type { DealCompliance } from '../../query-policies/compliance';
 import { SettlementAttention, type AttentionItem } from '../settlement-attention';
 import type { SignedTerms } from '../../lib/signed-terms';
@@ -37,7 +38,13 @@ export interface MultiSellerDealStatus {
   price: string;
   /** Sellers whose perimeter accepted the deal; only they are paid. */
   contributors: string[];
-  result?: { resultRef: string; commitment: string; contributors: number };
+  result?: {
+    resultRef: string;
+    commitment: string;
+    contributors: number;
+    /** Each contributing seller's perimeter's signed statement of the contribution it released. */
+    releases?: ReleaseStatement[];
+  };
   confirmedBy?: 'buyer' | 'acceptance_timer';
   /** Where the buyer pays each contributing seller's share, once that share's escrow is open. */
   escrows?: { sellerId: string; address: string; amount: string }[];

@@ -176,7 +176,8 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
       heKeyRef: input.heKeyRef,
       contributionRefs: parts.map((part) => part.contributionRef),
     });
-    deal.deliver(sum, Date.now());
+    const releases = parts.flatMap((part) => (part.release ? [part.release] : []));
+    deal.deliver({ ...sum, releases }, Date.now());
   } catch (error) {
     return fail(problemOf(error), 'refunded');
   }

@@ -1,3 +1,4 @@
+import type { ReleaseStatement } from '../../lib/release-statement';
 import type { DealCompliance } from '../../query-policies/compliance';
 import { SettlementAttention, type AttentionItem } from '../settlement-attention';
 import type { SignedTerms } from '../../lib/signed-terms';
@@ -53,6 +54,8 @@ export type DeliveredQuery =
       runId: string;
       resultRef: string;
       commitment: string;
+      /** The seller's perimeter's signed statement of this delivery: the subscriber's client checks it. */
+      release?: ReleaseStatement;
     }
   | { queryIndex: number; runId: string; problem: { code: string; reason: string } };
 

@@ -1,59 +1,177 @@
-import { releaseStatementProblems, termsHashOf } from '../../release-statement';
+import {
+  encryptedAnswerCommitment,
+  releaseStatementProblems,
+  termsHashOf,
+  type ReleaseExpectation,
+  type ReleaseKind,
+} from '../../release-statement';
 import { signedTermsSchema } from '../../signed-terms';
 import type { SignedBundle } from '../bundle';
 import { callsOfSubject } from '../deal-facts';
+import type { ActivityCall } from '../history-json';
 import { finding, fromProblems, skipped, type CheckResult } from './report';
 
 const CHECK = 'release statements';
 
-/** Seller id → its perimeter's Ed25519 key, as the auditor pinned them (or read them from the log). */
+/** Seller id → its perimeter's Ed25519 key, as the auditor pinned them or read them from the log. */
 export type PerimeterKeys = Record<string, string>;
 
+/** The perimeter activities whose results are releases, and what each must state. */
+const RELEASING = ['runApprovedQuery', 'encryptContribution', 'checkMilestone'] as const;
+
+interface Release {
+  /** The seller whose perimeter the workflow asked (its task queue), else the one the statement names. */
+  sellerId: string | undefined;
+  /** What the release is called in findings: the deal, run or grant id, and the milestone check. */
+  label: string;
+  statement: unknown;
+  expected: Omit<ReleaseExpectation, 'perimeterKey'>;
+  /** ε the history says the release charged (a milestone verdict's is the run's, checked across checks). */
+  epsilonSpent?: number;
+}
+
+const sellerOfQueue = (queue: string | undefined) =>
+  queue?.startsWith('perimeter.') ? queue.slice('perimeter.'.length) : undefined;
+
+function releaseOf(call: ActivityCall): Release | undefined {
+  if (!call.completed || !(RELEASING as readonly string[]).includes(call.activityType)) return undefined;
+  const input = call.input[0] as Record<string, unknown> & { terms?: unknown };
+  const result = (call.result ?? {}) as Record<string, unknown> & {
+    release?: { body?: { sellerId?: string } };
+  };
+  const terms = signedTermsSchema.safeParse(input.terms);
+  const termsHash = terms.success ? { termsHash: termsHashOf(terms.data) } : {};
+  const sellerId = sellerOfQueue(call.taskQueue) ?? result.release?.body?.sellerId;
+  const common = { sellerId, statement: result.release };
+  switch (call.activityType) {
+    case 'checkMilestone': {
+      const [grantId, milestoneId, checkId] = [input.grantId, input.milestoneId, input.checkId] as string[];
+      return {
+        ...common,
+        label: `${grantId} milestone ${milestoneId} check ${checkId}`,
+        expected: {
+          dealId: grantId!,
+          kind: 'milestone_verdict',
+          commitment: String(result.statementHash),
+          subject: { milestoneId: milestoneId!, checkId: checkId!, met: result.met === true },
+          ...termsHash,
+        },
+      };
+    }
+    case 'encryptContribution':
+      return {
+        ...common,
+        label: `${String(input.dealId)} (${sellerId ?? 'a seller'}'s contribution)`,
+        expected: {
+          dealId: String(input.dealId),
+          kind: 'he_contribution',
+          commitment: encryptedAnswerCommitment(String(result.contributionRef)),
+          ...termsHash,
+        },
+        epsilonSpent: Number(result.epsilonSpent),
+      };
+    default: {
+      const kind: ReleaseKind = input.privateSelection
+        ? 'he_selection'
+        : terms.success && terms.data.kind === 'subscription'
+          ? 'subscription_delivery'
+          : 'sealed_table';
+      return {
+        ...common,
+        label: String(input.dealId),
+        expected: { dealId: String(input.dealId), kind, commitment: String(result.commitment), ...termsHash },
+        epsilonSpent: Number(result.epsilonSpent),
+      };
+    }
+  }
+}
+
+/** Every release the subject's histories record, in order. */
+function releasesOf(bundle: SignedBundle): Release[] {
+  return callsOfSubject(bundle.body.subject, bundle.body.runs).flatMap((call) => releaseOf(call) ?? []);
+}
+
+/** The sellers whose perimeters released something for the subject: whose keys an auditor needs. */
+export function releasingSellers(bundle: SignedBundle): string[] {
+  return [...new Set(releasesOf(bundle).flatMap((r) => (r.sellerId ? [r.sellerId] : [])))];
+}
+
+function problemsOf(release: Release, perimeterKey: string): string[] {
+  const problems = releaseStatementProblems(release.statement, { ...release.expected, perimeterKey });
+  const body = (release.statement as { body?: { sellerId?: string; epsilonCharged?: number } }).body;
+  if (problems.length > 0 || !body) return problems;
+  if (release.sellerId !== undefined && body.sellerId !== release.sellerId)
+    problems.push(
+      `it is stated for seller ${body.sellerId}, not ${release.sellerId} whose perimeter was asked`,
+    );
+  if (release.epsilonSpent !== undefined && body.epsilonCharged !== release.epsilonSpent)
+    problems.push(`the perimeter charged ε ${body.epsilonCharged}, the history says ${release.epsilonSpent}`);
+  return problems;
+}
+
+/** A milestone's checks are one run: every verdict of it states the same ε, charged once. */
+function verdictChargeProblems(releases: Release[]): string[] {
+  const byMilestone = new Map<string, Set<number>>();
+  for (const release of releases) {
+    const body = (
+      release.statement as {
+        body?: { kind?: string; subject?: { milestoneId: string }; epsilonCharged?: number };
+      }
+    )?.body;
+    if (body?.kind !== 'milestone_verdict' || !body.subject) continue;
+    const charges = byMilestone.get(body.subject.milestoneId) ?? new Set<number>();
+    charges.add(body.epsilonCharged ?? Number.NaN);
+    byMilestone.set(body.subject.milestoneId, charges);
+  }
+  return [...byMilestone]
+    .filter(([, charges]) => charges.size > 1)
+    .map(
+      ([milestone, charges]) =>
+        `milestone ${milestone}'s verdicts state different runs' ε: ${[...charges].join(', ')}`,
+    );
+}
+
+/** A multi-seller sum adds exactly the contributions the sellers signed for, no other ciphertext. */
+function sumProblems(bundle: SignedBundle, releases: Release[]): string[] {
+  const signed = new Set(
+    releases.filter((r) => r.expected.kind === 'he_contribution').map((r) => r.expected.commitment),
+  );
+  return callsOfSubject(bundle.body.subject, bundle.body.runs)
+    .filter((c) => c.completed && c.activityType === 'sumCiphertexts')
+    .flatMap((c) => (c.input[0] as { contributionRefs?: string[] }).contributionRefs ?? [])
+    .filter((ref) => !signed.has(encryptedAnswerCommitment(ref)))
+    .map((ref) => `the sum adds ${ref}, which no seller's perimeter released`);
+}
+
 /**
- * Every sealed answer the histories record must come with its seller's perimeter's statement, signed
- * by the perimeter key the auditor pinned for that seller (never a key the bundle carries), naming the
- * deal, the buyer's signed terms and the commitment that was delivered, and the ε the history charged.
- * An answer without one was not released by the seller: the operator wrote it.
+ * Every release the histories record (a sealed table, an HE selection or contribution, a subscription
+ * delivery, a milestone verdict) must come with its seller's perimeter's statement, signed by the key
+ * the auditor pinned or read from the log for that seller (never a key the bundle carries), naming the
+ * release's kind, its id, the signed terms, what was delivered, and the ε the history charged. A
+ * release without one was not the seller's: the operator made it.
  */
 export function checkReleaseStatements(bundle: SignedBundle, perimeterKeys?: PerimeterKeys): CheckResult[] {
-  const releases = callsOfSubject(bundle.body.subject, bundle.body.runs).filter(
-    (c) => c.completed && c.activityType === 'runApprovedQuery',
-  );
-  if (releases.length === 0) return [skipped(CHECK, 'no sealed answer was released')];
+  const releases = releasesOf(bundle);
+  if (releases.length === 0) return [skipped(CHECK, 'nothing was released')];
   if (!perimeterKeys)
-    return [skipped(CHECK, "give --perimeter-keys FILE: the sellers' perimeter keys you pin")];
-  return releases.flatMap((call) => {
-    const input = call.input[0] as { dealId: string; terms?: unknown; sellerId?: string };
-    const result = call.result as {
-      commitment: string;
-      epsilonSpent: number;
-      release?: { body?: { sellerId?: string } };
-    };
-    const sellerId = result.release?.body?.sellerId ?? input.sellerId;
-    const perimeterKey = sellerId ? perimeterKeys[sellerId] : undefined;
-    if (!result.release)
+    return [skipped(CHECK, "give --perimeter-keys FILE or --log: the sellers' perimeter keys")];
+  const results = releases.flatMap((release) => {
+    if (release.statement === undefined)
       return [
         finding(
           CHECK,
-          `the answer of ${input.dealId} carries no statement of its seller's perimeter: the seller did not release it`,
+          `the release of ${release.label} carries no statement of its seller's perimeter: the seller did not release it`,
         ),
       ];
+    const perimeterKey = release.sellerId ? perimeterKeys[release.sellerId] : undefined;
     if (!perimeterKey)
-      return [skipped(CHECK, `no perimeter key is pinned for seller ${sellerId ?? '(unnamed)'}`)];
-    const terms = signedTermsSchema.safeParse(input.terms);
-    const problems = releaseStatementProblems(result.release, {
-      perimeterKey,
-      dealId: input.dealId,
-      commitment: result.commitment,
-      ...(terms.success ? { termsHash: termsHashOf(terms.data) } : {}),
-    });
-    const charged = (result.release as { body: { epsilonCharged: number } }).body.epsilonCharged;
-    if (problems.length === 0 && charged !== result.epsilonSpent)
-      problems.push(`the perimeter charged ε ${charged}, the history says ${result.epsilonSpent}`);
+      return [skipped(CHECK, `no perimeter key is known for seller ${release.sellerId ?? '(unnamed)'}`)];
     return fromProblems(
       CHECK,
-      problems.map((p) => `${input.dealId}: ${p}`),
-      `${input.dealId}: signed by ${sellerId}'s perimeter`,
+      problemsOf(release, perimeterKey).map((p) => `${release.label}: ${p}`),
+      `${release.label}: signed by ${release.sellerId}'s perimeter`,
     );
   });
+  const across = [...verdictChargeProblems(releases), ...sumProblems(bundle, releases)];
+  return [...results, ...across.map((p) => finding(CHECK, p))];
 }

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { sellerWorkspace } from '../../../lib/seller-workspace';
+import { loadPerimeterKey } from '../../../lib/perimeter-key';
+import { registeredPerimeterKey } from '../../../lib/sdk';
 import { deployLocal, type LocalDeployment } from '../../../scripts/lib/local-deployment';
 import { tusk, tuskOk } from './run-tusk';
 
@@ -58,9 +60,14 @@ describe('a seller onboarded from its own CSV with the CLI, selling an answer th
     const seller = JSON.parse(await readFile(workspace().sellerFile, 'utf8')) as {
       seller: string;
       publicKey: string;
+      perimeterKey: string;
     };
     expect(seller.seller).toBe(SELLER);
     expect(out).toContain(seller.publicKey);
+    // The perimeter's release-signing key is made now, where the perimeter will find it.
+    const made = await loadPerimeterKey(join(workspace().dir, 'state'));
+    expect(seller.perimeterKey).toBe(made.publicKey);
+    expect(out).toContain(`perimeter key:                 ${made.publicKey}`);
     const perimeter = JSON.parse(await readFile(workspace().perimeterFile, 'utf8')) as Record<
       string,
       unknown
@@ -187,6 +194,13 @@ describe('a seller onboarded from its own CSV with the CLI, selling an answer th
       perimeterConfig: workspace().perimeterFile,
     });
     env.TUSK_API_URL = deployment.apiUrl;
+    // The perimeter key seller init made is in the log from the seller's registration on.
+    const { client } = deployment.buyer;
+    const operatorKey = (await client.get<{ publicKey: string }>('/operator/key')).publicKey;
+    const { perimeterKey } = JSON.parse(await readFile(workspace().sellerFile, 'utf8')) as {
+      perimeterKey: string;
+    };
+    expect(await registeredPerimeterKey(client, SELLER, operatorKey)).toBe(perimeterKey);
   });
 
   it('publish sends the signed template to the catalog; another party cannot publish it', async () => {
