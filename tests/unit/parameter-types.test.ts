@@ -28,6 +28,14 @@ describe('date and decimal parameters, and constraints between parameters', () =
     expect(parametersSchema(ranged).safeParse({ ...values, to: '2024-01-01' }).success).toBe(true);
   });
 
+  it('a missing parameter is required, and one of the wrong type still says what it must be', () => {
+    const result = parametersSchema(ranged).safeParse({ from: '2024-01-01', min_cost: 12 });
+    expect(result.error?.issues.map((issue) => [issue.path.join('.'), issue.message])).toEqual([
+      ['to', 'required'],
+      ['min_cost', 'Invalid input: expected string, received number'],
+    ]);
+  });
+
   it('refuses from after to, naming both values', () => {
     const result = parametersSchema(ranged).safeParse({
       from: '2024-05-01',
