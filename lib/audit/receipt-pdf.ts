@@ -8,14 +8,46 @@ const KIND_NAMES: Record<SignedReceipt['body']['kind'], string> = {
   grant: 'Research grant',
 };
 
-const ACTION_NAMES: Record<string, string> = {
-  lockEscrow: 'Payment locked in escrow',
-  releaseEscrow: 'Seller paid, fee taken',
-  refundEscrow: 'Buyer refunded',
-  releasePart: 'Part released',
-  refundRemainder: 'Remainder refunded',
-  recordReceipt: 'Receipt recorded',
-};
+type ReceiptKind = SignedReceipt['body']['kind'];
+
+/** Who pays and who is paid, in the words of each kind of deal (a grant has no buyer or seller). */
+export function partyLabels(kind: ReceiptKind, payees: number): { payer: string; payee: string } {
+  switch (kind) {
+    case 'grant':
+      return { payer: 'Sponsor', payee: payees > 1 ? 'Grantees' : 'Grantee' };
+    case 'subscription_period':
+      return { payer: 'Subscriber', payee: 'Seller' };
+    default:
+      return { payer: 'Buyer', payee: payees > 1 ? 'Sellers' : 'Seller' };
+  }
+}
+
+/** What each settlement transaction did, named by the kind's parties. */
+export function actionNames(kind: ReceiptKind): Record<string, string> {
+  const { payer, payee } = partyLabels(kind, 1);
+  return {
+    lockEscrow: 'Payment locked in escrow',
+    releaseEscrow: `${payee} paid, fee taken`,
+    refundEscrow: `${payer} refunded`,
+    releasePart: kind === 'grant' ? 'Tranche paid' : 'Part released',
+    refundRemainder: 'Remainder refunded',
+    recordReceipt: 'Receipt recorded',
+  };
+}
+
+/**
+ * Monospaced values (hashes, keys, signatures) at a size where a sha256 digest fits one line; a
+ * longer one is cut into equal whole lines rather than wrapped wherever the page ends.
+ */
+const MONO_SIZE = 7.5;
+const COURIER_ADVANCE = 0.6; // Courier's glyph width per point of size
+export function monoLines(value: string, widthPoints: number): string {
+  const perLine = Math.floor(widthPoints / (COURIER_ADVANCE * MONO_SIZE));
+  if (value.length <= perLine || value.includes('\n')) return value;
+  const lines = Math.ceil(value.length / perLine);
+  const each = Math.ceil(value.length / lines);
+  return Array.from({ length: lines }, (_, i) => value.slice(i * each, (i + 1) * each)).join('\n');
+}
 
 const MARGIN = 56;
 const LABEL_WIDTH = 150;
@@ -61,9 +93,11 @@ export function receiptPdf(receipt: SignedReceipt): Promise<Buffer> {
     const labelBottom = doc.y;
     doc
       .font(mono ? 'Courier' : 'Helvetica')
-      .fontSize(mono ? 8.5 : 9.5)
+      .fontSize(mono ? MONO_SIZE : 9.5)
       .fillColor('black')
-      .text(value, MARGIN + LABEL_WIDTH, y, { width: width - LABEL_WIDTH });
+      .text(mono ? monoLines(value, width - LABEL_WIDTH) : value, MARGIN + LABEL_WIDTH, y, {
+        width: width - LABEL_WIDTH,
+      });
     doc.y = Math.max(doc.y, labelBottom) + 3;
     doc.x = MARGIN;
   };
@@ -90,11 +124,9 @@ export function receiptPdf(receipt: SignedReceipt): Promise<Buffer> {
 
   heading('Parties');
   if (openings?.parties) {
-    row('Buyer / funder', openings.parties.value.buyer);
-    row(
-      openings.parties.value.sellers.length > 1 ? 'Sellers' : 'Seller',
-      openings.parties.value.sellers.join(', '),
-    );
+    const labels = partyLabels(body.kind, openings.parties.value.sellers.length);
+    row(labels.payer, openings.parties.value.buyer);
+    row(labels.payee, openings.parties.value.sellers.join(', '));
   } else
     row(
       'Sealed',
@@ -115,10 +147,17 @@ export function receiptPdf(receipt: SignedReceipt): Promise<Buffer> {
 
   heading('Result and settlement');
   if (body.resultCommitment) row('Result commitment', body.resultCommitment, true);
-  if (body.chainReceiptId) row('Receipt on chain', body.chainReceiptId, true);
-  row('Settled on', body.settlement.adapter === 'aztec' ? 'Aztec' : 'local development ledger');
+  const onChain = body.settlement.adapter === 'aztec';
+  // The local ledger has no chain: an id "on chain" there would name nothing anyone can look up.
+  if (onChain && body.chainReceiptId) row('Receipt on chain', body.chainReceiptId, true);
+  row('Settled on', onChain ? 'Aztec' : 'local development ledger');
+  const names = actionNames(body.kind);
   for (const tx of body.settlement.transactions)
-    row(ACTION_NAMES[tx.action] ?? tx.action, tx.txHash ?? '(no chain transaction)', Boolean(tx.txHash));
+    row(
+      names[tx.action] ?? tx.action,
+      tx.txHash ?? (onChain ? '(no chain transaction)' : '(a line of the local ledger)'),
+      Boolean(tx.txHash),
+    );
   for (const entry of body.settlement.ledgerEntries)
     row(`Ledger line ${entry.line} (${entry.kind})`, entry.digest, true);
 
