@@ -13,7 +13,7 @@ import {
 import { CliError, EXIT, home, keyPaths, partyClient, readText, type PartyOptions } from '../common';
 import { encode, progressOnStderr } from '../party-commands';
 import { readHeSecret } from './he-keys';
-import { keepSignedTerms } from '../settlement/kept-terms';
+import { keepSelections, keepSignedTerms } from '../settlement/kept-terms';
 
 export interface CatalogTemplate {
   id: string;
@@ -160,6 +160,7 @@ export async function buy(templateId: string, options: BuyOptions): Promise<void
   });
   // Kept before it is sent: `tusk buyer pay` pays only what this says.
   await keepSignedTerms(options.home, client, 'cohort_query', dealId, signed);
+  if (options.select?.length) await keepSelections(options.home, client.partyId, dealId, options.select);
   const status = await client.post<DealStatus>('/deals', signed);
   report(
     options.wait ? await waitForDeal(client, `/deals/${encode(status.dealId)}`, status.dealId) : status,

@@ -9,7 +9,7 @@ import {
   type TuskClient,
 } from '../../lib/sdk';
 import { CliError, EXIT, home, keyPaths, partyClient, readText, type PartyOptions } from '../common';
-import { readKeptTermsHash, readSignedTerms } from '../settlement/kept-terms';
+import { keptSelections, readKeptTermsHash, readSignedTerms } from '../settlement/kept-terms';
 import { requireContributions, requireSellersRelease } from './release-acceptance';
 import { formatTable } from '../format-table';
 import { catalog } from './buy';
@@ -128,7 +128,7 @@ function describe(opened: OpenedResult, selections: string[] | undefined): strin
     case 'selection': {
       const names = Object.keys(opened.answers[0] ?? {});
       return formatTable(
-        ['selection', ...names],
+        [selections ? 'group' : 'selection', ...names],
         opened.answers.map((answer, i) => [
           selections?.[i] ?? String(i + 1),
           ...names.map((n) => text(answer[n])),
@@ -182,5 +182,7 @@ export async function showResult(
   ).catch((error: Error) => {
     throw new CliError(`cannot open the answer of ${dealId}: ${error.message}`, 1);
   });
-  console.log(options.json ? jsonSafe(opened) : describe(opened, undefined));
+  const selections =
+    opened.kind === 'selection' ? await keptSelections(options.home, client.partyId, dealId) : undefined;
+  console.log(options.json ? jsonSafe(opened) : describe(opened, selections));
 }

@@ -15,6 +15,30 @@ const keptPath = (homeDir: string, partyId: string, kind: TermsKind, id: string)
 const hashPath = (homeDir: string, partyId: string, kind: TermsKind, id: string) =>
   keptPath(homeDir, partyId, kind, id).replace(/\.json$/, '.terms-hash');
 
+/** The groups a private selection chose, in order: only the buyer knows them, so only its home keeps them. */
+const selectionsPath = (homeDir: string, partyId: string, id: string) =>
+  keptPath(homeDir, partyId, 'cohort_query', id).replace(/\.json$/, '.selections.json');
+
+export async function keepSelections(
+  homeFlag: string | undefined,
+  partyId: string,
+  id: string,
+  groups: string[],
+) {
+  await writeFileAtomic(selectionsPath(home(homeFlag), partyId, id), `${JSON.stringify(groups)}\n`);
+}
+
+/** The selected groups kept when the deal was bought here, if it was. */
+export async function keptSelections(
+  homeFlag: string | undefined,
+  partyId: string,
+  id: string,
+): Promise<string[] | undefined> {
+  const text = await readFile(selectionsPath(home(homeFlag), partyId, id), 'utf8').catch(() => undefined);
+  const groups: unknown = text === undefined ? undefined : JSON.parse(text);
+  return Array.isArray(groups) && groups.every((g) => typeof g === 'string') ? groups : undefined;
+}
+
 /** Keeps what this party signs, and the hash its sellers' release statements must name. */
 export async function keepSignedTerms(
   homeFlag: string | undefined,

@@ -92,6 +92,11 @@ describe('the CLI of every role', () => {
     expect(opened.kind).toBe('selection');
     expect(opened.answers).toHaveLength(2);
     expect(Object.keys(opened.answers[0]!)).toEqual(['patients', 'total_cost']);
+    // The table names each answer by the group this buyer chose, kept only in its own home.
+    const table = await tuskOk(['buyer', 'result', dealId, '--as', 'demo-buyer'], env);
+    expect(table).toMatch(/^group\s+patients\s+total_cost/m);
+    expect(table).toMatch(/^100,I10\s+\d+/m);
+    expect(table).toMatch(/^101,E11\s+\d+/m);
   });
 
   it('buyer: lists its deals', async () => {
