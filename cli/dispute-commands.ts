@@ -1,10 +1,21 @@
 import type { Command } from 'commander';
 import { partyClient, readText, withPartyOptions, type PartyOptions } from './common';
 import { encode } from './party-commands';
-import { addDisputeEvidence } from '../lib/signed-actions';
+import { addDisputeEvidence, openDispute } from '../lib/signed-actions';
 
-/** A dispute's parties (buyer, seller) add evidence and read its status. */
+/** A dispute's parties (buyer, seller) open it, add evidence and read its status. */
 export function addDisputePartyCommands(group: Command): void {
+  withPartyOptions(
+    group
+      .command('dispute <dealId>')
+      .description(
+        'dispute a delivered answer within its acceptance window (its buyer or seller): the escrow stays locked',
+      )
+      .requiredOption('--reason <text>', 'what is wrong (signed with the dispute)'),
+  ).action(async (dealId: string, options: PartyOptions & { reason: string }) => {
+    const client = await partyClient(options);
+    console.log(JSON.stringify(await openDispute(client, dealId, options.reason), null, 2));
+  });
   const dispute = group
     .command('dispute-evidence')
     .description("add evidence to a deal's dispute (its buyer or seller)");

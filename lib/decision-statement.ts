@@ -27,6 +27,12 @@ export const DECISION_ACTIONS = [
   'grant_evidence',
   'milestone_approval',
   'deadline_extension',
+  /** The buyer accepts a delivered deal: the seller is paid now, not at the window's end. */
+  'deal_confirmation',
+  /** The buyer or the seller opens a dispute of a delivered deal (its reason is the content). */
+  'dispute_opening',
+  /** The subscriber ends its subscription at the current period's end. */
+  'subscription_cancellation',
 ] as const;
 export type DecisionAction = (typeof DECISION_ACTIONS)[number];
 

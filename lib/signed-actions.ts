@@ -1,6 +1,6 @@
 import { sha256Ref } from './canonical-json';
 import type { DecisionScope } from './signed-decision';
-import type { TuskClient } from './tusk-client';
+import { TuskApiError, type TuskClient } from './tusk-client';
 
 /**
  * The decisions a party signs, each sent with its signature over the workflow run, subject and
@@ -13,6 +13,8 @@ const milestonePath = (grantId: string, milestoneId: string) =>
   `${grantPath(grantId)}/milestones/${enc(milestoneId)}`;
 const disputePath = (dealId: string) => `/deals/${enc(dealId)}/dispute`;
 const disclosurePath = (disclosureId: string) => `/disclosures/${enc(disclosureId)}`;
+const dealPath = (dealId: string) => `/deals/${enc(dealId)}`;
+const subscriptionPath = (subscriptionId: string) => `/subscriptions/${enc(subscriptionId)}`;
 
 /** The content address of evidence text, as the API's blob store names it. */
 export const evidenceRef = (text: string) => sha256Ref(Buffer.from(text, 'utf8'));
@@ -47,6 +49,36 @@ export async function extendMilestone<T>(
   const content = { milestoneId, deadline: Date.parse(deadline) };
   const proof = await client.decide(grantPath(grantId), 'deadline_extension', content, grantId);
   return client.post<T>(`${milestonePath(grantId, milestoneId)}/extend`, { deadline, ...proof });
+}
+
+/** The buyer accepts a delivered deal: the seller is paid now rather than at the window's end. */
+export async function confirmDeal<T>(client: TuskClient, dealId: string): Promise<T> {
+  const proof = await client.decide(dealPath(dealId), 'deal_confirmation', {}, dealId);
+  return client.post<T>(`${dealPath(dealId)}/confirm`, proof);
+}
+
+/** The buyer or the seller disputes a delivered deal; the reason is part of what it signs. */
+export async function openDispute<T>(client: TuskClient, dealId: string, reason: string): Promise<T> {
+  const proof = await client.decide(dealPath(dealId), 'dispute_opening', { reason }, dealId);
+  return client.post<T>(disputePath(dealId), { reason, ...proof });
+}
+
+/**
+ * The subscriber ends its subscription at the current period's end. A subscription continues as new
+ * every few periods: a cancel signed for the run that just ended is refused, so it is signed again
+ * for the new run (a few times at most).
+ */
+export async function cancelSubscription<T>(client: TuskClient, subscriptionId: string): Promise<T> {
+  const path = subscriptionPath(subscriptionId);
+  for (let tries = 1; ; tries++) {
+    const proof = await client.decide(path, 'subscription_cancellation', {}, subscriptionId);
+    try {
+      return await client.post<T>(`${path}/cancel`, proof);
+    } catch (error) {
+      const runMoved = error instanceof TuskApiError && error.code === 'decision_signature_invalid';
+      if (!runMoved || tries >= 3) throw error;
+    }
+  }
 }
 
 export async function addDisputeEvidence<T>(

@@ -13,6 +13,7 @@ import { startDemoChain, type DemoChain } from './lib/demo-chain';
 import { auditDemoDeal } from './lib/demo-audit';
 import { deployLocal, type LocalDeployment } from './lib/local-deployment';
 import { startStack, type Stack } from './lib/stack';
+import { confirmDeal } from '../lib/signed-actions';
 
 const say = (line: string) => console.log(`• ${line}`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
@@ -100,7 +101,7 @@ async function runDeal(deployment: LocalDeployment, chain?: DemoChain): Promise<
   console.log(`\n${describePrivacy(payload.privacy)}\ncommitment verified.\n`);
 
   const confirmedAt = performance.now();
-  await client.post(`/deals/${deal.dealId}/confirm`);
+  await confirmDeal(client, deal.dealId);
   await waitForStage(client, deal.dealId, (s) => s.stage === 'settled');
   say(`buyer confirmed; seller paid and fee kept in ${seconds(performance.now() - confirmedAt)}`);
   const settled = await waitForStage(client, deal.dealId, (s) => s.receipt !== undefined, 120_000);

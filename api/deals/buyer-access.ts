@@ -1,6 +1,5 @@
 import type { ReleaseStatement } from '../../lib/release-statement';
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import type { UpdateDefinition } from '@temporalio/common';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import type { BlobStore } from '../../lib/blob-store';
 import type { Party } from '../../lib/parties';
 import { ApiError } from '../errors';
@@ -18,13 +17,16 @@ interface BuyerFacingStatus {
   };
 }
 
-/** The buyer accepts a delivered deal: only its buyer, only when delivered; a refused update is a 409. */
+/**
+ * The buyer accepts a delivered deal: only its buyer, only when delivered; a refused update is a 409.
+ * `send` sends the workflow's confirm update (with the buyer's signed decision where it takes one)
+ * once those checks have passed.
+ */
 export async function confirmAsBuyer<S extends BuyerFacingStatus>(
-  temporal: Client,
   party: Party,
   dealId: string,
   status: S,
-  update: UpdateDefinition<S, []>,
+  send: () => Promise<S>,
 ): Promise<S> {
   if (status.buyerId !== party.id)
     throw new ApiError('forbidden', `only the buyer of deal ${dealId} may confirm it`);
@@ -35,7 +37,7 @@ export async function confirmAsBuyer<S extends BuyerFacingStatus>(
     );
   }
   try {
-    return await temporal.workflow.getHandle(dealId).executeUpdate(update);
+    return await send();
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError) {
       throw new ApiError('not_confirmable', error.cause?.message ?? `deal ${dealId} cannot be confirmed now`);

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requireParty, requireRole } from '../auth';
 import { errorResponses } from '../error-responses';
 import type { DealService } from './service';
+import { decisionProof } from '../signed-decision';
 import { createDealBody, dealParams, dealResult, dealStatus } from './schemas';
 
 export const dealRoutes: FastifyPluginAsyncZod<{ deals: DealService }> = async (app, { deals }) => {
@@ -36,12 +37,13 @@ export const dealRoutes: FastifyPluginAsyncZod<{ deals: DealService }> = async (
     '/deals/:dealId/confirm',
     {
       schema: {
-        summary: 'The buyer accepts the delivered result: the seller is paid',
+        summary: 'The buyer accepts the delivered result, signed over its scope: the seller is paid',
         params: dealParams,
+        body: decisionProof,
         response: { 200: dealStatus, ...errorResponses },
       },
     },
-    (request) => deals.confirm(requireParty(request), request.params.dealId),
+    (request) => deals.confirm(requireParty(request), request.params.dealId, request.body),
   );
 
   app.get(

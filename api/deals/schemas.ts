@@ -15,6 +15,7 @@ import {
 import { DEAL_STAGES } from '../../workflows/deal/state';
 import { DISCLOSABLE_FIELDS } from '../../workflows/disclosure/state';
 import { disputeOutcome } from '../disputes/schemas';
+import { decisionScope } from '../signed-decision';
 
 export const errorBody = z.object({ code: z.string(), reason: z.string() }).meta({ id: 'Error' });
 
@@ -80,6 +81,8 @@ export const dealStatus = z
     templateHash: z.string().optional(),
     price: z.string().optional(),
     hidden: z.array(z.enum(DISCLOSABLE_FIELDS)).optional(),
+    /** What the buyer's confirmation and a party's dispute are signed over (this run, the deal, its terms). */
+    scope: decisionScope.optional(),
     result: z
       .object({
         resultRef: z.string(),

@@ -10,6 +10,7 @@ import type { DisputeTerms } from '../../workflows/dispute/state';
 import type { PartySearch } from '../listing/party-search';
 import { dealAsSeenBy, type VisibleDealStatus } from '../redaction';
 import { confirmAsBuyer, sealedResultFor } from './buyer-access';
+import { signedByParty, type DecisionProof } from '../signed-decision';
 import { ApiError } from '../errors';
 import { signedTermsOf } from '../signed-terms';
 import { checkSignedMoney } from '../signed-money';
@@ -125,8 +126,15 @@ export class DealService {
     return dealAsSeenBy(party, await this.status(dealId));
   }
 
-  async confirm(party: Party, dealId: string): Promise<DealStatus> {
-    return confirmAsBuyer(this.temporal, party, dealId, await this.status(dealId), confirmDealUpdate);
+  /** The buyer's acceptance, signed over the run and terms the status shows (its `scope`). */
+  async confirm(party: Party, dealId: string, proof: DecisionProof): Promise<DealStatus> {
+    const status = await this.status(dealId);
+    return confirmAsBuyer(party, dealId, status, () => {
+      const signed = signedByParty(party, status.scope, 'deal_confirmation', {}, proof);
+      return this.temporal.workflow
+        .getHandle(dealId)
+        .executeUpdate(confirmDealUpdate, { args: [{ signed }] });
+    });
   }
 
   async result(party: Party, dealId: string) {

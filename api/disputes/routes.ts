@@ -27,7 +27,7 @@ export const disputeRoutes: FastifyPluginAsyncZod<{ disputes: DisputeService }> 
         response: { 200: dealStatus, ...errorResponses },
       },
     },
-    (request) => disputes.open(requireParty(request), request.params.dealId, request.body.reason),
+    (request) => disputes.open(requireParty(request), request.params.dealId, request.body),
   );
 
   app.get(

@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { auditEvent, hiddenFields, partyId, vote } from '../common-schemas';
 import { decisionProof, decisionScope } from '../signed-decision';
+import { MAX_DISPUTE_REASON } from '../../workflows/deal/state';
 
-export const openDisputeBody = z.strictObject({ reason: z.string().min(1).max(1000) });
+/** The reason, signed with the opening over the deal's run and terms (its status's `scope`). */
+export const openDisputeBody = decisionProof.extend({ reason: z.string().min(1).max(MAX_DISPUTE_REASON) });
+export type OpenDisputeBody = z.infer<typeof openDisputeBody>;
 /** The reviewer, named by a signed nomination on this dispute's run (its status's `scope`). */
 export const nameReviewerBody = decisionProof.extend({ reviewerId: partyId });
 export type NameReviewerBody = z.infer<typeof nameReviewerBody>;

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { BlobStore } from '../../lib/blob-store';
 import type { Party, PartyRegistry } from '../../lib/parties';
-import { cohortQueryDeal, openDisputeUpdate } from '../../workflows/deal/workflow';
+import { cohortQueryDeal, dealStatusQuery, openDisputeUpdate } from '../../workflows/deal/workflow';
 import type { DealStatus } from '../../workflows/deal/state';
 import {
   addEvidenceUpdate,
@@ -12,7 +12,7 @@ import {
 } from '../../workflows/dispute/workflow';
 import { REVIEWER_ROLES, type DisputeStatus } from '../../workflows/dispute/state';
 import { disputeWorkflowId } from '../../workflows/workflow-ids';
-import type { ApproveOutcomeBody, NameReviewerBody } from './schemas';
+import type { ApproveOutcomeBody, NameReviewerBody, OpenDisputeBody } from './schemas';
 import { sha256Ref } from '../../lib/canonical-json';
 import { ApiError } from '../errors';
 import { disputeAsSeenBy, evidenceAsSeenBy, requireOwner } from '../redaction';
@@ -31,15 +31,11 @@ export class DisputeService {
     this.calls = new WorkflowCalls(temporal);
   }
 
-  /** The deal's validator decides who may dispute it and when: no status asked first. */
-  async open(party: Party, dealId: string, reason: string): Promise<DealStatus> {
-    return this.calls.update(
-      dealId,
-      openDisputeUpdate,
-      { by: party.id, reason },
-      `deal ${dealId}`,
-      cohortQueryDeal.name,
-    );
+  /** Asked for the run the opening is signed over; who may dispute and when is the deal's to say. */
+  async open(party: Party, dealId: string, { reason, ...proof }: OpenDisputeBody): Promise<DealStatus> {
+    const { scope } = await this.calls.query(dealId, dealStatusQuery, `deal ${dealId}`);
+    const signed = signedByParty(party, scope, 'dispute_opening', { reason }, proof);
+    return this.calls.update(dealId, openDisputeUpdate, { signed }, `deal ${dealId}`, cohortQueryDeal.name);
   }
 
   private status(dealId: string): Promise<DisputeStatus> {

@@ -150,12 +150,8 @@ export class MultiSellerDealService {
   }
 
   async confirm(party: Party, dealId: string): Promise<MultiSellerDealStatus> {
-    return confirmAsBuyer(
-      this.temporal,
-      party,
-      dealId,
-      await this.status(dealId),
-      confirmMultiSellerDealUpdate,
+    return confirmAsBuyer(party, dealId, await this.status(dealId), () =>
+      this.temporal.workflow.getHandle(dealId).executeUpdate(confirmMultiSellerDealUpdate),
     );
   }
 

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { decisionProof } from '../signed-decision';
 import { ACCESS_TOKEN_HEADER } from '../../lib/access-token';
 import { requireParty, requireRole } from '../auth';
 import { accepted } from '../common-schemas';
@@ -48,12 +49,13 @@ export const subscriptionRoutes: FastifyPluginAsyncZod<{ subscriptions: Subscrip
     '/subscriptions/:subscriptionId/cancel',
     {
       schema: {
-        summary: 'End the subscription at the current period end (its buyer)',
+        summary: 'End the subscription at the current period end (its buyer, signed over its scope)',
         params: subscriptionParams,
+        body: decisionProof,
         response: { 200: subscriptionStatus, ...errorResponses },
       },
     },
-    (request) => subscriptions.cancel(requireParty(request), request.params.subscriptionId),
+    (request) => subscriptions.cancel(requireParty(request), request.params.subscriptionId, request.body),
   );
 
   app.post(

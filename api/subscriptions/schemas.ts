@@ -1,6 +1,7 @@
 import { releaseStatement } from '../../lib/release-statement';
 import { z } from 'zod';
 import { attentionItem } from '../deals/schemas';
+import { decisionScope } from '../signed-decision';
 import {
   sellerChoice,
   amount,
@@ -95,6 +96,8 @@ export const subscriptionStatus = z
     ),
     deliveries: z.array(z.object({ period: z.number(), results: z.array(delivered) })),
     cancelledBy: z.string().optional(),
+    /** What the subscriber's cancel is signed over: this run, the subscription, its terms. */
+    scope: decisionScope.optional(),
     endedAt: z.number().optional(),
     problem: problem.optional(),
     /** Where the subscriber pays the current period (the amount hidden with the price). */

@@ -13,6 +13,7 @@ import type { SubscriptionStatus } from '../../workflows/subscription/state';
 import { subscriptionWorkflowId } from '../../workflows/workflow-ids';
 import { complianceProblem } from '../../query-policies/compliance';
 import { ApiError } from '../errors';
+import { signedByParty, type DecisionProof } from '../signed-decision';
 import { requireOwner, subscriptionAsSeenBy } from '../redaction';
 import { signedTermsOf } from '../signed-terms';
 import { checkSignedMoney } from '../signed-money';
@@ -119,12 +120,17 @@ export class SubscriptionService {
     return status;
   }
 
-  /** The workflow decides who may cancel and when (only its subscriber, while it runs): no status asked first. */
-  async cancel(party: Party, subscriptionId: string): Promise<SubscriptionStatus> {
+  /**
+   * Asked for the run the cancel is signed over (its `scope`); who may cancel and when (only its
+   * subscriber, while it runs) is the workflow's to say.
+   */
+  async cancel(party: Party, subscriptionId: string, proof: DecisionProof): Promise<SubscriptionStatus> {
+    const { scope } = await this.status(subscriptionId);
+    const signed = signedByParty(party, scope, 'subscription_cancellation', {}, proof);
     return this.calls.update(
       subscriptionWorkflowId(subscriptionId),
       cancelSubscriptionUpdate,
-      { by: party.id },
+      { signed },
       `subscription ${subscriptionId}`,
       subscription.name,
     );

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
+  confirmDeal,
   generateEd25519KeyPair,
   generateX25519KeyPair,
   REFUSED_DEAL_STAGES,
@@ -201,9 +202,10 @@ export function registerBuyerCommands(program: Command): void {
     .option('--multi', 'a multi-seller deal')
     .action(async (dealId: string, options: PartyOptions & { multi?: boolean }) => {
       const client = await partyClient(options);
-      const status = await client.post<DealStatus>(
-        `/${options.multi ? 'multi-seller-deals' : 'deals'}/${encode(dealId)}/confirm`,
-      );
+      // A plain deal's confirmation is signed over its run and terms; a multi-seller deal's is not yet.
+      const status = options.multi
+        ? await client.post<DealStatus>(`/multi-seller-deals/${encode(dealId)}/confirm`)
+        : await confirmDeal<DealStatus>(client, dealId);
       console.log(`deal ${status.dealId}: ${status.stage}`);
     });
 
@@ -217,22 +219,6 @@ export function registerBuyerCommands(program: Command): void {
     .option('--multi', 'a multi-seller deal (tried anyway when the id is no plain deal)')
     .option('--json', 'print JSON')
     .action(showResult);
-
-  withPartyOptions(
-    buyer
-      .command('dispute <dealId>')
-      .description('dispute a delivered answer before accepting it: the escrow stays locked')
-      .requiredOption('--reason <text>', 'what is wrong'),
-  ).action(async (dealId: string, options: PartyOptions & { reason: string }) => {
-    const client = await partyClient(options);
-    console.log(
-      JSON.stringify(
-        await client.post(`/deals/${encode(dealId)}/dispute`, { reason: options.reason }),
-        null,
-        2,
-      ),
-    );
-  });
 
   withPartyOptions(
     buyer

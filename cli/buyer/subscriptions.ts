@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { ACCESS_TOKEN_HEADER, accessTokenContext } from '../../lib/access-token';
 import { open } from '../../lib/sealed-box';
-import { openResult, publicKeyFromPem, type ReleaseStatement, type TuskClient } from '../../lib/sdk';
+import {
+  cancelSubscription,
+  openResult,
+  publicKeyFromPem,
+  type ReleaseStatement,
+  type TuskClient,
+} from '../../lib/sdk';
 import {
   CliError,
   EXIT,
@@ -168,7 +174,7 @@ export function registerSubscriptionCommands(buyer: Command): void {
     subscription.command('cancel <subscriptionId>').description('end it at the current period end'),
   ).action(async (id: string, options: PartyOptions) => {
     const client = await partyClient(options);
-    const status = await client.post<{ stage: string }>(`/subscriptions/${encode(id)}/cancel`);
+    const status = await cancelSubscription<{ stage: string }>(client, id);
     console.log(`subscription ${id}: ${status.stage}`);
   });
   withPayOptions(

@@ -18,6 +18,7 @@ import type { DealStatus } from '../../workflows/deal/state';
 import { deployLocal, type LocalDeployment } from './local-deployment';
 import { soakFailures, type SoakObservations } from './soak-checks';
 import { startRestartableStack } from './soak-stack';
+import { confirmDeal } from '../../lib/signed-actions';
 
 export { soakFailures };
 
@@ -179,7 +180,7 @@ async function runDeal(
       throw new Error(`deal ${dealId} ended with ${status.problem.code}: ${status.problem.reason}`);
     if (status.stage === 'settled') return status;
     if (status.stage === 'delivered')
-      await untilAnswered(deadline, () => client.post(`/deals/${dealId}/confirm`)).catch((error: unknown) => {
+      await untilAnswered(deadline, () => confirmDeal(client, dealId)).catch((error: unknown) => {
         if (!(error instanceof TuskApiError && error.status === 409)) throw error;
       });
     if (Date.now() > deadline) throw new Error(`deal ${dealId} is still ${status.stage}`);

@@ -361,7 +361,8 @@ describe('the API answers bad input with 4xx and a reason', () => {
     const missing = await send('GET', '/deals/no-such-deal');
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toEqual({ code: 'not_found', reason: 'no deal no-such-deal' });
-    expect((await send('POST', '/deals/no-such-deal/confirm')).statusCode).toBe(404);
+    const proof = { notAfter: Date.now() + 60_000, signature: 'A'.repeat(86) };
+    expect((await send('POST', '/deals/no-such-deal/confirm', proof)).statusCode).toBe(404);
     expect((await send('GET', '/nowhere')).json()).toEqual({
       code: 'not_found',
       reason: 'no route GET /nowhere',

@@ -43,6 +43,7 @@ import {
   approveOutcome,
   decideDisclosure,
   exportDealBundle,
+  openDispute,
   submitGrantEvidence,
 } from '../../lib/signed-actions';
 import { recordBundleExportUpdate } from '../../workflows/disclosure/workflow';
@@ -183,7 +184,7 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     );
     ids.disputed = deal.dealId;
     await deal.delivered();
-    await buyer().post<DealStatus>(`/deals/${ids.disputed}/dispute`, { reason: 'the table is empty' });
+    await openDispute<DealStatus>(buyer(), ids.disputed, 'the table is empty');
     const split: DisputeOutcome = { kind: 'split', sellerBps: 4000 };
     for (const principal of ['compliance-1', 'compliance-2'])
       await waitFor(

@@ -20,6 +20,7 @@ import {
 import type { DealStatus } from '../../workflows/deal/state';
 import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
 import { LIFECYCLE_PARTIES, party } from './lifecycle-harness';
+import { confirmDeal } from '../../lib/signed-actions';
 
 const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
 
@@ -105,7 +106,7 @@ describe('auditing a deal: receipts, the transparency log, bundles', () => {
     const deal = await buyDeal(test.deployment, 'cohort-cost-by-zip3', PARAMETERS);
     dealId = deal.dealId;
     await deal.delivered();
-    await test.deployment.buyer.client.post<DealStatus>(`/deals/${dealId}/confirm`);
+    await confirmDeal<DealStatus>(test.deployment.buyer.client, dealId);
     await settledAndClosed(test, dealId);
     operatorKey = (await test.deployment.buyer.client.get<{ publicKey: string }>('/operator/key')).publicKey;
   });
@@ -176,7 +177,7 @@ describe('auditing a deal: receipts, the transparency log, bundles', () => {
     // A second deal's receipt grows the log.
     const second = await buyDeal(test.deployment, 'cohort-cost-by-zip3', { ...PARAMETERS, sex: 'M' });
     await second.delivered();
-    await test.deployment.buyer.client.post(`/deals/${second.dealId}/confirm`);
+    await confirmDeal(test.deployment.buyer.client, second.dealId);
     await settledAndClosed(test, second.dealId);
     // Nobody asks for the second deal's receipt: the operator issues and logs it on its own.
     const until = Date.now() + 30_000;

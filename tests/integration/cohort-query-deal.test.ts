@@ -13,6 +13,7 @@ import { readTemplateFile } from '../../query-policies/template-files';
 import { domainGroups } from '../../query-policies/group-domain';
 import { buyDeal, DEMO_TEMPLATE, startTestDeployment, type TestDeployment } from './harness';
 import { historyText } from './lifecycle-harness';
+import { confirmDeal } from '../../lib/signed-actions';
 
 const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
 const ACCEPTANCE_MS = 8_000;
@@ -75,7 +76,7 @@ describe('a cohort-query deal, end to end', () => {
     const delivered = await deal.delivered();
     expect(delivered.stage).toBe('delivered');
 
-    const confirmed = await test.deployment.buyer.client.post<DealStatus>(`/deals/${dealId}/confirm`);
+    const confirmed = await confirmDeal<DealStatus>(test.deployment.buyer.client, dealId);
     expect(confirmed).toMatchObject({ stage: 'confirmed', confirmedBy: 'buyer' });
 
     const payload = await openDealResult(

@@ -16,7 +16,9 @@ import type { SignedDecision } from '../../lib/signed-decision';
 import {
   addDisputeEvidence,
   approveOutcome,
+  confirmDeal,
   nameReviewer,
+  openDispute,
   readDisputeEvidence,
 } from '../../lib/signed-actions';
 import { disputeWorkflowId } from '../../workflows/workflow-ids';
@@ -67,18 +69,16 @@ describe('a dispute inside the acceptance window', () => {
     const deal = await buyDeal(test.deployment, template.id, PARAMETERS);
     dealId = deal.dealId;
     await deal.delivered();
-    await expect(as('auditor').post(`/deals/${dealId}/dispute`, { reason: 'x' })).rejects.toMatchObject({
+    await expect(openDispute(as('auditor'), dealId, 'x')).rejects.toMatchObject({
       status: 403,
     });
-    const opened = await buyer.client.post<DealStatus>(`/deals/${dealId}/dispute`, {
-      reason: 'the table is empty',
-    });
+    const opened = await openDispute<DealStatus>(buyer.client, dealId, 'the table is empty');
     expect(opened).toMatchObject({ stage: 'disputed', dispute: { openedBy: buyer.id } });
-    await expect(seller.client.post(`/deals/${dealId}/dispute`, { reason: 'me too' })).rejects.toMatchObject({
+    await expect(openDispute(seller.client, dealId, 'me too')).rejects.toMatchObject({
       status: 409,
       code: 'invalid_state',
     });
-    await expect(buyer.client.post(`/deals/${dealId}/confirm`)).rejects.toMatchObject({
+    await expect(confirmDeal(buyer.client, dealId)).rejects.toMatchObject({
       code: 'not_confirmable',
     });
     await waitFor(
@@ -257,7 +257,7 @@ describe('a dispute inside the acceptance window', () => {
       () => buyer.client.get<DealStatus>(`/deals/${quietDeal}`),
       (s) => s.stage === 'delivered',
     );
-    await seller.client.post(`/deals/${quietDeal}/dispute`, { reason: 'the buyer will not confirm' });
+    await openDispute(seller.client, quietDeal, 'the buyer will not confirm');
     const final = await handle.result();
     expect(final).toMatchObject({
       stage: 'refunded',

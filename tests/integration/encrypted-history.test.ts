@@ -16,6 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
 import { party, replay, waitFor } from './lifecycle-harness';
+import { confirmDeal } from '../../lib/signed-actions';
 
 const run = promisify(execFile);
 const PRICE = '4713';
@@ -43,7 +44,7 @@ describe('workflow histories hold ciphertext; the codec, and only it, restores t
     const deal = await buyDeal(test.deployment, 'cohort-cost-by-zip3', PARAMETERS);
     dealId = deal.dealId;
     expect((await deal.delivered()).stage).toBe('delivered');
-    await test.deployment.buyer.client.post(`/deals/${dealId}/confirm`);
+    await confirmDeal(test.deployment.buyer.client, dealId);
     await waitFor(
       () => test.deployment.buyer.client.get<DealStatus>(`/deals/${dealId}`),
       (s) => s.stage === 'settled',

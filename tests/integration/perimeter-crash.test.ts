@@ -4,6 +4,7 @@ import { openDealResult, waitForStage } from '../../cli/buyer/commands';
 import type { DealStatus } from '../../workflows/deal/state';
 import { budgetOf, buyDeal, startTestDeployment, type TestDeployment } from './harness';
 import { slowTemplate } from './slow-template';
+import { confirmDeal } from '../../lib/signed-actions';
 
 const STARTED = temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED;
 
@@ -44,7 +45,7 @@ describe('a perimeter worker killed mid-query', () => {
 
     const delivered = await deal.delivered();
     expect(delivered.stage).toBe('delivered');
-    await test.deployment.buyer.client.post(`/deals/${deal.dealId}/confirm`);
+    await confirmDeal(test.deployment.buyer.client, deal.dealId);
     await waitForStage(test.deployment.buyer.client, deal.dealId, (s) => s.stage === 'settled', 60_000);
 
     const events = (await test.temporal.workflow.getHandle(deal.dealId).fetchHistory()).events ?? [];

@@ -11,7 +11,7 @@ import type { QueryTemplate } from '../../query-policies/template';
 import { grantWorkflowId, subscriptionWorkflowId } from '../../workflows/workflow-ids';
 import { buyDeal, RESEARCH_IN_US, startTestDeployment, TestSeller, type TestDeployment } from './harness';
 import { party, sellerIdentity, terminateRunning, waitFor } from './lifecycle-harness';
-import { addDisputeEvidence, nameReviewer } from '../../lib/signed-actions';
+import { addDisputeEvidence, nameReviewer, openDispute } from '../../lib/signed-actions';
 import type { DecisionScope } from '../../lib/signed-decision';
 
 /**
@@ -109,7 +109,7 @@ describe('one redaction rule: every GET route × every role', () => {
     const deal = await buyDeal(test.deployment, templateId, PARAMETERS, undefined, undefined, test.seller.id);
     ids.deal = deal.dealId;
     expect((await deal.delivered()).stage).toBe('delivered');
-    await clients.buyer.post(`/deals/${ids.deal}/dispute`, { reason: 'the table looks thin' });
+    await openDispute(clients.buyer, ids.deal, 'the table looks thin');
     await waitFor(
       () => clients.operator.get(`/deals/${ids.deal}/dispute`).catch(() => undefined),
       (s) => s !== undefined,

@@ -295,12 +295,16 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
         get: true,
         call: (id) => as('operator-1').get(`/deals/${id}`),
       },
-      { route: 'POST /deals/:id/confirm', kind: 'deal', call: (id) => buyer.post(`/deals/${id}/confirm`) },
+      {
+        route: 'POST /deals/:id/confirm',
+        kind: 'deal',
+        call: (id) => buyer.post(`/deals/${id}/confirm`, PROOF),
+      },
       { route: 'GET /deals/:id/result', kind: 'deal', call: (id) => buyer.get(`/deals/${id}/result`) },
       {
         route: 'POST /deals/:id/dispute',
         kind: 'deal',
-        call: (id) => buyer.post(`/deals/${id}/dispute`, { reason: 'wrong kind of id' }),
+        call: (id) => buyer.post(`/deals/${id}/dispute`, { reason: 'wrong kind of id', ...PROOF }),
       },
       {
         route: 'GET /deals/:id/dispute',
@@ -358,7 +362,7 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
       {
         route: 'POST /subscriptions/:id/cancel',
         kind: 'subscription',
-        call: (id) => buyer.post(`/subscriptions/${id}/cancel`),
+        call: (id) => buyer.post(`/subscriptions/${id}/cancel`, PROOF),
       },
       {
         route: 'POST /subscriptions/:id/payment-ready',

@@ -14,9 +14,13 @@ import {
   party,
   replay,
   terminateRunning,
+  updateRefusal,
   waitFor,
   waitForRefusal,
 } from './lifecycle-harness';
+import { cancelSubscription } from '../../lib/signed-actions';
+import { signDecision } from '../../lib/signed-decision';
+import { cancelSubscriptionUpdate } from '../../workflows/subscription/workflow';
 
 const PERIOD_S = 5;
 const GRACE_MS = 3000;
@@ -206,17 +210,49 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
       (s) => s.deliveries.length > 0,
     );
     const { token } = await currentToken(buyer, ids.cancelled);
-    // Another buyer's cancel: the workflow's own typed refusal is the answer, with no status asked first.
-    await expect(thinBuyer.client.post(`/subscriptions/${ids.cancelled}/cancel`)).rejects.toMatchObject({
+    // Another buyer's cancel, signed with its own key over this run: the workflow's typed refusal.
+    const { scope } = await status(buyer, ids.cancelled);
+    const othersCancel = thinBuyer.client.signDecision(scope!, 'subscription_cancellation', {});
+    await expect(
+      thinBuyer.client.post(`/subscriptions/${ids.cancelled}/cancel`, othersCancel),
+    ).rejects.toMatchObject({
       status: 403,
       code: 'forbidden',
       reason: 'only the subscriber cancels',
     });
     expect((await status(buyer, ids.cancelled)).stage).toBe('active');
-    const cancelling = await buyer.client.post<SubscriptionStatus>(`/subscriptions/${ids.cancelled}/cancel`);
+
+    // The operator, straight on Temporal: the old unsigned shape, another key in the subscriber's
+    // name, the subscriber's genuine cancel of another subscription's run. None ends it.
+    const handle = test.temporal.workflow.getHandle(subscriptionWorkflowId(ids.cancelled));
+    const send = (request: unknown) =>
+      updateRefusal(handle.executeUpdate(cancelSubscriptionUpdate, { args: [request as never] }));
+    expect(await send({ by: buyer.id })).toMatch(/not signed/);
+    const inBuyersName = signDecision(thinBuyer.signingKeyPem, {
+      ...scope!,
+      action: 'subscription_cancellation',
+      principal: buyer.id,
+      content: {},
+      notAfter: Date.now() + 600_000,
+    });
+    expect(await send({ signed: inBuyersName })).toMatch(new RegExp(`the signature is not ${buyer.id}'s`));
+    const { scope: otherScope } = await status(buyer, ids.renewing);
+    const copied = signDecision(buyer.signingKeyPem, {
+      ...otherScope!,
+      action: 'subscription_cancellation',
+      principal: buyer.id,
+      content: {},
+      notAfter: Date.now() + 600_000,
+    });
+    expect(await send({ signed: copied })).toMatch(/signed for run/);
+    const untouched = await status(buyer, ids.cancelled);
+    expect(untouched.stage).toBe('active');
+    expect(untouched.cancelledBy).toBeUndefined();
+
+    const cancelling = await cancelSubscription<SubscriptionStatus>(buyer.client, ids.cancelled);
     expect(cancelling).toMatchObject({ stage: 'cancelling', cancelledBy: buyer.id });
     expect(cancelling.nextRenewalAt).toBeUndefined();
-    await expect(buyer.client.post(`/subscriptions/${ids.cancelled}/cancel`)).rejects.toMatchObject({
+    await expect(cancelSubscription(buyer.client, ids.cancelled)).rejects.toMatchObject({
       status: 409,
       code: 'invalid_state',
     });

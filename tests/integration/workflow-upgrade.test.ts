@@ -12,7 +12,7 @@ import type { SubscriptionStatus } from '../../workflows/subscription/state';
 import { grantWorkflowId, subscriptionWorkflowId } from '../../workflows/workflow-ids';
 import { RESEARCH_IN_US, startTestDeployment, type TestDeployment } from './harness';
 import { LIFECYCLE_PARTIES, party, terminateRunning, waitFor } from './lifecycle-harness';
-import { submitGrantEvidence } from '../../lib/signed-actions';
+import { cancelSubscription, submitGrantEvidence } from '../../lib/signed-actions';
 
 const V2_PATCHED = join(__dirname, '../fixtures/upgrade/v2-patched.ts');
 const V2_UNPATCHED = join(__dirname, '../fixtures/upgrade/v2-unpatched.ts');
@@ -181,7 +181,7 @@ describe('upgrading long-lived workflows with runs in flight', () => {
         await worker.runUntil(async () => {
           const before = (await sub()).currentPeriod;
           await waitFor(sub, (s) => s.currentPeriod > before && s.deliveries.some((d) => d.period > before));
-          await settledRead(() => buyer.client.post(`/subscriptions/${subscriptionId}/cancel`));
+          await settledRead(() => cancelSubscription(buyer.client, subscriptionId));
           expect(await waitFor(sub, (s) => s.stage === 'cancelled')).toMatchObject({ stage: 'cancelled' });
 
           await submitGrantEvidence(lab.client, grantId, 'enrolled', 'enrolment log');

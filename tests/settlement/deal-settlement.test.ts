@@ -30,6 +30,7 @@ import {
   untilSettledWithReceipt,
 } from './harness';
 import { cliPayer } from './cli-pay';
+import { confirmDeal } from '../../lib/signed-actions';
 
 const { buyer, seller, operator } = TEST_ACCOUNT;
 const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
@@ -102,7 +103,7 @@ describe('deals settled on a real Aztec local network', () => {
     }
     const delivered = await deal.delivered();
     expect(delivered.stage).toBe('delivered');
-    await test.deployment.buyer.client.post(`/deals/${deal.dealId}/confirm`);
+    await confirmDeal(test.deployment.buyer.client, deal.dealId);
     const settled = await untilSettledWithReceipt(test.deployment, deal.dealId);
     expect(settled.stage).toBe('settled');
 

@@ -13,7 +13,7 @@ import {
   txStatus,
   waitFor,
 } from './lifecycle-helpers';
-import { approveOutcome } from '../../lib/signed-actions';
+import { approveOutcome, openDispute } from '../../lib/signed-actions';
 
 const { buyer, seller, operator } = TEST_ACCOUNT;
 
@@ -37,9 +37,7 @@ describe('a dispute split settled on a real Aztec local network', () => {
 
     const { client } = test.deployment.buyer;
     const as = (id: string) => party(test, id).client;
-    expect(
-      await client.post<DealStatus>(`/deals/${dealId}/dispute`, { reason: 'the table is empty' }),
-    ).toMatchObject({
+    expect(await openDispute<DealStatus>(client, dealId, 'the table is empty')).toMatchObject({
       stage: 'disputed',
     });
     await waitFor(

@@ -14,6 +14,7 @@ import {
   tusk,
 } from './anchor-helpers';
 import { payWhenAsked, statusViaApi, untilSettledWithReceipt } from './harness';
+import { confirmDeal } from '../../lib/signed-actions';
 
 const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
 
@@ -34,7 +35,7 @@ describe('the transparency log anchored on Aztec, checked by an auditor with a n
     dealId = deal.dealId;
     await payWhenAsked(statusViaApi(test.deployment, dealId), '1000');
     await deal.delivered();
-    await test.deployment.buyer.client.post(`/deals/${dealId}/confirm`);
+    await confirmDeal(test.deployment.buyer.client, dealId);
     expect((await untilSettledWithReceipt(test.deployment, dealId)).stage).toBe('settled');
     await test.temporal.workflow.getHandle(dealId).result();
     bundleFile = join(test.home, 'bundle.json');

@@ -6,6 +6,7 @@ import { RESEARCH_IN_US, type TestDeployment } from '../integration/harness';
 import { terminateRunning } from '../integration/lifecycle-harness';
 import { balances, moved, TEST_ACCOUNT } from './harness';
 import { payInto, sentFor, startAztecLifecycleDeployment, waitFor } from './lifecycle-helpers';
+import { cancelSubscription } from '../../lib/signed-actions';
 
 const { buyer, seller, operator } = TEST_ACCOUNT;
 /** Shorter than a period's payment and release on Aztec: each period waits only for its payment. */
@@ -64,9 +65,7 @@ describe('a subscription settled on a real Aztec local network', () => {
       // Cancelled while the third period waits for its charge: that period is still paid and
       // delivered, and nothing is charged after it.
       if (period === 3)
-        expect(
-          await client.post<SubscriptionStatus>(`/subscriptions/${subscriptionId}/cancel`),
-        ).toMatchObject({
+        expect(await cancelSubscription<SubscriptionStatus>(client, subscriptionId)).toMatchObject({
           stage: 'cancelling',
         });
       await payInto(buyer, asked.payment!.address, PRICE.toString());

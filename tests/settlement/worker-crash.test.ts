@@ -14,6 +14,7 @@ import {
   poll,
   txStatus,
 } from './harness';
+import { confirmDeal } from '../../lib/signed-actions';
 
 const { buyer, seller, operator } = TEST_ACCOUNT;
 
@@ -36,7 +37,7 @@ describe('a settlement worker killed between sending the release and recording i
 
     const journal = new TxJournal(join(test.home, 'settlement-journal'));
     const escrow = await escrowOfDeal(test, deal.dealId);
-    await test.deployment.buyer.client.post(`/deals/${deal.dealId}/confirm`);
+    await confirmDeal(test.deployment.buyer.client, deal.dealId);
     // The release is journaled just before it is broadcast; once the node knows it, the worker is
     // waiting for its inclusion and has recorded nothing in Temporal yet: kill it there.
     const sent: JournalEntry = await poll('the journaled release', () => journal.get(escrow, 'release'));

@@ -104,4 +104,18 @@ describe('deal state: disputes', () => {
     deal.confirm('acceptance_timer', 2);
     expect(() => deal.assertDisputable('b')).toThrow(/confirmed; a dispute opens only/);
   });
+
+  it('takes no signed decision before its scope is set, and a dispute only with a bounded reason', () => {
+    const deal = delivered();
+    expect(() => deal.scope).toThrow(/starting; try again/);
+    const scope = { workflowId: 'd', runId: 'r1', subject: { id: 'd', termsHash: 'h' } };
+    deal.setScope(scope);
+    expect(deal.scope).toEqual(scope);
+    expect(deal.snapshot().scope).toEqual(scope);
+    expect(() => deal.openDispute('b', '', 'w', 3)).toThrow(/reason is 1 to 1000 characters/);
+    expect(() => deal.openDispute('b', 'x'.repeat(1001), 'w', 3)).toThrow(/1 to 1000/);
+    expect(deal.stage).toBe('delivered');
+    deal.openDispute('s', 'rows missing', 'w', 3);
+    expect(deal.snapshot().dispute).toEqual({ openedBy: 's', reason: 'rows missing', workflowId: 'w' });
+  });
 });

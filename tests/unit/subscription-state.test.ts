@@ -175,4 +175,14 @@ describe('subscription payment retries (payment-ready)', () => {
     for (let n = 0; n < 20; n++) unbounded.startPeriod();
     expect(unbounded.signedPeriodsDone).toBe(false);
   });
+
+  it("binds a cancel to this run's scope, which a new run (continueAsNew) does not carry", () => {
+    const sub = new SubscriptionState(input, 1000);
+    expect(() => sub.scope).toThrow(/starting; try again/);
+    const scope = { workflowId: 'subscription-sub', runId: 'r1', subject: { id: 'sub', termsHash: 'h' } };
+    sub.setScope(scope);
+    expect(sub.snapshot().scope).toEqual(scope);
+    const next = new SubscriptionState({ ...input, carried: sub.carry() }, 2000);
+    expect(next.snapshot().scope).toBeUndefined();
+  });
 });

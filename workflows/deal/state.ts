@@ -4,6 +4,7 @@ import type { SignedTerms } from '../../lib/signed-terms';
 import type { DisputeOutcome, DisputeTerms } from '../dispute/state';
 import { SettlementAttention, type AttentionItem } from '../settlement-attention';
 import { refusal } from '../refusals';
+import type { DecisionScope } from '../../lib/decision-statement';
 
 export const DEAL_STAGES = [
   'quoted',
@@ -60,6 +61,8 @@ export interface DealStatus {
   templateId: string;
   templateHash: string;
   price: string;
+  /** What the buyer's confirmation and a party's dispute are signed over: this run, the deal, its terms. */
+  scope?: DecisionScope;
   result?: RunApprovedQueryResult;
   confirmedBy?: 'buyer' | 'acceptance_timer';
   dispute?: DealDispute;
@@ -84,6 +87,9 @@ export interface DealDispute {
   resolvedBy?: 'approvals' | 'timeout';
   auditRef?: string;
 }
+
+/** The longest reason a dispute may give (the API's bound, kept by the workflow too). */
+export const MAX_DISPUTE_REASON = 1000;
 
 export const DEFAULT_ACCEPTANCE_TIMEOUT_MS = 72 * 60 * 60 * 1000;
 
@@ -114,6 +120,17 @@ export class DealState {
     const status = JSON.parse(JSON.stringify(this.status)) as DealStatus;
     if (this.attention.needed) status.attention = this.attention.open;
     return status;
+  }
+
+  /** Set once the coordinator has hashed the buyer's terms; no signed decision counts before. */
+  setScope(scope: DecisionScope): void {
+    this.status.scope = scope;
+  }
+
+  get scope(): DecisionScope {
+    if (!this.status.scope)
+      throw refusal('InvalidState', `deal ${this.status.dealId} is starting; try again in a moment`);
+    return this.status.scope;
   }
 
   /** A money step failed: the deal waits for the operator, with the reasons in its status. */
@@ -164,8 +181,15 @@ export class DealState {
     }
   }
 
+  /** The reason is signed content: a string of 1 to 1000 characters, as the API takes it. */
+  assertDisputeReason(reason: unknown): void {
+    if (typeof reason !== 'string' || reason.length < 1 || reason.length > MAX_DISPUTE_REASON)
+      throw refusal('InvalidInput', `a dispute's reason is 1 to ${MAX_DISPUTE_REASON} characters`);
+  }
+
   openDispute(partyId: string, reason: string, workflowId: string, now: number): void {
     this.assertDisputable(partyId);
+    this.assertDisputeReason(reason);
     this.status.dispute = { openedBy: partyId, reason, workflowId };
     this.advance('disputed', now);
   }

@@ -10,13 +10,19 @@ import { escrowOfDeal, lockBuyerPayment, releaseWithReceipt, returnLatePayments 
 import { handleOperatorRetry, settleGuarded, type GuardedStep } from '../guarded-settlement';
 import { dealTermsQuery } from '../deal-terms';
 import { coordinatorActivities, perimeterActivities, settlementActivities } from '../activity-proxies';
+import type { ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
+import { asRefusal, assertDecides, scopeOf, termsHashOf, verifiedSigner } from '../verified-decision';
 
 export const dealStatusQuery = defineQuery<DealStatus>('dealStatus');
-export const confirmDealUpdate = defineUpdate<DealStatus>('confirmDeal');
+/** The buyer's signed acceptance of this run's delivered result (content `{}`): the seller is paid now. */
+export interface ConfirmDealRequest {
+  signed: SignedDecision<Record<string, never>>;
+}
+export const confirmDealUpdate = defineUpdate<DealStatus, [ConfirmDealRequest]>('confirmDeal');
 
+/** The buyer's or the seller's signed opening, its reason in the signed content; the signer opened it. */
 export interface OpenDisputeRequest {
-  by: string;
-  reason: string;
+  signed: SignedDecision<{ reason: string }>;
 }
 /** Either party, within the acceptance window: the escrow stays frozen until the dispute resolves. */
 export const openDisputeUpdate = defineUpdate<DealStatus, [OpenDisputeRequest]>('openDispute');
@@ -31,21 +37,50 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
   const deal = new DealState(input, Date.now());
   setHandler(dealStatusQuery, () => deal.snapshot());
   setHandler(dealTermsQuery, () => input.terms);
+  // What each party's signed decision must say on this run: the buyer's acceptance, a party's dispute.
+  const confirmation = (): ExpectedDecision => ({
+    scope: deal.scope,
+    action: 'deal_confirmation',
+    principal: input.buyerId,
+    content: {},
+  });
+  const opening = (signed: SignedDecision<{ reason: string }> | undefined): ExpectedDecision => ({
+    scope: deal.scope,
+    action: 'dispute_opening',
+    content: { reason: signed?.statement?.content?.reason },
+  });
   setHandler(
     confirmDealUpdate,
-    () => {
-      deal.confirm('buyer', Date.now());
+    async ({ signed }) => {
+      await verifiedSigner(signed, confirmation());
+      // The acceptance timer may have confirmed (or a dispute opened) while the signature was checked.
+      asRefusal(() => deal.confirm('buyer', Date.now()));
       return deal.snapshot();
     },
-    { validator: () => deal.assertConfirmable() },
+    {
+      // `request` may be absent: the update's old shape took no argument.
+      validator: (request?: ConfirmDealRequest) => {
+        deal.assertConfirmable();
+        assertDecides(request?.signed, confirmation());
+      },
+    },
   );
   setHandler(
     openDisputeUpdate,
-    ({ by, reason }) => {
-      deal.openDispute(by, reason, disputeWorkflowId(input.dealId), Date.now());
+    async ({ signed }) => {
+      const by = await verifiedSigner(signed, opening(signed));
+      const { reason } = signed.statement.content;
+      asRefusal(() => deal.openDispute(by.principal, reason, disputeWorkflowId(input.dealId), Date.now()));
       return deal.snapshot();
     },
-    { validator: ({ by }: OpenDisputeRequest) => deal.assertDisputable(by) },
+    {
+      validator: (request?: OpenDisputeRequest) => {
+        assertDecides(request?.signed, opening(request?.signed));
+        const { principal, content } = request!.signed.statement;
+        deal.assertDisputable(String(principal));
+        deal.assertDisputeReason(content.reason);
+      },
+    },
   );
   handleOperatorRetry(deal.attention);
   /** Runs money steps each in its own guard; failed ones hold the deal in needs_attention until they succeed. */
@@ -55,6 +90,11 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
       if (why) deal.recordProblem(why);
       deal.needsAttention(Date.now());
     });
+
+  // Decisions are bound to the buyer's terms: their hash is taken before any decision counts.
+  // Patch `signed-party-decisions` (issue 20): runs from before replay without it (and take none).
+  if (patched('signed-party-decisions'))
+    deal.setScope(scopeOf({ id: input.dealId, termsHash: await termsHashOf(input.terms) }));
 
   const checks = perimeterActivities<PerimeterActivities>(input.sellerId, perimeterCheck);
   const perimeter = perimeterActivities<PerimeterActivities>(input.sellerId, perimeterQuery);

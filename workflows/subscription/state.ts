@@ -4,6 +4,7 @@ import { SettlementAttention, type AttentionItem } from '../settlement-attention
 import type { SignedTerms } from '../../lib/signed-terms';
 import type { ParameterValues } from '../../query-policies/template';
 import { refusal } from '../refusals';
+import type { DecisionScope } from '../../lib/decision-statement';
 
 export interface ScheduledQuery {
   templateId: string;
@@ -83,6 +84,8 @@ export interface SubscriptionStatus {
   tokens: AccessTokenStatus[];
   deliveries: PeriodDelivery[];
   cancelledBy?: string;
+  /** What the subscriber's cancellation is signed over: this run (not carried), the subscription, its terms. */
+  scope?: DecisionScope;
   /** When it was cancelled or suspended. */
   endedAt?: number;
   problem?: { code: string; reason: string };
@@ -96,7 +99,7 @@ export interface SubscriptionStatus {
 
 export type SubscriptionCarry = Omit<
   SubscriptionStatus,
-  'subscriptionId' | 'buyerId' | 'sellerId' | 'pricePerPeriod' | 'periodMs' | 'graceMs'
+  'subscriptionId' | 'buyerId' | 'sellerId' | 'pricePerPeriod' | 'periodMs' | 'graceMs' | 'scope'
 >;
 
 // Bounded lists: histories and continueAsNew inputs stay small however long a subscription runs.
@@ -193,6 +196,7 @@ export class SubscriptionState {
       periodMs: _m,
       graceMs: _g,
       attention: _a,
+      scope: _r,
       ...rest
     } = this.snapshot();
     return rest;
@@ -298,6 +302,17 @@ export class SubscriptionState {
         'InvalidState',
         `subscription ${this.status.subscriptionId} is ${this.stage}, not in grace`,
       );
+  }
+
+  /** Set once the coordinator has hashed the subscriber's terms on this run; no cancel counts before. */
+  setScope(scope: DecisionScope): void {
+    this.status.scope = scope;
+  }
+
+  get scope(): DecisionScope {
+    if (!this.status.scope)
+      throw refusal('InvalidState', `subscription ${this.status.subscriptionId} is starting; try again`);
+    return this.status.scope;
   }
 
   assertCancellable(by: string): void {

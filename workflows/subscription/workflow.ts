@@ -30,9 +30,12 @@ import {
   type SubscriptionStatus,
 } from './state';
 import { coordinatorActivities, perimeterActivities, settlementActivities } from '../activity-proxies';
+import type { ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
+import { asRefusal, assertDecides, scopeOf, termsHashOf, verifiedSigner } from '../verified-decision';
 
+/** The subscriber's signed cancellation on this run (content `{}`); the signer is who cancelled. */
 export interface CancelSubscriptionRequest {
-  by: string;
+  signed: SignedDecision<Record<string, never>>;
 }
 export interface PaymentReadyRequest {
   by: string;
@@ -59,13 +62,26 @@ export const paymentReadyUpdate = defineUpdate<{ accepted: true }, [PaymentReady
 export async function subscription(input: SubscriptionInput): Promise<SubscriptionStatus> {
   const sub = new SubscriptionState(input, Date.now());
   setHandler(subscriptionStatusQuery, () => sub.snapshot());
+  const cancellation = (): ExpectedDecision => ({
+    scope: sub.scope,
+    action: 'subscription_cancellation',
+    principal: input.buyerId,
+    content: {},
+  });
   setHandler(
     cancelSubscriptionUpdate,
-    ({ by }) => {
-      sub.requestCancel(by);
+    async ({ signed }) => {
+      const by = await verifiedSigner(signed, cancellation());
+      asRefusal(() => sub.requestCancel(by.principal));
       return sub.snapshot();
     },
-    { validator: ({ by }: CancelSubscriptionRequest) => sub.assertCancellable(by) },
+    {
+      validator: (request?: CancelSubscriptionRequest) => {
+        const signed = request?.signed;
+        if (signed?.statement) sub.assertCancellable(String(signed.statement.principal));
+        assertDecides(signed, cancellation());
+      },
+    },
   );
   setHandler(paymentReadySignal, () => void sub.requestPaymentRetry());
   setHandler(
@@ -80,6 +96,10 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
   );
 
   handleOperatorRetry(sub.attention);
+  // The cancel is bound to this run and the subscriber's terms. Patch `signed-cancel` (issue 20):
+  // runs from before replay without it and take no cancel until their next continueAsNew.
+  if (patched('signed-cancel'))
+    sub.setScope(scopeOf({ id: input.subscriptionId, termsHash: await termsHashOf(input.terms) }));
   const escrowOpen = settlementActivities(settlementTx);
   const escrowLock = settlementActivities(settlementLock);
   // A payout that keeps failing waits for the operator's retry, listed in the status.
