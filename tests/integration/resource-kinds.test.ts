@@ -31,6 +31,7 @@ import {
   approveOutcome,
   decideDisclosure,
   extendMilestone,
+  openDispute,
   submitGrantEvidence,
   viewDisclosure,
 } from '../../lib/signed-actions';
@@ -116,7 +117,7 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
     const deal = await buyDeal(test.deployment, templateId, PARAMETERS, undefined, undefined, test.seller.id);
     ids.deal = deal.dealId;
     expect((await deal.delivered()).stage).toBe('delivered');
-    await buyer.post(`/deals/${ids.deal}/dispute`, { reason: 'the table looks thin' });
+    await openDispute(buyer, ids.deal, 'the table looks thin');
     await waitFor(
       () =>
         as('operator-1')

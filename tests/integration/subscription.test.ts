@@ -299,7 +299,7 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
     expect(await status(endingBuyer, ids.ending)).toEqual(completed);
     const workflow = await test.temporal.workflow.getHandle(subscriptionWorkflowId(ids.ending)).describe();
     expect(workflow.status.name).toBe('COMPLETED');
-    await expect(endingBuyer.client.post(`/subscriptions/${ids.ending}/cancel`)).rejects.toMatchObject({
+    await expect(cancelSubscription(endingBuyer.client, ids.ending)).rejects.toMatchObject({
       status: 409,
     });
     await replay(test, subscriptionWorkflowId(ids.ending));
