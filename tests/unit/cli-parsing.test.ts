@@ -7,6 +7,7 @@ import { CliError } from '../../cli/common';
 import { parseOutcome } from '../../cli/compliance/commands';
 import { roundUp } from '../../cli/template/scaffold';
 import { readPerimeterConfig } from '../../lib/seller-workspace';
+import { buildProgram } from '../../cli/program';
 
 describe('CLI parsing', () => {
   it('reads parameters as numbers when they are whole numbers, text otherwise', () => {
@@ -21,6 +22,15 @@ describe('CLI parsing', () => {
     expect(parseOutcome('split:2500')).toEqual({ kind: 'split', sellerBps: 2500 });
     expect(() => parseOutcome('split:10001')).toThrow(CliError);
     expect(() => parseOutcome('halve')).toThrow(CliError);
+  });
+
+  it('both parties of a deal open a dispute with a reason (signed on their machine)', () => {
+    const program = buildProgram();
+    for (const role of ['buyer', 'seller']) {
+      const group = program.commands.find((c) => c.name() === role)!;
+      const dispute = group.commands.find((c) => c.name() === 'dispute');
+      expect(dispute?.options.find((o) => o.long === '--reason')?.mandatory).toBe(true);
+    }
   });
 
   it('suggests bounds a person would pick, never below the value', () => {
