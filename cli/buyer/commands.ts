@@ -36,6 +36,7 @@ import {
   type PayOptions,
 } from '../settlement/pay';
 import { payAsSigned } from '../settlement/kept-terms';
+import { dealKindOf } from './deal-kind';
 
 export { describePrivacy, openDealResult, parseParam };
 
@@ -164,13 +165,11 @@ export function registerBuyerCommands(program: Command): void {
     );
 
   withPartyOptions(buyer.command('status <dealId>').description("a deal's stage and timeline (JSON)"))
-    .option('--multi', 'a multi-seller deal')
+    .option('--multi', 'a multi-seller deal (found without it too)')
     .action(async (dealId: string, options: PartyOptions & { multi?: boolean }) => {
       const client = await partyClient(options);
-      const status = await client.get<DealStatus>(
-        `/${options.multi ? 'multi-seller-deals' : 'deals'}/${encode(dealId)}`,
-      );
-      printStatus(status, REFUSED_DEAL_STAGES);
+      const { path } = await dealKindOf(client, dealId, options.multi);
+      printStatus(await client.get<DealStatus>(path), REFUSED_DEAL_STAGES);
     });
 
   withPayOptions(
@@ -178,34 +177,32 @@ export function registerBuyerCommands(program: Command): void {
       buyer
         .command('pay <dealId>')
         .description(
-          "pay the deal's price into its escrow (each seller's share for --multi), once it is open",
+          "pay the deal's price into its escrow (each seller's share for a multi-seller deal), once it is open",
         ),
     ),
   )
-    .option('--multi', 'a multi-seller deal')
+    .option('--multi', 'a multi-seller deal (found without it too)')
     .action(async (dealId: string, options: PartyOptions & PayOptions & { multi?: boolean }) => {
       const client = await partyClient(options);
-      const owed = options.multi
-        ? await whatIsOwed(
-            client,
-            `/multi-seller-deals/${encode(dealId)}`,
-            owedForMultiSellerDeal,
-            options.wait,
-          )
-        : await whatIsOwed(client, `/deals/${encode(dealId)}`, owedForDeal, options.wait);
-      const kind = options.multi ? 'multi_seller' : 'cohort_query';
+      const { kind, path } = await dealKindOf(client, dealId, options.multi);
+      const owed =
+        kind === 'multi_seller'
+          ? await whatIsOwed(client, path, owedForMultiSellerDeal, options.wait)
+          : await whatIsOwed(client, path, owedForDeal, options.wait);
       // Only what the buyer itself signed is paid, whatever the status asks for.
       await payAsSigned(owed, options, client.partyId, kind, dealId);
     });
 
   withPartyOptions(buyer.command('confirm <dealId>').description('accept the result: the seller is paid'))
-    .option('--multi', 'a multi-seller deal')
+    .option('--multi', 'a multi-seller deal (found without it too)')
     .action(async (dealId: string, options: PartyOptions & { multi?: boolean }) => {
       const client = await partyClient(options);
+      const { kind, path } = await dealKindOf(client, dealId, options.multi);
       // A plain deal's confirmation is signed over its run and terms; a multi-seller deal's is not yet.
-      const status = options.multi
-        ? await client.post<DealStatus>(`/multi-seller-deals/${encode(dealId)}/confirm`)
-        : await confirmDeal<DealStatus>(client, dealId);
+      const status =
+        kind === 'multi_seller'
+          ? await client.post<DealStatus>(`${path}/confirm`)
+          : await confirmDeal<DealStatus>(client, dealId);
       console.log(`deal ${status.dealId}: ${status.stage}`);
     });
 

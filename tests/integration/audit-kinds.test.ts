@@ -342,12 +342,13 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
       0o600,
     );
     const env = { TUSK_HOME: keyHome, TUSK_API_URL: test.deployment.apiUrl, TUSK_OPERATOR_KEY: operatorKey };
-    const opened = await runTusk(
-      ['buyer', 'result', ids.multi, '--multi', '--as', 'demo-buyer', '--json'],
-      env,
-    );
+    const opened = await runTusk(['buyer', 'result', ids.multi, '--as', 'demo-buyer', '--json'], env);
     expect(opened.code, opened.stderr).toBe(0);
     expect(JSON.parse(opened.stdout)).toMatchObject({ kind: 'sum', contributors: 2 });
+    // Status finds the multi-seller deal without being told it is one.
+    const shown = await runTusk(['buyer', 'status', ids.multi, '--as', 'demo-buyer'], env);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ dealId: ids.multi });
     // The buyer's client: each contributor's perimeter signed its own part of this sum.
     const sealed = await fetchDealResult(buyer(), ids.multi, true);
     const contributors = sellers.map((s) => s.id);
