@@ -256,7 +256,29 @@ describe('a milestone grant: one query-verified milestone met, one missed', () =
           typeof result === 'object' && result !== null && 'met' in result,
       );
     expect(checks).toHaveLength(2);
-    for (const result of checks) expect(Object.keys(result).sort()).toEqual(['met', 'statementHash']);
+    for (const result of checks) {
+      // The verdict, its statement's hash, and the perimeter's signed release statement of that verdict:
+      // ids, hashes, ε and the same bit, never a count or a threshold.
+      expect(Object.keys(result).sort()).toEqual(['met', 'release', 'statementHash']);
+      const { body } = result.release as { body: Record<string, unknown> & { subject: { met: boolean } } };
+      expect(Object.keys(body).sort()).toEqual(
+        [
+          'commitment',
+          'datasetPolicy',
+          'dealId',
+          'deltaCharged',
+          'epsilonCharged',
+          'kind',
+          'sellerId',
+          'subject',
+          'termsHash',
+          'type',
+        ].sort(),
+      );
+      expect(Object.keys(body.subject).sort()).toEqual(['checkId', 'met', 'milestoneId']);
+      expect(body.subject.met).toBe(result.met);
+      expect(body.commitment).toBe(result.statementHash);
+    }
     await replay(test, grantWorkflowId(grantId));
   });
 });
