@@ -162,7 +162,9 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
       ],
       ['buyer', 'GET', '/subscriptions/x', undefined, 400, 'invalid_request'],
       ['buyer', 'GET', '/subscriptions/no-such-sub', undefined, 404, 'not_found'],
-      ['buyer', 'POST', '/subscriptions/no-such-sub/cancel', undefined, 404, 'not_found'],
+      // A cancel is a signed decision: without its signature the body itself is refused.
+      ['buyer', 'POST', '/subscriptions/no-such-sub/cancel', undefined, 400, 'invalid_request'],
+      ['buyer', 'POST', '/subscriptions/no-such-sub/cancel', PROOF, 404, 'not_found'],
       ['buyer', 'POST', '/subscriptions/no-such-sub/payment-ready', undefined, 404, 'not_found'],
       ['buyer', 'GET', '/subscriptions/no-such-sub/token', undefined, 404, 'not_found'],
       ['buyer', 'GET', '/subscriptions/no-such-sub/deliveries/first', undefined, 400, 'invalid_request'],
@@ -293,7 +295,8 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
     ],
     disputes: [
       ['buyer', 'POST', '/deals/no-such-deal/dispute', {}, 400, 'invalid_request'],
-      ['buyer', 'POST', '/deals/no-such-deal/dispute', { reason: 'empty table' }, 404, 'not_found'],
+      ['buyer', 'POST', '/deals/no-such-deal/dispute', { reason: 'empty table' }, 400, 'invalid_request'],
+      ['buyer', 'POST', '/deals/no-such-deal/dispute', { reason: 'empty table', ...PROOF }, 404, 'not_found'],
       ['buyer', 'GET', '/deals/no-such-deal/dispute', undefined, 404, 'not_found'],
       [
         'compliance',
