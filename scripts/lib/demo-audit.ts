@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { signedBundle } from '../../lib/audit/bundle';
 import { loadOperatorSigner } from '../../lib/audit/operator-key';
 import { checkReceipt, signedReceipt } from '../../lib/audit/receipt';
+import { auditorKeysFromLog } from '../../lib/audit/verify/auditor-keys';
 import { formatReport } from '../../lib/audit/verify/report';
 import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
 import { TuskApiError } from '../../lib/tusk-client';
@@ -48,8 +49,15 @@ export async function auditDemoDeal(
   await writeFile(bundleFile, JSON.stringify(bundle));
   const resultKey = join(home, 'keys', 'demo-buyer.result.pem');
   await writeFile(resultKey, deployment.buyer.resultKeyPem, { mode: 0o600 });
+  // Parties' and perimeters' keys as an auditor takes them: from the log, under the pinned operator key.
+  const keys = await auditorKeysFromLog(
+    (path) => deployment.buyer.client.get<unknown>(path),
+    operatorKey,
+    bundle,
+  );
   const report = await verifyBundle(bundle, {
     operatorKey,
+    keys,
     resultKey,
     ...(onLedger ? { ledgerFile: deployment.ledger.path } : {}),
   });
