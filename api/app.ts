@@ -95,6 +95,15 @@ const loggedRequest = (request: FastifyRequest) => ({
   remoteAddress: request.ip,
 });
 
+const LIFECYCLE_ID_FIELDS = ['dealId', 'subscriptionId', 'grantId', 'disclosureId'] as const;
+
+function lifecycleIdOf(fields: unknown): string | undefined {
+  if (typeof fields !== 'object' || fields === null) return undefined;
+  const record = fields as Record<string, unknown>;
+  const id = LIFECYCLE_ID_FIELDS.map((field) => record[field]).find((value) => typeof value === 'string');
+  return id;
+}
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ? { ...loggerOptions('api'), serializers: { req: loggedRequest } } : false,
@@ -110,11 +119,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     deps.seenRequests,
     log && ((partyId) => log.keysEverRegistered(partyId)),
   );
-  // Every log line of a request about one lifecycle carries its id.
-  app.addHook('preHandler', async (request) => {
-    const params = request.params as Record<string, string> | undefined;
-    const id = params?.dealId ?? params?.subscriptionId ?? params?.grantId ?? params?.disclosureId;
-    if (id) request.log = request.log.child({ dealId: id });
+  // Every log line of a request about one lifecycle carries its id, the route's or (for a start) the
+  // body's; the reply's logger too, so the "request completed" line can be found by deal.
+  app.addHook('preHandler', async (request, reply) => {
+    const id = lifecycleIdOf(request.params) ?? lifecycleIdOf(request.body);
+    if (id === undefined) return;
+    request.log = request.log.child({ dealId: id });
+    reply.log = request.log;
   });
   // fastify/demo's production plugins, registered before any route so they cover all of them.
   await registerHelmet(app);

@@ -46,6 +46,7 @@ runMain('settlement worker', async () => {
       partiesFile: resolve(env.TUSK_PARTIES_FILE ?? `${tuskHome()}/parties.json`),
       journalDir: resolve(env.TUSK_SETTLEMENT_JOURNAL ?? `${tuskHome()}/settlement-journal`),
       nodeUrl: env.TUSK_AZTEC_NODE_URL,
+      reportLanded: (fields, message) => telemetry.logger.info(fields, message),
     });
     port = aztec.settlement;
     summary = aztec.summary;

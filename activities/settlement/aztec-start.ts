@@ -6,7 +6,7 @@ import { openTestAccountWallet } from '../../contracts/wallets';
 import { blobStoreFromEnv } from '../../lib/blob-store-env';
 import { PartyRegistry } from '../../lib/parties';
 import { AztecSettlement } from './aztec-settlement';
-import { SettlementTransactions } from './aztec-transactions';
+import { type LandedReport, SettlementTransactions } from './aztec-transactions';
 import { TxJournal } from './tx-journal';
 
 export interface AztecSettlementOptions {
@@ -16,6 +16,8 @@ export interface AztecSettlementOptions {
   journalDir: string;
   /** Overrides the node URL the deployment names. */
   nodeUrl?: string;
+  /** Where each landed transaction is reported (the worker's log). */
+  reportLanded?: LandedReport;
 }
 
 /**
@@ -51,6 +53,7 @@ export async function startAztecSettlement(
     operator.wallet,
     new TxJournal(options.journalDir),
     blobStoreFromEnv(options.blobDir),
+    options.reportLanded,
   );
   const settlement = new AztecSettlement({
     sdk,

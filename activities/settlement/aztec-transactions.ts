@@ -33,6 +33,9 @@ export class TxRevertedError extends Error {
  * (journal), then broadcast and wait for inclusion. `follow` resumes an action a crashed or retried
  * attempt began: it waits for a pending tx, resends lost bytes, and says what happened.
  */
+/** Reports one landed transaction (pino's argument order: fields, then message). */
+export type LandedReport = (fields: Record<string, unknown>, message: string) => void;
+
 export class SettlementTransactions {
   constructor(
     private readonly sdk: AztecSdk,
@@ -40,6 +43,8 @@ export class SettlementTransactions {
     private readonly wallet: EmbeddedWallet,
     private readonly journal: TxJournal,
     private readonly blobs: BlobStore,
+    /** Where a landed transaction is reported: the worker's JSON log (one line per transaction). */
+    private readonly report: LandedReport = () => {},
     private readonly pollMs = 500,
   ) {}
 
@@ -95,9 +100,16 @@ export class SettlementTransactions {
         `${action} transaction of ${dealId} reverted: ${receipt.error ?? receipt.executionResult}`,
       );
     const secondsSince = (since: number) => ((performance.now() - since) / 1000).toFixed(1);
-    console.log(
-      `settlement: ${action} of ${dealId} in block ${receipt.blockNumber}: ${secondsSince(started)} s ` +
-        `(proving ${((proved - started) / 1000).toFixed(1)} s, then inclusion ${secondsSince(proved)} s), tx ${entry.txHash}`,
+    this.report(
+      {
+        dealId,
+        action,
+        block: receipt.blockNumber,
+        seconds: Number(secondsSince(started)),
+        provingSeconds: Number(((proved - started) / 1000).toFixed(1)),
+        tx: entry.txHash,
+      },
+      'settlement transaction landed',
     );
     return entry;
   }

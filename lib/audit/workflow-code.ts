@@ -19,15 +19,26 @@ export interface WorkflowCodeIdentity {
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 let cached: Promise<WorkflowCodeIdentity> | undefined;
 
+/**
+ * Bundles workflow code without printing webpack's module list. webpack's default context is the
+ * working directory, and module names in the bundle are relative to it: without a fixed context the
+ * hash depended on where the auditor stood.
+ */
+export async function quietWorkflowBundle(
+  workflowsPath: string,
+  failureConverterPath?: string,
+): Promise<{ code: string }> {
+  return bundleWorkflowCode({
+    workflowsPath,
+    ...(failureConverterPath ? { failureConverterPath } : {}),
+    logger: quiet,
+    webpackConfigHook: (config) => ({ ...config, context: CODE_ROOT }),
+  });
+}
+
 /** Bundles the workflow code once per process (a few seconds) and names it by hash. */
 export function workflowCodeIdentity(): Promise<WorkflowCodeIdentity> {
-  cached ??= bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    logger: quiet,
-    // webpack's default context is the working directory, and module names in the bundle are
-    // relative to it: without a fixed context the hash depended on where the auditor stood.
-    webpackConfigHook: (config) => ({ ...config, context: CODE_ROOT }),
-  }).then(({ code }) => ({
+  cached ??= quietWorkflowBundle(WORKFLOWS_PATH).then(({ code }) => ({
     bundleHash: `sha256:${createHash('sha256').update(code).digest('hex')}`,
     sdkVersion: (
       JSON.parse(readFileSync(require.resolve('@temporalio/worker/package.json'), 'utf8')) as {

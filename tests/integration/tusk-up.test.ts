@@ -157,20 +157,25 @@ describe('tusk up', () => {
     const stage = { kind: 'cohortQueryDeal', stage: 'runApprovedQuery', outcome: 'ok' };
     expect(sample(perimeter, 'tusk_deal_stage_total', stage)).toBe(1);
 
-    // Every process logs JSON lines; the perimeter's line about this deal carries its id. The line
-    // reaches the file through the supervisor's pipe, which may trail the deal's delivery a little.
-    const released = async () =>
-      (await readFile(join(home, 'logs', 'perimeter-worker-demo-seller.log'), 'utf8'))
+    // Every process logs JSON lines, and the deal's whole path can be found by its id: the API's
+    // request lines, the deal workflow on the deals worker, the escrow on the settlement worker, the
+    // query in the perimeter. Lines reach the files through the supervisor's pipe, which may trail
+    // the deal's delivery a little.
+    const linesOf = async (process: string) =>
+      (await readFile(join(home, 'logs', `${process}.log`), 'utf8'))
         .split('\n')
         .filter(Boolean)
         .map((line) => JSON.parse(line) as Record<string, unknown>)
-        .find((line) => line.msg === 'approved query released');
+        .filter((line) => line.dealId === dealId);
+    const released = async () =>
+      (await linesOf('perimeter-worker-demo-seller')).find((line) => line.msg === 'approved query released');
     await expect.poll(released, { timeout: 10_000 }).toBeDefined();
-    expect(await released()).toMatchObject({
-      dealId,
-      workflowId: dealId,
-      service: 'perimeter-worker',
-    });
+    expect(await released()).toMatchObject({ workflowId: dealId, service: 'perimeter-worker' });
+    const messages = async (process: string) => (await linesOf(process)).map((line) => line.msg);
+    expect(await messages('api')).toContain('request completed');
+    expect(await messages('deals-worker')).toEqual(expect.arrayContaining(['Workflow started']));
+    const settled = (await linesOf('settlement-worker')).map((line) => line.activityType);
+    expect(settled).toEqual(expect.arrayContaining(['lockEscrow']));
   });
 
   it('restarts a worker that crashed, and each worker answers its health endpoint', async () => {

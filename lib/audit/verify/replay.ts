@@ -1,7 +1,12 @@
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { Worker } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { SignedBundle } from '../bundle';
-import { FAILURE_CONVERTER_PATH, WORKFLOWS_PATH, workflowCodeIdentity } from '../workflow-code';
+import {
+  FAILURE_CONVERTER_PATH,
+  WORKFLOWS_PATH,
+  quietWorkflowBundle,
+  workflowCodeIdentity,
+} from '../workflow-code';
 import { finding, ok, type CheckResult } from './report';
 
 /**
@@ -26,9 +31,10 @@ export async function replayRuns(
       );
     }
   }
+  quietRuntime();
   const replays = Worker.runReplayHistories(
     {
-      workflowsPath,
+      workflowBundle: await quietWorkflowBundle(workflowsPath, FAILURE_CONVERTER_PATH),
       dataConverter: { failureConverterPath: FAILURE_CONVERTER_PATH },
       replayName: 'tusk-audit',
     },
@@ -43,6 +49,18 @@ export async function replayRuns(
     );
   }
   return results;
+}
+
+/**
+ * The replay worker's state changes are the SDK's INFO lines; an auditor's terminal shows only the
+ * checks. A process that already runs workers (a test, the demo's own) keeps the runtime it has.
+ */
+function quietRuntime(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Installed already: its logger stays.
+  }
 }
 
 /** The workflow code here is the code the operator ran, by bundle hash and SDK version. */
