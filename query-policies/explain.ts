@@ -74,3 +74,47 @@ export function explainTemplate(template: QueryTemplate): string {
     `Multi-seller encrypted sums: ${template.multiSeller ? 'allowed' : 'not allowed'}. Private selection (the buyer picks groups under encryption): ${template.privateSelection ? 'allowed' : 'not allowed'}. Price: ${template.price}.`,
   ].join('\n');
 }
+
+/** The seller's own median group (see cli/template/typical-values.ts), by quantity name. */
+export interface TypicalGroups {
+  groups: number;
+  /** `units` for the count, each summed metric by its name. */
+  medians: Record<string, number>;
+}
+
+/** Noise at least this share of a typical value is called out; at least NOISE_SWAMPS, a warning. */
+const NOISE_NOTABLE = 0.1;
+const NOISE_SWAMPS = 0.5;
+
+/**
+ * The noise of each released number beside a typical group's value, with a warning where the noise
+ * is as large as the value it hides (the answer would be mostly noise).
+ */
+export function noiseAgainstTypical(template: QueryTemplate, typical: TypicalGroups): string {
+  const plan = noisePlan(template);
+  const scales: [string, number][] = [
+    ['units', plan.countScale],
+    ...Object.entries(plan.sumScales).filter(([name]) => name in typical.medians),
+  ];
+  const lines = [
+    `Noise against a typical group (the median of ${typical.groups.toLocaleString('en')} groups over the whole table; a buyer's cohort is a part of it, so its groups are smaller):`,
+  ];
+  const warnings: string[] = [];
+  for (const [name, scale] of scales) {
+    const median = typical.medians[name] ?? 0;
+    const share = median > 0 ? scale / median : Infinity;
+    const shown = Number.isFinite(share)
+      ? `${(share * 100).toFixed(share < 0.01 ? 2 : 1)}%`
+      : 'no typical value';
+    const label =
+      template.metrics.find((m) => m.name === name)?.aggregate === 'avg' ? `${name} (its sum)` : name;
+    lines.push(
+      `  - ${label}: ±${scale} against ${median.toLocaleString('en', { maximumFractionDigits: 0 })} (${shown})${share >= NOISE_NOTABLE && share < NOISE_SWAMPS ? ': noticeable' : ''}`,
+    );
+    if (share >= NOISE_SWAMPS)
+      warnings.push(
+        `WARNING: the noise on ${name} (±${scale}) is ${Number.isFinite(share) ? `${Math.round(share * 100)}% of` : 'larger than'} a typical group's value: answers would be mostly noise. Raise ε, tighten ${name === 'units' ? 'maxGroupsPerUnit' : 'its bounds'}, or group by fewer dimensions.`,
+      );
+  }
+  return [...lines, ...warnings].join('\n');
+}

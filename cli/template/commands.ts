@@ -8,7 +8,8 @@ import {
 } from '../../query-policies/template-files';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Command } from 'commander';
-import { explainTemplate } from '../../query-policies/explain';
+import { explainTemplate, noiseAgainstTypical } from '../../query-policies/explain';
+import { typicalGroups } from './typical-values';
 import { lintTemplateSql, type LintIssue } from '../../query-policies/sql-lint';
 import type { QueryTemplate } from '../../query-policies/template';
 import {
@@ -91,6 +92,13 @@ async function sellerKeyBeside(file: string): Promise<string> {
   return publicKey;
 }
 
+async function explain(file: string, options: { dataset?: string }): Promise<void> {
+  const template = await load(file);
+  console.log(explainTemplate(template));
+  if (options.dataset)
+    console.log(`\n${noiseAgainstTypical(template, await typicalGroups(template, options.dataset))}`);
+}
+
 async function lint(file: string, options: { dataset?: string }): Promise<void> {
   const parsed = await load(file);
   refuseLintIssues(file, await lintWithDuckDb(parsed, options.dataset));
@@ -166,7 +174,11 @@ export function registerTemplateCommands(program: Command): void {
   template
     .command('explain <file>')
     .description('the output shape and privacy settings in plain words')
-    .action(async (file: string) => console.log(explainTemplate(await load(file))));
+    .option(
+      '--dataset <file>',
+      "the seller's DuckDB file: compare the noise with a typical group's values (read here, nothing sent)",
+    )
+    .action(explain);
   template
     .command('hash <file>')
     .description('the hash a deal pins')

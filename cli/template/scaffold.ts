@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import {
+  MAX_DOMAIN_GROUPS,
   queryTemplate,
+  type DimensionDomain,
   type MetricSpec,
   type ParameterSpec,
   type QueryTemplate,
@@ -18,6 +20,8 @@ const NUMERIC =
 const DATE = /^(DATE|TIMESTAMP.*)$/;
 /** A text column with at most this many distinct values is offered as a dimension. */
 const MAX_DIMENSION_VALUES = 50;
+/** The draft's minCohortSize; a value fewer units than this have is left out of a proposed domain. */
+const MIN_COHORT = 20;
 
 interface Column {
   name: string;
@@ -129,6 +133,8 @@ export async function scaffoldTemplate(options: ScaffoldOptions): Promise<void> 
         `parameters from_year, to_year: the years of ${dateColumn.name} in your data (${lo} to ${hi})`,
       );
     }
+    const domain = await proposedDomain(connection, options.table, dimensions, unit);
+    notes.push(...domain.notes);
     const selected = [unit, ...dimensions, ...metricColumns.map((c) => c.name)];
     const template: QueryTemplate = {
       id,
@@ -147,8 +153,11 @@ export async function scaffoldTemplate(options: ScaffoldOptions): Promise<void> 
       metrics,
       privacyUnit: unit,
       maxGroupsPerUnit: 5,
-      minCohortSize: 20,
-      privacy: { mechanism: 'discrete_laplace', epsilon: 1, selectionDelta: 1e-6 },
+      minCohortSize: MIN_COHORT,
+      privacy: domain.groupDomain
+        ? { mechanism: 'discrete_laplace', epsilon: 1 }
+        : { mechanism: 'discrete_laplace', epsilon: 1, selectionDelta: 1e-6 },
+      ...(domain.groupDomain ? { groupDomain: domain.groupDomain } : {}),
       price: '1000',
       compliance: { jurisdictions: ['US'], purposes: ['research'], dataClasses: ['financial'] },
       multiSeller: false,
@@ -162,7 +171,9 @@ export async function scaffoldTemplate(options: ScaffoldOptions): Promise<void> 
         `drafted ${out}`,
         `REVIEW before signing (the draft stays on this machine; nothing was sent):`,
         `  privacyUnit ${unit}: one person's rows share it; maxGroupsPerUnit 5 bounds how many groups one person reaches`,
-        `  dimensions ${dimensions.join(', ')}: groups are released by private partition selection (δ 1e-6)`,
+        domain.groupDomain
+          ? `  dimensions ${dimensions.join(', ')}: every group of the groupDomain is released, empty ones too (review its values below)`
+          : `  dimensions ${dimensions.join(', ')}: groups are released by private partition selection (δ 1e-6)`,
         ...notes.map((n) => `  ${n}`),
         `  bounds read from data are facts about the data: prefer bounds you would state without looking`,
         `  privacy ε 1 per answer, minCohortSize 20, price 1000, compliance US/research/financial: set yours`,
@@ -174,6 +185,45 @@ export async function scaffoldTemplate(options: ScaffoldOptions): Promise<void> 
     connection.closeSync();
     instance.closeSync();
   }
+}
+
+/**
+ * A groupDomain proposed from the values each dimension takes in the seller's data, leaving out
+ * values fewer than MIN_COHORT units have: a declared domain is public, and a rare value in it says
+ * that a few people have it. None when a dimension has too many values or the cross product is too
+ * large: the draft then uses private partition selection.
+ */
+async function proposedDomain(
+  connection: DuckDBConnection,
+  table: string,
+  dimensions: string[],
+  unit: string,
+): Promise<{ groupDomain?: Record<string, DimensionDomain>; notes: string[] }> {
+  const groupDomain: Record<string, DimensionDomain> = {};
+  const notes: string[] = [];
+  let groups = 1;
+  for (const dimension of dimensions) {
+    const rows = (
+      await connection.runAndReadAll(
+        `SELECT "${dimension}"::VARCHAR AS value, count(DISTINCT "${unit}") AS units FROM "${table}" ` +
+          `WHERE "${dimension}" IS NOT NULL GROUP BY 1 ORDER BY 1 LIMIT ${MAX_DIMENSION_VALUES + 1}`,
+      )
+    ).getRowObjectsJson();
+    if (rows.length > MAX_DIMENSION_VALUES) return { notes: [] };
+    const common = rows.filter((row) => Number(row.units) >= MIN_COHORT).map((row) => row.value as string);
+    const rare = rows.filter((row) => Number(row.units) < MIN_COHORT).map((row) => row.value as string);
+    if (common.length === 0) return { notes: [] };
+    groupDomain[dimension] = common;
+    groups *= common.length;
+    notes.push(
+      `groupDomain ${dimension}: ${common.join(', ')} (the values in your data; keep only values you would list without looking, e.g. a public code list)`,
+    );
+    if (rare.length > 0)
+      notes.push(
+        `groupDomain ${dimension} leaves out ${rare.join(', ')}: fewer than ${MIN_COHORT} ${unit} values have them, so naming them would say a few people do; add them if the list is public`,
+      );
+  }
+  return groups <= MAX_DOMAIN_GROUPS ? { groupDomain, notes } : { notes: [] };
 }
 
 async function lowCardinalityText(

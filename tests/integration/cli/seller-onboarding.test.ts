@@ -143,6 +143,9 @@ describe('a seller onboarded from its own CSV with the CLI, selling an answer th
       },
     });
     expect(String(draft.description)).toContain('for the seller alone');
+    // Every category has hundreds of cards: all six are proposed as the declared domain, for review.
+    expect(draft.groupDomain).toEqual({ merchant_category: [...CATEGORIES].sort() });
+    expect(out).toContain('groupDomain merchant_category: dining, fuel, grocery, online, pharmacy, travel');
     const refused = await tusk(['template', 'sign', templateFile(), '--seller', SELLER], env);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('is a draft');
@@ -160,6 +163,13 @@ describe('a seller onboarded from its own CSV with the CLI, selling an answer th
       }),
     );
     await tuskOk(['template', 'lint', templateFile(), '--dataset', workspace().database], env);
+    // The seller weighs the noise against its own typical group before signing.
+    const explained = await tuskOk(
+      ['template', 'explain', templateFile(), '--dataset', workspace().database],
+      env,
+    );
+    expect(explained).toContain('Noise against a typical group (the median of 6 groups');
+    expect(explained).toMatch(/ {2}- units: ±[\d.]+ against [\d,]+ \([\d.]+%\)/);
     expect(await tuskOk(['template', 'sign', templateFile(), '--seller', SELLER], env)).toMatch(
       /^signed card-spend.json as sha256:/,
     );
