@@ -94,7 +94,29 @@ export async function partyClient(options: PartyOptions): Promise<TuskClient> {
   );
 }
 
+/** A field holding a time: `at`, `deadline`, `…At`, `…Until`. */
+const TIME_FIELD = /^(at|deadline|[a-z][A-Za-z]*At|[a-z][A-Za-z]*Until)$/;
+/** Epoch milliseconds from September 2001 on: smaller numbers in a time field are durations or 0. */
+const EPOCH_MS_FROM = 1e12;
+
+/**
+ * The CLI's JSON: times as ISO 8601 (the API and workflows keep epoch milliseconds), big integers
+ * as decimal strings, indented.
+ */
+export function jsonText(data: unknown): string {
+  return JSON.stringify(
+    data,
+    (key, value: unknown) => {
+      if (typeof value === 'bigint') return value.toString();
+      if (typeof value === 'number' && value >= EPOCH_MS_FROM && TIME_FIELD.test(key))
+        return new Date(value).toISOString();
+      return value;
+    },
+    2,
+  );
+}
+
 /** Prints data as JSON for scripts, or as text for people. */
 export function print(json: boolean | undefined, data: unknown, text: () => string): void {
-  console.log(json ? JSON.stringify(data, null, 2) : text());
+  console.log(json ? jsonText(data) : text());
 }

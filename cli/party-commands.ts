@@ -6,6 +6,7 @@ import {
   CliError,
   EXIT,
   home,
+  jsonText,
   keyPaths,
   partyClient,
   print,
@@ -85,7 +86,7 @@ export const progressOnStderr =
 
 /** Prints a lifecycle's status (JSON), and exits 1 when it ended refused or failed. */
 export function printStatus(status: { stage: string }, refused: ReadonlySet<string>, json = true): void {
-  if (json) console.log(JSON.stringify(status, null, 2));
+  if (json) console.log(jsonText(status));
   if (refused.has(status.stage)) process.exitCode = EXIT.refused;
 }
 
