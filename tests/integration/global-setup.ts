@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 
 import { findOrBuildWeed } from '../../scripts/lib/seaweedfs';
+import { findOrInstallTestServer } from '../../scripts/lib/temporal-test-server';
 import { startStack } from '../../scripts/lib/stack';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -23,6 +24,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     );
     project.provide('seaweedfsWeed', weed.path);
     project.provide('seaweedfsProblem', weed.problem);
+    // The same for the timer tests' time-skipping server (Maven, once per machine).
+    const testServer = await findOrInstallTestServer((line) => console.error(line)).then(
+      (path) => ({ path, problem: '' }),
+      (error: unknown) => ({ path: '', problem: (error as Error).message }),
+    );
+    project.provide('timeSkippingServer', testServer.path);
+    project.provide('timeSkippingProblem', testServer.problem);
     return async () => {
       await stack.stop();
       await rm(dataDir, { recursive: true, force: true });

@@ -5,6 +5,9 @@ declare module 'vitest' {
     /** The SeaweedFS binary (built once per machine), or '' with `seaweedfsProblem` saying why not. */
     seaweedfsWeed: string;
     seaweedfsProblem: string;
+    /** The time-skipping test server's launcher (fetched once per machine), or '' with the problem. */
+    timeSkippingServer: string;
+    timeSkippingProblem: string;
   }
 }
 
