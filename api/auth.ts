@@ -20,9 +20,10 @@ declare module 'fastify' {
     /** Routes anyone may call unsigned (health, docs). */
     public?: boolean;
     /**
-     * Routes a party may also sign with any key the transparency log ever registered for it (its
-     * perimeter's key, a key the registry no longer holds): reading the key log needs no more, and an
-     * owner whose key was swapped in the registry must still be able to see the swap.
+     * Routes a party may also sign with its current key of either purpose in the transparency log (its
+     * perimeter's key): reading the key log needs no more. A retired key (superseded by a later
+     * registration) is refused like any wrong key: an owner whose key was swapped gets 401, which its
+     * `key check` names as such.
      */
     loggedKeysSign?: boolean;
   }
@@ -36,7 +37,7 @@ function header(request: FastifyRequest, name: string): string | undefined {
 export const NOT_SIGNED_BY_PARTY =
   'the request is not signed by a key registered for this party id (unknown id or wrong key)';
 
-/** The keys a party's requests may be signed with, beyond its registered one: those the log registered. */
+/** The keys a party's requests may be signed with, beyond its registered one: its current logged keys. */
 export type LoggedKeys = (partyId: string) => { role: PartyRole; publicKey: string }[];
 
 /** Who signed: the registered party whose key verifies, or a party known by a key the log registered. */

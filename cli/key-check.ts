@@ -5,6 +5,7 @@ import { currentRegistration, type KeyRegistration } from '../lib/audit/key-regi
 import { KeyLogUntrustedError, readKeyLog } from '../lib/key-log';
 import { signedTreeHead, type SignedTreeHead } from '../lib/audit/tree-head';
 import { publicKeyOf } from '../lib/ed25519';
+import { TuskApiError } from '../lib/tusk-client';
 import { call, operatorKeyOf } from './audit/context';
 import {
   CliError,
@@ -68,8 +69,8 @@ async function keyCheck(options: KeyCheckOptions): Promise<void> {
   const { key: operatorKey } = await operatorKeyOf({ ...options }, client);
   const headFile = options.savedHead ?? savedHeadPath(homeDir, partyId);
   const saved = await readSavedHead(headFile);
-  // Signed as the party: the log answers registered parties only (with a key it logged for them).
-  const checked = await readKeyLog((path) => call(() => client.get<unknown>(path)), {
+  // Signed as the party: the log answers registered parties only, with a key it logs as current.
+  const checked = await readKeyLog((path) => client.get<unknown>(path), {
     partyId,
     purpose,
     operatorPublicKey: operatorKey,
@@ -78,7 +79,9 @@ async function keyCheck(options: KeyCheckOptions): Promise<void> {
     (read) => ({ ok: true as const, ...read }),
     (error: unknown) => {
       if (error instanceof KeyLogUntrustedError) return { ok: false as const, reason: error.message };
-      throw error;
+      if (error instanceof TuskApiError && error.status === 401)
+        return { ok: false as const, reason: notCurrent(partyId, error.reason) };
+      return call(() => Promise.reject(error));
     },
   );
   const finding: KeyFinding = checked.ok
@@ -88,6 +91,10 @@ async function keyCheck(options: KeyCheckOptions): Promise<void> {
   console.log(options.json ? JSON.stringify(finding, null, 2) : describe(finding));
   if (!finding.ok) process.exitCode = EXIT.refused;
 }
+
+/** The log refuses a key that is not the party's current one: yours was rotated, retired or swapped. */
+const notCurrent = (partyId: string, reason: string) =>
+  `KEY NOT CURRENT: the log refuses to answer a request signed with your key (${reason}): it is not ${partyId}'s current key (rotated away, retired, or swapped by the registry's keeper)`;
 
 function compare(
   partyId: string,

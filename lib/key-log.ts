@@ -6,6 +6,7 @@ import {
   currentRegistration,
   keyRegistrations,
   keySubject,
+  type KeyPeriod,
   type KeyPurpose,
   type KeyRegistration,
 } from './audit/key-registration';
@@ -21,7 +22,11 @@ import type { TermsKind } from './signed-terms';
  * proofs to a tree head signed by the operator's pinned key, consistent with the head saved before.
  */
 
-/** Who the log says a party's current key is, as far as the asker can verify it. */
+/**
+ * Who the log says a party's current key is, as far as the asker can verify it. An effect (a query
+ * run, money locked or paid, a decision counted) is checked against this key only: a key the party
+ * rotated away from, or that was retired, no longer signs for it.
+ */
 export interface RegisteredKeys {
   currentKey(partyId: string, purpose?: KeyPurpose): Promise<KeyRegistration | undefined>;
 }
@@ -40,12 +45,13 @@ export const keyLogPath = (partyId: string, purpose: KeyPurpose, since = 0) =>
 
 /**
  * Asks the log (through `get`, which signs the request) for a party's registrations and checks them
- * against the pinned operator key and the saved head. Every registration is returned, oldest first.
+ * against the pinned operator key and the saved head. Every registration is returned, oldest first,
+ * and with it each key's period of validity: [its log position and time, its successor's).
  */
 export async function readKeyLog(
   get: (path: string) => Promise<unknown>,
   query: { partyId: string; purpose: KeyPurpose; operatorPublicKey: string; saved?: SignedTreeHead },
-): Promise<{ head: SignedTreeHead; registrations: KeyRegistration[] }> {
+): Promise<{ head: SignedTreeHead; registrations: KeyRegistration[]; periods: KeyPeriod[] }> {
   const subject = keySubject(query.partyId, query.purpose);
   const answer = keyRegistrations.safeParse(
     await get(keyLogPath(query.partyId, query.purpose, query.saved?.body.treeSize ?? 0)),
@@ -55,7 +61,7 @@ export async function readKeyLog(
   const checked = checkKeyRegistrations(answer.data, subject, query.operatorPublicKey, query.saved);
   if (!checked.ok)
     throw new KeyLogUntrustedError(`the transparency log cannot be trusted: ${checked.reason}`);
-  return { head: checked.head, registrations: checked.registrations };
+  return { head: checked.head, registrations: checked.registrations, periods: checked.periods };
 }
 
 /** A registered party that signs its questions to the log: the log answers only signed requests. */

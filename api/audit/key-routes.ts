@@ -14,8 +14,8 @@ const keyQuery = z.object({
 /**
  * A party's logged keys, with proofs, to registered parties and auditors only: a key registration
  * names a party's role, so an unsigned caller gets 401 before the id is even looked at (it learns
- * nothing of which ids exist). A seller's perimeter signs with its own logged key; a party whose key
- * was swapped in the registry signs with the key the log registered for it before.
+ * nothing of which ids exist). A seller's perimeter signs with its own logged key; a key a later
+ * registration retired is refused like any other wrong key.
  */
 export const keyRoutes: FastifyPluginAsyncZod<{
   log: TransparencyLog;

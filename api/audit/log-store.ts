@@ -173,17 +173,22 @@ export class TransparencyLog {
           purpose,
           publicKey: party.publicKey,
           sequence: earlier.length,
+          registeredAt: Date.now(),
         };
         return this.append(registrationEntry(registration), registration).appended;
       })
       .immediate();
   }
 
-  /** Every key the log ever registered for a party, of either purpose: what may sign its reads of the log. */
-  keysEverRegistered(partyId: string): KeyRegistration[] {
-    return (['party', 'perimeter'] as const).flatMap((purpose) =>
-      this.registrationsOf(keySubject(partyId, purpose)).map((r) => r.registration),
-    );
+  /**
+   * A party's current keys, of either purpose (its newest registration of each): what may sign its
+   * reads of the log. A key a later registration superseded is retired and signs for nobody.
+   */
+  currentKeys(partyId: string): KeyRegistration[] {
+    return (['party', 'perimeter'] as const).flatMap((purpose) => {
+      const newest = this.registrationsOf(keySubject(partyId, purpose)).at(-1);
+      return newest ? [newest.registration] : [];
+    });
   }
 
   /** A subject's registrations with their proofs at the current head, and consistency from `since`. */

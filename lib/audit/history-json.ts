@@ -141,3 +141,17 @@ export function allPayloadValues(history: HistoryJson): unknown[] {
   walk(history.events);
   return values;
 }
+
+/**
+ * When Temporal recorded an event (ms since the epoch): its JSON form holds an RFC 3339 string, an
+ * older export `{ seconds, nanos }`. Undefined when the event carries no time.
+ */
+export function eventTimeMs(event: HistoryEventJson | undefined): number | undefined {
+  const time = event?.eventTime as string | { seconds?: string | number; nanos?: number } | undefined;
+  if (typeof time === 'string') {
+    const ms = Date.parse(time);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+  if (time && time.seconds !== undefined) return Number(time.seconds) * 1000 + Math.floor((time.nanos ?? 0) / 1e6);
+  return undefined;
+}

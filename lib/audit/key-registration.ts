@@ -29,6 +29,11 @@ export const keyRegistration = z.strictObject({
   purpose: keyPurpose,
   publicKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
   sequence: z.number().int().min(0),
+  /**
+   * When the log appended it (ms since the epoch, the operator's clock): the key speaks for the party
+   * from then until its successor's `registeredAt`. Absent in registrations logged before it existed.
+   */
+  registeredAt: z.number().int().min(0).optional(),
 });
 export type KeyRegistration = z.infer<typeof keyRegistration>;
 
@@ -63,7 +68,8 @@ export const keyRegistrations = z.strictObject({
 export type KeyRegistrations = z.infer<typeof keyRegistrations>;
 
 export type RegistrationsCheck =
-  { ok: true; head: SignedTreeHead; registrations: KeyRegistration[] } | { ok: false; reason: string };
+  | { ok: true; head: SignedTreeHead; registrations: KeyRegistration[]; periods: KeyPeriod[] }
+  | { ok: false; reason: string };
 
 /**
  * Checks an answer about a subject's keys: the head is the operator's (pinned key), it extends the head
@@ -81,7 +87,7 @@ export function checkKeyRegistrations(
   if (!head.ok) return head;
   const fork = saved ? checkSavedHead(saved, answer) : { ok: true as const };
   if (!fork.ok) return fork;
-  const registrations: KeyRegistration[] = [];
+  const registrations: { registration: KeyRegistration; leafIndex: number }[] = [];
   for (const { registration, leafIndex, path } of answer.registrations) {
     const entry = registrationEntry(registration);
     if (entry.dealId !== subject)
@@ -95,13 +101,67 @@ export function checkKeyRegistrations(
     );
     if (!included)
       return { ok: false, reason: `the registration at leaf ${leafIndex} is not in the log's signed head` };
-    registrations.push(registration);
+    registrations.push({ registration, leafIndex });
   }
-  registrations.sort((a, b) => a.sequence - b.sequence);
+  registrations.sort((a, b) => a.registration.sequence - b.registration.sequence);
   // Sequences count from 0 without gaps: a registration left out of the middle shows.
-  const gap = registrations.findIndex((r, i) => r.sequence !== i);
+  const gap = registrations.findIndex((r, i) => r.registration.sequence !== i);
   if (gap >= 0) return { ok: false, reason: `registration ${gap} of ${subject} is missing from the answer` };
-  return { ok: true, head: answer.treeHead, registrations };
+  const disorder = registrations.findIndex(
+    (r, i) => i > 0 && r.leafIndex < registrations[i - 1]!.leafIndex,
+  );
+  if (disorder >= 0)
+    return { ok: false, reason: `registration ${disorder} of ${subject} is logged before its predecessor` };
+  return {
+    ok: true,
+    head: answer.treeHead,
+    registrations: registrations.map((r) => r.registration),
+    periods: keyPeriods(registrations),
+  };
+}
+
+/**
+ * How long a key spoke for its party: from its registration to the next registration of the same
+ * subject (a rotation, or a retirement of the key by another), as log positions [fromLeaf, untilLeaf)
+ * and, where the log recorded them, times [fromTime, untilTime). The newest registration is current.
+ */
+export interface KeyPeriod {
+  registration: KeyRegistration;
+  fromLeaf: number;
+  untilLeaf?: number;
+  fromTime?: number;
+  untilTime?: number;
+  current: boolean;
+}
+
+/** Each registration's period; `registrations` oldest first, as `checkKeyRegistrations` orders them. */
+export function keyPeriods(
+  registrations: readonly { registration: KeyRegistration; leafIndex: number }[],
+): KeyPeriod[] {
+  return registrations.map(({ registration, leafIndex }, i) => {
+    const successor = registrations[i + 1];
+    const fromTime = registration.registeredAt;
+    const untilTime = successor?.registration.registeredAt;
+    return {
+      registration,
+      fromLeaf: leafIndex,
+      ...(successor ? { untilLeaf: successor.leafIndex } : {}),
+      ...(fromTime !== undefined ? { fromTime } : {}),
+      ...(untilTime !== undefined ? { untilTime } : {}),
+      current: !successor,
+    };
+  });
+}
+
+/**
+ * Whether the key of `period` spoke for its party at `time`. A registration logged without a time
+ * counts from the log's start; a retired key whose successor carries no time is not valid at any
+ * time, since when it stopped is unknown.
+ */
+export function periodCovers(period: KeyPeriod, time: number): boolean {
+  if (period.fromTime !== undefined && time < period.fromTime) return false;
+  if (period.current) return true;
+  return period.untilTime !== undefined && time < period.untilTime;
 }
 
 /** The saved head must be a prefix of the new one (or the same head): anything else is a forked log. */

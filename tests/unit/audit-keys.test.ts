@@ -13,10 +13,15 @@ const jsonPayload = (value: unknown) => ({
 });
 
 /** A deal's bundle: its history starts with terms signed by `pem` in acme's name; `parties` as the operator says. */
-function bundleOf(pem: string, parties: { id: string; role: string; publicKey: string }[]): SignedBundle {
+function bundleOf(
+  pem: string,
+  parties: { id: string; role: string; publicKey: string }[],
+  startedAt = '2026-12-01T10:00:00Z',
+): SignedBundle {
   const terms = signTerms('cohort_query', 'acme', { dealId: 'd1', price: '1000' }, pem);
   const started = {
     eventId: '1',
+    eventTime: startedAt,
     workflowExecutionStartedEventAttributes: {
       workflowType: { name: 'cohortQueryDeal' },
       input: { payloads: [jsonPayload({ dealId: 'd1', terms })] },
@@ -80,6 +85,56 @@ describe("audit: keys come from the auditor's pins or the log, never the bundle"
     const none = { parties: { acme: { keys: [], from: 'the transparency log' } }, perimeters: {} };
     expect(checkPayerKey(bundle, none).map((c) => c.detail)).toEqual([
       'the transparency log registers no key for acme',
+    ]);
+  });
+
+  it("terms signed with a key the log retired before the deal started are a finding; before, they count", () => {
+    const rotatedAt = Date.parse('2026-12-01T12:00:00Z');
+    const registration = (publicKey: string, sequence: number, registeredAt: number) => ({
+      type: 'tusk.key-registration/v1' as const,
+      partyId: 'acme',
+      role: 'buyer' as const,
+      purpose: 'party' as const,
+      publicKey,
+      sequence,
+      registeredAt,
+    });
+    const successor = generateEd25519KeyPair().publicKey;
+    const fromLog = {
+      parties: {
+        acme: {
+          keys: [buyer.publicKey, successor],
+          role: 'buyer' as const,
+          from: 'the transparency log',
+          periods: [
+            {
+              registration: registration(buyer.publicKey, 0, rotatedAt - 3_600_000),
+              fromLeaf: 3,
+              untilLeaf: 9,
+              fromTime: rotatedAt - 3_600_000,
+              untilTime: rotatedAt,
+              current: false,
+            },
+            {
+              registration: registration(successor, 1, rotatedAt),
+              fromLeaf: 9,
+              fromTime: rotatedAt,
+              current: true,
+            },
+          ],
+        },
+      },
+      perimeters: {},
+    };
+    const before = bundleOf(buyer.privateKeyPem, [], '2026-12-01T11:59:59Z');
+    expect(checkPayerKey(before, fromLog).map((c) => c.status)).toEqual(['ok']);
+    const after = bundleOf(buyer.privateKeyPem, [], '2026-12-01T12:00:01Z');
+    expect(checkPayerKey(after, fromLog)).toEqual([
+      {
+        check: "payer's key",
+        status: 'finding',
+        detail: `acme's terms: signed with key ${buyer.publicKey}, retired at 2026-12-01T12:00:00.000Z (log entry 9, registration 1), but took effect at 2026-12-01T12:00:01.000Z: a retired key`,
+      },
     ]);
   });
 

@@ -7,6 +7,7 @@ import {
   checkKeyRegistrations,
   currentRegistration,
   keySubject,
+  periodCovers,
   type RegistrationsCheck,
 } from '../../lib/audit/key-registration';
 import type { OperatorSigner } from '../../lib/audit/operator-key';
@@ -59,6 +60,29 @@ describe('key registrations in the transparency log', () => {
       [1, rotated.publicKey],
       [2, first.publicKey],
     ]);
+  });
+
+  it("ends a key's period at its successor's registration, in log positions and times", async () => {
+    const first = buyer();
+    const second = buyer();
+    log.registerKey(first, 'party');
+    log.registerKey({ id: 'lab', role: 'grantee', publicKey: generateEd25519KeyPair().publicKey }, 'party');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    log.registerKey(second, 'party');
+    const checked = checkKeyRegistrations(log.keyRegistrations('buyer-1', 'party'), SUBJECT, operator.publicKey);
+    if (!checked.ok) throw new Error(checked.reason);
+    const [old, current] = checked.periods;
+    expect([old!.fromLeaf, old!.untilLeaf, old!.current]).toEqual([0, 2, false]);
+    expect([current!.fromLeaf, current!.untilLeaf, current!.current]).toEqual([2, undefined, true]);
+    expect(old!.untilTime).toBe(current!.fromTime);
+    const rotatedAt = current!.fromTime!;
+    // The old key spoke for the buyer until the rotation, not after; the new one from it on.
+    expect(periodCovers(old!, rotatedAt - 1)).toBe(true);
+    expect(periodCovers(old!, rotatedAt)).toBe(false);
+    expect(periodCovers(current!, rotatedAt - 1)).toBe(false);
+    expect(periodCovers(current!, rotatedAt + 86_400_000)).toBe(true);
+    // A retired key whose end the log did not record is valid at no time.
+    expect(periodCovers({ ...old!, untilTime: undefined }, rotatedAt - 1)).toBe(false);
   });
 
   it('refuses a head the pinned operator key did not sign', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { KeyPeriod } from '../key-registration';
 import { readKeyLog } from '../../key-log';
 import { partyRole, type PartyRole } from '../../parties';
 import { signedTermsSchema } from '../../signed-terms';
@@ -12,6 +13,11 @@ export interface PartyKeys {
   role?: PartyRole;
   /** Where they come from, as the report names it. */
   from: string;
+  /**
+   * When each key spoke for the party, from the log: a signature counts only within its key's period.
+   * Absent for keys the auditor pinned (it vouches for them itself).
+   */
+  periods?: KeyPeriod[];
 }
 
 /**
@@ -91,12 +97,17 @@ export async function auditorKeysFromLog(
   const { parties, sellers } = partiesToKey(bundle);
   const keys: AuditorKeys = { parties: { ...pinned.parties }, perimeters: { ...pinned.perimeters } };
   for (const partyId of parties.filter((id) => !keys.parties[id])) {
-    const { registrations } = await readKeyLog(get, { partyId, purpose: 'party', operatorPublicKey });
+    const { registrations, periods } = await readKeyLog(get, {
+      partyId,
+      purpose: 'party',
+      operatorPublicKey,
+    });
     const newest = registrations.at(-1);
     keys.parties[partyId] = {
       keys: registrations.map((r) => r.publicKey),
       ...(newest ? { role: newest.role } : {}),
       from: 'the transparency log',
+      periods,
     };
   }
   for (const sellerId of sellers.filter((id) => !keys.perimeters[id])) {

@@ -1,7 +1,8 @@
 import { decisionSignatureValid, type SignedDecision } from '../../signed-decision';
 import type { SignedBundle } from '../bundle';
-import { payloadValue, type HistoryJson } from '../history-json';
+import { eventTimeMs, payloadValue, type HistoryJson } from '../history-json';
 import type { AuditorKeys } from './auditor-keys';
+import { keyThatSigned, retiredKeyProblem, type SigningKey } from './key-at-time';
 import { NO_KEYS } from './key-checks';
 import { fromProblems, skipped, type CheckResult } from './report';
 
@@ -10,10 +11,12 @@ const APPROVAL_UPDATES = new Set(['approveDisputeOutcome', 'decideDisclosure']);
 
 type Run = SignedBundle['body']['runs'][number];
 
-/** A signed decision a run counted: the update that carried it and the signed statement. */
+/** A signed decision a run counted: the update that carried it, the signed statement, and when. */
 interface CountedDecision {
   update: string;
   signed: SignedDecision;
+  /** When the run accepted the update (Temporal's event time): the key must have been valid then. */
+  at?: number;
 }
 
 interface UpdateAccepted {
@@ -29,7 +32,7 @@ interface UpdateCompleted {
 
 /** Every update of the run that carried a signed decision (`{ signed }`) and completed successfully. */
 export function countedDecisions(run: Run): CountedDecision[] {
-  const accepted = new Map<string, { update: string; request: { signed?: unknown } }>();
+  const accepted = new Map<string, { update: string; request: { signed?: unknown }; at?: number }>();
   const counted: CountedDecision[] = [];
   for (const event of (run.history as HistoryJson).events) {
     const acc = event.workflowExecutionUpdateAcceptedEventAttributes as UpdateAccepted | undefined;
@@ -37,11 +40,16 @@ export function countedDecisions(run: Run): CountedDecision[] {
       accepted.set(String(acc.acceptedRequest?.meta?.updateId), {
         update: acc.acceptedRequest?.input?.name ?? '',
         request: payloadValue(acc.acceptedRequest?.input?.args?.payloads?.[0]) ?? {},
+        at: eventTimeMs(event),
       });
     const done = event.workflowExecutionUpdateCompletedEventAttributes as UpdateCompleted | undefined;
     const update = done && accepted.get(String(done.meta?.updateId));
     if (update && done.outcome?.success !== undefined && isSigned(update.request.signed))
-      counted.push({ update: update.update, signed: update.request.signed });
+      counted.push({
+        update: update.update,
+        signed: update.request.signed,
+        ...(update.at !== undefined ? { at: update.at } : {}),
+      });
   }
   return counted;
 }
@@ -53,12 +61,28 @@ function isSigned(value: unknown): value is SignedDecision {
 
 /**
  * The key, of those the auditor holds for the principal (pinned, or from the log), that signed the
- * decision: undefined if none did, null if the auditor holds no key for the principal at all.
+ * decision, judged at the time the run counted it: a key the log had retired by then is named.
  */
-function signingKey(keys: AuditorKeys, signed: SignedDecision): string | undefined | null {
-  const known = keys.parties[signed.statement.principal];
-  if (!known || known.keys.length === 0) return null;
-  return known.keys.find((key) => decisionSignatureValid(key, signed));
+function signingKey(keys: AuditorKeys, { signed, at }: CountedDecision): SigningKey {
+  return keyThatSigned(
+    keys.parties[signed.statement.principal],
+    (key) => decisionSignatureValid(key, signed),
+    at,
+  );
+}
+
+/** Why the decision's signature does not count, or undefined when it does. */
+function signatureProblem(what: string, principal: string, signing: SigningKey, at?: number) {
+  switch (signing.kind) {
+    case 'none-held':
+      return `${what}: no key of ${principal} is held (pinned or logged)`;
+    case 'none-verifies':
+      return `${what} is not signed by ${principal}'s key`;
+    case 'retired':
+      return retiredKeyProblem(what, signing, at);
+    case 'valid':
+      return undefined;
+  }
 }
 
 /**
@@ -71,7 +95,8 @@ export function checkDecisionBindings(bundle: SignedBundle, keys?: AuditorKeys):
     const decisions = countedDecisions(run);
     if (decisions.length === 0) continue;
     const problems: string[] = [];
-    for (const { update, signed } of decisions) {
+    for (const decision of decisions) {
+      const { update, signed } = decision;
       const { principal, workflowId, runId, action } = signed.statement;
       const what = `${principal}'s ${action ?? update} (${update})`;
       if (workflowId !== run.workflowId || runId !== run.runId)
@@ -79,9 +104,8 @@ export function checkDecisionBindings(bundle: SignedBundle, keys?: AuditorKeys):
           `${what} was signed for run ${runId} of ${workflowId}, not this run ${run.runId} of ${run.workflowId}`,
         );
       if (!keys) continue;
-      const key = signingKey(keys, signed);
-      if (key === null) problems.push(`${what}: no key of ${principal} is held (pinned or logged)`);
-      else if (!key) problems.push(`${what} is not signed by ${principal}'s key`);
+      const problem = signatureProblem(what, principal, signingKey(keys, decision), decision.at);
+      if (problem) problems.push(problem);
     }
     if (!keys && problems.length === 0) {
       results.push(
@@ -112,17 +136,15 @@ export function checkApprovals(bundle: SignedBundle, keys?: AuditorKeys): CheckR
     }
     const problems: string[] = [];
     const signers = new Map<string, string>();
-    for (const { signed } of counted) {
-      const principal = signed.statement.principal;
-      const key = signingKey(keys, signed);
-      if (key === null) {
-        problems.push(`no key of ${principal} is held (pinned or logged)`);
+    for (const decision of counted) {
+      const principal = decision.signed.statement.principal;
+      const signing = signingKey(keys, decision);
+      const problem = signatureProblem(`${principal}'s approval`, principal, signing, decision.at);
+      if (problem || signing.kind !== 'valid') {
+        problems.push(problem ?? `${principal}'s approval is not signed`);
         continue;
       }
-      if (!key) {
-        problems.push(`${principal}'s approval is not signed by ${principal}'s key`);
-        continue;
-      }
+      const key = signing.key;
       const earlier = signers.get(key);
       if (earlier !== undefined)
         problems.push(

@@ -1,8 +1,9 @@
 import { payerRole } from '../../key-log';
 import { signedTermsSchema } from '../../signed-terms';
 import type { SignedBundle } from '../bundle';
-import { readHistory } from '../history-json';
+import { eventTimeMs, readHistory, type HistoryJson } from '../history-json';
 import type { AuditorKeys } from './auditor-keys';
+import { keyThatSigned, retiredKeyProblem } from './key-at-time';
 import { finding, fromProblems, skipped, type CheckResult } from './report';
 
 const PAYER = "payer's key";
@@ -12,11 +13,14 @@ export const NO_KEYS =
 
 /**
  * Who signed is who is named, afterwards: the payer's terms are signed by a key the auditor's source
- * (its pinned keys or the log) gives for the payer, in the role that pays. Terms signed by a fresh key
- * in a registered buyer's name, with the bundle carrying that key as the buyer's, are a finding here.
+ * (its pinned keys or the log) gives for the payer, in the role that pays, and that key spoke for the
+ * payer when the first run started (a key the log had retired by then is a finding). Terms signed by
+ * a fresh key in a registered buyer's name, with the bundle carrying that key as the buyer's, are a
+ * finding here.
  */
 export function checkPayerKey(bundle: SignedBundle, keys?: AuditorKeys): CheckResult[] {
-  const input = readHistory(bundle.body.runs[0]!.history).input[0] as { terms?: unknown } | undefined;
+  const history = bundle.body.runs[0]!.history as HistoryJson;
+  const input = readHistory(history).input[0] as { terms?: unknown } | undefined;
   const terms = signedTermsSchema.safeParse(input?.terms);
   if (!terms.success) return [skipped(PAYER, 'the history holds no signed terms')];
   if (!keys) return [skipped(PAYER, NO_KEYS)];
@@ -26,8 +30,12 @@ export function checkPayerKey(bundle: SignedBundle, keys?: AuditorKeys): CheckRe
   const role = payerRole(kind);
   if (known.keys.length === 0) return [finding(PAYER, `${known.from} registers no key for ${signer}`)];
   const problems: string[] = [];
-  if (!known.keys.includes(publicKey))
+  const startedAt = eventTimeMs(history.events[0]);
+  const signing = keyThatSigned(known, (key) => key === publicKey, startedAt);
+  if (signing.kind === 'none-verifies')
     problems.push(`the terms are signed by ${publicKey}, which ${known.from} does not give for ${signer}`);
+  if (signing.kind === 'retired')
+    problems.push(retiredKeyProblem(`${signer}'s terms`, signing, startedAt));
   if (known.role && known.role !== role)
     problems.push(`${known.from} gives ${signer} the role ${known.role}, not ${role}`);
   return fromProblems(PAYER, problems, `${signer}'s key, as ${known.from} gives it`);
