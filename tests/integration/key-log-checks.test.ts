@@ -18,7 +18,9 @@ import { DEALS_TASK_QUEUE } from '../../lib/temporal';
 import type { GrantStatus } from '../../workflows/grant/state';
 import { approveMilestoneUpdate, milestoneGrant } from '../../workflows/grant/workflow';
 import { grantWorkflowId } from '../../workflows/workflow-ids';
-import { submitGrantEvidence } from '../../lib/signed-actions';
+import { approveMilestone, submitGrantEvidence } from '../../lib/signed-actions';
+import { TuskClient } from '../../lib/tusk-client';
+import { payloadValue, type HistoryJson } from '../../lib/audit/history-json';
 import { tusk } from './cli/run-tusk';
 import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
 import { LIFECYCLE_PARTIES, party, updateRefusal, waitFor } from './lifecycle-harness';
@@ -50,7 +52,10 @@ describe('keys from the transparency log, where money moves and decisions count'
     test = await startTestDeployment(
       'key-log',
       (seller) => seller.publishDemoTemplate().then(() => undefined),
-      { parties: LIFECYCLE_PARTIES, acceptanceTimeoutMs: 1_000 },
+      {
+        parties: [...LIFECYCLE_PARTIES, { id: 'rotating-sponsor', role: 'sponsor', funds: 10_000n }],
+        acceptanceTimeoutMs: 1_000,
+      },
     );
     operatorKey = (await loadOperatorSigner(join(test.home, 'keys', 'operator-signing.ed25519.pem'), false))
       .publicKey;
@@ -232,4 +237,147 @@ describe('keys from the transparency log, where money moves and decisions count'
     expect(run.code, run.stderr).toBe(1);
     expect(run.stdout).toContain(`FINDING the bundle's keys: the bundle gives demo-buyer key ${forgedKey}`);
   }, 300_000);
+  it("a rotation ends the old key's period: refused where it takes effect, by the log, and named by the audit", async () => {
+    const old = party(test, 'rotating-sponsor');
+    const lab = party(test, 'lab');
+    const auditor = party(test, 'auditor').client;
+    const grantOf = (client: TuskClient, grantId: string) => () =>
+      client.get<GrantStatus>(`/grants/${grantId}`);
+    const startGrant = async (grantId: string) => {
+      const created = await old.client.request<GrantStatus>(
+        'POST',
+        '/grants',
+        old.client.signed('grant', {
+          grantId,
+          granteeId: lab.id,
+          milestones: [
+            {
+              milestoneId: 'report',
+              name: 'final report',
+              amount: '300',
+              deadline: new Date(Date.now() + 180_000).toISOString(),
+              check: { kind: 'sponsor_approval' },
+            },
+          ],
+        }),
+      );
+      expect(created.status).toBe(201);
+      const scope = (await waitFor(grantOf(old.client, grantId), (s) => s.stage === 'active')).scope!;
+      await submitGrantEvidence(lab.client, grantId, 'report', 'the final report');
+      return scope;
+    };
+    const before = `rotation-before-${crypto.randomUUID()}`;
+    const after = `rotation-after-${crypto.randomUUID()}`;
+    await startGrant(before);
+    const afterScope = await startGrant(after);
+    // Approved with the old key while it is the sponsor's current one: counts, then and in the audit.
+    await approveMilestone(old.client, before, 'report');
+    await waitFor(grantOf(old.client, before), (s) => s.stage === 'completed');
+
+    // The sponsor rotates its key; the next signed request makes the API log the new registration.
+    const rotated = generateEd25519KeyPair();
+    await addParty(join(test.home, 'parties.json'), {
+      id: old.id,
+      role: 'sponsor',
+      publicKey: rotated.publicKey,
+    });
+    const renewed = new TuskClient(test.deployment.apiUrl, old.id, rotated.privateKeyPem);
+    const logged = await renewed.get<{ registrations: { registration: { publicKey: string } }[] }>(
+      keyLogPath(old.id, 'party'),
+    );
+    expect(logged.registrations.map((r) => r.registration.publicKey)).toEqual([
+      old.client.publicKey,
+      rotated.publicKey,
+    ]);
+
+    // The retired key reads nothing: the same 401 as a key nobody registered.
+    const askSignedWith = (pem: string) =>
+      fetch(`${test.deployment.apiUrl}${keyLogPath(old.id, 'party')}`, {
+        headers: signRequest(old.id, pem, {
+          method: 'GET',
+          url: keyLogPath(old.id, 'party'),
+          body: '',
+          timestamp: Date.now(),
+        }),
+      });
+    const retiredRead = await askSignedWith(old.signingKeyPem);
+    const strangerRead = await askSignedWith(generateEd25519KeyPair().privateKeyPem);
+    expect([retiredRead.status, strangerRead.status]).toEqual([401, 401]);
+    expect(await retiredRead.json()).toEqual(await strangerRead.json());
+
+    // An approval signed with the retired key, sent straight to Temporal: the coordinator refuses it.
+    const labBefore = await test.deployment.ledger.balanceOf(lab.id);
+    const retiredApproval = signDecision(old.signingKeyPem, {
+      ...afterScope,
+      action: 'milestone_approval',
+      principal: old.id,
+      content: { milestoneId: 'report' },
+      notAfter: Date.now() + 600_000,
+    });
+    const handle = test.temporal.workflow.getHandle(grantWorkflowId(after));
+    expect(
+      await updateRefusal(
+        handle.executeUpdate(approveMilestoneUpdate, { args: [{ signed: retiredApproval }] }),
+      ),
+    ).toMatch(/the signature is not rotating-sponsor's/);
+    expect((await grantOf(renewed, after)()).milestones[0]!.stage).toBe('open');
+    expect(await test.deployment.ledger.balanceOf(lab.id)).toBe(labBefore);
+
+    // The current key approves; the lab is paid.
+    await approveMilestone(renewed, after, 'report');
+    await waitFor(grantOf(renewed, after), (s) => s.stage === 'completed');
+    expect(await test.deployment.ledger.balanceOf(lab.id)).toBeGreaterThan(labBefore);
+
+    // The audit, keys from the log: the old key's approval before the rotation and the new key's
+    // after it both count; a history in which the retired key's approval counted is named.
+    const decisionChecks = async (bundle: SignedBundle) => {
+      const keys = await auditorKeysFromLog((path) => auditor.get(path), operatorKey, bundle);
+      const report = await verifyBundle(bundle, { operatorKey, keys });
+      return report.checks.filter(
+        (c) => c.check.startsWith('signed decisions of') || c.check.startsWith("payer's key"),
+      );
+    };
+    const bundleOf = (grantId: string) => renewed.get<SignedBundle>(`/grants/${grantId}/audit-bundle`);
+    const statuses = async (grantId: string) =>
+      (await decisionChecks(await bundleOf(grantId))).map((c) => c.status);
+    expect(await statuses(before)).toEqual(['ok', 'ok']);
+    const genuine = await bundleOf(after);
+    expect((await decisionChecks(genuine)).map((c) => c.status)).toEqual(['ok', 'ok']);
+
+    const signer = await loadOperatorSigner(join(test.home, 'keys', 'operator-signing.ed25519.pem'), false);
+    const forged = signDocument(signer, {
+      ...genuine.body,
+      runs: genuine.body.runs.map((run) => ({
+        ...run,
+        history: withApprovalReplaced(run.history as HistoryJson, retiredApproval),
+      })),
+    });
+    const named = (await decisionChecks(forged)).filter((c) => c.status === 'finding');
+    expect(named).toHaveLength(1);
+    expect(named[0]!.detail).toMatch(
+      new RegExp(
+        `^rotating-sponsor's milestone_approval \\(approveMilestone\\): signed with key ${old.client.publicKey}, retired at .* \\(log entry \\d+, registration 1\\), but took effect at .*: a retired key$`,
+      ),
+    );
+  }, 300_000);
 });
+
+/** The history as an operator would rewrite it: the approval update carries `signed` instead. */
+function withApprovalReplaced(history: HistoryJson, signed: unknown): HistoryJson {
+  const copy = structuredClone(history);
+  for (const event of copy.events) {
+    const accepted = event.workflowExecutionUpdateAcceptedEventAttributes as
+      | {
+          acceptedRequest?: {
+            input?: { name?: string; args?: { payloads?: { metadata: unknown; data: string }[] } };
+          };
+        }
+      | undefined;
+    const input = accepted?.acceptedRequest?.input;
+    const payload = input?.args?.payloads?.[0];
+    if (input?.name !== 'approveMilestone' || !payload) continue;
+    const request = payloadValue(payload) as Record<string, unknown>;
+    payload.data = Buffer.from(JSON.stringify({ ...request, signed })).toString('base64');
+  }
+  return copy;
+}

@@ -88,7 +88,7 @@ describe("audit: keys come from the auditor's pins or the log, never the bundle"
     ]);
   });
 
-  it("terms signed with a key the log retired before the deal started are a finding; before, they count", () => {
+  it('terms signed with a key the log retired before the deal started are a finding; before, they count', () => {
     const rotatedAt = Date.parse('2026-12-01T12:00:00Z');
     const registration = (publicKey: string, sequence: number, registeredAt: number) => ({
       type: 'tusk.key-registration/v1' as const,

@@ -66,10 +66,14 @@ describe('key registrations in the transparency log', () => {
     const first = buyer();
     const second = buyer();
     log.registerKey(first, 'party');
-    log.registerKey({ id: 'lab', role: 'grantee', publicKey: generateEd25519KeyPair().publicKey }, 'party');
+    log.registerKey({ id: 'lab', role: 'buyer', publicKey: generateEd25519KeyPair().publicKey }, 'party');
     await new Promise((resolve) => setTimeout(resolve, 5));
     log.registerKey(second, 'party');
-    const checked = checkKeyRegistrations(log.keyRegistrations('buyer-1', 'party'), SUBJECT, operator.publicKey);
+    const checked = checkKeyRegistrations(
+      log.keyRegistrations('buyer-1', 'party'),
+      SUBJECT,
+      operator.publicKey,
+    );
     if (!checked.ok) throw new Error(checked.reason);
     const [old, current] = checked.periods;
     expect([old!.fromLeaf, old!.untilLeaf, old!.current]).toEqual([0, 2, false]);
