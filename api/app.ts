@@ -179,7 +179,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(grantRoutes, {
     grants: new GrantService(temporal, catalog, parties, blobs, { feeBps: deps.deals.feeBps, search }),
   });
-  await app.register(disclosureRoutes, { disclosures: new DisclosureService(temporal, lifecycles, search) });
+  await app.register(disclosureRoutes, {
+    disclosures: new DisclosureService(temporal, lifecycles, search, deps.audit?.log),
+  });
   await app.register(budgetRoutes, { budgets: new BudgetService(temporal, parties) });
   await app.register(multiSellerDealRoutes, {
     deals: new MultiSellerDealService(temporal, catalog, blobs, dealConfig),

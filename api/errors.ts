@@ -36,6 +36,8 @@ export const errorCatalogue = {
   insufficient_funds: 422,
   invalid_parameters: 422,
   compliance_refused: 422,
+  /** A disclosure's deal carries terms the coordinator would refuse (not its buyer's, not for it). */
+  subject_refused: 422,
   invalid_terms: 422,
   /** The signature over the request's terms does not verify with the caller's registered key. */
   terms_signature_invalid: 422,

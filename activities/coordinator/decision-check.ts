@@ -2,12 +2,8 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { decisionSignatureValid, type SignedDecision } from '../../lib/signed-decision';
 import type { RegisteredKeys } from '../../lib/key-log';
 import type { PartyRole } from '../../lib/parties';
-import {
-  signedTermsSchema,
-  termsHashOf,
-  termsSignatureValid,
-  type SignedTerms,
-} from '../../lib/signed-terms';
+import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
+import { checkSubjectTerms } from '../../lib/subject-terms';
 import { dealTermsQuery } from '../../workflows/deal-terms';
 
 export interface VerifyDecisionInput {
@@ -78,28 +74,19 @@ export function createDecisionCheckActivities(deps: { keys: RegisteredKeys }) {
     return termsHashOf(terms);
   }
   /**
-   * The hash of a deal's terms, only when they are what its buyer signed for that deal: a valid
-   * signature, under the key the registry holds for the buyer they name, over terms of this deal id.
-   * Read here from the deal's own workflow (one-time or multi-seller), so the disclosure's history
-   * holds neither the terms (which name the parties and price) nor a hash anyone handed it.
+   * The hash of a deal's terms, only when they are what its buyer signed for that deal (see
+   * `checkSubjectTerms`). Read here from the deal's own workflow (one-time or multi-seller), so the
+   * disclosure's history holds neither the terms (which name the parties and price) nor a hash anyone
+   * handed it.
    */
   async function signedSubjectHash({ dealId }: { dealId: string }): Promise<string> {
     const terms = await Context.current()
       .client.workflow.getHandle(dealId)
       .query(dealTermsQuery)
       .catch(() => undefined);
-    const parsed = signedTermsSchema.safeParse(terms);
-    const refused = (why: string) => refuse(`the terms of deal ${dealId} ${why}`, 'SubjectTermsRefused');
-    if (!parsed.success) throw refused('cannot be read from a deal of that id');
-    const signed = parsed.data;
-    if (signed.kind !== 'cohort_query' && signed.kind !== 'multi_seller')
-      throw refused(`are ${signed.kind} terms, not a deal's`);
-    if (signed.body.dealId !== dealId) throw refused(`name deal ${String(signed.body.dealId)}`);
-    if (!termsSignatureValid(signed)) throw refused('carry no valid signature');
-    const buyer = await deps.keys.currentKey(signed.signer);
-    if (!buyer || buyer.role !== 'buyer' || buyer.publicKey !== signed.publicKey)
-      throw refused(`are not signed by the registered key of buyer ${signed.signer}`);
-    return termsHashOf(signed);
+    const checked = await checkSubjectTerms(dealId, terms, deps.keys);
+    if (!checked.ok) throw refuse(checked.reason, 'SubjectTermsRefused');
+    return checked.termsHash;
   }
   return { verifyDecision, termsHash, signedSubjectHash };
 }

@@ -191,6 +191,11 @@ export class TransparencyLog {
     });
   }
 
+  /** A party's current key of one purpose as this log holds it: the API's own view, no proofs needed. */
+  async currentKey(partyId: string, purpose: KeyPurpose = 'party'): Promise<KeyRegistration | undefined> {
+    return this.registrationsOf(keySubject(partyId, purpose)).at(-1)?.registration;
+  }
+
   /** A subject's registrations with their proofs at the current head, and consistency from `since`. */
   keyRegistrations(partyId: string, purpose: KeyPurpose, since = 0): KeyRegistrations {
     const subject = keySubject(partyId, purpose);

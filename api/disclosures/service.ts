@@ -20,6 +20,9 @@ import { signedByParty, type DecisionProof, type ViewProof } from '../signed-dec
 import type { LifecycleConfig } from '../lifecycle-config';
 import { assertNotExpired, WorkflowCalls } from '../workflow-calls';
 import type { PartySearch } from '../listing/party-search';
+import type { RegisteredKeys } from '../../lib/key-log';
+import { checkSubjectTerms } from '../../lib/subject-terms';
+import { dealTermsQuery } from '../../workflows/deal-terms';
 
 /** Selective disclosure apart from HTTP: requests, dual approval, and views recorded before they happen. */
 export class DisclosureService {
@@ -29,12 +32,15 @@ export class DisclosureService {
     temporal: Client,
     private readonly config: Pick<LifecycleConfig, 'disclosureViewMs' | 'disclosureApprovalTimeoutMs'>,
     private readonly search?: PartySearch,
+    /** The keys the coordinator checks the subject's terms against (the API's own log). */
+    private readonly keys?: RegisteredKeys,
   ) {
     this.calls = new WorkflowCalls(temporal);
   }
 
   async request(auditor: Party, body: RequestDisclosureBody) {
     await this.deal(body.dealId);
+    await this.requireSignedSubject(body.dealId);
     const created = await this.calls.startOnce(
       disclosure,
       disclosureWorkflowId(body.disclosureId),
@@ -54,6 +60,18 @@ export class DisclosureService {
     if (!created && (status.auditorId !== auditor.id || status.dealId !== body.dealId))
       throw new ApiError('id_taken', `disclosure id ${body.disclosureId} is taken; choose another`);
     return { created, status };
+  }
+
+  /**
+   * The coordinator's own check of the subject, asked before the disclosure starts, so a subject it
+   * would refuse is a 422 with its reason rather than a 201 and a failed workflow. The coordinator
+   * still checks when the disclosure runs: that is the protection, this is the answer to the auditor.
+   */
+  private async requireSignedSubject(dealId: string): Promise<void> {
+    if (!this.keys) return;
+    const terms = await this.calls.query(dealId, dealTermsQuery, `deal ${dealId}`);
+    const checked = await checkSubjectTerms(dealId, terms, this.keys);
+    if (!checked.ok) throw new ApiError('subject_refused', checked.reason);
   }
 
   /** A one-time or a multi-seller deal: both are disclosed alike. */

@@ -15,6 +15,9 @@ import { dealTermsQuery } from '../../workflows/deal-terms';
 import { signTerms, termsHashOf, type SignedTerms } from '../../lib/signed-terms';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { disclosureWorkflowId } from '../../workflows/workflow-ids';
+import type { TuskApiError } from '../../lib/tusk-client';
+import { keyPaths, writeFileAtomic } from '../../cli/common';
+import { tusk } from './cli/run-tusk';
 import { buyDeal, startDealWorkflow, startTestDeployment, type TestDeployment } from './harness';
 import {
   historyText,
@@ -37,6 +40,14 @@ describe("selective disclosure of a deal's hidden fields", () => {
   let otherDealId: string;
   const disclosureId = `disclosure-${crypto.randomUUID()}`;
   const as = (id: string) => party(test, id).client;
+  /** A signed request whose refusal is looked at as the client got it: status and body. */
+  const fetchAs = (id: string, method: string, path: string, body: unknown) =>
+    as(id)
+      .request(method, path, body)
+      .then(
+        (answer) => answer,
+        (error: TuskApiError) => ({ status: error.status, body: { code: error.code, reason: error.reason } }),
+      );
   const status = () => as('auditor').get<DisclosureStatus>(`/disclosures/${disclosureId}`);
   const view = () => viewDisclosure<{ fields: Record<string, string> }>(as('auditor'), disclosureId);
 
@@ -276,6 +287,39 @@ describe("selective disclosure of a deal's hidden fields", () => {
         reason: /not signed by the registered key of buyer/,
       },
     ];
+    // Through the API, the same check answers up front: 422 with the coordinator's reason, nothing started.
+    for (const { what, dealId: subject, reason } of attempts.slice(1)) {
+      const id = `disclosure-refused-${crypto.randomUUID()}`;
+      const answer = await fetchAs('auditor', 'POST', '/disclosures', {
+        disclosureId: id,
+        dealId: subject,
+        reason: 'a subject the coordinator refuses',
+      });
+      expect(answer, what).toEqual({
+        status: 422,
+        body: { code: 'subject_refused', reason: expect.stringMatching(reason) },
+      });
+      const started = await test.temporal.workflow
+        .getHandle(disclosureWorkflowId(id))
+        .describe()
+        .then(
+          () => true,
+          () => false,
+        );
+      expect(started, what).toBe(false);
+    }
+    // The auditor's CLI prints the reason and exits non-zero.
+    const cliHome = join(test.home, 'auditor-cli');
+    await writeFileAtomic(keyPaths(cliHome, 'auditor').signing, party(test, 'auditor').signingKeyPem, 0o600);
+    const run = await tusk(
+      ['auditor', 'disclosure', 'request', freshKey, '--reason', 'a subject the coordinator refuses'],
+      { TUSK_HOME: cliHome, TUSK_API_URL: test.deployment.apiUrl, TUSK_PARTY: 'auditor' },
+    );
+    expect(run.code, run.stdout).toBe(1);
+    expect(run.stderr).toContain(
+      `the API refused: subject_refused: the terms of deal ${freshKey} are not signed by the registered key of buyer`,
+    );
+
     for (const { what, dealId: subject, reason } of attempts) {
       const id = `disclosure-forged-${crypto.randomUUID()}`;
       const run = await test.temporal.workflow.start(disclosure, {
