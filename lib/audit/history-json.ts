@@ -152,6 +152,7 @@ export function eventTimeMs(event: HistoryEventJson | undefined): number | undef
     const ms = Date.parse(time);
     return Number.isFinite(ms) ? ms : undefined;
   }
-  if (time && time.seconds !== undefined) return Number(time.seconds) * 1000 + Math.floor((time.nanos ?? 0) / 1e6);
+  if (time && time.seconds !== undefined)
+    return Number(time.seconds) * 1000 + Math.floor((time.nanos ?? 0) / 1e6);
   return undefined;
 }

@@ -107,9 +107,7 @@ export function checkKeyRegistrations(
   // Sequences count from 0 without gaps: a registration left out of the middle shows.
   const gap = registrations.findIndex((r, i) => r.registration.sequence !== i);
   if (gap >= 0) return { ok: false, reason: `registration ${gap} of ${subject} is missing from the answer` };
-  const disorder = registrations.findIndex(
-    (r, i) => i > 0 && r.leafIndex < registrations[i - 1]!.leafIndex,
-  );
+  const disorder = registrations.findIndex((r, i) => i > 0 && r.leafIndex < registrations[i - 1]!.leafIndex);
   if (disorder >= 0)
     return { ok: false, reason: `registration ${disorder} of ${subject} is logged before its predecessor` };
   return {

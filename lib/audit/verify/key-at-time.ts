@@ -27,14 +27,14 @@ export function keyThatSigned(
   return valid ? { kind: 'valid', key } : { kind: 'retired', key, period: periods.at(-1)! };
 }
 
-const iso = (ms: number | undefined) => (ms === undefined ? 'an unrecorded time' : new Date(ms).toISOString());
+const iso = (ms: number | undefined) =>
+  ms === undefined ? 'an unrecorded time' : new Date(ms).toISOString();
 
 /** A finding's words for a signature made with a key outside its period. */
 export function retiredKeyProblem(what: string, signing: { key: string; period: KeyPeriod }, at?: number) {
   const { period } = signing;
-  const span =
-    period.current
-      ? `registered at ${iso(period.fromTime)} (log entry ${period.fromLeaf})`
-      : `retired at ${iso(period.untilTime)} (log entry ${period.untilLeaf ?? '?'}, registration ${period.registration.sequence + 1})`;
+  const span = period.current
+    ? `registered at ${iso(period.fromTime)} (log entry ${period.fromLeaf})`
+    : `retired at ${iso(period.untilTime)} (log entry ${period.untilLeaf ?? '?'}, registration ${period.registration.sequence + 1})`;
   return `${what}: signed with key ${signing.key}, ${span}, but took effect at ${iso(at)}: a retired key`;
 }

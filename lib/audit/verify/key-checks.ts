@@ -34,8 +34,7 @@ export function checkPayerKey(bundle: SignedBundle, keys?: AuditorKeys): CheckRe
   const signing = keyThatSigned(known, (key) => key === publicKey, startedAt);
   if (signing.kind === 'none-verifies')
     problems.push(`the terms are signed by ${publicKey}, which ${known.from} does not give for ${signer}`);
-  if (signing.kind === 'retired')
-    problems.push(retiredKeyProblem(`${signer}'s terms`, signing, startedAt));
+  if (signing.kind === 'retired') problems.push(retiredKeyProblem(`${signer}'s terms`, signing, startedAt));
   if (known.role && known.role !== role)
     problems.push(`${known.from} gives ${signer} the role ${known.role}, not ${role}`);
   return fromProblems(PAYER, problems, `${signer}'s key, as ${known.from} gives it`);
