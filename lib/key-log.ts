@@ -53,6 +53,9 @@ export async function readKeyLog(
   query: { partyId: string; purpose: KeyPurpose; operatorPublicKey: string; saved?: SignedTreeHead },
 ): Promise<{ head: SignedTreeHead; registrations: KeyRegistration[]; periods: KeyPeriod[] }> {
   const subject = keySubject(query.partyId, query.purpose);
+  // Without a pinned key, any head would be checked against the key it names itself.
+  if (!query.operatorPublicKey)
+    throw new KeyLogUntrustedError(`no operator log key is pinned to check the answer about ${subject}`);
   const answer = keyRegistrations.safeParse(
     await get(keyLogPath(query.partyId, query.purpose, query.saved?.body.treeSize ?? 0)),
   );
