@@ -29,7 +29,7 @@ export async function serviceKeyLog(
   const identity = serviceIdentity(service, tuskHome());
   const key = await loadOrMakeSigningKey(identity.keyFile);
   note(
-    `the ${service} worker reads the key log as ${identity.partyId}: register it with tusk operator party add ${identity.partyId} --role operator --public-key ${key.publicKey}`,
+    `the ${service} worker reads the key log as ${identity.partyId} (key ${key.publicKey}), registered by tusk operator services register (tusk up and docker compose run it)`,
   );
   return new TransparencyKeyLog({
     logUrl: env.TUSK_LOG_URL.replace(/\/$/, ''),

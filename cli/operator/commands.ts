@@ -9,6 +9,7 @@ import { CliError, home, withHomeOption, writeFileAtomic } from '../common';
 import { addKeygenCommand } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
 import { formatTable } from '../format-table';
+import { registerOperatorServices } from './service-parties';
 
 export async function addParty(partiesPath: string, entry: Party): Promise<void> {
   const text = await readFile(partiesPath, 'utf8').catch(() => '{"parties":[]}');
@@ -102,6 +103,20 @@ export function registerOperatorCommands(program: Command): void {
       .description('the registered parties: id, role and keys')
       .option('--json', 'as JSON', false),
   ).action(partyList);
+  withHomeOption(
+    operator
+      .command('services')
+      .description("the operator's own processes that read the key log")
+      .command('register')
+      .description(
+        'register settlement and the coordinator as parties (operator-settlement, operator-coordinator), each with its own key; safe to repeat',
+      ),
+  ).action(async (options: { home?: string }) => {
+    for (const service of await registerOperatorServices(partiesPath(options), home(options.home)))
+      console.log(
+        `${service.partyId}: ${service.changed ? 'registered' : 'already registered'} (${service.publicKey})`,
+      );
+  });
   withHomeOption(
     operator
       .command('fund <account> <amount>')
