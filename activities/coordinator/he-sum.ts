@@ -1,9 +1,9 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { BlobStore } from '../../lib/blob-store';
 import { canonicalHash } from '../../lib/canonical-json';
-import { HeKeyError, sumChunks } from '../../lib/he/ciphertexts';
-import { ciphertextBytes, ciphertextTexts, decodeEnvelope, encodeEnvelope } from '../../lib/he/he-result';
-import { HE_PARAMETER_ID } from '../../lib/he/seal-context';
+import { HeKeyError } from '../../lib/he/ciphertexts';
+import { decodeEnvelope } from '../../lib/he/he-result';
+import { sumEnvelope, SumMismatchError } from '../../lib/he/sum-envelope';
 import { MAX_SELLERS } from '../../lib/he/vector-layout';
 
 export interface SumCiphertextsInput {
@@ -35,37 +35,15 @@ export function createHeSumActivities(deps: { blobs: BlobStore }) {
     if (refs.length > MAX_SELLERS)
       refuse('TooManySellers', `at most ${MAX_SELLERS} sellers can be summed exactly`);
     const envelopes = await Promise.all(refs.map(async (ref) => decodeEnvelope(await deps.blobs.get(ref))));
-    const first = envelopes[0]!;
-    for (const envelope of envelopes) {
-      const fits =
-        envelope.kind === 'contribution' &&
-        envelope.dealId === input.dealId &&
-        envelope.keyRef === input.heKeyRef &&
-        envelope.groups === first.groups &&
-        envelope.ciphertexts.length === first.ciphertexts.length &&
-        envelope.quantities.join() === first.quantities.join();
-      if (!fits)
-        refuse('ContributionMismatch', 'the contributions are not all for this deal, key and layout');
-    }
-    let total;
+    let sum: Buffer;
     try {
-      total = await sumChunks(envelopes.map(ciphertextBytes));
+      sum = await sumEnvelope({ dealId: input.dealId, heKeyRef: input.heKeyRef }, envelopes);
     } catch (error) {
-      if (error instanceof HeKeyError) refuse('ContributionMismatch', error.message);
+      if (error instanceof SumMismatchError || error instanceof HeKeyError)
+        refuse('ContributionMismatch', error.message);
       throw error;
     }
-    const resultRef = await deps.blobs.put(
-      encodeEnvelope({
-        kind: 'sum',
-        parameters: HE_PARAMETER_ID,
-        dealId: input.dealId,
-        keyRef: input.heKeyRef,
-        quantities: first.quantities,
-        groups: first.groups,
-        contributors: envelopes.length,
-        ciphertexts: ciphertextTexts(total),
-      }),
-    );
+    const resultRef = await deps.blobs.put(sum);
     log.info('multi-seller sum computed', { dealId: input.dealId, contributors: envelopes.length });
     return { resultRef, commitment: canonicalHash({ resultRef }), contributors: envelopes.length };
   }

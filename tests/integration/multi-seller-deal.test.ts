@@ -1,7 +1,21 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createCoordinatorActivities } from '../../activities/coordinator/activities';
+import type { SumCiphertextsInput } from '../../activities/coordinator/he-sum';
+import type { SignedBundle } from '../../lib/audit/bundle';
+import { loadOperatorSigner } from '../../lib/audit/operator-key';
+import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
+import { encryptedAnswerCommitment } from '../../lib/release-statement';
+import { historyDataConverter } from '../../lib/codec/history-codec';
+import { encryptChunks } from '../../lib/he/ciphertexts';
+import { ciphertextTexts, encodeEnvelope, type HeVectorEnvelope } from '../../lib/he/he-result';
+import { sumEnvelope } from '../../lib/he/sum-envelope';
+import { encodeValues, vectorLayout } from '../../lib/he/vector-layout';
+import { COORDINATOR_TASK_QUEUE } from '../../lib/task-queues';
+import { connectWorker } from '../../lib/temporal';
 import { createHeKeys, readHeSecret } from '../../cli/buyer/he-keys';
 import { BlobStore } from '../../lib/blob-store';
 import { openSum } from '../../lib/he/buyer-selection';
@@ -156,13 +170,148 @@ describe('a multi-seller sum under the buyer HE key', () => {
     expect(after.map((balance, i) => balance - before[i]!)).toEqual(sellers.map(() => 975n));
   });
 
-  async function waitFor(id: string, done: (status: MultiSellerDealStatus) => boolean) {
+  /** The multi-seller sum check of `tusk audit verify` on the deal's bundle, once it has settled. */
+  async function sumCheck(id: string) {
+    const { client } = test.deployment.buyer;
+    if ((await waitFor(id, () => false, true)).stage !== 'settled') {
+      await client.post(`/multi-seller-deals/${id}/confirm`);
+      expect(await waitFor(id, (s) => s.stage === 'settled')).toMatchObject({ stage: 'settled' });
+    }
+    await test.temporal.workflow.getHandle(id).result();
+    const bundle = await client.get<SignedBundle>(`/deals/${id}/audit-bundle`);
+    const signer = await loadOperatorSigner(join(test.home, 'keys', 'operator-signing.ed25519.pem'), false);
+    const report = await verifyBundle(bundle, { operatorKey: signer.publicKey });
+    return report.checks.filter((c) => c.check === 'multi-seller sum');
+  }
+
+  it('the audit adds the signed contributions again and finds the genuine sum', async () => {
+    expect(await sumCheck(dealId)).toEqual([
+      {
+        check: 'multi-seller sum',
+        status: 'ok',
+        detail: 'the sum of the 3 signed contributions, added again',
+      },
+    ]);
+  }, 240_000);
+
+  describe('an operator coordinator that sums other ciphertexts than the sellers signed', () => {
+    let fake: Worker;
+    let running: Promise<void>;
+    let connection: Awaited<ReturnType<typeof connectWorker>>;
+    /** What the fake worker adds, given the sellers' contributions: the operator's choice per deal. */
+    const forgeries = new Map<string, (parts: HeVectorEnvelope[]) => Promise<HeVectorEnvelope[]>>();
+
+    beforeAll(async () => {
+      await test.deployment.services.get('coordinator worker')!.stop();
+      connection = await connectWorker(inject('temporalAddress'));
+      const genuine = createCoordinatorActivities({
+        notifications: { add: async () => undefined } as never,
+        blobs,
+        keys: { currentKey: async () => undefined },
+      });
+      fake = await Worker.create({
+        connection,
+        dataConverter: historyDataConverter(test.codec),
+        taskQueue: COORDINATOR_TASK_QUEUE,
+        activities: {
+          ...genuine,
+          // Whatever the operator adds, the envelope says three sellers contributed.
+          sumCiphertexts: async (input: SumCiphertextsInput) => {
+            const parts = await Promise.all(
+              input.contributionRefs.map(async (ref) => decodeEnvelope(await blobs.get(ref))),
+            );
+            const added = await forgeries.get(input.dealId)!(parts);
+            const sum = decodeEnvelope(await sumEnvelope(input, added));
+            const resultRef = await blobs.put(encodeEnvelope({ ...sum, contributors: parts.length }));
+            return {
+              resultRef,
+              commitment: encryptedAnswerCommitment(resultRef),
+              contributors: parts.length,
+            };
+          },
+        },
+      });
+      running = fake.run();
+    }, 120_000);
+    let restored: Promise<void> | undefined;
+    /** The fake worker stopped and the genuine coordinator back, once. */
+    const restoreCoordinator = () =>
+      (restored ??= (async () => {
+        fake?.shutdown();
+        await running;
+        await connection?.close();
+        await test.deployment.restart('coordinator worker');
+      })());
+    afterAll(() => restoreCoordinator());
+
+    /** A vector no seller released, encrypted to the buyer's key in a contribution's layout. */
+    const madeUp = async (like: HeVectorEnvelope): Promise<HeVectorEnvelope> => {
+      const layout = vectorLayout(like.groups, like.quantities.length);
+      const values = Array.from({ length: like.groups }, () => like.quantities.map(() => 5_000n));
+      const chunks = await encryptChunks(
+        Buffer.from(secret.publicKey, 'base64'),
+        encodeValues(layout, values),
+      );
+      return { ...like, ciphertexts: ciphertextTexts(chunks) };
+    };
+
+    it('a sum that leaves one contribution out, or adds a made-up one: the audit names it', async () => {
+      const variants = {
+        'left-out': async (parts: HeVectorEnvelope[]) => parts.slice(0, 2),
+        'made-up': async (parts: HeVectorEnvelope[]) => [...parts, await madeUp(parts[0]!)],
+      };
+      const ids: Record<string, string> = {};
+      for (const [variant, forge] of Object.entries(variants)) {
+        const id = `forged-sum-${variant}-${crypto.randomUUID()}`;
+        forgeries.set(id, forge);
+        ids[variant] = id;
+        const { client } = test.deployment.buyer;
+        const created = await client.request<MultiSellerDealStatus>(
+          'POST',
+          '/multi-seller-deals',
+          client.signed('multi_seller', {
+            dealId: id,
+            templateId: templateId(),
+            sellers: sellers.map((seller) => ({
+              sellerId: seller.id,
+              templateHash: hashOf(seller),
+              price: '1000',
+            })),
+            parameters: PARAMETERS,
+            price: '3000',
+            heKeyRef: secret.keyRef,
+            compliance: RESEARCH_IN_US,
+          }),
+        );
+        expect(created.status).toBe(201);
+        // Delivered as a sum of three: nothing in the envelope or the status tells it apart.
+        expect(await waitFor(id, (s) => s.stage === 'delivered')).toMatchObject({
+          stage: 'delivered',
+          result: { contributors: 3 },
+        });
+      }
+      // The audit runs with the genuine coordinator back (it records receipts); the histories keep the forgery.
+      await restoreCoordinator();
+      for (const id of Object.values(ids)) {
+        const checks = await sumCheck(id);
+        expect(checks).toHaveLength(1);
+        expect(checks[0]).toMatchObject({
+          status: 'finding',
+          detail: expect.stringMatching(
+            /^the sum delivered \(sha256:[0-9a-f]{64}\) is not the sum of the 3 contributions the sellers signed/,
+          ),
+        });
+      }
+    }, 600_000);
+  });
+
+  async function waitFor(id: string, done: (status: MultiSellerDealStatus) => boolean, once = false) {
     const deadline = Date.now() + 180_000;
     for (;;) {
       const status = await test.deployment.buyer.client.get<MultiSellerDealStatus>(
         `/multi-seller-deals/${id}`,
       );
-      if (done(status) || status.problem) return status;
+      if (once || done(status) || status.problem) return status;
       if (Date.now() > deadline) throw new Error(`deal ${id} is still ${status.stage}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }

@@ -19,6 +19,7 @@ import { skipped, type AuditReport } from './report';
 import { checkApprovals, checkDecisionBindings } from './decision-checks';
 import type { AuditorKeys } from './auditor-keys';
 import { checkBundleKeys, checkPayerKey } from './key-checks';
+import { checkSumRecomputed } from './sum-check';
 
 /** The settlement on the node, and the bundle's log head against the heads anchored on chain. */
 async function chainChecks(bundle: SignedBundle, nodeUrl: string, options: VerifyOptions) {
@@ -86,6 +87,7 @@ export async function verifyBundle(bundle: SignedBundle, options: VerifyOptions)
     checkReceiptLogged(bundle, options.operatorKey),
     ...(await checkResultCommitment(bundle, options.resultKey)),
     ...checkReleaseStatements(bundle, perimeterKeysOf(options)),
+    ...(await checkSumRecomputed(bundle)),
     ...checkMoney(bundle),
     ...checkPayerTerms(bundle),
     ...checkPayerKey(bundle, options.keys),
