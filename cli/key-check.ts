@@ -70,19 +70,21 @@ async function keyCheck(options: KeyCheckOptions): Promise<void> {
   const headFile = options.savedHead ?? savedHeadPath(homeDir, partyId);
   const saved = await readSavedHead(headFile);
   // Signed as the party: the log answers registered parties only, with a key it logs as current.
-  const checked = await readKeyLog((path) => client.get<unknown>(path), {
-    partyId,
-    purpose,
-    operatorPublicKey: operatorKey,
-    ...(saved ? { saved } : {}),
-  }).then(
-    (read) => ({ ok: true as const, ...read }),
-    (error: unknown) => {
-      if (error instanceof KeyLogUntrustedError) return { ok: false as const, reason: error.message };
-      if (error instanceof TuskApiError && error.status === 401)
-        return { ok: false as const, reason: notCurrent(partyId, error.reason) };
-      return call(() => Promise.reject(error));
-    },
+  const checked = await call(() =>
+    readKeyLog((path) => client.get<unknown>(path), {
+      partyId,
+      purpose,
+      operatorPublicKey: operatorKey,
+      ...(saved ? { saved } : {}),
+    }).then(
+      (read) => ({ ok: true as const, ...read }),
+      (error: unknown) => {
+        if (error instanceof KeyLogUntrustedError) return { ok: false as const, reason: error.message };
+        if (error instanceof TuskApiError && error.status === 401)
+          return { ok: false as const, reason: notCurrent(partyId, error.reason) };
+        throw error;
+      },
+    ),
   );
   const finding: KeyFinding = checked.ok
     ? compare(partyId, localKey, checked.registrations, checked.head)

@@ -304,6 +304,17 @@ describe('keys from the transparency log, where money moves and decisions count'
     const strangerRead = await askSignedWith(generateEd25519KeyPair().privateKeyPem);
     expect([retiredRead.status, strangerRead.status]).toEqual([401, 401]);
     expect(await retiredRead.json()).toEqual(await strangerRead.json());
+    // The owner of the retired key is told by its key check that its key is no longer current.
+    const oldHome = join(test.home, 'rotated-sponsor-cli');
+    await writeFileAtomic(keyPaths(oldHome, old.id).signing, old.signingKeyPem, 0o600);
+    const checked = await tusk(['sponsor', 'key', 'check', '--as', old.id, '--operator-key', operatorKey], {
+      TUSK_HOME: oldHome,
+      TUSK_API_URL: test.deployment.apiUrl,
+    });
+    expect(checked.code, checked.stderr).toBe(1);
+    expect(checked.stdout).toMatch(
+      /^KEY NOT CURRENT: the log refuses to answer a request signed with your key/,
+    );
 
     // An approval signed with the retired key, sent straight to Temporal: the coordinator refuses it.
     const labBefore = await test.deployment.ledger.balanceOf(lab.id);
