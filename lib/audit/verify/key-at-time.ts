@@ -1,4 +1,4 @@
-import { periodCovers, type KeyPeriod } from '../../audit/key-registration';
+import { periodCovers, type KeyPeriod } from '../key-registration';
 import type { PartyKeys } from './auditor-keys';
 
 /** Which held key made a signature, and whether it spoke for its party when the signature counted. */
@@ -33,8 +33,8 @@ const iso = (ms: number | undefined) =>
 /** A finding's words for a signature made with a key outside its period. */
 export function retiredKeyProblem(what: string, signing: { key: string; period: KeyPeriod }, at?: number) {
   const { period } = signing;
-  const span = period.current
-    ? `registered at ${iso(period.fromTime)} (log entry ${period.fromLeaf})`
-    : `retired at ${iso(period.untilTime)} (log entry ${period.untilLeaf ?? '?'}, registration ${period.registration.sequence + 1})`;
-  return `${what}: signed with key ${signing.key}, ${span}, but took effect at ${iso(at)}: a retired key`;
+  if (period.current)
+    return `${what}: signed with key ${signing.key}, registered only at ${iso(period.fromTime)} (log entry ${period.fromLeaf}), but took effect at ${iso(at)}: before its key's period`;
+  const retired = `retired at ${iso(period.untilTime)} (log entry ${period.untilLeaf ?? '?'}, registration ${period.registration.sequence + 1})`;
+  return `${what}: signed with key ${signing.key}, ${retired}, but took effect at ${iso(at)}: a retired key`;
 }
