@@ -113,12 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
   const log = deps.audit?.log;
-  installRequestSigning(
-    app,
-    deps.parties,
-    deps.seenRequests,
-    log && ((partyId) => log.currentKeys(partyId)),
-  );
+  installRequestSigning(app, deps.parties, deps.seenRequests, log && ((partyId) => log.currentKeys(partyId)));
   // Every log line of a request about one lifecycle carries its id, the route's or (for a start) the
   // body's; the reply's logger too, so the "request completed" line can be found by deal.
   app.addHook('preHandler', async (request, reply) => {
