@@ -15,6 +15,8 @@ import {
   type SplitEscrowInput,
 } from './port';
 import { assertSignedMove } from './signed-payment';
+import { requireTrancheProof, type TrancheProof } from './tranche-proof';
+import { parseEscrowId } from './types';
 
 /** How often a running settlement activity tells Temporal it is alive (well under its heartbeat timeout). */
 const HEARTBEAT_MS = 2_000;
@@ -122,19 +124,25 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
           }),
         ),
       ),
-    releasePart: (input: Signed<ReleasePartInput>) =>
-      asActivity(() =>
-        port.releasePart(
-          checked(input, {
-            action: 'release_part',
-            escrowId: input.dealId,
-            partId: input.partId,
-            payeeId: input.payeeId,
-            amount: input.amount,
-            feeBps: input.feeBps,
-          }),
-        ),
-      ),
+    releasePart: ({ proof, ...input }: Signed<ReleasePartInput> & { proof?: TrancheProof }) =>
+      asActivity(async () => {
+        const move = checked(input, {
+          action: 'release_part',
+          escrowId: input.dealId,
+          partId: input.partId,
+          payeeId: input.payeeId,
+          amount: input.amount,
+          feeBps: input.feeBps,
+        });
+        // A grant's tranche moves only on the deciding party's signature: the seller's verdict or the sponsor's approval.
+        if (parseEscrowId(input.dealId)?.kind === 'grant')
+          await requireTrancheProof(
+            { partId: input.partId, terms: input.terms, ...(proof ? { proof } : {}) },
+            options.keys,
+            Context.current().info.workflowExecution,
+          );
+        return port.releasePart(move);
+      }),
     refundRemainder: (input: Signed<RefundRemainderInput>) =>
       asActivity(() =>
         port.refundRemainder(

@@ -235,7 +235,9 @@ export type SettlementRefusal =
   /** No terms, or terms the key they name did not sign, came with a move of money. */
   | 'TermsSignatureInvalid'
   /** The move is not what the payer's signed terms say (amount, fee, payee, id, nonce, expiry). */
-  | 'TermsMismatch';
+  | 'TermsMismatch'
+  /** A grant tranche without the seller's signed "met" verdict or the sponsor's signed approval. */
+  | 'TrancheUnproven';
 
 export class SettlementRefusedError extends Error {
   override name = 'SettlementRefusedError';

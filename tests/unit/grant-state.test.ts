@@ -2,6 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { signTerms } from '../../lib/signed-terms';
 import { GRANT_LIMITS, GrantState, progressOf, type MilestoneGrantInput } from '../../workflows/grant/state';
+import type { SignedDecision } from '../../lib/decision-statement';
+
+/** The state keeps the sponsor's signed approval for settlement; its signature is checked before it. */
+const approval = { statement: {}, signature: 'signed' } as unknown as SignedDecision<{ milestoneId: string }>;
 
 const query = {
   kind: 'query' as const,
@@ -84,15 +88,15 @@ describe('grant state', () => {
 
   it('the sponsor approves its milestones and extends deadlines before they pass, only later', () => {
     const grant = active();
-    expect(() => grant.approve('sp', 'enrolled', 1)).toThrow(/verified by a query/);
-    expect(() => grant.approve('lab', 'report', 1)).toThrow(/only the sponsor/);
+    expect(() => grant.approve('sp', 'enrolled', 1, approval)).toThrow(/verified by a query/);
+    expect(() => grant.approve('lab', 'report', 1, approval)).toThrow(/only the sponsor/);
     expect(() => grant.extend('sp', 'enrolled', 50, 1)).toThrow(/later/);
     grant.extend('sp', 'enrolled', 150, 1);
     expect(grant.expireDeadlines(120)).toBe(false);
     expect(() => grant.extend('sp', 'enrolled', 300, 150)).toThrow(/past its deadline/);
-    expect(() => grant.approve('sp', 'report', 2)).toThrow(/no evidence yet/);
+    expect(() => grant.approve('sp', 'report', 2, approval)).toThrow(/no evidence yet/);
     grant.submitEvidence('lab', 'report', 'sha256:report', 2);
-    grant.approve('sp', 'report', 2);
+    grant.approve('sp', 'report', 2, approval);
     grant.released('report', 3);
     grant.recordCheck('enrolled', { met: true }, 4);
     grant.released('enrolled', 5);
@@ -102,6 +106,27 @@ describe('grant state', () => {
     expect(progressOf(grant.snapshot()).percentMet).toBe(100);
   });
 
+  it("shows settlement the deciding party's signature, and a tranche refused for want of one reopens", () => {
+    const grant = active();
+    grant.submitEvidence('lab', 'enrolled', 'sha256:e', 1);
+    grant.recordCheck('enrolled', { met: true, statementHash: 'sha256:s' }, 2);
+    expect(grant.trancheProof('enrolled')).toEqual({ kind: 'verdict', release: undefined });
+    grant.submitEvidence('lab', 'report', 'sha256:r', 2);
+    grant.approve('sp', 'report', 3, approval);
+    expect(grant.trancheProof('report')).toEqual({ kind: 'approval', signed: approval });
+
+    grant.trancheRefused('enrolled', { code: 'TrancheUnproven' }, 4);
+    grant.trancheRefused('report', { code: 'TrancheUnproven' }, 4);
+    expect(grant.toRelease()).toEqual([]);
+    expect(grant.snapshot().milestones.map((m) => [m.stage, m.lastCheck])).toEqual([
+      ['open', { met: false, statementHash: 'sha256:s', problem: 'TrancheUnproven', at: 4 }],
+      ['open', { met: false, problem: 'TrancheUnproven', at: 4 }],
+    ]);
+    // The refused approval is gone: the sponsor approves again, or the deadline passes.
+    expect(grant.trancheProof('report')).toEqual({ kind: 'approval' });
+    expect(grant.expireDeadlines(200)).toBe(true);
+  });
+
   it('rounds the public percentage and shows nothing but counts', () => {
     const grant = new GrantState({
       ...input,
@@ -109,7 +134,7 @@ describe('grant state', () => {
     });
     grant.funded();
     grant.submitEvidence('lab', 'm0', 'sha256:m0', 1);
-    grant.approve('sp', 'm0', 1);
+    grant.approve('sp', 'm0', 1, approval);
     const progress = progressOf(grant.snapshot());
     expect(progress.percentMet).toBe(33);
     expect(Object.keys(progress).sort()).toEqual([

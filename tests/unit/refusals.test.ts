@@ -8,8 +8,12 @@ import { assertMayVote } from '../../workflows/approvals';
 import { DisclosureState } from '../../workflows/disclosure/state';
 import { DisputeState } from '../../workflows/dispute/state';
 import { GrantState } from '../../workflows/grant/state';
+import type { SignedDecision } from '../../lib/decision-statement';
 import { REFUSAL_TYPES, refusal, type RefusalType } from '../../workflows/refusals';
 import { assertDecides } from '../../workflows/verified-decision';
+
+/** The state keeps the sponsor's signed approval for settlement; its signature is checked before it. */
+const approval = { statement: {}, signature: 'signed' } as unknown as SignedDecision<{ milestoneId: string }>;
 
 /** What a user of the API sees for a refusal of this type: its HTTP status and code. */
 const answerTo = (type: RefusalType) => {
@@ -89,7 +93,7 @@ describe('state classes refuse with a type', () => {
       message: 'only the grantee submits evidence',
     });
     expect(refusalOf(() => grant().submitEvidence('lab', 'other', 'sha256:e', 1)).type).toBe('NotFound');
-    expect(refusalOf(() => grant().approve('sp', 'report', 1))).toMatchObject({
+    expect(refusalOf(() => grant().approve('sp', 'report', 1, approval))).toMatchObject({
       type: 'InvalidState',
       message: expect.stringContaining('has no evidence yet'),
     });

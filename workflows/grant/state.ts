@@ -2,8 +2,9 @@ import type { ReleaseStatement } from '../../lib/release-statement';
 import type { ParameterValues } from '../../query-policies/template';
 import { SettlementAttention, type AttentionItem } from '../settlement-attention';
 import type { SignedTerms } from '../../lib/signed-terms';
-import type { DecisionScope } from '../../lib/decision-statement';
+import type { DecisionScope, SignedDecision } from '../../lib/decision-statement';
 import { refusal } from '../refusals';
+import type { TrancheProof } from '../../activities/settlement/tranche-proof';
 
 /**
  * Each submission is kept in the grant's state and history for the grant's whole life (months),
@@ -112,6 +113,8 @@ export function progressOf(status: GrantStatus): GrantProgress {
 export class GrantState {
   private readonly status: GrantStatus;
   readonly attention = new SettlementAttention();
+  /** The sponsor's signed approvals, by milestone: settlement pays an approval milestone only on one. */
+  private readonly approvals = new Map<string, SignedDecision<{ milestoneId: string }>>();
   changes = 0;
 
   constructor(input: MilestoneGrantInput) {
@@ -224,9 +227,30 @@ export class GrantState {
     return this.stage === 'completed' || this.stage === 'ended' || this.stage === 'failed';
   }
 
-  approve(by: string, milestoneId: string, now: number): void {
+  approve(by: string, milestoneId: string, now: number, signed: SignedDecision<{ milestoneId: string }>): void {
     this.assertCanApprove(by, milestoneId, now);
     this.milestone(milestoneId).stage = 'met';
+    this.approvals.set(milestoneId, signed);
+    this.changed();
+  }
+
+  /** What settlement is shown to pay a met milestone: the seller's signed verdict or the sponsor's approval. */
+  trancheProof(milestoneId: string): TrancheProof {
+    const milestone = this.milestone(milestoneId);
+    if (milestone.check.kind === 'query') return { kind: 'verdict', release: milestone.lastCheck?.release };
+    const signed = this.approvals.get(milestoneId);
+    return signed ? { kind: 'approval', signed } : { kind: 'approval' };
+  }
+
+  /**
+   * Settlement refused to pay the tranche on what the milestone was met with (a verdict the seller did
+   * not sign, an approval not the sponsor's): it is not met, and opens again until its deadline.
+   */
+  trancheRefused(milestoneId: string, problem: { code: string }, now: number): void {
+    const milestone = this.milestone(milestoneId);
+    milestone.stage = 'open';
+    milestone.lastCheck = { ...milestone.lastCheck, met: false, problem: problem.code, at: now };
+    this.approvals.delete(milestoneId);
     this.changed();
   }
 

@@ -88,7 +88,7 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
     approveMilestoneUpdate,
     async ({ signed }) => {
       const by = await verifiedSigner(signed, approvalOf(signed));
-      asRefusal(() => grant.approve(by.principal, signed.statement.content.milestoneId, Date.now()));
+      asRefusal(() => grant.approve(by.principal, signed.statement.content.milestoneId, Date.now(), signed));
       return grant.snapshot();
     },
     {
@@ -162,16 +162,28 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
     for (const milestone of grant.toCheck()) await checkInPerimeter(grant, milestone, grantId, input.terms);
     for (const milestone of grant.toRelease()) {
       const { milestoneId, amount } = milestone;
-      await settle(`release:${milestoneId}`, () =>
-        payout.releasePart({
-          dealId: escrowOfGrant,
-          partId: milestoneId,
-          payeeId: granteeId,
-          amount,
-          feeBps,
-          terms,
-        }),
-      );
+      let unproven: { code: string } | undefined;
+      await settle(`release:${milestoneId}`, async () => {
+        try {
+          await payout.releasePart({
+            dealId: escrowOfGrant,
+            partId: milestoneId,
+            payeeId: granteeId,
+            amount,
+            feeBps,
+            terms,
+            proof: grant.trancheProof(milestoneId),
+          });
+        } catch (error) {
+          // Refused for want of the deciding party's signature: not met, rather than waiting on a retry.
+          if (problemOf(error).code !== 'TrancheUnproven') throw error;
+          unproven = problemOf(error);
+        }
+      });
+      if (unproven) {
+        grant.trancheRefused(milestoneId, unproven, Date.now());
+        continue;
+      }
       grant.released(milestoneId, Date.now());
       await notifyBestEffort(coordinator, granteeId, grantId, 'milestone_released');
     }
