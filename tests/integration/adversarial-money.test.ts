@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readPrivacyEntries } from '../../lib/audit/privacy-entries';
 import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
 import { dealEscrowId, parseEscrowId } from '../../activities/settlement/types';
@@ -10,8 +10,15 @@ import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { CohortQueryDealInput } from '../../workflows/deal/state';
-import type { MilestoneGrantInput } from '../../workflows/grant/state';
-import { milestoneGrant } from '../../workflows/grant/workflow';
+import type { GrantStatus, MilestoneGrantInput } from '../../workflows/grant/state';
+import { approveMilestoneUpdate, grantStatusQuery, milestoneGrant } from '../../workflows/grant/workflow';
+import { Worker } from '@temporalio/worker';
+import { splitFee } from '../../activities/settlement/port';
+import { historyDataConverter } from '../../lib/codec/history-codec';
+import { approveMilestone, submitGrantEvidence } from '../../lib/signed-actions';
+import { COORDINATOR_TASK_QUEUE } from '../../lib/task-queues';
+import { connectWorker } from '../../lib/temporal';
+import type { VerifyDecisionInput } from '../../activities/coordinator/decision-check';
 import { grantWorkflowId } from '../../workflows/workflow-ids';
 import {
   dealTermsBody,
@@ -20,7 +27,7 @@ import {
   startTestDeployment,
   type TestDeployment,
 } from './harness';
-import { LIFECYCLE_PARTIES, party } from './lifecycle-harness';
+import { LIFECYCLE_PARTIES, party, signedBy, waitFor } from './lifecycle-harness';
 
 /**
  * The operator, holding Temporal and the history codec keys, starts lifecycles straight on Temporal
@@ -271,5 +278,69 @@ describe('money the payer did not sign, started straight on Temporal', () => {
     });
     expect(await escrowsOf(input.grantId)).toEqual([]);
     expect(await balances(sponsor.id, lab.id, 'thin-buyer', OPERATOR_ACCOUNT)).toEqual(before);
+  });
+
+  /**
+   * The operator's own coordinator, vouching for every decision: the workflow counts whatever it is
+   * sent. Runs `attack` while it answers the coordinator's queue, then gives the queue back.
+   */
+  async function withOperatorsCoordinator(attack: () => Promise<void>): Promise<void> {
+    await test.deployment.services.get('coordinator worker')!.stop();
+    const connection = await connectWorker(inject('temporalAddress'));
+    try {
+      const fake = await Worker.create({
+        connection,
+        dataConverter: historyDataConverter(test.codec),
+        taskQueue: COORDINATOR_TASK_QUEUE,
+        activities: {
+          verifyDecision: async ({ signed }: VerifyDecisionInput) => ({
+            principal: signed.statement.principal,
+            key: 'vouched-for-by-the-operator',
+          }),
+          notifyParty: async () => undefined,
+        },
+      });
+      await fake.runUntil(attack);
+    } finally {
+      await connection.close();
+      await test.deployment.restart('coordinator worker');
+    }
+  }
+
+  it("an approval the operator's coordinator vouches for pays nothing; the sponsor's own approval pays", async () => {
+    const input = grantInput(`vouched-${crypto.randomUUID()}`);
+    const { deadline: _deadline, ...args } = input;
+    const handle = await test.temporal.workflow.start(milestoneGrant, {
+      taskQueue: DEALS_TASK_QUEUE,
+      workflowId: grantWorkflowId(input.grantId),
+      args: [{ ...args, terms: sponsor.client.signTerms('grant', grantBody(input)) }],
+    });
+    const status = () => handle.query(grantStatusQuery);
+    const { scope } = await waitFor(status, (s: GrantStatus) => s.stage === 'active');
+    await submitGrantEvidence(lab.client, input.grantId, 'report', 'the final report');
+    const before = await balances(lab.id, OPERATOR_ACCOUNT);
+
+    await withOperatorsCoordinator(async () => {
+      // The lab signs the approval in the sponsor's name; the operator's coordinator says it is the sponsor's.
+      const forged = signedBy(test, lab.id, scope!, 'milestone_approval', { milestoneId: 'report' }, {
+        principal: sponsor.id,
+      });
+      await handle.executeUpdate(approveMilestoneUpdate, { args: [{ signed: forged }] });
+      const refused = await waitFor(status, (s: GrantStatus) => s.milestones[0]!.lastCheck !== undefined);
+      expect(refused.milestones[0]).toMatchObject({
+        stage: 'open',
+        lastCheck: { met: false, problem: 'TrancheUnproven' },
+      });
+    });
+    expect(await balances(lab.id, OPERATOR_ACCOUNT)).toEqual(before);
+
+    await approveMilestone(sponsor.client, input.grantId, 'report');
+    const completed = await waitFor(status, (s: GrantStatus) => s.stage === 'completed');
+    expect(completed.milestones[0]).toMatchObject({ stage: 'released' });
+    const { sellerAmount, feeAmount } = splitFee(700n, 250);
+    expect(await balances(lab.id, OPERATOR_ACCOUNT)).toEqual({
+      [lab.id]: before[lab.id]! + sellerAmount,
+      [OPERATOR_ACCOUNT]: before[OPERATOR_ACCOUNT]! + feeAmount,
+    });
   });
 });

@@ -72,7 +72,14 @@ describe("the perimeter's statements of HE answers, deliveries and verdicts", ()
   let heHome: string;
   let cliHome: string;
   let operatorKey: string;
-  const ids = { subscription: `sub-${crypto.randomUUID()}`, grant: `grant-${crypto.randomUUID()}` };
+  const ids = {
+    subscription: `sub-${crypto.randomUUID()}`,
+    grant: `grant-${crypto.randomUUID()}`,
+    probe: `probe-${crypto.randomUUID()}`,
+    replayedGrant: `replayed-grant-${crypto.randomUUID()}`,
+  };
+  /** The perimeter's genuine verdicts on the probe grant: "met" for `enrolled`, "not met" for `scaled-up`. */
+  let genuineVerdicts: { met: ReleaseStatement; notMet: ReleaseStatement };
   const buyer = () => test.deployment.buyer.client;
 
   /** A private selection deal as the operator would start it, and the terms the buyer signed for it. */
@@ -121,26 +128,26 @@ describe("the perimeter's statements of HE answers, deliveries and verdicts", ()
     compliance: RESEARCH_IN_US,
   });
 
-  const grantBody = (grantId: string) => ({
+  /** A milestone checked in the seller's perimeter: at least `threshold` patients in the cohort. */
+  const queryMilestone = (milestoneId: string, threshold: number, deadlineInMs: number) => ({
+    milestoneId,
+    name: `≥ ${threshold} participants enrolled`,
+    amount: '600',
+    deadline: new Date(Date.now() + deadlineInMs).toISOString(),
+    check: {
+      kind: 'query',
+      sellerId: test.seller.id,
+      templateId: template.id,
+      templateHash: templateHash(template),
+      parameters: PARAMETERS,
+      metric: 'patients',
+      threshold,
+    },
+  });
+  const grantBody = (grantId: string, deadlineInMs = 120_000) => ({
     grantId,
     granteeId: 'lab',
-    milestones: [
-      {
-        milestoneId: 'enrolled',
-        name: '≥ 1,000 participants enrolled',
-        amount: '600',
-        deadline: new Date(Date.now() + 120_000).toISOString(),
-        check: {
-          kind: 'query',
-          sellerId: test.seller.id,
-          templateId: template.id,
-          templateHash: templateHash(template),
-          parameters: PARAMETERS,
-          metric: 'patients',
-          threshold: 1000,
-        },
-      },
-    ],
+    milestones: [queryMilestone('enrolled', 1000, deadlineInMs)],
   });
 
   /** A subscription's first period, delivered; the run ends there. */
@@ -159,17 +166,33 @@ describe("the perimeter's statements of HE answers, deliveries and verdicts", ()
     return { status, delivered: status.deliveries[0]!.results[0]! };
   }
 
-  /** A grant whose one milestone is checked in the perimeter once evidence comes in. */
-  async function checkedGrant(grantId: string) {
+  const grantStatus = (grantId: string) => () =>
+    party(test, 'sponsor').client.get<GrantStatus>(`/grants/${grantId}`);
+  const labBalance = () => test.deployment.ledger.balanceOf('lab');
+
+  /** A grant whose milestones are checked in the perimeter once evidence comes in; its status once active. */
+  async function activeGrant(body: ReturnType<typeof grantBody>) {
     const sponsor = party(test, 'sponsor').client;
-    const signed = sponsor.signed('grant', grantBody(grantId));
+    const signed = sponsor.signed('grant', body);
     // Kept where the sponsor's CLI checks verdicts against them.
-    await keepSignedTerms(cliHome, sponsor, 'grant', grantId, signed);
+    await keepSignedTerms(cliHome, sponsor, 'grant', body.grantId, signed);
     expect((await sponsor.request<GrantStatus>('POST', '/grants', signed)).status).toBe(201);
-    const status = () => sponsor.get<GrantStatus>(`/grants/${grantId}`);
-    await waitFor(status, (s) => s.stage === 'active');
-    await submitGrantEvidence(party(test, 'lab').client, grantId, 'enrolled', 'enrolment log');
-    return waitFor(status, (s) => s.milestones[0]!.lastCheck !== undefined, 120_000);
+    return waitFor(grantStatus(body.grantId), (s) => s.stage === 'active');
+  }
+
+  /** Evidence for one milestone; the grant's status once that evidence's check has been recorded. */
+  async function checkedMilestone(grantId: string, milestoneId: string) {
+    const recorded = (s: GrantStatus) => s.milestones.find((m) => m.milestoneId === milestoneId)!;
+    const earlier = recorded(await grantStatus(grantId)()).lastCheck?.at;
+    await submitGrantEvidence(party(test, 'lab').client, grantId, milestoneId, 'enrolment log');
+    return waitFor(
+      grantStatus(grantId),
+      (s) => {
+        const milestone = recorded(s);
+        return milestone.stage !== 'checking' && milestone.stage !== 'met' && milestone.lastCheck?.at !== earlier;
+      },
+      120_000,
+    ).then(recorded);
   }
 
   beforeAll(async () => {
@@ -201,7 +224,7 @@ describe("the perimeter's statements of HE answers, deliveries and verdicts", ()
     if (test)
       await terminateRunning(test.temporal, [
         subscriptionWorkflowId(ids.subscription),
-        grantWorkflowId(ids.grant),
+        ...[ids.grant, ids.probe, ids.replayedGrant].map((id) => grantWorkflowId(id)),
       ]);
     await test?.close();
     for (const dir of [heHome, cliHome]) if (dir) await rm(dir, { recursive: true, force: true });
@@ -278,6 +301,21 @@ describe("the perimeter's statements of HE answers, deliveries and verdicts", ()
       expect(unknown.stderr).toContain(`no cohort_query terms signed here for ${genuineSelection.dealId}`);
     });
 
+    it("a genuine grant: the perimeter's signed 'met' pays its tranche, its signed 'not met' pays nothing", async () => {
+      await activeGrant({
+        ...grantBody(ids.probe),
+        milestones: [queryMilestone('enrolled', 1000, 600_000), queryMilestone('scaled-up', 1e9, 600_000)],
+      });
+      const before = await labBalance();
+      const met = await checkedMilestone(ids.probe, 'enrolled');
+      expect(met).toMatchObject({ stage: 'released', lastCheck: { met: true } });
+      const notMet = await checkedMilestone(ids.probe, 'scaled-up');
+      expect(notMet).toMatchObject({ stage: 'open', lastCheck: { met: false } });
+      expect(notMet.lastCheck?.problem).toBeUndefined();
+      expect(await labBalance()).toBeGreaterThan(before);
+      genuineVerdicts = { met: met.lastCheck!.release!, notMet: notMet.lastCheck!.release! };
+    });
+
     it('a seller with no perimeter key in the log: the buyer refuses, and is told what to do', async () => {
       const keyless = 'seller-without-perimeter-key';
       await addParty(join(test.home, 'parties.json'), {
@@ -301,6 +339,8 @@ describe("the perimeter's statements of HE answers, deliveries and verdicts", ()
     let running: Promise<void>;
     let connection: Awaited<ReturnType<typeof connectWorker>>;
     let replayed: ReleaseStatement;
+    /** The genuine verdicts the fake perimeter passes off as "met", in order. */
+    const passOff: ReleaseStatement[] = [];
     const blobs = () => new BlobStore(join(test.home, 'blobs'));
 
     beforeAll(async () => {
@@ -373,15 +413,19 @@ describe("the perimeter's statements of HE answers, deliveries and verdicts", ()
               release: impostor,
             };
           },
-          // "Met", whatever the data says: the grant pays the grantee the operator chose.
-          checkMilestone: async (input: CheckMilestoneInput) => ({
-            met: true,
-            statementHash: canonicalHash({
-              grantId: input.grantId,
-              milestoneId: input.milestoneId,
+          // "Met", whatever the data says: made up, or with a genuine statement the operator kept.
+          checkMilestone: async (input: CheckMilestoneInput) => {
+            const passedOff = input.grantId === ids.grant ? undefined : passOff.shift();
+            if (passedOff) return { met: true, statementHash: passedOff.body.commitment, release: passedOff };
+            return {
               met: true,
-            }),
-          }),
+              statementHash: canonicalHash({
+                grantId: input.grantId,
+                milestoneId: input.milestoneId,
+                met: true,
+              }),
+            };
+          },
         },
       });
       running = fake.run();
@@ -469,10 +513,30 @@ describe("the perimeter's statements of HE answers, deliveries and verdicts", ()
       ]);
     });
 
-    it("a made-up milestone verdict: the grant carries no statement, the sponsor's check refuses it and verify names it", async () => {
-      const checked = await checkedGrant(ids.grant);
-      const milestone = checked.milestones[0]!;
-      expect(milestone.lastCheck).toMatchObject({ met: true });
+    it("genuine verdicts passed off as 'met': 'not met', another milestone's, another grant's: settlement pays nothing", async () => {
+      const before = await labBalance();
+      const refused = { stage: 'open', lastCheck: { met: false, problem: 'TrancheUnproven' } };
+      // The probe grant's own "not met" for scaled-up, then its "met" for enrolled, each sent as "met".
+      passOff.push(genuineVerdicts.notMet, genuineVerdicts.met);
+      expect(await checkedMilestone(ids.probe, 'scaled-up')).toMatchObject(refused);
+      expect(await checkedMilestone(ids.probe, 'scaled-up')).toMatchObject(refused);
+      // The probe grant's "met" for enrolled, sent for the same milestone of another grant.
+      passOff.push(genuineVerdicts.met);
+      await activeGrant(grantBody(ids.replayedGrant));
+      expect(await checkedMilestone(ids.replayedGrant, 'enrolled')).toMatchObject(refused);
+      expect(passOff).toEqual([]);
+      expect(await labBalance()).toBe(before);
+    });
+
+    it("a made-up milestone verdict: settlement pays nothing, the sponsor's check refuses it and verify names it", async () => {
+      const before = await labBalance();
+      // A deadline that passes soon after the check: the grant ends, and its bundle can be read.
+      const started = Date.now();
+      await activeGrant(grantBody(ids.grant, 40_000));
+      const milestone = await checkedMilestone(ids.grant, 'enrolled');
+      expect(Date.now() - started).toBeLessThan(40_000);
+      expect(milestone).toMatchObject({ stage: 'open', lastCheck: { met: false, problem: 'TrancheUnproven' } });
+      expect(await labBalance()).toBe(before);
       const sponsor = party(test, 'sponsor').client;
       const check = await checkVerdict(sponsor, ids.grant, milestone, test.seller.id, operatorKey);
       expect(check).toEqual({
@@ -486,9 +550,12 @@ describe("the perimeter's statements of HE answers, deliveries and verdicts", ()
       });
       expect(verdicts.code).toBe(1);
       expect(verdicts.stdout).toContain(
-        "enrolled: met, NOT the seller's verdict: no well-formed release statement signed by the seller comes with the answer",
+        "enrolled: not met, NOT the seller's verdict: no well-formed release statement signed by the seller comes with the answer",
       );
-      // The grant pays on the verdict (its workflow cannot check the perimeter's key) and completes.
+      // Its deadline passes unmet: the grant ends, the tranche goes back to the sponsor.
+      const ended = await waitFor(grantStatus(ids.grant), (s) => s.stage === 'ended', 120_000);
+      expect(ended).toMatchObject({ refunded: '600', milestones: [{ stage: 'missed' }] });
+      expect(await labBalance()).toBe(before);
       const bundle = await waitFor(
         () => sponsor.get<SignedBundle>(`/grants/${ids.grant}/audit-bundle`).catch(() => undefined),
         (b) => b !== undefined,
