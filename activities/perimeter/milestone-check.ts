@@ -137,7 +137,13 @@ export function createMilestoneCheckActivities(deps: {
       );
     }
     const sensitivity = sensitivityOf(template, metric);
-    const key: MilestoneRunKey = { grantId: input.grantId, milestoneId: input.milestoneId, termsHash, payer };
+    const key: MilestoneRunKey = {
+      grantId: input.grantId,
+      nonce,
+      milestoneId: input.milestoneId,
+      termsHash,
+      payer,
+    };
     const charge = await deps.charge({
       chargeId: `milestone:${input.grantId}/${input.milestoneId}`,
       nonce,

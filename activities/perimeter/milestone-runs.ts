@@ -12,9 +12,14 @@ export interface MilestoneRun {
   met: boolean;
 }
 
-/** Which run: the grant and milestone, bound to the sponsor's signed terms and verified key. */
+/**
+ * Which run: the grant and milestone under one signing of the grant's terms (its nonce), bound to
+ * those terms and the sponsor's verified key. The grant id signed again under a new nonce is a new run.
+ */
 export interface MilestoneRunKey {
   grantId: string;
+  /** The signed terms' nonce; empty for terms that carry none. */
+  nonce: string;
   milestoneId: string;
   termsHash: string;
   /** The sponsor's budget key (its verified signing key). */
@@ -24,7 +29,10 @@ export interface MilestoneRunKey {
 /** What a check gets from `claim`: a verdict already decided, or the run to answer it with. */
 export type MilestoneClaim = { kind: 'answered'; met: boolean } | { kind: 'claimed'; run: MilestoneRun };
 
-/** The grant id and milestone are held by a run of other signed terms or another sponsor key. */
+/**
+ * The grant id and milestone are held by another sponsor key, or its nonce by a run of other signed
+ * terms (or by a run whose nonce is unknown, kept before nonces were recorded).
+ */
 export class MilestoneTermsConflictError extends Error {
   override name = 'MilestoneTermsConflictError';
 }
@@ -34,18 +42,18 @@ export class MilestoneChecksExhaustedError extends Error {
   override name = 'MilestoneChecksExhaustedError';
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS runs (
-  grant_id TEXT NOT NULL, milestone_id TEXT NOT NULL,
+const TABLES = `
+CREATE TABLE runs (
+  grant_id TEXT NOT NULL, nonce TEXT NOT NULL, milestone_id TEXT NOT NULL,
   threshold_noise TEXT NOT NULL, checks INTEGER NOT NULL, met INTEGER NOT NULL,
-  terms_hash TEXT NOT NULL DEFAULT '', payer TEXT NOT NULL DEFAULT '', claims INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (grant_id, milestone_id));
-CREATE TABLE IF NOT EXISTS checks (
-  grant_id TEXT NOT NULL, milestone_id TEXT NOT NULL, check_id TEXT NOT NULL, met INTEGER NOT NULL,
-  PRIMARY KEY (grant_id, milestone_id, check_id));
-CREATE TABLE IF NOT EXISTS pending (
-  grant_id TEXT NOT NULL, milestone_id TEXT NOT NULL, check_id TEXT NOT NULL,
-  PRIMARY KEY (grant_id, milestone_id, check_id));`;
+  terms_hash TEXT NOT NULL, payer TEXT NOT NULL, claims INTEGER NOT NULL,
+  PRIMARY KEY (grant_id, nonce, milestone_id));
+CREATE TABLE checks (
+  grant_id TEXT NOT NULL, nonce TEXT NOT NULL, milestone_id TEXT NOT NULL, check_id TEXT NOT NULL,
+  met INTEGER NOT NULL, PRIMARY KEY (grant_id, nonce, milestone_id, check_id));
+CREATE TABLE pending (
+  grant_id TEXT NOT NULL, nonce TEXT NOT NULL, milestone_id TEXT NOT NULL, check_id TEXT NOT NULL,
+  PRIMARY KEY (grant_id, nonce, milestone_id, check_id));`;
 
 /**
  * Version 1 files (runs keyed by grant and milestone alone) gain the terms binding in place. Their
@@ -56,17 +64,47 @@ const MIGRATE_1_TO_2 = `
 ALTER TABLE runs ADD COLUMN terms_hash TEXT NOT NULL DEFAULT '';
 ALTER TABLE runs ADD COLUMN payer TEXT NOT NULL DEFAULT '';
 ALTER TABLE runs ADD COLUMN claims INTEGER NOT NULL DEFAULT 0;
-UPDATE runs SET claims = checks;`;
+UPDATE runs SET claims = checks;
+CREATE TABLE IF NOT EXISTS pending (
+  grant_id TEXT NOT NULL, milestone_id TEXT NOT NULL, check_id TEXT NOT NULL,
+  PRIMARY KEY (grant_id, milestone_id, check_id));`;
 
-const VERSION = 2;
+/**
+ * Version 2 → 3: the tables are rebuilt under the nonce and every row is copied with an empty one. As
+ * in the privacy ledger (its version 3), such a run is found again by its terms hash when the same
+ * terms come back, and holds its grant id and milestone against any other terms, a new nonce included:
+ * its nonce is unknown, so a re-signing cannot be told from other terms for the same signing.
+ */
+const MIGRATE_2_TO_3 = `
+ALTER TABLE runs RENAME TO runs_v2;
+ALTER TABLE checks RENAME TO checks_v2;
+ALTER TABLE pending RENAME TO pending_v2;
+${TABLES}
+INSERT INTO runs SELECT grant_id, '', milestone_id, threshold_noise, checks, met, terms_hash, payer, claims FROM runs_v2;
+INSERT INTO checks SELECT grant_id, '', milestone_id, check_id, met FROM checks_v2;
+INSERT INTO pending SELECT grant_id, '', milestone_id, check_id FROM pending_v2;
+DROP TABLE runs_v2;
+DROP TABLE checks_v2;
+DROP TABLE pending_v2;`;
+
+const VERSION = 3;
 
 interface RunRow {
+  nonce: string;
   threshold_noise: string;
   checks: number;
   claims: number;
   met: number;
   terms_hash: string;
   payer: string;
+}
+
+/** The run a key reaches: its row if it has one, and the nonce it is kept under. */
+interface Resolved {
+  grantId: string;
+  nonce: string;
+  milestoneId: string;
+  row: RunRow | undefined;
 }
 
 const runOf = (row: RunRow): MilestoneRun => ({
@@ -92,43 +130,59 @@ export class MilestoneRuns {
     this.db.transaction(() => {
       const version = this.db.pragma('user_version', { simple: true }) as number;
       const old = this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'runs'").get();
-      if (version === 0 && old) this.db.exec(MIGRATE_1_TO_2);
-      else if (version > VERSION)
+      if (version > VERSION)
         throw new Error(`milestone runs schema version ${version} is newer than this perimeter's ${VERSION}`);
-      this.db.exec(SCHEMA);
+      if (!old) this.db.exec(TABLES);
+      else if (version < VERSION) {
+        if (version === 0) this.db.exec(MIGRATE_1_TO_2);
+        this.db.exec(MIGRATE_2_TO_3);
+      }
       this.db.pragma(`user_version = ${VERSION}`);
     })();
   }
 
-  private row(key: MilestoneRunKey): RunRow | undefined {
-    const row = this.db
+  /**
+   * The run `key` reaches: its own nonce's, else one kept before nonces were recorded under the same
+   * terms. Refused when another sponsor key holds the grant's milestone, when its nonce is held for
+   * other terms, or when a run of unknown nonce (or a key without one) leaves the signings ambiguous.
+   */
+  private resolve(key: MilestoneRunKey): Resolved {
+    const rows = this.db
       .prepare(
-        'SELECT threshold_noise, checks, claims, met, terms_hash, payer FROM runs WHERE grant_id = ? AND milestone_id = ?',
+        'SELECT nonce, threshold_noise, checks, claims, met, terms_hash, payer FROM runs WHERE grant_id = ? AND milestone_id = ?',
       )
-      .get(key.grantId, key.milestoneId) as RunRow | undefined;
-    if (row && (row.terms_hash !== key.termsHash || row.payer !== key.payer))
-      throw new MilestoneTermsConflictError(
-        `milestone ${key.milestoneId} of grant ${key.grantId} belongs to a run of other signed terms or another sponsor`,
-      );
-    return row;
+      .all(key.grantId, key.milestoneId) as RunRow[];
+    const conflict = (why: string) =>
+      new MilestoneTermsConflictError(`milestone ${key.milestoneId} of grant ${key.grantId} is held ${why}`);
+    if (rows.some((r) => r.payer !== key.payer)) throw conflict('by a run of another sponsor');
+    const own =
+      rows.find((r) => r.nonce === key.nonce) ??
+      rows.find((r) => r.nonce === '' && r.terms_hash === key.termsHash);
+    if (own && own.terms_hash !== key.termsHash)
+      throw conflict('under this nonce by a run of other signed terms');
+    if (!own && rows.some((r) => r.nonce === '' || key.nonce === ''))
+      throw conflict('by a run of other signed terms, and one of them names no nonce');
+    return { grantId: key.grantId, nonce: own?.nonce ?? key.nonce, milestoneId: key.milestoneId, row: own };
   }
 
   run(key: MilestoneRunKey): MilestoneRun | undefined {
-    const row = this.row(key);
+    const { row } = this.resolve(key);
     return row && runOf(row);
   }
 
-  private verdict(key: MilestoneRunKey, checkId: string): boolean | undefined {
+  private ids(run: Resolved): [string, string, string] {
+    return [run.grantId, run.nonce, run.milestoneId];
+  }
+
+  private verdict(run: Resolved, checkId: string): boolean | undefined {
     const row = this.db
-      .prepare('SELECT met FROM checks WHERE grant_id = ? AND milestone_id = ? AND check_id = ?')
-      .get(key.grantId, key.milestoneId, checkId) as { met: number } | undefined;
+      .prepare('SELECT met FROM checks WHERE grant_id = ? AND nonce = ? AND milestone_id = ? AND check_id = ?')
+      .get(...this.ids(run), checkId) as { met: number } | undefined;
     return row && row.met === 1;
   }
 
-  private insertVerdict(key: MilestoneRunKey, checkId: string, met: boolean): void {
-    this.db
-      .prepare('INSERT INTO checks VALUES (?, ?, ?, ?)')
-      .run(key.grantId, key.milestoneId, checkId, met ? 1 : 0);
+  private insertVerdict(run: Resolved, checkId: string, met: boolean): void {
+    this.db.prepare('INSERT INTO checks VALUES (?, ?, ?, ?, ?)').run(...this.ids(run), checkId, met ? 1 : 0);
   }
 
   /**
@@ -143,17 +197,18 @@ export class MilestoneRuns {
     limits: { maxChecks: number; drawThresholdNoise: () => bigint; charge: () => void },
   ): MilestoneClaim {
     return this.db.transaction((): MilestoneClaim => {
-      const existing = this.row(key);
-      const answered = this.verdict(key, checkId);
+      const run = this.resolve(key);
+      const existing = run.row;
+      const answered = this.verdict(run, checkId);
       if (answered !== undefined) return { kind: 'answered', met: answered };
       if (existing?.met === 1) {
         // The run halted at its first "met"; later checks only repeat that bit.
-        this.insertVerdict(key, checkId, true);
+        this.insertVerdict(run, checkId, true);
         return { kind: 'answered', met: true };
       }
       const retried = this.db
-        .prepare('SELECT 1 FROM pending WHERE grant_id = ? AND milestone_id = ? AND check_id = ?')
-        .get(key.grantId, key.milestoneId, checkId);
+        .prepare('SELECT 1 FROM pending WHERE grant_id = ? AND nonce = ? AND milestone_id = ? AND check_id = ?')
+        .get(...this.ids(run), checkId);
       if (!retried && existing && existing.claims >= limits.maxChecks)
         throw new MilestoneChecksExhaustedError(
           `milestone ${key.milestoneId} has used its ${limits.maxChecks} checks`,
@@ -161,21 +216,15 @@ export class MilestoneRuns {
       limits.charge();
       if (!existing)
         this.db
-          .prepare('INSERT INTO runs VALUES (?, ?, ?, 0, 0, ?, ?, 0)')
-          .run(
-            key.grantId,
-            key.milestoneId,
-            limits.drawThresholdNoise().toString(),
-            key.termsHash,
-            key.payer,
-          );
+          .prepare('INSERT INTO runs VALUES (?, ?, ?, ?, 0, 0, ?, ?, 0)')
+          .run(...this.ids(run), limits.drawThresholdNoise().toString(), key.termsHash, key.payer);
       if (!retried) {
-        this.db.prepare('INSERT INTO pending VALUES (?, ?, ?)').run(key.grantId, key.milestoneId, checkId);
+        this.db.prepare('INSERT INTO pending VALUES (?, ?, ?, ?)').run(...this.ids(run), checkId);
         this.db
-          .prepare('UPDATE runs SET claims = claims + 1 WHERE grant_id = ? AND milestone_id = ?')
-          .run(key.grantId, key.milestoneId);
+          .prepare('UPDATE runs SET claims = claims + 1 WHERE grant_id = ? AND nonce = ? AND milestone_id = ?')
+          .run(...this.ids(run));
       }
-      return { kind: 'claimed', run: runOf(this.row(key)!) };
+      return { kind: 'claimed', run: runOf(this.resolve(key).row!) };
     })();
   }
 
@@ -185,19 +234,20 @@ export class MilestoneRuns {
    */
   record(key: MilestoneRunKey, checkId: string, met: boolean): boolean {
     return this.db.transaction(() => {
-      const halted = this.row(key)?.met === 1;
-      const answered = this.verdict(key, checkId);
+      const run = this.resolve(key);
+      const halted = run.row?.met === 1;
+      const answered = this.verdict(run, checkId);
       if (answered !== undefined) return answered;
       const verdict = halted || met;
       this.db
-        .prepare('DELETE FROM pending WHERE grant_id = ? AND milestone_id = ? AND check_id = ?')
-        .run(key.grantId, key.milestoneId, checkId);
-      this.insertVerdict(key, checkId, verdict);
+        .prepare('DELETE FROM pending WHERE grant_id = ? AND nonce = ? AND milestone_id = ? AND check_id = ?')
+        .run(...this.ids(run), checkId);
+      this.insertVerdict(run, checkId, verdict);
       this.db
         .prepare(
-          'UPDATE runs SET checks = checks + 1, met = max(met, ?) WHERE grant_id = ? AND milestone_id = ?',
+          'UPDATE runs SET checks = checks + 1, met = max(met, ?) WHERE grant_id = ? AND nonce = ? AND milestone_id = ?',
         )
-        .run(verdict ? 1 : 0, key.grantId, key.milestoneId);
+        .run(verdict ? 1 : 0, ...this.ids(run));
       return verdict;
     })();
   }

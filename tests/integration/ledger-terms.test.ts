@@ -120,9 +120,10 @@ describe("the perimeter's privacy ledger, bound to the signed terms", () => {
     const db = new Database(join(copyDir, 'l.sqlite'), { readonly: true });
     try {
       return db
-        .prepare('SELECT deal_id, buyer_id, dataset, micro_epsilon, state, at, reserved_at FROM reservations')
+        .prepare('SELECT deal_id, nonce, buyer_id, dataset, micro_epsilon, state, at, reserved_at FROM reservations')
         .all() as {
         deal_id: string;
+        nonce: string;
         buyer_id: string;
         dataset: string;
         micro_epsilon: number;
@@ -272,7 +273,7 @@ describe("the perimeter's privacy ledger, bound to the signed terms", () => {
     });
   });
 
-  it('a grant id re-run under new terms reuses neither the milestone run nor its charge', async () => {
+  it('a grant id re-signed under a new nonce runs afresh and is charged anew; other terms under that nonce are refused', async () => {
     const sponsor = party(test, 'sponsor');
     const lab = party(test, 'lab');
     const grantId = `grant-${crypto.randomUUID()}`;
@@ -337,13 +338,30 @@ describe("the perimeter's privacy ledger, bound to the signed terms", () => {
       granteeId: lab.id,
       milestones: [{ ...milestone, deadline: new Date(later).toISOString(), check }],
     };
-    const again = await rerun(sponsor.client.signTerms('grant', body), later);
-    expect(again.milestones[0]!.lastCheck).toMatchObject({ met: false, problem: 'TermsConflict' });
+    // Re-signed by the sponsor under a new nonce: a new run of its own, on a fresh threshold, charged anew.
+    const resigned = sponsor.client.signTerms('grant', body);
+    const again = await rerun(resigned, later);
+    expect(again.milestones[0]!.lastCheck).toMatchObject({ met: false });
+    expect(again.milestones[0]!.lastCheck!.problem).toBeUndefined();
+    const recharged = (await allEntries()).filter((e) => e.deal_id === charge);
+    expect(recharged).toHaveLength(2);
+    expect(recharged).toContainEqual(charged[0]);
+    expect(recharged).toContainEqual({
+      ...charged[0],
+      nonce: resigned.body.nonce,
+      at: expect.any(Number),
+      reserved_at: expect.any(Number),
+    });
+    // Other terms under that same nonce: refused, nothing charged.
+    const sameNonce = sponsor.client.signTerms('grant', { ...body, nonce: resigned.body.nonce, feeBps: 100 });
+    const conflicting = await rerun(sameNonce, later);
+    expect(conflicting.milestones[0]!.lastCheck).toMatchObject({ met: false, problem: 'TermsConflict' });
+    expect((await allEntries()).filter((e) => e.deal_id === charge)).toEqual(recharged);
     // Terms under a key nobody registered for the sponsor: settlement will not lock its money, so the
     // grant never becomes active and no check runs.
     await restart(signTerms('grant', sponsor.id, body, generateEd25519KeyPair().privateKeyPem), later);
     const forged = await waitFor(status, (s) => s.stage === 'failed');
     expect(forged.milestones[0]!.lastCheck).toBeUndefined();
-    expect((await allEntries()).filter((e) => e.deal_id === charge)).toEqual(charged);
+    expect((await allEntries()).filter((e) => e.deal_id === charge)).toEqual(recharged);
   });
 });
