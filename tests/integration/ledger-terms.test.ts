@@ -73,7 +73,8 @@ describe("the perimeter's privacy ledger, bound to the signed terms", () => {
     test = await startTestDeployment(
       'ledger',
       async (seller) => {
-        cohort = await seller.publishDemoTemplate({ milestones: { epsilon: 2, maxChecks: 2 } });
+        // A milestone run costs ε 1.5: a grant re-signed under a new nonce fits the sponsor's ε 3 once more.
+        cohort = await seller.publishDemoTemplate({ milestones: { epsilon: 1.5, maxChecks: 2 } });
         copy = await seller.publish({
           ...cohort,
           id: 'cohort-copy',
@@ -305,7 +306,7 @@ describe("the perimeter's privacy ledger, bound to the signed terms", () => {
     expect(checked.milestones[0]!.lastCheck).toMatchObject({ met: false });
     const charge = `milestone:${grantId}/enrolled`;
     const charged = (await allEntries()).filter((e) => e.deal_id === charge);
-    expect(charged).toMatchObject([{ state: 'committed', micro_epsilon: 2_000_000 }]);
+    expect(charged).toMatchObject([{ state: 'committed', micro_epsilon: 1_500_000 }]);
 
     // The operator ends the run and starts the grant id again: the sponsor's re-signed terms (a new
     // deadline), then terms under a key of its own naming the sponsor.
@@ -352,9 +353,14 @@ describe("the perimeter's privacy ledger, bound to the signed terms", () => {
       at: expect.any(Number),
       reserved_at: expect.any(Number),
     });
-    // Other terms under that same nonce: refused, nothing charged.
-    const sameNonce = sponsor.client.signTerms('grant', { ...body, nonce: resigned.body.nonce, feeBps: 100 });
-    const conflicting = await rerun(sameNonce, later);
+    // Other terms (another deadline) under that same nonce: the same escrow, but the perimeter refuses them.
+    const moved = later + 60_000;
+    const sameNonce = sponsor.client.signTerms('grant', {
+      ...body,
+      nonce: resigned.body.nonce,
+      milestones: [{ ...milestone, deadline: new Date(moved).toISOString(), check }],
+    });
+    const conflicting = await rerun(sameNonce, moved);
     expect(conflicting.milestones[0]!.lastCheck).toMatchObject({ met: false, problem: 'TermsConflict' });
     expect((await allEntries()).filter((e) => e.deal_id === charge)).toEqual(recharged);
     // Terms under a key nobody registered for the sponsor: settlement will not lock its money, so the
