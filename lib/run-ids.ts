@@ -22,3 +22,10 @@ export function parseSubscriptionRunId(
   const run = RUN_TAIL.exec(runId.slice(prefix.length));
   return run ? { period: Number(run[1]), queryIndex: Number(run[2]) } : undefined;
 }
+
+/**
+ * The privacy-ledger id a grant milestone's run is charged under (beside the grant terms' nonce): the
+ * perimeter charges it here, and audit looks the charge up here.
+ */
+export const milestoneChargeId = (grantId: string, milestoneId: string) =>
+  `milestone:${grantId}/${milestoneId}`;

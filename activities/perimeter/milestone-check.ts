@@ -19,6 +19,7 @@ import type { SandboxPool } from './sandbox-pool';
 import type { ReleaseToSign } from './release-signing';
 import type { ReleaseStatement } from '../../lib/release-statement';
 import { runInSandbox } from './sandboxed-run';
+import { milestoneChargeId } from '../../lib/run-ids';
 
 export interface CheckMilestoneInput {
   grantId: string;
@@ -145,7 +146,7 @@ export function createMilestoneCheckActivities(deps: {
       payer,
     };
     const charge = await deps.charge({
-      chargeId: `milestone:${input.grantId}/${input.milestoneId}`,
+      chargeId: milestoneChargeId(input.grantId, input.milestoneId),
       nonce,
       termsHash,
       payerId: payer,

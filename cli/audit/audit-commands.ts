@@ -7,6 +7,7 @@ import { formatReport } from '../../lib/audit/verify/report';
 import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
 import type { TuskClient } from '../../lib/tusk-client';
 import { readPrivacyEntries, type PrivacyEntries } from '../../lib/audit/privacy-entries';
+import { verdictChargesOf } from '../../lib/audit/verify/verdict-charges';
 import { releasesOf } from '../../lib/audit/verify/privacy-check';
 import { CliError } from '../common';
 import { keysForAudit } from './auditor-keys';
@@ -73,7 +74,7 @@ async function sellerEntries(bundle: SignedBundle, flags: PrivacyFlags): Promise
     return await readPrivacyEntries(
       flags.privacyLedger,
       flags.policies,
-      releasesOf(bundle).map((r) => r.id),
+      [...releasesOf(bundle).map((r) => r.id), ...verdictChargesOf(bundle).map((v) => v.chargeId)],
     );
   } catch (error) {
     throw new CliError(`cannot read the privacy ledger: ${(error as Error).message}`, 1);

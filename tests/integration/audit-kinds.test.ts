@@ -11,6 +11,9 @@ import type { SignedReceipt } from '../../lib/audit/receipt';
 import { signDocument } from '../../lib/audit/signed-document';
 import type { AuditReport } from '../../lib/audit/verify/report';
 import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
+import { verdictChargesOf } from '../../lib/audit/verify/verdict-charges';
+import { readPrivacyEntries } from '../../lib/audit/privacy-entries';
+import { milestoneChargeId } from '../../lib/run-ids';
 import { auditorKeysFromLog } from '../../lib/audit/verify/auditor-keys';
 import { checkContributions, fetchDealResult, registeredPerimeterKey } from '../../lib/sdk';
 import { keepSignedTerms } from '../../cli/settlement/kept-terms';
@@ -537,6 +540,29 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     expect(JSON.stringify(await as('auditor').get(`/grants/${ids.grant}`))).not.toContain(test.seller.id);
     // The grant's lab and sponsor have it; the deal's buyer has no part in it.
     await expect(buyer().get(`/grants/${ids.grant}/audit-bundle`)).rejects.toMatchObject({ status: 403 });
+
+    // The seller's own ledger, read as its CLI reads it: the verdict states the ε its run was charged.
+    const entries = await readPrivacyEntries(
+      join(test.deployment.perimeterStateDir, 'privacy-ledger.sqlite'),
+      test.seller.directory,
+      verdictChargesOf(bundle).map((v) => v.chargeId),
+    );
+    const verdictCheck = "milestone verdicts' ε in the seller's ledger";
+    expect((await verifyBundle(bundle, { operatorKey, privacyEntries: entries })).checks).toContainEqual({
+      check: verdictCheck,
+      status: 'ok',
+      detail: '1 verdict, each as its run was charged',
+    });
+    // A ledger that kept another ε for the run than the perimeter signed in its verdict: named.
+    const stated = full.milestones[0]!.lastCheck!.release!.body.epsilonCharged;
+    const doctoredLedger = clone(entries);
+    const run = doctoredLedger.entries.find((e) => e.dealId === milestoneChargeId(ids.grant, 'enrolled'))!;
+    run.microEpsilon += 500_000;
+    expect(
+      findingsOf(await verifyBundle(bundle, { operatorKey, privacyEntries: doctoredLedger })),
+    ).toContainEqual(
+      `${verdictCheck}: ${ids.grant} milestone enrolled check 1: the perimeter's verdict states ε ${stated}, its ledger charged the run ε ${run.microEpsilon / 1e6}`,
+    );
   });
 
   it("a subscription period: only the runs it spans, only its own money; another period's charge is caught", async () => {

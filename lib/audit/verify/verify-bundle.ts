@@ -10,6 +10,7 @@ import {
   checkTemplates,
 } from './checks';
 import type { PrivacyEntries } from '../privacy-entries';
+import { checkVerdictCharges } from './verdict-charges';
 import { checkPrivacyLedger } from './privacy-check';
 import { checkReleaseStatements, type PerimeterKeys } from './release-checks';
 import { checkPayerTerms } from './signed-money';
@@ -63,10 +64,14 @@ export interface VerifyOptions {
 /** The histories' charges; the budget from the seller's entries when the seller brought them. */
 function privacyChecks(bundle: SignedBundle, entries?: PrivacyEntries) {
   const fromHistories = checkPrivacyCharges(bundle);
-  if (!entries || fromHistories[0]?.status === 'skipped') return fromHistories;
+  if (!entries) return fromHistories;
+  // Milestone verdicts are no answers: their ε is checked against the ledger on its own.
+  const verdicts = checkVerdictCharges(bundle, entries);
+  if (fromHistories[0]?.status === 'skipped') return [...fromHistories, ...verdicts];
   return [
     ...fromHistories.filter((c) => c.check !== 'privacy budget'),
     ...checkPrivacyLedger(bundle, entries),
+    ...verdicts,
   ];
 }
 
