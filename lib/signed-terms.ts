@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalHash, canonicalJson, sha256Ref } from './canonical-json';
 import { publicKeyOf, signEd25519, verifyEd25519 } from './ed25519';
+// The one description of a milestone check (pure zod): the terms a sponsor signs hold it as asked.
+import { requestedMilestoneCheck } from '../workflows/grant/shapes';
 
 /**
  * Terms a buyer (or sponsor) signs: the body of its create request, as sent, under its own Ed25519
@@ -160,10 +162,7 @@ export const termsBodies = {
         milestoneId: z.string(),
         amount: z.string().optional(),
         deadline: z.string().optional(),
-        check: z.union([
-          z.object({ kind: z.literal('query'), ...templateRef, metric: z.string(), threshold: z.number() }),
-          z.object({ kind: z.literal('sponsor_approval') }),
-        ]),
+        check: requestedMilestoneCheck,
       }),
     ),
   }),

@@ -15,6 +15,7 @@ import {
 import { payerRole, registeredKeyProblem, type RegisteredKeys } from '../../lib/key-log';
 import { refuse } from './refusal';
 import type { PrivateSelection } from './types';
+import type { PerimeterCheck } from '../../workflows/grant/shapes';
 
 /** What an activity was asked to run; only the fields it was given are compared. */
 export interface QueryCall {
@@ -29,16 +30,11 @@ export interface QueryCall {
   terms?: SignedTerms;
 }
 
-export interface MilestoneCall {
+export type MilestoneCall = PerimeterCheck & {
   grantId: string;
   milestoneId: string;
-  templateId: string;
-  templateHash: string;
-  parameters: ParameterValues;
-  metric: string;
-  threshold: number;
   terms?: SignedTerms;
-}
+};
 
 /**
  * What the perimeter binds its state to: the hash of everything signed (kind, signer, key, body).

@@ -12,6 +12,7 @@ import {
   type MilestoneRuns,
 } from './milestone-runs';
 import type { SignedTerms } from '../../lib/signed-terms';
+import type { PerimeterCheck } from '../../workflows/grant/shapes';
 import { authorizeMilestoneTerms, requireRegisteredSigner } from './deal-terms';
 import type { RegisteredKeys } from '../../lib/key-log';
 import { refuse } from './refusal';
@@ -21,22 +22,15 @@ import type { ReleaseStatement } from '../../lib/release-statement';
 import { runInSandbox } from './sandboxed-run';
 import { milestoneChargeId } from '../../lib/run-ids';
 
-export interface CheckMilestoneInput {
+/** The milestone's query as the sponsor signed it (its template hash pinned when the milestone was set). */
+export type CheckMilestoneInput = PerimeterCheck & {
   grantId: string;
   milestoneId: string;
   /** Which check of the milestone this is (e.g. its evidence count): a retry carries the same id. */
   checkId: string;
-  templateId: string;
-  /** The hash the grant pinned when the sponsor set the milestone. */
-  templateHash: string;
-  parameters: ParameterValues;
-  /** One of the template's count or sum metrics, taken over the whole cohort. */
-  metric: string;
-  /** Met when the metric, with noise, reaches it (≥). */
-  threshold: number;
   /** The grant terms its sponsor signed: the check runs only as signed there. */
   terms: SignedTerms;
-}
+};
 
 /** Only the noisy verdict leaves the perimeter, never the value. */
 export interface CheckMilestoneResult {

@@ -2,35 +2,25 @@ import { releaseStatement } from '../../lib/release-statement';
 import { z } from 'zod';
 import { attentionItem } from '../deals/schemas';
 import {
-  sellerChoice,
   amount,
   signedFee,
   termsNonce,
   businessId,
   hiddenFields,
-  parameterValues,
   partyId,
   problem,
-  templateHash,
   termsSignature,
 } from '../common-schemas';
 import { decisionProof, decisionScope } from '../signed-decision';
+import {
+  grantStage,
+  milestoneStage,
+  requestedMilestoneCheck,
+  shownMilestoneCheck,
+} from '../../workflows/grant/shapes';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
 
-const milestoneCheck = z.discriminatedUnion('kind', [
-  /** Met when the template's metric over the whole cohort reaches the threshold, in the seller's perimeter. */
-  z.strictObject({
-    kind: z.literal('query'),
-    templateId: z.string().min(1).max(100),
-    sellerId: sellerChoice,
-    templateHash,
-    parameters: parameterValues,
-    metric: z.string().min(1).max(63),
-    threshold: z.number().min(0).max(1e15),
-  }),
-  z.strictObject({ kind: z.literal('sponsor_approval') }),
-]);
 
 export const createGrantBody = z.strictObject({
   grantId: businessId,
@@ -42,7 +32,7 @@ export const createGrantBody = z.strictObject({
         name: z.string().min(1).max(200),
         amount,
         deadline: z.iso.datetime({ offset: true }),
-        check: milestoneCheck,
+        check: requestedMilestoneCheck,
       }),
     )
     .min(1)
@@ -61,8 +51,6 @@ export const milestoneParams = grantParams.extend({ milestoneId: slug });
 /** The new deadline, signed by the sponsor over this grant's run as milliseconds since the epoch. */
 export const extendDeadlineBody = decisionProof.extend({ deadline: z.iso.datetime({ offset: true }) });
 
-const grantStage = z.enum(['funding', 'active', 'completed', 'ended', 'failed']);
-
 export const grantStatus = z
   .object({
     grantId: z.string(),
@@ -79,20 +67,9 @@ export const grantStatus = z
         name: z.string(),
         amount: z.string().optional(),
         deadline: z.number(),
-        check: z.union([
-          z.object({
-            kind: z.literal('query'),
-            sellerId: z.string().optional(),
-            /** Absent with the parties: the catalog maps a template to its seller and price. */
-            templateId: z.string().optional(),
-            templateHash: z.string().optional(),
-            parameters: z.record(z.string(), z.union([z.string(), z.number()])),
-            metric: z.string(),
-            threshold: z.number(),
-          }),
-          z.object({ kind: z.literal('sponsor_approval') }),
-        ]),
-        stage: z.enum(['open', 'checking', 'met', 'released', 'missed', 'void']),
+        /** Without seller and template with the parties: the catalog maps a template to its seller and price. */
+        check: shownMilestoneCheck,
+        stage: milestoneStage,
         evidence: z.array(z.object({ ref: z.string(), at: z.number() })),
         lastCheck: z
           .object({

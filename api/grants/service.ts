@@ -20,11 +20,11 @@ import { checkTemplateOrder } from '../templates/order';
 import { assertAffordable } from '../settlement/affordability';
 import type { PartySearch } from '../listing/party-search';
 import { WorkflowCalls } from '../workflow-calls';
+import { isFinalGrantStage } from '../../workflows/grant/shapes';
 import { signedByParty, type DecisionProof } from '../signed-decision';
 import { sha256Ref } from '../../lib/canonical-json';
 
 const GRANTEE_ROLES = new Set(['buyer', 'seller', 'sponsor']);
-const FINAL_STAGES = new Set<GrantStatus['stage']>(['completed', 'ended', 'failed']);
 
 /** Milestone grants apart from HTTP: terms checked, the workflow started, evidence stored. */
 export class GrantService {
@@ -120,7 +120,7 @@ export class GrantService {
    */
   private async openGrant(grantId: string): Promise<GrantStatus> {
     const status = await this.status(grantId);
-    if (FINAL_STAGES.has(status.stage))
+    if (isFinalGrantStage(status.stage))
       throw new ApiError('invalid_state', `grant ${grantId} is ${status.stage}: it takes no more actions`);
     return status;
   }

@@ -9,24 +9,18 @@ import { addDealsCommand, addKeygenCommand, encode, printStatus, progressOnStder
 import { addKeyCheckCommand } from '../key-check';
 import { checkGrantVerdicts } from './verdicts';
 import { approveMilestone, extendMilestone, submitGrantEvidence } from '../../lib/signed-actions';
+import type { ApprovalCheck, RequestedMilestoneCheck } from '../../workflows/grant/shapes';
 
 interface MilestoneInput {
   milestoneId: string;
   name: string;
   amount: string;
   deadline: string;
-  check:
-    | { kind: 'sponsor_approval' }
-    | {
-        kind: 'query';
-        templateId: string;
-        templateHash?: string;
-        sellerId?: string;
-        parameters: Record<string, string | number>;
-        metric: string;
-        threshold: number;
-      };
+  /** A query check's template version may be left to the catalog: the CLI pins the one it finds. */
+  check: ApprovalCheck | WithOptional<Extract<RequestedMilestoneCheck, { kind: 'query' }>, 'templateHash'>;
 }
+
+type WithOptional<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
 
 interface GrantStatus {
   grantId: string;

@@ -4,24 +4,25 @@ import { EXIT, partyClient, type PartyOptions } from '../common';
 import { encode } from '../party-commands';
 import { readKeptTermsHash } from '../settlement/kept-terms';
 import { logKeyOf } from '../buyer/release-acceptance';
+import type { ShownMilestoneCheck } from '../../workflows/grant/shapes';
 
 interface CheckedGrant {
   milestones: {
     milestoneId: string;
-    check: { kind: string; sellerId?: string; templateId?: string; templateHash?: string };
+    check: ShownMilestoneCheck;
     lastCheck?: { met: boolean; statementHash?: string; release?: ReleaseStatement };
   }[];
 }
 
 /** The seller whose perimeter checks a milestone: as signed, else the catalog's seller of its template. */
-async function sellerOfCheck(client: TuskClient, check: CheckedGrant['milestones'][number]['check']) {
+async function sellerOfCheck(client: TuskClient, check: Extract<ShownMilestoneCheck, { kind: 'query' }>) {
   if (check.sellerId) return check.sellerId;
   return (await catalog(client)).find((t) => t.hash === check.templateHash)?.seller;
 }
 
 /**
- * The grant workflow pays on a verdict it cannot check itself: the sponsor checks each milestone's last
- * verdict here, against the seller's perimeter key in the log and the grant terms it kept when signing.
+ * Settlement pays a tranche only on the seller's signed verdict; the sponsor checks each milestone's last
+ * verdict here too, against the seller's perimeter key in the log and the grant terms it kept when signing.
  * Exit 1 when any verdict is not the seller's.
  */
 export async function checkGrantVerdicts(grantId: string, options: PartyOptions): Promise<void> {

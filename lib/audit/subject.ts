@@ -8,6 +8,7 @@ import {
 } from '../../activities/settlement/types';
 import { disclosureWorkflowId, grantWorkflowId, subscriptionWorkflowId } from '../../workflows/workflow-ids';
 import type { ActivityCall } from './history-json';
+import type { ShownMilestoneCheck } from '../../workflows/grant/shapes';
 
 /**
  * What one audit bundle covers. A deal is a one-time or a multi-seller deal, with its children (a
@@ -112,7 +113,7 @@ type PinningInput = {
   templateHash?: string;
   sellers?: { sellerId: string; templateHash: string }[];
   queries?: { templateId: string; templateHash: string }[];
-  milestones?: { check: { kind: string; sellerId?: string; templateId?: string; templateHash?: string } }[];
+  milestones?: { check: ShownMilestoneCheck }[];
 };
 
 /** Every template the workflow's input pins: one per seller, scheduled query or checked milestone. */

@@ -1,5 +1,5 @@
 import type { DealStage } from '../../workflows/deal/state';
-import type { GrantStage } from '../../workflows/grant/state';
+import { FINAL_GRANT_STAGES as GRANT_ENDS, type GrantStage } from '../../workflows/grant/shapes';
 import type { SubscriptionStage } from '../../workflows/subscription/state';
 import type { DisclosureStage } from '../../workflows/disclosure/state';
 
@@ -20,7 +20,7 @@ export const RESTING_DEAL_STAGES: ReadonlySet<DealStage> = new Set([
 /** A deal that ended without an answer the buyer keeps, or whose money is stuck until an operator acts. */
 export const REFUSED_DEAL_STAGES: ReadonlySet<DealStage> = new Set(['refunded', 'failed', 'needs_attention']);
 
-export const FINAL_GRANT_STAGES: ReadonlySet<GrantStage> = new Set(['completed', 'ended', 'failed']);
+export const FINAL_GRANT_STAGES: ReadonlySet<GrantStage> = new Set(GRANT_ENDS);
 export const REFUSED_GRANT_STAGES: ReadonlySet<GrantStage> = new Set(['failed']);
 
 export const FINAL_SUBSCRIPTION_STAGES: ReadonlySet<SubscriptionStage> = new Set([

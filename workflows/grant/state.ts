@@ -1,9 +1,9 @@
 import type { ReleaseStatement } from '../../lib/release-statement';
-import type { ParameterValues } from '../../query-policies/template';
 import { SettlementAttention, type AttentionItem } from '../settlement-attention';
 import type { SignedTerms } from '../../lib/signed-terms';
 import type { DecisionScope, SignedDecision } from '../../lib/decision-statement';
 import { refusal } from '../refusals';
+import { isFinalGrantStage, type GrantStage, type MilestoneCheck, type MilestoneStage } from './shapes';
 import type { TrancheProof } from '../../activities/settlement/tranche-proof';
 
 /**
@@ -12,18 +12,7 @@ import type { TrancheProof } from '../../activities/settlement/tranche-proof';
  */
 export const GRANT_LIMITS = { evidencePerMilestone: 20 } as const;
 
-export type MilestoneCheck =
-  /** An approved template's aggregate reaching a threshold, checked in the seller's perimeter. */
-  | {
-      kind: 'query';
-      sellerId: string;
-      templateId: string;
-      templateHash: string;
-      parameters: ParameterValues;
-      metric: string;
-      threshold: number;
-    }
-  | { kind: 'sponsor_approval' };
+export type { MilestoneCheck, MilestoneStage, GrantStage } from './shapes';
 
 export interface MilestoneSpec {
   milestoneId: string;
@@ -45,12 +34,6 @@ export interface MilestoneGrantInput {
   terms: SignedTerms;
 }
 
-/**
- * open: waiting for evidence (or the sponsor's approval); checking: evidence in, the perimeter check
- * queued; met: to be paid; released: paid; missed: its deadline passed; void: the grant ended first.
- */
-export type MilestoneStage = 'open' | 'checking' | 'met' | 'released' | 'missed' | 'void';
-export type GrantStage = 'funding' | 'active' | 'completed' | 'ended' | 'failed';
 
 export interface MilestoneStatus extends MilestoneSpec {
   stage: MilestoneStage;
@@ -224,7 +207,7 @@ export class GrantState {
 
   /** Whether the grant has closed: its stage is final, and every action is refused with it. */
   get finished(): boolean {
-    return this.stage === 'completed' || this.stage === 'ended' || this.stage === 'failed';
+    return isFinalGrantStage(this.stage);
   }
 
   approve(by: string, milestoneId: string, now: number, signed: SignedDecision<{ milestoneId: string }>): void {
