@@ -14,27 +14,20 @@ import {
 import { decisionProof, decisionScope } from '../signed-decision';
 import {
   grantStage,
+  milestoneSpec,
   milestoneStage,
   requestedMilestoneCheck,
   shownMilestoneCheck,
 } from '../../workflows/grant/shapes';
 
-const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
 
 
 export const createGrantBody = z.strictObject({
   grantId: businessId,
   granteeId: partyId,
+  /** As the workflow holds them, with the deadline as an ISO time and the check as the sponsor asks it. */
   milestones: z
-    .array(
-      z.strictObject({
-        milestoneId: slug,
-        name: z.string().min(1).max(200),
-        amount,
-        deadline: z.iso.datetime({ offset: true }),
-        check: requestedMilestoneCheck,
-      }),
-    )
+    .array(milestoneSpec.extend({ deadline: z.iso.datetime({ offset: true }), check: requestedMilestoneCheck }))
     .min(1)
     .max(20),
   /** The sum of the milestones' amounts: what the sponsor locks. */
@@ -47,7 +40,7 @@ export const createGrantBody = z.strictObject({
 export type CreateGrantBody = z.infer<typeof createGrantBody>;
 
 export const grantParams = z.object({ grantId: businessId });
-export const milestoneParams = grantParams.extend({ milestoneId: slug });
+export const milestoneParams = grantParams.extend({ milestoneId: milestoneSpec.shape.milestoneId });
 /** The new deadline, signed by the sponsor over this grant's run as milliseconds since the epoch. */
 export const extendDeadlineBody = decisionProof.extend({ deadline: z.iso.datetime({ offset: true }) });
 

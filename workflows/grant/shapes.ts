@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { SignedDecision } from '../../lib/decision-statement';
+import type { SignedTerms } from '../../lib/signed-terms';
 
 /**
  * A milestone grant's shapes, defined once: the workflow's state, the API's request and response
@@ -68,3 +70,45 @@ export const isFinalGrantStage = (stage: GrantStage): boolean =>
 export const MILESTONE_STAGES = ['open', 'checking', 'met', 'released', 'missed', 'void'] as const;
 export const milestoneStage = z.enum(MILESTONE_STAGES);
 export type MilestoneStage = z.infer<typeof milestoneStage>;
+
+/** One milestone as the workflow is started with it: the deadline in milliseconds since the epoch. */
+export const milestoneSpec = z.strictObject({
+  milestoneId: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes'),
+  name: z.string().min(1).max(200),
+  /** The tranche, in smallest units. */
+  amount: z.string().regex(/^[1-9][0-9]{0,30}$/, 'a positive whole number of smallest units, as a string'),
+  /** Milliseconds since the epoch. */
+  deadline: z.number().int(),
+  check: milestoneCheck,
+});
+export type MilestoneSpec = z.infer<typeof milestoneSpec>;
+
+/** The grant workflow's input. */
+export const milestoneGrantInput = z.strictObject({
+  grantId: z.string().min(1),
+  sponsorId: z.string().min(1),
+  granteeId: z.string().min(1),
+  feeBps: z.number().int().min(0).max(10_000),
+  milestones: z.array(milestoneSpec).min(1),
+  /** The sponsor's signed grant terms: a query check runs, and a tranche is paid, only as signed there. */
+  terms: z.custom<SignedTerms>(),
+});
+export type MilestoneGrantInput = z.infer<typeof milestoneGrantInput>;
+
+/** What each of the grant's updates decides, signed by the party it names over the grant's run. */
+export const evidenceDecision = z.strictObject({ milestoneId: z.string(), ref: z.string() });
+export const approvalDecision = z.strictObject({ milestoneId: z.string() });
+export const extensionDecision = z.strictObject({ milestoneId: z.string(), deadline: z.number() });
+
+/** The grantee's signed evidence (its blob reference) for one milestone of this run. */
+export interface SubmitEvidenceRequest {
+  signed: SignedDecision<z.infer<typeof evidenceDecision>>;
+}
+/** The sponsor's signed approval of one milestone of this run. */
+export interface ApproveMilestoneRequest {
+  signed: SignedDecision<z.infer<typeof approvalDecision>>;
+}
+/** The sponsor's signed extension of one milestone's deadline on this run. */
+export interface ExtendDeadlineRequest {
+  signed: SignedDecision<z.infer<typeof extensionDecision>>;
+}

@@ -1,9 +1,15 @@
 import type { ReleaseStatement } from '../../lib/release-statement';
 import { SettlementAttention, type AttentionItem } from '../settlement-attention';
-import type { SignedTerms } from '../../lib/signed-terms';
-import type { DecisionScope, SignedDecision } from '../../lib/decision-statement';
+import type { DecisionScope } from '../../lib/decision-statement';
 import { refusal } from '../refusals';
-import { isFinalGrantStage, type GrantStage, type MilestoneCheck, type MilestoneStage } from './shapes';
+import {
+  isFinalGrantStage,
+  type ApproveMilestoneRequest,
+  type GrantStage,
+  type MilestoneGrantInput,
+  type MilestoneSpec,
+  type MilestoneStage,
+} from './shapes';
 import type { TrancheProof } from '../../activities/settlement/tranche-proof';
 
 /**
@@ -14,25 +20,7 @@ export const GRANT_LIMITS = { evidencePerMilestone: 20 } as const;
 
 export type { MilestoneCheck, MilestoneStage, GrantStage } from './shapes';
 
-export interface MilestoneSpec {
-  milestoneId: string;
-  name: string;
-  /** The tranche, in smallest units. */
-  amount: string;
-  /** Milliseconds since the epoch. */
-  deadline: number;
-  check: MilestoneCheck;
-}
-
-export interface MilestoneGrantInput {
-  grantId: string;
-  sponsorId: string;
-  granteeId: string;
-  feeBps: number;
-  milestones: MilestoneSpec[];
-  /** The sponsor's signed grant terms: a query check runs only as signed there. */
-  terms: SignedTerms;
-}
+export type { MilestoneSpec, MilestoneGrantInput } from './shapes';
 
 
 export interface MilestoneStatus extends MilestoneSpec {
@@ -97,7 +85,7 @@ export class GrantState {
   private readonly status: GrantStatus;
   readonly attention = new SettlementAttention();
   /** The sponsor's signed approvals, by milestone: settlement pays an approval milestone only on one. */
-  private readonly approvals = new Map<string, SignedDecision<{ milestoneId: string }>>();
+  private readonly approvals = new Map<string, ApproveMilestoneRequest['signed']>();
   changes = 0;
 
   constructor(input: MilestoneGrantInput) {
@@ -210,7 +198,7 @@ export class GrantState {
     return isFinalGrantStage(this.stage);
   }
 
-  approve(by: string, milestoneId: string, now: number, signed: SignedDecision<{ milestoneId: string }>): void {
+  approve(by: string, milestoneId: string, now: number, signed: ApproveMilestoneRequest['signed']): void {
     this.assertCanApprove(by, milestoneId, now);
     this.milestone(milestoneId).stage = 'met';
     this.approvals.set(milestoneId, signed);

@@ -13,22 +13,12 @@ import { settleGuarded, handleOperatorRetry } from '../guarded-settlement';
 import { problemOf } from '../activity-problem';
 import { GrantState, type GrantStatus, type MilestoneGrantInput, type MilestoneStatus } from './state';
 import { notifyBestEffort } from '../notify';
+import type { ApproveMilestoneRequest, ExtendDeadlineRequest, SubmitEvidenceRequest } from './shapes';
 import type { DecisionAction, ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
 import { assertDecides, asRefusal, scopeOf, termsHashOf, verifiedSigner } from '../verified-decision';
 import { coordinatorActivities, perimeterActivities, settlementActivities } from '../activity-proxies';
 
-/** The grantee's signed evidence (its blob reference) for one milestone of this run. */
-export interface SubmitEvidenceRequest {
-  signed: SignedDecision<{ milestoneId: string; ref: string }>;
-}
-/** The sponsor's signed approval of one milestone of this run. */
-export interface ApproveMilestoneRequest {
-  signed: SignedDecision<{ milestoneId: string }>;
-}
-/** The sponsor's signed extension of one milestone's deadline on this run. */
-export interface ExtendDeadlineRequest {
-  signed: SignedDecision<{ milestoneId: string; deadline: number }>;
-}
+export type { SubmitEvidenceRequest, ApproveMilestoneRequest, ExtendDeadlineRequest } from './shapes';
 
 export const grantStatusQuery = defineQuery<GrantStatus>('grantStatus');
 export const submitEvidenceUpdate = defineUpdate<GrantStatus, [SubmitEvidenceRequest]>('submitEvidence');
