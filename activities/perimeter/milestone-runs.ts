@@ -176,7 +176,9 @@ export class MilestoneRuns {
 
   private verdict(run: Resolved, checkId: string): boolean | undefined {
     const row = this.db
-      .prepare('SELECT met FROM checks WHERE grant_id = ? AND nonce = ? AND milestone_id = ? AND check_id = ?')
+      .prepare(
+        'SELECT met FROM checks WHERE grant_id = ? AND nonce = ? AND milestone_id = ? AND check_id = ?',
+      )
       .get(...this.ids(run), checkId) as { met: number } | undefined;
     return row && row.met === 1;
   }
@@ -207,7 +209,9 @@ export class MilestoneRuns {
         return { kind: 'answered', met: true };
       }
       const retried = this.db
-        .prepare('SELECT 1 FROM pending WHERE grant_id = ? AND nonce = ? AND milestone_id = ? AND check_id = ?')
+        .prepare(
+          'SELECT 1 FROM pending WHERE grant_id = ? AND nonce = ? AND milestone_id = ? AND check_id = ?',
+        )
         .get(...this.ids(run), checkId);
       if (!retried && existing && existing.claims >= limits.maxChecks)
         throw new MilestoneChecksExhaustedError(
@@ -221,7 +225,9 @@ export class MilestoneRuns {
       if (!retried) {
         this.db.prepare('INSERT INTO pending VALUES (?, ?, ?, ?)').run(...this.ids(run), checkId);
         this.db
-          .prepare('UPDATE runs SET claims = claims + 1 WHERE grant_id = ? AND nonce = ? AND milestone_id = ?')
+          .prepare(
+            'UPDATE runs SET claims = claims + 1 WHERE grant_id = ? AND nonce = ? AND milestone_id = ?',
+          )
           .run(...this.ids(run));
       }
       return { kind: 'claimed', run: runOf(this.resolve(key).row!) };

@@ -86,7 +86,12 @@ async function requireApproval(
     return unproven(`milestone ${milestoneId}: no approval signed by the sponsor comes with it`);
   const grantId = String(terms.body.grantId);
   const scope: DecisionScope = { ...asking, subject: { id: grantId, termsHash: termsHashOf(terms) } };
-  const expected = { scope, action: 'milestone_approval' as const, principal: terms.signer, content: { milestoneId } };
+  const expected = {
+    scope,
+    action: 'milestone_approval' as const,
+    principal: terms.signer,
+    content: { milestoneId },
+  };
   const mismatch = decisionMismatch({ ...statement, notAfter: Number.MAX_SAFE_INTEGER }, expected, 0);
   if (mismatch) unproven(`milestone ${milestoneId}: the approval does not decide this payout: ${mismatch}`);
   const sponsor = await keys.currentKey(terms.signer);

@@ -20,14 +20,14 @@ import {
   shownMilestoneCheck,
 } from '../../workflows/grant/shapes';
 
-
-
 export const createGrantBody = z.strictObject({
   grantId: businessId,
   granteeId: partyId,
   /** As the workflow holds them, with the deadline as an ISO time and the check as the sponsor asks it. */
   milestones: z
-    .array(milestoneSpec.extend({ deadline: z.iso.datetime({ offset: true }), check: requestedMilestoneCheck }))
+    .array(
+      milestoneSpec.extend({ deadline: z.iso.datetime({ offset: true }), check: requestedMilestoneCheck }),
+    )
     .min(1)
     .max(20),
   /** The sum of the milestones' amounts: what the sponsor locks. */

@@ -71,11 +71,10 @@ async function sellerEntries(bundle: SignedBundle, flags: PrivacyFlags): Promise
       2,
     );
   try {
-    return await readPrivacyEntries(
-      flags.privacyLedger,
-      flags.policies,
-      [...releasesOf(bundle).map((r) => r.id), ...verdictChargesOf(bundle).map((v) => v.chargeId)],
-    );
+    return await readPrivacyEntries(flags.privacyLedger, flags.policies, [
+      ...releasesOf(bundle).map((r) => r.id),
+      ...verdictChargesOf(bundle).map((v) => v.chargeId),
+    ]);
   } catch (error) {
     throw new CliError(`cannot read the privacy ledger: ${(error as Error).message}`, 1);
   }

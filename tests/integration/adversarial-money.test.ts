@@ -322,9 +322,16 @@ describe('money the payer did not sign, started straight on Temporal', () => {
 
     await withOperatorsCoordinator(async () => {
       // The lab signs the approval in the sponsor's name; the operator's coordinator says it is the sponsor's.
-      const forged = signedBy(test, lab.id, scope!, 'milestone_approval', { milestoneId: 'report' }, {
-        principal: sponsor.id,
-      });
+      const forged = signedBy(
+        test,
+        lab.id,
+        scope!,
+        'milestone_approval',
+        { milestoneId: 'report' },
+        {
+          principal: sponsor.id,
+        },
+      );
       await handle.executeUpdate(approveMilestoneUpdate, { args: [{ signed: forged }] });
       const refused = await waitFor(status, (s: GrantStatus) => s.milestones[0]!.lastCheck !== undefined);
       expect(refused.milestones[0]).toMatchObject({

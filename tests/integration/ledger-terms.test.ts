@@ -121,7 +121,9 @@ describe("the perimeter's privacy ledger, bound to the signed terms", () => {
     const db = new Database(join(copyDir, 'l.sqlite'), { readonly: true });
     try {
       return db
-        .prepare('SELECT deal_id, nonce, buyer_id, dataset, micro_epsilon, state, at, reserved_at FROM reservations')
+        .prepare(
+          'SELECT deal_id, nonce, buyer_id, dataset, micro_epsilon, state, at, reserved_at FROM reservations',
+        )
         .all() as {
         deal_id: string;
         nonce: string;

@@ -189,7 +189,9 @@ describe("the perimeter's statements of HE answers, deliveries and verdicts", ()
       grantStatus(grantId),
       (s) => {
         const milestone = recorded(s);
-        return milestone.stage !== 'checking' && milestone.stage !== 'met' && milestone.lastCheck?.at !== earlier;
+        return (
+          milestone.stage !== 'checking' && milestone.stage !== 'met' && milestone.lastCheck?.at !== earlier
+        );
       },
       120_000,
     ).then(recorded);
@@ -535,7 +537,10 @@ describe("the perimeter's statements of HE answers, deliveries and verdicts", ()
       await activeGrant(grantBody(ids.grant, 40_000));
       const milestone = await checkedMilestone(ids.grant, 'enrolled');
       expect(Date.now() - started).toBeLessThan(40_000);
-      expect(milestone).toMatchObject({ stage: 'open', lastCheck: { met: false, problem: 'TrancheUnproven' } });
+      expect(milestone).toMatchObject({
+        stage: 'open',
+        lastCheck: { met: false, problem: 'TrancheUnproven' },
+      });
       expect(await labBalance()).toBe(before);
       const sponsor = party(test, 'sponsor').client;
       const check = await checkVerdict(sponsor, ids.grant, milestone, test.seller.id, operatorKey);

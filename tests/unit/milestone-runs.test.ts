@@ -82,7 +82,10 @@ describe('milestone runs', () => {
     runs.record(KEY, 'c1', true);
     const resigned = { ...KEY, nonce: 'n2', termsHash: 'h2' };
     // Its checks count from the start again: check c1 of the new signing is a new check, on a new threshold.
-    expect(runs.claim(resigned, 'c1', limits())).toMatchObject({ kind: 'claimed', run: { thresholdNoise: 14n } });
+    expect(runs.claim(resigned, 'c1', limits())).toMatchObject({
+      kind: 'claimed',
+      run: { thresholdNoise: 14n },
+    });
     expect(runs.record(resigned, 'c1', false)).toBe(false);
     expect(charges).toBe(2);
     expect(runs.run(KEY)).toMatchObject({ checks: 1, met: true });
@@ -141,7 +144,10 @@ describe('milestone runs', () => {
     runs = new MilestoneRuns(old);
     // The same terms find their run, its verdicts and its pending check, whatever nonce they carry.
     expect(runs.claim(KEY, 'c1', limits())).toEqual({ kind: 'answered', met: false });
-    expect(runs.claim(KEY, 'c2', limits())).toMatchObject({ kind: 'claimed', run: { thresholdNoise: 5n, claims: 2 } });
+    expect(runs.claim(KEY, 'c2', limits())).toMatchObject({
+      kind: 'claimed',
+      run: { thresholdNoise: 5n, claims: 2 },
+    });
     expect(draws).toBe(0);
     // Re-signed under a new nonce: the old run's nonce is unknown, so it cannot be told from other terms.
     expect(() => runs.claim({ ...KEY, nonce: 'n2', termsHash: 'h2' }, 'c1', limits())).toThrow(

@@ -116,16 +116,16 @@ describe("a grant tranche is paid only on the deciding party's signature", () =>
     );
     const otherGrant = verdict({ dealId: 'g2', termsHash: termsHashOf(otherTerms) });
     expect(await outcome('enrolled', { kind: 'verdict', release: otherGrant })).toMatch(/not g1/);
-    expect(
-      await outcome('enrolled', { kind: 'verdict', release: verdict({ termsHash: HASH }) }),
-    ).toMatch(/other terms/);
+    expect(await outcome('enrolled', { kind: 'verdict', release: verdict({ termsHash: HASH }) })).toMatch(
+      /other terms/,
+    );
     const notMet = verdict({ subject: { milestoneId: 'enrolled', checkId: '1', met: false } });
     expect(await outcome('enrolled', { kind: 'verdict', release: notMet })).toMatch(
       /the seller's verdict is not met/,
     );
-    expect(await outcome('enrolled', { kind: 'verdict', release: verdict({ sellerId: 'seller-b' }) })).toMatch(
-      /the sponsor signed a check by seller-a/,
-    );
+    expect(
+      await outcome('enrolled', { kind: 'verdict', release: verdict({ sellerId: 'seller-b' }) }),
+    ).toMatch(/the sponsor signed a check by seller-a/);
   });
 
   it("a query milestone is not paid on the sponsor's approval, nor an approval milestone on a verdict", async () => {

@@ -22,7 +22,6 @@ export type { MilestoneCheck, MilestoneStage, GrantStage } from './shapes';
 
 export type { MilestoneSpec, MilestoneGrantInput } from './shapes';
 
-
 export interface MilestoneStatus extends MilestoneSpec {
   stage: MilestoneStage;
   evidence: { ref: string; at: number }[];

@@ -63,7 +63,8 @@ export function checkVerdictCharges(bundle: SignedBundle, ledger: PrivacyEntries
     if (!entry) return [`${verdict.label}: its run has no entry in the seller's privacy ledger`];
     const charged = entry.microEpsilon / 1e6;
     const found: string[] = [];
-    if (entry.state !== 'committed') found.push(`${verdict.label}: its run is ${entry.state} in the ledger, not charged`);
+    if (entry.state !== 'committed')
+      found.push(`${verdict.label}: its run is ${entry.state} in the ledger, not charged`);
     if (Math.round(verdict.epsilonCharged! * 1e6) !== entry.microEpsilon)
       found.push(
         `${verdict.label}: the perimeter's verdict states ε ${verdict.epsilonCharged}, its ledger charged the run ε ${charged}`,
@@ -71,6 +72,10 @@ export function checkVerdictCharges(bundle: SignedBundle, ledger: PrivacyEntries
     return found;
   });
   return problems.length === 0
-    ? fromProblems(CHECK, [], `${verdicts.length} verdict${verdicts.length === 1 ? '' : 's'}, each as its run was charged`)
+    ? fromProblems(
+        CHECK,
+        [],
+        `${verdicts.length} verdict${verdicts.length === 1 ? '' : 's'}, each as its run was charged`,
+      )
     : problems.map((p) => finding(CHECK, p));
 }
