@@ -157,7 +157,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       : undefined;
   const dealConfig = { ...deps.deals, ...(search ? { search } : {}) };
   await app.register(healthRoutes, { temporal: deps.temporal });
-  await app.register(templateRoutes, { catalog, feeBps: deps.deals.feeBps });
+  await app.register(templateRoutes, {
+    catalog,
+    feeBps: deps.deals.feeBps,
+    acceptanceWindowSeconds: Math.max(1, Math.ceil(deps.deals.acceptanceTimeoutMs / 1000)),
+  });
   const lifecycles = { ...DEFAULT_LIFECYCLE_CONFIG, ...deps.lifecycles };
   const { temporal, parties, blobs } = deps;
   await app.register(blobRoutes, { blobs });

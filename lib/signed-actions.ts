@@ -51,10 +51,18 @@ export async function extendMilestone<T>(
   return client.post<T>(`${milestonePath(grantId, milestoneId)}/extend`, { deadline, ...proof });
 }
 
-/** The buyer accepts a delivered deal: the seller is paid now rather than at the window's end. */
-export async function confirmDeal<T>(client: TuskClient, dealId: string): Promise<T> {
-  const proof = await client.decide(dealPath(dealId), 'deal_confirmation', {}, dealId);
-  return client.post<T>(`${dealPath(dealId)}/confirm`, proof);
+/**
+ * The buyer accepts a delivered deal: the seller (each seller of a multi-seller sum) is paid now
+ * rather than at the window's end. Settlement checks the same signature before it pays.
+ */
+export async function confirmDeal<T>(
+  client: TuskClient,
+  dealId: string,
+  kind: 'cohort_query' | 'multi_seller' = 'cohort_query',
+): Promise<T> {
+  const path = kind === 'multi_seller' ? `/multi-seller-deals/${enc(dealId)}` : dealPath(dealId);
+  const proof = await client.decide(path, 'deal_confirmation', {}, dealId);
+  return client.post<T>(`${path}/confirm`, proof);
 }
 
 /** The buyer or the seller disputes a delivered deal; the reason is part of what it signs. */

@@ -116,6 +116,12 @@ const money = {
   /** Fresh per signing: names the escrow, so the same id signed again is another escrow. */
   nonce: termsNonce.optional(),
 };
+/**
+ * How long after delivery the buyer has to confirm or dispute before the deal confirms itself. Signed,
+ * so the operator cannot shorten it: settlement pays a deal the buyer did not confirm only once this
+ * much time has passed since settlement recorded the delivery.
+ */
+const acceptanceWindowSeconds = z.number().int().min(1).max(365 * 24 * 60 * 60);
 
 /** What a perimeter reads from each kind of signed body; the API's schemas are stricter. */
 export const termsBodies = {
@@ -127,6 +133,7 @@ export const termsBodies = {
     resultKeyRef: z.string(),
     compliance,
     privateSelection: z.object({ heKeyRef: z.string(), selectionRefs: z.array(z.string()) }).optional(),
+    acceptanceWindowSeconds: acceptanceWindowSeconds.optional(),
   }),
   multi_seller: z.object({
     dealId: z.string(),
@@ -139,6 +146,7 @@ export const termsBodies = {
     price: z.string(),
     heKeyRef: z.string(),
     compliance,
+    acceptanceWindowSeconds: acceptanceWindowSeconds.optional(),
   }),
   subscription: z.object({
     subscriptionId: z.string(),
@@ -182,12 +190,14 @@ export const paymentTermsBodies = {
     sellerId: z.string(),
     price: units,
     notAfter: z.iso.datetime({ offset: true }),
+    acceptanceWindowSeconds,
   }),
   multi_seller: termsBodies.multi_seller.extend({
     ...signedMoney,
     sellers: z.array(z.object({ sellerId: z.string(), templateHash: z.string(), price: units })).min(1),
     price: units,
     notAfter: z.iso.datetime({ offset: true }),
+    acceptanceWindowSeconds,
   }),
   subscription: termsBodies.subscription.extend({
     ...signedMoney,
@@ -238,16 +248,19 @@ export const termsHashOf = (terms: SignedTerms): string =>
 export const DEFAULT_TERMS_LIFETIME_MS = 24 * 60 * 60 * 1000;
 /** How many periods a subscription's terms allow unless the subscriber says otherwise. */
 export const DEFAULT_SUBSCRIPTION_PERIODS = 12;
+/** A deal's acceptance window unless the buyer (or the operator's catalog) says otherwise: 72 hours. */
+export const DEFAULT_ACCEPTANCE_WINDOW_SECONDS = 72 * 60 * 60;
 
 /**
  * A create request's body with the money fields a client fills in when its caller left them out: a
- * fresh nonce, the fee it was told, an expiry, a grant's total and a subscription's number of periods.
+ * fresh nonce, the fee it was told, an expiry, a grant's total, a subscription's number of periods and
+ * a deal's acceptance window.
  * What the caller gave is kept: these are defaults, signed like everything else.
  */
 export function withSignedMoney<B extends TermsBody>(
   kind: TermsKind,
   body: B,
-  options: { feeBps?: number; now?: number } = {},
+  options: { feeBps?: number; now?: number; acceptanceWindowSeconds?: number } = {},
 ): B & TermsBody {
   const filled: TermsBody = {
     nonce: randomBytes(16).toString('base64url'),
@@ -256,6 +269,8 @@ export function withSignedMoney<B extends TermsBody>(
   if (kind !== 'grant')
     filled.notAfter = new Date((options.now ?? Date.now()) + DEFAULT_TERMS_LIFETIME_MS).toISOString();
   if (kind === 'subscription') filled.periods = DEFAULT_SUBSCRIPTION_PERIODS;
+  if (kind === 'cohort_query' || kind === 'multi_seller')
+    filled.acceptanceWindowSeconds = options.acceptanceWindowSeconds ?? DEFAULT_ACCEPTANCE_WINDOW_SECONDS;
   if (kind === 'grant' && Array.isArray(body.milestones))
     filled.total = (body.milestones as { amount?: unknown }[])
       .reduce(

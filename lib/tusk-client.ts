@@ -44,6 +44,8 @@ export class TuskClient {
   private lastTimestamp = 0;
   /** The platform fee to sign when a body names none (GET /templates says it); the default fee if unset. */
   feeBps?: number;
+  /** The acceptance window (seconds) to sign when a deal's body names none (GET /templates suggests one). */
+  acceptanceWindowSeconds?: number;
 
   constructor(
     readonly baseUrl: string,
@@ -144,7 +146,12 @@ export class TuskClient {
   }
 
   private withMoney(kind: TermsKind, body: TermsBody): TermsBody {
-    return withSignedMoney(kind, body, this.feeBps === undefined ? {} : { feeBps: this.feeBps });
+    return withSignedMoney(kind, body, {
+      ...(this.feeBps === undefined ? {} : { feeBps: this.feeBps }),
+      ...(this.acceptanceWindowSeconds === undefined
+        ? {}
+        : { acceptanceWindowSeconds: this.acceptanceWindowSeconds }),
+    });
   }
 
   /**

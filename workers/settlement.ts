@@ -6,6 +6,7 @@ import { SETTLEMENT_TASK_QUEUE } from '../lib/task-queues';
 import { startAztecSettlement } from '../activities/settlement/aztec-start';
 import { LocalLedger } from '../activities/settlement/local-ledger';
 import { SettlementRefusedError, type SettlementPort } from '../activities/settlement/port';
+import { DeliveryRecords } from '../activities/settlement/acceptance';
 import { keyLogEnv, serviceKeyLog } from './service-key-log';
 import { readEnv, tuskHome } from '../lib/env';
 import { historyDataConverter, loadHistoryCodec } from '../lib/codec/history-codec';
@@ -65,6 +66,8 @@ runMain('settlement worker', async () => {
     taskQueue: SETTLEMENT_TASK_QUEUE,
     activities: createSettlementActivities(port, {
       paymentWindowMs: env.TUSK_PAYMENT_WINDOW_MS,
+      // Settlement's own record of when each deal was delivered (a payout waits out the signed window).
+      deliveries: new DeliveryRecords(resolve(tuskHome(), 'settlement-deliveries')),
       // The payer's key as the transparency log proves it, not as the operator's registry file says.
       keys: await serviceKeyLog(
         'settlement',

@@ -17,6 +17,13 @@ import {
 import { assertSignedMove } from './signed-payment';
 import { requireTrancheProof, type TrancheProof } from './tranche-proof';
 import { parseEscrowId } from './types';
+import {
+  recordDelivery,
+  requireBuyerConsent,
+  type DeliveryRecords,
+  type RecordDeliveryInput,
+} from './acceptance';
+import type { SignedDecision } from '../../lib/signed-decision';
 
 /** How often a running settlement activity tells Temporal it is alive (well under its heartbeat timeout). */
 const HEARTBEAT_MS = 2_000;
@@ -44,7 +51,12 @@ export interface SettlementActivityOptions {
   paymentWindowMs: number;
   /** The transparency log's keys: a lock needs the payer's terms under the key it registers for the payer. */
   keys: RegisteredKeys;
+  /** When settlement was shown each deal's delivery: the signed acceptance window counts from it. */
+  deliveries: DeliveryRecords;
 }
+
+/** A whole payout may carry the buyer's signed confirmation; without one the signed window must have passed. */
+type ConsentedRelease = ReleaseEscrowInput & { confirmation?: SignedDecision };
 
 /**
  * Every move of money carries the payer's signed terms: the activity checks the move against them
@@ -100,19 +112,33 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
           signal: Context.current().cancellationSignal,
         });
       }),
-    releaseEscrow: (input: Signed<ReleaseEscrowInput>) =>
+    /** Records, once, when settlement was shown the perimeter's signed release for a deal's escrow. */
+    recordDelivery: (input: RecordDeliveryInput) =>
       asActivity(() =>
-        port.releaseEscrow(
-          checked(input, {
-            action: 'release',
-            escrowId: input.dealId,
-            payeeId: input.sellerId,
-            ...(input.buyerId === undefined ? {} : { payerId: input.buyerId }),
-            amount: input.amount,
-            feeBps: input.feeBps,
-          }),
-        ),
+        recordDelivery(input, { keys: options.keys, records: options.deliveries, now: Date.now() }),
       ),
+    releaseEscrow: (input: Signed<ConsentedRelease>) =>
+      asActivity(async () => {
+        const { confirmation, ...release } = input;
+        const move = checked(release, {
+          action: 'release',
+          escrowId: input.dealId,
+          payeeId: input.sellerId,
+          ...(input.buyerId === undefined ? {} : { payerId: input.buyerId }),
+          amount: input.amount,
+          feeBps: input.feeBps,
+        });
+        await requireBuyerConsent(
+          { dealId: input.dealId, terms: input.terms, ...(confirmation ? { confirmation } : {}) },
+          {
+            keys: options.keys,
+            records: options.deliveries,
+            now: Date.now(),
+            asking: Context.current().info.workflowExecution,
+          },
+        );
+        return port.releaseEscrow(move);
+      }),
     refundEscrow: (input: Signed<RefundEscrowInput>) =>
       asActivity(() =>
         port.refundEscrow(

@@ -218,6 +218,12 @@ export type SettlementRefusal =
   | 'PayerNotSigned'
   /** The transparency log's answer about the payer's key cannot be believed (proof, fork, wrong signer). */
   | 'KeyLogUnverified'
+  /** A payout without the buyer's confirmation before its signed acceptance window has passed. */
+  | 'AcceptanceWindowOpen'
+  /** The buyer's confirmation that came with a payout is not its signed one for this run and terms. */
+  | 'ConfirmationInvalid'
+  /** A delivery reported without the seller's perimeter's signed release for these terms. */
+  | 'ReleaseUnsigned'
   | 'UnknownParty'
   | 'InsufficientFunds'
   | 'PaymentNotReceived'

@@ -22,6 +22,8 @@ export interface SignedEscrow {
   payouts: Map<string, { payeeId: string; amount: bigint }>;
   /** Ms since the epoch after which nothing more may be locked under these terms. */
   notAfter?: number;
+  /** A deal's signed acceptance window (ms): a payout without the buyer's confirmation waits it out. */
+  acceptanceWindowMs?: number;
 }
 
 export const WHOLE = 'whole';
@@ -114,6 +116,7 @@ export function signedEscrowOf(terms: SignedTerms | undefined, escrowId: string)
         feeBps: body.feeBps,
         payouts: whole(body.sellerId, amount),
         notAfter: Date.parse(body.notAfter),
+        ...(ref.kind === 'deal' ? { acceptanceWindowMs: body.acceptanceWindowSeconds * 1000 } : {}),
       };
     }
     case 'share': {
@@ -131,6 +134,7 @@ export function signedEscrowOf(terms: SignedTerms | undefined, escrowId: string)
         feeBps: body.feeBps,
         payouts: whole(share.sellerId, BigInt(share.price)),
         notAfter: Date.parse(body.notAfter),
+        acceptanceWindowMs: body.acceptanceWindowSeconds * 1000,
       };
     }
     case 'period':

@@ -51,6 +51,14 @@ export const createDealBody = z.strictObject({
   notAfter,
   /** Fresh per signing: the deal's escrow is named by it, so a reused deal id is a new escrow. */
   nonce: termsNonce,
+  /**
+   * How long after delivery the buyer has to confirm or dispute (seconds); then the deal confirms
+   * itself. Signed: settlement pays an unconfirmed deal no sooner.
+   */
+  acceptanceWindowSeconds: z
+    .int()
+    .min(1)
+    .max(365 * 24 * 60 * 60),
   /** The buyer's signature over the rest of this body as `cohort_query` terms; every perimeter checks it. */
   termsSignature,
 });
@@ -208,6 +216,7 @@ export const createMultiSellerDealBody = z.strictObject({
   feeBps: createDealBody.shape.feeBps,
   notAfter: createDealBody.shape.notAfter,
   nonce: createDealBody.shape.nonce,
+  acceptanceWindowSeconds: createDealBody.shape.acceptanceWindowSeconds,
   /** The buyer's signature over the rest of this body as `multi_seller` terms; each perimeter checks it. */
   termsSignature,
 });
@@ -226,6 +235,8 @@ export const multiSellerDealStatus = z
     /** The sellers whose perimeters accepted: seller ids, so hidden with the parties. */
     contributors: z.array(z.string()).optional(),
     hidden: hiddenFields,
+    /** What the buyer's confirmation is signed over (this run, the deal, its terms). */
+    scope: decisionScope.optional(),
     result: z.object({ resultRef: z.string(), commitment: z.string(), contributors: z.number() }).optional(),
     confirmedBy: z.enum(['buyer', 'acceptance_timer']).optional(),
     /** Where the buyer pays each seller's share (parties and amounts: hidden with them). */

@@ -21,6 +21,7 @@ import { notFoundOr } from '../error-responses';
 
 export interface DealServiceConfig {
   feeBps: number;
+  /** The acceptance window GET /templates suggests; a deal runs on the window its buyer signed. */
   acceptanceTimeoutMs: number;
   /** Reviewer access, resolution timeout and default outcome of a dispute; the workflow's defaults if absent. */
   dispute?: DisputeTerms;
@@ -86,7 +87,8 @@ export class DealService {
             feeBps: this.config.feeBps,
             buyerKeyRef,
             compliance: body.compliance,
-            acceptanceTimeoutMs: this.config.acceptanceTimeoutMs,
+            // The window the buyer signed; settlement holds the payout to it whatever starts the deal.
+            acceptanceTimeoutMs: body.acceptanceWindowSeconds * 1000,
             ...(this.config.dispute ? { dispute: this.config.dispute } : {}),
             ...(this.config.search
               ? { partyTokens: this.config.search.tokens([buyer.id, entry.template.seller]) }

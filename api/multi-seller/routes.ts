@@ -1,3 +1,4 @@
+import { decisionProof } from '../signed-decision';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requireParty, requireRole } from '../auth';
 import { errorResponses } from '../error-responses';
@@ -39,12 +40,13 @@ export const multiSellerDealRoutes: FastifyPluginAsyncZod<{ deals: MultiSellerDe
     '/multi-seller-deals/:dealId/confirm',
     {
       schema: {
-        summary: 'The buyer accepts the sum: each seller is paid its share',
+        summary: 'The buyer accepts the sum, signed over its scope: each seller is paid its share',
         params: dealParams,
+        body: decisionProof,
         response: { 200: multiSellerDealStatus, ...errorResponses },
       },
     },
-    (request) => deals.confirm(requireParty(request), request.params.dealId),
+    (request) => deals.confirm(requireParty(request), request.params.dealId, request.body),
   );
 
   app.get(

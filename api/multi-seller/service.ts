@@ -15,6 +15,7 @@ import {
 import { MIN_CONTRIBUTORS, type MultiSellerDealStatus } from '../../workflows/multi-seller/state';
 import type { DealServiceConfig } from '../deals/service';
 import { confirmAsBuyer, sealedResultFor } from '../deals/buyer-access';
+import { signedByParty, type DecisionProof } from '../signed-decision';
 import { ApiError } from '../errors';
 import { notFoundOr } from '../error-responses';
 import { multiSellerDealAsSeenBy } from '../redaction';
@@ -111,7 +112,7 @@ export class MultiSellerDealService {
             heKeyRef: body.heKeyRef,
             compliance: body.compliance,
             feeBps: this.config.feeBps,
-            acceptanceTimeoutMs: this.config.acceptanceTimeoutMs,
+            acceptanceTimeoutMs: body.acceptanceWindowSeconds * 1000,
             terms,
           },
         ],
@@ -149,10 +150,15 @@ export class MultiSellerDealService {
     return multiSellerDealAsSeenBy(party, await this.status(dealId));
   }
 
-  async confirm(party: Party, dealId: string): Promise<MultiSellerDealStatus> {
-    return confirmAsBuyer(party, dealId, await this.status(dealId), () =>
-      this.temporal.workflow.getHandle(dealId).executeUpdate(confirmMultiSellerDealUpdate),
-    );
+  /** The buyer's acceptance, signed over the run and terms the status shows (its `scope`). */
+  async confirm(party: Party, dealId: string, proof: DecisionProof): Promise<MultiSellerDealStatus> {
+    const status = await this.status(dealId);
+    return confirmAsBuyer(party, dealId, status, () => {
+      const signed = signedByParty(party, status.scope, 'deal_confirmation', {}, proof);
+      return this.temporal.workflow
+        .getHandle(dealId)
+        .executeUpdate(confirmMultiSellerDealUpdate, { args: [{ signed }] });
+    });
   }
 
   /** The encrypted sum (never a single seller's part): opens only with the buyer's HE secret key. */

@@ -8,10 +8,11 @@ import { errorResponses } from '../error-responses';
 import { publishedTemplate, publishTemplateBody } from './schemas';
 import { publishTemplate } from './service';
 
-export const templateRoutes: FastifyPluginAsyncZod<{ catalog: TemplateCatalog; feeBps: number }> = async (
-  app,
-  { catalog, feeBps },
-) => {
+export const templateRoutes: FastifyPluginAsyncZod<{
+  catalog: TemplateCatalog;
+  feeBps: number;
+  acceptanceWindowSeconds: number;
+}> = async (app, { catalog, feeBps, acceptanceWindowSeconds }) => {
   app.get(
     '/templates',
     {
@@ -19,13 +20,19 @@ export const templateRoutes: FastifyPluginAsyncZod<{ catalog: TemplateCatalog; f
         summary: 'Signed templates for sale, with the hash a deal must pin',
         response: {
           // The platform fee a buyer signs beside the price (basis points); settlement takes no other.
-          200: z.object({ templates: z.array(templateSummary), feeBps: z.number() }),
+          // The acceptance window the operator suggests (seconds); the buyer signs it or its own.
+          200: z.object({
+            templates: z.array(templateSummary),
+            feeBps: z.number(),
+            acceptanceWindowSeconds: z.number(),
+          }),
           401: errorBody,
         },
       },
     },
     async () => ({
       feeBps,
+      acceptanceWindowSeconds,
       templates: (await catalog.list()).map(({ template, hash }) => ({
         id: template.id,
         version: template.version,

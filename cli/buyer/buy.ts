@@ -28,12 +28,37 @@ export interface CatalogTemplate {
   multiSeller?: boolean;
 }
 
-/** The templates for sale; the platform fee it states is what this client signs beside a price. */
+/**
+ * The templates for sale; the platform fee it states is what this client signs beside a price, and
+ * the acceptance window it suggests is signed unless the buyer chose its own.
+ */
 export async function catalog(client: TuskClient): Promise<CatalogTemplate[]> {
-  const listed = await client.get<{ templates: CatalogTemplate[]; feeBps?: number }>('/templates');
+  const listed = await client.get<{
+    templates: CatalogTemplate[];
+    feeBps?: number;
+    acceptanceWindowSeconds?: number;
+  }>('/templates');
   if (listed.feeBps !== undefined) client.feeBps = listed.feeBps;
+  if (listed.acceptanceWindowSeconds !== undefined && client.acceptanceWindowSeconds === undefined)
+    client.acceptanceWindowSeconds = listed.acceptanceWindowSeconds;
   return listed.templates;
 }
+
+/** `--acceptance-window <hours>` as the seconds the terms sign (at least one second, at most a year). */
+export function acceptanceWindowSecondsOf(hours: string | undefined): number | undefined {
+  if (hours === undefined) return undefined;
+  const value = Number(hours);
+  const seconds = Math.round(value * 3600);
+  if (!Number.isFinite(value) || seconds < 1 || seconds > 365 * 24 * 3600)
+    throw new CliError(`--acceptance-window takes hours, from 0.0003 (1 s) to 8760 (a year); got ${hours}`);
+  return seconds;
+}
+
+/** How the signed window reads in a buyer's output. */
+export const describeWindow = (seconds: unknown) =>
+  typeof seconds === 'number'
+    ? `  acceptance window: ${seconds % 3600 === 0 ? `${seconds / 3600} h` : `${seconds} s`} after delivery (signed)`
+    : undefined;
 
 /** The template a buyer means: by id, and by seller when several sell a copy of it. */
 export async function chooseTemplate(client: TuskClient, templateId: string, sellerId?: string) {
@@ -68,6 +93,8 @@ export interface BuyOptions extends PartyOptions {
   seller?: string;
   select?: string[];
   json?: boolean;
+  /** Hours, as typed: signed as `acceptanceWindowSeconds`. */
+  acceptanceWindow?: string;
 }
 
 const complianceOf = (options: BuyOptions) => ({
@@ -93,8 +120,8 @@ export async function waitForDeal(client: TuskClient, path: string, dealId: stri
   });
 }
 
-/** Prints the outcome; a refused, refunded or failed deal exits 1. */
-export function report(status: DealStatus, json?: boolean): void {
+/** Prints the outcome (and the acceptance window the buyer signed); a refused, refunded or failed deal exits 1. */
+export function report(status: DealStatus, json?: boolean, acceptanceWindowSeconds?: unknown): void {
   if (json) console.log(JSON.stringify(status, null, 2));
   else if (awaitsPayment(status)) {
     const escrow = status.escrow!.address;
@@ -106,6 +133,8 @@ export function report(status: DealStatus, json?: boolean): void {
     console.log(
       `deal ${status.dealId}: ${status.stage}${status.problem ? ` (${status.problem.code}: ${status.problem.reason ?? ''})` : ''}`,
     );
+  const window = json ? undefined : describeWindow(acceptanceWindowSeconds);
+  if (window) console.log(window);
   if (REFUSED_DEAL_STAGES.has(status.stage) || status.problem) process.exitCode = EXIT.refused;
 }
 
@@ -118,6 +147,7 @@ const cellsOf = (value: string) => value.split(',').map((cell) => cell.trim());
  */
 export async function buy(templateId: string, options: BuyOptions): Promise<void> {
   const client = await partyClient(options);
+  client.acceptanceWindowSeconds = acceptanceWindowSecondsOf(options.acceptanceWindow);
   const homeDir = home(options.home);
   const chosen = await chooseTemplate(client, templateId, options.seller);
   let privateSelection: { heKeyRef: string; selectionRefs: string[] } | undefined;
@@ -165,6 +195,7 @@ export async function buy(templateId: string, options: BuyOptions): Promise<void
   report(
     options.wait ? await waitForDeal(client, `/deals/${encode(status.dealId)}`, status.dealId) : status,
     options.json,
+    (signed as { acceptanceWindowSeconds?: unknown }).acceptanceWindowSeconds,
   );
 }
 
@@ -174,6 +205,7 @@ export async function buySum(
   options: Omit<BuyOptions, 'seller'> & { sellers: string[] },
 ) {
   const client = await partyClient(options);
+  client.acceptanceWindowSeconds = acceptanceWindowSecondsOf(options.acceptanceWindow);
   const offers = (await catalog(client)).filter((t) => t.id === templateId);
   const sellers = options.sellers.map((sellerId) => {
     const offer = offers.find((t) => t.seller === sellerId);
@@ -196,5 +228,6 @@ export async function buySum(
   report(
     options.wait ? await waitForDeal(client, `/multi-seller-deals/${encode(dealId)}`, dealId) : status,
     options.json,
+    (signed as { acceptanceWindowSeconds?: unknown }).acceptanceWindowSeconds,
   );
 }

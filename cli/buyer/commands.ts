@@ -105,6 +105,10 @@ function purchaseOptions(command: Command): Command {
     .option('--accept <class>', 'a data class you accept (repeat)', collect)
     .option('--deal-id <id>', 'the deal id (default: a new UUID)')
     .option(
+      '--acceptance-window <hours>',
+      "hours after delivery to confirm or dispute before the deal confirms itself (signed; default: the operator's suggestion, 72)",
+    )
+    .option(
       '--wait',
       'wait until the deal is delivered, refused or failed (progress on stderr; exit 1 unless delivered)',
     )
@@ -197,12 +201,9 @@ export function registerBuyerCommands(program: Command): void {
     .option('--multi', 'a multi-seller deal (found without it too)')
     .action(async (dealId: string, options: PartyOptions & { multi?: boolean }) => {
       const client = await partyClient(options);
-      const { kind, path } = await dealKindOf(client, dealId, options.multi);
-      // A plain deal's confirmation is signed over its run and terms; a multi-seller deal's is not yet.
-      const status =
-        kind === 'multi_seller'
-          ? await client.post<DealStatus>(`${path}/confirm`)
-          : await confirmDeal<DealStatus>(client, dealId);
+      const { kind } = await dealKindOf(client, dealId, options.multi);
+      // Signed over the deal's run and terms, one-time or multi-seller alike.
+      const status = await confirmDeal<DealStatus>(client, dealId, kind);
       console.log(`deal ${status.dealId}: ${status.stage}`);
     });
 

@@ -324,11 +324,19 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
   }
 
   const apiUrl = `http://127.0.0.1:${apiPort}`;
+  // Each party's client signs the deployment's acceptance window, as the CLI signs the one GET
+  // /templates suggests: a deal's timer and settlement's hold on its payout both follow the signed one.
+  const clientOf = (partyId: string, privateKeyPem: string) => {
+    const client = new TuskClient(apiUrl, partyId, privateKeyPem);
+    if (options.acceptanceTimeoutMs)
+      client.acceptanceWindowSeconds = Math.max(1, Math.ceil(options.acceptanceTimeoutMs / 1000));
+    return client;
+  };
   return {
     apiUrl,
     buyer: {
       id: 'demo-buyer',
-      client: new TuskClient(apiUrl, 'demo-buyer', buyerSigning.privateKeyPem),
+      client: clientOf('demo-buyer', buyerSigning.privateKeyPem),
       signingKeyPem: buyerSigning.privateKeyPem,
       resultKeyPem: buyerResult.privateKeyPem,
       resultPublicKey: buyerResult.publicKey,
@@ -338,7 +346,7 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
         extra.id,
         {
           id: extra.id,
-          client: new TuskClient(apiUrl, extra.id, signing.privateKeyPem),
+          client: clientOf(extra.id, signing.privateKeyPem),
           signingKeyPem: signing.privateKeyPem,
           resultKeyPem: result.privateKeyPem,
           resultPublicKey: result.publicKey,

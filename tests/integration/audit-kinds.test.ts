@@ -44,6 +44,7 @@ import {
 } from './lifecycle-harness';
 import {
   approveOutcome,
+  confirmDeal,
   decideDisclosure,
   exportDealBundle,
   openDispute,
@@ -171,7 +172,7 @@ describe('audit bundles of every kind: multi-seller, disputed, grant, subscripti
     expect(created.status).toBe(201);
     const status = () => buyer().get<MultiSellerDealStatus>(`/multi-seller-deals/${ids.multi}`);
     await waitFor(status, (s) => s.stage === 'delivered' || s.problem !== undefined, 180_000);
-    await buyer().post(`/multi-seller-deals/${ids.multi}/confirm`);
+    await confirmDeal(buyer(), ids.multi, 'multi_seller');
     await test.temporal.workflow.getHandle(ids.multi).result();
   }
 

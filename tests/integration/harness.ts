@@ -256,6 +256,8 @@ export function dealTermsBody(
     buyerPublicKey: buyer.resultPublicKey,
     compliance: deal.compliance,
     ...(deal.privateSelection ? { privateSelection: deal.privateSelection } : {}),
+    // The buyer signs the window the deal runs with (unless a test forges a shorter one on Temporal).
+    acceptanceWindowSeconds: Math.max(1, Math.ceil(deal.acceptanceTimeoutMs / 1000)),
   };
 }
 

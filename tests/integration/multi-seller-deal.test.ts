@@ -23,6 +23,7 @@ import type { HeSecretKeyFile } from '../../lib/he/buyer-keys';
 import { decodeEnvelope } from '../../lib/he/he-result';
 import { openResult } from '../../lib/sealed-result';
 import { withSignedMoney } from '../../lib/signed-terms';
+import { confirmDeal } from '../../lib/signed-actions';
 import { DEALS_TASK_QUEUE } from '../../lib/temporal';
 import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
 import { groupKey } from '../../query-policies/group-domain';
@@ -163,7 +164,7 @@ describe('a multi-seller sum under the buyer HE key', () => {
     const nonZero = new Map([...expected].filter(([, v]) => v.patients !== 0n || v.total_cost !== 0n));
     expect(new Map(sum.map(({ group, ...values }) => [groupKey(group), values]))).toEqual(nonZero);
 
-    await client.post(`/multi-seller-deals/${dealId}/confirm`);
+    await confirmDeal(client, dealId, 'multi_seller');
     expect(await waitFor(dealId, (s) => s.stage === 'settled')).toMatchObject({ stage: 'settled' });
     const after = await Promise.all(sellers.map((s) => test.deployment.ledger.balanceOf(s.id)));
     // Each seller's share: its own price (1000) less the platform fee.

@@ -347,7 +347,7 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
       {
         route: 'POST /multi-seller-deals/:id/confirm',
         kind: 'multi',
-        call: (id) => buyer.post(`/multi-seller-deals/${id}/confirm`),
+        call: (id) => buyer.post(`/multi-seller-deals/${id}/confirm`, PROOF),
       },
       {
         route: 'GET /multi-seller-deals/:id/result',
@@ -368,7 +368,7 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
       {
         route: 'POST /subscriptions/:id/payment-ready',
         kind: 'subscription',
-        call: (id) => buyer.post(`/subscriptions/${id}/payment-ready`),
+        call: (id) => buyer.post(`/subscriptions/${id}/payment-ready`, PROOF),
       },
       {
         route: 'GET /subscriptions/:id/token',

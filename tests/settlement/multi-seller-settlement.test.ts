@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shareEscrowId, termsNonceOf } from '../../activities/settlement/types';
+import { confirmDeal } from '../../lib/signed-actions';
 import { createHeKeys, readHeSecret } from '../../cli/buyer/he-keys';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
@@ -86,7 +87,7 @@ describe('a multi-seller deal settled on a real Aztec local network', () => {
       240_000,
     );
     expect(delivered).toMatchObject({ stage: 'delivered', result: { contributors: 2 } });
-    await client.post(`/multi-seller-deals/${dealId}/confirm`);
+    await confirmDeal(client, dealId, 'multi_seller');
     const settled = await waitFor(status, (s) => s.stage === 'settled' || s.problem !== undefined, 240_000);
     expect(settled.stage).toBe('settled');
     expect(settled.attention).toBeUndefined();

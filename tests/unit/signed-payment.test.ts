@@ -30,6 +30,7 @@ const deal = {
   price: '1000',
   feeBps: 250,
   notAfter: '2026-12-08T10:00:00Z',
+  acceptanceWindowSeconds: 3600,
   resultKeyRef: HASH,
   compliance: COMPLIANCE,
 };
@@ -61,6 +62,13 @@ describe('settlement moves only what the payer signed: a one-time deal', () => {
     expect(refusal(lock)).toBe('allowed');
     expect(refusal(release)).toBe('allowed');
     expect(refusal({ action: 'refund', escrowId: escrow, payerId: 'acme', amount: '1000' })).toBe('allowed');
+  });
+
+  it('refuses a deal whose terms state no acceptance window: the operator would choose it', () => {
+    const { acceptanceWindowSeconds: _w, ...windowless } = deal;
+    expect(refusal(lock, sign('cohort_query', windowless))).toMatch(
+      /^TermsMismatch: the signed cohort_query terms do not state the money: acceptanceWindowSeconds/,
+    );
   });
 
   it('refuses another price, another fee, another payee, another payer', () => {
@@ -143,6 +151,7 @@ describe('multi-seller shares, subscription periods and grant tranches', () => {
       price: '3000',
       feeBps: 250,
       notAfter: '2026-12-08T10:00:00Z',
+      acceptanceWindowSeconds: 3600,
       heKeyRef: HASH,
       compliance: COMPLIANCE,
     });

@@ -3,6 +3,7 @@ import { settlementLock, settlementPayout, settlementTx } from '../activity-opti
 import type { GuardedStep } from '../guarded-settlement';
 import type { CohortQueryDealInput, DealState } from './state';
 import { settlementActivities } from '../activity-proxies';
+import type { SignedDecision } from '../../lib/decision-statement';
 
 const escrowOpen = settlementActivities(settlementTx);
 const escrowLock = settlementActivities(settlementLock);
@@ -49,10 +50,30 @@ export function returnLatePayments(input: CohortQueryDealInput): GuardedStep {
 }
 
 /**
- * Pays the seller and the fee and issues the buyer's receipt for the delivered result, in one
- * transaction on Aztec. The receipt shows in the deal's status.
+ * Tells settlement, with the perimeter's signed release statement, that the result was delivered:
+ * settlement keeps the first time it was told, and pays a deal the buyer did not confirm only once the
+ * buyer's signed acceptance window has passed since then. Returns whether it was recorded; a deal
+ * whose delivery is not recorded is still paid on the buyer's signed confirmation.
  */
-export function releaseWithReceipt(deal: DealState, input: CohortQueryDealInput): GuardedStep {
+export async function recordDelivery(input: CohortQueryDealInput, release: unknown): Promise<boolean> {
+  try {
+    await escrowOpen.recordDelivery({ dealId: escrowOfDeal(input), terms: input.terms, release });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Pays the seller and the fee and issues the buyer's receipt for the delivered result, in one
+ * transaction on Aztec. The receipt shows in the deal's status. `confirmation` is the buyer's signed
+ * acceptance when it confirmed: settlement checks it, or else that the signed window has passed.
+ */
+export function releaseWithReceipt(
+  deal: DealState,
+  input: CohortQueryDealInput,
+  confirmation?: SignedDecision,
+): GuardedStep {
   return {
     step: 'release',
     run: async () => {
@@ -64,6 +85,7 @@ export function releaseWithReceipt(deal: DealState, input: CohortQueryDealInput)
         feeBps: input.feeBps,
         terms: input.terms,
         ...(deal.commitment ? { receiptFor: deal.commitment } : {}),
+        ...(confirmation ? { confirmation } : {}),
       });
       if (released.receipt)
         deal.recordReceipt({ id: released.receipt.receiptId, salt: released.receipt.salt });

@@ -6,9 +6,15 @@ import { notifyBestEffort } from '../notify';
 import { DealState, type CohortQueryDealInput, type DealProblem, type DealStatus } from './state';
 import { settleByDispute } from './dispute-settlement';
 import { disputeWorkflowId } from '../workflow-ids';
-import { escrowOfDeal, lockBuyerPayment, releaseWithReceipt, returnLatePayments } from './settlement-steps';
+import {
+  escrowOfDeal,
+  lockBuyerPayment,
+  recordDelivery,
+  releaseWithReceipt,
+  returnLatePayments,
+} from './settlement-steps';
 import { handleOperatorRetry, settleGuarded, type GuardedStep } from '../guarded-settlement';
-import { dealTermsQuery } from '../deal-terms';
+import { ACCEPTANCE_CLOCK_MARGIN_MS, dealTermsQuery, signedAcceptanceWindowMs } from '../deal-terms';
 import { coordinatorActivities, perimeterActivities, settlementActivities } from '../activity-proxies';
 import type { ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
 import { asRefusal, assertDecides, scopeOf, termsHashOf, verifiedSigner } from '../verified-decision';
@@ -49,12 +55,15 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
     action: 'dispute_opening',
     content: { reason: signed?.statement?.content?.reason },
   });
+  // The buyer's signed acceptance, once counted: settlement checks it again before paying.
+  let buyerConfirmation: SignedDecision | undefined;
   setHandler(
     confirmDealUpdate,
     async ({ signed }) => {
       await verifiedSigner(signed, confirmation());
       // The acceptance timer may have confirmed (or a dispute opened) while the signature was checked.
       asRefusal(() => deal.confirm('buyer', Date.now()));
+      buyerConfirmation = signed;
       return deal.snapshot();
     },
     {
@@ -170,16 +179,25 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
     await notifyBestEffort(coordinator, input.buyerId, input.dealId, 'deal_refunded');
     return status;
   }
+  // The window the buyer signed, counted from when settlement recorded the delivery: settlement pays
+  // an unconfirmed deal no sooner. Patch `signed-acceptance-window` (issue 20): runs from before keep
+  // the deployment's window.
+  let acceptanceMs = input.acceptanceTimeoutMs;
+  if (patched('signed-acceptance-window')) {
+    await recordDelivery(input, deal.snapshot().result?.release);
+    const signedMs = signedAcceptanceWindowMs(input.terms);
+    if (signedMs !== undefined) acceptanceMs = signedMs + ACCEPTANCE_CLOCK_MARGIN_MS;
+  }
   await notifyBestEffort(coordinator, input.buyerId, input.dealId, 'result_ready');
 
-  await condition(() => deal.stage !== 'delivered', input.acceptanceTimeoutMs);
+  await condition(() => deal.stage !== 'delivered', acceptanceMs);
   if (deal.stage === 'disputed') {
     await settleByDispute(input, deal, escrowPayout, coordinator, settle);
     return deal.snapshot();
   }
   if (deal.stage === 'delivered') deal.confirm('acceptance_timer', Date.now());
 
-  await settle([releaseWithReceipt(deal, input)]);
+  await settle([releaseWithReceipt(deal, input, buyerConfirmation)]);
   deal.advance('settled', Date.now());
   await notifyBestEffort(coordinator, input.sellerId, input.dealId, 'deal_settled');
   return deal.snapshot();

@@ -4,6 +4,7 @@ import { SettlementAttention, type AttentionItem } from '../settlement-attention
 import type { SignedTerms } from '../../lib/signed-terms';
 import type { DealProblem, DealStage } from '../deal/state';
 import { refusal } from '../refusals';
+import type { DecisionScope } from '../../lib/decision-statement';
 
 export interface SellerShare {
   sellerId: string;
@@ -46,6 +47,8 @@ export interface MultiSellerDealStatus {
     releases?: ReleaseStatement[];
   };
   confirmedBy?: 'buyer' | 'acceptance_timer';
+  /** What the buyer's confirmation is signed over: this run, the deal, its terms. */
+  scope?: DecisionScope;
   /** Where the buyer pays each contributing seller's share, once that share's escrow is open. */
   escrows?: { sellerId: string; address: string; amount: string }[];
   /** Money steps that failed and wait for an operator's retry. */
@@ -111,6 +114,17 @@ export class MultiSellerDealState {
   deliver(result: NonNullable<MultiSellerDealStatus['result']>, now: number): void {
     this.status.result = result;
     this.advance('delivered', now);
+  }
+
+  /** Set once the coordinator has hashed the buyer's terms; no confirmation counts before. */
+  setScope(scope: DecisionScope): void {
+    this.status.scope = scope;
+  }
+
+  get scope(): DecisionScope {
+    if (!this.status.scope)
+      throw refusal('InvalidState', `deal ${this.status.dealId} is starting; try again in a moment`);
+    return this.status.scope;
   }
 
   assertConfirmable(): void {

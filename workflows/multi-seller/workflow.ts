@@ -4,6 +4,7 @@ import {
   condition,
   defineQuery,
   defineUpdate,
+  patched,
   setHandler,
 } from '@temporalio/workflow';
 import type { PerimeterActivities } from '../../activities/perimeter/activities';
@@ -25,11 +26,20 @@ import {
   type MultiSellerDealStatus,
   type SellerShare,
 } from './state';
-import { dealTermsQuery } from '../deal-terms';
+import { ACCEPTANCE_CLOCK_MARGIN_MS, dealTermsQuery, signedAcceptanceWindowMs } from '../deal-terms';
 import { coordinatorActivities, perimeterActivities, settlementActivities } from '../activity-proxies';
+import type { ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
+import { asRefusal, assertDecides, scopeOf, termsHashOf, verifiedSigner } from '../verified-decision';
 
 export const multiSellerStatusQuery = defineQuery<MultiSellerDealStatus>('multiSellerDealStatus');
-export const confirmMultiSellerDealUpdate = defineUpdate<MultiSellerDealStatus>('confirmMultiSellerDeal');
+/** The buyer's signed acceptance of this run's delivered sum (content `{}`): every share is paid now. */
+export interface ConfirmMultiSellerDealRequest {
+  signed: SignedDecision<Record<string, never>>;
+}
+export const confirmMultiSellerDealUpdate = defineUpdate<
+  MultiSellerDealStatus,
+  [ConfirmMultiSellerDealRequest]
+>('confirmMultiSellerDeal');
 
 function problemOf(error: unknown): DealProblem {
   const cause = error instanceof ActivityFailure ? error.cause : error;
@@ -49,13 +59,29 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
   const deal = new MultiSellerDealState(input, Date.now());
   setHandler(multiSellerStatusQuery, () => deal.snapshot());
   setHandler(dealTermsQuery, () => input.terms);
+  const confirmation = (): ExpectedDecision => ({
+    scope: deal.scope,
+    action: 'deal_confirmation',
+    principal: input.buyerId,
+    content: {},
+  });
+  // The buyer's signed acceptance, once counted: settlement checks it again before paying each share.
+  let buyerConfirmation: SignedDecision | undefined;
   setHandler(
     confirmMultiSellerDealUpdate,
-    () => {
-      deal.confirm('buyer', Date.now());
+    async ({ signed }) => {
+      await verifiedSigner(signed, confirmation());
+      asRefusal(() => deal.confirm('buyer', Date.now()));
+      buyerConfirmation = signed;
       return deal.snapshot();
     },
-    { validator: () => deal.assertConfirmable() },
+    {
+      // `request` may be absent: the update's old shape took no argument.
+      validator: (request?: ConfirmMultiSellerDealRequest) => {
+        deal.assertConfirmable();
+        assertDecides(request?.signed, confirmation());
+      },
+    },
   );
   handleOperatorRetry(deal.attention);
   // `why`: the problem being unwound, shown (with the failed steps) only once the deal waits.
@@ -64,6 +90,12 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
       if (why) deal.recordProblem(why);
       deal.needsAttention(Date.now());
     });
+
+  // The confirmation is bound to the buyer's terms. Patch `signed-multi-seller-window` (issue 20):
+  // runs from before replay without it (and take no confirmation, only the timer).
+  const signedWindow = patched('signed-multi-seller-window');
+  if (signedWindow)
+    deal.setScope(scopeOf({ id: input.dealId, termsHash: await termsHashOf(input.terms) }));
 
   const perimeterOf = (sellerId: string) => ({
     checks: perimeterActivities<PerimeterActivities>(sellerId, perimeterCheck),
@@ -182,7 +214,14 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
     return fail(problemOf(error), 'refunded');
   }
 
-  const confirmedByBuyer = await condition(() => deal.stage === 'confirmed', input.acceptanceTimeoutMs);
+  // The window the buyer signed, from when settlement recorded each share's delivery (see the deal).
+  let acceptanceMs = input.acceptanceTimeoutMs;
+  if (signedWindow) {
+    await recordShareDeliveries(escrows, deal.snapshot().result?.releases ?? [], input);
+    const signedMs = signedAcceptanceWindowMs(input.terms);
+    if (signedMs !== undefined) acceptanceMs = signedMs + ACCEPTANCE_CLOCK_MARGIN_MS;
+  }
+  const confirmedByBuyer = await condition(() => deal.stage === 'confirmed', acceptanceMs);
   if (!confirmedByBuyer) deal.confirm('acceptance_timer', Date.now());
   // Each seller's share released in its own guard: one that fails does not hold back the others.
   await settle(
@@ -196,9 +235,29 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
           amount: payment.amount,
           feeBps: input.feeBps,
           terms: input.terms,
+          ...(buyerConfirmation ? { confirmation: buyerConfirmation } : {}),
         }),
     })),
   );
   deal.advance('settled', Date.now());
   return deal.snapshot();
+}
+
+/**
+ * Shows settlement each share's delivery with its seller's signed contribution statement; settlement
+ * keeps the first time and pays an unconfirmed share no sooner than the signed window after it. A
+ * share whose delivery is not recorded is still paid on the buyer's signed confirmation.
+ */
+async function recordShareDeliveries(
+  escrows: { sellerId: string; payment: { dealId: string } }[],
+  releases: { body: { sellerId: string } }[],
+  input: MultiSellerDealInput,
+): Promise<void> {
+  const settlement = settlementActivities(settlementTx);
+  for (const { sellerId, payment } of escrows) {
+    const release = releases.find((statement) => statement.body.sellerId === sellerId);
+    await settlement
+      .recordDelivery({ dealId: payment.dealId, terms: input.terms, release })
+      .catch(() => undefined);
+  }
 }
