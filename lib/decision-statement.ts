@@ -33,6 +33,8 @@ export const DECISION_ACTIONS = [
   'dispute_opening',
   /** The subscriber ends its subscription at the current period's end. */
   'subscription_cancellation',
+  /** The subscriber has topped up in a grace window: the period's charge is tried again now. */
+  'subscription_payment_ready',
 ] as const;
 export type DecisionAction = (typeof DECISION_ACTIONS)[number];
 

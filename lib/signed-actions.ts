@@ -89,6 +89,24 @@ export async function cancelSubscription<T>(client: TuskClient, subscriptionId: 
   }
 }
 
+/**
+ * The subscriber reports, in a grace window, that it topped up: the period's charge is tried again
+ * now. Signed over the run and the period in grace its status shows (signed again if the run moved).
+ */
+export async function reportPaymentReady<T>(client: TuskClient, subscriptionId: string): Promise<T> {
+  const path = subscriptionPath(subscriptionId);
+  for (let tries = 1; ; tries++) {
+    const { currentPeriod: period } = await client.get<{ currentPeriod: number }>(path);
+    const proof = await client.decide(path, 'subscription_payment_ready', { period }, subscriptionId);
+    try {
+      return await client.post<T>(`${path}/payment-ready`, { period, ...proof });
+    } catch (error) {
+      const runMoved = error instanceof TuskApiError && error.code === 'decision_signature_invalid';
+      if (!runMoved || tries >= 3) throw error;
+    }
+  }
+}
+
 export async function addDisputeEvidence<T>(
   client: TuskClient,
   dealId: string,

@@ -7,6 +7,7 @@ import type { SubscriptionService } from './service';
 import {
   createSubscriptionBody,
   deliveryParams,
+  paymentReadyBody,
   periodDelivery,
   sealedAccessToken,
   subscriptionParams,
@@ -62,15 +63,23 @@ export const subscriptionRoutes: FastifyPluginAsyncZod<{ subscriptions: Subscrip
     '/subscriptions/:subscriptionId/payment-ready',
     {
       schema: {
-        summary: 'In a grace window: the buyer has topped up, try the charge again now',
+        summary:
+          'In a grace window: the buyer has topped up, try the charge again now (signed over its scope and period)',
         params: subscriptionParams,
+        body: paymentReadyBody,
         response: { 202: accepted, ...errorResponses },
       },
     },
     async (request, reply) =>
       reply
         .status(202)
-        .send(await subscriptions.paymentReady(requireParty(request), request.params.subscriptionId)),
+        .send(
+          await subscriptions.paymentReady(
+            requireParty(request),
+            request.params.subscriptionId,
+            request.body,
+          ),
+        ),
   );
 
   app.get(

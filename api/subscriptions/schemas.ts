@@ -1,3 +1,4 @@
+import { decisionProof } from '../signed-decision';
 import { releaseStatement } from '../../lib/release-statement';
 import { z } from 'zod';
 import { attentionItem } from '../deals/schemas';
@@ -54,6 +55,9 @@ export const createSubscriptionBody = z.strictObject({
 export type CreateSubscriptionBody = z.infer<typeof createSubscriptionBody>;
 
 export const subscriptionParams = z.object({ subscriptionId: businessId });
+/** The period in grace the top-up is for, signed with the report over the run (the status's `scope`). */
+export const paymentReadyBody = decisionProof.extend({ period: z.int().min(1) });
+export type PaymentReadyBody = z.infer<typeof paymentReadyBody>;
 export const deliveryParams = subscriptionParams.extend({ period: z.coerce.number().int().min(1) });
 
 const delivered = z.union([

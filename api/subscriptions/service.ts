@@ -18,7 +18,7 @@ import { requireOwner, subscriptionAsSeenBy } from '../redaction';
 import { signedTermsOf } from '../signed-terms';
 import { checkSignedMoney } from '../signed-money';
 import type { LifecycleConfig } from '../lifecycle-config';
-import type { CreateSubscriptionBody } from './schemas';
+import type { CreateSubscriptionBody, PaymentReadyBody } from './schemas';
 import type { TemplateCatalog } from '../templates/catalog';
 import { checkTemplateOrder } from '../templates/order';
 import { assertAffordable } from '../settlement/affordability';
@@ -136,12 +136,21 @@ export class SubscriptionService {
     );
   }
 
-  /** The workflow decides who may report a payment and when (its subscriber, in grace): no status asked first. */
-  async paymentReady(party: Party, subscriptionId: string): Promise<{ accepted: true }> {
+  /**
+   * The subscriber's signed report that it topped up, over the run and period its status shows (its
+   * `scope` and `currentPeriod`); who may report and when (its subscriber, in grace) is the workflow's.
+   */
+  async paymentReady(
+    party: Party,
+    subscriptionId: string,
+    { period, ...proof }: PaymentReadyBody,
+  ): Promise<{ accepted: true }> {
+    const { scope } = await this.status(subscriptionId);
+    const signed = signedByParty(party, scope, 'subscription_payment_ready', { period }, proof);
     return this.calls.update(
       subscriptionWorkflowId(subscriptionId),
       paymentReadyUpdate,
-      { by: party.id },
+      { signed },
       `subscription ${subscriptionId}`,
       subscription.name,
     );

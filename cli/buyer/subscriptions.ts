@@ -6,6 +6,7 @@ import {
   cancelSubscription,
   openResult,
   publicKeyFromPem,
+  reportPaymentReady,
   type ReleaseStatement,
   type TuskClient,
 } from '../../lib/sdk';
@@ -191,11 +192,11 @@ export function registerSubscriptionCommands(buyer: Command): void {
   withPartyOptions(
     subscription
       .command('payment-ready <subscriptionId>')
-      .description('in a grace window: you topped up, charge again now'),
+      .description('in a grace window: you topped up, charge again now (signed over the period in grace)'),
   ).action(async (id: string, options: PartyOptions) => {
     const client = await partyClient(options);
-    const status = await client.post<{ stage: string }>(`/subscriptions/${encode(id)}/payment-ready`);
-    console.log(`subscription ${id}: ${status.stage}`);
+    await reportPaymentReady<{ accepted: true }>(client, id);
+    console.log(`subscription ${id}: payment reported; the charge is tried again now`);
   });
   withPartyOptions(
     subscription

@@ -18,7 +18,7 @@ import {
   waitFor,
   waitForRefusal,
 } from './lifecycle-harness';
-import { cancelSubscription } from '../../lib/signed-actions';
+import { cancelSubscription, reportPaymentReady } from '../../lib/signed-actions';
 import { signDecision } from '../../lib/signed-decision';
 import { cancelSubscriptionUpdate } from '../../workflows/subscription/workflow';
 
@@ -132,17 +132,21 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
       code: 'access_token_invalid',
     });
     // Payment-ready outside a grace window, or from another buyer: the workflow's typed refusals.
-    await expect(buyer.client.post(`/subscriptions/${ids.renewing}/payment-ready`)).rejects.toMatchObject({
+    await expect(reportPaymentReady(buyer.client, ids.renewing)).rejects.toMatchObject({
       status: 409,
       code: 'invalid_state',
       reason: `subscription ${ids.renewing} is active, not in grace`,
     });
-    await expect(thinBuyer.client.post(`/subscriptions/${ids.renewing}/payment-ready`)).rejects.toMatchObject(
-      {
-        status: 403,
-        code: 'forbidden',
-      },
-    );
+    // Another buyer, signing with its own key over this run and period: refused by the workflow.
+    const { scope, currentPeriod: period } = await status(buyer, ids.renewing);
+    const othersReport = thinBuyer.client.signDecision(scope!, 'subscription_payment_ready', { period });
+    await expect(
+      thinBuyer.client.post(`/subscriptions/${ids.renewing}/payment-ready`, { period, ...othersReport }),
+    ).rejects.toMatchObject({ status: 403, code: 'forbidden', reason: 'only the subscriber reports a payment' });
+    // Unsigned, as before: a 400 naming the missing signature.
+    await expect(buyer.client.post(`/subscriptions/${ids.renewing}/payment-ready`)).rejects.toMatchObject({
+      status: 400,
+    });
   });
 
   it("rotates the token each renewal; the old one is refused once its period's end plus grace has passed", async () => {

@@ -37,8 +37,12 @@ import { asRefusal, assertDecides, scopeOf, termsHashOf, verifiedSigner } from '
 export interface CancelSubscriptionRequest {
   signed: SignedDecision<Record<string, never>>;
 }
+/**
+ * The subscriber's signed report that it topped up, on this run and for the current period (content
+ * `{ period }`): a report from another period's grace does not count again.
+ */
 export interface PaymentReadyRequest {
-  by: string;
+  signed: SignedDecision<{ period: number }>;
 }
 
 export const subscriptionStatusQuery = defineQuery<SubscriptionStatus>('subscriptionStatus');
@@ -46,9 +50,12 @@ export const subscriptionStatusQuery = defineQuery<SubscriptionStatus>('subscrip
 export const cancelSubscriptionUpdate = defineUpdate<SubscriptionStatus, [CancelSubscriptionRequest]>(
   'cancelSubscription',
 );
-/** The buyer has topped up: during a grace window, the charge is tried again now. */
+/**
+ * The old, unsigned way to report a top-up: counted only by runs from before the signed report
+ * (patch `signed-payment-ready`); a new run ignores it, as anyone with Temporal could send it.
+ */
 export const paymentReadySignal = defineSignal('paymentReady');
-/** The same, as the API sends it for the buyer: the workflow refuses another party or another stage. */
+/** The subscriber's signed report, as the API sends it: the workflow refuses another party or stage. */
 export const paymentReadyUpdate = defineUpdate<{ accepted: true }, [PaymentReadyRequest]>(
   'reportPaymentReady',
 );
@@ -83,16 +90,32 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
       },
     },
   );
-  setHandler(paymentReadySignal, () => void sub.requestPaymentRetry());
+  setHandler(paymentReadySignal, () => {
+    if (!patched('signed-payment-ready')) sub.requestPaymentRetry();
+  });
+  const paymentReport = (): ExpectedDecision => ({
+    scope: sub.scope,
+    action: 'subscription_payment_ready',
+    principal: input.buyerId,
+    content: { period: sub.period },
+  });
   setHandler(
     paymentReadyUpdate,
-    ({ by }) => {
-      sub.assertMayReportPayment(by);
-      // Bounded like the signal: a retry already pending, or the last allowed, is not queued again.
+    async ({ signed }) => {
+      const by = await verifiedSigner(signed, paymentReport());
+      asRefusal(() => sub.assertMayReportPayment(by.principal));
+      // Bounded: a retry already pending, or the last allowed, is not queued again.
       sub.requestPaymentRetry();
       return { accepted: true as const };
     },
-    { validator: ({ by }: PaymentReadyRequest) => sub.assertMayReportPayment(by) },
+    {
+      // `request` may be absent or of the old shape ({ by }): refused as unsigned.
+      validator: (request?: PaymentReadyRequest) => {
+        const signed = request?.signed;
+        if (signed?.statement) sub.assertMayReportPayment(String(signed.statement.principal));
+        assertDecides(signed, paymentReport());
+      },
+    },
   );
 
   handleOperatorRetry(sub.attention);
