@@ -2,11 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DeliveryRecords,
-  recordDelivery,
-  requireBuyerConsent,
-} from '../../activities/settlement/acceptance';
+import { DeliveryRecords, recordDelivery, requireBuyerConsent } from '../../activities/settlement/acceptance';
 import { SettlementRefusedError } from '../../activities/settlement/port';
 import { dealEscrowId } from '../../activities/settlement/types';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
@@ -115,7 +111,9 @@ describe("settlement holds an unconfirmed payout to the buyer's signed acceptanc
 
   it('records a delivery only with the perimeter’s signed release for these terms', async () => {
     const at = (statement: unknown) =>
-      refusalOf(() => recordDelivery({ dealId: escrow, terms, release: statement }, { keys, records, now: 1 }));
+      refusalOf(() =>
+        recordDelivery({ dealId: escrow, terms, release: statement }, { keys, records, now: 1 }),
+      );
     expect(await at(undefined)).toMatch(/^ReleaseUnsigned/);
     expect(await at(release({}, stranger))).toMatch(/^ReleaseUnsigned: .*registered perimeter key/);
     expect(await at(release({ termsHash: HASH }))).toMatch(/^ReleaseUnsigned: .*other terms/);
@@ -125,8 +123,14 @@ describe("settlement holds an unconfirmed payout to the buyer's signed acceptanc
   });
 
   it('keeps the first delivery time: a later report neither restarts nor shortens the window', async () => {
-    const first = await recordDelivery({ dealId: escrow, terms, release: release() }, { keys, records, now: 1_000 });
-    const again = await recordDelivery({ dealId: escrow, terms, release: release() }, { keys, records, now: 9_000 });
+    const first = await recordDelivery(
+      { dealId: escrow, terms, release: release() },
+      { keys, records, now: 1_000 },
+    );
+    const again = await recordDelivery(
+      { dealId: escrow, terms, release: release() },
+      { keys, records, now: 9_000 },
+    );
     expect(first).toEqual({ deliveredAt: 1_000 });
     expect(again).toEqual({ deliveredAt: 1_000 });
   });
