@@ -190,14 +190,18 @@ export const paymentTermsBodies = {
     sellerId: z.string(),
     price: units,
     notAfter: z.iso.datetime({ offset: true }),
-    acceptanceWindowSeconds,
+    // Optional here so escrows locked before it was signed can still be paid or refunded; settlement
+    // locks nothing new without it.
+    acceptanceWindowSeconds: acceptanceWindowSeconds.optional(),
   }),
   multi_seller: termsBodies.multi_seller.extend({
     ...signedMoney,
     sellers: z.array(z.object({ sellerId: z.string(), templateHash: z.string(), price: units })).min(1),
     price: units,
     notAfter: z.iso.datetime({ offset: true }),
-    acceptanceWindowSeconds,
+    // Optional here so escrows locked before it was signed can still be paid or refunded; settlement
+    // locks nothing new without it.
+    acceptanceWindowSeconds: acceptanceWindowSeconds.optional(),
   }),
   subscription: termsBodies.subscription.extend({
     ...signedMoney,

@@ -24,7 +24,12 @@ export interface SignedEscrow {
   notAfter?: number;
   /** A deal's signed acceptance window (ms): a payout without the buyer's confirmation waits it out. */
   acceptanceWindowMs?: number;
+  /** A deal's or a share's escrow: nothing is locked under terms that sign no acceptance window. */
+  needsAcceptanceWindow?: boolean;
 }
+
+const windowOf = (seconds: number | undefined) =>
+  seconds === undefined ? {} : { acceptanceWindowMs: seconds * 1000 };
 
 export const WHOLE = 'whole';
 
@@ -116,7 +121,9 @@ export function signedEscrowOf(terms: SignedTerms | undefined, escrowId: string)
         feeBps: body.feeBps,
         payouts: whole(body.sellerId, amount),
         notAfter: Date.parse(body.notAfter),
-        ...(ref.kind === 'deal' ? { acceptanceWindowMs: body.acceptanceWindowSeconds * 1000 } : {}),
+        ...(ref.kind === 'deal'
+          ? { needsAcceptanceWindow: true, ...windowOf(body.acceptanceWindowSeconds) }
+          : {}),
       };
     }
     case 'share': {
@@ -134,7 +141,8 @@ export function signedEscrowOf(terms: SignedTerms | undefined, escrowId: string)
         feeBps: body.feeBps,
         payouts: whole(share.sellerId, BigInt(share.price)),
         notAfter: Date.parse(body.notAfter),
-        acceptanceWindowMs: body.acceptanceWindowSeconds * 1000,
+        needsAcceptanceWindow: true,
+        ...windowOf(body.acceptanceWindowSeconds),
       };
     }
     case 'period':
@@ -216,6 +224,8 @@ export function assertSignedMove(move: MoneyMove, terms: SignedTerms | undefined
       sameAmount('a lock', move.amount, signed.amount);
       if (signed.notAfter !== undefined && !(now <= signed.notAfter))
         throw refused(`the terms expired at ${new Date(signed.notAfter).toISOString()}: nothing is locked`);
+      if (signed.needsAcceptanceWindow && signed.acceptanceWindowMs === undefined)
+        throw refused('the terms sign no acceptanceWindowSeconds: the operator would choose it; nothing is locked');
       if (move.feeBps !== undefined) sameFee(move.feeBps, signed.feeBps);
       if (move.payeeId !== undefined)
         for (const payout of signed.payouts.values())
