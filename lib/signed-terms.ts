@@ -121,7 +121,11 @@ const money = {
  * so the operator cannot shorten it: settlement pays a deal the buyer did not confirm only once this
  * much time has passed since settlement recorded the delivery.
  */
-const acceptanceWindowSeconds = z.number().int().min(1).max(365 * 24 * 60 * 60);
+const acceptanceWindowSeconds = z
+  .number()
+  .int()
+  .min(1)
+  .max(365 * 24 * 60 * 60);
 
 /** What a perimeter reads from each kind of signed body; the API's schemas are stricter. */
 export const termsBodies = {

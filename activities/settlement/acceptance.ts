@@ -48,7 +48,8 @@ export class DeliveryRecords {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const first = await this.deliveredAt(escrowId);
-      if (first === undefined) throw new Error(`the delivery record of ${escrowId} cannot be read`, { cause: error });
+      if (first === undefined)
+        throw new Error(`the delivery record of ${escrowId} cannot be read`, { cause: error });
       return first;
     }
   }

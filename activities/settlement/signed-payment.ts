@@ -225,7 +225,9 @@ export function assertSignedMove(move: MoneyMove, terms: SignedTerms | undefined
       if (signed.notAfter !== undefined && !(now <= signed.notAfter))
         throw refused(`the terms expired at ${new Date(signed.notAfter).toISOString()}: nothing is locked`);
       if (signed.needsAcceptanceWindow && signed.acceptanceWindowMs === undefined)
-        throw refused('the terms sign no acceptanceWindowSeconds: the operator would choose it; nothing is locked');
+        throw refused(
+          'the terms sign no acceptanceWindowSeconds: the operator would choose it; nothing is locked',
+        );
       if (move.feeBps !== undefined) sameFee(move.feeBps, signed.feeBps);
       if (move.payeeId !== undefined)
         for (const payout of signed.payouts.values())

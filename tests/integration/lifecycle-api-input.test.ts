@@ -167,7 +167,14 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
       ['buyer', 'POST', '/subscriptions/no-such-sub/cancel', PROOF, 404, 'not_found'],
       // So is a payment report, signed with the period in grace.
       ['buyer', 'POST', '/subscriptions/no-such-sub/payment-ready', undefined, 400, 'invalid_request'],
-      ['buyer', 'POST', '/subscriptions/no-such-sub/payment-ready', { period: 1, ...PROOF }, 404, 'not_found'],
+      [
+        'buyer',
+        'POST',
+        '/subscriptions/no-such-sub/payment-ready',
+        { period: 1, ...PROOF },
+        404,
+        'not_found',
+      ],
       ['buyer', 'GET', '/subscriptions/no-such-sub/token', undefined, 404, 'not_found'],
       ['buyer', 'GET', '/subscriptions/no-such-sub/deliveries/first', undefined, 400, 'invalid_request'],
       ['buyer', 'GET', '/subscriptions/no-such-sub/deliveries/0', undefined, 400, 'invalid_request'],

@@ -142,7 +142,11 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
     const othersReport = thinBuyer.client.signDecision(scope!, 'subscription_payment_ready', { period });
     await expect(
       thinBuyer.client.post(`/subscriptions/${ids.renewing}/payment-ready`, { period, ...othersReport }),
-    ).rejects.toMatchObject({ status: 403, code: 'forbidden', reason: 'only the subscriber reports a payment' });
+    ).rejects.toMatchObject({
+      status: 403,
+      code: 'forbidden',
+      reason: 'only the subscriber reports a payment',
+    });
     // Unsigned, as before: a 400 naming the missing signature.
     await expect(buyer.client.post(`/subscriptions/${ids.renewing}/payment-ready`)).rejects.toMatchObject({
       status: 400,

@@ -94,8 +94,7 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
   // The confirmation is bound to the buyer's terms. Patch `signed-multi-seller-window` (issue 20):
   // runs from before replay without it (and take no confirmation, only the timer).
   const signedWindow = patched('signed-multi-seller-window');
-  if (signedWindow)
-    deal.setScope(scopeOf({ id: input.dealId, termsHash: await termsHashOf(input.terms) }));
+  if (signedWindow) deal.setScope(scopeOf({ id: input.dealId, termsHash: await termsHashOf(input.terms) }));
 
   const perimeterOf = (sellerId: string) => ({
     checks: perimeterActivities<PerimeterActivities>(sellerId, perimeterCheck),
