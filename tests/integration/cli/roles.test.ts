@@ -57,6 +57,8 @@ describe('the CLI of every role', () => {
     );
     expect(bought.code, bought.stderr).toBe(0);
     plainDealId = /^deal (\S+): delivered$/m.exec(bought.stdout)![1]!;
+    // The acceptance window the buyer signed (the one the catalog suggests, unless it chose another).
+    expect(bought.stdout).toMatch(/^ {2}acceptance window: \d+ (h|s) after delivery \(signed\)$/m);
     expect(await tuskOk(['buyer', 'result', plainDealId, '--as', 'demo-buyer'], env)).toContain(
       'commitment verified',
     );
@@ -77,12 +79,15 @@ describe('the CLI of every role', () => {
         '100,I10',
         '--select',
         '101,E11',
+        '--acceptance-window',
+        '2',
         '--wait',
       ],
       env,
     );
     expect(bought.code, bought.stderr).toBe(0);
     const dealId = /^deal (\S+): delivered$/m.exec(bought.stdout)![1]!;
+    expect(bought.stdout).toMatch(/^ {2}acceptance window: 2 h after delivery \(signed\)$/m);
     const opened = JSON.parse(
       await tuskOk(['buyer', 'result', dealId, '--as', 'demo-buyer', '--json'], env),
     ) as {
