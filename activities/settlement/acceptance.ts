@@ -118,12 +118,16 @@ export interface AskingRun {
  * started with a tiny timeout) gets the payout refused until the buyer's window has really passed.
  */
 export async function requireBuyerConsent(
-  input: { dealId: string; terms: SignedTerms; confirmation?: SignedDecision },
+  input: { dealId: string; terms: SignedTerms; confirmation?: SignedDecision; release?: unknown },
   deps: { keys: RegisteredKeys; records: DeliveryRecords; now: number; asking?: AskingRun },
 ): Promise<void> {
   const signed = signedEscrowOf(input.terms, input.dealId);
   if (signed.acceptanceWindowMs === undefined) return;
   if (input.confirmation !== undefined) return requireConfirmation(input.confirmation, input.terms, deps);
+  // A delivery never recorded (settlement was down when it was reported) is recorded now, from the
+  // release statement the payout carries: the window then runs from now, and a later retry pays.
+  if (input.release !== undefined && (await deps.records.deliveredAt(input.dealId)) === undefined)
+    await recordDelivery({ dealId: input.dealId, terms: input.terms, release: input.release }, deps);
   const deliveredAt = await deps.records.deliveredAt(input.dealId);
   if (deliveredAt === undefined)
     throw refused(

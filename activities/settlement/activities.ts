@@ -56,7 +56,11 @@ export interface SettlementActivityOptions {
 }
 
 /** A whole payout may carry the buyer's signed confirmation; without one the signed window must have passed. */
-type ConsentedRelease = ReleaseEscrowInput & { confirmation?: SignedDecision };
+type ConsentedRelease = ReleaseEscrowInput & {
+  confirmation?: SignedDecision;
+  /** The perimeter's signed release statement: records the delivery if it never was. */
+  release?: unknown;
+};
 
 /**
  * Every move of money carries the payer's signed terms: the activity checks the move against them
@@ -119,7 +123,7 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
       ),
     releaseEscrow: (input: Signed<ConsentedRelease>) =>
       asActivity(async () => {
-        const { confirmation, ...release } = input;
+        const { confirmation, release: statement, ...release } = input;
         const move = checked(release, {
           action: 'release',
           escrowId: input.dealId,
@@ -129,7 +133,12 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
           feeBps: input.feeBps,
         });
         await requireBuyerConsent(
-          { dealId: input.dealId, terms: input.terms, ...(confirmation ? { confirmation } : {}) },
+          {
+            dealId: input.dealId,
+            terms: input.terms,
+            ...(confirmation ? { confirmation } : {}),
+            ...(statement === undefined ? {} : { release: statement }),
+          },
           {
             keys: options.keys,
             records: options.deliveries,

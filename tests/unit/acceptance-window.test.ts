@@ -141,6 +141,27 @@ describe("settlement holds an unconfirmed payout to the buyer's signed acceptanc
     expect(await consent(endsAt)).toBe('allowed');
   });
 
+  it('a payout carrying the release records a delivery settlement missed: the window runs from then', async () => {
+    const missed = dealEscrowId('d1', 'other-nonce-of-terms');
+    const withNonce = signTerms(
+      'cohort_query',
+      'acme',
+      { ...terms.body, nonce: 'other-nonce-of-terms' },
+      buyer.privateKeyPem,
+    );
+    const statement = release({ termsHash: termsHashOf(withNonce) });
+    const payout = (now: number) =>
+      refusalOf(() =>
+        requireBuyerConsent(
+          { dealId: missed, terms: withNonce, release: statement },
+          { keys, records, now, asking: run },
+        ),
+      );
+    expect(await payout(50_000)).toMatch(/^AcceptanceWindowOpen: .*open until/);
+    expect(await records.deliveredAt(missed)).toBe(50_000);
+    expect(await payout(50_000 + WINDOW_S * 1000)).toBe('allowed');
+  });
+
   it("pays at once on the buyer's own confirmation for this run, and on no other", async () => {
     expect(await consent(1_500, confirmation())).toBe('allowed');
     expect(await consent(1_500, confirmation(stranger.privateKeyPem))).toMatch(

@@ -86,6 +86,10 @@ export function releaseWithReceipt(
         terms: input.terms,
         ...(deal.commitment ? { receiptFor: deal.commitment } : {}),
         ...(confirmation ? { confirmation } : {}),
+        // Without a confirmation, the release statement lets settlement record a delivery it missed.
+        ...(!confirmation && deal.snapshot().result?.release
+          ? { release: deal.snapshot().result!.release }
+          : {}),
       });
       if (released.receipt)
         deal.recordReceipt({ id: released.receipt.receiptId, salt: released.receipt.salt });

@@ -222,6 +222,10 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
   }
   const confirmedByBuyer = await condition(() => deal.stage === 'confirmed', acceptanceMs);
   if (!confirmedByBuyer) deal.confirm('acceptance_timer', Date.now());
+  const releaseOf = (sellerId: string) => {
+    const release = deal.snapshot().result?.releases?.find((r) => r.body.sellerId === sellerId);
+    return release ? { release } : {};
+  };
   // Each seller's share released in its own guard: one that fails does not hold back the others.
   await settle(
     escrows.map(({ sellerId, payment }) => ({
@@ -235,6 +239,8 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
           feeBps: input.feeBps,
           terms: input.terms,
           ...(buyerConfirmation ? { confirmation: buyerConfirmation } : {}),
+          // Without one, the seller's signed contribution lets settlement record a delivery it missed.
+          ...(buyerConfirmation ? {} : releaseOf(sellerId)),
         }),
     })),
   );
