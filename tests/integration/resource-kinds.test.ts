@@ -368,7 +368,7 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
       {
         route: 'POST /subscriptions/:id/payment-ready',
         kind: 'subscription',
-        call: (id) => buyer.post(`/subscriptions/${id}/payment-ready`, PROOF),
+        call: (id) => buyer.post(`/subscriptions/${id}/payment-ready`, { period: 1, ...PROOF }),
       },
       {
         route: 'GET /subscriptions/:id/token',
