@@ -162,6 +162,8 @@ describe('the perimeter refuses what its seller did not approve, before any mone
         price: '1000',
         buyerPublicKey: test.deployment.buyer.resultPublicKey,
         compliance: RESEARCH_IN_US,
+        // The window these deals run with (1 s): the deal's timer and settlement follow the signed one.
+        acceptanceWindowSeconds: 1,
       });
 
     async function refusedWithoutBudget(
