@@ -10,7 +10,7 @@ import { signTerms } from '../../lib/signed-terms';
 import { DEALS_TASK_QUEUE } from '../../lib/temporal';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
-import type { CohortQueryDealInput } from '../../workflows/deal/state';
+import type { CohortQueryDealInput, DealStatus } from '../../workflows/deal/state';
 import { milestoneGrant } from '../../workflows/grant/workflow';
 import { grantWorkflowId } from '../../workflows/workflow-ids';
 import { tusk } from './cli/run-tusk';
@@ -19,10 +19,12 @@ import {
   dealTermsBody,
   RESEARCH_IN_US,
   startDealBehindTheApi,
+  startDealWorkflow,
   startTestDeployment,
   type TestDeployment,
 } from './harness';
-import { LIFECYCLE_PARTIES } from './lifecycle-harness';
+import { LIFECYCLE_PARTIES, waitFor } from './lifecycle-harness';
+import { confirmDeal } from '../../lib/signed-actions';
 import { Worker } from '@temporalio/worker';
 import { openDealResult } from '../../cli/buyer/result';
 import { BlobStore } from '../../lib/blob-store';
@@ -299,18 +301,31 @@ describe('who signed is who is named', () => {
       try {
         for (const variant of ['nobody', 'impostor'] as const) {
           signWith = variant;
-          const deal = dealFor(`made-up-${variant}-${crypto.randomUUID()}`);
-          const status = await startDealBehindTheApi(test, {
+          // A window long enough that only the buyer's confirmation pays: settlement was never shown
+          // the seller's signed release, so it would refuse the timer's payout.
+          const deal = {
+            ...dealFor(`made-up-${variant}-${crypto.randomUUID()}`),
+            acceptanceTimeoutMs: 600_000,
+          };
+          const handle = await startDealWorkflow(test, {
             ...deal,
             terms: buyer.client.signTerms('cohort_query', dealTermsBody({ ...deal, buyerKeyRef: '' }, buyer)),
           });
-          expect(status.result?.commitment).toMatch(/^sha256:/);
+          const delivered = await waitFor(
+            () => buyer.client.get<DealStatus>(`/deals/${deal.dealId}`),
+            (s) => s.stage !== 'escrow_locked' && s.stage !== 'query_running' && s.result !== undefined,
+          );
+          expect(delivered.stage).toBe('delivered');
+          expect(delivered.result?.commitment).toMatch(/^sha256:/);
           const opening = openDealResult(buyer.client, buyer.resultKeyPem, deal.dealId, operatorKey);
           await expect(opening).rejects.toThrow(
             variant === 'nobody'
               ? /not what seller .* released: no well-formed release statement/
               : /not what seller .* released: signed by .*, not the seller's registered perimeter key/,
           );
+          // A buyer who confirms without checking: the made-up answer is paid, so an audit must name it.
+          await confirmDeal(buyer.client, deal.dealId);
+          expect((await handle.result()).stage).toBe('settled');
           made.push(deal.dealId);
         }
       } finally {
