@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { partyClient, readText, withPartyOptions, type PartyOptions } from './common';
+import { partyClient, readText, withPartyOptions, type PartyOptions, jsonText } from './common';
 import { encode } from './party-commands';
 import { addDisputeEvidence, openDispute } from '../lib/signed-actions';
 
@@ -14,7 +14,7 @@ export function addDisputePartyCommands(group: Command): void {
       .requiredOption('--reason <text>', 'what is wrong (signed with the dispute)'),
   ).action(async (dealId: string, options: PartyOptions & { reason: string }) => {
     const client = await partyClient(options);
-    console.log(JSON.stringify(await openDispute(client, dealId, options.reason), null, 2));
+    console.log(jsonText(await openDispute(client, dealId, options.reason)));
   });
   const dispute = group
     .command('dispute-evidence')
@@ -34,6 +34,6 @@ export function addDisputePartyCommands(group: Command): void {
       .description("a deal's dispute: stage, evidence, approvals (JSON)"),
   ).action(async (dealId: string, options: PartyOptions) => {
     const client = await partyClient(options);
-    console.log(JSON.stringify(await client.get(`/deals/${encode(dealId)}/dispute`), null, 2));
+    console.log(jsonText(await client.get(`/deals/${encode(dealId)}/dispute`)));
   });
 }

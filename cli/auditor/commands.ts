@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { FINAL_DISCLOSURE_STAGES, waitFor } from '../../lib/sdk';
-import { EXIT, partyClient, withPartyOptions, type PartyOptions } from '../common';
+import { EXIT, partyClient, withPartyOptions, type PartyOptions, jsonText } from '../common';
 import { addDealsCommand, addKeygenCommand, encode, progressOnStderr } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
 import { viewDisclosure } from '../../lib/signed-actions';
@@ -17,7 +17,7 @@ export function registerAuditorCommands(program: Command): void {
     auditor.command('deal <dealId>').description('a deal as auditors see it (parties and amount hidden)'),
   ).action(async (dealId: string, options: PartyOptions) => {
     const client = await partyClient(options);
-    console.log(JSON.stringify(await client.get(`/deals/${encode(dealId)}`), null, 2));
+    console.log(jsonText(await client.get(`/deals/${encode(dealId)}`)));
   });
   const disclosure = auditor.command('disclosure').description("ask to see a deal's hidden fields");
   withPartyOptions(
@@ -56,13 +56,13 @@ export function registerAuditorCommands(program: Command): void {
     disclosure.command('status <disclosureId>').description('stage, decisions, views (JSON)'),
   ).action(async (id: string, options: PartyOptions) => {
     const client = await partyClient(options);
-    console.log(JSON.stringify(await client.get(`/disclosures/${encode(id)}`), null, 2));
+    console.log(jsonText(await client.get(`/disclosures/${encode(id)}`)));
   });
   withPartyOptions(
     disclosure.command('view <disclosureId>').description('see the approved fields (each view is recorded)'),
   ).action(async (id: string, options: PartyOptions) => {
     const client = await partyClient(options);
-    console.log(JSON.stringify(await viewDisclosure(client, id), null, 2));
+    console.log(jsonText(await viewDisclosure(client, id)));
   });
   addDealsCommand(auditor);
   addKeyCheckCommand(auditor);

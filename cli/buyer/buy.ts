@@ -10,7 +10,16 @@ import {
   type QueryTemplate,
   type TuskClient,
 } from '../../lib/sdk';
-import { CliError, EXIT, home, keyPaths, partyClient, readText, type PartyOptions } from '../common';
+import {
+  CliError,
+  EXIT,
+  home,
+  keyPaths,
+  partyClient,
+  readText,
+  type PartyOptions,
+  jsonText,
+} from '../common';
 import { encode, progressOnStderr } from '../party-commands';
 import { readHeSecret } from './he-keys';
 import { keepSelections, keepSignedTerms } from '../settlement/kept-terms';
@@ -122,7 +131,7 @@ export async function waitForDeal(client: TuskClient, path: string, dealId: stri
 
 /** Prints the outcome (and the acceptance window the buyer signed); a refused, refunded or failed deal exits 1. */
 export function report(status: DealStatus, json?: boolean, acceptanceWindowSeconds?: unknown): void {
-  if (json) console.log(JSON.stringify(status, null, 2));
+  if (json) console.log(jsonText(status));
   else if (awaitsPayment(status)) {
     const escrow = status.escrow!.address;
     console.log(

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CliError, partyClient, withPartyOptions, type PartyOptions } from '../common';
+import { CliError, partyClient, withPartyOptions, type PartyOptions, jsonText } from '../common';
 import { addDealsCommand, addKeygenCommand, encode } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
 import {
@@ -28,7 +28,7 @@ export function registerComplianceCommands(program: Command): void {
     disputes.command('status <dealId>').description('stage, evidence, approvals (JSON)'),
   ).action(async (dealId: string, options: PartyOptions) => {
     const client = await partyClient(options);
-    console.log(JSON.stringify(await client.get(`/deals/${encode(dealId)}/dispute`), null, 2));
+    console.log(jsonText(await client.get(`/deals/${encode(dealId)}/dispute`)));
   });
   withPartyOptions(
     disputes
@@ -45,7 +45,7 @@ export function registerComplianceCommands(program: Command): void {
       .description('read the evidence (the named reviewer; each read is recorded)'),
   ).action(async (dealId: string, options: PartyOptions) => {
     const client = await partyClient(options);
-    console.log(JSON.stringify(await readDisputeEvidence(client, dealId), null, 2));
+    console.log(jsonText(await readDisputeEvidence(client, dealId)));
   });
   withPartyOptions(
     disputes
@@ -67,7 +67,7 @@ export function registerComplianceCommands(program: Command): void {
     disclosures.command('status <disclosureId>').description('stage, decisions, views (JSON)'),
   ).action(async (id: string, options: PartyOptions) => {
     const client = await partyClient(options);
-    console.log(JSON.stringify(await client.get(`/disclosures/${encode(id)}`), null, 2));
+    console.log(jsonText(await client.get(`/disclosures/${encode(id)}`)));
   });
   withPartyOptions(
     disclosures

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { LocalLedger } from '../../activities/settlement/local-ledger';
 import { party, partiesFile, type Party } from '../../lib/parties';
 import { readSellerFile } from '../../lib/seller-workspace';
-import { CliError, home, withHomeOption, writeFileAtomic } from '../common';
+import { CliError, home, withHomeOption, writeFileAtomic, jsonText } from '../common';
 import { addKeygenCommand } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
 import { formatTable } from '../format-table';
@@ -62,7 +62,7 @@ async function partyList(options: { home?: string; json: boolean }): Promise<voi
     throw new CliError(`${path} is not a parties file: ${z.prettifyError(parsed.error)}`, 1);
   const parties = [...parsed.data.parties].sort((a, b) => a.id.localeCompare(b.id));
   if (options.json) {
-    console.log(JSON.stringify(parties, null, 2));
+    console.log(jsonText(parties));
     return;
   }
   console.log(

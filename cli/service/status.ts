@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CliError, EXIT } from '../common';
+import { CliError, EXIT, jsonText } from '../common';
 import { formatTable } from '../format-table';
 import { readUpFile, runningInstance, type UpFile } from './instance';
 
@@ -10,7 +10,7 @@ export async function status(home: string, json: boolean): Promise<number> {
   const pid = await runningInstance(home);
   const file = await readUpFile(home);
   if (json) {
-    console.log(JSON.stringify({ running: pid !== undefined, pid: pid ?? null, ...upView(file) }, null, 2));
+    console.log(jsonText({ running: pid !== undefined, pid: pid ?? null, ...upView(file) }));
     return pid === undefined ? EXIT.unreachable : EXIT.ok;
   }
   if (pid === undefined) {

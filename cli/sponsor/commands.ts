@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { FINAL_GRANT_STAGES, REFUSED_GRANT_STAGES, waitFor } from '../../lib/sdk';
-import { CliError, EXIT, partyClient, readText, withPartyOptions, type PartyOptions } from '../common';
+import {
+  CliError,
+  EXIT,
+  partyClient,
+  readText,
+  withPartyOptions,
+  type PartyOptions,
+  jsonText,
+} from '../common';
 import { catalog, chooseTemplate } from '../buyer/buy';
 import { owedForGrant, whatIsOwed, withPayOptions, type PayOptions } from '../settlement/pay';
 import { keepSignedTerms, payAsSigned } from '../settlement/kept-terms';
@@ -154,7 +162,7 @@ export function registerSponsorCommands(program: Command): void {
     grant.command('progress <grantId>').description('public progress: aggregates only (JSON)'),
   ).action(async (grantId: string, options: PartyOptions) => {
     const client = await partyClient(options);
-    console.log(JSON.stringify(await client.get(`/public/grants/${encode(grantId)}/progress`), null, 2));
+    console.log(jsonText(await client.get(`/public/grants/${encode(grantId)}/progress`)));
   });
   addDealsCommand(sponsor);
   addKeyCheckCommand(sponsor);

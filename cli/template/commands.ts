@@ -15,6 +15,7 @@ import type { QueryTemplate } from '../../query-policies/template';
 import {
   CliError,
   home,
+  jsonText,
   keyPaths,
   partyClient,
   readText,
@@ -157,7 +158,7 @@ async function publish(file: string, options: PartyOptions & { json?: boolean })
     '/templates',
     { template: parsed, signature },
   );
-  if (options.json) console.log(JSON.stringify(published, null, 2));
+  if (options.json) console.log(jsonText(published));
   else
     console.log(`published ${published.id} v${published.version} of ${published.seller}: ${published.hash}`);
 }
