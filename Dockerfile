@@ -32,6 +32,7 @@ COPY api ./api
 COPY cli ./cli
 COPY contracts ./contracts
 COPY lib ./lib
+COPY sdk ./sdk
 COPY query-policies ./query-policies
 COPY scripts ./scripts
 COPY workers ./workers

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { generateEd25519KeyPair, type TuskClient } from '../lib/sdk';
+import { generateEd25519KeyPair, type TuskClient } from '../sdk';
 import { formatTable } from './format-table';
 import {
   CliError,

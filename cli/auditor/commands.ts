@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { FINAL_DISCLOSURE_STAGES, waitFor } from '../../lib/sdk';
+import { FINAL_DISCLOSURE_STAGES, waitFor } from '../../sdk';
 import { EXIT, partyClient, withPartyOptions, type PartyOptions, jsonText } from '../common';
 import { addDealsCommand, addKeygenCommand, encode, progressOnStderr } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';

@@ -9,7 +9,7 @@ import {
   type DealStatus,
   type QueryTemplate,
   type TuskClient,
-} from '../../lib/sdk';
+} from '../../sdk';
 import {
   CliError,
   EXIT,

@@ -9,7 +9,7 @@ import {
   type BudgetView,
   type DealStatus,
   type TuskClient,
-} from '../../lib/sdk';
+} from '../../sdk';
 import {
   CliError,
   home,

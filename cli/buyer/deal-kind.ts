@@ -1,4 +1,4 @@
-import { TuskApiError, type TuskClient } from '../../lib/sdk';
+import { TuskApiError, type TuskClient } from '../../sdk';
 import { encode } from '../party-commands';
 
 export type DealKind = 'cohort_query' | 'multi_seller';

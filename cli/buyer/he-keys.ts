@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { heSecretKeyFile, type HeSecretKeyFile } from '../../lib/he/buyer-keys';
 import { HE_PARAMETER_ID } from '../../lib/he/seal-context';
-import { uploadHeKeys, type TuskClient } from '../../lib/sdk';
+import { uploadHeKeys, type TuskClient } from '../../sdk';
 import { CliError, readText, writeFileAtomic } from '../common';
 
 export const heSecretPath = (homeDir: string, buyerId: string) =>

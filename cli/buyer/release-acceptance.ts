@@ -4,7 +4,7 @@ import {
   type ReleaseStatement,
   type ReleaseWanted,
   type TuskClient,
-} from '../../lib/sdk';
+} from '../../sdk';
 import { CliError, EXIT } from '../common';
 
 /** The operator's log key: the one pinned (flag or TUSK_OPERATOR_KEY), else what the API says. */

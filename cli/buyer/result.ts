@@ -7,7 +7,7 @@ import {
   type ResultPayload,
   type SealedResult,
   type TuskClient,
-} from '../../lib/sdk';
+} from '../../sdk';
 import { CliError, EXIT, home, keyPaths, partyClient, readText, type PartyOptions } from '../common';
 import { keptSelections, readKeptTermsHash, readSignedTerms } from '../settlement/kept-terms';
 import { requireContributions, requireSellersRelease } from './release-acceptance';

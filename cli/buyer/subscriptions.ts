@@ -9,7 +9,7 @@ import {
   reportPaymentReady,
   type ReleaseStatement,
   type TuskClient,
-} from '../../lib/sdk';
+} from '../../sdk';
 import {
   CliError,
   EXIT,

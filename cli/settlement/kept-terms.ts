@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { termsBodyOf, termsHashOf, type TermsBody, type TermsKind } from '../../lib/sdk';
+import { termsBodyOf, termsHashOf, type TermsBody, type TermsKind } from '../../sdk';
 import { CliError, EXIT, home, writeFileAtomic } from '../common';
 import { payOwed, type Owed, type Payment, type PayOptions } from './pay';
 

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { waitFor, type TuskClient } from '../../lib/sdk';
+import { waitFor, type TuskClient } from '../../sdk';
 import { CliError, EXIT, home, writeFileAtomic } from '../common';
 
 /** One payment a payer owes: into which escrow, how much, for what. */

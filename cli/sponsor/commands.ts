@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import { FINAL_GRANT_STAGES, REFUSED_GRANT_STAGES, waitFor } from '../../lib/sdk';
+import { FINAL_GRANT_STAGES, REFUSED_GRANT_STAGES, waitFor } from '../../sdk';
 import {
   CliError,
   EXIT,

@@ -1,4 +1,4 @@
-import { checkVerdict, type ReleaseStatement, type TuskClient } from '../../lib/sdk';
+import { checkVerdict, type ReleaseStatement, type TuskClient } from '../../sdk';
 import { catalog } from '../buyer/buy';
 import { EXIT, partyClient, type PartyOptions } from '../common';
 import { encode } from '../party-commands';

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDealResult } from '../../cli/buyer/commands';
-import { fetchDealResult } from '../../lib/sdk';
+import { fetchDealResult } from '../../sdk';
 import type { ResultPayload } from '../../lib/sealed-result';
 import { TuskApiError } from '../../lib/tusk-client';
 import { templateHash } from '../../query-policies/signature';

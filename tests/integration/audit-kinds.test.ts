@@ -15,7 +15,7 @@ import { verdictChargesOf } from '../../lib/audit/verify/verdict-charges';
 import { readPrivacyEntries } from '../../lib/audit/privacy-entries';
 import { milestoneChargeId } from '../../lib/run-ids';
 import { auditorKeysFromLog } from '../../lib/audit/verify/auditor-keys';
-import { checkContributions, fetchDealResult, registeredPerimeterKey } from '../../lib/sdk';
+import { checkContributions, fetchDealResult, registeredPerimeterKey } from '../../sdk';
 import { keepSignedTerms } from '../../cli/settlement/kept-terms';
 import { keyPaths, writeFileAtomic } from '../../cli/common';
 import { tusk as runTusk } from './cli/run-tusk';

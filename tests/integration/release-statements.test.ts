@@ -33,7 +33,7 @@ import {
   noPerimeterKeyProblem,
   registeredPerimeterKey,
   type SealedResult,
-} from '../../lib/sdk';
+} from '../../sdk';
 import { connectWorker } from '../../lib/temporal';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';

@@ -37,7 +37,7 @@ import {
   sealResult,
   type ResultPayload,
 } from '../../lib/sealed-result';
-import { checkRelease, fetchDealResult } from '../../lib/sdk';
+import { checkRelease, fetchDealResult } from '../../sdk';
 import { connectWorker } from '../../lib/temporal';
 import { perimeterTaskQueue } from '../../lib/task-queues';
 import type { RunApprovedQueryInput } from '../../activities/perimeter/types';

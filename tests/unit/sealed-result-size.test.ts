@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { releasePrivately } from '../../activities/perimeter/private-release';
 import { canonicalJson } from '../../lib/canonical-json';
 import { buildResultPayload, openResult, resultCommitment, sealResult } from '../../lib/sealed-result';
-import { publicKeyFromPem } from '../../lib/sdk';
+import { publicKeyFromPem } from '../../sdk';
 import { sumColumn, UNITS_COLUMN } from '../../query-policies/cohort-sql';
 import { noisePlan } from '../../query-policies/noise-plan';
 import { MAX_DIMENSION_BYTES, fitDimension, rowsBytesBound } from '../../query-policies/result-size';

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { sellerWorkspace } from '../../../lib/seller-workspace';
 import { loadPerimeterKey } from '../../../lib/perimeter-key';
-import { registeredPerimeterKey } from '../../../lib/sdk';
+import { registeredPerimeterKey } from '../../../sdk';
 import { deployLocal, type LocalDeployment } from '../../../scripts/lib/local-deployment';
 import { tusk, tuskOk } from './run-tusk';
 

@@ -1,13 +1,13 @@
-import { currentRegistration } from '../audit/key-registration';
-import { sha256Ref } from '../canonical-json';
-import { KeyLogUntrustedError, readKeyLog } from '../key-log';
+import { currentRegistration } from '../lib/audit/key-registration';
+import { sha256Ref } from '../lib/canonical-json';
+import { KeyLogUntrustedError, readKeyLog } from '../lib/key-log';
 import {
   encryptedAnswerCommitment,
   releaseStatementProblems,
   type ReleaseKind,
   type ReleaseStatement,
-} from '../release-statement';
-import type { TuskClient } from '../tusk-client';
+} from '../lib/release-statement';
+import type { TuskClient } from '../lib/tusk-client';
 import { heEnvelopeOf } from './results';
 
 export type ReleaseCheck = { ok: true; statement: ReleaseStatement } | { ok: false; problems: string[] };

@@ -1,4 +1,4 @@
-import type { TuskClient } from '../tusk-client';
+import type { TuskClient } from '../lib/tusk-client';
 
 export class WaitTimeoutError extends Error {
   override name = 'WaitTimeoutError';

@@ -1,10 +1,10 @@
-import type { HeSecretKeyFile } from '../he/buyer-keys';
-import { openSelections, openSum } from '../he/buyer-selection';
-import { decodeEnvelope, type HeVectorEnvelope } from '../he/he-result';
-import { openResult, type ResultPayload } from '../sealed-result';
-import type { ReleaseStatement } from '../release-statement';
-import type { TuskClient } from '../tusk-client';
-import type { QueryTemplate } from '../../query-policies/template';
+import type { HeSecretKeyFile } from '../lib/he/buyer-keys';
+import { openSelections, openSum } from '../lib/he/buyer-selection';
+import { decodeEnvelope, type HeVectorEnvelope } from '../lib/he/he-result';
+import { openResult, type ResultPayload } from '../lib/sealed-result';
+import type { ReleaseStatement } from '../lib/release-statement';
+import type { TuskClient } from '../lib/tusk-client';
+import type { QueryTemplate } from '../query-policies/template';
 
 export interface SealedResult {
   dealId: string;

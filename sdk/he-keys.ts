@@ -1,7 +1,7 @@
-import { canonicalJson } from '../canonical-json';
-import { generateHeKeys, type HeSecretKeyFile } from '../he/buyer-keys';
-import { HE_PARAMETER_ID } from '../he/seal-context';
-import type { TuskClient } from '../tusk-client';
+import { canonicalJson } from '../lib/canonical-json';
+import { generateHeKeys, type HeSecretKeyFile } from '../lib/he/buyer-keys';
+import { HE_PARAMETER_ID } from '../lib/he/seal-context';
+import type { TuskClient } from '../lib/tusk-client';
 
 /**
  * Makes BFV keys here, uploads the public and Galois keys and the key document, and returns the

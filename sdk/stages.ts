@@ -1,7 +1,7 @@
-import type { DealStage } from '../../workflows/deal/state';
-import { FINAL_GRANT_STAGES as GRANT_ENDS, type GrantStage } from '../../workflows/grant/shapes';
-import type { SubscriptionStage } from '../../workflows/subscription/state';
-import type { DisclosureStage } from '../../workflows/disclosure/state';
+import type { DealStage } from '../workflows/deal/state';
+import { FINAL_GRANT_STAGES as GRANT_ENDS, type GrantStage } from '../workflows/grant/shapes';
+import type { SubscriptionStage } from '../workflows/subscription/state';
+import type { DisclosureStage } from '../workflows/disclosure/state';
 
 /**
  * Where a lifecycle rests: nothing more happens until a party acts (delivered: the buyer confirms or
