@@ -29,6 +29,7 @@ COPY package.json package-lock.json tsconfig.json ./
 COPY bin ./bin
 COPY activities ./activities
 COPY api ./api
+COPY audit ./audit
 COPY cli ./cli
 COPY contracts ./contracts
 COPY lib ./lib

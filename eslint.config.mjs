@@ -73,7 +73,14 @@ export default tseslint.config(
   {
     // Dependencies point one way: the operator's side, the shared library and the template rules
     // never reach into the seller's perimeter code.
-    files: ['api/**/*.ts', 'lib/**/*.ts', 'sdk/**/*.ts', 'query-policies/**/*.ts', 'cli/**/*.ts'],
+    files: [
+      'api/**/*.ts',
+      'lib/**/*.ts',
+      'sdk/**/*.ts',
+      'audit/**/*.ts',
+      'query-policies/**/*.ts',
+      'cli/**/*.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',

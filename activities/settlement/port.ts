@@ -172,7 +172,7 @@ export interface ReceiptRecorded extends OnChain {
   salt: string;
 }
 
-/** A transparency-log head to anchor on chain (see lib/audit/anchor.ts). */
+/** A transparency-log head to anchor on chain (see audit/anchor.ts). */
 export interface AnchorTreeHeadInput {
   treeSize: number;
   rootHash: string;

@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
-import { decodedHistoryJson, readHistory, type HistoryJson } from '../../lib/audit/history-json';
-import { rootWorkflowId, subjectCalls, type AuditSubject } from '../../lib/audit/subject';
+import { decodedHistoryJson, readHistory, type HistoryJson } from '../../audit/history-json';
+import { rootWorkflowId, subjectCalls, type AuditSubject } from '../../audit/subject';
 import { ApiError } from '../errors';
 
 export interface RecordedRun {

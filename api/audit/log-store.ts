@@ -2,10 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { canonicalJson } from '../../lib/canonical-json';
-import { consistencyProof, inclusionProof, rootOf, type Hash } from '../../lib/audit/merkle';
-import type { OperatorSigner } from '../../lib/audit/operator-key';
-import { signDocument } from '../../lib/audit/signed-document';
-import { entryLeafHash, type LogEntry, type SignedTreeHead } from '../../lib/audit/tree-head';
+import { consistencyProof, inclusionProof, rootOf, type Hash } from '../../audit/merkle';
+import type { OperatorSigner } from '../../audit/operator-key';
+import { signDocument } from '../../audit/signed-document';
+import { entryLeafHash, type LogEntry, type SignedTreeHead } from '../../audit/tree-head';
 import {
   keyRegistration,
   keySubject,
@@ -13,7 +13,7 @@ import {
   type KeyPurpose,
   type KeyRegistration,
   type KeyRegistrations,
-} from '../../lib/audit/key-registration';
+} from '../../audit/key-registration';
 import type { PartyRole } from '../../lib/parties';
 
 export class LogRangeError extends Error {

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { AuditSubject } from '../../lib/audit/subject';
+import type { AuditSubject } from '../../audit/subject';
 import { ApiError } from '../errors';
 import type { ReceiptService } from './receipt-service';
 

@@ -1,22 +1,22 @@
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
-import { receiptFactsOf, subjectInput } from '../../lib/audit/deal-facts';
-import { ledgerLinesOf } from '../../lib/audit/ledger-lines';
+import { receiptFactsOf, subjectInput } from '../../audit/deal-facts';
+import { ledgerLinesOf } from '../../audit/ledger-lines';
 import type { AnchorStore } from './anchor-store';
-import type { OperatorSigner } from '../../lib/audit/operator-key';
+import type { OperatorSigner } from '../../audit/operator-key';
 import {
   issueReceipt,
   receiptDigest,
   sealedOnly,
   signedReceipt,
   type SignedReceipt,
-} from '../../lib/audit/receipt';
+} from '../../audit/receipt';
 import type { Party } from '../../lib/parties';
 import { ApiError } from '../errors';
 import { viewOf } from '../redaction';
 import { subjectRuns, type RecordedRun } from './deal-histories';
 import type { TransparencyLog } from './log-store';
-import { escrowsOf, subjectKey, type AuditSubject } from '../../lib/audit/subject';
+import { escrowsOf, subjectKey, type AuditSubject } from '../../audit/subject';
 
 export interface AuditConfig {
   signer: OperatorSigner;

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
-import type { AuditSubject } from '../../lib/audit/subject';
+import type { AuditSubject } from '../../audit/subject';
 import { requireParty } from '../auth';
 import { errorResponses } from '../error-responses';
 import { ApiError } from '../errors';

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { signedBundle } from '../../lib/audit/bundle';
-import { signedReceipt } from '../../lib/audit/receipt';
+import { signedBundle } from '../../audit/bundle';
+import { signedReceipt } from '../../audit/receipt';
 import {
   consistencyProofResponse,
   inclusionProofResponse,
   logEntry,
   signedTreeHead,
-} from '../../lib/audit/tree-head';
+} from '../../audit/tree-head';
 
 export { signedBundle, signedReceipt, signedTreeHead, inclusionProofResponse, consistencyProofResponse };
 

@@ -1,16 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { logAnchor, logAnchorList, type LogAnchor } from '../../lib/audit/anchor';
-import { AztecNodeUnreachable } from '../../lib/audit/verify/aztec-node';
-import { checkLogAnchors, type OperatorLogView } from '../../lib/audit/verify/chain-checks';
-import { formatReport } from '../../lib/audit/verify/report';
+import { logAnchor, logAnchorList, type LogAnchor } from '../../audit/anchor';
+import { AztecNodeUnreachable } from '../../audit/verify/aztec-node';
+import { checkLogAnchors, type OperatorLogView } from '../../audit/verify/chain-checks';
+import { formatReport } from '../../audit/verify/report';
 import {
   checkTreeHead,
   signedTreeHead,
   type ConsistencyProofResponse,
   type SignedTreeHead,
-} from '../../lib/audit/tree-head';
+} from '../../audit/tree-head';
 import type { TuskClient } from '../../lib/tusk-client';
 import { CliError } from '../common';
 import {

@@ -2,13 +2,13 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { signedBundle, type SignedBundle } from '../../lib/audit/bundle';
-import { formatReport } from '../../lib/audit/verify/report';
-import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
+import { signedBundle, type SignedBundle } from '../../audit/bundle';
+import { formatReport } from '../../audit/verify/report';
+import { verifyBundle } from '../../audit/verify/verify-bundle';
 import type { TuskClient } from '../../lib/tusk-client';
-import { readPrivacyEntries, type PrivacyEntries } from '../../lib/audit/privacy-entries';
-import { verdictChargesOf } from '../../lib/audit/verify/verdict-charges';
-import { releasesOf } from '../../lib/audit/verify/privacy-check';
+import { readPrivacyEntries, type PrivacyEntries } from '../../audit/privacy-entries';
+import { verdictChargesOf } from '../../audit/verify/verdict-charges';
+import { releasesOf } from '../../audit/verify/privacy-check';
 import { CliError } from '../common';
 import { keysForAudit } from './auditor-keys';
 import { onNode, operatorLogView } from './anchor-commands';
@@ -22,7 +22,7 @@ import {
   subjectArg,
   type AuditOptions,
 } from './context';
-import { subjectPath } from '../../lib/audit/subject';
+import { subjectPath } from '../../audit/subject';
 import { exportDealBundle } from '../../lib/signed-actions';
 
 /** `--disclosure <id>`: an auditor's export of a deal's bundle under that approved disclosure, signed. */
@@ -61,7 +61,7 @@ type PrivacyFlags = { privacyLedger?: string; policies?: string };
 
 /**
  * The seller's privacy-ledger entries for the bundle's releases, read here, on the seller's machine,
- * from its own perimeter's ledger: never fetched from the operator (see lib/audit/privacy-entries.ts).
+ * from its own perimeter's ledger: never fetched from the operator (see audit/privacy-entries.ts).
  */
 async function sellerEntries(bundle: SignedBundle, flags: PrivacyFlags): Promise<PrivacyEntries | undefined> {
   if (!flags.privacyLedger) return undefined;

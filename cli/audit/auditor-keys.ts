@@ -1,12 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { SignedBundle } from '../../lib/audit/bundle';
+import type { SignedBundle } from '../../audit/bundle';
 import {
   auditorKeysFromLog,
   pinnedKeys,
   pinnedKeysFile,
   type AuditorKeys,
-} from '../../lib/audit/verify/auditor-keys';
+} from '../../audit/verify/auditor-keys';
 import type { TuskClient } from '../../lib/tusk-client';
 import { CliError } from '../common';
 import { call, Unreachable } from './context';
@@ -20,7 +20,7 @@ async function readJson(path: string, what: string): Promise<unknown> {
   }
 }
 
-/** `--keys`: the keys the auditor pins for parties and perimeters (lib/audit/verify/auditor-keys.ts). */
+/** `--keys`: the keys the auditor pins for parties and perimeters (audit/verify/auditor-keys.ts). */
 async function readKeysFile(path: string): Promise<AuditorKeys> {
   const parsed = pinnedKeysFile.safeParse(await readJson(path, 'JSON'));
   if (!parsed.success)

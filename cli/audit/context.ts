@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { subjectOfKey, type AuditSubject } from '../../lib/audit/subject';
+import { subjectOfKey, type AuditSubject } from '../../audit/subject';
 import { TuskApiError, TuskClient } from '../../lib/tusk-client';
 import { apiUrl, CliError, home, keyPaths, readText } from '../common';
 

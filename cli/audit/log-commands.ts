@@ -10,9 +10,9 @@ import {
   type InclusionProofResponse,
   type LogEntry,
   type SignedTreeHead,
-} from '../../lib/audit/tree-head';
-import { signedReceipt } from '../../lib/audit/receipt';
-import type { SignatureCheck } from '../../lib/audit/signed-document';
+} from '../../audit/tree-head';
+import { signedReceipt } from '../../audit/receipt';
+import type { SignatureCheck } from '../../audit/signed-document';
 import { canonicalHash } from '../../lib/canonical-json';
 import { CliError } from '../common';
 import { registerAnchorCommands } from './anchor-commands';
@@ -25,7 +25,7 @@ import {
   type AuditOptions,
   subjectArg,
 } from './context';
-import { subjectPath } from '../../lib/audit/subject';
+import { subjectPath } from '../../audit/subject';
 
 const describeHead = (head: SignedTreeHead) =>
   `tree size ${head.body.treeSize}, root ${head.body.rootHash}, signed ${new Date(head.body.timestamp).toISOString()}`;

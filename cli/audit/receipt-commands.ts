@@ -1,15 +1,15 @@
 import { z } from 'zod';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { receiptPdf } from '../../lib/audit/receipt-pdf';
+import { receiptPdf } from '../../audit/receipt-pdf';
 import {
   checkReceipt,
   receiptDigest,
   signedReceipt,
   templateOf,
   type SignedReceipt,
-} from '../../lib/audit/receipt';
-import { checkInclusion, type InclusionProofResponse } from '../../lib/audit/tree-head';
+} from '../../audit/receipt';
+import { checkInclusion, type InclusionProofResponse } from '../../audit/tree-head';
 import { CliError } from '../common';
 import {
   call,
@@ -21,7 +21,7 @@ import {
   type AuditOptions,
   subjectArg,
 } from './context';
-import { subjectPath } from '../../lib/audit/subject';
+import { subjectPath } from '../../audit/subject';
 
 /** A receipt from a file (as saved by `receipt show --out`) or from the API by deal id. */
 async function loadReceipt(target: string, options: AuditOptions): Promise<SignedReceipt> {

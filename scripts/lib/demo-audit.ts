@@ -1,11 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { signedBundle } from '../../lib/audit/bundle';
-import { loadOperatorSigner } from '../../lib/audit/operator-key';
-import { checkReceipt, signedReceipt } from '../../lib/audit/receipt';
-import { auditorKeysFromLog } from '../../lib/audit/verify/auditor-keys';
-import { formatReport } from '../../lib/audit/verify/report';
-import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
+import { signedBundle } from '../../audit/bundle';
+import { loadOperatorSigner } from '../../audit/operator-key';
+import { checkReceipt, signedReceipt } from '../../audit/receipt';
+import { auditorKeysFromLog } from '../../audit/verify/auditor-keys';
+import { formatReport } from '../../audit/verify/report';
+import { verifyBundle } from '../../audit/verify/verify-bundle';
 import { TuskApiError } from '../../lib/tusk-client';
 import type { LocalDeployment } from './local-deployment';
 

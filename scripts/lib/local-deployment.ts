@@ -8,7 +8,7 @@ import { addParty } from '../../cli/operator/commands';
 import { registerOperatorServices } from '../../cli/operator/service-parties';
 import { createOnce, newKeyFileJson } from '../../lib/codec/keyring';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
-import { loadOperatorSigner } from '../../lib/audit/operator-key';
+import { loadOperatorSigner } from '../../audit/operator-key';
 import { loadPerimeterKey } from '../../activities/perimeter/release-signing';
 import { readPerimeterConfig } from '../../lib/seller-workspace';
 import type { Party, PartyRole } from '../../lib/parties';

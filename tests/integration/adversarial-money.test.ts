@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readPrivacyEntries } from '../../lib/audit/privacy-entries';
+import { readPrivacyEntries } from '../../audit/privacy-entries';
 import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
 import { dealEscrowId, parseEscrowId } from '../../activities/settlement/types';
 import { generateEd25519KeyPair } from '../../lib/ed25519';

@@ -3,20 +3,20 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForStage } from '../../cli/buyer/commands';
-import { bundleDigest, type SignedBundle } from '../../lib/audit/bundle';
-import type { HistoryJson } from '../../lib/audit/history-json';
-import { loadOperatorSigner, type OperatorSigner } from '../../lib/audit/operator-key';
-import { checkReceipt, receiptDigest, type SignedReceipt } from '../../lib/audit/receipt';
-import { signDocument } from '../../lib/audit/signed-document';
-import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
-import type { AuditReport } from '../../lib/audit/verify/report';
+import { bundleDigest, type SignedBundle } from '../../audit/bundle';
+import type { HistoryJson } from '../../audit/history-json';
+import { loadOperatorSigner, type OperatorSigner } from '../../audit/operator-key';
+import { checkReceipt, receiptDigest, type SignedReceipt } from '../../audit/receipt';
+import { signDocument } from '../../audit/signed-document';
+import { verifyBundle } from '../../audit/verify/verify-bundle';
+import type { AuditReport } from '../../audit/verify/report';
 import {
   checkConsistency,
   checkInclusion,
   type ConsistencyProofResponse,
   type InclusionProofResponse,
   type SignedTreeHead,
-} from '../../lib/audit/tree-head';
+} from '../../audit/tree-head';
 import type { DealStatus } from '../../workflows/deal/state';
 import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
 import { LIFECYCLE_PARTIES, party } from './lifecycle-harness';

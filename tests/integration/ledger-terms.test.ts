@@ -5,7 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDealResult } from '../../cli/buyer/commands';
-import { readPrivacyEntries, type PrivacyEntry } from '../../lib/audit/privacy-entries';
+import { readPrivacyEntries, type PrivacyEntry } from '../../audit/privacy-entries';
 import { BlobStore } from '../../lib/blob-store';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { signTerms, x25519KeyDocument } from '../../lib/signed-terms';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { keyPaths, writeFileAtomic } from '../../cli/common';
 import { addParty } from '../../cli/operator/commands';
-import { loadOperatorSigner } from '../../lib/audit/operator-key';
+import { loadOperatorSigner } from '../../audit/operator-key';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { signTerms } from '../../lib/signed-terms';
 import { DEALS_TASK_QUEUE } from '../../lib/temporal';
@@ -42,8 +42,8 @@ import { connectWorker } from '../../lib/temporal';
 import { perimeterTaskQueue } from '../../lib/task-queues';
 import type { RunApprovedQueryInput } from '../../activities/perimeter/types';
 import { loadPerimeterKey } from '../../activities/perimeter/release-signing';
-import type { SignedBundle } from '../../lib/audit/bundle';
-import { verifyBundle } from '../../lib/audit/verify/verify-bundle';
+import type { SignedBundle } from '../../audit/bundle';
+import { verifyBundle } from '../../audit/verify/verify-bundle';
 
 const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
 

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { inject } from 'vitest';
 import { aztecPaths } from '../../contracts/deployment';
-import type { SignedBundle } from '../../lib/audit/bundle';
-import type { HistoryJson } from '../../lib/audit/history-json';
-import { entryLeafHash, type LogEntry } from '../../lib/audit/tree-head';
+import type { SignedBundle } from '../../audit/bundle';
+import type { HistoryJson } from '../../audit/history-json';
+import { entryLeafHash, type LogEntry } from '../../audit/tree-head';
 import { canonicalJson } from '../../lib/canonical-json';
 import { startTestDeployment, type TestDeployment } from '../integration/harness';
 

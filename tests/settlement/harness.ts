@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import type { SettlementActivities } from '../../activities/settlement/activities';
 import { dealEscrowId, termsNonceOf } from '../../activities/settlement/types';
 import { aztecPaths, TEST_ACCOUNT } from '../../contracts/deployment';
-import { decodedHistoryJson, readHistory } from '../../lib/audit/history-json';
+import { decodedHistoryJson, readHistory } from '../../audit/history-json';
 import { historyDataConverter } from '../../lib/codec/history-codec';
 import type { SignedTerms } from '../../lib/signed-terms';
 import { waitForStage } from '../../cli/buyer/commands';

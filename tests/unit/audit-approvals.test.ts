@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { SignedBundle } from '../../lib/audit/bundle';
-import { checkApprovals, checkDecisionBindings } from '../../lib/audit/verify/decision-checks';
-import { pinnedKeys, type AuditorKeys } from '../../lib/audit/verify/auditor-keys';
+import type { SignedBundle } from '../../audit/bundle';
+import { checkApprovals, checkDecisionBindings } from '../../audit/verify/decision-checks';
+import { pinnedKeys, type AuditorKeys } from '../../audit/verify/auditor-keys';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { signDecision, type SignedDecision } from '../../lib/signed-decision';
 

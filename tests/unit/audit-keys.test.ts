@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { SignedBundle } from '../../lib/audit/bundle';
-import { pinnedKeys, pinnedKeysFile } from '../../lib/audit/verify/auditor-keys';
-import { checkBundleKeys, checkPayerKey } from '../../lib/audit/verify/key-checks';
+import type { SignedBundle } from '../../audit/bundle';
+import { pinnedKeys, pinnedKeysFile } from '../../audit/verify/auditor-keys';
+import { checkBundleKeys, checkPayerKey } from '../../audit/verify/key-checks';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { signTerms } from '../../lib/signed-terms';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { dealEscrowId } from '../../activities/settlement/types';
-import type { SignedBundle } from '../../lib/audit/bundle';
-import { checkPayerTerms } from '../../lib/audit/verify/signed-money';
+import type { SignedBundle } from '../../audit/bundle';
+import { checkPayerTerms } from '../../audit/verify/signed-money';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { signTerms } from '../../lib/signed-terms';
 

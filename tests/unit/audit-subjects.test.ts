@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { moneyFactsOf, conservationProblems } from '../../lib/audit/settlement-facts';
-import { subjectCalls, subjectKey, subjectOfKey, type AuditSubject } from '../../lib/audit/subject';
+import { moneyFactsOf, conservationProblems } from '../../audit/settlement-facts';
+import { subjectCalls, subjectKey, subjectOfKey, type AuditSubject } from '../../audit/subject';
 
 describe('audit subjects', () => {
   const subjects: AuditSubject[] = [

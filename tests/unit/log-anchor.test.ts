@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { anchorId } from '../../lib/audit/anchor';
-import { AztecNodeUnreachable, txProblem, txReceipt } from '../../lib/audit/verify/aztec-node';
+import { anchorId } from '../../audit/anchor';
+import { AztecNodeUnreachable, txProblem, txReceipt } from '../../audit/verify/aztec-node';
 
 /** The BN254 scalar field's modulus: an NFT token id must be below it. */
 const BN254 = 0x30644e72e131a029b85045b68181585d2833e84879b9709143e1f593f0000001n;

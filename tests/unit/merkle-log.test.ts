@@ -9,7 +9,7 @@ import {
   verifyConsistency,
   verifyInclusion,
   type Hash,
-} from '../../lib/audit/merkle';
+} from '../../audit/merkle';
 
 const hex = (h: Hash) => h.toString('hex');
 const fromHex = (s: string) => Buffer.from(s, 'hex');

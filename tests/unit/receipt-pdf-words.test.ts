@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { actionNames, monoLines, partyLabels } from '../../lib/audit/receipt-pdf';
+import { actionNames, monoLines, partyLabels } from '../../audit/receipt-pdf';
 
 describe("a receipt's words for its parties and its long values", () => {
   it('a grant names its sponsor and grantee, a subscription its subscriber; never a buyer or seller there', () => {

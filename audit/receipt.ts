@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { canonicalHash } from '../canonical-json';
+import { canonicalHash } from '../lib/canonical-json';
 import type { OperatorSigner } from './operator-key';
 import type { MoneyFacts } from './settlement-facts';
 import {

@@ -1,14 +1,14 @@
-import { budgetScopeOf, checkDatasetPolicySignature } from '../../../query-policies/dataset-policy';
-import { answerCost } from '../../../query-policies/noise-plan';
+import { budgetScopeOf, checkDatasetPolicySignature } from '../../query-policies/dataset-policy';
+import { answerCost } from '../../query-policies/noise-plan';
 import {
   addCosts,
   isFree,
   withinBudget,
   ZERO_COST,
   type PrivacyCost,
-} from '../../../query-policies/privacy-cost';
-import { templateHash } from '../../../query-policies/signature';
-import { queryTemplate } from '../../../query-policies/template';
+} from '../../query-policies/privacy-cost';
+import { templateHash } from '../../query-policies/signature';
+import { queryTemplate } from '../../query-policies/template';
 import type { SignedBundle } from '../bundle';
 import { callsOfSubject } from '../deal-facts';
 import type { HistoryJson } from '../history-json';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { canonicalHash } from '../canonical-json';
+import { canonicalHash } from '../lib/canonical-json';
 import { signedReceipt } from './receipt';
 import { privacyEntries } from './privacy-entries';
 import { operatorSignature } from './signed-document';
@@ -18,7 +18,7 @@ export const bundleBody = z.strictObject({
   type: z.literal('tusk.audit-bundle/v1'),
   /** What the bundle covers: a deal (with its dispute), a subscription period, a grant, a disclosure. */
   subject: auditSubject,
-  /** The subject's key in the transparency log and its receipt (lib/audit/subject.ts, subjectKey). */
+  /** The subject's key in the transparency log and its receipt (audit/subject.ts, subjectKey). */
   dealId: z.string(),
   exportedAt: z.iso.datetime(),
   /** Who asked for this copy. */

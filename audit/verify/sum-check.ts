@@ -1,8 +1,8 @@
-import { sha256Ref } from '../../canonical-json';
-import { HeKeyError } from '../../he/ciphertexts';
-import { decodeEnvelope } from '../../he/he-result';
-import { sumEnvelope, SumMismatchError } from '../../he/sum-envelope';
-import { encryptedAnswerCommitment, releaseStatement } from '../../release-statement';
+import { sha256Ref } from '../../lib/canonical-json';
+import { HeKeyError } from '../../lib/he/ciphertexts';
+import { decodeEnvelope } from '../../lib/he/he-result';
+import { sumEnvelope, SumMismatchError } from '../../lib/he/sum-envelope';
+import { encryptedAnswerCommitment, releaseStatement } from '../../lib/release-statement';
 import type { SignedBundle } from '../bundle';
 import { callsOfSubject } from '../deal-facts';
 import type { ActivityCall } from '../history-json';

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { budgetScopeOf, datasetPolicy, datasetPolicySignature } from '../../query-policies/dataset-policy';
-import { readDatasetPolicyFile } from '../../query-policies/dataset-policy-file';
+import { budgetScopeOf, datasetPolicy, datasetPolicySignature } from '../query-policies/dataset-policy';
+import { readDatasetPolicyFile } from '../query-policies/dataset-policy-file';
 
 const DAY_MS = 86_400_000;
 

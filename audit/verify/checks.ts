@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { canonicalJson } from '../../canonical-json';
-import { openResult } from '../../sealed-result';
-import { noisePlan } from '../../../query-policies/noise-plan';
-import { checkTemplateSignature, templateHash, templateSignature } from '../../../query-policies/signature';
-import { queryTemplate } from '../../../query-policies/template';
+import { canonicalJson } from '../../lib/canonical-json';
+import { openResult } from '../../lib/sealed-result';
+import { noisePlan } from '../../query-policies/noise-plan';
+import { checkTemplateSignature, templateHash, templateSignature } from '../../query-policies/signature';
+import { queryTemplate } from '../../query-policies/template';
 import type { SignedBundle } from '../bundle';
 import { callsOfSubject, receiptFactsOf } from '../deal-facts';
 import { readHistory, type ActivityCall } from '../history-json';

@@ -56,7 +56,7 @@ export function txProblem(what: string, txHash: string, receipt: NodeTxReceipt):
   return undefined;
 }
 
-const REPO = join(__dirname, '../../..');
+const REPO = join(__dirname, '../..');
 
 /**
  * The public state of NFT token ids, or a reason it could not be read (no Aztec toolchain here, node

@@ -5,10 +5,10 @@ import {
   periodEscrowId,
   shareEscrowId,
   termsNonceOf,
-} from '../../activities/settlement/types';
-import { disclosureWorkflowId, grantWorkflowId, subscriptionWorkflowId } from '../../workflows/workflow-ids';
+} from '../activities/settlement/types';
+import { disclosureWorkflowId, grantWorkflowId, subscriptionWorkflowId } from '../workflows/workflow-ids';
 import type { ActivityCall } from './history-json';
-import type { ShownMilestoneCheck } from '../../workflows/grant/shapes';
+import type { ShownMilestoneCheck } from '../workflows/grant/shapes';
 
 /**
  * What one audit bundle covers. A deal is a one-time or a multi-seller deal, with its children (a

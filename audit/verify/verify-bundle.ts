@@ -48,7 +48,7 @@ export interface VerifyOptions {
   receiptContract?: string;
   /** The operator's log, to check its anchored heads on the node against the bundle's head. */
   log?: OperatorLogView;
-  /** The seller's privacy-ledger entries, read by the seller's own CLI (lib/audit/privacy-entries.ts). */
+  /** The seller's privacy-ledger entries, read by the seller's own CLI (audit/privacy-entries.ts). */
   privacyEntries?: PrivacyEntries;
   /** Sellers' perimeter keys as the auditor pins them: release statements are checked against these. */
   perimeterKeys?: PerimeterKeys;

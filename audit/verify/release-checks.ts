@@ -4,8 +4,8 @@ import {
   termsHashOf,
   type ReleaseExpectation,
   type ReleaseKind,
-} from '../../release-statement';
-import { signedTermsSchema } from '../../signed-terms';
+} from '../../lib/release-statement';
+import { signedTermsSchema } from '../../lib/signed-terms';
 import type { SignedBundle } from '../bundle';
 import { callsOfSubject } from '../deal-facts';
 import type { ActivityCall } from '../history-json';

@@ -1,5 +1,5 @@
-import { payerRole } from '../../key-log';
-import { signedTermsSchema } from '../../signed-terms';
+import { payerRole } from '../../lib/key-log';
+import { signedTermsSchema } from '../../lib/signed-terms';
 import type { SignedBundle } from '../bundle';
 import { eventTimeMs, readHistory, type HistoryJson } from '../history-json';
 import type { AuditorKeys } from './auditor-keys';

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 
 /** The workflow code every Tusk worker runs: replay pins it. */
-export const WORKFLOWS_PATH = join(__dirname, '../../workflows/index.ts');
-export const FAILURE_CONVERTER_PATH = join(__dirname, '../codec/failure-converter.cjs');
+export const WORKFLOWS_PATH = join(__dirname, '../workflows/index.ts');
+export const FAILURE_CONVERTER_PATH = join(__dirname, '../lib/codec/failure-converter.cjs');
 /** The checkout the workflow code lives in: webpack names modules relative to it. */
-const CODE_ROOT = join(__dirname, '../..');
+const CODE_ROOT = join(__dirname, '..');
 
 export interface WorkflowCodeIdentity {
   /** sha256 of the webpack bundle the SDK builds from workflows/index.ts (no absolute paths in it). */

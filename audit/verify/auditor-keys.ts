@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { KeyPeriod } from '../key-registration';
-import { readKeyLog } from '../../key-log';
-import { partyRole, type PartyRole } from '../../parties';
-import { signedTermsSchema } from '../../signed-terms';
+import { readKeyLog } from '../../lib/key-log';
+import { partyRole, type PartyRole } from '../../lib/parties';
+import { signedTermsSchema } from '../../lib/signed-terms';
 import type { SignedBundle } from '../bundle';
 import { readHistory } from '../history-json';
 import { countedDecisions } from './decision-checks';

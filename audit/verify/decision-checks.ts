@@ -1,4 +1,4 @@
-import { decisionSignatureValid, type SignedDecision } from '../../signed-decision';
+import { decisionSignatureValid, type SignedDecision } from '../../lib/signed-decision';
 import type { SignedBundle } from '../bundle';
 import { eventTimeMs, payloadValue, type HistoryJson } from '../history-json';
 import type { AuditorKeys } from './auditor-keys';

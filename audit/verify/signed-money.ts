@@ -1,5 +1,5 @@
-import { parseEscrowId } from '../../../activities/settlement/types';
-import { termsBodies, termsSignatureValid, type SignedTerms, type TermsBodyOf } from '../../signed-terms';
+import { parseEscrowId } from '../../activities/settlement/types';
+import { termsBodies, termsSignatureValid, type SignedTerms, type TermsBodyOf } from '../../lib/signed-terms';
 import type { SignedBundle } from '../bundle';
 import { callsOfSubject } from '../deal-facts';
 import { readHistory, type ActivityCall } from '../history-json';

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { sha256Ref } from '../canonical-json';
+import { sha256Ref } from '../lib/canonical-json';
 
 export interface LedgerLine {
   /** 1-based line number in the ledger file. */
