@@ -36,6 +36,7 @@ COPY lib ./lib
 COPY sdk ./sdk
 COPY query-policies ./query-policies
 COPY scripts ./scripts
+COPY stack ./stack
 COPY workers ./workers
 COPY workflows ./workflows
 RUN mkdir -p /tusk /cache && chown node:node /tusk /cache

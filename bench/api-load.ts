@@ -15,7 +15,7 @@ import autocannon, { type Result } from 'autocannon';
 import { generateEd25519KeyPair } from '../lib/ed25519';
 import { signRequest } from '../lib/signed-request';
 import { startService } from '../scripts/lib/services';
-import { freeLoopbackPorts, startStack } from '../scripts/lib/stack';
+import { freeLoopbackPorts, startStack } from '../stack/launcher';
 
 const PARTIES = 64;
 

@@ -21,7 +21,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { waitForStage } from '../cli/buyer/commands';
 import type { DealStatus } from '../workflows/deal/state';
 import { deployLocal, type BuyerIdentity, type LocalDeployment } from '../scripts/lib/local-deployment';
-import { startStack } from '../scripts/lib/stack';
+import { startStack } from '../stack/launcher';
 import { bareChain } from './bare-workflow';
 
 const COMPLIANCE = {

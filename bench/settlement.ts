@@ -35,7 +35,7 @@ import { openTestAccountWallet, type AccountWallet } from '../contracts/wallets'
 import { BlobStore } from '../lib/blob-store';
 import { generateEd25519KeyPair } from '../lib/ed25519';
 import { PartyRegistry } from '../lib/parties';
-import { freeLoopbackPorts } from '../scripts/lib/stack';
+import { freeLoopbackPorts } from '../stack/launcher';
 import { startAztecNetwork, type AztecNetwork } from '../scripts/lib/aztec-network';
 
 const { values: flags } = parseArgs({

@@ -12,7 +12,7 @@ import type { DealStatus } from '../workflows/deal/state';
 import { startDemoChain, type DemoChain } from './lib/demo-chain';
 import { auditDemoDeal } from './lib/demo-audit';
 import { deployLocal, type LocalDeployment } from './lib/local-deployment';
-import { startStack, type Stack } from './lib/stack';
+import { startStack, type Stack } from '../stack/launcher';
 import { confirmDeal } from '../lib/signed-actions';
 
 const say = (line: string) => console.log(`• ${line}`);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 
-import { startStack } from './lib/stack';
+import { startStack } from '../stack/launcher';
 
 const repoRoot = path.resolve(__dirname, '..');
 

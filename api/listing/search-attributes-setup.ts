@@ -9,7 +9,7 @@ const INDEXED_TYPE = {
 
 /**
  * Registers Tusk's search attributes in the namespace when they are missing (the dev server started
- * by scripts/lib/stack.ts has them already; a cluster gets them here). Returns why not, if it cannot.
+ * by stack/launcher.ts has them already; a cluster gets them here). Returns why not, if it cannot.
  */
 export async function ensureSearchAttributes(client: Client, namespace: string): Promise<string | undefined> {
   try {

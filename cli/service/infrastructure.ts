@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { findOrInstallRedisServer } from '../../scripts/lib/redis-server';
-import { freeLoopbackPorts, redisAnswers, temporalAnswers } from '../../scripts/lib/stack';
-import { DEV_SERVER_TUNING, findOrInstallTemporalCli } from '../../scripts/lib/temporal-cli';
+import { findOrInstallRedisServer } from '../../stack/redis-server';
+import { freeLoopbackPorts, redisAnswers, temporalAnswers } from '../../stack/launcher';
+import { DEV_SERVER_TUNING, findOrInstallTemporalCli } from '../../stack/temporal-cli';
 import { portIsFree } from './instance';
 import type { ProcessSpec } from './supervisor';
 

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { aztecToolchain } from '../../contracts/toolchain';
-import { spawnService, stopService, waitUntilReady, type StartedService } from './stack';
+import { spawnService, stopService, waitUntilReady, type StartedService } from '../../stack/launcher';
 
 const ROOT = resolve(__dirname, '../..');
 type Log = (line: string) => void;

@@ -8,7 +8,7 @@ import {
   startAztecNetwork,
   type AztecNetwork,
 } from './aztec-network';
-import { freeLoopbackPorts } from './stack';
+import { freeLoopbackPorts } from '../../stack/launcher';
 
 export interface DemoChain {
   cli: AztecCli;

@@ -15,7 +15,7 @@ import type { Party, PartyRole } from '../../lib/parties';
 import { generateX25519KeyPair } from '../../lib/sealed-box';
 import { TuskClient } from '../../lib/tusk-client';
 import { startService, type Service, type Shutdown } from './services';
-import { freeLoopbackPorts } from './stack';
+import { freeLoopbackPorts } from '../../stack/launcher';
 
 const ROOT = resolve(__dirname, '../..');
 

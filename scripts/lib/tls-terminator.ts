@@ -3,9 +3,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import path from 'node:path';
 
-import { installWithAptGet } from './redis-server';
-import { freeLoopbackPorts, spawnService, stopService, waitUntilReady } from './stack';
-import { findOnPath, isExecutable } from './temporal-cli';
+import { installWithAptGet } from '../../stack/redis-server';
+import { freeLoopbackPorts, spawnService, stopService, waitUntilReady } from '../../stack/launcher';
+import { findOnPath, isExecutable } from '../../stack/temporal-cli';
 
 type Log = (line: string) => void;
 

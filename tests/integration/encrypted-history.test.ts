@@ -9,7 +9,7 @@ import { AesGcmPayloadCodec } from '../../lib/codec/aes-gcm-codec';
 import { historyDataConverter } from '../../lib/codec/history-codec';
 import { CodecKeyring, newKeyFileJson } from '../../lib/codec/keyring';
 import { DEALS_TASK_QUEUE } from '../../lib/temporal';
-import { findOrInstallTemporalCli } from '../../scripts/lib/temporal-cli';
+import { findOrInstallTemporalCli } from '../../stack/temporal-cli';
 import type { DealStatus } from '../../workflows/deal/state';
 import { freshHistoryCodec, decodeHistoryJson, searchableText } from '../support/history-codec';
 import { readFile } from 'node:fs/promises';

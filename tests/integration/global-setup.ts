@@ -6,7 +6,7 @@ import type { TestProject } from 'vitest/node';
 
 import { findOrBuildWeed } from '../../scripts/lib/seaweedfs';
 import { findOrInstallTestServer } from '../../scripts/lib/temporal-test-server';
-import { startStack } from '../../scripts/lib/stack';
+import { startStack } from '../../stack/launcher';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'tusk-test-stack-'));

@@ -6,7 +6,7 @@ import { Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 
-import { startStack } from '../../scripts/lib/stack';
+import { startStack } from '../../stack/launcher';
 
 describe('local stack', () => {
   const temporalAddress = inject('temporalAddress');

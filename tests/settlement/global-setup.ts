@@ -7,7 +7,7 @@ import type { TestProject } from 'vitest/node';
 import { TEST_ACCOUNT } from '../../contracts/deployment';
 import { AztecCli } from '../../scripts/lib/aztec-cli';
 import { ensureAztecToolchain, startAztecNetwork, type AztecNetwork } from '../../scripts/lib/aztec-network';
-import { freeLoopbackPorts, startStack, type Stack } from '../../scripts/lib/stack';
+import { freeLoopbackPorts, startStack, type Stack } from '../../stack/launcher';
 
 /** What every settlement test file shares: the buyer's funds at the start, in smallest units. */
 export const BUYER_FUNDS = 100_000n;

@@ -2,7 +2,7 @@ import { createServer } from 'node:net';
 
 import { describe, expect, it } from 'vitest';
 
-import { freeLoopbackPorts } from '../../scripts/lib/stack';
+import { freeLoopbackPorts } from '../../stack/launcher';
 
 describe('freeLoopbackPorts', () => {
   it('hands out distinct ports that can be bound on 127.0.0.1', async () => {

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import { Redis } from 'ioredis';
 
-import { SEARCH_ATTRIBUTES } from '../../lib/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../lib/search-attributes';
 import { findOrInstallRedisServer } from './redis-server';
 import { DEV_SERVER_TUNING, findOrInstallTemporalCli } from './temporal-cli';
 
