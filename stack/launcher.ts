@@ -104,23 +104,55 @@ export async function freeLoopbackPorts(count: number): Promise<number[]> {
 
 async function spawnTemporalDevServer(cli: string, dataDir: string): Promise<StartedService> {
   const [port, uiPort] = await freeLoopbackPorts(2);
-  const dbFile = path.join(dataDir, 'temporal.sqlite');
-  return spawnService('temporal', `${LOOPBACK}:${port}`, cli, dataDir, [
-    ...['server', 'start-dev', '--headless', '--ip', LOOPBACK, '--port', `${port}`, '--ui-port', `${uiPort}`],
-    ...['--db-filename', dbFile, '--log-level', 'error'],
-    ...DEV_SERVER_TUNING,
-    // GET /deals lists lifecycles through these (lib/search-attributes.ts).
-    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
-  ]);
+  const args = temporalDevServerArgs({ port: port!, uiPort: uiPort!, dataDir, headless: true });
+  return spawnService('temporal', `${LOOPBACK}:${port}`, cli, dataDir, args);
 }
 
 async function spawnRedisServer(server: string, dataDir: string): Promise<StartedService> {
   const [port] = await freeLoopbackPorts(1);
-  // Redis holds only BullMQ jobs here: no snapshots, no append-only file.
-  return spawnService('redis', `redis://${LOOPBACK}:${port}`, server, dataDir, [
-    ...['--bind', LOOPBACK, '--port', `${port}`, '--daemonize', 'no'],
-    ...['--save', '', '--appendonly', 'no', '--dir', dataDir],
-  ]);
+  return spawnService(
+    'redis',
+    `redis://${LOOPBACK}:${port}`,
+    server,
+    dataDir,
+    redisServerArgs({ port: port!, dataDir }),
+  );
+}
+
+/**
+ * The arguments of the Temporal CLI's dev server on loopback, its history in a SQLite file under
+ * `dataDir` (so it outlives a restart), with Tusk's search attributes declared.
+ */
+export function temporalDevServerArgs(options: {
+  port: number;
+  uiPort: number;
+  dataDir: string;
+  /** Without the Web UI (scripts); `tusk up` shows it. */
+  headless: boolean;
+}): string[] {
+  const { port, uiPort, dataDir } = options;
+  return [
+    ...['server', 'start-dev', ...(options.headless ? ['--headless'] : []), '--ip', LOOPBACK],
+    ...['--port', `${port}`, '--ui-port', `${uiPort}`],
+    ...['--db-filename', path.join(dataDir, 'temporal.sqlite'), '--log-level', 'error'],
+    ...DEV_SERVER_TUNING,
+    // GET /deals lists lifecycles through these (lib/search-attributes.ts).
+    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
+  ];
+}
+
+/**
+ * The arguments of a Redis server on loopback. It holds BullMQ jobs and rate-limit counters: no
+ * snapshots; an append-only file synced on each write only when `durable` (the soak crashes it).
+ */
+export function redisServerArgs(options: { port: number; dataDir: string; durable?: boolean }): string[] {
+  const persistence = options.durable
+    ? ['--appendonly', 'yes', '--appendfsync', 'always']
+    : ['--appendonly', 'no'];
+  return [
+    ...['--bind', LOOPBACK, '--port', `${options.port}`, '--daemonize', 'no'],
+    ...['--save', '', ...persistence, '--dir', options.dataDir],
+  ];
 }
 
 /**

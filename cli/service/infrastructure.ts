@@ -1,7 +1,12 @@
-import { join } from 'node:path';
 import { findOrInstallRedisServer } from '../../stack/redis-server';
-import { freeLoopbackPorts, redisAnswers, temporalAnswers } from '../../stack/launcher';
-import { DEV_SERVER_TUNING, findOrInstallTemporalCli } from '../../stack/temporal-cli';
+import {
+  freeLoopbackPorts,
+  redisAnswers,
+  redisServerArgs,
+  temporalAnswers,
+  temporalDevServerArgs,
+} from '../../stack/launcher';
+import { findOrInstallTemporalCli } from '../../stack/temporal-cli';
 import { portIsFree } from './instance';
 import type { ProcessSpec } from './supervisor';
 
@@ -44,11 +49,7 @@ export async function infrastructure(
     const address = temporalAddress;
     specs.push({
       name: 'temporal',
-      argv: [
-        ...[cli, 'server', 'start-dev', '--ip', LOOPBACK, '--port', `${port}`, '--ui-port', `${ui}`],
-        ...['--db-filename', join(home, 'temporal.sqlite'), '--log-level', 'error'],
-        ...DEV_SERVER_TUNING,
-      ],
+      argv: [cli, ...temporalDevServerArgs({ port, uiPort: ui, dataDir: home, headless: false })],
       env: {},
       ready: { probe: () => temporalAnswers(address) },
       shows: `${temporalAddress}, Web UI ${uiUrl}`,
@@ -60,13 +61,9 @@ export async function infrastructure(
     const port = await free(ports.redis, 'redis');
     redisUrl = `redis://${LOOPBACK}:${port}`;
     const url = redisUrl;
-    // Redis holds only BullMQ jobs and rate-limit counters here: no snapshots, no append-only file.
     specs.push({
       name: 'redis',
-      argv: [
-        ...[server, '--bind', LOOPBACK, '--port', `${port}`, '--daemonize', 'no'],
-        ...['--save', '', '--appendonly', 'no', '--dir', home],
-      ],
+      argv: [server, ...redisServerArgs({ port, dataDir: home })],
       env: {},
       ready: { probe: () => redisAnswers(url) },
       shows: redisUrl,

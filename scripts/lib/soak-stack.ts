@@ -1,18 +1,17 @@
-import path from 'node:path';
-
-import { Connection } from '@temporalio/client';
-import { Redis } from 'ioredis';
-
 import { findOrInstallRedisServer } from '../../stack/redis-server';
 import {
   crashService,
   freeLoopbackPorts,
+  redisAnswers,
+  redisServerArgs,
   spawnService,
   stopService,
+  temporalAnswers,
+  temporalDevServerArgs,
   waitUntilReady,
   type StartedService,
 } from '../../stack/launcher';
-import { DEV_SERVER_TUNING, findOrInstallTemporalCli } from '../../stack/temporal-cli';
+import { findOrInstallTemporalCli } from '../../stack/temporal-cli';
 
 type Log = (line: string) => void;
 
@@ -36,26 +35,14 @@ export async function startRestartableStack(dataDir: string, log: Log): Promise<
   const temporalAddress = `127.0.0.1:${temporalPort}`;
   const redisUrl = `redis://127.0.0.1:${redisPort}`;
   const startTemporal = async () => {
-    const service = spawnService('temporal', temporalAddress, cli, dataDir, [
-      ...['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', `${temporalPort}`],
-      ...[
-        '--ui-port',
-        `${uiPort}`,
-        '--db-filename',
-        path.join(dataDir, 'temporal.sqlite'),
-        '--log-level',
-        'error',
-      ],
-      ...DEV_SERVER_TUNING,
-    ]);
+    const args = temporalDevServerArgs({ port: temporalPort!, uiPort: uiPort!, dataDir, headless: true });
+    const service = spawnService('temporal', temporalAddress, cli, dataDir, args);
     await waitUntilReady(service, 'dev server', 90_000, log, temporalAnswers);
     return service;
   };
   const startRedis = async () => {
-    const service = spawnService('redis', redisUrl, redisServer, dataDir, [
-      ...['--bind', '127.0.0.1', '--port', `${redisPort}`, '--daemonize', 'no'],
-      ...['--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', dataDir],
-    ]);
+    const args = redisServerArgs({ port: redisPort!, dataDir, durable: true });
+    const service = spawnService('redis', redisUrl, redisServer, dataDir, args);
     await waitUntilReady(service, 'server', 20_000, log, redisAnswers);
     return service;
   };
@@ -82,24 +69,4 @@ export async function startRestartableStack(dataDir: string, log: Log): Promise<
       await Promise.all([stopService(temporal), stopService(redis)]);
     },
   };
-}
-
-async function temporalAnswers(address: string): Promise<void> {
-  const connection = await Connection.connect({ address, connectTimeout: '2s' });
-  try {
-    await connection.withDeadline(Date.now() + 2_000, () => connection.workflowService.getSystemInfo({}));
-  } finally {
-    await connection.close();
-  }
-}
-
-async function redisAnswers(url: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  redis.on('error', () => {});
-  try {
-    await redis.connect();
-    await redis.ping();
-  } finally {
-    redis.disconnect();
-  }
 }
