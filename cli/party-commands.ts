@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { generateEd25519KeyPair, type TuskClient } from '../sdk';
-import { formatTable } from './format-table';
+import { formatTable } from '../lib/format-table';
 import {
   CliError,
   EXIT,

@@ -3,8 +3,8 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { describePrivacy, openDealResult, waitForStage } from '../cli/buyer/commands';
-import { formatTable } from '../cli/format-table';
+import { describePrivacy, openDealTable, waitForDeal } from '../sdk';
+import { formatTable } from '../lib/format-table';
 import { OPERATOR_ACCOUNT } from '../activities/settlement/local-ledger';
 import { blindedReceiptId } from '../activities/settlement/receipt-id';
 import { aztecPaths, TEST_ACCOUNT } from '../contracts/deployment';
@@ -69,7 +69,7 @@ async function runDeal(deployment: LocalDeployment, chain?: DemoChain): Promise<
   );
   let escrow: string | undefined;
   if (chain) {
-    const opened = await waitForStage(client, deal.dealId, (s) => s.escrow !== undefined || !!s.problem);
+    const opened = await waitForDeal(client, deal.dealId, (s) => s.escrow !== undefined || !!s.problem);
     escrow = opened.escrow?.address;
     if (!escrow) throw new Error(`the deal failed: ${opened.problem?.code}: ${opened.problem?.reason}`);
     say(`escrow opened for the deal at ${escrow.slice(0, 18)}… (${seconds(performance.now() - submitted)})`);
@@ -80,7 +80,7 @@ async function runDeal(deployment: LocalDeployment, chain?: DemoChain): Promise<
         `(${seconds(performance.now() - paying)} with opening the wallet)`,
     );
   }
-  const delivered = await waitForStage(
+  const delivered = await waitForDeal(
     client,
     deal.dealId,
     (s) => s.stage === 'delivered' || s.problem !== undefined,
@@ -92,7 +92,7 @@ async function runDeal(deployment: LocalDeployment, chain?: DemoChain): Promise<
     );
   say(`deal ${deal.dealId} delivered: API submit → result available in ${seconds(latency)}`);
 
-  const payload = await openDealResult(client, resultKeyPem, deal.dealId);
+  const payload = await openDealTable(client, resultKeyPem, deal.dealId);
   const top = [...payload.rows].sort((a, b) => Number(b[2]) - Number(a[2])).slice(0, SHOWN_ROWS);
   console.log(
     `\nDecrypted by the buyer (women aged 30–50; largest ${SHOWN_ROWS} of ${payload.rows.length} groups):\n`,
@@ -102,9 +102,9 @@ async function runDeal(deployment: LocalDeployment, chain?: DemoChain): Promise<
 
   const confirmedAt = performance.now();
   await confirmDeal(client, deal.dealId);
-  await waitForStage(client, deal.dealId, (s) => s.stage === 'settled');
+  await waitForDeal(client, deal.dealId, (s) => s.stage === 'settled');
   say(`buyer confirmed; seller paid and fee kept in ${seconds(performance.now() - confirmedAt)}`);
-  const settled = await waitForStage(client, deal.dealId, (s) => s.receipt !== undefined, 120_000);
+  const settled = await waitForDeal(client, deal.dealId, (s) => s.receipt !== undefined, 120_000);
   const receipt = settled.receipt!;
   const matches =
     blindedReceiptId(delivered.result!.commitment, Buffer.from(receipt.salt, 'hex')) === receipt.id;

@@ -54,6 +54,13 @@ export {
 export type { ReleaseStatement } from '../lib/release-statement';
 export { waitFor, WaitTimeoutError, type WaitOptions } from './wait';
 export {
+  describePrivacy,
+  openDealTable,
+  operatorLogKey,
+  ReleaseRefusedError,
+  waitForDeal,
+} from './deal-result';
+export {
   RESTING_DEAL_STAGES,
   REFUSED_DEAL_STAGES,
   FINAL_GRANT_STAGES,

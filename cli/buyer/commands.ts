@@ -5,10 +5,9 @@ import {
   generateEd25519KeyPair,
   generateX25519KeyPair,
   REFUSED_DEAL_STAGES,
-  waitFor,
+  waitForDeal,
   type BudgetView,
   type DealStatus,
-  type TuskClient,
 } from '../../sdk';
 import {
   CliError,
@@ -20,7 +19,7 @@ import {
   writeFileAtomic,
   type PartyOptions,
 } from '../common';
-import { formatTable } from '../format-table';
+import { formatTable } from '../../lib/format-table';
 import { addDisputePartyCommands } from '../dispute-commands';
 import { addDealsCommand, encode, printStatus } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
@@ -63,16 +62,8 @@ export function describeBudget(view: BudgetView): string {
   ].join('\n');
 }
 
-/** Polls a deal until `done`; kept for scripts and tests that wait on their own condition. */
-export function waitForStage(
-  client: TuskClient,
-  dealId: string,
-  done: (status: DealStatus) => boolean,
-  timeoutMs = 600_000,
-  intervalMs = 200,
-): Promise<DealStatus> {
-  return waitFor<DealStatus>(client, `/deals/${encode(dealId)}`, done, { timeoutMs, intervalMs });
-}
+/** Polls a deal until `done`; kept for tests that wait on their own condition. */
+export const waitForStage = waitForDeal;
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 

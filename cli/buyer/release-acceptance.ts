@@ -18,7 +18,7 @@ export async function logKeyOf(client: TuskClient, pinned?: string): Promise<str
 
 const TERMS_PROBLEM = /other terms than the ones the buyer signed/;
 
-function refusal(id: string, sellers: string, problems: string[]): CliError {
+export function releaseRefusal(id: string, sellers: string, problems: string[]): CliError {
   if (problems.some((p) => TERMS_PROBLEM.test(p)))
     return new CliError(
       `refusing the answer of ${id}: ${sellers} released it for other terms than the ones you signed and kept here ($TUSK_HOME/terms): ${problems.join('; ')}`,
@@ -42,7 +42,7 @@ export async function requireSellersRelease(
   operatorKey?: string,
 ): Promise<void> {
   const check = await checkRelease(client, sealed, sellerId, await logKeyOf(client, operatorKey), wanted);
-  if (!check.ok) throw refusal(sealed.dealId, `seller ${sellerId}'s perimeter`, check.problems);
+  if (!check.ok) throw releaseRefusal(sealed.dealId, `seller ${sellerId}'s perimeter`, check.problems);
 }
 
 /** As `requireSellersRelease`, for a multi-seller sum: every contributor signed its own part. */
@@ -60,5 +60,5 @@ export async function requireContributions(
     await logKeyOf(client, operatorKey),
     termsHash,
   );
-  if (!check.ok) throw refusal(sealed.dealId, "the sellers' perimeters", check.problems);
+  if (!check.ok) throw releaseRefusal(sealed.dealId, "the sellers' perimeters", check.problems);
 }

@@ -4,34 +4,24 @@ import {
   openAnyResult,
   TuskApiError,
   type OpenedResult,
-  type ResultPayload,
   type SealedResult,
   type TuskClient,
+  describePrivacy,
+  openDealTable,
+  ReleaseRefusedError,
 } from '../../sdk';
 import { CliError, EXIT, home, keyPaths, partyClient, readText, type PartyOptions } from '../common';
 import { keptSelections, readKeptTermsHash, readSignedTerms } from '../settlement/kept-terms';
-import { requireContributions, requireSellersRelease } from './release-acceptance';
-import { formatTable } from '../format-table';
+import { logKeyOf, releaseRefusal, requireContributions, requireSellersRelease } from './release-acceptance';
+import { formatTable } from '../../lib/format-table';
+
+export { describePrivacy };
 import { catalog } from './buy';
 import { readHeSecret } from './he-keys';
 
-export function describePrivacy(privacy: ResultPayload['privacy']): string {
-  const scales = Object.entries(privacy.noiseScales)
-    .map(([column, scale]) => `${column} ±${scale}`)
-    .join(', ');
-  const groups =
-    privacy.groupRelease.kind === 'declared_domain'
-      ? `every group of the declared domain; numbers withheld where the noisy count is under ${privacy.minCohortSize}`
-      : `groups whose noisy count reached ${Math.max(privacy.groupRelease.threshold, privacy.minCohortSize)} (private partition selection, δ ${privacy.groupRelease.delta})`;
-  return [
-    groups,
-    `${privacy.mechanism.replace('_', ' ')} noise (scale ${scales}), ε spent ${privacy.epsilonSpent}${privacy.delta > 0 ? `, δ ${privacy.delta}` : ''}`,
-  ].join('\n');
-}
-
 /**
  * A plain deal's sealed answer, its seller's release statement checked (against the terms the buyer
- * kept, when given), opened and its commitment checked.
+ * kept, when given), opened and its commitment checked; refused (exit 1) otherwise.
  */
 export async function openDealResult(
   client: TuskClient,
@@ -40,19 +30,14 @@ export async function openDealResult(
   operatorKey?: string,
   termsHash?: string,
 ) {
-  const sealed = await fetchDealResult(client, dealId);
-  const opened = await openAnyResult(sealed, { resultKeyPem });
-  if (opened.kind !== 'table')
-    throw new Error(`deal ${dealId} has an encrypted answer: open it with tusk buyer result`);
-  const sellerId = await sellerOf(client, dealId);
-  await requireSellersRelease(
-    client,
-    sealed,
-    sellerId,
-    { kind: 'sealed_table', ...(termsHash ? { termsHash } : {}) },
-    operatorKey,
-  );
-  return opened.payload;
+  const logKey = await logKeyOf(client, operatorKey);
+  try {
+    return await openDealTable(client, resultKeyPem, dealId, { logKey, ...(termsHash ? { termsHash } : {}) });
+  } catch (error) {
+    if (error instanceof ReleaseRefusedError)
+      throw releaseRefusal(error.dealId, error.sellers, error.problems);
+    throw error;
+  }
 }
 
 async function sellerOf(client: TuskClient, dealId: string): Promise<string> {

@@ -20,7 +20,7 @@ import {
   withPartyOptions,
   type PartyOptions,
 } from '../common';
-import { formatTable } from '../format-table';
+import { formatTable } from '../../lib/format-table';
 import { encode, printStatus } from '../party-commands';
 import { chooseTemplate, parseParam } from './buy';
 import { describePrivacy } from './result';

@@ -8,7 +8,7 @@ import { readSellerFile } from '../../lib/seller-workspace';
 import { CliError, home, withHomeOption, writeFileAtomic, jsonText } from '../common';
 import { addKeygenCommand } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
-import { formatTable } from '../format-table';
+import { formatTable } from '../../lib/format-table';
 import { registerOperatorServices } from './service-parties';
 
 export async function addParty(partiesPath: string, entry: Party): Promise<void> {

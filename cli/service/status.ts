@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CliError, EXIT, jsonText } from '../common';
-import { formatTable } from '../format-table';
+import { formatTable } from '../../lib/format-table';
 import { readUpFile, runningInstance, type UpFile } from './instance';
 
 const DOWN_POLL_MS = 250;
