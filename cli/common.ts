@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { TuskClient } from '../lib/tusk-client';
 
@@ -47,13 +47,7 @@ export async function readText(path: string, what: string): Promise<string> {
   }
 }
 
-/** Writes beside the target, then renames: a crash never leaves a half-written file. */
-export async function writeFileAtomic(path: string, content: string, mode = 0o644): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, content, { mode });
-  await rename(temporary, path);
-}
+export { writeFileAtomic } from '../lib/atomic-file';
 
 export function required(value: string | undefined, what: string): string {
   if (!value) throw new CliError(`missing ${what}`);
