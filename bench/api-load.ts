@@ -20,7 +20,7 @@ import { freeLoopbackPorts, startStack } from '../stack/launcher';
 const PARTIES = 64;
 
 function row(connections: number, result: Result): string {
-  const codes = Object.entries(result.statusCodeStats)
+  const codes = Object.entries(result.statusCodeStats ?? {})
     .map(([code, { count }]) => `${code}×${count}`)
     .join(' ');
   return `${String(connections).padStart(5)}  ${result.requests.average.toFixed(0).padStart(7)}  ${result.latency.p50.toFixed(0).padStart(6)}  ${result.latency.p99.toFixed(0).padStart(6)}  ${codes}${result.errors ? ` errors×${result.errors}` : ''}`;
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
           ],
         });
         console.log(row(connections, result));
-        if ((result.statusCodeStats['503']?.count ?? 0) > 0) {
+        if ((result.statusCodeStats?.['503']?.count ?? 0) > 0) {
           shedAt = { connections, result };
           break;
         }
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
       }
       if (shedAt) {
         const { connections, result } = shedAt;
-        const shed = result.statusCodeStats['503']!.count;
+        const shed = result.statusCodeStats?.['503']?.count ?? 0;
         console.log(
           `shedding started at ${connections} connections: ${result.requests.average.toFixed(0)} req/s, p99 ${result.latency.p99} ms, ` +
             `${shed} of ${result.requests.total} answered 503` +
