@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { writeFileAtomic } from './atomic-file';
 
 /** compliance: approves dispute outcomes and disclosures (two distinct principals each time). */
 export const partyRole = z.enum(['buyer', 'seller', 'sponsor', 'auditor', 'compliance', 'operator']);
@@ -27,6 +28,14 @@ export const party = z.strictObject({
 export type Party = z.infer<typeof party>;
 
 export const partiesFile = z.strictObject({ parties: z.array(party) });
+
+/** Registers a party in the parties file (replacing one of the same id), written atomically. */
+export async function addParty(partiesPath: string, entry: Party): Promise<void> {
+  const text = await readFile(partiesPath, 'utf8').catch(() => '{"parties":[]}');
+  const current = partiesFile.parse(JSON.parse(text));
+  const parties = [...current.parties.filter((p) => p.id !== entry.id), entry];
+  await writeFileAtomic(partiesPath, `${JSON.stringify({ parties }, null, 2)}\n`);
+}
 
 /** The operator's registry of parties and their request-signing keys. */
 export class PartyRegistry {

@@ -3,20 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { LocalLedger } from '../../activities/settlement/local-ledger';
-import { party, partiesFile, type Party } from '../../lib/parties';
+import { addParty, party, partiesFile } from '../../lib/parties';
 import { readSellerFile } from '../../lib/seller-workspace';
-import { CliError, home, withHomeOption, writeFileAtomic, jsonText } from '../common';
+import { CliError, home, withHomeOption, jsonText } from '../common';
 import { addKeygenCommand } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
 import { formatTable } from '../../lib/format-table';
-import { registerOperatorServices } from './service-parties';
-
-export async function addParty(partiesPath: string, entry: Party): Promise<void> {
-  const text = await readFile(partiesPath, 'utf8').catch(() => '{"parties":[]}');
-  const current = partiesFile.parse(JSON.parse(text));
-  const parties = [...current.parties.filter((p) => p.id !== entry.id), entry];
-  await writeFileAtomic(partiesPath, `${JSON.stringify({ parties }, null, 2)}\n`);
-}
+import { registerOperatorServices } from '../../lib/service-parties';
 
 const ledger = (options: { home?: string }) =>
   new LocalLedger(process.env.TUSK_LEDGER_FILE ?? join(home(options.home), 'ledger.jsonl'));

@@ -2,7 +2,7 @@ import { access, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSyntheticPatients } from '../../lib/synthetic-patients';
 import { loadOrMakeSigningKey, perimeterKeyFile } from '../../lib/key-log';
-import { addParty } from '../operator/commands';
+import { addParty } from '../../lib/parties';
 import { ROOT } from './processes';
 
 export const DEMO_SELLER = 'demo-seller';

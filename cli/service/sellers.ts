@@ -4,7 +4,7 @@ import { applyPerimeterConfig, PERIMETER_FILE, readPerimeterConfig } from '../..
 import { loadOrMakeSigningKey, perimeterKeyFile } from '../../lib/key-log';
 import { PartyRegistry } from '../../lib/parties';
 import { CliError } from '../common';
-import { addParty } from '../operator/commands';
+import { addParty } from '../../lib/parties';
 
 /** A seller whose perimeter `tusk up` runs, from its perimeter.json. */
 export interface ConfiguredSeller {

@@ -6,7 +6,7 @@ import { formatTable } from '../../lib/format-table';
 import { CliError } from '../common';
 import { DEMO_SELLER, prepareDemoSeller } from './demo-seller';
 import { infrastructure, portToUse } from './infrastructure';
-import { registerOperatorServices } from '../operator/service-parties';
+import { registerOperatorServices } from '../../lib/service-parties';
 import { claimHome, portOf, readUpFile, statusFile, type ServiceAddresses } from './instance';
 import {
   configuredSellers,

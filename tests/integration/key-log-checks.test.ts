@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForStage } from '../../cli/buyer/commands';
-import { addParty } from '../../cli/operator/commands';
+import { addParty } from '../../lib/parties';
 import { keyPaths, writeFileAtomic } from '../../cli/common';
 import type { SignedBundle } from '../../audit/bundle';
 import { loadOperatorSigner } from '../../audit/operator-key';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { AesGcmPayloadCodec } from '../../lib/codec/aes-gcm-codec';
-import { addParty } from '../../cli/operator/commands';
+import { addParty } from '../../lib/parties';
 import { Worker } from '@temporalio/worker';
 import { historyDataConverter } from '../../lib/codec/history-codec';
 import { TuskClient } from '../../lib/tusk-client';

@@ -8,7 +8,7 @@ import type { CheckMilestoneInput } from '../../activities/perimeter/milestone-c
 import { perimeterTaskQueue } from '../../lib/task-queues';
 import { createHeKeys, readHeSecret } from '../../cli/buyer/he-keys';
 import { keyPaths, writeFileAtomic } from '../../cli/common';
-import { addParty } from '../../cli/operator/commands';
+import { addParty } from '../../lib/parties';
 import { keepSignedTerms } from '../../cli/settlement/kept-terms';
 import type { SignedBundle } from '../../audit/bundle';
 import { verifyBundle } from '../../audit/verify/verify-bundle';

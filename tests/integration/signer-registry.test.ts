@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { keyPaths, writeFileAtomic } from '../../cli/common';
-import { addParty } from '../../cli/operator/commands';
+import { addParty } from '../../lib/parties';
 import { loadOperatorSigner } from '../../audit/operator-key';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { signTerms } from '../../lib/signed-terms';

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalLedger } from '../../activities/settlement/local-ledger';
 import { waitForStage } from '../../cli/buyer/commands';
-import { addParty } from '../../cli/operator/commands';
+import { addParty } from '../../lib/parties';
 import type { ProcessStatus } from '../../cli/service/supervisor';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { generateX25519KeyPair } from '../../lib/sealed-box';

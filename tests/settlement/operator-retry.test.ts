@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addParty } from '../../cli/operator/commands';
+import { addParty } from '../../lib/parties';
 import { keyPaths } from '../../cli/common';
 import { PartyRegistry } from '../../lib/parties';
 import { templateHash } from '../../query-policies/signature';

@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { registerOperatorServices } from '../../cli/operator/service-parties';
-import { addParty } from '../../cli/operator/commands';
+import { registerOperatorServices } from '../../lib/service-parties';
+import { addParty } from '../../lib/parties';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 
 describe('registering the operator services (what compose runs once before the workers)', () => {

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { addParty } from '../../cli/operator/commands';
+import { addParty } from '../../lib/parties';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { ReloadingPartyRegistry } from '../../lib/parties';
 

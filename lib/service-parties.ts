@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { loadOrMakeSigningKey, serviceIdentity } from '../../lib/key-log';
-import { partiesFile as partiesFileSchema } from '../../lib/parties';
-import { addParty } from './commands';
+import { loadOrMakeSigningKey, serviceIdentity } from './key-log';
+import { addParty, partiesFile as partiesFileSchema } from './parties';
 
 /** One operator service's registration: its party id, key, and whether this call added or changed it. */
 export interface ServiceRegistration {
