@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { describePrivacy, openDealTable, waitForDeal } from '../sdk';
 import { formatTable } from '../lib/format-table';
-import { OPERATOR_ACCOUNT } from '../activities/settlement/local-ledger';
+import { OPERATOR_ACCOUNT } from '../activities/settlement/ledger-entries';
 import { blindedReceiptId } from '../activities/settlement/receipt-id';
 import { aztecPaths, TEST_ACCOUNT } from '../contracts/deployment';
 import type { DealStatus } from '../workflows/deal/state';

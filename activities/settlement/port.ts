@@ -1,3 +1,4 @@
+import type { LedgerState } from './ledger-entries';
 import { parseEscrowId, type EscrowRef } from './types';
 
 /**
@@ -209,6 +210,21 @@ export interface SettlementPort {
    * where it cannot (on Aztec a balance is private notes that only the payer's own wallet reads).
    */
   spendableBalance(account: string): Promise<string | undefined>;
+}
+
+/**
+ * The local development ledger's accounts outside any deal: the operator credits an account (`tusk
+ * operator fund`, a local deployment) and anyone reads it. Only settlement's own module opens the
+ * ledger file (./ledger-accounts.ts); deal money moves only through SettlementPort in the worker.
+ */
+export interface LedgerAccounts {
+  /** The JSON-lines file the ledger is kept in. */
+  readonly path: string;
+  /** Credits a positive amount, in smallest units. */
+  mint(account: string, amount: bigint): Promise<void>;
+  balanceOf(account: string): Promise<bigint>;
+  /** Balances, escrows and receipts as the file says now. */
+  state(): Promise<LedgerState>;
 }
 
 /** Business refusals of settlement: not retried. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { LocalLedger } from '../../activities/settlement/local-ledger';
+import { ledgerFileOf, localLedgerAccounts } from '../../activities/settlement/ledger-accounts';
 import { addParty, party, partiesFile } from '../../lib/parties';
 import { readSellerFile } from '../../lib/seller-workspace';
 import { CliError, home, withHomeOption, jsonText } from '../common';
@@ -11,8 +11,7 @@ import { addKeyCheckCommand } from '../key-check';
 import { formatTable } from '../../lib/format-table';
 import { registerOperatorServices } from '../../lib/service-parties';
 
-const ledger = (options: { home?: string }) =>
-  new LocalLedger(process.env.TUSK_LEDGER_FILE ?? join(home(options.home), 'ledger.jsonl'));
+const ledger = (options: { home?: string }) => localLedgerAccounts(ledgerFileOf(home(options.home)));
 
 export const partiesPath = (options: { home?: string }) =>
   process.env.TUSK_PARTIES_FILE ?? join(home(options.home), 'parties.json');

@@ -1,7 +1,8 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createSyntheticPatients } from '../../lib/synthetic-patients';
-import { LocalLedger } from '../../activities/settlement/local-ledger';
+import { localLedgerAccounts } from '../../activities/settlement/ledger-accounts';
+import type { LedgerAccounts } from '../../activities/settlement/port';
 import { readDeployment, TEST_ACCOUNT, type SettlementDeployment } from '../../contracts/deployment';
 import { aztecToolchain } from '../../contracts/toolchain';
 import { addParty } from '../../lib/parties';
@@ -98,7 +99,7 @@ export interface LocalDeployment {
   parties: Map<string, PartyIdentity>;
   sellerId: string;
   /** The development ledger: it holds the balances unless the deployment settles on Aztec. */
-  ledger: LocalLedger;
+  ledger: LedgerAccounts;
   /** When settling on Aztec: the operator's deployment; the buyer and seller are its test accounts. */
   aztec?: SettlementDeployment;
   datasetPath: string;
@@ -199,7 +200,7 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
   for (const party of parties) await addParty(partiesFile, party);
   await registerOperatorServices(partiesFile, home);
 
-  const ledger = new LocalLedger(join(home, 'ledger.jsonl'));
+  const ledger = localLedgerAccounts(join(home, 'ledger.jsonl'));
   // On Aztec the buyer's funds are notes in its own wallet (npm run aztec -- fund), not ledger lines.
   if (!aztec) {
     await ledger.mint('demo-buyer', options.buyerFunds ?? 5000n);
