@@ -7,6 +7,7 @@ import {
   termsNonceOf,
 } from '../activities/settlement/types';
 import { disclosureWorkflowId, grantWorkflowId, subscriptionWorkflowId } from '../workflows/workflow-ids';
+import { parseSubscriptionRunId } from '../lib/run-ids';
 import type { ActivityCall } from './history-json';
 import type { ShownMilestoneCheck } from '../workflows/grant/shapes';
 
@@ -52,9 +53,6 @@ export function subjectKey(subject: AuditSubject): string {
     : rootWorkflowId(subject);
 }
 
-/** The prefix of the run ids a period's scheduled queries ran under (see workflows/subscription). */
-const periodRunPrefix = (subscriptionId: string, period: number) => `${subscriptionId}/period-${period}/`;
-
 type SubjectInput = {
   sellers?: { sellerId: string }[];
   /** The payer's signed terms: their nonce names the escrows (absent in histories from before). */
@@ -93,10 +91,12 @@ const inputField = (call: ActivityCall, field: string): unknown =>
 export function subjectCalls(subject: AuditSubject, input: unknown, calls: ActivityCall[]): ActivityCall[] {
   if (subject.kind !== 'subscription_period') return calls;
   const escrows = escrowsOf(subject, input);
-  const prefix = periodRunPrefix(subject.subscriptionId, subject.period);
+  // A perimeter call's deal id is the run id of one of the period's scheduled queries.
+  const isPeriodRun = (id: string) =>
+    parseSubscriptionRunId(id, subject.subscriptionId)?.period === subject.period;
   return calls.filter((call) => {
     const id = inputField(call, 'dealId');
-    return typeof id === 'string' && (escrows.includes(id) || id.startsWith(prefix));
+    return typeof id === 'string' && (escrows.includes(id) || isPeriodRun(id));
   });
 }
 
