@@ -3,6 +3,29 @@ import { builtinModules } from 'node:module';
 
 const nodeBuiltins = builtinModules.flatMap((name) => [name, `node:${name}`]);
 
+const perimeterCode = {
+  group: ['**/activities/perimeter/**'],
+  message: 'Only the perimeter worker uses perimeter code; shared rules live in query-policies/ or lib/.',
+};
+
+const ledgerFile = {
+  regex: '(^|/)activities/settlement/local-ledger$',
+  message:
+    'Only settlement writes a ledger: use its port (activities/settlement/ledger-accounts.ts, port.ts), or ledger-entries.ts to read one.',
+};
+
+/** A relative import that climbs out of the folder into one of `folders` at the top of the repo. */
+const importsOf = (folders, message) => ({
+  regex: `^(\\.\\./)+(${folders.join('|')})(/|$)`,
+  message,
+});
+
+const importRules = (byFiles) =>
+  Object.entries(byFiles).map(([files, patterns]) => ({
+    files: [files],
+    rules: { 'no-restricted-imports': ['error', { patterns }] },
+  }));
+
 export default tseslint.config(
   {
     ignores: [
@@ -70,31 +93,61 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // Dependencies point one way: the operator's side, the shared library and the template rules
-    // never reach into the seller's perimeter code.
-    files: [
-      'api/**/*.ts',
-      'lib/**/*.ts',
-      'sdk/**/*.ts',
-      'audit/**/*.ts',
-      'query-policies/**/*.ts',
-      'cli/**/*.ts',
+  // Dependencies point one way (LAYOUT.md). One `no-restricted-imports` per folder: a later flat-config
+  // entry would replace an earlier one's patterns, not add to them.
+  ...importRules({
+    'lib/**/*.ts': [
+      perimeterCode,
+      ledgerFile,
+      importsOf(
+        ['workflows', 'activities', 'api', 'cli', 'scripts', 'sdk', 'audit', 'stack', 'workers', 'bench'],
+        'lib/ depends on nothing above it: what needs workflows, settlement or the API is not a library.',
+      ),
     ],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            {
-              group: ['**/activities/perimeter/**'],
-              message:
-                'Only the perimeter worker uses perimeter code; shared rules live in query-policies/ or lib/.',
-            },
-          ],
-        },
-      ],
-    },
+    'sdk/**/*.ts': [
+      perimeterCode,
+      ledgerFile,
+      importsOf(
+        ['cli', 'scripts', 'stack'],
+        'The SDK is what the CLI and scripts build on, not the other way.',
+      ),
+    ],
+    'audit/**/*.ts': [
+      perimeterCode,
+      ledgerFile,
+      importsOf(
+        ['api', 'cli', 'scripts', 'sdk', 'stack'],
+        'Audit reads shapes and lib/, never the API or its callers.',
+      ),
+    ],
+    'cli/**/*.ts': [
+      perimeterCode,
+      ledgerFile,
+      importsOf(
+        ['scripts'],
+        'The CLI and scripts share the stack launcher (stack/); neither imports the other.',
+      ),
+    ],
+    'scripts/**/*.ts': [
+      ledgerFile,
+      importsOf(['cli'], 'Scripts use the SDK and the stack launcher (stack/), not the CLI.'),
+    ],
+    'stack/**/*.ts': [
+      perimeterCode,
+      ledgerFile,
+      importsOf(
+        ['cli', 'scripts', 'sdk', 'audit', 'api'],
+        'The stack launcher starts servers; it knows no caller.',
+      ),
+    ],
+    'api/**/*.ts': [perimeterCode, ledgerFile],
+    'query-policies/**/*.ts': [perimeterCode, ledgerFile],
+    'bench/**/*.ts': [ledgerFile],
+  }),
+  {
+    files: ['activities/**/*.ts', 'workers/**/*.ts'],
+    ignores: ['activities/settlement/**', 'workers/settlement.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [ledgerFile] }] },
   },
   {
     files: ['tests/**/*.ts', 'bench/**/*.ts'],

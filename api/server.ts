@@ -11,7 +11,7 @@ import { ensureSearchAttributes } from './listing/search-attributes-setup';
 import { announceReady, runMain } from '../lib/ready';
 import { connectClient } from '../lib/temporal';
 import { DEFAULT_ACCEPTANCE_TIMEOUT_MS } from '../workflows/deal/state';
-import { loadOperatorSigner } from '../audit/operator-key';
+import { loadOperatorSigner } from '../lib/transparency/operator-key';
 import { buildApp } from './app';
 import { AnchorStore } from './audit/anchor-store';
 import { TransparencyLog } from './audit/log-store';

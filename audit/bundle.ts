@@ -2,9 +2,9 @@ import { z } from 'zod';
 import { canonicalHash } from '../lib/canonical-json';
 import { signedReceipt } from './receipt';
 import { privacyEntries } from './privacy-entries';
-import { operatorSignature } from './signed-document';
+import { operatorSignature } from '../lib/transparency/signed-document';
 import { auditSubject } from './subject';
-import { inclusionProofResponse } from './tree-head';
+import { inclusionProofResponse } from '../lib/transparency/tree-head';
 
 const sha256Ref = z.string().regex(/^sha256:[0-9a-f]{64}$/);
 

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalHash } from '../lib/canonical-json';
-import type { OperatorSigner } from './operator-key';
+import type { OperatorSigner } from '../lib/transparency/operator-key';
 import type { MoneyFacts } from './settlement-facts';
 import {
   checkDocumentSignature,
   operatorSignature,
   signDocument,
   type SignatureCheck,
-} from './signed-document';
+} from '../lib/transparency/signed-document';
 
 const sha256Ref = z.string().regex(/^sha256:[0-9a-f]{64}$/);
 const amount = z.string().regex(/^[0-9]{1,31}$/);

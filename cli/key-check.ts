@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { currentRegistration, type KeyRegistration } from '../audit/key-registration';
+import { currentRegistration, type KeyRegistration } from '../lib/transparency/key-registration';
 import { KeyLogUntrustedError, readKeyLog } from '../lib/key-log';
-import { signedTreeHead, type SignedTreeHead } from '../audit/tree-head';
+import { signedTreeHead, type SignedTreeHead } from '../lib/transparency/tree-head';
 import { publicKeyOf } from '../lib/ed25519';
 import { TuskApiError } from '../lib/tusk-client';
 import { call, operatorKeyOf } from './audit/context';

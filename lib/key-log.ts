@@ -9,8 +9,8 @@ import {
   type KeyPeriod,
   type KeyPurpose,
   type KeyRegistration,
-} from '../audit/key-registration';
-import { signedTreeHead, type SignedTreeHead } from '../audit/tree-head';
+} from './transparency/key-registration';
+import { signedTreeHead, type SignedTreeHead } from './transparency/tree-head';
 import { generateEd25519KeyPair, publicKeyOf } from './ed25519';
 import type { PartyRole } from './parties';
 import { signRequest } from './signed-request';

@@ -1,4 +1,4 @@
-import { currentRegistration } from '../audit/key-registration';
+import { currentRegistration } from '../lib/transparency/key-registration';
 import { sha256Ref } from '../lib/canonical-json';
 import { KeyLogUntrustedError, readKeyLog } from '../lib/key-log';
 import {

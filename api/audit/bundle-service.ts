@@ -6,7 +6,7 @@ import { callsOfSubject, subjectInput } from '../../audit/deal-facts';
 import { allPayloadValues, readHistory } from '../../audit/history-json';
 import { ledgerLinesOf } from '../../audit/ledger-lines';
 import type { SignedReceipt } from '../../audit/receipt';
-import { signDocument } from '../../audit/signed-document';
+import { signDocument } from '../../lib/transparency/signed-document';
 import { escrowsOf, pinnedTemplates, subjectKey, type AuditSubject } from '../../audit/subject';
 import { workflowCodeIdentity } from '../../audit/workflow-code';
 import type { Party, PartyRegistry } from '../../lib/parties';

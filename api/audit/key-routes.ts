@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { keyPurpose, keyRegistrations } from '../../audit/key-registration';
+import { keyPurpose, keyRegistrations } from '../../lib/transparency/key-registration';
 import { errorResponses } from '../error-responses';
 import type { TransparencyLog } from './log-store';
 

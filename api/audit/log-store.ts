@@ -2,10 +2,10 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { canonicalJson } from '../../lib/canonical-json';
-import { consistencyProof, inclusionProof, rootOf, type Hash } from '../../audit/merkle';
-import type { OperatorSigner } from '../../audit/operator-key';
-import { signDocument } from '../../audit/signed-document';
-import { entryLeafHash, type LogEntry, type SignedTreeHead } from '../../audit/tree-head';
+import { consistencyProof, inclusionProof, rootOf, type Hash } from '../../lib/transparency/merkle';
+import type { OperatorSigner } from '../../lib/transparency/operator-key';
+import { signDocument } from '../../lib/transparency/signed-document';
+import { entryLeafHash, type LogEntry, type SignedTreeHead } from '../../lib/transparency/tree-head';
 import {
   keyRegistration,
   keySubject,
@@ -13,7 +13,7 @@ import {
   type KeyPurpose,
   type KeyRegistration,
   type KeyRegistrations,
-} from '../../audit/key-registration';
+} from '../../lib/transparency/key-registration';
 import type { PartyRole } from '../../lib/parties';
 
 export class LogRangeError extends Error {

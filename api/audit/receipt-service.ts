@@ -3,7 +3,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import { receiptFactsOf, subjectInput } from '../../audit/deal-facts';
 import { ledgerLinesOf } from '../../audit/ledger-lines';
 import type { AnchorStore } from './anchor-store';
-import type { OperatorSigner } from '../../audit/operator-key';
+import type { OperatorSigner } from '../../lib/transparency/operator-key';
 import {
   issueReceipt,
   receiptDigest,

@@ -6,7 +6,7 @@ import {
   inclusionProofResponse,
   logEntry,
   signedTreeHead,
-} from '../../audit/tree-head';
+} from '../../lib/transparency/tree-head';
 
 export { signedBundle, signedReceipt, signedTreeHead, inclusionProofResponse, consistencyProofResponse };
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { KeyPeriod } from '../key-registration';
+import type { KeyPeriod } from '../../lib/transparency/key-registration';
 import { readKeyLog } from '../../lib/key-log';
 import { partyRole, type PartyRole } from '../../lib/parties';
 import { signedTermsSchema } from '../../lib/signed-terms';

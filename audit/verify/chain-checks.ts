@@ -2,7 +2,7 @@ import { anchorId, type LogAnchor } from '../anchor';
 import type { SignedBundle } from '../bundle';
 import { readHistory, type HistoryJson } from '../history-json';
 import { moneyFactsOf } from '../settlement-facts';
-import { checkConsistency, type ConsistencyProofResponse, type TreeHeadBody } from '../tree-head';
+import { checkConsistency, type ConsistencyProofResponse, type TreeHeadBody } from '../../lib/transparency/tree-head';
 import { publicNftStates, txProblem, txReceipt } from './aztec-node';
 import { finding, fromProblems, ok, skipped, type CheckResult } from './report';
 

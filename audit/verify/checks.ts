@@ -11,8 +11,8 @@ import { readHistory, type ActivityCall } from '../history-json';
 import { pinnedTemplates, subjectKey } from '../subject';
 import { amountsOf, checkReceipt, receiptDigest, statedLineDigest, templateOf } from '../receipt';
 import { conservationProblems, moneyFactsOf } from '../settlement-facts';
-import { checkDocumentSignature } from '../signed-document';
-import { checkInclusion } from '../tree-head';
+import { checkDocumentSignature } from '../../lib/transparency/signed-document';
+import { checkInclusion } from '../../lib/transparency/tree-head';
 import { finding, fromProblems, ok, skipped, type CheckResult } from './report';
 
 /** The calls that belong to the bundle's subject (a period's only, of a subscription run). */

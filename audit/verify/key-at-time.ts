@@ -1,4 +1,4 @@
-import { periodCovers, type KeyPeriod } from '../key-registration';
+import { periodCovers, type KeyPeriod } from '../../lib/transparency/key-registration';
 import type { PartyKeys } from './auditor-keys';
 
 /** Which held key made a signature, and whether it spoke for its party when the signature counted. */

@@ -10,7 +10,7 @@ import {
   signedTreeHead,
   type ConsistencyProofResponse,
   type SignedTreeHead,
-} from '../../audit/tree-head';
+} from '../../lib/transparency/tree-head';
 import type { TuskClient } from '../../lib/tusk-client';
 import { CliError } from '../common';
 import {

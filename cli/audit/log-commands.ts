@@ -10,9 +10,9 @@ import {
   type InclusionProofResponse,
   type LogEntry,
   type SignedTreeHead,
-} from '../../audit/tree-head';
+} from '../../lib/transparency/tree-head';
 import { signedReceipt } from '../../audit/receipt';
-import type { SignatureCheck } from '../../audit/signed-document';
+import type { SignatureCheck } from '../../lib/transparency/signed-document';
 import { canonicalHash } from '../../lib/canonical-json';
 import { CliError } from '../common';
 import { registerAnchorCommands } from './anchor-commands';

@@ -9,7 +9,7 @@ import {
   templateOf,
   type SignedReceipt,
 } from '../../audit/receipt';
-import { checkInclusion, type InclusionProofResponse } from '../../audit/tree-head';
+import { checkInclusion, type InclusionProofResponse } from '../../lib/transparency/tree-head';
 import { CliError } from '../common';
 import {
   call,

@@ -1,7 +1,7 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { createOnce, newKeyFileJson } from '../../lib/codec/keyring';
-import { loadOperatorSigner } from '../../audit/operator-key';
+import { loadOperatorSigner } from '../../lib/transparency/operator-key';
 import { formatTable } from '../../lib/format-table';
 import { CliError } from '../common';
 import { DEMO_SELLER, prepareDemoSeller } from './demo-seller';

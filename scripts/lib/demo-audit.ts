@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { signedBundle } from '../../audit/bundle';
-import { loadOperatorSigner } from '../../audit/operator-key';
+import { loadOperatorSigner } from '../../lib/transparency/operator-key';
 import { checkReceipt, signedReceipt } from '../../audit/receipt';
 import { auditorKeysFromLog } from '../../audit/verify/auditor-keys';
 import { formatReport } from '../../audit/verify/report';

@@ -9,7 +9,7 @@ import { addParty } from '../../lib/parties';
 import { registerOperatorServices } from '../../lib/service-parties';
 import { createOnce, newKeyFileJson } from '../../lib/codec/keyring';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
-import { loadOperatorSigner } from '../../audit/operator-key';
+import { loadOperatorSigner } from '../../lib/transparency/operator-key';
 import { loadPerimeterKey } from '../../activities/perimeter/release-signing';
 import { readPerimeterConfig } from '../../lib/seller-workspace';
 import type { Party, PartyRole } from '../../lib/parties';

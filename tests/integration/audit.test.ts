@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForStage } from '../../cli/buyer/commands';
 import { bundleDigest, type SignedBundle } from '../../audit/bundle';
 import type { HistoryJson } from '../../audit/history-json';
-import { loadOperatorSigner, type OperatorSigner } from '../../audit/operator-key';
+import { loadOperatorSigner, type OperatorSigner } from '../../lib/transparency/operator-key';
 import { checkReceipt, receiptDigest, type SignedReceipt } from '../../audit/receipt';
-import { signDocument } from '../../audit/signed-document';
+import { signDocument } from '../../lib/transparency/signed-document';
 import { verifyBundle } from '../../audit/verify/verify-bundle';
 import type { AuditReport } from '../../audit/verify/report';
 import {
@@ -16,7 +16,7 @@ import {
   type ConsistencyProofResponse,
   type InclusionProofResponse,
   type SignedTreeHead,
-} from '../../audit/tree-head';
+} from '../../lib/transparency/tree-head';
 import type { DealStatus } from '../../workflows/deal/state';
 import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
 import { LIFECYCLE_PARTIES, party } from './lifecycle-harness';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createCoordinatorActivities } from '../../activities/coordinator/activities';
 import type { SumCiphertextsInput } from '../../activities/coordinator/he-sum';
 import type { SignedBundle } from '../../audit/bundle';
-import { loadOperatorSigner } from '../../audit/operator-key';
+import { loadOperatorSigner } from '../../lib/transparency/operator-key';
 import { verifyBundle } from '../../audit/verify/verify-bundle';
 import { encryptedAnswerCommitment } from '../../lib/release-statement';
 import { historyDataConverter } from '../../lib/codec/history-codec';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { keyPaths, writeFileAtomic } from '../../cli/common';
 import { addParty } from '../../lib/parties';
-import { loadOperatorSigner } from '../../audit/operator-key';
+import { loadOperatorSigner } from '../../lib/transparency/operator-key';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { signTerms } from '../../lib/signed-terms';
 import { DEALS_TASK_QUEUE } from '../../lib/temporal';

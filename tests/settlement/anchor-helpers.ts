@@ -6,7 +6,7 @@ import { inject } from 'vitest';
 import { aztecPaths } from '../../contracts/deployment';
 import type { SignedBundle } from '../../audit/bundle';
 import type { HistoryJson } from '../../audit/history-json';
-import { entryLeafHash, type LogEntry } from '../../audit/tree-head';
+import { entryLeafHash, type LogEntry } from '../../lib/transparency/tree-head';
 import { canonicalJson } from '../../lib/canonical-json';
 import { startTestDeployment, type TestDeployment } from '../integration/harness';
 

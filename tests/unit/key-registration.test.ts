@@ -9,8 +9,8 @@ import {
   keySubject,
   periodCovers,
   type RegistrationsCheck,
-} from '../../audit/key-registration';
-import type { OperatorSigner } from '../../audit/operator-key';
+} from '../../lib/transparency/key-registration';
+import type { OperatorSigner } from '../../lib/transparency/operator-key';
 import { generateEd25519KeyPair, publicKeyOf, signEd25519 } from '../../lib/ed25519';
 
 const signerOf = (pem: string): OperatorSigner => ({

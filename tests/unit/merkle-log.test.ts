@@ -9,7 +9,7 @@ import {
   verifyConsistency,
   verifyInclusion,
   type Hash,
-} from '../../audit/merkle';
+} from '../../lib/transparency/merkle';
 
 const hex = (h: Hash) => h.toString('hex');
 const fromHex = (s: string) => Buffer.from(s, 'hex');

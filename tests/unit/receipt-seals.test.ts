@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sha256Ref } from '../../lib/canonical-json';
 import { generateEd25519KeyPair, publicKeyOf, signEd25519 } from '../../lib/ed25519';
-import type { OperatorSigner } from '../../audit/operator-key';
+import type { OperatorSigner } from '../../lib/transparency/operator-key';
 import {
   checkReceipt,
   issueReceipt,

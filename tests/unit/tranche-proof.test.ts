@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SettlementRefusedError } from '../../activities/settlement/port';
 import { requireTrancheProof, type TrancheProof } from '../../activities/settlement/tranche-proof';
-import type { KeyRegistration } from '../../audit/key-registration';
+import type { KeyRegistration } from '../../lib/transparency/key-registration';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import type { RegisteredKeys } from '../../lib/key-log';
 import { signReleaseStatement, type ReleaseStatementBody } from '../../lib/release-statement';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { canonicalHash } from '../lib/canonical-json';
-import { partyRole } from '../lib/parties';
+import { canonicalHash } from '../canonical-json';
+import { partyRole } from '../parties';
 import { verifyInclusion } from './merkle';
 import type { SignatureCheck } from './signed-document';
 import {

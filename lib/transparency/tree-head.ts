@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { canonicalJson } from '../lib/canonical-json';
+import { canonicalJson } from '../canonical-json';
 import { leafHash, verifyConsistency, verifyInclusion } from './merkle';
 import { checkDocumentSignature, signedOf, type SignatureCheck } from './signed-document';
 

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { generateEd25519KeyPair, publicKeyOf, signEd25519 } from '../lib/ed25519';
-import { tuskHome } from '../lib/env';
+import { generateEd25519KeyPair, publicKeyOf, signEd25519 } from '../ed25519';
+import { tuskHome } from '../env';
 
 /** The operator's signing key: receipts, tree heads and audit bundles are signed with it. */
 export interface OperatorSigner {

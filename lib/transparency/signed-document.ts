@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { canonicalJson } from '../lib/canonical-json';
-import { verifyEd25519 } from '../lib/ed25519';
+import { canonicalJson } from '../canonical-json';
+import { verifyEd25519 } from '../ed25519';
 import type { OperatorSigner } from './operator-key';
 
 /**
