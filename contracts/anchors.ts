@@ -2,7 +2,7 @@ import type { AztecAddress, AztecNode, AztecSdk, Field, NftContract } from './sd
 
 /**
  * Anchoring a transparency-log head: the operator mints, in public, a receipt-NFT token whose id is
- * anchorId(tree size, root) (audit/anchor.ts) and keeps it public. Unlike a deal's receipt, nothing
+ * anchorId(tree size, root) (lib/transparency/anchor.ts) and keeps it public. Unlike a deal's receipt, nothing
  * about it is private: an auditor with only the node's URL can see that the id was minted.
  */
 export const anchorCall = (nft: NftContract, operator: AztecAddress, anchorId: Field) =>

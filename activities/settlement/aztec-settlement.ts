@@ -3,7 +3,7 @@ import { deriveDealSecret } from '../../contracts/deal-secrets';
 import { dealEscrow, withdrawals, type DealEscrow } from '../../contracts/escrow';
 import { anchorCall } from '../../contracts/anchors';
 import { receiptCalls as receiptCallsFor } from '../../contracts/receipts';
-import { anchorId } from '../../audit/anchor';
+import { anchorId } from '../../lib/transparency/anchor';
 import type {
   AztecAddress,
   AztecSdk,

@@ -173,7 +173,7 @@ export interface ReceiptRecorded extends OnChain {
   salt: string;
 }
 
-/** A transparency-log head to anchor on chain (see audit/anchor.ts). */
+/** A transparency-log head to anchor on chain (see lib/transparency/anchor.ts). */
 export interface AnchorTreeHeadInput {
   treeSize: number;
   rootHash: string;

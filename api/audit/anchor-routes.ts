@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { logAnchor, logAnchorList } from '../../audit/anchor';
+import { logAnchor, logAnchorList } from '../../lib/transparency/anchor';
 import { requireParty, requireRole } from '../auth';
 import { errorResponses } from '../error-responses';
 import type { AnchorService } from './anchor-service';

@@ -1,5 +1,5 @@
 import { ApplicationFailure, WorkflowFailedError, type Client } from '@temporalio/client';
-import type { LogAnchor } from '../../audit/anchor';
+import type { LogAnchor } from '../../lib/transparency/anchor';
 import { DEALS_TASK_QUEUE } from '../../lib/task-queues';
 import { logHeadAnchor } from '../../workflows/audit/anchor';
 import { logAnchorWorkflowId } from '../../workflows/workflow-ids';

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { logAnchor, type LogAnchor } from '../../audit/anchor';
+import { logAnchor, type LogAnchor } from '../../lib/transparency/anchor';
 
 /**
  * The anchors of the transparency log's heads, in the log's own SQLite file (a table of its own). The

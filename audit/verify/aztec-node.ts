@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { publicNftState, type PublicNftState } from '../anchor';
+import { publicNftState, type PublicNftState } from '../../lib/transparency/anchor';
 
 /**
  * What an auditor reads from an Aztec node, from this (Node 20) process. Transaction receipts are a

@@ -1,4 +1,4 @@
-import { anchorId, type LogAnchor } from '../anchor';
+import { anchorId, type LogAnchor } from '../../lib/transparency/anchor';
 import type { SignedBundle } from '../bundle';
 import { readHistory, type HistoryJson } from '../history-json';
 import { moneyFactsOf } from '../settlement-facts';

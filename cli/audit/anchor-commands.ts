@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { logAnchor, logAnchorList, type LogAnchor } from '../../audit/anchor';
+import { logAnchor, logAnchorList, type LogAnchor } from '../../lib/transparency/anchor';
 import { AztecNodeUnreachable } from '../../audit/verify/aztec-node';
 import { checkLogAnchors, type OperatorLogView } from '../../audit/verify/chain-checks';
 import { formatReport } from '../../audit/verify/report';

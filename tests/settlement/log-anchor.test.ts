@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { anchorId, type LogAnchor } from '../../audit/anchor';
+import { anchorId, type LogAnchor } from '../../lib/transparency/anchor';
 import type { SignedBundle } from '../../audit/bundle';
 import type { AuditReport } from '../../audit/verify/report';
 import { buyDeal, type TestDeployment } from '../integration/harness';
