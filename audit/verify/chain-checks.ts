@@ -2,7 +2,11 @@ import { anchorId, type LogAnchor } from '../../lib/transparency/anchor';
 import type { SignedBundle } from '../bundle';
 import { readHistory, type HistoryJson } from '../history-json';
 import { moneyFactsOf } from '../settlement-facts';
-import { checkConsistency, type ConsistencyProofResponse, type TreeHeadBody } from '../../lib/transparency/tree-head';
+import {
+  checkConsistency,
+  type ConsistencyProofResponse,
+  type TreeHeadBody,
+} from '../../lib/transparency/tree-head';
 import { publicNftStates, txProblem, txReceipt } from './aztec-node';
 import { finding, fromProblems, ok, skipped, type CheckResult } from './report';
 

@@ -6,7 +6,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TransparencyLog } from '../../api/audit/log-store';
 import { generateEd25519KeyPair, publicKeyOf, signEd25519 } from '../../lib/ed25519';
 import type { OperatorSigner } from '../../lib/transparency/operator-key';
-import { checkConsistency, checkInclusion, checkTreeHead, type LogEntry } from '../../lib/transparency/tree-head';
+import {
+  checkConsistency,
+  checkInclusion,
+  checkTreeHead,
+  type LogEntry,
+} from '../../lib/transparency/tree-head';
 
 const operator = generateEd25519KeyPair();
 const signer: OperatorSigner = {
