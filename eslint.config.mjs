@@ -100,7 +100,19 @@ export default tseslint.config(
       perimeterCode,
       ledgerFile,
       importsOf(
-        ['workflows', 'activities', 'api', 'cli', 'scripts', 'sdk', 'audit', 'stack', 'workers', 'bench'],
+        // A capability's shapes (workflows/<capability>/shapes.ts) are pure zod: signed terms read them.
+        [
+          'workflows(?!/[^/]+/shapes$)',
+          'activities',
+          'api',
+          'cli',
+          'scripts',
+          'sdk',
+          'audit',
+          'stack',
+          'workers',
+          'bench',
+        ],
         'lib/ depends on nothing above it: what needs workflows, settlement or the API is not a library.',
       ),
     ],
