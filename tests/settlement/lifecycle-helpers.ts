@@ -51,9 +51,18 @@ export async function payInto(account: number, address: string, amount: string):
 /** The transactions the settlement worker logged for one escrow, by action, in order. */
 export async function sentFor(test: TestDeployment, escrowId: string): Promise<string[]> {
   const log = await readFile(test.deployment.services.get('settlement worker')!.logFile, 'utf8');
-  return [...log.matchAll(/^settlement: (\S+) of (\S+) in block/gm)]
-    .filter((line) => line[2] === escrowId)
-    .map((line) => line[1]!);
+  return landedTransactions(log)
+    .filter((line) => line.dealId === escrowId)
+    .map((line) => line.action);
+}
+
+/** The settlement worker's JSON lines for its landed transactions, in order. */
+export function landedTransactions(log: string): { action: string; dealId: string; tx: string }[] {
+  return log
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { msg?: string; action: string; dealId: string; tx: string })
+    .filter((line) => line.msg === 'settlement transaction landed');
 }
 
 export const journalOf = (test: TestDeployment) => new TxJournal(join(test.home, 'settlement-journal'));
