@@ -175,7 +175,7 @@ describe('a multi-seller sum under the buyer HE key', () => {
   async function sumCheck(id: string) {
     const { client } = test.deployment.buyer;
     if ((await waitFor(id, () => false, true)).stage !== 'settled') {
-      await client.post(`/multi-seller-deals/${id}/confirm`);
+      await confirmDeal(client, id, 'multi_seller');
       expect(await waitFor(id, (s) => s.stage === 'settled')).toMatchObject({ stage: 'settled' });
     }
     await test.temporal.workflow.getHandle(id).result();
