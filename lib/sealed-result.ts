@@ -51,7 +51,11 @@ export function resultCommitment(payload: ResultPayload): string {
  * bound on its rows as JSON. The padding is trailing spaces, which JSON.parse skips and the
  * commitment (over the payload, not the bytes) does not see: the buyer's reader is unchanged.
  */
-export function sealResult(payload: ResultPayload, buyerPublicKey: string, rowsBytes: number): Buffer {
+export async function sealResult(
+  payload: ResultPayload,
+  buyerPublicKey: string,
+  rowsBytes: number,
+): Promise<Buffer> {
   const text = Buffer.from(canonicalJson(payload));
   const length = Buffer.byteLength(canonicalJson({ ...payload, rows: [] })) - 2 + rowsBytes;
   // Only a wrong bound could trip this; sealing a shorter box would tell the operator something.
@@ -63,14 +67,14 @@ export function sealResult(payload: ResultPayload, buyerPublicKey: string, rowsB
 }
 
 /** Opens a result box and checks it against the commitment the deal recorded. */
-export function openResult(
+export async function openResult(
   box: Uint8Array,
   buyerPrivateKeyPem: string,
   dealId: string,
   expectedCommitment?: string,
-): ResultPayload {
+): Promise<ResultPayload> {
   const payload = resultPayload.parse(
-    JSON.parse(open(box, buyerPrivateKeyPem, `tusk result ${dealId}`).toString('utf8')),
+    JSON.parse((await open(box, buyerPrivateKeyPem, `tusk result ${dealId}`)).toString('utf8')),
   );
   if (payload.dealId !== dealId) throw new Error(`the result is for deal ${payload.dealId}, not ${dealId}`);
   if (expectedCommitment !== undefined && resultCommitment(payload) !== expectedCommitment) {

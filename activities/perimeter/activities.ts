@@ -304,7 +304,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
       { dealId: input.dealId, templateId: template.id, templateHash: input.templateHash, parameters },
       { ...table, privacy: { ...table.privacy, epsilonSpent } },
     );
-    const resultRef = await deps.blobs.put(sealResult(payload, buyerKey, rowsBytesBound(template)));
+    const resultRef = await deps.blobs.put(await sealResult(payload, buyerKey, rowsBytesBound(template)));
     const commitment = resultCommitment(payload);
     const release = await sign({
       kind: tableReleaseKind(input.terms),

@@ -158,7 +158,7 @@ export async function checkResultCommitment(
   if (!resultKeyPem)
     return [ok(check, `${stated}; the sealed result is the recorded blob (give --result-key to open it)`)];
   try {
-    openResult(bytes, await readFile(resultKeyPem, 'utf8'), bundle.body.dealId, stated);
+    await openResult(bytes, await readFile(resultKeyPem, 'utf8'), bundle.body.dealId, stated);
     return [ok(check, `${stated}; opened with the buyer's key, it matches`)];
   } catch (error) {
     return [finding(check, (error as Error).message)];

@@ -87,10 +87,12 @@ async function currentToken(client: TuskClient, resultKeyPem: string, id: string
   );
   return {
     period: sealed.period,
-    token: open(
-      Buffer.from(sealed.sealedToken, 'base64'),
-      resultKeyPem,
-      accessTokenContext(id, sealed.period),
+    token: (
+      await open(
+        Buffer.from(sealed.sealedToken, 'base64'),
+        resultKeyPem,
+        accessTokenContext(id, sealed.period),
+      )
     ).toString(),
   };
 }
@@ -132,7 +134,7 @@ async function delivery(id: string, period: string, options: PartyOptions) {
       process.exitCode = EXIT.refused;
       continue;
     }
-    const payload = openResult(
+    const payload = await openResult(
       Buffer.from(result.ciphertext, 'base64'),
       resultKey,
       result.runId,

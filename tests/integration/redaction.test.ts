@@ -190,10 +190,12 @@ describe('one redaction rule: every GET route × every role', () => {
     const sealed = await clients.buyer.get<{ period: number; sealedToken: string }>(
       `/subscriptions/${ids.subscription}/token`,
     );
-    buyerToken = open(
-      Buffer.from(sealed.sealedToken, 'base64'),
-      test.deployment.buyer.resultKeyPem,
-      accessTokenContext(ids.subscription, sealed.period),
+    buyerToken = (
+      await open(
+        Buffer.from(sealed.sealedToken, 'base64'),
+        test.deployment.buyer.resultKeyPem,
+        accessTokenContext(ids.subscription, sealed.period),
+      )
     ).toString();
   }, 600_000);
   afterAll(async () => {

@@ -392,7 +392,7 @@ describe("the perimeter's statements of HE answers, deliveries and verdicts", ()
             );
             const rowsBytes = Buffer.byteLength(canonicalJson(payload.rows));
             const resultRef = await blobs().put(
-              sealResult(payload, test.deployment.buyer.resultPublicKey, rowsBytes),
+              await sealResult(payload, test.deployment.buyer.resultPublicKey, rowsBytes),
             );
             const impostor = signReleaseStatement(
               {

@@ -277,7 +277,7 @@ describe('who signed is who is named', () => {
             const commitment = resultCommitment(payload);
             // The operator pads nothing: the rows' own length is its bound.
             const rowsBytes = Buffer.byteLength(canonicalJson(payload.rows));
-            const resultRef = await blobs.put(sealResult(payload, buyer.resultPublicKey, rowsBytes));
+            const resultRef = await blobs.put(await sealResult(payload, buyer.resultPublicKey, rowsBytes));
             const release =
               signWith === 'impostor'
                 ? signReleaseStatement(

@@ -71,7 +71,7 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
   const status = (as: PartyIdentity, id: string) => as.client.get<SubscriptionStatus>(`/subscriptions/${id}`);
   const currentToken = async (as: PartyIdentity, id: string) => {
     const sealed = await as.client.get<{ period: number; sealedToken: string }>(`/subscriptions/${id}/token`);
-    const token = open(
+    const token = await open(
       Buffer.from(sealed.sealedToken, 'base64'),
       as.resultKeyPem,
       accessTokenContext(id, sealed.period),
@@ -120,7 +120,7 @@ describe('subscriptions: renewal, rotation, grace, suspension, cancel', () => {
     const { token } = await currentToken(buyer, ids.renewing);
     const { body } = await delivery(buyer, ids.renewing, 1, token);
     const [result] = body.results;
-    const table = openResult(
+    const table = await openResult(
       Buffer.from(result!.ciphertext, 'base64'),
       buyer.resultKeyPem,
       result!.runId,

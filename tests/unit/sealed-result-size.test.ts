@@ -31,13 +31,13 @@ function dataset(withTarget: boolean) {
   return sizes.map((size, i) => group(String(150 + i), size + (withTarget && i % 4 === 1 ? 1 : 0)));
 }
 
-function sealed(template: QueryTemplate, rows: Record<string, unknown>[], seed: number) {
+async function sealed(template: QueryTemplate, rows: Record<string, unknown>[], seed: number) {
   const table = releasePrivately(template, noisePlan(template), rows, seededRandom(seed));
   const payload = buildResultPayload(
     { dealId: 'deal-1', templateId: template.id, templateHash: 'sha256:00', parameters: { min_age: 30 } },
     table,
   );
-  return { table, payload, box: sealResult(payload, buyerPublic, rowsBytesBound(template)) };
+  return { table, payload, box: await sealResult(payload, buyerPublic, rowsBytesBound(template)) };
 }
 
 const templates: Record<string, QueryTemplate> = {
@@ -51,13 +51,13 @@ const templates: Record<string, QueryTemplate> = {
 
 describe('sealed answers have a size fixed by the template', () => {
   for (const [mode, template] of Object.entries(templates)) {
-    it(`${mode}: neighbouring datasets, different groups released, identical sealed length`, () => {
+    it(`${mode}: neighbouring datasets, different groups released, identical sealed length`, async () => {
       const lengths = new Set<number>();
       const plaintexts = new Set<number>();
       const shapes = new Set<string>();
       for (let seed = 0; seed < 200; seed++) {
         for (const withTarget of [true, false]) {
-          const { table, payload, box } = sealed(template, dataset(withTarget), seed);
+          const { table, payload, box } = await sealed(template, dataset(withTarget), seed);
           lengths.add(box.length);
           plaintexts.add(Buffer.byteLength(canonicalJson(payload)));
           shapes.add(table.rows.map((row) => `${row[0]}${row[1] === null ? '-' : 'n'}`).join(','));
@@ -71,12 +71,12 @@ describe('sealed answers have a size fixed by the template', () => {
     });
   }
 
-  it('partition selection: the released row count varies, the sealed length does not', () => {
+  it('partition selection: the released row count varies, the sealed length does not', async () => {
     const template = templates['partition selection']!;
     const rowCounts = new Set<number>();
     const lengths = new Set<number>();
     for (let seed = 0; seed < 200; seed++) {
-      const { table, box } = sealed(template, dataset(seed % 2 === 0), seed);
+      const { table, box } = await sealed(template, dataset(seed % 2 === 0), seed);
       rowCounts.add(table.rows.length);
       lengths.add(box.length);
     }
@@ -84,15 +84,15 @@ describe('sealed answers have a size fixed by the template', () => {
     expect(lengths.size).toBe(1);
   });
 
-  it('the buyer opens a padded answer and sees the payload, not the padding', () => {
+  it('the buyer opens a padded answer and sees the payload, not the padding', async () => {
     const template = templates['partition selection']!;
-    const { payload, box } = sealed(template, dataset(true), 3);
-    const opened = openResult(box, buyerPrivate, 'deal-1', resultCommitment(payload));
+    const { payload, box } = await sealed(template, dataset(true), 3);
+    const opened = await openResult(box, buyerPrivate, 'deal-1', resultCommitment(payload));
     expect(opened).toEqual(payload);
     expect(box.length).toBeGreaterThan(Buffer.byteLength(canonicalJson(payload)) + 100);
   });
 
-  it('keeps the maxGroups highest noisy counts when more groups pass the threshold', () => {
+  it('keeps the maxGroups highest noisy counts when more groups pass the threshold', async () => {
     const template = sampleTemplate({ minCohortSize: 20, maxGroups: 3 });
     const rows = [
       group('100', 500),
@@ -103,12 +103,12 @@ describe('sealed answers have a size fixed by the template', () => {
       group('105', 70_000),
     ];
     for (let seed = 0; seed < 20; seed++) {
-      const { table } = sealed(template, rows, seed);
+      const { table } = await sealed(template, rows, seed);
       expect(table.rows.map((row) => row[0])).toEqual(['101', '103', '105']);
     }
   });
 
-  it('cuts a long dimension value from the data to the padded width, on whole characters', () => {
+  it('cuts a long dimension value from the data to the padded width, on whole characters', async () => {
     for (const value of ['x'.repeat(200), '\u0001'.repeat(40), '🦣'.repeat(40), 'é'.repeat(70)]) {
       const cut = fitDimension(value);
       expect(Buffer.byteLength(canonicalJson(cut))).toBeLessThanOrEqual(MAX_DIMENSION_BYTES);
@@ -120,7 +120,7 @@ describe('sealed answers have a size fixed by the template', () => {
     const template = sampleTemplate({ minCohortSize: 20, maxGroups: 2 });
     const long = [group('a'.repeat(300), 5000), group('b'.repeat(20), 5000)];
     const short = [group('c', 5000)];
-    expect(sealed(template, long, 1).box.length).toBe(sealed(template, short, 1).box.length);
+    expect((await sealed(template, long, 1)).box.length).toBe((await sealed(template, short, 1)).box.length);
   });
 
   it('maxGroups is signed with partition selection only, and bounded', () => {

@@ -23,18 +23,18 @@ describe('X25519 public keys', () => {
     }
   });
 
-  it('the refused points are the ones no result could be sealed to', () => {
+  it('the refused points are the ones no result could be sealed to', async () => {
     for (const hex of LOW_ORDER_HEX) {
       const key = Buffer.from(hex, 'hex').toString('base64url');
-      expect(() => seal(Buffer.from('answer'), key, 'test'), hex).toThrow();
+      await expect(seal(Buffer.from('answer'), key, 'test'), hex).rejects.toThrow();
     }
   });
 
-  it('accepts a generated key, and refuses what is not 32 bytes in canonical base64url', () => {
+  it('accepts a generated key, and refuses what is not 32 bytes in canonical base64url', async () => {
     for (let i = 0; i < 20; i++) {
       const { publicKey } = generateX25519KeyPair();
       expect(x25519PublicKeyProblem(publicKey)).toBeUndefined();
-      expect(() => seal(Buffer.from('answer'), publicKey, 'test')).not.toThrow();
+      await expect(seal(Buffer.from('answer'), publicKey, 'test')).resolves.toBeInstanceOf(Buffer);
     }
     expect(x25519PublicKeyProblem('A'.repeat(42))).toBe('not a base64url encoding of 32 bytes');
     // 43 characters carry 258 bits: the last character's spare bits must be zero

@@ -214,6 +214,7 @@ describe('neighbouring datasets, target in several groups: counts and sums, with
       table.rows.every((row) => Number(row[1]) >= 301 && Number(row[2]) >= 1510);
     const plan = noisePlan(template);
     const lengths = new Set<number>();
+    const sealing: Promise<unknown>[] = [];
     const judge = (mechanism: NoisePlan) => {
       let i = 0;
       const release = (runs: Record<string, unknown>[][]) => () => {
@@ -223,7 +224,9 @@ describe('neighbouring datasets, target in several groups: counts and sums, with
             { dealId: 'd', templateId: template.id, templateHash: 'h', parameters: { min_age: 0 } },
             table,
           );
-          lengths.add(sealResult(payload, buyerKey, rowsBytesBound(template)).length);
+          sealing.push(
+            sealResult(payload, buyerKey, rowsBytesBound(template)).then((box) => lengths.add(box.length)),
+          );
         }
         return table;
       };
@@ -236,6 +239,7 @@ describe('neighbouring datasets, target in several groups: counts and sums, with
     const weakened = judge(halved(plan));
     expect(real.violated).toBe(false);
     expect(weakened.violated).toBe(true);
+    await Promise.all(sealing);
     expect(lengths.size).toBe(1);
   }, 600_000);
 });
