@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+
+import { temporalDevServerArgs } from '../../stack/launcher';
+import { recordedDurations, splitByDuration, testFilesUnder } from '../../scripts/test-shards';
+
+describe('splitting the integration files into shards', () => {
+  const seconds = { 'a.test.ts': 100, 'b.test.ts': 60, 'c.test.ts': 50, 'd.test.ts': 40, 'e.test.ts': 10 };
+  const files = Object.keys(seconds);
+
+  it('puts every file in exactly one shard', () => {
+    for (const count of [1, 2, 3, 7]) {
+      const shards = splitByDuration(files, seconds, count);
+      expect(shards).toHaveLength(count);
+      expect(shards.flatMap((shard) => shard.files).sort()).toEqual([...files].sort());
+    }
+  });
+
+  it('balances the recorded time: 100 + 40 against 60 + 50 + 10, not by file count', () => {
+    const shards = splitByDuration(files, seconds, 2);
+    expect(shards.map((shard) => shard.files)).toEqual([
+      ['a.test.ts', 'd.test.ts'],
+      ['b.test.ts', 'c.test.ts', 'e.test.ts'],
+    ]);
+    expect(shards.map((shard) => shard.seconds)).toEqual([140, 120]);
+  });
+
+  it('gives the same split whatever order the files were listed in (each shard process computes it)', () => {
+    const reversed = splitByDuration([...files].reverse(), seconds, 3);
+    expect(reversed).toEqual(splitByDuration(files, seconds, 3));
+  });
+
+  it('counts a file with no recorded time as the median', () => {
+    const shards = splitByDuration([...files, 'new.test.ts'], seconds, 2);
+    expect(shards.reduce((sum, shard) => sum + shard.seconds, 0)).toBe(260 + 50);
+  });
+
+  it('refuses a shard count that is not a whole number ≥ 1', () => {
+    expect(() => splitByDuration(files, seconds, 0)).toThrow(/whole number/);
+    expect(() => splitByDuration(files, seconds, 1.5)).toThrow(/whole number/);
+  });
+
+  it('splits the real integration suite into two halves within a minute of each other', () => {
+    const real = testFilesUnder('tests/integration');
+    expect(real).toContain('tests/integration/milestone-grant.test.ts');
+    const [first, second] = splitByDuration(real, recordedDurations(), 2);
+    expect(Math.abs(first!.seconds - second!.seconds)).toBeLessThan(60);
+  });
+});
+
+describe("the tests' Temporal dev server", () => {
+  it('reads its task queues at up to 1000 a second, not the default 20 (a 40-50 ms wait per task)', () => {
+    const args = temporalDevServerArgs({ port: 1, uiPort: 2, dataDir: '/tmp/x', headless: true });
+    const value = args[args.indexOf('--dynamic-config-value') + 1];
+    expect(value).toBe('history.transferProcessorMaxPollRPS=1000');
+  });
+});
