@@ -53,3 +53,23 @@ export function splitByDuration(
   for (const shard of shards) shard.files.sort();
   return shards;
 }
+
+/** The part of vitest's JSON report (`--reporter=json`) read here. */
+export interface VitestJsonReport {
+  testResults: { name: string; startTime: number; endTime: number }[];
+}
+
+/**
+ * Seconds per integration file from vitest JSON reports (what `.ci/run` writes to
+ * .tusk/ci/test-report-*.json), keyed by the path from the repository root.
+ */
+export function durationsFromReports(reports: VitestJsonReport[], root = ROOT): Record<string, number> {
+  const seconds: Record<string, number> = {};
+  for (const report of reports)
+    for (const file of report.testResults) {
+      const relative = path.relative(root, file.name).split(path.sep).join('/');
+      if (!relative.startsWith('tests/integration/')) continue;
+      seconds[relative] = Math.max(1, Math.round((file.endTime - file.startTime) / 1000));
+    }
+  return Object.fromEntries(Object.entries(seconds).sort(([a], [b]) => (a < b ? -1 : 1)));
+}

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
 import { temporalDevServerArgs } from '../../stack/launcher';
-import { recordedDurations, splitByDuration, testFilesUnder } from '../../scripts/test-shards';
+import {
+  durationsFromReports,
+  recordedDurations,
+  splitByDuration,
+  testFilesUnder,
+} from '../../scripts/test-shards';
 
 describe('splitting the integration files into shards', () => {
   const seconds = { 'a.test.ts': 100, 'b.test.ts': 60, 'c.test.ts': 50, 'd.test.ts': 40, 'e.test.ts': 10 };
@@ -52,5 +57,24 @@ describe("the tests' Temporal dev server", () => {
     const args = temporalDevServerArgs({ port: 1, uiPort: 2, dataDir: '/tmp/x', headless: true });
     const value = args[args.indexOf('--dynamic-config-value') + 1];
     expect(value).toBe('history.transferProcessorMaxPollRPS=1000');
+  });
+});
+
+describe("the recorded times, from a run's vitest JSON reports", () => {
+  it("keeps each integration file's seconds by its path from the root, and nothing else", () => {
+    const root = '/repo';
+    const seconds = durationsFromReports(
+      [
+        {
+          testResults: [
+            { name: '/repo/tests/integration/b.test.ts', startTime: 1_000, endTime: 43_400 },
+            { name: '/repo/tests/unit/u.test.ts', startTime: 0, endTime: 9_000 },
+          ],
+        },
+        { testResults: [{ name: '/repo/tests/integration/cli/a.test.ts', startTime: 0, endTime: 120 }] },
+      ],
+      root,
+    );
+    expect(seconds).toEqual({ 'tests/integration/b.test.ts': 42, 'tests/integration/cli/a.test.ts': 1 });
   });
 });
