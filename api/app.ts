@@ -16,7 +16,7 @@ import { AesGcmPayloadCodec } from '../lib/codec/aes-gcm-codec';
 import { loggerOptions } from '../lib/observability/logger';
 import type { TuskMetrics } from '../lib/observability/metrics';
 import type { PartyRegistry } from '../lib/parties';
-import { SIGNATURE_HEADER, PARTY_HEADER, TIMESTAMP_HEADER } from '../lib/signed-request';
+import { SIGNED_COMPONENTS } from '../lib/signed-request';
 import { installRequestSigning } from './auth';
 import { anchorRoutes } from './audit/anchor-routes';
 import { AnchorService, startAnchorTimer } from './audit/anchor-service';
@@ -137,7 +137,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       info: {
         title: 'Tusk',
         version: '0.1.0',
-        description: `Every request but /health and /docs is signed: headers ${PARTY_HEADER}, ${TIMESTAMP_HEADER}, ${SIGNATURE_HEADER} (Ed25519; see README).`,
+        description: `Every request but /health and /docs is signed as an RFC 9421 HTTP Message Signature: Ed25519 over ${SIGNED_COMPONENTS.join(', ')}, keyid the party id, with created and a fresh nonce (see README).`,
       },
     },
     transform: jsonSchemaTransform,

@@ -1,12 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Party, PartyRegistry, PartyRole } from '../lib/parties';
 import {
+  CONTENT_DIGEST_HEADER,
   MAX_CLOCK_SKEW_MS,
-  PARTY_HEADER,
   SIGNATURE_HEADER,
-  signedRequestDigest,
-  TIMESTAMP_HEADER,
-  verifyRequestSignature,
+  SIGNATURE_INPUT_HEADER,
+  verifyRequest,
 } from '../lib/signed-request';
 import { ApiError } from './errors';
 import type { SeenRequests } from './seen-requests';
@@ -29,34 +28,20 @@ declare module 'fastify' {
   }
 }
 
-function header(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
 export const NOT_SIGNED_BY_PARTY =
   'the request is not signed by a key registered for this party id (unknown id or wrong key)';
 
 /** The keys a party's requests may be signed with, beyond its registered one: its current logged keys. */
 export type LoggedKeys = (partyId: string) => { role: PartyRole; publicKey: string }[];
 
-/** Who signed: the registered party whose key verifies, or a party known by a key the log registered. */
-function signingParty(
-  request: FastifyRequest,
-  partyId: string,
-  parties: PartyRegistry,
-  loggedKeys: LoggedKeys | undefined,
-  verifies: (publicKey: string) => boolean,
-): Party {
-  const party = parties.get(partyId);
-  const logged = request.routeOptions.config.loggedKeysSign && loggedKeys ? loggedKeys(partyId) : [];
-  if (party && verifies(party.publicKey)) return party;
-  const byLog = logged.find((key) => verifies(key.publicKey));
+const REFUSALS = {
+  unsigned: `sign the request (RFC 9421): headers ${SIGNATURE_INPUT_HEADER}, ${SIGNATURE_HEADER} and ${CONTENT_DIGEST_HEADER} are required`,
+  stale: 'the request was signed more than 5 minutes from the server clock',
+  digest: `the ${CONTENT_DIGEST_HEADER} header is not the sha-256 of the body`,
   // One refusal for an unknown id and a wrong key alike: an unsigned caller learns nothing about
   // which party ids exist.
-  if (!byLog) throw new ApiError('unauthenticated', NOT_SIGNED_BY_PARTY);
-  return party ?? { id: partyId, role: byLog.role, publicKey: byLog.publicKey };
-}
+  signature: NOT_SIGNED_BY_PARTY,
+} as const;
 
 async function authenticate(
   request: FastifyRequest,
@@ -65,28 +50,27 @@ async function authenticate(
   now: number,
   loggedKeys?: LoggedKeys,
 ): Promise<Party> {
-  const partyId = header(request, PARTY_HEADER);
-  const timestamp = Number(header(request, TIMESTAMP_HEADER));
-  const signature = header(request, SIGNATURE_HEADER);
-  if (!partyId || !signature || !Number.isFinite(timestamp)) {
-    throw new ApiError(
-      'unauthenticated',
-      `sign the request: headers ${PARTY_HEADER}, ${TIMESTAMP_HEADER} and ${SIGNATURE_HEADER} are required`,
-    );
-  }
-  if (Math.abs(now - timestamp) > MAX_CLOCK_SKEW_MS) {
-    throw new ApiError(
-      'unauthenticated',
-      'the request timestamp is more than 5 minutes from the server clock',
-    );
-  }
-  const signed = { method: request.method, url: request.url, body: request.rawBody ?? '', timestamp };
-  const party = signingParty(request, partyId, parties, loggedKeys, (publicKey) =>
-    verifyRequestSignature(publicKey, signed, signature),
+  const logged = (partyId: string) =>
+    request.routeOptions.config.loggedKeysSign && loggedKeys ? loggedKeys(partyId) : [];
+  const keysOf = (partyId: string) => {
+    const registered = parties.get(partyId)?.publicKey;
+    return [...(registered ? [registered] : []), ...logged(partyId).map((key) => key.publicKey)];
+  };
+  const verdict = await verifyRequest(
+    { method: request.method, url: request.url, body: request.rawBody ?? '', headers: request.headers },
+    keysOf,
+    now,
   );
-  // Remembered until the timestamp itself would be refused, so the window has no gap.
-  const ttlMs = timestamp + MAX_CLOCK_SKEW_MS - now + 1000;
-  const firstTime = await seen.firstTime(signedRequestDigest(partyId, signed), ttlMs).catch(() => {
+  if (!verdict.ok) throw new ApiError('unauthenticated', REFUSALS[verdict.problem]);
+  // A registered party signing with one of its logged keys (its perimeter's) acts as itself.
+  const party = parties.get(verdict.partyId) ?? {
+    id: verdict.partyId,
+    role: logged(verdict.partyId).find((key) => key.publicKey === verdict.publicKey)!.role,
+    publicKey: verdict.publicKey,
+  };
+  // Remembered until the signature itself would be refused as stale, so the window has no gap.
+  const ttlMs = verdict.createdMs + MAX_CLOCK_SKEW_MS - now + 1000;
+  const firstTime = await seen.firstTime(verdict.digest, ttlMs).catch(() => {
     throw new ApiError(
       'replay_check_unavailable',
       'the request cannot be checked against replays right now; try again shortly',
@@ -95,7 +79,7 @@ async function authenticate(
   if (!firstTime) {
     throw new ApiError(
       'request_replayed',
-      'this signed request was already accepted once; sign each request afresh with a new timestamp',
+      'this signed request was already accepted once; sign each request afresh with a new nonce',
     );
   }
   return party;
@@ -111,8 +95,8 @@ function parseJson(text: string): unknown {
 }
 
 /**
- * Every route but the public ones needs an Ed25519-signed request from a registered party. The
- * signature covers the exact bytes of any body; only JSON and octet-stream bodies are accepted.
+ * Every route but the public ones needs an RFC 9421 request signature (Ed25519) from a registered
+ * party. It covers the exact bytes of any body, by their Content-Digest; only JSON and octet-stream bodies are accepted.
  */
 export function installRequestSigning(
   app: FastifyInstance,

@@ -41,7 +41,6 @@ export class TuskUnreachableError extends Error {
 /** A party's signed HTTP client for the Tusk API. */
 export class TuskClient {
   /** The API accepts each signed request once: two identical requests need distinct timestamps. */
-  private lastTimestamp = 0;
   /** The platform fee to sign when a body names none (GET /templates says it); the default fee if unset. */
   feeBps?: number;
   /** The acceptance window (seconds) to sign when a deal's body names none (GET /templates suggests one). */
@@ -81,14 +80,13 @@ export class TuskClient {
     extraHeaders: Record<string, string>,
   ): Promise<{ status: number; body: T }> {
     const text = body === undefined ? '' : body instanceof Uint8Array ? body : JSON.stringify(body);
-    this.lastTimestamp = Math.max(Date.now(), this.lastTimestamp + 1);
     const headers: Record<string, string> = {
       ...extraHeaders,
       ...signRequest(this.partyId, this.privateKeyPem, {
         method,
         url: path,
         body: text,
-        timestamp: this.lastTimestamp,
+        timestamp: Date.now(),
       }),
     };
     if (body !== undefined)

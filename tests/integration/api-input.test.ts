@@ -98,7 +98,8 @@ describe('the API answers bad input with 4xx and a reason', () => {
     expect(unsigned.statusCode).toBe(401);
     expect(unsigned.json()).toEqual({
       code: 'unauthenticated',
-      reason: 'sign the request: headers x-tusk-party, x-tusk-timestamp and x-tusk-signature are required',
+      reason:
+        'sign the request (RFC 9421): headers signature-input, signature and content-digest are required',
     });
     const wrongKey = await send('GET', '/templates', undefined, {
       id: 'buyer-api',
@@ -131,7 +132,7 @@ describe('the API answers bad input with 4xx and a reason', () => {
     });
     expect(stale.json()).toEqual({
       code: 'unauthenticated',
-      reason: 'the request timestamp is more than 5 minutes from the server clock',
+      reason: 'the request was signed more than 5 minutes from the server clock',
     });
 
     const deal = validDeal();
@@ -166,7 +167,7 @@ describe('the API answers bad input with 4xx and a reason', () => {
     expect(replayed.statusCode).toBe(401);
     expect(replayed.json()).toEqual({
       code: 'request_replayed',
-      reason: 'this signed request was already accepted once; sign each request afresh with a new timestamp',
+      reason: 'this signed request was already accepted once; sign each request afresh with a new nonce',
     });
     // the same request signed afresh is accepted
     expect((await send('GET', '/templates')).statusCode).toBe(200);
