@@ -30,7 +30,16 @@ export async function registerRateLimit(app: FastifyInstance, options: RateLimit
     errorResponseBuilder: (_request, context) =>
       new ApiError(
         'rate_limited',
-        `too many requests from this party: at most ${context.max} per ${context.after}; retry after it`,
+        // `after` is the time left in the window, not the window: a limit stated with it would change
+        // from one refusal to the next.
+        `too many requests from this party: at most ${context.max} per ${windowText(options.windowMs)}; retry in ${context.after}`,
       ),
   });
+}
+
+function windowText(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds % 60 !== 0) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = seconds / 60;
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
 }
