@@ -24,6 +24,7 @@ import {
   type RecordDeliveryInput,
 } from './acceptance';
 import type { SignedDecision } from '../../lib/signed-decision';
+import { paidPartKey, requireRefundConsent, requireRemainderDue, requireSplitVotes } from './loser-consent';
 
 /** How often a running settlement activity tells Temporal it is alive (well under its heartbeat timeout). */
 const HEARTBEAT_MS = 2_000;
@@ -69,6 +70,8 @@ type ConsentedRelease = ReleaseEscrowInput & {
 type Signed<T> = T & { terms: SignedTerms };
 /** A lock also says whom the lifecycle will pay and at what fee: a mismatch locks nothing. */
 type SignedLock<T> = Signed<T> & { payeeId?: string; feeBps?: number };
+/** A refund or split may carry a dispute's signed compliance votes: the seller's side of its loss. */
+type Voted<T> = Signed<T> & { votes?: SignedDecision[] };
 
 /** The terms are dropped before the port: the adapter moves money, the activity decides if it may. */
 function checked<T extends { terms: SignedTerms }>(
@@ -148,17 +151,21 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
         );
         return port.releaseEscrow(move);
       }),
-    refundEscrow: (input: Signed<RefundEscrowInput>) =>
-      asActivity(() =>
-        port.refundEscrow(
-          checked(input, {
-            action: 'refund',
-            escrowId: input.dealId,
-            payerId: input.buyerId,
-            amount: input.amount,
-          }),
-        ),
-      ),
+    refundEscrow: ({ votes, ...input }: Voted<RefundEscrowInput>) =>
+      asActivity(async () => {
+        const move = checked(input, {
+          action: 'refund',
+          escrowId: input.dealId,
+          payerId: input.buyerId,
+          amount: input.amount,
+        });
+        // Who loses by it: a delivered escrow's refund is the seller's loss, decided by signed votes.
+        await requireRefundConsent(
+          { dealId: input.dealId, terms: input.terms, votes },
+          { keys: options.keys, records: options.deliveries, now: Date.now() },
+        );
+        return port.refundEscrow(move);
+      }),
     releasePart: ({ proof, ...input }: Signed<ReleasePartInput> & { proof?: TrancheProof }) =>
       asActivity(async () => {
         const move = checked(input, {
@@ -176,29 +183,42 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
             options.keys,
             Context.current().info.workflowExecution,
           );
-        return port.releasePart(move);
+        const released = await port.releasePart(move);
+        // Settlement's own record of what the grantee was paid: the remainder waits for the rest.
+        await options.deliveries.recordOnce(paidPartKey(input.dealId, input.partId), Date.now());
+        return released;
       }),
     refundRemainder: (input: Signed<RefundRemainderInput>) =>
-      asActivity(() =>
-        port.refundRemainder(
-          checked(input, { action: 'refund_remainder', escrowId: input.dealId, payerId: input.funderId }),
-        ),
-      ),
-    splitEscrow: (input: Signed<SplitEscrowInput>) =>
-      asActivity(() =>
-        port.splitEscrow(
-          checked(input, {
-            action: 'split',
-            escrowId: input.dealId,
-            splitId: input.splitId,
-            payerId: input.buyerId,
-            payeeId: input.sellerId,
-            amount: input.amount,
-            sellerAmount: input.sellerAmount,
-            feeBps: input.feeBps,
-          }),
-        ),
-      ),
+      asActivity(async () => {
+        const move = checked(input, {
+          action: 'refund_remainder',
+          escrowId: input.dealId,
+          payerId: input.funderId,
+        });
+        await requireRemainderDue(
+          { dealId: input.dealId, terms: input.terms },
+          { keys: options.keys, records: options.deliveries, now: Date.now() },
+        );
+        return port.refundRemainder(move);
+      }),
+    splitEscrow: ({ votes, ...input }: Voted<SplitEscrowInput>) =>
+      asActivity(async () => {
+        const move = checked(input, {
+          action: 'split',
+          escrowId: input.dealId,
+          splitId: input.splitId,
+          payerId: input.buyerId,
+          payeeId: input.sellerId,
+          amount: input.amount,
+          sellerAmount: input.sellerAmount,
+          feeBps: input.feeBps,
+        });
+        await requireSplitVotes(
+          { terms: input.terms, amount: input.amount, sellerAmount: input.sellerAmount, votes },
+          options.keys,
+        );
+        return port.splitEscrow(move);
+      }),
     returnLatePayments: (input: Signed<ReturnLatePaymentsInput>) =>
       asActivity(() =>
         port.returnLatePayments({

@@ -259,7 +259,13 @@ export type SettlementRefusal =
   /** The move is not what the payer's signed terms say (amount, fee, payee, id, nonce, expiry). */
   | 'TermsMismatch'
   /** A grant tranche without the seller's signed "met" verdict or the sponsor's signed approval. */
-  | 'TrancheUnproven';
+  | 'TrancheUnproven'
+  /** A refund of a delivered deal or share without two compliance principals' signed votes for it. */
+  | 'RefundUnsigned'
+  /** A dispute's split without two compliance principals' signed votes for exactly that split. */
+  | 'SplitUnsigned'
+  /** A grant's remainder asked back before a milestone the grantee was not paid missed its signed deadline. */
+  | 'RemainderNotDue';
 
 export class SettlementRefusedError extends Error {
   override name = 'SettlementRefusedError';

@@ -44,6 +44,8 @@ export async function settleByDispute(
   const { buyerId, sellerId, price, feeBps, terms } = input;
   const dealId = escrowOfDeal(input);
   const outcome = resolution.outcome;
+  // The compliance principals' signed votes: settlement refunds or splits a delivered deal only on them.
+  const votes = resolution.votes ?? [];
   switch (outcome.kind) {
     case 'release':
       await settle([
@@ -56,7 +58,7 @@ export async function settleByDispute(
       break;
     case 'refund':
       await settle([
-        { step: 'refund', run: () => payout.refundEscrow({ dealId, buyerId, amount: price, terms }) },
+        { step: 'refund', run: () => payout.refundEscrow({ dealId, buyerId, amount: price, terms, votes }) },
       ]);
       deal.advance('refunded', Date.now());
       break;
@@ -76,6 +78,7 @@ export async function settleByDispute(
               sellerAmount,
               feeBps,
               terms,
+              votes,
             }),
         },
       ]);

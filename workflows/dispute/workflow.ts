@@ -4,6 +4,7 @@ import type { DecisionAction, ExpectedDecision, SignedDecision } from '../../lib
 import { asRefusal, assertDecides, scopeOf, termsHashOf, verifiedSigner } from '../verified-decision';
 import {
   DisputeState,
+  outcomeKey,
   REVIEWER_ROLES,
   type DisputeInput,
   type DisputeOutcome,
@@ -45,6 +46,11 @@ export interface DisputeResolution {
   resolvedBy: 'approvals' | 'timeout';
   /** Blob reference of the dispute's audit record. */
   auditRef: string;
+  /**
+   * The compliance principals' signed approvals of the outcome (none at a timeout): settlement moves
+   * a delivered deal's money back, or splits it, only on these (activities/settlement/dispute-votes.ts).
+   */
+  votes?: SignedDecision<{ outcome: DisputeOutcome }>[];
 }
 
 /**
@@ -56,6 +62,9 @@ export interface DisputeResolution {
 export async function dispute(input: DisputeInput): Promise<DisputeResolution> {
   const state = new DisputeState(input, Date.now());
   setHandler(disputeStatusQuery, () => state.snapshot());
+  // Each principal's newest signed approval, kept out of the status: the resolution hands settlement
+  // the ones that decided.
+  const signedApprovals = new Map<string, SignedDecision<{ outcome: DisputeOutcome }>>();
   // What each signed decision must say on this run: its content, and who signs it where one party must.
   const expected =
     (action: DecisionAction, principal?: string) =>
@@ -134,6 +143,7 @@ export async function dispute(input: DisputeInput): Promise<DisputeResolution> {
       const approval = expected('dispute_outcome')({ outcome: decided(signed)?.outcome });
       const voter = await verifiedSigner(signed, approval, ['compliance']);
       asRefusal(() => state.approve(voter, signed.statement.content.outcome, Date.now()));
+      signedApprovals.set(voter.principal, signed);
       return state.snapshot();
     },
     {
@@ -161,5 +171,10 @@ export async function dispute(input: DisputeInput): Promise<DisputeResolution> {
     subject: input.dealId,
     events: final.audit,
   });
-  return { outcome: final.outcome!, resolvedBy: final.resolvedBy!, auditRef };
+  const decidedKey = outcomeKey(final.outcome!);
+  const votes = final.approvals
+    .filter((vote) => outcomeKey(vote.decision) === decidedKey)
+    .map((vote) => signedApprovals.get(vote.principal))
+    .filter((vote) => vote !== undefined);
+  return { outcome: final.outcome!, resolvedBy: final.resolvedBy!, auditRef, votes };
 }

@@ -1,0 +1,91 @@
+import type { RegisteredKeys } from '../../lib/key-log';
+import type { SignedDecision } from '../../lib/signed-decision';
+import type { SignedTerms } from '../../lib/signed-terms';
+import type { DeliveryRecords } from './acceptance';
+import { requireVotes, type VotedOutcome } from './dispute-votes';
+import { SettlementRefusedError } from './port';
+import { verifiedPaymentTerms } from './signed-payment';
+import { parseEscrowId } from './types';
+
+/**
+ * Money given back to its payer is taken from the party who would otherwise be paid: settlement moves
+ * it only on that party's side of the bargain. A delivered deal's (or share's) refund needs the
+ * compliance principals' signed votes for `refund`; a split, their votes for exactly that split; a
+ * grant's remainder, a milestone the grantee was not paid past its signed deadline.
+ */
+export interface ConsentDeps {
+  keys: RegisteredKeys;
+  records: DeliveryRecords;
+  now: number;
+}
+
+/** What settlement records, per grant milestone, once it has paid it: the remainder counts it out. */
+export const paidPartKey = (escrowId: string, partId: string) => `${escrowId}#paid:${partId}`;
+
+/**
+ * A refund of an escrow settlement has recorded as delivered (the perimeter's signed release) is the
+ * seller's loss: refused (RefundUnsigned) without two compliance votes for `refund` on this deal. One
+ * never delivered is the buyer's money for nothing yet given, and goes back.
+ */
+export async function requireRefundConsent(
+  input: { dealId: string; terms: SignedTerms; votes?: readonly SignedDecision[] | undefined },
+  deps: ConsentDeps,
+): Promise<void> {
+  const deliveredAt = await deps.records.deliveredAt(input.dealId);
+  if (deliveredAt === undefined) return;
+  await requireVotes(
+    'RefundUnsigned',
+    `settlement recorded the delivery of ${input.dealId} at ${new Date(deliveredAt).toISOString()}; a refund needs the seller's loss decided`,
+    { terms: input.terms, outcome: { kind: 'refund' }, votes: input.votes },
+    deps.keys,
+  );
+}
+
+/** The seller's part of a split of `sellerBps` (as workflows/dispute/state.ts `sellerShare` computes it). */
+const sellerPart = (amount: string, sellerBps: number) => (BigInt(amount) * BigInt(sellerBps)) / 10_000n;
+
+/**
+ * A split is refused (SplitUnsigned) unless two compliance principals signed a split of exactly the
+ * seller's share it pays: the basis points are read from the votes and the amount recomputed.
+ */
+export async function requireSplitVotes(
+  input: { terms: SignedTerms; amount: string; sellerAmount: string; votes?: readonly SignedDecision[] | undefined },
+  keys: RegisteredKeys,
+): Promise<void> {
+  const voted = (input.votes?.[0]?.statement?.content as { outcome?: VotedOutcome } | undefined)?.outcome;
+  if (voted?.kind !== 'split' || !Number.isInteger(voted.sellerBps) || voted.sellerBps < 0 || voted.sellerBps > 10_000)
+    throw new SettlementRefusedError('SplitUnsigned', 'no compliance vote for a split comes with it');
+  if (sellerPart(input.amount, voted.sellerBps) !== BigInt(input.sellerAmount))
+    throw new SettlementRefusedError(
+      'SplitUnsigned',
+      `the votes split ${voted.sellerBps} bps to the seller, not a seller share of ${input.sellerAmount.slice(0, 32)}`,
+    );
+  await requireVotes('SplitUnsigned', 'the split is not decided', { terms: input.terms, outcome: voted, votes: input.votes }, keys);
+}
+
+/**
+ * A grant's remainder goes back to the sponsor only once the grant is over by its signed terms: every
+ * milestone paid, or one not paid past the deadline the sponsor signed for it, on settlement's own
+ * clock (a missed milestone ends the grant). Otherwise refused (RemainderNotDue): the grantee may
+ * still earn it.
+ */
+export async function requireRemainderDue(
+  input: { dealId: string; terms: SignedTerms },
+  deps: ConsentDeps,
+): Promise<void> {
+  if (parseEscrowId(input.dealId)?.kind !== 'grant') return;
+  const body = verifiedPaymentTerms(input.terms, 'grant');
+  let unpaid = 0;
+  for (const milestone of body.milestones) {
+    if ((await deps.records.deliveredAt(paidPartKey(input.dealId, milestone.milestoneId))) !== undefined)
+      continue;
+    unpaid += 1;
+    const deadline = Date.parse(milestone.deadline);
+    if (Number.isFinite(deadline) && deps.now >= deadline) return;
+  }
+  if (unpaid === 0) return;
+  throw new SettlementRefusedError(
+    'RemainderNotDue',
+    `no unpaid milestone of ${body.grantId} is past the deadline the sponsor signed: the grantee may still earn it`,
+  );
+}
