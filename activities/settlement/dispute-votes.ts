@@ -55,7 +55,11 @@ async function voteProblem(
   const mismatch = decisionMismatch(
     { ...statement, notAfter: Number.MAX_SAFE_INTEGER },
     {
-      scope: { workflowId: disputeWorkflowOf(expected.dealId), runId: String(statement.runId), subject: expected.subject },
+      scope: {
+        workflowId: disputeWorkflowOf(expected.dealId),
+        runId: String(statement.runId),
+        subject: expected.subject,
+      },
       action: 'dispute_outcome',
       content: { outcome: expected.outcome },
     },
@@ -63,8 +67,10 @@ async function voteProblem(
   );
   if (mismatch) return mismatch;
   const key = await keys.currentKey(String(statement.principal));
-  if (!key || key.role !== 'compliance') return `${statement.principal} is not a registered compliance principal`;
-  if (!decisionSignatureValid(key.publicKey, vote)) return `${statement.principal}'s vote is not signed by its registered key`;
+  if (!key || key.role !== 'compliance')
+    return `${statement.principal} is not a registered compliance principal`;
+  if (!decisionSignatureValid(key.publicKey, vote))
+    return `${statement.principal}'s vote is not signed by its registered key`;
   return undefined;
 }
 

@@ -49,18 +49,33 @@ const sellerPart = (amount: string, sellerBps: number) => (BigInt(amount) * BigI
  * seller's share it pays: the basis points are read from the votes and the amount recomputed.
  */
 export async function requireSplitVotes(
-  input: { terms: SignedTerms; amount: string; sellerAmount: string; votes?: readonly SignedDecision[] | undefined },
+  input: {
+    terms: SignedTerms;
+    amount: string;
+    sellerAmount: string;
+    votes?: readonly SignedDecision[] | undefined;
+  },
   keys: RegisteredKeys,
 ): Promise<void> {
   const voted = (input.votes?.[0]?.statement?.content as { outcome?: VotedOutcome } | undefined)?.outcome;
-  if (voted?.kind !== 'split' || !Number.isInteger(voted.sellerBps) || voted.sellerBps < 0 || voted.sellerBps > 10_000)
+  if (
+    voted?.kind !== 'split' ||
+    !Number.isInteger(voted.sellerBps) ||
+    voted.sellerBps < 0 ||
+    voted.sellerBps > 10_000
+  )
     throw new SettlementRefusedError('SplitUnsigned', 'no compliance vote for a split comes with it');
   if (sellerPart(input.amount, voted.sellerBps) !== BigInt(input.sellerAmount))
     throw new SettlementRefusedError(
       'SplitUnsigned',
       `the votes split ${voted.sellerBps} bps to the seller, not a seller share of ${input.sellerAmount.slice(0, 32)}`,
     );
-  await requireVotes('SplitUnsigned', 'the split is not decided', { terms: input.terms, outcome: voted, votes: input.votes }, keys);
+  await requireVotes(
+    'SplitUnsigned',
+    'the split is not decided',
+    { terms: input.terms, outcome: voted, votes: input.votes },
+    keys,
+  );
 }
 
 /**
