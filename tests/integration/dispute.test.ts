@@ -241,10 +241,11 @@ describe('a dispute inside the acceptance window', () => {
     expect(record).not.toContain('0 rows for my zip codes');
   });
 
-  it('with no decision, the default outcome applies at the timeout', async () => {
+  it('with no decision, a default refund of the delivered deal is not the seller’s: the escrow stays frozen', async () => {
     const quietDeal = `quiet-${crypto.randomUUID()}`;
     // Started as an operator would (with the buyer's signed terms), to give this one deal a
-    // three-second dispute timeout.
+    // three-second dispute timeout. Neither party signs the dispute terms, so the default outcome
+    // is the operator's word: settlement refunds a delivered deal only on the compliance votes.
     const handle = await startDealWorkflow(test, {
       dealId: quietDeal,
       templateId: template.id,
@@ -257,13 +258,18 @@ describe('a dispute inside the acceptance window', () => {
       () => buyer.client.get<DealStatus>(`/deals/${quietDeal}`),
       (s) => s.stage === 'delivered',
     );
+    const frozen = await test.deployment.ledger.balanceOf(buyer.id);
     await openDispute(seller.client, quietDeal, 'the buyer will not confirm');
-    const final = await handle.result();
-    expect(final).toMatchObject({
-      stage: 'refunded',
+    const stuck = await waitFor(
+      () => buyer.client.get<DealStatus>(`/deals/${quietDeal}`),
+      (s) => s.stage === 'needs_attention',
+    );
+    expect(stuck).toMatchObject({
       dispute: { outcome: { kind: 'refund' }, resolvedBy: 'timeout' },
+      attention: [{ step: 'refund', code: 'RefundUnsigned' }],
     });
-    expect(await test.deployment.ledger.balanceOf(buyer.id)).toBe(4600n);
+    expect(await test.deployment.ledger.balanceOf(buyer.id)).toBe(frozen);
+    await handle.terminate('the test is over: the escrow waits for compliance votes');
   });
 
   it("the deal's and the dispute's recorded histories replay", async () => {
