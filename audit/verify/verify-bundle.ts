@@ -1,3 +1,4 @@
+import { checkLoserConsent } from './loser-checks';
 import type { SignedBundle } from '../bundle';
 import {
   checkBundleSignature,
@@ -95,6 +96,7 @@ export async function verifyBundle(bundle: SignedBundle, options: VerifyOptions)
     ...(await checkSumRecomputed(bundle)),
     ...checkMoney(bundle),
     ...checkPayerTerms(bundle),
+    ...checkLoserConsent(bundle, options.keys),
     ...checkPayerKey(bundle, options.keys),
     ...checkBundleKeys(bundle, options.keys),
     ...(await checkLedger(bundle, options.ledgerFile)),

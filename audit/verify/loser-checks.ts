@@ -1,0 +1,106 @@
+import { parseEscrowId } from '../../activities/settlement/types';
+import { decisionMismatch, decisionSignatureValid, type SignedDecision } from '../../lib/signed-decision';
+import { termsHashOf, termsSignatureValid, type SignedTerms } from '../../lib/signed-terms';
+import type { SignedBundle } from '../bundle';
+import { callsOfSubject } from '../deal-facts';
+import { readHistory, type ActivityCall } from '../history-json';
+import type { AuditorKeys } from './auditor-keys';
+import { keyThatSigned } from './key-at-time';
+import { NO_KEYS } from './key-checks';
+import { finding, fromProblems, skipped, type CheckResult } from './report';
+
+const CHECK = 'money back against the losing side';
+/** As the dispute counts them (workflows/approvals.ts), and as settlement checks them. */
+const VOTES_NEEDED = 2;
+/** The perimeter activities whose results carry the seller's signed release of a deal. */
+const DELIVERING = new Set(['runApprovedQuery', 'encryptContribution']);
+
+type Outcome = { kind: 'refund' } | { kind: 'split'; sellerBps: number };
+
+/** Whether the histories show the escrow's deal delivered: settlement's record, or a seller's release. */
+function delivered(calls: ActivityCall[], escrowId: string, dealId: string): boolean {
+  const ref = parseEscrowId(escrowId);
+  return calls.some((call) => {
+    if (!call.completed) return false;
+    const input = call.input[0] as { dealId?: unknown } | undefined;
+    if (call.activityType === 'recordDelivery') return input?.dealId === escrowId;
+    if (!DELIVERING.has(call.activityType)) return false;
+    const release = (call.result as { release?: { body?: { dealId?: string; sellerId?: string } } })?.release;
+    if (release?.body?.dealId !== dealId) return false;
+    return ref?.kind !== 'share' || release.body.sellerId === ref.sellerId;
+  });
+}
+
+/** The outcome a refund or split needs votes for; a split's basis points as the votes state them. */
+function outcomeOf(call: ActivityCall, votes: SignedDecision[]): Outcome | string {
+  if (call.activityType === 'refundEscrow') return { kind: 'refund' };
+  const input = call.input[0] as { amount?: string; sellerAmount?: string };
+  const voted = (votes[0]?.statement?.content as { outcome?: { kind?: string; sellerBps?: number } })
+    ?.outcome;
+  if (voted?.kind !== 'split' || !Number.isInteger(voted.sellerBps))
+    return 'no compliance vote for a split came with it';
+  const share = (BigInt(String(input.amount)) * BigInt(voted.sellerBps!)) / 10_000n;
+  if (String(share) !== String(input.sellerAmount))
+    return `the votes split ${voted.sellerBps} bps to the seller, not the ${input.sellerAmount} paid`;
+  return { kind: 'split', sellerBps: voted.sellerBps! };
+}
+
+/** Why the votes do not decide this outcome for the deal, under keys the auditor holds; or undefined. */
+function votesProblem(votes: SignedDecision[], outcome: Outcome, terms: SignedTerms, keys: AuditorKeys) {
+  const dealId = String(terms.body.dealId);
+  const subject = { id: dealId, termsHash: termsHashOf(terms) };
+  const counted = new Set<string>();
+  const problems: string[] = [];
+  for (const vote of votes) {
+    const statement = vote?.statement;
+    if (!statement) continue;
+    const mismatch = decisionMismatch(
+      { ...statement, notAfter: Number.MAX_SAFE_INTEGER },
+      {
+        scope: { workflowId: `${dealId}:dispute`, runId: String(statement.runId), subject },
+        action: 'dispute_outcome',
+        content: { outcome },
+      },
+      0,
+    );
+    const known = keys.parties[statement.principal];
+    if (mismatch) problems.push(mismatch);
+    else if (known?.role !== undefined && known.role !== 'compliance')
+      problems.push(`${statement.principal} is not a compliance principal`);
+    else if (keyThatSigned(known, (key) => decisionSignatureValid(key, vote), undefined).kind !== 'valid')
+      problems.push(`${statement.principal}'s vote is not signed by its key`);
+    else counted.add(statement.principal);
+  }
+  if (counted.size >= VOTES_NEEDED) return undefined;
+  return `${counted.size} of the ${VOTES_NEEDED} compliance votes${problems.length ? ` (${problems.join('; ')})` : ''}`;
+}
+
+/**
+ * A delivered deal's (or share's) refund, and any split, takes money the seller was owed: each must
+ * carry two distinct compliance principals' signed votes for exactly that outcome on this deal's
+ * terms, under keys the auditor holds. One without is named: the operator moved it.
+ */
+export function checkLoserConsent(bundle: SignedBundle, keys?: AuditorKeys): CheckResult[] {
+  const calls = callsOfSubject(bundle.body.subject, bundle.body.runs);
+  const input = readHistory(bundle.body.runs[0]!.history).input[0] as { terms?: SignedTerms } | undefined;
+  const terms = input?.terms;
+  const dealId = String(terms?.body?.dealId);
+  const moves = calls.filter((call) => {
+    const escrowId = String((call.input[0] as { dealId?: unknown })?.dealId);
+    if (!call.completed) return false;
+    if (call.activityType === 'splitEscrow') return true;
+    return call.activityType === 'refundEscrow' && delivered(calls, escrowId, dealId);
+  });
+  if (moves.length === 0) return [skipped(CHECK, 'no delivered deal was refunded or split')];
+  if (!terms || !termsSignatureValid(terms)) return [finding(CHECK, 'money went back without signed terms')];
+  if (!keys) return [skipped(CHECK, NO_KEYS)];
+  const problems = moves.flatMap((call) => {
+    const escrowId = String((call.input[0] as { dealId?: unknown }).dealId);
+    const votes = ((call.input[0] as { votes?: SignedDecision[] }).votes ?? []).filter(Boolean);
+    const outcome = outcomeOf(call, votes);
+    const problem = typeof outcome === 'string' ? outcome : votesProblem(votes, outcome, terms, keys);
+    const what = call.activityType === 'refundEscrow' ? 'refunded after delivery' : 'split';
+    return problem ? [`${escrowId} was ${what} without the seller's side decided: ${problem}`] : [];
+  });
+  return fromProblems(CHECK, problems, `${moves.length} refunds or splits, each on two compliance votes`);
+}
