@@ -65,6 +65,8 @@ export interface ActivityCall {
   /** Present when the activity completed. */
   result?: unknown;
   completed: boolean;
+  /** When Temporal recorded its completion (ms since the epoch), where the history says. */
+  completedAt?: number;
 }
 
 /** The workflow's input arguments and every activity it scheduled, with results where they completed. */
@@ -103,6 +105,8 @@ export function readHistory(history: HistoryJson): {
       if (call) {
         call.completed = true;
         call.result = payloadsOf(completed.result)[0];
+        const at = eventTimeMs(event);
+        if (at !== undefined) call.completedAt = at;
       }
     }
     const child = attributes('startChildWorkflowExecutionInitiatedEventAttributes');

@@ -29,6 +29,11 @@ export interface AuditorKeys {
   parties: Record<string, PartyKeys>;
   /** Seller id → its perimeter's key. */
   perimeters: Record<string, string>;
+  /**
+   * Seller id → every perimeter key the log registered for it, with when each spoke for the seller:
+   * a release is checked against the key valid when it was made, not only the newest.
+   */
+  perimeterPeriods?: Record<string, PartyKeys>;
 }
 
 const base64Key = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url Ed25519 public key');
@@ -111,13 +116,18 @@ export async function auditorKeysFromLog(
     };
   }
   for (const sellerId of sellers.filter((id) => !keys.perimeters[id])) {
-    const { registrations } = await readKeyLog(get, {
+    const { registrations, periods } = await readKeyLog(get, {
       partyId: sellerId,
       purpose: 'perimeter',
       operatorPublicKey,
     });
     const newest = registrations.at(-1);
-    if (newest) keys.perimeters[sellerId] = newest.publicKey;
+    if (!newest) continue;
+    keys.perimeters[sellerId] = newest.publicKey;
+    keys.perimeterPeriods = {
+      ...keys.perimeterPeriods,
+      [sellerId]: { keys: registrations.map((r) => r.publicKey), from: 'the transparency log', periods },
+    };
   }
   return keys;
 }

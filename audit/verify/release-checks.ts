@@ -9,12 +9,16 @@ import { signedTermsSchema } from '../../lib/signed-terms';
 import type { SignedBundle } from '../bundle';
 import { callsOfSubject } from '../deal-facts';
 import type { ActivityCall } from '../history-json';
+import type { PartyKeys } from './auditor-keys';
+import { keyThatSigned, retiredKeyProblem } from './key-at-time';
 import { finding, fromProblems, skipped, type CheckResult } from './report';
 
 const CHECK = 'release statements';
 
 /** Seller id → its perimeter's Ed25519 key, as the auditor pinned them or read them from the log. */
 export type PerimeterKeys = Record<string, string>;
+/** Seller id → every perimeter key the log registered for it, with its period. */
+export type LoggedPerimeterKeys = Record<string, PartyKeys>;
 
 /** The perimeter activities whose results are releases, and what each must state. */
 const RELEASING = ['runApprovedQuery', 'encryptContribution', 'checkMilestone'] as const;
@@ -28,6 +32,8 @@ interface Release {
   expected: Omit<ReleaseExpectation, 'perimeterKey'>;
   /** ε the history says the release charged (a milestone verdict's is the run's, checked across checks). */
   epsilonSpent?: number;
+  /** When the history says the release completed: the perimeter key must have been valid then. */
+  at?: number;
 }
 
 const sellerOfQueue = (queue: string | undefined) =>
@@ -42,7 +48,11 @@ function releaseOf(call: ActivityCall): Release | undefined {
   const terms = signedTermsSchema.safeParse(input.terms);
   const termsHash = terms.success ? { termsHash: termsHashOf(terms.data) } : {};
   const sellerId = sellerOfQueue(call.taskQueue) ?? result.release?.body?.sellerId;
-  const common = { sellerId, statement: result.release };
+  const common = {
+    sellerId,
+    statement: result.release,
+    ...(call.completedAt === undefined ? {} : { at: call.completedAt }),
+  };
   switch (call.activityType) {
     case 'checkMilestone': {
       const [grantId, milestoneId, checkId] = [input.grantId, input.milestoneId, input.checkId] as string[];
@@ -109,6 +119,25 @@ function problemsOf(release: Release, perimeterKey: string): string[] {
   return problems;
 }
 
+/**
+ * The logged perimeter key that signed the release, if it spoke for the seller when the release was
+ * made (a rotated perimeter's older releases stay valid); a problem if it was retired by then or not
+ * yet registered; undefined where the log's keys do not include the statement's (then the newest key
+ * is the one checked, and the mismatch is named).
+ */
+function perimeterKeyAt(
+  release: Release,
+  known: PartyKeys | undefined,
+): string | { problem: string } | undefined {
+  const signer = (release.statement as { publicKey?: unknown } | undefined)?.publicKey;
+  if (!known || typeof signer !== 'string') return undefined;
+  const signing = keyThatSigned(known, (key) => key === signer, release.at);
+  if (signing.kind === 'valid') return signing.key;
+  if (signing.kind === 'retired')
+    return { problem: retiredKeyProblem('the release statement', signing, release.at) };
+  return undefined;
+}
+
 /** A milestone's checks are one run: every verdict of it states the same ε, charged once. */
 function verdictChargeProblems(releases: Release[]): string[] {
   const byMilestone = new Map<string, Set<number>>();
@@ -150,7 +179,11 @@ function sumProblems(bundle: SignedBundle, releases: Release[]): string[] {
  * release's kind, its id, the signed terms, what was delivered, and the ε the history charged. A
  * release without one was not the seller's: the operator made it.
  */
-export function checkReleaseStatements(bundle: SignedBundle, perimeterKeys?: PerimeterKeys): CheckResult[] {
+export function checkReleaseStatements(
+  bundle: SignedBundle,
+  perimeterKeys?: PerimeterKeys,
+  logged?: LoggedPerimeterKeys,
+): CheckResult[] {
   const releases = releasesOf(bundle);
   if (releases.length === 0) return [skipped(CHECK, 'nothing was released')];
   if (!perimeterKeys)
@@ -163,7 +196,9 @@ export function checkReleaseStatements(bundle: SignedBundle, perimeterKeys?: Per
           `the release of ${release.label} carries no statement of its seller's perimeter: the seller did not release it`,
         ),
       ];
-    const perimeterKey = release.sellerId ? perimeterKeys[release.sellerId] : undefined;
+    const keyAtTime = release.sellerId ? perimeterKeyAt(release, logged?.[release.sellerId]) : undefined;
+    if (typeof keyAtTime === 'object') return [finding(CHECK, `${release.label}: ${keyAtTime.problem}`)];
+    const perimeterKey = keyAtTime ?? (release.sellerId ? perimeterKeys[release.sellerId] : undefined);
     if (!perimeterKey)
       return [skipped(CHECK, `no perimeter key is known for seller ${release.sellerId ?? '(unnamed)'}`)];
     return fromProblems(

@@ -13,7 +13,7 @@ import {
 import type { PrivacyEntries } from '../privacy-entries';
 import { checkVerdictCharges } from './verdict-charges';
 import { checkPrivacyLedger } from './privacy-check';
-import { checkReleaseStatements, type PerimeterKeys } from './release-checks';
+import { checkReleaseStatements, type LoggedPerimeterKeys, type PerimeterKeys } from './release-checks';
 import { checkPayerTerms } from './signed-money';
 import { checkWorkflowCode, replayRuns } from './replay';
 import { checkLogAnchors, checkSettlementOnChain, type OperatorLogView } from './chain-checks';
@@ -82,6 +82,15 @@ function perimeterKeysOf(options: VerifyOptions): PerimeterKeys | undefined {
   return { ...options.keys?.perimeters, ...options.perimeterKeys };
 }
 
+/** The perimeter keys read from the log with their periods, except where the auditor pinned one. */
+function loggedPerimeterKeysOf(options: VerifyOptions): LoggedPerimeterKeys | undefined {
+  const logged = options.keys?.perimeterPeriods;
+  if (!logged) return undefined;
+  return Object.fromEntries(
+    Object.entries(logged).filter(([sellerId]) => options.perimeterKeys?.[sellerId] === undefined),
+  );
+}
+
 /** Every check of a deal's audit bundle; the report says what passed, what is wrong and what was not checked. */
 export async function verifyBundle(bundle: SignedBundle, options: VerifyOptions): Promise<AuditReport> {
   const checks = [
@@ -92,7 +101,7 @@ export async function verifyBundle(bundle: SignedBundle, options: VerifyOptions)
     ...checkReceiptAgainstHistories(bundle, options.operatorKey),
     checkReceiptLogged(bundle, options.operatorKey),
     ...(await checkResultCommitment(bundle, options.resultKey)),
-    ...checkReleaseStatements(bundle, perimeterKeysOf(options)),
+    ...checkReleaseStatements(bundle, perimeterKeysOf(options), loggedPerimeterKeysOf(options)),
     ...(await checkSumRecomputed(bundle)),
     ...checkMoney(bundle),
     ...checkPayerTerms(bundle),
