@@ -35,6 +35,8 @@ export const DECISION_ACTIONS = [
   'subscription_cancellation',
   /** The subscriber has topped up in a grace window: the period's charge is tried again now. */
   'subscription_payment_ready',
+  /** The seller agrees that a delivered deal's escrow (its content) goes back to the buyer. */
+  'refund_consent',
 ] as const;
 export type DecisionAction = (typeof DECISION_ACTIONS)[number];
 

@@ -72,6 +72,8 @@ type Signed<T> = T & { terms: SignedTerms };
 type SignedLock<T> = Signed<T> & { payeeId?: string; feeBps?: number };
 /** A refund or split may carry a dispute's signed compliance votes: the seller's side of its loss. */
 type Voted<T> = Signed<T> & { votes?: SignedDecision[] };
+/** A refund may instead carry the seller's own signed consent to give the escrow back. */
+type ConsentedRefund = Voted<RefundEscrowInput> & { consent?: SignedDecision };
 
 /** The terms are dropped before the port: the adapter moves money, the activity decides if it may. */
 function checked<T extends { terms: SignedTerms }>(
@@ -151,7 +153,7 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
         );
         return port.releaseEscrow(move);
       }),
-    refundEscrow: ({ votes, ...input }: Voted<RefundEscrowInput>) =>
+    refundEscrow: ({ votes, consent, ...input }: ConsentedRefund) =>
       asActivity(async () => {
         const move = checked(input, {
           action: 'refund',
@@ -161,7 +163,7 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
         });
         // Who loses by it: a delivered escrow's refund is the seller's loss, decided by signed votes.
         await requireRefundConsent(
-          { dealId: input.dealId, terms: input.terms, votes },
+          { dealId: input.dealId, terms: input.terms, votes, consent },
           { keys: options.keys, records: options.deliveries, now: Date.now() },
         );
         return port.refundEscrow(move);

@@ -1,10 +1,10 @@
 import type { RegisteredKeys } from '../../lib/key-log';
-import type { SignedDecision } from '../../lib/signed-decision';
-import type { SignedTerms } from '../../lib/signed-terms';
+import { decisionMismatch, decisionSignatureValid, type SignedDecision } from '../../lib/signed-decision';
+import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
 import type { DeliveryRecords } from './acceptance';
 import { requireVotes, type VotedOutcome } from './dispute-votes';
 import { SettlementRefusedError } from './port';
-import { verifiedPaymentTerms } from './signed-payment';
+import { signedEscrowOf, verifiedPaymentTerms, WHOLE } from './signed-payment';
 import { parseEscrowId } from './types';
 
 /**
@@ -22,17 +22,61 @@ export interface ConsentDeps {
 /** What settlement records, per grant milestone, once it has paid it: the remainder counts it out. */
 export const paidPartKey = (escrowId: string, partId: string) => `${escrowId}#paid:${partId}`;
 
+/** A refund may carry the losing side's decision: the dispute's votes, or the seller's own consent. */
+export interface RefundRequest {
+  dealId: string;
+  terms: SignedTerms;
+  votes?: readonly SignedDecision[] | undefined;
+  consent?: SignedDecision | undefined;
+}
+
+/**
+ * Why the seller's signed consent does not give this escrow back, or undefined when it does: the
+ * payee of these terms signed `refund_consent` of this escrow for this deal and terms, under the key
+ * the log registers for it as a seller, and it has not expired (it speaks to settlement directly, so
+ * its expiry counts here; its run does not, as no workflow counts it).
+ */
+async function consentProblem(input: RefundRequest, deps: ConsentDeps): Promise<string | undefined> {
+  const consent = input.consent!;
+  const statement = consent?.statement;
+  if (!statement || typeof consent.signature !== 'string') return "the seller's consent is not signed";
+  const sellerId = signedEscrowOf(input.terms, input.dealId).payouts.get(WHOLE)!.payeeId;
+  const mismatch = decisionMismatch(
+    statement,
+    {
+      scope: {
+        workflowId: String(statement.workflowId),
+        runId: String(statement.runId),
+        subject: { id: String(input.terms.body.dealId), termsHash: termsHashOf(input.terms) },
+      },
+      action: 'refund_consent',
+      principal: sellerId,
+      content: { escrowId: input.dealId },
+    },
+    deps.now,
+  );
+  if (mismatch) return `the seller's consent does not give this escrow back: ${mismatch}`;
+  const seller = await deps.keys.currentKey(sellerId);
+  if (!seller || seller.role !== 'seller') return `${sellerId} is not a registered seller`;
+  if (!decisionSignatureValid(seller.publicKey, consent))
+    return `the consent is not signed by ${sellerId}'s registered key`;
+  return undefined;
+}
+
 /**
  * A refund of an escrow settlement has recorded as delivered (the perimeter's signed release) is the
- * seller's loss: refused (RefundUnsigned) without two compliance votes for `refund` on this deal. One
- * never delivered is the buyer's money for nothing yet given, and goes back.
+ * seller's loss: refused (RefundUnsigned) without the seller's signed consent or two compliance votes
+ * for `refund` on this deal. One never delivered is the buyer's money for nothing yet given, and goes
+ * back.
  */
-export async function requireRefundConsent(
-  input: { dealId: string; terms: SignedTerms; votes?: readonly SignedDecision[] | undefined },
-  deps: ConsentDeps,
-): Promise<void> {
+export async function requireRefundConsent(input: RefundRequest, deps: ConsentDeps): Promise<void> {
   const deliveredAt = await deps.records.deliveredAt(input.dealId);
   if (deliveredAt === undefined) return;
+  if (input.consent !== undefined) {
+    const problem = await consentProblem(input, deps);
+    if (problem) throw new SettlementRefusedError('RefundUnsigned', problem);
+    return;
+  }
   await requireVotes(
     'RefundUnsigned',
     `settlement recorded the delivery of ${input.dealId} at ${new Date(deliveredAt).toISOString()}; a refund needs the seller's loss decided`,

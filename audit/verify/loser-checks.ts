@@ -75,10 +75,39 @@ function votesProblem(votes: SignedDecision[], outcome: Outcome, terms: SignedTe
   return `${counted.size} of the ${VOTES_NEEDED} compliance votes${problems.length ? ` (${problems.join('; ')})` : ''}`;
 }
 
+/** Whether the refund carries the payee's signed `refund_consent` of this escrow, under a key held for it. */
+function sellerConsented(call: ActivityCall, terms: SignedTerms, keys: AuditorKeys): boolean {
+  const input = call.input[0] as { dealId?: string; consent?: SignedDecision };
+  const statement = input.consent?.statement;
+  const ref = parseEscrowId(String(input.dealId));
+  const sellerId = ref?.kind === 'share' ? ref.sellerId : String(terms.body.sellerId);
+  if (!statement || call.activityType !== 'refundEscrow') return false;
+  const mismatch = decisionMismatch(
+    { ...statement, notAfter: Number.MAX_SAFE_INTEGER },
+    {
+      scope: {
+        workflowId: String(statement.workflowId),
+        runId: String(statement.runId),
+        subject: { id: String(terms.body.dealId), termsHash: termsHashOf(terms) },
+      },
+      action: 'refund_consent',
+      principal: sellerId,
+      content: { escrowId: input.dealId },
+    },
+    0,
+  );
+  const signing = keyThatSigned(
+    keys.parties[sellerId],
+    (k) => decisionSignatureValid(k, input.consent!),
+    undefined,
+  );
+  return mismatch === undefined && signing.kind === 'valid';
+}
+
 /**
  * A delivered deal's (or share's) refund, and any split, takes money the seller was owed: each must
  * carry two distinct compliance principals' signed votes for exactly that outcome on this deal's
- * terms, under keys the auditor holds. One without is named: the operator moved it.
+ * terms (a refund: or the seller's own signed consent), under keys the auditor holds. One without is named: the operator moved it.
  */
 export function checkLoserConsent(bundle: SignedBundle, keys?: AuditorKeys): CheckResult[] {
   const calls = callsOfSubject(bundle.body.subject, bundle.body.runs);
@@ -95,6 +124,7 @@ export function checkLoserConsent(bundle: SignedBundle, keys?: AuditorKeys): Che
   if (!terms || !termsSignatureValid(terms)) return [finding(CHECK, 'money went back without signed terms')];
   if (!keys) return [skipped(CHECK, NO_KEYS)];
   const problems = moves.flatMap((call) => {
+    if (sellerConsented(call, terms, keys)) return [];
     const escrowId = String((call.input[0] as { dealId?: unknown }).dealId);
     const votes = ((call.input[0] as { votes?: SignedDecision[] }).votes ?? []).filter(Boolean);
     const outcome = outcomeOf(call, votes);

@@ -10,6 +10,7 @@ import { signTerms, termsHashOf } from '../../lib/signed-terms';
 const buyer = generateEd25519KeyPair();
 const c1 = generateEd25519KeyPair();
 const c2 = generateEd25519KeyPair();
+const seller = generateEd25519KeyPair();
 const HASH = `sha256:${'a'.repeat(64)}`;
 const NONCE = 'nonce-of-these-terms';
 const terms = signTerms(
@@ -37,6 +38,7 @@ const keys: AuditorKeys = {
     'c-1': { keys: [c1.publicKey], role: 'compliance', from: 'pinned' },
     'c-2': { keys: [c2.publicKey], role: 'compliance', from: 'pinned' },
     acme: { keys: [buyer.publicKey], role: 'buyer', from: 'pinned' },
+    'seller-a': { keys: [seller.publicKey], role: 'seller', from: 'pinned' },
   },
   perimeters: {},
 };
@@ -129,6 +131,27 @@ describe('audit: money given back names the refund or split the losing side neve
       vote('c-2', c2.privateKeyPem, { kind: 'refund' }),
     ];
     expect(statusOf([delivery, refund(both)])).toEqual([expect.stringMatching(/^ok: 1 refunds/)]);
+  });
+
+  it("passes a refund after delivery on the seller's own signed consent, not on one the buyer signs", () => {
+    const consent = (key: string) =>
+      signDecision(key, {
+        workflowId: 'd1',
+        runId: 'r1',
+        subject: { id: 'd1', termsHash: termsHashOf(terms) },
+        action: 'refund_consent',
+        principal: 'seller-a',
+        content: { escrowId: escrow },
+        notAfter: 1,
+      });
+    const refundWith = (key: string): [string, Record<string, unknown>] => [
+      'refundEscrow',
+      { ...refund()[1], consent: consent(key) },
+    ];
+    expect(statusOf([delivery, refundWith(seller.privateKeyPem)])).toEqual([expect.stringMatching(/^ok/)]);
+    expect(statusOf([delivery, refundWith(buyer.privateKeyPem)])).toEqual([
+      expect.stringMatching(/^finding: .*refunded after delivery/),
+    ]);
   });
 
   it('names a split not voted to the unit', () => {

@@ -20,6 +20,7 @@ const buyer = generateEd25519KeyPair();
 const sponsor = generateEd25519KeyPair();
 const compliance = { c1: generateEd25519KeyPair(), c2: generateEd25519KeyPair() };
 const stranger = generateEd25519KeyPair();
+const seller = generateEd25519KeyPair();
 const HASH = `sha256:${'a'.repeat(64)}`;
 const NONCE = 'nonce-of-these-terms';
 
@@ -55,6 +56,7 @@ const keys: RegisteredKeys = {
     if (partyId === 'sp') return { partyId, role: 'sponsor', publicKey: sponsor.publicKey } as never;
     if (partyId === 'c1' || partyId === 'c2')
       return { partyId, role: 'compliance', publicKey: compliance[partyId].publicKey } as never;
+    if (partyId === 'seller-a') return { partyId, role: 'seller', publicKey: seller.publicKey } as never;
     if (partyId === 'buyer-2') return { partyId, role: 'buyer', publicKey: stranger.publicKey } as never;
     return undefined;
   },
@@ -136,6 +138,34 @@ describe('money goes back only on the signature of the side that loses it', () =
     ).toMatch(/not signed by its registered key/);
     // Expired by now, but counted by the dispute in time: settlement carries it out.
     expect(await refund([vote('c1', refundVote), vote('c2', refundVote)])).toBe('allowed');
+  });
+
+  const consentOf = (over: { key?: string; principal?: string; escrowId?: string; notAfter?: number } = {}) =>
+    signDecision(over.key ?? seller.privateKeyPem, {
+      workflowId: 'd1',
+      runId: 'any',
+      subject: { id: 'd1', termsHash: termsHashOf(terms) },
+      action: 'refund_consent',
+      principal: over.principal ?? 'seller-a',
+      content: { escrowId: over.escrowId ?? escrow },
+      notAfter: over.notAfter ?? 1_000,
+    });
+  const consented = (consent: ReturnType<typeof consentOf>) =>
+    refusalOf(() => requireRefundConsent({ dealId: escrow, terms, consent }, { keys, records, now: 5 }));
+
+  it("refunds a delivered deal on the seller's own signed consent, and on nothing like it", async () => {
+    await records.recordOnce(escrow, 1);
+    expect(await consented(consentOf({ key: buyer.privateKeyPem }))).toMatch(
+      /^RefundUnsigned: the consent is not signed by seller-a's registered key/,
+    );
+    expect(await consented(consentOf({ key: buyer.privateKeyPem, principal: 'acme' }))).toMatch(
+      /^RefundUnsigned: .*seller-a must sign it/,
+    );
+    expect(await consented(consentOf({ escrowId: dealEscrowId('d1', 'another-nonce') }))).toMatch(
+      /^RefundUnsigned: .*signed over/,
+    );
+    expect(await consented(consentOf({ notAfter: 5 }))).toMatch(/^RefundUnsigned: .*expired/);
+    expect(await consented(consentOf())).toBe('allowed');
   });
 
   const split = (sellerAmount: string, votes?: ReturnType<typeof vote>[]) =>
