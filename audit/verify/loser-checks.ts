@@ -12,8 +12,12 @@ import { finding, fromProblems, skipped, type CheckResult } from './report';
 const CHECK = 'money back against the losing side';
 /** As the dispute counts them (workflows/approvals.ts), and as settlement checks them. */
 const VOTES_NEEDED = 2;
-/** The perimeter activities whose results carry the seller's signed release of a deal. */
-const DELIVERING = new Set(['runApprovedQuery', 'encryptContribution']);
+/**
+ * The perimeter activity whose result is a deal's answer itself, with the seller's signed release. A
+ * multi-seller contribution goes to the coordinator's sum, not to the buyer: a share counts as
+ * delivered once settlement recorded it (a failed sum refunds every share, legitimately).
+ */
+const DELIVERING = new Set(['runApprovedQuery']);
 
 type Outcome = { kind: 'refund' } | { kind: 'split'; sellerBps: number };
 
@@ -25,9 +29,8 @@ function delivered(calls: ActivityCall[], escrowId: string, dealId: string): boo
     const input = call.input[0] as { dealId?: unknown } | undefined;
     if (call.activityType === 'recordDelivery') return input?.dealId === escrowId;
     if (!DELIVERING.has(call.activityType)) return false;
-    const release = (call.result as { release?: { body?: { dealId?: string; sellerId?: string } } })?.release;
-    if (release?.body?.dealId !== dealId) return false;
-    return ref?.kind !== 'share' || release.body.sellerId === ref.sellerId;
+    const release = (call.result as { release?: { body?: { dealId?: string } } })?.release;
+    return ref?.kind === 'deal' && release?.body?.dealId === dealId;
   });
 }
 
@@ -39,6 +42,8 @@ function outcomeOf(call: ActivityCall, votes: SignedDecision[]): Outcome | strin
     ?.outcome;
   if (voted?.kind !== 'split' || !Number.isInteger(voted.sellerBps))
     return 'no compliance vote for a split came with it';
+  if (!/^[0-9]{1,31}$/.test(String(input.amount)))
+    return `the split moved an amount of ${String(input.amount).slice(0, 32)}`;
   const share = (BigInt(String(input.amount)) * BigInt(voted.sellerBps!)) / 10_000n;
   if (String(share) !== String(input.sellerAmount))
     return `the votes split ${voted.sellerBps} bps to the seller, not the ${input.sellerAmount} paid`;
