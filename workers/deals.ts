@@ -1,4 +1,5 @@
 import { Worker } from '@temporalio/worker';
+import { z } from 'zod';
 import { readEnv } from '../lib/env';
 import { historyDataConverter, loadHistoryCodec } from '../lib/codec/history-codec';
 import { startWorkerTelemetry } from '../lib/observability/worker-telemetry';
@@ -8,7 +9,11 @@ import { DEALS_TASK_QUEUE } from '../lib/task-queues';
 
 /** Runs the deal workflows. Holds no keys and touches no data: workflows only orchestrate. */
 runMain('deals worker', async () => {
-  const env = readEnv({});
+  const env = readEnv({
+    // A bundle of this checkout's workflows/ built beforehand (the test suites build one per run,
+    // not one per deployment: webpack takes about 10 s of CPU each time). Unset: built at start.
+    TUSK_WORKFLOW_BUNDLE: z.string().min(1).optional(),
+  });
   const telemetry = await startWorkerTelemetry('deals-worker');
   // Closed after the run: the SDK's runtime (and its log forwarding) stops once nothing holds it.
   const connection = await connectWorker(env.TEMPORAL_ADDRESS);
@@ -17,7 +22,9 @@ runMain('deals worker', async () => {
     namespace: env.TEMPORAL_NAMESPACE,
     dataConverter: historyDataConverter(await loadHistoryCodec()),
     taskQueue: DEALS_TASK_QUEUE,
-    workflowsPath: require.resolve('../workflows'),
+    ...(env.TUSK_WORKFLOW_BUNDLE
+      ? { workflowBundle: { codePath: env.TUSK_WORKFLOW_BUNDLE } }
+      : { workflowsPath: require.resolve('../workflows') }),
     interceptors: telemetry.interceptors,
   });
   const endpoint = await telemetry.serve(() => ({

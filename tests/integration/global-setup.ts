@@ -7,6 +7,7 @@ import type { TestProject } from 'vitest/node';
 import { findOrBuildWeed } from '../../scripts/lib/seaweedfs';
 import { findOrInstallTestServer } from '../../scripts/lib/temporal-test-server';
 import { startStack } from '../../stack/launcher';
+import { shareWorkflowBundle } from '../support/workflow-bundle';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'tusk-test-stack-'));
@@ -14,6 +15,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const stack = await startStack({ dataDir });
     process.env.TEMPORAL_ADDRESS = stack.temporalAddress;
     process.env.REDIS_URL = stack.redisUrl;
+    await shareWorkflowBundle(dataDir);
     project.provide('temporalAddress', stack.temporalAddress);
     project.provide('redisUrl', stack.redisUrl);
     // Built here, once per machine (minutes the first time): a test hook's timeout would cut it short.

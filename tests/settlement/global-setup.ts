@@ -8,6 +8,7 @@ import { TEST_ACCOUNT } from '../../contracts/deployment';
 import { AztecCli } from '../../scripts/lib/aztec-cli';
 import { ensureAztecToolchain, startAztecNetwork, type AztecNetwork } from '../../scripts/lib/aztec-network';
 import { freeLoopbackPorts, startStack, type Stack } from '../../stack/launcher';
+import { shareWorkflowBundle } from '../support/workflow-bundle';
 
 /** What every settlement test file shares: the buyer's funds at the start, in smallest units. */
 export const BUYER_FUNDS = 100_000n;
@@ -29,6 +30,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     await ensureAztecToolchain(log);
     stack = await startStack({ dataDir: path.join(dataDir, 'stack') });
+    await shareWorkflowBundle(dataDir);
     let nodeUrl = process.env.TUSK_AZTEC_NODE_URL;
     if (!nodeUrl) {
       const [port, anvilPort] = await freeLoopbackPorts(2);
