@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { disclosableField } from '../workflows/disclosure/shapes';
 import { x25519PublicKeyProblem } from '../lib/x25519-public';
 
 /** Chosen by the caller (a UUID is ideal): a retried request with the same id starts nothing twice. */
@@ -50,14 +51,9 @@ export const evidenceBody = z.strictObject({
 /** The reason is left out for auditors and compliance: it can quote parties and amounts. */
 export const problem = z.object({ code: z.string(), reason: z.string().optional() });
 /** What the redaction rule (api/redaction.ts) took out of a resource for this caller. */
-export const hiddenFields = z.array(z.enum(['parties', 'amount'])).optional();
+export const hiddenFields = z.array(disclosableField).optional();
 
-export const auditEvent = z.object({
-  at: z.number(),
-  action: z.string(),
-  by: z.string(),
-  detail: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
-});
+export { auditEvent } from '../workflows/audit-event';
 
 /**
  * A principal's Ed25519 signature (base64url) over a decision statement bound to one workflow run,
@@ -76,9 +72,7 @@ export const signedEvidenceBody = evidenceBody.extend({
   signature: decisionSignature,
 });
 
-/** A counted decision: who, under which verified key, what and when. */
-export const vote = <D extends z.ZodType>(decision: D) =>
-  z.object({ principal: z.string(), key: z.string(), decision, at: z.number() });
+export { vote } from '../workflows/approvals';
 
 export const accepted = z.object({ accepted: z.literal(true) });
 

@@ -1,10 +1,10 @@
 import type { Party, PartyRole } from '../lib/parties';
-import type { DealStatus } from '../workflows/deal/state';
-import type { DisclosableField, DisclosureStatus } from '../workflows/disclosure/state';
+import type { DealStatus } from '../workflows/deal/shapes';
+import type { DisclosableField, DisclosureStatus } from '../workflows/disclosure/shapes';
 import type { DisputeStatus } from '../workflows/dispute/state';
 import type { GrantStatus } from '../workflows/grant/state';
 import type { MultiSellerDealStatus } from '../workflows/multi-seller/state';
-import type { SubscriptionStatus } from '../workflows/subscription/state';
+import type { SubscriptionStatus } from '../workflows/subscription/shapes';
 import { ApiError } from './errors';
 
 /**

@@ -43,11 +43,7 @@ export const exportProof = viewProof
 export type ExportProof = z.infer<typeof exportProof>;
 
 /** The scope every status shows, so a signer knows the run and subject it signs for. */
-export const decisionScope = z.object({
-  workflowId: z.string(),
-  runId: z.string(),
-  subject: z.object({ id: z.string(), termsHash: z.string() }),
-});
+export { decisionScope } from '../lib/decision-statement';
 
 /**
  * The party's signed decision, checked early: the workflow's coordinator verifies it again before

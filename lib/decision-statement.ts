@@ -1,4 +1,5 @@
 import canonicalize from 'canonicalize';
+import { z } from 'zod';
 
 // No node:crypto here: workflows import this file to compare what was signed with their own state.
 const canonicalJson = (value: unknown): string => {
@@ -41,13 +42,14 @@ export const DECISION_ACTIONS = [
 export type DecisionAction = (typeof DECISION_ACTIONS)[number];
 
 /** What every decision is bound to; a workflow's status shows it, so a signer knows what it signs. */
-export interface DecisionScope {
-  workflowId: string;
+export const decisionScope = z.object({
+  workflowId: z.string(),
   /** The run this decision is for: a new run of the same workflow id has another. */
-  runId: string;
+  runId: z.string(),
   /** The deal (or grant) decided about, and the hash of the terms its payer signed. */
-  subject: { id: string; termsHash: string };
-}
+  subject: z.object({ id: z.string(), termsHash: z.string() }),
+});
+export type DecisionScope = z.infer<typeof decisionScope>;
 
 export interface DecisionStatement<C = unknown> extends DecisionScope {
   action: DecisionAction;

@@ -8,7 +8,7 @@ import { formatTable } from '../lib/format-table';
 import { OPERATOR_ACCOUNT } from '../activities/settlement/ledger-entries';
 import { blindedReceiptId } from '../activities/settlement/receipt-id';
 import { aztecPaths, TEST_ACCOUNT } from '../contracts/deployment';
-import type { DealStatus } from '../workflows/deal/state';
+import type { DealStatus } from '../workflows/deal/shapes';
 import { startDemoChain, type DemoChain } from './lib/demo-chain';
 import { auditDemoDeal } from './lib/demo-audit';
 import { deployLocal, type LocalDeployment } from './lib/local-deployment';

@@ -1,6 +1,6 @@
 import type { ResultPayload } from '../lib/sealed-result';
 import type { TuskClient } from '../lib/tusk-client';
-import type { DealStatus } from '../workflows/deal/state';
+import type { DealStatus } from '../workflows/deal/shapes';
 import { checkRelease } from './release-check';
 import { fetchDealResult, openAnyResult } from './results';
 import { waitFor } from './wait';

@@ -68,5 +68,7 @@ export {
   FINAL_SUBSCRIPTION_STAGES,
   FINAL_DISCLOSURE_STAGES,
 } from './stages';
-export type { DealStatus, DealStage } from '../workflows/deal/state';
+export type { DealStatus, DealStage } from '../workflows/deal/shapes';
+export type { SubscriptionStage, SubscriptionStatus } from '../workflows/subscription/shapes';
+export type { DisclosureStage, DisclosureStatus } from '../workflows/disclosure/shapes';
 export type { BudgetView } from '../api/budgets/schemas';

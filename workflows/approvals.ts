@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { refusal } from './refusals';
 /** Who decided: the principal's party id and the Ed25519 key its signed decision verified under. */
 export interface Voter {
@@ -11,6 +12,10 @@ export interface Vote<D> extends Voter {
   decision: D;
   at: number;
 }
+
+/** A counted decision as a status shows it: who, under which verified key, what and when. */
+export const vote = <D extends z.ZodType>(decision: D) =>
+  z.object({ principal: z.string(), key: z.string(), decision, at: z.number() });
 
 /**
  * Throws with the reason when this principal may not cast this vote: a principal may change its

@@ -1,19 +1,21 @@
+import { z } from 'zod';
 import { refusal } from './refusals';
 /**
  * Money steps that failed and wait for an operator. Pure state, unit-tested; the workflows wire it
  * (see ./guarded-settlement.ts). A failed refund, release or budget release is never swallowed: it
  * stays listed, with its reason, until a retry the operator asked for succeeds.
  */
-export interface AttentionItem {
+export const attentionItem = z.object({
   /** Which step failed, e.g. `refund`, `release`, `release-budget`. */
-  step: string;
-  code: string;
-  reason: string;
+  step: z.string(),
+  code: z.string(),
+  reason: z.string(),
   /** When it last failed (ms since the epoch). */
-  at: number;
+  at: z.number(),
   /** How many times it failed, the first run included. */
-  failures: number;
-}
+  failures: z.number(),
+});
+export type AttentionItem = z.infer<typeof attentionItem>;
 
 export interface OperatorRetryRequest {
   /** The operator party asking; recorded in the workflow's history. */

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Party } from '../../lib/parties';
 import type { SignedDecision } from '../../lib/signed-decision';
 import { disclosureStatusQuery, recordBundleExportUpdate } from '../../workflows/disclosure/workflow';
-import type { DisclosableField, DisclosureStatus } from '../../workflows/disclosure/state';
+import type { DisclosableField, DisclosureStatus } from '../../workflows/disclosure/shapes';
 import { disclosureWorkflowId } from '../../workflows/workflow-ids';
 import { ApiError } from '../errors';
 import { signedByParty, type ExportProof } from '../signed-decision';

@@ -12,10 +12,16 @@ import {
   termsSignature,
   x25519PublicKey,
 } from '../common-schemas';
-import { DEAL_STAGES } from '../../workflows/deal/state';
-import { DISCLOSABLE_FIELDS } from '../../workflows/disclosure/state';
-import { disputeOutcome } from '../disputes/schemas';
-import { decisionScope } from '../signed-decision';
+import {
+  confirmedBy,
+  dealDispute,
+  dealStage,
+  dealStatus as workflowDealStatus,
+  deliveredResult,
+  timelineEntry,
+} from '../../workflows/deal/shapes';
+import { attentionItem as workflowAttentionItem } from '../../workflows/settlement-attention';
+import { decisionScope } from '../../lib/decision-statement';
 
 export const errorBody = z.object({ code: z.string(), reason: z.string() }).meta({ id: 'Error' });
 
@@ -66,58 +72,27 @@ export type CreateDealBody = z.infer<typeof createDealBody>;
 
 export const dealParams = z.object({ dealId: z.string().min(1).max(100) });
 
-const dealStage = z.enum(DEAL_STAGES);
+/** A money step that failed and waits for the operator's retry (deals, subscriptions, grants); its reason is left out for auditors. */
+export const attentionItem = workflowAttentionItem.partial({ reason: true });
 
-/** A money step that failed and waits for the operator's retry (deals, subscriptions, grants). */
-export const attentionItem = z.object({
-  step: z.string(),
-  code: z.string(),
-  reason: z.string().optional(),
-  at: z.number(),
-  failures: z.number(),
-});
-
-export const dealStatus = z
-  .object({
-    dealId: z.string(),
-    stage: dealStage,
+/** The deal's status as a caller sees it: the workflow's, with what redaction (api/redaction.ts) may take out. */
+export const dealStatus = workflowDealStatus
+  .partial({
     /** Parties and amount are absent for auditors and compliance (see `hidden`): a disclosure shows them. */
-    buyerId: z.string().optional(),
-    sellerId: z.string().optional(),
+    buyerId: true,
+    sellerId: true,
     /** Absent with the parties: the catalog maps a template to its seller and price. */
-    templateId: z.string().optional(),
-    templateHash: z.string().optional(),
-    price: z.string().optional(),
-    hidden: z.array(z.enum(DISCLOSABLE_FIELDS)).optional(),
-    /** What the buyer's confirmation and a party's dispute are signed over (this run, the deal, its terms). */
-    scope: decisionScope.optional(),
-    result: z
-      .object({
-        resultRef: z.string(),
-        commitment: z.string(),
-        epsilonSpent: z.number(),
-        repeat: z.boolean(),
-      })
-      .optional(),
-    confirmedBy: z.enum(['buyer', 'acceptance_timer']).optional(),
-    dispute: z
-      .object({
-        openedBy: z.string().optional(),
-        reason: z.string(),
-        workflowId: z.string(),
-        outcome: disputeOutcome.optional(),
-        resolvedBy: z.enum(['approvals', 'timeout']).optional(),
-        auditRef: z.string().optional(),
-      })
-      .optional(),
-    /** Where the buyer pays the price, privately from its own wallet, once the escrow is open. */
-    escrow: z.object({ address: z.string() }).optional(),
-    /** The buyer's private receipt: its public id, and the salt that ties it to the result commitment. */
-    receipt: z.object({ id: z.string(), salt: z.string() }).optional(),
+    templateId: true,
+    templateHash: true,
+    price: true,
+  })
+  .extend({
+    hidden: hiddenFields,
+    /** The release statement is served with the result (GET /deals/:id/result), not in the status. */
+    result: deliveredResult.omit({ release: true }).optional(),
+    dispute: dealDispute.partial({ openedBy: true }).optional(),
     problem: problem.optional(),
-    /** Money steps that failed and wait for an operator's retry (reasons left out for auditors). */
     attention: z.array(attentionItem).optional(),
-    timeline: z.array(z.object({ stage: dealStage, at: z.number() })),
   })
   .meta({ id: 'DealStatus' });
 
@@ -238,11 +213,11 @@ export const multiSellerDealStatus = z
     /** What the buyer's confirmation is signed over (this run, the deal, its terms). */
     scope: decisionScope.optional(),
     result: z.object({ resultRef: z.string(), commitment: z.string(), contributors: z.number() }).optional(),
-    confirmedBy: z.enum(['buyer', 'acceptance_timer']).optional(),
+    confirmedBy: confirmedBy.optional(),
     /** Where the buyer pays each seller's share (parties and amounts: hidden with them). */
     escrows: z.array(z.object({ sellerId: z.string(), address: z.string(), amount: z.string() })).optional(),
     attention: z.array(attentionItem).optional(),
     problem: problem.optional(),
-    timeline: z.array(z.object({ stage: dealStage, at: z.number() })),
+    timeline: z.array(timelineEntry),
   })
   .meta({ id: 'MultiSellerDealStatus' });

@@ -5,7 +5,7 @@ import type { Party } from '../../lib/parties';
 import { DEALS_TASK_QUEUE } from '../../lib/task-queues';
 import { complianceProblem } from '../../query-policies/compliance';
 import { cohortQueryDeal, confirmDealUpdate, dealStatusQuery } from '../../workflows/deal/workflow';
-import type { DealStatus } from '../../workflows/deal/state';
+import type { DealStatus } from '../../workflows/deal/shapes';
 import type { DisputeTerms } from '../../workflows/dispute/state';
 import type { PartySearch } from '../listing/party-search';
 import { dealAsSeenBy, type VisibleDealStatus } from '../redaction';

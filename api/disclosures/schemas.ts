@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import { DISCLOSABLE_FIELDS } from '../../workflows/disclosure/state';
-import { auditEvent, businessId, vote } from '../common-schemas';
-import { decisionProof, decisionScope, viewProof } from '../signed-decision';
-
-const disclosableField = z.enum(DISCLOSABLE_FIELDS);
-const decision = z.enum(['approve', 'deny']);
+import {
+  DISCLOSABLE_FIELDS,
+  disclosableField,
+  disclosureDecision as decision,
+  disclosureStatus as workflowDisclosureStatus,
+} from '../../workflows/disclosure/shapes';
+import { businessId } from '../common-schemas';
+import { decisionProof, viewProof } from '../signed-decision';
 
 export const requestDisclosureBody = z.strictObject({
   disclosureId: businessId,
@@ -28,36 +30,8 @@ export const decideDisclosureBody = decisionProof.extend({ decision });
 /** The auditor's signed view: used once (its nonce), on this run, until `notAfter`. */
 export const viewDisclosureQuery = viewProof;
 
-export const disclosureStatus = z
-  .object({
-    disclosureId: z.string(),
-    dealId: z.string(),
-    auditorId: z.string(),
-    reason: z.string(),
-    fields: z.array(disclosableField),
-    scope: decisionScope.optional(),
-    stage: z.enum(['pending', 'approved', 'denied', 'lapsed', 'expired']),
-    requestedAt: z.number(),
-    decideBy: z.number(),
-    decisions: z.array(vote(decision)),
-    viewUntil: z.number().optional(),
-    views: z.array(
-      z.object({
-        viewer: z.string(),
-        at: z.number(),
-        fields: z.array(disclosableField),
-        valuesHash: z.string(),
-        nonce: z.string(),
-      }),
-    ),
-    /** Audit bundles exported under the auditor's signed exports (each nonce used once). */
-    exports: z
-      .array(z.object({ viewer: z.string(), at: z.number(), valuesHash: z.string(), nonce: z.string() }))
-      .optional(),
-    audit: z.array(auditEvent),
-    auditRef: z.string().optional(),
-  })
-  .meta({ id: 'DisclosureStatus' });
+/** Shown as the workflow holds it: a disclosure names no party or amount of the deal. */
+export const disclosureStatus = workflowDisclosureStatus.meta({ id: 'DisclosureStatus' });
 
 export const disclosedFields = z.object({
   disclosureId: z.string(),

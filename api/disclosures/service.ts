@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { canonicalHash } from '../../lib/canonical-json';
 import type { Party } from '../../lib/parties';
 import { dealStatusQuery } from '../../workflows/deal/workflow';
-import type { DealStatus } from '../../workflows/deal/state';
+import type { DealStatus } from '../../workflows/deal/shapes';
 import { multiSellerStatusQuery } from '../../workflows/multi-seller/workflow';
 import type { MultiSellerDealStatus } from '../../workflows/multi-seller/state';
 import {
@@ -11,7 +11,7 @@ import {
   disclosureStatusQuery,
   recordViewUpdate,
 } from '../../workflows/disclosure/workflow';
-import type { DisclosureDecision, DisclosureStatus } from '../../workflows/disclosure/state';
+import type { DisclosureDecision, DisclosureStatus } from '../../workflows/disclosure/shapes';
 import { disclosureWorkflowId } from '../../workflows/workflow-ids';
 import { disclosureAsSeenBy, hiddenFieldsOf, requireOwner } from '../redaction';
 import type { RequestDisclosureBody } from './schemas';

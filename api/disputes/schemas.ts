@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { auditEvent, hiddenFields, partyId, vote } from '../common-schemas';
 import { decisionProof, decisionScope } from '../signed-decision';
-import { MAX_DISPUTE_REASON } from '../../workflows/deal/state';
+import { MAX_DISPUTE_REASON } from '../../workflows/deal/shapes';
+import { disputeOutcome, disputeResolvedBy, disputeStage } from '../../workflows/dispute/shapes';
+
+export { disputeOutcome };
 
 /** The reason, signed with the opening over the deal's run and terms (its status's `scope`). */
 export const openDisputeBody = decisionProof.extend({ reason: z.string().min(1).max(MAX_DISPUTE_REASON) });
@@ -10,12 +13,6 @@ export type OpenDisputeBody = z.infer<typeof openDisputeBody>;
 export const nameReviewerBody = decisionProof.extend({ reviewerId: partyId });
 export type NameReviewerBody = z.infer<typeof nameReviewerBody>;
 
-export const disputeOutcome = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('release') }),
-  z.strictObject({ kind: z.literal('refund') }),
-  /** The seller gets sellerBps basis points of the price (less the fee), the buyer the rest. */
-  z.strictObject({ kind: z.literal('split'), sellerBps: z.int().min(0).max(10_000) }),
-]);
 export type DisputeOutcomeBody = z.infer<typeof disputeOutcome>;
 
 /** An approval: the outcome, signed over this dispute's run, the deal and its terms hash (`scope`). */
@@ -25,7 +22,7 @@ export type ApproveOutcomeBody = z.infer<typeof approveOutcomeBody>;
 export const disputeStatus = z
   .object({
     dealId: z.string(),
-    stage: z.enum(['open', 'resolved']),
+    stage: disputeStage,
     /** Absent for auditors and compliance (see `hidden`); evidence and audit name `(buyer)` / `(seller)`. */
     buyerId: z.string().optional(),
     sellerId: z.string().optional(),
@@ -41,7 +38,7 @@ export const disputeStatus = z
     evidence: z.array(z.object({ by: z.string(), ref: z.string(), at: z.number() })),
     approvals: z.array(vote(disputeOutcome)),
     outcome: disputeOutcome.optional(),
-    resolvedBy: z.enum(['approvals', 'timeout']).optional(),
+    resolvedBy: disputeResolvedBy.optional(),
     audit: z.array(auditEvent),
   })
   .meta({ id: 'DisputeStatus' });

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { BlobStore } from '../../lib/blob-store';
 import type { Party, PartyRegistry } from '../../lib/parties';
 import { cohortQueryDeal, dealStatusQuery, openDisputeUpdate } from '../../workflows/deal/workflow';
-import type { DealStatus } from '../../workflows/deal/state';
+import type { DealStatus } from '../../workflows/deal/shapes';
 import {
   addEvidenceUpdate,
   approveOutcomeUpdate,

@@ -2,7 +2,13 @@ import { decisionProof } from '../signed-decision';
 import { releaseStatement } from '../../lib/release-statement';
 import { z } from 'zod';
 import { attentionItem } from '../deals/schemas';
-import { decisionScope } from '../signed-decision';
+import {
+  answeredQuery,
+  periodDelivery as workflowPeriodDelivery,
+  periodPayment,
+  refusedQuery,
+  subscriptionStatus as workflowSubscriptionStatus,
+} from '../../workflows/subscription/shapes';
 import {
   sellerChoice,
   amount,
@@ -60,54 +66,27 @@ export const paymentReadyBody = decisionProof.extend({ period: z.int().min(1) })
 export type PaymentReadyBody = z.infer<typeof paymentReadyBody>;
 export const deliveryParams = subscriptionParams.extend({ period: z.coerce.number().int().min(1) });
 
+/** A refused query's reason is left out for auditors and compliance, as a deal's problem is. */
 const delivered = z.union([
-  z.object({
-    queryIndex: z.number(),
-    runId: z.string(),
-    resultRef: z.string(),
-    commitment: z.string(),
-    release: releaseStatement.optional(),
-  }),
-  z.object({ queryIndex: z.number(), runId: z.string(), problem }),
+  answeredQuery.extend({ release: releaseStatement.optional() }),
+  refusedQuery.extend({ problem }),
 ]);
 
-export const subscriptionStatus = z
-  .object({
-    subscriptionId: z.string(),
+/** The subscription's status as a caller sees it: the workflow's, with what redaction may take out. */
+export const subscriptionStatus = workflowSubscriptionStatus
+  .partial({
     /** Parties and amount are absent for auditors and compliance (see `hidden`). */
-    buyerId: z.string().optional(),
-    sellerId: z.string().optional(),
-    pricePerPeriod: z.string().optional(),
+    buyerId: true,
+    sellerId: true,
+    pricePerPeriod: true,
+  })
+  .extend({
     hidden: hiddenFields,
-    periodMs: z.number(),
-    graceMs: z.number(),
-    stage: z.enum(['active', 'grace', 'cancelling', 'cancelled', 'suspended', 'completed']),
-    currentPeriod: z.number(),
-    periodStartedAt: z.number().optional(),
-    periodEndsAt: z.number().optional(),
-    nextRenewalAt: z.number().optional(),
-    graceUntil: z.number().optional(),
-    periodsCharged: z.number(),
-    tokens: z.array(
-      z.object({
-        period: z.number(),
-        tokenHash: z.string(),
-        sealedTokenRef: z.string(),
-        issuedAt: z.number(),
-        expiresAt: z.number(),
-        expired: z.boolean(),
-      }),
-    ),
-    deliveries: z.array(z.object({ period: z.number(), results: z.array(delivered) })),
-    cancelledBy: z.string().optional(),
-    /** What the subscriber's cancel is signed over: this run, the subscription, its terms. */
-    scope: decisionScope.optional(),
-    endedAt: z.number().optional(),
+    deliveries: z.array(workflowPeriodDelivery.extend({ results: z.array(delivered) })),
     problem: problem.optional(),
     /** Where the subscriber pays the current period (the amount hidden with the price). */
-    payment: z.object({ period: z.number(), address: z.string(), amount: z.string().optional() }).optional(),
+    payment: periodPayment.partial({ amount: true }).optional(),
     attention: z.array(attentionItem).optional(),
-    run: z.number(),
   })
   .meta({ id: 'SubscriptionStatus' });
 

@@ -9,7 +9,7 @@ import {
   subscription,
   subscriptionStatusQuery,
 } from '../../workflows/subscription/workflow';
-import type { SubscriptionStatus } from '../../workflows/subscription/state';
+import type { SubscriptionStatus } from '../../workflows/subscription/shapes';
 import { subscriptionWorkflowId } from '../../workflows/workflow-ids';
 import { complianceProblem } from '../../query-policies/compliance';
 import { ApiError } from '../errors';

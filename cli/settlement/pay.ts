@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { waitFor, type TuskClient } from '../../sdk';
+import { FINAL_SUBSCRIPTION_STAGES, waitFor, type SubscriptionStage, type TuskClient } from '../../sdk';
 import { CliError, EXIT, home, writeFileAtomic } from '../common';
 
 /** One payment a payer owes: into which escrow, how much, for what. */
@@ -70,7 +70,7 @@ export function owedForSubscription(
     payment?: { period: number; address: string; amount: string };
   },
 ): Owed {
-  if (['cancelled', 'suspended', 'completed'].includes(status.stage))
+  if (FINAL_SUBSCRIPTION_STAGES.has(status.stage as SubscriptionStage))
     return { state: 'none', why: `the subscription is ${status.stage}` };
   const payment = status.payment;
   if (!payment || payment.period <= status.periodsCharged)

@@ -14,7 +14,7 @@ import { signDatasetPolicy, type DatasetPolicy } from '../../query-policies/data
 import { datasetPolicyPath } from '../../query-policies/dataset-policy-file';
 import { signTemplate } from '../../query-policies/signature';
 import { readTemplateFile, signaturePath, templatePath } from '../../query-policies/template-files';
-import type { DealStatus } from '../../workflows/deal/state';
+import type { DealStatus } from '../../workflows/deal/shapes';
 import { deployLocal, type LocalDeployment } from './local-deployment';
 import { soakFailures, type SoakObservations } from './soak-checks';
 import { startRestartableStack } from './soak-stack';

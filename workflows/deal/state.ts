@@ -1,26 +1,27 @@
 import type { PrivateSelection, RunApprovedQueryResult } from '../../activities/perimeter/types';
 import type { DealCompliance } from '../../query-policies/compliance';
 import type { SignedTerms } from '../../lib/signed-terms';
-import type { DisputeOutcome, DisputeTerms } from '../dispute/state';
-import { SettlementAttention, type AttentionItem } from '../settlement-attention';
+import type { DisputeTerms } from '../dispute/state';
+import { SettlementAttention } from '../settlement-attention';
 import { refusal } from '../refusals';
+import {
+  MAX_DISPUTE_REASON,
+  type ConfirmedBy,
+  type DealDispute,
+  type DealProblem,
+  type DealStage,
+  type DealStatus,
+} from './shapes';
 import type { DecisionScope } from '../../lib/decision-statement';
 
-export const DEAL_STAGES = [
-  'quoted',
-  'budget_reserved',
-  'escrow_locked',
-  'query_running',
-  'delivered',
-  'confirmed',
-  'disputed',
-  'settled',
-  'refunded',
-  'failed',
-  /** A money step failed (a refund, a release): the reasons are in `attention`; an operator retries. */
-  'needs_attention',
-] as const;
-export type DealStage = (typeof DEAL_STAGES)[number];
+export {
+  DEAL_STAGES,
+  MAX_DISPUTE_REASON,
+  type DealDispute,
+  type DealProblem,
+  type DealStage,
+  type DealStatus,
+} from './shapes';
 
 export interface CohortQueryDealInput {
   dealId: string;
@@ -46,50 +47,6 @@ export interface CohortQueryDealInput {
   /** The buyer's signed terms: the perimeter answers nothing else. */
   terms: SignedTerms;
 }
-
-export interface DealProblem {
-  /** Stable machine-readable code, e.g. TemplateSignatureInvalid or InsufficientFunds. */
-  code: string;
-  reason: string;
-}
-
-export interface DealStatus {
-  dealId: string;
-  stage: DealStage;
-  buyerId: string;
-  sellerId: string;
-  templateId: string;
-  templateHash: string;
-  price: string;
-  /** What the buyer's confirmation and a party's dispute are signed over: this run, the deal, its terms. */
-  scope?: DecisionScope;
-  result?: RunApprovedQueryResult;
-  confirmedBy?: 'buyer' | 'acceptance_timer';
-  dispute?: DealDispute;
-  /** Where the buyer pays the price: the deal's escrow, once it is open. */
-  escrow?: { address: string };
-  /** The buyer's receipt for the result: its public id and the salt that ties it to the commitment. */
-  receipt?: { id: string; salt: string };
-  /** Why the deal did not deliver (refused, failed). */
-  problem?: DealProblem;
-  /** Money steps that failed and wait for an operator's retry, each with its reason. */
-  attention?: AttentionItem[];
-  /** Milliseconds since the epoch at which each stage was reached. */
-  timeline: { stage: DealStage; at: number }[];
-}
-
-export interface DealDispute {
-  openedBy: string;
-  reason: string;
-  /** The child workflow that runs it. */
-  workflowId: string;
-  outcome?: DisputeOutcome;
-  resolvedBy?: 'approvals' | 'timeout';
-  auditRef?: string;
-}
-
-/** The longest reason a dispute may give (the API's bound, kept by the workflow too). */
-export const MAX_DISPUTE_REASON = 1000;
 
 export const DEFAULT_ACCEPTANCE_TIMEOUT_MS = 72 * 60 * 60 * 1000;
 
@@ -163,7 +120,7 @@ export class DealState {
     }
   }
 
-  confirm(by: 'buyer' | 'acceptance_timer', now: number): void {
+  confirm(by: ConfirmedBy, now: number): void {
     this.assertConfirmable();
     this.status.confirmedBy = by;
     this.advance('confirmed', now);

@@ -1,13 +1,18 @@
-import { agreedDecision, assertMayVote, castVote, type Vote, type Voter } from '../approvals';
+import { agreedDecision, assertMayVote, castVote, type Voter } from '../approvals';
 import type { AuditEvent } from '../audit-event';
 import type { DecisionScope } from '../../lib/decision-statement';
 import { refusal } from '../refusals';
+import type { DisclosableField, DisclosureDecision, DisclosureStage, DisclosureStatus } from './shapes';
 
-/** A deal's fields hidden from auditors until a disclosure shows them. */
-export const DISCLOSABLE_FIELDS = ['parties', 'amount'] as const;
-export type DisclosableField = (typeof DISCLOSABLE_FIELDS)[number];
-
-export type DisclosureDecision = 'approve' | 'deny';
+export {
+  DISCLOSABLE_FIELDS,
+  type DisclosableField,
+  type DisclosureDecision,
+  type DisclosureExport,
+  type DisclosureStage,
+  type DisclosureStatus,
+  type DisclosureView,
+} from './shapes';
 
 /** What a compliance principal signs: the decision, bound to the fields shown and the auditor shown them. */
 export interface DisclosureDecisionContent {
@@ -32,50 +37,6 @@ export interface DisclosureInput {
   approvalTimeoutMs: number;
   /** How long the auditor may view the fields once approved. */
   viewMs: number;
-}
-
-export type DisclosureStage = 'pending' | 'approved' | 'denied' | 'lapsed' | 'expired';
-
-/** An audit bundle the auditor exported under the disclosure, by its signed export (used once). */
-export interface DisclosureExport {
-  viewer: string;
-  at: number;
-  /** The bundle's digest: which bundle left, without holding it. */
-  valuesHash: string;
-  nonce: string;
-}
-
-export interface DisclosureView {
-  viewer: string;
-  at: number;
-  fields: DisclosableField[];
-  /** sha256 of the canonical JSON of the values shown: what was shown, without showing it again. */
-  valuesHash: string;
-  /** The nonce of the auditor's signed view: each signed view is used once. */
-  nonce: string;
-}
-
-export interface DisclosureStatus {
-  disclosureId: string;
-  dealId: string;
-  auditorId: string;
-  reason: string;
-  fields: DisclosableField[];
-  /**
-   * What every decision on this disclosure is signed over: this run, the deal and its terms. Set once
-   * the coordinator has checked the deal's signed terms; no decision counts before.
-   */
-  scope?: DecisionScope;
-  stage: DisclosureStage;
-  requestedAt: number;
-  decideBy: number;
-  decisions: Vote<DisclosureDecision>[];
-  viewUntil?: number;
-  views: DisclosureView[];
-  /** Bundles exported under signed exports; absent on runs from before exports were signed. */
-  exports?: DisclosureExport[];
-  audit: AuditEvent[];
-  auditRef?: string;
 }
 
 export const DEFAULT_DISCLOSURE_APPROVAL_TIMEOUT_MS = 7 * 24 * 60 * 60 * 1000;

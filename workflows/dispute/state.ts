@@ -3,6 +3,7 @@ import type { AuditEvent } from '../audit-event';
 import type { DecisionScope } from '../../lib/decision-statement';
 import type { SignedTerms } from '../../lib/signed-terms';
 import { refusal } from '../refusals';
+import type { DisputeOutcome, DisputeResolvedBy, DisputeStage } from './shapes';
 import type { PartyRole } from '../../lib/parties';
 
 /**
@@ -14,11 +15,7 @@ export const REVIEWER_ROLES = ['compliance', 'auditor'] as const satisfies reado
 
 export const DISPUTE_LIMITS = { evidence: 50, evidenceReads: 200 } as const;
 
-export type DisputeOutcome =
-  | { kind: 'release' }
-  | { kind: 'refund' }
-  /** The seller gets `sellerBps` basis points of the price (less the fee); the buyer the rest. */
-  | { kind: 'split'; sellerBps: number };
+export type { DisputeOutcome } from './shapes';
 
 export interface DisputeTerms {
   /** How long a named reviewer may read the evidence, from being named. */
@@ -47,7 +44,7 @@ export interface DisputeInput extends DisputeTerms {
 
 export interface DisputeStatus {
   dealId: string;
-  stage: 'open' | 'resolved';
+  stage: DisputeStage;
   buyerId: string;
   sellerId: string;
   openedBy: string;
@@ -61,7 +58,7 @@ export interface DisputeStatus {
   evidence: { by: string; ref: string; at: number }[];
   approvals: Vote<DisputeOutcome>[];
   outcome?: DisputeOutcome;
-  resolvedBy?: 'approvals' | 'timeout';
+  resolvedBy?: DisputeResolvedBy;
   audit: AuditEvent[];
 }
 
@@ -244,7 +241,7 @@ export class DisputeState {
     if (!this.resolved && now >= this.status.resolveBy) this.resolve(defaultOutcome, 'timeout', now);
   }
 
-  private resolve(outcome: DisputeOutcome, by: 'approvals' | 'timeout', now: number): void {
+  private resolve(outcome: DisputeOutcome, by: DisputeResolvedBy, now: number): void {
     this.status.stage = 'resolved';
     this.status.outcome = outcome;
     this.status.resolvedBy = by;

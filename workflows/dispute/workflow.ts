@@ -11,6 +11,7 @@ import {
   type DisputeStatus,
 } from './state';
 import { coordinatorActivities } from '../activity-proxies';
+import type { DisputeResolvedBy } from './shapes';
 
 export const disputeStatusQuery = defineQuery<DisputeStatus>('disputeStatus');
 /** Compliance (or the operator) names a reviewer, signed by whoever names it. */
@@ -43,7 +44,7 @@ export const approveOutcomeUpdate = defineUpdate<DisputeStatus, [ApproveOutcomeR
 
 export interface DisputeResolution {
   outcome: DisputeOutcome;
-  resolvedBy: 'approvals' | 'timeout';
+  resolvedBy: DisputeResolvedBy;
   /** Blob reference of the dispute's audit record. */
   auditRef: string;
   /**

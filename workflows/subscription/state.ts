@@ -1,9 +1,14 @@
-import type { ReleaseStatement } from '../../lib/release-statement';
 import type { DealCompliance } from '../../query-policies/compliance';
-import { SettlementAttention, type AttentionItem } from '../settlement-attention';
+import { SettlementAttention } from '../settlement-attention';
 import type { SignedTerms } from '../../lib/signed-terms';
 import type { ParameterValues } from '../../query-policies/template';
 import { refusal } from '../refusals';
+import {
+  isFinalSubscriptionStage,
+  type DeliveredQuery,
+  type SubscriptionStage,
+  type SubscriptionStatus,
+} from './shapes';
 import type { DecisionScope } from '../../lib/decision-statement';
 
 export interface ScheduledQuery {
@@ -36,66 +41,13 @@ export interface SubscriptionInput extends SubscriptionTerms {
   carried?: SubscriptionCarry;
 }
 
-/** `completed`: every period the subscriber signed for was run; nothing more is charged. */
-export type SubscriptionStage = 'active' | 'grace' | 'cancelling' | 'cancelled' | 'suspended' | 'completed';
-
-export interface AccessTokenStatus {
-  period: number;
-  tokenHash: string;
-  /** The token sealed to the buyer's key; only the buyer opens it. */
-  sealedTokenRef: string;
-  issuedAt: number;
-  expiresAt: number;
-  expired: boolean;
-}
-
-export type DeliveredQuery =
-  | {
-      queryIndex: number;
-      runId: string;
-      resultRef: string;
-      commitment: string;
-      /** The seller's perimeter's signed statement of this delivery: the subscriber's client checks it. */
-      release?: ReleaseStatement;
-    }
-  | { queryIndex: number; runId: string; problem: { code: string; reason: string } };
-
-export interface PeriodDelivery {
-  period: number;
-  results: DeliveredQuery[];
-}
-
-export interface SubscriptionStatus {
-  subscriptionId: string;
-  buyerId: string;
-  sellerId: string;
-  pricePerPeriod: string;
-  periodMs: number;
-  graceMs: number;
-  stage: SubscriptionStage;
-  /** 0 until the first period starts. */
-  currentPeriod: number;
-  periodStartedAt?: number;
-  periodEndsAt?: number;
-  /** When the next charge is due; absent once the subscription is ending or over. */
-  nextRenewalAt?: number;
-  graceUntil?: number;
-  periodsCharged: number;
-  tokens: AccessTokenStatus[];
-  deliveries: PeriodDelivery[];
-  cancelledBy?: string;
-  /** What the subscriber's cancellation is signed over: this run (not carried), the subscription, its terms. */
-  scope?: DecisionScope;
-  /** When it was cancelled or suspended. */
-  endedAt?: number;
-  problem?: { code: string; reason: string };
-  /** Where the subscriber pays the current period's charge, from its own wallet. */
-  payment?: { period: number; address: string; amount: string };
-  /** Payouts that failed and wait for an operator's retry. */
-  attention?: AttentionItem[];
-  /** Which run of the workflow (continueAsNew) this is, from 1. */
-  run: number;
-}
+export type {
+  AccessTokenStatus,
+  DeliveredQuery,
+  PeriodDelivery,
+  SubscriptionStage,
+  SubscriptionStatus,
+} from './shapes';
 
 export type SubscriptionCarry = Omit<
   SubscriptionStatus,
@@ -160,7 +112,7 @@ export class SubscriptionState {
   }
 
   get ended(): boolean {
-    return this.stage === 'cancelled' || this.stage === 'suspended' || this.stage === 'completed';
+    return isFinalSubscriptionStage(this.stage);
   }
 
   /**

@@ -1,0 +1,114 @@
+import { z } from 'zod';
+import { decisionScope } from '../../lib/decision-statement';
+// A type only: the statement's module signs and verifies (node:crypto), which workflow code may not load.
+import type { ReleaseStatement } from '../../lib/release-statement';
+import { attentionItem } from '../settlement-attention';
+import { disputeOutcome, disputeResolvedBy } from '../dispute/shapes';
+
+/**
+ * A deal's shapes, defined once: the workflow's state, the API's response schemas (its redacted
+ * views), the SDK, the CLI and a multi-seller deal derive from these. Pure (zod only), so workflow
+ * code imports it.
+ */
+
+export const DEAL_STAGES = [
+  'quoted',
+  'budget_reserved',
+  'escrow_locked',
+  'query_running',
+  'delivered',
+  'confirmed',
+  'disputed',
+  'settled',
+  'refunded',
+  'failed',
+  /** A money step failed (a refund, a release): the reasons are in `attention`; an operator retries. */
+  'needs_attention',
+] as const;
+export const dealStage = z.enum(DEAL_STAGES);
+export type DealStage = z.infer<typeof dealStage>;
+
+/**
+ * Where a deal rests: nothing more happens until a party acts (delivered: the buyer confirms or
+ * disputes; needs_attention: the operator retries a failed money step) or ever (settled, refunded,
+ * failed). Waiting stops only at one of these.
+ */
+export const RESTING_DEAL_STAGES = [
+  'delivered',
+  'confirmed',
+  'disputed',
+  'settled',
+  'refunded',
+  'failed',
+  'needs_attention',
+] as const satisfies readonly DealStage[];
+/** A deal that ended without an answer the buyer keeps, or whose money is stuck until an operator acts. */
+export const REFUSED_DEAL_STAGES = [
+  'refunded',
+  'failed',
+  'needs_attention',
+] as const satisfies readonly DealStage[];
+
+/** Why a deal did not deliver: a stable machine-readable code (e.g. InsufficientFunds) and its reason. */
+export const dealProblem = z.object({ code: z.string(), reason: z.string() });
+export type DealProblem = z.infer<typeof dealProblem>;
+
+/** Who confirmed a delivered deal: the buyer, or the acceptance window's end. */
+export const confirmedBy = z.enum(['buyer', 'acceptance_timer']);
+export type ConfirmedBy = z.infer<typeof confirmedBy>;
+
+/** A deal's dispute as the deal's status shows it. */
+export const dealDispute = z.object({
+  openedBy: z.string(),
+  reason: z.string(),
+  /** The child workflow that runs it. */
+  workflowId: z.string(),
+  outcome: disputeOutcome.optional(),
+  resolvedBy: disputeResolvedBy.optional(),
+  auditRef: z.string().optional(),
+});
+export type DealDispute = z.infer<typeof dealDispute>;
+
+/** The delivered answer: where the sealed result is, its commitment and what it cost in ε. */
+export const deliveredResult = z.object({
+  resultRef: z.string(),
+  commitment: z.string(),
+  epsilonSpent: z.number(),
+  /** An identical earlier query's answer, returned again at no cost. */
+  repeat: z.boolean(),
+  /** The perimeter's signed statement of this release (the result endpoint serves it). */
+  release: z.custom<ReleaseStatement>().optional(),
+});
+
+/** One step of a lifecycle's timeline: the stage reached and when (milliseconds since the epoch). */
+export const timelineEntry = z.object({ stage: dealStage, at: z.number() });
+
+/** The deal workflow's status, as its query answers it to the API. */
+export const dealStatus = z.object({
+  dealId: z.string(),
+  stage: dealStage,
+  buyerId: z.string(),
+  sellerId: z.string(),
+  templateId: z.string(),
+  templateHash: z.string(),
+  price: z.string(),
+  /** What the buyer's confirmation and a party's dispute are signed over: this run, the deal, its terms. */
+  scope: decisionScope.optional(),
+  result: deliveredResult.optional(),
+  confirmedBy: confirmedBy.optional(),
+  dispute: dealDispute.optional(),
+  /** Where the buyer pays the price: the deal's escrow, once it is open. */
+  escrow: z.object({ address: z.string() }).optional(),
+  /** The buyer's receipt for the result: its public id and the salt that ties it to the commitment. */
+  receipt: z.object({ id: z.string(), salt: z.string() }).optional(),
+  /** Why the deal did not deliver (refused, failed). */
+  problem: dealProblem.optional(),
+  /** Money steps that failed and wait for an operator's retry, each with its reason. */
+  attention: z.array(attentionItem).optional(),
+  /** Milliseconds since the epoch at which each stage was reached. */
+  timeline: z.array(timelineEntry),
+});
+export type DealStatus = z.infer<typeof dealStatus>;
+
+/** The longest reason a dispute may give (the API's bound, kept by the workflow too). */
+export const MAX_DISPUTE_REASON = 1000;

@@ -1,0 +1,22 @@
+import { z } from 'zod';
+
+/**
+ * A dispute's shapes, defined once: the workflow's state, the deal's status, the API's request and
+ * response schemas and the SDK derive from these. Pure (zod only), so workflow code imports it.
+ */
+
+export const disputeOutcome = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('release') }),
+  z.strictObject({ kind: z.literal('refund') }),
+  /** The seller gets sellerBps basis points of the price (less the fee), the buyer the rest. */
+  z.strictObject({ kind: z.literal('split'), sellerBps: z.int().min(0).max(10_000) }),
+]);
+export type DisputeOutcome = z.infer<typeof disputeOutcome>;
+
+export const DISPUTE_STAGES = ['open', 'resolved'] as const;
+export const disputeStage = z.enum(DISPUTE_STAGES);
+export type DisputeStage = z.infer<typeof disputeStage>;
+
+/** How a dispute was resolved: by its approvals, or by its default outcome at the timeout. */
+export const disputeResolvedBy = z.enum(['approvals', 'timeout']);
+export type DisputeResolvedBy = z.infer<typeof disputeResolvedBy>;

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { decisionScope } from '../../lib/decision-statement';
+// A type only: the statement's module signs and verifies (node:crypto), which workflow code may not load.
+import type { ReleaseStatement } from '../../lib/release-statement';
+import { attentionItem } from '../settlement-attention';
+
+/**
+ * A subscription's shapes, defined once: the workflow's state, the API's response schemas (its
+ * redacted view), the SDK and the buyer's CLI derive from these. Pure (zod only), so workflow code
+ * imports it.
+ */
+
+/** `completed`: every period the subscriber signed for was run; nothing more is charged. */
+export const SUBSCRIPTION_STAGES = [
+  'active',
+  'grace',
+  'cancelling',
+  'cancelled',
+  'suspended',
+  'completed',
+] as const;
+export const subscriptionStage = z.enum(SUBSCRIPTION_STAGES);
+export type SubscriptionStage = z.infer<typeof subscriptionStage>;
+/** The stages a subscription ends in: nothing more is charged or run. */
+export const FINAL_SUBSCRIPTION_STAGES = [
+  'cancelled',
+  'suspended',
+  'completed',
+] as const satisfies readonly SubscriptionStage[];
+export const isFinalSubscriptionStage = (stage: SubscriptionStage): boolean =>
+  (FINAL_SUBSCRIPTION_STAGES as readonly SubscriptionStage[]).includes(stage);
+
+export const accessTokenStatus = z.object({
+  period: z.number(),
+  tokenHash: z.string(),
+  /** The token sealed to the buyer's key; only the buyer opens it. */
+  sealedTokenRef: z.string(),
+  issuedAt: z.number(),
+  expiresAt: z.number(),
+  expired: z.boolean(),
+});
+export type AccessTokenStatus = z.infer<typeof accessTokenStatus>;
+
+export const queryProblem = z.object({ code: z.string(), reason: z.string() });
+
+export const answeredQuery = z.object({
+  queryIndex: z.number(),
+  runId: z.string(),
+  resultRef: z.string(),
+  commitment: z.string(),
+  /** The seller's perimeter's signed statement of this delivery: the subscriber's client checks it. */
+  release: z.custom<ReleaseStatement>().optional(),
+});
+export const refusedQuery = z.object({ queryIndex: z.number(), runId: z.string(), problem: queryProblem });
+export const deliveredQuery = z.union([answeredQuery, refusedQuery]);
+export type DeliveredQuery = z.infer<typeof deliveredQuery>;
+
+export const periodDelivery = z.object({ period: z.number(), results: z.array(deliveredQuery) });
+export type PeriodDelivery = z.infer<typeof periodDelivery>;
+
+/** Where the subscriber pays the current period's charge, from its own wallet. */
+export const periodPayment = z.object({ period: z.number(), address: z.string(), amount: z.string() });
+
+export const subscriptionStatus = z.object({
+  subscriptionId: z.string(),
+  buyerId: z.string(),
+  sellerId: z.string(),
+  pricePerPeriod: z.string(),
+  periodMs: z.number(),
+  graceMs: z.number(),
+  stage: subscriptionStage,
+  /** 0 until the first period starts. */
+  currentPeriod: z.number(),
+  periodStartedAt: z.number().optional(),
+  periodEndsAt: z.number().optional(),
+  /** When the next charge is due; absent once the subscription is ending or over. */
+  nextRenewalAt: z.number().optional(),
+  graceUntil: z.number().optional(),
+  periodsCharged: z.number(),
+  tokens: z.array(accessTokenStatus),
+  deliveries: z.array(periodDelivery),
+  cancelledBy: z.string().optional(),
+  /** What the subscriber's cancellation is signed over: this run (not carried), the subscription, its terms. */
+  scope: decisionScope.optional(),
+  /** When it was cancelled or suspended. */
+  endedAt: z.number().optional(),
+  problem: queryProblem.optional(),
+  payment: periodPayment.optional(),
+  /** Payouts that failed and wait for an operator's retry. */
+  attention: z.array(attentionItem).optional(),
+  /** Which run of the workflow (continueAsNew) this is, from 1. */
+  run: z.number(),
+});
+export type SubscriptionStatus = z.infer<typeof subscriptionStatus>;
