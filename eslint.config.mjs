@@ -154,7 +154,10 @@ export default tseslint.config(
     ],
     'api/**/*.ts': [perimeterCode, ledgerFile],
     'query-policies/**/*.ts': [perimeterCode, ledgerFile],
-    'bench/**/*.ts': [ledgerFile],
+    'bench/**/*.ts': [
+      ledgerFile,
+      importsOf(['cli'], 'Benchmarks drive the SDK and the stack launcher (stack/), not the CLI.'),
+    ],
   }),
   {
     files: ['activities/**/*.ts', 'workers/**/*.ts'],

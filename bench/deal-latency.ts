@@ -18,8 +18,7 @@ import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { waitForStage } from '../cli/buyer/commands';
-import type { DealStatus } from '../workflows/deal/state';
+import { waitForDeal, type DealStatus } from '../sdk';
 import { deployLocal, type BuyerIdentity, type LocalDeployment } from '../scripts/lib/local-deployment';
 import { startStack } from '../stack/launcher';
 import { bareChain } from './bare-workflow';
@@ -129,7 +128,7 @@ async function deal(
       compliance: COMPLIANCE,
     }),
   );
-  const done = await waitForStage(
+  const done = await waitForDeal(
     client,
     created.dealId,
     (s) => s.stage === 'delivered' || s.problem !== undefined,
