@@ -103,6 +103,7 @@ export default tseslint.config(
         // A capability's shapes (workflows/<capability>/shapes.ts) are pure zod: signed terms read them.
         [
           'workflows(?!/[^/]+/shapes$)',
+          'query-policies',
           'activities',
           'api',
           'cli',

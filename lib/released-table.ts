@@ -1,4 +1,15 @@
-import type { GroupRelease, NoisePlan } from '../query-policies/noise-plan';
+/** The noise mechanisms a template may name (query-policies/template.ts); a plan naming another does not type-check where the perimeter fills this in. */
+export type NoiseMechanism = 'discrete_laplace' | 'discrete_gaussian';
+
+/** How a template releases its groups: every group of its declared domain, or those a noisy count selects. */
+export type GroupRelease =
+  | { kind: 'declared_domain' }
+  | {
+      kind: 'partition_selection';
+      /** A group is released only if its noisy count reaches this (and k). */
+      threshold: number;
+      delta: number;
+    };
 
 export type Cell = string | number | null;
 
@@ -7,7 +18,7 @@ export type Cell = string | number | null;
  * here depends on the data (no count of groups withheld or present), so it can be shown to anyone.
  */
 export interface ReleaseMetadata {
-  mechanism: NoisePlan['mechanism'];
+  mechanism: NoiseMechanism;
   /** The answer's (ε, δ) as the template states it; 0 when a repeat was served at no cost. */
   epsilonSpent: number;
   delta: number;

@@ -2,31 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { canonicalHash, canonicalJson, sha256Ref } from './canonical-json';
 import { publicKeyOf, signEd25519, verifyEd25519 } from './ed25519';
+import { TERMS_KINDS, type SignedTerms, type TermsBody, type TermsKind } from './terms-envelope';
 // The one description of a milestone check (pure zod): the terms a sponsor signs hold it as asked.
 import { requestedMilestoneCheck } from '../workflows/grant/shapes';
 
-/**
- * Terms a buyer (or sponsor) signs: the body of its create request, as sent, under its own Ed25519
- * key. The API checks the signature against the party registry; the workflow carries the signed
- * terms to every perimeter, which verifies them again against the key they name, so an operator who
- * starts a workflow itself cannot make a perimeter answer terms nobody signed.
- */
-export const TERMS_KINDS = ['cohort_query', 'multi_seller', 'subscription', 'grant'] as const;
-export type TermsKind = (typeof TERMS_KINDS)[number];
-
-export type TermsBody = Record<string, unknown>;
-
-export interface SignedTerms {
-  kind: TermsKind;
-  /** The party id the signer gave; the API checks it against the registry. */
-  signer: string;
-  /** base64url raw Ed25519 public key: the signer's identity as far as a perimeter is concerned. */
-  publicKey: string;
-  /** The create request's body without its signature (see `termsBodyOf`). */
-  body: TermsBody;
-  /** base64url Ed25519 signature over `termsMessage`. */
-  signature: string;
-}
+export { TERMS_KINDS, type SignedTerms, type TermsBody, type TermsKind } from './terms-envelope';
 
 export const TERMS_SIGNATURE_FIELD = 'termsSignature';
 

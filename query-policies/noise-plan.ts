@@ -8,16 +8,10 @@ import {
 } from './noise-scale';
 import { privacyCost, zcdpRhoFor, type PrivacyCost } from './privacy-cost';
 import type { QueryTemplate } from './template';
+import type { GroupRelease } from '../lib/released-table';
 
-/** Which groups an answer holds: every group of a declared domain, or those that pass a noisy threshold. */
-export type GroupRelease =
-  | { kind: 'declared_domain' }
-  | {
-      kind: 'partition_selection';
-      /** A group is released only if its noisy count reaches this (and k). */
-      threshold: number;
-      delta: number;
-    };
+/** Which groups an answer holds: the released table's own description (lib/released-table.ts). */
+export type { GroupRelease } from '../lib/released-table';
 
 /** How much noise each released number gets, and what the answer costs, from the signed template alone. */
 export interface NoisePlan {

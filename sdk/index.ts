@@ -30,7 +30,7 @@ export { signTemplate, templateHash, checkTemplateSignature } from '../query-pol
 export { signDatasetPolicy, type DatasetPolicy } from '../query-policies/dataset-policy';
 export type { QueryTemplate } from '../query-policies/template';
 export { generateHeKeys, type HeSecretKeyFile } from '../lib/he/buyer-keys';
-export { encryptSelections, openSelections, openSum, groupIndex } from '../lib/he/buyer-selection';
+export { encryptSelections, openSelections, openSum, groupIndex } from './he-selection';
 export { decodeEnvelope, type HeVectorEnvelope } from '../lib/he/he-result';
 export { uploadHeKeys } from './he-keys';
 export {

@@ -1,5 +1,5 @@
 import type { HeSecretKeyFile } from '../lib/he/buyer-keys';
-import { openSelections, openSum } from '../lib/he/buyer-selection';
+import { openSelections, openSum } from './he-selection';
 import { decodeEnvelope, type HeVectorEnvelope } from '../lib/he/he-result';
 import { openResult, type ResultPayload } from '../lib/sealed-result';
 import type { ReleaseStatement } from '../lib/release-statement';

@@ -18,7 +18,7 @@ import { COORDINATOR_TASK_QUEUE } from '../../lib/task-queues';
 import { connectWorker } from '../../lib/temporal';
 import { createHeKeys, readHeSecret } from '../../cli/buyer/he-keys';
 import { BlobStore } from '../../lib/blob-store';
-import { openSum } from '../../lib/he/buyer-selection';
+import { openSum } from '../../sdk/he-selection';
 import type { HeSecretKeyFile } from '../../lib/he/buyer-keys';
 import { decodeEnvelope } from '../../lib/he/he-result';
 import { openResult } from '../../lib/sealed-result';

@@ -7,7 +7,7 @@ import { createHeKeys, readHeSecret } from '../../cli/buyer/he-keys';
 import { BlobStore } from '../../lib/blob-store';
 import { HeKeyError } from '../../lib/he/ciphertexts';
 import { decodeEnvelope } from '../../lib/he/he-result';
-import { encryptSelections, openSelections } from '../../lib/he/buyer-selection';
+import { encryptSelections, openSelections } from '../../sdk/he-selection';
 import type { HeSecretKeyFile } from '../../lib/he/buyer-keys';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { DealStatus } from '../../workflows/deal/state';

@@ -16,7 +16,7 @@ import { BlobStore } from '../../lib/blob-store';
 import { canonicalHash, canonicalJson } from '../../lib/canonical-json';
 import { historyDataConverter } from '../../lib/codec/history-codec';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
-import { encryptSelections } from '../../lib/he/buyer-selection';
+import { encryptSelections } from '../../sdk/he-selection';
 import type { HeSecretKeyFile } from '../../lib/he/buyer-keys';
 import { decodeEnvelope, encodeEnvelope } from '../../lib/he/he-result';
 import {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { SignedDecision } from '../../lib/decision-statement';
-import type { SignedTerms } from '../../lib/signed-terms';
+import type { SignedTerms } from '../../lib/terms-envelope';
 
 /**
  * A milestone grant's shapes, defined once: the workflow's state, the API's request and response

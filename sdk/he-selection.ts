@@ -1,11 +1,11 @@
-import { domainGroups, encodedQuantities, groupKey } from '../../query-policies/group-domain';
-import type { QueryTemplate } from '../../query-policies/template';
-import type { HeSecretKeyFile } from './buyer-keys';
-import { encryptChunks } from './ciphertexts';
-import { ciphertextTexts, encodeEnvelope, type HeVectorEnvelope } from './he-result';
-import { openHeVector } from './open-result';
-import { HE_PARAMETER_ID } from './seal-context';
-import { decodeInnerProduct, decodeValues, selectionVector, vectorLayout } from './vector-layout';
+import { domainGroups, encodedQuantities, groupKey } from '../query-policies/group-domain';
+import type { QueryTemplate } from '../query-policies/template';
+import type { HeSecretKeyFile } from '../lib/he/buyer-keys';
+import { encryptChunks } from '../lib/he/ciphertexts';
+import { ciphertextTexts, encodeEnvelope, type HeVectorEnvelope } from '../lib/he/he-result';
+import { openHeVector } from '../lib/he/open-result';
+import { HE_PARAMETER_ID } from '../lib/he/seal-context';
+import { decodeInnerProduct, decodeValues, selectionVector, vectorLayout } from '../lib/he/vector-layout';
 
 const layoutOf = (template: QueryTemplate) =>
   vectorLayout(domainGroups(template).length, encodedQuantities(template).length);
