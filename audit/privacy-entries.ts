@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
+import { RESERVATION_STATES, type PrivacyLedgerFileRow } from '../lib/privacy-ledger-row';
 import { budgetScopeOf, datasetPolicy, datasetPolicySignature } from '../query-policies/dataset-policy';
 import { readDatasetPolicyFile } from '../query-policies/dataset-policy-file';
 
@@ -24,7 +25,7 @@ export const privacyEntry = z.strictObject({
   nanoRho: z.number().int().min(0),
   femtoDelta: z.number().int().min(0),
   at: z.number().int(),
-  state: z.enum(['reserved', 'committed', 'released']),
+  state: z.enum(RESERVATION_STATES),
 });
 export type PrivacyEntry = z.infer<typeof privacyEntry>;
 
@@ -48,19 +49,7 @@ export const privacyEntries = z.strictObject({
 });
 export type PrivacyEntries = z.infer<typeof privacyEntries>;
 
-interface Row {
-  deal_id: string;
-  /** Version 3 ledgers key an entry by id and the signed terms' nonce: an id reused is several entries. */
-  nonce?: string;
-  buyer_id: string;
-  dataset: string;
-  query_key: string;
-  micro_epsilon: number;
-  nano_rho: number;
-  femto_delta: number;
-  at: number;
-  state: PrivacyEntry['state'];
-}
+type Row = PrivacyLedgerFileRow;
 
 const entryOf = (row: Row): PrivacyEntry => ({
   dealId: row.deal_id,

@@ -13,12 +13,13 @@ import {
   type PrivacyCost,
 } from '../../query-policies/privacy-cost';
 import { LedgerSchemaError, prepareSchema } from './privacy-ledger-schema';
+import type { PrivacyLedgerRow, ReservationState } from '../../lib/privacy-ledger-row';
 
 export { PRIVACY_LEDGER_FILE as LEDGER_FILE } from '../../lib/seller-workspace';
 const DAY_MS = 86_400_000;
 const FEMTO = 1e15;
 
-export type ReservationState = 'reserved' | 'committed' | 'released';
+export type { ReservationState } from '../../lib/privacy-ledger-row';
 
 /**
  * What a reservation is bound to: the deal (or run) id and the nonce of the signed terms it was made
@@ -117,21 +118,7 @@ export class LedgerLockedError extends Error {
   override name = 'LedgerLockedError';
 }
 
-interface Row {
-  deal_id: string;
-  nonce: string;
-  terms_hash: string;
-  buyer_id: string;
-  dataset: string;
-  query_key: string;
-  micro_epsilon: number;
-  nano_rho: number;
-  femto_delta: number;
-  at: number;
-  reserved_at: number;
-  touched_at: number | null;
-  state: ReservationState;
-}
+type Row = PrivacyLedgerRow;
 
 const costOf = (row: Pick<Row, 'micro_epsilon' | 'nano_rho' | 'femto_delta'>): PrivacyCost => ({
   microEpsilon: row.micro_epsilon,
