@@ -1,5 +1,5 @@
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
-import type { DealProblem } from './deal/state';
+import type { DealProblem } from './deal/shapes';
 
 /** The code and reason a failed activity carries, safe to show: activities never put data in errors. */
 export function problemOf(error: unknown): DealProblem {

@@ -2,7 +2,7 @@ import type { ReleaseStatement } from '../../lib/release-statement';
 import type { DealCompliance } from '../../query-policies/compliance';
 import { SettlementAttention, type AttentionItem } from '../settlement-attention';
 import type { SignedTerms } from '../../lib/signed-terms';
-import type { DealProblem, DealStage } from '../deal/state';
+import type { DealProblem, DealStage } from '../deal/shapes';
 import { refusal } from '../refusals';
 import type { DecisionScope } from '../../lib/decision-statement';
 

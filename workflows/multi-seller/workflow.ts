@@ -18,7 +18,7 @@ import {
 } from '../activity-options';
 import { handleOperatorRetry, settleGuarded, type GuardedStep } from '../guarded-settlement';
 import { shareEscrowId, termsNonceOf } from '../../activities/settlement/types';
-import type { DealProblem } from '../deal/state';
+import type { DealProblem } from '../deal/shapes';
 import {
   MIN_CONTRIBUTORS,
   MultiSellerDealState,
