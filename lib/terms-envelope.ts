@@ -23,4 +23,3 @@ export interface SignedTerms {
   /** base64url Ed25519 signature over `termsMessage`. */
   signature: string;
 }
-

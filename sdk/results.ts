@@ -58,7 +58,10 @@ export async function openAnyResult(
   const envelope = heEnvelopeOf(bytes);
   if (!envelope) {
     if (!keys.resultKeyPem) throw new Error('a sealed answer opens with the result (X25519) key');
-    return { kind: 'table', payload: await openResult(bytes, keys.resultKeyPem, sealed.dealId, sealed.commitment) };
+    return {
+      kind: 'table',
+      payload: await openResult(bytes, keys.resultKeyPem, sealed.dealId, sealed.commitment),
+    };
   }
   if (!keys.heSecret)
     throw new Error('an encrypted answer opens with the HE secret key (tusk buyer keygen --he)');
