@@ -17,6 +17,17 @@ export default defineConfig({
         },
       },
       {
+        // The web console in the system Chromium (playwright-core), against the same real stack.
+        test: {
+          name: 'browser',
+          include: ['tests/browser/**/*.test.ts'],
+          globalSetup: ['tests/integration/global-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
+      {
         // Against a real Aztec local network, started once for the run by the global setup (about
         // 90 s, after a first-time toolchain install of a few minutes). Each transaction takes 5-10 s.
         test: {

@@ -26,6 +26,7 @@ import { ReceiptService, type AuditConfig } from './audit/receipt-service';
 import { BundleService } from './audit/bundle-service';
 import { startReceiptIssuer } from './audit/receipt-issuer';
 import { codecRoutes } from './codec/routes';
+import { consoleRoutes } from './console/routes';
 import { CodecService } from './codec/service';
 import { DealService, type DealServiceConfig } from './deals/service';
 import { DisclosureService } from './disclosures/service';
@@ -157,6 +158,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       : undefined;
   const dealConfig = { ...deps.deals, ...(search ? { search } : {}) };
   await app.register(healthRoutes, { temporal: deps.temporal });
+  await app.register(consoleRoutes);
   await app.register(templateRoutes, {
     catalog,
     feeBps: deps.deals.feeBps,

@@ -21,17 +21,17 @@ interface Run {
   files?: string[];
 }
 
-/** One quick run (unit + integration) by default; with shards, unit rides with the lightest one. */
+/** One quick run (unit + integration + browser) by default; with shards, unit and browser ride with the lightest one. */
 function quickRuns(shardCount: number): Run[] {
-  if (shardCount <= 1) return [{ name: 'quick', projects: ['unit', 'integration'] }];
+  if (shardCount <= 1) return [{ name: 'quick', projects: ['unit', 'integration', 'browser'] }];
   const shards = splitByDuration(testFilesUnder('tests/integration'), recordedDurations(), shardCount);
   const lightest = shards.reduce((best, shard) => (shard.seconds < best.seconds ? shard : best));
   return shards
     .filter((shard) => shard.files.length > 0)
     .map((shard, index) => ({
       name: `quick-${index + 1}`,
-      projects: shard === lightest ? ['unit', 'integration'] : ['integration'],
-      files: shard === lightest ? ['tests/unit/', ...shard.files] : shard.files,
+      projects: shard === lightest ? ['unit', 'integration', 'browser'] : ['integration'],
+      files: shard === lightest ? ['tests/unit/', 'tests/browser/', ...shard.files] : shard.files,
     }));
 }
 

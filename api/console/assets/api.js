@@ -1,0 +1,69 @@
+// @ts-check
+import { signRequest } from './tusk-crypto.js';
+
+/** An answer of the API other than 2xx, with its code and reason. */
+export class ApiError extends Error {
+  name = 'ApiError';
+  /** @param {number} status @param {string} code @param {string} reason */
+  constructor(status, code, reason) {
+    super(`${status} ${code}: ${reason}`);
+    this.status = status;
+    this.code = code;
+    this.reason = reason;
+  }
+}
+
+/**
+ * A party's signed client, same origin. Credentials are never sent (no cookies): the API trusts only
+ * the signature, which a page on another origin cannot make without the key.
+ */
+export class Client {
+  lastTimestamp = 0;
+  /** @param {string} partyId @param {import('./tusk-crypto.js').HeldKey} signingKey */
+  constructor(partyId, signingKey) {
+    this.partyId = partyId;
+    this.signingKey = signingKey;
+  }
+
+  /** @param {string} method @param {string} path @param {unknown} [body] */
+  async request(method, path, body) {
+    const text = body === undefined ? '' : JSON.stringify(body);
+    // The API accepts each signed request once: two identical requests need distinct timestamps.
+    this.lastTimestamp = Math.max(Date.now(), this.lastTimestamp + 1);
+    /** @type {Record<string, string>} */
+    const headers = await signRequest(this.partyId, this.signingKey.privateKey, {
+      method,
+      url: path,
+      body: text,
+      timestamp: this.lastTimestamp,
+    });
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(path, {
+      method,
+      headers,
+      credentials: 'omit',
+      ...(body === undefined ? {} : { body: text }),
+    });
+    const json = await response.json().catch(() => ({}));
+    if (!response.ok) throw new ApiError(response.status, json.code ?? 'unknown', json.reason ?? response.statusText);
+    return json;
+  }
+
+  /** @param {string} path */
+  get(path) {
+    return this.request('GET', path);
+  }
+
+  /** @param {string} path @param {unknown} body */
+  post(path, body) {
+    return this.request('POST', path, body);
+  }
+}
+
+/** What a person reads for a failed call: a refused key says so plainly. @param {unknown} error */
+export function explain(error) {
+  if (error instanceof ApiError && error.status === 401)
+    return `The API refused the key: ${error.reason}. Check the party id and that this is the key registered for it.`;
+  if (error instanceof ApiError) return `The API refused: ${error.reason} (${error.code})`;
+  return error instanceof Error ? error.message : String(error);
+}

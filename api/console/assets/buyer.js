@@ -1,0 +1,183 @@
+// @ts-check
+import { explain } from './api.js';
+import { barChart, el, message, replace, table } from './dom.js';
+import { base64url, openDealResult, signDecision, signTerms } from './tusk-crypto.js';
+
+/** Stages after which a deal no longer moves on its own. */
+const RESTING = new Set(['delivered', 'confirmed', 'settled', 'refused', 'refunded', 'failed', 'disputed', 'expired']);
+const POLL_MS = 1000;
+
+/**
+ * @typedef {import('./api.js').Client} Client
+ * @typedef {import('./tusk-crypto.js').HeldKey} HeldKey
+ * @typedef {{ id: string, seller: string, hash: string, price: string, title: string, dataset: string,
+ *   parameters: Record<string, { type: string, min?: number, max?: number, values?: string[], description?: string }>,
+ *   privacy: { mechanism: string, epsilon: number, delta: number } }} Template
+ */
+
+/** A labelled input for one template parameter. @param {string} name @param {Template['parameters'][string]} spec */
+function parameterField(name, spec) {
+  const id = `param-${name}`;
+  const input =
+    spec.type === 'enum'
+      ? el('select', { id, name }, (spec.values ?? []).map((v) => el('option', { value: v }, [v])))
+      : el('input', {
+          id,
+          name,
+          type: spec.type === 'integer' ? 'number' : 'text',
+          ...(spec.min === undefined ? {} : { min: String(spec.min), value: String(spec.min) }),
+          ...(spec.max === undefined ? {} : { max: String(spec.max) }),
+          required: '',
+        });
+  return el('div', { class: 'field' }, [el('label', { for: id }, [`${name}${spec.description ? ` (${spec.description})` : ''}`]), input]);
+}
+
+/** The budget gauge: spent and left of this buyer's ε on a dataset, and the window. */
+async function budgetGauge(client, template) {
+  const view = await client.get(`/budgets/${encodeURIComponent(template.seller)}/${encodeURIComponent(template.dataset)}`);
+  const mine = view.buyer ?? view.total;
+  const window = view.windowDays === undefined ? 'lifetime budget' : `per ${view.windowDays} days`;
+  return el('div', { class: 'gauge' }, [
+    el('label', { for: 'budget-meter' }, [`ε spent ${mine.spent.epsilon} of ${mine.budget.epsilon}, ${mine.left.epsilon} left (${window})`]),
+    el('meter', { id: 'budget-meter', min: '0', max: String(mine.budget.epsilon), value: String(mine.spent.epsilon) }),
+  ]);
+}
+
+/** The answer as a table (groups with a value) and a bar chart of its first metric with ± noise bars. */
+function resultView(payload) {
+  const shown = payload.rows.filter((row) => row.some((cell, i) => i > 0 && cell !== null));
+  const dimensions = payload.columns.findIndex((c, i) => payload.rows.some((r) => typeof r[i] === 'number'));
+  const metric = payload.columns[dimensions] ?? '';
+  const scale = payload.privacy.noiseScales[metric] ?? payload.privacy.noiseScales.units ?? 0;
+  // Discrete Laplace of scale b has a standard deviation near b·√2; Gaussian's scale is its σ.
+  const sd = payload.privacy.mechanism === 'discrete_laplace' ? scale * Math.SQRT2 : scale;
+  const bars = shown
+    .filter((row) => typeof row[dimensions] === 'number')
+    .sort((a, b) => Number(b[dimensions]) - Number(a[dimensions]))
+    .slice(0, 15)
+    .map((row) => ({ label: row.slice(0, dimensions).join(' / '), value: Number(row[dimensions]), error: sd }));
+  return el('section', { 'aria-label': 'result', id: 'result' }, [
+    el('h3', {}, [`Result of ${payload.templateId}`]),
+    el('p', {}, [
+      `${payload.privacy.mechanism}, ε ${payload.privacy.epsilonSpent}, noise scale ${scale}; ` +
+        `${shown.length} of ${payload.rows.length} groups reached k = ${payload.privacy.minCohortSize}.`,
+    ]),
+    barChart(bars, `${metric} by group (largest ${bars.length}), bars ±1 standard deviation of the noise`),
+    table(payload.columns, shown),
+  ]);
+}
+
+/** One deal: its stages as they come, then the sealed answer opened here, then confirm. */
+async function followDeal(client, resultKey, dealId, panel) {
+  const timeline = el('ol', { class: 'timeline', 'aria-live': 'polite' });
+  const status = el('div');
+  replace(panel, el('h3', {}, [`Deal ${dealId}`]), timeline, status);
+  let deal;
+  for (;;) {
+    deal = await client.get(`/deals/${encodeURIComponent(dealId)}`);
+    replace(timeline, ...(deal.timeline ?? []).map((t) => el('li', {}, [`${t.stage} at ${new Date(t.at).toLocaleTimeString()}`])));
+    if (deal.problem) return replace(status, message(`${deal.problem.code}: ${deal.problem.reason ?? ''}`, 'error'));
+    if (RESTING.has(deal.stage)) break;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+  if (!deal.result) return replace(status, message(`The deal ended ${deal.stage}.`, 'error'));
+  const sealed = await client.get(`/deals/${encodeURIComponent(dealId)}/result`);
+  if (sealed.commitment !== deal.result.commitment)
+    return replace(status, message('The result served is not the one the deal recorded.', 'error'));
+  const payload = await openDealResult(sealed, resultKey);
+  const confirm = el('button', { type: 'button' }, ['Confirm the deal (the seller is paid now)']);
+  confirm.addEventListener('click', () => {
+    confirmDeal(client, dealId).then(
+      (confirmed) => replace(status, message(`Deal ${dealId} ${confirmed.stage}.`)),
+      (error) => status.append(message(explain(error), 'error')),
+    );
+  });
+  replace(status, resultView(payload), deal.stage === 'delivered' ? confirm : '');
+}
+
+/** The buyer's signed confirmation, over the scope its deal's status shows. */
+async function confirmDeal(client, dealId) {
+  const path = `/deals/${encodeURIComponent(dealId)}`;
+  const { scope } = await client.get(path);
+  if (!scope || scope.subject?.id !== dealId) throw new Error('the deal shows no decision scope for itself yet');
+  const proof = await signDecision(client.signingKey.privateKey, scope, 'deal_confirmation', client.partyId, {});
+  return client.post(`${path}/confirm`, proof);
+}
+
+/** The signed create request of a deal, with the money fields the CLI fills in (lib/signed-terms.ts). */
+async function dealRequest(client, resultKey, template, parameters, listing, compliance) {
+  const body = {
+    nonce: base64url(crypto.getRandomValues(new Uint8Array(16))),
+    feeBps: listing.feeBps,
+    notAfter: new Date(Date.now() + 24 * 60 * 60 * 1000).toISOString(),
+    acceptanceWindowSeconds: listing.acceptanceWindowSeconds,
+    dealId: crypto.randomUUID(),
+    templateId: template.id,
+    templateHash: template.hash,
+    sellerId: template.seller,
+    parameters,
+    price: template.price,
+    buyerPublicKey: resultKey.publicKey,
+    compliance,
+  };
+  return { ...body, termsSignature: await signTerms('cohort_query', client.partyId, client.signingKey, body) };
+}
+
+/** The purchase form of one template. */
+function dealForm(client, resultKey, template, listing, panel) {
+  const fields = Object.entries(template.parameters ?? {}).map(([name, spec]) => parameterField(name, spec));
+  const jurisdiction = el('input', { id: 'jurisdiction', value: 'US', required: '' });
+  const purpose = el('input', { id: 'purpose', value: 'research', required: '' });
+  const form = el('form', { 'aria-label': `buy ${template.id}` }, [
+    ...fields,
+    el('div', { class: 'field' }, [el('label', { for: 'jurisdiction' }, ['Jurisdiction']), jurisdiction]),
+    el('div', { class: 'field' }, [el('label', { for: 'purpose' }, ['Purpose']), purpose]),
+    el('button', { type: 'submit' }, [`Buy for ${template.price}`]),
+  ]);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const parameters = Object.fromEntries(
+      Object.entries(template.parameters ?? {}).map(([name, spec]) => {
+        const value = /** @type {HTMLInputElement} */ (form.querySelector(`[name="${CSS.escape(name)}"]`)).value;
+        return [name, spec.type === 'integer' ? Number(value) : value];
+      }),
+    );
+    const compliance = { jurisdiction: jurisdiction.value, purpose: purpose.value, acceptedDataClasses: [] };
+    dealRequest(client, resultKey, template, parameters, listing, compliance)
+      .then((signed) => client.post('/deals', signed).then(() => followDeal(client, resultKey, signed.dealId, panel)))
+      .catch((error) => panel.append(message(explain(error), 'error')));
+  });
+  return form;
+}
+
+/**
+ * The buyer's view: the catalog; choosing a template shows its budget gauge and purchase form.
+ * @param {Client} client @param {HeldKey | undefined} resultKey @param {HTMLElement} root
+ */
+export async function showBuyer(client, resultKey, root) {
+  const listing = await client.get('/templates');
+  const detail = el('section', { id: 'deal-panel', 'aria-live': 'polite' });
+  const rows = listing.templates.map((/** @type {Template} */ t) => {
+    const choose = el('button', { type: 'button' }, ['Choose']);
+    choose.addEventListener('click', async () => {
+      if (!resultKey) return replace(detail, message('Load your result (X25519) key to buy: results open only with it.', 'error'));
+      try {
+        replace(detail, el('h3', {}, [t.title]), await budgetGauge(client, t), dealForm(client, resultKey, t, listing, detail));
+      } catch (error) {
+        replace(detail, message(explain(error), 'error'));
+      }
+    });
+    const params = Object.entries(t.parameters ?? {}).map(([n, s]) => `${n}: ${s.type}${s.values ? ` (${s.values.join('|')})` : ''}`).join(', ');
+    return el('tr', {}, [
+      el('td', {}, [t.title]),
+      el('td', {}, [t.id]),
+      el('td', {}, [t.seller]),
+      el('td', {}, [params]),
+      el('td', {}, [t.price]),
+      el('td', {}, [`${t.privacy.epsilon} (${t.privacy.mechanism})`]),
+      el('td', {}, [choose]),
+    ]);
+  });
+  const head = el('tr', {}, ['Title', 'Id', 'Seller', 'Parameters', 'Price', 'ε per answer', ''].map((h) => el('th', { scope: 'col' }, [h])));
+  replace(root, el('h2', {}, ['Catalog']), el('table', { id: 'catalog' }, [el('thead', {}, [head]), el('tbody', {}, rows)]), detail);
+}

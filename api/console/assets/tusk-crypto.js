@@ -1,0 +1,215 @@
+// @ts-check
+/**
+ * The console's cryptography, in the browser with WebCrypto only: the same request signatures
+ * (lib/signed-request.ts), terms and decision signatures (lib/signed-terms.ts,
+ * lib/signed-decision.ts) and sealed boxes (lib/sealed-box.ts) as the CLI. Private keys are held as
+ * non-extractable CryptoKeys; nothing here sends a key anywhere.
+ */
+const encoder = new TextEncoder();
+const subtle = globalThis.crypto.subtle;
+
+/** @param {Uint8Array} bytes */
+export function base64url(bytes) {
+  let text = '';
+  for (const byte of bytes) text += String.fromCharCode(byte);
+  return btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** Standard or url-safe base64 to bytes. @param {string} text */
+export function fromBase64(text) {
+  const plain = text.replace(/-/g, '+').replace(/_/g, '/');
+  const binary = atob(plain + '='.repeat((4 - (plain.length % 4)) % 4));
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
+
+/** @param {ArrayBuffer | Uint8Array} bytes */
+const hex = (bytes) =>
+  Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
+
+/** @param {string | Uint8Array} data */
+export async function sha256Hex(data) {
+  return hex(await subtle.digest('SHA-256', typeof data === 'string' ? encoder.encode(data) : data));
+}
+
+/**
+ * RFC 8785 canonical JSON for the plain data the API signs (what lib/canonical-json.ts computes):
+ * keys sorted by UTF-16 code unit, no whitespace, numbers and strings as ECMAScript writes them.
+ * @param {unknown} value
+ * @returns {string}
+ */
+export function canonicalJson(value) {
+  if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('not JSON: ' + value);
+  if (value === null || typeof value !== 'object') {
+    const text = JSON.stringify(value);
+    if (text === undefined) throw new TypeError('not JSON: ' + typeof value);
+    return text;
+  }
+  if (Array.isArray(value)) return '[' + value.map(canonicalJson).join(',') + ']';
+  const record = /** @type {Record<string, unknown>} */ (value);
+  const keys = Object.keys(record)
+    .filter((key) => record[key] !== undefined)
+    .sort();
+  return '{' + keys.map((key) => JSON.stringify(key) + ':' + canonicalJson(record[key])).join(',') + '}';
+}
+
+/** `sha256:<hex>` of canonical JSON, as lib/canonical-json.ts's canonicalHash. @param {unknown} value */
+export const canonicalHash = async (value) => 'sha256:' + (await sha256Hex(canonicalJson(value)));
+
+export class KeyFileError extends Error {
+  name = 'KeyFileError';
+}
+
+/** The DER inside a PKCS#8 PEM (what `tusk ... keygen` writes). @param {string} pem */
+function pkcs8Der(pem) {
+  const match = /-----BEGIN PRIVATE KEY-----([A-Za-z0-9+/=\s]+)-----END PRIVATE KEY-----/.exec(pem);
+  if (!match) throw new KeyFileError('not a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----)');
+  return fromBase64((match[1] ?? '').replace(/\s+/g, ''));
+}
+
+/**
+ * @typedef {{ privateKey: CryptoKey, publicKey: string }} HeldKey
+ * A non-extractable private key and its raw public key (base64url), as the API names keys.
+ */
+
+/**
+ * Imports a PKCS#8 key file as a non-extractable key. WebCrypto cannot derive a public key from a
+ * non-extractable private one, so the file is read once as an extractable key for its public half
+ * (JWK `x`), which is all that is kept of that copy.
+ * @param {string} pem
+ * @param {'Ed25519' | 'X25519'} algorithm
+ * @returns {Promise<HeldKey>}
+ */
+export async function importKeyFile(pem, algorithm) {
+  const der = pkcs8Der(pem);
+  /** @type {KeyUsage[]} */
+  const usages = algorithm === 'Ed25519' ? ['sign'] : ['deriveBits'];
+  try {
+    const readable = await subtle.importKey('pkcs8', der, { name: algorithm }, true, usages);
+    const { x } = await subtle.exportKey('jwk', readable);
+    const privateKey = await subtle.importKey('pkcs8', der, { name: algorithm }, false, usages);
+    if (!x) throw new Error('no public key');
+    return { privateKey, publicKey: x };
+  } catch {
+    throw new KeyFileError(`this file is not an ${algorithm} private key`);
+  }
+}
+
+/**
+ * A new key pair made here: the held key (non-extractable) and its PKCS#8 PEM, for the person to
+ * download and keep (the same file `tusk ... keygen` writes).
+ * @param {'Ed25519' | 'X25519'} algorithm
+ */
+export async function generateKeyFile(algorithm) {
+  const usages = /** @type {KeyUsage[]} */ (algorithm === 'Ed25519' ? ['sign', 'verify'] : ['deriveBits']);
+  const pair = /** @type {CryptoKeyPair} */ (await subtle.generateKey({ name: algorithm }, true, usages));
+  const der = new Uint8Array(await subtle.exportKey('pkcs8', pair.privateKey));
+  const lines = btoa(String.fromCharCode(...der)).match(/.{1,64}/g) ?? [];
+  const pem = `-----BEGIN PRIVATE KEY-----\n${lines.join('\n')}\n-----END PRIVATE KEY-----\n`;
+  return { pem, held: await importKeyFile(pem, algorithm) };
+}
+
+/** base64url Ed25519 signature of a text. @param {CryptoKey} key @param {string} text */
+export async function signText(key, text) {
+  return base64url(new Uint8Array(await subtle.sign({ name: 'Ed25519' }, key, encoder.encode(text))));
+}
+
+/**
+ * The headers of a signed API request (lib/signed-request.ts): method, path with query, timestamp
+ * and the body's SHA-256, under the party's key.
+ * @param {string} partyId @param {CryptoKey} key
+ * @param {{ method: string, url: string, body: string, timestamp: number }} request
+ */
+export async function signRequest(partyId, key, request) {
+  const message = [
+    'tusk request v1',
+    request.method.toUpperCase(),
+    request.url,
+    String(request.timestamp),
+    await sha256Hex(request.body),
+  ].join('\n');
+  return {
+    'x-tusk-party': partyId,
+    'x-tusk-timestamp': String(request.timestamp),
+    'x-tusk-signature': await signText(key, message),
+  };
+}
+
+/** The blob reference of a result key, as lib/signed-terms.ts's x25519KeyRef. @param {string} publicKey */
+export const x25519KeyRef = async (publicKey) =>
+  'sha256:' + (await sha256Hex(canonicalJson({ kind: 'x25519', publicKey })));
+
+/**
+ * The signature over a create request's body as terms (lib/signed-terms.ts's signTerms).
+ * @param {string} kind @param {string} signer @param {HeldKey} key @param {Record<string, unknown>} requestBody
+ */
+export async function signTerms(kind, signer, key, requestBody) {
+  const { buyerPublicKey, ...rest } = requestBody;
+  const body =
+    typeof buyerPublicKey === 'string' ? { ...rest, resultKeyRef: await x25519KeyRef(buyerPublicKey) } : requestBody;
+  const message = 'tusk terms v1\n' + canonicalJson({ kind, signer, publicKey: key.publicKey, body });
+  return signText(key.privateKey, message);
+}
+
+/**
+ * A signed decision (lib/signed-decision.ts) over a lifecycle's scope, valid for ten minutes.
+ * @param {CryptoKey} key @param {Record<string, unknown>} scope @param {string} action
+ * @param {string} principal @param {unknown} content
+ */
+export async function signDecision(key, scope, action, principal, content, ttlMs = 10 * 60 * 1000) {
+  const notAfter = Date.now() + ttlMs;
+  const statement = { ...scope, action, principal, content, notAfter };
+  return { notAfter, signature: await signText(key, 'tusk decision v2\n' + canonicalJson(statement)) };
+}
+
+export class SealedBoxError extends Error {
+  name = 'SealedBoxError';
+}
+
+/**
+ * Opens a sealed box (lib/sealed-box.ts): X25519 with the box's ephemeral key, HKDF-SHA256 bound to
+ * both public keys, AES-256-GCM with the context as associated data.
+ * @param {Uint8Array} box @param {HeldKey} recipient @param {string} context
+ */
+export async function openSealedBox(box, recipient, context) {
+  if (box.length < 1 + 32 + 12 + 16 || box[0] !== 1) throw new SealedBoxError('not a Tusk sealed box');
+  const ephemeral = box.slice(1, 33);
+  const recipientRaw = fromBase64(recipient.publicKey);
+  const ephemeralKey = await subtle.importKey('raw', ephemeral, { name: 'X25519' }, true, []);
+  const shared = await subtle.deriveBits({ name: 'X25519', public: ephemeralKey }, recipient.privateKey, 256);
+  const hkdf = await subtle.importKey('raw', shared, 'HKDF', false, ['deriveKey']);
+  const salt = new Uint8Array(64);
+  salt.set(ephemeral, 0);
+  salt.set(recipientRaw, 32);
+  const aes = await subtle.deriveKey(
+    { name: 'HKDF', hash: 'SHA-256', salt, info: encoder.encode('tusk sealed box v1') },
+    hkdf,
+    { name: 'AES-GCM', length: 256 },
+    false,
+    ['decrypt'],
+  );
+  try {
+    const plain = await subtle.decrypt(
+      { name: 'AES-GCM', iv: box.slice(33, 45), additionalData: encoder.encode(context) },
+      aes,
+      box.slice(45),
+    );
+    return new Uint8Array(plain);
+  } catch {
+    throw new SealedBoxError('the box does not open with this key (wrong key, wrong deal, or tampered)');
+  }
+}
+
+/**
+ * A deal's sealed table, opened and checked against the commitment its status recorded
+ * (lib/sealed-result.ts's openResult).
+ * @param {{ dealId: string, ciphertext: string, commitment?: string }} sealed @param {HeldKey} resultKey
+ */
+export async function openDealResult(sealed, resultKey) {
+  const bytes = await openSealedBox(fromBase64(sealed.ciphertext), resultKey, `tusk result ${sealed.dealId}`);
+  const payload = JSON.parse(new TextDecoder().decode(bytes));
+  if (payload.dealId !== sealed.dealId)
+    throw new SealedBoxError(`the result is for deal ${payload.dealId}, not ${sealed.dealId}`);
+  if (sealed.commitment !== undefined && (await canonicalHash(payload)) !== sealed.commitment)
+    throw new SealedBoxError('the result does not match the commitment recorded for the deal');
+  return payload;
+}

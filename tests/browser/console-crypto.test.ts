@@ -1,0 +1,169 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { canonicalJson } from '../../lib/canonical-json';
+import { generateEd25519KeyPair, publicKeyOf } from '../../lib/ed25519';
+import { generateX25519KeyPair, seal } from '../../lib/sealed-box';
+import { buildResultPayload, resultCommitment, sealResult } from '../../lib/sealed-result';
+import { decisionSignatureValid } from '../../lib/signed-decision';
+import { signRequest, verifyRequestSignature } from '../../lib/signed-request';
+import { signTerms } from '../../lib/signed-terms';
+import { publicKeyFromPem } from '../../lib/x25519-public';
+import { launchChromium, serveConsoleOnly } from './browser';
+
+/**
+ * The console's WebCrypto code against the server's node:crypto code: what the page signs verifies
+ * (byte for byte: Ed25519 is deterministic) and what the server seals opens in the page.
+ */
+describe('the console signs and opens exactly as the CLI and the API do', () => {
+  let browser: Browser;
+  let page: Page;
+  let close: () => Promise<void>;
+  const signing = generateEd25519KeyPair();
+  const result = generateX25519KeyPair();
+
+  /**
+   * Runs `body` in the page with the console's crypto module as `tusk`: one expression handed to the
+   * page as text (the page's CSP forbids eval, and the test runner would rewrite a dynamic import).
+   */
+  const inPage = <T>(body: string, args: unknown = {}): Promise<T> =>
+    page.evaluate(
+      `(async (args) => { const tusk = await import('/console/tusk-crypto.js'); ${body} })(${JSON.stringify(args)})`,
+    ) as Promise<T>;
+
+  beforeAll(async () => {
+    const served = await serveConsoleOnly();
+    close = () => served.app.close();
+    browser = await launchChromium();
+    page = await browser.newPage();
+    await page.goto(served.url);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await close?.();
+  });
+
+  it('imports the key files keygen writes as non-extractable keys with the same public keys', async () => {
+    const held = await inPage<{ ed: string; x: string; exportable: boolean; refused: string }>(
+      `const ed = await tusk.importKeyFile(args.ed, 'Ed25519');
+       const x = await tusk.importKeyFile(args.x, 'X25519');
+       const exportable = await crypto.subtle.exportKey('pkcs8', ed.privateKey).then(() => true, () => false);
+       const refused = await tusk.importKeyFile(args.x, 'Ed25519').then(() => '', (e) => e.message);
+       return { ed: ed.publicKey, x: x.publicKey, exportable, refused };`,
+      { ed: signing.privateKeyPem, x: result.privateKeyPem },
+    );
+    expect(held.ed).toBe(signing.publicKey);
+    expect(held.x).toBe(result.publicKey);
+    expect(held.exportable).toBe(false);
+    expect(held.refused).toBe('this file is not an Ed25519 private key');
+  });
+
+  it("signs requests that the API's check accepts, byte-identical to the CLI's", async () => {
+    const request = {
+      method: 'POST',
+      url: '/deals?x=1',
+      body: JSON.stringify({ note: 'é 😀 <script>', n: 1 }),
+      timestamp: 1_765_000_000_123,
+    };
+    const headers = await inPage<Record<string, string>>(
+      `const key = await tusk.importKeyFile(args.pem, 'Ed25519');
+       return tusk.signRequest('buyer-1', key.privateKey, args.request);`,
+      { pem: signing.privateKeyPem, request },
+    );
+    expect(headers).toEqual(signRequest('buyer-1', signing.privateKeyPem, request));
+    expect(verifyRequestSignature(signing.publicKey, request, headers['x-tusk-signature']!)).toBe(true);
+    expect(
+      verifyRequestSignature(signing.publicKey, { ...request, url: '/deals' }, headers['x-tusk-signature']!),
+    ).toBe(false);
+  });
+
+  it('writes canonical JSON as RFC 8785, and signs terms and decisions the server verifies', async () => {
+    const value = { b: [1, 0.1, 1e21, -0, 'x'], a: { é: 1, z: null, A: true }, '\u00e9a': 'tab\t"q"' };
+    expect(await inPage<string>('return tusk.canonicalJson(args.value);', { value })).toBe(canonicalJson(value));
+
+    const body = {
+      dealId: 'd-1',
+      templateId: 't',
+      templateHash: 'sha256:00',
+      parameters: { min_age: 30, sex: 'F' },
+      price: '1000',
+      buyerPublicKey: result.publicKey,
+      compliance: { jurisdiction: 'US', purpose: 'research', acceptedDataClasses: [] },
+    };
+    const terms = await inPage<string>(
+      `const key = await tusk.importKeyFile(args.pem, 'Ed25519');
+       return tusk.signTerms('cohort_query', 'buyer-1', key, args.body);`,
+      { pem: signing.privateKeyPem, body },
+    );
+    expect(terms).toBe(signTerms('cohort_query', 'buyer-1', body, signing.privateKeyPem).signature);
+
+    const scope = { workflowId: 'deal-d-1', runId: 'r', subject: { id: 'd-1', termsHash: 'sha256:11' } };
+    const decision = await inPage<{ notAfter: number; signature: string }>(
+      `const key = await tusk.importKeyFile(args.pem, 'Ed25519');
+       return tusk.signDecision(key.privateKey, args.scope, 'deal_confirmation', 'buyer-1', {});`,
+      { pem: signing.privateKeyPem, scope },
+    );
+    const statement = { ...scope, action: 'deal_confirmation', principal: 'buyer-1', content: {}, notAfter: decision.notAfter };
+    expect(decisionSignatureValid(signing.publicKey, { statement, signature: decision.signature } as never)).toBe(true);
+  });
+
+  it('opens boxes the server sealed, and refuses another context, another key and a flipped bit', async () => {
+    const plaintext = 'a sealed answer: é 😀';
+    const box = seal(Buffer.from(plaintext), result.publicKey, 'tusk result d-1').toString('base64');
+    const opened = await inPage<string[]>(
+      `const key = await tusk.importKeyFile(args.pem, 'X25519');
+       const other = await tusk.importKeyFile(args.otherPem, 'X25519');
+       const bytes = tusk.fromBase64(args.box);
+       const flipped = bytes.slice(); flipped[50] ^= 1;
+       const text = (p) => p.then((b) => new TextDecoder().decode(b), (e) => e.message);
+       return Promise.all([
+         text(tusk.openSealedBox(bytes, key, 'tusk result d-1')),
+         text(tusk.openSealedBox(bytes, key, 'tusk result d-2')),
+         text(tusk.openSealedBox(bytes, other, 'tusk result d-1')),
+         text(tusk.openSealedBox(flipped, key, 'tusk result d-1')),
+       ]);`,
+      { pem: result.privateKeyPem, otherPem: generateX25519KeyPair().privateKeyPem, box },
+    );
+    const refusal = 'the box does not open with this key (wrong key, wrong deal, or tampered)';
+    expect(opened).toEqual([plaintext, refusal, refusal, refusal]);
+  });
+
+  it("opens a deal's padded result and checks it against the recorded commitment", async () => {
+    const payload = buildResultPayload(
+      { dealId: 'd-9', templateId: 't', templateHash: 'sha256:00', parameters: { sex: 'F' } },
+      {
+        columns: ['zip3', 'patients'],
+        rows: [['100', 31], ['101', null]],
+        privacy: {
+          mechanism: 'discrete_laplace',
+          epsilonSpent: 2,
+          delta: 0,
+          noiseScales: { units: 1.5 },
+          minCohortSize: 20,
+          groupRelease: { kind: 'declared_domain' },
+        },
+      },
+    );
+    const sealed = {
+      dealId: 'd-9',
+      ciphertext: sealResult(payload, publicKeyFromPem(result.privateKeyPem), 4096).toString('base64'),
+      commitment: resultCommitment(payload),
+    };
+    const outcome = await inPage<[unknown, string]>(
+      `const key = await tusk.importKeyFile(args.pem, 'X25519');
+       const good = await tusk.openDealResult(args.sealed, key);
+       const bad = await tusk.openDealResult({ ...args.sealed, commitment: 'sha256:00' }, key).then(() => '', (e) => e.message);
+       return [good, bad];`,
+      { pem: result.privateKeyPem, sealed },
+    );
+    expect(outcome[0]).toEqual(payload);
+    expect(outcome[1]).toBe('the result does not match the commitment recorded for the deal');
+  });
+
+  it('makes keys in the page whose downloaded files are keys the CLI reads', async () => {
+    const made = await inPage<{ pem: string; publicKey: string }>(
+      `const { pem, held } = await tusk.generateKeyFile('Ed25519');
+       return { pem, publicKey: held.publicKey };`,
+    );
+    expect(publicKeyOf(made.pem)).toBe(made.publicKey);
+  });
+});
