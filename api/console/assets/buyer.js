@@ -4,15 +4,17 @@ import { barChart, el, message, replace, table } from './dom.js';
 import { base64url, openDealResult, signDecision, signTerms } from './tusk-crypto.js';
 
 /** Stages after which a deal no longer moves on its own. */
-const RESTING = new Set(['delivered', 'confirmed', 'settled', 'refused', 'refunded', 'failed', 'disputed', 'expired']);
+const RESTING = new Set(['delivered', 'confirmed', 'disputed', 'settled', 'refunded', 'failed', 'needs_attention']);
 const POLL_MS = 1000;
 
 /**
  * @typedef {import('./api.js').Client} Client
  * @typedef {import('./tusk-crypto.js').HeldKey} HeldKey
  * @typedef {{ id: string, seller: string, hash: string, price: string, title: string, dataset: string,
+ *   dimensions: string[],
  *   parameters: Record<string, { type: string, min?: number, max?: number, values?: string[], description?: string }>,
- *   privacy: { mechanism: string, epsilon: number, delta: number } }} Template
+ *   privacy: { mechanism: string, epsilon: number, delta: number },
+ *   compliance?: { jurisdictions: string[], purposes: string[], dataClasses: string[] } }} Template
  */
 
 /** A labelled input for one template parameter. @param {string} name @param {Template['parameters'][string]} spec */
@@ -43,10 +45,14 @@ async function budgetGauge(client, template) {
   ]);
 }
 
-/** The answer as a table (groups with a value) and a bar chart of its first metric with ± noise bars. */
-function resultView(payload) {
-  const shown = payload.rows.filter((row) => row.some((cell, i) => i > 0 && cell !== null));
-  const dimensions = payload.columns.findIndex((c, i) => payload.rows.some((r) => typeof r[i] === 'number'));
+/**
+ * The answer as a table (the groups whose metrics were released) and a bar chart of its first metric,
+ * each bar with ± one standard deviation of the noise.
+ * @param {{ columns: string[], rows: (string | number | null)[][], templateId: string, privacy: any }} payload
+ * @param {number} dimensions how many leading columns name the group
+ */
+function resultView(payload, dimensions) {
+  const shown = payload.rows.filter((row) => row.slice(dimensions).some((cell) => cell !== null));
   const metric = payload.columns[dimensions] ?? '';
   const scale = payload.privacy.noiseScales[metric] ?? payload.privacy.noiseScales.units ?? 0;
   // Discrete Laplace of scale b has a standard deviation near b·√2; Gaussian's scale is its σ.
@@ -68,7 +74,7 @@ function resultView(payload) {
 }
 
 /** One deal: its stages as they come, then the sealed answer opened here, then confirm. */
-async function followDeal(client, resultKey, dealId, panel) {
+async function followDeal(client, resultKey, dealId, panel, dimensions) {
   const timeline = el('ol', { class: 'timeline', 'aria-live': 'polite' });
   const status = el('div');
   replace(panel, el('h3', {}, [`Deal ${dealId}`]), timeline, status);
@@ -92,7 +98,7 @@ async function followDeal(client, resultKey, dealId, panel) {
       (error) => status.append(message(explain(error), 'error')),
     );
   });
-  replace(status, resultView(payload), deal.stage === 'delivered' ? confirm : '');
+  replace(status, resultView(payload, dimensions), deal.stage === 'delivered' ? confirm : '');
 }
 
 /** The buyer's signed confirmation, over the scope its deal's status shows. */
@@ -123,28 +129,43 @@ async function dealRequest(client, resultKey, template, parameters, listing, com
   return { ...body, termsSignature: await signTerms('cohort_query', client.partyId, client.signingKey, body) };
 }
 
+/** A labelled choice among a template's allowed values. @param {string} id @param {string} label @param {string[]} values */
+const choice = (id, label, values) =>
+  el('div', { class: 'field' }, [el('label', { for: id }, [label]), el('select', { id }, values.map((v) => el('option', { value: v }, [v])))]);
+
+/** One checkbox per data class the answer derives from: the buyer accepts each one explicitly. @param {string[]} classes */
+const dataClassBoxes = (classes) =>
+  el('fieldset', {}, [
+    el('legend', {}, ['Data classes the answer derives from (you must accept each)']),
+    ...classes.map((dataClass, i) =>
+      el('div', {}, [el('input', { type: 'checkbox', id: `class-${i}`, value: dataClass, name: 'data-class' }), el('label', { for: `class-${i}` }, [dataClass])]),
+    ),
+  ]);
+
 /** The purchase form of one template. */
 function dealForm(client, resultKey, template, listing, panel) {
   const fields = Object.entries(template.parameters ?? {}).map(([name, spec]) => parameterField(name, spec));
-  const jurisdiction = el('input', { id: 'jurisdiction', value: 'US', required: '' });
-  const purpose = el('input', { id: 'purpose', value: 'research', required: '' });
+  const compliance = template.compliance ?? { jurisdictions: [], purposes: [], dataClasses: [] };
   const form = el('form', { 'aria-label': `buy ${template.id}` }, [
     ...fields,
-    el('div', { class: 'field' }, [el('label', { for: 'jurisdiction' }, ['Jurisdiction']), jurisdiction]),
-    el('div', { class: 'field' }, [el('label', { for: 'purpose' }, ['Purpose']), purpose]),
+    choice('jurisdiction', 'Your jurisdiction', compliance.jurisdictions),
+    choice('purpose', 'Your purpose', compliance.purposes),
+    dataClassBoxes(compliance.dataClasses),
     el('button', { type: 'submit' }, [`Buy for ${template.price}`]),
   ]);
+  const value = (/** @type {string} */ selector) => /** @type {HTMLInputElement} */ (form.querySelector(selector)).value;
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const parameters = Object.fromEntries(
       Object.entries(template.parameters ?? {}).map(([name, spec]) => {
-        const value = /** @type {HTMLInputElement} */ (form.querySelector(`[name="${CSS.escape(name)}"]`)).value;
-        return [name, spec.type === 'integer' ? Number(value) : value];
+        const entered = value(`[name="${CSS.escape(name)}"]`);
+        return [name, spec.type === 'integer' ? Number(entered) : entered];
       }),
     );
-    const compliance = { jurisdiction: jurisdiction.value, purpose: purpose.value, acceptedDataClasses: [] };
-    dealRequest(client, resultKey, template, parameters, listing, compliance)
-      .then((signed) => client.post('/deals', signed).then(() => followDeal(client, resultKey, signed.dealId, panel)))
+    const accepted = Array.from(form.querySelectorAll('input[name=data-class]:checked'), (box) => /** @type {HTMLInputElement} */ (box).value);
+    const terms = { jurisdiction: value('#jurisdiction'), purpose: value('#purpose'), acceptedDataClasses: accepted };
+    dealRequest(client, resultKey, template, parameters, listing, terms)
+      .then((signed) => client.post('/deals', signed).then(() => followDeal(client, resultKey, signed.dealId, panel, template.dimensions.length)))
       .catch((error) => panel.append(message(explain(error), 'error')));
   });
   return form;

@@ -33,8 +33,8 @@ export async function showSeller(client, root) {
   replace(root, el('h2', {}, ['Deals']), deals, el('h2', {}, ['Budget use']), form, budget);
   try {
     const listed = await client.get('/deals');
-    const rows = (listed.deals ?? []).map((d) => [d.dealId, d.templateId ?? '', d.buyerId ?? '', d.stage ?? '', d.price ?? '']);
-    replace(deals, table(['Deal', 'Template', 'Buyer', 'Stage', 'Price'], rows));
+    const rows = (listed.deals ?? []).map((d) => [d.id, d.kind, d.stage, d.startedAt, d.closedAt ?? '']);
+    replace(deals, table(['Id', 'Kind', 'Stage', 'Started', 'Closed'], rows));
   } catch (error) {
     replace(deals, message(explain(error), 'error'));
   }
