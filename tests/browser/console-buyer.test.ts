@@ -6,18 +6,30 @@ import { TuskClient } from '../../lib/tusk-client';
 import type { ResultPayload } from '../../lib/sealed-result';
 import { budgetOf, startTestDeployment, type TestDeployment } from '../integration/harness';
 import { CONSOLE_CSP } from '../../api/console/routes';
+import Fastify from 'fastify';
 import { launchChromium, recordPage, screenshot, type PageRecord } from './browser';
 
 const SCRIPT_TITLE = '<script>alert("title")</script><img src=x onerror="alert(1)">';
 const SCRIPT_DESCRIPTION = '<img src=x onerror="alert(2)"><b>bold</b>';
-const pem = (name: string, text: string) => ({ name, mimeType: 'application/x-pem-file', buffer: Buffer.from(text) });
+const pem = (name: string, text: string) => ({
+  name,
+  mimeType: 'application/x-pem-file',
+  buffer: Buffer.from(text),
+});
 
 /** Every encoding of a PKCS#8 private key a request could carry it in: the PEM's base64, the DER, the seed. */
 function keyEncodings(privateKeyPem: string): string[] {
   const base64 = privateKeyPem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
   const der = Buffer.from(base64, 'base64');
   const seed = der.subarray(der.length - 32);
-  return [base64, der.toString('base64url'), der.toString('hex'), seed.toString('base64'), seed.toString('base64url'), seed.toString('hex')];
+  return [
+    base64,
+    der.toString('base64url'),
+    der.toString('hex'),
+    seed.toString('base64'),
+    seed.toString('base64url'),
+    seed.toString('hex'),
+  ];
 }
 
 describe('the web console, in Chromium, against the real stack', () => {
@@ -30,7 +42,10 @@ describe('the web console, in Chromium, against the real stack', () => {
       await seller.publishDemoTemplate({
         id: 'script-probe',
         title: SCRIPT_TITLE,
-        parameters: { ...demo.parameters, sex: { type: 'enum', values: ['F', 'M'], description: SCRIPT_DESCRIPTION } },
+        parameters: {
+          ...demo.parameters,
+          sex: { type: 'enum', values: ['F', 'M'], description: SCRIPT_DESCRIPTION },
+        },
       });
     });
     browser = await launchChromium();
@@ -89,7 +104,9 @@ describe('the web console, in Chromium, against the real stack', () => {
     expect(await page.locator('#result tbody tr').count()).toBe(shown.length);
     expect(cells).toEqual(shown.flatMap((row) => row.map((cell) => (cell === null ? '' : String(cell)))));
     expect(await page.locator('#result svg rect.bar').count()).toBe(Math.min(15, shown.length));
-    expect(await page.locator('.timeline li').allTextContents()).toContainEqual(expect.stringMatching(/^delivered at/));
+    expect(await page.locator('.timeline li').allTextContents()).toContainEqual(
+      expect.stringMatching(/^delivered at/),
+    );
 
     await page.getByRole('button', { name: /^Confirm the deal/ }).click();
     await page.getByText(`Deal ${dealId} confirmed.`).waitFor();
@@ -97,7 +114,9 @@ describe('the web console, in Chromium, against the real stack', () => {
     expect(status).toMatchObject({ confirmedBy: 'buyer' });
 
     // The recording: what left the browser. Signed requests only; no private key, no plaintext answer.
-    const sent = record.requests.map((r) => `${r.method} ${r.url}\n${JSON.stringify(r.headers)}\n${r.body}`).join('\n');
+    const sent = record.requests
+      .map((r) => `${r.method} ${r.url}\n${JSON.stringify(r.headers)}\n${r.body}`)
+      .join('\n');
     expect(record.requests.some((r) => r.method === 'POST' && r.url.endsWith('/deals'))).toBe(true);
     for (const secret of [...keyEncodings(buyer.signingKeyPem), ...keyEncodings(buyer.resultKeyPem)])
       expect(sent).not.toContain(secret);
@@ -158,5 +177,53 @@ describe('the web console, in Chromium, against the real stack', () => {
     for (const deal of listed.deals) await page.getByRole('cell', { name: deal.id, exact: true }).waitFor();
     await screenshot(page, 'seller');
     await context.close();
+  });
+
+  it('a page on another origin can neither send a signed request nor ride on cookies (CSRF)', async () => {
+    const { apiUrl, buyer } = test.deployment;
+    // Another site's page, with no policy of its own to stop its scripts from calling out.
+    const elsewhere = Fastify();
+    elsewhere.get('/', (_request, reply) =>
+      reply.type('text/html').send('<!doctype html><title>elsewhere</title>'),
+    );
+    const elsewhereUrl = await elsewhere.listen({ port: 0, host: '127.0.0.1' });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const sent: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().startsWith(apiUrl))
+        sent.push(`${request.method()} ${new URL(request.url()).pathname}`);
+    });
+    await page.goto(elsewhereUrl);
+    const before = await buyer.client.get<{ deals: unknown[] }>('/deals');
+    const outcome = await page.evaluate<{ signedHeaders: string; simplePost: string }>(`(async () => {
+      const signedHeaders = await fetch(${JSON.stringify(`${apiUrl}/templates`)}, {
+        headers: { 'x-tusk-party': ${JSON.stringify(buyer.id)}, 'x-tusk-timestamp': String(Date.now()), 'x-tusk-signature': 'forged' },
+      }).then(() => 'answered', (e) => 'blocked: ' + e.name);
+      const simplePost = await fetch(${JSON.stringify(`${apiUrl}/deals`)}, {
+        method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'content-type': 'text/plain' }, body: '{}',
+      }).then((r) => r.type, (e) => 'blocked: ' + e.name);
+      return { signedHeaders, simplePost };
+    })()`);
+    // Custom signature headers need a CORS preflight, which the API never grants.
+    expect(outcome.signedHeaders).toBe('blocked: TypeError');
+    // A "simple" request leaves the browser without a preflight (its answer is then withheld from
+    // the page), but it carries no signature: the API refuses it and nothing is started.
+    expect(outcome.simplePost).toMatch(/^(opaque|blocked: TypeError)$/);
+    expect(sent).toContain('POST /deals');
+    const replayed = await fetch(`${apiUrl}/deals`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain', cookie: `session=${buyer.id}`, origin: elsewhereUrl },
+      body: '{}',
+    });
+    expect(replayed.status).toBeGreaterThanOrEqual(400);
+    expect(replayed.status).toBeLessThan(500);
+    // Cookies are no credential: the API authenticates by signature alone.
+    const withCookie = await fetch(`${apiUrl}/deals`, { headers: { cookie: `session=${buyer.id}` } });
+    expect(withCookie.status).toBe(401);
+    expect(withCookie.headers.get('access-control-allow-origin')).toBeNull();
+    expect((await buyer.client.get<{ deals: unknown[] }>('/deals')).deals).toEqual(before.deals);
+    await context.close();
+    await elsewhere.close();
   });
 });

@@ -26,9 +26,9 @@ describe('the console signs and opens exactly as the CLI and the API do', () => 
    * page as text (the page's CSP forbids eval, and the test runner would rewrite a dynamic import).
    */
   const inPage = <T>(body: string, args: unknown = {}): Promise<T> =>
-    page.evaluate(
+    page.evaluate<T>(
       `(async (args) => { const tusk = await import('/console/tusk-crypto.js'); ${body} })(${JSON.stringify(args)})`,
-    ) as Promise<T>;
+    );
 
   beforeAll(async () => {
     const served = await serveConsoleOnly();
@@ -78,7 +78,9 @@ describe('the console signs and opens exactly as the CLI and the API do', () => 
 
   it('writes canonical JSON as RFC 8785, and signs terms and decisions the server verifies', async () => {
     const value = { b: [1, 0.1, 1e21, -0, 'x'], a: { é: 1, z: null, A: true }, '\u00e9a': 'tab\t"q"' };
-    expect(await inPage<string>('return tusk.canonicalJson(args.value);', { value })).toBe(canonicalJson(value));
+    expect(await inPage<string>('return tusk.canonicalJson(args.value);', { value })).toBe(
+      canonicalJson(value),
+    );
 
     const body = {
       dealId: 'd-1',
@@ -102,8 +104,16 @@ describe('the console signs and opens exactly as the CLI and the API do', () => 
        return tusk.signDecision(key.privateKey, args.scope, 'deal_confirmation', 'buyer-1', {});`,
       { pem: signing.privateKeyPem, scope },
     );
-    const statement = { ...scope, action: 'deal_confirmation', principal: 'buyer-1', content: {}, notAfter: decision.notAfter };
-    expect(decisionSignatureValid(signing.publicKey, { statement, signature: decision.signature } as never)).toBe(true);
+    const statement = {
+      ...scope,
+      action: 'deal_confirmation',
+      principal: 'buyer-1',
+      content: {},
+      notAfter: decision.notAfter,
+    };
+    expect(
+      decisionSignatureValid(signing.publicKey, { statement, signature: decision.signature } as never),
+    ).toBe(true);
   });
 
   it('opens boxes the server sealed, and refuses another context, another key and a flipped bit', async () => {
@@ -132,7 +142,10 @@ describe('the console signs and opens exactly as the CLI and the API do', () => 
       { dealId: 'd-9', templateId: 't', templateHash: 'sha256:00', parameters: { sex: 'F' } },
       {
         columns: ['zip3', 'patients'],
-        rows: [['100', 31], ['101', null]],
+        rows: [
+          ['100', 31],
+          ['101', null],
+        ],
         privacy: {
           mechanism: 'discrete_laplace',
           epsilonSpent: 2,

@@ -45,7 +45,8 @@ export class Client {
       ...(body === undefined ? {} : { body: text }),
     });
     const json = await response.json().catch(() => ({}));
-    if (!response.ok) throw new ApiError(response.status, json.code ?? 'unknown', json.reason ?? response.statusText);
+    if (!response.ok)
+      throw new ApiError(response.status, json.code ?? 'unknown', json.reason ?? response.statusText);
     return json;
   }
 
@@ -65,5 +66,5 @@ export function explain(error) {
   if (error instanceof ApiError && error.status === 401)
     return `The API refused the key: ${error.reason}. Check the party id and that this is the key registered for it.`;
   if (error instanceof ApiError) return `The API refused: ${error.reason} (${error.code})`;
-  return error instanceof Error ? error.message : String(error);
+  return error instanceof Error ? error.message : JSON.stringify(error);
 }

@@ -53,7 +53,8 @@ byId('result-key').addEventListener('change', (event) => {
   );
 });
 
-byId('generate').addEventListener('click', async () => {
+/** Makes both keys here, holds them, and offers their files for download. */
+async function makeKeys() {
   const partyId = /** @type {HTMLInputElement} */ (byId('party-id')).value || 'party';
   const signing = await generateKeyFile('Ed25519');
   const result = await generateKeyFile('X25519');
@@ -68,6 +69,10 @@ byId('generate').addEventListener('click', async () => {
         `tusk operator party add ${partyId} --public-key ${signing.held.publicKey}`,
     ),
   );
+}
+
+byId('generate').addEventListener('click', () => {
+  makeKeys().catch((error) => replace(status, message(explain(error), 'error')));
 });
 
 /** @param {string} role */
@@ -75,7 +80,8 @@ async function show(role) {
   try {
     if (role === 'operator') return await showOperator(view);
     const partyId = /** @type {HTMLInputElement} */ (byId('party-id')).value.trim();
-    if (!partyId || !session.signing) return replace(view, message('Enter your party id and load your signing key first.', 'error'));
+    if (!partyId || !session.signing)
+      return replace(view, message('Enter your party id and load your signing key first.', 'error'));
     const client = new Client(partyId, session.signing);
     if (role === 'buyer') await showBuyer(client, session.result, view);
     else await showSeller(client, view);
@@ -85,4 +91,4 @@ async function show(role) {
 }
 
 for (const button of document.querySelectorAll('[data-role]'))
-  button.addEventListener('click', () => show(button.getAttribute('data-role') ?? ''));
+  button.addEventListener('click', () => void show(button.getAttribute('data-role') ?? ''));

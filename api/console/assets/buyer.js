@@ -4,7 +4,15 @@ import { barChart, el, message, replace, table } from './dom.js';
 import { base64url, openDealResult, signDecision, signTerms } from './tusk-crypto.js';
 
 /** Stages after which a deal no longer moves on its own. */
-const RESTING = new Set(['delivered', 'confirmed', 'disputed', 'settled', 'refunded', 'failed', 'needs_attention']);
+const RESTING = new Set([
+  'delivered',
+  'confirmed',
+  'disputed',
+  'settled',
+  'refunded',
+  'failed',
+  'needs_attention',
+]);
 const POLL_MS = 1000;
 
 /**
@@ -22,7 +30,11 @@ function parameterField(name, spec) {
   const id = `param-${name}`;
   const input =
     spec.type === 'enum'
-      ? el('select', { id, name }, (spec.values ?? []).map((v) => el('option', { value: v }, [v])))
+      ? el(
+          'select',
+          { id, name },
+          (spec.values ?? []).map((v) => el('option', { value: v }, [v])),
+        )
       : el('input', {
           id,
           name,
@@ -31,17 +43,29 @@ function parameterField(name, spec) {
           ...(spec.max === undefined ? {} : { max: String(spec.max) }),
           required: '',
         });
-  return el('div', { class: 'field' }, [el('label', { for: id }, [`${name}${spec.description ? ` (${spec.description})` : ''}`]), input]);
+  return el('div', { class: 'field' }, [
+    el('label', { for: id }, [`${name}${spec.description ? ` (${spec.description})` : ''}`]),
+    input,
+  ]);
 }
 
 /** The budget gauge: spent and left of this buyer's ε on a dataset, and the window. */
 async function budgetGauge(client, template) {
-  const view = await client.get(`/budgets/${encodeURIComponent(template.seller)}/${encodeURIComponent(template.dataset)}`);
+  const view = await client.get(
+    `/budgets/${encodeURIComponent(template.seller)}/${encodeURIComponent(template.dataset)}`,
+  );
   const mine = view.buyer ?? view.total;
   const window = view.windowDays === undefined ? 'lifetime budget' : `per ${view.windowDays} days`;
   return el('div', { class: 'gauge' }, [
-    el('label', { for: 'budget-meter' }, [`ε spent ${mine.spent.epsilon} of ${mine.budget.epsilon}, ${mine.left.epsilon} left (${window})`]),
-    el('meter', { id: 'budget-meter', min: '0', max: String(mine.budget.epsilon), value: String(mine.spent.epsilon) }),
+    el('label', { for: 'budget-meter' }, [
+      `ε spent ${mine.spent.epsilon} of ${mine.budget.epsilon}, ${mine.left.epsilon} left (${window})`,
+    ]),
+    el('meter', {
+      id: 'budget-meter',
+      min: '0',
+      max: String(mine.budget.epsilon),
+      value: String(mine.spent.epsilon),
+    }),
   ]);
 }
 
@@ -61,7 +85,11 @@ function resultView(payload, dimensions) {
     .filter((row) => typeof row[dimensions] === 'number')
     .sort((a, b) => Number(b[dimensions]) - Number(a[dimensions]))
     .slice(0, 15)
-    .map((row) => ({ label: row.slice(0, dimensions).join(' / '), value: Number(row[dimensions]), error: sd }));
+    .map((row) => ({
+      label: row.slice(0, dimensions).join(' / '),
+      value: Number(row[dimensions]),
+      error: sd,
+    }));
   return el('section', { 'aria-label': 'result', id: 'result' }, [
     el('h3', {}, [`Result of ${payload.templateId}`]),
     el('p', {}, [
@@ -81,8 +109,14 @@ async function followDeal(client, resultKey, dealId, panel, dimensions) {
   let deal;
   for (;;) {
     deal = await client.get(`/deals/${encodeURIComponent(dealId)}`);
-    replace(timeline, ...(deal.timeline ?? []).map((t) => el('li', {}, [`${t.stage} at ${new Date(t.at).toLocaleTimeString()}`])));
-    if (deal.problem) return replace(status, message(`${deal.problem.code}: ${deal.problem.reason ?? ''}`, 'error'));
+    replace(
+      timeline,
+      ...(deal.timeline ?? []).map((t) =>
+        el('li', {}, [`${t.stage} at ${new Date(t.at).toLocaleTimeString()}`]),
+      ),
+    );
+    if (deal.problem)
+      return replace(status, message(`${deal.problem.code}: ${deal.problem.reason ?? ''}`, 'error'));
     if (RESTING.has(deal.stage)) break;
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
@@ -105,8 +139,15 @@ async function followDeal(client, resultKey, dealId, panel, dimensions) {
 async function confirmDeal(client, dealId) {
   const path = `/deals/${encodeURIComponent(dealId)}`;
   const { scope } = await client.get(path);
-  if (!scope || scope.subject?.id !== dealId) throw new Error('the deal shows no decision scope for itself yet');
-  const proof = await signDecision(client.signingKey.privateKey, scope, 'deal_confirmation', client.partyId, {});
+  if (!scope || scope.subject?.id !== dealId)
+    throw new Error('the deal shows no decision scope for itself yet');
+  const proof = await signDecision(
+    client.signingKey.privateKey,
+    scope,
+    'deal_confirmation',
+    client.partyId,
+    {},
+  );
   return client.post(`${path}/confirm`, proof);
 }
 
@@ -126,19 +167,32 @@ async function dealRequest(client, resultKey, template, parameters, listing, com
     buyerPublicKey: resultKey.publicKey,
     compliance,
   };
-  return { ...body, termsSignature: await signTerms('cohort_query', client.partyId, client.signingKey, body) };
+  return {
+    ...body,
+    termsSignature: await signTerms('cohort_query', client.partyId, client.signingKey, body),
+  };
 }
 
 /** A labelled choice among a template's allowed values. @param {string} id @param {string} label @param {string[]} values */
 const choice = (id, label, values) =>
-  el('div', { class: 'field' }, [el('label', { for: id }, [label]), el('select', { id }, values.map((v) => el('option', { value: v }, [v])))]);
+  el('div', { class: 'field' }, [
+    el('label', { for: id }, [label]),
+    el(
+      'select',
+      { id },
+      values.map((v) => el('option', { value: v }, [v])),
+    ),
+  ]);
 
 /** One checkbox per data class the answer derives from: the buyer accepts each one explicitly. @param {string[]} classes */
 const dataClassBoxes = (classes) =>
   el('fieldset', {}, [
     el('legend', {}, ['Data classes the answer derives from (you must accept each)']),
     ...classes.map((dataClass, i) =>
-      el('div', {}, [el('input', { type: 'checkbox', id: `class-${i}`, value: dataClass, name: 'data-class' }), el('label', { for: `class-${i}` }, [dataClass])]),
+      el('div', {}, [
+        el('input', { type: 'checkbox', id: `class-${i}`, value: dataClass, name: 'data-class' }),
+        el('label', { for: `class-${i}` }, [dataClass]),
+      ]),
     ),
   ]);
 
@@ -153,7 +207,8 @@ function dealForm(client, resultKey, template, listing, panel) {
     dataClassBoxes(compliance.dataClasses),
     el('button', { type: 'submit' }, [`Buy for ${template.price}`]),
   ]);
-  const value = (/** @type {string} */ selector) => /** @type {HTMLInputElement} */ (form.querySelector(selector)).value;
+  const value = (/** @type {string} */ selector) =>
+    /** @type {HTMLInputElement} */ (form.querySelector(selector)).value;
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const parameters = Object.fromEntries(
@@ -162,10 +217,21 @@ function dealForm(client, resultKey, template, listing, panel) {
         return [name, spec.type === 'integer' ? Number(entered) : entered];
       }),
     );
-    const accepted = Array.from(form.querySelectorAll('input[name=data-class]:checked'), (box) => /** @type {HTMLInputElement} */ (box).value);
-    const terms = { jurisdiction: value('#jurisdiction'), purpose: value('#purpose'), acceptedDataClasses: accepted };
+    const accepted = Array.from(
+      form.querySelectorAll('input[name=data-class]:checked'),
+      (box) => /** @type {HTMLInputElement} */ (box).value,
+    );
+    const terms = {
+      jurisdiction: value('#jurisdiction'),
+      purpose: value('#purpose'),
+      acceptedDataClasses: accepted,
+    };
     dealRequest(client, resultKey, template, parameters, listing, terms)
-      .then((signed) => client.post('/deals', signed).then(() => followDeal(client, resultKey, signed.dealId, panel, template.dimensions.length)))
+      .then((signed) =>
+        client
+          .post('/deals', signed)
+          .then(() => followDeal(client, resultKey, signed.dealId, panel, template.dimensions.length)),
+      )
       .catch((error) => panel.append(message(explain(error), 'error')));
   });
   return form;
@@ -180,15 +246,21 @@ export async function showBuyer(client, resultKey, root) {
   const detail = el('section', { id: 'deal-panel', 'aria-live': 'polite' });
   const rows = listing.templates.map((/** @type {Template} */ t) => {
     const choose = el('button', { type: 'button' }, ['Choose']);
-    choose.addEventListener('click', async () => {
-      if (!resultKey) return replace(detail, message('Load your result (X25519) key to buy: results open only with it.', 'error'));
-      try {
-        replace(detail, el('h3', {}, [t.title]), await budgetGauge(client, t), dealForm(client, resultKey, t, listing, detail));
-      } catch (error) {
-        replace(detail, message(explain(error), 'error'));
-      }
+    choose.addEventListener('click', () => {
+      if (!resultKey)
+        return replace(
+          detail,
+          message('Load your result (X25519) key to buy: results open only with it.', 'error'),
+        );
+      budgetGauge(client, t).then(
+        (gauge) =>
+          replace(detail, el('h3', {}, [t.title]), gauge, dealForm(client, resultKey, t, listing, detail)),
+        (error) => replace(detail, message(explain(error), 'error')),
+      );
     });
-    const params = Object.entries(t.parameters ?? {}).map(([n, s]) => `${n}: ${s.type}${s.values ? ` (${s.values.join('|')})` : ''}`).join(', ');
+    const params = Object.entries(t.parameters ?? {})
+      .map(([n, s]) => `${n}: ${s.type}${s.values ? ` (${s.values.join('|')})` : ''}`)
+      .join(', ');
     return el('tr', {}, [
       el('td', {}, [t.title]),
       el('td', {}, [t.id]),
@@ -199,6 +271,17 @@ export async function showBuyer(client, resultKey, root) {
       el('td', {}, [choose]),
     ]);
   });
-  const head = el('tr', {}, ['Title', 'Id', 'Seller', 'Parameters', 'Price', 'ε per answer', ''].map((h) => el('th', { scope: 'col' }, [h])));
-  replace(root, el('h2', {}, ['Catalog']), el('table', { id: 'catalog' }, [el('thead', {}, [head]), el('tbody', {}, rows)]), detail);
+  const head = el(
+    'tr',
+    {},
+    ['Title', 'Id', 'Seller', 'Parameters', 'Price', 'ε per answer', ''].map((h) =>
+      el('th', { scope: 'col' }, [h]),
+    ),
+  );
+  replace(
+    root,
+    el('h2', {}, ['Catalog']),
+    el('table', { id: 'catalog' }, [el('thead', {}, [head]), el('tbody', {}, rows)]),
+    detail,
+  );
 }

@@ -13,7 +13,8 @@ const SVG = 'http://www.w3.org/2000/svg';
 export function el(tag, attributes = {}, children = []) {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) element.setAttribute(name, value);
-  for (const child of children) element.append(typeof child === 'string' ? document.createTextNode(child) : child);
+  for (const child of children)
+    element.append(typeof child === 'string' ? document.createTextNode(child) : child);
   return element;
 }
 
@@ -31,11 +32,21 @@ export function replace(element, ...children) {
 
 /**
  * A table of rows; cells shown as text, null as an empty cell.
- * @param {string[]} columns @param {unknown[][]} rows
+ * @param {string[]} columns @param {(string | number | boolean | null)[][]} rows
  */
 export function table(columns, rows) {
-  const head = el('tr', {}, columns.map((c) => el('th', { scope: 'col' }, [c])));
-  const body = rows.map((row) => el('tr', {}, row.map((cell) => el('td', {}, [cell === null ? '' : String(cell)]))));
+  const head = el(
+    'tr',
+    {},
+    columns.map((c) => el('th', { scope: 'col' }, [c])),
+  );
+  const body = rows.map((row) =>
+    el(
+      'tr',
+      {},
+      row.map((cell) => el('td', {}, [cell === null ? '' : String(cell)])),
+    ),
+  );
   return el('table', {}, [el('thead', {}, [head]), el('tbody', {}, body)]);
 }
 
@@ -67,9 +78,21 @@ export function barChart(bars, title) {
     const y = i * rowHeight + 5;
     const label = svg('text', { x: 0, y: y + 12, class: 'chart-label' });
     label.textContent = bar.label;
-    const rect = svg('rect', { x: labelWidth, y, width: scale(bar.value) - labelWidth, height: rowHeight - 4, class: 'bar' });
+    const rect = svg('rect', {
+      x: labelWidth,
+      y,
+      width: scale(bar.value) - labelWidth,
+      height: rowHeight - 4,
+      class: 'bar',
+    });
     const mid = y + (rowHeight - 4) / 2;
-    const whisker = svg('line', { x1: scale(bar.value - bar.error), x2: scale(bar.value + bar.error), y1: mid, y2: mid, class: 'error-bar' });
+    const whisker = svg('line', {
+      x1: scale(bar.value - bar.error),
+      x2: scale(bar.value + bar.error),
+      y1: mid,
+      y2: mid,
+      class: 'error-bar',
+    });
     chart.append(label, rect, whisker);
   });
   return chart;

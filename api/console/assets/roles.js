@@ -8,7 +8,9 @@ import { el, message, replace, table } from './dom.js';
  */
 export async function showSeller(client, root) {
   const deals = el('div');
-  const dataset = el('input', { id: 'dataset', value: 'patients', required: '' });
+  const dataset = /** @type {HTMLInputElement} */ (
+    el('input', { id: 'dataset', value: 'patients', required: '' })
+  );
   const budget = el('div', { 'aria-live': 'polite' });
   const form = el('form', { 'aria-label': 'budget use' }, [
     el('label', { for: 'dataset' }, ['Dataset']),
@@ -24,7 +26,16 @@ export async function showSeller(client, root) {
           budget,
           table(
             ['', 'ε spent', 'ε left', 'ε budget', 'δ spent', 'δ budget'],
-            [['all buyers', view.total.spent.epsilon, view.total.left.epsilon, view.total.budget.epsilon, view.total.spent.delta, view.total.budget.delta]],
+            [
+              [
+                'all buyers',
+                view.total.spent.epsilon,
+                view.total.left.epsilon,
+                view.total.budget.epsilon,
+                view.total.spent.delta,
+                view.total.budget.delta,
+              ],
+            ],
           ),
         ),
       )
@@ -47,6 +58,12 @@ export async function showOperator(root) {
   replace(
     root,
     el('h2', {}, ['Health']),
-    table(['Part', 'State'], [['API', String(health.status)], ['Temporal', String(health.temporal)]]),
+    table(
+      ['Part', 'State'],
+      [
+        ['API', String(health.status)],
+        ['Temporal', String(health.temporal)],
+      ],
+    ),
   );
 }

@@ -23,10 +23,9 @@ export function fromBase64(text) {
 }
 
 /** @param {ArrayBuffer | Uint8Array} bytes */
-const hex = (bytes) =>
-  Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
+const hex = (bytes) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, '0')).join('');
 
-/** @param {string | Uint8Array} data */
+/** @param {string | Uint8Array<ArrayBuffer>} data */
 export async function sha256Hex(data) {
   return hex(await subtle.digest('SHA-256', typeof data === 'string' ? encoder.encode(data) : data));
 }
@@ -145,7 +144,9 @@ export const x25519KeyRef = async (publicKey) =>
 export async function signTerms(kind, signer, key, requestBody) {
   const { buyerPublicKey, ...rest } = requestBody;
   const body =
-    typeof buyerPublicKey === 'string' ? { ...rest, resultKeyRef: await x25519KeyRef(buyerPublicKey) } : requestBody;
+    typeof buyerPublicKey === 'string'
+      ? { ...rest, resultKeyRef: await x25519KeyRef(buyerPublicKey) }
+      : requestBody;
   const message = 'tusk terms v1\n' + canonicalJson({ kind, signer, publicKey: key.publicKey, body });
   return signText(key.privateKey, message);
 }
