@@ -2,7 +2,7 @@
 /**
  * The console's cryptography, in the browser with WebCrypto only: the same request signatures
  * (lib/signed-request.ts), terms and decision signatures (lib/signed-terms.ts,
- * lib/signed-decision.ts) and sealed boxes (lib/sealed-box.ts) as the CLI. Private keys are held as
+ * lib/signed-decision.ts) and sealed boxes (lib/sealed-box.ts, RFC 9180 HPKE) as the CLI. Private keys are held as
  * non-extractable CryptoKeys; nothing here sends a key anywhere.
  */
 const encoder = new TextEncoder();
@@ -166,33 +166,98 @@ export class SealedBoxError extends Error {
   name = 'SealedBoxError';
 }
 
+/** @param {Uint8Array[]} parts */
+function concat(...parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** HMAC-SHA256; an empty key is HMAC's all-zero key (RFC 5869's default salt). @param {Uint8Array<ArrayBuffer>} key @param {Uint8Array<ArrayBuffer>} data */
+async function hmac(key, data) {
+  const material = key.length > 0 ? key : new Uint8Array(32);
+  const hmacKey = await subtle.importKey('raw', material, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  return new Uint8Array(await subtle.sign('HMAC', hmacKey, data));
+}
+
 /**
- * Opens a sealed box (lib/sealed-box.ts): X25519 with the box's ephemeral key, HKDF-SHA256 bound to
- * both public keys, AES-256-GCM with the context as associated data.
- * @param {Uint8Array} box @param {HeldKey} recipient @param {string} context
+ * RFC 9180's labelled HKDF-SHA256 for one suite: LabeledExtract, and LabeledExpand for at most 32 bytes.
+ * @param {Uint8Array<ArrayBuffer>} suiteId
+ */
+function labelled(suiteId) {
+  const prefix = (/** @type {string} */ label) =>
+    concat(encoder.encode('HPKE-v1'), suiteId, encoder.encode(label));
+  return {
+    extract: (
+      /** @type {Uint8Array<ArrayBuffer>} */ salt,
+      /** @type {string} */ label,
+      /** @type {Uint8Array<ArrayBuffer>} */ ikm,
+    ) => hmac(salt, concat(prefix(label), ikm)),
+    expand: async (
+      /** @type {Uint8Array<ArrayBuffer>} */ prk,
+      /** @type {string} */ label,
+      /** @type {Uint8Array<ArrayBuffer>} */ info,
+      /** @type {number} */ length,
+    ) =>
+      (await hmac(prk, concat(Uint8Array.of(0, length), prefix(label), info, Uint8Array.of(1)))).slice(
+        0,
+        length,
+      ),
+  };
+}
+
+const KEM = labelled(concat(encoder.encode('KEM'), Uint8Array.of(0x00, 0x20)));
+// DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM: the suite lib/sealed-box.ts seals with.
+const SUITE = labelled(concat(encoder.encode('HPKE'), Uint8Array.of(0x00, 0x20, 0x00, 0x01, 0x00, 0x02)));
+const EMPTY = new Uint8Array(0);
+
+/**
+ * HPKE base-mode open (RFC 9180 §4.1, §5.1) of the first message under `info`: the key and nonce.
+ * @param {Uint8Array<ArrayBuffer>} enc @param {HeldKey} recipient @param {Uint8Array<ArrayBuffer>} info
+ */
+async function hpkeKey(enc, recipient, info) {
+  const ephemeral = await subtle.importKey('raw', enc, { name: 'X25519' }, true, []);
+  const dh = new Uint8Array(
+    await subtle.deriveBits({ name: 'X25519', public: ephemeral }, recipient.privateKey, 256),
+  );
+  const kemContext = concat(enc, fromBase64(recipient.publicKey));
+  const sharedSecret = await KEM.expand(
+    await KEM.extract(EMPTY, 'eae_prk', dh),
+    'shared_secret',
+    kemContext,
+    32,
+  );
+  const context = concat(
+    Uint8Array.of(0),
+    await SUITE.extract(EMPTY, 'psk_id_hash', EMPTY),
+    await SUITE.extract(EMPTY, 'info_hash', info),
+  );
+  const secret = await SUITE.extract(sharedSecret, 'secret', EMPTY);
+  return {
+    key: await SUITE.expand(secret, 'key', context, 32),
+    nonce: await SUITE.expand(secret, 'base_nonce', context, 12),
+  };
+}
+
+/**
+ * Opens a sealed box (lib/sealed-box.ts, version 2): HPKE base mode with DHKEM(X25519, HKDF-SHA256),
+ * HKDF-SHA256 and AES-256-GCM, info "tusk sealed box v2", the context as associated data.
+ * Layout: version (1) | enc (32) | ciphertext and tag.
+ * @param {Uint8Array<ArrayBuffer>} box @param {HeldKey} recipient @param {string} context
  */
 export async function openSealedBox(box, recipient, context) {
-  if (box.length < 1 + 32 + 12 + 16 || box[0] !== 1) throw new SealedBoxError('not a Tusk sealed box');
-  const ephemeral = box.slice(1, 33);
-  const recipientRaw = fromBase64(recipient.publicKey);
-  const ephemeralKey = await subtle.importKey('raw', ephemeral, { name: 'X25519' }, true, []);
-  const shared = await subtle.deriveBits({ name: 'X25519', public: ephemeralKey }, recipient.privateKey, 256);
-  const hkdf = await subtle.importKey('raw', shared, 'HKDF', false, ['deriveKey']);
-  const salt = new Uint8Array(64);
-  salt.set(ephemeral, 0);
-  salt.set(recipientRaw, 32);
-  const aes = await subtle.deriveKey(
-    { name: 'HKDF', hash: 'SHA-256', salt, info: encoder.encode('tusk sealed box v1') },
-    hkdf,
-    { name: 'AES-GCM', length: 256 },
-    false,
-    ['decrypt'],
-  );
+  if (box.length < 1 + 32 + 16 || box[0] !== 2) throw new SealedBoxError('not a Tusk sealed box');
+  const { key, nonce } = await hpkeKey(box.slice(1, 33), recipient, encoder.encode('tusk sealed box v2'));
+  const aes = await subtle.importKey('raw', key, 'AES-GCM', false, ['decrypt']);
   try {
     const plain = await subtle.decrypt(
-      { name: 'AES-GCM', iv: box.slice(33, 45), additionalData: encoder.encode(context) },
+      { name: 'AES-GCM', iv: nonce, additionalData: encoder.encode(context) },
       aes,
-      box.slice(45),
+      box.slice(33),
     );
     return new Uint8Array(plain);
   } catch {
