@@ -198,7 +198,7 @@ describe('the web console, in Chromium, against the real stack', () => {
     const before = await buyer.client.get<{ deals: unknown[] }>('/deals');
     const outcome = await page.evaluate<{ signedHeaders: string; simplePost: string }>(`(async () => {
       const signedHeaders = await fetch(${JSON.stringify(`${apiUrl}/templates`)}, {
-        headers: { 'x-tusk-party': ${JSON.stringify(buyer.id)}, 'x-tusk-timestamp': String(Date.now()), 'x-tusk-signature': 'forged' },
+        headers: { 'signature-input': 'tusk=("@method");keyid="${buyer.id}"', signature: 'tusk=:AAAA:' },
       }).then(() => 'answered', (e) => 'blocked: ' + e.name);
       const simplePost = await fetch(${JSON.stringify(`${apiUrl}/deals`)}, {
         method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'content-type': 'text/plain' }, body: '{}',

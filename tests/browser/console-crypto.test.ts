@@ -5,7 +5,7 @@ import { generateEd25519KeyPair, publicKeyOf } from '../../lib/ed25519';
 import { generateX25519KeyPair, seal } from '../../lib/sealed-box';
 import { buildResultPayload, resultCommitment, sealResult } from '../../lib/sealed-result';
 import { decisionSignatureValid } from '../../lib/signed-decision';
-import { signRequest, verifyRequestSignature } from '../../lib/signed-request';
+import { signRequest, verifyRequest } from '../../lib/signed-request';
 import { signTerms } from '../../lib/signed-terms';
 import { publicKeyFromPem } from '../../lib/x25519-public';
 import { launchChromium, serveConsoleOnly } from './browser';
@@ -57,12 +57,13 @@ describe('the console signs and opens exactly as the CLI and the API do', () => 
     expect(held.refused).toBe('this file is not an Ed25519 private key');
   });
 
-  it("signs requests that the API's check accepts, byte-identical to the CLI's", async () => {
+  it("signs requests (RFC 9421) that the API's check accepts, byte-identical to the CLI's", async () => {
     const request = {
       method: 'POST',
-      url: '/deals?x=1',
+      url: '/deals?x=1&y=%20',
       body: JSON.stringify({ note: 'é 😀 <script>', n: 1 }),
-      timestamp: 1_765_000_000_123,
+      timestamp: Date.now(),
+      nonce: 'n0nce-from-the-test',
     };
     const headers = await inPage<Record<string, string>>(
       `const key = await tusk.importKeyFile(args.pem, 'Ed25519');
@@ -70,10 +71,12 @@ describe('the console signs and opens exactly as the CLI and the API do', () => 
       { pem: signing.privateKeyPem, request },
     );
     expect(headers).toEqual(signRequest('buyer-1', signing.privateKeyPem, request));
-    expect(verifyRequestSignature(signing.publicKey, request, headers['x-tusk-signature']!)).toBe(true);
-    expect(
-      verifyRequestSignature(signing.publicKey, { ...request, url: '/deals' }, headers['x-tusk-signature']!),
-    ).toBe(false);
+    const received = { method: 'POST', url: request.url, body: request.body, headers };
+    const keys = () => [signing.publicKey];
+    expect(await verifyRequest(received, keys, Date.now())).toMatchObject({ ok: true, partyId: 'buyer-1' });
+    expect(await verifyRequest({ ...received, url: '/deals' }, keys, Date.now())).toMatchObject({
+      ok: false,
+    });
   });
 
   it('writes canonical JSON as RFC 8785, and signs terms and decisions the server verifies', async () => {

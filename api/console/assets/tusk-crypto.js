@@ -112,24 +112,35 @@ export async function signText(key, text) {
   return base64url(new Uint8Array(await subtle.sign({ name: 'Ed25519' }, key, encoder.encode(text))));
 }
 
+/** Standard base64 with padding. @param {Uint8Array} bytes */
+const base64 = (bytes) => btoa(String.fromCharCode(...bytes));
+
 /**
- * The headers of a signed API request (lib/signed-request.ts): method, path with query, timestamp
- * and the body's SHA-256, under the party's key.
+ * The headers of a signed API request (lib/signed-request.ts): an RFC 9421 HTTP Message Signature,
+ * Ed25519 over the method, path, query and the body's RFC 9530 Content-Digest, with created, keyid
+ * (the party id), a fresh nonce and alg.
  * @param {string} partyId @param {CryptoKey} key
- * @param {{ method: string, url: string, body: string, timestamp: number }} request
+ * @param {{ method: string, url: string, body: string, timestamp: number, nonce?: string }} request
  */
 export async function signRequest(partyId, key, request) {
-  const message = [
-    'tusk request v1',
-    request.method.toUpperCase(),
-    request.url,
-    String(request.timestamp),
-    await sha256Hex(request.body),
+  const target = new URL(request.url, 'http://tusk.invalid');
+  const digest = `sha-256=:${base64(new Uint8Array(await subtle.digest('SHA-256', encoder.encode(request.body))))}:`;
+  const nonce = request.nonce ?? base64url(crypto.getRandomValues(new Uint8Array(16)));
+  const params =
+    '("@method" "@path" "@query" "content-digest")' +
+    `;created=${Math.floor(request.timestamp / 1000)};keyid=${JSON.stringify(partyId)};nonce=${JSON.stringify(nonce)};alg="ed25519"`;
+  const base = [
+    `"@method": ${request.method.toUpperCase()}`,
+    `"@path": ${target.pathname}`,
+    `"@query": ${target.search || '?'}`,
+    `"content-digest": ${digest}`,
+    `"@signature-params": ${params}`,
   ].join('\n');
+  const signature = new Uint8Array(await subtle.sign({ name: 'Ed25519' }, key, encoder.encode(base)));
   return {
-    'x-tusk-party': partyId,
-    'x-tusk-timestamp': String(request.timestamp),
-    'x-tusk-signature': await signText(key, message),
+    'content-digest': digest,
+    'signature-input': `tusk=${params}`,
+    signature: `tusk=:${base64(signature)}:`,
   };
 }
 
