@@ -7,6 +7,8 @@ import { consoleRoutes } from '../../api/console/routes';
 /** Debian's Chromium (`apt-get install chromium`); .ci/run installs it when missing. */
 export const CHROMIUM = process.env.TUSK_CHROMIUM ?? '/usr/bin/chromium';
 export const SCREENSHOTS = join(__dirname, '../../docs/console');
+/** Where each run's screenshots go (ignored by git): the console as the tests last saw it. */
+const RUN_SCREENSHOTS = join(__dirname, '../../.tusk/console-screenshots');
 
 export const launchChromium = (): Promise<Browser> =>
   chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
@@ -48,7 +50,12 @@ export function recordPage(page: Page): PageRecord {
   return record;
 }
 
+/**
+ * A screenshot of the page under .tusk/console-screenshots/; with TUSK_UPDATE_SCREENSHOTS=1, into
+ * docs/console/ instead, where the README's pictures are (they change with every run: times, keys).
+ */
 export async function screenshot(page: Page, name: string): Promise<void> {
-  await mkdir(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  const directory = process.env.TUSK_UPDATE_SCREENSHOTS === '1' ? SCREENSHOTS : RUN_SCREENSHOTS;
+  await mkdir(directory, { recursive: true });
+  await page.screenshot({ path: join(directory, `${name}.png`), fullPage: true });
 }
