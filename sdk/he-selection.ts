@@ -1,14 +1,21 @@
 import { domainGroups, encodedQuantities, groupKey } from '../query-policies/group-domain';
 import type { QueryTemplate } from '../query-policies/template';
 import type { HeSecretKeyFile } from '../lib/he/buyer-keys';
-import { encryptChunks } from '../lib/he/ciphertexts';
-import { ciphertextTexts, encodeEnvelope, type HeVectorEnvelope } from '../lib/he/he-result';
+import { encryptChunks, HeKeyError } from '../lib/he/ciphertexts';
+import { ciphertextTexts, encodeEnvelope, encodingOf, type HeVectorEnvelope } from '../lib/he/he-result';
 import { openHeVector } from '../lib/he/open-result';
 import { HE_PARAMETER_ID } from '../lib/he/seal-context';
-import { decodeInnerProduct, decodeValues, selectionVector, vectorLayout } from '../lib/he/vector-layout';
+import {
+  decodeInnerProduct,
+  decodeValues,
+  FOUR_LIMBS,
+  selectionVector,
+  vectorLayout,
+  type LimbEncoding,
+} from '../lib/he/vector-layout';
 
-const layoutOf = (template: QueryTemplate) =>
-  vectorLayout(domainGroups(template).length, encodedQuantities(template).length);
+const layoutOf = (template: QueryTemplate, encoding: LimbEncoding = FOUR_LIMBS) =>
+  vectorLayout(domainGroups(template).length, encodedQuantities(template).length, encoding);
 
 /** A group's position in the template's declared domain, by its dimension values. */
 export function groupIndex(template: QueryTemplate, cells: readonly string[]): number {
@@ -51,6 +58,9 @@ export async function openSelections(
   template: QueryTemplate,
   envelope: HeVectorEnvelope,
 ) {
+  // Selections are always made and answered in four limbs (a selection adds one seller's groups).
+  if (encodingOf(envelope).limbBits !== FOUR_LIMBS.limbBits)
+    throw new HeKeyError(`a selection answer in ${envelope.limbBits}-bit limbs is not one a perimeter makes`);
   const layout = layoutOf(template);
   const { slots } = await openHeVector(secret, envelope);
   return slots.map((answer) => {
@@ -61,7 +71,13 @@ export async function openSelections(
 
 /** A multi-seller sum, decrypted: the groups that are not all zero, with their summed quantities. */
 export async function openSum(secret: HeSecretKeyFile, template: QueryTemplate, envelope: HeVectorEnvelope) {
-  const layout = layoutOf(template);
+  const encoding = encodingOf(envelope);
+  // A sum of more vectors than its limbs carry may have wrapped modulo t: refused, not misread.
+  if ((envelope.contributors ?? 1) > encoding.maxAddends)
+    throw new HeKeyError(
+      `this sum adds ${envelope.contributors} vectors in ${encoding.limbBits}-bit limbs, which carry at most ${encoding.maxAddends} exactly`,
+    );
+  const layout = layoutOf(template, encoding);
   const { slots } = await openHeVector(secret, envelope);
   const groups = domainGroups(template);
   return decodeValues(layout, slots).flatMap((values, index) =>

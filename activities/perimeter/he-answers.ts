@@ -3,9 +3,25 @@ import type { BlobStore } from '../../lib/blob-store';
 import { encryptedAnswerCommitment, type ReleaseStatement } from '../../lib/release-statement';
 import { heKeyDocument } from '../../lib/he/buyer-keys';
 import { encryptChunks, HeKeyError, innerProduct } from '../../lib/he/ciphertexts';
-import { ciphertextBytes, ciphertextTexts, decodeEnvelope, encodeEnvelope } from '../../lib/he/he-result';
+import {
+  ciphertextBytes,
+  ciphertextTexts,
+  decodeEnvelope,
+  encodeEnvelope,
+  encodingOf,
+  limbBitsField,
+} from '../../lib/he/he-result';
 import { HE_PARAMETER_ID } from '../../lib/he/seal-context';
-import { encodeValues, MAX_VALUE, vectorLayout } from '../../lib/he/vector-layout';
+import {
+  encodeValues,
+  FOUR_LIMBS,
+  limbEncodingFor,
+  MAX_SELLERS,
+  MAX_VALUE,
+  vectorLayout,
+  type LimbEncoding,
+} from '../../lib/he/vector-layout';
+import { termsBodies } from '../../lib/signed-terms';
 import type { ParameterValues, QueryTemplate } from '../../query-policies/template';
 import type { ReleasedTable } from '../../lib/released-table';
 import type { SignedTerms } from '../../lib/signed-terms';
@@ -19,6 +35,20 @@ import type {
   RunApprovedQueryInput,
   RunApprovedQueryResult,
 } from './types';
+
+/**
+ * The limbs a contribution is encoded in, from the number of sellers the buyer signed for (the
+ * terms' signature is already verified): the coordinator can add at most that many contributions,
+ * so no limb sum it makes can wrap, whatever it is asked to add (the sum refuses more, too).
+ */
+function contributionEncoding(terms: SignedTerms): LimbEncoding {
+  const body = termsBodies.multi_seller.safeParse(terms.body);
+  if (!body.success) refuse('TermsSignatureInvalid', 'a contribution needs signed multi-seller terms');
+  const sellers = new Set(body.data.sellers.map((seller) => seller.sellerId)).size;
+  if (sellers > MAX_SELLERS)
+    refuse('TooManySellers', `the terms name ${sellers} sellers; at most ${MAX_SELLERS} are summed exactly`);
+  return limbEncodingFor(sellers);
+}
 
 export interface ReleaseInput {
   dealId: string;
@@ -77,11 +107,11 @@ export function createHeAnswers(deps: {
     return document;
   }
 
-  function encodeOrRefuse(template: QueryTemplate, table: ReleasedTable) {
+  function encodeOrRefuse(template: QueryTemplate, table: ReleasedTable, encoding: LimbEncoding) {
     const vector = releasedVector(template, table);
     if (vector.values.some((row) => row.some((value) => value > MAX_VALUE)))
       refuse('QueryFailed', 'a released number is too large to encode');
-    const layout = vectorLayout(vector.values.length, vector.quantities.length);
+    const layout = vectorLayout(vector.values.length, vector.quantities.length, encoding);
     return { ...vector, layout, plain: encodeValues(layout, vector.values) };
   }
 
@@ -97,7 +127,7 @@ export function createHeAnswers(deps: {
         'PrivateSelectionNotAllowed',
         `template ${release.template.id} does not offer private selection`,
       );
-    const { layout, plain, quantities } = encodeOrRefuse(release.template, release.table);
+    const { layout, plain, quantities } = encodeOrRefuse(release.template, release.table, FOUR_LIMBS);
     const galoisKeys = await loadBlob(key.galoisKeysRef, 'Galois key');
     const publicKey = await loadBlob(key.publicKeyRef, 'public key');
     const answers: Uint8Array[] = [];
@@ -108,7 +138,11 @@ export function createHeAnswers(deps: {
       } catch {
         refuse('InvalidSelection', 'a selection is not an encrypted selection vector');
       }
-      if (envelope.keyRef !== selection.heKeyRef || envelope.groups !== layout.groups)
+      if (
+        envelope.keyRef !== selection.heKeyRef ||
+        envelope.groups !== layout.groups ||
+        encodingOf(envelope).limbBits !== layout.limbBits
+      )
         refuse(
           'InvalidSelection',
           `a selection is not over this template's ${layout.groups} groups under the deal's key`,
@@ -150,12 +184,14 @@ export function createHeAnswers(deps: {
   }
 
   async function encryptContribution(input: EncryptContributionInput): Promise<ContributionResult> {
+    // Before any budget is charged: a deal too wide to sum exactly is refused for nothing.
+    const encoding = contributionEncoding(input.terms);
     const key = await heKey(input.heKeyRef);
     const publicKey = await loadBlob(key.publicKeyRef, 'public key');
     const release = await deps.releaseFor(input);
     if (!release.template.multiSeller)
       refuse('MultiSellerNotAllowed', `template ${release.template.id} is not offered for multi-seller sums`);
-    const { layout, plain, quantities } = encodeOrRefuse(release.template, release.table);
+    const { layout, plain, quantities } = encodeOrRefuse(release.template, release.table, encoding);
     let ciphertexts;
     try {
       ciphertexts = await encryptChunks(publicKey, plain);
@@ -171,6 +207,7 @@ export function createHeAnswers(deps: {
         keyRef: input.heKeyRef,
         quantities,
         groups: layout.groups,
+        ...limbBitsField(encoding),
         ciphertexts: ciphertextTexts(ciphertexts),
       }),
     );

@@ -109,6 +109,7 @@ export type PerimeterRefusal =
   | 'InvalidSelection'
   | 'PrivateSelectionNotAllowed'
   | 'MultiSellerNotAllowed'
+  | 'TooManySellers'
   | 'MilestoneNotAllowed'
   | 'MilestoneChecksExhausted'
   | 'TermsSignatureInvalid'

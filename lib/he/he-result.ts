@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { HE_PARAMETER_ID } from './seal-context';
+import { HE_PARAMETER_ID, HE_PARAMETERS } from './seal-context';
+import { FOUR_LIMBS, limbEncoding, type LimbEncoding } from './vector-layout';
 
 /**
  * An encrypted vector in the blob store: a seller's contribution, the coordinator's sum, or a
@@ -14,11 +15,28 @@ export const heVectorEnvelope = z.strictObject({
   /** The released quantities, in slot order: `units`, then each summed metric. */
   quantities: z.array(z.string()).min(1),
   groups: z.int().min(1),
+  /** The limbs' width in bits when it is not 13 (the four-limb layout): wider sums, narrower limbs. */
+  limbBits: z
+    .int()
+    .min(1)
+    .max(HE_PARAMETERS.plainModulusBits - 1)
+    .optional(),
   /** How many sellers' vectors were added (sums only). */
   contributors: z.int().min(1).optional(),
   ciphertexts: z.array(z.string()).min(1),
 });
 export type HeVectorEnvelope = z.infer<typeof heVectorEnvelope>;
+
+/** The limb encoding an envelope's vectors were made with. */
+export const encodingOf = (envelope: Pick<HeVectorEnvelope, 'limbBits'>): LimbEncoding =>
+  envelope.limbBits === undefined ? FOUR_LIMBS : limbEncoding(envelope.limbBits);
+
+/**
+ * The envelope field naming an encoding: absent for the four-limb one, so envelopes made before the
+ * width varied (and the sums an auditor adds again from them) keep their exact bytes.
+ */
+export const limbBitsField = (encoding: LimbEncoding): Pick<HeVectorEnvelope, 'limbBits'> =>
+  encoding.limbBits === FOUR_LIMBS.limbBits ? {} : { limbBits: encoding.limbBits };
 
 export const encodeEnvelope = (envelope: HeVectorEnvelope) => Buffer.from(JSON.stringify(envelope));
 

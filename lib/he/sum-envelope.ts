@@ -1,5 +1,12 @@
 import { sumChunks } from './ciphertexts';
-import { ciphertextBytes, ciphertextTexts, encodeEnvelope, type HeVectorEnvelope } from './he-result';
+import {
+  ciphertextBytes,
+  ciphertextTexts,
+  encodeEnvelope,
+  encodingOf,
+  limbBitsField,
+  type HeVectorEnvelope,
+} from './he-result';
 import { HE_PARAMETER_ID } from './seal-context';
 
 /** Why contributions cannot be added into one sum: not all for this deal, key and layout. */
@@ -25,10 +32,16 @@ export async function sumEnvelope(
       envelope.dealId === deal.dealId &&
       envelope.keyRef === deal.heKeyRef &&
       envelope.groups === first.groups &&
+      encodingOf(envelope).limbBits === encodingOf(first).limbBits &&
       envelope.ciphertexts.length === first.ciphertexts.length &&
       envelope.quantities.join() === first.quantities.join();
     if (!fits) throw new SumMismatchError('the contributions are not all for this deal, key and layout');
   }
+  const encoding = encodingOf(first);
+  if (contributions.length > encoding.maxAddends)
+    throw new SumMismatchError(
+      `${contributions.length} contributions in ${encoding.limbBits}-bit limbs could wrap: at most ${encoding.maxAddends} add up exactly`,
+    );
   const total = await sumChunks(contributions.map(ciphertextBytes));
   return encodeEnvelope({
     kind: 'sum',
@@ -37,6 +50,7 @@ export async function sumEnvelope(
     keyRef: deal.heKeyRef,
     quantities: first.quantities,
     groups: first.groups,
+    ...limbBitsField(encoding),
     contributors: contributions.length,
     ciphertexts: ciphertextTexts(total),
   });

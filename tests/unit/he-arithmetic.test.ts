@@ -5,6 +5,8 @@ import {
   decodeInnerProduct,
   decodeValues,
   encodeValues,
+  FOUR_LIMBS,
+  limbEncodingFor,
   MAX_SELLERS,
   MAX_VALUE,
   selectionVector,
@@ -26,11 +28,41 @@ describe('BFV arithmetic at the configured sizes', () => {
       [1n, MAX_VALUE - 1n],
     ];
     const contribution = await encryptChunks(keys.publicKey, encodeValues(layout, edge));
-    const total = await sumChunks(Array.from({ length: MAX_SELLERS }, () => contribution));
+    const sellers = FOUR_LIMBS.maxAddends;
+    const total = await sumChunks(Array.from({ length: sellers }, () => contribution));
     const { slots, noiseBudgetBits } = await decryptChunks(keys.secretKey, total);
     expect(noiseBudgetBits).toBeGreaterThan(0);
-    expect(decodeValues(layout, slots)).toEqual(edge.map((row) => row.map((v) => v * BigInt(MAX_SELLERS))));
+    expect(decodeValues(layout, slots)).toEqual(edge.map((row) => row.map((v) => v * BigInt(sellers))));
   }, 120_000);
+
+  it('sums 1,000 sellers exactly in the limbs their signed count chooses, carries included', async () => {
+    await keysReady;
+    const sellers = 1000;
+    expect(sellers).toBeLessThanOrEqual(MAX_SELLERS);
+    const layout = vectorLayout(700, 3, limbEncodingFor(sellers));
+    expect(layout.chunks).toBeGreaterThan(1);
+    const random = seededRandom(25);
+    // Eight distinct contributions, each added 125 times: a third of the values at the 52-bit edge,
+    // so every limb of those slots is at its maximum and the limb sums carry.
+    const distinct = Array.from({ length: 8 }, () =>
+      Array.from({ length: layout.groups }, () =>
+        Array.from({ length: 3 }, () => (random.below(3n) === 0n ? MAX_VALUE : random.below(MAX_VALUE))),
+      ),
+    );
+    const encrypted = await Promise.all(
+      distinct.map((values) => encryptChunks(keys.publicKey, encodeValues(layout, values))),
+    );
+    const total = await sumChunks(Array.from({ length: sellers }, (_, i) => encrypted[i % 8]!));
+    const { slots, noiseBudgetBits } = await decryptChunks(keys.secretKey, total);
+    expect(noiseBudgetBits).toBeGreaterThan(0);
+    const expected = distinct[0]!.map((row, g) =>
+      row.map((_, q) => distinct.reduce((sum, values) => sum + values[g]![q]!, 0n) * BigInt(sellers / 8)),
+    );
+    expect(decodeValues(layout, slots)).toEqual(expected);
+    // The same ciphertexts read in four limbs would be wrong: the width is part of the answer.
+    const fourLimbs = vectorLayout(700, 3);
+    expect(() => decodeValues(fourLimbs, slots)).toThrow(/expected/);
+  }, 300_000);
 
   it('refuses a result under a wrong secret key instead of returning garbage', async () => {
     await keysReady;

@@ -3,8 +3,8 @@ import {
   decodeInnerProduct,
   decodeValues,
   encodeValues,
-  LIMB_BITS,
-  LIMBS,
+  FOUR_LIMBS,
+  limbEncodingFor,
   MAX_SELLERS,
   MAX_VALUE,
   rotationSteps,
@@ -14,29 +14,50 @@ import {
 import { HE_PARAMETERS, SLOTS } from '../../lib/he/seal-context';
 
 describe('the slot layout of released vectors', () => {
-  it('keeps any limb summed over the most sellers below the plaintext modulus', () => {
-    const limbMax = (1n << BigInt(LIMB_BITS)) - 1n;
-    expect(BigInt(MAX_SELLERS) * limbMax).toBeLessThan(HE_PARAMETERS.plainModulus);
-    expect(MAX_VALUE).toBe((1n << BigInt(LIMB_BITS * LIMBS)) - 1n);
+  const t = HE_PARAMETERS.plainModulus;
+  const limbMax = (limbBits: number) => (1n << BigInt(limbBits)) - 1n;
+
+  it('keeps any limb summed over the most addends below the plaintext modulus, and no fewer', () => {
+    for (const addends of [1, 2, 100, 126, 127, 504, 505, MAX_SELLERS, 2019]) {
+      const encoding = limbEncodingFor(addends);
+      expect(BigInt(addends) * limbMax(encoding.limbBits)).toBeLessThan(t);
+      // The bound is tight: one more addend at every limb's maximum would reach t.
+      expect(BigInt(encoding.maxAddends + 1) * limbMax(encoding.limbBits)).toBeGreaterThanOrEqual(t);
+      expect(encoding.limbs * encoding.limbBits).toBeGreaterThanOrEqual(52);
+    }
+    expect(MAX_VALUE).toBe((1n << 52n) - 1n);
+    expect(FOUR_LIMBS).toEqual({ limbBits: 13, limbs: 4, maxAddends: 126 });
+    expect(limbEncodingFor(126)).toEqual(FOUR_LIMBS);
+    expect(limbEncodingFor(127)).toEqual({ limbBits: 11, limbs: 5, maxAddends: 504 });
+    expect(limbEncodingFor(505)).toEqual({ limbBits: 9, limbs: 6, maxAddends: 2019 });
+    expect(limbEncodingFor(MAX_SELLERS).maxAddends).toBeGreaterThanOrEqual(MAX_SELLERS);
+    expect(() => limbEncodingFor(2020)).toThrow(/cannot be summed exactly/);
   });
 
-  it('round-trips values, limbs and chunks', () => {
+  it('round-trips values, limbs and chunks in every encoding', () => {
     const layout = vectorLayout(700, 3);
-    expect(layout).toEqual({ groups: 700, quantities: 3, stride: 16, chunks: 3 });
+    expect(layout).toEqual({ ...FOUR_LIMBS, groups: 700, quantities: 3, stride: 16, chunks: 3 });
+    expect(vectorLayout(700, 3, limbEncodingFor(MAX_SELLERS))).toMatchObject({ stride: 32, chunks: 6 });
     const values = Array.from({ length: 700 }, (_, g) => [
       BigInt(g),
       MAX_VALUE - BigInt(g),
       8191n * BigInt(g),
     ]);
-    expect(decodeValues(layout, encodeValues(layout, values))).toEqual(values);
+    for (const addends of [2, 200, MAX_SELLERS]) {
+      const wide = vectorLayout(700, 3, limbEncodingFor(addends));
+      expect(decodeValues(wide, encodeValues(wide, values))).toEqual(values);
+    }
   });
 
-  it('recombines limb sums with their carries', () => {
-    const layout = vectorLayout(1, 1);
-    const [chunk] = encodeValues(layout, [[MAX_VALUE]]);
-    // Summing the same vector S times is what S sellers at the maximum produce.
-    const summed = chunk!.map((slot) => slot * MAX_SELLERS);
-    expect(decodeValues(layout, [summed])).toEqual([[MAX_VALUE * BigInt(MAX_SELLERS)]]);
+  it('recombines limb sums with their carries at the most addends of each encoding', () => {
+    for (const addends of [126, 504, 2019]) {
+      const layout = vectorLayout(1, 1, limbEncodingFor(addends));
+      const [chunk] = encodeValues(layout, [[MAX_VALUE]]);
+      // Summing the same vector S times is what S sellers at the maximum produce.
+      const summed = chunk!.map((slot) => slot * addends);
+      expect(summed.every((slot) => BigInt(slot) < t)).toBe(true);
+      expect(decodeValues(layout, [summed])).toEqual([[MAX_VALUE * BigInt(addends)]]);
+    }
   });
 
   it('refuses values it cannot carry and groups that are not there', () => {
