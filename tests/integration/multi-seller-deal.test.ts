@@ -11,7 +11,7 @@ import { verifyBundle } from '../../audit/verify/verify-bundle';
 import { encryptedAnswerCommitment } from '../../lib/release-statement';
 import { historyDataConverter } from '../../lib/codec/history-codec';
 import { encryptChunks } from '../../lib/he/ciphertexts';
-import { ciphertextTexts, encodeEnvelope, type HeVectorEnvelope } from '../../lib/he/he-result';
+import { ciphertextTexts, encodeEnvelope, encodingOf, type HeVectorEnvelope } from '../../lib/he/he-result';
 import { sumEnvelope } from '../../lib/he/sum-envelope';
 import { encodeValues, vectorLayout } from '../../lib/he/vector-layout';
 import { COORDINATOR_TASK_QUEUE } from '../../lib/task-queues';
@@ -247,7 +247,7 @@ describe('a multi-seller sum under the buyer HE key', () => {
 
     /** A vector no seller released, encrypted to the buyer's key in a contribution's layout. */
     const madeUp = async (like: HeVectorEnvelope): Promise<HeVectorEnvelope> => {
-      const layout = vectorLayout(like.groups, like.quantities.length);
+      const layout = vectorLayout(like.groups, like.quantities.length, encodingOf(like));
       const values = Array.from({ length: like.groups }, () => like.quantities.map(() => 5_000n));
       const chunks = await encryptChunks(
         Buffer.from(secret.publicKey, 'base64'),
