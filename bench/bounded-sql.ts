@@ -99,6 +99,14 @@ async function connect(path: string, settings: Record<string, string> = {}): Pro
   return instance.connect();
 }
 
+/** How a variant's answer compares with current's (raw answers something else, so it is not compared). */
+const sameness = (cells: number | undefined) =>
+  cells === undefined
+    ? ''
+    : cells === 0
+      ? '   same answer as current'
+      : `   ${cells} cells differ from current`;
+
 interface Variant {
   name: string;
   sql: string;
@@ -137,15 +145,17 @@ async function main() {
   // with itself run again: the per-unit sums are DOUBLE, added in whatever order the threads take).
   const answer = async (variant: Variant) =>
     (await variant.connection.runAndReadAll(variant.sql, parametersOf(0))).getRowsJson();
-  const reference = await answer(variants[1]!);
+  const reference = (await answer(variants[1]!)).flat().map((cell) => JSON.stringify(cell));
   const differing = new Map<string, number>();
   for (const variant of variants.slice(1)) {
     const rows = await answer(variant);
-    const cells =
-      rows.length === reference.length
-        ? rows.flat().filter((cell, i) => JSON.stringify(cell) !== JSON.stringify(reference.flat()[i])).length
-        : Infinity;
-    differing.set(variant.name, cells);
+    const cells = rows.flat().map((cell) => JSON.stringify(cell));
+    differing.set(
+      variant.name,
+      cells.length === reference.length
+        ? cells.filter((cell, at) => cell !== reference[at]).length
+        : Number.POSITIVE_INFINITY,
+    );
   }
   if (flags.plans)
     for (const variant of variants) {
@@ -175,7 +185,7 @@ async function main() {
   for (const [i, variant] of variants.entries()) {
     const ms = median(samples[i]!);
     console.log(
-      `${variant.name.padEnd(10)} ${ms.toFixed(0).padStart(7)} ms   ${(ms / rawMs).toFixed(2)}× raw`,
+      `${variant.name.padEnd(10)} ${ms.toFixed(0).padStart(7)} ms   ${(ms / rawMs).toFixed(2)}× raw${sameness(differing.get(variant.name))}`,
     );
   }
   for (const connection of [raw, sandbox, unordered]) connection.closeSync();
