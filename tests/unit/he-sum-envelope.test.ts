@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generateHeKeys } from '../../lib/he/buyer-keys';
-import { openSum } from '../../lib/he/buyer-selection';
+import { openSum } from '../../sdk/he-selection';
 import { encryptChunks } from '../../lib/he/ciphertexts';
 import { ciphertextTexts, decodeEnvelope, type HeVectorEnvelope } from '../../lib/he/he-result';
 import { HE_PARAMETER_ID } from '../../lib/he/seal-context';
