@@ -1,5 +1,6 @@
 import { releaseStatement } from '../../lib/release-statement';
 import { z } from 'zod';
+import { MAX_SELLERS } from '../../lib/he/vector-layout';
 import {
   dealCompliance,
   hiddenFields,
@@ -181,7 +182,8 @@ export const createMultiSellerDealBody = z.strictObject({
       }),
     )
     .min(1)
-    .max(200),
+    // As many as one HE sum adds exactly (lib/he/vector-layout.ts); the perimeter checks it again.
+    .max(MAX_SELLERS),
   parameters: createDealBody.shape.parameters,
   /** The sum of the sellers' prices: each seller is paid its own. */
   price: createDealBody.shape.price,
