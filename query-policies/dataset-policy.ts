@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { canonicalHash } from '../lib/canonical-json';
 import { signEd25519, verifyEd25519, publicKeyOf } from '../lib/ed25519';
+import { declaredColumns } from './column-domains';
 import { identifier } from './template';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
@@ -31,6 +32,11 @@ export const datasetBudget = z
     total: budgetSpec,
     perBuyer: budgetSpec,
     budgetGroup: identifier.optional(),
+    /**
+     * Each column's declared domain (query-policies/column-domains.ts): what a template proposal's
+     * preview runs on, as a synthetic twin; without them, proposals on this dataset get no preview.
+     */
+    columns: declaredColumns.optional(),
   })
   .refine((b) => b.perBuyer.epsilon <= b.total.epsilon && b.perBuyer.delta <= b.total.delta, {
     message: 'a buyer cannot be allowed more than all buyers together',

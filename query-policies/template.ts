@@ -166,6 +166,11 @@ export const queryTemplate = z
      * released; when more pass the noisy threshold, those with the highest noisy counts are kept.
      */
     maxGroups: z.int().min(1).max(MAX_DOMAIN_GROUPS).optional(),
+    /**
+     * The review a buyer's proposal went through before the seller signed it
+     * (workflows/template-review/): an auditor replays from it how the template was approved.
+     */
+    review: z.strictObject({ reviewId: slug }).optional(),
   })
   .superRefine((template, ctx) => {
     for (const [name, spec] of Object.entries(template.parameters))

@@ -7,3 +7,4 @@ export { multiSellerDeal } from './multi-seller/workflow';
 export { privacyBudgetLookup } from './budget/workflow';
 export { spendableBalanceLookup } from './balance/workflow';
 export { logHeadAnchor } from './audit/anchor';
+export { templateReview } from './template-review/workflow';

@@ -4,6 +4,7 @@ import type { RegisteredKeys } from '../../lib/key-log';
 import { createLifecycleRecordActivities } from './lifecycle-records';
 import { createHeSumActivities } from './he-sum';
 import { createDecisionCheckActivities } from './decision-check';
+import { createTemplateApprovalActivities } from './template-approval';
 import type { NotificationJob } from './notifications';
 
 export function createCoordinatorActivities(deps: {
@@ -15,6 +16,7 @@ export function createCoordinatorActivities(deps: {
   return {
     ...createLifecycleRecordActivities(deps),
     ...createDecisionCheckActivities(deps),
+    ...createTemplateApprovalActivities(deps),
     ...createHeSumActivities({ blobs: deps.blobs }),
     /** Enqueues a notification once per (deal, event, party): a retried activity adds no second job. */
     async notifyParty(job: NotificationJob): Promise<void> {

@@ -4,6 +4,7 @@ import { canonicalHash } from '../../lib/canonical-json';
 import { buildResultPayload, buyerKeyDocument, resultCommitment, sealResult } from '../../lib/sealed-result';
 import type { ParameterValues, QueryTemplate } from '../../query-policies/template';
 import { createTemplateGuard } from './approved-template';
+import { createDraftPreviewActivities } from './draft-preview';
 import { cohortAggregateSql } from '../../query-policies/cohort-sql';
 import { complianceProblem } from '../../query-policies/compliance';
 import { answerCost, noisePlan } from '../../query-policies/noise-plan';
@@ -335,6 +336,8 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     }),
     encryptContribution: async (call: EncryptContributionInput) =>
       he.encryptContribution(await authorized(call)),
+    // A proposed template's preview: on a synthetic twin of the declared domains, never on the dataset.
+    ...createDraftPreviewActivities(deps),
   });
 }
 

@@ -127,3 +127,10 @@ export type PerimeterRefusal =
   | 'QueryFailed'
   /** Any failure of a query after the reservation (error, memory, timeout): one fixed message, charged in full. */
   | 'QueryFailedAfterReservation';
+
+/** The preview of a proposed template (activities/perimeter/draft-preview.ts): runs on a synthetic twin only. */
+export interface PreviewActivities {
+  previewDraft(
+    draft: import('../../workflows/template-review/shapes').SignedDraft,
+  ): Promise<import('../../workflows/template-review/shapes').DraftPreview>;
+}

@@ -1,0 +1,185 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { RegisteredKeys } from '../../lib/key-log';
+import { cohortAggregateSql, sumColumn, UNITS_COLUMN } from '../../query-policies/cohort-sql';
+import type { DeclaredColumns } from '../../query-policies/column-domains';
+import { budgetScopeOf, type DatasetPolicy } from '../../query-policies/dataset-policy';
+import { readTrustedDatasetPolicy } from '../../query-policies/dataset-policy-file';
+import { draftSignatureProblem } from '../../query-policies/draft-signature';
+import { explainTemplate } from '../../query-policies/explain';
+import { noisePlan } from '../../query-policies/noise-plan';
+import { maxReleasedGroups } from '../../query-policies/result-size';
+import { lintTemplate, type LintIssue } from '../../query-policies/sql-lint';
+import { queryTemplate, type ParameterValues, type QueryTemplate } from '../../query-policies/template';
+import { signedDraft, type DraftIssue, type DraftPreview, type SignedDraft } from '../../workflows/template-review/shapes';
+import { boundParameters } from './bound-parameters';
+import { runWithTimeout } from './query-runner';
+import { refuse } from './refusal';
+import { buildSyntheticTwin } from './synthetic-twin';
+
+export interface DraftPreviewDeps {
+  sellerId: string;
+  sellerPublicKey: string;
+  policiesDir: string;
+  datasets: Record<string, string>;
+  keys: RegisteredKeys;
+  queryTimeoutMs: number;
+}
+
+const PROPOSER_ROLES = ['buyer', 'sponsor'];
+
+/** How to fix each kind of lint problem (the row-independence rules say it in their message). */
+function fixFor(issue: LintIssue, columns: DeclaredColumns): string {
+  switch (issue.code) {
+    case 'unknown_column':
+      return `name only the dataset's declared columns: ${Object.keys(columns).join(', ')}`;
+    case 'forbidden_function':
+      return 'use a function of the allow-list (query-policies/sql-functions.ts)';
+    case 'aggregate':
+      return 'select rows only; declare the aggregate as a metric (count_units, sum or avg)';
+    case 'undeclared_parameter':
+      return 'declare the parameter under "parameters" with its type and bounds';
+    case 'unused_parameter':
+      return 'use the parameter in the SQL, or remove it';
+    case 'missing_output':
+    case 'unnamed_output':
+      return 'output the privacy unit, every dimension and every metric column, each named';
+    default:
+      return issue.message.includes('Rewrite:')
+        ? 'rewrite as the message says'
+        : 'write one row-level SELECT of the dataset (see `tusk template lint`)';
+  }
+}
+
+/** Parameter values for the preview: each range at its widest (lower ends low, upper ends high). */
+function previewParameters(template: QueryTemplate): ParameterValues {
+  const upper = new Set(
+    (template.constraints ?? []).map((c) => ('lessOrEqual' in c ? c.lessOrEqual[1] : c.lessThan[1])),
+  );
+  const values: ParameterValues = {};
+  for (const [name, spec] of Object.entries(template.parameters))
+    values[name] = spec.type === 'enum' ? spec.values[0]! : upper.has(name) ? spec.max : spec.min;
+  return values;
+}
+
+function median(values: number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/**
+ * Previews a proposed template on the dataset's synthetic twin. Runs only a draft its proposer signed
+ * under the key the transparency log registers for it; reads the seller's signed dataset policy for
+ * the declared column domains and the budgets; never opens the dataset itself.
+ */
+export function createDraftPreviewActivities(deps: DraftPreviewDeps) {
+  async function proposerCheck(draft: SignedDraft): Promise<void> {
+    const key = await deps.keys.currentKey(draft.proposer);
+    if (!key || !PROPOSER_ROLES.includes(key.role))
+      refuse('SignerNotRegistered', `${draft.proposer} is not a registered buyer or sponsor`);
+    const problem = draftSignatureProblem(draft, key.publicKey);
+    if (problem) refuse('TermsSignatureInvalid', problem);
+  }
+
+  async function previewDraft(input: SignedDraft): Promise<DraftPreview> {
+    const parsed = signedDraft.safeParse(input);
+    if (!parsed.success) refuse('TermsSignatureInvalid', 'the draft is not a signed revision');
+    const draft = parsed.data;
+    await proposerCheck(draft);
+    const refused = (reason: string, issues: DraftIssue[] = []): DraftPreview => ({
+      kind: 'refused',
+      revision: draft.revision,
+      reason,
+      issues,
+    });
+    const template = queryTemplate.safeParse(draft.draft);
+    if (!template.success)
+      return refused(
+        'the draft is not a valid template',
+        template.error.issues.map((i) => ({ code: 'invalid_template', message: `${i.path.join('.')}: ${i.message}`, fix: 'correct the field as the message says' })),
+      );
+    if (template.data.seller !== deps.sellerId)
+      refuse('TermsMismatch', `the draft is for seller ${template.data.seller}, not ${deps.sellerId}`);
+    const dataset = template.data.dataset;
+    if (!deps.datasets[dataset]) return refused(`seller ${deps.sellerId} serves no dataset ${dataset}`);
+    const policy = await readTrustedDatasetPolicy(deps.policiesDir, deps.sellerId, deps.sellerPublicKey).catch(
+      () => undefined,
+    );
+    const columns = policy?.datasets[dataset]?.columns;
+    if (!policy || !columns)
+      return refused(`seller ${deps.sellerId} declared no column domains for ${dataset}: no preview can run`);
+    return onTwin(draft, template.data, policy, columns, refused);
+  }
+
+  async function onTwin(
+    draft: SignedDraft,
+    template: QueryTemplate,
+    policy: DatasetPolicy,
+    columns: DeclaredColumns,
+    refused: (reason: string, issues: DraftIssue[]) => DraftPreview,
+  ): Promise<DraftPreview> {
+    const twin = await buildSyntheticTwin(template.dataset, columns);
+    const connection = await twin.instance.connect();
+    try {
+      const { issues, totalSql } = await lintTemplate(connection, template, new Set(Object.keys(columns)));
+      if (issues.length > 0 || totalSql === undefined)
+        return refused(
+          'the draft fails lint',
+          issues.map((issue) => ({ ...issue, fix: fixFor(issue, columns) })),
+        );
+      const rows = await answerOnTwin(connection, { ...template, sql: totalSql });
+      const plan = noisePlan(template);
+      const budget = budgetScopeOf(policy, template.dataset)?.budget;
+      const answers = (epsilon: number | undefined) =>
+        epsilon === undefined ? null : Math.floor(epsilon / plan.epsilon);
+      return {
+        kind: 'previewed',
+        revision: draft.revision,
+        draftHash: draft.draftHash,
+        twin: {
+          rows: twin.rows,
+          units: await distinctUnits(connection, template),
+          domainsHash: twin.domainsHash,
+        },
+        columns: [...template.dimensions, ...template.metrics.map((metric) => metric.name)],
+        groups: rows.length,
+        maxGroups: maxReleasedGroups(template),
+        countNoiseScale: plan.countScale,
+        typicalCount: median(rows.map((row) => Number(row[UNITS_COLUMN]))),
+        metrics: template.metrics.map((metric) => ({
+          name: metric.name,
+          aggregate: metric.aggregate,
+          noiseScale: metric.aggregate === 'count_units' ? plan.countScale : (plan.sumScales[metric.name] ?? null),
+          typicalSum:
+            metric.aggregate !== 'count_units'
+            ? median(rows.map((row) => Number(row[sumColumn(metric.name)])))
+            : median(rows.map((row) => Number(row[UNITS_COLUMN]))),
+        })),
+        epsilon: plan.epsilon,
+        delta: plan.delta,
+        answersPerBuyer: answers(budget?.perBuyer.epsilon),
+        answersTotal: answers(budget?.total.epsilon),
+        explain: explainTemplate(template),
+      };
+    } finally {
+      connection.closeSync();
+      twin.instance.closeSync();
+    }
+  }
+
+  function answerOnTwin(connection: DuckDBConnection, template: QueryTemplate) {
+    const parameters = previewParameters(template);
+    return runWithTimeout(connection, cohortAggregateSql(template), boundParameters(template, parameters), {
+      timeoutMs: deps.queryTimeoutMs,
+    });
+  }
+
+  async function distinctUnits(connection: DuckDBConnection, template: QueryTemplate): Promise<number> {
+    const reader = await connection.runAndReadAll(
+      `SELECT count(DISTINCT "${template.privacyUnit}") FROM "${template.dataset}"`,
+    );
+    return Number(reader.getRows()[0]?.[0] ?? 0);
+  }
+
+  return { previewDraft };
+}

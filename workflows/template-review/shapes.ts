@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import type { QueryTemplate } from '../../query-policies/template';
+
+/**
+ * Template review's messages, defined once: the workflow, its state, the API's schemas, the CLI and
+ * audit derive from these. Pure (zod only), so workflow code imports it; the full template rules
+ * (query-policies/template.ts, which hashes) are applied by the API and the perimeter, never here.
+ */
+const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes');
+const sha256Ref = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex digits>');
+const ed25519Signature = z.string().regex(/^[A-Za-z0-9_-]{86}$/, 'a base64url Ed25519 signature');
+
+export const reviewId = slug;
+export const partyId = z.string().min(1).max(100);
+
+/** Where the template-review workflow of one proposal lives: one run per review id. */
+export const templateReviewWorkflowId = (id: string) => `template-review:${id}`;
+
+/**
+ * A draft template as a buyer proposes it: SQL, parameters, metrics, declared use (its compliance)
+ * and suggested price, for one seller and dataset. Its rules are queryTemplate's; the API parses it
+ * with them, the perimeter again before any preview.
+ */
+export const draftTemplate = z.custom<QueryTemplate>(
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+  'a template (see query-policies/template.ts)',
+);
+
+/**
+ * One revision of a proposal, signed by its proposer: the signature covers `draftHash`, the sha256 of
+ * the canonical JSON of { reviewId, revision, proposer, draft } (query-policies/draft-signature.ts).
+ */
+export const signedDraft = z.strictObject({
+  reviewId,
+  revision: z.int().min(1),
+  proposer: partyId,
+  draft: draftTemplate,
+  draftHash: sha256Ref,
+  signature: ed25519Signature,
+});
+export type SignedDraft = z.infer<typeof signedDraft>;
+
+export const templateReviewInput = z.strictObject({
+  reviewId,
+  sellerId: partyId,
+  proposerId: partyId,
+  proposal: signedDraft,
+  /** Milliseconds since the epoch: an open proposal expires then. The seller may move it. */
+  expiresAt: z.int().positive(),
+});
+export type TemplateReviewInput = z.infer<typeof templateReviewInput>;
+
+export const REVIEW_STAGES = ['open', 'changes_requested', 'approved', 'rejected', 'expired'] as const;
+export const reviewStage = z.enum(REVIEW_STAGES);
+export type ReviewStage = z.infer<typeof reviewStage>;
+export const FINAL_REVIEW_STAGES: readonly ReviewStage[] = ['approved', 'rejected', 'expired'];
+
+/** A lint problem of the draft, and how to fix it. */
+export const draftIssue = z.strictObject({ code: z.string(), message: z.string(), fix: z.string() });
+export type DraftIssue = z.infer<typeof draftIssue>;
+
+const metricPreview = z.strictObject({
+  name: z.string(),
+  aggregate: z.string(),
+  /** The noise scale on this metric's released sum (b, or σ), from the template alone. */
+  noiseScale: z.number().nullable(),
+  /** The median over the twin's groups of the bounded sum behind it: a typical value to compare. */
+  typicalSum: z.number().nullable(),
+});
+
+/**
+ * What the perimeter's preview returns to both parties: computed on a synthetic twin (the seller's
+ * declared column domains, no real row), never on the dataset.
+ */
+export const draftPreview = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('refused'),
+    revision: z.int(),
+    /** Why the perimeter ran nothing: a bad signature, an unknown dataset, no declared domains, lint. */
+    reason: z.string(),
+    issues: z.array(draftIssue),
+  }),
+  z.strictObject({
+    kind: z.literal('previewed'),
+    revision: z.int(),
+    draftHash: sha256Ref,
+    /** The twin: how many rows and units, and the hash of the declared domains it came from. */
+    twin: z.strictObject({ rows: z.int(), units: z.int(), domainsHash: sha256Ref }),
+    /** The answer's columns, dimensions first. */
+    columns: z.array(z.string()),
+    /** Groups in the twin's answer, and the most an answer may hold. */
+    groups: z.int(),
+    maxGroups: z.int(),
+    countNoiseScale: z.number(),
+    typicalCount: z.number().nullable(),
+    metrics: z.array(metricPreview),
+    epsilon: z.number(),
+    delta: z.number(),
+    /** Answers the seller's signed budgets allow at this ε: per buyer, and for all buyers together. */
+    answersPerBuyer: z.int().nullable(),
+    answersTotal: z.int().nullable(),
+    /** `tusk template explain` of the draft. */
+    explain: z.string(),
+  }),
+]);
+export type DraftPreview = z.infer<typeof draftPreview>;
+
+/** What the seller signs when it answers a proposal without approving it (a decision, lib/decision-statement.ts). */
+export const reviewDecisionContent = z.discriminatedUnion('decision', [
+  z.strictObject({ decision: z.literal('comment'), revision: z.int().min(1), message: z.string().min(1).max(4000) }),
+  z.strictObject({
+    decision: z.literal('request_changes'),
+    revision: z.int().min(1),
+    message: z.string().min(1).max(4000),
+  }),
+  z.strictObject({ decision: z.literal('reject'), revision: z.int().min(1), message: z.string().min(1).max(4000) }),
+  z.strictObject({ decision: z.literal('set_deadline'), expiresAt: z.int().positive() }),
+]);
+export type ReviewDecisionContent = z.infer<typeof reviewDecisionContent>;
+
+/** The seller's approval: the template it signed (the draft with its price and allowed uses), and the signature. */
+export const templateApproval = z.strictObject({
+  template: draftTemplate,
+  signature: z.strictObject({
+    templateId: z.string(),
+    templateHash: sha256Ref,
+    seller: z.string(),
+    publicKey: z.string(),
+    signature: z.string(),
+  }),
+});
+export type TemplateApproval = z.infer<typeof templateApproval>;
+
+export const reviewRevision = z.strictObject({
+  revision: z.int(),
+  draft: draftTemplate,
+  draftHash: sha256Ref,
+  signature: ed25519Signature,
+  at: z.number(),
+  preview: draftPreview.optional(),
+});
+export type ReviewRevision = z.infer<typeof reviewRevision>;
+
+export const reviewEvent = z.strictObject({
+  at: z.number(),
+  action: z.string(),
+  by: z.string(),
+  detail: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+});
+
+export const templateReviewStatus = z.strictObject({
+  reviewId,
+  sellerId: partyId,
+  proposerId: partyId,
+  dataset: z.string(),
+  templateId: z.string(),
+  stage: reviewStage,
+  expiresAt: z.number(),
+  /** What the seller's decisions are signed over: this run, the review and the current revision's hash. */
+  scope: z.strictObject({
+    workflowId: z.string(),
+    runId: z.string(),
+    subject: z.strictObject({ id: z.string(), termsHash: z.string() }),
+  }),
+  /** Every revision, the first included, kept as signed, each with its preview once it ran. */
+  revisions: z.array(reviewRevision),
+  comments: z.array(
+    z.strictObject({ at: z.number(), by: z.string(), revision: z.int(), kind: z.string(), message: z.string() }),
+  ),
+  /** Once approved: the hash of the template the seller signed, which the catalog and deals pin. */
+  approvedTemplateHash: sha256Ref.optional(),
+  audit: z.array(reviewEvent),
+});
+export type TemplateReviewStatus = z.infer<typeof templateReviewStatus>;
