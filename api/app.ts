@@ -36,6 +36,8 @@ import type { SeenRequests } from './seen-requests';
 import { GrantService } from './grants/service';
 import { DEFAULT_LIFECYCLE_CONFIG, type LifecycleConfig } from './lifecycle-config';
 import { disclosureRoutes } from './disclosures/routes';
+import { templateReviewRoutes } from './template-reviews/routes';
+import { TemplateReviewService } from './template-reviews/service';
 import { disputeRoutes } from './disputes/routes';
 import { grantRoutes } from './grants/routes';
 import { blobRoutes } from './blobs/routes';
@@ -96,7 +98,7 @@ const loggedRequest = (request: FastifyRequest) => ({
   remoteAddress: request.ip,
 });
 
-const LIFECYCLE_ID_FIELDS = ['dealId', 'subscriptionId', 'grantId', 'disclosureId'] as const;
+const LIFECYCLE_ID_FIELDS = ['dealId', 'subscriptionId', 'grantId', 'disclosureId', 'reviewId'] as const;
 
 function lifecycleIdOf(fields: unknown): string | undefined {
   if (typeof fields !== 'object' || fields === null) return undefined;
@@ -184,6 +186,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     disclosures: new DisclosureService(temporal, lifecycles, search, deps.audit?.log),
   });
   await app.register(budgetRoutes, { budgets: new BudgetService(temporal, parties) });
+  await app.register(templateReviewRoutes, { reviews: new TemplateReviewService(temporal, parties, catalog) });
   await app.register(multiSellerDealRoutes, {
     deals: new MultiSellerDealService(temporal, catalog, blobs, dealConfig),
   });

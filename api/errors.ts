@@ -48,6 +48,8 @@ export const errorCatalogue = {
   private_selection_not_offered: 422,
   /** A published template's signature does not verify with its seller's registered key. */
   template_signature_invalid: 422,
+  /** A proposed template fails lint: the message lists every problem and how to fix it. */
+  template_lint_failed: 422,
   unknown_blob: 422,
   too_few_sellers: 422,
   templates_differ: 422,

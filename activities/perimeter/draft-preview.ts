@@ -8,7 +8,8 @@ import { draftSignatureProblem } from '../../query-policies/draft-signature';
 import { explainTemplate } from '../../query-policies/explain';
 import { noisePlan } from '../../query-policies/noise-plan';
 import { maxReleasedGroups } from '../../query-policies/result-size';
-import { lintTemplate, type LintIssue } from '../../query-policies/sql-lint';
+import { lintFix } from '../../query-policies/lint-fixes';
+import { lintTemplate } from '../../query-policies/sql-lint';
 import { queryTemplate, type ParameterValues, type QueryTemplate } from '../../query-policies/template';
 import { signedDraft, type DraftIssue, type DraftPreview, type SignedDraft } from '../../workflows/template-review/shapes';
 import { boundParameters } from './bound-parameters';
@@ -26,29 +27,6 @@ export interface DraftPreviewDeps {
 }
 
 const PROPOSER_ROLES = ['buyer', 'sponsor'];
-
-/** How to fix each kind of lint problem (the row-independence rules say it in their message). */
-function fixFor(issue: LintIssue, columns: DeclaredColumns): string {
-  switch (issue.code) {
-    case 'unknown_column':
-      return `name only the dataset's declared columns: ${Object.keys(columns).join(', ')}`;
-    case 'forbidden_function':
-      return 'use a function of the allow-list (query-policies/sql-functions.ts)';
-    case 'aggregate':
-      return 'select rows only; declare the aggregate as a metric (count_units, sum or avg)';
-    case 'undeclared_parameter':
-      return 'declare the parameter under "parameters" with its type and bounds';
-    case 'unused_parameter':
-      return 'use the parameter in the SQL, or remove it';
-    case 'missing_output':
-    case 'unnamed_output':
-      return 'output the privacy unit, every dimension and every metric column, each named';
-    default:
-      return issue.message.includes('Rewrite:')
-        ? 'rewrite as the message says'
-        : 'write one row-level SELECT of the dataset (see `tusk template lint`)';
-  }
-}
 
 /** Parameter values for the preview: each range at its widest (lower ends low, upper ends high). */
 function previewParameters(template: QueryTemplate): ParameterValues {
@@ -125,7 +103,7 @@ export function createDraftPreviewActivities(deps: DraftPreviewDeps) {
       if (issues.length > 0 || totalSql === undefined)
         return refused(
           'the draft fails lint',
-          issues.map((issue) => ({ ...issue, fix: fixFor(issue, columns) })),
+          issues.map((issue) => ({ ...issue, fix: lintFix(issue, Object.keys(columns)) })),
         );
       const rows = await answerOnTwin(connection, { ...template, sql: totalSql });
       const plan = noisePlan(template);

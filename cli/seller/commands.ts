@@ -72,7 +72,11 @@ export function registerSellerCommands(program: Command): void {
       .option('--epsilon <ε>', 'what all buyers together may spend', '100')
       .option('--delta <δ>', 'δ all buyers together may spend', '1e-5')
       .option('--buyer-epsilon <ε>', 'what one buyer may spend', '10')
-      .option('--buyer-delta <δ>', 'δ one buyer may spend', '1e-6'),
+      .option('--buyer-delta <δ>', 'δ one buyer may spend', '1e-6')
+      .option(
+        '--columns <file>',
+        "the dataset's declared column domains (JSON), written by hand: template proposals are previewed on a synthetic twin made from them",
+      ),
   ).action(signPolicy);
   withHomeOption(
     seller.command('keygen <sellerId>').description("make the seller's Ed25519 signing key"),

@@ -72,6 +72,21 @@ export interface PolicyOptions {
   delta: string;
   buyerEpsilon: string;
   buyerDelta: string;
+  /** A JSON file of the dataset's declared column domains (query-policies/column-domains.ts). */
+  columns?: string;
+}
+
+/** The declared column domains: from --columns, else those the current policy declares. */
+async function columnsOf(options: PolicyOptions, current: DatasetPolicy | undefined): Promise<unknown> {
+  if (options.columns === undefined) return current?.datasets[options.dataset]?.columns;
+  const text = await readFile(options.columns, 'utf8').catch(() => {
+    throw new CliError(`cannot read ${options.columns}`);
+  });
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new CliError(`${options.columns} is not JSON`);
+  }
 }
 
 const number = (value: string, flag: string) => {
@@ -93,6 +108,7 @@ export async function signPolicy(options: PolicyOptions): Promise<void> {
         })
       ).policy
     : undefined;
+  const columns = await columnsOf(options, current);
   const parsed = datasetPolicy.safeParse({
     seller: workspace.seller.seller,
     version: (current?.version ?? 0) + 1,
@@ -103,6 +119,7 @@ export async function signPolicy(options: PolicyOptions): Promise<void> {
           ? {}
           : { windowDays: number(options.windowDays, '--window-days') }),
         ...(options.budgetGroup === undefined ? {} : { budgetGroup: options.budgetGroup }),
+        ...(columns === undefined ? {} : { columns }),
         total: { epsilon: number(options.epsilon, '--epsilon'), delta: number(options.delta, '--delta') },
         perBuyer: {
           epsilon: number(options.buyerEpsilon, '--buyer-epsilon'),

@@ -13,6 +13,9 @@ const ed25519Signature = z.string().regex(/^[A-Za-z0-9_-]{86}$/, 'a base64url Ed
 export const reviewId = slug;
 export const partyId = z.string().min(1).max(100);
 
+/** How long a proposal stays open unless its seller sets another deadline. */
+export const DEFAULT_REVIEW_DEADLINE_MS = 30 * 24 * 60 * 60 * 1000;
+
 /** Where the template-review workflow of one proposal lives: one run per review id. */
 export const templateReviewWorkflowId = (id: string) => `template-review:${id}`;
 

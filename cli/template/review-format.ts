@@ -1,0 +1,48 @@
+import type { DraftPreview, TemplateReviewStatus } from '../../workflows/template-review/shapes';
+import type { FieldDifference } from '../../query-policies/template-diff';
+
+const when = (ms: number) => new Date(ms).toISOString();
+
+function previewLines(preview: DraftPreview | undefined): string[] {
+  if (!preview) return ['  preview: waiting for the perimeter'];
+  if (preview.kind === 'refused')
+    return [
+      `  preview refused: ${preview.reason}`,
+      ...preview.issues.map((i) => `    - ${i.code}: ${i.message}\n      fix: ${i.fix}`),
+    ];
+  const metrics = preview.metrics.map(
+    (m) => `    - ${m.name} (${m.aggregate}): noise ±${m.noiseScale ?? '?'} against a typical ${m.typicalSum ?? 'n/a'}`,
+  );
+  return [
+    `  preview on a synthetic twin (${preview.twin.rows} rows, ${preview.twin.units} units, from the declared domains only):`,
+    `    answer: one row per ${preview.columns.join(', ')}; ${preview.groups} groups on the twin, at most ${preview.maxGroups}`,
+    `    counts: noise ±${preview.countNoiseScale} against a typical ${preview.typicalCount ?? 'n/a'}`,
+    ...metrics,
+    `    ε = ${preview.epsilon}, δ = ${preview.delta} per answer; the budgets allow ${preview.answersPerBuyer ?? '?'} answers per buyer, ${preview.answersTotal ?? '?'} for all buyers`,
+  ];
+}
+
+/** A proposal in plain words: its stage, each revision with its preview, and the comments. */
+export function formatReview(status: TemplateReviewStatus): string {
+  return [
+    `review ${status.reviewId}: ${status.templateId} on ${status.sellerId}'s ${status.dataset}, proposed by ${status.proposerId}`,
+    `stage: ${status.stage}${status.stage === 'open' || status.stage === 'changes_requested' ? ` (expires ${when(status.expiresAt)})` : ''}`,
+    ...(status.approvedTemplateHash ? [`approved template: ${status.approvedTemplateHash}`] : []),
+    ...status.revisions.flatMap((r) => [
+      `revision ${r.revision} (${r.draftHash}, ${when(r.at)}): price ${r.draft.price}`,
+      ...previewLines(r.preview),
+    ]),
+    ...status.comments.map((c) => `${c.by} on revision ${c.revision}, ${c.kind}: ${c.message}`),
+  ].join('\n');
+}
+
+export function formatDifferences(nearest: string | undefined, differences: FieldDifference[]): string {
+  if (nearest === undefined) return 'no existing template of this seller to compare with';
+  if (differences.length === 0) return `same as ${nearest} in every field the catalog shows`;
+  return [
+    `differs from ${nearest} in:`,
+    ...differences.map(
+      (d) => `  ${d.field}:\n    - ${JSON.stringify(d.existing)}\n    + ${JSON.stringify(d.draft)}`,
+    ),
+  ].join('\n');
+}

@@ -1,0 +1,297 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitForStage } from '../../cli/buyer/commands';
+import type { SignedBundle } from '../../lib/audit/bundle';
+import { generateEd25519KeyPair } from '../../lib/ed25519';
+import { confirmDeal } from '../../lib/signed-actions';
+import type { TuskClient } from '../../lib/tusk-client';
+import type { DeclaredColumns } from '../../query-policies/column-domains';
+import { signDraft } from '../../query-policies/draft-signature';
+import { signTemplate, templateHash } from '../../query-policies/signature';
+import type { QueryTemplate } from '../../query-policies/template';
+import type { DealStatus } from '../../workflows/deal/state';
+import {
+  templateReviewWorkflowId,
+  type ReviewDecisionContent,
+  type TemplateReviewStatus,
+} from '../../workflows/template-review/shapes';
+import { approveTemplateUpdate, reviseProposalUpdate } from '../../workflows/template-review/workflow';
+import {
+  buyDeal,
+  DEFAULT_DATASET_BUDGETS,
+  startTestDeployment,
+  type TestDeployment,
+} from './harness';
+import { LIFECYCLE_PARTIES, party, sellerIdentity, updateRefusal, waitFor } from './lifecycle-harness';
+
+const DIAGNOSES = ['I10', 'E11', 'J45', 'M54', 'F32', 'K21', 'N39', 'G43', 'C50', 'Z00', 'L40', 'D50'];
+
+/** What the seller declares of `patients`, by hand: each column's possible values, no statistic of the rows. */
+const PATIENT_COLUMNS: DeclaredColumns = {
+  person_id: { type: 'integer', min: 1, max: 1500 },
+  age: { type: 'integer', min: 5, max: 94 },
+  sex: { type: 'enum', values: ['F', 'M'] },
+  zip3: { type: 'enum', values: Array.from({ length: 300 }, (_, i) => String(100 + i)) },
+  diagnosis_code: { type: 'enum', values: DIAGNOSES },
+  cost: { type: 'decimal', scale: 2, min: 50, max: 4050 },
+  visit_date: { type: 'date', min: '2024-01-01', max: '2025-12-30' },
+};
+
+const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
+
+describe('a buyer proposes a template, the seller reviews and approves it', () => {
+  let test: TestDeployment;
+  let seller: TuskClient;
+  const buyer = () => test.deployment.buyer;
+  const reviewPath = (id: string) => `/template-reviews/${id}`;
+
+  /** A buyer's draft: patients and total cost per diagnosis, for an age range and sex. */
+  const draftFor = (templateId: string, changes: Partial<QueryTemplate> = {}): QueryTemplate => ({
+    id: templateId,
+    version: 1,
+    seller: test.seller.id,
+    title: 'Patients and cost per diagnosis',
+    description: 'For an age range and sex: distinct patients and total cost per diagnosis group.',
+    dataset: 'patients',
+    sql: 'SELECT person_id, diagnosis_code, cost FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex',
+    parameters: {
+      min_age: { type: 'integer', min: 0, max: 120 },
+      max_age: { type: 'integer', min: 0, max: 120 },
+      sex: { type: 'enum', values: ['F', 'M'] },
+    },
+    constraints: [{ lessOrEqual: ['min_age', 'max_age'] }],
+    dimensions: ['diagnosis_code'],
+    metrics: [
+      { name: 'patients', aggregate: 'count_units' },
+      { name: 'total_cost', aggregate: 'sum', column: 'cost', min: 0, max: 4000 },
+    ],
+    privacyUnit: 'person_id',
+    maxGroupsPerUnit: 3,
+    minCohortSize: 20,
+    privacy: { mechanism: 'discrete_laplace', epsilon: 2 },
+    price: '500',
+    compliance: { jurisdictions: ['US'], purposes: ['research'], dataClasses: ['health', 'deidentified'] },
+    multiSeller: false,
+    privateSelection: false,
+    groupDomain: { diagnosis_code: DIAGNOSES },
+    ...changes,
+  });
+
+  const propose = (reviewId: string, draft: QueryTemplate, as = buyer(), revision = 1) =>
+    as.client.post<TemplateReviewStatus>(
+      revision === 1 ? '/template-reviews' : `${reviewPath(reviewId)}/revisions`,
+      signDraft({ reviewId, revision, proposer: as.id, draft }, as.signingKeyPem),
+    );
+  const status = (reviewId: string, client = buyer().client) =>
+    client.get<TemplateReviewStatus>(reviewPath(reviewId));
+  const previewed = (reviewId: string, revision: number) =>
+    waitFor(
+      () => status(reviewId),
+      (s) => s.revisions.find((r) => r.revision === revision)?.preview !== undefined,
+    );
+  const decide = async (reviewId: string, content: ReviewDecisionContent) => {
+    const proof = await seller.decide(reviewPath(reviewId), 'template_review', content, reviewId);
+    return seller.post<TemplateReviewStatus>(`${reviewPath(reviewId)}/decisions`, { content, proof });
+  };
+  /** What the seller signs: the reviewed draft with its own price and allowed uses, naming the review. */
+  const approved = (reviewId: string, draft: QueryTemplate): QueryTemplate => ({
+    ...draft,
+    price: '800',
+    compliance: { ...draft.compliance, purposes: ['research', 'public-health'] },
+    review: { reviewId },
+  });
+
+  beforeAll(async () => {
+    test = await startTestDeployment(
+      'review',
+      (s) =>
+        s
+          .publishDatasetPolicy({ patients: { ...DEFAULT_DATASET_BUDGETS.patients!, columns: PATIENT_COLUMNS } })
+          .then(() => undefined),
+      { parties: LIFECYCLE_PARTIES, acceptanceTimeoutMs: 8_000 },
+    );
+    seller = sellerIdentity(test).client;
+  });
+  afterAll(async () => {
+    await test?.close();
+  });
+
+  describe('propose → preview → change request → revision → approve → a deal → its audit bundle', () => {
+    const reviewId = `review-${crypto.randomUUID()}`;
+    const templateId = 'proposed-cost-by-dx';
+    let revised: QueryTemplate;
+
+    it('the proposal is signed by the buyer, linted at once, and previewed on the synthetic twin', async () => {
+      const created = await propose(reviewId, draftFor(templateId));
+      expect(created).toMatchObject({ reviewId, stage: 'open', proposerId: buyer().id, sellerId: test.seller.id });
+      const { revisions } = await previewed(reviewId, 1);
+      const preview = revisions[0]!.preview!;
+      expect(preview).toMatchObject({
+        kind: 'previewed',
+        revision: 1,
+        columns: ['diagnosis_code', 'patients', 'total_cost'],
+        maxGroups: 12,
+        epsilon: 2,
+        // The seller's signed budgets: ε = 20 per buyer, 200 for all buyers together.
+        answersPerBuyer: 10,
+        answersTotal: 100,
+      });
+      if (preview.kind !== 'previewed') throw new Error('not previewed');
+      expect(preview.twin.rows).toBeGreaterThan(0);
+      expect(preview.groups).toBeGreaterThan(0);
+      expect(preview.groups).toBeLessThanOrEqual(12);
+      expect(preview.typicalCount).toBeGreaterThan(0);
+      expect(preview.countNoiseScale).toBeGreaterThan(0);
+      expect(preview.explain).toContain(`${templateId} v1`);
+      // The seller sees the same proposal and preview.
+      expect((await status(reviewId, seller)).revisions[0]!.preview).toEqual(preview);
+    });
+
+    it('the seller comments and asks for changes; the buyer revises and every revision is kept', async () => {
+      await decide(reviewId, { decision: 'comment', revision: 1, message: 'k = 20 is low for diagnoses' });
+      const asked = await decide(reviewId, {
+        decision: 'request_changes',
+        revision: 1,
+        message: 'raise minCohortSize to 30',
+      });
+      expect(asked.stage).toBe('changes_requested');
+      expect(asked.comments.map((c) => c.kind)).toEqual(['comment', 'request_changes']);
+      revised = draftFor(templateId, { minCohortSize: 30 });
+      const after = await propose(reviewId, revised, buyer(), 2);
+      expect(after.stage).toBe('open');
+      expect(after.revisions.map((r) => r.revision)).toEqual([1, 2]);
+      expect(after.revisions[0]!.draft.minCohortSize).toBe(20);
+      const { revisions } = await previewed(reviewId, 2);
+      expect(revisions[1]!.preview?.kind).toBe('previewed');
+    });
+
+    it('another buyer never sees the proposal: the same 404 as an id that does not exist', async () => {
+      const other = party(test, 'thin-buyer').client;
+      const unknown = await other.get(reviewPath(`review-${crypto.randomUUID()}`)).catch((e: unknown) => e);
+      const hidden = await other.get(reviewPath(reviewId)).catch((e: unknown) => e);
+      expect(hidden).toMatchObject({ status: 404, code: 'not_found' });
+      expect((hidden as Error).message).toBe((unknown as Error).message);
+      const revising = await propose(reviewId, revised, party(test, 'thin-buyer'), 3).catch((e: unknown) => e);
+      expect((revising as Error).message).toBe((unknown as Error).message);
+      const listed = await other.get<{ reviews: { reviewId: string }[] }>('/template-reviews');
+      expect(listed.reviews.map((r) => r.reviewId)).not.toContain(reviewId);
+    });
+
+    it('an approval signed by another key, sent straight to Temporal by the operator, is refused', async () => {
+      const template = approved(reviewId, revised);
+      const forged = signTemplate(template, generateEd25519KeyPair().privateKeyPem);
+      const handle = test.temporal.workflow.getHandle(templateReviewWorkflowId(reviewId));
+      const reason = await updateRefusal(
+        handle.executeUpdate(approveTemplateUpdate, { args: [{ template, signature: forged }] }),
+      );
+      expect(reason).toContain(`not seller ${test.seller.id}'s`);
+      expect((await status(reviewId)).stage).toBe('open');
+      const { templates } = await buyer().client.get<{ templates: { id: string }[] }>('/templates');
+      expect(templates.map((t) => t.id)).not.toContain(templateId);
+    });
+
+    it("the seller approves by signing with its price and allowed uses; it enters the catalog", async () => {
+      const template = approved(reviewId, revised);
+      const done = await seller.post<TemplateReviewStatus>(`${reviewPath(reviewId)}/approval`, {
+        template,
+        signature: signTemplate(template, test.seller.keys.privateKeyPem),
+      });
+      expect(done).toMatchObject({ stage: 'approved', approvedTemplateHash: templateHash(template) });
+      const { templates } = await buyer().client.get<{ templates: { id: string; hash: string; price: string }[] }>(
+        '/templates',
+      );
+      expect(templates.find((t) => t.id === templateId)).toMatchObject({ hash: templateHash(template), price: '800' });
+    });
+
+    it('a revision after approval is refused, through the API and straight on Temporal', async () => {
+      const late = draftFor(templateId, { minCohortSize: 10 });
+      await expect(propose(reviewId, late, buyer(), 3)).rejects.toMatchObject({ status: 409 });
+      const signed = signDraft(
+        { reviewId, revision: 3, proposer: buyer().id, draft: late },
+        buyer().signingKeyPem,
+      );
+      const handle = test.temporal.workflow.getHandle(templateReviewWorkflowId(reviewId));
+      await expect(handle.executeUpdate(reviseProposalUpdate, { args: [signed] })).rejects.toThrow();
+      expect((await status(reviewId)).revisions).toHaveLength(2);
+    });
+
+    it("a deal on the approved template delivers, and its audit bundle links the template's review", async () => {
+      const deal = await buyDeal(test.deployment, templateId, PARAMETERS);
+      const delivered = await deal.delivered();
+      expect(delivered.problem).toBeUndefined();
+      await confirmDeal<DealStatus>(buyer().client, deal.dealId);
+      await waitForStage(buyer().client, deal.dealId, (s) => s.stage === 'settled', 60_000);
+      await test.temporal.workflow.getHandle(deal.dealId).result();
+      const bundle = await buyer().client.get<SignedBundle>(`/deals/${deal.dealId}/audit-bundle`);
+      const pinned = bundle.body.templates[0]!.template as QueryTemplate;
+      expect(pinned.review).toEqual({ reviewId });
+      // The link leads to the review that approved exactly this template.
+      const review = await status(reviewId);
+      expect(review.approvedTemplateHash).toBe(templateHash(pinned));
+    });
+  });
+
+  describe('refusals', () => {
+    it('a draft that breaks row independence is refused at once, with every problem and its fix', async () => {
+      const reviewId = `review-${crypto.randomUUID()}`;
+      const draft = draftFor('row-dependent', {
+        sql: 'SELECT person_id, diagnosis_code, cost FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex ORDER BY cost DESC LIMIT 100',
+      });
+      const refused = await propose(reviewId, draft).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ status: 422, code: 'template_lint_failed' });
+      expect((refused as Error).message).toMatch(/LIMIT/);
+      expect((refused as Error).message).toContain('fix:');
+      await expect(status(reviewId)).rejects.toMatchObject({ status: 404 });
+    });
+
+    it('a draft naming a column the dataset lacks gets a refused preview with the declared columns, and cannot be approved', async () => {
+      const reviewId = `review-${crypto.randomUUID()}`;
+      const draft = draftFor('needs-income', {
+        sql: 'SELECT person_id, diagnosis_code, income AS cost FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex',
+      });
+      await propose(reviewId, draft);
+      const { revisions } = await previewed(reviewId, 1);
+      const preview = revisions[0]!.preview!;
+      expect(preview.kind).toBe('refused');
+      if (preview.kind !== 'refused') throw new Error('previewed');
+      expect(preview.issues.map((i) => i.code)).toContain('unknown_column');
+      expect(preview.issues.find((i) => i.code === 'unknown_column')?.fix).toContain('visit_date');
+      const template = approved(reviewId, draft);
+      await expect(
+        seller.post(`${reviewPath(reviewId)}/approval`, {
+          template,
+          signature: signTemplate(template, test.seller.keys.privateKeyPem),
+        }),
+      ).rejects.toMatchObject({ status: 409 });
+    });
+
+    it('a revision the proposer did not sign, sent straight to Temporal, is never previewed', async () => {
+      const reviewId = `review-${crypto.randomUUID()}`;
+      await propose(reviewId, draftFor('forged-revision'));
+      await previewed(reviewId, 1);
+      const forged = signDraft(
+        { reviewId, revision: 2, proposer: buyer().id, draft: draftFor('forged-revision', { minCohortSize: 2 }) },
+        generateEd25519KeyPair().privateKeyPem,
+      );
+      await test.temporal.workflow
+        .getHandle(templateReviewWorkflowId(reviewId))
+        .executeUpdate(reviseProposalUpdate, { args: [forged] });
+      const { revisions } = await previewed(reviewId, 2);
+      expect(revisions[1]!.preview).toMatchObject({ kind: 'refused', reason: expect.stringContaining('not signed') });
+    });
+
+    it("an open proposal expires at the seller's deadline", async () => {
+      const reviewId = `review-${crypto.randomUUID()}`;
+      await propose(reviewId, draftFor('expiring'));
+      await decide(reviewId, { decision: 'set_deadline', expiresAt: Date.now() + 3_000 });
+      const expired = await waitFor(
+        () => status(reviewId),
+        (s) => s.stage === 'expired',
+        30_000,
+      );
+      expect(expired.audit.map((e) => e.action)).toContain('expired');
+      await expect(propose(reviewId, draftFor('expiring', { minCohortSize: 25 }), buyer(), 2)).rejects.toMatchObject({
+        status: 409,
+      });
+    });
+  });
+});
