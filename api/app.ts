@@ -186,7 +186,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     disclosures: new DisclosureService(temporal, lifecycles, search, deps.audit?.log),
   });
   await app.register(budgetRoutes, { budgets: new BudgetService(temporal, parties) });
-  await app.register(templateReviewRoutes, { reviews: new TemplateReviewService(temporal, parties, catalog) });
+  await app.register(templateReviewRoutes, {
+    reviews: new TemplateReviewService(temporal, parties, catalog),
+  });
   await app.register(multiSellerDealRoutes, {
     deals: new MultiSellerDealService(temporal, catalog, blobs, dealConfig),
   });

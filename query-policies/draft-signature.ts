@@ -24,7 +24,8 @@ export function signDraft(draft: DraftToSign, privateKeyPem: string): SignedDraf
 /** Why this signed draft is not its proposer's under `publicKey`, or undefined when it is. */
 export function draftSignatureProblem(signed: SignedDraft, publicKey: string): string | undefined {
   const hash = draftHashOf(signed);
-  if (hash !== signed.draftHash) return `the draft changed after signing (now ${hash}, signed ${signed.draftHash})`;
+  if (hash !== signed.draftHash)
+    return `the draft changed after signing (now ${hash}, signed ${signed.draftHash})`;
   if (!verifyEd25519(publicKey, signedMessage(hash), signed.signature))
     return `the draft is not signed by ${signed.proposer}'s registered key`;
   return undefined;

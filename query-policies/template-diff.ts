@@ -8,8 +8,13 @@ export interface FieldDifference {
 }
 
 /** Fields the draft and an existing template (or its catalog summary) both could hold, compared as canonical JSON. */
-export function fieldDifferences(draft: Record<string, unknown>, existing: Record<string, unknown>): FieldDifference[] {
-  const fields = Object.keys(draft).filter((field) => field in existing && field !== 'id' && field !== 'version');
+export function fieldDifferences(
+  draft: Record<string, unknown>,
+  existing: Record<string, unknown>,
+): FieldDifference[] {
+  const fields = Object.keys(draft).filter(
+    (field) => field in existing && field !== 'id' && field !== 'version',
+  );
   return fields
     .filter((field) => canonicalJson(draft[field] ?? null) !== canonicalJson(existing[field] ?? null))
     .map((field) => ({ field, draft: draft[field], existing: existing[field] }));

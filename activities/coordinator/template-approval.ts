@@ -18,14 +18,14 @@ export function createTemplateApprovalActivities(deps: { keys: RegisteredKeys })
     signature: unknown;
   }): Promise<{ templateHash: string }> {
     const template = queryTemplate.safeParse(input.template);
-    if (!template.success) throw refuse(`not a valid template: ${issuesOnOneLine(template.error, 'template')}`);
+    if (!template.success)
+      throw refuse(`not a valid template: ${issuesOnOneLine(template.error, 'template')}`);
     const signature = templateSignature.safeParse(input.signature);
     if (!signature.success) throw refuse('the approval carries no template signature');
     if (template.data.seller !== input.sellerId)
       throw refuse(`the template names seller ${template.data.seller}, not ${input.sellerId}`);
     const seller = await deps.keys.currentKey(input.sellerId);
-    if (!seller || seller.role !== 'seller')
-      throw refuse(`${input.sellerId} is not a registered seller`);
+    if (!seller || seller.role !== 'seller') throw refuse(`${input.sellerId} is not a registered seller`);
     const check = checkTemplateSignature(template.data, signature.data, seller.publicKey);
     if (!check.ok) throw refuse(`the approval is not seller ${input.sellerId}'s: ${check.reason}`);
     return { templateHash: check.hash };

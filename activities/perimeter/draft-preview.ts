@@ -11,7 +11,12 @@ import { maxReleasedGroups } from '../../query-policies/result-size';
 import { lintFix } from '../../query-policies/lint-fixes';
 import { lintTemplate } from '../../query-policies/sql-lint';
 import { queryTemplate, type ParameterValues, type QueryTemplate } from '../../query-policies/template';
-import { signedDraft, type DraftIssue, type DraftPreview, type SignedDraft } from '../../workflows/template-review/shapes';
+import {
+  signedDraft,
+  type DraftIssue,
+  type DraftPreview,
+  type SignedDraft,
+} from '../../workflows/template-review/shapes';
 import { boundParameters } from './bound-parameters';
 import { runWithTimeout } from './query-runner';
 import { refuse } from './refusal';
@@ -74,15 +79,21 @@ export function createDraftPreviewActivities(deps: DraftPreviewDeps) {
     if (!template.success)
       return refused(
         'the draft is not a valid template',
-        template.error.issues.map((i) => ({ code: 'invalid_template', message: `${i.path.join('.')}: ${i.message}`, fix: 'correct the field as the message says' })),
+        template.error.issues.map((i) => ({
+          code: 'invalid_template',
+          message: `${i.path.join('.')}: ${i.message}`,
+          fix: 'correct the field as the message says',
+        })),
       );
     if (template.data.seller !== deps.sellerId)
       refuse('TermsMismatch', `the draft is for seller ${template.data.seller}, not ${deps.sellerId}`);
     const dataset = template.data.dataset;
     if (!deps.datasets[dataset]) return refused(`seller ${deps.sellerId} serves no dataset ${dataset}`);
-    const policy = await readTrustedDatasetPolicy(deps.policiesDir, deps.sellerId, deps.sellerPublicKey).catch(
-      () => undefined,
-    );
+    const policy = await readTrustedDatasetPolicy(
+      deps.policiesDir,
+      deps.sellerId,
+      deps.sellerPublicKey,
+    ).catch(() => undefined);
     const columns = policy?.datasets[dataset]?.columns;
     if (!policy || !columns)
       return refused(`seller ${deps.sellerId} declared no column domains for ${dataset}: no preview can run`);
@@ -127,11 +138,12 @@ export function createDraftPreviewActivities(deps: DraftPreviewDeps) {
         metrics: template.metrics.map((metric) => ({
           name: metric.name,
           aggregate: metric.aggregate,
-          noiseScale: metric.aggregate === 'count_units' ? plan.countScale : (plan.sumScales[metric.name] ?? null),
+          noiseScale:
+            metric.aggregate === 'count_units' ? plan.countScale : (plan.sumScales[metric.name] ?? null),
           typicalSum:
             metric.aggregate !== 'count_units'
-            ? median(rows.map((row) => Number(row[sumColumn(metric.name)])))
-            : median(rows.map((row) => Number(row[UNITS_COLUMN]))),
+              ? median(rows.map((row) => Number(row[sumColumn(metric.name)])))
+              : median(rows.map((row) => Number(row[UNITS_COLUMN]))),
         })),
         epsilon: plan.epsilon,
         delta: plan.delta,

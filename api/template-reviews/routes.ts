@@ -3,6 +3,7 @@ import { requireParty } from '../auth';
 import { errorResponses } from '../error-responses';
 import {
   approvalBody,
+  listedReview,
   proposalBody,
   reviewDecisionBody,
   reviewList,
@@ -37,13 +38,16 @@ export const templateReviewRoutes: FastifyPluginAsyncZod<{ reviews: TemplateRevi
         response: { 200: reviewList, ...errorResponses },
       },
     },
-    async (request) => ({ reviews: await reviews.list(requireParty(request)) }),
+    async (request) => ({
+      reviews: (await reviews.list(requireParty(request))).map((review) => listedReview.parse(review)),
+    }),
   );
   app.get(
     '/template-reviews/:reviewId',
     {
       schema: {
-        summary: 'A proposal with every revision, its previews and the comments (its proposer and seller only)',
+        summary:
+          'A proposal with every revision, its previews and the comments (its proposer and seller only)',
         params: reviewParams,
         response: { 200: reviewStatus, ...errorResponses },
       },
@@ -78,7 +82,8 @@ export const templateReviewRoutes: FastifyPluginAsyncZod<{ reviews: TemplateRevi
     '/template-reviews/:reviewId/approval',
     {
       schema: {
-        summary: 'The seller approves by signing the template (its price and allowed uses); it enters the catalog',
+        summary:
+          'The seller approves by signing the template (its price and allowed uses); it enters the catalog',
         params: reviewParams,
         body: approvalBody,
         response: { 200: reviewStatus, ...errorResponses },

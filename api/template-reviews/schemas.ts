@@ -24,14 +24,16 @@ export const approvalBody = z.strictObject({ template: queryTemplate, signature:
 
 export const reviewStatus = templateReviewStatus;
 
-/** One line of a list: who and what, without the drafts. */
-export const listedReview = templateReviewStatus.pick({
-  reviewId: true,
-  sellerId: true,
-  proposerId: true,
-  dataset: true,
-  templateId: true,
-  stage: true,
-  expiresAt: true,
-});
+/** One line of a list: who and what, without the drafts (the rest of a status is stripped). */
+export const listedReview = templateReviewStatus
+  .pick({
+    reviewId: true,
+    sellerId: true,
+    proposerId: true,
+    dataset: true,
+    templateId: true,
+    stage: true,
+    expiresAt: true,
+  })
+  .strip();
 export const reviewList = z.object({ reviews: z.array(listedReview) });

@@ -44,9 +44,13 @@ export class TemplateReviewService {
 
   async propose(proposer: Party, body: ProposalBody) {
     if (!PROPOSER_ROLES.includes(proposer.role))
-      throw new ApiError('forbidden', `a buyer or sponsor proposes templates; ${proposer.id} is a ${proposer.role}`);
+      throw new ApiError(
+        'forbidden',
+        `a buyer or sponsor proposes templates; ${proposer.id} is a ${proposer.role}`,
+      );
     this.assertSignedBy(proposer, body);
-    if (body.revision !== 1) throw new ApiError('invalid_request', 'a proposal is revision 1; revise it afterwards');
+    if (body.revision !== 1)
+      throw new ApiError('invalid_request', 'a proposal is revision 1; revise it afterwards');
     const seller = this.parties.get(body.draft.seller);
     if (seller?.role !== 'seller') throw new ApiError('not_found', `no seller ${body.draft.seller}`);
     await this.assertLints(body.draft);
@@ -66,7 +70,11 @@ export class TemplateReviewService {
 
   /** The status, to the proposer and the seller only; anyone else gets what an unknown id gets. */
   async status(party: Party, reviewId: string): Promise<TemplateReviewStatus> {
-    const status = await this.calls.query(templateReviewWorkflowId(reviewId), templateReviewStatusQuery, WHAT);
+    const status = await this.calls.query(
+      templateReviewWorkflowId(reviewId),
+      templateReviewStatusQuery,
+      WHAT,
+    );
     if (party.id !== status.proposerId && party.id !== status.sellerId)
       throw new ApiError('not_found', `no ${WHAT}`);
     return status;
@@ -87,16 +95,31 @@ export class TemplateReviewService {
   async revise(proposer: Party, reviewId: string, body: ProposalBody) {
     const status = await this.status(proposer, reviewId);
     if (status.proposerId !== proposer.id)
-      throw new ApiError('forbidden', `only ${status.proposerId}, who proposed it, revises review ${reviewId}`);
+      throw new ApiError(
+        'forbidden',
+        `only ${status.proposerId}, who proposed it, revises review ${reviewId}`,
+      );
     this.assertSignedBy(proposer, body);
     await this.assertLints(body.draft);
-    return this.calls.update(templateReviewWorkflowId(reviewId), reviseProposalUpdate, body, WHAT, 'templateReview');
+    return this.calls.update(
+      templateReviewWorkflowId(reviewId),
+      reviseProposalUpdate,
+      body,
+      WHAT,
+      'templateReview',
+    );
   }
 
   async decide(seller: Party, reviewId: string, { content, proof }: ReviewDecisionBody) {
     const status = await this.sellersView(seller, reviewId);
     const signed = signedByParty(seller, status.scope, 'template_review', content, proof);
-    return this.calls.update(templateReviewWorkflowId(reviewId), decideReviewUpdate, { signed }, WHAT, 'templateReview');
+    return this.calls.update(
+      templateReviewWorkflowId(reviewId),
+      decideReviewUpdate,
+      { signed },
+      WHAT,
+      'templateReview',
+    );
   }
 
   /** The workflow counts the approval (the coordinator checks the signature); then it enters the catalog. */

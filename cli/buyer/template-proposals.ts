@@ -2,7 +2,16 @@ import type { Command } from 'commander';
 import { signDraft } from '../../query-policies/draft-signature';
 import { readTemplateFile, TemplateFileError } from '../../query-policies/template-files';
 import type { TemplateReviewStatus } from '../../workflows/template-review/shapes';
-import { CliError, home, keyPaths, partyClient, print, readText, withPartyOptions, type PartyOptions } from '../common';
+import {
+  CliError,
+  home,
+  keyPaths,
+  partyClient,
+  print,
+  readText,
+  withPartyOptions,
+  type PartyOptions,
+} from '../common';
 import { formatReview } from '../template/review-format';
 
 type Options = PartyOptions & { json?: boolean };
@@ -22,7 +31,11 @@ async function propose(file: string, options: Options & { reviewId?: string }): 
   const reviewId = options.reviewId ?? `review-${crypto.randomUUID()}`;
   const { client, body } = await signedRevision(file, reviewId, 1, options);
   const status = await client.post<TemplateReviewStatus>('/template-reviews', body);
-  print(options.json, status, () => `${formatReview(status)}\n(follow it: tusk buyer template status ${reviewId})`);
+  print(
+    options.json,
+    status,
+    () => `${formatReview(status)}\n(follow it: tusk buyer template status ${reviewId})`,
+  );
 }
 
 async function revise(reviewId: string, file: string, options: Options): Promise<void> {
@@ -40,22 +53,30 @@ async function status(reviewId: string, options: Options): Promise<void> {
 
 /** `tusk buyer template propose|revise|status`: a buyer's (or sponsor's, with --as) template proposals. */
 export function addTemplateProposalCommands(buyer: Command): void {
-  const template = buyer.command('template').description('propose templates to a seller, revise them, follow their review');
+  const template = buyer
+    .command('template')
+    .description('propose templates to a seller, revise them, follow their review');
   withPartyOptions(
     template
       .command('propose <file>')
-      .description("sign a draft template (its SQL, parameters, metrics, declared use, suggested price) and send it to its seller; lint runs at once"),
+      .description(
+        'sign a draft template (its SQL, parameters, metrics, declared use, suggested price) and send it to its seller; lint runs at once',
+      ),
   )
     .option('--review-id <id>', 'the review id (default: a fresh one)')
     .option('--json', 'print JSON')
     .action(propose);
   withPartyOptions(
-    template.command('revise <reviewId> <file>').description('sign the next revision of the draft and send it'),
+    template
+      .command('revise <reviewId> <file>')
+      .description('sign the next revision of the draft and send it'),
   )
     .option('--json', 'print JSON')
     .action(revise);
   withPartyOptions(
-    template.command('status <reviewId>').description('the proposal: its stage, every revision with its preview, the comments'),
+    template
+      .command('status <reviewId>')
+      .description('the proposal: its stage, every revision with its preview, the comments'),
   )
     .option('--json', 'print JSON')
     .action(status);

@@ -1,3 +1,4 @@
+import { addReviewCommands } from './reviews';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -98,6 +99,7 @@ export function registerSellerCommands(program: Command): void {
       .option('--ledger <file>', "the ledger file itself (default: from the seller's perimeter.json)"),
   ).action(exportLedger);
   addDealsCommand(seller);
+  addReviewCommands(seller);
   addKeyCheckCommand(seller);
   addDisputePartyCommands(seller);
 }

@@ -11,7 +11,8 @@ function previewLines(preview: DraftPreview | undefined): string[] {
       ...preview.issues.map((i) => `    - ${i.code}: ${i.message}\n      fix: ${i.fix}`),
     ];
   const metrics = preview.metrics.map(
-    (m) => `    - ${m.name} (${m.aggregate}): noise ±${m.noiseScale ?? '?'} against a typical ${m.typicalSum ?? 'n/a'}`,
+    (m) =>
+      `    - ${m.name} (${m.aggregate}): noise ±${m.noiseScale ?? '?'} against a typical ${m.typicalSum ?? 'n/a'}`,
   );
   return [
     `  preview on a synthetic twin (${preview.twin.rows} rows, ${preview.twin.units} units, from the declared domains only):`,

@@ -1,4 +1,8 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyPaths, writeFileAtomic } from '../../cli/common';
 import { waitForStage } from '../../cli/buyer/commands';
 import type { SignedBundle } from '../../lib/audit/bundle';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
@@ -15,13 +19,9 @@ import {
   type TemplateReviewStatus,
 } from '../../workflows/template-review/shapes';
 import { approveTemplateUpdate, reviseProposalUpdate } from '../../workflows/template-review/workflow';
-import {
-  buyDeal,
-  DEFAULT_DATASET_BUDGETS,
-  startTestDeployment,
-  type TestDeployment,
-} from './harness';
+import { buyDeal, DEFAULT_DATASET_BUDGETS, startTestDeployment, type TestDeployment } from './harness';
 import { LIFECYCLE_PARTIES, party, sellerIdentity, updateRefusal, waitFor } from './lifecycle-harness';
+import { tusk, tuskOk } from './cli/run-tusk';
 
 const DIAGNOSES = ['I10', 'E11', 'J45', 'M54', 'F32', 'K21', 'N39', 'G43', 'C50', 'Z00', 'L40', 'D50'];
 
@@ -105,7 +105,9 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
       'review',
       (s) =>
         s
-          .publishDatasetPolicy({ patients: { ...DEFAULT_DATASET_BUDGETS.patients!, columns: PATIENT_COLUMNS } })
+          .publishDatasetPolicy({
+            patients: { ...DEFAULT_DATASET_BUDGETS.patients!, columns: PATIENT_COLUMNS },
+          })
           .then(() => undefined),
       { parties: LIFECYCLE_PARTIES, acceptanceTimeoutMs: 8_000 },
     );
@@ -122,7 +124,12 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
 
     it('the proposal is signed by the buyer, linted at once, and previewed on the synthetic twin', async () => {
       const created = await propose(reviewId, draftFor(templateId));
-      expect(created).toMatchObject({ reviewId, stage: 'open', proposerId: buyer().id, sellerId: test.seller.id });
+      expect(created).toMatchObject({
+        reviewId,
+        stage: 'open',
+        proposerId: buyer().id,
+        sellerId: test.seller.id,
+      });
       const { revisions } = await previewed(reviewId, 1);
       const preview = revisions[0]!.preview!;
       expect(preview).toMatchObject({
@@ -170,7 +177,9 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
       const hidden = await other.get(reviewPath(reviewId)).catch((e: unknown) => e);
       expect(hidden).toMatchObject({ status: 404, code: 'not_found' });
       expect((hidden as Error).message).toBe((unknown as Error).message);
-      const revising = await propose(reviewId, revised, party(test, 'thin-buyer'), 3).catch((e: unknown) => e);
+      const revising = await propose(reviewId, revised, party(test, 'thin-buyer'), 3).catch(
+        (e: unknown) => e,
+      );
       expect((revising as Error).message).toBe((unknown as Error).message);
       const listed = await other.get<{ reviews: { reviewId: string }[] }>('/template-reviews');
       expect(listed.reviews.map((r) => r.reviewId)).not.toContain(reviewId);
@@ -189,17 +198,20 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
       expect(templates.map((t) => t.id)).not.toContain(templateId);
     });
 
-    it("the seller approves by signing with its price and allowed uses; it enters the catalog", async () => {
+    it('the seller approves by signing with its price and allowed uses; it enters the catalog', async () => {
       const template = approved(reviewId, revised);
       const done = await seller.post<TemplateReviewStatus>(`${reviewPath(reviewId)}/approval`, {
         template,
         signature: signTemplate(template, test.seller.keys.privateKeyPem),
       });
       expect(done).toMatchObject({ stage: 'approved', approvedTemplateHash: templateHash(template) });
-      const { templates } = await buyer().client.get<{ templates: { id: string; hash: string; price: string }[] }>(
-        '/templates',
-      );
-      expect(templates.find((t) => t.id === templateId)).toMatchObject({ hash: templateHash(template), price: '800' });
+      const { templates } = await buyer().client.get<{
+        templates: { id: string; hash: string; price: string }[];
+      }>('/templates');
+      expect(templates.find((t) => t.id === templateId)).toMatchObject({
+        hash: templateHash(template),
+        price: '800',
+      });
     });
 
     it('a revision after approval is refused, through the API and straight on Temporal', async () => {
@@ -269,14 +281,22 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
       await propose(reviewId, draftFor('forged-revision'));
       await previewed(reviewId, 1);
       const forged = signDraft(
-        { reviewId, revision: 2, proposer: buyer().id, draft: draftFor('forged-revision', { minCohortSize: 2 }) },
+        {
+          reviewId,
+          revision: 2,
+          proposer: buyer().id,
+          draft: draftFor('forged-revision', { minCohortSize: 2 }),
+        },
         generateEd25519KeyPair().privateKeyPem,
       );
       await test.temporal.workflow
         .getHandle(templateReviewWorkflowId(reviewId))
         .executeUpdate(reviseProposalUpdate, { args: [forged] });
       const { revisions } = await previewed(reviewId, 2);
-      expect(revisions[1]!.preview).toMatchObject({ kind: 'refused', reason: expect.stringContaining('not signed') });
+      expect(revisions[1]!.preview).toMatchObject({
+        kind: 'refused',
+        reason: expect.stringContaining('not signed'),
+      });
     });
 
     it("an open proposal expires at the seller's deadline", async () => {
@@ -289,9 +309,67 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
         30_000,
       );
       expect(expired.audit.map((e) => e.action)).toContain('expired');
-      await expect(propose(reviewId, draftFor('expiring', { minCohortSize: 25 }), buyer(), 2)).rejects.toMatchObject({
+      await expect(
+        propose(reviewId, draftFor('expiring', { minCohortSize: 25 }), buyer(), 2),
+      ).rejects.toMatchObject({
         status: 409,
       });
+    });
+  });
+  describe('through the CLI: tusk buyer template and tusk seller review', () => {
+    let keyHome: string;
+    let env: Record<string, string>;
+    const reviewId = `review-${crypto.randomUUID()}`;
+    const draftFile = () => join(keyHome, 'draft.json');
+
+    beforeAll(async () => {
+      keyHome = await mkdtemp(join(tmpdir(), 'tusk-review-keys-'));
+      env = { TUSK_HOME: keyHome, TUSK_API_URL: test.deployment.apiUrl };
+      await writeFileAtomic(keyPaths(keyHome, buyer().id).signing, buyer().signingKeyPem, 0o600);
+      await writeFileAtomic(keyPaths(keyHome, test.seller.id).signing, test.seller.keys.privateKeyPem, 0o600);
+    });
+    afterAll(async () => {
+      if (keyHome) await rm(keyHome, { recursive: true, force: true });
+    });
+
+    it('a row-dependent draft is refused with every problem, exit 1', async () => {
+      const draft = draftFor('cli-limited', { sql: `${draftFor('x').sql} LIMIT 5` });
+      await writeFile(draftFile(), JSON.stringify(draft));
+      const run = await tusk(['buyer', 'template', 'propose', draftFile(), '--as', buyer().id], env);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('template_lint_failed');
+      expect(run.stderr).toContain('fix:');
+    });
+
+    it('propose, show with a diff, ask for changes, revise, approve with a price: it is for sale', async () => {
+      await writeFile(draftFile(), JSON.stringify(draftFor('cli-cost-by-dx')));
+      const asBuyer = ['--as', buyer().id];
+      const asSeller = ['--as', test.seller.id];
+      await tuskOk(['buyer', 'template', 'propose', draftFile(), '--review-id', reviewId, ...asBuyer], env);
+      await previewed(reviewId, 1);
+      const shown = await tuskOk(['seller', 'review', 'show', reviewId, ...asSeller], env);
+      expect(shown).toContain('preview on a synthetic twin');
+      // The nearest template it sells is the one approved above, at another price and with other uses.
+      expect(shown).toMatch(/differs from proposed-cost-by-dx in:[\s\S]*price/);
+      expect(await tuskOk(['seller', 'review', 'list', ...asSeller], env)).toContain(reviewId);
+      await tuskOk(
+        ['seller', 'review', 'request-changes', reviewId, 'name it for diagnoses', ...asSeller],
+        env,
+      );
+      await writeFile(
+        draftFile(),
+        JSON.stringify(draftFor('cli-cost-by-dx', { title: 'Patients and cost per diagnosis group' })),
+      );
+      await tuskOk(['buyer', 'template', 'revise', reviewId, draftFile(), ...asBuyer], env);
+      await previewed(reviewId, 2);
+      const status = await tuskOk(['buyer', 'template', 'status', reviewId, ...asBuyer], env);
+      expect(status).toContain('revision 2');
+      expect(status).toContain('request_changes: name it for diagnoses');
+      await tuskOk(['seller', 'review', 'approve', reviewId, '--price', '900', ...asSeller], env);
+      const { templates } = await buyer().client.get<{ templates: { id: string; price: string }[] }>(
+        '/templates',
+      );
+      expect(templates.find((t) => t.id === 'cli-cost-by-dx')?.price).toBe('900');
     });
   });
 });

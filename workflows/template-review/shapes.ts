@@ -110,13 +110,21 @@ export type DraftPreview = z.infer<typeof draftPreview>;
 
 /** What the seller signs when it answers a proposal without approving it (a decision, lib/decision-statement.ts). */
 export const reviewDecisionContent = z.discriminatedUnion('decision', [
-  z.strictObject({ decision: z.literal('comment'), revision: z.int().min(1), message: z.string().min(1).max(4000) }),
+  z.strictObject({
+    decision: z.literal('comment'),
+    revision: z.int().min(1),
+    message: z.string().min(1).max(4000),
+  }),
   z.strictObject({
     decision: z.literal('request_changes'),
     revision: z.int().min(1),
     message: z.string().min(1).max(4000),
   }),
-  z.strictObject({ decision: z.literal('reject'), revision: z.int().min(1), message: z.string().min(1).max(4000) }),
+  z.strictObject({
+    decision: z.literal('reject'),
+    revision: z.int().min(1),
+    message: z.string().min(1).max(4000),
+  }),
   z.strictObject({ decision: z.literal('set_deadline'), expiresAt: z.int().positive() }),
 ]);
 export type ReviewDecisionContent = z.infer<typeof reviewDecisionContent>;
@@ -168,7 +176,13 @@ export const templateReviewStatus = z.strictObject({
   /** Every revision, the first included, kept as signed, each with its preview once it ran. */
   revisions: z.array(reviewRevision),
   comments: z.array(
-    z.strictObject({ at: z.number(), by: z.string(), revision: z.int(), kind: z.string(), message: z.string() }),
+    z.strictObject({
+      at: z.number(),
+      by: z.string(),
+      revision: z.int(),
+      kind: z.string(),
+      message: z.string(),
+    }),
   ),
   /** Once approved: the hash of the template the seller signed, which the catalog and deals pin. */
   approvedTemplateHash: sha256Ref.optional(),

@@ -72,7 +72,14 @@ export class TemplateReviewState {
     const current = this.current;
     if (current.preview || this.finished) return undefined;
     const { revision, draft, draftHash, signature } = current;
-    return { reviewId: this.status.reviewId, revision, proposer: this.status.proposerId, draft, draftHash, signature };
+    return {
+      reviewId: this.status.reviewId,
+      revision,
+      proposer: this.status.proposerId,
+      draft,
+      draftHash,
+      signature,
+    };
   }
 
   snapshot(): TemplateReviewStatus {
@@ -93,11 +100,17 @@ export class TemplateReviewState {
     if (proposal.reviewId !== this.status.reviewId)
       throw refusal('InvalidInput', `the draft was signed for review ${proposal.reviewId}`);
     if (proposal.proposer !== this.status.proposerId)
-      throw refusal('Forbidden', `only ${this.status.proposerId}, who proposed it, may revise review ${this.status.reviewId}`);
+      throw refusal(
+        'Forbidden',
+        `only ${this.status.proposerId}, who proposed it, may revise review ${this.status.reviewId}`,
+      );
     if (proposal.revision !== expected)
       throw refusal('InvalidInput', `the next revision is ${expected}, not ${proposal.revision}`);
     if (proposal.draft.seller !== this.status.sellerId || proposal.draft.id !== this.status.templateId)
-      throw refusal('InvalidInput', `a revision keeps seller ${this.status.sellerId} and template id ${this.status.templateId}`);
+      throw refusal(
+        'InvalidInput',
+        `a revision keeps seller ${this.status.sellerId} and template id ${this.status.templateId}`,
+      );
     if (proposal.draft.dataset !== this.status.dataset)
       throw refusal('InvalidInput', `a revision keeps dataset ${this.status.dataset}`);
   }
@@ -133,9 +146,15 @@ export class TemplateReviewState {
   assertCanDecide(principal: string, content: ReviewDecisionContent): void {
     this.assertOpen();
     if (principal !== this.status.sellerId)
-      throw refusal('Forbidden', `only seller ${this.status.sellerId} decides on review ${this.status.reviewId}`);
+      throw refusal(
+        'Forbidden',
+        `only seller ${this.status.sellerId} decides on review ${this.status.reviewId}`,
+      );
     if (content.decision !== 'set_deadline' && content.revision !== this.current.revision)
-      throw refusal('InvalidState', `the current revision is ${this.current.revision}, not ${content.revision}`);
+      throw refusal(
+        'InvalidState',
+        `the current revision is ${this.current.revision}, not ${content.revision}`,
+      );
   }
 
   decide(principal: string, content: ReviewDecisionContent, now: number): void {
@@ -150,9 +169,14 @@ export class TemplateReviewState {
     this.status.comments.push({ at: now, by: principal, revision, kind: decision, message });
     if (decision === 'request_changes') this.status.stage = 'changes_requested';
     if (decision === 'reject') this.status.stage = 'rejected';
-    this.record(now, decision === 'comment' ? 'commented' : decision === 'reject' ? 'rejected' : 'changes_requested', principal, {
-      revision,
-    });
+    this.record(
+      now,
+      decision === 'comment' ? 'commented' : decision === 'reject' ? 'rejected' : 'changes_requested',
+      principal,
+      {
+        revision,
+      },
+    );
   }
 
   /**
@@ -180,7 +204,11 @@ export class TemplateReviewState {
     this.assertCanApprove(template);
     this.status.stage = 'approved';
     this.status.approvedTemplateHash = templateHash;
-    this.record(now, 'approved', seller, { revision: this.current.revision, templateHash, price: template.price });
+    this.record(now, 'approved', seller, {
+      revision: this.current.revision,
+      templateHash,
+      price: template.price,
+    });
   }
 
   nextDeadline(): number | undefined {

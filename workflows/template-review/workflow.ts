@@ -33,11 +33,20 @@ export interface DecideReviewRequest {
 }
 
 export const templateReviewStatusQuery = defineQuery<TemplateReviewStatus>('templateReviewStatus');
-export const reviseProposalUpdate = defineUpdate<TemplateReviewStatus, [SignedDraft]>('reviseTemplateProposal');
-export const decideReviewUpdate = defineUpdate<TemplateReviewStatus, [DecideReviewRequest]>('decideTemplateReview');
-export const approveTemplateUpdate = defineUpdate<TemplateReviewStatus, [TemplateApproval]>('approveTemplate');
+export const reviseProposalUpdate = defineUpdate<TemplateReviewStatus, [SignedDraft]>(
+  'reviseTemplateProposal',
+);
+export const decideReviewUpdate = defineUpdate<TemplateReviewStatus, [DecideReviewRequest]>(
+  'decideTemplateReview',
+);
+export const approveTemplateUpdate = defineUpdate<TemplateReviewStatus, [TemplateApproval]>(
+  'approveTemplate',
+);
 
-const parsedOr = <T>(parsed: { success: true; data: T } | { success: false; error: Error }, what: string): T => {
+const parsedOr = <T>(
+  parsed: { success: true; data: T } | { success: false; error: Error },
+  what: string,
+): T => {
   if (!parsed.success) throw refusal('InvalidInput', `${what} is malformed`);
   return parsed.data;
 };
@@ -49,7 +58,9 @@ async function previewIn(sellerId: string, draft: SignedDraft): Promise<DraftPre
   } catch (error) {
     const cause = error instanceof ActivityFailure ? error.cause : undefined;
     const reason =
-      cause instanceof ApplicationFailure ? cause.message : 'the perimeter did not answer: revise to try again';
+      cause instanceof ApplicationFailure
+        ? cause.message
+        : 'the perimeter did not answer: revise to try again';
     return { kind: 'refused', revision: draft.revision, reason, issues: [] };
   }
 }
@@ -77,7 +88,7 @@ export async function templateReview(input: TemplateReviewInput): Promise<Templa
       return state.snapshot();
     },
     {
-      validator: (proposal) => {
+      validator: (proposal: SignedDraft) => {
         state.assertCanRevise(parsedOr(signedDraft.safeParse(proposal), 'the revision'));
       },
     },
@@ -90,7 +101,7 @@ export async function templateReview(input: TemplateReviewInput): Promise<Templa
       return state.snapshot();
     },
     {
-      validator: ({ signed }) => {
+      validator: ({ signed }: DecideReviewRequest) => {
         const content = parsedOr(reviewDecisionContent.safeParse(signed?.statement?.content), 'the decision');
         state.assertCanDecide(signed.statement.principal, content);
       },
@@ -110,7 +121,7 @@ export async function templateReview(input: TemplateReviewInput): Promise<Templa
       return state.snapshot();
     },
     {
-      validator: (approval) => {
+      validator: (approval: TemplateApproval) => {
         state.assertCanApprove(parsedOr(templateApproval.safeParse(approval), 'the approval').template);
       },
     },

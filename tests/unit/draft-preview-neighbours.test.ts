@@ -1,0 +1,145 @@
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDraftPreviewActivities } from '../../activities/perimeter/draft-preview';
+import { generateEd25519KeyPair } from '../../lib/ed25519';
+import type { RegisteredKeys } from '../../lib/key-log';
+import { createSyntheticPatients } from '../../lib/synthetic-patients';
+import type { DeclaredColumns } from '../../query-policies/column-domains';
+import { signDatasetPolicy, type DatasetPolicy } from '../../query-policies/dataset-policy';
+import { datasetPolicyPath } from '../../query-policies/dataset-policy-file';
+import { signDraft } from '../../query-policies/draft-signature';
+import type { QueryTemplate } from '../../query-policies/template';
+
+const DIAGNOSES = ['I10', 'E11', 'J45', 'M54', 'F32', 'K21', 'N39', 'G43', 'C50', 'Z00', 'L40', 'D50'];
+const COLUMNS: DeclaredColumns = {
+  person_id: { type: 'integer', min: 1, max: 1500 },
+  age: { type: 'integer', min: 5, max: 94 },
+  sex: { type: 'enum', values: ['F', 'M'] },
+  diagnosis_code: { type: 'enum', values: DIAGNOSES },
+  cost: { type: 'decimal', scale: 2, min: 50, max: 4050 },
+};
+
+const seller = generateEd25519KeyPair();
+const proposer = generateEd25519KeyPair();
+/** The transparency log's answer, fixed: the proposer is a registered buyer under its key. */
+const keys: RegisteredKeys = {
+  currentKey: async (partyId) =>
+    partyId === 'buyer-a'
+      ? {
+          type: 'tusk.key-registration/v1',
+          partyId,
+          role: 'buyer',
+          purpose: 'party',
+          publicKey: proposer.publicKey,
+          sequence: 0,
+        }
+      : undefined,
+};
+
+const draft: QueryTemplate = {
+  id: 'proposed',
+  version: 1,
+  seller: 'seller-a',
+  title: 'Patients and cost per diagnosis',
+  description: 'per diagnosis',
+  dataset: 'patients',
+  sql: 'SELECT person_id, diagnosis_code, cost FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex',
+  parameters: {
+    min_age: { type: 'integer', min: 0, max: 120 },
+    max_age: { type: 'integer', min: 0, max: 120 },
+    sex: { type: 'enum', values: ['F', 'M'] },
+  },
+  constraints: [{ lessOrEqual: ['min_age', 'max_age'] }],
+  dimensions: ['diagnosis_code'],
+  metrics: [
+    { name: 'patients', aggregate: 'count_units' },
+    { name: 'total_cost', aggregate: 'sum', column: 'cost', min: 0, max: 4000 },
+  ],
+  privacyUnit: 'person_id',
+  maxGroupsPerUnit: 3,
+  minCohortSize: 20,
+  privacy: { mechanism: 'discrete_laplace', epsilon: 2 },
+  price: '500',
+  compliance: { jurisdictions: ['US'], purposes: ['research'], dataClasses: ['health'] },
+  multiSeller: false,
+  privateSelection: false,
+  groupDomain: { diagnosis_code: DIAGNOSES },
+};
+
+/**
+ * The preview's privacy claim, tested against its definition: for neighbouring datasets D and D′
+ * (D′ = D without every row of one person), what leaves the perimeter is identical, so it says
+ * nothing about whether that person is in the data (PRIVACY.md, "Template proposals").
+ */
+describe('a draft preview on neighbouring datasets', () => {
+  let dir: string;
+  const previewOn = (datasetFile: string) =>
+    createDraftPreviewActivities({
+      sellerId: 'seller-a',
+      sellerPublicKey: seller.publicKey,
+      policiesDir: dir,
+      datasets: { patients: datasetFile },
+      keys,
+      queryTimeoutMs: 30_000,
+    }).previewDraft(
+      signDraft({ reviewId: 'r1', revision: 1, proposer: 'buyer-a', draft }, proposer.privateKeyPem),
+    );
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tusk-preview-'));
+    await createSyntheticPatients({ path: join(dir, 'd.duckdb'), rows: 3000 });
+    await copyFile(join(dir, 'd.duckdb'), join(dir, 'd-prime.duckdb'));
+    const instance = await DuckDBInstance.create(join(dir, 'd-prime.duckdb'));
+    const connection = await instance.connect();
+    await connection.run('DELETE FROM patients WHERE person_id = (SELECT min(person_id) FROM patients)');
+    await connection.run('CHECKPOINT');
+    connection.closeSync();
+    instance.closeSync();
+    const policy: DatasetPolicy = {
+      seller: 'seller-a',
+      version: 1,
+      datasets: {
+        patients: {
+          total: { epsilon: 100, delta: 1e-5 },
+          perBuyer: { epsilon: 10, delta: 1e-6 },
+          columns: COLUMNS,
+        },
+      },
+    };
+    await writeFile(
+      datasetPolicyPath(dir),
+      JSON.stringify({ policy, signature: signDatasetPolicy(policy, seller.privateKeyPem) }),
+    );
+  }, 60_000);
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('is the same on D and on D′, and says what the draft would answer', async () => {
+    const [onD, onNeighbour] = await Promise.all([
+      previewOn(join(dir, 'd.duckdb')),
+      previewOn(join(dir, 'd-prime.duckdb')),
+    ]);
+    expect(onD).toEqual(onNeighbour);
+    expect(onD).toMatchObject({ kind: 'previewed', epsilon: 2, answersPerBuyer: 5, answersTotal: 50 });
+  });
+
+  it('runs nothing for a draft its proposer did not sign', async () => {
+    const forged = signDraft(
+      { reviewId: 'r1', revision: 1, proposer: 'buyer-a', draft },
+      seller.privateKeyPem,
+    );
+    const activities = createDraftPreviewActivities({
+      sellerId: 'seller-a',
+      sellerPublicKey: seller.publicKey,
+      policiesDir: dir,
+      datasets: { patients: join(dir, 'd.duckdb') },
+      keys,
+      queryTimeoutMs: 30_000,
+    });
+    await expect(activities.previewDraft(forged)).rejects.toMatchObject({ type: 'TermsSignatureInvalid' });
+  });
+});
