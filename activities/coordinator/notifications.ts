@@ -9,7 +9,12 @@ export type DealEvent =
   | 'subscription_payment_failed'
   | 'subscription_suspended'
   | 'milestone_released'
-  | 'grant_ended';
+  | 'grant_ended'
+  /** Template reviews (the id is the review's): a proposal reached its seller, or it ended. */
+  | 'template_proposed'
+  | 'template_approved'
+  | 'template_rejected'
+  | 'template_review_expired';
 
 /** A BullMQ job: ids and an event name only; Redis never holds results or keys. */
 export interface NotificationJob {

@@ -10,7 +10,8 @@ import {
 } from '@temporalio/workflow';
 import type { SignedDecision } from '../../lib/decision-statement';
 import type { PreviewActivities } from '../../activities/perimeter/types';
-import { coordinatorCheck, perimeterCheck } from '../activity-options';
+import { coordinatorCheck, coordinatorNotify, perimeterCheck } from '../activity-options';
+import { notifyBestEffort } from '../notify';
 import { coordinatorActivities, perimeterActivities } from '../activity-proxies';
 import { refusal } from '../refusals';
 import { asRefusal, verifiedSigner } from '../verified-decision';
@@ -64,6 +65,12 @@ async function previewIn(sellerId: string, draft: SignedDraft): Promise<DraftPre
     return { kind: 'refused', revision: draft.revision, reason, issues: [] };
   }
 }
+
+const ENDING_EVENTS = {
+  approved: 'template_approved',
+  rejected: 'template_rejected',
+  expired: 'template_review_expired',
+} as const;
 
 /**
  * A buyer's (or sponsor's) proposed template on its way to the seller's catalog: the perimeter
@@ -127,6 +134,9 @@ export async function templateReview(input: TemplateReviewInput): Promise<Templa
     },
   );
 
+  const notify = (partyId: string, event: Parameters<typeof notifyBestEffort>[3]) =>
+    notifyBestEffort(coordinatorActivities(coordinatorNotify), partyId, input.reviewId, event);
+  await notify(input.sellerId, 'template_proposed');
   while (!state.finished) {
     const waiting = state.awaitingPreview;
     if (waiting) {
@@ -137,6 +147,8 @@ export async function templateReview(input: TemplateReviewInput): Promise<Templa
     await condition(() => state.changes !== seen, Math.max(1, (state.nextDeadline() ?? 0) - Date.now()));
     state.tick(Date.now());
   }
+  // The proposer learns the outcome at once: an approved template is for sale already.
+  await notify(input.proposerId, ENDING_EVENTS[state.stage as 'approved' | 'rejected' | 'expired']);
   await condition(allHandlersFinished);
   return state.snapshot();
 }
