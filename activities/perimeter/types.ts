@@ -1,3 +1,4 @@
+import type { DraftPreview, SignedDraft } from '../../workflows/template-review/shapes';
 import type { ReleaseStatement } from '../../lib/release-statement';
 import type { DealCompliance } from '../../query-policies/compliance';
 import type { ParameterValues } from '../../query-policies/template';
@@ -130,7 +131,5 @@ export type PerimeterRefusal =
 
 /** The preview of a proposed template (activities/perimeter/draft-preview.ts): runs on a synthetic twin only. */
 export interface PreviewActivities {
-  previewDraft(
-    draft: import('../../workflows/template-review/shapes').SignedDraft,
-  ): Promise<import('../../workflows/template-review/shapes').DraftPreview>;
+  previewDraft(draft: SignedDraft): Promise<DraftPreview>;
 }

@@ -20,7 +20,14 @@ import {
 } from '../../workflows/template-review/shapes';
 import { approveTemplateUpdate, reviseProposalUpdate } from '../../workflows/template-review/workflow';
 import { buyDeal, DEFAULT_DATASET_BUDGETS, startTestDeployment, type TestDeployment } from './harness';
-import { LIFECYCLE_PARTIES, party, sellerIdentity, updateRefusal, waitFor } from './lifecycle-harness';
+import {
+  LIFECYCLE_PARTIES,
+  party,
+  replay,
+  sellerIdentity,
+  updateRefusal,
+  waitFor,
+} from './lifecycle-harness';
 import { tusk, tuskOk } from './cli/run-tusk';
 
 const DIAGNOSES = ['I10', 'E11', 'J45', 'M54', 'F32', 'K21', 'N39', 'G43', 'C50', 'Z00', 'L40', 'D50'];
@@ -243,6 +250,27 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
   });
 
   describe('refusals', () => {
+    it('the seller rejects with a reason: the proposal ends, nothing enters the catalog, and its history replays', async () => {
+      const reviewId = `review-${crypto.randomUUID()}`;
+      await propose(reviewId, draftFor('rejected-one'));
+      await previewed(reviewId, 1);
+      const rejected = await decide(reviewId, {
+        decision: 'reject',
+        revision: 1,
+        message: 'we do not sell diagnoses',
+      });
+      expect(rejected.stage).toBe('rejected');
+      expect(rejected.comments.at(-1)).toMatchObject({ kind: 'reject', message: 'we do not sell diagnoses' });
+      await expect(
+        decide(reviewId, { decision: 'comment', revision: 1, message: 'too late' }),
+      ).rejects.toMatchObject({ status: 409 });
+      const { templates } = await buyer().client.get<{ templates: { id: string }[] }>('/templates');
+      expect(templates.map((t) => t.id)).not.toContain('rejected-one');
+      // An auditor replays how the proposal was decided, against today's workflow code.
+      await test.temporal.workflow.getHandle(templateReviewWorkflowId(reviewId)).result();
+      await replay(test, templateReviewWorkflowId(reviewId));
+    });
+
     it('a draft that breaks row independence is refused at once, with every problem and its fix', async () => {
       const reviewId = `review-${crypto.randomUUID()}`;
       const draft = draftFor('row-dependent', {
