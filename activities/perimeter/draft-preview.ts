@@ -4,7 +4,8 @@ import { cohortAggregateSql, sumColumn, UNITS_COLUMN } from '../../query-policie
 import type { DeclaredColumns } from '../../query-policies/column-domains';
 import { budgetScopeOf, type DatasetPolicy } from '../../query-policies/dataset-policy';
 import { readTrustedDatasetPolicy } from '../../query-policies/dataset-policy-file';
-import { draftSignatureProblem } from '../../query-policies/draft-signature';
+import { draftSignatureProblem, signPreview } from '../../query-policies/draft-signature';
+import type { PerimeterKey } from '../../lib/perimeter-key';
 import { explainTemplate } from '../../query-policies/explain';
 import { noisePlan } from '../../query-policies/noise-plan';
 import { maxReleasedGroups } from '../../query-policies/result-size';
@@ -29,6 +30,8 @@ export interface DraftPreviewDeps {
   datasets: Record<string, string>;
   keys: RegisteredKeys;
   queryTimeoutMs: number;
+  /** The perimeter's own key: it signs each preview, as it signs what it releases. */
+  releaseKey: PerimeterKey;
 }
 
 const PROPOSER_ROLES = ['buyer', 'sponsor'];
@@ -121,36 +124,39 @@ export function createDraftPreviewActivities(deps: DraftPreviewDeps) {
       const budget = budgetScopeOf(policy, template.dataset)?.budget;
       const answers = (epsilon: number | undefined) =>
         epsilon === undefined ? null : Math.floor(epsilon / plan.epsilon);
-      return {
-        kind: 'previewed',
-        revision: draft.revision,
-        draftHash: draft.draftHash,
-        twin: {
-          rows: twin.rows,
-          units: await distinctUnits(connection, template),
-          domainsHash: twin.domainsHash,
+      return signPreview(
+        {
+          kind: 'previewed',
+          revision: draft.revision,
+          draftHash: draft.draftHash,
+          twin: {
+            rows: twin.rows,
+            units: await distinctUnits(connection, template),
+            domainsHash: twin.domainsHash,
+          },
+          columns: [...template.dimensions, ...template.metrics.map((metric) => metric.name)],
+          groups: rows.length,
+          maxGroups: maxReleasedGroups(template),
+          countNoiseScale: plan.countScale,
+          typicalCount: median(rows.map((row) => Number(row[UNITS_COLUMN]))),
+          metrics: template.metrics.map((metric) => ({
+            name: metric.name,
+            aggregate: metric.aggregate,
+            noiseScale:
+              metric.aggregate === 'count_units' ? plan.countScale : (plan.sumScales[metric.name] ?? null),
+            typicalSum:
+              metric.aggregate !== 'count_units'
+                ? median(rows.map((row) => Number(row[sumColumn(metric.name)])))
+                : median(rows.map((row) => Number(row[UNITS_COLUMN]))),
+          })),
+          epsilon: plan.epsilon,
+          delta: plan.delta,
+          answersPerBuyer: answers(budget?.perBuyer.epsilon),
+          answersTotal: answers(budget?.total.epsilon),
+          explain: explainTemplate(template),
         },
-        columns: [...template.dimensions, ...template.metrics.map((metric) => metric.name)],
-        groups: rows.length,
-        maxGroups: maxReleasedGroups(template),
-        countNoiseScale: plan.countScale,
-        typicalCount: median(rows.map((row) => Number(row[UNITS_COLUMN]))),
-        metrics: template.metrics.map((metric) => ({
-          name: metric.name,
-          aggregate: metric.aggregate,
-          noiseScale:
-            metric.aggregate === 'count_units' ? plan.countScale : (plan.sumScales[metric.name] ?? null),
-          typicalSum:
-            metric.aggregate !== 'count_units'
-              ? median(rows.map((row) => Number(row[sumColumn(metric.name)])))
-              : median(rows.map((row) => Number(row[UNITS_COLUMN]))),
-        })),
-        epsilon: plan.epsilon,
-        delta: plan.delta,
-        answersPerBuyer: answers(budget?.perBuyer.epsilon),
-        answersTotal: answers(budget?.total.epsilon),
-        explain: explainTemplate(template),
-      };
+        deps.releaseKey.privateKeyPem,
+      );
     } finally {
       connection.closeSync();
       twin.instance.closeSync();

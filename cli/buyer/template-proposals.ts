@@ -12,6 +12,7 @@ import {
   withPartyOptions,
   type PartyOptions,
 } from '../common';
+import { previewProblems } from '../template/preview-check';
 import { formatReview } from '../template/review-format';
 
 type Options = PartyOptions & { json?: boolean };
@@ -47,8 +48,10 @@ async function revise(reviewId: string, file: string, options: Options): Promise
 }
 
 async function status(reviewId: string, options: Options): Promise<void> {
-  const status = await (await partyClient(options)).get<TemplateReviewStatus>(reviewPath(reviewId));
-  print(options.json, status, () => formatReview(status));
+  const client = await partyClient(options);
+  const status = await client.get<TemplateReviewStatus>(reviewPath(reviewId));
+  const problems = await previewProblems(client, status);
+  print(options.json, status, () => formatReview(status, problems));
 }
 
 /** `tusk buyer template propose|revise|status`: a buyer's (or sponsor's, with --as) template proposals. */

@@ -15,6 +15,7 @@ import {
   withPartyOptions,
   type PartyOptions,
 } from '../common';
+import { previewProblems } from '../template/preview-check';
 import { formatDifferences, formatReview } from '../template/review-format';
 
 type Options = PartyOptions & { json?: boolean };
@@ -60,9 +61,10 @@ async function show(reviewId: string, options: Options): Promise<void> {
     metrics: draft.metrics.map(({ name, aggregate }) => ({ name, aggregate })),
   };
   const nearest = nearestTemplate(comparable, own);
+  const problems = await previewProblems(client, status);
   print(options.json, { status, nearest }, () =>
     [
-      formatReview(status),
+      formatReview(status, problems),
       '',
       formatDifferences(nearest?.template.id as string | undefined, nearest?.differences ?? []),
     ].join('\n'),
@@ -105,7 +107,11 @@ interface ApproveOptions extends Options {
 async function approve(reviewId: string, options: ApproveOptions): Promise<void> {
   const client = await partyClient(options);
   const status = await client.get<TemplateReviewStatus>(reviewPath(reviewId));
-  const draft = status.revisions.at(-1)!.draft;
+  const { draft, revision } = status.revisions.at(-1)!;
+  // The seller signs only a draft its own perimeter previewed: a preview made up by whoever
+  // completes the activity is refused here, before any signature.
+  const problem = (await previewProblems(client, status)).get(revision);
+  if (problem) throw new CliError(`not approving revision ${revision} of ${reviewId}: ${problem}`, 1);
   const template: QueryTemplate = {
     ...draft,
     price: options.price ?? draft.price,

@@ -1,9 +1,10 @@
 import type { DraftPreview, TemplateReviewStatus } from '../../workflows/template-review/shapes';
 import type { FieldDifference } from '../../query-policies/template-diff';
+import type { PreviewProblems } from './preview-check';
 
 const when = (ms: number) => new Date(ms).toISOString();
 
-function previewLines(preview: DraftPreview | undefined): string[] {
+function previewLines(preview: DraftPreview | undefined, problem: string | undefined): string[] {
   if (!preview) return ['  preview: waiting for the perimeter'];
   if (preview.kind === 'refused')
     return [
@@ -15,6 +16,9 @@ function previewLines(preview: DraftPreview | undefined): string[] {
       `    - ${m.name} (${m.aggregate}): noise ±${m.noiseScale ?? '?'} against a typical ${m.typicalSum ?? 'n/a'}`,
   );
   return [
+    problem
+      ? `  PREVIEW NOT VERIFIED: ${problem}`
+      : "  preview signed by the seller's perimeter key (checked against the log)",
     `  preview on a synthetic twin (${preview.twin.rows} rows, ${preview.twin.units} units, from the declared domains only):`,
     `    answer: one row per ${preview.columns.join(', ')}; ${preview.groups} groups on the twin, at most ${preview.maxGroups}`,
     `    counts: noise ±${preview.countNoiseScale} against a typical ${preview.typicalCount ?? 'n/a'}`,
@@ -24,14 +28,14 @@ function previewLines(preview: DraftPreview | undefined): string[] {
 }
 
 /** A proposal in plain words: its stage, each revision with its preview, and the comments. */
-export function formatReview(status: TemplateReviewStatus): string {
+export function formatReview(status: TemplateReviewStatus, problems: PreviewProblems = new Map()): string {
   return [
     `review ${status.reviewId}: ${status.templateId} on ${status.sellerId}'s ${status.dataset}, proposed by ${status.proposerId}`,
     `stage: ${status.stage}${status.stage === 'open' || status.stage === 'changes_requested' ? ` (expires ${when(status.expiresAt)})` : ''}`,
     ...(status.approvedTemplateHash ? [`approved template: ${status.approvedTemplateHash}`] : []),
     ...status.revisions.flatMap((r) => [
       `revision ${r.revision} (${r.draftHash}, ${when(r.at)}): price ${r.draft.price}`,
-      ...previewLines(r.preview),
+      ...previewLines(r.preview, problems.get(r.revision)),
     ]),
     ...status.comments.map((c) => `${c.by} on revision ${c.revision}, ${c.kind}: ${c.message}`),
   ].join('\n');

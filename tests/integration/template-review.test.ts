@@ -9,7 +9,8 @@ import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { confirmDeal } from '../../lib/signed-actions';
 import type { TuskClient } from '../../lib/tusk-client';
 import type { DeclaredColumns } from '../../query-policies/column-domains';
-import { signDraft } from '../../query-policies/draft-signature';
+import { previewSignatureProblem, signDraft } from '../../query-policies/draft-signature';
+import { registeredPerimeterKey } from '../../lib/sdk';
 import { signTemplate, templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { DealStatus } from '../../workflows/deal/state';
@@ -18,7 +19,12 @@ import {
   type ReviewDecisionContent,
   type TemplateReviewStatus,
 } from '../../workflows/template-review/shapes';
-import { approveTemplateUpdate, reviseProposalUpdate } from '../../workflows/template-review/workflow';
+import {
+  approveTemplateUpdate,
+  decideReviewUpdate,
+  reviseProposalUpdate,
+} from '../../workflows/template-review/workflow';
+import { signDecision } from '../../lib/signed-decision';
 import { buyDeal, DEFAULT_DATASET_BUDGETS, startTestDeployment, type TestDeployment } from './harness';
 import {
   LIFECYCLE_PARTIES,
@@ -156,6 +162,10 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
       expect(preview.typicalCount).toBeGreaterThan(0);
       expect(preview.countNoiseScale).toBeGreaterThan(0);
       expect(preview.explain).toContain(`${templateId} v1`);
+      // Signed by the seller's perimeter under the key the transparency log registers for it.
+      const operatorKey = (await buyer().client.get<{ publicKey: string }>('/operator/key')).publicKey;
+      const perimeterKey = await registeredPerimeterKey(buyer().client, test.seller.id, operatorKey);
+      expect(previewSignatureProblem(preview, perimeterKey!)).toBeUndefined();
       // The seller sees the same proposal and preview.
       expect((await status(reviewId, seller)).revisions[0]!.preview).toEqual(preview);
     });
@@ -283,6 +293,30 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
       await expect(status(reviewId)).rejects.toMatchObject({ status: 404 });
     });
 
+    it("a rejection not signed by the seller's key, sent straight to Temporal, is refused", async () => {
+      const reviewId = `review-${crypto.randomUUID()}`;
+      const { scope } = await propose(reviewId, draftFor('kept-open'));
+      const content = { decision: 'reject', revision: 1, message: 'forged' } as const;
+      const statement = {
+        ...scope,
+        action: 'template_review' as const,
+        principal: test.seller.id,
+        content,
+        notAfter: Date.now() + 60_000,
+      };
+      const forged = signDecision(generateEd25519KeyPair().privateKeyPem, statement);
+      const handle = test.temporal.workflow.getHandle(templateReviewWorkflowId(reviewId));
+      const reason = await updateRefusal(
+        handle.executeUpdate(decideReviewUpdate, { args: [{ signed: forged }] }),
+      );
+      expect(reason).toMatch(/signature is not/);
+      const byBuyer = signDecision(buyer().signingKeyPem, { ...statement, principal: buyer().id });
+      expect(
+        await updateRefusal(handle.executeUpdate(decideReviewUpdate, { args: [{ signed: byBuyer }] })),
+      ).toMatch(/seller/);
+      expect((await status(reviewId)).stage).toBe('open');
+    });
+
     it('a draft naming a column the dataset lacks gets a refused preview with the declared columns, and cannot be approved', async () => {
       const reviewId = `review-${crypto.randomUUID()}`;
       const draft = draftFor('needs-income', {
@@ -377,6 +411,7 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
       await previewed(reviewId, 1);
       const shown = await tuskOk(['seller', 'review', 'show', reviewId, ...asSeller], env);
       expect(shown).toContain('preview on a synthetic twin');
+      expect(shown).toContain("preview signed by the seller's perimeter key");
       // The nearest template it sells is the one approved above, at another price and with other uses.
       expect(shown).toMatch(/differs from proposed-cost-by-dx in:[\s\S]*price/);
       expect(await tuskOk(['seller', 'review', 'list', ...asSeller], env)).toContain(reviewId);

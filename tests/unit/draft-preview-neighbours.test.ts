@@ -10,7 +10,7 @@ import { createSyntheticPatients } from '../../lib/synthetic-patients';
 import type { DeclaredColumns } from '../../query-policies/column-domains';
 import { signDatasetPolicy, type DatasetPolicy } from '../../query-policies/dataset-policy';
 import { datasetPolicyPath } from '../../query-policies/dataset-policy-file';
-import { signDraft } from '../../query-policies/draft-signature';
+import { previewSignatureProblem, signDraft } from '../../query-policies/draft-signature';
 import type { QueryTemplate } from '../../query-policies/template';
 
 const DIAGNOSES = ['I10', 'E11', 'J45', 'M54', 'F32', 'K21', 'N39', 'G43', 'C50', 'Z00', 'L40', 'D50'];
@@ -23,6 +23,7 @@ const COLUMNS: DeclaredColumns = {
 };
 
 const seller = generateEd25519KeyPair();
+const perimeter = generateEd25519KeyPair();
 const proposer = generateEd25519KeyPair();
 /** The transparency log's answer, fixed: the proposer is a registered buyer under its key. */
 const keys: RegisteredKeys = {
@@ -84,6 +85,7 @@ describe('a draft preview on neighbouring datasets', () => {
       datasets: { patients: datasetFile },
       keys,
       queryTimeoutMs: 30_000,
+      releaseKey: perimeter,
     }).previewDraft(
       signDraft({ reviewId: 'r1', revision: 1, proposer: 'buyer-a', draft }, proposer.privateKeyPem),
     );
@@ -125,6 +127,10 @@ describe('a draft preview on neighbouring datasets', () => {
     ]);
     expect(onD).toEqual(onNeighbour);
     expect(onD).toMatchObject({ kind: 'previewed', epsilon: 2, answersPerBuyer: 5, answersTotal: 50 });
+    if (onD.kind !== 'previewed') throw new Error('refused');
+    expect(previewSignatureProblem(onD, perimeter.publicKey)).toBeUndefined();
+    // Made up by whoever completes the activity: not the perimeter's.
+    expect(previewSignatureProblem({ ...onD, answersPerBuyer: 500 }, perimeter.publicKey)).toMatch(/not signed/);
   });
 
   it('runs nothing for a draft its proposer did not sign', async () => {
@@ -139,6 +145,7 @@ describe('a draft preview on neighbouring datasets', () => {
       datasets: { patients: join(dir, 'd.duckdb') },
       keys,
       queryTimeoutMs: 30_000,
+      releaseKey: perimeter,
     });
     await expect(activities.previewDraft(forged)).rejects.toMatchObject({ type: 'TermsSignatureInvalid' });
   });

@@ -38,6 +38,7 @@ const previewed = (revision: number): DraftPreview => ({
   answersPerBuyer: 1,
   answersTotal: 1,
   explain: '',
+  perimeterSignature: 's'.repeat(86),
 });
 const review = () =>
   new TemplateReviewState(

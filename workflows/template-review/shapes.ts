@@ -104,6 +104,11 @@ export const draftPreview = z.discriminatedUnion('kind', [
     answersTotal: z.int().nullable(),
     /** `tusk template explain` of the draft. */
     explain: z.string(),
+    /**
+     * The seller's perimeter's signature over the rest (query-policies/draft-signature.ts): the
+     * operator, who could complete the activity itself, cannot make up a preview the seller trusts.
+     */
+    perimeterSignature: ed25519Signature,
   }),
 ]);
 export type DraftPreview = z.infer<typeof draftPreview>;
