@@ -130,7 +130,9 @@ describe('a draft preview on neighbouring datasets', () => {
     if (onD.kind !== 'previewed') throw new Error('refused');
     expect(previewSignatureProblem(onD, perimeter.publicKey)).toBeUndefined();
     // Made up by whoever completes the activity: not the perimeter's.
-    expect(previewSignatureProblem({ ...onD, answersPerBuyer: 500 }, perimeter.publicKey)).toMatch(/not signed/);
+    expect(previewSignatureProblem({ ...onD, answersPerBuyer: 500 }, perimeter.publicKey)).toMatch(
+      /not signed/,
+    );
   });
 
   it('runs nothing for a draft its proposer did not sign', async () => {
