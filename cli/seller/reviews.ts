@@ -4,7 +4,7 @@ import { nearestTemplate } from '../../query-policies/template-diff';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { ReviewDecisionContent, TemplateReviewStatus } from '../../workflows/template-review/shapes';
 import { catalog } from '../buyer/buy';
-import { formatTable } from '../format-table';
+import { formatTable } from '../../lib/format-table';
 import {
   CliError,
   home,

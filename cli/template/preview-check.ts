@@ -1,4 +1,4 @@
-import { registeredPerimeterKey, noPerimeterKeyProblem, type TuskClient } from '../../lib/sdk';
+import { registeredPerimeterKey, noPerimeterKeyProblem, type TuskClient } from '../../sdk';
 import { previewSignatureProblem } from '../../query-policies/draft-signature';
 import type { TemplateReviewStatus } from '../../workflows/template-review/shapes';
 import { logKeyOf } from '../buyer/release-acceptance';
