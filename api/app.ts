@@ -187,7 +187,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(budgetRoutes, { budgets: new BudgetService(temporal, parties) });
   await app.register(templateReviewRoutes, {
-    reviews: new TemplateReviewService(temporal, parties, catalog),
+    reviews: new TemplateReviewService(temporal, parties, catalog, blobs),
   });
   await app.register(multiSellerDealRoutes, {
     deals: new MultiSellerDealService(temporal, catalog, blobs, dealConfig),

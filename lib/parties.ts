@@ -17,6 +17,11 @@ export const party = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url Ed25519 public key (43 characters)')
     .optional(),
+  /** A seller's perimeter's X25519 key: proposed drafts are sealed to it (query-policies/sealed-draft.ts). */
+  perimeterSealingKey: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url X25519 public key (43 characters)')
+    .optional(),
   /** Where the notifier posts this party's deal events; optional. */
   webhookUrl: z.url().optional(),
   /** The party's Aztec account, where settlement on Aztec pays it (seller) or refunds it (buyer). */

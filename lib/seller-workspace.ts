@@ -13,6 +13,11 @@ export const sellerFile = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url Ed25519 public key (43 characters)')
     .optional(),
+  /** The perimeter's X25519 sealing key: buyers' template proposals are sealed to it. */
+  perimeterSealingKey: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, 'a base64url X25519 public key (43 characters)')
+    .optional(),
 });
 export type SellerFile = z.infer<typeof sellerFile>;
 

@@ -16,19 +16,53 @@ export const draftHashOf = ({ reviewId, revision, proposer, draft }: DraftToSign
 
 const signedMessage = (hash: string) => `tusk template draft v1\n${hash}`;
 
-export function signDraft(draft: DraftToSign, privateKeyPem: string): SignedDraft {
+/** The proposer's signature over one revision's draft: what travels in clear instead of the draft. */
+export function signDraft(
+  draft: DraftToSign,
+  privateKeyPem: string,
+): { draftHash: string; signature: string } {
   const draftHash = draftHashOf(draft);
-  return { ...draft, draftHash, signature: signEd25519(privateKeyPem, signedMessage(draftHash)) };
+  return { draftHash, signature: signEd25519(privateKeyPem, signedMessage(draftHash)) };
 }
 
-/** Why this signed draft is not its proposer's under `publicKey`, or undefined when it is. */
-export function draftSignatureProblem(signed: SignedDraft, publicKey: string): string | undefined {
-  const hash = draftHashOf(signed);
+/**
+ * Why this signature over a draft's hash is not its proposer's under `publicKey`, or undefined: what
+ * the API can check without the draft, which it never sees.
+ */
+export function draftHashSignatureProblem(
+  signed: Pick<SignedDraft, 'draftHash' | 'signature' | 'proposer'>,
+  publicKey: string,
+): string | undefined {
+  return verifyEd25519(publicKey, signedMessage(signed.draftHash), signed.signature)
+    ? undefined
+    : `the draft is not signed by ${signed.proposer}'s registered key`;
+}
+
+/**
+ * Why an opened draft is not the one its proposer signed in `signed` under `publicKey`, or undefined:
+ * its hash must be the signed hash, and it must name the review, revision, proposer, seller, dataset
+ * and template id the workflow routes it by.
+ */
+export function draftSignatureProblem(
+  opened: DraftToSign,
+  signed: SignedDraft,
+  publicKey: string,
+): string | undefined {
+  const hash = draftHashOf(opened);
   if (hash !== signed.draftHash)
-    return `the draft changed after signing (now ${hash}, signed ${signed.draftHash})`;
-  if (!verifyEd25519(publicKey, signedMessage(hash), signed.signature))
-    return `the draft is not signed by ${signed.proposer}'s registered key`;
-  return undefined;
+    return `the sealed draft is not the signed one (its hash is ${hash}, the proposer signed ${signed.draftHash})`;
+  const mismatch = (
+    [
+      ['review', opened.reviewId, signed.reviewId],
+      ['revision', opened.revision, signed.revision],
+      ['proposer', opened.proposer, signed.proposer],
+      ['seller', opened.draft.seller, signed.seller],
+      ['dataset', opened.draft.dataset, signed.dataset],
+      ['template id', opened.draft.id, signed.templateId],
+    ] as const
+  ).find(([, inDraft, routed]) => inDraft !== routed);
+  if (mismatch) return `the sealed draft names ${mismatch[0]} ${mismatch[1]}, not ${mismatch[2]}`;
+  return draftHashSignatureProblem(signed, publicKey);
 }
 
 type Previewed = Extract<DraftPreview, { kind: 'previewed' }>;

@@ -1,4 +1,5 @@
 import { canonicalJson } from '../lib/canonical-json';
+import type { QueryTemplate } from './template';
 
 /** One top-level field where a draft differs from a template: its value in each. */
 export interface FieldDifference {
@@ -32,3 +33,16 @@ export function nearestTemplate<T extends Record<string, unknown>>(
   }
   return nearest;
 }
+
+/** What the seller may choose when it signs a proposed draft: the price and allowed uses; it names the review. */
+const SELLER_CHOSEN: (keyof QueryTemplate | 'review')[] = ['price', 'compliance', 'review'];
+
+function withoutSellerChoices(template: QueryTemplate): Record<string, unknown> {
+  const rest: Record<string, unknown> = { ...template };
+  for (const key of SELLER_CHOSEN) delete rest[key];
+  return rest;
+}
+
+/** Whether a template the seller is about to sign is the draft it read, but for its price and uses. */
+export const differsBeyondSellerChoices = (template: QueryTemplate, draft: QueryTemplate): boolean =>
+  canonicalJson(withoutSellerChoices(template)) !== canonicalJson(withoutSellerChoices(draft));

@@ -47,6 +47,7 @@ export {
   type CheckedMilestone,
   checkRelease,
   noPerimeterKeyProblem,
+  registeredKeyOf,
   registeredPerimeterKey,
   type ReleaseCheck,
   type ReleaseWanted,

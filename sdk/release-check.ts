@@ -1,4 +1,4 @@
-import { currentRegistration } from '../lib/transparency/key-registration';
+import { currentRegistration, type KeyPurpose } from '../lib/transparency/key-registration';
 import { sha256Ref } from '../lib/canonical-json';
 import { KeyLogUntrustedError, readKeyLog } from '../lib/key-log';
 import {
@@ -19,21 +19,31 @@ export interface ReleaseWanted {
   termsHash?: string;
 }
 
+/** A party's current key of one purpose, from the transparency log checked under the pinned operator key. */
+export async function registeredKeyOf(
+  client: TuskClient,
+  partyId: string,
+  operatorKey: string,
+  purpose: KeyPurpose,
+): Promise<string | undefined> {
+  const checked = await readKeyLog((path) => client.get<unknown>(path), {
+    partyId,
+    purpose,
+    operatorPublicKey: operatorKey,
+  }).catch((error: Error) => {
+    if (!(error instanceof KeyLogUntrustedError)) throw error;
+    throw new Error(`the transparency log's answer about ${partyId} fails: ${error.message}`);
+  });
+  return currentRegistration(checked.registrations)?.publicKey;
+}
+
 /** The seller's perimeter key as the transparency log registers it, proven to a head the operator signed. */
 export async function registeredPerimeterKey(
   client: TuskClient,
   sellerId: string,
   operatorKey: string,
 ): Promise<string | undefined> {
-  const checked = await readKeyLog((path) => client.get<unknown>(path), {
-    partyId: sellerId,
-    purpose: 'perimeter',
-    operatorPublicKey: operatorKey,
-  }).catch((error: Error) => {
-    if (!(error instanceof KeyLogUntrustedError)) throw error;
-    throw new Error(`the transparency log's answer about ${sellerId} fails: ${error.message}`);
-  });
-  return currentRegistration(checked.registrations)?.publicKey;
+  return registeredKeyOf(client, sellerId, operatorKey, 'perimeter');
 }
 
 /** Why a seller without a logged perimeter key gets nothing accepted, and what to do about it. */

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { createPerimeterActivities } from '../activities/perimeter/activities';
 import { MilestoneRuns } from '../activities/perimeter/milestone-runs';
 import { loadPerimeterKey } from '../activities/perimeter/release-signing';
+import { loadPerimeterSealingKey } from '../lib/perimeter-key';
 import { perimeterTaskQueue } from '../lib/task-queues';
 import { refuse } from '../activities/perimeter/refusal';
 import { LOG_HEAD_FILE, TransparencyKeyLog } from '../lib/key-log';
@@ -96,6 +97,9 @@ runMain('perimeter worker', async () => {
       untrusted: (reason) => refuse('KeyLogUnverified', reason),
     }),
     releaseKey,
+    // Drafts proposed to this seller are sealed to it; the log registers its public key next to the
+    // signing key's (tusk service up, or tusk operator party add --perimeter-sealing-key).
+    sealingKey: await loadPerimeterSealingKey(stateDir),
   });
   // The dataset totals the perimeter already releases (all buyers together), never a buyer's own.
   telemetry.metrics.trackEpsilonSpent(

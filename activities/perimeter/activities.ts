@@ -1,3 +1,4 @@
+import type { X25519KeyPair } from '../../lib/sealed-box';
 import { log } from '@temporalio/activity';
 import { BlobStore } from '../../lib/blob-store';
 import { canonicalHash } from '../../lib/canonical-json';
@@ -71,6 +72,8 @@ export interface PerimeterDeps {
   keys: RegisteredKeys;
   /** The perimeter's own key: it signs what it releases (lib/release-statement.ts). */
   releaseKey: PerimeterKey;
+  /** The perimeter's X25519 key: proposed drafts are sealed to it (query-policies/sealed-draft.ts). */
+  sealingKey?: X25519KeyPair;
 }
 
 const queryKeyOf = (buyerId: string, templateHash: string, parameters: ParameterValues) =>

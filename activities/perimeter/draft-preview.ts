@@ -6,7 +6,10 @@ import { budgetScopeOf, type DatasetPolicy } from '../../query-policies/dataset-
 import { readTrustedDatasetPolicy } from '../../query-policies/dataset-policy-file';
 import { draftSignatureProblem, signPreview } from '../../query-policies/draft-signature';
 import type { PerimeterKey } from '../../lib/perimeter-key';
-import { explainTemplate } from '../../query-policies/explain';
+import type { BlobStore } from '../../lib/blob-store';
+import type { X25519KeyPair } from '../../lib/sealed-box';
+import { openSealedDraft, SealedDraftError } from '../../query-policies/sealed-draft';
+import type { DraftToSign } from '../../query-policies/draft-signature';
 import { noisePlan } from '../../query-policies/noise-plan';
 import { maxReleasedGroups } from '../../query-policies/result-size';
 import { lintFix } from '../../query-policies/lint-fixes';
@@ -32,6 +35,9 @@ export interface DraftPreviewDeps {
   queryTimeoutMs: number;
   /** The perimeter's own key: it signs each preview, as it signs what it releases. */
   releaseKey: PerimeterKey;
+  /** Where sealed drafts are, and the perimeter's key that opens them. */
+  blobs: BlobStore;
+  sealingKey?: X25519KeyPair;
 }
 
 const PROPOSER_ROLES = ['buyer', 'sponsor'];
@@ -59,11 +65,26 @@ function median(values: number[]): number | null {
  * the declared column domains and the budgets; never opens the dataset itself.
  */
 export function createDraftPreviewActivities(deps: DraftPreviewDeps) {
-  async function proposerCheck(draft: SignedDraft): Promise<void> {
-    const key = await deps.keys.currentKey(draft.proposer);
+  /** The sealed draft at the reference, opened here and nowhere before the seller's. */
+  async function openedDraft(signed: SignedDraft): Promise<DraftToSign> {
+    if (!deps.sealingKey)
+      refuse('DatasetPolicyMissing', 'this perimeter has no sealing key: no draft opens here');
+    const bytes = await deps.blobs.get(signed.draftRef).catch(() => undefined);
+    if (!bytes) refuse('TermsMismatch', `no sealed draft ${signed.draftRef} in the blob store`);
+    try {
+      return openSealedDraft(bytes, 'perimeter', deps.sealingKey.privateKeyPem, signed.reviewId);
+    } catch (error) {
+      if (error instanceof SealedDraftError) refuse('TermsMismatch', error.message);
+      throw error;
+    }
+  }
+
+  /** The opened draft is the one the proposer signed, under the key the log registers for it. */
+  async function proposerCheck(opened: DraftToSign, signed: SignedDraft): Promise<void> {
+    const key = await deps.keys.currentKey(signed.proposer);
     if (!key || !PROPOSER_ROLES.includes(key.role))
-      refuse('SignerNotRegistered', `${draft.proposer} is not a registered buyer or sponsor`);
-    const problem = draftSignatureProblem(draft, key.publicKey);
+      refuse('SignerNotRegistered', `${signed.proposer} is not a registered buyer or sponsor`);
+    const problem = draftSignatureProblem(opened, signed, key.publicKey);
     if (problem) refuse('TermsSignatureInvalid', problem);
   }
 
@@ -71,14 +92,15 @@ export function createDraftPreviewActivities(deps: DraftPreviewDeps) {
     const parsed = signedDraft.safeParse(input);
     if (!parsed.success) refuse('TermsSignatureInvalid', 'the draft is not a signed revision');
     const draft = parsed.data;
-    await proposerCheck(draft);
+    const opened = await openedDraft(draft);
+    await proposerCheck(opened, draft);
     const refused = (reason: string, issues: DraftIssue[] = []): DraftPreview => ({
       kind: 'refused',
       revision: draft.revision,
       reason,
       issues,
     });
-    const template = queryTemplate.safeParse(draft.draft);
+    const template = queryTemplate.safeParse(opened.draft);
     if (!template.success)
       return refused(
         'the draft is not a valid template',
@@ -134,13 +156,11 @@ export function createDraftPreviewActivities(deps: DraftPreviewDeps) {
             units: await distinctUnits(connection, template),
             domainsHash: twin.domainsHash,
           },
-          columns: [...template.dimensions, ...template.metrics.map((metric) => metric.name)],
           groups: rows.length,
           maxGroups: maxReleasedGroups(template),
           countNoiseScale: plan.countScale,
           typicalCount: median(rows.map((row) => Number(row[UNITS_COLUMN]))),
           metrics: template.metrics.map((metric) => ({
-            name: metric.name,
             aggregate: metric.aggregate,
             noiseScale:
               metric.aggregate === 'count_units' ? plan.countScale : (plan.sumScales[metric.name] ?? null),
@@ -153,7 +173,6 @@ export function createDraftPreviewActivities(deps: DraftPreviewDeps) {
           delta: plan.delta,
           answersPerBuyer: answers(budget?.perBuyer.epsilon),
           answersTotal: answers(budget?.total.epsilon),
-          explain: explainTemplate(template),
         },
         deps.releaseKey.privateKeyPem,
       );

@@ -12,6 +12,11 @@ export function logPartyKeys(log: TransparencyLog, parties: readonly Party[]): n
     if (log.registerKey(party, 'party')) logged += 1;
     if (party.perimeterKey && log.registerKey({ ...party, publicKey: party.perimeterKey }, 'perimeter'))
       logged += 1;
+    if (
+      party.perimeterSealingKey &&
+      log.registerKey({ ...party, publicKey: party.perimeterSealingKey }, 'perimeter-sealing')
+    )
+      logged += 1;
   }
   return logged;
 }

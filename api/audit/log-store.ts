@@ -185,7 +185,7 @@ export class TransparencyLog {
    * reads of the log. A key a later registration superseded is retired and signs for nobody.
    */
   currentKeys(partyId: string): KeyRegistration[] {
-    return (['party', 'perimeter'] as const).flatMap((purpose) => {
+    return (['party', 'perimeter', 'perimeter-sealing'] as const).flatMap((purpose) => {
       const newest = this.registrationsOf(keySubject(partyId, purpose)).at(-1);
       return newest ? [newest.registration] : [];
     });

@@ -8,6 +8,8 @@ import {
   reviewDecisionBody,
   reviewList,
   reviewParams,
+  revisionParams,
+  sealedDraftResponse,
   reviewStatus,
 } from './schemas';
 import type { TemplateReviewService } from './service';
@@ -20,7 +22,8 @@ export const templateReviewRoutes: FastifyPluginAsyncZod<{ reviews: TemplateRevi
     '/template-reviews',
     {
       schema: {
-        summary: 'A buyer or sponsor proposes a template to a seller, signed; lint runs at once',
+        summary:
+          'A buyer or sponsor proposes a template to a seller: the reference of its sealed draft and the draft hash it signed',
         body: proposalBody,
         response: { 200: reviewStatus, 201: reviewStatus, ...errorResponses },
       },
@@ -53,6 +56,19 @@ export const templateReviewRoutes: FastifyPluginAsyncZod<{ reviews: TemplateRevi
       },
     },
     async (request) => reviews.status(requireParty(request), request.params.reviewId),
+  );
+  app.get(
+    '/template-reviews/:reviewId/revisions/:revision/draft',
+    {
+      schema: {
+        summary:
+          "One revision's sealed draft (base64url): it opens only with the seller's perimeter key or the proposer's own",
+        params: revisionParams,
+        response: { 200: sealedDraftResponse, ...errorResponses },
+      },
+    },
+    async (request) =>
+      reviews.sealedDraft(requireParty(request), request.params.reviewId, request.params.revision),
   );
   app.post(
     '/template-reviews/:reviewId/revisions',

@@ -9,11 +9,22 @@ import {
 } from '../../workflows/template-review/shapes';
 import { decisionProof } from '../signed-decision';
 
-/** A proposal or a revision, as its proposer signed it; the draft is checked in full as a template. */
-export const proposalBody = signedDraft.extend({ draft: queryTemplate });
+/**
+ * A proposal or a revision, as its proposer signed it: the reference of its sealed draft and the
+ * draft's hash, never the draft (the perimeter opens it; the API and Temporal hold no query text).
+ */
+export const proposalBody = signedDraft;
 export type ProposalBody = z.infer<typeof proposalBody>;
 
 export const reviewParams = z.strictObject({ reviewId });
+export const revisionParams = z.strictObject({ reviewId, revision: z.coerce.number().int().min(1) });
+
+/** A revision's sealed draft as stored (query-policies/sealed-draft.ts), base64url. */
+export const sealedDraftResponse = z.strictObject({
+  draftRef: z.string(),
+  draftHash: z.string(),
+  sealed: z.string(),
+});
 
 /** The seller's decision: what it decides, and its signature over this run and revision. */
 export const reviewDecisionBody = z.strictObject({ content: reviewDecisionContent, proof: decisionProof });

@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Party, PartyRegistry } from '../../lib/parties';
-import { draftSignatureProblem } from '../../query-policies/draft-signature';
-import { lintFix } from '../../query-policies/lint-fixes';
+import type { BlobStore } from '../../lib/blob-store';
+import { draftHashSignatureProblem } from '../../query-policies/draft-signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { TemplateSignature } from '../../query-policies/signature';
 import {
@@ -21,7 +21,6 @@ import { signedByParty } from '../signed-decision';
 import type { TemplateCatalog } from '../templates/catalog';
 import { publishTemplate } from '../templates/service';
 import { WorkflowCalls } from '../workflow-calls';
-import { lintDraft } from './draft-lint';
 import type { ProposalBody, ReviewDecisionBody } from './schemas';
 
 const PROPOSER_ROLES = ['buyer', 'sponsor'];
@@ -38,6 +37,7 @@ export class TemplateReviewService {
     private readonly temporal: Client,
     private readonly parties: PartyRegistry,
     private readonly catalog: TemplateCatalog,
+    private readonly blobs: BlobStore,
   ) {
     this.calls = new WorkflowCalls(temporal);
   }
@@ -51,9 +51,9 @@ export class TemplateReviewService {
     this.assertSignedBy(proposer, body);
     if (body.revision !== 1)
       throw new ApiError('invalid_request', 'a proposal is revision 1; revise it afterwards');
-    const seller = this.parties.get(body.draft.seller);
-    if (seller?.role !== 'seller') throw new ApiError('not_found', `no seller ${body.draft.seller}`);
-    await this.assertLints(body.draft);
+    const seller = this.parties.get(body.seller);
+    if (seller?.role !== 'seller') throw new ApiError('not_found', `no seller ${body.seller}`);
+    await this.assertStored(body);
     const workflowId = templateReviewWorkflowId(body.reviewId);
     const created = await this.calls.startOnce(templateReview, workflowId, {
       reviewId: body.reviewId,
@@ -80,6 +80,17 @@ export class TemplateReviewService {
     return status;
   }
 
+  /** A revision's sealed bytes, to its proposer and seller only: only their keys open them anyway. */
+  async sealedDraft(party: Party, reviewId: string, revision: number) {
+    const status = await this.status(party, reviewId);
+    const found = status.revisions.find((r) => r.revision === revision);
+    if (!found) throw new ApiError('not_found', `review ${reviewId} has no revision ${revision}`);
+    const bytes = await this.blobs.get(found.draftRef).catch(() => {
+      throw new ApiError('not_found', `the sealed draft ${found.draftRef} is not in the blob store`);
+    });
+    return { draftRef: found.draftRef, draftHash: found.draftHash, sealed: bytes.toString('base64url') };
+  }
+
   async list(party: Party): Promise<TemplateReviewStatus[]> {
     const reviews: TemplateReviewStatus[] = [];
     for await (const execution of this.temporal.workflow.list({ query: "WorkflowType = 'templateReview'" })) {
@@ -100,7 +111,7 @@ export class TemplateReviewService {
         `only ${status.proposerId}, who proposed it, revises review ${reviewId}`,
       );
     this.assertSignedBy(proposer, body);
-    await this.assertLints(body.draft);
+    await this.assertStored(body);
     return this.calls.update(
       templateReviewWorkflowId(reviewId),
       reviseProposalUpdate,
@@ -146,16 +157,19 @@ export class TemplateReviewService {
   private assertSignedBy(proposer: Party, body: ProposalBody): void {
     if (body.proposer !== proposer.id)
       throw new ApiError('forbidden', `the draft names proposer ${body.proposer}, not ${proposer.id}`);
-    const problem = draftSignatureProblem(body, proposer.publicKey);
+    const problem = draftHashSignatureProblem(body, proposer.publicKey);
     if (problem) throw new ApiError('terms_signature_invalid', problem);
   }
 
-  private async assertLints(draft: QueryTemplate): Promise<void> {
-    const issues = await lintDraft(draft);
-    if (issues.length > 0)
+  /**
+   * The draft is sealed to the seller's perimeter: the API sees only its reference, so it checks the
+   * blob is there (the perimeter opens it, checks it against the signed hash, and lints it).
+   */
+  private async assertStored(body: ProposalBody): Promise<void> {
+    if (!(await this.blobs.has(body.draftRef)))
       throw new ApiError(
-        'template_lint_failed',
-        `the draft fails lint:\n${issues.map((i) => `  - ${i.code}: ${i.message} (fix: ${lintFix(i)})`).join('\n')}`,
+        'unknown_blob',
+        `no blob ${body.draftRef}; upload the sealed draft with POST /blobs`,
       );
   }
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { signDraft } from '../../query-policies/draft-signature';
+import { readFile } from 'node:fs/promises';
 import { readTemplateFile, TemplateFileError } from '../../query-policies/template-files';
 import type { TemplateReviewStatus } from '../../workflows/template-review/shapes';
 import {
@@ -14,6 +14,7 @@ import {
 } from '../common';
 import { previewProblems } from '../template/preview-check';
 import { formatReview } from '../template/review-format';
+import { sealedRevision } from '../template/sealed-drafts';
 
 type Options = PartyOptions & { json?: boolean };
 
@@ -24,8 +25,16 @@ async function signedRevision(file: string, reviewId: string, revision: number, 
     throw new CliError(error instanceof TemplateFileError ? error.message : String(error));
   });
   const client = await partyClient(options);
-  const key = await readText(keyPaths(home(options.home), client.partyId).signing, 'signing key');
-  return { client, body: signDraft({ reviewId, revision, proposer: client.partyId, draft }, key) };
+  const paths = keyPaths(home(options.home), client.partyId);
+  const signingKeyPem = await readText(paths.signing, 'signing key');
+  // Sealed to the proposer's own result key too, when it has one, so it can read back what it sent.
+  const resultKeyPem = await readFile(paths.result, 'utf8').catch(() => undefined);
+  const body = await sealedRevision(
+    client,
+    { reviewId, revision, proposer: client.partyId, draft },
+    { signingKeyPem, ...(resultKeyPem ? { resultKeyPem } : {}) },
+  );
+  return { client, body };
 }
 
 async function propose(file: string, options: Options & { reviewId?: string }): Promise<void> {
@@ -63,7 +72,7 @@ export function addTemplateProposalCommands(buyer: Command): void {
     template
       .command('propose <file>')
       .description(
-        'sign a draft template (its SQL, parameters, metrics, declared use, suggested price) and send it to its seller; lint runs at once',
+        "lint a draft template (its SQL, parameters, metrics, declared use, suggested price), seal it to its seller's perimeter, sign it and send it; only the seller's perimeter reads it",
       ),
   )
     .option('--review-id <id>', 'the review id (default: a fresh one)')

@@ -21,6 +21,7 @@ interface PartyAddOptions {
   role?: string;
   publicKey?: string;
   perimeterKey?: string;
+  perimeterSealingKey?: string;
   webhook?: string;
   aztecAddress?: string;
   from?: string;
@@ -36,6 +37,7 @@ async function partyAdd(id: string, options: PartyAddOptions): Promise<void> {
     role: options.role ?? (seller ? 'seller' : undefined),
     publicKey: options.publicKey ?? seller?.publicKey,
     perimeterKey: options.perimeterKey ?? seller?.perimeterKey,
+    perimeterSealingKey: options.perimeterSealingKey ?? seller?.perimeterSealingKey,
     webhookUrl: options.webhook,
     aztecAddress: options.aztecAddress,
   });
@@ -85,6 +87,10 @@ export function registerOperatorCommands(program: Command): void {
       .option('--role <role>', 'buyer, seller, sponsor, auditor, compliance or operator')
       .option('--public-key <key>', 'its request-signing Ed25519 public key (base64url)')
       .option('--perimeter-key <key>', "a seller's perimeter key (it signs what the perimeter releases)")
+      .option(
+        '--perimeter-sealing-key <key>',
+        "a seller's perimeter sealing key (X25519: template proposals are sealed to it)",
+      )
       .option('--from <seller.json>', "a seller's seller.json: its role, key and perimeter key from there")
       .option('--webhook <url>', 'where its deal events are posted')
       .option('--aztec-address <address>', 'its Aztec account'),

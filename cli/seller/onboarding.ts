@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { generateEd25519KeyPair, publicKeyOf } from '../../lib/ed25519';
-import { loadPerimeterKey } from '../../lib/perimeter-key';
+import { loadPerimeterKey, loadPerimeterSealingKey } from '../../lib/perimeter-key';
 import { SELLER_FILE, sellerWorkspace } from '../../lib/seller-workspace';
 import { datasetPolicyPath, readDatasetPolicyFile } from '../../query-policies/dataset-policy-file';
 import { datasetPolicy, signDatasetPolicy, type DatasetPolicy } from '../../query-policies/dataset-policy';
@@ -34,9 +34,11 @@ export async function initSeller(sellerId: string, options: { home?: string }): 
   }
   // The perimeter's own key, made now so the operator registers it with the seller (party add --from).
   const perimeterKey = (await loadPerimeterKey(join(workspace.dir, PERIMETER_STATE_DIR))).publicKey;
+  const perimeterSealingKey = (await loadPerimeterSealingKey(join(workspace.dir, PERIMETER_STATE_DIR)))
+    .publicKey;
   await writeFileAtomic(
     workspace.sellerFile,
-    `${JSON.stringify({ seller: sellerId, publicKey, perimeterKey }, null, 2)}\n`,
+    `${JSON.stringify({ seller: sellerId, publicKey, perimeterKey, perimeterSealingKey }, null, 2)}\n`,
   );
   await writePerimeterFile(workspace, {
     sellerFile: SELLER_FILE,
@@ -50,11 +52,12 @@ export async function initSeller(sellerId: string, options: { home?: string }): 
       `  signing key (keep it private): ${keyPath}`,
       `  public key:                    ${publicKey} (in ${workspace.sellerFile})`,
       `  perimeter key:                 ${perimeterKey} (signs what the perimeter releases)`,
+      `  perimeter sealing key:         ${perimeterSealingKey} (template proposals are sealed to it)`,
       `  perimeter configuration:       ${workspace.perimeterFile}`,
       'next:',
       `  tusk seller import <file.csv|file.parquet> --table NAME --seller ${sellerId}`,
       `  tusk seller policy --seller ${sellerId} --dataset NAME     (privacy budgets, signed)`,
-      `  tusk operator party add ${sellerId} --role seller --from ${workspace.sellerFile}   (registers both keys)`,
+      `  tusk operator party add ${sellerId} --role seller --from ${workspace.sellerFile}   (registers its keys)`,
       '  tusk up     (the service on this machine runs this perimeter from its perimeter.json)',
       `  or, beside another operator's service: set logUrl and operatorPublicKey in ${workspace.perimeterFile}`,
       '     (its API and log key) and run `tusk up --perimeter` with TEMPORAL_ADDRESS set',

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { explainTemplate } from '../../query-policies/explain';
 import { signTemplate } from '../../query-policies/signature';
-import { nearestTemplate } from '../../query-policies/template-diff';
+import { differsBeyondSellerChoices, nearestTemplate } from '../../query-policies/template-diff';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { ReviewDecisionContent, TemplateReviewStatus } from '../../workflows/template-review/shapes';
 import { catalog } from '../buyer/buy';
@@ -17,8 +18,10 @@ import {
 } from '../common';
 import { previewProblems } from '../template/preview-check';
 import { formatDifferences, formatReview } from '../template/review-format';
+import { openRevisionAsSeller, perimeterStateDir } from '../template/sealed-drafts';
 
-type Options = PartyOptions & { json?: boolean };
+/** `perimeterState`: the perimeter's state directory, where its sealing key opens proposed drafts. */
+type Options = PartyOptions & { json?: boolean; perimeterState?: string };
 
 const reviewPath = (reviewId: string) => `/template-reviews/${reviewId}`;
 const list = (value: string) =>
@@ -50,7 +53,12 @@ async function listReviews(options: Options): Promise<void> {
 async function show(reviewId: string, options: Options): Promise<void> {
   const client = await partyClient(options);
   const status = await client.get<TemplateReviewStatus>(reviewPath(reviewId));
-  const draft = status.revisions.at(-1)!.draft;
+  const draft = await openRevisionAsSeller(
+    client,
+    status,
+    status.revisions.at(-1)!,
+    perimeterStateDir(options, client.partyId),
+  );
   const own = (await catalog(client)).filter((t) => t.seller === status.sellerId) as unknown as Record<
     string,
     unknown
@@ -62,9 +70,14 @@ async function show(reviewId: string, options: Options): Promise<void> {
   };
   const nearest = nearestTemplate(comparable, own);
   const problems = await previewProblems(client, status);
-  print(options.json, { status, nearest }, () =>
+  print(options.json, { status, draft, nearest }, () =>
     [
       formatReview(status, problems),
+      '',
+      `the draft (revision ${status.revisions.at(-1)!.revision}, opened with your perimeter's key):`,
+      explainTemplate(draft),
+      '',
+      `SQL: ${draft.sql}`,
       '',
       formatDifferences(nearest?.template.id as string | undefined, nearest?.differences ?? []),
     ].join('\n'),
@@ -107,7 +120,14 @@ interface ApproveOptions extends Options {
 async function approve(reviewId: string, options: ApproveOptions): Promise<void> {
   const client = await partyClient(options);
   const status = await client.get<TemplateReviewStatus>(reviewPath(reviewId));
-  const { draft, revision } = status.revisions.at(-1)!;
+  const current = status.revisions.at(-1)!;
+  const { revision } = current;
+  const draft = await openRevisionAsSeller(
+    client,
+    status,
+    current,
+    perimeterStateDir(options, client.partyId),
+  );
   // The seller signs only a draft its own perimeter previewed: a preview made up by whoever
   // completes the activity is refused here, before any signature.
   const problem = (await previewProblems(client, status)).get(revision);
@@ -122,6 +142,8 @@ async function approve(reviewId: string, options: ApproveOptions): Promise<void>
     },
     review: { reviewId },
   };
+  if (differsBeyondSellerChoices(template, draft))
+    throw new CliError('the template to sign differs from the draft beyond its price and allowed uses', 1);
   const key = await readText(keyPaths(home(options.home), client.partyId).signing, 'signing key');
   const approved = await client.post<TemplateReviewStatus>(`${reviewPath(reviewId)}/approval`, {
     template,
@@ -134,6 +156,9 @@ async function approve(reviewId: string, options: ApproveOptions): Promise<void>
   );
 }
 
+const PERIMETER_STATE_HELP =
+  "your perimeter's state directory, whose sealing key opens proposed drafts (default: $TUSK_PERIMETER_STATE_DIR, else $TUSK_HOME/perimeter/<seller>)";
+
 /** `tusk seller review ...`: the proposals buyers made to this seller. */
 export function addReviewCommands(seller: Command): void {
   const review = seller
@@ -145,8 +170,11 @@ export function addReviewCommands(seller: Command): void {
   withPartyOptions(
     review
       .command('show <reviewId>')
-      .description('a proposal, its previews, and how it differs from your nearest template'),
+      .description(
+        'a proposal: its sealed draft opened with your perimeter key, its previews, and how it differs from your nearest template',
+      ),
   )
+    .option('--perimeter-state <dir>', PERIMETER_STATE_HELP)
     .option('--json', 'print JSON')
     .action(show);
   const message = (name: string, what: string, decision: 'comment' | 'request_changes' | 'reject') =>
@@ -177,6 +205,7 @@ export function addReviewCommands(seller: Command): void {
       '--data-classes <tags>',
       'data classes a buyer must accept, comma-separated (default: as proposed)',
     )
+    .option('--perimeter-state <dir>', PERIMETER_STATE_HELP)
     .option('--json', 'print JSON')
     .action(approve);
 }

@@ -2,6 +2,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { applyPerimeterConfig, PERIMETER_FILE, readPerimeterConfig } from '../../lib/seller-workspace';
 import { loadOrMakeSigningKey, perimeterKeyFile } from '../../lib/key-log';
+import { loadPerimeterSealingKey } from '../../lib/perimeter-key';
 import { PartyRegistry } from '../../lib/parties';
 import { CliError } from '../common';
 import { addParty } from '../../lib/parties';
@@ -102,10 +103,17 @@ export async function registerPerimeterKey(
   const stateDir =
     readPerimeterConfig(seller.perimeterConfig).stateDir ?? join(home, 'perimeter', seller.sellerId);
   const { publicKey } = await loadOrMakeSigningKey(perimeterKeyFile(stateDir));
-  if (registered.perimeterKey === publicKey) return;
-  if (registered.perimeterKey) {
-    say(`seller ${seller.sellerId}: the registry holds another perimeter key than ${stateDir}'s; kept`);
+  const sealing = (await loadPerimeterSealingKey(stateDir)).publicKey;
+  const keys = {
+    perimeterKey: registered.perimeterKey ?? publicKey,
+    perimeterSealingKey: registered.perimeterSealingKey ?? sealing,
+  };
+  if (keys.perimeterKey !== publicKey || keys.perimeterSealingKey !== sealing)
+    say(`seller ${seller.sellerId}: the registry holds other perimeter keys than ${stateDir}'s; kept`);
+  if (
+    keys.perimeterKey === registered.perimeterKey &&
+    keys.perimeterSealingKey === registered.perimeterSealingKey
+  )
     return;
-  }
-  await addParty(partiesFile, { ...registered, perimeterKey: publicKey });
+  await addParty(partiesFile, { ...registered, ...keys });
 }

@@ -4,6 +4,7 @@ import type { PreviewProblems } from './preview-check';
 
 const when = (ms: number) => new Date(ms).toISOString();
 
+/** The preview names nothing of the draft: metrics go by their place in the draft's list. */
 function previewLines(preview: DraftPreview | undefined, problem: string | undefined): string[] {
   if (!preview) return ['  preview: waiting for the perimeter'];
   if (preview.kind === 'refused')
@@ -12,15 +13,15 @@ function previewLines(preview: DraftPreview | undefined, problem: string | undef
       ...preview.issues.map((i) => `    - ${i.code}: ${i.message}\n      fix: ${i.fix}`),
     ];
   const metrics = preview.metrics.map(
-    (m) =>
-      `    - ${m.name} (${m.aggregate}): noise ±${m.noiseScale ?? '?'} against a typical ${m.typicalSum ?? 'n/a'}`,
+    (m, i) =>
+      `    - metric ${i + 1} (${m.aggregate}): noise ±${m.noiseScale ?? '?'} against a typical ${m.typicalSum ?? 'n/a'}`,
   );
   return [
     problem
       ? `  PREVIEW NOT VERIFIED: ${problem}`
       : "  preview signed by the seller's perimeter key (checked against the log)",
     `  preview on a synthetic twin (${preview.twin.rows} rows, ${preview.twin.units} units, from the declared domains only):`,
-    `    answer: one row per ${preview.columns.join(', ')}; ${preview.groups} groups on the twin, at most ${preview.maxGroups}`,
+    `    answer: ${preview.groups} groups on the twin, at most ${preview.maxGroups}`,
     `    counts: noise ±${preview.countNoiseScale} against a typical ${preview.typicalCount ?? 'n/a'}`,
     ...metrics,
     `    ε = ${preview.epsilon}, δ = ${preview.delta} per answer; the budgets allow ${preview.answersPerBuyer ?? '?'} answers per buyer, ${preview.answersTotal ?? '?'} for all buyers`,
@@ -34,7 +35,7 @@ export function formatReview(status: TemplateReviewStatus, problems: PreviewProb
     `stage: ${status.stage}${status.stage === 'open' || status.stage === 'changes_requested' ? ` (expires ${when(status.expiresAt)})` : ''}`,
     ...(status.approvedTemplateHash ? [`approved template: ${status.approvedTemplateHash}`] : []),
     ...status.revisions.flatMap((r) => [
-      `revision ${r.revision} (${r.draftHash}, ${when(r.at)}): price ${r.draft.price}`,
+      `revision ${r.revision} (${r.draftHash}, ${when(r.at)}): sealed draft ${r.draftRef}`,
       ...previewLines(r.preview, problems.get(r.revision)),
     ]),
     ...status.comments.map((c) => `${c.by} on revision ${c.revision}, ${c.kind}: ${c.message}`),

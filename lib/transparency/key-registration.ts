@@ -16,10 +16,11 @@ import {
 /**
  * A key registration as the transparency log holds it: which key speaks for which party. `party` is the
  * key a party signs requests and terms with; `perimeter` is the key a seller's perimeter signs what it
- * releases with. `sequence` counts the earlier registrations of the same subject, so a rotation back to
+ * releases with; `perimeter-sealing` is the X25519 key drafts are sealed to for that perimeter alone
+ * (query-policies/sealed-draft.ts). `sequence` counts the earlier registrations of the same subject, so a rotation back to
  * an earlier key is a new entry, and the newest registration is the one with the highest sequence.
  */
-export const keyPurpose = z.enum(['party', 'perimeter']);
+export const keyPurpose = z.enum(['party', 'perimeter', 'perimeter-sealing']);
 export type KeyPurpose = z.infer<typeof keyPurpose>;
 
 export const keyRegistration = z.strictObject({

@@ -11,6 +11,7 @@ import { createOnce, newKeyFileJson } from '../../lib/codec/keyring';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { loadOperatorSigner } from '../../lib/transparency/operator-key';
 import { loadPerimeterKey } from '../../activities/perimeter/release-signing';
+import { loadPerimeterSealingKey } from '../../lib/perimeter-key';
 import { readPerimeterConfig } from '../../lib/seller-workspace';
 import type { Party, PartyRole } from '../../lib/parties';
 import { generateX25519KeyPair } from '../../lib/sealed-box';
@@ -167,6 +168,8 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
       // The perimeter's own key, made where it will find it, so the log registers it from the start
       // (the perimeter signs its questions to the key log with it).
       perimeterKey: (await loadPerimeterKey(perimeterStateDir(options, home, sellerId))).publicKey,
+      perimeterSealingKey: (await loadPerimeterSealingKey(perimeterStateDir(options, home, sellerId)))
+        .publicKey,
       ...(aztec ? { aztecAddress: aztec.testAccounts[TEST_ACCOUNT.seller] } : {}),
     },
   ];
@@ -194,6 +197,7 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
       role: 'seller',
       publicKey: extra.sellerPublicKey,
       perimeterKey: (await loadPerimeterKey(join(home, 'perimeter', extra.sellerId))).publicKey,
+      perimeterSealingKey: (await loadPerimeterSealingKey(join(home, 'perimeter', extra.sellerId))).publicKey,
       ...aztecAddressOf(extra.aztecAccount),
     });
   const partiesFile = join(home, 'parties.json');

@@ -9,7 +9,10 @@ import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { confirmDeal } from '../../lib/signed-actions';
 import type { TuskClient } from '../../lib/tusk-client';
 import type { DeclaredColumns } from '../../query-policies/column-domains';
-import { previewSignatureProblem, signDraft } from '../../query-policies/draft-signature';
+import { previewSignatureProblem } from '../../query-policies/draft-signature';
+import { openRevisionAsSeller, sealAndSign, sealedRevision } from '../../cli/template/sealed-drafts';
+import { Client } from '@temporalio/client';
+import { decodeHistoryJson, searchableText } from '../support/history-codec';
 import { registeredPerimeterKey } from '../../sdk';
 import { signTemplate, templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
@@ -17,6 +20,7 @@ import type { DealStatus } from '../../workflows/deal/state';
 import {
   templateReviewWorkflowId,
   type ReviewDecisionContent,
+  type SignedDraft,
   type TemplateReviewStatus,
 } from '../../workflows/template-review/shapes';
 import {
@@ -89,11 +93,31 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
     ...changes,
   });
 
-  const propose = (reviewId: string, draft: QueryTemplate, as = buyer(), revision = 1) =>
-    as.client.post<TemplateReviewStatus>(
-      revision === 1 ? '/template-reviews' : `${reviewPath(reviewId)}/revisions`,
-      signDraft({ reviewId, revision, proposer: as.id, draft }, as.signingKeyPem),
+  /** As the proposer's CLI sends it: linted, sealed to the seller's perimeter, stored, its hash signed. */
+  const sealed = (reviewId: string, draft: QueryTemplate, as = buyer(), revision = 1, lint = true) =>
+    (lint ? sealedRevision : sealAndSign)(
+      as.client,
+      { reviewId, revision, proposer: as.id, draft },
+      { signingKeyPem: as.signingKeyPem },
     );
+  const send = (signed: SignedDraft, as = buyer()) =>
+    as.client.post<TemplateReviewStatus>(
+      signed.revision === 1 ? '/template-reviews' : `${reviewPath(signed.reviewId)}/revisions`,
+      signed,
+    );
+  const propose = async (reviewId: string, draft: QueryTemplate, as = buyer(), revision = 1) =>
+    send(await sealed(reviewId, draft, as, revision), as);
+  /** The seller's perimeter's state directory in this deployment: its sealing key opens the drafts. */
+  const perimeterState = () => join(test.home, 'perimeter', test.seller.id);
+  const openAsSeller = async (reviewId: string, revision: number) => {
+    const current = await status(reviewId, seller);
+    return openRevisionAsSeller(
+      seller,
+      current,
+      current.revisions.find((r) => r.revision === revision)!,
+      perimeterState(),
+    );
+  };
   const status = (reviewId: string, client = buyer().client) =>
     client.get<TemplateReviewStatus>(reviewPath(reviewId));
   const previewed = (reviewId: string, revision: number) =>
@@ -148,7 +172,7 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
       expect(preview).toMatchObject({
         kind: 'previewed',
         revision: 1,
-        columns: ['diagnosis_code', 'patients', 'total_cost'],
+        metrics: [{ aggregate: 'count_units' }, { aggregate: 'sum' }],
         maxGroups: 12,
         epsilon: 2,
         // The seller's signed budgets: ε = 20 per buyer, 200 for all buyers together.
@@ -161,7 +185,6 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
       expect(preview.groups).toBeLessThanOrEqual(12);
       expect(preview.typicalCount).toBeGreaterThan(0);
       expect(preview.countNoiseScale).toBeGreaterThan(0);
-      expect(preview.explain).toContain(`${templateId} v1`);
       // Signed by the seller's perimeter under the key the transparency log registers for it.
       const operatorKey = (await buyer().client.get<{ publicKey: string }>('/operator/key')).publicKey;
       const perimeterKey = await registeredPerimeterKey(buyer().client, test.seller.id, operatorKey);
@@ -183,9 +206,39 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
       const after = await propose(reviewId, revised, buyer(), 2);
       expect(after.stage).toBe('open');
       expect(after.revisions.map((r) => r.revision)).toEqual([1, 2]);
-      expect(after.revisions[0]!.draft.minCohortSize).toBe(20);
+      // Only the seller (with its perimeter's key) reads the drafts; every revision is kept.
+      expect((await openAsSeller(reviewId, 1)).minCohortSize).toBe(20);
+      expect((await openAsSeller(reviewId, 2)).minCohortSize).toBe(30);
       const { revisions } = await previewed(reviewId, 2);
       expect(revisions[1]!.preview?.kind).toBe('previewed');
+    });
+
+    it('the operator, reading the whole history with the codec keys and every API answer, finds no query text', async () => {
+      const raw = new Client({ connection: test.temporal.connection, namespace: 'default' });
+      const history = await raw.workflow.getHandle(templateReviewWorkflowId(reviewId)).fetchHistory();
+      const decoded = searchableText(await decodeHistoryJson(history, test.codec));
+      // The check can fail: the history is decoded (the review's id and the drafts' hashes are there).
+      expect(decoded).toContain(reviewId);
+      const current = await status(reviewId, seller);
+      for (const { draftHash } of current.revisions) expect(decoded).toContain(draftHash);
+      const answers = JSON.stringify([
+        current,
+        await status(reviewId),
+        await seller.get('/template-reviews'),
+        await buyer().client.get('/template-reviews'),
+        await seller.get(`${reviewPath(reviewId)}/revisions/1/draft`),
+      ]);
+      const draft = draftFor(templateId);
+      const secrets = [
+        draft.sql,
+        'BETWEEN $min_age',
+        ...Object.keys(draft.parameters).filter((name) => name.includes('_')),
+        draft.description,
+      ];
+      for (const secret of secrets) {
+        expect(decoded).not.toContain(secret);
+        expect(answers).not.toContain(secret);
+      }
     });
 
     it('another buyer never sees the proposal: the same 404 as an id that does not exist', async () => {
@@ -234,10 +287,7 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
     it('a revision after approval is refused, through the API and straight on Temporal', async () => {
       const late = draftFor(templateId, { minCohortSize: 10 });
       await expect(propose(reviewId, late, buyer(), 3)).rejects.toMatchObject({ status: 409 });
-      const signed = signDraft(
-        { reviewId, revision: 3, proposer: buyer().id, draft: late },
-        buyer().signingKeyPem,
-      );
+      const signed = await sealed(reviewId, late, buyer(), 3);
       const handle = test.temporal.workflow.getHandle(templateReviewWorkflowId(reviewId));
       await expect(handle.executeUpdate(reviseProposalUpdate, { args: [signed] })).rejects.toThrow();
       expect((await status(reviewId)).revisions).toHaveLength(2);
@@ -281,16 +331,19 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
       await replay(test, templateReviewWorkflowId(reviewId));
     });
 
-    it('a draft that breaks row independence is refused at once, with every problem and its fix', async () => {
+    it("a draft that breaks row independence is refused by the proposer's own lint, and again by the perimeter", async () => {
       const reviewId = `review-${crypto.randomUUID()}`;
       const draft = draftFor('row-dependent', {
         sql: 'SELECT person_id, diagnosis_code, cost FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex ORDER BY cost DESC LIMIT 100',
       });
       const refused = await propose(reviewId, draft).catch((e: unknown) => e);
-      expect(refused).toMatchObject({ status: 422, code: 'template_lint_failed' });
-      expect((refused as Error).message).toMatch(/LIMIT/);
+      expect((refused as Error).message).toMatch(/fails lint[\s\S]*LIMIT/);
       expect((refused as Error).message).toContain('fix:');
       await expect(status(reviewId)).rejects.toMatchObject({ status: 404 });
+      // Sent without the CLI's lint: the perimeter lints what it opens, and previews nothing.
+      await send(await sealed(reviewId, draft, buyer(), 1, false));
+      const { revisions } = await previewed(reviewId, 1);
+      expect(revisions[0]!.preview).toMatchObject({ kind: 'refused', reason: 'the draft fails lint' });
     });
 
     it("a rejection not signed by the seller's key, sent straight to Temporal, is refused", async () => {
@@ -342,14 +395,14 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
       const reviewId = `review-${crypto.randomUUID()}`;
       await propose(reviewId, draftFor('forged-revision'));
       await previewed(reviewId, 1);
-      const forged = signDraft(
+      const forged = await sealed(
+        reviewId,
+        draftFor('forged-revision', { minCohortSize: 2 }),
         {
-          reviewId,
-          revision: 2,
-          proposer: buyer().id,
-          draft: draftFor('forged-revision', { minCohortSize: 2 }),
+          ...buyer(),
+          signingKeyPem: generateEd25519KeyPair().privateKeyPem,
         },
-        generateEd25519KeyPair().privateKeyPem,
+        2,
       );
       await test.temporal.workflow
         .getHandle(templateReviewWorkflowId(reviewId))
@@ -399,7 +452,7 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
       await writeFile(draftFile(), JSON.stringify(draft));
       const run = await tusk(['buyer', 'template', 'propose', draftFile(), '--as', buyer().id], env);
       expect(run.code).toBe(1);
-      expect(run.stderr).toContain('template_lint_failed');
+      expect(run.stderr).toMatch(/the draft fails lint:\n  - order_limi/);
       expect(run.stderr).toContain('fix:');
     });
 
@@ -407,10 +460,17 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
       await writeFile(draftFile(), JSON.stringify(draftFor('cli-cost-by-dx')));
       const asBuyer = ['--as', buyer().id];
       const asSeller = ['--as', test.seller.id];
+      // The seller runs the perimeter: its CLI opens the sealed drafts with the perimeter's key.
+      const withPerimeterKey = ['--perimeter-state', perimeterState()];
       await tuskOk(['buyer', 'template', 'propose', draftFile(), '--review-id', reviewId, ...asBuyer], env);
       await previewed(reviewId, 1);
-      const shown = await tuskOk(['seller', 'review', 'show', reviewId, ...asSeller], env);
+      const shown = await tuskOk(
+        ['seller', 'review', 'show', reviewId, ...asSeller, ...withPerimeterKey],
+        env,
+      );
       expect(shown).toContain('preview on a synthetic twin');
+      // Opened with the perimeter's key: the seller reads the draft's SQL, which nobody else did.
+      expect(shown).toContain(`SQL: ${draftFor('cli-cost-by-dx').sql}`);
       expect(shown).toContain("preview signed by the seller's perimeter key");
       // The nearest template it sells is the one approved above, at another price and with other uses.
       expect(shown).toMatch(/differs from proposed-cost-by-dx in:[\s\S]*price/);
@@ -428,7 +488,10 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
       const status = await tuskOk(['buyer', 'template', 'status', reviewId, ...asBuyer], env);
       expect(status).toContain('revision 2');
       expect(status).toContain('request_changes: name it for diagnoses');
-      await tuskOk(['seller', 'review', 'approve', reviewId, '--price', '900', ...asSeller], env);
+      await tuskOk(
+        ['seller', 'review', 'approve', reviewId, '--price', '900', ...asSeller, ...withPerimeterKey],
+        env,
+      );
       const { templates } = await buyer().client.get<{ templates: { id: string; price: string }[] }>(
         '/templates',
       );

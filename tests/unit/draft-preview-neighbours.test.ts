@@ -10,7 +10,11 @@ import { createSyntheticPatients } from '../../lib/synthetic-patients';
 import type { DeclaredColumns } from '../../query-policies/column-domains';
 import { signDatasetPolicy, type DatasetPolicy } from '../../query-policies/dataset-policy';
 import { datasetPolicyPath } from '../../query-policies/dataset-policy-file';
-import { previewSignatureProblem, signDraft } from '../../query-policies/draft-signature';
+import { previewSignatureProblem, signDraft, type DraftToSign } from '../../query-policies/draft-signature';
+import { sealDraft } from '../../query-policies/sealed-draft';
+import { BlobStore } from '../../lib/blob-store';
+import { generateX25519KeyPair } from '../../lib/sealed-box';
+import type { SignedDraft } from '../../workflows/template-review/shapes';
 import type { QueryTemplate } from '../../query-policies/template';
 
 const DIAGNOSES = ['I10', 'E11', 'J45', 'M54', 'F32', 'K21', 'N39', 'G43', 'C50', 'Z00', 'L40', 'D50'];
@@ -24,6 +28,7 @@ const COLUMNS: DeclaredColumns = {
 
 const seller = generateEd25519KeyPair();
 const perimeter = generateEd25519KeyPair();
+const perimeterSealing = generateX25519KeyPair();
 const proposer = generateEd25519KeyPair();
 /** The transparency log's answer, fixed: the proposer is a registered buyer under its key. */
 const keys: RegisteredKeys = {
@@ -77,7 +82,8 @@ const draft: QueryTemplate = {
  */
 describe('a draft preview on neighbouring datasets', () => {
   let dir: string;
-  const previewOn = (datasetFile: string) =>
+  let blobs: BlobStore;
+  const activitiesOn = (datasetFile: string) =>
     createDraftPreviewActivities({
       sellerId: 'seller-a',
       sellerPublicKey: seller.publicKey,
@@ -86,12 +92,31 @@ describe('a draft preview on neighbouring datasets', () => {
       keys,
       queryTimeoutMs: 30_000,
       releaseKey: perimeter,
-    }).previewDraft(
-      signDraft({ reviewId: 'r1', revision: 1, proposer: 'buyer-a', draft }, proposer.privateKeyPem),
-    );
+      blobs,
+      sealingKey: perimeterSealing,
+    });
+  /** As the proposer's CLI sends it: sealed to the perimeter, stored, and its hash signed. */
+  const sealedAndSigned = async (
+    toSign: DraftToSign,
+    signerPem = proposer.privateKeyPem,
+    sealTo = perimeterSealing.publicKey,
+  ): Promise<SignedDraft> => ({
+    reviewId: toSign.reviewId,
+    revision: toSign.revision,
+    proposer: toSign.proposer,
+    seller: toSign.draft.seller,
+    dataset: toSign.draft.dataset,
+    templateId: toSign.draft.id,
+    draftRef: await blobs.put(sealDraft(toSign, { perimeter: sealTo })),
+    ...signDraft(toSign, signerPem),
+  });
+  const first = { reviewId: 'r1', revision: 1, proposer: 'buyer-a', draft };
+  const previewOn = async (datasetFile: string) =>
+    activitiesOn(datasetFile).previewDraft(await sealedAndSigned(first));
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tusk-preview-'));
+    blobs = new BlobStore(join(dir, 'blobs'));
     await createSyntheticPatients({ path: join(dir, 'd.duckdb'), rows: 3000 });
     await copyFile(join(dir, 'd.duckdb'), join(dir, 'd-prime.duckdb'));
     const instance = await DuckDBInstance.create(join(dir, 'd-prime.duckdb'));
@@ -136,19 +161,26 @@ describe('a draft preview on neighbouring datasets', () => {
   });
 
   it('runs nothing for a draft its proposer did not sign', async () => {
-    const forged = signDraft(
-      { reviewId: 'r1', revision: 1, proposer: 'buyer-a', draft },
-      seller.privateKeyPem,
-    );
-    const activities = createDraftPreviewActivities({
-      sellerId: 'seller-a',
-      sellerPublicKey: seller.publicKey,
-      policiesDir: dir,
-      datasets: { patients: join(dir, 'd.duckdb') },
-      keys,
-      queryTimeoutMs: 30_000,
-      releaseKey: perimeter,
+    const forged = await sealedAndSigned(first, seller.privateKeyPem);
+    await expect(activitiesOn(join(dir, 'd.duckdb')).previewDraft(forged)).rejects.toMatchObject({
+      type: 'TermsSignatureInvalid',
     });
-    await expect(activities.previewDraft(forged)).rejects.toMatchObject({ type: 'TermsSignatureInvalid' });
+  });
+
+  it('runs nothing when the reference is swapped for another sealed draft, or a box it cannot open', async () => {
+    const activities = activitiesOn(join(dir, 'd.duckdb'));
+    const signed = await sealedAndSigned(first);
+    // Another draft, sealed to this perimeter for the same review: its reference in place of the signed one.
+    const other = await sealedAndSigned({ ...first, draft: { ...draft, minCohortSize: 5 } });
+    await expect(activities.previewDraft({ ...signed, draftRef: other.draftRef })).rejects.toMatchObject({
+      type: 'TermsSignatureInvalid',
+      message: expect.stringMatching(/not the signed one/),
+    });
+    // The signed draft, sealed to a key other than this perimeter's: it does not open here.
+    const elsewhere = await sealedAndSigned(first, proposer.privateKeyPem, generateX25519KeyPair().publicKey);
+    await expect(activities.previewDraft(elsewhere)).rejects.toMatchObject({
+      type: 'TermsMismatch',
+      message: expect.stringMatching(/does not open/),
+    });
   });
 });

@@ -4,30 +4,35 @@ import { join } from 'node:path';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { DraftPreview, SignedDraft } from '../../workflows/template-review/shapes';
 import { TemplateReviewState } from '../../workflows/template-review/state';
+import { differsBeyondSellerChoices } from '../../query-policies/template-diff';
 
 const demo = JSON.parse(
   readFileSync(join(__dirname, '../../query-policies/demo-seller/cohort-cost-by-zip3.json'), 'utf8'),
 ) as QueryTemplate;
 const draft: QueryTemplate = { ...demo, id: 'proposed', seller: 'seller-a' };
 const hash = (n: number) => `sha256:${String(n).padStart(64, '0')}`;
+/** A revision as the workflow holds it: the sealed draft's reference and hash, never the draft. */
 const signed = (
   revision: number,
-  changes: Partial<QueryTemplate> = {},
+  changes: Partial<Pick<SignedDraft, 'seller' | 'dataset' | 'templateId'>> = {},
   proposer = 'buyer-a',
 ): SignedDraft => ({
   reviewId: 'r1',
   revision,
   proposer,
-  draft: { ...draft, ...changes },
+  seller: draft.seller,
+  dataset: draft.dataset,
+  templateId: draft.id,
+  draftRef: hash(100 + revision),
   draftHash: hash(revision),
   signature: 'x'.repeat(86),
+  ...changes,
 });
 const previewed = (revision: number): DraftPreview => ({
   kind: 'previewed',
   revision,
   draftHash: hash(revision),
   twin: { rows: 10, units: 5, domainsHash: hash(99) },
-  columns: [],
   groups: 1,
   maxGroups: 1,
   countNoiseScale: 1,
@@ -37,7 +42,6 @@ const previewed = (revision: number): DraftPreview => ({
   delta: 0,
   answersPerBuyer: 1,
   answersTotal: 1,
-  explain: '',
   perimeterSignature: 's'.repeat(86),
 });
 const review = () =>
@@ -66,29 +70,29 @@ describe('template review state', () => {
     expect(state.stage).toBe('changes_requested');
     expect(() => state.revise(signed(2, {}, 'buyer-b'), 3)).toThrow(/only buyer-a/);
     expect(() => state.revise(signed(3), 3)).toThrow(/next revision is 2/);
-    state.revise(signed(2, { minCohortSize: 30 }), 3);
+    expect(() => state.revise(signed(2, { dataset: 'other' }), 3)).toThrow(/keeps dataset/);
+    expect(() => state.revise(signed(2, { templateId: 'other' }), 3)).toThrow(/keeps seller/);
+    state.revise(signed(2), 3);
     expect(state.stage).toBe('open');
     expect(state.scope.subject.termsHash).toBe(hash(2));
     expect(() => state.decide('seller-a', { decision: 'comment', revision: 1, message: 'old' }, 4)).toThrow(
       /current revision is 2/,
     );
-    expect(() => state.approve('seller-a', approvedFrom(signed(2).draft), hash(7), 4)).toThrow(
-      /no preview yet/,
-    );
+    expect(() => state.approve('seller-a', approvedFrom(draft), hash(7), 4)).toThrow(/no preview yet/);
     state.recordPreview(previewed(2), 5);
-    expect(state.snapshot().revisions.map((r) => [r.revision, r.draft.minCohortSize])).toEqual([
-      [1, 20],
-      [2, 30],
+    expect(state.snapshot().revisions.map((r) => [r.revision, r.draftRef])).toEqual([
+      [1, hash(101)],
+      [2, hash(102)],
     ]);
   });
 
-  it('approves only the current draft, changed in nothing but price, allowed uses and the review it names', () => {
+  it('approves only a template naming this review, seller, dataset and template id', () => {
     const state = review();
     state.recordPreview(previewed(1), 1);
-    const current = signed(1).draft;
-    expect(() =>
-      state.approve('seller-a', { ...approvedFrom(current), minCohortSize: 2 }, hash(7), 2),
-    ).toThrow(/differs from revision 1/);
+    const current = draft;
+    expect(() => state.approve('seller-a', { ...approvedFrom(current), id: 'another' }, hash(7), 2)).toThrow(
+      /must be seller-a's proposed/,
+    );
     expect(() =>
       state.approve('seller-a', { ...approvedFrom(current), review: undefined }, hash(7), 2),
     ).toThrow(/must name review r1/);
@@ -103,9 +107,7 @@ describe('template review state', () => {
   it("a refused preview cannot be approved; an open proposal expires at the seller's deadline", () => {
     const state = review();
     state.recordPreview({ kind: 'refused', revision: 1, reason: 'lint', issues: [] }, 1);
-    expect(() => state.approve('seller-a', approvedFrom(signed(1).draft), hash(7), 2)).toThrow(
-      /refused preview/,
-    );
+    expect(() => state.approve('seller-a', approvedFrom(draft), hash(7), 2)).toThrow(/refused preview/);
     state.decide('seller-a', { decision: 'set_deadline', expiresAt: 50 }, 2);
     expect(state.nextDeadline()).toBe(50);
     state.tick(49);
@@ -113,5 +115,19 @@ describe('template review state', () => {
     state.tick(50);
     expect(state.stage).toBe('expired');
     expect(state.nextDeadline()).toBeUndefined();
+  });
+});
+
+describe('what the seller signs on approval', () => {
+  it('is the draft it opened, changed in nothing but price, allowed uses and the review it names', () => {
+    const approved: QueryTemplate = {
+      ...draft,
+      price: '9',
+      compliance: { ...draft.compliance, purposes: ['x'] },
+      review: { reviewId: 'r1' },
+    };
+    expect(differsBeyondSellerChoices(approved, draft)).toBe(false);
+    expect(differsBeyondSellerChoices({ ...approved, minCohortSize: 2 }, draft)).toBe(true);
+    expect(differsBeyondSellerChoices({ ...approved, sql: `${draft.sql} ` }, draft)).toBe(true);
   });
 });

@@ -32,12 +32,19 @@ export const draftTemplate = z.custom<QueryTemplate>(
 /**
  * One revision of a proposal, signed by its proposer: the signature covers `draftHash`, the sha256 of
  * the canonical JSON of { reviewId, revision, proposer, draft } (query-policies/draft-signature.ts).
+ * The draft itself (its SQL, parameters, metrics, declared use) is not here: it is sealed to the
+ * seller's perimeter and the proposer, in the blob store at `draftRef` (query-policies/sealed-draft.ts).
+ * `seller`, `dataset` and `templateId` are for routing and listing; the perimeter checks they are the
+ * sealed draft's own.
  */
 export const signedDraft = z.strictObject({
   reviewId,
   revision: z.int().min(1),
   proposer: partyId,
-  draft: draftTemplate,
+  seller: partyId,
+  dataset: z.string().min(1).max(100),
+  templateId: slug,
+  draftRef: sha256Ref,
   draftHash: sha256Ref,
   signature: ed25519Signature,
 });
@@ -62,8 +69,8 @@ export const FINAL_REVIEW_STAGES: readonly ReviewStage[] = ['approved', 'rejecte
 export const draftIssue = z.strictObject({ code: z.string(), message: z.string(), fix: z.string() });
 export type DraftIssue = z.infer<typeof draftIssue>;
 
+/** One metric's preview, in the draft's order of metrics: no name (the draft, sealed, has them). */
 const metricPreview = z.strictObject({
-  name: z.string(),
   aggregate: z.string(),
   /** The noise scale on this metric's released sum (b, or σ), from the template alone. */
   noiseScale: z.number().nullable(),
@@ -73,7 +80,9 @@ const metricPreview = z.strictObject({
 
 /**
  * What the perimeter's preview returns to both parties: computed on a synthetic twin (the seller's
- * declared column domains, no real row), never on the dataset.
+ * declared column domains, no real row), never on the dataset. Numbers only, no text of the draft
+ * (column, metric or parameter names, its explanation): it is kept in the workflow history, which the
+ * operator reads; each party explains the draft from its own copy (`tusk template explain`).
  */
 export const draftPreview = z.discriminatedUnion('kind', [
   z.strictObject({
@@ -89,8 +98,6 @@ export const draftPreview = z.discriminatedUnion('kind', [
     draftHash: sha256Ref,
     /** The twin: how many rows and units, and the hash of the declared domains it came from. */
     twin: z.strictObject({ rows: z.int(), units: z.int(), domainsHash: sha256Ref }),
-    /** The answer's columns, dimensions first. */
-    columns: z.array(z.string()),
     /** Groups in the twin's answer, and the most an answer may hold. */
     groups: z.int(),
     maxGroups: z.int(),
@@ -102,8 +109,6 @@ export const draftPreview = z.discriminatedUnion('kind', [
     /** Answers the seller's signed budgets allow at this ε: per buyer, and for all buyers together. */
     answersPerBuyer: z.int().nullable(),
     answersTotal: z.int().nullable(),
-    /** `tusk template explain` of the draft. */
-    explain: z.string(),
     /**
      * The seller's perimeter's signature over the rest (query-policies/draft-signature.ts): the
      * operator, who could complete the activity itself, cannot make up a preview the seller trusts.
@@ -149,7 +154,7 @@ export type TemplateApproval = z.infer<typeof templateApproval>;
 
 export const reviewRevision = z.strictObject({
   revision: z.int(),
-  draft: draftTemplate,
+  draftRef: sha256Ref,
   draftHash: sha256Ref,
   signature: ed25519Signature,
   at: z.number(),

@@ -1,4 +1,3 @@
-import canonicalize from 'canonicalize';
 import type { DecisionScope } from '../../lib/decision-statement';
 import type { QueryTemplate } from '../../query-policies/template';
 import { refusal } from '../refusals';
@@ -11,17 +10,6 @@ import {
   type TemplateReviewInput,
   type TemplateReviewStatus,
 } from './shapes';
-
-/** What the seller may choose when it signs: the price and the allowed uses; and it names the review. */
-const SELLER_CHOSEN: (keyof QueryTemplate | 'review')[] = ['price', 'compliance', 'review'];
-
-const sameJson = (a: unknown, b: unknown) => canonicalize(a) === canonicalize(b);
-
-function withoutSellerChoices(template: QueryTemplate): Record<string, unknown> {
-  const rest: Record<string, unknown> = { ...template };
-  for (const key of SELLER_CHOSEN) delete rest[key];
-  return rest;
-}
 
 /**
  * A proposal's rules: the proposer revises until the seller decides; every revision is kept with its
@@ -38,8 +26,8 @@ export class TemplateReviewState {
       reviewId: input.reviewId,
       sellerId: input.sellerId,
       proposerId: input.proposerId,
-      dataset: String(proposal.draft.dataset),
-      templateId: String(proposal.draft.id),
+      dataset: proposal.dataset,
+      templateId: proposal.templateId,
       stage: 'open',
       expiresAt: input.expiresAt,
       scope: { ...scope, subject: { id: input.reviewId, termsHash: proposal.draftHash } },
@@ -71,12 +59,15 @@ export class TemplateReviewState {
   get awaitingPreview(): SignedDraft | undefined {
     const current = this.current;
     if (current.preview || this.finished) return undefined;
-    const { revision, draft, draftHash, signature } = current;
+    const { revision, draftRef, draftHash, signature } = current;
     return {
       reviewId: this.status.reviewId,
       revision,
       proposer: this.status.proposerId,
-      draft,
+      seller: this.status.sellerId,
+      dataset: this.status.dataset,
+      templateId: this.status.templateId,
+      draftRef,
       draftHash,
       signature,
     };
@@ -106,18 +97,18 @@ export class TemplateReviewState {
       );
     if (proposal.revision !== expected)
       throw refusal('InvalidInput', `the next revision is ${expected}, not ${proposal.revision}`);
-    if (proposal.draft.seller !== this.status.sellerId || proposal.draft.id !== this.status.templateId)
+    if (proposal.seller !== this.status.sellerId || proposal.templateId !== this.status.templateId)
       throw refusal(
         'InvalidInput',
         `a revision keeps seller ${this.status.sellerId} and template id ${this.status.templateId}`,
       );
-    if (proposal.draft.dataset !== this.status.dataset)
+    if (proposal.dataset !== this.status.dataset)
       throw refusal('InvalidInput', `a revision keeps dataset ${this.status.dataset}`);
   }
 
   private addRevision(proposal: SignedDraft, now: number): void {
-    const { revision, draft, draftHash, signature } = proposal;
-    this.status.revisions.push({ revision, draft, draftHash, signature, at: now });
+    const { revision, draftRef, draftHash, signature } = proposal;
+    this.status.revisions.push({ revision, draftRef, draftHash, signature, at: now });
     this.status.scope.subject.termsHash = draftHash;
     this.record(now, revision === 1 ? 'proposed' : 'revised', proposal.proposer, { revision, draftHash });
   }
@@ -180,8 +171,10 @@ export class TemplateReviewState {
   }
 
   /**
-   * The seller may approve the current revision once the perimeter previewed it: the template it
-   * signed is that draft, with only its price, its allowed uses and this review's id chosen by it.
+   * The seller may approve the current revision once the perimeter previewed it. The draft is sealed
+   * (this workflow never reads it), so what is checked here is what the signed template names: this
+   * review, seller, dataset and template id. That it is the draft the seller read is the seller's own
+   * signature's word (its CLI signs the draft it opened), checked by the coordinator.
    */
   assertCanApprove(template: QueryTemplate): void {
     this.assertOpen();
@@ -193,10 +186,11 @@ export class TemplateReviewState {
       );
     if (template.review?.reviewId !== this.status.reviewId)
       throw refusal('InvalidInput', `the signed template must name review ${this.status.reviewId}`);
-    if (!sameJson(withoutSellerChoices(template), withoutSellerChoices(current.draft)))
+    const named = { seller: this.status.sellerId, dataset: this.status.dataset, id: this.status.templateId };
+    if (template.seller !== named.seller || template.dataset !== named.dataset || template.id !== named.id)
       throw refusal(
         'InvalidInput',
-        `the signed template differs from revision ${current.revision} beyond its price and allowed uses`,
+        `the signed template must be ${named.seller}'s ${named.id} on ${named.dataset}, as proposed`,
       );
   }
 
