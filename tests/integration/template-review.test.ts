@@ -414,6 +414,31 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
       });
     });
 
+    it('a revision whose sealed draft the operator swapped for another, sent straight to Temporal, is refused by the perimeter', async () => {
+      const reviewId = `review-${crypto.randomUUID()}`;
+      await propose(reviewId, draftFor('swapped'));
+      await previewed(reviewId, 1);
+      // Two revisions the buyer sealed for this review; the operator pairs one's signature with the other's blob.
+      const signed = await sealed(reviewId, draftFor('swapped', { minCohortSize: 30 }), buyer(), 2);
+      const other = await sealed(reviewId, draftFor('swapped', { minCohortSize: 5 }), buyer(), 2);
+      await test.temporal.workflow
+        .getHandle(templateReviewWorkflowId(reviewId))
+        .executeUpdate(reviseProposalUpdate, { args: [{ ...signed, draftRef: other.draftRef }] });
+      const { revisions } = await previewed(reviewId, 2);
+      expect(revisions[1]!.preview).toMatchObject({
+        kind: 'refused',
+        reason: expect.stringContaining('not the signed one'),
+      });
+      // Nothing previewed is approvable: the seller's approval of it is refused.
+      const template = approved(reviewId, draftFor('swapped', { minCohortSize: 5 }));
+      await expect(
+        seller.post(`${reviewPath(reviewId)}/approval`, {
+          template,
+          signature: signTemplate(template, test.seller.keys.privateKeyPem),
+        }),
+      ).rejects.toMatchObject({ status: 409 });
+    });
+
     it("an open proposal expires at the seller's deadline", async () => {
       const reviewId = `review-${crypto.randomUUID()}`;
       await propose(reviewId, draftFor('expiring'));
