@@ -25,13 +25,17 @@ export class SealedDraftError extends Error {
 /** The box's authenticated context: a box sealed for one review cannot be passed off as another's. */
 const boxContext = (reviewId: string) => `tusk template draft v1 ${reviewId}`;
 
-export function sealDraft(draft: DraftToSign, keys: { perimeter: string; proposer?: string }): Buffer {
+export async function sealDraft(
+  draft: DraftToSign,
+  keys: { perimeter: string; proposer?: string },
+): Promise<Buffer> {
   const plaintext = Buffer.from(JSON.stringify(draft));
-  const box = (key: string) => seal(plaintext, key, boxContext(draft.reviewId)).toString('base64url');
+  const box = async (key: string) =>
+    (await seal(plaintext, key, boxContext(draft.reviewId))).toString('base64url');
   const file: z.infer<typeof sealedDraftFile> = {
     type: 'tusk.sealed-draft/v1',
-    perimeter: box(keys.perimeter),
-    ...(keys.proposer ? { proposer: box(keys.proposer) } : {}),
+    perimeter: await box(keys.perimeter),
+    ...(keys.proposer ? { proposer: await box(keys.proposer) } : {}),
   };
   return Buffer.from(JSON.stringify(file));
 }
@@ -40,12 +44,12 @@ export function sealDraft(draft: DraftToSign, keys: { perimeter: string; propose
  * Opens a sealed draft with one reader's X25519 private key. What it returns is only what the box
  * held: the caller checks its hash and its proposer's signature (draftSignatureProblem).
  */
-export function openSealedDraft(
+export async function openSealedDraft(
   bytes: Uint8Array,
   reader: DraftReader,
   privateKeyPem: string,
   reviewId: string,
-): DraftToSign {
+): Promise<DraftToSign> {
   let file: z.infer<typeof sealedDraftFile>;
   try {
     file = sealedDraftFile.parse(JSON.parse(Buffer.from(bytes).toString('utf8')));
@@ -56,7 +60,7 @@ export function openSealedDraft(
   if (!box) throw new SealedDraftError(`the draft is not sealed to its ${reader}`);
   let plaintext: Buffer;
   try {
-    plaintext = open(Buffer.from(box, 'base64url'), privateKeyPem, boxContext(reviewId));
+    plaintext = await open(Buffer.from(box, 'base64url'), privateKeyPem, boxContext(reviewId));
   } catch (error) {
     if (error instanceof SealedBoxError)
       throw new SealedDraftError(`the draft does not open for review ${reviewId} with this ${reader} key`);

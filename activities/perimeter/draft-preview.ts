@@ -72,7 +72,7 @@ export function createDraftPreviewActivities(deps: DraftPreviewDeps) {
     const bytes = await deps.blobs.get(signed.draftRef).catch(() => undefined);
     if (!bytes) refuse('TermsMismatch', `no sealed draft ${signed.draftRef} in the blob store`);
     try {
-      return openSealedDraft(bytes, 'perimeter', deps.sealingKey.privateKeyPem, signed.reviewId);
+      return await openSealedDraft(bytes, 'perimeter', deps.sealingKey.privateKeyPem, signed.reviewId);
     } catch (error) {
       if (error instanceof SealedDraftError) refuse('TermsMismatch', error.message);
       throw error;

@@ -52,7 +52,7 @@ export async function sealAndSign(
         'until its operator registers it (tusk operator party add --perimeter-sealing-key)',
       1,
     );
-  const sealed = sealDraft(toSign, {
+  const sealed = await sealDraft(toSign, {
     perimeter,
     ...(keys.resultKeyPem ? { proposer: publicKeyFromPem(keys.resultKeyPem) } : {}),
   });
@@ -108,7 +108,7 @@ export async function openRevisionAsSeller(
   );
   let opened: DraftToSign;
   try {
-    opened = openSealedDraft(
+    opened = await openSealedDraft(
       Buffer.from(sealed, 'base64url'),
       'perimeter',
       await sealingKeyPem(stateDir),

@@ -107,7 +107,7 @@ describe('a draft preview on neighbouring datasets', () => {
     seller: toSign.draft.seller,
     dataset: toSign.draft.dataset,
     templateId: toSign.draft.id,
-    draftRef: await blobs.put(sealDraft(toSign, { perimeter: sealTo })),
+    draftRef: await blobs.put(await sealDraft(toSign, { perimeter: sealTo })),
     ...signDraft(toSign, signerPem),
   });
   const first = { reviewId: 'r1', revision: 1, proposer: 'buyer-a', draft };
