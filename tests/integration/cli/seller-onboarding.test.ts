@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { sellerWorkspace } from '../../../lib/seller-workspace';
 import { loadPerimeterKey } from '../../../lib/perimeter-key';
-import { registeredPerimeterKey } from '../../../sdk';
+import { registeredKeyOf, registeredPerimeterKey } from '../../../sdk';
 import { deployLocal, type LocalDeployment } from '../../../scripts/lib/local-deployment';
 import { tusk, tuskOk } from './run-tusk';
 
@@ -207,10 +207,13 @@ describe('a seller onboarded from its own CSV with the CLI, selling an answer th
     // The perimeter key seller init made is in the log from the seller's registration on.
     const { client } = deployment.buyer;
     const operatorKey = (await client.get<{ publicKey: string }>('/operator/key')).publicKey;
-    const { perimeterKey } = JSON.parse(await readFile(workspace().sellerFile, 'utf8')) as {
-      perimeterKey: string;
-    };
+    const { perimeterKey, perimeterSealingKey } = JSON.parse(
+      await readFile(workspace().sellerFile, 'utf8'),
+    ) as { perimeterKey: string; perimeterSealingKey: string };
     expect(await registeredPerimeterKey(client, SELLER, operatorKey)).toBe(perimeterKey);
+    // And its sealing key, which buyers' template proposals are sealed to.
+    expect(perimeterSealingKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(await registeredKeyOf(client, SELLER, operatorKey, 'perimeter-sealing')).toBe(perimeterSealingKey);
   });
 
   it('publish sends the signed template to the catalog; another party cannot publish it', async () => {
