@@ -195,7 +195,7 @@ export function disputeAsSeenBy(party: Party, status: DisputeStatus) {
   const what = `the dispute of deal ${status.dealId}`;
   if (viewOf(party, disputeParties(status), what) === 'whole') return status;
   const side = sideOf({ [status.buyerId]: '(buyer)', [status.sellerId]: '(seller)' });
-  const { buyerId: _b, sellerId: _s, openedBy: _o, evidence, audit, ...rest } = status;
+  const { buyerId: _b, sellerId: _s, openedBy: _o, escrowId: _e, evidence, audit, ...rest } = status;
   return {
     ...rest,
     evidence: evidence.map((e) => ({ ...e, by: side(e.by) })),

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { partyClient, readText, withPartyOptions, type PartyOptions, jsonText } from './common';
 import { encode } from './party-commands';
-import { addDisputeEvidence, openDispute } from '../lib/signed-actions';
+import { addDisputeEvidence, concedeDispute, openDispute } from '../lib/signed-actions';
 
 /** A dispute's parties (buyer, seller) open it, add evidence and read its status. */
 export function addDisputePartyCommands(group: Command): void {
@@ -35,5 +35,23 @@ export function addDisputePartyCommands(group: Command): void {
   ).action(async (dealId: string, options: PartyOptions) => {
     const client = await partyClient(options);
     console.log(jsonText(await client.get(`/deals/${encode(dealId)}/dispute`)));
+  });
+}
+
+/**
+ * The seller concedes (`tusk seller dispute-concede`): beside `dispute <dealId>`, which opens one, as
+ * `dispute-evidence` and `dispute-status` are.
+ */
+export function addDisputeConcedeCommand(seller: Command): void {
+  withPartyOptions(
+    seller
+      .command('dispute-concede <dealId>')
+      .description(
+        "concede a deal's dispute (its seller), signed: the buyer gets the escrow back, the dispute resolves as a refund",
+      ),
+  ).action(async (dealId: string, options: PartyOptions) => {
+    const client = await partyClient(options);
+    const status = await concedeDispute<{ stage: string; outcome?: { kind: string } }>(client, dealId);
+    console.log(`dispute of ${dealId}: ${status.stage}${status.outcome ? ` (${status.outcome.kind})` : ''}`);
   });
 }

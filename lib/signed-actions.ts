@@ -133,6 +133,17 @@ export async function approveOutcome<T>(client: TuskClient, dealId: string, outc
   return client.post<T>(`${disputePath(dealId)}/approvals`, { outcome, ...proof });
 }
 
+/**
+ * The seller concedes a deal's dispute: its signed consent that the deal's escrow (as the dispute's
+ * status names it) goes back to the buyer. Settlement refunds on that signature.
+ */
+export async function concedeDispute<T>(client: TuskClient, dealId: string): Promise<T> {
+  const { escrowId } = await client.get<{ escrowId?: string }>(disputePath(dealId));
+  if (!escrowId) throw new Error(`the dispute of ${dealId} names no escrow to give back`);
+  const proof = await client.decide(disputePath(dealId), 'refund_consent', { escrowId }, dealId);
+  return client.post<T>(`${disputePath(dealId)}/concede`, proof);
+}
+
 /** Signed over exactly what the request shows: its run, its deal and terms, its fields, its auditor. */
 export async function decideDisclosure<T>(
   client: TuskClient,

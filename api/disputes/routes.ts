@@ -8,7 +8,7 @@ import {
   openDisputeBody,
 } from './schemas';
 import { signedEvidenceBody } from '../common-schemas';
-import { viewProof } from '../signed-decision';
+import { decisionProof, viewProof } from '../signed-decision';
 import type { DisputeService } from './service';
 import { dealParams, dealStatus } from '../deals/schemas';
 import { errorResponses } from '../error-responses';
@@ -92,5 +92,19 @@ export const disputeRoutes: FastifyPluginAsyncZod<{ disputes: DisputeService }> 
       },
     },
     (request) => disputes.approve(requireParty(request), request.params.dealId, request.body),
+  );
+
+  app.post(
+    '/deals/:dealId/dispute/concede',
+    {
+      schema: {
+        summary:
+          "Concede (the seller): signed refund_consent of the deal's escrow; the dispute resolves as a refund",
+        params: dealParams,
+        body: decisionProof,
+        response: { 200: disputeStatus, ...errorResponses },
+      },
+    },
+    (request) => disputes.concede(requireParty(request), request.params.dealId, request.body),
   );
 };

@@ -22,6 +22,8 @@ export type ApproveOutcomeBody = z.infer<typeof approveOutcomeBody>;
 export const disputeStatus = z
   .object({
     dealId: z.string(),
+    /** The deal's escrow, which the seller's concession (`refund_consent`) gives back; absent when redacted. */
+    escrowId: z.string().optional(),
     stage: disputeStage,
     /** Absent for auditors and compliance (see `hidden`); evidence and audit name `(buyer)` / `(seller)`. */
     buyerId: z.string().optional(),
@@ -32,6 +34,8 @@ export const disputeStatus = z
     openedAt: z.number(),
     scope: decisionScope.optional(),
     resolveBy: z.number(),
+    /** The timeout passed; its default (a refund or split) waits for two compliance votes or the seller's concession. */
+    defaultWithheld: z.boolean().optional(),
     reviewer: z
       .object({ partyId: z.string(), namedBy: z.string(), accessUntil: z.number(), expired: z.boolean() })
       .optional(),

@@ -6,6 +6,7 @@ import type { DealStatus } from '../../workflows/deal/shapes';
 import {
   addEvidenceUpdate,
   approveOutcomeUpdate,
+  concedeUpdate,
   disputeStatusQuery,
   nameReviewerUpdate,
   recordEvidenceReadUpdate,
@@ -120,5 +121,14 @@ export class DisputeService {
       `dispute of deal ${dealId}`,
     );
     return disputeAsSeenBy(party, approved);
+  }
+
+  /** The seller gives the escrow back: its signed `refund_consent` of the escrow the status names. */
+  async concede(party: Party, dealId: string, proof: DecisionProof): Promise<DisputeStatus> {
+    if (party.role !== 'seller') throw new ApiError('forbidden', "only the deal's seller concedes");
+    // Who the deal's seller is, and whether the dispute is open, is the workflow's to say.
+    const { scope, escrowId } = await this.status(dealId);
+    const signed = signedByParty(party, scope, 'refund_consent', { escrowId }, proof);
+    return this.calls.update(disputeWorkflowId(dealId), concedeUpdate, { signed }, `dispute of deal ${dealId}`);
   }
 }

@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { createSyntheticPatients } from '../../lib/synthetic-patients';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { CliError, home, keyPaths, withHomeOption, writeFileAtomic } from '../common';
-import { addDisputePartyCommands } from '../dispute-commands';
+import { addDisputeConcedeCommand, addDisputePartyCommands } from '../dispute-commands';
 import { addDealsCommand } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
 import { importTable } from './import';
@@ -102,4 +102,5 @@ export function registerSellerCommands(program: Command): void {
   addReviewCommands(seller);
   addKeyCheckCommand(seller);
   addDisputePartyCommands(seller);
+  addDisputeConcedeCommand(seller);
 }

@@ -102,7 +102,7 @@ describe('dispute state', () => {
     expect(() => dispute.approve(voter('c1'), { kind: 'split', sellerBps: 1.5 }, 1)).toThrow(/sellerBps/);
   });
 
-  it("ends the reviewer's access at its deadline, and applies the default outcome at the timeout", () => {
+  it("ends the reviewer's access at its deadline; a default refund at the timeout waits for signatures", () => {
     const dispute = new DisputeState(input, 0);
     expect(() => dispute.nameReviewer('s', 'c1', 100, 1)).toThrow(/party to the deal/);
     dispute.nameReviewer('r', 'c1', 100, 10);
@@ -117,14 +117,56 @@ describe('dispute state', () => {
     dispute.tick(999, input.defaultOutcome);
     expect(dispute.resolved).toBe(false);
     dispute.tick(1000, input.defaultOutcome);
-    expect(dispute.snapshot()).toMatchObject({ outcome: { kind: 'refund' }, resolvedBy: 'timeout' });
+    // The refund is the seller's loss, and nobody signed it: the dispute stays open, with no deadline.
+    expect(dispute.resolved).toBe(false);
+    expect(dispute.snapshot()).toMatchObject({ stage: 'open', defaultWithheld: true });
+    expect(dispute.nextDeadline()).toBeUndefined();
+    dispute.tick(5000, input.defaultOutcome);
+    dispute.approve(voter('c1'), { kind: 'refund' }, 5001);
+    dispute.approve(voter('c2'), { kind: 'refund' }, 5002);
+    expect(dispute.snapshot()).toMatchObject({ outcome: { kind: 'refund' }, resolvedBy: 'approvals' });
     expect(dispute.snapshot().audit.map((e) => e.action)).toEqual([
       'opened',
       'reviewer_named',
       'evidence_read',
       'reviewer_access_ended',
+      'default_withheld',
+      'approved',
+      'approved',
       'resolved',
     ]);
+  });
+
+  it('applies a default release at the timeout, and a default split only on runs from before', () => {
+    const released = new DisputeState({ ...input, defaultOutcome: { kind: 'release' } }, 0);
+    released.tick(1000, { kind: 'release' });
+    expect(released.snapshot()).toMatchObject({ outcome: { kind: 'release' }, resolvedBy: 'timeout' });
+    const split = { kind: 'split', sellerBps: 5000 } as const;
+    const withheld = new DisputeState({ ...input, defaultOutcome: split }, 0);
+    withheld.tick(1000, split);
+    expect(withheld.snapshot()).toMatchObject({ stage: 'open', defaultWithheld: true });
+    const unpatched = new DisputeState({ ...input, defaultOutcome: split }, 0);
+    unpatched.tick(1000, split, false);
+    expect(unpatched.snapshot()).toMatchObject({ outcome: split, resolvedBy: 'timeout' });
+  });
+
+  it("resolves as a refund when the deal's seller concedes, also after the timeout; nobody else concedes", () => {
+    const dispute = new DisputeState(input, 0);
+    expect(dispute.snapshot().escrowId).toBe('deal:d');
+    expect(() => dispute.concede('b', 1)).toThrow(/only the seller of deal d concedes/);
+    expect(() => dispute.concede('c1', 1)).toThrow(/only the seller/);
+    dispute.tick(1000, input.defaultOutcome);
+    dispute.concede('s', 1001);
+    expect(dispute.snapshot()).toMatchObject({
+      stage: 'resolved',
+      outcome: { kind: 'refund' },
+      resolvedBy: 'concession',
+    });
+    expect(dispute.snapshot().audit.slice(-2)).toMatchObject([
+      { action: 'conceded', by: 's' },
+      { action: 'resolved', by: 's', detail: { outcome: 'refund' } },
+    ]);
+    expect(() => dispute.concede('s', 1002)).toThrow(/is resolved/);
   });
 
   it('takes evidence from the two parties only', () => {

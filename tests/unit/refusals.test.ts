@@ -123,8 +123,10 @@ describe('state classes refuse with a type', () => {
     dispute.nameReviewer('c1', 'c2', 100, 1);
     expect(refusalOf(() => dispute.recordEvidenceRead('c1', [], 'n', 200)).type).toBe('AccessExpired');
     expect(refusalOf(() => dispute.recordEvidenceRead('c2', [], 'n', 2)).type).toBe('Forbidden');
-    dispute.tick(1000, { kind: 'refund' });
+    expect(refusalOf(() => dispute.concede('b', 2)).type).toBe('Forbidden');
+    dispute.tick(1000, { kind: 'release' });
     expect(refusalOf(() => dispute.addEvidence('b', 'sha256:e', 1001)).type).toBe('InvalidState');
+    expect(refusalOf(() => dispute.concede('s', 1002)).type).toBe('InvalidState');
   });
 
   it('votes: the same decision twice is already decided; another name under the same key is forbidden', () => {

@@ -40,12 +40,18 @@ export async function settleByDispute(
       },
     ],
   });
-  deal.disputeResolved(resolution);
+  deal.disputeResolved({
+    outcome: resolution.outcome,
+    resolvedBy: resolution.resolvedBy,
+    auditRef: resolution.auditRef,
+  });
   const { buyerId, sellerId, price, feeBps, terms } = input;
   const dealId = escrowOfDeal(input);
   const outcome = resolution.outcome;
-  // The compliance principals' signed votes: settlement refunds or splits a delivered deal only on them.
+  // The compliance principals' signed votes, or the seller's signed concession: settlement refunds or
+  // splits a delivered deal only on them.
   const votes = resolution.votes ?? [];
+  const consent = resolution.consent;
   switch (outcome.kind) {
     case 'release':
       await settle([
@@ -58,7 +64,15 @@ export async function settleByDispute(
       break;
     case 'refund':
       await settle([
-        { step: 'refund', run: () => payout.refundEscrow({ dealId, buyerId, amount: price, terms, votes }) },
+        { step: 'refund', run: () =>
+            payout.refundEscrow({
+              dealId,
+              buyerId,
+              amount: price,
+              terms,
+              ...(consent ? { consent } : { votes }),
+            }),
+        },
       ]);
       deal.advance('refunded', Date.now());
       break;

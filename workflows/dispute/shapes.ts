@@ -17,6 +17,9 @@ export const DISPUTE_STAGES = ['open', 'resolved'] as const;
 export const disputeStage = z.enum(DISPUTE_STAGES);
 export type DisputeStage = z.infer<typeof disputeStage>;
 
-/** How a dispute was resolved: by its approvals, or by its default outcome at the timeout. */
-export const disputeResolvedBy = z.enum(['approvals', 'timeout']);
+/**
+ * How a dispute was resolved: by its approvals, by its default outcome at the timeout (a release; a
+ * refund or split is withheld for signatures), or by the seller conceding (a refund on its consent).
+ */
+export const disputeResolvedBy = z.enum(['approvals', 'timeout', 'concession']);
 export type DisputeResolvedBy = z.infer<typeof disputeResolvedBy>;

@@ -4,6 +4,7 @@ import type { DecisionScope } from '../../lib/decision-statement';
 import type { SignedTerms } from '../../lib/signed-terms';
 import { refusal } from '../refusals';
 import type { DisputeOutcome, DisputeResolvedBy, DisputeStage } from './shapes';
+import { dealEscrowId, termsNonceOf } from '../../activities/settlement/types';
 import type { PartyRole } from '../../lib/parties';
 
 /**
@@ -44,6 +45,8 @@ export interface DisputeInput extends DisputeTerms {
 
 export interface DisputeStatus {
   dealId: string;
+  /** The deal's escrow: what the seller's signed concession (`refund_consent`) gives back. */
+  escrowId: string;
   stage: DisputeStage;
   buyerId: string;
   sellerId: string;
@@ -54,6 +57,12 @@ export interface DisputeStatus {
   scope?: DecisionScope;
   /** When the default outcome applies if nobody has resolved the dispute. */
   resolveBy: number;
+  /**
+   * The timeout passed with a default (a refund or a split) that takes money from the seller, which
+   * settlement pays only on two compliance votes or the seller's concession: the dispute stays open
+   * for them rather than closing on an outcome nobody can carry out.
+   */
+  defaultWithheld?: boolean;
   reviewer?: { partyId: string; namedBy: string; accessUntil: number; expired: boolean };
   evidence: { by: string; ref: string; at: number }[];
   approvals: Vote<DisputeOutcome>[];
@@ -87,6 +96,8 @@ export class DisputeState {
   constructor(input: DisputeInput, now: number) {
     this.status = {
       dealId: input.dealId,
+      // As the deal names it (workflows/deal/settlement-steps.ts `escrowOfDeal`): under the terms' nonce.
+      escrowId: dealEscrowId(input.dealId, termsNonceOf(input.terms)),
       stage: 'open',
       buyerId: input.buyerId,
       sellerId: input.sellerId,
@@ -115,6 +126,10 @@ export class DisputeState {
 
   get resolved(): boolean {
     return this.status.stage === 'resolved';
+  }
+
+  get escrowId(): string {
+    return this.status.escrowId;
   }
 
   get outcome(): DisputeOutcome | undefined {
@@ -223,22 +238,47 @@ export class DisputeState {
     if (agreed) this.resolve(agreed, 'approvals', now);
   }
 
-  /** The next moment something happens by itself: the reviewer's access ends, or the timeout. */
-  nextDeadline(): number {
-    const reviewer = this.status.reviewer;
-    return reviewer && !reviewer.expired
-      ? Math.min(reviewer.accessUntil, this.status.resolveBy)
-      : this.status.resolveBy;
+  /** Throws unless `by` is the deal's seller and the dispute is open: only the loser concedes. */
+  assertCanConcede(by: string): void {
+    this.assertOpen();
+    if (by !== this.status.sellerId)
+      throw refusal('Forbidden', `only the seller of deal ${this.status.dealId} concedes its dispute`);
   }
 
-  /** Applies whatever time has made due: the reviewer's access ending, the default outcome. */
-  tick(now: number, defaultOutcome: DisputeOutcome): void {
+  /** The seller gives the escrow back: the dispute resolves as a refund on its signed consent. */
+  concede(by: string, now: number): void {
+    this.assertCanConcede(by);
+    this.record(now, 'conceded', by);
+    this.resolve({ kind: 'refund' }, 'concession', now);
+  }
+
+  /**
+   * The next moment something happens by itself: the reviewer's access ends, or the timeout; none
+   * once the timeout has passed with its default withheld (only a signed decision ends it then).
+   */
+  nextDeadline(): number | undefined {
+    const reviewer = this.status.reviewer;
+    const timeout = this.status.defaultWithheld ? undefined : this.status.resolveBy;
+    if (!reviewer || reviewer.expired) return timeout;
+    return timeout === undefined ? reviewer.accessUntil : Math.min(reviewer.accessUntil, timeout);
+  }
+
+  /**
+   * Applies whatever time has made due: the reviewer's access ending, the default outcome. A default
+   * release applies; a default refund or split is the seller's loss, which settlement carries out only
+   * on its signatures (activities/settlement/loser-consent.ts): it is withheld, and the dispute waits.
+   */
+  tick(now: number, defaultOutcome: DisputeOutcome, withholdUnsigned = true): void {
     const reviewer = this.status.reviewer;
     if (reviewer && !reviewer.expired && now >= reviewer.accessUntil) {
       reviewer.expired = true;
       this.record(now, 'reviewer_access_ended', 'timer', { reviewer: reviewer.partyId });
     }
-    if (!this.resolved && now >= this.status.resolveBy) this.resolve(defaultOutcome, 'timeout', now);
+    if (this.resolved || this.status.defaultWithheld || now < this.status.resolveBy) return;
+    if (defaultOutcome.kind === 'release' || !withholdUnsigned)
+      return this.resolve(defaultOutcome, 'timeout', now);
+    this.status.defaultWithheld = true;
+    this.record(now, 'default_withheld', 'timer', { outcome: outcomeKey(defaultOutcome) });
   }
 
   private resolve(outcome: DisputeOutcome, by: DisputeResolvedBy, now: number): void {
@@ -249,6 +289,7 @@ export class DisputeState {
       this.status.reviewer.expired = true;
       this.status.reviewer.accessUntil = Math.min(this.status.reviewer.accessUntil, now);
     }
-    this.record(now, 'resolved', by === 'timeout' ? 'timer' : 'approvals', { outcome: outcomeKey(outcome) });
+    const resolver = { timeout: 'timer', approvals: 'approvals', concession: this.status.sellerId }[by];
+    this.record(now, 'resolved', resolver, { outcome: outcomeKey(outcome) });
   }
 }

@@ -1,4 +1,11 @@
-import { allHandlersFinished, condition, defineQuery, defineUpdate, setHandler } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  defineQuery,
+  defineUpdate,
+  patched,
+  setHandler,
+} from '@temporalio/workflow';
 import { coordinatorRecord } from '../activity-options';
 import type { DecisionAction, ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
 import { asRefusal, assertDecides, scopeOf, termsHashOf, verifiedSigner } from '../verified-decision';
@@ -41,6 +48,12 @@ export const recordEvidenceReadUpdate = defineUpdate<DisputeStatus, [EvidenceRea
 export const approveOutcomeUpdate = defineUpdate<DisputeStatus, [ApproveOutcomeRequest]>(
   'approveDisputeOutcome',
 );
+/** The seller's signed `refund_consent` of the deal's escrow (its status's `escrowId`) on this run. */
+export interface ConcedeRequest {
+  signed: SignedDecision<{ escrowId: string }>;
+}
+/** The seller concedes: the dispute resolves as a refund, and settlement gets its signed consent. */
+export const concedeUpdate = defineUpdate<DisputeStatus, [ConcedeRequest]>('concedeDispute');
 
 export interface DisputeResolution {
   outcome: DisputeOutcome;
@@ -52,13 +65,16 @@ export interface DisputeResolution {
    * a delivered deal's money back, or splits it, only on these (activities/settlement/dispute-votes.ts).
    */
   votes?: SignedDecision<{ outcome: DisputeOutcome }>[];
+  /** The seller's signed consent to give the escrow back, when it conceded: settlement refunds on it. */
+  consent?: SignedDecision<{ escrowId: string }>;
 }
 
 /**
  * A dispute of a delivered deal (a child of the deal's workflow): a named reviewer reads the
  * evidence for a limited time, both parties add evidence, and two distinct compliance principals
- * approving the same outcome resolve it; otherwise the default outcome applies at the timeout.
- * The parent settles the escrow by the outcome.
+ * approving the same outcome resolve it, or the seller concedes (a refund); otherwise a default
+ * release applies at the timeout, and a default refund or split waits for those signatures (it is the
+ * seller's loss, which settlement pays only on them). The parent settles the escrow by the outcome.
  */
 export async function dispute(input: DisputeInput): Promise<DisputeResolution> {
   const state = new DisputeState(input, Date.now());
@@ -154,13 +170,36 @@ export async function dispute(input: DisputeInput): Promise<DisputeResolution> {
       },
     },
   );
+  // The seller's concession, kept out of the status like the approvals: settlement refunds on it.
+  let signedConsent: SignedDecision<{ escrowId: string }> | undefined;
+  const expectConsent = expected('refund_consent', input.sellerId);
+  setHandler(
+    concedeUpdate,
+    async ({ signed }) => {
+      const seller = await verifiedSigner(signed, expectConsent({ escrowId: state.escrowId }), ['seller']);
+      asRefusal(() => state.concede(seller.principal, Date.now()));
+      signedConsent = signed;
+      return state.snapshot();
+    },
+    {
+      validator: ({ signed }: ConcedeRequest) => {
+        assertDecides(signed, expectConsent({ escrowId: state.escrowId }));
+        state.assertCanConcede(signerOf(signed));
+      },
+    },
+  );
+  // Runs started before a default refund or split waited for signatures still apply it at the timeout.
+  const withholdUnsigned = patched('dispute-default-withheld');
   // Decisions are bound to the deal's terms: their hash is taken before any decision counts.
   state.setScope(scopeOf({ id: input.dealId, termsHash: await termsHashOf(input.terms) }));
 
   while (!state.resolved) {
     const seen = state.changes;
-    await condition(() => state.changes !== seen, Math.max(1, state.nextDeadline() - Date.now()));
-    state.tick(Date.now(), input.defaultOutcome);
+    const deadline = state.nextDeadline();
+    const changed = () => state.changes !== seen;
+    if (deadline === undefined) await condition(changed);
+    else await condition(changed, Math.max(1, deadline - Date.now()));
+    state.tick(Date.now(), input.defaultOutcome, withholdUnsigned);
   }
   // Approvals still being verified are refused by the resolved state, not left hanging.
   await condition(allHandlersFinished);
@@ -177,5 +216,11 @@ export async function dispute(input: DisputeInput): Promise<DisputeResolution> {
     .filter((vote) => outcomeKey(vote.decision) === decidedKey)
     .map((vote) => signedApprovals.get(vote.principal))
     .filter((vote) => vote !== undefined);
-  return { outcome: final.outcome!, resolvedBy: final.resolvedBy!, auditRef, votes };
+  return {
+    outcome: final.outcome!,
+    resolvedBy: final.resolvedBy!,
+    auditRef,
+    votes,
+    ...(signedConsent ? { consent: signedConsent } : {}),
+  };
 }
