@@ -10,12 +10,14 @@ import type { DisputeOutcome, DisputeStatus } from '../../workflows/dispute/stat
 import {
   addEvidenceUpdate,
   approveOutcomeUpdate,
+  concedeUpdate,
   nameReviewerUpdate,
 } from '../../workflows/dispute/workflow';
-import type { SignedDecision } from '../../lib/signed-decision';
+import { signDecision, type SignedDecision } from '../../lib/signed-decision';
 import {
   addDisputeEvidence,
   approveOutcome,
+  concedeDispute,
   confirmDeal,
   nameReviewer,
   openDispute,
@@ -53,7 +55,11 @@ describe('a dispute inside the acceptance window', () => {
         template = await s.publishDemoTemplate();
       },
       {
-        parties: [...LIFECYCLE_PARTIES, { id: 'ops', role: 'operator' }],
+        parties: [
+          ...LIFECYCLE_PARTIES,
+          { id: 'ops', role: 'operator' },
+          { id: 'other-seller', role: 'seller' },
+        ],
         acceptanceTimeoutMs: 300_000,
         env: { TUSK_REVIEWER_ACCESS_MS: String(REVIEWER_ACCESS_MS), TUSK_DISPUTE_TIMEOUT_MS: '300000' },
       },
@@ -241,11 +247,12 @@ describe('a dispute inside the acceptance window', () => {
     expect(record).not.toContain('0 rows for my zip codes');
   });
 
-  it('with no decision, a default refund of the delivered deal is not the seller’s: the escrow stays frozen', async () => {
+  it('a default refund at the timeout waits for signatures; only the seller concedes it, and the buyer is refunded', async () => {
     const quietDeal = `quiet-${crypto.randomUUID()}`;
     // Started as an operator would (with the buyer's signed terms), to give this one deal a
     // three-second dispute timeout. Neither party signs the dispute terms, so the default outcome
-    // is the operator's word: settlement refunds a delivered deal only on the compliance votes.
+    // is the operator's word: settlement refunds a delivered deal only on the compliance votes or the
+    // seller's own consent, and the dispute waits for one of them rather than closing without.
     const handle = await startDealWorkflow(test, {
       dealId: quietDeal,
       templateId: template.id,
@@ -254,22 +261,74 @@ describe('a dispute inside the acceptance window', () => {
       acceptanceTimeoutMs: 300_000,
       dispute: { reviewerAccessMs: 1000, resolutionTimeoutMs: 3000, defaultOutcome: { kind: 'refund' } },
     });
-    await waitFor(
-      () => buyer.client.get<DealStatus>(`/deals/${quietDeal}`),
-      (s) => s.stage === 'delivered',
-    );
-    const frozen = await test.deployment.ledger.balanceOf(buyer.id);
+    const dealOf = () => buyer.client.get<DealStatus>(`/deals/${quietDeal}`);
+    const delivered = await waitFor(dealOf, (s) => s.stage === 'delivered');
+    const { ledger } = test.deployment;
+    const frozen = await ledger.balanceOf(buyer.id);
+    const sellerBefore = await ledger.balanceOf(test.seller.id);
     await openDispute(seller.client, quietDeal, 'the buyer will not confirm');
-    const stuck = await waitFor(
-      () => buyer.client.get<DealStatus>(`/deals/${quietDeal}`),
-      (s) => s.stage === 'needs_attention',
+    const asSeller = () => seller.client.get<DisputeStatus>(`/deals/${quietDeal}/dispute`);
+    // The dispute child may not be started yet right after the opening.
+    const waited = await waitFor(
+      () => asSeller().catch(() => undefined),
+      (s) => s?.defaultWithheld === true,
+      60_000,
     );
-    expect(stuck).toMatchObject({
-      dispute: { outcome: { kind: 'refund' }, resolvedBy: 'timeout' },
-      attention: [{ step: 'refund', code: 'RefundUnsigned' }],
+    const waiting = waited!;
+    expect(waiting).toMatchObject({ stage: 'open', escrowId: expect.stringContaining(quietDeal) });
+    expect(waiting.audit.map((e) => e.action)).toContain('default_withheld');
+    expect(await dealOf()).toMatchObject({ stage: 'disputed' });
+
+    // The buyer "conceding" through the API: not the seller.
+    await expect(concedeDispute(buyer.client, quietDeal)).rejects.toMatchObject({ status: 403 });
+    // Straight to Temporal, each with the escrow the dispute names and its run's scope.
+    const disputeHandle = test.temporal.workflow.getHandle(disputeWorkflowId(quietDeal));
+    const send = (signed: unknown) =>
+      updateRefusal(disputeHandle.executeUpdate(concedeUpdate, { args: [{ signed } as never] }));
+    const consent = { escrowId: waiting.escrowId! };
+    const scope = waiting.scope!;
+    // The buyer's key, and the operator's, each signing in the seller's name.
+    for (const signer of [buyer.id, 'ops'])
+      expect(
+        await send(signedBy(test, signer, scope, 'refund_consent', consent, { principal: seller.id })),
+      ).toBe(`the signature is not ${seller.id}'s over this decision on ${disputeWorkflowId(quietDeal)}`);
+    // The buyer, a compliance principal and another registered seller, each signing as itself.
+    for (const signer of [buyer.id, 'compliance-1', 'other-seller'])
+      expect(await send(signedBy(test, signer, scope, 'refund_consent', consent))).toMatch(
+        new RegExp(`must sign it`),
+      );
+    // The seller's own key, but over another escrow, or unsigned.
+    const sellerSigned = (content: { escrowId: string }) =>
+      signDecision(test.seller.keys.privateKeyPem, {
+        ...scope,
+        action: 'refund_consent',
+        principal: seller.id,
+        content,
+        notAfter: Date.now() + 60_000,
+      });
+    expect(await send(sellerSigned({ escrowId: `${consent.escrowId}x` }))).toMatch(/signed over/);
+    expect(await send({ ...sellerSigned(consent), signature: 'A'.repeat(86) })).toMatch(
+      new RegExp(`the signature is not ${seller.id}'s`),
+    );
+    expect(await send({ principal: seller.id, escrowId: consent.escrowId })).toMatch(/not signed/);
+    expect(await asSeller()).toMatchObject({ stage: 'open' });
+    expect(await ledger.balanceOf(buyer.id)).toBe(frozen);
+    expect(await ledger.balanceOf(test.seller.id)).toBe(sellerBefore);
+
+    // The seller concedes: the dispute resolves as a refund, and settlement refunds on its consent.
+    const conceded = await concedeDispute<DisputeStatus>(seller.client, quietDeal);
+    expect(conceded).toMatchObject({
+      stage: 'resolved',
+      outcome: { kind: 'refund' },
+      resolvedBy: 'concession',
     });
-    expect(await test.deployment.ledger.balanceOf(buyer.id)).toBe(frozen);
-    await handle.terminate('the test is over: the escrow waits for compliance votes');
+    const refunded = await waitFor(dealOf, (s) => s.stage === 'refunded');
+    expect(refunded.dispute).toMatchObject({ outcome: { kind: 'refund' }, resolvedBy: 'concession' });
+    expect(await ledger.balanceOf(buyer.id)).toBe(frozen + BigInt(delivered.price));
+    expect(await ledger.balanceOf(test.seller.id)).toBe(sellerBefore);
+    await expect(concedeDispute(seller.client, quietDeal)).rejects.toMatchObject({ status: 409 });
+    await replay(test, disputeWorkflowId(quietDeal));
+    await replay(test, handle.workflowId);
   });
 
   it("the deal's and the dispute's recorded histories replay", async () => {

@@ -356,6 +356,9 @@ describe('every lifecycle endpoint answers bad input with 4xx and a reason', () 
         'not_found',
       ],
       ['buyer', 'POST', '/deals/no-such-deal/dispute/evidence', { evidence: 'log' }, 400, 'invalid_request'],
+      ['buyer', 'POST', '/deals/no-such-deal/dispute/concede', {}, 400, 'invalid_request'],
+      ['buyer', 'POST', '/deals/no-such-deal/dispute/concede', { ...PROOF, extra: 1 }, 400, 'invalid_request'],
+      ['buyer', 'POST', '/deals/no-such-deal/dispute/concede', PROOF, 403, 'forbidden'],
       ['auditor', 'GET', `/deals/no-such-deal/dispute/evidence${VIEW}`, undefined, 404, 'not_found'],
       ['auditor', 'GET', '/deals/no-such-deal/dispute/evidence', undefined, 400, 'invalid_request'],
       [

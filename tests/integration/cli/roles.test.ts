@@ -123,6 +123,10 @@ describe('the CLI of every role', () => {
     expect(
       (await tusk(['compliance', 'dispute', 'vote', plainDealId, 'halve', '--as', 'compliance-1'], env)).code,
     ).toBe(2);
+    // Only the deal's seller concedes: the buyer's key is refused, and the dispute stays open.
+    const buyerConceding = await tusk(['seller', 'dispute-concede', plainDealId, '--as', 'demo-buyer'], env);
+    expect(buyerConceding).toMatchObject({ code: 1 });
+    expect(buyerConceding.stderr).toContain("the API refused: forbidden: only the deal's seller concedes");
     await tuskOk(['compliance', 'dispute', 'vote', plainDealId, 'refund', '--as', 'compliance-1'], env);
     await tuskOk(['compliance', 'dispute', 'vote', plainDealId, 'refund', '--as', 'compliance-2'], env);
     let status: { stage: string; outcome?: { kind: string } } = { stage: 'open' };
