@@ -129,6 +129,11 @@ export class DisputeService {
     // Who the deal's seller is, and whether the dispute is open, is the workflow's to say.
     const { scope, escrowId } = await this.status(dealId);
     const signed = signedByParty(party, scope, 'refund_consent', { escrowId }, proof);
-    return this.calls.update(disputeWorkflowId(dealId), concedeUpdate, { signed }, `dispute of deal ${dealId}`);
+    return this.calls.update(
+      disputeWorkflowId(dealId),
+      concedeUpdate,
+      { signed },
+      `dispute of deal ${dealId}`,
+    );
   }
 }

@@ -285,7 +285,7 @@ describe('a dispute inside the acceptance window', () => {
     const disputeHandle = test.temporal.workflow.getHandle(disputeWorkflowId(quietDeal));
     const send = (signed: unknown) =>
       updateRefusal(disputeHandle.executeUpdate(concedeUpdate, { args: [{ signed } as never] }));
-    const consent = { escrowId: waiting.escrowId! };
+    const consent = { escrowId: waiting.escrowId };
     const scope = waiting.scope!;
     // The buyer's key, and the operator's, each signing in the seller's name.
     for (const signer of [buyer.id, 'ops'])

@@ -64,7 +64,9 @@ export async function settleByDispute(
       break;
     case 'refund':
       await settle([
-        { step: 'refund', run: () =>
+        {
+          step: 'refund',
+          run: () =>
             payout.refundEscrow({
               dealId,
               buyerId,
