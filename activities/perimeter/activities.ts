@@ -31,6 +31,7 @@ import { heartbeating } from './heartbeating';
 import { refuse } from './refusal';
 import {
   authorizeQueryTerms,
+  refuseExpiredTerms,
   requireRegisteredSigner,
   termsHashOf,
   termsNonceOf,
@@ -162,6 +163,11 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     if (problem) refuse('ComplianceRefused', problem);
     const scope = await budgetOf(template.dataset);
     const queryKey = queryKeyOf(input.buyerId, input.templateHash, parameters);
+    const now = Date.now();
+    // Expired terms reserve nothing new; a retry of a reservation made in time finds it again.
+    const { dealId, nonce, termsHash, buyerId } = input;
+    const held = onLedger(() => ledger.reservation({ dealId, nonce, termsHash, buyerId }));
+    if (!held) refuseExpiredTerms(input.terms, now);
     // Free when an identical query is answered or in flight: this deal then waits for that answer.
     const reservation = onLedger(() =>
       ledger.reserve({
@@ -173,7 +179,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
         queryKey,
         cost: answerCost(template),
         scope,
-        now: Date.now(),
+        now,
       }),
     );
     const free = isFree(reservation.cost);
@@ -226,6 +232,8 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
         const committed = onLedger(() => ledger.commitRepeat(key, Date.now()));
         return { table: stored.answer, repeat: !stored.own, charged: committed.cost };
       }
+      // A stored answer is served whenever asked; a fresh one only within the buyer's signed time.
+      refuseExpiredTerms(input.terms, Date.now());
       onLedger(() => ledger.startRun(key, answerCost(template), scope, Date.now()));
       let released: ReleasedTable;
       try {

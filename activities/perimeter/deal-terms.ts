@@ -209,3 +209,29 @@ export async function requireRegisteredSigner(terms: unknown, keys: RegisteredKe
   const problem = await registeredKeyProblem(keys, { partyId: signer, publicKey }, [payerRole(kind)]);
   if (problem) refuse('SignerNotRegistered', problem);
 }
+
+/**
+ * When the buyer's signed terms stop authorising a fresh answer: the `notAfter` of a deal's terms
+ * (one seller or several), in ms. Undefined for terms that sign none that bounds an answer: older
+ * terms, a subscription (its window bounds when it may start, its later periods come after it) and a
+ * grant (its milestones carry their own deadlines).
+ */
+export function freshAnswerDeadlineOf(terms: SignedTerms): number | undefined {
+  if (terms.kind !== 'cohort_query' && terms.kind !== 'multi_seller') return undefined;
+  const notAfter = terms.body.notAfter;
+  return typeof notAfter === 'string' ? Date.parse(notAfter) : undefined;
+}
+
+/**
+ * Refuses a fresh answer once the buyer's signed `notAfter` has passed on the perimeter's own clock,
+ * so an answer delivered after it cannot exist and settlement may refund an undelivered deal then.
+ * An unreadable date counts as passed: the perimeter answers only within what the buyer signed.
+ */
+export function refuseExpiredTerms(terms: SignedTerms, now: number): void {
+  const deadline = freshAnswerDeadlineOf(terms);
+  if (deadline === undefined || now <= deadline) return;
+  refuse(
+    'TermsExpired',
+    `the buyer's terms expired at ${Number.isNaN(deadline) ? 'an unreadable time' : new Date(deadline).toISOString()}: no fresh answer is computed`,
+  );
+}

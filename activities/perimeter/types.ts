@@ -115,6 +115,8 @@ export type PerimeterRefusal =
   | 'MilestoneChecksExhausted'
   | 'TermsSignatureInvalid'
   | 'TermsMismatch'
+  /** The buyer's signed notAfter has passed on the perimeter's clock: no fresh answer. */
+  | 'TermsExpired'
   | 'SignerNotRegistered'
   | 'KeyLogUnverified'
   | 'ComplianceRefused'
