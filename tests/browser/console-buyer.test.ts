@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { openDealResult } from '../../cli/buyer/commands';
+import { readFile } from 'node:fs/promises';
+import { openDealResult, waitForStage } from '../../cli/buyer/commands';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
+import { signReleaseStatement, type ReleaseStatement } from '../../lib/release-statement';
+import { buyDeal } from '../integration/harness';
 import { TuskClient } from '../../lib/tusk-client';
 import type { ResultPayload } from '../../lib/sealed-result';
 import { budgetOf, startTestDeployment, type TestDeployment } from '../integration/harness';
@@ -56,13 +59,14 @@ describe('the web console, in Chromium, against the real stack', () => {
   });
 
   /** A fresh browser profile on the console, signed in as a party with these key files. */
-  async function signIn(partyId: string, signingPem: string, resultPem?: string) {
+  async function signIn(partyId: string, signingPem: string, resultPem?: string, operatorKey?: string) {
     const context: BrowserContext = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     const page: Page = await context.newPage();
     const record: PageRecord = recordPage(page);
     const response = await page.goto(`${test.deployment.apiUrl}/console/`);
     expect(response?.headers()['content-security-policy']).toBe(CONSOLE_CSP);
     await page.fill('#party-id', partyId);
+    if (operatorKey) await page.fill('#operator-key', operatorKey);
     await page.setInputFiles('#signing-key', pem(`${partyId}.ed25519.pem`, signingPem));
     await page.getByText('Signing key loaded').waitFor();
     if (resultPem) {
@@ -225,5 +229,114 @@ describe('the web console, in Chromium, against the real stack', () => {
     expect((await buyer.client.get<{ deals: unknown[] }>('/deals')).deals).toEqual(before.deals);
     await context.close();
     await elsewhere.close();
+  });
+  describe('an earlier deal, from the buyer\'s list', () => {
+    let delivered: string;
+    let operatorKey: string;
+
+    beforeAll(async () => {
+      const { deployment } = test;
+      const deal = await buyDeal(deployment, 'cohort-cost-by-zip3', { min_age: 30, max_age: 50, sex: 'M' });
+      await deal.delivered();
+      delivered = deal.dealId;
+      operatorKey = (await deployment.buyer.client.get<{ publicKey: string }>('/operator/key')).publicKey;
+    });
+
+    /** The buyer's page, pinned to `pinned`, with the API's answer for the result rewritten by `serve`. */
+    async function openAs(pinned: string, serve?: (sealed: { release?: ReleaseStatement }) => unknown) {
+      const { buyer } = test.deployment;
+      const signedIn = await signIn(buyer.id, buyer.signingKeyPem, buyer.resultKeyPem, pinned);
+      // The operator runs the API: it can serve any answer for the result. Here it does.
+      if (serve)
+        await signedIn.page.route(`**/deals/${delivered}/result`, async (route) => {
+          const response = await route.fetch();
+          await route.fulfill({ response, json: serve(await response.json()) });
+        });
+      await signedIn.page.click('button[data-role=buyer]');
+      const row = signedIn.page.locator(`#my-deals tr[data-deal="${delivered}"]`);
+      await row.getByRole('button', { name: 'Open' }).click();
+      await signedIn.page.locator('#result table, #deal-panel [role=alert]').first().waitFor();
+      return signedIn;
+    }
+
+    const refusal = async (page: Page) =>
+      (await page.locator('#deal-panel [role=alert]').allTextContents()).join('\n');
+
+    it('an answer without a valid release statement of the seller\'s perimeter is refused in the page', async () => {
+      const forger = generateEd25519KeyPair();
+      const cases: [string, (sealed: { release?: ReleaseStatement }) => unknown, RegExp][] = [
+        [
+          'no statement',
+          ({ release: _dropped, ...rest }) => rest,
+          /no well-formed release statement signed by the seller comes with the answer/,
+        ],
+        [
+          "a statement signed by a key that is not the seller's perimeter's",
+          (sealed) => ({ ...sealed, release: signReleaseStatement(sealed.release!.body, forger) }),
+          /not the seller's registered perimeter key/,
+        ],
+        [
+          'a statement whose body was changed after signing',
+          (sealed) => ({
+            ...sealed,
+            release: { ...sealed.release!, body: { ...sealed.release!.body, epsilonCharged: 0 } },
+          }),
+          /the perimeter's signature does not verify/,
+        ],
+      ];
+      for (const [name, serve, reason] of cases) {
+        const { page, context } = await openAs(operatorKey, serve);
+        const text = await refusal(page);
+        expect(text, name).toMatch(new RegExp(`^Refusing the answer of ${delivered}: it is not what seller`));
+        expect(text, name).toMatch(reason);
+        expect(await page.locator('#result').count(), name).toBe(0);
+        if (name === 'no statement') await screenshot(page, 'buyer-release-refused');
+        await context.close();
+      }
+    });
+
+    it('a log whose head is not signed by the pinned operator key is not believed', async () => {
+      const { page, context } = await openAs(generateEd25519KeyPair().publicKey);
+      expect(await refusal(page)).toMatch(/the transparency log cannot be trusted: .*not the operator's pinned key/);
+      expect(await page.locator('#result').count()).toBe(0);
+      await context.close();
+    });
+
+    it('the genuine answer opens, then the buyer disputes it with a reason', async () => {
+      const { buyer } = test.deployment;
+      const { page, context, record } = await openAs(operatorKey);
+      expect(await refusal(page)).toBe('');
+      const expected = await openDealResult(buyer.client, buyer.resultKeyPem, delivered);
+      expect(await page.locator('#result tbody tr').count()).toBe(
+        expected.rows.filter((row) => row.slice(2).some((cell) => cell !== null)).length,
+      );
+      const row = page.locator(`#my-deals tr[data-deal="${delivered}"]`);
+      await row.getByRole('button', { name: 'Dispute' }).click();
+      await page.getByLabel('Reason for the dispute').fill('the counts for zip3 100 look doubled');
+      await page.getByRole('button', { name: 'Open the dispute' }).click();
+      await page.getByText(`Deal ${delivered} disputed`).waitFor();
+      const status = await buyer.client.get<{ stage: string }>(`/deals/${delivered}`);
+      expect(status.stage).toBe('disputed');
+      const dispute = await buyer.client.get<Record<string, unknown>>(`/deals/${delivered}/dispute`);
+      expect(JSON.stringify(dispute)).toContain('the counts for zip3 100 look doubled');
+      await screenshot(page, 'buyer-dispute');
+      expect(record.pageErrors).toEqual([]);
+      await context.close();
+    });
+
+    it('the buyer downloads the receipt of its settled deal, the one the API signed', async () => {
+      const { buyer } = test.deployment;
+      await waitForStage(buyer.client, dealId, (s) => s.stage === 'settled', 60_000);
+      const { page, context } = await signIn(buyer.id, buyer.signingKeyPem, buyer.resultKeyPem);
+      await page.click('button[data-role=buyer]');
+      const row = page.locator(`#my-deals tr[data-deal="${dealId}"]`);
+      const download = page.waitForEvent('download');
+      await row.getByRole('button', { name: 'Receipt (JSON)' }).click();
+      const file = await (await download).path();
+      const downloaded = JSON.parse(await readFile(file, 'utf8'));
+      expect(downloaded).toEqual(await buyer.client.get(`/deals/${dealId}/receipt`));
+      expect(downloaded.body.type).toBe('tusk.receipt/v1');
+      await context.close();
+    });
   });
 });

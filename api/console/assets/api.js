@@ -19,10 +19,14 @@ export class ApiError extends Error {
  */
 export class Client {
   lastTimestamp = 0;
-  /** @param {string} partyId @param {import('./tusk-crypto.js').HeldKey} signingKey */
-  constructor(partyId, signingKey) {
+  /**
+   * @param {string} partyId @param {import('./tusk-crypto.js').HeldKey} signingKey
+   * @param {string} [operatorKey] the operator's log key the person pinned (public, not a secret)
+   */
+  constructor(partyId, signingKey, operatorKey = '') {
     this.partyId = partyId;
     this.signingKey = signingKey;
+    this.operatorKey = operatorKey;
   }
 
   /** @param {string} method @param {string} path @param {unknown} [body] */

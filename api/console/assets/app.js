@@ -82,7 +82,8 @@ async function show(role) {
     const partyId = /** @type {HTMLInputElement} */ (byId('party-id')).value.trim();
     if (!partyId || !session.signing)
       return replace(view, message('Enter your party id and load your signing key first.', 'error'));
-    const client = new Client(partyId, session.signing);
+    const pinned = /** @type {HTMLInputElement} */ (byId('operator-key')).value.trim();
+    const client = new Client(partyId, session.signing, pinned);
     if (role === 'buyer') await showBuyer(client, session.result, view);
     else await showSeller(client, view);
   } catch (error) {

@@ -1,6 +1,8 @@
 // @ts-check
 import { explain } from './api.js';
 import { barChart, el, message, replace, table } from './dom.js';
+import { showBuyerDeals } from './buyer-deals.js';
+import { releaseProblems } from './release-check.js';
 import { base64url, openDealResult, signDecision, signTerms } from './tusk-crypto.js';
 
 /** Stages after which a deal no longer moves on its own. */
@@ -101,8 +103,17 @@ function resultView(payload, dimensions) {
   ]);
 }
 
-/** One deal: its stages as they come, then the sealed answer opened here, then confirm. */
-async function followDeal(client, resultKey, dealId, panel, dimensions) {
+/** The operator's log key: the one pinned in the page, else (as the CLI without a pin) what the API says. */
+async function operatorKeyOf(client, pinned) {
+  return pinned || (await client.get('/operator/key')).publicKey;
+}
+
+/**
+ * One deal: its stages as they come, then (only if the seller's perimeter signed its release) the
+ * sealed answer opened here, then confirm.
+ */
+async function followDeal(client, resultKey, dealId, panel, template) {
+  const dimensions = template.dimensions.length;
   const timeline = el('ol', { class: 'timeline', 'aria-live': 'polite' });
   const status = el('div');
   replace(panel, el('h3', {}, [`Deal ${dealId}`]), timeline, status);
@@ -124,6 +135,15 @@ async function followDeal(client, resultKey, dealId, panel, dimensions) {
   const sealed = await client.get(`/deals/${encodeURIComponent(dealId)}/result`);
   if (sealed.commitment !== deal.result.commitment)
     return replace(status, message('The result served is not the one the deal recorded.', 'error'));
+  const problems = await releaseProblems(client, sealed, template.seller, await operatorKeyOf(client, client.operatorKey));
+  if (problems.length > 0)
+    return replace(
+      status,
+      message(
+        `Refusing the answer of ${dealId}: it is not what seller ${template.seller}'s perimeter released: ${problems.join('; ')}`,
+        'error',
+      ),
+    );
   const payload = await openDealResult(sealed, resultKey);
   const confirm = el('button', { type: 'button' }, ['Confirm the deal (the seller is paid now)']);
   confirm.addEventListener('click', () => {
@@ -230,7 +250,7 @@ function dealForm(client, resultKey, template, listing, panel) {
       .then((signed) =>
         client
           .post('/deals', signed)
-          .then(() => followDeal(client, resultKey, signed.dealId, panel, template.dimensions.length)),
+          .then(() => followDeal(client, resultKey, signed.dealId, panel, template)),
       )
       .catch((error) => panel.append(message(explain(error), 'error')));
   });
@@ -278,10 +298,28 @@ export async function showBuyer(client, resultKey, root) {
       el('th', { scope: 'col' }, [h]),
     ),
   );
+  const deals = el('section', { id: 'buyer-deals' });
   replace(
     root,
     el('h2', {}, ['Catalog']),
     el('table', { id: 'catalog' }, [el('thead', {}, [head]), el('tbody', {}, rows)]),
     detail,
+    deals,
   );
+  const open = (/** @type {string} */ dealId) =>
+    openExisting(client, resultKey, listing.templates, dealId, detail).catch((error) =>
+      replace(detail, message(explain(error), 'error')),
+    );
+  await showBuyerDeals(client, deals, open);
+}
+
+/** An earlier deal's answer, found by its status's template and seller, checked and opened as a new one. */
+async function openExisting(client, resultKey, templates, dealId, panel) {
+  if (!resultKey) return replace(panel, message('Load your result (X25519) key to open results.', 'error'));
+  const deal = await client.get(`/deals/${encodeURIComponent(dealId)}`);
+  const template = templates.find(
+    (/** @type {Template} */ t) => t.id === deal.templateId && t.seller === deal.sellerId,
+  );
+  if (!template) throw new Error(`template ${deal.templateId} of seller ${deal.sellerId} is no longer in the catalog`);
+  await followDeal(client, resultKey, dealId, panel, template);
 }
