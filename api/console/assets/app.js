@@ -2,7 +2,9 @@
 import { Client, explain } from './api.js';
 import { showBuyer } from './buyer.js';
 import { el, message, replace } from './dom.js';
+import { showAuditor } from './audit.js';
 import { showOperator, showSeller } from './roles.js';
+import { showSponsor } from './sponsor.js';
 import { generateKeyFile, importKeyFile } from './tusk-crypto.js';
 
 /**
@@ -78,13 +80,16 @@ byId('generate').addEventListener('click', () => {
 /** @param {string} role */
 async function show(role) {
   try {
-    if (role === 'operator') return await showOperator(view);
     const partyId = /** @type {HTMLInputElement} */ (byId('party-id')).value.trim();
-    if (!partyId || !session.signing)
-      return replace(view, message('Enter your party id and load your signing key first.', 'error'));
     const pinned = /** @type {HTMLInputElement} */ (byId('operator-key')).value.trim();
-    const client = new Client(partyId, session.signing, pinned);
+    const client = partyId && session.signing ? new Client(partyId, session.signing, pinned) : undefined;
+    // Health is public; the attention queue needs an operator party's signature.
+    if (role === 'operator') return await showOperator(view, client);
+    if (!client)
+      return replace(view, message('Enter your party id and load your signing key first.', 'error'));
     if (role === 'buyer') await showBuyer(client, session.result, view);
+    else if (role === 'auditor') await showAuditor(client, view);
+    else if (role === 'sponsor') await showSponsor(client, view);
     else await showSeller(client, view);
   } catch (error) {
     replace(view, message(explain(error), 'error'));

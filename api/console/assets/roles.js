@@ -51,8 +51,68 @@ export async function showSeller(client, root) {
   }
 }
 
-/** The operator's view: the API's health and Temporal's. @param {HTMLElement} root */
-export async function showOperator(root) {
+/** Where each listed kind's status is, and the kind `POST /settlement/retry` names it by. */
+const ATTENTION_KINDS = {
+  deal: { path: '/deals/', retry: 'deal' },
+  multi_seller: { path: '/multi-seller-deals/', retry: 'multi-seller-deal' },
+  subscription: { path: '/subscriptions/', retry: 'subscription' },
+  grant: { path: '/grants/', retry: 'grant' },
+};
+
+/**
+ * The needs-attention queue: every lifecycle whose money steps failed and wait for the operator
+ * (GET /deals lists all to the operator), each failed step with its reason, and a retry
+ * (`tusk operator retry`).
+ * @param {import('./api.js').Client} client
+ */
+async function attentionQueue(client) {
+  const status = el('div', { 'aria-live': 'polite' });
+  const listed = await client.get('/deals?limit=100');
+  const waiting = (listed.deals ?? []).filter(
+    (/** @type {{ stage: string, kind: string }} */ d) => d.stage === 'needs_attention' && d.kind in ATTENTION_KINDS,
+  );
+  const rows = await Promise.all(
+    waiting.map(async (/** @type {{ id: string, kind: keyof typeof ATTENTION_KINDS }} */ d) => {
+      const kind = ATTENTION_KINDS[d.kind];
+      const view = await client.get(`${kind.path}${encodeURIComponent(d.id)}`).catch(() => ({}));
+      const steps = (view.attention ?? [])
+        .map((a) => `${a.step}: ${a.code}${a.reason ? ` (${a.reason})` : ''}, ${a.failures} failures`)
+        .join('; ');
+      const retry = el('button', { type: 'button' }, ['Retry']);
+      retry.addEventListener('click', () => {
+        client.post('/settlement/retry', { kind: kind.retry, id: d.id }).then(
+          (accepted) => replace(status, message(`${d.id}: retrying ${accepted.retrying.join(', ')}`)),
+          (error) => replace(status, message(explain(error), 'error')),
+        );
+      });
+      return el('tr', { 'data-attention': d.id }, [
+        el('td', {}, [d.id]),
+        el('td', {}, [d.kind]),
+        el('td', {}, [steps]),
+        el('td', {}, [retry]),
+      ]);
+    }),
+  );
+  const head = el(
+    'tr',
+    {},
+    ['Lifecycle', 'Kind', 'Failed steps', ''].map((h) => el('th', { scope: 'col' }, [h])),
+  );
+  return el('section', { id: 'attention' }, [
+    el('h2', {}, ['Needs attention']),
+    rows.length === 0
+      ? message('Nothing needs attention.')
+      : el('table', {}, [el('thead', {}, [head]), el('tbody', {}, rows)]),
+    status,
+  ]);
+}
+
+/**
+ * The operator's view: the API's health and Temporal's; signed in as an operator party, the
+ * needs-attention queue.
+ * @param {HTMLElement} root @param {import('./api.js').Client} [client]
+ */
+export async function showOperator(root, client) {
   const response = await fetch('/health', { credentials: 'omit' });
   const health = await response.json().catch(() => ({}));
   replace(
@@ -66,4 +126,8 @@ export async function showOperator(root) {
       ],
     ),
   );
+  if (client) {
+    const queue = await attentionQueue(client).catch((error) => message(explain(error), 'error'));
+    root.append(queue);
+  }
 }

@@ -1,0 +1,110 @@
+// @ts-check
+import { explain } from './api.js';
+import { el, message, replace, table } from './dom.js';
+import { treeHeadProblem, verifyConsistency } from './release-check.js';
+
+/**
+ * The auditor's and compliance's view: the transparency log's signed head, checked here against the
+ * pinned operator key; a consistency check of the log now against a head the person saved earlier
+ * (RFC 9162 §2.1.4, as lib/transparency/tree-head.ts's checkConsistency); the disclosures listed.
+ */
+
+/** @param {string} hex */
+const fromHex = (hex) => Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));
+
+/**
+ * Why the log now does not extend the saved head, or '' when it does.
+ * @param {import('./api.js').Client} client @param {any} saved @param {any} now @param {string} operatorKey
+ */
+export async function consistencyProblem(client, saved, now, operatorKey) {
+  const savedProblem = await treeHeadProblem(saved, operatorKey);
+  if (savedProblem) return `the saved head is not the operator's: ${savedProblem}`;
+  const older = saved.body;
+  const newer = now.body;
+  if (older.treeSize > newer.treeSize)
+    return `the log shrank from ${older.treeSize} to ${newer.treeSize} entries: history was rewritten`;
+  if (older.treeSize === newer.treeSize)
+    return older.rootHash === newer.rootHash
+      ? ''
+      : `two different logs of size ${older.treeSize} were signed: the log forked`;
+  const proof = await client.get(`/log/proof/consistency?first=${older.treeSize}&second=${newer.treeSize}`);
+  const ok = await verifyConsistency(
+    older.treeSize,
+    newer.treeSize,
+    fromHex(older.rootHash),
+    fromHex(newer.rootHash),
+    (proof.path ?? []).map(fromHex),
+  );
+  return ok
+    ? ''
+    : `the log of size ${newer.treeSize} does not extend the head of size ${older.treeSize} you saved: history was rewritten`;
+}
+
+/** @param {any} head */
+const headRows = (head) => [
+  ['Entries', head.body.treeSize],
+  ['Root', head.body.rootHash],
+  ['Signed at', new Date(head.body.timestamp).toISOString()],
+  ['Signed by', head.signature.publicKey],
+];
+
+/** @param {import('./api.js').Client} client @param {HTMLElement} root */
+export async function showAuditor(client, root) {
+  const operatorKey = client.operatorKey || (await client.get('/operator/key')).publicKey;
+  const head = await client.get('/log/head');
+  const headProblem = await treeHeadProblem(head, operatorKey);
+  const saved = /** @type {HTMLTextAreaElement} */ (el('textarea', { id: 'saved-head', rows: '4', cols: '70' }));
+  const verdict = el('div', { 'aria-live': 'polite', id: 'consistency' });
+  const form = el('form', { 'aria-label': 'consistency check' }, [
+    el('label', { for: 'saved-head' }, ['A signed head you saved earlier (JSON)']),
+    saved,
+    el('button', { type: 'submit' }, ['Check the log extends it']),
+  ]);
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    let pasted;
+    try {
+      pasted = JSON.parse(saved.value);
+    } catch {
+      return replace(verdict, message('The saved head is not JSON.', 'error'));
+    }
+    consistencyProblem(client, pasted, head, operatorKey).then(
+      (problem) =>
+        replace(
+          verdict,
+          problem
+            ? message(problem, 'error')
+            : message(
+                `Consistent: the log of ${head.body.treeSize} entries extends the head of ${pasted.body.treeSize} you saved.`,
+              ),
+        ),
+      (error) => replace(verdict, message(explain(error), 'error')),
+    );
+  });
+  const keep = el('textarea', { id: 'current-head', rows: '4', cols: '70', readonly: '' });
+  keep.textContent = JSON.stringify(head);
+  const disclosures = el('div');
+  replace(
+    root,
+    el('h2', {}, ["The transparency log's head"]),
+    headProblem
+      ? message(`The log's head cannot be believed: ${headProblem}`, 'error')
+      : message(`The head's signature is the pinned operator key's (${operatorKey}).`),
+    table(['', 'Value'], headRows(head)),
+    el('label', { for: 'current-head' }, ['This head, to save for a later check']),
+    keep,
+    form,
+    verdict,
+    el('h2', {}, ['Disclosures']),
+    disclosures,
+  );
+  const listed = await client.get('/deals?kind=disclosure').catch((error) => ({ error }));
+  if ('error' in listed) return replace(disclosures, message(explain(listed.error), 'error'));
+  replace(
+    disclosures,
+    table(
+      ['Disclosure', 'Stage', 'Started', 'Closed'],
+      listed.deals.map((d) => [d.id, d.stage, d.startedAt, d.closedAt ?? '']),
+    ),
+  );
+}

@@ -1,0 +1,73 @@
+// @ts-check
+import { explain } from './api.js';
+import { el, message, replace } from './dom.js';
+
+/**
+ * The sponsor's view: its grants (GET /deals?kind=grant lists the caller's own) and, for the one
+ * chosen, each milestone's timeline: deadline, evidence, the seller's checks, the payout.
+ */
+
+const at = (/** @type {number} */ ms) => new Date(ms).toISOString();
+
+/** One milestone's events, oldest first. @param {any} m */
+function milestoneEvents(m) {
+  /** @type {[number, string][]} */
+  const events = m.evidence.map((e) => [e.at, `evidence ${e.ref}`]);
+  if (m.lastCheck)
+    events.push([
+      m.lastCheck.at,
+      `checked: ${m.lastCheck.met ? 'met' : 'not met'}${m.lastCheck.problem ? ` (${m.lastCheck.problem})` : ''}`,
+    ]);
+  if (m.releasedAt !== undefined) events.push([m.releasedAt, `paid out${m.amount ? ` ${m.amount}` : ''}`]);
+  events.push([m.deadline, 'deadline']);
+  return events.sort((a, b) => a[0] - b[0]);
+}
+
+/** @param {any} grant */
+function grantTimeline(grant) {
+  return el('section', { id: 'grant', 'aria-label': `grant ${grant.grantId}` }, [
+    el('h3', {}, [`Grant ${grant.grantId}: ${grant.stage}${grant.total ? `, ${grant.total} locked` : ''}`]),
+    ...grant.milestones.map((m) =>
+      el('div', { class: 'milestone', 'data-milestone': m.milestoneId }, [
+        el('h4', {}, [`${m.name} (${m.milestoneId}): ${m.stage}${m.amount ? `, ${m.amount}` : ''}`]),
+        el(
+          'ol',
+          { class: 'timeline' },
+          milestoneEvents(m).map(([time, what]) => el('li', {}, [`${at(time)} ${what}`])),
+        ),
+      ]),
+    ),
+  ]);
+}
+
+/** @param {import('./api.js').Client} client @param {HTMLElement} root */
+export async function showSponsor(client, root) {
+  const detail = el('div', { 'aria-live': 'polite' });
+  const listed = await client.get('/deals?kind=grant');
+  const rows = listed.deals.map((/** @type {{ id: string, stage: string, startedAt: string }} */ g) => {
+    const show = el('button', { type: 'button' }, ['Milestones']);
+    show.addEventListener('click', () => {
+      client.get(`/grants/${encodeURIComponent(g.id)}`).then(
+        (grant) => replace(detail, grantTimeline(grant)),
+        (error) => replace(detail, message(explain(error), 'error')),
+      );
+    });
+    return el('tr', { 'data-grant': g.id }, [
+      el('td', {}, [g.id]),
+      el('td', {}, [g.stage]),
+      el('td', {}, [g.startedAt]),
+      el('td', {}, [show]),
+    ]);
+  });
+  const head = el(
+    'tr',
+    {},
+    ['Grant', 'Stage', 'Started', ''].map((h) => el('th', { scope: 'col' }, [h])),
+  );
+  replace(
+    root,
+    el('h2', {}, ['Your grants']),
+    el('table', { id: 'grants' }, [el('thead', {}, [head]), el('tbody', {}, rows)]),
+    detail,
+  );
+}
