@@ -1,0 +1,186 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { submitGrantEvidence } from '../../lib/signed-actions';
+import { loadOperatorSigner } from '../../lib/transparency/operator-key';
+import { signDocument } from '../../lib/transparency/signed-document';
+import type { SignedTreeHead } from '../../lib/transparency/tree-head';
+import type { PartyIdentity } from '../../scripts/lib/local-deployment';
+import type { GrantStatus } from '../../workflows/grant/state';
+import { grantWorkflowId } from '../../workflows/workflow-ids';
+import { startTestDeployment, type TestDeployment } from '../integration/harness';
+import { LIFECYCLE_PARTIES, party, terminateRunning, waitFor } from '../integration/lifecycle-harness';
+import { launchChromium, recordPage, screenshot } from './browser';
+
+const pem = (name: string, text: string) => ({
+  name,
+  mimeType: 'application/x-pem-file',
+  buffer: Buffer.from(text),
+});
+
+describe('the console for sponsors, auditors and the operator, in Chromium, against the real stack', () => {
+  let test: TestDeployment;
+  let browser: Browser;
+  let sponsor: PartyIdentity;
+  let earlierHead: SignedTreeHead;
+  const grantId = `grant-${crypto.randomUUID()}`;
+
+  beforeAll(async () => {
+    test = await startTestDeployment(
+      'console-roles',
+      (seller) => seller.publishDemoTemplate().then(() => undefined),
+      { parties: [...LIFECYCLE_PARTIES, { id: 'ops', role: 'operator' }] },
+    );
+    sponsor = party(test, 'sponsor');
+    const lab = party(test, 'lab');
+    earlierHead = await sponsor.client.get<SignedTreeHead>('/log/head');
+    const { templates } = await sponsor.client.get<{ templates: { id: string; hash: string }[] }>(
+      '/templates',
+    );
+    await sponsor.client.request('POST', '/grants', {
+      ...sponsor.client.signed('grant', {
+        grantId,
+        granteeId: lab.id,
+        milestones: [
+          {
+            milestoneId: 'enrolled',
+            name: '≥ 1,000 participants enrolled',
+            amount: '600',
+            deadline: new Date(Date.now() + 120_000).toISOString(),
+            check: {
+              kind: 'query',
+              templateId: templates[0]!.id,
+              templateHash: templates[0]!.hash,
+              parameters: { min_age: 30, max_age: 50, sex: 'F' },
+              metric: 'patients',
+              threshold: 1000,
+            },
+          },
+        ],
+      }),
+    });
+    const status = () => sponsor.client.get<GrantStatus>(`/grants/${grantId}`);
+    await waitFor(status, (s) => s.stage === 'active');
+    await submitGrantEvidence(lab.client, grantId, 'enrolled', 'enrolment log for enrolled');
+    await waitFor(status, (s) => s.stage === 'ended', 150_000);
+    // The grant's receipt is issued into the log: the log grows past the head saved above.
+    await sponsor.client.get(`/grants/${grantId}/receipt`);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    if (test) await terminateRunning(test.temporal, [grantWorkflowId(grantId)]);
+    await test?.close();
+  });
+
+  async function signIn(who: PartyIdentity, role: string, operatorKey?: string) {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const page: Page = await context.newPage();
+    const record = recordPage(page);
+    await page.goto(`${test.deployment.apiUrl}/console/`);
+    await page.fill('#party-id', who.id);
+    if (operatorKey) await page.fill('#operator-key', operatorKey);
+    await page.setInputFiles('#signing-key', pem(`${who.id}.ed25519.pem`, who.signingKeyPem));
+    await page.getByText('Signing key loaded').waitFor();
+    await page.click(`button[data-role=${role}]`);
+    return { page, context, record };
+  }
+
+  it("the sponsor sees its grant's milestone timeline: evidence, the seller's check, the payout", async () => {
+    const { page, context, record } = await signIn(sponsor, 'sponsor');
+    await page.locator(`#grants tr[data-grant="${grantId}"]`).getByRole('button', { name: 'Milestones' }).click();
+    const milestone = page.locator('#grant [data-milestone=enrolled]');
+    await milestone.waitFor();
+    const grant = await sponsor.client.get<GrantStatus>(`/grants/${grantId}`);
+    const [shown] = grant.milestones;
+    expect(await milestone.locator('h4').textContent()).toBe(
+      `${shown!.name} (enrolled): ${shown!.stage}, ${shown!.amount}`,
+    );
+    const events = await milestone.locator('li').allTextContents();
+    expect(events).toContainEqual(`${new Date(shown!.lastCheck!.at).toISOString()} checked: met`);
+    expect(events).toContainEqual(`${new Date(shown!.releasedAt!).toISOString()} paid out 600`);
+    expect(events.filter((e) => / evidence sha256:/.test(e))).toHaveLength(shown!.evidence.length);
+    expect(events.at(-1)).toMatch(/ deadline$/);
+    await screenshot(page, 'sponsor-grant');
+    expect(record.pageErrors).toEqual([]);
+    await context.close();
+  });
+
+  describe('the auditor and the transparency log', () => {
+    let operatorKey: string;
+    beforeAll(async () => {
+      operatorKey = (await sponsor.client.get<{ publicKey: string }>('/operator/key')).publicKey;
+    });
+
+    async function check(saved: unknown) {
+      const signedIn = await signIn(party(test, 'auditor'), 'auditor', operatorKey);
+      await signedIn.page.getByLabel('A signed head you saved earlier (JSON)').fill(JSON.stringify(saved));
+      await signedIn.page.getByRole('button', { name: 'Check the log extends it' }).click();
+      await signedIn.page.locator('#consistency p').waitFor();
+      return { ...signedIn, verdict: (await signedIn.page.locator('#consistency p').textContent()) ?? '' };
+    }
+
+    it("shows the log's head, checked against the pinned key, and that it extends a head saved earlier", async () => {
+      const { page, context, verdict } = await check(earlierHead);
+      const head = await sponsor.client.get<SignedTreeHead>('/log/head');
+      expect(head.body.treeSize).toBeGreaterThan(earlierHead.body.treeSize);
+      expect(await page.getByRole('status').first().textContent()).toBe(
+        `The head's signature is the pinned operator key's (${operatorKey}).`,
+      );
+      expect(await page.locator('main table').first().locator('td').nth(1).textContent()).toBe(
+        String(head.body.treeSize),
+      );
+      expect(verdict).toBe(
+        `Consistent: the log of ${head.body.treeSize} entries extends the head of ${earlierHead.body.treeSize} you saved.`,
+      );
+      await screenshot(page, 'auditor-log');
+      await context.close();
+    });
+
+    it('a history the operator rewrote is caught: a signed head the log does not extend, a fork, a head of another key', async () => {
+      const signer = await loadOperatorSigner(join(test.home, 'keys', 'operator-signing.ed25519.pem'), false);
+      expect(signer.publicKey).toBe(operatorKey);
+      const rewritten = signDocument(signer, { ...earlierHead.body, rootHash: 'ab'.repeat(32) });
+      const rewrittenCheck = await check(rewritten);
+      expect(rewrittenCheck.verdict).toMatch(/does not extend the head of size \d+ you saved: history was rewritten$/);
+      expect(await rewrittenCheck.page.getByRole('alert').count()).toBe(1);
+      await rewrittenCheck.context.close();
+
+      const head = await sponsor.client.get<SignedTreeHead>('/log/head');
+      const fork = await check(signDocument(signer, { ...head.body, rootHash: 'cd'.repeat(32) }));
+      expect(fork.verdict).toMatch(/two different logs of size \d+ were signed: the log forked/);
+      await fork.context.close();
+
+      const stranger = await check({
+        ...earlierHead,
+        signature: { ...earlierHead.signature, publicKey: sponsor.client.publicKey },
+      });
+      expect(stranger.verdict).toMatch(/^the saved head is not the operator's: .*not the operator's pinned key/);
+      await stranger.context.close();
+    });
+
+    it('lists the disclosures the auditor may see, as the API lists them', async () => {
+      const auditor = party(test, 'auditor');
+      const { page, context } = await signIn(auditor, 'auditor', operatorKey);
+      const section = page.locator('main table').last();
+      await section.waitFor();
+      const listed = await auditor.client.get<{ deals: { id: string }[] }>('/deals?kind=disclosure');
+      expect(await section.locator('tbody tr').count()).toBe(listed.deals.length);
+      expect(await section.locator('th').allTextContents()).toEqual(['Disclosure', 'Stage', 'Started', 'Closed']);
+      await context.close();
+    });
+  });
+
+  it('the operator sees health and the needs-attention queue as the API lists it', async () => {
+    const ops = party(test, 'ops');
+    const { page, context, record } = await signIn(ops, 'operator');
+    const queue = page.locator('#attention');
+    await queue.waitFor();
+    const listed = await ops.client.get<{ deals: { stage: string }[] }>('/deals?limit=100');
+    const waiting = listed.deals.filter((d) => d.stage === 'needs_attention');
+    if (waiting.length === 0) expect(await queue.getByRole('status').first().textContent()).toBe('Nothing needs attention.');
+    else expect(await queue.locator('tbody tr').count()).toBe(waiting.length);
+    expect(record.pageErrors).toEqual([]);
+    await context.close();
+  });
+});
