@@ -230,7 +230,7 @@ describe('the web console, in Chromium, against the real stack', () => {
     await context.close();
     await elsewhere.close();
   });
-  describe('an earlier deal, from the buyer\'s list', () => {
+  describe("an earlier deal, from the buyer's list", () => {
     let delivered: string;
     let operatorKey: string;
 
@@ -250,7 +250,10 @@ describe('the web console, in Chromium, against the real stack', () => {
       if (serve)
         await signedIn.page.route(`**/deals/${delivered}/result`, async (route) => {
           const response = await route.fetch();
-          await route.fulfill({ response, json: serve(await response.json()) });
+          await route.fulfill({
+            response,
+            json: serve((await response.json()) as { release?: ReleaseStatement }),
+          });
         });
       await signedIn.page.click('button[data-role=buyer]');
       const row = signedIn.page.locator(`#my-deals tr[data-deal="${delivered}"]`);
@@ -262,7 +265,7 @@ describe('the web console, in Chromium, against the real stack', () => {
     const refusal = async (page: Page) =>
       (await page.locator('#deal-panel [role=alert]').allTextContents()).join('\n');
 
-    it('an answer without a valid release statement of the seller\'s perimeter is refused in the page', async () => {
+    it("an answer without a valid release statement of the seller's perimeter is refused in the page", async () => {
       const forger = generateEd25519KeyPair();
       const cases: [string, (sealed: { release?: ReleaseStatement }) => unknown, RegExp][] = [
         [
@@ -297,7 +300,9 @@ describe('the web console, in Chromium, against the real stack', () => {
 
     it('a log whose head is not signed by the pinned operator key is not believed', async () => {
       const { page, context } = await openAs(generateEd25519KeyPair().publicKey);
-      expect(await refusal(page)).toMatch(/the transparency log cannot be trusted: .*not the operator's pinned key/);
+      expect(await refusal(page)).toMatch(
+        /the transparency log cannot be trusted: .*not the operator's pinned key/,
+      );
       expect(await page.locator('#result').count()).toBe(0);
       await context.close();
     });

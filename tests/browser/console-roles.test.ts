@@ -62,7 +62,7 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
     const status = () => sponsor.client.get<GrantStatus>(`/grants/${grantId}`);
     await waitFor(status, (s) => s.stage === 'active');
     await submitGrantEvidence(lab.client, grantId, 'enrolled', 'enrolment log for enrolled');
-    await waitFor(status, (s) => s.stage === 'ended', 150_000);
+    await waitFor(status, (s) => s.stage === 'completed', 150_000);
     // The grant's receipt is issued into the log: the log grows past the head saved above.
     await sponsor.client.get(`/grants/${grantId}/receipt`);
     browser = await launchChromium();
@@ -88,7 +88,10 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
 
   it("the sponsor sees its grant's milestone timeline: evidence, the seller's check, the payout", async () => {
     const { page, context, record } = await signIn(sponsor, 'sponsor');
-    await page.locator(`#grants tr[data-grant="${grantId}"]`).getByRole('button', { name: 'Milestones' }).click();
+    await page
+      .locator(`#grants tr[data-grant="${grantId}"]`)
+      .getByRole('button', { name: 'Milestones' })
+      .click();
     const milestone = page.locator('#grant [data-milestone=enrolled]');
     await milestone.waitFor();
     const grant = await sponsor.client.get<GrantStatus>(`/grants/${grantId}`);
@@ -142,7 +145,9 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
       expect(signer.publicKey).toBe(operatorKey);
       const rewritten = signDocument(signer, { ...earlierHead.body, rootHash: 'ab'.repeat(32) });
       const rewrittenCheck = await check(rewritten);
-      expect(rewrittenCheck.verdict).toMatch(/does not extend the head of size \d+ you saved: history was rewritten$/);
+      expect(rewrittenCheck.verdict).toMatch(
+        /does not extend the head of size \d+ you saved: history was rewritten$/,
+      );
       expect(await rewrittenCheck.page.getByRole('alert').count()).toBe(1);
       await rewrittenCheck.context.close();
 
@@ -155,7 +160,9 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
         ...earlierHead,
         signature: { ...earlierHead.signature, publicKey: sponsor.client.publicKey },
       });
-      expect(stranger.verdict).toMatch(/^the saved head is not the operator's: .*not the operator's pinned key/);
+      expect(stranger.verdict).toMatch(
+        /^the saved head is not the operator's: .*not the operator's pinned key/,
+      );
       await stranger.context.close();
     });
 
@@ -166,7 +173,12 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
       await section.waitFor();
       const listed = await auditor.client.get<{ deals: { id: string }[] }>('/deals?kind=disclosure');
       expect(await section.locator('tbody tr').count()).toBe(listed.deals.length);
-      expect(await section.locator('th').allTextContents()).toEqual(['Disclosure', 'Stage', 'Started', 'Closed']);
+      expect(await section.locator('th').allTextContents()).toEqual([
+        'Disclosure',
+        'Stage',
+        'Started',
+        'Closed',
+      ]);
       await context.close();
     });
   });
@@ -178,7 +190,8 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
     await queue.waitFor();
     const listed = await ops.client.get<{ deals: { stage: string }[] }>('/deals?limit=100');
     const waiting = listed.deals.filter((d) => d.stage === 'needs_attention');
-    if (waiting.length === 0) expect(await queue.getByRole('status').first().textContent()).toBe('Nothing needs attention.');
+    if (waiting.length === 0)
+      expect(await queue.getByRole('status').first().textContent()).toBe('Nothing needs attention.');
     else expect(await queue.locator('tbody tr').count()).toBe(waiting.length);
     expect(record.pageErrors).toEqual([]);
     await context.close();

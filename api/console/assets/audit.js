@@ -53,7 +53,9 @@ export async function showAuditor(client, root) {
   const operatorKey = client.operatorKey || (await client.get('/operator/key')).publicKey;
   const head = await client.get('/log/head');
   const headProblem = await treeHeadProblem(head, operatorKey);
-  const saved = /** @type {HTMLTextAreaElement} */ (el('textarea', { id: 'saved-head', rows: '4', cols: '70' }));
+  const saved = /** @type {HTMLTextAreaElement} */ (
+    el('textarea', { id: 'saved-head', rows: '4', cols: '70' })
+  );
   const verdict = el('div', { 'aria-live': 'polite', id: 'consistency' });
   const form = el('form', { 'aria-label': 'consistency check' }, [
     el('label', { for: 'saved-head' }, ['A signed head you saved earlier (JSON)']),

@@ -26,7 +26,13 @@ export async function openDispute(client, dealId, reason) {
   if (!scope || scope.subject?.id !== dealId)
     throw new Error('the deal shows no decision scope for itself yet');
   const content = { reason };
-  const proof = await signDecision(client.signingKey.privateKey, scope, 'dispute_opening', client.partyId, content);
+  const proof = await signDecision(
+    client.signingKey.privateKey,
+    scope,
+    'dispute_opening',
+    client.partyId,
+    content,
+  );
   return client.post(`${path}/dispute`, { reason, ...proof });
 }
 
@@ -56,30 +62,32 @@ function disputeForm(client, dealId, status) {
 export async function showBuyerDeals(client, root, open) {
   const status = el('div', { 'aria-live': 'polite' });
   const listed = await client.get('/deals?kind=deal');
-  const rows = (listed.deals ?? []).map((/** @type {{ id: string, stage: string, startedAt: string }} */ d) => {
-    const actions = el('td');
-    const openButton = el('button', { type: 'button' }, ['Open']);
-    openButton.addEventListener('click', () => open(d.id));
-    const receipt = el('button', { type: 'button' }, ['Receipt (JSON)']);
-    receipt.addEventListener('click', () => {
-      client.get(`/deals/${encodeURIComponent(d.id)}/receipt`).then(
-        (value) => {
-          downloadJson(value, `${d.id}.receipt.json`);
-          replace(status, message(`Receipt of ${d.id} downloaded.`));
-        },
-        (error) => replace(status, message(explain(error), 'error')),
-      );
-    });
-    const dispute = el('button', { type: 'button' }, ['Dispute']);
-    dispute.addEventListener('click', () => replace(status, disputeForm(client, d.id, status)));
-    actions.append(openButton, receipt, ...(d.stage === 'delivered' ? [dispute] : []));
-    return el('tr', { 'data-deal': d.id }, [
-      el('td', {}, [d.id]),
-      el('td', {}, [d.stage]),
-      el('td', {}, [d.startedAt]),
-      actions,
-    ]);
-  });
+  const rows = (listed.deals ?? []).map(
+    (/** @type {{ id: string, stage: string, startedAt: string }} */ d) => {
+      const actions = el('td');
+      const openButton = el('button', { type: 'button' }, ['Open']);
+      openButton.addEventListener('click', () => open(d.id));
+      const receipt = el('button', { type: 'button' }, ['Receipt (JSON)']);
+      receipt.addEventListener('click', () => {
+        client.get(`/deals/${encodeURIComponent(d.id)}/receipt`).then(
+          (value) => {
+            downloadJson(value, `${d.id}.receipt.json`);
+            replace(status, message(`Receipt of ${d.id} downloaded.`));
+          },
+          (error) => replace(status, message(explain(error), 'error')),
+        );
+      });
+      const dispute = el('button', { type: 'button' }, ['Dispute']);
+      dispute.addEventListener('click', () => replace(status, disputeForm(client, d.id, status)));
+      actions.append(openButton, receipt, ...(d.stage === 'delivered' ? [dispute] : []));
+      return el('tr', { 'data-deal': d.id }, [
+        el('td', {}, [d.id]),
+        el('td', {}, [d.stage]),
+        el('td', {}, [d.startedAt]),
+        actions,
+      ]);
+    },
+  );
   const head = el(
     'tr',
     {},

@@ -135,7 +135,12 @@ async function followDeal(client, resultKey, dealId, panel, template) {
   const sealed = await client.get(`/deals/${encodeURIComponent(dealId)}/result`);
   if (sealed.commitment !== deal.result.commitment)
     return replace(status, message('The result served is not the one the deal recorded.', 'error'));
-  const problems = await releaseProblems(client, sealed, template.seller, await operatorKeyOf(client, client.operatorKey));
+  const problems = await releaseProblems(
+    client,
+    sealed,
+    template.seller,
+    await operatorKeyOf(client, client.operatorKey),
+  );
   if (problems.length > 0)
     return replace(
       status,
@@ -306,10 +311,11 @@ export async function showBuyer(client, resultKey, root) {
     detail,
     deals,
   );
-  const open = (/** @type {string} */ dealId) =>
+  const open = (/** @type {string} */ dealId) => {
     openExisting(client, resultKey, listing.templates, dealId, detail).catch((error) =>
       replace(detail, message(explain(error), 'error')),
     );
+  };
   await showBuyerDeals(client, deals, open);
 }
 
@@ -320,6 +326,7 @@ async function openExisting(client, resultKey, templates, dealId, panel) {
   const template = templates.find(
     (/** @type {Template} */ t) => t.id === deal.templateId && t.seller === deal.sellerId,
   );
-  if (!template) throw new Error(`template ${deal.templateId} of seller ${deal.sellerId} is no longer in the catalog`);
+  if (!template)
+    throw new Error(`template ${deal.templateId} of seller ${deal.sellerId} is no longer in the catalog`);
   await followDeal(client, resultKey, dealId, panel, template);
 }

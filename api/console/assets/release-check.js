@@ -165,12 +165,22 @@ export async function releaseStatementProblems(statement, expected) {
     problems.push(
       `signed by ${statement.publicKey}, not the seller's registered perimeter key ${expected.perimeterKey}`,
     );
-  else if (!(await verifyEd25519(statement.publicKey, `tusk release v1\n${canonicalJson(body)}`, statement.signature)))
+  else if (
+    !(await verifyEd25519(
+      statement.publicKey,
+      `tusk release v1\n${canonicalJson(body)}`,
+      statement.signature,
+    ))
+  )
     problems.push("the perimeter's signature does not verify");
-  if (body.kind !== 'sealed_table') problems.push(`it states a ${body.kind} release, not the sealed_table delivered`);
-  if (body.dealId !== expected.dealId) problems.push(`it releases deal ${body.dealId}, not ${expected.dealId}`);
+  if (body.kind !== 'sealed_table')
+    problems.push(`it states a ${body.kind} release, not the sealed_table delivered`);
+  if (body.dealId !== expected.dealId)
+    problems.push(`it releases deal ${body.dealId}, not ${expected.dealId}`);
   if (body.commitment !== expected.commitment)
-    problems.push(`the seller released commitment ${body.commitment}, not the ${expected.commitment} delivered`);
+    problems.push(
+      `the seller released commitment ${body.commitment}, not the ${expected.commitment} delivered`,
+    );
   return problems;
 }
 
@@ -183,6 +193,12 @@ export async function releaseStatementProblems(statement, expected) {
 export async function releaseProblems(client, sealed, sellerId, operatorKey) {
   const perimeterKey = await registeredPerimeterKey(client, sellerId, operatorKey);
   if (!perimeterKey)
-    return [`seller ${sellerId} has no perimeter key in the transparency log, so nothing it releases can be checked`];
-  return releaseStatementProblems(sealed.release, { perimeterKey, dealId: sealed.dealId, commitment: sealed.commitment });
+    return [
+      `seller ${sellerId} has no perimeter key in the transparency log, so nothing it releases can be checked`,
+    ];
+  return releaseStatementProblems(sealed.release, {
+    perimeterKey,
+    dealId: sealed.dealId,
+    commitment: sealed.commitment,
+  });
 }

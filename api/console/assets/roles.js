@@ -69,7 +69,8 @@ async function attentionQueue(client) {
   const status = el('div', { 'aria-live': 'polite' });
   const listed = await client.get('/deals?limit=100');
   const waiting = (listed.deals ?? []).filter(
-    (/** @type {{ stage: string, kind: string }} */ d) => d.stage === 'needs_attention' && d.kind in ATTENTION_KINDS,
+    (/** @type {{ stage: string, kind: string }} */ d) =>
+      d.stage === 'needs_attention' && d.kind in ATTENTION_KINDS,
   );
   const rows = await Promise.all(
     waiting.map(async (/** @type {{ id: string, kind: keyof typeof ATTENTION_KINDS }} */ d) => {
