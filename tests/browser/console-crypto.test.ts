@@ -8,6 +8,8 @@ import { decisionSignatureValid } from '../../lib/signed-decision';
 import { signRequest, verifyRequest } from '../../lib/signed-request';
 import { signTerms } from '../../lib/signed-terms';
 import { publicKeyFromPem } from '../../lib/x25519-public';
+import { consistencyProof, inclusionProof, leafHash, rootOf } from '../../lib/transparency/merkle';
+import { signReleaseStatement } from '../../lib/release-statement';
 import { launchChromium, serveConsoleOnly } from './browser';
 
 /**
@@ -183,5 +185,88 @@ describe('the console signs and opens exactly as the CLI and the API do', () => 
        return { pem, publicKey: held.publicKey };`,
     );
     expect(publicKeyOf(made.pem)).toBe(made.publicKey);
+  });
+  /** The console's release check module in the page, as `check`. */
+  const inCheck = <T>(body: string, args: unknown = {}): Promise<T> =>
+    page.evaluate<T>(
+      `(async (args) => { const check = await import('/console/release-check.js'); const hex = (h) => Uint8Array.from(h.match(/../g) ?? [], (b) => parseInt(b, 16)); ${body} })(${JSON.stringify(args)})`,
+    );
+
+  it('verifies RFC 9162 inclusion and consistency proofs as lib/transparency/merkle.ts does, and refuses altered ones', async () => {
+    const leaves = Array.from({ length: 13 }, (_, i) => leafHash(Buffer.from(`entry ${i}`)));
+    const cases = [];
+    for (let size = 1; size <= leaves.length; size++) {
+      const tree = leaves.slice(0, size);
+      const root = rootOf(tree).toString('hex');
+      for (let m = 0; m < size; m++)
+        cases.push({
+          kind: 'inclusion',
+          m,
+          size,
+          leaf: tree[m]!.toString('hex'),
+          proof: inclusionProof(tree, m).map((h) => h.toString('hex')),
+          root,
+        });
+      for (let m = 1; m <= size; m++)
+        cases.push({
+          kind: 'consistency',
+          m,
+          size,
+          older: rootOf(tree.slice(0, m)).toString('hex'),
+          proof: consistencyProof(tree, m).map((h) => h.toString('hex')),
+          root,
+        });
+    }
+    const verdicts = await inCheck<{ genuine: boolean; altered: boolean }[]>(
+      `const out = [];
+       for (const c of args.cases) {
+         const run = (proof, root) => c.kind === 'inclusion'
+           ? check.verifyInclusion(c.m, c.size, hex(c.leaf), proof.map(hex), hex(root))
+           : check.verifyConsistency(c.m, c.size, hex(c.older), hex(root), proof.map(hex));
+         const altered = c.proof.length > 0 ? [('00'.repeat(32)), ...c.proof.slice(1)] : c.proof;
+         out.push({ genuine: await run(c.proof, c.root), altered: await run(altered, c.proof.length > 0 ? c.root : '11'.repeat(32)) });
+       }
+       return out;`,
+      { cases },
+    );
+    expect(verdicts).toHaveLength(cases.length);
+    expect(verdicts.every((v) => v.genuine)).toBe(true);
+    // A changed proof, or a proof-free claim with another root, is refused (except the trivial m = size case).
+    const trivial = cases.map((c) => c.kind === 'consistency' && c.m === c.size);
+    expect(verdicts.filter((v, i) => v.altered && !trivial[i])).toEqual([]);
+  });
+
+  it("checks a release statement as lib/release-statement.ts: the perimeter's signature, deal and commitment", async () => {
+    const perimeter = generateEd25519KeyPair();
+    const body = {
+      type: 'tusk.release/v1' as const,
+      kind: 'sealed_table' as const,
+      sellerId: 'seller-1',
+      dealId: 'deal-1',
+      termsHash: `sha256:${'a'.repeat(64)}`,
+      commitment: `sha256:${'b'.repeat(64)}`,
+      epsilonCharged: 0.5,
+      deltaCharged: 0,
+      datasetPolicy: { version: 1, hash: 'sha256:c' },
+    };
+    const statement = signReleaseStatement(body, perimeter);
+    const problems = await inCheck<string[][]>(
+      `const expected = { perimeterKey: args.key, dealId: 'deal-1', commitment: args.body.commitment };
+       return [
+         await check.releaseStatementProblems(args.statement, expected),
+         await check.releaseStatementProblems({ ...args.statement, body: { ...args.body, epsilonCharged: 0 } }, expected),
+         await check.releaseStatementProblems(args.statement, { ...expected, dealId: 'deal-2' }),
+         await check.releaseStatementProblems(args.statement, { ...expected, perimeterKey: args.other }),
+         await check.releaseStatementProblems(undefined, expected),
+       ];`,
+      { statement, body, key: perimeter.publicKey, other: generateEd25519KeyPair().publicKey },
+    );
+    expect(problems[0]).toEqual([]);
+    expect(problems[1]).toEqual(["the perimeter's signature does not verify"]);
+    expect(problems[2]).toEqual(['it releases deal deal-1, not deal-2']);
+    expect(problems[3]![0]).toMatch(/not the seller's registered perimeter key/);
+    expect(problems[4]).toEqual([
+      'no well-formed release statement signed by the seller comes with the answer',
+    ]);
   });
 });

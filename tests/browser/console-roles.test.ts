@@ -127,7 +127,7 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
       const { page, context, verdict } = await check(earlierHead);
       const head = await sponsor.client.get<SignedTreeHead>('/log/head');
       expect(head.body.treeSize).toBeGreaterThan(earlierHead.body.treeSize);
-      expect(await page.getByRole('status').first().textContent()).toBe(
+      expect(await page.locator('main').getByRole('status').first().textContent()).toBe(
         `The head's signature is the pinned operator key's (${operatorKey}).`,
       );
       expect(await page.locator('main table').first().locator('td').nth(1).textContent()).toBe(

@@ -142,13 +142,17 @@ export async function registeredPerimeterKey(client, sellerId, operatorKey) {
     const size = answer.treeHead.body.treeSize;
     if (!(await verifyInclusion(leafIndex, size, await entryLeafHash(entry), proof, root)))
       throw new Error(`the registration at leaf ${leafIndex} is not in the log's signed head`);
-    registrations.push(registration);
+    registrations.push({ registration, leafIndex });
   }
-  registrations.sort((a, b) => a.sequence - b.sequence);
+  registrations.sort((a, b) => a.registration.sequence - b.registration.sequence);
   // Sequences count from 0 without gaps: a registration left out (a rotation hidden) shows.
-  if (registrations.some((r, i) => r.sequence !== i))
+  if (registrations.some((r, i) => r.registration.sequence !== i))
     throw new Error(`the transparency log's answer about ${subject} leaves a registration out`);
-  return registrations.at(-1)?.publicKey;
+  if (registrations.some((r, i) => i > 0 && r.leafIndex < registrations[i - 1].leafIndex))
+    throw new Error(
+      `the transparency log's answer about ${subject} logs a registration before its predecessor`,
+    );
+  return registrations.at(-1)?.registration.publicKey;
 }
 
 /**
