@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { receiptPdf } from '../../audit/receipt-pdf';
+import { partyLabels, receiptPdf } from '../../audit/receipt-pdf';
 import {
   checkReceipt,
   receiptDigest,
@@ -20,11 +20,13 @@ import {
   withCommonOptions,
   type AuditOptions,
   subjectArg,
+  refuseMissingFile,
 } from './context';
 import { subjectPath } from '../../audit/subject';
 
 /** A receipt from a file (as saved by `receipt show --out`) or from the API by deal id. */
 async function loadReceipt(target: string, options: AuditOptions): Promise<SignedReceipt> {
+  refuseMissingFile(target);
   if (isFile(target)) {
     const parsed = signedReceipt.safeParse(JSON.parse(await readFile(target, 'utf8')));
     if (!parsed.success)
@@ -36,11 +38,20 @@ async function loadReceipt(target: string, options: AuditOptions): Promise<Signe
   return signedReceipt.parse(raw);
 }
 
+/** The parties in the words of the receipt's kind (a grant's sponsor and grantee, not buyer and seller). */
+function describeParties(
+  kind: SignedReceipt['body']['kind'],
+  parties: { buyer: string; sellers: string[] },
+): string {
+  const { payer, payee } = partyLabels(kind, parties.sellers.length);
+  return `  parties      ${payer.toLowerCase()} ${parties.buyer}; ${payee.toLowerCase()} ${parties.sellers.join(', ')}`;
+}
+
 export function describeReceipt(receipt: SignedReceipt): string {
   const { body, openings } = receipt;
   const template = templateOf(receipt);
   const lines = [
-    `receipt of deal ${body.dealId} (${body.kind}, ${body.outcome}), issued ${body.issuedAt}`,
+    `receipt of ${body.kind === 'grant' ? '' : 'deal '}${body.dealId} (${body.kind}, ${body.outcome}), issued ${body.issuedAt}`,
     template
       ? `  template     ${template.templateId} ${template.templateHash}`
       : body.sealed.template
@@ -48,7 +59,7 @@ export function describeReceipt(receipt: SignedReceipt): string {
         : undefined,
     body.resultCommitment ? `  result       ${body.resultCommitment}` : undefined,
     openings?.parties
-      ? `  parties      buyer ${openings.parties.value.buyer}; seller(s) ${openings.parties.value.sellers.join(', ')}`
+      ? describeParties(body.kind, openings.parties.value)
       : `  parties      sealed ${body.sealed.parties}`,
   ];
   const amounts = openings?.amounts?.value;
