@@ -16,6 +16,7 @@ import {
   call,
   clientOf,
   isFile,
+  refuseMissingFile,
   operatorKeyOf,
   print,
   withCommonOptions,
@@ -44,6 +45,7 @@ async function fetchBundle(target: string, options: AuditOptions & ExportFlags):
 }
 
 async function loadBundle(target: string, options: AuditOptions & ExportFlags): Promise<SignedBundle> {
+  refuseMissingFile(target);
   if (!isFile(target)) return fetchBundle(target, options);
   let json: unknown;
   try {

@@ -68,6 +68,11 @@ export async function operatorKeyOf(
 
 export const isFile = (target: string) => existsSync(target);
 
+/** A `.json` target that does not exist was meant as a file (no subject ends so): say so, not that --as is missing. */
+export function refuseMissingFile(target: string): void {
+  if (/\.json$/i.test(target) && !existsSync(target)) throw new CliError(`no such file: ${target}`, 2);
+}
+
 export function print(options: AuditOptions, json: unknown, text: string): void {
   console.log(options.json ? JSON.stringify(json, null, 2) : text);
 }
