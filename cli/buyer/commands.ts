@@ -163,6 +163,7 @@ export function registerBuyerCommands(program: Command): void {
 
   withPartyOptions(buyer.command('status <dealId>').description("a deal's stage and timeline (JSON)"))
     .option('--multi', 'a multi-seller deal (found without it too)')
+    .option('--json', 'print JSON (what it prints already; accepted like every data command)')
     .action(async (dealId: string, options: PartyOptions & { multi?: boolean }) => {
       const client = await partyClient(options);
       const { path } = await dealKindOf(client, dealId, options.multi);
@@ -192,6 +193,7 @@ export function registerBuyerCommands(program: Command): void {
 
   withPartyOptions(buyer.command('confirm <dealId>').description('accept the result: the seller is paid'))
     .option('--multi', 'a multi-seller deal (found without it too)')
+    .option('--json', 'print JSON (what it prints already; accepted like every data command)')
     .action(async (dealId: string, options: PartyOptions & { multi?: boolean }) => {
       const client = await partyClient(options);
       const { kind } = await dealKindOf(client, dealId, options.multi);
