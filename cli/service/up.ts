@@ -141,6 +141,8 @@ async function wholeService(
   const operator = await loadOperatorSigner(
     process.env.TUSK_OPERATOR_SIGNING_KEY_FILE || join(home, 'keys', 'operator-signing.ed25519.pem'),
   );
+  // What receipt, log and audit commands pin (--operator-key): its holder hands it out from here.
+  say(`operator key (pin it: --operator-key or TUSK_OPERATOR_KEY): ${operator.publicKey}`);
   // Port 0 is resolved here, not by the API: the perimeter must know where the log is before it starts.
   const apiPort = await portToUse(options.apiPort, portOf(previous.api));
   addresses.api = `http://127.0.0.1:${apiPort}`;
