@@ -3,7 +3,7 @@ import type { DealStatus } from '../workflows/deal/shapes';
 import type { DisclosableField, DisclosureStatus } from '../workflows/disclosure/shapes';
 import type { DisputeStatus } from '../workflows/dispute/state';
 import type { GrantStatus } from '../workflows/grant/state';
-import type { MultiSellerDealStatus } from '../workflows/multi-seller/state';
+import type { MultiSellerDealStatus } from '../workflows/multi-seller/shapes';
 import type { SubscriptionStatus } from '../workflows/subscription/shapes';
 import { ApiError } from './errors';
 

@@ -72,4 +72,5 @@ export {
 export type { DealStatus, DealStage } from '../workflows/deal/shapes';
 export type { SubscriptionStage, SubscriptionStatus } from '../workflows/subscription/shapes';
 export type { DisclosureStage, DisclosureStatus } from '../workflows/disclosure/shapes';
+export type { MultiSellerDealStatus, ShareEscrow } from '../workflows/multi-seller/shapes';
 export type { BudgetView } from '../api/budgets/schemas';

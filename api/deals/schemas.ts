@@ -21,6 +21,10 @@ import {
   deliveredResult,
   timelineEntry,
 } from '../../workflows/deal/shapes';
+import {
+  multiSellerDealStatus as workflowMultiSellerDealStatus,
+  multiSellerResult,
+} from '../../workflows/multi-seller/shapes';
 import { attentionItem as workflowAttentionItem } from '../../workflows/settlement-attention';
 import { decisionScope } from '../../lib/decision-statement';
 
@@ -199,27 +203,23 @@ export const createMultiSellerDealBody = z.strictObject({
 });
 export type CreateMultiSellerDealBody = z.infer<typeof createMultiSellerDealBody>;
 
-export const multiSellerDealStatus = z
-  .object({
-    dealId: z.string(),
-    stage: dealStage,
+/** A multi-seller deal's status as a caller sees it: the workflow's, with what redaction may take out. */
+export const multiSellerDealStatus = workflowMultiSellerDealStatus
+  .partial({
     /** Parties and amount are absent for auditors and compliance (see `hidden`). */
-    buyerId: z.string().optional(),
-    sellerIds: z.array(z.string()).optional(),
+    buyerId: true,
+    sellerIds: true,
     /** Absent with the parties: the catalog maps a template id to the sellers offering it. */
-    templateId: z.string().optional(),
-    price: z.string().optional(),
+    templateId: true,
+    price: true,
     /** The sellers whose perimeters accepted: seller ids, so hidden with the parties. */
-    contributors: z.array(z.string()).optional(),
+    contributors: true,
+  })
+  .extend({
     hidden: hiddenFields,
-    /** What the buyer's confirmation is signed over (this run, the deal, its terms). */
-    scope: decisionScope.optional(),
-    result: z.object({ resultRef: z.string(), commitment: z.string(), contributors: z.number() }).optional(),
-    confirmedBy: confirmedBy.optional(),
-    /** Where the buyer pays each seller's share (parties and amounts: hidden with them). */
-    escrows: z.array(z.object({ sellerId: z.string(), address: z.string(), amount: z.string() })).optional(),
+    /** The release statements are served with the result, not in the status. */
+    result: multiSellerResult.omit({ releases: true }).optional(),
     attention: z.array(attentionItem).optional(),
     problem: problem.optional(),
-    timeline: z.array(timelineEntry),
   })
   .meta({ id: 'MultiSellerDealStatus' });

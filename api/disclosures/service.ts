@@ -4,7 +4,7 @@ import type { Party } from '../../lib/parties';
 import { dealStatusQuery } from '../../workflows/deal/workflow';
 import type { DealStatus } from '../../workflows/deal/shapes';
 import { multiSellerStatusQuery } from '../../workflows/multi-seller/workflow';
-import type { MultiSellerDealStatus } from '../../workflows/multi-seller/state';
+import type { MultiSellerDealStatus } from '../../workflows/multi-seller/shapes';
 import {
   decideDisclosureUpdate,
   disclosure,

@@ -12,7 +12,7 @@ import {
   multiSellerDeal,
   multiSellerStatusQuery,
 } from '../../workflows/multi-seller/workflow';
-import { MIN_CONTRIBUTORS, type MultiSellerDealStatus } from '../../workflows/multi-seller/state';
+import { MIN_CONTRIBUTORS, type MultiSellerDealStatus } from '../../workflows/multi-seller/shapes';
 import type { DealServiceConfig } from '../deals/service';
 import { confirmAsBuyer, sealedResultFor } from '../deals/buyer-access';
 import { signedByParty, type DecisionProof } from '../signed-decision';

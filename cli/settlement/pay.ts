@@ -3,7 +3,13 @@ import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { FINAL_SUBSCRIPTION_STAGES, waitFor, type SubscriptionStage, type TuskClient } from '../../sdk';
+import {
+  FINAL_SUBSCRIPTION_STAGES,
+  waitFor,
+  type ShareEscrow,
+  type SubscriptionStage,
+  type TuskClient,
+} from '../../sdk';
 import { CliError, EXIT, home, writeFileAtomic } from '../common';
 
 /** One payment a payer owes: into which escrow, how much, for what. */
@@ -43,7 +49,7 @@ export function owedForDeal(status: EscrowedStatus & { price: string; escrow?: {
 export function owedForMultiSellerDeal(
   status: EscrowedStatus & {
     contributors: string[];
-    escrows?: { sellerId: string; address: string; amount: string }[];
+    escrows?: ShareEscrow[];
   },
 ): Owed {
   if (status.stage === 'quoted') return { state: 'waiting', why: 'the deal is still being quoted' };

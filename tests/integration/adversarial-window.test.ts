@@ -15,7 +15,7 @@ import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { DealStatus } from '../../workflows/deal/state';
 import { dealTermsQuery } from '../../workflows/deal-terms';
-import type { MultiSellerDealStatus } from '../../workflows/multi-seller/state';
+import type { MultiSellerDealStatus } from '../../workflows/multi-seller/shapes';
 import { confirmMultiSellerDealUpdate } from '../../workflows/multi-seller/workflow';
 import type { SubscriptionStatus } from '../../workflows/subscription/state';
 import { paymentReadyUpdate } from '../../workflows/subscription/workflow';

@@ -25,7 +25,7 @@ import type { DealStatus } from '../../workflows/deal/state';
 import type { DisclosureDecision, DisclosureStatus } from '../../workflows/disclosure/state';
 import type { DisputeOutcome } from '../../workflows/dispute/state';
 import type { GrantStatus } from '../../workflows/grant/state';
-import type { MultiSellerDealStatus } from '../../workflows/multi-seller/state';
+import type { MultiSellerDealStatus } from '../../workflows/multi-seller/shapes';
 import type { SubscriptionStatus } from '../../workflows/subscription/state';
 import {
   disclosureWorkflowId,

@@ -30,7 +30,7 @@ import { groupKey } from '../../query-policies/group-domain';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import { multiSellerDeal } from '../../workflows/multi-seller/workflow';
-import type { MultiSellerDealStatus } from '../../workflows/multi-seller/state';
+import type { MultiSellerDealStatus } from '../../workflows/multi-seller/shapes';
 import {
   RESEARCH_IN_US,
   startDealWorkflow,

@@ -7,7 +7,7 @@ import { confirmDeal } from '../../lib/signed-actions';
 import { createHeKeys, readHeSecret } from '../../cli/buyer/he-keys';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
-import type { MultiSellerDealStatus } from '../../workflows/multi-seller/state';
+import type { MultiSellerDealStatus } from '../../workflows/multi-seller/shapes';
 import { RESEARCH_IN_US, TestSeller, type TestDeployment } from '../integration/harness';
 import { balances, moved, TEST_ACCOUNT } from './harness';
 import { payInto, sentFor, startAztecLifecycleDeployment, waitFor } from './lifecycle-helpers';

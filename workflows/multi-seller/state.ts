@@ -1,65 +1,8 @@
-import type { ReleaseStatement } from '../../lib/release-statement';
-import type { DealCompliance } from '../../query-policies/compliance';
-import { SettlementAttention, type AttentionItem } from '../settlement-attention';
-import type { SignedTerms } from '../../lib/signed-terms';
-import type { DealProblem, DealStage } from '../deal/shapes';
+import { SettlementAttention } from '../settlement-attention';
+import type { ConfirmedBy, DealProblem, DealStage } from '../deal/shapes';
+import type { MultiSellerDealInput, MultiSellerDealStatus, SellerShare } from './shapes';
 import { refusal } from '../refusals';
 import type { DecisionScope } from '../../lib/decision-statement';
-
-export interface SellerShare {
-  sellerId: string;
-  /** The hash of this seller's own signed copy of the template. */
-  templateHash: string;
-  /** This seller's price: its share of the deal price, paid to it alone. */
-  price: string;
-}
-
-export interface MultiSellerDealInput {
-  dealId: string;
-  buyerId: string;
-  templateId: string;
-  sellers: SellerShare[];
-  parameters: Record<string, string | number>;
-  /** Blob reference of the buyer's HE key document. */
-  heKeyRef: string;
-  compliance: DealCompliance;
-  feeBps: number;
-  acceptanceTimeoutMs: number;
-  /** The buyer's signed terms: each seller's perimeter verifies them. */
-  terms: SignedTerms;
-}
-
-export interface MultiSellerDealStatus {
-  dealId: string;
-  stage: DealStage;
-  buyerId: string;
-  sellerIds: string[];
-  templateId: string;
-  /** What the buyer pays: the sum of the contributing sellers' prices. */
-  price: string;
-  /** Sellers whose perimeter accepted the deal; only they are paid. */
-  contributors: string[];
-  result?: {
-    resultRef: string;
-    commitment: string;
-    contributors: number;
-    /** Each contributing seller's perimeter's signed statement of the contribution it released. */
-    releases?: ReleaseStatement[];
-  };
-  confirmedBy?: 'buyer' | 'acceptance_timer';
-  /** What the buyer's confirmation is signed over: this run, the deal, its terms. */
-  scope?: DecisionScope;
-  /** Where the buyer pays each contributing seller's share, once that share's escrow is open. */
-  escrows?: { sellerId: string; address: string; amount: string }[];
-  /** Money steps that failed and wait for an operator's retry. */
-  attention?: AttentionItem[];
-  problem?: DealProblem;
-  timeline: { stage: DealStage; at: number }[];
-}
-
-/** Settlement keys each seller's share by its own escrow, so paying one never touches another's. */
-
-export const MIN_CONTRIBUTORS = 2;
 
 /** The multi-seller deal's state and rules, free of Temporal. */
 export class MultiSellerDealState {
@@ -135,7 +78,7 @@ export class MultiSellerDealState {
       );
   }
 
-  confirm(by: 'buyer' | 'acceptance_timer', now: number): void {
+  confirm(by: ConfirmedBy, now: number): void {
     this.assertConfirmable();
     this.status.confirmedBy = by;
     this.advance('confirmed', now);

@@ -19,13 +19,13 @@ import {
 import { handleOperatorRetry, settleGuarded, type GuardedStep } from '../guarded-settlement';
 import { shareEscrowId, termsNonceOf } from '../../activities/settlement/types';
 import type { DealProblem } from '../deal/shapes';
+import { MultiSellerDealState } from './state';
 import {
   MIN_CONTRIBUTORS,
-  MultiSellerDealState,
   type MultiSellerDealInput,
   type MultiSellerDealStatus,
   type SellerShare,
-} from './state';
+} from './shapes';
 import { ACCEPTANCE_CLOCK_MARGIN_MS, dealTermsQuery, signedAcceptanceWindowMs } from '../deal-terms';
 import { coordinatorActivities, perimeterActivities, settlementActivities } from '../activity-proxies';
 import type { ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
