@@ -14,7 +14,7 @@ import {
 } from '../../lib/signed-terms';
 import { payerRole, registeredKeyProblem, type RegisteredKeys } from '../../lib/key-log';
 import { refuse } from './refusal';
-import type { PrivateSelection } from './types';
+import type { PrivateSelection } from '../../workflows/deal/shapes';
 import type { PerimeterCheck } from '../../workflows/grant/shapes';
 
 /** What an activity was asked to run; only the fields it was given are compared. */

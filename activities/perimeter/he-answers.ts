@@ -28,10 +28,10 @@ import type { SignedTerms } from '../../lib/signed-terms';
 import { refuse } from './refusal';
 import { releasedVector } from './released-vector';
 import type { ReleaseToSign } from './release-signing';
+import type { PrivateSelection } from '../../workflows/deal/shapes';
 import type {
   ContributionResult,
   EncryptContributionInput,
-  PrivateSelection,
   RunApprovedQueryInput,
   RunApprovedQueryResult,
 } from './types';

@@ -1,3 +1,4 @@
+import type { PrivateSelection } from '../../workflows/deal/shapes';
 import type { DraftPreview, SignedDraft } from '../../workflows/template-review/shapes';
 import type { ReleaseStatement } from '../../lib/release-statement';
 import type { DealCompliance } from '../../query-policies/compliance';
@@ -62,12 +63,6 @@ export interface RunApprovedQueryInput {
   terms: SignedTerms;
 }
 
-export interface PrivateSelection {
-  /** Blob reference of the buyer's HE key document. */
-  heKeyRef: string;
-  /** One blob per selection: its encrypted selection vector over the template's groups. */
-  selectionRefs: string[];
-}
 
 /** One seller's part of a multi-seller sum. */
 export interface EncryptContributionInput extends Omit<

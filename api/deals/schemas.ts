@@ -13,20 +13,12 @@ import {
   termsSignature,
   x25519PublicKey,
 } from '../common-schemas';
-import {
-  confirmedBy,
-  dealDispute,
-  dealStage,
-  dealStatus as workflowDealStatus,
-  deliveredResult,
-  timelineEntry,
-} from '../../workflows/deal/shapes';
+import { dealDispute, dealStatus as workflowDealStatus, deliveredResult } from '../../workflows/deal/shapes';
 import {
   multiSellerDealStatus as workflowMultiSellerDealStatus,
   multiSellerResult,
 } from '../../workflows/multi-seller/shapes';
 import { attentionItem as workflowAttentionItem } from '../../workflows/settlement-attention';
-import { decisionScope } from '../../lib/decision-statement';
 
 export const errorBody = z.object({ code: z.string(), reason: z.string() }).meta({ id: 'Error' });
 

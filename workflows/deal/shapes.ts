@@ -3,7 +3,10 @@ import { decisionScope } from '../../lib/decision-statement';
 // A type only: the statement's module signs and verifies (node:crypto), which workflow code may not load.
 import type { ReleaseStatement } from '../../lib/release-statement';
 import { attentionItem } from '../settlement-attention';
-import { disputeOutcome, disputeResolvedBy } from '../dispute/shapes';
+import { disputeOutcome, disputeResolvedBy, disputeTerms } from '../dispute/shapes';
+// Types only: signed terms verify (node:crypto) and policies are not workflow code.
+import type { SignedTerms } from '../../lib/signed-terms';
+import type { DealCompliance } from '../../query-policies/compliance';
 
 /**
  * A deal's shapes, defined once: the workflow's state, the API's response schemas (its redacted
@@ -48,6 +51,42 @@ export const REFUSED_DEAL_STAGES = [
   'failed',
   'needs_attention',
 ] as const satisfies readonly DealStage[];
+
+/** A private selection: the answer holds only the groups the buyer chose, encrypted to the buyer. */
+export const privateSelection = z.object({
+  /** Blob reference of the buyer's HE key document. */
+  heKeyRef: z.string(),
+  /** One blob per selection: its encrypted selection vector over the template's groups. */
+  selectionRefs: z.array(z.string()),
+});
+export type PrivateSelection = z.infer<typeof privateSelection>;
+
+/** What the API starts a one-time deal's workflow with. */
+export const cohortQueryDealInput = z.object({
+  dealId: z.string(),
+  /** The buyer's and seller's visibility tokens, which a dispute of this deal is listed under. */
+  partyTokens: z.array(z.string()).optional(),
+  buyerId: z.string(),
+  sellerId: z.string(),
+  templateId: z.string(),
+  templateHash: z.string(),
+  parameters: z.record(z.string(), z.union([z.string(), z.number()])),
+  /** Smallest units of the settlement currency. */
+  price: z.string(),
+  feeBps: z.number(),
+  buyerKeyRef: z.string(),
+  /** Set for a private selection: the answer holds only the groups the buyer chose, encrypted. */
+  privateSelection: privateSelection.optional(),
+  /** The buyer's declared jurisdiction, purpose and accepted data classes; the perimeter checks them. */
+  compliance: z.custom<DealCompliance>(),
+  /** How long the buyer has to confirm or dispute before the deal confirms itself. */
+  acceptanceTimeoutMs: z.number(),
+  /** Reviewer access, resolution timeout and default outcome of a dispute; defaults if absent. */
+  dispute: disputeTerms.optional(),
+  /** The buyer's signed terms: the perimeter answers nothing else. */
+  terms: z.custom<SignedTerms>(),
+});
+export type CohortQueryDealInput = z.infer<typeof cohortQueryDealInput>;
 
 /** Why a deal did not deliver: a stable machine-readable code (e.g. InsufficientFunds) and its reason. */
 export const dealProblem = z.object({ code: z.string(), reason: z.string() });

@@ -1,11 +1,9 @@
-import type { PrivateSelection, RunApprovedQueryResult } from '../../activities/perimeter/types';
-import type { DealCompliance } from '../../query-policies/compliance';
-import type { SignedTerms } from '../../lib/signed-terms';
-import type { DisputeTerms } from '../dispute/state';
+import type { RunApprovedQueryResult } from '../../activities/perimeter/types';
 import { SettlementAttention } from '../settlement-attention';
 import { refusal } from '../refusals';
 import {
   MAX_DISPUTE_REASON,
+  type CohortQueryDealInput,
   type ConfirmedBy,
   type DealDispute,
   type DealProblem,
@@ -16,37 +14,13 @@ import type { DecisionScope } from '../../lib/decision-statement';
 
 export {
   DEAL_STAGES,
+  type CohortQueryDealInput,
   MAX_DISPUTE_REASON,
   type DealDispute,
   type DealProblem,
   type DealStage,
   type DealStatus,
 } from './shapes';
-
-export interface CohortQueryDealInput {
-  dealId: string;
-  /** The buyer's and seller's visibility tokens, which a dispute of this deal is listed under. */
-  partyTokens?: string[];
-  buyerId: string;
-  sellerId: string;
-  templateId: string;
-  templateHash: string;
-  parameters: Record<string, string | number>;
-  /** Smallest units of the settlement currency. */
-  price: string;
-  feeBps: number;
-  buyerKeyRef: string;
-  /** Set for a private selection: the answer holds only the groups the buyer chose, encrypted. */
-  privateSelection?: PrivateSelection;
-  /** The buyer's declared jurisdiction, purpose and accepted data classes; the perimeter checks them. */
-  compliance: DealCompliance;
-  /** How long the buyer has to confirm or dispute before the deal confirms itself. */
-  acceptanceTimeoutMs: number;
-  /** Reviewer access, resolution timeout and default outcome of a dispute; defaults if absent. */
-  dispute?: DisputeTerms;
-  /** The buyer's signed terms: the perimeter answers nothing else. */
-  terms: SignedTerms;
-}
 
 export const DEFAULT_ACCEPTANCE_TIMEOUT_MS = 72 * 60 * 60 * 1000;
 

@@ -13,6 +13,16 @@ export const disputeOutcome = z.discriminatedUnion('kind', [
 ]);
 export type DisputeOutcome = z.infer<typeof disputeOutcome>;
 
+/** A deal's dispute rules, fixed when the deal starts. */
+export const disputeTerms = z.object({
+  /** How long a named reviewer may read the evidence, from being named. */
+  reviewerAccessMs: z.number(),
+  /** How long the dispute may stay open before `defaultOutcome` applies. */
+  resolutionTimeoutMs: z.number(),
+  defaultOutcome: disputeOutcome,
+});
+export type DisputeTerms = z.infer<typeof disputeTerms>;
+
 export const DISPUTE_STAGES = ['open', 'resolved'] as const;
 export const disputeStage = z.enum(DISPUTE_STAGES);
 export type DisputeStage = z.infer<typeof disputeStage>;

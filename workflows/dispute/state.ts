@@ -3,7 +3,7 @@ import type { AuditEvent } from '../audit-event';
 import type { DecisionScope } from '../../lib/decision-statement';
 import type { SignedTerms } from '../../lib/signed-terms';
 import { refusal } from '../refusals';
-import type { DisputeOutcome, DisputeResolvedBy, DisputeStage } from './shapes';
+import type { DisputeOutcome, DisputeResolvedBy, DisputeStage, DisputeTerms } from './shapes';
 import { dealEscrowId, termsNonceOf } from '../../activities/settlement/types';
 import type { PartyRole } from '../../lib/parties';
 
@@ -18,13 +18,7 @@ export const DISPUTE_LIMITS = { evidence: 50, evidenceReads: 200 } as const;
 
 export type { DisputeOutcome } from './shapes';
 
-export interface DisputeTerms {
-  /** How long a named reviewer may read the evidence, from being named. */
-  reviewerAccessMs: number;
-  /** How long the dispute may stay open before `defaultOutcome` applies. */
-  resolutionTimeoutMs: number;
-  defaultOutcome: DisputeOutcome;
-}
+export type { DisputeTerms } from './shapes';
 
 export const DEFAULT_DISPUTE_TERMS: DisputeTerms = {
   reviewerAccessMs: 7 * 24 * 60 * 60 * 1000,
