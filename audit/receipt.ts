@@ -71,7 +71,7 @@ export const receiptOpenings = z.strictObject({
   template: opening(receiptTemplate).optional(),
   /** The salt of every ledger line's digest in `settlement.ledgerEntries`. */
   ledgerSalt: salt.optional(),
-  /** The salt that ties chainReceiptId to the result commitment (see activities/settlement/receipt-id.ts). */
+  /** The salt that ties chainReceiptId to the result commitment (see lib/ids/receipt-id.ts). */
   chainReceiptSalt: z.string().optional(),
 });
 

@@ -5,9 +5,9 @@ import {
   periodEscrowId,
   shareEscrowId,
   termsNonceOf,
-} from '../activities/settlement/types';
-import { disclosureWorkflowId, grantWorkflowId, subscriptionWorkflowId } from '../workflows/workflow-ids';
-import { parseSubscriptionRunId } from '../lib/run-ids';
+} from '../lib/ids/escrow-ids';
+import { disclosureWorkflowId, grantWorkflowId, subscriptionWorkflowId } from '../lib/ids/workflow-ids';
+import { parseSubscriptionRunId } from '../lib/ids/run-ids';
 import type { ActivityCall } from './history-json';
 import type { ShownMilestoneCheck } from '../workflows/grant/shapes';
 

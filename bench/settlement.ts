@@ -17,13 +17,7 @@ import { parseArgs } from 'node:util';
 import { AztecSettlement } from '../activities/settlement/aztec-settlement';
 import { SettlementTransactions } from '../activities/settlement/aztec-transactions';
 import { TxJournal } from '../activities/settlement/tx-journal';
-import {
-  dealEscrowId,
-  escrowId,
-  grantEscrowId,
-  periodEscrowId,
-  shareEscrowId,
-} from '../activities/settlement/types';
+import { dealEscrowId, escrowId, grantEscrowId, periodEscrowId, shareEscrowId } from '../lib/ids/escrow-ids';
 import { deploySettlementContracts } from '../contracts/deploy';
 import { readOrCreateEscrowSecret, TEST_ACCOUNT } from '../contracts/deployment';
 import { dealEscrow } from '../contracts/escrow';

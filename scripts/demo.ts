@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { describePrivacy, openDealTable, waitForDeal } from '../sdk';
 import { formatTable } from '../lib/format-table';
 import { OPERATOR_ACCOUNT } from '../activities/settlement/ledger-entries';
-import { blindedReceiptId } from '../activities/settlement/receipt-id';
+import { blindedReceiptId } from '../lib/ids/receipt-id';
 import { aztecPaths, TEST_ACCOUNT } from '../contracts/deployment';
 import type { DealStatus } from '../workflows/deal/shapes';
 import { startDemoChain, type DemoChain } from './lib/demo-chain';

@@ -1,5 +1,5 @@
 import { canonicalHash } from '../../lib/canonical-json';
-import { parseSubscriptionRunId } from '../../lib/run-ids';
+import { parseSubscriptionRunId } from '../../lib/ids/run-ids';
 import type { DealCompliance } from '../../query-policies/compliance';
 import type { ParameterValues } from '../../query-policies/template';
 import {
@@ -62,7 +62,7 @@ export function termsNonceOf(terms: SignedTerms): string {
 }
 
 /**
- * A subscription's run id as the workflow builds it (lib/run-ids.ts); its period within the signed
+ * A subscription's run id as the workflow builds it (lib/ids/run-ids.ts); its period within the signed
  * number of periods when the terms state one (`periods`).
  */
 function subscriptionRun(dealId: string, subscriptionId: string, rawBody: Record<string, unknown>) {

@@ -20,7 +20,7 @@ import type { SandboxPool } from './sandbox-pool';
 import type { ReleaseToSign } from './release-signing';
 import type { ReleaseStatement } from '../../lib/release-statement';
 import { runInSandbox } from './sandboxed-run';
-import { milestoneChargeId } from '../../lib/run-ids';
+import { milestoneChargeId } from '../../lib/ids/run-ids';
 
 /** The milestone's query as the sponsor signed it (its template hash pinned when the milestone was set). */
 export type CheckMilestoneInput = PerimeterCheck & {

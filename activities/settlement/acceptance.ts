@@ -8,7 +8,7 @@ import { decisionMismatch, decisionSignatureValid, type SignedDecision } from '.
 import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
 import { SettlementRefusedError, type SettlementRefusal } from './port';
 import { signedEscrowOf, WHOLE } from './signed-payment';
-import { parseEscrowId } from './types';
+import { parseEscrowId } from '../../lib/ids/escrow-ids';
 
 /**
  * When settlement was first shown a delivery, per escrow: its own clock, written once. A deal the

@@ -16,7 +16,7 @@ import {
 } from './port';
 import { assertSignedMove } from './signed-payment';
 import { requireTrancheProof, type TrancheProof } from './tranche-proof';
-import { parseEscrowId } from './types';
+import { parseEscrowId } from '../../lib/ids/escrow-ids';
 import {
   recordDelivery,
   requireBuyerConsent,

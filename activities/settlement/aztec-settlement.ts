@@ -3,7 +3,7 @@ import { deriveDealSecret } from '../../contracts/deal-secrets';
 import { dealEscrow, withdrawals, type DealEscrow } from '../../contracts/escrow';
 import { anchorCall } from '../../contracts/anchors';
 import { receiptCalls as receiptCallsFor } from '../../contracts/receipts';
-import { anchorId } from '../../lib/transparency/anchor';
+import { anchorId } from '../../lib/ids/anchor-id';
 import type {
   AztecAddress,
   AztecSdk,
@@ -44,7 +44,7 @@ import {
   requireEscrowId,
   splitPayouts,
 } from './port';
-import { blindedReceiptId } from './receipt-id';
+import { blindedReceiptId } from '../../lib/ids/receipt-id';
 
 export interface AztecSettlementDeps {
   sdk: AztecSdk;

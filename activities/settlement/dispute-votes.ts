@@ -9,7 +9,7 @@ export type VotedOutcome = { kind: 'release' } | { kind: 'refund' } | { kind: 's
 /** How many distinct compliance principals must sign the same outcome (as the dispute counts them). */
 export const VOTES_NEEDED = 2;
 
-/** The dispute workflow's id for a deal (workflows/workflow-ids.ts): its votes are signed for it. */
+/** The dispute workflow's id for a deal (lib/ids/workflow-ids.ts): its votes are signed for it. */
 const disputeWorkflowOf = (dealId: string) => `${dealId}:dispute`;
 
 export interface VotesRequest {

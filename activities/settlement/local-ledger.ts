@@ -37,7 +37,7 @@ import {
   parseAmount,
   requireEscrowId,
 } from './port';
-import { blindedReceiptId } from './receipt-id';
+import { blindedReceiptId } from '../../lib/ids/receipt-id';
 
 export { OPERATOR_ACCOUNT, type LedgerState } from './ledger-entries';
 

@@ -5,7 +5,7 @@ import type { DeliveryRecords } from './acceptance';
 import { requireVotes, type VotedOutcome } from './dispute-votes';
 import { SettlementRefusedError } from './port';
 import { signedEscrowOf, verifiedPaymentTerms, WHOLE } from './signed-payment';
-import { parseEscrowId } from './types';
+import { parseEscrowId } from '../../lib/ids/escrow-ids';
 
 /**
  * Money given back to its payer is taken from the party who would otherwise be paid: settlement moves

@@ -1,5 +1,5 @@
 import type { LedgerState } from './ledger-entries';
-import { parseEscrowId, type EscrowRef } from './types';
+import { parseEscrowId, type EscrowRef } from '../../lib/ids/escrow-ids';
 
 /**
  * The one settlement port. Every action is keyed by (deal id, action) and idempotent: calling it

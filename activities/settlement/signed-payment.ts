@@ -6,7 +6,7 @@ import {
   type TermsKind,
 } from '../../lib/signed-terms';
 import { SettlementRefusedError } from './port';
-import { parseEscrowId, type EscrowRef } from './types';
+import { parseEscrowId, type EscrowRef } from '../../lib/ids/escrow-ids';
 import { issuesOnOneLine } from '../../lib/zod-issues';
 
 /**

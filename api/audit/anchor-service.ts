@@ -2,7 +2,7 @@ import { ApplicationFailure, WorkflowFailedError, type Client } from '@temporali
 import type { LogAnchor } from '../../lib/transparency/anchor';
 import { DEALS_TASK_QUEUE } from '../../lib/task-queues';
 import { logHeadAnchor } from '../../workflows/audit/anchor';
-import { logAnchorWorkflowId } from '../../workflows/workflow-ids';
+import { logAnchorWorkflowId } from '../../lib/ids/workflow-ids';
 import { ApiError } from '../errors';
 import type { AnchorStore } from './anchor-store';
 import type { TransparencyLog } from './log-store';

@@ -3,7 +3,7 @@ import type { Party } from '../../lib/parties';
 import type { SignedDecision } from '../../lib/signed-decision';
 import { disclosureStatusQuery, recordBundleExportUpdate } from '../../workflows/disclosure/workflow';
 import type { DisclosableField, DisclosureStatus } from '../../workflows/disclosure/shapes';
-import { disclosureWorkflowId } from '../../workflows/workflow-ids';
+import { disclosureWorkflowId } from '../../lib/ids/workflow-ids';
 import { ApiError } from '../errors';
 import { signedByParty, type ExportProof } from '../signed-decision';
 import { WorkflowCalls } from '../workflow-calls';

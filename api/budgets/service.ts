@@ -4,7 +4,7 @@ import type { Party, PartyRegistry } from '../../lib/parties';
 import { budgetKeyOf } from '../../lib/signed-terms';
 import { DEALS_TASK_QUEUE } from '../../lib/task-queues';
 import { privacyBudgetLookup } from '../../workflows/budget/workflow';
-import { budgetLookupWorkflowId } from '../../workflows/workflow-ids';
+import { budgetLookupWorkflowId } from '../../lib/ids/workflow-ids';
 import { ApiError } from '../errors';
 import type { BudgetView } from './schemas';
 

@@ -12,7 +12,7 @@ import {
   recordViewUpdate,
 } from '../../workflows/disclosure/workflow';
 import type { DisclosureDecision, DisclosureStatus } from '../../workflows/disclosure/shapes';
-import { disclosureWorkflowId } from '../../workflows/workflow-ids';
+import { disclosureWorkflowId } from '../../lib/ids/workflow-ids';
 import { disclosureAsSeenBy, hiddenFieldsOf, requireOwner } from '../redaction';
 import type { RequestDisclosureBody } from './schemas';
 import { ApiError } from '../errors';

@@ -12,7 +12,7 @@ import {
   recordEvidenceReadUpdate,
 } from '../../workflows/dispute/workflow';
 import { REVIEWER_ROLES, type DisputeStatus } from '../../workflows/dispute/state';
-import { disputeWorkflowId } from '../../workflows/workflow-ids';
+import { disputeWorkflowId } from '../../lib/ids/workflow-ids';
 import type { ApproveOutcomeBody, NameReviewerBody, OpenDisputeBody } from './schemas';
 import { sha256Ref } from '../../lib/canonical-json';
 import { ApiError } from '../errors';

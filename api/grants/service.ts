@@ -9,7 +9,7 @@ import {
   milestoneGrant,
   submitEvidenceUpdate,
 } from '../../workflows/grant/workflow';
-import { grantWorkflowId } from '../../workflows/workflow-ids';
+import { grantWorkflowId } from '../../lib/ids/workflow-ids';
 import { ApiError } from '../errors';
 import { grantAsSeenBy } from '../redaction';
 import { signedTermsOf } from '../signed-terms';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { DEALS_TASK_QUEUE } from '../../lib/task-queues';
 import { spendableBalanceLookup } from '../../workflows/balance/workflow';
-import { balanceLookupWorkflowId } from '../../workflows/workflow-ids';
+import { balanceLookupWorkflowId } from '../../lib/ids/workflow-ids';
 import { ApiError } from '../errors';
 
 /**

@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import type { Party } from '../../lib/parties';
 import { operatorRetryUpdate } from '../../workflows/guarded-settlement';
 import type { OperatorRetryAccepted } from '../../workflows/settlement-attention';
-import { grantWorkflowId, subscriptionWorkflowId } from '../../workflows/workflow-ids';
+import { grantWorkflowId, subscriptionWorkflowId } from '../../lib/ids/workflow-ids';
 import { WorkflowCalls } from '../workflow-calls';
 import type { RetryTarget } from './schemas';
 

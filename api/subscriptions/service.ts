@@ -10,7 +10,7 @@ import {
   subscriptionStatusQuery,
 } from '../../workflows/subscription/workflow';
 import type { SubscriptionStatus } from '../../workflows/subscription/shapes';
-import { subscriptionWorkflowId } from '../../workflows/workflow-ids';
+import { subscriptionWorkflowId } from '../../lib/ids/workflow-ids';
 import { complianceProblem } from '../../query-policies/compliance';
 import { ApiError } from '../errors';
 import { signedByParty, type DecisionProof } from '../signed-decision';

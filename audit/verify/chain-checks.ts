@@ -1,4 +1,5 @@
-import { anchorId, type LogAnchor } from '../../lib/transparency/anchor';
+import { anchorId } from '../../lib/ids/anchor-id';
+import type { LogAnchor } from '../../lib/transparency/anchor';
 import type { SignedBundle } from '../bundle';
 import { readHistory, type HistoryJson } from '../history-json';
 import { moneyFactsOf } from '../settlement-facts';

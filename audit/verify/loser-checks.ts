@@ -1,4 +1,4 @@
-import { parseEscrowId } from '../../activities/settlement/types';
+import { parseEscrowId } from '../../lib/ids/escrow-ids';
 import { decisionMismatch, decisionSignatureValid, type SignedDecision } from '../../lib/signed-decision';
 import { termsHashOf, termsSignatureValid, type SignedTerms } from '../../lib/signed-terms';
 import type { SignedBundle } from '../bundle';

@@ -1,4 +1,4 @@
-import { parseEscrowId } from '../../activities/settlement/types';
+import { parseEscrowId } from '../../lib/ids/escrow-ids';
 import { termsBodies, termsSignatureValid, type SignedTerms, type TermsBodyOf } from '../../lib/signed-terms';
 import type { SignedBundle } from '../bundle';
 import { callsOfSubject } from '../deal-facts';

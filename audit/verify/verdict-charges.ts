@@ -1,4 +1,4 @@
-import { milestoneChargeId } from '../../lib/run-ids';
+import { milestoneChargeId } from '../../lib/ids/run-ids';
 import type { SignedBundle } from '../bundle';
 import { callsOfSubject } from '../deal-facts';
 import type { PrivacyEntries } from '../privacy-entries';

@@ -1,5 +1,5 @@
 import type { LedgerEntry } from '../../activities/settlement/ledger-entries';
-import { parseEscrowId } from '../../activities/settlement/types';
+import { parseEscrowId } from '../../lib/ids/escrow-ids';
 
 /** What a soak saw, as far as its checks need it. */
 export interface SoakObservations {

@@ -1,12 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
-import {
-  dealEscrowId,
-  disputeEscrowId,
-  grantEscrowId,
-  termsNonceOf,
-} from '../../activities/settlement/types';
+import { dealEscrowId, disputeEscrowId, grantEscrowId, termsNonceOf } from '../../lib/ids/escrow-ids';
 import { historyDataConverter } from '../../lib/codec/history-codec';
 import type { SignedTerms } from '../../lib/signed-terms';
 import { approveOutcome, openDispute } from '../../lib/signed-actions';
@@ -16,7 +11,7 @@ import { dealTermsQuery } from '../../workflows/deal-terms';
 import type { DealStatus } from '../../workflows/deal/state';
 import type { GrantStatus } from '../../workflows/grant/state';
 import { grantStatusQuery, milestoneGrant } from '../../workflows/grant/workflow';
-import { disputeWorkflowId, grantWorkflowId } from '../../workflows/workflow-ids';
+import { disputeWorkflowId, grantWorkflowId } from '../../lib/ids/workflow-ids';
 import { operatorMoneyBack, type MoneyBackRequest } from '../fixtures/operator-refund-workflow';
 import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
 import {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readPrivacyEntries } from '../../audit/privacy-entries';
 import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
-import { dealEscrowId, parseEscrowId } from '../../activities/settlement/types';
+import { dealEscrowId, parseEscrowId } from '../../lib/ids/escrow-ids';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { signTerms, termsHashOf, type SignedTerms } from '../../lib/signed-terms';
 import { DEALS_TASK_QUEUE } from '../../lib/temporal';
@@ -19,7 +19,7 @@ import { approveMilestone, submitGrantEvidence } from '../../lib/signed-actions'
 import { COORDINATOR_TASK_QUEUE } from '../../lib/task-queues';
 import { connectWorker } from '../../lib/temporal';
 import type { VerifyDecisionInput } from '../../activities/coordinator/decision-check';
-import { grantWorkflowId } from '../../workflows/workflow-ids';
+import { grantWorkflowId } from '../../lib/ids/workflow-ids';
 import {
   dealTermsBody,
   RESEARCH_IN_US,

@@ -3,7 +3,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { confirmDeal, openDispute } from '../../lib/signed-actions';
 import type { DealStatus } from '../../workflows/deal/state';
 import { confirmDealUpdate, openDisputeUpdate } from '../../workflows/deal/workflow';
-import { disputeWorkflowId } from '../../workflows/workflow-ids';
+import { disputeWorkflowId } from '../../lib/ids/workflow-ids';
 import { dealTermsQuery } from '../../workflows/deal-terms';
 import { termsHashOf } from '../../lib/signed-terms';
 import { signDecision, type DecisionScope } from '../../lib/signed-decision';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
 import { createHeKeys, readHeSecret } from '../../cli/buyer/he-keys';
-import { dealEscrowId, shareEscrowId, termsNonceOf } from '../../activities/settlement/types';
+import { dealEscrowId, shareEscrowId, termsNonceOf } from '../../lib/ids/escrow-ids';
 import { historyDataConverter } from '../../lib/codec/history-codec';
 import type { HeSecretKeyFile } from '../../lib/he/buyer-keys';
 import { confirmDeal, reportPaymentReady } from '../../lib/signed-actions';
@@ -19,7 +19,7 @@ import type { MultiSellerDealStatus } from '../../workflows/multi-seller/shapes'
 import { confirmMultiSellerDealUpdate } from '../../workflows/multi-seller/workflow';
 import type { SubscriptionStatus } from '../../workflows/subscription/state';
 import { paymentReadyUpdate } from '../../workflows/subscription/workflow';
-import { subscriptionWorkflowId } from '../../workflows/workflow-ids';
+import { subscriptionWorkflowId } from '../../lib/ids/workflow-ids';
 import { operatorEarlyPayout, type EarlyPayoutInput } from '../fixtures/operator-payout-workflow';
 import {
   dealTermsBody,

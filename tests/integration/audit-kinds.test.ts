@@ -13,7 +13,7 @@ import type { AuditReport } from '../../audit/verify/report';
 import { verifyBundle } from '../../audit/verify/verify-bundle';
 import { verdictChargesOf } from '../../audit/verify/verdict-charges';
 import { readPrivacyEntries } from '../../audit/privacy-entries';
-import { milestoneChargeId } from '../../lib/run-ids';
+import { milestoneChargeId } from '../../lib/ids/run-ids';
 import { auditorKeysFromLog } from '../../audit/verify/auditor-keys';
 import { checkContributions, fetchDealResult, registeredPerimeterKey } from '../../sdk';
 import { keepSignedTerms } from '../../cli/settlement/kept-terms';
@@ -32,7 +32,7 @@ import {
   disputeWorkflowId,
   grantWorkflowId,
   subscriptionWorkflowId,
-} from '../../workflows/workflow-ids';
+} from '../../lib/ids/workflow-ids';
 import { buyDeal, RESEARCH_IN_US, startTestDeployment, TestSeller, type TestDeployment } from './harness';
 import {
   LIFECYCLE_PARTIES,

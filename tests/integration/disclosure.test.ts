@@ -14,7 +14,7 @@ import {
 import { dealTermsQuery } from '../../workflows/deal-terms';
 import { signTerms, termsHashOf, type SignedTerms } from '../../lib/signed-terms';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
-import { disclosureWorkflowId } from '../../workflows/workflow-ids';
+import { disclosureWorkflowId } from '../../lib/ids/workflow-ids';
 import type { TuskApiError } from '../../lib/tusk-client';
 import { keyPaths, writeFileAtomic } from '../../cli/common';
 import { tusk } from './cli/run-tusk';

@@ -23,7 +23,7 @@ import {
   openDispute,
   readDisputeEvidence,
 } from '../../lib/signed-actions';
-import { disputeWorkflowId } from '../../workflows/workflow-ids';
+import { disputeWorkflowId } from '../../lib/ids/workflow-ids';
 import { buyDeal, startDealWorkflow, startTestDeployment, type TestDeployment } from './harness';
 import {
   LIFECYCLE_PARTIES,

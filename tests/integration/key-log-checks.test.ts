@@ -17,7 +17,7 @@ import { signTerms } from '../../lib/signed-terms';
 import { DEALS_TASK_QUEUE } from '../../lib/temporal';
 import type { GrantStatus } from '../../workflows/grant/state';
 import { approveMilestoneUpdate, milestoneGrant } from '../../workflows/grant/workflow';
-import { grantWorkflowId } from '../../workflows/workflow-ids';
+import { grantWorkflowId } from '../../lib/ids/workflow-ids';
 import { approveMilestone, submitGrantEvidence } from '../../lib/signed-actions';
 import { TuskClient } from '../../lib/tusk-client';
 import { payloadValue, type HistoryJson } from '../../audit/history-json';

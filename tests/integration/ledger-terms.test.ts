@@ -17,7 +17,7 @@ import { cohortQueryDeal } from '../../workflows/deal/workflow';
 import type { DealStatus } from '../../workflows/deal/state';
 import { milestoneGrant } from '../../workflows/grant/workflow';
 import type { GrantStatus } from '../../workflows/grant/state';
-import { grantWorkflowId } from '../../workflows/workflow-ids';
+import { grantWorkflowId } from '../../lib/ids/workflow-ids';
 import {
   budgetOf,
   buyDeal,

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { GrantStatus } from '../../workflows/grant/state';
-import { grantWorkflowId } from '../../workflows/workflow-ids';
+import { grantWorkflowId } from '../../lib/ids/workflow-ids';
 import { approveMilestoneUpdate, milestoneGrant, submitEvidenceUpdate } from '../../workflows/grant/workflow';
 import { approveMilestone, evidenceRef, submitGrantEvidence } from '../../lib/signed-actions';
 import { DEALS_TASK_QUEUE } from '../../lib/temporal';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { GrantStatus } from '../../workflows/grant/state';
-import { grantWorkflowId } from '../../workflows/workflow-ids';
+import { grantWorkflowId } from '../../lib/ids/workflow-ids';
 import { startTestDeployment, type TestDeployment } from './harness';
 import { LIFECYCLE_PARTIES, party, terminateRunning, waitFor } from './lifecycle-harness';
 import { submitGrantEvidence } from '../../lib/signed-actions';

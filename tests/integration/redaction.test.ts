@@ -8,7 +8,7 @@ import { open } from '../../lib/sealed-box';
 import { TuskApiError, type TuskClient } from '../../lib/tusk-client';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
-import { grantWorkflowId, subscriptionWorkflowId } from '../../workflows/workflow-ids';
+import { grantWorkflowId, subscriptionWorkflowId } from '../../lib/ids/workflow-ids';
 import { buyDeal, RESEARCH_IN_US, startTestDeployment, TestSeller, type TestDeployment } from './harness';
 import { party, sellerIdentity, terminateRunning, waitFor } from './lifecycle-harness';
 import { addDisputeEvidence, nameReviewer, openDispute } from '../../lib/signed-actions';

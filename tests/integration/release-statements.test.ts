@@ -40,7 +40,7 @@ import type { QueryTemplate } from '../../query-policies/template';
 import type { CohortQueryDealInput, DealStatus } from '../../workflows/deal/state';
 import type { GrantStatus } from '../../workflows/grant/state';
 import type { SubscriptionStatus } from '../../workflows/subscription/state';
-import { grantWorkflowId, subscriptionWorkflowId } from '../../workflows/workflow-ids';
+import { grantWorkflowId, subscriptionWorkflowId } from '../../lib/ids/workflow-ids';
 import { tusk } from './cli/run-tusk';
 import {
   dealTermsBody,

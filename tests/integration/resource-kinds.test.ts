@@ -15,7 +15,7 @@ import {
   disputeWorkflowId,
   grantWorkflowId,
   subscriptionWorkflowId,
-} from '../../workflows/workflow-ids';
+} from '../../lib/ids/workflow-ids';
 import {
   budgetOf,
   buyDeal,

@@ -12,7 +12,7 @@ import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { CohortQueryDealInput, DealStatus } from '../../workflows/deal/state';
 import { milestoneGrant } from '../../workflows/grant/workflow';
-import { grantWorkflowId } from '../../workflows/workflow-ids';
+import { grantWorkflowId } from '../../lib/ids/workflow-ids';
 import { tusk } from './cli/run-tusk';
 import {
   budgetOf,

@@ -3,10 +3,10 @@ import { accessTokenContext, ACCESS_TOKEN_HEADER } from '../../lib/access-token'
 import { open } from '../../lib/sealed-box';
 import { openResult } from '../../lib/sealed-result';
 import { TuskApiError } from '../../lib/tusk-client';
-import { parseEscrowId } from '../../activities/settlement/types';
+import { parseEscrowId } from '../../lib/ids/escrow-ids';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { SubscriptionStatus } from '../../workflows/subscription/state';
-import { subscriptionWorkflowId } from '../../workflows/workflow-ids';
+import { subscriptionWorkflowId } from '../../lib/ids/workflow-ids';
 import { RESEARCH_IN_US, startTestDeployment, type TestDeployment } from './harness';
 import {
   historyText,

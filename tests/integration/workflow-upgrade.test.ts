@@ -9,7 +9,7 @@ import { DEALS_TASK_QUEUE } from '../../lib/temporal';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { GrantStatus } from '../../workflows/grant/state';
 import type { SubscriptionStatus } from '../../workflows/subscription/state';
-import { grantWorkflowId, subscriptionWorkflowId } from '../../workflows/workflow-ids';
+import { grantWorkflowId, subscriptionWorkflowId } from '../../lib/ids/workflow-ids';
 import { RESEARCH_IN_US, startTestDeployment, type TestDeployment } from './harness';
 import { LIFECYCLE_PARTIES, party, terminateRunning, waitFor } from './lifecycle-harness';
 import { cancelSubscription, submitGrantEvidence } from '../../lib/signed-actions';

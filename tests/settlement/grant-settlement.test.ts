@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { grantEscrowId, termsNonceOf } from '../../activities/settlement/types';
+import { grantEscrowId, termsNonceOf } from '../../lib/ids/escrow-ids';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { GrantStatus } from '../../workflows/grant/state';
-import { grantWorkflowId } from '../../workflows/workflow-ids';
+import { grantWorkflowId } from '../../lib/ids/workflow-ids';
 import type { TestDeployment } from '../integration/harness';
 import { terminateRunning } from '../integration/lifecycle-harness';
 import { balances, moved, TEST_ACCOUNT } from './harness';

@@ -3,7 +3,7 @@ import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@tempo
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { SettlementActivities } from '../../activities/settlement/activities';
-import { dealEscrowId, termsNonceOf } from '../../activities/settlement/types';
+import { dealEscrowId, termsNonceOf } from '../../lib/ids/escrow-ids';
 import { aztecPaths, TEST_ACCOUNT } from '../../contracts/deployment';
 import { decodedHistoryJson, readHistory } from '../../audit/history-json';
 import { historyDataConverter } from '../../lib/codec/history-codec';

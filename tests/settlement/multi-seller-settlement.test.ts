@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shareEscrowId, termsNonceOf } from '../../activities/settlement/types';
+import { shareEscrowId, termsNonceOf } from '../../lib/ids/escrow-ids';
 import { confirmDeal } from '../../lib/signed-actions';
 import { createHeKeys, readHeSecret } from '../../cli/buyer/he-keys';
 import { templateHash } from '../../query-policies/signature';

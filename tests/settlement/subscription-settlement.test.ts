@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { periodEscrowId, termsNonceOf } from '../../activities/settlement/types';
+import { periodEscrowId, termsNonceOf } from '../../lib/ids/escrow-ids';
 import type { SubscriptionStatus } from '../../workflows/subscription/state';
-import { subscriptionWorkflowId } from '../../workflows/workflow-ids';
+import { subscriptionWorkflowId } from '../../lib/ids/workflow-ids';
 import { RESEARCH_IN_US, type TestDeployment } from '../integration/harness';
 import { terminateRunning } from '../integration/lifecycle-harness';
 import { balances, moved, TEST_ACCOUNT } from './harness';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryRecords, recordDelivery, requireBuyerConsent } from '../../activities/settlement/acceptance';
 import { SettlementRefusedError } from '../../activities/settlement/port';
-import { dealEscrowId } from '../../activities/settlement/types';
+import { dealEscrowId } from '../../lib/ids/escrow-ids';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import type { RegisteredKeys } from '../../lib/key-log';
 import { signReleaseStatement } from '../../lib/release-statement';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dealEscrowId, disputeEscrowId } from '../../activities/settlement/types';
+import { dealEscrowId, disputeEscrowId } from '../../lib/ids/escrow-ids';
 import type { SignedBundle } from '../../audit/bundle';
 import type { AuditorKeys } from '../../audit/verify/auditor-keys';
 import { checkLoserConsent } from '../../audit/verify/loser-checks';

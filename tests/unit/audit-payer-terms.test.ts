@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dealEscrowId } from '../../activities/settlement/types';
+import { dealEscrowId } from '../../lib/ids/escrow-ids';
 import type { SignedBundle } from '../../audit/bundle';
 import { checkPayerTerms } from '../../audit/verify/signed-money';
 import { generateEd25519KeyPair } from '../../lib/ed25519';

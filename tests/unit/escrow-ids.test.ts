@@ -8,7 +8,7 @@ import {
   shareEscrowId,
   termsNonceOf,
   type EscrowRef,
-} from '../../activities/settlement/types';
+} from '../../lib/ids/escrow-ids';
 
 describe('escrow ids', () => {
   it('name their kind, so a deal named like a share is not that share', () => {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { LocalLedger, OPERATOR_ACCOUNT } from '../../activities/settlement/local-ledger';
 import { splitFee } from '../../activities/settlement/port';
-import { blindedReceiptId } from '../../activities/settlement/receipt-id';
+import { blindedReceiptId } from '../../lib/ids/receipt-id';
 
 describe('local development ledger', () => {
   let ledger: LocalLedger;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { anchorId } from '../../lib/transparency/anchor';
+import { anchorId } from '../../lib/ids/anchor-id';
 import { AztecNodeUnreachable, txProblem, txReceipt } from '../../audit/verify/aztec-node';
 
 /** The BN254 scalar field's modulus: an NFT token id must be below it. */

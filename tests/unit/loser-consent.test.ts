@@ -10,7 +10,7 @@ import {
   requireSplitVotes,
 } from '../../activities/settlement/loser-consent';
 import { SettlementRefusedError } from '../../activities/settlement/port';
-import { dealEscrowId, grantEscrowId } from '../../activities/settlement/types';
+import { dealEscrowId, grantEscrowId } from '../../lib/ids/escrow-ids';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import type { RegisteredKeys } from '../../lib/key-log';
 import { signDecision } from '../../lib/signed-decision';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSubscriptionRunId, subscriptionPeriodId, subscriptionRunId } from '../../lib/run-ids';
+import { parseSubscriptionRunId, subscriptionPeriodId, subscriptionRunId } from '../../lib/ids/run-ids';
 
 describe("a subscription's run ids", () => {
   it('parses back exactly what the workflow builds', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseAmount, SettlementRefusedError } from '../../activities/settlement/port';
-import { blindedReceiptId } from '../../activities/settlement/receipt-id';
+import { blindedReceiptId } from '../../lib/ids/receipt-id';
 import { deriveDealSecret } from '../../contracts/deal-secrets';
 
 const master = Buffer.alloc(32, 7);

@@ -7,7 +7,7 @@ import {
   grantEscrowId,
   periodEscrowId,
   shareEscrowId,
-} from '../../activities/settlement/types';
+} from '../../lib/ids/escrow-ids';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { signTerms, withSignedMoney, type TermsBody, type TermsKind } from '../../lib/signed-terms';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../../activities/settlement/ledger-entries';
-import { dealEscrowId } from '../../activities/settlement/types';
+import { dealEscrowId } from '../../lib/ids/escrow-ids';
 import { ledgerFindings, soakFailures, type SoakObservations } from '../../scripts/lib/soak-checks';
 
 const at = '2026-01-01T00:00:00.000Z';

@@ -2,13 +2,13 @@ import { executeChild } from '@temporalio/workflow';
 import { lifecycleSearchAttributes } from '../../lib/search-attributes';
 import type { CoordinatorActivities } from '../../activities/coordinator/activities';
 import type { SettlementActivities } from '../../activities/settlement/activities';
-import { disputeEscrowId, termsNonceOf } from '../../activities/settlement/types';
+import { disputeEscrowId, termsNonceOf } from '../../lib/ids/escrow-ids';
 import { escrowOfDeal } from './settlement-steps';
 import type { CohortQueryDealInput, DealState } from './state';
 import { dispute } from '../dispute/workflow';
 import { DEFAULT_DISPUTE_TERMS, sellerShare } from '../dispute/state';
 import { notifyBestEffort } from '../notify';
-import { disputeWorkflowId } from '../workflow-ids';
+import { disputeWorkflowId } from '../../lib/ids/workflow-ids';
 import type { GuardedStep } from '../guarded-settlement';
 
 /** The `dispute` child decides; the escrow, frozen meanwhile, is then released, refunded or split. */

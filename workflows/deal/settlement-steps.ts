@@ -1,4 +1,4 @@
-import { dealEscrowId, termsNonceOf } from '../../activities/settlement/types';
+import { dealEscrowId, termsNonceOf } from '../../lib/ids/escrow-ids';
 import { settlementLock, settlementPayout, settlementTx } from '../activity-options';
 import type { GuardedStep } from '../guarded-settlement';
 import type { CohortQueryDealInput, DealState } from './state';

@@ -5,7 +5,7 @@ import { problemOf } from '../activity-problem';
 import { notifyBestEffort } from '../notify';
 import { DealState, type CohortQueryDealInput, type DealProblem, type DealStatus } from './state';
 import { settleByDispute } from './dispute-settlement';
-import { disputeWorkflowId } from '../workflow-ids';
+import { disputeWorkflowId } from '../../lib/ids/workflow-ids';
 import {
   escrowOfDeal,
   lockBuyerPayment,

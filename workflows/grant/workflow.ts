@@ -1,7 +1,7 @@
 import type { SignedTerms } from '../../lib/signed-terms';
 import { condition, defineQuery, defineUpdate, patched, setHandler } from '@temporalio/workflow';
 import type { MilestoneCheckActivities } from '../../activities/perimeter/milestone-check';
-import { grantEscrowId, termsNonceOf } from '../../activities/settlement/types';
+import { grantEscrowId, termsNonceOf } from '../../lib/ids/escrow-ids';
 import {
   coordinatorNotify,
   perimeterQuery,

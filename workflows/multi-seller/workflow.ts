@@ -17,7 +17,7 @@ import {
   settlementTx,
 } from '../activity-options';
 import { handleOperatorRetry, settleGuarded, type GuardedStep } from '../guarded-settlement';
-import { shareEscrowId, termsNonceOf } from '../../activities/settlement/types';
+import { shareEscrowId, termsNonceOf } from '../../lib/ids/escrow-ids';
 import type { DealProblem } from '../deal/shapes';
 import { MultiSellerDealState } from './state';
 import {

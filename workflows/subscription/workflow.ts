@@ -9,8 +9,8 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { PerimeterActivities } from '../../activities/perimeter/activities';
-import { periodEscrowId, termsNonceOf } from '../../activities/settlement/types';
-import { subscriptionPeriodId, subscriptionRunId } from '../../lib/run-ids';
+import { periodEscrowId, termsNonceOf } from '../../lib/ids/escrow-ids';
+import { subscriptionPeriodId, subscriptionRunId } from '../../lib/ids/run-ids';
 import {
   coordinatorNotify,
   coordinatorRecord,

@@ -17,7 +17,7 @@ import {
   disclosureStatusQuery,
 } from '../../../workflows/disclosure/workflow';
 import type { DisclosureInput, DisclosureStatus } from '../../../workflows/disclosure/state';
-import { disclosureWorkflowId } from '../../../workflows/workflow-ids';
+import { disclosureWorkflowId } from '../../../lib/ids/workflow-ids';
 
 const DAY = 24 * 3600_000;
 const WORKFLOW_QUEUE = 'timers';

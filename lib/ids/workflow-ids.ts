@@ -16,4 +16,4 @@ export const budgetLookupWorkflowId = (nonce: string) => `budget:${nonce}`;
 /** One anchoring per log head: a second request for the same head joins the first. */
 export const logAnchorWorkflowId = (treeSize: number, rootHash: string) =>
   `log-anchor:${treeSize}:${rootHash}`;
-export { templateReviewWorkflowId } from './template-review/shapes';
+export { templateReviewWorkflowId } from '../../workflows/template-review/shapes';
