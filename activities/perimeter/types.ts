@@ -63,7 +63,6 @@ export interface RunApprovedQueryInput {
   terms: SignedTerms;
 }
 
-
 /** One seller's part of a multi-seller sum. */
 export interface EncryptContributionInput extends Omit<
   RunApprovedQueryInput,
