@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPrivacyEntries } from '../../audit/privacy-entries';
-import { parseEscrowId } from '../../activities/settlement/types';
+import { parseEscrowId } from '../../lib/ids/escrow-ids';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { CohortQueryDealInput } from '../../workflows/deal/state';

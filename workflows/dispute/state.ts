@@ -4,7 +4,7 @@ import type { DecisionScope } from '../../lib/decision-statement';
 import type { SignedTerms } from '../../lib/signed-terms';
 import { refusal } from '../refusals';
 import type { DisputeOutcome, DisputeResolvedBy, DisputeStage, DisputeTerms } from './shapes';
-import { dealEscrowId, termsNonceOf } from '../../activities/settlement/types';
+import { dealEscrowId, termsNonceOf } from '../../lib/ids/escrow-ids';
 import type { PartyRole } from '../../lib/parties';
 
 /**
