@@ -7,7 +7,7 @@ import { signDocument } from '../../lib/transparency/signed-document';
 import type { SignedTreeHead } from '../../lib/transparency/tree-head';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { GrantStatus } from '../../workflows/grant/state';
-import { grantWorkflowId } from '../../workflows/workflow-ids';
+import { grantWorkflowId } from '../../lib/ids/workflow-ids';
 import { startTestDeployment, type TestDeployment } from '../integration/harness';
 import { LIFECYCLE_PARTIES, party, terminateRunning, waitFor } from '../integration/lifecycle-harness';
 import { launchChromium, recordPage, screenshot } from './browser';
