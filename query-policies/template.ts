@@ -62,7 +62,7 @@ export type ParameterConstraint = z.infer<typeof parameterConstraint>;
 export const metricSpec = z.discriminatedUnion('aggregate', [
   /** Distinct privacy units in the group. */
   z.strictObject({ name: identifier, aggregate: z.literal('count_units') }),
-  /** Each row's value is clamped to [min, max] before aggregation: the bounds are the sensitivity. */
+  /** Each privacy unit's total in a group is clamped to [min, max]: the bounds are the sensitivity. */
   z.strictObject({
     name: identifier,
     aggregate: z.enum(['sum', 'avg']),

@@ -97,15 +97,18 @@ export async function scaffoldTemplate(options: ScaffoldOptions): Promise<void> 
     const notes: string[] = [];
     const metrics: MetricSpec[] = [{ name: 'units', aggregate: 'count_units' }];
     for (const column of metricColumns) {
+      // The perimeter clamps each unit's total in a group (query-policies/cohort-sql.ts): propose
+      // bounds from those totals on the seller's own data, never from single rows.
+      const groupBy = [...dimensions, unit].map((name) => `"${name}"`).join(', ');
       const row = await scalar(
         connection,
-        `SELECT min("${column.name}")::DOUBLE AS lo, quantile_cont("${column.name}", 0.99)::DOUBLE AS hi FROM "${options.table}"`,
+        `SELECT min(total)::DOUBLE AS lo, quantile_cont(total, 0.99)::DOUBLE AS hi FROM (SELECT sum("${column.name}") AS total FROM "${options.table}" WHERE "${unit}" IS NOT NULL GROUP BY ${groupBy})`,
       );
       const min = Math.min(0, Math.floor(Number(row.lo ?? 0)));
       const max = roundUp(Number(row.hi ?? 1)) || 1;
       metrics.push({ name: `total_${column.name}`, aggregate: 'sum', column: column.name, min, max });
       notes.push(
-        `metrics total_${column.name}: each row's ${column.name} is clamped to [${min}, ${max}] (99th percentile, rounded up)`,
+        `metrics total_${column.name}: each ${unit}'s total of ${column.name} in a group is held between ${min} and ${max} (the 99th percentile of those totals here, rounded up)`,
       );
     }
     const parameters: Record<string, ParameterSpec> = {};
