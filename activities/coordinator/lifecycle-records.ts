@@ -49,7 +49,11 @@ export function createLifecycleRecordActivities(deps: { blobs: BlobStore }) {
         );
       }
       const token = generateAccessToken();
-      const box = await seal(Buffer.from(token), buyerKey, accessTokenContext(input.subscriptionId, input.period));
+      const box = await seal(
+        Buffer.from(token),
+        buyerKey,
+        accessTokenContext(input.subscriptionId, input.period),
+      );
       return { tokenHash: accessTokenHash(token), sealedTokenRef: await deps.blobs.put(box) };
     },
   };
