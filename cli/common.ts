@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { TuskClient } from '../lib/tusk-client';
+import { TuskApiError, TuskClient, TuskUnreachableError } from '../lib/tusk-client';
 
 /** A mistake the user can fix: printed as one line, with an exit code, never a stack trace. */
 export class CliError extends Error {
@@ -86,6 +86,20 @@ export async function partyClient(options: PartyOptions): Promise<TuskClient> {
     partyId,
     await readText(path, `signing key of ${partyId} (make it: tusk <role> keygen ${partyId})`),
   );
+}
+
+/** An unsigned GET of a public route (/public/...): no party, no key. */
+export async function publicGet<T>(options: Pick<PartyOptions, 'api' | 'home'>, path: string): Promise<T> {
+  const base = apiUrl(options.api, options.home);
+  const response = await fetch(new URL(path, base)).catch(() => {
+    throw new TuskUnreachableError(
+      `cannot reach the Tusk API at ${base}; is it running? (--api or TUSK_API_URL)`,
+    );
+  });
+  const body = (await response.json().catch(() => ({}))) as T & { code?: string; reason?: string };
+  if (!response.ok)
+    throw new TuskApiError(response.status, body.code ?? 'unknown', body.reason ?? response.statusText);
+  return body;
 }
 
 /** A field holding a time: `at`, `deadline`, `…At`, `…Until`. */

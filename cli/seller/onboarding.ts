@@ -57,7 +57,7 @@ export async function initSeller(sellerId: string, options: { home?: string }): 
       'next:',
       `  tusk seller import <file.csv|file.parquet> --table NAME --seller ${sellerId}`,
       `  tusk seller policy --seller ${sellerId} --dataset NAME     (privacy budgets, signed)`,
-      `  tusk operator party add ${sellerId} --role seller --from ${workspace.sellerFile}   (registers its keys)`,
+      `  tusk operator party add ${sellerId} --from ${workspace.sellerFile}   (registers its keys)`,
       '  tusk up     (the service on this machine runs this perimeter from its perimeter.json)',
       `  or, beside another operator's service: set logUrl and operatorPublicKey in ${workspace.perimeterFile}`,
       '     (its API and log key) and run `tusk up --perimeter` with TEMPORAL_ADDRESS set',

@@ -13,6 +13,7 @@ import {
 import { catalog, chooseTemplate } from '../buyer/buy';
 import { owedForGrant, whatIsOwed, withPayOptions, type PayOptions } from '../settlement/pay';
 import { keepSignedTerms, payAsSigned } from '../settlement/kept-terms';
+import { publicGet } from '../common';
 import { addDealsCommand, addKeygenCommand, encode, printStatus, progressOnStderr } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
 import { checkGrantVerdicts } from './verdicts';
@@ -159,10 +160,11 @@ export function registerSponsorCommands(program: Command): void {
     console.log(`grant ${grantId}: ${status.stage}`);
   });
   withPartyOptions(
-    grant.command('progress <grantId>').description('public progress: aggregates only (JSON)'),
+    grant
+      .command('progress <grantId>')
+      .description('public progress: aggregates only (JSON); anyone may read it, no --as needed'),
   ).action(async (grantId: string, options: PartyOptions) => {
-    const client = await partyClient(options);
-    console.log(jsonText(await client.get(`/public/grants/${encode(grantId)}/progress`)));
+    console.log(jsonText(await publicGet(options, `/public/grants/${encode(grantId)}/progress`)));
   });
   addDealsCommand(sponsor);
   addKeyCheckCommand(sponsor);

@@ -223,6 +223,16 @@ describe('the CLI of every role', () => {
     const done = await tusk(['sponsor', 'grant', 'status', 'cli-grant', '--as', 'sponsor', '--wait'], env);
     expect(done.code, done.stderr).toBe(0);
     expect(JSON.parse(done.stdout)).toMatchObject({ stage: 'completed' });
+    // The public progress needs no party: anyone reads the aggregates, unsigned.
+    const progress = await tusk(['sponsor', 'grant', 'progress', 'cli-grant'], env);
+    expect(progress.code, progress.stderr).toBe(0);
+    expect(JSON.parse(progress.stdout)).toEqual({
+      grantId: 'cli-grant',
+      stage: 'completed',
+      milestonesMet: 1,
+      milestonesTotal: 1,
+      percentMet: 100,
+    });
   });
 
   it('operator: a keygen, a registration, a balance; a bad role is a usage error', async () => {
