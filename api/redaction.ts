@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { Party, PartyRole } from '../lib/parties';
 import type { DealStatus } from '../workflows/deal/shapes';
 import type { DisclosableField, DisclosureStatus } from '../workflows/disclosure/shapes';
@@ -5,6 +6,10 @@ import type { DisputeStatus } from '../workflows/dispute/state';
 import type { GrantStatus } from '../workflows/grant/state';
 import type { MultiSellerDealStatus } from '../workflows/multi-seller/shapes';
 import type { SubscriptionStatus } from '../workflows/subscription/shapes';
+import type {
+  dealStatus as dealStatusResponse,
+  multiSellerDealStatus as multiSellerDealStatusResponse,
+} from './deals/schemas';
 import { ApiError } from './errors';
 
 /**
@@ -43,16 +48,8 @@ function withoutKey<T extends object, K extends keyof T>(value: T, key: K): Omit
 /** A party id in a trail, as its side of the deal, so the trail still reads. */
 const sideOf = (sides: Record<string, string>) => (id: string) => sides[id] ?? id;
 
-export type VisibleDealStatus = Omit<
-  DealStatus,
-  'buyerId' | 'sellerId' | 'price' | 'templateId' | 'templateHash' | 'dispute' | 'problem' | 'attention'
-> &
-  Partial<Pick<DealStatus, 'buyerId' | 'sellerId' | 'price' | 'templateId' | 'templateHash'>> & {
-    dispute?: Omit<NonNullable<DealStatus['dispute']>, 'openedBy'> & { openedBy?: string };
-    problem?: { code: string; reason?: string };
-    attention?: { step: string; code: string; at: number; failures: number }[];
-    hidden?: DisclosableField[];
-  };
+/** What a caller sees of a deal: the API's response schema, which derives from the workflow's shape. */
+export type VisibleDealStatus = z.infer<typeof dealStatusResponse>;
 
 export function dealAsSeenBy(party: Party, status: DealStatus): VisibleDealStatus {
   if (viewOf(party, [status.buyerId, status.sellerId], `deal ${status.dealId}`) === 'whole') return status;
@@ -79,15 +76,8 @@ export function dealAsSeenBy(party: Party, status: DealStatus): VisibleDealStatu
   return redacted;
 }
 
-export type VisibleMultiSellerDealStatus = Omit<
-  MultiSellerDealStatus,
-  'buyerId' | 'sellerIds' | 'price' | 'templateId' | 'contributors' | 'problem' | 'escrows' | 'attention'
-> &
-  Partial<Pick<MultiSellerDealStatus, 'buyerId' | 'sellerIds' | 'price' | 'templateId' | 'contributors'>> & {
-    problem?: { code: string; reason?: string };
-    attention?: { step: string; code: string; at: number; failures: number }[];
-    hidden?: DisclosableField[];
-  };
+/** What a caller sees of a multi-seller deal: the API's response schema, derived from the workflow's. */
+export type VisibleMultiSellerDealStatus = z.infer<typeof multiSellerDealStatusResponse>;
 
 export function multiSellerDealAsSeenBy(
   party: Party,

@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPrivacyEntries } from '../../audit/privacy-entries';
 import { parseEscrowId } from '../../lib/ids/escrow-ids';
@@ -86,5 +88,28 @@ describe('terms past their signed notAfter, started straight on Temporal', () =>
     expect(status.result?.resultRef).toBeDefined();
     expect((await privacyEntriesOf(dealId)).map((entry) => entry.state)).toEqual(['committed']);
     expect(await buyerBalance()).toBe(balance - 1000n);
+  });
+
+  it('a deal whose input has not the shape the API sends fails at once as InvalidInput, before anything moves', async () => {
+    const balance = await buyerBalance();
+    const dealId = `malformed-${crypto.randomUUID()}`;
+    const handle = await startDealWorkflow(test, {
+      dealId,
+      templateId: template.id,
+      templateHash: templateHash(template),
+      // A price as a number and a fee as text: what no API request can produce.
+      price: 1000 as unknown as string,
+      feeBps: '250' as unknown as number,
+    });
+    const failure = await handle.result().catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(WorkflowFailedError);
+    const cause = (failure as WorkflowFailedError).cause;
+    expect(cause).toBeInstanceOf(ApplicationFailure);
+    expect((cause as ApplicationFailure).type).toBe('InvalidInput');
+    expect((cause as ApplicationFailure).message).toMatch(/price/);
+    expect((cause as ApplicationFailure).message).toMatch(/feeBps/);
+    expect(await privacyEntriesOf(dealId)).toEqual([]);
+    expect(await escrowsOf(dealId)).toEqual([]);
+    expect(await buyerBalance()).toBe(balance);
   });
 });

@@ -18,6 +18,8 @@ import { ACCEPTANCE_CLOCK_MARGIN_MS, dealTermsQuery, signedAcceptanceWindowMs } 
 import { coordinatorActivities, perimeterActivities, settlementActivities } from '../activity-proxies';
 import type { ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
 import { asRefusal, assertDecides, scopeOf, termsHashOf, verifiedSigner } from '../verified-decision';
+import { cohortQueryDealInput } from './shapes';
+import { checkWorkflowInput } from '../workflow-input';
 
 export const dealStatusQuery = defineQuery<DealStatus>('dealStatus');
 /** The buyer's signed acceptance of this run's delivered result (content `{}`): the seller is paid now. */
@@ -40,6 +42,7 @@ export const openDisputeUpdate = defineUpdate<DealStatus, [OpenDisputeRequest]>(
  * Each step that succeeds pushes its compensation; a failure runs them in reverse (saga).
  */
 export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<DealStatus> {
+  checkWorkflowInput(cohortQueryDealInput, input, 'deal');
   const deal = new DealState(input, Date.now());
   setHandler(dealStatusQuery, () => deal.snapshot());
   setHandler(dealTermsQuery, () => input.terms);

@@ -28,6 +28,26 @@ export const FINAL_DISCLOSURE_STAGES = [
 ] as const satisfies readonly DisclosureStage[];
 
 /** An audit bundle the auditor exported under the disclosure, by its signed export (used once). */
+/** What the API starts a disclosure's workflow with. */
+export const disclosureInput = z.object({
+  disclosureId: z.string(),
+  dealId: z.string(),
+  /**
+   * Runs started before the deal's signed terms were checked carried their hash here (their replay
+   * reads it). New runs ignore it: the coordinator reads the terms from the deal, checks the buyer's
+   * signature under its registered key and the deal id, and hashes them; decisions bind that hash.
+   */
+  termsHash: z.string().optional(),
+  auditorId: z.string(),
+  reason: z.string(),
+  fields: z.array(disclosableField),
+  /** How long the request waits for its approvals before it lapses. */
+  approvalTimeoutMs: z.number(),
+  /** How long the auditor may view the fields once approved. */
+  viewMs: z.number(),
+});
+export type DisclosureInput = z.infer<typeof disclosureInput>;
+
 export const disclosureExport = z.object({
   viewer: z.string(),
   at: z.number(),

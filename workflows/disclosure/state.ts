@@ -2,13 +2,20 @@ import { agreedDecision, assertMayVote, castVote, type Voter } from '../approval
 import type { AuditEvent } from '../audit-event';
 import type { DecisionScope } from '../../lib/decision-statement';
 import { refusal } from '../refusals';
-import type { DisclosableField, DisclosureDecision, DisclosureStage, DisclosureStatus } from './shapes';
+import type {
+  DisclosableField,
+  DisclosureDecision,
+  DisclosureInput,
+  DisclosureStage,
+  DisclosureStatus,
+} from './shapes';
 
 export {
   DISCLOSABLE_FIELDS,
   type DisclosableField,
   type DisclosureDecision,
   type DisclosureExport,
+  type DisclosureInput,
   type DisclosureStage,
   type DisclosureStatus,
   type DisclosureView,
@@ -19,24 +26,6 @@ export interface DisclosureDecisionContent {
   decision: DisclosureDecision;
   fields: DisclosableField[];
   auditorId: string;
-}
-
-export interface DisclosureInput {
-  disclosureId: string;
-  dealId: string;
-  /**
-   * Runs started before the deal's signed terms were checked carried their hash here (their replay
-   * reads it). New runs ignore it: the coordinator reads the terms from the deal, checks the buyer's
-   * signature under its registered key and the deal id, and hashes them; decisions bind that hash.
-   */
-  termsHash?: string;
-  auditorId: string;
-  reason: string;
-  fields: DisclosableField[];
-  /** How long the request waits for its approvals before it lapses. */
-  approvalTimeoutMs: number;
-  /** How long the auditor may view the fields once approved. */
-  viewMs: number;
 }
 
 export const DEFAULT_DISCLOSURE_APPROVAL_TIMEOUT_MS = 7 * 24 * 60 * 60 * 1000;

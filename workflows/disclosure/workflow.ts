@@ -19,6 +19,8 @@ import {
 } from './state';
 import { coordinatorActivities } from '../activity-proxies';
 import { refusal } from '../refusals';
+import { disclosureInput } from './shapes';
+import { checkWorkflowInput } from '../workflow-input';
 
 export interface DecideDisclosureRequest {
   /** A compliance principal's signed decision on this run (lib/signed-decision.ts). */
@@ -66,6 +68,7 @@ export const recordBundleExportUpdate = defineUpdate<DisclosureStatus, [RecordBu
  * which the coordinator checks and computes before any decision counts.
  */
 export async function disclosure(input: DisclosureInput): Promise<DisclosureStatus> {
+  checkWorkflowInput(disclosureInput, input, 'disclosure');
   // Live patch `disclosure-subject-from-signed-terms` (deployed 2026-12-07): runs started before it
   // carried the terms hash alone and replay it; new runs take it from the buyer's signed terms.
   const fromSignedTerms = patched('disclosure-subject-from-signed-terms');

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+// A type only: signed terms verify (node:crypto), which workflow code may not load.
+import type { SignedTerms } from '../../lib/signed-terms';
 
 /**
  * A dispute's shapes, defined once: the workflow's state, the deal's status, the API's request and
@@ -22,6 +24,19 @@ export const disputeTerms = z.object({
   defaultOutcome: disputeOutcome,
 });
 export type DisputeTerms = z.infer<typeof disputeTerms>;
+
+/** What a deal starts its dispute's workflow with: the deal's dispute rules and who disputes what. */
+export const disputeInput = disputeTerms.extend({
+  dealId: z.string(),
+  /** The buyer's signed terms of the deal: every decision on the dispute is bound to their hash. */
+  terms: z.custom<SignedTerms>(),
+  buyerId: z.string(),
+  sellerId: z.string(),
+  price: z.string(),
+  openedBy: z.string(),
+  reason: z.string(),
+});
+export type DisputeInput = z.infer<typeof disputeInput>;
 
 export const DISPUTE_STAGES = ['open', 'resolved'] as const;
 export const disputeStage = z.enum(DISPUTE_STAGES);

@@ -1,9 +1,8 @@
 import { agreedDecision, assertMayVote, castVote, type Vote, type Voter } from '../approvals';
 import type { AuditEvent } from '../audit-event';
 import type { DecisionScope } from '../../lib/decision-statement';
-import type { SignedTerms } from '../../lib/signed-terms';
 import { refusal } from '../refusals';
-import type { DisputeOutcome, DisputeResolvedBy, DisputeStage, DisputeTerms } from './shapes';
+import type { DisputeInput, DisputeOutcome, DisputeResolvedBy, DisputeStage, DisputeTerms } from './shapes';
 import { dealEscrowId, termsNonceOf } from '../../lib/ids/escrow-ids';
 import type { PartyRole } from '../../lib/parties';
 
@@ -26,16 +25,7 @@ export const DEFAULT_DISPUTE_TERMS: DisputeTerms = {
   defaultOutcome: { kind: 'refund' },
 };
 
-export interface DisputeInput extends DisputeTerms {
-  dealId: string;
-  /** The buyer's signed terms of the deal: every decision on the dispute is bound to their hash. */
-  terms: SignedTerms;
-  buyerId: string;
-  sellerId: string;
-  price: string;
-  openedBy: string;
-  reason: string;
-}
+export type { DisputeInput } from './shapes';
 
 export interface DisputeStatus {
   dealId: string;

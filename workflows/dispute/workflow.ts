@@ -19,6 +19,8 @@ import {
 } from './state';
 import { coordinatorActivities } from '../activity-proxies';
 import type { DisputeResolvedBy } from './shapes';
+import { disputeInput } from './shapes';
+import { checkWorkflowInput } from '../workflow-input';
 
 export const disputeStatusQuery = defineQuery<DisputeStatus>('disputeStatus');
 /** Compliance (or the operator) names a reviewer, signed by whoever names it. */
@@ -77,6 +79,7 @@ export interface DisputeResolution {
  * seller's loss, which settlement pays only on them). The parent settles the escrow by the outcome.
  */
 export async function dispute(input: DisputeInput): Promise<DisputeResolution> {
+  checkWorkflowInput(disputeInput, input, 'dispute');
   const state = new DisputeState(input, Date.now());
   setHandler(disputeStatusQuery, () => state.snapshot());
   // Each principal's newest signed approval, kept out of the status: the resolution hands settlement

@@ -17,6 +17,8 @@ import type { ApproveMilestoneRequest, ExtendDeadlineRequest, SubmitEvidenceRequ
 import type { DecisionAction, ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
 import { assertDecides, asRefusal, scopeOf, termsHashOf, verifiedSigner } from '../verified-decision';
 import { coordinatorActivities, perimeterActivities, settlementActivities } from '../activity-proxies';
+import { milestoneGrantInput } from './shapes';
+import { checkWorkflowInput } from '../workflow-input';
 
 export type { SubmitEvidenceRequest, ApproveMilestoneRequest, ExtendDeadlineRequest } from './shapes';
 
@@ -33,6 +35,7 @@ export const extendDeadlineUpdate = defineUpdate<GrantStatus, [ExtendDeadlineReq
  * grantee; the first missed deadline ends the grant and refunds the rest to the sponsor.
  */
 export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantStatus> {
+  checkWorkflowInput(milestoneGrantInput, input, 'grant');
   const grant = new GrantState(input);
   setHandler(grantStatusQuery, () => grant.snapshot());
   // Each decision must be signed by the party the grant names, over this run and the sponsor's terms.

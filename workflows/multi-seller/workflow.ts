@@ -22,6 +22,7 @@ import type { DealProblem } from '../deal/shapes';
 import { MultiSellerDealState } from './state';
 import {
   MIN_CONTRIBUTORS,
+  multiSellerDealInput,
   type MultiSellerDealInput,
   type MultiSellerDealStatus,
   type SellerShare,
@@ -30,6 +31,7 @@ import { ACCEPTANCE_CLOCK_MARGIN_MS, dealTermsQuery, signedAcceptanceWindowMs } 
 import { coordinatorActivities, perimeterActivities, settlementActivities } from '../activity-proxies';
 import type { ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
 import { asRefusal, assertDecides, scopeOf, termsHashOf, verifiedSigner } from '../verified-decision';
+import { checkWorkflowInput } from '../workflow-input';
 
 export const multiSellerStatusQuery = defineQuery<MultiSellerDealStatus>('multiSellerDealStatus');
 /** The buyer's signed acceptance of this run's delivered sum (content `{}`): every share is paid now. */
@@ -56,6 +58,7 @@ function problemOf(error: unknown): DealProblem {
  * blob references cross this workflow; a failure runs the compensations in reverse (saga).
  */
 export async function multiSellerDeal(input: MultiSellerDealInput): Promise<MultiSellerDealStatus> {
+  checkWorkflowInput(multiSellerDealInput, input, 'multi-seller deal');
   const deal = new MultiSellerDealState(input, Date.now());
   setHandler(multiSellerStatusQuery, () => deal.snapshot());
   setHandler(dealTermsQuery, () => input.terms);

@@ -3,6 +3,9 @@ import { decisionScope } from '../../lib/decision-statement';
 // A type only: the statement's module signs and verifies (node:crypto), which workflow code may not load.
 import type { ReleaseStatement } from '../../lib/release-statement';
 import { attentionItem } from '../settlement-attention';
+// Types only: signed terms verify (node:crypto) and policies are not workflow code.
+import type { SignedTerms } from '../../lib/signed-terms';
+import type { DealCompliance } from '../../query-policies/compliance';
 
 /**
  * A subscription's shapes, defined once: the workflow's state, the API's response schemas (its
@@ -92,3 +95,50 @@ export const subscriptionStatus = z.object({
   run: z.number(),
 });
 export type SubscriptionStatus = z.infer<typeof subscriptionStatus>;
+
+/** One query a subscription runs every period. */
+export const scheduledQuery = z.object({
+  templateId: z.string(),
+  templateHash: z.string(),
+  parameters: z.record(z.string(), z.union([z.string(), z.number()])),
+});
+export type ScheduledQuery = z.infer<typeof scheduledQuery>;
+
+export const subscriptionTerms = z.object({
+  periodMs: z.number(),
+  /** After a failed charge, and after a rotation for the old token. */
+  graceMs: z.number(),
+  /** A new run (continueAsNew) every this many periods keeps each history bounded. */
+  periodsPerRun: z.number(),
+});
+export type SubscriptionTerms = z.infer<typeof subscriptionTerms>;
+
+/** Where the previous run stopped: its status, less what the input says anew. */
+export const subscriptionCarry = subscriptionStatus.omit({
+  subscriptionId: true,
+  buyerId: true,
+  sellerId: true,
+  pricePerPeriod: true,
+  periodMs: true,
+  graceMs: true,
+  scope: true,
+});
+export type SubscriptionCarry = z.infer<typeof subscriptionCarry>;
+
+/** What the API starts a subscription's workflow with, and each run (continueAsNew) the next. */
+export const subscriptionInput = subscriptionTerms.extend({
+  subscriptionId: z.string(),
+  buyerId: z.string(),
+  sellerId: z.string(),
+  pricePerPeriod: z.string(),
+  feeBps: z.number(),
+  buyerKeyRef: z.string(),
+  /** The buyer's declared use, checked by the perimeter before every scheduled answer. */
+  compliance: z.custom<DealCompliance>(),
+  queries: z.array(scheduledQuery),
+  /** The subscriber's signed terms: every scheduled query carries them to the perimeter. */
+  terms: z.custom<SignedTerms>(),
+  /** Where the previous run stopped; absent on the first run. */
+  carried: subscriptionCarry.optional(),
+});
+export type SubscriptionInput = z.infer<typeof subscriptionInput>;

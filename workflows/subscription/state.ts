@@ -1,58 +1,26 @@
-import type { DealCompliance } from '../../query-policies/compliance';
 import { SettlementAttention } from '../settlement-attention';
-import type { SignedTerms } from '../../lib/signed-terms';
-import type { ParameterValues } from '../../query-policies/template';
 import { refusal } from '../refusals';
 import {
   isFinalSubscriptionStage,
   type DeliveredQuery,
   type SubscriptionStage,
+  type SubscriptionCarry,
+  type SubscriptionInput,
   type SubscriptionStatus,
 } from './shapes';
 import type { DecisionScope } from '../../lib/decision-statement';
 
-export interface ScheduledQuery {
-  templateId: string;
-  templateHash: string;
-  parameters: ParameterValues;
-}
-
-export interface SubscriptionTerms {
-  periodMs: number;
-  /** After a failed charge, and after a rotation for the old token. */
-  graceMs: number;
-  /** A new run (continueAsNew) every this many periods keeps each history bounded. */
-  periodsPerRun: number;
-}
-
-export interface SubscriptionInput extends SubscriptionTerms {
-  subscriptionId: string;
-  buyerId: string;
-  sellerId: string;
-  pricePerPeriod: string;
-  feeBps: number;
-  buyerKeyRef: string;
-  /** The buyer's declared use, checked by the perimeter before every scheduled answer. */
-  compliance: DealCompliance;
-  queries: ScheduledQuery[];
-  /** The subscriber's signed terms: every scheduled query carries them to the perimeter. */
-  terms: SignedTerms;
-  /** Where the previous run stopped; absent on the first run. */
-  carried?: SubscriptionCarry;
-}
-
 export type {
   AccessTokenStatus,
+  ScheduledQuery,
+  SubscriptionCarry,
+  SubscriptionInput,
+  SubscriptionTerms,
   DeliveredQuery,
   PeriodDelivery,
   SubscriptionStage,
   SubscriptionStatus,
 } from './shapes';
-
-export type SubscriptionCarry = Omit<
-  SubscriptionStatus,
-  'subscriptionId' | 'buyerId' | 'sellerId' | 'pricePerPeriod' | 'periodMs' | 'graceMs' | 'scope'
->;
 
 // Bounded lists: histories and continueAsNew inputs stay small however long a subscription runs.
 const KEEP_TOKENS = 4;

@@ -32,6 +32,8 @@ import {
 import { coordinatorActivities, perimeterActivities, settlementActivities } from '../activity-proxies';
 import type { ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
 import { asRefusal, assertDecides, scopeOf, termsHashOf, verifiedSigner } from '../verified-decision';
+import { subscriptionInput } from './shapes';
+import { checkWorkflowInput } from '../workflow-input';
 
 /** The subscriber's signed cancellation on this run (content `{}`); the signer is who cancelled. */
 export interface CancelSubscriptionRequest {
@@ -67,6 +69,7 @@ export const paymentReadyUpdate = defineUpdate<{ accepted: true }, [PaymentReady
  * the end of the last period the subscriber signed for (`periods`) completes it.
  */
 export async function subscription(input: SubscriptionInput): Promise<SubscriptionStatus> {
+  checkWorkflowInput(subscriptionInput, input, 'subscription');
   const sub = new SubscriptionState(input, Date.now());
   setHandler(subscriptionStatusQuery, () => sub.snapshot());
   const cancellation = (): ExpectedDecision => ({

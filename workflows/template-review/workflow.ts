@@ -19,6 +19,7 @@ import {
   reviewDecisionContent,
   signedDraft,
   templateApproval,
+  templateReviewInput,
   type DraftPreview,
   type ReviewDecisionContent,
   type SignedDraft,
@@ -27,6 +28,7 @@ import {
   type TemplateReviewStatus,
 } from './shapes';
 import { TemplateReviewState } from './state';
+import { checkWorkflowInput } from '../workflow-input';
 
 export interface DecideReviewRequest {
   /** The seller's signed decision (action `template_review`) on this run and current revision. */
@@ -79,6 +81,7 @@ const ENDING_EVENTS = {
  * is signed by whoever takes it and is kept in this (encrypted) history.
  */
 export async function templateReview(input: TemplateReviewInput): Promise<TemplateReviewStatus> {
+  checkWorkflowInput(templateReviewInput, input, 'template review');
   const { workflowId, runId } = workflowInfo();
   const state = new TemplateReviewState(input, { workflowId, runId }, Date.now());
   const expectedDecision = ({ statement }: SignedDecision<ReviewDecisionContent>) => ({
