@@ -2,7 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { canonicalJson } from '../../lib/canonical-json';
 import { generateEd25519KeyPair, publicKeyOf } from '../../lib/ed25519';
-import { generateX25519KeyPair, seal } from '../../lib/sealed-box';
+import { generateX25519KeyPair, open, seal } from '../../lib/sealed-box';
+import { draftHashOf, type DraftToSign } from '../../query-policies/draft-signature';
+import { openSealedDraft } from '../../query-policies/sealed-draft';
+import { checkTemplateSignature, templateHash, type TemplateSignature } from '../../query-policies/signature';
+import type { QueryTemplate } from '../../query-policies/template';
 import { buildResultPayload, resultCommitment, sealResult } from '../../lib/sealed-result';
 import { decisionSignatureValid } from '../../lib/signed-decision';
 import { signRequest, verifyRequest } from '../../lib/signed-request';
@@ -140,6 +144,61 @@ describe('the console signs and opens exactly as the CLI and the API do', () => 
     );
     const refusal = 'the box does not open with this key (wrong key, wrong deal, or tampered)';
     expect(opened).toEqual([plaintext, refusal, refusal, refusal]);
+  });
+
+  it('seals boxes (HPKE) that the server opens, each under its own context only', async () => {
+    const plaintext = 'SELECT person_id FROM patients -- é 😀';
+    const boxes = await inPage<string[]>(
+      `const bytes = new TextEncoder().encode(args.plaintext);
+       const one = await tusk.sealBox(bytes, args.publicKey, 'ctx-1');
+       const two = await tusk.sealBox(bytes, args.publicKey, 'ctx-1');
+       return [tusk.base64url(one), tusk.base64url(two)];`,
+      { plaintext, publicKey: result.publicKey },
+    );
+    const [one, two] = boxes.map((b) => Buffer.from(b!, 'base64url'));
+    // A fresh ephemeral key per box: the same plaintext never seals to the same bytes.
+    expect(one!.equals(two!)).toBe(false);
+    expect((await open(one!, result.privateKeyPem, 'ctx-1')).toString('utf8')).toBe(plaintext);
+    await expect(open(one!, result.privateKeyPem, 'ctx-2')).rejects.toThrow(/does not open/);
+    await expect(open(one!, generateX25519KeyPair().privateKeyPem, 'ctx-1')).rejects.toThrow(/does not open/);
+  });
+
+  it("seals and signs a proposed draft as the CLI does: the perimeter's reader opens it and its signature checks", async () => {
+    const perimeter = generateX25519KeyPair();
+    const draft = {
+      id: 'probe',
+      seller: 'seller-1',
+      dataset: 'patients',
+      sql: 'SELECT 1 -- <script>',
+      price: '5',
+    };
+    const toSign = { reviewId: 'review-1', revision: 2, proposer: 'buyer-1', draft };
+    const made = await inPage<{ file: string; draftHash: string; templateSignature: TemplateSignature }>(
+      `const drafts = await import('/console/review-drafts.js');
+       const key = await tusk.importKeyFile(args.pem, 'Ed25519');
+       const box = await tusk.sealBox(new TextEncoder().encode(JSON.stringify(args.toSign)), args.perimeter, 'tusk template draft v1 review-1');
+       const file = JSON.stringify({ type: 'tusk.sealed-draft/v1', perimeter: tusk.base64url(box) });
+       const draftHash = await drafts.draftHashOf(args.toSign);
+       const templateSignature = await drafts.signTemplate({ signingKey: key }, args.toSign.draft);
+       return { file, draftHash, templateSignature };`,
+      { pem: signing.privateKeyPem, perimeter: perimeter.publicKey, toSign },
+    );
+    expect(made.draftHash).toBe(draftHashOf(toSign as unknown as DraftToSign));
+    const opened = await openSealedDraft(
+      Buffer.from(made.file),
+      'perimeter',
+      perimeter.privateKeyPem,
+      'review-1',
+    );
+    expect(opened).toEqual(toSign);
+    await expect(
+      openSealedDraft(Buffer.from(made.file), 'perimeter', perimeter.privateKeyPem, 'review-2'),
+    ).rejects.toThrow(/does not open for review review-2/);
+    const template = draft as unknown as QueryTemplate;
+    expect(checkTemplateSignature(template, made.templateSignature, signing.publicKey)).toEqual({
+      ok: true,
+      hash: templateHash(template),
+    });
   });
 
   it("opens a deal's padded result and checks it against the recorded commitment", async () => {

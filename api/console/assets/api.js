@@ -30,8 +30,14 @@ export class Client {
   }
 
   /** @param {string} method @param {string} path @param {unknown} [body] */
-  async request(method, path, body) {
-    const text = body === undefined ? '' : JSON.stringify(body);
+  request(method, path, body) {
+    return body === undefined
+      ? this.send(method, path, '', undefined)
+      : this.send(method, path, JSON.stringify(body), 'application/json');
+  }
+
+  /** @param {string} method @param {string} path @param {string} text @param {string | undefined} contentType */
+  async send(method, path, text, contentType) {
     // The API accepts each signed request once: two identical requests need distinct timestamps.
     this.lastTimestamp = Math.max(Date.now(), this.lastTimestamp + 1);
     /** @type {Record<string, string>} */
@@ -41,12 +47,12 @@ export class Client {
       body: text,
       timestamp: this.lastTimestamp,
     });
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (contentType !== undefined) headers['content-type'] = contentType;
     const response = await fetch(path, {
       method,
       headers,
       credentials: 'omit',
-      ...(body === undefined ? {} : { body: text }),
+      ...(contentType === undefined ? {} : { body: text }),
     });
     const json = await response.json().catch(() => ({}));
     if (!response.ok)
@@ -62,6 +68,11 @@ export class Client {
   /** @param {string} path @param {unknown} body */
   post(path, body) {
     return this.request('POST', path, body);
+  }
+
+  /** Bytes for the blob store (POST /blobs), given as their text. @param {string} text */
+  putBlob(text) {
+    return this.send('POST', '/blobs', text, 'application/octet-stream');
   }
 }
 

@@ -4,6 +4,8 @@ import { showBuyer } from './buyer.js';
 import { el, message, replace } from './dom.js';
 import { showAuditor } from './audit.js';
 import { showOperator, showSeller } from './roles.js';
+import { showReviews } from './review-seller.js';
+import { showProposals } from './reviews.js';
 import { showSponsor } from './sponsor.js';
 import { generateKeyFile, importKeyFile } from './tusk-crypto.js';
 
@@ -90,6 +92,9 @@ async function show(role) {
     if (role === 'buyer') await showBuyer(client, session.result, view);
     else if (role === 'auditor') await showAuditor(client, view);
     else if (role === 'sponsor') await showSponsor(client, view);
+    else if (role === 'proposals')
+      await showProposals(client, session.result, view, () => void show('buyer'));
+    else if (role === 'reviews') await showReviews(client, view);
     else await showSeller(client, view);
   } catch (error) {
     replace(view, message(explain(error), 'error'));

@@ -117,14 +117,15 @@ export async function treeHeadProblem(head, operatorKey) {
 }
 
 /**
- * The seller's current perimeter key, from `GET /log/keys/:seller?purpose=perimeter`, checked as
+ * A party's current key of one purpose, from `GET /log/keys/:party?purpose=...`, checked as
  * lib/transparency/key-registration.ts's checkKeyRegistrations does; throws what cannot be believed.
- * @param {{ get: (path: string) => Promise<any> }} client @param {string} sellerId @param {string} operatorKey
+ * @param {{ get: (path: string) => Promise<any> }} client @param {string} partyId @param {string} operatorKey
+ * @param {'party' | 'perimeter' | 'perimeter-sealing'} purpose
  * @returns {Promise<string | undefined>}
  */
-export async function registeredPerimeterKey(client, sellerId, operatorKey) {
-  const subject = `key:perimeter:${sellerId}`;
-  const answer = await client.get(`/log/keys/${encodeURIComponent(sellerId)}?purpose=perimeter&since=0`);
+export async function registeredKeyOf(client, partyId, operatorKey, purpose) {
+  const subject = `key:${purpose}:${partyId}`;
+  const answer = await client.get(`/log/keys/${encodeURIComponent(partyId)}?purpose=${purpose}&since=0`);
   const headProblem = await treeHeadProblem(answer?.treeHead, operatorKey);
   if (headProblem) throw new Error(`the transparency log cannot be trusted: ${headProblem}`);
   const root = fromHex(answer.treeHead.body.rootHash);
@@ -154,6 +155,10 @@ export async function registeredPerimeterKey(client, sellerId, operatorKey) {
     );
   return registrations.at(-1)?.registration.publicKey;
 }
+
+/** The seller's current perimeter (signing) key. @param {{ get: (path: string) => Promise<any> }} client @param {string} sellerId @param {string} operatorKey */
+export const registeredPerimeterKey = (client, sellerId, operatorKey) =>
+  registeredKeyOf(client, sellerId, operatorKey, 'perimeter');
 
 /**
  * Every reason the statement is not the seller's perimeter's word for this sealed table, as

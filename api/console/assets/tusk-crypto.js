@@ -227,15 +227,13 @@ const SUITE = labelled(concat(encoder.encode('HPKE'), Uint8Array.of(0x00, 0x20, 
 const EMPTY = new Uint8Array(0);
 
 /**
- * HPKE base-mode open (RFC 9180 §4.1, §5.1) of the first message under `info`: the key and nonce.
- * @param {Uint8Array<ArrayBuffer>} enc @param {HeldKey} recipient @param {Uint8Array<ArrayBuffer>} info
+ * HPKE base-mode key schedule (RFC 9180 §4.1, §5.1) of the first message under `info`: the key and
+ * nonce, from the X25519 shared secret of the ephemeral key `enc` and the recipient's public key.
+ * @param {Uint8Array<ArrayBuffer>} dh @param {Uint8Array<ArrayBuffer>} enc
+ * @param {Uint8Array<ArrayBuffer>} recipientPublic @param {Uint8Array<ArrayBuffer>} info
  */
-async function hpkeKey(enc, recipient, info) {
-  const ephemeral = await subtle.importKey('raw', enc, { name: 'X25519' }, true, []);
-  const dh = new Uint8Array(
-    await subtle.deriveBits({ name: 'X25519', public: ephemeral }, recipient.privateKey, 256),
-  );
-  const kemContext = concat(enc, fromBase64(recipient.publicKey));
+async function hpkeKey(dh, enc, recipientPublic, info) {
+  const kemContext = concat(enc, recipientPublic);
   const sharedSecret = await KEM.expand(
     await KEM.extract(EMPTY, 'eae_prk', dh),
     'shared_secret',
@@ -254,6 +252,34 @@ async function hpkeKey(enc, recipient, info) {
   };
 }
 
+const SEALED_BOX_INFO = encoder.encode('tusk sealed box v2');
+
+/**
+ * Seals bytes to an X25519 public key (base64url) as lib/sealed-box.ts's seal: HPKE base mode with a
+ * fresh ephemeral key, the context as associated data. Layout: version (1) | enc (32) | ciphertext and tag.
+ * @param {Uint8Array<ArrayBuffer>} plaintext @param {string} recipientPublicKey @param {string} context
+ */
+export async function sealBox(plaintext, recipientPublicKey, context) {
+  const recipientPublic = fromBase64(recipientPublicKey);
+  if (recipientPublic.length !== 32) throw new SealedBoxError('an X25519 public key is 32 bytes (base64url)');
+  const recipient = await subtle.importKey('raw', recipientPublic, { name: 'X25519' }, false, []);
+  const ephemeral = /** @type {CryptoKeyPair} */ (
+    await subtle.generateKey({ name: 'X25519' }, true, ['deriveBits'])
+  );
+  const enc = new Uint8Array(await subtle.exportKey('raw', ephemeral.publicKey));
+  const dh = new Uint8Array(
+    await subtle.deriveBits({ name: 'X25519', public: recipient }, ephemeral.privateKey, 256),
+  );
+  const { key, nonce } = await hpkeKey(dh, enc, recipientPublic, SEALED_BOX_INFO);
+  const aes = await subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt']);
+  const ciphertext = await subtle.encrypt(
+    { name: 'AES-GCM', iv: nonce, additionalData: encoder.encode(context) },
+    aes,
+    plaintext,
+  );
+  return concat(Uint8Array.of(2), enc, new Uint8Array(ciphertext));
+}
+
 /**
  * Opens a sealed box (lib/sealed-box.ts, version 2): HPKE base mode with DHKEM(X25519, HKDF-SHA256),
  * HKDF-SHA256 and AES-256-GCM, info "tusk sealed box v2", the context as associated data.
@@ -262,7 +288,12 @@ async function hpkeKey(enc, recipient, info) {
  */
 export async function openSealedBox(box, recipient, context) {
   if (box.length < 1 + 32 + 16 || box[0] !== 2) throw new SealedBoxError('not a Tusk sealed box');
-  const { key, nonce } = await hpkeKey(box.slice(1, 33), recipient, encoder.encode('tusk sealed box v2'));
+  const enc = box.slice(1, 33);
+  const ephemeral = await subtle.importKey('raw', enc, { name: 'X25519' }, true, []);
+  const dh = new Uint8Array(
+    await subtle.deriveBits({ name: 'X25519', public: ephemeral }, recipient.privateKey, 256),
+  );
+  const { key, nonce } = await hpkeKey(dh, enc, fromBase64(recipient.publicKey), SEALED_BOX_INFO);
   const aes = await subtle.importKey('raw', key, 'AES-GCM', false, ['decrypt']);
   try {
     const plain = await subtle.decrypt(
