@@ -155,7 +155,7 @@ describe('the console signs and opens exactly as the CLI and the API do', () => 
        return [tusk.base64url(one), tusk.base64url(two)];`,
       { plaintext, publicKey: result.publicKey },
     );
-    const [one, two] = boxes.map((b) => Buffer.from(b!, 'base64url'));
+    const [one, two] = boxes.map((b) => Buffer.from(b, 'base64url'));
     // A fresh ephemeral key per box: the same plaintext never seals to the same bytes.
     expect(one!.equals(two!)).toBe(false);
     expect((await open(one!, result.privateKeyPem, 'ctx-1')).toString('utf8')).toBe(plaintext);
