@@ -72,13 +72,12 @@ describe('template reviews in the console, in Chromium, against the real stack',
   });
 
   beforeAll(async () => {
-    test = await startTestDeployment('console-review', (s) =>
-      s
-        .publishDatasetPolicy({
-          patients: { ...DEFAULT_DATASET_BUDGETS.patients!, columns: PATIENT_COLUMNS },
-        })
-        .then(() => undefined),
-    );
+    test = await startTestDeployment('console-review', async (s) => {
+      await s.publishDemoTemplate();
+      await s.publishDatasetPolicy({
+        patients: { ...DEFAULT_DATASET_BUDGETS.patients!, columns: PATIENT_COLUMNS },
+      });
+    });
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -171,6 +170,24 @@ describe('template reviews in the console, in Chromium, against the real stack',
     expect(await page.getByRole('cell', { name: SCRIPT_TITLE, exact: true }).count()).toBe(1);
     // The preview's metrics by the names the opened draft gives them.
     await page.getByRole('cell', { name: 'total_cost', exact: true }).waitFor();
+    // Against the seller's nearest template (the demo's, by zip3): the fields that differ.
+    const nearest = page.locator('#nearest');
+    expect(await nearest.locator('th').allTextContents()).toEqual([
+      'Field',
+      'This draft',
+      'cohort-cost-by-zip3',
+    ]);
+    expect(await nearest.locator('tr', { hasText: 'dimensions' }).locator('td').allTextContents()).toEqual([
+      'dimensions',
+      '["diagnosis_code"]',
+      '["zip3","diagnosis_code"]',
+    ]);
+    // The seller moves the deadline (a signed decision too).
+    await page.fill('#review-deadline', '2027-01-31T12:00');
+    await page.getByRole('button', { name: 'Set the deadline' }).click();
+    await expect
+      .poll(async () => (await status(reviewId)).expiresAt)
+      .toBe(new Date('2027-01-31T12:00').getTime());
     await page.getByLabel('Message on revision 1').fill('k = 20 is low for diagnoses: make it 25');
     await page.getByRole('button', { name: 'Request changes' }).click();
     await page.locator('#review-stage', { hasText: 'Stage: changes_requested' }).waitFor();
@@ -247,9 +264,9 @@ describe('template reviews in the console, in Chromium, against the real stack',
     await screenshot(page, 'buyer-approved-in-catalog');
   });
 
-  it('a draft naming a column the dataset lacks comes back refused, every problem with its fix', async () => {
+  it('a draft naming a column the dataset lacks comes back refused, every problem with its fix; the seller rejects it', async () => {
     const { page } = await asBuyer();
-    await propose(
+    const refusedId = await propose(
       page,
       draftFor('console-bad-column', {
         sql: 'SELECT person_id, diagnosis_code, cost, income FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex',
@@ -263,6 +280,22 @@ describe('template reviews in the console, in Chromium, against the real stack',
     const issues = await refused.locator('tbody tr').allTextContents();
     expect(issues.join('\n')).toMatch(/unknown_column/);
     expect(issues.join('\n')).toMatch(/name only the dataset's declared columns/);
+    await screenshot(page, 'buyer-proposal-refused');
+
+    const seller = await asSeller();
+    await seller.page
+      .locator(`#proposals tr[data-review="${refusedId}"]`)
+      .getByRole('button', { name: 'Open' })
+      .click();
+    // No approval without a preview of the perimeter's: only the messages are offered.
+    await seller.page.getByLabel('Message on revision 1').fill('income is not in patients, and will not be');
+    expect(await seller.page.getByRole('button', { name: /^Approve/ }).count()).toBe(0);
+    await seller.page.getByRole('button', { name: 'Reject' }).click();
+    await seller.page.locator('#review-stage', { hasText: 'Stage: rejected' }).waitFor();
+    expect(await seller.page.getByLabel('Message on revision 1').count()).toBe(0);
+    expect((await status(refusedId)).comments).toMatchObject([
+      { kind: 'reject', message: 'income is not in patients, and will not be' },
+    ]);
   });
 
   it('no recorded request carried a draft in clear, a private key, or a cookie; nothing ran from a proposal', async () => {

@@ -6,6 +6,7 @@
  */
 import { explain } from './api.js';
 import { el, message, replace, table } from './dom.js';
+import { nearestTemplateView } from './review-diff.js';
 import { openRevision, previewProblems, signTemplate } from './review-drafts.js';
 import { reviewPath, reviewView } from './reviews.js';
 import { importKeyFile, signDecision } from './tusk-crypto.js';
@@ -110,7 +111,22 @@ function decisionForms(client, status, draft, previewProblem, shown) {
     button('Request changes', 'request_changes'),
     button('Reject', 'reject'),
   ]);
-  if (!draft) return el('div', {}, [messages, result]);
+  const deadline = /** @type {HTMLInputElement} */ (
+    el('input', { id: 'review-deadline', type: 'datetime-local' })
+  );
+  const moveDeadline = el('button', { type: 'button' }, ['Set the deadline']);
+  moveDeadline.addEventListener('click', () => {
+    const expiresAt = Date.parse(deadline.value);
+    if (!Number.isFinite(expiresAt))
+      return replace(result, message('Choose a date and time first.', 'error'));
+    act(decide(client, status, { decision: 'set_deadline', expiresAt }));
+  });
+  const deadlineForm = el('form', { 'aria-label': 'deadline' }, [
+    el('label', { for: 'review-deadline' }, ['The proposal expires at (your local time)']),
+    deadline,
+    moveDeadline,
+  ]);
+  if (!draft) return el('div', {}, [messages, deadlineForm, result]);
   const approve = el('form', { 'aria-label': 'approve' }, [
     input('approve-price', 'Price (smallest units)', draft.price),
     input('approve-jurisdictions', 'Allowed jurisdictions', draft.compliance.jurisdictions.join(', ')),
@@ -141,7 +157,7 @@ function decisionForms(client, status, draft, previewProblem, shown) {
       ),
     );
   });
-  return el('div', {}, [messages, approve, result]);
+  return el('div', {}, [messages, deadlineForm, approve, result]);
 }
 
 /**
@@ -159,7 +175,10 @@ async function showReview(client, reviewId, panel) {
   else
     try {
       draft = await openRevision(client, status, current, 'perimeter', held.sealing);
-      draftPart = draftView(draft);
+      const nearest = await nearestTemplateView(client, draft, status.sellerId).catch((error) =>
+        message(explain(error), 'error'),
+      );
+      draftPart = el('div', {}, [draftView(draft), nearest]);
     } catch (error) {
       draftPart = message(explain(error), 'error');
     }
