@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { perimeterSealingKeyFile } from '../../lib/perimeter-key';
+import { generateX25519KeyPair } from '../../lib/sealed-box';
 import type { DeclaredColumns } from '../../query-policies/column-domains';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
@@ -162,8 +163,15 @@ describe('template reviews in the console, in Chromium, against the real stack',
     // Without the sealing key: what the API holds, and why there is no SQL.
     await page.getByText("The draft is sealed to your perimeter's sealing key").waitFor();
     expect(await page.locator('#draft-sql').count()).toBe(0);
+    // Another X25519 key: the page says it is not the one the log registers, and it opens nothing.
+    const stranger = generateX25519KeyPair();
+    await page.setInputFiles('#sealing-key', pemFile('other.x25519.pem', stranger.privateKeyPem));
+    await page.getByText(/the transparency log registers .* this key opens none of their drafts/).waitFor();
+    await row.getByRole('button', { name: 'Open' }).click();
+    await page.getByText('revision 1 does not open with this perimeter key').waitFor();
+    expect(await page.locator('#draft-sql').count()).toBe(0);
     await page.setInputFiles('#sealing-key', pemFile('perimeter-sealing.x25519.pem', await sealingKeyPem()));
-    await page.getByText('Perimeter sealing key loaded').waitFor();
+    await page.getByText('the one the transparency log registers').waitFor();
     await row.getByRole('button', { name: 'Open' }).click();
     await page.locator('#draft-sql').waitFor();
     expect(await page.locator('#draft-sql').textContent()).toBe(SQL);

@@ -7,7 +7,8 @@
 import { explain } from './api.js';
 import { el, message, replace, table } from './dom.js';
 import { nearestTemplateView } from './review-diff.js';
-import { openRevision, previewProblems, signTemplate } from './review-drafts.js';
+import { openRevision, operatorKeyOf, previewProblems, signTemplate } from './review-drafts.js';
+import { registeredKeyOf } from './release-check.js';
 import { reviewPath, reviewView } from './reviews.js';
 import { importKeyFile, signDecision } from './tusk-crypto.js';
 
@@ -202,6 +203,28 @@ async function showReview(client, reviewId, panel) {
 }
 
 /**
+ * Whether the loaded key is the one proposers seal to: the log's `perimeter-sealing` key for this seller.
+ * @param {Client} client @param {HeldKey} key
+ */
+async function sealingKeyNotice(client, key) {
+  const logged = await registeredKeyOf(
+    client,
+    client.partyId,
+    await operatorKeyOf(client),
+    'perimeter-sealing',
+  );
+  if (logged === key.publicKey)
+    return message(
+      `Perimeter sealing key loaded (public key ${key.publicKey}, the one the transparency log registers).`,
+    );
+  return message(
+    `Perimeter sealing key loaded (public key ${key.publicKey}), but the transparency log registers ` +
+      `${logged ?? 'no sealing key'} for your perimeter: proposers seal to that one, so this key opens none of their drafts.`,
+    'error',
+  );
+}
+
+/**
  * The seller's reviews: the sealing key, its proposals, one open.
  * @param {Client} client @param {HTMLElement} root
  */
@@ -217,11 +240,12 @@ export async function showReviews(client, root) {
     file
       .text()
       .then((pem) => importKeyFile(pem, 'X25519'))
+      .then(async (key) => {
+        held.sealing = key;
+        return sealingKeyNotice(client, key);
+      })
       .then(
-        (key) => {
-          held.sealing = key;
-          replace(keyStatus, message(`Perimeter sealing key loaded (public key ${key.publicKey}).`));
-        },
+        (notice) => replace(keyStatus, notice),
         (error) => replace(keyStatus, message(explain(error), 'error')),
       );
   });
