@@ -225,6 +225,40 @@ describe('template reviews in the console, in Chromium, against the real stack',
     expect((await status(reviewId)).revisions.map((r) => r.revision)).toEqual([1, 2]);
   });
 
+  it("a preview the operator made up is shown as not verified, and the seller's page refuses to approve on it", async () => {
+    const seller = await signIn(test.seller.id, test.seller.keys.privateKeyPem);
+    // The operator runs the API: it serves a preview with a better-looking typical value.
+    await seller.page.route(`**/template-reviews/${reviewId}`, async (route) => {
+      const response = await route.fetch();
+      const served = (await response.json()) as TemplateReviewStatus;
+      for (const r of served.revisions)
+        if (r.preview?.kind === 'previewed') r.preview.typicalCount = (r.preview.typicalCount ?? 0) * 10;
+      await route.fulfill({ response, json: served });
+    });
+    await seller.page.click('button[data-role=reviews]');
+    await seller.page.setInputFiles(
+      '#sealing-key',
+      pemFile('perimeter-sealing.x25519.pem', await sealingKeyPem()),
+    );
+    await seller.page.getByText('the one the transparency log registers').waitFor();
+    await seller.page
+      .locator(`#proposals tr[data-review="${reviewId}"]`)
+      .getByRole('button', { name: 'Open' })
+      .click();
+    await seller.page.locator('#draft-sql').waitFor();
+    expect(await seller.page.locator('section[data-revision="2"]').getByRole('alert').textContent()).toBe(
+      "Preview NOT verified: the preview is not signed by the seller's perimeter key",
+    );
+    await seller.page.getByRole('button', { name: 'Approve: sign revision 2 as my template' }).click();
+    await seller.page
+      .locator('#decision-status')
+      .getByText("Not approving revision 2: the preview is not signed by the seller's perimeter key")
+      .waitFor();
+    expect(seller.record.requests.filter((r) => r.url.endsWith('/approval'))).toEqual([]);
+    expect((await status(reviewId)).stage).toBe('open');
+    await seller.context.close();
+  });
+
   it('the seller approves in the page with its price; the buyer sees the template in the catalog, its title as text', async () => {
     const seller = await asSeller();
     await seller.page.setInputFiles(
