@@ -38,6 +38,8 @@ export const DECISION_ACTIONS = [
   'subscription_payment_ready',
   /** The seller agrees that a delivered deal's escrow (its content) goes back to the buyer. */
   'refund_consent',
+  /** The grantee gives a grant's unpaid remainder (its content's amount) back to the sponsor before the deadlines. */
+  'remainder_consent',
   /** The seller comments on, asks changes to, rejects, or sets the deadline of a template proposal. */
   'template_review',
 ] as const;

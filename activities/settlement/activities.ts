@@ -74,6 +74,11 @@ type SignedLock<T> = Signed<T> & { payeeId?: string; feeBps?: number };
 type Voted<T> = Signed<T> & { votes?: SignedDecision[] };
 /** A refund may instead carry the seller's own signed consent to give the escrow back. */
 type ConsentedRefund = Voted<RefundEscrowInput> & { consent?: SignedDecision };
+/** A remainder may carry the grantee's consent to an early return, and the sponsor's signed extensions. */
+type ConsentedRemainder = Signed<RefundRemainderInput> & {
+  consent?: SignedDecision;
+  extensions?: SignedDecision[];
+};
 
 /** The terms are dropped before the port: the adapter moves money, the activity decides if it may. */
 function checked<T extends { terms: SignedTerms }>(
@@ -190,7 +195,7 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
         await options.deliveries.recordOnce(paidPartKey(input.dealId, input.partId), Date.now());
         return released;
       }),
-    refundRemainder: (input: Signed<RefundRemainderInput>) =>
+    refundRemainder: ({ consent, extensions, ...input }: ConsentedRemainder) =>
       asActivity(async () => {
         const move = checked(input, {
           action: 'refund_remainder',
@@ -198,7 +203,7 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
           payerId: input.funderId,
         });
         await requireRemainderDue(
-          { dealId: input.dealId, terms: input.terms },
+          { dealId: input.dealId, terms: input.terms, consent, extensions },
           { keys: options.keys, records: options.deliveries, now: Date.now() },
         );
         return port.refundRemainder(move);

@@ -6,6 +6,8 @@ import { requireVotes, type VotedOutcome } from './dispute-votes';
 import { SettlementRefusedError } from './port';
 import { signedEscrowOf, verifiedPaymentTerms, WHOLE } from './signed-payment';
 import { parseEscrowId } from '../../lib/ids/escrow-ids';
+import { consentCheckTime, recordConsentAccepted } from './consent-acceptance';
+import { remainderConsentProblem, signedDeadlines } from './remainder-terms';
 
 /**
  * Money given back to its payer is taken from the party who would otherwise be paid: settlement moves
@@ -33,8 +35,9 @@ export interface RefundRequest {
 /**
  * Why the seller's signed consent does not give this escrow back, or undefined when it does: the
  * payee of these terms signed `refund_consent` of this escrow for this deal and terms, under the key
- * the log registers for it as a seller, and it has not expired (it speaks to settlement directly, so
- * its expiry counts here; its run does not, as no workflow counts it).
+ * the log registers for it as a seller, and it had not expired when settlement first accepted it for
+ * this escrow (it speaks to settlement directly, so its expiry counts here; its run does not, as no
+ * workflow counts it). A retry of the same refund after the expiry still carries it out.
  */
 async function consentProblem(input: RefundRequest, deps: ConsentDeps): Promise<string | undefined> {
   const consent = input.consent!;
@@ -53,13 +56,14 @@ async function consentProblem(input: RefundRequest, deps: ConsentDeps): Promise<
       principal: sellerId,
       content: { escrowId: input.dealId },
     },
-    deps.now,
+    await consentCheckTime(deps.records, input.dealId, consent, deps.now),
   );
   if (mismatch) return `the seller's consent does not give this escrow back: ${mismatch}`;
   const seller = await deps.keys.currentKey(sellerId);
   if (!seller || seller.role !== 'seller') return `${sellerId} is not a registered seller`;
   if (!decisionSignatureValid(seller.publicKey, consent))
     return `the consent is not signed by ${sellerId}'s registered key`;
+  await recordConsentAccepted(deps.records, input.dealId, consent, deps.now);
   return undefined;
 }
 
@@ -124,27 +128,44 @@ export async function requireSplitVotes(
 
 /**
  * A grant's remainder goes back to the sponsor only once the grant is over by its signed terms: every
- * milestone paid, or one not paid past the deadline the sponsor signed for it, on settlement's own
- * clock (a missed milestone ends the grant). Otherwise refused (RemainderNotDue): the grantee may
- * still earn it.
+ * milestone paid, or one not paid past its deadline (the sponsor's signed one, or a later one the
+ * sponsor signed an extension to), on settlement's own clock (a missed milestone ends the grant); or
+ * earlier with the grantee's signed consent to give back exactly what is unpaid. Otherwise refused
+ * (RemainderNotDue): the grantee may still earn it.
  */
 export async function requireRemainderDue(
-  input: { dealId: string; terms: SignedTerms },
+  input: {
+    dealId: string;
+    terms: SignedTerms;
+    consent?: SignedDecision | undefined;
+    extensions?: readonly SignedDecision[] | undefined;
+  },
   deps: ConsentDeps,
 ): Promise<void> {
   if (parseEscrowId(input.dealId)?.kind !== 'grant') return;
   const body = verifiedPaymentTerms(input.terms, 'grant');
-  let unpaid = 0;
+  const deadlines = await signedDeadlines(input.terms, body.milestones, input.extensions, deps.keys);
+  let unpaid = 0n;
+  let unpaidCount = 0;
   for (const milestone of body.milestones) {
     if ((await deps.records.deliveredAt(paidPartKey(input.dealId, milestone.milestoneId))) !== undefined)
       continue;
-    unpaid += 1;
-    const deadline = Date.parse(milestone.deadline);
+    unpaidCount += 1;
+    unpaid += BigInt(milestone.amount);
+    const deadline = deadlines.get(milestone.milestoneId)!;
     if (Number.isFinite(deadline) && deps.now >= deadline) return;
   }
-  if (unpaid === 0) return;
+  if (unpaidCount === 0) return;
+  if (input.consent !== undefined) {
+    const problem = await remainderConsentProblem(
+      { escrowId: input.dealId, terms: input.terms, consent: input.consent, unpaid: String(unpaid) },
+      deps,
+    );
+    if (problem) throw new SettlementRefusedError('RemainderNotDue', problem);
+    return;
+  }
   throw new SettlementRefusedError(
     'RemainderNotDue',
-    `no unpaid milestone of ${body.grantId} is past the deadline the sponsor signed: the grantee may still earn it`,
+    `no unpaid milestone of ${body.grantId} is past the deadline the sponsor signed, and the grantee did not consent: the grantee may still earn it`,
   );
 }

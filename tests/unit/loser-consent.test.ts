@@ -21,6 +21,7 @@ const sponsor = generateEd25519KeyPair();
 const compliance = { c1: generateEd25519KeyPair(), c2: generateEd25519KeyPair() };
 const stranger = generateEd25519KeyPair();
 const seller = generateEd25519KeyPair();
+const grantee = generateEd25519KeyPair();
 const HASH = `sha256:${'a'.repeat(64)}`;
 const NONCE = 'nonce-of-these-terms';
 
@@ -57,6 +58,7 @@ const keys: RegisteredKeys = {
     if (partyId === 'c1' || partyId === 'c2')
       return { partyId, role: 'compliance', publicKey: compliance[partyId].publicKey } as never;
     if (partyId === 'seller-a') return { partyId, role: 'seller', publicKey: seller.publicKey } as never;
+    if (partyId === 'lab') return { partyId, role: 'buyer', publicKey: grantee.publicKey } as never;
     if (partyId === 'buyer-2') return { partyId, role: 'buyer', publicKey: stranger.publicKey } as never;
     return undefined;
   },
@@ -168,6 +170,33 @@ describe('money goes back only on the signature of the side that loses it', () =
     expect(await consented(consentOf())).toBe('allowed');
   });
 
+  it('carries out a retried refund after the consent expired, on that escrow only', async () => {
+    const other = dealEscrowId('d2', NONCE);
+    await records.recordOnce(other, 1);
+    const consent = consentOf({ notAfter: 100 });
+    const at = (dealId: string, now: number) =>
+      refusalOf(() =>
+        requireRefundConsent(
+          { dealId, terms: dealId === escrow ? terms : otherTerms, consent },
+          { keys, records, now },
+        ),
+      );
+    // Never accepted before its expiry: refused, and nothing is recorded that would relax it later.
+    const late = consentOf({ notAfter: 50 });
+    expect(
+      await refusalOf(() => requireRefundConsent({ dealId: escrow, terms, consent: late }, { keys, records, now: 60 })),
+    ).toMatch(/expired/);
+    expect(
+      await refusalOf(() => requireRefundConsent({ dealId: escrow, terms, consent: late }, { keys, records, now: 10 })),
+    ).toBe('allowed');
+    // Accepted at 10 (the transfer then failed); retried at 500, long after its expiry: carried out.
+    expect(await at(escrow, 10)).toBe('allowed');
+    expect(await at(escrow, 500)).toBe('allowed');
+    // The same signature shown for another escrow (before or after its expiry) gives nothing back.
+    expect(await at(other, 20)).toMatch(/^RefundUnsigned: .*signed about d1/);
+    expect(await at(other, 500)).toMatch(/^RefundUnsigned: .*signed about d1/);
+  });
+
   const split = (sellerAmount: string, votes?: ReturnType<typeof vote>[]) =>
     refusalOf(() => requireSplitVotes({ terms, amount: '1000', sellerAmount, votes }, keys));
 
@@ -214,6 +243,7 @@ describe("a grant's remainder goes back only once the grant is over by the spons
     sponsor.privateKeyPem,
   );
   const escrowOfGrant = grantEscrowId('g1', NONCE);
+  const otherGrant = signTerms('grant', 'sp', { ...grant.body, nonce: 'another' } as never, sponsor.privateKeyPem);
   const remainder = (now: number) =>
     refusalOf(() => requireRemainderDue({ dealId: escrowOfGrant, terms: grant }, { keys, records, now }));
 
@@ -229,6 +259,61 @@ describe("a grant's remainder goes back only once the grant is over by the spons
     await records.recordOnce(paidPartKey(escrowOfGrant, 'first'), 1);
     expect(await remainder(EARLY + 1)).toMatch(/^RemainderNotDue/);
     expect(await remainder(LATE)).toBe('allowed');
+  });
+
+  const extension = (over: { milestoneId?: string; deadline?: number; key?: string; of?: SignedTerms } = {}) =>
+    signDecision(over.key ?? sponsor.privateKeyPem, {
+      workflowId: 'g1',
+      runId: 'grant-run',
+      subject: { id: 'g1', termsHash: termsHashOf(over.of ?? grant) },
+      action: 'deadline_extension',
+      principal: 'sp',
+      content: { milestoneId: over.milestoneId ?? 'second', deadline: over.deadline ?? LATE + 1000 },
+      notAfter: 1_000,
+    });
+  const extended = (now: number, extensions: ReturnType<typeof extension>[]) =>
+    refusalOf(() =>
+      requireRemainderDue({ dealId: escrowOfGrant, terms: grant, extensions }, { keys, records, now }),
+    );
+
+  it("waits for the latest deadline the sponsor signed, and never an earlier one it signs later", async () => {
+    expect(await extended(LATE, [extension()])).toMatch(/^RemainderNotDue/);
+    expect(await extended(LATE + 1000, [extension()])).toBe('allowed');
+    // An "extension" to an earlier date does not shorten what the grantee was given.
+    expect(await extended(EARLY + 1, [extension({ deadline: EARLY })])).toMatch(/^RemainderNotDue/);
+    // Not the sponsor's, another grant's terms, or no milestone of this grant: refused, not ignored.
+    expect(await extended(LATE, [extension({ key: stranger.privateKeyPem })])).toMatch(
+      /extension .* refused: it is not signed by sp's registered key/,
+    );
+    expect(await extended(LATE, [extension({ of: otherGrant })])).toMatch(/refused: the decision was signed about g1/);
+    expect(await extended(LATE, [extension({ milestoneId: 'third' })])).toMatch(/extends no milestone/);
+  });
+
+  const consentOf = (over: { amount?: string; key?: string; principal?: string; notAfter?: number } = {}) =>
+    signDecision(over.key ?? grantee.privateKeyPem, {
+      workflowId: 'g1',
+      runId: 'grant-run',
+      subject: { id: 'g1', termsHash: termsHashOf(grant) },
+      action: 'remainder_consent',
+      principal: over.principal ?? 'lab',
+      content: { amount: over.amount ?? '400' },
+      notAfter: over.notAfter ?? 1_000,
+    });
+  const early = (now: number, consent: ReturnType<typeof consentOf>, dealId = escrowOfGrant) =>
+    refusalOf(() => requireRemainderDue({ dealId, terms: grant, consent }, { keys, records, now }));
+
+  it("returns the remainder early on the grantee's signed consent to exactly what is unpaid", async () => {
+    expect(await early(10, consentOf({ key: sponsor.privateKeyPem }))).toMatch(
+      /^RemainderNotDue: the grantee's consent is refused: it is not signed by lab's registered key/,
+    );
+    expect(await early(10, consentOf({ key: sponsor.privateKeyPem, principal: 'sp' }))).toMatch(/lab must sign it/);
+    expect(await early(10, consentOf({ amount: '1000' }))).toMatch(/signed over \{"amount":"1000"\}/);
+    expect(await early(1_000, consentOf())).toMatch(/expired/);
+    const consent = consentOf({ notAfter: 100 });
+    expect(await early(10, consent)).toBe('allowed');
+    // A retry after its expiry carries it out; on another grant's escrow it gives nothing back.
+    expect(await early(500, consent)).toBe('allowed');
+    expect(await early(500, consent, grantEscrowId('g1', 'nonce-of-another-grant'))).toMatch(/^RemainderNotDue/);
   });
 
   it('allows it at any time once every milestone is paid (nothing is left)', async () => {

@@ -1,0 +1,106 @@
+import type { RegisteredKeys } from '../../lib/key-log';
+import { decisionMismatch, decisionSignatureValid, type SignedDecision } from '../../lib/signed-decision';
+import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
+import type { DeliveryRecords } from './acceptance';
+import { consentCheckTime, recordConsentAccepted } from './consent-acceptance';
+import { SettlementRefusedError } from './port';
+
+const notDue = (reason: string) => new SettlementRefusedError('RemainderNotDue', reason);
+
+/** What a grant's decisions are signed about: the grant and the hash of the sponsor's terms. */
+const subjectOf = (terms: SignedTerms) => ({ id: String(terms.body.grantId), termsHash: termsHashOf(terms) });
+
+/**
+ * A decision of `principal` under the key the log registers for it (as a `role`, where one is
+ * required: a grantee is whoever the sponsor's terms name, of any role), or why not.
+ */
+async function signedBy(
+  signed: SignedDecision,
+  principal: string,
+  role: string | undefined,
+  keys: RegisteredKeys,
+): Promise<string | undefined> {
+  const key = await keys.currentKey(principal);
+  if (!key || (role !== undefined && key.role !== role))
+    return `${principal} is not a registered ${role ?? 'party'}`;
+  if (!decisionSignatureValid(key.publicKey, signed)) return `it is not signed by ${principal}'s registered key`;
+  return undefined;
+}
+
+/**
+ * Each milestone's deadline as the grant stands: the latest of the one in the sponsor's signed terms
+ * and every `deadline_extension` the sponsor signed for it on these terms. An extension only ever
+ * moves a deadline later here (it is the sponsor giving the grantee time); an earlier end needs the
+ * grantee's own signature (`remainder_consent`), so a sponsor alone never shortens it. Its expiry
+ * bounded when the grant could count it, not the remainder that follows; a signature that is not the
+ * sponsor's, or about another grant or terms, is refused rather than ignored.
+ */
+export async function signedDeadlines(
+  terms: SignedTerms,
+  milestones: readonly { milestoneId: string; deadline: string }[],
+  extensions: readonly SignedDecision[] | undefined,
+  keys: RegisteredKeys,
+): Promise<Map<string, number>> {
+  const deadlines = new Map(milestones.map((m) => [m.milestoneId, Date.parse(m.deadline)]));
+  for (const extension of extensions ?? []) {
+    const statement = extension?.statement;
+    const content = statement?.content as { milestoneId?: unknown; deadline?: unknown } | undefined;
+    const milestoneId = String(content?.milestoneId);
+    const mismatch =
+      !statement || typeof extension.signature !== 'string'
+        ? 'it is not signed'
+        : decisionMismatch(
+            statement,
+            {
+              scope: {
+                workflowId: String(statement.workflowId),
+                runId: String(statement.runId),
+                subject: subjectOf(terms),
+              },
+              action: 'deadline_extension',
+              principal: terms.signer,
+              content: { milestoneId, deadline: content?.deadline },
+            },
+            typeof statement.notAfter === 'number' ? statement.notAfter - 1 : Number.NaN,
+          );
+    const problem =
+      mismatch ??
+      (typeof content?.deadline !== 'number' || !deadlines.has(milestoneId)
+        ? `it extends no milestone of ${String(terms.body.grantId)}`
+        : await signedBy(extension, terms.signer, 'sponsor', keys));
+    if (problem) throw notDue(`a deadline extension that came with it is refused: ${problem}`);
+    deadlines.set(milestoneId, Math.max(deadlines.get(milestoneId)!, content!.deadline as number));
+  }
+  return deadlines;
+}
+
+/**
+ * Why the grantee's signed `remainder_consent` does not give the remainder back early, or undefined
+ * when it does: the grantee the sponsor's terms name signed, about this grant and these terms, to give
+ * back exactly `unpaid` (what settlement has not paid of the signed milestones), under its logged key,
+ * unexpired when settlement first accepted it for this escrow (a retried refund still carries it out).
+ */
+export async function remainderConsentProblem(
+  input: { escrowId: string; terms: SignedTerms; consent: SignedDecision; unpaid: string },
+  deps: { keys: RegisteredKeys; records: DeliveryRecords; now: number },
+): Promise<string | undefined> {
+  const { consent, terms } = input;
+  const statement = consent?.statement;
+  if (!statement || typeof consent.signature !== 'string') return "the grantee's consent is not signed";
+  const granteeId = String(terms.body.granteeId);
+  const mismatch = decisionMismatch(
+    statement,
+    {
+      scope: { workflowId: String(statement.workflowId), runId: String(statement.runId), subject: subjectOf(terms) },
+      action: 'remainder_consent',
+      principal: granteeId,
+      content: { amount: input.unpaid },
+    },
+    await consentCheckTime(deps.records, input.escrowId, consent, deps.now),
+  );
+  if (mismatch) return `the grantee's consent does not give this remainder back: ${mismatch}`;
+  const problem = await signedBy(consent, granteeId, undefined, deps.keys);
+  if (problem) return `the grantee's consent is refused: ${problem}`;
+  await recordConsentAccepted(deps.records, input.escrowId, consent, deps.now);
+  return undefined;
+}
