@@ -52,6 +52,20 @@ export async function extendMilestone<T>(
 }
 
 /**
+ * The grantee gives back, now, everything of the grant not yet paid to it (summed from the grant's
+ * status): it signs that amount, so settlement returns exactly it to the sponsor before the deadlines.
+ */
+export async function consentToRemainder<T>(client: TuskClient, grantId: string): Promise<T> {
+  const status = await client.get<{ milestones?: { amount?: string; stage: string }[] }>(grantPath(grantId));
+  const unpaid = (status.milestones ?? []).filter((m) => m.stage !== 'released');
+  if (unpaid.some((m) => m.amount === undefined))
+    throw new Error(`grant ${grantId}'s status shows no amounts: only its grantee gives its remainder back`);
+  const amount = unpaid.reduce((sum, m) => sum + BigInt(m.amount!), 0n).toString();
+  const proof = await client.decide(grantPath(grantId), 'remainder_consent', { amount }, grantId);
+  return client.post<T>(`${grantPath(grantId)}/remainder/consent`, { amount, ...proof });
+}
+
+/**
  * The buyer accepts a delivered deal: the seller (each seller of a multi-seller sum) is paid now
  * rather than at the window's end. Settlement checks the same signature before it pays.
  */

@@ -5,6 +5,7 @@ import { decisionProof } from '../signed-decision';
 import {
   createGrantBody,
   extendDeadlineBody,
+  remainderConsentBody,
   grantParams,
   grantProgress,
   grantStatus,
@@ -101,5 +102,18 @@ export const grantRoutes: FastifyPluginAsyncZod<{ grants: GrantService }> = asyn
     },
     (request) =>
       grants.extend(requireParty(request), request.params.grantId, request.params.milestoneId, request.body),
+  );
+
+  app.post(
+    '/grants/:grantId/remainder/consent',
+    {
+      schema: {
+        summary: "The grantee gives the unpaid remainder back to the sponsor now, signed: the grant ends",
+        params: grantParams,
+        body: remainderConsentBody,
+        response: { 200: grantStatus, ...errorResponses },
+      },
+    },
+    (request) => grants.consentRemainder(requireParty(request), request.params.grantId, request.body),
   );
 };

@@ -43,6 +43,10 @@ export const grantParams = z.object({ grantId: businessId });
 export const milestoneParams = grantParams.extend({ milestoneId: milestoneSpec.shape.milestoneId });
 /** The new deadline, signed by the sponsor over this grant's run as milliseconds since the epoch. */
 export const extendDeadlineBody = decisionProof.extend({ deadline: z.iso.datetime({ offset: true }) });
+/** What the grantee gives back (everything not yet paid, in smallest units), signed over this grant's run. */
+export const remainderConsentBody = decisionProof.extend({
+  amount: z.string().regex(/^[0-9]{1,31}$/, 'a whole number of smallest units, as a string'),
+});
 
 export const grantStatus = z
   .object({

@@ -4,6 +4,7 @@ import type { Party, PartyRegistry } from '../../lib/parties';
 import { grantTotal, progressOf, type GrantStatus, type MilestoneSpec } from '../../workflows/grant/state';
 import {
   approveMilestoneUpdate,
+  consentRemainderUpdate,
   extendDeadlineUpdate,
   grantStatusQuery,
   milestoneGrant,
@@ -161,5 +162,20 @@ export class GrantService {
     const content = { milestoneId, deadline: Date.parse(deadline) };
     const signed = signedByParty(party, scope, 'deadline_extension', content, proof);
     return this.calls.update(grantWorkflowId(grantId), extendDeadlineUpdate, { signed }, `grant ${grantId}`);
+  }
+
+  /**
+   * The grantee gives what it was not paid yet back to the sponsor now, signed over the amount: the
+   * grant ends, and settlement returns the remainder before the deadlines only on that signature.
+   */
+  async consentRemainder(party: Party, grantId: string, { amount, ...proof }: { amount: string } & DecisionProof) {
+    const { scope } = await this.openGrant(grantId);
+    const signed = signedByParty(party, scope, 'remainder_consent', { amount }, proof);
+    return this.calls.update(
+      grantWorkflowId(grantId),
+      consentRemainderUpdate,
+      { signed },
+      `grant ${grantId}`,
+    );
   }
 }

@@ -17,7 +17,12 @@ import { publicGet } from '../common';
 import { addDealsCommand, addKeygenCommand, encode, printStatus, progressOnStderr } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
 import { checkGrantVerdicts } from './verdicts';
-import { approveMilestone, extendMilestone, submitGrantEvidence } from '../../lib/signed-actions';
+import {
+  approveMilestone,
+  consentToRemainder,
+  extendMilestone,
+  submitGrantEvidence,
+} from '../../lib/signed-actions';
 import type { ApprovalCheck, RequestedMilestoneCheck } from '../../workflows/grant/shapes';
 
 interface MilestoneInput {
@@ -158,6 +163,17 @@ export function registerSponsorCommands(program: Command): void {
     const client = await partyClient(options);
     const status = await extendMilestone<GrantStatus>(client, grantId, milestoneId, options.deadline);
     console.log(`grant ${grantId}: ${status.stage}`);
+  });
+  withPartyOptions(
+    grant
+      .command('give-back <grantId>')
+      .description(
+        'give what is not paid yet back to the sponsor now (the grantee, --as it), signed: the grant ends',
+      ),
+  ).action(async (grantId: string, options: PartyOptions) => {
+    const client = await partyClient(options);
+    const status = await consentToRemainder<GrantStatus>(client, grantId);
+    console.log(`grant ${grantId}: ${status.stage}, the remainder goes back to the sponsor`);
   });
   withPartyOptions(
     grant

@@ -108,6 +108,13 @@ export interface SubmitEvidenceRequest {
 export interface ApproveMilestoneRequest {
   signed: SignedDecision<z.infer<typeof approvalDecision>>;
 }
+/** The grantee gives back what it was not paid yet (smallest units), ending the grant before its deadlines. */
+export const remainderConsentDecision = z.strictObject({ amount: z.string() });
+
+/** The grantee's signed consent to return the unpaid remainder to the sponsor now, on this run. */
+export interface ConsentRemainderRequest {
+  signed: SignedDecision<z.infer<typeof remainderConsentDecision>>;
+}
 /** The sponsor's signed extension of one milestone's deadline on this run. */
 export interface ExtendDeadlineRequest {
   signed: SignedDecision<z.infer<typeof extensionDecision>>;

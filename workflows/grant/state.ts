@@ -5,6 +5,8 @@ import { refusal } from '../refusals';
 import {
   isFinalGrantStage,
   type ApproveMilestoneRequest,
+  type ConsentRemainderRequest,
+  type ExtendDeadlineRequest,
   type GrantStage,
   type MilestoneGrantInput,
   type MilestoneSpec,
@@ -85,6 +87,10 @@ export class GrantState {
   readonly attention = new SettlementAttention();
   /** The sponsor's signed approvals, by milestone: settlement pays an approval milestone only on one. */
   private readonly approvals = new Map<string, ApproveMilestoneRequest['signed']>();
+  /** The sponsor's signed extensions: settlement keeps the remainder until the latest deadline signed. */
+  private readonly extensions: ExtendDeadlineRequest['signed'][] = [];
+  /** The grantee's signed consent to give the unpaid remainder back before the deadlines. */
+  private remainderConsent: ConsentRemainderRequest['signed'] | undefined;
   changes = 0;
 
   constructor(input: MilestoneGrantInput) {
@@ -237,10 +243,57 @@ export class GrantState {
       throw refusal('InvalidInput', 'an extension must move the deadline later');
   }
 
-  extend(by: string, milestoneId: string, deadline: number, now: number): void {
+  extend(
+    by: string,
+    milestoneId: string,
+    deadline: number,
+    now: number,
+    signed?: ExtendDeadlineRequest['signed'],
+  ): void {
     this.assertCanExtend(by, milestoneId, deadline, now);
     this.milestone(milestoneId).deadline = deadline;
+    if (signed) this.extensions.push(signed);
     this.changed();
+  }
+
+  /** What settlement is shown with the remainder: the sponsor's extensions, and the grantee's consent. */
+  remainderDecisions(): {
+    extensions?: ExtendDeadlineRequest['signed'][];
+    consent?: ConsentRemainderRequest['signed'];
+  } {
+    return {
+      ...(this.extensions.length ? { extensions: [...this.extensions] } : {}),
+      ...(this.remainderConsent ? { consent: this.remainderConsent } : {}),
+    };
+  }
+
+  /** What is not paid to the grantee yet: what a consent to an early remainder gives back. */
+  get unreleased(): string {
+    const left = this.status.milestones.filter((m) => m.stage !== 'released');
+    return left.reduce((sum, m) => sum + BigInt(m.amount), 0n).toString();
+  }
+
+  assertCanConsentToRemainder(by: string, amount: string): void {
+    if (by !== this.status.granteeId)
+      throw refusal('Forbidden', "only the grantee gives the grant's remainder back early");
+    if (this.stage !== 'active')
+      throw refusal('InvalidState', `grant ${this.status.grantId} is ${this.stage}`);
+    if (this.remainderConsent) throw refusal('InvalidState', 'the grantee already gave the remainder back');
+    if (this.status.milestones.some((m) => m.stage === 'met'))
+      throw refusal('InvalidState', 'a met milestone is being paid; sign again once it is');
+    if (amount !== this.unreleased)
+      throw refusal('InvalidInput', `the remainder is ${this.unreleased}, not ${amount}`);
+  }
+
+  consentToRemainder(by: string, signed: ConsentRemainderRequest['signed']): void {
+    this.assertCanConsentToRemainder(by, signed.statement.content.amount);
+    this.remainderConsent = signed;
+    this.changed();
+  }
+
+  /** Whether the grantee gave the remainder back: the grant ends now. */
+  get remainderConsented(): boolean {
+    return this.remainderConsent !== undefined;
   }
 
   /** Query-verified milestones whose evidence is in and whose check has not run yet. */
@@ -289,7 +342,7 @@ export class GrantState {
 
   /** Closes the grant: after a missed deadline the rest is void, and the remainder went back. */
   close(refunded: string): void {
-    const missed = this.status.milestones.some((m) => m.stage === 'missed');
+    const missed = this.remainderConsented || this.status.milestones.some((m) => m.stage === 'missed');
     for (const m of this.status.milestones)
       if (m.stage === 'open' || m.stage === 'checking') m.stage = 'void';
     this.status.refunded = refunded;

@@ -13,14 +13,24 @@ import { settleGuarded, handleOperatorRetry } from '../guarded-settlement';
 import { problemOf } from '../activity-problem';
 import { GrantState, type GrantStatus, type MilestoneGrantInput, type MilestoneStatus } from './state';
 import { notifyBestEffort } from '../notify';
-import type { ApproveMilestoneRequest, ExtendDeadlineRequest, SubmitEvidenceRequest } from './shapes';
+import type {
+  ApproveMilestoneRequest,
+  ConsentRemainderRequest,
+  ExtendDeadlineRequest,
+  SubmitEvidenceRequest,
+} from './shapes';
 import type { DecisionAction, ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
 import { assertDecides, asRefusal, scopeOf, termsHashOf, verifiedSigner } from '../verified-decision';
 import { coordinatorActivities, perimeterActivities, settlementActivities } from '../activity-proxies';
 import { milestoneGrantInput } from './shapes';
 import { checkWorkflowInput } from '../workflow-input';
 
-export type { SubmitEvidenceRequest, ApproveMilestoneRequest, ExtendDeadlineRequest } from './shapes';
+export type {
+  SubmitEvidenceRequest,
+  ApproveMilestoneRequest,
+  ExtendDeadlineRequest,
+  ConsentRemainderRequest,
+} from './shapes';
 
 export const grantStatusQuery = defineQuery<GrantStatus>('grantStatus');
 export const submitEvidenceUpdate = defineUpdate<GrantStatus, [SubmitEvidenceRequest]>('submitEvidence');
@@ -28,6 +38,7 @@ export const approveMilestoneUpdate = defineUpdate<GrantStatus, [ApproveMileston
   'approveMilestone',
 );
 export const extendDeadlineUpdate = defineUpdate<GrantStatus, [ExtendDeadlineRequest]>('extendDeadline');
+export const consentRemainderUpdate = defineUpdate<GrantStatus, [ConsentRemainderRequest]>('consentRemainder');
 
 /**
  * A research grant: the sponsor funds the total into escrow; each milestone met (by a threshold
@@ -96,7 +107,7 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
     async ({ signed }) => {
       const by = await verifiedSigner(signed, extensionOf(signed));
       const { milestoneId, deadline } = signed.statement.content;
-      asRefusal(() => grant.extend(by.principal, milestoneId, deadline, Date.now()));
+      asRefusal(() => grant.extend(by.principal, milestoneId, deadline, Date.now(), signed));
       return grant.snapshot();
     },
     {
@@ -104,6 +115,23 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
         assertDecides(signed, extensionOf(signed));
         const { milestoneId, deadline } = signed.statement.content;
         grant.assertCanExtend(signed.statement.principal, milestoneId, deadline, Date.now());
+      },
+    },
+  );
+
+  const remainderConsentOf = (signed?: SignedDecision<{ amount: string }>) =>
+    expected('remainder_consent', input.granteeId)({ amount: signed?.statement?.content?.amount });
+  setHandler(
+    consentRemainderUpdate,
+    async ({ signed }) => {
+      const by = await verifiedSigner(signed, remainderConsentOf(signed));
+      asRefusal(() => grant.consentToRemainder(by.principal, signed));
+      return grant.snapshot();
+    },
+    {
+      validator: ({ signed }: ConsentRemainderRequest) => {
+        assertDecides(signed, remainderConsentOf(signed));
+        grant.assertCanConsentToRemainder(signed.statement.principal, signed.statement.content.amount);
       },
     },
   );
@@ -152,6 +180,8 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
   for (;;) {
     // Taken before the work: evidence or approvals arriving meanwhile wake the wait below at once.
     const seen = grant.changes;
+    // The grantee gave the rest back: nothing more is checked or paid.
+    if (grant.remainderConsented) break;
     for (const milestone of grant.toCheck()) await checkInPerimeter(grant, milestone, grantId, input.terms);
     for (const milestone of grant.toRelease()) {
       const { milestoneId, amount } = milestone;
@@ -180,7 +210,7 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
       grant.released(milestoneId, Date.now());
       await notifyBestEffort(coordinator, granteeId, grantId, 'milestone_released');
     }
-    if (grant.expireDeadlines(Date.now()) || grant.allReleased) break;
+    if (grant.remainderConsented || grant.expireDeadlines(Date.now()) || grant.allReleased) break;
     const deadline = grant.nextDeadline();
     if (deadline === undefined) await condition(() => grant.changes !== seen);
     else await condition(() => grant.changes !== seen, Math.max(1, deadline - Date.now()));
@@ -188,7 +218,11 @@ export async function milestoneGrant(input: MilestoneGrantInput): Promise<GrantS
 
   let refunded = '0';
   await settle('refund-remainder', async () => {
-    refunded = (await payout.refundRemainder({ dealId: escrowOfGrant, funderId: sponsorId, terms })).amount;
+    // Settlement returns it only past the latest deadline the sponsor signed, or on the grantee's consent.
+    const decisions = grant.remainderDecisions();
+    refunded = (
+      await payout.refundRemainder({ dealId: escrowOfGrant, funderId: sponsorId, terms, ...decisions })
+    ).amount;
   });
   grant.close(refunded);
   await notifyBestEffort(coordinator, sponsorId, grantId, 'grant_ended');
