@@ -5,7 +5,8 @@ import type { SignedBundle } from '../bundle';
 import { callsOfSubject } from '../deal-facts';
 import { readHistory, type ActivityCall } from '../history-json';
 import type { AuditorKeys } from './auditor-keys';
-import { keyThatSigned } from './key-at-time';
+import { countedDecisions } from './decision-checks';
+import { keyThatSigned, retiredKeyProblem } from './key-at-time';
 import { NO_KEYS } from './key-checks';
 import { finding, fromProblems, skipped, type CheckResult } from './report';
 
@@ -20,6 +21,33 @@ const VOTES_NEEDED = 2;
 const DELIVERING = new Set(['runApprovedQuery']);
 
 type Outcome = { kind: 'refund' } | { kind: 'split'; sellerBps: number };
+
+/**
+ * When a signed vote or consent took effect, by the histories: when the dispute accepted the update
+ * that carried it (the key must have spoken for its principal then); one no run counted, when
+ * settlement carried out the move it came with. Undefined where the history holds no time.
+ */
+type EffectTime = (signed: SignedDecision) => number | undefined;
+
+function effectTimes(bundle: SignedBundle, call: ActivityCall): EffectTime {
+  const counted = new Map<string, number | undefined>();
+  for (const run of bundle.body.runs)
+    for (const decision of countedDecisions(run)) counted.set(decision.signed.signature, decision.at);
+  return (signed) => (counted.has(signed.signature) ? counted.get(signed.signature) : call.completedAt);
+}
+
+/** Why `principal`'s signature does not count under the key valid when it took effect, or undefined. */
+function signedAtTime(
+  what: string,
+  known: AuditorKeys['parties'][string] | undefined,
+  signed: SignedDecision,
+  at: number | undefined,
+): string | undefined {
+  const signing = keyThatSigned(known, (key) => decisionSignatureValid(key, signed), at);
+  if (signing.kind === 'valid') return undefined;
+  if (signing.kind === 'retired') return retiredKeyProblem(what, signing, at);
+  return `${what} is not signed by its key`;
+}
 
 /** Whether the histories show the escrow's deal delivered: settlement's record, or a seller's release. */
 function delivered(calls: ActivityCall[], escrowId: string, dealId: string): boolean {
@@ -51,7 +79,13 @@ function outcomeOf(call: ActivityCall, votes: SignedDecision[]): Outcome | strin
 }
 
 /** Why the votes do not decide this outcome for the deal, under keys the auditor holds; or undefined. */
-function votesProblem(votes: SignedDecision[], outcome: Outcome, terms: SignedTerms, keys: AuditorKeys) {
+function votesProblem(
+  votes: SignedDecision[],
+  outcome: Outcome,
+  terms: SignedTerms,
+  keys: AuditorKeys,
+  timeOf: EffectTime,
+) {
   const dealId = String(terms.body.dealId);
   const subject = { id: dealId, termsHash: termsHashOf(terms) };
   const counted = new Set<string>();
@@ -69,19 +103,22 @@ function votesProblem(votes: SignedDecision[], outcome: Outcome, terms: SignedTe
       0,
     );
     const known = keys.parties[statement.principal];
+    const unsigned = signedAtTime(`${statement.principal}'s vote`, known, vote, timeOf(vote));
     if (mismatch) problems.push(mismatch);
     else if (known?.role !== undefined && known.role !== 'compliance')
       problems.push(`${statement.principal} is not a compliance principal`);
-    else if (keyThatSigned(known, (key) => decisionSignatureValid(key, vote), undefined).kind !== 'valid')
-      problems.push(`${statement.principal}'s vote is not signed by its key`);
+    else if (unsigned) problems.push(unsigned);
     else counted.add(statement.principal);
   }
   if (counted.size >= VOTES_NEEDED) return undefined;
   return `${counted.size} of the ${VOTES_NEEDED} compliance votes${problems.length ? ` (${problems.join('; ')})` : ''}`;
 }
 
-/** Whether the refund carries the payee's signed `refund_consent` of this escrow, under a key held for it. */
-function sellerConsented(call: ActivityCall, terms: SignedTerms, keys: AuditorKeys): boolean {
+/**
+ * Whether the refund carries the payee's signed `refund_consent` of this escrow, under the key held
+ * for it that spoke for the seller when the consent took effect.
+ */
+function sellerConsented(call: ActivityCall, terms: SignedTerms, keys: AuditorKeys, timeOf: EffectTime): boolean {
   const input = call.input[0] as { dealId?: string; consent?: SignedDecision };
   const statement = input.consent?.statement;
   const ref = parseEscrowId(String(input.dealId));
@@ -101,18 +138,18 @@ function sellerConsented(call: ActivityCall, terms: SignedTerms, keys: AuditorKe
     },
     0,
   );
-  const signing = keyThatSigned(
-    keys.parties[sellerId],
-    (k) => decisionSignatureValid(k, input.consent!),
-    undefined,
-  );
+  const at = timeOf(input.consent!);
+  const signing = keyThatSigned(keys.parties[sellerId], (k) => decisionSignatureValid(k, input.consent!), at);
   return mismatch === undefined && signing.kind === 'valid';
 }
 
 /**
  * A delivered deal's (or share's) refund, and any split, takes money the seller was owed: each must
  * carry two distinct compliance principals' signed votes for exactly that outcome on this deal's
- * terms (a refund: or the seller's own signed consent), under keys the auditor holds. One without is named: the operator moved it.
+ * terms (a refund: or the seller's own signed consent), under keys the auditor holds, each the key
+ * that spoke for its principal when the vote or consent took effect (a key rotated since still counts
+ * for what it signed before; a retired key's signature after its rotation is named). One without is
+ * named: the operator moved it.
  */
 export function checkLoserConsent(bundle: SignedBundle, keys?: AuditorKeys): CheckResult[] {
   const calls = callsOfSubject(bundle.body.subject, bundle.body.runs);
@@ -129,11 +166,13 @@ export function checkLoserConsent(bundle: SignedBundle, keys?: AuditorKeys): Che
   if (!terms || !termsSignatureValid(terms)) return [finding(CHECK, 'money went back without signed terms')];
   if (!keys) return [skipped(CHECK, NO_KEYS)];
   const problems = moves.flatMap((call) => {
-    if (sellerConsented(call, terms, keys)) return [];
+    const timeOf = effectTimes(bundle, call);
+    if (sellerConsented(call, terms, keys, timeOf)) return [];
     const escrowId = String((call.input[0] as { dealId?: unknown }).dealId);
     const votes = ((call.input[0] as { votes?: SignedDecision[] }).votes ?? []).filter(Boolean);
     const outcome = outcomeOf(call, votes);
-    const problem = typeof outcome === 'string' ? outcome : votesProblem(votes, outcome, terms, keys);
+    const problem =
+      typeof outcome === 'string' ? outcome : votesProblem(votes, outcome, terms, keys, timeOf);
     const what = call.activityType === 'refundEscrow' ? 'refunded after delivery' : 'split';
     return problem ? [`${escrowId} was ${what} without the seller's side decided: ${problem}`] : [];
   });
