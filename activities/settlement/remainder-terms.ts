@@ -23,7 +23,8 @@ async function signedBy(
   const key = await keys.currentKey(principal);
   if (!key || (role !== undefined && key.role !== role))
     return `${principal} is not a registered ${role ?? 'party'}`;
-  if (!decisionSignatureValid(key.publicKey, signed)) return `it is not signed by ${principal}'s registered key`;
+  if (!decisionSignatureValid(key.publicKey, signed))
+    return `it is not signed by ${principal}'s registered key`;
   return undefined;
 }
 
@@ -91,7 +92,11 @@ export async function remainderConsentProblem(
   const mismatch = decisionMismatch(
     statement,
     {
-      scope: { workflowId: String(statement.workflowId), runId: String(statement.runId), subject: subjectOf(terms) },
+      scope: {
+        workflowId: String(statement.workflowId),
+        runId: String(statement.runId),
+        subject: subjectOf(terms),
+      },
       action: 'remainder_consent',
       principal: granteeId,
       content: { amount: input.unpaid },

@@ -108,7 +108,7 @@ export const grantRoutes: FastifyPluginAsyncZod<{ grants: GrantService }> = asyn
     '/grants/:grantId/remainder/consent',
     {
       schema: {
-        summary: "The grantee gives the unpaid remainder back to the sponsor now, signed: the grant ends",
+        summary: 'The grantee gives the unpaid remainder back to the sponsor now, signed: the grant ends',
         params: grantParams,
         body: remainderConsentBody,
         response: { 200: grantStatus, ...errorResponses },

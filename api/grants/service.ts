@@ -168,7 +168,11 @@ export class GrantService {
    * The grantee gives what it was not paid yet back to the sponsor now, signed over the amount: the
    * grant ends, and settlement returns the remainder before the deadlines only on that signature.
    */
-  async consentRemainder(party: Party, grantId: string, { amount, ...proof }: { amount: string } & DecisionProof) {
+  async consentRemainder(
+    party: Party,
+    grantId: string,
+    { amount, ...proof }: { amount: string } & DecisionProof,
+  ) {
     const { scope } = await this.openGrant(grantId);
     const signed = signedByParty(party, scope, 'remainder_consent', { amount }, proof);
     return this.calls.update(

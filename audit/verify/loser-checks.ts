@@ -118,7 +118,12 @@ function votesProblem(
  * Whether the refund carries the payee's signed `refund_consent` of this escrow, under the key held
  * for it that spoke for the seller when the consent took effect.
  */
-function sellerConsented(call: ActivityCall, terms: SignedTerms, keys: AuditorKeys, timeOf: EffectTime): boolean {
+function sellerConsented(
+  call: ActivityCall,
+  terms: SignedTerms,
+  keys: AuditorKeys,
+  timeOf: EffectTime,
+): boolean {
   const input = call.input[0] as { dealId?: string; consent?: SignedDecision };
   const statement = input.consent?.statement;
   const ref = parseEscrowId(String(input.dealId));
@@ -171,8 +176,7 @@ export function checkLoserConsent(bundle: SignedBundle, keys?: AuditorKeys): Che
     const escrowId = String((call.input[0] as { dealId?: unknown }).dealId);
     const votes = ((call.input[0] as { votes?: SignedDecision[] }).votes ?? []).filter(Boolean);
     const outcome = outcomeOf(call, votes);
-    const problem =
-      typeof outcome === 'string' ? outcome : votesProblem(votes, outcome, terms, keys, timeOf);
+    const problem = typeof outcome === 'string' ? outcome : votesProblem(votes, outcome, terms, keys, timeOf);
     const what = call.activityType === 'refundEscrow' ? 'refunded after delivery' : 'split';
     return problem ? [`${escrowId} was ${what} without the seller's side decided: ${problem}`] : [];
   });

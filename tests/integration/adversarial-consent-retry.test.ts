@@ -14,7 +14,14 @@ import { consentRemainderUpdate, grantStatusQuery, milestoneGrant } from '../../
 import { grantWorkflowId } from '../../lib/ids/workflow-ids';
 import { operatorMoneyBack, type MoneyBackRequest } from '../fixtures/operator-refund-workflow';
 import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
-import { LIFECYCLE_PARTIES, party, signedBy, terminateRunning, updateRefusal, waitFor } from './lifecycle-harness';
+import {
+  LIFECYCLE_PARTIES,
+  party,
+  signedBy,
+  terminateRunning,
+  updateRefusal,
+  waitFor,
+} from './lifecycle-harness';
 
 const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
 const OPERATOR_QUEUE = 'operator-consent-retry';
@@ -105,7 +112,9 @@ describe('consents to give money back: retried after expiry, and the grantee giv
     expect(await moneyBack(refundOf(first, consent))).toBe('moved');
     const refunded = await balances(buyer.id);
     expect(refunded[buyer.id]).toBe(before[buyer.id]! - BigInt(price));
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, consent.statement.notAfter - Date.now() + 500)));
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, consent.statement.notAfter - Date.now() + 500)),
+    );
     // The same settlement asked again after the consent's expiry (a retry of a transfer that failed after
     // settlement accepted the consent): carried out, and the money moves no second time.
     expect(await moneyBack(refundOf(first, consent))).toBe('moved');
@@ -176,7 +185,9 @@ describe('consents to give money back: retried after expiry, and the grantee giv
     // The same forgery sent to the grant workflow straight on Temporal: refused by the grant itself.
     expect(
       await updateRefusal(
-        grant.handle.executeUpdate(consentRemainderUpdate, { args: [{ signed: consent(sponsor.id, grant.scope) }] }),
+        grant.handle.executeUpdate(consentRemainderUpdate, {
+          args: [{ signed: consent(sponsor.id, grant.scope) }],
+        }),
       ),
     ).toMatch(/sign|key/i);
     expect(await balances(sponsor.id, lab.id)).toEqual(locked);

@@ -76,7 +76,10 @@ const jsonPayload = (value: unknown) => ({
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** The deal's run (its delivery and a refund completed after the rotation), and its dispute's run. */
-function bundle(refund: Record<string, unknown>, counted: { update: string; signed: SignedDecision; at: number }[]) {
+function bundle(
+  refund: Record<string, unknown>,
+  counted: { update: string; signed: SignedDecision; at: number }[],
+) {
   const settlement = (id: number, activity: string, args: unknown) => [
     {
       eventId: String(id),
@@ -116,7 +119,10 @@ function bundle(refund: Record<string, unknown>, counted: { update: string; sign
     },
     {
       eventId: String(2 * i + 2),
-      workflowExecutionUpdateCompletedEventAttributes: { meta: { updateId: `u${i}` }, outcome: { success: {} } },
+      workflowExecutionUpdateCompletedEventAttributes: {
+        meta: { updateId: `u${i}` },
+        outcome: { success: {} },
+      },
     },
   ]);
   return {
@@ -152,34 +158,52 @@ const statusOf = (b: SignedBundle) => checkLoserConsent(b, keys).map((c) => `${c
 describe('audit: votes and consent are checked under the key valid when they took effect', () => {
   it('passes votes the dispute counted before a rotation, signed by the key valid then', () => {
     const votes = [vote('c-1', c1Old.privateKeyPem), vote('c-2', c2.privateKeyPem)];
-    const counted = votes.map((signed) => ({ update: 'approveDisputeOutcome', signed, at: ROTATED_AT - 1000 }));
+    const counted = votes.map((signed) => ({
+      update: 'approveDisputeOutcome',
+      signed,
+      at: ROTATED_AT - 1000,
+    }));
     expect(statusOf(bundle({ votes }, counted))).toEqual([expect.stringMatching(/^ok: 1 refunds/)]);
   });
 
   it('names a vote the dispute counted after the rotation but signed by the retired key', () => {
     const votes = [vote('c-1', c1Old.privateKeyPem), vote('c-2', c2.privateKeyPem)];
-    const counted = votes.map((signed) => ({ update: 'approveDisputeOutcome', signed, at: ROTATED_AT + 1000 }));
+    const counted = votes.map((signed) => ({
+      update: 'approveDisputeOutcome',
+      signed,
+      at: ROTATED_AT + 1000,
+    }));
     expect(statusOf(bundle({ votes }, counted))).toEqual([
-      expect.stringMatching(/^finding: .*1 of the 2 .*c-1's vote: signed with key .* retired at 2026-06-01.*a retired key/),
+      expect.stringMatching(
+        /^finding: .*1 of the 2 .*c-1's vote: signed with key .* retired at 2026-06-01.*a retired key/,
+      ),
     ]);
     // The new key's vote, counted after the rotation, counts.
     const renewed = [vote('c-1', c1New.privateKeyPem), vote('c-2', c2.privateKeyPem)];
-    const recounted = renewed.map((signed) => ({ update: 'approveDisputeOutcome', signed, at: ROTATED_AT + 1000 }));
+    const recounted = renewed.map((signed) => ({
+      update: 'approveDisputeOutcome',
+      signed,
+      at: ROTATED_AT + 1000,
+    }));
     expect(statusOf(bundle({ votes: renewed }, recounted))).toEqual([expect.stringMatching(/^ok/)]);
   });
 
   it('dates a vote no run counted by the refund that carried it', () => {
     const votes = [vote('c-1', c1Old.privateKeyPem), vote('c-2', c2.privateKeyPem)];
-    expect(statusOf(bundle({ votes }, []))).toEqual([expect.stringMatching(/^finding: .*c-1's vote: .*a retired key/)]);
+    expect(statusOf(bundle({ votes }, []))).toEqual([
+      expect.stringMatching(/^finding: .*c-1's vote: .*a retired key/),
+    ]);
   });
 
   it("passes the seller's consent conceded before it rotated its key, names one conceded after with the old key", () => {
     const before = consent(sellerOld.privateKeyPem);
-    expect(statusOf(bundle({ consent: before }, [{ update: 'concedeDispute', signed: before, at: ROTATED_AT - 1 }]))).toEqual([
-      expect.stringMatching(/^ok/),
-    ]);
-    expect(statusOf(bundle({ consent: before }, [{ update: 'concedeDispute', signed: before, at: ROTATED_AT }]))).toEqual([
-      expect.stringMatching(/^finding: .*refunded after delivery/),
-    ]);
+    expect(
+      statusOf(
+        bundle({ consent: before }, [{ update: 'concedeDispute', signed: before, at: ROTATED_AT - 1 }]),
+      ),
+    ).toEqual([expect.stringMatching(/^ok/)]);
+    expect(
+      statusOf(bundle({ consent: before }, [{ update: 'concedeDispute', signed: before, at: ROTATED_AT }])),
+    ).toEqual([expect.stringMatching(/^finding: .*refunded after delivery/)]);
   });
 });

@@ -184,10 +184,14 @@ describe('money goes back only on the signature of the side that loses it', () =
     // Never accepted before its expiry: refused, and nothing is recorded that would relax it later.
     const late = consentOf({ notAfter: 50 });
     expect(
-      await refusalOf(() => requireRefundConsent({ dealId: escrow, terms, consent: late }, { keys, records, now: 60 })),
+      await refusalOf(() =>
+        requireRefundConsent({ dealId: escrow, terms, consent: late }, { keys, records, now: 60 }),
+      ),
     ).toMatch(/expired/);
     expect(
-      await refusalOf(() => requireRefundConsent({ dealId: escrow, terms, consent: late }, { keys, records, now: 10 })),
+      await refusalOf(() =>
+        requireRefundConsent({ dealId: escrow, terms, consent: late }, { keys, records, now: 10 }),
+      ),
     ).toBe('allowed');
     // Accepted at 10 (the transfer then failed); retried at 500, long after its expiry: carried out.
     expect(await at(escrow, 10)).toBe('allowed');
@@ -243,7 +247,7 @@ describe("a grant's remainder goes back only once the grant is over by the spons
     sponsor.privateKeyPem,
   );
   const escrowOfGrant = grantEscrowId('g1', NONCE);
-  const otherGrant = signTerms('grant', 'sp', { ...grant.body, nonce: 'another' } as never, sponsor.privateKeyPem);
+  const otherGrant = signTerms('grant', 'sp', { ...grant.body, nonce: 'another' }, sponsor.privateKeyPem);
   const remainder = (now: number) =>
     refusalOf(() => requireRemainderDue({ dealId: escrowOfGrant, terms: grant }, { keys, records, now }));
 
@@ -261,7 +265,9 @@ describe("a grant's remainder goes back only once the grant is over by the spons
     expect(await remainder(LATE)).toBe('allowed');
   });
 
-  const extension = (over: { milestoneId?: string; deadline?: number; key?: string; of?: SignedTerms } = {}) =>
+  const extension = (
+    over: { milestoneId?: string; deadline?: number; key?: string; of?: SignedTerms } = {},
+  ) =>
     signDecision(over.key ?? sponsor.privateKeyPem, {
       workflowId: 'g1',
       runId: 'grant-run',
@@ -276,7 +282,7 @@ describe("a grant's remainder goes back only once the grant is over by the spons
       requireRemainderDue({ dealId: escrowOfGrant, terms: grant, extensions }, { keys, records, now }),
     );
 
-  it("waits for the latest deadline the sponsor signed, and never an earlier one it signs later", async () => {
+  it('waits for the latest deadline the sponsor signed, and never an earlier one it signs later', async () => {
     expect(await extended(LATE, [extension()])).toMatch(/^RemainderNotDue/);
     expect(await extended(LATE + 1000, [extension()])).toBe('allowed');
     // An "extension" to an earlier date does not shorten what the grantee was given.
@@ -285,7 +291,9 @@ describe("a grant's remainder goes back only once the grant is over by the spons
     expect(await extended(LATE, [extension({ key: stranger.privateKeyPem })])).toMatch(
       /extension .* refused: it is not signed by sp's registered key/,
     );
-    expect(await extended(LATE, [extension({ of: otherGrant })])).toMatch(/refused: the decision was signed about g1/);
+    expect(await extended(LATE, [extension({ of: otherGrant })])).toMatch(
+      /refused: the decision was signed about g1/,
+    );
     expect(await extended(LATE, [extension({ milestoneId: 'third' })])).toMatch(/extends no milestone/);
   });
 
@@ -306,14 +314,18 @@ describe("a grant's remainder goes back only once the grant is over by the spons
     expect(await early(10, consentOf({ key: sponsor.privateKeyPem }))).toMatch(
       /^RemainderNotDue: the grantee's consent is refused: it is not signed by lab's registered key/,
     );
-    expect(await early(10, consentOf({ key: sponsor.privateKeyPem, principal: 'sp' }))).toMatch(/lab must sign it/);
+    expect(await early(10, consentOf({ key: sponsor.privateKeyPem, principal: 'sp' }))).toMatch(
+      /lab must sign it/,
+    );
     expect(await early(10, consentOf({ amount: '1000' }))).toMatch(/signed over \{"amount":"1000"\}/);
     expect(await early(1_000, consentOf())).toMatch(/expired/);
     const consent = consentOf({ notAfter: 100 });
     expect(await early(10, consent)).toBe('allowed');
     // A retry after its expiry carries it out; on another grant's escrow it gives nothing back.
     expect(await early(500, consent)).toBe('allowed');
-    expect(await early(500, consent, grantEscrowId('g1', 'nonce-of-another-grant'))).toMatch(/^RemainderNotDue/);
+    expect(await early(500, consent, grantEscrowId('g1', 'nonce-of-another-grant'))).toMatch(
+      /^RemainderNotDue/,
+    );
   });
 
   it('allows it at any time once every milestone is paid (nothing is left)', async () => {

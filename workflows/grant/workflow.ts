@@ -38,7 +38,9 @@ export const approveMilestoneUpdate = defineUpdate<GrantStatus, [ApproveMileston
   'approveMilestone',
 );
 export const extendDeadlineUpdate = defineUpdate<GrantStatus, [ExtendDeadlineRequest]>('extendDeadline');
-export const consentRemainderUpdate = defineUpdate<GrantStatus, [ConsentRemainderRequest]>('consentRemainder');
+export const consentRemainderUpdate = defineUpdate<GrantStatus, [ConsentRemainderRequest]>(
+  'consentRemainder',
+);
 
 /**
  * A research grant: the sponsor funds the total into escrow; each milestone met (by a threshold
