@@ -145,4 +145,30 @@ describe('grant state', () => {
       'stage',
     ]);
   });
+
+  it('the grantee gives back exactly what is unpaid, once; the grant then ends, and settlement is shown why', () => {
+    const grant = active();
+    const consent = (amount: string) =>
+      ({ statement: { content: { amount } }, signature: 'signed' }) as unknown as SignedDecision<{
+        amount: string;
+      }>;
+    const extension = { statement: {}, signature: 'x' } as unknown as SignedDecision<{
+      milestoneId: string;
+      deadline: number;
+    }>;
+    grant.extend('sp', 'report', 300, 1, extension);
+    grant.recordCheck('enrolled', { met: true }, 2);
+    expect(() => grant.assertCanConsentToRemainder('lab', '1000')).toThrow(/a met milestone is being paid/);
+    grant.released('enrolled', 3);
+    expect(grant.unreleased).toBe('400');
+    expect(() => grant.consentToRemainder('sp', consent('400'))).toThrow(/only the grantee/);
+    expect(() => grant.consentToRemainder('lab', consent('1000'))).toThrow(/the remainder is 400, not 1000/);
+    grant.consentToRemainder('lab', consent('400'));
+    expect(grant.remainderConsented).toBe(true);
+    expect(() => grant.consentToRemainder('lab', consent('400'))).toThrow(/already gave the remainder back/);
+    expect(grant.remainderDecisions()).toEqual({ extensions: [extension], consent: consent('400') });
+    grant.close('400');
+    expect(grant.snapshot()).toMatchObject({ stage: 'ended', refunded: '400' });
+    expect(grant.snapshot().milestones.map((m) => m.stage)).toEqual(['released', 'void']);
+  });
 });
