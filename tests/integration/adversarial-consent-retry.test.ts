@@ -5,7 +5,7 @@ import { dealEscrowId, grantEscrowId, termsNonceOf } from '../../lib/ids/escrow-
 import { historyDataConverter } from '../../lib/codec/history-codec';
 import { signDecision, type DecisionScope } from '../../lib/signed-decision';
 import type { SignedTerms } from '../../lib/signed-terms';
-import { consentToRemainder } from '../../lib/signed-actions';
+import { consentToRemainder, extendMilestone } from '../../lib/signed-actions';
 import { connectWorker, DEALS_TASK_QUEUE } from '../../lib/temporal';
 import type { QueryTemplate } from '../../query-policies/template';
 import { dealTermsQuery } from '../../workflows/deal-terms';
@@ -201,5 +201,74 @@ describe('consents to give money back: retried after expiry, and the grantee giv
     const after = await balances(sponsor.id, lab.id);
     expect(after[sponsor.id]).toBe(locked[sponsor.id]! + 700n);
     expect(after[lab.id]).toBe(locked[lab.id]);
+  });
+
+  it("a grant's remainder waits for the deadline the sponsor extended, when settlement is shown the extension", async () => {
+    const sponsor = party(test, 'sponsor');
+    const lab = party(test, 'lab');
+    const grantId = `extended-${crypto.randomUUID()}`;
+    running.push(grantWorkflowId(grantId));
+    const signedDeadline = Date.now() + 8_000;
+    const milestone = { milestoneId: 'report', name: 'report', amount: '500' };
+    const check = { kind: 'sponsor_approval' as const };
+    const terms = sponsor.client.signTerms('grant', {
+      grantId,
+      granteeId: lab.id,
+      milestones: [{ ...milestone, check, deadline: new Date(signedDeadline).toISOString() }],
+    });
+    const handle = await test.temporal.workflow.start(milestoneGrant, {
+      taskQueue: DEALS_TASK_QUEUE,
+      workflowId: grantWorkflowId(grantId),
+      args: [
+        {
+          grantId,
+          sponsorId: sponsor.id,
+          granteeId: lab.id,
+          feeBps: Number(terms.body.feeBps),
+          milestones: [{ ...milestone, check, deadline: signedDeadline }],
+          terms,
+        },
+      ],
+    });
+    const active = await waitFor(
+      () => handle.query(grantStatusQuery),
+      (s: GrantStatus) => s.stage === 'active',
+    );
+    const extendedTo = signedDeadline + 20_000;
+    await extendMilestone(sponsor.client, grantId, 'report', new Date(extendedTo).toISOString());
+    const locked = await balances(sponsor.id, lab.id);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, signedDeadline - Date.now() + 500)));
+
+    // Past the terms' deadline, not the extended one: the operator asks with the sponsor's extension.
+    const extension = signedBy(test, sponsor.id, active.scope!, 'deadline_extension', {
+      milestoneId: 'report',
+      deadline: extendedTo,
+    });
+    const remainder = { dealId: grantEscrowId(grantId, termsNonceOf(terms)), funderId: sponsor.id, terms };
+    expect(
+      await moneyBack({ action: 'refundRemainder', input: { ...remainder, extensions: [extension] } }),
+    ).toMatch(/^RemainderNotDue: no unpaid milestone/);
+    // An "extension" the grantee signs in the sponsor's name is refused, not taken as an earlier deadline.
+    const forged = signedBy(
+      test,
+      lab.id,
+      active.scope!,
+      'deadline_extension',
+      { milestoneId: 'report', deadline: extendedTo },
+      { principal: sponsor.id },
+    );
+    expect(
+      await moneyBack({ action: 'refundRemainder', input: { ...remainder, extensions: [forged] } }),
+    ).toMatch(
+      /^RemainderNotDue: a deadline extension .* refused: it is not signed by sponsor's registered key/,
+    );
+    expect(await balances(sponsor.id, lab.id)).toEqual(locked);
+    expect((await handle.query(grantStatusQuery)).stage).toBe('active');
+
+    // The grant itself waits for the extended deadline and shows settlement the extension: then it is returned.
+    const ended: GrantStatus = await handle.result();
+    expect(ended).toMatchObject({ stage: 'ended', refunded: '500' });
+    expect(Date.now()).toBeGreaterThanOrEqual(extendedTo);
+    expect((await balances(sponsor.id))[sponsor.id]).toBe(locked[sponsor.id]! + 500n);
   });
 });
