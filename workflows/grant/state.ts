@@ -279,8 +279,9 @@ export class GrantState {
     if (this.stage !== 'active')
       throw refusal('InvalidState', `grant ${this.status.grantId} is ${this.stage}`);
     if (this.remainderConsent) throw refusal('InvalidState', 'the grantee already gave the remainder back');
-    if (this.status.milestones.some((m) => m.stage === 'met'))
-      throw refusal('InvalidState', 'a met milestone is being paid; sign again once it is');
+    // Settlement is shown exactly the unpaid amount signed: nothing may be paid between.
+    if (this.status.milestones.some((m) => m.stage === 'met' || m.stage === 'checking'))
+      throw refusal('InvalidState', 'a milestone is being checked or paid; sign again once it is done');
     if (amount !== this.unreleased)
       throw refusal('InvalidInput', `the remainder is ${this.unreleased}, not ${amount}`);
   }
