@@ -413,6 +413,11 @@ describe('ids of every kind, sellers by name, typed parameters and lifecycle fix
           }),
       },
       {
+        route: 'POST /grants/:id/remainder/consent',
+        kind: 'grant',
+        call: (id) => as('lab').post(`/grants/${id}/remainder/consent`, { amount: '1', ...PROOF }),
+      },
+      {
         route: 'GET /disclosures/:id',
         kind: 'disclosure',
         get: true,
