@@ -158,7 +158,9 @@ describe('grant state', () => {
     }>;
     grant.extend('sp', 'report', 300, 1, extension);
     grant.recordCheck('enrolled', { met: true }, 2);
-    expect(() => grant.assertCanConsentToRemainder('lab', '1000')).toThrow(/a milestone is being checked or paid/);
+    expect(() => grant.assertCanConsentToRemainder('lab', '1000')).toThrow(
+      /a milestone is being checked or paid/,
+    );
     grant.released('enrolled', 3);
     expect(grant.unreleased).toBe('400');
     expect(() => grant.consentToRemainder('sp', consent('400'))).toThrow(/only the grantee/);
