@@ -8,11 +8,16 @@ export interface DraftToSign {
   revision: number;
   proposer: string;
   draft: QueryTemplate;
+  /**
+   * The proposer's X25519 key (base64url): the perimeter seals a refused preview's lint problems to
+   * it, the seller its comments. Under the proposer's signature, so the operator cannot swap in its own.
+   */
+  replyKey?: string;
 }
 
-/** What a proposer's signature covers: one revision of one review's draft, by that proposer. */
-export const draftHashOf = ({ reviewId, revision, proposer, draft }: DraftToSign): string =>
-  canonicalHash({ reviewId, revision, proposer, draft });
+/** What a proposer's signature covers: one revision of one review's draft (and reply key), by that proposer. */
+export const draftHashOf = ({ reviewId, revision, proposer, draft, replyKey }: DraftToSign): string =>
+  canonicalHash({ reviewId, revision, proposer, draft, ...(replyKey === undefined ? {} : { replyKey }) });
 
 const signedMessage = (hash: string) => `tusk template draft v1\n${hash}`;
 
@@ -75,6 +80,31 @@ export function signPreview(
   perimeterKeyPem: string,
 ): Previewed {
   return { ...preview, perimeterSignature: signEd25519(perimeterKeyPem, previewMessage(preview)) };
+}
+
+/** What the perimeter signs of a refused preview's sealed lint problems: this review and revision, this note. */
+export interface SealedIssuesToSign {
+  reviewId: string;
+  revision: number;
+  ref: string;
+  hash: string;
+  count: number;
+}
+const sealedIssuesMessage = (sealed: SealedIssuesToSign) => `tusk draft lint v1\n${canonicalHash(sealed)}`;
+
+export function signSealedIssues(sealed: SealedIssuesToSign, perimeterKeyPem: string): string {
+  return signEd25519(perimeterKeyPem, sealedIssuesMessage(sealed));
+}
+
+/** Why these sealed lint problems are not what the seller's perimeter signed under `perimeterKey`, or undefined. */
+export function sealedIssuesSignatureProblem(
+  sealed: SealedIssuesToSign,
+  signature: string,
+  perimeterKey: string,
+): string | undefined {
+  return verifyEd25519(perimeterKey, sealedIssuesMessage(sealed), signature)
+    ? undefined
+    : "the lint problems are not signed by the seller's perimeter key";
 }
 
 /** Why this preview is not what the seller's perimeter signed under `perimeterKey`, or undefined. */

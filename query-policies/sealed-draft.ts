@@ -72,6 +72,7 @@ export async function openSealedDraft(
       revision: z.int(),
       proposer: z.string(),
       draft: z.record(z.string(), z.unknown()),
+      replyKey: z.string().optional(),
     })
     .safeParse(JSON.parse(plaintext.toString('utf8')));
   if (!parsed.success) throw new SealedDraftError('the sealed draft is malformed');

@@ -4,10 +4,11 @@ import { cohortAggregateSql, sumColumn, UNITS_COLUMN } from '../../query-policie
 import type { DeclaredColumns } from '../../query-policies/column-domains';
 import { budgetScopeOf, type DatasetPolicy } from '../../query-policies/dataset-policy';
 import { readTrustedDatasetPolicy } from '../../query-policies/dataset-policy-file';
-import { draftSignatureProblem, signPreview } from '../../query-policies/draft-signature';
+import { draftSignatureProblem, signPreview, signSealedIssues } from '../../query-policies/draft-signature';
+import { reviewNote, sealReviewNote } from '../../query-policies/sealed-review-note';
 import type { PerimeterKey } from '../../lib/perimeter-key';
 import type { BlobStore } from '../../lib/blob-store';
-import type { X25519KeyPair } from '../../lib/sealed-box';
+import { x25519PublicKey, type X25519KeyPair } from '../../lib/sealed-box';
 import { openSealedDraft, SealedDraftError } from '../../query-policies/sealed-draft';
 import type { DraftToSign } from '../../query-policies/draft-signature';
 import { noisePlan } from '../../query-policies/noise-plan';
@@ -88,17 +89,46 @@ export function createDraftPreviewActivities(deps: DraftPreviewDeps) {
     if (problem) refuse('TermsSignatureInvalid', problem);
   }
 
+  /** Whether the proposer's reply key is one a box can be sealed to (else only the seller reads the problems). */
+  function usableReplyKey(replyKey: string | undefined): string | undefined {
+    if (replyKey === undefined) return undefined;
+    try {
+      x25519PublicKey(replyKey);
+      return replyKey;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Lint problems quote the draft's identifiers: they leave sealed to the seller (this perimeter's
+   * sealing key, which the seller's CLI holds) and to the proposer's signed reply key, signed here.
+   */
+  async function sealedIssues(signed: SignedDraft, opened: DraftToSign, issues: DraftIssue[]) {
+    const note = reviewNote(signed.reviewId, signed.revision, { kind: 'lint', issues });
+    const proposer = usableReplyKey(opened.replyKey);
+    const { bytes, hash } = await sealReviewNote(note, {
+      perimeter: deps.sealingKey!.publicKey,
+      ...(proposer ? { proposer } : {}),
+    });
+    const ref = await deps.blobs.put(bytes);
+    const toSign = { reviewId: signed.reviewId, revision: signed.revision, ref, hash, count: issues.length };
+    const perimeterSignature = signSealedIssues(toSign, deps.releaseKey.privateKeyPem);
+    return { ref, hash, count: issues.length, perimeterSignature };
+  }
+
   async function previewDraft(input: SignedDraft): Promise<DraftPreview> {
     const parsed = signedDraft.safeParse(input);
     if (!parsed.success) refuse('TermsSignatureInvalid', 'the draft is not a signed revision');
     const draft = parsed.data;
     const opened = await openedDraft(draft);
     await proposerCheck(opened, draft);
-    const refused = (reason: string, issues: DraftIssue[] = []): DraftPreview => ({
+    const refused = async (reason: string, issues: DraftIssue[] = []): Promise<DraftPreview> => ({
       kind: 'refused',
       revision: draft.revision,
       reason,
-      issues,
+      issues: [],
+      ...(issues.length > 0 ? { sealedIssues: await sealedIssues(draft, opened, issues) } : {}),
     });
     const template = queryTemplate.safeParse(opened.draft);
     if (!template.success)
@@ -130,7 +160,7 @@ export function createDraftPreviewActivities(deps: DraftPreviewDeps) {
     template: QueryTemplate,
     policy: DatasetPolicy,
     columns: DeclaredColumns,
-    refused: (reason: string, issues: DraftIssue[]) => DraftPreview,
+    refused: (reason: string, issues: DraftIssue[]) => Promise<DraftPreview>,
   ): Promise<DraftPreview> {
     const twin = await buildSyntheticTwin(template.dataset, columns);
     const connection = await twin.instance.connect();

@@ -4,12 +4,14 @@ import { errorResponses } from '../error-responses';
 import {
   approvalBody,
   listedReview,
+  noteParams,
   proposalBody,
   reviewDecisionBody,
   reviewList,
   reviewParams,
   revisionParams,
   sealedDraftResponse,
+  sealedNoteResponse,
   reviewStatus,
 } from './schemas';
 import type { TemplateReviewService } from './service';
@@ -69,6 +71,18 @@ export const templateReviewRoutes: FastifyPluginAsyncZod<{ reviews: TemplateRevi
     },
     async (request) =>
       reviews.sealedDraft(requireParty(request), request.params.reviewId, request.params.revision),
+  );
+  app.get(
+    '/template-reviews/:reviewId/notes/:ref',
+    {
+      schema: {
+        summary:
+          "A sealed note of the review (a comment's text, a refused preview's lint problems), base64url: it opens only with the seller's perimeter key or the proposer's reply key",
+        params: noteParams,
+        response: { 200: sealedNoteResponse, ...errorResponses },
+      },
+    },
+    async (request) => reviews.sealedNote(requireParty(request), request.params.reviewId, request.params.ref),
   );
   app.post(
     '/template-reviews/:reviewId/revisions',

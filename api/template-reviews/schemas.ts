@@ -26,6 +26,14 @@ export const sealedDraftResponse = z.strictObject({
   sealed: z.string(),
 });
 
+export const noteParams = z.strictObject({
+  reviewId,
+  ref: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex digits>'),
+});
+
+/** A sealed review note as stored (query-policies/sealed-review-note.ts), base64url. */
+export const sealedNoteResponse = z.strictObject({ ref: z.string(), sealed: z.string() });
+
 /** The seller's decision: what it decides, and its signature over this run and revision. */
 export const reviewDecisionBody = z.strictObject({ content: reviewDecisionContent, proof: decisionProof });
 export type ReviewDecisionBody = z.infer<typeof reviewDecisionBody>;

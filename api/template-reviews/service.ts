@@ -91,6 +91,25 @@ export class TemplateReviewService {
     return { draftRef: found.draftRef, draftHash: found.draftHash, sealed: bytes.toString('base64url') };
   }
 
+  /**
+   * A sealed note of the review (a comment's text, a refused preview's lint problems), to its proposer
+   * and seller only, and only a note the review records: the blob store is not browsed through here.
+   */
+  async sealedNote(party: Party, reviewId: string, ref: string) {
+    const status = await this.status(party, reviewId);
+    const recorded = [
+      ...status.comments.map((c) => c.note?.ref),
+      ...status.revisions.map((r) =>
+        r.preview?.kind === 'refused' ? r.preview.sealedIssues?.ref : undefined,
+      ),
+    ];
+    if (!recorded.includes(ref)) throw new ApiError('not_found', `review ${reviewId} records no note ${ref}`);
+    const bytes = await this.blobs.get(ref).catch(() => {
+      throw new ApiError('not_found', `the sealed note ${ref} is not in the blob store`);
+    });
+    return { ref, sealed: bytes.toString('base64url') };
+  }
+
   async list(party: Party): Promise<TemplateReviewStatus[]> {
     const reviews: TemplateReviewStatus[] = [];
     for await (const execution of this.temporal.workflow.list({ query: "WorkflowType = 'templateReview'" })) {

@@ -18,7 +18,14 @@ import {
 } from '../common';
 import { previewProblems } from '../template/preview-check';
 import { formatDifferences, formatReview } from '../template/review-format';
-import { openRevisionAsSeller, perimeterStateDir } from '../template/sealed-drafts';
+import { publicKeyFromPem } from '../../lib/x25519-public';
+import {
+  openRevisionAsSeller,
+  openSignedRevision,
+  perimeterStateDir,
+  sealingKeyPem,
+} from '../template/sealed-drafts';
+import { openNotes, sealNote } from '../template/sealed-notes';
 
 /** `perimeterState`: the perimeter's state directory, where its sealing key opens proposed drafts. */
 type Options = PartyOptions & { json?: boolean; perimeterState?: string };
@@ -70,9 +77,12 @@ async function show(reviewId: string, options: Options): Promise<void> {
   };
   const nearest = nearestTemplate(comparable, own);
   const problems = await previewProblems(client, status);
-  print(options.json, { status, draft, nearest }, () =>
+  const key = await sealingKeyPem(perimeterStateDir(options, client.partyId));
+  const notes = await openNotes(client, status, 'perimeter', key);
+  const opened = { comments: Object.fromEntries(notes.comments), issues: Object.fromEntries(notes.issues) };
+  print(options.json, { status, draft, nearest, opened }, () =>
     [
-      formatReview(status, problems),
+      formatReview(status, problems, notes),
       '',
       `the draft (revision ${status.revisions.at(-1)!.revision}, opened with your perimeter's key):`,
       explainTemplate(draft),
@@ -94,12 +104,30 @@ async function decide(reviewId: string, content: ReviewDecisionContent, options:
   print(options.json, status, () => formatReview(status));
 }
 
-/** Decides on the current revision, which the seller has read (its number is part of what it signs). */
+/**
+ * Decides on the current revision, which the seller has read (its number is part of what it signs).
+ * The text is sealed to the proposer's reply key (from the draft it signed) and to the perimeter's own
+ * sealing key, so the seller reads it again later; the decision carries its reference and hash.
+ */
 const onCurrent =
   (decision: 'comment' | 'request_changes' | 'reject') =>
   async (reviewId: string, message: string, options: Options) => {
-    const status = await (await partyClient(options)).get<TemplateReviewStatus>(reviewPath(reviewId));
-    await decide(reviewId, { decision, revision: status.revisions.at(-1)!.revision, message }, options);
+    const client = await partyClient(options);
+    const status = await client.get<TemplateReviewStatus>(reviewPath(reviewId));
+    const current = status.revisions.at(-1)!;
+    const key = await sealingKeyPem(perimeterStateDir(options, client.partyId));
+    const { replyKey } = await openSignedRevision(client, status, current, 'perimeter', key);
+    if (!replyKey)
+      process.stderr.write(
+        `${status.proposerId} signed no reply key with revision ${current.revision}: only you will read this ${decision}\n`,
+      );
+    const note = await sealNote(
+      client,
+      { reviewId, revision: current.revision },
+      { kind: decision, message },
+      { perimeter: publicKeyFromPem(key), ...(replyKey ? { proposer: replyKey } : {}) },
+    );
+    await decide(reviewId, { decision, revision: current.revision, note }, options);
   };
 
 async function setDeadline(reviewId: string, at: string, options: Options): Promise<void> {
@@ -179,11 +207,20 @@ export function addReviewCommands(seller: Command): void {
     .action(show);
   const message = (name: string, what: string, decision: 'comment' | 'request_changes' | 'reject') =>
     withPartyOptions(review.command(`${name} <reviewId> <message>`).description(what))
+      .option('--perimeter-state <dir>', PERIMETER_STATE_HELP)
       .option('--json', 'print JSON')
       .action(onCurrent(decision));
-  message('comment', 'comment on the current revision (signed)', 'comment');
-  message('request-changes', 'ask the proposer to revise (signed)', 'request_changes');
-  message('reject', 'reject the proposal with a reason (signed); it ends', 'reject');
+  message('comment', 'comment on the current revision (sealed to you and the proposer, signed)', 'comment');
+  message(
+    'request-changes',
+    'ask the proposer to revise (sealed to you and the proposer, signed)',
+    'request_changes',
+  );
+  message(
+    'reject',
+    'reject the proposal with a reason (sealed to you and the proposer, signed); it ends',
+    'reject',
+  );
   withPartyOptions(
     review
       .command('deadline <reviewId> <when>')

@@ -1,17 +1,31 @@
-import type { DraftPreview, TemplateReviewStatus } from '../../workflows/template-review/shapes';
+import type { DraftIssue, DraftPreview, TemplateReviewStatus } from '../../workflows/template-review/shapes';
 import type { FieldDifference } from '../../query-policies/template-diff';
 import type { PreviewProblems } from './preview-check';
+import type { OpenedNotes } from './sealed-notes';
 
 const when = (ms: number) => new Date(ms).toISOString();
 
 /** The preview names nothing of the draft: metrics go by their place in the draft's list. */
-function previewLines(preview: DraftPreview | undefined, problem: string | undefined): string[] {
+function previewLines(
+  preview: DraftPreview | undefined,
+  problem: string | undefined,
+  openedIssues: DraftIssue[] | undefined,
+): string[] {
   if (!preview) return ['  preview: waiting for the perimeter'];
-  if (preview.kind === 'refused')
+  if (preview.kind === 'refused') {
+    const issues = openedIssues ?? preview.issues;
+    const sealed =
+      preview.sealedIssues && !openedIssues
+        ? [
+            `    ${preview.sealedIssues.count} lint problem(s), sealed to you and the seller (--show opens them)`,
+          ]
+        : [];
     return [
       `  preview refused: ${preview.reason}`,
-      ...preview.issues.map((i) => `    - ${i.code}: ${i.message}\n      fix: ${i.fix}`),
+      ...sealed,
+      ...issues.map((i) => `    - ${i.code}: ${i.message}\n      fix: ${i.fix}`),
     ];
+  }
   const metrics = preview.metrics.map(
     (m, i) =>
       `    - metric ${i + 1} (${m.aggregate}): noise ±${m.noiseScale ?? '?'} against a typical ${m.typicalSum ?? 'n/a'}`,
@@ -29,16 +43,23 @@ function previewLines(preview: DraftPreview | undefined, problem: string | undef
 }
 
 /** A proposal in plain words: its stage, each revision with its preview, and the comments. */
-export function formatReview(status: TemplateReviewStatus, problems: PreviewProblems = new Map()): string {
+export function formatReview(
+  status: TemplateReviewStatus,
+  problems: PreviewProblems = new Map(),
+  opened?: OpenedNotes,
+): string {
   return [
     `review ${status.reviewId}: ${status.templateId} on ${status.sellerId}'s ${status.dataset}, proposed by ${status.proposerId}`,
     `stage: ${status.stage}${status.stage === 'open' || status.stage === 'changes_requested' ? ` (expires ${when(status.expiresAt)})` : ''}`,
     ...(status.approvedTemplateHash ? [`approved template: ${status.approvedTemplateHash}`] : []),
     ...status.revisions.flatMap((r) => [
       `revision ${r.revision} (${r.draftHash}, ${when(r.at)}): sealed draft ${r.draftRef}`,
-      ...previewLines(r.preview, problems.get(r.revision)),
+      ...previewLines(r.preview, problems.get(r.revision), opened?.issues.get(r.revision)),
     ]),
-    ...status.comments.map((c) => `${c.by} on revision ${c.revision}, ${c.kind}: ${c.message}`),
+    ...status.comments.map(
+      (c, i) => `${c.by} on revision ${c.revision}, ${c.kind}: ${opened?.comments.get(i) ?? c.message}`,
+    ),
+    ...(opened?.problems ?? []).map((problem) => `NOT OPENED: ${problem}`),
   ].join('\n');
 }
 

@@ -7,7 +7,12 @@ import { publicKeyFromPem } from '../../lib/x25519-public';
 import { lintDraft } from '../../query-policies/draft-lint';
 import { draftSignatureProblem, signDraft, type DraftToSign } from '../../query-policies/draft-signature';
 import { lintFix } from '../../query-policies/lint-fixes';
-import { openSealedDraft, sealDraft, SealedDraftError } from '../../query-policies/sealed-draft';
+import {
+  openSealedDraft,
+  sealDraft,
+  SealedDraftError,
+  type DraftReader,
+} from '../../query-policies/sealed-draft';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { SignedDraft, TemplateReviewStatus } from '../../workflows/template-review/shapes';
 import { registeredKeyOf, type TuskClient } from '../../sdk';
@@ -44,7 +49,11 @@ export async function sealAndSign(
   toSign: DraftToSign,
   keys: { signingKeyPem: string; resultKeyPem?: string },
 ): Promise<SignedDraft> {
-  const { draft } = toSign;
+  // The proposer's reply key rides in the signed draft: the perimeter and the seller seal to it.
+  const signedDraft: DraftToSign = keys.resultKeyPem
+    ? { ...toSign, replyKey: publicKeyFromPem(keys.resultKeyPem) }
+    : toSign;
+  const { draft } = signedDraft;
   const perimeter = await registeredKeyOf(client, draft.seller, await logKeyOf(client), 'perimeter-sealing');
   if (!perimeter)
     throw new CliError(
@@ -52,7 +61,7 @@ export async function sealAndSign(
         'until its operator registers it (tusk operator party add --perimeter-sealing-key)',
       1,
     );
-  const sealed = await sealDraft(toSign, {
+  const sealed = await sealDraft(signedDraft, {
     perimeter,
     ...(keys.resultKeyPem ? { proposer: publicKeyFromPem(keys.resultKeyPem) } : {}),
   });
@@ -65,7 +74,7 @@ export async function sealAndSign(
     dataset: draft.dataset,
     templateId: draft.id,
     draftRef,
-    ...signDraft(toSign, keys.signingKeyPem),
+    ...signDraft(signedDraft, keys.signingKeyPem),
   };
 }
 
@@ -84,7 +93,7 @@ export function perimeterStateDir(options: { home?: string; perimeterState?: str
   return configured ?? join(home(options.home), 'perimeter', sellerId);
 }
 
-async function sealingKeyPem(stateDir: string): Promise<string> {
+export async function sealingKeyPem(stateDir: string): Promise<string> {
   return readFile(perimeterSealingKeyFile(stateDir), 'utf8').catch(() => {
     throw new CliError(
       `no perimeter sealing key in ${stateDir}: point --perimeter-state at the directory your perimeter runs with`,
@@ -103,17 +112,28 @@ export async function openRevisionAsSeller(
   revision: TemplateReviewStatus['revisions'][number],
   stateDir: string,
 ): Promise<QueryTemplate> {
+  return (await openSignedRevision(client, status, revision, 'perimeter', await sealingKeyPem(stateDir)))
+    .draft;
+}
+
+/**
+ * A revision's sealed draft opened by one of its readers (the seller with its perimeter's sealing key,
+ * the proposer with its own reply key), checked against the hash and signature the review records,
+ * under the proposer's key in the log. With it, the reply key its proposer signed.
+ */
+export async function openSignedRevision(
+  client: TuskClient,
+  status: TemplateReviewStatus,
+  revision: TemplateReviewStatus['revisions'][number],
+  reader: DraftReader,
+  privateKeyPem: string,
+): Promise<DraftToSign> {
   const { sealed } = await client.get<{ sealed: string }>(
     `/template-reviews/${status.reviewId}/revisions/${revision.revision}/draft`,
   );
   let opened: DraftToSign;
   try {
-    opened = await openSealedDraft(
-      Buffer.from(sealed, 'base64url'),
-      'perimeter',
-      await sealingKeyPem(stateDir),
-      status.reviewId,
-    );
+    opened = await openSealedDraft(Buffer.from(sealed, 'base64url'), reader, privateKeyPem, status.reviewId);
   } catch (error) {
     if (error instanceof SealedDraftError)
       throw new CliError(`revision ${revision.revision}: ${error.message}`, 1);
@@ -125,11 +145,14 @@ export async function openRevisionAsSeller(
     seller: status.sellerId,
     dataset: status.dataset,
     templateId: status.templateId,
-    ...revision,
+    revision: revision.revision,
+    draftRef: revision.draftRef,
+    draftHash: revision.draftHash,
+    signature: revision.signature,
   };
   const proposerKey = await registeredKeyOf(client, status.proposerId, await logKeyOf(client), 'party');
   if (!proposerKey) throw new CliError(`the transparency log registers no key for ${status.proposerId}`, 1);
   const problem = draftSignatureProblem(opened, signed, proposerKey);
   if (problem) throw new CliError(`revision ${revision.revision}: ${problem}`, 1);
-  return opened.draft;
+  return opened;
 }

@@ -69,6 +69,13 @@ export const FINAL_REVIEW_STAGES: readonly ReviewStage[] = ['approved', 'rejecte
 export const draftIssue = z.strictObject({ code: z.string(), message: z.string(), fix: z.string() });
 export type DraftIssue = z.infer<typeof draftIssue>;
 
+/**
+ * Text of a review sealed to the seller's perimeter and the proposer (query-policies/sealed-review-note.ts):
+ * the blob's reference and the hash of the salted note. The history and the API hold only these.
+ */
+export const sealedNote = z.strictObject({ ref: sha256Ref, hash: sha256Ref });
+export type SealedNote = z.infer<typeof sealedNote>;
+
 /** One metric's preview, in the draft's order of metrics: no name (the draft, sealed, has them). */
 const metricPreview = z.strictObject({
   aggregate: z.string(),
@@ -90,7 +97,15 @@ export const draftPreview = z.discriminatedUnion('kind', [
     revision: z.int(),
     /** Why the perimeter ran nothing: a bad signature, an unknown dataset, no declared domains, lint. */
     reason: z.string(),
+    /** Empty from the perimeter since lint problems are sealed (`sealedIssues`); runs before that hold them here. */
     issues: z.array(draftIssue),
+    /**
+     * The lint problems (they quote the draft's identifiers), sealed by the perimeter to the seller and
+     * the proposer, how many there are, and the perimeter's signature over the review, revision and note.
+     */
+    sealedIssues: sealedNote
+      .extend({ count: z.int().min(0), perimeterSignature: ed25519Signature })
+      .optional(),
   }),
   z.strictObject({
     kind: z.literal('previewed'),
@@ -118,23 +133,28 @@ export const draftPreview = z.discriminatedUnion('kind', [
 ]);
 export type DraftPreview = z.infer<typeof draftPreview>;
 
+/** What a comment's `message` says when its text is sealed (`note`): the parties' CLIs open it. */
+export const SEALED_MESSAGE = '(sealed to the proposer and the seller)';
+
 /** What the seller signs when it answers a proposal without approving it (a decision, lib/decision-statement.ts). */
+/** The text the seller writes is sealed (`note`); `message` in clear is what runs before that hold. */
+const withNote = <D extends 'comment' | 'request_changes' | 'reject'>(decision: D) =>
+  z
+    .strictObject({
+      decision: z.literal(decision),
+      revision: z.int().min(1),
+      note: sealedNote.optional(),
+      message: z.string().min(1).max(4000).optional(),
+    })
+    .refine(
+      (c) => (c.note === undefined) !== (c.message === undefined),
+      'a decision carries its sealed note',
+    );
+
 export const reviewDecisionContent = z.discriminatedUnion('decision', [
-  z.strictObject({
-    decision: z.literal('comment'),
-    revision: z.int().min(1),
-    message: z.string().min(1).max(4000),
-  }),
-  z.strictObject({
-    decision: z.literal('request_changes'),
-    revision: z.int().min(1),
-    message: z.string().min(1).max(4000),
-  }),
-  z.strictObject({
-    decision: z.literal('reject'),
-    revision: z.int().min(1),
-    message: z.string().min(1).max(4000),
-  }),
+  withNote('comment'),
+  withNote('request_changes'),
+  withNote('reject'),
   z.strictObject({ decision: z.literal('set_deadline'), expiresAt: z.int().positive() }),
 ]);
 export type ReviewDecisionContent = z.infer<typeof reviewDecisionContent>;
@@ -191,7 +211,9 @@ export const templateReviewStatus = z.strictObject({
       by: z.string(),
       revision: z.int(),
       kind: z.string(),
+      /** `SEALED_MESSAGE` for a sealed note; the text itself in runs from before notes were sealed. */
       message: z.string(),
+      note: sealedNote.optional(),
     }),
   ),
   /** Once approved: the hash of the template the seller signed, which the catalog and deals pin. */

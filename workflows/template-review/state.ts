@@ -3,6 +3,7 @@ import type { QueryTemplate } from '../../query-policies/template';
 import { refusal } from '../refusals';
 import {
   FINAL_REVIEW_STAGES,
+  SEALED_MESSAGE,
   type DraftPreview,
   type ReviewDecisionContent,
   type ReviewStage,
@@ -148,6 +149,18 @@ export class TemplateReviewState {
       );
   }
 
+  /**
+   * A new decision's text is sealed: a message in clear would sit in the history the operator reads.
+   * Only the update's validator asks this, so runs that recorded a clear message still replay.
+   */
+  assertSealed(content: ReviewDecisionContent): void {
+    if (content.decision !== 'set_deadline' && content.note === undefined)
+      throw refusal(
+        'InvalidInput',
+        "a comment, change request or reject reason is sealed to the proposer and the seller's perimeter: send its note { ref, hash }, not a message",
+      );
+  }
+
   decide(principal: string, content: ReviewDecisionContent, now: number): void {
     this.assertCanDecide(principal, content);
     if (content.decision === 'set_deadline') {
@@ -156,8 +169,16 @@ export class TemplateReviewState {
       this.record(now, 'deadline_set', principal, { expiresAt: content.expiresAt });
       return;
     }
-    const { decision, revision, message } = content;
-    this.status.comments.push({ at: now, by: principal, revision, kind: decision, message });
+    const { decision, revision, note } = content;
+    const message = note ? SEALED_MESSAGE : (content.message ?? '');
+    this.status.comments.push({
+      at: now,
+      by: principal,
+      revision,
+      kind: decision,
+      message,
+      ...(note ? { note } : {}),
+    });
     if (decision === 'request_changes') this.status.stage = 'changes_requested';
     if (decision === 'reject') this.status.stage = 'rejected';
     this.record(

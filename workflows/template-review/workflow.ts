@@ -113,6 +113,7 @@ export async function templateReview(input: TemplateReviewInput): Promise<Templa
     {
       validator: ({ signed }: DecideReviewRequest) => {
         const content = parsedOr(reviewDecisionContent.safeParse(signed?.statement?.content), 'the decision');
+        state.assertSealed(content);
         state.assertCanDecide(signed.statement.principal, content);
       },
     },
