@@ -1,4 +1,4 @@
-import { addTemplateProposalCommands } from './template-proposals';
+import { addTemplateProposalCommands } from '../template/proposals';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
@@ -122,7 +122,7 @@ export function registerBuyerCommands(program: Command): void {
       ),
   ).action(keygen);
 
-  addTemplateProposalCommands(buyer);
+  addTemplateProposalCommands(buyer, 'buyer');
   withPartyOptions(buyer.command('templates').description('signed templates for sale'))
     .option('--json', 'print JSON')
     .action(async (options: PartyOptions & { json?: boolean }) => {

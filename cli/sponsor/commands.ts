@@ -1,3 +1,4 @@
+import { addTemplateProposalCommands } from '../template/proposals';
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { FINAL_GRANT_STAGES, REFUSED_GRANT_STAGES, waitFor } from '../../sdk';
@@ -92,6 +93,7 @@ export function registerSponsorCommands(program: Command): void {
     .command('sponsor')
     .description('fund research grants whose milestones release money as they are met');
   addKeygenCommand(sponsor, 'sponsor');
+  addTemplateProposalCommands(sponsor, 'sponsor');
   const grant = sponsor.command('grant').description('a milestone grant');
   withPartyOptions(
     grant

@@ -10,11 +10,15 @@ import {
   print,
   readText,
   withPartyOptions,
+  writeFileAtomic,
   type PartyOptions,
 } from '../common';
-import { previewProblems } from '../template/preview-check';
-import { formatReview } from '../template/review-format';
-import { sealedRevision } from '../template/sealed-drafts';
+import { generateX25519KeyPair } from '../../lib/sealed-box';
+import { explainTemplate } from '../../query-policies/explain';
+import { previewProblems } from './preview-check';
+import { formatReview } from './review-format';
+import { openSignedRevision, sealedRevision } from './sealed-drafts';
+import { openNotes } from './sealed-notes';
 
 type Options = PartyOptions & { json?: boolean };
 
@@ -27,26 +31,34 @@ async function signedRevision(file: string, reviewId: string, revision: number, 
   const client = await partyClient(options);
   const paths = keyPaths(home(options.home), client.partyId);
   const signingKeyPem = await readText(paths.signing, 'signing key');
-  // Sealed to the proposer's own result key too, when it has one, so it can read back what it sent.
-  const resultKeyPem = await readFile(paths.result, 'utf8').catch(() => undefined);
+  // Sealed to the proposer's own X25519 key too (its result key, made here if it has none), so it
+  // reads back what it sent, and the seller's comments and the perimeter's lint problems reach it.
+  const resultKeyPem = await readFile(paths.result, 'utf8').catch(async () => {
+    const made = generateX25519KeyPair();
+    await writeFileAtomic(paths.result, made.privateKeyPem, 0o600);
+    process.stderr.write(`made your reply key (X25519) at ${paths.result}\n`);
+    return made.privateKeyPem;
+  });
   const body = await sealedRevision(
     client,
     { reviewId, revision, proposer: client.partyId, draft },
-    { signingKeyPem, ...(resultKeyPem ? { resultKeyPem } : {}) },
+    { signingKeyPem, resultKeyPem },
   );
   return { client, body };
 }
 
-async function propose(file: string, options: Options & { reviewId?: string }): Promise<void> {
-  const reviewId = options.reviewId ?? `review-${crypto.randomUUID()}`;
-  const { client, body } = await signedRevision(file, reviewId, 1, options);
-  const status = await client.post<TemplateReviewStatus>('/template-reviews', body);
-  print(
-    options.json,
-    status,
-    () => `${formatReview(status)}\n(follow it: tusk buyer template status ${reviewId})`,
-  );
-}
+const propose =
+  (role: ProposerRole) =>
+  async (file: string, options: Options & { reviewId?: string }): Promise<void> => {
+    const reviewId = options.reviewId ?? `review-${crypto.randomUUID()}`;
+    const { client, body } = await signedRevision(file, reviewId, 1, options);
+    const status = await client.post<TemplateReviewStatus>('/template-reviews', body);
+    print(
+      options.json,
+      status,
+      () => `${formatReview(status)}\n(follow it: tusk ${role} template status ${reviewId} --show)`,
+    );
+  };
 
 async function revise(reviewId: string, file: string, options: Options): Promise<void> {
   const current = await (await partyClient(options)).get<TemplateReviewStatus>(reviewPath(reviewId));
@@ -56,16 +68,45 @@ async function revise(reviewId: string, file: string, options: Options): Promise
   print(options.json, status, () => formatReview(status));
 }
 
-async function status(reviewId: string, options: Options): Promise<void> {
+/** The proposer's reply key: it opens the proposer's own copy of each draft and the notes sealed to it. */
+async function replyKeyPem(options: Options, partyId: string): Promise<string> {
+  const path = keyPaths(home(options.home), partyId).result;
+  return readFile(path, 'utf8').catch(() => {
+    throw new CliError(
+      `no reply key at ${path}: it is made when you propose; without it nothing sealed to you opens here`,
+      1,
+    );
+  });
+}
+
+/** With --show: the current draft from the proposer's own sealed copy, and the seller's comments and lint problems opened. */
+async function status(reviewId: string, options: Options & { show?: boolean }): Promise<void> {
   const client = await partyClient(options);
   const status = await client.get<TemplateReviewStatus>(reviewPath(reviewId));
   const problems = await previewProblems(client, status);
-  print(options.json, status, () => formatReview(status, problems));
+  if (!options.show) return print(options.json, status, () => formatReview(status, problems));
+  const key = await replyKeyPem(options, client.partyId);
+  const current = status.revisions.at(-1)!;
+  const { draft } = await openSignedRevision(client, status, current, 'proposer', key);
+  const notes = await openNotes(client, status, 'proposer', key);
+  const opened = { comments: Object.fromEntries(notes.comments), issues: Object.fromEntries(notes.issues) };
+  print(options.json, { status, draft, opened }, () =>
+    [
+      formatReview(status, problems, notes),
+      '',
+      `your draft (revision ${current.revision}, opened with your reply key):`,
+      explainTemplate(draft),
+      '',
+      `SQL: ${draft.sql}`,
+    ].join('\n'),
+  );
 }
 
-/** `tusk buyer template propose|revise|status`: a buyer's (or sponsor's, with --as) template proposals. */
-export function addTemplateProposalCommands(buyer: Command): void {
-  const template = buyer
+type ProposerRole = 'buyer' | 'sponsor';
+
+/** `tusk buyer|sponsor template propose|revise|status`: the template proposals a buyer or a sponsor makes. */
+export function addTemplateProposalCommands(parent: Command, role: ProposerRole): void {
+  const template = parent
     .command('template')
     .description('propose templates to a seller, revise them, follow their review');
   withPartyOptions(
@@ -77,7 +118,7 @@ export function addTemplateProposalCommands(buyer: Command): void {
   )
     .option('--review-id <id>', 'the review id (default: a fresh one)')
     .option('--json', 'print JSON')
-    .action(propose);
+    .action(propose(role));
   withPartyOptions(
     template
       .command('revise <reviewId> <file>')
@@ -90,6 +131,10 @@ export function addTemplateProposalCommands(buyer: Command): void {
       .command('status <reviewId>')
       .description('the proposal: its stage, every revision with its preview, the comments'),
   )
+    .option(
+      '--show',
+      'open your own sealed copy of the draft, and the comments and lint problems sealed to you',
+    )
     .option('--json', 'print JSON')
     .action(status);
 }

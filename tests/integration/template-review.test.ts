@@ -10,7 +10,16 @@ import { confirmDeal } from '../../lib/signed-actions';
 import type { TuskClient } from '../../lib/tusk-client';
 import type { DeclaredColumns } from '../../query-policies/column-domains';
 import { previewSignatureProblem } from '../../query-policies/draft-signature';
-import { openRevisionAsSeller, sealAndSign, sealedRevision } from '../../cli/template/sealed-drafts';
+import {
+  openRevisionAsSeller,
+  openSignedRevision,
+  sealAndSign,
+  sealedRevision,
+} from '../../cli/template/sealed-drafts';
+import { openNotes, sealNote } from '../../cli/template/sealed-notes';
+import { perimeterSealingKeyFile } from '../../lib/perimeter-key';
+import { publicKeyFromPem } from '../../lib/x25519-public';
+import { readFile } from 'node:fs/promises';
 import { Client } from '@temporalio/client';
 import { decodeHistoryJson, searchableText } from '../support/history-codec';
 import { registeredPerimeterKey } from '../../sdk';
@@ -18,6 +27,7 @@ import { signTemplate, templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { DealStatus } from '../../workflows/deal/state';
 import {
+  SEALED_MESSAGE,
   templateReviewWorkflowId,
   type ReviewDecisionContent,
   type SignedDraft,
@@ -54,6 +64,10 @@ const PATIENT_COLUMNS: DeclaredColumns = {
 };
 
 const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
+
+/** A draft's SQL naming a column (`income`) the dataset does not declare. */
+const INCOME_SQL =
+  'SELECT person_id, diagnosis_code, income AS cost FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex';
 
 describe('a buyer proposes a template, the seller reviews and approves it', () => {
   let test: TestDeployment;
@@ -98,7 +112,7 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
     (lint ? sealedRevision : sealAndSign)(
       as.client,
       { reviewId, revision, proposer: as.id, draft },
-      { signingKeyPem: as.signingKeyPem },
+      { signingKeyPem: as.signingKeyPem, resultKeyPem: as.resultKeyPem },
     );
   const send = (signed: SignedDraft, as = buyer()) =>
     as.client.post<TemplateReviewStatus>(
@@ -120,15 +134,42 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
   };
   const status = (reviewId: string, client = buyer().client) =>
     client.get<TemplateReviewStatus>(reviewPath(reviewId));
-  const previewed = (reviewId: string, revision: number) =>
+  const previewed = (reviewId: string, revision: number, client = buyer().client) =>
     waitFor(
-      () => status(reviewId),
+      () => status(reviewId, client),
       (s) => s.revisions.find((r) => r.revision === revision)?.preview !== undefined,
     );
-  const decide = async (reviewId: string, content: ReviewDecisionContent) => {
+  const sendDecision = async (reviewId: string, content: ReviewDecisionContent) => {
     const proof = await seller.decide(reviewPath(reviewId), 'template_review', content, reviewId);
     return seller.post<TemplateReviewStatus>(`${reviewPath(reviewId)}/decisions`, { content, proof });
   };
+  const sealingKey = () => readFile(perimeterSealingKeyFile(perimeterState()), 'utf8');
+  /** As the seller's CLI decides: the text sealed to the proposer's signed reply key and the perimeter's key. */
+  const decide = async (
+    reviewId: string,
+    content:
+      | ReviewDecisionContent
+      | { decision: 'comment' | 'request_changes' | 'reject'; revision: number; message: string },
+  ) => {
+    if (content.decision === 'set_deadline' || !('message' in content) || content.message === undefined)
+      return sendDecision(reviewId, content);
+    const current = await status(reviewId, seller);
+    const revision = current.revisions.find((r) => r.revision === content.revision)!;
+    const key = await sealingKey();
+    const { replyKey } = await openSignedRevision(seller, current, revision, 'perimeter', key);
+    const note = await sealNote(
+      seller,
+      { reviewId, revision: content.revision },
+      { kind: content.decision, message: content.message },
+      { perimeter: publicKeyFromPem(key), ...(replyKey ? { proposer: replyKey } : {}) },
+    );
+    return sendDecision(reviewId, { decision: content.decision, revision: content.revision, note });
+  };
+  /** What the proposer reads of the review's sealed notes, with its reply key. */
+  const openedByProposer = async (reviewId: string, as = buyer()) =>
+    openNotes(as.client, await status(reviewId, as.client), 'proposer', as.resultKeyPem);
+  const openedBySeller = async (reviewId: string) =>
+    openNotes(seller, await status(reviewId, seller), 'perimeter', await sealingKey());
   /** What the seller signs: the reviewed draft with its own price and allowed uses, naming the review. */
   const approved = (reviewId: string, draft: QueryTemplate): QueryTemplate => ({
     ...draft,
@@ -202,6 +243,13 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
       });
       expect(asked.stage).toBe('changes_requested');
       expect(asked.comments.map((c) => c.kind)).toEqual(['comment', 'request_changes']);
+      // The texts are sealed: the review holds a reference and a hash; the proposer and the seller open them.
+      expect(asked.comments.map((c) => c.message)).toEqual([SEALED_MESSAGE, SEALED_MESSAGE]);
+      const expected = ['k = 20 is low for diagnoses', 'raise minCohortSize to 30'];
+      const byProposer = await openedByProposer(reviewId);
+      expect(byProposer.problems).toEqual([]);
+      expect([...byProposer.comments.values()]).toEqual(expected);
+      expect([...(await openedBySeller(reviewId)).comments.values()]).toEqual(expected);
       revised = draftFor(templateId, { minCohortSize: 30 });
       const after = await propose(reviewId, revised, buyer(), 2);
       expect(after.stage).toBe('open');
@@ -213,27 +261,51 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
       expect(revisions[1]!.preview?.kind).toBe('previewed');
     });
 
-    it('the operator, reading the whole history with the codec keys and every API answer, finds no query text', async () => {
+    it('the operator, reading the whole history with the codec keys and every API answer, finds no query text, comment or lint problem', async () => {
+      // A second proposal of this buyer whose preview is refused with lint problems quoting its SQL.
+      const lintedId = `review-${crypto.randomUUID()}`;
+      await propose(lintedId, draftFor('lint-refused-too', { sql: INCOME_SQL }));
+      const linted = await previewed(lintedId, 1);
       const raw = new Client({ connection: test.temporal.connection, namespace: 'default' });
-      const history = await raw.workflow.getHandle(templateReviewWorkflowId(reviewId)).fetchHistory();
-      const decoded = searchableText(await decodeHistoryJson(history, test.codec));
+      const historyOf = async (id: string) =>
+        searchableText(
+          await decodeHistoryJson(
+            await raw.workflow.getHandle(templateReviewWorkflowId(id)).fetchHistory(),
+            test.codec,
+          ),
+        );
+      const decoded = (await historyOf(reviewId)) + (await historyOf(lintedId));
       // The check can fail: the history is decoded (the review's id and the drafts' hashes are there).
       expect(decoded).toContain(reviewId);
+      expect(decoded).toContain(lintedId);
       const current = await status(reviewId, seller);
       for (const { draftHash } of current.revisions) expect(decoded).toContain(draftHash);
       const answers = JSON.stringify([
         current,
         await status(reviewId),
+        linted,
+        await status(lintedId, seller),
         await seller.get('/template-reviews'),
         await buyer().client.get('/template-reviews'),
         await seller.get(`${reviewPath(reviewId)}/revisions/1/draft`),
+        ...current.comments.map((c) =>
+          seller.get(`${reviewPath(reviewId)}/notes/${encodeURIComponent(c.note!.ref)}`),
+        ),
       ]);
+      // What the proposer opens with its reply key: the comments and the lint problems are there to find.
+      const comments = [...(await openedByProposer(reviewId)).comments.values()];
+      const issues = (await openedByProposer(lintedId)).issues.get(1) ?? [];
+      expect(comments).toHaveLength(2);
+      expect(issues.map((i) => i.message).join(' ')).toContain('income');
       const draft = draftFor(templateId);
       const secrets = [
         draft.sql,
         'BETWEEN $min_age',
         ...Object.keys(draft.parameters).filter((name) => name.includes('_')),
         draft.description,
+        ...comments,
+        ...issues.flatMap((i) => [i.message, i.fix]),
+        'income',
       ];
       for (const secret of secrets) {
         expect(decoded).not.toContain(secret);
@@ -320,7 +392,8 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
         message: 'we do not sell diagnoses',
       });
       expect(rejected.stage).toBe('rejected');
-      expect(rejected.comments.at(-1)).toMatchObject({ kind: 'reject', message: 'we do not sell diagnoses' });
+      expect(rejected.comments.at(-1)).toMatchObject({ kind: 'reject', message: SEALED_MESSAGE });
+      expect((await openedByProposer(reviewId)).comments.get(0)).toBe('we do not sell diagnoses');
       await expect(
         decide(reviewId, { decision: 'comment', revision: 1, message: 'too late' }),
       ).rejects.toMatchObject({ status: 409 });
@@ -349,7 +422,8 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
     it("a rejection not signed by the seller's key, sent straight to Temporal, is refused", async () => {
       const reviewId = `review-${crypto.randomUUID()}`;
       const { scope } = await propose(reviewId, draftFor('kept-open'));
-      const content = { decision: 'reject', revision: 1, message: 'forged' } as const;
+      const note = { ref: `sha256:${'0'.repeat(64)}`, hash: `sha256:${'1'.repeat(64)}` };
+      const content = { decision: 'reject', revision: 1, note } as const;
       const statement = {
         ...scope,
         action: 'template_review' as const,
@@ -372,16 +446,19 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
 
     it('a draft naming a column the dataset lacks gets a refused preview with the declared columns, and cannot be approved', async () => {
       const reviewId = `review-${crypto.randomUUID()}`;
-      const draft = draftFor('needs-income', {
-        sql: 'SELECT person_id, diagnosis_code, income AS cost FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex',
-      });
+      const draft = draftFor('needs-income', { sql: INCOME_SQL });
       await propose(reviewId, draft);
       const { revisions } = await previewed(reviewId, 1);
       const preview = revisions[0]!.preview!;
       expect(preview.kind).toBe('refused');
       if (preview.kind !== 'refused') throw new Error('previewed');
-      expect(preview.issues.map((i) => i.code)).toContain('unknown_column');
-      expect(preview.issues.find((i) => i.code === 'unknown_column')?.fix).toContain('visit_date');
+      // The problems are sealed to both parties (and signed by the perimeter); each opens the same ones.
+      expect(preview.issues).toEqual([]);
+      expect(preview.sealedIssues?.count).toBeGreaterThan(0);
+      const issues = (await openedByProposer(reviewId)).issues.get(1)!;
+      expect(issues.map((i) => i.code)).toContain('unknown_column');
+      expect(issues.find((i) => i.code === 'unknown_column')?.fix).toContain('visit_date');
+      expect((await openedBySeller(reviewId)).issues.get(1)).toEqual(issues);
       const template = approved(reviewId, draft);
       await expect(
         seller.post(`${reviewPath(reviewId)}/approval`, {
@@ -437,6 +514,47 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
           signature: signTemplate(template, test.seller.keys.privateKeyPem),
         }),
       ).rejects.toMatchObject({ status: 409 });
+    });
+
+    it("a comment in clear is refused, through the API and straight on Temporal under the seller's own signature", async () => {
+      const reviewId = `review-${crypto.randomUUID()}`;
+      const { scope } = await propose(reviewId, draftFor('clear-comment'));
+      const content = { decision: 'comment', revision: 1, message: 'said in clear' } as const;
+      const refused = await sendDecision(reviewId, content).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ status: 422 });
+      expect((refused as Error).message).toContain('sealed');
+      const statement = {
+        ...scope,
+        action: 'template_review' as const,
+        principal: test.seller.id,
+        content,
+        notAfter: Date.now() + 60_000,
+      };
+      const signed = signDecision(test.seller.keys.privateKeyPem, statement);
+      const handle = test.temporal.workflow.getHandle(templateReviewWorkflowId(reviewId));
+      expect(await updateRefusal(handle.executeUpdate(decideReviewUpdate, { args: [{ signed }] }))).toContain(
+        'sealed',
+      );
+      expect((await status(reviewId)).comments).toEqual([]);
+    });
+
+    it("a sponsor's proposal is previewed, commented on under seal and approved into the catalog", async () => {
+      const sponsor = party(test, 'sponsor');
+      const reviewId = `review-${crypto.randomUUID()}`;
+      const created = await propose(reviewId, draftFor('sponsored-cost-by-dx'), sponsor);
+      expect(created).toMatchObject({ proposerId: sponsor.id, stage: 'open' });
+      const { revisions } = await previewed(reviewId, 1, sponsor.client);
+      expect(revisions[0]!.preview?.kind).toBe('previewed');
+      await decide(reviewId, { decision: 'comment', revision: 1, message: 'fine for a grant check' });
+      expect((await openedByProposer(reviewId, sponsor)).comments.get(0)).toBe('fine for a grant check');
+      const template = approved(reviewId, draftFor('sponsored-cost-by-dx'));
+      const done = await seller.post<TemplateReviewStatus>(`${reviewPath(reviewId)}/approval`, {
+        template,
+        signature: signTemplate(template, test.seller.keys.privateKeyPem),
+      });
+      expect(done).toMatchObject({ stage: 'approved', approvedTemplateHash: templateHash(template) });
+      const { templates } = await sponsor.client.get<{ templates: { id: string }[] }>('/templates');
+      expect(templates.map((t) => t.id)).toContain('sponsored-cost-by-dx');
     });
 
     it("an open proposal expires at the seller's deadline", async () => {
@@ -497,11 +615,19 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
       // Opened with the perimeter's key: the seller reads the draft's SQL, which nobody else did.
       expect(shown).toContain(`SQL: ${draftFor('cli-cost-by-dx').sql}`);
       expect(shown).toContain("preview signed by the seller's perimeter key");
-      // The nearest template it sells is the one approved above, at another price and with other uses.
-      expect(shown).toMatch(/differs from proposed-cost-by-dx in:[\s\S]*price/);
+      // The nearest template it sells is one approved above, at another price and with other uses.
+      expect(shown).toMatch(/differs from (proposed|sponsored)-cost-by-dx in:[\s\S]*price/);
       expect(await tuskOk(['seller', 'review', 'list', ...asSeller], env)).toContain(reviewId);
       await tuskOk(
-        ['seller', 'review', 'request-changes', reviewId, 'name it for diagnoses', ...asSeller],
+        [
+          'seller',
+          'review',
+          'request-changes',
+          reviewId,
+          'name it for diagnoses',
+          ...asSeller,
+          ...withPerimeterKey,
+        ],
         env,
       );
       await writeFile(
@@ -512,7 +638,11 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
       await previewed(reviewId, 2);
       const status = await tuskOk(['buyer', 'template', 'status', reviewId, ...asBuyer], env);
       expect(status).toContain('revision 2');
-      expect(status).toContain('request_changes: name it for diagnoses');
+      expect(status).toContain(`request_changes: ${SEALED_MESSAGE}`);
+      // The proposer opens its own sealed copy and the seller's sealed change request.
+      const shownToBuyer = await tuskOk(['buyer', 'template', 'status', reviewId, '--show', ...asBuyer], env);
+      expect(shownToBuyer).toContain('request_changes: name it for diagnoses');
+      expect(shownToBuyer).toContain(`SQL: ${draftFor('cli-cost-by-dx').sql}`);
       await tuskOk(
         ['seller', 'review', 'approve', reviewId, '--price', '900', ...asSeller, ...withPerimeterKey],
         env,
@@ -521,6 +651,26 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
         '/templates',
       );
       expect(templates.find((t) => t.id === 'cli-cost-by-dx')?.price).toBe('900');
+    });
+
+    it('tusk sponsor template propose and status --show: a sponsor proposes and reads its own draft back', async () => {
+      const sponsor = party(test, 'sponsor');
+      await writeFileAtomic(keyPaths(keyHome, sponsor.id).signing, sponsor.signingKeyPem, 0o600);
+      const sponsorReview = `review-${crypto.randomUUID()}`;
+      await writeFile(draftFile(), JSON.stringify(draftFor('cli-sponsored')));
+      const asSponsor = ['--as', sponsor.id];
+      const proposed = await tuskOk(
+        ['sponsor', 'template', 'propose', draftFile(), '--review-id', sponsorReview, ...asSponsor],
+        env,
+      );
+      expect(proposed).toContain(`tusk sponsor template status ${sponsorReview}`);
+      await previewed(sponsorReview, 1, sponsor.client);
+      const shown = await tuskOk(
+        ['sponsor', 'template', 'status', sponsorReview, '--show', ...asSponsor],
+        env,
+      );
+      expect(shown).toContain(`SQL: ${draftFor('cli-sponsored').sql}`);
+      expect(shown).toContain('preview on a synthetic twin');
     });
   });
 });
