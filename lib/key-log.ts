@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import {
   checkKeyRegistrations,
   currentRegistration,
+  keyPurpose,
   keyRegistrations,
   keySubject,
   type KeyPeriod,
@@ -57,7 +58,7 @@ export async function readKeyLog(
   if (!query.operatorPublicKey)
     throw new KeyLogUntrustedError(`no operator log key is pinned to check the answer about ${subject}`);
   const answer = keyRegistrations.safeParse(
-    await get(keyLogPath(query.partyId, query.purpose, query.saved?.body.treeSize ?? 0)),
+    withoutUnknownPurposes(await askLog(get, query.partyId, query.purpose, query.saved?.body.treeSize ?? 0)),
   );
   if (!answer.success)
     throw new KeyLogUntrustedError(`the transparency log's answer about ${subject} is malformed`);
@@ -65,6 +66,58 @@ export async function readKeyLog(
   if (!checked.ok)
     throw new KeyLogUntrustedError(`the transparency log cannot be trusted: ${checked.reason}`);
   return { head: checked.head, registrations: checked.registrations, periods: checked.periods };
+}
+
+/** Whether an API error is a 400 about the `purpose` the reader asked for (an API older than the purpose). */
+const refusesPurpose = (error: unknown, purpose: KeyPurpose) =>
+  typeof error === 'object' &&
+  error !== null &&
+  ((error as { status?: unknown }).status === 400 ||
+    /answered 400\b/.test(String((error as Error).message))) &&
+  String((error as Error).message).includes('purpose') &&
+  purpose !== 'party';
+
+/**
+ * Asks the log; an API that predates the purpose asked (it answers 400 on `purpose`) is named as such,
+ * so whoever upgraded a reader before the API reads what to do instead of a bare validation error.
+ */
+async function askLog(
+  get: (path: string) => Promise<unknown>,
+  partyId: string,
+  purpose: KeyPurpose,
+  since: number,
+): Promise<unknown> {
+  try {
+    return await get(keyLogPath(partyId, purpose, since));
+  } catch (error) {
+    if (refusesPurpose(error, purpose))
+      throw new KeyLogPurposeUnknownError(
+        `the transparency log does not know key purpose '${purpose}' (its API is older than this reader): ` +
+          `upgrade the API, then ask again (${String((error as Error).message)})`,
+      );
+    throw error;
+  }
+}
+
+/**
+ * Drops registrations of purposes this reader does not know. A registration's digest commits to its
+ * purpose, and its purpose is part of its subject, so one of an unknown purpose can never be a key of
+ * the subject asked: every check on the subject's own registrations (inclusion, sequence, order) is
+ * unchanged. A newer log may list such keys; a reader that does not use them need not refuse it.
+ */
+function withoutUnknownPurposes(answer: unknown): unknown {
+  const registrations = (answer as { registrations?: unknown } | null)?.registrations;
+  if (!Array.isArray(registrations)) return answer;
+  const known = (entry: unknown) => {
+    const purpose = (entry as { registration?: { purpose?: unknown } } | null)?.registration?.purpose;
+    return typeof purpose !== 'string' || keyPurpose.safeParse(purpose).success;
+  };
+  return { ...(answer as object), registrations: registrations.filter(known) };
+}
+
+/** The log does not serve a key purpose the reader asked for: its API predates it. */
+export class KeyLogPurposeUnknownError extends Error {
+  override name = 'KeyLogPurposeUnknownError';
 }
 
 /** A registered party that signs its questions to the log: the log answers only signed requests. */
