@@ -21,7 +21,7 @@ import { formatDifferences, formatReview } from '../template/review-format';
 import { publicKeyFromPem } from '../../lib/x25519-public';
 import {
   openRevisionAsSeller,
-  openSignedRevision,
+  signedReplyKey,
   perimeterStateDir,
   sealingKeyPem,
 } from '../template/sealed-drafts';
@@ -116,10 +116,10 @@ const onCurrent =
     const status = await client.get<TemplateReviewStatus>(reviewPath(reviewId));
     const current = status.revisions.at(-1)!;
     const key = await sealingKeyPem(perimeterStateDir(options, client.partyId));
-    const { replyKey } = await openSignedRevision(client, status, current, 'perimeter', key);
+    const replyKey = await signedReplyKey(client, status, key);
     if (!replyKey)
       process.stderr.write(
-        `${status.proposerId} signed no reply key with revision ${current.revision}: only you will read this ${decision}\n`,
+        `no revision of ${reviewId} opens with a reply key ${status.proposerId} signed: only you will read this ${decision}\n`,
       );
     const note = await sealNote(
       client,

@@ -156,3 +156,24 @@ export async function openSignedRevision(
   if (problem) throw new CliError(`revision ${revision.revision}: ${problem}`, 1);
   return opened;
 }
+
+/**
+ * The reply key the proposer signed with its newest revision that opens and checks: a revision whose
+ * sealed draft was swapped or is unsigned must still be answerable (rejected, say).
+ */
+export async function signedReplyKey(
+  client: TuskClient,
+  status: TemplateReviewStatus,
+  sealingKey: string,
+): Promise<string | undefined> {
+  for (const revision of [...status.revisions].reverse()) {
+    const opened = await openSignedRevision(client, status, revision, 'perimeter', sealingKey).catch(
+      (error: unknown) => {
+        if (error instanceof CliError) return undefined;
+        throw error;
+      },
+    );
+    if (opened) return opened.replyKey;
+  }
+  return undefined;
+}

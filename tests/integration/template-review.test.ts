@@ -12,8 +12,8 @@ import type { DeclaredColumns } from '../../query-policies/column-domains';
 import { previewSignatureProblem } from '../../query-policies/draft-signature';
 import {
   openRevisionAsSeller,
-  openSignedRevision,
   sealAndSign,
+  signedReplyKey,
   sealedRevision,
 } from '../../cli/template/sealed-drafts';
 import { openNotes, sealNote } from '../../cli/template/sealed-notes';
@@ -153,10 +153,8 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
   ) => {
     if (content.decision === 'set_deadline' || !('message' in content) || content.message === undefined)
       return sendDecision(reviewId, content);
-    const current = await status(reviewId, seller);
-    const revision = current.revisions.find((r) => r.revision === content.revision)!;
     const key = await sealingKey();
-    const { replyKey } = await openSignedRevision(seller, current, revision, 'perimeter', key);
+    const replyKey = await signedReplyKey(seller, await status(reviewId, seller), key);
     const note = await sealNote(
       seller,
       { reviewId, revision: content.revision },
@@ -514,6 +512,13 @@ describe('a buyer proposes a template, the seller reviews and approves it', () =
           signature: signTemplate(template, test.seller.keys.privateKeyPem),
         }),
       ).rejects.toMatchObject({ status: 409 });
+      // The seller still rejects it, sealed to the reply key of the last revision that opens.
+      await decide(reviewId, {
+        decision: 'reject',
+        revision: 2,
+        message: 'revision 2 is not what you signed',
+      });
+      expect((await openedByProposer(reviewId)).comments.get(0)).toBe('revision 2 is not what you signed');
     });
 
     it("a comment in clear is refused, through the API and straight on Temporal under the seller's own signature", async () => {
