@@ -2,19 +2,12 @@
 import { explain } from './api.js';
 import { barChart, el, message, replace, table } from './dom.js';
 import { showBuyerDeals } from './buyer-deals.js';
+import { RESTING_DEAL_STAGES } from './deal-stages.js';
 import { releaseProblems } from './release-check.js';
 import { base64url, openDealResult, signDecision, signTerms } from './tusk-crypto.js';
 
 /** Stages after which a deal no longer moves on its own. */
-const RESTING = new Set([
-  'delivered',
-  'confirmed',
-  'disputed',
-  'settled',
-  'refunded',
-  'failed',
-  'needs_attention',
-]);
+const RESTING = new Set(RESTING_DEAL_STAGES);
 const POLL_MS = 1000;
 
 /**
