@@ -59,3 +59,25 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(directory, { recursive: true });
   await page.screenshot({ path: join(directory, `${name}.png`), fullPage: true });
 }
+
+/** Every encoding of a PKCS#8 private key a request could carry it in: the PEM's base64, the DER, the seed. */
+export function keyEncodings(privateKeyPem: string): string[] {
+  const base64 = privateKeyPem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
+  const der = Buffer.from(base64, 'base64');
+  const seed = der.subarray(der.length - 32);
+  return [
+    base64,
+    der.toString('base64url'),
+    der.toString('hex'),
+    seed.toString('base64'),
+    seed.toString('base64url'),
+    seed.toString('hex'),
+  ];
+}
+
+/** A key file as the file input receives it. */
+export const pemFile = (name: string, text: string) => ({
+  name,
+  mimeType: 'application/x-pem-file',
+  buffer: Buffer.from(text),
+});

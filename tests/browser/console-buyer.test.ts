@@ -10,7 +10,7 @@ import type { ResultPayload } from '../../lib/sealed-result';
 import { budgetOf, startTestDeployment, type TestDeployment } from '../integration/harness';
 import { CONSOLE_CSP } from '../../api/console/routes';
 import Fastify from 'fastify';
-import { launchChromium, recordPage, screenshot, type PageRecord } from './browser';
+import { keyEncodings, launchChromium, recordPage, screenshot, type PageRecord } from './browser';
 
 const SCRIPT_TITLE = '<script>alert("title")</script><img src=x onerror="alert(1)">';
 const SCRIPT_DESCRIPTION = '<img src=x onerror="alert(2)"><b>bold</b>';
@@ -19,21 +19,6 @@ const pem = (name: string, text: string) => ({
   mimeType: 'application/x-pem-file',
   buffer: Buffer.from(text),
 });
-
-/** Every encoding of a PKCS#8 private key a request could carry it in: the PEM's base64, the DER, the seed. */
-function keyEncodings(privateKeyPem: string): string[] {
-  const base64 = privateKeyPem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
-  const der = Buffer.from(base64, 'base64');
-  const seed = der.subarray(der.length - 32);
-  return [
-    base64,
-    der.toString('base64url'),
-    der.toString('hex'),
-    seed.toString('base64'),
-    seed.toString('base64url'),
-    seed.toString('hex'),
-  ];
-}
 
 describe('the web console, in Chromium, against the real stack', () => {
   let test: TestDeployment;

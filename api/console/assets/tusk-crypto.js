@@ -149,17 +149,37 @@ export const x25519KeyRef = async (publicKey) =>
   'sha256:' + (await sha256Hex(canonicalJson({ kind: 'x25519', publicKey })));
 
 /**
+ * What is signed of a create request (lib/signed-terms.ts's termsBodyOf): the buyer's result key
+ * replaced by its blob reference.
+ * @param {Record<string, unknown>} requestBody
+ */
+export async function termsBodyOf(requestBody) {
+  const { buyerPublicKey, ...rest } = requestBody;
+  return typeof buyerPublicKey === 'string'
+    ? { ...rest, resultKeyRef: await x25519KeyRef(buyerPublicKey) }
+    : requestBody;
+}
+
+/**
  * The signature over a create request's body as terms (lib/signed-terms.ts's signTerms).
  * @param {string} kind @param {string} signer @param {HeldKey} key @param {Record<string, unknown>} requestBody
  */
 export async function signTerms(kind, signer, key, requestBody) {
-  const { buyerPublicKey, ...rest } = requestBody;
-  const body =
-    typeof buyerPublicKey === 'string'
-      ? { ...rest, resultKeyRef: await x25519KeyRef(buyerPublicKey) }
-      : requestBody;
+  const body = await termsBodyOf(requestBody);
   const message = 'tusk terms v1\n' + canonicalJson({ kind, signer, publicKey: key.publicKey, body });
   return signText(key.privateKey, message);
+}
+
+/**
+ * The hash that names a signed create request's terms, signature included (lib/signed-terms.ts's
+ * termsHashOf): what a deal's scope and its seller's release statement must name.
+ * @param {string} kind @param {string} signer @param {string} publicKey
+ * @param {Record<string, unknown>} signedRequest the request body with its `termsSignature`
+ */
+export async function termsHashOf(kind, signer, publicKey, signedRequest) {
+  const { termsSignature, ...requestBody } = signedRequest;
+  const body = await termsBodyOf(requestBody);
+  return canonicalHash({ kind, signer, publicKey, body, signature: termsSignature });
 }
 
 /**
