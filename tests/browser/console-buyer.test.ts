@@ -6,6 +6,8 @@ import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { signReleaseStatement, type ReleaseStatement } from '../../lib/release-statement';
 import { buyDeal } from '../integration/harness';
 import { TuskClient } from '../../lib/tusk-client';
+import { termsBodyOf, termsHashOf } from '../../lib/signed-terms';
+import type { DecisionScope } from '../../lib/decision-statement';
 import type { ResultPayload } from '../../lib/sealed-result';
 import { budgetOf, startTestDeployment, type TestDeployment } from '../integration/harness';
 import { CONSOLE_CSP } from '../../api/console/routes';
@@ -218,28 +220,60 @@ describe('the web console, in Chromium, against the real stack', () => {
   describe("an earlier deal, from the buyer's list", () => {
     let delivered: string;
     let operatorKey: string;
+    /** The create request the buyer signed for the deal (with the CLI's code, outside the page). */
+    let signedRequest: Record<string, unknown>;
 
     beforeAll(async () => {
       const { deployment } = test;
       const deal = await buyDeal(deployment, 'cohort-cost-by-zip3', { min_age: 30, max_age: 50, sex: 'M' });
       await deal.delivered();
       delivered = deal.dealId;
+      signedRequest = deal.signed;
       operatorKey = (await deployment.buyer.client.get<{ publicKey: string }>('/operator/key')).publicKey;
     });
 
-    /** The buyer's page, pinned to `pinned`, with the API's answer for the result rewritten by `serve`. */
-    async function openAs(pinned: string, serve?: (sealed: { release?: ReleaseStatement }) => unknown) {
+    /**
+     * Keeps a signed create request in the page's store, as the page keeps what it signs itself
+     * (the page computes the hash with its own code).
+     */
+    const keepInPage = (page: Page, request: Record<string, unknown>) =>
+      page.evaluate(`(async (a) => {
+        const store = await import('/console/key-store.js');
+        const tusk = await import('/console/tusk-crypto.js');
+        const termsHash = await tusk.termsHashOf('cohort_query', a.partyId, a.publicKey, a.request);
+        await store.keepTerms(a.partyId, 'cohort_query', a.request.dealId, { request: a.request, termsHash });
+      })(${JSON.stringify({
+        partyId: test.deployment.buyer.id,
+        publicKey: test.deployment.buyer.client.publicKey,
+        request,
+      })})`);
+
+    type Rewrite<T> = (answer: T) => unknown;
+    type StatusView = { scope: DecisionScope } & Record<string, unknown>;
+
+    /** The operator runs the API: it can serve any answer at a path. Here it does. */
+    async function serveRewritten<T>(page: Page, path: string, rewrite: Rewrite<T>) {
+      await page.route(`**${path}`, async (route) => {
+        const response = await route.fetch();
+        await route.fulfill({ response, json: rewrite((await response.json()) as T) });
+      });
+    }
+
+    /**
+     * The buyer's page, pinned to `pinned`, keeping the terms `kept` (the buyer's own unless told; null:
+     * none), with the API's answers for the result and the deal's status rewritten as asked.
+     */
+    async function openAs(
+      pinned: string,
+      serve?: (sealed: { release?: ReleaseStatement }) => unknown,
+      options: { kept?: Record<string, unknown> | null; status?: Rewrite<StatusView> } = {},
+    ) {
       const { buyer } = test.deployment;
       const signedIn = await signIn(buyer.id, buyer.signingKeyPem, buyer.resultKeyPem, pinned);
-      // The operator runs the API: it can serve any answer for the result. Here it does.
-      if (serve)
-        await signedIn.page.route(`**/deals/${delivered}/result`, async (route) => {
-          const response = await route.fetch();
-          await route.fulfill({
-            response,
-            json: serve((await response.json()) as { release?: ReleaseStatement }),
-          });
-        });
+      const kept = options.kept === undefined ? signedRequest : options.kept;
+      if (kept) await keepInPage(signedIn.page, kept);
+      if (serve) await serveRewritten(signedIn.page, `/deals/${delivered}/result`, serve);
+      if (options.status) await serveRewritten(signedIn.page, `/deals/${delivered}`, options.status);
       await signedIn.page.click('button[data-role=buyer]');
       const row = signedIn.page.locator(`#my-deals tr[data-deal="${delivered}"]`);
       await row.getByRole('button', { name: 'Open' }).click();
@@ -288,6 +322,75 @@ describe('the web console, in Chromium, against the real stack', () => {
       expect(await refusal(page)).toMatch(
         /the transparency log cannot be trusted: .*not the operator's pinned key/,
       );
+      expect(await page.locator('#result').count()).toBe(0);
+      await context.close();
+    });
+
+    it('an answer to terms this browser did not sign is refused', async () => {
+      const { page, context } = await openAs(operatorKey, undefined, { kept: null });
+      expect(await refusal(page)).toMatch(
+        new RegExp(
+          `^Refusing the answer of ${delivered}: no terms for deal ${delivered} were signed in this browser`,
+        ),
+      );
+      expect(await page.locator('#result').count()).toBe(0);
+      await context.close();
+    });
+
+    it('a deal whose status names other terms than the ones kept is refused, and the page signs nothing about it', async () => {
+      const { buyer } = test.deployment;
+      const swapped = `sha256:${'e'.repeat(64)}`;
+      const { page, context, record } = await openAs(operatorKey, undefined, {
+        status: (status) => ({
+          ...status,
+          scope: { ...status.scope, subject: { ...status.scope.subject, termsHash: swapped } },
+        }),
+      });
+      expect(await refusal(page)).toMatch(
+        new RegExp(
+          `^Refusing the answer of ${delivered}: deal ${delivered} names terms ${swapped}, not the sha256:[0-9a-f]{64} you signed$`,
+        ),
+      );
+      expect(await page.locator('#result').count()).toBe(0);
+      await screenshot(page, 'buyer-terms-refused');
+
+      // Nor does it sign a dispute over the swapped scope: nothing is sent, the deal does not move.
+      const row = page.locator(`#my-deals tr[data-deal="${delivered}"]`);
+      await row.getByRole('button', { name: 'Dispute' }).click();
+      await page.getByLabel('Reason for the dispute').fill('the counts look doubled');
+      await page.getByRole('button', { name: 'Open the dispute' }).click();
+      await page.getByText(/^Refusing to sign for it: deal .* names terms/).waitFor();
+      expect(record.requests.filter((r) => r.method === 'POST')).toEqual([]);
+      expect((await buyer.client.get<{ stage: string }>(`/deals/${delivered}`)).stage).toBe('delivered');
+      await context.close();
+    });
+
+    it('a release statement of other terms than the ones kept is refused, even when the status agrees with them', async () => {
+      const { buyer } = test.deployment;
+      // The buyer signed again for the same deal id, other parameters; the operator ran the first terms.
+      const { termsSignature: _signature, ...body } = signedRequest;
+      const resigned = buyer.client.signed('cohort_query', {
+        ...body,
+        parameters: { min_age: 30, max_age: 50, sex: 'F' },
+      });
+      const { termsSignature, ...resignedBody } = resigned;
+      const resignedHash = termsHashOf({
+        kind: 'cohort_query',
+        signer: buyer.id,
+        publicKey: buyer.client.publicKey,
+        body: termsBodyOf(resignedBody),
+        signature: termsSignature,
+      });
+      const { page, context } = await openAs(operatorKey, undefined, {
+        kept: resigned,
+        status: (status) => ({
+          ...status,
+          scope: { ...status.scope, subject: { ...status.scope.subject, termsHash: resignedHash } },
+        }),
+      });
+      const text = await refusal(page);
+      expect(text).toMatch(new RegExp(`^Refusing the answer of ${delivered}: it is not what seller`));
+      expect(text).toMatch(/it answers other terms than the ones the buyer signed/);
       expect(await page.locator('#result').count()).toBe(0);
       await context.close();
     });

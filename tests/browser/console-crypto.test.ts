@@ -10,7 +10,7 @@ import type { QueryTemplate } from '../../query-policies/template';
 import { buildResultPayload, resultCommitment, sealResult } from '../../lib/sealed-result';
 import { decisionSignatureValid } from '../../lib/signed-decision';
 import { signRequest, verifyRequest } from '../../lib/signed-request';
-import { signTerms } from '../../lib/signed-terms';
+import { signTerms, termsHashOf } from '../../lib/signed-terms';
 import { publicKeyFromPem } from '../../lib/x25519-public';
 import { consistencyProof, inclusionProof, leafHash, rootOf } from '../../lib/transparency/merkle';
 import { signReleaseStatement } from '../../lib/release-statement';
@@ -105,7 +105,14 @@ describe('the console signs and opens exactly as the CLI and the API do', () => 
        return tusk.signTerms('cohort_query', 'buyer-1', key, args.body);`,
       { pem: signing.privateKeyPem, body },
     );
-    expect(terms).toBe(signTerms('cohort_query', 'buyer-1', body, signing.privateKeyPem).signature);
+    const envelope = signTerms('cohort_query', 'buyer-1', body, signing.privateKeyPem);
+    expect(terms).toBe(envelope.signature);
+    // The hash that names the signed terms, which the page keeps and answers must name.
+    const hashed = await inPage<string>(
+      `return tusk.termsHashOf('cohort_query', 'buyer-1', args.publicKey, { ...args.body, termsSignature: args.terms });`,
+      { publicKey: signing.publicKey, body, terms },
+    );
+    expect(hashed).toBe(termsHashOf(envelope));
 
     const scope = { workflowId: 'deal-d-1', runId: 'r', subject: { id: 'd-1', termsHash: 'sha256:11' } };
     const decision = await inPage<{ notAfter: number; signature: string }>(

@@ -1,6 +1,7 @@
 // @ts-check
 import { explain } from './api.js';
 import { el, message, replace } from './dom.js';
+import { ownScope } from './deal-terms.js';
 import { signDecision } from './tusk-crypto.js';
 
 /**
@@ -22,9 +23,7 @@ function downloadJson(value, name) {
  */
 export async function openDispute(client, dealId, reason) {
   const path = `/deals/${encodeURIComponent(dealId)}`;
-  const { scope } = await client.get(path);
-  if (!scope || scope.subject?.id !== dealId)
-    throw new Error('the deal shows no decision scope for itself yet');
+  const scope = await ownScope(client.partyId, dealId, (await client.get(path)).scope);
   const content = { reason };
   const proof = await signDecision(
     client.signingKey.privateKey,

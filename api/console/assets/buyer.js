@@ -4,7 +4,9 @@ import { barChart, el, message, replace, table } from './dom.js';
 import { showBuyerDeals } from './buyer-deals.js';
 import { RESTING_DEAL_STAGES } from './deal-stages.js';
 import { releaseProblems } from './release-check.js';
-import { base64url, openDealResult, signDecision, signTerms } from './tusk-crypto.js';
+import { keptTermsCheck, ownScope } from './deal-terms.js';
+import { keepTerms } from './key-store.js';
+import { base64url, openDealResult, signDecision, signTerms, termsHashOf } from './tusk-crypto.js';
 
 /** Stages after which a deal no longer moves on its own. */
 const RESTING = new Set(RESTING_DEAL_STAGES);
@@ -125,6 +127,8 @@ async function followDeal(client, resultKey, dealId, panel, template) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
   if (!deal.result) return replace(status, message(`The deal ended ${deal.stage}.`, 'error'));
+  const { termsHash, problem } = await keptTermsCheck(client.partyId, dealId, deal.scope);
+  if (problem) return replace(status, message(`Refusing the answer of ${dealId}: ${problem}`, 'error'));
   const sealed = await client.get(`/deals/${encodeURIComponent(dealId)}/result`);
   if (sealed.commitment !== deal.result.commitment)
     return replace(status, message('The result served is not the one the deal recorded.', 'error'));
@@ -133,6 +137,7 @@ async function followDeal(client, resultKey, dealId, panel, template) {
     sealed,
     template.seller,
     await operatorKeyOf(client, client.operatorKey),
+    termsHash,
   );
   if (problems.length > 0)
     return replace(
@@ -156,9 +161,7 @@ async function followDeal(client, resultKey, dealId, panel, template) {
 /** The buyer's signed confirmation, over the scope its deal's status shows. */
 async function confirmDeal(client, dealId) {
   const path = `/deals/${encodeURIComponent(dealId)}`;
-  const { scope } = await client.get(path);
-  if (!scope || scope.subject?.id !== dealId)
-    throw new Error('the deal shows no decision scope for itself yet');
+  const scope = await ownScope(client.partyId, dealId, (await client.get(path)).scope);
   const proof = await signDecision(
     client.signingKey.privateKey,
     scope,
@@ -185,10 +188,14 @@ async function dealRequest(client, resultKey, template, parameters, listing, com
     buyerPublicKey: resultKey.publicKey,
     compliance,
   };
-  return {
+  const signed = {
     ...body,
     termsSignature: await signTerms('cohort_query', client.partyId, client.signingKey, body),
   };
+  // Kept before it is sent: an answer is accepted only for terms kept here (deal-terms.js).
+  const termsHash = await termsHashOf('cohort_query', client.partyId, client.signingKey.publicKey, signed);
+  await keepTerms(client.partyId, 'cohort_query', body.dealId, { request: signed, termsHash });
+  return signed;
 }
 
 /** A labelled choice among a template's allowed values. @param {string} id @param {string} label @param {string[]} values */

@@ -163,7 +163,8 @@ export const registeredPerimeterKey = (client, sellerId, operatorKey) =>
 /**
  * Every reason the statement is not the seller's perimeter's word for this sealed table, as
  * lib/release-statement.ts's releaseStatementProblems; empty when it is.
- * @param {any} statement @param {{ perimeterKey: string, dealId: string, commitment: string }} expected
+ * @param {any} statement
+ * @param {{ perimeterKey: string, dealId: string, commitment: string, termsHash?: string }} expected
  */
 export async function releaseStatementProblems(statement, expected) {
   const body = statement?.body;
@@ -190,6 +191,8 @@ export async function releaseStatementProblems(statement, expected) {
     problems.push(
       `the seller released commitment ${body.commitment}, not the ${expected.commitment} delivered`,
     );
+  if (expected.termsHash !== undefined && body.termsHash !== expected.termsHash)
+    problems.push('it answers other terms than the ones the buyer signed');
   return problems;
 }
 
@@ -198,8 +201,9 @@ export async function releaseStatementProblems(statement, expected) {
  * @param {{ get: (path: string) => Promise<any> }} client
  * @param {{ dealId: string, commitment: string, release?: unknown }} sealed
  * @param {string} sellerId @param {string} operatorKey
+ * @param {string} [termsHash] the hash of the terms the buyer signed and kept, which the statement must name
  */
-export async function releaseProblems(client, sealed, sellerId, operatorKey) {
+export async function releaseProblems(client, sealed, sellerId, operatorKey, termsHash) {
   const perimeterKey = await registeredPerimeterKey(client, sellerId, operatorKey);
   if (!perimeterKey)
     return [
@@ -209,5 +213,6 @@ export async function releaseProblems(client, sealed, sellerId, operatorKey) {
     perimeterKey,
     dealId: sealed.dealId,
     commitment: sealed.commitment,
+    ...(termsHash === undefined ? {} : { termsHash }),
   });
 }
