@@ -29,15 +29,21 @@ export class Client {
     this.operatorKey = operatorKey;
   }
 
-  /** @param {string} method @param {string} path @param {unknown} [body] */
-  request(method, path, body) {
+  /**
+   * @param {string} method @param {string} path @param {unknown} [body]
+   * @param {Record<string, string>} [unsigned] headers sent beside the signature (a subscription's access token)
+   */
+  request(method, path, body, unsigned = {}) {
     return body === undefined
-      ? this.send(method, path, '', undefined)
-      : this.send(method, path, JSON.stringify(body), 'application/json');
+      ? this.send(method, path, '', undefined, unsigned)
+      : this.send(method, path, JSON.stringify(body), 'application/json', unsigned);
   }
 
-  /** @param {string} method @param {string} path @param {string} text @param {string | undefined} contentType */
-  async send(method, path, text, contentType) {
+  /**
+   * @param {string} method @param {string} path @param {string} text @param {string | undefined} contentType
+   * @param {Record<string, string>} [unsigned] headers sent beside the signature
+   */
+  async send(method, path, text, contentType, unsigned = {}) {
     // The API accepts each signed request once: two identical requests need distinct timestamps.
     this.lastTimestamp = Math.max(Date.now(), this.lastTimestamp + 1);
     /** @type {Record<string, string>} */
@@ -50,7 +56,7 @@ export class Client {
     if (contentType !== undefined) headers['content-type'] = contentType;
     const response = await fetch(path, {
       method,
-      headers,
+      headers: { ...unsigned, ...headers },
       credentials: 'omit',
       ...(contentType === undefined ? {} : { body: text }),
     });

@@ -2,6 +2,7 @@
 import { explain } from './api.js';
 import { barChart, el, message, replace, table } from './dom.js';
 import { showBuyerDeals } from './buyer-deals.js';
+import { showBuyerSubscriptions } from './buyer-subscriptions.js';
 import { RESTING_DEAL_STAGES } from './deal-stages.js';
 import { releaseProblems } from './release-check.js';
 import { keptTermsCheck, ownScope } from './deal-terms.js';
@@ -71,8 +72,9 @@ async function budgetGauge(client, template) {
  * each bar with ± one standard deviation of the noise.
  * @param {{ columns: string[], rows: (string | number | null)[][], templateId: string, privacy: any }} payload
  * @param {number} dimensions how many leading columns name the group
+ * @param {Record<string, string>} [attributes] the section's (the deal panel's one result is #result)
  */
-function resultView(payload, dimensions) {
+function resultView(payload, dimensions, attributes = { id: 'result' }) {
   const shown = payload.rows.filter((row) => row.slice(dimensions).some((cell) => cell !== null));
   const metric = payload.columns[dimensions] ?? '';
   const scale = payload.privacy.noiseScales[metric] ?? payload.privacy.noiseScales.units ?? 0;
@@ -87,7 +89,7 @@ function resultView(payload, dimensions) {
       value: Number(row[dimensions]),
       error: sd,
     }));
-  return el('section', { 'aria-label': 'result', id: 'result' }, [
+  return el('section', { 'aria-label': 'result', ...attributes }, [
     el('h3', {}, [`Result of ${payload.templateId}`]),
     el('p', {}, [
       `${payload.privacy.mechanism}, ε ${payload.privacy.epsilonSpent}, noise scale ${scale}; ` +
@@ -137,7 +139,7 @@ async function followDeal(client, resultKey, dealId, panel, template) {
     sealed,
     template.seller,
     await operatorKeyOf(client, client.operatorKey),
-    termsHash,
+    { termsHash },
   );
   if (problems.length > 0)
     return replace(
@@ -304,12 +306,14 @@ export async function showBuyer(client, resultKey, root) {
     ),
   );
   const deals = el('section', { id: 'buyer-deals' });
+  const subscriptions = el('section', { id: 'buyer-subscriptions' });
   replace(
     root,
     el('h2', {}, ['Catalog']),
     el('table', { id: 'catalog' }, [el('thead', {}, [head]), el('tbody', {}, rows)]),
     detail,
     deals,
+    subscriptions,
   );
   const open = (/** @type {string} */ dealId) => {
     openExisting(client, resultKey, listing.templates, dealId, detail).catch((error) =>
@@ -317,6 +321,16 @@ export async function showBuyer(client, resultKey, root) {
     );
   };
   await showBuyerDeals(client, deals, open);
+  /** @type {import('./buyer-subscriptions.js').ShowResult} */
+  const showDelivered = (payload, label) => {
+    const template = listing.templates.find((/** @type {Template} */ t) => t.hash === payload.templateHash);
+    const dimensions = template?.dimensions.length ?? 1;
+    return el('div', {}, [
+      el('h4', {}, [label]),
+      resultView(payload, dimensions, { class: 'delivery-result' }),
+    ]);
+  };
+  await showBuyerSubscriptions(client, resultKey, subscriptions, showDelivered);
 }
 
 /** An earlier deal's answer, found by its status's template and seller, checked and opened as a new one. */

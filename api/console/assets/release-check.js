@@ -164,7 +164,7 @@ export const registeredPerimeterKey = (client, sellerId, operatorKey) =>
  * Every reason the statement is not the seller's perimeter's word for this sealed table, as
  * lib/release-statement.ts's releaseStatementProblems; empty when it is.
  * @param {any} statement
- * @param {{ perimeterKey: string, dealId: string, commitment: string, termsHash?: string }} expected
+ * @param {{ perimeterKey: string, dealId: string, commitment: string, termsHash?: string, kind?: string }} expected
  */
 export async function releaseStatementProblems(statement, expected) {
   const body = statement?.body;
@@ -183,8 +183,8 @@ export async function releaseStatementProblems(statement, expected) {
     ))
   )
     problems.push("the perimeter's signature does not verify");
-  if (body.kind !== 'sealed_table')
-    problems.push(`it states a ${body.kind} release, not the sealed_table delivered`);
+  const kind = expected.kind ?? 'sealed_table';
+  if (body.kind !== kind) problems.push(`it states a ${body.kind} release, not the ${kind} delivered`);
   if (body.dealId !== expected.dealId)
     problems.push(`it releases deal ${body.dealId}, not ${expected.dealId}`);
   if (body.commitment !== expected.commitment)
@@ -201,9 +201,10 @@ export async function releaseStatementProblems(statement, expected) {
  * @param {{ get: (path: string) => Promise<any> }} client
  * @param {{ dealId: string, commitment: string, release?: unknown }} sealed
  * @param {string} sellerId @param {string} operatorKey
- * @param {string} [termsHash] the hash of the terms the buyer signed and kept, which the statement must name
+ * @param {{ termsHash?: string, kind?: string }} [also] the hash of the terms the buyer signed and kept,
+ *   which the statement must name; the kind of release delivered (a deal's sealed_table unless told)
  */
-export async function releaseProblems(client, sealed, sellerId, operatorKey, termsHash) {
+export async function releaseProblems(client, sealed, sellerId, operatorKey, also = {}) {
   const perimeterKey = await registeredPerimeterKey(client, sellerId, operatorKey);
   if (!perimeterKey)
     return [
@@ -213,6 +214,6 @@ export async function releaseProblems(client, sealed, sellerId, operatorKey, ter
     perimeterKey,
     dealId: sealed.dealId,
     commitment: sealed.commitment,
-    ...(termsHash === undefined ? {} : { termsHash }),
+    ...also,
   });
 }
