@@ -1,6 +1,7 @@
 // @ts-check
 import { explain } from './api.js';
 import { el, message, replace, table } from './dom.js';
+import { decisionPanel } from './disclosure-decisions.js';
 import { treeHeadProblem, verifyConsistency } from './release-check.js';
 
 /**
@@ -102,11 +103,35 @@ export async function showAuditor(client, root) {
   );
   const listed = await client.get('/deals?kind=disclosure').catch((error) => ({ error }));
   if ('error' in listed) return replace(disclosures, message(explain(listed.error), 'error'));
-  replace(
-    disclosures,
-    table(
-      ['Disclosure', 'Stage', 'Started', 'Closed'],
-      listed.deals.map((d) => [d.id, d.stage, d.startedAt, d.closedAt ?? '']),
-    ),
+  replace(disclosures, disclosureTable(client, listed.deals));
+}
+
+/**
+ * The disclosures listed, each with a button showing what it asks (and, to compliance, the decision).
+ * @param {import('./api.js').Client} client @param {{ id: string, stage: string, startedAt: string, closedAt?: string }[]} listed
+ */
+function disclosureTable(client, listed) {
+  const panel = el('div', { 'aria-live': 'polite' });
+  const rows = listed.map((d) => {
+    const show = el('button', { type: 'button' }, ['Show']);
+    show.addEventListener('click', () => {
+      decisionPanel(client, d.id).then(
+        (section) => replace(panel, section),
+        (error) => replace(panel, message(explain(error), 'error')),
+      );
+    });
+    return el('tr', { 'data-disclosure': d.id }, [
+      ...[d.id, d.stage, d.startedAt, d.closedAt ?? ''].map((cell) => el('td', {}, [cell])),
+      el('td', {}, [show]),
+    ]);
+  });
+  const head = el(
+    'tr',
+    {},
+    ['Disclosure', 'Stage', 'Started', 'Closed', ''].map((h) => el('th', { scope: 'col' }, [h])),
   );
+  return el('div', {}, [
+    el('table', { id: 'disclosures' }, [el('thead', {}, [head]), el('tbody', {}, rows)]),
+    panel,
+  ]);
 }
