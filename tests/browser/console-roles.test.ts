@@ -7,8 +7,9 @@ import { signDocument } from '../../lib/transparency/signed-document';
 import type { SignedTreeHead } from '../../lib/transparency/tree-head';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { GrantStatus } from '../../workflows/grant/state';
-import { grantWorkflowId } from '../../lib/ids/workflow-ids';
-import { startTestDeployment, type TestDeployment } from '../integration/harness';
+import { disclosureWorkflowId, grantWorkflowId } from '../../lib/ids/workflow-ids';
+import type { DisclosureStatus } from '../../workflows/disclosure/state';
+import { buyDeal, startTestDeployment, type TestDeployment } from '../integration/harness';
 import { LIFECYCLE_PARTIES, party, terminateRunning, waitFor } from '../integration/lifecycle-harness';
 import { launchChromium, recordPage, screenshot } from './browser';
 
@@ -24,6 +25,7 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
   let sponsor: PartyIdentity;
   let earlierHead: SignedTreeHead;
   const grantId = `grant-${crypto.randomUUID()}`;
+  const disclosureId = `disclosure-${crypto.randomUUID()}`;
 
   beforeAll(async () => {
     test = await startTestDeployment(
@@ -64,12 +66,37 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
     await submitGrantEvidence(lab.client, grantId, 'enrolled', 'enrolment log for enrolled');
     await waitFor(status, (s) => s.stage === 'completed', 150_000);
     // The grant's receipt is issued into the log: the log grows past the head saved above.
-    await sponsor.client.get(`/grants/${grantId}/receipt`);
+    // (issued once the grant has settled, which may follow `completed` by a moment).
+    await waitFor(
+      () =>
+        sponsor.client.get(`/grants/${grantId}/receipt`).then(
+          () => true,
+          () => false,
+        ),
+      (issued) => issued,
+    );
+    // A deal the auditor asks compliance to disclose.
+    const deal = await buyDeal(test.deployment, 'cohort-cost-by-zip3', {
+      min_age: 30,
+      max_age: 50,
+      sex: 'F',
+    });
+    await deal.delivered();
+    await party(test, 'auditor').client.post('/disclosures', {
+      disclosureId,
+      dealId: deal.dealId,
+      reason: 'quarterly sample of delivered deals',
+    });
+    await waitFor(
+      () => party(test, 'auditor').client.get<DisclosureStatus>(`/disclosures/${disclosureId}`),
+      (s) => s.scope !== undefined,
+    );
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
-    if (test) await terminateRunning(test.temporal, [grantWorkflowId(grantId)]);
+    if (test)
+      await terminateRunning(test.temporal, [grantWorkflowId(grantId), disclosureWorkflowId(disclosureId)]);
     await test?.close();
   });
 
@@ -169,17 +196,77 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
     it('lists the disclosures the auditor may see, as the API lists them', async () => {
       const auditor = party(test, 'auditor');
       const { page, context } = await signIn(auditor, 'auditor', operatorKey);
-      const section = page.locator('main table').last();
+      const section = page.locator('#disclosures');
       await section.waitFor();
       const listed = await auditor.client.get<{ deals: { id: string }[] }>('/deals?kind=disclosure');
+      expect(listed.deals.map((d) => d.id)).toContain(disclosureId);
       expect(await section.locator('tbody tr').count()).toBe(listed.deals.length);
       expect(await section.locator('th').allTextContents()).toEqual([
         'Disclosure',
         'Stage',
         'Started',
         'Closed',
+        '',
       ]);
       await context.close();
+    });
+
+    /** A compliance party's page on the disclosure request, its status as the API (or `rewrite`) shows it. */
+    async function showDisclosure(who: string, rewrite?: (status: DisclosureStatus) => DisclosureStatus) {
+      const signedIn = await signIn(party(test, who), 'auditor', operatorKey);
+      if (rewrite)
+        await signedIn.page.route(`**/disclosures/${disclosureId}`, async (route) => {
+          const response = await route.fetch();
+          await route.fulfill({ response, json: rewrite((await response.json()) as DisclosureStatus) });
+        });
+      await signedIn.page
+        .locator(`#disclosures tr[data-disclosure="${disclosureId}"]`)
+        .getByRole('button', { name: 'Show' })
+        .click();
+      await signedIn.page.locator('#disclosure').waitFor();
+      return signedIn;
+    }
+    const decisions = async () =>
+      (
+        await party(test, 'auditor').client.get<DisclosureStatus>(`/disclosures/${disclosureId}`)
+      ).decisions.map((d) => `${d.principal}: ${d.decision}`);
+
+    it('an approval signed over fields other than the request asks is not counted', async () => {
+      // The operator runs the API: it shows compliance a narrower request than the auditor made.
+      const { page, context } = await showDisclosure('compliance-1', (status) => ({
+        ...status,
+        fields: status.fields.slice(0, 1),
+      }));
+      await page.getByRole('button', { name: 'Approve (signed here)' }).click();
+      const alert = page.locator('#disclosure-outcome [role=alert]');
+      await alert.waitFor();
+      expect(await alert.textContent()).toMatch(
+        /^The API refused: signature is not compliance-1's over this disclosure_decision/,
+      );
+      expect(await decisions()).toEqual([]);
+      await context.close();
+    });
+
+    it('two compliance parties approve the disclosure in the page, each signing what it is shown', async () => {
+      const expected = [
+        ['compliance-1', 'pending'],
+        ['compliance-2', 'approved'],
+      ];
+      for (const [who, stage] of expected) {
+        const { page, context, record } = await showDisclosure(who!);
+        const shown = await page.locator('#disclosure td').allTextContents();
+        expect(shown).toContain('quarterly sample of delivered deals');
+        expect(shown).toContain('auditor');
+        await page.getByRole('button', { name: 'Approve (signed here)' }).click();
+        await page.getByText(`Disclosure ${disclosureId}: your approve is recorded; ${stage}.`).waitFor();
+        if (who === 'compliance-1') await screenshot(page, 'compliance-disclosure');
+        expect(
+          record.requests.filter((r) => r.method === 'POST').map((r) => new URL(r.url).pathname),
+        ).toEqual([`/disclosures/${disclosureId}/decisions`]);
+        expect(record.pageErrors).toEqual([]);
+        await context.close();
+      }
+      expect(await decisions()).toEqual(['compliance-1: approve', 'compliance-2: approve']);
     });
   });
 
