@@ -35,7 +35,10 @@ export async function openDispute(client, dealId, reason) {
   return client.post(`${path}/dispute`, { reason, ...proof });
 }
 
-/** The dispute form of one deal: a labelled reason, required. */
+/**
+ * The dispute form of one deal: a labelled reason, required.
+ * @param {import('./api.js').Client} client @param {string} dealId @param {HTMLElement} status
+ */
 function disputeForm(client, dealId, status) {
   const id = `reason-${dealId}`;
   const reason = /** @type {HTMLInputElement} */ (el('input', { id, required: '', maxlength: '2000' }));

@@ -21,6 +21,7 @@ const POLL_MS = 1000;
  *   parameters: Record<string, { type: string, min?: number, max?: number, values?: string[], description?: string }>,
  *   privacy: { mechanism: string, epsilon: number, delta: number },
  *   compliance?: { jurisdictions: string[], purposes: string[], dataClasses: string[] } }} Template
+ * @typedef {{ templates: Template[], feeBps?: number, acceptanceWindowSeconds?: number }} Listing
  */
 
 /** A labelled input for one template parameter. @param {string} name @param {Template['parameters'][string]} spec */
@@ -47,7 +48,10 @@ function parameterField(name, spec) {
   ]);
 }
 
-/** The budget gauge: spent and left of this buyer's ε on a dataset, and the window. */
+/**
+ * The budget gauge: spent and left of this buyer's ε on a dataset, and the window.
+ * @param {Client} client @param {Template} template
+ */
 async function budgetGauge(client, template) {
   const view = await client.get(
     `/budgets/${encodeURIComponent(template.seller)}/${encodeURIComponent(template.dataset)}`,
@@ -100,7 +104,10 @@ function resultView(payload, dimensions, attributes = { id: 'result' }) {
   ]);
 }
 
-/** The operator's log key: the one pinned in the page, else (as the CLI without a pin) what the API says. */
+/**
+ * The operator's log key: the one pinned in the page, else (as the CLI without a pin) what the API says.
+ * @param {Client} client @param {string} pinned
+ */
 async function operatorKeyOf(client, pinned) {
   return pinned || (await client.get('/operator/key')).publicKey;
 }
@@ -108,6 +115,8 @@ async function operatorKeyOf(client, pinned) {
 /**
  * One deal: its stages as they come, then (only if the seller's perimeter signed its release) the
  * sealed answer opened here, then confirm.
+ * @param {Client} client @param {HeldKey} resultKey @param {string} dealId @param {HTMLElement} panel
+ * @param {Template} template
  */
 async function followDeal(client, resultKey, dealId, panel, template) {
   const dimensions = template.dimensions.length;
@@ -119,7 +128,7 @@ async function followDeal(client, resultKey, dealId, panel, template) {
     deal = await client.get(`/deals/${encodeURIComponent(dealId)}`);
     replace(
       timeline,
-      ...(deal.timeline ?? []).map((t) =>
+      ...(deal.timeline ?? []).map((/** @type {{ stage: string, at: number }} */ t) =>
         el('li', {}, [`${t.stage} at ${new Date(t.at).toLocaleTimeString()}`]),
       ),
     );
@@ -160,7 +169,10 @@ async function followDeal(client, resultKey, dealId, panel, template) {
   replace(status, resultView(payload, dimensions), deal.stage === 'delivered' ? confirm : '');
 }
 
-/** The buyer's signed confirmation, over the scope its deal's status shows. */
+/**
+ * The buyer's signed confirmation, over the scope its deal's status shows.
+ * @param {Client} client @param {string} dealId
+ */
 async function confirmDeal(client, dealId) {
   const path = `/deals/${encodeURIComponent(dealId)}`;
   const scope = await ownScope(client.partyId, dealId, (await client.get(path)).scope);
@@ -174,7 +186,12 @@ async function confirmDeal(client, dealId) {
   return client.post(`${path}/confirm`, proof);
 }
 
-/** The signed create request of a deal, with the money fields the CLI fills in (lib/signed-terms.ts). */
+/**
+ * The signed create request of a deal, with the money fields the CLI fills in (lib/signed-terms.ts).
+ * @param {Client} client @param {HeldKey} resultKey @param {Template} template
+ * @param {Record<string, string | number>} parameters @param {Listing} listing
+ * @param {{ jurisdiction: string, purpose: string, acceptedDataClasses: string[] }} compliance
+ */
 async function dealRequest(client, resultKey, template, parameters, listing, compliance) {
   const body = {
     nonce: base64url(crypto.getRandomValues(new Uint8Array(16))),
@@ -223,7 +240,11 @@ const dataClassBoxes = (classes) =>
     ),
   ]);
 
-/** The purchase form of one template. */
+/**
+ * The purchase form of one template.
+ * @param {Client} client @param {HeldKey} resultKey @param {Template} template @param {Listing} listing
+ * @param {HTMLElement} panel
+ */
 function dealForm(client, resultKey, template, listing, panel) {
   const fields = Object.entries(template.parameters ?? {}).map(([name, spec]) => parameterField(name, spec));
   const compliance = template.compliance ?? { jurisdictions: [], purposes: [], dataClasses: [] };
@@ -333,7 +354,11 @@ export async function showBuyer(client, resultKey, root) {
   await showBuyerSubscriptions(client, resultKey, subscriptions, showDelivered);
 }
 
-/** An earlier deal's answer, found by its status's template and seller, checked and opened as a new one. */
+/**
+ * An earlier deal's answer, found by its status's template and seller, checked and opened as a new one.
+ * @param {Client} client @param {HeldKey | undefined} resultKey @param {Template[]} templates
+ * @param {string} dealId @param {HTMLElement} panel
+ */
 async function openExisting(client, resultKey, templates, dealId, panel) {
   if (!resultKey) return replace(panel, message('Load your result (X25519) key to open results.', 'error'));
   const deal = await client.get(`/deals/${encodeURIComponent(dealId)}`);

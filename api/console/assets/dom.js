@@ -63,7 +63,7 @@ export function barChart(bars, title) {
   const labelWidth = 140;
   const width = 520;
   const max = Math.max(1, ...bars.map((b) => b.value + b.error));
-  const scale = (v) => labelWidth + (Math.max(0, v) / max) * (width - labelWidth - 10);
+  const scale = (/** @type {number} */ v) => labelWidth + (Math.max(0, v) / max) * (width - labelWidth - 10);
   const chart = svg('svg', {
     width,
     height: bars.length * rowHeight + 10,

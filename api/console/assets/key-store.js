@@ -25,7 +25,7 @@ function openDatabase() {
       opening.result.createObjectStore(TERMS);
     };
     opening.onsuccess = () => resolve(opening.result);
-    opening.onerror = () => reject(opening.error);
+    opening.onerror = () => reject(opening.error ?? new Error('the browser storage did not open'));
   });
 }
 
@@ -43,7 +43,7 @@ async function transact(storeName, mode, requests) {
       const transaction = database.transaction(storeName, mode);
       const made = requests(transaction.objectStore(storeName));
       transaction.oncomplete = () => resolve(made.at(-1)?.result);
-      transaction.onerror = () => reject(transaction.error);
+      transaction.onerror = () => reject(transaction.error ?? new Error('the browser storage refused'));
       transaction.onabort = () => reject(transaction.error ?? new Error('the browser storage refused'));
     });
   } finally {

@@ -129,6 +129,7 @@ export async function registeredKeyOf(client, partyId, operatorKey, purpose) {
   const headProblem = await treeHeadProblem(answer?.treeHead, operatorKey);
   if (headProblem) throw new Error(`the transparency log cannot be trusted: ${headProblem}`);
   const root = fromHex(answer.treeHead.body.rootHash);
+  /** @type {{ registration: any, leafIndex: number }[]} */
   const registrations = [];
   for (const { registration, leafIndex, path } of answer.registrations ?? []) {
     const entry = {

@@ -44,7 +44,13 @@ export async function showSeller(client, root) {
   replace(root, el('h2', {}, ['Deals']), deals, el('h2', {}, ['Budget use']), form, budget);
   try {
     const listed = await client.get('/deals');
-    const rows = (listed.deals ?? []).map((d) => [d.id, d.kind, d.stage, d.startedAt, d.closedAt ?? '']);
+    const rows = (listed.deals ?? []).map((/** @type {any} */ d) => [
+      d.id,
+      d.kind,
+      d.stage,
+      d.startedAt,
+      d.closedAt ?? '',
+    ]);
     replace(deals, table(['Id', 'Kind', 'Stage', 'Started', 'Closed'], rows));
   } catch (error) {
     replace(deals, message(explain(error), 'error'));
@@ -77,7 +83,10 @@ async function attentionQueue(client) {
       const kind = ATTENTION_KINDS[d.kind];
       const view = await client.get(`${kind.path}${encodeURIComponent(d.id)}`).catch(() => ({}));
       const steps = (view.attention ?? [])
-        .map((a) => `${a.step}: ${a.code}${a.reason ? ` (${a.reason})` : ''}, ${a.failures} failures`)
+        .map(
+          (/** @type {any} */ a) =>
+            `${a.step}: ${a.code}${a.reason ? ` (${a.reason})` : ''}, ${a.failures} failures`,
+        )
         .join('; ');
       const retry = el('button', { type: 'button' }, ['Retry']);
       retry.addEventListener('click', () => {

@@ -12,7 +12,10 @@ const at = (/** @type {number} */ ms) => new Date(ms).toISOString();
 /** One milestone's events, oldest first. @param {any} m */
 function milestoneEvents(m) {
   /** @type {[number, string][]} */
-  const events = m.evidence.map((e) => [e.at, `evidence ${e.ref}`]);
+  const events = m.evidence.map((/** @type {{ at: number, ref: string }} */ e) => [
+    e.at,
+    `evidence ${e.ref}`,
+  ]);
   if (m.lastCheck)
     events.push([
       m.lastCheck.at,
@@ -27,7 +30,7 @@ function milestoneEvents(m) {
 function grantTimeline(grant) {
   return el('section', { id: 'grant', 'aria-label': `grant ${grant.grantId}` }, [
     el('h3', {}, [`Grant ${grant.grantId}: ${grant.stage}${grant.total ? `, ${grant.total} locked` : ''}`]),
-    ...grant.milestones.map((m) =>
+    ...grant.milestones.map((/** @type {any} */ m) =>
       el('div', { class: 'milestone', 'data-milestone': m.milestoneId }, [
         el('h4', {}, [`${m.name} (${m.milestoneId}): ${m.stage}${m.amount ? `, ${m.amount}` : ''}`]),
         el(
