@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { submitGrantEvidence } from '../../lib/signed-actions';
+import { evidenceRef, submitGrantEvidence } from '../../lib/signed-actions';
 import { loadOperatorSigner } from '../../lib/transparency/operator-key';
 import { signDocument } from '../../lib/transparency/signed-document';
 import type { SignedTreeHead } from '../../lib/transparency/tree-head';
@@ -26,6 +26,7 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
   let earlierHead: SignedTreeHead;
   const grantId = `grant-${crypto.randomUUID()}`;
   const disclosureId = `disclosure-${crypto.randomUUID()}`;
+  const approvalGrantId = `grant-${crypto.randomUUID()}`;
 
   beforeAll(async () => {
     test = await startTestDeployment(
@@ -63,6 +64,26 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
     });
     const status = () => sponsor.client.get<GrantStatus>(`/grants/${grantId}`);
     await waitFor(status, (s) => s.stage === 'active');
+    // A grant whose one milestone is paid on the sponsor's approval of the grantee's evidence.
+    await sponsor.client.request('POST', '/grants', {
+      ...sponsor.client.signed('grant', {
+        grantId: approvalGrantId,
+        granteeId: lab.id,
+        milestones: [
+          {
+            milestoneId: 'report',
+            name: 'final report',
+            amount: '300',
+            deadline: new Date(Date.now() + 600_000).toISOString(),
+            check: { kind: 'sponsor_approval' },
+          },
+        ],
+      }),
+    });
+    await waitFor(
+      () => sponsor.client.get<GrantStatus>(`/grants/${approvalGrantId}`),
+      (s) => s.stage === 'active',
+    );
     await submitGrantEvidence(lab.client, grantId, 'enrolled', 'enrolment log for enrolled');
     await waitFor(status, (s) => s.stage === 'completed', 150_000);
     // The grant's receipt is issued into the log: the log grows past the head saved above.
@@ -96,7 +117,11 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
   afterAll(async () => {
     await browser?.close();
     if (test)
-      await terminateRunning(test.temporal, [grantWorkflowId(grantId), disclosureWorkflowId(disclosureId)]);
+      await terminateRunning(test.temporal, [
+        grantWorkflowId(grantId),
+        grantWorkflowId(approvalGrantId),
+        disclosureWorkflowId(disclosureId),
+      ]);
     await test?.close();
   });
 
@@ -134,6 +159,51 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
     await screenshot(page, 'sponsor-grant');
     expect(record.pageErrors).toEqual([]);
     await context.close();
+  });
+
+  it('the grantee submits evidence and the sponsor approves the milestone in the page; the payout shows on its timeline', async () => {
+    const lab = party(test, 'lab');
+    const evidence = 'final report: 1,204 participants enrolled, analysis attached';
+    const openMilestone = async (who: PartyIdentity) => {
+      const signedIn = await signIn(who, 'sponsor');
+      await signedIn.page
+        .locator(`#grants tr[data-grant="${approvalGrantId}"]`)
+        .getByRole('button', { name: 'Milestones' })
+        .click();
+      await signedIn.page.locator('#grant [data-milestone=report]').waitFor();
+      return signedIn;
+    };
+    const grantee = await openMilestone(lab);
+    // Only the sponsor approves: the grantee's signed approval is refused with the reason.
+    await grantee.page.getByRole('button', { name: /^Approve report/ }).click();
+    await grantee.page.getByRole('alert').waitFor();
+    expect(await grantee.page.getByRole('alert').textContent()).toMatch(
+      /signed as lab's; sponsor must sign it/,
+    );
+    await grantee.page.getByLabel('Evidence for final report (grantee)').fill(evidence);
+    await grantee.page.getByRole('button', { name: 'Submit evidence (signed here)' }).click();
+    await grantee.page.getByText('Evidence for report submitted; grant active.').waitFor();
+    const withEvidence = await sponsor.client.get<GrantStatus>(`/grants/${approvalGrantId}`);
+    expect(withEvidence.milestones[0]!.evidence.map((e) => e.ref)).toEqual([evidenceRef(evidence)]);
+    expect(grantee.record.pageErrors).toEqual([]);
+    await grantee.context.close();
+
+    const approving = await openMilestone(sponsor);
+    await approving.page.getByRole('button', { name: /^Approve report/ }).click();
+    await approving.page.getByText(/^Milestone report approved; grant /).waitFor();
+    const paid = await waitFor(
+      () => sponsor.client.get<GrantStatus>(`/grants/${approvalGrantId}`),
+      (s) => s.milestones[0]!.releasedAt !== undefined,
+    );
+    await approving.context.close();
+    const after = await openMilestone(sponsor);
+    const events = await after.page.locator('#grant [data-milestone=report] li').allTextContents();
+    expect(events).toContainEqual(`${new Date(paid.milestones[0]!.releasedAt!).toISOString()} paid out 300`);
+    expect(events).toContainEqual(
+      `${new Date(withEvidence.milestones[0]!.evidence[0]!.at).toISOString()} evidence ${evidenceRef(evidence)}`,
+    );
+    await screenshot(after.page, 'sponsor-approval');
+    await after.context.close();
   });
 
   describe('the auditor and the transparency log', () => {

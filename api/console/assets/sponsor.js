@@ -1,6 +1,7 @@
 // @ts-check
 import { explain } from './api.js';
 import { el, message, replace } from './dom.js';
+import { milestoneActions } from './grant-actions.js';
 
 /**
  * The sponsor's view: its grants (GET /deals?kind=grant lists the caller's own) and, for the one
@@ -26,8 +27,11 @@ function milestoneEvents(m) {
   return events.sort((a, b) => a[0] - b[0]);
 }
 
-/** @param {any} grant */
-function grantTimeline(grant) {
+/**
+ * Each milestone's timeline; an open one with what the grantee and the sponsor can sign on it.
+ * @param {import('./api.js').Client} client @param {any} grant
+ */
+function grantTimeline(client, grant) {
   return el('section', { id: 'grant', 'aria-label': `grant ${grant.grantId}` }, [
     el('h3', {}, [`Grant ${grant.grantId}: ${grant.stage}${grant.total ? `, ${grant.total} locked` : ''}`]),
     ...grant.milestones.map((/** @type {any} */ m) =>
@@ -38,6 +42,7 @@ function grantTimeline(grant) {
           { class: 'timeline' },
           milestoneEvents(m).map(([time, what]) => el('li', {}, [`${at(time)} ${what}`])),
         ),
+        ...(m.stage === 'open' ? [milestoneActions(client, grant, m)] : []),
       ]),
     ),
   ]);
@@ -51,7 +56,7 @@ export async function showSponsor(client, root) {
     const show = el('button', { type: 'button' }, ['Milestones']);
     show.addEventListener('click', () => {
       client.get(`/grants/${encodeURIComponent(g.id)}`).then(
-        (grant) => replace(detail, grantTimeline(grant)),
+        (grant) => replace(detail, grantTimeline(client, grant)),
         (error) => replace(detail, message(explain(error), 'error')),
       );
     });
