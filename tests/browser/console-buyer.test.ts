@@ -12,6 +12,7 @@ import type { ResultPayload } from '../../lib/sealed-result';
 import { budgetOf, startTestDeployment, type TestDeployment } from '../integration/harness';
 import { CONSOLE_CSP } from '../../api/console/routes';
 import Fastify from 'fastify';
+import { waitFor } from '../integration/lifecycle-harness';
 import { keyEncodings, launchChromium, recordPage, screenshot, type PageRecord } from './browser';
 
 const SCRIPT_TITLE = '<script>alert("title")</script><img src=x onerror="alert(1)">';
@@ -410,7 +411,11 @@ describe('the web console, in Chromium, against the real stack', () => {
       await page.getByText(`Deal ${delivered} disputed`).waitFor();
       const status = await buyer.client.get<{ stage: string }>(`/deals/${delivered}`);
       expect(status.stage).toBe('disputed');
-      const dispute = await buyer.client.get<Record<string, unknown>>(`/deals/${delivered}/dispute`);
+      // The dispute's record is started beside the deal's stage, so it may follow it by a moment.
+      const dispute = await waitFor(
+        () => buyer.client.get<Record<string, unknown>>(`/deals/${delivered}/dispute`).catch(() => undefined),
+        (found) => found !== undefined,
+      );
       expect(JSON.stringify(dispute)).toContain('the counts for zip3 100 look doubled');
       await screenshot(page, 'buyer-dispute');
       expect(record.pageErrors).toEqual([]);
