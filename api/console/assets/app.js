@@ -139,8 +139,7 @@ async function show(role) {
     if (role === 'buyer') await showBuyer(client, result, view);
     else if (role === 'auditor') await showAuditor(client, view);
     else if (role === 'sponsor') await showSponsor(client, view);
-    else if (role === 'proposals')
-      await showProposals(client, session.result, view, () => void show('buyer'));
+    else if (role === 'proposals') await showProposals(client, result, view, () => void show('buyer'));
     else if (role === 'reviews') await showReviews(client, view);
     else await showSeller(client, view);
   } catch (error) {

@@ -19,7 +19,8 @@ import { importKeyFile, signDecision } from './tusk-crypto.js';
  */
 
 /** The perimeter's sealing key, held in this page's memory (non-extractable) once loaded. */
-const held = { /** @type {HeldKey | undefined} */ sealing: undefined };
+/** @type {{ sealing: HeldKey | undefined }} */
+const held = { sealing: undefined };
 
 const list = (/** @type {string} */ text) =>
   text

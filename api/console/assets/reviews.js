@@ -155,7 +155,7 @@ function fillForm(form, draft) {
   const more = Object.fromEntries(Object.entries(draft).filter(([k]) => !named.has(k) && !FORM_KEYS.has(k)));
   for (const [id, , path, kind] of DRAFT_FIELDS) {
     const input = /** @type {HTMLInputElement} */ (form.querySelector(`#${id}`));
-    const value = path === 'more' ? more : pick(draft, path);
+    const value = /** @type {any} */ (path === 'more' ? more : pick(draft, path));
     input.value =
       value === undefined
         ? ''
@@ -178,7 +178,7 @@ function draftOf(form) {
       try {
         value = JSON.parse(text || '{}');
       } catch (error) {
-        throw new Error(`${label} is not JSON: ${error instanceof Error ? error.message : error}`);
+        throw new Error(`${label} is not JSON: ${error instanceof Error ? error.message : String(error)}`);
       }
     } else if (kind === 'list')
       value = text
