@@ -31,6 +31,7 @@ import { heartbeating } from './heartbeating';
 import { refuse } from './refusal';
 import {
   authorizeQueryTerms,
+  freshAnswerDeadlineOf,
   refuseExpiredTerms,
   requireRegisteredSigner,
   termsHashOf,
@@ -40,6 +41,7 @@ import {
 import type { RegisteredKeys } from '../../lib/key-log';
 import { signRelease, tableReleaseKind, type PerimeterKey, type ReleaseToSign } from './release-signing';
 import { runInSandbox } from './sandboxed-run';
+import { withSignedRefusal } from './signed-refusal';
 import type { SandboxLimits } from './sandbox';
 import { SandboxPool } from './sandbox-pool';
 import { createHeAnswers, type Release, type ReleaseInput } from './he-answers';
@@ -91,6 +93,12 @@ function onLedger<T>(work: () => T): T {
     if (error instanceof TermsConflictError) refuse('TermsConflict', error.message);
     throw error;
   }
+}
+
+/** Whether the buyer's signed notAfter has passed (an unreadable one counts as passed). */
+function freshAnswerExpired(terms: RunApprovedQueryInput['terms'], now: number): boolean {
+  const deadline = freshAnswerDeadlineOf(terms);
+  return deadline !== undefined && !(now <= deadline);
 }
 
 export function createPerimeterActivities(deps: PerimeterDeps) {
@@ -202,6 +210,18 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     return input.buyerId === undefined ? total : { ...total, buyer };
   }
 
+  /** A deal the perimeter refused (and signed so) under these terms is never answered under them. */
+  function refuseIfRefused(key: ReservationKey): void {
+    if (onLedger(() => ledger.outcomeOf(key.dealId, key.termsHash)) === 'refused')
+      refuse('DealRefused', `the perimeter refused deal ${key.dealId} under these terms before`);
+  }
+
+  /** Records the answer as the deal's outcome; a refusal signed meanwhile keeps it from going out. */
+  function claimRelease(key: ReservationKey): void {
+    if (onLedger(() => ledger.claimOutcome(key.dealId, key.termsHash, 'released', Date.now())) === 'refused')
+      refuse('DealRefused', `the perimeter refused deal ${key.dealId} under these terms before`);
+  }
+
   /**
    * The released table for a deal holding a reservation bound to its signed terms: aggregated with
    * bounded contributions, small groups withheld, discrete noise added. Fails closed: the reservation
@@ -225,11 +245,13 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     const queryKey = queryKeyOf(input.buyerId, input.templateHash, parameters);
     // Identical queries run one at a time, so one in flight is waited for and its answer served.
     const { table, repeat, charged } = await oneAtATime(queryKey, async () => {
+      refuseIfRefused(key);
       const stored = onLedger(() =>
         ledger.findAnswer<ReleasedTable>(key, queryKey, windowStartOf(scope.budget, Date.now())),
       );
       if (stored) {
         const committed = onLedger(() => ledger.commitRepeat(key, Date.now()));
+        claimRelease(key);
         return { table: stored.answer, repeat: !stored.own, charged: committed.cost };
       }
       // A stored answer is served whenever asked; a fresh one only within the buyer's signed time.
@@ -247,7 +269,14 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
         onLedger(() => ledger.chargeFailure(key, Date.now()));
         throw error;
       }
+      // Past the buyer's notAfter, a fresh answer is charged but never released: settlement may then
+      // refund the deal on its own clock, so no answer may go out later than that.
+      if (freshAnswerExpired(input.terms, Date.now())) {
+        onLedger(() => ledger.chargeFailure(key, Date.now()));
+        refuseExpiredTerms(input.terms, Date.now());
+      }
       const committed = onLedger(() => ledger.commitAnswer(key, Date.now(), { queryKey, answer: released }));
+      claimRelease(key);
       return { table: released, repeat: false, charged: committed.cost };
     });
     // The answer's stated ε (what a Gaussian's ρ amounts to at its δ), or 0 when nothing was charged.
@@ -334,7 +363,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     reservePrivacyBudget,
     releasePrivacyBudget,
     privacyBudget,
-    runApprovedQuery,
+    runApprovedQuery: withSignedRefusal(deps, runApprovedQuery),
     ...createMilestoneCheckActivities({
       approve,
       sandboxes,
@@ -345,8 +374,9 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
       keys: deps.keys,
       sign,
     }),
-    encryptContribution: async (call: EncryptContributionInput) =>
+    encryptContribution: withSignedRefusal(deps, async (call: EncryptContributionInput) =>
       he.encryptContribution(await authorized(call)),
+    ),
     // A proposed template's preview: on a synthetic twin of the declared domains, never on the dataset.
     ...createDraftPreviewActivities(deps),
   });

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 
 /** The schema version this perimeter writes; older files are migrated in place when opened. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Version 3. An entry is keyed by the deal id and the nonce of the signed terms it was made for
@@ -44,10 +44,36 @@ CREATE TABLE answers (
 CREATE INDEX answers_by_query ON answers (query_key, at);
 `;
 
+/**
+ * Version 4. What the perimeter decided for a deal under its signed terms, once and for good: it
+ * `released` an answer, or `refused` the deal (and signed that refusal, lib/refusal-statement.ts).
+ * The first outcome recorded wins; the other is refused from then on, so a refusal statement proves
+ * the buyer got no answer under these terms, and an answer proves no refusal was signed for them.
+ */
+const OUTCOMES = `
+CREATE TABLE outcomes (
+  deal_id TEXT NOT NULL,
+  terms_hash TEXT NOT NULL,
+  outcome TEXT NOT NULL CHECK (outcome IN ('released', 'refused')),
+  at INTEGER NOT NULL,
+  PRIMARY KEY (deal_id, terms_hash)
+) STRICT;
+`;
+
+/**
+ * Version 3 → 4: every committed reservation counts as released (a failed query's charge too: it is
+ * refused no statement, and its deal is refunded once the terms expire), so no answer from before the
+ * outcomes were kept can be refused afterwards.
+ */
+const MIGRATE_3_TO_4 = `${OUTCOMES}
+INSERT OR IGNORE INTO outcomes (deal_id, terms_hash, outcome, at)
+  SELECT deal_id, terms_hash, 'released', coalesce(settled_at, at) FROM reservations WHERE state = 'committed';
+`;
+
 const HOLDER = `
 CREATE TABLE holder (id INTEGER PRIMARY KEY CHECK (id = 1), pid INTEGER NOT NULL, since INTEGER NOT NULL) STRICT;
 `;
-const SCHEMA = `${TABLES}${HOLDER}`;
+const SCHEMA = `${TABLES}${OUTCOMES}${HOLDER}`;
 
 /**
  * Version 1 → 2, in place and inside the opening transaction: every charge is kept. Rows made before
@@ -100,9 +126,10 @@ export function prepareSchema(db: Database.Database): void {
     };
     if (tables.n > 0) throw new LedgerSchemaError('it holds tables Tusk did not create');
     db.exec(SCHEMA);
-  } else if (version === 1 || version === 2) {
+  } else if (version >= 1 && version <= 3) {
     if (version === 1) db.exec(MIGRATE_1_TO_2);
-    db.exec(MIGRATE_2_TO_3);
+    if (version <= 2) db.exec(MIGRATE_2_TO_3);
+    db.exec(MIGRATE_3_TO_4);
   } else if (version !== SCHEMA_VERSION) {
     throw new LedgerSchemaError(
       `its schema version is ${version}, this perimeter knows ${SCHEMA_VERSION}: run a newer perimeter`,

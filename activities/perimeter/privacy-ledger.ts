@@ -57,6 +57,9 @@ export interface ReserveRequest extends ReservationKey {
   now: number;
 }
 
+/** A deal's outcome under its signed terms: an answer released, or a refusal signed. */
+export type DealOutcome = 'released' | 'refused';
+
 /** A stored answer: what an identical query inside the window gets back instead of fresh noise. */
 export interface StoredAnswer<T> {
   dealId: string;
@@ -620,6 +623,31 @@ export class PrivacyLedger {
         }
       );
     });
+  }
+
+  /** What the perimeter decided for the deal under these terms, if it decided (privacy-ledger-schema.ts). */
+  outcomeOf(dealId: string, termsHash: string): DealOutcome | undefined {
+    return this.run(() => this.outcomeRow(dealId, termsHash));
+  }
+
+  /**
+   * Records the deal's outcome under its terms unless one is recorded, and returns the one that
+   * stands: the first wins for good, so the perimeter never both answers and refuses the same terms.
+   */
+  claimOutcome(dealId: string, termsHash: string, outcome: DealOutcome, now: number): DealOutcome {
+    return this.run(() => {
+      this.db
+        .prepare('INSERT OR IGNORE INTO outcomes (deal_id, terms_hash, outcome, at) VALUES (?, ?, ?, ?)')
+        .run(dealId, termsHash, outcome, now);
+      return this.outcomeRow(dealId, termsHash)!;
+    });
+  }
+
+  private outcomeRow(dealId: string, termsHash: string): DealOutcome | undefined {
+    const row = this.db
+      .prepare('SELECT outcome FROM outcomes WHERE deal_id = ? AND terms_hash = ?')
+      .get(dealId, termsHash) as { outcome: DealOutcome } | undefined;
+    return row?.outcome;
   }
 
   /** What the buyer and all buyers together have spent on a budget (inside its window), and what is left. */

@@ -119,6 +119,8 @@ export type PerimeterRefusal =
   | 'LedgerUnavailable'
   | 'NoReservation'
   | 'TermsConflict'
+  /** The perimeter signed a refusal of this deal under these terms before: it never answers them. */
+  | 'DealRefused'
   | 'TemplateSqlRejected'
   | 'DatasetUnavailable'
   | 'QueryFailed'

@@ -73,7 +73,11 @@ type SignedLock<T> = Signed<T> & { payeeId?: string; feeBps?: number };
 /** A refund or split may carry a dispute's signed compliance votes: the seller's side of its loss. */
 type Voted<T> = Signed<T> & { votes?: SignedDecision[] };
 /** A refund may instead carry the seller's own signed consent to give the escrow back. */
-type ConsentedRefund = Voted<RefundEscrowInput> & { consent?: SignedDecision };
+type ConsentedRefund = Voted<RefundEscrowInput> & {
+  consent?: SignedDecision;
+  /** An undelivered escrow's refund: the perimeter's signed refusal of the deal (./refund-proof.ts). */
+  refusal?: unknown;
+};
 /** A remainder may carry the grantee's consent to an early return, and the sponsor's signed extensions. */
 type ConsentedRemainder = Signed<RefundRemainderInput> & {
   consent?: SignedDecision;
@@ -158,7 +162,7 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
         );
         return port.releaseEscrow(move);
       }),
-    refundEscrow: ({ votes, consent, ...input }: ConsentedRefund) =>
+    refundEscrow: ({ votes, consent, refusal, ...input }: ConsentedRefund) =>
       asActivity(async () => {
         const move = checked(input, {
           action: 'refund',
@@ -168,7 +172,7 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
         });
         // Who loses by it: a delivered escrow's refund is the seller's loss, decided by signed votes.
         await requireRefundConsent(
-          { dealId: input.dealId, terms: input.terms, votes, consent },
+          { dealId: input.dealId, terms: input.terms, votes, consent, refusal },
           { keys: options.keys, records: options.deliveries, now: Date.now() },
         );
         return port.refundEscrow(move);

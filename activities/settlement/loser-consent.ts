@@ -4,6 +4,7 @@ import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
 import type { DeliveryRecords } from './acceptance';
 import { requireVotes, type VotedOutcome } from './dispute-votes';
 import { SettlementRefusedError } from './port';
+import { requireUndeliveredRefund } from './refund-proof';
 import { signedEscrowOf, verifiedPaymentTerms, WHOLE } from './signed-payment';
 import { parseEscrowId } from '../../lib/ids/escrow-ids';
 import { consentCheckTime, recordConsentAccepted } from './consent-acceptance';
@@ -30,6 +31,8 @@ export interface RefundRequest {
   terms: SignedTerms;
   votes?: readonly SignedDecision[] | undefined;
   consent?: SignedDecision | undefined;
+  /** An undelivered escrow's proof the buyer got nothing: the perimeter's signed refusal (./refund-proof.ts). */
+  refusal?: unknown;
 }
 
 /**
@@ -70,12 +73,14 @@ async function consentProblem(input: RefundRequest, deps: ConsentDeps): Promise<
 /**
  * A refund of an escrow settlement has recorded as delivered (the perimeter's signed release) is the
  * seller's loss: refused (RefundUnsigned) without the seller's signed consent or two compliance votes
- * for `refund` on this deal. One never delivered is the buyer's money for nothing yet given, and goes
- * back.
+ * for `refund` on this deal. One never delivered goes back on proof that the buyer got nothing: the
+ * perimeter's signed refusal, or the buyer's signed expiry passed (./refund-proof.ts, RefundUnproven).
  */
 export async function requireRefundConsent(input: RefundRequest, deps: ConsentDeps): Promise<void> {
   const deliveredAt = await deps.records.deliveredAt(input.dealId);
-  if (deliveredAt === undefined) return;
+  // Without a delivery record, the losing side's signatures still decide it when they come with it.
+  if (deliveredAt === undefined && input.consent === undefined && !input.votes?.length)
+    return requireUndeliveredRefund(input, deps);
   if (input.consent !== undefined) {
     const problem = await consentProblem(input, deps);
     if (problem) throw new SettlementRefusedError('RefundUnsigned', problem);
@@ -83,7 +88,9 @@ export async function requireRefundConsent(input: RefundRequest, deps: ConsentDe
   }
   await requireVotes(
     'RefundUnsigned',
-    `settlement recorded the delivery of ${input.dealId} at ${new Date(deliveredAt).toISOString()}; a refund needs the seller's loss decided`,
+    deliveredAt === undefined
+      ? `a refund of ${input.dealId} with votes needs the seller's loss decided`
+      : `settlement recorded the delivery of ${input.dealId} at ${new Date(deliveredAt).toISOString()}; a refund needs the seller's loss decided`,
     { terms: input.terms, outcome: { kind: 'refund' }, votes: input.votes },
     deps.keys,
   );

@@ -262,6 +262,8 @@ export type SettlementRefusal =
   | 'TrancheUnproven'
   /** A refund of a delivered deal or share without two compliance principals' signed votes for it. */
   | 'RefundUnsigned'
+  /** A refund of an undelivered deal or share without its perimeter's signed refusal, before its signed expiry. */
+  | 'RefundUnproven'
   /** A dispute's split without two compliance principals' signed votes for exactly that split. */
   | 'SplitUnsigned'
   /** A grant's remainder asked back before a milestone the grantee was not paid missed its signed deadline. */

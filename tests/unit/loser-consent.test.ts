@@ -10,6 +10,7 @@ import {
   requireSplitVotes,
 } from '../../activities/settlement/loser-consent';
 import { SettlementRefusedError } from '../../activities/settlement/port';
+import { EXPIRY_CLOCK_MARGIN_MS } from '../../activities/settlement/refund-proof';
 import { dealEscrowId, grantEscrowId } from '../../lib/ids/escrow-ids';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import type { RegisteredKeys } from '../../lib/key-log';
@@ -107,8 +108,12 @@ describe('money goes back only on the signature of the side that loses it', () =
   const refund = (votes?: ReturnType<typeof vote>[]) =>
     refusalOf(() => requireRefundConsent({ dealId: escrow, terms, votes }, { keys, records, now: 5 }));
 
-  it('refunds an escrow settlement never recorded as delivered', async () => {
-    expect(await refund()).toBe('allowed');
+  it('refunds an escrow settlement never recorded as delivered only past the signed notAfter (refund-proof)', async () => {
+    expect(await refund()).toMatch(/^RefundUnproven: /);
+    const expired = Date.parse('2026-12-08T10:00:00Z') + EXPIRY_CLOCK_MARGIN_MS + 1;
+    expect(
+      await refusalOf(() => requireRefundConsent({ dealId: escrow, terms }, { keys, records, now: expired })),
+    ).toBe('allowed');
   });
 
   it('refuses to refund a delivered deal without two compliance votes for refund on it', async () => {

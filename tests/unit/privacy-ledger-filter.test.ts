@@ -11,6 +11,7 @@ import {
 } from '../../activities/perimeter/privacy-ledger';
 import { budgetScopeOf, datasetPolicy, type DatasetBudget } from '../../query-policies/dataset-policy';
 import { privacyCost } from '../../query-policies/privacy-cost';
+import { SCHEMA_VERSION } from '../../activities/perimeter/privacy-ledger-schema';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 21);
@@ -291,7 +292,7 @@ describe('privacy ledger: a version 1 file', () => {
       ledger.close();
     }
     const reopened = new Database(path, { readonly: true });
-    expect(reopened.pragma('user_version', { simple: true })).toBe(3);
+    expect(reopened.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     reopened.close();
   });
 });
@@ -335,7 +336,7 @@ describe('privacy ledger: a version 2 file', () => {
       ledger.close();
     }
     const reopened = new Database(path, { readonly: true });
-    expect(reopened.pragma('user_version', { simple: true })).toBe(3);
+    expect(reopened.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(reopened.prepare('SELECT deal_id, nonce FROM answers').all()).toEqual([
       { deal_id: 'done', nonce: '' },
     ]);

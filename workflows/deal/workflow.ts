@@ -1,7 +1,8 @@
 import { condition, defineQuery, defineUpdate, patched, setHandler } from '@temporalio/workflow';
 import type { PerimeterActivities } from '../../activities/perimeter/activities';
 import { coordinatorNotify, perimeterCheck, perimeterQuery, settlementPayout } from '../activity-options';
-import { problemOf } from '../activity-problem';
+import { problemOf, refusalCarriedBy } from '../activity-problem';
+import type { RefusalStatement } from '../../lib/refusal-statement';
 import { notifyBestEffort } from '../notify';
 import { DealState, type CohortQueryDealInput, type DealProblem, type DealStatus } from './state';
 import { settleByDispute } from './dispute-settlement';
@@ -152,6 +153,9 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
     if (deal.stage === 'needs_attention') deal.advance('failed', Date.now());
     return deal.snapshot();
   }
+  // The perimeter's signed refusal, when it refused the query: settlement refunds an undelivered deal
+  // on it (or once the buyer's signed notAfter has passed).
+  let refusal: RefusalStatement | undefined;
   compensations.unshift({
     step: 'refund',
     run: () =>
@@ -160,6 +164,7 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
         buyerId: input.buyerId,
         amount: input.price,
         terms: input.terms,
+        ...(refusal ? { refusal } : {}),
       }),
   });
   deal.advance('escrow_locked', Date.now());
@@ -178,6 +183,8 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
     });
     deal.deliver(result, Date.now());
   } catch (error) {
+    // Patch `perimeter-refusal-statement` (issue 20): runs from before refund without it.
+    if (patched('perimeter-refusal-statement')) refusal = refusalCarriedBy(error);
     const status = await fail(error, 'refunded');
     await notifyBestEffort(coordinator, input.buyerId, input.dealId, 'deal_refunded');
     return status;

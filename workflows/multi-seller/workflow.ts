@@ -32,6 +32,8 @@ import { coordinatorActivities, perimeterActivities, settlementActivities } from
 import type { ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
 import { asRefusal, assertDecides, scopeOf, termsHashOf, verifiedSigner } from '../verified-decision';
 import { checkWorkflowInput } from '../workflow-input';
+import { refusalCarriedBy } from '../activity-problem';
+import type { RefusalStatement } from '../../lib/refusal-statement';
 
 export const multiSellerStatusQuery = defineQuery<MultiSellerDealStatus>('multiSellerDealStatus');
 /** The buyer's signed acceptance of this run's delivered sum (content `{}`): every share is paid now. */
@@ -109,6 +111,8 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
   const coordinator = coordinatorActivities(coordinatorSum);
   // Most recent first; each in its own guard (a failed refund waits for the operator, the rest run).
   const compensations: GuardedStep[] = [];
+  // Each seller's signed refusal of its contribution, by seller: its share's refund carries it.
+  const refusals = new Map<string, RefusalStatement>();
   const fail = async (problem: DealProblem, stage: 'failed' | 'refunded') => {
     await settle(compensations, problem);
     deal.fail(problem, stage, Date.now());
@@ -191,20 +195,26 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
         });
       return fail(problemOf(error), index > 0 ? 'refunded' : 'failed');
     }
-    compensations.unshift({ step: `refund:${sellerId}`, run: () => escrowPayout.refundEscrow(payment) });
+    compensations.unshift({
+      step: `refund:${sellerId}`,
+      run: () => {
+        // Its own seller's signed refusal, if that seller refused: another seller's does not do.
+        const refusal = refusals.get(sellerId);
+        return escrowPayout.refundEscrow({ ...payment, ...(refusal ? { refusal } : {}) });
+      },
+    });
   }
   deal.advance('escrow_locked', Date.now());
 
   deal.advance('query_running', Date.now());
   try {
-    const parts = await Promise.all(
-      contributors.map((share) =>
-        perimeterOf(share.sellerId).query.encryptContribution({
-          ...request(share),
-          heKeyRef: input.heKeyRef,
-        }),
-      ),
-    );
+    const encrypt = (share: SellerShare) =>
+      perimeterOf(share.sellerId).query.encryptContribution({ ...request(share), heKeyRef: input.heKeyRef });
+    // Patch `perimeter-refusal-statement` (issue 20): every seller's answer is awaited, so each one that
+    // refused hands its signed refusal to its own share's refund. Runs from before fail at the first.
+    const parts = patched('perimeter-refusal-statement')
+      ? await contributionsOrRefusals(contributors, encrypt, refusals)
+      : await Promise.all(contributors.map(encrypt));
     const sum = await coordinator.sumCiphertexts({
       dealId: input.dealId,
       heKeyRef: input.heKeyRef,
@@ -249,6 +259,28 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
   );
   deal.advance('settled', Date.now());
   return deal.snapshot();
+}
+
+/**
+ * Every contributor's encrypted part, or the first failure once all have answered; each seller that
+ * refused leaves its signed refusal in `refusals`.
+ */
+async function contributionsOrRefusals<T>(
+  contributors: SellerShare[],
+  encrypt: (share: SellerShare) => Promise<T>,
+  refusals: Map<string, RefusalStatement>,
+): Promise<T[]> {
+  const settled = await Promise.allSettled(contributors.map(encrypt));
+  const parts: T[] = [];
+  let failure: unknown;
+  settled.forEach((outcome, index) => {
+    if (outcome.status === 'fulfilled') return void parts.push(outcome.value);
+    failure ??= outcome.reason;
+    const refusal = refusalCarriedBy(outcome.reason);
+    if (refusal) refusals.set(contributors[index]!.sellerId, refusal);
+  });
+  if (failure !== undefined) throw failure;
+  return parts;
 }
 
 /**

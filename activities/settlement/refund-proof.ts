@@ -1,0 +1,64 @@
+import type { RegisteredKeys } from '../../lib/key-log';
+import { parseEscrowId } from '../../lib/ids/escrow-ids';
+import { refusalStatementProblems } from '../../lib/refusal-statement';
+import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
+import { SettlementRefusedError } from './port';
+import { signedEscrowOf, WHOLE } from './signed-payment';
+
+/**
+ * How far settlement's clock may run ahead of a perimeter's: an undelivered deal is refunded on its
+ * expiry only this long after the buyer's signed `notAfter`, so a perimeter whose clock lags a little
+ * has stopped answering by then (it commits no fresh answer past `notAfter` on its own clock).
+ */
+export const EXPIRY_CLOCK_MARGIN_MS = 10_000;
+
+/** An undelivered escrow's refund, as the settlement activity received it. */
+export interface UndeliveredRefund {
+  /** The escrow id (`deal:…`, `share:…`). */
+  dealId: string;
+  terms: SignedTerms;
+  /** The payee's perimeter's signed refusal of this deal under these terms (lib/refusal-statement.ts). */
+  refusal?: unknown;
+}
+
+const unproven = (reason: string): never => {
+  throw new SettlementRefusedError('RefundUnproven', reason);
+};
+
+/**
+ * An escrow settlement has no delivery record for goes back to the buyer only when the buyer provably
+ * got nothing: the payee's perimeter signed that it refused this deal under these terms (it then never
+ * answers them), checked under the perimeter key the transparency log registers for that seller now;
+ * or the buyer's signed `notAfter` has passed on settlement's own clock (the perimeter answers nothing
+ * fresh after it). Otherwise refused (RefundUnproven): an operator who never reported the release
+ * cannot give the seller's delivered answer back for free.
+ *
+ * A multi-seller deal's shares are each their own escrow: each needs its own seller's refusal, or the
+ * expiry. One seller's refusal does not refund another's share, whose contribution may have gone out.
+ * A subscription's periods are not covered here yet: settlement keeps no delivery record for them.
+ */
+export async function requireUndeliveredRefund(
+  input: UndeliveredRefund,
+  deps: { keys: RegisteredKeys; now: number },
+): Promise<void> {
+  const kind = parseEscrowId(input.dealId)?.kind;
+  if (kind !== 'deal' && kind !== 'share') return;
+  const signed = signedEscrowOf(input.terms, input.dealId);
+  if (signed.notAfter !== undefined && deps.now > signed.notAfter + EXPIRY_CLOCK_MARGIN_MS) return;
+  const sellerId = signed.payouts.get(WHOLE)!.payeeId;
+  const until = signed.notAfter === undefined ? 'ever' : new Date(signed.notAfter).toISOString();
+  if (input.refusal === undefined)
+    unproven(
+      `settlement has no record of ${input.dealId}'s delivery and no refusal signed by ${sellerId}'s perimeter comes with the refund: the buyer's terms allow an answer until ${until}`,
+    );
+  const perimeter = await deps.keys.currentKey(sellerId, 'perimeter');
+  if (!perimeter) return unproven(`the transparency log registers no perimeter key for ${sellerId}`);
+  const problems = refusalStatementProblems(input.refusal, {
+    perimeterKey: perimeter.publicKey,
+    sellerId,
+    dealId: String(input.terms.body.dealId),
+    termsHash: termsHashOf(input.terms),
+  });
+  if (problems.length > 0)
+    unproven(`the refusal is not ${sellerId}'s perimeter refusing this deal: ${problems.join('; ')}`);
+}
