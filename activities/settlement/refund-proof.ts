@@ -1,16 +1,11 @@
 import type { RegisteredKeys } from '../../lib/key-log';
 import { parseEscrowId } from '../../lib/ids/escrow-ids';
-import { refusalStatementProblems } from '../../lib/refusal-statement';
+import { EXPIRY_CLOCK_MARGIN_MS, refusalStatementProblems } from '../../lib/refusal-statement';
 import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
 import { SettlementRefusedError } from './port';
 import { signedEscrowOf, WHOLE } from './signed-payment';
 
-/**
- * How far settlement's clock may run ahead of a perimeter's: an undelivered deal is refunded on its
- * expiry only this long after the buyer's signed `notAfter`, so a perimeter whose clock lags a little
- * has stopped answering by then (it commits no fresh answer past `notAfter` on its own clock).
- */
-export const EXPIRY_CLOCK_MARGIN_MS = 10_000;
+export { EXPIRY_CLOCK_MARGIN_MS };
 
 /** An undelivered escrow's refund, as the settlement activity received it. */
 export interface UndeliveredRefund {

@@ -50,7 +50,7 @@ function signedAtTime(
 }
 
 /** Whether the histories show the escrow's deal delivered: settlement's record, or a seller's release. */
-function delivered(calls: ActivityCall[], escrowId: string, dealId: string): boolean {
+export function delivered(calls: ActivityCall[], escrowId: string, dealId: string): boolean {
   const ref = parseEscrowId(escrowId);
   return calls.some((call) => {
     if (!call.completed) return false;

@@ -1,4 +1,5 @@
 import { checkLoserConsent } from './loser-checks';
+import { checkUndeliveredRefunds } from './refusal-checks';
 import type { SignedBundle } from '../bundle';
 import {
   checkBundleSignature,
@@ -106,6 +107,7 @@ export async function verifyBundle(bundle: SignedBundle, options: VerifyOptions)
     ...checkMoney(bundle),
     ...checkPayerTerms(bundle),
     ...checkLoserConsent(bundle, options.keys),
+    ...checkUndeliveredRefunds(bundle, options.keys),
     ...checkPayerKey(bundle, options.keys),
     ...checkBundleKeys(bundle, options.keys),
     ...(await checkLedger(bundle, options.ledgerFile)),
