@@ -41,7 +41,7 @@ import {
 import type { RegisteredKeys } from '../../lib/key-log';
 import { signRelease, tableReleaseKind, type PerimeterKey, type ReleaseToSign } from './release-signing';
 import { runInSandbox } from './sandboxed-run';
-import { withSignedRefusal } from './signed-refusal';
+import { withdrawDeal, withSignedRefusal } from './signed-refusal';
 import type { SandboxLimits } from './sandbox';
 import { SandboxPool } from './sandbox-pool';
 import { createHeAnswers, type Release, type ReleaseInput } from './he-answers';
@@ -362,6 +362,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
   return heartbeating({
     reservePrivacyBudget,
     releasePrivacyBudget,
+    withdrawDeal: withdrawDeal(deps),
     privacyBudget,
     runApprovedQuery: withSignedRefusal(deps, runApprovedQuery),
     ...createMilestoneCheckActivities({

@@ -1,6 +1,10 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { PerimeterKey } from '../../lib/perimeter-key';
-import { refusalStatementBody, signRefusalStatement } from '../../lib/refusal-statement';
+import {
+  refusalStatementBody,
+  signRefusalStatement,
+  type RefusalStatement,
+} from '../../lib/refusal-statement';
 import { signedTermsSchema, termsHashOf } from '../../lib/signed-terms';
 import type { PrivacyLedger } from './privacy-ledger';
 
@@ -36,6 +40,25 @@ function signedRefusalOf(
   error: unknown,
 ): ApplicationFailure | undefined {
   if (!(error instanceof ApplicationFailure) || !error.nonRetryable || !error.type) return undefined;
+  const statement = signRefusal(signer, call, error.type);
+  if (!statement) return undefined;
+  return ApplicationFailure.create({
+    message: error.message,
+    type: error.type,
+    nonRetryable: true,
+    details: [...(error.details ?? []), statement],
+  });
+}
+
+/**
+ * Records the refusal of the deal under these terms as its outcome and signs it; undefined when the
+ * perimeter released an answer for them already (or cannot record it, or the call names no terms).
+ */
+export function signRefusal(
+  signer: RefusalSigner,
+  call: { dealId: string; terms: unknown },
+  code: string,
+): RefusalStatement | undefined {
   const terms = signedTermsSchema.safeParse(call.terms);
   if (!terms.success) return undefined;
   const body = refusalStatementBody.safeParse({
@@ -43,7 +66,7 @@ function signedRefusalOf(
     sellerId: signer.sellerId,
     dealId: call.dealId,
     termsHash: termsHashOf(terms.data),
-    code: error.type,
+    code,
   });
   if (!body.success) return undefined;
   let outcome;
@@ -53,11 +76,19 @@ function signedRefusalOf(
     // A ledger that cannot record the refusal cannot promise it: no statement.
     return undefined;
   }
-  if (outcome !== 'refused') return undefined;
-  return ApplicationFailure.create({
-    message: error.message,
-    type: error.type,
-    nonRetryable: true,
-    details: [...(error.details ?? []), signRefusalStatement(body.data, signer.releaseKey)],
-  });
+  return outcome === 'refused' ? signRefusalStatement(body.data, signer.releaseKey) : undefined;
 }
+
+/**
+ * A deal the workflow gives up on before the perimeter answered it (another share's payment failed,
+ * the query's activity timed out): the perimeter withdraws it, never answering it afterwards, and
+ * signs that refusal (`Withdrawn`) so settlement refunds it; nothing when it released an answer
+ * already. The operator can withdraw any deal this way: that is withholding service, which it can
+ * do anyway.
+ */
+export const withdrawDeal =
+  (signer: RefusalSigner) =>
+  async (call: { dealId: string; terms: unknown }): Promise<{ refusal?: RefusalStatement }> => {
+    const refusal = signRefusal(signer, call, 'Withdrawn');
+    return refusal ? { refusal } : {};
+  };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PrivacyLedger } from '../../activities/perimeter/privacy-ledger';
-import { withSignedRefusal } from '../../activities/perimeter/signed-refusal';
+import { withdrawDeal, withSignedRefusal } from '../../activities/perimeter/signed-refusal';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { refusalStatementProblems } from '../../lib/refusal-statement';
 import { signTerms, termsHashOf } from '../../lib/signed-terms';
@@ -92,5 +92,17 @@ describe("the perimeter signs a deal's refusal only when it will never answer th
     });
     const failed = await failureOf(() => unsigned({ dealId: 'd1', terms: { body: {} } }));
     expect(failed.statement).toBeUndefined();
+  });
+
+  it('withdraws a deal it has not answered, for good, and signs that; withdraws none it answered', async () => {
+    const { refusal } = await withdrawDeal(signer())(call);
+    expect(refusalStatementProblems(refusal, expectation)).toEqual([]);
+    expect(refusal!.body.code).toBe('Withdrawn');
+    expect(ledger.claimOutcome('d1', termsHashOf(terms), 'released', 2)).toBe('refused');
+
+    const flipped = terms.signature.startsWith('A') ? 'B' : 'A';
+    const other = { dealId: 'd1', terms: { ...terms, signature: flipped + terms.signature.slice(1) } };
+    expect(ledger.claimOutcome('d1', termsHashOf(other.terms), 'released', 3)).toBe('released');
+    expect(await withdrawDeal(signer())(other)).toEqual({});
   });
 });

@@ -156,16 +156,24 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
   // The perimeter's signed refusal, when it refused the query: settlement refunds an undelivered deal
   // on it (or once the buyer's signed notAfter has passed).
   let refusal: RefusalStatement | undefined;
+  let withdrawIfUnrefused = false;
   compensations.unshift({
     step: 'refund',
-    run: () =>
-      escrowPayout.refundEscrow({
+    run: async () => {
+      // No signed refusal (the query timed out, the worker crashed): the perimeter is asked to
+      // withdraw the deal, which it signs unless it released an answer; else notAfter must pass.
+      if (withdrawIfUnrefused && !refusal)
+        ({ refusal } = await checks
+          .withdrawDeal({ dealId: input.dealId, terms: input.terms })
+          .catch(() => ({ refusal: undefined })));
+      return escrowPayout.refundEscrow({
         dealId: escrowOfDeal(input),
         buyerId: input.buyerId,
         amount: input.price,
         terms: input.terms,
         ...(refusal ? { refusal } : {}),
-      }),
+      });
+    },
   });
   deal.advance('escrow_locked', Date.now());
 
@@ -184,7 +192,10 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
     deal.deliver(result, Date.now());
   } catch (error) {
     // Patch `perimeter-refusal-statement` (issue 20): runs from before refund without it.
-    if (patched('perimeter-refusal-statement')) refusal = refusalCarriedBy(error);
+    if (patched('perimeter-refusal-statement')) {
+      refusal = refusalCarriedBy(error);
+      withdrawIfUnrefused = true;
+    }
     const status = await fail(error, 'refunded');
     await notifyBestEffort(coordinator, input.buyerId, input.dealId, 'deal_refunded');
     return status;

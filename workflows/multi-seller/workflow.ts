@@ -100,6 +100,9 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
   // runs from before replay without it (and take no confirmation, only the timer).
   const signedWindow = patched('signed-multi-seller-window');
   if (signedWindow) deal.setScope(scopeOf({ id: input.dealId, termsHash: await termsHashOf(input.terms) }));
+  // Patch `perimeter-refusal-statement` (issue 20): each share's refund carries its seller's signed
+  // refusal (or withdrawal). Runs from before refund without one.
+  const signedRefusals = patched('perimeter-refusal-statement');
 
   const perimeterOf = (sellerId: string) => ({
     checks: perimeterActivities<PerimeterActivities>(sellerId, perimeterCheck),
@@ -197,8 +200,15 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
     }
     compensations.unshift({
       step: `refund:${sellerId}`,
-      run: () => {
-        // Its own seller's signed refusal, if that seller refused: another seller's does not do.
+      run: async () => {
+        // Its own seller's signed refusal (another seller's does not do), or else its withdrawal of
+        // the deal: none when that seller's contribution went out, and the share waits for notAfter.
+        if (signedRefusals && !refusals.has(sellerId)) {
+          const withdrawn = await perimeterOf(sellerId)
+            .checks.withdrawDeal({ dealId: input.dealId, terms: input.terms })
+            .catch(() => ({ refusal: undefined }));
+          if (withdrawn.refusal) refusals.set(sellerId, withdrawn.refusal);
+        }
         const refusal = refusals.get(sellerId);
         return escrowPayout.refundEscrow({ ...payment, ...(refusal ? { refusal } : {}) });
       },
@@ -210,9 +220,9 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
   try {
     const encrypt = (share: SellerShare) =>
       perimeterOf(share.sellerId).query.encryptContribution({ ...request(share), heKeyRef: input.heKeyRef });
-    // Patch `perimeter-refusal-statement` (issue 20): every seller's answer is awaited, so each one that
-    // refused hands its signed refusal to its own share's refund. Runs from before fail at the first.
-    const parts = patched('perimeter-refusal-statement')
+    // Every seller's answer is awaited, so each one that refused hands its signed refusal to its own
+    // share's refund. Runs from before the patch fail at the first.
+    const parts = signedRefusals
       ? await contributionsOrRefusals(contributors, encrypt, refusals)
       : await Promise.all(contributors.map(encrypt));
     const sum = await coordinator.sumCiphertexts({
