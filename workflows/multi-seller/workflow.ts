@@ -281,16 +281,14 @@ async function contributionsOrRefusals<T>(
   refusals: Map<string, RefusalStatement>,
 ): Promise<T[]> {
   const settled = await Promise.allSettled(contributors.map(encrypt));
-  const parts: T[] = [];
-  let failure: unknown;
   settled.forEach((outcome, index) => {
-    if (outcome.status === 'fulfilled') return void parts.push(outcome.value);
-    failure ??= outcome.reason;
-    const refusal = refusalCarriedBy(outcome.reason);
+    const refusal = outcome.status === 'rejected' ? refusalCarriedBy(outcome.reason) : undefined;
     if (refusal) refusals.set(contributors[index]!.sellerId, refusal);
   });
-  if (failure !== undefined) throw failure;
-  return parts;
+  // The first failure, as Promise.all would have rejected with it (an activity's failure is an Error).
+  const failed = settled.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason as Error;
+  return settled.map((outcome) => (outcome as PromiseFulfilledResult<T>).value);
 }
 
 /**
