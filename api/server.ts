@@ -3,7 +3,7 @@ import { DEFAULT_FEE_BPS } from '../lib/signed-terms';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { blobStoreFromEnv } from '../lib/blob-store-env';
-import { readEnv, tuskHome } from '../lib/env';
+import { catalogRoot, readEnv, tuskHome } from '../lib/env';
 import { ReloadingPartyRegistry } from '../lib/parties';
 import { TuskMetrics } from '../lib/observability/metrics';
 import { loadHistoryCodec } from '../lib/codec/history-codec';
@@ -25,7 +25,6 @@ runMain('api', async () => {
     TUSK_API_PORT: z.coerce.number().int().min(0).max(65535).default(8787),
     TUSK_PARTIES_FILE: z.string().optional(),
     REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
-    TUSK_POLICIES_ROOT: z.string().default('query-policies'),
     TUSK_FEE_BPS: z.coerce.number().int().min(0).max(10_000).default(DEFAULT_FEE_BPS),
     TUSK_ACCEPTANCE_TIMEOUT_MS: z.coerce.number().int().positive().default(DEFAULT_ACCEPTANCE_TIMEOUT_MS),
     ...lifecycleEnv,
@@ -74,7 +73,7 @@ runMain('api', async () => {
     parties,
     blobs: blobStoreFromEnv(env.blobDir),
     seenRequests: redisSeenRequests(redis),
-    policiesRoot: resolve(env.TUSK_POLICIES_ROOT),
+    policiesRoot: catalogRoot(),
     deals: {
       feeBps: env.TUSK_FEE_BPS,
       acceptanceTimeoutMs: env.TUSK_ACCEPTANCE_TIMEOUT_MS,

@@ -1,8 +1,16 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 /** Where local state lives unless a variable says otherwise: blobs, keys, ledger, datasets. */
 export const tuskHome = () => resolve(process.env.TUSK_HOME ?? '.tusk');
+
+/**
+ * The API's catalog of published templates (`<root>/<seller>/<id>.json` and its signature):
+ * TUSK_POLICIES_ROOT, else `catalog` under the home, where `tusk template publish` lands and
+ * `tusk up` puts the demo seller's templates. Never the checkout, wherever the API was started.
+ */
+export const catalogRoot = (home: string = tuskHome()) =>
+  resolve(process.env.TUSK_POLICIES_ROOT || join(home, 'catalog'));
 
 const common = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),

@@ -1,5 +1,7 @@
-import { access, mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access, copyFile, mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { catalogRoot } from '../../lib/env';
+import { listSignedTemplateIds, signaturePath, templatePath } from '../../query-policies/template-files';
 import { createSyntheticPatients } from '../../lib/synthetic-patients';
 import { loadOrMakeSigningKey, perimeterKeyFile } from '../../lib/key-log';
 import { addParty } from '../../lib/parties';
@@ -9,7 +11,8 @@ export const DEMO_SELLER = 'demo-seller';
 
 /**
  * The demo seller's perimeter on this machine: synthetic patient visits (made once), the seller
- * registered with its published template key, and the environment its perimeter worker needs.
+ * registered with its published template key, its signed templates in the API's catalog, and the
+ * environment its perimeter worker needs.
  */
 export async function prepareDemoSeller(
   home: string,
@@ -41,10 +44,21 @@ export async function prepareDemoSeller(
     publicKey,
     perimeterKey: perimeter.publicKey,
   });
+  await publishDemoTemplates(join(policiesRoot, DEMO_SELLER), join(catalogRoot(home), DEMO_SELLER));
   return {
     TUSK_SELLER_ID: DEMO_SELLER,
     TUSK_SELLER_PUBLIC_KEY: publicKey,
     TUSK_DATASETS: `patients=${dataset}`,
     TUSK_POLICIES_DIR: join(policiesRoot, DEMO_SELLER),
   };
+}
+
+/** The demo seller's signed templates, as `tusk template publish` would leave them in the catalog. */
+async function publishDemoTemplates(from: string, catalog: string): Promise<void> {
+  if (resolve(from) === resolve(catalog)) return;
+  await mkdir(catalog, { recursive: true });
+  for (const id of await listSignedTemplateIds(from)) {
+    await copyFile(templatePath(from, id), templatePath(catalog, id));
+    await copyFile(signaturePath(from, id), signaturePath(catalog, id));
+  }
 }

@@ -14,7 +14,8 @@ import {
   registerPerimeterKey,
   type ConfiguredSeller,
 } from './sellers';
-import { metricsPort, ROOT, tuskProcess } from './processes';
+import { metricsPort, tuskProcess } from './processes';
+import { catalogRoot } from '../../lib/env';
 import { Supervisor, type ProcessSpec, type ProcessStatus } from './supervisor';
 
 export interface UpOptions {
@@ -155,7 +156,7 @@ async function wholeService(
     TUSK_API_PORT: String(apiPort),
     TUSK_LOG_URL: addresses.api,
     TUSK_OPERATOR_PUBLIC_KEY: operator.publicKey,
-    TUSK_POLICIES_ROOT: process.env.TUSK_POLICIES_ROOT || join(ROOT, 'query-policies'),
+    TUSK_POLICIES_ROOT: catalogRoot(home),
     ...(infra.uiUrl ? { TUSK_CODEC_UI_ORIGIN: infra.uiUrl } : {}),
   };
   const services = (
