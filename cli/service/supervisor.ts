@@ -9,11 +9,10 @@ import {
   LogExit,
   LogOutput,
   Logger,
-  RestartProcess,
   type Command,
   type CloseEvent,
 } from 'concurrently';
-import { CleanExitWhenStopping } from './stop-on-signal';
+import { RestartUnlessStopping } from './restart-policy';
 
 const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const STOP_GRACE_MS = 15_000;
@@ -57,12 +56,16 @@ export interface SupervisorOptions {
 /**
  * Runs processes under concurrently: each one's output is prefixed with its name on `out` and kept
  * whole (JSON lines) in `<logDir>/<name>.log`; a process that exits with a failure, or is killed,
- * is restarted after 1, 2, 4, 8… s (concurrently's 'exponential' delay) up to `restartTries` times;
- * Ctrl-C, SIGTERM or SIGHUP stops all of them and no restart follows.
+ * is restarted after 1, 2, 4, 8… s up to `restartTries` times (./restart-policy.ts); Ctrl-C, SIGTERM
+ * or SIGHUP stops all of them, and no restart follows once stopping began.
  */
 export class Supervisor {
   private readonly statuses = new Map<string, ProcessStatus>();
-  private readonly groups: { commands: Command[]; result: Promise<CloseEvent[]> }[] = [];
+  private readonly groups: {
+    commands: Command[];
+    restarts: RestartUnlessStopping;
+    result: Promise<CloseEvent[]>;
+  }[] = [];
   private stoppedBy: NodeJS.Signals | undefined;
   private writes = 0;
 
@@ -74,6 +77,8 @@ export class Supervisor {
     if (this.stoppedBy) return;
     this.stoppedBy = signal;
     this.options.out.write(`\ntusk up: ${signal}: stopping every process…\n`);
+    // Before anything is killed: a restart still waiting would bring a process back mid-stop.
+    for (const group of this.groups) group.restarts.stop();
     void this.stopInOrder().finally(() => {
       for (const each of SIGNALS) process.off(each, this.onSignal);
     });
@@ -102,6 +107,11 @@ export class Supervisor {
   async start(specs: ProcessSpec[], readyTimeoutMs: number): Promise<void> {
     if (this.stopping) throw new Error('stopped before every process was started');
     const logger = new Logger({ prefixFormat: 'name', raw: false });
+    const restarts = new RestartUnlessStopping({
+      logger,
+      tries: this.options.restartTries,
+      stopping: () => this.stopping,
+    });
     const { commands, result } = createConcurrently(
       specs.map((spec) => ({
         name: spec.name,
@@ -112,17 +122,11 @@ export class Supervisor {
       {
         logger,
         outputStream: this.options.out,
-        controllers: [
-          new LogError({ logger }),
-          new LogOutput({ logger }),
-          new LogExit({ logger }),
-          new CleanExitWhenStopping(() => this.stopping),
-          new RestartProcess({ logger, delay: 'exponential', tries: this.options.restartTries }),
-        ],
+        controllers: [new LogError({ logger }), new LogOutput({ logger }), new LogExit({ logger }), restarts],
         prefixColors: ['auto'],
       },
     );
-    this.groups.push({ commands, result: result.catch((events: CloseEvent[]) => events) });
+    this.groups.push({ commands, restarts, result: result.catch((events: CloseEvent[]) => events) });
     const waits = commands.map((command, index) => this.follow(command, specs[index]!));
     const deadline = sleep(readyTimeoutMs, undefined, { ref: false }).then(() => {
       throw new Error(`not ready within ${readyTimeoutMs / 1000} s: ${this.notReady(specs).join(', ')}`);
@@ -183,7 +187,6 @@ export class Supervisor {
     };
     // The timer's start event comes once the child's pid is known (stateChange comes before).
     const started = () => {
-      if (this.stopping) command.kill('SIGTERM'); // a restart that was due as the stop began
       update({ pid: command.pid ?? null, state: 'starting', restarts: status.restarts + 1 });
       if ('probe' in spec.ready)
         void this.probeUntilReady(command, spec.ready.probe, () => {
