@@ -9,6 +9,7 @@ import {
   grantParams,
   grantProgress,
   grantStatus,
+  milestoneDecisionAnswer,
   milestoneParams,
 } from './schemas';
 import type { GrantService } from './service';
@@ -64,7 +65,7 @@ export const grantRoutes: FastifyPluginAsyncZod<{ grants: GrantService }> = asyn
         summary: 'The grantee submits evidence; a query-verified milestone is then checked in the perimeter',
         params: milestoneParams,
         body: signedEvidenceBody,
-        response: { 200: grantStatus, ...errorResponses },
+        response: { 200: milestoneDecisionAnswer, ...errorResponses },
       },
     },
     (request) =>
@@ -83,7 +84,7 @@ export const grantRoutes: FastifyPluginAsyncZod<{ grants: GrantService }> = asyn
         summary: 'The sponsor approves a milestone checked by approval, signed: its tranche is released',
         params: milestoneParams,
         body: decisionProof,
-        response: { 200: grantStatus, ...errorResponses },
+        response: { 200: milestoneDecisionAnswer, ...errorResponses },
       },
     },
     (request) =>

@@ -89,6 +89,23 @@ export const grantStatus = z
   })
   .meta({ id: 'GrantStatus' });
 
+/**
+ * The milestone an evidence or an approval was about, beside the grant: which one (id, name, how it
+ * is checked), where it stands, its tranche and what of it was paid to the grantee so far.
+ */
+export const milestoneDecided = z.object({
+  milestoneId: z.string(),
+  name: z.string(),
+  check: z.enum(['query', 'sponsor_approval']),
+  stage: milestoneStage,
+  amount: z.string().optional(),
+  /** The tranche once settlement released it (fee taken from it), else "0". */
+  paid: z.string().optional(),
+});
+export const milestoneDecisionAnswer = grantStatus
+  .extend({ milestone: milestoneDecided })
+  .meta({ id: 'GrantMilestoneDecision' });
+
 /** Public: counts only, no amounts, no identities. */
 export const grantProgress = z
   .object({

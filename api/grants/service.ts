@@ -138,18 +138,25 @@ export class GrantService {
     const content = { milestoneId, ref: sha256Ref(bytes) };
     const signed = signedByParty(party, scope, 'grant_evidence', content, proof);
     await this.blobs.put(bytes);
-    return this.calls.update(grantWorkflowId(grantId), submitEvidenceUpdate, { signed }, `grant ${grantId}`);
+    const status = await this.calls.update(
+      grantWorkflowId(grantId),
+      submitEvidenceUpdate,
+      { signed },
+      `grant ${grantId}`,
+    );
+    return withMilestone(status, milestoneId);
   }
 
   async approve(party: Party, grantId: string, milestoneId: string, proof: DecisionProof) {
     const { scope } = await this.openGrant(grantId);
     const signed = signedByParty(party, scope, 'milestone_approval', { milestoneId }, proof);
-    return this.calls.update(
+    const status = await this.calls.update(
       grantWorkflowId(grantId),
       approveMilestoneUpdate,
       { signed },
       `grant ${grantId}`,
     );
+    return withMilestone(status, milestoneId);
   }
 
   async extend(
@@ -182,4 +189,22 @@ export class GrantService {
       `grant ${grantId}`,
     );
   }
+}
+
+/** The grant after a decision, with the milestone decided named and what its tranche paid so far. */
+function withMilestone(status: GrantStatus, milestoneId: string) {
+  const milestone = status.milestones.find((each) => each.milestoneId === milestoneId);
+  // The workflow refuses a decision on a milestone it does not have, so this is its own answer.
+  if (!milestone) throw new ApiError('not_found', `grant ${status.grantId} has no milestone ${milestoneId}`);
+  return {
+    ...status,
+    milestone: {
+      milestoneId,
+      name: milestone.name,
+      check: milestone.check.kind,
+      stage: milestone.stage,
+      amount: milestone.amount,
+      paid: milestone.stage === 'released' ? milestone.amount : '0',
+    },
+  };
 }

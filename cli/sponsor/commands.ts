@@ -18,6 +18,7 @@ import { publicGet } from '../common';
 import { addDealsCommand, addKeygenCommand, encode, printStatus, progressOnStderr } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
 import { checkGrantVerdicts } from './verdicts';
+import { milestoneDecisionLines, type MilestoneDecisionAnswer } from './milestone-answer';
 import {
   approveMilestone,
   consentToRemainder,
@@ -140,21 +141,34 @@ export function registerSponsorCommands(program: Command): void {
       .description(
         "submit evidence (the grantee, --as it); a query milestone is then checked in the seller's perimeter",
       )
-      .requiredOption('--text <text>', 'the evidence'),
-  ).action(async (grantId: string, milestoneId: string, options: PartyOptions & { text: string }) => {
-    const client = await partyClient(options);
-    const status = await submitGrantEvidence<GrantStatus>(client, grantId, milestoneId, options.text);
-    console.log(`grant ${grantId}: ${status.stage}`);
-  });
+      .requiredOption('--text <text>', 'the evidence')
+      .option('--json', 'the whole answer as JSON'),
+  ).action(
+    async (
+      grantId: string,
+      milestoneId: string,
+      options: PartyOptions & { text: string; json?: boolean },
+    ) => {
+      const client = await partyClient(options);
+      const answer = await submitGrantEvidence<MilestoneDecisionAnswer>(
+        client,
+        grantId,
+        milestoneId,
+        options.text,
+      );
+      console.log(options.json ? jsonText(answer) : milestoneDecisionLines(answer).join('\n'));
+    },
+  );
   withPartyOptions(
     grant
       .command('approve <grantId> <milestoneId>')
-      .description("approve a milestone checked by the sponsor's approval: its tranche is released"),
-  ).action(async (grantId: string, milestoneId: string, options: PartyOptions) => {
+      .description("approve a milestone checked by the sponsor's approval: its tranche is released")
+      .option('--json', 'the whole answer as JSON'),
+  ).action(async (grantId: string, milestoneId: string, options: PartyOptions & { json?: boolean }) => {
     const client = await partyClient(options);
-    const status = await approveMilestone<GrantStatus>(client, grantId, milestoneId);
-    console.log(`grant ${grantId}: ${status.stage}`);
-    if (REFUSED_GRANT_STAGES.has(status.stage as never)) process.exitCode = EXIT.refused;
+    const answer = await approveMilestone<MilestoneDecisionAnswer>(client, grantId, milestoneId);
+    console.log(options.json ? jsonText(answer) : milestoneDecisionLines(answer).join('\n'));
+    if (REFUSED_GRANT_STAGES.has(answer.stage as never)) process.exitCode = EXIT.refused;
   });
   withPartyOptions(
     grant

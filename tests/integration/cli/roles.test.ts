@@ -205,21 +205,33 @@ describe('the CLI of every role', () => {
       ],
       env,
     );
-    await tuskOk(
-      [
-        'sponsor',
-        'grant',
-        'evidence',
-        'cli-grant',
-        'protocol',
-        '--as',
-        'lab',
-        '--text',
-        'doi:10.0000/protocol',
-      ],
+    const evidence = ['sponsor', 'grant', 'evidence', 'cli-grant', 'protocol', '--as', 'lab'];
+    // The grantee's answer names the milestone, how it is checked, and that nothing is paid yet.
+    const submitted = await tuskOk([...evidence, '--text', 'doi:10.0000/protocol'], env);
+    expect(submitted).toContain(
+      `milestone protocol "study protocol published" (checked by the sponsor's approval): open`,
+    );
+    expect(submitted).toMatch(/^ {2}tranche 500: nothing paid yet/m);
+    const answer = JSON.parse(await tuskOk([...evidence, '--text', 'doi:10.0000/data', '--json'], env)) as {
+      milestone: object;
+    };
+    expect(answer.milestone).toEqual({
+      milestoneId: 'protocol',
+      name: 'study protocol published',
+      check: 'sponsor_approval',
+      stage: 'open',
+      amount: '500',
+      paid: '0',
+    });
+    // The sponsor's approval names the milestone met and its tranche, paid or being released.
+    const approved = await tuskOk(
+      ['sponsor', 'grant', 'approve', 'cli-grant', 'protocol', '--as', 'sponsor'],
       env,
     );
-    await tuskOk(['sponsor', 'grant', 'approve', 'cli-grant', 'protocol', '--as', 'sponsor'], env);
+    expect(approved).toMatch(
+      /^ {2}milestone protocol "study protocol published" \(checked by the sponsor's approval\): (met|released)$/m,
+    );
+    expect(approved).toMatch(/^ {2}tranche 500: (met: settlement is releasing it to lab|paid 500 to lab)/m);
     const done = await tusk(['sponsor', 'grant', 'status', 'cli-grant', '--as', 'sponsor', '--wait'], env);
     expect(done.code, done.stderr).toBe(0);
     expect(JSON.parse(done.stdout)).toMatchObject({ stage: 'completed' });
