@@ -5,6 +5,7 @@ import { generateEd25519KeyPair, publicKeyOf } from '../../lib/ed25519';
 import { generateX25519KeyPair, open, seal } from '../../lib/sealed-box';
 import { draftHashOf, type DraftToSign } from '../../query-policies/draft-signature';
 import { openSealedDraft } from '../../query-policies/sealed-draft';
+import { openReviewNote, reviewNote, sealReviewNote } from '../../query-policies/sealed-review-note';
 import { checkTemplateSignature, templateHash, type TemplateSignature } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import { buildResultPayload, resultCommitment, sealResult } from '../../lib/sealed-result';
@@ -179,7 +180,13 @@ describe('the console signs and opens exactly as the CLI and the API do', () => 
       sql: 'SELECT 1 -- <script>',
       price: '5',
     };
-    const toSign = { reviewId: 'review-1', revision: 2, proposer: 'buyer-1', draft };
+    const toSign = {
+      reviewId: 'review-1',
+      revision: 2,
+      proposer: 'buyer-1',
+      draft,
+      replyKey: result.publicKey,
+    };
     const made = await inPage<{ file: string; draftHash: string; templateSignature: TemplateSignature }>(
       `const drafts = await import('/console/review-drafts.js');
        const key = await tusk.importKeyFile(args.pem, 'Ed25519');
@@ -206,6 +213,61 @@ describe('the console signs and opens exactly as the CLI and the API do', () => 
       ok: true,
       hash: templateHash(template),
     });
+  });
+
+  it("seals a seller's review note as sealed-review-note.ts does: both readers open it with the server's code, its hash checks", async () => {
+    const perimeter = generateX25519KeyPair();
+    const proposer = generateX25519KeyPair();
+    const text = 'k = 20 is low: make it 25 — é 😀 <script>';
+    const made = await inPage<{ file: string; hash: string; salt: string }>(
+      `const notes = await import('/console/review-notes.js');
+       const note = notes.reviewNote('review-1', 2, 'request_changes', args.text);
+       const { file, hash } = await notes.sealReviewNote(note, { perimeter: args.perimeter, proposer: args.proposer });
+       return { file, hash, salt: note.salt };`,
+      { text, perimeter: perimeter.publicKey, proposer: proposer.publicKey },
+    );
+    expect(Buffer.from(made.salt, 'base64url')).toHaveLength(32);
+    expect(made.file).not.toContain('make it 25');
+    const expected = { reviewId: 'review-1', revision: 2, kind: 'request_changes' as const, hash: made.hash };
+    const bytes = Buffer.from(made.file);
+    for (const [reader, key] of [
+      ['perimeter', perimeter],
+      ['proposer', proposer],
+    ] as const)
+      expect(await openReviewNote(bytes, reader, key.privateKeyPem, expected)).toEqual({
+        reviewId: 'review-1',
+        revision: 2,
+        salt: made.salt,
+        kind: 'request_changes',
+        message: text,
+      });
+    await expect(
+      openReviewNote(bytes, 'proposer', proposer.privateKeyPem, { ...expected, reviewId: 'review-2' }),
+    ).rejects.toThrow(/does not open for review review-2/);
+    await expect(
+      openReviewNote(bytes, 'perimeter', perimeter.privateKeyPem, { ...expected, kind: 'comment' }),
+    ).rejects.toThrow(/not the recorded comment/);
+  });
+
+  it('opens a note the server sealed, and refuses one whose hash is not the recorded one', async () => {
+    const proposer = generateX25519KeyPair();
+    const note = reviewNote('review-1', 1, { kind: 'lint', issues: [{ code: 'x', message: 'é', fix: 'y' }] });
+    const { bytes, hash } = await sealReviewNote(note, {
+      perimeter: generateX25519KeyPair().publicKey,
+      proposer: proposer.publicKey,
+    });
+    const opened = await inPage<{ note: unknown; refused: string }>(
+      `const notes = await import('/console/review-notes.js');
+       const key = await tusk.importKeyFile(args.pem, 'X25519');
+       const expected = { reviewId: 'review-1', revision: 1, kind: 'lint', hash: args.hash };
+       const note = await notes.openReviewNote(args.sealed, 'proposer', key, expected);
+       const refused = await notes.openReviewNote(args.sealed, 'proposer', key, { ...expected, hash: 'sha256:00' })
+         .then(() => '', (e) => e.message);
+       return { note, refused };`,
+      { pem: proposer.privateKeyPem, sealed: bytes.toString('base64url'), hash },
+    );
+    expect(opened.note).toEqual(note);
+    expect(opened.refused).toMatch(/not the recorded one/);
   });
 
   it("opens a deal's padded result and checks it against the recorded commitment", async () => {

@@ -7,7 +7,7 @@ import { generateX25519KeyPair } from '../../lib/sealed-box';
 import type { DeclaredColumns } from '../../query-policies/column-domains';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
-import type { TemplateReviewStatus } from '../../workflows/template-review/shapes';
+import { SEALED_MESSAGE, type TemplateReviewStatus } from '../../workflows/template-review/shapes';
 import { DEFAULT_DATASET_BUDGETS, startTestDeployment, type TestDeployment } from '../integration/harness';
 import { launchChromium, recordPage, screenshot, type PageRecord } from './browser';
 
@@ -29,6 +29,10 @@ const SCRIPT_DESCRIPTION = '<b>bold</b> cost per diagnosis <img src=x onerror="a
 /** Distinctive, so a copy of it anywhere in what the browser sent is found. */
 const SQL =
   'SELECT person_id, diagnosis_code, cost FROM patients WHERE age BETWEEN $min_age AND $max_age AND sex = $sex';
+
+/** The seller's texts: sealed in the page, so none of them is in any request it sends. */
+const CHANGES_TEXT = 'k = 20 is low for diagnoses: make it 25';
+const REJECT_TEXT = 'income is not in patients, and will not be';
 
 const pemFile = (name: string, text: string) => ({
   name,
@@ -196,12 +200,19 @@ describe('template reviews in the console, in Chromium, against the real stack',
     await expect
       .poll(async () => (await status(reviewId)).expiresAt)
       .toBe(new Date('2027-01-31T12:00').getTime());
-    await page.getByLabel('Message on revision 1').fill('k = 20 is low for diagnoses: make it 25');
+    await page.getByLabel('Message on revision 1').fill(CHANGES_TEXT);
     await page.getByRole('button', { name: 'Request changes' }).click();
     await page.locator('#review-stage', { hasText: 'Stage: changes_requested' }).waitFor();
-    expect((await status(reviewId)).comments).toMatchObject([
-      { by: test.seller.id, kind: 'request_changes', revision: 1 },
-    ]);
+    // The API holds the sealed note's reference and hash; the page opens it again with the sealing key.
+    const [comment] = (await status(reviewId)).comments;
+    expect(comment).toMatchObject({
+      by: test.seller.id,
+      kind: 'request_changes',
+      revision: 1,
+      message: SEALED_MESSAGE,
+      note: { ref: expect.stringMatching(/^sha256:/), hash: expect.stringMatching(/^sha256:/) },
+    });
+    await page.locator('.comments li', { hasText: CHANGES_TEXT }).waitFor();
     await screenshot(page, 'seller-review');
   });
 
@@ -212,7 +223,7 @@ describe('template reviews in the console, in Chromium, against the real stack',
       .locator(`#my-proposals tr[data-review="${reviewId}"]`)
       .getByRole('button', { name: 'Open' })
       .click();
-    await page.getByText('k = 20 is low for diagnoses: make it 25').waitFor();
+    await page.locator('.comments li', { hasText: CHANGES_TEXT }).waitFor();
     await page.getByRole('button', { name: /^Revise/ }).click();
     await page.getByRole('button', { name: `Seal, sign and send revision 2 of ${reviewId}` }).waitFor();
     expect(await page.inputValue('#draft-sql')).toBe(SQL);
@@ -325,19 +336,63 @@ describe('template reviews in the console, in Chromium, against the real stack',
     await screenshot(page, 'buyer-proposal-refused');
 
     const seller = await asSeller();
+    const openRefused = () =>
+      seller.page
+        .locator(`#proposals tr[data-review="${refusedId}"]`)
+        .getByRole('button', { name: 'Open' })
+        .click();
+    await openRefused();
+    // Without the sealing key the lint problems stay sealed, and nothing is sent in clear.
     await seller.page
-      .locator(`#proposals tr[data-review="${refusedId}"]`)
-      .getByRole('button', { name: 'Open' })
-      .click();
+      .getByText(/lint problem\(s\) are sealed to the seller's perimeter and to you/)
+      .waitFor();
+    await seller.page.getByLabel('Message on revision 1').fill(REJECT_TEXT);
+    await seller.page.getByRole('button', { name: 'Reject' }).click();
+    await seller.page
+      .locator('#decision-status')
+      .getByText(/Load your perimeter's sealing key/)
+      .waitFor();
+    expect((await status(refusedId)).stage).toBe('open');
+    await seller.page.setInputFiles(
+      '#sealing-key',
+      pemFile('perimeter-sealing.x25519.pem', await sealingKeyPem()),
+    );
+    await seller.page.getByText('the one the transparency log registers').waitFor();
+    await openRefused();
+    await seller.page.locator('#draft-sql').waitFor();
+    expect((await seller.page.locator('.preview-refused tbody tr').allTextContents()).join('\n')).toMatch(
+      /unknown_column/,
+    );
     // No approval without a preview of the perimeter's: only the messages are offered.
-    await seller.page.getByLabel('Message on revision 1').fill('income is not in patients, and will not be');
+    await seller.page.getByLabel('Message on revision 1').fill(REJECT_TEXT);
     expect(await seller.page.getByRole('button', { name: /^Approve/ }).count()).toBe(0);
     await seller.page.getByRole('button', { name: 'Reject' }).click();
     await seller.page.locator('#review-stage', { hasText: 'Stage: rejected' }).waitFor();
     expect(await seller.page.getByLabel('Message on revision 1').count()).toBe(0);
     expect((await status(refusedId)).comments).toMatchObject([
-      { kind: 'reject', message: 'income is not in patients, and will not be' },
+      { kind: 'reject', message: SEALED_MESSAGE, note: { ref: expect.stringMatching(/^sha256:/) } },
     ]);
+    await seller.page.locator('.comments li', { hasText: REJECT_TEXT }).waitFor();
+
+    // The proposer opens the reason with its result key; a page without that key says it is sealed.
+    await page
+      .locator(`#my-proposals tr[data-review="${refusedId}"]`)
+      .getByRole('button', { name: 'Open' })
+      .click();
+    await page.locator('#review-panel .comments li', { hasText: REJECT_TEXT }).waitFor();
+    const keyless = await signIn(test.deployment.buyer.id, test.deployment.buyer.signingKeyPem);
+    await keyless.page.click('button[data-role=proposals]');
+    await keyless.page
+      .locator(`#my-proposals tr[data-review="${refusedId}"]`)
+      .getByRole('button', { name: 'Open' })
+      .click();
+    await keyless.page
+      .locator('#review-panel .comments li', { hasText: 'sealed: load your result' })
+      .waitFor();
+    await keyless.page
+      .getByText(/lint problem\(s\) are sealed to the seller's perimeter and to you/)
+      .waitFor();
+    expect(await keyless.page.locator('#review-panel').textContent()).not.toContain(REJECT_TEXT);
   });
 
   it('no recorded request carried a draft in clear, a private key, or a cookie; nothing ran from a proposal', async () => {
@@ -362,7 +417,8 @@ describe('template reviews in the console, in Chromium, against the real stack',
     const requests = opened.flatMap(({ record }) => record.requests);
     const text = (list: typeof requests) =>
       list.map((r) => `${r.method} ${r.url}\n${JSON.stringify(r.headers)}\n${r.body}`).join('\n');
-    expect(requests.filter((r) => r.method === 'POST' && r.url.endsWith('/blobs'))).toHaveLength(3);
+    // Three sealed drafts and two sealed notes (the change request, the reject reason).
+    expect(requests.filter((r) => r.method === 'POST' && r.url.endsWith('/blobs'))).toHaveLength(5);
     // Approving is publishing: the seller's signed template (its SQL included) goes to the catalog
     // then, as `tusk seller review approve` sends it. Every other request carries no draft text.
     const isApproval = (r: (typeof requests)[number]) => r.method === 'POST' && r.url.endsWith('/approval');
@@ -371,6 +427,15 @@ describe('template reviews in the console, in Chromium, against the real stack',
     for (const secret of draftText) expect(beforePublishing).not.toContain(secret);
     const sent = text(requests);
     for (const secret of privateKeys) expect(sent).not.toContain(secret);
+    // The seller's texts went out sealed only, in no request (the approval included).
+    for (const comment of [CHANGES_TEXT, REJECT_TEXT])
+      for (const form of [
+        comment,
+        JSON.stringify(comment).slice(1, -1),
+        encodeURIComponent(comment),
+        'make it 25',
+      ])
+        expect(sent).not.toContain(form);
     expect(sent).not.toMatch(/cookie/i);
     for (const { record } of opened) {
       expect(record.dialogs).toEqual([]);

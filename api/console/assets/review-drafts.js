@@ -12,12 +12,14 @@ import { base64url, canonicalHash, fromBase64, openSealedBox, sealBox, signText 
 /**
  * @typedef {import('./api.js').Client} Client
  * @typedef {import('./tusk-crypto.js').HeldKey} HeldKey
- * @typedef {{ reviewId: string, revision: number, proposer: string, draft: Record<string, any> }} DraftToSign
+ * @typedef {{ reviewId: string, revision: number, proposer: string, draft: Record<string, any>,
+ *   replyKey?: string }} DraftToSign
  * @typedef {{ revision: number, draftRef: string, draftHash: string, signature: string, at: number,
  *   preview?: any }} Revision
  * @typedef {{ reviewId: string, sellerId: string, proposerId: string, dataset: string, templateId: string,
  *   stage: string, expiresAt: number, scope: any, revisions: Revision[], approvedTemplateHash?: string,
- *   comments: { at: number, by: string, revision: number, kind: string, message: string }[] }} ReviewStatus
+ *   comments: { at: number, by: string, revision: number, kind: string, message: string,
+ *     note?: { ref: string, hash: string } }[] }} ReviewStatus
  */
 
 const encoder = new TextEncoder();
@@ -25,9 +27,9 @@ const encoder = new TextEncoder();
 const boxContext = (/** @type {string} */ reviewId) => `tusk template draft v1 ${reviewId}`;
 const draftMessage = (/** @type {string} */ hash) => `tusk template draft v1\n${hash}`;
 
-/** What a proposer's signature covers (draft-signature.ts's draftHashOf). @param {DraftToSign} toSign */
-export const draftHashOf = ({ reviewId, revision, proposer, draft }) =>
-  canonicalHash({ reviewId, revision, proposer, draft });
+/** What a proposer's signature covers (draft-signature.ts's draftHashOf), its reply key included. @param {DraftToSign} toSign */
+export const draftHashOf = ({ reviewId, revision, proposer, draft, replyKey }) =>
+  canonicalHash({ reviewId, revision, proposer, draft, ...(replyKey === undefined ? {} : { replyKey }) });
 
 /** The operator's log key: the one pinned in the page, else (as the CLI without a pin) the API's. @param {Client} client */
 export async function operatorKeyOf(client) {
@@ -37,9 +39,13 @@ export async function operatorKeyOf(client) {
 /**
  * One revision as it is sent: sealed here, stored as a blob, its hash signed. The plaintext never
  * leaves the page; the API gets the reference and the signature.
- * @param {Client} client @param {DraftToSign} toSign @param {HeldKey | undefined} resultKey
+ * @param {Client} client @param {DraftToSign} unsigned @param {HeldKey | undefined} resultKey
  */
-export async function sealedRevision(client, toSign, resultKey) {
+export async function sealedRevision(client, unsigned, resultKey) {
+  // The proposer's reply key rides in the signed draft (as the CLI's sealAndSign puts it): the
+  // perimeter seals a refused preview's lint problems to it, the seller its comments.
+  /** @type {DraftToSign} */
+  const toSign = resultKey ? { ...unsigned, replyKey: resultKey.publicKey } : unsigned;
   const { draft } = toSign;
   const perimeter = await registeredKeyOf(
     client,
@@ -83,6 +89,16 @@ export async function sealedRevision(client, toSign, resultKey) {
  * @returns {Promise<Record<string, any>>} the draft template
  */
 export async function openRevision(client, status, revision, reader, key) {
+  return (await openSignedRevision(client, status, revision, reader, key)).draft;
+}
+
+/**
+ * openRevision's checked draft with what the proposer signed around it: its reply key, which the
+ * seller seals its comments to.
+ * @param {Client} client @param {ReviewStatus} status @param {Revision} revision
+ * @param {'perimeter' | 'proposer'} reader @param {HeldKey} key @returns {Promise<DraftToSign>}
+ */
+export async function openSignedRevision(client, status, revision, reader, key) {
   const { sealed } = await client.get(
     `/template-reviews/${encodeURIComponent(status.reviewId)}/revisions/${revision.revision}/draft`,
   );
@@ -98,7 +114,7 @@ export async function openRevision(client, status, revision, reader, key) {
   const opened = JSON.parse(new TextDecoder().decode(bytes));
   const problem = await openedDraftProblem(client, status, revision, opened);
   if (problem) throw new Error(`revision ${revision.revision}: ${problem}`);
-  return opened.draft;
+  return opened;
 }
 
 /** draft-signature.ts's draftSignatureProblem, with the proposer's key from the log. */

@@ -7,7 +7,8 @@
 import { explain } from './api.js';
 import { el, message, replace, table } from './dom.js';
 import { nearestTemplateView } from './review-diff.js';
-import { openRevision, operatorKeyOf, previewProblems, signTemplate } from './review-drafts.js';
+import { openSignedRevision, operatorKeyOf, previewProblems, signTemplate } from './review-drafts.js';
+import { sealNote } from './review-notes.js';
 import { registeredKeyOf } from './release-check.js';
 import { reviewPath, reviewView } from './reviews.js';
 import { importKeyFile, signDecision } from './tusk-crypto.js';
@@ -16,6 +17,7 @@ import { importKeyFile, signDecision } from './tusk-crypto.js';
  * @typedef {import('./api.js').Client} Client
  * @typedef {import('./tusk-crypto.js').HeldKey} HeldKey
  * @typedef {import('./review-drafts.js').ReviewStatus} ReviewStatus
+ * @typedef {import('./review-drafts.js').DraftToSign} DraftToSign
  */
 
 /** The perimeter's sealing key, held in this page's memory (non-extractable) once loaded. */
@@ -82,6 +84,26 @@ async function decide(client, status, content) {
   return client.post(`${reviewPath(status.reviewId)}/decisions`, { content, proof });
 }
 
+/**
+ * The seller's text, sealed here to its perimeter's sealing key (so it reads it again) and to the
+ * reply key the proposer signed with the current revision (so the proposer reads it): the decision
+ * carries only the blob's reference and the note's hash, as `tusk seller review` sends it.
+ * @param {Client} client @param {ReviewStatus} status @param {DraftToSign | undefined} signed
+ * @param {'comment' | 'request_changes' | 'reject'} decision @param {string} text
+ */
+async function decideSealed(client, status, signed, decision, text) {
+  if (!held.sealing || !signed)
+    throw new Error(
+      "Load your perimeter's sealing key above and open the draft: your message is sealed to it and to the proposer's reply key, never sent in clear.",
+    );
+  const revision = signed.revision;
+  const note = await sealNote(client, { reviewId: status.reviewId, revision }, decision, text, {
+    perimeter: held.sealing.publicKey,
+    ...(signed.replyKey ? { proposer: signed.replyKey } : {}),
+  });
+  return decide(client, status, { decision, revision, note });
+}
+
 /** @param {string} id @param {string} label @param {string} value */
 const input = (id, label, value) =>
   el('div', { class: 'field' }, [el('label', { for: id }, [label]), el('input', { id, value })]);
@@ -89,10 +111,12 @@ const input = (id, label, value) =>
 /**
  * Comment, request changes, reject (a message each), and approve (price and allowed uses): each
  * signed here. Approval needs the draft opened and its preview verified.
- * @param {Client} client @param {ReviewStatus} status @param {Record<string, any> | undefined} draft
+ * @param {Client} client @param {ReviewStatus} status @param {DraftToSign | undefined} signed
  * @param {string | undefined} previewProblem @param {(status: ReviewStatus) => void} shown
  */
-function decisionForms(client, status, draft, previewProblem, shown) {
+function decisionForms(client, status, signed, previewProblem, shown) {
+  const draft = signed?.draft;
+  const current = status.revisions[status.revisions.length - 1];
   const revision = status.revisions[status.revisions.length - 1].revision;
   const result = el('div', { 'aria-live': 'polite', id: 'decision-status' });
   const text = /** @type {HTMLTextAreaElement} */ (el('textarea', { id: 'review-message', rows: '3' }));
@@ -102,12 +126,17 @@ function decisionForms(client, status, draft, previewProblem, shown) {
     const b = el('button', { type: 'button' }, [label]);
     b.addEventListener('click', () => {
       if (!text.value.trim()) return replace(result, message('Write a message first.', 'error'));
-      act(decide(client, status, { decision, revision, message: text.value.trim() }));
+      act(decideSealed(client, status, signed, /** @type {any} */ (decision), text.value.trim()));
     });
     return b;
   };
   const messages = el('form', { 'aria-label': 'comment or decide' }, [
     el('label', { for: 'review-message' }, [`Message on revision ${revision}`]),
+    signed && !signed.replyKey
+      ? message(
+          `${status.proposerId} signed no reply key with revision ${revision}: only you will read what you write here.`,
+        )
+      : '',
     text,
     button('Comment', 'comment'),
     button('Request changes', 'request_changes'),
@@ -128,7 +157,8 @@ function decisionForms(client, status, draft, previewProblem, shown) {
     deadline,
     moveDeadline,
   ]);
-  if (!draft) return el('div', {}, [messages, deadlineForm, result]);
+  // No approval without a draft opened here and a preview of the perimeter's.
+  if (!draft || current.preview?.kind !== 'previewed') return el('div', {}, [messages, deadlineForm, result]);
   const approve = el('form', { 'aria-label': 'approve' }, [
     input('approve-price', 'Price (smallest units)', draft.price),
     input('approve-jurisdictions', 'Allowed jurisdictions', draft.compliance.jurisdictions.join(', ')),
@@ -171,12 +201,14 @@ async function showReview(client, reviewId, panel) {
   /** @type {ReviewStatus} */
   const status = await client.get(reviewPath(reviewId));
   const current = status.revisions[status.revisions.length - 1];
-  let draft;
+  /** @type {DraftToSign | undefined} */
+  let signed;
   let draftPart;
   if (!held.sealing) draftPart = sealedNotice(current);
   else
     try {
-      draft = await openRevision(client, status, current, 'perimeter', held.sealing);
+      signed = await openSignedRevision(client, status, current, 'perimeter', held.sealing);
+      const { draft } = signed;
       const nearest = await nearestTemplateView(client, draft, status.sellerId).catch((error) =>
         message(explain(error), 'error'),
       );
@@ -190,15 +222,15 @@ async function showReview(client, reviewId, panel) {
           current.revision,
         )
       : `revision ${current.revision} has ${current.preview ? 'a refused preview' : 'no preview yet'}`;
-  const names = (draft?.metrics ?? []).map((/** @type {{ name: string }} */ m) => m.name);
+  const names = (signed?.draft.metrics ?? []).map((/** @type {{ name: string }} */ m) => m.name);
   const open = status.stage === 'open' || status.stage === 'changes_requested';
   const shown = () =>
     void showReview(client, reviewId, panel).catch((e) => replace(panel, message(explain(e), 'error')));
   replace(
     panel,
-    await reviewView(client, status, names),
+    await reviewView(client, status, names, { reader: 'perimeter', key: held.sealing }),
     draftPart,
-    open ? decisionForms(client, status, draft, previewProblem, shown) : '',
+    open ? decisionForms(client, status, signed, previewProblem, shown) : '',
     status.approvedTemplateHash ? message(`Approved and in the catalog as ${status.templateId}.`) : '',
   );
 }

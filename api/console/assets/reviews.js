@@ -7,11 +7,14 @@
 import { explain } from './api.js';
 import { el, message, replace, table } from './dom.js';
 import { openRevision, previewProblems, sealedRevision } from './review-drafts.js';
+import { openNotes } from './review-notes.js';
 
 /**
  * @typedef {import('./api.js').Client} Client
  * @typedef {import('./tusk-crypto.js').HeldKey} HeldKey
  * @typedef {import('./review-drafts.js').ReviewStatus} ReviewStatus
+ * @typedef {import('./review-notes.js').OpenedNotes} OpenedNotes
+ * @typedef {{ reader: 'perimeter' | 'proposer', key: HeldKey | undefined }} NoteReader
  */
 
 const POLL_MS = 1000;
@@ -20,20 +23,42 @@ const OPEN_STAGES = ['open', 'changes_requested'];
 const when = (/** @type {number} */ ms) => new Date(ms).toLocaleString();
 export const reviewPath = (/** @type {string} */ id) => `/template-reviews/${encodeURIComponent(id)}`;
 
+/** Where a sealed note opens, for a page without the key. @param {NoteReader | undefined} reader */
+const sealedTo = (reader) =>
+  reader?.reader === 'perimeter'
+    ? "load your perimeter's sealing key above to read it"
+    : 'load your result (X25519) key to read it';
+
+/**
+ * A refused preview's lint problems: in clear from runs before they were sealed, else opened here.
+ * @param {any} preview @param {import('./review-notes.js').DraftIssue[] | undefined} opened
+ * @param {NoteReader | undefined} reader
+ */
+function refusedIssues(preview, opened, reader) {
+  /** @type {import('./review-notes.js').DraftIssue[] | undefined} */
+  const issues = preview.sealedIssues ? opened : preview.issues;
+  if (!issues)
+    return message(
+      `Its ${preview.sealedIssues.count} lint problem(s) are sealed to the seller's perimeter and to you: ${sealedTo(reader)}.`,
+    );
+  return table(
+    ['Problem', 'What is wrong', 'How to fix it'],
+    issues.map((i) => [i.code, i.message, i.fix]),
+  );
+}
+
 /**
  * One revision's preview: numbers only (the preview names nothing of the draft), the metrics by
  * their place in the draft or by name when the draft is open here.
  * @param {any} preview @param {string | undefined} problem @param {string[]} metricNames
+ * @param {OpenedNotes} notes @param {NoteReader | undefined} reader
  */
-function previewView(preview, problem, metricNames) {
+function previewView(preview, problem, metricNames, notes, reader) {
   if (!preview) return message("Preview: waiting for the seller's perimeter.");
   if (preview.kind === 'refused')
     return el('div', { class: 'preview-refused' }, [
       message(`The seller's perimeter refused this draft: ${preview.reason}`, 'error'),
-      table(
-        ['Problem', 'What is wrong', 'How to fix it'],
-        preview.issues.map((/** @type {any} */ i) => [i.code, i.message, i.fix]),
-      ),
+      refusedIssues(preview, notes.issues.get(preview.revision), reader),
     ]);
   return el('div', { class: 'preview' }, [
     problem
@@ -71,15 +96,27 @@ function previewView(preview, problem, metricNames) {
 
 /**
  * A proposal: its stage, every revision with its preview (each checked against the perimeter key),
- * the comments.
+ * the comments. Sealed notes are opened with the reader's key when it is held, each checked against
+ * its recorded hash; what does not open or check is said beside them.
  * @param {Client} client @param {ReviewStatus} status @param {string[]} [metricNames]
+ * @param {NoteReader} [reader]
  */
-export async function reviewView(client, status, metricNames = []) {
+export async function reviewView(client, status, metricNames = [], reader = undefined) {
   const problems = await previewProblems(client, status).catch((error) => {
     const all = new Map();
     for (const r of status.revisions) all.set(r.revision, explain(error));
     return all;
   });
+  /** @type {OpenedNotes} */
+  const notes = reader?.key
+    ? await openNotes(client, status, reader.reader, reader.key).catch((error) => ({
+        comments: new Map(),
+        issues: new Map(),
+        problems: [explain(error)],
+      }))
+    : { comments: new Map(), issues: new Map(), problems: [] };
+  const commentText = (/** @type {ReviewStatus['comments'][number]} */ c, /** @type {number} */ i) =>
+    c.note ? (notes.comments.get(i) ?? `(sealed: ${sealedTo(reader)})`) : c.message;
   const open = OPEN_STAGES.includes(status.stage);
   return el('div', { class: 'review', 'data-review': status.reviewId }, [
     el('h3', {}, [
@@ -92,7 +129,7 @@ export async function reviewView(client, status, metricNames = []) {
       el('section', { 'aria-label': `revision ${r.revision}`, 'data-revision': String(r.revision) }, [
         el('h4', {}, [`Revision ${r.revision}, ${when(r.at)}`]),
         el('p', { class: 'hash' }, [`Draft hash ${r.draftHash}, sealed draft ${r.draftRef}`]),
-        previewView(r.preview, problems.get(r.revision), metricNames),
+        previewView(r.preview, problems.get(r.revision), metricNames, notes, reader),
       ]),
     ),
     el('h4', {}, ['Comments']),
@@ -101,10 +138,13 @@ export async function reviewView(client, status, metricNames = []) {
       : el(
           'ul',
           { class: 'comments' },
-          status.comments.map((c) =>
-            el('li', {}, [`${c.by} on revision ${c.revision} (${c.kind}, ${when(c.at)}): ${c.message}`]),
+          status.comments.map((c, i) =>
+            el('li', {}, [
+              `${c.by} on revision ${c.revision} (${c.kind}, ${when(c.at)}): ${commentText(c, i)}`,
+            ]),
           ),
         ),
+    ...notes.problems.map((p) => message(`A sealed note NOT shown: ${p}`, 'error')),
   ]);
 }
 
@@ -314,7 +354,7 @@ export async function showProposals(client, resultKey, root, openCatalog) {
         actions.append(again);
       }
       if (followed !== reviewId) return;
-      replace(panel, await reviewView(client, status), actions);
+      replace(panel, await reviewView(client, status, [], { reader: 'proposer', key: resultKey }), actions);
       const waiting = status.revisions.some((r) => !r.preview) && OPEN_STAGES.includes(status.stage);
       if (!waiting) return;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
