@@ -33,6 +33,7 @@ const SQL =
 /** The seller's texts: sealed in the page, so none of them is in any request it sends. */
 const CHANGES_TEXT = 'k = 20 is low for diagnoses: make it 25';
 const REJECT_TEXT = 'income is not in patients, and will not be';
+const SWAPPED_TEXT = 'the draft served for revision 2 is not the one you signed';
 
 const pemFile = (name: string, text: string) => ({
   name,
@@ -270,6 +271,49 @@ describe('template reviews in the console, in Chromium, against the real stack',
     await seller.context.close();
   });
 
+  it('when the operator swaps the current draft, the seller still answers: sealed to the reply key of the newest revision that opens', async () => {
+    const seller = await signIn(test.seller.id, test.seller.keys.privateKeyPem);
+    // The operator serves revision 1's sealed draft as revision 2's: it opens, but is not what was signed.
+    const first = await test.deployment.buyer.client.get<{ sealed: string }>(
+      `/template-reviews/${reviewId}/revisions/1/draft`,
+    );
+    await seller.page.route(`**/template-reviews/${reviewId}/revisions/2/draft`, async (route) => {
+      const response = await route.fetch();
+      const served = (await response.json()) as { sealed: string };
+      await route.fulfill({ response, json: { ...served, sealed: first.sealed } });
+    });
+    await seller.page.click('button[data-role=reviews]');
+    await seller.page.setInputFiles(
+      '#sealing-key',
+      pemFile('perimeter-sealing.x25519.pem', await sealingKeyPem()),
+    );
+    await seller.page.getByText('the one the transparency log registers').waitFor();
+    await seller.page
+      .locator(`#proposals tr[data-review="${reviewId}"]`)
+      .getByRole('button', { name: 'Open' })
+      .click();
+    await seller.page.getByText(/revision 2: the sealed draft/).waitFor();
+    expect(await seller.page.locator('#draft-sql').count()).toBe(0);
+    expect(await seller.page.getByText(/only you will read what you write here/).count()).toBe(0);
+    await seller.page.getByLabel('Message on revision 2').fill(SWAPPED_TEXT);
+    await seller.page.getByRole('button', { name: 'Comment' }).click();
+    await seller.page.locator('.comments li', { hasText: SWAPPED_TEXT }).waitFor();
+    expect((await status(reviewId)).comments.at(-1)).toMatchObject({
+      kind: 'comment',
+      revision: 2,
+      message: SEALED_MESSAGE,
+    });
+    await seller.context.close();
+
+    const { page } = await asBuyer();
+    await page.click('button[data-role=proposals]');
+    await page
+      .locator(`#my-proposals tr[data-review="${reviewId}"]`)
+      .getByRole('button', { name: 'Open' })
+      .click();
+    await page.locator('#review-panel .comments li', { hasText: SWAPPED_TEXT }).waitFor();
+  });
+
   it('the seller approves in the page with its price; the buyer sees the template in the catalog, its title as text', async () => {
     const seller = await asSeller();
     await seller.page.setInputFiles(
@@ -417,8 +461,8 @@ describe('template reviews in the console, in Chromium, against the real stack',
     const requests = opened.flatMap(({ record }) => record.requests);
     const text = (list: typeof requests) =>
       list.map((r) => `${r.method} ${r.url}\n${JSON.stringify(r.headers)}\n${r.body}`).join('\n');
-    // Three sealed drafts and two sealed notes (the change request, the reject reason).
-    expect(requests.filter((r) => r.method === 'POST' && r.url.endsWith('/blobs'))).toHaveLength(5);
+    // Three sealed drafts and three sealed notes (the change request, the comment, the reject reason).
+    expect(requests.filter((r) => r.method === 'POST' && r.url.endsWith('/blobs'))).toHaveLength(6);
     // Approving is publishing: the seller's signed template (its SQL included) goes to the catalog
     // then, as `tusk seller review approve` sends it. Every other request carries no draft text.
     const isApproval = (r: (typeof requests)[number]) => r.method === 'POST' && r.url.endsWith('/approval');
@@ -428,7 +472,7 @@ describe('template reviews in the console, in Chromium, against the real stack',
     const sent = text(requests);
     for (const secret of privateKeys) expect(sent).not.toContain(secret);
     // The seller's texts went out sealed only, in no request (the approval included).
-    for (const comment of [CHANGES_TEXT, REJECT_TEXT])
+    for (const comment of [CHANGES_TEXT, SWAPPED_TEXT, REJECT_TEXT])
       for (const form of [
         comment,
         JSON.stringify(comment).slice(1, -1),

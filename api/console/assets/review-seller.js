@@ -85,21 +85,36 @@ async function decide(client, status, content) {
 }
 
 /**
- * The seller's text, sealed here to its perimeter's sealing key (so it reads it again) and to the
- * reply key the proposer signed with the current revision (so the proposer reads it): the decision
- * carries only the blob's reference and the note's hash, as `tusk seller review` sends it.
- * @param {Client} client @param {ReviewStatus} status @param {DraftToSign | undefined} signed
+ * The reply key the proposer signed with its newest revision that opens and checks (the CLI's
+ * signedReplyKey): a revision whose sealed draft was swapped must still be answerable (rejected, say).
+ * @param {Client} client @param {ReviewStatus} status @param {HeldKey} sealing
+ */
+async function newestReplyKey(client, status, sealing) {
+  for (const revision of [...status.revisions].reverse()) {
+    const opened = await openSignedRevision(client, status, revision, 'perimeter', sealing).catch(
+      () => undefined,
+    );
+    if (opened) return opened.replyKey;
+  }
+  return undefined;
+}
+
+/**
+ * The seller's text on the current revision, sealed here to its perimeter's sealing key (so it reads
+ * it again) and to the proposer's signed reply key (so the proposer reads it): the decision carries
+ * only the blob's reference and the note's hash, as `tusk seller review` sends it.
+ * @param {Client} client @param {ReviewStatus} status @param {string | undefined} replyKey
  * @param {'comment' | 'request_changes' | 'reject'} decision @param {string} text
  */
-async function decideSealed(client, status, signed, decision, text) {
-  if (!held.sealing || !signed)
+async function decideSealed(client, status, replyKey, decision, text) {
+  if (!held.sealing)
     throw new Error(
-      "Load your perimeter's sealing key above and open the draft: your message is sealed to it and to the proposer's reply key, never sent in clear.",
+      "Load your perimeter's sealing key above: your message is sealed to it and to the proposer's reply key, never sent in clear.",
     );
-  const revision = signed.revision;
+  const revision = status.revisions[status.revisions.length - 1].revision;
   const note = await sealNote(client, { reviewId: status.reviewId, revision }, decision, text, {
     perimeter: held.sealing.publicKey,
-    ...(signed.replyKey ? { proposer: signed.replyKey } : {}),
+    ...(replyKey ? { proposer: replyKey } : {}),
   });
   return decide(client, status, { decision, revision, note });
 }
@@ -112,9 +127,10 @@ const input = (id, label, value) =>
  * Comment, request changes, reject (a message each), and approve (price and allowed uses): each
  * signed here. Approval needs the draft opened and its preview verified.
  * @param {Client} client @param {ReviewStatus} status @param {DraftToSign | undefined} signed
- * @param {string | undefined} previewProblem @param {(status: ReviewStatus) => void} shown
+ * @param {string | undefined} replyKey @param {string | undefined} previewProblem
+ * @param {(status: ReviewStatus) => void} shown
  */
-function decisionForms(client, status, signed, previewProblem, shown) {
+function decisionForms(client, status, signed, replyKey, previewProblem, shown) {
   const draft = signed?.draft;
   const current = status.revisions[status.revisions.length - 1];
   const revision = status.revisions[status.revisions.length - 1].revision;
@@ -126,15 +142,15 @@ function decisionForms(client, status, signed, previewProblem, shown) {
     const b = el('button', { type: 'button' }, [label]);
     b.addEventListener('click', () => {
       if (!text.value.trim()) return replace(result, message('Write a message first.', 'error'));
-      act(decideSealed(client, status, signed, /** @type {any} */ (decision), text.value.trim()));
+      act(decideSealed(client, status, replyKey, /** @type {any} */ (decision), text.value.trim()));
     });
     return b;
   };
   const messages = el('form', { 'aria-label': 'comment or decide' }, [
     el('label', { for: 'review-message' }, [`Message on revision ${revision}`]),
-    signed && !signed.replyKey
+    held.sealing && !replyKey
       ? message(
-          `${status.proposerId} signed no reply key with revision ${revision}: only you will read what you write here.`,
+          `No revision opens with a reply key ${status.proposerId} signed: only you will read what you write here.`,
         )
       : '',
     text,
@@ -222,6 +238,9 @@ async function showReview(client, reviewId, panel) {
           current.revision,
         )
       : `revision ${current.revision} has ${current.preview ? 'a refused preview' : 'no preview yet'}`;
+  const replyKey =
+    signed?.replyKey ??
+    (held.sealing && !signed ? await newestReplyKey(client, status, held.sealing) : undefined);
   const names = (signed?.draft.metrics ?? []).map((/** @type {{ name: string }} */ m) => m.name);
   const open = status.stage === 'open' || status.stage === 'changes_requested';
   const shown = () =>
@@ -230,7 +249,7 @@ async function showReview(client, reviewId, panel) {
     panel,
     await reviewView(client, status, names, { reader: 'perimeter', key: held.sealing }),
     draftPart,
-    open ? decisionForms(client, status, signed, previewProblem, shown) : '',
+    open ? decisionForms(client, status, signed, replyKey, previewProblem, shown) : '',
     status.approvedTemplateHash ? message(`Approved and in the catalog as ${status.templateId}.`) : '',
   );
 }
