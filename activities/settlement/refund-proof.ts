@@ -2,6 +2,7 @@ import type { RegisteredKeys } from '../../lib/key-log';
 import { parseEscrowId } from '../../lib/ids/escrow-ids';
 import { EXPIRY_CLOCK_MARGIN_MS, refusalStatementProblems } from '../../lib/refusal-statement';
 import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
+import { requirePeriodRefundProof } from './period-refund-proof';
 import { SettlementRefusedError } from './port';
 import { signedEscrowOf, WHOLE } from './signed-payment';
 
@@ -12,7 +13,10 @@ export interface UndeliveredRefund {
   /** The escrow id (`deal:…`, `share:…`). */
   dealId: string;
   terms: SignedTerms;
-  /** The payee's perimeter's signed refusal of this deal under these terms (lib/refusal-statement.ts). */
+  /**
+   * The payee's perimeter's signed refusal of this deal under these terms (lib/refusal-statement.ts);
+   * for a subscription period, an array of them, one per run of the period.
+   */
   refusal?: unknown;
 }
 
@@ -30,13 +34,14 @@ const unproven = (reason: string): never => {
  *
  * A multi-seller deal's shares are each their own escrow: each needs its own seller's refusal, or the
  * expiry. One seller's refusal does not refund another's share, whose contribution may have gone out.
- * A subscription's periods are not covered here yet: settlement keeps no delivery record for them.
+ * A subscription's period needs its perimeter's refusal of every run of the period (./period-refund-proof.ts).
  */
 export async function requireUndeliveredRefund(
   input: UndeliveredRefund,
   deps: { keys: RegisteredKeys; now: number },
 ): Promise<void> {
   const kind = parseEscrowId(input.dealId)?.kind;
+  if (kind === 'period') return requirePeriodRefundProof(input, deps);
   if (kind !== 'deal' && kind !== 'share') return;
   const signed = signedEscrowOf(input.terms, input.dealId);
   if (signed.notAfter !== undefined && deps.now > signed.notAfter + EXPIRY_CLOCK_MARGIN_MS) return;
