@@ -21,7 +21,8 @@ import {
   settlementTx,
 } from '../activity-options';
 import { handleOperatorRetry, settleGuarded, type GuardedStep } from '../guarded-settlement';
-import { problemOf } from '../activity-problem';
+import { problemOf, refusalCarriedBy } from '../activity-problem';
+import type { RefusalStatement } from '../../lib/refusal-statement';
 import { notifyBestEffort } from '../notify';
 import {
   SubscriptionState,
@@ -173,6 +174,9 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
     }
   }
 
+  // The perimeter's signed refusal of each run it refused, by run id: a period's refund carries them.
+  const refusals = new Map<string, RefusalStatement>();
+
   /** Each query runs in the seller's perimeter; its result is sealed to the buyer's key there. */
   async function runScheduledQueries(period: number): Promise<DeliveredQuery[]> {
     const results: DeliveredQuery[] = [];
@@ -197,11 +201,30 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
         });
         results.push({ queryIndex, runId, ...result });
       } catch (error) {
+        const refusal = refusalCarriedBy(error);
+        if (refusal) refusals.set(runId, refusal);
         await checks.releasePrivacyBudget({ dealId: runId });
         results.push({ queryIndex, runId, problem: problemOf(error) });
       }
     }
     return results;
+  }
+
+  /**
+   * Settlement refunds a period only on the perimeter's signed refusal of every run of it: a run it
+   * refused without one (refused before it ran, timed out) is withdrawn, which the perimeter signs
+   * unless it released that run's answer. Patch `period-refusal-statement` (issue 20): runs from
+   * before refund without them (and settlement now refuses that refund: UPGRADING.md).
+   */
+  async function refusalsOfPeriod(results: readonly DeliveredQuery[]): Promise<RefusalStatement[]> {
+    const signed: RefusalStatement[] = [];
+    for (const { runId } of results) {
+      const refusal =
+        refusals.get(runId) ??
+        (await checks.withdrawDeal({ dealId: runId, terms }).catch(() => ({ refusal: undefined }))).refusal;
+      if (refusal) signed.push(refusal);
+    }
+    return signed;
   }
 
   for (let periods = 0; periods < input.periodsPerRun; periods++) {
@@ -252,11 +275,21 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
         step: `release:${sub.period}`,
         run: () => payout.releaseEscrow({ dealId: escrowOfPeriod, sellerId, buyerId, amount, feeBps, terms }),
       });
-    else
+    else {
+      const refusal = patched('period-refusal-statement') ? await refusalsOfPeriod(results) : undefined;
       await settle({
         step: `refund:${sub.period}`,
-        run: () => payout.refundEscrow({ dealId: escrowOfPeriod, buyerId, amount, terms }),
+        run: () =>
+          payout.refundEscrow({
+            dealId: escrowOfPeriod,
+            buyerId,
+            amount,
+            terms,
+            ...(refusal ? { refusal } : {}),
+          }),
       });
+    }
+    refusals.clear();
   }
 
   if (sub.cancelRequested) {
