@@ -15,7 +15,12 @@ import {
   operatorWithdraw,
   type MoneyBackRequest,
 } from '../fixtures/operator-refund-workflow';
+import { BlobStore } from '../../lib/blob-store';
+import { x25519KeyDocument } from '../../lib/signed-terms';
+import { DEALS_TASK_QUEUE } from '../../lib/task-queues';
+import { subscription, subscriptionStatusQuery } from '../../workflows/subscription/workflow';
 import { RESEARCH_IN_US, startTestDeployment, type TestDeployment } from './harness';
+import { waitFor } from './lifecycle-harness';
 
 const OPERATOR_QUEUE = 'operator-period-refund';
 const BUYER = 'demo-buyer';
@@ -143,5 +148,53 @@ describe('refunds of a subscription period, asked for on Temporal', () => {
     const refused1 = await withdraw(run1!);
     expect(await refundWith([refused1, refused0])).toBe('moved');
     expect(await balance()).toBe(before);
+  });
+
+  it("a period whose every run the perimeter refused is refunded by the workflow, on the perimeter's signed refusals", async () => {
+    const subscriptionId = `sub-refused-${crypto.randomUUID()}`;
+    // The subscriber signed another result key than the workflow hands the perimeter: each run is
+    // refused (TermsMismatch) after the period was charged.
+    const terms = subscriberSigned(subscriptionId);
+    const buyerKeyRef = await new BlobStore(join(test.home, 'blobs')).put(
+      x25519KeyDocument(test.deployment.buyer.resultPublicKey),
+    );
+    const before = await balance();
+    const handle = await test.temporal.workflow.start(subscription, {
+      taskQueue: DEALS_TASK_QUEUE,
+      workflowId: subscriptionId,
+      args: [
+        {
+          subscriptionId,
+          buyerId: BUYER,
+          sellerId: test.seller.id,
+          pricePerPeriod: PRICE,
+          feeBps: 250,
+          buyerKeyRef,
+          compliance: RESEARCH_IN_US,
+          queries: terms.body.queries as never,
+          periodMs: 600_000,
+          graceMs: 60_000,
+          periodsPerRun: 2,
+          terms,
+        },
+      ],
+    });
+    try {
+      const status = await waitFor(
+        () => handle.query(subscriptionStatusQuery),
+        (s) => s.periodsCharged === 1 && s.deliveries.length === 1,
+      );
+      expect(
+        status.deliveries[0]!.results.map((r) => ('problem' in r ? r.problem.code : 'answered')),
+      ).toEqual(['TermsMismatch', 'TermsMismatch']);
+      // The refund is settled after the delivery is recorded: the balance comes back once it is.
+      await waitFor(
+        () => balance().then(String),
+        (b) => b === String(before),
+      );
+      expect((await handle.query(subscriptionStatusQuery)).attention ?? []).toEqual([]);
+    } finally {
+      await handle.terminate('test over');
+    }
   });
 });
