@@ -175,8 +175,42 @@ describe("an undelivered deal is refunded only on its perimeter's signed refusal
     expect(await refund(undefined, BEFORE, shareB, multiTerms)).toMatch(/^RefundUnproven/);
   });
 
-  it('leaves a subscription period as its signed terms allow (no delivery record is kept for periods)', async () => {
-    // Only the escrow kind decides here: a period never reaches the deal's rule.
-    expect(await refund(undefined, BEFORE, periodEscrowId('s1', 1, NONCE))).toBe('refunded');
+  it('refunds a subscription period only on its perimeter refusing every run of it, at any time', async () => {
+    const query = { templateId: 't', sellerId: 'seller-a', templateHash: HASH, parameters: {} };
+    const subTerms = signTerms(
+      'subscription',
+      'acme',
+      {
+        subscriptionId: 's1',
+        queries: [query, { ...query, parameters: { min_age: 20 } }],
+        pricePerPeriod: '1000',
+        periodSeconds: 3600,
+        periods: 3,
+        feeBps: 250,
+        notAfter: NOT_AFTER,
+        nonce: NONCE,
+        resultKeyRef: HASH,
+        compliance: { jurisdiction: 'US', purpose: 'research', acceptedDataClasses: [] },
+      },
+      buyer.privateKeyPem,
+    );
+    const period1 = periodEscrowId('s1', 1, NONCE);
+    const refusalOf = (dealId: string, key = perimeterA) =>
+      signRefusalStatement(refusalBody({ dealId, termsHash: termsHashOf(subTerms) }), key);
+    const [run0, run1] = [refusalOf('s1/period-1/query-0'), refusalOf('s1/period-1/query-1')];
+    const longAfter = Date.parse(NOT_AFTER) + 30 * 24 * 3600_000;
+    expect(await refund(undefined, longAfter, period1, subTerms)).toMatch(
+      /^RefundUnproven: settlement has no proof that period 1 of s1/,
+    );
+    expect(await refund([run0], longAfter, period1, subTerms)).toMatch(
+      /^RefundUnproven: .*run s1\/period-1\/query-1/,
+    );
+    expect(await refund([run0, refusalOf('s1/period-2/query-1')], BEFORE, period1, subTerms)).toMatch(
+      /^RefundUnproven/,
+    );
+    expect(
+      await refund([run0, refusalOf('s1/period-1/query-1', stranger)], BEFORE, period1, subTerms),
+    ).toMatch(/^RefundUnproven: .*not seller-a's registered perimeter key/);
+    expect(await refund([run1, run0], BEFORE, period1, subTerms)).toBe('refunded');
   });
 });
