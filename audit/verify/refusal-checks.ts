@@ -8,6 +8,7 @@ import type { AuditorKeys } from './auditor-keys';
 import { keyThatSigned } from './key-at-time';
 import { NO_KEYS } from './key-checks';
 import { delivered } from './loser-checks';
+import { periodRefundProblem } from './period-refusal-checks';
 import { finding, fromProblems, skipped, type CheckResult } from './report';
 
 const CHECK = "undelivered refunds against the perimeter's refusal";
@@ -21,6 +22,8 @@ const payeeOf = (escrowId: string, terms: SignedTerms) => {
 /** Why this refund is not proven to give back money for nothing delivered; undefined when it is. */
 function refundProblem(call: ActivityCall, terms: SignedTerms, keys: AuditorKeys): string | undefined {
   const input = call.input[0] as { dealId: string; refusal?: unknown };
+  const ref = parseEscrowId(input.dealId);
+  if (ref?.kind === 'period') return periodRefundProblem(call, ref, terms, keys);
   const notAfter = Date.parse(String(terms.body.notAfter));
   if (call.completedAt !== undefined && call.completedAt > notAfter + EXPIRY_CLOCK_MARGIN_MS)
     return undefined;
@@ -45,7 +48,8 @@ function refundProblem(call: ActivityCall, terms: SignedTerms, keys: AuditorKeys
  * A deal's (or share's) refund with no delivery in the histories gives the buyer its money back for
  * nothing only if the seller's perimeter signed its refusal of this deal under these terms, or the
  * buyer's signed notAfter had passed when it was refunded (as settlement checks them,
- * activities/settlement/refund-proof.ts). One with neither is named: the operator moved it.
+ * activities/settlement/refund-proof.ts). One with neither is named: the operator moved it. A
+ * subscription period's needs its perimeter's refusal of every run of it (./period-refusal-checks.ts).
  */
 export function checkUndeliveredRefunds(bundle: SignedBundle, keys?: AuditorKeys): CheckResult[] {
   const calls = callsOfSubject(bundle.body.subject, bundle.body.runs);
@@ -58,7 +62,7 @@ export function checkUndeliveredRefunds(bundle: SignedBundle, keys?: AuditorKeys
     return (
       call.completed &&
       call.activityType === 'refundEscrow' &&
-      (kind === 'deal' || kind === 'share') &&
+      (kind === 'deal' || kind === 'share' || kind === 'period') &&
       !delivered(calls, escrowId, dealId)
     );
   });
