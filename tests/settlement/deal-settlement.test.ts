@@ -264,7 +264,8 @@ describe('deals settled on a real Aztec local network', () => {
     });
 
     // Genuine terms for a deal that never locked anything: nothing was delivered, so no payout is
-    // even considered without the buyer's confirmation; a refund finds the escrow empty.
+    // even considered without the buyer's confirmation; nor a refund without the perimeter's signed
+    // refusal (before the buyer's notAfter), since settlement cannot tell it was never answered.
     const { escrow: unknown, terms } = signedUnknownDeal();
     await expect(
       callSettlement(test, 'releaseEscrow', {
@@ -280,7 +281,10 @@ describe('deals settled on a real Aztec local network', () => {
     });
     await expect(
       callSettlement(test, 'refundEscrow', { dealId: unknown, buyerId: 'demo-buyer', amount: '1000', terms }),
-    ).rejects.toMatchObject({ type: 'EscrowNotLocked', message: `escrow ${unknown} holds nothing` });
+    ).rejects.toMatchObject({
+      type: 'RefundUnproven',
+      message: expect.stringContaining(`no refusal signed by ${test.seller.id}'s perimeter`),
+    });
 
     // A negative amount cannot be signed: the lock is refused by the buyer's terms, and terms that
     // state one do not state money at all.
