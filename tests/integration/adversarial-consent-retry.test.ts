@@ -1,19 +1,17 @@
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dealEscrowId, grantEscrowId, termsNonceOf } from '../../lib/ids/escrow-ids';
-import { historyDataConverter } from '../../lib/codec/history-codec';
 import { signDecision, type DecisionScope } from '../../lib/signed-decision';
 import type { SignedTerms } from '../../lib/signed-terms';
 import { consentToRemainder, extendMilestone } from '../../lib/signed-actions';
-import { connectWorker, DEALS_TASK_QUEUE } from '../../lib/temporal';
+import { DEALS_TASK_QUEUE } from '../../lib/temporal';
 import type { QueryTemplate } from '../../query-policies/template';
 import { dealTermsQuery } from '../../workflows/deal-terms';
 import type { GrantStatus } from '../../workflows/grant/state';
 import { consentRemainderUpdate, grantStatusQuery, milestoneGrant } from '../../workflows/grant/workflow';
 import { grantWorkflowId } from '../../lib/ids/workflow-ids';
-import { operatorMoneyBack, type MoneyBackRequest } from '../fixtures/operator-refund-workflow';
+import { type MoneyBackRequest } from '../fixtures/operator-refund-workflow';
 import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
+import { ledgerBalances, startOperatorWorker, type OperatorWorker } from './operator-worker';
 import {
   LIFECYCLE_PARTIES,
   party,
@@ -34,21 +32,11 @@ const OPERATOR_QUEUE = 'operator-consent-retry';
 describe('consents to give money back: retried after expiry, and the grantee giving a remainder back', () => {
   let test: TestDeployment;
   let template: QueryTemplate;
-  let operatorWorker: Worker;
-  let operatorRun: Promise<void>;
-  let closeConnection: () => Promise<void>;
+  let operatorWorker: OperatorWorker | undefined;
   const running: string[] = [];
 
-  const balances = async (...accounts: string[]) => {
-    const state = await test.deployment.ledger.state();
-    return Object.fromEntries(accounts.map((a) => [a, state.balances.get(a) ?? 0n]));
-  };
-  const moneyBack = (request: MoneyBackRequest) =>
-    test.temporal.workflow.execute(operatorMoneyBack, {
-      taskQueue: OPERATOR_QUEUE,
-      workflowId: `operator-consent-retry-${crypto.randomUUID()}`,
-      args: [request],
-    });
+  const balances = (...accounts: string[]) => ledgerBalances(test, ...accounts);
+  const moneyBack = (request: MoneyBackRequest) => operatorWorker!.moneyBack(request);
 
   beforeAll(async () => {
     test = await startTestDeployment(
@@ -58,21 +46,10 @@ describe('consents to give money back: retried after expiry, and the grantee giv
       },
       { parties: LIFECYCLE_PARTIES, acceptanceTimeoutMs: 300_000 },
     );
-    const connection = await connectWorker(inject('temporalAddress'));
-    closeConnection = () => connection.close();
-    operatorWorker = await Worker.create({
-      connection,
-      namespace: 'default',
-      taskQueue: OPERATOR_QUEUE,
-      workflowsPath: join(__dirname, '../fixtures/operator-refund-workflow.ts'),
-      dataConverter: historyDataConverter(test.codec),
-    });
-    operatorRun = operatorWorker.run();
+    operatorWorker = await startOperatorWorker(test, OPERATOR_QUEUE);
   });
   afterAll(async () => {
-    operatorWorker?.shutdown();
-    await operatorRun?.catch(() => undefined);
-    await closeConnection?.();
+    await operatorWorker?.close();
     if (test) await terminateRunning(test.temporal, running);
     await test?.close();
   });

@@ -1,25 +1,19 @@
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Worker } from '@temporalio/worker';
-import { historyDataConverter } from '../../lib/codec/history-codec';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { periodEscrowId, termsNonceOf } from '../../lib/ids/escrow-ids';
 import { subscriptionRunId } from '../../lib/ids/run-ids';
 import { refusalStatement, signRefusalStatement } from '../../lib/refusal-statement';
 import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
-import { connectWorker } from '../../lib/temporal';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
-import {
-  operatorMoneyBack,
-  operatorWithdraw,
-  type MoneyBackRequest,
-} from '../fixtures/operator-refund-workflow';
+import { operatorWithdraw, type MoneyBackRequest } from '../fixtures/operator-refund-workflow';
 import { BlobStore } from '../../lib/blob-store';
 import { x25519KeyDocument } from '../../lib/signed-terms';
 import { DEALS_TASK_QUEUE } from '../../lib/task-queues';
 import { subscription, subscriptionStatusQuery } from '../../workflows/subscription/workflow';
 import { RESEARCH_IN_US, startTestDeployment, type TestDeployment } from './harness';
+import { startOperatorWorker, type OperatorWorker } from './operator-worker';
 import { waitFor } from './lifecycle-harness';
 
 const OPERATOR_QUEUE = 'operator-period-refund';
@@ -35,18 +29,12 @@ const PRICE = '1000';
 describe('refunds of a subscription period, asked for on Temporal', () => {
   let test: TestDeployment;
   let template: QueryTemplate;
-  let operatorWorker: Worker;
-  let operatorRun: Promise<void>;
-  let closeConnection: () => Promise<void>;
+  let operatorWorker: OperatorWorker | undefined;
 
   const balance = () => test.deployment.ledger.balanceOf(BUYER);
   const execute = <A extends unknown[], R>(workflow: (...args: A) => Promise<R>, args: A) =>
-    test.temporal.workflow.execute(workflow, {
-      taskQueue: OPERATOR_QUEUE,
-      workflowId: `operator-period-${crypto.randomUUID()}`,
-      args,
-    });
-  const operator = (request: MoneyBackRequest) => execute(operatorMoneyBack, [request]);
+    operatorWorker!.execute(workflow, args);
+  const operator = (request: MoneyBackRequest) => operatorWorker!.moneyBack(request);
   /** The subscriber's own signature over a subscription of two scheduled queries. */
   const subscriberSigned = (subscriptionId: string): SignedTerms => {
     const query = {
@@ -71,21 +59,10 @@ describe('refunds of a subscription period, asked for on Temporal', () => {
     test = await startTestDeployment('periods', async (s) => {
       template = await s.publishDemoTemplate();
     });
-    const connection = await connectWorker(inject('temporalAddress'));
-    closeConnection = () => connection.close();
-    operatorWorker = await Worker.create({
-      connection,
-      namespace: 'default',
-      taskQueue: OPERATOR_QUEUE,
-      workflowsPath: join(__dirname, '../fixtures/operator-refund-workflow.ts'),
-      dataConverter: historyDataConverter(test.codec),
-    });
-    operatorRun = operatorWorker.run();
+    operatorWorker = await startOperatorWorker(test, OPERATOR_QUEUE);
   });
   afterAll(async () => {
-    operatorWorker?.shutdown();
-    await operatorRun?.catch(() => undefined);
-    await closeConnection?.();
+    await operatorWorker?.close();
     await test?.close();
   });
 

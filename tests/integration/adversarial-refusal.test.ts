@@ -1,7 +1,4 @@
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Worker } from '@temporalio/worker';
-import { historyDataConverter } from '../../lib/codec/history-codec';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { dealEscrowId, termsNonceOf } from '../../lib/ids/escrow-ids';
 import { loadPerimeterKey } from '../../lib/perimeter-key';
@@ -12,13 +9,12 @@ import {
   type RefusalStatement,
 } from '../../lib/refusal-statement';
 import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
-import { connectWorker } from '../../lib/temporal';
 import { EXPIRY_CLOCK_MARGIN_MS } from '../../activities/settlement/refund-proof';
 import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { CohortQueryDealInput } from '../../workflows/deal/state';
 import { decodeHistoryJson } from '../support/history-codec';
-import { operatorMoneyBack, type MoneyBackRequest } from '../fixtures/operator-refund-workflow';
+import { type MoneyBackRequest } from '../fixtures/operator-refund-workflow';
 import {
   dealTermsBody,
   RESEARCH_IN_US,
@@ -26,6 +22,7 @@ import {
   startTestDeployment,
   type TestDeployment,
 } from './harness';
+import { startOperatorWorker, type OperatorWorker } from './operator-worker';
 
 const OPERATOR_QUEUE = 'operator-money-back';
 const BUYER = 'demo-buyer';
@@ -40,19 +37,12 @@ const PRICE = '1000';
 describe('refunds of deals settlement never saw delivered, asked for on Temporal', () => {
   let test: TestDeployment;
   let template: QueryTemplate;
-  let operatorWorker: Worker;
-  let operatorRun: Promise<void>;
-  let closeConnection: () => Promise<void>;
+  let operatorWorker: OperatorWorker | undefined;
   /** A genuine refusal the perimeter signed for another deal (the second test's). */
   let otherDealsRefusal: RefusalStatement | undefined;
 
   const balance = () => test.deployment.ledger.balanceOf(BUYER);
-  const operator = (request: MoneyBackRequest) =>
-    test.temporal.workflow.execute(operatorMoneyBack, {
-      taskQueue: OPERATOR_QUEUE,
-      workflowId: `operator-money-back-${crypto.randomUUID()}`,
-      args: [request],
-    });
+  const operator = (request: MoneyBackRequest) => operatorWorker!.moneyBack(request);
   const dealInput = (dealId: string): Omit<CohortQueryDealInput, 'terms' | 'buyerKeyRef'> => ({
     dealId,
     buyerId: BUYER,
@@ -93,21 +83,10 @@ describe('refunds of deals settlement never saw delivered, asked for on Temporal
     test = await startTestDeployment('refusal', async (s) => {
       template = await s.publishDemoTemplate();
     });
-    const connection = await connectWorker(inject('temporalAddress'));
-    closeConnection = () => connection.close();
-    operatorWorker = await Worker.create({
-      connection,
-      namespace: 'default',
-      taskQueue: OPERATOR_QUEUE,
-      workflowsPath: join(__dirname, '../fixtures/operator-refund-workflow.ts'),
-      dataConverter: historyDataConverter(test.codec),
-    });
-    operatorRun = operatorWorker.run();
+    operatorWorker = await startOperatorWorker(test, OPERATOR_QUEUE);
   });
   afterAll(async () => {
-    operatorWorker?.shutdown();
-    await operatorRun?.catch(() => undefined);
-    await closeConnection?.();
+    await operatorWorker?.close();
     await test?.close();
   });
 
