@@ -21,6 +21,23 @@ export class AztecCli {
     readonly nodeUrl: string,
   ) {}
 
+  /**
+   * A read that only looks (balances) is run again when it lost the prover's start-up race (`bb`
+   * creates its socket file before it listens; see contracts/wallets.ts): on a busy machine a wallet
+   * opened for the read can be refused once. Anything that sends is never retried here.
+   */
+  async read(args: string[], attempts = 3): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.run(args);
+      } catch (error) {
+        const proverRace = /bb socket|bb to create socket/.test((error as Error).message);
+        if (!proverRace || attempt >= attempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+      }
+    }
+  }
+
   run(args: string[]): Promise<string> {
     const child = spawn(join(ROOT, 'scripts/aztec/node22'), [join(ROOT, 'contracts/cli.ts'), ...args], {
       cwd: ROOT,
@@ -71,7 +88,7 @@ export class AztecCli {
     const args = ['balances', ...query.accounts.map(String)];
     for (const dealId of query.escrows ?? []) args.push('--escrow', dealId);
     for (const sender of query.senders ?? []) args.push('--sender', sender);
-    const raw = JSON.parse(await this.run(args)) as {
+    const raw = JSON.parse(await this.read(args)) as {
       accounts: Record<string, string>;
       escrows: Record<string, string>;
     };
@@ -82,6 +99,6 @@ export class AztecCli {
 
   async receipts(account: number, senders: string[] = []): Promise<string[]> {
     const args = ['receipts', String(account), ...senders.flatMap((sender) => ['--sender', sender])];
-    return (JSON.parse(await this.run(args)) as { receipts: string[] }).receipts;
+    return (JSON.parse(await this.read(args)) as { receipts: string[] }).receipts;
   }
 }
