@@ -4,7 +4,9 @@ export default defineConfig({
   test: {
     projects: [
       {
-        test: { name: 'unit', include: ['tests/unit/**/*.test.ts'] },
+        // Unit tests share two cores with integration lanes in CI: a timeout is a
+        // hang detector, not a speed check (speed is measured in bench/).
+        test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], testTimeout: 60_000 },
       },
       {
         test: {
