@@ -8,6 +8,7 @@ import { loadPerimeterSealingKey } from '../lib/perimeter-key';
 import { perimeterTaskQueue } from '../lib/task-queues';
 import { refuse } from '../activities/perimeter/refusal';
 import { LOG_HEAD_FILE, TransparencyKeyLog } from '../lib/key-log';
+import { perimeterRegistrationProblem } from '../activities/perimeter/registration-check';
 import { perimeterSetupProblems } from '../activities/perimeter/startup-checks';
 import { cryptoRandom } from '../activities/perimeter/dp/random-source';
 import { LEDGER_FILE, PrivacyLedger } from '../activities/perimeter/privacy-ledger';
@@ -76,6 +77,23 @@ runMain('perimeter worker', async () => {
     { perimeterKey: releaseKey.publicKey },
     `perimeter key: tusk operator party add ${env.TUSK_SELLER_ID} --role seller --public-key ${env.TUSK_SELLER_PUBLIC_KEY} --perimeter-key ${releaseKey.publicKey}`,
   );
+  const keyLog = new TransparencyKeyLog({
+    logUrl: env.TUSK_LOG_URL.replace(/\/$/, ''),
+    operatorPublicKey: env.TUSK_OPERATOR_PUBLIC_KEY,
+    headFile: join(stateDir, LOG_HEAD_FILE),
+    // The log answers signed requests only: the perimeter signs its questions as its seller, with
+    // its own key, which the log registers as the seller's perimeter key.
+    reader: { partyId: env.TUSK_SELLER_ID, privateKeyPem: releaseKey.privateKeyPem },
+    untrusted: (reason) => refuse('KeyLogUnverified', reason),
+  });
+  const sealingKey = await loadPerimeterSealingKey(stateDir);
+  // Not fatal (the operator may register the keys a minute later), but a newcomer whose perimeter
+  // key is missing from the log otherwise sees deals that never answer, with no cause named.
+  void perimeterRegistrationProblem(keyLog, {
+    sellerId: env.TUSK_SELLER_ID,
+    signingKey: releaseKey.publicKey,
+    sealingKey: sealingKey.publicKey,
+  }).then((problem) => problem && logger.warn(problem));
   const activities = createPerimeterActivities({
     sellerId: env.TUSK_SELLER_ID,
     sellerPublicKey: env.TUSK_SELLER_PUBLIC_KEY,
@@ -87,19 +105,11 @@ runMain('perimeter worker', async () => {
     ledger,
     milestoneRuns,
     random: cryptoRandom,
-    keys: new TransparencyKeyLog({
-      logUrl: env.TUSK_LOG_URL.replace(/\/$/, ''),
-      operatorPublicKey: env.TUSK_OPERATOR_PUBLIC_KEY,
-      headFile: join(stateDir, LOG_HEAD_FILE),
-      // The log answers signed requests only: the perimeter signs its questions as its seller, with
-      // its own key, which the log registers as the seller's perimeter key.
-      reader: { partyId: env.TUSK_SELLER_ID, privateKeyPem: releaseKey.privateKeyPem },
-      untrusted: (reason) => refuse('KeyLogUnverified', reason),
-    }),
+    keys: keyLog,
     releaseKey,
     // Drafts proposed to this seller are sealed to it; the log registers its public key next to the
     // signing key's (tusk service up, or tusk operator party add --perimeter-sealing-key).
-    sealingKey: await loadPerimeterSealingKey(stateDir),
+    sealingKey,
   });
   // The dataset totals the perimeter already releases (all buyers together), never a buyer's own.
   telemetry.metrics.trackEpsilonSpent(
