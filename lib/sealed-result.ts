@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { canonicalHash, canonicalJson } from './canonical-json';
+import { canonicalHash, canonicalJson, sha256Ref } from './canonical-json';
 import { open, seal } from './sealed-box';
 import type { ReleasedTable } from './released-table';
 
@@ -56,14 +56,28 @@ export async function sealResult(
   buyerPublicKey: string,
   rowsBytes: number,
 ): Promise<Buffer> {
-  const text = Buffer.from(canonicalJson(payload));
+  return (await sealCommittedResult(payload, buyerPublicKey, rowsBytes)).box;
+}
+
+/**
+ * The sealed box and its commitment (what `resultCommitment` gives) from one canonical form of the
+ * payload: a table of thousands of rows is canonicalised once, not once for each.
+ */
+export async function sealCommittedResult(
+  payload: ResultPayload,
+  buyerPublicKey: string,
+  rowsBytes: number,
+): Promise<{ box: Buffer; commitment: string }> {
+  const canonical = canonicalJson(payload);
+  const text = Buffer.from(canonical);
   const length = Buffer.byteLength(canonicalJson({ ...payload, rows: [] })) - 2 + rowsBytes;
   // Only a wrong bound could trip this; sealing a shorter box would tell the operator something.
   if (text.length > length)
     throw new Error(`the answer is ${text.length} bytes, above its bound of ${length}`);
   const padded = Buffer.alloc(length, 0x20);
   text.copy(padded);
-  return seal(padded, buyerPublicKey, `tusk result ${payload.dealId}`);
+  const box = await seal(padded, buyerPublicKey, `tusk result ${payload.dealId}`);
+  return { box, commitment: sha256Ref(canonical) };
 }
 
 /** Opens a result box and checks it against the commitment the deal recorded. */

@@ -2,7 +2,7 @@ import type { X25519KeyPair } from '../../lib/sealed-box';
 import { log } from '@temporalio/activity';
 import { BlobStore } from '../../lib/blob-store';
 import { canonicalHash } from '../../lib/canonical-json';
-import { buildResultPayload, buyerKeyDocument, resultCommitment, sealResult } from '../../lib/sealed-result';
+import { buildResultPayload, buyerKeyDocument, sealCommittedResult } from '../../lib/sealed-result';
 import type { ParameterValues, QueryTemplate } from '../../query-policies/template';
 import { createTemplateGuard } from './approved-template';
 import { createDraftPreviewActivities } from './draft-preview';
@@ -345,8 +345,8 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
       { dealId: input.dealId, templateId: template.id, templateHash: input.templateHash, parameters },
       { ...table, privacy: { ...table.privacy, epsilonSpent } },
     );
-    const resultRef = await deps.blobs.put(await sealResult(payload, buyerKey, rowsBytesBound(template)));
-    const commitment = resultCommitment(payload);
+    const { box, commitment } = await sealCommittedResult(payload, buyerKey, rowsBytesBound(template));
+    const resultRef = await deps.blobs.put(box);
     const release = await sign({
       kind: tableReleaseKind(input.terms),
       dealId: input.dealId,

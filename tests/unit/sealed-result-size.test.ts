@@ -2,7 +2,13 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { releasePrivately } from '../../activities/perimeter/private-release';
 import { canonicalJson } from '../../lib/canonical-json';
-import { buildResultPayload, openResult, resultCommitment, sealResult } from '../../lib/sealed-result';
+import {
+  buildResultPayload,
+  openResult,
+  resultCommitment,
+  sealCommittedResult,
+  sealResult,
+} from '../../lib/sealed-result';
 import { publicKeyFromPem } from '../../sdk';
 import { sumColumn, UNITS_COLUMN } from '../../query-policies/cohort-sql';
 import { noisePlan } from '../../query-policies/noise-plan';
@@ -90,6 +96,19 @@ describe('sealed answers have a size fixed by the template', () => {
     const opened = await openResult(box, buyerPrivate, 'deal-1', resultCommitment(payload));
     expect(opened).toEqual(payload);
     expect(box.length).toBeGreaterThan(Buffer.byteLength(canonicalJson(payload)) + 100);
+  });
+
+  it('the perimeter seals and commits from one canonical form: the buyer opens it under that commitment', async () => {
+    const template = templates['declared domain']!;
+    const { payload } = await sealed(template, dataset(true), 4);
+    const { box, commitment } = await sealCommittedResult(payload, buyerPublic, rowsBytesBound(template));
+    expect(commitment).toBe(resultCommitment(payload));
+    expect(await openResult(box, buyerPrivate, 'deal-1', commitment)).toEqual(payload);
+    // Another answer's commitment does not open it.
+    const other = (await sealed(template, dataset(false), 4)).payload;
+    await expect(openResult(box, buyerPrivate, 'deal-1', resultCommitment(other))).rejects.toThrow(
+      /does not match the commitment/,
+    );
   });
 
   it('keeps the maxGroups highest noisy counts when more groups pass the threshold', async () => {
