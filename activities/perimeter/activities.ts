@@ -110,10 +110,16 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
 
   function oneAtATime<T>(key: string, work: () => Promise<T>): Promise<T> {
     const next = (inFlight.get(key) ?? Promise.resolve()).then(work, work);
-    inFlight.set(
-      key,
-      next.catch(() => undefined),
+    // The chain holds no answer, and its key goes once the last query for it is done (the stored
+    // answer is in the ledger): a map of every answer ever computed grew the heap each GC scans.
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
     );
+    inFlight.set(key, settled);
+    void settled.then(() => {
+      if (inFlight.get(key) === settled) inFlight.delete(key);
+    });
     return next;
   }
 
