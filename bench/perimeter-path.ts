@@ -9,7 +9,8 @@
  * (--smoke: 10,000 rows, one run; checks it runs, not how fast)
  */
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -126,7 +127,18 @@ async function main(): Promise<void> {
     const environment = new MockActivityEnvironment(undefined, { logger: quiet });
     const hash = templateHash(template);
 
-    const timings = { raw: [] as number[], bounded: [] as number[], perimeter: [] as number[] };
+    const timings = {
+      raw: [] as number[],
+      bounded: [] as number[],
+      perimeter: [] as number[],
+      perimeterGc: [] as number[],
+    };
+    // Garbage collection's pauses, summed over each timed perimeter path.
+    let gcMs = 0;
+    const gcWatch = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) gcMs += entry.duration;
+    });
+    gcWatch.observe({ entryTypes: ['gc'] });
     for (let i = -1; i < runs; i++) {
       // Different parameters every time; run -1 warms both paths up.
       const parameters = { min_age: 30 + (i + 1), max_age: 50 + (i + 1), sex: i % 2 === 0 ? 'F' : 'M' };
@@ -152,26 +164,41 @@ async function main(): Promise<void> {
         { ...body, price: template.price, buyerPublicKey: resultKey, compliance: COMPLIANCE },
         buyerSigning.privateKeyPem,
       );
+      // Pauses already pending are reported before the perimeter's path starts.
+      await new Promise((settle) => setImmediate(settle));
+      gcMs = 0;
       started = performance.now();
       await environment.run(perimeter.reservePrivacyBudget, { ...input, compliance: COMPLIANCE, terms });
       await environment.run(perimeter.runApprovedQuery, { ...input, buyerKeyRef, terms });
       const perimeterMs = performance.now() - started;
+      await new Promise((settle) => setImmediate(settle));
+      const perimeterGcMs = gcMs;
       if (i >= 0) {
         timings.raw.push(rawMs);
         timings.bounded.push(boundedMs);
         timings.perimeter.push(perimeterMs);
+        timings.perimeterGc.push(perimeterGcMs);
       }
     }
+    gcWatch.disconnect();
     raw.closeSync();
     sandbox.closeSync();
     const [r, b, p] = [median(timings.raw), median(timings.bounded), median(timings.perimeter)];
-    console.log(`rows: ${rows.toLocaleString('en')}, runs: ${runs} (alternating, parameters varied)`);
+    const load = loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ');
+    console.log(
+      `rows: ${rows.toLocaleString('en')}, runs: ${runs} (alternating, parameters varied); load ${load}`,
+    );
     console.log(`raw DuckDB aggregate (count distinct, avg, sum): median ${r.toFixed(0)} ms`);
     console.log(
       `perimeter SQL alone (sandbox, per-unit bounds, group bound): median ${b.toFixed(0)} ms (${(b / r).toFixed(2)}× raw)`,
     );
     console.log(
       `perimeter path (checks, sandbox, bounds, threshold, noise, seal, commit): median ${p.toFixed(0)} ms`,
+    );
+    console.log(
+      `garbage collection during the perimeter path: median ${median(timings.perimeterGc).toFixed(1)} ms`,
     );
     console.log(`ratio perimeter path / raw: ${(p / r).toFixed(2)}`);
   } finally {
