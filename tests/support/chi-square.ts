@@ -78,7 +78,7 @@ export function sameLaw(a: number[], b: number[], edges: number[]) {
 
 /**
  * The χ² critical value at upper tail probability p for df degrees of freedom, by Wilson and
- * Hilferty's cube-root approximation (accurate to about 1% from df = 3 up; the z are the normal's).
+ * Hilferty's cube-root approximation (within about 1% from df = 3 up, 2% above at df = 2; the z are the normal's).
  */
 export function chiSquareCritical(df: number, p: 0.001 | 1e-6): number {
   const z = p === 0.001 ? 3.0902 : 4.7534;

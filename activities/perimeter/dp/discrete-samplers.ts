@@ -100,8 +100,25 @@ function bernoulliRatio(random: RandomSource, num: number, den: number, k: numbe
   return random.below(BigInt(den) * BigInt(k)) < BigInt(num);
 }
 
-/** Discrete Gaussian with variance parameter σ² (rational): P(x) ∝ exp(-x²/(2σ²)) over the integers. */
+/**
+ * Discrete Gaussian with variance parameter σ² (rational): P(x) ∝ exp(-x²/(2σ²)) over the integers.
+ * CKS20 Algorithm 3: a discrete Laplace proposal (the fast path), accepted with probability
+ * exp(-γ) by `bernoulliExpMinusByWords`.
+ */
 export function sampleDiscreteGaussian(random: RandomSource, sigmaSquared: Rational): bigint {
+  return discreteGaussian(random, sigmaSquared, bernoulliExpMinusByWords);
+}
+
+/** The same algorithm with its acceptance step in `bernoulliExpMinus`: the baseline it is timed and checked against. */
+export function gaussianInBigInt(random: RandomSource, sigmaSquared: Rational): bigint {
+  return discreteGaussian(random, sigmaSquared, bernoulliExpMinus);
+}
+
+function discreteGaussian(
+  random: RandomSource,
+  sigmaSquared: Rational,
+  accept: (random: RandomSource, gamma: Rational) => boolean,
+): bigint {
   if (sigmaSquared.num <= 0n || sigmaSquared.den <= 0n) throw new RangeError('σ² must be positive');
   const t = integerSqrt(sigmaSquared.num / sigmaSquared.den) + 1n;
   for (;;) {
@@ -114,8 +131,48 @@ export function sampleDiscreteGaussian(random: RandomSource, sigmaSquared: Ratio
       num: diffNum * diffNum * sigmaSquared.den,
       den: diffDen * diffDen * 2n * sigmaSquared.num,
     };
-    if (bernoulliExpMinus(random, gamma)) return y;
+    if (accept(random, gamma)) return y;
   }
+}
+
+/**
+ * Bernoulli(exp(-γ)) for a rational γ ≥ 0 of any size, with the law of `bernoulliExpMinus` and
+ * fewer BigInt operations: exp(-γ) = exp(-1)^⌊γ⌋ · exp(-{γ}), the whole part by one division and
+ * ⌊γ⌋ draws of the fast Bernoulli(exp(-1)), and each Bernoulli(r/(d·k)) of CKS20's Algorithm 1 by
+ * `bernoulliRatioByWords`.
+ */
+export function bernoulliExpMinusByWords(random: RandomSource, gamma: Rational): boolean {
+  if (gamma.num < 0n || gamma.den <= 0n) throw new RangeError('γ must be a non-negative rational');
+  const whole = gamma.num / gamma.den;
+  for (let i = 0n; i < whole; i++) if (!bernoulliExpMinusOne(random)) return false;
+  const remainder = gamma.num - whole * gamma.den;
+  let k = 1n;
+  while (bernoulliRatioByWords(random, remainder, gamma.den * k)) k += 1n;
+  return k % 2n === 1n;
+}
+
+const WORD = 2 ** 32;
+
+/**
+ * Bernoulli(num/den) for integers 0 ≤ num ≤ den, exactly: a uniform U in [0, 1), read 32 random
+ * bits at a time, against num/den's binary expansion, computed 32 bits at a time by long division.
+ * The first word where they differ decides U < num/den, whose probability is num/den; when the
+ * expansion ends (remainder 0) with U's words equal so far, U ≥ num/den. Two words are read with
+ * probability 2^-32; none is ever reduced modulo anything.
+ */
+export function bernoulliRatioByWords(random: RandomSource, num: bigint, den: bigint): boolean {
+  if (num < 0n || den <= 0n || num > den) throw new RangeError('need 0 ≤ num ≤ den');
+  if (num === den) return true;
+  let remainder = num;
+  while (remainder !== 0n) {
+    const scaled = remainder << 32n;
+    const digit = scaled / den;
+    remainder = scaled - digit * den;
+    const word = random.belowNumber(WORD);
+    const expansionWord = Number(digit);
+    if (word !== expansionWord) return word < expansionWord;
+  }
+  return false;
 }
 
 function integerSqrt(n: bigint): bigint {
