@@ -4,7 +4,7 @@
  * the sampler the perimeter uses (integers held in doubles below 2^53, BigInt only past that) and
  * the same algorithm in BigInt throughout (the baseline), at the scales a count and a sum of a
  * typical template get, and the discrete Gaussian (its acceptance step by 32-bit words against the
- * same step in BigInt). Every figure is a median over the runs.
+ * same step in BigInt). Every figure is a median over the runs, the two samplers' runs interleaved.
  * Usage: npm run bench:noise -- [--draws 10800] [--runs 9] [--smoke]
  * (--smoke: 200 draws, one run; checks it runs, not how fast)
  */
@@ -30,17 +30,20 @@ const draws = Number(flags.draws ?? (flags.smoke ? 200 : 10_800));
 const runs = Number(flags.runs ?? (flags.smoke ? 1 : 9));
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-function timeDraws(draw: () => bigint): number {
-  const samples: number[] = [];
+/** Medians of both samplers' times, their runs interleaved so a shared machine's load hits both alike. */
+function timeDraws(draw: () => bigint, baseline: () => bigint): [number, number] {
+  const samples: [number[], number[]] = [[], []];
   for (let run = 0; run < runs; run++) {
-    const started = performance.now();
-    for (let i = 0; i < draws; i++) draw();
-    samples.push(performance.now() - started);
+    [draw, baseline].forEach((sample, which) => {
+      const started = performance.now();
+      for (let i = 0; i < draws; i++) sample();
+      samples[which]!.push(performance.now() - started);
+    });
   }
-  return median(samples);
+  return [median(samples[0]), median(samples[1])];
 }
 
-function report(what: string, ms: number, baselineMs: number) {
+function report(what: string, [ms, baselineMs]: [number, number]) {
   const perSecond = Math.round((draws / ms) * 1000).toLocaleString('en');
   console.log(
     `${what.padEnd(44)} ${ms.toFixed(2).padStart(8)} ms  ${perSecond.padStart(11)} draws/s   BigInt ${baselineMs
@@ -63,13 +66,17 @@ for (const [what, sensitivity, epsilon] of [
   const scale = dividedByDecimal(BigInt(sensitivity), epsilon); // b = Δ/ε as num/den
   report(
     `discrete Laplace, ${what}`,
-    timeDraws(() => sampleDiscreteLaplace(cryptoRandom, scale.den, scale.num)),
-    timeDraws(() => laplaceInBigInt(cryptoRandom, scale.den, scale.num)),
+    timeDraws(
+      () => sampleDiscreteLaplace(cryptoRandom, scale.den, scale.num),
+      () => laplaceInBigInt(cryptoRandom, scale.den, scale.num),
+    ),
   );
 }
 const gaussian = { num: 9_000_000_001n, den: 1_000_000_000n }; // σ² ≈ 9 on the 10⁻⁹ grid
 report(
   'discrete Gaussian, σ² ≈ 9',
-  timeDraws(() => sampleDiscreteGaussian(cryptoRandom, gaussian)),
-  timeDraws(() => gaussianInBigInt(cryptoRandom, gaussian)),
+  timeDraws(
+    () => sampleDiscreteGaussian(cryptoRandom, gaussian),
+    () => gaussianInBigInt(cryptoRandom, gaussian),
+  ),
 );
