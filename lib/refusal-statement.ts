@@ -2,12 +2,8 @@ import { z } from 'zod';
 import { canonicalJson } from './canonical-json';
 import { signEd25519, verifyEd25519 } from './ed25519';
 
-/**
- * How far settlement's clock may run ahead of a perimeter's: an undelivered deal is refunded on its
- * expiry only this long after the buyer's signed `notAfter`, so a perimeter whose clock lags a little
- * has stopped answering by then (it releases no fresh answer past `notAfter` on its own clock).
- */
-export const EXPIRY_CLOCK_MARGIN_MS = 10_000;
+// The margin settlement and the deal workflows allow past the buyer's notAfter (./terms-expiry.ts).
+export { EXPIRY_CLOCK_MARGIN_MS } from './terms-expiry';
 
 const sha256 = z.string().regex(/^sha256:[0-9a-f]{64}$/);
 

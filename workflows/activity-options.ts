@@ -23,6 +23,17 @@ export const perimeterCheck = {
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 } as const satisfies ActivityOptions;
 
+/**
+ * Asking a perimeter to confirm a deal expired unanswered (workflows/expiry-wait.ts): each ask is
+ * bounded, including its wait in the queue, so an unreachable perimeter shows in the deal's status
+ * and is asked again on the workflow's own backoff instead of sitting unseen in a queue.
+ */
+export const perimeterExpiry = {
+  scheduleToCloseTimeout: '1 minute',
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 3 },
+} as const satisfies ActivityOptions;
+
 /** A read the API waits on (budget figures): a perimeter that does not answer soon is reported, not awaited. */
 export const perimeterLookup = {
   scheduleToCloseTimeout: '20 seconds',

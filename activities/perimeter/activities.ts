@@ -41,7 +41,7 @@ import {
 import type { RegisteredKeys } from '../../lib/key-log';
 import { signRelease, tableReleaseKind, type PerimeterKey, type ReleaseToSign } from './release-signing';
 import { runInSandbox } from './sandboxed-run';
-import { withdrawDeal, withSignedRefusal } from './signed-refusal';
+import { confirmExpiry, withdrawDeal, withSignedRefusal } from './signed-refusal';
 import type { SandboxLimits } from './sandbox';
 import { SandboxPool } from './sandbox-pool';
 import { createHeAnswers, type Release, type ReleaseInput } from './he-answers';
@@ -369,6 +369,7 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     reservePrivacyBudget,
     releasePrivacyBudget,
     withdrawDeal: withdrawDeal(deps),
+    confirmExpiry: confirmExpiry(deps),
     privacyBudget,
     runApprovedQuery: withSignedRefusal(deps, runApprovedQuery),
     ...createMilestoneCheckActivities({

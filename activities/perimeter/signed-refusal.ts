@@ -6,7 +6,9 @@ import {
   type RefusalStatement,
 } from '../../lib/refusal-statement';
 import { signedTermsSchema, termsHashOf } from '../../lib/signed-terms';
+import { freshAnswerDeadlineOf } from './deal-terms';
 import type { PrivacyLedger } from './privacy-ledger';
+import { refuse } from './refusal';
 
 export interface RefusalSigner {
   sellerId: string;
@@ -91,4 +93,34 @@ export const withdrawDeal =
   async (call: { dealId: string; terms: unknown }): Promise<{ refusal?: RefusalStatement }> => {
     const refusal = signRefusal(signer, call, 'Withdrawn');
     return refusal ? { refusal } : {};
+  };
+
+/** The perimeter's answer to a workflow asking whether a deal expired unanswered. */
+export type ExpiryAnswer = { refusal: RefusalStatement } | { released: true };
+
+/**
+ * A deal whose buyer's signed `notAfter` has passed on the perimeter's own clock: the perimeter
+ * records that it will never answer it and signs that refusal (`Expired`), unless it released an
+ * answer for these terms already (then `released`, and nothing is signed). Past `notAfter` it computes
+ * nothing fresh, so the statement stays true. Asked too early (its clock lags the workflow's), it
+ * fails to be asked again: only a deal whose time is up is called expired.
+ */
+export const confirmExpiry =
+  (signer: RefusalSigner) =>
+  async (call: { dealId: string; terms: unknown }): Promise<ExpiryAnswer> => {
+    const terms = signedTermsSchema.safeParse(call.terms);
+    const deadline = terms.success ? freshAnswerDeadlineOf(terms.data) : undefined;
+    if (deadline === undefined)
+      refuse('TermsSignatureInvalid', 'these terms sign no notAfter: they never expire by themselves');
+    if (Date.now() <= deadline)
+      throw ApplicationFailure.retryable(
+        `the buyer's terms run until ${new Date(deadline).toISOString()} on this perimeter's clock`,
+        'NotExpiredYet',
+      );
+    const refusal = signRefusal(signer, call, 'Expired');
+    if (refusal) return { refusal };
+    const termsHash = termsHashOf(terms.data!);
+    // No statement: either an answer went out, or the ledger could not record the refusal (ask again).
+    if (signer.ledger.outcomeOf(call.dealId, termsHash) === 'released') return { released: true };
+    throw ApplicationFailure.retryable('the privacy ledger could not record the expiry', 'LedgerUnavailable');
   };

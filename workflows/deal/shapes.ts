@@ -19,6 +19,11 @@ export const DEAL_STAGES = [
   'budget_reserved',
   'escrow_locked',
   'query_running',
+  /**
+   * The buyer's signed notAfter passed with no answer: the seller's perimeter is asked (again, with
+   * backoff, while it cannot be reached) to confirm the deal expired, and the escrow goes back on it.
+   */
+  'awaiting_expiry',
   'delivered',
   'confirmed',
   'disputed',
@@ -119,6 +124,29 @@ export const deliveredResult = z.object({
   release: z.custom<ReleaseStatement>().optional(),
 });
 
+/** What the buyer reads while a deal waits for its seller's perimeter to confirm it expired. */
+export const EXPIRY_WAIT_NOTE = "waiting for the seller's perimeter to confirm expiry";
+
+/**
+ * A deal past its buyer's signed notAfter with no answer, waiting for the perimeter(s) to sign that
+ * they never released one. Not an error: it ends by itself once a perimeter answers. Codes only (no
+ * reasons), so a redacted view may show it whole.
+ */
+export const expiryWait = z.object({
+  note: z.string(),
+  /** The buyer's signed notAfter (ms since the epoch). */
+  notAfter: z.number(),
+  /** When the workflow began asking. */
+  since: z.number(),
+  /** Asks that went unanswered so far, the code of the last one, and when the next one goes out. */
+  missedAsks: z.number(),
+  lastCode: z.string().optional(),
+  nextAskAt: z.number().optional(),
+  /** How many perimeters have not confirmed yet (a multi-seller deal asks each contributor). */
+  pending: z.number(),
+});
+export type ExpiryWait = z.infer<typeof expiryWait>;
+
 /** One step of a lifecycle's timeline: the stage reached and when (milliseconds since the epoch). */
 export const timelineEntry = z.object({ stage: dealStage, at: z.number() });
 
@@ -144,6 +172,8 @@ export const dealStatus = z.object({
   problem: dealProblem.optional(),
   /** Money steps that failed and wait for an operator's retry, each with its reason. */
   attention: z.array(attentionItem).optional(),
+  /** Set while (and after) the deal waited for its perimeter to confirm it expired unanswered. */
+  expiry: expiryWait.optional(),
   /** Milliseconds since the epoch at which each stage was reached. */
   timeline: z.array(timelineEntry),
 });

@@ -1,5 +1,6 @@
 import type { RunApprovedQueryResult } from '../../activities/perimeter/types';
 import { SettlementAttention } from '../settlement-attention';
+import { ExpiryStatus } from '../expiry-status';
 import { refusal } from '../refusals';
 import {
   MAX_DISPUTE_REASON,
@@ -28,6 +29,8 @@ export const DEFAULT_ACCEPTANCE_TIMEOUT_MS = 72 * 60 * 60 * 1000;
 export class DealState {
   private readonly status: DealStatus;
   readonly attention = new SettlementAttention();
+  /** The wait for the perimeter(s) to confirm the deal expired unanswered, once notAfter passed. */
+  readonly expiry = new ExpiryStatus();
 
   constructor(input: CohortQueryDealInput, now: number) {
     this.status = {
@@ -50,6 +53,8 @@ export class DealState {
     // The workflow sandbox has no structuredClone; the status is plain JSON anyway.
     const status = JSON.parse(JSON.stringify(this.status)) as DealStatus;
     if (this.attention.needed) status.attention = this.attention.open;
+    const expiry = this.expiry.view;
+    if (expiry) status.expiry = expiry;
     return status;
   }
 
@@ -62,6 +67,12 @@ export class DealState {
     if (!this.status.scope)
       throw refusal('InvalidState', `deal ${this.status.dealId} is starting; try again in a moment`);
     return this.status.scope;
+  }
+
+  /** The buyer's notAfter passed with no answer: asking `pending` perimeters to confirm it expired. */
+  awaitExpiry(notAfter: number, pending: number, now: number): void {
+    this.expiry.begin(notAfter, pending, now);
+    this.advance('awaiting_expiry', now);
   }
 
   /** A money step failed: the deal waits for the operator, with the reasons in its status. */

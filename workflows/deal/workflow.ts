@@ -1,4 +1,11 @@
-import { condition, defineQuery, defineUpdate, patched, setHandler } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  condition,
+  defineQuery,
+  defineUpdate,
+  patched,
+  setHandler,
+} from '@temporalio/workflow';
 import type { PerimeterActivities } from '../../activities/perimeter/activities';
 import { coordinatorNotify, perimeterCheck, perimeterQuery, settlementPayout } from '../activity-options';
 import { problemOf, refusalCarriedBy } from '../activity-problem';
@@ -21,6 +28,8 @@ import type { ExpectedDecision, SignedDecision } from '../../lib/decision-statem
 import { asRefusal, assertDecides, scopeOf, termsHashOf, verifiedSigner } from '../verified-decision';
 import { cohortQueryDealInput } from './shapes';
 import { checkWorkflowInput } from '../workflow-input';
+import { EXPIRY_CLOCK_MARGIN_MS, expiryCheckAtMs } from '../../lib/terms-expiry';
+import { beforeExpiry, confirmedExpiry, expiredUnanswered } from '../expiry-wait';
 
 export const dealStatusQuery = defineQuery<DealStatus>('dealStatus');
 /** The buyer's signed acceptance of this run's delivered result (content `{}`): the seller is paid now. */
@@ -111,8 +120,30 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
 
   const checks = perimeterActivities<PerimeterActivities>(input.sellerId, perimeterCheck);
   const perimeter = perimeterActivities<PerimeterActivities>(input.sellerId, perimeterQuery);
+  // The query as the expiry timer may abandon it: a perimeter that is down does not hold the deal.
+  const abandonable = perimeterActivities<PerimeterActivities>(input.sellerId, {
+    ...perimeterQuery,
+    cancellationType: ActivityCancellationType.TRY_CANCEL,
+  });
   const escrowPayout = settlementActivities(settlementPayout);
   const coordinator = coordinatorActivities(coordinatorNotify);
+  /**
+   * The buyer's notAfter passed with no answer: the perimeter signs that it never released one (the
+   * deal then fails with that refusal, and is refunded on it), or says it did: its stored answer is
+   * then asked for again, which it serves whenever asked.
+   */
+  const answerOrExpiry = async () => {
+    const notAfter = expiryCheckAtMs(input.terms)! - EXPIRY_CLOCK_MARGIN_MS;
+    deal.awaitExpiry(notAfter, 1, Date.now());
+    const expiry = await confirmedExpiry(
+      input.sellerId,
+      { dealId: input.dealId, terms: input.terms },
+      deal.expiry,
+    );
+    if ('refusal' in expiry) throw expiredUnanswered(expiry.refusal, notAfter);
+    deal.advance('query_running', Date.now());
+    return perimeter.runApprovedQuery(query);
+  };
   // Most recent first; each runs in its own guard, so a refund that fails does not keep the budget.
   const compensations: GuardedStep[] = [];
   const fail = async (error: unknown, stage: 'failed' | 'refunded') => {
@@ -178,18 +209,26 @@ export async function cohortQueryDeal(input: CohortQueryDealInput): Promise<Deal
   deal.advance('escrow_locked', Date.now());
 
   deal.advance('query_running', Date.now());
+  const query = {
+    dealId: input.dealId,
+    buyerId: input.buyerId,
+    templateId: input.templateId,
+    templateHash: input.templateHash,
+    parameters: input.parameters,
+    buyerKeyRef: input.buyerKeyRef,
+    privateSelection: input.privateSelection,
+    terms: input.terms,
+  };
+  // Patch `expiry-refund-timer` (issue 20): once the buyer's notAfter (+ the clock margin) passes
+  // unanswered, the perimeter is asked to confirm the expiry and the escrow goes back on its signed
+  // refusal. Runs from before wait for the query (or the operator) as they did.
+  const expiresAt = patched('expiry-refund-timer') ? expiryCheckAtMs(input.terms) : undefined;
   try {
-    const result = await perimeter.runApprovedQuery({
-      dealId: input.dealId,
-      buyerId: input.buyerId,
-      templateId: input.templateId,
-      templateHash: input.templateHash,
-      parameters: input.parameters,
-      buyerKeyRef: input.buyerKeyRef,
-      privateSelection: input.privateSelection,
-      terms: input.terms,
-    });
-    deal.deliver(result, Date.now());
+    const answer = await beforeExpiry(
+      () => (expiresAt === undefined ? perimeter : abandonable).runApprovedQuery(query),
+      expiresAt,
+    );
+    deal.deliver(answer.answered ? answer.value : await answerOrExpiry(), Date.now());
   } catch (error) {
     // Patch `perimeter-refusal-statement` (issue 20): runs from before refund without it.
     if (patched('perimeter-refusal-statement')) {

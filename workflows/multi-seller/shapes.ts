@@ -5,7 +5,7 @@ import type { ReleaseStatement } from '../../lib/release-statement';
 import type { SignedTerms } from '../../lib/signed-terms';
 import type { DealCompliance } from '../../query-policies/compliance';
 import { attentionItem } from '../settlement-attention';
-import { confirmedBy, dealProblem, dealStage, timelineEntry } from '../deal/shapes';
+import { confirmedBy, dealProblem, dealStage, expiryWait, timelineEntry } from '../deal/shapes';
 
 /**
  * A multi-seller deal's shapes, defined once: the workflow's state, the API's response schema (its
@@ -72,6 +72,8 @@ export const multiSellerDealStatus = z.object({
   escrows: z.array(shareEscrow).optional(),
   /** Money steps that failed and wait for an operator's retry. */
   attention: z.array(attentionItem).optional(),
+  /** Set while (and after) the deal waited for its sellers' perimeters to confirm it expired. */
+  expiry: expiryWait.optional(),
   problem: dealProblem.optional(),
   timeline: z.array(timelineEntry),
 });

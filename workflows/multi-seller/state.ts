@@ -1,4 +1,5 @@
 import { SettlementAttention } from '../settlement-attention';
+import { ExpiryStatus } from '../expiry-status';
 import type { ConfirmedBy, DealProblem, DealStage } from '../deal/shapes';
 import type { MultiSellerDealInput, MultiSellerDealStatus, SellerShare } from './shapes';
 import { refusal } from '../refusals';
@@ -8,6 +9,8 @@ import type { DecisionScope } from '../../lib/decision-statement';
 export class MultiSellerDealState {
   private readonly status: MultiSellerDealStatus;
   readonly attention = new SettlementAttention();
+  /** The wait for the perimeter(s) to confirm the deal expired unanswered, once notAfter passed. */
+  readonly expiry = new ExpiryStatus();
 
   constructor(input: MultiSellerDealInput, now: number) {
     this.status = {
@@ -29,11 +32,19 @@ export class MultiSellerDealState {
   snapshot(): MultiSellerDealStatus {
     const status = JSON.parse(JSON.stringify(this.status)) as MultiSellerDealStatus;
     if (this.attention.needed) status.attention = this.attention.open;
+    const expiry = this.expiry.view;
+    if (expiry) status.expiry = expiry;
     return status;
   }
 
   awaitShare(sellerId: string, address: string, amount: string): void {
     this.status.escrows = [...(this.status.escrows ?? []), { sellerId, address, amount }];
+  }
+
+  /** The buyer's notAfter passed with no answer: asking `pending` perimeters to confirm it expired. */
+  awaitExpiry(notAfter: number, pending: number, now: number): void {
+    this.expiry.begin(notAfter, pending, now);
+    this.advance('awaiting_expiry', now);
   }
 
   needsAttention(now: number): void {

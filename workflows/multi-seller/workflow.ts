@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   condition,
@@ -34,6 +35,8 @@ import { asRefusal, assertDecides, scopeOf, termsHashOf, verifiedSigner } from '
 import { checkWorkflowInput } from '../workflow-input';
 import { refusalCarriedBy } from '../activity-problem';
 import type { RefusalStatement } from '../../lib/refusal-statement';
+import { EXPIRY_CLOCK_MARGIN_MS, expiryCheckAtMs } from '../../lib/terms-expiry';
+import { beforeExpiry, confirmedExpiry, expiredUnanswered } from '../expiry-wait';
 
 export const multiSellerStatusQuery = defineQuery<MultiSellerDealStatus>('multiSellerDealStatus');
 /** The buyer's signed acceptance of this run's delivered sum (content `{}`): every share is paid now. */
@@ -104,9 +107,15 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
   // refusal (or withdrawal). Runs from before refund without one.
   const signedRefusals = patched('perimeter-refusal-statement');
 
-  const perimeterOf = (sellerId: string) => ({
+  // `abandonable`: the expiry timer may leave a query behind, so a perimeter that is down holds nothing.
+  const perimeterOf = (sellerId: string, abandonable = false) => ({
     checks: perimeterActivities<PerimeterActivities>(sellerId, perimeterCheck),
-    query: perimeterActivities<PerimeterActivities>(sellerId, perimeterQuery),
+    query: perimeterActivities<PerimeterActivities>(
+      sellerId,
+      abandonable
+        ? { ...perimeterQuery, cancellationType: ActivityCancellationType.TRY_CANCEL }
+        : perimeterQuery,
+    ),
   });
   const escrowOpen = settlementActivities(settlementTx);
   const escrowLock = settlementActivities(settlementLock);
@@ -217,14 +226,27 @@ export async function multiSellerDeal(input: MultiSellerDealInput): Promise<Mult
   deal.advance('escrow_locked', Date.now());
 
   deal.advance('query_running', Date.now());
+  // Patch `expiry-refund-timer` (issue 20): once the buyer's notAfter (+ the clock margin) passes with
+  // contributions missing, each contributor's perimeter is asked to confirm the expiry, and each share
+  // goes back on its own seller's signed refusal. Runs from before wait as they did.
+  const expiresAt = patched('expiry-refund-timer') ? expiryCheckAtMs(input.terms) : undefined;
   try {
     const encrypt = (share: SellerShare) =>
-      perimeterOf(share.sellerId).query.encryptContribution({ ...request(share), heKeyRef: input.heKeyRef });
+      perimeterOf(share.sellerId, expiresAt !== undefined).query.encryptContribution({
+        ...request(share),
+        heKeyRef: input.heKeyRef,
+      });
     // Every seller's answer is awaited, so each one that refused hands its signed refusal to its own
     // share's refund. Runs from before the patch fail at the first.
-    const parts = signedRefusals
-      ? await contributionsOrRefusals(contributors, encrypt, refusals)
-      : await Promise.all(contributors.map(encrypt));
+    const answer = await beforeExpiry(
+      () =>
+        signedRefusals
+          ? contributionsOrRefusals(contributors, encrypt, refusals)
+          : Promise.all(contributors.map(encrypt)),
+      expiresAt,
+    );
+    if (!answer.answered) throw await expiredShares(deal, contributors, input, refusals);
+    const parts = answer.value;
     const sum = await coordinator.sumCiphertexts({
       dealId: input.dealId,
       heKeyRef: input.heKeyRef,
@@ -289,6 +311,37 @@ async function contributionsOrRefusals<T>(
   const failed = settled.find((outcome) => outcome.status === 'rejected');
   if (failed) throw failed.reason as Error;
   return settled.map((outcome) => (outcome as PromiseFulfilledResult<T>).value);
+}
+
+/**
+ * The buyer's notAfter passed before every contribution came: each contributor's perimeter is asked
+ * (until it answers) to confirm the expiry, and each signed refusal goes to its own share's refund. A
+ * seller that says it released its contribution signs none: its share waits like any share whose
+ * contribution went out. Returns the deal's failure, carrying the first refusal.
+ */
+async function expiredShares(
+  deal: MultiSellerDealState,
+  contributors: SellerShare[],
+  input: MultiSellerDealInput,
+  refusals: Map<string, RefusalStatement>,
+): Promise<ApplicationFailure> {
+  const notAfter = expiryCheckAtMs(input.terms)! - EXPIRY_CLOCK_MARGIN_MS;
+  deal.awaitExpiry(notAfter, contributors.length, Date.now());
+  const call = { dealId: input.dealId, terms: input.terms };
+  const answers = await Promise.all(
+    contributors.map((share) => confirmedExpiry(share.sellerId, call, deal.expiry)),
+  );
+  answers.forEach((answer, index) => {
+    if ('refusal' in answer) refusals.set(contributors[index]!.sellerId, answer.refusal);
+  });
+  const [first] = refusals.values();
+  return first
+    ? expiredUnanswered(first, notAfter)
+    : ApplicationFailure.create({
+        type: 'TermsExpired',
+        message: `no sum came before the buyer's notAfter (${new Date(notAfter).toISOString()})`,
+        nonRetryable: true,
+      });
 }
 
 /**
