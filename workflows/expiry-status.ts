@@ -28,3 +28,8 @@ export class ExpiryStatus {
     this.wait = { ...rest, pending: Math.max(0, rest.pending - 1) };
   }
 }
+
+/** How long the workflow waits before asking an unreachable perimeter again: doubling, up to 30 minutes. */
+export function expiryAskBackoffMs(missedAsks: number): number {
+  return Math.min(5_000 * 2 ** Math.max(0, missedAsks - 1), 30 * 60_000);
+}

@@ -5,7 +5,7 @@ import { problemOf } from './activity-problem';
 import { perimeterExpiry } from './activity-options';
 import { perimeterActivities } from './activity-proxies';
 import type { DealProblem } from './deal/shapes';
-import type { ExpiryStatus } from './expiry-status';
+import { expiryAskBackoffMs, type ExpiryStatus } from './expiry-status';
 
 /** What a perimeter answers when asked whether a deal expired unanswered. */
 export type ExpiryAnswer = Awaited<ReturnType<PerimeterActivities['confirmExpiry']>>;
@@ -44,11 +44,6 @@ export async function beforeExpiry<T>(
   timerScope.cancel();
   if (first.kind === 'failed') throw first.error;
   return { answered: true, value: first.value };
-}
-
-/** How long the workflow waits before asking an unreachable perimeter again: doubling, up to 30 minutes. */
-export function expiryAskBackoffMs(missedAsks: number): number {
-  return Math.min(5_000 * 2 ** Math.max(0, missedAsks - 1), 30 * 60_000);
 }
 
 /**

@@ -6,7 +6,7 @@ import {
   type RefusalStatement,
 } from '../../lib/refusal-statement';
 import { signedTermsSchema, termsHashOf } from '../../lib/signed-terms';
-import { freshAnswerDeadlineOf } from './deal-terms';
+import { freshAnswerDeadlineOf, termsHashOf as stateKeyOf } from './deal-terms';
 import type { PrivacyLedger } from './privacy-ledger';
 import { refuse } from './refusal';
 
@@ -73,7 +73,9 @@ export function signRefusal(
   if (!body.success) return undefined;
   let outcome;
   try {
-    outcome = signer.ledger.claimOutcome(body.data.dealId, body.data.termsHash, 'refused', Date.now());
+    // Keyed as the perimeter's state is (claimRelease), not by the statement's hash, which also
+    // covers the signature: else a released deal's refusal would land in a row of its own.
+    outcome = signer.ledger.claimOutcome(body.data.dealId, stateKeyOf(terms.data), 'refused', Date.now());
   } catch {
     // A ledger that cannot record the refusal cannot promise it: no statement.
     return undefined;
@@ -119,8 +121,8 @@ export const confirmExpiry =
       );
     const refusal = signRefusal(signer, call, 'Expired');
     if (refusal) return { refusal };
-    const termsHash = termsHashOf(terms.data!);
     // No statement: either an answer went out, or the ledger could not record the refusal (ask again).
-    if (signer.ledger.outcomeOf(call.dealId, termsHash) === 'released') return { released: true };
+    if (signer.ledger.outcomeOf(call.dealId, stateKeyOf(terms.data!)) === 'released')
+      return { released: true };
     throw ApplicationFailure.retryable('the privacy ledger could not record the expiry', 'LedgerUnavailable');
   };

@@ -120,14 +120,21 @@ describe("a deal's expiry at the buyer's notAfter", () => {
     const texts = [...decoded.matchAll(/"data":"([A-Za-z0-9+/=]+)"/g)].map((m) =>
       Buffer.from(m[1]!, 'base64').toString('utf8'),
     );
-    return texts.flatMap((text) => {
+    const found: RefusalStatement[] = [];
+    // A statement may be a payload of its own (a failure's details) or inside one (an activity's input).
+    const walk = (value: unknown): void => {
+      const parsed = refusalStatement.safeParse(value);
+      if (parsed.success) found.push(parsed.data);
+      else if (value && typeof value === 'object') Object.values(value).forEach(walk);
+    };
+    for (const text of texts) {
       try {
-        const parsed = refusalStatement.safeParse(JSON.parse(text));
-        return parsed.success ? [parsed.data] : [];
+        walk(JSON.parse(text));
       } catch {
-        return [];
+        // Not JSON: not a statement.
       }
-    });
+    }
+    return found;
   }
 
   it("a deal whose perimeter went down mid-query waits for it past notAfter, then is refunded once on its signed 'Expired'", async () => {
