@@ -89,8 +89,8 @@ describe("a deal's expiry at the buyer's notAfter", () => {
     return { dealId, terms, handle };
   }
 
-  const statusOf = (dealId: string) =>
-    test.temporal.workflow.getHandle(dealId).query(dealStatusQuery) as Promise<DealStatus>;
+  const statusOf = (dealId: string): Promise<DealStatus> =>
+    test.temporal.workflow.getHandle(dealId).query(dealStatusQuery);
 
   async function waitFor(dealId: string, done: (status: DealStatus) => boolean, timeout = 90_000) {
     await expect.poll(async () => done(await statusOf(dealId)), { timeout, interval: 250 }).toBe(true);
