@@ -1,5 +1,5 @@
 /**
- * Rewrites scripts/test-durations.json (what `npm test` balances its integration shards by) from the
+ * Rewrites scripts/test-durations.json (what `npm test` balances its integration shards and chain lanes by) from the
  * JSON reports of a whole run, e.g. after CI: npx tsx scripts/test-durations.ts .tusk/ci/test-report-*.json
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -15,7 +15,9 @@ if (files.length === 0) {
 const reports = files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as VitestJsonReport);
 const seconds = durationsFromReports(reports);
 if (Object.keys(seconds).length === 0) {
-  console.error(`no integration test files in ${files.join(', ')}: scripts/test-durations.json is unchanged`);
+  console.error(
+    `no integration or settlement test files in ${files.join(', ')}: scripts/test-durations.json is unchanged`,
+  );
   process.exit(1);
 }
 const target = path.join(__dirname, 'test-durations.json');

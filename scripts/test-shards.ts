@@ -1,7 +1,7 @@
 /**
- * Splits the integration test files into shards of about equal running time, for `npm test` to run
- * as separate vitest processes. Each process starts its own Temporal dev server and Redis (the
- * integration global setup), so files in different shards never share a task queue or a codec key.
+ * Splits the integration (or settlement) test files into shards of about equal running time, for
+ * `npm test` to run as separate vitest processes. Each process starts its own Temporal dev server and
+ * Redis (the global setup), so files in different shards never share a task queue or a codec key.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -59,8 +59,11 @@ export interface VitestJsonReport {
   testResults: { name: string; startTime: number; endTime: number }[];
 }
 
+/** The folders whose files `npm test` splits into runs by their recorded time. */
+const SPLIT_FOLDERS = ['tests/integration/', 'tests/settlement/'];
+
 /**
- * Seconds per integration file from vitest JSON reports (what `.ci/run` writes to
+ * Seconds per integration and settlement file from vitest JSON reports (what `.ci/run` writes to
  * .tusk/ci/test-report-*.json), keyed by the path from the repository root.
  */
 export function durationsFromReports(reports: VitestJsonReport[], root = ROOT): Record<string, number> {
@@ -68,7 +71,7 @@ export function durationsFromReports(reports: VitestJsonReport[], root = ROOT): 
   for (const report of reports)
     for (const file of report.testResults) {
       const relative = path.relative(root, file.name).split(path.sep).join('/');
-      if (!relative.startsWith('tests/integration/')) continue;
+      if (!SPLIT_FOLDERS.some((folder) => relative.startsWith(folder))) continue;
       seconds[relative] = Math.max(1, Math.round((file.endTime - file.startTime) / 1000));
     }
   return Object.fromEntries(Object.entries(seconds).sort(([a], [b]) => (a < b ? -1 : 1)));

@@ -9,6 +9,11 @@
  *   TUSK_TEST_SHARDS=<n> (without arguments) splits the integration files into n runs of about equal
  *   time, each on a Temporal and Redis of its own: most of their time is spent waiting (timers,
  *   Temporal round trips, polling), so n runs overlap their waits the way the chain run does.
+ *   TUSK_CHAIN_LANES=<n> (without arguments) splits the settlement files the same way into n runs
+ *   (`[chain-1]`, ...), each with its own Temporal, Redis and its own Token and receipt NFT on the one
+ *   network TUSK_AZTEC_NODE_URL names: a transaction spends most of its 5-7 s waiting for inclusion, and
+ *   the lanes' transactions share blocks. Without TUSK_AZTEC_NODE_URL each lane would start a network of
+ *   its own (760 MB and 75 s each), so lanes need it.
  */
 import { concurrently } from 'concurrently';
 
@@ -35,11 +40,31 @@ function quickRuns(shardCount: number): Run[] {
     }));
 }
 
-function shardCountFromEnv(passed: string[]): number {
-  const raw = process.env.TUSK_TEST_SHARDS ?? '1';
+/** Chain runs: one settlement run by default; with lanes, the settlement files split by recorded time. */
+function chainRuns(laneCount: number): Run[] {
+  if (laneCount <= 1) return [{ name: 'chain', projects: ['settlement'] }];
+  const lanes = splitByDuration(testFilesUnder('tests/settlement'), recordedDurations(), laneCount);
+  return lanes
+    .filter((lane) => lane.files.length > 0)
+    .map((lane, index) => ({ name: `chain-${index + 1}`, projects: ['settlement'], files: lane.files }));
+}
+
+function chainLaneCountFromEnv(passed: string[]): number {
+  const count = countFromEnv('TUSK_CHAIN_LANES', passed);
+  if (count > 1 && !process.env.TUSK_AZTEC_NODE_URL) {
+    console.error('TUSK_CHAIN_LANES > 1 needs TUSK_AZTEC_NODE_URL (a running network: npm run aztec:up)');
+    process.exit(2);
+  }
+  return count;
+}
+
+const shardCountFromEnv = (passed: string[]) => countFromEnv('TUSK_TEST_SHARDS', passed);
+
+function countFromEnv(name: string, passed: string[]): number {
+  const raw = process.env[name] ?? '1';
   const count = Number(raw);
   if (!Number.isInteger(count) || count < 1) {
-    console.error(`TUSK_TEST_SHARDS must be a whole number ≥ 1, not "${raw}"`);
+    console.error(`${name} must be a whole number ≥ 1, not "${raw}"`);
     process.exit(2);
   }
   // A filter or option of the caller's picks its own files: one quick run, as without shards.
@@ -66,7 +91,7 @@ function commandFor(run: Run, passed: string[]): string {
 
 async function main(): Promise<void> {
   const passed = process.argv.slice(2);
-  const runs = [...quickRuns(shardCountFromEnv(passed)), { name: 'chain', projects: ['settlement'] }];
+  const runs = [...quickRuns(shardCountFromEnv(passed)), ...chainRuns(chainLaneCountFromEnv(passed))];
   const { result } = concurrently(
     runs.map((run) => ({ name: run.name, command: commandFor(run, passed) })),
     { prefix: 'name' },

@@ -9,6 +9,7 @@ import { AztecCli } from '../../scripts/lib/aztec-cli';
 import { ensureAztecToolchain, startAztecNetwork, type AztecNetwork } from '../../scripts/lib/aztec-network';
 import { freeLoopbackPorts, startStack, type Stack } from '../../stack/launcher';
 import { shareWorkflowBundle } from '../support/workflow-bundle';
+import { withNetworkLock } from './network-lock';
 
 /** What every settlement test file shares: the buyer's funds at the start, in smallest units. */
 export const BUYER_FUNDS = 100_000n;
@@ -45,7 +46,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const operatorHome = path.join(dataDir, 'operator');
     const cli = new AztecCli(operatorHome, nodeUrl);
     const started = performance.now();
-    await cli.deploy();
+    // Each run deploys its own Token and NFT, so runs sharing a network (chain lanes) never see each
+    // other's balances; the same accounts play buyer, seller and operator in every run.
+    await withNetworkLock(nodeUrl, () => cli.deploy());
     await cli.fund(TEST_ACCOUNT.buyer, BUYER_FUNDS);
     log(
       `Token and receipt NFT deployed, buyer funded (${((performance.now() - started) / 1000).toFixed(1)} s)`,

@@ -61,7 +61,7 @@ describe("the tests' Temporal dev server", () => {
 });
 
 describe("the recorded times, from a run's vitest JSON reports", () => {
-  it("keeps each integration file's seconds by its path from the root, and nothing else", () => {
+  it("keeps each integration and settlement file's seconds by its path from the root, and nothing else", () => {
     const root = '/repo';
     const seconds = durationsFromReports(
       [
@@ -69,12 +69,17 @@ describe("the recorded times, from a run's vitest JSON reports", () => {
           testResults: [
             { name: '/repo/tests/integration/b.test.ts', startTime: 1_000, endTime: 43_400 },
             { name: '/repo/tests/unit/u.test.ts', startTime: 0, endTime: 9_000 },
+            { name: '/repo/tests/settlement/s.test.ts', startTime: 0, endTime: 300_200 },
           ],
         },
         { testResults: [{ name: '/repo/tests/integration/cli/a.test.ts', startTime: 0, endTime: 120 }] },
       ],
       root,
     );
-    expect(seconds).toEqual({ 'tests/integration/b.test.ts': 42, 'tests/integration/cli/a.test.ts': 1 });
+    expect(seconds).toEqual({
+      'tests/integration/b.test.ts': 42,
+      'tests/integration/cli/a.test.ts': 1,
+      'tests/settlement/s.test.ts': 300,
+    });
   });
 });
