@@ -50,6 +50,16 @@ describe('splitting the integration files into shards', () => {
     const [first, second] = splitByDuration(real, recordedDurations(), 2);
     expect(Math.abs(first!.seconds - second!.seconds)).toBeLessThan(60);
   });
+
+  it('splits the real settlement suite into two chain lanes of every file, each well under the whole', () => {
+    const real = testFilesUnder('tests/settlement');
+    const recorded = recordedDurations();
+    for (const file of real) expect(recorded[file], `${file} has a recorded time`).toBeGreaterThan(0);
+    const lanes = splitByDuration(real, recorded, 2);
+    expect(lanes.flatMap((lane) => lane.files).sort()).toEqual(real);
+    const whole = real.reduce((sum, file) => sum + recorded[file]!, 0);
+    for (const lane of lanes) expect(lane.seconds).toBeLessThan(0.6 * whole);
+  });
 });
 
 describe("the tests' Temporal dev server", () => {
