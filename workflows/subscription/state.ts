@@ -199,6 +199,14 @@ export class SubscriptionState {
     this.changed();
   }
 
+  /** A period's runs as settled with the perimeter: answers recovered after they were first lost. */
+  redeliver(period: number, results: DeliveredQuery[]): void {
+    const delivery = this.status.deliveries.find((d) => d.period === period);
+    if (!delivery) return;
+    delivery.results = results;
+    this.changed();
+  }
+
   /** The earliest expiry of a token still working, if any: a timer marks it expired then. */
   nextTokenExpiry(): number | undefined {
     const live = this.status.tokens.filter((t) => !t.expired).map((t) => t.expiresAt);

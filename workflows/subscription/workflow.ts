@@ -34,6 +34,7 @@ import { coordinatorActivities, perimeterActivities, settlementActivities } from
 import type { ExpectedDecision, SignedDecision } from '../../lib/decision-statement';
 import { asRefusal, assertDecides, scopeOf, termsHashOf, verifiedSigner } from '../verified-decision';
 import { subscriptionInput } from './shapes';
+import { recoverPeriodRuns } from './period-recovery';
 import { checkWorkflowInput } from '../workflow-input';
 
 /** The subscriber's signed cancellation on this run (content `{}`); the signer is who cancelled. */
@@ -177,6 +178,19 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
   // The perimeter's signed refusal of each run it refused, by run id: a period's refund carries them.
   const refusals = new Map<string, RefusalStatement>();
 
+  /** One run of a scheduled query in the seller's perimeter; its result is sealed to the buyer's key there. */
+  async function runQuery(queryIndex: number, runId: string): Promise<DeliveredQuery> {
+    const query = input.queries[queryIndex]!;
+    const result = await perimeter.runApprovedQuery({
+      dealId: runId,
+      buyerId,
+      buyerKeyRef: input.buyerKeyRef,
+      terms,
+      ...query,
+    });
+    return { queryIndex, runId, ...result };
+  }
+
   /** Each query runs in the seller's perimeter; its result is sealed to the buyer's key there. */
   async function runScheduledQueries(period: number): Promise<DeliveredQuery[]> {
     const results: DeliveredQuery[] = [];
@@ -192,14 +206,7 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
           terms,
           ...query,
         });
-        const result = await perimeter.runApprovedQuery({
-          dealId: runId,
-          buyerId,
-          buyerKeyRef: input.buyerKeyRef,
-          terms,
-          ...query,
-        });
-        results.push({ queryIndex, runId, ...result });
+        results.push(await runQuery(queryIndex, runId));
       } catch (error) {
         const refusal = refusalCarriedBy(error);
         if (refusal) refusals.set(runId, refusal);
@@ -225,6 +232,29 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
       if (refusal) signed.push(refusal);
     }
     return signed;
+  }
+
+  /**
+   * Pays the seller for a period with an answered run; a period none of whose runs came back answered
+   * is first settled with the perimeter (./period-recovery.ts): recovered answers are delivered and
+   * paid, and only a period the perimeter refused run by run is refunded, on those signed refusals.
+   * Each operator retry asks the perimeter again.
+   */
+  async function settlePeriod(period: number, delivered: DeliveredQuery[]): Promise<void> {
+    const answered = (list: readonly DeliveredQuery[]) => list.some((r) => 'resultRef' in r);
+    const results = answered(delivered)
+      ? delivered
+      : await recoverPeriodRuns(delivered, refusals, {
+          withdraw: async (runId) => (await checks.withdrawDeal({ dealId: runId, terms })).refusal,
+          ask: runQuery,
+        });
+    if (results !== delivered) sub.redeliver(period, results);
+    const dealId = escrowOf(period);
+    if (answered(results)) await payout.releaseEscrow({ dealId, sellerId, buyerId, amount, feeBps, terms });
+    else {
+      const refusal = results.flatMap(({ runId }) => refusals.get(runId) ?? []);
+      await payout.refundEscrow({ dealId, buyerId, amount, terms, refusal });
+    }
   }
 
   for (let periods = 0; periods < input.periodsPerRun; periods++) {
@@ -269,8 +299,13 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
     const results = await runScheduledQueries(sub.period);
     sub.deliver(results);
     await notifyBestEffort(coordinator, buyerId, chargeId, 'subscription_delivered');
+    // Patch `period-recovers-released-runs` (issue 20): a period settles on what the perimeter
+    // recorded, so one whose answers were lost is neither stranded nor refunded; runs from before
+    // replay the old steps.
+    if (patched('period-recovers-released-runs'))
+      await settle({ step: `settle:${sub.period}`, run: () => settlePeriod(sub.period, results) });
     // A period whose every query failed is not the seller's to keep.
-    if (results.some((r) => 'resultRef' in r))
+    else if (results.some((r) => 'resultRef' in r))
       await settle({
         step: `release:${sub.period}`,
         run: () => payout.releaseEscrow({ dealId: escrowOfPeriod, sellerId, buyerId, amount, feeBps, terms }),
