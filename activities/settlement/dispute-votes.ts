@@ -1,6 +1,7 @@
 import type { RegisteredKeys } from '../../lib/key-log';
 import { decisionMismatch, decisionSignatureValid, type SignedDecision } from '../../lib/signed-decision';
 import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
+import { parseEscrowId } from '../../lib/ids/escrow-ids';
 import { SettlementRefusedError, type SettlementRefusal } from './port';
 
 /** A dispute's outcome as the compliance principals sign it (workflows/dispute/state.ts). */
@@ -16,6 +17,21 @@ export interface VotesRequest {
   terms: SignedTerms;
   outcome: VotedOutcome;
   votes?: readonly SignedDecision[] | undefined;
+  /** The escrow decided: a subscription period's votes are signed in that period's own dispute. */
+  escrowId?: string;
+}
+
+/**
+ * Whose dispute the votes are signed in: a deal's (`<deal>:dispute`, subject the deal), or a
+ * subscription period's (`<period escrow>:dispute`, subject the subscription), so votes on one
+ * period never refund another.
+ */
+function disputeOf(request: VotesRequest): { workflowId: string; subjectId: string } {
+  const ref = request.escrowId === undefined ? undefined : parseEscrowId(request.escrowId);
+  if (ref?.kind === 'period')
+    return { workflowId: disputeWorkflowOf(request.escrowId!), subjectId: ref.subscriptionId };
+  const dealId = String(request.terms.body.dealId);
+  return { workflowId: disputeWorkflowOf(dealId), subjectId: dealId };
 }
 
 /**
@@ -27,13 +43,13 @@ export interface VotesRequest {
  * retried later carries out what was counted in time.
  */
 export async function votesProblem(request: VotesRequest, keys: RegisteredKeys): Promise<string | undefined> {
-  const dealId = String(request.terms.body.dealId);
-  const subject = { id: dealId, termsHash: termsHashOf(request.terms) };
+  const { workflowId, subjectId } = disputeOf(request);
+  const subject = { id: subjectId, termsHash: termsHashOf(request.terms) };
   const principals = new Set<string>();
   const publicKeys = new Set<string>();
   const problems: string[] = [];
   for (const vote of request.votes ?? []) {
-    const problem = await voteProblem(vote, { dealId, subject, outcome: request.outcome }, keys);
+    const problem = await voteProblem(vote, { workflowId, subject, outcome: request.outcome }, keys);
     if (problem) problems.push(problem);
     else {
       principals.add(vote.statement.principal);
@@ -47,7 +63,7 @@ export async function votesProblem(request: VotesRequest, keys: RegisteredKeys):
 
 async function voteProblem(
   vote: SignedDecision,
-  expected: { dealId: string; subject: { id: string; termsHash: string }; outcome: VotedOutcome },
+  expected: { workflowId: string; subject: { id: string; termsHash: string }; outcome: VotedOutcome },
   keys: RegisteredKeys,
 ): Promise<string | undefined> {
   const statement = vote?.statement;
@@ -56,7 +72,7 @@ async function voteProblem(
     { ...statement, notAfter: Number.MAX_SAFE_INTEGER },
     {
       scope: {
-        workflowId: disputeWorkflowOf(expected.dealId),
+        workflowId: expected.workflowId,
         runId: String(statement.runId),
         subject: expected.subject,
       },

@@ -36,6 +36,14 @@ export interface RefundRequest {
 }
 
 /**
+ * What the payer's terms are about, as decisions name it: the deal, or the subscription (a period's
+ * escrow id in the consent's content then names the period, so a consent for one period is refused
+ * for another).
+ */
+const subjectIdOf = (terms: SignedTerms): string =>
+  String(terms.body.dealId ?? terms.body.subscriptionId ?? terms.body.grantId);
+
+/**
  * Why the seller's signed consent does not give this escrow back, or undefined when it does: the
  * payee of these terms signed `refund_consent` of this escrow for this deal and terms, under the key
  * the log registers for it as a seller, and it had not expired when settlement first accepted it for
@@ -53,7 +61,7 @@ async function consentProblem(input: RefundRequest, deps: ConsentDeps): Promise<
       scope: {
         workflowId: String(statement.workflowId),
         runId: String(statement.runId),
-        subject: { id: String(input.terms.body.dealId), termsHash: termsHashOf(input.terms) },
+        subject: { id: subjectIdOf(input.terms), termsHash: termsHashOf(input.terms) },
       },
       action: 'refund_consent',
       principal: sellerId,
@@ -91,7 +99,7 @@ export async function requireRefundConsent(input: RefundRequest, deps: ConsentDe
     deliveredAt === undefined
       ? `a refund of ${input.dealId} with votes needs the seller's loss decided`
       : `settlement recorded the delivery of ${input.dealId} at ${new Date(deliveredAt).toISOString()}; a refund needs the seller's loss decided`,
-    { terms: input.terms, outcome: { kind: 'refund' }, votes: input.votes },
+    { terms: input.terms, outcome: { kind: 'refund' }, votes: input.votes, escrowId: input.dealId },
     deps.keys,
   );
 }
