@@ -228,7 +228,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(settlementRoutes, { settlement: new SettlementService(temporal) });
   if (deps.historyCodec) {
     const { codec, token, uiOrigin } = deps.historyCodec;
-    await app.register(codecRoutes, { codec: new CodecService(codec, token), uiOrigin });
+    await app.register(codecRoutes, {
+      codec: new CodecService(codec, token),
+      uiOrigin,
+      namespace: temporal.options.namespace,
+    });
   }
   return app;
 }

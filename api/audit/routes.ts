@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { z } from 'zod';
+import { receiptPdf } from '../../audit/receipt-pdf';
 import type { AuditSubject } from '../../audit/subject';
 import { requireParty } from '../auth';
 import { errorResponses } from '../error-responses';
@@ -67,12 +68,35 @@ export const auditRoutes: FastifyPluginAsyncZod<{
     params: z.ZodType,
     summary: string,
     subjectOf: (p: never) => AuditSubject,
-  ) =>
+  ) => {
     app.get(
       url,
       { schema: { summary, params, response: { 200: signedReceipt, ...errorResponses } } },
       (request) => receipts.visibleReceipt(requireParty(request), subjectOf(request.params as never)),
     );
+    // The same copy as a PDF for accounting (what `tusk receipt pdf` renders), for clients that
+    // cannot render it themselves: the console. The signed JSON stays the authoritative document.
+    app.get(
+      `${url}/pdf`,
+      {
+        schema: {
+          summary: `${summary}, as a PDF (the JSON is the signed document)`,
+          params,
+          produces: ['application/pdf'],
+          response: errorResponses,
+        },
+      },
+      async (request, reply) => {
+        const receipt = await receipts.visibleReceipt(
+          requireParty(request),
+          subjectOf(request.params as never),
+        );
+        const pdf = await receiptPdf(receipt);
+        // Bytes are sent as they are (no serializer); the route's typed answers are only its errors.
+        return reply.type('application/pdf').send(pdf as never);
+      },
+    );
+  };
 
   bundleRoute(
     '/deals/:dealId/audit-bundle',

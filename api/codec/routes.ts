@@ -2,13 +2,15 @@ import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { requireRole } from '../auth';
 import { errorResponses } from '../error-responses';
-import { codecParams, codecPayloads } from './schemas';
+import { codecParams, codecPayloads, temporalUiSettings } from './schemas';
 import type { CodecService } from './service';
 
 export interface CodecRouteOptions {
   codec: CodecService;
   /** The Temporal Web UI's origin: the only one a browser may call the token routes from. */
   uiOrigin: string;
+  /** The Temporal namespace the lifecycles run in (the UI's links name it). */
+  namespace: string;
 }
 
 /** Histories are small JSON, but a page of events can carry many payloads. */
@@ -24,7 +26,10 @@ const schema = (summary: string) => ({
  * under `/codec/` for a signed request by an operator party (tooling), and under `/codec/<token>/`
  * for the Web UI (`--ui-codec-endpoint http://host:port/codec/<TUSK_CODEC_TOKEN>`), which cannot sign.
  */
-export const codecRoutes: FastifyPluginAsyncZod<CodecRouteOptions> = async (app, { codec, uiOrigin }) => {
+export const codecRoutes: FastifyPluginAsyncZod<CodecRouteOptions> = async (
+  app,
+  { codec, uiOrigin, namespace },
+) => {
   const cors = (reply: FastifyReply) =>
     reply
       .header('access-control-allow-origin', uiOrigin)
@@ -60,4 +65,19 @@ export const codecRoutes: FastifyPluginAsyncZod<CodecRouteOptions> = async (app,
       (_request, reply) => cors(reply).status(204).send(),
     );
   }
+
+  app.get(
+    '/operator/temporal-ui',
+    {
+      schema: {
+        summary:
+          "The operator's Temporal Web UI and namespace, for links to each lifecycle (operator only; no token)",
+        response: { 200: temporalUiSettings, ...errorResponses },
+      },
+    },
+    (request) => {
+      requireRole(request, 'operator');
+      return { uiUrl: uiOrigin, namespace, codecTokenRoute: codec.tokenRouteOn };
+    },
+  );
 };

@@ -11,3 +11,11 @@ export const codecPayloads = z.object({
 });
 export type CodecPayloads = z.infer<typeof codecPayloads>;
 export const codecParams = z.object({ token: z.string().min(1).max(200) });
+
+/** Where the operator's Temporal Web UI is, for links to a lifecycle's history: nothing secret. */
+export const temporalUiSettings = z.object({
+  uiUrl: z.string(),
+  namespace: z.string(),
+  /** Whether `/codec/<TUSK_CODEC_TOKEN>/…` answers: the endpoint the UI's codec setting names. */
+  codecTokenRoute: z.boolean(),
+});

@@ -31,6 +31,11 @@ export class CodecService {
     this.tokenDigest = token ? digest(token) : undefined;
   }
 
+  /** Whether the Web UI's token routes are on (TUSK_CODEC_TOKEN is set). */
+  get tokenRouteOn(): boolean {
+    return this.tokenDigest !== undefined;
+  }
+
   /** Constant-time: the token is the only thing between a browser and every history's contents. */
   checkToken(presented: string): void {
     if (!this.tokenDigest)

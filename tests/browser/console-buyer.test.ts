@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { readFile } from 'node:fs/promises';
 import { openDealResult, waitForStage } from '../../cli/buyer/commands';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { signReleaseStatement, type ReleaseStatement } from '../../lib/release-statement';
@@ -13,6 +12,7 @@ import { budgetOf, startTestDeployment, type TestDeployment } from '../integrati
 import { CONSOLE_CSP } from '../../api/console/routes';
 import Fastify from 'fastify';
 import { waitFor } from '../integration/lifecycle-harness';
+import { expectReceiptDownloads } from './receipt-downloads';
 import { keyEncodings, launchChromium, recordPage, screenshot, type PageRecord } from './browser';
 
 const SCRIPT_TITLE = '<script>alert("title")</script><img src=x onerror="alert(1)">';
@@ -422,18 +422,33 @@ describe('the web console, in Chromium, against the real stack', () => {
       await context.close();
     });
 
-    it('the buyer downloads the receipt of its settled deal, the one the API signed', async () => {
+    it('the buyer downloads the receipt of its settled deal, JSON and PDF, the ones the API signed and the CLI renders', async () => {
       const { buyer } = test.deployment;
       await waitForStage(buyer.client, dealId, (s) => s.stage === 'settled', 60_000);
-      const { page, context } = await signIn(buyer.id, buyer.signingKeyPem, buyer.resultKeyPem);
+      const { page, context, record } = await signIn(buyer.id, buyer.signingKeyPem, buyer.resultKeyPem);
       await page.click('button[data-role=buyer]');
       const row = page.locator(`#my-deals tr[data-deal="${dealId}"]`);
-      const download = page.waitForEvent('download');
-      await row.getByRole('button', { name: 'Receipt (JSON)' }).click();
-      const file = await (await download).path();
-      const downloaded = JSON.parse(await readFile(file, 'utf8'));
-      expect(downloaded).toEqual(await buyer.client.get(`/deals/${dealId}/receipt`));
-      expect(downloaded.body.type).toBe('tusk.receipt/v1');
+      const receipt = await expectReceiptDownloads(
+        page,
+        row,
+        buyer.client,
+        `/deals/${dealId}/receipt`,
+        dealId,
+      );
+      // The buyer's own copy: it carries the openings of the parties and amounts.
+      expect(receipt.openings?.parties?.value).toBeDefined();
+      // The disputed deal has not settled: its PDF is refused with the API's reason, nothing downloaded.
+      const downloads: string[] = [];
+      page.on('download', (d) => downloads.push(d.suggestedFilename()));
+      const disputed = page.locator(`#my-deals tr[data-deal="${delivered}"]`);
+      await disputed.getByRole('button', { name: 'Receipt (PDF)' }).click();
+      const refused = page.getByRole('alert');
+      await refused.waitFor();
+      expect(await refused.textContent()).toMatch(
+        new RegExp(`^The API refused: ${delivered} has not settled: no receipt yet \\(invalid_state\\)$`),
+      );
+      expect(downloads).toEqual([]);
+      expect(record.pageErrors).toEqual([]);
       await context.close();
     });
   });

@@ -8,10 +8,15 @@ import type { SignedTreeHead } from '../../lib/transparency/tree-head';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { GrantStatus } from '../../workflows/grant/state';
 import { disclosureWorkflowId, grantWorkflowId } from '../../lib/ids/workflow-ids';
+import { temporalUiLink } from '../../lib/temporal-ui';
 import type { DisclosureStatus } from '../../workflows/disclosure/state';
 import { buyDeal, startTestDeployment, type TestDeployment } from '../integration/harness';
 import { LIFECYCLE_PARTIES, party, terminateRunning, waitFor } from '../integration/lifecycle-harness';
 import { launchChromium, recordPage, screenshot } from './browser';
+import { expectReceiptDownloads } from './receipt-downloads';
+
+/** The operator's secret for the Web UI's codec routes: it must never reach the page. */
+const CODEC_TOKEN = 'codec-token-for-the-web-ui-console-0123456789';
 
 const pem = (name: string, text: string) => ({
   name,
@@ -32,7 +37,10 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
     test = await startTestDeployment(
       'console-roles',
       (seller) => seller.publishDemoTemplate().then(() => undefined),
-      { parties: [...LIFECYCLE_PARTIES, { id: 'ops', role: 'operator' }] },
+      {
+        parties: [...LIFECYCLE_PARTIES, { id: 'ops', role: 'operator' }],
+        env: { TUSK_CODEC_TOKEN: CODEC_TOKEN },
+      },
     );
     sponsor = party(test, 'sponsor');
     const lab = party(test, 'lab');
@@ -157,6 +165,21 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
     expect(events.filter((e) => / evidence sha256:/.test(e))).toHaveLength(shown!.evidence.length);
     expect(events.at(-1)).toMatch(/ deadline$/);
     await screenshot(page, 'sponsor-grant');
+    expect(record.pageErrors).toEqual([]);
+    await context.close();
+  });
+
+  it("the sponsor downloads its grant's receipt, JSON and PDF, the ones the API signed and the CLI renders", async () => {
+    const { page, context, record } = await signIn(sponsor, 'sponsor');
+    const row = page.locator(`#grants tr[data-grant="${grantId}"]`);
+    const receipt = await expectReceiptDownloads(
+      page,
+      row,
+      sponsor.client,
+      `/grants/${grantId}/receipt`,
+      grantId,
+    );
+    expect(receipt.body.kind).toBe('grant');
     expect(record.pageErrors).toEqual([]);
     await context.close();
   });
@@ -360,6 +383,49 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
       expect(await queue.getByRole('status').first().textContent()).toBe('Nothing needs attention.');
     else expect(await queue.locator('tbody tr').count()).toBe(waiting.length);
     expect(record.pageErrors).toEqual([]);
+    await context.close();
+  });
+
+  it('the operator follows each lifecycle to its workflow in the Temporal UI; no codec token is in the page or a link', async () => {
+    const ops = party(test, 'ops');
+    const { page, context, record } = await signIn(ops, 'operator');
+    const section = page.locator('#temporal-ui');
+    await section.locator('table, [role=alert]').first().waitFor();
+    const ui = await ops.client.get<{ uiUrl: string; namespace: string; codecTokenRoute: boolean }>(
+      '/operator/temporal-ui',
+    );
+    expect(ui).toMatchObject({ namespace: 'default', codecTokenRoute: true });
+    // The grant started above: its link names the workflow Temporal runs it as, in the UI's namespace.
+    const workflowId = grantWorkflowId(grantId);
+    const link = section.locator(`tr[data-workflow="${workflowId}"] a`);
+    expect(await link.textContent()).toBe(workflowId);
+    const href = (await link.getAttribute('href')) ?? '';
+    expect(href).toBe(temporalUiLink(ui.uiUrl, ui.namespace, workflowId));
+    const described = await test.temporal.workflow.getHandle(workflowId).describe();
+    expect(described.workflowId).toBe(workflowId);
+    const query = new URL(href).searchParams.get('query');
+    expect(query).toBe(`WorkflowId="${described.workflowId}"`);
+    // Every listed lifecycle has its row; the codec endpoint is named with a placeholder for the token.
+    const listed = await ops.client.get<{ deals: { id: string }[] }>('/deals?limit=100');
+    expect(await section.locator('tbody tr').count()).toBe(listed.deals.length);
+    expect(await page.locator('#codec-endpoint code').nth(1).textContent()).toBe(
+      `${test.deployment.apiUrl}/codec/<TUSK_CODEC_TOKEN>`,
+    );
+    const links = await section.locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    for (const url of [...links, ...record.requests.map((r) => r.url)])
+      expect(url ?? '').not.toMatch(/\/codec\/[^<]/);
+    expect(await page.content()).not.toContain(CODEC_TOKEN);
+    expect(JSON.stringify(record.requests)).not.toContain(CODEC_TOKEN);
+    await screenshot(page, 'operator-temporal-ui');
+    expect(record.pageErrors).toEqual([]);
+    await context.close();
+  });
+
+  it('a party that is not an operator is refused the Temporal UI settings with a clear reason', async () => {
+    const { page, context } = await signIn(sponsor, 'operator');
+    const refused = page.locator('#temporal-ui [role=alert]');
+    await refused.waitFor();
+    expect(await refused.textContent()).toMatch(/^The API refused: .*operator/);
     await context.close();
   });
 });

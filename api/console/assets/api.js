@@ -44,6 +44,18 @@ export class Client {
    * @param {Record<string, string>} [unsigned] headers sent beside the signature
    */
   async send(method, path, text, contentType, unsigned = {}) {
+    const response = await this.fetchSigned(method, path, text, contentType, unsigned);
+    const json = await response.json().catch(() => ({}));
+    if (!response.ok)
+      throw new ApiError(response.status, json.code ?? 'unknown', json.reason ?? response.statusText);
+    return json;
+  }
+
+  /**
+   * @param {string} method @param {string} path @param {string} text @param {string | undefined} contentType
+   * @param {Record<string, string>} unsigned headers sent beside the signature
+   */
+  async fetchSigned(method, path, text, contentType, unsigned) {
     // The API accepts each signed request once: two identical requests need distinct timestamps.
     this.lastTimestamp = Math.max(Date.now(), this.lastTimestamp + 1);
     /** @type {Record<string, string>} */
@@ -54,16 +66,22 @@ export class Client {
       timestamp: this.lastTimestamp,
     });
     if (contentType !== undefined) headers['content-type'] = contentType;
-    const response = await fetch(path, {
+    return fetch(path, {
       method,
       headers: { ...unsigned, ...headers },
       credentials: 'omit',
       ...(contentType === undefined ? {} : { body: text }),
     });
-    const json = await response.json().catch(() => ({}));
-    if (!response.ok)
+  }
+
+  /** A signed GET of a file the API renders (a receipt's PDF): its bytes. @param {string} path */
+  async getFile(path) {
+    const response = await this.fetchSigned('GET', path, '', undefined, {});
+    if (!response.ok) {
+      const json = await response.json().catch(() => ({}));
       throw new ApiError(response.status, json.code ?? 'unknown', json.reason ?? response.statusText);
-    return json;
+    }
+    return response.blob();
   }
 
   /** @param {string} path */

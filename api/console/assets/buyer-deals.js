@@ -2,19 +2,14 @@
 import { explain } from './api.js';
 import { el, message, replace } from './dom.js';
 import { ownScope } from './deal-terms.js';
+import { receiptButtons } from './receipts.js';
 import { signDecision } from './tusk-crypto.js';
 
 /**
  * The buyer's deals (GET /deals lists the caller's own), each with what the buyer can do with it:
- * open its answer (checked as a fresh one is), dispute it with a reason, download its receipt.
+ * open its answer (checked as a fresh one is), dispute it with a reason, download its receipt
+ * (JSON or PDF).
  */
-
-/** Offers JSON as a file download, made here from what the API answered. @param {unknown} value @param {string} name */
-function downloadJson(value, name) {
-  const url = URL.createObjectURL(new Blob([JSON.stringify(value, null, 2)], { type: 'application/json' }));
-  el('a', { href: url, download: name }).click();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
-}
 
 /**
  * The buyer's signed dispute, over the scope its deal's status shows, the reason part of what it signs
@@ -69,19 +64,10 @@ export async function showBuyerDeals(client, root, open) {
       const actions = el('td');
       const openButton = el('button', { type: 'button' }, ['Open']);
       openButton.addEventListener('click', () => open(d.id));
-      const receipt = el('button', { type: 'button' }, ['Receipt (JSON)']);
-      receipt.addEventListener('click', () => {
-        client.get(`/deals/${encodeURIComponent(d.id)}/receipt`).then(
-          (value) => {
-            downloadJson(value, `${d.id}.receipt.json`);
-            replace(status, message(`Receipt of ${d.id} downloaded.`));
-          },
-          (error) => replace(status, message(explain(error), 'error')),
-        );
-      });
+      const receipts = receiptButtons(client, `/deals/${encodeURIComponent(d.id)}/receipt`, d.id, status);
       const dispute = el('button', { type: 'button' }, ['Dispute']);
       dispute.addEventListener('click', () => replace(status, disputeForm(client, d.id, status)));
-      actions.append(openButton, receipt, ...(d.stage === 'delivered' ? [dispute] : []));
+      actions.append(openButton, ...receipts, ...(d.stage === 'delivered' ? [dispute] : []));
       return el('tr', { 'data-deal': d.id }, [
         el('td', {}, [d.id]),
         el('td', {}, [d.stage]),

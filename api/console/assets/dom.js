@@ -97,3 +97,10 @@ export function barChart(bars, title) {
   });
   return chart;
 }
+
+/** Offers bytes as a file download, from this page's memory (nothing is sent). @param {Blob} blob @param {string} name */
+export function downloadBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  el('a', { href: url, download: name }).click();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}

@@ -1,6 +1,7 @@
 // @ts-check
 import { explain } from './api.js';
 import { el, message, replace, table } from './dom.js';
+import { temporalLinks } from './temporal-links.js';
 
 /**
  * The seller's view: its deals (GET /deals lists the caller's own) and the budget use of a dataset.
@@ -119,7 +120,7 @@ async function attentionQueue(client) {
 
 /**
  * The operator's view: the API's health and Temporal's; signed in as an operator party, the
- * needs-attention queue.
+ * needs-attention queue and links to each lifecycle in the Temporal UI.
  * @param {HTMLElement} root @param {import('./api.js').Client} [client]
  */
 export async function showOperator(root, client) {
@@ -138,6 +139,6 @@ export async function showOperator(root, client) {
   );
   if (client) {
     const queue = await attentionQueue(client).catch((error) => message(explain(error), 'error'));
-    root.append(queue);
+    root.append(queue, await temporalLinks(client));
   }
 }

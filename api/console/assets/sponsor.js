@@ -2,6 +2,7 @@
 import { explain } from './api.js';
 import { el, message, replace } from './dom.js';
 import { milestoneActions } from './grant-actions.js';
+import { receiptButtons } from './receipts.js';
 
 /**
  * The sponsor's view: its grants (GET /deals?kind=grant lists the caller's own) and, for the one
@@ -64,7 +65,10 @@ export async function showSponsor(client, root) {
       el('td', {}, [g.id]),
       el('td', {}, [g.stage]),
       el('td', {}, [g.startedAt]),
-      el('td', {}, [show]),
+      el('td', {}, [
+        show,
+        ...receiptButtons(client, `/grants/${encodeURIComponent(g.id)}/receipt`, g.id, detail),
+      ]),
     ]);
   });
   const head = el(
