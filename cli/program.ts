@@ -8,6 +8,7 @@ import { registerOperatorCommands } from './operator/commands';
 import { registerSellerCommands } from './seller/commands';
 import { registerServiceCommands } from './service/commands';
 import { registerSettlementCommands } from './settlement/commands';
+import { registerTemporalUiCommand } from './settlement/temporal-ui-command';
 import { registerTemplateCommands } from './template/commands';
 
 /**
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerAuditCommands(program);
   registerOperatorCommands(program);
   registerSettlementCommands(program);
+  registerTemporalUiCommand(program);
   registerServiceCommands(program);
   return program;
 }

@@ -12,6 +12,7 @@ import { temporalUiLink } from '../../lib/temporal-ui';
 import type { DisclosureStatus } from '../../workflows/disclosure/state';
 import { buyDeal, startTestDeployment, type TestDeployment } from '../integration/harness';
 import { LIFECYCLE_PARTIES, party, terminateRunning, waitFor } from '../integration/lifecycle-harness';
+import { tuskOk } from '../integration/cli/run-tusk';
 import { launchChromium, recordPage, screenshot } from './browser';
 import { expectReceiptDownloads } from './receipt-downloads';
 
@@ -401,6 +402,11 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
     expect(await link.textContent()).toBe(workflowId);
     const href = (await link.getAttribute('href')) ?? '';
     expect(href).toBe(temporalUiLink(ui.uiUrl, ui.namespace, workflowId));
+    // The link the operator's CLI prints for the grant.
+    const { apiUrl } = test.deployment;
+    const args = ['temporal-ui', grantId, '--kind', 'grant', '--as', ops.id, '--home', test.home];
+    const cli = await tuskOk(['operator', ...args, '--api', apiUrl, '--json'], {});
+    expect(JSON.parse(cli)).toMatchObject({ ...ui, link: href });
     const described = await test.temporal.workflow.getHandle(workflowId).describe();
     expect(described.workflowId).toBe(workflowId);
     const query = new URL(href).searchParams.get('query');
