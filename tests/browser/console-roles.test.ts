@@ -185,6 +185,50 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
     await context.close();
   });
 
+  it("the sponsor moves a milestone's deadline later in the page, signed there; the grantee's extension is refused", async () => {
+    const openMilestone = async (who: PartyIdentity) => {
+      const signedIn = await signIn(who, 'sponsor');
+      await signedIn.page
+        .locator(`#grants tr[data-grant="${approvalGrantId}"]`)
+        .getByRole('button', { name: 'Milestones' })
+        .click();
+      await signedIn.page.locator('#grant [data-milestone=report]').waitFor();
+      return signedIn;
+    };
+    const status = () => sponsor.client.get<GrantStatus>(`/grants/${approvalGrantId}`);
+    const before = (await status()).milestones[0]!.deadline;
+    const later = '2030-01-01T12:00';
+
+    const grantee = await openMilestone(party(test, 'lab'));
+    await grantee.page.getByLabel('New deadline for final report (sponsor)').fill(later);
+    await grantee.page.getByRole('button', { name: 'Extend the deadline (signed here)' }).click();
+    await grantee.page.getByRole('alert').waitFor();
+    expect(await grantee.page.getByRole('alert').textContent()).toMatch(
+      /^The API refused: .*(sponsor must sign it|only the sponsor extends a deadline)/,
+    );
+    expect((await status()).milestones[0]!.deadline).toBe(before);
+    await grantee.context.close();
+
+    const extending = await openMilestone(sponsor);
+    await extending.page.getByLabel('New deadline for final report (sponsor)').fill(later);
+    await extending.page.getByRole('button', { name: 'Extend the deadline (signed here)' }).click();
+    const said = extending.page.getByText(/^Deadline of report extended to /);
+    await said.waitFor();
+    const signedIso = /extended to (\S+); grant active\.$/.exec((await said.textContent()) ?? '')?.[1];
+    // The instant the page signed is the one the grant now holds: later than before, and the date and
+    // time entered (in the browser's zone, at most a day from UTC's).
+    const extended = (await status()).milestones[0]!.deadline;
+    expect(extended).toBe(Date.parse(signedIso ?? ''));
+    expect(extended).toBeGreaterThan(before);
+    expect(Math.abs(extended - Date.UTC(2030, 0, 1, 12))).toBeLessThanOrEqual(24 * 3_600_000);
+    await extending.context.close();
+    const after = await openMilestone(sponsor);
+    const events = await after.page.locator('#grant [data-milestone=report] li').allTextContents();
+    expect(events.at(-1)).toBe(`${new Date(extended).toISOString()} deadline`);
+    expect(after.record.pageErrors).toEqual([]);
+    await after.context.close();
+  });
+
   it('the grantee submits evidence and the sponsor approves the milestone in the page; the payout shows on its timeline', async () => {
     const lab = party(test, 'lab');
     const evidence = 'final report: 1,204 participants enrolled, analysis attached';
