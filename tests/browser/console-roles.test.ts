@@ -1,4 +1,7 @@
-import { join } from 'node:path';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { keyPaths } from '../../cli/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { evidenceRef, submitGrantEvidence } from '../../lib/signed-actions';
@@ -448,8 +451,14 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
     expect(href).toBe(temporalUiLink(ui.uiUrl, ui.namespace, workflowId));
     // The link the operator's CLI prints for the grant.
     const { apiUrl } = test.deployment;
-    const args = ['temporal-ui', grantId, '--kind', 'grant', '--as', ops.id, '--home', test.home];
+    // The operator's own machine: its signing key where the CLI reads it.
+    const opsHome = await mkdtemp(join(tmpdir(), 'tusk-ops-'));
+    const { signing } = keyPaths(opsHome, ops.id);
+    await mkdir(dirname(signing), { recursive: true });
+    await writeFile(signing, ops.signingKeyPem);
+    const args = ['temporal-ui', grantId, '--kind', 'grant', '--as', ops.id, '--home', opsHome];
     const cli = await tuskOk(['operator', ...args, '--api', apiUrl, '--json'], {});
+    await rm(opsHome, { recursive: true, force: true });
     expect(JSON.parse(cli)).toMatchObject({ ...ui, link: href });
     const described = await test.temporal.workflow.getHandle(workflowId).describe();
     expect(described.workflowId).toBe(workflowId);

@@ -7,6 +7,7 @@ import { RESTING_DEAL_STAGES } from './deal-stages.js';
 import { releaseProblems } from './release-check.js';
 import { keptTermsCheck, ownScope } from './deal-terms.js';
 import { keepTerms } from './key-store.js';
+import { subscriptionFields, subscriptionRequest } from './subscribe.js';
 import { base64url, openDealResult, signDecision, signTerms, termsHashOf } from './tusk-crypto.js';
 
 /** Stages after which a deal no longer moves on its own. */
@@ -241,28 +242,32 @@ const dataClassBoxes = (classes) =>
   ]);
 
 /**
- * The purchase form of one template.
+ * The purchase form of one template: buy one answer, or subscribe to one every period.
  * @param {Client} client @param {HeldKey} resultKey @param {Template} template @param {Listing} listing
- * @param {HTMLElement} panel
+ * @param {HTMLElement} panel @param {(subscriptionId: string) => Promise<void>} subscribed shows the new subscription
  */
-function dealForm(client, resultKey, template, listing, panel) {
+function dealForm(client, resultKey, template, listing, panel, subscribed) {
   const fields = Object.entries(template.parameters ?? {}).map(([name, spec]) => parameterField(name, spec));
   const compliance = template.compliance ?? { jurisdictions: [], purposes: [], dataClasses: [] };
-  const form = el('form', { 'aria-label': `buy ${template.id}` }, [
-    ...fields,
-    choice('jurisdiction', 'Your jurisdiction', compliance.jurisdictions),
-    choice('purpose', 'Your purpose', compliance.purposes),
-    dataClassBoxes(compliance.dataClasses),
-    el('button', { type: 'submit' }, [`Buy for ${template.price}`]),
-  ]);
+  const subscription = subscriptionFields(template);
+  const form = /** @type {HTMLFormElement} */ (
+    el('form', { 'aria-label': `buy ${template.id}` }, [
+      ...fields,
+      choice('jurisdiction', 'Your jurisdiction', compliance.jurisdictions),
+      choice('purpose', 'Your purpose', compliance.purposes),
+      dataClassBoxes(compliance.dataClasses),
+      el('button', { type: 'submit' }, [`Buy for ${template.price}`]),
+      subscription.fields,
+    ])
+  );
   const value = (/** @type {string} */ selector) =>
     /** @type {HTMLInputElement} */ (form.querySelector(selector)).value;
-  form.addEventListener('submit', (event) => {
-    event.preventDefault();
+  /** What the buyer entered: the parameters and its compliance terms. */
+  const entered = () => {
     const parameters = Object.fromEntries(
       Object.entries(template.parameters ?? {}).map(([name, spec]) => {
-        const entered = value(`[name="${CSS.escape(name)}"]`);
-        return [name, spec.type === 'integer' ? Number(entered) : entered];
+        const text = value(`[name="${CSS.escape(name)}"]`);
+        return [name, spec.type === 'integer' ? Number(text) : text];
       }),
     );
     const accepted = Array.from(
@@ -274,6 +279,11 @@ function dealForm(client, resultKey, template, listing, panel) {
       purpose: value('#purpose'),
       acceptedDataClasses: accepted,
     };
+    return { parameters, terms };
+  };
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const { parameters, terms } = entered();
     dealRequest(client, resultKey, template, parameters, listing, terms)
       .then((signed) =>
         client
@@ -281,6 +291,27 @@ function dealForm(client, resultKey, template, listing, panel) {
           .then(() => followDeal(client, resultKey, signed.dealId, panel, template)),
       )
       .catch((error) => panel.append(message(explain(error), 'error')));
+  });
+  /** Signs the subscription's terms here, keeps them, and sends them; a bad period is refused first. */
+  const subscribe = async () => {
+    const schedule = subscription.schedule();
+    if (!form.reportValidity()) return;
+    const { parameters, terms } = entered();
+    const signed = await subscriptionRequest(
+      client,
+      resultKey,
+      template,
+      parameters,
+      listing,
+      terms,
+      schedule,
+    );
+    const status = await client.post('/subscriptions', signed);
+    panel.append(message(`Subscription ${status.subscriptionId}: ${status.stage}.`));
+    await subscribed(status.subscriptionId);
+  };
+  subscription.button.addEventListener('click', () => {
+    subscribe().catch((error) => panel.append(message(explain(error), 'error')));
   });
   return form;
 }
@@ -292,6 +323,19 @@ function dealForm(client, resultKey, template, listing, panel) {
 export async function showBuyer(client, resultKey, root) {
   const listing = await client.get('/templates');
   const detail = el('section', { id: 'deal-panel', 'aria-live': 'polite' });
+  const subscriptions = el('section', { id: 'buyer-subscriptions' });
+  /** @type {import('./buyer-subscriptions.js').ShowResult} */
+  const showDelivered = (payload, label) => {
+    const template = listing.templates.find((/** @type {Template} */ t) => t.hash === payload.templateHash);
+    const dimensions = template?.dimensions.length ?? 1;
+    return el('div', {}, [
+      el('h4', {}, [label]),
+      resultView(payload, dimensions, { class: 'delivery-result' }),
+    ]);
+  };
+  /** The subscriptions again, with the one just made among them. @param {string} _subscriptionId */
+  const showSubscription = (_subscriptionId) =>
+    showBuyerSubscriptions(client, resultKey, subscriptions, showDelivered);
   const rows = listing.templates.map((/** @type {Template} */ t) => {
     const choose = el('button', { type: 'button' }, ['Choose']);
     choose.addEventListener('click', () => {
@@ -302,7 +346,12 @@ export async function showBuyer(client, resultKey, root) {
         );
       budgetGauge(client, t).then(
         (gauge) =>
-          replace(detail, el('h3', {}, [t.title]), gauge, dealForm(client, resultKey, t, listing, detail)),
+          replace(
+            detail,
+            el('h3', {}, [t.title]),
+            gauge,
+            dealForm(client, resultKey, t, listing, detail, showSubscription),
+          ),
         (error) => replace(detail, message(explain(error), 'error')),
       );
     });
@@ -327,7 +376,6 @@ export async function showBuyer(client, resultKey, root) {
     ),
   );
   const deals = el('section', { id: 'buyer-deals' });
-  const subscriptions = el('section', { id: 'buyer-subscriptions' });
   replace(
     root,
     el('h2', {}, ['Catalog']),
@@ -342,15 +390,6 @@ export async function showBuyer(client, resultKey, root) {
     );
   };
   await showBuyerDeals(client, deals, open);
-  /** @type {import('./buyer-subscriptions.js').ShowResult} */
-  const showDelivered = (payload, label) => {
-    const template = listing.templates.find((/** @type {Template} */ t) => t.hash === payload.templateHash);
-    const dimensions = template?.dimensions.length ?? 1;
-    return el('div', {}, [
-      el('h4', {}, [label]),
-      resultView(payload, dimensions, { class: 'delivery-result' }),
-    ]);
-  };
   await showBuyerSubscriptions(client, resultKey, subscriptions, showDelivered);
 }
 
