@@ -470,7 +470,8 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
     expect(await page.locator('#codec-endpoint code').nth(1).textContent()).toBe(
       `${test.deployment.apiUrl}/codec/<TUSK_CODEC_TOKEN>`,
     );
-    const links = await section.locator('a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    const anchors = await section.locator('a').all();
+    const links = await Promise.all(anchors.map((a) => a.getAttribute('href')));
     for (const url of [...links, ...record.requests.map((r) => r.url)])
       expect(url ?? '').not.toMatch(/\/codec\/[^<]/);
     expect(await page.content()).not.toContain(CODEC_TOKEN);

@@ -20,7 +20,7 @@ async function downloadOf(page: Page, button: Locator) {
 const timeless = (pdf: Buffer) =>
   pdf
     .toString('latin1')
-    .replace(/\/CreationDate \(D:\d{14}Z\)/, '')
+    .replace(/\(D:\d{14}Z\)/g, '(D:)')
     .replace(/\/ID \[<[0-9a-f]{32}> <[0-9a-f]{32}>\]/, '');
 
 /**
