@@ -22,6 +22,7 @@ import { anchorRoutes } from './audit/anchor-routes';
 import { AnchorService, startAnchorTimer } from './audit/anchor-service';
 import { auditRoutes } from './audit/routes';
 import { keyRoutes } from './audit/key-routes';
+import { releaseRoutes } from './audit/release-routes';
 import { ReceiptService, type AuditConfig } from './audit/receipt-service';
 import { BundleService } from './audit/bundle-service';
 import { startReceiptIssuer } from './audit/receipt-issuer';
@@ -208,6 +209,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       operatorPublicKey: deps.audit.signer.publicKey,
     });
     await app.register(keyRoutes, { log: deps.audit.log, refreshRegistry: () => void parties.all() });
+    await app.register(releaseRoutes, { log: deps.audit.log, refreshRegistry: () => void parties.all() });
     if (deps.audit.anchors) {
       const anchors = new AnchorService(
         temporal,

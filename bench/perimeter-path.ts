@@ -17,6 +17,9 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createPerimeterActivities } from '../activities/perimeter/activities';
 import { MilestoneRuns } from '../activities/perimeter/milestone-runs';
+import { ReleaseProofFile } from '../activities/perimeter/release-logging';
+import { releaseLogIn, TransparencyLog } from '../api/audit/log-store';
+import { signEd25519 } from '../lib/ed25519';
 import { cohortAggregateSql } from '../query-policies/cohort-sql';
 import { openSandbox } from '../activities/perimeter/sandbox';
 import { LEDGER_FILE, PrivacyLedger } from '../activities/perimeter/privacy-ledger';
@@ -98,6 +101,9 @@ async function main(): Promise<void> {
       milestoneRuns: new MilestoneRuns(join(work, 'state')),
       random: cryptoRandom,
       releaseKey: generateEd25519KeyPair(),
+      // The perimeter's own work of logging a release, without the HTTP hop to the operator's API.
+      releaseLog: releaseLogIn(TransparencyLog.open(join(work, 'log.sqlite'), benchOperator())),
+      releaseProofs: new ReleaseProofFile(join(work, 'state')),
       // The bench times the perimeter alone: its buyer's key stands in for the log's registration.
       keys: {
         currentKey: async (partyId) => ({
@@ -210,3 +216,9 @@ main().catch((error: unknown) => {
   console.error(error instanceof Error ? error.message : String(error));
   process.exit(1);
 });
+
+/** An operator signing key for the bench's own log. */
+function benchOperator() {
+  const key = generateEd25519KeyPair();
+  return { publicKey: key.publicKey, sign: (message: string) => signEd25519(key.privateKeyPem, message) };
+}

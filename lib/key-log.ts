@@ -12,6 +12,12 @@ import {
   type KeyRegistration,
 } from './transparency/key-registration';
 import { signedTreeHead, type SignedTreeHead } from './transparency/tree-head';
+import {
+  checkReleaseLookup,
+  releaseLookup,
+  type LoggedRelease,
+  type ReleaseAppendRequest,
+} from './transparency/release-entry';
 import { generateEd25519KeyPair, publicKeyOf } from './ed25519';
 import type { PartyRole } from './parties';
 import { signRequest } from './signed-request';
@@ -30,6 +36,16 @@ import type { TermsKind } from './signed-terms';
  */
 export interface RegisteredKeys {
   currentKey(partyId: string, purpose?: KeyPurpose): Promise<KeyRegistration | undefined>;
+}
+
+/** The releases the log holds under a lookup key (lib/transparency/release-entry.ts), as far as verified. */
+export interface ReleaseLog {
+  loggedReleases(lookupKey: string): Promise<LoggedRelease[]>;
+}
+
+/** A perimeter's side: logs a release and returns the head and proof it keeps beside its ledger. */
+export interface ReleaseLogWriter {
+  logRelease(request: ReleaseAppendRequest): Promise<{ head: SignedTreeHead; proof: LoggedRelease }>;
 }
 
 /** The log's answer cannot be believed (malformed, a proof fails, a fork): a refusal, not a fault. */
@@ -143,7 +159,7 @@ export interface TransparencyKeyLogConfig {
  * and the newest head saved in its own state, one question at a time so each answer is checked
  * against the head saved just before it.
  */
-export class TransparencyKeyLog implements RegisteredKeys {
+export class TransparencyKeyLog implements RegisteredKeys, ReleaseLog, ReleaseLogWriter {
   private newest: SignedTreeHead | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -152,16 +168,51 @@ export class TransparencyKeyLog implements RegisteredKeys {
   }
 
   currentKey(partyId: string, purpose: KeyPurpose = 'party'): Promise<KeyRegistration | undefined> {
-    const next = this.queue.then(() => this.ask(partyId, purpose));
+    return this.inTurn(() => this.ask(partyId, purpose));
+  }
+
+  async loggedReleases(lookupKey: string): Promise<LoggedRelease[]> {
+    return (await this.inTurn(() => this.lookUp(lookupKey, 'GET', ''))).releases;
+  }
+
+  /** Appends a release; refused (thrown) unless the answer proves it is in a head extending the saved one. */
+  async logRelease(request: ReleaseAppendRequest): Promise<{ head: SignedTreeHead; proof: LoggedRelease }> {
+    const { head, releases } = await this.inTurn(() =>
+      this.lookUp(request.lookupKey, 'POST', JSON.stringify(request)),
+    );
+    const proof = releases.find((release) => release.digest === request.digest);
+    if (!proof) throw new KeyLogUntrustedError(`the log's answer does not hold the release just appended`);
+    return { head, proof };
+  }
+
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work);
     this.queue = next.catch(() => undefined);
     return next;
+  }
+
+  private async lookUp(lookupKey: string, method: 'GET' | 'POST', body: string) {
+    const since = this.newest?.body.treeSize ?? 0;
+    const path =
+      method === 'GET' ? `/log/releases/${lookupKey}?since=${since}` : `/log/releases?since=${since}`;
+    const answer = releaseLookup.safeParse(await this.signedFetch(method, path, body));
+    const checked = answer.success
+      ? checkReleaseLookup(answer.data, lookupKey, this.config.operatorPublicKey, this.newest)
+      : { ok: false as const, reason: `its answer about release ${lookupKey} is malformed` };
+    if (!checked.ok) {
+      const reason = `the transparency log cannot be trusted: ${checked.reason}`;
+      if (this.config.untrusted) this.config.untrusted(reason);
+      throw new KeyLogUntrustedError(reason);
+    }
+    if (checked.head.body.treeSize > since || !this.newest) await this.save(checked.head);
+    return checked;
   }
 
   private async ask(partyId: string, purpose: KeyPurpose): Promise<KeyRegistration | undefined> {
     const since = this.newest?.body.treeSize ?? 0;
     let read;
     try {
-      read = await readKeyLog((path) => this.signedGet(path), {
+      read = await readKeyLog((path) => this.signedFetch('GET', path, ''), {
         partyId,
         purpose,
         operatorPublicKey: this.config.operatorPublicKey,
@@ -176,18 +227,15 @@ export class TransparencyKeyLog implements RegisteredKeys {
     return currentRegistration(read.registrations);
   }
 
-  private async signedGet(path: string): Promise<unknown> {
+  private async signedFetch(method: 'GET' | 'POST', path: string, body: string): Promise<unknown> {
     // Each signed request is accepted once: two questions in one millisecond get distinct timestamps.
     const { partyId, privateKeyPem } = this.config.reader;
-    const headers = signRequest(partyId, privateKeyPem, {
-      method: 'GET',
-      url: path,
-      body: '',
-      timestamp: Date.now(),
-    });
+    const headers = signRequest(partyId, privateKeyPem, { method, url: path, body, timestamp: Date.now() });
     // A log that cannot be reached (or refuses the reader) is a transient fault: the activity is retried.
     const response = await fetch(`${this.config.logUrl}${path}`, {
-      headers,
+      method,
+      headers: body === '' ? headers : { ...headers, 'content-type': 'application/json' },
+      ...(body === '' ? {} : { body }),
       signal: AbortSignal.timeout(10_000),
     });
     if (!response.ok) {

@@ -10,6 +10,7 @@ import { refuse } from '../activities/perimeter/refusal';
 import { LOG_HEAD_FILE, TransparencyKeyLog } from '../lib/key-log';
 import { perimeterRegistrationProblem } from '../activities/perimeter/registration-check';
 import { perimeterSetupProblems } from '../activities/perimeter/startup-checks';
+import { ReleaseProofFile } from '../activities/perimeter/release-logging';
 import { cryptoRandom } from '../activities/perimeter/dp/random-source';
 import { LEDGER_FILE, PrivacyLedger } from '../activities/perimeter/privacy-ledger';
 import { readTrustedDatasetPolicy } from '../query-policies/dataset-policy-file';
@@ -106,6 +107,9 @@ runMain('perimeter worker', async () => {
     milestoneRuns,
     random: cryptoRandom,
     keys: keyLog,
+    // Each refundable release is logged before it is returned; the proofs are kept beside the ledger.
+    releaseLog: keyLog,
+    releaseProofs: new ReleaseProofFile(stateDir),
     releaseKey,
     // Drafts proposed to this seller are sealed to it; the log registers its public key next to the
     // signing key's (tusk service up, or tusk operator party add --perimeter-sealing-key).

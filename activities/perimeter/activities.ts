@@ -40,6 +40,7 @@ import {
 } from './deal-terms';
 import type { RegisteredKeys } from '../../lib/key-log';
 import { signRelease, tableReleaseKind, type PerimeterKey, type ReleaseToSign } from './release-signing';
+import { logReleaseBeforeReturn, type ReleaseLogging } from './release-logging';
 import { runInSandbox } from './sandboxed-run';
 import { confirmExpiry, withdrawDeal, withSignedRefusal } from './signed-refusal';
 import type { SandboxLimits } from './sandbox';
@@ -55,7 +56,7 @@ import type {
   RunApprovedQueryResult,
 } from './types';
 
-export interface PerimeterDeps {
+export interface PerimeterDeps extends ReleaseLogging {
   sellerId: string;
   /** The seller's own Ed25519 public key: the only signer the perimeter trusts. */
   sellerPublicKey: string;
@@ -290,8 +291,15 @@ export function createPerimeterActivities(deps: PerimeterDeps) {
     return { template, parameters, table, repeat, epsilonSpent };
   }
 
-  /** Everything the perimeter releases is signed by its own key (lib/release-statement.ts). */
-  const sign = (release: ReleaseToSign) => signRelease({ ...deps, key: deps.releaseKey }, release);
+  /**
+   * Everything the perimeter releases is signed by its own key (lib/release-statement.ts), and what a
+   * refund could give back is in the transparency log before it is returned (./release-logging.ts).
+   */
+  const sign = async (release: ReleaseToSign) => {
+    const statement = await signRelease({ ...deps, key: deps.releaseKey }, release);
+    await logReleaseBeforeReturn(deps, statement);
+    return statement;
+  };
 
   const he = createHeAnswers({ blobs: deps.blobs, releaseFor, sign });
 

@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { RegisteredKeys } from '../../lib/key-log';
+import type { RegisteredKeys, ReleaseLog } from '../../lib/key-log';
 import type { SignedTerms } from '../../lib/signed-terms';
 import { requirePayerSigned } from './payer-key';
 import {
@@ -50,8 +50,11 @@ async function asActivity<T>(action: () => Promise<T>): Promise<T> {
 export interface SettlementActivityOptions {
   /** How long the buyer has to pay into the escrow, counted from when the lock was first scheduled. */
   paymentWindowMs: number;
-  /** The transparency log's keys: a lock needs the payer's terms under the key it registers for the payer. */
-  keys: RegisteredKeys;
+  /**
+   * The transparency log's keys: a lock needs the payer's terms under the key it registers for the
+   * payer. And its releases: an expired deal nobody showed delivered is refunded only when none is logged.
+   */
+  keys: RegisteredKeys & ReleaseLog;
   /** When settlement was shown each deal's delivery: the signed acceptance window counts from it. */
   deliveries: DeliveryRecords;
 }

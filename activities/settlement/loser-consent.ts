@@ -1,4 +1,4 @@
-import type { RegisteredKeys } from '../../lib/key-log';
+import type { RegisteredKeys, ReleaseLog } from '../../lib/key-log';
 import { decisionMismatch, decisionSignatureValid, type SignedDecision } from '../../lib/signed-decision';
 import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
 import type { DeliveryRecords } from './acceptance';
@@ -17,7 +17,8 @@ import { remainderConsentProblem, signedDeadlines } from './remainder-terms';
  * grant's remainder, a milestone the grantee was not paid past its signed deadline.
  */
 export interface ConsentDeps {
-  keys: RegisteredKeys;
+  /** The log's keys; and its releases, which a refund past `notAfter` is checked against. */
+  keys: RegisteredKeys & Partial<ReleaseLog>;
   records: DeliveryRecords;
   now: number;
 }

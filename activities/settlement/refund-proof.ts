@@ -1,4 +1,5 @@
-import type { RegisteredKeys } from '../../lib/key-log';
+import type { RegisteredKeys, ReleaseLog } from '../../lib/key-log';
+import { releaseLookupKey } from '../../lib/transparency/release-entry';
 import { parseEscrowId } from '../../lib/ids/escrow-ids';
 import { EXPIRY_CLOCK_MARGIN_MS, refusalStatementProblems } from '../../lib/refusal-statement';
 import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
@@ -29,7 +30,8 @@ const unproven = (reason: string): never => {
  * got nothing: the payee's perimeter signed that it refused this deal under these terms (it then never
  * answers them), checked under the perimeter key the transparency log registers for that seller now;
  * or the buyer's signed `notAfter` has passed on settlement's own clock (the perimeter answers nothing
- * fresh after it). Otherwise refused (RefundUnproven): an operator who never reported the release
+ * fresh after it) and the log holds no release of the deal by that seller (the perimeter logs each
+ * before returning it). Otherwise refused (RefundUnproven): an operator who never reported the release
  * cannot give the seller's delivered answer back for free.
  *
  * A multi-seller deal's shares are each their own escrow: each needs its own seller's refusal, or the
@@ -38,14 +40,15 @@ const unproven = (reason: string): never => {
  */
 export async function requireUndeliveredRefund(
   input: UndeliveredRefund,
-  deps: { keys: RegisteredKeys; now: number },
+  deps: { keys: RegisteredKeys & Partial<ReleaseLog>; now: number },
 ): Promise<void> {
   const kind = parseEscrowId(input.dealId)?.kind;
   if (kind === 'period') return requirePeriodRefundProof(input, deps);
   if (kind !== 'deal' && kind !== 'share') return;
   const signed = signedEscrowOf(input.terms, input.dealId);
-  if (signed.notAfter !== undefined && deps.now > signed.notAfter + EXPIRY_CLOCK_MARGIN_MS) return;
   const sellerId = signed.payouts.get(WHOLE)!.payeeId;
+  if (signed.notAfter !== undefined && deps.now > signed.notAfter + EXPIRY_CLOCK_MARGIN_MS)
+    return requireNoLoggedRelease(input, sellerId, deps.keys);
   const until = signed.notAfter === undefined ? 'ever' : new Date(signed.notAfter).toISOString();
   if (input.refusal === undefined)
     unproven(
@@ -61,4 +64,29 @@ export async function requireUndeliveredRefund(
   });
   if (problems.length > 0)
     unproven(`the refusal is not ${sellerId}'s perimeter refusing this deal: ${problems.join('; ')}`);
+}
+
+/**
+ * Past `notAfter`, the refund of an escrow settlement was not shown delivered still waits on the log:
+ * a release the seller's perimeter logged for these terms is the seller's answer out, and giving the
+ * money back would be the seller's loss without its side. A settlement that reads no release log
+ * cannot tell, and refuses.
+ */
+async function requireNoLoggedRelease(
+  input: UndeliveredRefund,
+  sellerId: string,
+  log: Partial<ReleaseLog>,
+): Promise<void> {
+  if (!log.loggedReleases)
+    return unproven(`settlement reads no release log, so it cannot tell whether ${sellerId} released ${input.dealId}`);
+  const lookupKey = releaseLookupKey({
+    sellerId,
+    dealId: String(input.terms.body.dealId),
+    termsHash: termsHashOf(input.terms),
+  });
+  const logged = await log.loggedReleases(lookupKey);
+  if (logged.length > 0)
+    unproven(
+      `the transparency log holds ${sellerId}'s release of ${input.dealId} under these terms (leaf ${logged[0]!.leafIndex}, statement ${logged[0]!.digest}): its refund needs the seller's loss decided, not the buyer's expiry`,
+    );
 }

@@ -15,6 +15,12 @@ import {
   type KeyRegistrations,
 } from '../../lib/transparency/key-registration';
 import type { PartyRole } from '../../lib/parties';
+import type { ReleaseLogWriter } from '../../lib/key-log';
+import {
+  releaseEntry,
+  type ReleaseAppendRequest,
+  type ReleaseLookup,
+} from '../../lib/transparency/release-entry';
 
 export class LogRangeError extends Error {
   override name = 'LogRangeError';
@@ -218,6 +224,51 @@ export class TransparencyLog {
       .deferred();
   }
 
+  /** Logs a perimeter's release once (a retry finds it), answering with its proof at the new head. */
+  logRelease(request: ReleaseAppendRequest, since = 0): ReleaseLookup {
+    this.append(releaseEntry(request.lookupKey, request.digest), request);
+    return this.releaseLookup(request.lookupKey, since);
+  }
+
+  /**
+   * Every release logged under a lookup key, with proofs at the current head, consistency from
+   * `since`, and the operator's signed statement of which leaves those are: an answer that leaves one
+   * out is a signed lie, provable by the perimeter's own inclusion proof.
+   */
+  releaseLookup(lookupKey: string, since = 0): ReleaseLookup {
+    const subject = releaseEntry(lookupKey, '').dealId;
+    return this.db
+      .transaction(() => {
+        const treeHead = this.head();
+        const size = treeHead.body.treeSize;
+        const leaves = this.leaves().slice(0, size);
+        const rows = this.db
+          .prepare(
+            "SELECT leaf_index, entry FROM leaves WHERE deal_id = ? AND kind = 'release' AND leaf_index < ? ORDER BY leaf_index",
+          )
+          .all(subject, size) as { leaf_index: number; entry: string }[];
+        const releases = rows.map((row) => ({
+          digest: (JSON.parse(row.entry) as LogEntry).digest,
+          leafIndex: row.leaf_index,
+          path: inclusionProof(leaves, row.leaf_index).map((h) => h.toString('hex')),
+        }));
+        const statement = signDocument(this.signer, {
+          type: 'tusk.release-lookup/v1' as const,
+          lookupKey,
+          treeSize: size,
+          leafIndexes: releases.map((release) => release.leafIndex),
+        });
+        return {
+          lookupKey,
+          treeHead,
+          releases,
+          consistency: this.consistency(Math.min(since, size), size),
+          statement,
+        };
+      })
+      .deferred();
+  }
+
   indexOf(entry: LogEntry): number | undefined {
     const row = this.db.prepare('SELECT leaf_index FROM leaves WHERE entry = ?').get(canonicalJson(entry)) as
       { leaf_index: number } | undefined;
@@ -268,3 +319,12 @@ export class TransparencyLog {
     };
   }
 }
+
+/** The log as a writer in the same process (benchmarks, tests of the perimeter alone): no HTTP hop. */
+export const releaseLogIn = (log: TransparencyLog): ReleaseLogWriter => ({
+  logRelease: async (request) => {
+    const answer = log.logRelease(request);
+    const proof = answer.releases.find((release) => release.digest === request.digest)!;
+    return { head: answer.treeHead, proof };
+  },
+});

@@ -164,7 +164,11 @@ export function periodCovers(period: KeyPeriod, time: number): boolean {
 }
 
 /** The saved head must be a prefix of the new one (or the same head): anything else is a forked log. */
-function checkSavedHead(saved: SignedTreeHead, answer: KeyRegistrations): SignatureCheck {
+/** That an answer's head extends the head the asker saved: no rollback, no fork. */
+export function checkSavedHead(
+  saved: SignedTreeHead,
+  answer: Pick<KeyRegistrations, 'treeHead' | 'consistency'>,
+): SignatureCheck {
   const older = saved.body;
   const newer = answer.treeHead.body;
   if (older.treeSize > newer.treeSize)

@@ -8,11 +8,12 @@ const sha256Ref = z.string().regex(/^sha256:[0-9a-f]{64}$/);
 
 /**
  * One entry of the operator's transparency log: what was issued for which deal, by its digest. A
- * `key-registration` names a party's key instead (`dealId` is then its subject, see key-registration.ts).
+ * `key-registration` names a party's key instead (`dealId` is then its subject, see key-registration.ts);
+ * a `release` names a perimeter's release under an opaque lookup key (release-entry.ts).
  */
 export const logEntry = z.strictObject({
   type: z.literal('tusk.log-entry/v1'),
-  kind: z.enum(['receipt', 'audit-bundle', 'key-registration']),
+  kind: z.enum(['receipt', 'audit-bundle', 'key-registration', 'release']),
   dealId: z.string().min(1),
   /** sha256 of the canonical JSON of the signed document's body. */
   digest: sha256Ref,

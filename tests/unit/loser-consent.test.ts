@@ -13,7 +13,7 @@ import { SettlementRefusedError } from '../../activities/settlement/port';
 import { EXPIRY_CLOCK_MARGIN_MS } from '../../activities/settlement/refund-proof';
 import { dealEscrowId, grantEscrowId } from '../../lib/ids/escrow-ids';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
-import type { RegisteredKeys } from '../../lib/key-log';
+import type { RegisteredKeys, ReleaseLog } from '../../lib/key-log';
 import { signDecision } from '../../lib/signed-decision';
 import { signTerms, termsHashOf, type SignedTerms } from '../../lib/signed-terms';
 
@@ -51,7 +51,8 @@ const otherTerms = dealTerms('d2');
 const escrow = dealEscrowId('d1', NONCE);
 
 /** The log as settlement reads it: the buyer, the sponsor, two compliance principals. */
-const keys: RegisteredKeys = {
+const keys: RegisteredKeys & ReleaseLog = {
+  loggedReleases: async () => [],
   currentKey: async (partyId, purpose = 'party') => {
     if (purpose !== 'party') return undefined;
     if (partyId === 'acme') return { partyId, role: 'buyer', publicKey: buyer.publicKey } as never;

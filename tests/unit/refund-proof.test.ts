@@ -3,7 +3,7 @@ import { SettlementRefusedError } from '../../activities/settlement/port';
 import { EXPIRY_CLOCK_MARGIN_MS, requireUndeliveredRefund } from '../../activities/settlement/refund-proof';
 import { dealEscrowId, periodEscrowId, shareEscrowId } from '../../lib/ids/escrow-ids';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
-import type { RegisteredKeys } from '../../lib/key-log';
+import type { RegisteredKeys, ReleaseLog } from '../../lib/key-log';
 import { signRefusalStatement, type RefusalStatementBody } from '../../lib/refusal-statement';
 import { signReleaseStatement } from '../../lib/release-statement';
 import { signTerms, termsHashOf } from '../../lib/signed-terms';
@@ -62,8 +62,9 @@ const multiTerms = signTerms(
   buyer.privateKeyPem,
 );
 
-/** The log as settlement reads it: each seller's perimeter key. */
-const keys: RegisteredKeys = {
+/** The log as settlement reads it: each seller's perimeter key, and no release logged. */
+const keys: RegisteredKeys & ReleaseLog = {
+  loggedReleases: async () => [],
   currentKey: async (partyId, purpose = 'party') => {
     if (purpose !== 'perimeter') return undefined;
     if (partyId === 'seller-a') return { partyId, role: 'seller', publicKey: perimeterA.publicKey } as never;

@@ -1,0 +1,70 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { ReleaseLogWriter } from '../../lib/key-log';
+import type { ReleaseKind, ReleaseStatement } from '../../lib/release-statement';
+import {
+  releaseLookupKey,
+  releaseStatementDigest,
+  type LoggedRelease,
+} from '../../lib/transparency/release-entry';
+import type { SignedTreeHead } from '../../lib/transparency/tree-head';
+
+/**
+ * The releases a buyer's refund could give back for free once its `notAfter` passed: a deal's answer,
+ * a private selection's, a multi-seller share's contribution. A subscription period is refunded only
+ * on refusals of every run, and a milestone verdict moves no refund, so neither is logged.
+ */
+const REFUNDABLE_RELEASES: ReadonlySet<ReleaseKind> = new Set(['sealed_table', 'he_selection', 'he_contribution']);
+
+/** What the perimeter keeps of each logged release: a log that later lacks it is a provable fork. */
+export interface KeptReleaseProof {
+  lookupKey: string;
+  digest: string;
+  dealId: string;
+  termsHash: string;
+  proof: LoggedRelease;
+  treeHead: SignedTreeHead;
+}
+
+/** Where the perimeter keeps the proofs, beside its privacy ledger. */
+export const RELEASE_PROOFS_FILE = 'logged-releases.jsonl';
+
+/** An append-only file of kept proofs, one JSON line each, in the perimeter's state directory. */
+export class ReleaseProofFile {
+  readonly path: string;
+  constructor(stateDir: string) {
+    this.path = join(stateDir, RELEASE_PROOFS_FILE);
+  }
+
+  async keep(record: KeptReleaseProof): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true });
+    await appendFile(this.path, `${JSON.stringify(record)}\n`, { flush: true });
+  }
+}
+
+export interface ReleaseLogging {
+  releaseLog: ReleaseLogWriter;
+  releaseProofs: ReleaseProofFile;
+}
+
+/**
+ * Enters a refundable release in the operator's transparency log before the answer leaves: settlement
+ * then refuses a refund of it without the buyer's loss decided, whatever the workflow was shown. A log
+ * that cannot be reached fails the activity, which is retried; the answer is stored, so the retry
+ * serves it again under the same charge, and the log appends the same entry once.
+ */
+export async function logReleaseBeforeReturn(deps: ReleaseLogging, statement: ReleaseStatement): Promise<void> {
+  const { body } = statement;
+  if (!REFUNDABLE_RELEASES.has(body.kind)) return;
+  const lookupKey = releaseLookupKey(body);
+  const digest = releaseStatementDigest(statement);
+  const { head, proof } = await deps.releaseLog.logRelease({ lookupKey, digest });
+  await deps.releaseProofs.keep({
+    lookupKey,
+    digest,
+    dealId: body.dealId,
+    termsHash: body.termsHash,
+    proof,
+    treeHead: head,
+  });
+}
