@@ -1,4 +1,13 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RELEASE_PROOFS_FILE, type KeptReleaseProof } from '../../activities/perimeter/release-logging';
+import { BlobStore } from '../../lib/blob-store';
+import { loadOperatorSigner } from '../../lib/transparency/operator-key';
+import { releaseStatementProblems } from '../../lib/release-statement';
+import { x25519KeyDocument } from '../../lib/signed-terms';
+import { releaseEntry, releaseLookupKey, releaseStatementDigest } from '../../lib/transparency/release-entry';
+import { checkInclusion, entryLeafHash } from '../../lib/transparency/tree-head';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { dealEscrowId, termsNonceOf } from '../../lib/ids/escrow-ids';
 import { loadPerimeterKey } from '../../lib/perimeter-key';
@@ -14,7 +23,7 @@ import { templateHash } from '../../query-policies/signature';
 import type { QueryTemplate } from '../../query-policies/template';
 import type { CohortQueryDealInput } from '../../workflows/deal/state';
 import { decodeHistoryJson } from '../support/history-codec';
-import { type MoneyBackRequest } from '../fixtures/operator-refund-workflow';
+import { operatorRunQuery, type MoneyBackRequest } from '../fixtures/operator-refund-workflow';
 import {
   dealTermsBody,
   RESEARCH_IN_US,
@@ -61,6 +70,12 @@ describe('refunds of deals settlement never saw delivered, asked for on Temporal
       ...dealTermsBody({ ...dealInput(dealId), buyerKeyRef: '' }, test.deployment.buyer),
       notAfter: new Date(notAfter).toISOString(),
     });
+
+  /** Waits until the buyer's signed notAfter has passed on settlement's clock (with its margin). */
+  const pastNotAfter = (notAfter: number) =>
+    new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, notAfter + EXPIRY_CLOCK_MARGIN_MS + 1_000 - Date.now())),
+    );
 
   /** The refusal statements the perimeter's failed activities carry in a workflow's history. */
   async function refusalsInHistory(workflowId: string): Promise<RefusalStatement[]> {
@@ -157,10 +172,87 @@ describe('refunds of deals settlement never saw delivered, asked for on Temporal
 
     // Once the buyer's signed notAfter has passed on settlement's clock, the perimeter answers nothing
     // fresh for it: the escrow goes back to the buyer.
-    await new Promise((resolve) =>
-      setTimeout(resolve, Math.max(0, notAfter + EXPIRY_CLOCK_MARGIN_MS + 1_000 - Date.now())),
-    );
+    await pastNotAfter(notAfter);
     expect(await refundWith()).toBe('moved');
     expect(await balance()).toBe(before);
+  });
+
+  it('a deal the perimeter answered and the operator never reported: no refund past notAfter, the log holds the release', async () => {
+    const dealId = `withheld-${crypto.randomUUID()}`;
+    const notAfter = Date.now() + 45_000;
+    const terms = buyerSigned(dealId, notAfter);
+    const escrow = dealEscrowId(dealId, termsNonceOf(terms));
+    const before = await balance();
+    expect(
+      await operator({
+        action: 'lockEscrow',
+        input: { dealId: escrow, buyerId: BUYER, amount: PRICE, terms, payeeId: test.seller.id, feeBps: 250 },
+      }),
+    ).toBe('moved');
+    const locked = await balance();
+    expect(locked).toBe(before - BigInt(PRICE));
+
+    // The operator has the perimeter answer the buyer's genuine terms, and keeps the delivery to itself.
+    const buyerKeyRef = await new BlobStore(join(test.home, 'blobs')).put(
+      x25519KeyDocument(test.deployment.buyer.resultPublicKey),
+    );
+    const {
+      acceptanceTimeoutMs: _window,
+      price: _price,
+      feeBps: _fee,
+      sellerId: _seller,
+      ...call
+    } = dealInput(dealId);
+    const release = await operatorWorker!.execute(operatorRunQuery, [
+      test.seller.id,
+      { ...call, terms },
+      { ...call, buyerKeyRef, terms },
+    ]);
+    const perimeterKey = (await loadPerimeterKey(test.deployment.perimeterStateDir)).publicKey;
+    expect(
+      releaseStatementProblems(release, {
+        perimeterKey,
+        dealId,
+        commitment: (release as { body: { commitment: string } }).body.commitment,
+        termsHash: termsHashOf(terms),
+      }),
+    ).toEqual([]);
+
+    // The perimeter kept the log's signed head and proof of its entry: a log that lacks it later is a fork.
+    const lookupKey = releaseLookupKey({ sellerId: test.seller.id, dealId, termsHash: termsHashOf(terms) });
+    const kept = (await readFile(join(test.deployment.perimeterStateDir, RELEASE_PROOFS_FILE), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as KeptReleaseProof)
+      .filter((record) => record.lookupKey === lookupKey);
+    expect(kept.map((record) => record.digest)).toEqual([releaseStatementDigest(release)]);
+    const entry = releaseEntry(lookupKey, kept[0]!.digest);
+    const operatorKey = (await loadOperatorSigner(join(test.home, 'keys', 'operator-signing.ed25519.pem')))
+      .publicKey;
+    const { leafIndex, path } = kept[0]!.proof;
+    const { treeHead } = kept[0]!;
+    expect(
+      checkInclusion(
+        entry,
+        {
+          leafIndex,
+          path,
+          treeHead,
+          treeSize: treeHead.body.treeSize,
+          leafHash: entryLeafHash(entry).toString('hex'),
+        },
+        operatorKey,
+      ),
+    ).toEqual({ ok: true });
+
+    const refund = { dealId: escrow, buyerId: BUYER, amount: PRICE, terms };
+    expect(await operator({ action: 'refundEscrow', input: refund })).toMatch(
+      /^RefundUnproven: settlement has no record of .* delivery/,
+    );
+    await pastNotAfter(notAfter);
+    expect(await operator({ action: 'refundEscrow', input: refund })).toMatch(
+      new RegExp(`^RefundUnproven: the transparency log holds ${test.seller.id}'s release of ${escrow}`),
+    );
+    expect(await balance()).toBe(locked);
   });
 });
