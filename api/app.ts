@@ -181,7 +181,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }),
   });
   await app.register(grantRoutes, {
-    grants: new GrantService(temporal, catalog, parties, blobs, { feeBps: deps.deals.feeBps, search }),
+    grants: new GrantService(temporal, catalog, parties, blobs, {
+      feeBps: deps.deals.feeBps,
+      search,
+      log: deps.audit?.log,
+    }),
   });
   await app.register(disclosureRoutes, {
     disclosures: new DisclosureService(temporal, lifecycles, search, deps.audit?.log),

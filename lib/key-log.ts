@@ -15,6 +15,7 @@ import { signedTreeHead, type SignedTreeHead } from './transparency/tree-head';
 import {
   checkReleaseLookup,
   releaseLookup,
+  type LookedUpKind,
   type LoggedRelease,
   type ReleaseAppendRequest,
 } from './transparency/release-entry';
@@ -41,6 +42,11 @@ export interface RegisteredKeys {
 /** The releases the log holds under a lookup key (lib/transparency/release-entry.ts), as far as verified. */
 export interface ReleaseLog {
   loggedReleases(lookupKey: string): Promise<LoggedRelease[]>;
+}
+
+/** The sponsor's signed deadline extensions the log holds under a grant's lookup key, as verified. */
+export interface ExtensionLog {
+  loggedExtensions(lookupKey: string): Promise<unknown[]>;
 }
 
 /** A perimeter's side: logs a release and returns the head and proof it keeps beside its ledger. */
@@ -159,7 +165,7 @@ export interface TransparencyKeyLogConfig {
  * and the newest head saved in its own state, one question at a time so each answer is checked
  * against the head saved just before it.
  */
-export class TransparencyKeyLog implements RegisteredKeys, ReleaseLog, ReleaseLogWriter {
+export class TransparencyKeyLog implements RegisteredKeys, ReleaseLog, ReleaseLogWriter, ExtensionLog {
   private newest: SignedTreeHead | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -173,6 +179,11 @@ export class TransparencyKeyLog implements RegisteredKeys, ReleaseLog, ReleaseLo
 
   async loggedReleases(lookupKey: string): Promise<LoggedRelease[]> {
     return (await this.inTurn(() => this.lookUp(lookupKey, 'GET', ''))).releases;
+  }
+
+  async loggedExtensions(lookupKey: string): Promise<unknown[]> {
+    const { releases } = await this.inTurn(() => this.lookUp(lookupKey, 'GET', '', 'extension'));
+    return releases.map((logged) => logged.document);
   }
 
   /** Appends a release; refused (thrown) unless the answer proves it is in a head extending the saved one. */
@@ -191,13 +202,13 @@ export class TransparencyKeyLog implements RegisteredKeys, ReleaseLog, ReleaseLo
     return next;
   }
 
-  private async lookUp(lookupKey: string, method: 'GET' | 'POST', body: string) {
+  private async lookUp(lookupKey: string, method: 'GET' | 'POST', body: string, kind: LookedUpKind = 'release') {
     const since = this.newest?.body.treeSize ?? 0;
     const path =
-      method === 'GET' ? `/log/releases/${lookupKey}?since=${since}` : `/log/releases?since=${since}`;
+      method === 'GET' ? `/log/${kind}s/${lookupKey}?since=${since}` : `/log/${kind}s?since=${since}`;
     const answer = releaseLookup.safeParse(await this.signedFetch(method, path, body));
     const checked = answer.success
-      ? checkReleaseLookup(answer.data, lookupKey, this.config.operatorPublicKey, this.newest)
+      ? checkReleaseLookup(answer.data, lookupKey, this.config.operatorPublicKey, this.newest, kind)
       : { ok: false as const, reason: `its answer about release ${lookupKey} is malformed` };
     if (!checked.ok) {
       const reason = `the transparency log cannot be trusted: ${checked.reason}`;

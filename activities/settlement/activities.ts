@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { RegisteredKeys, ReleaseLog } from '../../lib/key-log';
+import type { ExtensionLog, RegisteredKeys, ReleaseLog } from '../../lib/key-log';
 import type { SignedTerms } from '../../lib/signed-terms';
 import { requirePayerSigned } from './payer-key';
 import {
@@ -52,9 +52,10 @@ export interface SettlementActivityOptions {
   paymentWindowMs: number;
   /**
    * The transparency log's keys: a lock needs the payer's terms under the key it registers for the
-   * payer. And its releases: an expired deal nobody showed delivered is refunded only when none is logged.
+   * payer. And its releases: an expired deal nobody showed delivered is refunded only when none is logged;
+   * and the grants' extensions: a remainder waits for every deadline the sponsor extended.
    */
-  keys: RegisteredKeys & ReleaseLog;
+  keys: RegisteredKeys & ReleaseLog & ExtensionLog;
   /** When settlement was shown each deal's delivery: the signed acceptance window counts from it. */
   deliveries: DeliveryRecords;
 }

@@ -1,4 +1,4 @@
-import type { RegisteredKeys, ReleaseLog } from '../../lib/key-log';
+import type { ExtensionLog, RegisteredKeys, ReleaseLog } from '../../lib/key-log';
 import { decisionMismatch, decisionSignatureValid, type SignedDecision } from '../../lib/signed-decision';
 import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
 import type { DeliveryRecords } from './acceptance';
@@ -8,7 +8,7 @@ import { requireUndeliveredRefund } from './refund-proof';
 import { signedEscrowOf, verifiedPaymentTerms, WHOLE } from './signed-payment';
 import { parseEscrowId } from '../../lib/ids/escrow-ids';
 import { consentCheckTime, recordConsentAccepted } from './consent-acceptance';
-import { remainderConsentProblem, signedDeadlines } from './remainder-terms';
+import { extendByLoggedExtensions, remainderConsentProblem, signedDeadlines } from './remainder-terms';
 
 /**
  * Money given back to its payer is taken from the party who would otherwise be paid: settlement moves
@@ -18,7 +18,7 @@ import { remainderConsentProblem, signedDeadlines } from './remainder-terms';
  */
 export interface ConsentDeps {
   /** The log's keys; and its releases, which a refund past `notAfter` is checked against. */
-  keys: RegisteredKeys & Partial<ReleaseLog>;
+  keys: RegisteredKeys & Partial<ReleaseLog & ExtensionLog>;
   records: DeliveryRecords;
   now: number;
 }
@@ -161,6 +161,7 @@ export async function requireRemainderDue(
   if (parseEscrowId(input.dealId)?.kind !== 'grant') return;
   const body = verifiedPaymentTerms(input.terms, 'grant');
   const deadlines = await signedDeadlines(input.terms, body.milestones, input.extensions, deps.keys);
+  await extendByLoggedExtensions(deadlines, input.terms, body.milestones, deps.keys);
   let unpaid = 0n;
   let unpaidCount = 0;
   for (const milestone of body.milestones) {

@@ -1,4 +1,5 @@
-import type { RegisteredKeys } from '../../lib/key-log';
+import type { ExtensionLog, RegisteredKeys } from '../../lib/key-log';
+import { extensionLookupKey } from '../../lib/transparency/release-entry';
 import { decisionMismatch, decisionSignatureValid, type SignedDecision } from '../../lib/signed-decision';
 import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
 import type { DeliveryRecords } from './acceptance';
@@ -108,4 +109,31 @@ export async function remainderConsentProblem(
   if (problem) return `the grantee's consent is refused: ${problem}`;
   await recordConsentAccepted(deps.records, input.escrowId, consent, deps.now);
   return undefined;
+}
+
+/**
+ * Moves `deadlines` later by every extension of this grant the transparency log holds, whether or not
+ * the workflow showed it: an operator who leaves the sponsor's extension out does not end the grant at
+ * the original deadline. A logged entry that is not the sponsor's signed extension of these terms binds
+ * nobody and is skipped (the operator cannot block a remainder by logging noise). A settlement that
+ * reads no extension log cannot tell, and refuses.
+ */
+export async function extendByLoggedExtensions(
+  deadlines: Map<string, number>,
+  terms: SignedTerms,
+  milestones: readonly { milestoneId: string; deadline: string }[],
+  keys: RegisteredKeys & Partial<ExtensionLog>,
+): Promise<void> {
+  if (!keys.loggedExtensions)
+    throw notDue(`settlement reads no extension log, so it cannot tell whether ${String(terms.body.grantId)} was extended`);
+  const logged = await keys.loggedExtensions(
+    extensionLookupKey({ grantId: String(terms.body.grantId), termsHash: termsHashOf(terms) }),
+  );
+  for (const extension of logged) {
+    const extended = await signedDeadlines(terms, milestones, [extension as SignedDecision], keys).catch(
+      () => undefined,
+    );
+    for (const [milestoneId, deadline] of extended ?? [])
+      deadlines.set(milestoneId, Math.max(deadlines.get(milestoneId)!, deadline));
+  }
 }

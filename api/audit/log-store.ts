@@ -17,10 +17,12 @@ import {
 import type { PartyRole } from '../../lib/parties';
 import type { ReleaseLogWriter } from '../../lib/key-log';
 import {
-  releaseEntry,
+  lookedUpEntry,
+  type LookedUpKind,
   type ReleaseAppendRequest,
   type ReleaseLookup,
 } from '../../lib/transparency/release-entry';
+import { canonicalHash } from '../../lib/canonical-json';
 
 export class LogRangeError extends Error {
   override name = 'LogRangeError';
@@ -226,8 +228,14 @@ export class TransparencyLog {
 
   /** Logs a perimeter's release once (a retry finds it), answering with its proof at the new head. */
   logRelease(request: ReleaseAppendRequest, since = 0): ReleaseLookup {
-    this.append(releaseEntry(request.lookupKey, request.digest), request);
+    this.append(lookedUpEntry('release', request.lookupKey, request.digest), request);
     return this.releaseLookup(request.lookupKey, since);
+  }
+
+  /** Logs a sponsor's signed deadline extension once, kept beside its leaf to be served with it. */
+  logExtension(lookupKey: string, extension: unknown, since = 0): ReleaseLookup {
+    this.append(lookedUpEntry('extension', lookupKey, canonicalHash(extension)), extension);
+    return this.releaseLookup(lookupKey, since, 'extension');
   }
 
   /**
@@ -235,8 +243,8 @@ export class TransparencyLog {
    * `since`, and the operator's signed statement of which leaves those are: an answer that leaves one
    * out is a signed lie, provable by the perimeter's own inclusion proof.
    */
-  releaseLookup(lookupKey: string, since = 0): ReleaseLookup {
-    const subject = releaseEntry(lookupKey, '').dealId;
+  releaseLookup(lookupKey: string, since = 0, kind: LookedUpKind = 'release'): ReleaseLookup {
+    const subject = lookedUpEntry(kind, lookupKey, '').dealId;
     return this.db
       .transaction(() => {
         const treeHead = this.head();
@@ -244,16 +252,19 @@ export class TransparencyLog {
         const leaves = this.leaves().slice(0, size);
         const rows = this.db
           .prepare(
-            "SELECT leaf_index, entry FROM leaves WHERE deal_id = ? AND kind = 'release' AND leaf_index < ? ORDER BY leaf_index",
+            'SELECT leaf_index, entry, document FROM leaves WHERE deal_id = ? AND kind = ? AND leaf_index < ? ORDER BY leaf_index',
           )
-          .all(subject, size) as { leaf_index: number; entry: string }[];
+          .all(subject, kind, size) as { leaf_index: number; entry: string; document: string }[];
         const releases = rows.map((row) => ({
           digest: (JSON.parse(row.entry) as LogEntry).digest,
           leafIndex: row.leaf_index,
           path: inclusionProof(leaves, row.leaf_index).map((h) => h.toString('hex')),
+          // A release's digest is all the log holds of it; an extension is served whole.
+          ...(kind === 'extension' ? { document: JSON.parse(row.document) as unknown } : {}),
         }));
         const statement = signDocument(this.signer, {
           type: 'tusk.release-lookup/v1' as const,
+          kind,
           lookupKey,
           treeSize: size,
           leafIndexes: releases.map((release) => release.leafIndex),

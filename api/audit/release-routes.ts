@@ -48,4 +48,17 @@ export const releaseRoutes: FastifyPluginAsyncZod<{
     },
     (request) => log.releaseLookup(request.params.lookupKey, request.query.since),
   );
+  app.get(
+    '/log/extensions/:lookupKey',
+    {
+      config: { loggedKeysSign: true },
+      schema: {
+        summary: "A grant's logged deadline extensions (the sponsor's signed statements), with proofs",
+        params: lookupParams,
+        querystring: sinceQuery,
+        response: { 200: releaseLookup, ...errorResponses },
+      },
+    },
+    (request) => log.releaseLookup(request.params.lookupKey, request.query.since, 'extension'),
+  );
 };

@@ -24,6 +24,8 @@ import { WorkflowCalls } from '../workflow-calls';
 import { isFinalGrantStage } from '../../workflows/grant/shapes';
 import { signedByParty, type DecisionProof } from '../signed-decision';
 import { sha256Ref } from '../../lib/canonical-json';
+import { extensionLookupKey } from '../../lib/transparency/release-entry';
+import type { TransparencyLog } from '../audit/log-store';
 
 const GRANTEE_ROLES = new Set(['buyer', 'seller', 'sponsor']);
 
@@ -36,7 +38,12 @@ export class GrantService {
     private readonly catalog: TemplateCatalog,
     private readonly parties: PartyRegistry,
     private readonly blobs: BlobStore,
-    private readonly config: { feeBps: number; search?: PartySearch | undefined },
+    private readonly config: {
+      feeBps: number;
+      search?: PartySearch | undefined;
+      /** Where accepted deadline extensions are logged, for settlement and the grantee to read. */
+      log?: TransparencyLog | undefined;
+    },
   ) {
     this.calls = new WorkflowCalls(temporal);
   }
@@ -168,7 +175,20 @@ export class GrantService {
     const { scope } = await this.openGrant(grantId);
     const content = { milestoneId, deadline: Date.parse(deadline) };
     const signed = signedByParty(party, scope, 'deadline_extension', content, proof);
-    return this.calls.update(grantWorkflowId(grantId), extendDeadlineUpdate, { signed }, `grant ${grantId}`);
+    const status = await this.calls.update(
+      grantWorkflowId(grantId),
+      extendDeadlineUpdate,
+      { signed },
+      `grant ${grantId}`,
+    );
+    // Once the grant counted it, it is logged: settlement reads it there before a remainder goes back,
+    // whether or not a workflow shows it the extension.
+    if (scope)
+      this.config.log?.logExtension(
+        extensionLookupKey({ grantId: scope.subject.id, termsHash: scope.subject.termsHash }),
+        signed,
+      );
+    return status;
   }
 
   /**

@@ -34,13 +34,33 @@ export function releaseLookupKey(release: { sellerId: string; dealId: string; te
   return digest.slice('sha256:'.length);
 }
 
-/** The log entry of a release: its lookup key as the subject, the statement's digest. */
-export const releaseEntry = (lookupKey: string, statementDigest: string): LogEntry => ({
+/**
+ * What the log holds under lookup keys: a perimeter's `release` (its digest only), or a sponsor's
+ * signed `extension` of a grant milestone's deadline (kept beside its leaf and served with it, so
+ * settlement can check the sponsor's signature on an extension the workflow never showed it).
+ */
+export const lookedUpKind = z.enum(['release', 'extension']);
+export type LookedUpKind = z.infer<typeof lookedUpKind>;
+
+/** The log entry of a looked-up statement: its lookup key as the subject, the statement's digest. */
+export const lookedUpEntry = (kind: LookedUpKind, lookupKey: string, statementDigest: string): LogEntry => ({
   type: 'tusk.log-entry/v1',
-  kind: 'release',
-  dealId: `release:${lookupKey}`,
+  kind,
+  dealId: `${kind}:${lookupKey}`,
   digest: statementDigest,
 });
+
+/** The log entry of a release. */
+export const releaseEntry = (lookupKey: string, statementDigest: string) =>
+  lookedUpEntry('release', lookupKey, statementDigest);
+
+/**
+ * The lookup key of a grant's deadline extensions: H("tusk extension" ‖ grant ‖ terms hash). Only the
+ * grant's parties know the terms hash (it covers the sponsor's nonce).
+ */
+export function extensionLookupKey(grant: { grantId: string; termsHash: string }): string {
+  return sha256Ref(canonicalJson(['tusk extension', grant.grantId, grant.termsHash])).slice('sha256:'.length);
+}
 
 /** The digest a release statement is logged under (the whole signed statement, signature included). */
 export const releaseStatementDigest = (statement: unknown) => canonicalHash(statement);
@@ -49,8 +69,13 @@ export const releaseStatementDigest = (statement: unknown) => canonicalHash(stat
 export const releaseAppendRequest = z.strictObject({ lookupKey: hex32, digest: sha256 });
 export type ReleaseAppendRequest = z.infer<typeof releaseAppendRequest>;
 
-/** One logged release with its inclusion proof under the answer's head. */
-const loggedRelease = z.strictObject({ digest: sha256, leafIndex: z.number().int().min(0), path: z.array(hex32) });
+/** One logged statement with its inclusion proof under the answer's head (an extension's document too). */
+const loggedRelease = z.strictObject({
+  digest: sha256,
+  leafIndex: z.number().int().min(0),
+  path: z.array(hex32),
+  document: z.unknown().optional(),
+});
 export type LoggedRelease = z.infer<typeof loggedRelease>;
 
 /**
@@ -59,6 +84,7 @@ export type LoggedRelease = z.infer<typeof loggedRelease>;
  */
 export const releaseLookupBody = z.strictObject({
   type: z.literal('tusk.release-lookup/v1'),
+  kind: lookedUpKind,
   lookupKey: hex32,
   treeSize: z.number().int().min(0),
   leafIndexes: z.array(z.number().int().min(0)),
@@ -89,18 +115,21 @@ export function checkReleaseLookup(
   lookupKey: string,
   operatorPublicKey: string,
   saved?: SignedTreeHead,
+  kind: LookedUpKind = 'release',
 ): ReleaseLookupCheck {
   const head = checkTreeHead(answer.treeHead, operatorPublicKey);
   if (!head.ok) return head;
   const fork = saved ? checkSavedHead(saved, answer) : { ok: true as const };
   if (!fork.ok) return fork;
-  const statement = statementProblem(answer, lookupKey, operatorPublicKey);
+  const statement = statementProblem(answer, lookupKey, operatorPublicKey, kind);
   if (!statement.ok) return statement;
   for (const release of answer.releases) {
+    if (release.document !== undefined && canonicalHash(release.document) !== release.digest)
+      return { ok: false, reason: `the document at leaf ${release.leafIndex} is not the one logged` };
     const included = verifyInclusion(
       release.leafIndex,
       answer.treeHead.body.treeSize,
-      entryLeafHash(releaseEntry(lookupKey, release.digest)),
+      entryLeafHash(lookedUpEntry(kind, lookupKey, release.digest)),
       release.path.map((hex) => Buffer.from(hex, 'hex')),
       Buffer.from(answer.treeHead.body.rootHash, 'hex'),
     );
@@ -110,12 +139,18 @@ export function checkReleaseLookup(
   return { ok: true, head: answer.treeHead, releases: answer.releases };
 }
 
-function statementProblem(answer: ReleaseLookup, lookupKey: string, operatorPublicKey: string): SignatureCheck {
+function statementProblem(
+  answer: ReleaseLookup,
+  lookupKey: string,
+  operatorPublicKey: string,
+  kind: LookedUpKind,
+): SignatureCheck {
   const signature = checkDocumentSignature(answer.statement, operatorPublicKey);
   if (!signature.ok) return { ok: false, reason: `release lookup: ${signature.reason}` };
   const { body } = answer.statement;
   const indexes = answer.releases.map((release) => release.leafIndex);
   if (
+    body.kind !== kind ||
     body.lookupKey !== lookupKey ||
     answer.lookupKey !== lookupKey ||
     body.treeSize !== answer.treeHead.body.treeSize ||

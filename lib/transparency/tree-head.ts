@@ -13,7 +13,7 @@ const sha256Ref = z.string().regex(/^sha256:[0-9a-f]{64}$/);
  */
 export const logEntry = z.strictObject({
   type: z.literal('tusk.log-entry/v1'),
-  kind: z.enum(['receipt', 'audit-bundle', 'key-registration', 'release']),
+  kind: z.enum(['receipt', 'audit-bundle', 'key-registration', 'release', 'extension']),
   dealId: z.string().min(1),
   /** sha256 of the canonical JSON of the signed document's body. */
   digest: sha256Ref,

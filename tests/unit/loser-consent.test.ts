@@ -13,7 +13,7 @@ import { SettlementRefusedError } from '../../activities/settlement/port';
 import { EXPIRY_CLOCK_MARGIN_MS } from '../../activities/settlement/refund-proof';
 import { dealEscrowId, grantEscrowId } from '../../lib/ids/escrow-ids';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
-import type { RegisteredKeys, ReleaseLog } from '../../lib/key-log';
+import type { ExtensionLog, RegisteredKeys, ReleaseLog } from '../../lib/key-log';
 import { signDecision } from '../../lib/signed-decision';
 import { signTerms, termsHashOf, type SignedTerms } from '../../lib/signed-terms';
 
@@ -51,8 +51,9 @@ const otherTerms = dealTerms('d2');
 const escrow = dealEscrowId('d1', NONCE);
 
 /** The log as settlement reads it: the buyer, the sponsor, two compliance principals. */
-const keys: RegisteredKeys & ReleaseLog = {
+const keys: RegisteredKeys & ReleaseLog & ExtensionLog = {
   loggedReleases: async () => [],
+  loggedExtensions: async () => [],
   currentKey: async (partyId, purpose = 'party') => {
     if (purpose !== 'party') return undefined;
     if (partyId === 'acme') return { partyId, role: 'buyer', publicKey: buyer.publicKey } as never;
@@ -301,6 +302,31 @@ describe("a grant's remainder goes back only once the grant is over by the spons
       /refused: the decision was signed about g1/,
     );
     expect(await extended(LATE, [extension({ milestoneId: 'third' })])).toMatch(/extends no milestone/);
+  });
+
+  it('waits for an extension the log holds that the workflow left out, and skips logged noise', async () => {
+    const logged: unknown[] = [];
+    const withLog = { ...keys, loggedExtensions: async () => logged };
+    const shownNothing = (now: number) =>
+      refusalOf(() =>
+        requireRemainderDue({ dealId: escrowOfGrant, terms: grant }, { keys: withLog, records, now }),
+      );
+    expect(await shownNothing(LATE)).toBe('allowed');
+    // Not the sponsor's, or another grant's: it binds nobody and does not hold the remainder.
+    logged.push(extension({ key: stranger.privateKeyPem }), extension({ of: otherGrant }), { junk: true });
+    expect(await shownNothing(LATE)).toBe('allowed');
+    logged.push(extension());
+    expect(await shownNothing(LATE)).toMatch(/^RemainderNotDue/);
+    expect(await shownNothing(LATE + 1000)).toBe('allowed');
+    const { loggedExtensions: _none, ...withoutLog } = withLog;
+    expect(
+      await refusalOf(() =>
+        requireRemainderDue(
+          { dealId: escrowOfGrant, terms: grant },
+          { keys: withoutLog, records, now: LATE },
+        ),
+      ),
+    ).toMatch(/^RemainderNotDue: settlement reads no extension log/);
   });
 
   const consentOf = (over: { amount?: string; key?: string; principal?: string; notAfter?: number } = {}) =>
