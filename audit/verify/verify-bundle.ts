@@ -1,5 +1,6 @@
 import { checkLoserConsent } from './loser-checks';
 import { checkUndeliveredRefunds } from './refusal-checks';
+import { checkRemainderTimes } from './remainder-checks';
 import type { SignedBundle } from '../bundle';
 import {
   checkBundleSignature,
@@ -108,6 +109,7 @@ export async function verifyBundle(bundle: SignedBundle, options: VerifyOptions)
     ...checkPayerTerms(bundle),
     ...checkLoserConsent(bundle, options.keys),
     ...checkUndeliveredRefunds(bundle, options.keys),
+    ...checkRemainderTimes(bundle, options.keys),
     ...checkPayerKey(bundle, options.keys),
     ...checkBundleKeys(bundle, options.keys),
     ...(await checkLedger(bundle, options.ledgerFile)),
