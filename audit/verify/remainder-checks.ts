@@ -20,9 +20,18 @@ function isSponsorsExtension(value: unknown, terms: SignedTerms, sponsorKeys: re
   const statement = (value as SignedDecision | null)?.statement;
   if (!statement || statement.action !== 'deadline_extension' || statement.principal !== terms.signer)
     return false;
-  if (statement.subject?.id !== String(terms.body.grantId) || statement.subject.termsHash !== termsHashOf(terms))
+  if (
+    statement.subject?.id !== String(terms.body.grantId) ||
+    statement.subject.termsHash !== termsHashOf(terms)
+  )
     return false;
   return sponsorKeys.some((key) => decisionSignatureValid(key, value as SignedDecision));
+}
+
+/** A value and every object inside it: an extension sits in an update's request or a settlement call. */
+function nestedObjects(value: unknown): unknown[] {
+  if (typeof value !== 'object' || value === null) return [];
+  return [value, ...Object.values(value).flatMap(nestedObjects)];
 }
 
 /** Each milestone's latest deadline: the terms' own, moved later by every verified extension. */
@@ -30,7 +39,10 @@ function latestDeadlines(terms: SignedTerms, extensions: readonly SignedDecision
   const milestones = (terms.body.milestones ?? []) as GrantMilestone[];
   const deadlines = new Map(milestones.map((m) => [m.milestoneId, Date.parse(m.deadline)]));
   for (const extension of extensions) {
-    const { milestoneId, deadline } = extension.statement.content as { milestoneId: string; deadline: number };
+    const { milestoneId, deadline } = extension.statement.content as {
+      milestoneId: string;
+      deadline: number;
+    };
     if (deadlines.has(milestoneId) && typeof deadline === 'number')
       deadlines.set(milestoneId, Math.max(deadlines.get(milestoneId)!, deadline));
   }
@@ -76,12 +88,13 @@ export function checkRemainderTimes(bundle: SignedBundle, keys?: AuditorKeys): C
   if (remainders.length === 0) return [skipped(CHECK, 'no remainder was returned')];
   const terms = (readHistory(bundle.body.runs[0]!.history).input[0] as { terms?: SignedTerms } | undefined)
     ?.terms;
-  if (!terms || !termsSignatureValid(terms)) return [finding(CHECK, 'a remainder went back without signed terms')];
+  if (!terms || !termsSignatureValid(terms))
+    return [finding(CHECK, 'a remainder went back without signed terms')];
   if (!keys) return [skipped(CHECK, NO_KEYS)];
   const sponsorKeys = keys.parties[terms.signer]?.keys ?? [];
   const extensions = bundle.body.runs
     .flatMap((run) => allPayloadValues(run.history))
-    .flatMap((value) => [value, ...(((value as { extensions?: unknown[] })?.extensions ?? []) as unknown[])])
+    .flatMap(nestedObjects)
     .filter((value): value is SignedDecision => isSponsorsExtension(value, terms, sponsorKeys));
   const deadlines = latestDeadlines(terms, extensions);
   const problems = remainders.flatMap((call) => remainderProblem(call, calls, deadlines) ?? []);
