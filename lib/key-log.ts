@@ -202,7 +202,12 @@ export class TransparencyKeyLog implements RegisteredKeys, ReleaseLog, ReleaseLo
     return next;
   }
 
-  private async lookUp(lookupKey: string, method: 'GET' | 'POST', body: string, kind: LookedUpKind = 'release') {
+  private async lookUp(
+    lookupKey: string,
+    method: 'GET' | 'POST',
+    body: string,
+    kind: LookedUpKind = 'release',
+  ) {
     const since = this.newest?.body.treeSize ?? 0;
     const path =
       method === 'GET' ? `/log/${kind}s/${lookupKey}?since=${since}` : `/log/${kind}s?since=${since}`;

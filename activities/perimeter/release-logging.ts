@@ -14,7 +14,11 @@ import type { SignedTreeHead } from '../../lib/transparency/tree-head';
  * a private selection's, a multi-seller share's contribution. A subscription period is refunded only
  * on refusals of every run, and a milestone verdict moves no refund, so neither is logged.
  */
-const REFUNDABLE_RELEASES: ReadonlySet<ReleaseKind> = new Set(['sealed_table', 'he_selection', 'he_contribution']);
+const REFUNDABLE_RELEASES: ReadonlySet<ReleaseKind> = new Set([
+  'sealed_table',
+  'he_selection',
+  'he_contribution',
+]);
 
 /** What the perimeter keeps of each logged release: a log that later lacks it is a provable fork. */
 export interface KeptReleaseProof {
@@ -53,7 +57,10 @@ export interface ReleaseLogging {
  * that cannot be reached fails the activity, which is retried; the answer is stored, so the retry
  * serves it again under the same charge, and the log appends the same entry once.
  */
-export async function logReleaseBeforeReturn(deps: ReleaseLogging, statement: ReleaseStatement): Promise<void> {
+export async function logReleaseBeforeReturn(
+  deps: ReleaseLogging,
+  statement: ReleaseStatement,
+): Promise<void> {
   const { body } = statement;
   if (!REFUNDABLE_RELEASES.has(body.kind)) return;
   const lookupKey = releaseLookupKey(body);

@@ -78,7 +78,9 @@ async function requireNoLoggedRelease(
   log: Partial<ReleaseLog>,
 ): Promise<void> {
   if (!log.loggedReleases)
-    return unproven(`settlement reads no release log, so it cannot tell whether ${sellerId} released ${input.dealId}`);
+    return unproven(
+      `settlement reads no release log, so it cannot tell whether ${sellerId} released ${input.dealId}`,
+    );
   const lookupKey = releaseLookupKey({
     sellerId,
     dealId: String(input.terms.body.dealId),

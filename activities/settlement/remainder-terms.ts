@@ -125,7 +125,9 @@ export async function extendByLoggedExtensions(
   keys: RegisteredKeys & Partial<ExtensionLog>,
 ): Promise<void> {
   if (!keys.loggedExtensions)
-    throw notDue(`settlement reads no extension log, so it cannot tell whether ${String(terms.body.grantId)} was extended`);
+    throw notDue(
+      `settlement reads no extension log, so it cannot tell whether ${String(terms.body.grantId)} was extended`,
+    );
   const logged = await keys.loggedExtensions(
     extensionLookupKey({ grantId: String(terms.body.grantId), termsHash: termsHashOf(terms) }),
   );

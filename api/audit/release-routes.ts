@@ -23,7 +23,8 @@ export const releaseRoutes: FastifyPluginAsyncZod<{
     {
       config: { loggedKeysSign: true },
       schema: {
-        summary: "Logs a perimeter's release (lookup key and statement digest only); sellers' perimeters only",
+        summary:
+          "Logs a perimeter's release (lookup key and statement digest only); sellers' perimeters only",
         body: releaseAppendRequest,
         querystring: sinceQuery,
         response: { 200: releaseLookup, ...errorResponses },

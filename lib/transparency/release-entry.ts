@@ -30,7 +30,9 @@ const sha256 = z.string().regex(/^sha256:[0-9a-f]{64}$/);
  * multi-seller deal's shares are looked up one seller at a time.
  */
 export function releaseLookupKey(release: { sellerId: string; dealId: string; termsHash: string }): string {
-  const digest = sha256Ref(canonicalJson(['tusk release', release.sellerId, release.dealId, release.termsHash]));
+  const digest = sha256Ref(
+    canonicalJson(['tusk release', release.sellerId, release.dealId, release.termsHash]),
+  );
   return digest.slice('sha256:'.length);
 }
 
@@ -102,8 +104,7 @@ export const releaseLookup = z.strictObject({
 export type ReleaseLookup = z.infer<typeof releaseLookup>;
 
 export type ReleaseLookupCheck =
-  | { ok: true; head: SignedTreeHead; releases: LoggedRelease[] }
-  | { ok: false; reason: string };
+  { ok: true; head: SignedTreeHead; releases: LoggedRelease[] } | { ok: false; reason: string };
 
 /**
  * Checks a lookup answer: the head and the statement are the operator's (pinned key), the head extends
@@ -134,7 +135,10 @@ export function checkReleaseLookup(
       Buffer.from(answer.treeHead.body.rootHash, 'hex'),
     );
     if (!included)
-      return { ok: false, reason: `the release at leaf ${release.leafIndex} is not in the log's signed head` };
+      return {
+        ok: false,
+        reason: `the release at leaf ${release.leafIndex} is not in the log's signed head`,
+      };
   }
   return { ok: true, head: answer.treeHead, releases: answer.releases };
 }
