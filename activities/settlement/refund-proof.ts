@@ -47,23 +47,34 @@ export async function requireUndeliveredRefund(
   if (kind !== 'deal' && kind !== 'share') return;
   const signed = signedEscrowOf(input.terms, input.dealId);
   const sellerId = signed.payouts.get(WHOLE)!.payeeId;
-  if (signed.notAfter !== undefined && deps.now > signed.notAfter + EXPIRY_CLOCK_MARGIN_MS)
+  const expired = signed.notAfter !== undefined && deps.now > signed.notAfter + EXPIRY_CLOCK_MARGIN_MS;
+  // The perimeter's refusal proves it on its own, as before; past notAfter, so does an empty log.
+  if (expired && (input.refusal === undefined || (await refusalProblems(input, sellerId, deps.keys)).length))
     return requireNoLoggedRelease(input, sellerId, deps.keys);
   const until = signed.notAfter === undefined ? 'ever' : new Date(signed.notAfter).toISOString();
   if (input.refusal === undefined)
     unproven(
       `settlement has no record of ${input.dealId}'s delivery and no refusal signed by ${sellerId}'s perimeter comes with the refund: the buyer's terms allow an answer until ${until}`,
     );
-  const perimeter = await deps.keys.currentKey(sellerId, 'perimeter');
-  if (!perimeter) return unproven(`the transparency log registers no perimeter key for ${sellerId}`);
-  const problems = refusalStatementProblems(input.refusal, {
+  const problems = await refusalProblems(input, sellerId, deps.keys);
+  if (problems.length > 0)
+    unproven(`the refusal is not ${sellerId}'s perimeter refusing this deal: ${problems.join('; ')}`);
+}
+
+/** Why the refund's refusal is not the seller's perimeter refusing this deal under these terms. */
+async function refusalProblems(
+  input: UndeliveredRefund,
+  sellerId: string,
+  keys: RegisteredKeys,
+): Promise<string[]> {
+  const perimeter = await keys.currentKey(sellerId, 'perimeter');
+  if (!perimeter) return [`the transparency log registers no perimeter key for ${sellerId}`];
+  return refusalStatementProblems(input.refusal, {
     perimeterKey: perimeter.publicKey,
     sellerId,
     dealId: String(input.terms.body.dealId),
     termsHash: termsHashOf(input.terms),
   });
-  if (problems.length > 0)
-    unproven(`the refusal is not ${sellerId}'s perimeter refusing this deal: ${problems.join('; ')}`);
 }
 
 /**

@@ -9,6 +9,7 @@ import { dealEscrowId, shareEscrowId } from '../../lib/ids/escrow-ids';
 import { generateEd25519KeyPair, publicKeyOf, signEd25519 } from '../../lib/ed25519';
 import type { RegisteredKeys, ReleaseLog } from '../../lib/key-log';
 import { signTerms, termsHashOf } from '../../lib/signed-terms';
+import { signRefusalStatement } from '../../lib/refusal-statement';
 import {
   checkReleaseLookup,
   releaseLookupKey,
@@ -183,11 +184,33 @@ describe('an expired deal nobody showed delivered is refunded only when the log 
     expect(await refund(shareEscrowId('m1', 'seller-b', NONCE), multiTerms)).toBe('refunded');
   });
 
-  it('refuses when settlement reads no release log at all', async () => {
-    expect(
-      await refund(dealEscrowId('d1', 'second-nonce-of-terms'), dealTerms('second-nonce-of-terms'), {
-        loggedReleases: undefined,
-      }),
-    ).toMatch(/^RefundUnproven: settlement reads no release log/);
+  it("refuses when settlement reads no release log, unless the perimeter's refusal comes with the refund", async () => {
+    const nonce = 'second-nonce-of-terms';
+    const terms = dealTerms(nonce);
+    const noLog = { ...keys, loggedReleases: undefined };
+    const refundWith = async (refusal?: unknown) => {
+      try {
+        await requireUndeliveredRefund(
+          { dealId: dealEscrowId('d1', nonce), terms, ...(refusal ? { refusal } : {}) },
+          { keys: noLog, now: EXPIRED },
+        );
+      } catch (error) {
+        if (error instanceof SettlementRefusedError) return `${error.refusal}: ${error.message}`;
+        throw error;
+      }
+      return 'refunded';
+    };
+    expect(await refundWith()).toMatch(/^RefundUnproven: settlement reads no release log/);
+    const refusal = signRefusalStatement(
+      {
+        type: 'tusk.refusal/v1',
+        sellerId: 'seller-a',
+        dealId: 'd1',
+        termsHash: termsHashOf(terms),
+        code: 'Expired',
+      },
+      perimeter,
+    );
+    expect(await refundWith(refusal)).toBe('refunded');
   });
 });
