@@ -158,6 +158,8 @@ export function grantAsSeenBy(party: Party, status: GrantStatus) {
     problem,
     milestones,
     attention,
+    // The sponsor's signed extensions name the grant's parties and terms hash.
+    extensions: _x,
     ...rest
   } = status;
   return {

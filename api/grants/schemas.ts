@@ -11,6 +11,7 @@ import {
   problem,
   termsSignature,
 } from '../common-schemas';
+import { DECISION_ACTIONS } from '../../lib/decision-statement';
 import { decisionProof, decisionScope } from '../signed-decision';
 import {
   grantStage,
@@ -86,6 +87,24 @@ export const grantStatus = z
     escrow: z.object({ address: z.string() }).optional(),
     attention: z.array(attentionItem).optional(),
     problem: problem.optional(),
+    /**
+     * The sponsor's signed deadline extensions (parties only): the grantee checks each is in the
+     * transparency log, where settlement reads them (`tusk sponsor grant extensions`). Kept whole,
+     * every field, so the signature still verifies.
+     */
+    extensions: z
+      .array(
+        z.strictObject({
+          statement: decisionScope.extend({
+            action: z.enum(DECISION_ACTIONS),
+            principal: z.string(),
+            content: z.strictObject({ milestoneId: z.string(), deadline: z.number() }),
+            notAfter: z.number(),
+          }),
+          signature: z.string(),
+        }),
+      )
+      .optional(),
   })
   .meta({ id: 'GrantStatus' });
 

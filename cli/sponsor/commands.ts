@@ -18,6 +18,7 @@ import { publicGet } from '../common';
 import { addDealsCommand, addKeygenCommand, encode, printStatus, progressOnStderr } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
 import { checkGrantVerdicts } from './verdicts';
+import { checkGrantExtensions, extensionLines } from './extensions';
 import { milestoneDecisionLines, type MilestoneDecisionAnswer } from './milestone-answer';
 import {
   approveMilestone,
@@ -179,6 +180,19 @@ export function registerSponsorCommands(program: Command): void {
     const client = await partyClient(options);
     const status = await extendMilestone<GrantStatus>(client, grantId, milestoneId, options.deadline);
     console.log(`grant ${grantId}: ${status.stage}`);
+  });
+  withPartyOptions(
+    grant
+      .command('extensions <grantId>')
+      .description(
+        "check each deadline extension shown is the sponsor's and in the transparency log, where settlement reads it (exit 1 if not)",
+      )
+      .option('--operator-key <key>', "the operator's pinned log key (or TUSK_OPERATOR_KEY)")
+      .option('--json', 'print JSON'),
+  ).action(async (grantId: string, options: PartyOptions & { operatorKey?: string; json?: boolean }) => {
+    const findings = await checkGrantExtensions(grantId, options);
+    console.log(options.json ? jsonText(findings) : extensionLines(grantId, findings).join('\n'));
+    if (findings.some((finding) => finding.problem)) process.exitCode = EXIT.refused;
   });
   withPartyOptions(
     grant

@@ -54,6 +54,11 @@ export interface GrantStatus {
   /** Payouts that failed and wait for an operator's retry. */
   attention?: AttentionItem[];
   problem?: { code: string; reason: string };
+  /**
+   * The sponsor's signed extensions, shown to the grant's parties so the grantee can check each is in
+   * the transparency log, where settlement reads them (tusk sponsor grant extensions).
+   */
+  extensions?: ExtendDeadlineRequest['signed'][];
 }
 
 /** The public view: aggregates only; no amounts, no identities. */
@@ -111,6 +116,8 @@ export class GrantState {
   snapshot(): GrantStatus {
     const status = JSON.parse(JSON.stringify(this.status)) as GrantStatus;
     if (this.attention.needed) status.attention = this.attention.open;
+    if (this.extensions.length > 0)
+      status.extensions = JSON.parse(JSON.stringify(this.extensions)) as typeof this.extensions;
     return status;
   }
 
