@@ -63,16 +63,28 @@ export interface VitestJsonReport {
 const SPLIT_FOLDERS = ['tests/integration/', 'tests/settlement/'];
 
 /**
- * Seconds per integration and settlement file from vitest JSON reports (what `.ci/run` writes to
+ * The unit and browser files, weighed as one entry of the integration split: they ride together with
+ * whichever shard the split gives them, so that shard takes fewer integration files.
+ */
+export const RIDERS = 'tests/unit/ + tests/browser/';
+const RIDER_FOLDERS = ['tests/unit/', 'tests/browser/'];
+
+/**
+ * Seconds per integration and settlement file, and of the unit and browser files together (RIDERS),
+ * from vitest JSON reports (what `.ci/run` writes to
  * .tusk/ci/test-report-*.json), keyed by the path from the repository root.
  */
 export function durationsFromReports(reports: VitestJsonReport[], root = ROOT): Record<string, number> {
   const seconds: Record<string, number> = {};
+  let riders = 0;
   for (const report of reports)
     for (const file of report.testResults) {
       const relative = path.relative(root, file.name).split(path.sep).join('/');
+      const took = (file.endTime - file.startTime) / 1000;
+      if (RIDER_FOLDERS.some((folder) => relative.startsWith(folder))) riders += took;
       if (!SPLIT_FOLDERS.some((folder) => relative.startsWith(folder))) continue;
-      seconds[relative] = Math.max(1, Math.round((file.endTime - file.startTime) / 1000));
+      seconds[relative] = Math.max(1, Math.round(took));
     }
+  if (riders > 0) seconds[RIDERS] = Math.max(1, Math.round(riders));
   return Object.fromEntries(Object.entries(seconds).sort(([a], [b]) => (a < b ? -1 : 1)));
 }

@@ -17,7 +17,7 @@
  */
 import { concurrently } from 'concurrently';
 
-import { recordedDurations, splitByDuration, testFilesUnder } from './test-shards';
+import { recordedDurations, RIDERS, splitByDuration, testFilesUnder } from './test-shards';
 
 interface Run {
   name: string;
@@ -26,18 +26,29 @@ interface Run {
   files?: string[];
 }
 
-/** One quick run (unit + integration + browser) by default; with shards, unit and browser ride with the lightest one. */
+/**
+ * One quick run (unit + integration + browser) by default. With shards, the integration files are
+ * split by recorded time together with the unit and browser files as one entry (RIDERS), which run in
+ * the shard the split puts them in.
+ */
 function quickRuns(shardCount: number): Run[] {
   if (shardCount <= 1) return [{ name: 'quick', projects: ['unit', 'integration', 'browser'] }];
-  const shards = splitByDuration(testFilesUnder('tests/integration'), recordedDurations(), shardCount);
-  const lightest = shards.reduce((best, shard) => (shard.seconds < best.seconds ? shard : best));
+  const shards = splitByDuration(
+    [...testFilesUnder('tests/integration'), RIDERS],
+    recordedDurations(),
+    shardCount,
+  );
   return shards
     .filter((shard) => shard.files.length > 0)
-    .map((shard, index) => ({
-      name: `quick-${index + 1}`,
-      projects: shard === lightest ? ['unit', 'integration', 'browser'] : ['integration'],
-      files: shard === lightest ? ['tests/unit/', 'tests/browser/', ...shard.files] : shard.files,
-    }));
+    .map((shard, index) => {
+      const rides = shard.files.includes(RIDERS);
+      const files = shard.files.filter((file) => file !== RIDERS);
+      return {
+        name: `quick-${index + 1}`,
+        projects: rides ? ['unit', 'integration', 'browser'] : ['integration'],
+        files: rides ? ['tests/unit/', 'tests/browser/', ...files] : files,
+      };
+    });
 }
 
 /** Chain runs: one settlement run by default; with lanes, the settlement files split by recorded time. */

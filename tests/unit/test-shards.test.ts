@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { temporalDevServerArgs } from '../../stack/launcher';
 import {
   durationsFromReports,
+  RIDERS,
   recordedDurations,
   splitByDuration,
   testFilesUnder,
@@ -71,7 +72,7 @@ describe("the tests' Temporal dev server", () => {
 });
 
 describe("the recorded times, from a run's vitest JSON reports", () => {
-  it("keeps each integration and settlement file's seconds by its path from the root, and nothing else", () => {
+  it("keeps each integration and settlement file's seconds by its path from the root, and the unit and browser files' together", () => {
     const root = '/repo';
     const seconds = durationsFromReports(
       [
@@ -79,6 +80,8 @@ describe("the recorded times, from a run's vitest JSON reports", () => {
           testResults: [
             { name: '/repo/tests/integration/b.test.ts', startTime: 1_000, endTime: 43_400 },
             { name: '/repo/tests/unit/u.test.ts', startTime: 0, endTime: 9_000 },
+            { name: '/repo/tests/browser/c.test.ts', startTime: 0, endTime: 20_400 },
+            { name: '/repo/scripts/x.test.ts', startTime: 0, endTime: 5_000 },
             { name: '/repo/tests/settlement/s.test.ts', startTime: 0, endTime: 300_200 },
           ],
         },
@@ -90,6 +93,7 @@ describe("the recorded times, from a run's vitest JSON reports", () => {
       'tests/integration/b.test.ts': 42,
       'tests/integration/cli/a.test.ts': 1,
       'tests/settlement/s.test.ts': 300,
+      [RIDERS]: 29,
     });
   });
 });
