@@ -11,6 +11,7 @@ import { consentRemainderUpdate, grantStatusQuery, milestoneGrant } from '../../
 import { grantWorkflowId } from '../../lib/ids/workflow-ids';
 import { type MoneyBackRequest } from '../fixtures/operator-refund-workflow';
 import { buyDeal, startTestDeployment, type TestDeployment } from './harness';
+import { startSignedGrant } from './operator-grant';
 import { ledgerBalances, startOperatorWorker, type OperatorWorker } from './operator-worker';
 import {
   LIFECYCLE_PARTIES,
@@ -186,31 +187,13 @@ describe('consents to give money back: retried after expiry, and the grantee giv
     const grantId = `extended-${crypto.randomUUID()}`;
     running.push(grantWorkflowId(grantId));
     const signedDeadline = Date.now() + 8_000;
-    const milestone = { milestoneId: 'report', name: 'report', amount: '500' };
-    const check = { kind: 'sponsor_approval' as const };
-    const terms = sponsor.client.signTerms('grant', {
+    const { terms, handle, active } = await startSignedGrant(test, {
       grantId,
+      sponsorId: sponsor.id,
       granteeId: lab.id,
-      milestones: [{ ...milestone, check, deadline: new Date(signedDeadline).toISOString() }],
+      deadline: signedDeadline,
+      amount: '500',
     });
-    const handle = await test.temporal.workflow.start(milestoneGrant, {
-      taskQueue: DEALS_TASK_QUEUE,
-      workflowId: grantWorkflowId(grantId),
-      args: [
-        {
-          grantId,
-          sponsorId: sponsor.id,
-          granteeId: lab.id,
-          feeBps: Number(terms.body.feeBps),
-          milestones: [{ ...milestone, check, deadline: signedDeadline }],
-          terms,
-        },
-      ],
-    });
-    const active = await waitFor(
-      () => handle.query(grantStatusQuery),
-      (s: GrantStatus) => s.stage === 'active',
-    );
     const extendedTo = signedDeadline + 20_000;
     await extendMilestone(sponsor.client, grantId, 'report', new Date(extendedTo).toISOString());
     const locked = await balances(sponsor.id, lab.id);

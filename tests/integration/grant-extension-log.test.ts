@@ -6,12 +6,11 @@ import { keyPaths, writeFileAtomic } from '../../cli/common';
 import type { ExtensionFinding } from '../../cli/sponsor/extensions';
 import { grantWorkflowId } from '../../lib/ids/workflow-ids';
 import { extendMilestone } from '../../lib/signed-actions';
-import { DEALS_TASK_QUEUE } from '../../lib/temporal';
-import type { GrantStatus } from '../../workflows/grant/state';
-import { extendDeadlineUpdate, grantStatusQuery, milestoneGrant } from '../../workflows/grant/workflow';
+import { extendDeadlineUpdate } from '../../workflows/grant/workflow';
 import { tusk } from './cli/run-tusk';
+import { startSignedGrant } from './operator-grant';
 import { startTestDeployment, type TestDeployment } from './harness';
-import { LIFECYCLE_PARTIES, party, signedBy, terminateRunning, waitFor } from './lifecycle-harness';
+import { LIFECYCLE_PARTIES, party, signedBy, terminateRunning } from './lifecycle-harness';
 
 /**
  * Settlement honours a sponsor's extension only when it is in the transparency log; the API logs each
@@ -50,31 +49,13 @@ describe('the grantee checks the deadline extensions it is shown against the log
     const grantId = `extension-log-${crypto.randomUUID()}`;
     running.push(grantWorkflowId(grantId));
     const deadline = Date.now() + 10 * 60_000;
-    const milestone = { milestoneId: 'report', name: 'report', amount: '500' };
-    const approval = { kind: 'sponsor_approval' as const };
-    const terms = sponsor.client.signTerms('grant', {
+    const { handle, active } = await startSignedGrant(test, {
       grantId,
+      sponsorId: sponsor.id,
       granteeId: lab.id,
-      milestones: [{ ...milestone, check: approval, deadline: new Date(deadline).toISOString() }],
+      deadline: deadline,
+      amount: '500',
     });
-    const handle = await test.temporal.workflow.start(milestoneGrant, {
-      taskQueue: DEALS_TASK_QUEUE,
-      workflowId: grantWorkflowId(grantId),
-      args: [
-        {
-          grantId,
-          sponsorId: sponsor.id,
-          granteeId: lab.id,
-          feeBps: Number(terms.body.feeBps),
-          milestones: [{ ...milestone, check: approval, deadline }],
-          terms,
-        },
-      ],
-    });
-    const active = await waitFor(
-      () => handle.query(grantStatusQuery),
-      (s: GrantStatus) => s.stage === 'active',
-    );
     const none = await check(grantId);
     expect(none.code, none.stderr).toBe(0);
     expect(JSON.parse(none.stdout)).toEqual([]);
