@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, Option } from 'commander';
 import { TuskApiError, TuskClient } from '../../lib/tusk-client';
 import { apiUrl, CliError, home, keyPaths, readText } from '../common';
 
@@ -11,12 +11,6 @@ interface RetryOptions {
   api?: string;
   home?: string;
   json?: boolean;
-}
-
-function kindOf(value: string): Kind {
-  if (!(KINDS as readonly string[]).includes(value))
-    throw new InvalidArgumentError(`one of ${KINDS.join(', ')}`);
-  return value as Kind;
 }
 
 /** `tusk operator retry <id>`: the lifecycle tries its failed money steps again. */
@@ -49,7 +43,7 @@ export function registerSettlementCommands(program: Command): void {
     )
     .argument('<id>', 'the deal (or subscription, grant) id')
     .requiredOption('--as <operator>', 'the operator party signing the request')
-    .option('--kind <kind>', `what the id names: ${KINDS.join(', ')}`, kindOf, 'deal' as Kind)
+    .addOption(new Option('--kind <kind>', 'what the id names').choices(KINDS).default('deal'))
     .option('--api <url>', 'the API (default TUSK_API_URL or http://127.0.0.1:8787)')
     .option('--home <dir>', 'where the keys are (default TUSK_HOME or .tusk)')
     .option('--json', 'print the answer as JSON')

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, Option } from 'commander';
 import {
   disclosureWorkflowId,
   disputeWorkflowId,
@@ -26,12 +26,6 @@ interface TemporalUiOptions {
   api?: string;
   home?: string;
   json?: boolean;
-}
-
-function kindOf(value: string): Kind {
-  if (!(value in WORKFLOW_ID_OF))
-    throw new InvalidArgumentError(`one of ${Object.keys(WORKFLOW_ID_OF).join(', ')}`);
-  return value as Kind;
 }
 
 /** `tusk operator temporal-ui [id]`: where the Web UI is, its codec endpoint, and a lifecycle's link. */
@@ -73,11 +67,8 @@ export function registerTemporalUiCommand(program: Command): void {
     .description("the Temporal Web UI's address and codec endpoint, and a lifecycle's link in it")
     .argument('[id]', 'a deal (or subscription, grant, dispute, disclosure) id')
     .requiredOption('--as <operator>', 'the operator party signing the request')
-    .option(
-      '--kind <kind>',
-      `what the id names: ${Object.keys(WORKFLOW_ID_OF).join(', ')}`,
-      kindOf,
-      'deal' as Kind,
+    .addOption(
+      new Option('--kind <kind>', 'what the id names').choices(Object.keys(WORKFLOW_ID_OF)).default('deal'),
     )
     .option('--api <url>', 'the API (default TUSK_API_URL or http://127.0.0.1:8787)')
     .option('--home <dir>', 'where the keys are (default TUSK_HOME or .tusk)')
