@@ -1,37 +1,15 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ReleaseLogWriter } from '../../lib/key-log';
-import type { ReleaseKind, ReleaseStatement } from '../../lib/release-statement';
+import type { ReleaseStatement } from '../../lib/release-statement';
 import {
+  LOGGED_RELEASE_KINDS,
   releaseLookupKey,
   releaseStatementDigest,
-  type LoggedRelease,
 } from '../../lib/transparency/release-entry';
-import type { SignedTreeHead } from '../../lib/transparency/tree-head';
+import { RELEASE_PROOFS_FILE, type KeptReleaseProof } from '../../lib/transparency/kept-release';
 
-/**
- * The releases a buyer's refund could give back for free once its `notAfter` passed: a deal's answer,
- * a private selection's, a multi-seller share's contribution. A subscription period is refunded only
- * on refusals of every run, and a milestone verdict moves no refund, so neither is logged.
- */
-const REFUNDABLE_RELEASES: ReadonlySet<ReleaseKind> = new Set([
-  'sealed_table',
-  'he_selection',
-  'he_contribution',
-]);
-
-/** What the perimeter keeps of each logged release: a log that later lacks it is a provable fork. */
-export interface KeptReleaseProof {
-  lookupKey: string;
-  digest: string;
-  dealId: string;
-  termsHash: string;
-  proof: LoggedRelease;
-  treeHead: SignedTreeHead;
-}
-
-/** Where the perimeter keeps the proofs, beside its privacy ledger. */
-export const RELEASE_PROOFS_FILE = 'logged-releases.jsonl';
+export { RELEASE_PROOFS_FILE, type KeptReleaseProof };
 
 /** An append-only file of kept proofs, one JSON line each, in the perimeter's state directory. */
 export class ReleaseProofFile {
@@ -62,7 +40,7 @@ export async function logReleaseBeforeReturn(
   statement: ReleaseStatement,
 ): Promise<void> {
   const { body } = statement;
-  if (!REFUNDABLE_RELEASES.has(body.kind)) return;
+  if (!LOGGED_RELEASE_KINDS.has(body.kind)) return;
   const lookupKey = releaseLookupKey(body);
   const digest = releaseStatementDigest(statement);
   const { head, proof } = await deps.releaseLog.logRelease({ lookupKey, digest });

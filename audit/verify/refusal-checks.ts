@@ -14,7 +14,7 @@ import { finding, fromProblems, skipped, type CheckResult } from './report';
 const CHECK = "undelivered refunds against the perimeter's refusal";
 
 /** The seller an escrow pays: a share names it, a one-time deal's terms do. */
-const payeeOf = (escrowId: string, terms: SignedTerms) => {
+export const payeeOf = (escrowId: string, terms: SignedTerms) => {
   const ref = parseEscrowId(escrowId);
   return ref?.kind === 'share' ? ref.sellerId : String(terms.body.sellerId);
 };
@@ -30,6 +30,25 @@ function refundProblem(call: ActivityCall, terms: SignedTerms, keys: AuditorKeys
   const sellerId = payeeOf(input.dealId, terms);
   if (input.refusal === undefined)
     return `${input.dealId} was refunded before the buyer's notAfter with no refusal signed by ${sellerId}'s perimeter`;
+  const signing = refusalSigning(call, terms, keys);
+  if (signing === 'valid') return undefined;
+  if (signing === 'none-held')
+    return `no perimeter key is held for ${sellerId} to check ${input.dealId}'s refusal`;
+  return `${input.dealId} was refunded on a refusal that is not ${sellerId}'s perimeter refusing this deal and these terms`;
+}
+
+/**
+ * Whether the refund's refusal is its payee's perimeter refusing this deal under these terms, signed
+ * by the perimeter key that spoke for the seller when the refund completed.
+ */
+export function refusalSigning(
+  call: ActivityCall,
+  terms: SignedTerms,
+  keys: AuditorKeys,
+): 'valid' | 'none-held' | 'invalid' {
+  const input = call.input[0] as { dealId: string; refusal?: unknown };
+  if (input.refusal === undefined) return 'invalid';
+  const sellerId = payeeOf(input.dealId, terms);
   const expected = { sellerId, dealId: String(terms.body.dealId), termsHash: termsHashOf(terms) };
   const held = keys.perimeterPeriods?.[sellerId] ?? {
     keys: keys.perimeters[sellerId] ? [keys.perimeters[sellerId]] : [],
@@ -37,21 +56,12 @@ function refundProblem(call: ActivityCall, terms: SignedTerms, keys: AuditorKeys
   };
   const verifies = (perimeterKey: string) =>
     refusalStatementProblems(input.refusal, { ...expected, perimeterKey }).length === 0;
-  const signing = keyThatSigned(held, verifies, call.completedAt);
-  if (signing.kind === 'valid') return undefined;
-  if (signing.kind === 'none-held')
-    return `no perimeter key is held for ${sellerId} to check ${input.dealId}'s refusal`;
-  return `${input.dealId} was refunded on a refusal that is not ${sellerId}'s perimeter refusing this deal and these terms`;
+  const { kind } = keyThatSigned(held, verifies, call.completedAt);
+  return kind === 'valid' || kind === 'none-held' ? kind : 'invalid';
 }
 
-/**
- * A deal's (or share's) refund with no delivery in the histories gives the buyer its money back for
- * nothing only if the seller's perimeter signed its refusal of this deal under these terms, or the
- * buyer's signed notAfter had passed when it was refunded (as settlement checks them,
- * activities/settlement/refund-proof.ts). One with neither is named: the operator moved it. A
- * subscription period's needs its perimeter's refusal of every run of it (./period-refusal-checks.ts).
- */
-export function checkUndeliveredRefunds(bundle: SignedBundle, keys?: AuditorKeys): CheckResult[] {
+/** The refunds of escrows (a deal's, a share's, a period's) the histories show nothing delivered for. */
+export function undeliveredRefunds(bundle: SignedBundle): { terms?: SignedTerms; refunds: ActivityCall[] } {
   const calls = callsOfSubject(bundle.body.subject, bundle.body.runs);
   const input = readHistory(bundle.body.runs[0]!.history).input[0] as { terms?: SignedTerms } | undefined;
   const terms = input?.terms;
@@ -66,6 +76,18 @@ export function checkUndeliveredRefunds(bundle: SignedBundle, keys?: AuditorKeys
       !delivered(calls, escrowId, dealId)
     );
   });
+  return { ...(terms ? { terms } : {}), refunds };
+}
+
+/**
+ * A deal's (or share's) refund with no delivery in the histories gives the buyer its money back for
+ * nothing only if the seller's perimeter signed its refusal of this deal under these terms, or the
+ * buyer's signed notAfter had passed when it was refunded (as settlement checks them,
+ * activities/settlement/refund-proof.ts). One with neither is named: the operator moved it. A
+ * subscription period's needs its perimeter's refusal of every run of it (./period-refusal-checks.ts).
+ */
+export function checkUndeliveredRefunds(bundle: SignedBundle, keys?: AuditorKeys): CheckResult[] {
+  const { terms, refunds } = undeliveredRefunds(bundle);
   if (refunds.length === 0) return [skipped(CHECK, 'no undelivered deal was refunded')];
   if (!terms || !termsSignatureValid(terms)) return [finding(CHECK, 'money went back without signed terms')];
   if (!keys) return [skipped(CHECK, NO_KEYS)];

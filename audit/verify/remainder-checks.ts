@@ -16,7 +16,7 @@ interface GrantMilestone {
 }
 
 /** A payload that is the sponsor's signed extension of one of these terms' milestones, verified. */
-function isSponsorsExtension(value: unknown, terms: SignedTerms, sponsorKeys: readonly string[]): boolean {
+export function isSponsorsExtension(value: unknown, terms: SignedTerms, sponsorKeys: readonly string[]): boolean {
   const statement = (value as SignedDecision | null)?.statement;
   if (!statement || statement.action !== 'deadline_extension' || statement.principal !== terms.signer)
     return false;
@@ -29,7 +29,7 @@ function isSponsorsExtension(value: unknown, terms: SignedTerms, sponsorKeys: re
 }
 
 /** A value and every object inside it: an extension sits in an update's request or a settlement call. */
-function nestedObjects(value: unknown): unknown[] {
+export function nestedObjects(value: unknown): unknown[] {
   if (typeof value !== 'object' || value === null) return [];
   return [value, ...Object.values(value).flatMap(nestedObjects)];
 }
@@ -74,9 +74,14 @@ function remainderProblem(
  * milestone is past its deadline: the terms' own, or a later one from any extension the sponsor
  * signed that the histories hold (shown to settlement or not), as settlement checks it
  * (activities/settlement/loser-consent.ts). One returned earlier is named: the operator left the
- * sponsor's extension out. Extensions only the log holds are not read here.
+ * sponsor's extension out. With the log read (./log-checks.ts), the extensions it holds under the
+ * grant's lookup key count too, as settlement counts them.
  */
-export function checkRemainderTimes(bundle: SignedBundle, keys?: AuditorKeys): CheckResult[] {
+export function checkRemainderTimes(
+  bundle: SignedBundle,
+  keys?: AuditorKeys,
+  loggedExtensions: readonly unknown[] = [],
+): CheckResult[] {
   if (bundle.body.subject.kind !== 'grant') return [];
   const calls = callsOfSubject(bundle.body.subject, bundle.body.runs);
   const remainders = calls.filter(
@@ -92,8 +97,7 @@ export function checkRemainderTimes(bundle: SignedBundle, keys?: AuditorKeys): C
     return [finding(CHECK, 'a remainder went back without signed terms')];
   if (!keys) return [skipped(CHECK, NO_KEYS)];
   const sponsorKeys = keys.parties[terms.signer]?.keys ?? [];
-  const extensions = bundle.body.runs
-    .flatMap((run) => allPayloadValues(run.history))
+  const extensions = [...bundle.body.runs.flatMap((run) => allPayloadValues(run.history)), ...loggedExtensions]
     .flatMap(nestedObjects)
     .filter((value): value is SignedDecision => isSponsorsExtension(value, terms, sponsorKeys));
   const deadlines = latestDeadlines(terms, extensions);

@@ -24,6 +24,13 @@ import { checkApprovals, checkDecisionBindings } from './decision-checks';
 import type { AuditorKeys } from './auditor-keys';
 import { checkBundleKeys, checkPayerKey } from './key-checks';
 import { checkSumRecomputed } from './sum-check';
+import {
+  checkExpiredRefundsInLog,
+  checkExtensionsInLog,
+  checkReleasesInLog,
+  loggedExtensionsOf,
+} from './log-checks';
+import type { LogLookups } from './log-lookups';
 
 /** The settlement on the node, and the bundle's log head against the heads anchored on chain. */
 async function chainChecks(bundle: SignedBundle, nodeUrl: string, options: VerifyOptions) {
@@ -60,6 +67,11 @@ export interface VerifyOptions {
    * pinned operator key: payers' terms, decisions and the bundle's own keys are checked against these.
    */
   keys?: AuditorKeys;
+  /**
+   * The log's signed answers for the subject's release and extension lookup keys (./log-lookups.ts),
+   * read under the pinned operator key; without them those checks say they were not run.
+   */
+  logLookups?: LogLookups;
   /** The workflow code to replay with (default: this checkout's workflows/index.ts). */
   workflowsPath?: string;
 }
@@ -109,7 +121,10 @@ export async function verifyBundle(bundle: SignedBundle, options: VerifyOptions)
     ...checkPayerTerms(bundle),
     ...checkLoserConsent(bundle, options.keys),
     ...checkUndeliveredRefunds(bundle, options.keys),
-    ...checkRemainderTimes(bundle, options.keys),
+    ...checkRemainderTimes(bundle, options.keys, loggedExtensionsOf(bundle, options.logLookups)),
+    ...checkReleasesInLog(bundle, options.logLookups),
+    ...checkExpiredRefundsInLog(bundle, options.logLookups, options.keys),
+    ...checkExtensionsInLog(bundle, options.logLookups, options.keys),
     ...checkPayerKey(bundle, options.keys),
     ...checkBundleKeys(bundle, options.keys),
     ...(await checkLedger(bundle, options.ledgerFile)),

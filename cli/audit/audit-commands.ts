@@ -11,6 +11,7 @@ import { verdictChargesOf } from '../../audit/verify/verdict-charges';
 import { releasesOf } from '../../audit/verify/privacy-check';
 import { CliError } from '../common';
 import { keysForAudit } from './auditor-keys';
+import { lookupsForAudit } from './log-lookups';
 import { onNode, operatorLogView } from './anchor-commands';
 import {
   call,
@@ -91,6 +92,7 @@ type VerifyFlags = AuditOptions &
     workflows?: string;
     perimeterKeys?: string;
     keys?: string;
+    head?: string;
   };
 
 /** The replay worker's state changes are not the auditor's business: warnings and errors only. */
@@ -120,6 +122,7 @@ async function verify(target: string, options: VerifyFlags): Promise<void> {
   const entries = await sellerEntries(bundle, options);
   const chain = options.aztecNode ? await chainContext(options, client, key) : {};
   const held = await keysForAudit(bundle, options, { client, operatorKey: key, pinned });
+  const logged = await lookupsForAudit(bundle, options, { client, operatorKey: key, pinned });
   const run = () =>
     verifyBundle(bundle, {
       ...chain,
@@ -130,11 +133,13 @@ async function verify(target: string, options: VerifyFlags): Promise<void> {
       ...(options.aztecNode ? { aztecNodeUrl: options.aztecNode } : {}),
       ...(options.workflows ? { workflowsPath: options.workflows } : {}),
       ...(held.keys ? { keys: held.keys } : {}),
+      ...(logged.lookups ? { logLookups: logged.lookups } : {}),
     });
   const report = options.aztecNode ? await onNode(options.aztecNode, run) : await run();
   const note =
     (pinned ? '' : `\nnote: the operator key was taken from the API (${key}); pin it with --operator-key`) +
-    (held.note ? `\nnote: ${held.note}` : '');
+    (held.note ? `\nnote: ${held.note}` : '') +
+    (logged.note ? `\nnote: ${logged.note}` : '');
   print(options, report, formatReport(report) + note);
   if (!report.ok) process.exitCode = 1;
 }
@@ -198,6 +203,10 @@ export function registerBundleCommands(program: Command): void {
     .option(
       '--perimeter-keys <file>',
       "sellers' perimeter keys you pin (JSON: seller id → key): check each release statement",
+    )
+    .option(
+      '--head <file>',
+      "a log head you saved (tusk log head --save): the log's release and extension answers must extend it",
     )
     .action(verify);
 }

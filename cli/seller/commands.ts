@@ -10,6 +10,7 @@ import { addDealsCommand } from '../party-commands';
 import { addKeyCheckCommand } from '../key-check';
 import { importTable } from './import';
 import { exportLedger } from './ledger-export';
+import { addLogCheckCommand } from './log-check';
 import { initSeller, signPolicy } from './onboarding';
 
 function progressBar(written: number, total: number): void {
@@ -101,6 +102,7 @@ export function registerSellerCommands(program: Command): void {
   addDealsCommand(seller);
   addReviewCommands(seller);
   addKeyCheckCommand(seller);
+  addLogCheckCommand(seller);
   addDisputePartyCommands(seller);
   addDisputeConcedeCommand(seller);
 }

@@ -52,6 +52,13 @@ export const lookedUpEntry = (kind: LookedUpKind, lookupKey: string, statementDi
   digest: statementDigest,
 });
 
+/**
+ * The releases a perimeter logs: those a buyer's refund could give back for free once its `notAfter`
+ * passed (a deal's answer, a private selection's, a multi-seller share's contribution). A subscription
+ * period is refunded only on refusals of every run, and a milestone verdict moves no refund.
+ */
+export const LOGGED_RELEASE_KINDS: ReadonlySet<string> = new Set(['sealed_table', 'he_selection', 'he_contribution']);
+
 /** The log entry of a release. */
 export const releaseEntry = (lookupKey: string, statementDigest: string) =>
   lookedUpEntry('release', lookupKey, statementDigest);
@@ -72,7 +79,7 @@ export const releaseAppendRequest = z.strictObject({ lookupKey: hex32, digest: s
 export type ReleaseAppendRequest = z.infer<typeof releaseAppendRequest>;
 
 /** One logged statement with its inclusion proof under the answer's head (an extension's document too). */
-const loggedRelease = z.strictObject({
+export const loggedRelease = z.strictObject({
   digest: sha256,
   leafIndex: z.number().int().min(0),
   path: z.array(hex32),
