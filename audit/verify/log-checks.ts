@@ -91,14 +91,19 @@ export function checkExpiredRefundsInLog(
   if (bundle.body.subject.kind !== 'deal') return [];
   const { terms, refunds } = undeliveredRefunds(bundle);
   const expired = terms ? refunds.filter((call) => pastNotAfter(call.completedAt, terms)) : [];
-  if (!terms || expired.length === 0) return [skipped(REFUNDS, 'no undelivered deal was refunded past notAfter')];
+  if (!terms || expired.length === 0)
+    return [skipped(REFUNDS, 'no undelivered deal was refunded past notAfter')];
   if (!lookups) return [skipped(REFUNDS, LOG_NOT_READ)];
   const problems = expired.flatMap((call) => {
     const escrowId = String((call.input[0] as { dealId?: unknown }).dealId);
     if (parseEscrowId(escrowId)?.kind === 'period') return [];
     if (keys && refusalSigning(call, terms, keys) === 'valid') return [];
     const sellerId = payeeOf(escrowId, terms);
-    const key = releaseLookupKey({ sellerId, dealId: String(terms.body.dealId), termsHash: termsHashOf(terms) });
+    const key = releaseLookupKey({
+      sellerId,
+      dealId: String(terms.body.dealId),
+      termsHash: termsHashOf(terms),
+    });
     const answer = lookups.releases[key];
     const first = answer?.ok ? answer.entries[0] : undefined;
     return first
@@ -126,7 +131,8 @@ const describeExtension = (extension: Extension) =>
 function historyExtensions(bundle: SignedBundle, terms: SignedTerms, sponsorKeys: string[]) {
   const byDigest = new Map<string, Extension>();
   for (const value of bundle.body.runs.flatMap((run) => allPayloadValues(run.history)).flatMap(nestedObjects))
-    if (isSponsorsExtension(value, terms, sponsorKeys)) byDigest.set(extensionDigest(value), value as Extension);
+    if (isSponsorsExtension(value, terms, sponsorKeys))
+      byDigest.set(extensionDigest(value), value as Extension);
   return byDigest;
 }
 

@@ -44,7 +44,7 @@ export function subjectTerms(bundle: SignedBundle): SignedTerms | undefined {
   const parsed = signedTermsSchema.safeParse(
     (subjectInput(bundle.body.runs) as { terms?: unknown } | undefined)?.terms,
   );
-  return parsed.success ? (parsed.data as SignedTerms) : undefined;
+  return parsed.success ? parsed.data : undefined;
 }
 
 /** The sellers a deal's terms pay: a one-time deal's one, each share's of a multi-seller deal. */

@@ -16,7 +16,11 @@ interface GrantMilestone {
 }
 
 /** A payload that is the sponsor's signed extension of one of these terms' milestones, verified. */
-export function isSponsorsExtension(value: unknown, terms: SignedTerms, sponsorKeys: readonly string[]): boolean {
+export function isSponsorsExtension(
+  value: unknown,
+  terms: SignedTerms,
+  sponsorKeys: readonly string[],
+): boolean {
   const statement = (value as SignedDecision | null)?.statement;
   if (!statement || statement.action !== 'deadline_extension' || statement.principal !== terms.signer)
     return false;
@@ -97,7 +101,10 @@ export function checkRemainderTimes(
     return [finding(CHECK, 'a remainder went back without signed terms')];
   if (!keys) return [skipped(CHECK, NO_KEYS)];
   const sponsorKeys = keys.parties[terms.signer]?.keys ?? [];
-  const extensions = [...bundle.body.runs.flatMap((run) => allPayloadValues(run.history)), ...loggedExtensions]
+  const extensions = [
+    ...bundle.body.runs.flatMap((run) => allPayloadValues(run.history)),
+    ...loggedExtensions,
+  ]
     .flatMap(nestedObjects)
     .filter((value): value is SignedDecision => isSponsorsExtension(value, terms, sponsorKeys));
   const deadlines = latestDeadlines(terms, extensions);

@@ -12,7 +12,9 @@ async function savedHead(path: string, operatorKey: string): Promise<SignedTreeH
   try {
     head = signedTreeHead.parse(JSON.parse(await readFile(path, 'utf8')));
   } catch (error) {
-    throw new CliError(`${path} is not a saved tree head (tusk log head --save FILE): ${(error as Error).message}`);
+    throw new CliError(
+      `${path} is not a saved tree head (tusk log head --save FILE): ${(error as Error).message}`,
+    );
   }
   const signed = checkTreeHead(head, operatorKey);
   if (!signed.ok) throw new CliError(`${path}: ${signed.reason}`, 1);
@@ -38,7 +40,8 @@ export async function lookupsForAudit(
   flags: { head?: string },
   log: { client?: TuskClient; operatorKey: string; pinned: boolean },
 ): Promise<{ lookups?: LogLookups; note?: string }> {
-  if (!log.client) return { note: "the log's release and extension entries were not read: give --as <party>" };
+  if (!log.client)
+    return { note: "the log's release and extension entries were not read: give --as <party>" };
   if (!log.pinned)
     return {
       note: "the log's release and extension entries were not read: its answers are believed only under an operator key you pin",

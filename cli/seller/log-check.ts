@@ -86,14 +86,16 @@ async function readLogNow(
 }
 
 const describeHead = (head: SignedTreeHead) =>
-  `size ${head.body.treeSize}, root ${head.body.rootHash}, signed ${new Date(head.body.timestamp).toISOString()}, signature ${head.signature}`;
+  `size ${head.body.treeSize}, root ${head.body.rootHash}, signed ${new Date(head.body.timestamp).toISOString()}, signature ${head.signature.value}`;
 
 function describe(results: KeptReleaseCheck[], head: SignedTreeHead, note: string): string {
   const lines = results.map((r) =>
     r.status === 'still'
       ? `ok      deal ${r.dealId}: leaf ${r.leafIndex} still in the log`
       : `${r.status === 'lost' ? 'LOST   ' : 'UNPROVEN'} deal ${r.dealId}: leaf ${r.leafIndex} (lookup key ${r.lookupKey}, statement ${r.digest}): ${r.problem}` +
-        (r.status === 'lost' ? `\n        evidence: the operator's head you kept, ${describeHead(r.keptHead)}` : ''),
+        (r.status === 'lost'
+          ? `\n        evidence: the operator's head you kept, ${describeHead(r.keptHead)}`
+          : ''),
   );
   const lost = results.filter((r) => r.status === 'lost').length;
   const unproven = results.filter((r) => r.status === 'unproven').length;
@@ -129,7 +131,9 @@ async function logCheck(options: LogCheckOptions): Promise<void> {
 
 /** `tusk seller log check`. */
 export function addLogCheckCommand(seller: Command): void {
-  const log = seller.command('log').description("your perimeter's releases in the operator's transparency log");
+  const log = seller
+    .command('log')
+    .description("your perimeter's releases in the operator's transparency log");
   withPartyOptions(
     log
       .command('check')
@@ -138,7 +142,10 @@ export function addLogCheckCommand(seller: Command): void {
       ),
   )
     .option('--operator-key <key>', "the operator's pinned Ed25519 public key (or TUSK_OPERATOR_KEY)")
-    .option('--proofs <file>', `the perimeter's kept proofs (default: <perimeter state>/${RELEASE_PROOFS_FILE})`)
+    .option(
+      '--proofs <file>',
+      `the perimeter's kept proofs (default: <perimeter state>/${RELEASE_PROOFS_FILE})`,
+    )
     .option(
       '--perimeter-state <dir>',
       "your perimeter's state directory (default: $TUSK_PERIMETER_STATE_DIR, else $TUSK_HOME/perimeter/<seller>)",

@@ -1,10 +1,5 @@
 import { z } from 'zod';
-import {
-  checkReleaseLookup,
-  loggedRelease,
-  releaseEntry,
-  type ReleaseLookup,
-} from './release-entry';
+import { checkReleaseLookup, loggedRelease, releaseEntry, type ReleaseLookup } from './release-entry';
 import {
   checkConsistency,
   checkInclusion,
@@ -92,7 +87,9 @@ function keptProblem(kept: KeptReleaseProof, operatorKey: string): string | unde
     },
     operatorKey,
   );
-  return included.ok ? undefined : `the kept proof does not put the entry under the kept head (${included.reason})`;
+  return included.ok
+    ? undefined
+    : `the kept proof does not put the entry under the kept head (${included.reason})`;
 }
 
 /** Why the log now does not extend the kept head, or undefined when it does. */

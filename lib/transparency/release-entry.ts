@@ -57,7 +57,11 @@ export const lookedUpEntry = (kind: LookedUpKind, lookupKey: string, statementDi
  * passed (a deal's answer, a private selection's, a multi-seller share's contribution). A subscription
  * period is refunded only on refusals of every run, and a milestone verdict moves no refund.
  */
-export const LOGGED_RELEASE_KINDS: ReadonlySet<string> = new Set(['sealed_table', 'he_selection', 'he_contribution']);
+export const LOGGED_RELEASE_KINDS: ReadonlySet<string> = new Set([
+  'sealed_table',
+  'he_selection',
+  'he_contribution',
+]);
 
 /** The log entry of a release. */
 export const releaseEntry = (lookupKey: string, statementDigest: string) =>

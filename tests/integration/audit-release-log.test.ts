@@ -54,11 +54,7 @@ describe("the audit reads the release log; the perimeter's kept proofs name a re
     operatorKey = signer.publicKey;
     cliHome = join(test.home, 'cli');
     await writeFileAtomic(keyPaths(cliHome, 'auditor').signing, party(test, 'auditor').signingKeyPem, 0o600);
-    await writeFileAtomic(
-      keyPaths(cliHome, test.seller.id).signing,
-      test.seller.keys.privateKeyPem,
-      0o600,
-    );
+    await writeFileAtomic(keyPaths(cliHome, test.seller.id).signing, test.seller.keys.privateKeyPem, 0o600);
     const deal = await buyDeal(test.deployment, 'cohort-cost-by-zip3', PARAMETERS);
     dealId = deal.dealId;
     await deal.delivered();
@@ -159,7 +155,12 @@ describe("the audit reads the release log; the perimeter's kept proofs name a re
     try {
       for (let n = leaf; n <= size; n += 1)
         log.append(
-          { type: 'tusk.log-entry/v1', kind: 'receipt', dealId: `other-${n}`, digest: `sha256:${randomBytes(32).toString('hex')}` },
+          {
+            type: 'tusk.log-entry/v1',
+            kind: 'receipt',
+            dealId: `other-${n}`,
+            digest: `sha256:${randomBytes(32).toString('hex')}`,
+          },
           {},
         );
     } finally {

@@ -118,11 +118,25 @@ function dealBundle(options: { released: boolean; refundAt?: number }): SignedBu
       },
     },
     ...(options.released
-      ? call(2, 'runApprovedQuery', 'perimeter.seller-a', { dealId: 'd1', terms }, { release: statement, commitment: statement.body.commitment, epsilonSpent: 0.5 }, BEFORE)
+      ? call(
+          2,
+          'runApprovedQuery',
+          'perimeter.seller-a',
+          { dealId: 'd1', terms },
+          { release: statement, commitment: statement.body.commitment, epsilonSpent: 0.5 },
+          BEFORE,
+        )
       : []),
     ...(options.refundAt === undefined
       ? []
-      : call(10, 'refundEscrow', 'settlement', { dealId: dealEscrowId('d1', NONCE), buyerId: 'acme', amount: '1000', terms }, {}, options.refundAt)),
+      : call(
+          10,
+          'refundEscrow',
+          'settlement',
+          { dealId: dealEscrowId('d1', NONCE), buyerId: 'acme', amount: '1000', terms },
+          {},
+          options.refundAt,
+        )),
   ];
   return {
     body: {
@@ -166,7 +180,9 @@ describe("audit: a deal's releases against the transparency log", () => {
   });
 
   it('names a release the bundle shows that the log does not hold', async () => {
-    expect(await statusOf(dealBundle({ released: false }))).toEqual([expect.stringMatching(/^ok: 0 releases/)]);
+    expect(await statusOf(dealBundle({ released: false }))).toEqual([
+      expect.stringMatching(/^ok: 0 releases/),
+    ]);
     expect(await statusOf(dealBundle({ released: true }))).toEqual([
       expect.stringMatching(
         /^finding: seller-a's sealed_table release of d1 \(statement sha256:[0-9a-f]{64}\) is in the bundle but not in the log: it was returned without being logged/,
@@ -180,18 +196,23 @@ describe("audit: a deal's releases against the transparency log", () => {
     log.logRelease({ lookupKey, digest: junk });
     expect(await statusOf(dealBundle({ released: true }))).toEqual([
       expect.stringMatching(
-        new RegExp(`^finding: unexplained log entry: leaf 1 under seller-a's release key of d1 holds statement ${junk}`),
+        new RegExp(
+          `^finding: unexplained log entry: leaf 1 under seller-a's release key of d1 holds statement ${junk}`,
+        ),
       ),
     ]);
     // The perimeter's release, logged, that the operator kept out of the histories.
     expect(await statusOf(dealBundle({ released: false }))).toHaveLength(2);
   });
 
-  it("names an answer not signed by the pinned operator key, and says the check did not run without the log", async () => {
+  it('names an answer not signed by the pinned operator key, and says the check did not run without the log', async () => {
     const bundle = dealBundle({ released: true });
     const forged = checkReleasesInLog(bundle, await lookups(bundle, otherOperator.publicKey));
     expect(forged).toEqual([
-      expect.objectContaining({ status: 'finding', detail: expect.stringMatching(/cannot be believed: tree head/) }),
+      expect.objectContaining({
+        status: 'finding',
+        detail: expect.stringMatching(/cannot be believed: tree head/),
+      }),
     ]);
     expect(checkReleasesInLog(bundle)).toEqual([
       expect.objectContaining({ status: 'skipped', detail: expect.stringMatching(/^not run: /) }),
@@ -207,7 +228,9 @@ describe("audit: a deal's releases against the transparency log", () => {
     expect(checkExpiredRefundsInLog(refunded, await lookups(refunded), keys)).toEqual([
       expect.objectContaining({
         status: 'finding',
-        detail: expect.stringMatching(/refunded past the buyer's notAfter though the log holds seller-a's release of it \(leaf 0\)/),
+        detail: expect.stringMatching(
+          /refunded past the buyer's notAfter though the log holds seller-a's release of it \(leaf 0\)/,
+        ),
       }),
     ]);
     // Before notAfter, the refusal check (refusal-checks.ts) is the one that applies.
@@ -228,7 +251,12 @@ describe("audit: a grant's extensions against the transparency log", () => {
       feeBps: 250,
       nonce: NONCE,
       milestones: [
-        { milestoneId: 'report', amount: '500', deadline: new Date(DEADLINE).toISOString(), check: { kind: 'sponsor_approval' } },
+        {
+          milestoneId: 'report',
+          amount: '500',
+          deadline: new Date(DEADLINE).toISOString(),
+          check: { kind: 'sponsor_approval' },
+        },
       ],
     },
     sponsor.privateKeyPem,
@@ -268,7 +296,14 @@ describe("audit: a grant's extensions against the transparency log", () => {
                     acceptedRequest: { input: { args: { payloads: [jsonPayload({ signed })] } } },
                   },
                 })),
-                ...call(5, 'refundRemainder', 'settlement', { dealId: grantEscrowId('g1', NONCE) }, {}, DEADLINE + 1),
+                ...call(
+                  5,
+                  'refundRemainder',
+                  'settlement',
+                  { dealId: grantEscrowId('g1', NONCE) },
+                  {},
+                  DEADLINE + 1,
+                ),
               ],
             },
           },
@@ -279,12 +314,19 @@ describe("audit: a grant's extensions against the transparency log", () => {
     releases: {},
     extensions: { [key]: { ok: true, entries: entries.map((e) => ({ ...e, path: [] })) } },
   });
-  const logged = (extension: unknown, leafIndex = 0) => ({ leafIndex, digest: canonicalHash(extension), document: extension });
+  const logged = (extension: unknown, leafIndex = 0) => ({
+    leafIndex,
+    digest: canonicalHash(extension),
+    document: extension,
+  });
 
   it('passes an extension both the histories and the log hold', () => {
     const one = extension(DEADLINE + 86_400_000);
     expect(checkExtensionsInLog(grantBundle([one]), lookupsOf([logged(one)]), keys)).toEqual([
-      expect.objectContaining({ status: 'ok', detail: '1 extension in the histories, each logged; 1 logged, each in the histories' }),
+      expect.objectContaining({
+        status: 'ok',
+        detail: '1 extension in the histories, each logged; 1 logged, each in the histories',
+      }),
     ]);
   });
 
@@ -297,8 +339,12 @@ describe("audit: a grant's extensions against the transparency log", () => {
       keys,
     ).map((c) => `${c.status}: ${c.detail}`);
     expect(details).toEqual([
-      expect.stringMatching(/^finding: the sponsor's extension of milestone report to 2027-01-02T00:00:00.000Z is in the histories but not in the log/),
-      expect.stringMatching(/^finding: the log holds the sponsor's extension of milestone report to 2027-01-03T00:00:00.000Z \(leaf 0\), which the histories do not show/),
+      expect.stringMatching(
+        /^finding: the sponsor's extension of milestone report to 2027-01-02T00:00:00.000Z is in the histories but not in the log/,
+      ),
+      expect.stringMatching(
+        /^finding: the log holds the sponsor's extension of milestone report to 2027-01-03T00:00:00.000Z \(leaf 0\), which the histories do not show/,
+      ),
       expect.stringMatching(/^finding: unexplained log entry: leaf 1 under the grant's extension key/),
     ]);
     expect(checkExtensionsInLog(grantBundle([shown]), undefined, keys)).toEqual([

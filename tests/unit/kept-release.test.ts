@@ -35,7 +35,8 @@ describe("a perimeter's kept release proofs against the log now", () => {
   };
   /** Other entries, as receipts and other deals' releases grow the log. */
   const grow = (log: TransparencyLog, count: number, from = 0) => {
-    for (let n = from; n < from + count; n += 1) log.logRelease({ lookupKey: 'a'.repeat(64), digest: hex(n) });
+    for (let n = from; n < from + count; n += 1)
+      log.logRelease({ lookupKey: 'a'.repeat(64), digest: hex(n) });
   };
   /** What the perimeter keeps when it logs the release (activities/perimeter/release-logging.ts). */
   const keep = async (log: TransparencyLog): Promise<KeptReleaseProof> => {
@@ -121,7 +122,9 @@ describe("a perimeter's kept release proofs against the log now", () => {
     };
     expect(checkKeptReleases([kept], now(log, [kept], lie), operator.publicKey)[0]).toMatchObject({
       status: 'lost',
-      problem: expect.stringMatching(/no longer lists it at leaf 0: settlement would refund the deal as unanswered/),
+      problem: expect.stringMatching(
+        /no longer lists it at leaf 0: settlement would refund the deal as unanswered/,
+      ),
     });
   });
 
@@ -139,6 +142,9 @@ describe("a perimeter's kept release proofs against the log now", () => {
     const text = `${JSON.stringify(kept)}\n\n{"lookupKey":"x"}\nnot json\n`;
     const parsed = parseKeptReleases(text);
     expect(parsed.kept).toEqual([kept]);
-    expect(parsed.problems).toEqual([expect.stringMatching(/^line 3 is not a kept release proof/), 'line 4 is not JSON']);
+    expect(parsed.problems).toEqual([
+      expect.stringMatching(/^line 3 is not a kept release proof/),
+      'line 4 is not JSON',
+    ]);
   });
 });
