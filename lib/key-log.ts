@@ -39,6 +39,15 @@ export interface RegisteredKeys {
   currentKey(partyId: string, purpose?: KeyPurpose): Promise<KeyRegistration | undefined>;
 }
 
+/**
+ * Every key a party's subject was registered with, each with its period as log positions and times
+ * (oldest first), as far as the asker can verify it. Used where a signature took effect at a known
+ * log position (a logged release): the key that counts is the one registered at that position.
+ */
+export interface KeyHistory {
+  keyPeriods(partyId: string, purpose?: KeyPurpose): Promise<KeyPeriod[]>;
+}
+
 /** The releases the log holds under a lookup key (lib/transparency/release-entry.ts), as far as verified. */
 export interface ReleaseLog {
   loggedReleases(lookupKey: string): Promise<LoggedRelease[]>;
@@ -165,7 +174,9 @@ export interface TransparencyKeyLogConfig {
  * and the newest head saved in its own state, one question at a time so each answer is checked
  * against the head saved just before it.
  */
-export class TransparencyKeyLog implements RegisteredKeys, ReleaseLog, ReleaseLogWriter, ExtensionLog {
+export class TransparencyKeyLog
+  implements RegisteredKeys, KeyHistory, ReleaseLog, ReleaseLogWriter, ExtensionLog
+{
   private newest: SignedTreeHead | undefined;
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -174,7 +185,11 @@ export class TransparencyKeyLog implements RegisteredKeys, ReleaseLog, ReleaseLo
   }
 
   currentKey(partyId: string, purpose: KeyPurpose = 'party'): Promise<KeyRegistration | undefined> {
-    return this.inTurn(() => this.ask(partyId, purpose));
+    return this.inTurn(async () => currentRegistration((await this.ask(partyId, purpose)).registrations));
+  }
+
+  async keyPeriods(partyId: string, purpose: KeyPurpose = 'party'): Promise<KeyPeriod[]> {
+    return (await this.inTurn(() => this.ask(partyId, purpose))).periods;
   }
 
   async loggedReleases(lookupKey: string): Promise<LoggedRelease[]> {
@@ -224,7 +239,10 @@ export class TransparencyKeyLog implements RegisteredKeys, ReleaseLog, ReleaseLo
     return checked;
   }
 
-  private async ask(partyId: string, purpose: KeyPurpose): Promise<KeyRegistration | undefined> {
+  private async ask(
+    partyId: string,
+    purpose: KeyPurpose,
+  ): Promise<{ registrations: KeyRegistration[]; periods: KeyPeriod[] }> {
     const since = this.newest?.body.treeSize ?? 0;
     let read;
     try {
@@ -240,7 +258,7 @@ export class TransparencyKeyLog implements RegisteredKeys, ReleaseLog, ReleaseLo
       throw error;
     }
     if (read.head.body.treeSize > since || !this.newest) await this.save(read.head);
-    return currentRegistration(read.registrations);
+    return read;
   }
 
   private async signedFetch(method: 'GET' | 'POST', path: string, body: string): Promise<unknown> {

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { RegisteredKeys } from '../../lib/key-log';
+import type { KeyHistory, RegisteredKeys, ReleaseLog } from '../../lib/key-log';
+import { perimeterKeyOfRelease } from './release-key';
 import { releaseStatementProblems, type ReleaseKind } from '../../lib/release-statement';
 import { decisionMismatch, decisionSignatureValid, type SignedDecision } from '../../lib/signed-decision';
 import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
@@ -76,26 +77,35 @@ export interface RecordDeliveryInput {
 /**
  * Records when settlement was shown the delivery of one escrow's deal: only with the payee's
  * perimeter's signed release statement for this deal id and the hash of these (verified) terms, under
- * the perimeter key the transparency log registers for that seller.
+ * the perimeter key the transparency log registered for that seller when the release took effect: at
+ * the release's own leaf in the log (./release-key.ts), so a seller that rotated its perimeter key
+ * since is still paid, and a retired key's fresh release is refused.
  */
 export async function recordDelivery(
   input: RecordDeliveryInput,
-  deps: { keys: RegisteredKeys; records: DeliveryRecords; now: number },
+  deps: { keys: RegisteredKeys & Partial<KeyHistory & ReleaseLog>; records: DeliveryRecords; now: number },
 ): Promise<{ deliveredAt: number }> {
   const signed = signedEscrowOf(input.terms, input.dealId);
   const kind = parseEscrowId(input.dealId)?.kind ?? '';
   const kinds = DELIVERED_KINDS[kind];
   if (!kinds) throw refused('TermsMismatch', `an escrow of kind ${kind} has no acceptance window`);
   const sellerId = signed.payouts.get(WHOLE)!.payeeId;
-  const perimeter = await deps.keys.currentKey(sellerId, 'perimeter');
+  const termsHash = termsHashOf(input.terms);
+  const dealId = String(input.terms.body.dealId);
+  const perimeter = await perimeterKeyOfRelease(deps.keys, {
+    sellerId,
+    dealId,
+    termsHash,
+    statement: input.release,
+  });
   if (!perimeter)
     throw refused('ReleaseUnsigned', `the transparency log registers no perimeter key for ${sellerId}`);
   const statement = input.release as { body?: { kind?: unknown; sellerId?: unknown; commitment?: unknown } };
   const problems = releaseStatementProblems(input.release, {
     perimeterKey: perimeter.publicKey,
-    dealId: String(input.terms.body.dealId),
+    dealId,
     commitment: String(statement?.body?.commitment),
-    termsHash: termsHashOf(input.terms),
+    termsHash,
   });
   if (statement?.body?.sellerId !== sellerId) problems.push(`it is not seller ${sellerId}'s release`);
   if (!kinds.includes(statement?.body?.kind as ReleaseKind))
@@ -119,7 +129,12 @@ export interface AskingRun {
  */
 export async function requireBuyerConsent(
   input: { dealId: string; terms: SignedTerms; confirmation?: SignedDecision; release?: unknown },
-  deps: { keys: RegisteredKeys; records: DeliveryRecords; now: number; asking?: AskingRun },
+  deps: {
+    keys: RegisteredKeys & Partial<KeyHistory & ReleaseLog>;
+    records: DeliveryRecords;
+    now: number;
+    asking?: AskingRun;
+  },
 ): Promise<void> {
   const signed = signedEscrowOf(input.terms, input.dealId);
   if (signed.acceptanceWindowMs === undefined) return;

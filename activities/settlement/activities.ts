@@ -1,5 +1,5 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { ExtensionLog, RegisteredKeys, ReleaseLog } from '../../lib/key-log';
+import type { ExtensionLog, KeyHistory, RegisteredKeys, ReleaseLog } from '../../lib/key-log';
 import type { SignedTerms } from '../../lib/signed-terms';
 import { requirePayerSigned } from './payer-key';
 import {
@@ -55,7 +55,7 @@ export interface SettlementActivityOptions {
    * payer. And its releases: an expired deal nobody showed delivered is refunded only when none is logged;
    * and the grants' extensions: a remainder waits for every deadline the sponsor extended.
    */
-  keys: RegisteredKeys & ReleaseLog & ExtensionLog;
+  keys: RegisteredKeys & KeyHistory & ReleaseLog & ExtensionLog;
   /** When settlement was shown each deal's delivery: the signed acceptance window counts from it. */
   deliveries: DeliveryRecords;
 }

@@ -163,6 +163,20 @@ export function periodCovers(period: KeyPeriod, time: number): boolean {
   return period.untilTime !== undefined && time < period.untilTime;
 }
 
+/**
+ * Whether the key of `period` was its subject's registered key at log position `leaf`: registered at
+ * an earlier leaf, and not yet succeeded (a rotation or retirement at or before `leaf` ends it). The
+ * log's order is the one time neither the operator (append-only, consistency-checked heads) nor a
+ * signer holding a retired key can move: a statement appended after the rotation is after it.
+ */
+export function periodHoldsLeaf(period: KeyPeriod, leaf: number): boolean {
+  return period.fromLeaf < leaf && (period.untilLeaf === undefined || leaf < period.untilLeaf);
+}
+
+/** The registration that spoke for its subject at log position `leaf`, if any registration did. */
+export const registrationAtLeaf = (periods: readonly KeyPeriod[], leaf: number) =>
+  periods.find((period) => periodHoldsLeaf(period, leaf))?.registration;
+
 /** The saved head must be a prefix of the new one (or the same head): anything else is a forked log. */
 /** That an answer's head extends the head the asker saved: no rollback, no fork. */
 export function checkSavedHead(
