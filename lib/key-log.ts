@@ -311,7 +311,18 @@ export async function registeredKeyProblem(
   signed: { partyId: string; publicKey: string },
   roles: readonly PartyRole[],
 ): Promise<string | undefined> {
-  const registered = await keys.currentKey(signed.partyId);
+  return registrationProblem(await keys.currentKey(signed.partyId), signed, roles);
+}
+
+/**
+ * Why `publicKey` is not the key of `registered` (a registration the log holds for `partyId`, the
+ * current one or the one a check recorded) in one of `roles`, or undefined when it is.
+ */
+export function registrationProblem(
+  registered: KeyRegistration | undefined,
+  signed: { partyId: string; publicKey: string },
+  roles: readonly PartyRole[],
+): string | undefined {
   if (!registered) return `the transparency log registers no key for ${signed.partyId}`;
   if (!roles.includes(registered.role))
     return `${signed.partyId} is registered as a ${registered.role}, not a ${roles.join(' or ')}`;

@@ -2,6 +2,7 @@ import { Worker } from '@temporalio/worker';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { createSettlementActivities } from '../activities/settlement/activities';
+import { PayerKeyRecords } from '../activities/settlement/payer-key-record';
 import { SETTLEMENT_TASK_QUEUE } from '../lib/task-queues';
 import { startAztecSettlement } from '../activities/settlement/aztec-start';
 import { LocalLedger } from '../activities/settlement/local-ledger';
@@ -68,6 +69,8 @@ runMain('settlement worker', async () => {
       paymentWindowMs: env.TUSK_PAYMENT_WINDOW_MS,
       // Settlement's own record of when each deal was delivered (a payout waits out the signed window).
       deliveries: new DeliveryRecords(resolve(tuskHome(), 'settlement-deliveries')),
+      // The payer's key each terms were first locked under: a rotation after signing strands nothing.
+      payerKeys: new PayerKeyRecords(resolve(tuskHome(), 'settlement-payer-keys')),
       // The payer's key as the transparency log proves it, not as the operator's registry file says.
       keys: await serviceKeyLog(
         'settlement',

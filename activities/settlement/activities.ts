@@ -2,6 +2,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ExtensionLog, KeyHistory, RegisteredKeys, ReleaseLog } from '../../lib/key-log';
 import type { SignedTerms } from '../../lib/signed-terms';
 import { requirePayerSigned } from './payer-key';
+import type { PayerKeyRecords } from './payer-key-record';
 import {
   SettlementRefusedError,
   type LockEscrowInput,
@@ -58,6 +59,8 @@ export interface SettlementActivityOptions {
   keys: RegisteredKeys & KeyHistory & ReleaseLog & ExtensionLog;
   /** When settlement was shown each deal's delivery: the signed acceptance window counts from it. */
   deliveries: DeliveryRecords;
+  /** The payer's key each terms were first locked under: later locks on them check that key (./payer-key.ts). */
+  payerKeys?: PayerKeyRecords;
 }
 
 /** A whole payout may carry the buyer's signed confirmation; without one the signed window must have passed. */
@@ -121,12 +124,12 @@ export function createSettlementActivities(port: SettlementPort, options: Settle
     openEscrow: (input: SignedLock<OpenEscrowInput>) =>
       asActivity(async () => {
         // Who signed first (the payer's logged key), then what: the money the terms state.
-        await requirePayerSigned(input, options.keys);
+        await requirePayerSigned(input, options.keys, options.payerKeys);
         return port.openEscrow(checkedLock(input));
       }),
     lockEscrow: (input: SignedLock<LockEscrowInput>) =>
       asActivity(async () => {
-        await requirePayerSigned(input, options.keys);
+        await requirePayerSigned(input, options.keys, options.payerKeys);
         return port.lockEscrow({
           ...checkedLock(input),
           // From the first attempt's scheduling: a retry after a crash does not restart the window.

@@ -1,8 +1,5 @@
 import type { KeyHistory, RegisteredKeys, ReleaseLog } from '../../lib/key-log';
-import {
-  releaseLookupKey,
-  releaseStatementDigest,
-} from '../../lib/transparency/release-entry';
+import { releaseLookupKey, releaseStatementDigest } from '../../lib/transparency/release-entry';
 import { registrationAtLeaf } from '../../lib/transparency/key-registration';
 
 /** Where the perimeter key a release is judged under came from. */
