@@ -58,6 +58,14 @@ export interface ExtensionLog {
   loggedExtensions(lookupKey: string): Promise<unknown[]>;
 }
 
+/**
+ * The same extensions, each with its leaf: when the log took it in, the time the sponsor's key is
+ * judged at (a sponsor that rotates its key after extending keeps its extension).
+ */
+export interface ExtensionLeaves {
+  loggedExtensionLeaves(lookupKey: string): Promise<{ document: unknown; leafIndex: number }[]>;
+}
+
 /** A perimeter's side: logs a release and returns the head and proof it keeps beside its ledger. */
 export interface ReleaseLogWriter {
   logRelease(request: ReleaseAppendRequest): Promise<{ head: SignedTreeHead; proof: LoggedRelease }>;
@@ -175,7 +183,7 @@ export interface TransparencyKeyLogConfig {
  * against the head saved just before it.
  */
 export class TransparencyKeyLog
-  implements RegisteredKeys, KeyHistory, ReleaseLog, ReleaseLogWriter, ExtensionLog
+  implements RegisteredKeys, KeyHistory, ReleaseLog, ReleaseLogWriter, ExtensionLog, ExtensionLeaves
 {
   private newest: SignedTreeHead | undefined;
   private queue: Promise<unknown> = Promise.resolve();
@@ -197,8 +205,12 @@ export class TransparencyKeyLog
   }
 
   async loggedExtensions(lookupKey: string): Promise<unknown[]> {
+    return (await this.loggedExtensionLeaves(lookupKey)).map((logged) => logged.document);
+  }
+
+  async loggedExtensionLeaves(lookupKey: string): Promise<{ document: unknown; leafIndex: number }[]> {
     const { releases } = await this.inTurn(() => this.lookUp(lookupKey, 'GET', '', 'extension'));
-    return releases.map((logged) => logged.document);
+    return releases.map(({ document, leafIndex }) => ({ document, leafIndex }));
   }
 
   /** Appends a release; refused (thrown) unless the answer proves it is in a head extending the saved one. */

@@ -1,5 +1,11 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { ExtensionLog, KeyHistory, RegisteredKeys, ReleaseLog } from '../../lib/key-log';
+import type {
+  ExtensionLeaves,
+  ExtensionLog,
+  KeyHistory,
+  RegisteredKeys,
+  ReleaseLog,
+} from '../../lib/key-log';
 import type { SignedTerms } from '../../lib/signed-terms';
 import { requirePayerSigned } from './payer-key';
 import type { PayerKeyRecords } from './payer-key-record';
@@ -56,7 +62,7 @@ export interface SettlementActivityOptions {
    * payer. And its releases: an expired deal nobody showed delivered is refunded only when none is logged;
    * and the grants' extensions: a remainder waits for every deadline the sponsor extended.
    */
-  keys: RegisteredKeys & KeyHistory & ReleaseLog & ExtensionLog;
+  keys: RegisteredKeys & KeyHistory & ReleaseLog & ExtensionLog & ExtensionLeaves;
   /** When settlement was shown each deal's delivery: the signed acceptance window counts from it. */
   deliveries: DeliveryRecords;
   /** The payer's key each terms were first locked under: later locks on them check that key (./payer-key.ts). */

@@ -1,4 +1,10 @@
-import type { ExtensionLog, RegisteredKeys, ReleaseLog } from '../../lib/key-log';
+import type {
+  ExtensionLeaves,
+  ExtensionLog,
+  KeyHistory,
+  RegisteredKeys,
+  ReleaseLog,
+} from '../../lib/key-log';
 import { decisionMismatch, decisionSignatureValid, type SignedDecision } from '../../lib/signed-decision';
 import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
 import type { DeliveryRecords } from './acceptance';
@@ -8,7 +14,12 @@ import { requireUndeliveredRefund } from './refund-proof';
 import { signedEscrowOf, verifiedPaymentTerms, WHOLE } from './signed-payment';
 import { parseEscrowId } from '../../lib/ids/escrow-ids';
 import { consentCheckTime, recordConsentAccepted } from './consent-acceptance';
-import { extendByLoggedExtensions, remainderConsentProblem, signedDeadlines } from './remainder-terms';
+import {
+  extendByLoggedExtensions,
+  loggedLeafOf,
+  remainderConsentProblem,
+  signedDeadlines,
+} from './remainder-terms';
 
 /**
  * Money given back to its payer is taken from the party who would otherwise be paid: settlement moves
@@ -18,7 +29,7 @@ import { extendByLoggedExtensions, remainderConsentProblem, signedDeadlines } fr
  */
 export interface ConsentDeps {
   /** The log's keys; and its releases, which a refund past `notAfter` is checked against. */
-  keys: RegisteredKeys & Partial<ReleaseLog & ExtensionLog>;
+  keys: RegisteredKeys & Partial<ReleaseLog & ExtensionLog & ExtensionLeaves & KeyHistory>;
   records: DeliveryRecords;
   now: number;
 }
@@ -160,7 +171,9 @@ export async function requireRemainderDue(
 ): Promise<void> {
   if (parseEscrowId(input.dealId)?.kind !== 'grant') return;
   const body = verifiedPaymentTerms(input.terms, 'grant');
-  const deadlines = await signedDeadlines(input.terms, body.milestones, input.extensions, deps.keys);
+  // A shown extension the sponsor's current key does not verify is judged at its leaf in the log.
+  const leafOf = loggedLeafOf(input.terms, deps.keys);
+  const deadlines = await signedDeadlines(input.terms, body.milestones, input.extensions, deps.keys, leafOf);
   await extendByLoggedExtensions(deadlines, input.terms, body.milestones, deps.keys);
   let unpaid = 0n;
   let unpaidCount = 0;

@@ -1,4 +1,6 @@
-import type { ExtensionLog, RegisteredKeys } from '../../lib/key-log';
+import type { ExtensionLeaves, ExtensionLog, KeyHistory, RegisteredKeys } from '../../lib/key-log';
+import { canonicalHash } from '../../lib/canonical-json';
+import { registrationAtLeaf } from '../../lib/transparency/key-registration';
 import { extensionLookupKey } from '../../lib/transparency/release-entry';
 import { decisionMismatch, decisionSignatureValid, type SignedDecision } from '../../lib/signed-decision';
 import { termsHashOf, type SignedTerms } from '../../lib/signed-terms';
@@ -11,22 +13,35 @@ const notDue = (reason: string) => new SettlementRefusedError('RemainderNotDue',
 /** What a grant's decisions are signed about: the grant and the hash of the sponsor's terms. */
 const subjectOf = (terms: SignedTerms) => ({ id: String(terms.body.grantId), termsHash: termsHashOf(terms) });
 
+/** The log's view settlement judges grant decisions with: keys, their history, logged extensions. */
+type GrantKeys = RegisteredKeys & Partial<KeyHistory & ExtensionLeaves>;
+
+/** Where the log holds a statement (its leaf), when it does: the time its signer's key is judged at. */
+type LeafOf = (signed: SignedDecision) => Promise<number | undefined>;
+const unlogged: LeafOf = async () => undefined;
+
 /**
  * A decision of `principal` under the key the log registers for it (as a `role`, where one is
- * required: a grantee is whoever the sponsor's terms name, of any role), or why not.
+ * required: a grantee is whoever the sponsor's terms name, of any role), or why not. A decision the
+ * log holds (a sponsor's extension) also counts under the key registered at its leaf, so a rotation
+ * after it strands nothing, while a retired key's statement logged after the rotation is refused.
  */
 async function signedBy(
   signed: SignedDecision,
   principal: string,
   role: string | undefined,
-  keys: RegisteredKeys,
+  keys: GrantKeys,
+  leafOf: LeafOf = unlogged,
 ): Promise<string | undefined> {
   const key = await keys.currentKey(principal);
   if (!key || (role !== undefined && key.role !== role))
     return `${principal} is not a registered ${role ?? 'party'}`;
-  if (!decisionSignatureValid(key.publicKey, signed))
-    return `it is not signed by ${principal}'s registered key`;
-  return undefined;
+  if (decisionSignatureValid(key.publicKey, signed)) return undefined;
+  const leaf = keys.keyPeriods ? await leafOf(signed) : undefined;
+  const then = leaf === undefined ? undefined : registrationAtLeaf(await keys.keyPeriods!(principal), leaf);
+  if (then && (role === undefined || then.role === role) && decisionSignatureValid(then.publicKey, signed))
+    return undefined;
+  return `it is not signed by ${principal}'s registered key`;
 }
 
 /**
@@ -41,7 +56,8 @@ export async function signedDeadlines(
   terms: SignedTerms,
   milestones: readonly { milestoneId: string; deadline: string }[],
   extensions: readonly SignedDecision[] | undefined,
-  keys: RegisteredKeys,
+  keys: GrantKeys,
+  leafOf: LeafOf = unlogged,
 ): Promise<Map<string, number>> {
   const deadlines = new Map(milestones.map((m) => [m.milestoneId, Date.parse(m.deadline)]));
   for (const extension of extensions ?? []) {
@@ -69,7 +85,7 @@ export async function signedDeadlines(
       mismatch ??
       (typeof content?.deadline !== 'number' || !deadlines.has(milestoneId)
         ? `it extends no milestone of ${String(terms.body.grantId)}`
-        : await signedBy(extension, terms.signer, 'sponsor', keys));
+        : await signedBy(extension, terms.signer, 'sponsor', keys, leafOf));
     if (problem) throw notDue(`a deadline extension that came with it is refused: ${problem}`);
     deadlines.set(milestoneId, Math.max(deadlines.get(milestoneId)!, content!.deadline as number));
   }
@@ -122,20 +138,45 @@ export async function extendByLoggedExtensions(
   deadlines: Map<string, number>,
   terms: SignedTerms,
   milestones: readonly { milestoneId: string; deadline: string }[],
-  keys: RegisteredKeys & Partial<ExtensionLog>,
+  keys: GrantKeys & Partial<ExtensionLog>,
 ): Promise<void> {
-  if (!keys.loggedExtensions)
-    throw notDue(
-      `settlement reads no extension log, so it cannot tell whether ${String(terms.body.grantId)} was extended`,
-    );
-  const logged = await keys.loggedExtensions(
-    extensionLookupKey({ grantId: String(terms.body.grantId), termsHash: termsHashOf(terms) }),
-  );
-  for (const extension of logged) {
-    const extended = await signedDeadlines(terms, milestones, [extension as SignedDecision], keys).catch(
+  for (const { document, leafIndex } of await loggedExtensionsOf(terms, keys)) {
+    const extension = document as SignedDecision;
+    const atLeaf: LeafOf = async () => leafIndex;
+    const extended = await signedDeadlines(terms, milestones, [extension], keys, atLeaf).catch(
       () => undefined,
     );
     for (const [milestoneId, deadline] of extended ?? [])
       deadlines.set(milestoneId, Math.max(deadlines.get(milestoneId)!, deadline));
   }
+}
+
+/** The extensions the log holds for these terms, with their leaves where the log reader gives them. */
+async function loggedExtensionsOf(
+  terms: SignedTerms,
+  keys: GrantKeys & Partial<ExtensionLog>,
+): Promise<{ document: unknown; leafIndex?: number }[]> {
+  const lookupKey = extensionLookupKey({
+    grantId: String(terms.body.grantId),
+    termsHash: termsHashOf(terms),
+  });
+  if (keys.loggedExtensionLeaves) return keys.loggedExtensionLeaves(lookupKey);
+  if (keys.loggedExtensions)
+    return (await keys.loggedExtensions(lookupKey)).map((document) => ({ document }));
+  throw notDue(
+    `settlement reads no extension log, so it cannot tell whether ${String(terms.body.grantId)} was extended`,
+  );
+}
+
+/**
+ * Where the log holds an extension the workflow showed settlement (the same signed document): its
+ * leaf is when the sponsor's key is judged, if the current key does not verify it.
+ */
+export function loggedLeafOf(terms: SignedTerms, keys: GrantKeys & Partial<ExtensionLog>): LeafOf {
+  let logged: Promise<{ document: unknown; leafIndex?: number }[]> | undefined;
+  return async (signed) => {
+    logged ??= loggedExtensionsOf(terms, keys);
+    const digest = canonicalHash(signed);
+    return (await logged).find((entry) => canonicalHash(entry.document) === digest)?.leafIndex;
+  };
 }

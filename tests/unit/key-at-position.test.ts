@@ -10,7 +10,13 @@ import { SettlementRefusedError } from '../../activities/settlement/port';
 import { perimeterKeyOfRelease } from '../../activities/settlement/release-key';
 import { generateEd25519KeyPair, publicKeyOf, signEd25519 } from '../../lib/ed25519';
 import { dealEscrowId } from '../../lib/ids/escrow-ids';
-import type { KeyHistory, RegisteredKeys, ReleaseLog } from '../../lib/key-log';
+import type { ExtensionLeaves, KeyHistory, RegisteredKeys, ReleaseLog } from '../../lib/key-log';
+import {
+  extendByLoggedExtensions,
+  loggedLeafOf,
+  signedDeadlines,
+} from '../../activities/settlement/remainder-terms';
+import { signDecision } from '../../lib/signed-decision';
 import { signReleaseStatement } from '../../lib/release-statement';
 import { signTerms, termsHashOf, type SignedTerms } from '../../lib/signed-terms';
 import {
@@ -24,6 +30,7 @@ import {
 import type { OperatorSigner } from '../../lib/transparency/operator-key';
 import {
   checkReleaseLookup,
+  extensionLookupKey,
   releaseLookupKey,
   releaseStatementDigest,
 } from '../../lib/transparency/release-entry';
@@ -38,7 +45,7 @@ const SELLER = 'seller-a';
 const BUYER = 'acme';
 
 /** Settlement's view of a real log in this process: every answer checked as over HTTP. */
-function keysOf(log: TransparencyLog): RegisteredKeys & KeyHistory & ReleaseLog {
+function keysOf(log: TransparencyLog): RegisteredKeys & KeyHistory & ReleaseLog & ExtensionLeaves {
   const checked = (partyId: string, purpose: KeyPurpose) => {
     const answer = log.keyRegistrations(partyId, purpose);
     const check = checkKeyRegistrations(answer, keySubject(partyId, purpose), operator.publicKey);
@@ -53,6 +60,12 @@ function keysOf(log: TransparencyLog): RegisteredKeys & KeyHistory & ReleaseLog 
       const check = checkReleaseLookup(log.releaseLookup(lookupKey), lookupKey, operator.publicKey);
       if (!check.ok) throw new Error(check.reason);
       return check.releases;
+    },
+    loggedExtensionLeaves: async (lookupKey) => {
+      const answer = log.releaseLookup(lookupKey, 0, 'extension');
+      const check = checkReleaseLookup(answer, lookupKey, operator.publicKey, undefined, 'extension');
+      if (!check.ok) throw new Error(check.reason);
+      return check.releases.map(({ document, leafIndex }) => ({ document, leafIndex }));
     },
   };
 }
@@ -270,5 +283,66 @@ describe("settlement's record of the payer's key at lock", () => {
       lockedAt: Date.now(),
     });
     expect(await lock(other, records)).toMatch(/^PayerNotSigned: .*registers no key for acme/);
+  });
+});
+
+describe("a sponsor's deadline extension, judged at its leaf in the log", () => {
+  let dir: string;
+  let log: TransparencyLog;
+  const oldKey = generateEd25519KeyPair();
+  const newKey = generateEd25519KeyPair();
+  const DEADLINE = Date.parse('2030-01-01T00:00:00Z');
+  const milestones = [{ milestoneId: 'm1', deadline: new Date(DEADLINE).toISOString() }];
+  const grant = signTerms(
+    'grant',
+    'sp',
+    { grantId: 'g1', nonce: 'nonce-of-the-grant-g1' },
+    oldKey.privateKeyPem,
+  );
+  const lookupKey = extensionLookupKey({ grantId: 'g1', termsHash: termsHashOf(grant) });
+  const extension = (key: string, deadline: number) =>
+    signDecision(key, {
+      workflowId: 'g1',
+      runId: 'grant-run',
+      subject: { id: 'g1', termsHash: termsHashOf(grant) },
+      action: 'deadline_extension',
+      principal: 'sp',
+      content: { milestoneId: 'm1', deadline },
+      notAfter: 1_000,
+    });
+  const registerSponsor = (key: { publicKey: string }) =>
+    log.registerKey({ id: 'sp', role: 'sponsor', publicKey: key.publicKey }, 'party');
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tusk-extension-key-'));
+    log = TransparencyLog.open(join(dir, 'log.sqlite'), operator);
+  });
+  afterEach(async () => {
+    log.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps an extension logged before the rotation, and drops the retired key’s logged after it', async () => {
+    registerSponsor(oldKey);
+    const genuine = extension(oldKey.privateKeyPem, DEADLINE + 1_000);
+    log.logExtension(lookupKey, genuine);
+    registerSponsor(newKey);
+    const late = extension(oldKey.privateKeyPem, DEADLINE + 9_000);
+    log.logExtension(lookupKey, late);
+    const keys = keysOf(log);
+
+    // Shown by the workflow: the genuine one counts at its leaf; the retired key's late one is refused.
+    const shown = await signedDeadlines(grant, milestones, [genuine], keys, loggedLeafOf(grant, keys));
+    expect(shown.get('m1')).toBe(DEADLINE + 1_000);
+    await expect(signedDeadlines(grant, milestones, [late], keys, loggedLeafOf(grant, keys))).rejects.toThrow(
+      /not signed by sp's registered key/,
+    );
+    // Without the log's leaves, only the current key decides: the genuine extension would be lost.
+    await expect(signedDeadlines(grant, milestones, [genuine], keys)).rejects.toThrow(/not signed by sp's/);
+
+    // Read from the log alone: the genuine one extends, the late one is skipped.
+    const deadlines = new Map([['m1', DEADLINE]]);
+    await extendByLoggedExtensions(deadlines, grant, milestones, keys);
+    expect(deadlines.get('m1')).toBe(DEADLINE + 1_000);
   });
 });
