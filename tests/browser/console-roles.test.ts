@@ -4,7 +4,8 @@ import { dirname, join } from 'node:path';
 import { keyPaths } from '../../cli/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { evidenceRef, submitGrantEvidence } from '../../lib/signed-actions';
+import { evidenceRef, extendMilestone, submitGrantEvidence } from '../../lib/signed-actions';
+import { checkReleaseLookup, extensionLookupKey, releaseLookup } from '../../lib/transparency/release-entry';
 import { loadOperatorSigner } from '../../lib/transparency/operator-key';
 import { signDocument } from '../../lib/transparency/signed-document';
 import type { SignedTreeHead } from '../../lib/transparency/tree-head';
@@ -14,7 +15,14 @@ import { disclosureWorkflowId, grantWorkflowId } from '../../lib/ids/workflow-id
 import { temporalUiLink } from '../../lib/temporal-ui';
 import type { DisclosureStatus } from '../../workflows/disclosure/state';
 import { buyDeal, startTestDeployment, type TestDeployment } from '../integration/harness';
-import { LIFECYCLE_PARTIES, party, terminateRunning, waitFor } from '../integration/lifecycle-harness';
+import {
+  LIFECYCLE_PARTIES,
+  party,
+  signedBy,
+  terminateRunning,
+  waitFor,
+} from '../integration/lifecycle-harness';
+import { extendDeadlineUpdate } from '../../workflows/grant/workflow';
 import { tuskOk } from '../integration/cli/run-tusk';
 import { launchChromium, recordPage, screenshot } from './browser';
 import { expectReceiptDownloads } from './receipt-downloads';
@@ -36,6 +44,7 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
   const grantId = `grant-${crypto.randomUUID()}`;
   const disclosureId = `disclosure-${crypto.randomUUID()}`;
   const approvalGrantId = `grant-${crypto.randomUUID()}`;
+  const extendedGrantId = `grant-${crypto.randomUUID()}`;
 
   beforeAll(async () => {
     test = await startTestDeployment(
@@ -132,6 +141,7 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
       await terminateRunning(test.temporal, [
         grantWorkflowId(grantId),
         grantWorkflowId(approvalGrantId),
+        grantWorkflowId(extendedGrantId),
         disclosureWorkflowId(disclosureId),
       ]);
     await test?.close();
@@ -230,6 +240,90 @@ describe('the console for sponsors, auditors and the operator, in Chromium, agai
     expect(events.at(-1)).toBe(`${new Date(extended).toISOString()} deadline`);
     expect(after.record.pageErrors).toEqual([]);
     await after.context.close();
+  });
+
+  it("the grantee checks the extensions it is shown: the API's is verified, one the operator sent past the log is not binding", async () => {
+    const lab = party(test, 'lab');
+    const deadline = Date.now() + 10 * 60_000;
+    // Started through the API (so the grant is listed), then attacked straight on Temporal below.
+    await sponsor.client.request('POST', '/grants', {
+      ...sponsor.client.signed('grant', {
+        grantId: extendedGrantId,
+        granteeId: lab.id,
+        milestones: [
+          {
+            milestoneId: 'report',
+            name: 'report',
+            amount: '400',
+            deadline: new Date(deadline).toISOString(),
+            check: { kind: 'sponsor_approval' },
+          },
+        ],
+      }),
+    });
+    const active = await waitFor(
+      () => sponsor.client.get<GrantStatus>(`/grants/${extendedGrantId}`),
+      (s) => s.stage === 'active' && s.scope !== undefined,
+    );
+    const handle = test.temporal.workflow.getHandle(grantWorkflowId(extendedGrantId));
+    const logged = deadline + 10 * 60_000;
+    await extendMilestone(sponsor.client, extendedGrantId, 'report', new Date(logged).toISOString());
+    const checkInPage = async () => {
+      const signedIn = await signIn(lab, 'sponsor');
+      await signedIn.page
+        .locator(`#grants tr[data-grant="${extendedGrantId}"]`)
+        .getByRole('button', { name: 'Milestones' })
+        .click();
+      await signedIn.page.getByRole('button', { name: 'Check the extensions against the log' }).click();
+      await signedIn.page.locator('#grant [data-extension]').first().waitFor();
+      return signedIn;
+    };
+    const first = await checkInPage();
+    expect(await first.page.locator('#grant [data-extension]').allTextContents()).toEqual([
+      `report: extended to ${new Date(logged).toISOString()}, verified: signed by the sponsor and in the log (leaf ${await leafOfExtension(0)})`,
+    ]);
+    expect(await first.page.getByRole('alert').count()).toBe(0);
+    await first.context.close();
+
+    // The sponsor's genuine signature on a later deadline, sent by the operator straight to Temporal:
+    // the grant shows it, the log does not hold it, the page says so.
+    const unlogged = logged + 10 * 60_000;
+    const signed = signedBy(test, sponsor.id, active.scope!, 'deadline_extension', {
+      milestoneId: 'report',
+      deadline: unlogged,
+    });
+    await handle.executeUpdate(extendDeadlineUpdate, { args: [{ signed }] });
+    const second = await checkInPage();
+    const marks = second.page.locator('#grant [data-extension]');
+    const marked = [
+      await marks.nth(0).getAttribute('data-extension'),
+      await marks.nth(1).getAttribute('data-extension'),
+    ];
+    expect(await marks.count()).toBe(2);
+    expect(marked).toEqual(['verified', 'not-binding']);
+    expect(await marks.nth(1).textContent()).toBe(
+      `report: extended to ${new Date(unlogged).toISOString()}, NOT binding: it is not in the transparency log: ` +
+        'settlement does not honour it, and the remainder may go back at the earlier deadline',
+    );
+    expect(await second.page.getByRole('alert').textContent()).toMatch(/not binding/);
+    await screenshot(second.page, 'grantee-extension-check');
+    // Checking sends only reads and signed requests: no body, so no key or statement leaves the page.
+    expect(second.record.requests.filter((r) => r.method !== 'GET').map((r) => r.url)).toEqual([]);
+    expect(second.record.pageErrors).toEqual([]);
+    await second.context.close();
+
+    /** The leaf the log holds the grant's extension at, read and checked with the project's own code. */
+    async function leafOfExtension(index: number) {
+      const { publicKey } = await lab.client.get<{ publicKey: string }>('/operator/key');
+      const lookupKey = extensionLookupKey({
+        grantId: extendedGrantId,
+        termsHash: active.scope!.subject.termsHash,
+      });
+      const answer = releaseLookup.parse(await lab.client.get(`/log/extensions/${lookupKey}`));
+      const check = checkReleaseLookup(answer, lookupKey, publicKey, undefined, 'extension');
+      if (!check.ok) throw new Error(check.reason);
+      return check.releases[index]!.leafIndex;
+    }
   });
 
   it('the grantee submits evidence and the sponsor approves the milestone in the page; the payout shows on its timeline', async () => {

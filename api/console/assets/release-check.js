@@ -24,13 +24,13 @@ async function sha256(...parts) {
 }
 
 /** @param {string} hex */
-const fromHex = (hex) => Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));
+export const fromHex = (hex) => Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16));
 /** @param {Uint8Array} a @param {Uint8Array} b */
 const equal = (a, b) => a.length === b.length && a.every((byte, i) => byte === b[i]);
 /** RFC 9162 §2.1.1 interior node. @param {Uint8Array} left @param {Uint8Array} right */
 const nodeHash = (left, right) => sha256(Uint8Array.of(1), left, right);
 /** @param {unknown} entry */
-const entryLeafHash = (entry) => sha256(Uint8Array.of(0), encoder.encode(canonicalJson(entry)));
+export const entryLeafHash = (entry) => sha256(Uint8Array.of(0), encoder.encode(canonicalJson(entry)));
 /** @param {bigint} n */
 const isSet = (n) => (n & 1n) === 1n;
 

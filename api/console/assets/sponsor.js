@@ -1,6 +1,7 @@
 // @ts-check
 import { explain } from './api.js';
 import { el, message, replace } from './dom.js';
+import { checkGrantExtensions, extensionLine } from './extension-check.js';
 import { milestoneActions } from './grant-actions.js';
 import { receiptButtons } from './receipts.js';
 
@@ -46,6 +47,48 @@ function grantTimeline(client, grant) {
         ...(m.stage === 'open' ? [milestoneActions(client, grant, m)] : []),
       ]),
     ),
+    extensionCheck(client, grant),
+  ]);
+}
+
+/**
+ * The grantee's check of the deadline extensions shown (extension-check.js): each one verified (the
+ * sponsor's signature, in the log) or named as not binding.
+ * @param {import('./api.js').Client} client @param {any} grant
+ */
+function extensionCheck(client, grant) {
+  const shown = grant.extensions ?? [];
+  const results = el('div', { 'aria-live': 'polite' });
+  const check = el('button', { type: 'button' }, ['Check the extensions against the log']);
+  check.addEventListener('click', () => {
+    replace(results, message('Checking against the transparency log…'));
+    (async () => {
+      const operatorKey = client.operatorKey || (await client.get('/operator/key')).publicKey;
+      return checkGrantExtensions(client, grant, operatorKey);
+    })().then(
+      (findings) =>
+        replace(
+          results,
+          findings.length === 0
+            ? message(`Grant ${grant.grantId}: no deadline extension shown.`)
+            : el(
+                'ul',
+                { class: 'extension-findings' },
+                findings.map((f) =>
+                  el('li', { 'data-extension': f.problem ? 'not-binding' : 'verified' }, [extensionLine(f)]),
+                ),
+              ),
+          ...(findings.some((f) => f.problem)
+            ? [message('An extension is not binding: settlement keeps the earlier deadline.', 'error')]
+            : []),
+        ),
+      (error) => replace(results, message(explain(error), 'error')),
+    );
+  });
+  return el('section', { class: 'extensions', 'aria-label': 'deadline extensions' }, [
+    el('h4', {}, [`Deadline extensions shown: ${shown.length}`]),
+    check,
+    results,
   ]);
 }
 
