@@ -15,6 +15,13 @@ const keptPath = (homeDir: string, partyId: string, kind: TermsKind, id: string)
 const hashPath = (homeDir: string, partyId: string, kind: TermsKind, id: string) =>
   keptPath(homeDir, partyId, kind, id).replace(/\.json$/, '.terms-hash');
 
+/**
+ * The whole signed envelope, for the web console to import (api/console/assets/terms-import.js): it
+ * verifies the signature and the hash itself, so a deal signed here can be followed there.
+ */
+const signedPath = (homeDir: string, partyId: string, kind: TermsKind, id: string) =>
+  keptPath(homeDir, partyId, kind, id).replace(/\.json$/, '.signed.json');
+
 /** The groups a private selection chose, in order: only the buyer knows them, so only its home keeps them. */
 const selectionsPath = (homeDir: string, partyId: string, id: string) =>
   keptPath(homeDir, partyId, 'cohort_query', id).replace(/\.json$/, '.selections.json');
@@ -58,6 +65,19 @@ export async function keepSignedTerms(
   const homeDir = home(homeFlag);
   await writeFileAtomic(hashPath(homeDir, signer.partyId, kind, id), `${termsHash}\n`);
   await writeFileAtomic(keptPath(homeDir, signer.partyId, kind, id), `${JSON.stringify(body, null, 2)}\n`);
+  const envelope = {
+    type: 'tusk.kept-terms/v1',
+    kind,
+    id,
+    signer: signer.partyId,
+    publicKey: signer.publicKey,
+    request: signed,
+    termsHash,
+  };
+  await writeFileAtomic(
+    signedPath(homeDir, signer.partyId, kind, id),
+    `${JSON.stringify(envelope, null, 2)}\n`,
+  );
 }
 
 /**

@@ -1,4 +1,9 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keyPaths, writeFileAtomic } from '../../cli/common';
+import { tusk } from '../integration/cli/run-tusk';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { openDealResult, waitForStage } from '../../cli/buyer/commands';
 import { generateEd25519KeyPair } from '../../lib/ed25519';
@@ -217,6 +222,106 @@ describe('the web console, in Chromium, against the real stack', () => {
     expect((await buyer.client.get<{ deals: unknown[] }>('/deals')).deals).toEqual(before.deals);
     await context.close();
     await elsewhere.close();
+  });
+  it('a deal bought with the CLI is followed in the page once its kept terms are imported: a changed file is refused', async () => {
+    const { buyer, apiUrl } = test.deployment;
+    const home = await mkdtemp(join(tmpdir(), 'tusk-console-import-'));
+    try {
+      await writeFileAtomic(keyPaths(home, buyer.id).signing, buyer.signingKeyPem, 0o600);
+      await writeFileAtomic(keyPaths(home, buyer.id).result, buyer.resultKeyPem, 0o600);
+      const bought = await tusk(
+        [
+          ...['buyer', 'deal', 'cohort-cost-by-zip3', '--as', buyer.id],
+          ...['--param', 'min_age=40', '--param', 'max_age=60', '--param', 'sex=F'],
+          ...[
+            '--jurisdiction',
+            'US',
+            '--purpose',
+            'research',
+            '--accept',
+            'health',
+            '--accept',
+            'deidentified',
+          ],
+          '--wait',
+        ],
+        { TUSK_HOME: home, TUSK_API_URL: apiUrl },
+      );
+      expect(bought.code, bought.stderr).toBe(0);
+      const cliDeal = /^deal (\S+): delivered$/m.exec(bought.stdout)![1]!;
+      const keptText = await readFile(
+        join(home, 'terms', buyer.id, `cohort_query-${cliDeal}.signed.json`),
+        'utf8',
+      );
+      const kept = JSON.parse(keptText) as { request: Record<string, unknown>; termsHash: string };
+
+      const { page, context, record } = await signIn(buyer.id, buyer.signingKeyPem, buyer.resultKeyPem);
+      await page.click('button[data-role=buyer]');
+      const row = page.locator(`#my-deals tr[data-deal="${cliDeal}"]`);
+      // Before the import the page has no terms of its own for the deal: it refuses the answer.
+      await row.getByRole('button', { name: 'Open' }).click();
+      await page.locator('#deal-panel [role=alert]').waitFor();
+      expect(await page.locator('#deal-panel [role=alert]').textContent()).toMatch(
+        /no terms for deal .* were signed in this browser/,
+      );
+      const importStatus = page.locator('.terms-import [aria-live]');
+      const importFile = async (name: string, text: string) => {
+        await page.setInputFiles('#terms-file', {
+          name,
+          mimeType: 'application/json',
+          buffer: Buffer.from(text),
+        });
+        await importStatus.locator('p').waitFor();
+        return (await importStatus.textContent()) ?? '';
+      };
+      const changed = {
+        ...kept,
+        request: { ...kept.request, parameters: { min_age: 18, max_age: 90, sex: 'F' } },
+      };
+      expect(await importFile('changed.json', JSON.stringify(changed))).toBe(
+        'Refusing the terms file: its signature does not verify (changed after signing?).',
+      );
+      const otherHash = { ...kept, termsHash: `sha256:${'0'.repeat(64)}` };
+      expect(await importFile('hash.json', JSON.stringify(otherHash))).toMatch(
+        /^Refusing the terms file: its terms hash is sha256:0{64}, but the signed terms hash to sha256:[0-9a-f]{64}\.$/,
+      );
+      expect(await importFile('not.json', 'not json')).toBe('Refusing the terms file: it is not JSON.');
+      expect(await page.locator('#result').count()).toBe(0);
+
+      // The genuine file: kept, and the deal opens as one bought here would.
+      expect(await importFile(`cohort_query-${cliDeal}.signed.json`, keptText)).toBe(
+        `Terms of deal ${cliDeal} imported: signed by you, terms ${kept.termsHash}.`,
+      );
+      await page.locator('#result table, #deal-panel [role=alert]').first().waitFor({ timeout: 60_000 });
+      expect(await page.locator('#deal-panel [role=alert]').allTextContents()).toEqual([]);
+      const opened = await openDealResult(buyer.client, buyer.resultKeyPem, cliDeal);
+      const shown = opened.rows.filter((r) => r.slice(2).some((cell) => cell !== null));
+      expect(await page.locator('#result tbody td').allTextContents()).toEqual(
+        shown.flatMap((r) => r.map((cell) => (cell === null ? '' : String(cell)))),
+      );
+      await screenshot(page, 'buyer-imported-terms');
+      await page.getByRole('button', { name: /^Confirm the deal/ }).click();
+      await page.getByText(`Deal ${cliDeal} confirmed.`).waitFor();
+      await waitForStage(buyer.client, cliDeal, (s) => s.stage === 'settled', 60_000);
+      await page.click('button[data-role=buyer]');
+      await expectReceiptDownloads(
+        page,
+        page.locator(`#my-deals tr[data-deal="${cliDeal}"]`),
+        buyer.client,
+        `/deals/${cliDeal}/receipt`,
+        cliDeal,
+      );
+      // The file is read in the page: neither it nor a key nor the answer was sent anywhere.
+      const sent = record.requests.map((r) => `${r.url}\n${JSON.stringify(r.headers)}\n${r.body}`).join('\n');
+      for (const secret of [...keyEncodings(buyer.signingKeyPem), ...keyEncodings(buyer.resultKeyPem)])
+        expect(sent).not.toContain(secret);
+      expect(sent).not.toContain(String(kept.request.termsSignature));
+      expect(sent).not.toContain(opened.salt);
+      expect(record.pageErrors).toEqual([]);
+      await context.close();
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
   describe("an earlier deal, from the buyer's list", () => {
     let delivered: string;

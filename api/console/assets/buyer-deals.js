@@ -3,6 +3,7 @@ import { explain } from './api.js';
 import { el, message, replace } from './dom.js';
 import { ownScope } from './deal-terms.js';
 import { receiptButtons } from './receipts.js';
+import { termsImportForm } from './terms-import.js';
 import { signDecision } from './tusk-crypto.js';
 
 /**
@@ -55,8 +56,9 @@ function disputeForm(client, dealId, status) {
 /**
  * @param {import('./api.js').Client} client @param {HTMLElement} root
  * @param {(dealId: string) => void} open shows a deal's answer in the deal panel
+ * @param {(kind: string, id: string) => void} imported after terms signed with the CLI are imported
  */
-export async function showBuyerDeals(client, root, open) {
+export async function showBuyerDeals(client, root, open, imported) {
   const status = el('div', { 'aria-live': 'polite' });
   const listed = await client.get('/deals?kind=deal');
   const rows = (listed.deals ?? []).map(
@@ -85,6 +87,7 @@ export async function showBuyerDeals(client, root, open) {
     root,
     el('h2', {}, ['Your deals']),
     el('table', { id: 'my-deals' }, [el('thead', {}, [head]), el('tbody', {}, rows)]),
+    termsImportForm(client, imported),
     status,
   );
 }

@@ -389,7 +389,12 @@ export async function showBuyer(client, resultKey, root) {
       replace(detail, message(explain(error), 'error')),
     );
   };
-  await showBuyerDeals(client, deals, open);
+  /** A deal signed with the CLI opens once its terms are imported; a subscription shows among the others. */
+  const imported = (/** @type {string} */ kind, /** @type {string} */ id) => {
+    if (kind === 'cohort_query') open(id);
+    else void showSubscription(id).catch((error) => replace(detail, message(explain(error), 'error')));
+  };
+  await showBuyerDeals(client, deals, open, imported);
   await showBuyerSubscriptions(client, resultKey, subscriptions, showDelivered);
 }
 
