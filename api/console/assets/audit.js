@@ -3,6 +3,7 @@ import { explain } from './api.js';
 import { el, message, replace, table } from './dom.js';
 import { decisionPanel } from './disclosure-decisions.js';
 import { treeHeadProblem, verifyConsistency } from './release-check.js';
+import { checkBundleHere, reportView } from './audit-bundle.js';
 
 /**
  * The auditor's and compliance's view: the transparency log's signed head, checked here against the
@@ -98,12 +99,60 @@ export async function showAuditor(client, root) {
     keep,
     form,
     verdict,
+    bundleDrop(client, operatorKey),
     el('h2', {}, ['Disclosures']),
     disclosures,
   );
   const listed = await client.get('/deals?kind=disclosure').catch((error) => ({ error }));
   if ('error' in listed) return replace(disclosures, message(explain(listed.error), 'error'));
   replace(disclosures, disclosureTable(client, listed.deals));
+}
+
+/**
+ * Where the auditor drops (or chooses) an audit bundle; it is read and checked here (audit-bundle.js).
+ * @param {import('./api.js').Client} client @param {string} operatorKey
+ */
+function bundleDrop(client, operatorKey) {
+  const report = el('div', { 'aria-live': 'polite' });
+  const input = /** @type {HTMLInputElement} */ (
+    el('input', { id: 'bundle-file', type: 'file', accept: '.json,application/json' })
+  );
+  /** @param {File | undefined} file */
+  const check = (file) => {
+    if (!file) return;
+    (async () => {
+      let bundle;
+      try {
+        bundle = JSON.parse(await file.text());
+      } catch {
+        throw new Error('Refusing the file: it is not JSON.');
+      }
+      return checkBundleHere(client, bundle, operatorKey);
+    })().then(
+      (done) => replace(report, reportView(done)),
+      (error) => replace(report, message(explain(error), 'error')),
+    );
+  };
+  input.addEventListener('change', () => check(input.files?.[0]));
+  const zone = el('div', { class: 'drop-zone', id: 'bundle-drop' }, [
+    el('label', { for: 'bundle-file' }, [
+      'Drop an audit bundle here, or choose one (tusk audit bundle --out)',
+    ]),
+    input,
+  ]);
+  zone.addEventListener('dragover', (event) => event.preventDefault());
+  zone.addEventListener('drop', (event) => {
+    event.preventDefault();
+    check(event.dataTransfer?.files?.[0]);
+  });
+  return el('section', { 'aria-label': 'audit bundle' }, [
+    el('h2', {}, ['Verify an audit bundle']),
+    message(
+      "Checked in this page under the pinned operator key: the bundle's and receipt's signatures, the receipt in the log, the sellers' template signatures. Replaying the histories needs tusk audit verify.",
+    ),
+    zone,
+    report,
+  ]);
 }
 
 /**
