@@ -15,6 +15,7 @@ import { signTerms, termsHashOf } from '../../lib/signed-terms';
 import { publicKeyFromPem } from '../../lib/x25519-public';
 import { consistencyProof, inclusionProof, leafHash, rootOf } from '../../lib/transparency/merkle';
 import { signReleaseStatement } from '../../lib/release-statement';
+import { extensionLookupKey } from '../../lib/transparency/release-entry';
 import { launchChromium, serveConsoleOnly } from './browser';
 
 /**
@@ -396,5 +397,14 @@ describe('the console signs and opens exactly as the CLI and the API do', () => 
     expect(problems[4]).toEqual([
       'no well-formed release statement signed by the seller comes with the answer',
     ]);
+  });
+
+  it("computes a grant's extension lookup key as the log and the CLI do", async () => {
+    const grant = { grantId: 'grant-é-1', termsHash: `sha256:${'ab'.repeat(32)}` };
+    const key = await page.evaluate<string>(
+      `(async (a) => (await import('/console/extension-check.js')).extensionLookupKey(a.grantId, a.termsHash))(${JSON.stringify(grant)})`,
+    );
+    expect(key).toBe(extensionLookupKey(grant));
+    expect(key).not.toBe(extensionLookupKey({ ...grant, grantId: 'grant-é-2' }));
   });
 });
