@@ -405,6 +405,8 @@ export async function showBuyer(client, resultKey, root) {
  */
 async function openExisting(client, resultKey, templates, dealId, panel) {
   if (!resultKey) return replace(panel, message('Load your result (X25519) key to open results.', 'error'));
+  // What the panel said about an earlier try (a refusal) goes at once: it is not about this one.
+  replace(panel, message(`Opening deal ${dealId}…`));
   const deal = await client.get(`/deals/${encodeURIComponent(dealId)}`);
   const template = templates.find(
     (/** @type {Template} */ t) => t.id === deal.templateId && t.seller === deal.sellerId,
