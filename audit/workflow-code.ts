@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 
 /** The workflow code every Tusk worker runs: replay pins it. */
@@ -18,6 +18,7 @@ export interface WorkflowCodeIdentity {
 
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error() {}, log() {} };
 let cached: Promise<WorkflowCodeIdentity> | undefined;
+const bundles = new Map<string, Promise<{ code: string }>>();
 
 /**
  * Bundles workflow code without printing webpack's module list. webpack's default context is the
@@ -36,9 +37,28 @@ export async function quietWorkflowBundle(
   });
 }
 
+/**
+ * The same bundle, built once per process for each (workflows, failure converter) pair: webpack
+ * spends seconds of CPU on each build, and a verifier replays many bundles against the same code
+ * files. A failed build is forgotten, so the next call tries again.
+ */
+export function workflowBundleOnce(
+  workflowsPath: string,
+  failureConverterPath?: string,
+): Promise<{ code: string }> {
+  const key = `${resolve(workflowsPath)}\0${failureConverterPath ? resolve(failureConverterPath) : ''}`;
+  let bundle = bundles.get(key);
+  if (!bundle) {
+    bundle = quietWorkflowBundle(workflowsPath, failureConverterPath);
+    bundles.set(key, bundle);
+    bundle.catch(() => bundles.delete(key));
+  }
+  return bundle;
+}
+
 /** Bundles the workflow code once per process (a few seconds) and names it by hash. */
 export function workflowCodeIdentity(): Promise<WorkflowCodeIdentity> {
-  cached ??= quietWorkflowBundle(WORKFLOWS_PATH).then(({ code }) => ({
+  cached ??= workflowBundleOnce(WORKFLOWS_PATH).then(({ code }) => ({
     bundleHash: `sha256:${createHash('sha256').update(code).digest('hex')}`,
     sdkVersion: (
       JSON.parse(readFileSync(require.resolve('@temporalio/worker/package.json'), 'utf8')) as {

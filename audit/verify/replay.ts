@@ -4,7 +4,7 @@ import type { SignedBundle } from '../bundle';
 import {
   FAILURE_CONVERTER_PATH,
   WORKFLOWS_PATH,
-  quietWorkflowBundle,
+  workflowBundleOnce,
   workflowCodeIdentity,
 } from '../workflow-code';
 import { finding, ok, type CheckResult } from './report';
@@ -34,7 +34,7 @@ export async function replayRuns(
   quietRuntime();
   const replays = Worker.runReplayHistories(
     {
-      workflowBundle: await quietWorkflowBundle(workflowsPath, FAILURE_CONVERTER_PATH),
+      workflowBundle: await workflowBundleOnce(workflowsPath, FAILURE_CONVERTER_PATH),
       dataConverter: { failureConverterPath: FAILURE_CONVERTER_PATH },
       replayName: 'tusk-audit',
     },

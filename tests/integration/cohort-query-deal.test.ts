@@ -14,6 +14,7 @@ import { domainGroups } from '../../query-policies/group-domain';
 import { buyDeal, DEMO_TEMPLATE, startTestDeployment, type TestDeployment } from './harness';
 import { historyText } from './lifecycle-harness';
 import { confirmDeal } from '../../lib/signed-actions';
+import { testWorkflowBundle } from '../support/workflow-bundle';
 
 const PARAMETERS = { min_age: 30, max_age: 50, sex: 'F' };
 const ACCEPTANCE_MS = 8_000;
@@ -205,15 +206,14 @@ describe('a cohort-query deal, end to end', () => {
     const history = await test.temporal.workflow.getHandle(dealId).fetchHistory();
     const dataConverter = historyDataConverter(test.codec);
     await expect(
-      Worker.runReplayHistory(
-        { workflowsPath: join(__dirname, '../../workflows/index.ts'), dataConverter },
-        history,
-        dealId,
-      ),
+      Worker.runReplayHistory({ workflowBundle: await testWorkflowBundle(), dataConverter }, history, dealId),
     ).resolves.toBeUndefined();
     await expect(
       Worker.runReplayHistory(
-        { workflowsPath: join(__dirname, '../fixtures/reordered-deal-workflow.ts'), dataConverter },
+        {
+          workflowBundle: await testWorkflowBundle(join(__dirname, '../fixtures/reordered-deal-workflow.ts')),
+          dataConverter,
+        },
         history,
         dealId,
       ),

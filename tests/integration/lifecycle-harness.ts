@@ -6,6 +6,7 @@ import { Worker } from '@temporalio/worker';
 import { historyDataConverter } from '../../lib/codec/history-codec';
 import { TuskClient } from '../../lib/tusk-client';
 import { decodeHistoryJson, searchableText } from '../support/history-codec';
+import { testWorkflowBundle } from '../support/workflow-bundle';
 import type { ExtraParty, PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { TestDeployment } from './harness';
 import {
@@ -137,7 +138,7 @@ export async function replay(
   const history = await test.temporal.workflow.getHandle(workflowId, runId).fetchHistory();
   await Worker.runReplayHistory(
     {
-      workflowsPath: join(__dirname, '../../workflows/index.ts'),
+      workflowBundle: await testWorkflowBundle(),
       dataConverter: historyDataConverter(codec),
     },
     history,

@@ -13,6 +13,7 @@ import { grantWorkflowId, subscriptionWorkflowId } from '../../lib/ids/workflow-
 import { RESEARCH_IN_US, startTestDeployment, type TestDeployment } from './harness';
 import { LIFECYCLE_PARTIES, party, terminateRunning, waitFor } from './lifecycle-harness';
 import { cancelSubscription, submitGrantEvidence } from '../../lib/signed-actions';
+import { testWorkflowBundle } from '../support/workflow-bundle';
 
 const V2_PATCHED = join(__dirname, '../fixtures/upgrade/v2-patched.ts');
 const V2_UNPATCHED = join(__dirname, '../fixtures/upgrade/v2-unpatched.ts');
@@ -89,7 +90,10 @@ describe('upgrading long-lived workflows with runs in flight', () => {
   };
   const replayAgainst = async (workflowsPath: string, workflowId: string) =>
     Worker.runReplayHistory(
-      { workflowsPath, dataConverter: historyDataConverter(test.codec) },
+      {
+        workflowBundle: await testWorkflowBundle(workflowsPath),
+        dataConverter: historyDataConverter(test.codec),
+      },
       await test.temporal.workflow.getHandle(workflowId).fetchHistory(),
       workflowId,
     );
@@ -150,7 +154,7 @@ describe('upgrading long-lived workflows with runs in flight', () => {
     await test.deployment.services.get('deals worker')!.stop();
   });
 
-  // Each replay bundles the workflow code (seconds, more on a loaded machine).
+  // Each version's code is bundled once for the file (seconds, more on a loaded machine).
   it(
     'version 2 without patched() cannot replay the runs in flight: a worker would fail their next task',
     { timeout: 300_000 },
@@ -174,7 +178,7 @@ describe('upgrading long-lived workflows with runs in flight', () => {
         connection,
         namespace: 'default',
         taskQueue: DEALS_TASK_QUEUE,
-        workflowsPath: V2_PATCHED,
+        workflowBundle: await testWorkflowBundle(V2_PATCHED),
         dataConverter: historyDataConverter(test.codec),
       });
       try {

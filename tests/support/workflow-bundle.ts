@@ -1,6 +1,11 @@
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { FAILURE_CONVERTER_PATH, WORKFLOWS_PATH, quietWorkflowBundle } from '../../audit/workflow-code';
+import { join, resolve } from 'node:path';
+import {
+  FAILURE_CONVERTER_PATH,
+  WORKFLOWS_PATH,
+  quietWorkflowBundle,
+  workflowBundleOnce,
+} from '../../audit/workflow-code';
 
 /**
  * Builds the deals worker's workflow bundle once into `directory` and points every deals worker
@@ -13,4 +18,17 @@ export async function shareWorkflowBundle(directory: string): Promise<string> {
   await writeFile(path, code);
   process.env.TUSK_WORKFLOW_BUNDLE = path;
   return path;
+}
+
+/**
+ * Workflow code to replay a history against or run a test worker on, with the history codec's
+ * failure converter as every worker runs it: Tusk's own workflows from the run's shared bundle, a
+ * fixture's built once per test file. Each build is seconds of webpack CPU; a suite replays dozens.
+ */
+export async function testWorkflowBundle(
+  workflowsPath = WORKFLOWS_PATH,
+): Promise<{ code: string } | { codePath: string }> {
+  const shared = process.env.TUSK_WORKFLOW_BUNDLE;
+  if (shared && resolve(workflowsPath) === WORKFLOWS_PATH) return { codePath: shared };
+  return workflowBundleOnce(workflowsPath, FAILURE_CONVERTER_PATH);
 }
