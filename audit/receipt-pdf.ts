@@ -1,4 +1,3 @@
-import PDFDocument from 'pdfkit';
 import { templateOf, type SignedReceipt } from './receipt';
 
 const KIND_NAMES: Record<SignedReceipt['body']['kind'], string> = {
@@ -57,7 +56,9 @@ const LABEL_WIDTH = 150;
  * carries their openings, as the redaction rules give them), the hashes that tie it to the deal, and
  * the operator's signature with how to check it. The signed JSON stays the authoritative document.
  */
-export function receiptPdf(receipt: SignedReceipt): Promise<Buffer> {
+export async function receiptPdf(receipt: SignedReceipt): Promise<Buffer> {
+  // Loaded when a PDF is asked for: every other command of the CLI would pay for its fonts and parsers.
+  const { default: PDFDocument } = await import('pdfkit');
   const { body, signature, openings } = receipt;
   const doc = new PDFDocument({
     size: 'A4',

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { bundleWorkflowCode } from '@temporalio/worker';
 
 /** The workflow code every Tusk worker runs: replay pins it. */
 export const WORKFLOWS_PATH = join(__dirname, '../workflows/index.ts');
@@ -29,6 +28,9 @@ export async function quietWorkflowBundle(
   workflowsPath: string,
   failureConverterPath?: string,
 ): Promise<{ code: string }> {
+  // The SDK's worker package (webpack, the native bridge) is loaded when code is bundled, not by
+  // every CLI command that imports the audit.
+  const { bundleWorkflowCode } = await import('@temporalio/worker');
   return bundleWorkflowCode({
     workflowsPath,
     ...(failureConverterPath ? { failureConverterPath } : {}),

@@ -1,5 +1,4 @@
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import type { SignedBundle } from '../bundle';
 import {
   FAILURE_CONVERTER_PATH,
@@ -31,7 +30,10 @@ export async function replayRuns(
       );
     }
   }
-  quietRuntime();
+  // Loaded here, not by every CLI command that imports the verifier (webpack, the native bridge).
+  const sdk = await import('@temporalio/worker');
+  quietRuntime(sdk);
+  const { Worker } = sdk;
   const replays = Worker.runReplayHistories(
     {
       workflowBundle: await workflowBundleOnce(workflowsPath, FAILURE_CONVERTER_PATH),
@@ -55,7 +57,7 @@ export async function replayRuns(
  * The replay worker's state changes are the SDK's INFO lines; an auditor's terminal shows only the
  * checks. A process that already runs workers (a test, the demo's own) keeps the runtime it has.
  */
-function quietRuntime(): void {
+function quietRuntime({ Runtime, DefaultLogger }: typeof import('@temporalio/worker')): void {
   try {
     Runtime.install({ logger: new DefaultLogger('WARN') });
   } catch {

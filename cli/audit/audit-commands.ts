@@ -1,5 +1,4 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { signedBundle, type SignedBundle } from '../../audit/bundle';
@@ -96,7 +95,9 @@ type VerifyFlags = AuditOptions &
   };
 
 /** The replay worker's state changes are not the auditor's business: warnings and errors only. */
-function quietRuntime(): void {
+async function quietRuntime(): Promise<void> {
+  // Loaded by verify alone: the other commands would pay for the SDK's native bridge at every start.
+  const { DefaultLogger, Runtime } = await import('@temporalio/worker');
   try {
     Runtime.install({ logger: new DefaultLogger('WARN') });
   } catch {
@@ -112,7 +113,7 @@ async function chainContext(options: VerifyFlags, client: TuskClient | undefined
 }
 
 async function verify(target: string, options: VerifyFlags): Promise<void> {
-  quietRuntime();
+  await quietRuntime();
   const bundle = await loadBundle(target, options);
   const client =
     isFile(target) && !options.as && !process.env.TUSK_PARTY

@@ -1,4 +1,4 @@
-import SEAL from 'node-seal';
+import type SEALModule from 'node-seal';
 import type { SEALLibrary } from 'node-seal/implementation/seal';
 import type { BatchEncoder } from 'node-seal/implementation/batch-encoder';
 import type { Context } from 'node-seal/implementation/context';
@@ -50,6 +50,10 @@ let shared: Promise<HeContext> | undefined;
  */
 export function heContext(): Promise<HeContext> {
   shared ??= (async () => {
+    // Loaded on first use: a process that never computes on ciphertexts (the CLI) skips its wasm.
+    const { default: SEAL } = (await import('node-seal')) as unknown as {
+      default: typeof SEALModule;
+    };
     const seal = await SEAL();
     const bfv = seal.SchemeType.bfv as SchemeType;
     const tc128 = seal.SecurityLevel.tc128 as SecurityLevel;
