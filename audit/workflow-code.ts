@@ -9,7 +9,10 @@ export const FAILURE_CONVERTER_PATH = join(__dirname, '../lib/codec/failure-conv
 const CODE_ROOT = join(__dirname, '..');
 
 export interface WorkflowCodeIdentity {
-  /** sha256 of the webpack bundle the SDK builds from workflows/index.ts (no absolute paths in it). */
+  /**
+   * sha256 of the webpack bundle the SDK builds from workflows/index.ts with the history codec's
+   * failure converter, as the workers run it (no absolute paths in it).
+   */
   bundleHash: string;
   sdkVersion: string;
   workflowsPath: 'workflows/index.ts';
@@ -58,9 +61,13 @@ export function workflowBundleOnce(
   return bundle;
 }
 
-/** Bundles the workflow code once per process (a few seconds) and names it by hash. */
+/**
+ * Bundles the workflow code once per process (a few seconds) and names it by hash: the bundle the
+ * workers run, with the history codec's failure converter, which is also the one the verifier replays
+ * against, so a verifying process builds one bundle, not two.
+ */
 export function workflowCodeIdentity(): Promise<WorkflowCodeIdentity> {
-  cached ??= workflowBundleOnce(WORKFLOWS_PATH).then(({ code }) => ({
+  cached ??= workflowBundleOnce(WORKFLOWS_PATH, FAILURE_CONVERTER_PATH).then(({ code }) => ({
     bundleHash: `sha256:${createHash('sha256').update(code).digest('hex')}`,
     sdkVersion: (
       JSON.parse(readFileSync(require.resolve('@temporalio/worker/package.json'), 'utf8')) as {
