@@ -127,10 +127,13 @@ export function subscriptionAsSeenBy(party: Party, status: SubscriptionStatus) {
     deliveries,
     payment,
     attention,
+    disputes,
     ...rest
   } = status;
   return {
     ...rest,
+    // A dispute's reason is the subscriber's own words about what it got.
+    ...(disputes ? { disputes: disputes.map((dispute) => withoutKey(dispute, 'reason')) } : {}),
     ...(payment ? { payment: withoutKey(payment, 'amount') } : {}),
     ...(attention ? { attention: attention.map((item) => withoutKey(item, 'reason')) } : {}),
     deliveries: deliveries.map((delivery) => ({

@@ -1,4 +1,5 @@
 import { sha256Ref } from './canonical-json';
+import { parseEscrowId } from './ids/escrow-ids';
 import type { DecisionScope } from './signed-decision';
 import { TuskApiError, type TuskClient } from './tusk-client';
 
@@ -119,6 +120,54 @@ export async function reportPaymentReady<T>(client: TuskClient, subscriptionId: 
       if (!runMoved || tries >= 3) throw error;
     }
   }
+}
+
+/** A period's escrow as a subscription's status names it, checked to be that subscription's and period's. */
+function periodEscrowShown(escrowId: string | undefined, subscriptionId: string, period: number): string {
+  const ref = escrowId === undefined ? undefined : parseEscrowId(escrowId);
+  if (ref?.kind !== 'period' || ref.subscriptionId !== subscriptionId || ref.period !== period)
+    throw new Error(`subscription ${subscriptionId}'s status names no escrow of period ${period}: refusing to sign`);
+  return escrowId!;
+}
+
+/**
+ * The subscriber disputes a delivered period before its end (its status's `held`): it signs the
+ * period, its escrow and the reason, and the period's payout waits for the seller's concession or the
+ * dispute's deadline.
+ */
+export async function disputeSubscriptionPeriod<T>(
+  client: TuskClient,
+  subscriptionId: string,
+  period: number,
+  reason: string,
+): Promise<T> {
+  const path = subscriptionPath(subscriptionId);
+  const { held } = await client.get<{ held?: { period: number; escrowId: string } }>(path);
+  if (held?.period !== period)
+    throw new Error(`period ${period} of ${subscriptionId} is not awaiting its payout: nothing to dispute`);
+  const escrowId = periodEscrowShown(held.escrowId, subscriptionId, period);
+  const proof = await client.decide(path, 'dispute_opening', { period, escrowId, reason }, subscriptionId);
+  return client.post<T>(`${path}/dispute`, { period, reason, ...proof });
+}
+
+/**
+ * The seller concedes a disputed period: its signed `refund_consent` of that period's escrow, which
+ * settlement refunds on (and on no other period's).
+ */
+export async function concedeSubscriptionPeriod<T>(
+  client: TuskClient,
+  subscriptionId: string,
+  period: number,
+): Promise<T> {
+  const path = subscriptionPath(subscriptionId);
+  const { disputes } = await client.get<{ disputes?: { period: number; escrowId: string; stage: string }[] }>(
+    path,
+  );
+  const dispute = disputes?.find((d) => d.period === period && d.stage === 'open');
+  if (!dispute) throw new Error(`period ${period} of ${subscriptionId} has no open dispute`);
+  const escrowId = periodEscrowShown(dispute.escrowId, subscriptionId, period);
+  const proof = await client.decide(path, 'refund_consent', { escrowId }, subscriptionId);
+  return client.post<T>(`${path}/concede`, { period, ...proof });
 }
 
 export async function addDisputeEvidence<T>(

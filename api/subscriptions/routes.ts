@@ -2,10 +2,13 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { decisionProof } from '../signed-decision';
 import { ACCESS_TOKEN_HEADER } from '../../lib/access-token';
 import { requireParty, requireRole } from '../auth';
+import { subscriptionAsSeenBy } from '../redaction';
 import { accepted } from '../common-schemas';
 import type { SubscriptionService } from './service';
 import {
+  concedePeriodBody,
   createSubscriptionBody,
+  disputePeriodBody,
   deliveryParams,
   paymentReadyBody,
   periodDelivery,
@@ -80,6 +83,42 @@ export const subscriptionRoutes: FastifyPluginAsyncZod<{ subscriptions: Subscrip
             request.body,
           ),
         ),
+  );
+
+  app.post(
+    '/subscriptions/:subscriptionId/dispute',
+    {
+      schema: {
+        summary:
+          "Dispute a delivered period before its end (its buyer, signed over its scope, the period's escrow and the reason): its payout is held",
+        params: subscriptionParams,
+        body: disputePeriodBody,
+        response: { 200: subscriptionStatus, ...errorResponses },
+      },
+    },
+    async (request) =>
+      subscriptionAsSeenBy(
+        requireParty(request),
+        await subscriptions.disputePeriod(requireParty(request), request.params.subscriptionId, request.body),
+      ),
+  );
+
+  app.post(
+    '/subscriptions/:subscriptionId/concede',
+    {
+      schema: {
+        summary:
+          "Concede a disputed period (its seller's signed refund_consent of the period's escrow): the period is refunded",
+        params: subscriptionParams,
+        body: concedePeriodBody,
+        response: { 200: subscriptionStatus, ...errorResponses },
+      },
+    },
+    async (request) =>
+      subscriptionAsSeenBy(
+        requireParty(request),
+        await subscriptions.concedePeriod(requireParty(request), request.params.subscriptionId, request.body),
+      ),
   );
 
   app.get(

@@ -2,9 +2,11 @@ import { decisionProof } from '../signed-decision';
 import { releaseStatement } from '../../lib/release-statement';
 import { z } from 'zod';
 import { attentionItem } from '../deals/schemas';
+import { MAX_DISPUTE_REASON } from '../../workflows/deal/shapes';
 import {
   answeredQuery,
   periodDelivery as workflowPeriodDelivery,
+  periodDispute,
   periodPayment,
   refusedQuery,
   subscriptionStatus as workflowSubscriptionStatus,
@@ -64,6 +66,15 @@ export const subscriptionParams = z.object({ subscriptionId: businessId });
 /** The period in grace the top-up is for, signed with the report over the run (the status's `scope`). */
 export const paymentReadyBody = decisionProof.extend({ period: z.int().min(1) });
 export type PaymentReadyBody = z.infer<typeof paymentReadyBody>;
+/** The held period disputed and why, signed with the opening over the run (the status's `scope`). */
+export const disputePeriodBody = decisionProof.extend({
+  period: z.int().min(1),
+  reason: z.string().min(1).max(MAX_DISPUTE_REASON),
+});
+export type DisputePeriodBody = z.infer<typeof disputePeriodBody>;
+/** The disputed period conceded: the seller's `refund_consent` of its escrow (the status's dispute). */
+export const concedePeriodBody = decisionProof.extend({ period: z.int().min(1) });
+export type ConcedePeriodBody = z.infer<typeof concedePeriodBody>;
 export const deliveryParams = subscriptionParams.extend({ period: z.coerce.number().int().min(1) });
 
 /** A refused query's reason is left out for auditors and compliance, as a deal's problem is. */
@@ -87,6 +98,8 @@ export const subscriptionStatus = workflowSubscriptionStatus
     /** Where the subscriber pays the current period (the amount hidden with the price). */
     payment: periodPayment.partial({ amount: true }).optional(),
     attention: z.array(attentionItem).optional(),
+    /** A dispute's reason is left out for auditors and compliance. */
+    disputes: z.array(periodDispute.partial({ reason: true })).optional(),
   })
   .meta({ id: 'SubscriptionStatus' });
 

@@ -1,10 +1,12 @@
-import type { Client } from '@temporalio/client';
+import type { Client, UpdateDefinition } from '@temporalio/client';
 import { accessTokenHash } from '../../lib/access-token';
 import type { BlobStore } from '../../lib/blob-store';
 import { x25519KeyDocument } from '../../lib/signed-terms';
 import type { Party } from '../../lib/parties';
 import {
   cancelSubscriptionUpdate,
+  concedePeriodUpdate,
+  disputePeriodUpdate,
   paymentReadyUpdate,
   subscription,
   subscriptionStatusQuery,
@@ -18,7 +20,7 @@ import { requireOwner, subscriptionAsSeenBy } from '../redaction';
 import { signedTermsOf } from '../signed-terms';
 import { checkSignedMoney } from '../signed-money';
 import type { LifecycleConfig } from '../lifecycle-config';
-import type { CreateSubscriptionBody, PaymentReadyBody } from './schemas';
+import type { ConcedePeriodBody, CreateSubscriptionBody, DisputePeriodBody, PaymentReadyBody } from './schemas';
 import type { TemplateCatalog } from '../templates/catalog';
 import { checkTemplateOrder } from '../templates/order';
 import { assertAffordable } from '../settlement/affordability';
@@ -154,6 +156,50 @@ export class SubscriptionService {
       `subscription ${subscriptionId}`,
       subscription.name,
     );
+  }
+
+  /**
+   * The subscriber's signed dispute of the period whose payout its status shows held (`held`), over
+   * that period's escrow; who may dispute and when is the workflow's to say.
+   */
+  async disputePeriod(
+    party: Party,
+    subscriptionId: string,
+    { period, reason, ...proof }: DisputePeriodBody,
+  ): Promise<SubscriptionStatus> {
+    const { scope, held } = await this.status(subscriptionId);
+    if (held?.period !== period)
+      throw new ApiError(
+        'invalid_state',
+        `period ${period} of ${subscriptionId} is not awaiting its payout: a period is disputed after its delivery, before its end`,
+      );
+    const content = { period, escrowId: held.escrowId, reason };
+    const signed = signedByParty(party, scope, 'dispute_opening', content, proof);
+    return this.periodUpdate(subscriptionId, disputePeriodUpdate, { signed });
+  }
+
+  /** The seller's signed consent to refund a disputed period's escrow (its status's dispute). */
+  async concedePeriod(
+    party: Party,
+    subscriptionId: string,
+    { period, ...proof }: ConcedePeriodBody,
+  ): Promise<SubscriptionStatus> {
+    const { scope, disputes } = await this.status(subscriptionId);
+    const dispute = disputes?.find((d) => d.period === period && d.stage === 'open');
+    if (!dispute)
+      throw new ApiError('invalid_state', `period ${period} of ${subscriptionId} has no open dispute`);
+    const signed = signedByParty(party, scope, 'refund_consent', { escrowId: dispute.escrowId }, proof);
+    return this.periodUpdate(subscriptionId, concedePeriodUpdate, { period, signed });
+  }
+
+  private periodUpdate<A>(
+    subscriptionId: string,
+    update: UpdateDefinition<SubscriptionStatus, [A]>,
+    request: A,
+  ): Promise<SubscriptionStatus> {
+    const what = `subscription ${subscriptionId}`;
+    const workflowId = subscriptionWorkflowId(subscriptionId);
+    return this.calls.update(workflowId, update, request, what, subscription.name);
   }
 
   /** The current period's token, sealed to the buyer: only the buyer's X25519 key opens it. */

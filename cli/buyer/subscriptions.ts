@@ -4,6 +4,7 @@ import { ACCESS_TOKEN_HEADER, accessTokenContext } from '../../lib/access-token'
 import { open } from '../../lib/sealed-box';
 import {
   cancelSubscription,
+  disputeSubscriptionPeriod,
   openResult,
   publicKeyFromPem,
   reportPaymentReady,
@@ -39,6 +40,13 @@ interface SubscribeOptions extends PartyOptions {
   seller?: string;
   id?: string;
   periods?: string;
+}
+
+/** A period number given on the command line (from 1). */
+export function periodOf(value: string): number {
+  const period = Number(value);
+  if (!Number.isInteger(period) || period < 1) throw new CliError('--period takes a whole number from 1');
+  return period;
 }
 
 function periodsOf(value: string): number {
@@ -199,6 +207,26 @@ export function registerSubscriptionCommands(buyer: Command): void {
     const client = await partyClient(options);
     await reportPaymentReady<{ accepted: true }>(client, id);
     console.log(`subscription ${id}: payment reported; the charge is tried again now`);
+  });
+  withPartyOptions(
+    subscription
+      .command('dispute <subscriptionId>')
+      .description(
+        "dispute a delivered period before its end (signed): its payout waits for the seller's concession or the dispute's deadline",
+      )
+      .requiredOption('--period <n>', 'the period disputed (its status shows it as `held`)')
+      .requiredOption('--reason <text>', 'what is wrong (signed with the dispute)'),
+  ).action(async (id: string, options: PartyOptions & { period: string; reason: string }) => {
+    const client = await partyClient(options);
+    const status = await disputeSubscriptionPeriod<{ disputes?: { period: number; until: number }[] }>(
+      client,
+      id,
+      periodOf(options.period),
+      options.reason,
+    );
+    const dispute = status.disputes?.find((d) => d.period === periodOf(options.period));
+    const until = dispute ? ` until ${new Date(dispute.until).toISOString()}` : '';
+    console.log(`subscription ${id}: period ${options.period} disputed; its payout is held${until}`);
   });
   withPartyOptions(
     subscription

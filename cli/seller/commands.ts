@@ -11,6 +11,7 @@ import { addKeyCheckCommand } from '../key-check';
 import { importTable } from './import';
 import { exportLedger } from './ledger-export';
 import { addLogCheckCommand } from './log-check';
+import { addSellerSubscriptionCommands } from './subscriptions';
 import { initSeller, signPolicy } from './onboarding';
 
 function progressBar(written: number, total: number): void {
@@ -105,4 +106,5 @@ export function registerSellerCommands(program: Command): void {
   addLogCheckCommand(seller);
   addDisputePartyCommands(seller);
   addDisputeConcedeCommand(seller);
+  addSellerSubscriptionCommands(seller);
 }

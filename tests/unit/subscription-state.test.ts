@@ -186,3 +186,47 @@ describe('subscription payment retries (payment-ready)', () => {
     expect(next.snapshot().scope).toBeUndefined();
   });
 });
+
+describe("a delivered period's dispute", () => {
+  const delivered = () => {
+    const sub = new SubscriptionState(input, 1000);
+    sub.startPeriod();
+    sub.charged();
+    sub.holdPayout('period:sub:1:n');
+    return sub;
+  };
+
+  it('only the subscriber disputes, only the held period, once; it holds until the period end plus grace', () => {
+    const sub = delivered();
+    expect(sub.snapshot().held).toEqual({ period: 1, escrowId: 'period:sub:1:n', until: 1100 });
+    expect(() => sub.assertCanDispute('s', 1, 'wrong')).toThrow(/only the subscriber/);
+    expect(() => sub.assertCanDispute('b', 2, 'wrong')).toThrow(/period 2 of sub is not awaiting its payout/);
+    expect(() => sub.assertCanDispute('b', 1, '')).toThrow(/reason/);
+    expect(sub.openDispute('b', 1, 'empty cohort', 1050)).toMatchObject({
+      period: 1,
+      escrowId: 'period:sub:1:n',
+      stage: 'open',
+      until: 1130,
+    });
+    expect(() => sub.assertCanDispute('b', 1, 'again')).toThrow(/already disputed/);
+  });
+
+  it('only the seller concedes an open dispute; one not conceded lapses; none after the hold ends', () => {
+    const sub = delivered();
+    expect(() => sub.assertCanConcede('s', 1)).toThrow(/no open dispute/);
+    sub.openDispute('b', 1, 'empty cohort', 1050);
+    expect(() => sub.concede('b', 1, 1060)).toThrow(/only the seller/);
+    sub.concede('s', 1, 1060);
+    sub.lapse(1, 1200);
+    expect(sub.disputeOf(1)).toMatchObject({ stage: 'conceded', resolvedAt: 1060 });
+    expect(() => sub.concede('s', 1, 1070)).toThrow(/no open dispute/);
+    sub.endHold();
+    expect(sub.snapshot().held).toBeUndefined();
+    expect(() => sub.assertCanDispute('b', 1, 'late')).toThrow(/not awaiting its payout/);
+
+    const other = delivered();
+    other.openDispute('b', 1, 'empty cohort', 1050);
+    other.lapse(1, 1130);
+    expect(other.disputeOf(1)).toMatchObject({ stage: 'lapsed', resolvedAt: 1130 });
+  });
+});

@@ -64,6 +64,29 @@ export type PeriodDelivery = z.infer<typeof periodDelivery>;
 /** Where the subscriber pays the current period's charge, from its own wallet. */
 export const periodPayment = z.object({ period: z.number(), address: z.string(), amount: z.string() });
 
+/**
+ * The subscriber's dispute of a delivered period: `open` holds the period's payout; `conceded`, the
+ * seller signed consent to refund it (settlement refunds on that signature); `lapsed`, the seller did
+ * not concede by `until` and the payout went ahead.
+ */
+export const PERIOD_DISPUTE_STAGES = ['open', 'conceded', 'lapsed'] as const;
+export const periodDispute = z.object({
+  period: z.number(),
+  /** The period's escrow: what the subscriber's dispute and the seller's consent are signed over. */
+  escrowId: z.string(),
+  reason: z.string(),
+  stage: z.enum(PERIOD_DISPUTE_STAGES),
+  openedAt: z.number(),
+  /** Until when the seller may concede; the payout proceeds after it. */
+  until: z.number(),
+  resolvedAt: z.number().optional(),
+});
+export type PeriodDispute = z.infer<typeof periodDispute>;
+
+/** The delivered period whose payout waits for its end: its subscriber may dispute it until then. */
+export const heldPayout = z.object({ period: z.number(), escrowId: z.string(), until: z.number() });
+export type HeldPayout = z.infer<typeof heldPayout>;
+
 export const subscriptionStatus = z.object({
   subscriptionId: z.string(),
   buyerId: z.string(),
@@ -89,6 +112,10 @@ export const subscriptionStatus = z.object({
   endedAt: z.number().optional(),
   problem: queryProblem.optional(),
   payment: periodPayment.optional(),
+  /** The period whose payout is held and disputable now, if any. */
+  held: heldPayout.optional(),
+  /** The subscriber's disputes of delivered periods, newest last (bounded). */
+  disputes: z.array(periodDispute).optional(),
   /** Payouts that failed and wait for an operator's retry. */
   attention: z.array(attentionItem).optional(),
   /** Which run of the workflow (continueAsNew) this is, from 1. */

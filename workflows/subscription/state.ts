@@ -3,12 +3,14 @@ import { refusal } from '../refusals';
 import {
   isFinalSubscriptionStage,
   type DeliveredQuery,
+  type PeriodDispute,
   type SubscriptionStage,
   type SubscriptionCarry,
   type SubscriptionInput,
   type SubscriptionStatus,
 } from './shapes';
 import type { DecisionScope } from '../../lib/decision-statement';
+import { MAX_DISPUTE_REASON } from '../deal/shapes';
 
 export type {
   AccessTokenStatus,
@@ -18,6 +20,8 @@ export type {
   SubscriptionTerms,
   DeliveredQuery,
   PeriodDelivery,
+  PeriodDispute,
+  HeldPayout,
   SubscriptionStage,
   SubscriptionStatus,
 } from './shapes';
@@ -25,6 +29,7 @@ export type {
 // Bounded lists: histories and continueAsNew inputs stay small however long a subscription runs.
 const KEEP_TOKENS = 4;
 const KEEP_DELIVERIES = 4;
+const KEEP_DISPUTES = 4;
 /** Charge attempts the buyer can ask for within one grace window (the grace's end tries once more). */
 export const MAX_PAYMENT_RETRIES = 5;
 
@@ -204,6 +209,79 @@ export class SubscriptionState {
     const delivery = this.status.deliveries.find((d) => d.period === period);
     if (!delivery) return;
     delivery.results = results;
+    this.changed();
+  }
+
+  /** The period just delivered holds its payout until the period's end: its subscriber may dispute it until then. */
+  holdPayout(escrowId: string): void {
+    this.status.held = { period: this.period, escrowId, until: this.status.periodEndsAt! };
+    this.changed();
+  }
+
+  /** The held period is being settled: no dispute of it is taken from now on. */
+  endHold(): void {
+    delete this.status.held;
+    this.changed();
+  }
+
+  disputeOf(period: number): PeriodDispute | undefined {
+    return this.status.disputes?.find((d) => d.period === period);
+  }
+
+  /** Only the subscriber disputes, only the period whose payout is held, once, with a short reason. */
+  assertCanDispute(by: string, period: number, reason: string): void {
+    const id = this.status.subscriptionId;
+    if (reason.length < 1 || reason.length > MAX_DISPUTE_REASON)
+      throw refusal('InvalidInput', `a dispute's reason is 1 to ${MAX_DISPUTE_REASON} characters`);
+    if (by !== this.status.buyerId) throw refusal('Forbidden', `only the subscriber of ${id} disputes a period`);
+    if (this.status.held?.period !== period)
+      throw refusal(
+        'InvalidState',
+        `period ${period} of ${id} is not awaiting its payout: a period is disputed after its delivery, before its end`,
+      );
+    if (this.disputeOf(period)) throw refusal('InvalidState', `period ${period} of ${id} is already disputed`);
+  }
+
+  /** Holds the period's payout: the seller may concede until the period's end plus the grace window. */
+  openDispute(by: string, period: number, reason: string, now: number): PeriodDispute {
+    this.assertCanDispute(by, period, reason);
+    const { escrowId, until } = this.status.held!;
+    const dispute: PeriodDispute = {
+      period,
+      escrowId,
+      reason,
+      stage: 'open',
+      openedAt: now,
+      until: until + this.status.graceMs,
+    };
+    this.status.disputes = [...(this.status.disputes ?? []), dispute].slice(-KEEP_DISPUTES);
+    this.changed();
+    return dispute;
+  }
+
+  /** Only the seller concedes, only a dispute still open. */
+  assertCanConcede(by: string, period: number): void {
+    const id = this.status.subscriptionId;
+    if (by !== this.status.sellerId) throw refusal('Forbidden', `only the seller of ${id} concedes a period`);
+    const dispute = this.disputeOf(period);
+    if (dispute?.stage !== 'open')
+      throw refusal('InvalidState', `period ${period} of ${id} has no open dispute`);
+  }
+
+  concede(by: string, period: number, now: number): void {
+    this.assertCanConcede(by, period);
+    this.resolveDispute(period, 'conceded', now);
+  }
+
+  /** The seller did not concede in time: the period's payout goes ahead. */
+  lapse(period: number, now: number): void {
+    if (this.disputeOf(period)?.stage === 'open') this.resolveDispute(period, 'lapsed', now);
+  }
+
+  private resolveDispute(period: number, stage: 'conceded' | 'lapsed', now: number): void {
+    const dispute = this.disputeOf(period)!;
+    dispute.stage = stage;
+    dispute.resolvedAt = now;
     this.changed();
   }
 

@@ -49,6 +49,22 @@ export interface PaymentReadyRequest {
   signed: SignedDecision<{ period: number }>;
 }
 
+/**
+ * The subscriber's signed dispute of a delivered period whose payout is held (content: the period,
+ * its escrow and a reason), on this run.
+ */
+export interface DisputePeriodRequest {
+  signed: SignedDecision<{ period: number; escrowId: string; reason: string }>;
+}
+/**
+ * The seller's signed `refund_consent` of a disputed period's escrow (content `{ escrowId }`, the form
+ * settlement refunds a delivered period on), on this run; `period` says which dispute it concedes.
+ */
+export interface ConcedePeriodRequest {
+  period: number;
+  signed: SignedDecision<{ escrowId: string }>;
+}
+
 export const subscriptionStatusQuery = defineQuery<SubscriptionStatus>('subscriptionStatus');
 /** Ends the subscription at the current period's end; the caller gets the new status back. */
 export const cancelSubscriptionUpdate = defineUpdate<SubscriptionStatus, [CancelSubscriptionRequest]>(
@@ -62,6 +78,14 @@ export const paymentReadySignal = defineSignal('paymentReady');
 /** The subscriber's signed report, as the API sends it: the workflow refuses another party or stage. */
 export const paymentReadyUpdate = defineUpdate<{ accepted: true }, [PaymentReadyRequest]>(
   'reportPaymentReady',
+);
+/** The subscriber disputes the held period: its payout waits for the seller's concession or the deadline. */
+export const disputePeriodUpdate = defineUpdate<SubscriptionStatus, [DisputePeriodRequest]>(
+  'disputeSubscriptionPeriod',
+);
+/** The seller concedes a disputed period: it is refunded on the seller's signed consent. */
+export const concedePeriodUpdate = defineUpdate<SubscriptionStatus, [ConcedePeriodRequest]>(
+  'concedeSubscriptionPeriod',
 );
 
 /**
@@ -123,6 +147,10 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
     },
   );
 
+  // Each period's escrow is derived from the subscriber's terms; disputes and consents name it.
+  const escrowOf = (period: number) => periodEscrowId(input.subscriptionId, period, termsNonceOf(input.terms));
+  const consents = handlePeriodDisputes(sub, input, escrowOf);
+
   handleOperatorRetry(sub.attention);
   // The cancel is bound to this run and the subscriber's terms. Patch `signed-cancel` (issue 20):
   // runs from before replay without it and take no cancel until their next continueAsNew.
@@ -139,7 +167,6 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
   const coordinator = coordinatorActivities(coordinatorNotify);
   const { subscriptionId, buyerId, sellerId, pricePerPeriod: amount, feeBps, terms } = input;
   // Settlement checks each period's charge against the subscriber's signed terms (price, count, nonce).
-  const escrowOf = (period: number) => periodEscrowId(subscriptionId, period, termsNonceOf(terms));
 
   /** Sleeps until `at` or until `wake()` holds, marking tokens expired as their times pass. */
   async function waitUntil(at: number, wake: () => boolean = () => false): Promise<void> {
@@ -257,6 +284,19 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
     }
   }
 
+  /**
+   * Holds a delivered period's payout until the period's end; a dispute opened by then holds it until
+   * the seller concedes or the dispute's deadline passes (then the payout goes ahead).
+   */
+  async function holdForDisputes(period: number): Promise<void> {
+    sub.holdPayout(escrowOf(period));
+    await waitUntil(sub.periodBoundary);
+    const open = sub.disputeOf(period);
+    if (open?.stage === 'open') await waitUntil(open.until, () => sub.disputeOf(period)?.stage !== 'open');
+    sub.lapse(period, Date.now());
+    sub.endHold();
+  }
+
   for (let periods = 0; periods < input.periodsPerRun; periods++) {
     await waitUntil(sub.periodBoundary);
     if (sub.cancelRequested) break;
@@ -299,10 +339,24 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
     const results = await runScheduledQueries(sub.period);
     sub.deliver(results);
     await notifyBestEffort(coordinator, buyerId, chargeId, 'subscription_delivered');
+    // Patch `period-dispute-hold` (issue 20): the payout waits for the period's end, so the subscriber
+    // can dispute it; a period the seller conceded is refunded on its signed consent. Runs from before
+    // pay at once.
+    if (patched('period-dispute-hold')) {
+      const period = sub.period;
+      await holdForDisputes(period);
+      const consent = consents.get(period);
+      if (consent)
+        await settle({
+          step: `refund:${period}`,
+          run: () => payout.refundEscrow({ dealId: escrowOf(period), buyerId, amount, terms, consent }),
+        });
+      else await settle({ step: `settle:${period}`, run: () => settlePeriod(period, results) });
+    }
     // Patch `period-recovers-released-runs` (issue 20): a period settles on what the perimeter
     // recorded, so one whose answers were lost is neither stranded nor refunded; runs from before
     // replay the old steps.
-    if (patched('period-recovers-released-runs'))
+    else if (patched('period-recovers-released-runs'))
       await settle({ step: `settle:${sub.period}`, run: () => settlePeriod(sub.period, results) });
     // A period whose every query failed is not the seller's to keep.
     else if (results.some((r) => 'resultRef' in r))
@@ -334,4 +388,66 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
   }
   await condition(allHandlersFinished);
   return continueAsNew<typeof subscription>({ ...input, carried: sub.carry() });
+}
+
+/**
+ * The subscriber's disputes and the seller's concessions of held periods, each checked by the update's
+ * validator (its statement) and then by the coordinator (the signer's registered key). Returns the
+ * seller's signed consents by period, kept out of the status: settlement refunds on them.
+ */
+function handlePeriodDisputes(
+  sub: SubscriptionState,
+  input: SubscriptionInput,
+  escrowOf: (period: number) => string,
+): Map<number, SignedDecision<{ escrowId: string }>> {
+  const consents = new Map<number, SignedDecision<{ escrowId: string }>>();
+  const opening = (signed: DisputePeriodRequest['signed'] | undefined): ExpectedDecision => {
+    const period = Number(signed?.statement?.content?.period);
+    return {
+      scope: sub.scope,
+      action: 'dispute_opening',
+      principal: input.buyerId,
+      content: { period, escrowId: escrowOf(period), reason: String(signed?.statement?.content?.reason) },
+    };
+  };
+  setHandler(
+    disputePeriodUpdate,
+    async ({ signed }) => {
+      const by = await verifiedSigner(signed, opening(signed), ['buyer']);
+      const { period, reason } = signed.statement.content;
+      asRefusal(() => sub.openDispute(by.principal, period, reason, Date.now()));
+      return sub.snapshot();
+    },
+    {
+      validator: (request?: DisputePeriodRequest) => {
+        const signed = request?.signed;
+        assertDecides(signed, opening(signed));
+        const { period, reason } = signed!.statement.content;
+        sub.assertCanDispute(String(signed!.statement.principal), Number(period), String(reason));
+      },
+    },
+  );
+  const consentOf = (period: number): ExpectedDecision => ({
+    scope: sub.scope,
+    action: 'refund_consent',
+    principal: input.sellerId,
+    content: { escrowId: escrowOf(period) },
+  });
+  setHandler(
+    concedePeriodUpdate,
+    async ({ period, signed }) => {
+      const seller = await verifiedSigner(signed, consentOf(period), ['seller']);
+      asRefusal(() => sub.concede(seller.principal, period, Date.now()));
+      consents.set(period, signed);
+      return sub.snapshot();
+    },
+    {
+      validator: (request?: ConcedePeriodRequest) => {
+        const period = Number(request?.period);
+        assertDecides(request?.signed, consentOf(period));
+        sub.assertCanConcede(String(request!.signed.statement.principal), period);
+      },
+    },
+  );
+  return consents;
 }
