@@ -126,7 +126,9 @@ export async function reportPaymentReady<T>(client: TuskClient, subscriptionId: 
 function periodEscrowShown(escrowId: string | undefined, subscriptionId: string, period: number): string {
   const ref = escrowId === undefined ? undefined : parseEscrowId(escrowId);
   if (ref?.kind !== 'period' || ref.subscriptionId !== subscriptionId || ref.period !== period)
-    throw new Error(`subscription ${subscriptionId}'s status names no escrow of period ${period}: refusing to sign`);
+    throw new Error(
+      `subscription ${subscriptionId}'s status names no escrow of period ${period}: refusing to sign`,
+    );
   return escrowId!;
 }
 

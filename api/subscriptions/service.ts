@@ -20,7 +20,12 @@ import { requireOwner, subscriptionAsSeenBy } from '../redaction';
 import { signedTermsOf } from '../signed-terms';
 import { checkSignedMoney } from '../signed-money';
 import type { LifecycleConfig } from '../lifecycle-config';
-import type { ConcedePeriodBody, CreateSubscriptionBody, DisputePeriodBody, PaymentReadyBody } from './schemas';
+import type {
+  ConcedePeriodBody,
+  CreateSubscriptionBody,
+  DisputePeriodBody,
+  PaymentReadyBody,
+} from './schemas';
 import type { TemplateCatalog } from '../templates/catalog';
 import { checkTemplateOrder } from '../templates/order';
 import { assertAffordable } from '../settlement/affordability';

@@ -6,7 +6,7 @@ import { generateEd25519KeyPair } from '../../lib/ed25519';
 import { periodEscrowId, termsNonceOf } from '../../lib/ids/escrow-ids';
 import { subscriptionWorkflowId } from '../../lib/ids/workflow-ids';
 import { concedeSubscriptionPeriod, disputeSubscriptionPeriod } from '../../lib/signed-actions';
-import { signDecision, type DecisionScope, type SignedDecision } from '../../lib/signed-decision';
+import { signDecision, type SignedDecision } from '../../lib/signed-decision';
 import { termsBodyOf, termsHashOf, type SignedTerms } from '../../lib/signed-terms';
 import type { PartyIdentity } from '../../scripts/lib/local-deployment';
 import type { SubscriptionStatus } from '../../workflows/subscription/state';
@@ -123,7 +123,7 @@ describe("a delivered subscription period: the subscriber's dispute, the seller'
       () => status(id),
       (s) => s.held?.period === 1,
     );
-    const [first, second] = [1, 2].map((n) => periodEscrowId(id, n, termsNonceOf(terms[id]!)));
+    const [first, second] = [1, 2].map((n) => periodEscrowId(id, n, termsNonceOf(terms[id])));
     expect(held.held!.escrowId).toBe(first);
     const scope = held.scope!;
     expect(termsHashOf(terms[id]!)).toBe(scope.subject.termsHash);
@@ -250,7 +250,7 @@ describe("a delivered subscription period: the subscriber's dispute, the seller'
     const id = ids.stranded;
     // Long enough for the failed run's retries to end before the period does, on a busy machine.
     await subscribe(id, 'visits-repeated', { repeat: 40, min_age: 0 }, 1, 60);
-    const escrow = periodEscrowId(id, 1, termsNonceOf(terms[id]!));
+    const escrow = periodEscrowId(id, 1, termsNonceOf(terms[id]));
     // The blob store fails while the period's query runs: the perimeter releases the answer (its
     // privacy ledger commits it), then cannot store the sealed result, and every retry fails, so the
     // workflow never gets the answer. Done as a fault of the store, which even root cannot write to.

@@ -233,13 +233,15 @@ export class SubscriptionState {
     const id = this.status.subscriptionId;
     if (reason.length < 1 || reason.length > MAX_DISPUTE_REASON)
       throw refusal('InvalidInput', `a dispute's reason is 1 to ${MAX_DISPUTE_REASON} characters`);
-    if (by !== this.status.buyerId) throw refusal('Forbidden', `only the subscriber of ${id} disputes a period`);
+    if (by !== this.status.buyerId)
+      throw refusal('Forbidden', `only the subscriber of ${id} disputes a period`);
     if (this.status.held?.period !== period)
       throw refusal(
         'InvalidState',
         `period ${period} of ${id} is not awaiting its payout: a period is disputed after its delivery, before its end`,
       );
-    if (this.disputeOf(period)) throw refusal('InvalidState', `period ${period} of ${id} is already disputed`);
+    if (this.disputeOf(period))
+      throw refusal('InvalidState', `period ${period} of ${id} is already disputed`);
   }
 
   /** Holds the period's payout: the seller may concede until the period's end plus the grace window. */

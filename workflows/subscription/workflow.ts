@@ -148,7 +148,8 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
   );
 
   // Each period's escrow is derived from the subscriber's terms; disputes and consents name it.
-  const escrowOf = (period: number) => periodEscrowId(input.subscriptionId, period, termsNonceOf(input.terms));
+  const escrowOf = (period: number) =>
+    periodEscrowId(input.subscriptionId, period, termsNonceOf(input.terms));
   const consents = handlePeriodDisputes(sub, input, escrowOf);
 
   handleOperatorRetry(sub.attention);
