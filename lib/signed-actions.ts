@@ -87,6 +87,15 @@ export async function openDispute<T>(client: TuskClient, dealId: string, reason:
 }
 
 /**
+ * Whether a subscription's run moved on while a decision was being signed for it: the signature is
+ * for the old run, or it reached the new run before that run hashed its terms (its "starting").
+ */
+const runMoved = (error: unknown) =>
+  error instanceof TuskApiError &&
+  (error.code === 'decision_signature_invalid' ||
+    (error.code === 'invalid_state' && / is starting; try again$/.test(error.reason)));
+
+/**
  * The subscriber ends its subscription at the current period's end. A subscription continues as new
  * every few periods: a cancel signed for the run that just ended is refused, so it is signed again
  * for the new run (a few times at most).
@@ -98,8 +107,8 @@ export async function cancelSubscription<T>(client: TuskClient, subscriptionId: 
     try {
       return await client.post<T>(`${path}/cancel`, proof);
     } catch (error) {
-      const runMoved = error instanceof TuskApiError && error.code === 'decision_signature_invalid';
-      if (!runMoved || tries >= 3) throw error;
+      if (!runMoved(error) || tries >= 3) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
 }
@@ -116,8 +125,8 @@ export async function reportPaymentReady<T>(client: TuskClient, subscriptionId: 
     try {
       return await client.post<T>(`${path}/payment-ready`, { period, ...proof });
     } catch (error) {
-      const runMoved = error instanceof TuskApiError && error.code === 'decision_signature_invalid';
-      if (!runMoved || tries >= 3) throw error;
+      if (!runMoved(error) || tries >= 3) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
 }
