@@ -1,7 +1,7 @@
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import Database from 'better-sqlite3';
+import { SqliteDatabase } from '../lib/sqlite';
 import { z } from 'zod';
 import { RESERVATION_STATES, type PrivacyLedgerFileRow } from '../lib/privacy-ledger-row';
 import { budgetScopeOf, datasetPolicy, datasetPolicySignature } from '../query-policies/dataset-policy';
@@ -81,7 +81,7 @@ export async function readPrivacyEntries(
     const copy = join(dir, basename(ledgerFile));
     await copyFile(ledgerFile, copy);
     await copyFile(`${ledgerFile}-wal`, `${copy}-wal`).catch(() => undefined);
-    const db = new Database(copy, { fileMustExist: true });
+    const db = SqliteDatabase.open(copy, { mustExist: true });
     try {
       const select = db.prepare('SELECT * FROM reservations WHERE deal_id = ?');
       const rowKey = (row: Row) => `${row.deal_id}\u0000${row.nonce ?? ''}`;

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { SqliteDatabase } from '../../lib/sqlite';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -121,11 +121,11 @@ const runOf = (row: RunRow): MilestoneRun => ({
  * transaction (verdict, halt, limit, charge and claim together: no check-then-act across an await).
  */
 export class MilestoneRuns {
-  private readonly db: Database.Database;
+  private readonly db: SqliteDatabase;
 
   constructor(directory: string) {
     mkdirSync(directory, { recursive: true });
-    this.db = new Database(join(directory, 'milestone-runs.sqlite'));
+    this.db = SqliteDatabase.open(join(directory, 'milestone-runs.sqlite'));
     this.db.pragma('journal_mode = WAL');
     this.db.transaction(() => {
       const version = this.db.pragma('user_version', { simple: true }) as number;

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqliteDatabase } from '../../lib/sqlite';
 
 /** The schema version this perimeter writes; older files are migrated in place when opened. */
 export const SCHEMA_VERSION = 4;
@@ -118,7 +118,7 @@ export class LedgerSchemaError extends Error {
 }
 
 /** Creates a new ledger's tables, or migrates an older one; refuses a newer or foreign file. */
-export function prepareSchema(db: Database.Database): void {
+export function prepareSchema(db: SqliteDatabase): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version === 0) {
     const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get() as {

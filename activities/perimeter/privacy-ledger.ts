@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import { SqliteDatabase } from '../../lib/sqlite';
 import type { BudgetScope, DatasetBudget } from '../../query-policies/dataset-policy';
 import {
   addCosts,
@@ -205,7 +205,7 @@ const grows = (cost: PrivacyCost, than: PrivacyCost) =>
 export class PrivacyLedger {
   private constructor(
     readonly path: string,
-    private readonly connection: Database.Database | undefined,
+    private readonly connection: SqliteDatabase | undefined,
     private broken?: LedgerUnavailableError,
   ) {}
 
@@ -228,7 +228,7 @@ export class PrivacyLedger {
     return this.broken?.message;
   }
 
-  private get db(): Database.Database {
+  private get db(): SqliteDatabase {
     if (this.broken || !this.connection)
       throw this.broken ?? new LedgerUnavailableError(`the privacy ledger ${this.path} is closed`);
     return this.connection;
@@ -240,9 +240,9 @@ export class PrivacyLedger {
    */
   static open(path: string, options: { lockTimeoutMs?: number } = {}): PrivacyLedger {
     mkdirSync(dirname(path), { recursive: true });
-    let db: Database.Database | undefined;
+    let db: SqliteDatabase | undefined;
     try {
-      db = new Database(path, { timeout: options.lockTimeoutMs ?? 5000 });
+      db = SqliteDatabase.open(path, { timeoutMs: options.lockTimeoutMs ?? 5000 });
       db.pragma('locking_mode = EXCLUSIVE');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');

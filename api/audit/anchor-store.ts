@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import { SqliteDatabase } from '../../lib/sqlite';
 import { logAnchor, type LogAnchor } from '../../lib/transparency/anchor';
 
 /**
@@ -6,10 +6,10 @@ import { logAnchor, type LogAnchor } from '../../lib/transparency/anchor';
  * record only says where to look: an auditor trusts the chain, never this table.
  */
 export class AnchorStore {
-  private constructor(private readonly db: Database.Database) {}
+  private constructor(private readonly db: SqliteDatabase) {}
 
   static open(path: string): AnchorStore {
-    const db = new Database(path, { timeout: 5000 });
+    const db = SqliteDatabase.open(path, { timeoutMs: 5000 });
     db.pragma('journal_mode = WAL');
     db.exec(`CREATE TABLE IF NOT EXISTS anchors (
       tree_size INTEGER NOT NULL,

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import { SqliteDatabase } from '../../lib/sqlite';
 import { canonicalJson } from '../../lib/canonical-json';
 import { consistencyProof, inclusionProof, rootOf, type Hash } from '../../lib/transparency/merkle';
 import type { OperatorSigner } from '../../lib/transparency/operator-key';
@@ -38,13 +38,13 @@ export class TransparencyLog {
   private leafCache: Hash[] | undefined;
 
   private constructor(
-    private readonly db: Database.Database,
+    private readonly db: SqliteDatabase,
     private readonly signer: OperatorSigner,
   ) {}
 
   static open(path: string, signer: OperatorSigner): TransparencyLog {
     mkdirSync(dirname(path), { recursive: true });
-    const db = new Database(path, { timeout: 5000 });
+    const db = SqliteDatabase.open(path, { timeoutMs: 5000 });
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
     db.exec(`

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import { SqliteDatabase } from '../../lib/sqlite';
 import { PRIVACY_LEDGER_FILE, readPerimeterConfig, sellerWorkspace } from '../../lib/seller-workspace';
 import { CliError, home } from '../common';
 
@@ -13,7 +13,8 @@ export interface LedgerExportOptions {
 
 /**
  * A consistent copy of the perimeter's privacy ledger, for the seller's records or an auditor, taken
- * with SQLite's backup API under the ledger's own single-writer lock: a running perimeter holds that
+ * with `VACUUM INTO` (one read transaction: the state after the last committed charge, its
+ * write-ahead log included) under the ledger's own single-writer lock: a running perimeter holds that
  * lock (and keeps recent charges in its write-ahead log, which no other process can read), so the
  * export asks for the perimeter to be stopped rather than copy a file that misses them. A plain file
  * copy without its -wal file is how "no such table" happens.
@@ -26,14 +27,14 @@ export async function exportLedger(options: LedgerExportOptions): Promise<void> 
   if (existsSync(out)) throw new CliError(`${out} exists; not overwriting it`);
   const db = holdLedger(source);
   try {
-    await db.backup(out);
+    db.copyTo(out);
   } catch (error) {
     throw new CliError(`cannot write the copy ${out}: ${(error as Error).message}`, 1);
   } finally {
     db.close();
   }
   // The copy keeps the ledger's WAL mode; one self-contained file is what an auditor should get.
-  const copy = new Database(out);
+  const copy = SqliteDatabase.open(out);
   try {
     copy.pragma('journal_mode = DELETE');
     const count = (table: string) =>
@@ -48,10 +49,10 @@ export async function exportLedger(options: LedgerExportOptions): Promise<void> 
 }
 
 /** Opens the ledger under the lock a perimeter takes, so none runs (or starts) while it is copied. */
-function holdLedger(source: string): Database.Database {
-  let db: Database.Database | undefined;
+function holdLedger(source: string): SqliteDatabase {
+  let db: SqliteDatabase | undefined;
   try {
-    db = new Database(source, { fileMustExist: true, timeout: 0 });
+    db = SqliteDatabase.open(source, { mustExist: true, timeoutMs: 0 });
     db.pragma('locking_mode = EXCLUSIVE');
     db.exec('BEGIN IMMEDIATE; COMMIT;');
     return db;

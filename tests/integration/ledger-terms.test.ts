@@ -2,7 +2,7 @@ import { copyFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import Database from 'better-sqlite3';
+import { SqliteDatabase } from '../../lib/sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDealResult } from '../../cli/buyer/commands';
 import { readPrivacyEntries, type PrivacyEntry } from '../../audit/privacy-entries';
@@ -118,7 +118,7 @@ describe("the perimeter's privacy ledger, bound to the signed terms", () => {
     const copyDir = await mkdtemp(join(tmpdir(), 'tusk-ledger-read-'));
     await copyFile(file, join(copyDir, 'l.sqlite'));
     await copyFile(`${file}-wal`, join(copyDir, 'l.sqlite-wal')).catch(() => undefined);
-    const db = new Database(join(copyDir, 'l.sqlite'), { readonly: true });
+    const db = SqliteDatabase.open(join(copyDir, 'l.sqlite'), { mustExist: true });
     try {
       return db
         .prepare(

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { SqliteDatabase } from '../../lib/sqlite';
 import { inject } from 'vitest';
 import { aztecPaths } from '../../contracts/deployment';
 import type { SignedBundle } from '../../audit/bundle';
@@ -61,7 +61,7 @@ export async function tusk(
  * the append-only triggers dropped, the signed heads thrown away (the API signs new ones on start).
  */
 export function rewriteLeaf(logFile: string, index: number): void {
-  const db = new Database(logFile);
+  const db = SqliteDatabase.open(logFile);
   try {
     const row = db.prepare('SELECT entry FROM leaves WHERE leaf_index = ?').get(index) as { entry: string };
     const entry = JSON.parse(row.entry) as LogEntry;

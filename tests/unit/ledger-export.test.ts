@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { SqliteDatabase } from '../../lib/sqlite';
 import { describe, expect, it, vi } from 'vitest';
 import { PrivacyLedger } from '../../activities/perimeter/privacy-ledger';
 import { exportLedger } from '../../cli/seller/ledger-export';
@@ -20,7 +20,7 @@ describe('tusk seller ledger export', () => {
     expect(said.mock.calls[0]![0]).toMatch(/: 0 charges, 0 stored answers/);
     said.mockRestore();
     // Read-only and without any -wal or -shm beside it: the copy stands alone.
-    const copy = new Database(out, { readonly: true });
+    const copy = SqliteDatabase.open(out, { mustExist: true });
     expect(copy.pragma('journal_mode', { simple: true })).toBe('delete');
     expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
     // What the perimeter wrote last (its holder row, in its WAL until now) is in the copy.

@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { SqliteDatabase } from '../../lib/sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   MilestoneChecksExhaustedError,
@@ -110,7 +110,7 @@ describe('milestone runs', () => {
   it('migrates a version 1 file: its runs are kept, and bound to no terms', async () => {
     runs.close();
     const old = await mkdtemp(join(tmpdir(), 'tusk-milestones-v1-'));
-    const db = new Database(join(old, 'milestone-runs.sqlite'));
+    const db = SqliteDatabase.open(join(old, 'milestone-runs.sqlite'));
     db.exec(`
       CREATE TABLE runs (grant_id TEXT NOT NULL, milestone_id TEXT NOT NULL, threshold_noise TEXT NOT NULL,
         checks INTEGER NOT NULL, met INTEGER NOT NULL, PRIMARY KEY (grant_id, milestone_id));
@@ -127,7 +127,7 @@ describe('milestone runs', () => {
   it('migrates a version 2 file: a run keeps its terms, and its grant id is refused under a new nonce', async () => {
     runs.close();
     const old = await mkdtemp(join(tmpdir(), 'tusk-milestones-v2-'));
-    const db = new Database(join(old, 'milestone-runs.sqlite'));
+    const db = SqliteDatabase.open(join(old, 'milestone-runs.sqlite'));
     db.exec(`
       CREATE TABLE runs (grant_id TEXT NOT NULL, milestone_id TEXT NOT NULL, threshold_noise TEXT NOT NULL,
         checks INTEGER NOT NULL, met INTEGER NOT NULL, terms_hash TEXT NOT NULL DEFAULT '',

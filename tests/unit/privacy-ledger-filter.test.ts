@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { SqliteDatabase } from '../../lib/sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   BudgetExhaustedError,
@@ -247,7 +247,7 @@ describe('privacy ledger: state bound to the terms, accounting as a filter', () 
 describe('privacy ledger: a version 1 file', () => {
   it('is migrated in place, keeping every charge, re-dated at commit, and bound to no terms', async () => {
     const path = join(await mkdtemp(join(tmpdir(), 'tusk-privacy-v1-')), 'privacy-ledger.sqlite');
-    const old = new Database(path);
+    const old = SqliteDatabase.open(path);
     old.exec(`
       CREATE TABLE reservations (deal_id TEXT PRIMARY KEY, buyer_id TEXT NOT NULL, dataset TEXT NOT NULL,
         query_key TEXT NOT NULL, micro_epsilon INTEGER NOT NULL CHECK (micro_epsilon >= 0),
@@ -291,7 +291,7 @@ describe('privacy ledger: a version 1 file', () => {
     } finally {
       ledger.close();
     }
-    const reopened = new Database(path, { readonly: true });
+    const reopened = SqliteDatabase.open(path, { mustExist: true });
     expect(reopened.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     reopened.close();
   });
@@ -300,7 +300,7 @@ describe('privacy ledger: a version 1 file', () => {
 describe('privacy ledger: a version 2 file', () => {
   it('is migrated in place to entries keyed by id and nonce, keeping every charge and answer', async () => {
     const path = join(await mkdtemp(join(tmpdir(), 'tusk-privacy-v2-')), 'privacy-ledger.sqlite');
-    const old = new Database(path);
+    const old = SqliteDatabase.open(path);
     old.exec(`
       CREATE TABLE reservations (deal_id TEXT PRIMARY KEY, terms_hash TEXT NOT NULL, buyer_id TEXT NOT NULL,
         dataset TEXT NOT NULL, query_key TEXT NOT NULL, micro_epsilon INTEGER NOT NULL CHECK (micro_epsilon >= 0),
@@ -335,7 +335,7 @@ describe('privacy ledger: a version 2 file', () => {
     } finally {
       ledger.close();
     }
-    const reopened = new Database(path, { readonly: true });
+    const reopened = SqliteDatabase.open(path, { mustExist: true });
     expect(reopened.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(reopened.prepare('SELECT deal_id, nonce FROM answers').all()).toEqual([
       { deal_id: 'done', nonce: '' },

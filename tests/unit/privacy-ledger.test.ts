@@ -159,7 +159,7 @@ describe('privacy ledger (SQLite)', () => {
 
   it('has one writer: a second opener, in this process or another, is refused while it is held', () => {
     expect(() => PrivacyLedger.open(path, { lockTimeoutMs: 100 })).toThrow(LedgerLockedError);
-    const other = `const D = require('better-sqlite3'); const db = new D(${JSON.stringify(path)}, { timeout: 100 });
+    const other = `const D = require('libsql'); const db = new D(${JSON.stringify(path)}, { timeout: 100 });
       try { db.prepare('SELECT count(*) FROM reservations').get(); console.log('read'); } catch (e) { console.log(e.code); }`;
     expect(execFileSync(process.execPath, ['-e', other], { encoding: 'utf8' }).trim()).toBe('SQLITE_BUSY');
     ledger.close();
@@ -329,7 +329,7 @@ describe('privacy ledger (SQLite)', () => {
     const foreign = join(tmpdir(), `tusk-foreign-${process.pid}.sqlite`);
     execFileSync(process.execPath, [
       '-e',
-      `const D = require('better-sqlite3'); new D(${JSON.stringify(foreign)}).exec('CREATE TABLE other (x)');`,
+      `const D = require('libsql'); new D(${JSON.stringify(foreign)}).exec('CREATE TABLE other (x)');`,
     ]);
     expect(() => PrivacyLedger.open(foreign)).toThrow(/holds tables Tusk did not create/);
   });

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { SqliteDatabase } from '../../lib/sqlite';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TransparencyLog } from '../../api/audit/log-store';
 import { generateEd25519KeyPair, publicKeyOf, signEd25519 } from '../../lib/ed25519';
@@ -76,7 +76,7 @@ describe("the operator's transparency log", () => {
     const log = TransparencyLog.open(path, signer);
     log.append(entry(0), {});
     log.close();
-    const db = new Database(path);
+    const db = SqliteDatabase.open(path);
     expect(() => db.prepare("UPDATE leaves SET deal_id = 'x'").run()).toThrow(/append-only/);
     expect(() => db.prepare('DELETE FROM leaves').run()).toThrow(/append-only/);
     db.close();
