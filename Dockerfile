@@ -1,6 +1,6 @@
 # Tusk's processes in one image: the API and every worker (each container runs one of them; see
 # docker-compose.yml). Dependencies are installed from the lock file inside the build, so native
-# modules (DuckDB, better-sqlite3, the Temporal core bridge) match the image, not the host.
+# modules (DuckDB, libsql, the Temporal core bridge) match the image, not the host.
 
 # 1. Dependencies, with the toolchain a native module may need to build.
 FROM node:20-bookworm-slim AS deps

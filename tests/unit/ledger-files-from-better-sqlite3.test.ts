@@ -47,7 +47,11 @@ describe('ledger files written by better-sqlite3', () => {
         const remaining = ledger.remaining('patients', SCOPE, 'b1', NOW + 1000);
         expect(remaining.buyer.spent.epsilon).toBe(1.75);
         expect(remaining.total.left.epsilon).toBe(3.25);
-        expect(ledger.reservation(key('d1'))).toMatchObject({ state: 'committed', touched: true, at: NOW + 2 });
+        expect(ledger.reservation(key('d1'))).toMatchObject({
+          state: 'committed',
+          touched: true,
+          at: NOW + 2,
+        });
         expect(ledger.reservation(key('d2'))).toMatchObject({ state: 'committed', at: NOW + 5 });
         expect(ledger.reservation(key('d3'))).toMatchObject({ state: 'reserved', touched: false });
         expect(ledger.findAnswer(key('d1'), 'q-d1', undefined)).toEqual({
