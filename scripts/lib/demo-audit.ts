@@ -42,6 +42,9 @@ export async function auditDemoDeal(
   const check = checkReceipt(receipt, operatorKey);
   if (!check.ok) throw new Error(check.reason);
   say(`operator's receipt for the deal: signature and openings verified (key ${operatorKey.slice(0, 12)}…)`);
+  say(
+    "auditing the deal as an auditor would: its audit bundle, every history replayed with this checkout's workflow code…",
+  );
   const bundle = signedBundle.parse(
     await deployment.buyer.client.get<unknown>(`/deals/${dealId}/audit-bundle`),
   );

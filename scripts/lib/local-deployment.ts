@@ -315,7 +315,13 @@ export async function deployLocal(options: LocalDeploymentOptions): Promise<Loca
   try {
     const startedServices = performance.now();
     // Settled, not all: when one fails to start, the others that did must be stopped too.
-    const started = await Promise.allSettled(Object.keys(specs).map((name) => start(name)));
+    // Each process as it answers: together they take from seconds to a minute on a busy machine.
+    const startedOne = async (name: string) => {
+      const service = await start(name);
+      log(`${name} ready (${((performance.now() - startedServices) / 1000).toFixed(1)} s)`);
+      return service;
+    };
+    const started = await Promise.allSettled(Object.keys(specs).map(startedOne));
     for (const outcome of started)
       if (outcome.status === 'fulfilled') services.set(outcome.value.name, outcome.value);
     const failed = started.find((outcome) => outcome.status === 'rejected');
