@@ -22,6 +22,16 @@ mkdir -p "$R"/{bin,sysroot,aztec,foundry}
 G="$R/sysroot/usr/lib/x86_64-linux-gnu"
 PATCHELF="$R/sysroot/usr/bin/patchelf"
 relink() { "$PATCHELF" --set-interpreter "$G/ld-linux-x86-64.so.2" --set-rpath "$G" "$1"; }
+# A long npm install prints nothing for minutes: say every 20 s how much of it is on disk.
+with_progress() { # with_progress <label> <dir> <command...>
+  local label=$1 dir=$2 rc=0; shift 2
+  (while sleep 20; do step "$label: $(du -sh "$dir" 2>/dev/null | cut -f1) so far"; done) &
+  local ticker=$!
+  "$@" || rc=$?
+  kill "$ticker" 2>/dev/null || true
+  wait "$ticker" 2>/dev/null || true
+  return "$rc"
+}
 
 # 1) glibc + libstdc++ from Debian trixie, unpacked (not installed), and patchelf: the prebuilt bb
 #    prover needs GLIBC 2.38+ and GLIBCXX 3.4.32, which Debian 12 lacks.
@@ -59,7 +69,7 @@ if [ ! -f "$R/aztec/node_modules/@aztec/aztec/package.json" ] \
   "dependencies": { "@aztec/aztec": "$AZTEC_VERSION", "@aztec/aztec.js": "$AZTEC_VERSION", "@aztec/accounts": "$AZTEC_VERSION",
     "@aztec/noir-contracts.js": "$AZTEC_VERSION", "@aztec/wallets": "$AZTEC_VERSION", "@aztec/stdlib": "$AZTEC_VERSION" } }
 PKG
-  (cd "$R/aztec" && npm install --no-audit --no-fund)
+  with_progress "npm install @aztec/*" "$R/aztec" bash -c 'cd "$1" && npm install --no-audit --no-fund' _ "$R/aztec"
 fi
 # bb is spawned by the network and by every wallet: patch each copy (patchelf is idempotent).
 find "$R/aztec/node_modules" -path '*/bb.js/build/amd64-linux/bb' -type f | while read -r bb; do relink "$bb"; done
@@ -69,7 +79,7 @@ find "$R/aztec/node_modules" -path '*/bb.js/build/amd64-linux/bb' -type f | whil
 if [ ! -x "$R/foundry/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" ]; then
   step "anvil/forge $FOUNDRY, solc $SOLC"
   echo "{\"name\":\"tusk-foundry\",\"private\":true,\"dependencies\":{\"@foundry-rs/anvil\":\"$FOUNDRY\",\"@foundry-rs/forge\":\"$FOUNDRY\",\"solc\":\"$SOLC\"}}" > "$R/foundry/package.json"
-  (cd "$R/foundry" && npm install --no-audit --no-fund)
+  with_progress "npm install anvil/forge/solc" "$R/foundry" bash -c 'cd "$1" && npm install --no-audit --no-fund' _ "$R/foundry"
 fi
 ln -sf "$R/foundry/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" "$R/bin/anvil"
 ln -sf "$R/foundry/node_modules/@foundry-rs/forge-linux-amd64/bin/forge" "$R/bin/forge"
