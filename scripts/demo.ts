@@ -18,6 +18,8 @@ import { confirmDeal } from '../lib/signed-actions';
 const say = (line: string) => console.log(`• ${line}`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const SHOWN_ROWS = 15;
+/** Each wallet opens and syncs its private notes: tens of seconds on a busy machine. */
+const WALLETS_READING = "reading the three parties' private balances, each from its own wallet…";
 const DEMO_COMPLIANCE = {
   jurisdiction: 'US',
   purpose: 'research',
@@ -51,6 +53,7 @@ async function runDeal(deployment: LocalDeployment, chain?: DemoChain): Promise<
   const template = templates.find((t) => t.id === 'cohort-cost-by-zip3');
   if (!template) throw new Error('the demo template is not in the catalog; is its signature intact?');
   say(`buyer picks "${template.title}" (${template.hash.slice(0, 19)}…), price ${template.price}`);
+  if (chain) say(WALLETS_READING);
   say(`balances before: ${await balances(deployment, chain)}`);
 
   const submitted = performance.now();
@@ -74,6 +77,7 @@ async function runDeal(deployment: LocalDeployment, chain?: DemoChain): Promise<
     if (!escrow) throw new Error(`the deal failed: ${opened.problem?.code}: ${opened.problem?.reason}`);
     say(`escrow opened for the deal at ${escrow.slice(0, 18)}… (${seconds(performance.now() - submitted)})`);
     const paying = performance.now();
+    say('buyer opens its wallet and pays the escrow privately (a proof, then a transaction)…');
     const payment = await chain.cli.pay(TEST_ACCOUNT.buyer, escrow, template.price);
     say(
       `buyer paid ${template.price} privately into it from its own wallet: transaction ${payment.seconds.toFixed(1)} s ` +
@@ -101,6 +105,7 @@ async function runDeal(deployment: LocalDeployment, chain?: DemoChain): Promise<
   console.log(`\n${describePrivacy(payload.privacy)}\ncommitment verified.\n`);
 
   const confirmedAt = performance.now();
+  if (chain) say('buyer confirms; settlement pays the seller and keeps the fee from the escrow…');
   await confirmDeal(client, deal.dealId);
   await waitForDeal(client, deal.dealId, (s) => s.stage === 'settled');
   say(`buyer confirmed; seller paid and fee kept in ${seconds(performance.now() - confirmedAt)}`);
@@ -112,9 +117,11 @@ async function runDeal(deployment: LocalDeployment, chain?: DemoChain): Promise<
     `receipt ${receipt.id.slice(0, 18)}… recorded (${seconds(performance.now() - confirmedAt)} after confirming); it blinds the result commitment: ${matches ? 'checked' : 'MISMATCH'}`,
   );
   if (chain) {
+    say("reading the receipt from the buyer's wallet…");
     const held = await chain.cli.receipts(TEST_ACCOUNT.buyer);
     say(`the buyer's wallet holds it privately: ${held.includes(receipt.id) ? 'yes' : 'no'}`);
   }
+  if (chain) say(WALLETS_READING);
   say(`balances after: ${await balances(deployment, chain, escrow)}`);
   return deal.dealId;
 }
