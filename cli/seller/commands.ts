@@ -95,7 +95,9 @@ export function registerSellerCommands(program: Command): void {
   withHomeOption(
     ledger
       .command('export')
-      .description('a consistent copy of the privacy ledger (SQLite backup), also while the perimeter runs')
+      .description(
+        "a consistent copy of the privacy ledger (SQLite VACUUM INTO, under the perimeter worker's lock: stop it first)",
+      )
       .requiredOption('--out <file>', 'where the copy goes (a new SQLite file)')
       .option('--seller <sellerId>', 'the seller (default: $TUSK_SELLER_ID)')
       .option('--ledger <file>', "the ledger file itself (default: from the seller's perimeter.json)"),
