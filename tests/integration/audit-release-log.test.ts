@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { SqliteDatabase } from '../../lib/sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TransparencyLog } from '../../api/audit/log-store';
 import type { SignedBundle } from '../../audit/bundle';
@@ -143,7 +143,7 @@ describe("the audit reads the release log; the perimeter's kept proofs name a re
     // The operator drops the log from the release's leaf on and writes a longer history in its place.
     const kept = await keptOfDeal();
     const leaf = kept.proof.leafIndex;
-    const db = new Database(logFile(), { timeout: 5000 });
+    const db = SqliteDatabase.open(logFile(), { timeoutMs: 5000 });
     const size = (db.prepare('SELECT COUNT(*) AS n FROM leaves').get() as { n: number }).n;
     db.transaction(() => {
       db.exec('DROP TRIGGER leaves_append_only_d');
