@@ -30,7 +30,13 @@ export async function perimeterKeyOfRelease(
 ): Promise<ReleaseKey | undefined> {
   const current = await keys.currentKey(release.sellerId, 'perimeter');
   const signedBy = (release.statement as { publicKey?: unknown } | null)?.publicKey;
-  if (signedBy === current?.publicKey || !keys.loggedReleases || !keys.keyPeriods)
+  // An unsigned or malformed statement has no digest to look up: the current key refuses it.
+  if (
+    typeof signedBy !== 'string' ||
+    signedBy === current?.publicKey ||
+    !keys.loggedReleases ||
+    !keys.keyPeriods
+  )
     return current && { publicKey: current.publicKey, source: 'current' };
   const digest = releaseStatementDigest(release.statement);
   const logged = (await keys.loggedReleases(releaseLookupKey(release))).find((r) => r.digest === digest);

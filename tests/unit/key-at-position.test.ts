@@ -185,6 +185,9 @@ describe('the key that counts is the one registered when the signature took effe
       publicKey: newPerimeter.publicKey,
       source: 'current',
     });
+    // No statement at all, or one without a key: nothing to look up, the current key refuses it.
+    for (const missing of [undefined, null, { body: genuine.body }])
+      expect(await keyOf(missing)).toEqual({ publicKey: newPerimeter.publicKey, source: 'current' });
   });
 
   it('records the delivery of a release signed before the rotation, not a retired key’s after it', async () => {
