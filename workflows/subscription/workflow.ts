@@ -345,7 +345,11 @@ export async function subscription(input: SubscriptionInput): Promise<Subscripti
     // pay at once.
     if (patched('period-dispute-hold')) {
       const period = sub.period;
-      await holdForDisputes(period);
+      // A period the perimeter refused run by run (each refusal signed) delivered nothing to dispute
+      // and has nothing to recover: it is refunded at once. Any other (an answer, or a run whose fate
+      // the workflow does not know, which may yet be recovered as an answer) is held.
+      const refusedOutright = results.every((r) => !('resultRef' in r) && refusals.has(r.runId));
+      if (!refusedOutright) await holdForDisputes(period);
       const consent = consents.get(period);
       if (consent)
         await settle({
