@@ -203,7 +203,9 @@ describe('template reviews in the console, in Chromium, against the real stack',
       .toBe(new Date('2027-01-31T12:00').getTime());
     await page.getByLabel('Message on revision 1').fill(CHANGES_TEXT);
     await page.getByRole('button', { name: 'Request changes' }).click();
-    await page.locator('#review-stage', { hasText: 'Stage: changes_requested' }).waitFor();
+    // A hang detector, not a speed check: the note is sealed, signed and taken by a workflow update,
+    // which took over Playwright's default 30 s once in CI beside three other lanes on two cores.
+    await page.locator('#review-stage', { hasText: 'Stage: changes_requested' }).waitFor({ timeout: 90_000 });
     // The API holds the sealed note's reference and hash; the page opens it again with the sealing key.
     const [comment] = (await status(reviewId)).comments;
     expect(comment).toMatchObject({
